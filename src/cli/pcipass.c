@@ -1,0 +1,92 @@
+/* pcipass: the command line of pcipass. */
+#define G_LOG_DOMAIN "pcipass"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pp-cli.h"
+
+/* The commands.
+ *   group    the first word (`template`)
+ *   verb     the second word (`check`)
+ *   args     its arguments, for the usage line
+ *   summary  one line for `pcipass --help`
+ *   daemon   whether it talks to pcipassd
+ *   run      the handler
+ */
+static const struct {
+  const char *group;
+  const char *verb;
+  const char *args;
+  const char *summary;
+  gboolean daemon;
+  PpCliHandler run;
+} commands[] = {
+  { "template", "check", "FILE|-", "check a template and print it normalized", FALSE,
+    pp_cmd_template_check },
+};
+
+static void
+print_usage(FILE *out, const char *group)
+{
+  fprintf(out, "Usage: pcipass COMMAND [OPTION...] [ARG...]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    g_autofree char *left = NULL;
+
+    if (group != NULL && strcmp(group, commands[i].group) != 0)
+      continue;
+    left = g_strdup_printf("%s %s %s", commands[i].group, commands[i].verb, commands[i].args);
+    fprintf(out, "  %-30s %s%s\n", left, commands[i].summary,
+            commands[i].daemon ? "" : " (no daemon needed)");
+  }
+  fprintf(out,
+          "\nEvery command takes --help and --json.\n"
+          "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+          "See pcipass(1).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+  gboolean group_known = FALSE;
+  g_autofree char *prgname = NULL;
+
+  g_set_prgname("pcipass");
+  if (argc < 2) {
+    print_usage(stderr, NULL);
+    return PP_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    print_usage(stdout, NULL);
+    return PP_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+    printf("pcipass %s\n", PACKAGE_VERSION);
+    return PP_EXIT_OK;
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    if (strcmp(argv[1], commands[i].group) != 0)
+      continue;
+    group_known = TRUE;
+    if (argc < 3 || strcmp(argv[2], commands[i].verb) != 0)
+      continue;
+    /* The handler sees "pcipass GROUP VERB" as its program name. */
+    prgname = g_strdup_printf("pcipass %s %s", argv[1], argv[2]);
+    argv[2] = prgname;
+    return commands[i].run(argc - 2, argv + 2);
+  }
+
+  if (group_known && (argc < 3 || strcmp(argv[2], "--help") == 0)) {
+    print_usage(argc < 3 ? stderr : stdout, argv[1]);
+    return argc < 3 ? PP_EXIT_USAGE : PP_EXIT_OK;
+  }
+  if (group_known)
+    pp_cli_error("unknown command '%s %s' (try pcipass %s --help)", argv[1], argv[2], argv[1]);
+  else
+    pp_cli_error("unknown command '%s' (try pcipass --help)", argv[1]);
+  return PP_EXIT_USAGE;
+}

@@ -1,0 +1,32 @@
+/* pp-cli: what the commands of pcipass share. */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+enum {
+  PP_EXIT_OK = 0,
+  PP_EXIT_RUNTIME = 1, /* the work failed: daemon down, host error */
+  PP_EXIT_USAGE = 2,   /* bad usage or bad input */
+};
+
+/* A command's handler: @argc/@argv start at the command's own arguments,
+ * argv[0] being "pcipass GROUP VERB". Returns the exit code. */
+typedef int (*PpCliHandler)(int argc, char **argv);
+
+/* Prints "pcipass: MESSAGE" on stderr. */
+void pp_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* Prints @json on stdout, indented, with a newline; takes the reference. */
+int pp_cli_print_json(json_t *json);
+
+/* Parses a command's options with @entries (plus --help); on error prints
+ * it and returns FALSE. */
+gboolean pp_cli_parse_options(const char *usage, const char *summary,
+                              const GOptionEntry *entries, int *argc, char ***argv);
+
+int pp_cmd_template_check(int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,70 @@
+/* pp-pci-device: what pcipass knows of one PCI function on a host, and its
+ * probe record, the `PCI = [ ... ]` vector of DESIGN.md's contract. */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-address.h"
+#include "pp-template.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  PP_SRIOV_NO,  /* not SR-IOV capable */
+  PP_SRIOV_PF,  /* a physical function that can have VFs */
+  PP_SRIOV_VF,  /* a virtual function; physfn names its PF */
+  _PP_SRIOV_MAX
+} PpSriovRole;
+
+typedef struct {
+  PpPciAddress address;
+  guint16 vendor;
+  guint16 device;
+  guint32 class_code;         /* 24 bits: class, subclass, programming interface */
+  gboolean has_subsystem;
+  guint16 subsystem_vendor;
+  guint16 subsystem_device;
+  char *vendor_name;          /* from pci.ids; never NULL once named */
+  char *device_name;
+  char *class_name;
+  gint numa_node;             /* -1: unknown */
+  char *driver;               /* NULL: no driver bound */
+  gint iommu_group;           /* -1: none (no IOMMU, or not known) */
+  PpSriovRole sriov;
+  guint sriov_numvfs;         /* PF: VFs enabled now */
+  guint sriov_totalvfs;       /* PF: VFs it can have */
+  gboolean has_physfn;
+  PpPciAddress physfn;        /* VF: its PF */
+  GPtrArray *ifnames;         /* char*, sorted: network interfaces of this function */
+  char *reset_method;         /* NULL: not known */
+} PpPciDevice;
+
+PpPciDevice *pp_pci_device_new(const PpPciAddress *address);
+void pp_pci_device_free(PpPciDevice *dev);
+
+/* The 16-bit class and subclass, the CLASS of a record (0x0200). */
+guint16 pp_pci_device_get_class(const PpPciDevice *dev);
+
+/* Whether the device is a bridge (class 06xx), which never counts as a
+ * member to pass through. */
+gboolean pp_pci_device_is_bridge(const PpPciDevice *dev);
+
+const char *pp_sriov_role_to_string(PpSriovRole role);
+
+/**
+ * pp_pci_device_add_record:
+ *
+ * Appends the device's probe record to @tmpl: a vector `PCI` with the
+ * attributes of DESIGN.md in its order (TYPE, VENDOR, VENDOR_NAME, DEVICE,
+ * DEVICE_NAME, CLASS, CLASS_NAME, ADDRESS, SHORT_ADDRESS, DOMAIN, BUS, SLOT,
+ * FUNCTION, NUMA_NODE, IFNAME, SRIOV, SRIOV_NUM, IOMMU_GROUP, DRIVER, PHYSFN,
+ * SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE, RESET_METHOD), then SRIOV_TOTAL.
+ * Attributes whose value is not known are left out, but NUMA_NODE, which is
+ * `-`. IFNAME lists several interfaces with commas; SRIOV_NUM and
+ * SRIOV_TOTAL are on PFs only, PHYSFN on VFs only.
+ */
+void pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPciDevice, pp_pci_device_free)
+
+G_END_DECLS

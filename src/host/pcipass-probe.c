@@ -1,0 +1,245 @@
+/* pcipass-probe: lists the PCI devices a host offers for passthrough.
+ *
+ * Reads sysfs below --sysfs-root, names the devices from pci.ids, keeps those
+ * that pci.conf lets through and prints one `PCI = [ ... ]` record per device
+ * (or JSON), after the host facts. Output is built whole before anything is
+ * written, so an error leaves stdout empty.
+ */
+#define G_LOG_DOMAIN "pcipass-probe"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <jansson.h>
+
+#include "pp-host-facts.h"
+#include "pp-pci-names.h"
+#include "pp-pci-scan.h"
+#include "pp-pciconf.h"
+#include "pp-probe.h"
+#include "pp-sysfs.h"
+
+enum {
+  EXIT_OK = 0,
+  EXIT_RUNTIME = 1,
+  EXIT_USAGE = 2,
+};
+
+/* The parsed command line (STYLE rule 7 allows it as a global). */
+static struct {
+  char *sysfs_root;
+  char *proc_root;
+  char *config;
+  char *pci_ids;
+  char *format;
+  char *hostname;
+  gboolean all;
+  gboolean json;
+  gboolean verbose;
+  gboolean version;
+} opt;
+
+static const GOptionEntry entries[] = {
+  { "sysfs-root", 0, 0, G_OPTION_ARG_FILENAME, &opt.sysfs_root,
+    "Read devices from DIR instead of /sys (a captured tree, for tests)", "DIR" },
+  { "proc-root", 0, 0, G_OPTION_ARG_FILENAME, &opt.proc_root,
+    "Read host facts from DIR (default: the 'proc' folder beside the sysfs root)", "DIR" },
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt.config,
+    "The pci.conf to apply (default " PP_DEFAULT_PCI_CONF ")", "FILE" },
+  { "all", 'a', 0, G_OPTION_ARG_NONE, &opt.all,
+    "Offer every device, as if pci.conf said :filter: '*:*'", NULL },
+  { "pci-ids", 0, 0, G_OPTION_ARG_FILENAME, &opt.pci_ids,
+    "Take names from FILE only (default: the system's pci.ids and udev's hwdb)", "FILE" },
+  { "format", 'f', 0, G_OPTION_ARG_STRING, &opt.format,
+    "Output 'template' (default) or 'json'", "FORMAT" },
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt.json, "Same as --format json", NULL },
+  { "hostname", 0, 0, G_OPTION_ARG_STRING, &opt.hostname,
+    "Report NAME as the host name (default: the tree's kernel/hostname)", "NAME" },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print debug messages on stderr",
+    NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
+  { NULL }
+};
+
+static void G_GNUC_PRINTF(1, 2)
+say_error(const char *format, ...)
+{
+  va_list args;
+
+  fprintf(stderr, "%s: ", g_get_prgname());
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fputc('\n', stderr);
+}
+
+/* The 'proc' folder beside the sysfs root: /proc for /sys. */
+static char *
+default_proc_root(const char *sysfs_root)
+{
+  g_autofree char *canonical = g_canonicalize_filename(sysfs_root, NULL);
+  g_autofree char *parent = g_path_get_dirname(canonical);
+
+  return g_build_filename(parent, "proc", NULL);
+}
+
+static int
+write_output(const char *text)
+{
+  gsize len = strlen(text);
+
+  if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+    say_error("cannot write the output: %s", g_strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpPciFilter) filter = NULL;
+  g_autoptr(PpPciNames) names = NULL;
+  g_autoptr(PpSysfs) sysfs = NULL;
+  g_autoptr(PpSysfs) proc = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) offered = NULL;
+  g_autoptr(PpHostFacts) facts = NULL;
+  g_autoptr(PpTemplate) output = NULL;
+  g_autofree char *text = NULL;
+  gboolean sysfs_given;
+
+  g_set_prgname("pcipass-probe");
+
+  context = g_option_context_new("- list the PCI devices this host offers for passthrough");
+  g_option_context_add_main_entries(context, entries, NULL);
+  g_option_context_set_description(
+    context,
+    "pci.conf (YAML, as OpenNebula's) chooses the devices; the three keys combine with AND:\n"
+    "  :filter:         lspci -d patterns vendor:device[:class], '*' or empty for any,\n"
+    "                   as a list or comma-separated; a device passes if any matches.\n"
+    "                   Absent: '0:0' (nothing). Empty (null): every device.\n"
+    "  :short_address:  bus:slot.func addresses (domain optional); when given, the\n"
+    "                   device must be one of them.\n"
+    "  :device_name:    case-insensitive regular expressions; when given, the device\n"
+    "                   name must match one of them.\n"
+    "A PF whose VFs are enabled is not offered; its VFs are.\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
+    "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    say_error("%s (try --help)", error->message);
+    return EXIT_USAGE;
+  }
+  if (opt.verbose)
+    g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+  if (opt.version) {
+    printf("pcipass-probe %s\n", PACKAGE_VERSION);
+    return EXIT_OK;
+  }
+  if (argc > 1) {
+    say_error("unexpected argument '%s' (try --help)", argv[1]);
+    return EXIT_USAGE;
+  }
+  if (opt.json) {
+    if (opt.format != NULL && strcmp(opt.format, "json") != 0) {
+      say_error("--json and --format %s exclude each other", opt.format);
+      return EXIT_USAGE;
+    }
+    g_free(opt.format);
+    opt.format = g_strdup("json");
+  }
+  if (opt.format == NULL)
+    opt.format = g_strdup("template");
+  if (strcmp(opt.format, "template") != 0 && strcmp(opt.format, "json") != 0) {
+    say_error("unknown format '%s': use 'template' or 'json'", opt.format);
+    return EXIT_USAGE;
+  }
+  if (opt.all && opt.config != NULL) {
+    say_error("--all and --config exclude each other");
+    return EXIT_USAGE;
+  }
+
+  /* 1. pci.conf: any error rejects the whole file, before any output. */
+  if (opt.all) {
+    PpPciIdPattern any = { -1, -1, -1 };
+
+    filter = pp_pci_filter_new();
+    pp_pci_filter_add_id_pattern(filter, &any);
+  } else {
+    filter = pp_pciconf_load(opt.config ? opt.config : PP_DEFAULT_PCI_CONF, &error);
+    if (filter == NULL) {
+      say_error("%s%s", error->message,
+                opt.config == NULL && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                  ? " (install data/pci.conf there, or give --config FILE or --all)"
+                  : "");
+      return EXIT_USAGE;
+    }
+  }
+
+  /* 2. pci.ids, loaded now so that a damaged file stops us here. */
+  names = pp_pci_names_open(opt.pci_ids, &error);
+  if (names == NULL) {
+    say_error("%s", error->message);
+    return EXIT_USAGE;
+  }
+
+  /* 3. The trees. */
+  sysfs_given = opt.sysfs_root != NULL;
+  if (!sysfs_given)
+    opt.sysfs_root = g_strdup("/sys");
+  sysfs = pp_sysfs_open(opt.sysfs_root, &error);
+  if (sysfs == NULL) {
+    say_error("%s", error->message);
+    return sysfs_given ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+  if (opt.proc_root == NULL)
+    opt.proc_root = default_proc_root(opt.sysfs_root);
+  proc = pp_sysfs_open(opt.proc_root, &error);
+  if (proc == NULL) {
+    /* Host facts are optional: a tree without proc still lists devices. */
+    g_debug("no proc tree, host facts from sysfs only: %s", error->message);
+    g_clear_error(&error);
+  }
+
+  /* 4. Scan, name, select. */
+  warnings = g_ptr_array_new_with_free_func(g_free);
+  devices = pp_pci_scan(sysfs, warnings, &error);
+  if (devices == NULL) {
+    say_error("%s", error->message);
+    return EXIT_RUNTIME;
+  }
+  for (guint i = 0; i < warnings->len; i++)
+    say_error("%s, skipping", (const char *)g_ptr_array_index(warnings, i));
+  for (guint i = 0; i < devices->len; i++)
+    pp_pci_names_fill(names, g_ptr_array_index(devices, i));
+  offered = pp_probe_select(filter, devices);
+
+  facts = pp_host_facts_read(sysfs, proc);
+  if (opt.hostname != NULL) {
+    g_free(facts->hostname);
+    facts->hostname = g_utf8_make_valid(opt.hostname, -1);
+  }
+  output = pp_probe_build(facts, offered);
+
+  /* 5. Print. */
+  if (strcmp(opt.format, "json") == 0) {
+    json_t *json = pp_probe_to_json(output);
+    char *dumped = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    json_decref(json);
+    text = g_strconcat(dumped, "\n", NULL);
+    free(dumped);
+  } else {
+    text = pp_template_to_string(output);
+  }
+  return write_output(text);
+}

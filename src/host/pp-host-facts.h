@@ -1,0 +1,45 @@
+/* pp-host-facts: what placement needs to know of a host besides its
+ * devices: its name, CPU count, memory and kernel. Read from a sysfs and a
+ * proc tree, so that a fixture can play a host. */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-sysfs.h"
+#include "pp-template.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *hostname;        /* NULL: not known */
+  guint cpu_count;       /* logical CPUs online; 0: not known */
+  guint64 memory_kib;    /* MemTotal; 0: not known */
+  char *kernel_version;  /* `uname -r`; NULL: not known */
+} PpHostFacts;
+
+/**
+ * pp_host_facts_read:
+ * @sysfs: the sysfs tree
+ * @proc: (nullable): the proc tree
+ *
+ * CPUs from devices/system/cpu/online (else the cpuN folders, else
+ * /proc/cpuinfo); memory from /proc/meminfo (else the NUMA nodes' meminfo);
+ * kernel and host name from /proc/sys/kernel (else /proc/version for the
+ * kernel). What cannot be read stays unknown.
+ *
+ * Returns: (transfer full): the facts; never %NULL.
+ */
+PpHostFacts *pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc);
+void pp_host_facts_free(PpHostFacts *facts);
+
+/* Appends HOSTNAME, CPU_COUNT, MEMORY_KIB and KERNEL_VERSION, those known,
+ * as single attributes. */
+void pp_host_facts_add_to(const PpHostFacts *facts, PpTemplate *tmpl);
+
+/* Counts the CPUs in a kernel CPU list such as "0-31,64-95"; -1 if @list
+ * is not one. */
+gint pp_cpu_list_count(const char *list);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostFacts, pp_host_facts_free)
+
+G_END_DECLS

@@ -1,0 +1,115 @@
+#define G_LOG_DOMAIN "pp-pci-names"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pci/pci.h>
+
+#include "pp-pci-names.h"
+
+G_DEFINE_QUARK(pp-pci-names-error-quark, pp_pci_names_error)
+
+struct _PpPciNames {
+  struct pci_access *access;
+  int flags;
+};
+
+/* libpci calls this on a damaged ID file ("Syntax error at
+ * /usr/share/misc/pci.ids, line 12") and expects it not to return. It runs
+ * while the file loads in pp_pci_names_open(), before any output, so exit
+ * code 2 (bad input) with libpci's message is the honest end. */
+static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2)
+names_error(char *msg, ...)
+{
+  va_list args;
+
+  fputs(g_get_prgname() ? g_get_prgname() : "pcipass", stderr);
+  fputs(": pci.ids: ", stderr);
+  va_start(args, msg);
+  vfprintf(stderr, msg, args);
+  va_end(args);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+static void G_GNUC_PRINTF(1, 2)
+names_debug(char *msg, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start(args, msg);
+  text = g_strdup_vprintf(msg, args);
+  va_end(args);
+  g_debug("libpci: %s", g_strchomp(text));
+}
+
+PpPciNames *
+pp_pci_names_open(const char *ids_path, GError **error)
+{
+  g_autofree PpPciNames *names = g_new0(PpPciNames, 1);
+
+  names->access = pci_alloc();
+  names->access->error = names_error;
+  names->access->warning = names_debug;
+  names->access->debug = names_debug;
+  if (ids_path != NULL) {
+    FILE *f = fopen(ids_path, "r");
+
+    if (f == NULL) {
+      int err = errno;
+
+      g_set_error(error, PP_PCI_NAMES_ERROR, PP_PCI_NAMES_ERROR_NOT_FOUND,
+                  "cannot read the PCI ID file '%s': %s", ids_path, g_strerror(err));
+      pci_cleanup(names->access);
+      return NULL;
+    }
+    fclose(f);
+    /* libpci frees it with free(). */
+    pci_set_name_list_path(names->access, strdup(ids_path), 1);
+    /* The file given is the whole truth: no udev hwdb behind it. */
+    names->flags = PCI_LOOKUP_NO_HWDB;
+  }
+  /* Load now, so that a damaged file stops us before any output. */
+  if (!pci_load_name_list(names->access))
+    g_debug("no PCI ID file at '%s': names will be numeric", names->access->id_file_name);
+  return g_steal_pointer(&names);
+}
+
+void
+pp_pci_names_free(PpPciNames *names)
+{
+  if (names == NULL)
+    return;
+  pci_cleanup(names->access);
+  g_free(names);
+}
+
+static char *
+lookup(PpPciNames *names, int what, int id1, int id2)
+{
+  char buf[256];
+  const char *name;
+
+  name = pci_lookup_name(names->access, buf, sizeof(buf), what | names->flags, id1, id2);
+  /* pci.ids is UTF-8, but a local file might not be. */
+  return g_utf8_make_valid(name != NULL ? name : "", -1);
+}
+
+void
+pp_pci_names_fill(PpPciNames *names, PpPciDevice *dev)
+{
+  g_return_if_fail(names != NULL && dev != NULL);
+
+  g_free(dev->vendor_name);
+  g_free(dev->device_name);
+  g_free(dev->class_name);
+  dev->vendor_name = lookup(names, PCI_LOOKUP_VENDOR, dev->vendor, 0);
+  dev->device_name = lookup(names, PCI_LOOKUP_DEVICE, dev->vendor, dev->device);
+  dev->class_name = lookup(names, PCI_LOOKUP_CLASS, pp_pci_device_get_class(dev), 0);
+}

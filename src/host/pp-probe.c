@@ -1,0 +1,65 @@
+#define G_LOG_DOMAIN "pp-probe"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-probe.h"
+#include "pp-template-json.h"
+
+GPtrArray *
+pp_probe_select(const PpPciFilter *filter, GPtrArray *devices)
+{
+  GPtrArray *offered;
+
+  g_return_val_if_fail(filter != NULL && devices != NULL, NULL);
+
+  offered = g_ptr_array_new();
+  for (guint i = 0; i < devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(devices, i);
+
+    if (dev->sriov == PP_SRIOV_PF && dev->sriov_numvfs > 0)
+      continue;
+    if (pp_pci_filter_match(filter, dev))
+      g_ptr_array_add(offered, dev);
+  }
+  return offered;
+}
+
+PpTemplate *
+pp_probe_build(const PpHostFacts *facts, GPtrArray *offered)
+{
+  PpTemplate *output;
+
+  g_return_val_if_fail(facts != NULL && offered != NULL, NULL);
+
+  output = pp_template_new();
+  pp_host_facts_add_to(facts, output);
+  for (guint i = 0; i < offered->len; i++)
+    pp_pci_device_add_record(g_ptr_array_index(offered, i), output);
+  return output;
+}
+
+json_t *
+pp_probe_to_json(const PpTemplate *output)
+{
+  json_t *root = json_object();
+  json_t *host = json_object();
+  json_t *pci = json_array();
+
+  g_return_val_if_fail(output != NULL, NULL);
+
+  for (guint i = 0; i < pp_template_get_n_attributes(output); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(output, i);
+
+    if (!pp_attribute_is_vector(attr)) {
+      json_object_set_new(host, pp_attribute_get_name(attr),
+                          json_string(pp_attribute_get_value(attr)));
+      continue;
+    }
+    json_array_append_new(pci, pp_attribute_vector_to_json(attr));
+  }
+  json_object_set_new(root, "host", host);
+  json_object_set_new(root, "pci", pci);
+  return root;
+}

@@ -1,0 +1,341 @@
+#define G_LOG_DOMAIN "pp-sysfs"
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "pp-fd.h"
+#include "pp-sysfs.h"
+
+struct _PpSysfs {
+  char *root;
+  int root_fd;
+  gboolean use_openat2;
+};
+
+static int
+sys_openat2(int dirfd, const char *path, int flags)
+{
+  struct open_how how = {
+    .flags = (guint64)flags,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* Opens @path below the root. Returns the fd or -errno. */
+static int
+open_in_root(PpSysfs *sysfs, const char *path, int flags)
+{
+  int fd;
+
+  flags |= O_CLOEXEC;
+  if (sysfs->use_openat2)
+    fd = sys_openat2(sysfs->root_fd, path, flags);
+  else
+    fd = openat(sysfs->root_fd, path, flags);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Opens the folder that holds @path's last component, for the *at() calls
+ * that must not follow it. Returns the fd or -errno; *@ret_base points into
+ * @path. */
+static int
+open_parent(PpSysfs *sysfs, const char *path, const char **ret_base)
+{
+  const char *slash = strrchr(path, '/');
+  g_autofree char *dir = NULL;
+
+  if (slash == NULL) {
+    *ret_base = path;
+    return open_in_root(sysfs, ".", O_PATH | O_DIRECTORY);
+  }
+  *ret_base = slash + 1;
+  dir = g_strndup(path, slash - path);
+  return open_in_root(sysfs, dir[0] != '\0' ? dir : ".", O_PATH | O_DIRECTORY);
+}
+
+static gboolean
+set_errno_error(GError **error, int err, const PpSysfs *sysfs, const char *path,
+                const char *what)
+{
+  g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot %s '%s/%s': %s", what,
+              sysfs->root, path, g_strerror(err));
+  return FALSE;
+}
+
+PpSysfs *
+pp_sysfs_open(const char *root, GError **error)
+{
+  g_autofree PpSysfs *sysfs = NULL;
+  pp_autofd int fd = -1;
+  pp_autofd int probe = -1;
+
+  g_return_val_if_fail(root != NULL, NULL);
+
+  fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot open '%s': %s", root,
+                err == ENOTDIR ? "not a folder" : g_strerror(err));
+    return NULL;
+  }
+
+  sysfs = g_new0(PpSysfs, 1);
+  sysfs->root = g_strdup(root);
+  /* Seccomp profiles of some containers refuse openat2: fall back. */
+  probe = sys_openat2(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  sysfs->use_openat2 = probe >= 0 || (errno != ENOSYS && errno != EPERM);
+  sysfs->root_fd = fd;
+  fd = -1;
+  return g_steal_pointer(&sysfs);
+}
+
+void
+pp_sysfs_free(PpSysfs *sysfs)
+{
+  if (sysfs == NULL)
+    return;
+  if (sysfs->root_fd >= 0)
+    close(sysfs->root_fd);
+  g_free(sysfs->root);
+  g_free(sysfs);
+}
+
+const char *
+pp_sysfs_get_root(const PpSysfs *sysfs)
+{
+  g_return_val_if_fail(sysfs != NULL, NULL);
+  return sysfs->root;
+}
+
+typedef enum {
+  READ_TEXT = 1 << 0, /* strip trailing newlines and add a NUL */
+} ReadFlags;
+
+/* One read() of at most @size bytes. Text gets a NUL (so @size - 1 bytes of
+ * it fit), and a text file larger than that is -EFBIG; binary files are read
+ * for their first @size bytes. */
+static gssize
+read_internal(PpSysfs *sysfs, const char *path, char *buf, gsize size, ReadFlags flags)
+{
+  pp_autofd int fd = -1;
+  gsize room = (flags & READ_TEXT) ? size - 1 : size;
+  gssize n;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && buf != NULL && room > 0, -EINVAL);
+
+  fd = open_in_root(sysfs, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return fd;
+  do
+    n = read(fd, buf, room);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -errno;
+  if ((flags & READ_TEXT) && (gsize)n == room) {
+    /* Full: if one more byte comes, the file did not fit. */
+    char extra;
+
+    if (read(fd, &extra, 1) > 0)
+      return -EFBIG;
+  }
+  if (flags & READ_TEXT) {
+    while (n > 0 && buf[n - 1] == '\n')
+      n--;
+    buf[n] = '\0';
+  }
+  return n;
+}
+
+gssize
+pp_sysfs_read(PpSysfs *sysfs, const char *path, char *buf, gsize size)
+{
+  return read_internal(sysfs, path, buf, size, READ_TEXT);
+}
+
+gssize
+pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize size)
+{
+  return read_internal(sysfs, path, (char *)buf, size, 0);
+}
+
+char *
+pp_sysfs_read_string(PpSysfs *sysfs, const char *path, GError **error)
+{
+  char buf[PP_SYSFS_ATTR_MAX + 1];
+  gssize n;
+
+  n = pp_sysfs_read(sysfs, path, buf, sizeof(buf));
+  if (n < 0) {
+    set_errno_error(error, (int)-n, sysfs, path, "read");
+    return NULL;
+  }
+  if ((gsize)n != strlen(buf)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "'%s/%s' holds a NUL byte where text was expected", sysfs->root, path);
+    return NULL;
+  }
+  return g_strndup(buf, n);
+}
+
+gboolean
+pp_sysfs_read_hex(PpSysfs *sysfs, const char *path, guint32 max, guint32 *ret, GError **error)
+{
+  g_autofree char *text = NULL;
+  const char *digits;
+  guint64 value = 0;
+
+  text = pp_sysfs_read_string(sysfs, path, error);
+  if (text == NULL)
+    return FALSE;
+  digits = g_str_has_prefix(text, "0x") ? text + 2 : text;
+  if (!g_ascii_string_to_unsigned(digits, 16, 0, max, &value, NULL) || strchr(digits, '+') ||
+      strchr(digits, '-')) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "'%s/%s' holds '%.32s', not a hex number up to 0x%x", sysfs->root, path, text,
+                max);
+    return FALSE;
+  }
+  *ret = (guint32)value;
+  return TRUE;
+}
+
+gboolean
+pp_sysfs_read_int(PpSysfs *sysfs, const char *path, gint64 *ret, GError **error)
+{
+  g_autofree char *text = NULL;
+  gint64 value = 0;
+
+  text = pp_sysfs_read_string(sysfs, path, error);
+  if (text == NULL)
+    return FALSE;
+  if (!g_ascii_string_to_signed(text, 10, G_MININT32, G_MAXINT32, &value, NULL)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "'%s/%s' holds '%.32s', not a number", sysfs->root, path, text);
+    return FALSE;
+  }
+  *ret = value;
+  return TRUE;
+}
+
+char *
+pp_sysfs_readlink(PpSysfs *sysfs, const char *path, GError **error)
+{
+  pp_autofd int dir = -1;
+  const char *base;
+  char target[PATH_MAX];
+  gssize n;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL, NULL);
+
+  dir = open_parent(sysfs, path, &base);
+  if (dir < 0) {
+    set_errno_error(error, -dir, sysfs, path, "read the link");
+    return NULL;
+  }
+  n = readlinkat(dir, base, target, sizeof(target) - 1);
+  if (n < 0) {
+    set_errno_error(error, errno, sysfs, path, "read the link");
+    return NULL;
+  }
+  target[n] = '\0';
+  return g_strndup(target, n);
+}
+
+char *
+pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **error)
+{
+  g_autofree char *target = NULL;
+  char *base;
+
+  target = pp_sysfs_readlink(sysfs, path, error);
+  if (target == NULL)
+    return NULL;
+  while (g_str_has_suffix(target, "/") && target[1] != '\0')
+    target[strlen(target) - 1] = '\0';
+  base = strrchr(target, '/');
+  if (base == NULL)
+    return g_steal_pointer(&target);
+  if (base[1] == '\0') {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s/%s' points to '/'",
+                sysfs->root, path);
+    return NULL;
+  }
+  return g_strdup(base + 1);
+}
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+GPtrArray *
+pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  int fd;
+  DIR *dir;
+  struct dirent *entry;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL, NULL);
+
+  fd = open_in_root(sysfs, path, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) {
+    set_errno_error(error, -fd, sysfs, path, "list");
+    return NULL;
+  }
+  dir = fdopendir(fd);
+  if (dir == NULL) {
+    int err = errno;
+
+    close(fd);
+    set_errno_error(error, err, sysfs, path, "list");
+    return NULL;
+  }
+  names = g_ptr_array_new_with_free_func(g_free);
+  errno = 0;
+  while ((entry = readdir(dir)) != NULL) {
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+      continue;
+    g_ptr_array_add(names, g_strdup(entry->d_name));
+  }
+  if (errno != 0) {
+    int err = errno;
+
+    closedir(dir);
+    set_errno_error(error, err, sysfs, path, "list");
+    return NULL;
+  }
+  closedir(dir);
+  g_ptr_array_sort(names, compare_names);
+  return g_steal_pointer(&names);
+}
+
+gboolean
+pp_sysfs_exists(PpSysfs *sysfs, const char *path)
+{
+  pp_autofd int dir = -1;
+  const char *base;
+  struct stat st;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL, FALSE);
+
+  dir = open_parent(sysfs, path, &base);
+  if (dir < 0)
+    return FALSE;
+  return fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}

@@ -1,0 +1,88 @@
+/* pp-sysfs: reads a sysfs-like tree below a root folder.
+ *
+ * Every path is relative to the root, which is `/sys` on a host and an
+ * unpacked fixture in tests (STYLE rule 32). Paths resolve as if the root were
+ * `/`: `..` and absolute symlinks cannot leave it (openat2's RESOLVE_IN_ROOT,
+ * where the kernel has it). Attributes are read with one read() into a
+ * bounded buffer (rule 33). The same reader serves /proc for host facts.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The most bytes pp_sysfs_read_string() returns: sysfs attributes fit in a page. */
+#define PP_SYSFS_ATTR_MAX 4096
+
+typedef struct _PpSysfs PpSysfs;
+
+/**
+ * pp_sysfs_open:
+ * @root: the folder that plays `/sys` (or `/proc`)
+ *
+ * Returns: (transfer full): the reader, or %NULL with a message that names
+ *   @root when it is not a folder that can be opened.
+ */
+PpSysfs *pp_sysfs_open(const char *root, GError **error);
+void pp_sysfs_free(PpSysfs *sysfs);
+
+/* Returns: (transfer none): the root folder as given. */
+const char *pp_sysfs_get_root(const PpSysfs *sysfs);
+
+/**
+ * pp_sysfs_read:
+ * @buf: receives at most @size - 1 bytes and a NUL
+ *
+ * Reads @path with one read(). Trailing newlines are removed.
+ *
+ * Returns: the length read, or -errno (-ENOENT for a missing file, -EFBIG
+ *   when the file holds more than fits).
+ */
+gssize pp_sysfs_read(PpSysfs *sysfs, const char *path, char *buf, gsize size);
+
+/* Like pp_sysfs_read() for binary files (`config`): reads the first @size
+ * bytes at most, removes nothing and adds no NUL. */
+gssize pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize size);
+
+/* Returns: (transfer full): the attribute's text without trailing
+ * newlines, or %NULL with the path and the reason in @error. */
+char *pp_sysfs_read_string(PpSysfs *sysfs, const char *path, GError **error);
+
+/**
+ * pp_sysfs_read_hex:
+ *
+ * Reads an attribute of the form "0x8086" (the 0x optional) no larger than
+ * @max.
+ *
+ * Returns: %TRUE and writes @ret, or %FALSE with the path and the reason
+ *   (missing, unreadable, or not such a number: the text is quoted).
+ */
+gboolean pp_sysfs_read_hex(PpSysfs *sysfs, const char *path, guint32 max, guint32 *ret,
+                           GError **error);
+
+/* Reads a decimal attribute, which may be negative ("-1"). */
+gboolean pp_sysfs_read_int(PpSysfs *sysfs, const char *path, gint64 *ret, GError **error);
+
+/* Returns: (transfer full): the target of the symlink @path, or %NULL. */
+char *pp_sysfs_readlink(PpSysfs *sysfs, const char *path, GError **error);
+
+/* Returns: (transfer full): the last component of the symlink's target
+ * (`igb` for `driver -> ../../bus/pci/drivers/igb`), or %NULL. */
+char *pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **error);
+
+/**
+ * pp_sysfs_list:
+ *
+ * Returns: (transfer full) (element-type utf8): the names in folder @path,
+ *   sorted, without `.` and `..`; %NULL with the reason in @error, whose
+ *   code is G_IO_ERROR_NOT_FOUND when the folder does not exist.
+ */
+GPtrArray *pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error);
+
+/* Whether @path exists (without following a final symlink). */
+gboolean pp_sysfs_exists(PpSysfs *sysfs, const char *path);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpSysfs, pp_sysfs_free)
+
+G_END_DECLS
