@@ -37,8 +37,11 @@ pp_test_run(const char *const *argv, const char *input, PpTestRun *ret)
     in = g_bytes_new(input, strlen(input));
   g_subprocess_communicate(proc, in, NULL, &out, &err, &error);
   g_assert_no_error(error);
-  ret->out = g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
-  ret->err = g_strndup(g_bytes_get_data(err, NULL), g_bytes_get_size(err));
+  /* g_strndup(NULL, 0) is NULL: empty output is "". */
+  ret->out = g_strndup(g_bytes_get_size(out) ? g_bytes_get_data(out, NULL) : "",
+                       g_bytes_get_size(out));
+  ret->err = g_strndup(g_bytes_get_size(err) ? g_bytes_get_data(err, NULL) : "",
+                       g_bytes_get_size(err));
   if (g_subprocess_get_if_exited(proc))
     ret->status = g_subprocess_get_exit_status(proc);
   else
@@ -54,13 +57,28 @@ pp_test_build_path(const char *relative)
   return g_build_filename(root, relative, NULL);
 }
 
+/* Where test folders go: $PP_TEST_TMPDIR, else /dev/shm (unpacking a
+ * fixture of 9000 files takes 0.2 s on tmpfs and can take 7 s on a disk),
+ * else the usual temporary folder. */
+static const char *
+test_tmpdir(void)
+{
+  const char *dir = g_getenv("PP_TEST_TMPDIR");
+
+  if (dir != NULL && dir[0] != '\0')
+    return dir;
+  if (access("/dev/shm", W_OK | X_OK) == 0)
+    return "/dev/shm";
+  return g_get_tmp_dir();
+}
+
 char *
 pp_test_mkdtemp(void)
 {
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp("pcipass-test-XXXXXX", &error);
+  char *dir = g_build_filename(test_tmpdir(), "pcipass-test-XXXXXX", NULL);
 
-  g_assert_no_error(error);
+  if (g_mkdtemp(dir) == NULL)
+    g_error("cannot make a folder '%s': %s", dir, g_strerror(errno));
   return dir;
 }
 

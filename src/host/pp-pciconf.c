@@ -101,7 +101,8 @@ for_each_scalar(Loader *loader, const char *key, yaml_node_t *value, const char 
 static gboolean
 filter_item(Loader *loader, const char *key, yaml_node_t *node, GError **error)
 {
-  g_auto(GStrv) parts = g_strsplit(scalar_text(node), ",", -1);
+  /* g_strsplit() of "" is no part at all: catch '' here. */
+  g_auto(GStrv) parts = g_strsplit(scalar_text(node)[0] ? scalar_text(node) : " ", ",", -1);
 
   for (guint i = 0; parts[i] != NULL; i++) {
     g_autoptr(GError) pattern_error = NULL;
@@ -136,7 +137,7 @@ handle_filter(Loader *loader, const char *key, yaml_node_t *value, GError **erro
 static gboolean
 address_item(Loader *loader, const char *key, yaml_node_t *node, GError **error)
 {
-  g_auto(GStrv) parts = g_strsplit(scalar_text(node), ",", -1);
+  g_auto(GStrv) parts = g_strsplit(scalar_text(node)[0] ? scalar_text(node) : " ", ",", -1);
 
   for (guint i = 0; parts[i] != NULL; i++) {
     g_autoptr(GError) address_error = NULL;
