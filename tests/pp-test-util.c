@@ -38,10 +38,10 @@ pp_test_run(const char *const *argv, const char *input, PpTestRun *ret)
   g_subprocess_communicate(proc, in, NULL, &out, &err, &error);
   g_assert_no_error(error);
   /* g_strndup(NULL, 0) is NULL: empty output is "". */
-  ret->out = g_strndup(g_bytes_get_size(out) ? g_bytes_get_data(out, NULL) : "",
-                       g_bytes_get_size(out));
-  ret->err = g_strndup(g_bytes_get_size(err) ? g_bytes_get_data(err, NULL) : "",
-                       g_bytes_get_size(err));
+  ret->out =
+      g_strndup(g_bytes_get_size(out) ? g_bytes_get_data(out, NULL) : "", g_bytes_get_size(out));
+  ret->err =
+      g_strndup(g_bytes_get_size(err) ? g_bytes_get_data(err, NULL) : "", g_bytes_get_size(err));
   if (g_subprocess_get_if_exited(proc))
     ret->status = g_subprocess_get_exit_status(proc);
   else
@@ -90,8 +90,7 @@ pp_test_rmtree(const char *path)
   if (path == NULL)
     return;
   /* Tests make folders unreadable on purpose: give them back first. */
-  pp_test_run((const char *const[]){ "/bin/chmod", "-R", "u+rwx", "--", path, NULL }, NULL,
-              &run);
+  pp_test_run((const char *const[]){ "/bin/chmod", "-R", "u+rwx", "--", path, NULL }, NULL, &run);
   pp_test_run_clear(&run);
   pp_test_run((const char *const[]){ "/bin/rm", "-rf", "--", path, NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
@@ -168,8 +167,7 @@ void
 pp_test_sysfs_set_group(const char *sys, const char *bdf, gint group)
 {
   g_autofree char *dev = pp_test_sysfs_device_dir(sys, bdf);
-  g_autofree char *group_dir =
-    g_strdup_printf("%s/kernel/iommu_groups/%d/devices", sys, group);
+  g_autofree char *group_dir = g_strdup_printf("%s/kernel/iommu_groups/%d/devices", sys, group);
   g_autofree char *link = g_build_filename(dev, "iommu_group", NULL);
   g_autofree char *member = g_build_filename(group_dir, bdf, NULL);
   g_autofree char *rel_group = NULL;

@@ -110,10 +110,10 @@ test_check_errors(void)
   g_assert_nonnull(root);
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(root, "error"), "code")), ==,
                   "invalid");
-  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "line")),
-                  ==, 1);
-  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "column")),
-                  ==, 14);
+  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "line")), ==,
+                  1);
+  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "column")), ==,
+                  14);
   json_decref(root);
   pp_test_run_clear(&run);
 

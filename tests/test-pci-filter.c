@@ -23,8 +23,20 @@ test_address_parse(void)
     { "0002:01:00.0", 2, 1, 0, 0, "0002:01:00.0", "0002:01:00.0", "0002:01:00:0" },
   };
   static const char *const bad[] = {
-    "", "3b", "3b:00", "3b:00.", "3b:00.8", "3b:20.0", "3b:00.1x", "0000:3b:00:1",
-    "zz:00.0", "123:00.0", "0000:3b:00.1 ", " 3b:00.1", "1:2:3:4.0", "123456789:00:00.0",
+    "",
+    "3b",
+    "3b:00",
+    "3b:00.",
+    "3b:00.8",
+    "3b:20.0",
+    "3b:00.1x",
+    "0000:3b:00:1",
+    "zz:00.0",
+    "123:00.0",
+    "0000:3b:00.1 ",
+    " 3b:00.1",
+    "1:2:3:4.0",
+    "123456789:00:00.0",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
@@ -77,24 +89,25 @@ test_pattern_parse(void)
     const char *text;
     gint32 vendor, device, class_;
   } ok[] = {
-    { "10de:*", 0x10de, -1, -1 },      { "10de:11bf", 0x10de, 0x11bf, -1 },
-    { "*:10d3", -1, 0x10d3, -1 },      { "8086::0c03", 0x8086, -1, 0x0c03 },
-    { "*:*", -1, -1, -1 },             { "0:0", 0, 0, -1 },
-    { ":", -1, -1, -1 },               { "::0200", -1, -1, 0x0200 },
-    { " 10DE:11BF ", 0x10de, 0x11bf, -1 }, { "10de:11bf:0300", 0x10de, 0x11bf, 0x0300 },
+    { "10de:*", 0x10de, -1, -1 },
+    { "10de:11bf", 0x10de, 0x11bf, -1 },
+    { "*:10d3", -1, 0x10d3, -1 },
+    { "8086::0c03", 0x8086, -1, 0x0c03 },
+    { "*:*", -1, -1, -1 },
+    { "0:0", 0, 0, -1 },
+    { ":", -1, -1, -1 },
+    { "::0200", -1, -1, 0x0200 },
+    { " 10DE:11BF ", 0x10de, 0x11bf, -1 },
+    { "10de:11bf:0300", 0x10de, 0x11bf, 0x0300 },
     { "*:*:*", -1, -1, -1 },
   };
   static const struct {
     const char *text, *reason;
   } bad[] = {
-    { "1af4", "it needs at least one ':'" },
-    { "", "it needs at least one ':'" },
-    { "1:2:3:4", "more than two ':'" },
-    { "10de0:*", "the vendor '10de0'" },
-    { "10de:xyz", "the device 'xyz'" },
-    { "10de:11bf:03000", "the class '03000'" },
-    { "-1:*", "the vendor '-1'" },
-    { "10 de:*", "the vendor '10 de'" },
+    { "1af4", "it needs at least one ':'" }, { "", "it needs at least one ':'" },
+    { "1:2:3:4", "more than two ':'" },      { "10de0:*", "the vendor '10de0'" },
+    { "10de:xyz", "the device 'xyz'" },      { "10de:11bf:03000", "the class '03000'" },
+    { "-1:*", "the vendor '-1'" },           { "10 de:*", "the vendor '10 de'" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
@@ -146,11 +159,11 @@ static void
 test_filter_match(void)
 {
   g_autoptr(PpPciDevice) gpu =
-    device("0000:3b:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL [GRID K2]");
+      device("0000:3b:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL [GRID K2]");
   g_autoptr(PpPciDevice) nic =
-    device("0000:04:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
+      device("0000:04:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
   g_autoptr(PpPciDevice) usb =
-    device("0000:00:14.0", 0x8086, 0x9c31, 0x0c0330, "8 Series USB xHCI HC");
+      device("0000:00:14.0", 0x8086, 0x9c31, 0x0c0330, "8 Series USB xHCI HC");
   g_autoptr(PpPciFilter) f = pp_pci_filter_new();
   g_autoptr(PpPciFilter) g = pp_pci_filter_new();
   g_autoptr(GError) error = NULL;

@@ -53,27 +53,27 @@ test_reference_file(void)
 {
   /* The guide's own pci.conf, comments and all, with its examples active. */
   g_autoptr(PpPciFilter) f =
-    parse_ok("# This option specifies the main filters for PCI card monitoring. The format\n"
-             "# is the same as used by lspci to filter on PCI card by vendor:device(:class)\n"
-             ":filter:\n"
-             "  - '10de:*'      # all NVIDIA VGA cards\n"
-             "  - '10de:11bf'   # only GK104GL [GRID K2]\n"
-             "  - '*:10d3'      # only 82574L Gigabit Network cards\n"
-             "  - '8086::0c03'  # only Intel USB controllers\n"
-             "\n"
-             ":short_address:\n"
-             "  - '07:00.0'\n"
-             "  - '06:00.0'\n"
-             "\n"
-             ":device_name:\n"
-             "  - 'Virtual Function'\n"
-             "  - 'Gigabit Network'\n"
-             "  - 'USB.*Host Controller'\n"
-             "  - '^MegaRAID'\n");
+      parse_ok("# This option specifies the main filters for PCI card monitoring. The format\n"
+               "# is the same as used by lspci to filter on PCI card by vendor:device(:class)\n"
+               ":filter:\n"
+               "  - '10de:*'      # all NVIDIA VGA cards\n"
+               "  - '10de:11bf'   # only GK104GL [GRID K2]\n"
+               "  - '*:10d3'      # only 82574L Gigabit Network cards\n"
+               "  - '8086::0c03'  # only Intel USB controllers\n"
+               "\n"
+               ":short_address:\n"
+               "  - '07:00.0'\n"
+               "  - '06:00.0'\n"
+               "\n"
+               ":device_name:\n"
+               "  - 'Virtual Function'\n"
+               "  - 'Gigabit Network'\n"
+               "  - 'USB.*Host Controller'\n"
+               "  - '^MegaRAID'\n");
   g_autoptr(PpPciDevice) nic =
-    device("0000:07:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
+      device("0000:07:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
   g_autoptr(PpPciDevice) elsewhere =
-    device("0000:08:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
+      device("0000:08:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
   g_autoptr(PpPciDevice) gpu = device("0000:06:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL");
 
   g_assert_cmpuint(pp_pci_filter_get_n_id_patterns(f), ==, 4);

@@ -254,8 +254,8 @@ assert_offers(const char *sys, const char *conf, Predicate expect)
     if (offered != expect(d)) {
       g_autofree char *escaped = g_strescape(conf, NULL);
 
-      g_error("%s %04x:%04x:%04x: offered %d, expected %d with '%s'", d->short_address,
-              d->vendor, d->device, d->class_, offered, !offered, escaped);
+      g_error("%s %04x:%04x:%04x: offered %d, expected %d with '%s'", d->short_address, d->vendor,
+              d->device, d->class_, offered, !offered, escaped);
     }
     expected += offered;
   }
@@ -378,10 +378,30 @@ static void
 test_attribute_order(void)
 {
   static const char *const order[] = {
-    "TYPE", "VENDOR", "VENDOR_NAME", "DEVICE", "DEVICE_NAME", "CLASS", "CLASS_NAME",
-    "ADDRESS", "SHORT_ADDRESS", "DOMAIN", "BUS", "SLOT", "FUNCTION", "NUMA_NODE", "IFNAME",
-    "SRIOV", "SRIOV_NUM", "IOMMU_GROUP", "DRIVER", "PHYSFN", "SUBSYSTEM_VENDOR",
-    "SUBSYSTEM_DEVICE", "RESET_METHOD", "SRIOV_TOTAL",
+    "TYPE",
+    "VENDOR",
+    "VENDOR_NAME",
+    "DEVICE",
+    "DEVICE_NAME",
+    "CLASS",
+    "CLASS_NAME",
+    "ADDRESS",
+    "SHORT_ADDRESS",
+    "DOMAIN",
+    "BUS",
+    "SLOT",
+    "FUNCTION",
+    "NUMA_NODE",
+    "IFNAME",
+    "SRIOV",
+    "SRIOV_NUM",
+    "IOMMU_GROUP",
+    "DRIVER",
+    "PHYSFN",
+    "SUBSYSTEM_VENDOR",
+    "SUBSYSTEM_DEVICE",
+    "RESET_METHOD",
+    "SRIOV_TOTAL",
   };
   g_autofree char *sys = shared_tree(HWLOC_32INTEL);
   g_autoptr(PpTemplate) out = probe_ok(sys, NULL);
@@ -471,9 +491,9 @@ test_pci_domain_10000(void)
   assert_attr(get_record(out, "10000:00:00.0"), "DOMAIN", "10000");
   /* Sorted by domain first. */
   g_assert_cmpstr(
-    pp_attribute_vector_get(pp_template_get_attribute(out, pp_template_get_n_attributes(out) - 1),
-                            "ADDRESS"),
-    ==, "10000:00:04:0");
+      pp_attribute_vector_get(pp_template_get_attribute(out, pp_template_get_n_attributes(out) - 1),
+                              "ADDRESS"),
+      ==, "10000:00:04:0");
 }
 
 static void
@@ -486,8 +506,7 @@ test_host_facts(void)
 
   g_assert_cmpstr(pp_template_get_single(out, "CPU_COUNT"), ==, "32");
   g_assert_cmpstr(pp_template_get_single(out, "MEMORY_KIB"), ==, "97445600");
-  g_assert_cmpstr(pp_template_get_single(out, "KERNEL_VERSION"), ==,
-                  "3.10.0-1160.15.2.el7.x86_64");
+  g_assert_cmpstr(pp_template_get_single(out, "KERNEL_VERSION"), ==, "3.10.0-1160.15.2.el7.x86_64");
   /* The capture has no kernel/hostname: none is invented. */
   g_assert_null(pp_template_get_single(out, "HOSTNAME"));
 
@@ -680,10 +699,9 @@ static void
 test_iommu_groups_consumer_board(void)
 {
   static const GroupLink links[] = {
-    { "0000:01:00.0", 13 }, { "0000:01:00.1", 13 }, { "0000:01:00.2", 13 },
-    { "0000:02:00.0", 13 }, { "0000:02:01.0", 13 }, { "0000:02:04.0", 13 },
-    { "0000:03:00.0", 13 }, { "0000:04:00.0", 13 }, { "0000:0a:00.0", 16 },
-    { "0000:0a:00.1", 16 },
+    { "0000:01:00.0", 13 }, { "0000:01:00.1", 13 }, { "0000:01:00.2", 13 }, { "0000:02:00.0", 13 },
+    { "0000:02:01.0", 13 }, { "0000:02:04.0", 13 }, { "0000:03:00.0", 13 }, { "0000:04:00.0", 13 },
+    { "0000:0a:00.0", 16 }, { "0000:0a:00.1", 16 },
   };
   g_autofree char *dir = pp_test_mkdtemp();
   g_autofree char *sys = unpack_tree(GHW_DESKTOP, dir);
@@ -702,10 +720,9 @@ static void
 test_iommu_groups_sriov(void)
 {
   static const GroupLink links[] = {
-    { "0000:05:00.0", 30 }, { "0000:05:00.1", 31 }, { "0000:05:10.0", 40 },
-    { "0000:05:10.1", 41 }, { "0000:05:10.4", 42 }, { "0000:05:10.5", 43 },
-    { "0000:05:11.0", 44 }, { "0000:05:11.1", 45 }, { "0000:05:11.4", 46 },
-    { "0000:05:11.5", 47 },
+    { "0000:05:00.0", 30 }, { "0000:05:00.1", 31 }, { "0000:05:10.0", 40 }, { "0000:05:10.1", 41 },
+    { "0000:05:10.4", 42 }, { "0000:05:10.5", 43 }, { "0000:05:11.0", 44 }, { "0000:05:11.1", 45 },
+    { "0000:05:11.4", 46 }, { "0000:05:11.5", 47 },
   };
   g_autofree char *dir = pp_test_mkdtemp();
   g_autofree char *sys = i350_with_vfs(dir);
@@ -804,14 +821,13 @@ test_filter_short_address(void)
   g_autofree char *sys = shared_tree(HWLOC_40INTEL);
   g_autofree char *pa = shared_tree(HWLOC_2PA);
 
-  assert_offers(sys, ":filter: '*:*'\n:short_address:\n  - '02:00.0'\n  - '02:00.1'\n",
-                bcm_at_02);
+  assert_offers(sys, ":filter: '*:*'\n:short_address:\n  - '02:00.0'\n  - '02:00.1'\n", bcm_at_02);
   /* With the domain, in any case; the filter still applies (AND). */
   assert_offers(sys, ":filter: '14e4:*'\n:short_address: [ '0000:02:00.0', '0000:FF:1f.7' ]\n",
                 bcm_at_02_0);
   assert_offers(sys, ":filter: '*:*'\n:short_address: '02:00.0, 02:00.1'\n", bcm_at_02);
-  g_assert_cmpuint(
-    assert_offers(sys, ":filter: '8086:*'\n:short_address:\n  - '02:00.0'\n", none), ==, 0);
+  g_assert_cmpuint(assert_offers(sys, ":filter: '8086:*'\n:short_address:\n  - '02:00.0'\n", none),
+                   ==, 0);
   /* An empty list does not restrict. */
   g_assert_cmpuint(assert_offers(sys, ":filter: '*:*'\n:short_address: []\n", any), ==, 37);
   /* Other domains are told apart. */
@@ -830,14 +846,13 @@ test_filter_device_name(void)
                    ==, 8);
   assert_offers(sys, ":filter: '*:*'\n:device_name:\n  - 'Gigabit'\n  - '^I350 Ethernet'\n",
                 bcm_or_i350_vf);
-  g_assert_cmpuint(
-    assert_offers(sys, ":filter: '*:*'\n:device_name:\n  - '^MegaRAID'\n", megaraid), ==, 1);
-  g_assert_cmpuint(assert_offers(sys, ":filter: '*:*'\n:device_name:\n  - '^SAS 1078'\n", none),
-                   ==, 0);
+  g_assert_cmpuint(assert_offers(sys, ":filter: '*:*'\n:device_name:\n  - '^MegaRAID'\n", megaraid),
+                   ==, 1);
+  g_assert_cmpuint(assert_offers(sys, ":filter: '*:*'\n:device_name:\n  - '^SAS 1078'\n", none), ==,
+                   0);
   /* Combined with :filter (AND). */
   g_assert_cmpuint(
-    assert_offers(sys, ":filter: '14e4:*'\n:device_name: [ 'Virtual Function' ]\n", none), ==,
-    0);
+      assert_offers(sys, ":filter: '14e4:*'\n:device_name: [ 'Virtual Function' ]\n", none), ==, 0);
   pp_test_rmtree(dir);
 }
 
@@ -875,8 +890,8 @@ assert_conf_error(const char *conf, const char *const *fragments)
 
   run_probe(sys, conf, NULL, &run);
   if (run.status != 2 || run.out[0] != '\0')
-    g_error("expected exit 2 and no output for\n%s\ngot %d, '%s', '%s'", conf, run.status,
-            run.out, run.err);
+    g_error("expected exit 2 and no output for\n%s\ngot %d, '%s', '%s'", conf, run.status, run.out,
+            run.err);
   g_assert_true(g_str_has_prefix(run.err, "pcipass-probe: /"));
   g_assert_nonnull(strstr(run.err, "/pci.conf: "));
   for (guint i = 0; fragments[i] != NULL; i++)
@@ -896,25 +911,22 @@ test_conf_errors(void)
                     (const char *const[]){ "line 4, column 5", "the vendor 'xyz'", NULL });
   assert_conf_error(":filter: '10de:11bf:0300:01'\n",
                     (const char *const[]){ "line 1", "more than two ':'", NULL });
-  assert_conf_error(":filter: '12345:1'\n",
-                    (const char *const[]){ "up to 4 hex digits", NULL });
+  assert_conf_error(":filter: '12345:1'\n", (const char *const[]){ "up to 4 hex digits", NULL });
   assert_conf_error(":filter: '10de:*,'\n",
                     (const char *const[]){ "line 1", "empty pattern", NULL });
   assert_conf_error(":filter: '*:*'\n:device_name:\n  - 'Ethernet'\n  - '(unclosed'\n",
                     (const char *const[]){ "line 4, column 5", ":device_name",
-                                           "'(unclosed' is not a valid regular expression",
-                                           NULL });
+                                           "'(unclosed' is not a valid regular expression", NULL });
   assert_conf_error(":filter:\n  a: 1\n",
                     (const char *const[]){ "line 2, column 3",
                                            ":filter must be a pattern or a list of patterns, "
                                            "not a mapping",
                                            NULL });
-  assert_conf_error(":filter:\n  - [ '10de:*' ]\n",
-                    (const char *const[]){ "line 2", "each item of :filter must be a string",
-                                           NULL });
+  assert_conf_error(
+      ":filter:\n  - [ '10de:*' ]\n",
+      (const char *const[]){ "line 2", "each item of :filter must be a string", NULL });
   assert_conf_error(":short_address:\n  - '1:2:3:4'\n",
-                    (const char *const[]){ "line 2", ":short_address", "not a PCI address",
-                                           NULL });
+                    (const char *const[]){ "line 2", ":short_address", "not a PCI address", NULL });
   assert_conf_error(":short_address: { a: b }\n",
                     (const char *const[]){ "line 1", "not a mapping", NULL });
   assert_conf_error("- '10de:*'\n",
@@ -939,8 +951,8 @@ test_conf_unreadable(void)
   g_autofree char *missing = g_build_filename(dir, "missing.conf", NULL);
   PpTestRun run = { 0 };
 
-  pp_test_run((const char *const[]){ probe, "--sysfs-root", sys, "--config", missing, NULL },
-              NULL, &run);
+  pp_test_run((const char *const[]){ probe, "--sysfs-root", sys, "--config", missing, NULL }, NULL,
+              &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
   g_assert_nonnull(strstr(run.err, missing));
@@ -968,16 +980,15 @@ test_bad_usage(void)
   g_autofree char *ids = g_build_filename(dir, "pci.ids", NULL);
   PpTestRun run = { 0 };
 
-  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", missing, NULL }, NULL,
-              &run);
+  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", missing, NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
   g_assert_nonnull(strstr(run.err, missing));
   pp_test_run_clear(&run);
 
-  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", missing,
-                                     NULL },
-              NULL, &run);
+  pp_test_run(
+      (const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", missing, NULL },
+      NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
   g_assert_nonnull(strstr(run.err, "cannot read the PCI ID file"));
@@ -985,8 +996,7 @@ test_bad_usage(void)
 
   /* A damaged pci.ids: libpci's own message, exit 2, no output. */
   pp_test_write_file(ids, "8086  Intel\n\tzzzz  bad line\n");
-  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", ids,
-                                     NULL },
+  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", ids, NULL },
               NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
@@ -994,8 +1004,7 @@ test_bad_usage(void)
   g_assert_nonnull(strstr(run.err, "line 2"));
   pp_test_run_clear(&run);
 
-  pp_test_run((const char *const[]){ probe, "--all", "--format", "xml", "--sysfs-root", sys,
-                                     NULL },
+  pp_test_run((const char *const[]){ probe, "--all", "--format", "xml", "--sysfs-root", sys, NULL },
               NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_nonnull(strstr(run.err, "unknown format 'xml'"));
@@ -1014,8 +1023,8 @@ test_bad_usage(void)
   pp_test_run((const char *const[]){ probe, "--help", NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   for (guint i = 0; i < 6; i++) {
-    static const char *const documented[] = { "--sysfs-root", "--config", "--pci-ids",
-                                              "--format", ":short_address", ":device_name" };
+    static const char *const documented[] = { "--sysfs-root", "--config",       "--pci-ids",
+                                              "--format",     ":short_address", ":device_name" };
 
     g_assert_nonnull(strstr(run.out, documented[i]));
   }
@@ -1158,14 +1167,13 @@ test_escaping_root(void)
   PpTestRun run = { 0 };
 
   g_assert_cmpint(symlink("/sys/bus/pci/devices/0000:00:00.0", abs_link), ==, 0);
-  g_assert_cmpint(symlink("../../../../../../../../../../sys/bus/pci/devices/0000:00:00.0",
-                          up_link),
-                  ==, 0);
+  g_assert_cmpint(
+      symlink("../../../../../../../../../../sys/bus/pci/devices/0000:00:00.0", up_link), ==, 0);
   run_probe(sys, NULL, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_null(strstr(run.out, "PCI = ["));
-  g_assert_nonnull(strstr(run.err, "0000:00:01.0: cannot read its ids"));
-  g_assert_nonnull(strstr(run.err, "0000:00:02.0: cannot read its ids"));
+  g_assert_nonnull(strstr(run.err, "/0000:00:01.0': No such file or directory, skipping"));
+  g_assert_nonnull(strstr(run.err, "/0000:00:02.0': No such file or directory, skipping"));
   pp_test_run_clear(&run);
   pp_test_rmtree(dir);
 }
@@ -1366,9 +1374,8 @@ test_lspci_on_fixtures(void)
   for (guint i = 0; i < G_N_ELEMENTS(hwloc); i++) {
     g_autofree char *sys = shared_tree(hwloc[i]);
     g_autofree char *path = g_strdup_printf("sysfs.path=%s/bus/pci", sys);
-    guint n = compare_with_lspci(
-      sys, (const char *const[]){ "-A", "linux-sysfs", "-O", path, "-mmnn", "-D", "-i", PCI_IDS,
-                                  NULL });
+    guint n = compare_with_lspci(sys, (const char *const[]){ "-A", "linux-sysfs", "-O", path,
+                                                             "-mmnn", "-D", "-i", PCI_IDS, NULL });
 
     g_assert_cmpuint(n, >, 0);
   }

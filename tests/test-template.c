@@ -188,13 +188,12 @@ test_empty_values(void)
 static void
 test_quoted_values(void)
 {
-  g_autoptr(PpTemplate) tmpl =
-    parse_ok("A = \"spans\nthree\nlines\"\n"
-             "B = \"say \\\"hi\\\"\"\n"
-             "C = \"C:\\path\\file\"\n"
-             "D = \"a backslash at the end \\\\\"\n"
-             "E = \"comma, = [brackets] # hash\"\n"
-             "F = \"caf\xc3\xa9 \xe2\x82\xac\"\n");
+  g_autoptr(PpTemplate) tmpl = parse_ok("A = \"spans\nthree\nlines\"\n"
+                                        "B = \"say \\\"hi\\\"\"\n"
+                                        "C = \"C:\\path\\file\"\n"
+                                        "D = \"a backslash at the end \\\\\"\n"
+                                        "E = \"comma, = [brackets] # hash\"\n"
+                                        "F = \"caf\xc3\xa9 \xe2\x82\xac\"\n");
 
   assert_single(tmpl, 0, "A", "spans\nthree\nlines");
   assert_single(tmpl, 1, "B", "say \"hi\"");
@@ -208,7 +207,7 @@ static void
 test_unquoted_values(void)
 {
   g_autoptr(PpTemplate) tmpl =
-    parse_ok("A = /var/lib/one/img.qcow2\nB = 10.0.0.1/24\nC = a\"b\nD = 0x10DE\n");
+      parse_ok("A = /var/lib/one/img.qcow2\nB = 10.0.0.1/24\nC = a\"b\nD = 0x10DE\n");
 
   assert_single(tmpl, 0, "A", "/var/lib/one/img.qcow2");
   assert_single(tmpl, 1, "B", "10.0.0.1/24");
@@ -263,7 +262,7 @@ static void
 test_several_per_line_and_layout(void)
 {
   g_autoptr(PpTemplate) tmpl =
-    parse_ok("\r\n  A=1 B =2\tC= 3\r\nV=[X=1,Y=2]W = [\n X = \"1\"\n ,\n Y = 2\n ]\n\n");
+      parse_ok("\r\n  A=1 B =2\tC= 3\r\nV=[X=1,Y=2]W = [\n X = \"1\"\n ,\n Y = 2\n ]\n\n");
 
   g_assert_cmpuint(pp_template_get_n_attributes(tmpl), ==, 5);
   assert_single(tmpl, 0, "A", "1");
@@ -368,7 +367,7 @@ static void
 test_print_format(void)
 {
   g_autoptr(PpTemplate) tmpl =
-    parse_ok("cpu=1 pci=[vendor=10de,device=\"11bf\"] n=[] e= \nq=\"a \\\"b\\\" c\\\\\"");
+      parse_ok("cpu=1 pci=[vendor=10de,device=\"11bf\"] n=[] e= \nq=\"a \\\"b\\\" c\\\\\"");
   g_autofree char *text = pp_template_to_string(tmpl);
 
   g_assert_cmpstr(text, ==,
@@ -402,9 +401,32 @@ test_builder(void)
 /* Values that stress the printer's quoting: quotes, backslashes in every
  * position, newlines, punctuation. */
 static const char *const tricky_values[] = {
-  "", " ", "\"", "\\", "\\\\", "\\\"", "\"\\", "a\\", "\\a", "a\\\"b", "\\\\\"\"",
-  "#", "a # b", "[", "]", ",", "=", "\n", "\r\n", "line\nline", "\t", "x\"\"\"y",
-  "C:\\path", "end\\\\", "caf\xc3\xa9", "\xf0\x9f\x98\x80",
+  "",
+  " ",
+  "\"",
+  "\\",
+  "\\\\",
+  "\\\"",
+  "\"\\",
+  "a\\",
+  "\\a",
+  "a\\\"b",
+  "\\\\\"\"",
+  "#",
+  "a # b",
+  "[",
+  "]",
+  ",",
+  "=",
+  "\n",
+  "\r\n",
+  "line\nline",
+  "\t",
+  "x\"\"\"y",
+  "C:\\path",
+  "end\\\\",
+  "caf\xc3\xa9",
+  "\xf0\x9f\x98\x80",
 };
 
 static void
@@ -461,9 +483,8 @@ test_round_trip_random(void)
         for (guint k = 0; k < pairs; k++) {
           char key[4] = { "KLM"[k % 3], "0123"[g_test_rand_int_range(0, 4)], '\0' };
 
-          pp_attribute_vector_add(vec, key,
-                                  tricky_values[g_test_rand_int_range(
-                                    0, G_N_ELEMENTS(tricky_values))]);
+          pp_attribute_vector_add(
+              vec, key, tricky_values[g_test_rand_int_range(0, G_N_ELEMENTS(tricky_values))]);
         }
       }
     }

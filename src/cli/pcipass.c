@@ -41,10 +41,9 @@ print_usage(FILE *out, const char *group)
     fprintf(out, "  %-30s %s%s\n", left, commands[i].summary,
             commands[i].daemon ? "" : " (no daemon needed)");
   }
-  fprintf(out,
-          "\nEvery command takes --help and --json.\n"
-          "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
-          "See pcipass(1).\n");
+  fprintf(out, "\nEvery command takes --help and --json.\n"
+               "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+               "See pcipass(1).\n");
 }
 
 int

@@ -37,8 +37,8 @@ pp_cli_print_json(json_t *json)
 }
 
 gboolean
-pp_cli_parse_options(const char *usage, const char *summary, const GOptionEntry *entries,
-                     int *argc, char ***argv)
+pp_cli_parse_options(const char *usage, const char *summary, const GOptionEntry *entries, int *argc,
+                     char ***argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new(usage);
   g_autoptr(GError) error = NULL;

@@ -24,8 +24,8 @@ int pp_cli_print_json(json_t *json);
 
 /* Parses a command's options with @entries (plus --help); on error prints
  * it and returns FALSE. */
-gboolean pp_cli_parse_options(const char *usage, const char *summary,
-                              const GOptionEntry *entries, int *argc, char ***argv);
+gboolean pp_cli_parse_options(const char *usage, const char *summary, const GOptionEntry *entries,
+                              int *argc, char ***argv);
 
 int pp_cmd_template_check(int argc, char **argv);
 

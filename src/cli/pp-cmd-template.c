@@ -31,9 +31,10 @@ pp_cmd_template_check(int argc, char **argv)
   gsize len = 0;
 
   if (!pp_cli_parse_options(
-        "FILE|-", "Checks a template (OpenNebula's syntax) and prints it normalized: names "
-                  "upper case,\nvalues quoted, one attribute per line. '-' reads standard input.",
-        entries, &argc, &argv))
+          "FILE|-",
+          "Checks a template (OpenNebula's syntax) and prints it normalized: names "
+          "upper case,\nvalues quoted, one attribute per line. '-' reads standard input.",
+          entries, &argc, &argv))
     return PP_EXIT_USAGE;
   if (argc != 2) {
     pp_cli_error("template check takes one FILE, or - for standard input (try --help)");
@@ -45,10 +46,10 @@ pp_cmd_template_check(int argc, char **argv)
   if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
     pp_cli_error("%s", error->message);
     return g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_FAILED) ||
-               g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
-               g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR)
-             ? PP_EXIT_USAGE
-             : PP_EXIT_RUNTIME;
+                   g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
+                   g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR)
+               ? PP_EXIT_USAGE
+               : PP_EXIT_RUNTIME;
   }
 
   tmpl = pp_template_parse(text, len, &pos, &error);

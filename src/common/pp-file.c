@@ -28,8 +28,8 @@ pp_file_read(const char *path, gsize max, char **ret_contents, gsize *ret_len, G
     if (owned < 0) {
       int err = errno;
 
-      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot read '%s': %s",
-                  path, g_strerror(err));
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot read '%s': %s", path,
+                  g_strerror(err));
       return FALSE;
     }
     fd = owned;

@@ -37,8 +37,8 @@ pp_template_to_json(const PpTemplate *tmpl)
       value = pp_attribute_vector_to_json(attr);
     else
       value = json_string(pp_attribute_get_value(attr));
-    json_array_append_new(array, json_pack("{s:s, s:o}", "name", pp_attribute_get_name(attr),
-                                           "value", value));
+    json_array_append_new(
+        array, json_pack("{s:s, s:o}", "name", pp_attribute_get_name(attr), "value", value));
   }
   return array;
 }

@@ -7,7 +7,9 @@
 
 #include "pp-pci-address.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(pp-pci-address-error-quark, pp_pci_address_error)
+/* clang-format on */
 
 /* Reads 1 to @max_digits hex digits at *@p; advances *@p past them. */
 static gboolean
@@ -59,8 +61,7 @@ pp_pci_address_parse(const char *str, PpPciAddress *ret, GError **error)
     goto invalid;
   if (slot > 0x1f || function > 7) {
     g_set_error(error, PP_PCI_ADDRESS_ERROR, PP_PCI_ADDRESS_ERROR_INVALID,
-                "'%s' is not a PCI address: the slot goes up to 1f and the function up to 7",
-                str);
+                "'%s' is not a PCI address: the slot goes up to 1f and the function up to 7", str);
     return FALSE;
   }
   ret->domain = domain;
@@ -80,8 +81,8 @@ invalid:
 char *
 pp_pci_address_format(const PpPciAddress *addr, char buf[PP_PCI_ADDRESS_BUFSIZE])
 {
-  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%04x:%02x:%02x.%x", addr->domain, addr->bus,
-           addr->slot, addr->function);
+  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot,
+           addr->function);
   return buf;
 }
 
@@ -90,16 +91,15 @@ pp_pci_address_format_short(const PpPciAddress *addr, char buf[PP_PCI_ADDRESS_BU
 {
   if (addr->domain != 0)
     return pp_pci_address_format(addr, buf);
-  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%02x:%02x.%x", addr->bus, addr->slot,
-           addr->function);
+  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%02x:%02x.%x", addr->bus, addr->slot, addr->function);
   return buf;
 }
 
 char *
 pp_pci_address_format_one(const PpPciAddress *addr, char buf[PP_PCI_ADDRESS_BUFSIZE])
 {
-  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%04x:%02x:%02x:%x", addr->domain, addr->bus,
-           addr->slot, addr->function);
+  snprintf(buf, PP_PCI_ADDRESS_BUFSIZE, "%04x:%02x:%02x:%x", addr->domain, addr->bus, addr->slot,
+           addr->function);
   return buf;
 }
 

@@ -14,10 +14,10 @@ typedef enum {
 } PpPciAddressError;
 
 typedef struct {
-  guint32 domain;   /* 16 bits on most hosts; VMD domains start at 0x10000 */
+  guint32 domain; /* 16 bits on most hosts; VMD domains start at 0x10000 */
   guint8 bus;
-  guint8 slot;      /* 0..0x1f */
-  guint8 function;  /* 0..7 */
+  guint8 slot;     /* 0..0x1f */
+  guint8 function; /* 0..7 */
 } PpPciAddress;
 
 /* Longest text any pp_pci_address_format_*() writes, with its NUL. */

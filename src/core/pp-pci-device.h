@@ -10,9 +10,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  PP_SRIOV_NO,  /* not SR-IOV capable */
-  PP_SRIOV_PF,  /* a physical function that can have VFs */
-  PP_SRIOV_VF,  /* a virtual function; physfn names its PF */
+  PP_SRIOV_NO, /* not SR-IOV capable */
+  PP_SRIOV_PF, /* a physical function that can have VFs */
+  PP_SRIOV_VF, /* a virtual function; physfn names its PF */
   _PP_SRIOV_MAX
 } PpSriovRole;
 
@@ -20,23 +20,23 @@ typedef struct {
   PpPciAddress address;
   guint16 vendor;
   guint16 device;
-  guint32 class_code;         /* 24 bits: class, subclass, programming interface */
+  guint32 class_code; /* 24 bits: class, subclass, programming interface */
   gboolean has_subsystem;
   guint16 subsystem_vendor;
   guint16 subsystem_device;
-  char *vendor_name;          /* from pci.ids; never NULL once named */
+  char *vendor_name; /* from pci.ids; never NULL once named */
   char *device_name;
   char *class_name;
-  gint numa_node;             /* -1: unknown */
-  char *driver;               /* NULL: no driver bound */
-  gint iommu_group;           /* -1: none (no IOMMU, or not known) */
+  gint numa_node;   /* -1: unknown */
+  char *driver;     /* NULL: no driver bound */
+  gint iommu_group; /* -1: none (no IOMMU, or not known) */
   PpSriovRole sriov;
-  guint sriov_numvfs;         /* PF: VFs enabled now */
-  guint sriov_totalvfs;       /* PF: VFs it can have */
+  guint sriov_numvfs;   /* PF: VFs enabled now */
+  guint sriov_totalvfs; /* PF: VFs it can have */
   gboolean has_physfn;
-  PpPciAddress physfn;        /* VF: its PF */
-  GPtrArray *ifnames;         /* char*, sorted: network interfaces of this function */
-  char *reset_method;         /* NULL: not known */
+  PpPciAddress physfn; /* VF: its PF */
+  GPtrArray *ifnames;  /* char*, sorted: network interfaces of this function */
+  char *reset_method;  /* NULL: not known */
 } PpPciDevice;
 
 PpPciDevice *pp_pci_device_new(const PpPciAddress *address);

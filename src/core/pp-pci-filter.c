@@ -6,7 +6,9 @@
 
 #include "pp-pci-filter.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(pp-pci-filter-error-quark, pp_pci_filter_error)
+/* clang-format on */
 
 struct _PpPciFilter {
   GArray *patterns;   /* PpPciIdPattern */
@@ -146,16 +148,15 @@ pp_pci_filter_match(const PpPciFilter *filter, const PpPciDevice *dev)
   g_return_val_if_fail(filter != NULL && dev != NULL, FALSE);
 
   for (guint i = 0; i < filter->patterns->len && !ok; i++)
-    ok = pp_pci_id_pattern_match(&g_array_index(filter->patterns, PpPciIdPattern, i),
-                                 dev->vendor, dev->device, pp_pci_device_get_class(dev));
+    ok = pp_pci_id_pattern_match(&g_array_index(filter->patterns, PpPciIdPattern, i), dev->vendor,
+                                 dev->device, pp_pci_device_get_class(dev));
   if (!ok)
     return FALSE;
 
   if (filter->addresses->len > 0) {
     ok = FALSE;
     for (guint i = 0; i < filter->addresses->len && !ok; i++)
-      ok = pp_pci_address_equal(&g_array_index(filter->addresses, PpPciAddress, i),
-                                &dev->address);
+      ok = pp_pci_address_equal(&g_array_index(filter->addresses, PpPciAddress, i), &dev->address);
     if (!ok)
       return FALSE;
   }

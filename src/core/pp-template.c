@@ -6,7 +6,9 @@
 
 #include "pp-template.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(pp-template-error-quark, pp_template_error)
+/* clang-format on */
 
 typedef struct {
   char *key;
@@ -16,8 +18,8 @@ typedef struct {
 struct _PpAttribute {
   char *name;
   gboolean is_vector;
-  char *value;    /* single attributes */
-  GArray *pairs;  /* vectors: PpPair, in order */
+  char *value;   /* single attributes */
+  GArray *pairs; /* vectors: PpPair, in order */
   PpTextPos pos;
 };
 
@@ -419,7 +421,9 @@ pos_of_offset(const char *text, gsize offset)
   return pos;
 }
 
-static gboolean G_GNUC_PRINTF(3, 4)
+static gboolean fail_at(Parser *p, PpTextPos pos, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static gboolean
 fail_at(Parser *p, PpTextPos pos, const char *format, ...)
 {
   va_list args;
@@ -447,8 +451,8 @@ is_blank(char c)
 static gboolean
 is_value_char(char c)
 {
-  return c != '\0' && !is_blank(c) && c != '\n' && c != '=' && c != '#' && c != ',' &&
-         c != '[' && c != ']';
+  return c != '\0' && !is_blank(c) && c != '\n' && c != '=' && c != '#' && c != ',' && c != '[' &&
+         c != ']';
 }
 
 static void
@@ -618,16 +622,15 @@ parse_vector(Parser *p, PpAttribute *attr)
       return fail_at(p, open, "the vector %s that starts here has no closing ']'", attr->name);
     if (!is_name_char(peek(p))) {
       found = describe_next(p);
-      return fail_at(p, p->pos, "expected a key name in vector %s, found %s%s", attr->name,
-                     found,
+      return fail_at(p, p->pos, "expected a key name in vector %s, found %s%s", attr->name, found,
                      peek(p) == ']' ? " (a ',' must be followed by another KEY = value)" : "");
     }
     key = parse_name(p);
     skip_blanks(p);
     if (peek(p) != '=') {
       found = describe_next(p);
-      return fail_at(p, p->pos, "expected '=' after %s in vector %s, found %s", key,
-                     attr->name, found);
+      return fail_at(p, p->pos, "expected '=' after %s in vector %s, found %s", key, attr->name,
+                     found);
     }
     advance(p);
     skip_blanks(p);
@@ -709,8 +712,8 @@ pp_template_parse(const char *text, gsize len, PpTextPos *ret_error_pos, GError 
 
   if (len > PP_TEMPLATE_MAX_SIZE) {
     g_set_error(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_TOO_LARGE,
-                "the template is %" G_GSIZE_FORMAT " bytes, more than the limit of %d",
-                len, PP_TEMPLATE_MAX_SIZE);
+                "the template is %" G_GSIZE_FORMAT " bytes, more than the limit of %d", len,
+                PP_TEMPLATE_MAX_SIZE);
     return NULL;
   }
   if (len > 0 && !g_utf8_validate_len(text, len, &bad)) {
@@ -718,8 +721,8 @@ pp_template_parse(const char *text, gsize len, PpTextPos *ret_error_pos, GError 
 
     if (ret_error_pos != NULL)
       *ret_error_pos = pos;
-    g_set_error(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID,
-                "line %u, column %u: %s", pos.line, pos.column,
+    g_set_error(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID, "line %u, column %u: %s",
+                pos.line, pos.column,
                 *bad == '\0' ? "a NUL byte; a template is text"
                              : "bytes that are not UTF-8; a template must be UTF-8 text");
     return NULL;

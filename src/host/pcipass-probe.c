@@ -55,18 +55,19 @@ static const GOptionEntry entries[] = {
     "Offer every device, as if pci.conf said :filter: '*:*'", NULL },
   { "pci-ids", 0, 0, G_OPTION_ARG_FILENAME, &opt.pci_ids,
     "Take names from FILE only (default: the system's pci.ids and udev's hwdb)", "FILE" },
-  { "format", 'f', 0, G_OPTION_ARG_STRING, &opt.format,
-    "Output 'template' (default) or 'json'", "FORMAT" },
+  { "format", 'f', 0, G_OPTION_ARG_STRING, &opt.format, "Output 'template' (default) or 'json'",
+    "FORMAT" },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt.json, "Same as --format json", NULL },
   { "hostname", 0, 0, G_OPTION_ARG_STRING, &opt.hostname,
     "Report NAME as the host name (default: the tree's kernel/hostname)", "NAME" },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print debug messages on stderr",
-    NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print debug messages on stderr", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
   { NULL }
 };
 
-static void G_GNUC_PRINTF(1, 2)
+static void say_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+static void
 say_error(const char *format, ...)
 {
   va_list args;
@@ -122,19 +123,19 @@ main(int argc, char **argv)
   context = g_option_context_new("- list the PCI devices this host offers for passthrough");
   g_option_context_add_main_entries(context, entries, NULL);
   g_option_context_set_description(
-    context,
-    "pci.conf (YAML, as OpenNebula's) chooses the devices; the three keys combine with AND:\n"
-    "  :filter:         lspci -d patterns vendor:device[:class], '*' or empty for any,\n"
-    "                   as a list or comma-separated; a device passes if any matches.\n"
-    "                   Absent: '0:0' (nothing). Empty (null): every device.\n"
-    "  :short_address:  bus:slot.func addresses (domain optional); when given, the\n"
-    "                   device must be one of them.\n"
-    "  :device_name:    case-insensitive regular expressions; when given, the device\n"
-    "                   name must match one of them.\n"
-    "A PF whose VFs are enabled is not offered; its VFs are.\n"
-    "\n"
-    "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
-    "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
+      context,
+      "pci.conf (YAML, as OpenNebula's) chooses the devices; the three keys combine with AND:\n"
+      "  :filter:         lspci -d patterns vendor:device[:class], '*' or empty for any,\n"
+      "                   as a list or comma-separated; a device passes if any matches.\n"
+      "                   Absent: '0:0' (nothing). Empty (null): every device.\n"
+      "  :short_address:  bus:slot.func addresses (domain optional); when given, the\n"
+      "                   device must be one of them.\n"
+      "  :device_name:    case-insensitive regular expressions; when given, the device\n"
+      "                   name must match one of them.\n"
+      "A PF whose VFs are enabled is not offered; its VFs are.\n"
+      "\n"
+      "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
+      "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     say_error("%s (try --help)", error->message);
     return EXIT_USAGE;
@@ -179,8 +180,8 @@ main(int argc, char **argv)
     if (filter == NULL) {
       say_error("%s%s", error->message,
                 opt.config == NULL && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                  ? " (install data/pci.conf there, or give --config FILE or --all)"
-                  : "");
+                    ? " (install data/pci.conf there, or give --config FILE or --all)"
+                    : "");
       return EXIT_USAGE;
     }
   }

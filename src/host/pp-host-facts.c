@@ -22,13 +22,11 @@ pp_cpu_list_count(const char *list)
     g_auto(GStrv) bounds = g_strsplit(ranges[i], "-", 3);
     guint64 first, last;
 
-    if (bounds[0] == NULL ||
-        !g_ascii_string_to_unsigned(bounds[0], 10, 0, 1 << 20, &first, NULL))
+    if (bounds[0] == NULL || !g_ascii_string_to_unsigned(bounds[0], 10, 0, 1 << 20, &first, NULL))
       return -1;
     last = first;
-    if (bounds[1] != NULL &&
-        (bounds[2] != NULL ||
-         !g_ascii_string_to_unsigned(bounds[1], 10, first, 1 << 20, &last, NULL)))
+    if (bounds[1] != NULL && (bounds[2] != NULL || !g_ascii_string_to_unsigned(
+                                                       bounds[1], 10, first, 1 << 20, &last, NULL)))
       return -1;
     count += (gint)(last - first + 1);
   }

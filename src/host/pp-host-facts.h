@@ -11,10 +11,10 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  char *hostname;        /* NULL: not known */
-  guint cpu_count;       /* logical CPUs online; 0: not known */
-  guint64 memory_kib;    /* MemTotal; 0: not known */
-  char *kernel_version;  /* `uname -r`; NULL: not known */
+  char *hostname;       /* NULL: not known */
+  guint cpu_count;      /* logical CPUs online; 0: not known */
+  guint64 memory_kib;   /* MemTotal; 0: not known */
+  char *kernel_version; /* `uname -r`; NULL: not known */
 } PpHostFacts;
 
 /**

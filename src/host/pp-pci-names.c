@@ -12,7 +12,9 @@
 
 #include "pp-pci-names.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(pp-pci-names-error-quark, pp_pci_names_error)
+/* clang-format on */
 
 struct _PpPciNames {
   struct pci_access *access;
@@ -23,7 +25,9 @@ struct _PpPciNames {
  * /usr/share/misc/pci.ids, line 12") and expects it not to return. It runs
  * while the file loads in pp_pci_names_open(), before any output, so exit
  * code 2 (bad input) with libpci's message is the honest end. */
-static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2)
+static void names_error(char *msg, ...) G_GNUC_NORETURN G_GNUC_PRINTF(1, 2);
+
+static void
 names_error(char *msg, ...)
 {
   va_list args;
@@ -37,7 +41,9 @@ names_error(char *msg, ...)
   exit(2);
 }
 
-static void G_GNUC_PRINTF(1, 2)
+static void names_debug(char *msg, ...) G_GNUC_PRINTF(1, 2);
+
+static void
 names_debug(char *msg, ...)
 {
   va_list args;

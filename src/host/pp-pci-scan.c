@@ -15,9 +15,9 @@
 enum {
   CFG_VENDOR = 0x00,
   CFG_DEVICE = 0x02,
-  CFG_CLASS_PROG = 0x09,     /* prog-if, subclass, class: 3 bytes */
+  CFG_CLASS_PROG = 0x09, /* prog-if, subclass, class: 3 bytes */
   CFG_HEADER_TYPE = 0x0e,
-  CFG_SUBSYS_VENDOR = 0x2c,  /* type 0 headers only */
+  CFG_SUBSYS_VENDOR = 0x2c, /* type 0 headers only */
   CFG_SUBSYS_DEVICE = 0x2e,
   CFG_HEADER_SIZE = 0x40,
 };
@@ -28,36 +28,52 @@ le16(const guint8 *p)
   return (guint16)(p[0] | (p[1] << 8));
 }
 
-static char *
-dev_path(const char *name, const char *attr)
+/* One device's folder: a reader rooted there, and the names it holds
+ * (sorted), so that files a kernel or a capture lacks are not even tried. */
+typedef struct {
+  const char *name;
+  PpSysfs *dir;
+  GPtrArray *entries;
+} DeviceDir;
+
+static gboolean
+has(const DeviceDir *d, const char *entry)
 {
-  return g_strdup_printf(DEVICES "/%s/%s", name, attr);
+  guint lo = 0, hi = d->entries->len;
+
+  while (lo < hi) {
+    guint mid = (lo + hi) / 2;
+    int cmp = strcmp(g_ptr_array_index(d->entries, mid), entry);
+
+    if (cmp == 0)
+      return TRUE;
+    if (cmp < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return FALSE;
 }
 
 /* The ids from the attribute files, or else from config's first bytes
  * (hwloc's trees keep it; ghw's pruned ones have the files). */
 static gboolean
-read_ids(PpSysfs *sysfs, const char *name, PpPciDevice *dev, GError **error)
+read_ids(const DeviceDir *d, PpPciDevice *dev, GError **error)
 {
-  g_autofree char *vendor_path = dev_path(name, "vendor");
-  g_autofree char *device_path = dev_path(name, "device");
-  g_autofree char *class_path = dev_path(name, "class");
-  g_autofree char *sv_path = dev_path(name, "subsystem_vendor");
-  g_autofree char *sd_path = dev_path(name, "subsystem_device");
-  g_autofree char *config_path = dev_path(name, "config");
   g_autoptr(GError) file_error = NULL;
   guint32 vendor, device, class_code, sv, sd;
   guint8 config[CFG_HEADER_SIZE];
   gssize n;
 
-  if (pp_sysfs_read_hex(sysfs, vendor_path, 0xffff, &vendor, &file_error) &&
-      pp_sysfs_read_hex(sysfs, device_path, 0xffff, &device, &file_error) &&
-      pp_sysfs_read_hex(sysfs, class_path, 0xffffff, &class_code, &file_error)) {
+  if (pp_sysfs_read_hex(d->dir, "vendor", 0xffff, &vendor, &file_error) &&
+      pp_sysfs_read_hex(d->dir, "device", 0xffff, &device, &file_error) &&
+      pp_sysfs_read_hex(d->dir, "class", 0xffffff, &class_code, &file_error)) {
     dev->vendor = vendor;
     dev->device = device;
     dev->class_code = class_code;
-    if (pp_sysfs_read_hex(sysfs, sv_path, 0xffff, &sv, NULL) &&
-        pp_sysfs_read_hex(sysfs, sd_path, 0xffff, &sd, NULL)) {
+    if (has(d, "subsystem_vendor") && has(d, "subsystem_device") &&
+        pp_sysfs_read_hex(d->dir, "subsystem_vendor", 0xffff, &sv, NULL) &&
+        pp_sysfs_read_hex(d->dir, "subsystem_device", 0xffff, &sd, NULL)) {
       dev->has_subsystem = TRUE;
       dev->subsystem_vendor = sv;
       dev->subsystem_device = sd;
@@ -65,10 +81,10 @@ read_ids(PpSysfs *sysfs, const char *name, PpPciDevice *dev, GError **error)
     return TRUE;
   }
 
-  n = pp_sysfs_read_raw(sysfs, config_path, config, sizeof(config));
+  n = pp_sysfs_read_raw(d->dir, "config", config, sizeof(config));
   if (n < CFG_CLASS_PROG + 3) {
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "%s: cannot read its ids: %s; and its config: %s", name, file_error->message,
+                "%s: cannot read its ids: %s; and its config: %s", d->name, file_error->message,
                 n < 0 ? g_strerror((int)-n) : "too short");
     return FALSE;
   }
@@ -87,22 +103,20 @@ read_ids(PpSysfs *sysfs, const char *name, PpPciDevice *dev, GError **error)
 /* A link's last component, made valid UTF-8 (sysfs names are ASCII; a
  * damaged tree should not break the output). NULL when there is no link. */
 static char *
-read_link_name(PpSysfs *sysfs, const char *name, const char *attr)
+read_link_name(const DeviceDir *d, const char *link)
 {
-  g_autofree char *path = dev_path(name, attr);
-  g_autofree char *base = pp_sysfs_readlink_basename(sysfs, path, NULL);
+  g_autofree char *base = NULL;
 
-  if (base == NULL)
+  if (!has(d, link))
     return NULL;
-  return g_utf8_make_valid(base, -1);
+  base = pp_sysfs_readlink_basename(d->dir, link, NULL);
+  return base != NULL ? g_utf8_make_valid(base, -1) : NULL;
 }
 
 static void
-read_sriov(PpSysfs *sysfs, const char *name, GPtrArray *entries, PpPciDevice *dev)
+read_sriov(const DeviceDir *d, PpPciDevice *dev)
 {
-  g_autofree char *physfn = read_link_name(sysfs, name, "physfn");
-  g_autofree char *total_path = dev_path(name, "sriov_totalvfs");
-  g_autofree char *num_path = dev_path(name, "sriov_numvfs");
+  g_autofree char *physfn = read_link_name(d, "physfn");
   gint64 total = 0, num = -1;
   guint virtfns = 0;
 
@@ -111,84 +125,80 @@ read_sriov(PpSysfs *sysfs, const char *name, GPtrArray *entries, PpPciDevice *de
     dev->has_physfn = pp_pci_address_parse(physfn, &dev->physfn, NULL);
     return;
   }
-  for (guint i = 0; i < entries->len; i++)
-    if (g_str_has_prefix(g_ptr_array_index(entries, i), "virtfn"))
+  for (guint i = 0; i < d->entries->len; i++)
+    if (g_str_has_prefix(g_ptr_array_index(d->entries, i), "virtfn"))
       virtfns++;
-  if (!pp_sysfs_read_int(sysfs, total_path, &total, NULL) || total < 0)
+  if (!has(d, "sriov_totalvfs") || !pp_sysfs_read_int(d->dir, "sriov_totalvfs", &total, NULL) ||
+      total < 0)
     total = 0;
   if (total == 0 && virtfns == 0)
     return;
   dev->sriov = PP_SRIOV_PF;
   dev->sriov_totalvfs = MAX((guint64)total, virtfns);
-  if (pp_sysfs_read_int(sysfs, num_path, &num, NULL) && num >= 0)
+  if (has(d, "sriov_numvfs") && pp_sysfs_read_int(d->dir, "sriov_numvfs", &num, NULL) && num >= 0)
     dev->sriov_numvfs = (guint)num;
   else
     dev->sriov_numvfs = virtfns;
-}
-
-static gboolean
-array_has(GPtrArray *names, const char *name)
-{
-  for (guint i = 0; i < names->len; i++)
-    if (strcmp(g_ptr_array_index(names, i), name) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 PpPciDevice *
 pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
 {
   g_autoptr(PpPciDevice) dev = NULL;
+  g_autoptr(PpSysfs) dir = NULL;
   g_autoptr(GPtrArray) entries = NULL;
-  g_autofree char *dir = g_strdup_printf(DEVICES "/%s", name);
-  g_autofree char *numa_path = dev_path(name, "numa_node");
-  g_autofree char *net_path = dev_path(name, "net");
-  g_autofree char *reset_path = dev_path(name, "reset_method");
+  g_autofree char *path = g_strdup_printf(DEVICES "/%s", name);
   g_autofree char *group = NULL;
   PpPciAddress address;
+  DeviceDir d;
   gint64 numa;
 
   g_return_val_if_fail(sysfs != NULL && name != NULL, NULL);
 
   if (!pp_pci_address_parse(name, &address, error))
     return NULL;
-  dev = pp_pci_device_new(&address);
-  if (!read_ids(sysfs, name, dev, error))
+  dir = pp_sysfs_open_at(sysfs, path, error);
+  if (dir == NULL)
     return NULL;
-
-  entries = pp_sysfs_list(sysfs, dir, NULL);
+  entries = pp_sysfs_list(dir, ".", NULL);
   if (entries == NULL)
     entries = g_ptr_array_new_with_free_func(g_free);
+  d.name = name;
+  d.dir = dir;
+  d.entries = entries;
+
+  dev = pp_pci_device_new(&address);
+  if (!read_ids(&d, dev, error))
+    return NULL;
 
   /* "-1" when the platform has no NUMA information. */
-  if (pp_sysfs_read_int(sysfs, numa_path, &numa, NULL) && numa >= 0)
+  if (has(&d, "numa_node") && pp_sysfs_read_int(dir, "numa_node", &numa, NULL) && numa >= 0)
     dev->numa_node = (gint)numa;
 
-  if (array_has(entries, "driver"))
-    dev->driver = read_link_name(sysfs, name, "driver");
+  dev->driver = read_link_name(&d, "driver");
 
-  if (array_has(entries, "iommu_group")) {
+  group = read_link_name(&d, "iommu_group");
+  if (group != NULL) {
     guint64 value;
 
-    group = read_link_name(sysfs, name, "iommu_group");
-    if (group != NULL && g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT32, &value, NULL))
+    if (g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT32, &value, NULL))
       dev->iommu_group = (gint)value;
   }
 
-  read_sriov(sysfs, name, entries, dev);
+  read_sriov(&d, dev);
 
-  if (array_has(entries, "net")) {
-    g_autoptr(GPtrArray) ifnames = pp_sysfs_list(sysfs, net_path, NULL);
+  if (has(&d, "net")) {
+    g_autoptr(GPtrArray) ifnames = pp_sysfs_list(dir, "net", NULL);
 
     for (guint i = 0; ifnames != NULL && i < ifnames->len; i++)
       g_ptr_array_add(dev->ifnames, g_utf8_make_valid(g_ptr_array_index(ifnames, i), -1));
   }
 
-  if (array_has(entries, "reset_method")) {
-    g_autofree char *method = pp_sysfs_read_string(sysfs, reset_path, NULL);
+  if (has(&d, "reset_method")) {
+    g_autofree char *method = pp_sysfs_read_string(dir, "reset_method", NULL);
 
-    if (method != NULL && method[0] != '\0')
-      dev->reset_method = g_utf8_make_valid(g_strstrip(method), -1);
+    if (method != NULL && g_strstrip(method)[0] != '\0')
+      dev->reset_method = g_utf8_make_valid(method, -1);
   }
   return g_steal_pointer(&dev);
 }

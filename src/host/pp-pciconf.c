@@ -9,7 +9,9 @@
 #include "pp-file.h"
 #include "pp-pciconf.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(pp-pciconf-error-quark, pp_pciconf_error)
+/* clang-format on */
 
 typedef struct {
   yaml_document_t *doc;
@@ -18,10 +20,12 @@ typedef struct {
 
 /* What a key's handler gets: the value node, and the key's name for
  * messages. Returns FALSE with @error set. */
-typedef gboolean (*KeyHandler)(Loader *loader, const char *key, yaml_node_t *value,
-                               GError **error);
+typedef gboolean (*KeyHandler)(Loader *loader, const char *key, yaml_node_t *value, GError **error);
 
-static gboolean G_GNUC_PRINTF(3, 4)
+static gboolean fail_at(GError **error, const yaml_mark_t *mark, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static gboolean
 fail_at(GError **error, const yaml_mark_t *mark, const char *format, ...)
 {
   va_list args;
@@ -70,8 +74,7 @@ node_kind(const yaml_node_t *node)
 
 /* Calls @item for every scalar of @value: the scalar itself, or each item
  * of a list of scalars. Anything else is a type error. */
-typedef gboolean (*ItemHandler)(Loader *loader, const char *key, yaml_node_t *item,
-                                GError **error);
+typedef gboolean (*ItemHandler)(Loader *loader, const char *key, yaml_node_t *item, GError **error);
 
 static gboolean
 for_each_scalar(Loader *loader, const char *key, yaml_node_t *value, const char *expected,
@@ -82,8 +85,8 @@ for_each_scalar(Loader *loader, const char *key, yaml_node_t *value, const char 
   if (value->type != YAML_SEQUENCE_NODE)
     return fail_at(error, &value->start_mark, "%s must be %s, not %s", key, expected,
                    node_kind(value));
-  for (yaml_node_item_t *i = value->data.sequence.items.start;
-       i < value->data.sequence.items.top; i++) {
+  for (yaml_node_item_t *i = value->data.sequence.items.start; i < value->data.sequence.items.top;
+       i++) {
     yaml_node_t *node = yaml_document_get_node(loader->doc, *i);
 
     if (node == NULL)
@@ -130,8 +133,7 @@ handle_filter(Loader *loader, const char *key, yaml_node_t *value, GError **erro
     pp_pci_filter_add_id_pattern(loader->filter, &any);
     return TRUE;
   }
-  return for_each_scalar(loader, key, value, "a pattern or a list of patterns", filter_item,
-                         error);
+  return for_each_scalar(loader, key, value, "a pattern or a list of patterns", filter_item, error);
 }
 
 static gboolean
@@ -165,8 +167,8 @@ name_item(Loader *loader, const char *key, yaml_node_t *node, GError **error)
   g_autoptr(GError) regex_error = NULL;
 
   if (!pp_pci_filter_add_name_regex(loader->filter, scalar_text(node), &regex_error))
-    return fail_at(error, &node->start_mark, "%s: '%s' is not a valid regular expression: %s",
-                   key, scalar_text(node), regex_error->message);
+    return fail_at(error, &node->start_mark, "%s: '%s' is not a valid regular expression: %s", key,
+                   scalar_text(node), regex_error->message);
   return TRUE;
 }
 
@@ -175,8 +177,8 @@ handle_device_name(Loader *loader, const char *key, yaml_node_t *value, GError *
 {
   if (is_null(value))
     return TRUE;
-  return for_each_scalar(loader, key, value, "a regular expression or a list of them",
-                         name_item, error);
+  return for_each_scalar(loader, key, value, "a regular expression or a list of them", name_item,
+                         error);
 }
 
 static gboolean
@@ -211,8 +213,8 @@ load_root(Loader *loader, yaml_node_t *root, GError **error)
                    "the file must be a mapping of keys such as ':filter:', not %s",
                    node_kind(root));
 
-  for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
-       pair < root->data.mapping.pairs.top; pair++) {
+  for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top;
+       pair++) {
     yaml_node_t *key = yaml_document_get_node(loader->doc, pair->key);
     yaml_node_t *value = yaml_document_get_node(loader->doc, pair->value);
     guint k;
@@ -220,8 +222,7 @@ load_root(Loader *loader, yaml_node_t *root, GError **error)
     if (key == NULL || value == NULL)
       continue;
     if (key->type != YAML_SCALAR_NODE)
-      return fail_at(error, &key->start_mark, "a key must be a string, not %s",
-                     node_kind(key));
+      return fail_at(error, &key->start_mark, "a key must be a string, not %s", node_kind(key));
     for (k = 0; k < G_N_ELEMENTS(keys); k++)
       if (strcmp(scalar_text(key), keys[k].key) == 0)
         break;
@@ -235,8 +236,7 @@ load_root(Loader *loader, yaml_node_t *root, GError **error)
                      "unknown key '%s'%s; the keys are :filter, :short_address and "
                      ":device_name",
                      scalar_text(key),
-                     missing_colon ? " (OpenNebula's keys start with ':', as in ':filter:')"
-                                   : "");
+                     missing_colon ? " (OpenNebula's keys start with ':', as in ':filter:')" : "");
     }
     if (seen[k])
       return fail_at(error, &key->start_mark, "%s is given twice", keys[k].key);
@@ -310,8 +310,8 @@ pp_pciconf_parse(const char *text, gsize len, GError **error)
     } else {
       root = yaml_document_get_root_node(&doc);
       if (root != NULL)
-        ok = fail_at(error, &root->start_mark,
-                     "a second YAML document; pci.conf holds one mapping");
+        ok =
+            fail_at(error, &root->start_mark, "a second YAML document; pci.conf holds one mapping");
       yaml_document_delete(&doc);
     }
   }

@@ -24,7 +24,7 @@ G_BEGIN_DECLS
 GQuark pp_pciconf_error_quark(void);
 
 typedef enum {
-  PP_PCICONF_ERROR_INVALID,   /* the message starts with "line L, column C: " */
+  PP_PCICONF_ERROR_INVALID, /* the message starts with "line L, column C: " */
   PP_PCICONF_ERROR_TOO_LARGE,
 } PpPciconfError;
 

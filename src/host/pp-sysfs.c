@@ -48,27 +48,28 @@ open_in_root(PpSysfs *sysfs, const char *path, int flags)
   return fd < 0 ? -errno : fd;
 }
 
-/* Opens the folder that holds @path's last component, for the *at() calls
- * that must not follow it. Returns the fd or -errno; *@ret_base points into
- * @path. */
+/* The folder that holds @path's last component, for the *at() calls that
+ * must not follow it: the root itself for a plain name (nothing to close,
+ * *@ret_owned stays -1), else a new fd in *@ret_owned. Returns the fd or
+ * -errno; *@ret_base points into @path. */
 static int
-open_parent(PpSysfs *sysfs, const char *path, const char **ret_base)
+parent_fd(PpSysfs *sysfs, const char *path, const char **ret_base, int *ret_owned)
 {
   const char *slash = strrchr(path, '/');
   g_autofree char *dir = NULL;
 
   if (slash == NULL) {
     *ret_base = path;
-    return open_in_root(sysfs, ".", O_PATH | O_DIRECTORY);
+    return sysfs->root_fd;
   }
   *ret_base = slash + 1;
   dir = g_strndup(path, slash - path);
-  return open_in_root(sysfs, dir[0] != '\0' ? dir : ".", O_PATH | O_DIRECTORY);
+  *ret_owned = open_in_root(sysfs, dir[0] != '\0' ? dir : ".", O_PATH | O_DIRECTORY);
+  return *ret_owned;
 }
 
 static gboolean
-set_errno_error(GError **error, int err, const PpSysfs *sysfs, const char *path,
-                const char *what)
+set_errno_error(GError **error, int err, const PpSysfs *sysfs, const char *path, const char *what)
 {
   g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot %s '%s/%s': %s", what,
               sysfs->root, path, g_strerror(err));
@@ -101,6 +102,26 @@ pp_sysfs_open(const char *root, GError **error)
   sysfs->root_fd = fd;
   fd = -1;
   return g_steal_pointer(&sysfs);
+}
+
+PpSysfs *
+pp_sysfs_open_at(PpSysfs *parent, const char *path, GError **error)
+{
+  PpSysfs *sysfs;
+  int fd;
+
+  g_return_val_if_fail(parent != NULL && path != NULL, NULL);
+
+  fd = open_in_root(parent, path, O_PATH | O_DIRECTORY);
+  if (fd < 0) {
+    set_errno_error(error, -fd, parent, path, "open");
+    return NULL;
+  }
+  sysfs = g_new0(PpSysfs, 1);
+  sysfs->root = g_build_filename(parent->root, path, NULL);
+  sysfs->root_fd = fd;
+  sysfs->use_openat2 = parent->use_openat2;
+  return sysfs;
 }
 
 void
@@ -205,8 +226,7 @@ pp_sysfs_read_hex(PpSysfs *sysfs, const char *path, guint32 max, guint32 *ret, G
   if (!g_ascii_string_to_unsigned(digits, 16, 0, max, &value, NULL) || strchr(digits, '+') ||
       strchr(digits, '-')) {
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "'%s/%s' holds '%.32s', not a hex number up to 0x%x", sysfs->root, path, text,
-                max);
+                "'%s/%s' holds '%.32s', not a hex number up to 0x%x", sysfs->root, path, text, max);
     return FALSE;
   }
   *ret = (guint32)value;
@@ -223,8 +243,8 @@ pp_sysfs_read_int(PpSysfs *sysfs, const char *path, gint64 *ret, GError **error)
   if (text == NULL)
     return FALSE;
   if (!g_ascii_string_to_signed(text, 10, G_MININT32, G_MAXINT32, &value, NULL)) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "'%s/%s' holds '%.32s', not a number", sysfs->root, path, text);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s/%s' holds '%.32s', not a number",
+                sysfs->root, path, text);
     return FALSE;
   }
   *ret = value;
@@ -234,14 +254,15 @@ pp_sysfs_read_int(PpSysfs *sysfs, const char *path, gint64 *ret, GError **error)
 char *
 pp_sysfs_readlink(PpSysfs *sysfs, const char *path, GError **error)
 {
-  pp_autofd int dir = -1;
+  pp_autofd int owned = -1;
   const char *base;
   char target[PATH_MAX];
   gssize n;
+  int dir;
 
   g_return_val_if_fail(sysfs != NULL && path != NULL, NULL);
 
-  dir = open_parent(sysfs, path, &base);
+  dir = parent_fd(sysfs, path, &base, &owned);
   if (dir < 0) {
     set_errno_error(error, -dir, sysfs, path, "read the link");
     return NULL;
@@ -270,8 +291,8 @@ pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **error)
   if (base == NULL)
     return g_steal_pointer(&target);
   if (base[1] == '\0') {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s/%s' points to '/'",
-                sysfs->root, path);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%s/%s' points to '/'", sysfs->root,
+                path);
     return NULL;
   }
   return g_strdup(base + 1);
@@ -328,13 +349,14 @@ pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error)
 gboolean
 pp_sysfs_exists(PpSysfs *sysfs, const char *path)
 {
-  pp_autofd int dir = -1;
+  pp_autofd int owned = -1;
   const char *base;
   struct stat st;
+  int dir;
 
   g_return_val_if_fail(sysfs != NULL && path != NULL, FALSE);
 
-  dir = open_parent(sysfs, path, &base);
+  dir = parent_fd(sysfs, path, &base, &owned);
   if (dir < 0)
     return FALSE;
   return fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0;

@@ -25,6 +25,18 @@ typedef struct _PpSysfs PpSysfs;
  *   @root when it is not a folder that can be opened.
  */
 PpSysfs *pp_sysfs_open(const char *root, GError **error);
+
+/**
+ * pp_sysfs_open_at:
+ * @path: a folder below @parent's root, such as `bus/pci/devices/0000:05:00.0`
+ *
+ * A reader rooted at that folder: paths given to it are relative to it, and
+ * cannot leave it. Reading many attributes of one device this way resolves
+ * the device's path once.
+ *
+ * Returns: (transfer full): the reader, or %NULL with the path and reason.
+ */
+PpSysfs *pp_sysfs_open_at(PpSysfs *parent, const char *path, GError **error);
 void pp_sysfs_free(PpSysfs *sysfs);
 
 /* Returns: (transfer none): the root folder as given. */

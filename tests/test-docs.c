@@ -1,0 +1,143 @@
+/* The documentation keeps up with the programs: every option that --help
+ * lists is in the man page, every pci.conf key in pcipass-pci.conf(5) and
+ * the shipped data/pci.conf, every command of pcipass in pcipass(1). */
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-test-util.h"
+
+static char *
+read_source(const char *relative)
+{
+  g_autofree char *path = g_test_build_filename(G_TEST_DIST, "..", relative, NULL);
+  char *text = NULL;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    g_error("cannot read '%s'", path);
+  return text;
+}
+
+/* The long options in a --help text: "  --name" at a line's start. */
+static GPtrArray *
+long_options(const char *help)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  g_auto(GStrv) lines = g_strsplit(help, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *line = g_strchug(lines[i]);
+    const char *at = strstr(line, "--");
+    gsize n = 0;
+
+    if (at == NULL || line[0] != '-')
+      continue;
+    at += 2;
+    while (g_ascii_isalnum(at[n]) || at[n] == '-')
+      n++;
+    if (n > 0 && strncmp(at, "help-all", n) != 0)
+      g_ptr_array_add(names, g_strndup(at, n));
+  }
+  return names;
+}
+
+static void
+test_probe_man_page(void)
+{
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+  g_autofree char *man = read_source("man/pcipass-probe.1");
+  g_autoptr(GPtrArray) options = NULL;
+  PpTestRun run = { 0 };
+
+  pp_test_run((const char *const[]){ probe, "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  options = long_options(run.out);
+  g_assert_cmpuint(options->len, >=, 10);
+  for (guint i = 0; i < options->len; i++) {
+    g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(options, i), "-", -1);
+    g_autofree char *joined = g_strjoinv("\\-", parts);
+    /* In roff, "--sysfs-root" is written "\-\-sysfs\-root". */
+    g_autofree char *escaped = g_strconcat("\\-\\-", joined, NULL);
+
+    if (strstr(man, escaped) == NULL)
+      g_error("--%s is not in man/pcipass-probe.1", (char *)g_ptr_array_index(options, i));
+  }
+  pp_test_run_clear(&run);
+}
+
+static void
+test_pciconf_keys(void)
+{
+  static const char *const keys[] = { ":filter", ":short_address", ":device_name" };
+  g_autofree char *man = read_source("man/pcipass-pci.conf.5");
+  g_autofree char *conf = read_source("data/pci.conf");
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+  PpTestRun run = { 0 };
+
+  pp_test_run((const char *const[]){ probe, "--help", NULL }, NULL, &run);
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    g_autofree char *bold = g_strdup_printf(".B %s\n", keys[i]);
+
+    g_assert_nonnull(strstr(man, bold));
+    g_assert_nonnull(strstr(conf, keys[i]));
+    g_assert_nonnull(strstr(run.out, keys[i]));
+  }
+  g_assert_nonnull(strstr(man, ".B :nvidia_vendors\n"));
+  pp_test_run_clear(&run);
+}
+
+static void
+test_shipped_pci_conf_offers_nothing(void)
+{
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+  g_autofree char *conf = g_test_build_filename(G_TEST_DIST, "..", "data", "pci.conf", NULL);
+  PpTestRun run = { 0 };
+
+  pp_test_run((const char *const[]){ probe, "--config", conf, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_null(strstr(run.out, "PCI = ["));
+  g_assert_nonnull(strstr(run.out, "CPU_COUNT = "));
+  pp_test_run_clear(&run);
+}
+
+static void
+test_cli_man_page(void)
+{
+  g_autofree char *cli = pp_test_build_path("src/cli/pcipass");
+  g_autofree char *man = read_source("man/pcipass.1");
+  PpTestRun run = { 0 };
+  g_auto(GStrv) lines = NULL;
+  guint commands = 0;
+
+  pp_test_run((const char *const[]){ cli, "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  lines = g_strsplit(run.out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) words = NULL;
+    g_autofree char *command = NULL;
+
+    if (!g_str_has_prefix(lines[i], "  "))
+      continue;
+    words = g_strsplit(g_strstrip(lines[i]), " ", 3);
+    if (g_strv_length(words) < 2)
+      continue;
+    command = g_strdup_printf(".BR \"%s %s\"", words[0], words[1]);
+    if (strstr(man, command) == NULL)
+      g_error("'%s %s' is not in man/pcipass.1", words[0], words[1]);
+    commands++;
+  }
+  g_assert_cmpuint(commands, >, 0);
+  pp_test_run_clear(&run);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/docs/probe-man-page", test_probe_man_page);
+  g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
+  g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
+  g_test_add_func("/docs/cli-man-page", test_cli_man_page);
+  return g_test_run();
+}
