@@ -91,8 +91,6 @@ test_check_errors(void)
   g_autofree char *missing = g_build_filename(dir, "missing.tmpl", NULL);
   g_autofree char *want = NULL;
   PpTestRun run = { 0 };
-  json_error_t jerr;
-  json_t *root;
 
   pp_test_write_file(path, "CPU = 1\nA = foo bar\n");
   run_cli((const char *const[]){ "template", "check", path, NULL }, NULL, &run);
@@ -102,19 +100,12 @@ test_check_errors(void)
   g_assert_true(g_str_has_prefix(run.err, want));
   pp_test_run_clear(&run);
 
+  /* With --json too: the error on stderr, nothing on stdout. */
   run_cli((const char *const[]){ "template", "check", "--json", "-", NULL }, "N = [ A = 1, ]",
           &run);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "<stdin>: line 1, column 14"));
-  root = json_loads(run.out, 0, &jerr);
-  g_assert_nonnull(root);
-  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(root, "error"), "code")), ==,
-                  "invalid");
-  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "line")), ==,
-                  1);
-  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(root, "error"), "column")), ==,
-                  14);
-  json_decref(root);
+  g_assert_nonnull(strstr(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+  g_assert_cmpstr(run.out, ==, "");
   pp_test_run_clear(&run);
 
   run_cli((const char *const[]){ "template", "check", missing, NULL }, NULL, &run);

@@ -117,7 +117,11 @@ test_errors(void)
                                            "PCI address");
   parse_fails("? [a]\n: 1\n", "a key must be a string, not a list");
   parse_fails("just text\n", "line 1, column 1: the file must be a mapping");
-  parse_fails(":filter: '*:*'\n  bad indent: 1\n", "not valid YAML");
+  parse_fails(":filter: '*:*'\n  bad indent: 1\n", "line 2, column 3: not valid YAML: did not find expected key");
+  /* The reader's errors (bytes) name the line of the byte. */
+  parse_fails("# c\n# c\n:filter: '*:*'\n:device_name: 'a\x01" "b'\n",
+              "line 4, column 17: not valid YAML: control characters are not allowed (byte 0x01)");
+  parse_fails("# c\n:filter: '\xff'\n", "line 2, column 11: not valid YAML: invalid leading UTF-8");
   parse_fails("device_name: []\n", "unknown key 'device_name' (OpenNebula's keys start with "
                                    "':'");
   parse_fails(":filter: \"10de:*\"\n:filter: '*:*'", "line 2, column 1: :filter is given twice");

@@ -119,6 +119,8 @@ test_unquoted_blank_is_error(void)
 {
   parse_fails("A = foo bar", 1, 9, "'bar' follows the value of A on the same line");
   parse_fails("A = foo bar", 1, 9, "A = \"foo bar\"");
+  /* The hint quotes what it suggests as the printer would. */
+  parse_fails("A = x\"y z\"", 1, 9, "as in A = \"x\\\"y z\"");
   parse_fails("A = \"foo\" bar\n", 1, 11, "'bar' follows the value of A");
   /* But a new attribute may follow on the same line. */
   {
@@ -351,6 +353,63 @@ test_too_large(void)
   }
 }
 
+/* A vector of many keys parses in linear time: with a quadratic duplicate
+ * check, 200000 keys take minutes and the test's timeout fails it. */
+static void
+test_large_vector(void)
+{
+  GString *text = g_string_new("V = [ ");
+  g_autoptr(PpTemplate) tmpl = NULL;
+  const PpAttribute *vec;
+
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_printf(text, "%sK%u = %u", i ? ", " : "", i, i);
+  g_string_append(text, ", k7 = dup ]");
+  tmpl = parse_ok(text->str);
+  vec = pp_template_get_attribute(tmpl, 0);
+  g_assert_cmpuint(pp_attribute_vector_get_n_pairs(vec), ==, 200000);
+  g_assert_cmpstr(pp_attribute_vector_get(vec, "k7"), ==, "7");
+  g_assert_cmpstr(pp_attribute_vector_get(vec, "K199999"), ==, "199999");
+  g_assert_null(pp_attribute_vector_get(vec, "K200000"));
+  g_string_free(text, TRUE);
+}
+
+static void
+test_equal(void)
+{
+  static const char *const different[] = {
+    "A = 1", "B = 1", "A = 2", "A = [ ]", "A = [ X = 1 ]", "A = [ X = 2 ]", "A = [ Y = 1 ]",
+    "A = [ X = 1, Y = 1 ]", "A = [ Y = 1, X = 1 ]", "A = 1 B = 1", "B = 1 A = 1", "",
+  };
+
+  /* Each differs from every other; each equals itself parsed again. */
+  for (guint i = 0; i < G_N_ELEMENTS(different); i++) {
+    g_autoptr(PpTemplate) a = parse_ok(different[i]);
+
+    for (guint j = 0; j < G_N_ELEMENTS(different); j++) {
+      g_autoptr(PpTemplate) b = parse_ok(different[j]);
+
+      if (pp_template_equal(a, b) != (i == j))
+        g_error("'%s' and '%s': equal says %d", different[i], different[j], i != j);
+    }
+  }
+}
+
+static void
+test_byte_order_mark(void)
+{
+  g_autoptr(PpTemplate) tmpl = parse_ok("\xef\xbb\xbf"
+                                        "A = 1\nB = 2");
+
+  assert_single(tmpl, 0, "A", "1");
+  /* Positions count from after the mark. */
+  parse_fails("\xef\xbb\xbf"
+              "A",
+              1, 2, "expected '=' after A");
+  /* Elsewhere it is a character like any other, and not a name. */
+  parse_fails("A = 1 \xef\xbb\xbf", 1, 7, "expected an attribute name, found '\xef\xbb\xbf'");
+}
+
 static void
 test_empty_template(void)
 {
@@ -534,6 +593,9 @@ main(int argc, char **argv)
   g_test_add_func("/template/encoding", test_encoding_errors);
   g_test_add_func("/template/too-large", test_too_large);
   g_test_add_func("/template/empty", test_empty_template);
+  g_test_add_func("/template/large-vector", test_large_vector);
+  g_test_add_func("/template/equal", test_equal);
+  g_test_add_func("/template/byte-order-mark", test_byte_order_mark);
   g_test_add_func("/template/print-format", test_print_format);
   g_test_add_func("/template/builder", test_builder);
   g_test_add_func("/template/round-trip/tricky", test_round_trip_tricky_values);

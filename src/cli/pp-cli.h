@@ -4,13 +4,10 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "pp-exit.h"
+
 G_BEGIN_DECLS
 
-enum {
-  PP_EXIT_OK = 0,
-  PP_EXIT_RUNTIME = 1, /* the work failed: daemon down, host error */
-  PP_EXIT_USAGE = 2,   /* bad usage or bad input */
-};
 
 /* A command's handler: @argc/@argv start at the command's own arguments,
  * argv[0] being "pcipass GROUP VERB". Returns the exit code. */

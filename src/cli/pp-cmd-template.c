@@ -27,7 +27,6 @@ pp_cmd_template_check(int argc, char **argv)
   g_autofree char *text = NULL;
   g_autofree char *normalized = NULL;
   const char *path, *shown;
-  PpTextPos pos = { 0, 0 };
   gsize len = 0;
 
   if (!pp_cli_parse_options(
@@ -43,22 +42,17 @@ pp_cmd_template_check(int argc, char **argv)
   path = argv[1];
   shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 
+  /* The file named is the input: not being able to read it is bad input
+   * (exit 2), as for pcipass-probe's pci.conf. */
   if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
     pp_cli_error("%s", error->message);
-    return g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_FAILED) ||
-                   g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
-                   g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR)
-               ? PP_EXIT_USAGE
-               : PP_EXIT_RUNTIME;
+    return PP_EXIT_USAGE;
   }
 
-  tmpl = pp_template_parse(text, len, &pos, &error);
+  /* Errors go to stderr only, with or without --json: stdout stays empty. */
+  tmpl = pp_template_parse(text, len, NULL, &error);
   if (tmpl == NULL) {
     pp_cli_error("%s: %s", shown, error->message);
-    if (json)
-      pp_cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:i, s:i}}", "error", "code", "invalid",
-                                  "message", error->message, "file", shown, "line", pos.line,
-                                  "column", pos.column));
     return PP_EXIT_USAGE;
   }
 

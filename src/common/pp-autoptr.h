@@ -2,7 +2,10 @@
  * rule 9). Defined once, here. */
 #pragma once
 
+#include <dirent.h>
+
 #include <glib.h>
 #include <jansson.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DIR, closedir)

@@ -38,12 +38,6 @@ pp_pci_device_get_class(const PpPciDevice *dev)
   return dev->class_code >> 8;
 }
 
-gboolean
-pp_pci_device_is_bridge(const PpPciDevice *dev)
-{
-  return (dev->class_code >> 16) == 0x06;
-}
-
 const char *
 pp_sriov_role_to_string(PpSriovRole role)
 {
@@ -109,12 +103,11 @@ pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl)
   else
     pp_attribute_vector_add(vec, "NUMA_NODE", "-");
   if (dev->ifnames->len > 0) {
-    g_autofree char *joined = NULL;
+    g_autoptr(GString) joined = g_string_new(NULL);
 
-    g_ptr_array_add(dev->ifnames, NULL);
-    joined = g_strjoinv(",", (char **)dev->ifnames->pdata);
-    g_ptr_array_remove_index(dev->ifnames, dev->ifnames->len - 1);
-    pp_attribute_vector_add(vec, "IFNAME", joined);
+    for (guint i = 0; i < dev->ifnames->len; i++)
+      g_string_append_printf(joined, "%s%s", i ? "," : "", (char *)dev->ifnames->pdata[i]);
+    pp_attribute_vector_add(vec, "IFNAME", joined->str);
   }
   pp_attribute_vector_add(vec, "SRIOV", pp_sriov_role_to_string(dev->sriov));
   if (dev->sriov == PP_SRIOV_PF)

@@ -45,10 +45,6 @@ void pp_pci_device_free(PpPciDevice *dev);
 /* The 16-bit class and subclass, the CLASS of a record (0x0200). */
 guint16 pp_pci_device_get_class(const PpPciDevice *dev);
 
-/* Whether the device is a bridge (class 06xx), which never counts as a
- * member to pass through. */
-gboolean pp_pci_device_is_bridge(const PpPciDevice *dev);
-
 const char *pp_sriov_role_to_string(PpSriovRole role);
 
 /**

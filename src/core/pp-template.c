@@ -18,8 +18,10 @@ typedef struct {
 struct _PpAttribute {
   char *name;
   gboolean is_vector;
-  char *value;   /* single attributes */
-  GArray *pairs; /* vectors: PpPair, in order */
+  char *value;      /* single attributes */
+  GArray *pairs;    /* vectors: PpPair, in order */
+  GHashTable *keys; /* vectors: upper-case key -> its index in pairs; the keys are
+                     * the pairs' own strings, so that adding stays O(1) */
   PpTextPos pos;
 };
 
@@ -45,6 +47,8 @@ attribute_free(gpointer data)
     return;
   g_free(attr->name);
   g_free(attr->value);
+  if (attr->keys != NULL)
+    g_hash_table_unref(attr->keys);
   if (attr->pairs != NULL)
     g_array_unref(attr->pairs);
   g_free(attr);
@@ -96,6 +100,7 @@ attribute_new(const char *name, gboolean is_vector, PpTextPos pos)
   if (is_vector) {
     attr->pairs = g_array_new(FALSE, FALSE, sizeof(PpPair));
     g_array_set_clear_func(attr->pairs, pair_clear);
+    attr->keys = g_hash_table_new(g_str_hash, g_str_equal);
   }
   return attr;
 }
@@ -127,26 +132,18 @@ pp_template_add_vector(PpTemplate *tmpl, const char *name)
   return attr;
 }
 
-static gboolean
-vector_has(const PpAttribute *attr, const char *upper_key)
-{
-  for (guint i = 0; i < attr->pairs->len; i++)
-    if (strcmp(g_array_index(attr->pairs, PpPair, i).key, upper_key) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* Takes @upper_key and @value. */
 static gboolean
 vector_add_take(PpAttribute *attr, char *upper_key, char *value)
 {
   PpPair pair = { upper_key, value };
 
-  if (vector_has(attr, upper_key)) {
+  if (g_hash_table_contains(attr->keys, upper_key)) {
     pair_clear(&pair);
     return FALSE;
   }
   g_array_append_val(attr->pairs, pair);
+  g_hash_table_insert(attr->keys, upper_key, GUINT_TO_POINTER(attr->pairs->len - 1));
   return TRUE;
 }
 
@@ -257,17 +254,17 @@ pp_attribute_vector_get_pair(const PpAttribute *attr, guint index, const char **
 const char *
 pp_attribute_vector_get(const PpAttribute *attr, const char *key)
 {
+  g_autofree char *upper = NULL;
+  gpointer index;
+
   g_return_val_if_fail(attr != NULL && key != NULL, NULL);
 
   if (!attr->is_vector)
     return NULL;
-  for (guint i = 0; i < attr->pairs->len; i++) {
-    const PpPair *pair = &g_array_index(attr->pairs, PpPair, i);
-
-    if (g_ascii_strcasecmp(pair->key, key) == 0)
-      return pair->value;
-  }
-  return NULL;
+  upper = g_ascii_strup(key, -1);
+  if (!g_hash_table_lookup_extended(attr->keys, upper, NULL, &index))
+    return NULL;
+  return g_array_index(attr->pairs, PpPair, GPOINTER_TO_UINT(index)).value;
 }
 
 static gboolean
@@ -520,21 +517,20 @@ static char *
 parse_quoted(Parser *p)
 {
   PpTextPos open = p->pos;
-  GString *value = g_string_new(NULL);
+  g_autoptr(GString) value = g_string_new(NULL);
 
   advance(p);
   for (;;) {
     char c;
 
     if (at_end(p)) {
-      g_string_free(value, TRUE);
       fail_at(p, open, "the quoted value that starts here has no closing '\"'");
       return NULL;
     }
     c = peek(p);
     if (c == '"') {
       advance(p);
-      return g_string_free(value, FALSE);
+      return g_string_free(g_steal_pointer(&value), FALSE);
     }
     if (c == '\\' && p->at + 1 < p->len &&
         (p->text[p->at + 1] == '"' || p->text[p->at + 1] == '\\')) {
@@ -579,10 +575,17 @@ check_after_value(Parser *p, const char *name, const char *value, gboolean quote
                    "'%s' follows the value of %s on the same line, where a new NAME = value "
                    "or the end of the line was expected",
                    word, name);
-  return fail_at(p, word_pos,
-                 "'%s' follows the value of %s on the same line; a value with blanks must "
-                 "be quoted, as in %s = \"%s %s\"",
-                 word, name, name, value, word);
+  {
+    /* The hint is a template itself: quote the value as the printer does. */
+    g_autofree char *joined = g_strdup_printf("%s %s", value, word);
+    g_autoptr(GString) hint = g_string_new(NULL);
+
+    append_quoted(hint, joined);
+    return fail_at(p, word_pos,
+                   "'%s' follows the value of %s on the same line; a value with blanks must "
+                   "be quoted, as in %s = %s",
+                   word, name, name, hint->str);
+  }
 }
 
 /* After NAME '=' and blanks: reads a value, or NULL with the error set. */
@@ -732,6 +735,9 @@ pp_template_parse(const char *text, gsize len, PpTextPos *ret_error_pos, GError 
   p.text = text;
   p.len = len;
   p.pos = (PpTextPos){ 1, 1 };
+  /* Editors on some systems start UTF-8 files with a byte-order mark. */
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+    p.at = 3;
   p.ret_error_pos = ret_error_pos;
   p.error = error;
 

@@ -17,18 +17,13 @@
 #include <gio/gio.h>
 #include <jansson.h>
 
+#include "pp-exit.h"
 #include "pp-host-facts.h"
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
 #include "pp-pciconf.h"
 #include "pp-probe.h"
 #include "pp-sysfs.h"
-
-enum {
-  EXIT_OK = 0,
-  EXIT_RUNTIME = 1,
-  EXIT_USAGE = 2,
-};
 
 /* The parsed command line (STYLE rule 7 allows it as a global). */
 static struct {
@@ -96,9 +91,9 @@ write_output(const char *text)
 
   if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
     say_error("cannot write the output: %s", g_strerror(errno));
-    return EXIT_RUNTIME;
+    return PP_EXIT_RUNTIME;
   }
-  return EXIT_OK;
+  return PP_EXIT_OK;
 }
 
 int
@@ -138,22 +133,22 @@ main(int argc, char **argv)
       "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     say_error("%s (try --help)", error->message);
-    return EXIT_USAGE;
+    return PP_EXIT_USAGE;
   }
   if (opt.verbose)
     g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
   if (opt.version) {
     printf("pcipass-probe %s\n", PACKAGE_VERSION);
-    return EXIT_OK;
+    return PP_EXIT_OK;
   }
   if (argc > 1) {
     say_error("unexpected argument '%s' (try --help)", argv[1]);
-    return EXIT_USAGE;
+    return PP_EXIT_USAGE;
   }
   if (opt.json) {
     if (opt.format != NULL && strcmp(opt.format, "json") != 0) {
       say_error("--json and --format %s exclude each other", opt.format);
-      return EXIT_USAGE;
+      return PP_EXIT_USAGE;
     }
     g_free(opt.format);
     opt.format = g_strdup("json");
@@ -162,11 +157,11 @@ main(int argc, char **argv)
     opt.format = g_strdup("template");
   if (strcmp(opt.format, "template") != 0 && strcmp(opt.format, "json") != 0) {
     say_error("unknown format '%s': use 'template' or 'json'", opt.format);
-    return EXIT_USAGE;
+    return PP_EXIT_USAGE;
   }
   if (opt.all && opt.config != NULL) {
     say_error("--all and --config exclude each other");
-    return EXIT_USAGE;
+    return PP_EXIT_USAGE;
   }
 
   /* 1. pci.conf: any error rejects the whole file, before any output. */
@@ -182,7 +177,7 @@ main(int argc, char **argv)
                 opt.config == NULL && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
                     ? " (install data/pci.conf there, or give --config FILE or --all)"
                     : "");
-      return EXIT_USAGE;
+      return PP_EXIT_USAGE;
     }
   }
 
@@ -190,7 +185,7 @@ main(int argc, char **argv)
   names = pp_pci_names_open(opt.pci_ids, &error);
   if (names == NULL) {
     say_error("%s", error->message);
-    return EXIT_USAGE;
+    return PP_EXIT_USAGE;
   }
 
   /* 3. The trees. */
@@ -200,8 +195,11 @@ main(int argc, char **argv)
   sysfs = pp_sysfs_open(opt.sysfs_root, &error);
   if (sysfs == NULL) {
     say_error("%s", error->message);
-    return sysfs_given ? EXIT_USAGE : EXIT_RUNTIME;
+    return sysfs_given ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
+  if (sysfs_given && !pp_sysfs_is_confined(sysfs))
+    say_error("this kernel refuses openat2: links in '%s' that point out of it are followed",
+              opt.sysfs_root);
   if (opt.proc_root == NULL)
     opt.proc_root = default_proc_root(opt.sysfs_root);
   proc = pp_sysfs_open(opt.proc_root, &error);
@@ -216,10 +214,10 @@ main(int argc, char **argv)
   devices = pp_pci_scan(sysfs, warnings, &error);
   if (devices == NULL) {
     say_error("%s", error->message);
-    return EXIT_RUNTIME;
+    return PP_EXIT_RUNTIME;
   }
   for (guint i = 0; i < warnings->len; i++)
-    say_error("%s, skipping", (const char *)g_ptr_array_index(warnings, i));
+    say_error("%s", (const char *)g_ptr_array_index(warnings, i));
   for (guint i = 0; i < devices->len; i++)
     pp_pci_names_fill(names, g_ptr_array_index(devices, i));
   offered = pp_probe_select(filter, devices);

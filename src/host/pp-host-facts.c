@@ -9,8 +9,10 @@
 /* /proc/meminfo and /proc/cpuinfo are larger than a sysfs page. */
 #define PROC_FILE_MAX (1024 * 1024)
 
-gint
-pp_cpu_list_count(const char *list)
+/* Counts the CPUs in a kernel CPU list such as "0-31,64-95"; -1 if @list
+ * is not one. */
+static gint
+cpu_list_count(const char *list)
 {
   g_auto(GStrv) ranges = NULL;
   gint count = 0;
@@ -79,7 +81,7 @@ read_cpu_count(PpSysfs *sysfs, PpSysfs *proc)
   g_autofree char *online = pp_sysfs_read_string(sysfs, "devices/system/cpu/online", NULL);
   g_autoptr(GPtrArray) entries = NULL;
   g_autofree char *cpuinfo = NULL;
-  gint count = pp_cpu_list_count(online);
+  gint count = cpu_list_count(online);
   guint n = 0;
 
   if (count > 0)

@@ -36,10 +36,6 @@ void pp_host_facts_free(PpHostFacts *facts);
  * as single attributes. */
 void pp_host_facts_add_to(const PpHostFacts *facts, PpTemplate *tmpl);
 
-/* Counts the CPUs in a kernel CPU list such as "0-31,64-95"; -1 if @list
- * is not one. */
-gint pp_cpu_list_count(const char *list);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostFacts, pp_host_facts_free)
 
 G_END_DECLS

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <pci/pci.h>
+
+#include "pp-fd.h"
 
 #include "pp-pci-names.h"
 
@@ -31,13 +36,14 @@ static void
 names_error(char *msg, ...)
 {
   va_list args;
+  g_autofree char *text = NULL;
 
-  fputs(g_get_prgname() ? g_get_prgname() : "pcipass", stderr);
-  fputs(": pci.ids: ", stderr);
   va_start(args, msg);
-  vfprintf(stderr, msg, args);
+  text = g_strdup_vprintf(msg, args);
   va_end(args);
-  fputc('\n', stderr);
+  /* libpci's messages end with a newline of their own. */
+  fprintf(stderr, "%s: pci.ids: %s\n", g_get_prgname() ? g_get_prgname() : "pcipass",
+          g_strchomp(text));
   exit(2);
 }
 
@@ -65,17 +71,24 @@ pp_pci_names_open(const char *ids_path, GError **error)
   names->access->warning = names_debug;
   names->access->debug = names_debug;
   if (ids_path != NULL) {
-    FILE *f = fopen(ids_path, "r");
+    pp_autofd int fd = open(ids_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    int err = 0;
 
-    if (f == NULL) {
-      int err = errno;
-
+    /* libpci would take a folder and die on it with "I/O error at ...". */
+    if (fd < 0)
+      err = errno;
+    else if (fstat(fd, &st) != 0)
+      err = errno;
+    else if (!S_ISREG(st.st_mode))
+      err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    if (err != 0) {
       g_set_error(error, PP_PCI_NAMES_ERROR, PP_PCI_NAMES_ERROR_NOT_FOUND,
-                  "cannot read the PCI ID file '%s': %s", ids_path, g_strerror(err));
+                  "cannot read the PCI ID file '%s': %s", ids_path,
+                  err == EISDIR ? "it is a folder" : g_strerror(err));
       pci_cleanup(names->access);
       return NULL;
     }
-    fclose(f);
     /* libpci frees it with free(). */
     pci_set_name_list_path(names->access, strdup(ids_path), 1);
     /* The file given is the whole truth: no udev hwdb behind it. */

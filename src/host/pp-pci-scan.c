@@ -224,8 +224,15 @@ pp_pci_scan(PpSysfs *sysfs, GPtrArray *warnings, GError **error)
   devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_pci_device_free);
   names = pp_sysfs_list(sysfs, DEVICES, &list_error);
   if (names == NULL) {
-    if (g_error_matches(list_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    /* A machine without PCI, or a root that is not a sysfs: say which. */
+    if (g_error_matches(list_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
+      if (warnings != NULL)
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("'%s' has no " DEVICES ": no PCI devices (is it a sysfs "
+                                        "root, such as /sys?)",
+                                        pp_sysfs_get_root(sysfs)));
       return g_steal_pointer(&devices);
+    }
     g_propagate_error(error, g_steal_pointer(&list_error));
     return NULL;
   }
@@ -237,7 +244,7 @@ pp_pci_scan(PpSysfs *sysfs, GPtrArray *warnings, GError **error)
 
     if (dev == NULL) {
       if (warnings != NULL)
-        g_ptr_array_add(warnings, g_strdup(dev_error->message));
+        g_ptr_array_add(warnings, g_strdup_printf("%s, skipping", dev_error->message));
       continue;
     }
     g_ptr_array_add(devices, dev);

@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 
 /**
  * pp_pci_scan:
- * @warnings: (element-type utf8): receives one message for every device that
- *   is skipped (its ids cannot be read) or entry that is not a PCI address
+ * @warnings: (element-type utf8): receives one message, a whole sentence, for
+ *   every device skipped (its ids cannot be read), entry that is not a PCI
+ *   address, and for a tree without bus/pci/devices
  *
  * Returns: (transfer full) (element-type PpPciDevice): the devices sorted by
  *   address; an empty array when the tree has no bus/pci/devices; %NULL

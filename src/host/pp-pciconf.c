@@ -255,6 +255,33 @@ defaults:
   return TRUE;
 }
 
+/* libyaml's own error. Its reader (bad UTF-8, control characters) gives a
+ * byte offset where the scanner and parser give a mark: make it a mark. */
+static gboolean
+yaml_error(const yaml_parser_t *parser, const char *text, gsize len, GError **error)
+{
+  yaml_mark_t mark = parser->problem_mark;
+
+  if (parser->error == YAML_READER_ERROR) {
+    gsize end = MIN(parser->problem_offset, len);
+
+    memset(&mark, 0, sizeof(mark));
+    for (gsize i = 0; i < end; i++) {
+      if (text[i] == '\n') {
+        mark.line++;
+        mark.column = 0;
+      } else if (((guchar)text[i] & 0xC0) != 0x80) {
+        mark.column++;
+      }
+    }
+    if (parser->problem_value != -1)
+      return fail_at(error, &mark, "not valid YAML: %s (byte 0x%02x)", parser->problem,
+                     (guint)parser->problem_value & 0xff);
+  }
+  return fail_at(error, &mark, "not valid YAML: %s%s%s", parser->problem,
+                 parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
 PpPciFilter *
 pp_pciconf_parse(const char *text, gsize len, GError **error)
 {
@@ -281,8 +308,7 @@ pp_pciconf_parse(const char *text, gsize len, GError **error)
   }
   yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""), len);
   if (!yaml_parser_load(&parser, &doc)) {
-    fail_at(error, &parser.problem_mark, "not valid YAML: %s%s%s", parser.problem,
-            parser.context ? " " : "", parser.context ? parser.context : "");
+    yaml_error(&parser, text, len, error);
     yaml_parser_delete(&parser);
     return NULL;
   }
@@ -306,7 +332,7 @@ pp_pciconf_parse(const char *text, gsize len, GError **error)
   if (ok) {
     /* One document only: a second one would be silently ignored otherwise. */
     if (!yaml_parser_load(&parser, &doc)) {
-      ok = fail_at(error, &parser.problem_mark, "not valid YAML: %s", parser.problem);
+      ok = yaml_error(&parser, text, len, error);
     } else {
       root = yaml_document_get_root_node(&doc);
       if (root != NULL)

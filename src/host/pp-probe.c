@@ -4,13 +4,14 @@
 
 #include <string.h>
 
+#include "pp-autoptr.h"
 #include "pp-probe.h"
 #include "pp-template-json.h"
 
 GPtrArray *
 pp_probe_select(const PpPciFilter *filter, GPtrArray *devices)
 {
-  GPtrArray *offered;
+  g_autoptr(GPtrArray) offered = NULL;
 
   g_return_val_if_fail(filter != NULL && devices != NULL, NULL);
 
@@ -23,13 +24,13 @@ pp_probe_select(const PpPciFilter *filter, GPtrArray *devices)
     if (pp_pci_filter_match(filter, dev))
       g_ptr_array_add(offered, dev);
   }
-  return offered;
+  return g_steal_pointer(&offered);
 }
 
 PpTemplate *
 pp_probe_build(const PpHostFacts *facts, GPtrArray *offered)
 {
-  PpTemplate *output;
+  g_autoptr(PpTemplate) output = NULL;
 
   g_return_val_if_fail(facts != NULL && offered != NULL, NULL);
 
@@ -37,29 +38,27 @@ pp_probe_build(const PpHostFacts *facts, GPtrArray *offered)
   pp_host_facts_add_to(facts, output);
   for (guint i = 0; i < offered->len; i++)
     pp_pci_device_add_record(g_ptr_array_index(offered, i), output);
-  return output;
+  return g_steal_pointer(&output);
 }
 
 json_t *
 pp_probe_to_json(const PpTemplate *output)
 {
-  json_t *root = json_object();
-  json_t *host = json_object();
-  json_t *pci = json_array();
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) pci = NULL;
 
   g_return_val_if_fail(output != NULL, NULL);
 
+  host = json_object();
+  pci = json_array();
   for (guint i = 0; i < pp_template_get_n_attributes(output); i++) {
     const PpAttribute *attr = pp_template_get_attribute(output, i);
 
-    if (!pp_attribute_is_vector(attr)) {
+    if (pp_attribute_is_vector(attr))
+      json_array_append_new(pci, pp_attribute_vector_to_json(attr));
+    else
       json_object_set_new(host, pp_attribute_get_name(attr),
                           json_string(pp_attribute_get_value(attr)));
-      continue;
-    }
-    json_array_append_new(pci, pp_attribute_vector_to_json(attr));
   }
-  json_object_set_new(root, "host", host);
-  json_object_set_new(root, "pci", pci);
-  return root;
+  return json_pack("{s:o, s:o}", "host", g_steal_pointer(&host), "pci", g_steal_pointer(&pci));
 }

@@ -8,12 +8,12 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 
+#include "pp-autoptr.h"
 #include "pp-fd.h"
 #include "pp-sysfs.h"
 
@@ -140,6 +140,13 @@ pp_sysfs_get_root(const PpSysfs *sysfs)
 {
   g_return_val_if_fail(sysfs != NULL, NULL);
   return sysfs->root;
+}
+
+gboolean
+pp_sysfs_is_confined(const PpSysfs *sysfs)
+{
+  g_return_val_if_fail(sysfs != NULL, FALSE);
+  return sysfs->use_openat2;
 }
 
 typedef enum {
@@ -308,8 +315,8 @@ GPtrArray *
 pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error)
 {
   g_autoptr(GPtrArray) names = NULL;
-  int fd;
-  DIR *dir;
+  g_autoptr(DIR) dir = NULL;
+  pp_autofd int fd = -1;
   struct dirent *entry;
 
   g_return_val_if_fail(sysfs != NULL && path != NULL, NULL);
@@ -321,43 +328,24 @@ pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error)
   }
   dir = fdopendir(fd);
   if (dir == NULL) {
-    int err = errno;
-
-    close(fd);
-    set_errno_error(error, err, sysfs, path, "list");
+    set_errno_error(error, errno, sysfs, path, "list");
     return NULL;
   }
+  fd = -1; /* the DIR owns it now */
   names = g_ptr_array_new_with_free_func(g_free);
-  errno = 0;
-  while ((entry = readdir(dir)) != NULL) {
+  for (;;) {
+    errno = 0;
+    entry = readdir(dir);
+    if (entry == NULL)
+      break;
     if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
       continue;
     g_ptr_array_add(names, g_strdup(entry->d_name));
   }
   if (errno != 0) {
-    int err = errno;
-
-    closedir(dir);
-    set_errno_error(error, err, sysfs, path, "list");
+    set_errno_error(error, errno, sysfs, path, "list");
     return NULL;
   }
-  closedir(dir);
   g_ptr_array_sort(names, compare_names);
   return g_steal_pointer(&names);
-}
-
-gboolean
-pp_sysfs_exists(PpSysfs *sysfs, const char *path)
-{
-  pp_autofd int owned = -1;
-  const char *base;
-  struct stat st;
-  int dir;
-
-  g_return_val_if_fail(sysfs != NULL && path != NULL, FALSE);
-
-  dir = parent_fd(sysfs, path, &base, &owned);
-  if (dir < 0)
-    return FALSE;
-  return fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }

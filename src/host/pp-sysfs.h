@@ -2,8 +2,8 @@
  *
  * Every path is relative to the root, which is `/sys` on a host and an
  * unpacked fixture in tests (STYLE rule 32). Paths resolve as if the root were
- * `/`: `..` and absolute symlinks cannot leave it (openat2's RESOLVE_IN_ROOT,
- * where the kernel has it). Attributes are read with one read() into a
+ * `/`: `..` and absolute symlinks cannot leave it (openat2's RESOLVE_IN_ROOT;
+ * best effort where the kernel lacks it, see pp_sysfs_is_confined()). Attributes are read with one read() into a
  * bounded buffer (rule 33). The same reader serves /proc for host facts.
  */
 #pragma once
@@ -41,6 +41,11 @@ void pp_sysfs_free(PpSysfs *sysfs);
 
 /* Returns: (transfer none): the root folder as given. */
 const char *pp_sysfs_get_root(const PpSysfs *sysfs);
+
+/* Whether paths are confined to the root. They are where the kernel has
+ * openat2 (Linux 5.6); where it does not, or a container's seccomp profile
+ * refuses it, absolute and `..` links of a captured tree lead out of it. */
+gboolean pp_sysfs_is_confined(const PpSysfs *sysfs);
 
 /**
  * pp_sysfs_read:
@@ -91,9 +96,6 @@ char *pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **erro
  *   code is G_IO_ERROR_NOT_FOUND when the folder does not exist.
  */
 GPtrArray *pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error);
-
-/* Whether @path exists (without following a final symlink). */
-gboolean pp_sysfs_exists(PpSysfs *sysfs, const char *path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpSysfs, pp_sysfs_free)
 
