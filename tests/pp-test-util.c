@@ -260,3 +260,19 @@ pp_test_count(const char *haystack, const char *needle)
     n++;
   return n;
 }
+
+PpPciDevice *
+pp_test_device_new(const char *address, guint16 vendor, guint16 device, guint32 class_code,
+                   const char *name)
+{
+  PpPciAddress a;
+  PpPciDevice *d;
+
+  g_assert_true(pp_pci_address_parse(address, &a, NULL));
+  d = pp_pci_device_new(&a);
+  d->vendor = vendor;
+  d->device = device;
+  d->class_code = class_code;
+  d->device_name = g_strdup(name);
+  return d;
+}

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "pp-pci-device.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -62,6 +64,10 @@ void pp_test_sysfs_set_group(const char *sys, const char *bdf, gint group);
 
 /* Makes @vf_bdf a VF of @pf_bdf: physfn and virtfnN links. */
 void pp_test_sysfs_link_vf(const char *sys, const char *pf_bdf, const char *vf_bdf, guint index);
+
+/* A device with these ids and name, for tests of pure logic. */
+PpPciDevice *pp_test_device_new(const char *address, guint16 vendor, guint16 device,
+                                guint32 class_code, const char *name);
 
 /* Counts the occurrences of @needle in @haystack. */
 guint pp_test_count(const char *haystack, const char *needle);

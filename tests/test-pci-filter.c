@@ -6,6 +6,7 @@
 #include "pp-pci-address.h"
 #include "pp-pci-device.h"
 #include "pp-pci-filter.h"
+#include "pp-test-util.h"
 
 static void
 test_address_parse(void)
@@ -131,21 +132,6 @@ test_pattern_parse(void)
   }
 }
 
-static PpPciDevice *
-device(const char *address, guint16 vendor, guint16 dev, guint32 class_code, const char *name)
-{
-  PpPciAddress a;
-  PpPciDevice *d;
-
-  g_assert_true(pp_pci_address_parse(address, &a, NULL));
-  d = pp_pci_device_new(&a);
-  d->vendor = vendor;
-  d->device = dev;
-  d->class_code = class_code;
-  d->device_name = g_strdup(name);
-  return d;
-}
-
 static void
 add_pattern(PpPciFilter *f, const char *text)
 {
@@ -159,11 +145,11 @@ static void
 test_filter_match(void)
 {
   g_autoptr(PpPciDevice) gpu =
-      device("0000:3b:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL [GRID K2]");
-  g_autoptr(PpPciDevice) nic =
-      device("0000:04:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
+      pp_test_device_new("0000:3b:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL [GRID K2]");
+  g_autoptr(PpPciDevice) nic = pp_test_device_new("0000:04:00.0", 0x8086, 0x10d3, 0x020000,
+                                                  "82574L Gigabit Network Connection");
   g_autoptr(PpPciDevice) usb =
-      device("0000:00:14.0", 0x8086, 0x9c31, 0x0c0330, "8 Series USB xHCI HC");
+      pp_test_device_new("0000:00:14.0", 0x8086, 0x9c31, 0x0c0330, "8 Series USB xHCI HC");
   g_autoptr(PpPciFilter) f = pp_pci_filter_new();
   g_autoptr(PpPciFilter) g = pp_pci_filter_new();
   g_autoptr(GError) error = NULL;

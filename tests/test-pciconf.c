@@ -8,21 +8,7 @@
 
 #include "pp-pci-filter.h"
 #include "pp-pciconf.h"
-
-static PpPciDevice *
-device(const char *address, guint16 vendor, guint16 dev, guint32 class_code, const char *name)
-{
-  PpPciAddress a;
-  PpPciDevice *d;
-
-  g_assert_true(pp_pci_address_parse(address, &a, NULL));
-  d = pp_pci_device_new(&a);
-  d->vendor = vendor;
-  d->device = dev;
-  d->class_code = class_code;
-  d->device_name = g_strdup(name);
-  return d;
-}
+#include "pp-test-util.h"
 
 static PpPciFilter *
 parse_ok(const char *text)
@@ -70,11 +56,12 @@ test_reference_file(void)
                "  - 'Gigabit Network'\n"
                "  - 'USB.*Host Controller'\n"
                "  - '^MegaRAID'\n");
-  g_autoptr(PpPciDevice) nic =
-      device("0000:07:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
-  g_autoptr(PpPciDevice) elsewhere =
-      device("0000:08:00.0", 0x8086, 0x10d3, 0x020000, "82574L Gigabit Network Connection");
-  g_autoptr(PpPciDevice) gpu = device("0000:06:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL");
+  g_autoptr(PpPciDevice) nic = pp_test_device_new("0000:07:00.0", 0x8086, 0x10d3, 0x020000,
+                                                  "82574L Gigabit Network Connection");
+  g_autoptr(PpPciDevice) elsewhere = pp_test_device_new("0000:08:00.0", 0x8086, 0x10d3, 0x020000,
+                                                        "82574L Gigabit Network Connection");
+  g_autoptr(PpPciDevice) gpu =
+      pp_test_device_new("0000:06:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL");
 
   g_assert_cmpuint(pp_pci_filter_get_n_id_patterns(f), ==, 4);
   g_assert_true(pp_pci_filter_match(f, nic));
@@ -86,7 +73,8 @@ test_reference_file(void)
 static void
 test_defaults_and_nulls(void)
 {
-  g_autoptr(PpPciDevice) gpu = device("0000:06:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL");
+  g_autoptr(PpPciDevice) gpu =
+      pp_test_device_new("0000:06:00.0", 0x10de, 0x11bf, 0x030000, "GK104GL");
   g_autoptr(PpPciFilter) empty = parse_ok("");
   g_autoptr(PpPciFilter) comments = parse_ok("# nothing\n");
   g_autoptr(PpPciFilter) null_filter = parse_ok(":filter:\n");
@@ -117,9 +105,11 @@ test_errors(void)
                                            "PCI address");
   parse_fails("? [a]\n: 1\n", "a key must be a string, not a list");
   parse_fails("just text\n", "line 1, column 1: the file must be a mapping");
-  parse_fails(":filter: '*:*'\n  bad indent: 1\n", "line 2, column 3: not valid YAML: did not find expected key");
+  parse_fails(":filter: '*:*'\n  bad indent: 1\n",
+              "line 2, column 3: not valid YAML: did not find expected key");
   /* The reader's errors (bytes) name the line of the byte. */
-  parse_fails("# c\n# c\n:filter: '*:*'\n:device_name: 'a\x01" "b'\n",
+  parse_fails("# c\n# c\n:filter: '*:*'\n:device_name: 'a\x01"
+              "b'\n",
               "line 4, column 17: not valid YAML: control characters are not allowed (byte 0x01)");
   parse_fails("# c\n:filter: '\xff'\n", "line 2, column 11: not valid YAML: invalid leading UTF-8");
   parse_fails("device_name: []\n", "unknown key 'device_name' (OpenNebula's keys start with "

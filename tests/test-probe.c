@@ -381,14 +381,35 @@ static void
 assert_attribute_order(const PpTemplate *out)
 {
   static const char *const order[] = {
-    "TYPE",     "VENDOR",  "VENDOR_NAME", "DEVICE",   "DEVICE_NAME",      "CLASS",
-    "CLASS_NAME", "ADDRESS", "SHORT_ADDRESS", "DOMAIN", "BUS",             "SLOT",
-    "FUNCTION", "NUMA_NODE", "IFNAME",    "SRIOV",    "SRIOV_NUM",        "IOMMU_GROUP",
-    "DRIVER",   "PHYSFN",  "SUBSYSTEM_VENDOR", "SUBSYSTEM_DEVICE", "RESET_METHOD", "SRIOV_TOTAL",
+    "TYPE",
+    "VENDOR",
+    "VENDOR_NAME",
+    "DEVICE",
+    "DEVICE_NAME",
+    "CLASS",
+    "CLASS_NAME",
+    "ADDRESS",
+    "SHORT_ADDRESS",
+    "DOMAIN",
+    "BUS",
+    "SLOT",
+    "FUNCTION",
+    "NUMA_NODE",
+    "IFNAME",
+    "SRIOV",
+    "SRIOV_NUM",
+    "IOMMU_GROUP",
+    "DRIVER",
+    "PHYSFN",
+    "SUBSYSTEM_VENDOR",
+    "SUBSYSTEM_DEVICE",
+    "RESET_METHOD",
+    "SRIOV_TOTAL",
   };
   static const char *const always[] = {
-    "TYPE", "VENDOR", "VENDOR_NAME", "DEVICE", "DEVICE_NAME", "CLASS", "CLASS_NAME", "ADDRESS",
-    "SHORT_ADDRESS", "DOMAIN", "BUS", "SLOT", "FUNCTION", "NUMA_NODE", "SRIOV",
+    "TYPE",  "VENDOR",     "VENDOR_NAME", "DEVICE",        "DEVICE_NAME",
+    "CLASS", "CLASS_NAME", "ADDRESS",     "SHORT_ADDRESS", "DOMAIN",
+    "BUS",   "SLOT",       "FUNCTION",    "NUMA_NODE",     "SRIOV",
   };
   GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -1022,8 +1043,7 @@ test_bad_usage(void)
   g_assert_nonnull(strstr(run.err, "cannot read the PCI ID file"));
   pp_test_run_clear(&run);
 
-  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", dir,
-                                     NULL },
+  pp_test_run((const char *const[]){ probe, "--all", "--sysfs-root", sys, "--pci-ids", dir, NULL },
               NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_nonnull(strstr(run.err, "it is a folder"));

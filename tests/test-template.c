@@ -378,8 +378,18 @@ static void
 test_equal(void)
 {
   static const char *const different[] = {
-    "A = 1", "B = 1", "A = 2", "A = [ ]", "A = [ X = 1 ]", "A = [ X = 2 ]", "A = [ Y = 1 ]",
-    "A = [ X = 1, Y = 1 ]", "A = [ Y = 1, X = 1 ]", "A = 1 B = 1", "B = 1 A = 1", "",
+    "A = 1",
+    "B = 1",
+    "A = 2",
+    "A = [ ]",
+    "A = [ X = 1 ]",
+    "A = [ X = 2 ]",
+    "A = [ Y = 1 ]",
+    "A = [ X = 1, Y = 1 ]",
+    "A = [ Y = 1, X = 1 ]",
+    "A = 1 B = 1",
+    "B = 1 A = 1",
+    "",
   };
 
   /* Each differs from every other; each equals itself parsed again. */

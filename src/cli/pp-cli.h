@@ -8,7 +8,6 @@
 
 G_BEGIN_DECLS
 
-
 /* A command's handler: @argc/@argv start at the command's own arguments,
  * argv[0] being "pcipass GROUP VERB". Returns the exit code. */
 typedef int (*PpCliHandler)(int argc, char **argv);

@@ -3,8 +3,8 @@
  * Every path is relative to the root, which is `/sys` on a host and an
  * unpacked fixture in tests (STYLE rule 32). Paths resolve as if the root were
  * `/`: `..` and absolute symlinks cannot leave it (openat2's RESOLVE_IN_ROOT;
- * best effort where the kernel lacks it, see pp_sysfs_is_confined()). Attributes are read with one read() into a
- * bounded buffer (rule 33). The same reader serves /proc for host facts.
+ * best effort where the kernel lacks it, see pp_sysfs_is_confined()). Attributes are read with one
+ * read() into a bounded buffer (rule 33). The same reader serves /proc for host facts.
  */
 #pragma once
 
