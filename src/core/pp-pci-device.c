@@ -26,6 +26,7 @@ pp_pci_device_free(PpPciDevice *dev)
   g_free(dev->device_name);
   g_free(dev->class_name);
   g_free(dev->driver);
+  g_free(dev->driver_override);
   g_free(dev->reset_method);
   if (dev->ifnames != NULL)
     g_ptr_array_unref(dev->ifnames);

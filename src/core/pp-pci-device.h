@@ -27,9 +27,10 @@ typedef struct {
   char *vendor_name; /* from pci.ids; never NULL once named */
   char *device_name;
   char *class_name;
-  gint numa_node;   /* -1: unknown */
-  char *driver;     /* NULL: no driver bound */
-  gint iommu_group; /* -1: none (no IOMMU, or not known) */
+  gint numa_node;        /* -1: unknown */
+  char *driver;          /* NULL: no driver bound */
+  char *driver_override; /* NULL: none set (sysfs reads "(null)") */
+  gint iommu_group;      /* -1: none (no IOMMU, or not known) */
   PpSriovRole sriov;
   guint sriov_numvfs;   /* PF: VFs enabled now */
   guint sriov_totalvfs; /* PF: VFs it can have */

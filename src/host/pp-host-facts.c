@@ -38,15 +38,7 @@ cpu_list_count(const char *list)
 static char *
 read_big(PpSysfs *tree, const char *path)
 {
-  g_autofree char *buf = g_malloc(PROC_FILE_MAX);
-  gssize n;
-
-  if (tree == NULL)
-    return NULL;
-  n = pp_sysfs_read(tree, path, buf, PROC_FILE_MAX);
-  if (n < 0)
-    return NULL;
-  return g_strndup(buf, n);
+  return tree != NULL ? pp_sysfs_read_text(tree, path, PROC_FILE_MAX, NULL) : NULL;
 }
 
 /* The number after @key in a meminfo text ("MemTotal:  32836008 kB"),

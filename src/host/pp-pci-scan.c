@@ -176,6 +176,13 @@ pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
     dev->numa_node = (gint)numa;
 
   dev->driver = read_link_name(&d, "driver");
+  if (has(&d, "driver_override")) {
+    g_autofree char *override = pp_sysfs_read_string(dir, "driver_override", NULL);
+
+    /* "(null)" when none is set (drivers/pci/pci-sysfs.c). */
+    if (override != NULL && g_strstrip(override)[0] != '\0' && strcmp(override, "(null)") != 0)
+      dev->driver_override = g_utf8_make_valid(override, -1);
+  }
 
   group = read_link_name(&d, "iommu_group");
   if (group != NULL) {

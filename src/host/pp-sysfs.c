@@ -201,6 +201,57 @@ pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize size)
 }
 
 char *
+pp_sysfs_read_text(PpSysfs *sysfs, const char *path, gsize max, GError **error)
+{
+  g_autofree char *buf = NULL;
+  gssize n;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && max > 0, NULL);
+
+  buf = g_malloc(max + 1);
+  n = pp_sysfs_read(sysfs, path, buf, max + 1);
+  if (n < 0) {
+    set_errno_error(error, (int)-n, sysfs, path, "read");
+    return NULL;
+  }
+  return g_realloc(g_steal_pointer(&buf), n + 1);
+}
+
+gboolean
+pp_sysfs_write(PpSysfs *sysfs, const char *path, const char *value, GError **error)
+{
+  pp_autofd int fd = -1;
+  gsize len;
+  gssize n;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && value != NULL, FALSE);
+
+  /* O_TRUNC is ignored by sysfs and keeps fake trees (regular files) true
+   * to what was last written. */
+  fd = open_in_root(sysfs, path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NOCTTY);
+  if (fd < 0) {
+    g_autofree char *escaped = g_strescape(value, NULL);
+
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-fd), "cannot write '%s' to '%s/%s': %s",
+                escaped, sysfs->root, path, g_strerror(-fd));
+    return FALSE;
+  }
+  len = strlen(value);
+  do
+    n = write(fd, value, len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 || (gsize)n != len) {
+    int err = n < 0 ? errno : EIO;
+    g_autofree char *escaped = g_strescape(value, NULL);
+
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write '%s' to '%s/%s': %s",
+                escaped, sysfs->root, path, g_strerror(err));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+char *
 pp_sysfs_read_string(PpSysfs *sysfs, const char *path, GError **error)
 {
   char buf[PP_SYSFS_ATTR_MAX + 1];

@@ -62,6 +62,29 @@ gssize pp_sysfs_read(PpSysfs *sysfs, const char *path, char *buf, gsize size);
  * bytes at most, removes nothing and adds no NUL. */
 gssize pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize size);
 
+/**
+ * pp_sysfs_write:
+ *
+ * Writes @value to the attribute @path with one unbuffered write(), as the
+ * kernel wants (STYLE rule 33). The attribute must exist (no O_CREAT) and
+ * must not be a symlink.
+ *
+ * Returns: %TRUE, or %FALSE with the path, the value and errno's reason.
+ */
+gboolean pp_sysfs_write(PpSysfs *sysfs, const char *path, const char *value, GError **error);
+
+/**
+ * pp_sysfs_read_text:
+ * @max: the most bytes accepted
+ *
+ * Reads a text file larger than a sysfs page (/proc/self/mountinfo,
+ * /proc/net/route) with one read() into a buffer of @max + 1 bytes.
+ *
+ * Returns: (transfer full): the text, or %NULL with the path and reason
+ *   (G_IO_ERROR_NOT_FOUND when it does not exist).
+ */
+char *pp_sysfs_read_text(PpSysfs *sysfs, const char *path, gsize max, GError **error);
+
 /* Returns: (transfer full): the attribute's text without trailing
  * newlines, or %NULL with the path and the reason in @error. */
 char *pp_sysfs_read_string(PpSysfs *sysfs, const char *path, GError **error);

@@ -1,0 +1,630 @@
+#define G_LOG_DOMAIN "pp-host-needs"
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "pp-host-needs.h"
+
+/* /proc/self/mountinfo of a busy container host runs to a few hundred KiB. */
+#define PROC_TEXT_MAX (4 * 1024 * 1024)
+/* Layers of block devices (dm over md over partitions) and of network
+ * interfaces (VLAN over bond over NIC) followed at most. */
+#define MAX_DEPTH 8
+
+typedef struct {
+  PpSysfs *sysfs;
+  PpSysfs *proc;
+  PpSysfs *dev;
+  GPtrArray *devices;
+  GPtrArray *needs; /* PpHostNeed */
+} Ctx;
+
+static void
+need_free(gpointer data)
+{
+  PpHostNeed *need = data;
+
+  g_free(need->reason);
+  g_free(need);
+}
+
+/* Adds a need for @bdf, once for each reason. Takes @reason. */
+static void
+add_need(Ctx *ctx, const char *bdf, char *reason)
+{
+  PpPciAddress a;
+
+  if (!pp_pci_address_parse(bdf, &a, NULL)) {
+    g_free(reason);
+    return;
+  }
+  for (guint i = 0; i < ctx->needs->len; i++) {
+    PpHostNeed *n = g_ptr_array_index(ctx->needs, i);
+
+    if (pp_pci_address_equal(&n->address, &a) && strcmp(n->reason, reason) == 0) {
+      g_free(reason);
+      return;
+    }
+  }
+  {
+    PpHostNeed *need = g_new0(PpHostNeed, 1);
+
+    need->address = a;
+    need->reason = reason;
+    g_ptr_array_add(ctx->needs, need);
+  }
+}
+
+/* The last component of @path that is a full PCI address (0000:03:00.0):
+ * in a sysfs device path, the controller itself; those before it are its
+ * bridges. */
+static char *
+last_pci_component(const char *path)
+{
+  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+  const char *found = NULL;
+
+  for (guint i = 0; parts[i] != NULL; i++) {
+    PpPciAddress a;
+
+    if (strchr(parts[i], '.') != NULL && strchr(parts[i], ':') != strrchr(parts[i], ':') &&
+        pp_pci_address_parse(parts[i], &a, NULL))
+      found = parts[i];
+  }
+  return g_strdup(found);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Storage                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* The sysfs path of block device @name: class/block/NAME, else block/NAME,
+ * else a partition inside a disk of block/ (pruned captures keep only
+ * block/). Returns: the link's target, or NULL. */
+static char *
+block_target(Ctx *ctx, const char *name, char **ret_dir)
+{
+  g_autofree char *path = g_strdup_printf("class/block/%s", name);
+  g_autoptr(GPtrArray) disks = NULL;
+  char *target;
+
+  target = pp_sysfs_readlink(ctx->sysfs, path, NULL);
+  if (target != NULL) {
+    *ret_dir = g_steal_pointer(&path);
+    return target;
+  }
+  g_free(path);
+  path = g_strdup_printf("block/%s", name);
+  target = pp_sysfs_readlink(ctx->sysfs, path, NULL);
+  if (target != NULL) {
+    *ret_dir = g_steal_pointer(&path);
+    return target;
+  }
+  disks = pp_sysfs_list(ctx->sysfs, "block", NULL);
+  for (guint i = 0; disks != NULL && i < disks->len; i++) {
+    const char *disk = g_ptr_array_index(disks, i);
+    g_autofree char *part = g_strdup_printf("block/%s/%s", disk, name);
+    g_autoptr(PpSysfs) part_dir = pp_sysfs_open_at(ctx->sysfs, part, NULL);
+    g_autofree char *disk_path = NULL;
+
+    if (part_dir == NULL)
+      continue;
+    disk_path = g_strdup_printf("block/%s", disk);
+    target = pp_sysfs_readlink(ctx->sysfs, disk_path, NULL);
+    if (target != NULL) {
+      *ret_dir = g_steal_pointer(&part);
+      return target;
+    }
+  }
+  return NULL;
+}
+
+/* Finds the controllers under block device @name and records why the host
+ * needs them: @source is what the host uses (/dev/mapper/vg-root), @use
+ * how ("mounted at /"). */
+static void
+block_needs(Ctx *ctx, const char *name, const char *source, const char *use, guint depth)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *pci = NULL;
+  g_autofree char *slaves_path = NULL;
+  g_autoptr(GPtrArray) slaves = NULL;
+  g_autofree char *leaf = NULL;
+
+  if (depth > MAX_DEPTH)
+    return;
+  target = block_target(ctx, name, &dir);
+  if (target == NULL)
+    return;
+  pci = last_pci_component(target);
+  if (pci != NULL) {
+    leaf = g_strdup_printf("/dev/%s", name);
+    if (strcmp(leaf, source) == 0)
+      add_need(ctx, pci, g_strdup_printf("holds %s, %s", source, use));
+    else
+      add_need(ctx, pci, g_strdup_printf("holds %s, under %s %s", leaf, source, use));
+    return;
+  }
+  /* A virtual device (dm, md): what it is built on. */
+  slaves_path = g_strdup_printf("%s/slaves", dir);
+  slaves = pp_sysfs_list(ctx->sysfs, slaves_path, NULL);
+  for (guint i = 0; slaves != NULL && i < slaves->len; i++)
+    block_needs(ctx, g_ptr_array_index(slaves, i), source, use, depth + 1);
+}
+
+/* The block device name behind /dev/mapper/NAME: the dm-N whose dm/name is NAME. */
+static char *
+dm_by_name(Ctx *ctx, const char *mapper_name)
+{
+  g_autoptr(GPtrArray) blocks = pp_sysfs_list(ctx->sysfs, "block", NULL);
+
+  for (guint i = 0; blocks != NULL && i < blocks->len; i++) {
+    const char *name = g_ptr_array_index(blocks, i);
+    g_autofree char *path = NULL;
+    g_autofree char *dm_name = NULL;
+
+    if (!g_str_has_prefix(name, "dm-"))
+      continue;
+    path = g_strdup_printf("block/%s/dm/name", name);
+    dm_name = pp_sysfs_read_string(ctx->sysfs, path, NULL);
+    if (dm_name != NULL && strcmp(dm_name, mapper_name) == 0)
+      return g_strdup(name);
+  }
+  return NULL;
+}
+
+/* The kernel's name for a /dev path: /dev/sda2 -> sda2, /dev/mapper/X ->
+ * dm-N, /dev/disk/by-uuid/U and /dev/VG/LV followed through /dev's links. */
+static char *
+block_name_of(Ctx *ctx, const char *source)
+{
+  g_autofree char *path = NULL;
+
+  if (!g_str_has_prefix(source, "/dev/"))
+    return NULL;
+  path = g_strdup(source + strlen("/dev/"));
+  for (guint hop = 0; ctx->dev != NULL && hop < MAX_DEPTH; hop++) {
+    g_autofree char *target = pp_sysfs_readlink(ctx->dev, path, NULL);
+    g_autofree char *dir = NULL;
+    g_autofree char *joined = NULL;
+
+    if (target == NULL)
+      break;
+    dir = g_path_get_dirname(path);
+    joined = target[0] == '/' ? g_strdup(target + 1) : g_build_filename(dir, target, NULL);
+    g_free(path);
+    path = g_canonicalize_filename(joined, "/");
+    memmove(path, path + 1, strlen(path));
+  }
+  if (g_str_has_prefix(path, "mapper/"))
+    return dm_by_name(ctx, path + strlen("mapper/"));
+  return g_path_get_basename(path);
+}
+
+/* mountinfo and mounts escape blanks as \040 and so on. */
+static char *
+unescape_octal(const char *text)
+{
+  GString *out = g_string_new(NULL);
+
+  for (const char *p = text; *p != '\0'; p++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+        p[3] <= '7') {
+      g_string_append_c(out, (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0')));
+      p += 3;
+    } else {
+      g_string_append_c(out, *p);
+    }
+  }
+  return g_string_free(out, FALSE);
+}
+
+typedef struct {
+  char *source;     /* /dev/sda2 */
+  char *mountpoint; /* /boot */
+  char *block;      /* the kernel's name, when known (from maj:min) */
+} Mount;
+
+static void
+mount_free(gpointer data)
+{
+  Mount *m = data;
+
+  g_free(m->source);
+  g_free(m->mountpoint);
+  g_free(m->block);
+  g_free(m);
+}
+
+/* The mounts: /proc/self/mountinfo (with maj:min) or the older formats. */
+static GPtrArray *
+read_mounts(Ctx *ctx)
+{
+  GPtrArray *mounts = g_ptr_array_new_with_free_func(mount_free);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean info = TRUE;
+
+  text = pp_sysfs_read_text(ctx->proc, "self/mountinfo", PROC_TEXT_MAX, NULL);
+  if (text == NULL) {
+    info = FALSE;
+    text = pp_sysfs_read_text(ctx->proc, "self/mounts", PROC_TEXT_MAX, NULL);
+  }
+  if (text == NULL)
+    text = pp_sysfs_read_text(ctx->proc, "mounts", PROC_TEXT_MAX, NULL);
+  if (text == NULL)
+    return mounts;
+
+  lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
+    guint n = g_strv_length(f);
+    Mount *m;
+
+    if (info) {
+      /* id parent maj:min root mountpoint options [optional...] - type source super */
+      guint dash = 6;
+
+      while (dash < n && strcmp(f[dash], "-") != 0)
+        dash++;
+      if (n < 5 || dash + 2 >= n)
+        continue;
+      m = g_new0(Mount, 1);
+      m->source = unescape_octal(f[dash + 2]);
+      m->mountpoint = unescape_octal(f[4]);
+      if (!g_str_has_prefix(f[2], "0:")) {
+        g_autofree char *link = g_strdup_printf("dev/block/%s", f[2]);
+
+        m->block = pp_sysfs_readlink_basename(ctx->sysfs, link, NULL);
+      }
+    } else {
+      /* source mountpoint type options 0 0 */
+      if (n < 2)
+        continue;
+      m = g_new0(Mount, 1);
+      m->source = unescape_octal(f[0]);
+      m->mountpoint = unescape_octal(f[1]);
+    }
+    g_ptr_array_add(mounts, m);
+  }
+  return mounts;
+}
+
+static void
+storage_needs(Ctx *ctx, GPtrArray *mounts)
+{
+  g_autofree char *swaps = NULL;
+
+  for (guint i = 0; i < mounts->len; i++) {
+    Mount *m = g_ptr_array_index(mounts, i);
+    g_autofree char *name = m->block ? g_strdup(m->block) : block_name_of(ctx, m->source);
+    g_autofree char *use = NULL;
+
+    if (name == NULL)
+      continue;
+    use = g_strdup_printf("mounted at %s", m->mountpoint);
+    block_needs(ctx, name, g_str_has_prefix(m->source, "/dev/") ? m->source : name, use, 0);
+  }
+
+  /* Filename Type Size Used Priority */
+  swaps = pp_sysfs_read_text(ctx->proc, "swaps", PROC_TEXT_MAX, NULL);
+  if (swaps != NULL) {
+    g_auto(GStrv) lines = g_strsplit(swaps, "\n", -1);
+
+    for (guint i = 1; lines[i] != NULL; i++) {
+      g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
+      g_autoptr(GPtrArray) w = g_ptr_array_new();
+      g_autofree char *file = NULL;
+      Mount *best = NULL;
+
+      for (guint j = 0; f[j] != NULL; j++)
+        if (f[j][0] != '\0')
+          g_ptr_array_add(w, f[j]);
+      if (w->len < 2)
+        continue;
+      file = unescape_octal(g_ptr_array_index(w, 0));
+      if (strcmp(g_ptr_array_index(w, 1), "partition") == 0) {
+        g_autofree char *name = block_name_of(ctx, file);
+
+        if (name != NULL)
+          block_needs(ctx, name, file, "used as swap", 0);
+        continue;
+      }
+      /* A swap file: the filesystem that holds it, the longest mount point
+       * that is a prefix of its path. */
+      for (guint j = 0; j < mounts->len; j++) {
+        Mount *m = g_ptr_array_index(mounts, j);
+        gsize len = strlen(m->mountpoint);
+
+        if (g_str_has_prefix(file, m->mountpoint) &&
+            (len == 1 || file[len] == '/' || file[len] == '\0') &&
+            (best == NULL || len > strlen(best->mountpoint)))
+          best = m;
+      }
+      if (best != NULL) {
+        g_autofree char *mname =
+            best->block ? g_strdup(best->block) : block_name_of(ctx, best->source);
+        g_autofree char *use = g_strdup_printf("holding the swap file %s", file);
+
+        if (mname != NULL)
+          block_needs(ctx, mname, best->source, use, 0);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Finds the NICs under interface @ifname (itself, or what a bridge, bond or
+ * VLAN sits on) and records @what it carries. */
+static void
+net_needs(Ctx *ctx, const char *ifname, const char *top, const char *what, guint depth)
+{
+  g_autofree char *device_link = g_strdup_printf("class/net/%s/device", ifname);
+  g_autofree char *device = NULL;
+  g_autofree char *dir = g_strdup_printf("class/net/%s", ifname);
+  g_autofree char *brif = g_strdup_printf("class/net/%s/brif", ifname);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) ports = NULL;
+
+  if (depth > MAX_DEPTH)
+    return;
+  device = pp_sysfs_readlink(ctx->sysfs, device_link, NULL);
+  if (device != NULL) {
+    g_autofree char *pci = last_pci_component(device);
+
+    if (pci != NULL) {
+      if (strcmp(ifname, top) == 0)
+        add_need(ctx, pci, g_strdup_printf("is %s, which %s", ifname, what));
+      else
+        add_need(ctx, pci, g_strdup_printf("is %s, under %s, which %s", ifname, top, what));
+    }
+    return;
+  }
+  entries = pp_sysfs_list(ctx->sysfs, dir, NULL);
+  for (guint i = 0; entries != NULL && i < entries->len; i++) {
+    const char *e = g_ptr_array_index(entries, i);
+
+    if (g_str_has_prefix(e, "lower_"))
+      net_needs(ctx, e + strlen("lower_"), top, what, depth + 1);
+  }
+  ports = pp_sysfs_list(ctx->sysfs, brif, NULL);
+  for (guint i = 0; ports != NULL && i < ports->len; i++)
+    net_needs(ctx, g_ptr_array_index(ports, i), top, what, depth + 1);
+}
+
+/* /proc/net/route keeps addresses as little-endian hex. */
+static gboolean
+parse_ipv4(const char *hex, guint32 *ret)
+{
+  guint64 v;
+
+  if (!g_ascii_string_to_unsigned(hex, 16, 0, G_MAXUINT32, &v, NULL))
+    return FALSE;
+  *ret = (guint32)v;
+  return TRUE;
+}
+
+static char *
+format_ipv4(guint32 le)
+{
+  return g_strdup_printf("%u.%u.%u.%u", le & 0xff, (le >> 8) & 0xff, (le >> 16) & 0xff,
+                         (le >> 24) & 0xff);
+}
+
+static void
+network_needs(Ctx *ctx)
+{
+  g_autofree char *route = pp_sysfs_read_text(ctx->proc, "net/route", PROC_TEXT_MAX, NULL);
+  g_autofree char *route6 = pp_sysfs_read_text(ctx->proc, "net/ipv6_route", PROC_TEXT_MAX, NULL);
+  g_autofree char *inet6 = pp_sysfs_read_text(ctx->proc, "net/if_inet6", PROC_TEXT_MAX, NULL);
+
+  /* Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT */
+  if (route != NULL) {
+    g_auto(GStrv) lines = g_strsplit(route, "\n", -1);
+
+    for (guint i = 1; lines[i] != NULL; i++) {
+      g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
+      g_autoptr(GPtrArray) w = g_ptr_array_new();
+      guint32 dest, mask;
+      g_autofree char *what = NULL;
+
+      for (guint j = 0; f[j] != NULL; j++)
+        if (f[j][0] != '\0')
+          g_ptr_array_add(w, f[j]);
+      if (w->len < 8 || strcmp(g_ptr_array_index(w, 0), "lo") == 0 ||
+          !parse_ipv4(g_ptr_array_index(w, 1), &dest) ||
+          !parse_ipv4(g_ptr_array_index(w, 7), &mask))
+        continue;
+      if (dest == 0 && mask == 0) {
+        what = g_strdup("carries the default route");
+      } else {
+        g_autofree char *net = format_ipv4(dest);
+
+        what = g_strdup_printf("has an address on %s/%d", net, __builtin_popcount(mask));
+      }
+      net_needs(ctx, g_ptr_array_index(w, 0), g_ptr_array_index(w, 0), what, 0);
+    }
+  }
+
+  /* dest destlen src srclen nexthop metric refcnt use flags iface */
+  if (route6 != NULL) {
+    g_auto(GStrv) lines = g_strsplit(route6, "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL; i++) {
+      g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
+      g_autoptr(GPtrArray) w = g_ptr_array_new();
+
+      for (guint j = 0; f[j] != NULL; j++)
+        if (f[j][0] != '\0')
+          g_ptr_array_add(w, f[j]);
+      if (w->len < 10 || strcmp(g_ptr_array_index(w, 9), "lo") == 0)
+        continue;
+      if (strcmp(g_ptr_array_index(w, 0), "00000000000000000000000000000000") == 0 &&
+          strcmp(g_ptr_array_index(w, 1), "00") == 0)
+        net_needs(ctx, g_ptr_array_index(w, 9), g_ptr_array_index(w, 9),
+                  "carries the IPv6 default route", 0);
+    }
+  }
+
+  /* address ifindex prefixlen scope flags ifname; scope 00 is global */
+  if (inet6 != NULL) {
+    g_auto(GStrv) lines = g_strsplit(inet6, "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL; i++) {
+      g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
+      g_autoptr(GPtrArray) w = g_ptr_array_new();
+      guint8 bytes[16];
+      char text[INET6_ADDRSTRLEN];
+      const char *hex;
+      guint64 prefix;
+      g_autofree char *what = NULL;
+
+      for (guint j = 0; f[j] != NULL; j++)
+        if (f[j][0] != '\0')
+          g_ptr_array_add(w, f[j]);
+      if (w->len < 6 || strcmp(g_ptr_array_index(w, 3), "00") != 0 ||
+          strcmp(g_ptr_array_index(w, 5), "lo") == 0)
+        continue;
+      hex = g_ptr_array_index(w, 0);
+      if (strlen(hex) != 32 ||
+          !g_ascii_string_to_unsigned(g_ptr_array_index(w, 2), 16, 0, 128, &prefix, NULL))
+        continue;
+      for (guint b = 0; b < 16; b++)
+        bytes[b] =
+            (guint8)(g_ascii_xdigit_value(hex[2 * b]) * 16 + g_ascii_xdigit_value(hex[2 * b + 1]));
+      if (inet_ntop(AF_INET6, bytes, text, sizeof(text)) == NULL)
+        continue;
+      what = g_strdup_printf("has the address %s/%u", text, (guint)prefix);
+      net_needs(ctx, g_ptr_array_index(w, 5), g_ptr_array_index(w, 5), what, 0);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Console                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+console_needs(Ctx *ctx)
+{
+  g_autoptr(GPtrArray) fbs = pp_sysfs_list(ctx->sysfs, "class/graphics", NULL);
+  PpPciDevice *display = NULL;
+  guint displays = 0;
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+  g_autofree char *boot_vga_path = NULL;
+  g_autofree char *boot_vga = NULL;
+  g_autofree char *fb = NULL;
+
+  for (guint i = 0; i < ctx->devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(ctx->devices, i);
+
+    if ((dev->class_code >> 16) == 0x03) {
+      display = dev;
+      displays++;
+    }
+  }
+  /* With two display devices, the console can live on the other. */
+  if (displays != 1)
+    return;
+  pp_pci_address_format(&display->address, bdf);
+  boot_vga_path = g_strdup_printf("bus/pci/devices/%s/boot_vga", bdf);
+  boot_vga = pp_sysfs_read_string(ctx->sysfs, boot_vga_path, NULL);
+  for (guint i = 0; fbs != NULL && i < fbs->len && fb == NULL; i++) {
+    const char *name = g_ptr_array_index(fbs, i);
+    g_autofree char *link = g_strdup_printf("class/graphics/%s/device", name);
+    g_autofree char *target = pp_sysfs_readlink(ctx->sysfs, link, NULL);
+    g_autofree char *pci = target ? last_pci_component(target) : NULL;
+
+    if (pci != NULL && strcmp(pci, bdf) == 0)
+      fb = g_strdup(name);
+  }
+  if (fb != NULL)
+    add_need(ctx, bdf,
+             g_strdup_printf("is the only display device, and drives the console (%s)", fb));
+  else if (g_strcmp0(boot_vga, "1") == 0)
+    add_need(ctx, bdf, g_strdup("is the only display device, and the console's (boot VGA)"));
+}
+
+static gint
+compare_needs(gconstpointer a, gconstpointer b)
+{
+  const PpHostNeed *na = *(const PpHostNeed *const *)a;
+  const PpHostNeed *nb = *(const PpHostNeed *const *)b;
+
+  return pp_pci_address_compare(&na->address, &nb->address);
+}
+
+GPtrArray *
+pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devices)
+{
+  Ctx ctx = { sysfs, proc, dev, devices, NULL };
+
+  g_return_val_if_fail(sysfs != NULL && devices != NULL, NULL);
+
+  ctx.needs = g_ptr_array_new_with_free_func(need_free);
+  if (proc != NULL) {
+    g_autoptr(GPtrArray) mounts = read_mounts(&ctx);
+
+    storage_needs(&ctx, mounts);
+    network_needs(&ctx);
+  }
+  console_needs(&ctx);
+  g_ptr_array_sort(ctx.needs, compare_needs);
+  return ctx.needs;
+}
+
+const char *
+pp_host_needs_find(GPtrArray *needs, const PpPciAddress *address)
+{
+  g_return_val_if_fail(needs != NULL && address != NULL, NULL);
+
+  for (guint i = 0; i < needs->len; i++) {
+    const PpHostNeed *need = g_ptr_array_index(needs, i);
+
+    if (pp_pci_address_equal(&need->address, address))
+      return need->reason;
+  }
+  return NULL;
+}
+
+static gboolean
+contains(GPtrArray *devices, const PpPciDevice *dev)
+{
+  for (guint i = 0; i < devices->len; i++)
+    if (pp_pci_address_equal(&((PpPciDevice *)g_ptr_array_index(devices, i))->address,
+                             &dev->address))
+      return TRUE;
+  return FALSE;
+}
+
+char *
+pp_host_needs_refuse(GPtrArray *needs, GPtrArray *targets, GPtrArray *requested)
+{
+  g_autoptr(GString) why = g_string_new(NULL);
+
+  g_return_val_if_fail(needs != NULL && targets != NULL && requested != NULL, NULL);
+
+  for (guint i = 0; i < targets->len; i++) {
+    const PpPciDevice *t = g_ptr_array_index(targets, i);
+    const char *reason = pp_host_needs_find(needs, &t->address);
+    char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+    if (reason == NULL)
+      continue;
+    pp_pci_address_format(&t->address, bdf);
+    if (why->len > 0)
+      g_string_append(why, "; ");
+    if (contains(requested, t))
+      g_string_append_printf(why, "%s %s", bdf, reason);
+    else
+      g_string_append_printf(why, "%s, which shares IOMMU group %d with what was asked, %s", bdf,
+                             t->iommu_group, reason);
+  }
+  return why->len ? g_string_free(g_steal_pointer(&why), FALSE) : NULL;
+}
