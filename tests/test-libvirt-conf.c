@@ -10,7 +10,7 @@
 static char *
 read_data(const char *name)
 {
-  g_autofree char *path = g_test_build_filename(G_TEST_DIST, "data", "libvirt", name, NULL);
+  g_autofree char *path = g_test_build_filename(G_TEST_DIST, "data", "debian", name, NULL);
   char *text = NULL;
 
   g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
@@ -30,7 +30,7 @@ parse_ok(const char *text)
 static void
 test_debian_default(void)
 {
-  g_autofree char *text = read_data("qemu.conf.debian12");
+  g_autofree char *text = read_data("qemu.conf");
   g_autoptr(PpLibvirtConf) conf = parse_ok(text);
   static const char *const acl[] = { "/dev/null", "/dev/vfio/vfio", "/dev/vfio/14", NULL };
   g_autofree char *edited = NULL;
@@ -118,7 +118,8 @@ test_errors(void)
   } bad[] = {
     { "a = \"open\n", "line 1: a string ends at the end of the line" },
     { "a = [ \"x\"\n\"y\" ]", "line 2: expected ',' or ']' in a list" },
-    { "a = [ \"x\",", "line 1: a list is not closed" },
+    { "a = [ \"x\",", "line 1: a list that starts here is not closed" },
+    { "\na = [ \"x\"\n\n", "line 2: a list that starts here is not closed" },
     { "\n\n= 1", "line 3: expected a setting name, found '='" },
     { "a 1", "line 1: expected '=' after a" },
     { "a = b", "line 1: expected a value" },

@@ -146,14 +146,20 @@ parse_value(Lexer *lx, GPtrArray *strings, gboolean *not_strings, gboolean in_li
     return TRUE;
   }
   if (c == '[' && !in_list) {
+    guint open_line = lx->line;
+
     advance(lx);
     skip(lx, TRUE);
     while (peek(lx) != ']') {
-      if (lx->at >= lx->len)
-        return fail(lx, "a list is not closed with ']'");
+      if (lx->at >= lx->len) {
+        lx->line = open_line;
+        return fail(lx, "a list that starts here is not closed with ']'");
+      }
       if (!parse_value(lx, strings, not_strings, TRUE))
         return FALSE;
       skip(lx, TRUE);
+      if (lx->at >= lx->len)
+        continue;
       if (peek(lx) == ',') {
         advance(lx);
         skip(lx, TRUE);

@@ -303,10 +303,19 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
     g_autofree char *name = m->block ? g_strdup(m->block) : block_name_of(ctx, m->source);
     g_autofree char *use = NULL;
 
+    g_autofree char *shown = NULL;
+
     if (name == NULL)
       continue;
+    /* The name the administrator knows: /dev/mapper/... as mounted, but
+     * the kernel's name for aliases such as /dev/root. */
+    if (g_str_has_prefix(m->source, "/dev/mapper/") ||
+        (m->block == NULL && g_str_has_prefix(m->source, "/dev/")))
+      shown = g_strdup(m->source);
+    else
+      shown = g_strdup_printf("/dev/%s", name);
     use = g_strdup_printf("mounted at %s", m->mountpoint);
-    block_needs(ctx, name, g_str_has_prefix(m->source, "/dev/") ? m->source : name, use, 0);
+    block_needs(ctx, name, shown, use, 0);
   }
 
   /* Filename Type Size Used Priority */
@@ -365,27 +374,28 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
 static void
 net_needs(Ctx *ctx, const char *ifname, const char *top, const char *what, guint depth)
 {
-  g_autofree char *device_link = g_strdup_printf("class/net/%s/device", ifname);
-  g_autofree char *device = NULL;
   g_autofree char *dir = g_strdup_printf("class/net/%s", ifname);
   g_autofree char *brif = g_strdup_printf("class/net/%s/brif", ifname);
+  g_autofree char *target = NULL;
+  g_autofree char *pci = NULL;
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(GPtrArray) ports = NULL;
 
   if (depth > MAX_DEPTH)
     return;
-  device = pp_sysfs_readlink(ctx->sysfs, device_link, NULL);
-  if (device != NULL) {
-    g_autofree char *pci = last_pci_component(device);
-
-    if (pci != NULL) {
-      if (strcmp(ifname, top) == 0)
-        add_need(ctx, pci, g_strdup_printf("is %s, which %s", ifname, what));
-      else
-        add_need(ctx, pci, g_strdup_printf("is %s, under %s, which %s", ifname, top, what));
-    }
+  /* class/net/eth0 -> ../../devices/pci0000:00/0000:00:03.0/virtio2/net/eth0:
+   * the PCI device is in the path (its `device` link may name a virtio or
+   * USB device in between). */
+  target = pp_sysfs_readlink(ctx->sysfs, dir, NULL);
+  pci = target ? last_pci_component(target) : NULL;
+  if (pci != NULL) {
+    if (strcmp(ifname, top) == 0)
+      add_need(ctx, pci, g_strdup_printf("is %s, which %s", ifname, what));
+    else
+      add_need(ctx, pci, g_strdup_printf("is %s, under %s, which %s", ifname, top, what));
     return;
   }
+  /* A bridge, bond or VLAN: what it sits on. */
   entries = pp_sysfs_list(ctx->sysfs, dir, NULL);
   for (guint i = 0; entries != NULL && i < entries->len; i++) {
     const char *e = g_ptr_array_index(entries, i);
@@ -537,7 +547,7 @@ console_needs(Ctx *ctx)
   boot_vga = pp_sysfs_read_string(ctx->sysfs, boot_vga_path, NULL);
   for (guint i = 0; fbs != NULL && i < fbs->len && fb == NULL; i++) {
     const char *name = g_ptr_array_index(fbs, i);
-    g_autofree char *link = g_strdup_printf("class/graphics/%s/device", name);
+    g_autofree char *link = g_strdup_printf("class/graphics/%s", name);
     g_autofree char *target = pp_sysfs_readlink(ctx->sysfs, link, NULL);
     g_autofree char *pci = target ? last_pci_component(target) : NULL;
 
@@ -552,7 +562,7 @@ console_needs(Ctx *ctx)
 }
 
 static gint
-compare_needs(gconstpointer a, gconstpointer b)
+compare_needs(gconstpointer a, gconstpointer b, gpointer unused)
 {
   const PpHostNeed *na = *(const PpHostNeed *const *)a;
   const PpHostNeed *nb = *(const PpHostNeed *const *)b;
@@ -575,7 +585,8 @@ pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devic
     network_needs(&ctx);
   }
   console_needs(&ctx);
-  g_ptr_array_sort(ctx.needs, compare_needs);
+  /* Stable: a device's reasons stay in the order they were found. */
+  g_qsort_with_data(ctx.needs->pdata, ctx.needs->len, sizeof(gpointer), compare_needs, NULL);
   return ctx.needs;
 }
 

@@ -41,11 +41,17 @@ open_in_root(PpSysfs *sysfs, const char *path, int flags)
   int fd;
 
   flags |= O_CLOEXEC;
-  if (sysfs->use_openat2)
-    fd = sys_openat2(sysfs->root_fd, path, flags);
-  else
+  if (!sysfs->use_openat2) {
     fd = openat(sysfs->root_fd, path, flags);
-  return fd < 0 ? -errno : fd;
+    return fd < 0 ? -errno : fd;
+  }
+  /* The kernel answers EAGAIN when a rename anywhere raced with resolving
+   * a ".." (sysfs links are full of them): openat2(2) says to retry. */
+  for (guint attempt = 0;; attempt++) {
+    fd = sys_openat2(sysfs->root_fd, path, flags);
+    if (fd >= 0 || errno != EAGAIN || attempt == 64)
+      return fd < 0 ? -errno : fd;
+  }
 }
 
 /* The folder that holds @path's last component, for the *at() calls that
@@ -214,6 +220,30 @@ pp_sysfs_read_text(PpSysfs *sysfs, const char *path, gsize max, GError **error)
     set_errno_error(error, (int)-n, sysfs, path, "read");
     return NULL;
   }
+  return g_realloc(g_steal_pointer(&buf), n + 1);
+}
+
+char *
+pp_sysfs_read_file(PpSysfs *sysfs, const char *path, gsize max, GError **error)
+{
+  g_autofree char *buf = NULL;
+  gssize n;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && max > 0, NULL);
+
+  /* One byte more than allowed: if it comes, the file is too large. */
+  buf = g_malloc(max + 2);
+  n = read_internal(sysfs, path, buf, max + 1, 0);
+  if (n < 0) {
+    set_errno_error(error, (int)-n, sysfs, path, "read");
+    return NULL;
+  }
+  if ((gsize)n > max) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                "'%s/%s' is larger than %" G_GSIZE_FORMAT " bytes", sysfs->root, path, max);
+    return NULL;
+  }
+  buf[n] = '\0';
   return g_realloc(g_steal_pointer(&buf), n + 1);
 }
 
@@ -399,4 +429,19 @@ pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error)
   }
   g_ptr_array_sort(names, compare_names);
   return g_steal_pointer(&names);
+}
+
+int
+pp_sysfs_stat(PpSysfs *sysfs, const char *path, struct stat *ret)
+{
+  pp_autofd int owned = -1;
+  const char *base;
+  int dir;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && ret != NULL, -EINVAL);
+
+  dir = parent_fd(sysfs, path, &base, &owned);
+  if (dir < 0)
+    return dir;
+  return fstatat(dir, base, ret, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }

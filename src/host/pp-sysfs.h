@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <sys/stat.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -74,6 +76,19 @@ gssize pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize si
 gboolean pp_sysfs_write(PpSysfs *sysfs, const char *path, const char *value, GError **error);
 
 /**
+ * pp_sysfs_read_file:
+ * @max: the most bytes accepted
+ *
+ * Reads a whole file exactly as it is (configuration files, which are
+ * written back): up to @max bytes, NUL-terminated.
+ *
+ * Returns: (transfer full): the bytes, or %NULL with the path and reason
+ *   (G_IO_ERROR_NOT_FOUND when it does not exist; a file over @max is
+ *   G_IO_ERROR_FAILED).
+ */
+char *pp_sysfs_read_file(PpSysfs *sysfs, const char *path, gsize max, GError **error);
+
+/**
  * pp_sysfs_read_text:
  * @max: the most bytes accepted
  *
@@ -119,6 +134,9 @@ char *pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **erro
  *   code is G_IO_ERROR_NOT_FOUND when the folder does not exist.
  */
 GPtrArray *pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error);
+
+/* lstat() of @path: 0 and @ret filled, or -errno. */
+int pp_sysfs_stat(PpSysfs *sysfs, const char *path, struct stat *ret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpSysfs, pp_sysfs_free)
 

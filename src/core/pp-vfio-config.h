@@ -1,0 +1,83 @@
+/* pp-vfio-config: the host configuration that the guide asks an
+ * administrator to write by hand, generated for a set of devices. Pure:
+ * the files' current texts go in, their new texts come out; the caller
+ * reads, shows diffs and writes.
+ *
+ *   etc/default/grub                   GRUB_CMDLINE_LINUX gains intel_iommu=on (or
+ *                                      amd_iommu=on), iommu=pt, rd.driver.pre=vfio-pci and
+ *                                      rd.driver.blacklist= for the drivers blacklisted
+ *   etc/dracut.conf.d/pcipass-vfio.conf   add_drivers+=" vfio vfio_iommu_type1 vfio_pci "
+ *                                      (where dracut is installed)
+ *   etc/initramfs-tools/modules        the same modules, in a marked block (Debian, Ubuntu)
+ *   etc/modprobe.d/pcipass-vfio.conf   softdep DRIVER pre: vfio-pci for each driver, and
+ *                                      `blacklist DRIVER` only for a driver that no device
+ *                                      staying with the host uses
+ *   etc/sysconfig/pcipass-vfio         DEVICES="0000:04:00.0 ..." for the boot unit
+ *   etc/libvirt/qemu.conf              cgroup_device_acl with /dev/vfio/vfio and the
+ *                                      /dev/vfio/N of the devices' groups
+ *
+ * No `options vfio-pci ids=`: an id also takes the device's identical
+ * twins, which may be the host's own; the boot unit binds by address.
+ * Each file is changed only where pcipass-vfio owns it; a file that cannot
+ * be parsed is left alone and reported.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-device.h"
+
+G_BEGIN_DECLS
+
+#define PP_VFIO_CONFIG_GRUB "etc/default/grub"
+#define PP_VFIO_CONFIG_DRACUT "etc/dracut.conf.d/pcipass-vfio.conf"
+#define PP_VFIO_CONFIG_INITRAMFS "etc/initramfs-tools/modules"
+#define PP_VFIO_CONFIG_MODPROBE "etc/modprobe.d/pcipass-vfio.conf"
+#define PP_VFIO_CONFIG_SYSCONFIG "etc/sysconfig/pcipass-vfio"
+#define PP_VFIO_CONFIG_QEMU "etc/libvirt/qemu.conf"
+
+typedef struct {
+  char *path;     /* relative to the root */
+  char *old_text; /* NULL: the file does not exist */
+  char *new_text; /* NULL when it cannot be changed: see error */
+  char *error;    /* why it is left alone, or NULL */
+} PpConfigFile;
+
+typedef struct {
+  PpPciAddress address;
+  char *driver; /* the host driver to keep off it (softdep, blacklist); NULL if none */
+  gint iommu_group;
+} PpConfigDevice;
+
+typedef struct {
+  const char *cpu_vendor;       /* "GenuineIntel", "AuthenticAMD", or NULL */
+  GArray *devices;              /* PpConfigDevice: the devices to pass through, groups complete */
+  GHashTable *driver_kept;      /* driver -> "0000:00:19.0": a device staying with the host
+                                 * that uses it (such a driver is not blacklisted) */
+  gboolean has_vfio_virqfd;     /* the kernel still has the vfio_virqfd module (before 6.2) */
+  gboolean has_dracut;          /* etc/dracut.conf.d exists */
+  gboolean has_initramfs_tools; /* etc/initramfs-tools exists */
+  GHashTable *texts;            /* path -> the file's current text; absent: no such file */
+} PpVfioConfigInput;
+
+/**
+ * pp_vfio_config_generate:
+ * @ret_kernel_params: (out) (transfer full): the kernel parameters wanted,
+ *   for a host whose boot loader is not GRUB
+ *
+ * Returns: (transfer full) (element-type PpConfigFile): every file, in the
+ *   order of the list above, those whose tool is missing (no GRUB file, no
+ *   libvirt) left out.
+ */
+GPtrArray *pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params);
+
+/* Editing the kernel command line of GRUB_CMDLINE_LINUX="...": @params are
+ * added, a parameter of the same name is replaced, and the lists of
+ * rd.driver.blacklist= are merged. Returns: (transfer full) the new text,
+ * or NULL with @ret_error when the line cannot be parsed (a variable, a
+ * command substitution, an escape). */
+char *pp_vfio_config_edit_grub(const char *text, const char *const *params, char **ret_error);
+
+void pp_config_file_free(PpConfigFile *file);
+
+G_END_DECLS

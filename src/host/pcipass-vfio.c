@@ -1,0 +1,1101 @@
+/* pcipass-vfio: takes a KVM host to devices ready for passthrough.
+ *
+ *   check                 is the host ready? one line per check
+ *   list                  devices by IOMMU group: can each be passed through?
+ *   bind ADDR...          to vfio-pci by address, whole groups, undone on failure
+ *   unbind|restore ADDR...  back to the driver each had
+ *   boot                  bind what /etc/sysconfig/pcipass-vfio lists
+ *   config --devices ADDR... [--write]   the guide's configuration, as a diff
+ *
+ * Every command works below --root (default /), where sys/, proc/, etc/,
+ * dev/ and lib/ are, so tests run it on fixture trees. Binding needs a
+ * real host with an IOMMU; tests check it in tests/e2e under QEMU.
+ */
+#define G_LOG_DOMAIN "pcipass-vfio"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+
+#include "pp-autoptr.h"
+#include "pp-diff.h"
+#include "pp-exit.h"
+#include "pp-host-facts.h"
+#include "pp-host-needs.h"
+#include "pp-pci-names.h"
+#include "pp-pci-scan.h"
+#include "pp-vfio-check.h"
+#include "pp-vfio-config.h"
+#include "pp-vfio.h"
+
+#define DEFAULT_STATE "var/lib/pcipass/vfio.state"
+
+/* The parsed command line (STYLE rule 7). */
+static struct {
+  char *root;
+  gboolean json;
+  gboolean dry_run;
+  gboolean force;
+  gboolean write;
+  gboolean verbose;
+  double wait;
+  char *state_file;
+  char **devices;
+} opt = { .wait = 5.0 };
+
+/* A host below the root: its trees and its devices. */
+typedef struct {
+  const char *root;
+  gboolean real; /* the root is "/": modules may be loaded */
+  PpSysfs *rootfs;
+  PpSysfs *sys;
+  PpSysfs *proc;
+  PpSysfs *dev;
+  GPtrArray *devices; /* PpPciDevice, named */
+  PpHostFacts *facts;
+} Host;
+
+static void
+host_clear(Host *h)
+{
+  g_clear_pointer(&h->devices, g_ptr_array_unref);
+  g_clear_pointer(&h->facts, pp_host_facts_free);
+  g_clear_pointer(&h->dev, pp_sysfs_free);
+  g_clear_pointer(&h->proc, pp_sysfs_free);
+  g_clear_pointer(&h->sys, pp_sysfs_free);
+  g_clear_pointer(&h->rootfs, pp_sysfs_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Host, host_clear)
+
+static void say_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+static void
+say_error(const char *format, ...)
+{
+  va_list args;
+
+  fputs("pcipass-vfio: ", stderr);
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fputc('\n', stderr);
+}
+
+static int
+print_json(json_t *json)
+{
+  char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  int rc = PP_EXIT_OK;
+
+  json_decref(json);
+  if (text == NULL || puts(text) == EOF || fflush(stdout) != 0) {
+    say_error("cannot write the output: %s", g_strerror(errno));
+    rc = PP_EXIT_RUNTIME;
+  }
+  free(text);
+  return rc;
+}
+
+static char *
+bdf_of(const PpPciDevice *dev)
+{
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+  return g_strdup(pp_pci_address_format(&dev->address, bdf));
+}
+
+/* Opens the host's trees and scans its devices. Returns an exit code. */
+static int
+host_open(Host *h, gboolean with_names)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+
+  h->root = opt.root ? opt.root : "/";
+  h->real = strcmp(h->root, "/") == 0;
+  h->rootfs = pp_sysfs_open(h->root, &error);
+  if (h->rootfs == NULL) {
+    say_error("%s", error->message);
+    return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
+  }
+  h->sys = pp_sysfs_open_at(h->rootfs, "sys", &error);
+  if (h->sys == NULL) {
+    say_error("%s: is '%s' the root of a Linux host?", error->message, h->root);
+    return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
+  }
+  h->proc = pp_sysfs_open_at(h->rootfs, "proc", NULL);
+  h->dev = pp_sysfs_open_at(h->rootfs, "dev", NULL);
+  h->devices = pp_pci_scan(h->sys, warnings, &error);
+  if (h->devices == NULL) {
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  for (guint i = 0; i < warnings->len; i++)
+    say_error("%s", (const char *)g_ptr_array_index(warnings, i));
+  if (with_names) {
+    g_autoptr(PpPciNames) names = pp_pci_names_open(NULL, &error);
+
+    if (names == NULL) {
+      say_error("%s", error->message);
+      return PP_EXIT_RUNTIME;
+    }
+    for (guint i = 0; i < h->devices->len; i++)
+      pp_pci_names_fill(names, g_ptr_array_index(h->devices, i));
+  }
+  h->facts = pp_host_facts_read(h->sys, h->proc);
+  return PP_EXIT_OK;
+}
+
+static char *
+state_path(const Host *h)
+{
+  if (opt.state_file != NULL)
+    return g_strdup(opt.state_file);
+  return g_build_filename(h->root, DEFAULT_STATE, NULL);
+}
+
+/* The devices named on the command line (in any of lspci's forms), or
+ * NULL with the error printed. */
+static GPtrArray *
+resolve(const Host *h, char **args)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new();
+
+  for (guint i = 0; args != NULL && args[i] != NULL; i++) {
+    g_auto(GStrv) words = g_strsplit_set(args[i], ", ", -1);
+
+    for (guint w = 0; words[w] != NULL; w++) {
+      g_autoptr(GError) error = NULL;
+      PpPciAddress a;
+      PpPciDevice *dev;
+
+      if (words[w][0] == '\0')
+        continue;
+      if (!pp_pci_address_parse(words[w], &a, &error)) {
+        say_error("%s", error->message);
+        return NULL;
+      }
+      dev = pp_vfio_find_device(h->devices, &a);
+      if (dev == NULL) {
+        char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+        say_error("%s: no such PCI device under '%s' (pcipass-vfio list shows them)",
+                  pp_pci_address_format(&a, bdf), h->root);
+        return NULL;
+      }
+      if (!g_ptr_array_find(found, dev, NULL))
+        g_ptr_array_add(found, dev);
+    }
+  }
+  if (found->len == 0) {
+    say_error("no device given (try --help)");
+    return NULL;
+  }
+  return g_steal_pointer(&found);
+}
+
+static gint
+compare_devices(gconstpointer a, gconstpointer b)
+{
+  return pp_pci_address_compare(&(*(PpPciDevice *const *)a)->address,
+                                &(*(PpPciDevice *const *)b)->address);
+}
+
+/* @requested with their groups' other endpoints, in address order; the
+ * companions are described in @added. */
+static GPtrArray *
+expand_groups(const Host *h, GPtrArray *requested, GPtrArray *added)
+{
+  GPtrArray *targets = g_ptr_array_new();
+
+  for (guint i = 0; i < requested->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(requested, i);
+    g_autoptr(GPtrArray) members = pp_vfio_group_members(h->devices, dev);
+
+    for (guint m = 0; m < members->len; m++) {
+      PpPciDevice *member = g_ptr_array_index(members, m);
+
+      if (g_ptr_array_find(targets, member, NULL))
+        continue;
+      g_ptr_array_add(targets, member);
+      if (!g_ptr_array_find(requested, member, NULL) && added != NULL) {
+        g_autofree char *bdf = bdf_of(member);
+        g_autofree char *asked = bdf_of(dev);
+
+        g_ptr_array_add(added, g_strdup_printf("%s (%s) shares IOMMU group %d with %s: it goes too",
+                                               bdf, member->device_name ? member->device_name : "?",
+                                               member->iommu_group, asked));
+      }
+    }
+  }
+  g_ptr_array_sort(targets, compare_devices);
+  return targets;
+}
+
+/* ------------------------------------------------------------------------ */
+/* check                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int
+cmd_check(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) results = NULL;
+  PpCheckHost ch;
+  gboolean failed = FALSE;
+  int rc;
+
+  rc = host_open(&h, FALSE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  ch.root = h.rootfs;
+  ch.sys = h.sys;
+  ch.proc = h.proc;
+  ch.devices = h.devices;
+  ch.kernel = h.facts->kernel_version;
+  results = pp_vfio_checks_run(&ch);
+
+  if (opt.json) {
+    json_t *array = json_array();
+
+    for (guint i = 0; i < results->len; i++) {
+      const PpCheckResult *r = g_ptr_array_index(results, i);
+
+      failed |= r->status == PP_CHECK_FAIL;
+      json_array_append_new(array, json_pack("{s:s, s:s, s:s, s:s?}", "check", r->name, "status",
+                                             pp_check_status_to_string(r->status), "message",
+                                             r->message, "fix", r->fix));
+    }
+    rc = print_json(array);
+  } else {
+    for (guint i = 0; i < results->len; i++) {
+      const PpCheckResult *r = g_ptr_array_index(results, i);
+
+      failed |= r->status == PP_CHECK_FAIL;
+      printf("%-5s %-20s %s\n", pp_check_status_to_string(r->status), r->name, r->message);
+      if (r->fix != NULL && r->status != PP_CHECK_OK)
+        printf("%-26s fix: %s\n", "", r->fix);
+    }
+    if (fflush(stdout) != 0)
+      rc = PP_EXIT_RUNTIME;
+  }
+  if (rc != PP_EXIT_OK)
+    return rc;
+  return failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* list                                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Whether a group can be passed through, and in a sentence why. */
+static gboolean
+group_verdict(GPtrArray *members, GPtrArray *needs, gint group, char **ret_text)
+{
+  gboolean all_vfio = TRUE;
+
+  if (group < 0) {
+    *ret_text = g_strdup("cannot be passed through: the IOMMU is off");
+    return FALSE;
+  }
+  for (guint i = 0; i < members->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(members, i);
+    const char *reason = pp_host_needs_find(needs, &dev->address);
+
+    if (reason != NULL && !pp_vfio_is_bridge(dev)) {
+      g_autofree char *bdf = bdf_of(dev);
+
+      *ret_text = g_strdup_printf("cannot be passed through: %s %s", bdf, reason);
+      return FALSE;
+    }
+    if (!pp_vfio_is_bridge(dev) && g_strcmp0(dev->driver, PP_VFIO_DRIVER) != 0)
+      all_vfio = FALSE;
+  }
+  *ret_text = g_strdup(all_vfio ? "bound to vfio-pci, ready" : "can be passed through");
+  return TRUE;
+}
+
+static json_t *
+device_json(const PpPciDevice *dev, GPtrArray *needs)
+{
+  g_autofree char *bdf = bdf_of(dev);
+  char ids[16];
+  json_t *reasons = json_array();
+
+  for (guint i = 0; i < needs->len; i++) {
+    const PpHostNeed *n = g_ptr_array_index(needs, i);
+
+    if (pp_pci_address_equal(&n->address, &dev->address))
+      json_array_append_new(reasons, json_string(n->reason));
+  }
+  g_snprintf(ids, sizeof(ids), "%04x:%04x:%04x", dev->vendor, dev->device,
+             pp_pci_device_get_class(dev));
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:o, s:b, s:o}", "address", bdf, "type",
+                   ids, "vendor_name", dev->vendor_name ? dev->vendor_name : "", "device_name",
+                   dev->device_name ? dev->device_name : "", "class_name",
+                   dev->class_name ? dev->class_name : "", "driver", dev->driver, "numa_node",
+                   dev->numa_node >= 0 ? json_integer(dev->numa_node) : json_null(), "iommu_group",
+                   dev->iommu_group >= 0 ? json_integer(dev->iommu_group) : json_null(), "bridge",
+                   pp_vfio_is_bridge(dev), "host_needs", reasons);
+}
+
+static void
+print_device(const PpPciDevice *dev, GPtrArray *needs)
+{
+  g_autofree char *bdf = bdf_of(dev);
+  char numa[16];
+
+  if (dev->numa_node >= 0)
+    g_snprintf(numa, sizeof(numa), "%d", dev->numa_node);
+  else
+    g_strlcpy(numa, "-", sizeof(numa));
+  printf("  %-13s %04x:%04x:%04x  %-14s numa %-2s  %s%s\n", bdf, dev->vendor, dev->device,
+         pp_pci_device_get_class(dev), dev->driver ? dev->driver : "(no driver)", numa,
+         dev->device_name ? dev->device_name : "",
+         pp_vfio_is_bridge(dev) ? " [bridge: stays with the host]" : "");
+  for (guint i = 0; i < needs->len; i++) {
+    const PpHostNeed *n = g_ptr_array_index(needs, i);
+
+    if (pp_pci_address_equal(&n->address, &dev->address))
+      printf("  %-13s the host needs it: it %s\n", "", n->reason);
+  }
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) needs = NULL;
+  g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gint));
+  json_t *json_groups = NULL;
+  int rc;
+
+  rc = host_open(&h, TRUE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  needs = pp_host_needs_read(h.sys, h.proc, h.dev, h.devices);
+
+  /* The groups in order of their number; devices without one last (-1). */
+  for (guint i = 0; i < h.devices->len; i++) {
+    gint g = ((PpPciDevice *)g_ptr_array_index(h.devices, i))->iommu_group;
+    gboolean seen = FALSE;
+
+    for (guint j = 0; j < groups->len && !seen; j++)
+      seen = g_array_index(groups, gint, j) == g;
+    if (!seen)
+      g_array_append_val(groups, g);
+  }
+  for (guint i = 0; i < groups->len; i++)
+    for (guint j = i + 1; j < groups->len; j++) {
+      gint a = g_array_index(groups, gint, i), b = g_array_index(groups, gint, j);
+
+      if ((a < 0 && b >= 0) || (a >= 0 && b >= 0 && b < a)) {
+        g_array_index(groups, gint, i) = b;
+        g_array_index(groups, gint, j) = a;
+      }
+    }
+
+  if (opt.json)
+    json_groups = json_array();
+  for (guint i = 0; i < groups->len; i++) {
+    gint group = g_array_index(groups, gint, i);
+    g_autoptr(GPtrArray) members = g_ptr_array_new();
+    g_autofree char *verdict = NULL;
+    gboolean ok;
+
+    for (guint d = 0; d < h.devices->len; d++) {
+      PpPciDevice *dev = g_ptr_array_index(h.devices, d);
+
+      if (dev->iommu_group == group)
+        g_ptr_array_add(members, dev);
+    }
+    ok = group_verdict(members, needs, group, &verdict);
+    if (opt.json) {
+      json_t *devs = json_array();
+
+      for (guint m = 0; m < members->len; m++)
+        json_array_append_new(devs, device_json(g_ptr_array_index(members, m), needs));
+      json_array_append_new(json_groups,
+                            json_pack("{s:o, s:b, s:s, s:o}", "iommu_group",
+                                      group >= 0 ? json_integer(group) : json_null(), "passthrough",
+                                      ok, "verdict", verdict, "devices", devs));
+      continue;
+    }
+    if (group >= 0)
+      printf("IOMMU group %d: %s\n", group, verdict);
+    else
+      printf("No IOMMU group: %s\n", verdict);
+    for (guint m = 0; m < members->len; m++)
+      print_device(g_ptr_array_index(members, m), needs);
+  }
+  if (opt.json)
+    return print_json(json_pack("{s:o}", "groups", json_groups));
+  return fflush(stdout) == 0 ? PP_EXIT_OK : PP_EXIT_RUNTIME;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bind, unbind, boot                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void
+print_plan(GPtrArray *plan, const char *sysfs_root)
+{
+  for (guint i = 0; i < plan->len; i++) {
+    const PpVfioStep *step = g_ptr_array_index(plan, i);
+
+    if (step->kind == PP_VFIO_STEP_WRITE) {
+      g_autofree char *value = g_strescape(step->value, NULL);
+
+      printf("write '%s' to %s/%s\n", value, sysfs_root, step->path);
+    } else if (step->kind == PP_VFIO_STEP_LOAD_MODULE) {
+      printf("load the module %s\n", step->value);
+    }
+  }
+}
+
+static json_t *
+plan_json(GPtrArray *plan, const char *sysfs_root)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; i < plan->len; i++) {
+    const PpVfioStep *step = g_ptr_array_index(plan, i);
+
+    if (step->kind == PP_VFIO_STEP_WRITE) {
+      g_autofree char *path = g_build_filename(sysfs_root, step->path, NULL);
+
+      json_array_append_new(array, json_pack("{s:s, s:s, s:s}", "action", "write", "path", path,
+                                             "value", step->value));
+    } else if (step->kind == PP_VFIO_STEP_LOAD_MODULE) {
+      json_array_append_new(array,
+                            json_pack("{s:s, s:s}", "action", "load", "module", step->value));
+    }
+  }
+  return array;
+}
+
+static json_t *
+strings_json(GPtrArray *strings)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; i < strings->len; i++)
+    json_array_append_new(array, json_string(g_ptr_array_index(strings, i)));
+  return array;
+}
+
+/* Binds @requested, their groups whole; the guard first. */
+static int
+bind_devices(Host *h, GPtrArray *requested)
+{
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) targets = expand_groups(h, requested, added);
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVfio) vfio = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autofree char *state = state_path(h);
+  g_autofree char *sysfs_root = g_build_filename(h->root, "sys", NULL);
+
+  if (!opt.force) {
+    g_autoptr(GPtrArray) needs = pp_host_needs_read(h->sys, h->proc, h->dev, h->devices);
+    g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
+
+    if (why != NULL) {
+      say_error("refusing to bind: %s (--force binds it anyway)", why);
+      return PP_EXIT_USAGE;
+    }
+  }
+  for (guint i = 0; i < targets->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(targets, i);
+
+    if (dev->iommu_group < 0) {
+      g_autofree char *bdf = bdf_of(dev);
+
+      say_error("%s has no IOMMU group: the IOMMU is off, and vfio-pci needs it "
+                "(pcipass-vfio check says what to do)",
+                bdf);
+      return PP_EXIT_RUNTIME;
+    }
+  }
+
+  vfio =
+      pp_vfio_new(h->sys, state, h->real ? PP_VFIO_LOAD_MODULES : PP_VFIO_NONE, opt.wait, &error);
+  if (vfio == NULL) {
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  plan = pp_vfio_plan_bind_all(vfio, targets);
+
+  if (opt.dry_run) {
+    if (opt.json)
+      return print_json(json_pack("{s:o, s:o}", "also", strings_json(added), "writes",
+                                  plan_json(plan, sysfs_root)));
+    for (guint i = 0; i < added->len; i++)
+      printf("# %s\n", (char *)g_ptr_array_index(added, i));
+    print_plan(plan, sysfs_root);
+    if (plan->len == 0)
+      printf("# nothing to do: already on vfio-pci\n");
+    return PP_EXIT_OK;
+  }
+
+  for (guint i = 0; i < added->len && !opt.json; i++)
+    printf("%s\n", (char *)g_ptr_array_index(added, i));
+  if (!pp_vfio_execute(vfio, plan, done, &error)) {
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  for (guint i = 0; i < targets->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(targets, i);
+    g_autofree char *node = g_strdup_printf("/dev/vfio/%d", dev->iommu_group);
+
+    if (!g_ptr_array_find_with_equal_func(nodes, node, g_str_equal, NULL))
+      g_ptr_array_add(nodes, g_steal_pointer(&node));
+  }
+  if (opt.json)
+    return print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(added), "changed",
+                                strings_json(done), "vfio_nodes", strings_json(nodes)));
+  for (guint i = 0; i < done->len; i++)
+    printf("%s\n", (char *)g_ptr_array_index(done, i));
+  if (done->len == 0)
+    printf("nothing to do: already on vfio-pci\n");
+  for (guint i = 0; i < nodes->len; i++)
+    printf("%s is ready for QEMU\n", (char *)g_ptr_array_index(nodes, i));
+  return PP_EXIT_OK;
+}
+
+static int
+cmd_bind(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) requested = NULL;
+  int rc;
+
+  rc = host_open(&h, TRUE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  requested = resolve(&h, argv + 1);
+  if (requested == NULL)
+    return PP_EXIT_USAGE;
+  return bind_devices(&h, requested);
+}
+
+static int
+cmd_unbind(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) requested = NULL;
+  g_autoptr(GPtrArray) targets = g_ptr_array_new();
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) failures = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) also = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVfio) vfio = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *sysfs_root = NULL;
+  int rc;
+
+  rc = host_open(&h, TRUE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  requested = resolve(&h, argv + 1);
+  if (requested == NULL)
+    return PP_EXIT_USAGE;
+  state = state_path(&h);
+  sysfs_root = g_build_filename(h.root, "sys", NULL);
+  vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
+  if (vfio == NULL) {
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+
+  /* The group goes back whole: its other members on vfio-pci too. */
+  {
+    g_autoptr(GPtrArray) members = expand_groups(&h, requested, NULL);
+
+    for (guint i = 0; i < members->len; i++) {
+      PpPciDevice *dev = g_ptr_array_index(members, i);
+      g_autofree char *bdf = bdf_of(dev);
+
+      if (g_ptr_array_find(requested, dev, NULL)) {
+        g_ptr_array_add(targets, dev);
+      } else if (g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0) {
+        g_ptr_array_add(targets, dev);
+        g_ptr_array_add(also, g_strdup_printf("%s shares IOMMU group %d: it goes back too", bdf,
+                                              dev->iommu_group));
+      }
+    }
+  }
+
+  if (opt.dry_run) {
+    g_autoptr(GPtrArray) plan = pp_vfio_plan_restore_all(vfio, targets);
+
+    if (opt.json)
+      return print_json(json_pack("{s:o, s:o}", "also", strings_json(also), "writes",
+                                  plan_json(plan, sysfs_root)));
+    for (guint i = 0; i < also->len; i++)
+      printf("# %s\n", (char *)g_ptr_array_index(also, i));
+    print_plan(plan, sysfs_root);
+    return PP_EXIT_OK;
+  }
+
+  for (guint i = 0; i < also->len && !opt.json; i++)
+    printf("%s\n", (char *)g_ptr_array_index(also, i));
+  /* One device at a time: one that fails does not keep the others. */
+  for (guint i = 0; i < targets->len; i++) {
+    g_autoptr(GPtrArray) one = g_ptr_array_new();
+    g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GError) step_error = NULL;
+
+    g_ptr_array_add(one, g_ptr_array_index(targets, i));
+    plan = pp_vfio_plan_restore_all(vfio, one);
+    if (!pp_vfio_execute(vfio, plan, done, &step_error))
+      g_ptr_array_add(failures, g_strdup(step_error->message));
+  }
+  if (opt.json) {
+    rc = print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(also), "changed",
+                              strings_json(done), "failed", strings_json(failures)));
+  } else {
+    for (guint i = 0; i < done->len; i++)
+      printf("%s\n", (char *)g_ptr_array_index(done, i));
+    if (done->len == 0 && failures->len == 0)
+      printf("nothing to do: not on vfio-pci\n");
+  }
+  for (guint i = 0; i < failures->len; i++)
+    say_error("%s", (char *)g_ptr_array_index(failures, i));
+  if (rc != PP_EXIT_OK)
+    return rc;
+  return failures->len > 0 ? PP_EXIT_RUNTIME : PP_EXIT_OK;
+}
+
+/* DEVICES="..." of a sysconfig file (shell variable syntax, one level). */
+static char **
+sysconfig_devices(const char *text, GError **error)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  char **devices = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    char *line = g_strstrip(lines[i]);
+    g_autofree char *value = NULL;
+    g_autoptr(GError) parse_error = NULL;
+
+    if (!g_str_has_prefix(line, "DEVICES="))
+      continue;
+    value = g_shell_unquote(line + strlen("DEVICES="), &parse_error);
+    if (value == NULL || strpbrk(value, "$`") != NULL) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                  "line %u: DEVICES is not a plain list of addresses%s%s", i + 1,
+                  parse_error ? ": " : "", parse_error ? parse_error->message : "");
+      g_strfreev(devices);
+      return NULL;
+    }
+    g_strfreev(devices);
+    devices = g_strsplit_set(value, " \t", -1);
+  }
+  return devices != NULL ? devices : g_new0(char *, 1);
+}
+
+static int
+cmd_boot(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) requested = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) devices = NULL;
+  gboolean any = FALSE;
+  int rc;
+
+  rc = host_open(&h, TRUE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  text = pp_sysfs_read_text(h.rootfs, PP_VFIO_CONFIG_SYSCONFIG, 1024 * 1024, &error);
+  if (text == NULL) {
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
+      printf("nothing to do: no /%s\n", PP_VFIO_CONFIG_SYSCONFIG);
+      return PP_EXIT_OK;
+    }
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  devices = sysconfig_devices(text, &error);
+  if (devices == NULL) {
+    say_error("/%s: %s", PP_VFIO_CONFIG_SYSCONFIG, error->message);
+    return PP_EXIT_USAGE;
+  }
+  for (guint i = 0; devices[i] != NULL; i++)
+    any |= devices[i][0] != '\0';
+  if (!any) {
+    printf("nothing to do: /%s lists no device\n", PP_VFIO_CONFIG_SYSCONFIG);
+    return PP_EXIT_OK;
+  }
+  requested = resolve(&h, devices);
+  if (requested == NULL)
+    return PP_EXIT_USAGE;
+  return bind_devices(&h, requested);
+}
+
+/* ------------------------------------------------------------------------ */
+/* config                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A configuration file, exactly as it is: it may be written back. */
+static char *
+read_root_file(const Host *h, const char *path)
+{
+  return pp_sysfs_read_file(h->rootfs, path, 16 * 1024 * 1024, NULL);
+}
+
+static gboolean
+root_has(const Host *h, const char *path)
+{
+  struct stat st;
+
+  return pp_sysfs_stat(h->rootfs, path, &st) == 0;
+}
+
+/* Writes @text to ROOT/@path: a backup of the old file beside it first,
+ * then a new file renamed over it, with the old file's mode. */
+static gboolean
+write_config(const Host *h, const PpConfigFile *f, char **ret_backup, GError **error)
+{
+  g_autofree char *path = g_build_filename(h->root, f->path, NULL);
+  g_autofree char *dir = g_path_get_dirname(path);
+  struct stat st;
+  int mode = 0644;
+
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    int err = errno;
+
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot make '%s': %s", dir,
+                g_strerror(err));
+    return FALSE;
+  }
+  if (f->old_text != NULL) {
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+    g_autofree char *backup = g_strdup_printf("%s.pcipass-%s.bak", path, stamp);
+
+    if (stat(path, &st) == 0)
+      mode = st.st_mode & 07777;
+    if (!g_file_set_contents_full(backup, f->old_text, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode,
+                                  error))
+      return FALSE;
+    *ret_backup = g_steal_pointer(&backup);
+  }
+  return g_file_set_contents_full(path, f->new_text, -1,
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                  mode, error);
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+  g_auto(Host) h = { 0 };
+  g_autoptr(GPtrArray) requested = NULL;
+  g_autoptr(GPtrArray) targets = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GHashTable) kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) texts = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(PpConfigDevice));
+  g_autoptr(PpVfio) vfio = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *vendor = NULL;
+  g_autofree char *cpuinfo = NULL;
+  g_autofree char *dep = NULL;
+  g_auto(GStrv) params = NULL;
+  static const char *const paths[] = { PP_VFIO_CONFIG_GRUB,     PP_VFIO_CONFIG_INITRAMFS,
+                                       PP_VFIO_CONFIG_MODPROBE, PP_VFIO_CONFIG_SYSCONFIG,
+                                       PP_VFIO_CONFIG_QEMU,     PP_VFIO_CONFIG_DRACUT };
+  PpVfioConfigInput in = { 0 };
+  gboolean failed = FALSE;
+  json_t *json_files = NULL;
+  int rc;
+
+  rc = host_open(&h, TRUE);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opt.devices == NULL) {
+    say_error("config needs --devices ADDR... (try --help)");
+    return PP_EXIT_USAGE;
+  }
+  requested = resolve(&h, opt.devices);
+  if (requested == NULL)
+    return PP_EXIT_USAGE;
+  targets = expand_groups(&h, requested, NULL);
+  if (!opt.force) {
+    g_autoptr(GPtrArray) needs = pp_host_needs_read(h.sys, h.proc, h.dev, h.devices);
+    g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
+
+    if (why != NULL) {
+      say_error("refusing to configure: %s (--force configures it anyway)", why);
+      return PP_EXIT_USAGE;
+    }
+  }
+  state = state_path(&h);
+  vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
+  if (vfio == NULL) {
+    say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+
+  /* Each device's host driver: the one it is on, or, on vfio-pci, the one
+   * it had (the state file's). */
+  for (guint i = 0; i < h.devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(h.devices, i);
+    g_autofree char *recorded = pp_vfio_get_recorded(vfio, &dev->address);
+    const char *driver = g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0 ? recorded : dev->driver;
+
+    if (driver != NULL && driver[0] == '\0')
+      driver = NULL;
+    if (g_ptr_array_find(targets, dev, NULL)) {
+      PpConfigDevice d = { dev->address, g_strdup(driver), dev->iommu_group };
+
+      g_array_append_val(devs, d);
+    } else if (driver != NULL && !g_hash_table_contains(kept, driver)) {
+      g_hash_table_insert(kept, g_strdup(driver), bdf_of(dev));
+    }
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+    char *text = read_root_file(&h, paths[i]);
+
+    if (text != NULL)
+      g_hash_table_insert(texts, (gpointer)paths[i], text);
+  }
+  cpuinfo = h.proc ? pp_sysfs_read_text(h.proc, "cpuinfo", 16 * 1024 * 1024, NULL) : NULL;
+  if (cpuinfo != NULL) {
+    const char *at = strstr(cpuinfo, "vendor_id");
+    const char *colon = at ? strchr(at, ':') : NULL;
+
+    if (colon != NULL)
+      vendor = g_strstrip(g_strndup(colon + 1, strcspn(colon + 1, "\n")));
+  }
+  if (h.facts->kernel_version != NULL) {
+    g_autofree char *dep_path =
+        g_strdup_printf("lib/modules/%s/modules.dep", h.facts->kernel_version);
+
+    dep = read_root_file(&h, dep_path);
+  }
+
+  in.cpu_vendor = vendor;
+  in.devices = devs;
+  in.driver_kept = kept;
+  in.has_vfio_virqfd = dep != NULL && strstr(dep, "/vfio_virqfd.ko") != NULL;
+  in.has_dracut = root_has(&h, "etc/dracut.conf.d");
+  in.has_initramfs_tools = root_has(&h, "etc/initramfs-tools");
+  in.texts = texts;
+  files = pp_vfio_config_generate(&in, &params);
+  for (guint i = 0; i < devs->len; i++)
+    g_free(g_array_index(devs, PpConfigDevice, i).driver);
+
+  if (opt.json)
+    json_files = json_array();
+  for (guint i = 0; i < files->len; i++) {
+    const PpConfigFile *f = g_ptr_array_index(files, i);
+    g_autofree char *shown = g_strdup_printf("/%s", f->path);
+    g_autofree char *diff = NULL;
+    g_autofree char *backup = NULL;
+    g_autoptr(GError) write_error = NULL;
+    const char *status;
+
+    if (f->new_text == NULL) {
+      failed = TRUE;
+      status = "error";
+      if (!opt.json)
+        printf("# /%s is left alone: %s\n", f->path, f->error);
+    } else {
+      diff = pp_diff_unified(f->old_text, f->new_text, shown);
+      status = diff[0] == '\0' ? "unchanged" : f->old_text ? "changed" : "new";
+      if (!opt.json)
+        fputs(diff[0] ? diff : "", stdout);
+      if (opt.write && diff[0] != '\0') {
+        if (!write_config(&h, f, &backup, &write_error)) {
+          say_error("%s", write_error->message);
+          failed = TRUE;
+          status = "error";
+        } else if (!opt.json) {
+          printf("# wrote /%s%s%s\n", f->path, backup ? ", the old one kept as " : "",
+                 backup ? backup : "");
+        }
+      }
+    }
+    if (opt.json)
+      json_array_append_new(json_files,
+                            json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "path", shown, "status",
+                                      status, "diff", diff, "error", f->error, "backup", backup));
+  }
+  if (opt.json) {
+    json_t *kparams = json_array();
+
+    for (guint i = 0; params[i] != NULL; i++)
+      json_array_append_new(kparams, json_string(params[i]));
+    rc = print_json(json_pack("{s:o, s:o, s:b}", "files", json_files, "kernel_parameters", kparams,
+                              "written", opt.write));
+    return rc != PP_EXIT_OK ? rc : failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
+  }
+  {
+    g_autofree char *joined = g_strjoinv(" ", params);
+
+    printf("# kernel parameters: %s\n", joined);
+    if (!g_hash_table_contains(texts, PP_VFIO_CONFIG_GRUB))
+      printf("# no /%s: add the kernel parameters to your boot loader by hand\n",
+             PP_VFIO_CONFIG_GRUB);
+    if (!opt.write)
+      printf("# nothing written: --write applies the changes above, keeping backups\n");
+    else
+      printf("# then: update-grub; update-initramfs -u (or dracut --force); "
+             "systemctl enable pcipass-vfio; systemctl restart libvirtd; reboot\n");
+  }
+  return failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                       */
+/* ------------------------------------------------------------------------ */
+
+static const GOptionEntry common_entries[] = {
+  { "root", 'r', 0, G_OPTION_ARG_FILENAME, &opt.root,
+    "Find sys/, proc/, etc/, dev/ and lib/ below DIR (default /)", "DIR" },
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print debug messages on stderr", NULL },
+  { NULL }
+};
+
+static const GOptionEntry bind_entries[] = {
+  { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt.dry_run,
+    "Print the sysfs writes instead of making them", NULL },
+  { "force", 'f', 0, G_OPTION_ARG_NONE, &opt.force,
+    "Bind even a device the host needs (its disk, its network, its console)", NULL },
+  { "wait", 'w', 0, G_OPTION_ARG_DOUBLE, &opt.wait,
+    "Seconds the kernel may take to bind or unbind a device (default 5)", "SECONDS" },
+  { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.state_file,
+    "Where the devices' drivers are remembered (default ROOT/" DEFAULT_STATE ")", "FILE" },
+  { NULL }
+};
+
+static const GOptionEntry config_entries[] = {
+  { "devices", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &opt.devices,
+    "A device to pass through (repeat, or separate with commas)", "ADDR" },
+  { "write", 0, 0, G_OPTION_ARG_NONE, &opt.write,
+    "Write the files, keeping each old one as FILE.pcipass-DATE.bak", NULL },
+  { "force", 'f', 0, G_OPTION_ARG_NONE, &opt.force, "Configure even a device the host needs",
+    NULL },
+  { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.state_file,
+    "Where bound devices' drivers are remembered (default ROOT/" DEFAULT_STATE ")", "FILE" },
+  { NULL }
+};
+
+/* The commands.
+ *   name     the first argument
+ *   args     for the usage line
+ *   summary  for --help
+ *   entries  the command's own options, besides --root, --json, --verbose
+ *   run      the handler; argv[0] is the command, then its arguments
+ */
+static const struct {
+  const char *name;
+  const char *args;
+  const char *summary;
+  const GOptionEntry *entries;
+  int (*run)(int argc, char **argv);
+} commands[] = {
+  { "check", "", "is this host ready for passthrough? one line per check (exit 1 on a failure)",
+    NULL, cmd_check },
+  { "list", "", "devices by IOMMU group: can each group be passed through?", NULL, cmd_list },
+  { "bind", "ADDR...", "bind devices to vfio-pci by address, their IOMMU groups whole",
+    bind_entries, cmd_bind },
+  { "unbind", "ADDR...", "give devices back to the driver each had", bind_entries, cmd_unbind },
+  { "restore", "ADDR...", "the same as unbind", bind_entries, cmd_unbind },
+  { "boot", "", "bind the devices of /etc/sysconfig/pcipass-vfio (pcipass-vfio.service)",
+    bind_entries, cmd_boot },
+  { "config", "--devices ADDR... [--write]",
+    "the guide's host configuration for those devices, as a diff", config_entries, cmd_config },
+};
+
+static void
+print_usage(FILE *out)
+{
+  fprintf(out, "Usage: pcipass-vfio COMMAND [OPTION...] [ARG...]\n\n"
+               "Prepares a KVM host's PCI devices for passthrough (VFIO).\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    g_autofree char *left = g_strdup_printf("%s %s", commands[i].name, commands[i].args);
+
+    fprintf(out, "  %-36s %s\n", left, commands[i].summary);
+  }
+  fprintf(out, "\nEvery command takes --root DIR, --json and --help. bind, unbind and boot\n"
+               "change the host: they need root and a real IOMMU. See pcipass-vfio(8).\n"
+               "Exit status: 0 success, 1 runtime failure (or a failed check), 2 bad usage.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *usage = NULL;
+  guint c;
+
+  g_set_prgname("pcipass-vfio");
+  if (argc < 2) {
+    print_usage(stderr);
+    return PP_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    print_usage(stdout);
+    return PP_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("pcipass-vfio %s\n", PACKAGE_VERSION);
+    return PP_EXIT_OK;
+  }
+  for (c = 0; c < G_N_ELEMENTS(commands); c++)
+    if (strcmp(argv[1], commands[c].name) == 0)
+      break;
+  if (c == G_N_ELEMENTS(commands)) {
+    say_error("unknown command '%s' (try pcipass-vfio --help)", argv[1]);
+    return PP_EXIT_USAGE;
+  }
+
+  usage = g_strdup_printf("%s %s", commands[c].name, commands[c].args);
+  context = g_option_context_new(usage);
+  g_option_context_set_summary(context, commands[c].summary);
+  g_option_context_add_main_entries(context, common_entries, NULL);
+  if (commands[c].entries != NULL)
+    g_option_context_add_main_entries(context, commands[c].entries, NULL);
+  /* GOption sees "pcipass-vfio COMMAND" as the program. */
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    say_error("%s (try pcipass-vfio %s --help)", error->message, commands[c].name);
+    return PP_EXIT_USAGE;
+  }
+  if (opt.verbose)
+    g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+  if (opt.wait < 0 || opt.wait > 600) {
+    say_error("--wait must be between 0 and 600 seconds");
+    return PP_EXIT_USAGE;
+  }
+
+  /* Only bind and unbind take arguments; config takes --devices. */
+  if (argc > 1 && commands[c].run != cmd_bind && commands[c].run != cmd_unbind) {
+    say_error("%s takes no argument '%s'%s", commands[c].name, argv[1],
+              commands[c].run == cmd_config ? " (give devices with --devices)" : "");
+    return PP_EXIT_USAGE;
+  }
+  return commands[c].run(argc, argv);
+}
