@@ -160,6 +160,23 @@ test_group_members(void)
   g_assert_true(g_ptr_array_index(gpu_group, 1) == audio);
   g_assert_true(pp_vfio_is_bridge(port));
   g_assert_false(pp_vfio_is_bridge(gpu));
+  /* With the header known, it decides: a host bridge (0600) and an ISA
+   * bridge (0601) are type 0, endpoints for vfio; a PCI bridge is type 1. */
+  {
+    g_autoptr(PpPciDevice) host = pp_test_device_new("0000:00:00.0", 0x8086, 1, 0x060000, "h");
+    g_autoptr(PpPciDevice) isa = pp_test_device_new("0000:00:1f.0", 0x8086, 2, 0x060100, "i");
+    g_autoptr(PpPciDevice) p2p = pp_test_device_new("0000:00:1c.0", 0x8086, 3, 0x060400, "p");
+    g_autoptr(PpPciDevice) cardbus = pp_test_device_new("0000:00:1e.0", 0x8086, 4, 0x060700, "c");
+
+    g_assert_false(pp_vfio_is_bridge(host));
+    g_assert_false(pp_vfio_is_bridge(isa));
+    g_assert_true(pp_vfio_is_bridge(p2p));
+    g_assert_true(pp_vfio_is_bridge(cardbus));
+    p2p->header_type = 0;
+    g_assert_false(pp_vfio_is_bridge(p2p));
+    isa->header_type = 1;
+    g_assert_true(pp_vfio_is_bridge(isa));
+  }
   alone = pp_vfio_group_members(devices, nogroup);
   g_assert_cmpuint(alone->len, ==, 1);
   g_assert_true(pp_vfio_find_device(devices, &nic->address) == nic);

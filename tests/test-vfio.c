@@ -337,6 +337,13 @@ test_guard(void)
                                    "10.0.0.0/8"));
   pp_test_run_clear(&run);
 
+  /* The chipset's ISA bridge shares the SATA controller's group. */
+  pp_test_host_vfio(&h, &run, "bind", "00:1f.2", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "0000:00:1f.0, which shares IOMMU group 41 with what was asked, "
+                                   "is the ISA/LPC bridge"));
+  pp_test_run_clear(&run);
+
   /* The only display device, the console's. */
   vga = pp_test_sysfs_device_dir(h.sys, "0000:07:03.0");
   boot_vga = g_build_filename(vga, "boot_vga", NULL);
@@ -473,6 +480,9 @@ test_list(void)
                                    "  0000:00:09.0"));
   g_assert_nonnull(strstr(run.out, "[bridge: stays with the host]"));
   g_assert_nonnull(strstr(run.out, "No IOMMU group: cannot be passed through: the IOMMU is off"));
+  g_assert_nonnull(strstr(run.out, "IOMMU group 40: nothing to pass through: bridges only\n"));
+  g_assert_nonnull(strstr(run.out, "IOMMU group 41: cannot be passed through: 0000:00:1f.0 is the "
+                                   "ISA/LPC bridge (firmware, timers, the clock)\n"));
   pp_test_run_clear(&run);
 
   pp_test_host_vfio(&h, &run, "list", "--json", NULL);
@@ -617,6 +627,20 @@ test_host_needs_layers(void)
                             "fe800000000000000000000000000001 02 40 20 80     eno1\n");
   needs = needs_of(&h, "0000:02:00.1");
   g_assert_cmpstr(needs, ==, "is eno1, which has the address 2001:db8::1/64");
+
+  /* Empty proc files (a guest without routes or swap) are nothing. */
+  g_free(needs);
+  pp_test_write_file(swaps, "");
+  {
+    g_autofree char *route = g_build_filename(h.root, "proc", "net", "route", NULL);
+    g_autofree char *route6 = g_build_filename(h.root, "proc", "net", "ipv6_route", NULL);
+
+    pp_test_write_file(route, "");
+    pp_test_write_file(route6, "");
+  }
+  pp_test_write_file(inet6, "");
+  needs = needs_of(&h, "0000:02:00.1");
+  g_assert_cmpstr(needs, ==, "");
   pp_test_host_teardown(&h);
 }
 

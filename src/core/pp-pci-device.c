@@ -11,6 +11,7 @@ pp_pci_device_new(const PpPciAddress *address)
 
   dev->address = *address;
   dev->numa_node = -1;
+  dev->header_type = -1;
   dev->iommu_group = -1;
   dev->sriov = PP_SRIOV_NO;
   dev->ifnames = g_ptr_array_new_with_free_func(g_free);

@@ -21,6 +21,7 @@ typedef struct {
   guint16 vendor;
   guint16 device;
   guint32 class_code; /* 24 bits: class, subclass, programming interface */
+  gint header_type;   /* config byte 0x0e without the multi-function bit; -1: not read */
   gboolean has_subsystem;
   guint16 subsystem_vendor;
   guint16 subsystem_device;

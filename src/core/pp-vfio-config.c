@@ -367,9 +367,9 @@ pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params)
   drivers = device_drivers(in);
   modprobe = modprobe_text(in, drivers, blacklisted);
 
-  if (g_strcmp0(in->cpu_vendor, "GenuineIntel") == 0)
+  if (g_strcmp0(in->iommu_vendor, "intel") == 0)
     g_strv_builder_add(params, "intel_iommu=on");
-  else if (g_strcmp0(in->cpu_vendor, "AuthenticAMD") == 0)
+  else if (g_strcmp0(in->iommu_vendor, "amd") == 0)
     g_strv_builder_add(params, "amd_iommu=on");
   g_strv_builder_add(params, "iommu=pt");
   g_strv_builder_add(params, "rd.driver.pre=vfio-pci");

@@ -50,7 +50,7 @@ typedef struct {
 } PpConfigDevice;
 
 typedef struct {
-  const char *cpu_vendor;       /* "GenuineIntel", "AuthenticAMD", or NULL */
+  const char *iommu_vendor;     /* "intel", "amd", or NULL: which *_iommu=on */
   GArray *devices;              /* PpConfigDevice: the devices to pass through, groups complete */
   GHashTable *driver_kept;      /* driver -> "0000:00:19.0": a device staying with the host
                                  * that uses it (such a driver is not blacklisted) */

@@ -151,8 +151,17 @@ pp_vfio_plan_restore(GPtrArray *plan, const PpPciDevice *dev, const char *origin
 gboolean
 pp_vfio_is_bridge(const PpPciDevice *dev)
 {
+  guint16 cls;
+
   g_return_val_if_fail(dev != NULL, FALSE);
-  return (dev->class_code >> 16) == 0x06;
+
+  /* vfio lets any device whose header is not type 0 stay on its driver
+   * (drivers/vfio/group.c, vfio_dev_driver_allowed): PCI-to-PCI and
+   * CardBus bridges. Without the header, their classes say the same. */
+  if (dev->header_type >= 0)
+    return dev->header_type != 0;
+  cls = pp_pci_device_get_class(dev);
+  return cls == 0x0604 || cls == 0x0607;
 }
 
 PpPciDevice *

@@ -77,8 +77,10 @@ void pp_vfio_plan_bind(GPtrArray *plan, const PpPciDevice *dev);
 void pp_vfio_plan_restore(GPtrArray *plan, const PpPciDevice *dev, const char *original,
                           GPtrArray *loaded);
 
-/* Whether a device is a bridge (class 06xx): bridges stay with the host
- * when their IOMMU group is passed through. */
+/* Whether a device is a bridge that stays with the host when its IOMMU
+ * group is passed through: a PCI-to-PCI or CardBus bridge (header type 1
+ * or 2; class 0604 or 0607 when the header is not known). Host and ISA
+ * bridges are not: their header is type 0, and the host needs them. */
 gboolean pp_vfio_is_bridge(const PpPciDevice *dev);
 
 /**

@@ -302,6 +302,7 @@ static gboolean
 group_verdict(GPtrArray *members, GPtrArray *needs, gint group, char **ret_text)
 {
   gboolean all_vfio = TRUE;
+  guint endpoints = 0;
 
   if (group < 0) {
     *ret_text = g_strdup("cannot be passed through: the IOMMU is off");
@@ -317,8 +318,14 @@ group_verdict(GPtrArray *members, GPtrArray *needs, gint group, char **ret_text)
       *ret_text = g_strdup_printf("cannot be passed through: %s %s", bdf, reason);
       return FALSE;
     }
-    if (!pp_vfio_is_bridge(dev) && g_strcmp0(dev->driver, PP_VFIO_DRIVER) != 0)
-      all_vfio = FALSE;
+    if (!pp_vfio_is_bridge(dev)) {
+      endpoints++;
+      all_vfio &= g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0;
+    }
+  }
+  if (endpoints == 0) {
+    *ret_text = g_strdup("nothing to pass through: bridges only");
+    return FALSE;
   }
   *ret_text = g_strdup(all_vfio ? "bound to vfio-pci, ready" : "can be passed through");
   return TRUE;
@@ -812,8 +819,6 @@ cmd_config(int argc, char **argv)
   g_autoptr(PpVfio) vfio = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *state = NULL;
-  g_autofree char *vendor = NULL;
-  g_autofree char *cpuinfo = NULL;
   g_autofree char *dep = NULL;
   g_auto(GStrv) params = NULL;
   static const char *const paths[] = { PP_VFIO_CONFIG_GRUB,     PP_VFIO_CONFIG_INITRAMFS,
@@ -875,14 +880,6 @@ cmd_config(int argc, char **argv)
     if (text != NULL)
       g_hash_table_insert(texts, (gpointer)paths[i], text);
   }
-  cpuinfo = h.proc ? pp_sysfs_read_text(h.proc, "cpuinfo", 16 * 1024 * 1024, NULL) : NULL;
-  if (cpuinfo != NULL) {
-    const char *at = strstr(cpuinfo, "vendor_id");
-    const char *colon = at ? strchr(at, ':') : NULL;
-
-    if (colon != NULL)
-      vendor = g_strstrip(g_strndup(colon + 1, strcspn(colon + 1, "\n")));
-  }
   if (h.facts->kernel_version != NULL) {
     g_autofree char *dep_path =
         g_strdup_printf("lib/modules/%s/modules.dep", h.facts->kernel_version);
@@ -890,7 +887,7 @@ cmd_config(int argc, char **argv)
     dep = read_root_file(&h, dep_path);
   }
 
-  in.cpu_vendor = vendor;
+  in.iommu_vendor = pp_iommu_vendor(h.sys, h.proc);
   in.devices = devs;
   in.driver_kept = kept;
   in.has_vfio_virqfd = dep != NULL && strstr(dep, "/vfio_virqfd.ko") != NULL;

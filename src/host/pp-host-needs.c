@@ -323,7 +323,7 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
   if (swaps != NULL) {
     g_auto(GStrv) lines = g_strsplit(swaps, "\n", -1);
 
-    for (guint i = 1; lines[i] != NULL; i++) {
+    for (guint i = lines[0] != NULL ? 1 : 0; lines[i] != NULL; i++) {
       g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
       g_autoptr(GPtrArray) w = g_ptr_array_new();
       g_autofree char *file = NULL;
@@ -438,7 +438,7 @@ network_needs(Ctx *ctx)
   if (route != NULL) {
     g_auto(GStrv) lines = g_strsplit(route, "\n", -1);
 
-    for (guint i = 1; lines[i] != NULL; i++) {
+    for (guint i = lines[0] != NULL ? 1 : 0; lines[i] != NULL; i++) {
       g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
       g_autoptr(GPtrArray) w = g_ptr_array_new();
       guint32 dest, mask;
@@ -561,6 +561,23 @@ console_needs(Ctx *ctx)
     add_need(ctx, bdf, g_strdup("is the only display device, and the console's (boot VGA)"));
 }
 
+/* The chipset's own functions: a host bridge, and the ISA/LPC bridge that
+ * carries the firmware's timers, clock and keyboard controller. */
+static void
+chipset_needs(Ctx *ctx)
+{
+  for (guint i = 0; i < ctx->devices->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(ctx->devices, i);
+    char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+    pp_pci_address_format(&dev->address, bdf);
+    if (pp_pci_device_get_class(dev) == 0x0600)
+      add_need(ctx, bdf, g_strdup("is a host bridge"));
+    else if (pp_pci_device_get_class(dev) == 0x0601)
+      add_need(ctx, bdf, g_strdup("is the ISA/LPC bridge (firmware, timers, the clock)"));
+  }
+}
+
 static gint
 compare_needs(gconstpointer a, gconstpointer b, gpointer unused)
 {
@@ -585,6 +602,7 @@ pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devic
     network_needs(&ctx);
   }
   console_needs(&ctx);
+  chipset_needs(&ctx);
   /* Stable: a device's reasons stay in the order they were found. */
   g_qsort_with_data(ctx.needs->pdata, ctx.needs->len, sizeof(gpointer), compare_needs, NULL);
   return ctx.needs;

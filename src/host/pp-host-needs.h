@@ -9,6 +9,7 @@
  *             /proc/net/ipv6_route, /proc/net/if_inet6)
  *   console   the display device of the console when it is the only one
  *             (boot_vga, /sys/class/graphics/fb*)
+ *   chipset   host bridges (class 0600) and the ISA/LPC bridge (0601)
  *
  * Everything is read below roots, so fixture trees can play a host.
  */

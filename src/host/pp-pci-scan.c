@@ -71,6 +71,12 @@ read_ids(const DeviceDir *d, PpPciDevice *dev, GError **error)
     dev->vendor = vendor;
     dev->device = device;
     dev->class_code = class_code;
+    /* Bridges: their header type tells a PCI-to-PCI bridge (type 1), which
+     * may stay with the host when its group is passed through, from a host
+     * or ISA bridge (type 0), which may not. Only these pay for config. */
+    if ((class_code >> 16) == 0x06 && has(d, "config") &&
+        pp_sysfs_read_raw(d->dir, "config", config, CFG_HEADER_TYPE + 1) > CFG_HEADER_TYPE)
+      dev->header_type = config[CFG_HEADER_TYPE] & 0x7f;
     if (has(d, "subsystem_vendor") && has(d, "subsystem_device") &&
         pp_sysfs_read_hex(d->dir, "subsystem_vendor", 0xffff, &sv, NULL) &&
         pp_sysfs_read_hex(d->dir, "subsystem_device", 0xffff, &sd, NULL)) {
@@ -92,6 +98,8 @@ read_ids(const DeviceDir *d, PpPciDevice *dev, GError **error)
   dev->device = le16(config + CFG_DEVICE);
   dev->class_code = config[CFG_CLASS_PROG] | (config[CFG_CLASS_PROG + 1] << 8) |
                     (config[CFG_CLASS_PROG + 2] << 16);
+  if (n > CFG_HEADER_TYPE)
+    dev->header_type = config[CFG_HEADER_TYPE] & 0x7f;
   if (n >= CFG_SUBSYS_DEVICE + 2 && (config[CFG_HEADER_TYPE] & 0x7f) == 0) {
     dev->has_subsystem = TRUE;
     dev->subsystem_vendor = le16(config + CFG_SUBSYS_VENDOR);

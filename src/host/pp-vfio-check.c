@@ -62,23 +62,23 @@ count_groups(const PpCheckHost *host)
   return groups != NULL ? groups->len : 0;
 }
 
-/* "GenuineIntel", "AuthenticAMD", or NULL. */
-static char *
-cpu_vendor(const PpCheckHost *host)
+const char *
+pp_iommu_vendor(PpSysfs *sys, PpSysfs *proc)
 {
-  g_autofree char *cpuinfo = read_text(host->proc, "cpuinfo");
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *cpuinfo = NULL;
+  struct stat st;
 
-  if (cpuinfo == NULL)
-    return NULL;
-  lines = g_strsplit(cpuinfo, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    if (g_str_has_prefix(lines[i], "vendor_id")) {
-      const char *colon = strchr(lines[i], ':');
+  g_return_val_if_fail(sys != NULL, NULL);
 
-      return colon ? g_strstrip(g_strdup(colon + 1)) : NULL;
-    }
-  }
+  if (pp_sysfs_stat(sys, "firmware/acpi/tables/DMAR", &st) == 0)
+    return "intel";
+  if (pp_sysfs_stat(sys, "firmware/acpi/tables/IVRS", &st) == 0)
+    return "amd";
+  cpuinfo = read_text(proc, "cpuinfo");
+  if (cpuinfo != NULL && strstr(cpuinfo, "GenuineIntel") != NULL)
+    return "intel";
+  if (cpuinfo != NULL && strstr(cpuinfo, "AuthenticAMD") != NULL)
+    return "amd";
   return NULL;
 }
 
@@ -123,12 +123,12 @@ static void
 check_cmdline(const PpCheckHost *host, PpCheckResult *r)
 {
   g_autofree char *cmdline = read_text(host->proc, "cmdline");
-  g_autofree char *vendor = cpu_vendor(host);
+  const char *vendor = pp_iommu_vendor(host->sys, host->proc);
   const char *fix = "add it to the kernel command line and reboot (pcipass-vfio config --write)";
 
   if (cmdline == NULL) {
     set(r, PP_CHECK_WARN, NULL, "cannot read /proc/cmdline");
-  } else if (g_strcmp0(vendor, "AuthenticAMD") == 0) {
+  } else if (g_strcmp0(vendor, "amd") == 0) {
     if (cmdline_has(cmdline, "amd_iommu=off") || cmdline_has(cmdline, "iommu=off"))
       set(r, PP_CHECK_FAIL, "remove it from the kernel command line and reboot",
           "the kernel command line turns the AMD IOMMU off");

@@ -29,6 +29,12 @@ typedef struct {
 
 const char *pp_check_status_to_string(PpCheckStatus status);
 
+/* Whose IOMMU the host has: "intel" (an ACPI DMAR table), "amd" (IVRS), or
+ * without either the CPU's maker from /proc/cpuinfo; NULL when unknown. A
+ * guest's CPU may say AMD while its emulated IOMMU is Intel's: the tables
+ * come first. */
+const char *pp_iommu_vendor(PpSysfs *sys, PpSysfs *proc);
+
 /**
  * pp_vfio_checks_run:
  *
