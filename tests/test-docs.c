@@ -41,18 +41,19 @@ long_options(const char *help)
   return names;
 }
 
-static void
-test_probe_man_page(void)
+/* Every long option @argv's --help lists is in the man page @man_path;
+ * returns how many. */
+static guint
+assert_options_documented(const char *const *argv, const char *man_path)
 {
-  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
-  g_autofree char *man = read_source("man/pcipass-probe.1");
+  g_autofree char *man = read_source(man_path);
   g_autoptr(GPtrArray) options = NULL;
   PpTestRun run = { 0 };
+  guint n;
 
-  pp_test_run((const char *const[]){ probe, "--help", NULL }, NULL, &run);
+  pp_test_run(argv, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   options = long_options(run.out);
-  g_assert_cmpuint(options->len, >=, 10);
   for (guint i = 0; i < options->len; i++) {
     g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(options, i), "-", -1);
     g_autofree char *joined = g_strjoinv("\\-", parts);
@@ -60,9 +61,77 @@ test_probe_man_page(void)
     g_autofree char *escaped = g_strconcat("\\-\\-", joined, NULL);
 
     if (strstr(man, escaped) == NULL)
-      g_error("--%s is not in man/pcipass-probe.1", (char *)g_ptr_array_index(options, i));
+      g_error("--%s (%s --help) is not in %s", (char *)g_ptr_array_index(options, i), argv[1],
+              man_path);
   }
+  n = options->len;
   pp_test_run_clear(&run);
+  return n;
+}
+
+static void
+test_probe_man_page(void)
+{
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+
+  g_assert_cmpuint(
+    assert_options_documented((const char *const[]){ probe, "--help", NULL }, "man/pcipass-probe.1"),
+    >=, 10);
+}
+
+static void
+test_vfio_man_page(void)
+{
+  g_autofree char *vfio = pp_test_build_path("src/host/pcipass-vfio");
+  g_autofree char *man = read_source("man/pcipass-vfio.8");
+  g_auto(GStrv) lines = NULL;
+  PpTestRun run = { 0 };
+  guint commands = 0;
+
+  pp_test_run((const char *const[]){ vfio, "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  lines = g_strsplit(run.out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) words = NULL;
+    g_autofree char *synopsis = NULL;
+
+    if (!g_str_has_prefix(lines[i], "  "))
+      continue;
+    words = g_strsplit(g_strstrip(lines[i]), " ", 2);
+    /* Each command in the synopsis, and its options in the page. */
+    synopsis = g_strdup_printf("pcipass-vfio %s", words[0]);
+    if (strstr(man, synopsis) == NULL && strstr(man, words[0]) == NULL)
+      g_error("command %s is not in man/pcipass-vfio.8", words[0]);
+    assert_options_documented((const char *const[]){ vfio, words[0], "--help", NULL },
+                              "man/pcipass-vfio.8");
+    commands++;
+  }
+  g_assert_cmpuint(commands, ==, 7);
+  pp_test_run_clear(&run);
+}
+
+/* systemd's own verdict on the unit, its ExecStart pointed at the build. */
+static void
+test_systemd_unit(void)
+{
+  g_autofree char *in = read_source("data/pcipass-vfio.service.in");
+  g_autofree char *sbindir = pp_test_build_path("src/host");
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *unit = g_build_filename(dir, "pcipass-vfio.service", NULL);
+  g_auto(GStrv) parts = g_strsplit(in, "@SBINDIR@", -1);
+  g_autofree char *text = g_strjoinv(sbindir, parts);
+  PpTestRun run = { 0 };
+
+  g_assert_nonnull(strstr(text, "ExecStart="));
+  g_assert_nonnull(strstr(text, "/pcipass-vfio boot\n"));
+  g_assert_nonnull(strstr(text, "Before=libvirtd.service"));
+  pp_test_write_file(unit, text);
+  pp_test_run((const char *const[]){ "/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL },
+              NULL, &run);
+  if (run.status != 0)
+    g_error("systemd-analyze verify: %s%s", run.out, run.err);
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
 }
 
 static void
@@ -136,6 +205,8 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/docs/probe-man-page", test_probe_man_page);
+  g_test_add_func("/docs/vfio-man-page", test_vfio_man_page);
+  g_test_add_func("/docs/systemd-unit", test_systemd_unit);
   g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
   g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
   g_test_add_func("/docs/cli-man-page", test_cli_man_page);
