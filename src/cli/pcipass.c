@@ -84,8 +84,8 @@ main(int argc, char **argv)
     return argc < 3 ? PP_EXIT_USAGE : PP_EXIT_OK;
   }
   if (group_known)
-    pp_cli_error("unknown command '%s %s' (try pcipass %s --help)", argv[1], argv[2], argv[1]);
+    pp_say_error("unknown command '%s %s' (try pcipass %s --help)", argv[1], argv[2], argv[1]);
   else
-    pp_cli_error("unknown command '%s' (try pcipass --help)", argv[1]);
+    pp_say_error("unknown command '%s' (try pcipass --help)", argv[1]);
   return PP_EXIT_USAGE;
 }

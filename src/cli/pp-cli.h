@@ -5,18 +5,13 @@
 #include <jansson.h>
 
 #include "pp-exit.h"
+#include "pp-output.h"
 
 G_BEGIN_DECLS
 
 /* A command's handler: @argc/@argv start at the command's own arguments,
  * argv[0] being "pcipass GROUP VERB". Returns the exit code. */
 typedef int (*PpCliHandler)(int argc, char **argv);
-
-/* Prints "pcipass: MESSAGE" on stderr. */
-void pp_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-/* Prints @json on stdout, indented, with a newline; takes the reference. */
-int pp_cli_print_json(json_t *json);
 
 /* Parses a command's options with @entries (plus --help); on error prints
  * it and returns FALSE. */

@@ -36,7 +36,7 @@ pp_cmd_template_check(int argc, char **argv)
           entries, &argc, &argv))
     return PP_EXIT_USAGE;
   if (argc != 2) {
-    pp_cli_error("template check takes one FILE, or - for standard input (try --help)");
+    pp_say_error("template check takes one FILE, or - for standard input (try --help)");
     return PP_EXIT_USAGE;
   }
   path = argv[1];
@@ -45,22 +45,22 @@ pp_cmd_template_check(int argc, char **argv)
   /* The file named is the input: not being able to read it is bad input
    * (exit 2), as for pcipass-probe's pci.conf. */
   if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
-    pp_cli_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_USAGE;
   }
 
   /* Errors go to stderr only, with or without --json: stdout stays empty. */
   tmpl = pp_template_parse(text, len, NULL, &error);
   if (tmpl == NULL) {
-    pp_cli_error("%s: %s", shown, error->message);
+    pp_say_error("%s: %s", shown, error->message);
     return PP_EXIT_USAGE;
   }
 
   if (json)
-    return pp_cli_print_json(pp_template_to_json(tmpl));
+    return pp_print_json(pp_template_to_json(tmpl));
   normalized = pp_template_to_string(tmpl);
   if (fputs(normalized, stdout) == EOF || fflush(stdout) != 0) {
-    pp_cli_error("cannot write the output: %s", g_strerror(errno));
+    pp_say_error("cannot write the output: %s", g_strerror(errno));
     return PP_EXIT_RUNTIME;
   }
   return PP_EXIT_OK;

@@ -19,6 +19,7 @@
 
 #include "pp-exit.h"
 #include "pp-host-facts.h"
+#include "pp-output.h"
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
 #include "pp-pciconf.h"
@@ -60,20 +61,6 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-static void say_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-say_error(const char *format, ...)
-{
-  va_list args;
-
-  fprintf(stderr, "%s: ", g_get_prgname());
-  va_start(args, format);
-  vfprintf(stderr, format, args);
-  va_end(args);
-  fputc('\n', stderr);
-}
-
 /* The 'proc' folder beside the sysfs root: /proc for /sys. */
 static char *
 default_proc_root(const char *sysfs_root)
@@ -90,7 +77,7 @@ write_output(const char *text)
   gsize len = strlen(text);
 
   if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
-    say_error("cannot write the output: %s", g_strerror(errno));
+    pp_say_error("cannot write the output: %s", g_strerror(errno));
     return PP_EXIT_RUNTIME;
   }
   return PP_EXIT_OK;
@@ -132,7 +119,7 @@ main(int argc, char **argv)
       "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
       "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
-    say_error("%s (try --help)", error->message);
+    pp_say_error("%s (try --help)", error->message);
     return PP_EXIT_USAGE;
   }
   if (opt.verbose)
@@ -142,12 +129,12 @@ main(int argc, char **argv)
     return PP_EXIT_OK;
   }
   if (argc > 1) {
-    say_error("unexpected argument '%s' (try --help)", argv[1]);
+    pp_say_error("unexpected argument '%s' (try --help)", argv[1]);
     return PP_EXIT_USAGE;
   }
   if (opt.json) {
     if (opt.format != NULL && strcmp(opt.format, "json") != 0) {
-      say_error("--json and --format %s exclude each other", opt.format);
+      pp_say_error("--json and --format %s exclude each other", opt.format);
       return PP_EXIT_USAGE;
     }
     g_free(opt.format);
@@ -156,11 +143,11 @@ main(int argc, char **argv)
   if (opt.format == NULL)
     opt.format = g_strdup("template");
   if (strcmp(opt.format, "template") != 0 && strcmp(opt.format, "json") != 0) {
-    say_error("unknown format '%s': use 'template' or 'json'", opt.format);
+    pp_say_error("unknown format '%s': use 'template' or 'json'", opt.format);
     return PP_EXIT_USAGE;
   }
   if (opt.all && opt.config != NULL) {
-    say_error("--all and --config exclude each other");
+    pp_say_error("--all and --config exclude each other");
     return PP_EXIT_USAGE;
   }
 
@@ -173,10 +160,10 @@ main(int argc, char **argv)
   } else {
     filter = pp_pciconf_load(opt.config ? opt.config : PP_DEFAULT_PCI_CONF, &error);
     if (filter == NULL) {
-      say_error("%s%s", error->message,
-                opt.config == NULL && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                    ? " (install data/pci.conf there, or give --config FILE or --all)"
-                    : "");
+      pp_say_error("%s%s", error->message,
+                   opt.config == NULL && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                       ? " (install data/pci.conf there, or give --config FILE or --all)"
+                       : "");
       return PP_EXIT_USAGE;
     }
   }
@@ -184,7 +171,7 @@ main(int argc, char **argv)
   /* 2. pci.ids, loaded now so that a damaged file stops us here. */
   names = pp_pci_names_open(opt.pci_ids, &error);
   if (names == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_USAGE;
   }
 
@@ -194,12 +181,12 @@ main(int argc, char **argv)
     opt.sysfs_root = g_strdup("/sys");
   sysfs = pp_sysfs_open(opt.sysfs_root, &error);
   if (sysfs == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return sysfs_given ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
   if (sysfs_given && !pp_sysfs_is_confined(sysfs))
-    say_error("this kernel refuses openat2: links in '%s' that point out of it are followed",
-              opt.sysfs_root);
+    pp_say_error("this kernel refuses openat2: links in '%s' that point out of it are followed",
+                 opt.sysfs_root);
   if (opt.proc_root == NULL)
     opt.proc_root = default_proc_root(opt.sysfs_root);
   proc = pp_sysfs_open(opt.proc_root, &error);
@@ -213,11 +200,11 @@ main(int argc, char **argv)
   warnings = g_ptr_array_new_with_free_func(g_free);
   devices = pp_pci_scan(sysfs, warnings, &error);
   if (devices == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
   for (guint i = 0; i < warnings->len; i++)
-    say_error("%s", (const char *)g_ptr_array_index(warnings, i));
+    pp_say_error("%s", (const char *)g_ptr_array_index(warnings, i));
   for (guint i = 0; i < devices->len; i++)
     pp_pci_names_fill(names, g_ptr_array_index(devices, i));
   offered = pp_probe_select(filter, devices);

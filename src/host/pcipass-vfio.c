@@ -30,6 +30,7 @@
 #include "pp-exit.h"
 #include "pp-host-facts.h"
 #include "pp-host-needs.h"
+#include "pp-output.h"
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
 #include "pp-vfio-check.h"
@@ -76,35 +77,6 @@ host_clear(Host *h)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Host, host_clear)
 
-static void say_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-say_error(const char *format, ...)
-{
-  va_list args;
-
-  fputs("pcipass-vfio: ", stderr);
-  va_start(args, format);
-  vfprintf(stderr, format, args);
-  va_end(args);
-  fputc('\n', stderr);
-}
-
-static int
-print_json(json_t *json)
-{
-  char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  int rc = PP_EXIT_OK;
-
-  json_decref(json);
-  if (text == NULL || puts(text) == EOF || fflush(stdout) != 0) {
-    say_error("cannot write the output: %s", g_strerror(errno));
-    rc = PP_EXIT_RUNTIME;
-  }
-  free(text);
-  return rc;
-}
-
 static char *
 bdf_of(const PpPciDevice *dev)
 {
@@ -124,28 +96,28 @@ host_open(Host *h, gboolean with_names)
   h->real = strcmp(h->root, "/") == 0;
   h->rootfs = pp_sysfs_open(h->root, &error);
   if (h->rootfs == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
   h->sys = pp_sysfs_open_at(h->rootfs, "sys", &error);
   if (h->sys == NULL) {
-    say_error("%s: is '%s' the root of a Linux host?", error->message, h->root);
+    pp_say_error("%s: is '%s' the root of a Linux host?", error->message, h->root);
     return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
   h->proc = pp_sysfs_open_at(h->rootfs, "proc", NULL);
   h->dev = pp_sysfs_open_at(h->rootfs, "dev", NULL);
   h->devices = pp_pci_scan(h->sys, warnings, &error);
   if (h->devices == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
   for (guint i = 0; i < warnings->len; i++)
-    say_error("%s", (const char *)g_ptr_array_index(warnings, i));
+    pp_say_error("%s", (const char *)g_ptr_array_index(warnings, i));
   if (with_names) {
     g_autoptr(PpPciNames) names = pp_pci_names_open(NULL, &error);
 
     if (names == NULL) {
-      say_error("%s", error->message);
+      pp_say_error("%s", error->message);
       return PP_EXIT_RUNTIME;
     }
     for (guint i = 0; i < h->devices->len; i++)
@@ -181,15 +153,15 @@ resolve(const Host *h, char **args)
       if (words[w][0] == '\0')
         continue;
       if (!pp_pci_address_parse(words[w], &a, &error)) {
-        say_error("%s", error->message);
+        pp_say_error("%s", error->message);
         return NULL;
       }
       dev = pp_vfio_find_device(h->devices, &a);
       if (dev == NULL) {
         char bdf[PP_PCI_ADDRESS_BUFSIZE];
 
-        say_error("%s: no such PCI device under '%s' (pcipass-vfio list shows them)",
-                  pp_pci_address_format(&a, bdf), h->root);
+        pp_say_error("%s: no such PCI device under '%s' (pcipass-vfio list shows them)",
+                     pp_pci_address_format(&a, bdf), h->root);
         return NULL;
       }
       if (!g_ptr_array_find(found, dev, NULL))
@@ -197,7 +169,7 @@ resolve(const Host *h, char **args)
     }
   }
   if (found->len == 0) {
-    say_error("no device given (try --help)");
+    pp_say_error("no device given (try --help)");
     return NULL;
   }
   return g_steal_pointer(&found);
@@ -275,7 +247,7 @@ cmd_check(int argc, char **argv)
                                              pp_check_status_to_string(r->status), "message",
                                              r->message, "fix", r->fix));
     }
-    rc = print_json(array);
+    rc = pp_print_json(array);
   } else {
     for (guint i = 0; i < results->len; i++) {
       const PpCheckResult *r = g_ptr_array_index(results, i);
@@ -445,7 +417,7 @@ cmd_list(int argc, char **argv)
       print_device(g_ptr_array_index(members, m), needs);
   }
   if (opt.json)
-    return print_json(json_pack("{s:o}", "groups", json_groups));
+    return pp_print_json(json_pack("{s:o}", "groups", json_groups));
   return fflush(stdout) == 0 ? PP_EXIT_OK : PP_EXIT_RUNTIME;
 }
 
@@ -519,7 +491,7 @@ bind_devices(Host *h, GPtrArray *requested)
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
 
     if (why != NULL) {
-      say_error("refusing to bind: %s (--force binds it anyway)", why);
+      pp_say_error("refusing to bind: %s (--force binds it anyway)", why);
       return PP_EXIT_USAGE;
     }
   }
@@ -529,9 +501,9 @@ bind_devices(Host *h, GPtrArray *requested)
     if (dev->iommu_group < 0) {
       g_autofree char *bdf = bdf_of(dev);
 
-      say_error("%s has no IOMMU group: the IOMMU is off, and vfio-pci needs it "
-                "(pcipass-vfio check says what to do)",
-                bdf);
+      pp_say_error("%s has no IOMMU group: the IOMMU is off, and vfio-pci needs it "
+                   "(pcipass-vfio check says what to do)",
+                   bdf);
       return PP_EXIT_RUNTIME;
     }
   }
@@ -539,15 +511,15 @@ bind_devices(Host *h, GPtrArray *requested)
   vfio =
       pp_vfio_new(h->sys, state, h->real ? PP_VFIO_LOAD_MODULES : PP_VFIO_NONE, opt.wait, &error);
   if (vfio == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
   plan = pp_vfio_plan_bind_all(vfio, targets);
 
   if (opt.dry_run) {
     if (opt.json)
-      return print_json(json_pack("{s:o, s:o}", "also", strings_json(added), "writes",
-                                  plan_json(plan, sysfs_root)));
+      return pp_print_json(json_pack("{s:o, s:o}", "also", strings_json(added), "writes",
+                                     plan_json(plan, sysfs_root)));
     for (guint i = 0; i < added->len; i++)
       printf("# %s\n", (char *)g_ptr_array_index(added, i));
     print_plan(plan, sysfs_root);
@@ -559,7 +531,7 @@ bind_devices(Host *h, GPtrArray *requested)
   for (guint i = 0; i < added->len && !opt.json; i++)
     printf("%s\n", (char *)g_ptr_array_index(added, i));
   if (!pp_vfio_execute(vfio, plan, done, &error)) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
   for (guint i = 0; i < targets->len; i++) {
@@ -570,8 +542,8 @@ bind_devices(Host *h, GPtrArray *requested)
       g_ptr_array_add(nodes, g_steal_pointer(&node));
   }
   if (opt.json)
-    return print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(added), "changed",
-                                strings_json(done), "vfio_nodes", strings_json(nodes)));
+    return pp_print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(added), "changed",
+                                   strings_json(done), "vfio_nodes", strings_json(nodes)));
   for (guint i = 0; i < done->len; i++)
     printf("%s\n", (char *)g_ptr_array_index(done, i));
   if (done->len == 0)
@@ -622,7 +594,7 @@ cmd_unbind(int argc, char **argv)
   sysfs_root = g_build_filename(h.root, "sys", NULL);
   vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
   if (vfio == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
 
@@ -648,8 +620,8 @@ cmd_unbind(int argc, char **argv)
     g_autoptr(GPtrArray) plan = pp_vfio_plan_restore_all(vfio, targets);
 
     if (opt.json)
-      return print_json(json_pack("{s:o, s:o}", "also", strings_json(also), "writes",
-                                  plan_json(plan, sysfs_root)));
+      return pp_print_json(json_pack("{s:o, s:o}", "also", strings_json(also), "writes",
+                                     plan_json(plan, sysfs_root)));
     for (guint i = 0; i < also->len; i++)
       printf("# %s\n", (char *)g_ptr_array_index(also, i));
     print_plan(plan, sysfs_root);
@@ -670,8 +642,8 @@ cmd_unbind(int argc, char **argv)
       g_ptr_array_add(failures, g_strdup(step_error->message));
   }
   if (opt.json) {
-    rc = print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(also), "changed",
-                              strings_json(done), "failed", strings_json(failures)));
+    rc = pp_print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(also), "changed",
+                                 strings_json(done), "failed", strings_json(failures)));
   } else {
     for (guint i = 0; i < done->len; i++)
       printf("%s\n", (char *)g_ptr_array_index(done, i));
@@ -679,7 +651,7 @@ cmd_unbind(int argc, char **argv)
       printf("nothing to do: not on vfio-pci\n");
   }
   for (guint i = 0; i < failures->len; i++)
-    say_error("%s", (char *)g_ptr_array_index(failures, i));
+    pp_say_error("%s", (char *)g_ptr_array_index(failures, i));
   if (rc != PP_EXIT_OK)
     return rc;
   return failures->len > 0 ? PP_EXIT_RUNTIME : PP_EXIT_OK;
@@ -733,12 +705,12 @@ cmd_boot(int argc, char **argv)
       printf("nothing to do: no /%s\n", PP_VFIO_CONFIG_SYSCONFIG);
       return PP_EXIT_OK;
     }
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
   devices = sysconfig_devices(text, &error);
   if (devices == NULL) {
-    say_error("/%s: %s", PP_VFIO_CONFIG_SYSCONFIG, error->message);
+    pp_say_error("/%s: %s", PP_VFIO_CONFIG_SYSCONFIG, error->message);
     return PP_EXIT_USAGE;
   }
   for (guint i = 0; devices[i] != NULL; i++)
@@ -833,7 +805,7 @@ cmd_config(int argc, char **argv)
   if (rc != PP_EXIT_OK)
     return rc;
   if (opt.devices == NULL) {
-    say_error("config needs --devices ADDR... (try --help)");
+    pp_say_error("config needs --devices ADDR... (try --help)");
     return PP_EXIT_USAGE;
   }
   requested = resolve(&h, opt.devices);
@@ -845,14 +817,14 @@ cmd_config(int argc, char **argv)
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
 
     if (why != NULL) {
-      say_error("refusing to configure: %s (--force configures it anyway)", why);
+      pp_say_error("refusing to configure: %s (--force configures it anyway)", why);
       return PP_EXIT_USAGE;
     }
   }
   state = state_path(&h);
   vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
   if (vfio == NULL) {
-    say_error("%s", error->message);
+    pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
 
@@ -920,7 +892,7 @@ cmd_config(int argc, char **argv)
         fputs(diff[0] ? diff : "", stdout);
       if (opt.write && diff[0] != '\0') {
         if (!write_config(&h, f, &backup, &write_error)) {
-          say_error("%s", write_error->message);
+          pp_say_error("%s", write_error->message);
           failed = TRUE;
           status = "error";
         } else if (!opt.json) {
@@ -939,8 +911,8 @@ cmd_config(int argc, char **argv)
 
     for (guint i = 0; params[i] != NULL; i++)
       json_array_append_new(kparams, json_string(params[i]));
-    rc = print_json(json_pack("{s:o, s:o, s:b}", "files", json_files, "kernel_parameters", kparams,
-                              "written", opt.write));
+    rc = pp_print_json(json_pack("{s:o, s:o, s:b}", "files", json_files, "kernel_parameters",
+                                 kparams, "written", opt.write));
     return rc != PP_EXIT_OK ? rc : failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
   }
   {
@@ -1063,7 +1035,7 @@ main(int argc, char **argv)
     if (strcmp(argv[1], commands[c].name) == 0)
       break;
   if (c == G_N_ELEMENTS(commands)) {
-    say_error("unknown command '%s' (try pcipass-vfio --help)", argv[1]);
+    pp_say_error("unknown command '%s' (try pcipass-vfio --help)", argv[1]);
     return PP_EXIT_USAGE;
   }
 
@@ -1078,20 +1050,20 @@ main(int argc, char **argv)
   argc--;
   argv++;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
-    say_error("%s (try pcipass-vfio %s --help)", error->message, commands[c].name);
+    pp_say_error("%s (try pcipass-vfio %s --help)", error->message, commands[c].name);
     return PP_EXIT_USAGE;
   }
   if (opt.verbose)
     g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
   if (opt.wait < 0 || opt.wait > 600) {
-    say_error("--wait must be between 0 and 600 seconds");
+    pp_say_error("--wait must be between 0 and 600 seconds");
     return PP_EXIT_USAGE;
   }
 
   /* Only bind and unbind take arguments; config takes --devices. */
   if (argc > 1 && commands[c].run != cmd_bind && commands[c].run != cmd_unbind) {
-    say_error("%s takes no argument '%s'%s", commands[c].name, argv[1],
-              commands[c].run == cmd_config ? " (give devices with --devices)" : "");
+    pp_say_error("%s takes no argument '%s'%s", commands[c].name, argv[1],
+                 commands[c].run == cmd_config ? " (give devices with --devices)" : "");
     return PP_EXIT_USAGE;
   }
   return commands[c].run(argc, argv);
