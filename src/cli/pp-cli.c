@@ -2,9 +2,6 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "pp-cli.h"
 
