@@ -74,9 +74,9 @@ test_probe_man_page(void)
 {
   g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
 
-  g_assert_cmpuint(
-    assert_options_documented((const char *const[]){ probe, "--help", NULL }, "man/pcipass-probe.1"),
-    >=, 10);
+  g_assert_cmpuint(assert_options_documented((const char *const[]){ probe, "--help", NULL },
+                                             "man/pcipass-probe.1"),
+                   >=, 10);
 }
 
 static void

@@ -365,6 +365,37 @@ test_config_left_alone(void)
     pp_test_run_clear(&run);
   }
 
+  /* Links are not written through: one to a folder outside the root
+   * stays empty, one in place of qemu.conf stays a link. */
+  {
+    g_autofree char *outside = pp_test_mkdtemp();
+    g_autofree char *modprobe_d = g_build_filename(h.root, "etc", "modprobe.d", NULL);
+    g_autofree char *qemu_conf = g_build_filename(h.root, "etc", "libvirt", "qemu.conf", NULL);
+    g_autofree char *real_conf = g_build_filename(h.root, "srv", "qemu.conf", NULL);
+    g_autoptr(GDir) d = NULL;
+    g_autofree char *target = NULL;
+    g_autofree char *real_text = NULL;
+
+    pp_test_rmtree(modprobe_d);
+    g_assert_cmpint(symlink(outside, modprobe_d), ==, 0);
+    pp_test_write_file(real_conf, "cgroup_device_acl = [ \"/dev/null\" ]\n");
+    g_assert_cmpint(unlink(qemu_conf), ==, 0);
+    g_assert_cmpint(symlink("../../srv/qemu.conf", qemu_conf), ==, 0);
+    pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--write", NULL);
+    g_assert_cmpint(run.status, ==, 1);
+    d = g_dir_open(outside, 0, NULL);
+    g_assert_null(g_dir_read_name(d));
+    g_assert_nonnull(strstr(run.err, "etc/modprobe.d"));
+    g_assert_nonnull(strstr(run.err, "etc/libvirt/qemu.conf' is a symbolic link"));
+    target = g_file_read_link(qemu_conf, NULL);
+    g_assert_cmpstr(target, ==, "../../srv/qemu.conf");
+    real_text = root_file(&h, "srv/qemu.conf");
+    g_assert_cmpstr(real_text, ==, "cgroup_device_acl = [ \"/dev/null\" ]\n");
+    pp_test_run_clear(&run);
+    pp_test_rmtree(outside);
+    g_assert_cmpint(unlink(modprobe_d), ==, 0);
+  }
+
   /* The guard applies: the boot disk's controller. */
   pp_test_host_vfio(&h, &run, "config", "--devices", "03:00.0", NULL);
   g_assert_cmpint(run.status, ==, 2);

@@ -480,7 +480,8 @@ test_list(void)
                                    "  0000:00:09.0"));
   g_assert_nonnull(strstr(run.out, "[bridge: stays with the host]"));
   g_assert_nonnull(strstr(run.out, "No IOMMU group: cannot be passed through: the IOMMU is off"));
-  g_assert_nonnull(strstr(run.out, "IOMMU group 40: nothing to pass through: bridges only\n"));
+  g_assert_nonnull(strstr(run.out, "IOMMU group 40: nothing to pass through: only devices that "
+                                   "stay with the host\n"));
   g_assert_nonnull(strstr(run.out, "IOMMU group 41: cannot be passed through: 0000:00:1f.0 is the "
                                    "ISA/LPC bridge (firmware, timers, the clock)\n"));
   pp_test_run_clear(&run);
@@ -506,7 +507,7 @@ test_list(void)
         saw_boot_disk = TRUE;
       }
       if (strcmp(addr, "0000:00:09.0") == 0) {
-        g_assert_true(json_is_true(json_object_get(dev, "bridge")));
+        g_assert_true(json_is_true(json_object_get(dev, "stays")));
         g_assert_true(json_is_true(json_object_get(g, "passthrough")));
         saw_bridge = TRUE;
       }
@@ -644,6 +645,90 @@ test_host_needs_layers(void)
   pp_test_host_teardown(&h);
 }
 
+static void
+test_what_stays(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *writes = NULL;
+
+  pp_test_host_setup(&h);
+  /* A root port: never bound, the guard or not. */
+  pp_test_host_vfio(&h, &run, "bind", "00:1c.0", "--force", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "0000:00:1c.0 is a PCI bridge: bridges stay with the host"));
+  pp_test_run_clear(&run);
+  pp_test_host_vfio(&h, &run, "config", "--devices", "00:1c.0", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "refusing to configure: 0000:00:1c.0 is a PCI bridge"));
+  pp_test_run_clear(&run);
+
+  /* A host bridge without a driver in a NIC's group (as some boards have
+   * a dummy one with the GPU): it stays, the NIC goes. */
+  pp_test_sysfs_set_group(h.sys, "0000:00:00.0", 21);
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  writes = pp_test_host_kernel_stop(&h);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_null(strstr(writes, "0000:00:00.0"));
+  pp_test_run_clear(&run);
+  pp_test_host_vfio(&h, &run, "bind", "00:00.0", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "0000:00:00.0 is a host bridge: it stays with the host"));
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+static void
+test_sriov_pf(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *pf = NULL;
+  g_autofree char *num = NULL;
+  g_autofree char *total = NULL;
+  g_autofree char *eno = NULL;
+  g_autofree char *route = NULL;
+  g_autofree char *needs = NULL;
+
+  pp_test_host_setup(&h);
+  /* The I350's first port with 4 VFs; its first VF carries the route. */
+  pf = pp_test_sysfs_device_dir(h.sys, "0000:05:00.0");
+  num = g_build_filename(pf, "sriov_numvfs", NULL);
+  total = g_build_filename(pf, "sriov_totalvfs", NULL);
+  pp_test_write_file(num, "4\n");
+  pp_test_write_file(total, "7\n");
+  pp_test_sysfs_link_vf(h.sys, "0000:05:00.0", "0000:05:10.0", 0);
+  pp_test_sysfs_set_group(h.sys, "0000:05:10.0", 50);
+  pp_test_host_vfio(&h, &run, "bind", "05:00.0", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "0000:05:00.0 has 4 VFs enabled, which taking it from igb would "
+                                   "remove"));
+  pp_test_run_clear(&run);
+
+  eno = g_build_filename(h.sys, "class", "net", "eno5v0", NULL);
+  {
+    g_autofree char *dir = g_path_get_dirname(eno);
+
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  }
+  g_assert_cmpint(symlink("../../devices/pci0000:00/0000:00:09.0/0000:05:10.0/net/eno5v0", eno), ==,
+                  0);
+  route = g_build_filename(h.root, "proc", "net", "route", NULL);
+  pp_test_write_file(route, "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                            "eno5v0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\n");
+  pp_test_host_vfio(&h, &run, "list", NULL);
+  g_assert_nonnull(strstr(run.out, "the host needs it: it has the VF 0000:05:10.0, which is "
+                                   "eno5v0, which carries the default route"));
+  pp_test_run_clear(&run);
+  /* --force answers for the guard and the VFs alike. */
+  pp_test_host_vfio(&h, &run, "bind", "05:10.0", NULL);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "0000:05:10.0 is eno5v0, which carries the default route"));
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -659,5 +744,7 @@ main(int argc, char **argv)
   g_test_add_func("/vfio/boot", test_boot);
   g_test_add_func("/vfio/list", test_list);
   g_test_add_func("/vfio/host-needs-layers", test_host_needs_layers);
+  g_test_add_func("/vfio/what-stays", test_what_stays);
+  g_test_add_func("/vfio/sriov-pf", test_sriov_pf);
   return g_test_run();
 }

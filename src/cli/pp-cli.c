@@ -2,7 +2,6 @@
 
 #include "config.h"
 
-
 #include "pp-cli.h"
 
 gboolean

@@ -164,6 +164,13 @@ pp_vfio_is_bridge(const PpPciDevice *dev)
   return cls == 0x0604 || cls == 0x0607;
 }
 
+gboolean
+pp_vfio_stays(const PpPciDevice *dev)
+{
+  g_return_val_if_fail(dev != NULL, FALSE);
+  return pp_vfio_is_bridge(dev) || (pp_pci_device_get_class(dev) == 0x0600 && dev->driver == NULL);
+}
+
 PpPciDevice *
 pp_vfio_find_device(GPtrArray *devices, const PpPciAddress *address)
 {
@@ -196,7 +203,7 @@ pp_vfio_group_members(GPtrArray *devices, const PpPciDevice *dev)
 
     if (other->iommu_group != dev->iommu_group)
       continue;
-    if (other != dev && pp_vfio_is_bridge(other))
+    if (other != dev && pp_vfio_stays(other))
       continue;
     g_ptr_array_add(members, other);
   }

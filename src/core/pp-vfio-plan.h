@@ -83,13 +83,18 @@ void pp_vfio_plan_restore(GPtrArray *plan, const PpPciDevice *dev, const char *o
  * bridges are not: their header is type 0, and the host needs them. */
 gboolean pp_vfio_is_bridge(const PpPciDevice *dev);
 
+/* Whether a device stays with the host when its group is passed through:
+ * a bridge (above), or a host bridge with no driver, which vfio accepts in
+ * a group as it is (some boards put a dummy host bridge in a GPU's group). */
+gboolean pp_vfio_stays(const PpPciDevice *dev);
+
 /**
  * pp_vfio_group_members:
  * @devices: (element-type PpPciDevice): every device of the host
  * @dev: one of them
  *
- * Returns: (transfer container) (element-type PpPciDevice): the endpoint
- *   devices (bridges aside) of @dev's IOMMU group, @dev included, in
+ * Returns: (transfer container) (element-type PpPciDevice): the devices of
+ *   @dev's IOMMU group that go with it (those that stay aside), @dev included, in
  *   address order; borrowed from @devices. Just @dev when it has no group.
  */
 GPtrArray *pp_vfio_group_members(GPtrArray *devices, const PpPciDevice *dev);

@@ -60,6 +60,7 @@ typedef struct {
   PpSysfs *sys;
   PpSysfs *proc;
   PpSysfs *dev;
+  PpSysfs *state_dir; /* the folder of --state-file, when given */
   GPtrArray *devices; /* PpPciDevice, named */
   PpHostFacts *facts;
 } Host;
@@ -70,6 +71,7 @@ host_clear(Host *h)
   g_clear_pointer(&h->devices, g_ptr_array_unref);
   g_clear_pointer(&h->facts, pp_host_facts_free);
   g_clear_pointer(&h->dev, pp_sysfs_free);
+  g_clear_pointer(&h->state_dir, pp_sysfs_free);
   g_clear_pointer(&h->proc, pp_sysfs_free);
   g_clear_pointer(&h->sys, pp_sysfs_free);
   g_clear_pointer(&h->rootfs, pp_sysfs_free);
@@ -127,12 +129,36 @@ host_open(Host *h, gboolean with_names)
   return PP_EXIT_OK;
 }
 
-static char *
-state_path(const Host *h)
+/* The state file: --state-file, or ROOT/var/lib/pcipass/vfio.state, both
+ * written through a tree (pp_sysfs_replace()). Returns an exit code. */
+static int
+open_vfio(Host *h, PpVfioFlags flags, PpVfio **ret)
 {
-  if (opt.state_file != NULL)
-    return g_strdup(opt.state_file);
-  return g_build_filename(h->root, DEFAULT_STATE, NULL);
+  g_autoptr(GError) error = NULL;
+  PpSysfs *dir = h->rootfs;
+  const char *name = DEFAULT_STATE;
+
+  if (opt.state_file != NULL) {
+    g_autofree char *parent = g_path_get_dirname(opt.state_file);
+
+    if (g_mkdir_with_parents(parent, 0755) != 0) {
+      pp_say_error("--state-file: cannot make '%s': %s", parent, g_strerror(errno));
+      return PP_EXIT_USAGE;
+    }
+    h->state_dir = pp_sysfs_open(parent, &error);
+    if (h->state_dir == NULL) {
+      pp_say_error("--state-file: %s", error->message);
+      return PP_EXIT_USAGE;
+    }
+    dir = h->state_dir;
+    name = strrchr(opt.state_file, '/') ? strrchr(opt.state_file, '/') + 1 : opt.state_file;
+  }
+  *ret = pp_vfio_new(h->sys, dir, name, flags, opt.wait, &error);
+  if (*ret == NULL) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  return PP_EXIT_OK;
 }
 
 /* The devices named on the command line (in any of lspci's forms), or
@@ -284,19 +310,19 @@ group_verdict(GPtrArray *members, GPtrArray *needs, gint group, char **ret_text)
     const PpPciDevice *dev = g_ptr_array_index(members, i);
     const char *reason = pp_host_needs_find(needs, &dev->address);
 
-    if (reason != NULL && !pp_vfio_is_bridge(dev)) {
+    if (reason != NULL && !pp_vfio_stays(dev)) {
       g_autofree char *bdf = bdf_of(dev);
 
       *ret_text = g_strdup_printf("cannot be passed through: %s %s", bdf, reason);
       return FALSE;
     }
-    if (!pp_vfio_is_bridge(dev)) {
+    if (!pp_vfio_stays(dev)) {
       endpoints++;
       all_vfio &= g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0;
     }
   }
   if (endpoints == 0) {
-    *ret_text = g_strdup("nothing to pass through: bridges only");
+    *ret_text = g_strdup("nothing to pass through: only devices that stay with the host");
     return FALSE;
   }
   *ret_text = g_strdup(all_vfio ? "bound to vfio-pci, ready" : "can be passed through");
@@ -323,8 +349,8 @@ device_json(const PpPciDevice *dev, GPtrArray *needs)
                    dev->device_name ? dev->device_name : "", "class_name",
                    dev->class_name ? dev->class_name : "", "driver", dev->driver, "numa_node",
                    dev->numa_node >= 0 ? json_integer(dev->numa_node) : json_null(), "iommu_group",
-                   dev->iommu_group >= 0 ? json_integer(dev->iommu_group) : json_null(), "bridge",
-                   pp_vfio_is_bridge(dev), "host_needs", reasons);
+                   dev->iommu_group >= 0 ? json_integer(dev->iommu_group) : json_null(), "stays",
+                   pp_vfio_stays(dev), "host_needs", reasons);
 }
 
 static void
@@ -340,7 +366,9 @@ print_device(const PpPciDevice *dev, GPtrArray *needs)
   printf("  %-13s %04x:%04x:%04x  %-14s numa %-2s  %s%s\n", bdf, dev->vendor, dev->device,
          pp_pci_device_get_class(dev), dev->driver ? dev->driver : "(no driver)", numa,
          dev->device_name ? dev->device_name : "",
-         pp_vfio_is_bridge(dev) ? " [bridge: stays with the host]" : "");
+         pp_vfio_is_bridge(dev) ? " [bridge: stays with the host]"
+         : pp_vfio_stays(dev)   ? " [host bridge without a driver: stays with the host]"
+                                : "");
   for (guint i = 0; i < needs->len; i++) {
     const PpHostNeed *n = g_ptr_array_index(needs, i);
 
@@ -472,6 +500,36 @@ strings_json(GPtrArray *strings)
   return array;
 }
 
+/* What vfio-pci must not be given, whatever --force says about the guard:
+ * devices that stay with the host. And, unless --force, PFs whose VFs are
+ * enabled. Returns the reason, or NULL. */
+static char *
+refuse_kind(GPtrArray *requested, GPtrArray *targets)
+{
+  for (guint i = 0; i < requested->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(requested, i);
+    g_autofree char *bdf = bdf_of(dev);
+
+    if (pp_vfio_is_bridge(dev))
+      return g_strdup_printf("%s is a PCI bridge: bridges stay with the host (vfio-pci takes "
+                             "endpoints); give the devices behind it",
+                             bdf);
+    if (pp_vfio_stays(dev))
+      return g_strdup_printf("%s is a host bridge: it stays with the host", bdf);
+  }
+  for (guint i = 0; i < targets->len && !opt.force; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(targets, i);
+    g_autofree char *bdf = bdf_of(dev);
+
+    if (dev->sriov == PP_SRIOV_PF && dev->sriov_numvfs > 0)
+      return g_strdup_printf("%s has %u VFs enabled, which taking it from %s would remove; pass "
+                             "its VFs, or first write 0 to its sriov_numvfs (--force binds it "
+                             "anyway)",
+                             bdf, dev->sriov_numvfs, dev->driver ? dev->driver : "its driver");
+  }
+  return NULL;
+}
+
 /* Binds @requested, their groups whole; the guard first. */
 static int
 bind_devices(Host *h, GPtrArray *requested)
@@ -483,9 +541,17 @@ bind_devices(Host *h, GPtrArray *requested)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpVfio) vfio = NULL;
   g_autoptr(GPtrArray) plan = NULL;
-  g_autofree char *state = state_path(h);
   g_autofree char *sysfs_root = g_build_filename(h->root, "sys", NULL);
+  int rc;
 
+  {
+    g_autofree char *why = refuse_kind(requested, targets);
+
+    if (why != NULL) {
+      pp_say_error("refusing to bind: %s", why);
+      return PP_EXIT_USAGE;
+    }
+  }
   if (!opt.force) {
     g_autoptr(GPtrArray) needs = pp_host_needs_read(h->sys, h->proc, h->dev, h->devices);
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
@@ -508,12 +574,9 @@ bind_devices(Host *h, GPtrArray *requested)
     }
   }
 
-  vfio =
-      pp_vfio_new(h->sys, state, h->real ? PP_VFIO_LOAD_MODULES : PP_VFIO_NONE, opt.wait, &error);
-  if (vfio == NULL) {
-    pp_say_error("%s", error->message);
-    return PP_EXIT_RUNTIME;
-  }
+  rc = open_vfio(h, h->real ? PP_VFIO_LOAD_MODULES : PP_VFIO_NONE, &vfio);
+  if (rc != PP_EXIT_OK)
+    return rc;
   plan = pp_vfio_plan_bind_all(vfio, targets);
 
   if (opt.dry_run) {
@@ -580,7 +643,6 @@ cmd_unbind(int argc, char **argv)
   g_autoptr(GPtrArray) also = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
   g_autoptr(PpVfio) vfio = NULL;
-  g_autofree char *state = NULL;
   g_autofree char *sysfs_root = NULL;
   int rc;
 
@@ -590,13 +652,10 @@ cmd_unbind(int argc, char **argv)
   requested = resolve(&h, argv + 1);
   if (requested == NULL)
     return PP_EXIT_USAGE;
-  state = state_path(&h);
   sysfs_root = g_build_filename(h.root, "sys", NULL);
-  vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
-  if (vfio == NULL) {
-    pp_say_error("%s", error->message);
-    return PP_EXIT_RUNTIME;
-  }
+  rc = open_vfio(&h, h.real ? PP_VFIO_LOAD_MODULES : PP_VFIO_NONE, &vfio);
+  if (rc != PP_EXIT_OK)
+    return rc;
 
   /* The group goes back whole: its other members on vfio-pci too. */
   {
@@ -744,38 +803,25 @@ root_has(const Host *h, const char *path)
   return pp_sysfs_stat(h->rootfs, path, &st) == 0;
 }
 
-/* Writes @text to ROOT/@path: a backup of the old file beside it first,
- * then a new file renamed over it, with the old file's mode. */
+/* Writes the new text below the root (never through a link, never out of
+ * it), the old file kept beside it as FILE.pcipass-DATE.bak. */
 static gboolean
 write_config(const Host *h, const PpConfigFile *f, char **ret_backup, GError **error)
 {
-  g_autofree char *path = g_build_filename(h->root, f->path, NULL);
-  g_autofree char *dir = g_path_get_dirname(path);
-  struct stat st;
-  int mode = 0644;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local();
+  g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
+  g_autofree char *base = g_path_get_basename(f->path);
+  g_autofree char *backup = g_strdup_printf("%s.pcipass-%s.bak", base, stamp);
 
-  if (g_mkdir_with_parents(dir, 0755) != 0) {
-    int err = errno;
-
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot make '%s': %s", dir,
-                g_strerror(err));
+  if (!pp_sysfs_replace(h->rootfs, f->path, f->new_text, strlen(f->new_text),
+                        f->old_text ? backup : NULL, error))
     return FALSE;
-  }
   if (f->old_text != NULL) {
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
-    g_autofree char *backup = g_strdup_printf("%s.pcipass-%s.bak", path, stamp);
+    g_autofree char *dir = g_path_get_dirname(f->path);
 
-    if (stat(path, &st) == 0)
-      mode = st.st_mode & 07777;
-    if (!g_file_set_contents_full(backup, f->old_text, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode,
-                                  error))
-      return FALSE;
-    *ret_backup = g_steal_pointer(&backup);
+    *ret_backup = g_strdup_printf("/%s/%s", dir, backup);
   }
-  return g_file_set_contents_full(path, f->new_text, -1,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  mode, error);
+  return TRUE;
 }
 
 static int
@@ -790,7 +836,6 @@ cmd_config(int argc, char **argv)
   g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(PpConfigDevice));
   g_autoptr(PpVfio) vfio = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL;
   g_autofree char *dep = NULL;
   g_auto(GStrv) params = NULL;
   static const char *const paths[] = { PP_VFIO_CONFIG_GRUB,     PP_VFIO_CONFIG_INITRAMFS,
@@ -812,6 +857,14 @@ cmd_config(int argc, char **argv)
   if (requested == NULL)
     return PP_EXIT_USAGE;
   targets = expand_groups(&h, requested, NULL);
+  {
+    g_autofree char *why = refuse_kind(requested, targets);
+
+    if (why != NULL) {
+      pp_say_error("refusing to configure: %s", why);
+      return PP_EXIT_USAGE;
+    }
+  }
   if (!opt.force) {
     g_autoptr(GPtrArray) needs = pp_host_needs_read(h.sys, h.proc, h.dev, h.devices);
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
@@ -821,12 +874,9 @@ cmd_config(int argc, char **argv)
       return PP_EXIT_USAGE;
     }
   }
-  state = state_path(&h);
-  vfio = pp_vfio_new(h.sys, state, PP_VFIO_NONE, opt.wait, &error);
-  if (vfio == NULL) {
-    pp_say_error("%s", error->message);
-    return PP_EXIT_RUNTIME;
-  }
+  rc = open_vfio(&h, PP_VFIO_NONE, &vfio);
+  if (rc != PP_EXIT_OK)
+    return rc;
 
   /* Each device's host driver: the one it is on, or, on vfio-pci, the one
    * it had (the state file's). */

@@ -571,10 +571,33 @@ chipset_needs(Ctx *ctx)
     char bdf[PP_PCI_ADDRESS_BUFSIZE];
 
     pp_pci_address_format(&dev->address, bdf);
-    if (pp_pci_device_get_class(dev) == 0x0600)
-      add_need(ctx, bdf, g_strdup("is a host bridge"));
+    /* A host bridge with no driver stays with the host, as vfio allows. */
+    if (pp_pci_device_get_class(dev) == 0x0600 && dev->driver != NULL)
+      add_need(ctx, bdf, g_strdup_printf("is a host bridge, on %s", dev->driver));
     else if (pp_pci_device_get_class(dev) == 0x0601)
       add_need(ctx, bdf, g_strdup("is the ISA/LPC bridge (firmware, timers, the clock)"));
+  }
+}
+
+/* A PF carries its VFs: taking it from its driver removes them. */
+static void
+vf_needs(Ctx *ctx)
+{
+  guint n = ctx->needs->len;
+
+  for (guint i = 0; i < n; i++) {
+    const PpHostNeed *need = g_ptr_array_index(ctx->needs, i);
+
+    for (guint d = 0; d < ctx->devices->len; d++) {
+      const PpPciDevice *dev = g_ptr_array_index(ctx->devices, d);
+      char vf[PP_PCI_ADDRESS_BUFSIZE], pf[PP_PCI_ADDRESS_BUFSIZE];
+
+      if (!dev->has_physfn || !pp_pci_address_equal(&dev->address, &need->address))
+        continue;
+      pp_pci_address_format(&dev->address, vf);
+      pp_pci_address_format(&dev->physfn, pf);
+      add_need(ctx, pf, g_strdup_printf("has the VF %s, which %s", vf, need->reason));
+    }
   }
 }
 
@@ -603,6 +626,7 @@ pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devic
   }
   console_needs(&ctx);
   chipset_needs(&ctx);
+  vf_needs(&ctx);
   /* Stable: a device's reasons stay in the order they were found. */
   g_qsort_with_data(ctx.needs->pdata, ctx.needs->len, sizeof(gpointer), compare_needs, NULL);
   return ctx.needs;

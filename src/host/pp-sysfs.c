@@ -445,3 +445,108 @@ pp_sysfs_stat(PpSysfs *sysfs, const char *path, struct stat *ret)
     return dir;
   return fstatat(dir, base, ret, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
+
+gboolean
+pp_sysfs_make_dirs(PpSysfs *sysfs, const char *dir, GError **error)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GString) prefix = g_string_new(NULL);
+
+  g_return_val_if_fail(sysfs != NULL && dir != NULL, FALSE);
+
+  parts = g_strsplit(dir, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++) {
+    pp_autofd int fd = -1;
+
+    if (parts[i][0] == '\0' || strcmp(parts[i], ".") == 0)
+      continue;
+    if (strcmp(parts[i], "..") == 0) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' goes up with '..'", dir);
+      return FALSE;
+    }
+    if (prefix->len > 0)
+      g_string_append_c(prefix, '/');
+    g_string_append(prefix, parts[i]);
+    fd = open_in_root(sysfs, prefix->str, O_PATH | O_DIRECTORY);
+    if (fd == -ENOENT) {
+      pp_autofd int owned = -1;
+      const char *base;
+      int parent = parent_fd(sysfs, prefix->str, &base, &owned);
+
+      if (parent < 0 || (mkdirat(parent, base, 0755) != 0 && errno != EEXIST))
+        return set_errno_error(error, parent < 0 ? -parent : errno, sysfs, prefix->str,
+                               "make the folder");
+      fd = open_in_root(sysfs, prefix->str, O_PATH | O_DIRECTORY);
+    }
+    if (fd < 0)
+      return set_errno_error(error, -fd, sysfs, prefix->str, "open the folder");
+  }
+  return TRUE;
+}
+
+gboolean
+pp_sysfs_replace(PpSysfs *sysfs, const char *path, const char *data, gsize len, const char *backup,
+                 GError **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *tmp = NULL;
+  pp_autofd int dirfd = -1;
+  pp_autofd int fd = -1;
+  const char *base;
+  struct stat st;
+  gboolean exists;
+  gsize done = 0;
+
+  g_return_val_if_fail(sysfs != NULL && path != NULL && (data != NULL || len == 0), FALSE);
+
+  dir = g_path_get_dirname(path);
+  if (strcmp(dir, ".") != 0 && !pp_sysfs_make_dirs(sysfs, dir, error))
+    return FALSE;
+  base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  dirfd = open_in_root(sysfs, strcmp(dir, ".") != 0 ? dir : ".", O_PATH | O_DIRECTORY);
+  if (dirfd < 0)
+    return set_errno_error(error, -dirfd, sysfs, dir, "open the folder");
+
+  exists = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && S_ISLNK(st.st_mode)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                "'%s/%s' is a symbolic link: pcipass does not write through links (edit the file "
+                "it points to, or make it a file)",
+                sysfs->root, path);
+    return FALSE;
+  }
+  if (exists && !S_ISREG(st.st_mode)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "'%s/%s' is not a regular file",
+                sysfs->root, path);
+    return FALSE;
+  }
+
+  tmp = g_strdup_printf(".%s.pcipass-%08x", base, g_random_int());
+  fd = openat(dirfd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return set_errno_error(error, errno, sysfs, path, "write a new");
+  while (done < len) {
+    gssize n = write(fd, data + done, len - done);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      goto fail;
+    done += n;
+  }
+  if ((exists && fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+      fchmod(fd, exists ? st.st_mode & 07777 : 0644) != 0 || fsync(fd) != 0)
+    goto fail;
+  if (exists && backup != NULL && linkat(dirfd, base, dirfd, backup, 0) != 0 && errno != EEXIST)
+    goto fail;
+  if (renameat(dirfd, tmp, dirfd, base) != 0)
+    goto fail;
+  return TRUE;
+
+fail : {
+  int err = errno ? errno : EIO;
+
+  unlinkat(dirfd, tmp, 0);
+  return set_errno_error(error, err, sysfs, path, "replace");
+}
+}

@@ -135,6 +135,29 @@ char *pp_sysfs_readlink_basename(PpSysfs *sysfs, const char *path, GError **erro
  */
 GPtrArray *pp_sysfs_list(PpSysfs *sysfs, const char *path, GError **error);
 
+/**
+ * pp_sysfs_make_dirs:
+ *
+ * Makes the folder @dir and those above it (mode 0755), each below the
+ * root: links on the way are followed inside it, never out.
+ */
+gboolean pp_sysfs_make_dirs(PpSysfs *sysfs, const char *dir, GError **error);
+
+/**
+ * pp_sysfs_replace:
+ * @backup: (nullable): a name beside @path that keeps the old file
+ *
+ * Replaces the file @path below the root with @len bytes of @data: a new
+ * file in the same folder, with the old one's mode, owner and group (0644
+ * for a new one), synced, then renamed over it; the old one, when @backup
+ * is given, stays as @backup (a hard link: every byte and attribute of
+ * it). The folders are made when missing. A @path that is a symbolic link
+ * or not a regular file is refused: writing through it would put the file
+ * elsewhere or replace the link.
+ */
+gboolean pp_sysfs_replace(PpSysfs *sysfs, const char *path, const char *data, gsize len,
+                          const char *backup, GError **error);
+
 /* lstat() of @path: 0 and @ret filled, or -errno. */
 int pp_sysfs_stat(PpSysfs *sysfs, const char *path, struct stat *ret);
 

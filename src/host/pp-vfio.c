@@ -20,6 +20,7 @@ G_DEFINE_QUARK(pp-vfio-error-quark, pp_vfio_error)
 
 struct _PpVfio {
   PpSysfs *sysfs;
+  PpSysfs *state_dir;
   char *state_path;
   GKeyFile *state; /* [BDF] driver=NAME ("" for none) */
   PpVfioFlags flags;
@@ -31,24 +32,33 @@ struct _PpVfio {
   " vfio-pci; `pcipass-vfio unbind` gives it back. Written by pcipass-vfio.\n"
 
 PpVfio *
-pp_vfio_new(PpSysfs *sysfs, const char *state_path, PpVfioFlags flags, double wait_seconds,
-            GError **error)
+pp_vfio_new(PpSysfs *sysfs, PpSysfs *state_dir, const char *state_path, PpVfioFlags flags,
+            double wait_seconds, GError **error)
 {
   g_autoptr(PpVfio) vfio = NULL;
-  g_autoptr(GError) load_error = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autofree char *text = NULL;
 
-  g_return_val_if_fail(sysfs != NULL && state_path != NULL, NULL);
+  g_return_val_if_fail(sysfs != NULL && state_dir != NULL && state_path != NULL, NULL);
 
   vfio = g_new0(PpVfio, 1);
   vfio->sysfs = sysfs;
+  vfio->state_dir = state_dir;
   vfio->state_path = g_strdup(state_path);
   vfio->state = g_key_file_new();
   vfio->flags = flags;
   vfio->wait_seconds = wait_seconds;
-  if (!g_key_file_load_from_file(vfio->state, state_path, G_KEY_FILE_KEEP_COMMENTS, &load_error) &&
-      !g_error_matches(load_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_STATE, "cannot read the state file '%s': %s",
-                state_path, load_error->message);
+  text = pp_sysfs_read_file(state_dir, state_path, 1024 * 1024, &read_error);
+  if (text == NULL && !g_error_matches(read_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
+    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_STATE, "cannot read the state file: %s",
+                read_error->message);
+    return NULL;
+  }
+  if (text != NULL &&
+      !g_key_file_load_from_data(vfio->state, text, -1, G_KEY_FILE_KEEP_COMMENTS, &read_error)) {
+    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_STATE,
+                "cannot read the state file '%s/%s': %s (move it away to start afresh)",
+                pp_sysfs_get_root(state_dir), state_path, read_error->message);
     return NULL;
   }
   return g_steal_pointer(&vfio);
@@ -78,24 +88,15 @@ pp_vfio_get_recorded(PpVfio *vfio, const PpPciAddress *address)
 static gboolean
 save_state(PpVfio *vfio, GError **error)
 {
-  g_autofree char *dir = g_path_get_dirname(vfio->state_path);
   g_autofree char *data = NULL;
   g_autoptr(GError) save_error = NULL;
   gsize len;
 
-  if (g_mkdir_with_parents(dir, 0755) != 0) {
-    int err = errno;
-
-    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_STATE, "cannot make the folder '%s': %s", dir,
-                g_strerror(err));
-    return FALSE;
-  }
   g_key_file_set_comment(vfio->state, NULL, NULL, STATE_HEADER, NULL);
   data = g_key_file_to_data(vfio->state, &len, NULL);
-  /* Written whole to a new file, then renamed: a crash leaves the old. */
-  if (!g_file_set_contents_full(vfio->state_path, data, len,
-                                G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
-                                &save_error)) {
+  /* A new file renamed over the old, below the root: a crash leaves the
+   * old one whole. */
+  if (!pp_sysfs_replace(vfio->state_dir, vfio->state_path, data, len, NULL, &save_error)) {
     g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_STATE, "cannot write the state file: %s",
                 save_error->message);
     return FALSE;

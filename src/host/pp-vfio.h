@@ -35,14 +35,17 @@ typedef struct _PpVfio PpVfio;
 /**
  * pp_vfio_new:
  * @sysfs: the sysfs tree, written to
- * @state_path: the state file (created when first needed)
+ * @state_dir: the tree the state file is in (the host's root), written to
+ *   only through pp_sysfs_replace()
+ * @state_path: the state file, relative to @state_dir (created when first
+ *   needed)
  * @wait_seconds: how long a bind or unbind may take the kernel
  *
  * Returns: (transfer full): the executor, or %NULL when the state file
  *   exists and cannot be read.
  */
-PpVfio *pp_vfio_new(PpSysfs *sysfs, const char *state_path, PpVfioFlags flags, double wait_seconds,
-                    GError **error);
+PpVfio *pp_vfio_new(PpSysfs *sysfs, PpSysfs *state_dir, const char *state_path, PpVfioFlags flags,
+                    double wait_seconds, GError **error);
 void pp_vfio_free(PpVfio *vfio);
 
 /* Returns: (transfer full): the driver recorded for @address ("" for
