@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "pp-test-host.h"
-#include "pp-vfio-config.h"
+#include "pp-vfio-config-priv.h"
 
 static char *
 data_path(const char *dir, const char *name)
@@ -211,11 +211,29 @@ test_check_ready(void)
                                    "/dev/vfio/21"));
   pp_test_run_clear(&run);
 
+  /* The distribution's blacklists are not ours to judge; ours and the
+   * kernel command line's are, by module name. */
+  write_root_file(&h, "etc/libvirt/qemu.conf",
+                  "cgroup_device_acl = [ \"/dev/vfio/vfio\", \"/dev/vfio/21\" ]\n");
   write_root_file(&h, "etc/modprobe.d/local.conf", "blacklist bnx2\n");
   write_root_file(&h, "sys/module/bnx2/refcnt", "1\n");
+  write_root_file(&h, "sys/module/ehci_pci/refcnt", "1\n");
   pp_test_host_vfio(&h, &run, "check", NULL);
-  g_assert_nonnull(strstr(run.out, "fail  blacklists           blacklisted but loaded: bnx2"));
+  g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
+  write_root_file(&h, "etc/modprobe.d/pcipass-vfio.conf", "blacklist ehci-pci\n");
+  pp_test_host_vfio(&h, &run, "check", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "fail  blacklists           blacklisted by pcipass-vfio or the "
+                                   "kernel command line, but loaded: ehci_pci"));
+  pp_test_run_clear(&run);
+  write_root_file(&h, "etc/modprobe.d/pcipass-vfio.conf", "");
+  write_root_file(&h, "proc/cmdline", "root=/dev/sda1 intel_iommu=on modprobe.blacklist=bnx2\n");
+  pp_test_host_vfio(&h, &run, "check", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "but loaded: bnx2"));
+  pp_test_run_clear(&run);
+  write_root_file(&h, "proc/cmdline", "root=/dev/sda1 intel_iommu=on\n");
 
   /* Half a group on vfio-pci is not viable. */
   {
@@ -246,6 +264,11 @@ test_check_ready(void)
 static void
 make_debian(PpTestHost *h)
 {
+  /* Debian 12's kernel and its module files (modules.alias trimmed to the
+   * capture's devices). */
+  write_root_file(h, "proc/sys/kernel/osrelease", "6.1.0-56-amd64\n");
+  install(h, "modules.alias", "lib/modules/6.1.0-56-amd64/modules.alias");
+  install(h, "modules.builtin", "lib/modules/6.1.0-56-amd64/modules.builtin");
   install(h, "grub", "etc/default/grub");
   install(h, "initramfs-tools-modules", "etc/initramfs-tools/modules");
   install(h, "qemu.conf", "etc/libvirt/qemu.conf");
@@ -415,6 +438,7 @@ test_edit_grub(void)
 {
   static const char *const params[] = { "intel_iommu=on", "iommu=pt", "rd.driver.blacklist=nouveau",
                                         NULL };
+  static const char *const pre[] = { "rd.driver.pre=vfio-pci", NULL };
   static const struct {
     const char *before, *after;
   } cases[] = {
@@ -432,6 +456,12 @@ test_edit_grub(void)
     { "GRUB_CMDLINE_LINUX=\"a\"\nGRUB_CMDLINE_LINUX=\"b\"\n",
       "GRUB_CMDLINE_LINUX=\"a\"\nGRUB_CMDLINE_LINUX=\"b intel_iommu=on iommu=pt "
       "rd.driver.blacklist=nouveau\"\n" },
+    /* The administrator's list items stay; "on" takes "off" away. */
+    { "GRUB_CMDLINE_LINUX=\"intel_iommu=on,igfx_off rd.driver.pre=nvme\"\n",
+      "GRUB_CMDLINE_LINUX=\"intel_iommu=on,igfx_off rd.driver.pre=nvme iommu=pt "
+      "rd.driver.blacklist=nouveau\"\n" },
+    { "GRUB_CMDLINE_LINUX=\"intel_iommu=off,sp_off iommu=nopt\"\n",
+      "GRUB_CMDLINE_LINUX=\"intel_iommu=sp_off,on iommu=pt rd.driver.blacklist=nouveau\"\n" },
     /* None: one is added. */
     { "GRUB_TIMEOUT=5",
       "GRUB_TIMEOUT=5\n# Added by pcipass-vfio config.\nGRUB_CMDLINE_LINUX=\"intel_iommu=on "
@@ -449,6 +479,14 @@ test_edit_grub(void)
     g_assert_null(error);
     g_assert_cmpstr(got, ==, cases[i].after);
   }
+  /* rd.driver.pre is a list too: the admin's nvme stays, loaded first. */
+  {
+    char *error = NULL;
+    g_autofree char *got =
+        pp_vfio_config_edit_grub("GRUB_CMDLINE_LINUX=\"rd.driver.pre=nvme\"\n", pre, &error);
+
+    g_assert_cmpstr(got, ==, "GRUB_CMDLINE_LINUX=\"rd.driver.pre=nvme,vfio-pci\"\n");
+  }
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autofree char *error = NULL;
     g_autofree char *got = pp_vfio_config_edit_grub(bad[i], params, &error);
@@ -456,6 +494,104 @@ test_edit_grub(void)
     g_assert_null(got);
     g_assert_true(g_str_has_prefix(error, "line 1: GRUB_CMDLINE_LINUX"));
   }
+}
+
+/* Modules, not sysfs driver names; stable across the reboot that
+ * blacklists them; built-in ones named as such. */
+static void
+test_config_modules(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *modprobe = NULL;
+
+  pp_test_host_setup(&h);
+  make_debian(&h);
+  /* 00:1a.7's driver is "ehci-pci", its module ehci_pci, which 00:1d.7,
+   * staying, uses too. */
+  pp_test_sysfs_set_group(h.sys, "0000:00:1a.7", 60);
+  pp_test_host_vfio(&h, &run, "config", "--devices", "00:1a.7", "--write", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  modprobe = root_file(&h, "etc/modprobe.d/pcipass-vfio.conf");
+  g_assert_nonnull(strstr(modprobe, "softdep ehci_pci pre: vfio-pci\n"));
+  g_assert_nonnull(strstr(modprobe, "# ehci_pci is not blacklisted: 0000:00:1d.7, which stays with "
+                                    "the host, uses it\n"));
+  g_assert_null(strstr(modprobe, "ehci-pci"));
+  pp_test_run_clear(&run);
+
+  /* The Matrox, bound and rebooted: blacklisted at boot, it was on no
+   * driver when pcipass-vfio.service took it (the record says ""). The
+   * module is still mgag200, from modules.alias: nothing changes. */
+  pp_test_host_vfio(&h, &run, "config", "--devices", "07:03.0", "--write", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  {
+    g_autofree char *dev = pp_test_sysfs_device_dir(h.sys, "0000:07:03.0");
+    g_autofree char *link = g_build_filename(dev, "driver", NULL);
+
+    g_assert_cmpint(unlink(link), ==, 0);
+    g_assert_cmpint(symlink("../../../../bus/pci/drivers/vfio-pci", link), ==, 0);
+    write_root_file(&h, "var/lib/pcipass/vfio.state", "[0000:07:03.0]\ndriver=\n");
+  }
+  pp_test_host_vfio(&h, &run, "config", "--devices", "07:03.0", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_null(strstr(run.out, "@@"));
+  pp_test_run_clear(&run);
+
+  /* Built in: modprobe cannot keep it off, the boot unit takes the device. */
+  write_root_file(&h, "lib/modules/6.1.0-56-amd64/modules.builtin",
+                  "kernel/drivers/gpu/drm/mgag200/mgag200.ko\n");
+  pp_test_host_vfio(&h, &run, "config", "--devices", "07:03.0", NULL);
+  g_assert_nonnull(
+      strstr(run.out, "+# mgag200 is built into the kernel: modprobe cannot keep it off"));
+  g_assert_null(strstr(run.out, "+blacklist mgag200"));
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+static void
+test_config_warnings(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *qemu = NULL;
+  g_autofree char *groups = NULL;
+
+  pp_test_host_setup(&h);
+  make_debian(&h);
+  /* A newer libvirt documents /dev/userfaultfd among its defaults: kept. */
+  write_root_file(&h, "etc/libvirt/qemu.conf",
+                  "# The default:\n#cgroup_device_acl = [\n#    \"/dev/null\", \"/dev/kvm\",\n"
+                  "#    \"/dev/userfaultfd\"\n#]\n");
+  /* An IOMMU turned off where it wins. */
+  write_root_file(
+      &h, "etc/default/grub",
+      "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=off\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--write", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "# warning: GRUB_CMDLINE_LINUX_DEFAULT has 'intel_iommu=off', "
+                                   "which comes after GRUB_CMDLINE_LINUX"));
+  qemu = root_file(&h, "etc/libvirt/qemu.conf");
+  g_assert_nonnull(strstr(qemu, "cgroup_device_acl = [\n    \"/dev/null\",\n    \"/dev/kvm\",\n"
+                                "    \"/dev/userfaultfd\",\n    \"/dev/vfio/vfio\",\n"
+                                "    \"/dev/vfio/21\"\n]"));
+  pp_test_run_clear(&run);
+
+  /* The IOMMU off: groups unknown, said. */
+  groups = g_build_filename(h.sys, "kernel", NULL);
+  pp_test_rmtree(groups);
+  {
+    g_autofree char *dev = pp_test_sysfs_device_dir(h.sys, "0000:02:00.0");
+    g_autofree char *link = g_build_filename(dev, "iommu_group", NULL);
+
+    g_assert_cmpint(unlink(link), ==, 0);
+  }
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "the IOMMU is off, so the devices' IOMMU groups are not known"));
+  g_assert_nonnull(strstr(run.out, "\"warnings\": ["));
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
 }
 
 int
@@ -467,5 +603,7 @@ main(int argc, char **argv)
   g_test_add_func("/vfio-config/diff-and-write", test_config_diff_and_write);
   g_test_add_func("/vfio-config/left-alone", test_config_left_alone);
   g_test_add_func("/vfio-config/edit-grub", test_edit_grub);
+  g_test_add_func("/vfio-config/modules", test_config_modules);
+  g_test_add_func("/vfio-config/warnings", test_config_warnings);
   return g_test_run();
 }

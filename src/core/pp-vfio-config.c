@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pp-libvirt-conf.h"
+#include "pp-vfio-config-priv.h"
 #include "pp-vfio-config.h"
 #include "pp-vfio-plan.h"
 
@@ -49,25 +50,28 @@ compare_strings(gconstpointer a, gconstpointer b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The drivers to keep off the devices, sorted, each once. */
+/* The modules to keep off the devices, sorted, each once; the built-in
+ * ones (which modprobe cannot keep off) in @builtin. */
 static GPtrArray *
-device_drivers(const PpVfioConfigInput *in)
+device_modules(const PpVfioConfigInput *in, GPtrArray *builtin)
 {
-  GPtrArray *drivers = g_ptr_array_new_with_free_func(g_free);
+  GPtrArray *modules = g_ptr_array_new_with_free_func(g_free);
 
   for (guint i = 0; i < in->devices->len; i++) {
     const PpConfigDevice *d = &g_array_index(in->devices, PpConfigDevice, i);
+    GPtrArray *into = d->builtin ? builtin : modules;
     gboolean seen = FALSE;
 
-    if (d->driver == NULL || strcmp(d->driver, PP_VFIO_DRIVER) == 0)
+    if (d->module == NULL || strcmp(d->module, "vfio_pci") == 0)
       continue;
-    for (guint j = 0; j < drivers->len && !seen; j++)
-      seen = strcmp(g_ptr_array_index(drivers, j), d->driver) == 0;
+    for (guint j = 0; j < into->len && !seen; j++)
+      seen = strcmp(g_ptr_array_index(into, j), d->module) == 0;
     if (!seen)
-      g_ptr_array_add(drivers, g_strdup(d->driver));
+      g_ptr_array_add(into, g_strdup(d->module));
   }
-  g_ptr_array_sort(drivers, compare_strings);
-  return drivers;
+  g_ptr_array_sort(modules, compare_strings);
+  g_ptr_array_sort(builtin, compare_strings);
+  return modules;
 }
 
 static const char *
@@ -78,7 +82,8 @@ vfio_modules(const PpVfioConfigInput *in)
 }
 
 static char *
-modprobe_text(const PpVfioConfigInput *in, GPtrArray *drivers, GPtrArray *blacklisted)
+modprobe_text(const PpVfioConfigInput *in, GPtrArray *drivers, GPtrArray *builtin,
+              GPtrArray *blacklisted)
 {
   GString *s = g_string_new(NULL);
 
@@ -91,7 +96,7 @@ modprobe_text(const PpVfioConfigInput *in, GPtrArray *drivers, GPtrArray *blackl
     g_string_append_printf(s, "softdep %s pre: vfio-pci\n", (char *)g_ptr_array_index(drivers, i));
   for (guint i = 0; i < drivers->len; i++) {
     const char *driver = g_ptr_array_index(drivers, i);
-    const char *kept = g_hash_table_lookup(in->driver_kept, driver);
+    const char *kept = g_hash_table_lookup(in->module_kept, driver);
 
     if (kept != NULL) {
       g_string_append_printf(s, "# %s is not blacklisted: %s, which stays with the host, uses it\n",
@@ -101,6 +106,11 @@ modprobe_text(const PpVfioConfigInput *in, GPtrArray *drivers, GPtrArray *blackl
       g_ptr_array_add(blacklisted, g_strdup(driver));
     }
   }
+  for (guint i = 0; i < builtin->len; i++)
+    g_string_append_printf(s,
+                           "# %s is built into the kernel: modprobe cannot keep it off; "
+                           "pcipass-vfio.service takes the devices from it at boot\n",
+                           (char *)g_ptr_array_index(builtin, i));
   return g_string_free(s, FALSE);
 }
 
@@ -169,13 +179,20 @@ param_name(const char *param)
   return eq ? g_strndup(param, eq - param) : g_strdup(param);
 }
 
+/* Parameters whose value is a comma list that an administrator may have
+ * extended (intel_iommu=on,igfx_off; rd.driver.pre=nvme): merged, not
+ * replaced. */
 static gboolean
 is_list_param(const char *name)
 {
-  return strcmp(name, "rd.driver.blacklist") == 0 || strcmp(name, "modprobe.blacklist") == 0;
+  static const char *const lists[] = { "rd.driver.blacklist", "modprobe.blacklist", "rd.driver.pre",
+                                       "intel_iommu", "amd_iommu" };
+
+  return g_strv_contains(lists, name);
 }
 
-/* Adds the items of list parameter @add to @token ("name=a,b"). */
+/* Adds the items of list parameter @add to @token ("name=a,b"). Adding
+ * "on" takes "off" away (intel_iommu=off,igfx_off -> on,igfx_off). */
 static char *
 merge_list(const char *token, const char *add)
 {
@@ -183,17 +200,39 @@ merge_list(const char *token, const char *add)
   g_autofree char *name = param_name(token);
   g_auto(GStrv) have = g_strsplit(eq ? eq + 1 : "", ",", -1);
   g_auto(GStrv) more = g_strsplit(strchr(add, '=') + 1, ",", -1);
+  gboolean adds_on = g_strv_contains((const char *const *)more, "on");
   GString *s = g_string_new(name);
   guint n = 0;
 
   g_string_append_c(s, '=');
   for (guint i = 0; have[i] != NULL; i++)
-    if (have[i][0] != '\0')
+    if (have[i][0] != '\0' && !(adds_on && strcmp(have[i], "off") == 0))
       g_string_append_printf(s, "%s%s", n++ ? "," : "", have[i]);
   for (guint i = 0; more[i] != NULL; i++)
     if (more[i][0] != '\0' && !g_strv_contains((const char *const *)have, more[i]))
       g_string_append_printf(s, "%s%s", n++ ? "," : "", more[i]);
   return g_string_free(s, FALSE);
+}
+
+/* The value of the last uncommented NAME="..." line of a shell-style file,
+ * without its quotes; NULL when there is none. */
+static char *
+shell_value(const char *text, const char *name)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  g_autofree char *prefix = g_strdup_printf("%s=", name);
+  char *found = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *l = lines[i] + strspn(lines[i], " \t");
+
+    if (g_str_has_prefix(l, prefix)) {
+      g_free(found);
+      found = g_strdup(l + strlen(prefix));
+      g_strdelimit(found, "\"'", ' ');
+    }
+  }
+  return found;
 }
 
 char *
@@ -302,6 +341,35 @@ pp_vfio_config_edit_grub(const char *text, const char *const *params, char **ret
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* libvirt's defaults as the file itself documents them, in its commented
+ * "#cgroup_device_acl = [ ... #]" block (newer libvirt has more than
+ * Debian 12's: /dev/userfaultfd); NULL when it has no such block. */
+static char **
+commented_acl(const char *text)
+{
+  const char *start = strstr(text, "\n#cgroup_device_acl = [");
+  const char *end = start ? strstr(start, "\n#]") : NULL;
+  g_autoptr(GStrvBuilder) list = g_strv_builder_new();
+  g_autofree char *block = NULL;
+  guint n = 0;
+
+  if (start == NULL || end == NULL)
+    return NULL;
+  block = g_strndup(start, end - start);
+  for (const char *q = strchr(block, '"'); q != NULL; q = strchr(q + 1, '"')) {
+    const char *close = strchr(q + 1, '"');
+    g_autofree char *item = NULL;
+
+    if (close == NULL)
+      break;
+    item = g_strndup(q + 1, close - q - 1);
+    g_strv_builder_add(list, item);
+    n++;
+    q = close;
+  }
+  return n > 0 ? g_strv_builder_end(list) : NULL;
+}
+
 static char *
 qemu_text(const PpVfioConfigInput *in, const char *old, char **ret_error)
 {
@@ -321,11 +389,17 @@ qemu_text(const PpVfioConfigInput *in, const char *old, char **ret_error)
     *ret_error = g_strdup("cgroup_device_acl is set to something else than a list of paths");
     return NULL;
   }
-  if (have != NULL)
+  if (have != NULL) {
     g_strv_builder_addv(want, (const char **)have);
-  else
-    for (guint i = 0; i < G_N_ELEMENTS(libvirt_default_acl); i++)
-      g_strv_builder_add(want, libvirt_default_acl[i]);
+  } else {
+    g_auto(GStrv) documented = commented_acl(old);
+
+    if (documented != NULL)
+      g_strv_builder_addv(want, (const char **)documented);
+    else
+      for (guint i = 0; i < G_N_ELEMENTS(libvirt_default_acl); i++)
+        g_strv_builder_add(want, libvirt_default_acl[i]);
+  }
 
   g_ptr_array_add(added, g_strdup("/dev/vfio/vfio"));
   for (guint i = 0; i < in->devices->len; i++) {
@@ -351,21 +425,56 @@ qemu_text(const PpVfioConfigInput *in, const char *old, char **ret_error)
                                      "the VFIO devices QEMU opens.");
 }
 
+/* What the files above cannot fix and the administrator must know. */
+static GPtrArray *
+warnings_for(const PpVfioConfigInput *in)
+{
+  GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
+  const char *grub = g_hash_table_lookup(in->texts, PP_VFIO_CONFIG_GRUB);
+  g_autofree char *defaults = grub ? shell_value(grub, "GRUB_CMDLINE_LINUX_DEFAULT") : NULL;
+  gboolean iommu_off = FALSE;
+
+  if (defaults != NULL) {
+    g_auto(GStrv) words = g_strsplit_set(defaults, " \t", -1);
+
+    for (guint i = 0; words[i] != NULL; i++)
+      if ((g_str_has_prefix(words[i], "intel_iommu=") || g_str_has_prefix(words[i], "amd_iommu=") ||
+           g_str_has_prefix(words[i], "iommu=")) &&
+          (g_str_has_suffix(words[i], "=off") || strstr(words[i], ",off") != NULL ||
+           strstr(words[i], "=off,") != NULL))
+        g_ptr_array_add(warnings,
+                        g_strdup_printf("GRUB_CMDLINE_LINUX_DEFAULT has '%s', which comes after "
+                                        "GRUB_CMDLINE_LINUX on the kernel command line and wins: "
+                                        "remove it",
+                                        words[i]));
+  }
+  for (guint i = 0; i < in->devices->len; i++)
+    iommu_off |= g_array_index(in->devices, PpConfigDevice, i).iommu_group < 0;
+  if (iommu_off)
+    g_ptr_array_add(warnings,
+                    g_strdup("the IOMMU is off, so the devices' IOMMU groups are not known: their "
+                             "companions and /dev/vfio nodes are missing here; run config again "
+                             "after the reboot"));
+  return warnings;
+}
+
 GPtrArray *
-pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params)
+pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
+                        GPtrArray **ret_warnings)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func((GDestroyNotify)pp_config_file_free);
   g_autoptr(GPtrArray) drivers = NULL;
+  g_autoptr(GPtrArray) builtin = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) blacklisted = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GStrvBuilder) params = g_strv_builder_new();
   g_auto(GStrv) param_list = NULL;
   g_autofree char *modprobe = NULL;
   const char *grub, *qemu;
 
-  g_return_val_if_fail(in != NULL && ret_kernel_params != NULL, NULL);
+  g_return_val_if_fail(in != NULL && ret_kernel_params != NULL && ret_warnings != NULL, NULL);
 
-  drivers = device_drivers(in);
-  modprobe = modprobe_text(in, drivers, blacklisted);
+  drivers = device_modules(in, builtin);
+  modprobe = modprobe_text(in, drivers, builtin, blacklisted);
 
   if (g_strcmp0(in->iommu_vendor, "intel") == 0)
     g_strv_builder_add(params, "intel_iommu=on");
@@ -415,5 +524,6 @@ pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params)
     add_file(files, in, PP_VFIO_CONFIG_QEMU, text, error);
   }
   *ret_kernel_params = g_steal_pointer(&param_list);
+  *ret_warnings = warnings_for(in);
   return g_steal_pointer(&files);
 }

@@ -9,9 +9,9 @@
  *   etc/dracut.conf.d/pcipass-vfio.conf   add_drivers+=" vfio vfio_iommu_type1 vfio_pci "
  *                                      (where dracut is installed)
  *   etc/initramfs-tools/modules        the same modules, in a marked block (Debian, Ubuntu)
- *   etc/modprobe.d/pcipass-vfio.conf   softdep DRIVER pre: vfio-pci for each driver, and
- *                                      `blacklist DRIVER` only for a driver that no device
- *                                      staying with the host uses
+ *   etc/modprobe.d/pcipass-vfio.conf   softdep MODULE pre: vfio-pci for the devices'
+ *                                      modules, and `blacklist MODULE` only for a module that
+ *                                      no device staying with the host uses
  *   etc/sysconfig/pcipass-vfio         DEVICES="0000:04:00.0 ..." for the boot unit
  *   etc/libvirt/qemu.conf              cgroup_device_acl with /dev/vfio/vfio and the
  *                                      /dev/vfio/N of the devices' groups
@@ -45,15 +45,16 @@ typedef struct {
 
 typedef struct {
   PpPciAddress address;
-  char *driver; /* the host driver to keep off it (softdep, blacklist); NULL if none */
+  char *module;     /* the module to keep off it (softdep, blacklist); NULL if none */
+  gboolean builtin; /* that module is built into the kernel: it cannot be kept off */
   gint iommu_group;
 } PpConfigDevice;
 
 typedef struct {
   const char *iommu_vendor;     /* "intel", "amd", or NULL: which *_iommu=on */
   GArray *devices;              /* PpConfigDevice: the devices to pass through, groups complete */
-  GHashTable *driver_kept;      /* driver -> "0000:00:19.0": a device staying with the host
-                                 * that uses it (such a driver is not blacklisted) */
+  GHashTable *module_kept;      /* module -> "0000:00:19.0": a device staying with the host
+                                 * that uses it (such a module is not blacklisted) */
   gboolean has_vfio_virqfd;     /* the kernel still has the vfio_virqfd module (before 6.2) */
   gboolean has_dracut;          /* etc/dracut.conf.d exists */
   gboolean has_initramfs_tools; /* etc/initramfs-tools exists */
@@ -64,19 +65,16 @@ typedef struct {
  * pp_vfio_config_generate:
  * @ret_kernel_params: (out) (transfer full): the kernel parameters wanted,
  *   for a host whose boot loader is not GRUB
+ * @ret_warnings: (out) (transfer full) (element-type utf8): what the files
+ *   cannot fix: an IOMMU turned off in GRUB_CMDLINE_LINUX_DEFAULT, which
+ *   wins; an IOMMU still off, so that groups are not known yet
  *
  * Returns: (transfer full) (element-type PpConfigFile): every file, in the
  *   order of the list above, those whose tool is missing (no GRUB file, no
  *   libvirt) left out.
  */
-GPtrArray *pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params);
-
-/* Editing the kernel command line of GRUB_CMDLINE_LINUX="...": @params are
- * added, a parameter of the same name is replaced, and the lists of
- * rd.driver.blacklist= are merged. Returns: (transfer full) the new text,
- * or NULL with @ret_error when the line cannot be parsed (a variable, a
- * command substitution, an escape). */
-char *pp_vfio_config_edit_grub(const char *text, const char *const *params, char **ret_error);
+GPtrArray *pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
+                                   GPtrArray **ret_warnings);
 
 void pp_config_file_free(PpConfigFile *file);
 

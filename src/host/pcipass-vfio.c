@@ -30,6 +30,7 @@
 #include "pp-exit.h"
 #include "pp-host-facts.h"
 #include "pp-host-needs.h"
+#include "pp-kmod.h"
 #include "pp-output.h"
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
@@ -836,8 +837,9 @@ cmd_config(int argc, char **argv)
   g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(PpConfigDevice));
   g_autoptr(PpVfio) vfio = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dep = NULL;
+  g_autoptr(PpKmod) kmod = NULL;
   g_auto(GStrv) params = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
   static const char *const paths[] = { PP_VFIO_CONFIG_GRUB,     PP_VFIO_CONFIG_INITRAMFS,
                                        PP_VFIO_CONFIG_MODPROBE, PP_VFIO_CONFIG_SYSCONFIG,
                                        PP_VFIO_CONFIG_QEMU,     PP_VFIO_CONFIG_DRACUT };
@@ -878,21 +880,25 @@ cmd_config(int argc, char **argv)
   if (rc != PP_EXIT_OK)
     return rc;
 
-  /* Each device's host driver: the one it is on, or, on vfio-pci, the one
-   * it had (the state file's). */
+  /* Each device's module: the one its driver is, or, on vfio-pci, the one
+   * it had (the state file's), or what modules.alias says for it: the same
+   * before and after the reboot that blacklists it. A device counts as
+   * staying with the host when it is bound and is not passed through. */
+  kmod = pp_kmod_open(h.rootfs, h.facts->kernel_version);
   for (guint i = 0; i < h.devices->len; i++) {
     PpPciDevice *dev = g_ptr_array_index(h.devices, i);
     g_autofree char *recorded = pp_vfio_get_recorded(vfio, &dev->address);
-    const char *driver = g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0 ? recorded : dev->driver;
+    gboolean on_vfio = g_strcmp0(dev->driver, PP_VFIO_DRIVER) == 0;
+    g_autofree char *module = pp_kmod_module_of(kmod, h.sys, dev, on_vfio ? recorded : dev->driver);
 
-    if (driver != NULL && driver[0] == '\0')
-      driver = NULL;
     if (g_ptr_array_find(targets, dev, NULL)) {
-      PpConfigDevice d = { dev->address, g_strdup(driver), dev->iommu_group };
+      PpConfigDevice d = { dev->address, g_strdup(module),
+                           module != NULL && pp_kmod_is_builtin(kmod, module), dev->iommu_group };
 
       g_array_append_val(devs, d);
-    } else if (driver != NULL && !g_hash_table_contains(kept, driver)) {
-      g_hash_table_insert(kept, g_strdup(driver), bdf_of(dev));
+    } else if (dev->driver != NULL && !on_vfio && module != NULL &&
+               !g_hash_table_contains(kept, module)) {
+      g_hash_table_insert(kept, g_steal_pointer(&module), bdf_of(dev));
     }
   }
 
@@ -902,23 +908,16 @@ cmd_config(int argc, char **argv)
     if (text != NULL)
       g_hash_table_insert(texts, (gpointer)paths[i], text);
   }
-  if (h.facts->kernel_version != NULL) {
-    g_autofree char *dep_path =
-        g_strdup_printf("lib/modules/%s/modules.dep", h.facts->kernel_version);
-
-    dep = read_root_file(&h, dep_path);
-  }
-
   in.iommu_vendor = pp_iommu_vendor(h.sys, h.proc);
   in.devices = devs;
-  in.driver_kept = kept;
-  in.has_vfio_virqfd = dep != NULL && strstr(dep, "/vfio_virqfd.ko") != NULL;
+  in.module_kept = kept;
+  in.has_vfio_virqfd = pp_kmod_exists(kmod, "vfio_virqfd");
   in.has_dracut = root_has(&h, "etc/dracut.conf.d");
   in.has_initramfs_tools = root_has(&h, "etc/initramfs-tools");
   in.texts = texts;
-  files = pp_vfio_config_generate(&in, &params);
+  files = pp_vfio_config_generate(&in, &params, &warnings);
   for (guint i = 0; i < devs->len; i++)
-    g_free(g_array_index(devs, PpConfigDevice, i).driver);
+    g_free(g_array_index(devs, PpConfigDevice, i).module);
 
   if (opt.json)
     json_files = json_array();
@@ -961,17 +960,22 @@ cmd_config(int argc, char **argv)
 
     for (guint i = 0; params[i] != NULL; i++)
       json_array_append_new(kparams, json_string(params[i]));
-    rc = pp_print_json(json_pack("{s:o, s:o, s:b}", "files", json_files, "kernel_parameters",
-                                 kparams, "written", opt.write));
+    rc =
+        pp_print_json(json_pack("{s:o, s:o, s:o, s:b}", "files", json_files, "kernel_parameters",
+                                kparams, "warnings", strings_json(warnings), "written", opt.write));
     return rc != PP_EXIT_OK ? rc : failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
   }
   {
     g_autofree char *joined = g_strjoinv(" ", params);
 
+    for (guint i = 0; i < warnings->len; i++)
+      printf("# warning: %s\n", (char *)g_ptr_array_index(warnings, i));
     printf("# kernel parameters: %s\n", joined);
     if (!g_hash_table_contains(texts, PP_VFIO_CONFIG_GRUB))
-      printf("# no /%s: add the kernel parameters to your boot loader by hand\n",
-             PP_VFIO_CONFIG_GRUB);
+      printf("# no /%s: add the kernel parameters to the boot loader by hand (RHEL: grubby "
+             "--update-kernel=ALL --args='%s'; systemd-boot and Proxmox: /etc/kernel/cmdline, "
+             "then proxmox-boot-tool refresh or kernel-install)\n",
+             PP_VFIO_CONFIG_GRUB, joined);
     if (!opt.write)
       printf("# nothing written: --write applies the changes above, keeping backups\n");
     else

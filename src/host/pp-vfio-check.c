@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pp-kmod.h"
 #include "pp-libvirt-conf.h"
 #include "pp-pci-device.h"
 #include "pp-vfio-check.h"
@@ -135,8 +136,10 @@ check_cmdline(const PpCheckHost *host, PpCheckResult *r)
     else if (count_groups(host) > 0)
       set(r, PP_CHECK_OK, NULL, "the AMD IOMMU is on (amd_iommu is not off)");
     else
-      set(r, PP_CHECK_FAIL, "add amd_iommu=on iommu=pt to the kernel command line and reboot",
-          "the AMD IOMMU is not on, and amd_iommu=on is not on the kernel command line");
+      set(r, PP_CHECK_FAIL,
+          "turn on the IOMMU (AMD-Vi) in the firmware setup; the kernel uses it unless told "
+          "amd_iommu=off",
+          "the AMD IOMMU is not on");
   } else if (cmdline_has(cmdline, "intel_iommu=on")) {
     set(r, PP_CHECK_OK, NULL, "intel_iommu=on is on the kernel command line");
   } else if (count_groups(host) > 0) {
@@ -169,6 +172,20 @@ check_interrupt_remapping(const PpCheckHost *host, PpCheckResult *r)
         "interrupt remapping is off: vfio refuses to assign devices");
 }
 
+static gboolean
+has_driver_override(const PpCheckHost *host)
+{
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+  g_autofree char *path = NULL;
+  struct stat st;
+
+  if (host->devices->len == 0)
+    return TRUE;
+  pp_pci_address_format(&((PpPciDevice *)g_ptr_array_index(host->devices, 0))->address, bdf);
+  path = g_strdup_printf("bus/pci/devices/%s/driver_override", bdf);
+  return pp_sysfs_stat(host->sys, path, &st) == 0;
+}
+
 static void
 check_kernel(const PpCheckHost *host, PpCheckResult *r)
 {
@@ -186,114 +203,95 @@ check_kernel(const PpCheckHost *host, PpCheckResult *r)
     return;
   }
   minor = g_ascii_strtoull(parts[1], NULL, 10);
-  if (major > 3 || (major == 3 && minor >= 12))
-    set(r, PP_CHECK_OK, NULL, "kernel %s (3.12 or newer)", host->kernel);
-  else
+  if (major < 3 || (major == 3 && minor < 12))
     set(r, PP_CHECK_FAIL, "boot a kernel 3.12 or newer", "kernel %s is older than 3.12",
         host->kernel);
+  else if (!has_driver_override(host))
+    /* Binding by address needs it: 3.16, or a distribution's backport. */
+    set(r, PP_CHECK_FAIL, "boot a kernel with driver_override (3.16 or newer)",
+        "kernel %s has no driver_override, which binding by address needs", host->kernel);
+  else
+    set(r, PP_CHECK_OK, NULL, "kernel %s (3.12 or newer, with driver_override)", host->kernel);
 }
 
-/* Whether module @file (vfio-pci.ko, any compression) is listed in @list. */
-static gboolean
-lists_module(const char *list, const char *file)
-{
-  g_autofree char *needle = g_strdup_printf("/%s", file);
+/* Where each vfio module is: loaded (or built in), available, or missing. */
+typedef enum { MOD_LOADED, MOD_AVAILABLE, MOD_MISSING } ModState;
 
-  return list != NULL && strstr(list, needle) != NULL;
+static const char *const vfio_modules[] = { "vfio", "vfio_iommu_type1", "vfio_pci" };
+
+static ModState
+module_state(const PpCheckHost *host, PpKmod *kmod, const char *name)
+{
+  g_autofree char *sys_path = g_strdup_printf("module/%s", name);
+  struct stat st;
+
+  if (pp_sysfs_stat(host->sys, sys_path, &st) == 0 || pp_kmod_is_builtin(kmod, name))
+    return MOD_LOADED;
+  return pp_kmod_exists(kmod, name) ? MOD_AVAILABLE : MOD_MISSING;
 }
 
 static void
 check_modules(const PpCheckHost *host, PpCheckResult *r)
 {
-  static const struct {
-    const char *name; /* in /sys/module */
-    const char *file; /* in modules.dep, without .ko's compression suffix */
-  } modules[] = {
-    { "vfio", "vfio.ko" },
-    { "vfio_iommu_type1", "vfio_iommu_type1.ko" },
-    { "vfio_pci", "vfio-pci.ko" },
-  };
-  g_autofree char *dep_path = NULL;
-  g_autofree char *builtin_path = NULL;
-  g_autofree char *dep = NULL;
-  g_autofree char *builtin = NULL;
+  g_autoptr(PpKmod) kmod = pp_kmod_open(host->root, host->kernel);
   g_autoptr(GString) loaded = g_string_new(NULL);
-  g_autoptr(GString) unloaded = g_string_new(NULL);
+  g_autoptr(GString) available = g_string_new(NULL);
   g_autoptr(GString) missing = g_string_new(NULL);
+  GString *lists[] = {
+    [MOD_LOADED] = loaded, [MOD_AVAILABLE] = available, [MOD_MISSING] = missing
+  };
 
-  if (host->kernel != NULL) {
-    dep_path = g_strdup_printf("lib/modules/%s/modules.dep", host->kernel);
-    builtin_path = g_strdup_printf("lib/modules/%s/modules.builtin", host->kernel);
-    dep = read_text(host->root, dep_path);
-    builtin = read_text(host->root, builtin_path);
-  }
-  for (guint i = 0; i < G_N_ELEMENTS(modules); i++) {
-    g_autofree char *sys_path = g_strdup_printf("module/%s", modules[i].name);
-    struct stat st;
-    GString *into;
+  for (guint i = 0; i < G_N_ELEMENTS(vfio_modules); i++) {
+    GString *into = lists[module_state(host, kmod, vfio_modules[i])];
 
-    if (pp_sysfs_stat(host->sys, sys_path, &st) == 0 || lists_module(builtin, modules[i].file))
-      into = loaded;
-    else if (lists_module(dep, modules[i].file))
-      into = unloaded;
-    else
-      into = missing;
-    g_string_append_printf(into, "%s%s", into->len ? ", " : "", modules[i].name);
+    g_string_append_printf(into, "%s%s", into->len ? ", " : "", vfio_modules[i]);
   }
-  if (missing->len > 0)
+  if (lists[MOD_MISSING]->len > 0)
     set(r, PP_CHECK_FAIL, "install a kernel built with VFIO (CONFIG_VFIO_PCI)",
-        "%s: not loaded, and not among this kernel's modules", missing->str);
-  else if (unloaded->len > 0)
+        "%s: not loaded, and not among this kernel's modules", lists[MOD_MISSING]->str);
+  else if (lists[MOD_AVAILABLE]->len > 0)
     set(r, PP_CHECK_WARN,
         "pcipass-vfio bind loads vfio-pci; to load it at boot, enable pcipass-vfio.service",
-        "%s: available, not loaded%s%s", unloaded->str, loaded->len ? "; loaded: " : "",
-        loaded->str);
+        "%s: available, not loaded%s%s", lists[MOD_AVAILABLE]->str,
+        lists[MOD_LOADED]->len ? "; loaded: " : "", lists[MOD_LOADED]->str);
   else
-    set(r, PP_CHECK_OK, NULL, "loaded: %s", loaded->str);
+    set(r, PP_CHECK_OK, NULL, "loaded: %s", lists[MOD_LOADED]->str);
 }
 
 static void
 check_dev_vfio(const PpCheckHost *host, PpCheckResult *r)
 {
+  g_autoptr(PpKmod) kmod = pp_kmod_open(host->root, host->kernel);
   struct stat st;
 
   if (pp_sysfs_stat(host->root, "dev/vfio/vfio", &st) == 0 && S_ISCHR(st.st_mode))
     set(r, PP_CHECK_OK, NULL, "/dev/vfio/vfio is there");
+  else if (module_state(host, kmod, "vfio") == MOD_AVAILABLE)
+    /* Not loaded yet: bind loads it, and the node comes with it. */
+    set(r, PP_CHECK_WARN, "pcipass-vfio bind loads vfio-pci, which makes it",
+        "/dev/vfio/vfio is missing until vfio loads");
   else
     set(r, PP_CHECK_FAIL, "load vfio: modprobe vfio-pci",
         "/dev/vfio/vfio is missing: the vfio module is not loaded");
 }
 
-/* The modules blacklisted in modprobe.d and on the kernel command line. */
+/* The modules pcipass-vfio blacklists (its modprobe.d file) and the kernel
+ * command line does; other files' blacklists are the distribution's, whose
+ * modules may well be loaded on purpose, as dependencies. */
 static GPtrArray *
 blacklisted_modules(const PpCheckHost *host)
 {
-  static const char *const dirs[] = { "etc/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d" };
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
   g_autofree char *cmdline = read_text(host->proc, "cmdline");
   g_auto(GStrv) words = g_strsplit_set(cmdline ? cmdline : "", " \t\n", -1);
+  g_autofree char *text = read_text(host->root, PP_VFIO_CONFIG_MODPROBE);
+  g_auto(GStrv) lines = g_strsplit(text ? text : "", "\n", -1);
 
-  for (guint d = 0; d < G_N_ELEMENTS(dirs); d++) {
-    g_autoptr(GPtrArray) files = pp_sysfs_list(host->root, dirs[d], NULL);
+  for (guint l = 0; lines[l] != NULL; l++) {
+    g_auto(GStrv) w = g_strsplit_set(g_strstrip(lines[l]), " \t", 3);
 
-    for (guint f = 0; files != NULL && f < files->len; f++) {
-      const char *name = g_ptr_array_index(files, f);
-      g_autofree char *path = NULL;
-      g_autofree char *text = NULL;
-      g_auto(GStrv) lines = NULL;
-
-      if (!g_str_has_suffix(name, ".conf"))
-        continue;
-      path = g_strdup_printf("%s/%s", dirs[d], name);
-      text = read_text(host->root, path);
-      lines = g_strsplit(text ? text : "", "\n", -1);
-      for (guint l = 0; lines[l] != NULL; l++) {
-        g_auto(GStrv) w = g_strsplit_set(g_strstrip(lines[l]), " \t", 3);
-
-        if (w[0] != NULL && strcmp(w[0], "blacklist") == 0 && w[1] != NULL && w[1][0] != '\0')
-          g_ptr_array_add(names, g_strdup(w[1]));
-      }
-    }
+    if (w[0] != NULL && strcmp(w[0], "blacklist") == 0 && w[1] != NULL && w[1][0] != '\0')
+      g_ptr_array_add(names, pp_kmod_normalize(w[1]));
   }
   for (guint i = 0; words[i] != NULL; i++) {
     if (g_str_has_prefix(words[i], "modprobe.blacklist=") ||
@@ -302,7 +300,7 @@ blacklisted_modules(const PpCheckHost *host)
 
       for (guint j = 0; list[j] != NULL; j++)
         if (list[j][0] != '\0')
-          g_ptr_array_add(names, g_strdup(list[j]));
+          g_ptr_array_add(names, pp_kmod_normalize(list[j]));
     }
   }
   return names;
@@ -317,8 +315,7 @@ check_blacklists(const PpCheckHost *host, PpCheckResult *r)
 
   for (guint i = 0; i < names->len; i++) {
     const char *name = g_ptr_array_index(names, i);
-    g_autofree char *module = g_strdelimit(g_strdup(name), "-", '_');
-    g_autofree char *path = g_strdup_printf("module/%s", module);
+    g_autofree char *path = g_strdup_printf("module/%s", name);
     g_autofree char *needle = g_strdup_printf("%s,", name);
     g_autofree char *hay = g_strdup_printf("%s,", loaded->str);
     struct stat st;
@@ -335,11 +332,11 @@ check_blacklists(const PpCheckHost *host, PpCheckResult *r)
   if (loaded->len > 0)
     set(r, PP_CHECK_FAIL,
         "rebuild the initramfs (update-initramfs -u, or dracut --force) and reboot",
-        "blacklisted but loaded: %s", loaded->str);
+        "blacklisted by pcipass-vfio or the kernel command line, but loaded: %s", loaded->str);
   else if (distinct == 0)
-    set(r, PP_CHECK_OK, NULL, "no driver is blacklisted");
+    set(r, PP_CHECK_OK, NULL, "pcipass-vfio and the kernel command line blacklist no module");
   else
-    set(r, PP_CHECK_OK, NULL, "%u blacklisted drivers, none loaded", distinct);
+    set(r, PP_CHECK_OK, NULL, "%u blacklisted modules, none loaded", distinct);
 }
 
 /* The IOMMU groups that hold a device on vfio-pci, sorted. */
