@@ -108,6 +108,15 @@ pp_test_write_file(const char *path, const char *contents)
   g_assert_no_error(error);
 }
 
+void
+pp_test_symlink(const char *target, const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname(path);
+
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
 const char *
 pp_test_fixtures_dir(void)
 {

@@ -29,7 +29,9 @@ char *pp_test_build_path(const char *relative);
 char *pp_test_mkdtemp(void);
 void pp_test_rmtree(const char *path);
 
+/* Both make the folders above @path. */
 void pp_test_write_file(const char *path, const char *contents);
+void pp_test_symlink(const char *target, const char *path);
 
 /* The shared fixtures folder (../shared/fixtures), asserted to exist. */
 const char *pp_test_fixtures_dir(void);

@@ -256,6 +256,93 @@ test_check_ready(void)
   pp_test_host_teardown(&h);
 }
 
+/* Runs check; asserts its exit status, and that @line is among its lines. */
+static void
+assert_check(PpTestHost *h, int status, const char *line)
+{
+  PpTestRun run = { 0 };
+
+  pp_test_host_vfio(h, &run, "check", NULL);
+  if (run.status != status || strstr(run.out, line) == NULL)
+    g_error("check: want exit %d and '%s', got exit %d:\n%s", status, line, run.status, run.out);
+  pp_test_run_clear(&run);
+}
+
+/* The other branches of each check, from a ready host. */
+static void
+test_check_branches(void)
+{
+  PpTestHost h;
+  g_autofree char *path = NULL;
+
+  pp_test_host_setup(&h);
+  make_ready(&h);
+
+  /* AMD: IVRS, and no parameter needed to turn it on. */
+  path = g_build_filename(h.sys, "firmware", "acpi", "tables", "DMAR", NULL);
+  g_assert_cmpint(unlink(path), ==, 0);
+  write_root_file(&h, "sys/firmware/acpi/tables/IVRS", "");
+  write_root_file(&h, "proc/cmdline", "root=/dev/sda1 iommu=pt\n");
+  assert_check(&h, 0,
+               "ok    iommu-firmware       the firmware describes an AMD-Vi IOMMU (IVRS "
+               "table)");
+  assert_check(&h, 0, "ok    iommu-cmdline        the AMD IOMMU is on (amd_iommu is not off)");
+  write_root_file(&h, "proc/cmdline", "root=/dev/sda1 amd_iommu=off\n");
+  assert_check(&h, 1,
+               "fail  iommu-cmdline        the kernel command line turns the AMD IOMMU "
+               "off");
+  write_root_file(&h, "proc/cmdline", "root=/dev/sda1 intel_iommu=on\n");
+
+  /* vfio_pci built in: as good as loaded. Only among the modules: a
+   * warning (bind loads it). Nowhere: a failure. */
+  g_free(path);
+  path = g_build_filename(h.sys, "module", "vfio_pci", NULL);
+  pp_test_rmtree(path);
+  write_root_file(&h, "lib/modules/6.1.0-13-amd64/modules.builtin",
+                  "kernel/drivers/vfio/pci/vfio-pci.ko\n");
+  assert_check(&h, 0, "ok    vfio-modules         loaded: vfio, vfio_iommu_type1, vfio_pci");
+  write_root_file(&h, "lib/modules/6.1.0-13-amd64/modules.builtin", "");
+  write_root_file(&h, "lib/modules/6.1.0-13-amd64/modules.dep",
+                  "kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/vfio.ko\n");
+  assert_check(&h, 0,
+               "warn  vfio-modules         vfio_pci: available, not loaded; loaded: vfio, "
+               "vfio_iommu_type1");
+  write_root_file(&h, "lib/modules/6.1.0-13-amd64/modules.dep", "");
+  assert_check(&h, 1,
+               "fail  vfio-modules         vfio_pci: not loaded, and not among this "
+               "kernel's modules");
+  write_root_file(&h, "sys/module/vfio_pci/refcnt", "0\n");
+
+  /* No remapping, but unsafe interrupts allowed: a warning, not a failure. */
+  write_root_file(&h, "proc/interrupts", "           CPU0\n 24:  0  PCI-MSI 512000-edge  ahci\n");
+  write_root_file(&h, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y\n");
+  assert_check(&h, 0,
+               "warn  interrupt-remapping  interrupt remapping is off, and "
+               "vfio_iommu_type1 allows unsafe interrupts");
+  write_root_file(&h, "proc/interrupts",
+                  "           CPU0\n 24:  0  IR-PCI-MSI 512000-edge  ahci\n");
+
+  /* The unit not enabled: a failure while the boot list names devices
+   * (in any form the shell takes), a warning when it names none. */
+  g_free(path);
+  path = g_build_filename(h.root, "etc", "systemd", "system", "multi-user.target.wants",
+                          "pcipass-vfio.service", NULL);
+  g_assert_cmpint(unlink(path), ==, 0);
+  write_root_file(&h, "etc/sysconfig/pcipass-vfio", "DEVICES=1a:00.0\n");
+  assert_check(&h, 1,
+               "fail  boot-unit            /etc/sysconfig/pcipass-vfio lists devices, but "
+               "pcipass-vfio.service is not enabled");
+  write_root_file(&h, "etc/sysconfig/pcipass-vfio", "DEVICES=\"1a:00.0\"\nDEVICES=\"\"\n");
+  assert_check(&h, 0, "warn  boot-unit            pcipass-vfio.service is not enabled");
+
+  /* A qemu.conf that cannot be read is a failure that says where. */
+  write_root_file(&h, "etc/libvirt/qemu.conf", "cgroup_device_acl = [ \"/dev/vfio/vfio\",\n");
+  assert_check(&h, 1,
+               "fail  qemu-acl             /etc/libvirt/qemu.conf: line 1: a list that "
+               "starts here is not closed with ']'");
+  pp_test_host_teardown(&h);
+}
+
 /* ------------------------------------------------------------------------ */
 /* config                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -340,6 +427,65 @@ test_config_diff_and_write(void)
   pp_test_host_vfio(&h, &run, "config", "--devices", "01:00.0,07:03.0", NULL);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_null(strstr(run.out, "@@"));
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+/* A file that cannot be read (a folder in its place): it is left alone,
+ * the others are written, and config exits 1 naming it, in words and in
+ * JSON. */
+static void
+test_config_write_failure(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *blocker = NULL;
+  g_autofree char *grub_before = NULL;
+  g_autofree char *grub_after = NULL;
+  json_error_t jerr;
+  json_t *root, *files;
+  gboolean saw_error = FALSE, saw_grub = FALSE;
+
+  pp_test_host_setup(&h);
+  make_debian(&h);
+  grub_before = root_file(&h, "etc/default/grub");
+  /* /etc/sysconfig/pcipass-vfio is a folder here. */
+  blocker = g_build_filename(h.root, "etc", "sysconfig", "pcipass-vfio", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(blocker, 0755), ==, 0);
+  pp_test_host_vfio(&h, &run, "config", "--devices", "01:00.0", "--write", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "etc/sysconfig/pcipass-vfio"));
+  root = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(root);
+  g_assert_true(json_is_true(json_object_get(root, "written")));
+  files = json_object_get(root, "files");
+  for (gsize i = 0; i < json_array_size(files); i++) {
+    json_t *f = json_array_get(files, i);
+    const char *path = json_string_value(json_object_get(f, "path"));
+    const char *status = json_string_value(json_object_get(f, "status"));
+
+    if (strcmp(path, "/etc/sysconfig/pcipass-vfio") == 0) {
+      g_assert_cmpstr(status, ==, "error");
+      saw_error = TRUE;
+    } else if (strcmp(path, "/etc/default/grub") == 0) {
+      g_assert_cmpstr(status, ==, "changed");
+      g_assert_true(g_str_has_prefix(json_string_value(json_object_get(f, "backup")),
+                                     "/etc/default/grub.pcipass-"));
+      saw_grub = TRUE;
+    }
+  }
+  g_assert_true(saw_error && saw_grub);
+  json_decref(root);
+  grub_after = root_file(&h, "etc/default/grub");
+  g_assert_cmpstr(grub_after, !=, grub_before);
+  g_assert_true(g_file_test(blocker, G_FILE_TEST_IS_DIR));
+  pp_test_run_clear(&run);
+
+  /* In words: on standard output, among the diffs. */
+  pp_test_host_vfio(&h, &run, "config", "--devices", "01:00.0", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "# /etc/sysconfig/pcipass-vfio is left alone: cannot read "));
+  g_assert_nonnull(strstr(run.out, "etc/sysconfig/pcipass-vfio': Is a directory\n"));
   pp_test_run_clear(&run);
   pp_test_host_teardown(&h);
 }
@@ -600,8 +746,10 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/vfio-check/unready", test_check_unready);
   g_test_add_func("/vfio-check/ready", test_check_ready);
+  g_test_add_func("/vfio-check/branches", test_check_branches);
   g_test_add_func("/vfio-config/diff-and-write", test_config_diff_and_write);
   g_test_add_func("/vfio-config/left-alone", test_config_left_alone);
+  g_test_add_func("/vfio-config/write-failure", test_config_write_failure);
   g_test_add_func("/vfio-config/edit-grub", test_edit_grub);
   g_test_add_func("/vfio-config/modules", test_config_modules);
   g_test_add_func("/vfio-config/warnings", test_config_warnings);

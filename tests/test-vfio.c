@@ -451,10 +451,60 @@ test_boot(void)
   g_assert_nonnull(strstr(run.err, "line 1: DEVICES is not a plain list of addresses"));
   pp_test_run_clear(&run);
 
+  /* A card taken out: the others are bound all the same, and boot fails
+   * (exit 1) naming it. */
+  pp_test_write_file(sysconfig, "DEVICES=\"0000:77:00.0 0000:05:00.1\"\n");
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "boot", "--wait", "2", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 1);
+  {
+    g_autofree char *want = g_strdup_printf("pcipass-vfio: 0000:77:00.0, listed in "
+                                            "/etc/sysconfig/pcipass-vfio, is not on this host "
+                                            "(under '%s'); the others were bound\n",
+                                            h.root);
+
+    g_assert_cmpstr(run.err, ==, want);
+  }
+  assert_driver(&h, "0000:05:00.1", "vfio-pci");
+  g_assert_nonnull(strstr(run.out, "0000:05:00.1: igb -> vfio-pci\n"));
+  pp_test_run_clear(&run);
+
+  /* --json: bind's object, with what is missing. */
+  pp_test_host_vfio(&h, &run, "boot", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  {
+    json_error_t jerr;
+    json_t *j = json_loads(run.out, 0, &jerr);
+
+    g_assert_nonnull(j);
+    g_assert_cmpuint(json_array_size(json_object_get(j, "changed")), ==, 0);
+    g_assert_cmpstr(json_string_value(json_array_get(json_object_get(j, "missing"), 0)), ==,
+                    "0000:77:00.0");
+    json_decref(j);
+  }
+  pp_test_run_clear(&run);
+
+  /* Only missing devices: nothing bound, still a failure. */
   pp_test_write_file(sysconfig, "DEVICES=\"0000:77:00.0\"\n");
   pp_test_host_vfio(&h, &run, "boot", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "0000:77:00.0, listed in /etc/sysconfig/pcipass-vfio"));
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+
+  /* A list without devices, in JSON. */
+  pp_test_write_file(sysconfig, "DEVICES=\"\"\n");
+  pp_test_host_vfio(&h, &run, "boot", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(
+      strstr(run.out, "\"nothing_to_do\": \"/etc/sysconfig/pcipass-vfio lists no device\""));
+  pp_test_run_clear(&run);
+
+  /* --wait must be a number of seconds: NaN is not. */
+  pp_test_host_vfio(&h, &run, "boot", "--wait", "nan", NULL);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "0000:77:00.0: no such PCI device"));
+  g_assert_cmpstr(run.err, ==, "pcipass-vfio: --wait must be between 0 and 600 seconds\n");
   pp_test_run_clear(&run);
   pp_test_host_teardown(&h);
 }
@@ -645,6 +695,279 @@ test_host_needs_layers(void)
   pp_test_host_teardown(&h);
 }
 
+/* What goes wrong: a state file that cannot be read stops everything; a
+ * rollback that fails says so and keeps the record; an unbind that fails
+ * for one device gives the others back and exits 1; --json says the same. */
+static void
+test_failures(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *writes = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *path = NULL;
+  json_error_t jerr;
+  json_t *j;
+
+  pp_test_host_setup(&h);
+
+  /* A broken state file: nothing is written, and the message says what to do. */
+  pp_test_write_file(h.state, "[0000:02:00.0\ndriver=bnx2\n");
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  writes = pp_test_host_kernel_stop(&h);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "cannot read the state file"));
+  g_assert_nonnull(strstr(run.err, "(move it away to start afresh)"));
+  g_assert_cmpstr(writes, ==, "");
+  assert_driver(&h, "0000:02:00.0", "bnx2");
+  state = pp_test_host_state(&h);
+  g_assert_cmpstr(state, ==, "[0000:02:00.0\ndriver=bnx2\n");
+  g_assert_cmpint(unlink(h.state), ==, 0);
+  pp_test_run_clear(&run);
+
+  /* The rollback fails too: bnx2 takes nothing back (its bind is a
+   * folder), so 01:00.0 is left on no driver, with its record kept. */
+  path = g_build_filename(h.sys, "bus", "pci", "drivers", "bnx2", "bind", NULL);
+  g_assert_cmpint(unlink(path), ==, 0);
+  g_assert_cmpint(mkdir(path, 0755), ==, 0);
+  {
+    g_autofree char *dev = pp_test_sysfs_device_dir(h.sys, "0000:01:00.1");
+    g_autofree char *override = g_build_filename(dev, "driver_override", NULL);
+
+    g_assert_cmpint(unlink(override), ==, 0);
+    g_assert_cmpint(mkdir(override, 0755), ==, 0);
+  }
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "1", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "undone: 0000:01:00.1 is back on bnx2, 0000:01:00.0 could not "
+                                   "be given back (cannot write '0000:01:00.0' to "));
+  g_assert_nonnull(strstr(run.err, "its record is kept, and `pcipass-vfio unbind 0000:01:00.0` "
+                                   "tries again\n"));
+  assert_driver(&h, "0000:01:00.0", "none");
+  g_free(state);
+  state = pp_test_host_state(&h);
+  g_assert_nonnull(strstr(state, "[0000:01:00.0]\ndriver=bnx2\n"));
+  g_assert_null(strstr(state, "0000:01:00.1"));
+  pp_test_run_clear(&run);
+
+  /* unbind: 01:00.0 still cannot go back (bnx2's bind is a folder);
+   * 05:00.1 can. It goes, and the exit is 1; the JSON names both. */
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "bind", "--json", "05:00.1", "--wait", "2", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 0);
+  j = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(j);
+  g_assert_cmpstr(json_string_value(json_array_get(json_object_get(j, "changed"), 0)), ==,
+                  "0000:05:00.1: igb -> vfio-pci");
+  g_assert_cmpstr(json_string_value(json_array_get(json_object_get(j, "vfio_nodes"), 0)), ==,
+                  "/dev/vfio/31");
+  json_decref(j);
+  pp_test_run_clear(&run);
+
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "unbind", "--json", "01:00.0", "05:00.1", "--wait", "1", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 1);
+  j = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(j);
+  g_assert_cmpuint(json_array_size(json_object_get(j, "changed")), ==, 1);
+  g_assert_cmpstr(json_string_value(json_array_get(json_object_get(j, "changed"), 0)), ==,
+                  "0000:05:00.1: vfio-pci -> igb");
+  g_assert_cmpuint(json_array_size(json_object_get(j, "failed")), ==, 1);
+  g_assert_nonnull(strstr(json_string_value(json_array_get(json_object_get(j, "failed"), 0)),
+                          "drivers/bnx2/bind"));
+  json_decref(j);
+  g_assert_nonnull(strstr(run.err, "drivers/bnx2/bind"));
+  assert_driver(&h, "0000:05:00.1", "igb");
+  assert_driver(&h, "0000:01:00.0", "none");
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+/* A VM holds the group: unbind refuses, naming it, and changes nothing;
+ * --force goes on. The driver's module is recorded at bind. */
+static void
+test_unbind_in_use(void)
+{
+  PpTestHost h;
+  PpTestRun run = { 0 };
+  g_autofree char *writes = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *state_before = NULL;
+  g_autofree char *path = NULL;
+
+  pp_test_host_setup(&h);
+  path = g_build_filename(h.sys, "bus", "pci", "drivers", "bnx2", "module", NULL);
+  pp_test_symlink("../../../../module/bnx2", path);
+  g_free(path);
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  state_before = pp_test_host_state(&h);
+  g_assert_nonnull(strstr(state_before, "[0000:02:00.0]\ndriver=bnx2\nmodule=bnx2\n"));
+
+  /* QEMU (pid 4242) holds group 21; pid 99 holds another group, pid 7 a file. */
+  path = g_build_filename(h.root, "proc", "4242", "fd", "12", NULL);
+  pp_test_symlink("/dev/vfio/21", path);
+  g_free(path);
+  path = g_build_filename(h.root, "proc", "4242", "comm", NULL);
+  pp_test_write_file(path, "qemu-system-x86\n");
+  g_free(path);
+  path = g_build_filename(h.root, "proc", "99", "fd", "3", NULL);
+  pp_test_symlink("/dev/vfio/210", path);
+  g_free(path);
+  path = g_build_filename(h.root, "proc", "7", "fd", "0", NULL);
+  pp_test_symlink("/dev/null", path);
+
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", "2", NULL);
+  writes = pp_test_host_kernel_stop(&h);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==,
+                  "pcipass-vfio: refusing to unbind: /dev/vfio/21 is open in pid 4242 "
+                  "(qemu-system-x86); shut the VM down, or detach the device from it, first "
+                  "(--force unbinds anyway, and waits until the group is let go)\n");
+  g_assert_cmpstr(writes, ==, "");
+  assert_driver(&h, "0000:02:00.0", "vfio-pci");
+  state = pp_test_host_state(&h);
+  g_assert_cmpstr(state, ==, state_before);
+  pp_test_run_clear(&run);
+
+  /* --dry-run refuses the same: what it prints would not happen. */
+  pp_test_host_vfio(&h, &run, "unbind", "--dry-run", "02:00.0", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "is open in pid 4242"));
+  pp_test_run_clear(&run);
+
+  /* --force: given back (the fake kernel does not hold the write). */
+  pp_test_host_kernel_start(&h);
+  pp_test_host_vfio(&h, &run, "unbind", "--force", "02:00.0", "--wait", "2", NULL);
+  g_free(pp_test_host_kernel_stop(&h));
+  g_assert_cmpint(run.status, ==, 0);
+  assert_driver(&h, "0000:02:00.0", "bnx2");
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+/* Storage and networks that span several devices, named by the kernel in
+ * ways the plain walk does not see. The capture has two storage
+ * controllers (03:00.0, a MegaRAID; 00:1f.2, the chipset's SATA). */
+static void
+test_host_needs_spanning(void)
+{
+  PpTestHost h;
+  g_autofree char *sys = NULL;
+  g_autofree char *mountinfo = NULL;
+  g_autofree char *route = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *sata = NULL;
+  g_autofree char *raid = NULL;
+  g_autofree char *nic = NULL;
+  g_autofree char *eno2 = NULL;
+
+  pp_test_host_setup(&h);
+  sys = g_strdup(h.sys);
+  mountinfo = g_build_filename(h.root, "proc", "self", "mountinfo", NULL);
+  pp_test_write_file(mountinfo,
+                     /* btrfs over sda2 (the MegaRAID) and sdb (SATA) */
+                     "30 1 0:45 / /data rw - btrfs /dev/sda2 rw\n"
+                     /* native NVMe multipath: one disk, two controllers */
+                     "31 1 259:0 / /nvme rw - xfs /dev/nvme0n1 rw\n"
+                     /* ZFS: every storage controller */
+                     "32 1 0:50 / /tank rw - zfs tank/data rw\n"
+                     "33 1 0:51 / /tank/home rw - zfs tank/home rw\n"
+                     /* a mount point that is not UTF-8 (\377) */
+                     "34 1 0:46 / /mnt/\\377x rw - ext4 /dev/sda1 rw\n");
+  path = g_build_filename(sys, "fs", "btrfs", "5d6c", "devices", "sda2", NULL);
+  pp_test_symlink("../../../../devices/pci0000:00/0000:00:1c.0/0000:03:00.0/host2/target2:2:0/"
+                  "2:2:0:0/block/sda/sda2",
+                  path);
+  g_free(path);
+  path = g_build_filename(sys, "fs", "btrfs", "5d6c", "devices", "sdb", NULL);
+  pp_test_symlink("../../../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/"
+                  "block/sdb",
+                  path);
+  g_free(path);
+  path = g_build_filename(sys, "class", "block", "sdb", NULL);
+  pp_test_symlink("../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb",
+                  path);
+  g_free(path);
+  path = g_build_filename(sys, "class", "block", "nvme0n1", NULL);
+  pp_test_symlink("../../devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1", path);
+  g_free(path);
+  path = g_build_filename(sys, "class", "nvme-subsystem", "nvme-subsys0", "nvme0", NULL);
+  pp_test_symlink("../../../devices/pci0000:00/0000:00:1f.2/nvme/nvme0", path);
+  g_free(path);
+  path = g_build_filename(sys, "class", "nvme-subsystem", "nvme-subsys0", "nvme1", NULL);
+  pp_test_symlink("../../../devices/pci0000:00/0000:00:1c.0/0000:03:00.0/nvme/nvme1", path);
+
+  /* Open vSwitch: br-ex carries the default route; eno2 (02:00.1) is in
+   * the datapath; eno1 (02:00.0) carries a route through a gateway. */
+  g_free(path);
+  path = g_build_filename(sys, "class", "net", "br-ex", "master", NULL);
+  pp_test_symlink("../ovs-system", path);
+  eno2 = g_build_filename(sys, "class", "net", "eno2", NULL);
+  pp_test_symlink("../../devices/pci0000:00/0000:00:03.0/0000:02:00.1/net/eno2", eno2);
+  g_free(path);
+  path = g_build_filename(sys, "devices", "pci0000:00", "0000:00:03.0", "0000:02:00.1", "net",
+                          "eno2", "master", NULL);
+  pp_test_symlink("../../../../virtual/net/ovs-system", path);
+  g_free(path);
+  path = g_build_filename(sys, "class", "net", "eno1", NULL);
+  pp_test_symlink("../../devices/pci0000:00/0000:00:03.0/0000:02:00.0/net/eno1", path);
+  route = g_build_filename(h.root, "proc", "net", "route", NULL);
+  pp_test_write_file(
+      route, "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+             "br-ex\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+             "eno1\t00001AAC\t0100000A\t0003\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+             "eno1\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0\n");
+
+  sata = needs_of(&h, "0000:00:1f.2");
+  raid = needs_of(&h, "0000:03:00.0");
+  g_assert_nonnull(strstr(sata, "holds /dev/sdb, mounted at /data (a device of the btrfs "
+                                "filesystem on /dev/sda2)"));
+  g_assert_nonnull(strstr(raid, "holds /dev/sda2, mounted at /data"));
+  g_assert_nonnull(
+      strstr(sata, "holds /dev/nvme0n1 (through nvme0, a path of nvme-subsys0), mounted at /nvme"));
+  g_assert_nonnull(
+      strstr(raid, "holds /dev/nvme0n1 (through nvme1, a path of nvme-subsys0), mounted at /nvme"));
+  /* Once per pool, however many of its datasets are mounted. */
+  g_assert_nonnull(strstr(sata, "is a storage controller, and may hold the ZFS pool tank"));
+  g_assert_nonnull(strstr(raid, "is a storage controller, and may hold the ZFS pool tank"));
+  g_assert_null(strstr(strstr(raid, "ZFS pool tank") + 1, "ZFS pool tank"));
+  /* Valid JSON, the byte that is not UTF-8 replaced. */
+  g_assert_nonnull(strstr(raid, "holds /dev/sda1, mounted at /mnt/\xef\xbf\xbdx"));
+  /* No NIC is a storage controller. */
+  nic = needs_of(&h, "0000:02:00.1");
+  g_assert_cmpstr(nic, ==,
+                  "is eno2, which may carry br-ex (Open vSwitch), which carries the default route");
+  g_free(nic);
+  /* A route through a gateway counts; a link route is an address's. */
+  nic = needs_of(&h, "0000:02:00.0");
+  g_assert_cmpstr(nic, ==,
+                  "is eno1, which carries the route to 172.26.0.0/16; "
+                  "is eno1, which has an address on 10.0.0.0/8");
+
+  /* Without the OVS datapath link, eno2 is nothing to br-ex. */
+  g_free(nic);
+  g_assert_cmpint(unlink(path), ==, 0);
+  {
+    g_autofree char *master = g_build_filename(sys, "devices", "pci0000:00", "0000:00:03.0",
+                                               "0000:02:00.1", "net", "eno2", "master", NULL);
+
+    g_assert_cmpint(unlink(master), ==, 0);
+  }
+  nic = needs_of(&h, "0000:02:00.1");
+  g_assert_cmpstr(nic, ==, "");
+  pp_test_host_teardown(&h);
+}
+
 static void
 test_what_stays(void)
 {
@@ -744,6 +1067,9 @@ main(int argc, char **argv)
   g_test_add_func("/vfio/boot", test_boot);
   g_test_add_func("/vfio/list", test_list);
   g_test_add_func("/vfio/host-needs-layers", test_host_needs_layers);
+  g_test_add_func("/vfio/host-needs-spanning", test_host_needs_spanning);
+  g_test_add_func("/vfio/unbind-in-use", test_unbind_in_use);
+  g_test_add_func("/vfio/failures", test_failures);
   g_test_add_func("/vfio/what-stays", test_what_stays);
   g_test_add_func("/vfio/sriov-pf", test_sriov_pf);
   return g_test_run();

@@ -21,12 +21,36 @@ pp_say_error(const char *format, ...)
   fputc('\n', stderr);
 }
 
+json_t *
+pp_json_text(const char *text)
+{
+  g_autofree char *valid = NULL;
+
+  if (text == NULL)
+    return json_null();
+  if (g_utf8_validate(text, -1, NULL))
+    return json_string(text);
+  valid = g_utf8_make_valid(text, -1);
+  return json_string(valid);
+}
+
+gboolean
+pp_json_append(json_t *array, json_t *value)
+{
+  return value != NULL && json_array_append_new(array, value) == 0;
+}
+
 int
 pp_print_json(json_t *json)
 {
-  char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  char *text;
   int rc = PP_EXIT_OK;
 
+  if (json == NULL) {
+    pp_say_error("internal error: the JSON output could not be built; please report it");
+    return PP_EXIT_RUNTIME;
+  }
+  text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(json);
   if (text == NULL || fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF ||
       fflush(stdout) != 0) {

@@ -2,12 +2,14 @@
 
 #include "config.h"
 
+#include "pp-autoptr.h"
+#include "pp-output.h"
 #include "pp-template-json.h"
 
 json_t *
 pp_attribute_vector_to_json(const PpAttribute *attr)
 {
-  json_t *object;
+  g_autoptr(json_t) object = NULL;
 
   g_return_val_if_fail(attr != NULL && pp_attribute_is_vector(attr), NULL);
 
@@ -16,15 +18,16 @@ pp_attribute_vector_to_json(const PpAttribute *attr)
     const char *key, *text;
 
     pp_attribute_vector_get_pair(attr, j, &key, &text);
-    json_object_set_new(object, key, json_string(text));
+    if (json_object_set_new(object, key, pp_json_text(text)) != 0)
+      return NULL;
   }
-  return object;
+  return g_steal_pointer(&object);
 }
 
 json_t *
 pp_template_to_json(const PpTemplate *tmpl)
 {
-  json_t *array;
+  g_autoptr(json_t) array = NULL;
 
   g_return_val_if_fail(tmpl != NULL, NULL);
 
@@ -36,9 +39,10 @@ pp_template_to_json(const PpTemplate *tmpl)
     if (pp_attribute_is_vector(attr))
       value = pp_attribute_vector_to_json(attr);
     else
-      value = json_string(pp_attribute_get_value(attr));
-    json_array_append_new(
-        array, json_pack("{s:s, s:o}", "name", pp_attribute_get_name(attr), "value", value));
+      value = pp_json_text(pp_attribute_get_value(attr));
+    if (!pp_json_append(
+            array, json_pack("{s:s, s:o}", "name", pp_attribute_get_name(attr), "value", value)))
+      return NULL;
   }
-  return array;
+  return g_steal_pointer(&array);
 }

@@ -81,10 +81,17 @@ advance(Lexer *lx)
   lx->at++;
 }
 
-/* Blanks, and with @newlines also newlines and comments. */
+typedef enum {
+  SKIP_BLANKS, /* inside a line */
+  SKIP_LINES,  /* and newlines and comments: between settings */
+} SkipWhat;
+
+/* Blanks, and with SKIP_LINES also newlines and comments. */
 static void
-skip(Lexer *lx, gboolean newlines)
+skip(Lexer *lx, SkipWhat what)
 {
+  gboolean newlines = what == SKIP_LINES;
+
   while (lx->at < lx->len) {
     char c = peek(lx);
 
@@ -149,7 +156,7 @@ parse_value(Lexer *lx, GPtrArray *strings, gboolean *not_strings, gboolean in_li
     guint open_line = lx->line;
 
     advance(lx);
-    skip(lx, TRUE);
+    skip(lx, SKIP_LINES);
     while (peek(lx) != ']') {
       if (lx->at >= lx->len) {
         lx->line = open_line;
@@ -157,12 +164,12 @@ parse_value(Lexer *lx, GPtrArray *strings, gboolean *not_strings, gboolean in_li
       }
       if (!parse_value(lx, strings, not_strings, TRUE))
         return FALSE;
-      skip(lx, TRUE);
+      skip(lx, SKIP_LINES);
       if (lx->at >= lx->len)
         continue;
       if (peek(lx) == ',') {
         advance(lx);
-        skip(lx, TRUE);
+        skip(lx, SKIP_LINES);
       } else if (peek(lx) != ']') {
         return fail(lx, "expected ',' or ']' in a list");
       }
@@ -191,7 +198,7 @@ pp_libvirt_conf_parse(const char *text, gsize len, GError **error)
     gsize name_start;
     gboolean not_strings = FALSE;
 
-    skip(&lx, TRUE);
+    skip(&lx, SKIP_LINES);
     if (lx.at >= lx.len)
       break;
     if (!g_ascii_isalpha(peek(&lx)) && peek(&lx) != '_') {
@@ -206,23 +213,23 @@ pp_libvirt_conf_parse(const char *text, gsize len, GError **error)
     s->start = name_start;
     s->strings = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(conf->settings, s);
-    skip(&lx, FALSE);
+    skip(&lx, SKIP_BLANKS);
     if (peek(&lx) != '=') {
       fail(&lx, "expected '=' after %s", s->name);
       return NULL;
     }
     advance(&lx);
-    skip(&lx, FALSE);
+    skip(&lx, SKIP_BLANKS);
     if (!parse_value(&lx, s->strings, &not_strings, FALSE))
       return NULL;
     s->end = lx.at;
     if (not_strings)
       g_clear_pointer(&s->strings, g_ptr_array_unref);
     /* The rest of the line: blanks, a ';', a comment. */
-    skip(&lx, FALSE);
+    skip(&lx, SKIP_BLANKS);
     if (peek(&lx) == ';')
       advance(&lx);
-    skip(&lx, FALSE);
+    skip(&lx, SKIP_BLANKS);
     if (lx.at < lx.len && peek(&lx) != '\n' && peek(&lx) != '#') {
       fail(&lx, "expected the end of the line after the value of %s", s->name);
       return NULL;

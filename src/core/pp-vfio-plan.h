@@ -33,7 +33,8 @@ G_BEGIN_DECLS
 #define PP_VFIO_DRIVER "vfio-pci"
 
 typedef enum {
-  PP_VFIO_STEP_LOAD_MODULE, /* load the module @value (vfio-pci) */
+  PP_VFIO_STEP_LOAD_MODULE, /* load the module @value (vfio-pci), which registers the
+                             * driver @path (NULL: the same name) */
   PP_VFIO_STEP_RECORD,      /* remember that @device was on driver @value ("" for none) */
   PP_VFIO_STEP_WRITE,       /* write @value to @path, relative to the sysfs root */
   PP_VFIO_STEP_EXPECT,      /* @device must now be on driver @value ("" for none) */
@@ -44,7 +45,7 @@ typedef enum {
 typedef struct {
   PpVfioStepKind kind;
   PpPciAddress device;
-  char *path;  /* WRITE only */
+  char *path;  /* WRITE; LOAD_MODULE's driver */
   char *value; /* see the kinds */
 } PpVfioStep;
 

@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 #include <jansson.h>
 
+#include "pp-autoptr.h"
 #include "pp-exit.h"
 #include "pp-host-facts.h"
 #include "pp-output.h"
@@ -218,10 +219,13 @@ main(int argc, char **argv)
 
   /* 5. Print. */
   if (strcmp(opt.format, "json") == 0) {
-    json_t *json = pp_probe_to_json(output);
-    char *dumped = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    g_autoptr(json_t) json = pp_probe_to_json(output);
+    char *dumped = json ? json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
-    json_decref(json);
+    if (dumped == NULL) {
+      pp_say_error("internal error: the JSON output could not be built; please report it");
+      return PP_EXIT_RUNTIME;
+    }
     text = g_strconcat(dumped, "\n", NULL);
     free(dumped);
   } else {

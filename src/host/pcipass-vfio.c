@@ -88,9 +88,14 @@ bdf_of(const PpPciDevice *dev)
   return g_strdup(pp_pci_address_format(&dev->address, bdf));
 }
 
+typedef enum {
+  HOST_DEVICES = 0,         /* addresses, IDs, drivers, groups */
+  HOST_WITH_NAMES = 1 << 0, /* and pci.ids names, for people */
+} HostOpenFlags;
+
 /* Opens the host's trees and scans its devices. Returns an exit code. */
 static int
-host_open(Host *h, gboolean with_names)
+host_open(Host *h, HostOpenFlags flags)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
@@ -116,7 +121,7 @@ host_open(Host *h, gboolean with_names)
   }
   for (guint i = 0; i < warnings->len; i++)
     pp_say_error("%s", (const char *)g_ptr_array_index(warnings, i));
-  if (with_names) {
+  if (flags & HOST_WITH_NAMES) {
     g_autoptr(PpPciNames) names = pp_pci_names_open(NULL, &error);
 
     if (names == NULL) {
@@ -128,6 +133,23 @@ host_open(Host *h, gboolean with_names)
   }
   h->facts = pp_host_facts_read(h->sys, h->proc);
   return PP_EXIT_OK;
+}
+
+/* What the host needs for itself (pp-host-needs.h); on the running host,
+ * with the kernel's IPv4 addresses, which /proc/net/route may not show. */
+static GPtrArray *
+host_needs(Host *h)
+{
+  g_autoptr(GPtrArray) ipv4 = NULL;
+
+  if (h->real) {
+    g_autoptr(GError) error = NULL;
+
+    ipv4 = pp_netlink_ipv4_addresses(&error);
+    if (ipv4 == NULL)
+      pp_say_error("warning: %s; judging the network from /proc/net/route alone", error->message);
+  }
+  return pp_host_needs_read(h->sys, h->proc, h->dev, ipv4, h->devices);
 }
 
 /* The state file: --state-file, or ROOT/var/lib/pcipass/vfio.state, both
@@ -163,9 +185,11 @@ open_vfio(Host *h, PpVfioFlags flags, PpVfio **ret)
 }
 
 /* The devices named on the command line (in any of lspci's forms), or
- * NULL with the error printed. */
+ * NULL with the error printed. With @missing, addresses that name no
+ * device are added there instead of failing (boot: a card taken out must
+ * not keep the others from being bound). */
 static GPtrArray *
-resolve(const Host *h, char **args)
+resolve(const Host *h, char **args, GPtrArray *missing)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new();
 
@@ -184,6 +208,12 @@ resolve(const Host *h, char **args)
         return NULL;
       }
       dev = pp_vfio_find_device(h->devices, &a);
+      if (dev == NULL && missing != NULL) {
+        char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+        g_ptr_array_add(missing, g_strdup(pp_pci_address_format(&a, bdf)));
+        continue;
+      }
       if (dev == NULL) {
         char bdf[PP_PCI_ADDRESS_BUFSIZE];
 
@@ -195,7 +225,7 @@ resolve(const Host *h, char **args)
         g_ptr_array_add(found, dev);
     }
   }
-  if (found->len == 0) {
+  if (found->len == 0 && (missing == NULL || missing->len == 0)) {
     pp_say_error("no device given (try --help)");
     return NULL;
   }
@@ -253,7 +283,7 @@ cmd_check(int argc, char **argv)
   gboolean failed = FALSE;
   int rc;
 
-  rc = host_open(&h, FALSE);
+  rc = host_open(&h, HOST_DEVICES);
   if (rc != PP_EXIT_OK)
     return rc;
   ch.root = h.rootfs;
@@ -264,17 +294,18 @@ cmd_check(int argc, char **argv)
   results = pp_vfio_checks_run(&ch);
 
   if (opt.json) {
-    json_t *array = json_array();
+    g_autoptr(json_t) array = json_array();
 
     for (guint i = 0; i < results->len; i++) {
       const PpCheckResult *r = g_ptr_array_index(results, i);
 
       failed |= r->status == PP_CHECK_FAIL;
-      json_array_append_new(array, json_pack("{s:s, s:s, s:s, s:s?}", "check", r->name, "status",
-                                             pp_check_status_to_string(r->status), "message",
-                                             r->message, "fix", r->fix));
+      if (!pp_json_append(array, json_pack("{s:s, s:s, s:o, s:o}", "check", r->name, "status",
+                                           pp_check_status_to_string(r->status), "message",
+                                           pp_json_text(r->message), "fix", pp_json_text(r->fix))))
+        g_clear_pointer(&array, json_decref);
     }
-    rc = pp_print_json(array);
+    rc = pp_print_json(g_steal_pointer(&array));
   } else {
     for (guint i = 0; i < results->len; i++) {
       const PpCheckResult *r = g_ptr_array_index(results, i);
@@ -335,23 +366,25 @@ device_json(const PpPciDevice *dev, GPtrArray *needs)
 {
   g_autofree char *bdf = bdf_of(dev);
   char ids[16];
-  json_t *reasons = json_array();
+  g_autoptr(json_t) reasons = json_array();
 
   for (guint i = 0; i < needs->len; i++) {
     const PpHostNeed *n = g_ptr_array_index(needs, i);
 
-    if (pp_pci_address_equal(&n->address, &dev->address))
-      json_array_append_new(reasons, json_string(n->reason));
+    if (pp_pci_address_equal(&n->address, &dev->address) &&
+        !pp_json_append(reasons, pp_json_text(n->reason)))
+      return NULL;
   }
   g_snprintf(ids, sizeof(ids), "%04x:%04x:%04x", dev->vendor, dev->device,
              pp_pci_device_get_class(dev));
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:o, s:b, s:o}", "address", bdf, "type",
-                   ids, "vendor_name", dev->vendor_name ? dev->vendor_name : "", "device_name",
-                   dev->device_name ? dev->device_name : "", "class_name",
-                   dev->class_name ? dev->class_name : "", "driver", dev->driver, "numa_node",
+  return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "address", bdf, "type",
+                   ids, "vendor_name", pp_json_text(dev->vendor_name ? dev->vendor_name : ""),
+                   "device_name", pp_json_text(dev->device_name ? dev->device_name : ""),
+                   "class_name", pp_json_text(dev->class_name ? dev->class_name : ""), "driver",
+                   pp_json_text(dev->driver), "numa_node",
                    dev->numa_node >= 0 ? json_integer(dev->numa_node) : json_null(), "iommu_group",
                    dev->iommu_group >= 0 ? json_integer(dev->iommu_group) : json_null(), "stays",
-                   pp_vfio_stays(dev), "host_needs", reasons);
+                   pp_vfio_stays(dev), "host_needs", g_steal_pointer(&reasons));
 }
 
 static void
@@ -384,13 +417,13 @@ cmd_list(int argc, char **argv)
   g_auto(Host) h = { 0 };
   g_autoptr(GPtrArray) needs = NULL;
   g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gint));
-  json_t *json_groups = NULL;
+  g_autoptr(json_t) json_groups = NULL;
   int rc;
 
-  rc = host_open(&h, TRUE);
+  rc = host_open(&h, HOST_WITH_NAMES);
   if (rc != PP_EXIT_OK)
     return rc;
-  needs = pp_host_needs_read(h.sys, h.proc, h.dev, h.devices);
+  needs = host_needs(&h);
 
   /* The groups in order of their number; devices without one last (-1). */
   for (guint i = 0; i < h.devices->len; i++) {
@@ -428,14 +461,18 @@ cmd_list(int argc, char **argv)
     }
     ok = group_verdict(members, needs, group, &verdict);
     if (opt.json) {
-      json_t *devs = json_array();
+      g_autoptr(json_t) devs = json_array();
 
-      for (guint m = 0; m < members->len; m++)
-        json_array_append_new(devs, device_json(g_ptr_array_index(members, m), needs));
-      json_array_append_new(json_groups,
-                            json_pack("{s:o, s:b, s:s, s:o}", "iommu_group",
-                                      group >= 0 ? json_integer(group) : json_null(), "passthrough",
-                                      ok, "verdict", verdict, "devices", devs));
+      for (guint m = 0; m < members->len && devs != NULL; m++)
+        if (!pp_json_append(devs, device_json(g_ptr_array_index(members, m), needs)))
+          g_clear_pointer(&devs, json_decref);
+      if (json_groups != NULL &&
+          !pp_json_append(json_groups,
+                          json_pack("{s:o, s:b, s:o, s:o}", "iommu_group",
+                                    group >= 0 ? json_integer(group) : json_null(), "passthrough",
+                                    ok, "verdict", pp_json_text(verdict), "devices",
+                                    g_steal_pointer(&devs))))
+        g_clear_pointer(&json_groups, json_decref);
       continue;
     }
     if (group >= 0)
@@ -446,7 +483,7 @@ cmd_list(int argc, char **argv)
       print_device(g_ptr_array_index(members, m), needs);
   }
   if (opt.json)
-    return pp_print_json(json_pack("{s:o}", "groups", json_groups));
+    return pp_print_json(json_pack("{s:o}", "groups", g_steal_pointer(&json_groups)));
   return fflush(stdout) == 0 ? PP_EXIT_OK : PP_EXIT_RUNTIME;
 }
 
@@ -473,32 +510,37 @@ print_plan(GPtrArray *plan, const char *sysfs_root)
 static json_t *
 plan_json(GPtrArray *plan, const char *sysfs_root)
 {
-  json_t *array = json_array();
+  g_autoptr(json_t) array = json_array();
 
   for (guint i = 0; i < plan->len; i++) {
     const PpVfioStep *step = g_ptr_array_index(plan, i);
+    json_t *item = NULL;
 
     if (step->kind == PP_VFIO_STEP_WRITE) {
       g_autofree char *path = g_build_filename(sysfs_root, step->path, NULL);
 
-      json_array_append_new(array, json_pack("{s:s, s:s, s:s}", "action", "write", "path", path,
-                                             "value", step->value));
+      item = json_pack("{s:s, s:o, s:o}", "action", "write", "path", pp_json_text(path), "value",
+                       pp_json_text(step->value));
     } else if (step->kind == PP_VFIO_STEP_LOAD_MODULE) {
-      json_array_append_new(array,
-                            json_pack("{s:s, s:s}", "action", "load", "module", step->value));
+      item = json_pack("{s:s, s:o}", "action", "load", "module", pp_json_text(step->value));
+    } else {
+      continue;
     }
+    if (!pp_json_append(array, item))
+      return NULL;
   }
-  return array;
+  return g_steal_pointer(&array);
 }
 
 static json_t *
 strings_json(GPtrArray *strings)
 {
-  json_t *array = json_array();
+  g_autoptr(json_t) array = json_array();
 
   for (guint i = 0; i < strings->len; i++)
-    json_array_append_new(array, json_string(g_ptr_array_index(strings, i)));
-  return array;
+    if (!pp_json_append(array, pp_json_text(g_ptr_array_index(strings, i))))
+      return NULL;
+  return g_steal_pointer(&array);
 }
 
 /* What vfio-pci must not be given, whatever --force says about the guard:
@@ -531,10 +573,24 @@ refuse_kind(GPtrArray *requested, GPtrArray *targets)
   return NULL;
 }
 
-/* Binds @requested, their groups whole; the guard first. */
+/* The addresses of @missing as errors; returns PP_EXIT_RUNTIME when there
+ * are any, else @rc. */
 static int
-bind_devices(Host *h, GPtrArray *requested)
+say_missing(const Host *h, GPtrArray *missing, int rc)
 {
+  for (guint i = 0; missing != NULL && i < missing->len; i++)
+    pp_say_error("%s, listed in /%s, is not on this host (under '%s'); the others were bound",
+                 (char *)g_ptr_array_index(missing, i), PP_VFIO_CONFIG_SYSCONFIG, h->root);
+  return missing != NULL && missing->len > 0 && rc == PP_EXIT_OK ? PP_EXIT_RUNTIME : rc;
+}
+
+/* Binds @requested, their groups whole; the guard first. @missing:
+ * (nullable): addresses asked for that are not there (boot), reported
+ * after the others are bound. */
+static int
+bind_devices(Host *h, GPtrArray *requested, GPtrArray *missing)
+{
+  g_autoptr(GPtrArray) none = g_ptr_array_new();
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) targets = expand_groups(h, requested, added);
   g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(g_free);
@@ -554,7 +610,7 @@ bind_devices(Host *h, GPtrArray *requested)
     }
   }
   if (!opt.force) {
-    g_autoptr(GPtrArray) needs = pp_host_needs_read(h->sys, h->proc, h->dev, h->devices);
+    g_autoptr(GPtrArray) needs = host_needs(h);
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
 
     if (why != NULL) {
@@ -580,16 +636,20 @@ bind_devices(Host *h, GPtrArray *requested)
     return rc;
   plan = pp_vfio_plan_bind_all(vfio, targets);
 
+  if (missing == NULL)
+    missing = none;
   if (opt.dry_run) {
     if (opt.json)
-      return pp_print_json(json_pack("{s:o, s:o}", "also", strings_json(added), "writes",
-                                     plan_json(plan, sysfs_root)));
+      return say_missing(
+          h, missing,
+          pp_print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(added), "writes",
+                                  plan_json(plan, sysfs_root), "missing", strings_json(missing))));
     for (guint i = 0; i < added->len; i++)
       printf("# %s\n", (char *)g_ptr_array_index(added, i));
     print_plan(plan, sysfs_root);
     if (plan->len == 0)
       printf("# nothing to do: already on vfio-pci\n");
-    return PP_EXIT_OK;
+    return say_missing(h, missing, PP_EXIT_OK);
   }
 
   for (guint i = 0; i < added->len && !opt.json; i++)
@@ -606,15 +666,20 @@ bind_devices(Host *h, GPtrArray *requested)
       g_ptr_array_add(nodes, g_steal_pointer(&node));
   }
   if (opt.json)
-    return pp_print_json(json_pack("{s:o, s:o, s:o}", "also", strings_json(added), "changed",
-                                   strings_json(done), "vfio_nodes", strings_json(nodes)));
+    return say_missing(
+        h, missing,
+        pp_print_json(json_pack("{s:o, s:o, s:o, s:o}", "also", strings_json(added), "changed",
+                                strings_json(done), "vfio_nodes", strings_json(nodes), "missing",
+                                strings_json(missing))));
   for (guint i = 0; i < done->len; i++)
     printf("%s\n", (char *)g_ptr_array_index(done, i));
-  if (done->len == 0)
+  if (done->len == 0 && targets->len > 0)
     printf("nothing to do: already on vfio-pci\n");
   for (guint i = 0; i < nodes->len; i++)
     printf("%s is ready for QEMU\n", (char *)g_ptr_array_index(nodes, i));
-  return PP_EXIT_OK;
+  if (fflush(stdout) != 0)
+    return PP_EXIT_RUNTIME;
+  return say_missing(h, missing, PP_EXIT_OK);
 }
 
 static int
@@ -624,13 +689,41 @@ cmd_bind(int argc, char **argv)
   g_autoptr(GPtrArray) requested = NULL;
   int rc;
 
-  rc = host_open(&h, TRUE);
+  rc = host_open(&h, HOST_WITH_NAMES);
   if (rc != PP_EXIT_OK)
     return rc;
-  requested = resolve(&h, argv + 1);
+  requested = resolve(&h, argv + 1, NULL);
   if (requested == NULL)
     return PP_EXIT_USAGE;
-  return bind_devices(&h, requested);
+  return bind_devices(&h, requested, NULL);
+}
+
+/* "/dev/vfio/23 is open in pid 4242 (qemu-system-x86)" for the groups of
+ * @targets that are on vfio-pci and held; NULL when none is. */
+static char *
+group_users_text(Host *h, GPtrArray *targets)
+{
+  g_autoptr(GString) why = g_string_new(NULL);
+  g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(gint));
+
+  for (guint i = 0; i < targets->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(targets, i);
+    g_autoptr(GPtrArray) users = NULL;
+    gboolean done = FALSE;
+
+    if (dev->iommu_group < 0 || g_strcmp0(dev->driver, PP_VFIO_DRIVER) != 0)
+      continue;
+    for (guint j = 0; j < seen->len && !done; j++)
+      done = g_array_index(seen, gint, j) == dev->iommu_group;
+    if (done)
+      continue;
+    g_array_append_val(seen, dev->iommu_group);
+    users = pp_vfio_group_users(h->proc, dev->iommu_group);
+    for (guint u = 0; u < users->len; u++)
+      g_string_append_printf(why, "%s/dev/vfio/%d is open in %s", why->len ? "; " : "",
+                             dev->iommu_group, (char *)g_ptr_array_index(users, u));
+  }
+  return why->len ? g_string_free(g_steal_pointer(&why), FALSE) : NULL;
 }
 
 static int
@@ -647,10 +740,10 @@ cmd_unbind(int argc, char **argv)
   g_autofree char *sysfs_root = NULL;
   int rc;
 
-  rc = host_open(&h, TRUE);
+  rc = host_open(&h, HOST_WITH_NAMES);
   if (rc != PP_EXIT_OK)
     return rc;
-  requested = resolve(&h, argv + 1);
+  requested = resolve(&h, argv + 1, NULL);
   if (requested == NULL)
     return PP_EXIT_USAGE;
   sysfs_root = g_build_filename(h.root, "sys", NULL);
@@ -673,6 +766,19 @@ cmd_unbind(int argc, char **argv)
         g_ptr_array_add(also, g_strdup_printf("%s shares IOMMU group %d: it goes back too", bdf,
                                               dev->iommu_group));
       }
+    }
+  }
+
+  /* A VM that holds the group would hold the kernel's unbind until it
+   * lets go: say so rather than hang. */
+  if (!opt.force && h.proc != NULL) {
+    g_autofree char *why = group_users_text(&h, targets);
+
+    if (why != NULL) {
+      pp_say_error("refusing to unbind: %s; shut the VM down, or detach the device from it, first "
+                   "(--force unbinds anyway, and waits until the group is let go)",
+                   why);
+      return PP_EXIT_RUNTIME;
     }
   }
 
@@ -745,25 +851,38 @@ sysconfig_devices(const char *text, GError **error)
   return devices != NULL ? devices : g_new0(char *, 1);
 }
 
+/* boot with nothing to bind: said in words, or as bind's JSON. */
+static int
+boot_nothing(const char *why)
+{
+  if (opt.json)
+    return pp_print_json(json_pack("{s:[], s:[], s:[], s:[], s:s}", "also", "changed", "vfio_nodes",
+                                   "missing", "nothing_to_do", why));
+  printf("nothing to do: %s\n", why);
+  return fflush(stdout) == 0 ? PP_EXIT_OK : PP_EXIT_RUNTIME;
+}
+
 static int
 cmd_boot(int argc, char **argv)
 {
   g_auto(Host) h = { 0 };
   g_autoptr(GPtrArray) requested = NULL;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) devices = NULL;
   gboolean any = FALSE;
   int rc;
 
-  rc = host_open(&h, TRUE);
+  rc = host_open(&h, HOST_WITH_NAMES);
   if (rc != PP_EXIT_OK)
     return rc;
   text = pp_sysfs_read_text(h.rootfs, PP_VFIO_CONFIG_SYSCONFIG, 1024 * 1024, &error);
   if (text == NULL) {
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-      printf("nothing to do: no /%s\n", PP_VFIO_CONFIG_SYSCONFIG);
-      return PP_EXIT_OK;
+      g_autofree char *why = g_strdup_printf("no /%s", PP_VFIO_CONFIG_SYSCONFIG);
+
+      return boot_nothing(why);
     }
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
@@ -776,24 +895,27 @@ cmd_boot(int argc, char **argv)
   for (guint i = 0; devices[i] != NULL; i++)
     any |= devices[i][0] != '\0';
   if (!any) {
-    printf("nothing to do: /%s lists no device\n", PP_VFIO_CONFIG_SYSCONFIG);
-    return PP_EXIT_OK;
+    g_autofree char *why = g_strdup_printf("/%s lists no device", PP_VFIO_CONFIG_SYSCONFIG);
+
+    return boot_nothing(why);
   }
-  requested = resolve(&h, devices);
+  /* A card taken out keeps none of the others from vfio-pci. */
+  requested = resolve(&h, devices, missing);
   if (requested == NULL)
     return PP_EXIT_USAGE;
-  return bind_devices(&h, requested);
+  return bind_devices(&h, requested, missing);
 }
 
 /* ------------------------------------------------------------------------ */
 /* config                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* A configuration file, exactly as it is: it may be written back. */
+/* A configuration file, exactly as it is: it may be written back. NULL
+ * when it is not there, and when it cannot be read, with @error set. */
 static char *
-read_root_file(const Host *h, const char *path)
+read_root_file(const Host *h, const char *path, GError **error)
 {
-  return pp_sysfs_read_file(h->rootfs, path, 16 * 1024 * 1024, NULL);
+  return pp_sysfs_read_file(h->rootfs, path, 16 * 1024 * 1024, error);
 }
 
 static gboolean
@@ -834,6 +956,7 @@ cmd_config(int argc, char **argv)
   g_autoptr(GPtrArray) files = NULL;
   g_autoptr(GHashTable) kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) texts = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GHashTable) unreadable = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(PpConfigDevice));
   g_autoptr(PpVfio) vfio = NULL;
   g_autoptr(GError) error = NULL;
@@ -845,17 +968,17 @@ cmd_config(int argc, char **argv)
                                        PP_VFIO_CONFIG_QEMU,     PP_VFIO_CONFIG_DRACUT };
   PpVfioConfigInput in = { 0 };
   gboolean failed = FALSE;
-  json_t *json_files = NULL;
+  g_autoptr(json_t) json_files = NULL;
   int rc;
 
-  rc = host_open(&h, TRUE);
+  rc = host_open(&h, HOST_WITH_NAMES);
   if (rc != PP_EXIT_OK)
     return rc;
   if (opt.devices == NULL) {
     pp_say_error("config needs --devices ADDR... (try --help)");
     return PP_EXIT_USAGE;
   }
-  requested = resolve(&h, opt.devices);
+  requested = resolve(&h, opt.devices, NULL);
   if (requested == NULL)
     return PP_EXIT_USAGE;
   targets = expand_groups(&h, requested, NULL);
@@ -868,7 +991,7 @@ cmd_config(int argc, char **argv)
     }
   }
   if (!opt.force) {
-    g_autoptr(GPtrArray) needs = pp_host_needs_read(h.sys, h.proc, h.dev, h.devices);
+    g_autoptr(GPtrArray) needs = host_needs(&h);
     g_autofree char *why = pp_host_needs_refuse(needs, targets, requested);
 
     if (why != NULL) {
@@ -903,10 +1026,13 @@ cmd_config(int argc, char **argv)
   }
 
   for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
-    char *text = read_root_file(&h, paths[i]);
+    g_autoptr(GError) read_error = NULL;
+    char *text = read_root_file(&h, paths[i], &read_error);
 
     if (text != NULL)
       g_hash_table_insert(texts, (gpointer)paths[i], text);
+    else if (!g_error_matches(read_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+      g_hash_table_insert(unreadable, (gpointer)paths[i], g_strdup(read_error->message));
   }
   in.iommu_vendor = pp_iommu_vendor(h.sys, h.proc);
   in.devices = devs;
@@ -927,13 +1053,18 @@ cmd_config(int argc, char **argv)
     g_autofree char *diff = NULL;
     g_autofree char *backup = NULL;
     g_autoptr(GError) write_error = NULL;
+    const char *why_not = g_hash_table_lookup(unreadable, f->path); /* "error" */
     const char *status;
 
-    if (f->new_text == NULL) {
+    if (why_not == NULL && f->new_text == NULL)
+      why_not = f->error;
+    if (why_not != NULL) {
       failed = TRUE;
       status = "error";
       if (!opt.json)
-        printf("# /%s is left alone: %s\n", f->path, f->error);
+        printf("# /%s is left alone: %s\n", f->path, why_not);
+      else
+        pp_say_error("/%s is left alone: %s", f->path, why_not);
     } else {
       diff = pp_diff_unified(f->old_text, f->new_text, shown);
       status = diff[0] == '\0' ? "unchanged" : f->old_text ? "changed" : "new";
@@ -941,28 +1072,31 @@ cmd_config(int argc, char **argv)
         fputs(diff[0] ? diff : "", stdout);
       if (opt.write && diff[0] != '\0') {
         if (!write_config(&h, f, &backup, &write_error)) {
-          pp_say_error("%s", write_error->message);
+          pp_say_error("cannot write /%s: %s", f->path, write_error->message);
           failed = TRUE;
           status = "error";
+          why_not = write_error->message;
         } else if (!opt.json) {
           printf("# wrote /%s%s%s\n", f->path, backup ? ", the old one kept as " : "",
                  backup ? backup : "");
         }
       }
     }
-    if (opt.json)
-      json_array_append_new(json_files,
-                            json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "path", shown, "status",
-                                      status, "diff", diff, "error", f->error, "backup", backup));
+    if (json_files != NULL &&
+        !pp_json_append(json_files,
+                        json_pack("{s:o, s:s, s:o, s:o, s:o}", "path", pp_json_text(shown),
+                                  "status", status, "diff", pp_json_text(diff), "error",
+                                  pp_json_text(why_not), "backup", pp_json_text(backup))))
+      g_clear_pointer(&json_files, json_decref);
   }
   if (opt.json) {
-    json_t *kparams = json_array();
+    g_autoptr(GPtrArray) kparams = g_ptr_array_new();
 
     for (guint i = 0; params[i] != NULL; i++)
-      json_array_append_new(kparams, json_string(params[i]));
-    rc =
-        pp_print_json(json_pack("{s:o, s:o, s:o, s:b}", "files", json_files, "kernel_parameters",
-                                kparams, "warnings", strings_json(warnings), "written", opt.write));
+      g_ptr_array_add(kparams, params[i]);
+    rc = pp_print_json(json_pack("{s:o, s:o, s:o, s:b}", "files", g_steal_pointer(&json_files),
+                                 "kernel_parameters", strings_json(kparams), "warnings",
+                                 strings_json(warnings), "written", opt.write));
     return rc != PP_EXIT_OK ? rc : failed ? PP_EXIT_RUNTIME : PP_EXIT_OK;
   }
   {
@@ -1001,7 +1135,7 @@ static const GOptionEntry bind_entries[] = {
   { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt.dry_run,
     "Print the sysfs writes instead of making them", NULL },
   { "force", 'f', 0, G_OPTION_ARG_NONE, &opt.force,
-    "Bind even a device the host needs (its disk, its network, its console)", NULL },
+    "Bind a device the host needs (disk, network, console); unbind a group a VM holds", NULL },
   { "wait", 'w', 0, G_OPTION_ARG_DOUBLE, &opt.wait,
     "Seconds the kernel may take to bind or unbind a device (default 5)", "SECONDS" },
   { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.state_file,
@@ -1109,7 +1243,7 @@ main(int argc, char **argv)
   }
   if (opt.verbose)
     g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
-  if (opt.wait < 0 || opt.wait > 600) {
+  if (!(opt.wait >= 0 && opt.wait <= 600)) { /* NaN too */
     pp_say_error("--wait must be between 0 and 600 seconds");
     return PP_EXIT_USAGE;
   }

@@ -19,6 +19,7 @@ typedef struct {
   PpSysfs *dev;
   GPtrArray *devices;
   GPtrArray *needs; /* PpHostNeed */
+  gboolean in_ovs;  /* following the ports of Open vSwitch's datapath */
 } Ctx;
 
 static void
@@ -30,31 +31,29 @@ need_free(gpointer data)
   g_free(need);
 }
 
-/* Adds a need for @bdf, once for each reason. Takes @reason. */
+/* Adds a need for @bdf, once for each reason. Takes @reason, which may
+ * carry bytes from mount points and interface names: it is made valid
+ * UTF-8 for JSON and terminals. */
 static void
-add_need(Ctx *ctx, const char *bdf, char *reason)
+add_need(Ctx *ctx, const char *bdf, char *raw)
 {
+  g_autofree char *owned = raw;
+  g_autofree char *reason = g_utf8_make_valid(owned, -1);
+  PpHostNeed *need;
   PpPciAddress a;
 
-  if (!pp_pci_address_parse(bdf, &a, NULL)) {
-    g_free(reason);
+  if (!pp_pci_address_parse(bdf, &a, NULL))
     return;
-  }
   for (guint i = 0; i < ctx->needs->len; i++) {
     PpHostNeed *n = g_ptr_array_index(ctx->needs, i);
 
-    if (pp_pci_address_equal(&n->address, &a) && strcmp(n->reason, reason) == 0) {
-      g_free(reason);
+    if (pp_pci_address_equal(&n->address, &a) && strcmp(n->reason, reason) == 0)
       return;
-    }
   }
-  {
-    PpHostNeed *need = g_new0(PpHostNeed, 1);
-
-    need->address = a;
-    need->reason = reason;
-    g_ptr_array_add(ctx->needs, need);
-  }
+  need = g_new0(PpHostNeed, 1);
+  need->address = a;
+  need->reason = g_steal_pointer(&reason);
+  g_ptr_array_add(ctx->needs, need);
 }
 
 /* The last component of @path that is a full PCI address (0000:03:00.0):
@@ -148,6 +147,38 @@ block_needs(Ctx *ctx, const char *name, const char *source, const char *use, gui
       add_need(ctx, pci, g_strdup_printf("holds %s, under %s %s", leaf, source, use));
     return;
   }
+  /* Native NVMe multipath: the disk hangs off its subsystem, whose
+   * controllers (nvme0, nvme1) are the PCI devices. */
+  {
+    g_auto(GStrv) parts = g_strsplit(target, "/", -1);
+
+    for (guint i = 0; parts[i] != NULL; i++) {
+      g_autofree char *subsys = NULL;
+      g_autoptr(GPtrArray) ctrls = NULL;
+
+      if (!g_str_has_prefix(parts[i], "nvme-subsys") || strcmp(parts[i], "nvme-subsystem") == 0)
+        continue;
+      subsys = g_strdup_printf("class/nvme-subsystem/%s", parts[i]);
+      ctrls = pp_sysfs_list(ctx->sysfs, subsys, NULL);
+      for (guint c = 0; ctrls != NULL && c < ctrls->len; c++) {
+        const char *ctrl = g_ptr_array_index(ctrls, c);
+        g_autofree char *link = g_strdup_printf("%s/%s", subsys, ctrl);
+        g_autofree char *ctrl_target = NULL;
+        g_autofree char *ctrl_pci = NULL;
+
+        if (!g_str_has_prefix(ctrl, "nvme") || !g_ascii_isdigit(ctrl[4]))
+          continue;
+        ctrl_target = pp_sysfs_readlink(ctx->sysfs, link, NULL);
+        ctrl_pci = ctrl_target ? last_pci_component(ctrl_target) : NULL;
+        if (ctrl_pci != NULL)
+          add_need(ctx, ctrl_pci,
+                   g_strdup_printf("holds /dev/%s (through %s, a path of %s), %s", name, ctrl,
+                                   parts[i], use));
+      }
+      return;
+    }
+  }
+
   /* A virtual device (dm, md): what it is built on. */
   slaves_path = g_strdup_printf("%s/slaves", dir);
   slaves = pp_sysfs_list(ctx->sysfs, slaves_path, NULL);
@@ -223,6 +254,7 @@ unescape_octal(const char *text)
 }
 
 typedef struct {
+  char *fstype;     /* ext4, btrfs, zfs */
   char *source;     /* /dev/sda2 */
   char *mountpoint; /* /boot */
   char *block;      /* the kernel's name, when known (from maj:min) */
@@ -233,6 +265,7 @@ mount_free(gpointer data)
 {
   Mount *m = data;
 
+  g_free(m->fstype);
   g_free(m->source);
   g_free(m->mountpoint);
   g_free(m->block);
@@ -273,6 +306,7 @@ read_mounts(Ctx *ctx)
       if (n < 5 || dash + 2 >= n)
         continue;
       m = g_new0(Mount, 1);
+      m->fstype = g_strdup(f[dash + 1]);
       m->source = unescape_octal(f[dash + 2]);
       m->mountpoint = unescape_octal(f[4]);
       if (!g_str_has_prefix(f[2], "0:")) {
@@ -286,11 +320,63 @@ read_mounts(Ctx *ctx)
         continue;
       m = g_new0(Mount, 1);
       m->source = unescape_octal(f[0]);
+      m->fstype = g_strdup(n > 2 ? f[2] : "");
       m->mountpoint = unescape_octal(f[1]);
     }
     g_ptr_array_add(mounts, m);
   }
   return mounts;
+}
+
+/* A btrfs filesystem spans every device in fs/btrfs/UUID/devices, though
+ * it is mounted by one of them: the others are needed as much. */
+static void
+btrfs_needs(Ctx *ctx, const char *mounted, const char *use)
+{
+  g_autoptr(GPtrArray) filesystems = pp_sysfs_list(ctx->sysfs, "fs/btrfs", NULL);
+
+  for (guint i = 0; filesystems != NULL && i < filesystems->len; i++) {
+    const char *uuid = g_ptr_array_index(filesystems, i);
+    g_autofree char *path = g_strdup_printf("fs/btrfs/%s/devices", uuid);
+    g_autoptr(GPtrArray) members = pp_sysfs_list(ctx->sysfs, path, NULL);
+    gboolean ours = FALSE;
+
+    for (guint d = 0; members != NULL && d < members->len; d++)
+      ours = ours || strcmp(g_ptr_array_index(members, d), mounted) == 0;
+    if (!ours)
+      continue;
+    for (guint d = 0; d < members->len; d++) {
+      const char *member = g_ptr_array_index(members, d);
+      g_autofree char *shown = NULL;
+      g_autofree char *why = NULL;
+
+      if (strcmp(member, mounted) == 0)
+        continue;
+      shown = g_strdup_printf("/dev/%s", member);
+      why = g_strdup_printf("%s (a device of the btrfs filesystem on /dev/%s)", use, mounted);
+      block_needs(ctx, member, shown, why, 0);
+    }
+  }
+}
+
+/* ZFS keeps its vdevs to itself: sysfs names no member disk of a pool.
+ * Every storage controller may hold one, so all of them are needed, and
+ * the administrator who knows better says --force. */
+static void
+zfs_needs(Ctx *ctx, const Mount *m)
+{
+  g_autofree char *pool = g_strndup(m->source, strcspn(m->source, "/@"));
+
+  for (guint i = 0; i < ctx->devices->len; i++) {
+    const PpPciDevice *dev = g_ptr_array_index(ctx->devices, i);
+    char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+    if ((dev->class_code >> 16) != 0x01)
+      continue;
+    pp_pci_address_format(&dev->address, bdf);
+    add_need(ctx, bdf,
+             g_strdup_printf("is a storage controller, and may hold the ZFS pool %s", pool));
+  }
 }
 
 static void
@@ -300,11 +386,16 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
 
   for (guint i = 0; i < mounts->len; i++) {
     Mount *m = g_ptr_array_index(mounts, i);
-    g_autofree char *name = m->block ? g_strdup(m->block) : block_name_of(ctx, m->source);
+    g_autofree char *name = NULL;
     g_autofree char *use = NULL;
 
     g_autofree char *shown = NULL;
 
+    if (g_strcmp0(m->fstype, "zfs") == 0) {
+      zfs_needs(ctx, m);
+      continue;
+    }
+    name = m->block ? g_strdup(m->block) : block_name_of(ctx, m->source);
     if (name == NULL)
       continue;
     /* The name the administrator knows: /dev/mapper/... as mounted, but
@@ -316,6 +407,8 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
       shown = g_strdup_printf("/dev/%s", name);
     use = g_strdup_printf("mounted at %s", m->mountpoint);
     block_needs(ctx, name, shown, use, 0);
+    if (g_strcmp0(m->fstype, "btrfs") == 0)
+      btrfs_needs(ctx, name, use);
   }
 
   /* Filename Type Size Used Priority */
@@ -369,6 +462,41 @@ storage_needs(Ctx *ctx, GPtrArray *mounts)
 /* Network                                                                    */
 /* ------------------------------------------------------------------------ */
 
+static gboolean
+is_ovs_port(Ctx *ctx, const char *ifname)
+{
+  g_autofree char *link = g_strdup_printf("class/net/%s/master", ifname);
+  g_autofree char *master = pp_sysfs_readlink_basename(ctx->sysfs, link, NULL);
+
+  return g_strcmp0(master, "ovs-system") == 0;
+}
+
+static void net_needs(Ctx *ctx, const char *ifname, const char *top, const char *what, guint depth);
+
+/* An Open vSwitch bridge (@ifname, an internal port) names no ports in
+ * sysfs; the ports of the datapath are the interfaces whose master is
+ * ovs-system. Which bridge each serves is OVS's own, so every port (a NIC,
+ * or a bond or VLAN over NICs) may carry @ifname. */
+static void
+ovs_needs(Ctx *ctx, const char *ifname, const char *top, const char *what, guint depth)
+{
+  g_autoptr(GPtrArray) all = NULL;
+  g_autofree char *why = NULL;
+
+  if (ctx->in_ovs)
+    return;
+  all = pp_sysfs_list(ctx->sysfs, "class/net", NULL);
+  why = g_strdup_printf("may carry %s (Open vSwitch), which %s", top, what);
+  ctx->in_ovs = TRUE;
+  for (guint i = 0; all != NULL && i < all->len; i++) {
+    const char *port = g_ptr_array_index(all, i);
+
+    if (strcmp(port, ifname) != 0 && is_ovs_port(ctx, port))
+      net_needs(ctx, port, port, why, depth + 1);
+  }
+  ctx->in_ovs = FALSE;
+}
+
 /* Finds the NICs under interface @ifname (itself, or what a bridge, bond or
  * VLAN sits on) and records @what it carries. */
 static void
@@ -406,9 +534,15 @@ net_needs(Ctx *ctx, const char *ifname, const char *top, const char *what, guint
   ports = pp_sysfs_list(ctx->sysfs, brif, NULL);
   for (guint i = 0; ports != NULL && i < ports->len; i++)
     net_needs(ctx, g_ptr_array_index(ports, i), top, what, depth + 1);
+  if (is_ovs_port(ctx, ifname))
+    ovs_needs(ctx, ifname, top, what, depth);
 }
 
-/* /proc/net/route keeps addresses as little-endian hex. */
+/* RTF_GATEWAY of <linux/route.h>: the route goes through a router. */
+#define ROUTE_GATEWAY 0x0002
+
+/* /proc/net/route keeps addresses as host-order hex of network-order
+ * words (little-endian bytes here), and flags as plain hex. */
 static gboolean
 parse_ipv4(const char *hex, guint32 *ret)
 {
@@ -428,7 +562,7 @@ format_ipv4(guint32 le)
 }
 
 static void
-network_needs(Ctx *ctx)
+network_needs(Ctx *ctx, GPtrArray *ipv4)
 {
   g_autofree char *route = pp_sysfs_read_text(ctx->proc, "net/route", PROC_TEXT_MAX, NULL);
   g_autofree char *route6 = pp_sysfs_read_text(ctx->proc, "net/ipv6_route", PROC_TEXT_MAX, NULL);
@@ -441,25 +575,39 @@ network_needs(Ctx *ctx)
     for (guint i = lines[0] != NULL ? 1 : 0; lines[i] != NULL; i++) {
       g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
       g_autoptr(GPtrArray) w = g_ptr_array_new();
-      guint32 dest, mask;
+      guint32 dest, mask, flags;
       g_autofree char *what = NULL;
+      g_autofree char *net = NULL;
 
       for (guint j = 0; f[j] != NULL; j++)
         if (f[j][0] != '\0')
           g_ptr_array_add(w, f[j]);
       if (w->len < 8 || strcmp(g_ptr_array_index(w, 0), "lo") == 0 ||
           !parse_ipv4(g_ptr_array_index(w, 1), &dest) ||
+          !parse_ipv4(g_ptr_array_index(w, 3), &flags) ||
           !parse_ipv4(g_ptr_array_index(w, 7), &mask))
         continue;
-      if (dest == 0 && mask == 0) {
+      net = format_ipv4(dest);
+      if (dest == 0 && mask == 0)
         what = g_strdup("carries the default route");
-      } else {
-        g_autofree char *net = format_ipv4(dest);
-
+      else if ((flags & ROUTE_GATEWAY) != 0)
+        what = g_strdup_printf("carries the route to %s/%d", net, __builtin_popcount(mask));
+      else if (ipv4 == NULL)
         what = g_strdup_printf("has an address on %s/%d", net, __builtin_popcount(mask));
-      }
+      else
+        continue; /* the address itself says it, below */
       net_needs(ctx, g_ptr_array_index(w, 0), g_ptr_array_index(w, 0), what, 0);
     }
+  }
+
+  for (guint i = 0; ipv4 != NULL && i < ipv4->len; i++) {
+    const PpIfAddress *a = g_ptr_array_index(ipv4, i);
+    g_autofree char *what = NULL;
+
+    if (strcmp(a->ifname, "lo") == 0 || g_str_has_prefix(a->address, "127."))
+      continue;
+    what = g_strdup_printf("has the address %s", a->address);
+    net_needs(ctx, a->ifname, a->ifname, what, 0);
   }
 
   /* dest destlen src srclen nexthop metric refcnt use flags iface */
@@ -611,9 +759,9 @@ compare_needs(gconstpointer a, gconstpointer b, gpointer unused)
 }
 
 GPtrArray *
-pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devices)
+pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *ipv4, GPtrArray *devices)
 {
-  Ctx ctx = { sysfs, proc, dev, devices, NULL };
+  Ctx ctx = { sysfs, proc, dev, devices, NULL, FALSE };
 
   g_return_val_if_fail(sysfs != NULL && devices != NULL, NULL);
 
@@ -622,7 +770,7 @@ pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrArray *devic
     g_autoptr(GPtrArray) mounts = read_mounts(&ctx);
 
     storage_needs(&ctx, mounts);
-    network_needs(&ctx);
+    network_needs(&ctx, ipv4);
   }
   console_needs(&ctx);
   chipset_needs(&ctx);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pp-autoptr.h"
+#include "pp-output.h"
 #include "pp-probe.h"
 #include "pp-template-json.h"
 
@@ -54,11 +55,13 @@ pp_probe_to_json(const PpTemplate *output)
   for (guint i = 0; i < pp_template_get_n_attributes(output); i++) {
     const PpAttribute *attr = pp_template_get_attribute(output, i);
 
-    if (pp_attribute_is_vector(attr))
-      json_array_append_new(pci, pp_attribute_vector_to_json(attr));
-    else
-      json_object_set_new(host, pp_attribute_get_name(attr),
-                          json_string(pp_attribute_get_value(attr)));
+    if (pp_attribute_is_vector(attr)) {
+      if (!pp_json_append(pci, pp_attribute_vector_to_json(attr)))
+        return NULL;
+    } else if (json_object_set_new(host, pp_attribute_get_name(attr),
+                                   pp_json_text(pp_attribute_get_value(attr))) != 0) {
+      return NULL;
+    }
   }
   return json_pack("{s:o, s:o}", "host", g_steal_pointer(&host), "pci", g_steal_pointer(&pci));
 }

@@ -442,6 +442,29 @@ check_qemu_acl(const PpCheckHost *host, PpCheckResult *r)
         "qemu.conf's cgroup_device_acl holds /dev/vfio/vfio and every bound group");
 }
 
+/* Whether the boot list names a device: its last DEVICES= line (the one
+ * the shell would keep) has something besides blanks and quotes. */
+static gboolean
+lists_devices(const char *sysconfig)
+{
+  g_auto(GStrv) lines = NULL;
+  gboolean any = FALSE;
+
+  if (sysconfig == NULL)
+    return FALSE;
+  lines = g_strsplit(sysconfig, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *line = g_strchug(lines[i]);
+
+    if (g_str_has_prefix(line, "DEVICES=")) {
+      const char *value = line + strlen("DEVICES=");
+
+      any = strspn(value, "\"' \t\r") != strlen(value);
+    }
+  }
+  return any;
+}
+
 static void
 check_boot_unit(const PpCheckHost *host, PpCheckResult *r)
 {
@@ -454,7 +477,7 @@ check_boot_unit(const PpCheckHost *host, PpCheckResult *r)
   g_autoptr(GPtrArray) wants = pp_sysfs_list(host->root, "etc/systemd/system", NULL);
   g_autofree char *sysconfig = read_text(host->root, PP_VFIO_CONFIG_SYSCONFIG);
   gboolean enabled = FALSE, present = FALSE;
-  gboolean devices = sysconfig != NULL && strstr(sysconfig, "DEVICES=\"0") != NULL;
+  gboolean devices = lists_devices(sysconfig);
 
   for (guint i = 0; wants != NULL && i < wants->len && !enabled; i++) {
     const char *dir = g_ptr_array_index(wants, i);

@@ -17,12 +17,13 @@ G_DEFINE_QUARK(pp-vfio-error-quark, pp_vfio_error)
 /* Polling for the kernel's (un)bind: real sysfs answers at once, as the
  * write returns after the driver's probe or remove. */
 #define POLL_INTERVAL_USEC 5000
+#define MODULE_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 struct _PpVfio {
   PpSysfs *sysfs;
   PpSysfs *state_dir;
   char *state_path;
-  GKeyFile *state; /* [BDF] driver=NAME ("" for none) */
+  GKeyFile *state; /* [BDF] driver=NAME ("" for none), module=ITS MODULE */
   PpVfioFlags flags;
   double wait_seconds;
 };
@@ -134,16 +135,26 @@ find_modprobe(void)
   return path;
 }
 
+/* Loads @module unless @driver (NULL: @module) is registered already. */
 static gboolean
-load_module(PpVfio *vfio, const char *module, GError **error)
+load_module(PpVfio *vfio, const char *module, const char *driver, GError **error)
 {
   g_autofree char *modprobe = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) run_error = NULL;
   g_autofree char *err_text = NULL;
 
-  if (has_driver(vfio, module))
+  if (driver == NULL)
+    driver = module;
+  if (has_driver(vfio, driver))
     return TRUE;
+  /* The name may come from the state file: a module name, never an option. */
+  if (module[0] == '\0' || module[0] == '-' ||
+      strspn(module, MODULE_NAME_CHARS) != strlen(module)) {
+    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_NOT_FOUND,
+                "'%s' is not a module name; not loading it", module);
+    return FALSE;
+  }
   if (!(vfio->flags & PP_VFIO_LOAD_MODULES)) {
     g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_NOT_FOUND,
                 "%s is not loaded under '%s', and pcipass-vfio loads modules only on the real "
@@ -166,10 +177,11 @@ load_module(PpVfio *vfio, const char *module, GError **error)
                 module, run_error->message);
     return FALSE;
   }
-  if (!g_subprocess_get_successful(proc) || !has_driver(vfio, module)) {
-    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_NOT_FOUND,
-                "'%s %s' did not load it%s%s (is the kernel built with VFIO?)", modprobe, module,
-                err_text && err_text[0] ? ": " : "", err_text ? g_strstrip(err_text) : "");
+  if (!g_subprocess_get_successful(proc) || !has_driver(vfio, driver)) {
+    g_set_error(error, PP_VFIO_ERROR, PP_VFIO_ERROR_NOT_FOUND, "'%s %s' did not load %s%s%s%s",
+                modprobe, module, driver, err_text && err_text[0] ? ": " : "",
+                err_text ? g_strstrip(err_text) : "",
+                strcmp(module, PP_VFIO_DRIVER) == 0 ? " (is the kernel built with VFIO?)" : "");
     return FALSE;
   }
   return TRUE;
@@ -185,6 +197,16 @@ record(PpVfio *vfio, const char *bdf, const char *driver, GError **error)
   if (old != NULL && (driver[0] == '\0' || strcmp(driver, PP_VFIO_DRIVER) == 0))
     return TRUE;
   g_key_file_set_string(vfio->state, bdf, "driver", driver);
+  /* Its module, to load it again should it be gone by unbind (a built-in
+   * driver has none). */
+  g_key_file_remove_key(vfio->state, bdf, "module", NULL);
+  if (driver[0] != '\0') {
+    g_autofree char *link = g_strdup_printf("bus/pci/drivers/%s/module", driver);
+    g_autofree char *module = pp_sysfs_readlink_basename(vfio->sysfs, link, NULL);
+
+    if (module != NULL)
+      g_key_file_set_string(vfio->state, bdf, "module", module);
+  }
   return save_state(vfio, error);
 }
 
@@ -230,7 +252,7 @@ run_step(PpVfio *vfio, const PpVfioStep *step, GError **error)
   }
   switch (step->kind) {
   case PP_VFIO_STEP_LOAD_MODULE:
-    return load_module(vfio, step->value, error);
+    return load_module(vfio, step->value, step->path, error);
   case PP_VFIO_STEP_RECORD:
     return record(vfio, bdf, step->value, error);
   case PP_VFIO_STEP_WRITE:
@@ -272,10 +294,28 @@ pp_vfio_plan_restore_all(PpVfio *vfio, GPtrArray *targets)
   g_return_val_if_fail(vfio != NULL && targets != NULL, NULL);
 
   loaded = pp_sysfs_list(vfio->sysfs, "bus/pci/drivers", NULL);
+  if (loaded == NULL)
+    loaded = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < targets->len; i++) {
     const PpPciDevice *dev = g_ptr_array_index(targets, i);
     g_autofree char *original = pp_vfio_get_recorded(vfio, &dev->address);
+    g_autofree char *module = NULL;
+    char bdf[PP_PCI_ADDRESS_BUFSIZE];
 
+    /* The driver it had is gone (rmmod): on the real root, its module
+     * is loaded again first, and the device bound to it by name. */
+    pp_pci_address_format(&dev->address, bdf);
+    module = g_key_file_get_string(vfio->state, bdf, "module", NULL);
+    if ((vfio->flags & PP_VFIO_LOAD_MODULES) && original != NULL && original[0] != '\0' &&
+        module != NULL && !g_ptr_array_find_with_equal_func(loaded, original, g_str_equal, NULL)) {
+      PpVfioStep *load = g_new0(PpVfioStep, 1);
+
+      load->kind = PP_VFIO_STEP_LOAD_MODULE;
+      load->value = g_steal_pointer(&module);
+      load->path = g_strdup(original);
+      g_ptr_array_insert(plan, 0, load);
+      g_ptr_array_add(loaded, g_strdup(original));
+    }
     pp_vfio_plan_restore(plan, dev, original, loaded);
   }
   return g_steal_pointer(&plan);
@@ -333,8 +373,10 @@ roll_back(PpVfio *vfio, GArray *recorded)
       g_string_append_printf(said, "%s%s is back on %s", said->len ? ", " : "", bdf,
                              now ? now : "no driver");
     else
-      g_string_append_printf(said, "%s%s could not be given back (%s)", said->len ? ", " : "", bdf,
-                             error->message);
+      g_string_append_printf(said,
+                             "%s%s could not be given back (%s); its record is kept, and "
+                             "`pcipass-vfio unbind %s` tries again",
+                             said->len ? ", " : "", bdf, error->message, bdf);
   }
   return g_string_free(g_steal_pointer(&said), FALSE);
 }
@@ -390,4 +432,54 @@ pp_vfio_execute(PpVfio *vfio, GPtrArray *plan, GPtrArray *done, GError **error)
                                             after ? after : "no driver"));
   }
   return TRUE;
+}
+
+static gint
+compare_pids(gconstpointer a, gconstpointer b)
+{
+  guint64 pa = g_ascii_strtoull(*(const char *const *)a, NULL, 10);
+  guint64 pb = g_ascii_strtoull(*(const char *const *)b, NULL, 10);
+
+  return pa < pb ? -1 : pa > pb;
+}
+
+GPtrArray *
+pp_vfio_group_users(PpSysfs *proc, gint group)
+{
+  GPtrArray *users = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *node = g_strdup_printf("/dev/vfio/%d", group);
+  g_autoptr(GPtrArray) pids = NULL;
+
+  g_return_val_if_fail(proc != NULL, users);
+
+  pids = pp_sysfs_list(proc, ".", NULL);
+  if (pids == NULL)
+    return users;
+  g_ptr_array_sort(pids, compare_pids);
+  for (guint i = 0; i < pids->len; i++) {
+    const char *pid = g_ptr_array_index(pids, i);
+    g_autofree char *fd_dir = NULL;
+    g_autoptr(GPtrArray) fds = NULL;
+    gboolean holds = FALSE;
+
+    if (strspn(pid, "0123456789") != strlen(pid))
+      continue;
+    fd_dir = g_strdup_printf("%s/fd", pid);
+    fds = pp_sysfs_list(proc, fd_dir, NULL);
+    for (guint f = 0; fds != NULL && f < fds->len && !holds; f++) {
+      g_autofree char *link = g_strdup_printf("%s/%s", fd_dir, (char *)g_ptr_array_index(fds, f));
+      g_autofree char *target = pp_sysfs_readlink(proc, link, NULL);
+
+      holds = g_strcmp0(target, node) == 0;
+    }
+    if (holds) {
+      g_autofree char *comm_path = g_strdup_printf("%s/comm", pid);
+      g_autofree char *comm = pp_sysfs_read_string(proc, comm_path, NULL);
+      g_autofree char *valid = comm ? g_utf8_make_valid(comm, -1) : NULL;
+
+      g_ptr_array_add(users, valid ? g_strdup_printf("pid %s (%s)", pid, valid)
+                                   : g_strdup_printf("pid %s", pid));
+    }
+  }
+  return users;
 }

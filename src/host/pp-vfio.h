@@ -84,6 +84,21 @@ GPtrArray *pp_vfio_plan_restore_all(PpVfio *vfio, GPtrArray *targets);
  */
 gboolean pp_vfio_execute(PpVfio *vfio, GPtrArray *plan, GPtrArray *done, GError **error);
 
+/**
+ * pp_vfio_group_users:
+ * @proc: the proc tree
+ * @group: an IOMMU group
+ *
+ * The processes that hold /dev/vfio/@group open (a VM's QEMU): while one
+ * does, the kernel holds an unbind of its devices until it lets go. Read
+ * from proc/PID/fd, which needs root for other users' processes; those
+ * that cannot be read are passed over.
+ *
+ * Returns: (transfer full) (element-type utf8): "pid 4242 (qemu-system-x86)"
+ *   for each, in pid order; empty when none.
+ */
+GPtrArray *pp_vfio_group_users(PpSysfs *proc, gint group);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVfio, pp_vfio_free)
 
 G_END_DECLS

@@ -96,6 +96,18 @@ else R "qemu FAIL exit $rc $(tail -3 /tmp/qemu.txt | tr '\n' ' ')"; fi
 pcipass-vfio bind $E1 > /tmp/again.txt 2>&1
 grep -q "nothing to do" /tmp/again.txt && R "idempotent PASS" || R "idempotent FAIL $(cat /tmp/again.txt)"
 
+# 8b. a VM holds the group: unbind refuses, names the process, changes nothing
+qemu-system-x86_64 -machine q35 -accel tcg -m 128 -nodefaults -display none -monitor none \
+  -device vfio-pci,host=$E1 -S > /tmp/qemu2.txt 2>&1 &
+QP=$!
+for i in $(seq 200); do ls -l /proc/$QP/fd 2>/dev/null | grep -q "/dev/vfio/$G" && break; sleep 0.1; done
+pcipass-vfio unbind $E1 > /tmp/inuse.txt 2>&1; rc=$?
+cat /tmp/inuse.txt
+if [ $rc = 1 ] && grep -q "/dev/vfio/$G is open in pid $QP (qemu-system-x86)" /tmp/inuse.txt && [ "$(drv_of $E1)" = vfio-pci ]; then
+  R "unbind-in-use PASS refused while QEMU (pid $QP) holds /dev/vfio/$G"
+else R "unbind-in-use FAIL exit $rc driver=$(drv_of $E1) $(ls -l /proc/$QP/fd 2>&1 | grep vfio)"; fi
+kill $QP 2>/dev/null; wait $QP 2>/dev/null
+
 # 9. unbind: back to e1000e, override cleared, the probe says so
 pcipass-vfio unbind $E1 > /tmp/unbind.txt 2>&1; rc=$?
 cat /tmp/unbind.txt
@@ -105,6 +117,18 @@ if [ $rc = 0 ] && [ "$(drv_of $E1)" = e1000e ] && [ "$ov" = "(null)" ]; then
 else R "unbind FAIL exit $rc driver=$(drv_of $E1) override=$ov"; fi
 pcipass-probe --all --json > /tmp/last.json 2>/dev/null
 record $E1 /tmp/last.json | grep -q '"DRIVER": "e1000e"' && R "probe-restored PASS DRIVER=e1000e" || R "probe-restored FAIL"
+
+# 9b. e1000e unloaded while the device was on vfio-pci: unbind loads it again
+if [ -e /sys/bus/pci/drivers/e1000e/module ]; then
+  pcipass-vfio bind $E1 > /dev/null 2>&1
+  modprobe -r e1000e
+  [ -d /sys/bus/pci/drivers/e1000e ] && gone=no || gone=yes
+  pcipass-vfio unbind $E1 > /tmp/reload.txt 2>&1; rc=$?
+  cat /tmp/reload.txt
+  if [ $rc = 0 ] && [ $gone = yes ] && [ "$(drv_of $E1)" = e1000e ]; then
+    R "restore-module PASS e1000e unloaded, then loaded again and bound"
+  else R "restore-module FAIL exit $rc unloaded=$gone driver=$(drv_of $E1)"; fi
+else R "restore-module FAIL e1000e is built in: nothing to unload"; fi
 
 # 10. the virtio-net, from virtio-pci, with JSON
 VN=$(pci_find 0x1af4 0x1041); [ -n "$VN" ] || VN=$(pci_find 0x1af4 0x1000)

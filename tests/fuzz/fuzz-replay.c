@@ -32,8 +32,12 @@ mutate_and_run(GRand *rand, const char *data, gsize len)
       g_string_insert_len(s, at, tok, toklen);
       break;
     case 1:
-      if (at < s->len)
-        g_string_erase(s, at, MIN((gsize)g_rand_int_range(rand, 1, 8), s->len - at));
+      if (at < s->len) {
+        /* One draw: MIN() would evaluate it twice. */
+        gsize n = (gsize)g_rand_int_range(rand, 1, 8);
+
+        g_string_erase(s, at, MIN(n, s->len - at));
+      }
       break;
     default:
       if (at < s->len)
