@@ -1012,7 +1012,6 @@ test_sriov_pf(void)
   g_autofree char *total = NULL;
   g_autofree char *eno = NULL;
   g_autofree char *route = NULL;
-  g_autofree char *needs = NULL;
 
   pp_test_host_setup(&h);
   /* The I350's first port with 4 VFs; its first VF carries the route. */

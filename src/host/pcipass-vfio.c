@@ -735,7 +735,6 @@ cmd_unbind(int argc, char **argv)
   g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) failures = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) also = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GError) error = NULL;
   g_autoptr(PpVfio) vfio = NULL;
   g_autofree char *sysfs_root = NULL;
   int rc;
@@ -959,7 +958,6 @@ cmd_config(int argc, char **argv)
   g_autoptr(GHashTable) unreadable = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   g_autoptr(GArray) devs = g_array_new(FALSE, FALSE, sizeof(PpConfigDevice));
   g_autoptr(PpVfio) vfio = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(PpKmod) kmod = NULL;
   g_auto(GStrv) params = NULL;
   g_autoptr(GPtrArray) warnings = NULL;

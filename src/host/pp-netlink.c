@@ -92,7 +92,6 @@ pp_netlink_ipv4_addresses(GError **error)
   }
   for (;;) {
     ssize_t n = recv(fd, buf, NL_BUFSIZE, 0);
-    int left; /* signed: the kernel's macros count it down past 0 */
 
     if (n < 0 && errno == EINTR)
       continue;
@@ -102,9 +101,13 @@ pp_netlink_ipv4_addresses(GError **error)
                   n < 0 ? g_strerror(errno) : "the dump ended early");
       return NULL;
     }
-    left = (int)n;
-    for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, left);
-         nh = NLMSG_NEXT(nh, left)) {
+    /* NLMSG_OK and NLMSG_NEXT, with the sizes kept unsigned. */
+    for (gsize off = 0, len = (gsize)n; off + sizeof(struct nlmsghdr) <= len;) {
+      struct nlmsghdr *nh = (struct nlmsghdr *)(buf + off);
+
+      if (nh->nlmsg_len < sizeof(struct nlmsghdr) || nh->nlmsg_len > len - off)
+        break;
+      off += NLMSG_ALIGN(nh->nlmsg_len);
       if (nh->nlmsg_seq != seq)
         continue;
       if (nh->nlmsg_type == NLMSG_DONE)

@@ -352,7 +352,6 @@ roll_back(PpVfio *vfio, GArray *recorded)
   for (guint i = recorded->len; i-- > 0;) {
     const PpPciAddress *a = &g_array_index(recorded, PpPciAddress, i);
     char bdf[PP_PCI_ADDRESS_BUFSIZE];
-    g_autofree char *path = NULL;
     g_autoptr(PpPciDevice) dev = NULL;
     g_autoptr(GPtrArray) plan = pp_vfio_plan_new();
     g_autoptr(GError) error = NULL;
