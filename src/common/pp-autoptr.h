@@ -4,8 +4,12 @@
 
 #include <dirent.h>
 
+#include <curl/curl.h>
 #include <glib.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DIR, closedir)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CURL, curl_easy_cleanup)

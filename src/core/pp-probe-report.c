@@ -1,0 +1,254 @@
+#define G_LOG_DOMAIN "pp-probe-report"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-probe-report.h"
+#include "pp-template.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-probe-report-error-quark, pp_probe_report_error)
+/* clang-format on */
+
+/* pci.ids names run to about 100 bytes; a name ten times that is not one. */
+#define NAME_MAX_LEN 1024
+/* Linux caps driver names well below this (struct device_driver.name). */
+#define DRIVER_MAX_LEN 64
+/* NUMA nodes and IOMMU groups are small numbers. */
+#define NUMA_NODE_MAX 4095
+#define IOMMU_GROUP_MAX 1000000
+
+void
+pp_probe_device_free(PpProbeDevice *dev)
+{
+  if (dev == NULL)
+    return;
+  g_free(dev->bdf);
+  g_free(dev->short_address);
+  g_free(dev->vendor_name);
+  g_free(dev->device_name);
+  g_free(dev->class_name);
+  g_free(dev->driver);
+  g_free(dev->sriov);
+  g_free(dev->physfn);
+  g_strfreev(dev->keys);
+  g_strfreev(dev->values);
+  g_free(dev);
+}
+
+void
+pp_probe_report_free(PpProbeReport *report)
+{
+  if (report == NULL)
+    return;
+  g_free(report->hostname);
+  g_free(report->kernel_version);
+  if (report->devices != NULL)
+    g_ptr_array_unref(report->devices);
+  g_free(report);
+}
+
+static gboolean
+parse_hex4(const char *text, guint16 *ret)
+{
+  guint64 v;
+
+  if (text == NULL || strlen(text) != 4 || strspn(text, "0123456789abcdefABCDEF") != 4)
+    return FALSE;
+  v = g_ascii_strtoull(text, NULL, 16);
+  *ret = (guint16)v;
+  return TRUE;
+}
+
+/* Parses a record's fields into @dev; returns the problem, or NULL. */
+static char *
+read_record(const PpAttribute *vec, PpProbeDevice *dev)
+{
+  const char *address = pp_attribute_vector_get(vec, "ADDRESS");
+  const char *short_address = pp_attribute_vector_get(vec, "SHORT_ADDRESS");
+  const char *numa = pp_attribute_vector_get(vec, "NUMA_NODE");
+  const char *group = pp_attribute_vector_get(vec, "IOMMU_GROUP");
+  const char *driver = pp_attribute_vector_get(vec, "DRIVER");
+  const char *sriov = pp_attribute_vector_get(vec, "SRIOV");
+  const char *physfn = pp_attribute_vector_get(vec, "PHYSFN");
+  static const char *const names[] = { "VENDOR_NAME", "DEVICE_NAME", "CLASS_NAME" };
+  char **name_slots[] = { &dev->vendor_name, &dev->device_name, &dev->class_name };
+  static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
+  guint16 *id_slots[] = { &dev->vendor, &dev->device, &dev->class_code };
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+  guint n = pp_attribute_vector_get_n_pairs(vec);
+  guint64 v;
+
+  /* ADDRESS is OpenNebula's 0000:3b:00:1; SHORT_ADDRESS is lspci's. */
+  if (address != NULL) {
+    g_autofree char *dotted = g_strdup(address);
+    char *last = strrchr(dotted, ':');
+
+    if (last != NULL && strchr(dotted, ':') != last)
+      *last = '.';
+    if (!pp_pci_address_parse(dotted, &dev->address, NULL))
+      return g_strdup_printf("ADDRESS '%s' is not a PCI address (0000:3b:00:1)", address);
+  } else if (short_address != NULL) {
+    if (!pp_pci_address_parse(short_address, &dev->address, NULL))
+      return g_strdup_printf("SHORT_ADDRESS '%s' is not a PCI address (3b:00.1)", short_address);
+  } else {
+    return g_strdup("has neither ADDRESS nor SHORT_ADDRESS");
+  }
+  dev->bdf = g_strdup(pp_pci_address_format(&dev->address, buf));
+  dev->short_address = g_strdup(pp_pci_address_format_short(&dev->address, buf));
+
+  for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+    const char *value = pp_attribute_vector_get(vec, ids[i]);
+
+    if (value == NULL)
+      return g_strdup_printf("has no %s", ids[i]);
+    if (!parse_hex4(value, id_slots[i]))
+      return g_strdup_printf("%s '%s' is not 4 hex digits", ids[i], value);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    const char *value = pp_attribute_vector_get(vec, names[i]);
+
+    if (value != NULL && strlen(value) > NAME_MAX_LEN)
+      return g_strdup_printf("%s is longer than %d bytes", names[i], NAME_MAX_LEN);
+    *name_slots[i] = g_strdup(value ? value : "");
+  }
+
+  dev->numa_node = -1;
+  if (numa != NULL && strcmp(numa, "-") != 0) {
+    if (!g_ascii_string_to_unsigned(numa, 10, 0, NUMA_NODE_MAX, &v, NULL))
+      return g_strdup_printf("NUMA_NODE '%s' is neither '-' nor a node number", numa);
+    dev->numa_node = (gint)v;
+  }
+  dev->iommu_group = -1;
+  if (group != NULL) {
+    if (!g_ascii_string_to_unsigned(group, 10, 0, IOMMU_GROUP_MAX, &v, NULL))
+      return g_strdup_printf("IOMMU_GROUP '%s' is not a group number", group);
+    dev->iommu_group = (gint)v;
+  }
+  if (driver != NULL) {
+    if (driver[0] == '\0' || strlen(driver) > DRIVER_MAX_LEN ||
+        strspn(driver, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            strlen(driver))
+      return g_strdup_printf("DRIVER '%s' is not a driver name", driver);
+    dev->driver = g_strdup(driver);
+  }
+  if (sriov != NULL && strcmp(sriov, "pf") != 0 && strcmp(sriov, "vf") != 0 &&
+      strcmp(sriov, "no") != 0)
+    return g_strdup_printf("SRIOV '%s' is not pf, vf or no", sriov);
+  dev->sriov = g_strdup(sriov ? sriov : "no");
+  if (physfn != NULL) {
+    PpPciAddress pf;
+
+    if (!pp_pci_address_parse(physfn, &pf, NULL))
+      return g_strdup_printf("PHYSFN '%s' is not a PCI address", physfn);
+    dev->physfn = g_strdup(pp_pci_address_format(&pf, buf));
+  }
+
+  dev->keys = g_new0(char *, n + 1);
+  dev->values = g_new0(char *, n + 1);
+  for (guint i = 0; i < n; i++) {
+    const char *key, *value;
+
+    pp_attribute_vector_get_pair(vec, i, &key, &value);
+    dev->keys[i] = g_strdup(key);
+    dev->values[i] = g_strdup(value);
+  }
+  return NULL;
+}
+
+/* A fact: a count that is a decimal number, or -1 when absent. */
+static gboolean
+read_count(const PpTemplate *tmpl, const char *name, gint64 *ret, GError **error)
+{
+  const PpAttribute *attr = pp_template_find(tmpl, name);
+  const char *value = attr ? pp_attribute_get_value(attr) : NULL;
+  guint64 v;
+
+  *ret = -1;
+  if (attr == NULL)
+    return TRUE;
+  if (value == NULL || !g_ascii_string_to_unsigned(value, 10, 0, G_MAXINT64, &v, NULL)) {
+    g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
+                "line %u: %s '%s' is not a number", pp_attribute_get_pos(attr).line, name,
+                value ? value : "[...]");
+    return FALSE;
+  }
+  *ret = (gint64)v;
+  return TRUE;
+}
+
+static gboolean
+read_text(const PpTemplate *tmpl, const char *name, char **ret, GError **error)
+{
+  const PpAttribute *attr = pp_template_find(tmpl, name);
+
+  *ret = NULL;
+  if (attr == NULL)
+    return TRUE;
+  if (pp_attribute_get_value(attr) == NULL ||
+      strlen(pp_attribute_get_value(attr)) > NAME_MAX_LEN) {
+    g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
+                "line %u: %s is not a single value of at most %d bytes",
+                pp_attribute_get_pos(attr).line, name, NAME_MAX_LEN);
+    return FALSE;
+  }
+  *ret = g_strdup(pp_attribute_get_value(attr));
+  return TRUE;
+}
+
+PpProbeReport *
+pp_probe_report_parse(const char *text, gsize len, GError **error)
+{
+  g_autoptr(PpTemplate) tmpl = NULL;
+  g_autoptr(PpProbeReport) report = g_new0(PpProbeReport, 1);
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  guint records = 0;
+
+  g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+  tmpl = pp_template_parse(text ? text : "", len, NULL, error);
+  if (tmpl == NULL)
+    return NULL;
+  report->devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_probe_device_free);
+  if (!read_text(tmpl, "HOSTNAME", &report->hostname, error) ||
+      !read_text(tmpl, "KERNEL_VERSION", &report->kernel_version, error) ||
+      !read_count(tmpl, "CPU_COUNT", &report->cpu_count, error) ||
+      !read_count(tmpl, "MEMORY_KIB", &report->memory_kib, error))
+    return NULL;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+    g_autoptr(PpProbeDevice) dev = NULL;
+    g_autofree char *problem = NULL;
+
+    if (strcmp(pp_attribute_get_name(attr), "PCI") != 0)
+      continue;
+    records++;
+    if (!pp_attribute_is_vector(attr)) {
+      g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
+                  "line %u: PCI record %u is not a vector (PCI = [ ... ])",
+                  pp_attribute_get_pos(attr).line, records);
+      return NULL;
+    }
+    if (report->devices->len >= PP_PROBE_REPORT_MAX_DEVICES) {
+      g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_TOO_BIG,
+                  "line %u: more than %d PCI records", pp_attribute_get_pos(attr).line,
+                  PP_PROBE_REPORT_MAX_DEVICES);
+      return NULL;
+    }
+    dev = g_new0(PpProbeDevice, 1);
+    problem = read_record(attr, dev);
+    if (problem == NULL && g_hash_table_contains(seen, dev->bdf))
+      problem = g_strdup("repeats an address that an earlier record has");
+    if (problem != NULL) {
+      g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
+                  "line %u: PCI record %u%s%s%s: %s", pp_attribute_get_pos(attr).line, records,
+                  dev->bdf ? " (" : "", dev->bdf ? dev->bdf : "", dev->bdf ? ")" : "", problem);
+      return NULL;
+    }
+    g_hash_table_add(seen, dev->bdf);
+    g_ptr_array_add(report->devices, g_steal_pointer(&dev));
+  }
+  return g_steal_pointer(&report);
+}

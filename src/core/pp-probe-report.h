@@ -1,0 +1,79 @@
+/* pp-probe-report: what pcipass-probe printed about a host, read back by
+ * pcipassd's monitor: the host facts (HOSTNAME, CPU_COUNT, MEMORY_KIB,
+ * KERNEL_VERSION) and one PCI = [ ... ] record per device, checked field by
+ * field. The text comes from another machine: every field is validated and
+ * bounded, and an error names the record and the line. Pure: no I/O.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-address.h"
+
+G_BEGIN_DECLS
+
+#define PP_PROBE_REPORT_ERROR (pp_probe_report_error_quark())
+GQuark pp_probe_report_error_quark(void);
+
+typedef enum {
+  PP_PROBE_REPORT_ERROR_INVALID, /* not a template, or a field that is wrong */
+  PP_PROBE_REPORT_ERROR_TOO_BIG, /* more devices than PP_PROBE_REPORT_MAX_DEVICES */
+} PpProbeReportError;
+
+/* The most devices one report may hold: a large host has a few hundred
+ * functions with its VFs; 4096 leaves room and bounds what a host can make
+ * the store hold. */
+#define PP_PROBE_REPORT_MAX_DEVICES 4096
+
+typedef struct {
+  PpPciAddress address;
+  char *bdf;           /* 0000:3b:00.1 */
+  char *short_address; /* 3b:00.1, as the record gives it */
+  guint16 vendor;
+  guint16 device;
+  guint16 class_code; /* 0x0106: class and subclass, as TYPE and CLASS */
+  char *vendor_name;  /* "" when the record has none */
+  char *device_name;
+  char *class_name;
+  gint numa_node;   /* -1: unknown */
+  gint iommu_group; /* -1: none */
+  char *driver;     /* NULL: none */
+  char *sriov;      /* "pf", "vf" or "no" */
+  char *physfn;     /* a VF's PF (0000:3b:00.0), or NULL */
+  /* The whole record in its order, known keys and others alike. */
+  GStrv keys;
+  GStrv values;
+} PpProbeDevice;
+
+typedef struct {
+  char *hostname;       /* NULL when not reported */
+  gint64 cpu_count;     /* -1: not reported */
+  gint64 memory_kib;    /* -1: not reported */
+  char *kernel_version; /* NULL when not reported */
+  GPtrArray *devices;   /* PpProbeDevice, in the report's order */
+} PpProbeReport;
+
+void pp_probe_device_free(PpProbeDevice *dev);
+void pp_probe_report_free(PpProbeReport *report);
+
+/**
+ * pp_probe_report_parse:
+ * @text: the probe's output (template format), not necessarily
+ *   NUL-terminated
+ * @len: its length
+ *
+ * Top-level attributes other than the facts are passed over (a newer probe
+ * may say more); a PCI record must have ADDRESS (`0000:3b:00:1`) or
+ * SHORT_ADDRESS, and VENDOR, DEVICE and CLASS (4 hex digits each). Two
+ * records for one address are an error.
+ *
+ * Returns: (transfer full): the report, or %NULL with an error that says
+ *   "line L, column C: ..." for the template's syntax, or "line L: PCI
+ *   record N (ADDR): FIELD ..." for a field.
+ */
+PpProbeReport *pp_probe_report_parse(const char *text, gsize len, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpProbeDevice, pp_probe_device_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpProbeReport, pp_probe_report_free)
+
+G_END_DECLS

@@ -1,0 +1,56 @@
+/* pp-api: pcipassd's HTTP+JSON API under /v1, and /metrics.
+ *
+ * Every request is authenticated before it is routed (pp-auth): on the
+ * Unix socket by the peer's credentials, over TCP by "Authorization:
+ * Bearer TOKEN". Bodies are JSON objects of at most PP_API_MAX_BODY bytes;
+ * an unknown field, a wrong type or a missing required field is 400.
+ * Errors are {"error": {"code": N, "message": "..."}} with the HTTP status
+ * N: 400 bad input, 401 not authenticated, 403 not allowed, 404 no such
+ * object or route, 405 method, 409 conflict, 413 body too large, 500.
+ *
+ * Routes (admin: only an admin may call it):
+ *   GET    /v1/whoami                 {"id", "name", "admin"}
+ *   GET    /v1/hosts                  {"hosts": [HOST...]}
+ *   POST   /v1/hosts           admin  {"name", "ssh"?, "libvirt_uri"?, "probe_command"?}
+ *                                     -> 201 HOST. ssh is "USER@HOST[:PORT]" or
+ *                                     "HOST[:PORT]"; probe_command an array of strings
+ *                                     or one string split into words like a shell would
+ *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...]
+ *   POST   /v1/hosts/{id|name}/enable   admin  -> HOST
+ *   POST   /v1/hosts/{id|name}/disable  admin  -> HOST
+ *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST (probed at once)
+ *   DELETE /v1/hosts/{id|name}      admin  -> 200 {"deleted": ID}; 409 while a VM holds
+ *                                     one of its devices
+ *   GET    /v1/users           admin  {"users": [USER...]}
+ *   POST   /v1/users           admin  {"name", "admin"?} -> 201 USER
+ *   GET    /v1/tokens                 {"tokens": [TOKEN...]} (the caller's; all for admin)
+ *   POST   /v1/tokens                 {"name"?, "user"?} -> 201 TOKEN with "token": the
+ *                                     secret, shown this once. "user" (another user's
+ *                                     name) is for the admin.
+ *   GET    /metrics                   Prometheus text format
+ *
+ * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
+ *   "error": null|"...", "ssh": null|{"user": null|"..", "host", "port": null|N},
+ *   "libvirt_uri": null|"..", "probe_command": null|["..."],
+ *   "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null
+ *   until probed), "pci_total", "pci_free", "last_monitored": null|unix seconds,
+ *   "created": unix seconds}
+ * DEVICE: {"address": "0000:3b:00.1", "short_address": "3b:00.1",
+ *   "type": "8086:1521:0200", "vendor": "8086", "device": "1521", "class": "0200",
+ *   "vendor_name", "device_name", "class_name", "numa_node": null|N,
+ *   "iommu_group": null|N, "driver": null|"..", "sriov": "pf|vf|no",
+ *   "physfn": null|"..", "vm": null|VM_ID, "gone": false,
+ *   "attributes": {the probe's record, keys in order}}
+ * USER: {"id", "name", "admin", "created"}
+ * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The largest request body accepted; more is 413. */
+#define PP_API_MAX_BODY (1024 * 1024)
+
+G_END_DECLS

@@ -1,0 +1,5 @@
+#define G_LOG_DOMAIN "pp-probe-run"
+
+#include "config.h"
+
+#include "pp-probe-run.h"

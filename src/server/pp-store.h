@@ -1,0 +1,236 @@
+/* pp-store: pcipassd's state: hosts, their PCI devices, users and tokens.
+ *
+ * A narrow interface over SQLite (WAL, foreign keys on, a versioned schema
+ * migrated at open), so that a PostgreSQL backend can follow behind the
+ * same functions. Used only from pcipassd's main thread. Every function
+ * that changes state does so in one transaction: all or nothing.
+ *
+ * The schema itself keeps a device with one VM at most: pci_device has one
+ * vm_id column (a foreign key to vms), UNIQUE(host_id, address) keeps one
+ * row per device, and a trigger refuses to move a held device from one VM
+ * to another without freeing it first.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-probe-report.h"
+
+G_BEGIN_DECLS
+
+#define PP_STORE_ERROR (pp_store_error_quark())
+GQuark pp_store_error_quark(void);
+
+typedef enum {
+  PP_STORE_ERROR_NOT_FOUND, /* no such host, user or token */
+  PP_STORE_ERROR_CONFLICT,  /* a name taken; a host whose devices VMs hold */
+  PP_STORE_ERROR_INVALID,   /* a value the schema refuses */
+  PP_STORE_ERROR_BUSY,      /* the database is locked by another process */
+  PP_STORE_ERROR_FAILED,    /* SQLite failed: I/O, a corrupt file, a newer schema */
+} PpStoreError;
+
+typedef struct _PpStore PpStore;
+
+/**
+ * pp_store_open:
+ * @path: the SQLite file, created when missing (its folder must exist)
+ *
+ * Opens the store: WAL mode, foreign keys on, a busy timeout, and the schema
+ * migrated to the newest version in one transaction. A file whose schema is
+ * newer than this program knows is refused (PP_STORE_ERROR_FAILED).
+ *
+ * Returns: (transfer full): the store, or %NULL with an error naming @path.
+ */
+PpStore *pp_store_open(const char *path, GError **error);
+void pp_store_free(PpStore *store);
+
+/* The schema version of the open store (the newest this program knows). */
+int pp_store_get_schema_version(PpStore *store);
+
+typedef enum {
+  PP_HOST_STATE_INIT,      /* added or enabled, not probed yet */
+  PP_HOST_STATE_MONITORED, /* the last probe succeeded */
+  PP_HOST_STATE_ERROR,     /* the last probe failed: error says why */
+  PP_HOST_STATE_DISABLED,  /* not probed, not placed on */
+  _PP_HOST_STATE_MAX
+} PpHostState;
+
+/* "init", "monitored", "error", "disabled". */
+const char *pp_host_state_to_string(PpHostState state);
+
+/* What pcipass host create gives. */
+typedef struct {
+  const char *name;          /* 1..64 of [A-Za-z0-9._-], not starting with '-' */
+  const char *ssh_user;      /* nullable: probe over ssh as this user */
+  const char *ssh_host;      /* nullable: no ssh, the probe runs locally */
+  int ssh_port;              /* 0: ssh's default */
+  const char *libvirt_uri;   /* nullable */
+  const char *const *probe_command; /* nullable: argv of the probe */
+} PpHostSpec;
+
+typedef struct {
+  gint64 id;
+  char *name;
+  char *ssh_user;    /* NULL: none */
+  char *ssh_host;    /* NULL: local */
+  int ssh_port;      /* 0: default */
+  char *libvirt_uri; /* NULL: none */
+  GStrv probe_command; /* NULL: the default probe */
+  PpHostState state;
+  char *error;        /* the last probe's failure, NULL unless state is error */
+  /* The host facts of the last successful probe; NULL / -1 before one. */
+  char *reported_hostname;
+  gint64 cpu_count;
+  gint64 memory_kib;
+  char *kernel_version;
+  gint64 last_monitored; /* unix seconds of the last probe, success or not; 0: never */
+  gint64 created;        /* unix seconds */
+  guint pci_total;       /* devices in the inventory, gone ones included */
+  guint pci_free;        /* not held by a VM and not gone */
+} PpHost;
+
+void pp_host_free(PpHost *host);
+
+/* A device of a host's inventory. */
+typedef struct {
+  gint64 id;
+  gint64 host_id;
+  char *address;       /* 0000:3b:00.1 */
+  char *short_address; /* 3b:00.1 */
+  guint16 vendor;
+  guint16 device;
+  guint16 class_code; /* 0x0200 */
+  char *vendor_name;
+  char *device_name;
+  char *class_name;
+  gint numa_node;   /* -1: unknown */
+  gint iommu_group; /* -1: none */
+  char *driver;     /* NULL: none */
+  char *sriov;      /* "pf", "vf", "no" */
+  char *physfn;     /* NULL unless a VF */
+  gint64 vm_id;     /* 0: free */
+  gboolean gone;    /* the last probe did not report it, and a VM holds it */
+  GStrv keys;       /* the probe's whole record, in its order */
+  GStrv values;
+} PpStoreDevice;
+
+void pp_store_device_free(PpStoreDevice *dev);
+
+/**
+ * pp_store_host_create:
+ * Adds a host in state init, enabled. Returns: (transfer full): it, or %NULL
+ * with PP_STORE_ERROR_CONFLICT when the name is taken ("a host named 'x'
+ * exists (id 3)"), PP_STORE_ERROR_INVALID for a bad name.
+ */
+PpHost *pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError **error);
+
+/* Returns: (transfer full) (element-type PpHost): every host, by id. */
+GPtrArray *pp_store_host_list(PpStore *store, GError **error);
+
+/* Returns: (transfer full): the host, or %NULL with NOT_FOUND. */
+PpHost *pp_store_host_get(PpStore *store, gint64 id, GError **error);
+
+/* @key is a host id (decimal) or a name; an id wins when both could match.
+ * Returns: (transfer full): the host, or %NULL with NOT_FOUND ("no host
+ * 'x'"). */
+PpHost *pp_store_host_find(PpStore *store, const char *key, GError **error);
+
+/* Disabling sets state disabled; enabling a disabled host sets state init
+ * (probed at the next pass). Idempotent. NOT_FOUND for an unknown id. */
+gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error);
+
+/* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
+ * holds one of its devices: "host 'x' has devices held by VMs 4, 7". */
+gboolean pp_store_host_delete(PpStore *store, gint64 id, GError **error);
+
+/* Returns: (transfer full) (element-type PpStoreDevice): the host's
+ * devices, by address. NOT_FOUND for an unknown host. */
+GPtrArray *pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error);
+
+typedef struct {
+  guint added;   /* new devices */
+  guint updated; /* reported again (attributes refreshed) */
+  guint removed; /* gone while free: deleted */
+  guint flagged; /* gone while held: kept, gone set */
+} PpReconcileStats;
+
+/**
+ * pp_store_host_reconcile:
+ * @report: what the probe said, already parsed and validated
+ * @now: unix seconds
+ *
+ * In one transaction: devices of @report new to the host are added; those
+ * known are refreshed (every attribute, and gone cleared); those the
+ * report lacks are deleted when free, and kept with gone set when a VM
+ * holds them. The host's facts are replaced by the report's, its state
+ * becomes monitored, its error is cleared, last_monitored is @now. A host
+ * disabled meanwhile keeps state disabled (its inventory is still
+ * refreshed). NOT_FOUND when the host was deleted meanwhile.
+ */
+gboolean pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *report,
+                                 gint64 now, PpReconcileStats *ret_stats, GError **error);
+
+/* The probe failed: state error with @message, last_monitored @now; the
+ * inventory stays as it was. A disabled host stays disabled. */
+gboolean pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gint64 now,
+                                 GError **error);
+
+typedef struct {
+  gint64 id;
+  char *name;
+  gboolean admin;
+  gint64 created;
+} PpUser;
+
+void pp_user_free(PpUser *user);
+
+/* Returns: (transfer full): the new user, or %NULL with CONFLICT when the
+ * name is taken, INVALID for a bad name (same rule as host names). */
+PpUser *pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 now,
+                             GError **error);
+/* Returns: (transfer full): the user, or %NULL with NOT_FOUND. */
+PpUser *pp_store_user_find(PpStore *store, const char *name, GError **error);
+PpUser *pp_store_user_get(PpStore *store, gint64 id, GError **error);
+/* Returns: (transfer full) (element-type PpUser): by id. */
+GPtrArray *pp_store_user_list(PpStore *store, GError **error);
+
+typedef struct {
+  gint64 id;
+  gint64 user_id;
+  char *user_name;
+  char *name;       /* the label given at creation, or NULL */
+  gint64 created;
+  gint64 last_used; /* 0: never */
+} PpToken;
+
+void pp_token_free(PpToken *token);
+
+/* Stores a token by the SHA-256 of its secret (@hash, 64 lower-case hex
+ * digits); the secret itself is never stored. Returns: (transfer full). */
+PpToken *pp_store_token_create(PpStore *store, gint64 user_id, const char *name,
+                               const char *hash, gint64 now, GError **error);
+/* The user a token hash belongs to, its last_used set to @now; NOT_FOUND for
+ * an unknown hash. Returns: (transfer full). */
+PpUser *pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error);
+/* @user_id 0: every token. Returns: (transfer full) (element-type PpToken). */
+GPtrArray *pp_store_token_list(PpStore *store, gint64 user_id, GError **error);
+
+/* What /metrics reports. */
+typedef struct {
+  guint hosts_by_state[_PP_HOST_STATE_MAX];
+  guint devices;      /* every row */
+  guint devices_held; /* vm_id set */
+  guint devices_gone;
+  guint users;
+  guint tokens;
+} PpStoreCounts;
+
+gboolean pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpStore, pp_store_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHost, pp_host_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpStoreDevice, pp_store_device_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpUser, pp_user_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpToken, pp_token_free)
+
+G_END_DECLS
