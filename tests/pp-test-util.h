@@ -16,6 +16,7 @@ typedef struct {
 } PpTestRun;
 
 void pp_test_run_clear(PpTestRun *run);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpTestRun, pp_test_run_clear)
 
 /* Runs @argv (argv[0] a path) with @input on stdin (nullable); asserts that
  * it could be started. */

@@ -1,8 +1,17 @@
-/* pcipass, the real binary: `template check` and the command dispatch. */
+/* pcipass, the real binary: `template check`, the command dispatch, and
+ * the daemon commands without a daemon: their errors, and their requests
+ * and output against a fake server that answers one request as told. */
 #include "config.h"
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <gio/gio.h>
 #include <jansson.h>
 
 #include "pp-test-util.h"
@@ -185,18 +194,716 @@ test_dispatch(void)
   pp_test_run_clear(&run);
 }
 
+/* Runs the CLI with @set ("NAME=VALUE" strings, NULL-terminated;
+ * nullable) added to the environment and @unset (nullable) removed. */
+static void
+run_cli_env(const char *const *args, const char *const *set, const char *const *unset,
+            PpTestRun *run)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  for (guint i = 0; set != NULL && set[i] != NULL; i++) {
+    g_auto(GStrv) pair = g_strsplit(set[i], "=", 2);
+
+    g_subprocess_launcher_setenv(launcher, pair[0], pair[1], TRUE);
+  }
+  for (guint i = 0; unset != NULL && unset[i] != NULL; i++)
+    g_subprocess_launcher_unsetenv(launcher, unset[i]);
+  g_ptr_array_add(argv, cli);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add(argv, (char *)args[i]);
+  g_ptr_array_add(argv, NULL);
+  proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error(error);
+  run->out = g_strdup(out != NULL ? out : "");
+  run->err = g_strdup(err != NULL ? err : "");
+  run->status = g_subprocess_get_if_exited(proc) ? g_subprocess_get_exit_status(proc)
+                                                 : 128 + g_subprocess_get_term_sig(proc);
+}
+
+/* A server that answers requests, one per connection, with the statuses
+ * and answers it was given, in order, and keeps what it was asked. */
+typedef struct {
+  int fd;
+  guint n;         /* how many requests it answers */
+  guint *statuses; /* n */
+  char **answers;  /* n */
+  char **requests; /* n: each request line, headers and body, as they came */
+  GThread *thread;
+} FakeServer;
+
+static void
+fake_server_answer(FakeServer *server, guint k)
+{
+  g_autoptr(GString) in = g_string_new(NULL);
+  g_autofree char *reply = NULL;
+  gsize want = 0;
+  char buf[4096];
+  int conn = accept(server->fd, NULL, NULL);
+
+  g_assert_cmpint(conn, >=, 0);
+  for (;;) {
+    ssize_t n;
+    const char *end = strstr(in->str, "\r\n\r\n");
+
+    if (end != NULL && want == 0) {
+      g_autofree char *lower = g_ascii_strdown(in->str, end - in->str);
+      const char *length = strstr(lower, "\r\ncontent-length:");
+
+      want =
+          (gsize)(end + 4 - in->str) +
+          (length != NULL ? g_ascii_strtoull(length + strlen("\r\ncontent-length:"), NULL, 10) : 0);
+    }
+    if (want != 0 && in->len >= want)
+      break;
+    n = read(conn, buf, sizeof(buf));
+    if (n <= 0)
+      break;
+    g_string_append_len(in, buf, n);
+    g_assert_cmpuint(in->len, <, 1024 * 1024);
+  }
+  server->requests[k] = g_strdup(in->str);
+  reply = g_strdup_printf("HTTP/1.1 %u Fake\r\nContent-Type: application/json\r\n"
+                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                          server->statuses[k], strlen(server->answers[k]), server->answers[k]);
+  g_assert_cmpint(write(conn, reply, strlen(reply)), ==, (gssize)strlen(reply));
+  close(conn);
+}
+
+static gpointer
+fake_server_run(gpointer data)
+{
+  FakeServer *server = data;
+
+  for (guint k = 0; k < server->n; k++)
+    fake_server_answer(server, k);
+  return NULL;
+}
+
+/* Listens on the Unix socket @path, or on 127.0.0.1 (its port in
+ * @ret_port) when @path is NULL, to answer @n requests. */
+static FakeServer *
+fake_server_new_n(const char *path, guint n, const guint *statuses, const char *const *answers,
+                  guint *ret_port)
+{
+  FakeServer *server = g_new0(FakeServer, 1);
+
+  server->n = n;
+  server->statuses = g_memdup2(statuses, n * sizeof(guint));
+  server->answers = g_new0(char *, n + 1);
+  server->requests = g_new0(char *, n + 1);
+  for (guint k = 0; k < n; k++)
+    server->answers[k] = g_strdup(answers[k]);
+  if (path != NULL) {
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+    g_assert_cmpuint(strlen(path), <, sizeof(addr.sun_path));
+    strcpy(addr.sun_path, path);
+    server->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(bind(server->fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+  } else {
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(addr);
+
+    server->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(bind(server->fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(getsockname(server->fd, (struct sockaddr *)&addr, &len), ==, 0);
+    *ret_port = ntohs(addr.sin_port);
+  }
+  g_assert_cmpint(listen(server->fd, 4), ==, 0);
+  server->thread = g_thread_new("fake-server", fake_server_run, server);
+  return server;
+}
+
+/* Answers one request. */
+static FakeServer *
+fake_server_new(const char *path, guint status, const char *answer, guint *ret_port)
+{
+  return fake_server_new_n(path, 1, &status, &answer, ret_port);
+}
+
+/* Waits for the requests; returns the first (transfer none). */
+static const char *
+fake_server_join(FakeServer *server)
+{
+  g_thread_join(g_steal_pointer(&server->thread));
+  return server->requests[0];
+}
+
+static void
+fake_server_free(FakeServer *server)
+{
+  g_assert_null(server->thread);
+  close(server->fd);
+  g_free(server->statuses);
+  g_strfreev(server->answers);
+  g_strfreev(server->requests);
+  g_free(server);
+}
+
+/* The body of a request: after the blank line. */
+static const char *
+request_body(const char *request)
+{
+  const char *end = strstr(request, "\r\n\r\n");
+
+  g_assert_nonnull(end);
+  return end + 4;
+}
+
+static const char *const daemon_commands[][2] = {
+  { "host", "create" },  { "host", "list" },    { "host", "show" },  { "host", "enable" },
+  { "host", "disable" }, { "host", "delete" },  { "host", "probe" }, { "user", "create" },
+  { "user", "list" },    { "token", "create" }, { "token", "list" },
+};
+
+static void
+test_daemon_help(void)
+{
+  PpTestRun run = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS(daemon_commands); i++) {
+    g_autofree char *usage =
+        g_strdup_printf("pcipass %s %s [OPTION", daemon_commands[i][0], daemon_commands[i][1]);
+
+    run_cli((const char *const[]){ daemon_commands[i][0], daemon_commands[i][1], "--help", NULL },
+            NULL, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_nonnull(strstr(run.out, usage));
+    g_assert_nonnull(strstr(run.out, "--json"));
+    g_assert_nonnull(strstr(run.out, "--socket=PATH"));
+    g_assert_nonnull(strstr(run.out, "--url=URL"));
+    g_assert_nonnull(strstr(run.out, "--token-file=FILE"));
+    pp_test_run_clear(&run);
+  }
+  run_cli((const char *const[]){ "host", "show", "--help", NULL }, NULL, &run);
+  g_assert_nonnull(strstr(run.out, "--pci-columns"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "host", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "host show ID|NAME"));
+  g_assert_null(strstr(run.out, "template check"));
+  pp_test_run_clear(&run);
+}
+
+/* Bad usage: exit 2, a message, nothing on stdout, no daemon asked. */
+static void
+test_daemon_usage(void)
+{
+  static const struct {
+    const char *args[8];
+    const char *message;
+  } cases[] = {
+    { { "host", "create", NULL }, "pcipass: host create takes one NAME (try --help)\n" },
+    { { "host", "show", NULL }, "pcipass: host show takes one ID or NAME (try --help)\n" },
+    { { "host", "delete", "a", "b", NULL }, "pcipass: host delete takes one ID or NAME" },
+    { { "host", "list", "extra", NULL }, "pcipass: host list takes no arguments" },
+    { { "host", "enable", "", NULL }, "an empty argument: host enable takes one ID or NAME" },
+    { { "host", "list", "--bogus", NULL }, "Unknown option --bogus" },
+    { { "token", "create", "--user", NULL }, "Missing argument for --user" },
+    { { "host", "list", "--socket", "/x", "--url", "http://h", NULL },
+      "--socket and --url exclude each other" },
+    { { "host", "list", "--socket", "/x", "--token-file", "/t", NULL },
+      "--token-file is for --url" },
+    { { "host", "list", "--url", "ftp://h", NULL }, "'ftp://h' is not a base URL" },
+    { { "user", "create", "bob", "--admin", "--socket", "", NULL }, "the socket path is empty" },
+    { { "host", "frob", NULL }, "unknown command 'host frob'" },
+  };
+  PpTestRun run = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    run_cli(cases[i].args, NULL, &run);
+    if (strstr(run.err, cases[i].message) == NULL)
+      g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_cmpstr(run.out, ==, "");
+    pp_test_run_clear(&run);
+  }
+}
+
+static void
+test_daemon_unreachable(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *missing = g_build_filename(dir, "none.sock", NULL);
+  g_autofree char *dead = g_build_filename(dir, "dead.sock", NULL);
+  g_autofree char *want = NULL;
+  PpTestRun run = { 0 };
+
+  run_cli((const char *const[]){ "host", "list", "--socket", missing, NULL }, NULL, &run);
+  want = g_strdup_printf("pcipass: cannot reach pcipassd at '%s': no such socket (is pcipassd "
+                         "running? see systemctl status pcipassd)\n",
+                         missing);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==, want);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+
+  /* PCIPASS_SOCKET instead of --socket; --json changes nothing. */
+  {
+    g_autofree char *set = g_strconcat("PCIPASS_SOCKET=", missing, NULL);
+
+    run_cli_env((const char *const[]){ "host", "show", "--json", "node1", NULL },
+                (const char *const[]){ set, NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_cmpstr(run.err, ==, want);
+    g_assert_cmpstr(run.out, ==, "");
+    pp_test_run_clear(&run);
+  }
+
+  /* A socket file nobody listens on. */
+  {
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    strcpy(addr.sun_path, dead);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    close(fd);
+  }
+  g_free(want);
+  want = g_strdup_printf("pcipass: cannot reach pcipassd at '%s': connection refused (pcipassd is "
+                         "not running)\n",
+                         dead);
+  run_cli((const char *const[]){ "user", "create", "bob", "--socket", dead, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+
+  /* A socket one may not open (root may open anything). */
+  if (geteuid() != 0) {
+    g_assert_cmpint(chmod(dead, 0), ==, 0);
+    run_cli((const char *const[]){ "host", "list", "--socket", dead, NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, "permission denied"));
+    pp_test_run_clear(&run);
+  }
+
+  /* TCP: nothing listens on port 1. */
+  {
+    run_cli_env((const char *const[]){ "host", "list", "--url", "http://127.0.0.1:1", NULL },
+                (const char *const[]){ "PCIPASS_TOKEN=s3cret-token", NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_cmpstr(run.err, ==,
+                    "pcipass: cannot reach pcipassd at 'http://127.0.0.1:1': connection refused "
+                    "(is pcipassd listening there?)\n");
+    pp_test_run_clear(&run);
+  }
+  pp_test_rmtree(dir);
+}
+
+static void
+test_daemon_token_file(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *token = g_build_filename(dir, "token", NULL);
+  g_autofree char *config = g_strconcat("XDG_CONFIG_HOME=", dir, NULL);
+  g_autofree char *want = NULL;
+  PpTestRun run = { 0 };
+
+  pp_test_write_file(token, "s3cret-token\n");
+  g_assert_cmpint(chmod(token, 0644), ==, 0);
+  run_cli((const char *const[]){ "host", "list", "--url", "http://127.0.0.1:1", "--token-file",
+                                 token, NULL },
+          NULL, &run);
+  want = g_strdup_printf("pcipass: the token file '%s' is open to group or others (mode 0644): "
+                         "chmod 600 '%s', and make a new token if others could read it\n",
+                         token, token);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==, want);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+
+  /* The default file, refused the same; 0640 too. */
+  {
+    g_autofree char *default_token = g_build_filename(dir, "pcipass", "token", NULL);
+
+    pp_test_write_file(default_token, "s3cret-token\n");
+    g_assert_cmpint(chmod(default_token, 0640), ==, 0);
+    run_cli_env((const char *const[]){ "token", "list", NULL },
+                (const char *const[]){ config, "PCIPASS_URL=http://127.0.0.1:1", NULL }, NULL,
+                &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, "(mode 0640): chmod 600"));
+    g_assert_null(strstr(run.err, "s3cret"));
+    pp_test_run_clear(&run);
+    g_assert_cmpint(unlink(default_token), ==, 0);
+  }
+
+  /* No token anywhere. */
+  run_cli_env((const char *const[]){ "host", "list", "--url", "http://127.0.0.1:1", NULL },
+              (const char *const[]){ config, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "no token to call pcipassd over TCP: set PCIPASS_TOKEN"));
+  pp_test_run_clear(&run);
+
+  /* A token with a newline inside would make a second header. */
+  g_assert_cmpint(chmod(token, 0600), ==, 0);
+  pp_test_write_file(token, "abc\nX-Evil: 1\n");
+  g_assert_cmpint(chmod(token, 0600), ==, 0);
+  run_cli((const char *const[]){ "host", "list", "--url", "http://127.0.0.1:1", "--token-file",
+                                 token, NULL },
+          NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "holds no token"));
+  g_assert_null(strstr(run.err, "Evil"));
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
+}
+
+/* A HOST with two devices, the second held by VM 123. */
+static const char fake_host[] =
+    "{\"id\": 3, \"name\": \"node 1\", \"state\": \"monitored\", \"enabled\": true, "
+    "\"error\": null, \"ssh\": {\"user\": \"root\", \"host\": \"node1\", \"port\": null}, "
+    "\"libvirt_uri\": null, \"probe_command\": null, \"facts\": {\"hostname\": \"node1\", "
+    "\"cpu_count\": 8, \"memory_kib\": 16303944, \"kernel_version\": \"6.1.0\"}, "
+    "\"pci_total\": 2, \"pci_free\": 1, \"last_monitored\": null, \"created\": 1, "
+    "\"pci_devices\": [{\"address\": \"0000:00:02.0\", \"short_address\": \"00:02.0\", "
+    "\"type\": \"8086:0a16:0300\", \"device_name\": \"Haswell-ULT Integrated Graphics "
+    "Controller\", \"vm\": null, \"gone\": false}, {\"address\": \"0000:00:03.0\", "
+    "\"short_address\": \"00:03.0\", \"type\": \"8086:0a0c:0403\", \"device_name\": "
+    "\"Haswell-ULT HD Audio Controller\", \"vm\": 123, \"gone\": false}]}";
+
+static void
+test_fake_host_show(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  FakeServer *server = fake_server_new(sock, 200, fake_host, NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  run_cli((const char *const[]){ "host", "show", "node 1", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts/node%201 HTTP/1.1\r\n"));
+  g_assert_null(strstr(request, "Authorization"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "ID             : 3\n"
+                  "NAME           : node 1\n"
+                  "STATE          : monitored\n"
+                  "SSH            : root@node1\n"
+                  "LIBVIRT URI    : -\n"
+                  "PROBE COMMAND  : -\n"
+                  "HOSTNAME       : node1\n"
+                  "CPUS           : 8\n"
+                  "MEMORY         : 15.5 GiB\n"
+                  "KERNEL         : 6.1.0\n"
+                  "LAST MONITORED : never\n"
+                  "\n"
+                  "PCI DEVICES\n"
+                  "\n"
+                  "   VM ADDR    TYPE           NAME\n"
+                  "      00:02.0 8086:0a16:0300 Haswell-ULT Integrated Graphics Controller\n"
+                  "  123 00:03.0 8086:0a0c:0403 Haswell-ULT HD Audio Controller\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* --json: the API's JSON, as it came. */
+  server = fake_server_new(sock, 200, fake_host, NULL);
+  run_cli((const char *const[]){ "host", "show", "--json", "3", "--socket", sock, NULL }, NULL,
+          &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  {
+    json_t *got = json_loads(run.out, 0, NULL);
+    json_t *sent = json_loads(fake_host, 0, NULL);
+
+    g_assert_nonnull(got);
+    g_assert_true(json_equal(got, sent));
+    json_decref(got);
+    json_decref(sent);
+  }
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+static void
+test_fake_host_create(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *set = g_strconcat("PCIPASS_SOCKET=", sock, NULL);
+  FakeServer *server = fake_server_new(sock, 201, "{\"id\": 5, \"name\": \"node1\"}", NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+  json_t *body;
+
+  run_cli_env((const char *const[]){ "host", "create", "node1", "--ssh", "root@node1:2222",
+                                     "--probe-command", "pcipass-probe --config '/x y'",
+                                     "--libvirt-uri", "qemu+ssh://node1/system", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID: 5\n");
+  g_assert_true(g_str_has_prefix(request, "POST /v1/hosts HTTP/1.1\r\n"));
+  g_assert_nonnull(strstr(request, "\r\nContent-Type: application/json\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "name")), ==, "node1");
+  g_assert_cmpstr(json_string_value(json_object_get(body, "ssh")), ==, "root@node1:2222");
+  g_assert_cmpstr(json_string_value(json_object_get(body, "libvirt_uri")), ==,
+                  "qemu+ssh://node1/system");
+  g_assert_cmpstr(json_string_value(json_object_get(body, "probe_command")), ==,
+                  "pcipass-probe --config '/x y'");
+  g_assert_cmpuint(json_object_size(body), ==, 4);
+  json_decref(body);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* The API's errors: the server's message, the exit status of the class. */
+static void
+test_fake_errors(void)
+{
+  static const struct {
+    guint status;
+    const char *answer;
+    int exit_status;
+    const char *message;
+  } cases[] = {
+    { 400, "{\"error\": {\"code\": 400, \"message\": \"'x y' is not a host name\"}}", 2,
+      "pcipass: 'x y' is not a host name\n" },
+    { 404, "{\"error\": {\"code\": 404, \"message\": \"no host 'node9'\"}}", 2,
+      "pcipass: no host 'node9'\n" },
+    { 409, "{\"error\": {\"code\": 409, \"message\": \"VM 7 holds 3b:00.0\"}}", 2,
+      "pcipass: VM 7 holds 3b:00.0\n" },
+    { 403, "{\"error\": {\"code\": 403, \"message\": \"only an admin may delete hosts\"}}", 1,
+      "pcipass: not allowed: only an admin may delete hosts\n" },
+    { 401, "{\"error\": {\"code\": 401, \"message\": \"no such user\"}}", 1,
+      "pcipass: pcipassd refused the credentials: no such user (on the socket pcipassd knows "
+      "you by your Unix user; ask the administrator)\n" },
+    { 500, "{\"error\": {\"code\": 500, \"message\": \"database is locked\"}}", 1,
+      "pcipass: database is locked\n" },
+    { 502, "<html>Bad Gateway</html>", 1, "answered HTTP 502 without a message\n" },
+    { 200, "not json", 1, "answered HTTP 200 with something that is not a JSON object" },
+    { 200, "[1]", 1, "answered HTTP 200 with something that is not a JSON object\n" },
+    { 301, "", 1, "answered HTTP 301: that is not pcipass's API" },
+  };
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    FakeServer *server = fake_server_new(sock, cases[i].status, cases[i].answer, NULL);
+    PpTestRun run = { 0 };
+    const char *request;
+
+    run_cli((const char *const[]){ "host", "delete", "node9", "--socket", sock, NULL }, NULL, &run);
+    request = fake_server_join(server);
+    g_assert_true(g_str_has_prefix(request, "DELETE /v1/hosts/node9 HTTP/1.1\r\n"));
+    if (!g_str_has_suffix(run.err, cases[i].message) && strstr(run.err, cases[i].message) == NULL)
+      g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+    g_assert_cmpint(run.status, ==, cases[i].exit_status);
+    g_assert_cmpstr(run.out, ==, "");
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+  }
+  pp_test_rmtree(dir);
+}
+
+/* Over TCP: the token goes in the header and nowhere else. */
+static void
+test_fake_tcp_token(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *token = g_build_filename(dir, "token", NULL);
+  g_autofree char *url = NULL;
+  guint port = 0;
+  FakeServer *server = fake_server_new(NULL, 200,
+                                       "{\"hosts\": [{\"id\": 1, \"name\": \"n1\", \"state\": "
+                                       "\"init\", \"pci_total\": 0, \"pci_free\": 0, "
+                                       "\"last_monitored\": null}]}",
+                                       &port);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  url = g_strdup_printf("http://127.0.0.1:%u/", port);
+  pp_test_write_file(token, "  s3cret-token-1\n");
+  g_assert_cmpint(chmod(token, 0600), ==, 0);
+  /* The URL from PCIPASS_URL; the file named wins over PCIPASS_TOKEN. */
+  {
+    g_autofree char *set_url = g_strconcat("PCIPASS_URL=", url, NULL);
+
+    run_cli_env((const char *const[]){ "host", "list", "--token-file", token, NULL },
+                (const char *const[]){ set_url, "PCIPASS_TOKEN=other-token", NULL }, NULL, &run);
+  }
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts HTTP/1.1\r\n"));
+  g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==,
+                  "ID NAME STATE PCI MONITORED\n"
+                  " 1 n1   init  0/0 never\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+
+  /* Refused: the message, not the token. */
+  server = fake_server_new(NULL, 401,
+                           "{\"error\": {\"code\": 401, \"message\": \"unknown token\"}}", &port);
+  g_free(url);
+  url = g_strdup_printf("http://127.0.0.1:%u", port);
+  run_cli_env((const char *const[]){ "token", "list", "--url", url, NULL },
+              (const char *const[]){ "PCIPASS_TOKEN=s3cret-token-2", NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-2\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/tokens HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==,
+                  "pcipass: pcipassd refused the credentials: unknown token (set PCIPASS_TOKEN "
+                  "or --token-file)\n");
+  g_assert_null(strstr(run.out, "s3cret"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+static void
+test_fake_token_create(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  FakeServer *server = fake_server_new(
+      sock, 201,
+      "{\"id\": 4, \"user\": \"alice\", \"name\": \"ci\", \"created\": 1, \"last_used\": null, "
+      "\"token\": \"pp_0123456789abcdef\"}",
+      NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+  json_t *body;
+
+  run_cli((const char *const[]){ "token", "create", "--name", "ci", "--user", "alice", "--socket",
+                                 sock, NULL },
+          NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "pp_0123456789abcdef\n");
+  g_assert_nonnull(strstr(run.err, "shown this once"));
+  g_assert_null(strstr(run.err, "pp_0123456789abcdef"));
+  g_assert_true(g_str_has_prefix(request, "POST /v1/tokens HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "name")), ==, "ci");
+  g_assert_cmpstr(json_string_value(json_object_get(body, "user")), ==, "alice");
+  json_decref(body);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* host probe asks for a probe; --wait waits for its end: the state, exit
+ * 1 when it failed. */
+static void
+test_fake_host_probe(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  const char *const answers[] = {
+    "{\"id\": 3, \"name\": \"node1\", \"state\": \"monitored\", \"last_monitored\": 100}",
+    "{\"id\": 3, \"name\": \"node1\", \"state\": \"monitored\", \"last_monitored\": 100}",
+    ("{\"id\": 3, \"name\": \"node1\", \"state\": \"error\", \"last_monitored\": 160, "
+     "\"error\": \"ssh: connect to host node1 port 22:\\nConnection refused\"}"),
+  };
+  const guint statuses[] = { 202, 200, 200 };
+  FakeServer *server = fake_server_new(sock, 202, answers[0], NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  run_cli((const char *const[]){ "host", "probe", "node1", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/hosts/node1/probe HTTP/1.1\r\n"));
+  /* The action routes take no body: none, and no form type. */
+  g_assert_cmpstr(request_body(request), ==, "");
+  g_assert_nonnull(strstr(request, "\r\nContent-Length: 0\r\n"));
+  g_assert_null(strstr(request, "Content-Type"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  g_assert_cmpstr(run.err, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new_n(sock, 3, statuses, answers, NULL);
+  run_cli((const char *const[]){ "host", "probe", "--wait", "node1", "--socket", sock, NULL }, NULL,
+          &run);
+  fake_server_join(server);
+  g_assert_true(g_str_has_prefix(server->requests[1], "GET /v1/hosts/3 HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(server->requests[2], "GET /v1/hosts/3 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.out, ==,
+                  "node1: error: ssh: connect to host node1 port 22: Connection refused\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Never probed before: any probe time ends the wait. */
+  {
+    const char *const fine[] = {
+      "{\"id\": 3, \"name\": \"node1\", \"state\": \"init\", \"last_monitored\": null}",
+      "{\"id\": 3, \"name\": \"node1\", \"state\": \"monitored\", \"last_monitored\": 5}",
+    };
+
+    server = fake_server_new_n(sock, 2, statuses, fine, NULL);
+    run_cli((const char *const[]){ "host", "probe", "-w", "3", "--socket", sock, NULL }, NULL,
+            &run);
+    fake_server_join(server);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_cmpstr(run.out, ==, "node1: monitored\n");
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+  }
+
+  /* enable prints nothing; --json the HOST. */
+  server =
+      fake_server_new(sock, 200, "{\"id\": 3, \"name\": \"node1\", \"state\": \"init\"}", NULL);
+  run_cli((const char *const[]){ "host", "enable", "node1", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/hosts/node1/enable HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  g_assert_cmpstr(run.err, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
   int rc;
 
   g_test_init(&argc, &argv, NULL);
+  /* The caller's own settings must not reach the CLI under test. */
+  g_unsetenv("PCIPASS_SOCKET");
+  g_unsetenv("PCIPASS_URL");
+  g_unsetenv("PCIPASS_TOKEN");
   cli = pp_test_build_path("src/cli/pcipass");
   g_test_add_func("/cli/template-check/file", test_check_file);
   g_test_add_func("/cli/template-check/json", test_check_json);
   g_test_add_func("/cli/template-check/errors", test_check_errors);
   g_test_add_func("/cli/template-check/too-large", test_check_too_large);
   g_test_add_func("/cli/dispatch", test_dispatch);
+  g_test_add_func("/cli/daemon/help", test_daemon_help);
+  g_test_add_func("/cli/daemon/usage", test_daemon_usage);
+  g_test_add_func("/cli/daemon/unreachable", test_daemon_unreachable);
+  g_test_add_func("/cli/daemon/token-file", test_daemon_token_file);
+  g_test_add_func("/cli/fake/host-show", test_fake_host_show);
+  g_test_add_func("/cli/fake/host-create", test_fake_host_create);
+  g_test_add_func("/cli/fake/errors", test_fake_errors);
+  g_test_add_func("/cli/fake/tcp-token", test_fake_tcp_token);
+  g_test_add_func("/cli/fake/token-create", test_fake_token_create);
+  g_test_add_func("/cli/fake/host-probe", test_fake_host_probe);
   rc = g_test_run();
   g_free(cli);
   return rc;

@@ -1,6 +1,8 @@
 /* The documentation keeps up with the programs: every option that --help
  * lists is in the man page, every pci.conf key in pcipass-pci.conf(5) and
- * the shipped data/pci.conf, every command of pcipass in pcipass(1). */
+ * the shipped data/pci.conf, every command of pcipass in pcipass(1), every
+ * option and config key of pcipassd in pcipassd(8) and data/pcipassd.conf,
+ * and systemd accepts the units. */
 #include "config.h"
 
 #include <string.h>
@@ -110,28 +112,73 @@ test_vfio_man_page(void)
   pp_test_run_clear(&run);
 }
 
-/* systemd's own verdict on the unit, its ExecStart pointed at the build. */
+/* systemd's own verdict on unit @name, its ExecStart pointed at @sbindir
+ * of the build; @exec is what ExecStart must run. */
 static void
-test_systemd_unit(void)
+verify_unit(const char *name, const char *sbindir_relative, const char *exec)
 {
-  g_autofree char *in = read_source("data/pcipass-vfio.service.in");
-  g_autofree char *sbindir = pp_test_build_path("src/host");
+  g_autofree char *source = g_strconcat("data/", name, ".in", NULL);
+  g_autofree char *in = read_source(source);
+  g_autofree char *sbindir = pp_test_build_path(sbindir_relative);
   g_autofree char *dir = pp_test_mkdtemp();
-  g_autofree char *unit = g_build_filename(dir, "pcipass-vfio.service", NULL);
+  g_autofree char *unit = g_build_filename(dir, name, NULL);
   g_auto(GStrv) parts = g_strsplit(in, "@SBINDIR@", -1);
   g_autofree char *text = g_strjoinv(sbindir, parts);
   PpTestRun run = { 0 };
 
   g_assert_nonnull(strstr(text, "ExecStart="));
-  g_assert_nonnull(strstr(text, "/pcipass-vfio boot\n"));
-  g_assert_nonnull(strstr(text, "Before=libvirtd.service"));
+  g_assert_nonnull(strstr(text, exec));
   pp_test_write_file(unit, text);
   pp_test_run((const char *const[]){ "/usr/bin/systemd-analyze", "verify", "--man=no", unit, NULL },
               NULL, &run);
   if (run.status != 0)
-    g_error("systemd-analyze verify: %s%s", run.out, run.err);
+    g_error("systemd-analyze verify %s: %s%s", name, run.out, run.err);
   pp_test_run_clear(&run);
   pp_test_rmtree(dir);
+}
+
+static void
+test_systemd_unit(void)
+{
+  g_autofree char *in = read_source("data/pcipass-vfio.service.in");
+
+  g_assert_nonnull(strstr(in, "Before=libvirtd.service"));
+  verify_unit("pcipass-vfio.service", "src/host", "/pcipass-vfio boot\n");
+  verify_unit("pcipassd.service", "src/server", "/pcipassd\n");
+}
+
+/* Every option of pcipassd is in pcipassd(8), and every config key in the
+ * shipped data/pcipassd.conf: --print-config lists them all. */
+static void
+test_daemon_docs(void)
+{
+  g_autofree char *daemon = pp_test_build_path("src/server/pcipassd");
+  g_autofree char *conf = read_source("data/pcipassd.conf");
+  g_auto(GStrv) lines = NULL;
+  PpTestRun run = { 0 };
+  guint keys = 0;
+
+  g_assert_cmpuint(assert_options_documented((const char *const[]){ daemon, "--help", NULL },
+                                             "man/pcipassd.8"),
+                   >=, 13);
+  pp_test_run((const char *const[]){ daemon, "--print-config", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  lines = g_strsplit(run.out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autofree char *key = NULL;
+    g_autofree char *commented = NULL;
+    const char *eq = strstr(lines[i], " = ");
+
+    if (eq == NULL)
+      continue;
+    key = g_strndup(lines[i], (gsize)(eq - lines[i]));
+    commented = g_strdup_printf("\n#%s = ", key);
+    if (strstr(conf, commented) == NULL)
+      g_error("key '%s' is not in data/pcipassd.conf", key);
+    keys++;
+  }
+  g_assert_cmpuint(keys, ==, 10);
+  pp_test_run_clear(&run);
 }
 
 static void
@@ -177,7 +224,10 @@ test_cli_man_page(void)
   g_autofree char *man = read_source("man/pcipass.1");
   PpTestRun run = { 0 };
   g_auto(GStrv) lines = NULL;
+  static const char *const variables[] = { "PCIPASS_SOCKET", "PCIPASS_URL", "PCIPASS_TOKEN",
+                                           "XDG_CONFIG_HOME" };
   guint commands = 0;
+  guint options = 0;
 
   pp_test_run((const char *const[]){ cli, "--help", NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
@@ -194,10 +244,27 @@ test_cli_man_page(void)
     command = g_strdup_printf(".BR \"%s %s\"", words[0], words[1]);
     if (strstr(man, command) == NULL)
       g_error("'%s %s' is not in man/pcipass.1", words[0], words[1]);
+    /* And each of its options. */
+    options += assert_options_documented(
+        (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, >, 0);
+  g_assert_cmpuint(commands, ==, 12);
+  /* --json on all; --socket, --url, --token-file on the 11 daemon ones;
+   * 8 of their own. */
+  g_assert_cmpuint(options, ==, 12 + 3 * 11 + 8);
   pp_test_run_clear(&run);
+
+  /* The environment it reads, and the exit statuses. */
+  for (guint i = 0; i < G_N_ELEMENTS(variables); i++) {
+    g_autofree char *entry = g_strdup_printf(".TP\n.B %s\n", variables[i]);
+
+    if (strstr(man, entry) == NULL)
+      g_error("%s is not in ENVIRONMENT of man/pcipass.1", variables[i]);
+  }
+  g_assert_nonnull(strstr(man, ".SH EXIT STATUS\n"));
+  g_assert_nonnull(strstr(man, ".SH THE PCI DEVICES TABLE\n"));
+  g_assert_nonnull(strstr(man, "   VM ADDR    TYPE           NAME\n"));
 }
 
 int
@@ -207,6 +274,7 @@ main(int argc, char **argv)
   g_test_add_func("/docs/probe-man-page", test_probe_man_page);
   g_test_add_func("/docs/vfio-man-page", test_vfio_man_page);
   g_test_add_func("/docs/systemd-unit", test_systemd_unit);
+  g_test_add_func("/docs/daemon", test_daemon_docs);
   g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
   g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
   g_test_add_func("/docs/cli-man-page", test_cli_man_page);

@@ -26,6 +26,17 @@ static const struct {
 } commands[] = {
   { "template", "check", "FILE|-", "check a template and print it normalized", FALSE,
     pp_cmd_template_check },
+  { "host", "create", "NAME", "add a host", TRUE, pp_cmd_host_create },
+  { "host", "list", "", "list the hosts", TRUE, pp_cmd_host_list },
+  { "host", "show", "ID|NAME", "show a host and its PCI devices", TRUE, pp_cmd_host_show },
+  { "host", "enable", "ID|NAME", "enable a host", TRUE, pp_cmd_host_enable },
+  { "host", "disable", "ID|NAME", "disable a host", TRUE, pp_cmd_host_disable },
+  { "host", "delete", "ID|NAME", "delete a host", TRUE, pp_cmd_host_delete },
+  { "host", "probe", "ID|NAME", "probe a host now", TRUE, pp_cmd_host_probe },
+  { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },
+  { "user", "list", "", "list the users", TRUE, pp_cmd_user_list },
+  { "token", "create", "", "make a token for --url, shown once", TRUE, pp_cmd_token_create },
+  { "token", "list", "", "list the tokens", TRUE, pp_cmd_token_list },
 };
 
 static void
@@ -37,11 +48,13 @@ print_usage(FILE *out, const char *group)
 
     if (group != NULL && strcmp(group, commands[i].group) != 0)
       continue;
-    left = g_strdup_printf("%s %s %s", commands[i].group, commands[i].verb, commands[i].args);
+    left = g_strdup_printf("%s %s%s%s", commands[i].group, commands[i].verb,
+                           commands[i].args[0] != '\0' ? " " : "", commands[i].args);
     fprintf(out, "  %-30s %s%s\n", left, commands[i].summary,
             commands[i].daemon ? "" : " (no daemon needed)");
   }
-  fprintf(out, "\nEvery command takes --help and --json.\n"
+  fprintf(out, "\nEvery command takes --help and --json. Those that talk to pcipassd take\n"
+               "--socket PATH, or --url URL with --token-file FILE.\n"
                "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
                "See pcipass(1).\n");
 }
@@ -53,6 +66,9 @@ main(int argc, char **argv)
   g_autofree char *prgname = NULL;
 
   g_set_prgname("pcipass");
+  /* stdout is the program's output: GLib's info and debug lines go to
+   * stderr, like its warnings (G_MESSAGES_DEBUG set by a caller). */
+  g_log_writer_default_set_use_stderr(TRUE);
   if (argc < 2) {
     print_usage(stderr, NULL);
     return PP_EXIT_USAGE;

@@ -18,6 +18,68 @@ typedef int (*PpCliHandler)(int argc, char **argv);
 gboolean pp_cli_parse_options(const char *usage, const char *summary, const GOptionEntry *entries,
                               int *argc, char ***argv);
 
+/* The options of every command that talks to pcipassd. */
+typedef struct {
+  char *socket_path; /* --socket PATH */
+  char *url;         /* --url URL */
+  char *token_file;  /* --token-file FILE */
+  gboolean json;     /* --json */
+} PpCliDaemonOptions;
+
+void pp_cli_daemon_options_clear(PpCliDaemonOptions *opts);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpCliDaemonOptions, pp_cli_daemon_options_clear)
+
+/**
+ * pp_cli_parse_daemon_options:
+ * @entries: (nullable): the command's own options, before the common ones
+ * @n_args: how many arguments the command takes after its options
+ * @args_usage: what to say when that is not so ("one ID or NAME")
+ *
+ * Parses @entries plus --socket, --url, --token-file and --json into
+ * @ret_opts and checks the number of arguments. On an error prints it.
+ *
+ * Returns: %TRUE, @argv then holding argv[0] and the @n_args arguments.
+ */
+gboolean pp_cli_parse_daemon_options(const char *usage, const char *summary,
+                                     const GOptionEntry *entries, guint n_args,
+                                     const char *args_usage, PpCliDaemonOptions *ret_opts,
+                                     int *argc, char ***argv);
+
+/**
+ * pp_cli_call:
+ * @body: (nullable): the JSON body; taken
+ * @ret_json: (transfer full): the answer, on success
+ *
+ * Calls pcipassd's API with the target of @opts (pp-client.h). On an error
+ * prints its message.
+ *
+ * Returns: PP_EXIT_OK, or the exit status the error means.
+ */
+int pp_cli_call(const PpCliDaemonOptions *opts, const char *method, const char *path, json_t *body,
+                json_t **ret_json);
+
+/* Sets @obj's @key to the string @value unless @value is NULL. Returns
+ * FALSE, said on stderr naming @what, when @value is not UTF-8 (JSON cannot
+ * carry it). */
+gboolean pp_cli_json_set_string(json_t *obj, const char *key, const char *what, const char *value);
+
+/* Prints @text on stdout. Returns PP_EXIT_OK or, said on stderr,
+ * PP_EXIT_RUNTIME. */
+int pp_cli_print(const char *text);
+
 int pp_cmd_template_check(int argc, char **argv);
+
+int pp_cmd_host_create(int argc, char **argv);
+int pp_cmd_host_list(int argc, char **argv);
+int pp_cmd_host_show(int argc, char **argv);
+int pp_cmd_host_enable(int argc, char **argv);
+int pp_cmd_host_disable(int argc, char **argv);
+int pp_cmd_host_delete(int argc, char **argv);
+int pp_cmd_host_probe(int argc, char **argv);
+
+int pp_cmd_user_create(int argc, char **argv);
+int pp_cmd_user_list(int argc, char **argv);
+int pp_cmd_token_create(int argc, char **argv);
+int pp_cmd_token_list(int argc, char **argv);
 
 G_END_DECLS

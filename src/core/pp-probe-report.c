@@ -80,21 +80,31 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   guint n = pp_attribute_vector_get_n_pairs(vec);
   guint64 v;
 
-  /* ADDRESS is OpenNebula's 0000:3b:00:1; SHORT_ADDRESS is lspci's. */
+  /* ADDRESS is OpenNebula's 0000:3b:00:1 (lspci's 0000:3b:00.1 is taken
+   * too); SHORT_ADDRESS is lspci's 3b:00.1. When both are there they must
+   * name one device. */
   if (address != NULL) {
     g_autofree char *dotted = g_strdup(address);
     char *last = strrchr(dotted, ':');
 
-    if (last != NULL && strchr(dotted, ':') != last)
+    if (last != NULL && strchr(dotted, ':') != last && strchr(dotted, '.') == NULL)
       *last = '.';
     if (!pp_pci_address_parse(dotted, &dev->address, NULL))
       return g_strdup_printf("ADDRESS '%s' is not a PCI address (0000:3b:00:1)", address);
-  } else if (short_address != NULL) {
-    if (!pp_pci_address_parse(short_address, &dev->address, NULL))
-      return g_strdup_printf("SHORT_ADDRESS '%s' is not a PCI address (3b:00.1)", short_address);
-  } else {
-    return g_strdup("has neither ADDRESS nor SHORT_ADDRESS");
   }
+  if (short_address != NULL) {
+    PpPciAddress parsed;
+
+    if (!pp_pci_address_parse(short_address, &parsed, NULL))
+      return g_strdup_printf("SHORT_ADDRESS '%s' is not a PCI address (3b:00.1)", short_address);
+    if (address == NULL)
+      dev->address = parsed;
+    else if (!pp_pci_address_equal(&parsed, &dev->address))
+      return g_strdup_printf("SHORT_ADDRESS '%s' and ADDRESS '%s' are not the same device",
+                             short_address, address);
+  }
+  if (address == NULL && short_address == NULL)
+    return g_strdup("has neither ADDRESS nor SHORT_ADDRESS");
   dev->bdf = g_strdup(pp_pci_address_format(&dev->address, buf));
   dev->short_address = g_strdup(pp_pci_address_format_short(&dev->address, buf));
 
@@ -114,8 +124,9 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
     *name_slots[i] = g_strdup(value ? value : "");
   }
 
+  /* The probe writes '-' for no node; sysfs's own -1 means the same. */
   dev->numa_node = -1;
-  if (numa != NULL && strcmp(numa, "-") != 0) {
+  if (numa != NULL && strcmp(numa, "-") != 0 && strcmp(numa, "-1") != 0) {
     if (!g_ascii_string_to_unsigned(numa, 10, 0, NUMA_NODE_MAX, &v, NULL))
       return g_strdup_printf("NUMA_NODE '%s' is neither '-' nor a node number", numa);
     dev->numa_node = (gint)v;
@@ -186,8 +197,7 @@ read_text(const PpTemplate *tmpl, const char *name, char **ret, GError **error)
   *ret = NULL;
   if (attr == NULL)
     return TRUE;
-  if (pp_attribute_get_value(attr) == NULL ||
-      strlen(pp_attribute_get_value(attr)) > NAME_MAX_LEN) {
+  if (pp_attribute_get_value(attr) == NULL || strlen(pp_attribute_get_value(attr)) > NAME_MAX_LEN) {
     g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
                 "line %u: %s is not a single value of at most %d bytes",
                 pp_attribute_get_pos(attr).line, name, NAME_MAX_LEN);

@@ -102,6 +102,9 @@ main(int argc, char **argv)
   gboolean sysfs_given;
 
   g_set_prgname("pcipass-probe");
+  /* stdout is the program's output: GLib's info and debug lines go to
+   * stderr, like its warnings (G_MESSAGES_DEBUG set by a caller). */
+  g_log_writer_default_set_use_stderr(TRUE);
 
   context = g_option_context_new("- list the PCI devices this host offers for passthrough");
   g_option_context_add_main_entries(context, entries, NULL);

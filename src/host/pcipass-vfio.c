@@ -1204,6 +1204,9 @@ main(int argc, char **argv)
   guint c;
 
   g_set_prgname("pcipass-vfio");
+  /* stdout is the program's output: GLib's info and debug lines go to
+   * stderr, like its warnings (G_MESSAGES_DEBUG set by a caller). */
+  g_log_writer_default_set_use_stderr(TRUE);
   if (argc < 2) {
     print_usage(stderr);
     return PP_EXIT_USAGE;

@@ -18,7 +18,7 @@
  *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...]
  *   POST   /v1/hosts/{id|name}/enable   admin  -> HOST
  *   POST   /v1/hosts/{id|name}/disable  admin  -> HOST
- *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST (probed at once)
+ *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST as it was; the probe starts now
  *   DELETE /v1/hosts/{id|name}      admin  -> 200 {"deleted": ID}; 409 while a VM holds
  *                                     one of its devices
  *   GET    /v1/users           admin  {"users": [USER...]}
@@ -48,9 +48,36 @@
 
 #include <glib.h>
 
+#include "pp-http.h"
+#include "pp-monitor.h"
+#include "pp-store.h"
+
 G_BEGIN_DECLS
 
 /* The largest request body accepted; more is 413. */
 #define PP_API_MAX_BODY (1024 * 1024)
+
+#define PP_API_ERROR (pp_api_error_quark())
+GQuark pp_api_error_quark(void);
+
+typedef enum {
+  PP_API_ERROR_BAD_REQUEST, /* 400 */
+  PP_API_ERROR_FORBIDDEN,   /* 403 */
+  PP_API_ERROR_NOT_FOUND,   /* 404 */
+  PP_API_ERROR_METHOD,      /* 405 */
+  PP_API_ERROR_FAILED,      /* 500: an answer that could not be built */
+} PpApiError;
+
+/* What the handlers use; owned by pcipassd's PpDaemon. */
+typedef struct {
+  PpStore *store;
+  PpMonitor *monitor; /* nullable: no probing (tests of the API alone) */
+  PpHttpServer *http; /* nullable: no request counts in /metrics */
+  gint64 started;     /* unix seconds */
+} PpApiContext;
+
+/* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. */
+void pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
+                   GBytes **ret_body, gpointer user_data);
 
 G_END_DECLS

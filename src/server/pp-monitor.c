@@ -2,4 +2,366 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "pp-monitor.h"
+#include "pp-probe-report.h"
+#include "pp-probe-run.h"
+
+/* One probe of one host, from its start to its callback. The callback owns
+ * it; a monitor freed meanwhile leaves it with monitor NULL, and the
+ * callback then only frees it. */
+typedef struct {
+  PpMonitor *monitor; /* NULL once the monitor is freed */
+  gint64 host_id;
+  char *host_name;
+  char *argv0;
+  GCancellable *cancellable;
+} PpMonitorJob;
+
+struct _PpMonitor {
+  PpStore *store;
+  GMainContext *context;
+  guint interval_s;
+  guint timeout_s;
+  guint parallel;
+  char *probe_path;
+  guint connect_timeout_s;
+  gsize max_output;
+  GSource *timer;
+  GQueue waiting;     /* gint64 * host ids, owned, in the order to probe them */
+  GHashTable *busy;   /* gint64 * host ids (a set, owned): waiting or running */
+  GPtrArray *running; /* PpMonitorJob *, not owned */
+  PpMonitorCounts counts;
+};
+
+static void
+job_free(PpMonitorJob *job)
+{
+  if (job == NULL)
+    return;
+  g_free(job->host_name);
+  g_free(job->argv0);
+  g_clear_object(&job->cancellable);
+  g_free(job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpMonitorJob, job_free)
+
+static void monitor_pump(PpMonitor *monitor);
+
+/* Queues @host_id unless it is waiting or running already. @first puts it
+ * at the head of the queue. */
+static void
+monitor_queue(PpMonitor *monitor, gint64 host_id, gboolean first)
+{
+  if (g_hash_table_contains(monitor->busy, &host_id))
+    return;
+  g_hash_table_add(monitor->busy, g_memdup2(&host_id, sizeof host_id));
+  if (first)
+    g_queue_push_head(&monitor->waiting, g_memdup2(&host_id, sizeof host_id));
+  else
+    g_queue_push_tail(&monitor->waiting, g_memdup2(&host_id, sizeof host_id));
+}
+
+/* The host is neither waiting nor running any more. */
+static void
+monitor_release(PpMonitor *monitor, gint64 host_id)
+{
+  g_hash_table_remove(monitor->busy, &host_id);
+}
+
+/* The state a probe's outcome gives a host: a disabled one stays so. */
+static PpHostState
+next_state(PpHostState before, PpHostState outcome)
+{
+  return before == PP_HOST_STATE_DISABLED ? PP_HOST_STATE_DISABLED : outcome;
+}
+
+/* The probe failed: records @message as the host's error. */
+static void
+job_record_failure(PpMonitor *monitor, PpMonitorJob *job, PpHostState before, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  PpHostState after = next_state(before, PP_HOST_STATE_ERROR);
+
+  if (!pp_store_host_set_error(monitor->store, job->host_id, message, now, &error)) {
+    if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+      g_debug("host '%s': deleted while probed, ignoring", job->host_name);
+    else
+      g_warning("host '%s': cannot record the probe's failure: %s", job->host_name, error->message);
+    return;
+  }
+  if (after != before)
+    g_message("host '%s': %s -> %s: %s", job->host_name, pp_host_state_to_string(before),
+              pp_host_state_to_string(after), message);
+  else
+    g_debug("host '%s': %s", job->host_name, message);
+}
+
+/* The probe succeeded: reconciles its report into the store. */
+static void
+job_record_report(PpMonitor *monitor, PpMonitorJob *job, PpHostState before,
+                  const PpProbeReport *report)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  PpHostState after = next_state(before, PP_HOST_STATE_MONITORED);
+  PpReconcileStats stats = { 0 };
+
+  if (!pp_store_host_reconcile(monitor->store, job->host_id, report, now, &stats, &error)) {
+    if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+      g_debug("host '%s': deleted while probed, ignoring", job->host_name);
+    else
+      g_warning("host '%s': cannot store the probe's report: %s", job->host_name, error->message);
+    return;
+  }
+  if (after != before)
+    g_message("host '%s': %s -> %s: %u devices (%u new, %u removed, %u gone while held)",
+              job->host_name, pp_host_state_to_string(before), pp_host_state_to_string(after),
+              report->devices->len, stats.added, stats.removed, stats.flagged);
+  else
+    g_debug("host '%s': %u devices (%u new, %u refreshed, %u removed, %u gone while held)",
+            job->host_name, report->devices->len, stats.added, stats.updated, stats.removed,
+            stats.flagged);
+}
+
+static void
+on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PpMonitorJob) job = user_data;
+  PpMonitor *monitor = job->monitor;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) out = pp_probe_run_finish(result, &error);
+  g_autoptr(PpProbeReport) report = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *message = NULL;
+
+  if (monitor == NULL)
+    return; /* the monitor is gone; the probe was killed */
+
+  g_ptr_array_remove_fast(monitor->running, job);
+  monitor->counts.running = monitor->running->len;
+
+  if (out != NULL) {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(out, &len);
+
+    report = pp_probe_report_parse(len > 0 ? text : "", len, &error);
+    if (report == NULL)
+      message = g_strdup_printf("probe '%s' printed a report that does not parse: %s", job->argv0,
+                                error->message);
+  } else {
+    message = g_strdup_printf("probe '%s' %s", job->argv0, error->message);
+  }
+  if (report != NULL) {
+    monitor->counts.probes_ok++;
+  } else {
+    monitor->counts.probes_failed++;
+    if (g_error_matches(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_TIMEOUT))
+      monitor->counts.probes_timed_out++;
+  }
+
+  g_clear_error(&error);
+  host = pp_store_host_get(monitor->store, job->host_id, &error);
+  if (host == NULL) {
+    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+      g_warning("host '%s': cannot read it back: %s", job->host_name, error->message);
+    else
+      g_debug("host '%s': deleted while probed, ignoring", job->host_name);
+  } else if (report != NULL) {
+    job_record_report(monitor, job, host->state, report);
+  } else {
+    job_record_failure(monitor, job, host->state, message);
+  }
+
+  monitor_release(monitor, job->host_id);
+  monitor_pump(monitor);
+}
+
+/* Starts the probe of @host_id, or records why it cannot run. */
+static void
+monitor_start(PpMonitor *monitor, gint64 host_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = pp_store_host_get(monitor->store, host_id, &error);
+  g_auto(GStrv) argv = NULL;
+  PpProbeTarget target = { 0 };
+  PpMonitorJob *job;
+  guint timeout_s;
+
+  if (host == NULL) {
+    if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+      g_debug("host %" G_GINT64_FORMAT ": deleted before its probe, skipping", host_id);
+    else
+      g_warning("host %" G_GINT64_FORMAT ": cannot read it: %s, skipping", host_id, error->message);
+    monitor_release(monitor, host_id);
+    return;
+  }
+  if (host->state == PP_HOST_STATE_DISABLED) {
+    g_debug("host '%s': disabled, skipping", host->name);
+    monitor_release(monitor, host_id);
+    return;
+  }
+
+  target.probe_command = (const char *const *)host->probe_command;
+  target.ssh_user = host->ssh_user;
+  target.ssh_host = host->ssh_host;
+  target.ssh_port = host->ssh_port;
+  target.probe_path = monitor->probe_path;
+  target.connect_timeout_s = monitor->connect_timeout_s;
+  argv = pp_probe_argv_build(&target, &error);
+  if (argv == NULL) {
+    g_autofree char *message = g_strdup_printf("cannot run the probe: %s", error->message);
+    PpMonitorJob stub = { .monitor = monitor, .host_id = host_id, .host_name = host->name };
+
+    monitor->counts.probes_failed++;
+    job_record_failure(monitor, &stub, host->state, message);
+    monitor_release(monitor, host_id);
+    return;
+  }
+
+  job = g_new0(PpMonitorJob, 1);
+  job->monitor = monitor;
+  job->host_id = host_id;
+  job->host_name = g_strdup(host->name);
+  job->argv0 = g_strdup(argv[0]);
+  job->cancellable = g_cancellable_new();
+  g_ptr_array_add(monitor->running, job);
+  monitor->counts.running = monitor->running->len;
+  g_debug("host '%s': probing with '%s'", host->name, argv[0]);
+
+  /* Clamped so that the milliseconds fit in a guint. */
+  timeout_s = MIN(monitor->timeout_s, G_MAXUINT / 1000);
+  pp_probe_run_async((const char *const *)argv, timeout_s * 1000, monitor->max_output,
+                     job->cancellable, on_probe_done, job);
+}
+
+/* Starts waiting probes while fewer than parallel run. */
+static void
+monitor_pump(PpMonitor *monitor)
+{
+  while (monitor->running->len < monitor->parallel && !g_queue_is_empty(&monitor->waiting)) {
+    g_autofree gint64 *id = g_queue_pop_head(&monitor->waiting);
+
+    monitor_start(monitor, *id);
+  }
+}
+
+/* Queues every enabled host that is not waiting or running already. */
+static void
+monitor_pass(PpMonitor *monitor)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hosts = pp_store_host_list(monitor->store, &error);
+  guint queued = 0;
+
+  monitor->counts.passes++;
+  if (hosts == NULL) {
+    g_warning("monitor pass: cannot list the hosts: %s, skipping", error->message);
+    return;
+  }
+  for (guint i = 0; i < hosts->len; i++) {
+    const PpHost *host = g_ptr_array_index(hosts, i);
+
+    if (host->state == PP_HOST_STATE_DISABLED)
+      continue;
+    if (g_hash_table_contains(monitor->busy, &host->id)) {
+      g_debug("host '%s': still being probed, skipping", host->name);
+      continue;
+    }
+    monitor_queue(monitor, host->id, FALSE);
+    queued++;
+  }
+  g_debug("monitor pass %" G_GUINT64_FORMAT ": %u of %u hosts queued", monitor->counts.passes,
+          queued, hosts->len);
+  monitor_pump(monitor);
+}
+
+static gboolean
+on_timer(gpointer user_data)
+{
+  monitor_pass(user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+PpMonitor *
+pp_monitor_new(PpStore *store, const PpMonitorConfig *config)
+{
+  PpMonitor *monitor;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(config != NULL, NULL);
+  g_return_val_if_fail(config->interval_s > 0, NULL);
+  g_return_val_if_fail(config->timeout_s > 0, NULL);
+  g_return_val_if_fail(config->parallel > 0, NULL);
+  g_return_val_if_fail(config->probe_path != NULL, NULL);
+
+  monitor = g_new0(PpMonitor, 1);
+  monitor->store = store;
+  monitor->context = g_main_context_ref_thread_default();
+  monitor->interval_s = config->interval_s;
+  monitor->timeout_s = config->timeout_s;
+  monitor->parallel = config->parallel;
+  monitor->probe_path = g_strdup(config->probe_path);
+  monitor->connect_timeout_s = config->connect_timeout_s;
+  monitor->max_output = config->max_output;
+  g_queue_init(&monitor->waiting);
+  monitor->busy = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  monitor->running = g_ptr_array_new();
+
+  monitor->timer = g_timeout_source_new_seconds(monitor->interval_s);
+  g_source_set_callback(monitor->timer, on_timer, monitor, NULL);
+  g_source_attach(monitor->timer, monitor->context);
+
+  monitor_pass(monitor);
+  return monitor;
+}
+
+void
+pp_monitor_poke(PpMonitor *monitor, gint64 host_id)
+{
+  g_return_if_fail(monitor != NULL);
+
+  if (g_hash_table_contains(monitor->busy, &host_id)) {
+    g_debug("host %" G_GINT64_FORMAT ": already being probed", host_id);
+    return;
+  }
+  monitor_queue(monitor, host_id, TRUE);
+  monitor_pump(monitor);
+}
+
+void
+pp_monitor_get_counts(PpMonitor *monitor, PpMonitorCounts *ret)
+{
+  g_return_if_fail(monitor != NULL);
+  g_return_if_fail(ret != NULL);
+
+  *ret = monitor->counts;
+}
+
+void
+pp_monitor_free(PpMonitor *monitor)
+{
+  if (monitor == NULL)
+    return;
+  if (monitor->timer != NULL) {
+    g_source_destroy(monitor->timer);
+    g_source_unref(monitor->timer);
+  }
+  /* The jobs outlive the monitor until their callbacks: detach them, then
+   * kill their probes (synchronously, in g_cancellable_cancel). */
+  for (guint i = 0; i < monitor->running->len; i++) {
+    PpMonitorJob *job = g_ptr_array_index(monitor->running, i);
+
+    job->monitor = NULL;
+    g_cancellable_cancel(job->cancellable);
+  }
+  g_ptr_array_unref(monitor->running);
+  g_queue_clear_full(&monitor->waiting, g_free);
+  g_hash_table_unref(monitor->busy);
+  g_main_context_unref(monitor->context);
+  g_free(monitor->probe_path);
+  g_free(monitor);
+}

@@ -2,4 +2,1945 @@
 
 #include "config.h"
 
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "pp-autoptr.h"
+#include "pp-store-priv.h"
 #include "pp-store.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
+/* clang-format on */
+
+/* Host and user names: 1..64 of [A-Za-z0-9._-], not starting with '-' or
+ * '.', so that a name can never pass for an option or a path. */
+#define NAME_MAX_LEN 64
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+/* How long a writer waits for another process's lock before BUSY. */
+#define BUSY_TIMEOUT_MS 5000
+/* Bounds of what a host spec may hold: a DNS name is at most 253 bytes,
+ * a login name far less; a libvirt URI, a probe command line and a probe's
+ * error message are text an admin reads, not documents. */
+#define SSH_USER_MAX_LEN 64
+#define SSH_HOST_MAX_LEN 255
+#define URI_MAX_LEN 1024
+#define PROBE_ARGS_MAX 64
+#define PROBE_ARG_MAX_LEN 4096
+#define TOKEN_NAME_MAX_LEN 128
+#define HOST_ERROR_MAX_LEN 4096
+/* A token is stored as the SHA-256 of its secret, in hex. */
+#define TOKEN_HASH_LEN 64
+
+/* ------------------------------------------------------------------------ */
+/* The schema                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Migration 1: users and their API tokens, hosts, a minimal vms table, and
+ * the hosts' PCI inventory.
+ *
+ * hosts.enabled and hosts.state say the same thing twice for disabled
+ * hosts, and a CHECK keeps them in step. hosts.probe_command is the probe's
+ * argv as a JSON array of strings (NULL: the default probe).
+ *
+ * pci_device holds one row per device of a host (UNIQUE(host_id,
+ * address)); vm_id is the VM holding it (NULL: free). A VM cannot be
+ * deleted while it holds a device (vm_id's foreign key), a device that
+ * vanished is kept only while a VM holds it (the gone CHECK), and the
+ * trigger refuses to hand a held device to another VM without freeing it
+ * first: one device, one VM at most, enforced here and not only in C.
+ * attributes is the probe's whole record as a JSON object, keys in the
+ * record's order; the other columns are the fields that placement reads.
+ */
+static const char migration_1[] =
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  admin INTEGER NOT NULL DEFAULT 0 CHECK(admin IN (0, 1)),"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT,"
+    "  hash TEXT NOT NULL UNIQUE CHECK(length(hash) = 64),"
+    "  created INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX tokens_user_id ON tokens(user_id);"
+    "CREATE TABLE hosts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  ssh_user TEXT,"
+    "  ssh_host TEXT,"
+    "  ssh_port INTEGER NOT NULL DEFAULT 0 CHECK(ssh_port BETWEEN 0 AND 65535),"
+    "  libvirt_uri TEXT,"
+    "  probe_command TEXT,"
+    "  enabled INTEGER NOT NULL DEFAULT 1 CHECK(enabled IN (0, 1)),"
+    "  state TEXT NOT NULL DEFAULT 'init'"
+    "    CHECK(state IN ('init', 'monitored', 'error', 'disabled')),"
+    "  error TEXT,"
+    "  reported_hostname TEXT,"
+    "  cpu_count INTEGER NOT NULL DEFAULT -1,"
+    "  memory_kib INTEGER NOT NULL DEFAULT -1,"
+    "  kernel_version TEXT,"
+    "  last_monitored INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  CHECK((enabled = 0) = (state = 'disabled')),"
+    "  CHECK(error IS NULL OR state = 'error'));"
+    "CREATE TABLE vms ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  owner_id INTEGER REFERENCES users(id),"
+    "  state TEXT NOT NULL DEFAULT 'pending',"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE pci_device ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  short_address TEXT NOT NULL,"
+    "  vendor INTEGER NOT NULL CHECK(vendor BETWEEN 0 AND 65535),"
+    "  device INTEGER NOT NULL CHECK(device BETWEEN 0 AND 65535),"
+    "  class_code INTEGER NOT NULL CHECK(class_code BETWEEN 0 AND 65535),"
+    "  vendor_name TEXT NOT NULL DEFAULT '',"
+    "  device_name TEXT NOT NULL DEFAULT '',"
+    "  class_name TEXT NOT NULL DEFAULT '',"
+    "  numa_node INTEGER NOT NULL DEFAULT -1,"
+    "  iommu_group INTEGER NOT NULL DEFAULT -1,"
+    "  driver TEXT,"
+    "  sriov TEXT NOT NULL DEFAULT 'no' CHECK(sriov IN ('pf', 'vf', 'no')),"
+    "  physfn TEXT,"
+    "  attributes TEXT NOT NULL DEFAULT '{}',"
+    "  vm_id INTEGER REFERENCES vms(id),"
+    "  gone INTEGER NOT NULL DEFAULT 0 CHECK(gone IN (0, 1)),"
+    "  UNIQUE(host_id, address),"
+    "  CHECK(gone = 0 OR vm_id IS NOT NULL));"
+    "CREATE INDEX pci_device_vm_id ON pci_device(vm_id);"
+    "CREATE TRIGGER pci_device_one_vm BEFORE UPDATE OF vm_id ON pci_device"
+    "  WHEN OLD.vm_id IS NOT NULL AND NEW.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id"
+    "  BEGIN SELECT RAISE(ABORT, 'device is held by another VM'); END;";
+
+/* The schema's history: migration N takes a database from version N - 1 to
+ * N (PRAGMA user_version). To change the schema, append a migration (ALTER
+ * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
+ * the statements below to the newest schema. All pending migrations run in
+ * one transaction at open.
+ *   version: the user_version after it
+ *   sql:     the statements, static text (no values)
+ */
+static const struct {
+  int version;
+  const char *sql;
+} migrations[] = {
+  { 1, migration_1 },
+};
+
+#define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
+
+/* ------------------------------------------------------------------------ */
+/* Statements, prepared once per store                                      */
+/* ------------------------------------------------------------------------ */
+
+/* A host row as host_from_row() reads it; the counts are the devices and
+ * the free devices (not held, not gone). */
+#define HOST_COLUMNS                                                                               \
+  "h.id, h.name, h.ssh_user, h.ssh_host, h.ssh_port, h.libvirt_uri, h.probe_command, h.state, "    \
+  "h.error, h.reported_hostname, h.cpu_count, h.memory_kib, h.kernel_version, "                    \
+  "h.last_monitored, h.created, "                                                                  \
+  "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id), "                                   \
+  "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id AND d.vm_id IS NULL "                 \
+  "AND d.gone = 0) "
+
+/* A device row as device_from_row() and device_row_matches() read it. */
+#define DEVICE_COLUMNS                                                                             \
+  "id, host_id, address, short_address, vendor, device, class_code, vendor_name, device_name, "    \
+  "class_name, numa_node, iommu_group, driver, sriov, physfn, vm_id, gone, attributes "
+enum {
+  DCOL_ID,
+  DCOL_HOST_ID,
+  DCOL_ADDRESS,
+  DCOL_SHORT_ADDRESS,
+  DCOL_VENDOR,
+  DCOL_DEVICE,
+  DCOL_CLASS,
+  DCOL_VENDOR_NAME,
+  DCOL_DEVICE_NAME,
+  DCOL_CLASS_NAME,
+  DCOL_NUMA_NODE,
+  DCOL_IOMMU_GROUP,
+  DCOL_DRIVER,
+  DCOL_SRIOV,
+  DCOL_PHYSFN,
+  DCOL_VM_ID,
+  DCOL_GONE,
+  DCOL_ATTRIBUTES,
+};
+
+/* Parameters ?2..?15 of DEV_INSERT and DEV_UPDATE are the same fields, so
+ * that bind_device() serves both; ?1 is the host (insert) or the row
+ * (update). Updates leave address alone: it is the row's key. */
+#define DEVICE_FIELDS                                                                              \
+  "short_address, vendor, device, class_code, vendor_name, device_name, class_name, "              \
+  "numa_node, iommu_group, driver, sriov, physfn, attributes"
+
+#define USER_COLUMNS "id, name, admin, created "
+#define TOKEN_COLUMNS "t.id, t.user_id, u.name, t.name, t.created, t.last_used "
+
+typedef enum {
+  STMT_BEGIN,
+  STMT_COMMIT,
+  STMT_ROLLBACK,
+  STMT_HOST_GET,
+  STMT_HOST_GET_BY_NAME,
+  STMT_HOST_LIST,
+  STMT_HOST_ID_BY_NAME,
+  STMT_HOST_INSERT,
+  STMT_HOST_SET_ENABLED,
+  STMT_HOST_NAME,
+  STMT_HOST_HELD_BY,
+  STMT_HOST_DELETE,
+  STMT_HOST_SET_FACTS,
+  STMT_HOST_SET_ERROR,
+  STMT_DEV_LIST,
+  STMT_DEV_INSERT,
+  STMT_DEV_UPDATE,
+  STMT_DEV_DELETE,
+  STMT_DEV_FLAG_GONE,
+  STMT_USER_GET,
+  STMT_USER_GET_BY_NAME,
+  STMT_USER_LIST,
+  STMT_USER_INSERT,
+  STMT_TOKEN_GET,
+  STMT_TOKEN_BY_HASH,
+  STMT_TOKEN_TOUCH,
+  STMT_TOKEN_INSERT,
+  STMT_TOKEN_LIST,
+  STMT_COUNT_HOSTS,
+  STMT_COUNT_DEVICES,
+  STMT_COUNT_USERS,
+  N_STMTS
+} StmtId;
+
+/* Every statement the store runs, by id; values always go in as bound
+ * parameters. */
+static const char *const stmt_sql[N_STMTS] = {
+  [STMT_BEGIN] = "BEGIN IMMEDIATE",
+  [STMT_COMMIT] = "COMMIT",
+  [STMT_ROLLBACK] = "ROLLBACK",
+  [STMT_HOST_GET] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.id = ?1",
+  [STMT_HOST_GET_BY_NAME] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.name = ?1",
+  [STMT_HOST_LIST] = "SELECT " HOST_COLUMNS "FROM hosts h ORDER BY h.id",
+  [STMT_HOST_ID_BY_NAME] = "SELECT id FROM hosts WHERE name = ?1",
+  [STMT_HOST_INSERT] = "INSERT INTO hosts (name, ssh_user, ssh_host, ssh_port, libvirt_uri, "
+                       "probe_command, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  /* SET's right-hand sides see the row as it was. */
+  [STMT_HOST_SET_ENABLED] =
+      "UPDATE hosts SET enabled = ?2, "
+      "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 THEN 'init' ELSE 'disabled' END, "
+      "error = CASE WHEN ?2 = enabled THEN error ELSE NULL END WHERE id = ?1",
+  [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
+  [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
+                        "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
+  [STMT_HOST_DELETE] = "DELETE FROM hosts WHERE id = ?1",
+  [STMT_HOST_SET_FACTS] =
+      "UPDATE hosts SET reported_hostname = ?2, cpu_count = ?3, memory_kib = ?4, "
+      "kernel_version = ?5, state = CASE WHEN enabled THEN 'monitored' ELSE 'disabled' END, "
+      "error = NULL, last_monitored = ?6 WHERE id = ?1",
+  [STMT_HOST_SET_ERROR] =
+      "UPDATE hosts SET state = CASE WHEN enabled THEN 'error' ELSE 'disabled' END, "
+      "error = CASE WHEN enabled THEN ?2 ELSE NULL END, last_monitored = ?3 WHERE id = ?1",
+  /* By address; a longer address has a wider (larger) domain. */
+  [STMT_DEV_LIST] = "SELECT " DEVICE_COLUMNS "FROM pci_device WHERE host_id = ?1 "
+                    "ORDER BY length(address), address",
+  [STMT_DEV_INSERT] = "INSERT INTO pci_device (host_id, address, " DEVICE_FIELDS ") "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+  [STMT_DEV_UPDATE] = "UPDATE pci_device SET (" DEVICE_FIELDS ", gone) = "
+                      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) "
+                      "WHERE id = ?1",
+  [STMT_DEV_DELETE] = "DELETE FROM pci_device WHERE id = ?1",
+  [STMT_DEV_FLAG_GONE] = "UPDATE pci_device SET gone = 1 WHERE id = ?1",
+  [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
+  [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
+  [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
+  [STMT_USER_INSERT] = "INSERT INTO users (name, admin, created) VALUES (?1, ?2, ?3)",
+  [STMT_TOKEN_GET] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
+                     "WHERE t.id = ?1",
+  [STMT_TOKEN_BY_HASH] = "SELECT t.id, t.user_id, t.last_used FROM tokens t WHERE t.hash = ?1",
+  [STMT_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
+  [STMT_TOKEN_INSERT] = "INSERT INTO tokens (user_id, name, hash, created) "
+                        "VALUES (?1, ?2, ?3, ?4)",
+  [STMT_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
+                      "WHERE ?1 = 0 OR t.user_id = ?1 ORDER BY t.id",
+  [STMT_COUNT_HOSTS] = "SELECT state, count(*) FROM hosts GROUP BY state",
+  [STMT_COUNT_DEVICES] = "SELECT count(*), count(vm_id), coalesce(sum(gone), 0) FROM pci_device",
+  [STMT_COUNT_USERS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)",
+};
+
+struct _PpStore {
+  sqlite3 *db;
+  char *path;
+  int schema_version;
+  sqlite3_stmt *stmts[N_STMTS]; /* prepared on first use */
+  GString *scratch;             /* reconcile's JSON of the records */
+};
+
+/* A cached statement in use: released (reset, bindings cleared) when it
+ * goes out of scope, never finalized. */
+typedef sqlite3_stmt StoreStmt;
+
+static void
+store_stmt_release(StoreStmt *stmt)
+{
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreStmt, store_stmt_release)
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static PpStoreError
+error_code_from_sqlite(int rc)
+{
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return PP_STORE_ERROR_BUSY;
+  case SQLITE_CONSTRAINT:
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+    case SQLITE_CONSTRAINT_TRIGGER: /* a device held by another VM */
+      return PP_STORE_ERROR_CONFLICT;
+    default: /* CHECK, NOT NULL */
+      return PP_STORE_ERROR_INVALID;
+    }
+  default:
+    return PP_STORE_ERROR_FAILED;
+  }
+}
+
+/* Sets @error from the connection's last error: "OPERATION: sqlite's
+ * message". Call it before anything else touches the connection (a
+ * rollback would replace the message). */
+static void G_GNUC_PRINTF(3, 4)
+    store_set_error(PpStore *store, GError **error, const char *format, ...)
+{
+  g_autofree char *op = NULL;
+  va_list args;
+
+  va_start(args, format);
+  op = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_set_error(error, PP_STORE_ERROR, error_code_from_sqlite(sqlite3_extended_errcode(store->db)),
+              "%s: %s", op, sqlite3_errmsg(store->db));
+}
+
+/* Returns: (transfer none): the cached statement @id, ready for binding. */
+static StoreStmt *
+store_stmt(PpStore *store, StmtId id, GError **error)
+{
+  if (store->stmts[id] == NULL &&
+      sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &store->stmts[id],
+                         NULL) != SQLITE_OK) {
+    store_set_error(store, error, "preparing statement %d", (int)id);
+    return NULL;
+  }
+  return store->stmts[id];
+}
+
+/* Runs a statement that returns no rows; FALSE with the error on failure. */
+static gboolean
+stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
+{
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    store_set_error(store, error, "%s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Steps a query: TRUE for a row, FALSE at the end or on an error (set
+ * then). */
+static gboolean
+stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
+{
+  int rc = sqlite3_step(stmt);
+
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc != SQLITE_DONE)
+    store_set_error(store, error, "%s", what);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* An open transaction: rolled back when it goes out of scope uncommitted. */
+typedef struct {
+  PpStore *store; /* NULL: none open */
+} StoreTxn;
+
+static void
+store_txn_clear(StoreTxn *txn)
+{
+  PpStore *store = txn->store;
+  sqlite3_stmt *rollback;
+
+  if (txn->store == NULL)
+    return;
+  txn->store = NULL;
+  /* A failed statement may have ended the transaction already. */
+  if (sqlite3_get_autocommit(store->db))
+    return;
+  rollback = store_stmt(store, STMT_ROLLBACK, NULL);
+  if (rollback != NULL) {
+    if (sqlite3_step(rollback) != SQLITE_DONE)
+      g_debug("rolling back: %s, ignoring", sqlite3_errmsg(store->db));
+    sqlite3_reset(rollback);
+  }
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StoreTxn, store_txn_clear)
+
+/* BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy
+ * timeout), so that what the transaction reads stays true until COMMIT. */
+static gboolean
+store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_BEGIN, error);
+
+  g_assert(txn->store == NULL);
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    store_set_error(store, error, "%s: starting a transaction", what);
+    return FALSE;
+  }
+  txn->store = store;
+  return TRUE;
+}
+
+static gboolean
+store_txn_commit(StoreTxn *txn, const char *what, GError **error)
+{
+  PpStore *store = txn->store;
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COMMIT, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    store_set_error(store, error, "%s: committing", what);
+    return FALSE; /* txn rolls back when cleared */
+  }
+  txn->store = NULL;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static char *
+col_strdup(sqlite3_stmt *stmt, int col)
+{
+  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+    return NULL;
+  return g_strdup((const char *)sqlite3_column_text(stmt, col));
+}
+
+static const char *
+col_text(sqlite3_stmt *stmt, int col)
+{
+  return (const char *)sqlite3_column_text(stmt, col);
+}
+
+/* Binds a nullable string that outlives the statement's step. */
+static void
+bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null(stmt, index);
+  else
+    sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+/* The name rule of hosts and users; @kind is "host" or "user". */
+static gboolean
+check_name(const char *kind, const char *name, GError **error)
+{
+  gsize len = name ? strlen(name) : 0;
+  gsize good = name ? strspn(name, NAME_CHARS) : 0;
+
+  if (len == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "a %s name cannot be empty", kind);
+    return FALSE;
+  }
+  if (len > NAME_MAX_LEN) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "a %s name is at most %d characters; this one has %" G_GSIZE_FORMAT, kind,
+                NAME_MAX_LEN, len);
+    return FALSE;
+  }
+  if (good != len) {
+    g_autofree char *escaped = g_strescape(name, NULL);
+
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "%s name '%s' has a character other than A-Z, a-z, 0-9, '.', '_' and '-' "
+                "(at byte %" G_GSIZE_FORMAT ")",
+                kind, escaped, good + 1);
+    return FALSE;
+  }
+  if (name[0] == '-' || name[0] == '.') {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s name '%s' starts with '%c'",
+                kind, name, name[0]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A short single-line value (an ssh user or host, a libvirt URI, a token
+ * name): not empty, bounded, UTF-8, no control characters; with @chars,
+ * only those and not starting with '-' (it goes into ssh's argv). */
+static gboolean
+check_field(const char *what, const char *value, gsize max_len, const char *chars, GError **error)
+{
+  gsize len = strlen(value);
+
+  if (len == 0 || len > max_len) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "%s must have 1 to %" G_GSIZE_FORMAT " bytes; it has %" G_GSIZE_FORMAT, what,
+                max_len, len);
+    return FALSE;
+  }
+  if (!g_utf8_validate(value, -1, NULL)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s is not UTF-8", what);
+    return FALSE;
+  }
+  if (chars != NULL && value[0] == '-') {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s '%s' starts with '-'", what,
+                value);
+    return FALSE;
+  }
+  for (const char *p = value; *p != '\0'; p++) {
+    if ((guchar)*p < 0x20 || *p == 0x7f || (chars != NULL && strchr(chars, *p) == NULL)) {
+      g_autofree char *escaped = g_strescape(value, NULL);
+
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "%s '%s' has a character it cannot have (at byte %" G_GSIZE_FORMAT ")", what,
+                  escaped, (gsize)(p - value) + 1);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+/* ------------------------------------------------------------------------ */
+
+static int
+read_user_version(PpStore *store, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL; /* a one-off: finalized, not cached */
+
+  if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_ROW) {
+    store_set_error(store, error, "opening store '%s': reading the schema version", store->path);
+    return -1;
+  }
+  return sqlite3_column_int(stmt, 0);
+}
+
+/* Runs static SQL (no values). */
+static gboolean
+store_exec(PpStore *store, const char *sql, GError **error, const char *what)
+{
+  if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    store_set_error(store, error, "opening store '%s': %s", store->path, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static gboolean
+store_migrate(PpStore *store, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  int version;
+
+  if (!store_txn_begin(store, &txn, "opening store", error)) {
+    g_prefix_error(error, "'%s': ", store->path);
+    return FALSE;
+  }
+  version = read_user_version(store, error);
+  if (version < 0)
+    return FALSE;
+  if (version > SCHEMA_VERSION) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "opening store '%s': its schema version is %d, newer than the %d this pcipassd "
+                "knows; run a newer pcipassd",
+                store->path, version, SCHEMA_VERSION);
+    return FALSE;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(migrations); i++) {
+    g_autofree char *what = NULL;
+    g_autofree char *set_version = NULL;
+
+    if (migrations[i].version <= version)
+      continue;
+    what = g_strdup_printf("migrating the schema to version %d", migrations[i].version);
+    /* PRAGMA takes no parameters; the number is ours, not input. */
+    set_version = g_strdup_printf("PRAGMA user_version = %d", migrations[i].version);
+    if (!store_exec(store, migrations[i].sql, error, what) ||
+        !store_exec(store, set_version, error, what))
+      return FALSE;
+    g_debug("'%s': schema migrated to version %d", store->path, migrations[i].version);
+  }
+  if (!store_txn_commit(&txn, "migrating the schema", error)) {
+    g_prefix_error(error, "opening store '%s': ", store->path);
+    return FALSE;
+  }
+  store->schema_version = SCHEMA_VERSION;
+  return TRUE;
+}
+
+PpStore *
+pp_store_open(const char *path, GError **error)
+{
+  g_autoptr(PpStore) store = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  store = g_new0(PpStore, 1);
+  store->path = g_strdup(path);
+  store->scratch = g_string_sized_new(4096);
+  rc = sqlite3_open_v2(path, &store->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    if (store->db == NULL) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "opening store '%s': %s", path,
+                  sqlite3_errstr(rc));
+      return NULL;
+    }
+    store_set_error(store, error, "opening store '%s'", path);
+    return NULL;
+  }
+  sqlite3_extended_result_codes(store->db, 1);
+  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+  if (!store_exec(store, "PRAGMA foreign_keys = ON", error, "turning foreign keys on") ||
+      !store_exec(store, "PRAGMA synchronous = NORMAL", error, "setting synchronous"))
+    return NULL;
+  /* WAL: readers never block the writer. The pragma answers the mode it
+   * got; a file system that cannot share memory stays in its old mode. */
+  if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_ROW) {
+    store_set_error(store, error, "opening store '%s': setting WAL mode", path);
+    return NULL;
+  }
+  if (g_ascii_strcasecmp(col_text(stmt, 0), "wal") != 0)
+    g_debug("'%s': journal mode stays '%s', ignoring", path, col_text(stmt, 0));
+  g_clear_pointer(&stmt, sqlite3_finalize);
+  if (!store_migrate(store, error))
+    return NULL;
+  return g_steal_pointer(&store);
+}
+
+void
+pp_store_free(PpStore *store)
+{
+  if (store == NULL)
+    return;
+  for (guint i = 0; i < N_STMTS; i++)
+    sqlite3_finalize(store->stmts[i]);
+  if (store->db != NULL) {
+    if (store->schema_version > 0)
+      sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
+    if (sqlite3_close(store->db) != SQLITE_OK)
+      g_debug("'%s': closing: %s, ignoring", store->path, sqlite3_errmsg(store->db));
+  }
+  if (store->scratch != NULL)
+    g_string_free(store->scratch, TRUE);
+  g_free(store->path);
+  g_free(store);
+}
+
+int
+pp_store_get_schema_version(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, 0);
+  return store->schema_version;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hosts                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static const char *const host_state_names[_PP_HOST_STATE_MAX] = {
+  [PP_HOST_STATE_INIT] = "init",
+  [PP_HOST_STATE_MONITORED] = "monitored",
+  [PP_HOST_STATE_ERROR] = "error",
+  [PP_HOST_STATE_DISABLED] = "disabled",
+};
+
+const char *
+pp_host_state_to_string(PpHostState state)
+{
+  g_return_val_if_fail(state < _PP_HOST_STATE_MAX, NULL);
+  return host_state_names[state];
+}
+
+/* The schema's CHECK lets only the four names in. */
+static PpHostState
+host_state_from_string(const char *text)
+{
+  for (guint i = 0; i < _PP_HOST_STATE_MAX; i++)
+    if (text != NULL && strcmp(host_state_names[i], text) == 0)
+      return (PpHostState)i;
+  g_assert_not_reached();
+  return PP_HOST_STATE_ERROR;
+}
+
+void
+pp_host_free(PpHost *host)
+{
+  if (host == NULL)
+    return;
+  g_free(host->name);
+  g_free(host->ssh_user);
+  g_free(host->ssh_host);
+  g_free(host->libvirt_uri);
+  g_strfreev(host->probe_command);
+  g_free(host->error);
+  g_free(host->reported_hostname);
+  g_free(host->kernel_version);
+  g_free(host);
+}
+
+/* The probe command's JSON array back into argv; NULL for NULL or for
+ * something that is not an array of strings (the store writes only
+ * those). */
+static GStrv
+probe_command_from_json(const char *text)
+{
+  g_autoptr(json_t) root = NULL;
+  g_autoptr(GStrvBuilder) argv = NULL;
+  json_t *arg;
+  gsize i;
+
+  if (text == NULL)
+    return NULL;
+  root = json_loads(text, 0, NULL);
+  if (!json_is_array(root))
+    return NULL;
+  argv = g_strv_builder_new();
+  json_array_foreach(root, i, arg)
+  {
+    if (!json_is_string(arg))
+      return NULL;
+    g_strv_builder_add(argv, json_string_value(arg));
+  }
+  return g_strv_builder_end(argv);
+}
+
+static char *
+probe_command_to_json(const char *const *argv)
+{
+  g_autoptr(json_t) root = json_array();
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    json_array_append_new(root, json_string(argv[i]));
+  return json_dumps(root, JSON_COMPACT);
+}
+
+static PpHost *
+host_from_row(sqlite3_stmt *stmt)
+{
+  PpHost *host = g_new0(PpHost, 1);
+
+  host->id = sqlite3_column_int64(stmt, 0);
+  host->name = col_strdup(stmt, 1);
+  host->ssh_user = col_strdup(stmt, 2);
+  host->ssh_host = col_strdup(stmt, 3);
+  host->ssh_port = sqlite3_column_int(stmt, 4);
+  host->libvirt_uri = col_strdup(stmt, 5);
+  host->probe_command = probe_command_from_json(col_text(stmt, 6));
+  host->state = host_state_from_string(col_text(stmt, 7));
+  host->error = col_strdup(stmt, 8);
+  host->reported_hostname = col_strdup(stmt, 9);
+  host->cpu_count = sqlite3_column_int64(stmt, 10);
+  host->memory_kib = sqlite3_column_int64(stmt, 11);
+  host->kernel_version = col_strdup(stmt, 12);
+  host->last_monitored = sqlite3_column_int64(stmt, 13);
+  host->created = sqlite3_column_int64(stmt, 14);
+  host->pci_total = (guint)sqlite3_column_int64(stmt, 15);
+  host->pci_free = (guint)sqlite3_column_int64(stmt, 16);
+  return host;
+}
+
+/* One host by id; NOT_FOUND names the id. */
+static PpHost *
+host_get(PpStore *store, gint64 id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_GET, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a host"))
+    return host_from_row(stmt);
+  if (local != NULL)
+    g_propagate_error(error, local);
+  else
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, id);
+  return NULL;
+}
+
+/* One host by name: the host, or NULL with @error set only on failure (a
+ * missing host is NULL without an error). */
+static PpHost *
+host_get_by_name(PpStore *store, const char *name, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_GET_BY_NAME, error);
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text(stmt, 1, name);
+  if (stmt_next(store, stmt, error, "reading a host"))
+    return host_from_row(stmt);
+  return NULL;
+}
+
+static gboolean
+check_host_spec(const PpHostSpec *spec, GError **error)
+{
+  /* An ssh user and host go into ssh's argv: no option look-alikes, no
+   * blanks; a host may be a DNS name or an IP address, IPv6 and zone
+   * included. */
+  static const char user_chars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+  static const char host_chars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:%[]";
+
+  if (!check_name("host", spec->name, error))
+    return FALSE;
+  if (spec->ssh_user != NULL && spec->ssh_host == NULL) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "host '%s': an ssh user needs an ssh host", spec->name);
+    return FALSE;
+  }
+  if (spec->ssh_port < 0 || spec->ssh_port > 65535) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "host '%s': ssh port %d is not 0..65535", spec->name, spec->ssh_port);
+    return FALSE;
+  }
+  if ((spec->ssh_user != NULL &&
+       !check_field("the ssh user", spec->ssh_user, SSH_USER_MAX_LEN, user_chars, error)) ||
+      (spec->ssh_host != NULL &&
+       !check_field("the ssh host", spec->ssh_host, SSH_HOST_MAX_LEN, host_chars, error))) {
+    g_prefix_error(error, "host '%s': ", spec->name);
+    return FALSE;
+  }
+  if (spec->libvirt_uri != NULL) {
+    if (!check_field("the libvirt URI", spec->libvirt_uri, URI_MAX_LEN, NULL, error)) {
+      g_prefix_error(error, "host '%s': ", spec->name);
+      return FALSE;
+    }
+    if (strstr(spec->libvirt_uri, ":/") == NULL || strchr(spec->libvirt_uri, ' ') != NULL) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "host '%s': libvirt URI '%s' is not a URI (qemu:///system)", spec->name,
+                  spec->libvirt_uri);
+      return FALSE;
+    }
+  }
+  if (spec->probe_command != NULL) {
+    guint n = g_strv_length((GStrv)spec->probe_command);
+
+    if (n == 0 || n > PROBE_ARGS_MAX) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "host '%s': a probe command has 1 to %d words; this one has %u", spec->name,
+                  PROBE_ARGS_MAX, n);
+      return FALSE;
+    }
+    for (guint i = 0; i < n; i++) {
+      const char *arg = spec->probe_command[i];
+
+      if ((i == 0 && arg[0] == '\0') || strlen(arg) > PROBE_ARG_MAX_LEN ||
+          !g_utf8_validate(arg, -1, NULL)) {
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                    "host '%s': word %u of the probe command is empty, longer than %d bytes "
+                    "or not UTF-8",
+                    spec->name, i + 1, PROBE_ARG_MAX_LEN);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
+PpHost *
+pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpHost) existing = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *probe_command = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(spec != NULL, NULL);
+
+  if (!check_host_spec(spec, error))
+    return NULL;
+  if (spec->probe_command != NULL)
+    probe_command = probe_command_to_json(spec->probe_command);
+
+  if (!store_txn_begin(store, &txn, "creating a host", error))
+    return NULL;
+  existing = host_get_by_name(store, spec->name, &local);
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  if (existing != NULL) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "a host named '%s' exists (id %" G_GINT64_FORMAT ")", spec->name, existing->id);
+    return NULL;
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_INSERT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    bind_text(stmt, 1, spec->name);
+    bind_text(stmt, 2, spec->ssh_user);
+    bind_text(stmt, 3, spec->ssh_host);
+    sqlite3_bind_int(stmt, 4, spec->ssh_port);
+    bind_text(stmt, 5, spec->libvirt_uri);
+    bind_text(stmt, 6, probe_command);
+    sqlite3_bind_int64(stmt, 7, now);
+    if (!stmt_run(store, stmt, error, "creating a host"))
+      return NULL;
+  }
+  host = host_get(store, sqlite3_last_insert_rowid(store->db), error);
+  if (host == NULL || !store_txn_commit(&txn, "creating a host", error))
+    return NULL;
+  g_debug("host '%s': created (id %" G_GINT64_FORMAT ")", host->name, host->id);
+  return g_steal_pointer(&host);
+}
+
+GPtrArray *
+pp_store_host_list(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) hosts = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_HOST_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  hosts = g_ptr_array_new_with_free_func((GDestroyNotify)pp_host_free);
+  while (stmt_next(store, stmt, &local, "listing hosts"))
+    g_ptr_array_add(hosts, host_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&hosts);
+}
+
+PpHost *
+pp_store_host_get(PpStore *store, gint64 id, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return host_get(store, id, error);
+}
+
+PpHost *
+pp_store_host_find(PpStore *store, const char *key, GError **error)
+{
+  PpHost *host = NULL;
+  GError *local = NULL;
+  guint64 id;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(key != NULL, NULL);
+
+  /* An id first: "12" is host 12 even when a host is named "12". */
+  if (g_ascii_string_to_unsigned(key, 10, 1, G_MAXINT64, &id, NULL)) {
+    host = host_get(store, (gint64)id, &local);
+    if (host != NULL)
+      return host;
+    if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+    g_clear_error(&local);
+  }
+  if (strlen(key) <= NAME_MAX_LEN) {
+    host = host_get_by_name(store, key, &local);
+    if (host != NULL)
+      return host;
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+  }
+  {
+    g_autofree char *escaped = g_strescape(key, NULL);
+
+    if (strlen(escaped) > NAME_MAX_LEN)
+      escaped[NAME_MAX_LEN] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no host '%s'", escaped);
+  }
+  return NULL;
+}
+
+/* The host's name, for messages, inside a transaction; NOT_FOUND when it
+ * is gone. */
+static char *
+host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_NAME, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a host")) {
+    if (ret_enabled != NULL)
+      *ret_enabled = sqlite3_column_int(stmt, 1) != 0;
+    return col_strdup(stmt, 0);
+  }
+  if (local != NULL)
+    g_propagate_error(error, local);
+  else
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, id);
+  return NULL;
+}
+
+gboolean
+pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  /* One statement: atomic on its own. */
+  stmt = store_stmt(store, STMT_HOST_SET_ENABLED, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, id);
+  sqlite3_bind_int(stmt, 2, enabled ? 1 : 0);
+  if (!stmt_run(store, stmt, error, enabled ? "enabling a host" : "disabling a host"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, id);
+    return FALSE;
+  }
+  g_debug("host %" G_GINT64_FORMAT ": %s", id, enabled ? "enabled" : "disabled");
+  return TRUE;
+}
+
+gboolean
+pp_store_host_delete(PpStore *store, gint64 id, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *name = NULL;
+  g_autoptr(GString) vms = g_string_new(NULL);
+  guint n_vms = 0;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  if (!store_txn_begin(store, &txn, "deleting a host", error))
+    return FALSE;
+  name = host_name_locked(store, id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_HELD_BY, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, id);
+    while (stmt_next(store, stmt, &local, "deleting a host")) {
+      g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
+                             (gint64)sqlite3_column_int64(stmt, 0));
+      n_vms++;
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+  if (n_vms > 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "host '%s' has devices held by %s %s; terminate %s first", name,
+                n_vms == 1 ? "VM" : "VMs", vms->str, n_vms == 1 ? "it" : "them");
+    return FALSE;
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_DELETE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, id);
+    if (!stmt_run(store, stmt, error, "deleting a host"))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, "deleting a host", error))
+    return FALSE;
+  g_debug("host '%s': deleted", name);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                  */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_store_device_free(PpStoreDevice *dev)
+{
+  if (dev == NULL)
+    return;
+  g_free(dev->address);
+  g_free(dev->short_address);
+  g_free(dev->vendor_name);
+  g_free(dev->device_name);
+  g_free(dev->class_name);
+  g_free(dev->driver);
+  g_free(dev->sriov);
+  g_free(dev->physfn);
+  g_strfreev(dev->keys);
+  g_strfreev(dev->values);
+  g_free(dev);
+}
+
+/* Appends @text as a JSON string. The report's text is UTF-8 without NUL
+ * (the template parser checks), so only quotes, backslashes and control
+ * characters need escapes. */
+static void
+json_append_string(GString *out, const char *text)
+{
+  const char *run = text;
+
+  g_string_append_c(out, '"');
+  for (const char *p = text; *p != '\0'; p++) {
+    guchar c = (guchar)*p;
+
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    g_string_append_len(out, run, p - run);
+    if (c == '"' || c == '\\') {
+      g_string_append_c(out, '\\');
+      g_string_append_c(out, (char)c);
+    } else {
+      g_string_append_printf(out, "\\u%04x", c);
+    }
+    run = p + 1;
+  }
+  g_string_append(out, run);
+  g_string_append_c(out, '"');
+}
+
+/* The record as a JSON object, keys in order (the attributes column). */
+static void
+record_append_json(GString *out, const char *const *keys, const char *const *values)
+{
+  g_string_append_c(out, '{');
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+    if (i > 0)
+      g_string_append_c(out, ',');
+    json_append_string(out, keys[i]);
+    g_string_append_c(out, ':');
+    json_append_string(out, values[i]);
+  }
+  g_string_append_c(out, '}');
+}
+
+char *
+pp_store_test_record_to_json(const char *const *keys, const char *const *values)
+{
+  GString *out = g_string_new(NULL);
+
+  record_append_json(out, keys, values);
+  return g_string_free(out, FALSE);
+}
+
+/* The attributes column back into keys and values (insertion order: jansson
+ * keeps it). Something that is not an object of strings reads as empty. */
+static void
+record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
+{
+  g_autoptr(json_t) root = text ? json_loads(text, 0, NULL) : NULL;
+  g_autoptr(GStrvBuilder) keys = g_strv_builder_new();
+  g_autoptr(GStrvBuilder) values = g_strv_builder_new();
+  const char *key;
+  json_t *value;
+
+  if (json_is_object(root)) {
+    json_object_foreach(root, key, value)
+    {
+      if (!json_is_string(value))
+        continue;
+      g_strv_builder_add(keys, key);
+      g_strv_builder_add(values, json_string_value(value));
+    }
+  }
+  *ret_keys = g_strv_builder_end(keys);
+  *ret_values = g_strv_builder_end(values);
+}
+
+static PpStoreDevice *
+device_from_row(sqlite3_stmt *stmt)
+{
+  PpStoreDevice *dev = g_new0(PpStoreDevice, 1);
+
+  dev->id = sqlite3_column_int64(stmt, DCOL_ID);
+  dev->host_id = sqlite3_column_int64(stmt, DCOL_HOST_ID);
+  dev->address = col_strdup(stmt, DCOL_ADDRESS);
+  dev->short_address = col_strdup(stmt, DCOL_SHORT_ADDRESS);
+  dev->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
+  dev->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
+  dev->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
+  dev->vendor_name = col_strdup(stmt, DCOL_VENDOR_NAME);
+  dev->device_name = col_strdup(stmt, DCOL_DEVICE_NAME);
+  dev->class_name = col_strdup(stmt, DCOL_CLASS_NAME);
+  dev->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
+  dev->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
+  dev->driver = col_strdup(stmt, DCOL_DRIVER);
+  dev->sriov = col_strdup(stmt, DCOL_SRIOV);
+  dev->physfn = col_strdup(stmt, DCOL_PHYSFN);
+  dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
+  dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
+  record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
+  return dev;
+}
+
+GPtrArray *
+pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *name = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  /* Outside a transaction each statement sees its own snapshot; the host
+   * check and the list need not agree to the instant. */
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return NULL;
+  stmt = store_stmt(store, STMT_DEV_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+  while (stmt_next(store, stmt, &local, "listing devices"))
+    g_ptr_array_add(devices, device_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    g_prefix_error(error, "host '%s': ", name);
+    return NULL;
+  }
+  return g_steal_pointer(&devices);
+}
+
+/* Binds a probe record's fields to ?2..?15 of DEV_INSERT / DEV_UPDATE. */
+static void
+bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len)
+{
+  bind_text(stmt, 2, dev->bdf);
+  bind_text(stmt, 3, dev->short_address);
+  sqlite3_bind_int(stmt, 4, dev->vendor);
+  sqlite3_bind_int(stmt, 5, dev->device);
+  sqlite3_bind_int(stmt, 6, dev->class_code);
+  bind_text(stmt, 7, dev->vendor_name);
+  bind_text(stmt, 8, dev->device_name);
+  bind_text(stmt, 9, dev->class_name);
+  sqlite3_bind_int(stmt, 10, dev->numa_node);
+  sqlite3_bind_int(stmt, 11, dev->iommu_group);
+  bind_text(stmt, 12, dev->driver);
+  bind_text(stmt, 13, dev->sriov);
+  bind_text(stmt, 14, dev->physfn);
+  sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
+}
+
+static gboolean
+col_equal(sqlite3_stmt *stmt, int col, const char *text)
+{
+  const char *have = col_text(stmt, col);
+
+  if (have == NULL || text == NULL)
+    return have == NULL && text == NULL;
+  return strcmp(have, text) == 0;
+}
+
+/* Whether the row (a DEVICE_COLUMNS row) already says what the record
+ * says, gone flag included: then it needs no write. */
+static gboolean
+device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len)
+{
+  return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
+         sqlite3_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
+         sqlite3_column_int(stmt, DCOL_DEVICE) == dev->device &&
+         sqlite3_column_int(stmt, DCOL_CLASS) == dev->class_code &&
+         sqlite3_column_int(stmt, DCOL_NUMA_NODE) == dev->numa_node &&
+         sqlite3_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
+         (gsize)sqlite3_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
+         memcmp(col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
+         col_equal(stmt, DCOL_SHORT_ADDRESS, dev->short_address) &&
+         col_equal(stmt, DCOL_VENDOR_NAME, dev->vendor_name) &&
+         col_equal(stmt, DCOL_DEVICE_NAME, dev->device_name) &&
+         col_equal(stmt, DCOL_CLASS_NAME, dev->class_name) &&
+         col_equal(stmt, DCOL_DRIVER, dev->driver) && col_equal(stmt, DCOL_SRIOV, dev->sriov) &&
+         col_equal(stmt, DCOL_PHYSFN, dev->physfn);
+}
+
+/* A known row the report lacks. */
+typedef struct {
+  gint64 id;
+  gboolean held;
+  gboolean gone;
+} MissingRow;
+
+/* A known row the report has, with something changed. */
+typedef struct {
+  gint64 id;
+  guint index; /* in the report */
+} ChangedRow;
+
+/* The body of pp_store_host_reconcile(), inside its transaction. */
+static gboolean
+reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbeReport *report,
+                 gint64 now, PpReconcileStats *stats, GError **error)
+{
+  GPtrArray *devices = report->devices;
+  g_autoptr(GHashTable) by_address = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autofree gsize *json_at = g_new(gsize, devices->len + 1);
+  g_autofree gboolean *known = g_new0(gboolean, devices->len);
+  g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(MissingRow));
+  g_autoptr(GArray) changed = g_array_new(FALSE, FALSE, sizeof(ChangedRow));
+  GString *json = store->scratch;
+  GError *local = NULL;
+
+  /* Each record's JSON, one after the other in the scratch buffer. */
+  g_string_truncate(json, 0);
+  for (guint i = 0; i < devices->len; i++) {
+    const PpProbeDevice *dev = g_ptr_array_index(devices, i);
+
+    json_at[i] = json->len;
+    record_append_json(json, (const char *const *)dev->keys, (const char *const *)dev->values);
+    g_hash_table_insert(by_address, dev->bdf, GUINT_TO_POINTER(i + 1));
+  }
+  json_at[devices->len] = json->len;
+
+  /* What the store has, against the report. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_LIST, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    while (stmt_next(store, stmt, &local, "reading the inventory")) {
+      gint64 id = sqlite3_column_int64(stmt, DCOL_ID);
+      guint i = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, col_text(stmt, DCOL_ADDRESS)));
+
+      if (i == 0) {
+        MissingRow row = { id, sqlite3_column_type(stmt, DCOL_VM_ID) != SQLITE_NULL,
+                           sqlite3_column_int(stmt, DCOL_GONE) != 0 };
+
+        g_array_append_val(missing, row);
+        continue;
+      }
+      i--;
+      known[i] = TRUE;
+      stats->updated++;
+      if (!device_row_matches(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
+                              json_at[i + 1] - json_at[i])) {
+        ChangedRow row = { id, i };
+
+        g_array_append_val(changed, row);
+      }
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+
+  /* Refresh what changed, clearing gone. */
+  if (changed->len > 0) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_UPDATE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    for (guint k = 0; k < changed->len; k++) {
+      const ChangedRow *row = &g_array_index(changed, ChangedRow, k);
+      guint i = row->index;
+
+      sqlite3_bind_int64(stmt, 1, row->id);
+      bind_device(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
+                  json_at[i + 1] - json_at[i]);
+      if (!stmt_run(store, stmt, error, "refreshing a device"))
+        return FALSE;
+      sqlite3_reset(stmt);
+    }
+  }
+
+  /* Add what is new. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_INSERT, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    for (guint i = 0; i < devices->len; i++) {
+      const PpProbeDevice *dev = g_ptr_array_index(devices, i);
+
+      if (known[i])
+        continue;
+      sqlite3_bind_int64(stmt, 1, host_id);
+      bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i]);
+      if (!stmt_run(store, stmt, error, "adding a device")) {
+        g_prefix_error(error, "%s: ", dev->bdf);
+        return FALSE;
+      }
+      sqlite3_reset(stmt);
+      stats->added++;
+    }
+  }
+
+  /* Drop what vanished while free; flag what vanished while held. */
+  for (guint k = 0; k < missing->len; k++) {
+    const MissingRow *row = &g_array_index(missing, MissingRow, k);
+
+    if (!row->held) {
+      g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_DELETE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64(stmt, 1, row->id);
+      if (!stmt_run(store, stmt, error, "removing a device"))
+        return FALSE;
+      stats->removed++;
+      continue;
+    }
+    stats->flagged++;
+    if (!row->gone) {
+      g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FLAG_GONE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64(stmt, 1, row->id);
+      if (!stmt_run(store, stmt, error, "flagging a device gone"))
+        return FALSE;
+      g_debug("host '%s': device %" G_GINT64_FORMAT " is gone while a VM holds it", name, row->id);
+    }
+  }
+
+  /* The host's facts and state. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_SET_FACTS, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    bind_text(stmt, 2, report->hostname);
+    sqlite3_bind_int64(stmt, 3, report->cpu_count);
+    sqlite3_bind_int64(stmt, 4, report->memory_kib);
+    bind_text(stmt, 5, report->kernel_version);
+    sqlite3_bind_int64(stmt, 6, now);
+    if (!stmt_run(store, stmt, error, "recording the host's facts"))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *report, gint64 now,
+                        PpReconcileStats *ret_stats, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *name = NULL;
+  PpReconcileStats stats = { 0 };
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(report != NULL && report->devices != NULL, FALSE);
+
+  if (!store_txn_begin(store, &txn, "reconciling a host", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  if (!reconcile_locked(store, host_id, name, report, now, &stats, error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  if (!store_txn_commit(&txn, "reconciling a host", error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  g_debug("host '%s': %u added, %u refreshed, %u removed, %u gone while held", name, stats.added,
+          stats.updated, stats.removed, stats.flagged);
+  if (ret_stats != NULL)
+    *ret_stats = stats;
+  return TRUE;
+}
+
+gboolean
+pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gint64 now,
+                        GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(message != NULL, FALSE);
+
+  /* A probe's stderr, from another machine: bounded and made UTF-8. */
+  text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
+  stmt = store_stmt(store, STMT_HOST_SET_ERROR, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  bind_text(stmt, 2, text);
+  sqlite3_bind_int64(stmt, 3, now);
+  if (!stmt_run(store, stmt, error, "recording a probe's failure"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, host_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Users and tokens                                                         */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_user_free(PpUser *user)
+{
+  if (user == NULL)
+    return;
+  g_free(user->name);
+  g_free(user);
+}
+
+void
+pp_token_free(PpToken *token)
+{
+  if (token == NULL)
+    return;
+  g_free(token->user_name);
+  g_free(token->name);
+  g_free(token);
+}
+
+static PpUser *
+user_from_row(sqlite3_stmt *stmt)
+{
+  PpUser *user = g_new0(PpUser, 1);
+
+  user->id = sqlite3_column_int64(stmt, 0);
+  user->name = col_strdup(stmt, 1);
+  user->admin = sqlite3_column_int(stmt, 2) != 0;
+  user->created = sqlite3_column_int64(stmt, 3);
+  return user;
+}
+
+static PpToken *
+token_from_row(sqlite3_stmt *stmt)
+{
+  PpToken *token = g_new0(PpToken, 1);
+
+  token->id = sqlite3_column_int64(stmt, 0);
+  token->user_id = sqlite3_column_int64(stmt, 1);
+  token->user_name = col_strdup(stmt, 2);
+  token->name = col_strdup(stmt, 3);
+  token->created = sqlite3_column_int64(stmt, 4);
+  token->last_used = sqlite3_column_int64(stmt, 5);
+  return token;
+}
+
+/* A user by id (@name NULL) or by name: the user, or NULL with NOT_FOUND. */
+static PpUser *
+user_lookup(PpStore *store, gint64 id, const char *name, GError **error)
+{
+  g_autoptr(StoreStmt) stmt =
+      store_stmt(store, name ? STMT_USER_GET_BY_NAME : STMT_USER_GET, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  if (name != NULL)
+    bind_text(stmt, 1, name);
+  else
+    sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a user"))
+    return user_from_row(stmt);
+  if (local != NULL) {
+    g_propagate_error(error, local);
+  } else if (name != NULL) {
+    g_autofree char *escaped = g_strescape(name, NULL);
+
+    if (strlen(escaped) > NAME_MAX_LEN)
+      escaped[NAME_MAX_LEN] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no user '%s'", escaped);
+  } else {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no user with id %" G_GINT64_FORMAT, id);
+  }
+  return NULL;
+}
+
+PpUser *
+pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpUser) user = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (!check_name("user", name, error))
+    return NULL;
+  if (!store_txn_begin(store, &txn, "creating a user", error))
+    return NULL;
+  user = user_lookup(store, 0, name, &local);
+  if (user != NULL) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "a user named '%s' exists (id %" G_GINT64_FORMAT ")", name, user->id);
+    return NULL;
+  }
+  if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  g_clear_error(&local);
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_INSERT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    bind_text(stmt, 1, name);
+    sqlite3_bind_int(stmt, 2, admin ? 1 : 0);
+    sqlite3_bind_int64(stmt, 3, now);
+    if (!stmt_run(store, stmt, error, "creating a user"))
+      return NULL;
+  }
+  user = user_lookup(store, sqlite3_last_insert_rowid(store->db), NULL, error);
+  if (user == NULL || !store_txn_commit(&txn, "creating a user", error))
+    return NULL;
+  g_debug("user '%s': created (id %" G_GINT64_FORMAT ")", user->name, user->id);
+  return g_steal_pointer(&user);
+}
+
+PpUser *
+pp_store_user_find(PpStore *store, const char *name, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(name != NULL, NULL);
+  return user_lookup(store, 0, name, error);
+}
+
+PpUser *
+pp_store_user_get(PpStore *store, gint64 id, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return user_lookup(store, id, NULL, error);
+}
+
+GPtrArray *
+pp_store_user_list(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) users = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_USER_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  users = g_ptr_array_new_with_free_func((GDestroyNotify)pp_user_free);
+  while (stmt_next(store, stmt, &local, "listing users"))
+    g_ptr_array_add(users, user_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&users);
+}
+
+static gboolean
+check_token_hash(const char *hash, GError **error)
+{
+  if (hash == NULL || strlen(hash) != TOKEN_HASH_LEN ||
+      strspn(hash, "0123456789abcdef") != TOKEN_HASH_LEN) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "a token hash is %d lower-case hex digits (SHA-256)", TOKEN_HASH_LEN);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static PpToken *
+token_get(PpStore *store, gint64 id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_TOKEN_GET, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a token"))
+    return token_from_row(stmt);
+  if (local != NULL)
+    g_propagate_error(error, local);
+  else
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no token with id %" G_GINT64_FORMAT, id);
+  return NULL;
+}
+
+PpToken *
+pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const char *hash,
+                      gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(PpToken) token = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (!check_token_hash(hash, error))
+    return NULL;
+  if (name != NULL && !check_field("a token name", name, TOKEN_NAME_MAX_LEN, NULL, error))
+    return NULL;
+  if (!store_txn_begin(store, &txn, "creating a token", error))
+    return NULL;
+  user = user_lookup(store, user_id, NULL, error);
+  if (user == NULL)
+    return NULL;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_TOKEN_INSERT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    bind_text(stmt, 2, name);
+    bind_text(stmt, 3, hash);
+    sqlite3_bind_int64(stmt, 4, now);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+      if (sqlite3_extended_errcode(store->db) == SQLITE_CONSTRAINT_UNIQUE)
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                    "a token with this hash exists");
+      else
+        store_set_error(store, error, "creating a token for user '%s'", user->name);
+      return NULL;
+    }
+  }
+  token = token_get(store, sqlite3_last_insert_rowid(store->db), error);
+  if (token == NULL || !store_txn_commit(&txn, "creating a token", error))
+    return NULL;
+  g_debug("user '%s': token %" G_GINT64_FORMAT " created", user->name, token->id);
+  return g_steal_pointer(&token);
+}
+
+PpUser *
+pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  gint64 token_id, user_id, last_used;
+  g_autoptr(PpUser) user = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  /* Not a hash we could have stored: unknown, without a query. */
+  if (!check_token_hash(hash, NULL)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such token");
+    return NULL;
+  }
+  if (!store_txn_begin(store, &txn, "authenticating a token", error))
+    return NULL;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_TOKEN_BY_HASH, error);
+
+    if (stmt == NULL)
+      return NULL;
+    bind_text(stmt, 1, hash);
+    if (!stmt_next(store, stmt, &local, "authenticating a token")) {
+      if (local != NULL)
+        g_propagate_error(error, local);
+      else
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such token");
+      return NULL;
+    }
+    token_id = sqlite3_column_int64(stmt, 0);
+    user_id = sqlite3_column_int64(stmt, 1);
+    last_used = sqlite3_column_int64(stmt, 2);
+  }
+  user = user_lookup(store, user_id, NULL, error);
+  if (user == NULL)
+    return NULL;
+  /* One write a second at most per token, however many requests. */
+  if (last_used != now) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_TOKEN_TOUCH, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, token_id);
+    sqlite3_bind_int64(stmt, 2, now);
+    if (!stmt_run(store, stmt, error, "authenticating a token"))
+      return NULL;
+  }
+  if (!store_txn_commit(&txn, "authenticating a token", error))
+    return NULL;
+  return g_steal_pointer(&user);
+}
+
+GPtrArray *
+pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (user_id != 0) {
+    g_autoptr(PpUser) user = user_lookup(store, user_id, NULL, error);
+
+    if (user == NULL)
+      return NULL;
+  }
+  stmt = store_stmt(store, STMT_TOKEN_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, user_id);
+  tokens = g_ptr_array_new_with_free_func((GDestroyNotify)pp_token_free);
+  while (stmt_next(store, stmt, &local, "listing tokens"))
+    g_ptr_array_add(tokens, token_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&tokens);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counts                                                                   */
+/* ------------------------------------------------------------------------ */
+
+gboolean
+pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
+{
+  PpStoreCounts counts = { { 0 } };
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(ret != NULL, FALSE);
+
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_HOSTS, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    while (stmt_next(store, stmt, &local, "counting hosts"))
+      counts.hosts_by_state[host_state_from_string(col_text(stmt, 0))] =
+          (guint)sqlite3_column_int64(stmt, 1);
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_DEVICES, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    if (!stmt_next(store, stmt, error, "counting devices"))
+      return FALSE;
+    counts.devices = (guint)sqlite3_column_int64(stmt, 0);
+    counts.devices_held = (guint)sqlite3_column_int64(stmt, 1);
+    counts.devices_gone = (guint)sqlite3_column_int64(stmt, 2);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_USERS, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    if (!stmt_next(store, stmt, error, "counting users"))
+      return FALSE;
+    counts.users = (guint)sqlite3_column_int64(stmt, 0);
+    counts.tokens = (guint)sqlite3_column_int64(stmt, 1);
+  }
+  *ret = counts;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* For tests (pp-store-priv.h)                                              */
+/* ------------------------------------------------------------------------ */
+
+sqlite3 *
+pp_store_test_get_db(PpStore *store)
+{
+  return store->db;
+}
+
+gint64
+pp_store_test_add_vm(PpStore *store, const char *name)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_assert_cmpint(sqlite3_prepare_v2(store->db, "INSERT INTO vms (name, created) VALUES (?1, 0)",
+                                     -1, &stmt, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_DONE);
+  return sqlite3_last_insert_rowid(store->db);
+}
+
+gboolean
+pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_assert_cmpint(sqlite3_prepare_v2(store->db, "UPDATE pci_device SET vm_id = ?2 WHERE id = ?1",
+                                     -1, &stmt, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_bind_int64(stmt, 1, device_id);
+  if (vm_id != 0)
+    sqlite3_bind_int64(stmt, 2, vm_id);
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    store_set_error(store, error, "holding device %" G_GINT64_FORMAT, device_id);
+    return FALSE;
+  }
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no device with id %" G_GINT64_FORMAT, device_id);
+    return FALSE;
+  }
+  return TRUE;
+}

@@ -1,0 +1,436 @@
+#define G_LOG_DOMAIN "pcipass"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-host-table.h"
+
+/* The widths of the --pci-columns extras; CLASS and VENDOR are cut. */
+#define IOMMU_WIDTH 5
+#define NUMA_WIDTH 4
+#define DRIVER_WIDTH 10
+#define CLASS_WIDTH 30
+#define VENDOR_MAX 50
+
+/* " (gone)": the mark of a device gone from its host. */
+#define GONE_MARK " (gone)"
+
+/* @text made safe for a terminal and cut to @max characters (0: no
+ * limit): tabs, newlines and carriage returns become a space, other C0
+ * and C1 controls and DEL '?'; invalid UTF-8 becomes U+FFFD. */
+static char *
+clean_text(const char *text, guint max)
+{
+  g_autofree char *valid = g_utf8_make_valid(text, -1);
+  GString *out = g_string_sized_new(strlen(valid));
+  guint n = 0;
+
+  for (const char *p = valid; *p != '\0' && (max == 0 || n < max); p = g_utf8_next_char(p), n++) {
+    gunichar c = g_utf8_get_char(p);
+
+    if (c == '\t' || c == '\n' || c == '\r')
+      g_string_append_c(out, ' ');
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+      g_string_append_c(out, '?');
+    else
+      g_string_append_unichar(out, c);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* A string field, or NULL when missing, null or not a string. */
+static const char *
+get_str(const json_t *obj, const char *key)
+{
+  return json_string_value(json_object_get(obj, key));
+}
+
+/* A JSON scalar as a cell: strings cleaned, integers in decimal, booleans
+ * "yes"/"no", anything else "-". */
+static char *
+scalar_text(const json_t *value, guint max)
+{
+  if (json_is_string(value) && json_string_length(value) > 0)
+    return clean_text(json_string_value(value), max);
+  if (json_is_integer(value))
+    return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
+  if (json_is_boolean(value))
+    return g_strdup(json_is_true(value) ? "yes" : "no");
+  return g_strdup("-");
+}
+
+static char *
+field_text(const json_t *obj, const char *key)
+{
+  return scalar_text(json_object_get(obj, key), 0);
+}
+
+/* Appends @text padded with spaces to @width characters, on the left for
+ * @right. A wider @text is appended whole. */
+static void
+append_cell(GString *line, const char *text, guint width, gboolean right)
+{
+  glong len = g_utf8_strlen(text, -1);
+  guint pad = len < (glong)width ? width - (guint)len : 0;
+
+  if (right)
+    for (guint i = 0; i < pad; i++)
+      g_string_append_c(line, ' ');
+  g_string_append(line, text);
+  if (!right)
+    for (guint i = 0; i < pad; i++)
+      g_string_append_c(line, ' ');
+}
+
+/* Ends the row in @line: trailing spaces off, a newline on, onto @out. */
+static void
+end_row(GString *out, GString *line)
+{
+  while (line->len > 0 && line->str[line->len - 1] == ' ')
+    g_string_truncate(line, line->len - 1);
+  g_string_append_len(out, line->str, line->len);
+  g_string_append_c(out, '\n');
+  g_string_truncate(line, 0);
+}
+
+/* A table whose columns are as wide as their widest cell. */
+typedef struct {
+  const char *header;
+  gboolean right;
+} Column;
+
+/* @cells: rows × @n_columns strings, row by row. */
+static char *
+render_table(const Column *columns, guint n_columns, GPtrArray *cells)
+{
+  g_autofree guint *widths = g_new0(guint, n_columns);
+  g_autoptr(GString) line = g_string_new(NULL);
+  GString *out = g_string_new(NULL);
+
+  for (guint c = 0; c < n_columns; c++)
+    widths[c] = (guint)g_utf8_strlen(columns[c].header, -1);
+  for (guint i = 0; i < cells->len; i++) {
+    guint len = (guint)g_utf8_strlen(g_ptr_array_index(cells, i), -1);
+
+    widths[i % n_columns] = MAX(widths[i % n_columns], len);
+  }
+  for (guint c = 0; c < n_columns; c++) {
+    if (c > 0)
+      g_string_append_c(line, ' ');
+    append_cell(line, columns[c].header, widths[c], columns[c].right);
+  }
+  end_row(out, line);
+  for (guint i = 0; i < cells->len; i++) {
+    guint c = i % n_columns;
+
+    if (c > 0)
+      g_string_append_c(line, ' ');
+    append_cell(line, g_ptr_array_index(cells, i), widths[c], columns[c].right);
+    if (c == n_columns - 1)
+      end_row(out, line);
+  }
+  return g_string_free(out, FALSE);
+}
+
+char *
+pp_host_table_clean(const char *text)
+{
+  if (text == NULL || text[0] == '\0')
+    return g_strdup("-");
+  return clean_text(text, 0);
+}
+
+char *
+pp_host_table_ago(const json_t *when, gint64 now)
+{
+  gint64 delta;
+
+  if (!json_is_integer(when))
+    return g_strdup("never");
+  delta = now - (gint64)json_integer_value(when);
+  if (delta < 0)
+    delta = 0;
+  if (delta < 60)
+    return g_strdup_printf("%" G_GINT64_FORMAT "s ago", delta);
+  if (delta < 3600)
+    return g_strdup_printf("%" G_GINT64_FORMAT "m ago", delta / 60);
+  if (delta < 86400)
+    return g_strdup_printf("%" G_GINT64_FORMAT "h ago", delta / 3600);
+  return g_strdup_printf("%" G_GINT64_FORMAT "d ago", delta / 86400);
+}
+
+/* The NAME cell: the device name, " (gone)" for a gone device, at most
+ * PP_HOST_TABLE_NAME_WIDTH characters in all. */
+static char *
+name_cell(const json_t *dev)
+{
+  const char *name = get_str(dev, "device_name");
+  gboolean gone = json_is_true(json_object_get(dev, "gone"));
+  guint max = PP_HOST_TABLE_NAME_WIDTH - (gone ? strlen(GONE_MARK) : 0);
+  g_autofree char *cut = clean_text(name != NULL ? name : "", max);
+
+  return g_strconcat(cut, gone ? GONE_MARK : "", NULL);
+}
+
+char *
+pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
+{
+  gboolean extra = (flags & PP_HOST_TABLE_PCI_COLUMNS) != 0;
+  g_autoptr(GString) line = g_string_new(NULL);
+  GString *out = g_string_new("PCI DEVICES\n\n");
+  const json_t *dev;
+  size_t i;
+
+  append_cell(line, "VM", 5, TRUE);
+  g_string_append_c(line, ' ');
+  append_cell(line, "ADDR", 7, FALSE);
+  g_string_append_c(line, ' ');
+  append_cell(line, "TYPE", 14, FALSE);
+  g_string_append_c(line, ' ');
+  append_cell(line, "NAME", extra ? PP_HOST_TABLE_NAME_WIDTH : 0, FALSE);
+  if (extra) {
+    g_string_append_c(line, ' ');
+    append_cell(line, "IOMMU", IOMMU_WIDTH, TRUE);
+    g_string_append_c(line, ' ');
+    append_cell(line, "NUMA", NUMA_WIDTH, TRUE);
+    g_string_append_c(line, ' ');
+    append_cell(line, "DRIVER", DRIVER_WIDTH, FALSE);
+    g_string_append_c(line, ' ');
+    append_cell(line, "CLASS", CLASS_WIDTH, FALSE);
+    g_string_append(line, " VENDOR");
+  }
+  end_row(out, line);
+
+  json_array_foreach(devices, i, dev)
+  {
+    const json_t *vm = json_object_get(dev, "vm");
+    g_autofree char *vm_text = vm == NULL || json_is_null(vm) ? g_strdup("") : scalar_text(vm, 0);
+    g_autofree char *addr = field_text(dev, "short_address");
+    g_autofree char *type = field_text(dev, "type");
+    g_autofree char *name = name_cell(dev);
+
+    append_cell(line, vm_text, 5, TRUE);
+    g_string_append_c(line, ' ');
+    append_cell(line, addr, 7, FALSE);
+    g_string_append_c(line, ' ');
+    append_cell(line, type, 14, FALSE);
+    g_string_append_c(line, ' ');
+    append_cell(line, name, extra ? PP_HOST_TABLE_NAME_WIDTH : 0, FALSE);
+    if (extra) {
+      g_autofree char *group = field_text(dev, "iommu_group");
+      g_autofree char *numa = field_text(dev, "numa_node");
+      g_autofree char *driver = field_text(dev, "driver");
+      g_autofree char *class_name = scalar_text(json_object_get(dev, "class_name"), CLASS_WIDTH);
+      g_autofree char *vendor = scalar_text(json_object_get(dev, "vendor_name"), VENDOR_MAX);
+
+      g_string_append_c(line, ' ');
+      append_cell(line, group, IOMMU_WIDTH, TRUE);
+      g_string_append_c(line, ' ');
+      append_cell(line, numa, NUMA_WIDTH, TRUE);
+      g_string_append_c(line, ' ');
+      append_cell(line, driver, DRIVER_WIDTH, FALSE);
+      g_string_append_c(line, ' ');
+      append_cell(line, class_name, CLASS_WIDTH, FALSE);
+      g_string_append_c(line, ' ');
+      g_string_append(line, vendor);
+    }
+    end_row(out, line);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* "user@host:port", "host:port", "host", or "-". */
+static char *
+ssh_text(const json_t *ssh)
+{
+  const char *user = get_str(ssh, "user");
+  const char *host = get_str(ssh, "host");
+  const json_t *port = json_object_get(ssh, "port");
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  if (host == NULL)
+    return g_strdup("-");
+  if (user != NULL)
+    g_string_append_printf(out, "%s@", user);
+  g_string_append(out, host);
+  if (json_is_integer(port))
+    g_string_append_printf(out, ":%" JSON_INTEGER_FORMAT, json_integer_value(port));
+  return clean_text(out->str, 0);
+}
+
+/* A word of the probe command as a shell would read it back: as is when
+ * it has only harmless characters, else in single quotes. */
+static void
+append_word(GString *out, const char *word)
+{
+  gboolean plain = word[0] != '\0';
+
+  for (const char *p = word; *p != '\0'; p++)
+    if (!g_ascii_isalnum(*p) && strchr("-_./:=@%+,", *p) == NULL)
+      plain = FALSE;
+  if (plain) {
+    g_string_append(out, word);
+  } else {
+    g_autofree char *quoted = g_shell_quote(word);
+
+    g_string_append(out, quoted);
+  }
+}
+
+static char *
+command_text(const json_t *argv)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  const json_t *word;
+  size_t i;
+
+  if (!json_is_array(argv) || json_array_size(argv) == 0)
+    return g_strdup("-");
+  json_array_foreach(argv, i, word)
+  {
+    if (i > 0)
+      g_string_append_c(out, ' ');
+    if (json_is_string(word))
+      append_word(out, json_string_value(word));
+    else
+      g_string_append_c(out, '?');
+  }
+  return clean_text(out->str, 0);
+}
+
+/* KiB as "15.5 GiB", "512.0 MiB" or "900 KiB". */
+static char *
+memory_text(const json_t *kib)
+{
+  gint64 n;
+
+  if (!json_is_integer(kib) || json_integer_value(kib) < 0)
+    return g_strdup("-");
+  n = (gint64)json_integer_value(kib);
+  if (n >= 1024 * 1024)
+    return g_strdup_printf("%.1f GiB", (double)n / (1024.0 * 1024.0));
+  if (n >= 1024)
+    return g_strdup_printf("%.1f MiB", (double)n / 1024.0);
+  return g_strdup_printf("%" G_GINT64_FORMAT " KiB", n);
+}
+
+static void
+append_fact(GString *out, const char *label, const char *value)
+{
+  g_string_append_printf(out, "%-14s : %s\n", label, value);
+}
+
+char *
+pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
+{
+  const json_t *facts = json_object_get(host, "facts");
+  const char *error = get_str(host, "error");
+  GString *out = g_string_new(NULL);
+  g_autofree char *id = field_text(host, "id");
+  g_autofree char *name = field_text(host, "name");
+  g_autofree char *state = field_text(host, "state");
+  g_autofree char *ssh = ssh_text(json_object_get(host, "ssh"));
+  g_autofree char *uri = field_text(host, "libvirt_uri");
+  g_autofree char *command = command_text(json_object_get(host, "probe_command"));
+  g_autofree char *hostname = field_text(facts, "hostname");
+  g_autofree char *cpus = field_text(facts, "cpu_count");
+  g_autofree char *memory = memory_text(json_object_get(facts, "memory_kib"));
+  g_autofree char *kernel = field_text(facts, "kernel_version");
+  g_autofree char *monitored = pp_host_table_ago(json_object_get(host, "last_monitored"), now);
+  g_autofree char *table = pp_host_table_pci(json_object_get(host, "pci_devices"), flags);
+
+  append_fact(out, "ID", id);
+  append_fact(out, "NAME", name);
+  append_fact(out, "STATE", state);
+  if (error != NULL && error[0] != '\0') {
+    g_autofree char *clean = clean_text(error, 0);
+
+    append_fact(out, "ERROR", clean);
+  }
+  append_fact(out, "SSH", ssh);
+  append_fact(out, "LIBVIRT URI", uri);
+  append_fact(out, "PROBE COMMAND", command);
+  append_fact(out, "HOSTNAME", hostname);
+  append_fact(out, "CPUS", cpus);
+  append_fact(out, "MEMORY", memory);
+  append_fact(out, "KERNEL", kernel);
+  append_fact(out, "LAST MONITORED", monitored);
+  g_string_append_c(out, '\n');
+  g_string_append(out, table);
+  return g_string_free(out, FALSE);
+}
+
+char *
+pp_host_table_list(const json_t *hosts, gint64 now)
+{
+  static const Column columns[] = {
+    { "ID", TRUE }, { "NAME", FALSE }, { "STATE", FALSE }, { "PCI", FALSE }, { "MONITORED", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *host;
+  size_t i;
+
+  json_array_foreach(hosts, i, host)
+  {
+    const json_t *free_count = json_object_get(host, "pci_free");
+    const json_t *total = json_object_get(host, "pci_total");
+
+    g_ptr_array_add(cells, field_text(host, "id"));
+    g_ptr_array_add(cells, field_text(host, "name"));
+    g_ptr_array_add(cells, field_text(host, "state"));
+    if (json_is_integer(free_count) && json_is_integer(total))
+      g_ptr_array_add(cells,
+                      g_strdup_printf("%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                                      json_integer_value(free_count), json_integer_value(total)));
+    else
+      g_ptr_array_add(cells, g_strdup("-"));
+    g_ptr_array_add(cells, pp_host_table_ago(json_object_get(host, "last_monitored"), now));
+  }
+  return render_table(columns, G_N_ELEMENTS(columns), cells);
+}
+
+char *
+pp_host_table_users(const json_t *users, gint64 now)
+{
+  static const Column columns[] = {
+    { "ID", TRUE },
+    { "NAME", FALSE },
+    { "ADMIN", FALSE },
+    { "CREATED", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *user;
+  size_t i;
+
+  json_array_foreach(users, i, user)
+  {
+    g_ptr_array_add(cells, field_text(user, "id"));
+    g_ptr_array_add(cells, field_text(user, "name"));
+    g_ptr_array_add(cells, g_strdup(json_is_true(json_object_get(user, "admin")) ? "yes" : "no"));
+    g_ptr_array_add(cells, pp_host_table_ago(json_object_get(user, "created"), now));
+  }
+  return render_table(columns, G_N_ELEMENTS(columns), cells);
+}
+
+char *
+pp_host_table_tokens(const json_t *tokens, gint64 now)
+{
+  static const Column columns[] = {
+    { "ID", TRUE },       { "USER", FALSE },      { "NAME", FALSE },
+    { "CREATED", FALSE }, { "LAST USED", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *token;
+  size_t i;
+
+  json_array_foreach(tokens, i, token)
+  {
+    g_ptr_array_add(cells, field_text(token, "id"));
+    g_ptr_array_add(cells, field_text(token, "user"));
+    g_ptr_array_add(cells, field_text(token, "name"));
+    g_ptr_array_add(cells, pp_host_table_ago(json_object_get(token, "created"), now));
+    g_ptr_array_add(cells, pp_host_table_ago(json_object_get(token, "last_used"), now));
+  }
+  return render_table(columns, G_N_ELEMENTS(columns), cells);
+}

@@ -1,0 +1,92 @@
+/* pp-host-table: the text that `pcipass host`, `user` and `token` print,
+ * from the JSON objects of pcipassd's API (src/server/pp-api.h). Pure: no
+ * I/O, the time of day is a parameter.
+ *
+ * The PCI DEVICES table is the one of OpenNebula's `onehost show`, byte for
+ * byte: VM (5, right-aligned, blank when free), ADDR (7), TYPE (14), NAME
+ * (at most 50 characters), one space between, no trailing spaces. A cell
+ * wider than its column (an address with its domain, `10000:00:04.0`)
+ * makes its own row longer; nothing but NAME, CLASS and VENDOR is cut.
+ *
+ * The text comes from other machines (device names from a host's pci.ids,
+ * error messages from probes): control characters are shown as '?' (tabs
+ * and newlines as a space), so no cell can move the terminal's cursor.
+ * Fields that are missing or of the wrong type show as "-".
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+/* The widest NAME; longer names are cut to this many characters. */
+#define PP_HOST_TABLE_NAME_WIDTH 50
+
+typedef enum {
+  PP_HOST_TABLE_DEFAULT = 0,
+  /* Adds IOMMU (group), NUMA, DRIVER, CLASS (name) and VENDOR (name) after
+   * NAME, NAME then padded to its 50 characters. */
+  PP_HOST_TABLE_PCI_COLUMNS = 1 << 0,
+} PpHostTableFlags;
+
+/* @text (nullable) as a cell shows it: controls replaced as above, "-"
+ * for NULL or "". Returns: (transfer full) */
+char *pp_host_table_clean(const char *text);
+
+/**
+ * pp_host_table_ago:
+ * @when: (nullable): unix seconds (a JSON integer), or JSON null / NULL
+ * @now: the current unix time
+ *
+ * "12s ago" under a minute, "3m ago" under an hour, "5h ago" under a day,
+ * then "2d ago"; "never" for null. A time ahead of @now is "0s ago".
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_ago(const json_t *when, gint64 now);
+
+/**
+ * pp_host_table_pci:
+ * @devices: the "pci_devices" array of a HOST (DEVICE objects), in order
+ *
+ * "PCI DEVICES\n\n", the column header, then one row per device. A device
+ * that is gone from its host ("gone": true) ends its NAME cell with
+ * " (gone)", the name cut so the cell stays within 50 characters.
+ *
+ * Returns: (transfer full): the text, each line ending in a newline.
+ */
+char *pp_host_table_pci(const json_t *devices, PpHostTableFlags flags);
+
+/**
+ * pp_host_table_show:
+ * @host: a HOST with its "pci_devices"
+ *
+ * The facts, one "LABEL          : value" line each (ID, NAME, STATE, ERROR
+ * when set, SSH, LIBVIRT URI, PROBE COMMAND, HOSTNAME, CPUS, MEMORY,
+ * KERNEL, LAST MONITORED), a blank line, then pp_host_table_pci().
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags);
+
+/**
+ * pp_host_table_list:
+ * @hosts: an array of HOST
+ *
+ * Columns ID (right-aligned), NAME, STATE, PCI ("free/total"), MONITORED
+ * (pp_host_table_ago()), each as wide as its widest cell.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_list(const json_t *hosts, gint64 now);
+
+/* Columns ID, NAME, ADMIN ("yes"/"no"), CREATED, for an array of USER.
+ * Returns: (transfer full) */
+char *pp_host_table_users(const json_t *users, gint64 now);
+
+/* Columns ID, USER, NAME ("-" when none), CREATED, LAST USED, for an array
+ * of TOKEN. Returns: (transfer full) */
+char *pp_host_table_tokens(const json_t *tokens, gint64 now);
+
+G_END_DECLS

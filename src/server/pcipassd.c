@@ -1,0 +1,287 @@
+/* pcipassd: pcipass's front-end daemon: the store, the monitor of the
+ * hosts, and the HTTP+JSON API on a Unix socket (and TCP on request), in
+ * one GLib main loop. */
+#define G_LOG_DOMAIN "pcipassd"
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "pp-api.h"
+#include "pp-daemon-config.h"
+#include "pp-exit.h"
+#include "pp-file.h"
+#include "pp-http.h"
+#include "pp-monitor.h"
+#include "pp-output.h"
+#include "pp-store.h"
+
+#define DEFAULT_CONFIG PP_SYSCONFDIR "/pcipassd.conf"
+/* A config file is a few hundred bytes. */
+#define CONFIG_MAX_SIZE (64 * 1024)
+/* The most bytes a probe may print: a host with 4096 devices prints ~4 MiB. */
+#define PROBE_MAX_OUTPUT (16 * 1024 * 1024)
+
+/* Everything the daemon holds (STYLE rule 7). */
+typedef struct {
+  PpDaemonConfig *config;
+  GMainLoop *loop;
+  PpStore *store;
+  PpMonitor *monitor;
+  PpHttpServer *http;
+  PpApiContext api;
+  int signal;
+} PpDaemon;
+
+static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
+
+static GLogWriterOutput
+log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  /* GLib's levels grow less important as their bits grow. */
+  if ((level & G_LOG_LEVEL_MASK) > log_threshold)
+    return G_LOG_WRITER_HANDLED;
+  /* Not g_log_writer_default(): it would drop info and debug unless
+   * G_MESSAGES_DEBUG were set, and that would reach the probes we run. */
+  if (g_log_writer_is_journald(fileno(stderr)) &&
+      g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+    return G_LOG_WRITER_HANDLED;
+  return g_log_writer_standard_streams(level, fields, n_fields, user_data);
+}
+
+static void
+set_log_level(const char *name)
+{
+  static const struct {
+    const char *name;
+    GLogLevelFlags level;
+  } levels[] = {
+    { "error", G_LOG_LEVEL_CRITICAL }, { "warning", G_LOG_LEVEL_WARNING },
+    { "message", G_LOG_LEVEL_MESSAGE }, { "info", G_LOG_LEVEL_INFO },
+    { "debug", G_LOG_LEVEL_DEBUG },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
+    if (strcmp(levels[i].name, name) == 0)
+      log_threshold = levels[i].level;
+  }
+  /* Every line goes to stderr (the journal), none to stdout. */
+  g_log_writer_default_set_use_stderr(TRUE);
+  g_log_set_writer_func(log_writer, NULL, NULL);
+}
+
+static gboolean
+on_signal(gpointer user_data)
+{
+  PpDaemon *daemon = user_data;
+
+  g_message("stopping on a signal");
+  g_main_loop_quit(daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The command line: every config key as a long option, which overrides
+ * the file. */
+typedef struct {
+  GHashTable *overrides; /* key -> value */
+} Options;
+
+static gboolean
+on_option(const char *name, const char *value, gpointer data, GError **error)
+{
+  Options *options = data;
+
+  g_hash_table_replace(options->overrides, g_strdup(name + 2), g_strdup(value));
+  return TRUE;
+}
+
+static gboolean
+make_state_dir(const char *path, GError **error)
+{
+  if (g_mkdir_with_parents(path, 0700) != 0) {
+    int saved = errno;
+
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                "cannot make the state folder '%s': %s", path, g_strerror(saved));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static int
+run(PpDaemon *daemon)
+{
+  const PpDaemonConfig *config = daemon->config;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db_dir = g_path_get_dirname(config->database);
+  PpMonitorConfig monitor = {
+    .interval_s = config->monitor_interval,
+    .timeout_s = config->probe_timeout,
+    .parallel = config->probe_parallel,
+    .probe_path = config->probe_path,
+    .connect_timeout_s = config->ssh_connect_timeout,
+    .max_output = PROBE_MAX_OUTPUT,
+  };
+
+  if (!make_state_dir(config->state_dir, &error) || !make_state_dir(db_dir, &error)) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  daemon->store = pp_store_open(config->database, &error);
+  if (daemon->store == NULL) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+
+  daemon->api.store = daemon->store;
+  daemon->api.started = g_get_real_time() / G_USEC_PER_SEC;
+  daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
+  daemon->api.http = daemon->http;
+  if (!pp_http_server_listen_unix(daemon->http, config->socket, 0666, &error) ||
+      (config->listen[0] != '\0' &&
+       !pp_http_server_listen_tcp(daemon->http, config->listen, &error))) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+
+  daemon->monitor = pp_monitor_new(daemon->store, &monitor);
+  daemon->api.monitor = daemon->monitor;
+
+  g_unix_signal_add(SIGTERM, on_signal, daemon);
+  g_unix_signal_add(SIGINT, on_signal, daemon);
+  if (config->listen[0] != '\0')
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u", PACKAGE_VERSION,
+              config->database, pp_store_get_schema_version(daemon->store), config->socket,
+              pp_http_server_get_tcp_port(daemon->http));
+  else
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION,
+              config->database, pp_store_get_schema_version(daemon->store), config->socket);
+
+  daemon->loop = g_main_loop_new(NULL, FALSE);
+  g_main_loop_run(daemon->loop);
+  g_message("stopped");
+  return PP_EXIT_OK;
+}
+
+static void
+daemon_clear(PpDaemon *daemon)
+{
+  /* The monitor first: its probes report to the store. */
+  g_clear_pointer(&daemon->monitor, pp_monitor_free);
+  g_clear_pointer(&daemon->http, pp_http_server_free);
+  g_clear_pointer(&daemon->store, pp_store_free);
+  g_clear_pointer(&daemon->loop, g_main_loop_unref);
+  g_clear_pointer(&daemon->config, pp_daemon_config_free);
+}
+
+int
+main(int argc, char **argv)
+{
+  const char *const *keys = pp_daemon_config_keys();
+  g_autofree char *config_file = NULL;
+  gboolean print_config = FALSE, version = FALSE;
+  Options options = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free) };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GOptionGroup) group = NULL;
+  g_autoptr(GArray) entries = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  PpDaemon daemon = { 0 };
+  gsize len = 0;
+  int status;
+  const GOptionEntry main_entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
+      "The config file (default " DEFAULT_CONFIG ", if it exists)", "FILE" },
+    { "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print the settings in effect and exit", NULL },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+
+  g_set_prgname("pcipassd");
+  context = g_option_context_new(NULL);
+  g_option_context_set_summary(
+      context, "pcipass's daemon: keeps the hosts' PCI inventory (probing them every "
+               "interval),\nand serves the HTTP+JSON API on a Unix socket and optionally TCP.\n"
+               "Runs in the foreground and logs to stderr. See pcipassd(8).");
+  g_option_context_set_description(
+      context, "Every setting is also a config file key (key = value). The command line\n"
+               "overrides the file; the file overrides the defaults.\n"
+               "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad usage or config.\n");
+  group = g_option_group_new("pcipassd", "pcipassd", "Show the options", &options, NULL);
+  for (guint i = 0; keys[i] != NULL; i++) {
+    GOptionEntry entry = { keys[i], 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)on_option,
+                           pp_daemon_config_key_help(keys[i]), "VALUE" };
+
+    g_array_append_val(entries, entry);
+  }
+  g_option_group_add_entries(group, (const GOptionEntry *)(void *)entries->data);
+  /* The settings are the main options: the callbacks get &options. */
+  g_option_context_set_main_group(context, g_steal_pointer(&group));
+  g_option_context_add_main_entries(context, main_entries, NULL);
+
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    pp_say_error("%s (try --help)", error->message);
+    g_hash_table_unref(options.overrides);
+    return PP_EXIT_USAGE;
+  }
+  if (version) {
+    printf("pcipassd %s\n", PACKAGE_VERSION);
+    g_hash_table_unref(options.overrides);
+    return PP_EXIT_OK;
+  }
+  if (argc > 1) {
+    pp_say_error("unexpected argument '%s' (try --help)", argv[1]);
+    g_hash_table_unref(options.overrides);
+    return PP_EXIT_USAGE;
+  }
+
+  daemon.config = pp_daemon_config_new();
+  if (config_file != NULL || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS)) {
+    const char *path = config_file ? config_file : DEFAULT_CONFIG;
+
+    if (!pp_file_read(path, CONFIG_MAX_SIZE, &text, &len, &error) ||
+        !pp_daemon_config_parse(daemon.config, text, len, &error)) {
+      pp_say_error("%s%s%s", error->domain == PP_DAEMON_CONFIG_ERROR ? path : "",
+                   error->domain == PP_DAEMON_CONFIG_ERROR ? ": " : "", error->message);
+      g_hash_table_unref(options.overrides);
+      daemon_clear(&daemon);
+      return PP_EXIT_USAGE;
+    }
+  }
+  g_hash_table_iter_init(&iter, options.overrides);
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    if (!pp_daemon_config_set(daemon.config, key, value, &error)) {
+      pp_say_error("--%s", error->message);
+      g_hash_table_unref(options.overrides);
+      daemon_clear(&daemon);
+      return PP_EXIT_USAGE;
+    }
+  }
+  g_hash_table_unref(options.overrides);
+  pp_daemon_config_finish(daemon.config);
+
+  if (print_config) {
+    g_autofree char *printed = pp_daemon_config_to_string(daemon.config);
+
+    fputs(printed, stdout);
+    daemon_clear(&daemon);
+    return PP_EXIT_OK;
+  }
+
+  set_log_level(daemon.config->log_level);
+  signal(SIGPIPE, SIG_IGN);
+  umask(022);
+  status = run(&daemon);
+  daemon_clear(&daemon);
+  return status;
+}

@@ -1,0 +1,910 @@
+#define G_LOG_DOMAIN "pp-api"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-api.h"
+#include "pp-auth.h"
+#include "pp-autoptr.h"
+#include "pp-output.h"
+#include "pp-probe-run.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
+/* clang-format on */
+
+/* The most path segments a route has; longer paths are 404. */
+#define MAX_SEGMENTS 8
+/* Bounds of the strings a host is created with. */
+#define MAX_URI_LEN 1024
+#define MAX_SSH_LEN 256
+#define MAX_COMMAND_WORDS 256
+#define MAX_WORD_LEN 4096
+#define MAX_LABEL_LEN 128
+
+typedef struct {
+  const PpApiContext *ctx;
+  const PpHttpRequest *req;
+  PpUser *user;
+  const char *args[MAX_SEGMENTS]; /* what each '*' of the route matched, decoded */
+  json_t *body;                   /* the request's JSON object, or NULL without a body */
+  gint64 now;
+} PpApiCall;
+
+/* A handler answers with a JSON value (transfer full) and sets *ret_status
+ * when it is not 200, or returns NULL with an error. */
+typedef json_t *(*PpApiHandler)(PpApiCall *call, guint *ret_status, GError **error);
+
+enum {
+  ROUTE_ADMIN = 1 << 0, /* only an admin may call it */
+  ROUTE_BODY = 1 << 1,  /* takes a JSON object body (may be empty: {}) */
+};
+
+static json_t *api_whoami(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_list(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_show(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_enable(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_disable(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_probe(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_delete(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_user_list(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_user_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_token_list(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_token_create(PpApiCall *call, guint *ret_status, GError **error);
+
+/* The routes.
+ *   method   the HTTP method
+ *   path     segments; '*' matches one segment, given to the handler in args
+ *   handler  what answers
+ *   flags    ROUTE_ADMIN, ROUTE_BODY
+ */
+static const struct {
+  const char *method;
+  const char *path;
+  PpApiHandler handler;
+  guint flags;
+} routes[] = {
+  { "GET", "/v1/whoami", api_whoami, 0 },
+  { "GET", "/v1/hosts", api_host_list, 0 },
+  { "POST", "/v1/hosts", api_host_create, ROUTE_ADMIN | ROUTE_BODY },
+  { "GET", "/v1/hosts/*", api_host_show, 0 },
+  { "DELETE", "/v1/hosts/*", api_host_delete, ROUTE_ADMIN },
+  { "POST", "/v1/hosts/*/enable", api_host_enable, ROUTE_ADMIN },
+  { "POST", "/v1/hosts/*/disable", api_host_disable, ROUTE_ADMIN },
+  { "POST", "/v1/hosts/*/probe", api_host_probe, ROUTE_ADMIN },
+  { "GET", "/v1/users", api_user_list, ROUTE_ADMIN },
+  { "POST", "/v1/users", api_user_create, ROUTE_ADMIN | ROUTE_BODY },
+  { "GET", "/v1/tokens", api_token_list, 0 },
+  { "POST", "/v1/tokens", api_token_create, ROUTE_BODY },
+};
+
+/* How errors become HTTP statuses (STYLE rule 18).
+ *   domain, code  the GError; code -1 matches any code of the domain
+ *   status        the HTTP status
+ */
+static const struct {
+  GQuark (*domain)(void);
+  int code;
+  guint status;
+} error_statuses[] = {
+  { pp_api_error_quark, PP_API_ERROR_BAD_REQUEST, 400 },
+  { pp_api_error_quark, PP_API_ERROR_FORBIDDEN, 403 },
+  { pp_api_error_quark, PP_API_ERROR_NOT_FOUND, 404 },
+  { pp_api_error_quark, PP_API_ERROR_METHOD, 405 },
+  { pp_auth_error_quark, PP_AUTH_ERROR_UNAUTHENTICATED, 401 },
+  { pp_store_error_quark, PP_STORE_ERROR_NOT_FOUND, 404 },
+  { pp_store_error_quark, PP_STORE_ERROR_CONFLICT, 409 },
+  { pp_store_error_quark, PP_STORE_ERROR_INVALID, 400 },
+  { pp_store_error_quark, PP_STORE_ERROR_BUSY, 503 },
+  { pp_probe_run_error_quark, PP_PROBE_RUN_ERROR_INVALID, 400 },
+};
+
+static guint
+error_status(const GError *error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(error_statuses); i++) {
+    if (error->domain == error_statuses[i].domain() &&
+        (error_statuses[i].code < 0 || error->code == error_statuses[i].code))
+      return error_statuses[i].status;
+  }
+  return 500;
+}
+
+static GBytes *
+json_bytes(json_t *json)
+{
+  char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+  char *copy;
+  gsize len;
+
+  if (text == NULL) {
+    static const char failed[] = "{\"error\": {\"code\": 500, \"message\": \"out of memory\"}}\n";
+
+    return g_bytes_new_static(failed, sizeof(failed) - 1);
+  }
+  copy = g_strconcat(text, "\n", NULL);
+  len = strlen(copy);
+  free(text);
+  return g_bytes_new_take(copy, len);
+}
+
+static GBytes *
+error_bytes(guint status, const char *message)
+{
+  g_autoptr(json_t) json =
+      json_pack("{s:{s:i,s:o}}", "error", "code", (int)status, "message", pp_json_text(message));
+
+  return json_bytes(json);
+}
+
+/* Field checks for bodies. */
+
+static gboolean
+check_fields(const json_t *body, const char *const *allowed, GError **error)
+{
+  const char *key;
+  json_t *value;
+
+  json_object_foreach((json_t *)body, key, value) {
+    if (!g_strv_contains(allowed, key)) {
+      g_autofree char *list = g_strjoinv(", ", (char **)allowed);
+
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "unknown field '%s' (known: %s)", key, list);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* A string field, or NULL when absent or null. FALSE with an error for
+ * another type, an empty string, or one longer than @max. */
+static gboolean
+get_string(const json_t *body, const char *field, gsize max, gboolean required,
+           const char **ret, GError **error)
+{
+  json_t *value = json_object_get(body, field);
+
+  *ret = NULL;
+  if (value == NULL || json_is_null(value)) {
+    if (required) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' is required",
+                  field);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (!json_is_string(value)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' must be a string",
+                field);
+    return FALSE;
+  }
+  if (json_string_length(value) == 0 || json_string_length(value) > max ||
+      strlen(json_string_value(value)) != json_string_length(value)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field '%s' must be 1 to %" G_GSIZE_FORMAT " bytes, without NUL", field, max);
+    return FALSE;
+  }
+  *ret = json_string_value(value);
+  return TRUE;
+}
+
+static gboolean
+get_bool(const json_t *body, const char *field, gboolean *ret, GError **error)
+{
+  json_t *value = json_object_get(body, field);
+
+  *ret = FALSE;
+  if (value == NULL || json_is_null(value))
+    return TRUE;
+  if (!json_is_boolean(value)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field '%s' must be true or false", field);
+    return FALSE;
+  }
+  *ret = json_is_true(value);
+  return TRUE;
+}
+
+/* JSON of the store's objects. */
+
+static json_t *
+json_int_or_null(gint64 value, gint64 none)
+{
+  return value == none ? json_null() : json_integer(value);
+}
+
+static json_t *
+json_strv(const char *const *strv)
+{
+  json_t *array;
+
+  if (strv == NULL)
+    return json_null();
+  array = json_array();
+  for (guint i = 0; strv[i] != NULL; i++)
+    json_array_append_new(array, pp_json_text(strv[i]));
+  return array;
+}
+
+static json_t *
+host_to_json(const PpHost *host)
+{
+  json_t *ssh = json_null();
+
+  if (host->ssh_host != NULL)
+    ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
+                    pp_json_text(host->ssh_host), "port",
+                    json_int_or_null(host->ssh_port, 0));
+  return json_pack(
+      "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
+      (json_int_t)host->id, "name", pp_json_text(host->name), "state",
+      pp_host_state_to_string(host->state), "enabled", host->state != PP_HOST_STATE_DISABLED,
+      "error", pp_json_text(host->error), "ssh", ssh, "libvirt_uri",
+      pp_json_text(host->libvirt_uri), "probe_command",
+      json_strv((const char *const *)host->probe_command), "facts", "hostname",
+      pp_json_text(host->reported_hostname), "cpu_count", json_int_or_null(host->cpu_count, -1),
+      "memory_kib", json_int_or_null(host->memory_kib, -1), "kernel_version",
+      pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total, "pci_free",
+      (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
+      "created", (json_int_t)host->created);
+}
+
+static json_t *
+device_to_json(const PpStoreDevice *dev)
+{
+  char type[16], vendor[8], device[8], class_code[8];
+  json_t *attributes = json_object();
+
+  g_snprintf(vendor, sizeof(vendor), "%04x", dev->vendor);
+  g_snprintf(device, sizeof(device), "%04x", dev->device);
+  g_snprintf(class_code, sizeof(class_code), "%04x", dev->class_code);
+  g_snprintf(type, sizeof(type), "%s:%s:%s", vendor, device, class_code);
+  for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
+    json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
+  return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
+                   "address", pp_json_text(dev->address), "short_address",
+                   pp_json_text(dev->short_address), "type", type, "vendor", vendor, "device",
+                   device, "class", class_code, "vendor_name", pp_json_text(dev->vendor_name),
+                   "device_name", pp_json_text(dev->device_name), "class_name",
+                   pp_json_text(dev->class_name), "numa_node",
+                   json_int_or_null(dev->numa_node, -1), "iommu_group",
+                   json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
+                   "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
+                   json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "attributes",
+                   attributes);
+}
+
+static json_t *
+user_to_json(const PpUser *user)
+{
+  return json_pack("{s:I,s:o,s:b,s:I}", "id", (json_int_t)user->id, "name",
+                   pp_json_text(user->name), "admin", user->admin, "created",
+                   (json_int_t)user->created);
+}
+
+static json_t *
+token_to_json(const PpToken *token)
+{
+  return json_pack("{s:I,s:o,s:o,s:I,s:o}", "id", (json_int_t)token->id, "user",
+                   pp_json_text(token->user_name), "name", pp_json_text(token->name), "created",
+                   (json_int_t)token->created, "last_used",
+                   json_int_or_null(token->last_used, 0));
+}
+
+/* A builder that gave NULL ran out of memory or met a bad value. */
+static json_t *
+built(json_t *json, GError **error)
+{
+  if (json == NULL)
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FAILED,
+                "cannot build the JSON answer");
+  return json;
+}
+
+/* The handlers. */
+
+static json_t *
+api_whoami(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return built(user_to_json(call->user), error);
+}
+
+static json_t *
+api_host_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
+  g_autoptr(json_t) array = NULL;
+
+  if (hosts == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < hosts->len; i++) {
+    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i))))
+      return built(NULL, error);
+  }
+  return built(json_pack("{s:O}", "hosts", array), error);
+}
+
+/* "USER@HOST[:PORT]", "HOST[:PORT]", "USER@[V6]:PORT". */
+static gboolean
+parse_ssh(const char *text, char **ret_user, char **ret_host, int *ret_port, GError **error)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *host = NULL;
+  const char *at = strchr(text, '@');
+  const char *rest = at ? at + 1 : text;
+  const char *colon;
+  guint64 port = 0;
+
+  if (at != NULL)
+    user = g_strndup(text, (gsize)(at - text));
+  if (rest[0] == '[') {
+    const char *close = strchr(rest, ']');
+
+    if (close == NULL)
+      goto bad;
+    host = g_strndup(rest + 1, (gsize)(close - rest - 1));
+    colon = close[1] == ':' ? close + 1 : NULL;
+    if (close[1] != '\0' && colon == NULL)
+      goto bad;
+  } else {
+    colon = strrchr(rest, ':');
+    host = colon ? g_strndup(rest, (gsize)(colon - rest)) : g_strdup(rest);
+  }
+  if (colon != NULL && !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field 'ssh': port '%s' is not 1 to 65535", colon + 1);
+    return FALSE;
+  }
+  *ret_user = g_steal_pointer(&user);
+  *ret_host = g_steal_pointer(&host);
+  *ret_port = (int)port;
+  return TRUE;
+
+bad:
+  g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+              "field 'ssh': '%s' is not USER@HOST[:PORT]", text);
+  return FALSE;
+}
+
+static GStrv
+parse_probe_command(const json_t *value, GError **error)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+  size_t i;
+  json_t *word;
+
+  if (value == NULL || json_is_null(value))
+    return NULL;
+  if (json_is_string(value)) {
+    GStrv argv = pp_probe_command_parse(json_string_value(value), error);
+
+    if (argv == NULL)
+      g_prefix_error(error, "field 'probe_command': ");
+    return argv;
+  }
+  if (!json_is_array(value) || json_array_size(value) == 0 ||
+      json_array_size(value) > MAX_COMMAND_WORDS) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field 'probe_command' must be a string or an array of 1 to %d strings",
+                MAX_COMMAND_WORDS);
+    return NULL;
+  }
+  builder = g_strv_builder_new();
+  json_array_foreach((json_t *)value, i, word) {
+    if (!json_is_string(word) || json_string_length(word) == 0 ||
+        json_string_length(word) > MAX_WORD_LEN ||
+        strlen(json_string_value(word)) != json_string_length(word)) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "field 'probe_command': word %zu must be a string of 1 to %d bytes", i,
+                  MAX_WORD_LEN);
+      return NULL;
+    }
+    g_strv_builder_add(builder, json_string_value(word));
+  }
+  return g_strv_builder_end(builder);
+}
+
+/* A libvirt URI: driver[+transport]://[host]/path?query. */
+static gboolean
+check_libvirt_uri(const char *uri, GError **error)
+{
+  const char *sep = strstr(uri, "://");
+  gsize scheme = sep ? (gsize)(sep - uri) : 0;
+
+  if (scheme == 0 || strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+") != scheme ||
+      strpbrk(uri, " \t\r\n\"'<>\\") != NULL) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field 'libvirt_uri': '%s' is not a libvirt URI (qemu:///system, "
+                "qemu+ssh://node1/system, test:///default)",
+                uri);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static json_t *
+api_host_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "name", "ssh", "libvirt_uri", "probe_command", NULL };
+  const char *name, *ssh, *uri;
+  g_autofree char *ssh_user = NULL;
+  g_autofree char *ssh_host = NULL;
+  g_auto(GStrv) command = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(PpHost) host = NULL;
+  int ssh_port = 0;
+  PpHostSpec spec = { 0 };
+  PpProbeTarget target = { 0 };
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "name", 64, TRUE, &name, error) ||
+      !get_string(call->body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
+      !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error))
+    return NULL;
+  if (ssh != NULL && !parse_ssh(ssh, &ssh_user, &ssh_host, &ssh_port, error))
+    return NULL;
+  if (uri != NULL && !check_libvirt_uri(uri, error))
+    return NULL;
+  command = parse_probe_command(json_object_get(call->body, "probe_command"), &local);
+  if (local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+
+  /* What the monitor will run must be buildable now, not fail later. */
+  target.probe_command = (const char *const *)command;
+  target.ssh_user = ssh_user;
+  target.ssh_host = ssh_host;
+  target.ssh_port = ssh_port;
+  target.probe_path = "pcipass-probe";
+  argv = pp_probe_argv_build(&target, error);
+  if (argv == NULL) {
+    g_prefix_error(error, "field '%s': ", command ? "probe_command" : "ssh");
+    return NULL;
+  }
+
+  spec.name = name;
+  spec.ssh_user = ssh_user;
+  spec.ssh_host = ssh_host;
+  spec.ssh_port = ssh_port;
+  spec.libvirt_uri = uri;
+  spec.probe_command = (const char *const *)command;
+  host = pp_store_host_create(call->ctx->store, &spec, call->now, error);
+  if (host == NULL)
+    return NULL;
+  g_message("host '%s' (id %" G_GINT64_FORMAT ") created by '%s'", host->name, host->id,
+            call->user->name);
+  if (call->ctx->monitor != NULL)
+    pp_monitor_poke(call->ctx->monitor, host->id);
+  *ret_status = 201;
+  return built(host_to_json(host), error);
+}
+
+static PpHost *
+find_host(PpApiCall *call, GError **error)
+{
+  return pp_store_host_find(call->ctx->store, call->args[0], error);
+}
+
+static json_t *
+api_host_show(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(json_t) json = NULL;
+  json_t *array;
+
+  if (host == NULL)
+    return NULL;
+  devices = pp_store_host_list_devices(call->ctx->store, host->id, error);
+  if (devices == NULL)
+    return NULL;
+  json = host_to_json(host);
+  array = json_array();
+  if (json == NULL || json_object_set_new(json, "pci_devices", array) != 0)
+    return built(NULL, error);
+  for (guint i = 0; i < devices->len; i++) {
+    if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i))))
+      return built(NULL, error);
+  }
+  return g_steal_pointer(&json);
+}
+
+static json_t *
+set_enabled(PpApiCall *call, gboolean enabled, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+  g_autoptr(PpHost) changed = NULL;
+
+  if (host == NULL || !pp_store_host_set_enabled(call->ctx->store, host->id, enabled, error))
+    return NULL;
+  changed = pp_store_host_get(call->ctx->store, host->id, error);
+  if (changed == NULL)
+    return NULL;
+  if (changed->state != host->state)
+    g_message("host '%s' %s by '%s'", host->name, enabled ? "enabled" : "disabled",
+              call->user->name);
+  if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
+    pp_monitor_poke(call->ctx->monitor, host->id);
+  return built(host_to_json(changed), error);
+}
+
+static json_t *
+api_host_enable(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return set_enabled(call, TRUE, error);
+}
+
+static json_t *
+api_host_disable(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return set_enabled(call, FALSE, error);
+}
+
+static json_t *
+api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+
+  if (host == NULL)
+    return NULL;
+  if (host->state == PP_HOST_STATE_DISABLED) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "host '%s' is disabled; enable it first (pcipass host enable %s)", host->name,
+                host->name);
+    return NULL;
+  }
+  if (call->ctx->monitor != NULL)
+    pp_monitor_poke(call->ctx->monitor, host->id);
+  *ret_status = 202;
+  return built(host_to_json(host), error);
+}
+
+static json_t *
+api_host_delete(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+
+  if (host == NULL || !pp_store_host_delete(call->ctx->store, host->id, error))
+    return NULL;
+  g_message("host '%s' (id %" G_GINT64_FORMAT ") deleted by '%s'", host->name, host->id,
+            call->user->name);
+  return built(json_pack("{s:I}", "deleted", (json_int_t)host->id), error);
+}
+
+static json_t *
+api_user_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(GPtrArray) users = pp_store_user_list(call->ctx->store, error);
+  g_autoptr(json_t) array = NULL;
+
+  if (users == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < users->len; i++) {
+    if (!pp_json_append(array, user_to_json(g_ptr_array_index(users, i))))
+      return built(NULL, error);
+  }
+  return built(json_pack("{s:O}", "users", array), error);
+}
+
+static json_t *
+api_user_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "name", "admin", NULL };
+  const char *name;
+  gboolean admin;
+  g_autoptr(PpUser) user = NULL;
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "name", 64, TRUE, &name, error) ||
+      !get_bool(call->body, "admin", &admin, error))
+    return NULL;
+  user = pp_store_user_create(call->ctx->store, name, admin, call->now, error);
+  if (user == NULL)
+    return NULL;
+  g_message("user '%s'%s created by '%s'", user->name, admin ? " (admin)" : "",
+            call->user->name);
+  *ret_status = 201;
+  return built(user_to_json(user), error);
+}
+
+static json_t *
+api_token_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(GPtrArray) tokens =
+      pp_store_token_list(call->ctx->store, call->user->admin ? 0 : call->user->id, error);
+  g_autoptr(json_t) array = NULL;
+
+  if (tokens == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < tokens->len; i++) {
+    if (!pp_json_append(array, token_to_json(g_ptr_array_index(tokens, i))))
+      return built(NULL, error);
+  }
+  return built(json_pack("{s:O}", "tokens", array), error);
+}
+
+static json_t *
+api_token_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "name", "user", NULL };
+  const char *label, *user_name;
+  g_autoptr(PpUser) other = NULL;
+  g_autoptr(PpToken) token = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *secret = NULL;
+  const PpUser *owner = call->user;
+  json_t *json;
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "name", MAX_LABEL_LEN, FALSE, &label, error) ||
+      !get_string(call->body, "user", 64, FALSE, &user_name, error))
+    return NULL;
+  if (user_name != NULL && strcmp(user_name, call->user->name) != 0) {
+    if (!call->user->admin) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                  "only an admin makes tokens for another user ('%s')", user_name);
+      return NULL;
+    }
+    other = pp_store_user_find(call->ctx->store, user_name, error);
+    if (other == NULL)
+      return NULL;
+    owner = other;
+  }
+  secret = pp_auth_token_new(&hash);
+  token = pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, error);
+  if (token == NULL)
+    return NULL;
+  g_message("token %" G_GINT64_FORMAT " of '%s' created by '%s'", token->id, owner->name,
+            call->user->name);
+  json = built(token_to_json(token), error);
+  if (json != NULL)
+    json_object_set_new(json, "token", json_string(secret));
+  explicit_bzero(secret, strlen(secret));
+  *ret_status = 201;
+  return json;
+}
+
+/* /metrics: Prometheus's text format 0.0.4. */
+static GBytes *
+metrics_text(const PpApiContext *ctx, GError **error)
+{
+  GString *out = g_string_new(NULL);
+  PpStoreCounts counts;
+  guint64 classes[6] = { 0 };
+
+  if (!pp_store_get_counts(ctx->store, &counts, error)) {
+    g_string_free(out, TRUE);
+    return NULL;
+  }
+  g_string_append(out, "# HELP pcipass_hosts Hosts by state.\n# TYPE pcipass_hosts gauge\n");
+  for (int s = 0; s < _PP_HOST_STATE_MAX; s++)
+    g_string_append_printf(out, "pcipass_hosts{state=\"%s\"} %u\n",
+                           pp_host_state_to_string((PpHostState)s), counts.hosts_by_state[s]);
+  g_string_append_printf(
+      out,
+      "# HELP pcipass_pci_devices PCI devices in the hosts' inventories.\n"
+      "# TYPE pcipass_pci_devices gauge\n"
+      "pcipass_pci_devices{status=\"free\"} %u\n"
+      "pcipass_pci_devices{status=\"held\"} %u\n"
+      "pcipass_pci_devices{status=\"gone\"} %u\n"
+      "# HELP pcipass_users Users.\n# TYPE pcipass_users gauge\npcipass_users %u\n"
+      "# HELP pcipass_tokens API tokens.\n# TYPE pcipass_tokens gauge\npcipass_tokens %u\n",
+      counts.devices - counts.devices_held, counts.devices_held - counts.devices_gone,
+      counts.devices_gone, counts.users, counts.tokens);
+  if (ctx->monitor != NULL) {
+    PpMonitorCounts mon;
+
+    pp_monitor_get_counts(ctx->monitor, &mon);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_probes_total Host probes finished, by result.\n"
+        "# TYPE pcipass_probes_total counter\n"
+        "pcipass_probes_total{result=\"ok\"} %" G_GUINT64_FORMAT "\n"
+        /* The monitor counts timeouts among the failures; here they are apart. */
+        "pcipass_probes_total{result=\"failed\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_probes_total{result=\"timeout\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_probes_running Host probes running now.\n"
+        "# TYPE pcipass_probes_running gauge\npcipass_probes_running %u\n"
+        "# HELP pcipass_monitor_passes_total Monitor passes started.\n"
+        "# TYPE pcipass_monitor_passes_total counter\n"
+        "pcipass_monitor_passes_total %" G_GUINT64_FORMAT "\n",
+        mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out, mon.running,
+        mon.passes);
+  }
+  if (ctx->http != NULL) {
+    pp_http_server_get_counts(ctx->http, classes);
+    g_string_append(out, "# HELP pcipass_http_responses_total HTTP responses, by status "
+                         "class.\n# TYPE pcipass_http_responses_total counter\n");
+    for (int c = 1; c <= 5; c++)
+      g_string_append_printf(out,
+                             "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT
+                             "\n",
+                             c, classes[c]);
+  }
+  g_string_append_printf(out,
+                         "# HELP pcipass_start_time_seconds When pcipassd started.\n"
+                         "# TYPE pcipass_start_time_seconds gauge\n"
+                         "pcipass_start_time_seconds %" G_GINT64_FORMAT "\n",
+                         ctx->started);
+  return g_string_free_to_bytes(out);
+}
+
+/* Splits @path into its segments, each percent-decoded; FALSE when it has
+ * too many or one does not decode. */
+static gboolean
+split_path(const char *path, char **segments, guint *ret_n)
+{
+  g_auto(GStrv) parts = g_strsplit(path, "/", MAX_SEGMENTS + 2);
+  guint n = 0;
+
+  /* "/v1/hosts" splits as "", "v1", "hosts"; a trailing '/' is tolerated. */
+  for (guint i = 1; parts[i] != NULL; i++) {
+    if (parts[i][0] == '\0' && parts[i + 1] == NULL)
+      break;
+    if (n == MAX_SEGMENTS)
+      return FALSE;
+    segments[n] = g_uri_unescape_string(parts[i], "/");
+    if (segments[n] == NULL || segments[n][0] == '\0')
+      return FALSE;
+    n++;
+  }
+  *ret_n = n;
+  return path[0] == '/';
+}
+
+static gboolean
+route_matches(const char *pattern, char **segments, guint n, const char **args)
+{
+  g_auto(GStrv) want = g_strsplit(pattern + 1, "/", -1);
+  guint nargs = 0;
+
+  if (g_strv_length(want) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++) {
+    if (strcmp(want[i], "*") == 0)
+      args[nargs++] = segments[i];
+    else if (strcmp(want[i], segments[i]) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Finds the route; NULL with 404 or 405 in @error. */
+static int
+find_route(const char *method, char **segments, guint n, const char **args, GError **error)
+{
+  gboolean path_known = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS(routes); i++) {
+    if (!route_matches(routes[i].path, segments, n, args))
+      continue;
+    path_known = TRUE;
+    if (strcmp(routes[i].method, method) == 0)
+      return (int)i;
+  }
+  if (path_known)
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
+                method);
+  else
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
+  return -1;
+}
+
+static gboolean
+parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **error)
+{
+  gsize len = 0;
+  const char *text = pp_http_request_get_body(req, &len);
+  json_error_t jerr;
+  json_t *json;
+
+  *ret = NULL;
+  if (!wanted) {
+    if (len > 0) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "this request takes no body");
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (len == 0) {
+    *ret = json_object();
+    return TRUE;
+  }
+  json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (json == NULL) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "the body is not JSON: line %d, column %d: %s", jerr.line, jerr.column,
+                jerr.text);
+    return FALSE;
+  }
+  if (!json_is_object(json)) {
+    json_decref(json);
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "the body must be a JSON object");
+    return FALSE;
+  }
+  *ret = json;
+  return TRUE;
+}
+
+void
+pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
+              GBytes **ret_body, gpointer user_data)
+{
+  const PpApiContext *ctx = user_data;
+  const char *method = pp_http_request_get_method(req);
+  const char *path = pp_http_request_get_path(req);
+  const PpHttpPeer *peer = pp_http_request_get_peer(req);
+  char *segments[MAX_SEGMENTS] = { NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(json_t) body = NULL;
+  g_autoptr(json_t) answer = NULL;
+  PpApiCall call = { .ctx = ctx, .req = req };
+  guint n = 0, status = 200;
+  int route = -1;
+
+  *ret_content_type = "application/json";
+  call.now = g_get_real_time() / G_USEC_PER_SEC;
+
+  /* Authentication comes first: an unknown caller learns nothing, not even
+   * which paths exist. */
+  user = pp_auth_authenticate(ctx->store, peer, pp_http_request_get_header(req, "Authorization"),
+                              call.now, &error);
+  if (user != NULL) {
+    call.user = user;
+    if (strcmp(path, "/metrics") == 0) {
+      if (strcmp(method, "GET") != 0) {
+        g_set_error(&error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
+                    method);
+      } else {
+        *ret_body = metrics_text(ctx, &error);
+        if (*ret_body != NULL) {
+          *ret_status = 200;
+          *ret_content_type = "text/plain; version=0.0.4";
+          return;
+        }
+      }
+    } else if (!split_path(path, segments, &n)) {
+      g_set_error(&error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
+    } else {
+      route = find_route(method, segments, n, call.args, &error);
+    }
+  }
+  if (route >= 0 && (routes[route].flags & ROUTE_ADMIN) && !user->admin)
+    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                "%s %s is for an admin; '%s' is not one", method, routes[route].path,
+                user->name);
+  else if (route >= 0 &&
+           parse_body(req, (routes[route].flags & ROUTE_BODY) != 0, &body, &error)) {
+    call.body = body;
+    answer = routes[route].handler(&call, &status, &error);
+  }
+
+  for (guint i = 0; i < MAX_SEGMENTS; i++)
+    g_free(segments[i]);
+
+  if (answer == NULL) {
+    g_assert(error != NULL);
+    status = error_status(error);
+    if (status >= 500)
+      g_warning("%s %s: %s", method, path, error->message);
+    else
+      g_debug("%s %s: %u %s", method, path, status, error->message);
+    *ret_status = status;
+    *ret_body = error_bytes(status, error->message);
+    return;
+  }
+  g_debug("%s %s: %u (%s, %s)", method, path, status, user->name, peer->remote);
+  *ret_status = status;
+  *ret_body = json_bytes(answer);
+}

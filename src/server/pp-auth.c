@@ -1,0 +1,156 @@
+#define G_LOG_DOMAIN "pp-auth"
+
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "pp-auth.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-auth-error-quark, pp_auth_error)
+/* clang-format on */
+
+#define TOKEN_PREFIX "pp_"
+#define TOKEN_BYTES 32
+/* The name the Unix socket's admin has in the store. */
+#define ADMIN_NAME "root"
+
+char *
+pp_auth_token_hash(const char *secret)
+{
+  return g_compute_checksum_for_string(G_CHECKSUM_SHA256, secret, -1);
+}
+
+char *
+pp_auth_token_new(char **ret_hash)
+{
+  guint8 bytes[TOKEN_BYTES];
+  GString *secret = g_string_new(TOKEN_PREFIX);
+  gsize got = 0;
+
+  /* getrandom() blocks only before the pool is seeded, at early boot. */
+  while (got < sizeof(bytes)) {
+    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      g_error("getrandom: %s", g_strerror(errno)); /* no randomness: no tokens */
+    }
+    got += (gsize)n;
+  }
+  for (gsize i = 0; i < sizeof(bytes); i++)
+    g_string_append_printf(secret, "%02x", bytes[i]);
+  explicit_bzero(bytes, sizeof(bytes));
+  *ret_hash = pp_auth_token_hash(secret->str);
+  return g_string_free(secret, FALSE);
+}
+
+/* The account name of @uid, or NULL. */
+static char *
+account_name(uid_t uid)
+{
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+
+  if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+    return NULL;
+  return g_strdup(found->pw_name);
+}
+
+static PpUser *
+find_or_make_admin(PpStore *store, gint64 now, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  PpUser *user = pp_store_user_find(store, ADMIN_NAME, &local);
+
+  if (user != NULL)
+    return user;
+  if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  return pp_store_user_create(store, ADMIN_NAME, TRUE, now, error);
+}
+
+static PpUser *
+authenticate_unix(PpStore *store, const PpHttpPeer *peer, gint64 now, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *name = NULL;
+  PpUser *user;
+
+  if (peer->uid == 0 || peer->uid == geteuid())
+    return find_or_make_admin(store, now, error);
+  name = account_name(peer->uid);
+  if (name == NULL) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "uid %u has no account name, so no pcipass user; use a token over TCP",
+                (guint)peer->uid);
+    return NULL;
+  }
+  user = pp_store_user_find(store, name, &local);
+  if (user != NULL)
+    return user;
+  if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "no pcipass user '%s' (uid %u); an admin creates it with 'pcipass user create %s'",
+                name, (guint)peer->uid, name);
+    return NULL;
+  }
+  g_propagate_error(error, g_steal_pointer(&local));
+  return NULL;
+}
+
+static PpUser *
+authenticate_token(PpStore *store, const char *authorization, gint64 now, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *hash = NULL;
+  const char *secret;
+  PpUser *user;
+
+  if (authorization == NULL) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "no credentials: send 'Authorization: Bearer TOKEN' (pcipass token create)");
+    return NULL;
+  }
+  if (strlen(authorization) > PP_AUTH_MAX_TOKEN ||
+      g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the Authorization header is not 'Bearer TOKEN'");
+    return NULL;
+  }
+  secret = authorization + 7;
+  while (*secret == ' ')
+    secret++;
+  hash = pp_auth_token_hash(secret);
+  user = pp_store_token_authenticate(store, hash, now, &local);
+  if (user != NULL)
+    return user;
+  if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+    /* Never the token itself: it may be someone's mistyped secret. */
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the token is not known (it may have been mistyped, or made for another "
+                "pcipassd)");
+    return NULL;
+  }
+  g_propagate_error(error, g_steal_pointer(&local));
+  return NULL;
+}
+
+PpUser *
+pp_auth_authenticate(PpStore *store, const PpHttpPeer *peer, const char *authorization,
+                     gint64 now, GError **error)
+{
+  g_return_val_if_fail(store != NULL && peer != NULL, NULL);
+
+  /* A token on the Unix socket is honoured too: it names a user exactly. */
+  if (peer->is_unix && authorization == NULL)
+    return authenticate_unix(store, peer, now, error);
+  return authenticate_token(store, authorization, now, error);
+}

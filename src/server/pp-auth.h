@@ -1,0 +1,49 @@
+/* pp-auth: who is asking. On the Unix socket the peer's credentials
+ * decide: root, and the user pcipassd runs as, are the admin ('root' in
+ * the store, made on first use); any other uid is the pcipass user of its
+ * account's name, which an admin creates. Over TCP a bearer token decides;
+ * tokens are random, shown once, and stored as their SHA-256 only. */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-http.h"
+#include "pp-store.h"
+
+G_BEGIN_DECLS
+
+#define PP_AUTH_ERROR (pp_auth_error_quark())
+GQuark pp_auth_error_quark(void);
+
+typedef enum {
+  PP_AUTH_ERROR_UNAUTHENTICATED, /* no credentials, or ones nobody has */
+  PP_AUTH_ERROR_FAILED,          /* the store failed */
+} PpAuthError;
+
+/* The longest Authorization header value looked at. */
+#define PP_AUTH_MAX_TOKEN 256
+
+/**
+ * pp_auth_token_new:
+ * @ret_hash: (transfer full): the SHA-256 of the secret to store
+ *
+ * Returns: (transfer full): a new secret, "pp_" and 64 hex digits of 32
+ *   random bytes from the kernel.
+ */
+char *pp_auth_token_new(char **ret_hash);
+
+/* Returns: (transfer full): the SHA-256 of @secret, 64 lower-case hex digits. */
+char *pp_auth_token_hash(const char *secret);
+
+/**
+ * pp_auth_authenticate:
+ * @peer: the connection's peer
+ * @authorization: (nullable): the Authorization header
+ *
+ * Returns: (transfer full): the user, or %NULL with UNAUTHENTICATED and a
+ *   message that says what to do.
+ */
+PpUser *pp_auth_authenticate(PpStore *store, const PpHttpPeer *peer, const char *authorization,
+                             gint64 now, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,270 @@
+#define G_LOG_DOMAIN "pp-daemon-config"
+
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "pp-daemon-config.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
+/* clang-format on */
+
+/* The longest value of any key. */
+#define VALUE_MAX 4096
+
+typedef enum {
+  KEY_STRING, /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
+  KEY_PATH,   /* an absolute path */
+  KEY_UINT,   /* a decimal number within min..max */
+  KEY_CHOICE, /* one of `choices` */
+} KeyType;
+
+/* The keys.
+ *   key      the name in the file and the long option (--key)
+ *   type     KEY_*
+ *   offset   where the value lives in PpDaemonConfig
+ *   def      the default, as text
+ *   min/max  the bounds of a KEY_UINT
+ *   choices  the values of a KEY_CHOICE, '|'-separated
+ *   empty    whether "" is a value (KEY_STRING, KEY_PATH)
+ *   help     one line for --help and the man page
+ */
+static const struct {
+  const char *key;
+  KeyType type;
+  size_t offset;
+  const char *def;
+  guint min, max;
+  const char *choices;
+  gboolean empty;
+  const char *help;
+} keys[] = {
+  { "state-dir", KEY_PATH, offsetof(PpDaemonConfig, state_dir), "/var/lib/pcipass", 0, 0, NULL,
+    FALSE, "The folder of pcipassd's state (made 0700 when missing)" },
+  { "database", KEY_PATH, offsetof(PpDaemonConfig, database), "", 0, 0, NULL, TRUE,
+    "The SQLite database file (default: STATE_DIR/pcipass.db)" },
+  { "socket", KEY_PATH, offsetof(PpDaemonConfig, socket), "/run/pcipass/pcipassd.sock", 0, 0,
+    NULL, FALSE, "The Unix socket of the API (peers authenticated by their credentials)" },
+  { "listen", KEY_STRING, offsetof(PpDaemonConfig, listen), "", 0, 0, NULL, TRUE,
+    "Also serve the API over TCP on HOST:PORT (bearer tokens); empty: not" },
+  { "monitor-interval", KEY_UINT, offsetof(PpDaemonConfig, monitor_interval), "60", 1, 86400,
+    NULL, FALSE, "Seconds between two probes of every host" },
+  { "probe-timeout", KEY_UINT, offsetof(PpDaemonConfig, probe_timeout), "30", 1, 3600, NULL,
+    FALSE, "Seconds after which a probe is killed and its host put in error" },
+  { "probe-parallel", KEY_UINT, offsetof(PpDaemonConfig, probe_parallel), "16", 1, 1024, NULL,
+    FALSE, "The most probes running at once" },
+  { "probe-path", KEY_STRING, offsetof(PpDaemonConfig, probe_path), "pcipass-probe", 0, 0,
+    NULL, FALSE, "The probe program run on hosts without a probe command (local or over ssh)" },
+  { "ssh-connect-timeout", KEY_UINT, offsetof(PpDaemonConfig, ssh_connect_timeout), "10", 1,
+    600, NULL, FALSE, "ssh's ConnectTimeout for probes over ssh, in seconds" },
+  { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,
+    "error|warning|message|info|debug", FALSE, "The least important messages logged" },
+};
+
+static int
+find_key(const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    if (strcmp(keys[i].key, key) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+const char *const *
+pp_daemon_config_keys(void)
+{
+  static const char *names[G_N_ELEMENTS(keys) + 1];
+
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+    names[i] = keys[i].key;
+  return names;
+}
+
+const char *
+pp_daemon_config_key_help(const char *key)
+{
+  int i = find_key(key);
+
+  return i < 0 ? NULL : keys[i].help;
+}
+
+void
+pp_daemon_config_free(PpDaemonConfig *config)
+{
+  if (config == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    if (keys[i].type != KEY_UINT)
+      g_free(*(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
+  }
+  g_free(config);
+}
+
+static gboolean
+set_key(PpDaemonConfig *config, int i, const char *value, GError **error)
+{
+  guint64 number;
+
+  if (strlen(value) > VALUE_MAX || strpbrk(value, "\n\r") != NULL) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "%s: the value is longer than %d bytes or spans lines", keys[i].key, VALUE_MAX);
+    return FALSE;
+  }
+  switch (keys[i].type) {
+  case KEY_UINT:
+    if (!g_ascii_string_to_unsigned(value, 10, keys[i].min, keys[i].max, &number, NULL)) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: '%s' is not a number from %u to %u", keys[i].key, value, keys[i].min,
+                  keys[i].max);
+      return FALSE;
+    }
+    *(guint *)G_STRUCT_MEMBER_P(config, keys[i].offset) = (guint)number;
+    return TRUE;
+  case KEY_CHOICE: {
+    g_auto(GStrv) choices = g_strsplit(keys[i].choices, "|", -1);
+
+    if (!g_strv_contains((const char *const *)choices, value)) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: '%s' is not one of %s", keys[i].key, value, keys[i].choices);
+      return FALSE;
+    }
+    break;
+  }
+  case KEY_PATH:
+    if (value[0] != '\0' && value[0] != '/') {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: '%s' is not an absolute path", keys[i].key, value);
+      return FALSE;
+    }
+    G_GNUC_FALLTHROUGH;
+  case KEY_STRING:
+    if (value[0] == '\0' && !keys[i].empty) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: the value is empty", keys[i].key);
+      return FALSE;
+    }
+    break;
+  }
+  g_free(*(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
+  *(char **)G_STRUCT_MEMBER_P(config, keys[i].offset) = g_strdup(value);
+  return TRUE;
+}
+
+gboolean
+pp_daemon_config_set(PpDaemonConfig *config, const char *key, const char *value, GError **error)
+{
+  int i = find_key(key);
+
+  if (i < 0) {
+    g_autofree char *known = g_strjoinv(", ", (char **)pp_daemon_config_keys());
+
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "unknown key '%s' (known: %s)", key, known);
+    return FALSE;
+  }
+  return set_key(config, i, value, error);
+}
+
+PpDaemonConfig *
+pp_daemon_config_new(void)
+{
+  PpDaemonConfig *config = g_new0(PpDaemonConfig, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    gboolean ok = set_key(config, (int)i, keys[i].def, NULL);
+
+    g_assert(ok);
+  }
+  return config;
+}
+
+static PpDaemonConfig *
+config_copy(const PpDaemonConfig *config)
+{
+  PpDaemonConfig *copy = g_new0(PpDaemonConfig, 1);
+
+  *copy = *config;
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    if (keys[i].type != KEY_UINT) {
+      char **slot = G_STRUCT_MEMBER_P(copy, keys[i].offset);
+
+      *slot = g_strdup(*slot);
+    }
+  }
+  return copy;
+}
+
+gboolean
+pp_daemon_config_parse(PpDaemonConfig *config, const char *text, gsize len, GError **error)
+{
+  g_autoptr(PpDaemonConfig) work = config_copy(config);
+  g_autofree char *copy = g_strndup(text, len);
+  g_auto(GStrv) lines = NULL;
+
+  if (strlen(copy) != len) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "the file holds a NUL byte");
+    return FALSE;
+  }
+  lines = g_strsplit(copy, "\n", -1);
+  for (guint n = 0; lines[n] != NULL; n++) {
+    char *line = g_strstrip(lines[n]);
+    char *eq;
+
+    if (line[0] == '\0' || line[0] == '#' || strcmp(line, "[pcipassd]") == 0)
+      continue;
+    eq = strchr(line, '=');
+    if (eq == NULL) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "line %u: '%s' is not 'key = value'", n + 1, line);
+      return FALSE;
+    }
+    *eq = '\0';
+    if (!pp_daemon_config_set(work, g_strstrip(line), g_strstrip(eq + 1), error)) {
+      g_prefix_error(error, "line %u: ", n + 1);
+      return FALSE;
+    }
+  }
+  /* All or nothing: only now does @config change. */
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    if (keys[i].type == KEY_UINT) {
+      *(guint *)G_STRUCT_MEMBER_P(config, keys[i].offset) =
+          *(guint *)G_STRUCT_MEMBER_P(work, keys[i].offset);
+    } else {
+      char **from = G_STRUCT_MEMBER_P(work, keys[i].offset);
+      char **to = G_STRUCT_MEMBER_P(config, keys[i].offset);
+
+      g_free(*to);
+      *to = g_steal_pointer(from);
+    }
+  }
+  return TRUE;
+}
+
+void
+pp_daemon_config_finish(PpDaemonConfig *config)
+{
+  if (config->database[0] == '\0') {
+    g_free(config->database);
+    config->database = g_build_filename(config->state_dir, "pcipass.db", NULL);
+  }
+}
+
+char *
+pp_daemon_config_to_string(const PpDaemonConfig *config)
+{
+  GString *out = g_string_new("[pcipassd]\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+    if (keys[i].type == KEY_UINT)
+      g_string_append_printf(out, "%s = %u\n", keys[i].key,
+                             *(guint *)G_STRUCT_MEMBER_P(config, keys[i].offset));
+    else
+      g_string_append_printf(out, "%s = %s\n", keys[i].key,
+                             *(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
+  }
+  return g_string_free(out, FALSE);
+}

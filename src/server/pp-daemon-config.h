@@ -1,0 +1,70 @@
+/* pp-daemon-config: pcipassd's settings, from the built-in defaults, then
+ * the config file, then the command line (STYLE rules 24-26). One table
+ * gives every key its type, default and bounds; the file and the options
+ * are both read through it, and --print-config prints from it. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define PP_DAEMON_CONFIG_ERROR (pp_daemon_config_error_quark())
+GQuark pp_daemon_config_error_quark(void);
+
+typedef enum {
+  PP_DAEMON_CONFIG_ERROR_INVALID, /* a bad line, key or value */
+} PpDaemonConfigError;
+
+typedef struct {
+  char *state_dir;
+  char *database; /* "" until resolved: STATE_DIR/pcipass.db */
+  char *socket;
+  char *listen; /* "" for none */
+  guint monitor_interval;
+  guint probe_timeout;
+  guint probe_parallel;
+  char *probe_path;
+  guint ssh_connect_timeout;
+  char *log_level; /* error, warning, message, info, debug */
+} PpDaemonConfig;
+
+/* Returns: (transfer full): the built-in defaults. */
+PpDaemonConfig *pp_daemon_config_new(void);
+void pp_daemon_config_free(PpDaemonConfig *config);
+
+/**
+ * pp_daemon_config_set:
+ * @key: a key of the table ("probe-timeout")
+ *
+ * Sets one key from its text, checked against the table's type and bounds.
+ * Returns: FALSE with INVALID naming the key and the accepted values.
+ */
+gboolean pp_daemon_config_set(PpDaemonConfig *config, const char *key, const char *value,
+                              GError **error);
+
+/**
+ * pp_daemon_config_parse:
+ * @text: `key = value` lines; `#` comments, blank lines, and an optional
+ *   `[pcipassd]` section header
+ *
+ * Applies every line to @config, or none: on an error @config is left as
+ * it was. The error says "line L: ...".
+ */
+gboolean pp_daemon_config_parse(PpDaemonConfig *config, const char *text, gsize len,
+                                GError **error);
+
+/* Resolves what depends on other keys (the database below the state dir). */
+void pp_daemon_config_finish(PpDaemonConfig *config);
+
+/* Returns: (transfer full): every key as `key = value` lines, the format
+ * that pp_daemon_config_parse reads. */
+char *pp_daemon_config_to_string(const PpDaemonConfig *config);
+
+/* The keys, for --help and the options: NULL-terminated, (transfer none). */
+const char *const *pp_daemon_config_keys(void);
+/* The help line of @key, (transfer none). */
+const char *pp_daemon_config_key_help(const char *key);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpDaemonConfig, pp_daemon_config_free)
+
+G_END_DECLS

@@ -1,0 +1,31 @@
+/* pp-store-priv: what only tests and benchmarks use (STYLE rule 5): the
+ * raw database, to show that the schema itself refuses what it must, and
+ * stand-ins for the scheduler (which comes later) to make VMs and hold
+ * devices. Never called by pcipassd. */
+#pragma once
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "pp-store.h"
+
+G_BEGIN_DECLS
+
+/* Returns: (transfer none): the store's connection. */
+sqlite3 *pp_store_test_get_db(PpStore *store);
+
+/* Adds a VM in state pending, owned by nobody. Returns its id; asserts
+ * success. */
+gint64 pp_store_test_add_vm(PpStore *store, const char *name);
+
+/* Sets the device's vm_id to @vm_id (0: frees it) with a plain UPDATE, so
+ * that the schema's checks and trigger decide: CONFLICT when another VM
+ * holds it, INVALID when freeing a gone device. NOT_FOUND for an unknown
+ * device. */
+gboolean pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError **error);
+
+/* The JSON object text the store keeps for a probe record (the
+ * `attributes` column): keys in order. Returns: (transfer full). */
+char *pp_store_test_record_to_json(const char *const *keys, const char *const *values);
+
+G_END_DECLS

@@ -1,0 +1,455 @@
+/* pp-host-table: the text of `pcipass host show` and the other tables,
+ * from the API's JSON, without a daemon. */
+#include "config.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "pp-autoptr.h"
+#include "pp-host-table.h"
+#include "pp-test-util.h"
+
+/* The PCI DEVICES table of OpenNebula's `onehost show`, as the guide prints
+ * it (../shared/reference/opennebula-pci-passthrough.txt, line 153). */
+static const char guide_table[] =
+    "   VM ADDR    TYPE           NAME\n"
+    "      00:00.0 8086:0a04:0600 Haswell-ULT DRAM Controller\n"
+    "      00:02.0 8086:0a16:0300 Haswell-ULT Integrated Graphics Controller\n"
+    "  123 00:03.0 8086:0a0c:0403 Haswell-ULT HD Audio Controller\n"
+    "      00:14.0 8086:9c31:0c03 8 Series USB xHCI HC\n"
+    "      00:16.0 8086:9c3a:0780 8 Series HECI #0\n"
+    "      00:1b.0 8086:9c20:0403 8 Series HD Audio Controller\n"
+    "      00:1c.0 8086:9c10:0604 8 Series PCI Express Root Port 1\n"
+    "      00:1c.2 8086:9c14:0604 8 Series PCI Express Root Port 3\n"
+    "      00:1d.0 8086:9c26:0c03 8 Series USB EHCI #1\n"
+    "      00:1f.0 8086:9c43:0601 8 Series LPC Controller\n"
+    "      00:1f.2 8086:9c03:0106 8 Series SATA Controller 1 [AHCI mode]\n"
+    "      00:1f.3 8086:9c22:0c05 8 Series SMBus Controller\n"
+    "      02:00.0 8086:08b1:0280 Wireless 7260\n";
+
+static const struct {
+  const char *short_address;
+  const char *type;
+  const char *name;
+} guide_devices[] = {
+  { "00:00.0", "8086:0a04:0600", "Haswell-ULT DRAM Controller" },
+  { "00:02.0", "8086:0a16:0300", "Haswell-ULT Integrated Graphics Controller" },
+  { "00:03.0", "8086:0a0c:0403", "Haswell-ULT HD Audio Controller" },
+  { "00:14.0", "8086:9c31:0c03", "8 Series USB xHCI HC" },
+  { "00:16.0", "8086:9c3a:0780", "8 Series HECI #0" },
+  { "00:1b.0", "8086:9c20:0403", "8 Series HD Audio Controller" },
+  { "00:1c.0", "8086:9c10:0604", "8 Series PCI Express Root Port 1" },
+  { "00:1c.2", "8086:9c14:0604", "8 Series PCI Express Root Port 3" },
+  { "00:1d.0", "8086:9c26:0c03", "8 Series USB EHCI #1" },
+  { "00:1f.0", "8086:9c43:0601", "8 Series LPC Controller" },
+  { "00:1f.2", "8086:9c03:0106", "8 Series SATA Controller 1 [AHCI mode]" },
+  { "00:1f.3", "8086:9c22:0c05", "8 Series SMBus Controller" },
+  { "02:00.0", "8086:08b1:0280", "Wireless 7260" },
+};
+
+/* A DEVICE of the API, as pcipassd sends it. */
+static json_t *
+device_new(const char *short_address, const char *type, const char *name)
+{
+  g_autofree char *address = g_strconcat("0000:", short_address, NULL);
+  g_auto(GStrv) ids = g_strsplit(type, ":", 3);
+
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:n, s:s, s:n, s:n, "
+                   "s:b, s:{}}",
+                   "address", address, "short_address", short_address, "type", type, "vendor",
+                   ids[0], "device", ids[1], "class", ids[2], "vendor_name", "Intel Corporation",
+                   "device_name", name, "class_name", "", "numa_node", "iommu_group", "driver",
+                   "sriov", "no", "physfn", "vm", "gone", 0, "attributes");
+}
+
+static json_t *
+guide_devices_new(void)
+{
+  json_t *devices = json_array();
+
+  for (guint i = 0; i < G_N_ELEMENTS(guide_devices); i++)
+    json_array_append_new(devices, device_new(guide_devices[i].short_address, guide_devices[i].type,
+                                              guide_devices[i].name));
+  /* VM 123 holds the audio controller. */
+  json_object_set_new(json_array_get(devices, 2), "vm", json_integer(123));
+  return devices;
+}
+
+static void
+assert_no_trailing_spaces(const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0' && lines[i][strlen(lines[i]) - 1] == ' ')
+      g_error("line %u ends in a space: '%s'", i + 1, lines[i]);
+}
+
+static void
+test_guide(void)
+{
+  g_autoptr(json_t) devices = guide_devices_new();
+  g_autofree char *text = pp_host_table_pci(devices, PP_HOST_TABLE_DEFAULT);
+  g_autofree char *want = g_strconcat("PCI DEVICES\n\n", guide_table, NULL);
+
+  g_assert_cmpstr(text, ==, want);
+  g_assert_cmpuint(pp_test_count(text, "\n"), ==, 2 + 1 + 13);
+}
+
+/* The guide's own file, when the shared reference is there: the same
+ * bytes. */
+static void
+test_guide_reference(void)
+{
+  const char *fixtures = g_getenv("PP_FIXTURES_DIR");
+  g_autofree char *path = NULL;
+  g_autofree char *reference = NULL;
+
+  if (fixtures != NULL)
+    path = g_build_filename(fixtures, "..", "reference", "opennebula-pci-passthrough.txt", NULL);
+  if (path == NULL || !g_file_get_contents(path, &reference, NULL, NULL)) {
+    g_test_skip("no shared reference folder");
+    return;
+  }
+  g_assert_nonnull(strstr(reference, guide_table));
+}
+
+static void
+test_widths(void)
+{
+  g_autoptr(json_t) devices = json_array();
+  g_autofree char *text = NULL;
+
+  json_array_append_new(devices, device_new("3b:00.1", "8086:1521:0200", ""));
+  json_array_append_new(devices, device_new("3b:00.0", "8086:1521:0200", "I350 Gigabit"));
+  json_object_set_new(json_array_get(devices, 1), "vm", json_integer(7));
+  json_array_append_new(devices, device_new("af:00.0", "10de:1db4:0302", "GV100GL"));
+  json_object_set_new(json_array_get(devices, 2), "vm", json_integer(1234567));
+  text = pp_host_table_pci(devices, PP_HOST_TABLE_DEFAULT);
+  /* A device without a name ends at TYPE; a VM wider than 5 pushes its
+   * row only. */
+  g_assert_cmpstr(text, ==,
+                  "PCI DEVICES\n\n"
+                  "   VM ADDR    TYPE           NAME\n"
+                  "      3b:00.1 8086:1521:0200\n"
+                  "    7 3b:00.0 8086:1521:0200 I350 Gigabit\n"
+                  "1234567 af:00.0 10de:1db4:0302 GV100GL\n");
+  assert_no_trailing_spaces(text);
+}
+
+/* An address with its domain does not fit 7: its row grows, nothing is
+ * cut, the other rows keep their columns. */
+static void
+test_domain_address(void)
+{
+  g_autoptr(json_t) devices = json_array();
+  g_autofree char *text = NULL;
+
+  json_array_append_new(devices, device_new("00:04.0", "8086:2020:0880", "Sky Lake-E DMI3"));
+  json_array_append_new(devices, device_new("10000:00:04.0", "8086:201d:0604", "VMD Root Port"));
+  json_object_set_new(json_array_get(devices, 1), "short_address", json_string("10000:00:04.0"));
+  text = pp_host_table_pci(devices, PP_HOST_TABLE_DEFAULT);
+  g_assert_cmpstr(text, ==,
+                  "PCI DEVICES\n\n"
+                  "   VM ADDR    TYPE           NAME\n"
+                  "      00:04.0 8086:2020:0880 Sky Lake-E DMI3\n"
+                  "      10000:00:04.0 8086:201d:0604 VMD Root Port\n");
+}
+
+static void
+test_name_cut(void)
+{
+  g_autoptr(json_t) devices = json_array();
+  g_autofree char *text = NULL;
+  g_autofree char *long_name = g_strnfill(60, 'x');
+  g_autofree char *cut = g_strnfill(50, 'x');
+  g_autofree char *want = NULL;
+  /* 51 characters, 102 bytes: cut by characters, not bytes. */
+  g_autoptr(GString) accents = g_string_new(NULL);
+  g_autoptr(GString) accents_cut = g_string_new(NULL);
+
+  for (guint i = 0; i < 51; i++) {
+    g_string_append(accents, "\xc3\xa9");
+    if (i < 50)
+      g_string_append(accents_cut, "\xc3\xa9");
+  }
+  json_array_append_new(devices, device_new("01:00.0", "10de:2204:0300", long_name));
+  json_array_append_new(devices, device_new("02:00.0", "10de:2204:0300", accents->str));
+  json_array_append_new(devices, device_new("03:00.0", "10de:2204:0300", "a\033[2Jb\tc\nd"));
+  text = pp_host_table_pci(devices, PP_HOST_TABLE_DEFAULT);
+  want = g_strdup_printf("PCI DEVICES\n\n"
+                         "   VM ADDR    TYPE           NAME\n"
+                         "      01:00.0 10de:2204:0300 %s\n"
+                         "      02:00.0 10de:2204:0300 %s\n"
+                         "      03:00.0 10de:2204:0300 a?[2Jb c d\n",
+                         cut, accents_cut->str);
+  g_assert_cmpstr(text, ==, want);
+}
+
+static void
+test_gone(void)
+{
+  g_autoptr(json_t) devices = json_array();
+  g_autofree char *text = NULL;
+  g_autofree char *long_name = g_strnfill(60, 'y');
+  g_autofree char *cut = g_strnfill(43, 'y');
+  g_autofree char *want = NULL;
+
+  json_array_append_new(devices, device_new("01:00.0", "10de:2204:0300", "GA102"));
+  json_object_set_new(json_array_get(devices, 0), "gone", json_true());
+  json_object_set_new(json_array_get(devices, 0), "vm", json_integer(42));
+  json_array_append_new(devices, device_new("02:00.0", "10de:2204:0300", long_name));
+  json_object_set_new(json_array_get(devices, 1), "gone", json_true());
+  text = pp_host_table_pci(devices, PP_HOST_TABLE_DEFAULT);
+  want = g_strdup_printf("PCI DEVICES\n\n"
+                         "   VM ADDR    TYPE           NAME\n"
+                         "   42 01:00.0 10de:2204:0300 GA102 (gone)\n"
+                         "      02:00.0 10de:2204:0300 %s (gone)\n",
+                         cut);
+  g_assert_cmpstr(text, ==, want);
+}
+
+static void
+test_pci_columns(void)
+{
+  g_autoptr(json_t) devices = json_array();
+  g_autofree char *text = NULL;
+  g_autofree char *long_class = g_strnfill(40, 'c');
+  json_t *gpu = device_new("af:00.0", "10de:1db4:0302", "GV100GL [Tesla V100 PCIe 16GB]");
+  json_t *nic = device_new("3b:00.1", "8086:1521:0200", "I350 Gigabit Network Connection");
+
+  json_object_set_new(gpu, "iommu_group", json_integer(74));
+  json_object_set_new(gpu, "numa_node", json_integer(1));
+  json_object_set_new(gpu, "driver", json_string("vfio-pci"));
+  json_object_set_new(gpu, "class_name", json_string("3D controller"));
+  json_object_set_new(gpu, "vendor_name", json_string("NVIDIA Corporation"));
+  json_object_set_new(gpu, "vm", json_integer(12));
+  json_object_set_new(nic, "driver", json_string("a_long_driver_name"));
+  json_object_set_new(nic, "class_name", json_string(long_class));
+  json_array_append_new(devices, gpu);
+  json_array_append_new(devices, nic);
+  text = pp_host_table_pci(devices, PP_HOST_TABLE_PCI_COLUMNS);
+  g_assert_cmpstr(
+      text, ==,
+      "PCI DEVICES\n\n"
+      "   VM ADDR    TYPE           NAME                                               "
+      "IOMMU NUMA DRIVER     CLASS                          VENDOR\n"
+      "   12 af:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]                     "
+      "   74    1 vfio-pci   3D controller                  NVIDIA Corporation\n"
+      "      3b:00.1 8086:1521:0200 I350 Gigabit Network Connection                    "
+      "    -    - a_long_driver_name cccccccccccccccccccccccccccccc Intel Corporation\n");
+  assert_no_trailing_spaces(text);
+}
+
+static void
+test_ago(void)
+{
+  static const struct {
+    gint64 delta;
+    const char *text;
+  } cases[] = {
+    { 0, "0s ago" },       { 12, "12s ago" },  { 59, "59s ago" },    { 60, "1m ago" },
+    { 3599, "59m ago" },   { 3600, "1h ago" }, { 86399, "23h ago" }, { 86400, "1d ago" },
+    { 864000, "10d ago" }, { -30, "0s ago" },
+  };
+  const gint64 now = 1764000000;
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(json_t) when = json_integer(now - cases[i].delta);
+    g_autofree char *text = pp_host_table_ago(when, now);
+
+    g_assert_cmpstr(text, ==, cases[i].text);
+  }
+  {
+    g_autoptr(json_t) null = json_null();
+    g_autofree char *never = pp_host_table_ago(null, now);
+    g_autofree char *missing = pp_host_table_ago(NULL, now);
+
+    g_assert_cmpstr(never, ==, "never");
+    g_assert_cmpstr(missing, ==, "never");
+  }
+}
+
+static json_t *
+host_new(void)
+{
+  return json_pack("{s:i, s:s, s:s, s:b, s:n, s:{s:s, s:s, s:i}, s:s, s:[s, s], "
+                   "s:{s:s, s:i, s:i, s:s}, s:i, s:i, s:I, s:I}",
+                   "id", 3, "name", "node1", "state", "monitored", "enabled", 1, "error", "ssh",
+                   "user", "root", "host", "node1.lab", "port", 2222, "libvirt_uri",
+                   "qemu+ssh://node1.lab/system", "probe_command", "/usr/bin/pcipass-probe",
+                   "--config=/etc/pcipass/my pci.conf", "facts", "hostname", "node1", "cpu_count",
+                   64, "memory_kib", 263771476, "kernel_version", "6.1.0-18-amd64", "pci_total", 13,
+                   "pci_free", 12, "last_monitored", (json_int_t)1764000000 - 125, "created",
+                   (json_int_t)1763000000);
+}
+
+static void
+test_show(void)
+{
+  g_autoptr(json_t) host = host_new();
+  g_autofree char *text = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *table = NULL;
+
+  json_object_set_new(host, "pci_devices", guide_devices_new());
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  table = pp_host_table_pci(json_object_get(host, "pci_devices"), PP_HOST_TABLE_DEFAULT);
+  want = g_strconcat("ID             : 3\n"
+                     "NAME           : node1\n"
+                     "STATE          : monitored\n"
+                     "SSH            : root@node1.lab:2222\n"
+                     "LIBVIRT URI    : qemu+ssh://node1.lab/system\n"
+                     "PROBE COMMAND  : /usr/bin/pcipass-probe '--config=/etc/pcipass/my pci.conf'\n"
+                     "HOSTNAME       : node1\n"
+                     "CPUS           : 64\n"
+                     "MEMORY         : 251.6 GiB\n"
+                     "KERNEL         : 6.1.0-18-amd64\n"
+                     "LAST MONITORED : 2m ago\n"
+                     "\n",
+                     table, NULL);
+  g_assert_cmpstr(text, ==, want);
+  g_assert_true(g_str_has_suffix(text, guide_table));
+}
+
+/* A host never probed, in error, probed locally: ERROR appears, unknown
+ * facts are "-". */
+static void
+test_show_error(void)
+{
+  g_autoptr(json_t) host = host_new();
+  g_autofree char *text = NULL;
+  json_t *facts = json_object_get(host, "facts");
+
+  json_object_set_new(host, "state", json_string("error"));
+  json_object_set_new(host, "error",
+                      json_string("ssh: connect to host node1.lab port 2222:\n"
+                                  "Connection refused"));
+  json_object_set_new(host, "ssh", json_null());
+  json_object_set_new(host, "libvirt_uri", json_null());
+  json_object_set_new(host, "probe_command", json_null());
+  json_object_set_new(host, "last_monitored", json_null());
+  json_object_set_new(facts, "hostname", json_null());
+  json_object_set_new(facts, "cpu_count", json_null());
+  json_object_set_new(facts, "memory_kib", json_null());
+  json_object_set_new(facts, "kernel_version", json_null());
+  json_object_set_new(host, "pci_devices", json_array());
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  g_assert_cmpstr(text, ==,
+                  "ID             : 3\n"
+                  "NAME           : node1\n"
+                  "STATE          : error\n"
+                  "ERROR          : ssh: connect to host node1.lab port 2222: Connection refused\n"
+                  "SSH            : -\n"
+                  "LIBVIRT URI    : -\n"
+                  "PROBE COMMAND  : -\n"
+                  "HOSTNAME       : -\n"
+                  "CPUS           : -\n"
+                  "MEMORY         : -\n"
+                  "KERNEL         : -\n"
+                  "LAST MONITORED : never\n"
+                  "\n"
+                  "PCI DEVICES\n"
+                  "\n"
+                  "   VM ADDR    TYPE           NAME\n");
+}
+
+static void
+test_list(void)
+{
+  g_autoptr(json_t) hosts = json_array();
+  g_autofree char *text = NULL;
+  json_t *other = host_new();
+
+  json_array_append_new(hosts, host_new());
+  json_object_set_new(other, "id", json_integer(12));
+  json_object_set_new(other, "name", json_string("gpu-node-long-name"));
+  json_object_set_new(other, "state", json_string("init"));
+  json_object_set_new(other, "pci_total", json_integer(0));
+  json_object_set_new(other, "pci_free", json_integer(0));
+  json_object_set_new(other, "last_monitored", json_null());
+  json_array_append_new(hosts, other);
+  text = pp_host_table_list(hosts, 1764000000);
+  g_assert_cmpstr(text, ==,
+                  "ID NAME               STATE     PCI   MONITORED\n"
+                  " 3 node1              monitored 12/13 2m ago\n"
+                  "12 gpu-node-long-name init      0/0   never\n");
+  assert_no_trailing_spaces(text);
+
+  g_free(text);
+  text = pp_host_table_list(NULL, 0);
+  g_assert_cmpstr(text, ==, "ID NAME STATE PCI MONITORED\n");
+}
+
+static void
+test_users_tokens(void)
+{
+  g_autoptr(json_t) users =
+      json_pack("[{s:i, s:s, s:b, s:I}, {s:i, s:s, s:b, s:I}]", "id", 1, "name", "root", "admin", 1,
+                "created", (json_int_t)1764000000 - 7200, "id", 2, "name", "alice", "admin", 0,
+                "created", (json_int_t)1764000000 - 30);
+  g_autoptr(json_t) tokens = json_pack(
+      "[{s:i, s:s, s:s, s:I, s:n}, {s:i, s:s, s:n, s:I, s:I}]", "id", 1, "user", "alice", "name",
+      "laptop", "created", (json_int_t)1764000000 - 172800, "last_used", "id", 2, "user", "root",
+      "name", "created", (json_int_t)1764000000 - 60, "last_used", (json_int_t)1764000000 - 5);
+  g_autofree char *users_text = pp_host_table_users(users, 1764000000);
+  g_autofree char *tokens_text = pp_host_table_tokens(tokens, 1764000000);
+
+  g_assert_cmpstr(users_text, ==,
+                  "ID NAME  ADMIN CREATED\n"
+                  " 1 root  yes   2h ago\n"
+                  " 2 alice no    30s ago\n");
+  g_assert_cmpstr(tokens_text, ==,
+                  "ID USER  NAME   CREATED LAST USED\n"
+                  " 1 alice laptop 2d ago  never\n"
+                  " 2 root  -      1m ago  5s ago\n");
+}
+
+/* What the server sends is not trusted: missing fields and wrong types
+ * show as "-", never crash. */
+static void
+test_bad_json(void)
+{
+  g_autoptr(json_t) devices =
+      json_pack("[{}, {s:i, s:[], s:s}, i, n]", "short_address", 7, "type", "vm", "x", 5);
+  g_autoptr(json_t) host = json_pack("{s:s, s:i, s:[i], s:s}", "id", "x", "facts", 3,
+                                     "probe_command", 5, "pci_devices", "no");
+  g_autoptr(json_t) hosts = json_pack("[i, {}]", 5);
+  g_autofree char *table = pp_host_table_pci(devices, PP_HOST_TABLE_PCI_COLUMNS);
+  g_autofree char *show = pp_host_table_show(host, 0, PP_HOST_TABLE_DEFAULT);
+  g_autofree char *list = pp_host_table_list(hosts, 0);
+  g_autofree char *clean = pp_host_table_clean("a\x01\x7f"
+                                               "b\xff");
+
+  g_assert_nonnull(strstr(table, "\n    x 7       -   "));
+  assert_no_trailing_spaces(table);
+  g_assert_nonnull(strstr(show, "ID             : x\n"));
+  g_assert_nonnull(strstr(show, "PROBE COMMAND  : ?\n"));
+  g_assert_nonnull(strstr(show, "CPUS           : -\n"));
+  g_assert_cmpstr(list, ==,
+                  "ID NAME STATE PCI MONITORED\n"
+                  " - -    -     -   never\n"
+                  " - -    -     -   never\n");
+  g_assert_cmpstr(clean, ==, "a??b\xef\xbf\xbd");
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/host-table/guide", test_guide);
+  g_test_add_func("/host-table/guide-reference", test_guide_reference);
+  g_test_add_func("/host-table/widths", test_widths);
+  g_test_add_func("/host-table/domain-address", test_domain_address);
+  g_test_add_func("/host-table/name-cut", test_name_cut);
+  g_test_add_func("/host-table/gone", test_gone);
+  g_test_add_func("/host-table/pci-columns", test_pci_columns);
+  g_test_add_func("/host-table/ago", test_ago);
+  g_test_add_func("/host-table/show", test_show);
+  g_test_add_func("/host-table/show-error", test_show_error);
+  g_test_add_func("/host-table/list", test_list);
+  g_test_add_func("/host-table/users-tokens", test_users_tokens);
+  g_test_add_func("/host-table/bad-json", test_bad_json);
+  return g_test_run();
+}

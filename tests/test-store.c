@@ -1,0 +1,1336 @@
+/* pp-store: pcipassd's SQLite store, on a fresh file in a temporary folder
+ * per test: the schema and its version, a restart, hosts and their names,
+ * the inventory's reconciliation (with the real probe's output of real
+ * trees), what the schema itself refuses, users and tokens. */
+#include "config.h"
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "pp-pci-address.h"
+#include "pp-store-priv.h"
+#include "pp-store.h"
+#include "pp-test-util.h"
+
+#define GHW_I350 "ghw-sysfs/linux-amd64-8581cf3a529e5d8b97ea876eade2f60d.tar.gz"
+#define HWLOC_40INTEL "hwloc-sysfs/40intel64-2g2n4c+pcilocality.tar.bz2"
+#define PCI_IDS "/usr/share/misc/pci.ids"
+
+#define HASH_A "a3f1c2e4b5d6978812345678901234567890abcdefabcdefabcdefabcdef0123"
+#define HASH_B "0000000000000000000000000000000000000000000000000000000000000001"
+
+typedef struct {
+  char *dir;
+  char *path;
+  PpStore *store;
+} Fixture;
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = pp_test_mkdtemp();
+  f->path = g_build_filename(f->dir, "pcipass.db", NULL);
+  f->store = pp_store_open(f->path, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(f->store);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+  g_clear_pointer(&f->store, pp_store_free);
+  pp_test_rmtree(f->dir);
+  g_free(f->dir);
+  g_free(f->path);
+}
+
+static void
+reopen(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer(&f->store, pp_store_free);
+  f->store = pp_store_open(f->path, &error);
+  g_assert_no_error(error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static PpHost *
+add_host(PpStore *store, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  PpHostSpec spec = { .name = name };
+  PpHost *host = pp_store_host_create(store, &spec, 1000, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(host);
+  return host;
+}
+
+static PpHost *
+get_host(PpStore *store, gint64 id)
+{
+  g_autoptr(GError) error = NULL;
+  PpHost *host = pp_store_host_get(store, id, &error);
+
+  g_assert_no_error(error);
+  return host;
+}
+
+static guint
+n_hosts(PpStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hosts = pp_store_host_list(store, &error);
+
+  g_assert_no_error(error);
+  return hosts->len;
+}
+
+static GPtrArray *
+list_devices(PpStore *store, gint64 host_id)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *devices = pp_store_host_list_devices(store, host_id, &error);
+
+  g_assert_no_error(error);
+  return devices;
+}
+
+static const PpStoreDevice *
+find_device(GPtrArray *devices, const char *address)
+{
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+    if (strcmp(dev->address, address) == 0)
+      return dev;
+  }
+  g_error("no device %s", address);
+}
+
+static gint64
+device_id(PpStore *store, gint64 host_id, const char *address)
+{
+  g_autoptr(GPtrArray) devices = list_devices(store, host_id);
+
+  return find_device(devices, address)->id;
+}
+
+static PpProbeReport *
+parse_report(const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  PpProbeReport *report = pp_probe_report_parse(text, strlen(text), &error);
+
+  g_assert_no_error(error);
+  return report;
+}
+
+/* A device of a synthesized report: an I350 function by default. */
+typedef struct {
+  const char *address; /* 0000:05:00.0 */
+  const char *device;  /* NULL: 1521 */
+  const char *name;    /* NULL: I350 Gigabit Network Connection */
+  const char *driver;  /* NULL: none */
+} SynthDevice;
+
+/* Report text as pcipass-probe prints it, after @facts (may be ""). */
+static char *
+synth_report(const char *facts, const SynthDevice *devs, guint n)
+{
+  GString *text = g_string_new(facts);
+
+  for (guint i = 0; i < n; i++) {
+    PpPciAddress addr;
+    char one[PP_PCI_ADDRESS_BUFSIZE], short_[PP_PCI_ADDRESS_BUFSIZE];
+    const char *device = devs[i].device ? devs[i].device : "1521";
+
+    g_assert_true(pp_pci_address_parse(devs[i].address, &addr, NULL));
+    g_string_append_printf(
+        text,
+        "PCI = [\n  TYPE = \"8086:%s:0200\",\n  VENDOR = \"8086\",\n"
+        "  VENDOR_NAME = \"Intel Corporation\",\n  DEVICE = \"%s\",\n  DEVICE_NAME = \"%s\",\n"
+        "  CLASS = \"0200\",\n  CLASS_NAME = \"Ethernet controller\",\n  ADDRESS = \"%s\",\n"
+        "  SHORT_ADDRESS = \"%s\",\n  NUMA_NODE = \"%u\",\n  SRIOV = \"no\",\n"
+        "  IOMMU_GROUP = \"%u\"%s%s%s ]\n",
+        device, device, devs[i].name ? devs[i].name : "I350 Gigabit Network Connection",
+        pp_pci_address_format_one(&addr, one), pp_pci_address_format_short(&addr, short_),
+        addr.function % 2, 10 + addr.function, devs[i].driver ? ",\n  DRIVER = \"" : "",
+        devs[i].driver ? devs[i].driver : "", devs[i].driver ? "\"" : "");
+  }
+  return g_string_free(text, FALSE);
+}
+
+static PpReconcileStats
+reconcile_text(PpStore *store, gint64 host_id, const char *text, gint64 now)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpProbeReport) report = parse_report(text);
+  PpReconcileStats stats = { 0 };
+
+  g_assert_true(pp_store_host_reconcile(store, host_id, report, now, &stats, &error));
+  g_assert_no_error(error);
+  return stats;
+}
+
+static PpReconcileStats
+reconcile(PpStore *store, gint64 host_id, const char *facts, const SynthDevice *devs, guint n,
+          gint64 now)
+{
+  g_autofree char *text = synth_report(facts, devs, n);
+
+  return reconcile_text(store, host_id, text, now);
+}
+
+static void
+assert_stats(PpReconcileStats stats, guint added, guint updated, guint removed, guint flagged)
+{
+  g_assert_cmpuint(stats.added, ==, added);
+  g_assert_cmpuint(stats.updated, ==, updated);
+  g_assert_cmpuint(stats.removed, ==, removed);
+  g_assert_cmpuint(stats.flagged, ==, flagged);
+}
+
+static PpStoreCounts
+get_counts(PpStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  PpStoreCounts counts;
+
+  g_assert_true(pp_store_get_counts(store, &counts, &error));
+  g_assert_no_error(error);
+  return counts;
+}
+
+static const SynthDevice four_nics[] = {
+  { "0000:05:00.0", NULL, NULL, "igb" },
+  { "0000:05:00.1", NULL, NULL, "igb" },
+  { "0000:05:10.0", "1520", "I350 Ethernet Controller Virtual Function", "igbvf" },
+  { "0000:05:10.1", "1520", "I350 Ethernet Controller Virtual Function", NULL },
+};
+
+/* A raw statement, for what only SQL can try; returns sqlite's code and
+ * its message in @ret_message. */
+static int
+raw_exec(PpStore *store, const char *sql, char **ret_message)
+{
+  sqlite3 *db = pp_store_test_get_db(store);
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+  *ret_message = g_strdup(sqlite3_errmsg(db));
+  return rc & 0xff; /* the primary code; the store turns on extended ones */
+}
+
+static gint64
+raw_int(PpStore *store, const char *sql)
+{
+  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3_stmt *stmt = NULL;
+  gint64 v;
+
+  g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  v = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open, schema, restart                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_open(Fixture *f, gconstpointer data)
+{
+  sqlite3 *db = pp_store_test_get_db(f->store);
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 1);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 1);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
+  g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr((const char *)sqlite3_column_text(stmt, 0), ==, "wal");
+  sqlite3_finalize(stmt);
+  g_assert_cmpuint(n_hosts(f->store), ==, 0);
+}
+
+static void
+test_open_errors(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *missing = g_build_filename(f->dir, "no", "such", "pcipass.db", NULL);
+  g_autofree char *garbage = g_build_filename(f->dir, "garbage.db", NULL);
+  g_autofree char *expect = NULL;
+  g_autoptr(PpStore) store = NULL;
+
+  store = pp_store_open(missing, &error);
+  g_assert_null(store);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  expect = g_strdup_printf("opening store '%s': unable to open database file", missing);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+
+  pp_test_write_file(garbage, "this is not a database, not even close; it is a text file that "
+                              "is long enough to have a header's worth of bytes in it.\n");
+  store = pp_store_open(garbage, &error);
+  g_assert_null(store);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_nonnull(strstr(error->message, garbage));
+  g_assert_nonnull(strstr(error->message, "file is not a database"));
+}
+
+/* A file written by a newer pcipassd is refused, and left as it is. */
+static void
+test_newer_schema(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *expect = NULL;
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+
+  g_assert_cmpint(host->id, ==, 1);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 2", &message), ==, SQLITE_OK);
+  g_clear_pointer(&f->store, pp_store_free);
+
+  f->store = pp_store_open(f->path, &error);
+  g_assert_null(f->store);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  expect = g_strdup_printf("opening store '%s': its schema version is 2, newer than the 1 this "
+                           "pcipassd knows; run a newer pcipassd",
+                           f->path);
+  g_assert_cmpstr(error->message, ==, expect);
+
+  /* Untouched: back to version 1, it opens with its host. */
+  {
+    sqlite3 *db = NULL;
+
+    g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close(db);
+  }
+  reopen(f);
+  g_assert_cmpuint(n_hosts(f->store), ==, 1);
+}
+
+/* Everything survives a restart: hosts, devices, holds, users, tokens. */
+static void
+test_reopen(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *const probe[] = { "/usr/bin/pcipass-probe", "--all", NULL };
+  PpHostSpec spec = { .name = "node1",
+                      .ssh_user = "root",
+                      .ssh_host = "node1.example.org",
+                      .ssh_port = 2222,
+                      .libvirt_uri = "qemu+ssh://root@node1.example.org/system",
+                      .probe_command = probe };
+  g_autoptr(PpHost) created = pp_store_host_create(f->store, &spec, 1000, &error);
+  g_autoptr(PpHost) host = NULL;
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(PpToken) token = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+  gint64 vm;
+
+  g_assert_no_error(error);
+  reconcile(f->store, created->id, "HOSTNAME = n1\nCPU_COUNT = 8\n", four_nics, 4, 2000);
+  vm = pp_store_test_add_vm(f->store, "vm1");
+  g_assert_true(pp_store_test_hold_device(
+      f->store, device_id(f->store, created->id, "0000:05:10.0"), vm, &error));
+  g_assert_no_error(error);
+  user = pp_store_user_create(f->store, "alice", TRUE, 3000, &error);
+  g_assert_no_error(error);
+  token = pp_store_token_create(f->store, user->id, "laptop", HASH_A, 3001, &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&user, pp_user_free);
+
+  reopen(f);
+
+  host = get_host(f->store, created->id);
+  g_assert_cmpstr(host->name, ==, "node1");
+  g_assert_cmpstr(host->ssh_user, ==, "root");
+  g_assert_cmpstr(host->ssh_host, ==, "node1.example.org");
+  g_assert_cmpint(host->ssh_port, ==, 2222);
+  g_assert_cmpstr(host->libvirt_uri, ==, "qemu+ssh://root@node1.example.org/system");
+  g_assert_cmpstrv(host->probe_command, probe);
+  g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+  g_assert_cmpstr(host->reported_hostname, ==, "n1");
+  g_assert_cmpint(host->cpu_count, ==, 8);
+  g_assert_cmpint(host->last_monitored, ==, 2000);
+  g_assert_cmpint(host->created, ==, 1000);
+  g_assert_cmpuint(host->pci_total, ==, 4);
+  g_assert_cmpuint(host->pci_free, ==, 3);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpint(find_device(devices, "0000:05:10.0")->vm_id, ==, vm);
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, 0);
+
+  user = pp_store_user_find(f->store, "alice", &error);
+  g_assert_no_error(error);
+  g_assert_true(user->admin);
+  g_assert_cmpint(user->created, ==, 3000);
+  tokens = pp_store_token_list(f->store, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(tokens->len, ==, 1);
+  g_assert_cmpstr(((PpToken *)tokens->pdata[0])->name, ==, "laptop");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hosts                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_host_create(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  PpHostSpec spec = { .name = "node1" };
+  g_autoptr(PpHost) host = pp_store_host_create(f->store, &spec, 1234, &error);
+  g_autoptr(PpHost) other = add_host(f->store, "Node_2.rack-3");
+  g_autoptr(PpHost) by_id = NULL;
+  g_autoptr(PpHost) by_name = NULL;
+  g_autoptr(GPtrArray) hosts = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(host->id, >, 0);
+  g_assert_cmpstr(host->name, ==, "node1");
+  g_assert_null(host->ssh_user);
+  g_assert_null(host->ssh_host);
+  g_assert_cmpint(host->ssh_port, ==, 0);
+  g_assert_null(host->libvirt_uri);
+  g_assert_null(host->probe_command);
+  g_assert_cmpint(host->state, ==, PP_HOST_STATE_INIT);
+  g_assert_cmpstr(pp_host_state_to_string(host->state), ==, "init");
+  g_assert_null(host->error);
+  g_assert_null(host->reported_hostname);
+  g_assert_cmpint(host->cpu_count, ==, -1);
+  g_assert_cmpint(host->memory_kib, ==, -1);
+  g_assert_null(host->kernel_version);
+  g_assert_cmpint(host->last_monitored, ==, 0);
+  g_assert_cmpint(host->created, ==, 1234);
+  g_assert_cmpuint(host->pci_total, ==, 0);
+  g_assert_cmpuint(host->pci_free, ==, 0);
+
+  by_id = pp_store_host_get(f->store, other->id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(by_id->name, ==, "Node_2.rack-3");
+  by_name = pp_store_host_find(f->store, "node1", &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(by_name->id, ==, host->id);
+
+  hosts = pp_store_host_list(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(hosts->len, ==, 2);
+  g_assert_cmpint(((PpHost *)hosts->pdata[0])->id, ==, host->id);
+  g_assert_cmpint(((PpHost *)hosts->pdata[1])->id, ==, other->id);
+
+  g_assert_null(pp_store_host_get(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no host with id 99");
+}
+
+/* A key is an id first, then a name: a host may be called "7". */
+static void
+test_host_find(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) seven = add_host(f->store, "7");
+  g_autoptr(PpHost) b = add_host(f->store, "b");
+  static const struct {
+    const char *key;
+    gint64 id; /* 0: not found */
+  } cases[] = {
+    { "1", 1 }, { "2", 2 },  { "7", 1 }, { "b", 2 }, { "3", 0 },
+    { "0", 0 }, { "-1", 0 }, { "B", 0 }, { "", 0 },  { "01", 1 },
+  };
+
+  g_assert_cmpint(seven->id, ==, 1);
+  g_assert_cmpint(b->id, ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) host = pp_store_host_find(f->store, cases[i].key, &error);
+
+    if (cases[i].id == 0) {
+      g_autofree char *expect = g_strdup_printf("no host '%s'", cases[i].key);
+
+      g_assert_null(host);
+      g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+      g_assert_cmpstr(error->message, ==, expect);
+    } else {
+      g_assert_no_error(error);
+      g_assert_cmpint(host->id, ==, cases[i].id);
+    }
+  }
+}
+
+static void
+test_host_bad(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) node1 = add_host(f->store, "node1");
+  const char *const empty_probe[] = { NULL };
+  const char *const blank_probe[] = { "", NULL };
+
+  g_assert_cmpint(node1->id, ==, 1);
+  static const struct {
+    const char *name;
+    const char *ssh_user;
+    const char *ssh_host;
+    int ssh_port;
+    const char *libvirt_uri;
+    gboolean empty_probe;
+    int code;
+    const char *message;
+  } cases[] = {
+    { "node1", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_CONFLICT,
+      "a host named 'node1' exists (id 1)" },
+    { "", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID, "a host name cannot be empty" },
+    { "node 2", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host name 'node 2' has a character other than A-Z, a-z, 0-9, '.', '_' and '-' (at byte "
+      "5)" },
+    { "n\xc3\xa9", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host name 'n\\303\\251' has a character other than A-Z, a-z, 0-9, '.', '_' and '-' (at "
+      "byte 2)" },
+    { "-node", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host name '-node' starts with '-'" },
+    { ".node", NULL, NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host name '.node' starts with '.'" },
+    { "a123456789b123456789c123456789d123456789e123456789f123456789g1234", NULL, NULL, 0, NULL,
+      FALSE, PP_STORE_ERROR_INVALID, "a host name is at most 64 characters; this one has 65" },
+    { "node2", "root", NULL, 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': an ssh user needs an ssh host" },
+    { "node2", NULL, "-oProxyCommand=touch_x", 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the ssh host '-oProxyCommand=touch_x' starts with '-'" },
+    { "node2", NULL, "node2 -v", 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the ssh host 'node2 -v' has a character it cannot have (at byte 6)" },
+    { "node2", "r;oot", "node2", 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the ssh user 'r;oot' has a character it cannot have (at byte 2)" },
+    { "node2", NULL, "node2", 65536, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': ssh port 65536 is not 0..65535" },
+    { "node2", NULL, NULL, 0, "system", FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': libvirt URI 'system' is not a URI (qemu:///system)" },
+    { "node2", NULL, NULL, 0, "qemu:///system\n", FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the libvirt URI 'qemu:///system\\n' has a character it cannot have (at "
+      "byte 15)" },
+    { "node2", NULL, NULL, 0, NULL, TRUE, PP_STORE_ERROR_INVALID,
+      "host 'node2': a probe command has 1 to 64 words; this one has 0" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    PpHostSpec spec = { .name = cases[i].name,
+                        .ssh_user = cases[i].ssh_user,
+                        .ssh_host = cases[i].ssh_host,
+                        .ssh_port = cases[i].ssh_port,
+                        .libvirt_uri = cases[i].libvirt_uri,
+                        .probe_command = cases[i].empty_probe ? empty_probe : NULL };
+    g_autoptr(PpHost) host = pp_store_host_create(f->store, &spec, 1000, &error);
+
+    g_assert_null(host);
+    g_assert_error(error, PP_STORE_ERROR, cases[i].code);
+    g_assert_cmpstr(error->message, ==, cases[i].message);
+    g_assert_cmpuint(n_hosts(f->store), ==, 1);
+  }
+
+  {
+    g_autoptr(GError) error = NULL;
+    PpHostSpec spec = { .name = "node2", .probe_command = blank_probe };
+    g_autoptr(PpHost) host = pp_store_host_create(f->store, &spec, 1000, &error);
+
+    g_assert_null(host);
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==,
+                    "host 'node2': word 1 of the probe command is empty, longer than 4096 bytes "
+                    "or not UTF-8");
+    g_assert_cmpuint(n_hosts(f->store), ==, 1);
+  }
+}
+
+static void
+assert_state(PpStore *store, gint64 id, PpHostState state)
+{
+  g_autoptr(PpHost) host = get_host(store, id);
+
+  g_assert_cmpstr(pp_host_state_to_string(host->state), ==, pp_host_state_to_string(state));
+}
+
+static void
+set_enabled_ok(PpStore *store, gint64 id, gboolean enabled)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(pp_store_host_set_enabled(store, id, enabled, &error));
+  g_assert_no_error(error);
+}
+
+static void
+test_host_enable(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+
+  set_enabled_ok(f->store, host->id, TRUE); /* already */
+  assert_state(f->store, host->id, PP_HOST_STATE_INIT);
+  set_enabled_ok(f->store, host->id, FALSE);
+  assert_state(f->store, host->id, PP_HOST_STATE_DISABLED);
+  set_enabled_ok(f->store, host->id, FALSE);
+  assert_state(f->store, host->id, PP_HOST_STATE_DISABLED);
+  set_enabled_ok(f->store, host->id, TRUE);
+  assert_state(f->store, host->id, PP_HOST_STATE_INIT);
+
+  /* Enabling a monitored host changes nothing. */
+  reconcile(f->store, host->id, "", four_nics, 2, 2000);
+  assert_state(f->store, host->id, PP_HOST_STATE_MONITORED);
+  set_enabled_ok(f->store, host->id, TRUE);
+  assert_state(f->store, host->id, PP_HOST_STATE_MONITORED);
+
+  /* Disabling a failed host drops its error; enabling probes it anew. */
+  g_assert_true(pp_store_host_set_error(f->store, host->id, "ssh: timed out", 3000, &error));
+  g_assert_no_error(error);
+  assert_state(f->store, host->id, PP_HOST_STATE_ERROR);
+  set_enabled_ok(f->store, host->id, FALSE);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_DISABLED);
+    g_assert_null(h->error);
+    g_assert_cmpuint(h->pci_total, ==, 2);
+  }
+  set_enabled_ok(f->store, host->id, TRUE);
+  assert_state(f->store, host->id, PP_HOST_STATE_INIT);
+
+  g_assert_false(pp_store_host_set_enabled(f->store, 42, FALSE, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no host with id 42");
+}
+
+static void
+test_host_delete(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpHost) other = add_host(f->store, "node2");
+  g_autoptr(GError) error = NULL;
+  gint64 vm1 = pp_store_test_add_vm(f->store, "vm1");
+  gint64 vm2 = pp_store_test_add_vm(f->store, "vm2");
+  gint64 d0, d1, d2;
+  g_autofree char *expect = NULL;
+
+  reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  reconcile(f->store, other->id, "", four_nics, 3, 2000);
+  d0 = device_id(f->store, host->id, "0000:05:00.0");
+  d1 = device_id(f->store, host->id, "0000:05:00.1");
+  d2 = device_id(f->store, host->id, "0000:05:10.0");
+  /* VM 2 holds two devices, VM 1 one: each VM named once, in order. */
+  g_assert_true(pp_store_test_hold_device(f->store, d0, vm2, &error));
+  g_assert_true(pp_store_test_hold_device(f->store, d1, vm1, &error));
+  g_assert_true(pp_store_test_hold_device(f->store, d2, vm2, &error));
+  g_assert_no_error(error);
+
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  expect = g_strdup_printf("host 'node1' has devices held by VMs %" G_GINT64_FORMAT
+                           ", %" G_GINT64_FORMAT "; terminate them first",
+                           vm1, vm2);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+  g_assert_cmpuint(n_hosts(f->store), ==, 2);
+  g_assert_cmpuint(get_counts(f->store).devices, ==, 7);
+
+  /* One VM left. */
+  g_assert_true(pp_store_test_hold_device(f->store, d0, 0, &error));
+  g_assert_true(pp_store_test_hold_device(f->store, d2, 0, &error));
+  g_assert_no_error(error);
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_clear_pointer(&expect, g_free);
+  expect = g_strdup_printf(
+      "host 'node1' has devices held by VM %" G_GINT64_FORMAT "; terminate it first", vm1);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+
+  g_assert_true(pp_store_test_hold_device(f->store, d1, 0, &error));
+  g_assert_true(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(n_hosts(f->store), ==, 1);
+  g_assert_cmpuint(get_counts(f->store).devices, ==, 3); /* node2's */
+  g_assert_null(pp_store_host_list_devices(f->store, host->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_pointer(&expect, g_free);
+  expect = g_strdup_printf("no host with id %" G_GINT64_FORMAT, host->id);
+  g_assert_cmpstr(error->message, ==, expect);
+}
+
+/* Another process holds the write lock: BUSY, nothing changed. */
+static void
+test_busy(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpStore) other = pp_store_open(f->path, &error);
+  PpHostSpec spec = { .name = "node1" };
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *message = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_exec(other, "BEGIN IMMEDIATE", &message), ==, SQLITE_OK);
+  sqlite3_busy_timeout(pp_store_test_get_db(f->store), 10);
+  host = pp_store_host_create(f->store, &spec, 1000, &error);
+  g_assert_null(host);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_BUSY);
+  g_assert_cmpstr(error->message, ==,
+                  "creating a host: starting a transaction: database is locked");
+  g_clear_error(&error);
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_exec(other, "ROLLBACK", &message), ==, SQLITE_OK);
+  g_assert_cmpuint(n_hosts(f->store), ==, 0);
+  host = pp_store_host_create(f->store, &spec, 1000, &error);
+  g_assert_no_error(error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reconciling                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_reconcile(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(PpHost) after = NULL;
+  const PpStoreDevice *dev;
+  PpReconcileStats stats;
+  /* 05:00.1's driver changes, 05:10.0 is renamed, 05:10.1 vanishes,
+   * 06:00.0 appears. */
+  static const SynthDevice second[] = {
+    { "0000:05:00.0", NULL, NULL, "igb" },
+    { "0000:05:00.1", NULL, NULL, "vfio-pci" },
+    { "0000:05:10.0", "1520", "I350 Virtual Function", "igbvf" },
+    { "0000:06:00.0", "10fb", "82599ES 10-Gigabit SFI/SFP+ Network Connection", "ixgbe" },
+  };
+
+  stats = reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  assert_stats(stats, 4, 0, 0, 0);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpuint(devices->len, ==, 4);
+  dev = g_ptr_array_index(devices, 0);
+  g_assert_cmpstr(dev->address, ==, "0000:05:00.0");
+  g_assert_cmpint(dev->host_id, ==, host->id);
+  g_assert_cmpstr(dev->short_address, ==, "05:00.0");
+  g_assert_cmpuint(dev->vendor, ==, 0x8086);
+  g_assert_cmpuint(dev->device, ==, 0x1521);
+  g_assert_cmpuint(dev->class_code, ==, 0x0200);
+  g_assert_cmpstr(dev->vendor_name, ==, "Intel Corporation");
+  g_assert_cmpstr(dev->device_name, ==, "I350 Gigabit Network Connection");
+  g_assert_cmpstr(dev->class_name, ==, "Ethernet controller");
+  g_assert_cmpint(dev->numa_node, ==, 0);
+  g_assert_cmpint(dev->iommu_group, ==, 10);
+  g_assert_cmpstr(dev->driver, ==, "igb");
+  g_assert_cmpstr(dev->sriov, ==, "no");
+  g_assert_null(dev->physfn);
+  g_assert_cmpint(dev->vm_id, ==, 0);
+  g_assert_false(dev->gone);
+  g_assert_cmpuint(g_strv_length(dev->keys), ==, 13);
+  g_assert_cmpstr(dev->keys[0], ==, "TYPE");
+  g_assert_cmpstr(dev->values[0], ==, "8086:1521:0200");
+  g_assert_cmpstr(dev->keys[12], ==, "DRIVER");
+  g_assert_cmpstr(dev->values[12], ==, "igb");
+  g_assert_null(find_device(devices, "0000:05:10.1")->driver);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The same report again: all refreshed, nothing else. */
+  stats = reconcile(f->store, host->id, "", four_nics, 4, 2100);
+  assert_stats(stats, 0, 4, 0, 0);
+
+  stats = reconcile(f->store, host->id, "", second, 4, 2200);
+  assert_stats(stats, 1, 3, 1, 0);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpuint(devices->len, ==, 4);
+  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[3])->address, ==, "0000:06:00.0");
+  dev = find_device(devices, "0000:05:00.1");
+  g_assert_cmpstr(dev->driver, ==, "vfio-pci");
+  g_assert_cmpstr(dev->values[12], ==, "vfio-pci");
+  dev = find_device(devices, "0000:05:10.0");
+  g_assert_cmpstr(dev->device_name, ==, "I350 Virtual Function");
+  g_assert_cmpstr(dev->values[4], ==, "I350 Virtual Function");
+  dev = find_device(devices, "0000:06:00.0");
+  g_assert_cmpuint(dev->device, ==, 0x10fb);
+  g_assert_cmpstr(dev->driver, ==, "ixgbe");
+  for (guint i = 0; i < devices->len; i++)
+    g_assert_cmpstr(((PpStoreDevice *)devices->pdata[i])->address, !=, "0000:05:10.1");
+
+  after = get_host(f->store, host->id);
+  g_assert_cmpuint(after->pci_total, ==, 4);
+  g_assert_cmpuint(after->pci_free, ==, 4);
+  g_assert_cmpint(after->last_monitored, ==, 2200);
+
+  /* An empty report empties a host whose devices are all free. */
+  stats = reconcile(f->store, host->id, "", NULL, 0, 2300);
+  assert_stats(stats, 0, 0, 4, 0);
+  g_assert_cmpuint(get_counts(f->store).devices, ==, 0);
+}
+
+/* A device that vanishes while a VM holds it is kept and flagged; it comes
+ * back un-flagged, still held, when reported again. */
+static void
+test_reconcile_held(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+  gint64 vm = pp_store_test_add_vm(f->store, "vm1");
+  gint64 held;
+  PpReconcileStats stats;
+
+  reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  held = device_id(f->store, host->id, "0000:05:10.0");
+  g_assert_true(pp_store_test_hold_device(f->store, held, vm, &error));
+  g_assert_no_error(error);
+
+  /* Only the PFs are reported: 05:10.0 (held) is flagged, 05:10.1 goes. */
+  stats = reconcile(f->store, host->id, "", four_nics, 2, 2100);
+  assert_stats(stats, 0, 2, 1, 1);
+  {
+    g_autoptr(GPtrArray) devices = list_devices(f->store, host->id);
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+    const PpStoreDevice *dev = find_device(devices, "0000:05:10.0");
+    PpStoreCounts counts = get_counts(f->store);
+
+    g_assert_cmpuint(devices->len, ==, 3);
+    g_assert_true(dev->gone);
+    g_assert_cmpint(dev->vm_id, ==, vm);
+    g_assert_cmpint(dev->id, ==, held);
+    g_assert_cmpstr(dev->driver, ==, "igbvf"); /* as last reported */
+    g_assert_cmpuint(h->pci_total, ==, 3);
+    g_assert_cmpuint(h->pci_free, ==, 2);
+    g_assert_cmpuint(counts.devices, ==, 3);
+    g_assert_cmpuint(counts.devices_held, ==, 1);
+    g_assert_cmpuint(counts.devices_gone, ==, 1);
+  }
+
+  /* Still missing: still kept. */
+  stats = reconcile(f->store, host->id, "", four_nics, 2, 2200);
+  assert_stats(stats, 0, 2, 0, 1);
+
+  /* Back, with another driver: un-flagged, refreshed, still held. */
+  {
+    SynthDevice back[3] = { four_nics[0], four_nics[1], four_nics[2] };
+
+    back[2].driver = "vfio-pci";
+    stats = reconcile(f->store, host->id, "", back, 3, 2300);
+    assert_stats(stats, 0, 3, 0, 0);
+  }
+  {
+    g_autoptr(GPtrArray) devices = list_devices(f->store, host->id);
+    const PpStoreDevice *dev = find_device(devices, "0000:05:10.0");
+
+    g_assert_false(dev->gone);
+    g_assert_cmpint(dev->vm_id, ==, vm);
+    g_assert_cmpint(dev->id, ==, held);
+    g_assert_cmpstr(dev->driver, ==, "vfio-pci");
+    g_assert_cmpuint(get_counts(f->store).devices_gone, ==, 0);
+  }
+}
+
+static void
+test_reconcile_facts(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+
+  reconcile(f->store, host->id,
+            "HOSTNAME = \"node1.lab\"\nCPU_COUNT = 48\nMEMORY_KIB = 263921280\n"
+            "KERNEL_VERSION = \"6.1.0-18-amd64\"\n",
+            four_nics, 1, 2000);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_cmpstr(h->reported_hostname, ==, "node1.lab");
+    g_assert_cmpint(h->cpu_count, ==, 48);
+    g_assert_cmpint(h->memory_kib, ==, 263921280);
+    g_assert_cmpstr(h->kernel_version, ==, "6.1.0-18-amd64");
+    g_assert_cmpint(h->last_monitored, ==, 2000);
+  }
+
+  /* A failed probe: the error, the time; the facts and inventory stay. */
+  g_assert_true(pp_store_host_set_error(f->store, host->id,
+                                        "probe exited with status 1: no such file", 2100, &error));
+  g_assert_no_error(error);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_ERROR);
+    g_assert_cmpstr(h->error, ==, "probe exited with status 1: no such file");
+    g_assert_cmpint(h->last_monitored, ==, 2100);
+    g_assert_cmpint(h->cpu_count, ==, 48);
+    g_assert_cmpuint(h->pci_total, ==, 1);
+  }
+
+  /* The next report replaces every fact, absent ones included, and clears
+   * the error. */
+  reconcile(f->store, host->id, "CPU_COUNT = 2\n", four_nics, 1, 2200);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_null(h->error);
+    g_assert_null(h->reported_hostname);
+    g_assert_cmpint(h->cpu_count, ==, 2);
+    g_assert_cmpint(h->memory_kib, ==, -1);
+    g_assert_null(h->kernel_version);
+  }
+
+  /* A long, broken message is cut and made UTF-8. */
+  {
+    g_autoptr(GString) message = g_string_new("\xff");
+    g_autoptr(PpHost) h = NULL;
+
+    while (message->len < 10000)
+      g_string_append(message, "stderr ");
+    g_assert_true(pp_store_host_set_error(f->store, host->id, message->str, 2300, &error));
+    h = get_host(f->store, host->id);
+    g_assert_true(g_utf8_validate(h->error, -1, NULL));
+    g_assert_cmpuint(strlen(h->error), <=, 4096 + 3);
+    g_assert_true(g_str_has_prefix(h->error, "\xef\xbf\xbdstderr"));
+  }
+
+  g_assert_false(pp_store_host_set_error(f->store, 77, "x", 2400, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  {
+    g_autoptr(PpProbeReport) report = parse_report("CPU_COUNT = 1\n");
+
+    g_assert_false(pp_store_host_reconcile(f->store, 77, report, 2400, NULL, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+    g_assert_cmpstr(error->message, ==, "no host with id 77");
+  }
+}
+
+/* A disabled host keeps state disabled; its inventory is still kept up. */
+static void
+test_reconcile_disabled(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+  PpReconcileStats stats;
+
+  set_enabled_ok(f->store, host->id, FALSE);
+  stats = reconcile(f->store, host->id, "CPU_COUNT = 4\n", four_nics, 3, 2000);
+  assert_stats(stats, 3, 0, 0, 0);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_DISABLED);
+    g_assert_cmpint(h->cpu_count, ==, 4);
+    g_assert_cmpint(h->last_monitored, ==, 2000);
+    g_assert_cmpuint(h->pci_total, ==, 3);
+  }
+  g_assert_true(pp_store_host_set_error(f->store, host->id, "ssh: refused", 2100, &error));
+  g_assert_no_error(error);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_DISABLED);
+    g_assert_null(h->error);
+    g_assert_cmpint(h->last_monitored, ==, 2100);
+    g_assert_cmpuint(h->pci_total, ==, 3);
+  }
+  g_assert_cmpuint(get_counts(f->store).hosts_by_state[PP_HOST_STATE_DISABLED], ==, 1);
+}
+
+/* Runs the real probe on a real tree; returns its output. */
+static char *
+probe_tree(const char *tarball, const char *folder)
+{
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = NULL;
+  PpTestRun run = { 0 };
+  char *out;
+
+  pp_test_unpack(tarball, dir);
+  sys = folder ? g_build_filename(dir, folder, "sys", NULL) : g_build_filename(dir, "sys", NULL);
+  {
+    const char *argv[] = { probe, "--sysfs-root", sys, "--pci-ids", PCI_IDS, "--all", NULL };
+
+    pp_test_run(argv, NULL, &run);
+  }
+  if (run.status != 0)
+    g_error("the probe failed (%d): %s", run.status, run.err);
+  out = g_steal_pointer(&run.out);
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
+  return out;
+}
+
+/* The real probe's output of two real hosts, reconciled. */
+static void
+test_reconcile_real(Fixture *f, gconstpointer data)
+{
+  g_autofree char *i350 = probe_tree(GHW_I350, NULL);
+  g_autofree char *intel40 = probe_tree(HWLOC_40INTEL, "40intel64-2g2n4c+pci");
+  g_autoptr(PpHost) a = add_host(f->store, "i350-host");
+  g_autoptr(PpHost) b = add_host(f->store, "intel40");
+  PpReconcileStats stats;
+
+  stats = reconcile_text(f->store, a->id, i350, 2000);
+  assert_stats(stats, 82, 0, 0, 0);
+  stats = reconcile_text(f->store, b->id, intel40, 2000);
+  assert_stats(stats, 37, 0, 0, 0);
+  stats = reconcile_text(f->store, a->id, i350, 2100);
+  assert_stats(stats, 0, 82, 0, 0);
+
+  {
+    g_autoptr(PpHost) h = get_host(f->store, a->id);
+    g_autoptr(GPtrArray) devices = list_devices(f->store, a->id);
+    const PpStoreDevice *pf = find_device(devices, "0000:05:00.0");
+    const PpStoreDevice *vf = find_device(devices, "0000:05:10.1");
+
+    g_assert_cmpint(h->cpu_count, ==, 24);
+    g_assert_cmpint(h->memory_kib, ==, 65921280);
+    g_assert_cmpuint(h->pci_total, ==, 82);
+    g_assert_cmpuint(h->pci_free, ==, 82);
+    g_assert_cmpuint(devices->len, ==, 82);
+    g_assert_cmpstr(((PpStoreDevice *)devices->pdata[0])->address, ==, "0000:00:00.0");
+    g_assert_cmpuint(pf->vendor, ==, 0x8086);
+    g_assert_cmpuint(pf->device, ==, 0x1521);
+    g_assert_cmpstr(pf->device_name, ==, "I350 Gigabit Network Connection");
+    g_assert_cmpstr(pf->driver, ==, "igb");
+    g_assert_cmpint(pf->numa_node, ==, 0);
+    g_assert_cmpuint(vf->device, ==, 0x1520);
+    g_assert_cmpstr(vf->driver, ==, "igbvf");
+    g_assert_cmpstr(vf->keys[7], ==, "ADDRESS");
+    g_assert_cmpstr(vf->values[7], ==, "0000:05:10:1");
+  }
+  {
+    g_autoptr(GPtrArray) devices = list_devices(f->store, b->id);
+    const PpStoreDevice *ib = find_device(devices, "0000:43:00.0");
+    PpStoreCounts counts = get_counts(f->store);
+
+    g_assert_cmpuint(devices->len, ==, 37);
+    g_assert_cmpuint(ib->vendor, ==, 0x1077);
+    g_assert_cmpuint(ib->class_code, ==, 0x0c06);
+    g_assert_cmpint(ib->numa_node, ==, 2);
+    g_assert_cmpstr(ib->driver, ==, "ib_qib");
+    g_assert_cmpstrv(
+        ib->keys, ((const char *const[]){
+                      "TYPE",  "VENDOR",     "VENDOR_NAME",      "DEVICE",           "DEVICE_NAME",
+                      "CLASS", "CLASS_NAME", "ADDRESS",          "SHORT_ADDRESS",    "DOMAIN",
+                      "BUS",   "SLOT",       "FUNCTION",         "NUMA_NODE",        "IFNAME",
+                      "SRIOV", "DRIVER",     "SUBSYSTEM_VENDOR", "SUBSYSTEM_DEVICE", NULL }));
+    g_assert_cmpstr(ib->values[14], ==, "ib0");
+    g_assert_cmpuint(counts.devices, ==, 82 + 37);
+    g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_MONITORED], ==, 2);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* What the schema itself refuses                                           */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_schema_one_vm(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *sql = NULL;
+  gint64 vm1 = pp_store_test_add_vm(f->store, "vm1");
+  gint64 vm2 = pp_store_test_add_vm(f->store, "vm2");
+  gint64 dev;
+
+  reconcile(f->store, host->id, "", four_nics, 2, 2000);
+  dev = device_id(f->store, host->id, "0000:05:00.0");
+  g_assert_true(pp_store_test_hold_device(f->store, dev, vm1, &error));
+  g_assert_no_error(error);
+
+  /* Another VM: refused by the trigger, through the store's mapping... */
+  g_assert_false(pp_store_test_hold_device(f->store, dev, vm2, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_nonnull(strstr(error->message, "device is held by another VM"));
+  g_clear_error(&error);
+  /* ... and to any SQL. */
+  sql = g_strdup_printf("UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT, vm2);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "device is held by another VM");
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE vm_id IS NOT NULL"), ==,
+                  1);
+  {
+    g_autoptr(GPtrArray) devices = list_devices(f->store, host->id);
+
+    g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, vm1);
+  }
+
+  /* The same VM again is no change; freed first, another VM may take it. */
+  g_assert_true(pp_store_test_hold_device(f->store, dev, vm1, &error));
+  g_assert_true(pp_store_test_hold_device(f->store, dev, 0, &error));
+  g_assert_true(pp_store_test_hold_device(f->store, dev, vm2, &error));
+  g_assert_no_error(error);
+
+  /* A VM that holds a device cannot vanish. */
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("DELETE FROM vms WHERE id = %" G_GINT64_FORMAT, vm2);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "FOREIGN KEY constraint failed");
+  g_clear_pointer(&message, g_free);
+
+  /* Nor can a device be held by a VM that does not exist. */
+  g_assert_false(pp_store_test_hold_device(f->store, device_id(f->store, host->id, "0000:05:00.1"),
+                                           999, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_clear_error(&error);
+
+  /* One row per device of a host. */
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("INSERT INTO pci_device (host_id, address, short_address, vendor, device, "
+                        "class_code) VALUES (%" G_GINT64_FORMAT ", '0000:05:00.0', '05:00.0', "
+                        "1, 2, 3)",
+                        host->id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "UNIQUE constraint failed: pci_device.host_id, pci_device.address");
+  g_clear_pointer(&message, g_free);
+}
+
+static void
+test_schema_gone(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  gint64 vm = pp_store_test_add_vm(f->store, "vm1");
+  gint64 dev;
+
+  reconcile(f->store, host->id, "", four_nics, 2, 2000);
+  dev = device_id(f->store, host->id, "0000:05:00.1");
+
+  /* A free device cannot be gone. */
+  g_assert_cmpint(raw_exec(f->store, "UPDATE pci_device SET gone = 1", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "CHECK constraint failed: gone = 0 OR vm_id IS NOT NULL");
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE gone = 1"), ==, 0);
+
+  /* A held one vanishes; freeing it without deleting it is refused. */
+  g_assert_true(pp_store_test_hold_device(f->store, dev, vm, &error));
+  reconcile(f->store, host->id, "", four_nics, 1, 2100);
+  g_assert_false(pp_store_test_hold_device(f->store, dev, 0, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_nonnull(strstr(error->message, "CHECK constraint failed"));
+
+  /* A host's state is one of four, and agrees with enabled. */
+  g_assert_cmpint(raw_exec(f->store, "UPDATE hosts SET state = 'busy'", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_exec(f->store, "UPDATE hosts SET state = 'disabled'", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "CHECK constraint failed: (enabled = 0) = (state = 'disabled')");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Users and tokens                                                         */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_users(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) admin = pp_store_user_create(f->store, "admin", TRUE, 100, &error);
+  g_autoptr(PpUser) bob = pp_store_user_create(f->store, "bob", FALSE, 200, &error);
+  g_autoptr(PpUser) found = NULL;
+  g_autoptr(GPtrArray) users = NULL;
+
+  g_assert_no_error(error);
+  g_assert_true(admin->admin);
+  g_assert_cmpstr(admin->name, ==, "admin");
+  g_assert_cmpint(admin->created, ==, 100);
+  g_assert_false(bob->admin);
+
+  found = pp_store_user_find(f->store, "bob", &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(found->id, ==, bob->id);
+  g_clear_pointer(&found, pp_user_free);
+  found = pp_store_user_get(f->store, admin->id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(found->name, ==, "admin");
+
+  g_assert_null(pp_store_user_create(f->store, "bob", TRUE, 300, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==, "a user named 'bob' exists (id 2)");
+  g_clear_error(&error);
+  g_assert_null(pp_store_user_create(f->store, "bob smith", FALSE, 300, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "user name 'bob smith' has a character other than A-Z, a-z, 0-9, '.', '_' and "
+                  "'-' (at byte 4)");
+  g_clear_error(&error);
+  g_assert_null(pp_store_user_find(f->store, "carol", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no user 'carol'");
+  g_clear_error(&error);
+  g_assert_null(pp_store_user_get(f->store, 9, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no user with id 9");
+  g_clear_error(&error);
+
+  users = pp_store_user_list(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(users->len, ==, 2);
+  g_assert_cmpstr(((PpUser *)users->pdata[0])->name, ==, "admin");
+  g_assert_cmpstr(((PpUser *)users->pdata[1])->name, ==, "bob");
+  g_assert_cmpuint(get_counts(f->store).users, ==, 2);
+}
+
+static void
+test_tokens(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = pp_store_user_create(f->store, "alice", FALSE, 100, &error);
+  g_autoptr(PpUser) bob = pp_store_user_create(f->store, "bob", FALSE, 100, &error);
+  g_autoptr(PpToken) ta = pp_store_token_create(f->store, alice->id, "laptop", HASH_A, 200, &error);
+  g_autoptr(PpToken) tb = pp_store_token_create(f->store, bob->id, NULL, HASH_B, 300, &error);
+  g_autoptr(PpUser) who = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(ta->user_id, ==, alice->id);
+  g_assert_cmpstr(ta->user_name, ==, "alice");
+  g_assert_cmpstr(ta->name, ==, "laptop");
+  g_assert_cmpint(ta->created, ==, 200);
+  g_assert_cmpint(ta->last_used, ==, 0);
+  g_assert_null(tb->name);
+
+  /* The secret's hash finds its user and marks the token used. */
+  who = pp_store_token_authenticate(f->store, HASH_A, 500, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(who->id, ==, alice->id);
+  g_assert_cmpstr(who->name, ==, "alice");
+  tokens = pp_store_token_list(f->store, alice->id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(tokens->len, ==, 1);
+  g_assert_cmpint(((PpToken *)tokens->pdata[0])->last_used, ==, 500);
+  g_clear_pointer(&tokens, g_ptr_array_unref);
+
+  tokens = pp_store_token_list(f->store, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(tokens->len, ==, 2);
+  g_assert_cmpstr(((PpToken *)tokens->pdata[1])->user_name, ==, "bob");
+  g_assert_cmpint(((PpToken *)tokens->pdata[1])->last_used, ==, 0);
+  g_clear_pointer(&tokens, g_ptr_array_unref);
+
+  g_assert_null(pp_store_token_authenticate(
+      f->store, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 500, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_authenticate(f->store, "' OR 1=1 --", 500, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  /* Bad input, changing nothing. */
+  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, HASH_A, 600, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==, "a token with this hash exists");
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, "ABCDEF", 600, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==, "a token hash is 64 lower-case hex digits (SHA-256)");
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_create(
+      f->store, 99, NULL, "1111111111111111111111111111111111111111111111111111111111111111", 600,
+      &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no user with id 99");
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_create(
+      f->store, bob->id, "two\nlines",
+      "1111111111111111111111111111111111111111111111111111111111111111", 600, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_list(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_cmpuint(get_counts(f->store).tokens, ==, 2);
+
+  /* A user's tokens go with the user (nothing deletes users yet). */
+  {
+    g_autofree char *message = NULL;
+    g_autofree char *sql =
+        g_strdup_printf("DELETE FROM users WHERE id = %" G_GINT64_FORMAT, bob->id);
+
+    g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+    g_assert_cmpuint(get_counts(f->store).tokens, ==, 1);
+  }
+}
+
+static void
+test_counts(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) a = add_host(f->store, "a");
+  g_autoptr(PpHost) b = add_host(f->store, "b");
+  g_autoptr(PpHost) c = add_host(f->store, "c");
+  g_autoptr(PpHost) d = add_host(f->store, "d");
+  g_autoptr(GError) error = NULL;
+  gint64 vm = pp_store_test_add_vm(f->store, "vm");
+  PpStoreCounts counts = get_counts(f->store);
+
+  g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_INIT], ==, 4);
+  g_assert_cmpuint(counts.devices, ==, 0);
+
+  reconcile(f->store, a->id, "", four_nics, 4, 10);
+  reconcile(f->store, b->id, "", four_nics, 2, 10);
+  g_assert_true(pp_store_host_set_error(f->store, c->id, "down", 10, &error));
+  set_enabled_ok(f->store, d->id, FALSE);
+  g_assert_true(
+      pp_store_test_hold_device(f->store, device_id(f->store, a->id, "0000:05:00.0"), vm, &error));
+  g_assert_true(
+      pp_store_test_hold_device(f->store, device_id(f->store, b->id, "0000:05:00.1"), vm, &error));
+  g_assert_no_error(error);
+  reconcile(f->store, b->id, "", four_nics, 1, 20);
+
+  counts = get_counts(f->store);
+  g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_INIT], ==, 0);
+  g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_MONITORED], ==, 2);
+  g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_ERROR], ==, 1);
+  g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_DISABLED], ==, 1);
+  g_assert_cmpuint(counts.devices, ==, 6);
+  g_assert_cmpuint(counts.devices_held, ==, 2);
+  g_assert_cmpuint(counts.devices_gone, ==, 1);
+  g_assert_cmpuint(counts.users, ==, 0);
+  g_assert_cmpuint(counts.tokens, ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD("/store/open", test_open);
+  ADD("/store/open-errors", test_open_errors);
+  ADD("/store/newer-schema", test_newer_schema);
+  ADD("/store/reopen", test_reopen);
+  ADD("/store/busy", test_busy);
+  ADD("/store/host/create", test_host_create);
+  ADD("/store/host/find", test_host_find);
+  ADD("/store/host/bad", test_host_bad);
+  ADD("/store/host/enable", test_host_enable);
+  ADD("/store/host/delete", test_host_delete);
+  ADD("/store/reconcile/add-refresh-remove", test_reconcile);
+  ADD("/store/reconcile/held-gone", test_reconcile_held);
+  ADD("/store/reconcile/facts-and-errors", test_reconcile_facts);
+  ADD("/store/reconcile/disabled", test_reconcile_disabled);
+  ADD("/store/reconcile/real-probe", test_reconcile_real);
+  ADD("/store/schema/one-vm", test_schema_one_vm);
+  ADD("/store/schema/gone", test_schema_gone);
+  ADD("/store/users", test_users);
+  ADD("/store/tokens", test_tokens);
+  ADD("/store/counts", test_counts);
+#undef ADD
+  return g_test_run();
+}
