@@ -399,6 +399,7 @@ assert_attribute_order(const PpTemplate *out)
     "SRIOV",
     "SRIOV_NUM",
     "IOMMU_GROUP",
+    "IOMMU_GROUP_ENDPOINTS",
     "DRIVER",
     "PHYSFN",
     "SUBSYSTEM_VENDOR",
@@ -743,24 +744,62 @@ assert_groups(const PpTemplate *out, const GroupLink *links, guint n)
 
 /* A consumer board (AMD 300 series): the chipset's ports lack ACS, so USB,
  * SATA, the bridges and the onboard NIC share a group; the GPU behind a CPU
- * root port has one of its own with its HDMI audio function. */
+ * root port has one of its own with its HDMI audio function (and, as some
+ * boards do, a dummy host bridge without a driver). */
 static void
 test_iommu_groups_consumer_board(void)
 {
   static const GroupLink links[] = {
     { "0000:01:00.0", 13 }, { "0000:01:00.1", 13 }, { "0000:01:00.2", 13 }, { "0000:02:00.0", 13 },
     { "0000:02:01.0", 13 }, { "0000:02:04.0", 13 }, { "0000:03:00.0", 13 }, { "0000:04:00.0", 13 },
-    { "0000:0a:00.0", 16 }, { "0000:0a:00.1", 16 },
+    { "0000:0a:00.1", 16 }, { "0000:0a:00.0", 16 }, { "0000:00:00.0", 16 },
   };
+  /* Group 13's endpoints: USB (01:00.0), SATA (01:00.1) and the NIC
+   * (03:00.0); its PCI-to-PCI bridges (01:00.2, 02:xx.0, 04:00.0) stay with
+   * the host. Group 16's host bridge has no driver: it stays too. */
+  static const char group13[] = "0000:01:00.0,0000:01:00.1,0000:03:00.0";
+  static const char group16[] = "0000:0a:00.0,0000:0a:00.1";
   g_autofree char *dir = pp_test_mkdtemp();
   g_autofree char *sys = unpack_tree(GHW_DESKTOP, dir);
   g_autoptr(PpTemplate) out = NULL;
+  g_autoptr(PpTemplate) gpu_only = NULL;
+  const PpAttribute *rec;
 
   add_groups(sys, links, G_N_ELEMENTS(links));
   out = probe_ok(sys, NULL);
   assert_groups(out, links, G_N_ELEMENTS(links));
-  /* Devices without a link have no IOMMU_GROUP. */
-  g_assert_null(pp_attribute_vector_get(get_record(out, "06:00.0"), "IOMMU_GROUP"));
+  /* Devices without a link have no IOMMU_GROUP, nor endpoints. */
+  rec = get_record(out, "06:00.0");
+  g_assert_null(pp_attribute_vector_get(rec, "IOMMU_GROUP"));
+  g_assert_null(pp_attribute_vector_get(rec, "IOMMU_GROUP_ENDPOINTS"));
+
+  /* Every endpoint's record lists the same endpoints, sorted, itself included. */
+  assert_attr(get_record(out, "01:00.0"), "IOMMU_GROUP_ENDPOINTS", group13);
+  assert_attr(get_record(out, "01:00.1"), "IOMMU_GROUP_ENDPOINTS", group13);
+  assert_attr(get_record(out, "03:00.0"), "IOMMU_GROUP_ENDPOINTS", group13);
+  assert_attr(get_record(out, "0a:00.0"), "IOMMU_GROUP_ENDPOINTS", group16);
+  assert_attr(get_record(out, "0a:00.1"), "IOMMU_GROUP_ENDPOINTS", group16);
+  /* A device that stays with the host names the endpoints and itself. */
+  assert_attr(get_record(out, "02:01.0"), "IOMMU_GROUP_ENDPOINTS",
+              "0000:01:00.0,0000:01:00.1,0000:02:01.0,0000:03:00.0");
+  assert_attr(get_record(out, "00:00.0"), "IOMMU_GROUP_ENDPOINTS",
+              "0000:00:00.0,0000:0a:00.0,0000:0a:00.1");
+  /* It comes right after IOMMU_GROUP. */
+  rec = get_record(out, "0a:00.1");
+  for (guint i = 0; i + 1 < pp_attribute_vector_get_n_pairs(rec); i++) {
+    const char *key, *next;
+
+    pp_attribute_vector_get_pair(rec, i, &key, NULL);
+    pp_attribute_vector_get_pair(rec, i + 1, &next, NULL);
+    if (strcmp(key, "IOMMU_GROUP") == 0)
+      g_assert_cmpstr(next, ==, "IOMMU_GROUP_ENDPOINTS");
+  }
+
+  /* The whole tree counts, not only what pci.conf offers: the GPU alone
+   * still names its audio function. */
+  gpu_only = probe_ok(sys, ":short_address:\n  - '0a:00.0'\n:filter: '*:*'");
+  g_assert_cmpuint(count_records(gpu_only), ==, 1);
+  assert_attr(get_record(gpu_only, "0a:00.0"), "IOMMU_GROUP_ENDPOINTS", group16);
   pp_test_rmtree(dir);
 }
 

@@ -31,6 +31,8 @@ pp_pci_device_free(PpPciDevice *dev)
   g_free(dev->reset_method);
   if (dev->ifnames != NULL)
     g_ptr_array_unref(dev->ifnames);
+  if (dev->group_endpoints != NULL)
+    g_ptr_array_unref(dev->group_endpoints);
   g_free(dev);
 }
 
@@ -60,6 +62,17 @@ add_hex4(PpAttribute *vec, const char *key, guint value)
 
   g_snprintf(buf, sizeof(buf), "%04x", value);
   pp_attribute_vector_add(vec, key, buf);
+}
+
+/* @list's strings joined with commas. */
+static void
+add_joined(PpAttribute *vec, const char *key, const GPtrArray *list)
+{
+  g_autoptr(GString) joined = g_string_new(NULL);
+
+  for (guint i = 0; i < list->len; i++)
+    g_string_append_printf(joined, "%s%s", i ? "," : "", (const char *)list->pdata[i]);
+  pp_attribute_vector_add(vec, key, joined->str);
 }
 
 static void
@@ -104,18 +117,16 @@ pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl)
     add_uint(vec, "NUMA_NODE", dev->numa_node);
   else
     pp_attribute_vector_add(vec, "NUMA_NODE", "-");
-  if (dev->ifnames->len > 0) {
-    g_autoptr(GString) joined = g_string_new(NULL);
-
-    for (guint i = 0; i < dev->ifnames->len; i++)
-      g_string_append_printf(joined, "%s%s", i ? "," : "", (char *)dev->ifnames->pdata[i]);
-    pp_attribute_vector_add(vec, "IFNAME", joined->str);
-  }
+  if (dev->ifnames->len > 0)
+    add_joined(vec, "IFNAME", dev->ifnames);
   pp_attribute_vector_add(vec, "SRIOV", pp_sriov_role_to_string(dev->sriov));
   if (dev->sriov == PP_SRIOV_PF)
     add_uint(vec, "SRIOV_NUM", dev->sriov_numvfs);
-  if (dev->iommu_group >= 0)
+  if (dev->iommu_group >= 0) {
     add_uint(vec, "IOMMU_GROUP", dev->iommu_group);
+    if (dev->group_endpoints != NULL && dev->group_endpoints->len > 0)
+      add_joined(vec, "IOMMU_GROUP_ENDPOINTS", dev->group_endpoints);
+  }
   if (dev->driver != NULL)
     pp_attribute_vector_add(vec, "DRIVER", dev->driver);
   if (dev->sriov == PP_SRIOV_VF && dev->has_physfn)

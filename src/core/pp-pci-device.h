@@ -32,6 +32,11 @@ typedef struct {
   char *driver;          /* NULL: no driver bound */
   char *driver_override; /* NULL: none set (sysfs reads "(null)") */
   gint iommu_group;      /* -1: none (no IOMMU, or not known) */
+  /* char*, sorted: the addresses (`0000:3b:00.1`) of every device of the
+   * IOMMU group that goes with it when the group is passed through (the
+   * bridges that stay with the host left out), this one included; NULL
+   * when not known (pp_pci_scan() fills it from the whole tree). */
+  GPtrArray *group_endpoints;
   PpSriovRole sriov;
   guint sriov_numvfs;   /* PF: VFs enabled now */
   guint sriov_totalvfs; /* PF: VFs it can have */
@@ -55,11 +60,14 @@ const char *pp_sriov_role_to_string(PpSriovRole role);
  * Appends the device's probe record to @tmpl: a vector `PCI` with the
  * attributes of DESIGN.md in its order (TYPE, VENDOR, VENDOR_NAME, DEVICE,
  * DEVICE_NAME, CLASS, CLASS_NAME, ADDRESS, SHORT_ADDRESS, DOMAIN, BUS, SLOT,
- * FUNCTION, NUMA_NODE, IFNAME, SRIOV, SRIOV_NUM, IOMMU_GROUP, DRIVER, PHYSFN,
- * SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE, RESET_METHOD), then SRIOV_TOTAL.
+ * FUNCTION, NUMA_NODE, IFNAME, SRIOV, SRIOV_NUM, IOMMU_GROUP,
+ * IOMMU_GROUP_ENDPOINTS, DRIVER, PHYSFN, SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE,
+ * RESET_METHOD), then SRIOV_TOTAL.
  * Attributes whose value is not known are left out, but NUMA_NODE, which is
  * `-`. IFNAME lists several interfaces with commas; SRIOV_NUM and
- * SRIOV_TOTAL are on PFs only, PHYSFN on VFs only.
+ * SRIOV_TOTAL are on PFs only, PHYSFN on VFs only. IOMMU_GROUP_ENDPOINTS
+ * (`0000:3b:00.0,0000:3b:00.1`: group_endpoints joined with commas) comes
+ * with IOMMU_GROUP, when group_endpoints is known.
  */
 void pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl);
 

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "pp-pci-scan.h"
+#include "pp-vfio-plan.h"
 
 #define DEVICES "bus/pci/devices"
 
@@ -227,6 +228,49 @@ compare_devices(gconstpointer a, gconstpointer b)
   return pp_pci_address_compare(&da->address, &db->address);
 }
 
+/* Fills every grouped device's group_endpoints from @devices (sorted by
+ * address, so each list comes out sorted): the members of its group that do
+ * not stay with the host (pp_vfio_stays()), and itself. */
+static void
+fill_group_endpoints(GPtrArray *devices)
+{
+  g_autoptr(GHashTable) groups =
+      g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+
+  for (guint i = 0; i < devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(devices, i);
+    GPtrArray *members;
+
+    if (dev->iommu_group < 0)
+      continue;
+    members = g_hash_table_lookup(groups, GINT_TO_POINTER(dev->iommu_group));
+    if (members == NULL) {
+      members = g_ptr_array_new();
+      g_hash_table_insert(groups, GINT_TO_POINTER(dev->iommu_group), members);
+    }
+    g_ptr_array_add(members, dev);
+  }
+
+  for (guint i = 0; i < devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(devices, i);
+    GPtrArray *members;
+
+    if (dev->iommu_group < 0)
+      continue;
+    members = g_hash_table_lookup(groups, GINT_TO_POINTER(dev->iommu_group));
+    g_clear_pointer(&dev->group_endpoints, g_ptr_array_unref);
+    dev->group_endpoints = g_ptr_array_new_with_free_func(g_free);
+    for (guint j = 0; j < members->len; j++) {
+      const PpPciDevice *member = g_ptr_array_index(members, j);
+      char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+      if (member == dev || !pp_vfio_stays(member))
+        g_ptr_array_add(dev->group_endpoints,
+                        g_strdup(pp_pci_address_format(&member->address, buf)));
+    }
+  }
+}
+
 GPtrArray *
 pp_pci_scan(PpSysfs *sysfs, GPtrArray *warnings, GError **error)
 {
@@ -265,5 +309,6 @@ pp_pci_scan(PpSysfs *sysfs, GPtrArray *warnings, GError **error)
     g_ptr_array_add(devices, dev);
   }
   g_ptr_array_sort(devices, compare_devices);
+  fill_group_endpoints(devices);
   return g_steal_pointer(&devices);
 }

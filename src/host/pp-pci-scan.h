@@ -4,7 +4,8 @@
  * subsystem_* (or, where those files are missing, from the first bytes of
  * config), numa_node, the driver and iommu_group links, SR-IOV (physfn,
  * virtfn*, sriov_totalvfs, sriov_numvfs), the net/ interfaces and
- * reset_method. Missing files are normal (old kernels, pruned trees): the
+ * reset_method; then, from the whole tree, each grouped device's
+ * group_endpoints. Missing files are normal (old kernels, pruned trees): the
  * field stays unknown. Names (pci.ids) are not filled in here.
  */
 #pragma once

@@ -1,0 +1,40 @@
+/* pp-domain-xml: the libvirt domain XML of a placed VM. Pure: no I/O.
+ *
+ * Every allocated device (companions included) becomes a
+ * <hostdev mode='subsystem' type='pci' managed='yes'> with its host
+ * address. The guest address follows the device's position: on q35 each
+ * host slot (domain:bus:slot) gets its own pcie-root-port and keeps its
+ * functions (a GPU at .0 and its audio at .1 stay one multifunction device);
+ * on i440fx each host slot gets a slot of bus 0 from 0x10 up, functions
+ * kept. Bridged NICs become <interface type='bridge'>, disks <disk
+ * type='file'>, direct kernel boot <os><kernel/><initrd/><cmdline/>.
+ * Text is escaped for XML. The result validates with virt-xml-validate.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-address.h"
+#include "pp-vm-template.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *name;        /* the domain's name: "pcipass-42" */
+  const char *uuid;        /* nullable: libvirt makes one */
+  const char *domain_type; /* "kvm", "qemu" (no KVM: emulation), "test" (test:///) */
+  const char *emulator;    /* nullable: libvirt's default */
+  gboolean managed;        /* managed='yes': libvirt detaches to vfio-pci; 'no': pre-bound */
+} PpDomainOptions;
+
+/**
+ * pp_domain_xml_build:
+ * @hostdevs: (element-type PpPciAddress): the host addresses to pass
+ *   through, in the VM's order (requests first, then companions)
+ *
+ * Returns: (transfer full): the XML.
+ */
+char *pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options,
+                          const GArray *hostdevs);
+
+G_END_DECLS

@@ -1,0 +1,136 @@
+/* pp-placement: where a VM goes. Pure: hosts and their devices in, a host
+ * and a set of devices out, or, for every host, why not.
+ *
+ * A host fits a VM when it is enabled and monitored, has the CPU and memory
+ * free, and all the VM's PCI requests can be given distinct free devices at
+ * once: a real bipartite matching (augmenting paths), not a greedy pass, so
+ * `[CLASS=0200]` then `[VENDOR=8086]` fits on a host with 8086:10d3:0200 and
+ * 14e4:165f:0200. A device can be given only when every other endpoint of
+ * its IOMMU group is in the host's inventory, not gone, and free; those
+ * companions go to the same VM. Among the device sets that fit, one whose
+ * devices share a NUMA node is preferred; among the hosts that fit, the
+ * policy chooses (pack: the fullest first; stripe: the emptiest first).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-address.h"
+
+G_BEGIN_DECLS
+
+/* One device of a host's inventory, as the store has it. */
+typedef struct {
+  gint64 id;             /* the store's device id */
+  const char *address;   /* 0000:3b:00.1 */
+  const char *name;      /* the device name, for explanations */
+  guint16 vendor;
+  guint16 device;
+  guint16 class_code;    /* 0x0300: class and subclass */
+  gint numa_node;        /* -1: unknown */
+  gint iommu_group;      /* -1: none */
+  /* Every endpoint of its IOMMU group, itself included (the probe's
+   * IOMMU_GROUP_ENDPOINTS); NULL when the group is unknown: the device
+   * stands alone. */
+  const char *const *group_endpoints;
+  gint64 vm_id; /* 0: free */
+  gboolean gone;
+} PpPlaceDevice;
+
+typedef enum {
+  PP_PLACE_HOST_OK,           /* enabled and monitored */
+  PP_PLACE_HOST_DISABLED,
+  PP_PLACE_HOST_NOT_MONITORED, /* init or error: state_text says which */
+} PpPlaceHostState;
+
+typedef struct {
+  gint64 id;
+  const char *name;
+  PpPlaceHostState state;
+  const char *state_text; /* "error: exit status 2: ...", for explanations; nullable */
+  gint64 cpu_total;       /* hundredths of a CPU; -1: unknown (then nothing fits) */
+  gint64 cpu_used;        /* hundredths, held by the host's VMs */
+  gint64 memory_total_kib; /* -1: unknown */
+  gint64 memory_used_kib;
+  const PpPlaceDevice *devices;
+  guint n_devices;
+} PpPlaceHost;
+
+/* One PCI = [ ... ] request of a VM. */
+typedef struct {
+  gint vendor;     /* -1: any */
+  gint device;     /* -1: any */
+  gint class_code; /* -1: any; 16 bits, class and subclass */
+  gboolean by_address;
+  PpPciAddress address; /* when by_address; domain 0 when the request had none */
+  const char *text;     /* how the request reads, for explanations: "VENDOR=10de" */
+} PpPciRequest;
+
+typedef struct {
+  gint64 id;             /* 0 for a dry run */
+  gint64 cpu;            /* hundredths */
+  gint64 memory_kib;
+  const PpPciRequest *requests;
+  guint n_requests;
+  gint64 host_id;        /* 0: any host */
+  const char *host_name; /* NULL: any host */
+} PpPlaceVm;
+
+typedef enum {
+  PP_PLACE_POLICY_PACK,   /* fill the fullest host first (the default) */
+  PP_PLACE_POLICY_STRIPE, /* spread: the emptiest host first */
+} PpPlacePolicy;
+
+typedef struct {
+  gint64 host_id;
+  const char *host_name; /* (transfer none): the placer's copy */
+  GArray *device_ids;    /* gint64, one per request, in the requests' order */
+  GArray *companion_ids; /* gint64: the other endpoints of their groups, sorted */
+  gint numa_node;        /* the node all devices share, or -1 */
+} PpPlacement;
+
+typedef struct {
+  gint64 host_id;
+  char *host_name;
+  char *reason; /* "not enough memory: needs 4096 MiB, 2048 MiB free of 8192 MiB" */
+} PpPlaceRejection;
+
+void pp_placement_free(PpPlacement *placement);
+void pp_place_rejection_free(PpPlaceRejection *rejection);
+
+typedef struct _PpPlacer PpPlacer;
+
+/* Returns: (transfer full): a placer with no hosts. */
+PpPlacer *pp_placer_new(PpPlacePolicy policy);
+void pp_placer_free(PpPlacer *placer);
+
+/* Adds a host; everything is copied. Hosts keep the order they are added
+ * in (ids ascending, as the store lists them) for ties. */
+void pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host);
+
+/**
+ * pp_placer_place:
+ * @ret_placement: (transfer full) (nullable): where, when a host fits
+ * @ret_rejections: (transfer full) (element-type PpPlaceRejection)
+ *   (nullable): when no host fits, every host's reason, in the hosts'
+ *   order; pass NULL to skip building them (the benchmark)
+ *
+ * Returns: TRUE when a host fits.
+ */
+gboolean pp_placer_place(PpPlacer *placer, const PpPlaceVm *vm, PpPlacement **ret_placement,
+                         GPtrArray **ret_rejections);
+
+/* Records @placement for @vm_id in the placer's view (devices held, CPU
+ * and memory used), so that the next VM placed in the same pass sees it. */
+void pp_placer_commit(PpPlacer *placer, const PpPlaceVm *vm, const PpPlacement *placement);
+
+/* Returns: (transfer full): a one-line summary of @rejections: "3 hosts:
+ * node1: disabled; node2: no free device matches PCI[0] (CLASS=0300)
+ * ..."; at most @max hosts named, then "and N more". */
+char *pp_place_rejections_summary(const GPtrArray *rejections, guint max);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacer, pp_placer_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacement, pp_placement_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlaceRejection, pp_place_rejection_free)
+
+G_END_DECLS

@@ -1,0 +1,814 @@
+#define G_LOG_DOMAIN "pp-vm-template"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-vm-template.h"
+
+G_DEFINE_QUARK(pp - vm - template - error - quark, pp_vm_template_error)
+
+/* Bounds of what a template may ask for. */
+#define NAME_MAX_LEN 64
+#define HOST_NAME_MAX_LEN 255
+#define CPU_MAX 1024                      /* CPUs, for CPU and VCPU */
+#define MEMORY_MAX_MIB (16 * 1024 * 1024) /* 16 TiB */
+#define PATH_MAX_LEN 4095
+#define KERNEL_CMD_MAX_LEN 4096
+#define BRIDGE_MAX_LEN 15 /* IFNAMSIZ - 1 */
+#define WORD_MAX_LEN 32   /* MODEL, TARGET */
+#define VECTORS_MAX 64    /* DISK, NIC and PCI vectors, each */
+
+/* ------------------------------------------------------------------------ */
+/* The spec                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void
+disk_free(PpVmDisk *disk)
+{
+  if (disk == NULL)
+    return;
+  g_free(disk->source);
+  g_free(disk->format);
+  g_free(disk->target);
+  g_free(disk);
+}
+
+static void
+nic_free(PpVmNic *nic)
+{
+  if (nic == NULL)
+    return;
+  g_free(nic->bridge);
+  g_free(nic->model);
+  g_free(nic->mac);
+  g_free(nic);
+}
+
+static void
+request_clear(gpointer data)
+{
+  PpPciRequest *request = data;
+
+  g_free((char *)request->text);
+  request->text = NULL;
+}
+
+static PpVmSpec *
+spec_new(void)
+{
+  PpVmSpec *spec = g_new0(PpVmSpec, 1);
+
+  spec->cpu = 100;
+  spec->machine = PP_VM_MACHINE_Q35;
+  spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)disk_free);
+  spec->nics = g_ptr_array_new_with_free_func((GDestroyNotify)nic_free);
+  spec->requests = g_array_new(FALSE, TRUE, sizeof(PpPciRequest));
+  g_array_set_clear_func(spec->requests, request_clear);
+  return spec;
+}
+
+void
+pp_vm_spec_free(PpVmSpec *spec)
+{
+  if (spec == NULL)
+    return;
+  g_free(spec->name);
+  if (spec->disks != NULL)
+    g_ptr_array_unref(spec->disks);
+  if (spec->nics != NULL)
+    g_ptr_array_unref(spec->nics);
+  if (spec->requests != NULL)
+    g_array_unref(spec->requests);
+  g_free(spec->host_name);
+  g_free(spec->kernel);
+  g_free(spec->initrd);
+  g_free(spec->kernel_cmd);
+  pp_template_free(spec->tmpl);
+  g_free(spec);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Positions of the keys of a vector                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The template keeps the position of an attribute's name only; an error
+ * about one key of a vector points at the key, found again by reading the
+ * vector's text with the template language's own rules (pp-template.h).
+ * The text parsed already, so only what a valid vector holds is handled. */
+
+typedef struct {
+  const char *text;
+  gsize len;
+  gsize at;
+  PpTextPos pos;
+} Cursor;
+
+static char
+cur_peek(const Cursor *c)
+{
+  return c->at < c->len ? c->text[c->at] : '\0';
+}
+
+static void
+cur_advance(Cursor *c)
+{
+  char ch = c->text[c->at++];
+
+  if (ch == '\n') {
+    c->pos.line++;
+    c->pos.column = 1;
+  } else if (((guchar)ch & 0xC0) != 0x80) {
+    /* Columns count characters, as the template parser does. */
+    c->pos.column++;
+  }
+}
+
+static gboolean
+is_blank(char ch)
+{
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static gboolean
+is_name_char(char ch)
+{
+  return g_ascii_isalnum(ch) || ch == '_';
+}
+
+static void
+cur_skip_space(Cursor *c)
+{
+  while (c->at < c->len) {
+    char ch = cur_peek(c);
+
+    if (is_blank(ch) || ch == '\n') {
+      cur_advance(c);
+    } else if (ch == '#') {
+      while (c->at < c->len && cur_peek(c) != '\n')
+        cur_advance(c);
+    } else {
+      break;
+    }
+  }
+}
+
+static void
+cur_skip_name(Cursor *c)
+{
+  while (c->at < c->len && is_name_char(cur_peek(c)))
+    cur_advance(c);
+}
+
+static void
+cur_skip_value(Cursor *c)
+{
+  if (cur_peek(c) == '"') {
+    cur_advance(c);
+    while (c->at < c->len && cur_peek(c) != '"') {
+      if (cur_peek(c) == '\\' && c->at + 1 < c->len &&
+          (c->text[c->at + 1] == '"' || c->text[c->at + 1] == '\\'))
+        cur_advance(c);
+      cur_advance(c);
+    }
+    if (c->at < c->len)
+      cur_advance(c);
+    return;
+  }
+  while (c->at < c->len) {
+    char ch = cur_peek(c);
+
+    if (ch == '\0' || is_blank(ch) || ch == '\n' || ch == '=' || ch == '#' || ch == ',' ||
+        ch == '[' || ch == ']')
+      break;
+    cur_advance(c);
+  }
+}
+
+/* Where @key (upper case) first appears in vector @attr of @text; the
+ * attribute's own position when it cannot be found. */
+static PpTextPos
+key_pos(const char *text, gsize len, const PpAttribute *attr, const char *key)
+{
+  PpTextPos start = pp_attribute_get_pos(attr);
+  Cursor c = { text, len, 0, { 1, 1 } };
+
+  if (text == NULL || start.line == 0)
+    return start;
+  while (c.at < c.len &&
+         (c.pos.line < start.line || (c.pos.line == start.line && c.pos.column < start.column)))
+    cur_advance(&c);
+  if (c.pos.line != start.line || c.pos.column != start.column)
+    return start;
+  cur_skip_name(&c);
+  cur_skip_space(&c);
+  if (cur_peek(&c) != '=')
+    return start;
+  cur_advance(&c);
+  cur_skip_space(&c);
+  if (cur_peek(&c) != '[')
+    return start;
+  cur_advance(&c);
+  for (;;) {
+    PpTextPos here;
+    gsize from;
+
+    cur_skip_space(&c);
+    if (c.at >= c.len || !is_name_char(cur_peek(&c)))
+      return start;
+    here = c.pos;
+    from = c.at;
+    cur_skip_name(&c);
+    if (c.at - from == strlen(key) && g_ascii_strncasecmp(text + from, key, c.at - from) == 0)
+      return here;
+    cur_skip_space(&c);
+    if (cur_peek(&c) != '=')
+      return start;
+    cur_advance(&c);
+    cur_skip_space(&c);
+    cur_skip_value(&c);
+    cur_skip_space(&c);
+    if (cur_peek(&c) != ',')
+      return start;
+    cur_advance(&c);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  const char *text;
+  gsize len;
+  PpVmSpec *spec;
+  GError **error;
+  /* By rule (rules[] below): the first attribute of that name, and how
+   * many have been read. */
+  const PpAttribute *first[16];
+  guint count[16];
+} Ctx;
+
+static gboolean fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
+    G_GNUC_PRINTF(4, 5);
+
+/* Sets "line L, column C: ATTRIBUTE: message"; returns FALSE. */
+static gboolean
+fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start(args, format);
+  message = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_set_error(ctx->error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
+              "line %u, column %u: %s: %s", pos.line, pos.column, attribute, message);
+  return FALSE;
+}
+
+#define fail_attr(ctx, attr, ...)                                                                  \
+  fail_at((ctx), pp_attribute_get_pos(attr), pp_attribute_get_name(attr), __VA_ARGS__)
+#define fail_key(ctx, attr, key, ...)                                                              \
+  fail_at((ctx), key_pos((ctx)->text, (ctx)->len, (attr), (key)), pp_attribute_get_name(attr),     \
+          __VA_ARGS__)
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+all_chars(const char *s, const char *extra)
+{
+  for (const char *p = s; *p != '\0'; p++)
+    if (!g_ascii_isalnum(*p) && strchr(extra, *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+all_digits(const char *s)
+{
+  if (*s == '\0')
+    return FALSE;
+  for (const char *p = s; *p != '\0'; p++)
+    if (!g_ascii_isdigit(*p))
+      return FALSE;
+  return TRUE;
+}
+
+/* A decimal integer in [min, max]; digits only (no sign, no blanks). */
+static gboolean
+parse_uint(const char *s, guint64 min, guint64 max, guint64 *ret)
+{
+  return all_digits(s) && g_ascii_string_to_unsigned(s, 10, min, max, ret, NULL);
+}
+
+/* "1", "0.5", "2.25": hundredths, in (0, CPU_MAX * 100]. */
+static gboolean
+parse_cpu(const char *s, gint64 *ret)
+{
+  g_autofree char *whole = NULL;
+  const char *dot = strchr(s, '.');
+  guint64 units, hundredths = 0;
+
+  whole = dot != NULL ? g_strndup(s, dot - s) : g_strdup(s);
+  if (!parse_uint(whole, 0, CPU_MAX, &units))
+    return FALSE;
+  if (dot != NULL) {
+    gsize n = strlen(dot + 1);
+
+    if (n < 1 || n > 2 || !all_digits(dot + 1))
+      return FALSE;
+    hundredths = g_ascii_strtoull(dot + 1, NULL, 10) * (n == 1 ? 10 : 1);
+  }
+  units = units * 100 + hundredths;
+  if (units == 0 || units > CPU_MAX * 100)
+    return FALSE;
+  *ret = (gint64)units;
+  return TRUE;
+}
+
+/* 4 hex digits, any case, with or without 0x. */
+static gboolean
+parse_hex4(const char *s, gint *ret)
+{
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    s += 2;
+  if (strlen(s) != 4)
+    return FALSE;
+  for (guint i = 0; i < 4; i++)
+    if (!g_ascii_isxdigit(s[i]))
+      return FALSE;
+  *ret = (gint)g_ascii_strtoull(s, NULL, 16);
+  return TRUE;
+}
+
+static gboolean
+has_control_chars(const char *s)
+{
+  for (const char *p = s; *p != '\0'; p++)
+    if ((guchar)*p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_absolute_path(const char *s)
+{
+  return s[0] == '/' && strlen(s) <= PATH_MAX_LEN && !has_control_chars(s);
+}
+
+/* xx:xx:xx:xx:xx:xx, hex in any case, and unicast (bit 0 of the first
+ * octet clear: a multicast MAC cannot be a NIC's). */
+static gboolean
+is_unicast_mac(const char *s)
+{
+  if (strlen(s) != 17)
+    return FALSE;
+  for (guint i = 0; i < 17; i++) {
+    if (i % 3 == 2 ? s[i] != ':' : !g_ascii_isxdigit(s[i]))
+      return FALSE;
+  }
+  return (g_ascii_xdigit_value(s[1]) & 1) == 0;
+}
+
+/* [a-z]+[a-z0-9]* */
+static gboolean
+is_target(const char *s)
+{
+  gsize n = strlen(s);
+
+  if (n == 0 || n > WORD_MAX_LEN || !g_ascii_islower(s[0]))
+    return FALSE;
+  for (gsize i = 1; i < n; i++)
+    if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* [a-z0-9_-]+ */
+static gboolean
+is_model(const char *s)
+{
+  gsize n = strlen(s);
+
+  if (n == 0 || n > WORD_MAX_LEN)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]) && s[i] != '_' && s[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A vector's keys must be among @allowed (NULL-terminated). */
+static gboolean
+check_keys(Ctx *ctx, const PpAttribute *attr, const char *const *allowed, const char *list)
+{
+  for (guint i = 0; i < pp_attribute_vector_get_n_pairs(attr); i++) {
+    const char *key;
+
+    pp_attribute_vector_get_pair(attr, i, &key, NULL);
+    if (!g_strv_contains(allowed, key))
+      return fail_key(ctx, attr, key, "unknown key %s; the keys are %s", key, list);
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_name_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  if (value[0] == '\0' || strlen(value) > NAME_MAX_LEN || !all_chars(value, "._-"))
+    return fail_attr(ctx, attr, "'%s' is not a VM name: 1 to %d letters, digits, '.', '_' or '-'",
+                     value, NAME_MAX_LEN);
+  ctx->spec->name = g_strdup(value);
+  return TRUE;
+}
+
+static gboolean
+parse_cpu_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  if (!parse_cpu(value, &ctx->spec->cpu))
+    return fail_attr(ctx, attr,
+                     "'%s' is not a number of CPUs: more than 0, at most %d, with at most two "
+                     "decimals (as 0.5 or 2)",
+                     value, CPU_MAX);
+  return TRUE;
+}
+
+static gboolean
+parse_vcpu_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  guint64 n;
+
+  if (!parse_uint(value, 1, CPU_MAX, &n))
+    return fail_attr(ctx, attr, "'%s' is not a number of virtual CPUs: an integer from 1 to %d",
+                     value, CPU_MAX);
+  ctx->spec->vcpu = (guint)n;
+  return TRUE;
+}
+
+static gboolean
+parse_memory_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  if (!parse_uint(value, 1, MEMORY_MAX_MIB, &ctx->spec->memory_mib))
+    return fail_attr(ctx, attr,
+                     "'%s' is not a memory size: an integer of MiB from 1 to %d (16 TiB)", value,
+                     MEMORY_MAX_MIB);
+  return TRUE;
+}
+
+static gboolean
+parse_host_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  guint64 id;
+
+  if (all_digits(value)) {
+    if (!parse_uint(value, 1, G_MAXINT64, &id))
+      return fail_attr(ctx, attr, "'%s' is not a host id: ids start at 1", value);
+    ctx->spec->host_id = (gint64)id;
+    return TRUE;
+  }
+  if (value[0] == '\0' || strlen(value) > HOST_NAME_MAX_LEN || !all_chars(value, "._-"))
+    return fail_attr(ctx, attr,
+                     "'%s' is not a host: a host name (1 to %d letters, digits, '.', '_' or "
+                     "'-') or a host id",
+                     value, HOST_NAME_MAX_LEN);
+  ctx->spec->host_name = g_strdup(value);
+  return TRUE;
+}
+
+static gboolean
+parse_machine_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
+{
+  if (g_ascii_strcasecmp(value, "q35") == 0)
+    ctx->spec->machine = PP_VM_MACHINE_Q35;
+  else if (g_ascii_strcasecmp(value, "i440fx") == 0)
+    ctx->spec->machine = PP_VM_MACHINE_I440FX;
+  else
+    return fail_attr(ctx, attr, "'%s' is not a machine type: q35 or i440fx", value);
+  return TRUE;
+}
+
+static gboolean
+parse_disk(Ctx *ctx, const PpAttribute *attr)
+{
+  static const char *const keys[] = { "SOURCE", "FORMAT", "TARGET", NULL };
+  const char *source = pp_attribute_vector_get(attr, "SOURCE");
+  const char *format = pp_attribute_vector_get(attr, "FORMAT");
+  const char *target = pp_attribute_vector_get(attr, "TARGET");
+  PpVmDisk *disk;
+
+  if (!check_keys(ctx, attr, keys, "SOURCE, FORMAT and TARGET"))
+    return FALSE;
+  if (source == NULL)
+    return fail_attr(ctx, attr, "needs SOURCE, the absolute path of a disk file of the host");
+  if (!is_absolute_path(source))
+    return fail_key(ctx, attr, "SOURCE",
+                    "SOURCE '%s' is not an absolute path (it starts with '/', at most %d bytes, "
+                    "no control characters)",
+                    source, PATH_MAX_LEN);
+  if (format != NULL && g_ascii_strcasecmp(format, "raw") != 0 &&
+      g_ascii_strcasecmp(format, "qcow2") != 0)
+    return fail_key(ctx, attr, "FORMAT", "FORMAT '%s' is not a disk format: raw or qcow2", format);
+  if (target != NULL && !is_target(target))
+    return fail_key(ctx, attr, "TARGET",
+                    "TARGET '%s' is not a disk name: a lower-case letter, then lower-case "
+                    "letters or digits (as vda), at most %d",
+                    target, WORD_MAX_LEN);
+  if (target != NULL) {
+    for (guint i = 0; i < ctx->spec->disks->len; i++) {
+      const PpVmDisk *other = g_ptr_array_index(ctx->spec->disks, i);
+
+      if (other->target != NULL && strcmp(other->target, target) == 0)
+        return fail_key(ctx, attr, "TARGET", "TARGET %s is given to two disks", target);
+    }
+  }
+  disk = g_new0(PpVmDisk, 1);
+  disk->source = g_strdup(source);
+  disk->format = g_ascii_strdown(format != NULL ? format : "raw", -1);
+  disk->target = g_strdup(target); /* NULL: given one once all disks are read */
+  g_ptr_array_add(ctx->spec->disks, disk);
+  return TRUE;
+}
+
+/* "vda".."vdz", "vdaa".. as libvirt names disks beyond 26. */
+static char *
+disk_name(guint index)
+{
+  g_autoptr(GString) letters = g_string_new(NULL);
+
+  for (guint i = index + 1; i > 0; i = (i - 1) / 26)
+    g_string_prepend_c(letters, (char)('a' + (i - 1) % 26));
+  return g_strdup_printf("vd%s", letters->str);
+}
+
+/* The disks without a TARGET get the first free vda, vdb, ... in order. */
+static void
+name_disks(PpVmSpec *spec)
+{
+  guint next = 0;
+
+  for (guint i = 0; i < spec->disks->len; i++) {
+    PpVmDisk *disk = g_ptr_array_index(spec->disks, i);
+
+    while (disk->target == NULL) {
+      g_autofree char *name = disk_name(next++);
+      gboolean used = FALSE;
+
+      for (guint j = 0; j < spec->disks->len && !used; j++) {
+        const PpVmDisk *other = g_ptr_array_index(spec->disks, j);
+
+        used = other->target != NULL && strcmp(other->target, name) == 0;
+      }
+      if (!used)
+        disk->target = g_steal_pointer(&name);
+    }
+  }
+}
+
+static gboolean
+parse_nic(Ctx *ctx, const PpAttribute *attr)
+{
+  static const char *const keys[] = { "BRIDGE", "MODEL", "MAC", NULL };
+  const char *bridge = pp_attribute_vector_get(attr, "BRIDGE");
+  const char *model = pp_attribute_vector_get(attr, "MODEL");
+  const char *mac = pp_attribute_vector_get(attr, "MAC");
+  PpVmNic *nic;
+
+  if (!check_keys(ctx, attr, keys, "BRIDGE, MODEL and MAC"))
+    return FALSE;
+  if (bridge == NULL)
+    return fail_attr(ctx, attr, "needs BRIDGE, the host bridge to plug it into (as br0)");
+  if (bridge[0] == '\0' || strlen(bridge) > BRIDGE_MAX_LEN || !all_chars(bridge, "._-"))
+    return fail_key(ctx, attr, "BRIDGE",
+                    "BRIDGE '%s' is not a bridge name: 1 to %d letters, digits, '.', '_' or '-'",
+                    bridge, BRIDGE_MAX_LEN);
+  if (model != NULL && !is_model(model))
+    return fail_key(ctx, attr, "MODEL",
+                    "MODEL '%s' is not a NIC model: lower-case letters, digits, '_' or '-' "
+                    "(as virtio or e1000e), at most %d",
+                    model, WORD_MAX_LEN);
+  if (mac != NULL && !is_unicast_mac(mac))
+    return fail_key(ctx, attr, "MAC",
+                    "MAC '%s' is not a unicast MAC address: xx:xx:xx:xx:xx:xx in hex, with the "
+                    "lowest bit of the first octet clear (as 52:54:00:12:34:56)",
+                    mac);
+  nic = g_new0(PpVmNic, 1);
+  nic->bridge = g_strdup(bridge);
+  nic->model = g_strdup(model != NULL ? model : "virtio");
+  nic->mac = mac != NULL ? g_ascii_strdown(mac, -1) : NULL;
+  g_ptr_array_add(ctx->spec->nics, nic);
+  return TRUE;
+}
+
+static gboolean
+parse_pci(Ctx *ctx, const PpAttribute *attr)
+{
+  /* OpenNebula's order of the id keys (VirtualMachine::check_pci_attributes). */
+  static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
+  static const char *const network_keys[] = { "TYPE", "NETWORK", "NETWORK_ID", "NETWORK_UNAME",
+                                              NULL };
+  static const char *const keys[] = { "VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", NULL };
+  const char *short_address = pp_attribute_vector_get(attr, "SHORT_ADDRESS");
+  g_autoptr(GString) text = g_string_new(NULL);
+  PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
+  gint *fields[] = { &request.vendor, &request.device, &request.class_code };
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < pp_attribute_vector_get_n_pairs(attr); i++) {
+    const char *key;
+
+    pp_attribute_vector_get_pair(attr, i, &key, NULL);
+    if (g_strv_contains(network_keys, key))
+      return fail_key(ctx, attr, key,
+                      "PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, NETWORK_ID "
+                      "or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, "
+                      "DEVICE, CLASS or SHORT_ADDRESS");
+    if (!g_strv_contains(keys, key))
+      return fail_key(ctx, attr, key,
+                      "unknown key %s; the keys are VENDOR, DEVICE, CLASS or "
+                      "SHORT_ADDRESS",
+                      key);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+    const char *value = pp_attribute_vector_get(attr, ids[i]);
+
+    if (value == NULL)
+      continue;
+    if (!parse_hex4(value, fields[i]))
+      return fail_key(ctx, attr, ids[i], "Wrong Hex value for PCI attribute %s: '%s'", ids[i],
+                      value);
+    g_string_append_printf(text, "%s%s=%04x", found ? "," : "", ids[i], (guint)*fields[i]);
+    found = TRUE;
+  }
+  if (short_address != NULL && found)
+    return fail_attr(ctx, attr, "SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS");
+  if (short_address == NULL && !found)
+    return fail_attr(ctx, attr, "SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI");
+  if (short_address != NULL) {
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+    g_autoptr(GError) address_error = NULL;
+
+    if (!pp_pci_address_parse(short_address, &request.address, &address_error))
+      return fail_key(ctx, attr, "SHORT_ADDRESS", "SHORT_ADDRESS %s", address_error->message);
+    request.by_address = TRUE;
+    g_string_append_printf(text, "SHORT_ADDRESS=%s",
+                           pp_pci_address_format_short(&request.address, buf));
+  }
+  request.text = g_string_free(g_steal_pointer(&text), FALSE);
+  g_array_append_val(ctx->spec->requests, request);
+  return TRUE;
+}
+
+static gboolean
+parse_os(Ctx *ctx, const PpAttribute *attr)
+{
+  static const char *const keys[] = { "KERNEL", "INITRD", "KERNEL_CMD", NULL };
+  static const char *const paths[] = { "KERNEL", "INITRD" };
+  const char *kernel = pp_attribute_vector_get(attr, "KERNEL");
+  const char *initrd = pp_attribute_vector_get(attr, "INITRD");
+  const char *cmd = pp_attribute_vector_get(attr, "KERNEL_CMD");
+
+  if (!check_keys(ctx, attr, keys, "KERNEL, INITRD and KERNEL_CMD"))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+    const char *path = pp_attribute_vector_get(attr, paths[i]);
+
+    if (path != NULL && !is_absolute_path(path))
+      return fail_key(ctx, attr, paths[i],
+                      "%s '%s' is not an absolute path (it starts with '/', at most %d bytes, "
+                      "no control characters)",
+                      paths[i], path, PATH_MAX_LEN);
+  }
+  if (cmd != NULL && (strlen(cmd) > KERNEL_CMD_MAX_LEN || has_control_chars(cmd)))
+    return fail_key(ctx, attr, "KERNEL_CMD",
+                    "KERNEL_CMD is not a kernel command line: at most %d bytes, no control "
+                    "characters",
+                    KERNEL_CMD_MAX_LEN);
+  if (kernel == NULL && (initrd != NULL || cmd != NULL))
+    return fail_key(ctx, attr, initrd != NULL ? "INITRD" : "KERNEL_CMD",
+                    "%s needs KERNEL: they are for direct kernel boot",
+                    initrd != NULL ? "INITRD" : "KERNEL_CMD");
+  ctx->spec->kernel = g_strdup(kernel);
+  ctx->spec->initrd = g_strdup(initrd);
+  ctx->spec->kernel_cmd = g_strdup(cmd);
+  return TRUE;
+}
+
+/* The attributes the spec reads. Columns: the name; whether it is a vector
+ * (else a single value); whether it may be given more than once; its
+ * parser (single attributes get the value too); how to write it, for the
+ * error when it has the wrong shape. */
+typedef struct {
+  const char *name;
+  gboolean vector;
+  gboolean repeats;
+  gboolean (*parse_single)(Ctx *ctx, const PpAttribute *attr, const char *value);
+  gboolean (*parse_vector)(Ctx *ctx, const PpAttribute *attr);
+  const char *example;
+} AttrRule;
+
+static const AttrRule rules[] = {
+  { "NAME", FALSE, FALSE, parse_name_attr, NULL, "NAME = \"gpu-job\"" },
+  { "CPU", FALSE, FALSE, parse_cpu_attr, NULL, "CPU = 0.5" },
+  { "VCPU", FALSE, FALSE, parse_vcpu_attr, NULL, "VCPU = 2" },
+  { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024" },
+  { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"" },
+  { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"" },
+  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]" },
+  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]" },
+  { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]" },
+  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]" },
+};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= 16);
+
+static gboolean
+parse_attribute(Ctx *ctx, guint r, const PpAttribute *attr)
+{
+  const AttrRule *rule = &rules[r];
+
+  if (ctx->first[r] == NULL)
+    ctx->first[r] = attr;
+  else if (!rule->repeats &&
+           pp_attribute_get_pos(ctx->first[r]).line == pp_attribute_get_pos(attr).line)
+    return fail_attr(ctx, attr, "given twice on line %u; a template has one %s",
+                     pp_attribute_get_pos(attr).line, rule->name);
+  else if (!rule->repeats)
+    return fail_attr(ctx, attr, "given twice, on lines %u and %u; a template has one %s",
+                     pp_attribute_get_pos(ctx->first[r]).line, pp_attribute_get_pos(attr).line,
+                     rule->name);
+  if (++ctx->count[r] > VECTORS_MAX)
+    return fail_attr(ctx, attr, "more than %d %s vectors", VECTORS_MAX, rule->name);
+  if (rule->vector != pp_attribute_is_vector(attr))
+    return fail_attr(ctx, attr, "must be %s, as %s", rule->vector ? "a vector" : "a single value",
+                     rule->example);
+  if (rule->vector)
+    return rule->parse_vector(ctx, attr);
+  return rule->parse_single(ctx, attr, pp_attribute_get_value(attr));
+}
+
+PpVmSpec *
+pp_vm_template_parse(const char *text, gsize len, GError **error)
+{
+  g_autoptr(PpVmSpec) spec = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  Ctx ctx = { 0 };
+
+  g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+  spec = spec_new();
+  spec->tmpl = pp_template_parse(text != NULL ? text : "", len, NULL, &parse_error);
+  if (spec->tmpl == NULL) {
+    g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX,
+                        parse_error->message);
+    return NULL;
+  }
+
+  ctx.text = text;
+  ctx.len = len;
+  ctx.spec = spec;
+  ctx.error = error;
+  for (guint i = 0; i < pp_template_get_n_attributes(spec->tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(spec->tmpl, i);
+
+    for (guint r = 0; r < G_N_ELEMENTS(rules); r++) {
+      if (strcmp(rules[r].name, pp_attribute_get_name(attr)) != 0)
+        continue;
+      if (!parse_attribute(&ctx, r, attr))
+        return NULL;
+      break;
+    }
+  }
+
+  if (spec->memory_mib == 0) {
+    g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
+                        "MEMORY is required (MiB)");
+    return NULL;
+  }
+  if (spec->vcpu == 0)
+    spec->vcpu = (guint)((spec->cpu + 99) / 100);
+  name_disks(spec);
+  return g_steal_pointer(&spec);
+}
+
+void
+pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret)
+{
+  g_return_if_fail(spec != NULL && ret != NULL);
+
+  memset(ret, 0, sizeof(*ret));
+  ret->id = vm_id;
+  ret->cpu = spec->cpu;
+  ret->memory_kib = (gint64)spec->memory_mib * 1024;
+  ret->requests = (const PpPciRequest *)spec->requests->data;
+  ret->n_requests = spec->requests->len;
+  ret->host_id = spec->host_id;
+  ret->host_name = spec->host_name;
+}

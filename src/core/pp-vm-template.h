@@ -1,0 +1,98 @@
+/* pp-vm-template: a VM template read into what placement and deployment
+ * need, every value checked, errors with the line and column of the
+ * attribute (OpenNebula's wording where it has one). Pure: no I/O.
+ *
+ *   NAME = "gpu-job"              optional; 1..64 of [A-Za-z0-9._-]
+ *   CPU = 0.5                     physical CPUs reserved on the host (> 0, at most 1024,
+ *                                 two decimals); default 1
+ *   VCPU = 2                      virtual CPUs of the guest; default CPU rounded up
+ *   MEMORY = 1024                 MiB (1..16 TiB); required
+ *   DISK = [ SOURCE = "/var/lib/images/a.qcow2", FORMAT = "qcow2"|"raw",
+ *            TARGET = "vda" ]     a disk file of the host; FORMAT default raw,
+ *                                 TARGET default vda, vdb, ...
+ *   NIC = [ BRIDGE = "br0", MODEL = "virtio", MAC = "52:54:00:..." ]
+ *                                 a bridged NIC; MODEL default virtio; MAC default
+ *                                 libvirt's choice
+ *   PCI = [ VENDOR = "10de", DEVICE = "1db4", CLASS = "0302" ]
+ *   PCI = [ SHORT_ADDRESS = "3b:00.0" ]
+ *                                 a device by ids (any non-empty subset; hex, any case,
+ *                                 with or without 0x) or by address, not both
+ *   HOST = "node1" | 3            optional: only this host (name or id)
+ *   MACHINE = "q35" | "i440fx"    the guest's chipset; default q35
+ *   OS = [ KERNEL = "/path/vmlinuz", INITRD = "/path/initrd",
+ *          KERNEL_CMD = "console=ttyS0" ]
+ *                                 direct kernel boot (OpenNebula's OS vector)
+ *
+ * Other attributes are kept (the template is stored whole) but not used.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-pci-address.h"
+#include "pp-placement.h"
+#include "pp-template.h"
+
+G_BEGIN_DECLS
+
+#define PP_VM_TEMPLATE_ERROR (pp_vm_template_error_quark())
+GQuark pp_vm_template_error_quark(void);
+
+typedef enum {
+  PP_VM_TEMPLATE_ERROR_SYNTAX,  /* the template language (line, column) */
+  PP_VM_TEMPLATE_ERROR_INVALID, /* an attribute's value (line, column, attribute) */
+} PpVmTemplateError;
+
+typedef enum {
+  PP_VM_MACHINE_Q35,
+  PP_VM_MACHINE_I440FX,
+} PpVmMachine;
+
+typedef struct {
+  char *source;
+  char *format; /* "raw", "qcow2" */
+  char *target; /* "vda" */
+} PpVmDisk;
+
+typedef struct {
+  char *bridge;
+  char *model; /* "virtio", "e1000e" */
+  char *mac;   /* NULL: libvirt's */
+} PpVmNic;
+
+typedef struct {
+  char *name;          /* NULL when the template has none */
+  gint64 cpu;          /* hundredths of a CPU */
+  guint vcpu;
+  guint64 memory_mib;
+  GPtrArray *disks;    /* PpVmDisk */
+  GPtrArray *nics;     /* PpVmNic */
+  GArray *requests;    /* PpPciRequest; text owned by the spec */
+  gint64 host_id;      /* 0: any */
+  char *host_name;     /* NULL: any */
+  PpVmMachine machine;
+  char *kernel;        /* NULL: no direct kernel boot */
+  char *initrd;
+  char *kernel_cmd;
+  PpTemplate *tmpl;    /* the template as parsed */
+} PpVmSpec;
+
+void pp_vm_spec_free(PpVmSpec *spec);
+
+/**
+ * pp_vm_template_parse:
+ * @text: the template (at most PP_TEMPLATE_MAX_SIZE bytes)
+ *
+ * Returns: (transfer full): the spec, or %NULL with an error: "line 3,
+ *   column 9: PCI: Wrong Hex value for PCI attribute VENDOR: 'xyz'",
+ *   "line 3, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR
+ *   or CLASS", "MEMORY is required (MiB)".
+ */
+PpVmSpec *pp_vm_template_parse(const char *text, gsize len, GError **error);
+
+/* The spec as placement's input; borrows from @spec. */
+void pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmSpec, pp_vm_spec_free)
+
+G_END_DECLS

@@ -1,0 +1,780 @@
+/* VM templates: every attribute's rules, every error with its message and
+ * position, the guide's examples, and the spec as placement's input. */
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-vm-template.h"
+
+static PpVmSpec *
+parse_ok(const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  PpVmSpec *spec = pp_vm_template_parse(text, strlen(text), &error);
+
+  if (spec == NULL)
+    g_error("'%s' should parse: %s", text, error->message);
+  g_assert_no_error(error);
+  return spec;
+}
+
+/* Parses @text, which must fail with exactly @message. */
+static void
+parse_fails(const char *text, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  PpVmSpec *spec = pp_vm_template_parse(text, strlen(text), &error);
+
+  if (spec != NULL)
+    g_error("'%s' parsed, but should fail with '%s'", text, message);
+  g_assert_nonnull(error);
+  if (strcmp(error->message, message) != 0)
+    g_error("'%s':\n got '%s'\nwant '%s'", text, error->message, message);
+  g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID);
+}
+
+#define MEM "MEMORY = 1024\n"
+
+static const PpPciRequest *
+request(const PpVmSpec *spec, guint i)
+{
+  g_assert_cmpuint(i, <, spec->requests->len);
+  return &g_array_index(spec->requests, PpPciRequest, i);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_minimal_defaults(void)
+{
+  g_autoptr(PpVmSpec) spec = parse_ok("MEMORY = 512");
+
+  g_assert_null(spec->name);
+  g_assert_cmpint(spec->cpu, ==, 100);
+  g_assert_cmpuint(spec->vcpu, ==, 1);
+  g_assert_cmpuint(spec->memory_mib, ==, 512);
+  g_assert_cmpuint(spec->disks->len, ==, 0);
+  g_assert_cmpuint(spec->nics->len, ==, 0);
+  g_assert_cmpuint(spec->requests->len, ==, 0);
+  g_assert_cmpint(spec->host_id, ==, 0);
+  g_assert_null(spec->host_name);
+  g_assert_cmpint(spec->machine, ==, PP_VM_MACHINE_Q35);
+  g_assert_null(spec->kernel);
+  g_assert_null(spec->initrd);
+  g_assert_null(spec->kernel_cmd);
+  g_assert_nonnull(spec->tmpl);
+  g_assert_cmpuint(pp_template_get_n_attributes(spec->tmpl), ==, 1);
+}
+
+static void
+test_full(void)
+{
+  g_autoptr(PpVmSpec) spec =
+      parse_ok("NAME = \"gpu-job.1_a\"\n"
+               "CPU = 2.5\n"
+               "VCPU = 4\n"
+               "MEMORY = 4096\n"
+               "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\", "
+               "FORMAT = \"qcow2\", TARGET = \"vdb\" ]\n"
+               "DISK = [ SOURCE = \"/var/lib/images/b.img\" ]\n"
+               "NIC = [ BRIDGE = \"br0\", MODEL = \"e1000e\", "
+               "MAC = \"52:54:00:AB:cd:01\" ]\n"
+               "NIC = [ BRIDGE = \"vmbr.1-x_y\" ]\n"
+               "HOST = \"node1\"\n"
+               "MACHINE = \"i440fx\"\n"
+               "OS = [ KERNEL = \"/boot/vmlinuz\", INITRD = \"/boot/initrd\", "
+               "KERNEL_CMD = \"console=ttyS0 root=/dev/vda\" ]\n"
+               "CONTEXT = [ SSH_PUBLIC_KEY = \"x\" ]\n"
+               "GRAPHICS = [ TYPE = \"vnc\" ]\n");
+  const PpVmDisk *disk;
+  const PpVmNic *nic;
+
+  g_assert_cmpstr(spec->name, ==, "gpu-job.1_a");
+  g_assert_cmpint(spec->cpu, ==, 250);
+  g_assert_cmpuint(spec->vcpu, ==, 4);
+  g_assert_cmpuint(spec->memory_mib, ==, 4096);
+  g_assert_cmpuint(spec->disks->len, ==, 2);
+  disk = g_ptr_array_index(spec->disks, 0);
+  g_assert_cmpstr(disk->source, ==, "/var/lib/images/a.qcow2");
+  g_assert_cmpstr(disk->format, ==, "qcow2");
+  g_assert_cmpstr(disk->target, ==, "vdb");
+  /* Defaults: raw, and the first free name. */
+  disk = g_ptr_array_index(spec->disks, 1);
+  g_assert_cmpstr(disk->source, ==, "/var/lib/images/b.img");
+  g_assert_cmpstr(disk->format, ==, "raw");
+  g_assert_cmpstr(disk->target, ==, "vda");
+  g_assert_cmpuint(spec->nics->len, ==, 2);
+  nic = g_ptr_array_index(spec->nics, 0);
+  g_assert_cmpstr(nic->bridge, ==, "br0");
+  g_assert_cmpstr(nic->model, ==, "e1000e");
+  g_assert_cmpstr(nic->mac, ==, "52:54:00:ab:cd:01");
+  nic = g_ptr_array_index(spec->nics, 1);
+  g_assert_cmpstr(nic->bridge, ==, "vmbr.1-x_y");
+  g_assert_cmpstr(nic->model, ==, "virtio");
+  g_assert_null(nic->mac);
+  g_assert_cmpstr(spec->host_name, ==, "node1");
+  g_assert_cmpint(spec->host_id, ==, 0);
+  g_assert_cmpint(spec->machine, ==, PP_VM_MACHINE_I440FX);
+  g_assert_cmpstr(spec->kernel, ==, "/boot/vmlinuz");
+  g_assert_cmpstr(spec->initrd, ==, "/boot/initrd");
+  g_assert_cmpstr(spec->kernel_cmd, ==, "console=ttyS0 root=/dev/vda");
+  /* Everything is kept, what the spec does not use too. */
+  g_assert_cmpuint(pp_template_get_n_attributes(spec->tmpl), ==, 13);
+  g_assert_nonnull(pp_template_find(spec->tmpl, "CONTEXT"));
+}
+
+static void
+test_cpu_vcpu(void)
+{
+  static const struct {
+    const char *cpu;
+    gint64 hundredths;
+    guint vcpu;
+  } cases[] = {
+    { "0.5", 50, 1 },   { "0.05", 5, 1 },         { "1", 100, 1 }, { "1.0", 100, 1 },
+    { "1.01", 101, 2 }, { "2.5", 250, 3 },        { "4", 400, 4 }, { "007", 700, 7 },
+    { "0.01", 1, 1 },   { "1024", 102400, 1024 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text = g_strdup_printf("CPU = %s\n" MEM, cases[i].cpu);
+    g_autoptr(PpVmSpec) spec = parse_ok(text);
+
+    g_assert_cmpint(spec->cpu, ==, cases[i].hundredths);
+    g_assert_cmpuint(spec->vcpu, ==, cases[i].vcpu);
+  }
+  {
+    /* VCPU alone: CPU stays 1. */
+    g_autoptr(PpVmSpec) spec = parse_ok("VCPU = 8\n" MEM);
+
+    g_assert_cmpint(spec->cpu, ==, 100);
+    g_assert_cmpuint(spec->vcpu, ==, 8);
+  }
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok("VCPU = 1024\nCPU = 0.25\n" MEM);
+
+    g_assert_cmpint(spec->cpu, ==, 25);
+    g_assert_cmpuint(spec->vcpu, ==, 1024);
+  }
+}
+
+static void
+test_cpu_errors(void)
+{
+  static const char *const bad[] = {
+    "0",   "0.0", "0.00", "0.125",   "1.",   ".5",  "-1",   "+1",
+    "1e2", "abc", "",     "1024.01", "1025", "1,5", "0x10", "99999999999999999999",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autofree char *text = g_strdup_printf(MEM "CPU = \"%s\"\n", bad[i]);
+    g_autofree char *want = g_strdup_printf(
+        "line 2, column 1: CPU: '%s' is not a number of CPUs: more than 0, at most 1024, with at "
+        "most two decimals (as 0.5 or 2)",
+        bad[i]);
+
+    parse_fails(text, want);
+  }
+}
+
+static void
+test_vcpu_errors(void)
+{
+  static const char *const bad[] = { "0", "1025", "1.5", "-2", "two", "", " 2" };
+
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autofree char *text = g_strdup_printf(MEM "  VCPU = \"%s\"\n", bad[i]);
+    g_autofree char *want = g_strdup_printf(
+        "line 2, column 3: VCPU: '%s' is not a number of virtual CPUs: an integer from 1 to 1024",
+        bad[i]);
+
+    parse_fails(text, want);
+  }
+}
+
+static void
+test_memory(void)
+{
+  static const char *const bad[] = { "0", "16777217", "1.5", "1G", "-1", "", "0x400" };
+
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok("MEMORY = 16777216");
+
+    g_assert_cmpuint(spec->memory_mib, ==, 16777216);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autofree char *text = g_strdup_printf("\nMEMORY = \"%s\"\n", bad[i]);
+    g_autofree char *want = g_strdup_printf("line 2, column 1: MEMORY: '%s' is not a memory size: "
+                                            "an integer of MiB from 1 to 16777216 (16 TiB)",
+                                            bad[i]);
+
+    parse_fails(text, want);
+  }
+  parse_fails("", "MEMORY is required (MiB)");
+  parse_fails("CPU = 1\nPCI = [ CLASS = \"0300\" ]\n", "MEMORY is required (MiB)");
+}
+
+static void
+test_name(void)
+{
+  g_autofree char *longest = g_strnfill(64, 'a');
+  g_autofree char *too_long = g_strnfill(65, 'a');
+  g_autofree char *text = g_strdup_printf(MEM "NAME = %s", longest);
+  g_autoptr(PpVmSpec) spec = parse_ok(text);
+  static const char *const bad[] = { "", "a b", "a/b", "caf\xc3\xa9", "a&b", "x'y" };
+
+  g_assert_cmpstr(spec->name, ==, longest);
+  for (guint i = 0; i <= G_N_ELEMENTS(bad); i++) {
+    const char *name = i < G_N_ELEMENTS(bad) ? bad[i] : too_long;
+    g_autofree char *t = g_strdup_printf(MEM "NAME = \"%s\"", name);
+    g_autofree char *want = g_strdup_printf(
+        "line 2, column 1: NAME: '%s' is not a VM name: 1 to 64 letters, digits, '.', '_' or '-'",
+        name);
+
+    parse_fails(t, want);
+  }
+}
+
+static void
+test_host(void)
+{
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "HOST = 3");
+
+    g_assert_cmpint(spec->host_id, ==, 3);
+    g_assert_null(spec->host_name);
+  }
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "HOST = \"kvm-01.example.org\"");
+
+    g_assert_cmpint(spec->host_id, ==, 0);
+    g_assert_cmpstr(spec->host_name, ==, "kvm-01.example.org");
+  }
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "HOST = 9223372036854775807");
+
+    g_assert_cmpint(spec->host_id, ==, G_MAXINT64);
+  }
+  parse_fails(MEM "HOST = 0", "line 2, column 1: HOST: '0' is not a host id: ids start at 1");
+  parse_fails(MEM "HOST = 9223372036854775808",
+              "line 2, column 1: HOST: '9223372036854775808' is not a host id: ids start at 1");
+  parse_fails(MEM "HOST = \"node 1\"",
+              "line 2, column 1: HOST: 'node 1' is not a host: a host name (1 to 255 letters, "
+              "digits, '.', '_' or '-') or a host id");
+  parse_fails(MEM "HOST = \"\"", "line 2, column 1: HOST: '' is not a host: a host name (1 to "
+                                 "255 letters, digits, '.', '_' or '-') or a host id");
+}
+
+static void
+test_machine(void)
+{
+  static const struct {
+    const char *value;
+    PpVmMachine machine;
+  } good[] = {
+    { "q35", PP_VM_MACHINE_Q35 },
+    { "Q35", PP_VM_MACHINE_Q35 },
+    { "i440fx", PP_VM_MACHINE_I440FX },
+    { "I440FX", PP_VM_MACHINE_I440FX },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+    g_autofree char *text = g_strdup_printf(MEM "MACHINE = %s", good[i].value);
+    g_autoptr(PpVmSpec) spec = parse_ok(text);
+
+    g_assert_cmpint(spec->machine, ==, good[i].machine);
+  }
+  parse_fails(MEM "MACHINE = pc",
+              "line 2, column 1: MACHINE: 'pc' is not a machine type: q35 or i440fx");
+  parse_fails(MEM "MACHINE = \"\"",
+              "line 2, column 1: MACHINE: '' is not a machine type: q35 or i440fx");
+}
+
+static void
+test_given_twice(void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { "CPU = 1\n" MEM "CPU = 2\n",
+      "line 3, column 1: CPU: given twice, on lines 1 and 3; a template has one CPU" },
+    { MEM "MEMORY = 2048\n",
+      "line 2, column 1: MEMORY: given twice, on lines 1 and 2; a template has one MEMORY" },
+    { MEM "VCPU = 1 VCPU = 2\n",
+      "line 2, column 10: VCPU: given twice on line 2; a template has one VCPU" },
+    { MEM "HOST = a\n\n\nHOST = 2\n",
+      "line 5, column 1: HOST: given twice, on lines 2 and 5; a template has one HOST" },
+    { "NAME = a\n" MEM "name = b\n",
+      "line 3, column 1: NAME: given twice, on lines 1 and 3; a template has one NAME" },
+    { MEM "MACHINE = q35\nMACHINE = q35\n",
+      "line 3, column 1: MACHINE: given twice, on lines 2 and 3; a template has one MACHINE" },
+    { MEM "OS = [ KERNEL = /a ]\nOS = [ KERNEL = /b ]\n",
+      "line 3, column 1: OS: given twice, on lines 2 and 3; a template has one OS" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+static void
+test_wrong_shape(void)
+{
+  parse_fails("MEMORY = [ SIZE = 1 ]",
+              "line 1, column 1: MEMORY: must be a single value, as MEMORY = 1024");
+  parse_fails(MEM "CPU = [ A = 1 ]", "line 2, column 1: CPU: must be a single value, as CPU = 0.5");
+  parse_fails(MEM "HOST = []",
+              "line 2, column 1: HOST: must be a single value, as HOST = \"node1\"");
+  parse_fails(MEM "PCI = 10de",
+              "line 2, column 1: PCI: must be a vector, as PCI = [ VENDOR = \"10de\" ]");
+  parse_fails(MEM "DISK = /a.img", "line 2, column 1: DISK: must be a vector, as DISK = [ SOURCE "
+                                   "= \"/var/lib/images/a.qcow2\" ]");
+  parse_fails(MEM "NIC = br0",
+              "line 2, column 1: NIC: must be a vector, as NIC = [ BRIDGE = \"br0\" ]");
+  parse_fails(MEM "OS = hvm",
+              "line 2, column 1: OS: must be a vector, as OS = [ KERNEL = \"/boot/vmlinuz\" ]");
+}
+
+static void
+test_syntax_error(void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *text = MEM "PCI = [ VENDOR = 10de";
+  PpVmSpec *spec = pp_vm_template_parse(text, strlen(text), &error);
+
+  g_assert_null(spec);
+  g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX);
+  g_assert_cmpstr(error->message, ==,
+                  "line 2, column 7: the vector PCI that starts here has no closing ']'");
+}
+
+/* ------------------------------------------------------------------------ */
+/* PCI                                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_pci_guide_examples(void)
+{
+  /* The reference guide's three requests, as it writes them. */
+  g_autoptr(PpVmSpec) spec = parse_ok(MEM "PCI = [\n"
+                                          "  VENDOR = \"8086\",\n"
+                                          "  DEVICE = \"0a0c\",\n"
+                                          "  CLASS  = \"0403\" ]\n"
+                                          "\n"
+                                          "PCI = [\n"
+                                          "  CLASS = \"0604\" ]\n");
+  const PpPciRequest *r = request(spec, 0);
+
+  g_assert_cmpuint(spec->requests->len, ==, 2);
+  g_assert_cmpint(r->vendor, ==, 0x8086);
+  g_assert_cmpint(r->device, ==, 0x0a0c);
+  g_assert_cmpint(r->class_code, ==, 0x0403);
+  g_assert_false(r->by_address);
+  g_assert_cmpstr(r->text, ==, "VENDOR=8086,DEVICE=0a0c,CLASS=0403");
+  r = request(spec, 1);
+  g_assert_cmpint(r->vendor, ==, -1);
+  g_assert_cmpint(r->device, ==, -1);
+  g_assert_cmpint(r->class_code, ==, 0x0604);
+  g_assert_cmpstr(r->text, ==, "CLASS=0604");
+}
+
+static void
+test_pci_hex_forms(void)
+{
+  static const struct {
+    const char *vector;
+    gint vendor, device, class_code;
+    const char *text;
+  } cases[] = {
+    { "VENDOR = 10de, DEVICE = 1db4", 0x10de, 0x1db4, -1, "VENDOR=10de,DEVICE=1db4" },
+    { "DEVICE = 1DB4, VENDOR = 10DE", 0x10de, 0x1db4, -1, "VENDOR=10de,DEVICE=1db4" },
+    { "vendor = \"0x10De\"", 0x10de, -1, -1, "VENDOR=10de" },
+    { "DEVICE = 0X1db4", -1, 0x1db4, -1, "DEVICE=1db4" },
+    { "CLASS = 0x0302, DEVICE = ABCD", -1, 0xabcd, 0x0302, "DEVICE=abcd,CLASS=0302" },
+    { "VENDOR = ffff, DEVICE = 0000, CLASS = 0000", 0xffff, 0, 0,
+      "VENDOR=ffff,DEVICE=0000,CLASS=0000" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text = g_strdup_printf(MEM "PCI = [ %s ]", cases[i].vector);
+    g_autoptr(PpVmSpec) spec = parse_ok(text);
+    const PpPciRequest *r = request(spec, 0);
+
+    g_assert_cmpint(r->vendor, ==, cases[i].vendor);
+    g_assert_cmpint(r->device, ==, cases[i].device);
+    g_assert_cmpint(r->class_code, ==, cases[i].class_code);
+    g_assert_false(r->by_address);
+    g_assert_cmpstr(r->text, ==, cases[i].text);
+  }
+}
+
+static void
+test_pci_short_address(void)
+{
+  static const struct {
+    const char *value;
+    PpPciAddress address;
+    const char *text;
+  } cases[] = {
+    { "3b:00.0", { 0, 0x3b, 0, 0 }, "SHORT_ADDRESS=3b:00.0" },
+    { "3B:1F.7", { 0, 0x3b, 0x1f, 7 }, "SHORT_ADDRESS=3b:1f.7" },
+    { "0000:3b:00.1", { 0, 0x3b, 0, 1 }, "SHORT_ADDRESS=3b:00.1" },
+    { "10000:e1:00.0", { 0x10000, 0xe1, 0, 0 }, "SHORT_ADDRESS=10000:e1:00.0" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text = g_strdup_printf(MEM "PCI = [ SHORT_ADDRESS = \"%s\" ]", cases[i].value);
+    g_autoptr(PpVmSpec) spec = parse_ok(text);
+    const PpPciRequest *r = request(spec, 0);
+
+    g_assert_true(r->by_address);
+    g_assert_true(pp_pci_address_equal(&r->address, &cases[i].address));
+    g_assert_cmpint(r->vendor, ==, -1);
+    g_assert_cmpint(r->device, ==, -1);
+    g_assert_cmpint(r->class_code, ==, -1);
+    g_assert_cmpstr(r->text, ==, cases[i].text);
+  }
+  parse_fails(MEM "PCI = [ SHORT_ADDRESS = \"3b:20.0\" ]",
+              "line 2, column 9: PCI: SHORT_ADDRESS '3b:20.0' is not a PCI address: the slot goes "
+              "up to 1f and the function up to 7");
+  parse_fails(MEM "PCI = [ SHORT_ADDRESS = \"gpu\" ]",
+              "line 2, column 9: PCI: SHORT_ADDRESS 'gpu' is not a PCI address: expected "
+              "[domain:]bus:slot.function in hex, such as 0000:3b:00.1 or 3b:00.1");
+}
+
+static void
+test_pci_errors(void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    /* OpenNebula's words, with the key's position. */
+    { MEM "PCI = [ VENDOR = \"xyz\" ]",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR: 'xyz'" },
+    { MEM "PCI = [ VENDOR = 10de, DEVICE = 1db ]",
+      "line 2, column 24: PCI: Wrong Hex value for PCI attribute DEVICE: '1db'" },
+    { MEM "PCI = [\n  CLASS = 030000 ]",
+      "line 3, column 3: PCI: Wrong Hex value for PCI attribute CLASS: '030000'" },
+    { MEM "PCI = [ VENDOR = \"\" ]",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR: ''" },
+    { MEM "PCI = [ VENDOR = 0x ]",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR: '0x'" },
+    { MEM "PCI = [ VENDOR = \"10de \" ]",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR: '10de '" },
+    { MEM "PCI = [ VENDOR = 0x10de0 ]",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR: '0x10de0'" },
+    /* A key's position after a quoted value with commas, escapes and a
+     * comment on the way. */
+    { MEM "PCI = [ SHORT_ADDRESS = \"a,\\\"b\" , # x, DEVICE = 1\n DEVICE = 12g4 ]",
+      "line 3, column 2: PCI: Wrong Hex value for PCI attribute DEVICE: '12g4'" },
+    /* Columns count characters. */
+    { "# caf\xc3\xa9\n" MEM "PCI = [ SHORT_ADDRESS = \"\xc3\xa9\", CLASS = \"\xc3\xa9\" ]",
+      "line 3, column 30: PCI: Wrong Hex value for PCI attribute CLASS: '\xc3\xa9'" },
+    { MEM "PCI = [ SHORT_ADDRESS = 3b:00.0, VENDOR = 10de ]",
+      "line 2, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS" },
+    { MEM "  PCI = [ CLASS = 0300, SHORT_ADDRESS = 3b:00.0 ]",
+      "line 2, column 3: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS" },
+    { MEM "PCI = [ ]",
+      "line 2, column 1: PCI: SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI" },
+    { MEM "PCI = [ SHORT_ADDRESS = 3b:00.0, FOO = 1 ]",
+      "line 2, column 34: PCI: unknown key FOO; the keys are VENDOR, DEVICE, CLASS or "
+      "SHORT_ADDRESS" },
+    { MEM "PCI = [ ADDRESS = \"0000:3b:00:0\" ]",
+      "line 2, column 9: PCI: unknown key ADDRESS; the keys are VENDOR, DEVICE, CLASS or "
+      "SHORT_ADDRESS" },
+    /* The guide's NIC example: networks come later. */
+    { MEM "PCI = [\n"
+          "  NETWORK = \"passthrough\",\n"
+          "  NETWORK_UNAME = \"oneadmin\",\n"
+          "  TYPE = \"NIC\",\n"
+          "  CLASS = \"0200\",\n"
+          "  DEVICE = \"10d3\",\n"
+          "  VENDOR = \"8086\" ]\n",
+      "line 3, column 3: PCI: PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, "
+      "NETWORK_ID or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, DEVICE, "
+      "CLASS or SHORT_ADDRESS" },
+    { MEM "PCI = [ CLASS = 0200, TYPE = NIC, NETWORK_ID = 3 ]",
+      "line 2, column 23: PCI: PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, "
+      "NETWORK_ID or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, DEVICE, "
+      "CLASS or SHORT_ADDRESS" },
+    /* A vector key's error in the second PCI points there. */
+    { MEM "PCI = [ CLASS = 0300 ]\nPCI = [ CLASS = 03 ]",
+      "line 3, column 9: PCI: Wrong Hex value for PCI attribute CLASS: '03'" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+static void
+test_pci_many(void)
+{
+  g_autoptr(GString) text = g_string_new(MEM);
+  g_autoptr(GError) error = NULL;
+  PpVmSpec *spec;
+
+  for (guint i = 0; i < 64; i++)
+    g_string_append_printf(text, "PCI = [ DEVICE = %04x ]\n", i);
+  {
+    g_autoptr(PpVmSpec) ok = parse_ok(text->str);
+
+    g_assert_cmpuint(ok->requests->len, ==, 64);
+    g_assert_cmpint(request(ok, 63)->device, ==, 63);
+    g_assert_cmpstr(request(ok, 63)->text, ==, "DEVICE=003f");
+  }
+  g_string_append(text, "PCI = [ DEVICE = ffff ]\n");
+  spec = pp_vm_template_parse(text->str, text->len, &error);
+  g_assert_null(spec);
+  g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==, "line 66, column 1: PCI: more than 64 PCI vectors");
+}
+
+/* ------------------------------------------------------------------------ */
+/* DISK, NIC, OS                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_disk_targets(void)
+{
+  g_autoptr(GString) text = g_string_new(MEM);
+  g_autoptr(PpVmSpec) spec = NULL;
+  static const char *const want[] = { "vda", "vdc", "vdd", "vdb", "vde" };
+
+  g_string_append(text, "DISK = [ SOURCE = /a ]\n"
+                        "DISK = [ SOURCE = /b, FORMAT = RAW ]\n"
+                        "DISK = [ SOURCE = /c, FORMAT = QCow2 ]\n"
+                        "DISK = [ SOURCE = /d, TARGET = vdb ]\n"
+                        "DISK = [ SOURCE = /e ]\n");
+  spec = parse_ok(text->str);
+  g_assert_cmpuint(spec->disks->len, ==, 5);
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+    g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, i))->target, ==, want[i]);
+  g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 1))->format, ==, "raw");
+  g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 2))->format, ==, "qcow2");
+
+  /* Beyond vdz, as libvirt counts: vdaa. */
+  g_string_assign(text, MEM);
+  for (guint i = 0; i < 28; i++)
+    g_string_append_printf(text, "DISK = [ SOURCE = /d%u ]\n", i);
+  g_clear_pointer(&spec, pp_vm_spec_free);
+  spec = parse_ok(text->str);
+  g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 25))->target, ==, "vdz");
+  g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 26))->target, ==, "vdaa");
+  g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 27))->target, ==, "vdab");
+}
+
+static void
+test_disk_errors(void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { MEM "DISK = [ FORMAT = raw ]",
+      "line 2, column 1: DISK: needs SOURCE, the absolute path of a disk file of the host" },
+    { MEM "DISK = [ SOURCE = a.img ]",
+      "line 2, column 10: DISK: SOURCE 'a.img' is not an absolute path (it starts with '/', at "
+      "most 4095 bytes, no control characters)" },
+    { MEM "DISK = [ SOURCE = \"/a\nb\" ]",
+      "line 2, column 10: DISK: SOURCE '/a\nb' is not an absolute path (it starts with '/', at "
+      "most 4095 bytes, no control characters)" },
+    { MEM "DISK = [ SOURCE = /a, FORMAT = vmdk ]",
+      "line 2, column 23: DISK: FORMAT 'vmdk' is not a disk format: raw or qcow2" },
+    { MEM "DISK = [ SOURCE = /a, TARGET = sda1x ]\nDISK = [ SOURCE = /b, TARGET = 1a ]",
+      "line 3, column 23: DISK: TARGET '1a' is not a disk name: a lower-case letter, then "
+      "lower-case letters or digits (as vda), at most 32" },
+    { MEM "DISK = [ SOURCE = /a, TARGET = vdA ]",
+      "line 2, column 23: DISK: TARGET 'vdA' is not a disk name: a lower-case letter, then "
+      "lower-case letters or digits (as vda), at most 32" },
+    { MEM "DISK = [ SOURCE = /a, TARGET = vdb ]\nDISK = [ SOURCE = /b, TARGET = vdb ]",
+      "line 3, column 23: DISK: TARGET vdb is given to two disks" },
+    { MEM "DISK = [ SOURCE = /a, IMAGE_ID = 3 ]",
+      "line 2, column 23: DISK: unknown key IMAGE_ID; the keys are SOURCE, FORMAT and TARGET" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+static void
+test_nic_errors(void)
+{
+  g_autofree char *bridge15 = g_strnfill(15, 'b');
+  g_autofree char *bridge16 = g_strnfill(16, 'b');
+  g_autofree char *ok = g_strdup_printf(MEM "NIC = [ BRIDGE = %s, MAC = 02:00:00:00:00:01, "
+                                            "MODEL = rtl8139 ]",
+                                        bridge15);
+  g_autofree char *bad = g_strdup_printf(MEM "NIC = [ BRIDGE = %s ]", bridge16);
+  g_autofree char *bad_message = g_strdup_printf(
+      "line 2, column 9: NIC: BRIDGE '%s' is not a bridge name: 1 to 15 letters, digits, '.', "
+      "'_' or '-'",
+      bridge16);
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { MEM "NIC = [ MODEL = virtio ]",
+      "line 2, column 1: NIC: needs BRIDGE, the host bridge to plug it into (as br0)" },
+    { MEM "NIC = [ BRIDGE = \"br 0\" ]",
+      "line 2, column 9: NIC: BRIDGE 'br 0' is not a bridge name: 1 to 15 letters, digits, '.', "
+      "'_' or '-'" },
+    { MEM "NIC = [ BRIDGE = \"\" ]",
+      "line 2, column 9: NIC: BRIDGE '' is not a bridge name: 1 to 15 letters, digits, '.', '_' "
+      "or '-'" },
+    { MEM "NIC = [ BRIDGE = br0, MODEL = VirtIO ]",
+      "line 2, column 23: NIC: MODEL 'VirtIO' is not a NIC model: lower-case letters, digits, "
+      "'_' or '-' (as virtio or e1000e), at most 32" },
+    { MEM "NIC = [ BRIDGE = br0, MAC = 01:00:5e:00:00:01 ]",
+      "line 2, column 23: NIC: MAC '01:00:5e:00:00:01' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ BRIDGE = br0, MAC = 52:54:00:12:34 ]",
+      "line 2, column 23: NIC: MAC '52:54:00:12:34' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ BRIDGE = br0, MAC = 52-54-00-12-34-56 ]",
+      "line 2, column 23: NIC: MAC '52-54-00-12-34-56' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ BRIDGE = br0, MAC = 52:54:00:12:34:5g ]",
+      "line 2, column 23: NIC: MAC '52:54:00:12:34:5g' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ NETWORK = public ]",
+      "line 2, column 9: NIC: unknown key NETWORK; the keys are BRIDGE, MODEL and MAC" },
+  };
+
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(ok);
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, 0);
+
+    g_assert_cmpstr(nic->bridge, ==, bridge15);
+    g_assert_cmpstr(nic->mac, ==, "02:00:00:00:00:01");
+    g_assert_cmpstr(nic->model, ==, "rtl8139");
+  }
+  parse_fails(bad, bad_message);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+static void
+test_os(void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { MEM "OS = [ KERNEL = vmlinuz ]",
+      "line 2, column 8: OS: KERNEL 'vmlinuz' is not an absolute path (it starts with '/', at "
+      "most 4095 bytes, no control characters)" },
+    { MEM "OS = [ KERNEL = /k, INITRD = \"initrd.img\" ]",
+      "line 2, column 21: OS: INITRD 'initrd.img' is not an absolute path (it starts with '/', "
+      "at most 4095 bytes, no control characters)" },
+    { MEM "OS = [ INITRD = /i ]",
+      "line 2, column 8: OS: INITRD needs KERNEL: they are for direct kernel boot" },
+    { MEM "OS = [ KERNEL_CMD = \"quiet\" ]",
+      "line 2, column 8: OS: KERNEL_CMD needs KERNEL: they are for direct kernel boot" },
+    { MEM "OS = [ KERNEL = /k, KERNEL_CMD = \"a\tb\" ]",
+      "line 2, column 21: OS: KERNEL_CMD is not a kernel command line: at most 4096 bytes, no "
+      "control characters" },
+    { MEM "OS = [ KERNEL = /k, BOOT = disk0 ]",
+      "line 2, column 21: OS: unknown key BOOT; the keys are KERNEL, INITRD and KERNEL_CMD" },
+  };
+
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "OS = [ KERNEL = /boot/vmlinuz ]");
+
+    g_assert_cmpstr(spec->kernel, ==, "/boot/vmlinuz");
+    g_assert_null(spec->initrd);
+    g_assert_null(spec->kernel_cmd);
+  }
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "OS = [ ]");
+
+    g_assert_null(spec->kernel);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_place_vm(void)
+{
+  g_autoptr(PpVmSpec) spec = parse_ok("CPU = 1.5\nMEMORY = 2048\nHOST = \"n1\"\n"
+                                      "PCI = [ VENDOR = 10DE ]\n"
+                                      "PCI = [ SHORT_ADDRESS = 0000:3b:00.1 ]\n");
+  PpPlaceVm vm;
+
+  memset(&vm, 0xaa, sizeof(vm));
+  pp_vm_spec_to_place_vm(spec, 42, &vm);
+  g_assert_cmpint(vm.id, ==, 42);
+  g_assert_cmpint(vm.cpu, ==, 150);
+  g_assert_cmpint(vm.memory_kib, ==, 2048 * 1024);
+  g_assert_cmpuint(vm.n_requests, ==, 2);
+  /* Borrowed: the spec's own array. */
+  g_assert_true(vm.requests == (const PpPciRequest *)(void *)spec->requests->data);
+  g_assert_cmpint(vm.requests[0].vendor, ==, 0x10de);
+  g_assert_cmpstr(vm.requests[0].text, ==, "VENDOR=10de");
+  g_assert_true(vm.requests[1].by_address);
+  g_assert_cmpuint(vm.requests[1].address.function, ==, 1);
+  g_assert_cmpstr(vm.requests[1].text, ==, "SHORT_ADDRESS=3b:00.1");
+  g_assert_cmpint(vm.host_id, ==, 0);
+  g_assert_true(vm.host_name == spec->host_name);
+
+  {
+    g_autoptr(PpVmSpec) by_id = parse_ok("MEMORY = 16777216\nHOST = 7\n");
+
+    pp_vm_spec_to_place_vm(by_id, 0, &vm);
+    g_assert_cmpint(vm.id, ==, 0);
+    g_assert_cmpint(vm.cpu, ==, 100);
+    g_assert_cmpint(vm.memory_kib, ==, G_GINT64_CONSTANT(16) * 1024 * 1024 * 1024);
+    g_assert_cmpuint(vm.n_requests, ==, 0);
+    g_assert_cmpint(vm.host_id, ==, 7);
+    g_assert_null(vm.host_name);
+  }
+}
+
+static void
+test_too_large(void)
+{
+  gsize len = PP_TEMPLATE_MAX_SIZE + 1;
+  g_autofree char *text = g_malloc(len);
+  g_autoptr(GError) error = NULL;
+
+  memset(text, ' ', len);
+  g_assert_null(pp_vm_template_parse(text, len, &error));
+  g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/vm-template/minimal", test_minimal_defaults);
+  g_test_add_func("/vm-template/full", test_full);
+  g_test_add_func("/vm-template/cpu-vcpu", test_cpu_vcpu);
+  g_test_add_func("/vm-template/cpu-errors", test_cpu_errors);
+  g_test_add_func("/vm-template/vcpu-errors", test_vcpu_errors);
+  g_test_add_func("/vm-template/memory", test_memory);
+  g_test_add_func("/vm-template/name", test_name);
+  g_test_add_func("/vm-template/host", test_host);
+  g_test_add_func("/vm-template/machine", test_machine);
+  g_test_add_func("/vm-template/given-twice", test_given_twice);
+  g_test_add_func("/vm-template/wrong-shape", test_wrong_shape);
+  g_test_add_func("/vm-template/syntax-error", test_syntax_error);
+  g_test_add_func("/vm-template/pci/guide-examples", test_pci_guide_examples);
+  g_test_add_func("/vm-template/pci/hex-forms", test_pci_hex_forms);
+  g_test_add_func("/vm-template/pci/short-address", test_pci_short_address);
+  g_test_add_func("/vm-template/pci/errors", test_pci_errors);
+  g_test_add_func("/vm-template/pci/many", test_pci_many);
+  g_test_add_func("/vm-template/disk/targets", test_disk_targets);
+  g_test_add_func("/vm-template/disk/errors", test_disk_errors);
+  g_test_add_func("/vm-template/nic/errors", test_nic_errors);
+  g_test_add_func("/vm-template/os", test_os);
+  g_test_add_func("/vm-template/place-vm", test_place_vm);
+  g_test_add_func("/vm-template/too-large", test_too_large);
+  return g_test_run();
+}
