@@ -360,9 +360,11 @@ request_body(const char *request)
 }
 
 static const char *const daemon_commands[][2] = {
-  { "host", "create" },  { "host", "list" },    { "host", "show" },  { "host", "enable" },
-  { "host", "disable" }, { "host", "delete" },  { "host", "probe" }, { "user", "create" },
-  { "user", "list" },    { "token", "create" }, { "token", "list" },
+  { "host", "create" },  { "host", "list" },    { "host", "show" },    { "host", "enable" },
+  { "host", "disable" }, { "host", "delete" },  { "host", "probe" },   { "user", "create" },
+  { "user", "list" },    { "token", "create" }, { "token", "list" },   { "vm", "create" },
+  { "vm", "list" },      { "vm", "show" },      { "vm", "terminate" }, { "vm", "poweroff" },
+  { "vm", "resume" },    { "vm", "place" },
 };
 
 static void
@@ -392,6 +394,16 @@ test_daemon_help(void)
   g_assert_nonnull(strstr(run.out, "host show ID|NAME"));
   g_assert_null(strstr(run.out, "template check"));
   pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "vm", "list", "--help", NULL }, NULL, &run);
+  g_assert_nonnull(strstr(run.out, "--all"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "vm", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "vm create FILE|-"));
+  g_assert_nonnull(strstr(run.out, "vm place FILE|-"));
+  g_assert_nonnull(strstr(run.out, "vm terminate ID"));
+  g_assert_null(strstr(run.out, "host show"));
+  pp_test_run_clear(&run);
 }
 
 /* Bad usage: exit 2, a message, nothing on stdout, no daemon asked. */
@@ -416,6 +428,18 @@ test_daemon_usage(void)
     { { "host", "list", "--url", "ftp://h", NULL }, "'ftp://h' is not a base URL" },
     { { "user", "create", "bob", "--admin", "--socket", "", NULL }, "the socket path is empty" },
     { { "host", "frob", NULL }, "unknown command 'host frob'" },
+    { { "vm", "create", NULL },
+      "pcipass: vm create takes one FILE, or - for standard input (try --help)\n" },
+    { { "vm", "place", "a", "b", NULL }, "vm place takes one FILE, or - for standard input" },
+    { { "vm", "show", NULL }, "pcipass: vm show takes one ID (try --help)\n" },
+    { { "vm", "show", "node1", NULL },
+      "pcipass: 'node1' is not a VM ID (a number, as vm list "
+      "shows)\n" },
+    { { "vm", "terminate", "1/../2", NULL }, "'1/../2' is not a VM ID" },
+    { { "vm", "resume", "-5", NULL }, "Unknown option -5" },
+    { { "vm", "poweroff", "1234567890123456789", NULL }, "is not a VM ID" },
+    { { "vm", "list", "extra", NULL }, "vm list takes no arguments" },
+    { { "vm", "frob", NULL }, "unknown command 'vm frob'" },
   };
   PpTestRun run = { 0 };
 
@@ -878,6 +902,359 @@ test_fake_host_probe(void)
   pp_test_rmtree(dir);
 }
 
+/* A template and the VM pcipassd makes of it. */
+static const char vm_template[] = "NAME = gpu-job\nMEMORY = 4096\nPCI = [ VENDOR = \"10de\" ]\n";
+
+static const char fake_vm[] =
+    "{\"id\": 13, \"name\": \"gpu-job\", \"owner\": \"bob\", \"state\": \"pending\", "
+    "\"reason\": \"no host fits\", \"host\": null, \"cpu\": 1, \"vcpu\": 1, "
+    "\"memory_mib\": 4096, \"pci_requests\": [\"VENDOR=10de\"], \"devices\": [], "
+    "\"explanation\": [{\"host_id\": 3, \"host\": \"node1\", \"reason\": \"no free device for "
+    "PCI 0\"}], \"domain\": \"pcipass-13\", \"template\": \"MEMORY = 4096\", "
+    "\"created\": null, \"updated\": null}";
+
+/* vm create and vm place send {"template": TEXT}, the file's bytes. */
+static void
+assert_template_body(const char *request, const char *path)
+{
+  json_t *body;
+
+  g_assert_true(g_str_has_prefix(request, path));
+  g_assert_nonnull(strstr(request, "\r\nContent-Type: application/json\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, vm_template);
+  g_assert_cmpuint(json_object_size(body), ==, 1);
+  json_decref(body);
+}
+
+static void
+test_fake_vm_create(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *tmpl = g_build_filename(dir, "vm.tmpl", NULL);
+  g_autofree char *want = NULL;
+  FakeServer *server = fake_server_new(sock, 201, fake_vm, NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  pp_test_write_file(tmpl, vm_template);
+  run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  assert_template_body(request, "POST /v1/vms HTTP/1.1\r\n");
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID: 13\n");
+  g_assert_cmpstr(run.err, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* From stdin, --json: the VM. */
+  server = fake_server_new(sock, 201, fake_vm, NULL);
+  run_cli((const char *const[]){ "vm", "create", "-", "--json", "--socket", sock, NULL },
+          vm_template, &run);
+  request = fake_server_join(server);
+  assert_template_body(request, "POST /v1/vms HTTP/1.1\r\n");
+  g_assert_cmpint(run.status, ==, 0);
+  {
+    json_t *got = json_loads(run.out, 0, NULL);
+    json_t *sent = json_loads(fake_vm, 0, NULL);
+
+    g_assert_nonnull(got);
+    g_assert_true(json_equal(got, sent));
+    json_decref(got);
+    json_decref(sent);
+  }
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* pcipassd's template error names the file, as template check does. */
+  server = fake_server_new(
+      sock, 400,
+      "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY must be a number\"}}",
+      NULL);
+  run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  want = g_strdup_printf("pcipass: %s: line 2, column 10: MEMORY must be a number\n", tmpl);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, want);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Other errors as they come. */
+  server = fake_server_new(
+      sock, 413, "{\"error\": {\"code\": 413, \"message\": \"the body is too large\"}}", NULL);
+  run_cli((const char *const[]){ "vm", "create", "-", "--socket", sock, NULL }, vm_template, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: the body is too large\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* Bad templates are found here: the message of template check, no daemon
+ * asked (none listens on the socket). */
+static void
+test_vm_create_local_errors(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "none.sock", NULL);
+  g_autofree char *bad = g_build_filename(dir, "bad.tmpl", NULL);
+  g_autofree char *missing = g_build_filename(dir, "missing.tmpl", NULL);
+  const char *const verbs[] = { "create", "place" };
+  PpTestRun run = { 0 };
+
+  pp_test_write_file(bad, "CPU = 1\nA = foo bar\n");
+  for (guint i = 0; i < G_N_ELEMENTS(verbs); i++) {
+    g_autofree char *checked = NULL;
+
+    run_cli((const char *const[]){ "template", "check", bad, NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 2);
+    checked = g_strdup(run.err);
+    pp_test_run_clear(&run);
+    run_cli((const char *const[]){ "vm", verbs[i], bad, "--socket", sock, NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_cmpstr(run.err, ==, checked);
+    g_assert_cmpstr(run.out, ==, "");
+    pp_test_run_clear(&run);
+
+    run_cli((const char *const[]){ "vm", verbs[i], "-", "--socket", sock, NULL }, "N = [ A = 1, ]",
+            &run);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_true(
+        g_str_has_prefix(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+    pp_test_run_clear(&run);
+
+    run_cli((const char *const[]){ "vm", verbs[i], missing, "--socket", sock, NULL }, NULL, &run);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_nonnull(strstr(run.err, "No such file or directory"));
+    g_assert_null(strstr(run.err, "cannot reach"));
+    pp_test_run_clear(&run);
+  }
+
+  /* A good template does go to the daemon: here, none. */
+  run_cli((const char *const[]){ "vm", "create", "-", "--socket", sock, NULL }, vm_template, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "cannot reach pcipassd"));
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
+}
+
+static void
+test_fake_vm_list(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *answer = NULL;
+  FakeServer *server = NULL;
+  PpTestRun run = { 0 };
+  const char *request;
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+  /* Made 5 minutes ago: "5m" for a minute. */
+  answer = g_strdup_printf(
+      "{\"vms\": [{\"id\": 12, \"name\": \"gpu-job\", \"owner\": \"alice\", \"state\": "
+      "\"running\", \"host\": {\"id\": 3, \"name\": \"node1\"}, \"cpu\": 0.5, \"memory_mib\": "
+      "4096, \"devices\": [{}, {}], \"created\": %" G_GINT64_FORMAT "}]}",
+      now - 300);
+  server = fake_server_new(sock, 200, answer, NULL);
+  run_cli((const char *const[]){ "vm", "list", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==,
+                  "ID NAME    OWNER STATE   HOST  CPU MEMORY PCI AGE\n"
+                  "12 gpu-job alice running node1 0.5 4G       2 5m\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, "{\"vms\": []}", NULL);
+  run_cli((const char *const[]){ "vm", "list", "--all", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms?all=1 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+static void
+test_fake_vm_show(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  FakeServer *server = fake_server_new(sock, 200, fake_vm, NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  run_cli((const char *const[]){ "vm", "show", "13", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms/13 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "ID             : 13\n"
+                  "NAME           : gpu-job\n"
+                  "OWNER          : bob\n"
+                  "STATE          : pending\n"
+                  "REASON         : no host fits\n"
+                  "HOST           : -\n"
+                  "CPU            : 1\n"
+                  "VCPU           : 1\n"
+                  "MEMORY         : 4096 MiB\n"
+                  "DOMAIN         : pcipass-13\n"
+                  "CREATED        : never\n"
+                  "\n"
+                  "PCI REQUESTS\n"
+                  "\n"
+                  "  0 VENDOR=10de\n"
+                  "\n"
+                  "PCI DEVICES\n"
+                  "\n"
+                  "REQ ADDR TYPE NAME NUMA IOMMU\n"
+                  "\n"
+                  "WHY PENDING\n"
+                  "\n"
+                  "  node1: no free device for PCI 0\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Another's VM is 404: exit 2, the daemon's word. */
+  server =
+      fake_server_new(sock, 404, "{\"error\": {\"code\": 404, \"message\": \"no VM 14\"}}", NULL);
+  run_cli((const char *const[]){ "vm", "show", "14", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: no VM 14\n");
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* terminate, poweroff, resume: POST without a body; nothing printed, the
+ * VM with --json. */
+static void
+test_fake_vm_actions(void)
+{
+  const char *const verbs[] = { "terminate", "poweroff", "resume" };
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  PpTestRun run = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS(verbs); i++) {
+    g_autofree char *line = g_strdup_printf("POST /v1/vms/13/%s HTTP/1.1\r\n", verbs[i]);
+    FakeServer *server = fake_server_new(sock, 202, fake_vm, NULL);
+    const char *request;
+
+    run_cli((const char *const[]){ "vm", verbs[i], "13", "--socket", sock, NULL }, NULL, &run);
+    request = fake_server_join(server);
+    g_assert_true(g_str_has_prefix(request, line));
+    g_assert_cmpstr(request_body(request), ==, "");
+    g_assert_nonnull(strstr(request, "\r\nContent-Length: 0\r\n"));
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_cmpstr(run.out, ==, "");
+    g_assert_cmpstr(run.err, ==, "");
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+
+    server = fake_server_new(sock, 202, fake_vm, NULL);
+    run_cli((const char *const[]){ "vm", verbs[i], "-j", "13", "--socket", sock, NULL }, NULL,
+            &run);
+    fake_server_join(server);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_nonnull(strstr(run.out, "\"domain\": \"pcipass-13\""));
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+  }
+
+  /* Resuming a running VM: 409, exit 2. */
+  {
+    FakeServer *server = fake_server_new(
+        sock, 409, "{\"error\": {\"code\": 409, \"message\": \"VM 13 is running\"}}", NULL);
+
+    run_cli((const char *const[]){ "vm", "resume", "13", "--socket", sock, NULL }, NULL, &run);
+    fake_server_join(server);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_cmpstr(run.err, ==, "pcipass: VM 13 is running\n");
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+  }
+  pp_test_rmtree(dir);
+}
+
+static void
+test_fake_vm_place(void)
+{
+  static const char fits[] =
+      "{\"fits\": true, \"host\": {\"id\": 3, \"name\": \"node1\"}, \"numa_node\": 1, "
+      "\"devices\": [{\"address\": \"0000:af:00.0\", \"type\": \"10de:1db4:0302\", \"name\": "
+      "\"GV100GL [Tesla V100 PCIe 16GB]\", \"request\": 0}]}";
+  static const char no_fit[] =
+      "{\"fits\": false, \"explanation\": [{\"host_id\": 3, \"host\": \"node1\", \"reason\": "
+      "\"no free device for PCI 0\"}, {\"host_id\": 4, \"host\": \"node2\", \"reason\": "
+      "\"disabled\"}]}";
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *tmpl = g_build_filename(dir, "vm.tmpl", NULL);
+  FakeServer *server = fake_server_new(sock, 200, fits, NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+
+  pp_test_write_file(tmpl, vm_template);
+  run_cli((const char *const[]){ "vm", "place", tmpl, "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  assert_template_body(request, "POST /v1/vms/place HTTP/1.1\r\n");
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "fits on node1 (NUMA node 1)\n"
+                  "\n"
+                  "PCI DEVICES\n"
+                  "\n"
+                  "REQ ADDR         TYPE           NAME\n"
+                  "  0 0000:af:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* No host fits: the answer on stdout, exit 1. */
+  server = fake_server_new(sock, 200, no_fit, NULL);
+  run_cli((const char *const[]){ "vm", "place", "-", "--socket", sock, NULL }, vm_template, &run);
+  request = fake_server_join(server);
+  assert_template_body(request, "POST /v1/vms/place HTTP/1.1\r\n");
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "no host fits:\n"
+                  "  node1: no free device for PCI 0\n"
+                  "  node2: disabled\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* --json: the PLACE, and exit 1 all the same. */
+  server = fake_server_new(sock, 200, no_fit, NULL);
+  run_cli((const char *const[]){ "vm", "place", "--json", tmpl, "--socket", sock, NULL }, NULL,
+          &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "\"fits\": false"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -904,6 +1281,12 @@ main(int argc, char **argv)
   g_test_add_func("/cli/fake/tcp-token", test_fake_tcp_token);
   g_test_add_func("/cli/fake/token-create", test_fake_token_create);
   g_test_add_func("/cli/fake/host-probe", test_fake_host_probe);
+  g_test_add_func("/cli/fake/vm-create", test_fake_vm_create);
+  g_test_add_func("/cli/vm-create/local-errors", test_vm_create_local_errors);
+  g_test_add_func("/cli/fake/vm-list", test_fake_vm_list);
+  g_test_add_func("/cli/fake/vm-show", test_fake_vm_show);
+  g_test_add_func("/cli/fake/vm-actions", test_fake_vm_actions);
+  g_test_add_func("/cli/fake/vm-place", test_fake_vm_place);
   rc = g_test_run();
   g_free(cli);
   return rc;

@@ -177,7 +177,7 @@ test_daemon_docs(void)
       g_error("key '%s' is not in data/pcipassd.conf", key);
     keys++;
   }
-  g_assert_cmpuint(keys, ==, 10);
+  g_assert_cmpuint(keys, ==, 12);
   pp_test_run_clear(&run);
 }
 
@@ -249,10 +249,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 12);
-  /* --json on all; --socket, --url, --token-file on the 11 daemon ones;
-   * 8 of their own. */
-  g_assert_cmpuint(options, ==, 12 + 3 * 11 + 8);
+  g_assert_cmpuint(commands, ==, 19);
+  /* --json on all; --socket, --url, --token-file on the 18 daemon ones;
+   * 9 of their own. */
+  g_assert_cmpuint(options, ==, 19 + 3 * 18 + 9);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */
@@ -265,6 +265,9 @@ test_cli_man_page(void)
   g_assert_nonnull(strstr(man, ".SH EXIT STATUS\n"));
   g_assert_nonnull(strstr(man, ".SH THE PCI DEVICES TABLE\n"));
   g_assert_nonnull(strstr(man, "   VM ADDR    TYPE           NAME\n"));
+  g_assert_nonnull(strstr(man, ".SH THE VM TABLES\n"));
+  g_assert_nonnull(strstr(man, "REQ ADDR    TYPE           NAME"));
+  g_assert_nonnull(strstr(man, ".SH A VM TEMPLATE\n"));
 }
 
 int

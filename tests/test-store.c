@@ -252,8 +252,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 1);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 1);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 2);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 2);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -298,23 +298,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 2", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 3", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 2, newer than the 1 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 3, newer than the 2 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 1, it opens with its host. */
+  /* Untouched: back to version 2, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -1268,6 +1268,1065 @@ test_tokens(Fixture *f, gconstpointer data)
   }
 }
 
+/* ------------------------------------------------------------------------ */
+/* VMs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define VM_TEMPLATE "CPU = 2\nMEMORY = 4096\n"
+
+static PpUser *
+add_user(PpStore *store, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  PpUser *user = pp_store_user_create(store, name, FALSE, 50, &error);
+
+  g_assert_no_error(error);
+  return user;
+}
+
+static PpVm *
+add_vm(PpStore *store, gint64 owner_id, const char *name, gint64 cpu, gint64 memory_kib)
+{
+  g_autoptr(GError) error = NULL;
+  PpVm *vm = pp_store_vm_create(store, owner_id, name, VM_TEMPLATE, cpu, memory_kib, 500, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(vm);
+  return vm;
+}
+
+static PpVm *
+get_vm(PpStore *store, gint64 id)
+{
+  g_autoptr(GError) error = NULL;
+  PpVm *vm = pp_store_vm_get(store, id, &error);
+
+  g_assert_no_error(error);
+  return vm;
+}
+
+static PpVmState
+vm_state(PpStore *store, gint64 id)
+{
+  g_autoptr(PpVm) vm = get_vm(store, id);
+
+  return vm->state;
+}
+
+static GPtrArray *
+vm_devices(PpStore *store, gint64 vm_id)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *devices = pp_store_vm_list_devices(store, vm_id, &error);
+
+  g_assert_no_error(error);
+  return devices;
+}
+
+static void
+allocate_ok(PpStore *store, gint64 vm_id, gint64 host_id, const gint64 *ids, guint n, gint64 now)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(pp_store_vm_allocate(store, vm_id, host_id, ids, n, now, &error));
+  g_assert_no_error(error);
+}
+
+static void
+transition_ok(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to, const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(pp_store_vm_transition(store, vm_id, from, to, reason, 900, &error));
+  g_assert_no_error(error);
+}
+
+/* The ids of @vms, "1,3". */
+static char *
+vm_ids(GPtrArray *vms)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < vms->len; i++)
+    g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i ? "," : "",
+                           ((PpVm *)g_ptr_array_index(vms, i))->id);
+  return g_string_free(out, FALSE);
+}
+
+static char *
+list_vm_ids(PpStore *store, gint64 owner_id, guint states)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vms = pp_store_vm_list(store, owner_id, states, &error);
+
+  g_assert_no_error(error);
+  return vm_ids(vms);
+}
+
+static void
+test_vm_create(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpVm) named = NULL;
+  g_autoptr(PpVm) unnamed = NULL;
+  g_autoptr(PpVm) got = NULL;
+
+  named =
+      pp_store_vm_create(f->store, alice->id, "gpu-job", VM_TEMPLATE, 250, 4194304, 500, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(named->id, ==, 1);
+  g_assert_cmpstr(named->name, ==, "gpu-job");
+  g_assert_cmpint(named->owner_id, ==, alice->id);
+  g_assert_cmpstr(named->owner_name, ==, "alice");
+  g_assert_cmpint(named->state, ==, PP_VM_STATE_PENDING);
+  g_assert_null(named->reason);
+  g_assert_cmpstr(named->template_text, ==, VM_TEMPLATE);
+  g_assert_cmpint(named->host_id, ==, 0);
+  g_assert_null(named->host_name);
+  g_assert_cmpint(named->cpu, ==, 250);
+  g_assert_cmpint(named->memory_kib, ==, 4194304);
+  g_assert_null(named->explanation);
+  g_assert_cmpint(named->created, ==, 500);
+  g_assert_cmpint(named->updated, ==, 500);
+
+  /* No name: "vm-ID"; names need not be unique. */
+  unnamed = pp_store_vm_create(f->store, alice->id, NULL, "", 0, 0, 600, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(unnamed->name, ==, "vm-2");
+  g_assert_cmpstr(unnamed->template_text, ==, "");
+  g_clear_pointer(&unnamed, pp_vm_free);
+  unnamed = pp_store_vm_create(f->store, alice->id, "gpu-job", "", 0, 0, 600, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(unnamed->id, ==, 3);
+
+  /* Bad input changes nothing. */
+  g_assert_null(pp_store_vm_create(f->store, 99, "x", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no user with id 99");
+  g_clear_error(&error);
+  g_assert_null(
+      pp_store_vm_create(f->store, alice->id, "two words", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "'two words' is not a VM name: 1 to 64 letters, digits, '.', '_' or '-'");
+  g_clear_error(&error);
+  g_assert_null(pp_store_vm_create(f->store, alice->id, "", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_clear_error(&error);
+  g_assert_null(pp_store_vm_create(f->store, alice->id, "x", VM_TEMPLATE, -1, 1, 700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==, "a VM's CPU (-1) and memory (1 KiB) cannot be negative");
+  g_clear_error(&error);
+  g_assert_null(pp_store_vm_create(f->store, alice->id, "x", "NAME = \"\xff\"", 1, 1, 700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_clear_error(&error);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, 3);
+
+  g_assert_null(pp_store_vm_get(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+  g_clear_error(&error);
+
+  /* A restart keeps them. */
+  reopen(f);
+  got = get_vm(f->store, named->id);
+  g_assert_cmpstr(got->name, ==, "gpu-job");
+  g_assert_cmpstr(got->owner_name, ==, "alice");
+  g_assert_cmpstr(got->template_text, ==, VM_TEMPLATE);
+  g_assert_cmpint(got->cpu, ==, 250);
+  g_assert_cmpint(got->memory_kib, ==, 4194304);
+}
+
+static void
+test_vm_list(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) a1 = add_vm(f->store, alice->id, "a1", 100, 1024);
+  g_autoptr(PpVm) b1 = add_vm(f->store, bob->id, "b1", 100, 1024);
+  g_autoptr(PpVm) a2 = add_vm(f->store, alice->id, "a2", 100, 1024);
+  g_autoptr(PpVm) b2 = add_vm(f->store, bob->id, "b2", 100, 1024);
+
+  g_assert_cmpint(a1->id, ==, 1);
+  g_assert_cmpint(b1->id, ==, 2);
+  allocate_ok(f->store, a2->id, host->id, NULL, 0, 800);
+  transition_ok(f->store, a2->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  g_assert_true(pp_store_vm_release(f->store, b2->id, PP_VM_STATE_FAILED, "no", 800, NULL));
+
+#define CHECK_LIST(owner, states, expect)                                                          \
+  do {                                                                                             \
+    g_autofree char *got_ = list_vm_ids(f->store, (owner), (states));                              \
+    g_assert_cmpstr(got_, ==, (expect));                                                           \
+  } while (0)
+  CHECK_LIST(0, 0, "1,2,3,4");
+  CHECK_LIST(alice->id, 0, "1,3");
+  CHECK_LIST(bob->id, 0, "2,4");
+  CHECK_LIST(99, 0, "");
+  CHECK_LIST(0, 1u << PP_VM_STATE_PENDING, "1,2");
+  CHECK_LIST(0, (1u << PP_VM_STATE_RUNNING) | (1u << PP_VM_STATE_FAILED), "3,4");
+  CHECK_LIST(bob->id, (1u << PP_VM_STATE_RUNNING) | (1u << PP_VM_STATE_FAILED), "4");
+  CHECK_LIST(alice->id, 1u << PP_VM_STATE_DONE, "");
+  /* Every state but done, as the API lists by default. */
+  CHECK_LIST(0, ((1u << _PP_VM_STATE_MAX) - 1) & ~(1u << PP_VM_STATE_DONE), "1,2,3,4");
+#undef CHECK_LIST
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) vms = pp_store_vm_list(f->store, 0, 1u << PP_VM_STATE_RUNNING, &error);
+    const PpVm *vm = g_ptr_array_index(vms, 0);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(vm->name, ==, "a2");
+    g_assert_cmpstr(vm->owner_name, ==, "alice");
+    g_assert_cmpint(vm->host_id, ==, host->id);
+    g_assert_cmpstr(vm->host_name, ==, "node1");
+  }
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_PENDING), ==, "pending");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_DEPLOYING), ==, "deploying");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_RUNNING), ==, "running");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_POWEROFF), ==, "poweroff");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_TERMINATING), ==, "terminating");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_DONE), ==, "done");
+  g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_FAILED), ==, "failed");
+}
+
+static void
+test_vm_allocate(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 200, 2048);
+  g_autoptr(PpVm) after = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  gint64 ids[2];
+
+  reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  ids[0] = device_id(f->store, host->id, "0000:05:10.0");
+  ids[1] = device_id(f->store, host->id, "0000:05:00.1");
+  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, "[\"node1: no GPU\"]", &error));
+  g_assert_no_error(error);
+
+  allocate_ok(f->store, vm->id, host->id, ids, 2, 1234);
+  after = get_vm(f->store, vm->id);
+  g_assert_cmpint(after->state, ==, PP_VM_STATE_DEPLOYING);
+  g_assert_cmpint(after->host_id, ==, host->id);
+  g_assert_cmpstr(after->host_name, ==, "node1");
+  g_assert_null(after->explanation);
+  g_assert_cmpint(after->updated, ==, 1234);
+  g_assert_cmpint(after->created, ==, 500);
+
+  /* In the VM's order, not the addresses'. */
+  devices = vm_devices(f->store, vm->id);
+  g_assert_cmpuint(devices->len, ==, 2);
+  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[0])->address, ==, "0000:05:10.0");
+  g_assert_cmpint(((PpStoreDevice *)devices->pdata[0])->vm_slot, ==, 0);
+  g_assert_cmpint(((PpStoreDevice *)devices->pdata[0])->vm_id, ==, vm->id);
+  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[1])->address, ==, "0000:05:00.1");
+  g_assert_cmpint(((PpStoreDevice *)devices->pdata[1])->vm_slot, ==, 1);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_slot, ==, -1);
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, 0);
+  g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_slot, ==, 1);
+  {
+    g_autoptr(PpHost) h = get_host(f->store, host->id);
+
+    g_assert_cmpuint(h->pci_free, ==, 2);
+  }
+  g_assert_cmpuint(get_counts(f->store).devices_held, ==, 2);
+
+  /* The holds survive a restart and a reconcile. */
+  reopen(f);
+  reconcile(f->store, host->id, "", four_nics, 4, 3000);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  devices = vm_devices(f->store, vm->id);
+  g_assert_cmpuint(devices->len, ==, 2);
+  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[1])->address, ==, "0000:05:00.1");
+  g_assert_cmpint(((PpStoreDevice *)devices->pdata[1])->vm_slot, ==, 1);
+
+  g_assert_null(pp_store_vm_list_devices(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+}
+
+/* What allocate refuses: nothing allocated, the VM still pending. */
+static void
+assert_refused(PpStore *store, gint64 vm_id, gint64 host_id, const gint64 *ids, guint n, gint code,
+               const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  PpStoreCounts before = get_counts(store);
+  PpStoreCounts after;
+  g_autoptr(PpVm) vm_before = pp_store_vm_get(store, vm_id, NULL);
+
+  g_assert_false(pp_store_vm_allocate(store, vm_id, host_id, ids, n, 7777, &error));
+  g_assert_error(error, PP_STORE_ERROR, code);
+  g_assert_cmpstr(error->message, ==, message);
+  after = get_counts(store);
+  g_assert_cmpuint(after.devices, ==, before.devices);
+  g_assert_cmpuint(after.devices_held, ==, before.devices_held);
+  if (vm_before != NULL) {
+    g_autoptr(PpVm) vm = get_vm(store, vm_id);
+    g_autoptr(GPtrArray) held = vm_devices(store, vm_id);
+
+    g_assert_cmpint(vm->state, ==, vm_before->state);
+    g_assert_cmpint(vm->host_id, ==, vm_before->host_id);
+    g_assert_cmpint(vm->updated, ==, vm_before->updated);
+    if (vm->state == PP_VM_STATE_PENDING)
+      g_assert_cmpuint(held->len, ==, 0);
+  }
+}
+
+static void
+test_vm_allocate_refused(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) a = add_host(f->store, "node1");
+  g_autoptr(PpHost) b = add_host(f->store, "node2");
+  g_autoptr(PpVm) first = add_vm(f->store, alice->id, "first", 100, 1024);
+  g_autoptr(PpVm) second = add_vm(f->store, alice->id, "second", 100, 1024);
+  g_autoptr(PpVm) third = add_vm(f->store, alice->id, "third", 100, 1024);
+  g_autofree char *expect = NULL;
+  gint64 d0, d1, d2, d3, other;
+
+  reconcile(f->store, a->id, "", four_nics, 4, 2000);
+  reconcile(f->store, b->id, "", four_nics, 1, 2000);
+  d0 = device_id(f->store, a->id, "0000:05:00.0");
+  d1 = device_id(f->store, a->id, "0000:05:00.1");
+  d2 = device_id(f->store, a->id, "0000:05:10.0");
+  d3 = device_id(f->store, a->id, "0000:05:10.1");
+  other = device_id(f->store, b->id, "0000:05:00.0");
+
+  /* The first VM takes d0 and d3; d3 then vanishes (kept, gone). */
+  {
+    gint64 ids[] = { d0, d3 };
+
+    allocate_ok(f->store, first->id, a->id, ids, 2, 3000);
+  }
+  reconcile(f->store, a->id, "", four_nics, 3, 3100);
+
+  /* Taken meanwhile, after a free one: the free one is not taken either. */
+  {
+    gint64 ids[] = { d1, d0 };
+
+    expect = g_strdup_printf("device 0000:05:00.0 of host 'node1' is held by VM %" G_GINT64_FORMAT,
+                             first->id);
+    assert_refused(f->store, second->id, a->id, ids, 2, PP_STORE_ERROR_CONFLICT, expect);
+  }
+  {
+    gint64 ids[] = { d1, d3 };
+
+    g_clear_pointer(&expect, g_free);
+    expect = g_strdup_printf(
+        "device 0000:05:10.1 of host 'node1' is gone (held by VM %" G_GINT64_FORMAT ")", first->id);
+    assert_refused(f->store, second->id, a->id, ids, 2, PP_STORE_ERROR_CONFLICT, expect);
+  }
+  {
+    gint64 ids[] = { d1, other };
+
+    assert_refused(f->store, second->id, a->id, ids, 2, PP_STORE_ERROR_CONFLICT,
+                   "device 0000:05:00.0 is on host 'node2', not on host 'node1'");
+  }
+  {
+    gint64 ids[] = { d1, d2, d1 };
+
+    assert_refused(f->store, second->id, a->id, ids, 3, PP_STORE_ERROR_CONFLICT,
+                   "device 0000:05:00.1 of host 'node1' is given twice");
+  }
+  {
+    gint64 ids[] = { d1, 999 };
+
+    assert_refused(f->store, second->id, a->id, ids, 2, PP_STORE_ERROR_CONFLICT,
+                   "device 999 is no longer in the inventory");
+  }
+  {
+    gint64 ids[] = { d1 };
+
+    g_clear_pointer(&expect, g_free);
+    expect = g_strdup_printf("VM %" G_GINT64_FORMAT " is deploying, not pending", first->id);
+    assert_refused(f->store, first->id, a->id, ids, 1, PP_STORE_ERROR_CONFLICT, expect);
+    transition_ok(f->store, first->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+    g_clear_pointer(&expect, g_free);
+    expect = g_strdup_printf("VM %" G_GINT64_FORMAT " is running, not pending", first->id);
+    assert_refused(f->store, first->id, a->id, ids, 1, PP_STORE_ERROR_CONFLICT, expect);
+    assert_refused(f->store, 99, a->id, ids, 1, PP_STORE_ERROR_NOT_FOUND, "no VM 99");
+    assert_refused(f->store, second->id, 99, ids, 1, PP_STORE_ERROR_NOT_FOUND,
+                   "no host with id 99");
+  }
+
+  /* The free ones are still there to take, and the store still works. */
+  {
+    gint64 ids[] = { d2, d1 };
+    g_autoptr(GPtrArray) held = NULL;
+
+    allocate_ok(f->store, second->id, a->id, ids, 2, 4000);
+    held = vm_devices(f->store, second->id);
+    g_assert_cmpuint(held->len, ==, 2);
+  }
+  /* A VM without devices takes only the host's CPU and memory. */
+  allocate_ok(f->store, third->id, b->id, NULL, 0, 4000);
+  g_assert_cmpint(vm_state(f->store, third->id), ==, PP_VM_STATE_DEPLOYING);
+  g_assert_cmpuint(get_counts(f->store).devices_held, ==, 4);
+}
+
+static void
+test_vm_transition(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(PpVm) got = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *long_reason = g_strnfill(10000, 'x');
+
+  allocate_ok(f->store, vm->id, host->id, NULL, 0, 800);
+  transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  transition_ok(f->store, vm->id, PP_VM_STATE_RUNNING, PP_VM_STATE_POWEROFF, "shut down inside");
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_POWEROFF);
+  g_assert_cmpstr(got->reason, ==, "shut down inside");
+  g_assert_cmpint(got->updated, ==, 900);
+  g_assert_cmpint(got->host_id, ==, host->id);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* Not in @from: CONFLICT, nothing changed. */
+  g_assert_false(pp_store_vm_transition(f->store, vm->id, PP_VM_STATE_RUNNING,
+                                        PP_VM_STATE_TERMINATING, NULL, 950, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  expect = g_strdup_printf("VM %" G_GINT64_FORMAT " is poweroff, not running", vm->id);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_POWEROFF);
+  g_assert_cmpstr(got->reason, ==, "shut down inside");
+  g_assert_cmpint(got->updated, ==, 900);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* The same state: only the reason, cleared by NULL; a long one is cut. */
+  transition_ok(f->store, vm->id, PP_VM_STATE_POWEROFF, PP_VM_STATE_POWEROFF, long_reason);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpuint(strlen(got->reason), ==, 4096);
+  g_clear_pointer(&got, pp_vm_free);
+  transition_ok(f->store, vm->id, PP_VM_STATE_POWEROFF, PP_VM_STATE_DEPLOYING, NULL);
+  got = get_vm(f->store, vm->id);
+  g_assert_null(got->reason);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* A VM on a host cannot become done without a release (the schema). */
+  g_assert_false(pp_store_vm_transition(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_DONE,
+                                        NULL, 990, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_nonnull(strstr(error->message, "CHECK constraint failed"));
+  g_clear_error(&error);
+  g_assert_cmpint(vm_state(f->store, vm->id), ==, PP_VM_STATE_DEPLOYING);
+
+  g_assert_false(pp_store_vm_transition(f->store, 99, PP_VM_STATE_RUNNING, PP_VM_STATE_POWEROFF,
+                                        NULL, 990, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+}
+
+static void
+test_vm_release(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(PpVm) keep = add_vm(f->store, alice->id, "keep", 100, 1024);
+  g_autoptr(PpVm) pending = add_vm(f->store, alice->id, "pending", 100, 1024);
+  g_autoptr(PpVm) got = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  gint64 ids[3], kept;
+
+  reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  ids[0] = device_id(f->store, host->id, "0000:05:10.1");
+  ids[1] = device_id(f->store, host->id, "0000:05:00.0");
+  ids[2] = device_id(f->store, host->id, "0000:05:10.0");
+  kept = device_id(f->store, host->id, "0000:05:00.1");
+  allocate_ok(f->store, vm->id, host->id, ids, 3, 3000);
+  allocate_ok(f->store, keep->id, host->id, &kept, 1, 3000);
+  transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  /* 05:10.1 vanishes: kept, gone. */
+  reconcile(f->store, host->id, "", four_nics, 3, 3100);
+  g_assert_cmpuint(get_counts(f->store).devices_gone, ==, 1);
+
+  g_assert_true(pp_store_vm_release(f->store, vm->id, PP_VM_STATE_FAILED, "libvirt: no domain",
+                                    4000, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_FAILED);
+  g_assert_cmpstr(got->reason, ==, "libvirt: no domain");
+  g_assert_cmpint(got->host_id, ==, 0);
+  g_assert_null(got->host_name);
+  g_assert_cmpint(got->updated, ==, 4000);
+  g_clear_pointer(&got, pp_vm_free);
+  devices = vm_devices(f->store, vm->id);
+  g_assert_cmpuint(devices->len, ==, 0);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The gone one is deleted, the others free; the other VM keeps its own. */
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpuint(devices->len, ==, 3);
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, 0);
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_slot, ==, -1);
+  g_assert_cmpint(find_device(devices, "0000:05:10.0")->vm_id, ==, 0);
+  g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_id, ==, keep->id);
+  g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_slot, ==, 0);
+  {
+    PpStoreCounts counts = get_counts(f->store);
+
+    g_assert_cmpuint(counts.devices, ==, 3);
+    g_assert_cmpuint(counts.devices_held, ==, 1);
+    g_assert_cmpuint(counts.devices_gone, ==, 0);
+  }
+
+  /* Again (terminating a failed VM): done, still holding nothing. */
+  g_assert_true(pp_store_vm_release(f->store, vm->id, PP_VM_STATE_DONE, NULL, 4100, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_DONE);
+  g_assert_null(got->reason);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* A pending VM with an explanation: failed, explanation dropped. */
+  g_assert_true(pp_store_vm_set_explanation(f->store, pending->id, "[]", &error));
+  g_assert_true(
+      pp_store_vm_release(f->store, pending->id, PP_VM_STATE_FAILED, "bad template", 4200, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, pending->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_FAILED);
+  g_assert_null(got->explanation);
+
+  g_assert_false(pp_store_vm_release(f->store, 99, PP_VM_STATE_DONE, NULL, 4300, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+}
+
+static void
+test_vm_explanation(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(PpVm) got = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *big = g_strnfill(1 << 20, 'e');
+
+  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, "node1: 1 GPU short", &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpstr(got->explanation, ==, "node1: 1 GPU short");
+  g_assert_cmpint(got->updated, ==, 500);
+  g_clear_pointer(&got, pp_vm_free);
+  /* One line per host of a large cluster: kept whole. */
+  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, big, &error));
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpstr(got->explanation, ==, big);
+  g_clear_pointer(&got, pp_vm_free);
+  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, NULL, &error));
+  got = get_vm(f->store, vm->id);
+  g_assert_null(got->explanation);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* Only a pending VM has one; clearing is always fine. */
+  allocate_ok(f->store, vm->id, host->id, NULL, 0, 800);
+  g_assert_false(pp_store_vm_set_explanation(f->store, vm->id, "late", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  expect = g_strdup_printf("VM %" G_GINT64_FORMAT " is deploying, not pending", vm->id);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+  got = get_vm(f->store, vm->id);
+  g_assert_null(got->explanation);
+  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, NULL, &error));
+  g_assert_no_error(error);
+
+  g_assert_false(pp_store_vm_set_explanation(f->store, 99, "x", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+}
+
+static const PpHostUsage *
+usage_of(GHashTable *usage, gint64 host_id)
+{
+  return g_hash_table_lookup(usage, &host_id);
+}
+
+static void
+test_host_usage(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) a = add_host(f->store, "a");
+  g_autoptr(PpHost) b = add_host(f->store, "b");
+  g_autoptr(PpHost) c = add_host(f->store, "c");
+  g_autoptr(GHashTable) usage = NULL;
+  /* cpu, memory, host, the state it ends in. */
+  static const struct {
+    gint64 cpu, memory_kib;
+    int host; /* 0: a, 1: b, -1: none */
+    PpVmState state;
+  } vms[] = {
+    { 100, 1000, 0, PP_VM_STATE_DEPLOYING }, { 250, 2000, 0, PP_VM_STATE_RUNNING },
+    { 50, 4000, 0, PP_VM_STATE_POWEROFF },   { 400, 8000, 1, PP_VM_STATE_TERMINATING },
+    { 999, 99999, -1, PP_VM_STATE_PENDING }, { 777, 77777, 1, PP_VM_STATE_DONE },
+    { 666, 66666, 0, PP_VM_STATE_FAILED },
+  };
+  gint64 hosts[] = { a->id, b->id };
+
+  usage = pp_store_host_usage(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_hash_table_size(usage), ==, 0);
+  g_clear_pointer(&usage, g_hash_table_unref);
+
+  for (guint i = 0; i < G_N_ELEMENTS(vms); i++) {
+    g_autoptr(PpVm) vm = add_vm(f->store, alice->id, NULL, vms[i].cpu, vms[i].memory_kib);
+
+    if (vms[i].host < 0)
+      continue;
+    allocate_ok(f->store, vm->id, hosts[vms[i].host], NULL, 0, 800);
+    switch (vms[i].state) {
+    case PP_VM_STATE_RUNNING:
+      transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+      break;
+    case PP_VM_STATE_POWEROFF:
+    case PP_VM_STATE_TERMINATING:
+      transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, vms[i].state, NULL);
+      break;
+    case PP_VM_STATE_DONE:
+    case PP_VM_STATE_FAILED:
+      g_assert_true(pp_store_vm_release(f->store, vm->id, vms[i].state, NULL, 900, &error));
+      g_assert_no_error(error);
+      break;
+    default:
+      break;
+    }
+    g_assert_cmpint(vm_state(f->store, vm->id), ==, vms[i].state);
+  }
+
+  usage = pp_store_host_usage(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_hash_table_size(usage), ==, 2);
+  g_assert_cmpint(usage_of(usage, a->id)->cpu, ==, 400);
+  g_assert_cmpint(usage_of(usage, a->id)->memory_kib, ==, 7000);
+  g_assert_cmpint(usage_of(usage, b->id)->cpu, ==, 400);
+  g_assert_cmpint(usage_of(usage, b->id)->memory_kib, ==, 8000);
+  g_assert_null(usage_of(usage, c->id));
+
+  /* The VMs' counts by state. */
+  {
+    PpStoreCounts counts = get_counts(f->store);
+
+    for (guint s = 0; s < _PP_VM_STATE_MAX; s++)
+      g_assert_cmpuint(counts.vms_by_state[s], ==, 1);
+  }
+}
+
+static void
+test_host_delete_vms(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) v1 = add_vm(f->store, alice->id, "v1", 100, 1024);
+  g_autoptr(PpVm) v2 = add_vm(f->store, alice->id, "v2", 100, 1024);
+  g_autoptr(PpVm) v3 = add_vm(f->store, alice->id, "v3", 100, 1024);
+  g_autofree char *expect = NULL;
+
+  reconcile(f->store, host->id, "", four_nics, 2, 2000);
+  allocate_ok(f->store, v1->id, host->id, NULL, 0, 800);
+  allocate_ok(f->store, v3->id, host->id, NULL, 0, 800);
+  transition_ok(f->store, v3->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_POWEROFF, NULL);
+  allocate_ok(f->store, v2->id, host->id, NULL, 0, 800);
+  g_assert_true(pp_store_vm_release(f->store, v2->id, PP_VM_STATE_DONE, NULL, 900, &error));
+
+  /* No devices held, yet VMs on it. */
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  expect = g_strdup_printf("host 'node1' has VMs %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                           " on it; terminate them first",
+                           v1->id, v3->id);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+  g_assert_cmpuint(n_hosts(f->store), ==, 1);
+  g_assert_cmpuint(get_counts(f->store).devices, ==, 2);
+
+  transition_ok(f->store, v1->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_TERMINATING, NULL);
+  g_assert_true(pp_store_vm_release(f->store, v3->id, PP_VM_STATE_DONE, NULL, 900, &error));
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_clear_pointer(&expect, g_free);
+  expect =
+      g_strdup_printf("host 'node1' has VM %" G_GINT64_FORMAT " on it; terminate it first", v1->id);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+
+  g_assert_true(pp_store_vm_release(f->store, v1->id, PP_VM_STATE_DONE, NULL, 900, &error));
+  g_assert_true(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(n_hosts(f->store), ==, 0);
+  /* The done VMs stay, on no host. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms WHERE host_id IS NULL"), ==, 3);
+}
+
+static void
+test_device_list_all(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) a = add_host(f->store, "a");
+  g_autoptr(PpHost) b = add_host(f->store, "b");
+  g_autoptr(PpHost) c = add_host(f->store, "c");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(GPtrArray) all = NULL;
+  static const SynthDevice wide[] = {
+    { "10000:00:01.0", NULL, NULL, NULL },
+    { "0000:ff:00.0", NULL, NULL, NULL },
+    { "0000:00:02.0", NULL, NULL, NULL },
+  };
+  static const char *const order[] = {
+    "0000:05:00.0", "0000:05:00.1", "0000:05:10.0",  /* c */
+    "0000:00:02.0", "0000:ff:00.0", "10000:00:01.0", /* a */
+  };
+  gint64 held;
+
+  all = pp_store_device_list_all(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(all->len, ==, 0);
+  g_clear_pointer(&all, g_ptr_array_unref);
+
+  /* Reported in another order than the hosts' ids. */
+  reconcile(f->store, c->id, "", four_nics, 3, 2000);
+  reconcile(f->store, a->id, "", wide, 3, 2000);
+  held = device_id(f->store, c->id, "0000:05:00.1");
+  allocate_ok(f->store, vm->id, c->id, &held, 1, 3000);
+
+  all = pp_store_device_list_all(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(all->len, ==, 6);
+  for (guint i = 0; i < all->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(all, i);
+
+    g_assert_cmpint(dev->host_id, ==, i < 3 ? a->id : c->id);
+    g_assert_cmpstr(dev->address, ==, order[(i + 3) % 6]);
+    g_assert_nonnull(dev->keys);
+    g_assert_cmpstr(dev->keys[0], ==, "TYPE");
+    g_assert_cmpint(dev->vm_id, ==, dev->id == held ? vm->id : 0);
+    g_assert_cmpint(dev->vm_slot, ==, dev->id == held ? 0 : -1);
+  }
+  g_assert_cmpint(b->id, <, c->id);
+}
+
+/* The attributes column read back: what the store writes (its fast
+ * reader), and what only jansson reads (a hand-edited row). */
+static void
+test_attributes_json(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  const char *const keys[] = { "A", "Q\"uote", "B\\slash", "CTL", "UTF", "EMPTY", NULL };
+  const char *const values[] = { "1",           "say \"hi\"", "a\\b\\", "tab\there\x01\x1f",
+                                 "caf\xc3\xa9", "",           NULL };
+  g_autofree char *written = pp_store_test_record_to_json(keys, values);
+  static const struct {
+    const char *json;
+    const char *expect; /* keys=values, joined by ';' */
+  } cases[] = {
+    { "{}", "" },
+    { "{\"k\":\"v\"}", "k=v" },
+    /* jansson's: blanks, other escapes, a non-string value skipped. */
+    { " { \"k\" : \"v\\n\" , \"n\": 1, \"e\":\"\\u00e9\\/\"} ", "k=v\n;e=\xc3\xa9/" },
+    /* A repeated key: jansson keeps the last value. */
+    { "{\"k\":\"1\",\"k\":\"2\"}", "k=2" },
+    /* Not an object of strings, or not JSON: empty. */
+    { "[\"k\"]", "" },
+    { "{\"k\":\"v\"", "" },
+    { "{\"k\":\"v\"}x", "" },
+    { "{\"k\":\"a\\u0000b\"}", "" },
+    { "{\"k\":\"\xff\"}", "" },
+    { "", "" },
+  };
+
+  reconcile(f->store, host->id, "", four_nics, 1, 2000);
+  {
+    sqlite3 *db = pp_store_test_get_db(f->store);
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint(
+        sqlite3_prepare_v2(db, "UPDATE pci_device SET attributes = ?1", -1, &stmt, NULL), ==,
+        SQLITE_OK);
+    for (guint i = 0; i <= G_N_ELEMENTS(cases); i++) {
+      const char *json = i < G_N_ELEMENTS(cases) ? cases[i].json : written;
+      g_autoptr(GPtrArray) devices = NULL;
+      const PpStoreDevice *dev;
+      g_autoptr(GString) got = g_string_new(NULL);
+
+      g_test_message("attributes, case %u", i);
+      sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+      g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_DONE);
+      sqlite3_reset(stmt);
+      devices = list_devices(f->store, host->id);
+      dev = g_ptr_array_index(devices, 0);
+      g_assert_cmpuint(g_strv_length(dev->keys), ==, g_strv_length(dev->values));
+      if (i == G_N_ELEMENTS(cases)) {
+        g_assert_true(g_strv_equal((const char *const *)dev->keys, keys));
+        g_assert_true(g_strv_equal((const char *const *)dev->values, values));
+        continue;
+      }
+      for (guint k = 0; dev->keys[k] != NULL; k++)
+        g_string_append_printf(got, "%s%s=%s", k ? ";" : "", dev->keys[k], dev->values[k]);
+      g_assert_cmpstr(got->str, ==, cases[i].expect);
+    }
+    sqlite3_finalize(stmt);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Migration from version 1                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_migrate_v1(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename(f->dir, "v1.db", NULL);
+  g_autofree char *message = NULL;
+  g_autoptr(PpStore) store = NULL;
+  sqlite3 *db = NULL;
+
+  /* A version-1 file, as pcipassd 1 made it: its own migration's SQL. */
+  g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
+                  SQLITE_OK);
+  g_assert_null(pp_store_test_get_migration(3));
+  g_assert_cmpint(
+      sqlite3_exec(
+          db,
+          "PRAGMA user_version = 1;"
+          "INSERT INTO users (id, name, admin, created) VALUES (1, 'root', 1, 10);"
+          "INSERT INTO tokens (user_id, name, hash, created) VALUES (1, 'cli', "
+          "'" HASH_A "', 11);"
+          "INSERT INTO hosts (id, name, state, cpu_count, created) "
+          "VALUES (1, 'node1', 'monitored', 8, 20), (2, 'node2', 'init', -1, 21);"
+          "INSERT INTO vms (id, name, owner_id, state, created) VALUES "
+          "  (4, 'owned', 1, 'running', 30)," /* on node1 by its devices */
+          "  (5, 'orphan', NULL, 'pending', 31),"
+          "  (6, 'lost', 1, 'running', 32)," /* running, holding nothing */
+          "  (7, 'odd', NULL, 'weird', 33);"
+          "INSERT INTO pci_device (id, host_id, address, short_address, vendor, device, "
+          "class_code, attributes, vm_id, gone) VALUES "
+          "  (10, 1, '0000:05:00.0', '05:00.0', 32902, 5409, 512, '{\"TYPE\":\"8086:1521:0200\"}',"
+          "   NULL, 0),"
+          "  (11, 1, '0000:05:00.1', '05:00.1', 32902, 5409, 512, '{}', 4, 0),"
+          "  (12, 1, '0000:05:10.0', '05:10.0', 32902, 5408, 512, '{}', 4, 1),"
+          "  (13, 2, '0000:05:00.0', '05:00.0', 32902, 5409, 512, '{}', 5, 0);",
+          NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  store = pp_store_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 2);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
+                  0);
+
+  /* Hosts, users, tokens as they were. */
+  {
+    g_autoptr(PpHost) host = get_host(store, 1);
+    g_autoptr(PpUser) root = pp_store_user_find(store, "root", &error);
+    g_autoptr(GPtrArray) tokens = pp_store_token_list(store, 0, &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(host->name, ==, "node1");
+    g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_cmpint(host->cpu_count, ==, 8);
+    g_assert_cmpuint(host->pci_total, ==, 3);
+    g_assert_cmpuint(host->pci_free, ==, 1);
+    g_assert_true(root->admin);
+    g_assert_cmpuint(tokens->len, ==, 1);
+  }
+  /* Devices: ids, holds and gone flags kept; slots in id order. */
+  {
+    g_autoptr(GPtrArray) devices = list_devices(store, 1);
+    const PpStoreDevice *free_dev = find_device(devices, "0000:05:00.0");
+    const PpStoreDevice *gone_dev = find_device(devices, "0000:05:10.0");
+
+    g_assert_cmpint(free_dev->id, ==, 10);
+    g_assert_cmpint(free_dev->vm_id, ==, 0);
+    g_assert_cmpint(free_dev->vm_slot, ==, -1);
+    g_assert_cmpstr(free_dev->keys[0], ==, "TYPE");
+    g_assert_cmpstr(free_dev->values[0], ==, "8086:1521:0200");
+    g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_id, ==, 4);
+    g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_slot, ==, 0);
+    g_assert_cmpint(gone_dev->vm_id, ==, 4);
+    g_assert_cmpint(gone_dev->vm_slot, ==, 1);
+    g_assert_true(gone_dev->gone);
+  }
+  /* VMs: owned and on a host; orphaned given an owner; impossible ones
+   * failed, with a reason. */
+  {
+    g_autoptr(PpVm) owned = get_vm(store, 4);
+    g_autoptr(PpVm) orphan = get_vm(store, 5);
+    g_autoptr(PpVm) lost = get_vm(store, 6);
+    g_autoptr(PpVm) odd = get_vm(store, 7);
+    g_autoptr(GPtrArray) held = vm_devices(store, 5);
+
+    g_assert_cmpstr(owned->name, ==, "owned");
+    g_assert_cmpint(owned->state, ==, PP_VM_STATE_RUNNING);
+    g_assert_cmpint(owned->owner_id, ==, 1);
+    g_assert_cmpint(owned->host_id, ==, 1);
+    g_assert_cmpstr(owned->host_name, ==, "node1");
+    g_assert_cmpint(owned->created, ==, 30);
+    g_assert_cmpint(owned->updated, ==, 30);
+    g_assert_cmpstr(owned->template_text, ==, "");
+    g_assert_cmpint(orphan->state, ==, PP_VM_STATE_PENDING);
+    g_assert_cmpstr(orphan->owner_name, ==, "migrated-vm-owner");
+    g_assert_cmpint(orphan->host_id, ==, 0);
+    g_assert_cmpuint(held->len, ==, 1);
+    g_assert_cmpint(((PpStoreDevice *)held->pdata[0])->id, ==, 13);
+    g_assert_cmpint(lost->state, ==, PP_VM_STATE_FAILED);
+    g_assert_cmpstr(lost->reason, ==,
+                    "the upgrade to schema version 2 found it 'running' without a host");
+    g_assert_cmpint(lost->host_id, ==, 0);
+    g_assert_cmpint(odd->state, ==, PP_VM_STATE_FAILED);
+    g_assert_cmpstr(odd->owner_name, ==, "migrated-vm-owner");
+  }
+  g_assert_cmpuint(get_counts(store).users, ==, 2);
+
+  /* The rebuilt schema still refuses what it must: foreign keys point at
+   * the new tables, the trigger is back. */
+  g_assert_cmpint(raw_exec(store, "DELETE FROM vms WHERE id = 4", &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "FOREIGN KEY constraint failed");
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(
+      raw_exec(store, "UPDATE pci_device SET vm_id = 5, vm_slot = 9 WHERE id = 11", &message), ==,
+      SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "device is held by another VM");
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_exec(store, "DELETE FROM hosts WHERE id = 2", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pci_device WHERE host_id = 2"), ==, 0);
+
+  /* And works: the released VM frees its devices, the gone one goes. */
+  g_assert_true(pp_store_vm_release(store, 4, PP_VM_STATE_DONE, NULL, 100, &error));
+  g_assert_no_error(error);
+  g_assert_true(pp_store_host_delete(store, 1, &error));
+  g_assert_no_error(error);
+
+  /* Opened again: nothing more to migrate. */
+  g_clear_pointer(&store, pp_store_free);
+  store = pp_store_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM users"), ==, 2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What the schema refuses about VMs                                        */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_schema_vms(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) v1 = add_vm(f->store, alice->id, "v1", 100, 1024);
+  g_autoptr(PpVm) v2 = add_vm(f->store, alice->id, "v2", 100, 1024);
+  gint64 d0, d1;
+  g_autoptr(GPtrArray) sql = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) expect = g_ptr_array_new();
+
+  reconcile(f->store, host->id, "", four_nics, 2, 2000);
+  d0 = device_id(f->store, host->id, "0000:05:00.0");
+  d1 = device_id(f->store, host->id, "0000:05:00.1");
+  allocate_ok(f->store, v1->id, host->id, &d0, 1, 3000);
+
+#define REFUSED(message, ...)                                                                      \
+  do {                                                                                             \
+    g_ptr_array_add(sql, g_strdup_printf(__VA_ARGS__));                                            \
+    g_ptr_array_add(expect, (gpointer)(message));                                                  \
+  } while (0)
+  /* Two VMs on one device. */
+  REFUSED("device is held by another VM",
+          "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT
+          ", vm_slot = 5 WHERE id = %" G_GINT64_FORMAT,
+          v2->id, d0);
+  /* Two devices in one slot of a VM. */
+  REFUSED("UNIQUE constraint failed: pci_device.vm_id, pci_device.vm_slot",
+          "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT
+          ", vm_slot = 0 WHERE id = %" G_GINT64_FORMAT,
+          v1->id, d1);
+  /* A hold without a slot, a slot without a hold, a negative slot. */
+  REFUSED("CHECK constraint failed: (vm_id IS NULL) = (vm_slot IS NULL)",
+          "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT " WHERE id = %" G_GINT64_FORMAT, v1->id,
+          d1);
+  REFUSED("CHECK constraint failed: (vm_id IS NULL) = (vm_slot IS NULL)",
+          "UPDATE pci_device SET vm_slot = 3 WHERE id = %" G_GINT64_FORMAT, d1);
+  REFUSED("CHECK constraint failed: vm_slot >= 0",
+          "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT
+          ", vm_slot = -1 WHERE id = %" G_GINT64_FORMAT,
+          v1->id, d1);
+  /* A state of none of the seven names. */
+  REFUSED("CHECK constraint failed: state IN ('pending', 'deploying', 'running', 'poweroff', "
+          "'terminating', 'done', 'failed')",
+          "UPDATE vms SET state = 'sleeping' WHERE id = %" G_GINT64_FORMAT, v2->id);
+  /* On a host exactly while in a state that holds one. */
+  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
+          "'poweroff', 'terminating'))",
+          "UPDATE vms SET state = 'done' WHERE id = %" G_GINT64_FORMAT, v1->id);
+  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
+          "'poweroff', 'terminating'))",
+          "UPDATE vms SET host_id = %" G_GINT64_FORMAT " WHERE id = %" G_GINT64_FORMAT, host->id,
+          v2->id);
+  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
+          "'poweroff', 'terminating'))",
+          "UPDATE vms SET state = 'running' WHERE id = %" G_GINT64_FORMAT, v2->id);
+  REFUSED("CHECK constraint failed: explanation IS NULL OR state = 'pending'",
+          "UPDATE vms SET explanation = 'x' WHERE id = %" G_GINT64_FORMAT, v1->id);
+  REFUSED("NOT NULL constraint failed: vms.owner_id",
+          "UPDATE vms SET owner_id = NULL WHERE id = %" G_GINT64_FORMAT, v2->id);
+  REFUSED("FOREIGN KEY constraint failed",
+          "UPDATE vms SET owner_id = 99 WHERE id = %" G_GINT64_FORMAT, v2->id);
+  REFUSED("CHECK constraint failed: cpu >= 0",
+          "UPDATE vms SET cpu = -1 WHERE id = %" G_GINT64_FORMAT, v2->id);
+#undef REFUSED
+
+  for (guint i = 0; i < sql->len; i++) {
+    g_autofree char *got = NULL;
+
+    g_test_message("%s", (const char *)sql->pdata[i]);
+    g_assert_cmpint(raw_exec(f->store, sql->pdata[i], &got), ==, SQLITE_CONSTRAINT);
+    g_assert_cmpstr(got, ==, expect->pdata[i]);
+  }
+  /* Nothing changed. */
+  {
+    g_autoptr(GPtrArray) held = vm_devices(f->store, v1->id);
+    g_autoptr(PpVm) got1 = get_vm(f->store, v1->id);
+    g_autoptr(PpVm) got2 = get_vm(f->store, v2->id);
+
+    g_assert_cmpuint(held->len, ==, 1);
+    g_assert_cmpint(((PpStoreDevice *)held->pdata[0])->id, ==, d0);
+    g_assert_cmpint(got1->state, ==, PP_VM_STATE_DEPLOYING);
+    g_assert_cmpint(got2->state, ==, PP_VM_STATE_PENDING);
+    g_assert_cmpint(got2->host_id, ==, 0);
+    g_assert_cmpuint(get_counts(f->store).devices_held, ==, 1);
+  }
+  /* The helper's holds take the VM's next slot. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) held = NULL;
+
+    g_assert_true(pp_store_test_hold_device(f->store, d1, v1->id, &error));
+    g_assert_no_error(error);
+    held = vm_devices(f->store, v1->id);
+    g_assert_cmpuint(held->len, ==, 2);
+    g_assert_cmpint(((PpStoreDevice *)held->pdata[1])->vm_slot, ==, 1);
+  }
+}
+
 static void
 test_counts(Fixture *f, gconstpointer data)
 {
@@ -1301,8 +2360,11 @@ test_counts(Fixture *f, gconstpointer data)
   g_assert_cmpuint(counts.devices, ==, 6);
   g_assert_cmpuint(counts.devices_held, ==, 2);
   g_assert_cmpuint(counts.devices_gone, ==, 1);
-  g_assert_cmpuint(counts.users, ==, 0);
+  g_assert_cmpuint(counts.users, ==, 1); /* the test VM's owner */
   g_assert_cmpuint(counts.tokens, ==, 0);
+  g_assert_cmpuint(counts.vms_by_state[PP_VM_STATE_PENDING], ==, 1);
+  for (guint s = PP_VM_STATE_DEPLOYING; s < _PP_VM_STATE_MAX; s++)
+    g_assert_cmpuint(counts.vms_by_state[s], ==, 0);
 }
 
 int
@@ -1331,6 +2393,19 @@ main(int argc, char **argv)
   ADD("/store/users", test_users);
   ADD("/store/tokens", test_tokens);
   ADD("/store/counts", test_counts);
+  ADD("/store/vm/create", test_vm_create);
+  ADD("/store/vm/list", test_vm_list);
+  ADD("/store/vm/allocate", test_vm_allocate);
+  ADD("/store/vm/allocate-refused", test_vm_allocate_refused);
+  ADD("/store/vm/transition", test_vm_transition);
+  ADD("/store/vm/release", test_vm_release);
+  ADD("/store/vm/explanation", test_vm_explanation);
+  ADD("/store/vm/host-usage", test_host_usage);
+  ADD("/store/vm/host-delete", test_host_delete_vms);
+  ADD("/store/vm/device-list-all", test_device_list_all);
+  ADD("/store/attributes-json", test_attributes_json);
+  ADD("/store/schema/vms", test_schema_vms);
+  ADD("/store/migrate-v1", test_migrate_v1);
 #undef ADD
   return g_test_run();
 }

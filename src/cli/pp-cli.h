@@ -77,6 +77,14 @@ int pp_cmd_host_disable(int argc, char **argv);
 int pp_cmd_host_delete(int argc, char **argv);
 int pp_cmd_host_probe(int argc, char **argv);
 
+int pp_cmd_vm_create(int argc, char **argv);
+int pp_cmd_vm_list(int argc, char **argv);
+int pp_cmd_vm_show(int argc, char **argv);
+int pp_cmd_vm_terminate(int argc, char **argv);
+int pp_cmd_vm_poweroff(int argc, char **argv);
+int pp_cmd_vm_resume(int argc, char **argv);
+int pp_cmd_vm_place(int argc, char **argv);
+
 int pp_cmd_user_create(int argc, char **argv);
 int pp_cmd_user_list(int argc, char **argv);
 int pp_cmd_token_create(int argc, char **argv);

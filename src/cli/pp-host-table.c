@@ -95,14 +95,11 @@ end_row(GString *out, GString *line)
 }
 
 /* A table whose columns are as wide as their widest cell. */
-typedef struct {
-  const char *header;
-  gboolean right;
-} Column;
+typedef PpTableColumn Column;
 
 /* @cells: rows × @n_columns strings, row by row. */
 static char *
-render_table(const Column *columns, guint n_columns, GPtrArray *cells)
+render_table(const Column *columns, guint n_columns, const GPtrArray *cells)
 {
   g_autofree guint *widths = g_new0(guint, n_columns);
   g_autoptr(GString) line = g_string_new(NULL);
@@ -131,6 +128,13 @@ render_table(const Column *columns, guint n_columns, GPtrArray *cells)
       end_row(out, line);
   }
   return g_string_free(out, FALSE);
+}
+
+char *
+pp_host_table_render(const PpTableColumn *columns, guint n_columns, const GPtrArray *cells)
+{
+  g_return_val_if_fail(n_columns > 0 && cells->len % n_columns == 0, NULL);
+  return render_table(columns, n_columns, cells);
 }
 
 char *

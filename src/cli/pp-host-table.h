@@ -30,6 +30,25 @@ typedef enum {
   PP_HOST_TABLE_PCI_COLUMNS = 1 << 0,
 } PpHostTableFlags;
 
+/* A column of pp_host_table_render(): its header, and whether its cells
+ * are right-aligned (numbers). */
+typedef struct {
+  const char *header;
+  gboolean right;
+} PpTableColumn;
+
+/**
+ * pp_host_table_render:
+ * @cells: (element-type utf8): @n_columns cells a row, row by row, each
+ *   already made safe (pp_host_table_clean())
+ *
+ * The header and the rows, each column as wide as its widest cell, one
+ * space between, no trailing spaces (the style of `host list`).
+ *
+ * Returns: (transfer full): the text, each line ending in a newline.
+ */
+char *pp_host_table_render(const PpTableColumn *columns, guint n_columns, const GPtrArray *cells);
+
 /* @text (nullable) as a cell shows it: controls replaced as above, "-"
  * for NULL or "". Returns: (transfer full) */
 char *pp_host_table_clean(const char *text);

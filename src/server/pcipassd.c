@@ -16,11 +16,13 @@
 
 #include "pp-api.h"
 #include "pp-daemon-config.h"
+#include "pp-deployer.h"
 #include "pp-exit.h"
 #include "pp-file.h"
 #include "pp-http.h"
 #include "pp-monitor.h"
 #include "pp-output.h"
+#include "pp-scheduler.h"
 #include "pp-store.h"
 
 #define DEFAULT_CONFIG PP_SYSCONFDIR "/pcipassd.conf"
@@ -35,6 +37,8 @@ typedef struct {
   GMainLoop *loop;
   PpStore *store;
   PpMonitor *monitor;
+  PpDeployer *deployer;
+  PpScheduler *scheduler;
   PpHttpServer *http;
   PpApiContext api;
   int signal;
@@ -63,7 +67,7 @@ set_log_level(const char *name)
     const char *name;
     GLogLevelFlags level;
   } levels[] = {
-    { "error", G_LOG_LEVEL_CRITICAL }, { "warning", G_LOG_LEVEL_WARNING },
+    { "error", G_LOG_LEVEL_CRITICAL },  { "warning", G_LOG_LEVEL_WARNING },
     { "message", G_LOG_LEVEL_MESSAGE }, { "info", G_LOG_LEVEL_INFO },
     { "debug", G_LOG_LEVEL_DEBUG },
   };
@@ -129,6 +133,11 @@ run(PpDaemon *daemon)
     .connect_timeout_s = config->ssh_connect_timeout,
     .max_output = PROBE_MAX_OUTPUT,
   };
+  PpSchedulerConfig scheduler = {
+    .interval_s = config->schedule_interval,
+    .policy = strcmp(config->placement_policy, "stripe") == 0 ? PP_PLACE_POLICY_STRIPE
+                                                              : PP_PLACE_POLICY_PACK,
+  };
 
   if (!make_state_dir(config->state_dir, &error) || !make_state_dir(db_dir, &error)) {
     pp_say_error("%s", error->message);
@@ -153,6 +162,9 @@ run(PpDaemon *daemon)
 
   daemon->monitor = pp_monitor_new(daemon->store, &monitor);
   daemon->api.monitor = daemon->monitor;
+  daemon->deployer = pp_deployer_new();
+  daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &scheduler);
+  daemon->api.scheduler = daemon->scheduler;
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
   g_unix_signal_add(SIGINT, on_signal, daemon);
@@ -161,8 +173,8 @@ run(PpDaemon *daemon)
               config->database, pp_store_get_schema_version(daemon->store), config->socket,
               pp_http_server_get_tcp_port(daemon->http));
   else
-    g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION,
-              config->database, pp_store_get_schema_version(daemon->store), config->socket);
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION, config->database,
+              pp_store_get_schema_version(daemon->store), config->socket);
 
   daemon->loop = g_main_loop_new(NULL, FALSE);
   g_main_loop_run(daemon->loop);
@@ -173,8 +185,10 @@ run(PpDaemon *daemon)
 static void
 daemon_clear(PpDaemon *daemon)
 {
-  /* The monitor first: its probes report to the store. */
+  /* The monitor and the scheduler first: they report to the store. */
   g_clear_pointer(&daemon->monitor, pp_monitor_free);
+  g_clear_pointer(&daemon->scheduler, pp_scheduler_free);
+  g_clear_pointer(&daemon->deployer, pp_deployer_free);
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);
   g_clear_pointer(&daemon->loop, g_main_loop_unref);
@@ -219,8 +233,10 @@ main(int argc, char **argv)
                "Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad usage or config.\n");
   group = g_option_group_new("pcipassd", "pcipassd", "Show the options", &options, NULL);
   for (guint i = 0; keys[i] != NULL; i++) {
-    GOptionEntry entry = { keys[i], 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)on_option,
-                           pp_daemon_config_key_help(keys[i]), "VALUE" };
+    GOptionEntry entry = {
+      keys[i], 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)on_option, pp_daemon_config_key_help(keys[i]),
+      "VALUE"
+    };
 
     g_array_append_val(entries, entry);
   }

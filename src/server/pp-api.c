@@ -9,6 +9,7 @@
 #include "pp-autoptr.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
+#include "pp-vm-template.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
@@ -53,6 +54,13 @@ static json_t *api_user_list(PpApiCall *call, guint *ret_status, GError **error)
 static json_t *api_user_create(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_token_list(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_token_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_list(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_place(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_show(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_terminate(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_resume(PpApiCall *call, guint *ret_status, GError **error);
 
 /* The routes.
  *   method   the HTTP method
@@ -78,6 +86,13 @@ static const struct {
   { "POST", "/v1/users", api_user_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/tokens", api_token_list, 0 },
   { "POST", "/v1/tokens", api_token_create, ROUTE_BODY },
+  { "GET", "/v1/vms", api_vm_list, 0 },
+  { "POST", "/v1/vms", api_vm_create, ROUTE_BODY },
+  { "POST", "/v1/vms/place", api_vm_place, ROUTE_BODY },
+  { "GET", "/v1/vms/*", api_vm_show, 0 },
+  { "POST", "/v1/vms/*/terminate", api_vm_terminate, 0 },
+  { "POST", "/v1/vms/*/poweroff", api_vm_poweroff, 0 },
+  { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
 };
 
 /* How errors become HTTP statuses (STYLE rule 18).
@@ -99,6 +114,8 @@ static const struct {
   { pp_store_error_quark, PP_STORE_ERROR_INVALID, 400 },
   { pp_store_error_quark, PP_STORE_ERROR_BUSY, 503 },
   { pp_probe_run_error_quark, PP_PROBE_RUN_ERROR_INVALID, 400 },
+  { pp_vm_template_error_quark, -1, 400 },
+  { pp_scheduler_error_quark, PP_SCHEDULER_ERROR_STATE, 409 },
 };
 
 static guint
@@ -148,12 +165,13 @@ check_fields(const json_t *body, const char *const *allowed, GError **error)
   const char *key;
   json_t *value;
 
-  json_object_foreach((json_t *)body, key, value) {
+  json_object_foreach((json_t *)body, key, value)
+  {
     if (!g_strv_contains(allowed, key)) {
       g_autofree char *list = g_strjoinv(", ", (char **)allowed);
 
-      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                  "unknown field '%s' (known: %s)", key, list);
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "unknown field '%s' (known: %s)",
+                  key, list);
       return FALSE;
     }
   }
@@ -163,16 +181,15 @@ check_fields(const json_t *body, const char *const *allowed, GError **error)
 /* A string field, or NULL when absent or null. FALSE with an error for
  * another type, an empty string, or one longer than @max. */
 static gboolean
-get_string(const json_t *body, const char *field, gsize max, gboolean required,
-           const char **ret, GError **error)
+get_string(const json_t *body, const char *field, gsize max, gboolean required, const char **ret,
+           GError **error)
 {
   json_t *value = json_object_get(body, field);
 
   *ret = NULL;
   if (value == NULL || json_is_null(value)) {
     if (required) {
-      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' is required",
-                  field);
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' is required", field);
       return FALSE;
     }
     return TRUE;
@@ -201,8 +218,8 @@ get_bool(const json_t *body, const char *field, gboolean *ret, GError **error)
   if (value == NULL || json_is_null(value))
     return TRUE;
   if (!json_is_boolean(value)) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "field '%s' must be true or false", field);
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' must be true or false",
+                field);
     return FALSE;
   }
   *ret = json_is_true(value);
@@ -237,20 +254,19 @@ host_to_json(const PpHost *host)
 
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
-                    pp_json_text(host->ssh_host), "port",
-                    json_int_or_null(host->ssh_port, 0));
-  return json_pack(
-      "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
-      (json_int_t)host->id, "name", pp_json_text(host->name), "state",
-      pp_host_state_to_string(host->state), "enabled", host->state != PP_HOST_STATE_DISABLED,
-      "error", pp_json_text(host->error), "ssh", ssh, "libvirt_uri",
-      pp_json_text(host->libvirt_uri), "probe_command",
-      json_strv((const char *const *)host->probe_command), "facts", "hostname",
-      pp_json_text(host->reported_hostname), "cpu_count", json_int_or_null(host->cpu_count, -1),
-      "memory_kib", json_int_or_null(host->memory_kib, -1), "kernel_version",
-      pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total, "pci_free",
-      (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
-      "created", (json_int_t)host->created);
+                    pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
+  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
+                   (json_int_t)host->id, "name", pp_json_text(host->name), "state",
+                   pp_host_state_to_string(host->state), "enabled",
+                   host->state != PP_HOST_STATE_DISABLED, "error", pp_json_text(host->error), "ssh",
+                   ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
+                   json_strv((const char *const *)host->probe_command), "facts", "hostname",
+                   pp_json_text(host->reported_hostname), "cpu_count",
+                   json_int_or_null(host->cpu_count, -1), "memory_kib",
+                   json_int_or_null(host->memory_kib, -1), "kernel_version",
+                   pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
+                   "pci_free", (int)host->pci_free, "last_monitored",
+                   json_int_or_null(host->last_monitored, 0), "created", (json_int_t)host->created);
 }
 
 static json_t *
@@ -265,17 +281,15 @@ device_to_json(const PpStoreDevice *dev)
   g_snprintf(type, sizeof(type), "%s:%s:%s", vendor, device, class_code);
   for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
     json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
-  return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}",
-                   "address", pp_json_text(dev->address), "short_address",
-                   pp_json_text(dev->short_address), "type", type, "vendor", vendor, "device",
-                   device, "class", class_code, "vendor_name", pp_json_text(dev->vendor_name),
-                   "device_name", pp_json_text(dev->device_name), "class_name",
-                   pp_json_text(dev->class_name), "numa_node",
-                   json_int_or_null(dev->numa_node, -1), "iommu_group",
-                   json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
-                   "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
-                   json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "attributes",
-                   attributes);
+  return json_pack(
+      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "address",
+      pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address), "type", type,
+      "vendor", vendor, "device", device, "class", class_code, "vendor_name",
+      pp_json_text(dev->vendor_name), "device_name", pp_json_text(dev->device_name), "class_name",
+      pp_json_text(dev->class_name), "numa_node", json_int_or_null(dev->numa_node, -1),
+      "iommu_group", json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
+      "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
+      json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "attributes", attributes);
 }
 
 static json_t *
@@ -291,8 +305,7 @@ token_to_json(const PpToken *token)
 {
   return json_pack("{s:I,s:o,s:o,s:I,s:o}", "id", (json_int_t)token->id, "user",
                    pp_json_text(token->user_name), "name", pp_json_text(token->name), "created",
-                   (json_int_t)token->created, "last_used",
-                   json_int_or_null(token->last_used, 0));
+                   (json_int_t)token->created, "last_used", json_int_or_null(token->last_used, 0));
 }
 
 /* A builder that gave NULL ran out of memory or met a bad value. */
@@ -300,8 +313,7 @@ static json_t *
 built(json_t *json, GError **error)
 {
   if (json == NULL)
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FAILED,
-                "cannot build the JSON answer");
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FAILED, "cannot build the JSON answer");
   return json;
 }
 
@@ -395,7 +407,8 @@ parse_probe_command(const json_t *value, GError **error)
     return NULL;
   }
   builder = g_strv_builder_new();
-  json_array_foreach((json_t *)value, i, word) {
+  json_array_foreach((json_t *)value, i, word)
+  {
     if (!json_is_string(word) || json_string_length(word) == 0 ||
         json_string_length(word) > MAX_WORD_LEN ||
         strlen(json_string_value(word)) != json_string_length(word)) {
@@ -609,8 +622,7 @@ api_user_create(PpApiCall *call, guint *ret_status, GError **error)
   user = pp_store_user_create(call->ctx->store, name, admin, call->now, error);
   if (user == NULL)
     return NULL;
-  g_message("user '%s'%s created by '%s'", user->name, admin ? " (admin)" : "",
-            call->user->name);
+  g_message("user '%s'%s created by '%s'", user->name, admin ? " (admin)" : "", call->user->name);
   *ret_status = 201;
   return built(user_to_json(user), error);
 }
@@ -673,6 +685,276 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
   return json;
 }
 
+/* VMs. */
+
+static json_t *
+requests_to_json(const PpVmSpec *spec)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; spec != NULL && i < spec->requests->len; i++)
+    json_array_append_new(array, pp_json_text(g_array_index(spec->requests, PpPciRequest, i).text));
+  return array;
+}
+
+/* A device of a VM: @request is its request's index, or -1 for a
+ * companion of its IOMMU group. */
+static json_t *
+vm_device_to_json(const char *address, const char *short_address, guint16 vendor, guint16 device,
+                  guint16 class_code, const char *name, gint numa_node, gint iommu_group,
+                  gint request)
+{
+  char type[16];
+
+  g_snprintf(type, sizeof(type), "%04x:%04x:%04x", vendor, device, class_code);
+  return json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "address", pp_json_text(address),
+                   "short_address", pp_json_text(short_address), "type", type, "name",
+                   pp_json_text(name), "numa_node", json_int_or_null(numa_node, -1), "iommu_group",
+                   json_int_or_null(iommu_group, -1), "request", json_int_or_null(request, -1));
+}
+
+static json_t *
+vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
+{
+  g_autoptr(PpVmSpec) spec =
+      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  g_autoptr(GPtrArray) devices = pp_store_vm_list_devices(ctx->store, vm->id, error);
+  g_autofree char *domain = pp_scheduler_domain_name(vm->id);
+  guint n_requests = spec ? spec->requests->len : 0;
+  g_autofree char *xml = NULL;
+  json_t *host = json_null();
+  json_t *explanation = json_null();
+  json_t *array;
+
+  if (devices == NULL)
+    return NULL;
+  if (vm->host_id != 0) {
+    g_autoptr(PpHost) placed = pp_store_host_get(ctx->store, vm->host_id, NULL);
+
+    host =
+        json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
+    /* What the deployer gives libvirt, for the curious and the tests. */
+    if (placed != NULL)
+      xml = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+  }
+  if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
+    explanation = json_loads(vm->explanation, 0, NULL);
+    if (explanation == NULL)
+      explanation = json_null();
+  }
+  array = json_array();
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+    pp_json_append(array,
+                   vm_device_to_json(
+                       dev->address, dev->short_address, dev->vendor, dev->device, dev->class_code,
+                       dev->device_name, dev->numa_node, dev->iommu_group,
+                       dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
+  }
+  return built(json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I}",
+                         "id", (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
+                         pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state),
+                         "reason", pp_json_text(vm->reason), "host", host, "cpu",
+                         (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
+                         (json_int_t)(vm->memory_kib / 1024), "pci_requests",
+                         requests_to_json(spec), "devices", array, "explanation", explanation,
+                         "domain", domain, "domain_xml", pp_json_text(xml), "template",
+                         pp_json_text(vm->template_text), "created", (json_int_t)vm->created,
+                         "updated", (json_int_t)vm->updated),
+               error);
+}
+
+/* The template of a body {"template": TEXT}, parsed. */
+static PpVmSpec *
+body_template(PpApiCall *call, const char **ret_text, GError **error)
+{
+  static const char *const fields[] = { "template", NULL };
+  const char *text;
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
+    return NULL;
+  *ret_text = text;
+  return pp_vm_template_parse(text, strlen(text), error);
+}
+
+static json_t *
+api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  const char *text;
+  g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
+  g_autoptr(PpVm) vm = NULL;
+
+  if (spec == NULL)
+    return NULL;
+  vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
+                          (gint64)spec->memory_mib * 1024, call->now, error);
+  if (vm == NULL)
+    return NULL;
+  g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
+            call->user->name, spec->requests->len, spec->requests->len == 1 ? "" : "s");
+  if (call->ctx->scheduler != NULL)
+    pp_scheduler_poke(call->ctx->scheduler);
+  *ret_status = 201;
+  return vm_to_json(call->ctx, vm, error);
+}
+
+static json_t *
+api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  const char *all = pp_http_request_get_query(call->req, "all");
+  guint states = 0;
+  g_autoptr(GPtrArray) vms = NULL;
+  g_autoptr(json_t) array = NULL;
+
+  if (all == NULL || strcmp(all, "0") == 0) {
+    for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
+      if (s != PP_VM_STATE_DONE)
+        states |= 1u << s;
+    }
+  } else if (strcmp(all, "1") != 0) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "query 'all' must be 0 or 1");
+    return NULL;
+  }
+  vms = pp_store_vm_list(call->ctx->store, call->user->admin ? 0 : call->user->id, states, error);
+  if (vms == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < vms->len; i++) {
+    json_t *vm = vm_to_json(call->ctx, g_ptr_array_index(vms, i), error);
+
+    if (vm == NULL)
+      return NULL;
+    json_array_append_new(array, vm);
+  }
+  return built(json_pack("{s:O}", "vms", array), error);
+}
+
+/* The VM of the path, if the caller may see it: others' VMs are 404, as
+ * if they did not exist. */
+static PpVm *
+find_vm(PpApiCall *call, GError **error)
+{
+  guint64 id;
+  g_autoptr(PpVm) vm = NULL;
+
+  if (!g_ascii_string_to_unsigned(call->args[0], 10, 1, G_MAXINT64, &id, NULL)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM '%s' (VMs have numbers)",
+                call->args[0]);
+    return NULL;
+  }
+  vm = pp_store_vm_get(call->ctx->store, (gint64)id, error);
+  if (vm == NULL)
+    return NULL;
+  if (!call->user->admin && vm->owner_id != call->user->id) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM %" G_GUINT64_FORMAT, id);
+    return NULL;
+  }
+  return g_steal_pointer(&vm);
+}
+
+static json_t *
+api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpVm) vm = find_vm(call, error);
+
+  return vm == NULL ? NULL : vm_to_json(call->ctx, vm, error);
+}
+
+typedef gboolean (*VmAction)(PpScheduler *scheduler, gint64 vm_id, GError **error);
+
+static json_t *
+vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status, GError **error)
+{
+  g_autoptr(PpVm) vm = find_vm(call, error);
+  g_autoptr(PpVm) after = NULL;
+
+  if (vm == NULL || !action(call->ctx->scheduler, vm->id, error))
+    return NULL;
+  g_message("VM %" G_GINT64_FORMAT " '%s': %s by '%s'", vm->id, vm->name, what, call->user->name);
+  after = pp_store_vm_get(call->ctx->store, vm->id, error);
+  if (after == NULL)
+    return NULL;
+  *ret_status = 202;
+  return vm_to_json(call->ctx, after, error);
+}
+
+static json_t *
+api_vm_terminate(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return vm_action(call, pp_scheduler_terminate, "terminate", ret_status, error);
+}
+
+static json_t *
+api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return vm_action(call, pp_scheduler_poweroff, "poweroff", ret_status, error);
+}
+
+static json_t *
+api_vm_resume(PpApiCall *call, guint *ret_status, GError **error)
+{
+  return vm_action(call, pp_scheduler_resume, "resume", ret_status, error);
+}
+
+static json_t *
+api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
+{
+  const char *text;
+  g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
+  g_autoptr(PpPlacement) placement = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autoptr(json_t) array = NULL;
+  gboolean fits = FALSE;
+
+  if (spec == NULL ||
+      !pp_scheduler_place_dry(call->ctx->scheduler, spec, &placement, &rejections, &fits, error))
+    return NULL;
+  if (!fits) {
+    json_t *explanation = json_array();
+
+    for (guint i = 0; i < rejections->len; i++) {
+      const PpPlaceRejection *r = g_ptr_array_index(rejections, i);
+
+      pp_json_append(explanation,
+                     json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
+                               pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
+    }
+    return built(json_pack("{s:b,s:o}", "fits", FALSE, "explanation", explanation), error);
+  }
+  host = pp_store_host_get(call->ctx->store, placement->host_id, error);
+  if (host == NULL)
+    return NULL;
+  devices = pp_store_host_list_devices(call->ctx->store, placement->host_id, error);
+  if (devices == NULL)
+    return NULL;
+  array = json_array();
+  for (guint pass = 0; pass < 2; pass++) {
+    const GArray *ids = pass == 0 ? placement->device_ids : placement->companion_ids;
+
+    for (guint i = 0; i < ids->len; i++) {
+      gint64 id = g_array_index(ids, gint64, i);
+
+      for (guint d = 0; d < devices->len; d++) {
+        const PpStoreDevice *dev = g_ptr_array_index(devices, d);
+
+        if (dev->id == id)
+          pp_json_append(array, vm_device_to_json(dev->address, dev->short_address, dev->vendor,
+                                                  dev->device, dev->class_code, dev->device_name,
+                                                  dev->numa_node, dev->iommu_group,
+                                                  pass == 0 ? (gint)i : -1));
+      }
+    }
+  }
+  return built(json_pack("{s:b,s:{s:I,s:s},s:o,s:O}", "fits", TRUE, "host", "id",
+                         (json_int_t)placement->host_id, "name", host->name, "numa_node",
+                         json_int_or_null(placement->numa_node, -1), "devices", array),
+               error);
+}
+
 /* /metrics: Prometheus's text format 0.0.4. */
 static GBytes *
 metrics_text(const PpApiContext *ctx, GError **error)
@@ -700,6 +982,10 @@ metrics_text(const PpApiContext *ctx, GError **error)
       "# HELP pcipass_tokens API tokens.\n# TYPE pcipass_tokens gauge\npcipass_tokens %u\n",
       counts.devices - counts.devices_held, counts.devices_held - counts.devices_gone,
       counts.devices_gone, counts.users, counts.tokens);
+  g_string_append(out, "# HELP pcipass_vms VMs by state.\n# TYPE pcipass_vms gauge\n");
+  for (int s = 0; s < _PP_VM_STATE_MAX; s++)
+    g_string_append_printf(out, "pcipass_vms{state=\"%s\"} %u\n",
+                           pp_vm_state_to_string((PpVmState)s), counts.vms_by_state[s]);
   if (ctx->monitor != NULL) {
     PpMonitorCounts mon;
 
@@ -726,8 +1012,7 @@ metrics_text(const PpApiContext *ctx, GError **error)
                          "class.\n# TYPE pcipass_http_responses_total counter\n");
     for (int c = 1; c <= 5; c++)
       g_string_append_printf(out,
-                             "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT
-                             "\n",
+                             "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT "\n",
                              c, classes[c]);
   }
   g_string_append_printf(out,
@@ -792,8 +1077,7 @@ find_route(const char *method, char **segments, guint n, const char **args, GErr
       return (int)i;
   }
   if (path_known)
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
-                method);
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here", method);
   else
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
   return -1;
@@ -810,8 +1094,7 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
   *ret = NULL;
   if (!wanted) {
     if (len > 0) {
-      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                  "this request takes no body");
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "this request takes no body");
       return FALSE;
     }
     return TRUE;
@@ -823,8 +1106,7 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
   json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (json == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "the body is not JSON: line %d, column %d: %s", jerr.line, jerr.column,
-                jerr.text);
+                "the body is not JSON: line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
     return FALSE;
   }
   if (!json_is_object(json)) {
@@ -882,10 +1164,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   }
   if (route >= 0 && (routes[route].flags & ROUTE_ADMIN) && !user->admin)
     g_set_error(&error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
-                "%s %s is for an admin; '%s' is not one", method, routes[route].path,
-                user->name);
-  else if (route >= 0 &&
-           parse_body(req, (routes[route].flags & ROUTE_BODY) != 0, &body, &error)) {
+                "%s %s is for an admin; '%s' is not one", method, routes[route].path, user->name);
+  else if (route >= 0 && parse_body(req, (routes[route].flags & ROUTE_BODY) != 0, &body, &error)) {
     call.body = body;
     answer = routes[route].handler(&call, &status, &error);
   }

@@ -27,6 +27,17 @@
  *   POST   /v1/tokens                 {"name"?, "user"?} -> 201 TOKEN with "token": the
  *                                     secret, shown this once. "user" (another user's
  *                                     name) is for the admin.
+ *   GET    /v1/vms                    {"vms": [VM...]}: the caller's (all for the admin);
+ *                                     ?all=1 adds done VMs
+ *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
+ *                                     the caller). A bad template is 400 with its line and
+ *                                     column
+ *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
+ *                                     created
+ *   GET    /v1/vms/{id}               VM (the owner or the admin; others get 404)
+ *   POST   /v1/vms/{id}/terminate     -> 202 VM: destroyed, devices released
+ *   POST   /v1/vms/{id}/poweroff      -> 202 VM: the domain stops, devices stay reserved
+ *   POST   /v1/vms/{id}/resume        -> 202 VM: a poweroff VM starts again
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
@@ -41,6 +52,17 @@
  *   "iommu_group": null|N, "driver": null|"..", "sriov": "pf|vf|no",
  *   "physfn": null|"..", "vm": null|VM_ID, "gone": false,
  *   "attributes": {the probe's record, keys in order}}
+ * VM: {"id", "name", "owner", "state": "pending|deploying|running|poweroff|terminating|
+ *   done|failed", "reason": null|"..", "host": null|{"id", "name"}, "cpu": 0.5,
+ *   "vcpu": N, "memory_mib": N, "pci_requests": ["VENDOR=10de,DEVICE=1db4", ...],
+ *   "devices": [{"address", "short_address", "type", "name", "numa_node",
+ *   "iommu_group", "request": N|null (null: a companion of its IOMMU group)}...],
+ *   "explanation": null|[{"host_id", "host", "reason"}...] (pending only),
+ *   "domain": "pcipass-ID", "domain_xml": null|"<domain ...>" (while it has a host),
+ *   "template": "TEXT", "created", "updated"}
+ * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,
+ *   "devices": [{"address", "type", "name", "request": N|null}...]}
+ *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}
  * USER: {"id", "name", "admin", "created"}
  * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
  */
@@ -50,6 +72,7 @@
 
 #include "pp-http.h"
 #include "pp-monitor.h"
+#include "pp-scheduler.h"
 #include "pp-store.h"
 
 G_BEGIN_DECLS
@@ -72,6 +95,7 @@ typedef enum {
 typedef struct {
   PpStore *store;
   PpMonitor *monitor; /* nullable: no probing (tests of the API alone) */
+  PpScheduler *scheduler;
   PpHttpServer *http; /* nullable: no request counts in /metrics */
   gint64 started;     /* unix seconds */
 } PpApiContext;

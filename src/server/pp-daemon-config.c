@@ -59,6 +59,10 @@ static const struct {
     NULL, FALSE, "The probe program run on hosts without a probe command (local or over ssh)" },
   { "ssh-connect-timeout", KEY_UINT, offsetof(PpDaemonConfig, ssh_connect_timeout), "10", 1,
     600, NULL, FALSE, "ssh's ConnectTimeout for probes over ssh, in seconds" },
+  { "schedule-interval", KEY_UINT, offsetof(PpDaemonConfig, schedule_interval), "10", 1, 3600,
+    NULL, FALSE, "Seconds between two scheduler passes (it also runs when VMs or hosts change)" },
+  { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
+    "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
   { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,
     "error|warning|message|info|debug", FALSE, "The least important messages logged" },
 };

@@ -25,6 +25,8 @@ typedef struct {
   guint probe_parallel;
   char *probe_path;
   guint ssh_connect_timeout;
+  guint schedule_interval;
+  char *placement_policy; /* pack, stripe */
   char *log_level; /* error, warning, message, info, debug */
 } PpDaemonConfig;
 

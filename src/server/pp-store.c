@@ -10,6 +10,7 @@
 #include "pp-autoptr.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
+#include "pp-template.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
@@ -31,6 +32,8 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 #define PROBE_ARG_MAX_LEN 4096
 #define TOKEN_NAME_MAX_LEN 128
 #define HOST_ERROR_MAX_LEN 4096
+/* Why a VM failed: an error message of libvirt's or ours. */
+#define VM_REASON_MAX_LEN 4096
 /* A token is stored as the SHA-256 of its secret, in hex. */
 #define TOKEN_HASH_LEN 64
 
@@ -120,6 +123,109 @@ static const char migration_1[] =
     "  WHEN OLD.vm_id IS NOT NULL AND NEW.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id"
     "  BEGIN SELECT RAISE(ABORT, 'device is held by another VM'); END;";
 
+/* Migration 2: VMs. vms gets its whole record: an owner (required), the
+ * template, the host it is on, what it reserves there (cpu in hundredths,
+ * memory), why it failed, why it is still pending, and when it last
+ * changed; a CHECK keeps its state one of seven names, and a VM is on a
+ * host exactly while it holds one (deploying, running, poweroff,
+ * terminating: the states whose CPU, memory and devices stay reserved).
+ * pci_device gets vm_slot, the device's place in its VM's order: set
+ * exactly when vm_id is, one device per (VM, slot).
+ *
+ * Both tables are rebuilt (create new, copy, drop, rename, as SQLite's
+ * ALTER TABLE page says), foreign keys being off for the migration and
+ * checked before its commit (store_migrate()). Version-1 rows keep their
+ * ids and data: a VM without an owner goes to the user
+ * 'migrated-vm-owner' (made for it); a VM on a host (its devices say
+ * which) keeps its state; one whose state is not one of the seven, or that
+ * holds no device in a state that needs a host, becomes failed with a
+ * reason. Held devices get slots in id order. */
+#define VM_STATE_NAMES                                                                             \
+  "('pending', 'deploying', 'running', 'poweroff', 'terminating', 'done', 'failed')"
+/* The states in which a VM is on a host and holds what it reserved. */
+#define VM_HOLDING_STATES "('deploying', 'running', 'poweroff', 'terminating')"
+
+static const char migration_2[] =
+    "CREATE TABLE new_vms ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN " VM_STATE_NAMES "),"
+    "  reason TEXT,"
+    "  template TEXT NOT NULL DEFAULT '',"
+    "  host_id INTEGER REFERENCES hosts(id) ON DELETE SET NULL,"
+    "  cpu INTEGER NOT NULL DEFAULT 0 CHECK(cpu >= 0),"
+    "  memory_kib INTEGER NOT NULL DEFAULT 0 CHECK(memory_kib >= 0),"
+    "  explanation TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK((host_id IS NULL) = (state NOT IN " VM_HOLDING_STATES ")),"
+    "  CHECK(explanation IS NULL OR state = 'pending'));"
+    "INSERT INTO users (name, admin, created)"
+    "  SELECT 'migrated-vm-owner', 0, CAST(strftime('%s', 'now') AS INTEGER)"
+    "  WHERE EXISTS (SELECT 1 FROM vms WHERE owner_id IS NULL)"
+    "    AND NOT EXISTS (SELECT 1 FROM users WHERE name = 'migrated-vm-owner');"
+    "INSERT INTO new_vms (id, name, owner_id, state, reason, host_id, created, updated)"
+    "  SELECT id, name,"
+    "    coalesce(owner_id, (SELECT u.id FROM users u WHERE u.name = 'migrated-vm-owner')),"
+    "    CASE WHEN keep_state THEN state ELSE 'failed' END,"
+    "    CASE WHEN keep_state THEN NULL"
+    "      ELSE 'the upgrade to schema version 2 found it ' || quote(state) || ' without a host'"
+    "    END,"
+    "    CASE WHEN keep_state AND state IN " VM_HOLDING_STATES " THEN host END,"
+    "    created, created"
+    "  FROM (SELECT v.*, h.host,"
+    "          (v.state IN ('pending', 'done', 'failed')"
+    "           OR (v.state IN " VM_HOLDING_STATES " AND h.host IS NOT NULL)) AS keep_state"
+    "        FROM vms v LEFT JOIN (SELECT vm_id, min(host_id) AS host FROM pci_device"
+    "                              WHERE vm_id IS NOT NULL GROUP BY vm_id) h"
+    "          ON h.vm_id = v.id);"
+    "CREATE TABLE new_pci_device ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  short_address TEXT NOT NULL,"
+    "  vendor INTEGER NOT NULL CHECK(vendor BETWEEN 0 AND 65535),"
+    "  device INTEGER NOT NULL CHECK(device BETWEEN 0 AND 65535),"
+    "  class_code INTEGER NOT NULL CHECK(class_code BETWEEN 0 AND 65535),"
+    "  vendor_name TEXT NOT NULL DEFAULT '',"
+    "  device_name TEXT NOT NULL DEFAULT '',"
+    "  class_name TEXT NOT NULL DEFAULT '',"
+    "  numa_node INTEGER NOT NULL DEFAULT -1,"
+    "  iommu_group INTEGER NOT NULL DEFAULT -1,"
+    "  driver TEXT,"
+    "  sriov TEXT NOT NULL DEFAULT 'no' CHECK(sriov IN ('pf', 'vf', 'no')),"
+    "  physfn TEXT,"
+    "  attributes TEXT NOT NULL DEFAULT '{}',"
+    "  vm_id INTEGER REFERENCES vms(id),"
+    "  vm_slot INTEGER CHECK(vm_slot >= 0),"
+    "  gone INTEGER NOT NULL DEFAULT 0 CHECK(gone IN (0, 1)),"
+    "  UNIQUE(host_id, address),"
+    "  UNIQUE(vm_id, vm_slot),"
+    "  CHECK(gone = 0 OR vm_id IS NOT NULL),"
+    "  CHECK((vm_id IS NULL) = (vm_slot IS NULL)));"
+    "INSERT INTO new_pci_device (id, host_id, address, short_address, vendor, device, class_code,"
+    "    vendor_name, device_name, class_name, numa_node, iommu_group, driver, sriov, physfn,"
+    "    attributes, vm_id, vm_slot, gone)"
+    "  SELECT o.id, o.host_id, o.address, o.short_address, o.vendor, o.device, o.class_code,"
+    "    o.vendor_name, o.device_name, o.class_name, o.numa_node, o.iommu_group, o.driver,"
+    "    o.sriov, o.physfn, o.attributes, o.vm_id,"
+    "    CASE WHEN o.vm_id IS NOT NULL THEN (SELECT count(*) FROM pci_device p"
+    "                                         WHERE p.vm_id = o.vm_id AND p.id < o.id) END,"
+    "    o.gone"
+    "  FROM pci_device o;"
+    "DROP TABLE pci_device;"
+    "DROP TABLE vms;"
+    "ALTER TABLE new_vms RENAME TO vms;"
+    "ALTER TABLE new_pci_device RENAME TO pci_device;"
+    "CREATE INDEX vms_owner_id ON vms(owner_id);"
+    "CREATE INDEX vms_state ON vms(state);"
+    "CREATE INDEX vms_host_id ON vms(host_id);"
+    /* UNIQUE(vm_id, vm_slot)'s index serves look-ups by vm_id. */
+    "CREATE TRIGGER pci_device_one_vm BEFORE UPDATE OF vm_id ON pci_device"
+    "  WHEN OLD.vm_id IS NOT NULL AND NEW.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id"
+    "  BEGIN SELECT RAISE(ABORT, 'device is held by another VM'); END;";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -133,6 +239,7 @@ static const struct {
   const char *sql;
 } migrations[] = {
   { 1, migration_1 },
+  { 2, migration_2 },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -154,7 +261,7 @@ static const struct {
 /* A device row as device_from_row() and device_row_matches() read it. */
 #define DEVICE_COLUMNS                                                                             \
   "id, host_id, address, short_address, vendor, device, class_code, vendor_name, device_name, "    \
-  "class_name, numa_node, iommu_group, driver, sriov, physfn, vm_id, gone, attributes "
+  "class_name, numa_node, iommu_group, driver, sriov, physfn, vm_id, vm_slot, gone, attributes "
 enum {
   DCOL_ID,
   DCOL_HOST_ID,
@@ -172,6 +279,7 @@ enum {
   DCOL_SRIOV,
   DCOL_PHYSFN,
   DCOL_VM_ID,
+  DCOL_VM_SLOT,
   DCOL_GONE,
   DCOL_ATTRIBUTES,
 };
@@ -182,6 +290,12 @@ enum {
 #define DEVICE_FIELDS                                                                              \
   "short_address, vendor, device, class_code, vendor_name, device_name, class_name, "              \
   "numa_node, iommu_group, driver, sriov, physfn, attributes"
+
+/* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
+#define VM_COLUMNS                                                                                 \
+  "v.id, v.name, v.owner_id, u.name, v.state, v.reason, v.template, v.host_id, h.name, v.cpu, "    \
+  "v.memory_kib, v.explanation, v.created, v.updated "
+#define VM_TABLES "vms v JOIN users u ON u.id = v.owner_id LEFT JOIN hosts h ON h.id = v.host_id "
 
 #define USER_COLUMNS "id, name, admin, created "
 #define TOKEN_COLUMNS "t.id, t.user_id, u.name, t.name, t.created, t.last_used "
@@ -198,6 +312,7 @@ typedef enum {
   STMT_HOST_SET_ENABLED,
   STMT_HOST_NAME,
   STMT_HOST_HELD_BY,
+  STMT_HOST_VMS_ON,
   STMT_HOST_DELETE,
   STMT_HOST_SET_FACTS,
   STMT_HOST_SET_ERROR,
@@ -206,6 +321,22 @@ typedef enum {
   STMT_DEV_UPDATE,
   STMT_DEV_DELETE,
   STMT_DEV_FLAG_GONE,
+  STMT_DEV_LIST_ALL,
+  STMT_DEV_LIST_VM,
+  STMT_DEV_ALLOCATE,
+  STMT_DEV_HOLDER,
+  STMT_DEV_DELETE_GONE_OF_VM,
+  STMT_DEV_FREE_OF_VM,
+  STMT_VM_GET,
+  STMT_VM_LIST,
+  STMT_VM_INSERT,
+  STMT_VM_NAME_DEFAULT,
+  STMT_VM_STATE,
+  STMT_VM_ALLOCATE,
+  STMT_VM_TRANSITION,
+  STMT_VM_RELEASE,
+  STMT_VM_SET_EXPLANATION,
+  STMT_HOST_USAGE,
   STMT_USER_GET,
   STMT_USER_GET_BY_NAME,
   STMT_USER_LIST,
@@ -218,6 +349,7 @@ typedef enum {
   STMT_COUNT_HOSTS,
   STMT_COUNT_DEVICES,
   STMT_COUNT_USERS,
+  STMT_COUNT_VMS,
   N_STMTS
 } StmtId;
 
@@ -241,6 +373,8 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
+  [STMT_HOST_VMS_ON] =
+      "SELECT id FROM vms WHERE host_id = ?1 AND state IN " VM_HOLDING_STATES " ORDER BY id",
   [STMT_HOST_DELETE] = "DELETE FROM hosts WHERE id = ?1",
   [STMT_HOST_SET_FACTS] =
       "UPDATE hosts SET reported_hostname = ?2, cpu_count = ?3, memory_kib = ?4, "
@@ -259,6 +393,40 @@ static const char *const stmt_sql[N_STMTS] = {
                       "WHERE id = ?1",
   [STMT_DEV_DELETE] = "DELETE FROM pci_device WHERE id = ?1",
   [STMT_DEV_FLAG_GONE] = "UPDATE pci_device SET gone = 1 WHERE id = ?1",
+  /* One pass over UNIQUE(host_id, address)'s index, each host's few rows
+   * sorted again by address length (the order of STMT_DEV_LIST). */
+  [STMT_DEV_LIST_ALL] = "SELECT " DEVICE_COLUMNS "FROM pci_device "
+                        "ORDER BY host_id, length(address), address",
+  [STMT_DEV_LIST_VM] = "SELECT " DEVICE_COLUMNS "FROM pci_device WHERE vm_id = ?1 ORDER BY vm_slot",
+  /* Takes the device only if it is still free, present and on the host. */
+  [STMT_DEV_ALLOCATE] = "UPDATE pci_device SET vm_id = ?2, vm_slot = ?3 "
+                        "WHERE id = ?1 AND vm_id IS NULL AND gone = 0 AND host_id = ?4",
+  [STMT_DEV_HOLDER] = "SELECT d.address, d.host_id, h.name, d.vm_id, d.gone "
+                      "FROM pci_device d JOIN hosts h ON h.id = d.host_id WHERE d.id = ?1",
+  [STMT_DEV_DELETE_GONE_OF_VM] = "DELETE FROM pci_device WHERE vm_id = ?1 AND gone = 1",
+  [STMT_DEV_FREE_OF_VM] = "UPDATE pci_device SET vm_id = NULL, vm_slot = NULL WHERE vm_id = ?1",
+  [STMT_VM_GET] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.id = ?1",
+  /* ?2..?8: the names of the states asked for (NULL for the rest); ?2
+   * NULL: every state. */
+  [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
+                   "AND (?2 IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8)) ORDER BY v.id",
+  [STMT_VM_INSERT] =
+      "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated) "
+      "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6)",
+  [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
+  [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
+  [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
+                       "updated = ?3 WHERE id = ?1 AND state = 'pending'",
+  /* Leaving pending drops the explanation (the schema's CHECK). */
+  [STMT_VM_TRANSITION] =
+      "UPDATE vms SET state = ?3, reason = ?4, updated = ?5, "
+      "explanation = CASE WHEN ?3 = 'pending' THEN explanation END WHERE id = ?1 AND state = ?2",
+  [STMT_VM_RELEASE] = "UPDATE vms SET state = ?2, reason = ?3, host_id = NULL, explanation = NULL, "
+                      "updated = ?4 WHERE id = ?1",
+  [STMT_VM_SET_EXPLANATION] = "UPDATE vms SET explanation = ?2 "
+                              "WHERE id = ?1 AND (state = 'pending' OR ?2 IS NULL)",
+  [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
+                      "WHERE state IN " VM_HOLDING_STATES " GROUP BY host_id",
   [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
   [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
@@ -274,6 +442,7 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_COUNT_HOSTS] = "SELECT state, count(*) FROM hosts GROUP BY state",
   [STMT_COUNT_DEVICES] = "SELECT count(*), count(vm_id), coalesce(sum(gone), 0) FROM pci_device",
   [STMT_COUNT_USERS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)",
+  [STMT_COUNT_VMS] = "SELECT state, count(*) FROM vms GROUP BY state",
 };
 
 struct _PpStore {
@@ -568,9 +737,37 @@ store_exec(PpStore *store, const char *sql, GError **error, const char *what)
   return TRUE;
 }
 
-/* Brings the schema to SCHEMA_VERSION in one transaction. */
+/* After a migration: FALSE with an error naming the first table whose
+ * foreign key points nowhere (foreign keys are off while migrating). */
 static gboolean
-store_migrate(PpStore *store, GError **error)
+check_foreign_keys(PpStore *store, int version, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL; /* a one-off: finalized, not cached */
+  int rc;
+
+  if (sqlite3_prepare_v2(store->db, "PRAGMA foreign_key_check", -1, &stmt, NULL) != SQLITE_OK) {
+    store_set_error(store, error, "opening store '%s': checking foreign keys", store->path);
+    return FALSE;
+  }
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "opening store '%s': migrating the schema to version %d: row %" G_GINT64_FORMAT
+                " of table %s refers to a missing row of table %s",
+                store->path, version, (gint64)sqlite3_column_int64(stmt, 1), col_text(stmt, 0),
+                col_text(stmt, 2));
+    return FALSE;
+  }
+  if (rc != SQLITE_DONE) {
+    store_set_error(store, error, "opening store '%s': checking foreign keys", store->path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The body of store_migrate(), foreign keys being off. */
+static gboolean
+store_migrate_locked(PpStore *store, GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
   int version;
@@ -599,6 +796,7 @@ store_migrate(PpStore *store, GError **error)
     /* PRAGMA takes no parameters; the number is ours, not input. */
     set_version = g_strdup_printf("PRAGMA user_version = %d", migrations[i].version);
     if (!store_exec(store, migrations[i].sql, error, what) ||
+        !check_foreign_keys(store, migrations[i].version, error) ||
         !store_exec(store, set_version, error, what))
       return FALSE;
     g_debug("'%s': schema migrated to version %d", store->path, migrations[i].version);
@@ -607,6 +805,24 @@ store_migrate(PpStore *store, GError **error)
     g_prefix_error(error, "opening store '%s': ", store->path);
     return FALSE;
   }
+  return TRUE;
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction, then turns
+ * foreign keys on. They are off meanwhile (the pragma is a no-op inside a
+ * transaction): a migration that rebuilds a table drops and renames tables
+ * that others refer to, which with foreign keys on would delete or check
+ * rows halfway (SQLite's ALTER TABLE page); each migration is checked with
+ * PRAGMA foreign_key_check instead, before the commit. */
+static gboolean
+store_migrate(PpStore *store, GError **error)
+{
+  if (!store_exec(store, "PRAGMA foreign_keys = OFF", error, "turning foreign keys off"))
+    return FALSE;
+  if (!store_migrate_locked(store, error))
+    return FALSE;
+  if (!store_exec(store, "PRAGMA foreign_keys = ON", error, "turning foreign keys on"))
+    return FALSE;
   store->schema_version = SCHEMA_VERSION;
   return TRUE;
 }
@@ -637,8 +853,7 @@ pp_store_open(const char *path, GError **error)
   }
   sqlite3_extended_result_codes(store->db, 1);
   sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-  if (!store_exec(store, "PRAGMA foreign_keys = ON", error, "turning foreign keys on") ||
-      !store_exec(store, "PRAGMA synchronous = NORMAL", error, "setting synchronous"))
+  if (!store_exec(store, "PRAGMA synchronous = NORMAL", error, "setting synchronous"))
     return NULL;
   /* WAL: readers never block the writer. The pragma answers the mode it
    * got; a file system that cannot share memory stays in its old mode. */
@@ -1095,6 +1310,29 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
                 n_vms == 1 ? "VM" : "VMs", vms->str, n_vms == 1 ? "it" : "them");
     return FALSE;
   }
+  /* VMs on the host without devices reserve its CPU and memory. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_VMS_ON, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, id);
+    while (stmt_next(store, stmt, &local, "deleting a host")) {
+      g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
+                             (gint64)sqlite3_column_int64(stmt, 0));
+      n_vms++;
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+  if (n_vms > 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "host '%s' has %s %s on it; terminate %s first", name, n_vms == 1 ? "VM" : "VMs",
+                vms->str, n_vms == 1 ? "it" : "them");
+    return FALSE;
+  }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_DELETE, error);
 
@@ -1127,8 +1365,7 @@ pp_store_device_free(PpStoreDevice *dev)
   g_free(dev->driver);
   g_free(dev->sriov);
   g_free(dev->physfn);
-  g_strfreev(dev->keys);
-  g_strfreev(dev->values);
+  g_free(dev->keys); /* and values: one block (record_from_json()) */
   g_free(dev);
 }
 
@@ -1183,28 +1420,143 @@ pp_store_test_record_to_json(const char *const *keys, const char *const *values)
   return g_string_free(out, FALSE);
 }
 
+/* The byte of two hex digits (of a "\\u00XX" escape). */
+static int
+control_char(const char *hex)
+{
+  return g_ascii_xdigit_value(hex[0]) * 16 + g_ascii_xdigit_value(hex[1]);
+}
+
+/* Appends the JSON string at *@at, as json_append_string() writes it
+ * (escapes only for '"', '\\' and U+0001..U+001F), to @out with its NUL,
+ * moving *@at past it. FALSE for anything else. */
+static gboolean
+record_string_fast(const char **at, GString *out)
+{
+  const char *p = *at;
+  const char *run;
+
+  if (*p != '"')
+    return FALSE;
+  run = ++p;
+  for (;;) {
+    while ((guchar)*p >= 0x20 && *p != '"' && *p != '\\')
+      p++;
+    g_string_append_len(out, run, p - run);
+    if (*p == '"')
+      break;
+    if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) {
+      g_string_append_c(out, p[1]);
+      p += 2;
+    } else if (*p == '\\' && p[1] == 'u' && p[2] == '0' && p[3] == '0' && g_ascii_isxdigit(p[4]) &&
+               g_ascii_isxdigit(p[5]) && control_char(p + 4) > 0 && control_char(p + 4) < 0x20) {
+      g_string_append_c(out, (char)control_char(p + 4));
+      p += 6;
+    } else {
+      return FALSE;
+    }
+    run = p;
+  }
+  g_string_append_c(out, '\0');
+  *at = p + 1;
+  return TRUE;
+}
+
+/* Whether @buf's first @n key/value pairs have the key that starts at
+ * @key. */
+static gboolean
+record_has_key(const GString *buf, guint n, const char *key)
+{
+  const char *p = buf->str;
+
+  for (guint i = 0; i < n; i++) {
+    if (strcmp(p, key) == 0)
+      return TRUE;
+    p += strlen(p) + 1;
+    p += strlen(p) + 1;
+  }
+  return FALSE;
+}
+
+/* The attributes column as record_append_json() writes it, into @buf as
+ * "key\0value\0..." with the pair count in @ret_n: FALSE for anything
+ * else (blanks, other escapes, a repeated key, not UTF-8), which jansson
+ * then reads. Several times faster than jansson: the scheduler reads
+ * every device of the cluster each pass. */
+static gboolean
+record_from_json_fast(const char *text, GString *buf, guint *ret_n)
+{
+  const char *p = text;
+  guint n = 0;
+
+  if (*p++ != '{' || !g_utf8_validate(text, -1, NULL))
+    return FALSE;
+  if (*p != '}') {
+    for (;;) {
+      gsize key_at = buf->len;
+
+      if (!record_string_fast(&p, buf) || record_has_key(buf, n, buf->str + key_at) ||
+          *p++ != ':' || !record_string_fast(&p, buf))
+        return FALSE;
+      n++;
+      if (*p == '}')
+        break;
+      if (*p++ != ',')
+        return FALSE;
+    }
+  }
+  if (p[1] != '\0')
+    return FALSE;
+  *ret_n = n;
+  return TRUE;
+}
+
 /* The attributes column back into keys and values (insertion order: jansson
- * keeps it). Something that is not an object of strings reads as empty. */
+ * keeps it). Something that is not an object of strings reads as empty.
+ * Both vectors and their strings are one allocation, at *@ret_keys (one
+ * malloc a device, not thirty): pp_store_device_free() frees only that. */
 static void
 record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
 {
-  g_autoptr(json_t) root = text ? json_loads(text, 0, NULL) : NULL;
-  g_autoptr(GStrvBuilder) keys = g_strv_builder_new();
-  g_autoptr(GStrvBuilder) values = g_strv_builder_new();
-  const char *key;
-  json_t *value;
+  g_autoptr(GString) buf = g_string_sized_new(text != NULL ? strlen(text) : 0);
+  guint n = 0;
+  char **block;
+  char *data;
+  const char *p;
 
-  if (json_is_object(root)) {
-    json_object_foreach(root, key, value)
-    {
-      if (!json_is_string(value))
-        continue;
-      g_strv_builder_add(keys, key);
-      g_strv_builder_add(values, json_string_value(value));
+  if (text != NULL && !record_from_json_fast(text, buf, &n)) {
+    g_autoptr(json_t) root = json_loads(text, 0, NULL);
+    const char *key;
+    json_t *value;
+
+    g_string_truncate(buf, 0);
+    n = 0;
+    if (json_is_object(root)) {
+      json_object_foreach(root, key, value)
+      {
+        if (!json_is_string(value))
+          continue;
+        g_string_append_len(buf, key, (gssize)strlen(key) + 1);
+        g_string_append_len(buf, json_string_value(value),
+                            (gssize)strlen(json_string_value(value)) + 1);
+        n++;
+      }
     }
   }
-  *ret_keys = g_strv_builder_end(keys);
-  *ret_values = g_strv_builder_end(values);
+  block = g_malloc(sizeof(char *) * 2 * (n + 1) + buf->len);
+  data = (char *)(block + 2 * (n + 1));
+  memcpy(data, buf->str, buf->len);
+  p = data;
+  for (guint i = 0; i < n; i++) {
+    block[i] = (char *)p;
+    p += strlen(p) + 1;
+    block[n + 1 + i] = (char *)p;
+    p += strlen(p) + 1;
+  }
+  block[n] = NULL;
+  block[2 * n + 1] = NULL;
+  *ret_keys = block;
+  *ret_values = block + n + 1;
 }
 
 static PpStoreDevice *
@@ -1228,6 +1580,9 @@ device_from_row(sqlite3_stmt *stmt)
   dev->sriov = col_strdup(stmt, DCOL_SRIOV);
   dev->physfn = col_strdup(stmt, DCOL_PHYSFN);
   dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
+  dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
+                     ? -1
+                     : sqlite3_column_int(stmt, DCOL_VM_SLOT);
   dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
   record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
   return dev;
@@ -1849,6 +2204,558 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
 }
 
 /* ------------------------------------------------------------------------ */
+/* VMs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static const char *const vm_state_names[_PP_VM_STATE_MAX] = {
+  [PP_VM_STATE_PENDING] = "pending",         [PP_VM_STATE_DEPLOYING] = "deploying",
+  [PP_VM_STATE_RUNNING] = "running",         [PP_VM_STATE_POWEROFF] = "poweroff",
+  [PP_VM_STATE_TERMINATING] = "terminating", [PP_VM_STATE_DONE] = "done",
+  [PP_VM_STATE_FAILED] = "failed",
+};
+
+const char *
+pp_vm_state_to_string(PpVmState state)
+{
+  g_return_val_if_fail(state < _PP_VM_STATE_MAX, NULL);
+  return vm_state_names[state];
+}
+
+/* The schema's CHECK lets only the seven names in. */
+static PpVmState
+vm_state_from_string(const char *text)
+{
+  for (guint i = 0; i < _PP_VM_STATE_MAX; i++)
+    if (text != NULL && strcmp(vm_state_names[i], text) == 0)
+      return (PpVmState)i;
+  g_assert_not_reached();
+  return PP_VM_STATE_FAILED;
+}
+
+void
+pp_vm_free(PpVm *vm)
+{
+  if (vm == NULL)
+    return;
+  g_free(vm->name);
+  g_free(vm->owner_name);
+  g_free(vm->reason);
+  g_free(vm->template_text);
+  g_free(vm->host_name);
+  g_free(vm->explanation);
+  g_free(vm);
+}
+
+static PpVm *
+vm_from_row(sqlite3_stmt *stmt)
+{
+  PpVm *vm = g_new0(PpVm, 1);
+
+  vm->id = sqlite3_column_int64(stmt, 0);
+  vm->name = col_strdup(stmt, 1);
+  vm->owner_id = sqlite3_column_int64(stmt, 2);
+  vm->owner_name = col_strdup(stmt, 3);
+  vm->state = vm_state_from_string(col_text(stmt, 4));
+  vm->reason = col_strdup(stmt, 5);
+  vm->template_text = col_strdup(stmt, 6);
+  vm->host_id = sqlite3_column_int64(stmt, 7); /* NULL reads as 0 */
+  vm->host_name = col_strdup(stmt, 8);
+  vm->cpu = sqlite3_column_int64(stmt, 9);
+  vm->memory_kib = sqlite3_column_int64(stmt, 10);
+  vm->explanation = col_strdup(stmt, 11);
+  vm->created = sqlite3_column_int64(stmt, 12);
+  vm->updated = sqlite3_column_int64(stmt, 13);
+  return vm;
+}
+
+static void
+set_no_vm(GError **error, gint64 id)
+{
+  g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no VM %" G_GINT64_FORMAT, id);
+}
+
+static PpVm *
+vm_get(PpStore *store, gint64 id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_GET, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a VM"))
+    return vm_from_row(stmt);
+  if (local != NULL)
+    g_propagate_error(error, local);
+  else
+    set_no_vm(error, id);
+  return NULL;
+}
+
+/* The VM's state, for a check or a message: FALSE with NOT_FOUND when
+ * there is no such VM. */
+static gboolean
+vm_state_locked(PpStore *store, gint64 id, PpVmState *ret_state, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_STATE, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, id);
+  if (stmt_next(store, stmt, &local, "reading a VM")) {
+    *ret_state = vm_state_from_string(col_text(stmt, 0));
+    return TRUE;
+  }
+  if (local != NULL)
+    g_propagate_error(error, local);
+  else
+    set_no_vm(error, id);
+  return FALSE;
+}
+
+/* CONFLICT: "VM 7 is running, not pending". */
+static void
+set_wrong_state(GError **error, gint64 id, PpVmState state, PpVmState wanted)
+{
+  g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+              "VM %" G_GINT64_FORMAT " is %s, not %s", id, vm_state_names[state],
+              vm_state_names[wanted]);
+}
+
+/* A reason, from libvirt or a probe: bounded and made UTF-8. Returns:
+ * (transfer full) (nullable). */
+static char *
+vm_reason_text(const char *reason)
+{
+  if (reason == NULL)
+    return NULL;
+  return g_utf8_make_valid(reason, MIN(strlen(reason), VM_REASON_MAX_LEN));
+}
+
+/* A VM name: what a template's NAME may be, 1..64 of [A-Za-z0-9._-]. */
+static gboolean
+check_vm_name(const char *name, GError **error)
+{
+  gsize len = strlen(name);
+
+  if (len == 0 || len > NAME_MAX_LEN || strspn(name, NAME_CHARS) != len) {
+    g_autofree char *escaped = g_strescape(name, NULL);
+
+    if (strlen(escaped) > NAME_MAX_LEN)
+      escaped[NAME_MAX_LEN] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "'%s' is not a VM name: 1 to %d letters, digits, '.', '_' or '-'", escaped,
+                NAME_MAX_LEN);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+PpVm *
+pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text,
+                   gint64 cpu, gint64 memory_kib, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpUser) owner = NULL;
+  g_autoptr(PpVm) vm = NULL;
+  gint64 id;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(template_text != NULL, NULL);
+
+  if (name != NULL && !check_vm_name(name, error))
+    return NULL;
+  if (strlen(template_text) > PP_TEMPLATE_MAX_SIZE || !g_utf8_validate(template_text, -1, NULL)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "a VM template is UTF-8 of at most %d bytes", PP_TEMPLATE_MAX_SIZE);
+    return NULL;
+  }
+  if (cpu < 0 || memory_kib < 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "a VM's CPU (%" G_GINT64_FORMAT ") and memory (%" G_GINT64_FORMAT
+                " KiB) cannot be negative",
+                cpu, memory_kib);
+    return NULL;
+  }
+  if (!store_txn_begin(store, &txn, "creating a VM", error))
+    return NULL;
+  owner = user_lookup(store, owner_id, NULL, error);
+  if (owner == NULL)
+    return NULL;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_INSERT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    bind_text(stmt, 1, name);
+    sqlite3_bind_int64(stmt, 2, owner_id);
+    bind_text(stmt, 3, template_text);
+    sqlite3_bind_int64(stmt, 4, cpu);
+    sqlite3_bind_int64(stmt, 5, memory_kib);
+    sqlite3_bind_int64(stmt, 6, now);
+    if (!stmt_run(store, stmt, error, "creating a VM"))
+      return NULL;
+    id = sqlite3_last_insert_rowid(store->db);
+  }
+  if (name == NULL) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_NAME_DEFAULT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, id);
+    if (!stmt_run(store, stmt, error, "naming a VM"))
+      return NULL;
+  }
+  vm = vm_get(store, id, error);
+  if (vm == NULL || !store_txn_commit(&txn, "creating a VM", error))
+    return NULL;
+  g_debug("VM %" G_GINT64_FORMAT " '%s': created for '%s'", vm->id, vm->name, owner->name);
+  return g_steal_pointer(&vm);
+}
+
+PpVm *
+pp_store_vm_get(PpStore *store, gint64 id, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return vm_get(store, id, error);
+}
+
+GPtrArray *
+pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) vms = NULL;
+  GError *local = NULL;
+  int param = 2;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(states >> _PP_VM_STATE_MAX == 0, NULL);
+
+  stmt = store_stmt(store, STMT_VM_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, owner_id);
+  for (guint i = 0; i < _PP_VM_STATE_MAX; i++)
+    if (states & (1u << i))
+      bind_text(stmt, param++, vm_state_names[i]);
+  vms = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_free);
+  while (stmt_next(store, stmt, &local, "listing VMs"))
+    g_ptr_array_add(vms, vm_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&vms);
+}
+
+/* Why the device @device_id could not go to VM @vm_id on host @host_id:
+ * CONFLICT naming the device, its host and its holder. */
+static void
+set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *host_name,
+                   gint64 device_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_HOLDER, error);
+  GError *local = NULL;
+  const char *address;
+  gint64 holder;
+
+  if (stmt == NULL)
+    return;
+  sqlite3_bind_int64(stmt, 1, device_id);
+  if (!stmt_next(store, stmt, &local, "reading a device")) {
+    if (local != NULL)
+      g_propagate_error(error, local);
+    else
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                  "device %" G_GINT64_FORMAT " is no longer in the inventory", device_id);
+    return;
+  }
+  address = col_text(stmt, 0);
+  holder = sqlite3_column_int64(stmt, 3);
+  if (sqlite3_column_int64(stmt, 1) != host_id)
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "device %s is on host '%s', not on host '%s'", address, col_text(stmt, 2),
+                host_name);
+  else if (holder == vm_id)
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "device %s of host '%s' is given twice", address, host_name);
+  else if (sqlite3_column_int(stmt, 4) != 0)
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "device %s of host '%s' is gone (held by VM %" G_GINT64_FORMAT ")", address,
+                host_name, holder);
+  else
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "device %s of host '%s' is held by VM %" G_GINT64_FORMAT, address, host_name,
+                holder);
+}
+
+/* The body of pp_store_vm_allocate(), inside its transaction. */
+static gboolean
+vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *host_name,
+                   const gint64 *device_ids, guint n_devices, gint64 now, GError **error)
+{
+  for (guint i = 0; i < n_devices; i++) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_ALLOCATE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, device_ids[i]);
+    sqlite3_bind_int64(stmt, 2, vm_id);
+    sqlite3_bind_int(stmt, 3, (int)i);
+    sqlite3_bind_int64(stmt, 4, host_id);
+    if (!stmt_run(store, stmt, error, "allocating a device"))
+      return FALSE;
+    if (sqlite3_changes(store->db) != 1) {
+      set_device_refused(store, vm_id, host_id, host_name, device_ids[i], error);
+      return FALSE;
+    }
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_ALLOCATE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    sqlite3_bind_int64(stmt, 2, host_id);
+    sqlite3_bind_int64(stmt, 3, now);
+    if (!stmt_run(store, stmt, error, "allocating a VM"))
+      return FALSE;
+    /* Checked pending in this transaction. */
+    g_assert(sqlite3_changes(store->db) == 1);
+  }
+  return TRUE;
+}
+
+gboolean
+pp_store_vm_allocate(PpStore *store, gint64 vm_id, gint64 host_id, const gint64 *device_ids,
+                     guint n_devices, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *host_name = NULL;
+  PpVmState state;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(device_ids != NULL || n_devices == 0, FALSE);
+  g_return_val_if_fail(n_devices <= G_MAXINT, FALSE);
+
+  if (!store_txn_begin(store, &txn, "allocating a VM", error))
+    return FALSE;
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return FALSE;
+  if (state != PP_VM_STATE_PENDING) {
+    set_wrong_state(error, vm_id, state, PP_VM_STATE_PENDING);
+    return FALSE;
+  }
+  host_name = host_name_locked(store, host_id, NULL, error);
+  if (host_name == NULL)
+    return FALSE;
+  /* On failure the transaction rolls back: nothing allocated. */
+  if (!vm_allocate_locked(store, vm_id, host_id, host_name, device_ids, n_devices, now, error) ||
+      !store_txn_commit(&txn, "allocating a VM", error))
+    return FALSE;
+  g_debug("VM %" G_GINT64_FORMAT ": allocated on host '%s' with %u devices", vm_id, host_name,
+          n_devices);
+  return TRUE;
+}
+
+gboolean
+pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to,
+                       const char *reason, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *text = NULL;
+  g_autofree char *what = NULL;
+  PpVmState state;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(from < _PP_VM_STATE_MAX && to < _PP_VM_STATE_MAX, FALSE);
+
+  text = vm_reason_text(reason);
+  what = g_strdup_printf("moving VM %" G_GINT64_FORMAT " from %s to %s", vm_id,
+                         vm_state_names[from], vm_state_names[to]);
+  if (!store_txn_begin(store, &txn, what, error))
+    return FALSE;
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return FALSE;
+  if (state != from) {
+    set_wrong_state(error, vm_id, state, from);
+    return FALSE;
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_TRANSITION, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    bind_text(stmt, 2, vm_state_names[from]);
+    bind_text(stmt, 3, vm_state_names[to]);
+    bind_text(stmt, 4, text);
+    sqlite3_bind_int64(stmt, 5, now);
+    /* The schema refuses a move that would leave a host to a VM that
+     * holds nothing, or none to one that holds: release, allocate. */
+    if (!stmt_run(store, stmt, error, what))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, what, error))
+    return FALSE;
+  g_debug("VM %" G_GINT64_FORMAT ": %s -> %s", vm_id, vm_state_names[from], vm_state_names[to]);
+  return TRUE;
+}
+
+gboolean
+pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason, gint64 now,
+                    GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *text = NULL;
+  PpVmState state;
+  guint deleted, freed;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(to == PP_VM_STATE_DONE || to == PP_VM_STATE_FAILED, FALSE);
+
+  text = vm_reason_text(reason);
+  if (!store_txn_begin(store, &txn, "releasing a VM", error))
+    return FALSE;
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return FALSE;
+  /* Gone devices first: nothing holds them once freed. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_DELETE_GONE_OF_VM, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    if (!stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
+      return FALSE;
+    deleted = (guint)sqlite3_changes(store->db);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FREE_OF_VM, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    if (!stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
+      return FALSE;
+    freed = (guint)sqlite3_changes(store->db);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_RELEASE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    bind_text(stmt, 2, vm_state_names[to]);
+    bind_text(stmt, 3, text);
+    sqlite3_bind_int64(stmt, 4, now);
+    if (!stmt_run(store, stmt, error, "releasing a VM"))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, "releasing a VM", error))
+    return FALSE;
+  g_debug("VM %" G_GINT64_FORMAT ": %s -> %s, %u devices freed, %u gone ones deleted", vm_id,
+          vm_state_names[state], vm_state_names[to], freed, deleted);
+  return TRUE;
+}
+
+gboolean
+pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  PpVmState state;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  /* One statement: atomic on its own; the look-up after it only words the
+   * error. */
+  stmt = store_stmt(store, STMT_VM_SET_EXPLANATION, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  bind_text(stmt, 2, explanation);
+  if (!stmt_run(store, stmt, error, "explaining a pending VM"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 1)
+    return TRUE;
+  g_clear_pointer(&stmt, store_stmt_release);
+  if (vm_state_locked(store, vm_id, &state, error))
+    set_wrong_state(error, vm_id, state, PP_VM_STATE_PENDING);
+  return FALSE;
+}
+
+/* The devices of a query by id (@param: ?1), with @what for errors. */
+static GPtrArray *
+device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
+  g_autoptr(GPtrArray) devices = NULL;
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  if (param != 0)
+    sqlite3_bind_int64(stmt, 1, param);
+  devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+  while (stmt_next(store, stmt, &local, what))
+    g_ptr_array_add(devices, device_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&devices);
+}
+
+GPtrArray *
+pp_store_vm_list_devices(PpStore *store, gint64 vm_id, GError **error)
+{
+  PpVmState state;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return NULL;
+  return device_list(store, STMT_DEV_LIST_VM, vm_id, "listing a VM's devices", error);
+}
+
+GPtrArray *
+pp_store_device_list_all(PpStore *store, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return device_list(store, STMT_DEV_LIST_ALL, 0, "listing every device", error);
+}
+
+GHashTable *
+pp_store_host_usage(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GHashTable) usage = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_HOST_USAGE, error);
+  if (stmt == NULL)
+    return NULL;
+  usage = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  while (stmt_next(store, stmt, &local, "summing what the hosts' VMs hold")) {
+    gint64 *host_id = g_new(gint64, 1);
+    PpHostUsage *used = g_new0(PpHostUsage, 1);
+
+    *host_id = sqlite3_column_int64(stmt, 0);
+    used->cpu = sqlite3_column_int64(stmt, 1);
+    used->memory_kib = sqlite3_column_int64(stmt, 2);
+    g_hash_table_insert(usage, host_id, used);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&usage);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Counts                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -1895,6 +2802,19 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
     counts.users = (guint)sqlite3_column_int64(stmt, 0);
     counts.tokens = (guint)sqlite3_column_int64(stmt, 1);
   }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_VMS, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    while (stmt_next(store, stmt, &local, "counting VMs"))
+      counts.vms_by_state[vm_state_from_string(col_text(stmt, 0))] =
+          (guint)sqlite3_column_int64(stmt, 1);
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
   *ret = counts;
   return TRUE;
 }
@@ -1909,12 +2829,22 @@ pp_store_test_get_db(PpStore *store)
   return store->db;
 }
 
+/* The owner of the VMs pp_store_test_add_vm() makes. */
+#define TEST_VM_OWNER "test-vm-owner"
+
 gint64
 pp_store_test_add_vm(PpStore *store, const char *name)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_assert_cmpint(sqlite3_prepare_v2(store->db, "INSERT INTO vms (name, created) VALUES (?1, 0)",
+  g_assert_cmpint(sqlite3_exec(store->db,
+                               "INSERT OR IGNORE INTO users (name, created) "
+                               "VALUES ('" TEST_VM_OWNER "', 0)",
+                               NULL, NULL, NULL),
+                  ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_prepare_v2(store->db,
+                                     "INSERT INTO vms (name, owner_id, created) VALUES (?1, "
+                                     "(SELECT id FROM users WHERE name = '" TEST_VM_OWNER "'), 0)",
                                      -1, &stmt, NULL),
                   ==, SQLITE_OK);
   sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
@@ -1927,7 +2857,12 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_assert_cmpint(sqlite3_prepare_v2(store->db, "UPDATE pci_device SET vm_id = ?2 WHERE id = ?1",
+  /* The slot: kept when the VM holds it already, else the VM's next. */
+  g_assert_cmpint(sqlite3_prepare_v2(store->db,
+                                     "UPDATE pci_device SET vm_id = ?2, vm_slot = CASE "
+                                     "WHEN ?2 IS NULL THEN NULL WHEN vm_id IS ?2 THEN vm_slot "
+                                     "ELSE (SELECT coalesce(max(p.vm_slot) + 1, 0) "
+                                     "FROM pci_device p WHERE p.vm_id = ?2) END WHERE id = ?1",
                                      -1, &stmt, NULL),
                   ==, SQLITE_OK);
   sqlite3_bind_int64(stmt, 1, device_id);
@@ -1943,4 +2878,13 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
     return FALSE;
   }
   return TRUE;
+}
+
+const char *
+pp_store_test_get_migration(int version)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(migrations); i++)
+    if (migrations[i].version == version)
+      return migrations[i].sql;
+  return NULL;
 }

@@ -7,8 +7,11 @@
  *
  * The schema itself keeps a device with one VM at most: pci_device has one
  * vm_id column (a foreign key to vms), UNIQUE(host_id, address) keeps one
- * row per device, and a trigger refuses to move a held device from one VM
- * to another without freeing it first.
+ * row per device, UNIQUE(vm_id, vm_slot) one device per place in a VM, and
+ * a trigger refuses to move a held device from one VM to another without
+ * freeing it first. Version 2 adds the VMs: their template, host, CPU and
+ * memory, with CHECKs that a VM holds a host exactly in the states that
+ * hold resources (deploying, running, poweroff, terminating).
  */
 #pragma once
 
@@ -109,6 +112,7 @@ typedef struct {
   char *sriov;      /* "pf", "vf", "no" */
   char *physfn;     /* NULL unless a VF */
   gint64 vm_id;     /* 0: free */
+  gint vm_slot;     /* its place in the VM's order (pp_store_vm_allocate); -1 when free */
   gboolean gone;    /* the last probe did not report it, and a VM holds it */
   GStrv keys;       /* the probe's whole record, in its order */
   GStrv values;
@@ -140,7 +144,8 @@ PpHost *pp_store_host_find(PpStore *store, const char *key, GError **error);
 gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error);
 
 /* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
- * holds one of its devices: "host 'x' has devices held by VMs 4, 7". */
+ * holds one of its devices ("host 'x' has devices held by VMs 4, 7") or
+ * runs on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
 gboolean pp_store_host_delete(PpStore *store, gint64 id, GError **error);
 
 /* Returns: (transfer full) (element-type PpStoreDevice): the host's
@@ -215,6 +220,99 @@ PpUser *pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now
 /* @user_id 0: every token. Returns: (transfer full) (element-type PpToken). */
 GPtrArray *pp_store_token_list(PpStore *store, gint64 user_id, GError **error);
 
+/* VMs (schema version 2). */
+
+typedef enum {
+  PP_VM_STATE_PENDING,     /* waiting for a host */
+  PP_VM_STATE_DEPLOYING,   /* host and devices allocated; the domain is being started */
+  PP_VM_STATE_RUNNING,
+  PP_VM_STATE_POWEROFF,    /* the domain is off; host, CPU, memory and devices stay reserved */
+  PP_VM_STATE_TERMINATING, /* the domain is being destroyed */
+  PP_VM_STATE_DONE,        /* terminated; holds nothing */
+  PP_VM_STATE_FAILED,      /* the deployment failed (reason); holds nothing */
+  _PP_VM_STATE_MAX
+} PpVmState;
+
+/* "pending", "deploying", "running", "poweroff", "terminating", "done", "failed". */
+const char *pp_vm_state_to_string(PpVmState state);
+
+typedef struct {
+  gint64 id;
+  char *name;       /* the template's NAME, or "vm-ID" */
+  gint64 owner_id;
+  char *owner_name;
+  PpVmState state;
+  char *reason;      /* why it failed, or the last error of an action; NULL: none */
+  char *template_text;
+  gint64 host_id;    /* 0: none (pending, or released) */
+  char *host_name;   /* NULL when host_id is 0 */
+  gint64 cpu;        /* hundredths of a CPU */
+  gint64 memory_kib;
+  char *explanation; /* pending: why no host fits (one line per host); NULL otherwise */
+  gint64 created;    /* unix seconds */
+  gint64 updated;
+} PpVm;
+
+void pp_vm_free(PpVm *vm);
+
+/* Returns: (transfer full): the new VM, pending, owned by @owner_id; its
+ * name is @name or "vm-ID". */
+PpVm *pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name,
+                         const char *template_text, gint64 cpu, gint64 memory_kib, gint64 now,
+                         GError **error);
+/* Returns: (transfer full): the VM, or %NULL with NOT_FOUND ("no VM 7"). */
+PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
+/* @owner_id 0: every owner's. @states: a bit mask of (1 << PpVmState); 0:
+ * every state. Returns: (transfer full) (element-type PpVm): by id. */
+GPtrArray *pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error);
+
+/**
+ * pp_store_vm_allocate:
+ * @device_ids: the devices, in the VM's order (its requests, then the
+ *   companions of their IOMMU groups)
+ *
+ * In one transaction: the VM, which must be pending, gets the host (state
+ * deploying, explanation cleared) and every device, which must be on that
+ * host, free and not gone; devices keep their order (a slot number). Any
+ * device taken meanwhile is CONFLICT ("device 0000:3b:00.0 of host 'x' is
+ * held by VM 4") and nothing changes.
+ */
+gboolean pp_store_vm_allocate(PpStore *store, gint64 vm_id, gint64 host_id,
+                              const gint64 *device_ids, guint n_devices, gint64 now,
+                              GError **error);
+
+/* Moves the VM from @from to @to, with @reason (nullable: cleared), only if
+ * it is in @from: else CONFLICT "VM 7 is running, not poweroff". */
+gboolean pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to,
+                                const char *reason, gint64 now, GError **error);
+
+/* In one transaction: the VM's devices are freed (those gone are deleted:
+ * nothing holds them any more), its host cleared, its state @to (done or
+ * failed) with @reason. */
+gboolean pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason,
+                             gint64 now, GError **error);
+
+/* A pending VM's explanation (NULL clears it). */
+gboolean pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation,
+                                     GError **error);
+
+/* Returns: (transfer full) (element-type PpStoreDevice): the VM's devices in
+ * its order. */
+GPtrArray *pp_store_vm_list_devices(PpStore *store, gint64 vm_id, GError **error);
+
+/* Returns: (transfer full) (element-type PpStoreDevice): every device of
+ * every host, by host id then address: the scheduler's one read. */
+GPtrArray *pp_store_device_list_all(PpStore *store, GError **error);
+
+typedef struct {
+  gint64 cpu;        /* hundredths */
+  gint64 memory_kib;
+} PpHostUsage;
+
+/* Returns: (transfer full): host id (gint64 *) -> PpHostUsage *: what the
+ * VMs on each host hold (deploying, running, poweroff, terminating). */
+GHashTable *pp_store_host_usage(PpStore *store, GError **error);
+
 /* What /metrics reports. */
 typedef struct {
   guint hosts_by_state[_PP_HOST_STATE_MAX];
@@ -223,6 +321,7 @@ typedef struct {
   guint devices_gone;
   guint users;
   guint tokens;
+  guint vms_by_state[_PP_VM_STATE_MAX];
 } PpStoreCounts;
 
 gboolean pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error);
@@ -232,5 +331,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHost, pp_host_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpStoreDevice, pp_store_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpUser, pp_user_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpToken, pp_token_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVm, pp_vm_free)
 
 G_END_DECLS

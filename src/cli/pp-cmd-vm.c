@@ -1,0 +1,248 @@
+/* pcipass vm ...: the VMs of pcipassd. */
+#define G_LOG_DOMAIN "pcipass"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-autoptr.h"
+#include "pp-cli.h"
+#include "pp-client.h"
+#include "pp-file.h"
+#include "pp-template.h"
+#include "pp-vm-table.h"
+
+/* The most digits of a VM ID (a positive int64). */
+#define VM_ID_MAX_DIGITS 18
+
+/* /v1/vms/ID[/VERB] for the argument @id, which must be a VM ID (digits):
+ * said on stderr and NULL when it is not. */
+static char *
+vm_path(const char *id, const char *verb)
+{
+  gsize len = strlen(id);
+  gboolean valid = len > 0 && len <= VM_ID_MAX_DIGITS;
+
+  for (gsize i = 0; i < len; i++)
+    valid = valid && g_ascii_isdigit(id[i]);
+  if (!valid) {
+    g_autofree char *shown = g_utf8_make_valid(id, -1);
+
+    pp_say_error("'%s' is not a VM ID (a number, as vm list shows)", shown);
+    return NULL;
+  }
+  return g_strconcat("/v1/vms/", id, verb != NULL ? "/" : "", verb, NULL);
+}
+
+/* Reads the template @path ('-': standard input) and checks its syntax,
+ * so that a syntax error needs no daemon; said on stderr as `template
+ * check` says it. Returns: (transfer full): its text, or NULL. */
+static char *
+read_template(const char *path)
+{
+  const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpTemplate) tmpl = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
+    pp_say_error("%s", error->message);
+    return NULL;
+  }
+  tmpl = pp_template_parse(text, len, NULL, &error);
+  if (tmpl == NULL) {
+    pp_say_error("%s: %s", shown, error->message);
+    return NULL;
+  }
+  /* The syntax allows no NUL, but JSON would cut the text at one. */
+  if (strlen(text) != len) {
+    pp_say_error("%s: the template holds a NUL byte", shown);
+    return NULL;
+  }
+  return g_steal_pointer(&text);
+}
+
+/* POSTs {"template": TEXT} of the file @path to @api_path. pcipassd's 400
+ * about the template ("line L, column C: ...") is said naming the file,
+ * as `template check` would. Returns: the exit status; @ret_json the
+ * answer. */
+static int
+post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_path,
+              json_t **ret_json)
+{
+  const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+  g_autofree char *text = read_template(path);
+  g_autoptr(json_t) body = json_object();
+  g_autoptr(PpClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  json_t *json;
+
+  if (text == NULL)
+    return PP_EXIT_USAGE;
+  if (!pp_cli_json_set_string(body, "template", shown, text))
+    return PP_EXIT_USAGE;
+  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, &error);
+  if (client == NULL) {
+    pp_say_error("%s", error->message);
+    return pp_client_error_exit_code(error);
+  }
+  json = pp_client_call(client, "POST", api_path, body, NULL, &error);
+  if (json == NULL) {
+    if (g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST) &&
+        g_str_has_prefix(error->message, "line "))
+      pp_say_error("%s: %s", shown, error->message);
+    else
+      pp_say_error("%s", error->message);
+    return pp_client_error_exit_code(error);
+  }
+  *ret_json = json;
+  return PP_EXIT_OK;
+}
+
+int
+pp_cmd_vm_create(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) vm = NULL;
+  g_autofree char *id = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("FILE|-",
+                                   "Creates a VM from a template (its syntax checked here "
+                                   "first); pcipassd places it. '-' reads standard input.",
+                                   NULL, 1, "one FILE, or - for standard input", &opts, &argc,
+                                   &argv))
+    return PP_EXIT_USAGE;
+  rc = post_template(&opts, argv[1], "/v1/vms", &vm);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&vm));
+  id = g_strdup_printf("ID: %" JSON_INTEGER_FORMAT "\n",
+                       json_integer_value(json_object_get(vm, "id")));
+  return pp_cli_print(id);
+}
+
+int
+pp_cmd_vm_list(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  gboolean all = FALSE;
+  const GOptionEntry entries[] = {
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Also list the VMs that are done", NULL }, { NULL }
+  };
+  g_autoptr(json_t) answer = NULL;
+  g_autofree char *text = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("",
+                                   "Lists the VMs (yours; all for an admin): ID, NAME, OWNER, "
+                                   "STATE, HOST, CPU, MEMORY, PCI (devices held), AGE.",
+                                   entries, 0, "no arguments", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  rc = pp_cli_call(&opts, "GET", all ? "/v1/vms?all=1" : "/v1/vms", NULL, &answer);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&answer));
+  text = pp_vm_table_list(json_object_get(answer, "vms"), g_get_real_time() / G_USEC_PER_SEC);
+  return pp_cli_print(text);
+}
+
+int
+pp_cmd_vm_show(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) vm = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("ID",
+                                   "Shows a VM: its facts, its PCI REQUESTS, the PCI DEVICES it "
+                                   "holds and, while pending, WHY PENDING host by host.",
+                                   NULL, 1, "one ID", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  path = vm_path(argv[1], NULL);
+  if (path == NULL)
+    return PP_EXIT_USAGE;
+  rc = pp_cli_call(&opts, "GET", path, NULL, &vm);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&vm));
+  text = pp_vm_table_show(vm, g_get_real_time() / G_USEC_PER_SEC);
+  return pp_cli_print(text);
+}
+
+/* terminate, poweroff, resume: POST /v1/vms/ID/VERB; prints the VM with
+ * --json, nothing without. */
+static int
+quiet_action(int argc, char **argv, const char *summary, const char *verb)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) answer = NULL;
+  g_autofree char *path = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("ID", summary, NULL, 1, "one ID", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  path = vm_path(argv[1], verb);
+  if (path == NULL)
+    return PP_EXIT_USAGE;
+  rc = pp_cli_call(&opts, "POST", path, NULL, &answer);
+  if (rc != PP_EXIT_OK || !opts.json)
+    return rc;
+  return pp_print_json(g_steal_pointer(&answer));
+}
+
+int
+pp_cmd_vm_terminate(int argc, char **argv)
+{
+  return quiet_action(argc, argv,
+                      "Terminates a VM: its domain is destroyed and its devices released.",
+                      "terminate");
+}
+
+int
+pp_cmd_vm_poweroff(int argc, char **argv)
+{
+  return quiet_action(argc, argv,
+                      "Powers a VM off: its domain stops, its devices stay reserved for it.",
+                      "poweroff");
+}
+
+int
+pp_cmd_vm_resume(int argc, char **argv)
+{
+  return quiet_action(argc, argv, "Starts a powered-off VM again.", "resume");
+}
+
+int
+pp_cmd_vm_place(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) place = NULL;
+  g_autofree char *text = NULL;
+  int rc, printed;
+
+  if (!pp_cli_parse_daemon_options("FILE|-",
+                                   "Asks pcipassd where a template's VM would go, creating "
+                                   "nothing. Exit status 1 when no host fits.",
+                                   NULL, 1, "one FILE, or - for standard input", &opts, &argc,
+                                   &argv))
+    return PP_EXIT_USAGE;
+  rc = post_template(&opts, argv[1], "/v1/vms/place", &place);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  /* No host fits: an answer, on stdout, but not a success. */
+  rc = json_is_true(json_object_get(place, "fits")) ? PP_EXIT_OK : PP_EXIT_RUNTIME;
+  if (opts.json) {
+    printed = pp_print_json(g_steal_pointer(&place));
+  } else {
+    text = pp_vm_table_place(place);
+    printed = pp_cli_print(text);
+  }
+  return printed != PP_EXIT_OK ? printed : rc;
+}

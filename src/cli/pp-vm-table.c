@@ -1,0 +1,289 @@
+#define G_LOG_DOMAIN "pcipass"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-host-table.h"
+#include "pp-vm-table.h"
+
+/* The widest NAME of a device; longer names are cut. */
+#define NAME_WIDTH 50
+
+/* The widest index of a PCI request in PCI REQUESTS. */
+#define INDEX_WIDTH 3
+
+/* A JSON scalar as a cell, cleaned: strings as they are, integers in
+ * decimal, anything else (and "") "-". */
+static char *
+scalar_text(const json_t *value)
+{
+  if (json_is_string(value))
+    return pp_host_table_clean(json_string_value(value));
+  if (json_is_integer(value))
+    return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
+  return g_strdup("-");
+}
+
+static char *
+field_text(const json_t *obj, const char *key)
+{
+  return scalar_text(json_object_get(obj, key));
+}
+
+/* @text cleaned and cut to @max characters. */
+static char *
+cut_text(const char *text, glong max)
+{
+  g_autofree char *clean = pp_host_table_clean(text);
+
+  if (g_utf8_strlen(clean, -1) <= max)
+    return g_steal_pointer(&clean);
+  return g_utf8_substring(clean, 0, max);
+}
+
+/* The name of a VM's or a PLACE's host ({"id", "name"}), or "-". */
+static char *
+host_text(const json_t *host)
+{
+  return field_text(host, "name");
+}
+
+char *
+pp_vm_table_age(const json_t *when, gint64 now)
+{
+  gint64 delta;
+
+  if (!json_is_integer(when))
+    return g_strdup("-");
+  delta = now - (gint64)json_integer_value(when);
+  if (delta < 0)
+    delta = 0;
+  if (delta < 60)
+    return g_strdup_printf("%" G_GINT64_FORMAT "s", delta);
+  if (delta < 3600)
+    return g_strdup_printf("%" G_GINT64_FORMAT "m", delta / 60);
+  if (delta < 86400)
+    return g_strdup_printf("%" G_GINT64_FORMAT "h", delta / 3600);
+  return g_strdup_printf("%" G_GINT64_FORMAT "d", delta / 86400);
+}
+
+char *
+pp_vm_table_cpu(const json_t *cpu)
+{
+  double value;
+  gint64 hundredths;
+
+  if (!json_is_number(cpu))
+    return g_strdup("-");
+  value = json_number_value(cpu);
+  /* Also false for NaN. */
+  if (!(value >= 0 && value < 1e12))
+    return g_strdup("-");
+  hundredths = (gint64)(value * 100 + 0.5);
+  if (hundredths % 100 == 0)
+    return g_strdup_printf("%" G_GINT64_FORMAT, hundredths / 100);
+  if (hundredths % 10 == 0)
+    return g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, hundredths / 100,
+                           hundredths % 100 / 10);
+  return g_strdup_printf("%" G_GINT64_FORMAT ".%02" G_GINT64_FORMAT, hundredths / 100,
+                         hundredths % 100);
+}
+
+/* MiB as "4G" when a whole number of GiB, else "1536M"; "-" when not a
+ * count. */
+static char *
+memory_short(const json_t *mib)
+{
+  json_int_t n;
+
+  if (!json_is_integer(mib) || json_integer_value(mib) < 0)
+    return g_strdup("-");
+  n = json_integer_value(mib);
+  if (n > 0 && n % 1024 == 0)
+    return g_strdup_printf("%" JSON_INTEGER_FORMAT "G", n / 1024);
+  return g_strdup_printf("%" JSON_INTEGER_FORMAT "M", n);
+}
+
+char *
+pp_vm_table_list(const json_t *vms, gint64 now)
+{
+  static const PpTableColumn columns[] = {
+    { "ID", TRUE },      { "NAME", FALSE }, { "OWNER", FALSE },
+    { "STATE", FALSE },  { "HOST", FALSE }, { "CPU", FALSE },
+    { "MEMORY", FALSE }, { "PCI", TRUE },   { "AGE", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *vm;
+  size_t i;
+
+  json_array_foreach(vms, i, vm)
+  {
+    const json_t *devices = json_object_get(vm, "devices");
+
+    g_ptr_array_add(cells, field_text(vm, "id"));
+    g_ptr_array_add(cells, field_text(vm, "name"));
+    g_ptr_array_add(cells, field_text(vm, "owner"));
+    g_ptr_array_add(cells, field_text(vm, "state"));
+    g_ptr_array_add(cells, host_text(json_object_get(vm, "host")));
+    g_ptr_array_add(cells, pp_vm_table_cpu(json_object_get(vm, "cpu")));
+    g_ptr_array_add(cells, memory_short(json_object_get(vm, "memory_mib")));
+    g_ptr_array_add(cells, json_is_array(devices) ? g_strdup_printf("%zu", json_array_size(devices))
+                                                  : g_strdup("-"));
+    g_ptr_array_add(cells, pp_vm_table_age(json_object_get(vm, "created"), now));
+  }
+  return pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
+}
+
+char *
+pp_vm_table_devices(const json_t *devices, gboolean topology)
+{
+  static const PpTableColumn columns[] = {
+    { "REQ", TRUE },   { "ADDR", FALSE }, { "TYPE", FALSE },
+    { "NAME", FALSE }, { "NUMA", TRUE },  { "IOMMU", TRUE },
+  };
+  guint n_columns = topology ? G_N_ELEMENTS(columns) : 4;
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *table = NULL;
+  const json_t *dev;
+  size_t i;
+
+  json_array_foreach(devices, i, dev)
+  {
+    const json_t *request = json_object_get(dev, "request");
+    const char *addr = json_string_value(json_object_get(dev, "short_address"));
+    const char *name = json_string_value(json_object_get(dev, "name"));
+
+    if (addr == NULL || addr[0] == '\0')
+      addr = json_string_value(json_object_get(dev, "address"));
+    g_ptr_array_add(cells, scalar_text(request));
+    g_ptr_array_add(cells, pp_host_table_clean(addr));
+    g_ptr_array_add(cells, field_text(dev, "type"));
+    g_ptr_array_add(cells, cut_text(name, NAME_WIDTH));
+    if (topology) {
+      g_ptr_array_add(cells, field_text(dev, "numa_node"));
+      g_ptr_array_add(cells, field_text(dev, "iommu_group"));
+    }
+  }
+  table = pp_host_table_render(columns, n_columns, cells);
+  return g_strconcat("PCI DEVICES\n\n", table, NULL);
+}
+
+char *
+pp_vm_table_explanation(const json_t *explanation)
+{
+  GString *out = g_string_new(NULL);
+  const json_t *entry;
+  size_t i;
+
+  json_array_foreach(explanation, i, entry)
+  {
+    g_autofree char *host = field_text(entry, "host");
+    g_autofree char *reason = field_text(entry, "reason");
+
+    g_string_append_printf(out, "  %s: %s\n", host, reason);
+  }
+  return g_string_free(out, FALSE);
+}
+
+static void
+append_fact(GString *out, const char *label, const char *value)
+{
+  g_string_append_printf(out, "%-14s : %s\n", label, value);
+}
+
+/* "  0 VENDOR=10de,DEVICE=1db4" per request, or "  none". */
+static void
+append_requests(GString *out, const json_t *requests)
+{
+  const json_t *request;
+  size_t i;
+
+  if (!json_is_array(requests) || json_array_size(requests) == 0) {
+    g_string_append(out, "  none\n");
+    return;
+  }
+  json_array_foreach(requests, i, request)
+  {
+    g_autofree char *text = scalar_text(request);
+
+    g_string_append_printf(out, "%*zu %s\n", INDEX_WIDTH, i, text);
+  }
+}
+
+char *
+pp_vm_table_show(const json_t *vm, gint64 now)
+{
+  const json_t *explanation = json_object_get(vm, "explanation");
+  const json_t *mib = json_object_get(vm, "memory_mib");
+  const char *reason = json_string_value(json_object_get(vm, "reason"));
+  GString *out = g_string_new(NULL);
+  g_autofree char *id = field_text(vm, "id");
+  g_autofree char *name = field_text(vm, "name");
+  g_autofree char *owner = field_text(vm, "owner");
+  g_autofree char *state = field_text(vm, "state");
+  g_autofree char *host = host_text(json_object_get(vm, "host"));
+  g_autofree char *cpu = pp_vm_table_cpu(json_object_get(vm, "cpu"));
+  g_autofree char *vcpu = field_text(vm, "vcpu");
+  g_autofree char *memory = json_is_integer(mib) ? g_strdup_printf("%" JSON_INTEGER_FORMAT " MiB",
+                                                                   json_integer_value(mib))
+                                                 : g_strdup("-");
+  g_autofree char *domain = field_text(vm, "domain");
+  g_autofree char *created = pp_host_table_ago(json_object_get(vm, "created"), now);
+  g_autofree char *devices = pp_vm_table_devices(json_object_get(vm, "devices"), TRUE);
+
+  append_fact(out, "ID", id);
+  append_fact(out, "NAME", name);
+  append_fact(out, "OWNER", owner);
+  append_fact(out, "STATE", state);
+  if (reason != NULL && reason[0] != '\0') {
+    g_autofree char *clean = pp_host_table_clean(reason);
+
+    append_fact(out, "REASON", clean);
+  }
+  append_fact(out, "HOST", host);
+  append_fact(out, "CPU", cpu);
+  append_fact(out, "VCPU", vcpu);
+  append_fact(out, "MEMORY", memory);
+  append_fact(out, "DOMAIN", domain);
+  append_fact(out, "CREATED", created);
+  g_string_append(out, "\nPCI REQUESTS\n\n");
+  append_requests(out, json_object_get(vm, "pci_requests"));
+  g_string_append_c(out, '\n');
+  g_string_append(out, devices);
+  if (json_is_array(explanation) && json_array_size(explanation) > 0) {
+    g_autofree char *why = pp_vm_table_explanation(explanation);
+
+    g_string_append(out, "\nWHY PENDING\n\n");
+    g_string_append(out, why);
+  }
+  return g_string_free(out, FALSE);
+}
+
+char *
+pp_vm_table_place(const json_t *place)
+{
+  const json_t *explanation = json_object_get(place, "explanation");
+  const json_t *numa = json_object_get(place, "numa_node");
+  GString *out = g_string_new(NULL);
+
+  if (json_is_true(json_object_get(place, "fits"))) {
+    g_autofree char *host = host_text(json_object_get(place, "host"));
+    g_autofree char *devices = pp_vm_table_devices(json_object_get(place, "devices"), FALSE);
+
+    g_string_append_printf(out, "fits on %s", host);
+    if (json_is_integer(numa))
+      g_string_append_printf(out, " (NUMA node %" JSON_INTEGER_FORMAT ")",
+                             json_integer_value(numa));
+    g_string_append(out, "\n\n");
+    g_string_append(out, devices);
+  } else if (json_is_array(explanation) && json_array_size(explanation) > 0) {
+    g_autofree char *why = pp_vm_table_explanation(explanation);
+
+    g_string_append(out, "no host fits:\n");
+    g_string_append(out, why);
+  } else {
+    g_string_append(out, "no host fits: no host to try\n");
+  }
+  return g_string_free(out, FALSE);
+}

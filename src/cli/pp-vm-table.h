@@ -1,0 +1,107 @@
+/* pp-vm-table: the text that `pcipass vm` prints, from the VM and PLACE
+ * objects of pcipassd's API (src/server/pp-api.h). Pure: no I/O, the time
+ * of day is a parameter.
+ *
+ * Cells are made safe for a terminal as in pp-host-table.h (controls
+ * shown as '?', tabs and newlines as a space); fields that are missing or
+ * of the wrong type show as "-". Tables have columns as wide as their
+ * widest cell, one space between, no trailing spaces.
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+/**
+ * pp_vm_table_age:
+ * @when: (nullable): unix seconds (a JSON integer), or JSON null / NULL
+ * @now: the current unix time
+ *
+ * The age of something made at @when: "12s" under a minute, "3m" under an
+ * hour, "5h" under a day, then "2d"; "-" when not known. A time ahead of
+ * @now is "0s".
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_age(const json_t *when, gint64 now);
+
+/**
+ * pp_vm_table_cpu:
+ * @cpu: (nullable): a JSON number, the CPUs reserved (0.5)
+ *
+ * At most two decimals, no trailing zeros: "0.5", "1", "1.25"; "-" when
+ * not a number.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_cpu(const json_t *cpu);
+
+/**
+ * pp_vm_table_list:
+ * @vms: an array of VM
+ *
+ * Columns ID (right-aligned), NAME, OWNER, STATE, HOST (its name, "-"
+ * when none), CPU (pp_vm_table_cpu()), MEMORY ("4G" for a whole number of
+ * GiB, else "1536M"), PCI (how many devices the VM holds, right-aligned),
+ * AGE (pp_vm_table_age() of "created").
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_list(const json_t *vms, gint64 now);
+
+/**
+ * pp_vm_table_devices:
+ * @devices: the "devices" array of a VM or of a PLACE
+ *
+ * "PCI DEVICES\n\n", then the table: REQ (the index of the PCI request the
+ * device answers, right-aligned; "-" for a companion of its IOMMU group),
+ * ADDR (the short address, else the address), TYPE, NAME (cut to 50
+ * characters), then, when @topology, NUMA and IOMMU (right-aligned).
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_devices(const json_t *devices, gboolean topology);
+
+/**
+ * pp_vm_table_show:
+ * @vm: a VM
+ *
+ * The facts, one "LABEL          : value" line each (ID, NAME, OWNER,
+ * STATE, REASON when set, HOST, CPU, VCPU, MEMORY in MiB, DOMAIN, CREATED
+ * as a time ago); a blank line and "PCI REQUESTS", a blank line, one
+ * "  INDEX TEXT" line per request (INDEX right-aligned to 3) or "  none";
+ * a blank line and pp_vm_table_devices() with NUMA and IOMMU; and, for a
+ * VM with an "explanation", a blank line, "WHY PENDING", a blank line and
+ * pp_vm_table_explanation().
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_show(const json_t *vm, gint64 now);
+
+/**
+ * pp_vm_table_explanation:
+ * @explanation: an array of {"host_id", "host", "reason"}
+ *
+ * One "  HOST: REASON" line per host, in order.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_explanation(const json_t *explanation);
+
+/**
+ * pp_vm_table_place:
+ * @place: a PLACE
+ *
+ * When it fits: "fits on HOST (NUMA node N)" (without the parenthesis
+ * when the node is null), a blank line, pp_vm_table_devices() without
+ * NUMA and IOMMU. Otherwise "no host fits:" and
+ * pp_vm_table_explanation(), or "no host fits: no host to try" when the
+ * explanation is empty.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_place(const json_t *place);
+
+G_END_DECLS

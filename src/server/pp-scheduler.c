@@ -1,0 +1,618 @@
+#define G_LOG_DOMAIN "pp-scheduler"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-autoptr.h"
+#include "pp-domain-xml.h"
+#include "pp-output.h"
+#include "pp-scheduler.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(pp-scheduler-error-quark, pp_scheduler_error)
+/* clang-format on */
+
+/* How many hosts the log line of a pending VM names. */
+#define LOG_HOSTS 8
+
+typedef enum {
+  OP_START,     /* deploying -> running */
+  OP_TERMINATE, /* terminating -> done */
+  OP_POWEROFF,  /* running -> poweroff */
+} OpKind;
+
+/* A libvirt call in flight for one VM. sched is NULL once the scheduler is
+ * freed: the callback then only frees the op. */
+typedef struct {
+  PpScheduler *sched;
+  gint64 vm_id;
+  OpKind kind;
+  char *host_name;
+} Op;
+
+struct _PpScheduler {
+  PpStore *store;
+  PpDeployer *deployer;
+  PpSchedulerConfig config;
+  guint timer_id;
+  guint idle_id;
+  GHashTable *in_flight; /* vm id (gint64 *) -> Op * */
+  PpSchedulerCounts counts;
+};
+
+static void start_op(PpScheduler *sched, const PpVm *vm, OpKind kind);
+
+static gint64
+now_s(void)
+{
+  return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static void
+op_free(Op *op)
+{
+  g_free(op->host_name);
+  g_free(op);
+}
+
+char *
+pp_scheduler_domain_name(gint64 vm_id)
+{
+  return g_strdup_printf("pcipass-%" G_GINT64_FORMAT, vm_id);
+}
+
+char *
+pp_scheduler_host_uri(const PpHost *host)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *port = NULL;
+
+  if (host->libvirt_uri != NULL)
+    return g_strdup(host->libvirt_uri);
+  if (host->ssh_host == NULL)
+    return g_strdup("qemu:///system");
+  if (host->ssh_user != NULL)
+    user = g_strdup_printf("%s@", host->ssh_user);
+  if (host->ssh_port != 0)
+    port = g_strdup_printf(":%d", host->ssh_port);
+  return g_strdup_printf("qemu+ssh://%s%s%s%s%s/system", user ? user : "",
+                         strchr(host->ssh_host, ':') ? "[" : "", host->ssh_host,
+                         strchr(host->ssh_host, ':') ? "]" : "", port ? port : "");
+}
+
+/* libvirt's test driver takes domains of type 'test' only. */
+static const char *
+domain_type(const char *uri)
+{
+  return g_str_has_prefix(uri, "test:") ? "test" : "kvm";
+}
+
+/* The placer's view of the store: every host with its devices and what its
+ * VMs hold. */
+static PpPlacer *
+build_placer(PpScheduler *sched, GError **error)
+{
+  g_autoptr(GPtrArray) hosts = pp_store_host_list(sched->store, error);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GHashTable) usage = NULL;
+  g_autoptr(PpPlacer) placer = pp_placer_new(sched->config.policy);
+  guint next = 0;
+
+  if (hosts == NULL)
+    return NULL;
+  devices = pp_store_device_list_all(sched->store, error);
+  if (devices == NULL)
+    return NULL;
+  usage = pp_store_host_usage(sched->store, error);
+  if (usage == NULL)
+    return NULL;
+
+  for (guint h = 0; h < hosts->len; h++) {
+    const PpHost *host = g_ptr_array_index(hosts, h);
+    const PpHostUsage *used = g_hash_table_lookup(usage, &host->id);
+    g_autoptr(GArray) place_devices = g_array_new(FALSE, TRUE, sizeof(PpPlaceDevice));
+    g_autoptr(GPtrArray) endpoints = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    g_autofree char *state_text = NULL;
+    PpPlaceHost ph = { 0 };
+
+    /* Devices come by host id, as hosts do. */
+    while (next < devices->len &&
+           ((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id < host->id)
+      next++;
+    for (; next < devices->len; next++) {
+      const PpStoreDevice *dev = g_ptr_array_index(devices, next);
+      PpPlaceDevice pd = { 0 };
+
+      if (dev->host_id != host->id)
+        break;
+      pd.id = dev->id;
+      pd.address = dev->address;
+      pd.name = dev->device_name;
+      pd.vendor = dev->vendor;
+      pd.device = dev->device;
+      pd.class_code = dev->class_code;
+      pd.numa_node = dev->numa_node;
+      pd.iommu_group = dev->iommu_group;
+      pd.vm_id = dev->vm_id;
+      pd.gone = dev->gone;
+      for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
+        if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
+          char **list = g_strsplit(dev->values[k], ",", -1);
+
+          g_ptr_array_add(endpoints, list);
+          pd.group_endpoints = (const char *const *)list;
+        }
+      }
+      g_array_append_val(place_devices, pd);
+    }
+
+    ph.id = host->id;
+    ph.name = host->name;
+    switch (host->state) {
+    case PP_HOST_STATE_MONITORED:
+      ph.state = PP_PLACE_HOST_OK;
+      break;
+    case PP_HOST_STATE_DISABLED:
+      ph.state = PP_PLACE_HOST_DISABLED;
+      break;
+    default:
+      ph.state = PP_PLACE_HOST_NOT_MONITORED;
+      state_text = host->state == PP_HOST_STATE_ERROR
+                       ? g_strdup_printf("error: %s", host->error ? host->error : "")
+                       : g_strdup("init: not probed yet");
+      ph.state_text = state_text;
+      break;
+    }
+    ph.cpu_total = host->cpu_count >= 0 ? host->cpu_count * 100 : -1;
+    ph.cpu_used = used ? used->cpu : 0;
+    ph.memory_total_kib = host->memory_kib;
+    ph.memory_used_kib = used ? used->memory_kib : 0;
+    ph.devices = (const PpPlaceDevice *)(void *)place_devices->data;
+    ph.n_devices = place_devices->len;
+    pp_placer_add_host(placer, &ph);
+  }
+  return g_steal_pointer(&placer);
+}
+
+static json_t *
+rejections_to_json(const GPtrArray *rejections)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; i < rejections->len; i++) {
+    const PpPlaceRejection *r = g_ptr_array_index(rejections, i);
+
+    pp_json_append(array, json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
+                                    pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
+  }
+  return array;
+}
+
+/* Fails a VM that cannot go on, releasing what it holds. */
+static void
+fail_vm(PpScheduler *sched, const PpVm *vm, const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_warning("VM %" G_GINT64_FORMAT " '%s' failed: %s", vm->id, vm->name, reason);
+  if (!pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_FAILED, reason, now_s(), &error))
+    g_warning("VM %" G_GINT64_FORMAT ": cannot release it: %s", vm->id, error->message);
+}
+
+/* Places one pending VM, or records why it cannot be. */
+static void
+place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVmSpec) spec = NULL;
+  g_autoptr(PpPlacement) placement = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(PpVm) placed = NULL;
+  PpPlaceVm pv;
+
+  spec = pp_vm_template_parse(vm->template_text, strlen(vm->template_text), &error);
+  if (spec == NULL) {
+    /* Checked when it was created: only a bug or a hand-edited store. */
+    g_autofree char *reason = g_strdup_printf("its template no longer parses: %s", error->message);
+
+    fail_vm(sched, vm, reason);
+    return;
+  }
+  pp_vm_spec_to_place_vm(spec, vm->id, &pv);
+  if (!pp_placer_place(placer, &pv, &placement, &rejections)) {
+    g_autoptr(json_t) json = rejections_to_json(rejections);
+    g_autofree char *text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (g_strcmp0(text, vm->explanation) != 0) {
+      g_autofree char *summary = pp_place_rejections_summary(rejections, LOG_HOSTS);
+
+      g_message("VM %" G_GINT64_FORMAT " '%s' is pending: no host fits: %s", vm->id, vm->name,
+                summary);
+      if (!pp_store_vm_set_explanation(sched->store, vm->id, text, &error))
+        g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
+    }
+    return;
+  }
+
+  ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_array_append_vals(ids, placement->device_ids->data, placement->device_ids->len);
+  g_array_append_vals(ids, placement->companion_ids->data, placement->companion_ids->len);
+  if (!pp_store_vm_allocate(sched->store, vm->id, placement->host_id, (gint64 *)(void *)ids->data,
+                            ids->len, now_s(), &error)) {
+    /* The placer read the store this pass: only a bug gets here. */
+    g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm->id,
+              placement->host_name, error->message);
+    return;
+  }
+  pp_placer_commit(placer, &pv, placement);
+  sched->counts.placed++;
+  g_message("VM %" G_GINT64_FORMAT " '%s' placed on host '%s' with %u device%s%s", vm->id, vm->name,
+            placement->host_name, ids->len, ids->len == 1 ? "" : "s",
+            placement->numa_node >= 0 ? " on one NUMA node" : "");
+  placed = pp_store_vm_get(sched->store, vm->id, &error);
+  if (placed != NULL)
+    start_op(sched, placed, OP_START);
+}
+
+static void
+run_pass(PpScheduler *sched)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) busy = NULL;
+  g_autoptr(GPtrArray) pending = NULL;
+  g_autoptr(PpPlacer) placer = NULL;
+
+  sched->counts.passes++;
+
+  /* What a call was cut short of (a restart, a failed destroy). */
+  busy = pp_store_vm_list(sched->store, 0,
+                          (1u << PP_VM_STATE_DEPLOYING) | (1u << PP_VM_STATE_TERMINATING), &error);
+  if (busy == NULL) {
+    g_warning("scheduler: %s", error->message);
+    return;
+  }
+  for (guint i = 0; i < busy->len; i++) {
+    const PpVm *vm = g_ptr_array_index(busy, i);
+
+    if (!g_hash_table_contains(sched->in_flight, &vm->id))
+      start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
+  }
+
+  pending = pp_store_vm_list(sched->store, 0, 1u << PP_VM_STATE_PENDING, &error);
+  if (pending == NULL) {
+    g_warning("scheduler: %s", error->message);
+    return;
+  }
+  if (pending->len == 0)
+    return;
+  placer = build_placer(sched, &error);
+  if (placer == NULL) {
+    g_warning("scheduler: %s", error->message);
+    return;
+  }
+  for (guint i = 0; i < pending->len; i++)
+    place_vm(sched, placer, g_ptr_array_index(pending, i));
+}
+
+static gboolean
+on_idle(gpointer data)
+{
+  PpScheduler *sched = data;
+
+  sched->idle_id = 0;
+  run_pass(sched);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_timer(gpointer data)
+{
+  run_pass(data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+pp_scheduler_poke(PpScheduler *scheduler)
+{
+  g_return_if_fail(scheduler != NULL);
+  if (scheduler->idle_id == 0)
+    scheduler->idle_id = g_idle_add(on_idle, scheduler);
+}
+
+static void
+on_op_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+  Op *op = data;
+  PpScheduler *sched = op->sched;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) store_error = NULL;
+  g_autoptr(PpVm) vm = NULL;
+  gboolean ok = op->kind == OP_START ? pp_deployer_start_finish(result, &error)
+                                     : pp_deployer_destroy_finish(result, &error);
+
+  if (sched == NULL) {
+    op_free(op);
+    return;
+  }
+  g_hash_table_remove(sched->in_flight, &op->vm_id);
+  vm = pp_store_vm_get(sched->store, op->vm_id, &store_error);
+  if (vm == NULL) {
+    g_warning("VM %" G_GINT64_FORMAT ": %s", op->vm_id, store_error->message);
+    op_free(op);
+    return;
+  }
+
+  switch (op->kind) {
+  case OP_START:
+    if (vm->state == PP_VM_STATE_TERMINATING) {
+      /* Terminated while it started: the pass destroys it. */
+      pp_scheduler_poke(sched);
+    } else if (ok) {
+      sched->counts.deployed++;
+      if (pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING,
+                                 NULL, now_s(), &store_error))
+        g_message("VM %" G_GINT64_FORMAT " '%s' is running on host '%s'", vm->id, vm->name,
+                  op->host_name);
+      else
+        g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, store_error->message);
+    } else {
+      sched->counts.deploy_failures++;
+      fail_vm(sched, vm, error->message);
+      /* What it held may fit a pending VM. */
+      pp_scheduler_poke(sched);
+    }
+    break;
+  case OP_TERMINATE:
+    if (ok) {
+      if (pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_DONE, NULL, now_s(),
+                              &store_error)) {
+        g_message("VM %" G_GINT64_FORMAT " '%s' terminated; its devices are free", vm->id,
+                  vm->name);
+        pp_scheduler_poke(sched);
+      } else {
+        g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, store_error->message);
+      }
+    } else {
+      /* It stays terminating, holding its devices: the next pass retries. */
+      g_autofree char *reason = g_strdup_printf("terminate: %s (retried)", error->message);
+
+      g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, reason);
+      pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_TERMINATING, PP_VM_STATE_TERMINATING,
+                             reason, now_s(), NULL);
+    }
+    break;
+  case OP_POWEROFF:
+    if (ok && pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_RUNNING,
+                                     PP_VM_STATE_POWEROFF, NULL, now_s(), &store_error)) {
+      g_message("VM %" G_GINT64_FORMAT " '%s' is off; its devices stay reserved", vm->id, vm->name);
+    } else if (!ok) {
+      g_autofree char *reason = g_strdup_printf("poweroff: %s", error->message);
+
+      g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, reason);
+      pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_RUNNING, PP_VM_STATE_RUNNING, reason,
+                             now_s(), NULL);
+    } else if (vm->state == PP_VM_STATE_TERMINATING) {
+      pp_scheduler_poke(sched);
+    }
+    break;
+  }
+  op_free(op);
+}
+
+char *
+pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error)
+{
+  g_autoptr(PpVmSpec) spec =
+      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), error);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GArray) addresses = NULL;
+  g_autofree char *uri = pp_scheduler_host_uri(host);
+  g_autofree char *name = pp_scheduler_domain_name(vm->id);
+  PpDomainOptions options = { .name = name, .domain_type = domain_type(uri), .managed = TRUE };
+
+  if (spec == NULL)
+    return NULL;
+  devices = pp_store_vm_list_devices(store, vm->id, error);
+  if (devices == NULL)
+    return NULL;
+  addresses = g_array_new(FALSE, TRUE, sizeof(PpPciAddress));
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+    PpPciAddress address;
+
+    if (!pp_pci_address_parse(dev->address, &address, error)) {
+      g_prefix_error(error, "device of VM %" G_GINT64_FORMAT ": ", vm->id);
+      return NULL;
+    }
+    g_array_append_val(addresses, address);
+  }
+  return pp_domain_xml_build(spec, &options, addresses);
+}
+
+/* Starts the libvirt call of @kind for @vm. */
+static void
+start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *name = pp_scheduler_domain_name(vm->id);
+  gint64 *key;
+  Op *op;
+
+  if (g_hash_table_contains(sched->in_flight, &vm->id))
+    return;
+  if (vm->host_id == 0) {
+    /* Released meanwhile, or never placed: nothing runs anywhere. */
+    if (kind == OP_TERMINATE)
+      pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_DONE, NULL, now_s(), NULL);
+    return;
+  }
+  host = pp_store_host_get(sched->store, vm->host_id, &error);
+  if (host == NULL) {
+    fail_vm(sched, vm, error->message);
+    return;
+  }
+  uri = pp_scheduler_host_uri(host);
+  op = g_new0(Op, 1);
+  op->sched = sched;
+  op->vm_id = vm->id;
+  op->kind = kind;
+  op->host_name = g_strdup(host->name);
+
+  if (kind == OP_START) {
+    g_autofree char *xml = pp_scheduler_domain_xml(sched->store, vm, host, &error);
+
+    if (xml == NULL) {
+      fail_vm(sched, vm, error->message);
+      op_free(op);
+      return;
+    }
+    g_debug("VM %" G_GINT64_FORMAT ": starting %s on '%s'", vm->id, name, uri);
+    pp_deployer_start_async(sched->deployer, uri, name, xml, on_op_done, op);
+  } else {
+    g_debug("VM %" G_GINT64_FORMAT ": destroying %s on '%s'", vm->id, name, uri);
+    pp_deployer_destroy_async(sched->deployer, uri, name, on_op_done, op);
+  }
+  key = g_new(gint64, 1);
+  *key = vm->id;
+  g_hash_table_insert(sched->in_flight, key, op);
+}
+
+static gboolean
+state_error(const PpVm *vm, const char *wanted, GError **error)
+{
+  g_set_error(error, PP_SCHEDULER_ERROR, PP_SCHEDULER_ERROR_STATE,
+              "VM %" G_GINT64_FORMAT " is %s; %s", vm->id, pp_vm_state_to_string(vm->state),
+              wanted);
+  return FALSE;
+}
+
+gboolean
+pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error)
+{
+  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+  g_autoptr(PpVm) now = NULL;
+
+  if (vm == NULL)
+    return FALSE;
+  switch (vm->state) {
+  case PP_VM_STATE_PENDING:
+  case PP_VM_STATE_FAILED:
+    /* Nothing runs: done at once. */
+    return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(),
+                               error);
+  case PP_VM_STATE_DEPLOYING:
+  case PP_VM_STATE_RUNNING:
+  case PP_VM_STATE_POWEROFF:
+    if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_TERMINATING, NULL,
+                                now_s(), error))
+      return FALSE;
+    break;
+  case PP_VM_STATE_TERMINATING:
+    break;
+  case PP_VM_STATE_DONE:
+  default:
+    return state_error(vm, "there is nothing to terminate", error);
+  }
+  now = pp_store_vm_get(scheduler->store, vm_id, error);
+  if (now == NULL)
+    return FALSE;
+  /* A call in flight (a start) ends first; its callback sees terminating. */
+  start_op(scheduler, now, OP_TERMINATE);
+  return TRUE;
+}
+
+gboolean
+pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error)
+{
+  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+
+  if (vm == NULL)
+    return FALSE;
+  if (vm->state != PP_VM_STATE_RUNNING)
+    return state_error(vm, "only a running VM can be powered off", error);
+  if (g_hash_table_contains(scheduler->in_flight, &vm_id))
+    return state_error(vm, "a libvirt call for it is still running; try again", error);
+  start_op(scheduler, vm, OP_POWEROFF);
+  return TRUE;
+}
+
+gboolean
+pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
+{
+  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+  g_autoptr(PpVm) now = NULL;
+
+  if (vm == NULL)
+    return FALSE;
+  if (vm->state != PP_VM_STATE_POWEROFF)
+    return state_error(vm, "only a VM that is powered off can be resumed", error);
+  if (!pp_store_vm_transition(scheduler->store, vm_id, PP_VM_STATE_POWEROFF, PP_VM_STATE_DEPLOYING,
+                              NULL, now_s(), error))
+    return FALSE;
+  now = pp_store_vm_get(scheduler->store, vm_id, error);
+  if (now == NULL)
+    return FALSE;
+  start_op(scheduler, now, OP_START);
+  return TRUE;
+}
+
+gboolean
+pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec, PpPlacement **ret_placement,
+                       GPtrArray **ret_rejections, gboolean *ret_fits, GError **error)
+{
+  g_autoptr(PpPlacer) placer = build_placer(scheduler, error);
+  PpPlaceVm pv;
+
+  if (placer == NULL)
+    return FALSE;
+  pp_vm_spec_to_place_vm(spec, 0, &pv);
+  *ret_fits = pp_placer_place(placer, &pv, ret_placement, ret_rejections);
+  /* The name is the placer's, which goes now. */
+  if (*ret_fits)
+    (*ret_placement)->host_name = NULL;
+  return TRUE;
+}
+
+void
+pp_scheduler_get_counts(PpScheduler *scheduler, PpSchedulerCounts *ret)
+{
+  *ret = scheduler->counts;
+  ret->in_flight = g_hash_table_size(scheduler->in_flight);
+}
+
+PpScheduler *
+pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *config)
+{
+  PpScheduler *sched = g_new0(PpScheduler, 1);
+
+  sched->store = store;
+  sched->deployer = deployer;
+  sched->config = *config;
+  sched->in_flight = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
+  /* The first pass picks up what the last run left. */
+  pp_scheduler_poke(sched);
+  return sched;
+}
+
+void
+pp_scheduler_free(PpScheduler *scheduler)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (scheduler == NULL)
+    return;
+  g_clear_handle_id(&scheduler->timer_id, g_source_remove);
+  g_clear_handle_id(&scheduler->idle_id, g_source_remove);
+  /* Calls in flight finish in their threads; their callbacks only free. */
+  g_hash_table_iter_init(&iter, scheduler->in_flight);
+  while (g_hash_table_iter_next(&iter, NULL, &value))
+    ((Op *)value)->sched = NULL;
+  g_hash_table_unref(scheduler->in_flight);
+  g_free(scheduler);
+}

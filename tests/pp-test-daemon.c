@@ -1,0 +1,359 @@
+/* pp-test-daemon: a real pcipassd on a temporary state folder and socket
+ * for the integration tests, the real CLI and raw HTTP to drive it, and
+ * hosts simulated by the real probe on captured sysfs trees. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pp-test-daemon.h"
+
+/* How long a wait for the daemon may take before the test fails: a guard
+ * against a hang, not a timing assertion. */
+#define PP_TEST_WAIT_US (60 * G_USEC_PER_SEC)
+
+static const struct {
+  const char *tarball;
+  const char *unpacks_to;
+  guint devices; /* what the probe reports with --all */
+} trees[] = {
+  { "hwloc-sysfs/40intel64-2g2n4c+pcilocality.tar.bz2", "40intel64-2g2n4c+pci", 37 },
+  { "ghw-sysfs/linux-amd64-8581cf3a529e5d8b97ea876eade2f60d.tar.gz", NULL, 0 },
+  { "ghw-sysfs/linux-amd64-accel-nvidia.tar.gz", NULL, 0 },
+};
+
+/* The sys folder below an unpacked capture: ghw's unpack to sys/ directly
+ * or below one folder. */
+static char *
+find_sys(const char *into)
+{
+  g_autofree char *direct = g_build_filename(into, "sys", NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (g_file_test(direct, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer(&direct);
+  dir = g_dir_open(into, 0, NULL);
+  g_assert_nonnull(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *sys = g_build_filename(into, name, "sys", NULL);
+
+    if (g_file_test(sys, G_FILE_TEST_IS_DIR))
+      return g_steal_pointer(&sys);
+  }
+  g_assert_not_reached();
+}
+
+void
+pp_test_daemon_set_up(PpTestDaemon *f, gconstpointer data)
+{
+  f->dir = pp_test_mkdtemp();
+  f->state = g_build_filename(f->dir, "state", NULL);
+  f->socket = g_build_filename(f->dir, "run", "pcipassd.sock", NULL);
+  f->log = g_build_filename(f->dir, "pcipassd.log", NULL);
+  f->probe = pp_test_build_path("src/host/pcipass-probe");
+  f->cli = pp_test_build_path("src/cli/pcipass");
+  f->daemon = pp_test_build_path("src/server/pcipassd");
+  for (guint i = 0; i < G_N_ELEMENTS(trees); i++) {
+    g_autofree char *name = g_strdup_printf("tree%u", i);
+    g_autofree char *into = g_build_filename(f->dir, name, NULL);
+
+    g_assert_cmpint(g_mkdir_with_parents(into, 0755), ==, 0);
+    pp_test_unpack(trees[i].tarball, into);
+    f->trees[i] = find_sys(into);
+  }
+  /* The CLI finds the daemon here (documented in pcipass(1)). */
+  g_setenv("PCIPASS_SOCKET", f->socket, TRUE);
+  g_unsetenv("PCIPASS_URL");
+  g_unsetenv("PCIPASS_TOKEN");
+}
+
+void
+pp_test_daemon_stop(PpTestDaemon *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (f->proc == NULL)
+    return;
+  g_subprocess_send_signal(f->proc, SIGTERM);
+  g_subprocess_wait(f->proc, NULL, &error);
+  g_assert_no_error(error);
+  /* SIGTERM is a clean stop: exit 0, socket removed. */
+  g_assert_true(g_subprocess_get_if_exited(f->proc));
+  g_assert_cmpint(g_subprocess_get_exit_status(f->proc), ==, 0);
+  g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
+  g_clear_object(&f->proc);
+}
+
+void
+pp_test_daemon_tear_down(PpTestDaemon *f, gconstpointer data)
+{
+  if (f->proc != NULL) {
+    g_subprocess_force_exit(f->proc);
+    g_subprocess_wait(f->proc, NULL, NULL);
+    g_clear_object(&f->proc);
+  }
+  if (g_test_failed()) {
+    g_autofree char *log = NULL;
+
+    if (g_file_get_contents(f->log, &log, NULL, NULL))
+      g_test_message("pcipassd's log:\n%s", log);
+  }
+  pp_test_rmtree(f->dir);
+  g_free(f->dir);
+  g_free(f->state);
+  g_free(f->socket);
+  g_free(f->log);
+  g_free(f->probe);
+  g_free(f->cli);
+  g_free(f->daemon);
+  for (guint i = 0; i < G_N_ELEMENTS(trees); i++)
+    g_free(f->trees[i]);
+}
+
+char *
+pp_test_daemon_log(PpTestDaemon *f)
+{
+  char *log = NULL;
+
+  g_file_get_contents(f->log, &log, NULL, NULL);
+  return log ? log : g_strdup("");
+}
+
+/* Starts pcipassd with @extra options; waits until it answers. */
+void
+pp_test_daemon_start(PpTestDaemon *f, const char *const *extra)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+  gsize offset;
+
+  g_ptr_array_add(argv, f->daemon);
+  g_ptr_array_add(argv, "--state-dir");
+  g_ptr_array_add(argv, f->state);
+  g_ptr_array_add(argv, "--socket");
+  g_ptr_array_add(argv, f->socket);
+  g_ptr_array_add(argv, "--listen");
+  g_ptr_array_add(argv, "127.0.0.1:0");
+  g_ptr_array_add(argv, "--monitor-interval");
+  g_ptr_array_add(argv, "1");
+  g_ptr_array_add(argv, "--probe-timeout");
+  g_ptr_array_add(argv, "2");
+  g_ptr_array_add(argv, "--probe-path");
+  g_ptr_array_add(argv, f->probe);
+  g_ptr_array_add(argv, "--log-level");
+  g_ptr_array_add(argv, "debug");
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add(argv, (gpointer)extra[i]);
+  g_ptr_array_add(argv, NULL);
+
+  /* The log is appended: a restart keeps the first run's lines. */
+  {
+    g_autofree char *before = pp_test_daemon_log(f);
+    int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+    g_assert_cmpint(fd, >=, 0);
+    offset = strlen(before);
+    g_subprocess_launcher_take_stderr_fd(launcher, fd);
+  }
+  f->proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error(error);
+
+  /* Ready when this run's log says which TCP port it got: the Unix socket
+   * is listening by then. */
+  for (;;) {
+    g_autofree char *log = pp_test_daemon_log(f);
+    const char *at = strlen(log) > offset ? strstr(log + offset, "TCP port ") : NULL;
+
+    if (at != NULL) {
+      f->port = (guint16)g_ascii_strtoull(at + 9, NULL, 10);
+      g_assert_cmpuint(f->port, !=, 0);
+      break;
+    }
+    if (g_subprocess_get_identifier(f->proc) == NULL)
+      g_error("pcipassd exited at start:\n%s", log);
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(20000);
+  }
+}
+
+/* Runs the CLI; @argv without the program. */
+void
+pp_test_cli(PpTestDaemon *f, const char *const *argv, PpTestRun *ret)
+{
+  g_autoptr(GPtrArray) full = g_ptr_array_new();
+
+  g_ptr_array_add(full, f->cli);
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add(full, (gpointer)argv[i]);
+  g_ptr_array_add(full, NULL);
+  pp_test_run((const char *const *)full->pdata, NULL, ret);
+}
+
+/* Runs the CLI with --json; asserts exit 0; returns the JSON. */
+json_t *
+pp_test_cli_json(PpTestDaemon *f, const char *const *argv)
+{
+  g_autoptr(GPtrArray) full = g_ptr_array_new();
+  g_auto(PpTestRun) run = { 0 };
+  json_error_t jerr;
+  json_t *json;
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add(full, (gpointer)argv[i]);
+  g_ptr_array_add(full, "--json");
+  g_ptr_array_add(full, NULL);
+  pp_test_cli(f, (const char *const *)full->pdata, &run);
+  if (run.status != 0)
+    g_test_message("pcipass %s: %s", argv[0], run.err);
+  g_assert_cmpint(run.status, ==, 0);
+  json = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(json);
+  return json;
+}
+
+/* Raw HTTP. */
+
+void
+pp_test_reply_clear(PpTestReply *reply)
+{
+  if (reply->body != NULL)
+    g_string_free(reply->body, TRUE);
+  if (reply->json != NULL)
+    json_decref(reply->json);
+  memset(reply, 0, sizeof(*reply));
+}
+
+static size_t
+on_data(char *data, size_t size, size_t n, void *user_data)
+{
+  g_string_append_len(user_data, data, (gssize)(size * n));
+  return size * n;
+}
+
+/* @socket: the Unix socket, or NULL for TCP; @token: a bearer token or
+ * NULL; @body: NULL for none. */
+void
+pp_test_http(PpTestDaemon *f, const char *socket, const char *token, const char *method,
+             const char *path, const char *body, gsize body_len, PpTestReply *ret)
+{
+  CURL *curl = curl_easy_init();
+  struct curl_slist *headers = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *auth = NULL;
+  CURLcode code;
+
+  g_assert_nonnull(curl);
+  memset(ret, 0, sizeof(*ret));
+  ret->body = g_string_new(NULL);
+  if (socket != NULL) {
+    url = g_strdup_printf("http://localhost%s", path);
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket);
+  } else {
+    url = g_strdup_printf("http://127.0.0.1:%u%s", f->port, path);
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+  if (body != NULL) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+  }
+  if (token != NULL) {
+    auth = g_strdup_printf("Authorization: Bearer %s", token);
+    headers = curl_slist_append(headers, auth);
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, ret->body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  code = curl_easy_perform(curl);
+  g_assert_cmpstr(curl_easy_strerror(code), ==, curl_easy_strerror(CURLE_OK));
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
+  ret->json = json_loadb(ret->body->str, ret->body->len, 0, NULL);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+}
+
+/* The message of an API error reply, asserting its shape and status. */
+const char *
+pp_test_error_message(const PpTestReply *reply, long status)
+{
+  json_t *error;
+
+  g_assert_cmpint(reply->status, ==, status);
+  g_assert_nonnull(reply->json);
+  error = json_object_get(reply->json, "error");
+  g_assert_nonnull(error);
+  g_assert_cmpint(json_integer_value(json_object_get(error, "code")), ==, status);
+  g_assert_true(json_is_string(json_object_get(error, "message")));
+  return json_string_value(json_object_get(error, "message"));
+}
+
+void
+pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys)
+{
+  g_autofree char *command =
+      g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_cli(f, (const char *const[]){ "host", "create", name, "--probe-command", command, NULL },
+              &run);
+  if (run.status != 0)
+    g_test_message("%s", run.err);
+  g_assert_cmpint(run.status, ==, 0);
+}
+
+/* The host's JSON (GET /v1/hosts/NAME), through the CLI. */
+json_t *
+pp_test_host_show(PpTestDaemon *f, const char *name)
+{
+  return pp_test_cli_json(f, (const char *const[]){ "host", "show", name, NULL });
+}
+
+const char *
+pp_test_host_state(json_t *host)
+{
+  return json_string_value(json_object_get(host, "state"));
+}
+
+/* Waits until host @name is in @state and was probed after @after (unix
+ * seconds, 0: any). Returns: (transfer full) its JSON. */
+json_t *
+pp_test_wait_host(PpTestDaemon *f, const char *name, const char *state, gint64 after)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) host = pp_test_host_show(f, name);
+    json_t *last = json_object_get(host, "last_monitored");
+
+    if (g_strcmp0(pp_test_host_state(host), state) == 0 &&
+        (after == 0 || (json_is_integer(last) && json_integer_value(last) > after)))
+      return g_steal_pointer(&host);
+    if (g_get_monotonic_time() > deadline) {
+      g_autofree char *log = pp_test_daemon_log(f);
+
+      g_error("host '%s' is %s (%s), not %s; pcipassd's log:\n%s", name, pp_test_host_state(host),
+              json_string_value(json_object_get(host, "error")), state, log);
+    }
+    g_usleep(100000);
+  }
+}
+
+/* The number of devices the real probe reports for a tree. */
+guint
+pp_test_probe_count(PpTestDaemon *f, const char *sys)
+{
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_run((const char *const[]){ f->probe, "--sysfs-root", sys, "--all", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  return pp_test_count(run.out, "PCI = [");
+}

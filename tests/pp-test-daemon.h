@@ -1,0 +1,77 @@
+/* pp-test-daemon: a real pcipassd for the integration tests (see
+ * pp-test-daemon.c). */
+#pragma once
+
+#include <curl/curl.h>
+#include <gio/gio.h>
+#include <jansson.h>
+
+#include "pp-autoptr.h"
+#include "pp-test-util.h"
+
+G_BEGIN_DECLS
+
+/* How long a wait for the daemon may take before the test fails: a guard
+ * against a hang, not a timing assertion. */
+#define PP_TEST_WAIT_US (60 * G_USEC_PER_SEC)
+
+typedef struct {
+  char *dir;
+  char *state;
+  char *socket;
+  char *log;
+  char *probe;
+  char *cli;
+  char *daemon;
+  char *trees[3]; /* sys folders of three captured machines */
+  GSubprocess *proc;
+  guint16 port;
+} PpTestDaemon;
+
+/* A g_test fixture: three captured machines unpacked (trees[0]: 40intel64,
+ * 37 devices; trees[1]: ghw's I350 host with 8 VFs; trees[2]: ghw's NVIDIA
+ * VM), PCIPASS_SOCKET set for the CLI. */
+void pp_test_daemon_set_up(PpTestDaemon *f, gconstpointer data);
+void pp_test_daemon_tear_down(PpTestDaemon *f, gconstpointer data);
+
+/* Starts pcipassd (TCP on a free port, a 1 s monitor, a 2 s probe timeout,
+ * debug logs) with @extra options; returns once it answers. */
+void pp_test_daemon_start(PpTestDaemon *f, const char *const *extra);
+/* SIGTERM; asserts a clean exit and the socket gone. */
+void pp_test_daemon_stop(PpTestDaemon *f);
+/* Returns: (transfer full): pcipassd's log so far. */
+char *pp_test_daemon_log(PpTestDaemon *f);
+
+/* Runs the real pcipass with @argv (without the program). */
+void pp_test_cli(PpTestDaemon *f, const char *const *argv, PpTestRun *ret);
+/* The same with --json; asserts exit 0. Returns: (transfer full). */
+json_t *pp_test_cli_json(PpTestDaemon *f, const char *const *argv);
+
+typedef struct {
+  long status;
+  GString *body;
+  json_t *json; /* the body parsed, or NULL */
+} PpTestReply;
+
+void pp_test_reply_clear(PpTestReply *reply);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpTestReply, pp_test_reply_clear)
+
+/* Raw HTTP with libcurl: @socket the Unix socket or NULL for TCP; @token a
+ * bearer token or NULL; @body NULL for none. */
+void pp_test_http(PpTestDaemon *f, const char *socket, const char *token, const char *method,
+                  const char *path, const char *body, gsize body_len, PpTestReply *ret);
+/* The message of an API error, asserting its shape and @status. */
+const char *pp_test_error_message(const PpTestReply *reply, long status);
+
+/* pcipass host create NAME with the real probe on @sys. */
+void pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys);
+/* Returns: (transfer full): pcipass host show NAME --json. */
+json_t *pp_test_host_show(PpTestDaemon *f, const char *name);
+const char *pp_test_host_state(json_t *host);
+/* Waits until host @name is in @state, probed after @after (unix seconds;
+ * 0: any). Returns: (transfer full): its JSON. */
+json_t *pp_test_wait_host(PpTestDaemon *f, const char *name, const char *state, gint64 after);
+/* The devices the real probe reports for @sys with --all. */
+guint pp_test_probe_count(PpTestDaemon *f, const char *sys);
+
+G_END_DECLS

@@ -1,0 +1,620 @@
+/* VMs end to end through the real pcipassd: templates, placement,
+ * allocation, deployment through libvirt's real test:/// driver (inside
+ * pcipassd: the driver needs no host), explanations, terminate, poweroff,
+ * resume, a failing deployment, a restart, ownership, and 32 clients at
+ * once. Hosts are the real probe on captured sysfs trees; the domain XML
+ * the daemon deploys is checked with the real virt-xml-validate. Nothing is
+ * mocked. */
+#include "config.h"
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "pp-test-daemon.h"
+
+/* Node-a (the 40intel64 capture): 4 BCM5709 NICs 14e4:1639:0200, one
+ * Matrox VGA 102b:0532:0300, a MegaRAID 1000:0079:0104. */
+#define NIC_TEMPLATE "NAME = nic-vm\nCPU = 1\nMEMORY = 1024\nPCI = [ CLASS = \"0200\" ]\n"
+#define VGA_TEMPLATE "CPU = 0.5\nMEMORY = 512\nPCI = [ VENDOR = \"102b\", DEVICE = \"0532\" ]\n"
+#define NVIDIA_TEMPLATE "NAME = gpu\nMEMORY = 2048\nPCI = [ VENDOR = \"10de\" ]\n"
+
+/* POSTs a template as {"template": ...}; returns the reply. */
+static void
+post_template(PpTestDaemon *f, const char *path, const char *text, PpTestReply *ret)
+{
+  g_autoptr(json_t) body = json_pack("{s:s}", "template", text);
+  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+  pp_test_http(f, f->socket, NULL, "POST", path, dumped, strlen(dumped), ret);
+}
+
+static gint64
+create_vm(PpTestDaemon *f, const char *text)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  post_template(f, "/v1/vms", text, &reply);
+  if (reply.status != 201)
+    g_error("POST /v1/vms: %ld %s", reply.status, reply.body->str);
+  return json_integer_value(json_object_get(reply.json, "id"));
+}
+
+/* Returns: (transfer full): GET /v1/vms/ID. */
+static json_t *
+vm_get(PpTestDaemon *f, gint64 id)
+{
+  g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_http(f, f->socket, NULL, "GET", path, NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  return json_incref(reply.json);
+}
+
+static const char *
+vm_state(json_t *vm)
+{
+  return json_string_value(json_object_get(vm, "state"));
+}
+
+/* Waits until VM @id is in @state. Returns: (transfer full): its JSON. */
+static json_t *
+wait_vm(PpTestDaemon *f, gint64 id, const char *state)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) vm = vm_get(f, id);
+
+    if (g_strcmp0(vm_state(vm), state) == 0)
+      return g_steal_pointer(&vm);
+    if (g_get_monotonic_time() > deadline) {
+      g_autofree char *log = pp_test_daemon_log(f);
+      g_autofree char *text = json_dumps(vm, JSON_INDENT(2));
+
+      g_error("VM %" G_GINT64_FORMAT " is not %s: %s\npcipassd's log:\n%s", id, state, text, log);
+    }
+    g_usleep(50000);
+  }
+}
+
+static void
+vm_action(PpTestDaemon *f, gint64 id, const char *action, long status, PpTestReply *ret)
+{
+  g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/%s", id, action);
+
+  pp_test_http(f, f->socket, NULL, "POST", path, NULL, 0, ret);
+  g_assert_cmpint(ret->status, ==, status);
+}
+
+static void
+add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri)
+{
+  g_autofree char *command =
+      g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_cli(f,
+              (const char *const[]){ "host", "create", name, "--probe-command", command,
+                                     "--libvirt-uri", uri, NULL },
+              &run);
+  if (run.status != 0)
+    g_error("host create %s: %s", name, run.err);
+  json_decref(pp_test_wait_host(f, name, "monitored", 0));
+}
+
+/* The device of host @name at @address, or NULL. Returns: (transfer none)
+ * into @host. */
+static json_t *
+host_device(json_t *host, const char *address)
+{
+  size_t i;
+  json_t *dev;
+
+  json_array_foreach(json_object_get(host, "pci_devices"), i, dev)
+  {
+    if (g_strcmp0(json_string_value(json_object_get(dev, "address")), address) == 0)
+      return dev;
+  }
+  return NULL;
+}
+
+/* The address of the VM's device @i. */
+static const char *
+vm_device(json_t *vm, guint i)
+{
+  json_t *dev = json_array_get(json_object_get(vm, "devices"), i);
+
+  g_assert_nonnull(dev);
+  return json_string_value(json_object_get(dev, "address"));
+}
+
+/* Checks the domain XML that pcipassd gives libvirt with virt-xml-validate. */
+static void
+assert_domain_xml_valid(PpTestDaemon *f, json_t *vm)
+{
+  const char *xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_autofree char *path = g_build_filename(f->dir, "domain.xml", NULL);
+  g_auto(PpTestRun) run = { 0 };
+
+  g_assert_nonnull(xml);
+  pp_test_write_file(path, xml);
+  pp_test_run((const char *const[]){ "virt-xml-validate", path, "domain", NULL }, NULL, &run);
+  if (run.status != 0)
+    g_error("virt-xml-validate: %s%s\n%s", run.out, run.err, xml);
+}
+
+/* A NIC by class: placed, deployed on test:///, shown in the host's
+ * table with the VM's id; terminated: the NIC is free again. */
+static void
+test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) done = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *row = NULL;
+  const char *nic;
+  const char *xml;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  id = create_vm(f, NIC_TEMPLATE);
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
+                  "node-a");
+  g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 1);
+  g_assert_cmpstr(
+      json_string_value(json_object_get(json_array_get(json_object_get(vm, "devices"), 0), "type")),
+      ==, "14e4:1639:0200");
+  nic = vm_device(vm, 0);
+
+  /* The XML has the NIC as a managed hostdev, and libvirt's schema takes it. */
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "<domain type='test'>"));
+  g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='pci' managed='yes'>"));
+  assert_domain_xml_valid(f, vm);
+
+  /* The host's table marks the NIC with the VM's id. */
+  host = pp_test_host_show(f, "node-a");
+  g_assert_cmpint(json_integer_value(json_object_get(host_device(host, nic), "vm")), ==, id);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  row = g_strdup_printf("\n%5" G_GINT64_FORMAT " %s ", id, nic + 5);
+  g_assert_nonnull(strstr(run.out, row));
+
+  vm_action(f, id, "terminate", 202, &reply);
+  pp_test_reply_clear(&reply);
+  done = wait_vm(f, id, "done");
+  g_assert_cmpuint(json_array_size(json_object_get(done, "devices")), ==, 0);
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_host_show(f, "node-a");
+  g_assert_true(json_is_null(json_object_get(host_device(host, nic), "vm")));
+
+  /* Done VMs leave the list unless asked for. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 0);
+  pp_test_reply_clear(&reply);
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 1);
+  pp_test_reply_clear(&reply);
+
+  /* Terminating it again is a conflict that changes nothing. */
+  vm_action(f, id, "terminate", 409, &reply);
+  g_assert_nonnull(strstr(pp_test_error_message(&reply, 409), "is done"));
+  pp_test_daemon_stop(f);
+}
+
+/* One VGA, two VMs: the second pends, its explanation naming the first;
+ * it is placed when the first is terminated. A host that has nothing the
+ * VM asks for says so; a disabled host says so. */
+static void
+test_pending_explained(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) first = NULL;
+  g_autoptr(json_t) second = NULL;
+  g_autoptr(json_t) placed = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *held = NULL;
+  g_autofree char *log = NULL;
+  json_t *why;
+  gint64 a, b;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  add_host(f, "gpu-1", f->trees[2], "test:///default");
+  pp_test_cli(f, (const char *const[]){ "host", "disable", "gpu-1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+
+  a = create_vm(f, VGA_TEMPLATE);
+  first = wait_vm(f, a, "running");
+  b = create_vm(f, VGA_TEMPLATE);
+  /* Pending with an explanation once a pass has looked at it. */
+  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
+    second = vm_get(f, b);
+    if (json_is_array(json_object_get(second, "explanation")))
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_clear_pointer(&second, json_decref);
+    g_usleep(50000);
+  }
+  g_assert_cmpstr(vm_state(second), ==, "pending");
+  why = json_object_get(second, "explanation");
+  g_assert_cmpuint(json_array_size(why), ==, 2);
+  g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "host")), ==, "node-a");
+  held = g_strdup_printf("held by VM %" G_GINT64_FORMAT, a);
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(json_array_get(why, 0), "reason")), held));
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(json_array_get(why, 0), "reason")), "PCI[0]"));
+  g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 1), "reason")), ==,
+                  "disabled");
+
+  /* One line in the log names the VM and the hosts. */
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "is pending: no host fits: "));
+  g_assert_nonnull(strstr(log, "gpu-1: disabled"));
+
+  /* The first goes; the second takes its VGA. */
+  vm_action(f, a, "terminate", 202, &reply);
+  pp_test_reply_clear(&reply);
+  placed = wait_vm(f, b, "running");
+  g_assert_cmpstr(vm_device(placed, 0), ==, vm_device(first, 0));
+  g_assert_true(json_is_null(json_object_get(placed, "explanation")));
+
+  /* NVIDIA: not on node-a at all; gpu-1 has one but is disabled. */
+  {
+    gint64 g = create_vm(f, NVIDIA_TEMPLATE);
+    g_autoptr(json_t) gpu = NULL;
+
+    for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
+      gpu = vm_get(f, g);
+      if (json_is_array(json_object_get(gpu, "explanation")))
+        break;
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_clear_pointer(&gpu, json_decref);
+      g_usleep(50000);
+    }
+    why = json_object_get(gpu, "explanation");
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "reason")), ==,
+                    "no device matches PCI[0] (VENDOR=10de)");
+    g_clear_pointer(&gpu, json_decref);
+
+    /* Enabled, monitored again: the GPU VM is placed there. */
+    pp_test_cli(f, (const char *const[]){ "host", "enable", "gpu-1", NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    gpu = wait_vm(f, g, "running");
+    g_assert_cmpstr(json_string_value(json_object_get(json_object_get(gpu, "host"), "name")), ==,
+                    "gpu-1");
+    g_assert_cmpstr(json_string_value(json_object_get(
+                        json_array_get(json_object_get(gpu, "devices"), 0), "type")),
+                    ==, "10de:15f8:0302");
+  }
+  pp_test_daemon_stop(f);
+}
+
+/* A deployment libvirt refuses fails the VM with libvirt's words and
+ * releases its device. */
+static void
+test_failed_deploy(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename(f->dir, "no-such-driver-config.xml", NULL);
+  g_autofree char *uri = g_strdup_printf("test://%s", missing);
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) host = NULL;
+  const char *reason;
+  size_t i;
+  json_t *dev;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], uri);
+  id = create_vm(f, NIC_TEMPLATE);
+  vm = wait_vm(f, id, "failed");
+  reason = json_string_value(json_object_get(vm, "reason"));
+  g_assert_nonnull(reason);
+  g_assert_nonnull(strstr(reason, "libvirt"));
+  g_assert_nonnull(strstr(reason, missing));
+  g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 0);
+  g_assert_true(json_is_null(json_object_get(vm, "host")));
+  host = pp_test_host_show(f, "node-a");
+  json_array_foreach(json_object_get(host, "pci_devices"), i, dev)
+      g_assert_true(json_is_null(json_object_get(dev, "vm")));
+  g_assert_cmpint(json_integer_value(json_object_get(host, "pci_free")), ==,
+                  json_integer_value(json_object_get(host, "pci_total")));
+  pp_test_daemon_stop(f);
+}
+
+/* poweroff keeps the devices; resume runs it again; a restart of pcipassd
+ * keeps VMs, hosts and allocations. */
+static void
+test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) off = NULL;
+  g_autoptr(json_t) other = NULL;
+  g_autoptr(json_t) back = NULL;
+  g_autoptr(json_t) after = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  gint64 id, second;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  id = create_vm(f, VGA_TEMPLATE);
+  vm = wait_vm(f, id, "running");
+
+  vm_action(f, id, "poweroff", 202, &reply);
+  pp_test_reply_clear(&reply);
+  off = wait_vm(f, id, "poweroff");
+  g_assert_cmpstr(vm_device(off, 0), ==, vm_device(vm, 0));
+
+  /* Its VGA stays reserved: another VM asking for it pends. */
+  second = create_vm(f, VGA_TEMPLATE);
+  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
+    other = vm_get(f, second);
+    if (json_is_array(json_object_get(other, "explanation")))
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_clear_pointer(&other, json_decref);
+    g_usleep(50000);
+  }
+  g_assert_cmpstr(vm_state(other), ==, "pending");
+
+  /* Only a running VM powers off; only an off one resumes. */
+  vm_action(f, id, "poweroff", 409, &reply);
+  g_assert_nonnull(strstr(pp_test_error_message(&reply, 409), "is poweroff"));
+  pp_test_reply_clear(&reply);
+  vm_action(f, second, "resume", 409, &reply);
+  pp_test_reply_clear(&reply);
+
+  vm_action(f, id, "resume", 202, &reply);
+  pp_test_reply_clear(&reply);
+  back = wait_vm(f, id, "running");
+  g_assert_cmpstr(vm_device(back, 0), ==, vm_device(vm, 0));
+
+  /* A restart: the store has it all. */
+  pp_test_daemon_stop(f);
+  pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "3600", NULL });
+  after = vm_get(f, id);
+  g_assert_cmpstr(vm_state(after), ==, "running");
+  g_assert_cmpstr(vm_device(after, 0), ==, vm_device(vm, 0));
+  g_clear_pointer(&other, json_decref);
+  other = vm_get(f, second);
+  g_assert_cmpstr(vm_state(other), ==, "pending");
+  pp_test_daemon_stop(f);
+}
+
+/* Users see and touch only their own VMs. */
+static void
+test_ownership(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) token = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *path = NULL;
+  g_autofree char *mine = NULL;
+  const char *secret;
+  gint64 root_vm, alice_vm;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  secret = json_string_value(json_object_get(token, "token"));
+  root_vm = create_vm(f, NIC_TEMPLATE);
+
+  {
+    g_autoptr(json_t) body = json_pack("{s:s}", "template", VGA_TEMPLATE);
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+    pp_test_http(f, NULL, secret, "POST", "/v1/vms", dumped, strlen(dumped), &reply);
+    g_assert_cmpint(reply.status, ==, 201);
+    g_assert_cmpstr(json_string_value(json_object_get(reply.json, "owner")), ==, "alice");
+    alice_vm = json_integer_value(json_object_get(reply.json, "id"));
+    pp_test_reply_clear(&reply);
+  }
+
+  /* alice lists hers only; root's is 404 to her, to read and to terminate. */
+  pp_test_http(f, NULL, secret, "GET", "/v1/vms", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 1);
+  pp_test_reply_clear(&reply);
+  path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, root_vm);
+  pp_test_http(f, NULL, secret, "GET", path, NULL, 0, &reply);
+  pp_test_error_message(&reply, 404);
+  pp_test_reply_clear(&reply);
+  g_free(path);
+  path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/terminate", root_vm);
+  pp_test_http(f, NULL, secret, "POST", path, NULL, 0, &reply);
+  pp_test_error_message(&reply, 404);
+  pp_test_reply_clear(&reply);
+  json_decref(wait_vm(f, root_vm, "running"));
+
+  /* She terminates her own; the admin sees both. */
+  mine = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/terminate", alice_vm);
+  json_decref(wait_vm(f, alice_vm, "running"));
+  pp_test_http(f, NULL, secret, "POST", mine, NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 202);
+  pp_test_reply_clear(&reply);
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 2);
+  pp_test_daemon_stop(f);
+}
+
+/* Bad templates: 400 with the line, column and OpenNebula's words; nothing
+ * created. The dry run places nothing. */
+static void
+test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { "MEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\", VENDOR = \"14e4\" ]\n",
+      "line 2, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS" },
+    { "MEMORY = 512\nPCI = [ VENDOR = \"14g4\" ]\n",
+      "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR" },
+    { "CPU = 1\n", "MEMORY is required" },
+    { "MEMORY = 512\nA = foo bar\n", "line 2" },
+  };
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    const char *message;
+
+    post_template(f, "/v1/vms", cases[i].text, &reply);
+    message = pp_test_error_message(&reply, 400);
+    if (strstr(message, cases[i].message) == NULL)
+      g_error("'%s' gave '%s'", cases[i].text, message);
+    pp_test_reply_clear(&reply);
+  }
+  pp_test_http(f, f->socket, NULL, "POST", "/v1/vms", "{\"template\": 7}", 15, &reply);
+  pp_test_error_message(&reply, 400);
+  pp_test_reply_clear(&reply);
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms/place", NULL, 0, &reply);
+  pp_test_error_message(&reply, 404);
+  pp_test_reply_clear(&reply);
+
+  /* The dry run: where, with which device; or why nowhere. */
+  post_template(f, "/v1/vms/place", VGA_TEMPLATE, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_true(json_is_true(json_object_get(reply.json, "fits")));
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(reply.json, "host"), "name")),
+                  ==, "node-a");
+  g_assert_cmpstr(json_string_value(json_object_get(
+                      json_array_get(json_object_get(reply.json, "devices"), 0), "type")),
+                  ==, "102b:0532:0300");
+  pp_test_reply_clear(&reply);
+  post_template(f, "/v1/vms/place", NVIDIA_TEMPLATE, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_true(json_is_false(json_object_get(reply.json, "fits")));
+  g_assert_cmpstr(json_string_value(json_object_get(
+                      json_array_get(json_object_get(reply.json, "explanation"), 0), "reason")),
+                  ==, "no device matches PCI[0] (VENDOR=10de)");
+  pp_test_reply_clear(&reply);
+
+  /* Nothing was created. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 0);
+  pp_test_daemon_stop(f);
+}
+
+/* 32 clients create VMs at once for 4 NICs: 4 run, each on its own NIC;
+ * 28 pend with explanations; the database agrees. */
+typedef struct {
+  PpTestDaemon *f;
+  long status;
+} Client;
+
+static gpointer
+client_thread(gpointer data)
+{
+  Client *client = data;
+  g_auto(PpTestReply) reply = { 0 };
+
+  post_template(client->f, "/v1/vms", NIC_TEMPLATE, &reply);
+  client->status = reply.status;
+  return NULL;
+}
+
+static void
+test_concurrent_clients(PpTestDaemon *f, gconstpointer data)
+{
+  enum { CLIENTS = 32, NICS = 4 };
+  Client clients[CLIENTS];
+  GThread *threads[CLIENTS];
+  g_autoptr(GHashTable) nics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *db = g_build_filename(f->state, "pcipass.db", NULL);
+  g_auto(PpTestReply) reply = { 0 };
+  guint running = 0, pending = 0;
+  sqlite3 *sql = NULL;
+  sqlite3_stmt *stmt = NULL;
+  size_t i;
+  json_t *vm;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  for (guint c = 0; c < CLIENTS; c++) {
+    clients[c].f = f;
+    clients[c].status = 0;
+    threads[c] = g_thread_new("client", client_thread, &clients[c]);
+  }
+  for (guint c = 0; c < CLIENTS; c++) {
+    g_thread_join(threads[c]);
+    g_assert_cmpint(clients[c].status, ==, 201);
+  }
+
+  /* Wait until every VM is running or explained. */
+  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
+    guint settled = 0;
+
+    pp_test_http(f, f->socket, NULL, "GET", "/v1/vms", NULL, 0, &reply);
+    json_array_foreach(json_object_get(reply.json, "vms"), i, vm)
+    {
+      if (g_strcmp0(vm_state(vm), "running") == 0 ||
+          (g_strcmp0(vm_state(vm), "pending") == 0 &&
+           json_is_array(json_object_get(vm, "explanation"))))
+        settled++;
+    }
+    if (settled == CLIENTS)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pp_test_reply_clear(&reply);
+    g_usleep(100000);
+  }
+  json_array_foreach(json_object_get(reply.json, "vms"), i, vm)
+  {
+    if (g_strcmp0(vm_state(vm), "running") == 0) {
+      running++;
+      g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 1);
+      /* Never the same NIC twice. */
+      g_assert_true(g_hash_table_add(nics, g_strdup(vm_device(vm, 0))));
+    } else {
+      pending++;
+      g_assert_nonnull(strstr(json_string_value(json_object_get(
+                                  json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
+                              "held by VM"));
+    }
+  }
+  g_assert_cmpuint(running, ==, NICS);
+  g_assert_cmpuint(pending, ==, CLIENTS - NICS);
+  pp_test_daemon_stop(f);
+
+  /* The store agrees: 4 NICs held, by 4 different VMs. */
+  g_assert_cmpint(sqlite3_open(db, &sql), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_prepare_v2(sql,
+                                     "SELECT COUNT(*), COUNT(DISTINCT vm_id) FROM pci_device "
+                                     "WHERE vm_id IS NOT NULL",
+                                     -1, &stmt, NULL),
+                  ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  g_assert_cmpint(sqlite3_column_int(stmt, 0), ==, NICS);
+  g_assert_cmpint(sqlite3_column_int(stmt, 1), ==, NICS);
+  sqlite3_finalize(stmt);
+  sqlite3_close(sql);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+#define ADD(path, fn)                                                                              \
+  g_test_add(path, PpTestDaemon, NULL, pp_test_daemon_set_up, fn, pp_test_daemon_tear_down)
+  ADD("/vms/deploy-and-terminate", test_deploy_and_terminate);
+  ADD("/vms/pending-explained", test_pending_explained);
+  ADD("/vms/failed-deploy", test_failed_deploy);
+  ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
+  ADD("/vms/ownership", test_ownership);
+  ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
+  ADD("/vms/concurrent-clients", test_concurrent_clients);
+#undef ADD
+  return g_test_run();
+}
