@@ -1118,7 +1118,7 @@ test_fake_vm_show(void)
                   "\n"
                   "PCI DEVICES\n"
                   "\n"
-                  "REQ ADDR TYPE NAME NUMA IOMMU\n"
+                  "  none\n"
                   "\n"
                   "WHY PENDING\n"
                   "\n"

@@ -148,6 +148,10 @@ pp_vm_table_devices(const json_t *devices, gboolean topology)
   const json_t *dev;
   size_t i;
 
+  /* A pending or released VM holds none: say so rather than draw an empty
+   * table. */
+  if (json_array_size(devices) == 0)
+    return g_strdup("PCI DEVICES\n\n  none\n");
   json_array_foreach(devices, i, dev)
   {
     const json_t *request = json_object_get(dev, "request");

@@ -58,7 +58,8 @@ char *pp_vm_table_list(const json_t *vms, gint64 now);
  * "PCI DEVICES\n\n", then the table: REQ (the index of the PCI request the
  * device answers, right-aligned; "-" for a companion of its IOMMU group),
  * ADDR (the short address, else the address), TYPE, NAME (cut to 50
- * characters), then, when @topology, NUMA and IOMMU (right-aligned).
+ * characters), then, when @topology, NUMA and IOMMU (right-aligned); or
+ * "  none" when there are no devices.
  *
  * Returns: (transfer full)
  */

@@ -128,11 +128,32 @@ get_conn(Shared *shared, const char *uri, GError **error)
   return conn;
 }
 
+#define KVM_TYPE "<domain type='kvm'>"
+
+/* A kvm domain on a host whose libvirt offers no KVM (no /dev/kvm: a
+ * nested or emulated host) runs as type qemu, QEMU's own emulation: slow,
+ * but passthrough works the same. Returns: (transfer full): the XML to use
+ * instead, or NULL to use @xml as it is. Worker thread. */
+static char *
+without_kvm(virConnectPtr conn, const char *xml)
+{
+  g_autofree char *caps = NULL;
+
+  if (!g_str_has_prefix(xml, KVM_TYPE))
+    return NULL;
+  caps = virConnectGetCapabilities(conn);
+  if (caps == NULL || strstr(caps, "<domain type='kvm'") != NULL)
+    return NULL;
+  g_debug("no KVM on this host's libvirt: the domain runs as type qemu");
+  return g_strconcat("<domain type='qemu'>", xml + strlen(KVM_TYPE), NULL);
+}
+
 static gboolean
 do_start(Shared *shared, const Call *call, GError **error)
 {
   g_autoptr(virConnect) conn = get_conn(shared, call->uri, error);
   g_autoptr(virDomain) dom = NULL;
+  g_autofree char *xml = NULL;
 
   if (conn == NULL)
     return FALSE;
@@ -142,7 +163,8 @@ do_start(Shared *shared, const Call *call, GError **error)
     return TRUE;
   }
   g_clear_pointer(&dom, virDomainFree);
-  dom = virDomainCreateXML(conn, call->xml, VIR_DOMAIN_NONE);
+  xml = without_kvm(conn, call->xml);
+  dom = virDomainCreateXML(conn, xml ? xml : call->xml, VIR_DOMAIN_NONE);
   if (dom == NULL) {
     g_autofree char *what = g_strdup_printf("starting %s on '%s'", call->name, call->uri);
 

@@ -33,6 +33,8 @@ void pp_deployer_free(PpDeployer *deployer);
  *
  * Starts a transient domain from @xml. A domain of that name already
  * running counts as started (a restart of pcipassd finishing a deploy).
+ * A domain of type kvm on a host whose libvirt offers no KVM (no /dev/kvm:
+ * a nested or emulated host) is started as type qemu.
  */
 void pp_deployer_start_async(PpDeployer *deployer, const char *uri, const char *name,
                              const char *xml, GAsyncReadyCallback callback, gpointer user_data);
