@@ -214,10 +214,10 @@ monitor_start(PpMonitor *monitor, gint64 host_id)
   argv = pp_probe_argv_build(&target, &error);
   if (argv == NULL) {
     g_autofree char *message = g_strdup_printf("cannot run the probe: %s", error->message);
-    PpMonitorJob stub = { .monitor = monitor, .host_id = host_id, .host_name = host->name };
+    PpMonitorJob unstarted = { .monitor = monitor, .host_id = host_id, .host_name = host->name };
 
     monitor->counts.probes_failed++;
-    job_record_failure(monitor, &stub, host->state, message);
+    job_record_failure(monitor, &unstarted, host->state, message);
     monitor_release(monitor, host_id);
     return;
   }

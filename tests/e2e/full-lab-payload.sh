@@ -1,0 +1,197 @@
+#!/bin/bash
+# Runs inside ../shared/tools/full-lab's L1 guest (a Debian root with
+# libvirtd running, an emulated Intel IOMMU, an e1000e at 01:00.0 driven by
+# e1000e), started by tests/e2e/run-full-lab's l1-init. The same path as
+# the lab, through pcipass instead of virsh: pcipassd with its SQLite store,
+# the guest itself as a host (local probe, qemu:///system), `pcipass vm
+# create` of a VM asking for 8086:10d3, a second one that waits for it,
+# terminate. Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per check
+# (17 in quick mode, 19 with MODE=full); run-full-lab counts them.
+# pcipass's binaries are in /lab/bin, on PATH.
+export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
+export LIBVIRT_DEFAULT_URI=qemu:///system
+# Sanitized builds stop at the first error, and know the leaks of libraries
+# we do not own.
+export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS=print_suppressions=0:suppressions=/lab/lsan.supp
+MODE=${MODE:-quick}
+up() { cut -d' ' -f1 /proc/uptime; }
+R() { echo "RESULT: pcipass-$*"; }
+say() { echo "===== [t=$(up)s] $*"; }
+drv_of() { [ -e /sys/bus/pci/devices/$1/driver ] && basename $(readlink /sys/bus/pci/devices/$1/driver) || echo none; }
+grp_of() { basename $(readlink /sys/bus/pci/devices/$1/iommu_group) 2>/dev/null || echo none; }
+# The VM column of 01:00.0 in `pcipass host show l1` ("free" when empty).
+vm_on_e1() {
+  pcipass host show l1 2>/dev/null | awk '$2 == "01:00.0" && $1 ~ /^[0-9]+$/ {print $1; f=1; exit}
+                                          $1 == "01:00.0" {print "free"; f=1; exit}
+                                          END {if (!f) print "absent"}'
+}
+# A string field of `pcipass vm show ID --json`.
+vm_field() { pcipass vm show "$1" --json 2>/dev/null | grep -o "\"$2\": *\"[^\"]*\"" | head -1 | sed 's/.*: *"//; s/"$//'; }
+# Waits up to $3 seconds for VM $1 to be in state $2; prints the seconds.
+wait_state() {
+  local i=0
+  while [ "$(vm_field $1 state)" != "$2" ] && [ $i -lt $3 ]; do sleep 2; i=$((i + 2)); done
+  echo $i
+}
+E1=0000:01:00.0
+G=$(grp_of $E1)
+ST=$(mktemp -d /tmp/pcipass-XXXXXX)
+export PCIPASS_SOCKET=$ST/pcipassd.sock
+say "pcipass: e1000e at $E1, IOMMU group $G, driver $(drv_of $E1), state in $ST"
+
+# 1. the host is fit for passthrough
+pcipass-vfio check > $ST/check.txt 2>&1; rc=$?
+sed 's/^/  /' $ST/check.txt
+if [ $rc = 0 ] && ! grep -q '^fail' $ST/check.txt; then R "vfio-check PASS exit 0, no failed check"
+else R "vfio-check FAIL exit $rc"; fi
+
+# 2. the probe offers the e1000e, and only it
+cat > $ST/pci.conf <<'EOF'
+:filter: '8086:10d3'
+EOF
+pcipass-probe --config $ST/pci.conf --json > $ST/probe.json 2> $ST/probe.err; rc=$?
+if [ $rc = 0 ] && grep -q '"ADDRESS": "0000:01:00:0"' $ST/probe.json \
+   && [ "$(grep -c '"ADDRESS"' $ST/probe.json)" = 1 ]; then
+  R "probe PASS offers 01:00.0 (8086:10d3) alone"
+else R "probe FAIL exit $rc $(head -c 300 $ST/probe.err) $(grep '"ADDRESS"' $ST/probe.json | tr '\n' ' ')"; fi
+
+# 3. pcipassd: SQLite in the state folder, the API on a local socket
+pcipassd --state-dir $ST/state --socket $PCIPASS_SOCKET --monitor-interval 15 \
+  --schedule-interval 2 --log-level debug > $ST/pcipassd.log 2>&1 &
+DP=$!
+i=0; while [ ! -S $PCIPASS_SOCKET ] && [ $i -lt 60 ] && kill -0 $DP 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+[ -S $PCIPASS_SOCKET ] && R "daemon PASS pcipassd (pid $DP) serves $PCIPASS_SOCKET" \
+  || R "daemon FAIL no socket; $(tail -5 $ST/pcipassd.log | tr '\n' ' ')"
+
+# 4. the guest itself as a host
+pcipass host create l1 --probe-command "/lab/bin/pcipass-probe --config $ST/pci.conf" \
+  --libvirt-uri qemu:///system > $ST/host.txt 2>&1; rc=$?
+cat $ST/host.txt
+[ $rc = 0 ] && R "host-create PASS host l1 added" || R "host-create FAIL exit $rc"
+i=0; while [ "$(vm_on_e1)" = absent ] && [ $i -lt 120 ]; do sleep 2; i=$((i + 2)); done
+pcipass host show l1 2>&1 | sed 's/^/  /'
+[ "$(vm_on_e1)" = free ] && R "host-probed PASS after ${i}s the host table shows 01:00.0, free" \
+  || R "host-probed FAIL 01:00.0 is $(vm_on_e1) after ${i}s"
+
+# 5. a VM that asks for the e1000e
+L2CMD="console=ttyS0 quiet panic=-1 rdinit=/init cryptomgr.notests"
+for n in a b; do
+  cat > $ST/vm-$n.tmpl <<EOF
+NAME = "l2-$n"
+CPU = 0.5
+MEMORY = 256
+PCI = [ VENDOR = "8086", DEVICE = "10d3" ]
+OS = [ KERNEL = "/var/lib/libvirt/images/l2-vmlinux",
+       INITRD = "/var/lib/libvirt/images/l2-initrd.cpio",
+       KERNEL_CMD = "$L2CMD" ]
+EOF
+done
+pcipass vm create $ST/vm-a.tmpl --json > $ST/create-a.json 2>&1; rc=$?
+V1=$(grep -o '"id": *[0-9]*' $ST/create-a.json | head -1 | grep -o '[0-9]*$')
+[ $rc = 0 ] && [ -n "$V1" ] && R "vm-create PASS VM $V1" || R "vm-create FAIL exit $rc $(head -c 300 $ST/create-a.json)"
+V1=${V1:-1}
+t1=$(up); s=$(wait_state $V1 running 300); t2=$(up)
+D1=pcipass-$V1
+say "VM $V1: $(vm_field $V1 state) after $t1 -> $t2"
+pcipass vm show $V1 2>&1 | sed 's/^/  /'
+[ "$(vm_field $V1 state)" = running ] && R "running PASS VM $V1 running after ${s}s (domain $D1)" \
+  || R "running FAIL VM $V1 is $(vm_field $V1 state): $(vm_field $V1 reason)"
+QP=$(cat /run/libvirt/qemu/$D1.pid 2>/dev/null)
+# the L2 serial console is a pty: read it from now on
+PTY=$(virsh ttyconsole $D1 2>/dev/null)
+if [ -n "$PTY" ] && [ -c "$PTY" ]; then
+  stty -F $PTY raw -echo 2>/dev/null
+  cat $PTY > $ST/l2-serial.log 2>/dev/null &
+fi
+virsh dumpxml $D1 > $ST/domain.xml 2>&1
+grep -q "<domain type='qemu'" $ST/domain.xml && R "domain-type PASS no KVM here: $D1 runs as type qemu" \
+  || R "domain-type FAIL $(head -1 $ST/domain.xml)"
+
+# 6. the host table, the driver, QEMU's file descriptors
+[ "$(vm_on_e1)" = "$V1" ] && R "host-table-held PASS 01:00.0 held by VM $V1" \
+  || R "host-table-held FAIL 01:00.0 shows '$(vm_on_e1)'"
+[ "$(drv_of $E1)" = vfio-pci ] && R "driver-vfio PASS libvirt moved $E1 to vfio-pci" \
+  || R "driver-vfio FAIL driver=$(drv_of $E1)"
+fds=$(ls -l /proc/$QP/fd 2>/dev/null | grep -o '/dev/vfio/[^ ]*' | sort -u | tr '\n' ' ')
+echo "$fds" | grep -q "/dev/vfio/$G " && R "qemu-holds PASS qemu pid $QP holds $fds" \
+  || R "qemu-holds FAIL qemu pid '$QP' holds '$fds' (group $G)"
+echo "  qemu cmdline: $(tr '\0' ' ' < /proc/$QP/cmdline 2>/dev/null)"
+
+# 7. QEMU's monitor shows the device
+virsh qemu-monitor-command $D1 --hmp 'info pci' > $ST/info-pci.txt 2>&1
+grep -iE '8086|Ethernet' $ST/info-pci.txt | sed 's/^/  /'
+grep -qiE '8086:10d3|Ethernet controller' $ST/info-pci.txt \
+  && R "monitor-info-pci PASS QEMU's 'info pci' shows the e1000e" \
+  || R "monitor-info-pci FAIL $(head -c 300 $ST/info-pci.txt)"
+
+# 8. full mode: the nested guest's kernel drives the card
+if [ "$MODE" = full ]; then
+  say "waiting for L2 on $PTY"
+  i=0; while ! grep -q L2-DONE $ST/l2-serial.log 2>/dev/null && [ $i -lt 600 ] && [ -d /proc/$QP ]; do
+    sleep 2; i=$((i + 2))
+  done
+  say "L2 wait ended after ${i}s"
+  tr -d '\r' < $ST/l2-serial.log 2>/dev/null | grep -E 'L2-|Kernel panic' | sed 's/^/  /'
+  grep -q 'L2-PCI: .* 0x8086:0x10d3' $ST/l2-serial.log 2>/dev/null \
+    && R "l2-sees-device PASS the L2 kernel enumerates 8086:10d3" || R "l2-sees-device FAIL"
+  grep -q 'L2-NET: .* driver=e1000e' $ST/l2-serial.log 2>/dev/null \
+    && R "l2-e1000e PASS $(tr -d '\r' < $ST/l2-serial.log | grep 'L2-NET' | head -1 | cut -c1-150)" \
+    || R "l2-e1000e FAIL e1000e did not bind in L2"
+fi
+
+# 9. a second VM for the same device waits, and says for whom
+pcipass vm create $ST/vm-b.tmpl --json > $ST/create-b.json 2>&1
+V2=$(grep -o '"id": *[0-9]*' $ST/create-b.json | head -1 | grep -o '[0-9]*$')
+V2=${V2:-2}
+i=0; while ! pcipass vm show $V2 --json 2>/dev/null | grep -q "held by VM $V1" && [ $i -lt 60 ]; do
+  sleep 2; i=$((i + 2))
+done
+pcipass vm show $V2 --json > $ST/show-b.json 2>&1
+pcipass vm show $V2 2>&1 | sed 's/^/  /'
+[ "$(vm_field $V2 state)" = pending ] && grep -q "held by VM $V1" $ST/show-b.json \
+  && R "pending-explained PASS VM $V2 pending: $(grep -o "[^\"]*held by VM $V1[^\"]*" $ST/show-b.json | head -1)" \
+  || R "pending-explained FAIL VM $V2 is $(vm_field $V2 state): $(grep -o '"explanation".*' $ST/show-b.json | head -c 300)"
+
+# 10. terminate: the domain goes, the e1000e comes back, the table frees it
+# (the host is disabled meanwhile, so that VM 2 does not take the device
+# before the table has been read; enabling it is what places VM 2)
+pcipass host disable l1 > /dev/null 2>&1 || echo "  (host disable failed)"
+t1=$(up)
+pcipass vm terminate $V1 2>&1 | sed 's/^/  /'
+s=$(wait_state $V1 done 180)
+i=0; while virsh list --name 2>/dev/null | grep -qx $D1 && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+t2=$(up)
+say "terminate $V1: $(vm_field $V1 state) after $t1 -> $t2"
+virsh list --all 2>&1 | sed 's/^/  /'
+! virsh list --name 2>/dev/null | grep -qx $D1 && [ "$(vm_field $V1 state)" = done ] \
+  && R "terminate-domain-gone PASS VM $V1 done, $D1 gone from virsh list" \
+  || R "terminate-domain-gone FAIL VM $V1 is $(vm_field $V1 state): $(vm_field $V1 reason)"
+udevadm settle --timeout=30
+i=0; while [ "$(drv_of $E1)" != e1000e ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+N=$(ls /sys/bus/pci/devices/$E1/net 2>/dev/null)
+[ "$(drv_of $E1)" = e1000e ] && [ -n "$N" ] && R "reattached-e1000e PASS $E1 back on e1000e (netdev $N)" \
+  || R "reattached-e1000e FAIL driver=$(drv_of $E1) netdev=$N"
+i=0; while [ "$(vm_on_e1)" != free ] && [ $i -lt 60 ]; do sleep 2; i=$((i + 2)); done
+pcipass host show l1 2>&1 | sed 's/^/  /'
+[ "$(vm_on_e1)" = free ] && R "host-table-free PASS 01:00.0 free" \
+  || R "host-table-free FAIL 01:00.0 shows '$(vm_on_e1)'"
+
+# 11. the waiting VM goes next
+pcipass host enable l1 > /dev/null 2>&1 || echo "  (host enable failed)"
+s=$(wait_state $V2 running 300)
+QP2=$(cat /run/libvirt/qemu/pcipass-$V2.pid 2>/dev/null)
+fds=$(ls -l /proc/$QP2/fd 2>/dev/null | grep -o '/dev/vfio/[^ ]*' | sort -u | tr '\n' ' ')
+[ "$(vm_field $V2 state)" = running ] && [ "$(vm_on_e1)" = "$V2" ] && [ "$(drv_of $E1)" = vfio-pci ] \
+  && R "second-placed PASS VM $V2 running after ${s}s on 01:00.0 (vfio-pci; qemu $QP2 holds $fds)" \
+  || R "second-placed FAIL VM $V2 is $(vm_field $V2 state): $(vm_field $V2 reason); 01:00.0 shows '$(vm_on_e1)', driver $(drv_of $E1)"
+pcipass vm terminate $V2 > /dev/null 2>&1
+wait_state $V2 done 60 > /dev/null
+
+say "logs (tail)"
+grep -vE 'GET /|debug' $ST/pcipassd.log | tail -30 | sed 's/^/  pcipassd: /'
+for f in /var/log/libvirt/qemu/pcipass-*.log; do tail -8 $f 2>/dev/null | sed "s|^|  ${f##*/}: |"; done
+grep -vE 'End of file while reading data' /var/log/libvirt/libvirtd.log 2>/dev/null | grep -iE 'error' \
+  | tail -10 | sed 's/^/  libvirtd-log: /'
+kill $DP 2>/dev/null; wait $DP 2>/dev/null
+exit 0
