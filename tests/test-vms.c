@@ -156,13 +156,21 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   g_auto(PpTestReply) reply = { 0 };
   g_auto(PpTestRun) run = { 0 };
   g_autofree char *row = NULL;
+  g_autofree char *tmpl = g_build_filename(f->dir, "nic.tmpl", NULL);
+  char id_text[32];
   const char *nic;
   const char *xml;
   gint64 id;
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
-  id = create_vm(f, NIC_TEMPLATE);
+  /* Through the real CLI: pcipass vm create FILE. */
+  pp_test_write_file(tmpl, NIC_TEMPLATE);
+  pp_test_cli(f, (const char *const[]){ "vm", "create", tmpl, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "ID: "));
+  id = g_ascii_strtoll(run.out + 4, NULL, 10);
+  pp_test_run_clear(&run);
   vm = wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
                   "node-a");
@@ -186,8 +194,19 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   row = g_strdup_printf("\n%5" G_GINT64_FORMAT " %s ", id, nic + 5);
   g_assert_nonnull(strstr(run.out, row));
 
-  vm_action(f, id, "terminate", 202, &reply);
-  pp_test_reply_clear(&reply);
+  /* pcipass vm show: the NIC answers request 0. */
+  g_snprintf(id_text, sizeof(id_text), "%" G_GINT64_FORMAT, id);
+  pp_test_cli(f, (const char *const[]){ "vm", "show", id_text, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "STATE          : running\n"));
+  g_free(row);
+  row = g_strdup_printf("\n  0 %s 14e4:1639:0200 ", nic + 5);
+  g_assert_nonnull(strstr(run.out, row));
+  pp_test_run_clear(&run);
+
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", id_text, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
   done = wait_vm(f, id, "done");
   g_assert_cmpuint(json_array_size(json_object_get(done, "devices")), ==, 0);
   g_clear_pointer(&host, json_decref);
