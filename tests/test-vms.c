@@ -193,6 +193,7 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 0);
   row = g_strdup_printf("\n%5" G_GINT64_FORMAT " %s ", id, nic + 5);
   g_assert_nonnull(strstr(run.out, row));
+  pp_test_run_clear(&run);
 
   /* pcipass vm show: the NIC answers request 0. */
   g_snprintf(id_text, sizeof(id_text), "%" G_GINT64_FORMAT, id);
