@@ -616,6 +616,7 @@ test_fake_host_show(void)
                   "STATE          : monitored\n"
                   "SSH            : root@node1\n"
                   "LIBVIRT URI    : -\n"
+                  "HOSTDEV        : managed\n"
                   "PROBE COMMAND  : -\n"
                   "HOSTNAME       : node1\n"
                   "CPUS           : 8\n"
@@ -665,7 +666,8 @@ test_fake_host_create(void)
 
   run_cli_env((const char *const[]){ "host", "create", "node1", "--ssh", "root@node1:2222",
                                      "--probe-command", "pcipass-probe --config '/x y'",
-                                     "--libvirt-uri", "qemu+ssh://node1/system", NULL },
+                                     "--libvirt-uri", "qemu+ssh://node1/system", "--prebound",
+                                     NULL },
               (const char *const[]){ set, NULL }, NULL, &run);
   request = fake_server_join(server);
   g_assert_cmpint(run.status, ==, 0);
@@ -680,7 +682,8 @@ test_fake_host_create(void)
                   "qemu+ssh://node1/system");
   g_assert_cmpstr(json_string_value(json_object_get(body, "probe_command")), ==,
                   "pcipass-probe --config '/x y'");
-  g_assert_cmpuint(json_object_size(body), ==, 4);
+  g_assert_true(json_is_true(json_object_get(body, "prebound")));
+  g_assert_cmpuint(json_object_size(body), ==, 5);
   json_decref(body);
   pp_test_run_clear(&run);
   fake_server_free(server);

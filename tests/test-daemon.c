@@ -396,6 +396,8 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
     { "POST", "/v1/hosts", "{\"name\": \"a\", \"probe_command\": \"x 'y\"}", 400, "probe_command" },
     { "POST", "/v1/hosts", "{\"name\": \"a\", \"libvirt_uri\": \"not a uri\"}", 400,
       "libvirt URI" },
+    { "POST", "/v1/hosts", "{\"name\": \"a\", \"prebound\": \"yes\"}", 400,
+      "field 'prebound' must be true or false" },
     { "POST", "/v1/hosts", "{\"name\": \"node-a\"}", 409, "node-a" },
     { "GET", "/v1/hosts/nosuch", NULL, 404, "nosuch" },
     { "GET", "/v1/hosts/999", NULL, 404, "999" },

@@ -251,8 +251,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 19);
   /* --json on all; --socket, --url, --token-file on the 18 daemon ones;
-   * 9 of their own. */
-  g_assert_cmpuint(options, ==, 19 + 3 * 18 + 9);
+   * 10 of their own. */
+  g_assert_cmpuint(options, ==, 19 + 3 * 18 + 10);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -300,6 +300,7 @@ test_show(void)
                      "STATE          : monitored\n"
                      "SSH            : root@node1.lab:2222\n"
                      "LIBVIRT URI    : qemu+ssh://node1.lab/system\n"
+                     "HOSTDEV        : managed\n"
                      "PROBE COMMAND  : /usr/bin/pcipass-probe '--config=/etc/pcipass/my pci.conf'\n"
                      "HOSTNAME       : node1\n"
                      "CPUS           : 64\n"
@@ -328,6 +329,7 @@ test_show_error(void)
   json_object_set_new(host, "ssh", json_null());
   json_object_set_new(host, "libvirt_uri", json_null());
   json_object_set_new(host, "probe_command", json_null());
+  json_object_set_new(host, "prebound", json_true());
   json_object_set_new(host, "last_monitored", json_null());
   json_object_set_new(facts, "hostname", json_null());
   json_object_set_new(facts, "cpu_count", json_null());
@@ -342,6 +344,7 @@ test_show_error(void)
                   "ERROR          : ssh: connect to host node1.lab port 2222: Connection refused\n"
                   "SSH            : -\n"
                   "LIBVIRT URI    : -\n"
+                  "HOSTDEV        : prebound (managed='no')\n"
                   "PROBE COMMAND  : -\n"
                   "HOSTNAME       : -\n"
                   "CPUS           : -\n"

@@ -392,6 +392,58 @@ test_iommu_blocked_count(void)
                   "0000:3b:00.1, held by VM 4 (1 more matching device cannot be given either)");
 }
 
+/* Devices the caller marks not ready (on a prebound host, those not on
+ * vfio-pci) are not given, nor are those whose group holds one; the
+ * reason names the device and carries the caller's words. */
+static void
+test_not_ready(void)
+{
+  const PpPciRequest gpu[] = { req_ids(-1, -1, 0x0300, "CLASS=0300") };
+  const PpPlaceVm v = vm(1, gpu, 1);
+  const char *prefix = "PCI[0] (CLASS=0300): ";
+  PpPlaceDevice devs[2];
+  PpPlaceDevice other[1];
+
+  for (guint c = 0; c < 2; c++) {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    g_autofree char *words = g_strdup("is on driver snd_hda_intel, not vfio-pci");
+    g_autofree char *reason = NULL;
+    g_autofree char *expect = NULL;
+    g_autofree char *got = NULL;
+    g_autoptr(PpPlacement) p = NULL;
+    PpPlaceHost h, h2;
+
+    gpu_with_audio(devs);
+    devs[c].not_ready = words;
+    h = host(1, "node1", devs, 2);
+    h.cpu_used = 400; /* fuller: pack tries it first */
+    pp_placer_add_host(placer, &h);
+    /* The placer keeps its own copy. */
+    words[0] = 'X';
+    if (c == 0)
+      expect = g_strconcat(prefix, "0000:3b:00.0 is on driver snd_hda_intel, not vfio-pci", NULL);
+    else
+      expect = g_strconcat(prefix,
+                           "0000:3b:00.0 cannot be given: its IOMMU group 12 holds 0000:3b:00.1, "
+                           "which is on driver snd_hda_intel, not vfio-pci",
+                           NULL);
+    reason = reject_reason(placer, &v, 0);
+    g_assert_cmpstr(reason, ==, expect);
+
+    /* A ready GPU on the emptier node2 is given; committing keeps
+     * node1's device unready. */
+    other[0] = dev(20, "0000:af:00.0", 0x10de, 0x1db4, 0x0300);
+    h2 = host(2, "node2", other, 1);
+    pp_placer_add_host(placer, &h2);
+    got = place_on(placer, &v, 2, &p);
+    g_assert_cmpstr(got, ==, "20");
+    pp_placer_commit(placer, &v, p);
+    g_clear_pointer(&reason, g_free);
+    reason = reject_reason(placer, &v, 0);
+    g_assert_cmpstr(reason, ==, expect);
+  }
+}
+
 static void
 test_numa(void)
 {
@@ -999,6 +1051,7 @@ main(int argc, char **argv)
   g_test_add_func("/placement/ids-combinations", test_ids_combinations);
   g_test_add_func("/placement/iommu-companions", test_iommu_companions);
   g_test_add_func("/placement/iommu-blocked-count", test_iommu_blocked_count);
+  g_test_add_func("/placement/not-ready", test_not_ready);
   g_test_add_func("/placement/numa", test_numa);
   g_test_add_func("/placement/policy", test_policy);
   g_test_add_func("/placement/policy-ties", test_policy_ties);

@@ -252,8 +252,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 2);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 3);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 3);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -298,23 +298,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 3", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 4", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 3, newer than the 2 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 4, newer than the 3 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 2, it opens with its host. */
+  /* Untouched: back to version 3, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -332,7 +332,8 @@ test_reopen(Fixture *f, gconstpointer data)
                       .ssh_host = "node1.example.org",
                       .ssh_port = 2222,
                       .libvirt_uri = "qemu+ssh://root@node1.example.org/system",
-                      .probe_command = probe };
+                      .probe_command = probe,
+                      .prebound = TRUE };
   g_autoptr(PpHost) created = pp_store_host_create(f->store, &spec, 1000, &error);
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpUser) user = NULL;
@@ -362,6 +363,7 @@ test_reopen(Fixture *f, gconstpointer data)
   g_assert_cmpint(host->ssh_port, ==, 2222);
   g_assert_cmpstr(host->libvirt_uri, ==, "qemu+ssh://root@node1.example.org/system");
   g_assert_cmpstrv(host->probe_command, probe);
+  g_assert_true(host->prebound);
   g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
   g_assert_cmpstr(host->reported_hostname, ==, "n1");
   g_assert_cmpint(host->cpu_count, ==, 8);
@@ -406,6 +408,7 @@ test_host_create(Fixture *f, gconstpointer data)
   g_assert_cmpint(host->ssh_port, ==, 0);
   g_assert_null(host->libvirt_uri);
   g_assert_null(host->probe_command);
+  g_assert_false(host->prebound);
   g_assert_cmpint(host->state, ==, PP_HOST_STATE_INIT);
   g_assert_cmpstr(pp_host_state_to_string(host->state), ==, "init");
   g_assert_null(host->error);
@@ -2101,7 +2104,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_cmpint(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
   g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
                   SQLITE_OK);
-  g_assert_null(pp_store_test_get_migration(3));
+  g_assert_nonnull(pp_store_test_get_migration(3));
+  g_assert_null(pp_store_test_get_migration(4));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2129,8 +2133,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 2);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 3);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 3);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -2144,12 +2148,18 @@ test_migrate_v1(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_cmpstr(host->name, ==, "node1");
     g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_false(host->prebound); /* migration 3's default */
     g_assert_cmpint(host->cpu_count, ==, 8);
     g_assert_cmpuint(host->pci_total, ==, 3);
     g_assert_cmpuint(host->pci_free, ==, 1);
     g_assert_true(root->admin);
     g_assert_cmpuint(tokens->len, ==, 1);
   }
+  /* Migration 3's column takes a flag and nothing else. */
+  g_assert_cmpint(raw_exec(store, "UPDATE hosts SET prebound = 2 WHERE id = 1", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_assert_nonnull(strstr(message, "CHECK constraint failed"));
+  g_clear_pointer(&message, g_free);
   /* Devices: ids, holds and gone flags kept; slots in id order. */
   {
     g_autoptr(GPtrArray) devices = list_devices(store, 1);

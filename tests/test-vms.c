@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -79,6 +80,27 @@ wait_vm(PpTestDaemon *f, gint64 id, const char *state)
   }
 }
 
+/* Waits until a scheduling pass has explained why VM @id pends. Returns:
+ * (transfer full): its JSON. */
+static json_t *
+wait_explained(PpTestDaemon *f, gint64 id)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) vm = vm_get(f, id);
+
+    if (json_is_array(json_object_get(vm, "explanation")))
+      return g_steal_pointer(&vm);
+    if (g_get_monotonic_time() > deadline) {
+      g_autofree char *text = json_dumps(vm, JSON_INDENT(2));
+
+      g_error("VM %" G_GINT64_FORMAT " has no explanation: %s", id, text);
+    }
+    g_usleep(50000);
+  }
+}
+
 static void
 vm_action(PpTestDaemon *f, gint64 id, const char *action, long status, PpTestReply *ret)
 {
@@ -88,8 +110,11 @@ vm_action(PpTestDaemon *f, gint64 id, const char *action, long status, PpTestRep
   g_assert_cmpint(ret->status, ==, status);
 }
 
+/* pcipass host create NAME, probing @sys, deploying on @uri; @option is
+ * one more option of host create, or NULL. */
 static void
-add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri)
+add_host_with(PpTestDaemon *f, const char *name, const char *sys, const char *uri,
+              const char *option)
 {
   g_autofree char *command =
       g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
@@ -97,11 +122,17 @@ add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri)
 
   pp_test_cli(f,
               (const char *const[]){ "host", "create", name, "--probe-command", command,
-                                     "--libvirt-uri", uri, NULL },
+                                     "--libvirt-uri", uri, option, NULL },
               &run);
   if (run.status != 0)
     g_error("host create %s: %s", name, run.err);
   json_decref(pp_test_wait_host(f, name, "monitored", 0));
+}
+
+static void
+add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri)
+{
+  add_host_with(f, name, sys, uri, NULL);
 }
 
 /* The device of host @name at @address, or NULL. Returns: (transfer none)
@@ -228,6 +259,72 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* A prebound host: the NIC is offered only once the probe sees it on
+ * vfio-pci, the pending VM says which command binds it, and the domain
+ * gets managed='no'. */
+static void
+test_prebound(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *driver =
+      g_build_filename(f->trees[0], "bus", "pci", "devices", "0000:02:00.0", "driver", NULL);
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) done = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  const char *reason;
+  const char *xml;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host_with(f, "node-a", f->trees[0], "test:///default", "--prebound");
+  host = pp_test_host_show(f, "node-a");
+  g_assert_true(json_is_true(json_object_get(host, "prebound")));
+  g_assert_cmpstr(json_string_value(json_object_get(host_device(host, "0000:02:00.0"), "driver")),
+                  ==, "bnx2");
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\nHOSTDEV        : prebound (managed='no')\n"));
+  pp_test_run_clear(&run);
+
+  id = create_vm(f, "NAME = bound\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
+  vm = wait_explained(f, id);
+  g_assert_cmpstr(vm_state(vm), ==, "pending");
+  reason = json_string_value(
+      json_object_get(json_array_get(json_object_get(vm, "explanation"), 0), "reason"));
+  g_assert_cmpstr(reason, ==,
+                  "PCI[0] (SHORT_ADDRESS=02:00.0): 0000:02:00.0 is on driver bnx2, not vfio-pci, "
+                  "and host 'node-a' is prebound (managed='no'): run 'pcipass-vfio bind "
+                  "0000:02:00.0' there, then 'pcipass host probe node-a'");
+  g_clear_pointer(&vm, json_decref);
+
+  /* What 'pcipass-vfio bind' leaves in sysfs, written by hand: this
+   * kernel has no VFIO (tests/test-vfio.c binds through a fake kernel).
+   * Then the probe the explanation asks for. */
+  g_assert_cmpint(unlink(driver), ==, 0);
+  g_assert_cmpint(symlink("../../../../bus/pci/drivers/vfio-pci", driver), ==, 0);
+  pp_test_cli(f, (const char *const[]){ "host", "probe", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpstr(vm_device(vm, 0), ==, "0000:02:00.0");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='pci' managed='no'>"));
+  g_assert_null(strstr(xml, "managed='yes'"));
+  assert_domain_xml_valid(f, vm);
+
+  /* Terminated, the NIC is free again, still on vfio-pci. */
+  vm_action(f, id, "terminate", 202, &reply);
+  pp_test_reply_clear(&reply);
+  done = wait_vm(f, id, "done");
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_host_show(f, "node-a");
+  g_assert_true(json_is_null(json_object_get(host_device(host, "0000:02:00.0"), "vm")));
+  g_assert_cmpstr(json_string_value(json_object_get(host_device(host, "0000:02:00.0"), "driver")),
+                  ==, "vfio-pci");
+}
+
 /* One VGA, two VMs: the second pends, its explanation naming the first;
  * it is placed when the first is terminated. A host that has nothing the
  * VM asks for says so; a disabled host says so. */
@@ -255,14 +352,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   first = wait_vm(f, a, "running");
   b = create_vm(f, VGA_TEMPLATE);
   /* Pending with an explanation once a pass has looked at it. */
-  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
-    second = vm_get(f, b);
-    if (json_is_array(json_object_get(second, "explanation")))
-      break;
-    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-    g_clear_pointer(&second, json_decref);
-    g_usleep(50000);
-  }
+  second = wait_explained(f, b);
   g_assert_cmpstr(vm_state(second), ==, "pending");
   why = json_object_get(second, "explanation");
   g_assert_cmpuint(json_array_size(why), ==, 2);
@@ -292,14 +382,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
     gint64 g = create_vm(f, NVIDIA_TEMPLATE);
     g_autoptr(json_t) gpu = NULL;
 
-    for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
-      gpu = vm_get(f, g);
-      if (json_is_array(json_object_get(gpu, "explanation")))
-        break;
-      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-      g_clear_pointer(&gpu, json_decref);
-      g_usleep(50000);
-    }
+    gpu = wait_explained(f, g);
     why = json_object_get(gpu, "explanation");
     g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "reason")), ==,
                     "no device matches PCI[0] (VENDOR=10de)");
@@ -375,14 +458,7 @@ test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
 
   /* Its VGA stays reserved: another VM asking for it pends. */
   second = create_vm(f, VGA_TEMPLATE);
-  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
-    other = vm_get(f, second);
-    if (json_is_array(json_object_get(other, "explanation")))
-      break;
-    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-    g_clear_pointer(&other, json_decref);
-    g_usleep(50000);
-  }
+  other = wait_explained(f, second);
   g_assert_cmpstr(vm_state(other), ==, "pending");
 
   /* Only a running VM powers off; only an off one resumes. */
@@ -632,6 +708,7 @@ main(int argc, char **argv)
   ADD("/vms/pending-explained", test_pending_explained);
   ADD("/vms/failed-deploy", test_failed_deploy);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
+  ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
   ADD("/vms/concurrent-clients", test_concurrent_clients);

@@ -26,6 +26,7 @@ pp_cmd_host_create(int argc, char **argv)
   g_autofree char *ssh = NULL;
   g_autofree char *uri = NULL;
   g_autofree char *command = NULL;
+  gboolean prebound = FALSE;
   const GOptionEntry entries[] = {
     { "ssh", 0, 0, G_OPTION_ARG_STRING, &ssh,
       "Probe the host over ssh as USER@HOST[:PORT] (default: run the probe on pcipassd's machine)",
@@ -36,6 +37,11 @@ pp_cmd_host_create(int argc, char **argv)
       "The probe's command line, one string that pcipassd splits into words as a shell would "
       "(no shell runs it)",
       "CMD" },
+    { "prebound", 0, 0, G_OPTION_ARG_NONE, &prebound,
+      "The host binds its passthrough devices to vfio-pci itself (pcipass-vfio boot): VMs get "
+      "<hostdev managed='no'>, devices stay on vfio-pci after them, and only devices on vfio-pci "
+      "are offered (default: managed='yes', libvirt binds and gives back)",
+      NULL },
     { NULL }
   };
   g_autoptr(json_t) body = json_object();
@@ -50,6 +56,8 @@ pp_cmd_host_create(int argc, char **argv)
       !pp_cli_json_set_string(body, "libvirt_uri", "--libvirt-uri", uri) ||
       !pp_cli_json_set_string(body, "probe_command", "--probe-command", command))
     return PP_EXIT_USAGE;
+  if (prebound)
+    json_object_set_new(body, "prebound", json_true());
 
   rc = pp_cli_call(&opts, "POST", "/v1/hosts", g_steal_pointer(&body), &host);
   if (rc != PP_EXIT_OK)

@@ -10,7 +10,8 @@
  *
  * Each host keeps its devices with, per device, the indexes of the other
  * endpoints of its IOMMU group (-1: not in the inventory) and whether it is
- * "eligible": free, and every companion in the inventory, not gone and free.
+ * "eligible": free and ready, and every companion in the inventory, not
+ * gone, free and ready.
  * That flag changes only on commit, so it is kept, not recomputed.
  *
  * The ids (vendor, device, class) seen on any host are "device types". For
@@ -67,6 +68,7 @@ typedef struct {
   guint n_companions;
   gint64 vm_id;
   gboolean gone;
+  char *not_ready; /* why it cannot be given while free; NULL: it can */
   gboolean eligible;
   guint type;  /* the placer's device type */
   guint tslot; /* its slot in the host's list of types */
@@ -200,6 +202,7 @@ host_free(gpointer data)
 
     g_free(d->address);
     g_free(d->name);
+    g_free(d->not_ready);
     g_strfreev(d->endpoints);
     g_free(d->companions);
     g_free(d->companion_text);
@@ -325,6 +328,12 @@ device_free(const Device *d)
   return !d->gone && d->vm_id == 0;
 }
 
+static gboolean
+device_usable(const Device *d)
+{
+  return device_free(d) && d->not_ready == NULL;
+}
+
 /* Recomputes what depends on the holds: eligibility, the free count, the
  * counts per type and the type bitmaps. */
 static void
@@ -334,12 +343,12 @@ host_refresh(PpPlacer *placer, Host *h)
   memset(h->type_counts, 0, h->n_types * sizeof(guint));
   for (guint i = 0; i < h->n_devices; i++) {
     Device *d = &h->devices[i];
-    gboolean ok = device_free(d);
+    gboolean ok = device_usable(d);
 
-    if (ok)
+    if (device_free(d))
       h->n_free++;
     for (guint c = 0; ok && c < d->n_companions; c++)
-      ok = d->companions[c] >= 0 && device_free(&h->devices[d->companions[c]]);
+      ok = d->companions[c] >= 0 && device_usable(&h->devices[d->companions[c]]);
     d->eligible = ok;
     if (ok)
       h->type_counts[d->tslot]++;
@@ -450,6 +459,7 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
     d->endpoints = g_strdupv((char **)src->group_endpoints);
     d->vm_id = src->vm_id;
     d->gone = src->gone;
+    d->not_ready = g_strdup(src->not_ready);
     d->type = placer_type(placer, src->vendor, src->device, src->class_code);
     for (s = 0; s < types->len; s++)
       if (g_array_index(types, guint, s) == d->type)
@@ -710,14 +720,19 @@ list_item(GString *s, guint i, guint total)
   return TRUE;
 }
 
-/* Why a companion of @d keeps it from being given. Returns: FALSE when none does. */
+/* Why @d, free, cannot be given: it is not ready, or a companion keeps it.
+ * Returns: FALSE when nothing does. */
 static gboolean
 append_companion_problem(GString *s, const Host *h, const Device *d)
 {
+  if (d->not_ready != NULL) {
+    g_string_append_printf(s, "%s %s", d->address, d->not_ready);
+    return TRUE;
+  }
   for (guint c = 0; c < d->n_companions; c++) {
     const Device *o = d->companions[c] >= 0 ? &h->devices[d->companions[c]] : NULL;
 
-    if (o != NULL && device_free(o))
+    if (o != NULL && device_usable(o))
       continue;
     g_string_append_printf(s, "%s cannot be given: its IOMMU group ", d->address);
     if (d->iommu_group >= 0)
@@ -727,8 +742,10 @@ append_companion_problem(GString *s, const Host *h, const Device *d)
       g_string_append(s, "which pci.conf does not offer (not in the inventory)");
     else if (o->gone)
       g_string_append(s, "which is gone");
-    else
+    else if (o->vm_id != 0)
       g_string_append_printf(s, "held by VM %" G_GINT64_FORMAT, o->vm_id);
+    else
+      g_string_append_printf(s, "which %s", o->not_ready);
     return TRUE;
   }
   return FALSE;

@@ -7,7 +7,8 @@
  * `[CLASS=0200]` then `[VENDOR=8086]` fits on a host with 8086:10d3:0200 and
  * 14e4:165f:0200. A device can be given only when every other endpoint of
  * its IOMMU group is in the host's inventory, not gone, and free; those
- * companions go to the same VM. Among the device sets that fit, one whose
+ * companions go to the same VM. A device the caller marks not ready (on a
+ * prebound host, one not on vfio-pci) is not given, nor are its group's. Among the device sets that fit, one whose
  * devices share a NUMA node is preferred; among the hosts that fit, the
  * policy chooses (pack: the fullest first; stripe: the emptiest first).
  */
@@ -35,6 +36,10 @@ typedef struct {
   const char *const *group_endpoints;
   gint64 vm_id; /* 0: free */
   gboolean gone;
+  /* Nullable: why it cannot be given although free, as the rest of a
+   * sentence that names it: "is on e1000e, not vfio-pci (...)". It and
+   * every device whose IOMMU group holds it are not offered. */
+  const char *not_ready;
 } PpPlaceDevice;
 
 typedef enum {

@@ -255,12 +255,13 @@ host_to_json(const PpHost *host)
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
                     pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
-  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
+  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
                    (json_int_t)host->id, "name", pp_json_text(host->name), "state",
                    pp_host_state_to_string(host->state), "enabled",
                    host->state != PP_HOST_STATE_DISABLED, "error", pp_json_text(host->error), "ssh",
                    ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
-                   json_strv((const char *const *)host->probe_command), "facts", "hostname",
+                   json_strv((const char *const *)host->probe_command), "prebound",
+                   host->prebound, "facts", "hostname",
                    pp_json_text(host->reported_hostname), "cpu_count",
                    json_int_or_null(host->cpu_count, -1), "memory_kib",
                    json_int_or_null(host->memory_kib, -1), "kernel_version",
@@ -443,7 +444,8 @@ check_libvirt_uri(const char *uri, GError **error)
 static json_t *
 api_host_create(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "name", "ssh", "libvirt_uri", "probe_command", NULL };
+  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
+                                        "probe_command", "prebound", NULL };
   const char *name, *ssh, *uri;
   g_autofree char *ssh_user = NULL;
   g_autofree char *ssh_host = NULL;
@@ -452,13 +454,15 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GError) local = NULL;
   g_autoptr(PpHost) host = NULL;
   int ssh_port = 0;
+  gboolean prebound = FALSE;
   PpHostSpec spec = { 0 };
   PpProbeTarget target = { 0 };
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "name", 64, TRUE, &name, error) ||
       !get_string(call->body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
-      !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error))
+      !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error) ||
+      !get_bool(call->body, "prebound", &prebound, error))
     return NULL;
   if (ssh != NULL && !parse_ssh(ssh, &ssh_user, &ssh_host, &ssh_port, error))
     return NULL;
@@ -488,6 +492,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   spec.ssh_port = ssh_port;
   spec.libvirt_uri = uri;
   spec.probe_command = (const char *const *)command;
+  spec.prebound = prebound;
   host = pp_store_host_create(call->ctx->store, &spec, call->now, error);
   if (host == NULL)
     return NULL;

@@ -11,10 +11,13 @@
  * Routes (admin: only an admin may call it):
  *   GET    /v1/whoami                 {"id", "name", "admin"}
  *   GET    /v1/hosts                  {"hosts": [HOST...]}
- *   POST   /v1/hosts           admin  {"name", "ssh"?, "libvirt_uri"?, "probe_command"?}
- *                                     -> 201 HOST. ssh is "USER@HOST[:PORT]" or
- *                                     "HOST[:PORT]"; probe_command an array of strings
- *                                     or one string split into words like a shell would
+ *   POST   /v1/hosts           admin  {"name", "ssh"?, "libvirt_uri"?, "probe_command"?,
+ *                                     "prebound"?} -> 201 HOST. ssh is "USER@HOST[:PORT]"
+ *                                     or "HOST[:PORT]"; probe_command an array of strings
+ *                                     or one string split into words like a shell would;
+ *                                     prebound (default false): the host binds its devices
+ *                                     to vfio-pci itself (pcipass-vfio boot), domains get
+ *                                     managed='no' and only devices on vfio-pci are offered
  *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...]
  *   POST   /v1/hosts/{id|name}/enable   admin  -> HOST
  *   POST   /v1/hosts/{id|name}/disable  admin  -> HOST
@@ -42,7 +45,7 @@
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
  *   "error": null|"...", "ssh": null|{"user": null|"..", "host", "port": null|N},
- *   "libvirt_uri": null|"..", "probe_command": null|["..."],
+ *   "libvirt_uri": null|"..", "probe_command": null|["..."], "prebound": false,
  *   "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null
  *   until probed), "pci_total", "pci_free", "last_monitored": null|unix seconds,
  *   "created": unix seconds}

@@ -88,6 +88,26 @@ domain_type(const char *uri)
   return g_str_has_prefix(uri, "test:") ? "test" : "kvm";
 }
 
+/* On a prebound host, domains say managed='no': QEMU opens the device's
+ * IOMMU group as it is, so a device not on vfio-pci cannot be given.
+ * Returns: (transfer none) (nullable): why, kept in @reasons; NULL when the
+ * device is ready or the host lets libvirt bind (managed='yes'). */
+static const char *
+prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
+{
+  char *reason;
+
+  if (!host->prebound || g_strcmp0(dev->driver, "vfio-pci") == 0)
+    return NULL;
+  reason = g_strdup_printf("is on %s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
+                           "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
+                           dev->driver != NULL ? "driver " : "no driver",
+                           dev->driver != NULL ? dev->driver : "", host->name, dev->address,
+                           host->name);
+  g_ptr_array_add(reasons, reason);
+  return reason;
+}
+
 /* The placer's view of the store: every host with its devices and what its
  * VMs hold. */
 static PpPlacer *
@@ -113,6 +133,7 @@ build_placer(PpScheduler *sched, GError **error)
     const PpHostUsage *used = g_hash_table_lookup(usage, &host->id);
     g_autoptr(GArray) place_devices = g_array_new(FALSE, TRUE, sizeof(PpPlaceDevice));
     g_autoptr(GPtrArray) endpoints = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *state_text = NULL;
     PpPlaceHost ph = { 0 };
 
@@ -136,6 +157,7 @@ build_placer(PpScheduler *sched, GError **error)
       pd.iommu_group = dev->iommu_group;
       pd.vm_id = dev->vm_id;
       pd.gone = dev->gone;
+      pd.not_ready = prebound_not_ready(host, dev, reasons);
       for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
         if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
           char **list = g_strsplit(dev->values[k], ",", -1);
@@ -410,7 +432,9 @@ pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GErr
   g_autoptr(GArray) addresses = NULL;
   g_autofree char *uri = pp_scheduler_host_uri(host);
   g_autofree char *name = pp_scheduler_domain_name(vm->id);
-  PpDomainOptions options = { .name = name, .domain_type = domain_type(uri), .managed = TRUE };
+  PpDomainOptions options = { .name = name,
+                              .domain_type = domain_type(uri),
+                              .managed = !host->prebound };
 
   if (spec == NULL)
     return NULL;

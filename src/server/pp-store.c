@@ -226,6 +226,14 @@ static const char migration_2[] =
     "  WHEN OLD.vm_id IS NOT NULL AND NEW.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id"
     "  BEGIN SELECT RAISE(ABORT, 'device is held by another VM'); END;";
 
+/* Migration 3: hosts gets prebound. On such a host the administrator
+ * binds the passthrough devices to vfio-pci ahead of time (pcipass-vfio
+ * boot, the guide's vfio-bind): domains get <hostdev managed='no'>, so
+ * libvirt neither detaches a device nor gives it back to its host driver,
+ * and placement offers only the devices already on vfio-pci. */
+static const char migration_3[] =
+    "ALTER TABLE hosts ADD COLUMN prebound INTEGER NOT NULL DEFAULT 0 CHECK(prebound IN (0, 1));";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -240,6 +248,7 @@ static const struct {
 } migrations[] = {
   { 1, migration_1 },
   { 2, migration_2 },
+  { 3, migration_3 },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -253,7 +262,7 @@ static const struct {
 #define HOST_COLUMNS                                                                               \
   "h.id, h.name, h.ssh_user, h.ssh_host, h.ssh_port, h.libvirt_uri, h.probe_command, h.state, "    \
   "h.error, h.reported_hostname, h.cpu_count, h.memory_kib, h.kernel_version, "                    \
-  "h.last_monitored, h.created, "                                                                  \
+  "h.last_monitored, h.created, h.prebound, "                                                      \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id), "                                   \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id AND d.vm_id IS NULL "                 \
   "AND d.gone = 0) "
@@ -364,7 +373,7 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_LIST] = "SELECT " HOST_COLUMNS "FROM hosts h ORDER BY h.id",
   [STMT_HOST_ID_BY_NAME] = "SELECT id FROM hosts WHERE name = ?1",
   [STMT_HOST_INSERT] = "INSERT INTO hosts (name, ssh_user, ssh_host, ssh_port, libvirt_uri, "
-                       "probe_command, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       "probe_command, created, prebound) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   /* SET's right-hand sides see the row as it was. */
   [STMT_HOST_SET_ENABLED] =
       "UPDATE hosts SET enabled = ?2, "
@@ -997,8 +1006,9 @@ host_from_row(sqlite3_stmt *stmt)
   host->kernel_version = col_strdup(stmt, 12);
   host->last_monitored = sqlite3_column_int64(stmt, 13);
   host->created = sqlite3_column_int64(stmt, 14);
-  host->pci_total = (guint)sqlite3_column_int64(stmt, 15);
-  host->pci_free = (guint)sqlite3_column_int64(stmt, 16);
+  host->prebound = sqlite3_column_int(stmt, 15) != 0;
+  host->pci_total = (guint)sqlite3_column_int64(stmt, 16);
+  host->pci_free = (guint)sqlite3_column_int64(stmt, 17);
   return host;
 }
 
@@ -1145,6 +1155,7 @@ pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError 
     bind_text(stmt, 5, spec->libvirt_uri);
     bind_text(stmt, 6, probe_command);
     sqlite3_bind_int64(stmt, 7, now);
+    sqlite3_bind_int(stmt, 8, spec->prebound ? 1 : 0);
     if (!stmt_run(store, stmt, error, "creating a host"))
       return NULL;
   }

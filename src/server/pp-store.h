@@ -69,6 +69,7 @@ typedef struct {
   int ssh_port;              /* 0: ssh's default */
   const char *libvirt_uri;   /* nullable */
   const char *const *probe_command; /* nullable: argv of the probe */
+  gboolean prebound; /* devices are bound to vfio-pci ahead of time: managed='no' */
 } PpHostSpec;
 
 typedef struct {
@@ -88,6 +89,7 @@ typedef struct {
   char *kernel_version;
   gint64 last_monitored; /* unix seconds of the last probe, success or not; 0: never */
   gint64 created;        /* unix seconds */
+  gboolean prebound;     /* see PpHostSpec */
   guint pci_total;       /* devices in the inventory, gone ones included */
   guint pci_free;        /* not held by a VM and not gone */
 } PpHost;

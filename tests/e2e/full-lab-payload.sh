@@ -5,8 +5,9 @@
 # the lab, through pcipass instead of virsh: pcipassd with its SQLite store,
 # the guest itself as a host (local probe, qemu:///system), `pcipass vm
 # create` of a VM asking for 8086:10d3, a second one that waits for it,
-# terminate. Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per check
-# (17 in quick mode, 19 with MODE=full); run-full-lab counts them.
+# terminate, then the pre-bound way (pcipass-vfio bind, a --prebound host,
+# managed='no'). Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per
+# check (22 in quick mode, 24 with MODE=full); run-full-lab counts them.
 # pcipass's binaries are in /lab/bin, on PATH.
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
 export LIBVIRT_DEFAULT_URI=qemu:///system
@@ -190,6 +191,50 @@ fds=$(ls -l /proc/$QP2/fd 2>/dev/null | grep -o '/dev/vfio/[^ ]*' | sort -u | tr
   || R "second-placed FAIL VM $V2 is $(vm_field $V2 state): $(vm_field $V2 reason); 01:00.0 shows '$(vm_on_e1)', driver $(drv_of $E1)"
 pcipass vm terminate $V2 > /dev/null 2>&1
 wait_state $V2 "done" 60 > /dev/null
+
+# 12. the guide's pre-bound way: the device is bound to vfio-pci before any
+# VM (pcipass-vfio bind, as vfio-bind.service does at boot), the host is
+# --prebound, the domain says managed='no', and the device stays on
+# vfio-pci after the VM. l1 goes first (nothing holds its devices now), so
+# that one host offers 01:00.0.
+pcipass host delete l1 > /dev/null 2>&1 || echo "  (host delete l1 failed)"
+pcipass host create l1pb --prebound --probe-command "/lab/bin/pcipass-probe --config $ST/pci.conf" \
+  --libvirt-uri qemu:///system > /dev/null 2>&1 || echo "  (host create l1pb failed)"
+pcipass vm create $ST/vm-a.tmpl --json > $ST/create-c.json 2>&1
+V3=$(grep -o '"id": *[0-9]*' $ST/create-c.json | head -1 | grep -o '[0-9]*$')
+V3=${V3:-3}
+i=0; while ! pcipass vm show $V3 --json 2>/dev/null | grep -q "not vfio-pci" && [ $i -lt 120 ]; do
+  sleep 2; i=$((i + 2))
+done
+pcipass vm show $V3 --json > $ST/show-c.json 2>&1
+[ "$(vm_field $V3 state)" = pending ] && grep -q "pcipass-vfio bind $E1" $ST/show-c.json \
+  && R "prebound-waits PASS VM $V3 pending: $(grep -o "[^\"]*not vfio-pci[^\"]*" $ST/show-c.json | head -1)" \
+  || R "prebound-waits FAIL VM $V3 is $(vm_field $V3 state): $(grep -o '"explanation".*' $ST/show-c.json | head -c 300)"
+pcipass-vfio bind $E1 > $ST/bind.txt 2>&1; rc=$?
+sed 's/^/  /' $ST/bind.txt
+[ $rc = 0 ] && [ "$(drv_of $E1)" = vfio-pci ] && R "prebound-bind PASS pcipass-vfio bind put $E1 on vfio-pci" \
+  || R "prebound-bind FAIL exit $rc, driver $(drv_of $E1)"
+pcipass host probe l1pb > /dev/null 2>&1
+s=$(wait_state $V3 running 300)
+D3=pcipass-$V3
+QP3=$(cat /run/libvirt/qemu/$D3.pid 2>/dev/null)
+fds=$(ls -l /proc/$QP3/fd 2>/dev/null | grep -o '/dev/vfio/[^ ]*' | sort -u | tr '\n' ' ')
+virsh dumpxml $D3 > $ST/domain-c.xml 2>&1
+[ "$(vm_field $V3 state)" = running ] && grep -q "<hostdev mode='subsystem' type='pci' managed='no'>" $ST/domain-c.xml \
+  && echo "$fds" | grep -q "/dev/vfio/$G " \
+  && R "prebound-running PASS VM $V3 running after ${s}s, managed='no', qemu $QP3 holds $fds" \
+  || R "prebound-running FAIL VM $V3 is $(vm_field $V3 state): $(vm_field $V3 reason); $(grep -o "<hostdev[^>]*>" $ST/domain-c.xml); fds '$fds'"
+pcipass vm terminate $V3 > /dev/null 2>&1
+s=$(wait_state $V3 "done" 180)
+i=0; while virsh list --name 2>/dev/null | grep -qx $D3 && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+sleep 2
+[ "$(vm_field $V3 state)" = "done" ] && [ "$(drv_of $E1)" = vfio-pci ] \
+  && R "prebound-stays PASS VM $V3 done, $E1 still on vfio-pci" \
+  || R "prebound-stays FAIL VM $V3 is $(vm_field $V3 state), driver $(drv_of $E1)"
+pcipass-vfio unbind $E1 > $ST/unbind.txt 2>&1; rc=$?
+i=0; while [ "$(drv_of $E1)" != e1000e ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+[ $rc = 0 ] && [ "$(drv_of $E1)" = e1000e ] && R "prebound-unbind PASS pcipass-vfio unbind gave $E1 back to e1000e" \
+  || R "prebound-unbind FAIL exit $rc, driver $(drv_of $E1): $(head -c 300 $ST/unbind.txt)"
 
 say "logs (tail)"
 grep -vE 'GET /|debug' $ST/pcipassd.log | tail -30 | sed 's/^/  pcipassd: /'
