@@ -35,6 +35,17 @@ wait_state() {
   while [ "$(vm_field $1 state)" != "$2" ] && [ $i -lt $3 ]; do sleep 2; i=$((i + 2)); done
   echo $i
 }
+# Creates a VM from template $1; prints its id, or $2 when none came.
+create_vm() {
+  local id
+  id=$(pcipass vm create "$1" --json 2>&1 | grep -o '"id": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+  echo "${id:-$2}"
+}
+# Waits up to $3 seconds for `pcipass vm show $1 --json` to hold $2.
+wait_shows() {
+  local i=0
+  while ! pcipass vm show $1 --json 2>/dev/null | grep -q "$2" && [ $i -lt $3 ]; do sleep 2; i=$((i + 2)); done
+}
 E1=0000:01:00.0
 G=$(grp_of $E1)
 ST=$(mktemp -d /tmp/pcipass-XXXXXX)
@@ -145,12 +156,8 @@ if [ "$MODE" = full ]; then
 fi
 
 # 9. a second VM for the same device waits, and says for whom
-pcipass vm create $ST/vm-b.tmpl --json > $ST/create-b.json 2>&1
-V2=$(grep -o '"id": *[0-9]*' $ST/create-b.json | head -1 | grep -o '[0-9]*$')
-V2=${V2:-2}
-i=0; while ! pcipass vm show $V2 --json 2>/dev/null | grep -q "held by VM $V1" && [ $i -lt 60 ]; do
-  sleep 2; i=$((i + 2))
-done
+V2=$(create_vm $ST/vm-b.tmpl 2)
+wait_shows $V2 "held by VM $V1" 60
 pcipass vm show $V2 --json > $ST/show-b.json 2>&1
 pcipass vm show $V2 2>&1 | sed 's/^/  /'
 [ "$(vm_field $V2 state)" = pending ] && grep -q "held by VM $V1" $ST/show-b.json \
@@ -200,12 +207,8 @@ wait_state $V2 "done" 60 > /dev/null
 pcipass host delete l1 > /dev/null 2>&1 || echo "  (host delete l1 failed)"
 pcipass host create l1pb --prebound --probe-command "/lab/bin/pcipass-probe --config $ST/pci.conf" \
   --libvirt-uri qemu:///system > /dev/null 2>&1 || echo "  (host create l1pb failed)"
-pcipass vm create $ST/vm-a.tmpl --json > $ST/create-c.json 2>&1
-V3=$(grep -o '"id": *[0-9]*' $ST/create-c.json | head -1 | grep -o '[0-9]*$')
-V3=${V3:-3}
-i=0; while ! pcipass vm show $V3 --json 2>/dev/null | grep -q "not vfio-pci" && [ $i -lt 120 ]; do
-  sleep 2; i=$((i + 2))
-done
+V3=$(create_vm $ST/vm-a.tmpl 3)
+wait_shows $V3 "not vfio-pci" 120
 pcipass vm show $V3 --json > $ST/show-c.json 2>&1
 [ "$(vm_field $V3 state)" = pending ] && grep -q "pcipass-vfio bind $E1" $ST/show-c.json \
   && R "prebound-waits PASS VM $V3 pending: $(grep -o "[^\"]*not vfio-pci[^\"]*" $ST/show-c.json | head -1)" \
