@@ -355,9 +355,8 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
   append_fact(out, "SSH", ssh);
   append_fact(out, "LIBVIRT URI", uri);
   append_fact(out, "HOSTDEV",
-              json_is_true(json_object_get(host, "prebound"))
-                  ? "prebound (managed='no')"
-                  : "managed");
+              json_is_true(json_object_get(host, "prebound")) ? "prebound (managed='no')"
+                                                              : "managed");
   append_fact(out, "PROBE COMMAND", command);
   append_fact(out, "HOSTNAME", hostname);
   append_fact(out, "CPUS", cpus);

@@ -8,9 +8,10 @@
  * 14e4:165f:0200. A device can be given only when every other endpoint of
  * its IOMMU group is in the host's inventory, not gone, and free; those
  * companions go to the same VM. A device the caller marks not ready (on a
- * prebound host, one not on vfio-pci) is not given, nor are its group's. Among the device sets that fit, one whose
- * devices share a NUMA node is preferred; among the hosts that fit, the
- * policy chooses (pack: the fullest first; stripe: the emptiest first).
+ * prebound host, one not on vfio-pci) is not given, nor is any device of
+ * its group. Among the device sets that fit, one whose devices share a
+ * NUMA node is preferred; among the hosts that fit, the policy chooses
+ * (pack: the fullest first; stripe: the emptiest first).
  */
 #pragma once
 

@@ -255,14 +255,13 @@ host_to_json(const PpHost *host)
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
                     pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
-  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}", "id",
-                   (json_int_t)host->id, "name", pp_json_text(host->name), "state",
+  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}",
+                   "id", (json_int_t)host->id, "name", pp_json_text(host->name), "state",
                    pp_host_state_to_string(host->state), "enabled",
                    host->state != PP_HOST_STATE_DISABLED, "error", pp_json_text(host->error), "ssh",
                    ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
-                   json_strv((const char *const *)host->probe_command), "prebound",
-                   host->prebound, "facts", "hostname",
-                   pp_json_text(host->reported_hostname), "cpu_count",
+                   json_strv((const char *const *)host->probe_command), "prebound", host->prebound,
+                   "facts", "hostname", pp_json_text(host->reported_hostname), "cpu_count",
                    json_int_or_null(host->cpu_count, -1), "memory_kib",
                    json_int_or_null(host->memory_kib, -1), "kernel_version",
                    pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,

@@ -69,7 +69,7 @@ typedef struct {
   int ssh_port;              /* 0: ssh's default */
   const char *libvirt_uri;   /* nullable */
   const char *const *probe_command; /* nullable: argv of the probe */
-  gboolean prebound; /* devices are bound to vfio-pci ahead of time: managed='no' */
+  gboolean prebound;                /* devices are bound to vfio-pci ahead of time: managed='no' */
 } PpHostSpec;
 
 typedef struct {
