@@ -690,6 +690,42 @@ test_fake_host_create(void)
   pp_test_rmtree(dir);
 }
 
+/* host update: PATCH with the one field; a wrong value never reaches the
+ * server. */
+static void
+test_fake_host_update(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *set = g_strconcat("PCIPASS_SOCKET=", sock, NULL);
+  FakeServer *server = fake_server_new(sock, 200, "{\"id\": 5, \"prebound\": true}", NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+  json_t *body;
+
+  run_cli_env((const char *const[]){ "host", "update", "node 1", "--prebound", "yes", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  g_assert_true(g_str_has_prefix(request, "PATCH /v1/hosts/node%201 HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_true(json_is_true(json_object_get(body, "prebound")));
+  g_assert_cmpuint(json_object_size(body), ==, 1);
+  json_decref(body);
+  pp_test_run_clear(&run);
+
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--prebound", "true", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.out, ==, "");
+  g_assert_nonnull(strstr(run.err, "--prebound: 'true' is neither yes nor no"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
 /* The API's errors: the server's message, the exit status of the class. */
 static void
 test_fake_errors(void)
@@ -1280,6 +1316,7 @@ main(int argc, char **argv)
   g_test_add_func("/cli/daemon/token-file", test_daemon_token_file);
   g_test_add_func("/cli/fake/host-show", test_fake_host_show);
   g_test_add_func("/cli/fake/host-create", test_fake_host_create);
+  g_test_add_func("/cli/fake/host-update", test_fake_host_update);
   g_test_add_func("/cli/fake/errors", test_fake_errors);
   g_test_add_func("/cli/fake/tcp-token", test_fake_tcp_token);
   g_test_add_func("/cli/fake/token-create", test_fake_token_create);

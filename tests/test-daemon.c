@@ -317,6 +317,9 @@ test_auth(PpTestDaemon *f, gconstpointer data)
   pp_test_http(f, NULL, secret, "POST", "/v1/hosts/node-a/disable", NULL, 0, &reply);
   pp_test_error_message(&reply, 403);
   pp_test_reply_clear(&reply);
+  pp_test_http(f, NULL, secret, "PATCH", "/v1/hosts/node-a", "{\"prebound\": true}", 18, &reply);
+  pp_test_error_message(&reply, 403);
+  pp_test_reply_clear(&reply);
   pp_test_http(f, NULL, secret, "POST", "/v1/users", "{\"name\": \"mallory\", \"admin\": true}", 34,
                &reply);
   pp_test_error_message(&reply, 403);
@@ -331,6 +334,8 @@ test_auth(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpstr(json_string_value(json_object_get(
                       json_array_get(json_object_get(reply.json, "hosts"), 0), "state")),
                   !=, "disabled");
+  g_assert_true(json_is_false(
+      json_object_get(json_array_get(json_object_get(reply.json, "hosts"), 0), "prebound")));
   pp_test_reply_clear(&reply);
 
   /* alice's own token list shows hers only, without the secret. */
@@ -399,6 +404,10 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
     { "POST", "/v1/hosts", "{\"name\": \"a\", \"prebound\": \"yes\"}", 400,
       "field 'prebound' must be true or false" },
     { "POST", "/v1/hosts", "{\"name\": \"node-a\"}", 409, "node-a" },
+    { "PATCH", "/v1/hosts/node-a", "{}", 400, "nothing to change" },
+    { "PATCH", "/v1/hosts/node-a", "{\"prebound\": 1}", 400, "'prebound' must be true or false" },
+    { "PATCH", "/v1/hosts/node-a", "{\"name\": \"b\"}", 400, "unknown field 'name'" },
+    { "PATCH", "/v1/hosts/nosuch", "{\"prebound\": true}", 404, "nosuch" },
     { "GET", "/v1/hosts/nosuch", NULL, 404, "nosuch" },
     { "GET", "/v1/hosts/999", NULL, 404, "999" },
     { "DELETE", "/v1/hosts/999", NULL, 404, "999" },
@@ -444,6 +453,8 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
   after = pp_test_cli_json(f, (const char *const[]){ "host", "list", NULL });
   g_assert_cmpuint(json_array_size(json_object_get(after, "hosts")), ==,
                    json_array_size(json_object_get(before, "hosts")));
+  g_assert_true(
+      json_is_false(json_object_get(json_array_get(json_object_get(after, "hosts"), 0), "prebound")));
   pp_test_http(f, f->socket, NULL, "GET", "/v1/users", NULL, 0, &reply);
   g_assert_null(strstr(reply.body->str, "\"bob\""));
   pp_test_reply_clear(&reply);

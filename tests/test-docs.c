@@ -249,10 +249,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 19);
-  /* --json on all; --socket, --url, --token-file on the 18 daemon ones;
-   * 10 of their own. */
-  g_assert_cmpuint(options, ==, 19 + 3 * 18 + 10);
+  g_assert_cmpuint(commands, ==, 20);
+  /* --json on all; --socket, --url, --token-file on the 19 daemon ones;
+   * 11 of their own. */
+  g_assert_cmpuint(options, ==, 20 + 3 * 19 + 11);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -612,6 +612,34 @@ test_host_enable(Fixture *f, gconstpointer data)
   g_assert_cmpstr(error->message, ==, "no host with id 42");
 }
 
+/* prebound changes alone: the state, the error and the devices stay. */
+static void
+test_host_set_prebound(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpHost) other = add_host(f->store, "node2");
+  g_autoptr(GError) error = NULL;
+
+  reconcile(f->store, host->id, "HOSTNAME = n1\nCPU_COUNT = 8\n", four_nics, 4, 2000);
+  for (guint i = 0; i < 2; i++) {
+    gboolean want = i == 0;
+    g_autoptr(PpHost) h = NULL;
+    g_autoptr(PpHost) o = NULL;
+
+    g_assert_true(pp_store_host_set_prebound(f->store, host->id, want, &error));
+    g_assert_no_error(error);
+    h = get_host(f->store, host->id);
+    o = get_host(f->store, other->id);
+    g_assert_cmpint(h->prebound, ==, want);
+    g_assert_cmpint(h->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_cmpuint(h->pci_total, ==, 4);
+    g_assert_false(o->prebound);
+  }
+  g_assert_false(pp_store_host_set_prebound(f->store, 42, TRUE, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no host with id 42");
+}
+
 static void
 test_host_delete(Fixture *f, gconstpointer data)
 {
@@ -2415,6 +2443,7 @@ main(int argc, char **argv)
   ADD("/store/vm/device-list-all", test_device_list_all);
   ADD("/store/attributes-json", test_attributes_json);
   ADD("/store/schema/vms", test_schema_vms);
+  ADD("/store/host-set-prebound", test_host_set_prebound);
   ADD("/store/migrate-v1", test_migrate_v1);
 #undef ADD
   return g_test_run();

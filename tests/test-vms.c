@@ -261,7 +261,7 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
 
 /* A prebound host: the NIC is offered only once the probe sees it on
  * vfio-pci, the pending VM says which command binds it, and the domain
- * gets managed='no'. */
+ * gets managed='no'. pcipass host update turns it back to managed. */
 static void
 test_prebound(PpTestDaemon *f, gconstpointer data)
 {
@@ -323,6 +323,35 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   g_assert_true(json_is_null(json_object_get(host_device(host, "0000:02:00.0"), "vm")));
   g_assert_cmpstr(json_string_value(json_object_get(host_device(host, "0000:02:00.0"), "driver")),
                   ==, "vfio-pci");
+
+  /* pcipass host update: bad values change nothing. */
+  pp_test_cli(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "maybe", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "--prebound: 'maybe' is neither yes nor no"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "update", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "nothing to change"));
+  pp_test_run_clear(&run);
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_host_show(f, "node-a");
+  g_assert_true(json_is_true(json_object_get(host, "prebound")));
+
+  /* Back to managed: the next VM's domain lets libvirt bind. */
+  pp_test_cli(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "no", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_nonnull(strstr(run.out, "\nHOSTDEV        : managed\n"));
+  pp_test_run_clear(&run);
+  id = create_vm(f, "NAME = again\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
+  g_clear_pointer(&vm, json_decref);
+  vm = wait_vm(f, id, "running");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")),
+                          "<hostdev mode='subsystem' type='pci' managed='yes'>"));
 }
 
 /* One VGA, two VMs: the second pends, its explanation naming the first;

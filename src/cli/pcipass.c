@@ -33,6 +33,8 @@ static const struct {
   { "host", "disable", "ID|NAME", "disable a host", TRUE, pp_cmd_host_disable },
   { "host", "delete", "ID|NAME", "delete a host", TRUE, pp_cmd_host_delete },
   { "host", "probe", "ID|NAME", "probe a host now", TRUE, pp_cmd_host_probe },
+  { "host", "update", "ID|NAME", "change a host's settings (--prebound yes|no)", TRUE,
+    pp_cmd_host_update },
   { "vm", "create", "FILE|-", "create a VM from a template", TRUE, pp_cmd_vm_create },
   { "vm", "list", "", "list the VMs", TRUE, pp_cmd_vm_list },
   { "vm", "show", "ID", "show a VM, its devices, why it is pending", TRUE, pp_cmd_vm_show },

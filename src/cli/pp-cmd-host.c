@@ -125,6 +125,44 @@ pp_cmd_host_show(int argc, char **argv)
   return pp_cli_print(text);
 }
 
+int
+pp_cmd_host_update(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autofree char *prebound = NULL;
+  const GOptionEntry entries[] = {
+    { "prebound", 0, 0, G_OPTION_ARG_STRING, &prebound,
+      "yes: the host binds its devices to vfio-pci itself, new VMs get managed='no' and only "
+      "devices on vfio-pci are offered; no: libvirt binds them (managed='yes')",
+      "yes|no" },
+    { NULL }
+  };
+  g_autoptr(json_t) body = json_object();
+  g_autoptr(json_t) answer = NULL;
+  g_autofree char *path = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("ID|NAME",
+                                   "Changes a host's settings (admin only). VMs already started "
+                                   "keep their domains as they are.",
+                                   entries, 1, "one ID or NAME", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  if (prebound == NULL) {
+    pp_say_error("host update: nothing to change; give --prebound yes|no (try --help)");
+    return PP_EXIT_USAGE;
+  }
+  if (g_strcmp0(prebound, "yes") != 0 && g_strcmp0(prebound, "no") != 0) {
+    pp_say_error("--prebound: '%s' is neither yes nor no", prebound);
+    return PP_EXIT_USAGE;
+  }
+  json_object_set_new(body, "prebound", json_boolean(strcmp(prebound, "yes") == 0));
+  path = host_path(argv[1], NULL);
+  rc = pp_cli_call(&opts, "PATCH", path, g_steal_pointer(&body), &answer);
+  if (rc != PP_EXIT_OK || !opts.json)
+    return rc;
+  return pp_print_json(g_steal_pointer(&answer));
+}
+
 /* enable, disable, delete: METHOD /v1/hosts/ID|NAME[/VERB]; prints the
  * answer with --json, nothing without. */
 static int

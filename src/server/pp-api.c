@@ -47,6 +47,7 @@ static json_t *api_host_list(PpApiCall *call, guint *ret_status, GError **error)
 static json_t *api_host_create(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_show(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_enable(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_update(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_disable(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_probe(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_delete(PpApiCall *call, guint *ret_status, GError **error);
@@ -79,6 +80,7 @@ static const struct {
   { "POST", "/v1/hosts", api_host_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/hosts/*", api_host_show, 0 },
   { "DELETE", "/v1/hosts/*", api_host_delete, ROUTE_ADMIN },
+  { "PATCH", "/v1/hosts/*", api_host_update, ROUTE_ADMIN | ROUTE_BODY },
   { "POST", "/v1/hosts/*/enable", api_host_enable, ROUTE_ADMIN },
   { "POST", "/v1/hosts/*/disable", api_host_disable, ROUTE_ADMIN },
   { "POST", "/v1/hosts/*/probe", api_host_probe, ROUTE_ADMIN },
@@ -549,6 +551,41 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
               call->user->name);
   if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, host->id);
+  return built(host_to_json(changed), error);
+}
+
+/* PATCH /v1/hosts/ID: the settings that can change without re-creating
+ * the host. Today: prebound. */
+static json_t *
+api_host_update(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "prebound", NULL };
+  g_autoptr(PpHost) host = NULL;
+  g_autoptr(PpHost) changed = NULL;
+  gboolean prebound;
+
+  if (!check_fields(call->body, fields, error))
+    return NULL;
+  if (json_object_get(call->body, "prebound") == NULL) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "nothing to change: the body names no field (known: prebound)");
+    return NULL;
+  }
+  if (!get_bool(call->body, "prebound", &prebound, error))
+    return NULL;
+  host = find_host(call, error);
+  if (host == NULL || !pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
+    return NULL;
+  changed = pp_store_host_get(call->ctx->store, host->id, error);
+  if (changed == NULL)
+    return NULL;
+  if (changed->prebound != host->prebound) {
+    g_message("host '%s' is now %s by '%s'", host->name,
+              prebound ? "prebound (managed='no')" : "managed", call->user->name);
+    /* What can be given there changed: pending VMs may fit, or not. */
+    if (call->ctx->scheduler != NULL)
+      pp_scheduler_poke(call->ctx->scheduler);
+  }
   return built(host_to_json(changed), error);
 }
 

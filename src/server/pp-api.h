@@ -19,6 +19,8 @@
  *                                     to vfio-pci itself (pcipass-vfio boot), domains get
  *                                     managed='no' and only devices on vfio-pci are offered
  *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...]
+ *   PATCH  /v1/hosts/{id|name}  admin  {"prebound"} -> HOST; VMs started before keep
+ *                                     their domains as they are
  *   POST   /v1/hosts/{id|name}/enable   admin  -> HOST
  *   POST   /v1/hosts/{id|name}/disable  admin  -> HOST
  *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST as it was; the probe starts now

@@ -319,6 +319,7 @@ typedef enum {
   STMT_HOST_ID_BY_NAME,
   STMT_HOST_INSERT,
   STMT_HOST_SET_ENABLED,
+  STMT_HOST_SET_PREBOUND,
   STMT_HOST_NAME,
   STMT_HOST_HELD_BY,
   STMT_HOST_VMS_ON,
@@ -379,6 +380,7 @@ static const char *const stmt_sql[N_STMTS] = {
       "UPDATE hosts SET enabled = ?2, "
       "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 THEN 'init' ELSE 'disabled' END, "
       "error = CASE WHEN ?2 = enabled THEN error ELSE NULL END WHERE id = ?1",
+  [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
@@ -1280,6 +1282,29 @@ pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **
     return FALSE;
   }
   g_debug("host %" G_GINT64_FORMAT ": %s", id, enabled ? "enabled" : "disabled");
+  return TRUE;
+}
+
+gboolean
+pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  stmt = store_stmt(store, STMT_HOST_SET_PREBOUND, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, id);
+  sqlite3_bind_int(stmt, 2, prebound ? 1 : 0);
+  if (!stmt_run(store, stmt, error, "changing a host's hostdev mode"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, id);
+    return FALSE;
+  }
+  g_debug("host %" G_GINT64_FORMAT ": %s", id, prebound ? "prebound" : "managed");
   return TRUE;
 }
 

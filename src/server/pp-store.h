@@ -145,6 +145,12 @@ PpHost *pp_store_host_find(PpStore *store, const char *key, GError **error);
  * (probed at the next pass). Idempotent. NOT_FOUND for an unknown id. */
 gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error);
 
+/* Sets whether the host is prebound (PpHostSpec). Domains already
+ * started keep the XML they were started with. NOT_FOUND for an unknown
+ * id. */
+gboolean pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound,
+                                    GError **error);
+
 /* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
  * holds one of its devices ("host 'x' has devices held by VMs 4, 7") or
  * runs on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
