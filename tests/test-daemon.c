@@ -406,6 +406,7 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
     { "POST", "/v1/hosts", "{\"name\": \"node-a\"}", 409, "node-a" },
     { "PATCH", "/v1/hosts/node-a", "{}", 400, "nothing to change" },
     { "PATCH", "/v1/hosts/node-a", "{\"prebound\": 1}", 400, "'prebound' must be true or false" },
+    { "PATCH", "/v1/hosts/node-a", "{\"prebound\": null}", 400, "'prebound' must be true or false" },
     { "PATCH", "/v1/hosts/node-a", "{\"name\": \"b\"}", 400, "unknown field 'name'" },
     { "PATCH", "/v1/hosts/nosuch", "{\"prebound\": true}", 404, "nosuch" },
     { "GET", "/v1/hosts/nosuch", NULL, 404, "nosuch" },

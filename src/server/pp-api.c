@@ -562,13 +562,20 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   static const char *const fields[] = { "prebound", NULL };
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpHost) changed = NULL;
+  const json_t *value = json_object_get(call->body, "prebound");
   gboolean prebound;
 
   if (!check_fields(call->body, fields, error))
     return NULL;
-  if (json_object_get(call->body, "prebound") == NULL) {
+  if (value == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
                 "nothing to change: the body names no field (known: prebound)");
+    return NULL;
+  }
+  /* A change says what to: null is not false here. */
+  if (json_is_null(value)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field 'prebound' must be true or false");
     return NULL;
   }
   if (!get_bool(call->body, "prebound", &prebound, error))
