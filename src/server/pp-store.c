@@ -1261,51 +1261,48 @@ host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **erro
   return NULL;
 }
 
-gboolean
-pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error)
+/* Runs @which, an UPDATE of one host's row (?1: its id) to the flag @value
+ * (?2); @what names it for errors and @done for the debug log. One
+ * statement: atomic on its own. NOT_FOUND for an unknown id. */
+static gboolean
+host_set_flag(PpStore *store, StmtId which, gint64 id, gboolean value, const char *what,
+              const char *done, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(StoreStmt) stmt = store_stmt(store, which, error);
 
-  g_return_val_if_fail(store != NULL, FALSE);
-
-  /* One statement: atomic on its own. */
-  stmt = store_stmt(store, STMT_HOST_SET_ENABLED, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, id);
-  sqlite3_bind_int(stmt, 2, enabled ? 1 : 0);
-  if (!stmt_run(store, stmt, error, enabled ? "enabling a host" : "disabling a host"))
+  sqlite3_bind_int(stmt, 2, value ? 1 : 0);
+  if (!stmt_run(store, stmt, error, what))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "no host with id %" G_GINT64_FORMAT, id);
     return FALSE;
   }
-  g_debug("host %" G_GINT64_FORMAT ": %s", id, enabled ? "enabled" : "disabled");
+  g_debug("host %" G_GINT64_FORMAT ": %s", id, done);
   return TRUE;
+}
+
+gboolean
+pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, GError **error)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  return host_set_flag(store, STMT_HOST_SET_ENABLED, id, enabled,
+                       enabled ? "enabling a host" : "disabling a host",
+                       enabled ? "enabled" : "disabled", error);
 }
 
 gboolean
 pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-
   g_return_val_if_fail(store != NULL, FALSE);
 
-  stmt = store_stmt(store, STMT_HOST_SET_PREBOUND, error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64(stmt, 1, id);
-  sqlite3_bind_int(stmt, 2, prebound ? 1 : 0);
-  if (!stmt_run(store, stmt, error, "changing a host's hostdev mode"))
-    return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
-                "no host with id %" G_GINT64_FORMAT, id);
-    return FALSE;
-  }
-  g_debug("host %" G_GINT64_FORMAT ": %s", id, prebound ? "prebound" : "managed");
-  return TRUE;
+  return host_set_flag(store, STMT_HOST_SET_PREBOUND, id, prebound,
+                       "changing a host's hostdev mode", prebound ? "prebound" : "managed",
+                       error);
 }
 
 gboolean
