@@ -80,22 +80,27 @@ wait_vm(PpTestDaemon *f, gint64 id, const char *state)
   }
 }
 
-/* Waits until a scheduling pass has explained why VM @id pends. Returns:
- * (transfer full): its JSON. */
+/* Waits until a scheduling pass has explained why VM @id pends, with a
+ * first host's reason holding @text (NULL: any reason). Returns: (transfer
+ * full): its JSON. */
 static json_t *
-wait_explained(PpTestDaemon *f, gint64 id)
+wait_explained(PpTestDaemon *f, gint64 id, const char *text)
 {
   gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
   for (;;) {
     g_autoptr(json_t) vm = vm_get(f, id);
+    json_t *why = json_object_get(vm, "explanation");
+    const char *reason =
+        json_string_value(json_object_get(json_array_get(why, 0), "reason"));
 
-    if (json_is_array(json_object_get(vm, "explanation")))
+    if (json_is_array(why) && (text == NULL || (reason != NULL && strstr(reason, text) != NULL)))
       return g_steal_pointer(&vm);
     if (g_get_monotonic_time() > deadline) {
-      g_autofree char *text = json_dumps(vm, JSON_INDENT(2));
+      g_autofree char *dump = json_dumps(vm, JSON_INDENT(2));
 
-      g_error("VM %" G_GINT64_FORMAT " has no explanation: %s", id, text);
+      g_error("VM %" G_GINT64_FORMAT " has no explanation%s%s: %s", id,
+              text != NULL ? " with " : "", text != NULL ? text : "", dump);
     }
     g_usleep(50000);
   }
@@ -288,7 +293,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   pp_test_run_clear(&run);
 
   id = create_vm(f, "NAME = bound\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
-  vm = wait_explained(f, id);
+  vm = wait_explained(f, id, NULL);
   g_assert_cmpstr(vm_state(vm), ==, "pending");
   reason = json_string_value(
       json_object_get(json_array_get(json_object_get(vm, "explanation"), 0), "reason"));
@@ -298,10 +303,25 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
                   "0000:02:00.0' there, then 'pcipass host probe node-a'");
   g_clear_pointer(&vm, json_decref);
 
+  /* Unbound from bnx2, on no driver: still not ready, and said so. */
+  g_assert_cmpint(unlink(driver), ==, 0);
+  pp_test_cli(f, (const char *const[]){ "host", "probe", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  vm = wait_explained(f, id, "has no driver");
+  g_assert_cmpstr(vm_state(vm), ==, "pending");
+  g_assert_cmpstr(
+      json_string_value(
+          json_object_get(json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
+      ==,
+      "PCI[0] (SHORT_ADDRESS=02:00.0): 0000:02:00.0 has no driver, not vfio-pci, and host "
+      "'node-a' is prebound (managed='no'): run 'pcipass-vfio bind 0000:02:00.0' there, then "
+      "'pcipass host probe node-a'");
+  g_clear_pointer(&vm, json_decref);
+
   /* What 'pcipass-vfio bind' leaves in sysfs, written by hand: this
    * kernel has no VFIO (tests/test-vfio.c binds through a fake kernel).
    * Then the probe the explanation asks for. */
-  g_assert_cmpint(unlink(driver), ==, 0);
   g_assert_cmpint(symlink("../../../../bus/pci/drivers/vfio-pci", driver), ==, 0);
   pp_test_cli(f, (const char *const[]){ "host", "probe", "node-a", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
@@ -381,7 +401,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   first = wait_vm(f, a, "running");
   b = create_vm(f, VGA_TEMPLATE);
   /* Pending with an explanation once a pass has looked at it. */
-  second = wait_explained(f, b);
+  second = wait_explained(f, b, NULL);
   g_assert_cmpstr(vm_state(second), ==, "pending");
   why = json_object_get(second, "explanation");
   g_assert_cmpuint(json_array_size(why), ==, 2);
@@ -411,7 +431,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
     gint64 g = create_vm(f, NVIDIA_TEMPLATE);
     g_autoptr(json_t) gpu = NULL;
 
-    gpu = wait_explained(f, g);
+    gpu = wait_explained(f, g, NULL);
     why = json_object_get(gpu, "explanation");
     g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "reason")), ==,
                     "no device matches PCI[0] (VENDOR=10de)");
@@ -487,7 +507,7 @@ test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
 
   /* Its VGA stays reserved: another VM asking for it pends. */
   second = create_vm(f, VGA_TEMPLATE);
-  other = wait_explained(f, second);
+  other = wait_explained(f, second, NULL);
   g_assert_cmpstr(vm_state(other), ==, "pending");
 
   /* Only a running VM powers off; only an off one resumes. */

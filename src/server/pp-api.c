@@ -211,13 +211,15 @@ get_string(const json_t *body, const char *field, gsize max, gboolean required, 
   return TRUE;
 }
 
+/* A boolean field, FALSE when absent, or null where @nullable. FALSE with
+ * an error for another type. */
 static gboolean
-get_bool(const json_t *body, const char *field, gboolean *ret, GError **error)
+get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret, GError **error)
 {
   json_t *value = json_object_get(body, field);
 
   *ret = FALSE;
-  if (value == NULL || json_is_null(value))
+  if (value == NULL || (nullable && json_is_null(value)))
     return TRUE;
   if (!json_is_boolean(value)) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s' must be true or false",
@@ -463,7 +465,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
       !get_string(call->body, "name", 64, TRUE, &name, error) ||
       !get_string(call->body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
       !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error) ||
-      !get_bool(call->body, "prebound", &prebound, error))
+      !get_bool(call->body, "prebound", TRUE, &prebound, error))
     return NULL;
   if (ssh != NULL && !parse_ssh(ssh, &ssh_user, &ssh_host, &ssh_port, error))
     return NULL;
@@ -562,23 +564,17 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   static const char *const fields[] = { "prebound", NULL };
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpHost) changed = NULL;
-  const json_t *value = json_object_get(call->body, "prebound");
   gboolean prebound;
 
   if (!check_fields(call->body, fields, error))
     return NULL;
-  if (value == NULL) {
+  if (json_object_get(call->body, "prebound") == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
                 "nothing to change: the body names no field (known: prebound)");
     return NULL;
   }
   /* A change says what to: null is not false here. */
-  if (json_is_null(value)) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "field 'prebound' must be true or false");
-    return NULL;
-  }
-  if (!get_bool(call->body, "prebound", &prebound, error))
+  if (!get_bool(call->body, "prebound", FALSE, &prebound, error))
     return NULL;
   host = find_host(call, error);
   if (host == NULL || !pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
@@ -665,7 +661,7 @@ api_user_create(PpApiCall *call, guint *ret_status, GError **error)
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "name", 64, TRUE, &name, error) ||
-      !get_bool(call->body, "admin", &admin, error))
+      !get_bool(call->body, "admin", TRUE, &admin, error))
     return NULL;
   user = pp_store_user_create(call->ctx->store, name, admin, call->now, error);
   if (user == NULL)

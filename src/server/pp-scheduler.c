@@ -99,11 +99,11 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
 
   if (!host->prebound || g_strcmp0(dev->driver, "vfio-pci") == 0)
     return NULL;
-  reason =
-      g_strdup_printf("is on %s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
-                      "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
-                      dev->driver != NULL ? "driver " : "no driver",
-                      dev->driver != NULL ? dev->driver : "", host->name, dev->address, host->name);
+  reason = g_strdup_printf("%s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
+                           "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
+                           dev->driver != NULL ? "is on driver " : "has no driver",
+                           dev->driver != NULL ? dev->driver : "", host->name, dev->address,
+                           host->name);
   g_ptr_array_add(reasons, reason);
   return reason;
 }
