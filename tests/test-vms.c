@@ -91,8 +91,7 @@ wait_explained(PpTestDaemon *f, gint64 id, const char *text)
   for (;;) {
     g_autoptr(json_t) vm = vm_get(f, id);
     json_t *why = json_object_get(vm, "explanation");
-    const char *reason =
-        json_string_value(json_object_get(json_array_get(why, 0), "reason"));
+    const char *reason = json_string_value(json_object_get(json_array_get(why, 0), "reason"));
 
     if (json_is_array(why) && (text == NULL || (reason != NULL && strstr(reason, text) != NULL)))
       return g_steal_pointer(&vm);
@@ -372,6 +371,49 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   vm = wait_vm(f, id, "running");
   g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")),
                           "<hostdev mode='subsystem' type='pci' managed='yes'>"));
+
+  /* Powered off, its host made prebound again: a resume would start it
+   * with managed='no', so it is refused while the probe sees the NIC off
+   * vfio-pci, and the VM stays off, holding it. */
+  vm_action(f, id, "poweroff", 202, &reply);
+  pp_test_reply_clear(&reply);
+  g_clear_pointer(&vm, json_decref);
+  vm = wait_vm(f, id, "poweroff");
+  pp_test_cli(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "yes", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  g_assert_cmpint(unlink(driver), ==, 0);
+  pp_test_cli(f, (const char *const[]){ "host", "probe", "--wait", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  vm_action(f, id, "resume", 409, &reply);
+  {
+    g_autofree char *expected = g_strdup_printf(
+        "VM %" G_GINT64_FORMAT " is poweroff; it cannot be resumed: 0000:02:00.0 has no driver, "
+        "not vfio-pci, and host 'node-a' is prebound (managed='no'): run 'pcipass-vfio bind "
+        "0000:02:00.0' there, then 'pcipass host probe node-a'",
+        id);
+
+    g_assert_cmpstr(pp_test_error_message(&reply, 409), ==, expected);
+  }
+  pp_test_reply_clear(&reply);
+  g_clear_pointer(&vm, json_decref);
+  vm = vm_get(f, id);
+  g_assert_cmpstr(vm_state(vm), ==, "poweroff");
+  g_assert_cmpstr(vm_device(vm, 0), ==, "0000:02:00.0");
+
+  /* Bound and probed, it resumes with managed='no'. */
+  g_assert_cmpint(symlink("../../../../bus/pci/drivers/vfio-pci", driver), ==, 0);
+  pp_test_cli(f, (const char *const[]){ "host", "probe", "--wait", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  vm_action(f, id, "resume", 202, &reply);
+  pp_test_reply_clear(&reply);
+  g_clear_pointer(&vm, json_decref);
+  vm = wait_vm(f, id, "running");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")),
+                          "<hostdev mode='subsystem' type='pci' managed='no'>"));
 }
 
 /* One VGA, two VMs: the second pends, its explanation naming the first;

@@ -99,11 +99,11 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
 
   if (!host->prebound || g_strcmp0(dev->driver, "vfio-pci") == 0)
     return NULL;
-  reason = g_strdup_printf("%s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
-                           "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
-                           dev->driver != NULL ? "is on driver " : "has no driver",
-                           dev->driver != NULL ? dev->driver : "", host->name, dev->address,
-                           host->name);
+  reason =
+      g_strdup_printf("%s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
+                      "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
+                      dev->driver != NULL ? "is on driver " : "has no driver",
+                      dev->driver != NULL ? dev->driver : "", host->name, dev->address, host->name);
   g_ptr_array_add(reasons, reason);
   return reason;
 }
@@ -564,6 +564,37 @@ pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error)
   return TRUE;
 }
 
+/* A VM resumed on a prebound host gets managed='no', whatever the host was
+ * when it started: each device it holds must be on vfio-pci, as the last
+ * probe saw it, or libvirt would fail the start and the VM its devices. */
+static gboolean
+check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
+{
+  g_autoptr(PpHost) host = pp_store_host_get(sched->store, vm->host_id, error);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+
+  if (host == NULL)
+    return FALSE;
+  if (!host->prebound)
+    return TRUE;
+  devices = pp_store_vm_list_devices(sched->store, vm->id, error);
+  if (devices == NULL)
+    return FALSE;
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+    const char *reason = prebound_not_ready(host, dev, reasons);
+
+    if (reason != NULL) {
+      g_autofree char *wanted =
+          g_strdup_printf("it cannot be resumed: %s %s", dev->address, reason);
+
+      return state_error(vm, wanted, error);
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
 {
@@ -574,6 +605,8 @@ pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
     return FALSE;
   if (vm->state != PP_VM_STATE_POWEROFF)
     return state_error(vm, "only a VM that is powered off can be resumed", error);
+  if (!check_resume_ready(scheduler, vm, error))
+    return FALSE;
   if (!pp_store_vm_transition(scheduler->store, vm_id, PP_VM_STATE_POWEROFF, PP_VM_STATE_DEPLOYING,
                               NULL, now_s(), error))
     return FALSE;
