@@ -145,7 +145,8 @@ test_all_fields(void)
       "short_address = \"3b:00.2\", numa_node = \"1\", iommu_group = \"57\", sriov = \"vf\", "
       "physfn = \"3B:00.0\", driver = \"vfio-pci\", new_key = \"x\", ifname = \"\" ]\n"
       "PCI = [ VENDOR = \"10DE\", DEVICE = \"2330\", CLASS = \"0302\", "
-      "ADDRESS = \"10000:e1:00.0\", NUMA_NODE = \"-1\", SRIOV = \"pf\", IOMMU_GROUP = \"0\" ]\n";
+      "ADDRESS = \"10000:e1:00.0\", NUMA_NODE = \"-1\", SRIOV = \"pf\", IOMMU_GROUP = \"0\", "
+      "HOST_NEEDS = \"holds /dev/nvme0n1p2, mounted at /; is the only display device\" ]\n";
   g_autoptr(PpProbeReport) report = parse_ok(text);
   const PpProbeDevice *vf, *gpu;
 
@@ -168,6 +169,7 @@ test_all_fields(void)
   g_assert_cmpstr(vf->values[9], ==, "x");
   g_assert_cmpstr(vf->keys[10], ==, "IFNAME");
   g_assert_cmpstr(vf->values[10], ==, "");
+  g_assert_null(vf->host_needs);
 
   /* lspci's dotted form in ADDRESS, a domain past 16 bits, NUMA -1. */
   gpu = device_at(report, 1);
@@ -177,6 +179,8 @@ test_all_fields(void)
   g_assert_cmpint(gpu->numa_node, ==, -1);
   g_assert_cmpint(gpu->iommu_group, ==, 0);
   g_assert_cmpstr(gpu->sriov, ==, "pf");
+  g_assert_cmpstr(gpu->host_needs, ==,
+                  "holds /dev/nvme0n1p2, mounted at /; is the only display device");
 }
 
 static void
@@ -257,6 +261,12 @@ static const struct {
   { "bad-physfn", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", PHYSFN = \"3b:00\""),
     PP_PROBE_REPORT_ERROR_INVALID,
     "line 1: PCI record 1 (0000:3b:00.2): PHYSFN '3b:00' is not a PCI address" },
+  { "empty-host-needs", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", HOST_NEEDS = \"\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): HOST_NEEDS must have 1 to 1024 bytes" },
+  { "host-needs-newline", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", HOST_NEEDS = \"a\nb\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): HOST_NEEDS has a control character" },
   { "duplicate",
     "HOSTNAME = h\n" REC(IDS ", ADDRESS = \"0000:3b:00:1\"") "\n" REC(
         IDS ", SHORT_ADDRESS = \"3b:00.1\""),
@@ -285,6 +295,24 @@ test_bad_report(gconstpointer data)
   g_assert_null(report);
   g_assert_error(error, PP_PROBE_REPORT_ERROR, bad_reports[i].code);
   g_assert_cmpstr(error->message, ==, bad_reports[i].message);
+}
+
+/* HOST_NEEDS is bounded: the reason of another machine, shown to people. */
+static void
+test_host_needs_too_long(void)
+{
+  g_autoptr(GString) text = g_string_new("PCI = [ " IDS ", SHORT_ADDRESS = \"01:00.0\", "
+                                         "HOST_NEEDS = \"");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpProbeReport) report = NULL;
+
+  for (guint i = 0; i < 1025; i++)
+    g_string_append_c(text, 'x');
+  g_string_append(text, "\" ]\n");
+  report = pp_probe_report_parse(text->str, text->len, &error);
+  g_assert_null(report);
+  g_assert_cmpstr(error->message, ==,
+                  "line 1: PCI record 1 (0000:01:00.0): HOST_NEEDS must have 1 to 1024 bytes");
 }
 
 /* A syntax error is the template parser's, with its line and column. */
@@ -368,6 +396,7 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
 
   g_test_add_func("/probe-report/real-output", test_real_output);
+  g_test_add_func("/probe-report/host-needs-too-long", test_host_needs_too_long);
   g_test_add_func("/probe-report/all-fields", test_all_fields);
   g_test_add_func("/probe-report/empty", test_empty);
   for (guint i = 0; i < G_N_ELEMENTS(bad_reports); i++) {

@@ -135,10 +135,11 @@ parse_report(const char *text)
 
 /* A device of a synthesized report: an I350 function by default. */
 typedef struct {
-  const char *address; /* 0000:05:00.0 */
-  const char *device;  /* NULL: 1521 */
-  const char *name;    /* NULL: I350 Gigabit Network Connection */
-  const char *driver;  /* NULL: none */
+  const char *address;    /* 0000:05:00.0 */
+  const char *device;     /* NULL: 1521 */
+  const char *name;       /* NULL: I350 Gigabit Network Connection */
+  const char *driver;     /* NULL: none */
+  const char *host_needs; /* NULL: none */
 } SynthDevice;
 
 /* Report text as pcipass-probe prints it, after @facts (may be ""). */
@@ -159,11 +160,13 @@ synth_report(const char *facts, const SynthDevice *devs, guint n)
         "  VENDOR_NAME = \"Intel Corporation\",\n  DEVICE = \"%s\",\n  DEVICE_NAME = \"%s\",\n"
         "  CLASS = \"0200\",\n  CLASS_NAME = \"Ethernet controller\",\n  ADDRESS = \"%s\",\n"
         "  SHORT_ADDRESS = \"%s\",\n  NUMA_NODE = \"%u\",\n  SRIOV = \"no\",\n"
-        "  IOMMU_GROUP = \"%u\"%s%s%s ]\n",
+        "  IOMMU_GROUP = \"%u\"%s%s%s%s%s%s ]\n",
         device, device, devs[i].name ? devs[i].name : "I350 Gigabit Network Connection",
         pp_pci_address_format_one(&addr, one), pp_pci_address_format_short(&addr, short_),
         addr.function % 2, 10 + addr.function, devs[i].driver ? ",\n  DRIVER = \"" : "",
-        devs[i].driver ? devs[i].driver : "", devs[i].driver ? "\"" : "");
+        devs[i].driver ? devs[i].driver : "", devs[i].driver ? "\"" : "",
+        devs[i].host_needs ? ",\n  HOST_NEEDS = \"" : "",
+        devs[i].host_needs ? devs[i].host_needs : "", devs[i].host_needs ? "\"" : "");
   }
   return g_string_free(text, FALSE);
 }
@@ -252,8 +255,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 3);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 4);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 4);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -298,23 +301,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 4", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 5", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 4, newer than the 3 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 5, newer than the 4 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 3, it opens with its host. */
+  /* Untouched: back to version 4, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -673,8 +676,7 @@ test_host_delete(Fixture *f, gconstpointer data)
   g_assert_cmpuint(get_counts(f->store).devices, ==, 7);
 
   /* One VM left. */
-  g_assert_true(pp_store_test_hold_device(f->store, d0, 0, &error));
-  g_assert_true(pp_store_test_hold_device(f->store, d2, 0, &error));
+  g_assert_true(pp_store_vm_release(f->store, vm2, PP_VM_STATE_DONE, NULL, 2100, &error));
   g_assert_no_error(error);
   g_assert_false(pp_store_host_delete(f->store, host->id, &error));
   g_clear_pointer(&expect, g_free);
@@ -683,7 +685,15 @@ test_host_delete(Fixture *f, gconstpointer data)
   g_assert_cmpstr(error->message, ==, expect);
   g_clear_error(&error);
 
+  /* A VM on the host without devices: its CPU and memory are there. */
   g_assert_true(pp_store_test_hold_device(f->store, d1, 0, &error));
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_clear_pointer(&expect, g_free);
+  expect =
+      g_strdup_printf("host 'node1' has VM %" G_GINT64_FORMAT " on it; terminate it first", vm1);
+  g_assert_cmpstr(error->message, ==, expect);
+  g_clear_error(&error);
+  g_assert_true(pp_store_vm_release(f->store, vm1, PP_VM_STATE_DONE, NULL, 2100, &error));
   g_assert_true(pp_store_host_delete(f->store, host->id, &error));
   g_assert_no_error(error);
   g_assert_cmpuint(n_hosts(f->store), ==, 1);
@@ -1905,7 +1915,7 @@ test_host_usage(Fixture *f, gconstpointer data)
     { 100, 1000, 0, PP_VM_STATE_DEPLOYING }, { 250, 2000, 0, PP_VM_STATE_RUNNING },
     { 50, 4000, 0, PP_VM_STATE_POWEROFF },   { 400, 8000, 1, PP_VM_STATE_TERMINATING },
     { 999, 99999, -1, PP_VM_STATE_PENDING }, { 777, 77777, 1, PP_VM_STATE_DONE },
-    { 666, 66666, 0, PP_VM_STATE_FAILED },
+    { 666, 66666, 0, PP_VM_STATE_FAILED },   { 30, 500, 1, PP_VM_STATE_UNKNOWN },
   };
   gint64 hosts[] = { a->id, b->id };
 
@@ -1925,6 +1935,7 @@ test_host_usage(Fixture *f, gconstpointer data)
       transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
       break;
     case PP_VM_STATE_POWEROFF:
+    case PP_VM_STATE_UNKNOWN:
     case PP_VM_STATE_TERMINATING:
       transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, vms[i].state, NULL);
       break;
@@ -1944,8 +1955,8 @@ test_host_usage(Fixture *f, gconstpointer data)
   g_assert_cmpuint(g_hash_table_size(usage), ==, 2);
   g_assert_cmpint(usage_of(usage, a->id)->cpu, ==, 400);
   g_assert_cmpint(usage_of(usage, a->id)->memory_kib, ==, 7000);
-  g_assert_cmpint(usage_of(usage, b->id)->cpu, ==, 400);
-  g_assert_cmpint(usage_of(usage, b->id)->memory_kib, ==, 8000);
+  g_assert_cmpint(usage_of(usage, b->id)->cpu, ==, 430);
+  g_assert_cmpint(usage_of(usage, b->id)->memory_kib, ==, 8500);
   g_assert_null(usage_of(usage, c->id));
 
   /* The VMs' counts by state. */
@@ -2132,8 +2143,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_cmpint(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
   g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
                   SQLITE_OK);
-  g_assert_nonnull(pp_store_test_get_migration(3));
-  g_assert_null(pp_store_test_get_migration(4));
+  g_assert_nonnull(pp_store_test_get_migration(4));
+  g_assert_null(pp_store_test_get_migration(5));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2161,8 +2172,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 3);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 4);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -2225,8 +2236,11 @@ test_migrate_v1(Fixture *f, gconstpointer data)
     g_assert_cmpint(orphan->state, ==, PP_VM_STATE_PENDING);
     g_assert_cmpstr(orphan->owner_name, ==, "migrated-vm-owner");
     g_assert_cmpint(orphan->host_id, ==, 0);
-    g_assert_cmpuint(held->len, ==, 1);
-    g_assert_cmpint(((PpStoreDevice *)held->pdata[0])->id, ==, 13);
+    /* Version 1 let a pending VM hold a device; version 4 frees it. */
+    g_assert_cmpuint(held->len, ==, 0);
+    g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pci_device WHERE id = 13 AND vm_id IS "
+                                   "NULL AND vm_slot IS NULL"),
+                    ==, 1);
     g_assert_cmpint(lost->state, ==, PP_VM_STATE_FAILED);
     g_assert_cmpstr(lost->reason, ==,
                     "the upgrade to schema version 2 found it 'running' without a host");
@@ -2245,6 +2259,11 @@ test_migrate_v1(Fixture *f, gconstpointer data)
       raw_exec(store, "UPDATE pci_device SET vm_id = 5, vm_slot = 9 WHERE id = 11", &message), ==,
       SQLITE_CONSTRAINT);
   g_assert_cmpstr(message, ==, "device is held by another VM");
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(
+      raw_exec(store, "UPDATE pci_device SET vm_id = 5, vm_slot = 9 WHERE id = 10", &message), ==,
+      SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "a VM holds devices of its own host only");
   g_clear_pointer(&message, g_free);
   g_assert_cmpint(raw_exec(store, "DELETE FROM hosts WHERE id = 2", &message), ==, SQLITE_OK);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pci_device WHERE host_id = 2"), ==, 0);
@@ -2307,21 +2326,39 @@ test_schema_vms(Fixture *f, gconstpointer data)
           "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT
           ", vm_slot = -1 WHERE id = %" G_GINT64_FORMAT,
           v1->id, d1);
-  /* A state of none of the seven names. */
+  /* A state of none of the eight names. */
   REFUSED("CHECK constraint failed: state IN ('pending', 'deploying', 'running', 'poweroff', "
-          "'terminating', 'done', 'failed')",
+          "'unknown', 'terminating', 'done', 'failed')",
           "UPDATE vms SET state = 'sleeping' WHERE id = %" G_GINT64_FORMAT, v2->id);
-  /* On a host exactly while in a state that holds one. */
-  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
-          "'poweroff', 'terminating'))",
+  /* Pending and done hold no host; the states on a host hold one. */
+  REFUSED("CHECK constraint failed: state NOT IN ('pending', 'done') OR host_id IS NULL",
           "UPDATE vms SET state = 'done' WHERE id = %" G_GINT64_FORMAT, v1->id);
-  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
-          "'poweroff', 'terminating'))",
+  REFUSED("CHECK constraint failed: state NOT IN ('pending', 'done') OR host_id IS NULL",
           "UPDATE vms SET host_id = %" G_GINT64_FORMAT " WHERE id = %" G_GINT64_FORMAT, host->id,
           v2->id);
-  REFUSED("CHECK constraint failed: (host_id IS NULL) = (state NOT IN ('deploying', 'running', "
-          "'poweroff', 'terminating'))",
+  REFUSED("CHECK constraint failed: state NOT IN ('deploying', 'running', 'poweroff', 'unknown', "
+          "'terminating') OR host_id IS NOT NULL",
           "UPDATE vms SET state = 'running' WHERE id = %" G_GINT64_FORMAT, v2->id);
+  REFUSED("CHECK constraint failed: state NOT IN ('deploying', 'running', 'poweroff', 'unknown', "
+          "'terminating') OR host_id IS NOT NULL",
+          "UPDATE vms SET state = 'unknown' WHERE id = %" G_GINT64_FORMAT, v2->id);
+  /* A VM holds devices of its own host only, and keeps that host while
+   * it holds them: no pending or done VM can hold a device. */
+  REFUSED("a VM holds devices of its own host only",
+          "UPDATE pci_device SET vm_id = %" G_GINT64_FORMAT
+          ", vm_slot = 0 WHERE id = %" G_GINT64_FORMAT,
+          v2->id, d1);
+  REFUSED("a VM that holds devices keeps its host until it frees them",
+          "UPDATE vms SET host_id = NULL, state = 'failed' WHERE id = %" G_GINT64_FORMAT, v1->id);
+  REFUSED("CHECK constraint failed: tries >= 0",
+          "UPDATE vms SET tries = -1 WHERE id = %" G_GINT64_FORMAT, v1->id);
+  /* A host in error says why; one that says why is in error. */
+  REFUSED("CHECK constraint failed: (state = 'error') = (error IS NOT NULL OR libvirt_error IS NOT "
+          "NULL)",
+          "UPDATE hosts SET state = 'error' WHERE id = %" G_GINT64_FORMAT, host->id);
+  REFUSED("CHECK constraint failed: (state = 'error') = (error IS NOT NULL OR libvirt_error IS NOT "
+          "NULL)",
+          "UPDATE hosts SET libvirt_error = 'x' WHERE id = %" G_GINT64_FORMAT, host->id);
   REFUSED("CHECK constraint failed: explanation IS NULL OR state = 'pending'",
           "UPDATE vms SET explanation = 'x' WHERE id = %" G_GINT64_FORMAT, v1->id);
   REFUSED("NOT NULL constraint failed: vms.owner_id",
@@ -2374,6 +2411,8 @@ test_counts(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) d = add_host(f->store, "d");
   g_autoptr(GError) error = NULL;
   gint64 vm = pp_store_test_add_vm(f->store, "vm");
+  gint64 vm2 = pp_store_test_add_vm(f->store, "vm2");
+  gint64 waiting = pp_store_test_add_vm(f->store, "waiting");
   PpStoreCounts counts = get_counts(f->store);
 
   g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_INIT], ==, 4);
@@ -2386,9 +2425,11 @@ test_counts(Fixture *f, gconstpointer data)
   g_assert_true(
       pp_store_test_hold_device(f->store, device_id(f->store, a->id, "0000:05:00.0"), vm, &error));
   g_assert_true(
-      pp_store_test_hold_device(f->store, device_id(f->store, b->id, "0000:05:00.1"), vm, &error));
+      pp_store_test_hold_device(f->store, device_id(f->store, b->id, "0000:05:00.1"), vm2, &error));
   g_assert_no_error(error);
   reconcile(f->store, b->id, "", four_nics, 1, 20);
+  g_assert_true(pp_store_vm_transition(f->store, vm2, PP_VM_STATE_RUNNING, PP_VM_STATE_UNKNOWN,
+                                       "host 'b' does not answer", 21, &error));
 
   counts = get_counts(f->store);
   g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_INIT], ==, 0);
@@ -2400,9 +2441,408 @@ test_counts(Fixture *f, gconstpointer data)
   g_assert_cmpuint(counts.devices_gone, ==, 1);
   g_assert_cmpuint(counts.users, ==, 1); /* the test VM's owner */
   g_assert_cmpuint(counts.tokens, ==, 0);
+  g_assert_cmpint(vm_state(f->store, waiting), ==, PP_VM_STATE_PENDING);
   g_assert_cmpuint(counts.vms_by_state[PP_VM_STATE_PENDING], ==, 1);
+  g_assert_cmpuint(counts.vms_by_state[PP_VM_STATE_RUNNING], ==, 1);
+  g_assert_cmpuint(counts.vms_by_state[PP_VM_STATE_UNKNOWN], ==, 1);
   for (guint s = PP_VM_STATE_DEPLOYING; s < _PP_VM_STATE_MAX; s++)
-    g_assert_cmpuint(counts.vms_by_state[s], ==, 0);
+    if (s != PP_VM_STATE_RUNNING && s != PP_VM_STATE_UNKNOWN)
+      g_assert_cmpuint(counts.vms_by_state[s], ==, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Issue 9: ids, libvirt checks, needed devices, set aside, history         */
+/* ------------------------------------------------------------------------ */
+
+/* An id is never given again after a delete, not even the largest. */
+static void
+test_ids_never_reused(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) a = add_host(f->store, "a");
+  g_autoptr(PpHost) b = add_host(f->store, "b");
+  g_autoptr(PpHost) c = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpVm) v1 = add_vm(f->store, alice->id, "v1", 100, 1024);
+  g_autoptr(PpVm) v2 = NULL;
+  g_autofree char *message = NULL;
+  gint64 dev_before;
+
+  reconcile(f->store, b->id, "", four_nics, 2, 10);
+  dev_before = device_id(f->store, b->id, "0000:05:00.1");
+  g_assert_true(pp_store_host_delete(f->store, b->id, &error));
+  g_assert_no_error(error);
+  c = add_host(f->store, "c");
+  g_assert_cmpint(c->id, >, b->id);
+  /* Across a restart too. */
+  reopen(f);
+  g_assert_true(pp_store_host_delete(f->store, c->id, &error));
+  {
+    g_autoptr(PpHost) d = add_host(f->store, "d");
+
+    g_assert_cmpint(d->id, >, c->id);
+    reconcile(f->store, d->id, "", four_nics, 2, 20);
+    g_assert_cmpint(device_id(f->store, d->id, "0000:05:00.0"), >, dev_before);
+  }
+  /* VMs, users and tokens are never deleted by pcipass; the schema
+   * keeps their ids unique all the same. */
+  g_assert_cmpint(raw_exec(f->store, "DELETE FROM vm_history; DELETE FROM vms", &message), ==,
+                  SQLITE_OK);
+  v2 = add_vm(f->store, alice->id, "v2", 100, 1024);
+  g_assert_cmpint(v2->id, >, v1->id);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM sqlite_sequence WHERE name IN "
+                                    "('users', 'tokens', 'hosts', 'vms', 'pci_device', "
+                                    "'host_allowance', 'vm_history')"),
+                  >=, 5);
+  (void)a;
+}
+
+/* A host is in error when its probe or its libvirt failed, and leaves it
+ * only when both are fine again. */
+static void
+test_host_libvirt_error(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  PpHost *got;
+
+#define STATE_IS(state_, probe_error, libvirt_error_)                                              \
+  do {                                                                                             \
+    got = get_host(f->store, host->id);                                                            \
+    g_assert_cmpint(got->state, ==, state_);                                                       \
+    g_assert_cmpstr(got->error, ==, probe_error);                                                  \
+    g_assert_cmpstr(got->libvirt_error, ==, libvirt_error_);                                       \
+    pp_host_free(got);                                                                             \
+  } while (0)
+
+  /* Before the first probe: libvirt answering keeps it init. */
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, NULL, &error));
+  STATE_IS(PP_HOST_STATE_INIT, NULL, NULL);
+  g_assert_true(
+      pp_store_host_set_libvirt_error(f->store, host->id, "libvirt: cannot connect", &error));
+  STATE_IS(PP_HOST_STATE_ERROR, NULL, "libvirt: cannot connect");
+  /* A good probe does not hide a libvirt that does not answer. */
+  reconcile(f->store, host->id, "", four_nics, 1, 10);
+  STATE_IS(PP_HOST_STATE_ERROR, NULL, "libvirt: cannot connect");
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, NULL, &error));
+  STATE_IS(PP_HOST_STATE_MONITORED, NULL, NULL);
+  /* Both failing; then one fixed at a time. */
+  g_assert_true(pp_store_host_set_error(f->store, host->id, "probe: exit 1", 20, &error));
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, "libvirt: gone", &error));
+  STATE_IS(PP_HOST_STATE_ERROR, "probe: exit 1", "libvirt: gone");
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, NULL, &error));
+  STATE_IS(PP_HOST_STATE_ERROR, "probe: exit 1", NULL);
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, "libvirt: gone", &error));
+  reconcile(f->store, host->id, "", four_nics, 1, 30);
+  STATE_IS(PP_HOST_STATE_ERROR, NULL, "libvirt: gone");
+  /* Disabling clears both; a disabled host stays disabled. */
+  set_enabled_ok(f->store, host->id, FALSE);
+  STATE_IS(PP_HOST_STATE_DISABLED, NULL, NULL);
+  g_assert_true(pp_store_host_set_libvirt_error(f->store, host->id, "libvirt: gone", &error));
+  STATE_IS(PP_HOST_STATE_DISABLED, NULL, NULL);
+  set_enabled_ok(f->store, host->id, TRUE);
+  STATE_IS(PP_HOST_STATE_INIT, NULL, NULL);
+  g_assert_no_error(error);
+#undef STATE_IS
+
+  g_assert_false(pp_store_host_set_libvirt_error(f->store, 99, NULL, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no host with id 99");
+}
+
+/* HOST_NEEDS is stored as the probe says it; an administrator's
+ * allowance is recorded with who and when, shown on the device, and
+ * taken back. */
+static void
+test_host_needs_allowance(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpHost) other = add_host(f->store, "node2");
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) allowances = NULL;
+  const SynthDevice devs[] = {
+    { "0000:05:00.0", NULL, NULL, "igb", "carries the default route (eno1)" },
+    { "0000:05:00.1", NULL, NULL, "igb", NULL },
+  };
+  const SynthDevice changed[] = {
+    { "0000:05:00.0", NULL, NULL, "igb", NULL },
+    { "0000:05:00.1", NULL, NULL, "igb", "has the address 10.0.0.5 (eno2)" },
+  };
+  const PpHostAllowance *a;
+
+  reconcile(f->store, host->id, "", devs, 2, 10);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpstr(find_device(devices, "0000:05:00.0")->host_needs, ==,
+                  "carries the default route (eno1)");
+  g_assert_null(find_device(devices, "0000:05:00.1")->host_needs);
+  g_assert_false(find_device(devices, "0000:05:00.0")->allowed);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* Any spelling of the address; kept as 0000:05:00.0. */
+  g_assert_true(pp_store_host_allow(f->store, host->id, "05:00.0", "root", 50, &error));
+  g_assert_no_error(error);
+  /* Again: the first record stays. */
+  g_assert_true(pp_store_host_allow(f->store, host->id, "0000:05:00.0", "alice", 60, &error));
+  allowances = pp_store_host_list_allowances(f->store, host->id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(allowances->len, ==, 1);
+  a = g_ptr_array_index(allowances, 0);
+  g_assert_cmpstr(a->address, ==, "0000:05:00.0");
+  g_assert_cmpstr(a->by, ==, "root");
+  g_assert_cmpint(a->created, ==, 50);
+  g_clear_pointer(&allowances, g_ptr_array_unref);
+  devices = list_devices(f->store, host->id);
+  g_assert_true(find_device(devices, "0000:05:00.0")->allowed);
+  g_assert_false(find_device(devices, "0000:05:00.1")->allowed);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  /* Per host: the other host's device of the same address is not. */
+  reconcile(f->store, other->id, "", devs, 1, 10);
+  devices = list_devices(f->store, other->id);
+  g_assert_false(find_device(devices, "0000:05:00.0")->allowed);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* What the host needs changes with the probe; the allowance stays. */
+  reconcile(f->store, host->id, "", changed, 2, 20);
+  devices = list_devices(f->store, host->id);
+  g_assert_null(find_device(devices, "0000:05:00.0")->host_needs);
+  g_assert_true(find_device(devices, "0000:05:00.0")->allowed);
+  g_assert_cmpstr(find_device(devices, "0000:05:00.1")->host_needs, ==,
+                  "has the address 10.0.0.5 (eno2)");
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* Bad input changes nothing. */
+  g_assert_false(pp_store_host_allow(f->store, host->id, "05:00", "root", 70, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_nonnull(strstr(error->message, "05:00"));
+  g_clear_error(&error);
+  g_assert_false(pp_store_host_allow(f->store, 99, "05:00.0", "root", 70, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(pp_store_host_disallow(f->store, host->id, "05:00.1", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "host 'node1' has no allowance for 0000:05:00.1");
+  g_clear_error(&error);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM host_allowance"), ==, 1);
+
+  /* The undo. */
+  g_assert_true(pp_store_host_disallow(f->store, host->id, "0000:05:00.0", &error));
+  g_assert_no_error(error);
+  devices = list_devices(f->store, host->id);
+  g_assert_false(find_device(devices, "0000:05:00.0")->allowed);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM host_allowance"), ==, 0);
+}
+
+/* A device set aside is not free for placement's eyes until a probe
+ * reports it again. */
+static void
+test_set_aside(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GPtrArray) devices = NULL;
+
+  reconcile(f->store, host->id, "", four_nics, 2, 10);
+  g_assert_true(pp_store_device_set_aside(f->store, host->id, "05:00.1",
+                                          "libvirt: Failed to bind PCI device", &error));
+  g_assert_no_error(error);
+  devices = list_devices(f->store, host->id);
+  g_assert_cmpstr(find_device(devices, "0000:05:00.1")->set_aside, ==,
+                  "libvirt: Failed to bind PCI device");
+  g_assert_null(find_device(devices, "0000:05:00.0")->set_aside);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The next report that has it clears it. */
+  reconcile(f->store, host->id, "", four_nics, 2, 20);
+  devices = list_devices(f->store, host->id);
+  g_assert_null(find_device(devices, "0000:05:00.1")->set_aside);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  g_assert_false(pp_store_device_set_aside(f->store, host->id, "0000:09:00.0", "x", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(pp_store_device_set_aside(f->store, host->id, "nonsense", "x", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+}
+
+/* Requeue frees what the VM holds and counts the try; the history has
+ * every change with its reason and host; a crashed VM may keep its
+ * devices in state failed. */
+static void
+test_requeue_history(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "v1", 100, 1024);
+  g_autoptr(PpVm) got = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  gint64 d0;
+  static const struct {
+    const char *from, *to, *reason, *host;
+  } expect[] = {
+    { NULL, "pending", NULL, NULL },
+    { "pending", "deploying", "placed on host 'node1' with 1 device", "node1" },
+    { "deploying", "pending", "try 1: libvirt: no", "node1" },
+    { "pending", "deploying", "placed on host 'node1' with 1 device", "node1" },
+    { "deploying", "running", NULL, "node1" },
+    { "running", "failed", "libvirt: the domain crashed", "node1" },
+    { "failed", "pending", "retried by alice", "node1" },
+  };
+
+  reconcile(f->store, host->id, "", four_nics, 2, 10);
+  d0 = device_id(f->store, host->id, "0000:05:00.0");
+  allocate_ok(f->store, vm->id, host->id, &d0, 1, 600);
+  g_assert_true(pp_store_vm_requeue(f->store, vm->id, PP_VM_STATE_DEPLOYING, "try 1: libvirt: no",
+                                    TRUE, 700, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_PENDING);
+  g_assert_cmpuint(got->tries, ==, 1);
+  g_assert_cmpint(got->host_id, ==, 0);
+  g_assert_cmpstr(got->reason, ==, "try 1: libvirt: no");
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE vm_id IS NOT NULL"), ==,
+                  0);
+  g_clear_pointer(&got, pp_vm_free);
+  /* From the wrong state: CONFLICT, nothing changed. */
+  g_assert_false(
+      pp_store_vm_requeue(f->store, vm->id, PP_VM_STATE_RUNNING, "x", TRUE, 710, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(strstr(error->message, "is pending, not running"), !=, NULL);
+  g_clear_error(&error);
+
+  allocate_ok(f->store, vm->id, host->id, &d0, 1, 800);
+  transition_ok(f->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  /* A crash: failed, still on its host with its device. */
+  transition_ok(f->store, vm->id, PP_VM_STATE_RUNNING, PP_VM_STATE_FAILED,
+                "libvirt: the domain crashed");
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpint(got->host_id, ==, host->id);
+  g_clear_pointer(&got, pp_vm_free);
+  {
+    g_autoptr(GPtrArray) held = vm_devices(f->store, vm->id);
+
+    g_assert_cmpuint(held->len, ==, 1);
+  }
+  /* A user's retry starts the count again. */
+  g_assert_true(pp_store_vm_requeue(f->store, vm->id, PP_VM_STATE_FAILED, "retried by alice", FALSE,
+                                    1000, &error));
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpuint(got->tries, ==, 0);
+  g_clear_pointer(&got, pp_vm_free);
+
+  history = pp_store_vm_list_history(f->store, vm->id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(history->len, ==, G_N_ELEMENTS(expect));
+  for (guint i = 0; i < history->len; i++) {
+    const PpVmChange *c = g_ptr_array_index(history, i);
+
+    g_test_message("change %u: %s -> %s", i, c->from_state, c->to_state);
+    g_assert_cmpstr(c->from_state, ==, expect[i].from);
+    g_assert_cmpstr(c->to_state, ==, expect[i].to);
+    g_assert_cmpstr(c->reason, ==, expect[i].reason);
+    g_assert_cmpstr(c->host_name, ==, expect[i].host);
+  }
+  g_assert_cmpint(((PpVmChange *)history->pdata[2])->at, ==, 700);
+  g_clear_pointer(&history, g_ptr_array_unref);
+
+  /* Bounded: the newest 100 changes stay. */
+  for (guint i = 0; i < 80; i++) {
+    allocate_ok(f->store, vm->id, host->id, &d0, 1, 2000 + i);
+    g_assert_true(pp_store_vm_requeue(f->store, vm->id, PP_VM_STATE_DEPLOYING, "again", TRUE,
+                                      2000 + i, &error));
+  }
+  history = pp_store_vm_list_history(f->store, vm->id, &error);
+  g_assert_cmpuint(history->len, ==, 100);
+  g_assert_cmpstr(((PpVmChange *)history->pdata[99])->reason, ==, "again");
+  got = get_vm(f->store, vm->id);
+  g_assert_cmpuint(got->tries, ==, 80);
+
+  g_assert_null(pp_store_vm_list_history(f->store, 999, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+}
+
+/* A version-3 store with data: migration 4 keeps every id and row, takes
+ * HOST_NEEDS out of the attributes, gives each VM a first history entry,
+ * and goes on counting ids after the largest. */
+static void
+test_migrate_v3(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename(f->dir, "v3.db", NULL);
+  g_autoptr(PpStore) store = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+  for (int v = 1; v <= 3; v++)
+    g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(v), NULL, NULL, NULL), ==,
+                    SQLITE_OK);
+  g_assert_cmpint(
+      sqlite3_exec(db,
+                   "PRAGMA user_version = 3;"
+                   "INSERT INTO users (id, name, admin, created) VALUES (3, 'alice', 0, 10);"
+                   "INSERT INTO hosts (id, name, state, error, cpu_count, created, prebound) "
+                   "VALUES (2, 'node1', 'monitored', NULL, 8, 20, 1),"
+                   "       (5, 'node2', 'error', 'probe: exit 1', 8, 21, 0),"
+                   "       (6, 'node3', 'error', NULL, 8, 22, 0);"
+                   "INSERT INTO vms (id, name, owner_id, state, template, host_id, created, "
+                   "updated) VALUES (7, 'v7', 3, 'running', 'NAME=v7', 2, 30, 40),"
+                   "  (8, 'v8', 3, 'pending', 'NAME=v8', NULL, 31, 31);"
+                   "INSERT INTO pci_device (id, host_id, address, short_address, vendor, device, "
+                   "class_code, attributes, vm_id, vm_slot) VALUES "
+                   "  (20, 2, '0000:00:1f.0', '00:1f.0', 32902, 6931, 1537, "
+                   "   '{\"HOST_NEEDS\":\"is the ISA/LPC bridge\"}', NULL, NULL),"
+                   "  (21, 2, '0000:05:00.0', '05:00.0', 32902, 5409, 512, '{}', 7, 0);",
+                   NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  store = pp_store_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
+                  0);
+  {
+    g_autoptr(PpHost) h2 = get_host(store, 2);
+    g_autoptr(PpHost) h5 = get_host(store, 5);
+    g_autoptr(PpHost) h6 = get_host(store, 6);
+    g_autoptr(PpVm) v7 = get_vm(store, 7);
+
+    g_assert_true(h2->prebound);
+    g_assert_cmpint(h5->state, ==, PP_HOST_STATE_ERROR);
+    g_assert_cmpstr(h5->error, ==, "probe: exit 1");
+    /* Version 3 allowed an error without a message; version 4 does not. */
+    g_assert_cmpint(h6->state, ==, PP_HOST_STATE_INIT);
+    g_assert_cmpint(v7->state, ==, PP_VM_STATE_RUNNING);
+    g_assert_cmpint(v7->host_id, ==, 2);
+    g_assert_cmpuint(v7->tries, ==, 0);
+  }
+  devices = list_devices(store, 2);
+  g_assert_cmpstr(find_device(devices, "0000:00:1f.0")->host_needs, ==, "is the ISA/LPC bridge");
+  g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, 7);
+  history = pp_store_vm_list_history(store, 7, &error);
+  g_assert_cmpuint(history->len, ==, 1);
+  g_assert_cmpstr(((PpVmChange *)history->pdata[0])->to_state, ==, "running");
+  g_assert_cmpstr(((PpVmChange *)history->pdata[0])->host_name, ==, "node1");
+  g_assert_cmpint(((PpVmChange *)history->pdata[0])->at, ==, 40);
+  /* New ids after the largest copied. */
+  {
+    PpHostSpec spec = { .name = "node4" };
+    g_autoptr(PpHost) h = pp_store_host_create(store, &spec, 50, &error);
+
+    g_assert_cmpint(h->id, ==, 7);
+  }
+  /* The triggers are there: a pending VM cannot take a device. */
+  {
+    g_autofree char *message = NULL;
+
+    g_assert_cmpint(
+        raw_exec(store, "UPDATE pci_device SET vm_id = 8, vm_slot = 0 WHERE id = 20", &message), ==,
+        SQLITE_CONSTRAINT);
+    g_assert_cmpstr(message, ==, "a VM holds devices of its own host only");
+  }
 }
 
 int
@@ -2415,6 +2855,12 @@ main(int argc, char **argv)
   ADD("/store/open-errors", test_open_errors);
   ADD("/store/newer-schema", test_newer_schema);
   ADD("/store/reopen", test_reopen);
+  ADD("/store/ids-never-reused", test_ids_never_reused);
+  ADD("/store/host/libvirt-error", test_host_libvirt_error);
+  ADD("/store/host/needs-allowance", test_host_needs_allowance);
+  ADD("/store/device/set-aside", test_set_aside);
+  ADD("/store/vm/requeue-history", test_requeue_history);
+  ADD("/store/migrate-v3", test_migrate_v3);
   ADD("/store/busy", test_busy);
   ADD("/store/host/create", test_host_create);
   ADD("/store/host/find", test_host_find);

@@ -18,6 +18,8 @@ G_DEFINE_QUARK(pp-probe-report-error-quark, pp_probe_report_error)
 /* NUMA nodes and IOMMU groups are small numbers. */
 #define NUMA_NODE_MAX 4095
 #define IOMMU_GROUP_MAX 1000000
+/* Why the host needs a device: a sentence or a few joined with "; ". */
+#define HOST_NEEDS_MAX_LEN 1024
 
 void
 pp_probe_device_free(PpProbeDevice *dev)
@@ -32,6 +34,7 @@ pp_probe_device_free(PpProbeDevice *dev)
   g_free(dev->driver);
   g_free(dev->sriov);
   g_free(dev->physfn);
+  g_free(dev->host_needs);
   g_strfreev(dev->keys);
   g_strfreev(dev->values);
   g_free(dev);
@@ -72,6 +75,7 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   const char *driver = pp_attribute_vector_get(vec, "DRIVER");
   const char *sriov = pp_attribute_vector_get(vec, "SRIOV");
   const char *physfn = pp_attribute_vector_get(vec, "PHYSFN");
+  const char *host_needs = pp_attribute_vector_get(vec, "HOST_NEEDS");
   static const char *const names[] = { "VENDOR_NAME", "DEVICE_NAME", "CLASS_NAME" };
   char **name_slots[] = { &dev->vendor_name, &dev->device_name, &dev->class_name };
   static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
@@ -154,6 +158,15 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
     if (!pp_pci_address_parse(physfn, &pf, NULL))
       return g_strdup_printf("PHYSFN '%s' is not a PCI address", physfn);
     dev->physfn = g_strdup(pp_pci_address_format(&pf, buf));
+  }
+  /* Shown to administrators and quoted in explanations: one line. */
+  if (host_needs != NULL) {
+    if (host_needs[0] == '\0' || strlen(host_needs) > HOST_NEEDS_MAX_LEN)
+      return g_strdup_printf("HOST_NEEDS must have 1 to %d bytes", HOST_NEEDS_MAX_LEN);
+    for (const char *p = host_needs; *p != '\0'; p++)
+      if ((guchar)*p < 0x20 || *p == 0x7f)
+        return g_strdup("HOST_NEEDS has a control character");
+    dev->host_needs = g_strdup(host_needs);
   }
 
   dev->keys = g_new0(char *, n + 1);

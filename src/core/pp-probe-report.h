@@ -40,6 +40,7 @@ typedef struct {
   char *driver;     /* NULL: none */
   char *sriov;      /* "pf", "vf" or "no" */
   char *physfn;     /* a VF's PF (0000:3b:00.0), or NULL */
+  char *host_needs; /* HOST_NEEDS: why the host itself needs it, or NULL */
   /* The whole record in its order, known keys and others alike. */
   GStrv keys;
   GStrv values;

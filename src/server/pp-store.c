@@ -234,6 +234,215 @@ static const char migration_2[] =
 static const char migration_3[] =
     "ALTER TABLE hosts ADD COLUMN prebound INTEGER NOT NULL DEFAULT 0 CHECK(prebound IN (0, 1));";
 
+/* Migration 4: what an administrator can trust (issue 9).
+ *
+ * Every table is rebuilt with AUTOINCREMENT, so that an id is never given
+ * again after a delete (a script that remembers "host 7" never reaches
+ * another host). The rows keep their ids; sqlite_sequence starts at the
+ * largest id copied.
+ *
+ * hosts gets libvirt_error: the last libvirt check's failure (the monitor
+ * checks each host's libvirt at every pass). A host is in state error when
+ * its probe or its libvirt failed, and only then; disabling clears both.
+ *
+ * vms gets the state unknown (its host's libvirt does not answer: the
+ * domain may still run) and tries (the deploys that failed since it was
+ * last made pending by a user); a failed VM may keep its host and devices
+ * (a crashed domain keeps them until terminate). A VM without a host
+ * holds no device, and one holding devices holds them on its own host
+ * only: two triggers enforce it, so that no code path can leave a done or
+ * pending VM holding a device.
+ *
+ * pci_device gets host_needs (the probe's HOST_NEEDS: why the host itself
+ * needs the device; such a device, and every device of its IOMMU group,
+ * is never offered) and set_aside (why a deploy could not bind it on this
+ * host; it is not offered until a probe reports it again).
+ *
+ * host_allowance records the needed devices an administrator gave to VMs
+ * on purpose, with who and when. vm_history records every change of a
+ * VM's state, with its reason and host, written by triggers so that no
+ * change goes unrecorded; each VM keeps its newest 100 changes.
+ */
+#define VM_STATE_NAMES_4                                                                           \
+  "('pending', 'deploying', 'running', 'poweroff', 'unknown', 'terminating', 'done', 'failed')"
+/* The states in which a VM is on a host; failed may be on one or not. */
+#define VM_ON_HOST_STATES "('deploying', 'running', 'poweroff', 'unknown', 'terminating')"
+/* How many changes of state each VM keeps in vm_history. */
+#define VM_HISTORY_KEEP "100"
+
+static const char migration_4[] =
+    "CREATE TABLE new_users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  admin INTEGER NOT NULL DEFAULT 0 CHECK(admin IN (0, 1)),"
+    "  created INTEGER NOT NULL);"
+    "INSERT INTO new_users (id, name, admin, created) SELECT id, name, admin, created FROM users;"
+    "CREATE TABLE new_tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT,"
+    "  hash TEXT NOT NULL UNIQUE CHECK(length(hash) = 64),"
+    "  created INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO new_tokens (id, user_id, name, hash, created, last_used)"
+    "  SELECT id, user_id, name, hash, created, last_used FROM tokens;"
+    "CREATE TABLE new_hosts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  ssh_user TEXT,"
+    "  ssh_host TEXT,"
+    "  ssh_port INTEGER NOT NULL DEFAULT 0 CHECK(ssh_port BETWEEN 0 AND 65535),"
+    "  libvirt_uri TEXT,"
+    "  probe_command TEXT,"
+    "  enabled INTEGER NOT NULL DEFAULT 1 CHECK(enabled IN (0, 1)),"
+    "  state TEXT NOT NULL DEFAULT 'init'"
+    "    CHECK(state IN ('init', 'monitored', 'error', 'disabled')),"
+    "  error TEXT,"
+    "  libvirt_error TEXT,"
+    "  reported_hostname TEXT,"
+    "  cpu_count INTEGER NOT NULL DEFAULT -1,"
+    "  memory_kib INTEGER NOT NULL DEFAULT -1,"
+    "  kernel_version TEXT,"
+    "  last_monitored INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  prebound INTEGER NOT NULL DEFAULT 0 CHECK(prebound IN (0, 1)),"
+    "  CHECK((enabled = 0) = (state = 'disabled')),"
+    "  CHECK((state = 'error') = (error IS NOT NULL OR libvirt_error IS NOT NULL)));"
+    "INSERT INTO new_hosts (id, name, ssh_user, ssh_host, ssh_port, libvirt_uri, probe_command,"
+    "    enabled, state, error, reported_hostname, cpu_count, memory_kib, kernel_version,"
+    "    last_monitored, created, prebound)"
+    "  SELECT id, name, ssh_user, ssh_host, ssh_port, libvirt_uri, probe_command, enabled,"
+    "    CASE WHEN state = 'error' AND error IS NULL THEN 'init' ELSE state END, error,"
+    "    reported_hostname, cpu_count, memory_kib, kernel_version, last_monitored, created,"
+    "    prebound"
+    "  FROM hosts;"
+    "CREATE TABLE new_vms ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN " VM_STATE_NAMES_4 "),"
+    "  reason TEXT,"
+    "  template TEXT NOT NULL DEFAULT '',"
+    "  host_id INTEGER REFERENCES hosts(id),"
+    "  cpu INTEGER NOT NULL DEFAULT 0 CHECK(cpu >= 0),"
+    "  memory_kib INTEGER NOT NULL DEFAULT 0 CHECK(memory_kib >= 0),"
+    "  explanation TEXT,"
+    "  tries INTEGER NOT NULL DEFAULT 0 CHECK(tries >= 0),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK(state NOT IN ('pending', 'done') OR host_id IS NULL),"
+    "  CHECK(state NOT IN " VM_ON_HOST_STATES " OR host_id IS NOT NULL),"
+    "  CHECK(explanation IS NULL OR state = 'pending'));"
+    "INSERT INTO new_vms (id, name, owner_id, state, reason, template, host_id, cpu, memory_kib,"
+    "    explanation, created, updated)"
+    "  SELECT id, name, owner_id, state, reason, template, host_id, cpu, memory_kib, explanation,"
+    "    created, updated FROM vms;"
+    "CREATE TABLE new_pci_device ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  short_address TEXT NOT NULL,"
+    "  vendor INTEGER NOT NULL CHECK(vendor BETWEEN 0 AND 65535),"
+    "  device INTEGER NOT NULL CHECK(device BETWEEN 0 AND 65535),"
+    "  class_code INTEGER NOT NULL CHECK(class_code BETWEEN 0 AND 65535),"
+    "  vendor_name TEXT NOT NULL DEFAULT '',"
+    "  device_name TEXT NOT NULL DEFAULT '',"
+    "  class_name TEXT NOT NULL DEFAULT '',"
+    "  numa_node INTEGER NOT NULL DEFAULT -1,"
+    "  iommu_group INTEGER NOT NULL DEFAULT -1,"
+    "  driver TEXT,"
+    "  sriov TEXT NOT NULL DEFAULT 'no' CHECK(sriov IN ('pf', 'vf', 'no')),"
+    "  physfn TEXT,"
+    "  host_needs TEXT,"
+    "  set_aside TEXT,"
+    "  attributes TEXT NOT NULL DEFAULT '{}',"
+    "  vm_id INTEGER REFERENCES vms(id),"
+    "  vm_slot INTEGER CHECK(vm_slot >= 0),"
+    "  gone INTEGER NOT NULL DEFAULT 0 CHECK(gone IN (0, 1)),"
+    "  UNIQUE(host_id, address),"
+    "  UNIQUE(vm_id, vm_slot),"
+    "  CHECK(gone = 0 OR vm_id IS NOT NULL),"
+    "  CHECK((vm_id IS NULL) = (vm_slot IS NULL)));"
+    /* HOST_NEEDS of the records stored before: the attributes have it when
+     * the probe said it. A device held by a VM that is not on its host
+     * (a version-1 store let a pending VM hold devices) is freed, and
+     * deleted when it is gone. */
+    "INSERT INTO new_pci_device (id, host_id, address, short_address, vendor, device, class_code,"
+    "    vendor_name, device_name, class_name, numa_node, iommu_group, driver, sriov, physfn,"
+    "    host_needs, attributes, vm_id, vm_slot, gone)"
+    "  SELECT id, host_id, address, short_address, vendor, device, class_code, vendor_name,"
+    "    device_name, class_name, numa_node, iommu_group, driver, sriov, physfn,"
+    "    CASE WHEN json_valid(attributes) THEN json_extract(attributes, '$.HOST_NEEDS') END,"
+    "    attributes, CASE WHEN holder_ok THEN vm_id END, CASE WHEN holder_ok THEN vm_slot END,"
+    "    gone"
+    "  FROM (SELECT d.*, EXISTS (SELECT 1 FROM new_vms v WHERE v.id = d.vm_id"
+    "                              AND v.host_id = d.host_id) AS holder_ok"
+    "        FROM pci_device d)"
+    "  WHERE holder_ok OR gone = 0;"
+    "DROP TABLE pci_device;"
+    "DROP TABLE vms;"
+    "DROP TABLE hosts;"
+    "DROP TABLE tokens;"
+    "DROP TABLE users;"
+    "ALTER TABLE new_users RENAME TO users;"
+    "ALTER TABLE new_tokens RENAME TO tokens;"
+    "ALTER TABLE new_hosts RENAME TO hosts;"
+    "ALTER TABLE new_vms RENAME TO vms;"
+    "ALTER TABLE new_pci_device RENAME TO pci_device;"
+    "CREATE INDEX tokens_user_id ON tokens(user_id);"
+    "CREATE INDEX vms_owner_id ON vms(owner_id);"
+    "CREATE INDEX vms_state ON vms(state);"
+    "CREATE INDEX vms_host_id ON vms(host_id);"
+    "CREATE TRIGGER pci_device_one_vm BEFORE UPDATE OF vm_id ON pci_device"
+    "  WHEN NEW.vm_id IS NOT NULL"
+    "  BEGIN"
+    "    SELECT RAISE(ABORT, 'device is held by another VM')"
+    "      WHERE OLD.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id;"
+    "    SELECT RAISE(ABORT, 'a VM holds devices of its own host only')"
+    "      WHERE NOT EXISTS (SELECT 1 FROM vms v WHERE v.id = NEW.vm_id"
+    "                          AND v.host_id = NEW.host_id);"
+    "  END;"
+    "CREATE TRIGGER pci_device_insert_free BEFORE INSERT ON pci_device"
+    "  WHEN NEW.vm_id IS NOT NULL"
+    "    AND NOT EXISTS (SELECT 1 FROM vms v WHERE v.id = NEW.vm_id AND v.host_id = NEW.host_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM holds devices of its own host only'); END;"
+    "CREATE TRIGGER vms_keep_host BEFORE UPDATE OF host_id ON vms"
+    "  WHEN NEW.host_id IS NOT OLD.host_id"
+    "    AND EXISTS (SELECT 1 FROM pci_device d WHERE d.vm_id = NEW.id)"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM that holds devices keeps its host until it frees them');"
+    "  END;"
+    "CREATE TABLE host_allowance ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  by_name TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  UNIQUE(host_id, address));"
+    "CREATE TABLE vm_history ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+    "  at INTEGER NOT NULL,"
+    "  from_state TEXT,"
+    "  to_state TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  host_name TEXT);"
+    "CREATE INDEX vm_history_vm_id ON vm_history(vm_id, id);"
+    "INSERT INTO vm_history (vm_id, at, from_state, to_state, reason, host_name)"
+    "  SELECT v.id, v.updated, NULL, v.state, 'its state at the upgrade to schema version 4',"
+    "    h.name FROM vms v LEFT JOIN hosts h ON h.id = v.host_id ORDER BY v.id;"
+    "CREATE TRIGGER vms_history_insert AFTER INSERT ON vms"
+    "  BEGIN INSERT INTO vm_history (vm_id, at, from_state, to_state, reason, host_name)"
+    "    VALUES (NEW.id, NEW.created, NULL, NEW.state, NEW.reason, NULL); END;"
+    "CREATE TRIGGER vms_history_update AFTER UPDATE OF state ON vms"
+    "  WHEN OLD.state IS NOT NEW.state"
+    "  BEGIN"
+    "    INSERT INTO vm_history (vm_id, at, from_state, to_state, reason, host_name)"
+    "      VALUES (NEW.id, NEW.updated, OLD.state, NEW.state, NEW.reason,"
+    "              (SELECT h.name FROM hosts h WHERE h.id = coalesce(NEW.host_id, OLD.host_id)));"
+    "    DELETE FROM vm_history WHERE vm_id = NEW.id AND id <= (SELECT id FROM vm_history"
+    "      WHERE vm_id = NEW.id ORDER BY id DESC LIMIT 1 OFFSET " VM_HISTORY_KEEP ");"
+    "  END;";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -249,6 +458,7 @@ static const struct {
   { 1, migration_1 },
   { 2, migration_2 },
   { 3, migration_3 },
+  { 4, migration_4 },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -265,12 +475,16 @@ static const struct {
   "h.last_monitored, h.created, h.prebound, "                                                      \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id), "                                   \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id AND d.vm_id IS NULL "                 \
-  "AND d.gone = 0) "
+  "AND d.gone = 0), h.libvirt_error "
 
-/* A device row as device_from_row() and device_row_matches() read it. */
+/* A device row as device_from_row() and device_row_matches() read it:
+ * FROM pci_device d. allowed: an administrator gave this needed device to
+ * VMs on purpose (host_allowance). */
 #define DEVICE_COLUMNS                                                                             \
-  "id, host_id, address, short_address, vendor, device, class_code, vendor_name, device_name, "    \
-  "class_name, numa_node, iommu_group, driver, sriov, physfn, vm_id, vm_slot, gone, attributes "
+  "d.id, d.host_id, d.address, d.short_address, d.vendor, d.device, d.class_code, "                \
+  "d.vendor_name, d.device_name, d.class_name, d.numa_node, d.iommu_group, d.driver, d.sriov, "    \
+  "d.physfn, d.vm_id, d.vm_slot, d.gone, d.attributes, d.host_needs, d.set_aside, "                \
+  "EXISTS (SELECT 1 FROM host_allowance a WHERE a.host_id = d.host_id AND a.address = d.address) "
 enum {
   DCOL_ID,
   DCOL_HOST_ID,
@@ -291,19 +505,22 @@ enum {
   DCOL_VM_SLOT,
   DCOL_GONE,
   DCOL_ATTRIBUTES,
+  DCOL_HOST_NEEDS,
+  DCOL_SET_ASIDE,
+  DCOL_ALLOWED,
 };
 
-/* Parameters ?2..?15 of DEV_INSERT and DEV_UPDATE are the same fields, so
+/* Parameters ?2..?16 of DEV_INSERT and DEV_UPDATE are the same fields, so
  * that bind_device() serves both; ?1 is the host (insert) or the row
  * (update). Updates leave address alone: it is the row's key. */
 #define DEVICE_FIELDS                                                                              \
   "short_address, vendor, device, class_code, vendor_name, device_name, class_name, "              \
-  "numa_node, iommu_group, driver, sriov, physfn, attributes"
+  "numa_node, iommu_group, driver, sriov, physfn, attributes, host_needs"
 
 /* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
 #define VM_COLUMNS                                                                                 \
   "v.id, v.name, v.owner_id, u.name, v.state, v.reason, v.template, v.host_id, h.name, v.cpu, "    \
-  "v.memory_kib, v.explanation, v.created, v.updated "
+  "v.memory_kib, v.explanation, v.created, v.updated, v.tries "
 #define VM_TABLES "vms v JOIN users u ON u.id = v.owner_id LEFT JOIN hosts h ON h.id = v.host_id "
 
 #define USER_COLUMNS "id, name, admin, created "
@@ -326,6 +543,10 @@ typedef enum {
   STMT_HOST_DELETE,
   STMT_HOST_SET_FACTS,
   STMT_HOST_SET_ERROR,
+  STMT_HOST_SET_LIBVIRT,
+  STMT_ALLOW_INSERT,
+  STMT_ALLOW_DELETE,
+  STMT_ALLOW_LIST,
   STMT_DEV_LIST,
   STMT_DEV_INSERT,
   STMT_DEV_UPDATE,
@@ -337,6 +558,7 @@ typedef enum {
   STMT_DEV_HOLDER,
   STMT_DEV_DELETE_GONE_OF_VM,
   STMT_DEV_FREE_OF_VM,
+  STMT_DEV_SET_ASIDE,
   STMT_VM_GET,
   STMT_VM_LIST,
   STMT_VM_INSERT,
@@ -346,6 +568,8 @@ typedef enum {
   STMT_VM_TRANSITION,
   STMT_VM_RELEASE,
   STMT_VM_SET_EXPLANATION,
+  STMT_VM_REQUEUE,
+  STMT_VM_HISTORY,
   STMT_HOST_USAGE,
   STMT_USER_GET,
   STMT_USER_GET_BY_NAME,
@@ -379,36 +603,52 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_SET_ENABLED] =
       "UPDATE hosts SET enabled = ?2, "
       "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 THEN 'init' ELSE 'disabled' END, "
-      "error = CASE WHEN ?2 = enabled THEN error ELSE NULL END WHERE id = ?1",
+      "error = CASE WHEN ?2 = enabled THEN error END, "
+      "libvirt_error = CASE WHEN ?2 = enabled THEN libvirt_error END WHERE id = ?1",
   [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
-  [STMT_HOST_VMS_ON] =
-      "SELECT id FROM vms WHERE host_id = ?1 AND state IN " VM_HOLDING_STATES " ORDER BY id",
+  [STMT_HOST_VMS_ON] = "SELECT id FROM vms WHERE host_id = ?1 ORDER BY id",
   [STMT_HOST_DELETE] = "DELETE FROM hosts WHERE id = ?1",
   [STMT_HOST_SET_FACTS] =
       "UPDATE hosts SET reported_hostname = ?2, cpu_count = ?3, memory_kib = ?4, "
-      "kernel_version = ?5, state = CASE WHEN enabled THEN 'monitored' ELSE 'disabled' END, "
+      "kernel_version = ?5, state = CASE WHEN NOT enabled THEN 'disabled' "
+      "WHEN libvirt_error IS NOT NULL THEN 'error' ELSE 'monitored' END, "
       "error = NULL, last_monitored = ?6 WHERE id = ?1",
   [STMT_HOST_SET_ERROR] =
       "UPDATE hosts SET state = CASE WHEN enabled THEN 'error' ELSE 'disabled' END, "
       "error = CASE WHEN enabled THEN ?2 ELSE NULL END, last_monitored = ?3 WHERE id = ?1",
+  /* A host that answers: monitored when its last probe succeeded, init
+   * before its first. */
+  [STMT_HOST_SET_LIBVIRT] =
+      "UPDATE hosts SET libvirt_error = CASE WHEN enabled THEN ?2 END, "
+      "state = CASE WHEN NOT enabled THEN 'disabled' "
+      "WHEN ?2 IS NOT NULL OR error IS NOT NULL THEN 'error' "
+      "WHEN last_monitored = 0 THEN 'init' ELSE 'monitored' END WHERE id = ?1",
+  [STMT_ALLOW_INSERT] = "INSERT INTO host_allowance (host_id, address, by_name, created) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (host_id, address) DO NOTHING",
+  [STMT_ALLOW_DELETE] = "DELETE FROM host_allowance WHERE host_id = ?1 AND address = ?2",
+  [STMT_ALLOW_LIST] = "SELECT address, by_name, created FROM host_allowance WHERE host_id = ?1 "
+                      "ORDER BY length(address), address",
   /* By address; a longer address has a wider (larger) domain. */
-  [STMT_DEV_LIST] = "SELECT " DEVICE_COLUMNS "FROM pci_device WHERE host_id = ?1 "
-                    "ORDER BY length(address), address",
-  [STMT_DEV_INSERT] = "INSERT INTO pci_device (host_id, address, " DEVICE_FIELDS ") "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-  [STMT_DEV_UPDATE] = "UPDATE pci_device SET (" DEVICE_FIELDS ", gone) = "
-                      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) "
+  [STMT_DEV_LIST] = "SELECT " DEVICE_COLUMNS "FROM pci_device d WHERE d.host_id = ?1 "
+                    "ORDER BY length(d.address), d.address",
+  [STMT_DEV_INSERT] =
+      "INSERT INTO pci_device (host_id, address, " DEVICE_FIELDS ") "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+  /* Reported again: present, and no longer set aside. */
+  [STMT_DEV_UPDATE] = "UPDATE pci_device SET (" DEVICE_FIELDS ", gone, set_aside) = "
+                      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL) "
                       "WHERE id = ?1",
   [STMT_DEV_DELETE] = "DELETE FROM pci_device WHERE id = ?1",
   [STMT_DEV_FLAG_GONE] = "UPDATE pci_device SET gone = 1 WHERE id = ?1",
   /* One pass over UNIQUE(host_id, address)'s index, each host's few rows
    * sorted again by address length (the order of STMT_DEV_LIST). */
-  [STMT_DEV_LIST_ALL] = "SELECT " DEVICE_COLUMNS "FROM pci_device "
-                        "ORDER BY host_id, length(address), address",
-  [STMT_DEV_LIST_VM] = "SELECT " DEVICE_COLUMNS "FROM pci_device WHERE vm_id = ?1 ORDER BY vm_slot",
+  [STMT_DEV_LIST_ALL] = "SELECT " DEVICE_COLUMNS "FROM pci_device d "
+                        "ORDER BY d.host_id, length(d.address), d.address",
+  [STMT_DEV_LIST_VM] =
+      "SELECT " DEVICE_COLUMNS "FROM pci_device d WHERE d.vm_id = ?1 ORDER BY d.vm_slot",
   /* Takes the device only if it is still free, present and on the host. */
   [STMT_DEV_ALLOCATE] = "UPDATE pci_device SET vm_id = ?2, vm_slot = ?3 "
                         "WHERE id = ?1 AND vm_id IS NULL AND gone = 0 AND host_id = ?4",
@@ -416,18 +656,19 @@ static const char *const stmt_sql[N_STMTS] = {
                       "FROM pci_device d JOIN hosts h ON h.id = d.host_id WHERE d.id = ?1",
   [STMT_DEV_DELETE_GONE_OF_VM] = "DELETE FROM pci_device WHERE vm_id = ?1 AND gone = 1",
   [STMT_DEV_FREE_OF_VM] = "UPDATE pci_device SET vm_id = NULL, vm_slot = NULL WHERE vm_id = ?1",
+  [STMT_DEV_SET_ASIDE] = "UPDATE pci_device SET set_aside = ?3 WHERE host_id = ?1 AND address = ?2",
   [STMT_VM_GET] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.id = ?1",
-  /* ?2..?8: the names of the states asked for (NULL for the rest); ?2
+  /* ?2..?9: the names of the states asked for (NULL for the rest); ?2
    * NULL: every state. */
   [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
-                   "AND (?2 IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8)) ORDER BY v.id",
+                   "AND (?2 IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) ORDER BY v.id",
   [STMT_VM_INSERT] =
       "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated) "
       "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6)",
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
   [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
-                       "updated = ?3 WHERE id = ?1 AND state = 'pending'",
+                       "updated = ?3, reason = ?4 WHERE id = ?1 AND state = 'pending'",
   /* Leaving pending drops the explanation (the schema's CHECK). */
   [STMT_VM_TRANSITION] =
       "UPDATE vms SET state = ?3, reason = ?4, updated = ?5, "
@@ -436,8 +677,15 @@ static const char *const stmt_sql[N_STMTS] = {
                       "updated = ?4 WHERE id = ?1",
   [STMT_VM_SET_EXPLANATION] = "UPDATE vms SET explanation = ?2 "
                               "WHERE id = ?1 AND (state = 'pending' OR ?2 IS NULL)",
+  /* Back to pending, holding nothing (its devices freed first); ?4: add
+   * one try (a deploy failed) or start counting again (a user's retry). */
+  [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
+                      "explanation = NULL, updated = ?3, "
+                      "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
+  [STMT_VM_HISTORY] = "SELECT at, from_state, to_state, reason, host_name FROM vm_history "
+                      "WHERE vm_id = ?1 ORDER BY id",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
-                      "WHERE state IN " VM_HOLDING_STATES " GROUP BY host_id",
+                      "WHERE host_id IS NOT NULL GROUP BY host_id",
   [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
   [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
@@ -648,6 +896,16 @@ bind_text(sqlite3_stmt *stmt, int index, const char *text)
     sqlite3_bind_null(stmt, index);
   else
     sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+/* A reason, from libvirt or a probe: bounded and made UTF-8. Returns:
+ * (transfer full) (nullable). */
+static char *
+vm_reason_text(const char *reason)
+{
+  if (reason == NULL)
+    return NULL;
+  return g_utf8_make_valid(reason, MIN(strlen(reason), VM_REASON_MAX_LEN));
 }
 
 /* The name rule of hosts and users; @kind is "host" or "user". */
@@ -947,6 +1205,7 @@ pp_host_free(PpHost *host)
   g_free(host->libvirt_uri);
   g_strfreev(host->probe_command);
   g_free(host->error);
+  g_free(host->libvirt_error);
   g_free(host->reported_hostname);
   g_free(host->kernel_version);
   g_free(host);
@@ -1011,6 +1270,7 @@ host_from_row(sqlite3_stmt *stmt)
   host->prebound = sqlite3_column_int(stmt, 15) != 0;
   host->pci_total = (guint)sqlite3_column_int64(stmt, 16);
   host->pci_free = (guint)sqlite3_column_int64(stmt, 17);
+  host->libvirt_error = col_strdup(stmt, 18);
   return host;
 }
 
@@ -1301,8 +1561,7 @@ pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError 
   g_return_val_if_fail(store != NULL, FALSE);
 
   return host_set_flag(store, STMT_HOST_SET_PREBOUND, id, prebound,
-                       "changing a host's hostdev mode", prebound ? "prebound" : "managed",
-                       error);
+                       "changing a host's hostdev mode", prebound ? "prebound" : "managed", error);
 }
 
 gboolean
@@ -1398,6 +1657,8 @@ pp_store_device_free(PpStoreDevice *dev)
   g_free(dev->driver);
   g_free(dev->sriov);
   g_free(dev->physfn);
+  g_free(dev->host_needs);
+  g_free(dev->set_aside);
   g_free(dev->keys); /* and values: one block (record_from_json()) */
   g_free(dev);
 }
@@ -1617,6 +1878,9 @@ device_from_row(sqlite3_stmt *stmt)
                      ? -1
                      : sqlite3_column_int(stmt, DCOL_VM_SLOT);
   dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
+  dev->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
+  dev->set_aside = col_strdup(stmt, DCOL_SET_ASIDE);
+  dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
   record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
   return dev;
 }
@@ -1669,6 +1933,7 @@ bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsiz
   bind_text(stmt, 13, dev->sriov);
   bind_text(stmt, 14, dev->physfn);
   sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
+  bind_text(stmt, 16, dev->host_needs);
 }
 
 static gboolean
@@ -1687,6 +1952,8 @@ static gboolean
 device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len)
 {
   return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
+         sqlite3_column_type(stmt, DCOL_SET_ASIDE) == SQLITE_NULL &&
+         col_equal(stmt, DCOL_HOST_NEEDS, dev->host_needs) &&
          sqlite3_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
          sqlite3_column_int(stmt, DCOL_DEVICE) == dev->device &&
          sqlite3_column_int(stmt, DCOL_CLASS) == dev->class_code &&
@@ -1915,6 +2182,188 @@ pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gin
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "no host with id %" G_GINT64_FORMAT, host_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_store_host_set_libvirt_error(PpStore *store, gint64 host_id, const char *message, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  /* libvirt's words about another machine: bounded and made UTF-8. */
+  if (message != NULL)
+    text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
+  stmt = store_stmt(store, STMT_HOST_SET_LIBVIRT, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  bind_text(stmt, 2, text);
+  if (!stmt_run(store, stmt, error, "recording a libvirt check"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no host with id %" G_GINT64_FORMAT, host_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Needed devices allowed on purpose, devices set aside                     */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_host_allowance_free(PpHostAllowance *allowance)
+{
+  if (allowance == NULL)
+    return;
+  g_free(allowance->address);
+  g_free(allowance->by);
+  g_free(allowance);
+}
+
+/* @address in the store's form (0000:00:1f.0) into @buf; INVALID names
+ * what was given. */
+static gboolean
+normalize_address(const char *address, char buf[PP_PCI_ADDRESS_BUFSIZE], GError **error)
+{
+  PpPciAddress parsed;
+  g_autoptr(GError) local = NULL;
+
+  if (address == NULL || !pp_pci_address_parse(address, &parsed, &local)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s",
+                local != NULL ? local->message : "no PCI address");
+    return FALSE;
+  }
+  pp_pci_address_format(&parsed, buf);
+  return TRUE;
+}
+
+gboolean
+pp_store_host_allow(PpStore *store, gint64 host_id, const char *address, const char *by, gint64 now,
+                    GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autofree char *name = NULL;
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(by != NULL, FALSE);
+
+  if (!normalize_address(address, bdf, error) ||
+      !check_field("who allowed it", by, NAME_MAX_LEN, NULL, error))
+    return FALSE;
+  if (!store_txn_begin(store, &txn, "allowing a needed device", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  stmt = store_stmt(store, STMT_ALLOW_INSERT, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  bind_text(stmt, 2, bdf);
+  bind_text(stmt, 3, by);
+  sqlite3_bind_int64(stmt, 4, now);
+  if (!stmt_run(store, stmt, error, "allowing a needed device") ||
+      !store_txn_commit(&txn, "allowing a needed device", error))
+    return FALSE;
+  g_debug("host '%s': %s allowed by '%s'", name, bdf, by);
+  return TRUE;
+}
+
+gboolean
+pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autofree char *name = NULL;
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  if (!normalize_address(address, bdf, error))
+    return FALSE;
+  if (!store_txn_begin(store, &txn, "taking back an allowance", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  stmt = store_stmt(store, STMT_ALLOW_DELETE, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  bind_text(stmt, 2, bdf);
+  if (!stmt_run(store, stmt, error, "taking back an allowance"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "host '%s' has no allowance for %s", name, bdf);
+    return FALSE;
+  }
+  return store_txn_commit(&txn, "taking back an allowance", error);
+}
+
+GPtrArray *
+pp_store_host_list_allowances(PpStore *store, gint64 host_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_ALLOW_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  list = g_ptr_array_new_with_free_func((GDestroyNotify)pp_host_allowance_free);
+  while (stmt_next(store, stmt, &local, "listing a host's allowances")) {
+    PpHostAllowance *a = g_new0(PpHostAllowance, 1);
+
+    a->address = col_strdup(stmt, 0);
+    a->by = col_strdup(stmt, 1);
+    a->created = sqlite3_column_int64(stmt, 2);
+    g_ptr_array_add(list, a);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&list);
+}
+
+gboolean
+pp_store_device_set_aside(PpStore *store, gint64 host_id, const char *address, const char *reason,
+                          GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autofree char *text = NULL;
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(reason != NULL, FALSE);
+
+  if (!normalize_address(address, bdf, error))
+    return FALSE;
+  text = vm_reason_text(reason);
+  stmt = store_stmt(store, STMT_DEV_SET_ASIDE, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  bind_text(stmt, 2, bdf);
+  bind_text(stmt, 3, text);
+  if (!stmt_run(store, stmt, error, "setting a device aside"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "host %" G_GINT64_FORMAT " has no device %s", host_id, bdf);
     return FALSE;
   }
   return TRUE;
@@ -2241,10 +2690,10 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
 /* ------------------------------------------------------------------------ */
 
 static const char *const vm_state_names[_PP_VM_STATE_MAX] = {
-  [PP_VM_STATE_PENDING] = "pending",         [PP_VM_STATE_DEPLOYING] = "deploying",
-  [PP_VM_STATE_RUNNING] = "running",         [PP_VM_STATE_POWEROFF] = "poweroff",
-  [PP_VM_STATE_TERMINATING] = "terminating", [PP_VM_STATE_DONE] = "done",
-  [PP_VM_STATE_FAILED] = "failed",
+  [PP_VM_STATE_PENDING] = "pending", [PP_VM_STATE_DEPLOYING] = "deploying",
+  [PP_VM_STATE_RUNNING] = "running", [PP_VM_STATE_POWEROFF] = "poweroff",
+  [PP_VM_STATE_UNKNOWN] = "unknown", [PP_VM_STATE_TERMINATING] = "terminating",
+  [PP_VM_STATE_DONE] = "done",       [PP_VM_STATE_FAILED] = "failed",
 };
 
 const char *
@@ -2254,7 +2703,7 @@ pp_vm_state_to_string(PpVmState state)
   return vm_state_names[state];
 }
 
-/* The schema's CHECK lets only the seven names in. */
+/* The schema's CHECK lets only these names in. */
 static PpVmState
 vm_state_from_string(const char *text)
 {
@@ -2298,6 +2747,7 @@ vm_from_row(sqlite3_stmt *stmt)
   vm->explanation = col_strdup(stmt, 11);
   vm->created = sqlite3_column_int64(stmt, 12);
   vm->updated = sqlite3_column_int64(stmt, 13);
+  vm->tries = (guint)sqlite3_column_int64(stmt, 14);
   return vm;
 }
 
@@ -2354,16 +2804,6 @@ set_wrong_state(GError **error, gint64 id, PpVmState state, PpVmState wanted)
   g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
               "VM %" G_GINT64_FORMAT " is %s, not %s", id, vm_state_names[state],
               vm_state_names[wanted]);
-}
-
-/* A reason, from libvirt or a probe: bounded and made UTF-8. Returns:
- * (transfer full) (nullable). */
-static char *
-vm_reason_text(const char *reason)
-{
-  if (reason == NULL)
-    return NULL;
-  return g_utf8_make_valid(reason, MIN(strlen(reason), VM_REASON_MAX_LEN));
 }
 
 /* A VM name: what a template's NAME may be, 1..64 of [A-Za-z0-9._-]. */
@@ -2523,11 +2963,29 @@ set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
                 holder);
 }
 
-/* The body of pp_store_vm_allocate(), inside its transaction. */
+/* The body of pp_store_vm_allocate(), inside its transaction. The VM
+ * gets its host first: the schema lets a VM hold devices of its own host
+ * only. */
 static gboolean
 vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *host_name,
                    const gint64 *device_ids, guint n_devices, gint64 now, GError **error)
 {
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_ALLOCATE, error);
+    g_autofree char *reason = g_strdup_printf("placed on host '%s' with %u device%s", host_name,
+                                              n_devices, n_devices == 1 ? "" : "s");
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    sqlite3_bind_int64(stmt, 2, host_id);
+    sqlite3_bind_int64(stmt, 3, now);
+    bind_text(stmt, 4, reason);
+    if (!stmt_run(store, stmt, error, "allocating a VM"))
+      return FALSE;
+    /* Checked pending in this transaction. */
+    g_assert(sqlite3_changes(store->db) == 1);
+  }
   for (guint i = 0; i < n_devices; i++) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_ALLOCATE, error);
 
@@ -2543,19 +3001,6 @@ vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
       set_device_refused(store, vm_id, host_id, host_name, device_ids[i], error);
       return FALSE;
     }
-  }
-  {
-    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_ALLOCATE, error);
-
-    if (stmt == NULL)
-      return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_int64(stmt, 2, host_id);
-    sqlite3_bind_int64(stmt, 3, now);
-    if (!stmt_run(store, stmt, error, "allocating a VM"))
-      return FALSE;
-    /* Checked pending in this transaction. */
-    g_assert(sqlite3_changes(store->db) == 1);
   }
   return TRUE;
 }
@@ -2636,6 +3081,36 @@ pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState t
   return TRUE;
 }
 
+/* Frees what VM @vm_id holds, inside the caller's transaction: its gone
+ * devices are deleted (nothing holds them once freed), the others freed.
+ * The VM's row is the caller's to change next. */
+static gboolean
+vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *ret_deleted,
+                       GError **error)
+{
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_DELETE_GONE_OF_VM, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    if (!stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
+      return FALSE;
+    *ret_deleted = (guint)sqlite3_changes(store->db);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FREE_OF_VM, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    if (!stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
+      return FALSE;
+    *ret_freed = (guint)sqlite3_changes(store->db);
+  }
+  return TRUE;
+}
+
 gboolean
 pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason, gint64 now,
                     GError **error)
@@ -2651,29 +3126,9 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
   text = vm_reason_text(reason);
   if (!store_txn_begin(store, &txn, "releasing a VM", error))
     return FALSE;
-  if (!vm_state_locked(store, vm_id, &state, error))
+  if (!vm_state_locked(store, vm_id, &state, error) ||
+      !vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
     return FALSE;
-  /* Gone devices first: nothing holds them once freed. */
-  {
-    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_DELETE_GONE_OF_VM, error);
-
-    if (stmt == NULL)
-      return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    if (!stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
-      return FALSE;
-    deleted = (guint)sqlite3_changes(store->db);
-  }
-  {
-    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FREE_OF_VM, error);
-
-    if (stmt == NULL)
-      return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    if (!stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
-      return FALSE;
-    freed = (guint)sqlite3_changes(store->db);
-  }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_RELEASE, error);
 
@@ -2691,6 +3146,94 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
   g_debug("VM %" G_GINT64_FORMAT ": %s -> %s, %u devices freed, %u gone ones deleted", vm_id,
           vm_state_names[state], vm_state_names[to], freed, deleted);
   return TRUE;
+}
+
+gboolean
+pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *reason,
+                    gboolean count_try, gint64 now, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *text = NULL;
+  PpVmState state;
+  guint deleted, freed;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
+
+  text = vm_reason_text(reason);
+  if (!store_txn_begin(store, &txn, "requeueing a VM", error))
+    return FALSE;
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return FALSE;
+  if (state != from) {
+    set_wrong_state(error, vm_id, state, from);
+    return FALSE;
+  }
+  if (!vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUEUE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    bind_text(stmt, 2, text);
+    sqlite3_bind_int64(stmt, 3, now);
+    sqlite3_bind_int(stmt, 4, count_try ? 1 : 0);
+    if (!stmt_run(store, stmt, error, "requeueing a VM"))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, "requeueing a VM", error))
+    return FALSE;
+  g_debug("VM %" G_GINT64_FORMAT ": %s -> pending, %u devices freed, %u gone ones deleted", vm_id,
+          vm_state_names[state], freed, deleted);
+  return TRUE;
+}
+
+void
+pp_vm_change_free(PpVmChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free(change->from_state);
+  g_free(change->to_state);
+  g_free(change->reason);
+  g_free(change->host_name);
+  g_free(change);
+}
+
+GPtrArray *
+pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
+  GError *local = NULL;
+  PpVmState state;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return NULL;
+  stmt = store_stmt(store, STMT_VM_HISTORY, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  changes = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_change_free);
+  while (stmt_next(store, stmt, &local, "reading a VM's history")) {
+    PpVmChange *c = g_new0(PpVmChange, 1);
+
+    c->at = sqlite3_column_int64(stmt, 0);
+    c->from_state = col_strdup(stmt, 1);
+    c->to_state = col_strdup(stmt, 2);
+    c->reason = col_strdup(stmt, 3);
+    c->host_name = col_strdup(stmt, 4);
+    g_ptr_array_add(changes, c);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&changes);
 }
 
 gboolean
@@ -2890,6 +3433,27 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
+  /* The schema lets a VM hold devices of its own host only: the VM goes
+   * to the device's host first (running, when it was without one). */
+  if (vm_id != 0) {
+    g_assert_cmpint(sqlite3_prepare_v2(store->db,
+                                       "UPDATE vms SET host_id = (SELECT host_id FROM pci_device "
+                                       "WHERE id = ?1), state = CASE WHEN state IN ('pending', "
+                                       "'done') THEN 'running' ELSE state END, explanation = NULL "
+                                       "WHERE id = ?2 AND host_id IS NOT (SELECT host_id FROM "
+                                       "pci_device WHERE id = ?1)",
+                                       -1, &stmt, NULL),
+                    ==, SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, device_id);
+    sqlite3_bind_int64(stmt, 2, vm_id);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+      store_set_error(store, error,
+                      "moving VM %" G_GINT64_FORMAT " to the host of device %" G_GINT64_FORMAT,
+                      vm_id, device_id);
+      return FALSE;
+    }
+    g_clear_pointer(&stmt, sqlite3_finalize);
+  }
   /* The slot: kept when the VM holds it already, else the VM's next. */
   g_assert_cmpint(sqlite3_prepare_v2(store->db,
                                      "UPDATE pci_device SET vm_id = ?2, vm_slot = CASE "

@@ -53,7 +53,7 @@ int pp_store_get_schema_version(PpStore *store);
 typedef enum {
   PP_HOST_STATE_INIT,      /* added or enabled, not probed yet */
   PP_HOST_STATE_MONITORED, /* the last probe succeeded */
-  PP_HOST_STATE_ERROR,     /* the last probe failed: error says why */
+  PP_HOST_STATE_ERROR,     /* the last probe or libvirt check failed: error, libvirt_error */
   PP_HOST_STATE_DISABLED,  /* not probed, not placed on */
   _PP_HOST_STATE_MAX
 } PpHostState;
@@ -63,11 +63,11 @@ const char *pp_host_state_to_string(PpHostState state);
 
 /* What pcipass host create gives. */
 typedef struct {
-  const char *name;          /* 1..64 of [A-Za-z0-9._-], not starting with '-' */
-  const char *ssh_user;      /* nullable: probe over ssh as this user */
-  const char *ssh_host;      /* nullable: no ssh, the probe runs locally */
-  int ssh_port;              /* 0: ssh's default */
-  const char *libvirt_uri;   /* nullable */
+  const char *name;                 /* 1..64 of [A-Za-z0-9._-], not starting with '-' */
+  const char *ssh_user;             /* nullable: probe over ssh as this user */
+  const char *ssh_host;             /* nullable: no ssh, the probe runs locally */
+  int ssh_port;                     /* 0: ssh's default */
+  const char *libvirt_uri;          /* nullable */
   const char *const *probe_command; /* nullable: argv of the probe */
   gboolean prebound;                /* devices are bound to vfio-pci ahead of time: managed='no' */
 } PpHostSpec;
@@ -75,13 +75,14 @@ typedef struct {
 typedef struct {
   gint64 id;
   char *name;
-  char *ssh_user;    /* NULL: none */
-  char *ssh_host;    /* NULL: local */
-  int ssh_port;      /* 0: default */
-  char *libvirt_uri; /* NULL: none */
+  char *ssh_user;      /* NULL: none */
+  char *ssh_host;      /* NULL: local */
+  int ssh_port;        /* 0: default */
+  char *libvirt_uri;   /* NULL: none */
   GStrv probe_command; /* NULL: the default probe */
   PpHostState state;
-  char *error;        /* the last probe's failure, NULL unless state is error */
+  char *error;         /* the last probe's failure, NULL unless state is error */
+  char *libvirt_error; /* the last libvirt check's failure, NULL unless state is error */
   /* The host facts of the last successful probe; NULL / -1 before one. */
   char *reported_hostname;
   gint64 cpu_count;
@@ -116,6 +117,9 @@ typedef struct {
   gint64 vm_id;     /* 0: free */
   gint vm_slot;     /* its place in the VM's order (pp_store_vm_allocate); -1 when free */
   gboolean gone;    /* the last probe did not report it, and a VM holds it */
+  char *host_needs; /* why the host needs it (the probe's HOST_NEEDS); NULL: it does not */
+  gboolean allowed; /* an administrator allowed VMs this needed address (host_allowance) */
+  char *set_aside;  /* why a deploy could not bind it here; NULL: not set aside */
   GStrv keys;       /* the probe's whole record, in its order */
   GStrv values;
 } PpStoreDevice;
@@ -148,12 +152,11 @@ gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, 
 /* Sets whether the host is prebound (PpHostSpec). Domains already
  * started keep the XML they were started with. NOT_FOUND for an unknown
  * id. */
-gboolean pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound,
-                                    GError **error);
+gboolean pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError **error);
 
 /* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
  * holds one of its devices ("host 'x' has devices held by VMs 4, 7") or
- * runs on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
+ * is on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
 gboolean pp_store_host_delete(PpStore *store, gint64 id, GError **error);
 
 /* Returns: (transfer full) (element-type PpStoreDevice): the host's
@@ -188,6 +191,41 @@ gboolean pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeRe
 gboolean pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gint64 now,
                                  GError **error);
 
+/* The monitor's libvirt check: @message NULL when the host's libvirt
+ * answered (the host leaves state error unless its probe failed: then
+ * monitored, or init before its first probe), else why not (state
+ * error). A disabled host stays disabled. NOT_FOUND for an unknown id. */
+gboolean pp_store_host_set_libvirt_error(PpStore *store, gint64 host_id, const char *message,
+                                         GError **error);
+
+/* A needed device an administrator gave to VMs on purpose. */
+typedef struct {
+  char *address; /* 0000:00:1f.0 */
+  char *by;      /* who allowed it */
+  gint64 created;
+} PpHostAllowance;
+
+void pp_host_allowance_free(PpHostAllowance *allowance);
+
+/* Lets placement offer the device at @address (0000:00:1f.0) of the host
+ * although the host needs it, recording @by and @now. Allowing an address
+ * allowed already keeps the first record. NOT_FOUND for an unknown host,
+ * INVALID for an address that is not one. */
+gboolean pp_store_host_allow(PpStore *store, gint64 host_id, const char *address, const char *by,
+                             gint64 now, GError **error);
+/* The undo: NOT_FOUND when the address is not allowed ("host 'x' has no
+ * allowance for 0000:00:1f.0"). VMs holding the device keep it. */
+gboolean pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address,
+                                GError **error);
+/* Returns: (transfer full) (element-type PpHostAllowance): by address. */
+GPtrArray *pp_store_host_list_allowances(PpStore *store, gint64 host_id, GError **error);
+
+/* A deploy could not bind the device @address of the host: it is not
+ * offered, for @reason, until a probe reports it again. NOT_FOUND when
+ * the host has no such device. */
+gboolean pp_store_device_set_aside(PpStore *store, gint64 host_id, const char *address,
+                                   const char *reason, GError **error);
+
 typedef struct {
   gint64 id;
   char *name;
@@ -211,7 +249,7 @@ typedef struct {
   gint64 id;
   gint64 user_id;
   char *user_name;
-  char *name;       /* the label given at creation, or NULL */
+  char *name; /* the label given at creation, or NULL */
   gint64 created;
   gint64 last_used; /* 0: never */
 } PpToken;
@@ -220,8 +258,8 @@ void pp_token_free(PpToken *token);
 
 /* Stores a token by the SHA-256 of its secret (@hash, 64 lower-case hex
  * digits); the secret itself is never stored. Returns: (transfer full). */
-PpToken *pp_store_token_create(PpStore *store, gint64 user_id, const char *name,
-                               const char *hash, gint64 now, GError **error);
+PpToken *pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const char *hash,
+                               gint64 now, GError **error);
 /* The user a token hash belongs to, its last_used set to @now; NOT_FOUND for
  * an unknown hash. Returns: (transfer full). */
 PpUser *pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error);
@@ -231,34 +269,38 @@ GPtrArray *pp_store_token_list(PpStore *store, gint64 user_id, GError **error);
 /* VMs (schema version 2). */
 
 typedef enum {
-  PP_VM_STATE_PENDING,     /* waiting for a host */
-  PP_VM_STATE_DEPLOYING,   /* host and devices allocated; the domain is being started */
+  PP_VM_STATE_PENDING,   /* waiting for a host */
+  PP_VM_STATE_DEPLOYING, /* host and devices allocated; the domain is being started */
   PP_VM_STATE_RUNNING,
   PP_VM_STATE_POWEROFF,    /* the domain is off; host, CPU, memory and devices stay reserved */
+  PP_VM_STATE_UNKNOWN,     /* its host's libvirt does not answer; everything stays reserved */
   PP_VM_STATE_TERMINATING, /* the domain is being destroyed */
   PP_VM_STATE_DONE,        /* terminated; holds nothing */
-  PP_VM_STATE_FAILED,      /* the deployment failed (reason); holds nothing */
+  PP_VM_STATE_FAILED,      /* it could not run (reason): holds nothing after a deploy that failed,
+                            * keeps host and devices after a crash (until terminate) */
   _PP_VM_STATE_MAX
 } PpVmState;
 
-/* "pending", "deploying", "running", "poweroff", "terminating", "done", "failed". */
+/* "pending", "deploying", "running", "poweroff", "unknown", "terminating", "done",
+ * "failed". */
 const char *pp_vm_state_to_string(PpVmState state);
 
 typedef struct {
   gint64 id;
-  char *name;       /* the template's NAME, or "vm-ID" */
+  char *name; /* the template's NAME, or "vm-ID" */
   gint64 owner_id;
   char *owner_name;
   PpVmState state;
-  char *reason;      /* why it failed, or the last error of an action; NULL: none */
+  char *reason; /* why its state last changed, or the last error of an action */
   char *template_text;
-  gint64 host_id;    /* 0: none (pending, or released) */
-  char *host_name;   /* NULL when host_id is 0 */
-  gint64 cpu;        /* hundredths of a CPU */
+  gint64 host_id;  /* 0: none (pending, done, or failed and released) */
+  char *host_name; /* NULL when host_id is 0 */
+  gint64 cpu;      /* hundredths of a CPU */
   gint64 memory_kib;
   char *explanation; /* pending: why no host fits (one line per host); NULL otherwise */
   gint64 created;    /* unix seconds */
   gint64 updated;
+  guint tries; /* deploys that failed since a user last made it pending */
 } PpVm;
 
 void pp_vm_free(PpVm *vm);
@@ -300,6 +342,29 @@ gboolean pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, Pp
 gboolean pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason,
                              gint64 now, GError **error);
 
+/* In one transaction, when the VM is in @from (else CONFLICT): what it
+ * holds is released as pp_store_vm_release() does, and it is pending
+ * again with @reason, to be placed anew. @count_try: a deploy failed (one
+ * more try counted); else a user asked (tries start again from 0). */
+gboolean pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *reason,
+                             gboolean count_try, gint64 now, GError **error);
+
+/* One change of a VM's state (vm_history, written by the schema's
+ * triggers on every change). */
+typedef struct {
+  gint64 at;        /* unix seconds */
+  char *from_state; /* NULL: the VM was created (or the store upgraded) */
+  char *to_state;
+  char *reason;    /* nullable */
+  char *host_name; /* the host it was on or went to; nullable */
+} PpVmChange;
+
+void pp_vm_change_free(PpVmChange *change);
+
+/* Returns: (transfer full) (element-type PpVmChange): the VM's newest
+ * changes (at most 100), oldest first. NOT_FOUND for an unknown VM. */
+GPtrArray *pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error);
+
 /* A pending VM's explanation (NULL clears it). */
 gboolean pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation,
                                      GError **error);
@@ -313,7 +378,7 @@ GPtrArray *pp_store_vm_list_devices(PpStore *store, gint64 vm_id, GError **error
 GPtrArray *pp_store_device_list_all(PpStore *store, GError **error);
 
 typedef struct {
-  gint64 cpu;        /* hundredths */
+  gint64 cpu; /* hundredths */
   gint64 memory_kib;
 } PpHostUsage;
 
@@ -340,5 +405,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpStoreDevice, pp_store_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpUser, pp_user_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpToken, pp_token_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVm, pp_vm_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmChange, pp_vm_change_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostAllowance, pp_host_allowance_free)
 
 G_END_DECLS
