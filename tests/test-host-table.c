@@ -233,11 +233,11 @@ test_pci_columns(void)
       text, ==,
       "PCI DEVICES\n\n"
       "   VM ADDR    TYPE           NAME                                               "
-      "IOMMU NUMA DRIVER     CLASS                          VENDOR\n"
+      "IOMMU NUMA DRIVER     OFFER   CLASS                          VENDOR\n"
       "   12 af:00.0 10de:1db4:0302 GV100GL [Tesla V100 PCIe 16GB]                     "
-      "   74    1 vfio-pci   3D controller                  NVIDIA Corporation\n"
+      "   74    1 vfio-pci   yes     3D controller                  NVIDIA Corporation\n"
       "      3b:00.1 8086:1521:0200 I350 Gigabit Network Connection                    "
-      "    -    - a_long_driver_name cccccccccccccccccccccccccccccc Intel Corporation\n");
+      "    -    - a_long_driver_name yes     cccccccccccccccccccccccccccccc Intel Corporation\n");
   assert_no_trailing_spaces(text);
 }
 
@@ -311,6 +311,78 @@ test_show(void)
                      table, NULL);
   g_assert_cmpstr(text, ==, want);
   g_assert_true(g_str_has_suffix(text, guide_table));
+}
+
+/* What the host needs is shown: OFFER says no for the device and for the
+ * other endpoints of its IOMMU group (a bridge of the group is no
+ * endpoint: not kept back), allowed for one allowed on purpose; below the
+ * table, why, and who allowed what. */
+static void
+test_host_needs(void)
+{
+  g_autoptr(json_t) host = host_new();
+  json_t *devices = json_array();
+  json_t *lpc = device_new("00:1f.0", "8086:5182:0601", "Alder Lake PCH eSPI Controller");
+  json_t *audio = device_new("00:1f.3", "8086:51c8:0403", "Alder Lake PCH-P HD Audio");
+  json_t *bridge = device_new("00:1c.0", "8086:51b8:0604", "PCI Express Root Port");
+  json_t *nic = device_new("3b:00.0", "8086:1521:0200", "I350");
+  json_t *gpu = device_new("af:00.0", "10de:1db4:0302", "GV100GL");
+  json_t *endpoints = json_pack("{s:s}", "IOMMU_GROUP_ENDPOINTS", "0000:00:1f.0,0000:00:1f.3");
+  g_autofree char *text = NULL;
+
+  json_object_set_new(lpc, "host_needs",
+                      json_string("is the ISA/LPC bridge (firmware, timers, the clock)"));
+  json_object_set_new(lpc, "iommu_group", json_integer(13));
+  json_object_set(lpc, "attributes", endpoints);
+  json_object_set_new(audio, "iommu_group", json_integer(13));
+  json_object_set(audio, "attributes", endpoints);
+  json_decref(endpoints);
+  json_object_set_new(bridge, "host_needs", json_string("is a PCI bridge"));
+  json_object_set_new(bridge, "allowed", json_true());
+  json_object_set_new(nic, "set_aside", json_string("libvirt: Failed to bind PCI device\n"));
+  json_array_append_new(devices, bridge);
+  json_array_append_new(devices, lpc);
+  json_array_append_new(devices, audio);
+  json_array_append_new(devices, nic);
+  json_array_append_new(devices, gpu);
+  json_object_set_new(host, "pci_devices", devices);
+  json_object_set_new(host, "allowances",
+                      json_pack("[{s:s,s:s,s:I}]", "address", "0000:00:1c.0", "by", "root",
+                                "created", (json_int_t)1764000000 - 7200));
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_PCI_COLUMNS);
+  g_assert_nonnull(strstr(text, "\n      00:1c.0 8086:51b8:0604 PCI Express Root Port       "));
+  g_assert_nonnull(strstr(text, "    -    - -          allowed "));
+  g_assert_true(g_str_has_suffix(
+      text, "\nNOT OFFERED TO VMS\n\n"
+            "00:1f.0 the host needs it: it is the ISA/LPC bridge (firmware, timers, the clock)\n"
+            "00:1f.3 its IOMMU group 13 holds 0000:00:1f.0, which the host needs\n"
+            "3b:00.0 set aside until a probe reports it again: libvirt: Failed to bind PCI "
+            "device \n"
+            "\nNEEDED BY THE HOST, ALLOWED TO VMS ON PURPOSE\n\n"
+            "0000:00:1c.0 by root, 2h ago\n"));
+  /* Each row's OFFER: the GPU yes, the bridge allowed, the rest no. */
+  {
+    static const struct {
+      const char *addr, *offer;
+    } rows[] = {
+      { "00:1c.0", "allowed" }, { "00:1f.0", "no" },  { "00:1f.3", "no" },
+      { "3b:00.0", "no" },      { "af:00.0", "yes" },
+    };
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+    for (guint r = 0; r < G_N_ELEMENTS(rows); r++) {
+      g_autofree char *start = g_strdup_printf("      %s ", rows[r].addr);
+      g_autofree char *cell = g_strdup_printf(" - -          %-7s ", rows[r].offer);
+      gboolean found = FALSE;
+
+      for (guint l = 0; lines[l] != NULL; l++)
+        if (g_str_has_prefix(lines[l], start)) {
+          g_assert_nonnull(strstr(lines[l], cell));
+          found = TRUE;
+        }
+      g_assert_true(found);
+    }
+  }
 }
 
 /* A host never probed, in error, probed locally: ERROR appears, unknown
@@ -447,6 +519,7 @@ main(int argc, char **argv)
   g_test_add_func("/host-table/name-cut", test_name_cut);
   g_test_add_func("/host-table/gone", test_gone);
   g_test_add_func("/host-table/pci-columns", test_pci_columns);
+  g_test_add_func("/host-table/host-needs", test_host_needs);
   g_test_add_func("/host-table/ago", test_ago);
   g_test_add_func("/host-table/show", test_show);
   g_test_add_func("/host-table/show-error", test_show_error);

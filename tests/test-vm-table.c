@@ -226,6 +226,38 @@ test_show_pending(void)
                   "  node2: disabled\n");
 }
 
+/* Failed tries and the history: a line of facts and a table at the end,
+ * every cell safe for a terminal. */
+static void
+test_show_history(void)
+{
+  g_autoptr(json_t) vm = parse(pending_vm);
+  g_autofree char *text = NULL;
+
+  json_object_set_new(vm, "tries", json_integer(2));
+  json_object_set_new(
+      vm, "history",
+      parse("[{\"at\": 1000, \"from\": null, \"to\": \"pending\", \"reason\": null, "
+            "\"host\": null},"
+            " {\"at\": 1100, \"from\": \"pending\", \"to\": \"deploying\", "
+            "\"reason\": \"placed on host 'node1' with 1 device\", \"host\": \"node1\"},"
+            " {\"at\": 1200, \"from\": \"deploying\", \"to\": \"pending\", "
+            "\"reason\": \"try 1 of 3 on host 'node1': libvirt:\\nno\\u001b[2J\", "
+            "\"host\": \"node1\"}]"));
+  text = pp_vm_table_show(vm, 1000 + 3 * 3600);
+  g_assert_nonnull(
+      strstr(text, "\nDEPLOY TRIES   : 2 failed since it was created or retried\n\nPCI REQUESTS"));
+  g_assert_true(g_str_has_suffix(
+      text, "  node2: disabled\n"
+            "\n"
+            "HISTORY\n"
+            "\n"
+            "WHEN   CHANGE              HOST  REASON\n"
+            "3h ago pending (created)   -     -\n"
+            "2h ago pending > deploying node1 placed on host 'node1' with 1 device\n"
+            "2h ago deploying > pending node1 try 1 of 3 on host 'node1': libvirt: no?[2J\n"));
+}
+
 /* No requests: "none"; an empty explanation: no WHY PENDING; a device
  * name of 60 characters cut to 50; a reason with a newline on one line. */
 static void
@@ -314,6 +346,7 @@ main(int argc, char **argv)
   g_test_add_func("/vm-table/show-running", test_show_running);
   g_test_add_func("/vm-table/show-pending", test_show_pending);
   g_test_add_func("/vm-table/show-edges", test_show_edges);
+  g_test_add_func("/vm-table/show-history", test_show_history);
   g_test_add_func("/vm-table/place-fits", test_place_fits);
   g_test_add_func("/vm-table/place-no-fit", test_place_no_fit);
   return g_test_run();

@@ -130,11 +130,19 @@ pp_cmd_host_update(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
   g_autofree char *prebound = NULL;
+  g_autofree char *allow_needed = NULL;
+  g_autofree char *disallow_needed = NULL;
   const GOptionEntry entries[] = {
     { "prebound", 0, 0, G_OPTION_ARG_STRING, &prebound,
       "yes: the host binds its devices to vfio-pci itself, new VMs get managed='no' and only "
       "devices on vfio-pci are offered; no: libvirt binds them (managed='yes')",
       "yes|no" },
+    { "allow-needed", 0, 0, G_OPTION_ARG_STRING, &allow_needed,
+      "Offer the device at ADDR although the host needs it (HOST_NEEDS), on purpose; recorded "
+      "with who and when",
+      "ADDR" },
+    { "disallow-needed", 0, 0, G_OPTION_ARG_STRING, &disallow_needed,
+      "Take --allow-needed ADDR back (VMs holding the device keep it)", "ADDR" },
     { NULL }
   };
   g_autoptr(json_t) body = json_object();
@@ -147,15 +155,21 @@ pp_cmd_host_update(int argc, char **argv)
                                    "keep their domains as they are.",
                                    entries, 1, "one ID or NAME", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
-  if (prebound == NULL) {
-    pp_say_error("host update: nothing to change; give --prebound yes|no (try --help)");
+  if (prebound == NULL && allow_needed == NULL && disallow_needed == NULL) {
+    pp_say_error("host update: nothing to change; give --prebound yes|no, --allow-needed ADDR or "
+                 "--disallow-needed ADDR (try --help)");
     return PP_EXIT_USAGE;
   }
-  if (g_strcmp0(prebound, "yes") != 0 && g_strcmp0(prebound, "no") != 0) {
-    pp_say_error("--prebound: '%s' is neither yes nor no", prebound);
-    return PP_EXIT_USAGE;
+  if (prebound != NULL) {
+    if (strcmp(prebound, "yes") != 0 && strcmp(prebound, "no") != 0) {
+      pp_say_error("--prebound: '%s' is neither yes nor no", prebound);
+      return PP_EXIT_USAGE;
+    }
+    json_object_set_new(body, "prebound", json_boolean(strcmp(prebound, "yes") == 0));
   }
-  json_object_set_new(body, "prebound", json_boolean(strcmp(prebound, "yes") == 0));
+  if (!pp_cli_json_set_string(body, "allow_needed", "--allow-needed", allow_needed) ||
+      !pp_cli_json_set_string(body, "disallow_needed", "--disallow-needed", disallow_needed))
+    return PP_EXIT_USAGE;
   path = host_path(argv[1], NULL);
   rc = pp_cli_call(&opts, "PATCH", path, g_steal_pointer(&body), &answer);
   if (rc != PP_EXIT_OK || !opts.json)

@@ -10,6 +10,7 @@
 #define IOMMU_WIDTH 5
 #define NUMA_WIDTH 4
 #define DRIVER_WIDTH 10
+#define OFFER_WIDTH 7
 #define CLASS_WIDTH 30
 #define VENDOR_MAX 50
 
@@ -164,6 +165,66 @@ pp_host_table_ago(const json_t *when, gint64 now)
   return g_strdup_printf("%" G_GINT64_FORMAT "d ago", delta / 86400);
 }
 
+/* Whether @dev, needed by the host and not allowed on purpose, keeps
+ * itself and its IOMMU group from VMs. */
+static gboolean
+needed_not_allowed(const json_t *dev)
+{
+  return get_str(dev, "host_needs") != NULL && !json_is_true(json_object_get(dev, "allowed"));
+}
+
+/* Whether @address is one of @dev's IOMMU group endpoints (the probe's
+ * IOMMU_GROUP_ENDPOINTS, a comma-separated list of addresses). */
+static gboolean
+group_holds(const json_t *dev, const char *address)
+{
+  const char *list = get_str(json_object_get(dev, "attributes"), "IOMMU_GROUP_ENDPOINTS");
+  g_auto(GStrv) endpoints = NULL;
+
+  if (list == NULL || address == NULL)
+    return FALSE;
+  endpoints = g_strsplit(list, ",", -1);
+  return g_strv_contains((const char *const *)endpoints, address);
+}
+
+/* Whether pcipassd offers @dev to VMs, as placement decides it: "no" when
+ * the host needs it, a deploy set it aside, or its IOMMU group holds a
+ * device the host needs; "allowed" when the host needs it and an
+ * administrator allowed it all the same; else "yes". @ret_why (nullable):
+ * (transfer full) why not, or NULL. */
+static const char *
+offer_status(const json_t *devices, const json_t *dev, char **ret_why)
+{
+  const char *address = get_str(dev, "address");
+  const json_t *other;
+  size_t i;
+
+  *ret_why = NULL;
+  if (needed_not_allowed(dev)) {
+    *ret_why = g_strdup_printf("the host needs it: it %s", get_str(dev, "host_needs"));
+    return "no";
+  }
+  if (get_str(dev, "set_aside") != NULL) {
+    *ret_why =
+        g_strdup_printf("set aside until a probe reports it again: %s", get_str(dev, "set_aside"));
+    return "no";
+  }
+  json_array_foreach(devices, i, other)
+  {
+    const char *other_address = get_str(other, "address");
+
+    if (other != dev && needed_not_allowed(other) && g_strcmp0(other_address, address) != 0 &&
+        group_holds(dev, other_address)) {
+      g_autofree char *group = field_text(dev, "iommu_group");
+
+      *ret_why = g_strdup_printf("its IOMMU group %s holds %s, which the host needs", group,
+                                 other_address);
+      return "no";
+    }
+  }
+  return get_str(dev, "host_needs") != NULL ? "allowed" : "yes";
+}
+
 /* The NAME cell: the device name, " (gone)" for a gone device, at most
  * PP_HOST_TABLE_NAME_WIDTH characters in all. */
 static char *
@@ -201,6 +262,8 @@ pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
     g_string_append_c(line, ' ');
     append_cell(line, "DRIVER", DRIVER_WIDTH, FALSE);
     g_string_append_c(line, ' ');
+    append_cell(line, "OFFER", OFFER_WIDTH, FALSE);
+    g_string_append_c(line, ' ');
     append_cell(line, "CLASS", CLASS_WIDTH, FALSE);
     g_string_append(line, " VENDOR");
   }
@@ -227,6 +290,8 @@ pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
       g_autofree char *driver = field_text(dev, "driver");
       g_autofree char *class_name = scalar_text(json_object_get(dev, "class_name"), CLASS_WIDTH);
       g_autofree char *vendor = scalar_text(json_object_get(dev, "vendor_name"), VENDOR_MAX);
+      g_autofree char *why = NULL;
+      const char *offer = offer_status(devices, dev, &why);
 
       g_string_append_c(line, ' ');
       append_cell(line, group, IOMMU_WIDTH, TRUE);
@@ -234,6 +299,8 @@ pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
       append_cell(line, numa, NUMA_WIDTH, TRUE);
       g_string_append_c(line, ' ');
       append_cell(line, driver, DRIVER_WIDTH, FALSE);
+      g_string_append_c(line, ' ');
+      append_cell(line, offer, OFFER_WIDTH, FALSE);
       g_string_append_c(line, ' ');
       append_cell(line, class_name, CLASS_WIDTH, FALSE);
       g_string_append_c(line, ' ');
@@ -325,11 +392,49 @@ append_fact(GString *out, const char *label, const char *value)
   g_string_append_printf(out, "%-14s : %s\n", label, value);
 }
 
+/* After the PCI table: the devices pcipassd does not offer and why, and
+ * the needed ones an administrator allowed; nothing when there are none. */
+static void
+append_offer_notes(GString *out, const json_t *devices, const json_t *allowances, gint64 now)
+{
+  g_autoptr(GString) notes = g_string_new(NULL);
+  const json_t *item;
+  size_t i;
+
+  json_array_foreach(devices, i, item)
+  {
+    g_autofree char *why = NULL;
+    g_autofree char *addr = field_text(item, "short_address");
+    g_autofree char *clean = NULL;
+
+    offer_status(devices, item, &why);
+    if (why == NULL)
+      continue;
+    clean = clean_text(why, 0);
+    g_string_append_printf(notes, "%-7s %s\n", addr, clean);
+  }
+  if (notes->len > 0)
+    g_string_append_printf(out, "\nNOT OFFERED TO VMS\n\n%s", notes->str);
+  g_string_truncate(notes, 0);
+  json_array_foreach(allowances, i, item)
+  {
+    g_autofree char *addr = field_text(item, "address");
+    g_autofree char *by = field_text(item, "by");
+    g_autofree char *when = pp_host_table_ago(json_object_get(item, "created"), now);
+
+    g_string_append_printf(notes, "%s by %s, %s\n", addr, by, when);
+  }
+  if (notes->len > 0)
+    g_string_append_printf(out, "\nNEEDED BY THE HOST, ALLOWED TO VMS ON PURPOSE\n\n%s",
+                           notes->str);
+}
+
 char *
 pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 {
   const json_t *facts = json_object_get(host, "facts");
   const char *error = get_str(host, "error");
+  const char *libvirt_error = get_str(host, "libvirt_error");
   GString *out = g_string_new(NULL);
   g_autofree char *id = field_text(host, "id");
   g_autofree char *name = field_text(host, "name");
@@ -352,6 +457,11 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 
     append_fact(out, "ERROR", clean);
   }
+  if (libvirt_error != NULL && libvirt_error[0] != '\0') {
+    g_autofree char *clean = clean_text(libvirt_error, 0);
+
+    append_fact(out, "LIBVIRT ERROR", clean);
+  }
   append_fact(out, "SSH", ssh);
   append_fact(out, "LIBVIRT URI", uri);
   append_fact(out, "HOSTDEV",
@@ -365,6 +475,8 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
   append_fact(out, "LAST MONITORED", monitored);
   g_string_append_c(out, '\n');
   g_string_append(out, table);
+  append_offer_notes(out, json_object_get(host, "pci_devices"), json_object_get(host, "allowances"),
+                     now);
   return g_string_free(out, FALSE);
 }
 

@@ -216,11 +216,42 @@ append_requests(GString *out, const json_t *requests)
 }
 
 char *
+pp_vm_table_history(const json_t *history, gint64 now)
+{
+  static const PpTableColumn columns[] = {
+    { "WHEN", FALSE },
+    { "CHANGE", FALSE },
+    { "HOST", FALSE },
+    { "REASON", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *change;
+  size_t i;
+
+  json_array_foreach(history, i, change)
+  {
+    const char *from = json_string_value(json_object_get(change, "from"));
+    const char *to = json_string_value(json_object_get(change, "to"));
+    g_autofree char *text = from != NULL ? g_strdup_printf("%s > %s", from, to ? to : "-")
+                                         : g_strdup_printf("%s (created)", to ? to : "-");
+
+    g_ptr_array_add(cells, pp_host_table_ago(json_object_get(change, "at"), now));
+    g_ptr_array_add(cells, pp_host_table_clean(text));
+    g_ptr_array_add(cells, pp_host_table_clean(json_string_value(json_object_get(change, "host"))));
+    g_ptr_array_add(cells,
+                    pp_host_table_clean(json_string_value(json_object_get(change, "reason"))));
+  }
+  return pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
+}
+
+char *
 pp_vm_table_show(const json_t *vm, gint64 now)
 {
   const json_t *explanation = json_object_get(vm, "explanation");
   const json_t *mib = json_object_get(vm, "memory_mib");
   const char *reason = json_string_value(json_object_get(vm, "reason"));
+  const json_t *tries = json_object_get(vm, "tries");
+  const json_t *history = json_object_get(vm, "history");
   GString *out = g_string_new(NULL);
   g_autofree char *id = field_text(vm, "id");
   g_autofree char *name = field_text(vm, "name");
@@ -251,6 +282,13 @@ pp_vm_table_show(const json_t *vm, gint64 now)
   append_fact(out, "MEMORY", memory);
   append_fact(out, "DOMAIN", domain);
   append_fact(out, "CREATED", created);
+  if (json_is_integer(tries) && json_integer_value(tries) > 0) {
+    g_autofree char *text = g_strdup_printf("%" JSON_INTEGER_FORMAT " failed since it was created "
+                                            "or retried",
+                                            json_integer_value(tries));
+
+    append_fact(out, "DEPLOY TRIES", text);
+  }
   g_string_append(out, "\nPCI REQUESTS\n\n");
   append_requests(out, json_object_get(vm, "pci_requests"));
   g_string_append_c(out, '\n');
@@ -260,6 +298,12 @@ pp_vm_table_show(const json_t *vm, gint64 now)
 
     g_string_append(out, "\nWHY PENDING\n\n");
     g_string_append(out, why);
+  }
+  if (json_is_array(history) && json_array_size(history) > 0) {
+    g_autofree char *table = pp_vm_table_history(history, now);
+
+    g_string_append(out, "\nHISTORY\n\n");
+    g_string_append(out, table);
   }
   return g_string_free(out, FALSE);
 }

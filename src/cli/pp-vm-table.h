@@ -75,7 +75,10 @@ char *pp_vm_table_devices(const json_t *devices, gboolean topology);
  * "  INDEX TEXT" line per request (INDEX right-aligned to 3) or "  none";
  * a blank line and pp_vm_table_devices() with NUMA and IOMMU; and, for a
  * VM with an "explanation", a blank line, "WHY PENDING", a blank line and
- * pp_vm_table_explanation().
+ * pp_vm_table_explanation(); DEPLOY TRIES after CREATED when a deploy
+ * failed since the VM was created or retried; and, for a VM with a
+ * "history", a blank line, "HISTORY", a blank line and
+ * pp_vm_table_history().
  *
  * Returns: (transfer full)
  */
@@ -104,5 +107,17 @@ char *pp_vm_table_explanation(const json_t *explanation);
  * Returns: (transfer full)
  */
 char *pp_vm_table_place(const json_t *place);
+
+/**
+ * pp_vm_table_history:
+ * @history: the "history" array of a VM: {"at", "from", "to", "reason",
+ *   "host"}, oldest first
+ *
+ * Columns WHEN (a time ago), CHANGE ("running > poweroff", or "pending
+ * (created)" for the first), HOST and REASON ("-" when none).
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_history(const json_t *history, gint64 now);
 
 G_END_DECLS

@@ -23,6 +23,8 @@ G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
 #define MAX_COMMAND_WORDS 256
 #define MAX_WORD_LEN 4096
 #define MAX_LABEL_LEN 128
+/* 10000:e1:00.0 is 13 characters; room for a domain of 8 hex digits. */
+#define MAX_ADDRESS_LEN 32
 
 typedef struct {
   const PpApiContext *ctx;
@@ -259,18 +261,19 @@ host_to_json(const PpHost *host)
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
                     pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
-  return json_pack("{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,s:I}",
-                   "id", (json_int_t)host->id, "name", pp_json_text(host->name), "state",
-                   pp_host_state_to_string(host->state), "enabled",
-                   host->state != PP_HOST_STATE_DISABLED, "error", pp_json_text(host->error), "ssh",
-                   ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
-                   json_strv((const char *const *)host->probe_command), "prebound", host->prebound,
-                   "facts", "hostname", pp_json_text(host->reported_hostname), "cpu_count",
-                   json_int_or_null(host->cpu_count, -1), "memory_kib",
-                   json_int_or_null(host->memory_kib, -1), "kernel_version",
-                   pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
-                   "pci_free", (int)host->pci_free, "last_monitored",
-                   json_int_or_null(host->last_monitored, 0), "created", (json_int_t)host->created);
+  return json_pack(
+      "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,"
+      "s:I}",
+      "id", (json_int_t)host->id, "name", pp_json_text(host->name), "state",
+      pp_host_state_to_string(host->state), "enabled", host->state != PP_HOST_STATE_DISABLED,
+      "error", pp_json_text(host->error), "libvirt_error", pp_json_text(host->libvirt_error), "ssh",
+      ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
+      json_strv((const char *const *)host->probe_command), "prebound", host->prebound, "facts",
+      "hostname", pp_json_text(host->reported_hostname), "cpu_count",
+      json_int_or_null(host->cpu_count, -1), "memory_kib", json_int_or_null(host->memory_kib, -1),
+      "kernel_version", pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
+      "pci_free", (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
+      "created", (json_int_t)host->created);
 }
 
 static json_t *
@@ -286,14 +289,16 @@ device_to_json(const PpStoreDevice *dev)
   for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
     json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
   return json_pack(
-      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "address",
-      pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address), "type", type,
-      "vendor", vendor, "device", device, "class", class_code, "vendor_name",
+      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:o}",
+      "address", pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address),
+      "type", type, "vendor", vendor, "device", device, "class", class_code, "vendor_name",
       pp_json_text(dev->vendor_name), "device_name", pp_json_text(dev->device_name), "class_name",
       pp_json_text(dev->class_name), "numa_node", json_int_or_null(dev->numa_node, -1),
       "iommu_group", json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
       "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
-      json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "attributes", attributes);
+      json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "host_needs",
+      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside",
+      pp_json_text(dev->set_aside), "attributes", attributes);
 }
 
 static json_t *
@@ -518,6 +523,7 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(PpHost) host = find_host(call, error);
   g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) allowances = NULL;
   g_autoptr(json_t) json = NULL;
   json_t *array;
 
@@ -532,6 +538,19 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
     return built(NULL, error);
   for (guint i = 0; i < devices->len; i++) {
     if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i))))
+      return built(NULL, error);
+  }
+  allowances = pp_store_host_list_allowances(call->ctx->store, host->id, error);
+  if (allowances == NULL)
+    return NULL;
+  array = json_array();
+  if (json_object_set_new(json, "allowances", array) != 0)
+    return built(NULL, error);
+  for (guint i = 0; i < allowances->len; i++) {
+    const PpHostAllowance *a = g_ptr_array_index(allowances, i);
+
+    if (!pp_json_append(array, json_pack("{s:o,s:o,s:I}", "address", pp_json_text(a->address), "by",
+                                         pp_json_text(a->by), "created", (json_int_t)a->created)))
       return built(NULL, error);
   }
   return g_steal_pointer(&json);
@@ -557,38 +576,75 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
- * the host. Today: prebound. */
+ * the host: prebound; allow_needed and disallow_needed, an address the
+ * host needs that VMs may have all the same (recorded with who and when),
+ * and its undo. Everything is checked before anything changes. */
 static json_t *
 api_host_update(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "prebound", NULL };
+  static const char *const fields[] = { "prebound", "allow_needed", "disallow_needed", NULL };
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpHost) changed = NULL;
-  gboolean prebound;
+  gboolean prebound = FALSE, has_prebound;
+  const char *allow = NULL, *disallow = NULL;
+  PpPciAddress addr;
 
   if (!check_fields(call->body, fields, error))
     return NULL;
-  if (json_object_get(call->body, "prebound") == NULL) {
+  has_prebound = json_object_get(call->body, "prebound") != NULL;
+  if (!has_prebound && json_object_get(call->body, "allow_needed") == NULL &&
+      json_object_get(call->body, "disallow_needed") == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "nothing to change: the body names no field (known: prebound)");
+                "nothing to change: the body names no field (known: prebound, allow_needed, "
+                "disallow_needed)");
     return NULL;
   }
   /* A change says what to: null is not false here. */
-  if (!get_bool(call->body, "prebound", FALSE, &prebound, error))
+  if ((has_prebound && !get_bool(call->body, "prebound", FALSE, &prebound, error)) ||
+      !get_string(call->body, "allow_needed", MAX_ADDRESS_LEN, FALSE, &allow, error) ||
+      !get_string(call->body, "disallow_needed", MAX_ADDRESS_LEN, FALSE, &disallow, error))
     return NULL;
+  for (guint i = 0; i < 2; i++) {
+    const char *text = i == 0 ? allow : disallow;
+
+    if (text != NULL && !pp_pci_address_parse(text, &addr, NULL)) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "%s: '%s' is not a PCI address (0000:00:1f.0 or 00:1f.0)",
+                  i == 0 ? "allow_needed" : "disallow_needed", text);
+      return NULL;
+    }
+  }
   host = find_host(call, error);
-  if (host == NULL || !pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
+  if (host == NULL)
     return NULL;
+  /* The undo first: it is the one that can fail on a good request (no
+   * such allowance), and then nothing else has changed. */
+  if (disallow != NULL) {
+    if (!pp_store_host_disallow(call->ctx->store, host->id, disallow, error))
+      return NULL;
+    g_message("host '%s': %s no longer allowed to VMs, by '%s'", host->name, disallow,
+              call->user->name);
+  }
+  if (allow != NULL) {
+    if (!pp_store_host_allow(call->ctx->store, host->id, allow, call->user->name, call->now, error))
+      return NULL;
+    g_message("host '%s': %s allowed to VMs although the host may need it, by '%s'", host->name,
+              allow, call->user->name);
+  }
+  if (has_prebound) {
+    if (!pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
+      return NULL;
+    if (prebound != host->prebound)
+      g_message("host '%s' is now %s by '%s'", host->name,
+                prebound ? "prebound (managed='no')" : "managed", call->user->name);
+  }
   changed = pp_store_host_get(call->ctx->store, host->id, error);
   if (changed == NULL)
     return NULL;
-  if (changed->prebound != host->prebound) {
-    g_message("host '%s' is now %s by '%s'", host->name,
-              prebound ? "prebound (managed='no')" : "managed", call->user->name);
-    /* What can be given there changed: pending VMs may fit, or not. */
-    if (call->ctx->scheduler != NULL)
-      pp_scheduler_poke(call->ctx->scheduler);
-  }
+  /* What can be given there changed: pending VMs may fit, or not. */
+  if (call->ctx->scheduler != NULL &&
+      (allow != NULL || disallow != NULL || changed->prebound != host->prebound))
+    pp_scheduler_poke(call->ctx->scheduler);
   return built(host_to_json(changed), error);
 }
 
@@ -796,7 +852,8 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                        dev->device_name, dev->numa_node, dev->iommu_group,
                        dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
   }
-  return built(json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I}",
+  return built(json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,"
+                         "s:i}",
                          "id", (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
                          pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state),
                          "reason", pp_json_text(vm->reason), "host", host, "cpu",
@@ -805,7 +862,7 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                          requests_to_json(spec), "devices", array, "explanation", explanation,
                          "domain", domain, "domain_xml", pp_json_text(xml), "template",
                          pp_json_text(vm->template_text), "created", (json_int_t)vm->created,
-                         "updated", (json_int_t)vm->updated),
+                         "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
                error);
 }
 
@@ -898,12 +955,42 @@ find_vm(PpApiCall *call, GError **error)
   return g_steal_pointer(&vm);
 }
 
+/* Every change of the VM's state, oldest first: {"at", "from", "to",
+ * "reason", "host"}. */
+static json_t *
+history_to_json(const GPtrArray *history)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; i < history->len; i++) {
+    const PpVmChange *c = g_ptr_array_index(history, i);
+
+    pp_json_append(array,
+                   json_pack("{s:I,s:o,s:o,s:o,s:o}", "at", (json_int_t)c->at, "from",
+                             pp_json_text(c->from_state), "to", pp_json_text(c->to_state), "reason",
+                             pp_json_text(c->reason), "host", pp_json_text(c->host_name)));
+  }
+  return array;
+}
+
 static json_t *
 api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(json_t) json = NULL;
 
-  return vm == NULL ? NULL : vm_to_json(call->ctx, vm, error);
+  if (vm == NULL)
+    return NULL;
+  json = vm_to_json(call->ctx, vm, error);
+  if (json == NULL)
+    return NULL;
+  history = pp_store_vm_list_history(call->ctx->store, vm->id, error);
+  if (history == NULL)
+    return NULL;
+  if (json_object_set_new(json, "history", history_to_json(history)) != 0)
+    return built(NULL, error);
+  return g_steal_pointer(&json);
 }
 
 typedef gboolean (*VmAction)(PpScheduler *scheduler, gint64 vm_id, GError **error);

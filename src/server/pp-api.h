@@ -18,9 +18,14 @@
  *                                     prebound (default false): the host binds its devices
  *                                     to vfio-pci itself (pcipass-vfio boot), domains get
  *                                     managed='no' and only devices on vfio-pci are offered
- *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...]
- *   PATCH  /v1/hosts/{id|name}  admin  {"prebound"} -> HOST; VMs started before keep
- *                                     their domains as they are
+ *   GET    /v1/hosts/{id|name}        HOST with "pci_devices": [DEVICE...] and
+ *                                     "allowances": [{"address", "by", "created"}...]
+ *   PATCH  /v1/hosts/{id|name}  admin  {"prebound"?, "allow_needed"?, "disallow_needed"?}
+ *                                     -> HOST. prebound: VMs started before keep their
+ *                                     domains as they are. allow_needed: an address the
+ *                                     host needs (HOST_NEEDS) that VMs may have all the
+ *                                     same, recorded with the caller and the time;
+ *                                     disallow_needed: its undo (404 when not allowed)
  *   POST   /v1/hosts/{id|name}/enable   admin  -> HOST
  *   POST   /v1/hosts/{id|name}/disable  admin  -> HOST
  *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST as it was; the probe starts now
@@ -46,7 +51,8 @@
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
- *   "error": null|"...", "ssh": null|{"user": null|"..", "host", "port": null|N},
+ *   "error": null|"..." (the last probe's failure), "libvirt_error": null|"..." (the
+ *   last libvirt check's failure; either makes the state error), "ssh": null|{"user": null|"..", "host", "port": null|N},
  *   "libvirt_uri": null|"..", "probe_command": null|["..."], "prebound": false,
  *   "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null
  *   until probed), "pci_total", "pci_free", "last_monitored": null|unix seconds,
@@ -56,15 +62,21 @@
  *   "vendor_name", "device_name", "class_name", "numa_node": null|N,
  *   "iommu_group": null|N, "driver": null|"..", "sriov": "pf|vf|no",
  *   "physfn": null|"..", "vm": null|VM_ID, "gone": false,
- *   "attributes": {the probe's record, keys in order}}
- * VM: {"id", "name", "owner", "state": "pending|deploying|running|poweroff|terminating|
- *   done|failed", "reason": null|"..", "host": null|{"id", "name"}, "cpu": 0.5,
+ *   "host_needs": null|"why the host needs it" (never offered, nor its IOMMU group),
+ *   "allowed": false (an administrator allowed it all the same),
+ *   "set_aside": null|"why a deploy could not use it" (not offered until a probe
+ *   reports it again), "attributes": {the probe's record, keys in order}}
+ * VM: {"id", "name", "owner", "state": "pending|deploying|running|poweroff|unknown|
+ *   terminating|done|failed", "reason": null|".." (why its state last changed), "host": null|{"id", "name"}, "cpu": 0.5,
  *   "vcpu": N, "memory_mib": N, "pci_requests": ["VENDOR=10de,DEVICE=1db4", ...],
  *   "devices": [{"address", "short_address", "type", "name", "numa_node",
  *   "iommu_group", "request": N|null (null: a companion of its IOMMU group)}...],
  *   "explanation": null|[{"host_id", "host", "reason"}...] (pending only),
  *   "domain": "pcipass-ID", "domain_xml": null|"<domain ...>" (while it has a host),
- *   "template": "TEXT", "created", "updated"}
+ *   "template": "TEXT", "created", "updated", "tries": N (deploys that failed since it
+ *   was created or retried), and in GET /v1/vms/{id} only "history": [{"at", "from":
+ *   null|STATE, "to": STATE, "reason", "host"}...] (the newest 100 changes, oldest
+ *   first)}
  * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,
  *   "devices": [{"address", "type", "name", "request": N|null}...]}
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}

@@ -108,6 +108,28 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
   return reason;
 }
 
+/* Why a free device of @host cannot be given, for the placer (the rest of
+ * a sentence after its address): the host needs it (and no administrator
+ * allowed it), a deploy could not bind it, or the host is prebound and it
+ * is not on vfio-pci. Every device of its IOMMU group is then kept back
+ * too. Returns: (transfer none) (nullable): kept in @reasons. */
+static const char *
+device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
+{
+  char *reason;
+
+  if (dev->host_needs != NULL && !dev->allowed)
+    reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->host_needs);
+  else if (dev->set_aside != NULL)
+    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it (%s); it "
+                             "is offered again when a probe reports it",
+                             host->name, dev->set_aside);
+  else
+    return prebound_not_ready(host, dev, reasons);
+  g_ptr_array_add(reasons, reason);
+  return reason;
+}
+
 /* The placer's view of the store: every host with its devices and what its
  * VMs hold. */
 static PpPlacer *
@@ -157,7 +179,7 @@ build_placer(PpScheduler *sched, GError **error)
       pd.iommu_group = dev->iommu_group;
       pd.vm_id = dev->vm_id;
       pd.gone = dev->gone;
-      pd.not_ready = prebound_not_ready(host, dev, reasons);
+      pd.not_ready = device_not_ready(host, dev, reasons);
       for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
         if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
           char **list = g_strsplit(dev->values[k], ",", -1);
