@@ -115,10 +115,11 @@ vm_action(PpTestDaemon *f, gint64 id, const char *action, long status, PpTestRep
 }
 
 /* pcipass host create NAME, probing @sys, deploying on @uri; @option is
- * one more option of host create, or NULL. */
+ * one more option of host create, or NULL; waits until the host is in
+ * state @wait_for (NULL: monitored). */
 static void
-add_host_with(PpTestDaemon *f, const char *name, const char *sys, const char *uri,
-              const char *option)
+add_host_in(PpTestDaemon *f, const char *name, const char *sys, const char *uri,
+            const char *option, const char *wait_for)
 {
   g_autofree char *command =
       g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
@@ -130,7 +131,14 @@ add_host_with(PpTestDaemon *f, const char *name, const char *sys, const char *ur
               &run);
   if (run.status != 0)
     g_error("host create %s: %s", name, run.err);
-  json_decref(pp_test_wait_host(f, name, "monitored", 0));
+  json_decref(pp_test_wait_host(f, name, wait_for != NULL ? wait_for : "monitored", 0));
+}
+
+static void
+add_host_with(PpTestDaemon *f, const char *name, const char *sys, const char *uri,
+              const char *option)
+{
+  add_host_in(f, name, sys, uri, option, NULL);
 }
 
 static void
@@ -257,9 +265,21 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 1);
   pp_test_reply_clear(&reply);
 
-  /* Terminating it again is a conflict that changes nothing. */
-  vm_action(f, id, "terminate", 409, &reply);
-  g_assert_nonnull(strstr(pp_test_error_message(&reply, 409), "is done"));
+  /* Terminating it again works from every state: done stays done, its
+   * record as it was. */
+  vm_action(f, id, "terminate", 202, &reply);
+  g_assert_cmpstr(json_string_value(json_object_get(reply.json, "state")), ==, "done");
+  pp_test_reply_clear(&reply);
+  {
+    g_autofree char *arg = g_strdup_printf("%" G_GINT64_FORMAT, id);
+    g_autoptr(json_t) again = pp_test_cli_json(f, (const char *const[]){ "vm", "show", arg, NULL });
+    json_t *history = json_object_get(again, "history");
+
+    /* pending (created) > deploying > running > terminating > done. */
+    g_assert_cmpuint(json_array_size(history), ==, 5);
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(history, 4), "to")), ==,
+                    "done");
+  }
   pp_test_daemon_stop(f);
 }
 
@@ -492,35 +512,174 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
-/* A deployment libvirt refuses fails the VM with libvirt's words and
- * releases its device. */
-static void
-test_failed_deploy(PpTestDaemon *f, gconstpointer data)
+/* A libvirt test driver of its own for a host: @domains (defined, shut
+ * off, so that starting a VM of that name fails), in a file of the test's
+ * folder. Returns: (transfer full): its URI. */
+static char *
+test_driver_uri(PpTestDaemon *f, const char *file, const char *const *domains)
 {
-  g_autofree char *missing = g_build_filename(f->dir, "no-such-driver-config.xml", NULL);
-  g_autofree char *uri = g_strdup_printf("test://%s", missing);
-  g_autoptr(json_t) vm = NULL;
-  g_autoptr(json_t) host = NULL;
-  const char *reason;
+  g_autofree char *path = g_build_filename(f->dir, file, NULL);
+  g_autoptr(GString) xml = g_string_new("<node>\n");
+
+  for (guint i = 0; domains != NULL && domains[i] != NULL; i++)
+    g_string_append_printf(xml,
+                           "  <domain type='test' "
+                           "xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                           "    <name>%s</name><memory>65536</memory>\n"
+                           "    <os><type>hvm</type></os><test:runstate>5</test:runstate>\n"
+                           "  </domain>\n",
+                           domains[i]);
+  g_string_append(xml, "</node>\n");
+  pp_test_write_file(path, xml->str);
+  return g_strdup_printf("test://%s", path);
+}
+
+/* The reasons of a VM's history, one per line. Returns: (transfer full) */
+static char *
+history_text(json_t *vm)
+{
+  GString *out = g_string_new(NULL);
   size_t i;
-  json_t *dev;
+  json_t *change;
+
+  json_array_foreach(json_object_get(vm, "history"), i, change)
+      g_string_append_printf(out, "%s: %s\n",
+                             json_string_value(json_object_get(change, "to")),
+                             json_string_value(json_object_get(change, "reason")));
+  return g_string_free(out, FALSE);
+}
+
+/* A host whose libvirt cannot be reached is in state error with libvirt's
+ * words and is not chosen; once its libvirt answers (checked every
+ * monitor pass), it is monitored again and the pending VM runs there. */
+static void
+test_libvirt_unreachable(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename(f->dir, "later.xml", NULL);
+  g_autofree char *uri = g_strdup_printf("test://%s", missing);
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) vm = NULL;
+  const char *libvirt_error;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host_in(f, "node-a", f->trees[0], uri, NULL, "error");
+  host = pp_test_wait_host(f, "node-a", "error", 0);
+  libvirt_error = json_string_value(json_object_get(host, "libvirt_error"));
+  g_assert_nonnull(libvirt_error);
+  g_assert_nonnull(strstr(libvirt_error, missing));
+  /* The probe itself worked: only libvirt is wrong. */
+  g_assert_true(json_is_null(json_object_get(host, "error")));
+  g_assert_cmpint(json_integer_value(json_object_get(host, "pci_total")), >, 0);
+
+  id = create_vm(f, NIC_TEMPLATE);
+  vm = wait_explained(f, id, "its libvirt does not answer");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(
+                              json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
+                          missing));
+  g_clear_pointer(&vm, json_decref);
+
+  /* libvirt answers: the next pass puts it back, the VM runs there. */
+  g_clear_pointer(&host, json_decref);
+  g_free(test_driver_uri(f, "later.xml", NULL));
+  g_assert_true(g_file_test(missing, G_FILE_TEST_EXISTS));
+  host = pp_test_wait_host(f, "node-a", "monitored", 0);
+  g_assert_true(json_is_null(json_object_get(host, "libvirt_error")));
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
+                  "node-a");
+  pp_test_daemon_stop(f);
+}
+
+/* A deploy libvirt refuses on one host goes back to pending and is placed
+ * on another host; each try is in the VM's history. */
+static void
+test_deploy_retry(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *uri = test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
+  g_autoptr(json_t) vm = NULL;
+  g_autofree char *history = NULL;
+  g_autofree char *log = NULL;
   gint64 id;
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], uri);
+  add_host(f, "node-b", f->trees[0], "test:///default");
+  json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
+  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  /* Both fit; pack takes the first, node-a, whose libvirt refuses. */
+  id = create_vm(f, NIC_TEMPLATE);
+  g_assert_cmpint(id, ==, 1);
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
+                  "node-b");
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "tries")), ==, 1);
+  history = history_text(vm);
+  g_test_message("%s", history);
+  g_assert_nonnull(strstr(history, "deploying: placed on host 'node-a' with 1 device\n"
+                                   "pending: deploy 1 of 3 failed on host 'node-a', placing it "
+                                   "again: libvirt: starting pcipass-1 on "));
+  g_assert_nonnull(strstr(history, "already exists"));
+  g_assert_nonnull(strstr(history, "deploying: placed on host 'node-b' with 1 device\n"
+                                   "running: (null)\n"));
+  /* node-a keeps nothing for it. */
+  {
+    g_autoptr(json_t) a = pp_test_host_show(f, "node-a");
+
+    g_assert_cmpint(json_integer_value(json_object_get(a, "pci_free")), ==,
+                    json_integer_value(json_object_get(a, "pci_total")));
+  }
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "deploy 1 of 3 failed on host 'node-a'"));
+  pp_test_daemon_stop(f);
+}
+
+/* With no other host, the tries run out: failed with the last reason,
+ * holding nothing. vm retry makes it pending again, tries counted anew,
+ * and it runs on a host added meanwhile. */
+static void
+test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *uri = test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  const char *reason;
+  gint64 id;
+
+  pp_test_daemon_start(f, (const char *const[]){ "--deploy-tries", "2", NULL });
+  add_host(f, "node-a", f->trees[0], uri);
+  json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
   id = create_vm(f, NIC_TEMPLATE);
   vm = wait_vm(f, id, "failed");
   reason = json_string_value(json_object_get(vm, "reason"));
-  g_assert_nonnull(reason);
-  g_assert_nonnull(strstr(reason, "libvirt"));
-  g_assert_nonnull(strstr(reason, missing));
+  g_assert_true(g_str_has_prefix(reason, "its deploy failed 2 times; the last, on host 'node-a': "
+                                         "libvirt: starting pcipass-1 on "));
+  g_assert_nonnull(strstr(reason, "already exists"));
   g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 0);
   g_assert_true(json_is_null(json_object_get(vm, "host")));
   host = pp_test_host_show(f, "node-a");
-  json_array_foreach(json_object_get(host, "pci_devices"), i, dev)
-      g_assert_true(json_is_null(json_object_get(dev, "vm")));
   g_assert_cmpint(json_integer_value(json_object_get(host, "pci_free")), ==,
                   json_integer_value(json_object_get(host, "pci_total")));
+  g_clear_pointer(&vm, json_decref);
+
+  /* Retry: pending again, tries from 0; it runs on the new host. */
+  add_host(f, "node-b", f->trees[0], "test:///default");
+  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
+                  "node-b");
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "tries")), ==, 0);
+  /* Retrying what is not failed changes nothing. */
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "VM 1 is running; only a failed VM can be retried"));
+  g_clear_pointer(&vm, json_decref);
+  vm = vm_get(f, id);
+  g_assert_cmpstr(vm_state(vm), ==, "running");
   pp_test_daemon_stop(f);
 }
 
@@ -797,7 +956,9 @@ main(int argc, char **argv)
   g_test_add(path, PpTestDaemon, NULL, pp_test_daemon_set_up, fn, pp_test_daemon_tear_down)
   ADD("/vms/deploy-and-terminate", test_deploy_and_terminate);
   ADD("/vms/pending-explained", test_pending_explained);
-  ADD("/vms/failed-deploy", test_failed_deploy);
+  ADD("/vms/libvirt-unreachable", test_libvirt_unreachable);
+  ADD("/vms/deploy-retry", test_deploy_retry);
+  ADD("/vms/deploy-gives-up", test_deploy_gives_up);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);

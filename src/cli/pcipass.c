@@ -41,6 +41,7 @@ static const struct {
   { "vm", "terminate", "ID", "terminate a VM, releasing its devices", TRUE, pp_cmd_vm_terminate },
   { "vm", "poweroff", "ID", "power a VM off, keeping its devices", TRUE, pp_cmd_vm_poweroff },
   { "vm", "resume", "ID", "start a powered-off VM again", TRUE, pp_cmd_vm_resume },
+  { "vm", "retry", "ID", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
   { "vm", "place", "FILE|-", "say where a template's VM would go (a dry run)", TRUE,
     pp_cmd_vm_place },
   { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },

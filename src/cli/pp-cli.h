@@ -84,6 +84,7 @@ int pp_cmd_vm_show(int argc, char **argv);
 int pp_cmd_vm_terminate(int argc, char **argv);
 int pp_cmd_vm_poweroff(int argc, char **argv);
 int pp_cmd_vm_resume(int argc, char **argv);
+int pp_cmd_vm_retry(int argc, char **argv);
 int pp_cmd_vm_place(int argc, char **argv);
 
 int pp_cmd_user_create(int argc, char **argv);

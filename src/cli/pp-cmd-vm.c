@@ -216,7 +216,19 @@ pp_cmd_vm_poweroff(int argc, char **argv)
 int
 pp_cmd_vm_resume(int argc, char **argv)
 {
-  return quiet_action(argc, argv, "Starts a powered-off VM again.", "resume");
+  return quiet_action(argc, argv,
+                      "Starts a powered-off VM again, or a failed one that kept its devices (a "
+                      "crash), on the same host with the same devices.",
+                      "resume");
+}
+
+int
+pp_cmd_vm_retry(int argc, char **argv)
+{
+  return quiet_action(argc, argv,
+                      "Puts a failed VM back to pending: it releases what it kept and is placed "
+                      "again, its deploy tries counted anew.",
+                      "retry");
 }
 
 int

@@ -986,6 +986,15 @@ bitmap_count(const guint64 *bits, guint words)
   return n;
 }
 
+static gboolean
+host_avoided(const PpPlaceVm *vm, const Host *h)
+{
+  for (guint i = 0; i < vm->n_avoid_host_ids; i++)
+    if (vm->avoid_host_ids[i] == h->id)
+      return TRUE;
+  return FALSE;
+}
+
 /* The best host for @vm by the fast path, or NULL; its fit in @fit. */
 static Host *
 place_fast(PpPlacer *placer, const PpPlaceVm *vm, Fit *fit)
@@ -1020,7 +1029,7 @@ place_fast(PpPlacer *placer, const PpPlaceVm *vm, Fit *fit)
         Host *h = host_at(placer, i);
 
         bits &= bits - 1;
-        if (!host_fits_resources(h, vm))
+        if (!host_fits_resources(h, vm) || host_avoided(vm, h))
           continue;
         if (best != NULL && host_rank_cmp(placer->policy, h, best) > 0)
           continue;
@@ -1041,7 +1050,7 @@ place_fast(PpPlacer *placer, const PpPlaceVm *vm, Fit *fit)
 
     if (filtered && !bit_get(placer->filter, i))
       continue;
-    if (host_free_memory(h) < vm->memory_kib)
+    if (host_free_memory(h) < vm->memory_kib || host_avoided(vm, h))
       continue;
     if (host_match(placer, h, vm, fit))
       return h;
@@ -1106,6 +1115,13 @@ pp_placer_place(PpPlacer *placer, const PpPlaceVm *vm, PpPlacement **ret_placeme
   fit.dev_for_req = dev_for_req;
   g_array_set_size(placer->best_req, MAX(vm->n_requests, 1));
   h = place_fast(placer, vm, &fit);
+  if (h == NULL && vm->n_avoid_host_ids > 0) {
+    /* No other host: one where a deploy failed is better than none. */
+    PpPlaceVm again = *vm;
+
+    again.n_avoid_host_ids = 0;
+    h = place_fast(placer, &again, &fit);
+  }
   if (h != NULL) {
     if (ret_placement != NULL)
       *ret_placement = placement_new(h, vm, &fit);

@@ -80,6 +80,10 @@ typedef struct {
   guint n_requests;
   gint64 host_id;        /* 0: any host */
   const char *host_name; /* NULL: any host */
+  /* Hosts to take only when no other fits (where a deploy of the VM
+   * failed); ignored for the host the template asks for. */
+  const gint64 *avoid_host_ids;
+  guint n_avoid_host_ids;
 } PpPlaceVm;
 
 typedef enum {

@@ -106,6 +106,28 @@ on_option(const char *name, const char *value, gpointer data, GError **error)
   return TRUE;
 }
 
+/* What libvirt says about a domain or a connection goes to the
+ * scheduler, once it exists. */
+static void
+on_domain_event(const char *uri, const char *domain, PpDomainEventKind kind, const char *what,
+                gpointer user_data)
+{
+  PpDaemon *daemon = user_data;
+
+  if (daemon->scheduler != NULL)
+    pp_scheduler_domain_event(uri, domain, kind, what, daemon->scheduler);
+}
+
+/* After each host's turn in a monitor pass: its domains are reconciled. */
+static void
+on_host_checked(gint64 host_id, gpointer user_data)
+{
+  PpDaemon *daemon = user_data;
+
+  if (daemon->scheduler != NULL)
+    pp_scheduler_reconcile_host(daemon->scheduler, host_id);
+}
+
 static gboolean
 make_state_dir(const char *path, GError **error)
 {
@@ -132,11 +154,14 @@ run(PpDaemon *daemon)
     .probe_path = config->probe_path,
     .connect_timeout_s = config->ssh_connect_timeout,
     .max_output = PROBE_MAX_OUTPUT,
+    .host_checked = on_host_checked,
+    .host_checked_data = daemon,
   };
   PpSchedulerConfig scheduler = {
     .interval_s = config->schedule_interval,
     .policy = strcmp(config->placement_policy, "stripe") == 0 ? PP_PLACE_POLICY_STRIPE
                                                               : PP_PLACE_POLICY_PACK,
+    .deploy_tries = config->deploy_tries,
   };
 
   if (!make_state_dir(config->state_dir, &error) || !make_state_dir(db_dir, &error)) {
@@ -160,11 +185,13 @@ run(PpDaemon *daemon)
     return PP_EXIT_RUNTIME;
   }
 
-  daemon->monitor = pp_monitor_new(daemon->store, &monitor);
-  daemon->api.monitor = daemon->monitor;
-  daemon->deployer = pp_deployer_new();
+  /* The scheduler first: the monitor's first pass, at once, reconciles
+   * every host's domains through it. */
+  daemon->deployer = pp_deployer_new(on_domain_event, daemon);
   daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &scheduler);
   daemon->api.scheduler = daemon->scheduler;
+  daemon->monitor = pp_monitor_new(daemon->store, &monitor);
+  daemon->api.monitor = daemon->monitor;
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
   g_unix_signal_add(SIGINT, on_signal, daemon);

@@ -64,6 +64,7 @@ static json_t *api_vm_show(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_terminate(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_resume(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_vm_retry(PpApiCall *call, guint *ret_status, GError **error);
 
 /* The routes.
  *   method   the HTTP method
@@ -97,6 +98,7 @@ static const struct {
   { "POST", "/v1/vms/*/terminate", api_vm_terminate, 0 },
   { "POST", "/v1/vms/*/poweroff", api_vm_poweroff, 0 },
   { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
+  { "POST", "/v1/vms/*/retry", api_vm_retry, 0 },
 };
 
 /* How errors become HTTP statuses (STYLE rule 18).
@@ -1027,6 +1029,22 @@ static json_t *
 api_vm_resume(PpApiCall *call, guint *ret_status, GError **error)
 {
   return vm_action(call, pp_scheduler_resume, "resume", ret_status, error);
+}
+
+static json_t *
+api_vm_retry(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpVm) vm = find_vm(call, error);
+  g_autoptr(PpVm) after = NULL;
+
+  if (vm == NULL || !pp_scheduler_retry(call->ctx->scheduler, vm->id, call->user->name, error))
+    return NULL;
+  g_message("VM %" G_GINT64_FORMAT " '%s': retry by '%s'", vm->id, vm->name, call->user->name);
+  after = pp_store_vm_get(call->ctx->store, vm->id, error);
+  if (after == NULL)
+    return NULL;
+  *ret_status = 202;
+  return vm_to_json(call->ctx, after, error);
 }
 
 static json_t *

@@ -45,9 +45,13 @@
  *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
  *                                     created
  *   GET    /v1/vms/{id}               VM (the owner or the admin; others get 404)
- *   POST   /v1/vms/{id}/terminate     -> 202 VM: destroyed, devices released
+ *   POST   /v1/vms/{id}/terminate     -> 202 VM: destroyed, devices released; from every
+ *                                     state (a done VM stays done)
  *   POST   /v1/vms/{id}/poweroff      -> 202 VM: the domain stops, devices stay reserved
- *   POST   /v1/vms/{id}/resume        -> 202 VM: a poweroff VM starts again
+ *   POST   /v1/vms/{id}/resume        -> 202 VM: a poweroff VM (or a failed one that kept its
+ *                                     devices) starts again on them
+ *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed VM releases what it kept and is
+ *                                     pending again, its deploy tries counted anew
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",

@@ -61,6 +61,8 @@ static const struct {
     600, NULL, FALSE, "ssh's ConnectTimeout for probes over ssh, in seconds" },
   { "schedule-interval", KEY_UINT, offsetof(PpDaemonConfig, schedule_interval), "10", 1, 3600,
     NULL, FALSE, "Seconds between two scheduler passes (it also runs when VMs or hosts change)" },
+  { "deploy-tries", KEY_UINT, offsetof(PpDaemonConfig, deploy_tries), "3", 1, 100, NULL, FALSE,
+    "Deploys of a VM that may fail (each on another host when one fits) before it is failed" },
   { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
     "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
   { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,

@@ -26,6 +26,7 @@ typedef struct {
   char *probe_path;
   guint ssh_connect_timeout;
   guint schedule_interval;
+  guint deploy_tries;
   char *placement_policy; /* pack, stripe */
   char *log_level; /* error, warning, message, info, debug */
 } PpDaemonConfig;

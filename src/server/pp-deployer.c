@@ -8,10 +8,19 @@
 
 #include "pp-autoptr.h"
 #include "pp-deployer.h"
+#include "pp-libvirt-events.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-deployer-error-quark, pp_deployer_error)
 /* clang-format on */
+
+/* Where events go: the daemon's function, until pp_deployer_free() clears
+ * it. Reference counted (each connection's listeners hold it); func is
+ * read and cleared on the main loop only. */
+typedef struct {
+  PpDeployerEventFunc func;
+  gpointer user_data;
+} Sink;
 
 /* The connections, shared by the worker threads: one per URI, opened on
  * first use and reopened when libvirt says it died. Reference counted, so
@@ -19,18 +28,38 @@ G_DEFINE_QUARK(pp-deployer-error-quark, pp_deployer_error)
 typedef struct {
   GMutex lock;
   GHashTable *conns; /* uri -> virConnectPtr */
+  Sink *sink;
 } Shared;
 
 struct _PpDeployer {
   Shared *shared;
 };
 
+typedef enum {
+  CALL_START,
+  CALL_DESTROY,
+  CALL_LIST,
+} CallKind;
+
 typedef struct {
   Shared *shared;
+  CallKind kind;
   char *uri;
-  char *name;
-  char *xml; /* NULL: destroy */
+  char *name; /* start, destroy: the domain; list: the prefix */
+  char *xml;  /* start */
 } Call;
+
+/* The opaque of one connection's event callbacks. */
+typedef struct {
+  Sink *sink;
+  char *uri;
+} Listener;
+
+static void
+sink_release(Sink *sink)
+{
+  g_atomic_rc_box_release(sink);
+}
 
 static void
 shared_clear(gpointer data)
@@ -39,6 +68,116 @@ shared_clear(gpointer data)
 
   g_hash_table_unref(shared->conns);
   g_mutex_clear(&shared->lock);
+  sink_release(shared->sink);
+}
+
+static Listener *
+listener_new(Sink *sink, const char *uri)
+{
+  Listener *l = g_new0(Listener, 1);
+
+  l->sink = g_atomic_rc_box_acquire(sink);
+  l->uri = g_strdup(uri);
+  return l;
+}
+
+static void
+listener_free(void *data)
+{
+  Listener *l = data;
+
+  sink_release(l->sink);
+  g_free(l->uri);
+  g_free(l);
+}
+
+static void
+emit(Listener *l, const char *domain, PpDomainEventKind kind, const char *what)
+{
+  if (l->sink->func != NULL)
+    l->sink->func(l->uri, domain, kind, what, l->sink->user_data);
+}
+
+/* The lifecycle events that change what pcipass records; the others
+ * (started, paused, resumed, defined, ...) are left to the reconcile. On
+ * the main loop. */
+static int
+on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+  static const struct {
+    int event, detail;
+    PpDomainEventKind kind;
+    const char *what;
+  } table[] = {
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, PP_DOMAIN_EVENT_SHUTDOWN,
+      "stopped: shut down by its guest" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, PP_DOMAIN_EVENT_DESTROYED,
+      "stopped: destroyed" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED, PP_DOMAIN_EVENT_CRASHED,
+      "stopped: its guest crashed" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, PP_DOMAIN_EVENT_CRASHED,
+      "stopped: QEMU failed (its process ended)" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, PP_DOMAIN_EVENT_STOPPED,
+      "stopped: migrated away" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, PP_DOMAIN_EVENT_STOPPED,
+      "stopped: saved to a file" },
+    { VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT, PP_DOMAIN_EVENT_STOPPED,
+      "stopped: a snapshot was loaded" },
+    { VIR_DOMAIN_EVENT_CRASHED, VIR_DOMAIN_EVENT_CRASHED_PANICKED, PP_DOMAIN_EVENT_CRASHED,
+      "crashed: its guest panicked" },
+  };
+  const char *name = virDomainGetName(dom);
+
+  for (guint i = 0; i < G_N_ELEMENTS(table); i++) {
+    if (table[i].event == event && table[i].detail == detail) {
+      g_debug("'%s': %s %s", ((Listener *)opaque)->uri, name, table[i].what);
+      emit(opaque, name, table[i].kind, table[i].what);
+      return 0;
+    }
+  }
+  g_debug("'%s': %s: lifecycle event %d, detail %d, ignoring", ((Listener *)opaque)->uri, name,
+          event, detail);
+  return 0;
+}
+
+/* The connection ended other than by our close. On the main loop. */
+static void
+on_close(virConnectPtr conn, int reason, void *opaque)
+{
+  static const char *const words[] = {
+    [VIR_CONNECT_CLOSE_REASON_ERROR] = "the connection to libvirt failed",
+    [VIR_CONNECT_CLOSE_REASON_EOF] = "libvirt closed the connection",
+    [VIR_CONNECT_CLOSE_REASON_KEEPALIVE] = "libvirt stopped answering (keepalive)",
+  };
+
+  if (reason == VIR_CONNECT_CLOSE_REASON_CLIENT || reason < 0 ||
+      (guint)reason >= G_N_ELEMENTS(words) || words[reason] == NULL)
+    return;
+  g_debug("'%s': %s", ((Listener *)opaque)->uri, words[reason]);
+  emit(opaque, NULL, PP_DOMAIN_EVENT_LOST, words[reason]);
+}
+
+/* Listens to a new connection: its domains' lifecycle, its end, and a
+ * keepalive so that a host that vanishes is noticed (remote URIs only;
+ * the others have nothing to keep alive). Worker thread. */
+static void
+listen_to(Shared *shared, virConnectPtr conn, const char *uri)
+{
+  Listener *events = listener_new(shared->sink, uri);
+  Listener *closing = listener_new(shared->sink, uri);
+
+  if (virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), events,
+                                       listener_free) < 0) {
+    g_debug("'%s': no domain events (%s); the reconcile alone follows its domains", uri,
+            virGetLastErrorMessage());
+    listener_free(events);
+  }
+  if (virConnectRegisterCloseCallback(conn, on_close, closing, listener_free) < 0)
+    listener_free(closing);
+  if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+    g_debug("'%s': no keepalive (%s), ignoring", uri, virGetLastErrorMessage());
+  virResetLastError();
 }
 
 static void
@@ -65,20 +204,25 @@ close_conn(gpointer conn)
 }
 
 PpDeployer *
-pp_deployer_new(void)
+pp_deployer_new(PpDeployerEventFunc events, gpointer user_data)
 {
   static gsize once = 0;
   PpDeployer *deployer = g_new0(PpDeployer, 1);
 
   if (g_once_init_enter(&once)) {
-    /* Before any thread calls libvirt (its rule for threaded programs). */
+    /* Before any thread calls libvirt (its rule for threaded programs),
+     * and its event loop before any connection. */
     virInitialize();
     virSetErrorFunc(NULL, silence);
+    pp_libvirt_events_register();
     g_once_init_leave(&once, 1);
   }
   deployer->shared = g_atomic_rc_box_new0(Shared);
   g_mutex_init(&deployer->shared->lock);
   deployer->shared->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, close_conn);
+  deployer->shared->sink = g_atomic_rc_box_new0(Sink);
+  deployer->shared->sink->func = events;
+  deployer->shared->sink->user_data = user_data;
   return deployer;
 }
 
@@ -87,8 +231,20 @@ pp_deployer_free(PpDeployer *deployer)
 {
   if (deployer == NULL)
     return;
+  /* Events still queued for connections that close later go nowhere. */
+  deployer->shared->sink->func = NULL;
   g_atomic_rc_box_release_full(deployer->shared, shared_clear);
   g_free(deployer);
+}
+
+void
+pp_domain_info_free(PpDomainInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free(info->name);
+  g_free(info->what);
+  g_free(info);
 }
 
 static void
@@ -98,6 +254,41 @@ set_libvirt_error(GError **error, PpDeployerError code, const char *what)
 
   g_set_error(error, PP_DEPLOYER_ERROR, code, "libvirt: %s: %s", what,
               message ? message : "no message");
+}
+
+/* The error of a call on @conn that failed: libvirt's last error, and
+ * whose fault it is: the connection's (it broke: the host), the domain
+ * XML's (the VM's own), or the call's. Read before anything else calls
+ * libvirt, which would reset it. */
+static void
+set_call_error(GError **error, virConnectPtr conn, const char *what)
+{
+  virErrorPtr last = virGetLastError();
+  g_autofree char *message = g_strdup(last && last->message ? last->message : "no message");
+  int domain = last ? last->domain : 0, code = last ? last->code : 0;
+  PpDeployerError kind = PP_DEPLOYER_ERROR_LIBVIRT;
+
+  if (domain == VIR_FROM_RPC || domain == VIR_FROM_REMOTE)
+    kind = PP_DEPLOYER_ERROR_CONNECT;
+  switch (code) {
+  case VIR_ERR_NO_CONNECT:
+  case VIR_ERR_RPC:
+  case VIR_ERR_AUTH_FAILED:
+  case VIR_ERR_AUTH_CANCELLED:
+  case VIR_ERR_AUTH_UNAVAILABLE:
+    kind = PP_DEPLOYER_ERROR_CONNECT;
+    break;
+  case VIR_ERR_XML_ERROR:
+  case VIR_ERR_XML_DETAIL:
+  case VIR_ERR_XML_INVALID_SCHEMA:
+    kind = PP_DEPLOYER_ERROR_CONFIG;
+    break;
+  default:
+    break;
+  }
+  if (conn != NULL && virConnectIsAlive(conn) == 0)
+    kind = PP_DEPLOYER_ERROR_CONNECT;
+  g_set_error(error, PP_DEPLOYER_ERROR, kind, "libvirt: %s: %s", what, message);
 }
 
 /* The connection of @uri, held by the caller (a reference of its own).
@@ -121,6 +312,7 @@ get_conn(Shared *shared, const char *uri, GError **error)
       set_libvirt_error(error, PP_DEPLOYER_ERROR_CONNECT, uri);
       return NULL;
     }
+    listen_to(shared, conn, uri);
     g_hash_table_insert(shared->conns, g_strdup(uri), conn);
   }
   virConnectRef(conn);
@@ -168,7 +360,7 @@ do_start(Shared *shared, const Call *call, GError **error)
   if (dom == NULL) {
     g_autofree char *what = g_strdup_printf("starting %s on '%s'", call->name, call->uri);
 
-    set_libvirt_error(error, PP_DEPLOYER_ERROR_LIBVIRT, what);
+    set_call_error(error, conn, what);
     return FALSE;
   }
   g_debug("%s on '%s': started", call->name, call->uri);
@@ -191,17 +383,90 @@ do_destroy(Shared *shared, const Call *call, GError **error)
       g_debug("%s on '%s': no such domain, nothing to destroy", call->name, call->uri);
       return TRUE;
     }
-    set_libvirt_error(error, PP_DEPLOYER_ERROR_LIBVIRT, call->name);
+    set_call_error(error, conn, call->name);
     return FALSE;
   }
   if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) != 0) {
     g_autofree char *what = g_strdup_printf("destroying %s on '%s'", call->name, call->uri);
 
-    set_libvirt_error(error, PP_DEPLOYER_ERROR_LIBVIRT, what);
+    set_call_error(error, conn, what);
     return FALSE;
   }
   g_debug("%s on '%s': destroyed", call->name, call->uri);
   return TRUE;
+}
+
+/* libvirt's state of a domain in words, and what it means here. */
+static PpDomainRun
+domain_run(int state, int reason, char **ret_what)
+{
+  static const char *const shutoff[] = {
+    [VIR_DOMAIN_SHUTOFF_UNKNOWN] = "shut off",
+    [VIR_DOMAIN_SHUTOFF_SHUTDOWN] = "shut off: shut down by its guest",
+    [VIR_DOMAIN_SHUTOFF_DESTROYED] = "shut off: destroyed",
+    [VIR_DOMAIN_SHUTOFF_CRASHED] = "shut off: its guest crashed",
+    [VIR_DOMAIN_SHUTOFF_MIGRATED] = "shut off: migrated away",
+    [VIR_DOMAIN_SHUTOFF_SAVED] = "shut off: saved to a file",
+    [VIR_DOMAIN_SHUTOFF_FAILED] = "shut off: QEMU failed",
+    [VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT] = "shut off: a snapshot was loaded",
+  };
+
+  switch (state) {
+  case VIR_DOMAIN_SHUTOFF:
+    *ret_what = g_strdup(reason >= 0 && (guint)reason < G_N_ELEMENTS(shutoff) &&
+                                 shutoff[reason] != NULL
+                             ? shutoff[reason]
+                             : "shut off");
+    return reason == VIR_DOMAIN_SHUTOFF_CRASHED || reason == VIR_DOMAIN_SHUTOFF_FAILED
+               ? PP_DOMAIN_CRASHED
+               : PP_DOMAIN_SHUTOFF;
+  case VIR_DOMAIN_CRASHED:
+    *ret_what = g_strdup("crashed");
+    return PP_DOMAIN_CRASHED;
+  case VIR_DOMAIN_PAUSED:
+    *ret_what = g_strdup("paused");
+    return PP_DOMAIN_ACTIVE;
+  default:
+    *ret_what = g_strdup("running");
+    return PP_DOMAIN_ACTIVE;
+  }
+}
+
+static GPtrArray *
+do_list(Shared *shared, const Call *call, GError **error)
+{
+  g_autoptr(virConnect) conn = get_conn(shared, call->uri, error);
+  g_autoptr(GPtrArray) list = NULL;
+  virDomainPtr *doms = NULL;
+  int n;
+
+  if (conn == NULL)
+    return NULL;
+  n = virConnectListAllDomains(conn, &doms, 0);
+  if (n < 0) {
+    g_autofree char *what = g_strdup_printf("listing the domains of '%s'", call->uri);
+
+    set_call_error(error, conn, what);
+    return NULL;
+  }
+  list = g_ptr_array_new_with_free_func((GDestroyNotify)pp_domain_info_free);
+  for (int i = 0; i < n; i++) {
+    const char *name = virDomainGetName(doms[i]);
+    int state = 0, reason = 0;
+
+    /* A domain that went between the list and this is not there. */
+    if (name != NULL && g_str_has_prefix(name, call->name) &&
+        virDomainGetState(doms[i], &state, &reason, 0) == 0) {
+      PpDomainInfo *info = g_new0(PpDomainInfo, 1);
+
+      info->name = g_strdup(name);
+      info->run = domain_run(state, reason, &info->what);
+      g_ptr_array_add(list, info);
+    }
+    virDomainFree(doms[i]);
+  }
+  free(doms);
+  return g_steal_pointer(&list);
 }
 
 static void
@@ -209,24 +474,36 @@ run_call(GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
 {
   Call *call = task_data;
   GError *error = NULL;
-  gboolean ok = call->xml != NULL ? do_start(call->shared, call, &error)
-                                  : do_destroy(call->shared, call, &error);
 
-  virResetLastError();
-  if (ok)
+  if (call->kind == CALL_LIST) {
+    GPtrArray *list = do_list(call->shared, call, &error);
+
+    virResetLastError();
+    if (list != NULL)
+      g_task_return_pointer(task, list, (GDestroyNotify)g_ptr_array_unref);
+    else
+      g_task_return_error(task, error);
+    return;
+  }
+  if (call->kind == CALL_START ? do_start(call->shared, call, &error)
+                               : do_destroy(call->shared, call, &error)) {
+    virResetLastError();
     g_task_return_boolean(task, TRUE);
-  else
+  } else {
+    virResetLastError();
     g_task_return_error(task, error);
+  }
 }
 
 static void
-dispatch(PpDeployer *deployer, const char *uri, const char *name, const char *xml, gpointer tag,
-         GAsyncReadyCallback callback, gpointer user_data)
+dispatch(PpDeployer *deployer, CallKind kind, const char *uri, const char *name, const char *xml,
+         gpointer tag, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr(GTask) task = g_task_new(NULL, NULL, callback, user_data);
   Call *call = g_new0(Call, 1);
 
   call->shared = g_atomic_rc_box_acquire(deployer->shared);
+  call->kind = kind;
   call->uri = g_strdup(uri);
   call->name = g_strdup(name);
   call->xml = g_strdup(xml);
@@ -240,7 +517,7 @@ pp_deployer_start_async(PpDeployer *deployer, const char *uri, const char *name,
                         GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail(deployer != NULL && uri != NULL && name != NULL && xml != NULL);
-  dispatch(deployer, uri, name, xml, pp_deployer_start_async, callback, user_data);
+  dispatch(deployer, CALL_START, uri, name, xml, pp_deployer_start_async, callback, user_data);
 }
 
 gboolean
@@ -255,7 +532,8 @@ pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *nam
                           GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail(deployer != NULL && uri != NULL && name != NULL);
-  dispatch(deployer, uri, name, NULL, pp_deployer_destroy_async, callback, user_data);
+  dispatch(deployer, CALL_DESTROY, uri, name, NULL, pp_deployer_destroy_async, callback,
+           user_data);
 }
 
 gboolean
@@ -263,4 +541,19 @@ pp_deployer_destroy_finish(GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
   return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+void
+pp_deployer_list_async(PpDeployer *deployer, const char *uri, const char *prefix,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail(deployer != NULL && uri != NULL && prefix != NULL);
+  dispatch(deployer, CALL_LIST, uri, prefix, NULL, pp_deployer_list_async, callback, user_data);
+}
+
+GPtrArray *
+pp_deployer_list_finish(GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+  return g_task_propagate_pointer(G_TASK(result), error);
 }

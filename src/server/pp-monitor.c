@@ -28,6 +28,8 @@ struct _PpMonitor {
   char *probe_path;
   guint connect_timeout_s;
   gsize max_output;
+  void (*host_checked)(gint64 host_id, gpointer data);
+  gpointer host_checked_data;
   GSource *timer;
   GQueue waiting;     /* gint64 * host ids, owned, in the order to probe them */
   GHashTable *busy;   /* gint64 * host ids (a set, owned): waiting or running */
@@ -65,10 +67,13 @@ monitor_queue(PpMonitor *monitor, gint64 host_id, gboolean first)
 }
 
 /* The host is neither waiting nor running any more. */
+/* The host's turn is over: free for the next, and checked. */
 static void
 monitor_release(PpMonitor *monitor, gint64 host_id)
 {
   g_hash_table_remove(monitor->busy, &host_id);
+  if (monitor->host_checked != NULL)
+    monitor->host_checked(host_id, monitor->host_checked_data);
 }
 
 /* The state a probe's outcome gives a host: a disabled one stays so. */
@@ -106,8 +111,9 @@ job_record_report(PpMonitor *monitor, PpMonitorJob *job, PpHostState before,
                   const PpProbeReport *report)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = NULL;
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-  PpHostState after = next_state(before, PP_HOST_STATE_MONITORED);
+  PpHostState after;
   PpReconcileStats stats = { 0 };
 
   if (!pp_store_host_reconcile(monitor->store, job->host_id, report, now, &stats, &error)) {
@@ -117,6 +123,9 @@ job_record_report(PpMonitor *monitor, PpMonitorJob *job, PpHostState before,
       g_warning("host '%s': cannot store the probe's report: %s", job->host_name, error->message);
     return;
   }
+  /* Still in error when its libvirt does not answer. */
+  host = pp_store_host_get(monitor->store, job->host_id, NULL);
+  after = host != NULL ? host->state : next_state(before, PP_HOST_STATE_MONITORED);
   if (after != before)
     g_message("host '%s': %s -> %s: %u devices (%u new, %u removed, %u gone while held)",
               job->host_name, pp_host_state_to_string(before), pp_host_state_to_string(after),
@@ -265,8 +274,12 @@ monitor_pass(PpMonitor *monitor)
   for (guint i = 0; i < hosts->len; i++) {
     const PpHost *host = g_ptr_array_index(hosts, i);
 
-    if (host->state == PP_HOST_STATE_DISABLED)
+    if (host->state == PP_HOST_STATE_DISABLED) {
+      /* Not probed; its VMs, if any, still follow their domains. */
+      if (monitor->host_checked != NULL)
+        monitor->host_checked(host->id, monitor->host_checked_data);
       continue;
+    }
     if (g_hash_table_contains(monitor->busy, &host->id)) {
       g_debug("host '%s': still being probed, skipping", host->name);
       continue;
@@ -307,6 +320,8 @@ pp_monitor_new(PpStore *store, const PpMonitorConfig *config)
   monitor->probe_path = g_strdup(config->probe_path);
   monitor->connect_timeout_s = config->connect_timeout_s;
   monitor->max_output = config->max_output;
+  monitor->host_checked = config->host_checked;
+  monitor->host_checked_data = config->host_checked_data;
   g_queue_init(&monitor->waiting);
   monitor->busy = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   monitor->running = g_ptr_array_new();

@@ -18,6 +18,12 @@ typedef struct {
   const char *probe_path;  /* the probe program for hosts without a command */
   guint connect_timeout_s; /* ssh's ConnectTimeout */
   gsize max_output;        /* the most bytes a probe may print */
+  /* Nullable: called with each host's id once its turn in a pass is over
+   * (its probe recorded, or skipped when disabled), and after each probe
+   * asked for with pp_monitor_poke(): pcipassd reconciles the host's
+   * domains then. */
+  void (*host_checked)(gint64 host_id, gpointer data);
+  gpointer host_checked_data;
 } PpMonitorConfig;
 
 typedef struct _PpMonitor PpMonitor;

@@ -15,6 +15,8 @@ G_DEFINE_QUARK(pp-scheduler-error-quark, pp_scheduler_error)
 
 /* How many hosts the log line of a pending VM names. */
 #define LOG_HOSTS 8
+/* Every domain pcipass starts is named DOMAIN_PREFIX and the VM's id. */
+#define DOMAIN_PREFIX "pcipass-"
 
 typedef enum {
   OP_START,     /* deploying -> running */
@@ -28,8 +30,21 @@ typedef struct {
   PpScheduler *sched;
   gint64 vm_id;
   OpKind kind;
+  gint64 host_id;
   char *host_name;
+  /* A start's domain that stopped before the start returned: what libvirt
+   * said, applied when it returns. */
+  gboolean stopped;
+  PpDomainEventKind stopped_kind;
+  char *stopped_what;
 } Op;
+
+/* A reconcile of one host in flight. */
+typedef struct {
+  PpScheduler *sched; /* NULL once the scheduler is freed */
+  gint64 host_id;
+  guint64 epoch; /* sched->epoch when the domains were asked for */
+} Reconcile;
 
 struct _PpScheduler {
   PpStore *store;
@@ -37,7 +52,14 @@ struct _PpScheduler {
   PpSchedulerConfig config;
   guint timer_id;
   guint idle_id;
-  GHashTable *in_flight; /* vm id (gint64 *) -> Op * */
+  GHashTable *in_flight;   /* vm id (gint64 *) -> Op * */
+  GHashTable *reconciling; /* host id (gint64 *) -> Reconcile * */
+  /* Counts the libvirt calls that ended; a VM whose call ended after a
+   * reconcile read its host's domains is not judged by that read. */
+  guint64 epoch;
+  GHashTable *op_ended;     /* vm id (gint64 *) -> guint64 epoch of its last call's end */
+  GHashTable *failed_hosts; /* vm id (gint64 *) -> GArray of host ids where a deploy failed */
+  GHashTable *destroy_failures; /* vm id (gint64 *) -> count of failed destroys (terminate) */
   PpSchedulerCounts counts;
 };
 
@@ -49,17 +71,39 @@ now_s(void)
   return g_get_real_time() / G_USEC_PER_SEC;
 }
 
+static gint64 *
+id_key(gint64 id)
+{
+  gint64 *key = g_new(gint64, 1);
+
+  *key = id;
+  return key;
+}
+
 static void
 op_free(Op *op)
 {
   g_free(op->host_name);
+  g_free(op->stopped_what);
   g_free(op);
 }
 
 char *
 pp_scheduler_domain_name(gint64 vm_id)
 {
-  return g_strdup_printf("pcipass-%" G_GINT64_FORMAT, vm_id);
+  return g_strdup_printf(DOMAIN_PREFIX "%" G_GINT64_FORMAT, vm_id);
+}
+
+/* The VM id of a domain pcipass named, or 0. */
+static gint64
+domain_vm_id(const char *domain)
+{
+  guint64 id;
+
+  if (domain == NULL || !g_str_has_prefix(domain, DOMAIN_PREFIX) ||
+      !g_ascii_string_to_unsigned(domain + strlen(DOMAIN_PREFIX), 10, 1, G_MAXINT64, &id, NULL))
+    return 0;
+  return (gint64)id;
 }
 
 char *
@@ -202,9 +246,13 @@ build_placer(PpScheduler *sched, GError **error)
       break;
     default:
       ph.state = PP_PLACE_HOST_NOT_MONITORED;
-      state_text = host->state == PP_HOST_STATE_ERROR
-                       ? g_strdup_printf("error: %s", host->error ? host->error : "")
-                       : g_strdup("init: not probed yet");
+      if (host->state != PP_HOST_STATE_ERROR)
+        state_text = g_strdup("init: not probed yet");
+      else if (host->error != NULL)
+        state_text = g_strdup_printf("error: %s", host->error);
+      else
+        state_text = g_strdup_printf("error: its libvirt does not answer: %s",
+                                     host->libvirt_error ? host->libvirt_error : "");
       ph.state_text = state_text;
       break;
     }
@@ -244,6 +292,23 @@ fail_vm(PpScheduler *sched, const PpVm *vm, const char *reason)
     g_warning("VM %" G_GINT64_FORMAT ": cannot release it: %s", vm->id, error->message);
 }
 
+/* Moves @vm from @from to @to with @reason, logging the change at
+ * message level; FALSE (logged) when the store refused. */
+static gboolean
+move_vm(PpScheduler *sched, const PpVm *vm, PpVmState from, PpVmState to, const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pp_store_vm_transition(sched->store, vm->id, from, to, reason, now_s(), &error)) {
+    g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
+    return FALSE;
+  }
+  g_message("VM %" G_GINT64_FORMAT " '%s': %s -> %s%s%s", vm->id, vm->name,
+            pp_vm_state_to_string(from), pp_vm_state_to_string(to), reason ? ": " : "",
+            reason ? reason : "");
+  return TRUE;
+}
+
 /* Places one pending VM, or records why it cannot be. */
 static void
 place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
@@ -254,6 +319,7 @@ place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
   g_autoptr(GPtrArray) rejections = NULL;
   g_autoptr(GArray) ids = NULL;
   g_autoptr(PpVm) placed = NULL;
+  GArray *avoid = g_hash_table_lookup(sched->failed_hosts, &vm->id);
   PpPlaceVm pv;
 
   spec = pp_vm_template_parse(vm->template_text, strlen(vm->template_text), &error);
@@ -265,6 +331,11 @@ place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
     return;
   }
   pp_vm_spec_to_place_vm(spec, vm->id, &pv);
+  /* Where a deploy of it failed comes last. */
+  if (avoid != NULL) {
+    pv.avoid_host_ids = (const gint64 *)(void *)avoid->data;
+    pv.n_avoid_host_ids = avoid->len;
+  }
   if (!pp_placer_place(placer, &pv, &placement, &rejections)) {
     g_autoptr(json_t) json = rejections_to_json(rejections);
     g_autofree char *text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -365,6 +436,111 @@ pp_scheduler_poke(PpScheduler *scheduler)
     scheduler->idle_id = g_idle_add(on_idle, scheduler);
 }
 
+/* The state a stopped domain leaves its VM in, and why. Returns: (transfer
+ * full) the reason. */
+static char *
+stop_outcome(PpDomainEventKind kind, const char *what, PpVmState *ret_state)
+{
+  *ret_state = PP_VM_STATE_POWEROFF;
+  switch (kind) {
+  case PP_DOMAIN_EVENT_SHUTDOWN:
+    return g_strdup_printf("its guest shut it down (libvirt: %s); it keeps its devices", what);
+  case PP_DOMAIN_EVENT_DESTROYED:
+    return g_strdup_printf("its domain was destroyed outside pcipass (libvirt: %s); it keeps its "
+                           "devices",
+                           what);
+  case PP_DOMAIN_EVENT_CRASHED:
+    *ret_state = PP_VM_STATE_FAILED;
+    return g_strdup_printf("libvirt: %s; it keeps its devices until 'pcipass vm terminate' or "
+                           "'pcipass vm retry'",
+                           what);
+  case PP_DOMAIN_EVENT_STOPPED:
+  default:
+    return g_strdup_printf("libvirt: %s; it keeps its devices", what);
+  }
+}
+
+/* A libvirt call for a VM whose deploy failed: back to pending to be
+ * placed elsewhere, or failed after the last try. A connection error puts
+ * the host in error (not chosen until its libvirt answers); a message that
+ * names a device of the VM sets that device aside on the host. */
+static void
+start_failed(PpScheduler *sched, const PpVm *vm, const Op *op, const GError *error)
+{
+  g_autoptr(GError) store_error = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *reason = NULL;
+  GArray *hosts;
+  guint tries = vm->tries + 1;
+
+  sched->counts.deploy_failures++;
+  if (g_error_matches(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_CONFIG)) {
+    reason = g_strdup_printf("libvirt refused its domain XML on host '%s': %s", op->host_name,
+                             error->message);
+    fail_vm(sched, vm, reason);
+    return;
+  }
+  if (g_error_matches(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_CONNECT)) {
+    if (pp_store_host_set_libvirt_error(sched->store, op->host_id, error->message, &store_error))
+      g_warning("host '%s': error: %s", op->host_name, error->message);
+    else
+      g_warning("host '%s': %s", op->host_name, store_error->message);
+    g_clear_error(&store_error);
+  } else {
+    devices = pp_store_vm_list_devices(sched->store, vm->id, NULL);
+    for (guint i = 0; devices != NULL && i < devices->len; i++) {
+      const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+      if (strstr(error->message, dev->address) == NULL)
+        continue;
+      g_warning("host '%s': %s set aside until a probe reports it again: %s", op->host_name,
+                dev->address, error->message);
+      if (!pp_store_device_set_aside(sched->store, op->host_id, dev->address, error->message,
+                                     &store_error)) {
+        g_warning("host '%s': %s", op->host_name, store_error->message);
+        g_clear_error(&store_error);
+      }
+    }
+  }
+  /* Remembered until it runs or is terminated: a retry prefers others. */
+  hosts = g_hash_table_lookup(sched->failed_hosts, &vm->id);
+  if (hosts == NULL) {
+    hosts = g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_hash_table_insert(sched->failed_hosts, id_key(vm->id), hosts);
+  }
+  g_array_append_val(hosts, op->host_id);
+  if (tries >= sched->config.deploy_tries) {
+    reason = g_strdup_printf("its deploy failed %u time%s; the last, on host '%s': %s", tries,
+                             tries == 1 ? "" : "s", op->host_name, error->message);
+    fail_vm(sched, vm, reason);
+    return;
+  }
+  reason = g_strdup_printf("deploy %u of %u failed on host '%s', placing it again: %s", tries,
+                           sched->config.deploy_tries, op->host_name, error->message);
+  if (pp_store_vm_requeue(sched->store, vm->id, PP_VM_STATE_DEPLOYING, reason, TRUE, now_s(),
+                          &store_error))
+    g_warning("VM %" G_GINT64_FORMAT " '%s': %s", vm->id, vm->name, reason);
+  else
+    g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, store_error->message);
+}
+
+/* terminating -> done, releasing what the VM holds. */
+static void
+terminated(PpScheduler *sched, const PpVm *vm, const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_hash_table_remove(sched->destroy_failures, &vm->id);
+  g_hash_table_remove(sched->failed_hosts, &vm->id);
+  if (!pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_DONE, reason, now_s(), &error)) {
+    g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
+    return;
+  }
+  g_message("VM %" G_GINT64_FORMAT " '%s' terminated; its devices are free%s%s", vm->id, vm->name,
+            reason ? ": " : "", reason ? reason : "");
+  pp_scheduler_poke(sched);
+}
+
 static void
 on_op_done(GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -381,6 +557,8 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
     return;
   }
   g_hash_table_remove(sched->in_flight, &op->vm_id);
+  sched->epoch++;
+  g_hash_table_replace(sched->op_ended, id_key(op->vm_id), GSIZE_TO_POINTER(sched->epoch));
   vm = pp_store_vm_get(sched->store, op->vm_id, &store_error);
   if (vm == NULL) {
     g_warning("VM %" G_GINT64_FORMAT ": %s", op->vm_id, store_error->message);
@@ -393,8 +571,19 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
     if (vm->state == PP_VM_STATE_TERMINATING) {
       /* Terminated while it started: the pass destroys it. */
       pp_scheduler_poke(sched);
+    } else if (vm->state != PP_VM_STATE_DEPLOYING) {
+      g_debug("VM %" G_GINT64_FORMAT ": %s when its start returned, ignoring", vm->id,
+              pp_vm_state_to_string(vm->state));
+    } else if (ok && op->stopped) {
+      /* Started, and stopped before the start returned. */
+      PpVmState to;
+      g_autofree char *reason = stop_outcome(op->stopped_kind, op->stopped_what, &to);
+
+      sched->counts.deployed++;
+      move_vm(sched, vm, PP_VM_STATE_DEPLOYING, to, reason);
     } else if (ok) {
       sched->counts.deployed++;
+      g_hash_table_remove(sched->failed_hosts, &vm->id);
       if (pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING,
                                  NULL, now_s(), &store_error))
         g_message("VM %" G_GINT64_FORMAT " '%s' is running on host '%s'", vm->id, vm->name,
@@ -402,36 +591,51 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
       else
         g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, store_error->message);
     } else {
-      sched->counts.deploy_failures++;
-      fail_vm(sched, vm, error->message);
-      /* What it held may fit a pending VM. */
+      start_failed(sched, vm, op, error);
+      /* What it held may fit a pending VM; it may fit elsewhere. */
       pp_scheduler_poke(sched);
     }
     break;
   case OP_TERMINATE:
     if (ok) {
-      if (pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_DONE, NULL, now_s(),
-                              &store_error)) {
-        g_message("VM %" G_GINT64_FORMAT " '%s' terminated; its devices are free", vm->id,
-                  vm->name);
-        pp_scheduler_poke(sched);
-      } else {
-        g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, store_error->message);
-      }
-    } else {
-      /* It stays terminating, holding its devices: the next pass retries. */
-      g_autofree char *reason = g_strdup_printf("terminate: %s (retried)", error->message);
+      terminated(sched, vm, NULL);
+    } else if (g_error_matches(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_CONNECT)) {
+      /* The host does not answer: what the VM holds is released now; the
+       * reconcile destroys its domain when the host answers again. */
+      g_autofree char *reason =
+          g_strdup_printf("terminated while host '%s' did not answer (%s); its domain is "
+                          "destroyed when the host answers again",
+                          op->host_name, error->message);
 
+      pp_store_host_set_libvirt_error(sched->store, op->host_id, error->message, NULL);
+      terminated(sched, vm, reason);
+    } else {
+      /* It stays terminating, holding its devices: the next pass retries,
+       * deploy_tries times in all, then it is released all the same. */
+      guint failures = GPOINTER_TO_UINT(g_hash_table_lookup(sched->destroy_failures, &vm->id)) + 1;
+      g_autofree char *reason = NULL;
+
+      if (failures >= sched->config.deploy_tries) {
+        reason = g_strdup_printf("its domain could not be destroyed on host '%s' (%s); released "
+                                 "after %u tries: the reconcile destroys the domain later",
+                                 op->host_name, error->message, failures);
+        terminated(sched, vm, reason);
+        break;
+      }
+      g_hash_table_replace(sched->destroy_failures, id_key(vm->id), GUINT_TO_POINTER(failures));
+      reason = g_strdup_printf("terminate: %s (retried)", error->message);
       g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, reason);
       pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_TERMINATING, PP_VM_STATE_TERMINATING,
                              reason, now_s(), NULL);
     }
     break;
   case OP_POWEROFF:
-    if (ok && pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_RUNNING,
-                                     PP_VM_STATE_POWEROFF, NULL, now_s(), &store_error)) {
-      g_message("VM %" G_GINT64_FORMAT " '%s' is off; its devices stay reserved", vm->id, vm->name);
-    } else if (!ok) {
+    if (ok && vm->state == PP_VM_STATE_RUNNING) {
+      if (move_vm(sched, vm, PP_VM_STATE_RUNNING, PP_VM_STATE_POWEROFF,
+                  "powered off by pcipass; it keeps its devices"))
+        g_message("VM %" G_GINT64_FORMAT " '%s' is off; its devices stay reserved", vm->id,
+                  vm->name);
+    } else if (!ok && vm->state == PP_VM_STATE_RUNNING) {
       g_autofree char *reason = g_strdup_printf("poweroff: %s", error->message);
 
       g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, reason);
@@ -485,7 +689,6 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   g_autoptr(PpHost) host = NULL;
   g_autofree char *uri = NULL;
   g_autofree char *name = pp_scheduler_domain_name(vm->id);
-  gint64 *key;
   Op *op;
 
   if (g_hash_table_contains(sched->in_flight, &vm->id))
@@ -493,7 +696,7 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   if (vm->host_id == 0) {
     /* Released meanwhile, or never placed: nothing runs anywhere. */
     if (kind == OP_TERMINATE)
-      pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_DONE, NULL, now_s(), NULL);
+      terminated(sched, vm, NULL);
     return;
   }
   host = pp_store_host_get(sched->store, vm->host_id, &error);
@@ -506,6 +709,7 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   op->sched = sched;
   op->vm_id = vm->id;
   op->kind = kind;
+  op->host_id = host->id;
   op->host_name = g_strdup(host->name);
 
   if (kind == OP_START) {
@@ -522,9 +726,7 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
     g_debug("VM %" G_GINT64_FORMAT ": destroying %s on '%s'", vm->id, name, uri);
     pp_deployer_destroy_async(sched->deployer, uri, name, on_op_done, op);
   }
-  key = g_new(gint64, 1);
-  *key = vm->id;
-  g_hash_table_insert(sched->in_flight, key, op);
+  g_hash_table_insert(sched->in_flight, id_key(vm->id), op);
 }
 
 static gboolean
@@ -545,23 +747,33 @@ pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error)
   if (vm == NULL)
     return FALSE;
   switch (vm->state) {
+  case PP_VM_STATE_DONE:
+    /* Terminated already: nothing held, nothing to do. */
+    return TRUE;
   case PP_VM_STATE_PENDING:
-  case PP_VM_STATE_FAILED:
     /* Nothing runs: done at once. */
-    return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(),
-                               error);
+    g_hash_table_remove(scheduler->failed_hosts, &vm_id);
+    return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE,
+                               "terminated before it was placed", now_s(), error);
+  case PP_VM_STATE_FAILED:
+    if (vm->host_id == 0) {
+      g_hash_table_remove(scheduler->failed_hosts, &vm_id);
+      return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(),
+                                 error);
+    }
+    /* A crashed VM kept its devices: its domain may still be there. */
+    G_GNUC_FALLTHROUGH;
   case PP_VM_STATE_DEPLOYING:
   case PP_VM_STATE_RUNNING:
   case PP_VM_STATE_POWEROFF:
-    if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_TERMINATING, NULL,
-                                now_s(), error))
+  case PP_VM_STATE_UNKNOWN:
+    if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_TERMINATING,
+                                "terminate asked", now_s(), error))
       return FALSE;
     break;
   case PP_VM_STATE_TERMINATING:
-    break;
-  case PP_VM_STATE_DONE:
   default:
-    return state_error(vm, "there is nothing to terminate", error);
+    break;
   }
   now = pp_store_vm_get(scheduler->store, vm_id, error);
   if (now == NULL)
@@ -625,18 +837,303 @@ pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
 
   if (vm == NULL)
     return FALSE;
-  if (vm->state != PP_VM_STATE_POWEROFF)
-    return state_error(vm, "only a VM that is powered off can be resumed", error);
+  if (vm->state != PP_VM_STATE_POWEROFF && (vm->state != PP_VM_STATE_FAILED || vm->host_id == 0))
+    return state_error(vm,
+                       "only a VM that is powered off, or failed keeping its devices, can be "
+                       "resumed",
+                       error);
+  if (g_hash_table_contains(scheduler->in_flight, &vm_id))
+    return state_error(vm, "a libvirt call for it is still running; try again", error);
   if (!check_resume_ready(scheduler, vm, error))
     return FALSE;
-  if (!pp_store_vm_transition(scheduler->store, vm_id, PP_VM_STATE_POWEROFF, PP_VM_STATE_DEPLOYING,
-                              NULL, now_s(), error))
+  if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_DEPLOYING,
+                              "resume asked", now_s(), error))
     return FALSE;
   now = pp_store_vm_get(scheduler->store, vm_id, error);
   if (now == NULL)
     return FALSE;
   start_op(scheduler, now, OP_START);
   return TRUE;
+}
+
+gboolean
+pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError **error)
+{
+  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+  g_autofree char *reason = NULL;
+
+  if (vm == NULL)
+    return FALSE;
+  if (vm->state != PP_VM_STATE_FAILED)
+    return state_error(vm, "only a failed VM can be retried", error);
+  if (g_hash_table_contains(scheduler->in_flight, &vm_id))
+    return state_error(vm, "a libvirt call for it is still running; try again", error);
+  reason = g_strdup_printf("retried by '%s'", by);
+  if (!pp_store_vm_requeue(scheduler->store, vm_id, PP_VM_STATE_FAILED, reason, FALSE, now_s(),
+                           error))
+    return FALSE;
+  pp_scheduler_poke(scheduler);
+  return TRUE;
+}
+
+/* The VM of @domain on the host of @uri, or NULL (not pcipass's, not on
+ * that host, or the store failed: logged). */
+static PpVm *
+vm_of_domain(PpScheduler *sched, const char *uri, const char *domain, PpHost **ret_host)
+{
+  gint64 id = domain_vm_id(domain);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVm) vm = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *host_uri = NULL;
+
+  if (id == 0)
+    return NULL;
+  vm = pp_store_vm_get(sched->store, id, &error);
+  if (vm == NULL) {
+    g_debug("'%s': %s: %s, ignoring", uri, domain, error->message);
+    return NULL;
+  }
+  if (vm->host_id == 0)
+    return NULL;
+  host = pp_store_host_get(sched->store, vm->host_id, NULL);
+  if (host == NULL)
+    return NULL;
+  host_uri = pp_scheduler_host_uri(host);
+  if (strcmp(host_uri, uri) != 0)
+    return NULL;
+  *ret_host = g_steal_pointer(&host);
+  return g_steal_pointer(&vm);
+}
+
+void
+pp_scheduler_domain_event(const char *uri, const char *domain, PpDomainEventKind kind,
+                          const char *what, gpointer scheduler)
+{
+  PpScheduler *sched = scheduler;
+  g_autoptr(PpVm) vm = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *reason = NULL;
+  PpVmState to;
+  Op *op;
+
+  g_return_if_fail(sched != NULL && uri != NULL);
+
+  if (kind == PP_DOMAIN_EVENT_LOST) {
+    g_autoptr(GPtrArray) hosts = pp_store_host_list(sched->store, NULL);
+
+    /* Its hosts are reconciled now: unknown until libvirt answers. */
+    for (guint i = 0; hosts != NULL && i < hosts->len; i++) {
+      const PpHost *h = g_ptr_array_index(hosts, i);
+      g_autofree char *host_uri = pp_scheduler_host_uri(h);
+
+      if (strcmp(host_uri, uri) == 0) {
+        g_message("host '%s': %s; checking it now", h->name, what);
+        pp_scheduler_reconcile_host(sched, h->id);
+      }
+    }
+    return;
+  }
+  vm = vm_of_domain(sched, uri, domain, &host);
+  if (vm == NULL)
+    return;
+  op = g_hash_table_lookup(sched->in_flight, &vm->id);
+  if (op != NULL) {
+    /* Our own destroy (poweroff, terminate) ends in its callback; a start
+     * whose domain already stopped, when the start returns. */
+    if (op->kind == OP_START && !op->stopped) {
+      op->stopped = TRUE;
+      op->stopped_kind = kind;
+      op->stopped_what = g_strdup(what);
+    }
+    return;
+  }
+  if (vm->state != PP_VM_STATE_RUNNING && vm->state != PP_VM_STATE_UNKNOWN)
+    return;
+  reason = stop_outcome(kind, what, &to);
+  sched->counts.events++;
+  move_vm(sched, vm, vm->state, to, reason);
+}
+
+static void
+reconcile_free(Reconcile *rec)
+{
+  g_free(rec);
+}
+
+/* Makes the VMs on host @host say what its libvirt says (@domains, read
+ * at @epoch), and destroys the domains of pcipass that no VM there holds. */
+static void
+reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint64 epoch)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vms = pp_store_vm_list_on_host(sched->store, host->id, &error);
+  g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autofree char *uri = pp_scheduler_host_uri(host);
+
+  if (vms == NULL) {
+    g_warning("host '%s': reconcile: %s", host->name, error->message);
+    return;
+  }
+  for (guint i = 0; i < domains->len; i++) {
+    PpDomainInfo *d = g_ptr_array_index(domains, i);
+
+    g_hash_table_insert(by_name, d->name, d);
+  }
+  for (guint i = 0; i < vms->len; i++) {
+    const PpVm *vm = g_ptr_array_index(vms, i);
+    g_autofree char *name = pp_scheduler_domain_name(vm->id);
+    PpDomainInfo *d = g_hash_table_lookup(by_name, name);
+    gboolean active = d != NULL && d->run == PP_DOMAIN_ACTIVE;
+    gsize ended = GPOINTER_TO_SIZE(g_hash_table_lookup(sched->op_ended, &vm->id));
+
+    /* A domain of this VM is the VM's, whatever we do with it below. */
+    g_hash_table_remove(by_name, name);
+    /* A call running, or one that ended after the read: not judged. */
+    if (g_hash_table_contains(sched->in_flight, &vm->id) || ended > epoch)
+      continue;
+    switch (vm->state) {
+    case PP_VM_STATE_RUNNING:
+    case PP_VM_STATE_UNKNOWN:
+      if (active && vm->state == PP_VM_STATE_UNKNOWN) {
+        move_vm(sched, vm, vm->state, PP_VM_STATE_RUNNING,
+                "its host's libvirt answers again, and its domain runs");
+      } else if (!active) {
+        g_autofree char *reason = NULL;
+        PpVmState to = PP_VM_STATE_POWEROFF;
+
+        if (d == NULL)
+          reason = g_strdup_printf("its domain is gone from host '%s' (found by the reconcile); "
+                                   "it keeps its devices",
+                                   host->name);
+        else
+          reason = stop_outcome(d->run == PP_DOMAIN_CRASHED ? PP_DOMAIN_EVENT_CRASHED
+                                                            : PP_DOMAIN_EVENT_STOPPED,
+                                d->what, &to);
+        move_vm(sched, vm, vm->state, to, reason);
+      } else {
+        continue;
+      }
+      sched->counts.reconciled++;
+      break;
+    case PP_VM_STATE_POWEROFF:
+    case PP_VM_STATE_FAILED:
+      if (active) {
+        move_vm(sched, vm, vm->state, PP_VM_STATE_RUNNING,
+                "its domain runs (found by the reconcile)");
+        sched->counts.reconciled++;
+      }
+      break;
+    case PP_VM_STATE_DEPLOYING:
+    case PP_VM_STATE_TERMINATING:
+      /* Cut short (a restart): the pass calls libvirt again. */
+      pp_scheduler_poke(sched);
+      break;
+    default:
+      break;
+    }
+  }
+  /* What is left runs without a VM of pcipass on this host: a VM
+   * terminated while its host did not answer, or released after its
+   * destroy kept failing. It would hold devices pcipass gives to others. */
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init(&iter, by_name);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+      PpDomainInfo *d = value;
+      gint64 id = domain_vm_id(d->name);
+      gsize ended = GPOINTER_TO_SIZE(g_hash_table_lookup(sched->op_ended, &id));
+
+      if (d->run != PP_DOMAIN_ACTIVE || id == 0 || g_hash_table_contains(sched->in_flight, &id) ||
+          ended > epoch)
+        continue;
+      g_warning("host '%s': domain %s runs, but no VM of pcipass is there; destroying it",
+                host->name, d->name);
+      sched->counts.reconciled++;
+      pp_deployer_destroy_async(sched->deployer, uri, d->name, NULL, NULL);
+    }
+  }
+}
+
+static void
+on_listed(GObject *source, GAsyncResult *result, gpointer data)
+{
+  Reconcile *rec = data;
+  PpScheduler *sched = rec->sched;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) domains = pp_deployer_list_finish(result, &error);
+  g_autoptr(PpHost) host = NULL;
+  g_autoptr(GError) store_error = NULL;
+
+  if (sched == NULL) {
+    reconcile_free(rec);
+    return;
+  }
+  g_hash_table_remove(sched->reconciling, &rec->host_id);
+  sched->counts.reconciles++;
+  host = pp_store_host_get(sched->store, rec->host_id, &store_error);
+  if (host == NULL) {
+    g_debug("host %" G_GINT64_FORMAT ": %s, ignoring", rec->host_id, store_error->message);
+    reconcile_free(rec);
+    return;
+  }
+  if (!pp_store_host_set_libvirt_error(sched->store, host->id,
+                                       domains == NULL ? error->message : NULL, &store_error))
+    g_warning("host '%s': %s", host->name, store_error->message);
+  else if (domains == NULL && host->libvirt_error == NULL &&
+           host->state != PP_HOST_STATE_DISABLED)
+    g_warning("host '%s': %s -> error: %s", host->name, pp_host_state_to_string(host->state),
+              error->message);
+  else if (domains != NULL && host->libvirt_error != NULL)
+    g_message("host '%s': its libvirt answers again", host->name);
+
+  if (domains == NULL) {
+    /* What runs there is not known until it answers. */
+    g_autoptr(GPtrArray) vms = pp_store_vm_list_on_host(sched->store, host->id, NULL);
+    g_autofree char *reason =
+        g_strdup_printf("host '%s' does not answer: %s", host->name, error->message);
+
+    for (guint i = 0; vms != NULL && i < vms->len; i++) {
+      const PpVm *vm = g_ptr_array_index(vms, i);
+
+      if (vm->state == PP_VM_STATE_RUNNING && !g_hash_table_contains(sched->in_flight, &vm->id))
+        move_vm(sched, vm, PP_VM_STATE_RUNNING, PP_VM_STATE_UNKNOWN, reason);
+    }
+  } else {
+    reconcile_vms(sched, host, domains, rec->epoch);
+    /* A host that answers again may take pending VMs. */
+    if (host->libvirt_error != NULL)
+      pp_scheduler_poke(sched);
+  }
+  reconcile_free(rec);
+}
+
+void
+pp_scheduler_reconcile_host(PpScheduler *scheduler, gint64 host_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *uri = NULL;
+  Reconcile *rec;
+
+  g_return_if_fail(scheduler != NULL);
+
+  if (g_hash_table_contains(scheduler->reconciling, &host_id))
+    return;
+  host = pp_store_host_get(scheduler->store, host_id, &error);
+  if (host == NULL) {
+    g_debug("host %" G_GINT64_FORMAT ": %s, not reconciled", host_id, error->message);
+    return;
+  }
+  uri = pp_scheduler_host_uri(host);
+  rec = g_new0(Reconcile, 1);
+  rec->sched = scheduler;
+  rec->host_id = host_id;
+  rec->epoch = scheduler->epoch;
+  g_hash_table_insert(scheduler->reconciling, id_key(host_id), rec);
+  pp_deployer_list_async(scheduler->deployer, uri, DOMAIN_PREFIX, on_listed, rec);
 }
 
 gboolean
@@ -671,7 +1168,13 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->store = store;
   sched->deployer = deployer;
   sched->config = *config;
+  sched->config.deploy_tries = MAX(config->deploy_tries, 1);
   sched->in_flight = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->reconciling = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->op_ended = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->failed_hosts =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)g_array_unref);
+  sched->destroy_failures = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
   /* The first pass picks up what the last run left. */
   pp_scheduler_poke(sched);
@@ -692,6 +1195,13 @@ pp_scheduler_free(PpScheduler *scheduler)
   g_hash_table_iter_init(&iter, scheduler->in_flight);
   while (g_hash_table_iter_next(&iter, NULL, &value))
     ((Op *)value)->sched = NULL;
+  g_hash_table_iter_init(&iter, scheduler->reconciling);
+  while (g_hash_table_iter_next(&iter, NULL, &value))
+    ((Reconcile *)value)->sched = NULL;
   g_hash_table_unref(scheduler->in_flight);
+  g_hash_table_unref(scheduler->reconciling);
+  g_hash_table_unref(scheduler->op_ended);
+  g_hash_table_unref(scheduler->failed_hosts);
+  g_hash_table_unref(scheduler->destroy_failures);
   g_free(scheduler);
 }

@@ -4,10 +4,21 @@
  * order, are placed (pp-placement: all hosts and devices read at once from
  * the store) and allocated in one transaction each, or keep an explanation
  * of why no host fits (and one log line when it changes); deploying VMs are
- * started through the deployer, terminating ones destroyed. An error from
- * libvirt fails the VM with its message and releases what it held. A
- * restart picks up where the last run stopped: the states are in the
- * store. */
+ * started through the deployer, terminating ones destroyed. A restart
+ * picks up where the last run stopped: the states are in the store.
+ *
+ * The state follows libvirt: domain lifecycle events (a guest that shuts
+ * itself down, a domain destroyed outside pcipass: poweroff, devices kept;
+ * a crash: failed, devices kept until terminate), and a reconcile of each
+ * host's domains (pp_scheduler_reconcile_host(), at every monitor pass and
+ * at start) for events that were missed. A host whose libvirt does not
+ * answer is in state error, and its running VMs unknown, until it answers.
+ *
+ * Failures recover: a deploy that fails for a reason of the host (its
+ * libvirt does not answer) or of a device (libvirt's message names it: the
+ * device is set aside on that host) goes back to pending and is placed
+ * elsewhere if another host fits, up to deploy_tries tries; a domain XML
+ * that libvirt refuses fails the VM at once. */
 #pragma once
 
 #include <glib.h>
@@ -29,6 +40,7 @@ typedef enum {
 typedef struct {
   guint interval_s;     /* between two passes when nothing pokes it */
   PpPlacePolicy policy; /* pack or stripe */
+  guint deploy_tries;   /* deploys of a VM that may fail before it is failed (>= 1) */
 } PpSchedulerConfig;
 
 typedef struct _PpScheduler PpScheduler;
@@ -41,12 +53,33 @@ void pp_scheduler_free(PpScheduler *scheduler);
 /* Runs a pass soon (on the main loop's next idle). */
 void pp_scheduler_poke(PpScheduler *scheduler);
 
-/* The actions of pcipass vm terminate, poweroff and resume. They change
- * the store at once (terminate a pending or failed VM: done; poweroff and
- * resume: a libvirt call follows) or fail with STATE. */
+/* The actions of pcipass vm terminate, poweroff, resume and retry. They
+ * change the store at once or fail with STATE (409).
+ * terminate: from every state; what the VM holds is always released,
+ *   once its domain is destroyed, or at once when its host's libvirt does
+ *   not answer (the reconcile destroys the domain when it answers again).
+ *   A done VM stays done.
+ * poweroff: a running VM's domain is destroyed; it keeps its devices.
+ * resume: a powered-off VM, or a failed one that kept its devices (a
+ *   crash), starts again on the same host with the same devices.
+ * retry: a failed VM releases what it kept and is pending again, its tries
+ *   counted from 0. */
 gboolean pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error);
+gboolean pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by,
+                            GError **error);
+
+/* A PpDeployerEventFunc: what libvirt said about a domain or a
+ * connection, applied to the VM whose domain it is. */
+void pp_scheduler_domain_event(const char *uri, const char *domain, PpDomainEventKind kind,
+                               const char *what, gpointer scheduler);
+
+/* Reads host @host_id's domains (in the background) and makes the store
+ * say what libvirt says: the host's libvirt error, its VMs' states, and
+ * domains of pcipass that no VM should have destroyed. Does nothing while
+ * a reconcile of that host is running. */
+void pp_scheduler_reconcile_host(PpScheduler *scheduler, gint64 host_id);
 
 /**
  * pp_scheduler_place_dry:
@@ -79,6 +112,9 @@ typedef struct {
   guint64 placed;
   guint64 deployed;
   guint64 deploy_failures;
+  guint64 events;     /* domain events applied to a VM */
+  guint64 reconciles; /* host reconciles done */
+  guint64 reconciled; /* VMs whose state a reconcile changed */
   guint in_flight;
 } PpSchedulerCounts;
 

@@ -569,6 +569,7 @@ typedef enum {
   STMT_VM_RELEASE,
   STMT_VM_SET_EXPLANATION,
   STMT_VM_REQUEUE,
+  STMT_VM_LIST_ON_HOST,
   STMT_VM_HISTORY,
   STMT_HOST_USAGE,
   STMT_USER_GET,
@@ -682,6 +683,7 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
                       "explanation = NULL, updated = ?3, "
                       "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
+  [STMT_VM_LIST_ON_HOST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
   [STMT_VM_HISTORY] = "SELECT at, from_state, to_state, reason, host_name FROM vm_history "
                       "WHERE vm_id = ?1 ORDER BY id",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
@@ -2914,6 +2916,29 @@ pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
       bind_text(stmt, param++, vm_state_names[i]);
   vms = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_free);
   while (stmt_next(store, stmt, &local, "listing VMs"))
+    g_ptr_array_add(vms, vm_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&vms);
+}
+
+GPtrArray *
+pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) vms = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_VM_LIST_ON_HOST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  vms = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_free);
+  while (stmt_next(store, stmt, &local, "listing a host's VMs"))
     g_ptr_array_add(vms, vm_from_row(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);

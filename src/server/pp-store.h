@@ -315,6 +315,10 @@ PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
 /* @owner_id 0: every owner's. @states: a bit mask of (1 << PpVmState); 0:
  * every state. Returns: (transfer full) (element-type PpVm): by id. */
 GPtrArray *pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error);
+/* Returns: (transfer full) (element-type PpVm): the VMs on host @host_id
+ * (those that hold it: any state but pending and done, and failed ones
+ * that kept it), by id. */
+GPtrArray *pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **error);
 
 /**
  * pp_store_vm_allocate:
