@@ -376,7 +376,7 @@ test_ids_and_names(void)
 /* The attributes come in DESIGN.md's order, and those a record always has
  * are there; checked on a tree that has every optional attribute too (VFs
  * with PHYSFN, PFs with SR-IOV numbers, IOMMU groups, a reset method, network
- * interfaces). */
+ * interfaces, devices the host needs). */
 static void
 assert_attribute_order(const PpTemplate *out)
 {
@@ -406,6 +406,7 @@ assert_attribute_order(const PpTemplate *out)
     "SUBSYSTEM_DEVICE",
     "RESET_METHOD",
     "SRIOV_TOTAL",
+    "HOST_NEEDS",
   };
   static const char *const always[] = {
     "TYPE",  "VENDOR",     "VENDOR_NAME", "DEVICE",        "DEVICE_NAME",
@@ -820,6 +821,287 @@ test_iommu_groups_sriov(void)
   out = probe_ok(sys, ":filter: '8086:1520'");
   assert_groups(out, links + 2, G_N_ELEMENTS(links) - 2);
   pp_test_rmtree(dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What the host needs                                                        */
+/* ------------------------------------------------------------------------ */
+
+#define PCI_BRIDGE "is a PCI bridge (the devices behind it hang from it)"
+#define SERIAL_BUS "is a chipset function (class 0c80, serial bus such as SPI flash or I2C)"
+#define TELEMETRY "is a chipset function (class 1180, such as thermal or telemetry)"
+
+/* Asserts that exactly the records of @needed carry HOST_NEEDS, with
+ * those values. */
+static void
+assert_needs(const PpTemplate *out, const char *const (*needed)[2], guint n)
+{
+  guint seen = 0;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(out); i++) {
+    const PpAttribute *rec = pp_template_get_attribute(out, i);
+    const char *addr = pp_attribute_vector_get(rec, "SHORT_ADDRESS");
+    const char *want = NULL;
+
+    if (!pp_attribute_is_vector(rec))
+      continue;
+    for (guint k = 0; k < n; k++)
+      if (strcmp(needed[k][0], addr) == 0)
+        want = needed[k][1];
+    if (g_strcmp0(pp_attribute_vector_get(rec, "HOST_NEEDS"), want) != 0)
+      g_error("%s: HOST_NEEDS '%s', expected '%s'", addr,
+              pp_attribute_vector_get(rec, "HOST_NEEDS"), want);
+    seen += want != NULL;
+  }
+  g_assert_cmpuint(seen, ==, n);
+}
+
+/* The laptop as captured (an i7-1270P: every device has its IOMMU group):
+ * its bridges and its chipset's functions, and the NVMe that holds /boot by
+ * its own /proc/self/mounts; / is on LUKS, whose device-mapper folders the
+ * capture left out. The audio function, the USB controllers, the PCH's
+ * shared SRAM and the GPU (no console in the capture) are not needed. */
+static void
+test_host_needs_laptop(void)
+{
+  static const char *const needed[][2] = {
+    { "00:00.0", "is a host bridge (the processor's link to PCI), on igen6_edac" },
+    { "00:04.0", TELEMETRY },
+    { "00:06.0", PCI_BRIDGE },
+    { "00:07.0", PCI_BRIDGE },
+    { "00:07.2", PCI_BRIDGE },
+    { "00:08.0", "is a chipset function (class 0880, system peripheral)" },
+    { "00:0a.0", TELEMETRY },
+    { "00:15.0", SERIAL_BUS },
+    { "00:15.1", SERIAL_BUS },
+    { "00:16.0", "is a chipset function (class 0780, such as the management engine's interface)" },
+    { "00:1f.0", "is the ISA/LPC bridge (firmware, timers, the clock)" },
+    { "00:1f.4", "is the SMBus controller (sensors, memory SPD)" },
+    { "00:1f.5", SERIAL_BUS },
+    { "04:00.0",
+      "holds /dev/nvme0n1p2, mounted at /boot; holds /dev/nvme0n1p1, mounted at /boot/efi" },
+  };
+  g_autofree char *sys = shared_tree(GHW_LAPTOP);
+  g_autoptr(PpTemplate) out = probe_ok(sys, NULL);
+  g_autoptr(PpTemplate) audio = NULL;
+  g_autoptr(PpTemplate) isa = NULL;
+  const PpAttribute *rec;
+
+  assert_needs(out, needed, G_N_ELEMENTS(needed));
+  /* Group 13, which pcipassd must not offer: the audio function is not
+   * needed itself, and its endpoints are what they were. */
+  rec = get_record(out, "00:1f.3");
+  assert_attr(rec, "IOMMU_GROUP", "13");
+  assert_attr(rec, "IOMMU_GROUP_ENDPOINTS", "0000:00:1f.0,0000:00:1f.3,0000:00:1f.4,0000:00:1f.5");
+  g_assert_null(pp_attribute_vector_get(rec, "HOST_NEEDS"));
+
+  /* pci.conf still chooses what is printed: the audio function alone, or
+   * the ISA bridge alone, which says why the host needs it. */
+  audio = probe_ok(sys, ":filter: '*:*'\n:short_address:\n  - '00:1f.3'\n");
+  g_assert_cmpuint(count_records(audio), ==, 1);
+  g_assert_null(pp_attribute_vector_get(get_record(audio, "00:1f.3"), "HOST_NEEDS"));
+  isa = probe_ok(sys, ":filter: '*:*:0601'\n");
+  g_assert_cmpuint(count_records(isa), ==, 1);
+  assert_attr(get_record(isa, "00:1f.0"), "HOST_NEEDS",
+              "is the ISA/LPC bridge (firmware, timers, the clock)");
+}
+
+/* The record of @short_address in the probe's JSON on @sys. */
+static json_t *
+json_record(json_t *root, const char *short_address)
+{
+  json_t *pci = json_object_get(root, "pci");
+
+  for (guint i = 0; i < json_array_size(pci); i++) {
+    json_t *rec = json_array_get(pci, i);
+
+    if (g_strcmp0(json_string_value(json_object_get(rec, "SHORT_ADDRESS")), short_address) == 0)
+      return rec;
+  }
+  g_error("no JSON record for %s", short_address);
+}
+
+/* A host that mounts / from its NVMe and routes through its Wi-Fi: a copy
+ * of the laptop with proc/ as such a host has it, beside sys/ or named
+ * with --proc-root, and a /dev tree for --dev-root. */
+static void
+test_host_needs_storage_and_network(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = unpack_tree(GHW_LAPTOP, dir);
+  g_autofree char *root = g_path_get_dirname(sys);
+  g_autofree char *proc = g_build_filename(root, "proc", NULL);
+  g_autofree char *wifi = pp_test_sysfs_device_dir(sys, "0000:00:14.3");
+  g_autofree char *path = NULL;
+  g_autofree char *node7 = NULL;
+  g_autofree char *node7_proc = NULL;
+  g_autofree char *node7_dev = NULL;
+  g_autofree char *missing = NULL;
+  g_autoptr(PpTemplate) out = NULL;
+  PpTestRun run = { 0 };
+  json_error_t jerr;
+  json_t *root_json;
+
+  /* The interface, as the kernel lays it out. */
+  path = g_build_filename(wifi, "net", "wlp0s20f3", "address", NULL);
+  pp_test_write_file(path, "a4:c3:f0:11:22:33\n");
+  g_free(path);
+  path = g_build_filename(sys, "class", "net", "wlp0s20f3", NULL);
+  pp_test_symlink("../../devices/pci0000:00/0000:00:14.3/net/wlp0s20f3", path);
+  g_free(path);
+  /* / on the NVMe's third partition (mountinfo, which the capture lacks,
+   * is read before its mounts); the default route through the Wi-Fi. */
+  path = g_build_filename(proc, "self", "mountinfo", NULL);
+  pp_test_write_file(path, "22 1 259:3 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p3 rw\n"
+                           "23 22 0:21 / /proc rw,nosuid,nodev,noexec - proc proc rw\n");
+  g_free(path);
+  path = g_build_filename(proc, "net", "route", NULL);
+  pp_test_write_file(path, "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
+                           "Window\tIRTT\n"
+                           "wlp0s20f3\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n"
+                           "wlp0s20f3\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0\n");
+  g_free(path);
+
+  out = probe_ok(sys, NULL);
+  assert_attr(get_record(out, "04:00.0"), "HOST_NEEDS", "holds /dev/nvme0n1p3, mounted at /");
+  assert_attr(get_record(out, "00:14.3"), "IFNAME", "wlp0s20f3");
+  assert_attr(get_record(out, "00:14.3"), "HOST_NEEDS",
+              "is wlp0s20f3, which carries the default route; "
+              "is wlp0s20f3, which has an address on 192.168.1.0/24");
+  g_assert_null(pp_attribute_vector_get(get_record(out, "00:14.0"), "HOST_NEEDS"));
+
+  /* JSON says the same, and nothing for a device the host does not need. */
+  run_probe(sys, NULL, (const char *const[]){ "--json", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  root_json = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(root_json);
+  g_assert_cmpstr(
+      json_string_value(json_object_get(json_record(root_json, "04:00.0"), "HOST_NEEDS")), ==,
+      "holds /dev/nvme0n1p3, mounted at /");
+  g_assert_cmpstr(
+      json_string_value(json_object_get(json_record(root_json, "00:14.3"), "HOST_NEEDS")), ==,
+      pp_attribute_vector_get(get_record(out, "00:14.3"), "HOST_NEEDS"));
+  g_assert_null(json_object_get(json_record(root_json, "00:1f.3"), "HOST_NEEDS"));
+  json_decref(root_json);
+  pp_test_run_clear(&run);
+
+  /* Named roots: proc elsewhere mounts / by a /dev/disk link (as systemd
+   * passes What=), which only the named /dev tree leads to the disk. */
+  node7 = g_build_filename(dir, "node7", NULL);
+  node7_proc = g_build_filename(node7, "proc", NULL);
+  node7_dev = g_build_filename(node7, "dev", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(node7, 0755), ==, 0);
+  g_assert_cmpint(rename(proc, node7_proc), ==, 0);
+  path = g_build_filename(node7_proc, "self", "mountinfo", NULL);
+  g_assert_cmpint(unlink(path), ==, 0);
+  g_free(path);
+  path = g_build_filename(node7_proc, "self", "mounts", NULL);
+  pp_test_write_file(path, "/dev/disk/by-uuid/8d1e5c2a / ext4 rw,relatime 0 0\n");
+  g_free(path);
+  path = g_build_filename(node7_dev, "disk", "by-uuid", "8d1e5c2a", NULL);
+  pp_test_symlink("../../nvme0n1p3", path);
+  run_probe(
+      sys, NULL,
+      (const char *const[]){ "--proc-root", node7_proc, "--dev-root", node7_dev, "--json", NULL },
+      &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  root_json = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(root_json);
+  g_assert_cmpstr(
+      json_string_value(json_object_get(json_record(root_json, "04:00.0"), "HOST_NEEDS")), ==,
+      "holds /dev/nvme0n1p3, under /dev/disk/by-uuid/8d1e5c2a mounted at /");
+  g_assert_nonnull(json_object_get(json_record(root_json, "00:14.3"), "HOST_NEEDS"));
+  json_decref(root_json);
+  pp_test_run_clear(&run);
+
+  /* Without the /dev tree (none beside sys/, or one that is not there) the
+   * link leads nowhere: the disk is not known to be needed. Not an error:
+   * a capture may have no /dev. */
+  missing = g_build_filename(dir, "no-such-dev", NULL);
+  for (guint i = 0; i < 2; i++) {
+    run_probe(sys, NULL,
+              i == 0
+                  ? (const char *const[]){ "--proc-root", node7_proc, NULL }
+                  : (const char *const[]){ "--proc-root", node7_proc, "--dev-root", missing, NULL },
+              &run);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_cmpstr(run.err, ==, "");
+    g_assert_null(strstr(run.out, "holds /dev/nvme0n1p3"));
+    g_assert_nonnull(strstr(run.out, "is wlp0s20f3, which carries the default route"));
+    pp_test_run_clear(&run);
+  }
+  pp_test_rmtree(dir);
+}
+
+/* This machine, as the demo runs the probe: the NIC of the IPv4 default
+ * route (read here from /proc/net/route and /sys/class/net, without
+ * pcipass's code) carries HOST_NEEDS. */
+static void
+test_host_needs_this_machine(void)
+{
+  g_autofree char *probe = pp_test_build_path("src/host/pcipass-probe");
+  g_autofree char *route = NULL;
+  g_autofree char *ifname = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *want = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(PpTemplate) out = NULL;
+  PpTestRun run = { 0 };
+  const PpAttribute *rec = NULL;
+
+  g_assert_true(g_file_get_contents("/proc/net/route", &route, NULL, NULL));
+  lines = g_strsplit(route, "\n", -1);
+  for (guint i = 1; lines[i] != NULL && ifname == NULL; i++) {
+    g_auto(GStrv) f = g_strsplit_set(lines[i], " \t", -1);
+    g_autoptr(GPtrArray) w = g_ptr_array_new();
+
+    for (guint j = 0; f[j] != NULL; j++)
+      if (f[j][0] != '\0')
+        g_ptr_array_add(w, f[j]);
+    if (w->len >= 8 && strcmp(g_ptr_array_index(w, 1), "00000000") == 0 &&
+        strcmp(g_ptr_array_index(w, 7), "00000000") == 0)
+      ifname = g_strdup(g_ptr_array_index(w, 0));
+  }
+  if (ifname == NULL) {
+    g_test_skip("this machine has no IPv4 default route");
+    return;
+  }
+  link = g_build_filename("/sys/class/net", ifname, NULL);
+  target = g_file_read_link(link, NULL);
+  g_assert_nonnull(target);
+  /* ../../devices/pci0000:00/0000:00:03.0/virtio2/net/eth0: the last
+   * component shaped as a PCI address is the NIC. */
+  parts = g_strsplit(target, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (g_regex_match_simple("^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$", parts[i], 0, 0)) {
+      g_free(address);
+      address = g_strdup(parts[i]);
+    }
+  if (address == NULL) {
+    g_test_skip("the default route's interface is not on PCI");
+    return;
+  }
+  /* The record's ADDRESS is 0000:00:03:0. */
+  address[strlen(address) - 2] = ':';
+
+  pp_test_run((const char *const[]){ probe, "--all", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  out = pp_template_parse(run.out, strlen(run.out), NULL, NULL);
+  g_assert_nonnull(out);
+  for (guint i = 0; i < pp_template_get_n_attributes(out); i++)
+    if (g_strcmp0(pp_attribute_vector_get(pp_template_get_attribute(out, i), "ADDRESS"), address) ==
+        0)
+      rec = pp_template_get_attribute(out, i);
+  g_assert_nonnull(rec);
+  want = g_strdup_printf("is %s, which carries the default route", ifname);
+  g_assert_nonnull(pp_attribute_vector_get(rec, "HOST_NEEDS"));
+  g_assert_nonnull(strstr(pp_attribute_vector_get(rec, "HOST_NEEDS"), want));
+  g_test_message("%s (%s): %s", address, ifname, pp_attribute_vector_get(rec, "HOST_NEEDS"));
+  pp_test_run_clear(&run);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1523,6 +1805,9 @@ main(int argc, char **argv)
   g_test_add_func("/probe/iommu/laptop", test_iommu_groups_laptop);
   g_test_add_func("/probe/iommu/consumer-board", test_iommu_groups_consumer_board);
   g_test_add_func("/probe/iommu/sriov", test_iommu_groups_sriov);
+  g_test_add_func("/probe/host-needs/laptop", test_host_needs_laptop);
+  g_test_add_func("/probe/host-needs/storage-network", test_host_needs_storage_and_network);
+  g_test_add_func("/probe/host-needs/this-machine", test_host_needs_this_machine);
   g_test_add_func("/probe/filter/forms", test_filter_forms);
   g_test_add_func("/probe/filter/short-address", test_filter_short_address);
   g_test_add_func("/probe/filter/device-name", test_filter_device_name);

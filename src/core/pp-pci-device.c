@@ -29,6 +29,7 @@ pp_pci_device_free(PpPciDevice *dev)
   g_free(dev->driver);
   g_free(dev->driver_override);
   g_free(dev->reset_method);
+  g_free(dev->host_needs);
   if (dev->ifnames != NULL)
     g_ptr_array_unref(dev->ifnames);
   if (dev->group_endpoints != NULL)
@@ -139,4 +140,6 @@ pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl)
     pp_attribute_vector_add(vec, "RESET_METHOD", dev->reset_method);
   if (dev->sriov == PP_SRIOV_PF)
     add_uint(vec, "SRIOV_TOTAL", dev->sriov_totalvfs);
+  if (dev->host_needs != NULL)
+    pp_attribute_vector_add(vec, "HOST_NEEDS", dev->host_needs);
 }

@@ -44,6 +44,10 @@ typedef struct {
   PpPciAddress physfn; /* VF: its PF */
   GPtrArray *ifnames;  /* char*, sorted: network interfaces of this function */
   char *reset_method;  /* NULL: not known */
+  /* Why the host itself needs this device (pp-host-needs: "is the ISA/LPC
+   * bridge (firmware, timers, the clock)"), several reasons joined with
+   * "; "; NULL when it does not, or nobody asked (only the probe does). */
+  char *host_needs;
 } PpPciDevice;
 
 PpPciDevice *pp_pci_device_new(const PpPciAddress *address);
@@ -62,10 +66,11 @@ const char *pp_sriov_role_to_string(PpSriovRole role);
  * DEVICE_NAME, CLASS, CLASS_NAME, ADDRESS, SHORT_ADDRESS, DOMAIN, BUS, SLOT,
  * FUNCTION, NUMA_NODE, IFNAME, SRIOV, SRIOV_NUM, IOMMU_GROUP,
  * IOMMU_GROUP_ENDPOINTS, DRIVER, PHYSFN, SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE,
- * RESET_METHOD), then SRIOV_TOTAL.
+ * RESET_METHOD), then SRIOV_TOTAL, then HOST_NEEDS.
  * Attributes whose value is not known are left out, but NUMA_NODE, which is
- * `-`. IFNAME lists several interfaces with commas; SRIOV_NUM and
- * SRIOV_TOTAL are on PFs only, PHYSFN on VFs only. IOMMU_GROUP_ENDPOINTS
+ * `-`; HOST_NEEDS is only on a device the host needs (host_needs set). IFNAME lists several
+ * interfaces with commas; SRIOV_NUM and SRIOV_TOTAL are on PFs only, PHYSFN on VFs only.
+ * IOMMU_GROUP_ENDPOINTS
  * (`0000:3b:00.0,0000:3b:00.1`: group_endpoints joined with commas) comes
  * with IOMMU_GROUP, when group_endpoints is known.
  */

@@ -1,8 +1,10 @@
 /* pcipass-probe: lists the PCI devices a host offers for passthrough.
  *
- * Reads sysfs below --sysfs-root, names the devices from pci.ids, keeps those
- * that pci.conf lets through and prints one `PCI = [ ... ]` record per device
- * (or JSON), after the host facts. Output is built whole before anything is
+ * Reads sysfs below --sysfs-root, names the devices from pci.ids, judges
+ * what the host needs for itself as pcipass-vfio does (pp-host-trees), keeps
+ * the devices that pci.conf lets through and prints one `PCI = [ ... ]`
+ * record per device (or JSON), after the host facts; a device the host
+ * needs says why in HOST_NEEDS. Output is built whole before anything is
  * written, so an error leaves stdout empty.
  */
 #define G_LOG_DOMAIN "pcipass-probe"
@@ -20,6 +22,8 @@
 #include "pp-autoptr.h"
 #include "pp-exit.h"
 #include "pp-host-facts.h"
+#include "pp-host-needs.h"
+#include "pp-host-trees.h"
 #include "pp-output.h"
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
@@ -31,6 +35,7 @@
 static struct {
   char *sysfs_root;
   char *proc_root;
+  char *dev_root;
   char *config;
   char *pci_ids;
   char *format;
@@ -45,7 +50,10 @@ static const GOptionEntry entries[] = {
   { "sysfs-root", 0, 0, G_OPTION_ARG_FILENAME, &opt.sysfs_root,
     "Read devices from DIR instead of /sys (a captured tree, for tests)", "DIR" },
   { "proc-root", 0, 0, G_OPTION_ARG_FILENAME, &opt.proc_root,
-    "Read host facts from DIR (default: the 'proc' folder beside the sysfs root)", "DIR" },
+    "Read host facts and mounts from DIR (default: the 'proc' folder beside the sysfs root)",
+    "DIR" },
+  { "dev-root", 0, 0, G_OPTION_ARG_FILENAME, &opt.dev_root,
+    "Follow /dev links below DIR (default: the 'dev' folder beside the sysfs root)", "DIR" },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt.config,
     "The pci.conf to apply (default " PP_DEFAULT_PCI_CONF ")", "FILE" },
   { "all", 'a', 0, G_OPTION_ARG_NONE, &opt.all,
@@ -61,16 +69,6 @@ static const GOptionEntry entries[] = {
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
   { NULL }
 };
-
-/* The 'proc' folder beside the sysfs root: /proc for /sys. */
-static char *
-default_proc_root(const char *sysfs_root)
-{
-  g_autofree char *canonical = g_canonicalize_filename(sysfs_root, NULL);
-  g_autofree char *parent = g_path_get_dirname(canonical);
-
-  return g_build_filename(parent, "proc", NULL);
-}
 
 static int
 write_output(const char *text)
@@ -91,10 +89,11 @@ main(int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpPciFilter) filter = NULL;
   g_autoptr(PpPciNames) names = NULL;
-  g_autoptr(PpSysfs) sysfs = NULL;
-  g_autoptr(PpSysfs) proc = NULL;
+  g_autoptr(PpHostTrees) trees = NULL;
   g_autoptr(GPtrArray) warnings = NULL;
   g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GPtrArray) needs = NULL;
+  g_autofree char *needs_warning = NULL;
   g_autoptr(GPtrArray) offered = NULL;
   g_autoptr(PpHostFacts) facts = NULL;
   g_autoptr(PpTemplate) output = NULL;
@@ -119,6 +118,9 @@ main(int argc, char **argv)
       "  :device_name:    case-insensitive regular expressions; when given, the device\n"
       "                   name must match one of them.\n"
       "A PF whose VFs are enabled is not offered; its VFs are.\n"
+      "A device the host needs for itself (storage it mounts, the NICs of its\n"
+      "routes and addresses, its only console, bridges and chipset functions)\n"
+      "says why in HOST_NEEDS; pcipassd never offers it nor its IOMMU group.\n"
       "\n"
       "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
       "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
@@ -183,26 +185,19 @@ main(int argc, char **argv)
   sysfs_given = opt.sysfs_root != NULL;
   if (!sysfs_given)
     opt.sysfs_root = g_strdup("/sys");
-  sysfs = pp_sysfs_open(opt.sysfs_root, &error);
-  if (sysfs == NULL) {
+  /* proc and dev are optional: a tree without them still lists devices. */
+  trees = pp_host_trees_open(opt.sysfs_root, opt.proc_root, opt.dev_root, &error);
+  if (trees == NULL) {
     pp_say_error("%s", error->message);
     return sysfs_given ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
-  if (sysfs_given && !pp_sysfs_is_confined(sysfs))
+  if (sysfs_given && !pp_sysfs_is_confined(trees->sys))
     pp_say_error("this kernel refuses openat2: links in '%s' that point out of it are followed",
                  opt.sysfs_root);
-  if (opt.proc_root == NULL)
-    opt.proc_root = default_proc_root(opt.sysfs_root);
-  proc = pp_sysfs_open(opt.proc_root, &error);
-  if (proc == NULL) {
-    /* Host facts are optional: a tree without proc still lists devices. */
-    g_debug("no proc tree, host facts from sysfs only: %s", error->message);
-    g_clear_error(&error);
-  }
 
-  /* 4. Scan, name, select. */
+  /* 4. Scan, name, judge, select. */
   warnings = g_ptr_array_new_with_free_func(g_free);
-  devices = pp_pci_scan(sysfs, warnings, &error);
+  devices = pp_pci_scan(trees->sys, warnings, &error);
   if (devices == NULL) {
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
@@ -211,9 +206,19 @@ main(int argc, char **argv)
     pp_say_error("%s", (const char *)g_ptr_array_index(warnings, i));
   for (guint i = 0; i < devices->len; i++)
     pp_pci_names_fill(names, g_ptr_array_index(devices, i));
+  /* Judged on the whole host, as pcipass-vfio does: what pci.conf leaves
+   * out is not printed, but what is printed says whether the host needs it. */
+  needs = pp_host_trees_read_needs(trees, devices, &needs_warning);
+  if (needs_warning != NULL)
+    pp_say_error("warning: %s", needs_warning);
+  for (guint i = 0; i < devices->len; i++) {
+    PpPciDevice *dev = g_ptr_array_index(devices, i);
+
+    dev->host_needs = pp_host_needs_join(needs, &dev->address);
+  }
   offered = pp_probe_select(filter, devices);
 
-  facts = pp_host_facts_read(sysfs, proc);
+  facts = pp_host_facts_read(trees->sys, trees->proc);
   if (opt.hostname != NULL) {
     g_free(facts->hostname);
     facts->hostname = g_utf8_make_valid(opt.hostname, -1);

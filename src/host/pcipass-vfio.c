@@ -30,6 +30,7 @@
 #include "pp-exit.h"
 #include "pp-host-facts.h"
 #include "pp-host-needs.h"
+#include "pp-host-trees.h"
 #include "pp-kmod.h"
 #include "pp-output.h"
 #include "pp-pci-names.h"
@@ -58,9 +59,10 @@ typedef struct {
   const char *root;
   gboolean real; /* the root is "/": modules may be loaded */
   PpSysfs *rootfs;
-  PpSysfs *sys;
-  PpSysfs *proc;
-  PpSysfs *dev;
+  PpHostTrees *trees; /* sys/, proc/ and dev/ below the root */
+  PpSysfs *sys;       /* borrowed from trees */
+  PpSysfs *proc;      /* borrowed from trees; NULL: none */
+  PpSysfs *dev;       /* borrowed from trees; NULL: none */
   PpSysfs *state_dir; /* the folder of --state-file, when given */
   GPtrArray *devices; /* PpPciDevice, named */
   PpHostFacts *facts;
@@ -71,10 +73,9 @@ host_clear(Host *h)
 {
   g_clear_pointer(&h->devices, g_ptr_array_unref);
   g_clear_pointer(&h->facts, pp_host_facts_free);
-  g_clear_pointer(&h->dev, pp_sysfs_free);
+  h->sys = h->proc = h->dev = NULL;
+  g_clear_pointer(&h->trees, pp_host_trees_free);
   g_clear_pointer(&h->state_dir, pp_sysfs_free);
-  g_clear_pointer(&h->proc, pp_sysfs_free);
-  g_clear_pointer(&h->sys, pp_sysfs_free);
   g_clear_pointer(&h->rootfs, pp_sysfs_free);
 }
 
@@ -99,6 +100,7 @@ host_open(Host *h, HostOpenFlags flags)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *sys_root = NULL;
 
   h->root = opt.root ? opt.root : "/";
   h->real = strcmp(h->root, "/") == 0;
@@ -107,13 +109,16 @@ host_open(Host *h, HostOpenFlags flags)
     pp_say_error("%s", error->message);
     return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
-  h->sys = pp_sysfs_open_at(h->rootfs, "sys", &error);
-  if (h->sys == NULL) {
+  /* As the probe opens them: proc/ and dev/ beside sys/. */
+  sys_root = g_build_filename(h->root, "sys", NULL);
+  h->trees = pp_host_trees_open(sys_root, NULL, NULL, &error);
+  if (h->trees == NULL) {
     pp_say_error("%s: is '%s' the root of a Linux host?", error->message, h->root);
     return opt.root ? PP_EXIT_USAGE : PP_EXIT_RUNTIME;
   }
-  h->proc = pp_sysfs_open_at(h->rootfs, "proc", NULL);
-  h->dev = pp_sysfs_open_at(h->rootfs, "dev", NULL);
+  h->sys = h->trees->sys;
+  h->proc = h->trees->proc;
+  h->dev = h->trees->dev;
   h->devices = pp_pci_scan(h->sys, warnings, &error);
   if (h->devices == NULL) {
     pp_say_error("%s", error->message);
@@ -135,21 +140,18 @@ host_open(Host *h, HostOpenFlags flags)
   return PP_EXIT_OK;
 }
 
-/* What the host needs for itself (pp-host-needs.h); on the running host,
- * with the kernel's IPv4 addresses, which /proc/net/route may not show. */
+/* What the host needs for itself (pp-host-needs.h), as pcipass-probe
+ * reports it; on the running host, with the kernel's IPv4 addresses, which
+ * /proc/net/route may not show. */
 static GPtrArray *
 host_needs(Host *h)
 {
-  g_autoptr(GPtrArray) ipv4 = NULL;
+  g_autofree char *warning = NULL;
+  GPtrArray *needs = pp_host_trees_read_needs(h->trees, h->devices, &warning);
 
-  if (h->real) {
-    g_autoptr(GError) error = NULL;
-
-    ipv4 = pp_netlink_ipv4_addresses(&error);
-    if (ipv4 == NULL)
-      pp_say_error("warning: %s; judging the network from /proc/net/route alone", error->message);
-  }
-  return pp_host_needs_read(h->sys, h->proc, h->dev, ipv4, h->devices);
+  if (warning != NULL)
+    pp_say_error("warning: %s", warning);
+  return needs;
 }
 
 /* The state file: --state-file, or ROOT/var/lib/pcipass/vfio.state, both
@@ -544,21 +546,29 @@ strings_json(GPtrArray *strings)
 }
 
 /* What vfio-pci must not be given, whatever --force says about the guard:
- * devices that stay with the host. And, unless --force, PFs whose VFs are
- * enabled. Returns the reason, or NULL. */
+ * devices that stay with the host, said as the guard says what they are.
+ * And, unless --force, PFs whose VFs are enabled. Returns the reason, or
+ * NULL. */
 static char *
-refuse_kind(GPtrArray *requested, GPtrArray *targets)
+refuse_kind(const Host *h, GPtrArray *requested, GPtrArray *targets)
 {
   for (guint i = 0; i < requested->len; i++) {
     const PpPciDevice *dev = g_ptr_array_index(requested, i);
     g_autofree char *bdf = bdf_of(dev);
+    g_autofree char *what = NULL;
 
+    if (!pp_vfio_stays(dev))
+      continue;
+    /* Every device that stays is a bridge or a host bridge, which the
+     * chipset rule names. */
+    what = pp_host_needs_chipset(h->sys, dev);
+    if (what == NULL)
+      what = g_strdup("stays with the host");
     if (pp_vfio_is_bridge(dev))
-      return g_strdup_printf("%s is a PCI bridge: bridges stay with the host (vfio-pci takes "
-                             "endpoints); give the devices behind it",
-                             bdf);
-    if (pp_vfio_stays(dev))
-      return g_strdup_printf("%s is a host bridge: it stays with the host", bdf);
+      return g_strdup_printf("%s %s: bridges stay with the host (vfio-pci takes endpoints); give "
+                             "the devices behind it",
+                             bdf, what);
+    return g_strdup_printf("%s %s: it stays with the host", bdf, what);
   }
   for (guint i = 0; i < targets->len && !opt.force; i++) {
     const PpPciDevice *dev = g_ptr_array_index(targets, i);
@@ -602,7 +612,7 @@ bind_devices(Host *h, GPtrArray *requested, GPtrArray *missing)
   int rc;
 
   {
-    g_autofree char *why = refuse_kind(requested, targets);
+    g_autofree char *why = refuse_kind(h, requested, targets);
 
     if (why != NULL) {
       pp_say_error("refusing to bind: %s", why);
@@ -981,7 +991,7 @@ cmd_config(int argc, char **argv)
     return PP_EXIT_USAGE;
   targets = expand_groups(&h, requested, NULL);
   {
-    g_autofree char *why = refuse_kind(requested, targets);
+    g_autofree char *why = refuse_kind(&h, requested, targets);
 
     if (why != NULL) {
       pp_say_error("refusing to configure: %s", why);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pp-host-needs.h"
+#include "pp-vfio-plan.h"
 
 /* /proc/self/mountinfo of a busy container host runs to a few hundred KiB. */
 #define PROC_TEXT_MAX (4 * 1024 * 1024)
@@ -709,21 +710,130 @@ console_needs(Ctx *ctx)
     add_need(ctx, bdf, g_strdup("is the only display device, and the console's (boot VGA)"));
 }
 
-/* The chipset's own functions: a host bridge, and the ISA/LPC bridge that
- * carries the firmware's timers, clock and keyboard controller. */
+/* ------------------------------------------------------------------------ */
+/* Chipset                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Where a class makes a device the chipset's. */
+typedef enum {
+  /* Wherever it is: no plug-in card has this class. */
+  CHIPSET_ANYWHERE,
+  /* On a root bus only: a function of the processor's root complex or of
+   * the platform controller hub. Behind a root port the same classes are
+   * cards (FPGA boards say 0580). */
+  CHIPSET_ON_ROOT_BUS,
+} ChipsetWhere;
+
+/* The classes of the chipset's own functions (the PCI Code and ID
+ * Assignment Specification's base class and subclass), and why the host
+ * needs each, as a phrase that follows the device's address. Columns:
+ * class; mask (0xff00: every subclass of the base class, after the exact
+ * entries); where it counts; the phrase.
+ *
+ * Not here, from real machines: 0500 RAM (the PCH's shared SRAM, which no
+ * host driver uses and which shares the xHCI's group), 0805 SD host
+ * controllers (devices), 1300 instrumentation (AMD's dummy functions), 1080
+ * encryption (cards such as Cavium's Nitrox, and AMD's PSP behind an
+ * internal bridge). */
+static const struct {
+  guint16 class_;
+  guint16 mask;
+  ChipsetWhere where;
+  const char *reason;
+} chipset_classes[] = {
+  { 0x0600, 0xffff, CHIPSET_ANYWHERE, "is a host bridge (the processor's link to PCI)" },
+  { 0x0601, 0xffff, CHIPSET_ANYWHERE, "is the ISA/LPC bridge (firmware, timers, the clock)" },
+  { 0x0604, 0xffff, CHIPSET_ANYWHERE, "is a PCI bridge (the devices behind it hang from it)" },
+  { 0x0609, 0xffff, CHIPSET_ANYWHERE,
+    "is a semi-transparent PCI bridge (the devices behind it hang from it)" },
+  { 0x0607, 0xffff, CHIPSET_ANYWHERE, "is a CardBus bridge (the cards behind it hang from it)" },
+  /* EISA, MicroChannel, PCMCIA, NuBus, RACEway, InfiniBand, other (PIIX4's
+   * ACPI function, non-transparent bridges). */
+  { 0x0600, 0xff00, CHIPSET_ANYWHERE, "is a bridge of the platform" },
+  { 0x0c05, 0xffff, CHIPSET_ANYWHERE, "is the SMBus controller (sensors, memory SPD)" },
+  { 0x0800, 0xffff, CHIPSET_ANYWHERE, "is a chipset function (class 0800, interrupt controller)" },
+  { 0x0801, 0xffff, CHIPSET_ANYWHERE, "is a chipset function (class 0801, DMA controller)" },
+  { 0x0802, 0xffff, CHIPSET_ANYWHERE, "is a chipset function (class 0802, timer)" },
+  { 0x0803, 0xffff, CHIPSET_ANYWHERE, "is a chipset function (class 0803, real-time clock)" },
+  { 0x0804, 0xffff, CHIPSET_ANYWHERE,
+    "is a chipset function (class 0804, PCI hot-plug controller)" },
+  { 0x0806, 0xffff, CHIPSET_ANYWHERE, "is the IOMMU (it isolates the devices)" },
+  { 0x0807, 0xffff, CHIPSET_ANYWHERE,
+    "is the root complex event collector (it reports PCIe errors)" },
+  { 0x0580, 0xffff, CHIPSET_ON_ROOT_BUS, "is a chipset function (class 0580, memory controller)" },
+  { 0x0780, 0xffff, CHIPSET_ON_ROOT_BUS,
+    "is a chipset function (class 0780, such as the management engine's interface)" },
+  { 0x0880, 0xffff, CHIPSET_ON_ROOT_BUS, "is a chipset function (class 0880, system peripheral)" },
+  { 0x0c80, 0xffff, CHIPSET_ON_ROOT_BUS,
+    "is a chipset function (class 0c80, serial bus such as SPI flash or I2C)" },
+  { 0x1101, 0xffff, CHIPSET_ON_ROOT_BUS,
+    "is a chipset function (class 1101, performance counters)" },
+  { 0x1180, 0xffff, CHIPSET_ON_ROOT_BUS,
+    "is a chipset function (class 1180, such as thermal or telemetry)" },
+};
+
+/* Whether @dev sits on a root bus: bus/pci/devices/BDF links to
+ * ../../../devices/pci0000:00/0000:00:1f.0, its parent a pciDDDD:BB root
+ * rather than a bridge's address. */
+static gboolean
+on_root_bus(PpSysfs *sysfs, const PpPciDevice *dev)
+{
+  char bdf[PP_PCI_ADDRESS_BUFSIZE];
+  g_autofree char *link = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *parent = NULL;
+  g_autofree char *name = NULL;
+
+  pp_pci_address_format(&dev->address, bdf);
+  link = g_strdup_printf("bus/pci/devices/%s", bdf);
+  target = pp_sysfs_readlink(sysfs, link, NULL);
+  if (target == NULL)
+    return FALSE;
+  parent = g_path_get_dirname(target);
+  name = g_path_get_basename(parent);
+  return g_str_has_prefix(name, "pci") && strchr(name, ':') != NULL;
+}
+
+char *
+pp_host_needs_chipset(PpSysfs *sysfs, const PpPciDevice *dev)
+{
+  guint16 cls;
+  const char *reason = NULL;
+
+  g_return_val_if_fail(sysfs != NULL && dev != NULL, NULL);
+
+  cls = pp_pci_device_get_class(dev);
+  for (guint i = 0; i < G_N_ELEMENTS(chipset_classes) && reason == NULL; i++) {
+    if ((cls & chipset_classes[i].mask) != chipset_classes[i].class_)
+      continue;
+    if (chipset_classes[i].where == CHIPSET_ON_ROOT_BUS && !on_root_bus(sysfs, dev))
+      break;
+    reason = chipset_classes[i].reason;
+  }
+  /* A bridge by its header (type 1 or 2) whatever its class says: vfio
+   * leaves it to the host too (pp_vfio_is_bridge()). */
+  if (reason == NULL && pp_vfio_is_bridge(dev))
+    reason = dev->header_type == 2 ? "is a CardBus bridge (the cards behind it hang from it)"
+                                   : "is a PCI bridge (the devices behind it hang from it)";
+  if (reason == NULL)
+    return NULL;
+  /* A host bridge with a driver serves it too (igen6_edac: memory errors). */
+  if (cls == 0x0600 && dev->driver != NULL)
+    return g_strdup_printf("%s, on %s", reason, dev->driver);
+  return g_strdup(reason);
+}
+
+/* The bridges and the chipset's own functions. */
 static void
 chipset_needs(Ctx *ctx)
 {
   for (guint i = 0; i < ctx->devices->len; i++) {
     const PpPciDevice *dev = g_ptr_array_index(ctx->devices, i);
+    char *reason = pp_host_needs_chipset(ctx->sysfs, dev);
     char bdf[PP_PCI_ADDRESS_BUFSIZE];
 
-    pp_pci_address_format(&dev->address, bdf);
-    /* A host bridge with no driver stays with the host, as vfio allows. */
-    if (pp_pci_device_get_class(dev) == 0x0600 && dev->driver != NULL)
-      add_need(ctx, bdf, g_strdup_printf("is a host bridge, on %s", dev->driver));
-    else if (pp_pci_device_get_class(dev) == 0x0601)
-      add_need(ctx, bdf, g_strdup("is the ISA/LPC bridge (firmware, timers, the clock)"));
+    if (reason != NULL)
+      add_need(ctx, pp_pci_address_format(&dev->address, bdf), reason);
   }
 }
 
@@ -792,6 +902,22 @@ pp_host_needs_find(GPtrArray *needs, const PpPciAddress *address)
       return need->reason;
   }
   return NULL;
+}
+
+char *
+pp_host_needs_join(GPtrArray *needs, const PpPciAddress *address)
+{
+  g_autoptr(GString) joined = g_string_new(NULL);
+
+  g_return_val_if_fail(needs != NULL && address != NULL, NULL);
+
+  for (guint i = 0; i < needs->len; i++) {
+    const PpHostNeed *need = g_ptr_array_index(needs, i);
+
+    if (pp_pci_address_equal(&need->address, address))
+      g_string_append_printf(joined, "%s%s", joined->len ? "; " : "", need->reason);
+  }
+  return joined->len ? g_string_free(g_steal_pointer(&joined), FALSE) : NULL;
 }
 
 static gboolean

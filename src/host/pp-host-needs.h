@@ -13,7 +13,23 @@
  *             (/proc/net/route, /proc/net/ipv6_route, /proc/net/if_inet6)
  *   console   the display device of the console when it is the only one
  *             (boot_vga, /sys/class/graphics/fb*)
- *   chipset   host bridges (class 0600) and the ISA/LPC bridge (0601)
+ *   chipset   what a device is, whatever it serves (pp_host_needs_chipset()):
+ *             host bridges (0600), the ISA/LPC bridge (0601), PCI,
+ *             semi-transparent and CardBus bridges (0604, 0609, 0607, or a
+ *             header of type 1 or 2) and every other bridge class (06xx),
+ *             the SMBus controller (0c05), interrupt, DMA, timer, clock and
+ *             hot-plug controllers (0800-0804), the IOMMU (0806), the root
+ *             complex event collector (0807); and on a root bus, where the
+ *             processor and the platform controller hub put their own
+ *             functions, memory controllers (0580), the management engine
+ *             (0780), system peripherals (0880), SPI and I2C controllers
+ *             (0c80), performance counters (1101), thermal and telemetry
+ *             (1180)
+ *   SR-IOV    the PF of a VF the host needs
+ *
+ * Bridges that vfio leaves to the host (pp_vfio_stays()) are needed but do
+ * not keep their IOMMU group from being passed through: the group goes
+ * without them.
  *
  * Everything is read below roots, so fixture trees can play a host.
  */
@@ -53,6 +69,24 @@ GPtrArray *pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrA
 
 /* Returns: (transfer none): the first reason @address is needed, or NULL. */
 const char *pp_host_needs_find(GPtrArray *needs, const PpPciAddress *address);
+
+/* Returns: (transfer full) (nullable): every reason @address is needed,
+ *   in order, joined with "; " (a probe record's HOST_NEEDS); NULL when it
+ *   is not needed. */
+char *pp_host_needs_join(GPtrArray *needs, const PpPciAddress *address);
+
+/**
+ * pp_host_needs_chipset:
+ * @sysfs: the sysfs tree @dev is in, to tell a function on a root bus
+ * @dev: a device
+ *
+ * The chipset rule alone (see above): why the host needs @dev for what it
+ * is, a bridge or a function of the chipset, whatever it serves.
+ *
+ * Returns: (transfer full) (nullable): the reason ("is the SMBus
+ *   controller (sensors, memory SPD)"), or %NULL.
+ */
+char *pp_host_needs_chipset(PpSysfs *sysfs, const PpPciDevice *dev);
 
 /**
  * pp_host_needs_refuse:
