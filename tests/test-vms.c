@@ -147,6 +147,20 @@ add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri)
   add_host_with(f, name, sys, uri, NULL);
 }
 
+/* node-a's Matrox VGA (09:03.0, what VGA_TEMPLATE asks for) is its only
+ * display device: the probe says the host needs it (the console). An
+ * administrator allows it on purpose, so that tests can give it. */
+static void
+allow_vga(PpTestDaemon *f, const char *host)
+{
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_cli(f, (const char *const[]){ "host", "update", host, "--allow-needed", "09:03.0", NULL },
+              &run);
+  if (run.status != 0)
+    g_error("host update %s --allow-needed 09:03.0: %s", host, run.err);
+}
+
 /* The device of host @name at @address, or NULL. Returns: (transfer none)
  * into @host. */
 static json_t *
@@ -459,7 +473,32 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
 
+  /* The host needs its only display device: never given, and said so. */
   a = create_vm(f, VGA_TEMPLATE);
+  first = wait_explained(f, a, "needed by host 'node-a'");
+  g_assert_cmpstr(
+      json_string_value(json_object_get(json_array_get(json_object_get(first, "explanation"), 0),
+                                        "reason")),
+      ==,
+      "PCI[0] (VENDOR=102b,DEVICE=0532): 0000:09:03.0 is needed by host 'node-a': it is the only "
+      "display device, and the console's (boot VGA)");
+  g_clear_pointer(&first, json_decref);
+  {
+    g_autoptr(json_t) host = pp_test_host_show(f, "node-a");
+    json_t *vga = host_device(host, "0000:09:03.0");
+    g_autoptr(json_t) allowed = NULL;
+
+    g_assert_cmpstr(json_string_value(json_object_get(vga, "host_needs")), ==,
+                    "is the only display device, and the console's (boot VGA)");
+    g_assert_false(json_is_true(json_object_get(vga, "allowed")));
+    /* Allowed on purpose: recorded with who, and the VM runs. */
+    allow_vga(f, "node-a");
+    allowed = pp_test_host_show(f, "node-a");
+    g_assert_true(json_is_true(json_object_get(host_device(allowed, "0000:09:03.0"), "allowed")));
+    g_assert_cmpstr(json_string_value(json_object_get(
+                        json_array_get(json_object_get(allowed, "allowances"), 0), "by")),
+                    ==, "root");
+  }
   first = wait_vm(f, a, "running");
   b = create_vm(f, VGA_TEMPLATE);
   /* Pending with an explanation once a pass has looked at it. */
@@ -698,6 +737,7 @@ test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
+  allow_vga(f, "node-a");
   id = create_vm(f, VGA_TEMPLATE);
   vm = wait_vm(f, id, "running");
 
@@ -749,6 +789,7 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
+  allow_vga(f, "node-a");
   pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
@@ -812,6 +853,7 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
+  allow_vga(f, "node-a");
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     const char *message;
 
