@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "pp-test-daemon.h"
@@ -123,6 +124,15 @@ pp_test_daemon_log(PpTestDaemon *f)
   return log ? log : g_strdup("");
 }
 
+/* In the daemon's child, before exec: it dies with the test (a failed
+ * assertion aborts the test without its teardown), so that no daemon of a
+ * dead test goes on reconciling a shared libvirtd. */
+static void
+die_with_parent(gpointer data)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts pcipassd with @extra options; waits until it answers. */
 void
 pp_test_daemon_start(PpTestDaemon *f, const char *const *extra)
@@ -133,6 +143,8 @@ pp_test_daemon_start(PpTestDaemon *f, const char *const *extra)
   g_autoptr(GError) error = NULL;
   gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
   gsize offset;
+
+  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
 
   g_ptr_array_add(argv, f->daemon);
   g_ptr_array_add(argv, "--state-dir");
@@ -303,7 +315,11 @@ pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys)
       g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
   g_auto(PpTestRun) run = { 0 };
 
-  pp_test_cli(f, (const char *const[]){ "host", "create", name, "--probe-command", command, NULL },
+  /* libvirt's test driver: a host is monitored only when its libvirt
+   * answers, and this machine's own libvirtd may not run. */
+  pp_test_cli(f,
+              (const char *const[]){ "host", "create", name, "--probe-command", command,
+                                     "--libvirt-uri", "test:///default", NULL },
               &run);
   if (run.status != 0)
     g_test_message("%s", run.err);
@@ -356,4 +372,63 @@ pp_test_probe_count(PpTestDaemon *f, const char *sys)
   pp_test_run((const char *const[]){ f->probe, "--sysfs-root", sys, "--all", NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   return pp_test_count(run.out, "PCI = [");
+}
+
+/* VMs. */
+
+void
+pp_test_post_template(PpTestDaemon *f, const char *path, const char *text, PpTestReply *ret)
+{
+  g_autoptr(json_t) body = json_pack("{s:s}", "template", text);
+  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+  pp_test_http(f, f->socket, NULL, "POST", path, dumped, strlen(dumped), ret);
+}
+
+gint64
+pp_test_vm_create(PpTestDaemon *f, const char *text)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_post_template(f, "/v1/vms", text, &reply);
+  if (reply.status != 201)
+    g_error("POST /v1/vms: %ld %s", reply.status, reply.body->str);
+  return json_integer_value(json_object_get(reply.json, "id"));
+}
+
+json_t *
+pp_test_vm_get(PpTestDaemon *f, gint64 id)
+{
+  g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_http(f, f->socket, NULL, "GET", path, NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  return json_incref(reply.json);
+}
+
+const char *
+pp_test_vm_state(json_t *vm)
+{
+  return json_string_value(json_object_get(vm, "state"));
+}
+
+json_t *
+pp_test_wait_vm(PpTestDaemon *f, gint64 id, const char *state)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) vm = pp_test_vm_get(f, id);
+
+    if (g_strcmp0(pp_test_vm_state(vm), state) == 0)
+      return g_steal_pointer(&vm);
+    if (g_get_monotonic_time() > deadline) {
+      g_autofree char *log = pp_test_daemon_log(f);
+      g_autofree char *text = json_dumps(vm, JSON_INDENT(2));
+
+      g_error("VM %" G_GINT64_FORMAT " is not %s: %s\npcipassd's log:\n%s", id, state, text, log);
+    }
+    g_usleep(50000);
+  }
 }

@@ -74,4 +74,15 @@ json_t *pp_test_wait_host(PpTestDaemon *f, const char *name, const char *state, 
 /* The devices the real probe reports for @sys with --all. */
 guint pp_test_probe_count(PpTestDaemon *f, const char *sys);
 
+/* POSTs @text as {"template": TEXT} to @path (the socket, as root). */
+void pp_test_post_template(PpTestDaemon *f, const char *path, const char *text, PpTestReply *ret);
+/* POST /v1/vms; asserts 201. Returns: the new VM's id. */
+gint64 pp_test_vm_create(PpTestDaemon *f, const char *text);
+/* Returns: (transfer full): GET /v1/vms/ID, asserted 200. */
+json_t *pp_test_vm_get(PpTestDaemon *f, gint64 id);
+/* Returns: (transfer none): the VM's "state". */
+const char *pp_test_vm_state(json_t *vm);
+/* Waits until VM @id is in @state. Returns: (transfer full): its JSON. */
+json_t *pp_test_wait_vm(PpTestDaemon *f, gint64 id, const char *state);
+
 G_END_DECLS

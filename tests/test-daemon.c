@@ -105,7 +105,9 @@ test_probe_failures(PpTestDaemon *f, gconstpointer data)
   pp_test_write_file(conf, ":filter: '1af4'\n");
   bad = g_strdup_printf("%s --sysfs-root '%s' --config '%s'", f->probe, f->trees[0], conf);
   pp_test_daemon_start(f, NULL);
-  pp_test_cli(f, (const char *const[]){ "host", "create", "broken", "--probe-command", bad, NULL },
+  pp_test_cli(f,
+              (const char *const[]){ "host", "create", "broken", "--probe-command", bad,
+                                     "--libvirt-uri", "test:///default", NULL },
               &run);
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);

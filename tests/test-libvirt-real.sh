@@ -36,6 +36,10 @@
 set -uo pipefail
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
+# The system libvirtd is shared with test-lifecycle (which kills it once):
+# one of the two at a time.
+exec 9>/run/lock/pcipass-libvirtd-tests.lock
+flock 9
 URI=qemu:///system
 WAIT=${LIBVIRT_REAL_WAIT:-180}
 prefix="pcipass-libvirt-real-$$-"

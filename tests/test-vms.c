@@ -20,66 +20,6 @@
 #define VGA_TEMPLATE "CPU = 0.5\nMEMORY = 512\nPCI = [ VENDOR = \"102b\", DEVICE = \"0532\" ]\n"
 #define NVIDIA_TEMPLATE "NAME = gpu\nMEMORY = 2048\nPCI = [ VENDOR = \"10de\" ]\n"
 
-/* POSTs a template as {"template": ...}; returns the reply. */
-static void
-post_template(PpTestDaemon *f, const char *path, const char *text, PpTestReply *ret)
-{
-  g_autoptr(json_t) body = json_pack("{s:s}", "template", text);
-  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
-
-  pp_test_http(f, f->socket, NULL, "POST", path, dumped, strlen(dumped), ret);
-}
-
-static gint64
-create_vm(PpTestDaemon *f, const char *text)
-{
-  g_auto(PpTestReply) reply = { 0 };
-
-  post_template(f, "/v1/vms", text, &reply);
-  if (reply.status != 201)
-    g_error("POST /v1/vms: %ld %s", reply.status, reply.body->str);
-  return json_integer_value(json_object_get(reply.json, "id"));
-}
-
-/* Returns: (transfer full): GET /v1/vms/ID. */
-static json_t *
-vm_get(PpTestDaemon *f, gint64 id)
-{
-  g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
-  g_auto(PpTestReply) reply = { 0 };
-
-  pp_test_http(f, f->socket, NULL, "GET", path, NULL, 0, &reply);
-  g_assert_cmpint(reply.status, ==, 200);
-  return json_incref(reply.json);
-}
-
-static const char *
-vm_state(json_t *vm)
-{
-  return json_string_value(json_object_get(vm, "state"));
-}
-
-/* Waits until VM @id is in @state. Returns: (transfer full): its JSON. */
-static json_t *
-wait_vm(PpTestDaemon *f, gint64 id, const char *state)
-{
-  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
-
-  for (;;) {
-    g_autoptr(json_t) vm = vm_get(f, id);
-
-    if (g_strcmp0(vm_state(vm), state) == 0)
-      return g_steal_pointer(&vm);
-    if (g_get_monotonic_time() > deadline) {
-      g_autofree char *log = pp_test_daemon_log(f);
-      g_autofree char *text = json_dumps(vm, JSON_INDENT(2));
-
-      g_error("VM %" G_GINT64_FORMAT " is not %s: %s\npcipassd's log:\n%s", id, state, text, log);
-    }
-    g_usleep(50000);
-  }
-}
-
 /* Waits until a scheduling pass has explained why VM @id pends, with a
  * first host's reason holding @text (NULL: any reason). Returns: (transfer
  * full): its JSON. */
@@ -89,7 +29,7 @@ wait_explained(PpTestDaemon *f, gint64 id, const char *text)
   gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
   for (;;) {
-    g_autoptr(json_t) vm = vm_get(f, id);
+    g_autoptr(json_t) vm = pp_test_vm_get(f, id);
     json_t *why = json_object_get(vm, "explanation");
     const char *reason = json_string_value(json_object_get(json_array_get(why, 0), "reason"));
 
@@ -118,8 +58,8 @@ vm_action(PpTestDaemon *f, gint64 id, const char *action, long status, PpTestRep
  * one more option of host create, or NULL; waits until the host is in
  * state @wait_for (NULL: monitored). */
 static void
-add_host_in(PpTestDaemon *f, const char *name, const char *sys, const char *uri,
-            const char *option, const char *wait_for)
+add_host_in(PpTestDaemon *f, const char *name, const char *sys, const char *uri, const char *option,
+            const char *wait_for)
 {
   g_autofree char *command =
       g_strdup_printf("%s --sysfs-root '%s' --all --hostname %s", f->probe, sys, name);
@@ -228,7 +168,7 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   g_assert_true(g_str_has_prefix(run.out, "ID: "));
   id = g_ascii_strtoll(run.out + 4, NULL, 10);
   pp_test_run_clear(&run);
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
                   "node-a");
   g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 1);
@@ -265,7 +205,7 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   pp_test_cli(f, (const char *const[]){ "vm", "terminate", id_text, NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
-  done = wait_vm(f, id, "done");
+  done = pp_test_wait_vm(f, id, "done");
   g_assert_cmpuint(json_array_size(json_object_get(done, "devices")), ==, 0);
   g_clear_pointer(&host, json_decref);
   host = pp_test_host_show(f, "node-a");
@@ -325,9 +265,10 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   g_assert_nonnull(strstr(run.out, "\nHOSTDEV        : prebound (managed='no')\n"));
   pp_test_run_clear(&run);
 
-  id = create_vm(f, "NAME = bound\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
+  id = pp_test_vm_create(
+      f, "NAME = bound\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
   vm = wait_explained(f, id, NULL);
-  g_assert_cmpstr(vm_state(vm), ==, "pending");
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "pending");
   reason = json_string_value(
       json_object_get(json_array_get(json_object_get(vm, "explanation"), 0), "reason"));
   g_assert_cmpstr(reason, ==,
@@ -342,7 +283,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
   vm = wait_explained(f, id, "has no driver");
-  g_assert_cmpstr(vm_state(vm), ==, "pending");
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "pending");
   g_assert_cmpstr(
       json_string_value(
           json_object_get(json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
@@ -360,7 +301,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
 
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(vm_device(vm, 0), ==, "0000:02:00.0");
   xml = json_string_value(json_object_get(vm, "domain_xml"));
   g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='pci' managed='no'>"));
@@ -370,7 +311,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   /* Terminated, the NIC is free again, still on vfio-pci. */
   vm_action(f, id, "terminate", 202, &reply);
   pp_test_reply_clear(&reply);
-  done = wait_vm(f, id, "done");
+  done = pp_test_wait_vm(f, id, "done");
   g_clear_pointer(&host, json_decref);
   host = pp_test_host_show(f, "node-a");
   g_assert_true(json_is_null(json_object_get(host_device(host, "0000:02:00.0"), "vm")));
@@ -400,9 +341,10 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
   g_assert_nonnull(strstr(run.out, "\nHOSTDEV        : managed\n"));
   pp_test_run_clear(&run);
-  id = create_vm(f, "NAME = again\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
+  id = pp_test_vm_create(
+      f, "NAME = again\nCPU = 1\nMEMORY = 512\nPCI = [ SHORT_ADDRESS = \"02:00.0\" ]\n");
   g_clear_pointer(&vm, json_decref);
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")),
                           "<hostdev mode='subsystem' type='pci' managed='yes'>"));
 
@@ -412,7 +354,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   vm_action(f, id, "poweroff", 202, &reply);
   pp_test_reply_clear(&reply);
   g_clear_pointer(&vm, json_decref);
-  vm = wait_vm(f, id, "poweroff");
+  vm = pp_test_wait_vm(f, id, "poweroff");
   pp_test_cli(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "yes", NULL },
               &run);
   g_assert_cmpint(run.status, ==, 0);
@@ -433,8 +375,8 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   }
   pp_test_reply_clear(&reply);
   g_clear_pointer(&vm, json_decref);
-  vm = vm_get(f, id);
-  g_assert_cmpstr(vm_state(vm), ==, "poweroff");
+  vm = pp_test_vm_get(f, id);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "poweroff");
   g_assert_cmpstr(vm_device(vm, 0), ==, "0000:02:00.0");
 
   /* Bound and probed, it resumes with managed='no'. */
@@ -445,7 +387,7 @@ test_prebound(PpTestDaemon *f, gconstpointer data)
   vm_action(f, id, "resume", 202, &reply);
   pp_test_reply_clear(&reply);
   g_clear_pointer(&vm, json_decref);
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")),
                           "<hostdev mode='subsystem' type='pci' managed='no'>"));
 }
@@ -474,11 +416,11 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   pp_test_run_clear(&run);
 
   /* The host needs its only display device: never given, and said so. */
-  a = create_vm(f, VGA_TEMPLATE);
+  a = pp_test_vm_create(f, VGA_TEMPLATE);
   first = wait_explained(f, a, "needed by host 'node-a'");
   g_assert_cmpstr(
-      json_string_value(json_object_get(json_array_get(json_object_get(first, "explanation"), 0),
-                                        "reason")),
+      json_string_value(
+          json_object_get(json_array_get(json_object_get(first, "explanation"), 0), "reason")),
       ==,
       "PCI[0] (VENDOR=102b,DEVICE=0532): 0000:09:03.0 is needed by host 'node-a': it is the only "
       "display device, and the console's (boot VGA)");
@@ -499,11 +441,11 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
                         json_array_get(json_object_get(allowed, "allowances"), 0), "by")),
                     ==, "root");
   }
-  first = wait_vm(f, a, "running");
-  b = create_vm(f, VGA_TEMPLATE);
+  first = pp_test_wait_vm(f, a, "running");
+  b = pp_test_vm_create(f, VGA_TEMPLATE);
   /* Pending with an explanation once a pass has looked at it. */
   second = wait_explained(f, b, NULL);
-  g_assert_cmpstr(vm_state(second), ==, "pending");
+  g_assert_cmpstr(pp_test_vm_state(second), ==, "pending");
   why = json_object_get(second, "explanation");
   g_assert_cmpuint(json_array_size(why), ==, 2);
   g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "host")), ==, "node-a");
@@ -523,13 +465,13 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   /* The first goes; the second takes its VGA. */
   vm_action(f, a, "terminate", 202, &reply);
   pp_test_reply_clear(&reply);
-  placed = wait_vm(f, b, "running");
+  placed = pp_test_wait_vm(f, b, "running");
   g_assert_cmpstr(vm_device(placed, 0), ==, vm_device(first, 0));
   g_assert_true(json_is_null(json_object_get(placed, "explanation")));
 
   /* NVIDIA: not on node-a at all; gpu-1 has one but is disabled. */
   {
-    gint64 g = create_vm(f, NVIDIA_TEMPLATE);
+    gint64 g = pp_test_vm_create(f, NVIDIA_TEMPLATE);
     g_autoptr(json_t) gpu = NULL;
 
     gpu = wait_explained(f, g, NULL);
@@ -541,7 +483,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
     /* Enabled, monitored again: the GPU VM is placed there. */
     pp_test_cli(f, (const char *const[]){ "host", "enable", "gpu-1", NULL }, &run);
     g_assert_cmpint(run.status, ==, 0);
-    gpu = wait_vm(f, g, "running");
+    gpu = pp_test_wait_vm(f, g, "running");
     g_assert_cmpstr(json_string_value(json_object_get(json_object_get(gpu, "host"), "name")), ==,
                     "gpu-1");
     g_assert_cmpstr(json_string_value(json_object_get(
@@ -582,8 +524,7 @@ history_text(json_t *vm)
   json_t *change;
 
   json_array_foreach(json_object_get(vm, "history"), i, change)
-      g_string_append_printf(out, "%s: %s\n",
-                             json_string_value(json_object_get(change, "to")),
+      g_string_append_printf(out, "%s: %s\n", json_string_value(json_object_get(change, "to")),
                              json_string_value(json_object_get(change, "reason")));
   return g_string_free(out, FALSE);
 }
@@ -611,7 +552,7 @@ test_libvirt_unreachable(PpTestDaemon *f, gconstpointer data)
   g_assert_true(json_is_null(json_object_get(host, "error")));
   g_assert_cmpint(json_integer_value(json_object_get(host, "pci_total")), >, 0);
 
-  id = create_vm(f, NIC_TEMPLATE);
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
   vm = wait_explained(f, id, "its libvirt does not answer");
   g_assert_nonnull(strstr(json_string_value(json_object_get(
                               json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
@@ -624,7 +565,7 @@ test_libvirt_unreachable(PpTestDaemon *f, gconstpointer data)
   g_assert_true(g_file_test(missing, G_FILE_TEST_EXISTS));
   host = pp_test_wait_host(f, "node-a", "monitored", 0);
   g_assert_true(json_is_null(json_object_get(host, "libvirt_error")));
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
                   "node-a");
   pp_test_daemon_stop(f);
@@ -635,7 +576,8 @@ test_libvirt_unreachable(PpTestDaemon *f, gconstpointer data)
 static void
 test_deploy_retry(PpTestDaemon *f, gconstpointer data)
 {
-  g_autofree char *uri = test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
+  g_autofree char *uri =
+      test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
   g_autoptr(json_t) vm = NULL;
   g_autofree char *history = NULL;
   g_autofree char *log = NULL;
@@ -647,9 +589,9 @@ test_deploy_retry(PpTestDaemon *f, gconstpointer data)
   json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
   json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
   /* Both fit; pack takes the first, node-a, whose libvirt refuses. */
-  id = create_vm(f, NIC_TEMPLATE);
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
   g_assert_cmpint(id, ==, 1);
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
                   "node-b");
   g_assert_cmpint(json_integer_value(json_object_get(vm, "tries")), ==, 1);
@@ -679,7 +621,8 @@ test_deploy_retry(PpTestDaemon *f, gconstpointer data)
 static void
 test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
 {
-  g_autofree char *uri = test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
+  g_autofree char *uri =
+      test_driver_uri(f, "taken.xml", (const char *const[]){ "pcipass-1", NULL });
   g_autoptr(json_t) vm = NULL;
   g_autoptr(json_t) host = NULL;
   g_auto(PpTestRun) run = { 0 };
@@ -689,8 +632,8 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_start(f, (const char *const[]){ "--deploy-tries", "2", NULL });
   add_host(f, "node-a", f->trees[0], uri);
   json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
-  id = create_vm(f, NIC_TEMPLATE);
-  vm = wait_vm(f, id, "failed");
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
+  vm = pp_test_wait_vm(f, id, "failed");
   reason = json_string_value(json_object_get(vm, "reason"));
   g_assert_true(g_str_has_prefix(reason, "its deploy failed 2 times; the last, on host 'node-a': "
                                          "libvirt: starting pcipass-1 on "));
@@ -707,7 +650,7 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
   pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
-  vm = wait_vm(f, id, "running");
+  vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
                   "node-b");
   g_assert_cmpint(json_integer_value(json_object_get(vm, "tries")), ==, 0);
@@ -717,8 +660,8 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 2);
   g_assert_nonnull(strstr(run.err, "VM 1 is running; only a failed VM can be retried"));
   g_clear_pointer(&vm, json_decref);
-  vm = vm_get(f, id);
-  g_assert_cmpstr(vm_state(vm), ==, "running");
+  vm = pp_test_vm_get(f, id);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
   pp_test_daemon_stop(f);
 }
 
@@ -738,18 +681,18 @@ test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
   allow_vga(f, "node-a");
-  id = create_vm(f, VGA_TEMPLATE);
-  vm = wait_vm(f, id, "running");
+  id = pp_test_vm_create(f, VGA_TEMPLATE);
+  vm = pp_test_wait_vm(f, id, "running");
 
   vm_action(f, id, "poweroff", 202, &reply);
   pp_test_reply_clear(&reply);
-  off = wait_vm(f, id, "poweroff");
+  off = pp_test_wait_vm(f, id, "poweroff");
   g_assert_cmpstr(vm_device(off, 0), ==, vm_device(vm, 0));
 
   /* Its VGA stays reserved: another VM asking for it pends. */
-  second = create_vm(f, VGA_TEMPLATE);
+  second = pp_test_vm_create(f, VGA_TEMPLATE);
   other = wait_explained(f, second, NULL);
-  g_assert_cmpstr(vm_state(other), ==, "pending");
+  g_assert_cmpstr(pp_test_vm_state(other), ==, "pending");
 
   /* Only a running VM powers off; only an off one resumes. */
   vm_action(f, id, "poweroff", 409, &reply);
@@ -760,18 +703,18 @@ test_poweroff_resume_restart(PpTestDaemon *f, gconstpointer data)
 
   vm_action(f, id, "resume", 202, &reply);
   pp_test_reply_clear(&reply);
-  back = wait_vm(f, id, "running");
+  back = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(vm_device(back, 0), ==, vm_device(vm, 0));
 
   /* A restart: the store has it all. */
   pp_test_daemon_stop(f);
   pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "3600", NULL });
-  after = vm_get(f, id);
-  g_assert_cmpstr(vm_state(after), ==, "running");
+  after = pp_test_vm_get(f, id);
+  g_assert_cmpstr(pp_test_vm_state(after), ==, "running");
   g_assert_cmpstr(vm_device(after, 0), ==, vm_device(vm, 0));
   g_clear_pointer(&other, json_decref);
-  other = vm_get(f, second);
-  g_assert_cmpstr(vm_state(other), ==, "pending");
+  other = pp_test_vm_get(f, second);
+  g_assert_cmpstr(pp_test_vm_state(other), ==, "pending");
   pp_test_daemon_stop(f);
 }
 
@@ -794,7 +737,7 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpint(run.status, ==, 0);
   token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
   secret = json_string_value(json_object_get(token, "token"));
-  root_vm = create_vm(f, NIC_TEMPLATE);
+  root_vm = pp_test_vm_create(f, NIC_TEMPLATE);
 
   {
     g_autoptr(json_t) body = json_pack("{s:s}", "template", VGA_TEMPLATE);
@@ -820,11 +763,11 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
   pp_test_http(f, NULL, secret, "POST", path, NULL, 0, &reply);
   pp_test_error_message(&reply, 404);
   pp_test_reply_clear(&reply);
-  json_decref(wait_vm(f, root_vm, "running"));
+  json_decref(pp_test_wait_vm(f, root_vm, "running"));
 
   /* She terminates her own; the admin sees both. */
   mine = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/terminate", alice_vm);
-  json_decref(wait_vm(f, alice_vm, "running"));
+  json_decref(pp_test_wait_vm(f, alice_vm, "running"));
   pp_test_http(f, NULL, secret, "POST", mine, NULL, 0, &reply);
   g_assert_cmpint(reply.status, ==, 202);
   pp_test_reply_clear(&reply);
@@ -857,7 +800,7 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     const char *message;
 
-    post_template(f, "/v1/vms", cases[i].text, &reply);
+    pp_test_post_template(f, "/v1/vms", cases[i].text, &reply);
     message = pp_test_error_message(&reply, 400);
     if (strstr(message, cases[i].message) == NULL)
       g_error("'%s' gave '%s'", cases[i].text, message);
@@ -871,7 +814,7 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
   pp_test_reply_clear(&reply);
 
   /* The dry run: where, with which device; or why nowhere. */
-  post_template(f, "/v1/vms/place", VGA_TEMPLATE, &reply);
+  pp_test_post_template(f, "/v1/vms/place", VGA_TEMPLATE, &reply);
   g_assert_cmpint(reply.status, ==, 200);
   g_assert_true(json_is_true(json_object_get(reply.json, "fits")));
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(reply.json, "host"), "name")),
@@ -880,7 +823,7 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
                       json_array_get(json_object_get(reply.json, "devices"), 0), "type")),
                   ==, "102b:0532:0300");
   pp_test_reply_clear(&reply);
-  post_template(f, "/v1/vms/place", NVIDIA_TEMPLATE, &reply);
+  pp_test_post_template(f, "/v1/vms/place", NVIDIA_TEMPLATE, &reply);
   g_assert_cmpint(reply.status, ==, 200);
   g_assert_true(json_is_false(json_object_get(reply.json, "fits")));
   g_assert_cmpstr(json_string_value(json_object_get(
@@ -907,7 +850,7 @@ client_thread(gpointer data)
   Client *client = data;
   g_auto(PpTestReply) reply = { 0 };
 
-  post_template(client->f, "/v1/vms", NIC_TEMPLATE, &reply);
+  pp_test_post_template(client->f, "/v1/vms", NIC_TEMPLATE, &reply);
   client->status = reply.status;
   return NULL;
 }
@@ -946,8 +889,8 @@ test_concurrent_clients(PpTestDaemon *f, gconstpointer data)
     pp_test_http(f, f->socket, NULL, "GET", "/v1/vms", NULL, 0, &reply);
     json_array_foreach(json_object_get(reply.json, "vms"), i, vm)
     {
-      if (g_strcmp0(vm_state(vm), "running") == 0 ||
-          (g_strcmp0(vm_state(vm), "pending") == 0 &&
+      if (g_strcmp0(pp_test_vm_state(vm), "running") == 0 ||
+          (g_strcmp0(pp_test_vm_state(vm), "pending") == 0 &&
            json_is_array(json_object_get(vm, "explanation"))))
         settled++;
     }
@@ -959,7 +902,7 @@ test_concurrent_clients(PpTestDaemon *f, gconstpointer data)
   }
   json_array_foreach(json_object_get(reply.json, "vms"), i, vm)
   {
-    if (g_strcmp0(vm_state(vm), "running") == 0) {
+    if (g_strcmp0(pp_test_vm_state(vm), "running") == 0) {
       running++;
       g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 1);
       /* Never the same NIC twice. */

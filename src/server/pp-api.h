@@ -56,11 +56,10 @@
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
  *   "error": null|"..." (the last probe's failure), "libvirt_error": null|"..." (the
- *   last libvirt check's failure; either makes the state error), "ssh": null|{"user": null|"..", "host", "port": null|N},
- *   "libvirt_uri": null|"..", "probe_command": null|["..."], "prebound": false,
- *   "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null
- *   until probed), "pci_total", "pci_free", "last_monitored": null|unix seconds,
- *   "created": unix seconds}
+ *   last libvirt check's failure; either makes the state error), "ssh": null|{"user": null|"..",
+ * "host", "port": null|N}, "libvirt_uri": null|"..", "probe_command": null|["..."], "prebound":
+ * false, "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null until
+ * probed), "pci_total", "pci_free", "last_monitored": null|unix seconds, "created": unix seconds}
  * DEVICE: {"address": "0000:3b:00.1", "short_address": "3b:00.1",
  *   "type": "8086:1521:0200", "vendor": "8086", "device": "1521", "class": "0200",
  *   "vendor_name", "device_name", "class_name", "numa_node": null|N,
@@ -71,14 +70,13 @@
  *   "set_aside": null|"why a deploy could not use it" (not offered until a probe
  *   reports it again), "attributes": {the probe's record, keys in order}}
  * VM: {"id", "name", "owner", "state": "pending|deploying|running|poweroff|unknown|
- *   terminating|done|failed", "reason": null|".." (why its state last changed), "host": null|{"id", "name"}, "cpu": 0.5,
- *   "vcpu": N, "memory_mib": N, "pci_requests": ["VENDOR=10de,DEVICE=1db4", ...],
- *   "devices": [{"address", "short_address", "type", "name", "numa_node",
- *   "iommu_group", "request": N|null (null: a companion of its IOMMU group)}...],
- *   "explanation": null|[{"host_id", "host", "reason"}...] (pending only),
- *   "domain": "pcipass-ID", "domain_xml": null|"<domain ...>" (while it has a host),
- *   "template": "TEXT", "created", "updated", "tries": N (deploys that failed since it
- *   was created or retried), and in GET /v1/vms/{id} only "history": [{"at", "from":
+ *   terminating|done|failed", "reason": null|".." (why its state last changed), "host": null|{"id",
+ * "name"}, "cpu": 0.5, "vcpu": N, "memory_mib": N, "pci_requests": ["VENDOR=10de,DEVICE=1db4",
+ * ...], "devices": [{"address", "short_address", "type", "name", "numa_node", "iommu_group",
+ * "request": N|null (null: a companion of its IOMMU group)}...], "explanation": null|[{"host_id",
+ * "host", "reason"}...] (pending only), "domain": "pcipass-ID", "domain_xml": null|"<domain ...>"
+ * (while it has a host), "template": "TEXT", "created", "updated", "tries": N (deploys that failed
+ * since it was created or retried), and in GET /v1/vms/{id} only "history": [{"at", "from":
  *   null|STATE, "to": STATE, "reason", "host"}...] (the newest 100 changes, oldest
  *   first)}
  * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,

@@ -144,8 +144,8 @@ authenticate_token(PpStore *store, const char *authorization, gint64 now, GError
 }
 
 PpUser *
-pp_auth_authenticate(PpStore *store, const PpHttpPeer *peer, const char *authorization,
-                     gint64 now, GError **error)
+pp_auth_authenticate(PpStore *store, const PpHttpPeer *peer, const char *authorization, gint64 now,
+                     GError **error)
 {
   g_return_val_if_fail(store != NULL && peer != NULL, NULL);
 

@@ -28,7 +28,7 @@ typedef struct {
   guint schedule_interval;
   guint deploy_tries;
   char *placement_policy; /* pack, stripe */
-  char *log_level; /* error, warning, message, info, debug */
+  char *log_level;        /* error, warning, message, info, debug */
 } PpDaemonConfig;
 
 /* Returns: (transfer full): the built-in defaults. */

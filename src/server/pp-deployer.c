@@ -413,10 +413,10 @@ domain_run(int state, int reason, char **ret_what)
 
   switch (state) {
   case VIR_DOMAIN_SHUTOFF:
-    *ret_what = g_strdup(reason >= 0 && (guint)reason < G_N_ELEMENTS(shutoff) &&
-                                 shutoff[reason] != NULL
-                             ? shutoff[reason]
-                             : "shut off");
+    *ret_what =
+        g_strdup(reason >= 0 && (guint)reason < G_N_ELEMENTS(shutoff) && shutoff[reason] != NULL
+                     ? shutoff[reason]
+                     : "shut off");
     return reason == VIR_DOMAIN_SHUTOFF_CRASHED || reason == VIR_DOMAIN_SHUTOFF_FAILED
                ? PP_DOMAIN_CRASHED
                : PP_DOMAIN_SHUTOFF;
@@ -532,8 +532,7 @@ pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *nam
                           GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail(deployer != NULL && uri != NULL && name != NULL);
-  dispatch(deployer, CALL_DESTROY, uri, name, NULL, pp_deployer_destroy_async, callback,
-           user_data);
+  dispatch(deployer, CALL_DESTROY, uri, name, NULL, pp_deployer_destroy_async, callback, user_data);
 }
 
 gboolean

@@ -57,8 +57,7 @@ const PpHttpPeer *pp_http_request_get_peer(const PpHttpRequest *req);
  * Called on the main loop once per complete request.
  */
 typedef void (*PpHttpHandler)(const PpHttpRequest *req, guint *ret_status,
-                              const char **ret_content_type, GBytes **ret_body,
-                              gpointer user_data);
+                              const char **ret_content_type, GBytes **ret_body, gpointer user_data);
 
 typedef struct _PpHttpServer PpHttpServer;
 

@@ -11,9 +11,9 @@
 typedef struct {
   int id;
   gboolean is_handle;
-  int fd;       /* handles */
-  int events;   /* handles: VIR_EVENT_HANDLE_* asked for; 0: none */
-  int interval; /* timeouts: milliseconds; -1: off */
+  int fd;          /* handles */
+  int events;      /* handles: VIR_EVENT_HANDLE_* asked for; 0: none */
+  int interval;    /* timeouts: milliseconds; -1: off */
   GSource *source; /* NULL while nothing is asked for */
   virEventHandleCallback handle_cb;
   virEventTimeoutCallback timeout_cb;

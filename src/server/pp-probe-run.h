@@ -12,11 +12,11 @@ G_BEGIN_DECLS
 GQuark pp_probe_run_error_quark(void);
 
 typedef enum {
-  PP_PROBE_RUN_ERROR_INVALID,  /* a host name, user or command that cannot be run safely */
-  PP_PROBE_RUN_ERROR_SPAWN,    /* the program could not be started */
-  PP_PROBE_RUN_ERROR_EXIT,     /* it exited non-zero or was killed by a signal */
-  PP_PROBE_RUN_ERROR_TIMEOUT,  /* it ran past the timeout and was killed */
-  PP_PROBE_RUN_ERROR_TOO_BIG,  /* it printed more than the bound */
+  PP_PROBE_RUN_ERROR_INVALID, /* a host name, user or command that cannot be run safely */
+  PP_PROBE_RUN_ERROR_SPAWN,   /* the program could not be started */
+  PP_PROBE_RUN_ERROR_EXIT,    /* it exited non-zero or was killed by a signal */
+  PP_PROBE_RUN_ERROR_TIMEOUT, /* it ran past the timeout and was killed */
+  PP_PROBE_RUN_ERROR_TOO_BIG, /* it printed more than the bound */
 } PpProbeRunError;
 
 /* How to reach one host's probe. */

@@ -22,6 +22,7 @@ typedef enum {
   OP_START,     /* deploying -> running */
   OP_TERMINATE, /* terminating -> done */
   OP_POWEROFF,  /* running -> poweroff */
+  OP_ORPHAN,    /* a domain of that VM's name that no VM holds is destroyed */
 } OpKind;
 
 /* A libvirt call in flight for one VM. sched is NULL once the scheduler is
@@ -57,9 +58,14 @@ struct _PpScheduler {
   /* Counts the libvirt calls that ended; a VM whose call ended after a
    * reconcile read its host's domains is not judged by that read. */
   guint64 epoch;
-  GHashTable *op_ended;     /* vm id (gint64 *) -> guint64 epoch of its last call's end */
-  GHashTable *failed_hosts; /* vm id (gint64 *) -> GArray of host ids where a deploy failed */
+  GHashTable *op_ended;         /* vm id (gint64 *) -> guint64 epoch of its last call's end */
+  GHashTable *failed_hosts;     /* vm id (gint64 *) -> GArray of host ids where a deploy failed */
   GHashTable *destroy_failures; /* vm id (gint64 *) -> count of failed destroys (terminate) */
+  /* VMs whose domain the last reconcile of their host did not find; the
+   * next one that does not either decides (libvirt's event, with the real
+   * reason, comes in between when there is one). */
+  GHashTable *missing;    /* vm id (gint64 *), a set */
+  GHashTable *seen_hosts; /* host id (gint64 *), a set: reconciled since start */
   PpSchedulerCounts counts;
 };
 
@@ -299,6 +305,7 @@ move_vm(PpScheduler *sched, const PpVm *vm, PpVmState from, PpVmState to, const 
 {
   g_autoptr(GError) error = NULL;
 
+  g_hash_table_remove(sched->missing, &vm->id);
   if (!pp_store_vm_transition(sched->store, vm->id, from, to, reason, now_s(), &error)) {
     g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
     return FALSE;
@@ -557,6 +564,15 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
     return;
   }
   g_hash_table_remove(sched->in_flight, &op->vm_id);
+  if (op->kind == OP_ORPHAN) {
+    /* A VM of that id waiting for it starts at the next pass. */
+    if (!ok)
+      g_warning("host '%s': %s", op->host_name, error->message);
+    pp_scheduler_poke(sched);
+    op_free(op);
+    return;
+  }
+  g_hash_table_remove(sched->missing, &op->vm_id);
   sched->epoch++;
   g_hash_table_replace(sched->op_ended, id_key(op->vm_id), GSIZE_TO_POINTER(sched->epoch));
   vm = pp_store_vm_get(sched->store, op->vm_id, &store_error);
@@ -628,6 +644,9 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
       pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_TERMINATING, PP_VM_STATE_TERMINATING,
                              reason, now_s(), NULL);
     }
+    break;
+  case OP_ORPHAN:
+    g_assert_not_reached();
     break;
   case OP_POWEROFF:
     if (ok && vm->state == PP_VM_STATE_RUNNING) {
@@ -995,6 +1014,8 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
     switch (vm->state) {
     case PP_VM_STATE_RUNNING:
     case PP_VM_STATE_UNKNOWN:
+      if (active)
+        g_hash_table_remove(sched->missing, &vm->id);
       if (active && vm->state == PP_VM_STATE_UNKNOWN) {
         move_vm(sched, vm, vm->state, PP_VM_STATE_RUNNING,
                 "its host's libvirt answers again, and its domain runs");
@@ -1002,6 +1023,15 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
         g_autofree char *reason = NULL;
         PpVmState to = PP_VM_STATE_POWEROFF;
 
+        /* A domain just gone is decided by its event (the reason) or by
+         * the next reconcile; at the first since start, events were
+         * missed: now. */
+        if (d == NULL && g_hash_table_contains(sched->seen_hosts, &host->id) &&
+            !g_hash_table_contains(sched->missing, &vm->id)) {
+          g_hash_table_add(sched->missing, id_key(vm->id));
+          continue;
+        }
+        g_hash_table_remove(sched->missing, &vm->id);
         if (d == NULL)
           reason = g_strdup_printf("its domain is gone from host '%s' (found by the reconcile); "
                                    "it keeps its devices",
@@ -1061,7 +1091,19 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
       g_warning("host '%s': domain %s runs, but no VM of pcipass is there; destroying it",
                 host->name, d->name);
       sched->counts.reconciled++;
-      pp_deployer_destroy_async(sched->deployer, uri, d->name, NULL, NULL);
+      /* In flight under that VM id: a VM of that id (a new store beside
+       * old domains) is not started until the domain is gone. */
+      {
+        Op *op = g_new0(Op, 1);
+
+        op->sched = sched;
+        op->vm_id = id;
+        op->kind = OP_ORPHAN;
+        op->host_id = host->id;
+        op->host_name = g_strdup(host->name);
+        g_hash_table_insert(sched->in_flight, id_key(id), op);
+        pp_deployer_destroy_async(sched->deployer, uri, d->name, on_op_done, op);
+      }
     }
   }
 }
@@ -1091,8 +1133,7 @@ on_listed(GObject *source, GAsyncResult *result, gpointer data)
   if (!pp_store_host_set_libvirt_error(sched->store, host->id,
                                        domains == NULL ? error->message : NULL, &store_error))
     g_warning("host '%s': %s", host->name, store_error->message);
-  else if (domains == NULL && host->libvirt_error == NULL &&
-           host->state != PP_HOST_STATE_DISABLED)
+  else if (domains == NULL && host->libvirt_error == NULL && host->state != PP_HOST_STATE_DISABLED)
     g_warning("host '%s': %s -> error: %s", host->name, pp_host_state_to_string(host->state),
               error->message);
   else if (domains != NULL && host->libvirt_error != NULL)
@@ -1112,6 +1153,7 @@ on_listed(GObject *source, GAsyncResult *result, gpointer data)
     }
   } else {
     reconcile_vms(sched, host, domains, rec->epoch);
+    g_hash_table_add(sched->seen_hosts, id_key(host->id));
     /* A host that answers again may take pending VMs. */
     if (host->libvirt_error != NULL)
       pp_scheduler_poke(sched);
@@ -1184,6 +1226,8 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->failed_hosts =
       g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)g_array_unref);
   sched->destroy_failures = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->missing = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->seen_hosts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
   /* The first pass picks up what the last run left. */
   pp_scheduler_poke(sched);
@@ -1212,5 +1256,7 @@ pp_scheduler_free(PpScheduler *scheduler)
   g_hash_table_unref(scheduler->op_ended);
   g_hash_table_unref(scheduler->failed_hosts);
   g_hash_table_unref(scheduler->destroy_failures);
+  g_hash_table_unref(scheduler->missing);
+  g_hash_table_unref(scheduler->seen_hosts);
   g_free(scheduler);
 }

@@ -67,8 +67,7 @@ void pp_scheduler_poke(PpScheduler *scheduler);
 gboolean pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error);
-gboolean pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by,
-                            GError **error);
+gboolean pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError **error);
 
 /* A PpDeployerEventFunc: what libvirt said about a domain or a
  * connection, applied to the VM whose domain it is. */
@@ -101,8 +100,7 @@ char *pp_scheduler_host_uri(const PpHost *host);
 /* The domain XML of @vm, placed on @host with its devices. Returns:
  * (transfer full): it, or %NULL when the template or a device address no
  * longer reads. */
-char *pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host,
-                              GError **error);
+char *pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error);
 
 /* The domain name of VM @id: "pcipass-ID". Returns: (transfer full). */
 char *pp_scheduler_domain_name(gint64 vm_id);

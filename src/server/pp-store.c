@@ -683,7 +683,8 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
                       "explanation = NULL, updated = ?3, "
                       "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
-  [STMT_VM_LIST_ON_HOST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
+  [STMT_VM_LIST_ON_HOST] =
+      "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
   [STMT_VM_HISTORY] = "SELECT at, from_state, to_state, reason, host_name FROM vm_history "
                       "WHERE vm_id = ?1 ORDER BY id",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "

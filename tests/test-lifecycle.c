@@ -1,0 +1,339 @@
+/* VMs follow the real libvirtd of this machine: pcipassd deploys through
+ * qemu:///system (tests/lab/libvirtd-up starts it where no init system
+ * does) domains of type qemu under TCG that boot tests/lab/tiny-guest, a
+ * Linux kernel and a tiny initramfs, with no devices (this kernel has no
+ * VFIO). Nothing is mocked: the guest powers itself off, virsh destroys a
+ * domain from outside, QEMU is killed, pcipassd misses an event while it
+ * is stopped, and libvirtd itself is killed and started again.
+ *
+ * The system libvirtd is shared with test-libvirt-real.sh: both hold
+ * /run/lock/pcipass-libvirtd-tests.lock for their whole run. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "pp-test-daemon.h"
+
+#define LOCK_PATH "/run/lock/pcipass-libvirtd-tests.lock"
+#define URI "qemu:///system"
+
+typedef struct {
+  PpTestDaemon d;
+  int lock_fd;
+  char *kernel;
+  char *initrd;
+  char *cmdline;
+} Fixture;
+
+/* A script of tests/lab; asserts it succeeded. Returns: (transfer full)
+ * its standard output. */
+static char *
+lab(const char *script)
+{
+  g_autofree char *path = g_build_filename(g_getenv("G_TEST_SRCDIR"), "lab", script, NULL);
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_run((const char *const[]){ path, NULL }, NULL, &run);
+  if (run.status != 0)
+    g_error("%s: exit %d: %s", script, run.status, run.err);
+  return g_strdup(run.out);
+}
+
+static void
+virsh(const char *const *args, PpTestRun *ret)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+  g_ptr_array_add(argv, "virsh");
+  g_ptr_array_add(argv, "-q");
+  g_ptr_array_add(argv, "-c");
+  g_ptr_array_add(argv, URI);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+  pp_test_run((const char *const *)argv->pdata, NULL, ret);
+}
+
+/* Destroys every domain named pcipass-N of this libvirtd: the test's own
+ * (the lock keeps others away), also those of a run that aborted. */
+static void
+destroy_domains(void)
+{
+  g_auto(PpTestRun) run = { 0 };
+  g_auto(GStrv) names = NULL;
+
+  virsh((const char *const[]){ "list", "--name", NULL }, &run);
+  names = g_strsplit(run.out, "\n", -1);
+  for (guint i = 0; names[i] != NULL; i++) {
+    g_auto(PpTestRun) destroy = { 0 };
+
+    if (!g_str_has_prefix(names[i], "pcipass-") ||
+        strspn(names[i] + 8, "0123456789") != strlen(names[i] + 8) || names[i][8] == '\0')
+      continue;
+    virsh((const char *const[]){ "destroy", names[i], NULL }, &destroy);
+  }
+}
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  f->lock_fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint(f->lock_fd, >=, 0);
+  g_assert_cmpint(flock(f->lock_fd, LOCK_EX), ==, 0);
+  g_free(lab("libvirtd-up"));
+  out = lab("tiny-guest/build");
+  lines = g_strsplit(out, "\n", 4);
+  g_assert_cmpuint(g_strv_length(lines), >=, 3);
+  f->kernel = g_strdup(lines[0]);
+  f->initrd = g_strdup(lines[1]);
+  f->cmdline = g_strdup(lines[2]);
+  destroy_domains();
+  pp_test_daemon_set_up(&f->d, data);
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+  /* Whatever happened, no domain of the test stays. */
+  destroy_domains();
+  pp_test_daemon_tear_down(&f->d, data);
+  g_free(f->kernel);
+  g_free(f->initrd);
+  g_free(f->cmdline);
+  close(f->lock_fd);
+}
+
+/* A VM without devices that boots the tiny guest; @extra is appended to
+ * its kernel command line. Returns: its id. */
+static gint64
+create_guest(Fixture *f, const char *name, const char *extra)
+{
+  g_autofree char *text =
+      g_strdup_printf("NAME = %s\nCPU = 0.1\nMEMORY = 128\n"
+                      "OS = [ KERNEL = \"%s\", INITRD = \"%s\", "
+                      "KERNEL_CMD = \"%s%s%s\" ]\n",
+                      name, f->kernel, f->initrd, f->cmdline, extra ? " " : "", extra ? extra : "");
+  return pp_test_vm_create(&f->d, text);
+}
+
+static const char *
+reason_of(json_t *vm)
+{
+  return json_string_value(json_object_get(vm, "reason"));
+}
+
+/* Whether the VM's history has the change @from > @to. */
+static gboolean
+history_has(json_t *vm, const char *from, const char *to)
+{
+  size_t i;
+  json_t *change;
+
+  json_array_foreach(json_object_get(vm, "history"), i, change)
+  {
+    if (g_strcmp0(json_string_value(json_object_get(change, "from")), from) == 0 &&
+        g_strcmp0(json_string_value(json_object_get(change, "to")), to) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+domain_active(gint64 id)
+{
+  g_autofree char *name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, id);
+  g_auto(PpTestRun) run = { 0 };
+
+  virsh((const char *const[]){ "domstate", name, NULL }, &run);
+  return run.status == 0 && g_str_has_prefix(run.out, "running");
+}
+
+/* The pid in @path (libvirt's pid files), or 0. */
+static GPid
+read_pid(const char *path)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return 0;
+  return (GPid)g_ascii_strtoll(text, NULL, 10);
+}
+
+static void
+add_host(Fixture *f)
+{
+  g_autofree char *command =
+      g_strdup_printf("%s --sysfs-root '%s' --all --hostname node-a", f->d.probe, f->d.trees[0]);
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_cli(&f->d,
+              (const char *const[]){ "host", "create", "node-a", "--probe-command", command,
+                                     "--libvirt-uri", URI, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  json_decref(pp_test_wait_host(&f->d, "node-a", "monitored", 0));
+}
+
+/* A guest that powers itself off, a domain destroyed with virsh, QEMU
+ * killed: poweroff, poweroff, failed, each with libvirt's reason and
+ * keeping its host; resume and terminate through the real libvirtd. */
+static void
+test_events(Fixture *f, gconstpointer data)
+{
+  g_autoptr(json_t) off = NULL;
+  g_autoptr(json_t) destroyed = NULL;
+  g_autoptr(json_t) killed = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *pid_file = NULL;
+  g_autofree char *name = NULL;
+  gint64 a, b, c;
+  GPid qemu;
+
+  pp_test_daemon_start(&f->d, NULL);
+  add_host(f);
+  a = create_guest(f, "off", "pcipass.poweroff=3");
+  b = create_guest(f, "destroyed", NULL);
+  c = create_guest(f, "killed", NULL);
+
+  /* The guest shuts itself down: poweroff, its host kept. */
+  off = pp_test_wait_vm(&f->d, a, "poweroff");
+  g_assert_true(history_has(off, "deploying", "running"));
+  g_assert_true(history_has(off, "running", "poweroff"));
+  g_assert_nonnull(strstr(reason_of(off), "its guest shut it down"));
+  g_assert_nonnull(strstr(reason_of(off), "stopped: shut down by its guest"));
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(off, "host"), "name")), ==,
+                  "node-a");
+
+  /* Destroyed from outside with virsh. */
+  json_decref(pp_test_wait_vm(&f->d, b, "running"));
+  name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, b);
+  virsh((const char *const[]){ "destroy", name, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  destroyed = pp_test_wait_vm(&f->d, b, "poweroff");
+  g_assert_nonnull(strstr(reason_of(destroyed), "destroyed outside pcipass"));
+  g_assert_false(json_is_null(json_object_get(destroyed, "host")));
+
+  /* QEMU killed: failed with libvirt's words, still on its host. */
+  json_decref(pp_test_wait_vm(&f->d, c, "running"));
+  g_clear_pointer(&name, g_free);
+  name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, c);
+  pid_file = g_strdup_printf("/run/libvirt/qemu/%s.pid", name);
+  qemu = read_pid(pid_file);
+  g_assert_cmpint(qemu, >, 1);
+  g_assert_cmpint(kill(qemu, SIGKILL), ==, 0);
+  killed = pp_test_wait_vm(&f->d, c, "failed");
+  g_assert_nonnull(strstr(reason_of(killed), "QEMU failed"));
+  g_assert_false(json_is_null(json_object_get(killed, "host")));
+  g_assert_true(history_has(killed, "running", "failed"));
+
+  /* Resumed through libvirt: the destroyed one runs again. */
+  pp_test_run_clear(&run);
+  {
+    g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, b);
+
+    pp_test_cli(&f->d, (const char *const[]){ "vm", "resume", id, NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+  }
+  json_decref(pp_test_wait_vm(&f->d, b, "running"));
+  g_assert_true(domain_active(b));
+
+  /* Terminate from failed, poweroff and running: done, domains gone. */
+  for (gint64 id = a; id <= c; id++) {
+    g_autofree char *arg = g_strdup_printf("%" G_GINT64_FORMAT, id);
+
+    pp_test_run_clear(&run);
+    pp_test_cli(&f->d, (const char *const[]){ "vm", "terminate", arg, NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    json_decref(pp_test_wait_vm(&f->d, id, "done"));
+    g_assert_false(domain_active(id));
+  }
+  pp_test_daemon_stop(&f->d);
+}
+
+/* pcipassd stopped while a domain is destroyed: the reconcile at start
+ * finds it gone (poweroff), and the one that kept running still runs. */
+static void
+test_restart_reconcile(Fixture *f, gconstpointer data)
+{
+  g_autoptr(json_t) gone = NULL;
+  g_autoptr(json_t) kept = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *name = NULL;
+  gint64 a, b;
+
+  pp_test_daemon_start(&f->d, NULL);
+  add_host(f);
+  a = create_guest(f, "gone", NULL);
+  b = create_guest(f, "kept", NULL);
+  json_decref(pp_test_wait_vm(&f->d, a, "running"));
+  json_decref(pp_test_wait_vm(&f->d, b, "running"));
+  pp_test_daemon_stop(&f->d);
+
+  name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, a);
+  virsh((const char *const[]){ "destroy", name, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_daemon_start(&f->d, NULL);
+  gone = pp_test_wait_vm(&f->d, a, "poweroff");
+  g_assert_nonnull(strstr(reason_of(gone), "its domain is gone from host 'node-a'"));
+  kept = pp_test_vm_get(&f->d, b);
+  g_assert_cmpstr(pp_test_vm_state(kept), ==, "running");
+  g_assert_true(domain_active(b));
+  pp_test_daemon_stop(&f->d);
+}
+
+/* libvirtd killed: the host is in error and its running VM unknown until
+ * libvirtd is back; then the VM runs again (its domain outlived
+ * libvirtd) and the host is monitored. */
+static void
+test_libvirtd_killed(Fixture *f, gconstpointer data)
+{
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) host = NULL;
+  GPid libvirtd;
+  gint64 a;
+
+  pp_test_daemon_start(&f->d, NULL);
+  add_host(f);
+  a = create_guest(f, "survivor", NULL);
+  json_decref(pp_test_wait_vm(&f->d, a, "running"));
+
+  libvirtd = read_pid("/run/libvirtd.pid");
+  g_assert_cmpint(libvirtd, >, 1);
+  g_assert_cmpint(kill(libvirtd, SIGKILL), ==, 0);
+  vm = pp_test_wait_vm(&f->d, a, "unknown");
+  g_assert_nonnull(strstr(reason_of(vm), "host 'node-a' does not answer"));
+  host = pp_test_wait_host(&f->d, "node-a", "error", 0);
+  g_assert_nonnull(json_string_value(json_object_get(host, "libvirt_error")));
+  g_clear_pointer(&host, json_decref);
+  g_clear_pointer(&vm, json_decref);
+
+  g_free(lab("libvirtd-up"));
+  vm = pp_test_wait_vm(&f->d, a, "running");
+  g_assert_true(history_has(vm, "unknown", "running"));
+  g_assert_nonnull(strstr(reason_of(vm), "answers again"));
+  host = pp_test_wait_host(&f->d, "node-a", "monitored", 0);
+  g_assert_true(json_is_null(json_object_get(host, "libvirt_error")));
+  g_assert_true(domain_active(a));
+  pp_test_daemon_stop(&f->d);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD("/lifecycle/events", test_events);
+  ADD("/lifecycle/restart-reconcile", test_restart_reconcile);
+  ADD("/lifecycle/libvirtd-killed", test_libvirtd_killed);
+#undef ADD
+  return g_test_run();
+}
