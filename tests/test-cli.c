@@ -582,6 +582,152 @@ test_daemon_token_file(void)
   pp_test_rmtree(dir);
 }
 
+/* The daemon options before the command, between its words and after it;
+ * given on both sides, the later one wins. */
+static void
+test_daemon_options_before(void)
+{
+  static const char hosts[] = "{\"hosts\": [{\"id\": 1, \"name\": \"n1\", \"state\": "
+                              "\"init\", \"pci_total\": 0, \"pci_free\": 0, "
+                              "\"last_monitored\": null}]}";
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *none = g_build_filename(dir, "none.sock", NULL);
+  g_autofree char *token = g_build_filename(dir, "token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *want = NULL;
+  FakeServer *server = NULL;
+  PpTestRun run = { 0 };
+  const char *request;
+  guint port = 0;
+
+  /* pcipass --socket S host list */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "--socket", sock, "host", "list", NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "ID NAME STATE PCI MONITORED\n"
+                  " 1 n1   init  0/0 never\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* pcipass --json --socket=S host list: the JSON. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  {
+    g_autofree char *joined = g_strconcat("--socket=", sock, NULL);
+
+    run_cli((const char *const[]){ "--json", joined, "host", "list", NULL }, NULL, &run);
+  }
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\"hosts\": ["));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Between the two words of the command, with -j. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "host", "-j", "--socket", sock, "list", NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\"hosts\": ["));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Before and after: the later one wins, either way round. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "--socket", none, "host", "list", "--socket", sock, NULL }, NULL,
+          &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+  run_cli((const char *const[]){ "--socket", sock, "host", "list", "--socket", none, NULL }, NULL,
+          &run);
+  want = g_strdup_printf("pcipass: cannot reach pcipassd at '%s': no such socket", none);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_true(g_str_has_prefix(run.err, want));
+  pp_test_run_clear(&run);
+
+  /* pcipass --url U --token-file F vm list, over TCP with the token. */
+  pp_test_write_file(token, "s3cret-token-3\n");
+  g_assert_cmpint(chmod(token, 0600), ==, 0);
+  server = fake_server_new(NULL, 200, "{\"vms\": []}", &port);
+  url = g_strdup_printf("http://127.0.0.1:%u", port);
+  run_cli((const char *const[]){ "--url", url, "--token-file", token, "vm", "list", NULL }, NULL,
+          &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms HTTP/1.1\r\n"));
+  g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-3\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+
+  /* --help and --version keep working after the options. */
+  run_cli((const char *const[]){ "--socket", sock, "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "Usage: pcipass [DAEMON OPTION...] COMMAND"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--json", "--version", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "pcipass "));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--socket", sock, "host", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "host show ID|NAME"));
+  g_assert_null(strstr(run.out, "vm create"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--socket", sock, "host", "show", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "--pci-columns"));
+  pp_test_run_clear(&run);
+
+  /* --json also suits template check, which needs no daemon. */
+  run_cli((const char *const[]){ "--json", "template", "check", "-", NULL }, "CPU = 1\n", &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "[\n  {\n    \"name\": \"CPU\",\n    \"value\": \"1\"\n  }\n]\n");
+  pp_test_run_clear(&run);
+
+  /* Usage errors: exit 2, nothing asked of a daemon. */
+  {
+    static const struct {
+      const char *args[8];
+      const char *message;
+    } cases[] = {
+      { { "--bogus", "host", "list", NULL },
+        "pcipass: unknown option '--bogus' before the command (there pcipass takes only "
+        "--json, --socket, --url and --token-file; try pcipass --help)\n" },
+      { { "--socket", NULL }, "pcipass: --socket needs a value (try pcipass --help)\n" },
+      { { "host", "--url", NULL }, "pcipass: --url needs a value (try pcipass --help)\n" },
+      { { "--json=yes", "host", "list", NULL }, "unknown option '--json=yes'" },
+      { { "--socket", "/x", "template", "check", "-", NULL },
+        "pcipass: template check talks to no daemon: --socket is not for it\n" },
+      { { "--socket", "/x", NULL }, "Usage: pcipass" },
+      { { "--socket", "/x", "host", "frob", NULL }, "unknown command 'host frob'" },
+      { { "--url", "ftp://h", "host", "list", NULL }, "'ftp://h' is not a base URL" },
+      { { "--socket", "/x", "--url", "http://h", "host", "list", NULL },
+        "--socket and --url exclude each other" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      run_cli(cases[i].args, NULL, &run);
+      if (strstr(run.err, cases[i].message) == NULL)
+        g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+    }
+  }
+  pp_test_rmtree(dir);
+}
+
 /* A HOST with two devices, the second held by VM 123. */
 static const char fake_host[] =
     "{\"id\": 3, \"name\": \"node 1\", \"state\": \"monitored\", \"enabled\": true, "
@@ -1314,6 +1460,7 @@ main(int argc, char **argv)
   g_test_add_func("/cli/daemon/usage", test_daemon_usage);
   g_test_add_func("/cli/daemon/unreachable", test_daemon_unreachable);
   g_test_add_func("/cli/daemon/token-file", test_daemon_token_file);
+  g_test_add_func("/cli/daemon/options-before", test_daemon_options_before);
   g_test_add_func("/cli/fake/host-show", test_fake_host_show);
   g_test_add_func("/cli/fake/host-create", test_fake_host_create);
   g_test_add_func("/cli/fake/host-update", test_fake_host_update);

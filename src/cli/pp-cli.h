@@ -27,6 +27,23 @@ typedef struct {
 } PpCliDaemonOptions;
 
 void pp_cli_daemon_options_clear(PpCliDaemonOptions *opts);
+
+/**
+ * pp_cli_daemon_option_words:
+ * @arg: a word of the command line
+ *
+ * Says whether @arg is one of the options of every daemon command
+ * (--socket, --url, --token-file, --json), which may also come before the
+ * command.
+ *
+ * Returns: -1 when it is not; 0 when it stands alone (--json, -j,
+ *   --socket=PATH); 1 when its value is the next word (--socket PATH).
+ */
+int pp_cli_daemon_option_words(const char *arg);
+
+/* Returns: (transfer full): those options, for messages: "--json, --socket,
+ * --url and --token-file". */
+char *pp_cli_daemon_option_list(void);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpCliDaemonOptions, pp_cli_daemon_options_clear)
 
 /**
