@@ -431,13 +431,10 @@ test_daemon_usage(void)
     { { "vm", "create", NULL },
       "pcipass: vm create takes one FILE, or - for standard input (try --help)\n" },
     { { "vm", "place", "a", "b", NULL }, "vm place takes one FILE, or - for standard input" },
-    { { "vm", "show", NULL }, "pcipass: vm show takes one ID (try --help)\n" },
-    { { "vm", "show", "node1", NULL },
-      "pcipass: 'node1' is not a VM ID (a number, as vm list "
-      "shows)\n" },
-    { { "vm", "terminate", "1/../2", NULL }, "'1/../2' is not a VM ID" },
+    { { "vm", "show", NULL }, "pcipass: vm show takes one ID or NAME (try --help)\n" },
+    { { "vm", "terminate", "a", "b", NULL }, "vm terminate takes one ID or NAME" },
+    { { "vm", "poweroff", "", NULL }, "an empty argument: vm poweroff takes one ID or NAME" },
     { { "vm", "resume", "-5", NULL }, "Unknown option -5" },
-    { { "vm", "poweroff", "1234567890123456789", NULL }, "is not a VM ID" },
     { { "vm", "list", "extra", NULL }, "vm list takes no arguments" },
     { { "vm", "frob", NULL }, "unknown command 'vm frob'" },
   };
@@ -1312,6 +1309,31 @@ test_fake_vm_show(void)
   fake_server_free(server);
   unlink(sock);
 
+  /* By name: escaped in the path; pcipassd finds it. */
+  server = fake_server_new(sock, 200, fake_vm, NULL);
+  run_cli((const char *const[]){ "vm", "show", "gpu job/2", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms/gpu%20job%2F2 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "ID             : 13\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* A name two VMs share: pcipassd's 400, exit 2. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"2 VMs are named "
+                           "'gpu-job' (ids 13, 14): use an id\"}}",
+                           NULL);
+  run_cli((const char *const[]){ "vm", "show", "gpu-job", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: 2 VMs are named 'gpu-job' (ids 13, 14): use an id\n");
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
   /* Another's VM is 404: exit 2, the daemon's word. */
   server =
       fake_server_new(sock, 404, "{\"error\": {\"code\": 404, \"message\": \"no VM 14\"}}", NULL);
@@ -1358,6 +1380,18 @@ test_fake_vm_actions(void)
     fake_server_join(server);
     g_assert_cmpint(run.status, ==, 0);
     g_assert_nonnull(strstr(run.out, "\"domain\": \"pcipass-13\""));
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+
+    /* By name. */
+    g_free(line);
+    line = g_strdup_printf("POST /v1/vms/gpu-job/%s HTTP/1.1\r\n", verbs[i]);
+    server = fake_server_new(sock, 202, fake_vm, NULL);
+    run_cli((const char *const[]){ "vm", verbs[i], "gpu-job", "--socket", sock, NULL }, NULL, &run);
+    request = fake_server_join(server);
+    g_assert_true(g_str_has_prefix(request, line));
+    g_assert_cmpint(run.status, ==, 0);
     pp_test_run_clear(&run);
     fake_server_free(server);
     unlink(sock);

@@ -1522,6 +1522,106 @@ test_vm_list(Fixture *f, gconstpointer data)
   g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_FAILED), ==, "failed");
 }
 
+/* A VM by id or name, as the API finds it: the caller's own only (0: an
+ * admin, everyone's); an id first; a name that is not done wins over done
+ * ones of that name; two live ones are ambiguous, listing their ids;
+ * another's VM is not found in the same words as none. */
+static void
+test_vm_find(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(PpVm) audio_old = add_vm(f->store, alice->id, "audio", 100, 1024); /* 1, done */
+  g_autoptr(PpVm) audio = add_vm(f->store, alice->id, "audio", 100, 1024);     /* 2 */
+  g_autoptr(PpVm) twin_a = add_vm(f->store, alice->id, "twin", 100, 1024);     /* 3 */
+  g_autoptr(PpVm) twin_b = add_vm(f->store, alice->id, "twin", 100, 1024);     /* 4 */
+  g_autoptr(PpVm) bob_audio = add_vm(f->store, bob->id, "audio", 100, 1024);   /* 5 */
+  g_autoptr(PpVm) seven = add_vm(f->store, alice->id, "7", 100, 1024);         /* 6 */
+  g_autoptr(PpVm) bob_seven = add_vm(f->store, bob->id, "x", 100, 1024);       /* 7 */
+  g_autoptr(PpVm) gone_a = add_vm(f->store, alice->id, "gone", 100, 1024);     /* 8, done */
+  g_autoptr(PpVm) gone_b = add_vm(f->store, alice->id, "gone", 100, 1024);     /* 9, done */
+  g_autoptr(PpVm) once = add_vm(f->store, alice->id, "once", 100, 1024);       /* 10, done */
+  g_autoptr(PpVm) unnamed = add_vm(f->store, bob->id, NULL, 100, 1024);        /* 11 */
+  static const struct {
+    const char *key;
+    int owner; /* 0: admin, 1: alice, 2: bob */
+    gint64 id; /* 0: an error */
+    const char *message;
+  } cases[] = {
+    { "2", 1, 2, NULL },
+    { "audio", 1, 2, NULL }, /* VM 1 of that name is done */
+    { "audio", 2, 5, NULL },
+    { "5", 1, 0, "no VM 5" }, /* bob's: as if it did not exist */
+    { "5", 2, 5, NULL },
+    { "7", 1, 6, NULL }, /* VM 7 is bob's: alice's VM named 7 */
+    { "7", 2, 7, NULL },
+    { "6", 2, 0, "no VM 6" },
+    { "7", 0, 7, NULL }, /* an admin: the id */
+    { "twin", 1, 0, "2 VMs are named 'twin' (ids 3, 4): use an id" },
+    { "twin", 2, 0, "no VM 'twin'" },
+    { "audio", 0, 0, "2 VMs are named 'audio' (ids 2, 5): use an id" },
+    { "gone", 1, 0, "2 VMs named 'gone' are done (ids 8, 9): use an id" },
+    { "once", 1, 10, NULL }, /* done, and alone of that name */
+    { "vm-11", 2, 11, NULL },
+    { "vm-11", 1, 0, "no VM 'vm-11'" },
+    { "Audio", 1, 0, "no VM 'Audio'" },
+    { "99", 0, 0, "no VM 99" },
+    { "0", 1, 0, "no VM '0'" },
+    { "", 1, 0, "no VM ''" },
+    { "a/../b", 1, 0, "no VM 'a/../b'" },
+    { "two words", 0, 0, "no VM 'two words'" },
+  };
+
+  g_assert_cmpint(unnamed->id, ==, 11);
+  g_assert_true(pp_store_vm_release(f->store, audio_old->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, gone_a->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, gone_b->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, once->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    gint64 owner = cases[i].owner == 0 ? 0 : cases[i].owner == 1 ? alice->id : bob->id;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpVm) vm = pp_store_vm_find(f->store, cases[i].key, owner, &error);
+
+    if (cases[i].id != 0) {
+      if (vm == NULL)
+        g_error("case %u '%s': %s", i, cases[i].key, error->message);
+      g_assert_cmpint(vm->id, ==, cases[i].id);
+      continue;
+    }
+    g_assert_null(vm);
+    g_assert_nonnull(error);
+    if (strcmp(error->message, cases[i].message) != 0)
+      g_error("case %u '%s': got '%s', want '%s'", i, cases[i].key, error->message,
+              cases[i].message);
+    g_assert_true(error->domain == PP_STORE_ERROR);
+    g_assert_cmpint(error->code, ==,
+                    g_str_has_prefix(cases[i].message, "no VM") ? PP_STORE_ERROR_NOT_FOUND
+                                                                : PP_STORE_ERROR_INVALID);
+  }
+
+  /* Terminated, one twin leaves the other alone with the name. */
+  g_assert_true(pp_store_vm_release(f->store, twin_a->id, PP_VM_STATE_DONE, NULL, 950, NULL));
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpVm) vm = pp_store_vm_find(f->store, "twin", alice->id, &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpint(vm->id, ==, twin_b->id);
+  }
+
+  /* More than ten of a name: the first ten ids, and how many in all. */
+  for (guint i = 0; i < 11; i++)
+    pp_vm_free(add_vm(f->store, bob->id, "many", 100, 1024));
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(pp_store_vm_find(f->store, "many", bob->id, &error));
+    g_assert_cmpstr(error->message, ==,
+                    "11 VMs are named 'many' (ids 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, ... "
+                    "(11 in all)): use an id");
+  }
+}
+
 static void
 test_vm_allocate(Fixture *f, gconstpointer data)
 {
@@ -2433,6 +2533,7 @@ main(int argc, char **argv)
   ADD("/store/counts", test_counts);
   ADD("/store/vm/create", test_vm_create);
   ADD("/store/vm/list", test_vm_list);
+  ADD("/store/vm/find", test_vm_find);
   ADD("/store/vm/allocate", test_vm_allocate);
   ADD("/store/vm/allocate-refused", test_vm_allocate_refused);
   ADD("/store/vm/transition", test_vm_transition);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -633,6 +634,125 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* VMs by name, through the real CLI and the API: the caller's own only,
+ * a done VM leaves its name to the live one, a name two live VMs share
+ * asks for an id, and another user's VM stays unknown, in the words of a
+ * VM that does not exist. */
+static void
+test_by_name(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) token = NULL;
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *token_file = g_build_filename(f->dir, "alice.token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *want = NULL;
+  gint64 audio, secret, alice_audio, again;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  audio = create_vm(f, "NAME = audio\nMEMORY = 256\nPCI = [ CLASS = \"0200\" ]\n");
+  secret = create_vm(f, "NAME = secret\nMEMORY = 256\n");
+  json_decref(wait_vm(f, audio, "running"));
+  json_decref(wait_vm(f, secret, "running"));
+
+  /* pcipass vm show NAME */
+  pp_test_cli(f, (const char *const[]){ "vm", "show", "audio", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  want = g_strdup_printf("ID             : %" G_GINT64_FORMAT "\nNAME           : audio\n", audio);
+  g_assert_true(g_str_has_prefix(run.out, want));
+  pp_test_run_clear(&run);
+
+  /* poweroff, resume and terminate by name. */
+  pp_test_cli(f, (const char *const[]){ "vm", "poweroff", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(wait_vm(f, secret, "poweroff"));
+  pp_test_cli(f, (const char *const[]){ "vm", "resume", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(wait_vm(f, secret, "running"));
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(wait_vm(f, secret, "done"));
+
+  /* A new VM of that name: the done one does not stand in its way. */
+  again = create_vm(f, "NAME = secret\nMEMORY = 256\n");
+  vm = pp_test_cli_json(f, (const char *const[]){ "vm", "show", "secret", NULL });
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "id")), ==, again);
+  g_clear_pointer(&vm, json_decref);
+
+  /* alice, over TCP with her token: her own "audio". */
+  pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  pp_test_write_file(token_file, json_string_value(json_object_get(token, "token")));
+  g_assert_cmpint(chmod(token_file, 0600), ==, 0);
+  url = g_strdup_printf("http://127.0.0.1:%u", f->port);
+  {
+    g_autoptr(json_t) body = json_pack("{s:s}", "template", "NAME = audio\nMEMORY = 256\n");
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+    pp_test_http(f, NULL, json_string_value(json_object_get(token, "token")), "POST", "/v1/vms",
+                 dumped, strlen(dumped), &reply);
+    g_assert_cmpint(reply.status, ==, 201);
+    alice_audio = json_integer_value(json_object_get(reply.json, "id"));
+    pp_test_reply_clear(&reply);
+  }
+  pp_test_cli(f,
+              (const char *const[]){ "--url", url, "--token-file", token_file, "vm", "show",
+                                     "audio", "--json", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  vm = json_loads(run.out, 0, NULL);
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "id")), ==, alice_audio);
+  g_assert_cmpstr(json_string_value(json_object_get(vm, "owner")), ==, "alice");
+  g_clear_pointer(&vm, json_decref);
+  pp_test_run_clear(&run);
+
+  /* root's "secret" is to alice what a VM that does not exist is. */
+  {
+    static const char *const keys[] = { "secret", "nothing-here" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+      g_autofree char *expect = g_strdup_printf("no VM '%s'", keys[i]);
+      g_autofree char *said = g_strdup_printf("pcipass: %s\n", expect);
+      g_autofree char *path = g_strdup_printf("/v1/vms/%s/terminate", keys[i]);
+
+      pp_test_cli(f,
+                  (const char *const[]){ "vm", "show", keys[i], "--url", url, "--token-file",
+                                         token_file, NULL },
+                  &run);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.err, ==, said);
+      pp_test_run_clear(&run);
+      pp_test_http(f, NULL, json_string_value(json_object_get(token, "token")), "POST", path, NULL,
+                   0, &reply);
+      g_assert_cmpstr(pp_test_error_message(&reply, 404), ==, expect);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  vm = vm_get(f, again);
+  g_assert_cmpstr(vm_state(vm), ==, "running");
+  g_clear_pointer(&vm, json_decref);
+
+  /* The admin sees both "audio": ambiguous, exit 2, the ids, nothing done. */
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", "audio", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_free(want);
+  want = g_strdup_printf("pcipass: 2 VMs are named 'audio' (ids %" G_GINT64_FORMAT
+                         ", %" G_GINT64_FORMAT "): use an id\n",
+                         audio, alice_audio);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  vm = vm_get(f, audio);
+  g_assert_cmpstr(vm_state(vm), ==, "running");
+  pp_test_daemon_stop(f);
+}
+
 /* Bad templates: 400 with the line, column and OpenNebula's words; nothing
  * created. The dry run places nothing. */
 static void
@@ -801,6 +921,7 @@ main(int argc, char **argv)
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
+  ADD("/vms/by-name", test_by_name);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
   ADD("/vms/concurrent-clients", test_concurrent_clients);
 #undef ADD

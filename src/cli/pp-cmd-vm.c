@@ -12,26 +12,14 @@
 #include "pp-template.h"
 #include "pp-vm-table.h"
 
-/* The most digits of a VM ID (a positive int64). */
-#define VM_ID_MAX_DIGITS 18
-
-/* /v1/vms/ID[/VERB] for the argument @id, which must be a VM ID (digits):
- * said on stderr and NULL when it is not. */
+/* /v1/vms/ID|NAME[/VERB], the name escaped: pcipassd finds the VM by id,
+ * else by name among the caller's. */
 static char *
-vm_path(const char *id, const char *verb)
+vm_path(const char *id_or_name, const char *verb)
 {
-  gsize len = strlen(id);
-  gboolean valid = len > 0 && len <= VM_ID_MAX_DIGITS;
+  g_autofree char *escaped = g_uri_escape_string(id_or_name, NULL, FALSE);
 
-  for (gsize i = 0; i < len; i++)
-    valid = valid && g_ascii_isdigit(id[i]);
-  if (!valid) {
-    g_autofree char *shown = g_utf8_make_valid(id, -1);
-
-    pp_say_error("'%s' is not a VM ID (a number, as vm list shows)", shown);
-    return NULL;
-  }
-  return g_strconcat("/v1/vms/", id, verb != NULL ? "/" : "", verb, NULL);
+  return g_strconcat("/v1/vms/", escaped, verb != NULL ? "/" : "", verb, NULL);
 }
 
 /* Reads the template @path ('-': standard input) and checks its syntax,
@@ -159,14 +147,13 @@ pp_cmd_vm_show(int argc, char **argv)
   g_autofree char *text = NULL;
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID",
+  if (!pp_cli_parse_daemon_options("ID|NAME",
                                    "Shows a VM: its facts, its PCI REQUESTS, the PCI DEVICES it "
-                                   "holds and, while pending, WHY PENDING host by host.",
-                                   NULL, 1, "one ID", &opts, &argc, &argv))
+                                   "holds and, while pending, WHY PENDING host by host. A NAME "
+                                   "is one of your VMs' (an admin's: anyone's).",
+                                   NULL, 1, "one ID or NAME", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], NULL);
-  if (path == NULL)
-    return PP_EXIT_USAGE;
   rc = pp_cli_call(&opts, "GET", path, NULL, &vm);
   if (rc != PP_EXIT_OK)
     return rc;
@@ -176,8 +163,8 @@ pp_cmd_vm_show(int argc, char **argv)
   return pp_cli_print(text);
 }
 
-/* terminate, poweroff, resume: POST /v1/vms/ID/VERB; prints the VM with
- * --json, nothing without. */
+/* terminate, poweroff, resume: POST /v1/vms/ID|NAME/VERB; prints the VM
+ * with --json, nothing without. */
 static int
 quiet_action(int argc, char **argv, const char *summary, const char *verb)
 {
@@ -186,11 +173,10 @@ quiet_action(int argc, char **argv, const char *summary, const char *verb)
   g_autofree char *path = NULL;
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID", summary, NULL, 1, "one ID", &opts, &argc, &argv))
+  if (!pp_cli_parse_daemon_options("ID|NAME", summary, NULL, 1, "one ID or NAME", &opts, &argc,
+                                   &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], verb);
-  if (path == NULL)
-    return PP_EXIT_USAGE;
   rc = pp_cli_call(&opts, "POST", path, NULL, &answer);
   if (rc != PP_EXIT_OK || !opts.json)
     return rc;

@@ -875,27 +875,13 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
   return built(json_pack("{s:O}", "vms", array), error);
 }
 
-/* The VM of the path, if the caller may see it: others' VMs are 404, as
- * if they did not exist. */
+/* The VM of the path, by id or name (pp_store_vm_find()), if the caller
+ * may see it: others' VMs are 404, as if they did not exist. */
 static PpVm *
 find_vm(PpApiCall *call, GError **error)
 {
-  guint64 id;
-  g_autoptr(PpVm) vm = NULL;
-
-  if (!g_ascii_string_to_unsigned(call->args[0], 10, 1, G_MAXINT64, &id, NULL)) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM '%s' (VMs have numbers)",
-                call->args[0]);
-    return NULL;
-  }
-  vm = pp_store_vm_get(call->ctx->store, (gint64)id, error);
-  if (vm == NULL)
-    return NULL;
-  if (!call->user->admin && vm->owner_id != call->user->id) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM %" G_GUINT64_FORMAT, id);
-    return NULL;
-  }
-  return g_steal_pointer(&vm);
+  return pp_store_vm_find(call->ctx->store, call->args[0], call->user->admin ? 0 : call->user->id,
+                          error);
 }
 
 static json_t *

@@ -270,6 +270,23 @@ PpVm *pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name,
                          GError **error);
 /* Returns: (transfer full): the VM, or %NULL with NOT_FOUND ("no VM 7"). */
 PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
+
+/**
+ * pp_store_vm_find:
+ * @key: a VM id (decimal) or a VM name
+ * @owner_id: the caller, whose VMs only are looked at; 0 for an admin (all)
+ *
+ * An id wins when @key could be both and that VM is the caller's. A name
+ * finds the one VM of that name that is not done; when every VM of that
+ * name is done, the only one. Several that are not done (names are not
+ * unique), or several done and none other, is INVALID listing their ids
+ * ("2 VMs are named 'audio' (ids 4, 9): use an id"). Another owner's VM
+ * is NOT_FOUND in the same words as a VM that does not exist ("no VM 7",
+ * "no VM 'audio'").
+ *
+ * Returns: (transfer full): the VM, or %NULL with the error.
+ */
+PpVm *pp_store_vm_find(PpStore *store, const char *key, gint64 owner_id, GError **error);
 /* @owner_id 0: every owner's. @states: a bit mask of (1 << PpVmState); 0:
  * every state. Returns: (transfer full) (element-type PpVm): by id. */
 GPtrArray *pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error);
