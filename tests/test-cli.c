@@ -833,8 +833,8 @@ test_fake_host_create(void)
   pp_test_rmtree(dir);
 }
 
-/* host update: PATCH with the one field; a wrong value never reaches the
- * server. */
+/* host update: PATCH with the fields of the options given, null for
+ * --no-X; a wrong option never reaches the server. */
 static void
 test_fake_host_update(void)
 {
@@ -859,13 +859,97 @@ test_fake_host_update(void)
   json_decref(body);
   pp_test_run_clear(&run);
 
-  run_cli_env((const char *const[]){ "host", "update", "node1", "--prebound", "true", NULL },
+  fake_server_free(server);
+  unlink(sock);
+
+  /* The other settings: a value is a string, --no-X null. */
+  server = fake_server_new(sock, 200, "{\"id\": 5}", NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--ssh", "root@node1:2222",
+                                     "--no-libvirt-uri", "--probe-command",
+                                     "pcipass-probe --config '/x y'", NULL },
               (const char *const[]){ set, NULL }, NULL, &run);
-  g_assert_cmpint(run.status, ==, 2);
-  g_assert_cmpstr(run.out, ==, "");
-  g_assert_nonnull(strstr(run.err, "--prebound: 'true' is neither yes nor no"));
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(request, "PATCH /v1/hosts/node1 HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "ssh")), ==, "root@node1:2222");
+  g_assert_true(json_is_null(json_object_get(body, "libvirt_uri")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "probe_command")), ==,
+                  "pcipass-probe --config '/x y'");
+  g_assert_cmpuint(json_object_size(body), ==, 3);
+  json_decref(body);
   pp_test_run_clear(&run);
   fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, "{\"id\": 5}", NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--no-ssh", "--no-probe-command",
+                                     "--libvirt-uri", "qemu:///system", "--prebound", "no", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_null(json_object_get(body, "ssh")));
+  g_assert_true(json_is_null(json_object_get(body, "probe_command")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "libvirt_uri")), ==, "qemu:///system");
+  g_assert_true(json_is_false(json_object_get(body, "prebound")));
+  g_assert_cmpuint(json_object_size(body), ==, 4);
+  json_decref(body);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* pcipassd's 400 naming the field: exit 2, as it came. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"field 'ssh': port "
+                           "'99999' is not 1 to 65535\"}}",
+                           NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--ssh", "a@b:99999", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: field 'ssh': port '99999' is not 1 to 65535\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Wrong options never reach the server (none listens now). */
+  {
+    static const struct {
+      const char *args[8];
+      const char *message;
+    } cases[] = {
+      { { "--prebound", "true", NULL }, "pcipass: --prebound: 'true' is neither yes nor no\n" },
+      { { "--ssh", "a@b", "--no-ssh", NULL }, "pcipass: --ssh and --no-ssh exclude each other\n" },
+      { { "--no-probe-command", "--probe-command", "x", NULL },
+        "pcipass: --probe-command and --no-probe-command exclude each other\n" },
+      { { "--libvirt-uri", "", NULL },
+        "pcipass: --libvirt-uri: an empty value (to go back to the default, give "
+        "--no-libvirt-uri)\n" },
+      { { "--ssh", "\xff", NULL }, "Invalid byte sequence" },
+      { { NULL },
+        "pcipass: host update: nothing to change; give one of its options (try "
+        "--help)\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+      g_ptr_array_add(argv, "host");
+      g_ptr_array_add(argv, "update");
+      g_ptr_array_add(argv, "node1");
+      for (guint k = 0; cases[i].args[k] != NULL; k++)
+        g_ptr_array_add(argv, (gpointer)cases[i].args[k]);
+      g_ptr_array_add(argv, NULL);
+      run_cli_env((const char *const *)argv->pdata, (const char *const[]){ set, NULL }, NULL, &run);
+      if (strstr(run.err, cases[i].message) == NULL)
+        g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+    }
+  }
   pp_test_rmtree(dir);
 }
 

@@ -251,8 +251,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 20);
   /* --json on all; --socket, --url, --token-file on the 19 daemon ones;
-   * 11 of their own. */
-  g_assert_cmpuint(options, ==, 20 + 3 * 19 + 11);
+   * 17 of their own. */
+  g_assert_cmpuint(options, ==, 20 + 3 * 19 + 17);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

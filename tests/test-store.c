@@ -640,6 +640,119 @@ test_host_set_prebound(Fixture *f, gconstpointer data)
   g_assert_cmpstr(error->message, ==, "no host with id 42");
 }
 
+/* The settings of a host, as text, to see that nothing changed. */
+static char *
+host_settings(PpStore *store, gint64 id)
+{
+  g_autoptr(PpHost) host = get_host(store, id);
+  g_autofree char *command =
+      host->probe_command != NULL ? g_strjoinv("|", host->probe_command) : g_strdup("-");
+
+  return g_strdup_printf("%s@%s:%d %s %s %d %s %u", host->ssh_user ? host->ssh_user : "-",
+                         host->ssh_host ? host->ssh_host : "-", host->ssh_port,
+                         host->libvirt_uri ? host->libvirt_uri : "-", command, host->prebound,
+                         pp_host_state_to_string(host->state), host->pci_total);
+}
+
+/* host update: each setting alone, cleared, checked by host create's
+ * rules; a bad one changes nothing; state and devices stay. */
+static void
+test_host_update(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  const char *const command[] = { "pcipass-probe", "--all", NULL };
+  const char *const blank_first[] = { "", "x", NULL };
+  g_autoptr(GPtrArray) too_many = g_ptr_array_new();
+  g_autofree char *before = NULL;
+
+  reconcile(f->store, host->id, "HOSTNAME = n1\n", four_nics, 4, 2000);
+  {
+    PpHostUpdate update = { .set_ssh = TRUE, .ssh_user = "root", .ssh_host = "n1", .ssh_port = 22 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(got->ssh_user, ==, "root");
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "root@n1:22 - - 0 monitored 4");
+  }
+  {
+    PpHostUpdate update = { .set_libvirt_uri = TRUE,
+                            .libvirt_uri = "qemu+ssh://n1/system",
+                            .set_probe_command = TRUE,
+                            .probe_command = command,
+                            .set_prebound = TRUE,
+                            .prebound = TRUE };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "root@n1:22 qemu+ssh://n1/system pcipass-probe|--all 1 monitored 4");
+  }
+
+  /* Bad: the rules of host create, nothing changed. */
+  before = host_settings(f->store, host->id);
+  for (guint i = 0; i <= 64; i++)
+    g_ptr_array_add(too_many, "w");
+  g_ptr_array_add(too_many, NULL);
+  {
+    static const char *const long_user =
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu";
+    struct {
+      PpHostUpdate update;
+      const char *message;
+    } cases[] = {
+      { { .set_ssh = TRUE, .ssh_user = "root" }, "host 'node1': an ssh user needs an ssh host" },
+      { { .set_ssh = TRUE, .ssh_host = "n1", .ssh_port = 70000 },
+        "host 'node1': ssh port 70000 is not 0..65535" },
+      { { .set_ssh = TRUE, .ssh_host = "-oProxyCommand=x" },
+        "host 'node1': the ssh host '-oProxyCommand=x' starts with '-'" },
+      { { .set_ssh = TRUE, .ssh_user = long_user, .ssh_host = "n1" },
+        "host 'node1': the ssh user must have 1 to 64 bytes; it has 65" },
+      { { .set_libvirt_uri = TRUE, .libvirt_uri = "nope", .set_prebound = TRUE },
+        "host 'node1': libvirt URI 'nope' is not a URI (qemu:///system)" },
+      { { .set_probe_command = TRUE, .probe_command = blank_first, .set_ssh = TRUE },
+        "host 'node1': word 1 of the probe command is empty, longer than 4096 bytes or not UTF-8" },
+      { { .set_probe_command = TRUE, .probe_command = (const char *const *)too_many->pdata },
+        "host 'node1': a probe command has 1 to 64 words; this one has 65" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *now = NULL;
+
+      g_assert_null(pp_store_host_update(f->store, host->id, &cases[i].update, &error));
+      g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+      g_assert_cmpstr(error->message, ==, cases[i].message);
+      now = host_settings(f->store, host->id);
+      g_assert_cmpstr(now, ==, before);
+    }
+  }
+
+  /* Cleared: back to the defaults. */
+  {
+    PpHostUpdate update = { .set_ssh = TRUE, .set_libvirt_uri = TRUE, .set_probe_command = TRUE };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "-@-:0 - - 1 monitored 4");
+  }
+  {
+    PpHostUpdate update = { .set_prebound = TRUE };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(pp_store_host_update(f->store, 42, &update, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+    g_assert_cmpstr(error->message, ==, "no host with id 42");
+  }
+}
+
 static void
 test_host_delete(Fixture *f, gconstpointer data)
 {
@@ -2545,6 +2658,7 @@ main(int argc, char **argv)
   ADD("/store/attributes-json", test_attributes_json);
   ADD("/store/schema/vms", test_schema_vms);
   ADD("/store/host-set-prebound", test_host_set_prebound);
+  ADD("/store/host/update", test_host_update);
   ADD("/store/migrate-v1", test_migrate_v1);
 #undef ADD
   return g_test_run();

@@ -494,7 +494,7 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
 }
 
 /* A deployment libvirt refuses fails the VM with libvirt's words and
- * releases its device. */
+ * releases its device; the host's URI changed, the next VM runs. */
 static void
 test_failed_deploy(PpTestDaemon *f, gconstpointer data)
 {
@@ -522,6 +522,22 @@ test_failed_deploy(PpTestDaemon *f, gconstpointer data)
       g_assert_true(json_is_null(json_object_get(dev, "vm")));
   g_assert_cmpint(json_integer_value(json_object_get(host, "pci_free")), ==,
                   json_integer_value(json_object_get(host, "pci_total")));
+
+  /* pcipass host update --libvirt-uri: the next libvirt call uses it. */
+  {
+    g_auto(PpTestRun) run = { 0 };
+    g_autoptr(json_t) placed = NULL;
+
+    pp_test_cli(f,
+                (const char *const[]){ "host", "update", "node-a", "--libvirt-uri",
+                                       "test:///default", NULL },
+                &run);
+    g_assert_cmpint(run.status, ==, 0);
+    id = create_vm(f, NIC_TEMPLATE);
+    placed = wait_vm(f, id, "running");
+    g_assert_nonnull(
+        strstr(json_string_value(json_object_get(placed, "domain_xml")), "<domain type='test'>"));
+  }
   pp_test_daemon_stop(f);
 }
 

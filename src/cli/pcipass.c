@@ -33,7 +33,7 @@ static const struct {
   { "host", "disable", "ID|NAME", "disable a host", TRUE, pp_cmd_host_disable },
   { "host", "delete", "ID|NAME", "delete a host", TRUE, pp_cmd_host_delete },
   { "host", "probe", "ID|NAME", "probe a host now", TRUE, pp_cmd_host_probe },
-  { "host", "update", "ID|NAME", "change a host's settings (--prebound yes|no)", TRUE,
+  { "host", "update", "ID|NAME", "change how a host is probed and reached, its hostdev mode", TRUE,
     pp_cmd_host_update },
   { "vm", "create", "FILE|-", "create a VM from a template", TRUE, pp_cmd_vm_create },
   { "vm", "list", "", "list the VMs", TRUE, pp_cmd_vm_list },

@@ -444,41 +444,72 @@ check_libvirt_uri(const char *uri, GError **error)
   return TRUE;
 }
 
-static json_t *
-api_host_create(PpApiCall *call, guint *ret_status, GError **error)
-{
-  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
-                                        "probe_command", "prebound", NULL };
-  const char *name, *ssh, *uri;
-  g_autofree char *ssh_user = NULL;
-  g_autofree char *ssh_host = NULL;
-  g_auto(GStrv) command = NULL;
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(GError) local = NULL;
-  g_autoptr(PpHost) host = NULL;
-  int ssh_port = 0;
-  gboolean prebound = FALSE;
-  PpHostSpec spec = { 0 };
-  PpProbeTarget target = { 0 };
+/* The host settings of a body, as POST /v1/hosts and PATCH /v1/hosts/ID
+ * take them, parsed and checked for their form; the store checks the
+ * whole host again (check_host_spec()). A has_* flag says the field is in
+ * the body, null included: the field's value is then NULL (no ssh, the
+ * default URI or probe). */
+typedef struct {
+  gboolean has_ssh;
+  char *ssh_user;
+  char *ssh_host;
+  int ssh_port;
+  gboolean has_libvirt_uri;
+  const char *libvirt_uri; /* borrowed from the body */
+  gboolean has_probe_command;
+  GStrv probe_command;
+  gboolean has_prebound;
+  gboolean prebound;
+} HostFields;
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "name", 64, TRUE, &name, error) ||
-      !get_string(call->body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
-      !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error) ||
-      !get_bool(call->body, "prebound", TRUE, &prebound, error))
-    return NULL;
-  if (ssh != NULL && !parse_ssh(ssh, &ssh_user, &ssh_host, &ssh_port, error))
-    return NULL;
-  if (uri != NULL && !check_libvirt_uri(uri, error))
-    return NULL;
-  command = parse_probe_command(json_object_get(call->body, "probe_command"), &local);
+static void
+host_fields_clear(HostFields *fields)
+{
+  g_clear_pointer(&fields->ssh_user, g_free);
+  g_clear_pointer(&fields->ssh_host, g_free);
+  g_clear_pointer(&fields->probe_command, g_strfreev);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HostFields, host_fields_clear)
+
+/* Parses ssh, libvirt_uri, probe_command and prebound of @body into @ret.
+ * prebound may be null when @prebound_nullable (create: the default), not
+ * in a change, which says what to. */
+static gboolean
+host_fields_parse(const json_t *body, gboolean prebound_nullable, HostFields *ret, GError **error)
+{
+  const char *ssh;
+  g_autoptr(GError) local = NULL;
+
+  ret->has_ssh = json_object_get(body, "ssh") != NULL;
+  ret->has_libvirt_uri = json_object_get(body, "libvirt_uri") != NULL;
+  ret->has_probe_command = json_object_get(body, "probe_command") != NULL;
+  ret->has_prebound = json_object_get(body, "prebound") != NULL;
+  if (!get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
+      !get_string(body, "libvirt_uri", MAX_URI_LEN, FALSE, &ret->libvirt_uri, error) ||
+      !get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
+    return FALSE;
+  if (ssh != NULL && !parse_ssh(ssh, &ret->ssh_user, &ret->ssh_host, &ret->ssh_port, error))
+    return FALSE;
+  if (ret->libvirt_uri != NULL && !check_libvirt_uri(ret->libvirt_uri, error))
+    return FALSE;
+  ret->probe_command = parse_probe_command(json_object_get(body, "probe_command"), &local);
   if (local != NULL) {
     g_propagate_error(error, g_steal_pointer(&local));
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
 
-  /* What the monitor will run must be buildable now, not fail later. */
-  target.probe_command = (const char *const *)command;
+/* What the monitor will run for a host probed with @command or over ssh
+ * must be buildable now, not fail at the next probe. */
+static gboolean
+check_probe_target(const char *const *command, const char *ssh_user, const char *ssh_host,
+                   int ssh_port, GError **error)
+{
+  PpProbeTarget target = { 0 };
+  g_auto(GStrv) argv = NULL;
+
+  target.probe_command = command;
   target.ssh_user = ssh_user;
   target.ssh_host = ssh_host;
   target.ssh_port = ssh_port;
@@ -486,16 +517,35 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   argv = pp_probe_argv_build(&target, error);
   if (argv == NULL) {
     g_prefix_error(error, "field '%s': ", command ? "probe_command" : "ssh");
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
+
+static json_t *
+api_host_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
+                                        "probe_command", "prebound", NULL };
+  const char *name;
+  g_auto(HostFields) parsed = { 0 };
+  g_autoptr(PpHost) host = NULL;
+  PpHostSpec spec = { 0 };
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "name", 64, TRUE, &name, error) ||
+      !host_fields_parse(call->body, TRUE, &parsed, error) ||
+      !check_probe_target((const char *const *)parsed.probe_command, parsed.ssh_user,
+                          parsed.ssh_host, parsed.ssh_port, error))
+    return NULL;
 
   spec.name = name;
-  spec.ssh_user = ssh_user;
-  spec.ssh_host = ssh_host;
-  spec.ssh_port = ssh_port;
-  spec.libvirt_uri = uri;
-  spec.probe_command = (const char *const *)command;
-  spec.prebound = prebound;
+  spec.ssh_user = parsed.ssh_user;
+  spec.ssh_host = parsed.ssh_host;
+  spec.ssh_port = parsed.ssh_port;
+  spec.libvirt_uri = parsed.libvirt_uri;
+  spec.probe_command = (const char *const *)parsed.probe_command;
+  spec.prebound = parsed.prebound;
   host = pp_store_host_create(call->ctx->store, &spec, call->now, error);
   if (host == NULL)
     return NULL;
@@ -557,38 +607,72 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
- * the host. Today: prebound. */
+ * the host: how it is probed (ssh, probe_command; null: the default),
+ * reached (libvirt_uri; null: the default) and its hostdev mode
+ * (prebound). All are checked before anything changes. */
 static json_t *
 api_host_update(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "prebound", NULL };
+  static const char *const fields[] = { "ssh", "libvirt_uri", "probe_command", "prebound", NULL };
+  g_auto(HostFields) parsed = { 0 };
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpHost) changed = NULL;
-  gboolean prebound;
+  g_autoptr(GString) what = g_string_new(NULL);
+  PpHostUpdate update = { 0 };
+  gboolean probe_changed;
 
   if (!check_fields(call->body, fields, error))
     return NULL;
-  if (json_object_get(call->body, "prebound") == NULL) {
+  if (json_object_size(call->body) == 0) {
+    g_autofree char *list = g_strjoinv(", ", (char **)fields);
+
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "nothing to change: the body names no field (known: prebound)");
+                "nothing to change: the body names no field (known: %s)", list);
     return NULL;
   }
-  /* A change says what to: null is not false here. */
-  if (!get_bool(call->body, "prebound", FALSE, &prebound, error))
+  if (!host_fields_parse(call->body, FALSE, &parsed, error))
     return NULL;
   host = find_host(call, error);
-  if (host == NULL || !pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
+  if (host == NULL)
     return NULL;
-  changed = pp_store_host_get(call->ctx->store, host->id, error);
+
+  update.set_ssh = parsed.has_ssh;
+  update.ssh_user = parsed.ssh_user;
+  update.ssh_host = parsed.ssh_host;
+  update.ssh_port = parsed.ssh_port;
+  update.set_libvirt_uri = parsed.has_libvirt_uri;
+  update.libvirt_uri = parsed.libvirt_uri;
+  update.set_probe_command = parsed.has_probe_command;
+  update.probe_command = (const char *const *)parsed.probe_command;
+  update.set_prebound = parsed.has_prebound;
+  update.prebound = parsed.prebound;
+  if (!check_probe_target(parsed.has_probe_command ? update.probe_command
+                                                   : (const char *const *)host->probe_command,
+                          parsed.has_ssh ? parsed.ssh_user : host->ssh_user,
+                          parsed.has_ssh ? parsed.ssh_host : host->ssh_host,
+                          parsed.has_ssh ? parsed.ssh_port : host->ssh_port, error))
+    return NULL;
+  changed = pp_store_host_update(call->ctx->store, host->id, &update, error);
   if (changed == NULL)
     return NULL;
+
+  for (guint i = 0; fields[i] != NULL; i++) {
+    if (json_object_get(call->body, fields[i]) != NULL)
+      g_string_append_printf(what, "%s%s", what->len > 0 ? ", " : "", fields[i]);
+  }
+  g_message("host '%s': %s changed by '%s'", host->name, what->str, call->user->name);
   if (changed->prebound != host->prebound) {
-    g_message("host '%s' is now %s by '%s'", host->name,
-              prebound ? "prebound (managed='no')" : "managed", call->user->name);
+    g_message("host '%s' is now %s", host->name,
+              changed->prebound ? "prebound (managed='no')" : "managed");
     /* What can be given there changed: pending VMs may fit, or not. */
     if (call->ctx->scheduler != NULL)
       pp_scheduler_poke(call->ctx->scheduler);
   }
+  /* A new way to probe it is tried at once, as a new host is; a new URI
+   * is used at the next libvirt call. */
+  probe_changed = parsed.has_ssh || parsed.has_probe_command;
+  if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
+    pp_monitor_poke(call->ctx->monitor, changed->id);
   return built(host_to_json(changed), error);
 }
 

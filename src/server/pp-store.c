@@ -320,6 +320,7 @@ typedef enum {
   STMT_HOST_INSERT,
   STMT_HOST_SET_ENABLED,
   STMT_HOST_SET_PREBOUND,
+  STMT_HOST_UPDATE,
   STMT_HOST_NAME,
   STMT_HOST_HELD_BY,
   STMT_HOST_VMS_ON,
@@ -382,6 +383,8 @@ static const char *const stmt_sql[N_STMTS] = {
       "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 THEN 'init' ELSE 'disabled' END, "
       "error = CASE WHEN ?2 = enabled THEN error ELSE NULL END WHERE id = ?1",
   [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
+  [STMT_HOST_UPDATE] = "UPDATE hosts SET ssh_user = ?2, ssh_host = ?3, ssh_port = ?4, "
+                       "libvirt_uri = ?5, probe_command = ?6, prebound = ?7 WHERE id = ?1",
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
@@ -1308,6 +1311,58 @@ pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError 
   return host_set_flag(store, STMT_HOST_SET_PREBOUND, id, prebound,
                        "changing a host's hostdev mode", prebound ? "prebound" : "managed",
                        error);
+}
+
+PpHost *
+pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *probe_command = NULL;
+  PpHostSpec spec = { 0 };
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(update != NULL, NULL);
+
+  if (!store_txn_begin(store, &txn, "changing a host", error))
+    return NULL;
+  host = host_get(store, id, error);
+  if (host == NULL)
+    return NULL;
+  /* The host as it would be, checked as a new one is: one set of rules. */
+  spec.name = host->name;
+  spec.ssh_user = update->set_ssh ? update->ssh_user : host->ssh_user;
+  spec.ssh_host = update->set_ssh ? update->ssh_host : host->ssh_host;
+  spec.ssh_port = update->set_ssh ? update->ssh_port : host->ssh_port;
+  spec.libvirt_uri = update->set_libvirt_uri ? update->libvirt_uri : host->libvirt_uri;
+  spec.probe_command =
+      update->set_probe_command ? update->probe_command : (const char *const *)host->probe_command;
+  spec.prebound = update->set_prebound ? update->prebound : host->prebound;
+  if (!check_host_spec(&spec, error))
+    return NULL;
+  if (spec.probe_command != NULL)
+    probe_command = probe_command_to_json(spec.probe_command);
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_UPDATE, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, id);
+    bind_text(stmt, 2, spec.ssh_user);
+    bind_text(stmt, 3, spec.ssh_host);
+    sqlite3_bind_int(stmt, 4, spec.ssh_port);
+    bind_text(stmt, 5, spec.libvirt_uri);
+    bind_text(stmt, 6, probe_command);
+    sqlite3_bind_int(stmt, 7, spec.prebound ? 1 : 0);
+    if (!stmt_run(store, stmt, error, "changing a host"))
+      return NULL;
+  }
+  g_clear_pointer(&host, pp_host_free);
+  host = host_get(store, id, error);
+  if (host == NULL || !store_txn_commit(&txn, "changing a host", error))
+    return NULL;
+  g_debug("host '%s': settings changed", host->name);
+  return g_steal_pointer(&host);
 }
 
 gboolean

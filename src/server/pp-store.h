@@ -151,6 +151,35 @@ gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, 
 gboolean pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound,
                                     GError **error);
 
+/* What pp_store_host_update() changes: a set_* flag says that its fields
+ * change; the fields of a flag left FALSE keep the host's values. */
+typedef struct {
+  gboolean set_ssh;
+  const char *ssh_user; /* nullable */
+  const char *ssh_host; /* NULL: no ssh, the probe runs on pcipassd's machine */
+  int ssh_port;         /* 0: ssh's default */
+  gboolean set_libvirt_uri;
+  const char *libvirt_uri; /* NULL: the default (pp_scheduler_host_uri()) */
+  gboolean set_probe_command;
+  const char *const *probe_command; /* NULL: the default probe */
+  gboolean set_prebound;
+  gboolean prebound;
+} PpHostUpdate;
+
+/**
+ * pp_store_host_update:
+ *
+ * Changes how a host is probed and reached, in one transaction: the host
+ * with @update applied is checked by the rules of pp_store_host_create()
+ * (INVALID, changing nothing) and written. Its state, error, facts and
+ * devices stay; the monitor and the deployer read the new values at their
+ * next probe and libvirt call.
+ *
+ * Returns: (transfer full): the host as it is now, or %NULL with NOT_FOUND
+ *   ("no host with id 42") or INVALID.
+ */
+PpHost *pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GError **error);
+
 /* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
  * holds one of its devices ("host 'x' has devices held by VMs 4, 7") or
  * runs on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
