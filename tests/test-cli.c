@@ -105,7 +105,7 @@ test_check_errors(void)
   run_cli((const char *const[]){ "template", "check", path, NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
-  want = g_strdup_printf("pcipass: %s: line 2, column 9: 'bar' follows the value of A", path);
+  want = g_strdup_printf("pcipass: %s:2:9: 'bar' follows the value of A", path);
   g_assert_true(g_str_has_prefix(run.err, want));
   pp_test_run_clear(&run);
 
@@ -113,7 +113,7 @@ test_check_errors(void)
   run_cli((const char *const[]){ "template", "check", "--json", "-", NULL }, "N = [ A = 1, ]",
           &run);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+  g_assert_nonnull(strstr(run.err, "pcipass: <stdin>:1:14: expected a key name"));
   g_assert_cmpstr(run.out, ==, "");
   pp_test_run_clear(&run);
 
@@ -1236,17 +1236,56 @@ test_fake_vm_create(void)
   fake_server_free(server);
   unlink(sock);
 
-  /* pcipassd's template error names the file, as template check does. */
-  server = fake_server_new(
-      sock, 400,
-      "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY must be a number\"}}",
-      NULL);
-  run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+  /* pcipassd's template error names the file, as template check does:
+   * FILE:LINE:COLUMN from the error's fields, FILE: for a missing
+   * attribute; from a pcipassd without the fields, FILE: and its words. */
+  {
+    static const struct {
+      const char *answer;
+      const char *said; /* after "pcipass: FILE" */
+    } cases[] = {
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY: '1G' is not a "
+        "memory size\", \"line\": 2, \"column\": 10}}",
+        ":2:10: MEMORY: '1G' is not a memory size\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"line 4, column 1: attribute 'CONTEXT' is "
+        "not supported by pcipass\", \"line\": 4, \"column\": 1}}",
+        ":4:1: attribute 'CONTEXT' is not supported by pcipass\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"MEMORY is required (add MEMORY = "
+        "<MiB>)\", \"missing\": \"MEMORY\"}}",
+        ": MEMORY is required (add MEMORY = <MiB>)\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY must be a "
+        "number\"}}",
+        ": line 2, column 10: MEMORY must be a number\n" },
+      /* Fields that do not fit: not a position. */
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: bad\", \"line\": "
+        "-2, \"column\": \"x\"}}",
+        ": line 2, column 10: bad\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      server = fake_server_new(sock, 400, cases[i].answer, NULL);
+      run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+      fake_server_join(server);
+      g_free(want);
+      want = g_strdup_printf("pcipass: %s%s", tmpl, cases[i].said);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.err, ==, want);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+      fake_server_free(server);
+      unlink(sock);
+    }
+  }
+
+  /* From stdin: <stdin>:LINE:COLUMN. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"line 3, column 1: "
+                           "x\", \"line\": 3, \"column\": 1}}",
+                           NULL);
+  run_cli((const char *const[]){ "vm", "place", "-", "--socket", sock, NULL }, vm_template, &run);
   fake_server_join(server);
-  want = g_strdup_printf("pcipass: %s: line 2, column 10: MEMORY must be a number\n", tmpl);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_cmpstr(run.err, ==, want);
-  g_assert_cmpstr(run.out, ==, "");
+  g_assert_cmpstr(run.err, ==, "pcipass: <stdin>:3:1: x\n");
   pp_test_run_clear(&run);
   fake_server_free(server);
   unlink(sock);
@@ -1292,8 +1331,7 @@ test_vm_create_local_errors(void)
     run_cli((const char *const[]){ "vm", verbs[i], "-", "--socket", sock, NULL }, "N = [ A = 1, ]",
             &run);
     g_assert_cmpint(run.status, ==, 2);
-    g_assert_true(
-        g_str_has_prefix(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+    g_assert_true(g_str_has_prefix(run.err, "pcipass: <stdin>:1:14: expected a key name"));
     pp_test_run_clear(&run);
 
     run_cli((const char *const[]){ "vm", verbs[i], missing, "--socket", sock, NULL }, NULL, &run);

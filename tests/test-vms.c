@@ -784,8 +784,14 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
       "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR" },
     { "CPU = 1\n", "MEMORY is required" },
     { "MEMORY = 512\nA = foo bar\n", "line 2" },
+    { "MEMORY = 512\nCPU = 1\n\nCONTEXT = [ NETWORK = \"YES\" ]\n",
+      "line 4, column 1: attribute 'CONTEXT' is not supported by pcipass" },
   };
+  g_autofree char *tmpl = g_build_filename(f->dir, "vm.tmpl", NULL);
+  g_autofree char *want = NULL;
   g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  json_t *error;
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
@@ -798,6 +804,39 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
       g_error("'%s' gave '%s'", cases[i].text, message);
     pp_test_reply_clear(&reply);
   }
+
+  /* The error says where apart from the message: line and column, or the
+   * attribute missing. */
+  post_template(f, "/v1/vms/place", cases[1].text, &reply);
+  error = json_object_get(reply.json, "error");
+  g_assert_cmpint(reply.status, ==, 400);
+  g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, 2);
+  g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, 9);
+  g_assert_null(json_object_get(error, "missing"));
+  pp_test_reply_clear(&reply);
+  post_template(f, "/v1/vms", cases[2].text, &reply);
+  error = json_object_get(reply.json, "error");
+  g_assert_cmpstr(json_string_value(json_object_get(error, "missing")), ==, "MEMORY");
+  g_assert_null(json_object_get(error, "line"));
+  pp_test_reply_clear(&reply);
+
+  /* pcipass names the file: FILE:LINE:COLUMN, or FILE: for a missing
+   * attribute; exit 2. */
+  pp_test_write_file(tmpl, cases[4].text);
+  pp_test_cli(f, (const char *const[]){ "vm", "create", tmpl, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  want = g_strdup_printf("pcipass: %s:4:1: attribute 'CONTEXT' is not supported by pcipass (it "
+                         "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI and OS)\n",
+                         tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  pp_test_write_file(tmpl, cases[2].text);
+  pp_test_cli(f, (const char *const[]){ "vm", "place", tmpl, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_free(want);
+  want = g_strdup_printf("pcipass: %s: MEMORY is required (add MEMORY = <MiB>)\n", tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
   pp_test_http(f, f->socket, NULL, "POST", "/v1/vms", "{\"template\": 7}", 15, &reply);
   pp_test_error_message(&reply, 400);
   pp_test_reply_clear(&reply);

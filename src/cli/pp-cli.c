@@ -197,3 +197,18 @@ pp_cli_json_set_string(json_t *obj, const char *key, const char *what, const cha
   json_object_set_new(obj, key, json_string(value));
   return TRUE;
 }
+
+void
+pp_cli_say_template_error(const char *shown, guint line, guint column, const char *message)
+{
+  g_autofree char *prefix = NULL;
+
+  if (line == 0) {
+    pp_say_error("%s: %s", shown, message);
+    return;
+  }
+  prefix = g_strdup_printf("line %u, column %u: ", line, column);
+  if (g_str_has_prefix(message, prefix))
+    message += strlen(prefix);
+  pp_say_error("%s:%u:%u: %s", shown, line, column, message);
+}

@@ -84,6 +84,17 @@ gboolean pp_cli_json_set_string(json_t *obj, const char *key, const char *what, 
  * PP_EXIT_RUNTIME. */
 int pp_cli_print(const char *text);
 
+/**
+ * pp_cli_say_template_error:
+ * @shown: the template's file as the user named it, "<stdin>" for '-'
+ * @line: (optional): where the error is, 0 when it has no position
+ * @message: the error, which may start with its own "line L, column C: "
+ *
+ * Says a template's error on stderr as compilers do: "FILE:L:C: message"
+ * (the message's own position dropped), or "FILE: message".
+ */
+void pp_cli_say_template_error(const char *shown, guint line, guint column, const char *message);
+
 int pp_cmd_template_check(int argc, char **argv);
 
 int pp_cmd_host_create(int argc, char **argv);

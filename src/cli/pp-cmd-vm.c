@@ -32,15 +32,18 @@ read_template(const char *path)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpTemplate) tmpl = NULL;
   g_autofree char *text = NULL;
+  PpTextPos pos = { 0, 0 };
   gsize len = 0;
 
   if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
     pp_say_error("%s", error->message);
     return NULL;
   }
-  tmpl = pp_template_parse(text, len, NULL, &error);
+  tmpl = pp_template_parse(text, len, &pos, &error);
   if (tmpl == NULL) {
-    pp_say_error("%s: %s", shown, error->message);
+    gboolean placed = g_error_matches(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID);
+
+    pp_cli_say_template_error(shown, placed ? pos.line : 0, pos.column, error->message);
     return NULL;
   }
   /* The syntax allows no NUL, but JSON would cut the text at one. */
@@ -52,9 +55,10 @@ read_template(const char *path)
 }
 
 /* POSTs {"template": TEXT} of the file @path to @api_path. pcipassd's 400
- * about the template ("line L, column C: ...") is said naming the file,
- * as `template check` would. Returns: the exit status; @ret_json the
- * answer. */
+ * about the template is said naming the file, as `template check` says
+ * its own: "FILE:L:C: message" from the error's "line" and "column",
+ * "FILE: MEMORY is required (...)" for a "missing" attribute. Returns: the
+ * exit status; @ret_json the answer. */
 static int
 post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_path,
               json_t **ret_json)
@@ -77,9 +81,17 @@ post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_
   }
   json = pp_client_call(client, "POST", api_path, body, NULL, &error);
   if (json == NULL) {
-    if (g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST) &&
-        g_str_has_prefix(error->message, "line "))
-      pp_say_error("%s: %s", shown, error->message);
+    const json_t *api_error = pp_client_get_api_error(client);
+    json_int_t line = json_integer_value(json_object_get(api_error, "line"));
+    json_int_t column = json_integer_value(json_object_get(api_error, "column"));
+    gboolean bad = g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST);
+
+    if (bad && line > 0 && line <= G_MAXUINT && column > 0 && column <= G_MAXUINT)
+      pp_cli_say_template_error(shown, (guint)line, (guint)column, error->message);
+    /* A pcipassd without the fields said "line L, column C: " alone. */
+    else if (bad && (json_is_string(json_object_get(api_error, "missing")) ||
+                     g_str_has_prefix(error->message, "line ")))
+      pp_cli_say_template_error(shown, 0, 0, error->message);
     else
       pp_say_error("%s", error->message);
     return pp_client_error_exit_code(error);

@@ -238,21 +238,26 @@ key_pos(const char *text, gsize len, const PpAttribute *attr, const char *key)
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* The most attribute rules (rules[] below). */
+#define RULES_MAX 32
+
 typedef struct {
   const char *text;
   gsize len;
   PpVmSpec *spec;
   GError **error;
-  /* By rule (rules[] below): the first attribute of that name, and how
-   * many have been read. */
-  const PpAttribute *first[16];
-  guint count[16];
+  PpVmTemplateWhere *where;
+  /* By rule: the first attribute of that name, and how many have been
+   * read. */
+  const PpAttribute *first[RULES_MAX];
+  guint count[RULES_MAX];
 } Ctx;
 
 static gboolean fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
     G_GNUC_PRINTF(4, 5);
 
-/* Sets "line L, column C: ATTRIBUTE: message"; returns FALSE. */
+/* Sets "line L, column C: ATTRIBUTE: message", or without "ATTRIBUTE: "
+ * when @attribute is NULL; returns FALSE. */
 static gboolean
 fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
 {
@@ -263,7 +268,9 @@ fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
   message = g_strdup_vprintf(format, args);
   va_end(args);
   g_set_error(ctx->error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
-              "line %u, column %u: %s: %s", pos.line, pos.column, attribute, message);
+              "line %u, column %u: %s%s%s", pos.line, pos.column, attribute ? attribute : "",
+              attribute ? ": " : "", message);
+  ctx->where->pos = pos;
   return FALSE;
 }
 
@@ -405,7 +412,9 @@ is_model(const char *s)
 /* Attributes                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* A vector's keys must be among @allowed (NULL-terminated). */
+/* A vector's keys must be among @allowed (NULL-terminated), which @list
+ * says in words ("SOURCE, FORMAT and TARGET"): any other is refused, never
+ * ignored, since it would change the VM. */
 static gboolean
 check_keys(Ctx *ctx, const PpAttribute *attr, const char *const *allowed, const char *list)
 {
@@ -414,7 +423,8 @@ check_keys(Ctx *ctx, const PpAttribute *attr, const char *const *allowed, const 
 
     pp_attribute_vector_get_pair(attr, i, &key, NULL);
     if (!g_strv_contains(allowed, key))
-      return fail_key(ctx, attr, key, "unknown key %s; the keys are %s", key, list);
+      return fail_key(ctx, attr, key, "key %s is not supported by pcipass; %s takes %s", key,
+                      pp_attribute_get_name(attr), list);
   }
   return TRUE;
 }
@@ -631,7 +641,7 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
                       "DEVICE, CLASS or SHORT_ADDRESS");
     if (!g_strv_contains(keys, key))
       return fail_key(ctx, attr, key,
-                      "unknown key %s; the keys are VENDOR, DEVICE, CLASS or "
+                      "key %s is not supported by pcipass; PCI takes VENDOR, DEVICE, CLASS or "
                       "SHORT_ADDRESS",
                       key);
   }
@@ -701,10 +711,14 @@ parse_os(Ctx *ctx, const PpAttribute *attr)
   return TRUE;
 }
 
-/* The attributes the spec reads. Columns: the name; whether it is a vector
- * (else a single value); whether it may be given more than once; its
- * parser (single attributes get the value too); how to write it, for the
- * error when it has the wrong shape. */
+/* The attributes pcipass implements, in the order the error about an
+ * attribute it does not implement lists them; any other is refused, never
+ * ignored. To implement one, add its row and its parser. Columns: the
+ * name; whether it is a vector (else a single value); whether it may be
+ * given more than once; its parser (single attributes get the value too);
+ * how to write it, for the error when it has the wrong shape; what to add
+ * when it is required and missing (NULL: optional).
+ */
 typedef struct {
   const char *name;
   gboolean vector;
@@ -712,22 +726,23 @@ typedef struct {
   gboolean (*parse_single)(Ctx *ctx, const PpAttribute *attr, const char *value);
   gboolean (*parse_vector)(Ctx *ctx, const PpAttribute *attr);
   const char *example;
+  const char *required;
 } AttrRule;
 
 static const AttrRule rules[] = {
-  { "NAME", FALSE, FALSE, parse_name_attr, NULL, "NAME = \"gpu-job\"" },
-  { "CPU", FALSE, FALSE, parse_cpu_attr, NULL, "CPU = 0.5" },
-  { "VCPU", FALSE, FALSE, parse_vcpu_attr, NULL, "VCPU = 2" },
-  { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024" },
-  { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"" },
-  { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"" },
-  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]" },
-  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]" },
-  { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]" },
-  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]" },
+  { "NAME", FALSE, FALSE, parse_name_attr, NULL, "NAME = \"gpu-job\"", NULL },
+  { "CPU", FALSE, FALSE, parse_cpu_attr, NULL, "CPU = 0.5", NULL },
+  { "VCPU", FALSE, FALSE, parse_vcpu_attr, NULL, "VCPU = 2", NULL },
+  { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024", "MEMORY = <MiB>" },
+  { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"", NULL },
+  { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"", NULL },
+  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]", NULL },
+  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]", NULL },
+  { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]", NULL },
+  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]", NULL },
 };
 
-G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= 16);
+G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= RULES_MAX);
 
 static gboolean
 parse_attribute(Ctx *ctx, guint r, const PpAttribute *attr)
@@ -754,20 +769,74 @@ parse_attribute(Ctx *ctx, guint r, const PpAttribute *attr)
   return rule->parse_single(ctx, attr, pp_attribute_get_value(attr));
 }
 
+/* An attribute no rule reads: refused, naming it and what pcipass reads. */
+static gboolean
+fail_unsupported(Ctx *ctx, const PpAttribute *attr)
+{
+  g_autoptr(GString) names = g_string_new(NULL);
+
+  for (guint r = 0; r < G_N_ELEMENTS(rules); r++)
+    g_string_append_printf(names, "%s%s",
+                           r == 0                        ? ""
+                           : r + 1 < G_N_ELEMENTS(rules) ? ", "
+                                                         : " and ",
+                           rules[r].name);
+  return fail_at(ctx, pp_attribute_get_pos(attr), NULL,
+                 "attribute '%s' is not supported by pcipass (it reads %s)",
+                 pp_attribute_get_name(attr), names->str);
+}
+
+/* Reads every attribute of the parsed template into the spec, then checks
+ * that the required ones were given. */
+static gboolean
+read_attributes(Ctx *ctx)
+{
+  const PpTemplate *tmpl = ctx->spec->tmpl;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+    guint r = 0;
+
+    while (r < G_N_ELEMENTS(rules) && strcmp(rules[r].name, pp_attribute_get_name(attr)) != 0)
+      r++;
+    if (r == G_N_ELEMENTS(rules))
+      return fail_unsupported(ctx, attr);
+    if (!parse_attribute(ctx, r, attr))
+      return FALSE;
+  }
+  for (guint r = 0; r < G_N_ELEMENTS(rules); r++) {
+    if (rules[r].required == NULL || ctx->count[r] > 0)
+      continue;
+    g_set_error(ctx->error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
+                "%s is required (add %s)", rules[r].name, rules[r].required);
+    ctx->where->missing = rules[r].name;
+    return FALSE;
+  }
+  return TRUE;
+}
+
 PpVmSpec *
-pp_vm_template_parse(const char *text, gsize len, GError **error)
+pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWhere *ret_where,
+                           GError **error)
 {
   g_autoptr(PpVmSpec) spec = NULL;
   g_autoptr(GError) parse_error = NULL;
+  PpVmTemplateWhere where = { { 0, 0 }, NULL };
   Ctx ctx = { 0 };
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
   spec = spec_new();
-  spec->tmpl = pp_template_parse(text != NULL ? text : "", len, NULL, &parse_error);
+  spec->tmpl = pp_template_parse(text != NULL ? text : "", len, &where.pos, &parse_error);
   if (spec->tmpl == NULL) {
     g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX,
                         parse_error->message);
+    /* A template too large has no position. */
+    if (ret_where != NULL &&
+        g_error_matches(parse_error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID))
+      *ret_where = where;
+    else if (ret_where != NULL)
+      *ret_where = (PpVmTemplateWhere){ { 0, 0 }, NULL };
     return NULL;
   }
 
@@ -775,27 +844,22 @@ pp_vm_template_parse(const char *text, gsize len, GError **error)
   ctx.len = len;
   ctx.spec = spec;
   ctx.error = error;
-  for (guint i = 0; i < pp_template_get_n_attributes(spec->tmpl); i++) {
-    const PpAttribute *attr = pp_template_get_attribute(spec->tmpl, i);
-
-    for (guint r = 0; r < G_N_ELEMENTS(rules); r++) {
-      if (strcmp(rules[r].name, pp_attribute_get_name(attr)) != 0)
-        continue;
-      if (!parse_attribute(&ctx, r, attr))
-        return NULL;
-      break;
-    }
-  }
-
-  if (spec->memory_mib == 0) {
-    g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
-                        "MEMORY is required (MiB)");
+  ctx.where = &where;
+  if (!read_attributes(&ctx)) {
+    if (ret_where != NULL)
+      *ret_where = where;
     return NULL;
   }
   if (spec->vcpu == 0)
     spec->vcpu = (guint)((spec->cpu + 99) / 100);
   name_disks(spec);
   return g_steal_pointer(&spec);
+}
+
+PpVmSpec *
+pp_vm_template_parse(const char *text, gsize len, GError **error)
+{
+  return pp_vm_template_parse_where(text, len, NULL, error);
 }
 
 void

@@ -23,7 +23,9 @@
  *          KERNEL_CMD = "console=ttyS0" ]
  *                                 direct kernel boot (OpenNebula's OS vector)
  *
- * Other attributes are kept (the template is stored whole) but not used.
+ * Any other attribute, and any other key in these vectors, is refused with
+ * its name and position: an attribute that would change the VM is never
+ * silently dropped.
  */
 #pragma once
 
@@ -79,6 +81,13 @@ typedef struct {
 
 void pp_vm_spec_free(PpVmSpec *spec);
 
+/* Where a template's error is, for the caller that names the file
+ * ("vm.tmpl:3:9: ..."): a position, or the required attribute missing. */
+typedef struct {
+  PpTextPos pos;       /* 0:0 when the error has no position */
+  const char *missing; /* (transfer none) "MEMORY" when it is missing; else NULL */
+} PpVmTemplateWhere;
+
 /**
  * pp_vm_template_parse:
  * @text: the template (at most PP_TEMPLATE_MAX_SIZE bytes)
@@ -86,9 +95,21 @@ void pp_vm_spec_free(PpVmSpec *spec);
  * Returns: (transfer full): the spec, or %NULL with an error: "line 3,
  *   column 9: PCI: Wrong Hex value for PCI attribute VENDOR: 'xyz'",
  *   "line 3, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR
- *   or CLASS", "MEMORY is required (MiB)".
+ *   or CLASS", "line 4, column 1: attribute 'CONTEXT' is not supported by
+ *   pcipass (it reads NAME, ...)", "MEMORY is required (add MEMORY =
+ *   <MiB>)". A positioned message starts with "line L, column C: ".
  */
 PpVmSpec *pp_vm_template_parse(const char *text, gsize len, GError **error);
+
+/**
+ * pp_vm_template_parse_where:
+ * @ret_where: (optional): where the error is, written only on failure
+ *
+ * pp_vm_template_parse(), saying where its error is apart from the
+ * message.
+ */
+PpVmSpec *pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWhere *ret_where,
+                                     GError **error);
 
 /* The spec as placement's input; borrows from @spec. */
 void pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret);

@@ -31,6 +31,7 @@ typedef struct {
   const char *args[MAX_SEGMENTS]; /* what each '*' of the route matched, decoded */
   json_t *body;                   /* the request's JSON object, or NULL without a body */
   gint64 now;
+  json_t *error_fields; /* owned: fields an error answer carries beside its message, or NULL */
 } PpApiCall;
 
 /* A handler answers with a JSON value (transfer full) and sets *ret_status
@@ -150,12 +151,15 @@ json_bytes(json_t *json)
   return g_bytes_new_take(copy, len);
 }
 
+/* {"error": {"code": N, "message": ..., FIELDS...}}; @fields nullable. */
 static GBytes *
-error_bytes(guint status, const char *message)
+error_bytes(guint status, const char *message, const json_t *fields)
 {
   g_autoptr(json_t) json =
       json_pack("{s:{s:i,s:o}}", "error", "code", (int)status, "message", pp_json_text(message));
 
+  if (json != NULL && fields != NULL)
+    json_object_update_missing(json_object_get(json, "error"), (json_t *)fields);
   return json_bytes(json);
 }
 
@@ -893,18 +897,28 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                error);
 }
 
-/* The template of a body {"template": TEXT}, parsed. */
+/* The template of a body {"template": TEXT}, parsed. Its error answer
+ * says where, for a client that names the file: "line" and "column", or
+ * "missing" (the required attribute's name). */
 static PpVmSpec *
 body_template(PpApiCall *call, const char **ret_text, GError **error)
 {
   static const char *const fields[] = { "template", NULL };
+  PpVmTemplateWhere where = { { 0, 0 }, NULL };
   const char *text;
+  PpVmSpec *spec;
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
     return NULL;
   *ret_text = text;
-  return pp_vm_template_parse(text, strlen(text), error);
+  spec = pp_vm_template_parse_where(text, strlen(text), &where, error);
+  if (spec == NULL && where.pos.line > 0)
+    call->error_fields =
+        json_pack("{s:i,s:i}", "line", (int)where.pos.line, "column", (int)where.pos.column);
+  else if (spec == NULL && where.missing != NULL)
+    call->error_fields = json_pack("{s:s}", "missing", where.missing);
+  return spec;
 }
 
 static json_t *
@@ -1288,6 +1302,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     g_free(segments[i]);
 
   if (answer == NULL) {
+    g_autoptr(json_t) fields = g_steal_pointer(&call.error_fields);
+
     g_assert(error != NULL);
     status = error_status(error);
     if (status >= 500)
@@ -1295,9 +1311,10 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     else
       g_debug("%s %s: %u %s", method, path, status, error->message);
     *ret_status = status;
-    *ret_body = error_bytes(status, error->message);
+    *ret_body = error_bytes(status, error->message, fields);
     return;
   }
+  g_clear_pointer(&call.error_fields, json_decref);
   g_debug("%s %s: %u (%s, %s)", method, path, status, user->name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);
