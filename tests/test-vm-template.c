@@ -83,7 +83,8 @@ test_full(void)
                "HOST = \"node1\"\n"
                "MACHINE = \"i440fx\"\n"
                "OS = [ KERNEL = \"/boot/vmlinuz\", INITRD = \"/boot/initrd\", "
-               "KERNEL_CMD = \"console=ttyS0 root=/dev/vda\" ]\n");
+               "KERNEL_CMD = \"console=ttyS0 root=/dev/vda\" ]\n"
+               "GRAPHICS = [ TYPE = \"vnc\" ]\n");
   const PpVmDisk *disk;
   const PpVmNic *nic;
 
@@ -117,7 +118,8 @@ test_full(void)
   g_assert_cmpstr(spec->initrd, ==, "/boot/initrd");
   g_assert_cmpstr(spec->kernel_cmd, ==, "console=ttyS0 root=/dev/vda");
   /* The template is kept as parsed. */
-  g_assert_cmpuint(pp_template_get_n_attributes(spec->tmpl), ==, 11);
+  g_assert_cmpint(spec->graphics.type, ==, PP_VM_GRAPHICS_VNC);
+  g_assert_cmpuint(pp_template_get_n_attributes(spec->tmpl), ==, 12);
   g_assert_nonnull(pp_template_find(spec->tmpl, "OS"));
 }
 
@@ -738,13 +740,154 @@ test_place_vm(void)
   }
 }
 
+/* GRAPHICS: OpenNebula's console, its defaults, and every value checked;
+ * no error ever holds the password. */
+static void
+test_graphics(void)
+{
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM);
+
+    g_assert_cmpint(spec->graphics.type, ==, PP_VM_GRAPHICS_NONE);
+  }
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "GRAPHICS = [ TYPE = \"vnc\" ]");
+
+    g_assert_cmpint(spec->graphics.type, ==, PP_VM_GRAPHICS_VNC);
+    g_assert_cmpint(spec->graphics.port, ==, -1);
+    g_assert_null(spec->graphics.listen);
+    g_assert_null(spec->graphics.passwd);
+    g_assert_null(spec->graphics.keymap);
+  }
+  {
+    g_autoptr(PpVmSpec) spec =
+        parse_ok(MEM "GRAPHICS = [ TYPE = \"VNC\", LISTEN = \"0.0.0.0\", PORT = \"5900\", "
+                     "PASSWD = \"12345678\", KEYMAP = \"en-us\" ]");
+
+    g_assert_cmpint(spec->graphics.type, ==, PP_VM_GRAPHICS_VNC);
+    g_assert_cmpstr(spec->graphics.listen, ==, "0.0.0.0");
+    g_assert_cmpint(spec->graphics.port, ==, 5900);
+    g_assert_cmpstr(spec->graphics.passwd, ==, "12345678");
+    g_assert_cmpstr(spec->graphics.keymap, ==, "en-us");
+  }
+  {
+    g_autofree char *long_passwd = g_strnfill(64, 'p');
+    g_autofree char *text =
+        g_strdup_printf(MEM "GRAPHICS = [ TYPE = Spice, LISTEN = \"fe80::1\", PORT = -1, "
+                            "PASSWD = \"%s\" ]",
+                        long_passwd);
+    g_autoptr(PpVmSpec) spec = parse_ok(text);
+
+    g_assert_cmpint(spec->graphics.type, ==, PP_VM_GRAPHICS_SPICE);
+    g_assert_cmpint(spec->graphics.port, ==, -1);
+    g_assert_cmpstr(spec->graphics.passwd, ==, long_passwd);
+  }
+
+  {
+    static const struct {
+      const char *graphics;
+      const char *message;
+    } cases[] = {
+      { "[ ]", "line 2, column 1: GRAPHICS: needs TYPE, VNC or SPICE" },
+      { "[ TYPE = RDP ]", "line 2, column 14: GRAPHICS: TYPE 'RDP' is not a console type: VNC or "
+                          "SPICE" },
+      { "[ TYPE = VNC, LISTEN = localhost ]",
+        "line 2, column 26: GRAPHICS: LISTEN 'localhost' is not an IP address (as 0.0.0.0, "
+        "127.0.0.1 or ::)" },
+      { "[ TYPE = VNC, LISTEN = \"1.2.3.4 \" ]",
+        "line 2, column 26: GRAPHICS: LISTEN '1.2.3.4 ' is not an IP address (as 0.0.0.0, "
+        "127.0.0.1 or ::)" },
+      { "[ TYPE = VNC, PORT = 5899 ]",
+        "line 2, column 26: GRAPHICS: PORT '5899' is not a console port: 5900 to 65535, or -1 for "
+        "one libvirt chooses" },
+      { "[ TYPE = VNC, PORT = 65536 ]",
+        "line 2, column 26: GRAPHICS: PORT '65536' is not a console port: 5900 to 65535, or -1 "
+        "for one libvirt chooses" },
+      { "[ TYPE = VNC, PORT = -2 ]",
+        "line 2, column 26: GRAPHICS: PORT '-2' is not a console port: 5900 to 65535, or -1 for "
+        "one libvirt chooses" },
+      { "[ TYPE = VNC, PORT = \"\" ]",
+        "line 2, column 26: GRAPHICS: PORT '' is not a console port: 5900 to 65535, or -1 for one "
+        "libvirt chooses" },
+      { "[ TYPE = VNC, PASSWD = \"s3cret-pw\" ]",
+        "line 2, column 26: GRAPHICS: PASSWD is longer than 8 characters: VNC uses 8 only, and "
+        "libvirt refuses more" },
+      { "[ TYPE = VNC, PASSWD = \"\" ]",
+        "line 2, column 26: GRAPHICS: PASSWD is empty; leave PASSWD out for no password" },
+      { "[ TYPE = VNC, PASSWD = \"s3c\tx\" ]",
+        "line 2, column 26: GRAPHICS: PASSWD has a character other than printable ASCII (at byte "
+        "4)" },
+      { "[ TYPE = SPICE, PASSWD = \"s3cr\xc3\xa9t\" ]",
+        "line 2, column 28: GRAPHICS: PASSWD has a character other than printable ASCII (at byte "
+        "5)" },
+      { "[ TYPE = VNC, PASSWD = \"(hidden)\" ]",
+        "line 2, column 26: GRAPHICS: PASSWD is '(hidden)', what pcipass shows in place of a "
+        "password: give the password itself" },
+      { "[ TYPE = VNC, KEYMAP = \"en us\" ]",
+        "line 2, column 26: GRAPHICS: KEYMAP 'en us' is not a keymap: letters, digits, '_', '+' "
+        "or '-' (as en-us or de), at most 32" },
+      { "[ TYPE = VNC, RANDOM_PASSWD = YES ]",
+        "line 2, column 26: GRAPHICS: key RANDOM_PASSWD is not supported by pcipass; GRAPHICS "
+        "takes TYPE, LISTEN, PORT, PASSWD and KEYMAP" },
+      { "vnc", "line 2, column 1: GRAPHICS: must be a vector, as GRAPHICS = [ TYPE = \"VNC\" ]" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autofree char *text = g_strconcat(MEM "GRAPHICS = ", cases[i].graphics, NULL);
+
+      parse_fails(text, cases[i].message);
+    }
+    /* One console. */
+    parse_fails(MEM "GRAPHICS = [ TYPE = VNC ]\nGRAPHICS = [ TYPE = SPICE ]",
+                "line 3, column 1: GRAPHICS: given twice, on lines 2 and 3; a template has one "
+                "GRAPHICS");
+    /* The password is never in a message, whatever is wrong beside it. */
+    {
+      g_autoptr(GError) error = NULL;
+      const char *text = MEM "GRAPHICS = [ PASSWD = \"Zq7!sec\", TYPE = VNC, PORT = 1 ]";
+
+      g_assert_null(pp_vm_template_parse(text, strlen(text), &error));
+      g_assert_null(strstr(error->message, "Zq7!sec"));
+    }
+  }
+}
+
+/* What pcipassd shows of a template: every PASSWD of GRAPHICS reads
+ * (hidden), quoted or not, the rest byte for byte. */
+static void
+test_redact_secrets(void)
+{
+  static const struct {
+    const char *text;
+    const char *shown;
+  } cases[] = {
+    { MEM "GRAPHICS = [ TYPE = VNC, PASSWD = \"p,w] \\\"x\" ] # c\n",
+      MEM "GRAPHICS = [ TYPE = VNC, PASSWD = \"(hidden)\" ] # c\n" },
+    { MEM "graphics=[passwd=abc,type=vnc]", MEM "graphics=[passwd=\"(hidden)\",type=vnc]" },
+    /* A repeated key: the template keeps the first, both are hidden. */
+    { MEM "GRAPHICS = [\n  PASSWD = a,\n  PASSWD = \"b\"\n]\nNAME = x",
+      MEM "GRAPHICS = [\n  PASSWD = \"(hidden)\",\n  PASSWD = \"(hidden)\"\n]\nNAME = x" },
+    /* Other vectors' PASSWD, and other keys, stay. */
+    { MEM "PASSWD = x\nOS = [ PASSWD = y ]\nGRAPHICS = [ TYPE = VNC ]",
+      MEM "PASSWD = x\nOS = [ PASSWD = y ]\nGRAPHICS = [ TYPE = VNC ]" },
+    { "", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *shown = pp_vm_template_redact_secrets(cases[i].text, strlen(cases[i].text));
+
+    g_assert_cmpstr(shown, ==, cases[i].shown);
+  }
+  g_assert_null(pp_vm_template_redact_secrets("A = [", 5));
+}
+
 /* What pcipass does not implement is refused with its name and position,
  * never dropped: OpenNebula's CONTEXT, a typo of an attribute. */
 static void
 test_unsupported(void)
 {
   static const char reads[] =
-      "(it reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI and OS)";
+      "(it reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS and GRAPHICS)";
   static const struct {
     const char *text;
     const char *message;
@@ -862,6 +1005,8 @@ main(int argc, char **argv)
   g_test_add_func("/vm-template/place-vm", test_place_vm);
   g_test_add_func("/vm-template/too-large", test_too_large);
   g_test_add_func("/vm-template/unsupported", test_unsupported);
+  g_test_add_func("/vm-template/graphics", test_graphics);
+  g_test_add_func("/vm-template/redact-secrets", test_redact_secrets);
   g_test_add_func("/vm-template/where", test_where);
   return g_test_run();
 }

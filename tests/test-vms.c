@@ -769,6 +769,88 @@ test_by_name(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* A VM with a console: its domain has the <graphics> libvirt's schema
+ * takes, on the real test driver; its password is in no answer of the API
+ * (template and domain XML say "(hidden)"), in no output of pcipass vm
+ * show, table or JSON, and in no line of pcipassd's log (debug on). */
+static void
+test_graphics_secret(PpTestDaemon *f, gconstpointer data)
+{
+  static const char secret[] = "Zq7!xK2w";
+  g_autofree char *text = g_strdup_printf(
+      "NAME = desk\nMEMORY = 256\nPCI = [ CLASS = \"0200\" ]\n"
+      "GRAPHICS = [ TYPE = \"VNC\", LISTEN = \"0.0.0.0\", PORT = \"5905\", PASSWD = \"%s\" ]\n",
+      secret);
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *log = NULL;
+  json_t *graphics;
+  const char *xml;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  id = create_vm(f, text);
+  vm = wait_vm(f, id, "running");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "<graphics type='vnc' port='5905' autoport='no' listen='0.0.0.0' "
+                               "passwd='(hidden)'>\n"
+                               "      <listen type='address' address='0.0.0.0'/>\n"));
+  assert_domain_xml_valid(f, vm);
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(vm, "template")), "PASSWD = \"(hidden)\" ]\n"));
+  graphics = json_object_get(vm, "graphics");
+  g_assert_cmpstr(json_string_value(json_object_get(graphics, "type")), ==, "vnc");
+  g_assert_cmpint(json_integer_value(json_object_get(graphics, "port")), ==, 5905);
+  g_assert_true(json_is_true(json_object_get(graphics, "password")));
+
+  /* Every way to read it back. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_null(strstr(reply.body->str, secret));
+  pp_test_reply_clear(&reply);
+  pp_test_cli(f, (const char *const[]){ "vm", "show", "desk", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\nGRAPHICS       : vnc, listen 0.0.0.0, port 5905, password "
+                                   "set\n"));
+  g_assert_null(strstr(run.out, secret));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "--json", "vm", "show", "desk", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_null(strstr(run.out, secret));
+  pp_test_run_clear(&run);
+
+  /* A template copied from vm show would start a console with the mark
+   * for a password: refused. And a VNC password too long, without it in
+   * the message. */
+  {
+    g_autofree char *copied = g_strdup(json_string_value(json_object_get(vm, "template")));
+    g_autofree char *too_long =
+        g_strdup_printf("MEMORY = 256\nGRAPHICS = [ TYPE = VNC, PASSWD = \"%s9\" ]\n", secret);
+
+    post_template(f, "/v1/vms", copied, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 400), "PASSWD is '(hidden)'"));
+    pp_test_reply_clear(&reply);
+    post_template(f, "/v1/vms", too_long, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 400), "longer than 8"));
+    g_assert_null(strstr(reply.body->str, secret));
+    pp_test_reply_clear(&reply);
+  }
+
+  /* Powered off and resumed: the domain is made again, the password too. */
+  vm_action(f, id, "poweroff", 202, &reply);
+  pp_test_reply_clear(&reply);
+  json_decref(wait_vm(f, id, "poweroff"));
+  vm_action(f, id, "resume", 202, &reply);
+  pp_test_reply_clear(&reply);
+  json_decref(wait_vm(f, id, "running"));
+  pp_test_daemon_stop(f);
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "desk"));
+  g_assert_null(strstr(log, secret));
+}
+
 /* Bad templates: 400 with the line, column and OpenNebula's words; nothing
  * created. The dry run places nothing. */
 static void
@@ -825,9 +907,10 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
   pp_test_write_file(tmpl, cases[4].text);
   pp_test_cli(f, (const char *const[]){ "vm", "create", tmpl, NULL }, &run);
   g_assert_cmpint(run.status, ==, 2);
-  want = g_strdup_printf("pcipass: %s:4:1: attribute 'CONTEXT' is not supported by pcipass (it "
-                         "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI and OS)\n",
-                         tmpl);
+  want = g_strdup_printf(
+      "pcipass: %s:4:1: attribute 'CONTEXT' is not supported by pcipass (it "
+      "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS and GRAPHICS)\n",
+      tmpl);
   g_assert_cmpstr(run.err, ==, want);
   pp_test_run_clear(&run);
   pp_test_write_file(tmpl, cases[2].text);
@@ -977,6 +1060,7 @@ main(int argc, char **argv)
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
   ADD("/vms/by-name", test_by_name);
+  ADD("/vms/graphics-secret", test_graphics_secret);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
   ADD("/vms/concurrent-clients", test_concurrent_clients);
 #undef ADD

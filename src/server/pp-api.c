@@ -7,6 +7,7 @@
 #include "pp-api.h"
 #include "pp-auth.h"
 #include "pp-autoptr.h"
+#include "pp-domain-xml.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
 #include "pp-vm-template.h"
@@ -845,6 +846,23 @@ vm_device_to_json(const char *address, const char *short_address, guint16 vendor
                    json_int_or_null(iommu_group, -1), "request", json_int_or_null(request, -1));
 }
 
+/* The VM's console, without its password: whether it has one. */
+static json_t *
+graphics_to_json(const PpVmSpec *spec)
+{
+  const PpVmGraphics *graphics = spec != NULL ? &spec->graphics : NULL;
+
+  if (graphics == NULL || graphics->type == PP_VM_GRAPHICS_NONE)
+    return json_null();
+  return json_pack("{s:s,s:o,s:o,s:o,s:b}", "type",
+                   graphics->type == PP_VM_GRAPHICS_VNC ? "vnc" : "spice", "listen",
+                   pp_json_text(graphics->listen), "port", json_int_or_null(graphics->port, -1),
+                   "keymap", pp_json_text(graphics->keymap), "password", graphics->passwd != NULL);
+}
+
+/* A VM as the API shows it. A console's password is a secret: the
+ * template and the domain XML show it as PP_VM_TEMPLATE_HIDDEN, to the
+ * owner and the admin alike. */
 static json_t *
 vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
 {
@@ -852,6 +870,8 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
   g_autoptr(GPtrArray) devices = pp_store_vm_list_devices(ctx->store, vm->id, error);
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
+  g_autofree char *shown_template =
+      pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
   guint n_requests = spec ? spec->requests->len : 0;
   g_autofree char *xml = NULL;
   json_t *host = json_null();
@@ -866,8 +886,11 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
     host =
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
     /* What the deployer gives libvirt, for the curious and the tests. */
-    if (placed != NULL)
-      xml = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+    if (placed != NULL) {
+      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+
+      xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
+    }
   }
   if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
     explanation = json_loads(vm->explanation, 0, NULL);
@@ -884,17 +907,17 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                        dev->device_name, dev->numa_node, dev->iommu_group,
                        dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
   }
-  return built(json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I}",
-                         "id", (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
-                         pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state),
-                         "reason", pp_json_text(vm->reason), "host", host, "cpu",
-                         (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
-                         (json_int_t)(vm->memory_kib / 1024), "pci_requests",
-                         requests_to_json(spec), "devices", array, "explanation", explanation,
-                         "domain", domain, "domain_xml", pp_json_text(xml), "template",
-                         pp_json_text(vm->template_text), "created", (json_int_t)vm->created,
-                         "updated", (json_int_t)vm->updated),
-               error);
+  return built(
+      json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I}", "id",
+                (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
+                pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state), "reason",
+                pp_json_text(vm->reason), "host", host, "cpu", (double)vm->cpu / 100.0, "vcpu",
+                spec ? (int)spec->vcpu : 0, "memory_mib", (json_int_t)(vm->memory_kib / 1024),
+                "graphics", graphics_to_json(spec), "pci_requests", requests_to_json(spec),
+                "devices", array, "explanation", explanation, "domain", domain, "domain_xml",
+                pp_json_text(xml), "template", pp_json_text(shown_template), "created",
+                (json_int_t)vm->created, "updated", (json_int_t)vm->updated),
+      error);
 }
 
 /* The template of a body {"template": TEXT}, parsed. Its error answer
