@@ -105,7 +105,7 @@ test_check_errors(void)
   run_cli((const char *const[]){ "template", "check", path, NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 2);
   g_assert_cmpstr(run.out, ==, "");
-  want = g_strdup_printf("pcipass: %s: line 2, column 9: 'bar' follows the value of A", path);
+  want = g_strdup_printf("pcipass: %s:2:9: 'bar' follows the value of A", path);
   g_assert_true(g_str_has_prefix(run.err, want));
   pp_test_run_clear(&run);
 
@@ -113,7 +113,7 @@ test_check_errors(void)
   run_cli((const char *const[]){ "template", "check", "--json", "-", NULL }, "N = [ A = 1, ]",
           &run);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+  g_assert_nonnull(strstr(run.err, "pcipass: <stdin>:1:14: expected a key name"));
   g_assert_cmpstr(run.out, ==, "");
   pp_test_run_clear(&run);
 
@@ -431,13 +431,10 @@ test_daemon_usage(void)
     { { "vm", "create", NULL },
       "pcipass: vm create takes one FILE, or - for standard input (try --help)\n" },
     { { "vm", "place", "a", "b", NULL }, "vm place takes one FILE, or - for standard input" },
-    { { "vm", "show", NULL }, "pcipass: vm show takes one ID (try --help)\n" },
-    { { "vm", "show", "node1", NULL },
-      "pcipass: 'node1' is not a VM ID (a number, as vm list "
-      "shows)\n" },
-    { { "vm", "terminate", "1/../2", NULL }, "'1/../2' is not a VM ID" },
+    { { "vm", "show", NULL }, "pcipass: vm show takes one ID or NAME (try --help)\n" },
+    { { "vm", "terminate", "a", "b", NULL }, "vm terminate takes one ID or NAME" },
+    { { "vm", "poweroff", "", NULL }, "an empty argument: vm poweroff takes one ID or NAME" },
     { { "vm", "resume", "-5", NULL }, "Unknown option -5" },
-    { { "vm", "poweroff", "1234567890123456789", NULL }, "is not a VM ID" },
     { { "vm", "list", "extra", NULL }, "vm list takes no arguments" },
     { { "vm", "frob", NULL }, "unknown command 'vm frob'" },
   };
@@ -582,6 +579,152 @@ test_daemon_token_file(void)
   pp_test_rmtree(dir);
 }
 
+/* The daemon options before the command, between its words and after it;
+ * given on both sides, the later one wins. */
+static void
+test_daemon_options_before(void)
+{
+  static const char hosts[] = "{\"hosts\": [{\"id\": 1, \"name\": \"n1\", \"state\": "
+                              "\"init\", \"pci_total\": 0, \"pci_free\": 0, "
+                              "\"last_monitored\": null}]}";
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *none = g_build_filename(dir, "none.sock", NULL);
+  g_autofree char *token = g_build_filename(dir, "token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *want = NULL;
+  FakeServer *server = NULL;
+  PpTestRun run = { 0 };
+  const char *request;
+  guint port = 0;
+
+  /* pcipass --socket S host list */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "--socket", sock, "host", "list", NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "ID NAME STATE PCI MONITORED\n"
+                  " 1 n1   init  0/0 never\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* pcipass --json --socket=S host list: the JSON. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  {
+    g_autofree char *joined = g_strconcat("--socket=", sock, NULL);
+
+    run_cli((const char *const[]){ "--json", joined, "host", "list", NULL }, NULL, &run);
+  }
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\"hosts\": ["));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Between the two words of the command, with -j. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "host", "-j", "--socket", sock, "list", NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\"hosts\": ["));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Before and after: the later one wins, either way round. */
+  server = fake_server_new(sock, 200, hosts, NULL);
+  run_cli((const char *const[]){ "--socket", none, "host", "list", "--socket", sock, NULL }, NULL,
+          &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+  run_cli((const char *const[]){ "--socket", sock, "host", "list", "--socket", none, NULL }, NULL,
+          &run);
+  want = g_strdup_printf("pcipass: cannot reach pcipassd at '%s': no such socket", none);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_true(g_str_has_prefix(run.err, want));
+  pp_test_run_clear(&run);
+
+  /* pcipass --url U --token-file F vm list, over TCP with the token. */
+  pp_test_write_file(token, "s3cret-token-3\n");
+  g_assert_cmpint(chmod(token, 0600), ==, 0);
+  server = fake_server_new(NULL, 200, "{\"vms\": []}", &port);
+  url = g_strdup_printf("http://127.0.0.1:%u", port);
+  run_cli((const char *const[]){ "--url", url, "--token-file", token, "vm", "list", NULL }, NULL,
+          &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms HTTP/1.1\r\n"));
+  g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-3\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+
+  /* --help and --version keep working after the options. */
+  run_cli((const char *const[]){ "--socket", sock, "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "Usage: pcipass [DAEMON OPTION...] COMMAND"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--json", "--version", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "pcipass "));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--socket", sock, "host", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "host show ID|NAME"));
+  g_assert_null(strstr(run.out, "vm create"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "--socket", sock, "host", "show", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "--pci-columns"));
+  pp_test_run_clear(&run);
+
+  /* --json also suits template check, which needs no daemon. */
+  run_cli((const char *const[]){ "--json", "template", "check", "-", NULL }, "CPU = 1\n", &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "[\n  {\n    \"name\": \"CPU\",\n    \"value\": \"1\"\n  }\n]\n");
+  pp_test_run_clear(&run);
+
+  /* Usage errors: exit 2, nothing asked of a daemon. */
+  {
+    static const struct {
+      const char *args[8];
+      const char *message;
+    } cases[] = {
+      { { "--bogus", "host", "list", NULL },
+        "pcipass: unknown option '--bogus' before the command (there pcipass takes only "
+        "--json, --socket, --url and --token-file; try pcipass --help)\n" },
+      { { "--socket", NULL }, "pcipass: --socket needs a value (try pcipass --help)\n" },
+      { { "host", "--url", NULL }, "pcipass: --url needs a value (try pcipass --help)\n" },
+      { { "--json=yes", "host", "list", NULL }, "unknown option '--json=yes'" },
+      { { "--socket", "/x", "template", "check", "-", NULL },
+        "pcipass: template check talks to no daemon: --socket is not for it\n" },
+      { { "--socket", "/x", NULL }, "Usage: pcipass" },
+      { { "--socket", "/x", "host", "frob", NULL }, "unknown command 'host frob'" },
+      { { "--url", "ftp://h", "host", "list", NULL }, "'ftp://h' is not a base URL" },
+      { { "--socket", "/x", "--url", "http://h", "host", "list", NULL },
+        "--socket and --url exclude each other" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      run_cli(cases[i].args, NULL, &run);
+      if (strstr(run.err, cases[i].message) == NULL)
+        g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+    }
+  }
+  pp_test_rmtree(dir);
+}
+
 /* A HOST with two devices, the second held by VM 123. */
 static const char fake_host[] =
     "{\"id\": 3, \"name\": \"node 1\", \"state\": \"monitored\", \"enabled\": true, "
@@ -690,8 +833,8 @@ test_fake_host_create(void)
   pp_test_rmtree(dir);
 }
 
-/* host update: PATCH with the one field; a wrong value never reaches the
- * server. */
+/* host update: PATCH with the fields of the options given, null for
+ * --no-X; a wrong option never reaches the server. */
 static void
 test_fake_host_update(void)
 {
@@ -716,13 +859,97 @@ test_fake_host_update(void)
   json_decref(body);
   pp_test_run_clear(&run);
 
-  run_cli_env((const char *const[]){ "host", "update", "node1", "--prebound", "true", NULL },
+  fake_server_free(server);
+  unlink(sock);
+
+  /* The other settings: a value is a string, --no-X null. */
+  server = fake_server_new(sock, 200, "{\"id\": 5}", NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--ssh", "root@node1:2222",
+                                     "--no-libvirt-uri", "--probe-command",
+                                     "pcipass-probe --config '/x y'", NULL },
               (const char *const[]){ set, NULL }, NULL, &run);
-  g_assert_cmpint(run.status, ==, 2);
-  g_assert_cmpstr(run.out, ==, "");
-  g_assert_nonnull(strstr(run.err, "--prebound: 'true' is neither yes nor no"));
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(request, "PATCH /v1/hosts/node1 HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "ssh")), ==, "root@node1:2222");
+  g_assert_true(json_is_null(json_object_get(body, "libvirt_uri")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "probe_command")), ==,
+                  "pcipass-probe --config '/x y'");
+  g_assert_cmpuint(json_object_size(body), ==, 3);
+  json_decref(body);
   pp_test_run_clear(&run);
   fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, "{\"id\": 5}", NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--no-ssh", "--no-probe-command",
+                                     "--libvirt-uri", "qemu:///system", "--prebound", "no", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_null(json_object_get(body, "ssh")));
+  g_assert_true(json_is_null(json_object_get(body, "probe_command")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "libvirt_uri")), ==, "qemu:///system");
+  g_assert_true(json_is_false(json_object_get(body, "prebound")));
+  g_assert_cmpuint(json_object_size(body), ==, 4);
+  json_decref(body);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* pcipassd's 400 naming the field: exit 2, as it came. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"field 'ssh': port "
+                           "'99999' is not 1 to 65535\"}}",
+                           NULL);
+  run_cli_env((const char *const[]){ "host", "update", "node1", "--ssh", "a@b:99999", NULL },
+              (const char *const[]){ set, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: field 'ssh': port '99999' is not 1 to 65535\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Wrong options never reach the server (none listens now). */
+  {
+    static const struct {
+      const char *args[8];
+      const char *message;
+    } cases[] = {
+      { { "--prebound", "true", NULL }, "pcipass: --prebound: 'true' is neither yes nor no\n" },
+      { { "--ssh", "a@b", "--no-ssh", NULL }, "pcipass: --ssh and --no-ssh exclude each other\n" },
+      { { "--no-probe-command", "--probe-command", "x", NULL },
+        "pcipass: --probe-command and --no-probe-command exclude each other\n" },
+      { { "--libvirt-uri", "", NULL },
+        "pcipass: --libvirt-uri: an empty value (to go back to the default, give "
+        "--no-libvirt-uri)\n" },
+      { { "--ssh", "\xff", NULL }, "Invalid byte sequence" },
+      { { NULL },
+        "pcipass: host update: nothing to change; give one of its options (try "
+        "--help)\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+      g_ptr_array_add(argv, "host");
+      g_ptr_array_add(argv, "update");
+      g_ptr_array_add(argv, "node1");
+      for (guint k = 0; cases[i].args[k] != NULL; k++)
+        g_ptr_array_add(argv, (gpointer)cases[i].args[k]);
+      g_ptr_array_add(argv, NULL);
+      run_cli_env((const char *const *)argv->pdata, (const char *const[]){ set, NULL }, NULL, &run);
+      if (strstr(run.err, cases[i].message) == NULL)
+        g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+    }
+  }
   pp_test_rmtree(dir);
 }
 
@@ -1009,17 +1236,56 @@ test_fake_vm_create(void)
   fake_server_free(server);
   unlink(sock);
 
-  /* pcipassd's template error names the file, as template check does. */
-  server = fake_server_new(
-      sock, 400,
-      "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY must be a number\"}}",
-      NULL);
-  run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+  /* pcipassd's template error names the file, as template check does:
+   * FILE:LINE:COLUMN from the error's fields, FILE: for a missing
+   * attribute; from a pcipassd without the fields, FILE: and its words. */
+  {
+    static const struct {
+      const char *answer;
+      const char *said; /* after "pcipass: FILE" */
+    } cases[] = {
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY: '1G' is not a "
+        "memory size\", \"line\": 2, \"column\": 10}}",
+        ":2:10: MEMORY: '1G' is not a memory size\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"line 4, column 1: attribute 'CONTEXT' is "
+        "not supported by pcipass\", \"line\": 4, \"column\": 1}}",
+        ":4:1: attribute 'CONTEXT' is not supported by pcipass\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"MEMORY is required (add MEMORY = "
+        "<MiB>)\", \"missing\": \"MEMORY\"}}",
+        ": MEMORY is required (add MEMORY = <MiB>)\n" },
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: MEMORY must be a "
+        "number\"}}",
+        ": line 2, column 10: MEMORY must be a number\n" },
+      /* Fields that do not fit: not a position. */
+      { "{\"error\": {\"code\": 400, \"message\": \"line 2, column 10: bad\", \"line\": "
+        "-2, \"column\": \"x\"}}",
+        ": line 2, column 10: bad\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      server = fake_server_new(sock, 400, cases[i].answer, NULL);
+      run_cli((const char *const[]){ "vm", "create", tmpl, "--socket", sock, NULL }, NULL, &run);
+      fake_server_join(server);
+      g_free(want);
+      want = g_strdup_printf("pcipass: %s%s", tmpl, cases[i].said);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.err, ==, want);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+      fake_server_free(server);
+      unlink(sock);
+    }
+  }
+
+  /* From stdin: <stdin>:LINE:COLUMN. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"line 3, column 1: "
+                           "x\", \"line\": 3, \"column\": 1}}",
+                           NULL);
+  run_cli((const char *const[]){ "vm", "place", "-", "--socket", sock, NULL }, vm_template, &run);
   fake_server_join(server);
-  want = g_strdup_printf("pcipass: %s: line 2, column 10: MEMORY must be a number\n", tmpl);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_cmpstr(run.err, ==, want);
-  g_assert_cmpstr(run.out, ==, "");
+  g_assert_cmpstr(run.err, ==, "pcipass: <stdin>:3:1: x\n");
   pp_test_run_clear(&run);
   fake_server_free(server);
   unlink(sock);
@@ -1065,8 +1331,7 @@ test_vm_create_local_errors(void)
     run_cli((const char *const[]){ "vm", verbs[i], "-", "--socket", sock, NULL }, "N = [ A = 1, ]",
             &run);
     g_assert_cmpint(run.status, ==, 2);
-    g_assert_true(
-        g_str_has_prefix(run.err, "pcipass: <stdin>: line 1, column 14: expected a key name"));
+    g_assert_true(g_str_has_prefix(run.err, "pcipass: <stdin>:1:14: expected a key name"));
     pp_test_run_clear(&run);
 
     run_cli((const char *const[]){ "vm", verbs[i], missing, "--socket", sock, NULL }, NULL, &run);
@@ -1166,6 +1431,31 @@ test_fake_vm_show(void)
   fake_server_free(server);
   unlink(sock);
 
+  /* By name: escaped in the path; pcipassd finds it. */
+  server = fake_server_new(sock, 200, fake_vm, NULL);
+  run_cli((const char *const[]){ "vm", "show", "gpu job/2", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms/gpu%20job%2F2 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "ID             : 13\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* A name two VMs share: pcipassd's 400, exit 2. */
+  server = fake_server_new(sock, 400,
+                           "{\"error\": {\"code\": 400, \"message\": \"2 VMs are named "
+                           "'gpu-job' (ids 13, 14): use an id\"}}",
+                           NULL);
+  run_cli((const char *const[]){ "vm", "show", "gpu-job", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: 2 VMs are named 'gpu-job' (ids 13, 14): use an id\n");
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
   /* Another's VM is 404: exit 2, the daemon's word. */
   server =
       fake_server_new(sock, 404, "{\"error\": {\"code\": 404, \"message\": \"no VM 14\"}}", NULL);
@@ -1212,6 +1502,18 @@ test_fake_vm_actions(void)
     fake_server_join(server);
     g_assert_cmpint(run.status, ==, 0);
     g_assert_nonnull(strstr(run.out, "\"domain\": \"pcipass-13\""));
+    pp_test_run_clear(&run);
+    fake_server_free(server);
+    unlink(sock);
+
+    /* By name. */
+    g_free(line);
+    line = g_strdup_printf("POST /v1/vms/gpu-job/%s HTTP/1.1\r\n", verbs[i]);
+    server = fake_server_new(sock, 202, fake_vm, NULL);
+    run_cli((const char *const[]){ "vm", verbs[i], "gpu-job", "--socket", sock, NULL }, NULL, &run);
+    request = fake_server_join(server);
+    g_assert_true(g_str_has_prefix(request, line));
+    g_assert_cmpint(run.status, ==, 0);
     pp_test_run_clear(&run);
     fake_server_free(server);
     unlink(sock);
@@ -1314,6 +1616,7 @@ main(int argc, char **argv)
   g_test_add_func("/cli/daemon/usage", test_daemon_usage);
   g_test_add_func("/cli/daemon/unreachable", test_daemon_unreachable);
   g_test_add_func("/cli/daemon/token-file", test_daemon_token_file);
+  g_test_add_func("/cli/daemon/options-before", test_daemon_options_before);
   g_test_add_func("/cli/fake/host-show", test_fake_host_show);
   g_test_add_func("/cli/fake/host-create", test_fake_host_create);
   g_test_add_func("/cli/fake/host-update", test_fake_host_update);

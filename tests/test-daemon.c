@@ -162,6 +162,178 @@ test_probe_failures(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* Waits until host @name has @total devices. Returns: (transfer full). */
+static json_t *
+wait_host_total(PpTestDaemon *f, const char *name, guint total)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) host = pp_test_host_show(f, name);
+
+    if (json_integer_value(json_object_get(host, "pci_total")) == total)
+      return g_steal_pointer(&host);
+    if (g_get_monotonic_time() > deadline) {
+      g_autofree char *dump = json_dumps(host, JSON_INDENT(2));
+
+      g_error("host %s never had %u devices: %s", name, total, dump);
+    }
+    g_usleep(50000);
+  }
+}
+
+/* The settings of host @name that host update changes, as JSON text. */
+static char *
+host_settings(PpTestDaemon *f, const char *name)
+{
+  g_autoptr(json_t) host = pp_test_host_show(f, name);
+  g_autoptr(json_t) settings = json_pack("{s:O,s:O,s:O,s:O}", "ssh", json_object_get(host, "ssh"),
+                                         "libvirt_uri", json_object_get(host, "libvirt_uri"),
+                                         "probe_command", json_object_get(host, "probe_command"),
+                                         "prebound", json_object_get(host, "prebound"));
+
+  return json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* pcipass host update: a new probe command and a new ssh are used from the
+ * next probe on (run at once), each setting goes back to its default with
+ * --no-X; bad values are 400 (exit 2) naming the field, by the rules of
+ * host create, and change nothing, not even the good ones beside them. */
+static void
+test_host_update(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *gpu_probe =
+      g_strdup_printf("%s --sysfs-root '%s' --all --hostname node-a", f->probe, f->trees[2]);
+  g_autofree char *long_user = g_strnfill(65, 'u');
+  g_autofree char *long_ssh = g_strconcat(long_user, "@node-a", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+
+  /* No pass of the monitor: only the probe that host update starts at
+   * once can bring the new devices; never killed, however busy the
+   * machine. */
+  pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "3600", "--probe-timeout",
+                                                 "60", NULL });
+  pp_test_add_tree_host(f, "node-a", f->trees[0]);
+  json_decref(wait_host_total(f, "node-a", pp_test_probe_count(f, f->trees[0])));
+
+  /* Another probe command: the next probe, at once, reports the GPU VM. */
+  pp_test_cli(
+      f, (const char *const[]){ "host", "update", "node-a", "--probe-command", gpu_probe, NULL },
+      &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  host = wait_host_total(f, "node-a", pp_test_probe_count(f, f->trees[2]));
+  g_assert_cmpstr(json_string_value(json_array_get(json_object_get(host, "probe_command"), 2)), ==,
+                  f->trees[2]);
+  g_clear_pointer(&host, json_decref);
+
+  /* ssh and libvirt URI, set and shown; the probe command still wins. */
+  host = pp_test_cli_json(f, (const char *const[]){ "host", "update", "node-a", "--ssh",
+                                                    "root@node-a.example:2222", "--libvirt-uri",
+                                                    "test:///default", NULL });
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(host, "ssh"), "user")), ==,
+                  "root");
+  g_assert_cmpstr(json_string_value(json_object_get(json_object_get(host, "ssh"), "host")), ==,
+                  "node-a.example");
+  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(host, "ssh"), "port")), ==,
+                  2222);
+  g_assert_cmpstr(json_string_value(json_object_get(host, "libvirt_uri")), ==, "test:///default");
+  g_clear_pointer(&host, json_decref);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_nonnull(strstr(run.out, "\nSSH            : root@node-a.example:2222\n"));
+  g_assert_nonnull(strstr(run.out, "\nLIBVIRT URI    : test:///default\n"));
+  pp_test_run_clear(&run);
+
+  /* Bad values: exit 2 naming the field; the good one beside them is not
+   * applied either. */
+  before = host_settings(f, "node-a");
+  {
+    static const struct {
+      const char *args[5];
+      const char *message;
+    } cases[] = {
+      { { "--ssh", "root@-oProxyCommand=x", NULL }, "ssh" },
+      { { "--ssh", "root@h:99999", "--prebound", "yes", NULL },
+        "field 'ssh': port '99999' is not 1 to 65535" },
+      { { "--probe-command", "x 'y", "--no-ssh", NULL }, "field 'probe_command'" },
+      { { "--libvirt-uri", "not a uri", "--no-probe-command", NULL }, "field 'libvirt_uri'" },
+      { { "--libvirt-uri", "qemu:///system", "--ssh", "a b@c", NULL }, "ssh" },
+      /* The store's rules, as for host create. */
+      { { "--ssh", "LONG-USER@node-a", NULL }, "the ssh user must have 1 to 64 bytes; it has 65" },
+      { { "--ssh", "", NULL }, "--ssh: an empty value (to go back to the default, give --no-ssh)" },
+      { { "--ssh", "a@b", "--no-ssh", NULL }, "--ssh and --no-ssh exclude each other" },
+      { { "--prebound", "maybe", NULL }, "--prebound: 'maybe' is neither yes nor no" },
+      { { NULL }, "nothing to change" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+      g_ptr_array_add(argv, "host");
+      g_ptr_array_add(argv, "update");
+      g_ptr_array_add(argv, "node-a");
+      /* LONG-USER: 65 bytes, too long for the store, not for the API. */
+      for (guint k = 0; cases[i].args[k] != NULL; k++)
+        g_ptr_array_add(argv, g_str_has_prefix(cases[i].args[k], "LONG-USER@")
+                                  ? long_ssh
+                                  : (gpointer)cases[i].args[k]);
+      g_ptr_array_add(argv, NULL);
+      pp_test_cli(f, (const char *const *)argv->pdata, &run);
+      if (strstr(run.err, cases[i].message) == NULL)
+        g_error("case %u: '%s' not in '%s'", i, cases[i].message, run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.out, ==, "");
+      pp_test_run_clear(&run);
+    }
+  }
+  {
+    static const struct {
+      const char *body;
+      const char *message;
+    } cases[] = {
+      { "{\"ssh\": 5}", "field 'ssh' must be a string" },
+      { "{\"libvirt_uri\": \"\"}", "field 'libvirt_uri' must be 1 to" },
+      { "{\"probe_command\": []}", "field 'probe_command'" },
+      { "{\"probe_command\": [\"\"]}", "field 'probe_command'" },
+      { "{\"ssh\": \"h\", \"prebound\": null}", "'prebound' must be true or false" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      pp_test_http(f, f->socket, NULL, "PATCH", "/v1/hosts/node-a", cases[i].body,
+                   strlen(cases[i].body), &reply);
+      if (strstr(pp_test_error_message(&reply, 400), cases[i].message) == NULL)
+        g_error("%s: '%s' not in '%s'", cases[i].body, cases[i].message, reply.body->str);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  after = host_settings(f, "node-a");
+  g_assert_cmpstr(after, ==, before);
+
+  /* Back to the defaults, but for ssh, now to a port where nothing
+   * listens: the next probe goes over ssh, and fails saying so. */
+  host = pp_test_cli_json(f, (const char *const[]){ "host", "update", "node-a",
+                                                    "--no-probe-command", "--no-libvirt-uri",
+                                                    "--ssh", "root@127.0.0.1:1", NULL });
+  g_assert_true(json_is_null(json_object_get(host, "probe_command")));
+  g_assert_true(json_is_null(json_object_get(host, "libvirt_uri")));
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_wait_host(f, "node-a", "error", 0);
+  g_assert_nonnull(strstr(json_string_value(json_object_get(host, "error")), "port 1"));
+  g_clear_pointer(&host, json_decref);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_nonnull(strstr(run.out, "\nLIBVIRT URI    : -\n"));
+  g_assert_nonnull(strstr(run.out, "\nPROBE COMMAND  : -\n"));
+  pp_test_run_clear(&run);
+  host = pp_test_cli_json(f, (const char *const[]){ "host", "update", "node-a", "--no-ssh", NULL });
+  g_assert_true(json_is_null(json_object_get(host, "ssh")));
+  pp_test_daemon_stop(f);
+}
+
 /* Devices that disappear: free ones are removed, held ones kept and
  * flagged; a host whose device a VM holds cannot be deleted. */
 static void
@@ -530,6 +702,8 @@ main(int argc, char **argv)
   g_test_add("/daemon/held-devices", PpTestDaemon, NULL, pp_test_daemon_set_up, test_held_devices,
              pp_test_daemon_tear_down);
   g_test_add("/daemon/auth", PpTestDaemon, NULL, pp_test_daemon_set_up, test_auth,
+             pp_test_daemon_tear_down);
+  g_test_add("/daemon/host-update", PpTestDaemon, NULL, pp_test_daemon_set_up, test_host_update,
              pp_test_daemon_tear_down);
   g_test_add("/daemon/bad-input", PpTestDaemon, NULL, pp_test_daemon_set_up, test_bad_input,
              pp_test_daemon_tear_down);

@@ -251,8 +251,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 21);
   /* --json on all; --socket, --url, --token-file on the 20 daemon ones;
-   * 13 of their own. */
-  g_assert_cmpuint(options, ==, 21 + 3 * 20 + 13);
+   * 19 of their own. */
+  g_assert_cmpuint(options, ==, 21 + 3 * 20 + 19);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

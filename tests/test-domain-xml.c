@@ -409,6 +409,71 @@ test_escaping(void)
                        "    <cmdline>a=&apos;1&apos; b=&quot;2&quot; c=&amp;&lt;&gt;</cmdline>\n");
 }
 
+/* GRAPHICS: VNC and SPICE, a fixed port or one libvirt chooses, the
+ * listen address as attribute and element, the password and keymap
+ * escaped; each validates. */
+static void
+test_graphics(void)
+{
+  static const struct {
+    const char *graphics;
+    const char *xml;
+  } cases[] = {
+    { "GRAPHICS = [ TYPE = VNC ]", "    <graphics type='vnc' port='-1' autoport='yes'/>\n" },
+    { "GRAPHICS = [ TYPE = vnc, LISTEN = 0.0.0.0, PORT = 5901, PASSWD = \"s3cr&t'<\" ]",
+      "    <graphics type='vnc' port='5901' autoport='no' listen='0.0.0.0' "
+      "passwd='s3cr&amp;t&apos;&lt;'>\n"
+      "      <listen type='address' address='0.0.0.0'/>\n"
+      "    </graphics>\n" },
+    { "GRAPHICS = [ TYPE = \"SPICE\", LISTEN = \"::1\", PORT = -1, KEYMAP = de-ch, "
+      "PASSWD = \"a long spice password, 34 bytes!!\" ]",
+      "    <graphics type='spice' port='-1' autoport='yes' listen='::1' "
+      "passwd='a long spice password, 34 bytes!!' keymap='de-ch'>\n"
+      "      <listen type='address' address='::1'/>\n"
+      "    </graphics>\n" },
+    { "GRAPHICS = [ TYPE = spice, PORT = 65535 ]",
+      "    <graphics type='spice' port='65535' autoport='no'/>\n" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    static const char *const devs[] = { "3b:00.0", NULL };
+    g_autofree char *tmpl = g_strconcat(MEM, cases[i].graphics, "\n", NULL);
+    g_autofree char *xml = build_valid(tmpl, &default_options, devs);
+
+    /* After the console, before the devices passed through. */
+    assert_contains(xml, "    <console type='pty'/>\n");
+    if (strstr(xml, cases[i].xml) == NULL)
+      g_error("%s:\n%s\nlacks:\n%s", cases[i].graphics, xml, cases[i].xml);
+    g_assert_true(strstr(xml, "<console") < strstr(xml, "<graphics"));
+    g_assert_true(strstr(xml, "<graphics") < strstr(xml, "<hostdev"));
+  }
+  {
+    g_autofree char *xml = build_valid(MEM, &default_options, NULL);
+
+    assert_lacks(xml, "<graphics");
+  }
+}
+
+/* What pcipassd shows of the XML: every passwd made (hidden), the rest as
+ * it was, and still valid. */
+static void
+test_redact_secrets(void)
+{
+  g_autofree char *xml = build_valid(MEM "NAME = x\nGRAPHICS = [ TYPE = VNC, PASSWD = \"p'w&1\", "
+                                         "LISTEN = 127.0.0.1 ]\n",
+                                     &default_options, NULL);
+  g_autofree char *shown = pp_domain_xml_redact_secrets(xml);
+  g_autofree char *plain = build_valid(MEM, &default_options, NULL);
+  g_autofree char *plain_shown = pp_domain_xml_redact_secrets(plain);
+
+  assert_contains(xml, "passwd='p&apos;w&amp;1'");
+  assert_lacks(shown, "p&apos;w");
+  assert_contains(shown, " listen='127.0.0.1' passwd='(hidden)'>\n");
+  g_assert_cmpuint(strlen(shown), ==, strlen(xml) - strlen("p&apos;w&amp;1") + strlen("(hidden)"));
+  assert_valid(shown);
+  g_assert_cmpstr(plain_shown, ==, plain);
+}
+
 /* A full VM: everything at once, on both machines. */
 static void
 test_full(void)
@@ -418,6 +483,7 @@ test_full(void)
       "NAME = gpu-job\nCPU = 4\nMEMORY = 65536\n"
       "DISK = [ SOURCE = /var/lib/images/root.qcow2, FORMAT = qcow2 ]\n"
       "NIC = [ BRIDGE = br0, MAC = 02:00:c0:a8:01:05 ]\n"
+      "GRAPHICS = [ TYPE = VNC, LISTEN = 0.0.0.0, PASSWD = pw ]\n"
       "PCI = [ VENDOR = 10de, CLASS = 0302 ]\nPCI = [ CLASS = 0108 ]\nPCI = [ SHORT_ADDRESS = "
       "10000:01:00.0 ]\n";
   PpDomainOptions options = default_options;
@@ -461,6 +527,8 @@ main(int argc, char **argv)
   g_test_add_func("/domain-xml/disks-nics", test_disks_nics);
   g_test_add_func("/domain-xml/direct-kernel-boot", test_direct_kernel_boot);
   g_test_add_func("/domain-xml/escaping", test_escaping);
+  g_test_add_func("/domain-xml/graphics", test_graphics);
+  g_test_add_func("/domain-xml/redact-secrets", test_redact_secrets);
   g_test_add_func("/domain-xml/full", test_full);
   rc = g_test_run();
 

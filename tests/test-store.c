@@ -643,6 +643,119 @@ test_host_set_prebound(Fixture *f, gconstpointer data)
   g_assert_cmpstr(error->message, ==, "no host with id 42");
 }
 
+/* The settings of a host, as text, to see that nothing changed. */
+static char *
+host_settings(PpStore *store, gint64 id)
+{
+  g_autoptr(PpHost) host = get_host(store, id);
+  g_autofree char *command =
+      host->probe_command != NULL ? g_strjoinv("|", host->probe_command) : g_strdup("-");
+
+  return g_strdup_printf("%s@%s:%d %s %s %d %s %u", host->ssh_user ? host->ssh_user : "-",
+                         host->ssh_host ? host->ssh_host : "-", host->ssh_port,
+                         host->libvirt_uri ? host->libvirt_uri : "-", command, host->prebound,
+                         pp_host_state_to_string(host->state), host->pci_total);
+}
+
+/* host update: each setting alone, cleared, checked by host create's
+ * rules; a bad one changes nothing; state and devices stay. */
+static void
+test_host_update(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  const char *const command[] = { "pcipass-probe", "--all", NULL };
+  const char *const blank_first[] = { "", "x", NULL };
+  g_autoptr(GPtrArray) too_many = g_ptr_array_new();
+  g_autofree char *before = NULL;
+
+  reconcile(f->store, host->id, "HOSTNAME = n1\n", four_nics, 4, 2000);
+  {
+    PpHostUpdate update = { .set_ssh = TRUE, .ssh_user = "root", .ssh_host = "n1", .ssh_port = 22 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(got->ssh_user, ==, "root");
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "root@n1:22 - - 0 monitored 4");
+  }
+  {
+    PpHostUpdate update = { .set_libvirt_uri = TRUE,
+                            .libvirt_uri = "qemu+ssh://n1/system",
+                            .set_probe_command = TRUE,
+                            .probe_command = command,
+                            .set_prebound = TRUE,
+                            .prebound = TRUE };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "root@n1:22 qemu+ssh://n1/system pcipass-probe|--all 1 monitored 4");
+  }
+
+  /* Bad: the rules of host create, nothing changed. */
+  before = host_settings(f->store, host->id);
+  for (guint i = 0; i <= 64; i++)
+    g_ptr_array_add(too_many, "w");
+  g_ptr_array_add(too_many, NULL);
+  {
+    static const char *const long_user =
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu";
+    struct {
+      PpHostUpdate update;
+      const char *message;
+    } cases[] = {
+      { { .set_ssh = TRUE, .ssh_user = "root" }, "host 'node1': an ssh user needs an ssh host" },
+      { { .set_ssh = TRUE, .ssh_host = "n1", .ssh_port = 70000 },
+        "host 'node1': ssh port 70000 is not 0..65535" },
+      { { .set_ssh = TRUE, .ssh_host = "-oProxyCommand=x" },
+        "host 'node1': the ssh host '-oProxyCommand=x' starts with '-'" },
+      { { .set_ssh = TRUE, .ssh_user = long_user, .ssh_host = "n1" },
+        "host 'node1': the ssh user must have 1 to 64 bytes; it has 65" },
+      { { .set_libvirt_uri = TRUE, .libvirt_uri = "nope", .set_prebound = TRUE },
+        "host 'node1': libvirt URI 'nope' is not a URI (qemu:///system)" },
+      { { .set_probe_command = TRUE, .probe_command = blank_first, .set_ssh = TRUE },
+        "host 'node1': word 1 of the probe command is empty, longer than 4096 bytes or not UTF-8" },
+      { { .set_probe_command = TRUE, .probe_command = (const char *const *)too_many->pdata },
+        "host 'node1': a probe command has 1 to 64 words; this one has 65" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *now = NULL;
+
+      g_assert_null(pp_store_host_update(f->store, host->id, &cases[i].update, &error));
+      g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+      g_assert_cmpstr(error->message, ==, cases[i].message);
+      now = host_settings(f->store, host->id);
+      g_assert_cmpstr(now, ==, before);
+    }
+  }
+
+  /* Cleared: back to the defaults. */
+  {
+    PpHostUpdate update = { .set_ssh = TRUE, .set_libvirt_uri = TRUE, .set_probe_command = TRUE };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
+    g_autofree char *now = NULL;
+
+    g_assert_no_error(error);
+    now = host_settings(f->store, host->id);
+    g_assert_cmpstr(now, ==, "-@-:0 - - 1 monitored 4");
+  }
+  {
+    PpHostUpdate update = { .set_prebound = TRUE };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(pp_store_host_update(f->store, 42, &update, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+    g_assert_cmpstr(error->message, ==, "no host with id 42");
+  }
+}
+
 static void
 test_host_delete(Fixture *f, gconstpointer data)
 {
@@ -1530,6 +1643,106 @@ test_vm_list(Fixture *f, gconstpointer data)
   g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_TERMINATING), ==, "terminating");
   g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_DONE), ==, "done");
   g_assert_cmpstr(pp_vm_state_to_string(PP_VM_STATE_FAILED), ==, "failed");
+}
+
+/* A VM by id or name, as the API finds it: the caller's own only (0: an
+ * admin, everyone's); an id first; a name that is not done wins over done
+ * ones of that name; two live ones are ambiguous, listing their ids;
+ * another's VM is not found in the same words as none. */
+static void
+test_vm_find(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(PpVm) audio_old = add_vm(f->store, alice->id, "audio", 100, 1024); /* 1, done */
+  g_autoptr(PpVm) audio = add_vm(f->store, alice->id, "audio", 100, 1024);     /* 2 */
+  g_autoptr(PpVm) twin_a = add_vm(f->store, alice->id, "twin", 100, 1024);     /* 3 */
+  g_autoptr(PpVm) twin_b = add_vm(f->store, alice->id, "twin", 100, 1024);     /* 4 */
+  g_autoptr(PpVm) bob_audio = add_vm(f->store, bob->id, "audio", 100, 1024);   /* 5 */
+  g_autoptr(PpVm) seven = add_vm(f->store, alice->id, "7", 100, 1024);         /* 6 */
+  g_autoptr(PpVm) bob_seven = add_vm(f->store, bob->id, "x", 100, 1024);       /* 7 */
+  g_autoptr(PpVm) gone_a = add_vm(f->store, alice->id, "gone", 100, 1024);     /* 8, done */
+  g_autoptr(PpVm) gone_b = add_vm(f->store, alice->id, "gone", 100, 1024);     /* 9, done */
+  g_autoptr(PpVm) once = add_vm(f->store, alice->id, "once", 100, 1024);       /* 10, done */
+  g_autoptr(PpVm) unnamed = add_vm(f->store, bob->id, NULL, 100, 1024);        /* 11 */
+  static const struct {
+    const char *key;
+    int owner; /* 0: admin, 1: alice, 2: bob */
+    gint64 id; /* 0: an error */
+    const char *message;
+  } cases[] = {
+    { "2", 1, 2, NULL },
+    { "audio", 1, 2, NULL }, /* VM 1 of that name is done */
+    { "audio", 2, 5, NULL },
+    { "5", 1, 0, "no VM 5" }, /* bob's: as if it did not exist */
+    { "5", 2, 5, NULL },
+    { "7", 1, 6, NULL }, /* VM 7 is bob's: alice's VM named 7 */
+    { "7", 2, 7, NULL },
+    { "6", 2, 0, "no VM 6" },
+    { "7", 0, 7, NULL }, /* an admin: the id */
+    { "twin", 1, 0, "2 VMs are named 'twin' (ids 3, 4): use an id" },
+    { "twin", 2, 0, "no VM 'twin'" },
+    { "audio", 0, 0, "2 VMs are named 'audio' (ids 2, 5): use an id" },
+    { "gone", 1, 0, "2 VMs named 'gone' are done (ids 8, 9): use an id" },
+    { "once", 1, 10, NULL }, /* done, and alone of that name */
+    { "vm-11", 2, 11, NULL },
+    { "vm-11", 1, 0, "no VM 'vm-11'" },
+    { "Audio", 1, 0, "no VM 'Audio'" },
+    { "99", 0, 0, "no VM 99" },
+    { "0", 1, 0, "no VM '0'" },
+    { "", 1, 0, "no VM ''" },
+    { "a/../b", 1, 0, "no VM 'a/../b'" },
+    { "two words", 0, 0, "no VM 'two words'" },
+  };
+
+  g_assert_cmpint(unnamed->id, ==, 11);
+  g_assert_true(pp_store_vm_release(f->store, audio_old->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, gone_a->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, gone_b->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  g_assert_true(pp_store_vm_release(f->store, once->id, PP_VM_STATE_DONE, NULL, 900, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    gint64 owner = cases[i].owner == 0 ? 0 : cases[i].owner == 1 ? alice->id : bob->id;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpVm) vm = pp_store_vm_find(f->store, cases[i].key, owner, &error);
+
+    if (cases[i].id != 0) {
+      if (vm == NULL)
+        g_error("case %u '%s': %s", i, cases[i].key, error->message);
+      g_assert_cmpint(vm->id, ==, cases[i].id);
+      continue;
+    }
+    g_assert_null(vm);
+    g_assert_nonnull(error);
+    if (strcmp(error->message, cases[i].message) != 0)
+      g_error("case %u '%s': got '%s', want '%s'", i, cases[i].key, error->message,
+              cases[i].message);
+    g_assert_true(error->domain == PP_STORE_ERROR);
+    g_assert_cmpint(error->code, ==,
+                    g_str_has_prefix(cases[i].message, "no VM") ? PP_STORE_ERROR_NOT_FOUND
+                                                                : PP_STORE_ERROR_INVALID);
+  }
+
+  /* Terminated, one twin leaves the other alone with the name. */
+  g_assert_true(pp_store_vm_release(f->store, twin_a->id, PP_VM_STATE_DONE, NULL, 950, NULL));
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpVm) vm = pp_store_vm_find(f->store, "twin", alice->id, &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpint(vm->id, ==, twin_b->id);
+  }
+
+  /* More than ten of a name: the first ten ids, and how many in all. */
+  for (guint i = 0; i < 11; i++)
+    pp_vm_free(add_vm(f->store, bob->id, "many", 100, 1024));
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(pp_store_vm_find(f->store, "many", bob->id, &error));
+    g_assert_cmpstr(error->message, ==,
+                    "11 VMs are named 'many' (ids 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, ... "
+                    "(11 in all)): use an id");
+  }
 }
 
 static void
@@ -2879,6 +3092,7 @@ main(int argc, char **argv)
   ADD("/store/counts", test_counts);
   ADD("/store/vm/create", test_vm_create);
   ADD("/store/vm/list", test_vm_list);
+  ADD("/store/vm/find", test_vm_find);
   ADD("/store/vm/allocate", test_vm_allocate);
   ADD("/store/vm/allocate-refused", test_vm_allocate_refused);
   ADD("/store/vm/transition", test_vm_transition);
@@ -2890,6 +3104,7 @@ main(int argc, char **argv)
   ADD("/store/attributes-json", test_attributes_json);
   ADD("/store/schema/vms", test_schema_vms);
   ADD("/store/host-set-prebound", test_host_set_prebound);
+  ADD("/store/host/update", test_host_update);
   ADD("/store/migrate-v1", test_migrate_v1);
 #undef ADD
   return g_test_run();

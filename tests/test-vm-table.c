@@ -287,6 +287,44 @@ test_show_edges(void)
   g_assert_null(strstr(text, long_name));
 }
 
+/* A console: one GRAPHICS line, never a password (the API gives none,
+ * only whether there is one); "default" and "auto" where libvirt
+ * chooses. */
+static void
+test_show_graphics(void)
+{
+  static const struct {
+    const char *graphics;
+    const char *line;
+  } cases[] = {
+    { "{\"type\": \"vnc\", \"listen\": \"0.0.0.0\", \"port\": 5901, \"keymap\": null, "
+      "\"password\": true}",
+      "GRAPHICS       : vnc, listen 0.0.0.0, port 5901, password set\n" },
+    { "{\"type\": \"spice\", \"listen\": null, \"port\": null, \"keymap\": \"de\", "
+      "\"password\": false}",
+      "GRAPHICS       : spice, listen default, port auto, keymap de, no password\n" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(json_t) vm = parse(running_vm);
+    g_autofree char *text = NULL;
+    g_autofree char *where = NULL;
+
+    json_object_set_new(vm, "graphics", parse(cases[i].graphics));
+    text = pp_vm_table_show(vm, NOW);
+    where = g_strconcat("DOMAIN         : pcipass-12\n", cases[i].line, "CREATED", NULL);
+    g_assert_nonnull(strstr(text, where));
+  }
+  {
+    g_autoptr(json_t) vm = parse(running_vm);
+    g_autofree char *text = NULL;
+
+    json_object_set_new(vm, "graphics", json_null());
+    text = pp_vm_table_show(vm, NOW);
+    g_assert_null(strstr(text, "GRAPHICS"));
+  }
+}
+
 static void
 test_place_fits(void)
 {
@@ -347,6 +385,7 @@ main(int argc, char **argv)
   g_test_add_func("/vm-table/show-pending", test_show_pending);
   g_test_add_func("/vm-table/show-edges", test_show_edges);
   g_test_add_func("/vm-table/show-history", test_show_history);
+  g_test_add_func("/vm-table/show-graphics", test_show_graphics);
   g_test_add_func("/vm-table/place-fits", test_place_fits);
   g_test_add_func("/vm-table/place-no-fit", test_place_no_fit);
   return g_test_run();

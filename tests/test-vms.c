@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -616,8 +617,8 @@ test_deploy_retry(PpTestDaemon *f, gconstpointer data)
 }
 
 /* With no other host, the tries run out: failed with the last reason,
- * holding nothing. vm retry makes it pending again, tries counted anew,
- * and it runs on a host added meanwhile. */
+ * holding nothing. Its host given a libvirt URI that works (host update),
+ * vm retry makes it pending again, tries counted anew, and it runs. */
 static void
 test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
 {
@@ -645,14 +646,21 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
                   json_integer_value(json_object_get(host, "pci_total")));
   g_clear_pointer(&vm, json_decref);
 
-  /* Retry: pending again, tries from 0; it runs on the new host. */
-  add_host(f, "node-b", f->trees[0], "test:///default");
-  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  /* pcipass host update --libvirt-uri: the next libvirt call uses it;
+   * vm retry makes the VM pending again, tries from 0, and it runs. */
+  pp_test_cli(f,
+              (const char *const[]){ "host", "update", "node-a", "--libvirt-uri",
+                                     "test:///default", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
   pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   vm = pp_test_wait_vm(f, id, "running");
   g_assert_cmpstr(json_string_value(json_object_get(json_object_get(vm, "host"), "name")), ==,
-                  "node-b");
+                  "node-a");
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(vm, "domain_xml")), "<domain type='test'>"));
   g_assert_cmpint(json_integer_value(json_object_get(vm, "tries")), ==, 0);
   /* Retrying what is not failed changes nothing. */
   pp_test_run_clear(&run);
@@ -776,6 +784,207 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* VMs by name, through the real CLI and the API: the caller's own only,
+ * a done VM leaves its name to the live one, a name two live VMs share
+ * asks for an id, and another user's VM stays unknown, in the words of a
+ * VM that does not exist. */
+static void
+test_by_name(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) token = NULL;
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *token_file = g_build_filename(f->dir, "alice.token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *want = NULL;
+  gint64 audio, secret, alice_audio, again;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  audio = pp_test_vm_create(f, "NAME = audio\nMEMORY = 256\nPCI = [ CLASS = \"0200\" ]\n");
+  secret = pp_test_vm_create(f, "NAME = secret\nMEMORY = 256\n");
+  json_decref(pp_test_wait_vm(f, audio, "running"));
+  json_decref(pp_test_wait_vm(f, secret, "running"));
+
+  /* pcipass vm show NAME */
+  pp_test_cli(f, (const char *const[]){ "vm", "show", "audio", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  want = g_strdup_printf("ID             : %" G_GINT64_FORMAT "\nNAME           : audio\n", audio);
+  g_assert_true(g_str_has_prefix(run.out, want));
+  pp_test_run_clear(&run);
+
+  /* poweroff, resume and terminate by name. */
+  pp_test_cli(f, (const char *const[]){ "vm", "poweroff", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(f, secret, "poweroff"));
+  pp_test_cli(f, (const char *const[]){ "vm", "resume", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(f, secret, "running"));
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", "secret", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(f, secret, "done"));
+
+  /* A new VM of that name: the done one does not stand in its way. */
+  again = pp_test_vm_create(f, "NAME = secret\nMEMORY = 256\n");
+  vm = pp_test_cli_json(f, (const char *const[]){ "vm", "show", "secret", NULL });
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "id")), ==, again);
+  g_clear_pointer(&vm, json_decref);
+
+  /* alice, over TCP with her token: her own "audio". */
+  pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  pp_test_write_file(token_file, json_string_value(json_object_get(token, "token")));
+  g_assert_cmpint(chmod(token_file, 0600), ==, 0);
+  url = g_strdup_printf("http://127.0.0.1:%u", f->port);
+  {
+    g_autoptr(json_t) body = json_pack("{s:s}", "template", "NAME = audio\nMEMORY = 256\n");
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+    pp_test_http(f, NULL, json_string_value(json_object_get(token, "token")), "POST", "/v1/vms",
+                 dumped, strlen(dumped), &reply);
+    g_assert_cmpint(reply.status, ==, 201);
+    alice_audio = json_integer_value(json_object_get(reply.json, "id"));
+    pp_test_reply_clear(&reply);
+  }
+  pp_test_cli(f,
+              (const char *const[]){ "--url", url, "--token-file", token_file, "vm", "show",
+                                     "audio", "--json", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  vm = json_loads(run.out, 0, NULL);
+  g_assert_cmpint(json_integer_value(json_object_get(vm, "id")), ==, alice_audio);
+  g_assert_cmpstr(json_string_value(json_object_get(vm, "owner")), ==, "alice");
+  g_clear_pointer(&vm, json_decref);
+  pp_test_run_clear(&run);
+
+  /* root's "secret" is to alice what a VM that does not exist is. */
+  {
+    static const char *const keys[] = { "secret", "nothing-here" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+      g_autofree char *expect = g_strdup_printf("no VM '%s'", keys[i]);
+      g_autofree char *said = g_strdup_printf("pcipass: %s\n", expect);
+      g_autofree char *path = g_strdup_printf("/v1/vms/%s/terminate", keys[i]);
+
+      pp_test_cli(f,
+                  (const char *const[]){ "vm", "show", keys[i], "--url", url, "--token-file",
+                                         token_file, NULL },
+                  &run);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_cmpstr(run.err, ==, said);
+      pp_test_run_clear(&run);
+      pp_test_http(f, NULL, json_string_value(json_object_get(token, "token")), "POST", path, NULL,
+                   0, &reply);
+      g_assert_cmpstr(pp_test_error_message(&reply, 404), ==, expect);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  vm = pp_test_vm_get(f, again);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
+  g_clear_pointer(&vm, json_decref);
+
+  /* The admin sees both "audio": ambiguous, exit 2, the ids, nothing done. */
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", "audio", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_free(want);
+  want = g_strdup_printf("pcipass: 2 VMs are named 'audio' (ids %" G_GINT64_FORMAT
+                         ", %" G_GINT64_FORMAT "): use an id\n",
+                         audio, alice_audio);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  vm = pp_test_vm_get(f, audio);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
+  pp_test_daemon_stop(f);
+}
+
+/* A VM with a console: its domain has the <graphics> libvirt's schema
+ * takes, on the real test driver; its password is in no answer of the API
+ * (template and domain XML say "(hidden)"), in no output of pcipass vm
+ * show, table or JSON, and in no line of pcipassd's log (debug on). */
+static void
+test_graphics_secret(PpTestDaemon *f, gconstpointer data)
+{
+  static const char secret[] = "Zq7!xK2w";
+  g_autofree char *text = g_strdup_printf(
+      "NAME = desk\nMEMORY = 256\nPCI = [ CLASS = \"0200\" ]\n"
+      "GRAPHICS = [ TYPE = \"VNC\", LISTEN = \"0.0.0.0\", PORT = \"5905\", PASSWD = \"%s\" ]\n",
+      secret);
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *log = NULL;
+  json_t *graphics;
+  const char *xml;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  id = pp_test_vm_create(f, text);
+  vm = pp_test_wait_vm(f, id, "running");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "<graphics type='vnc' port='5905' autoport='no' listen='0.0.0.0' "
+                               "passwd='(hidden)'>\n"
+                               "      <listen type='address' address='0.0.0.0'/>\n"));
+  assert_domain_xml_valid(f, vm);
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(vm, "template")), "PASSWD = \"(hidden)\" ]\n"));
+  graphics = json_object_get(vm, "graphics");
+  g_assert_cmpstr(json_string_value(json_object_get(graphics, "type")), ==, "vnc");
+  g_assert_cmpint(json_integer_value(json_object_get(graphics, "port")), ==, 5905);
+  g_assert_true(json_is_true(json_object_get(graphics, "password")));
+
+  /* Every way to read it back. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_null(strstr(reply.body->str, secret));
+  pp_test_reply_clear(&reply);
+  pp_test_cli(f, (const char *const[]){ "vm", "show", "desk", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\nGRAPHICS       : vnc, listen 0.0.0.0, port 5905, password "
+                                   "set\n"));
+  g_assert_null(strstr(run.out, secret));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "--json", "vm", "show", "desk", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_null(strstr(run.out, secret));
+  pp_test_run_clear(&run);
+
+  /* A template copied from vm show would start a console with the mark
+   * for a password: refused. And a VNC password too long, without it in
+   * the message. */
+  {
+    g_autofree char *copied = g_strdup(json_string_value(json_object_get(vm, "template")));
+    g_autofree char *too_long =
+        g_strdup_printf("MEMORY = 256\nGRAPHICS = [ TYPE = VNC, PASSWD = \"%s9\" ]\n", secret);
+
+    pp_test_post_template(f, "/v1/vms", copied, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 400), "PASSWD is '(hidden)'"));
+    pp_test_reply_clear(&reply);
+    pp_test_post_template(f, "/v1/vms", too_long, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 400), "longer than 8"));
+    g_assert_null(strstr(reply.body->str, secret));
+    pp_test_reply_clear(&reply);
+  }
+
+  /* Powered off and resumed: the domain is made again, the password too. */
+  vm_action(f, id, "poweroff", 202, &reply);
+  pp_test_reply_clear(&reply);
+  json_decref(pp_test_wait_vm(f, id, "poweroff"));
+  vm_action(f, id, "resume", 202, &reply);
+  pp_test_reply_clear(&reply);
+  json_decref(pp_test_wait_vm(f, id, "running"));
+  pp_test_daemon_stop(f);
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "desk"));
+  g_assert_null(strstr(log, secret));
+}
+
 /* Bad templates: 400 with the line, column and OpenNebula's words; nothing
  * created. The dry run places nothing. */
 static void
@@ -791,8 +1000,14 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
       "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR" },
     { "CPU = 1\n", "MEMORY is required" },
     { "MEMORY = 512\nA = foo bar\n", "line 2" },
+    { "MEMORY = 512\nCPU = 1\n\nCONTEXT = [ NETWORK = \"YES\" ]\n",
+      "line 4, column 1: attribute 'CONTEXT' is not supported by pcipass" },
   };
+  g_autofree char *tmpl = g_build_filename(f->dir, "vm.tmpl", NULL);
+  g_autofree char *want = NULL;
   g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  json_t *error;
 
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default");
@@ -806,6 +1021,40 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
       g_error("'%s' gave '%s'", cases[i].text, message);
     pp_test_reply_clear(&reply);
   }
+
+  /* The error says where apart from the message: line and column, or the
+   * attribute missing. */
+  pp_test_post_template(f, "/v1/vms/place", cases[1].text, &reply);
+  error = json_object_get(reply.json, "error");
+  g_assert_cmpint(reply.status, ==, 400);
+  g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, 2);
+  g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, 9);
+  g_assert_null(json_object_get(error, "missing"));
+  pp_test_reply_clear(&reply);
+  pp_test_post_template(f, "/v1/vms", cases[2].text, &reply);
+  error = json_object_get(reply.json, "error");
+  g_assert_cmpstr(json_string_value(json_object_get(error, "missing")), ==, "MEMORY");
+  g_assert_null(json_object_get(error, "line"));
+  pp_test_reply_clear(&reply);
+
+  /* pcipass names the file: FILE:LINE:COLUMN, or FILE: for a missing
+   * attribute; exit 2. */
+  pp_test_write_file(tmpl, cases[4].text);
+  pp_test_cli(f, (const char *const[]){ "vm", "create", tmpl, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  want = g_strdup_printf(
+      "pcipass: %s:4:1: attribute 'CONTEXT' is not supported by pcipass (it "
+      "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS and GRAPHICS)\n",
+      tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  pp_test_write_file(tmpl, cases[2].text);
+  pp_test_cli(f, (const char *const[]){ "vm", "place", tmpl, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_free(want);
+  want = g_strdup_printf("pcipass: %s: MEMORY is required (add MEMORY = <MiB>)\n", tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
   pp_test_http(f, f->socket, NULL, "POST", "/v1/vms", "{\"template\": 7}", 15, &reply);
   pp_test_error_message(&reply, 400);
   pp_test_reply_clear(&reply);
@@ -947,6 +1196,8 @@ main(int argc, char **argv)
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
+  ADD("/vms/by-name", test_by_name);
+  ADD("/vms/graphics-secret", test_graphics_secret);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
   ADD("/vms/concurrent-clients", test_concurrent_clients);
 #undef ADD

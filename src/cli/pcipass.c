@@ -33,15 +33,16 @@ static const struct {
   { "host", "disable", "ID|NAME", "disable a host", TRUE, pp_cmd_host_disable },
   { "host", "delete", "ID|NAME", "delete a host", TRUE, pp_cmd_host_delete },
   { "host", "probe", "ID|NAME", "probe a host now", TRUE, pp_cmd_host_probe },
-  { "host", "update", "ID|NAME", "change a host's settings (--prebound yes|no)", TRUE,
+  { "host", "update", "ID|NAME", "change how a host is probed and reached, its hostdev mode", TRUE,
     pp_cmd_host_update },
   { "vm", "create", "FILE|-", "create a VM from a template", TRUE, pp_cmd_vm_create },
   { "vm", "list", "", "list the VMs", TRUE, pp_cmd_vm_list },
-  { "vm", "show", "ID", "show a VM, its devices, why it is pending", TRUE, pp_cmd_vm_show },
-  { "vm", "terminate", "ID", "terminate a VM, releasing its devices", TRUE, pp_cmd_vm_terminate },
-  { "vm", "poweroff", "ID", "power a VM off, keeping its devices", TRUE, pp_cmd_vm_poweroff },
-  { "vm", "resume", "ID", "start a powered-off VM again", TRUE, pp_cmd_vm_resume },
-  { "vm", "retry", "ID", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
+  { "vm", "show", "ID|NAME", "show a VM, its devices, why it is pending", TRUE, pp_cmd_vm_show },
+  { "vm", "terminate", "ID|NAME", "terminate a VM, releasing its devices", TRUE,
+    pp_cmd_vm_terminate },
+  { "vm", "poweroff", "ID|NAME", "power a VM off, keeping its devices", TRUE, pp_cmd_vm_poweroff },
+  { "vm", "resume", "ID|NAME", "start a powered-off VM again", TRUE, pp_cmd_vm_resume },
+  { "vm", "retry", "ID|NAME", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
   { "vm", "place", "FILE|-", "say where a template's VM would go (a dry run)", TRUE,
     pp_cmd_vm_place },
   { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },
@@ -53,7 +54,7 @@ static const struct {
 static void
 print_usage(FILE *out, const char *group)
 {
-  fprintf(out, "Usage: pcipass COMMAND [OPTION...] [ARG...]\n\nCommands:\n");
+  fprintf(out, "Usage: pcipass [DAEMON OPTION...] COMMAND [OPTION...] [ARG...]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
     g_autofree char *left = NULL;
 
@@ -65,54 +66,113 @@ print_usage(FILE *out, const char *group)
             commands[i].daemon ? "" : " (no daemon needed)");
   }
   fprintf(out, "\nEvery command takes --help and --json. Those that talk to pcipassd take\n"
-               "--socket PATH, or --url URL with --token-file FILE.\n"
+               "--socket PATH, or --url URL with --token-file FILE. These daemon options\n"
+               "may come before the command too; given twice, the later one wins.\n"
                "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
                "See pcipass(1).\n");
+}
+
+/* Moves the daemon options (pp_cli_daemon_option_words()) that start at
+ * argv[*i] to @leading, with their values; *i is then past them. Returns
+ * FALSE, said on stderr, when the last one lacks its value. */
+static gboolean
+take_daemon_options(int argc, char **argv, int *i, GPtrArray *leading)
+{
+  while (*i < argc) {
+    int words = pp_cli_daemon_option_words(argv[*i]);
+
+    if (words < 0)
+      return TRUE;
+    if (*i + words >= argc) {
+      pp_say_error("%s needs a value (try pcipass --help)", argv[*i]);
+      return FALSE;
+    }
+    for (int k = 0; k <= words; k++)
+      g_ptr_array_add(leading, argv[(*i)++]);
+  }
+  return TRUE;
 }
 
 int
 main(int argc, char **argv)
 {
-  gboolean group_known = FALSE;
+  g_autoptr(GPtrArray) leading = g_ptr_array_new();
+  g_autoptr(GPtrArray) args = NULL;
   g_autofree char *prgname = NULL;
+  gboolean group_known = FALSE;
+  const char *group, *verb;
+  int i = 1;
 
   g_set_prgname("pcipass");
   /* stdout is the program's output: GLib's info and debug lines go to
    * stderr, like its warnings (G_MESSAGES_DEBUG set by a caller). */
   g_log_writer_default_set_use_stderr(TRUE);
-  if (argc < 2) {
+  /* The daemon options may come before the command, and between its two
+   * words: `pcipass --socket S host list`. */
+  if (!take_daemon_options(argc, argv, &i, leading))
+    return PP_EXIT_USAGE;
+  if (i >= argc) {
     print_usage(stderr, NULL);
     return PP_EXIT_USAGE;
   }
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-      strcmp(argv[1], "help") == 0) {
+  group = argv[i++];
+  if (strcmp(group, "--help") == 0 || strcmp(group, "-h") == 0 || strcmp(group, "help") == 0) {
     print_usage(stdout, NULL);
     return PP_EXIT_OK;
   }
-  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+  if (strcmp(group, "--version") == 0 || strcmp(group, "-V") == 0) {
     printf("pcipass %s\n", PACKAGE_VERSION);
     return PP_EXIT_OK;
   }
+  if (group[0] == '-') {
+    g_autofree char *list = pp_cli_daemon_option_list();
 
-  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
-    if (strcmp(argv[1], commands[i].group) != 0)
+    pp_say_error("unknown option '%s' before the command (there pcipass takes only %s; "
+                 "try pcipass --help)",
+                 group, list);
+    return PP_EXIT_USAGE;
+  }
+  if (!take_daemon_options(argc, argv, &i, leading))
+    return PP_EXIT_USAGE;
+  verb = i < argc ? argv[i++] : NULL;
+
+  for (guint c = 0; c < G_N_ELEMENTS(commands); c++) {
+    if (strcmp(group, commands[c].group) != 0)
       continue;
     group_known = TRUE;
-    if (argc < 3 || strcmp(argv[2], commands[i].verb) != 0)
+    if (verb == NULL || strcmp(verb, commands[c].verb) != 0)
       continue;
-    /* The handler sees "pcipass GROUP VERB" as its program name. */
-    prgname = g_strdup_printf("pcipass %s %s", argv[1], argv[2]);
-    argv[2] = prgname;
-    return commands[i].run(argc - 2, argv + 2);
+    /* The handler sees "pcipass GROUP VERB" as its program name, then the
+     * options given before the command, then those after it: given twice,
+     * the later one wins (GOption keeps the last value). */
+    if (!commands[c].daemon) {
+      /* --json is also an option of its own; the rest is for pcipassd. */
+      for (guint k = 0; k < leading->len; k++) {
+        const char *option = g_ptr_array_index(leading, k);
+
+        if (strcmp(option, "--json") != 0 && strcmp(option, "-j") != 0) {
+          pp_say_error("%s %s talks to no daemon: %s is not for it", group, verb, option);
+          return PP_EXIT_USAGE;
+        }
+      }
+    }
+    prgname = g_strdup_printf("pcipass %s %s", group, verb);
+    args = g_ptr_array_new();
+    g_ptr_array_add(args, prgname);
+    g_ptr_array_extend(args, leading, NULL, NULL);
+    for (; i < argc; i++)
+      g_ptr_array_add(args, argv[i]);
+    g_ptr_array_add(args, NULL);
+    return commands[c].run((int)args->len - 1, (char **)args->pdata);
   }
 
-  if (group_known && (argc < 3 || strcmp(argv[2], "--help") == 0)) {
-    print_usage(argc < 3 ? stderr : stdout, argv[1]);
-    return argc < 3 ? PP_EXIT_USAGE : PP_EXIT_OK;
+  if (group_known && (verb == NULL || strcmp(verb, "--help") == 0)) {
+    print_usage(verb == NULL ? stderr : stdout, group);
+    return verb == NULL ? PP_EXIT_USAGE : PP_EXIT_OK;
   }
   if (group_known)
-    pp_say_error("unknown command '%s %s' (try pcipass %s --help)", argv[1], argv[2], argv[1]);
+    pp_say_error("unknown command '%s %s' (try pcipass %s --help)", group, verb, group);
   else
-    pp_say_error("unknown command '%s' (try pcipass --help)", argv[1]);
+    pp_say_error("unknown command '%s' (try pcipass --help)", group);
   return PP_EXIT_USAGE;
 }

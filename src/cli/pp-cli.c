@@ -35,22 +35,76 @@ pp_cli_daemon_options_clear(PpCliDaemonOptions *opts)
   opts->json = FALSE;
 }
 
+/* The options of every command that talks to pcipassd. They may also come
+ * before the command (pp_cli_daemon_option_words()), so that
+ * `pcipass --socket S host list` works as `pcipass host list --socket S`.
+ *   long_name, short_name  as GOption's
+ *   arg                    G_OPTION_ARG_NONE for a flag, else its value's kind
+ *   offset                 the field of PpCliDaemonOptions it fills
+ *   description, arg_description  for --help
+ */
+static const struct {
+  const char *long_name;
+  char short_name;
+  GOptionArg arg;
+  gsize offset;
+  const char *description;
+  const char *arg_description;
+} daemon_options[] = {
+  { "json", 'j', G_OPTION_ARG_NONE, G_STRUCT_OFFSET(PpCliDaemonOptions, json),
+    "Print the API's JSON", NULL },
+  { "socket", 0, G_OPTION_ARG_FILENAME, G_STRUCT_OFFSET(PpCliDaemonOptions, socket_path),
+    "pcipassd's Unix socket (default $PCIPASS_SOCKET, else /run/pcipass/pcipassd.sock)", "PATH" },
+  { "url", 0, G_OPTION_ARG_STRING, G_STRUCT_OFFSET(PpCliDaemonOptions, url),
+    "Call pcipassd over TCP at this base URL (default $PCIPASS_URL)", "URL" },
+  { "token-file", 0, G_OPTION_ARG_FILENAME, G_STRUCT_OFFSET(PpCliDaemonOptions, token_file),
+    "With --url: the file holding the token (chmod 600; default $PCIPASS_TOKEN, else "
+    "~/.config/pcipass/token)",
+    "FILE" },
+};
+
+int
+pp_cli_daemon_option_words(const char *arg)
+{
+  g_return_val_if_fail(arg != NULL, -1);
+
+  for (guint i = 0; i < G_N_ELEMENTS(daemon_options); i++) {
+    const char *name = daemon_options[i].long_name;
+    gsize len = strlen(name);
+    gboolean flag = daemon_options[i].arg == G_OPTION_ARG_NONE;
+
+    if (daemon_options[i].short_name != 0 && arg[0] == '-' &&
+        arg[1] == daemon_options[i].short_name && arg[2] == '\0')
+      return flag ? 0 : 1;
+    if (arg[0] != '-' || arg[1] != '-' || strncmp(arg + 2, name, len) != 0)
+      continue;
+    if (arg[2 + len] == '\0')
+      return flag ? 0 : 1;
+    /* --socket=PATH carries its value; a flag takes none. */
+    if (arg[2 + len] == '=' && !flag)
+      return 0;
+  }
+  return -1;
+}
+
+char *
+pp_cli_daemon_option_list(void)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS(daemon_options); i++) {
+    if (i > 0)
+      g_string_append(out, i + 1 == G_N_ELEMENTS(daemon_options) ? " and " : ", ");
+    g_string_append_printf(out, "--%s", daemon_options[i].long_name);
+  }
+  return g_string_free(out, FALSE);
+}
+
 gboolean
 pp_cli_parse_daemon_options(const char *usage, const char *summary, const GOptionEntry *entries,
                             guint n_args, const char *args_usage, PpCliDaemonOptions *ret_opts,
                             int *argc, char ***argv)
 {
-  const GOptionEntry common[] = {
-    { "json", 'j', 0, G_OPTION_ARG_NONE, &ret_opts->json, "Print the API's JSON", NULL },
-    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &ret_opts->socket_path,
-      "pcipassd's Unix socket (default $PCIPASS_SOCKET, else /run/pcipass/pcipassd.sock)", "PATH" },
-    { "url", 0, 0, G_OPTION_ARG_STRING, &ret_opts->url,
-      "Call pcipassd over TCP at this base URL (default $PCIPASS_URL)", "URL" },
-    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &ret_opts->token_file,
-      "With --url: the file holding the token (chmod 600; default $PCIPASS_TOKEN, else "
-      "~/.config/pcipass/token)",
-      "FILE" },
-  };
   g_autoptr(GArray) all = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
   g_autofree char *command_name = g_strdup((*argv)[0]);
   const char *command = command_name;
@@ -60,7 +114,17 @@ pp_cli_parse_daemon_options(const char *usage, const char *summary, const GOptio
 
   for (guint i = 0; entries != NULL && entries[i].long_name != NULL; i++)
     g_array_append_val(all, entries[i]);
-  g_array_append_vals(all, common, G_N_ELEMENTS(common));
+  for (guint i = 0; i < G_N_ELEMENTS(daemon_options); i++) {
+    GOptionEntry entry = { daemon_options[i].long_name,
+                           daemon_options[i].short_name,
+                           0,
+                           daemon_options[i].arg,
+                           G_STRUCT_MEMBER_P(ret_opts, daemon_options[i].offset),
+                           daemon_options[i].description,
+                           daemon_options[i].arg_description };
+
+    g_array_append_val(all, entry);
+  }
   /* --help's usage line says "pcipass host show"; messages stay
    * "pcipass: ...", as for every command. */
   g_option_context_set_summary(context, summary);
@@ -132,4 +196,19 @@ pp_cli_json_set_string(json_t *obj, const char *key, const char *what, const cha
   }
   json_object_set_new(obj, key, json_string(value));
   return TRUE;
+}
+
+void
+pp_cli_say_template_error(const char *shown, guint line, guint column, const char *message)
+{
+  g_autofree char *prefix = NULL;
+
+  if (line == 0) {
+    pp_say_error("%s: %s", shown, message);
+    return;
+  }
+  prefix = g_strdup_printf("line %u, column %u: ", line, column);
+  if (g_str_has_prefix(message, prefix))
+    message += strlen(prefix);
+  pp_say_error("%s:%u:%u: %s", shown, line, column, message);
 }

@@ -27,6 +27,23 @@ typedef struct {
 } PpCliDaemonOptions;
 
 void pp_cli_daemon_options_clear(PpCliDaemonOptions *opts);
+
+/**
+ * pp_cli_daemon_option_words:
+ * @arg: a word of the command line
+ *
+ * Says whether @arg is one of the options of every daemon command
+ * (--socket, --url, --token-file, --json), which may also come before the
+ * command.
+ *
+ * Returns: -1 when it is not; 0 when it stands alone (--json, -j,
+ *   --socket=PATH); 1 when its value is the next word (--socket PATH).
+ */
+int pp_cli_daemon_option_words(const char *arg);
+
+/* Returns: (transfer full): those options, for messages: "--json, --socket,
+ * --url and --token-file". */
+char *pp_cli_daemon_option_list(void);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpCliDaemonOptions, pp_cli_daemon_options_clear)
 
 /**
@@ -66,6 +83,17 @@ gboolean pp_cli_json_set_string(json_t *obj, const char *key, const char *what, 
 /* Prints @text on stdout. Returns PP_EXIT_OK or, said on stderr,
  * PP_EXIT_RUNTIME. */
 int pp_cli_print(const char *text);
+
+/**
+ * pp_cli_say_template_error:
+ * @shown: the template's file as the user named it, "<stdin>" for '-'
+ * @line: (optional): where the error is, 0 when it has no position
+ * @message: the error, which may start with its own "line L, column C: "
+ *
+ * Says a template's error on stderr as compilers do: "FILE:L:C: message"
+ * (the message's own position dropped), or "FILE: message".
+ */
+void pp_cli_say_template_error(const char *shown, guint line, guint column, const char *message);
 
 int pp_cmd_template_check(int argc, char **argv);
 

@@ -27,6 +27,7 @@ struct _PpClient {
   char *base_url;    /* "http://localhost" on the socket */
   char *token;       /* NULL on the socket */
   char *target;      /* the socket path or the URL, for messages */
+  json_t *api_error; /* the last call's {"code", "message", ...} when pcipassd refused it */
 };
 
 /* An environment variable, NULL when unset or empty. */
@@ -56,6 +57,8 @@ pp_client_free(PpClient *client)
   g_free(client->base_url);
   free_secret(client->token);
   g_free(client->target);
+  if (client->api_error != NULL)
+    json_decref(client->api_error);
   g_free(client);
 }
 
@@ -63,6 +66,12 @@ const char *
 pp_client_get_target(const PpClient *client)
 {
   return client->target;
+}
+
+const json_t *
+pp_client_get_api_error(const PpClient *client)
+{
+  return client->api_error;
 }
 
 /* A token is visible ASCII: it goes into an HTTP header. */
@@ -374,6 +383,7 @@ pp_client_call(PpClient *client, const char *method, const char *path, json_t *b
 
   g_return_val_if_fail(client != NULL && method != NULL && path != NULL, NULL);
 
+  g_clear_pointer(&client->api_error, json_decref);
   if (g_once_init_enter(&curl_ready)) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_once_init_leave(&curl_ready, 1);
@@ -448,6 +458,10 @@ pp_client_call(PpClient *client, const char *method, const char *path, json_t *b
 
   json = json_loadb((const char *)bytes->data, bytes->len, JSON_REJECT_DUPLICATES, &jerr);
   if (status < 200 || status >= 300) {
+    json_t *api_error = json_object_get(json, "error");
+
+    if (json_is_object(api_error))
+      client->api_error = json_incref(api_error);
     set_api_error(client, status, json, error);
     return NULL;
   }

@@ -67,6 +67,11 @@ void pp_client_free(PpClient *client);
 /* Returns: (transfer none): the socket path or the base URL, for messages. */
 const char *pp_client_get_target(const PpClient *client);
 
+/* Returns: (transfer none) (nullable): the error object of the last
+ * pp_client_call() that pcipassd refused ({"code": 400, "message": ...,
+ * and the fields some errors carry, as "line" and "column"}), or NULL. */
+const json_t *pp_client_get_api_error(const PpClient *client);
+
 /**
  * pp_client_call:
  * @method: "GET", "POST", "DELETE"

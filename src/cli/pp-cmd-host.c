@@ -125,50 +125,132 @@ pp_cmd_host_show(int argc, char **argv)
   return pp_cli_print(text);
 }
 
+/* How an option of host update becomes its field of PATCH /v1/hosts/ID. */
+typedef enum {
+  UPDATE_STRING, /* the option's value, as a string */
+  UPDATE_YES_NO, /* yes or no: true or false */
+  UPDATE_CLEAR,  /* a flag: null, the field back to its default */
+} UpdateKind;
+
+/* The options of host update, one per row; each fills one field of the
+ * body, and two options of one field exclude each other.
+ *   option           --OPTION
+ *   field            the field of PATCH /v1/hosts/ID it fills
+ *   kind             how the option becomes the field's value
+ *   arg_description  the value's name in --help (NULL for a flag)
+ *   description      for --help
+ */
+static const struct {
+  const char *option;
+  const char *field;
+  UpdateKind kind;
+  const char *arg_description;
+  const char *description;
+} update_options[] = {
+  { "ssh", "ssh", UPDATE_STRING, "USER@HOST[:PORT]",
+    "Probe the host over ssh as USER@HOST[:PORT], from its next probe on" },
+  { "no-ssh", "ssh", UPDATE_CLEAR, NULL, "Probe the host on pcipassd's machine, without ssh" },
+  { "libvirt-uri", "libvirt_uri", UPDATE_STRING, "URI",
+    "libvirt's URI of the host (qemu+ssh://HOST/system), from the next libvirt call on" },
+  { "no-libvirt-uri", "libvirt_uri", UPDATE_CLEAR, NULL,
+    "Back to the default URI: qemu+ssh://HOST/system with --ssh, else qemu:///system" },
+  { "probe-command", "probe_command", UPDATE_STRING, "CMD",
+    "The probe's command line, split into words as a shell would (no shell runs it), from the "
+    "next probe on" },
+  { "no-probe-command", "probe_command", UPDATE_CLEAR, NULL, "Back to the default probe" },
+  { "prebound", "prebound", UPDATE_YES_NO, "yes|no",
+    "yes: the host binds its devices to vfio-pci itself, new VMs get managed='no' and only "
+    "devices on vfio-pci are offered; no: libvirt binds them (managed='yes')" },
+  { "allow-needed", "allow_needed", UPDATE_STRING, "ADDR",
+    "Offer the device at ADDR although the host needs it (HOST_NEEDS), on purpose; recorded "
+    "with who and when" },
+  { "disallow-needed", "disallow_needed", UPDATE_STRING, "ADDR",
+    "Take --allow-needed ADDR back (VMs holding the device keep it)" },
+};
+
+/* The body of host update from the options given, or NULL, said on
+ * stderr: two options of one field, a bad yes|no, an empty value. */
+static json_t *
+update_body(char *const *values, const gboolean *flags)
+{
+  g_autoptr(json_t) body = json_object();
+
+  for (guint i = 0; i < G_N_ELEMENTS(update_options); i++) {
+    const char *value = values[i];
+    g_autofree char *what = g_strconcat("--", update_options[i].option, NULL);
+
+    if (value == NULL && !flags[i])
+      continue;
+    for (guint j = 0; j < i; j++) {
+      if ((values[j] != NULL || flags[j]) &&
+          strcmp(update_options[j].field, update_options[i].field) == 0) {
+        pp_say_error("--%s and --%s exclude each other", update_options[j].option,
+                     update_options[i].option);
+        return NULL;
+      }
+    }
+    switch (update_options[i].kind) {
+    case UPDATE_STRING:
+      /* An empty variable must not clear a setting: that says --no-X. */
+      if (value[0] == '\0') {
+        pp_say_error("%s: an empty value (to go back to the default, give --no-%s)", what,
+                     update_options[i].option);
+        return NULL;
+      }
+      if (!pp_cli_json_set_string(body, update_options[i].field, what, value))
+        return NULL;
+      break;
+    case UPDATE_YES_NO:
+      if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+        pp_say_error("%s: '%s' is neither yes nor no", what, value);
+        return NULL;
+      }
+      json_object_set_new(body, update_options[i].field, json_boolean(strcmp(value, "yes") == 0));
+      break;
+    case UPDATE_CLEAR:
+      json_object_set_new(body, update_options[i].field, json_null());
+      break;
+    }
+  }
+  if (json_object_size(body) == 0) {
+    pp_say_error("host update: nothing to change; give one of its options (try --help)");
+    return NULL;
+  }
+  return g_steal_pointer(&body);
+}
+
 int
 pp_cmd_host_update(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
-  g_autofree char *prebound = NULL;
-  g_autofree char *allow_needed = NULL;
-  g_autofree char *disallow_needed = NULL;
-  const GOptionEntry entries[] = {
-    { "prebound", 0, 0, G_OPTION_ARG_STRING, &prebound,
-      "yes: the host binds its devices to vfio-pci itself, new VMs get managed='no' and only "
-      "devices on vfio-pci are offered; no: libvirt binds them (managed='yes')",
-      "yes|no" },
-    { "allow-needed", 0, 0, G_OPTION_ARG_STRING, &allow_needed,
-      "Offer the device at ADDR although the host needs it (HOST_NEEDS), on purpose; recorded "
-      "with who and when",
-      "ADDR" },
-    { "disallow-needed", 0, 0, G_OPTION_ARG_STRING, &disallow_needed,
-      "Take --allow-needed ADDR back (VMs holding the device keep it)", "ADDR" },
-    { NULL }
-  };
-  g_autoptr(json_t) body = json_object();
+  char *values[G_N_ELEMENTS(update_options)] = { NULL };
+  gboolean flags[G_N_ELEMENTS(update_options)] = { FALSE };
+  GOptionEntry entries[G_N_ELEMENTS(update_options) + 1] = { { NULL } };
+  g_autoptr(json_t) body = NULL;
   g_autoptr(json_t) answer = NULL;
   g_autofree char *path = NULL;
+  gboolean parsed;
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID|NAME",
-                                   "Changes a host's settings (admin only). VMs already started "
-                                   "keep their domains as they are.",
-                                   entries, 1, "one ID or NAME", &opts, &argc, &argv))
-    return PP_EXIT_USAGE;
-  if (prebound == NULL && allow_needed == NULL && disallow_needed == NULL) {
-    pp_say_error("host update: nothing to change; give --prebound yes|no, --allow-needed ADDR or "
-                 "--disallow-needed ADDR (try --help)");
-    return PP_EXIT_USAGE;
+  for (guint i = 0; i < G_N_ELEMENTS(update_options); i++) {
+    gboolean flag = update_options[i].kind == UPDATE_CLEAR;
+
+    entries[i].long_name = update_options[i].option;
+    entries[i].arg = flag ? G_OPTION_ARG_NONE : G_OPTION_ARG_STRING;
+    entries[i].arg_data = flag ? (gpointer)&flags[i] : (gpointer)&values[i];
+    entries[i].description = update_options[i].description;
+    entries[i].arg_description = update_options[i].arg_description;
   }
-  if (prebound != NULL) {
-    if (strcmp(prebound, "yes") != 0 && strcmp(prebound, "no") != 0) {
-      pp_say_error("--prebound: '%s' is neither yes nor no", prebound);
-      return PP_EXIT_USAGE;
-    }
-    json_object_set_new(body, "prebound", json_boolean(strcmp(prebound, "yes") == 0));
-  }
-  if (!pp_cli_json_set_string(body, "allow_needed", "--allow-needed", allow_needed) ||
-      !pp_cli_json_set_string(body, "disallow_needed", "--disallow-needed", disallow_needed))
+  parsed = pp_cli_parse_daemon_options("ID|NAME",
+                                       "Changes a host's settings (admin only), checked as host "
+                                       "create checks them; a bad one changes nothing. VMs "
+                                       "already started keep their domains as they are.",
+                                       entries, 1, "one ID or NAME", &opts, &argc, &argv);
+  if (parsed)
+    body = update_body(values, flags);
+  for (guint i = 0; i < G_N_ELEMENTS(update_options); i++)
+    g_free(values[i]);
+  if (body == NULL)
     return PP_EXIT_USAGE;
   path = host_path(argv[1], NULL);
   rc = pp_cli_call(&opts, "PATCH", path, g_steal_pointer(&body), &answer);

@@ -27,6 +27,7 @@ pp_cmd_template_check(int argc, char **argv)
   g_autofree char *text = NULL;
   g_autofree char *normalized = NULL;
   const char *path, *shown;
+  PpTextPos pos = { 0, 0 };
   gsize len = 0;
 
   if (!pp_cli_parse_options(
@@ -50,9 +51,11 @@ pp_cmd_template_check(int argc, char **argv)
   }
 
   /* Errors go to stderr only, with or without --json: stdout stays empty. */
-  tmpl = pp_template_parse(text, len, NULL, &error);
+  tmpl = pp_template_parse(text, len, &pos, &error);
   if (tmpl == NULL) {
-    pp_say_error("%s: %s", shown, error->message);
+    gboolean placed = g_error_matches(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID);
+
+    pp_cli_say_template_error(shown, placed ? pos.line : 0, pos.column, error->message);
     return PP_EXIT_USAGE;
   }
 

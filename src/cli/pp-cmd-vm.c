@@ -12,26 +12,14 @@
 #include "pp-template.h"
 #include "pp-vm-table.h"
 
-/* The most digits of a VM ID (a positive int64). */
-#define VM_ID_MAX_DIGITS 18
-
-/* /v1/vms/ID[/VERB] for the argument @id, which must be a VM ID (digits):
- * said on stderr and NULL when it is not. */
+/* /v1/vms/ID|NAME[/VERB], the name escaped: pcipassd finds the VM by id,
+ * else by name among the caller's. */
 static char *
-vm_path(const char *id, const char *verb)
+vm_path(const char *id_or_name, const char *verb)
 {
-  gsize len = strlen(id);
-  gboolean valid = len > 0 && len <= VM_ID_MAX_DIGITS;
+  g_autofree char *escaped = g_uri_escape_string(id_or_name, NULL, FALSE);
 
-  for (gsize i = 0; i < len; i++)
-    valid = valid && g_ascii_isdigit(id[i]);
-  if (!valid) {
-    g_autofree char *shown = g_utf8_make_valid(id, -1);
-
-    pp_say_error("'%s' is not a VM ID (a number, as vm list shows)", shown);
-    return NULL;
-  }
-  return g_strconcat("/v1/vms/", id, verb != NULL ? "/" : "", verb, NULL);
+  return g_strconcat("/v1/vms/", escaped, verb != NULL ? "/" : "", verb, NULL);
 }
 
 /* Reads the template @path ('-': standard input) and checks its syntax,
@@ -44,15 +32,18 @@ read_template(const char *path)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpTemplate) tmpl = NULL;
   g_autofree char *text = NULL;
+  PpTextPos pos = { 0, 0 };
   gsize len = 0;
 
   if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
     pp_say_error("%s", error->message);
     return NULL;
   }
-  tmpl = pp_template_parse(text, len, NULL, &error);
+  tmpl = pp_template_parse(text, len, &pos, &error);
   if (tmpl == NULL) {
-    pp_say_error("%s: %s", shown, error->message);
+    gboolean placed = g_error_matches(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID);
+
+    pp_cli_say_template_error(shown, placed ? pos.line : 0, pos.column, error->message);
     return NULL;
   }
   /* The syntax allows no NUL, but JSON would cut the text at one. */
@@ -64,9 +55,10 @@ read_template(const char *path)
 }
 
 /* POSTs {"template": TEXT} of the file @path to @api_path. pcipassd's 400
- * about the template ("line L, column C: ...") is said naming the file,
- * as `template check` would. Returns: the exit status; @ret_json the
- * answer. */
+ * about the template is said naming the file, as `template check` says
+ * its own: "FILE:L:C: message" from the error's "line" and "column",
+ * "FILE: MEMORY is required (...)" for a "missing" attribute. Returns: the
+ * exit status; @ret_json the answer. */
 static int
 post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_path,
               json_t **ret_json)
@@ -89,9 +81,17 @@ post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_
   }
   json = pp_client_call(client, "POST", api_path, body, NULL, &error);
   if (json == NULL) {
-    if (g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST) &&
-        g_str_has_prefix(error->message, "line "))
-      pp_say_error("%s: %s", shown, error->message);
+    const json_t *api_error = pp_client_get_api_error(client);
+    json_int_t line = json_integer_value(json_object_get(api_error, "line"));
+    json_int_t column = json_integer_value(json_object_get(api_error, "column"));
+    gboolean bad = g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST);
+
+    if (bad && line > 0 && line <= G_MAXUINT && column > 0 && column <= G_MAXUINT)
+      pp_cli_say_template_error(shown, (guint)line, (guint)column, error->message);
+    /* A pcipassd without the fields said "line L, column C: " alone. */
+    else if (bad && (json_is_string(json_object_get(api_error, "missing")) ||
+                     g_str_has_prefix(error->message, "line ")))
+      pp_cli_say_template_error(shown, 0, 0, error->message);
     else
       pp_say_error("%s", error->message);
     return pp_client_error_exit_code(error);
@@ -159,14 +159,13 @@ pp_cmd_vm_show(int argc, char **argv)
   g_autofree char *text = NULL;
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID",
+  if (!pp_cli_parse_daemon_options("ID|NAME",
                                    "Shows a VM: its facts, its PCI REQUESTS, the PCI DEVICES it "
-                                   "holds and, while pending, WHY PENDING host by host.",
-                                   NULL, 1, "one ID", &opts, &argc, &argv))
+                                   "holds and, while pending, WHY PENDING host by host. A NAME "
+                                   "is one of your VMs' (an admin's: anyone's).",
+                                   NULL, 1, "one ID or NAME", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], NULL);
-  if (path == NULL)
-    return PP_EXIT_USAGE;
   rc = pp_cli_call(&opts, "GET", path, NULL, &vm);
   if (rc != PP_EXIT_OK)
     return rc;
@@ -176,8 +175,8 @@ pp_cmd_vm_show(int argc, char **argv)
   return pp_cli_print(text);
 }
 
-/* terminate, poweroff, resume: POST /v1/vms/ID/VERB; prints the VM with
- * --json, nothing without. */
+/* terminate, poweroff, resume: POST /v1/vms/ID|NAME/VERB; prints the VM
+ * with --json, nothing without. */
 static int
 quiet_action(int argc, char **argv, const char *summary, const char *verb)
 {
@@ -186,11 +185,10 @@ quiet_action(int argc, char **argv, const char *summary, const char *verb)
   g_autofree char *path = NULL;
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID", summary, NULL, 1, "one ID", &opts, &argc, &argv))
+  if (!pp_cli_parse_daemon_options("ID|NAME", summary, NULL, 1, "one ID or NAME", &opts, &argc,
+                                   &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], verb);
-  if (path == NULL)
-    return PP_EXIT_USAGE;
   rc = pp_cli_call(&opts, "POST", path, NULL, &answer);
   if (rc != PP_EXIT_OK || !opts.json)
     return rc;

@@ -215,6 +215,28 @@ append_requests(GString *out, const json_t *requests)
   }
 }
 
+/* A VM's console ({"type", "listen", "port", "keymap", "password"}):
+ * "vnc, listen 0.0.0.0, port 5900, password set"; "default" and "auto"
+ * where libvirt chooses. */
+static char *
+graphics_text(const json_t *graphics)
+{
+  g_autofree char *type = field_text(graphics, "type");
+  g_autofree char *listen = json_is_string(json_object_get(graphics, "listen"))
+                                ? field_text(graphics, "listen")
+                                : g_strdup("default");
+  g_autofree char *port = json_is_integer(json_object_get(graphics, "port"))
+                              ? field_text(graphics, "port")
+                              : g_strdup("auto");
+  g_autofree char *keymap = field_text(graphics, "keymap");
+  gboolean has_keymap = json_is_string(json_object_get(graphics, "keymap"));
+
+  return g_strdup_printf("%s, listen %s, port %s%s%s, %s", type, listen, port,
+                         has_keymap ? ", keymap " : "", has_keymap ? keymap : "",
+                         json_is_true(json_object_get(graphics, "password")) ? "password set"
+                                                                             : "no password");
+}
+
 char *
 pp_vm_table_history(const json_t *history, gint64 now)
 {
@@ -281,6 +303,11 @@ pp_vm_table_show(const json_t *vm, gint64 now)
   append_fact(out, "VCPU", vcpu);
   append_fact(out, "MEMORY", memory);
   append_fact(out, "DOMAIN", domain);
+  if (json_is_object(json_object_get(vm, "graphics"))) {
+    g_autofree char *graphics = graphics_text(json_object_get(vm, "graphics"));
+
+    append_fact(out, "GRAPHICS", graphics);
+  }
   append_fact(out, "CREATED", created);
   if (json_is_integer(tries) && json_integer_value(tries) > 0) {
     g_autofree char *text = g_strdup_printf("%" JSON_INTEGER_FORMAT " failed since it was created "

@@ -70,8 +70,9 @@ char *pp_vm_table_devices(const json_t *devices, gboolean topology);
  * @vm: a VM
  *
  * The facts, one "LABEL          : value" line each (ID, NAME, OWNER,
- * STATE, REASON when set, HOST, CPU, VCPU, MEMORY in MiB, DOMAIN, CREATED
- * as a time ago); a blank line and "PCI REQUESTS", a blank line, one
+ * STATE, REASON when set, HOST, CPU, VCPU, MEMORY in MiB, DOMAIN, GRAPHICS
+ * when it has a console ("vnc, listen 0.0.0.0, port 5900, password set":
+ * never the password), CREATED as a time ago); a blank line and "PCI REQUESTS", a blank line, one
  * "  INDEX TEXT" line per request (INDEX right-aligned to 3) or "  none";
  * a blank line and pp_vm_table_devices() with NUMA and IOMMU; and, for a
  * VM with an "explanation", a blank line, "WHY PENDING", a blank line and

@@ -146,6 +146,60 @@ append_nics(GString *out, const PpVmSpec *spec)
   }
 }
 
+/* <graphics type='vnc' port='5900' autoport='no' listen='A' passwd='P'>
+ * <listen type='address' address='A'/></graphics>; port='-1'
+ * autoport='yes' when libvirt chooses. */
+static void
+append_graphics(GString *out, const PpVmGraphics *graphics)
+{
+  if (graphics->type == PP_VM_GRAPHICS_NONE)
+    return;
+  g_string_append_printf(out, "    <graphics type='%s'",
+                         graphics->type == PP_VM_GRAPHICS_VNC ? "vnc" : "spice");
+  if (graphics->port < 0)
+    g_string_append(out, " port='-1' autoport='yes'");
+  else
+    g_string_append_printf(out, " port='%d' autoport='no'", graphics->port);
+  if (graphics->listen != NULL)
+    append_escaped(out, " listen='%s'", graphics->listen);
+  if (graphics->passwd != NULL)
+    append_escaped(out, " passwd='%s'", graphics->passwd);
+  if (graphics->keymap != NULL)
+    append_escaped(out, " keymap='%s'", graphics->keymap);
+  if (graphics->listen == NULL) {
+    g_string_append(out, "/>\n");
+    return;
+  }
+  append_escaped(out, ">\n      <listen type='address' address='%s'/>\n", graphics->listen);
+  g_string_append(out, "    </graphics>\n");
+}
+
+char *
+pp_domain_xml_redact_secrets(const char *xml)
+{
+  static const char attribute[] = " passwd='";
+  g_autoptr(GString) out = NULL;
+  const char *at = xml;
+  const char *found;
+
+  g_return_val_if_fail(xml != NULL, NULL);
+
+  out = g_string_new(NULL);
+  /* Values are escaped (append_escaped()): a quote ends the value. */
+  while ((found = strstr(at, attribute)) != NULL) {
+    const char *value = found + strlen(attribute);
+    const char *end = strchr(value, '\'');
+
+    if (end == NULL)
+      break;
+    g_string_append_len(out, at, value - at);
+    g_string_append(out, PP_VM_TEMPLATE_HIDDEN);
+    at = end;
+  }
+  g_string_append(out, at);
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 static void
 append_hostdev(GString *out, const PpPciAddress *host, const GuestAddress *guest, gboolean managed)
 {
@@ -208,6 +262,7 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   append_disks(out, spec);
   append_nics(out, spec);
   g_string_append(out, "    <serial type='pty'/>\n    <console type='pty'/>\n");
+  append_graphics(out, &spec->graphics);
   for (guint i = 0; hostdevs != NULL && i < hostdevs->len; i++)
     append_hostdev(out, &g_array_index(hostdevs, PpPciAddress, i), &guest[i], options->managed);
   g_string_append(out, "  </devices>\n</domain>\n");

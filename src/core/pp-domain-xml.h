@@ -7,7 +7,8 @@
  * functions (a GPU at .0 and its audio at .1 stay one multifunction device);
  * on i440fx each host slot gets a slot of bus 0 from 0x10 up, functions
  * kept. Bridged NICs become <interface type='bridge'>, disks <disk
- * type='file'>, direct kernel boot <os><kernel/><initrd/><cmdline/>.
+ * type='file'>, direct kernel boot <os><kernel/><initrd/><cmdline/>,
+ * GRAPHICS <graphics type='vnc'|'spice'> with its <listen type='address'>.
  * Text is escaped for XML. The result validates with virt-xml-validate.
  */
 #pragma once
@@ -36,5 +37,16 @@ typedef struct {
  */
 char *pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options,
                           const GArray *hostdevs);
+
+/**
+ * pp_domain_xml_redact_secrets:
+ * @xml: XML of pp_domain_xml_build()
+ *
+ * The XML with the value of every passwd attribute (a console's password)
+ * made PP_VM_TEMPLATE_HIDDEN: what pcipassd shows of it.
+ *
+ * Returns: (transfer full): the XML.
+ */
+char *pp_domain_xml_redact_secrets(const char *xml);
 
 G_END_DECLS

@@ -18,6 +18,13 @@ G_DEFINE_QUARK(pp - vm - template - error - quark, pp_vm_template_error)
 #define BRIDGE_MAX_LEN 15 /* IFNAMSIZ - 1 */
 #define WORD_MAX_LEN 32   /* MODEL, TARGET */
 #define VECTORS_MAX 64    /* DISK, NIC and PCI vectors, each */
+#define LISTEN_MAX_LEN 45 /* INET6_ADDRSTRLEN - 1 */
+#define GRAPHICS_PORT_MIN 5900 /* QEMU's VNC display 0; SPICE alike, for one rule */
+#define GRAPHICS_PORT_MAX 65535
+/* The RFB protocol keys its DES challenge with 8 bytes of the password,
+ * and libvirt refuses a longer VNC password rather than cut it. */
+#define VNC_PASSWD_MAX 8
+#define SPICE_PASSWD_MAX 64
 
 /* ------------------------------------------------------------------------ */
 /* The spec                                                                  */
@@ -61,6 +68,7 @@ spec_new(void)
 
   spec->cpu = 100;
   spec->machine = PP_VM_MACHINE_Q35;
+  spec->graphics.port = -1;
   spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)disk_free);
   spec->nics = g_ptr_array_new_with_free_func((GDestroyNotify)nic_free);
   spec->requests = g_array_new(FALSE, TRUE, sizeof(PpPciRequest));
@@ -73,6 +81,9 @@ pp_vm_spec_free(PpVmSpec *spec)
 {
   if (spec == NULL)
     return;
+  g_free(spec->graphics.listen);
+  g_free(spec->graphics.passwd);
+  g_free(spec->graphics.keymap);
   g_free(spec->name);
   if (spec->disks != NULL)
     g_ptr_array_unref(spec->disks);
@@ -185,74 +196,152 @@ cur_skip_value(Cursor *c)
   }
 }
 
+/* Puts @c just inside the '[' of vector @attr of @text. FALSE when the
+ * attribute has no position (a built one) or is not found there. */
+static gboolean
+cur_enter_vector(Cursor *c, const char *text, gsize len, const PpAttribute *attr)
+{
+  PpTextPos start = pp_attribute_get_pos(attr);
+
+  *c = (Cursor){ text, len, 0, { 1, 1 } };
+  if (text == NULL || start.line == 0)
+    return FALSE;
+  while (c->at < c->len &&
+         (c->pos.line < start.line || (c->pos.line == start.line && c->pos.column < start.column)))
+    cur_advance(c);
+  if (c->pos.line != start.line || c->pos.column != start.column)
+    return FALSE;
+  cur_skip_name(c);
+  cur_skip_space(c);
+  if (cur_peek(c) != '=')
+    return FALSE;
+  cur_advance(c);
+  cur_skip_space(c);
+  if (cur_peek(c) != '[')
+    return FALSE;
+  cur_advance(c);
+  return TRUE;
+}
+
+/* One KEY = value pair of a vector, as cur_next_pair() finds it: where the
+ * key starts, and the bytes of the key and of the value as written (a
+ * quoted value with its quotes). */
+typedef struct {
+  PpTextPos pos;
+  gsize key_from, key_to;
+  gsize value_from, value_to;
+} Pair;
+
+/* Reads the next pair of the vector @c is in (cur_enter_vector()); FALSE
+ * at its end. */
+static gboolean
+cur_next_pair(Cursor *c, Pair *ret)
+{
+  cur_skip_space(c);
+  if (c->at >= c->len || !is_name_char(cur_peek(c)))
+    return FALSE;
+  ret->pos = c->pos;
+  ret->key_from = c->at;
+  cur_skip_name(c);
+  ret->key_to = c->at;
+  cur_skip_space(c);
+  if (cur_peek(c) != '=')
+    return FALSE;
+  cur_advance(c);
+  cur_skip_space(c);
+  ret->value_from = c->at;
+  cur_skip_value(c);
+  ret->value_to = c->at;
+  cur_skip_space(c);
+  if (cur_peek(c) == ',')
+    cur_advance(c);
+  return TRUE;
+}
+
+static gboolean
+pair_is(const Cursor *c, const Pair *pair, const char *key)
+{
+  gsize n = pair->key_to - pair->key_from;
+
+  return n == strlen(key) && g_ascii_strncasecmp(c->text + pair->key_from, key, n) == 0;
+}
+
 /* Where @key (upper case) first appears in vector @attr of @text; the
  * attribute's own position when it cannot be found. */
 static PpTextPos
 key_pos(const char *text, gsize len, const PpAttribute *attr, const char *key)
 {
-  PpTextPos start = pp_attribute_get_pos(attr);
-  Cursor c = { text, len, 0, { 1, 1 } };
+  Cursor c;
+  Pair pair;
 
-  if (text == NULL || start.line == 0)
-    return start;
-  while (c.at < c.len &&
-         (c.pos.line < start.line || (c.pos.line == start.line && c.pos.column < start.column)))
-    cur_advance(&c);
-  if (c.pos.line != start.line || c.pos.column != start.column)
-    return start;
-  cur_skip_name(&c);
-  cur_skip_space(&c);
-  if (cur_peek(&c) != '=')
-    return start;
-  cur_advance(&c);
-  cur_skip_space(&c);
-  if (cur_peek(&c) != '[')
-    return start;
-  cur_advance(&c);
-  for (;;) {
-    PpTextPos here;
-    gsize from;
-
-    cur_skip_space(&c);
-    if (c.at >= c.len || !is_name_char(cur_peek(&c)))
-      return start;
-    here = c.pos;
-    from = c.at;
-    cur_skip_name(&c);
-    if (c.at - from == strlen(key) && g_ascii_strncasecmp(text + from, key, c.at - from) == 0)
-      return here;
-    cur_skip_space(&c);
-    if (cur_peek(&c) != '=')
-      return start;
-    cur_advance(&c);
-    cur_skip_space(&c);
-    cur_skip_value(&c);
-    cur_skip_space(&c);
-    if (cur_peek(&c) != ',')
-      return start;
-    cur_advance(&c);
+  if (!cur_enter_vector(&c, text, len, attr))
+    return pp_attribute_get_pos(attr);
+  while (cur_next_pair(&c, &pair)) {
+    if (pair_is(&c, &pair, key))
+      return pair.pos;
   }
+  return pp_attribute_get_pos(attr);
+}
+
+char *
+pp_vm_template_redact_secrets(const char *text, gsize len)
+{
+  g_autoptr(PpTemplate) tmpl = NULL;
+  g_autoptr(GString) out = NULL;
+  gsize copied = 0;
+
+  g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+  tmpl = pp_template_parse(text != NULL ? text : "", len, NULL, NULL);
+  if (tmpl == NULL)
+    return NULL;
+  out = g_string_sized_new(len);
+  /* Every PASSWD of every GRAPHICS, in the order of the text: a repeated
+   * key is hidden too, though the first one is the password. */
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+    Cursor c;
+    Pair pair;
+
+    if (strcmp(pp_attribute_get_name(attr), "GRAPHICS") != 0 || !pp_attribute_is_vector(attr) ||
+        !cur_enter_vector(&c, text, len, attr))
+      continue;
+    while (cur_next_pair(&c, &pair)) {
+      if (!pair_is(&c, &pair, "PASSWD"))
+        continue;
+      g_string_append_len(out, text + copied, (gssize)(pair.value_from - copied));
+      g_string_append(out, "\"" PP_VM_TEMPLATE_HIDDEN "\"");
+      copied = pair.value_to;
+    }
+  }
+  g_string_append_len(out, text + copied, (gssize)(len - copied));
+  return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* The most attribute rules (rules[] below). */
+#define RULES_MAX 32
+
 typedef struct {
   const char *text;
   gsize len;
   PpVmSpec *spec;
   GError **error;
-  /* By rule (rules[] below): the first attribute of that name, and how
-   * many have been read. */
-  const PpAttribute *first[16];
-  guint count[16];
+  PpVmTemplateWhere *where;
+  /* By rule: the first attribute of that name, and how many have been
+   * read. */
+  const PpAttribute *first[RULES_MAX];
+  guint count[RULES_MAX];
 } Ctx;
 
 static gboolean fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
     G_GNUC_PRINTF(4, 5);
 
-/* Sets "line L, column C: ATTRIBUTE: message"; returns FALSE. */
+/* Sets "line L, column C: ATTRIBUTE: message", or without "ATTRIBUTE: "
+ * when @attribute is NULL; returns FALSE. */
 static gboolean
 fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
 {
@@ -263,7 +352,9 @@ fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
   message = g_strdup_vprintf(format, args);
   va_end(args);
   g_set_error(ctx->error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
-              "line %u, column %u: %s: %s", pos.line, pos.column, attribute, message);
+              "line %u, column %u: %s%s%s", pos.line, pos.column, attribute ? attribute : "",
+              attribute ? ": " : "", message);
+  ctx->where->pos = pos;
   return FALSE;
 }
 
@@ -405,7 +496,9 @@ is_model(const char *s)
 /* Attributes                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* A vector's keys must be among @allowed (NULL-terminated). */
+/* A vector's keys must be among @allowed (NULL-terminated), which @list
+ * says in words ("SOURCE, FORMAT and TARGET"): any other is refused, never
+ * ignored, since it would change the VM. */
 static gboolean
 check_keys(Ctx *ctx, const PpAttribute *attr, const char *const *allowed, const char *list)
 {
@@ -414,7 +507,8 @@ check_keys(Ctx *ctx, const PpAttribute *attr, const char *const *allowed, const 
 
     pp_attribute_vector_get_pair(attr, i, &key, NULL);
     if (!g_strv_contains(allowed, key))
-      return fail_key(ctx, attr, key, "unknown key %s; the keys are %s", key, list);
+      return fail_key(ctx, attr, key, "key %s is not supported by pcipass; %s takes %s", key,
+                      pp_attribute_get_name(attr), list);
   }
   return TRUE;
 }
@@ -631,7 +725,7 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
                       "DEVICE, CLASS or SHORT_ADDRESS");
     if (!g_strv_contains(keys, key))
       return fail_key(ctx, attr, key,
-                      "unknown key %s; the keys are VENDOR, DEVICE, CLASS or "
+                      "key %s is not supported by pcipass; PCI takes VENDOR, DEVICE, CLASS or "
                       "SHORT_ADDRESS",
                       key);
   }
@@ -701,10 +795,86 @@ parse_os(Ctx *ctx, const PpAttribute *attr)
   return TRUE;
 }
 
-/* The attributes the spec reads. Columns: the name; whether it is a vector
- * (else a single value); whether it may be given more than once; its
- * parser (single attributes get the value too); how to write it, for the
- * error when it has the wrong shape. */
+/* [A-Za-z0-9_+-]+, as libvirt's schema has a keymap ("en-us", "de"). */
+static gboolean
+is_keymap(const char *s)
+{
+  gsize n = strlen(s);
+
+  return n > 0 && n <= WORD_MAX_LEN && all_chars(s, "_+-");
+}
+
+/* OpenNebula's GRAPHICS: a VNC or SPICE console. PASSWD is a secret: no
+ * message ever holds it. */
+static gboolean
+parse_graphics(Ctx *ctx, const PpAttribute *attr)
+{
+  static const char *const keys[] = { "TYPE", "LISTEN", "PORT", "PASSWD", "KEYMAP", NULL };
+  const char *type = pp_attribute_vector_get(attr, "TYPE");
+  const char *listen = pp_attribute_vector_get(attr, "LISTEN");
+  const char *port = pp_attribute_vector_get(attr, "PORT");
+  const char *passwd = pp_attribute_vector_get(attr, "PASSWD");
+  const char *keymap = pp_attribute_vector_get(attr, "KEYMAP");
+  PpVmGraphics *graphics = &ctx->spec->graphics;
+  gsize passwd_max;
+  guint64 number = 0;
+
+  if (!check_keys(ctx, attr, keys, "TYPE, LISTEN, PORT, PASSWD and KEYMAP"))
+    return FALSE;
+  if (type == NULL)
+    return fail_attr(ctx, attr, "needs TYPE, VNC or SPICE");
+  if (g_ascii_strcasecmp(type, "vnc") == 0)
+    graphics->type = PP_VM_GRAPHICS_VNC;
+  else if (g_ascii_strcasecmp(type, "spice") == 0)
+    graphics->type = PP_VM_GRAPHICS_SPICE;
+  else
+    return fail_key(ctx, attr, "TYPE", "TYPE '%s' is not a console type: VNC or SPICE", type);
+  if (listen != NULL && (strlen(listen) > LISTEN_MAX_LEN || !g_hostname_is_ip_address(listen)))
+    return fail_key(ctx, attr, "LISTEN",
+                    "LISTEN '%s' is not an IP address (as 0.0.0.0, 127.0.0.1 or ::)", listen);
+  if (port != NULL && strcmp(port, "-1") != 0 &&
+      !parse_uint(port, GRAPHICS_PORT_MIN, GRAPHICS_PORT_MAX, &number))
+    return fail_key(ctx, attr, "PORT",
+                    "PORT '%s' is not a console port: %d to %d, or -1 for one libvirt chooses",
+                    port, GRAPHICS_PORT_MIN, GRAPHICS_PORT_MAX);
+  passwd_max = graphics->type == PP_VM_GRAPHICS_VNC ? VNC_PASSWD_MAX : SPICE_PASSWD_MAX;
+  if (passwd != NULL && passwd[0] == '\0')
+    return fail_key(ctx, attr, "PASSWD", "PASSWD is empty; leave PASSWD out for no password");
+  if (passwd != NULL && strlen(passwd) > passwd_max)
+    return fail_key(
+        ctx, attr, "PASSWD", "PASSWD is longer than %" G_GSIZE_FORMAT " characters%s", passwd_max,
+        graphics->type == PP_VM_GRAPHICS_VNC ? ": VNC uses 8 only, and libvirt refuses more" : "");
+  for (const char *p = passwd; p != NULL && *p != '\0'; p++) {
+    if (*p < 0x20 || *p > 0x7e)
+      return fail_key(ctx, attr, "PASSWD",
+                      "PASSWD has a character other than printable ASCII (at byte %" G_GSIZE_FORMAT
+                      ")",
+                      (gsize)(p - passwd) + 1);
+  }
+  if (passwd != NULL && strcmp(passwd, PP_VM_TEMPLATE_HIDDEN) == 0)
+    return fail_key(ctx, attr, "PASSWD",
+                    "PASSWD is '" PP_VM_TEMPLATE_HIDDEN "', what pcipass shows in place of a "
+                    "password: give the password itself");
+  if (keymap != NULL && !is_keymap(keymap))
+    return fail_key(ctx, attr, "KEYMAP",
+                    "KEYMAP '%s' is not a keymap: letters, digits, '_', '+' or '-' (as en-us or "
+                    "de), at most %d",
+                    keymap, WORD_MAX_LEN);
+  graphics->listen = g_strdup(listen);
+  graphics->port = port != NULL && number != 0 ? (gint)number : -1;
+  graphics->passwd = g_strdup(passwd);
+  graphics->keymap = g_strdup(keymap);
+  return TRUE;
+}
+
+/* The attributes pcipass implements, in the order the error about an
+ * attribute it does not implement lists them; any other is refused, never
+ * ignored. To implement one, add its row and its parser. Columns: the
+ * name; whether it is a vector (else a single value); whether it may be
+ * given more than once; its parser (single attributes get the value too);
+ * how to write it, for the error when it has the wrong shape; what to add
+ * when it is required and missing (NULL: optional).
+ */
 typedef struct {
   const char *name;
   gboolean vector;
@@ -712,22 +882,24 @@ typedef struct {
   gboolean (*parse_single)(Ctx *ctx, const PpAttribute *attr, const char *value);
   gboolean (*parse_vector)(Ctx *ctx, const PpAttribute *attr);
   const char *example;
+  const char *required;
 } AttrRule;
 
 static const AttrRule rules[] = {
-  { "NAME", FALSE, FALSE, parse_name_attr, NULL, "NAME = \"gpu-job\"" },
-  { "CPU", FALSE, FALSE, parse_cpu_attr, NULL, "CPU = 0.5" },
-  { "VCPU", FALSE, FALSE, parse_vcpu_attr, NULL, "VCPU = 2" },
-  { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024" },
-  { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"" },
-  { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"" },
-  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]" },
-  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]" },
-  { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]" },
-  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]" },
+  { "NAME", FALSE, FALSE, parse_name_attr, NULL, "NAME = \"gpu-job\"", NULL },
+  { "CPU", FALSE, FALSE, parse_cpu_attr, NULL, "CPU = 0.5", NULL },
+  { "VCPU", FALSE, FALSE, parse_vcpu_attr, NULL, "VCPU = 2", NULL },
+  { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024", "MEMORY = <MiB>" },
+  { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"", NULL },
+  { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"", NULL },
+  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]", NULL },
+  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]", NULL },
+  { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]", NULL },
+  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]", NULL },
+  { "GRAPHICS", TRUE, FALSE, NULL, parse_graphics, "GRAPHICS = [ TYPE = \"VNC\" ]", NULL },
 };
 
-G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= 16);
+G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= RULES_MAX);
 
 static gboolean
 parse_attribute(Ctx *ctx, guint r, const PpAttribute *attr)
@@ -754,20 +926,74 @@ parse_attribute(Ctx *ctx, guint r, const PpAttribute *attr)
   return rule->parse_single(ctx, attr, pp_attribute_get_value(attr));
 }
 
+/* An attribute no rule reads: refused, naming it and what pcipass reads. */
+static gboolean
+fail_unsupported(Ctx *ctx, const PpAttribute *attr)
+{
+  g_autoptr(GString) names = g_string_new(NULL);
+
+  for (guint r = 0; r < G_N_ELEMENTS(rules); r++)
+    g_string_append_printf(names, "%s%s",
+                           r == 0                        ? ""
+                           : r + 1 < G_N_ELEMENTS(rules) ? ", "
+                                                         : " and ",
+                           rules[r].name);
+  return fail_at(ctx, pp_attribute_get_pos(attr), NULL,
+                 "attribute '%s' is not supported by pcipass (it reads %s)",
+                 pp_attribute_get_name(attr), names->str);
+}
+
+/* Reads every attribute of the parsed template into the spec, then checks
+ * that the required ones were given. */
+static gboolean
+read_attributes(Ctx *ctx)
+{
+  const PpTemplate *tmpl = ctx->spec->tmpl;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+    guint r = 0;
+
+    while (r < G_N_ELEMENTS(rules) && strcmp(rules[r].name, pp_attribute_get_name(attr)) != 0)
+      r++;
+    if (r == G_N_ELEMENTS(rules))
+      return fail_unsupported(ctx, attr);
+    if (!parse_attribute(ctx, r, attr))
+      return FALSE;
+  }
+  for (guint r = 0; r < G_N_ELEMENTS(rules); r++) {
+    if (rules[r].required == NULL || ctx->count[r] > 0)
+      continue;
+    g_set_error(ctx->error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
+                "%s is required (add %s)", rules[r].name, rules[r].required);
+    ctx->where->missing = rules[r].name;
+    return FALSE;
+  }
+  return TRUE;
+}
+
 PpVmSpec *
-pp_vm_template_parse(const char *text, gsize len, GError **error)
+pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWhere *ret_where,
+                           GError **error)
 {
   g_autoptr(PpVmSpec) spec = NULL;
   g_autoptr(GError) parse_error = NULL;
+  PpVmTemplateWhere where = { { 0, 0 }, NULL };
   Ctx ctx = { 0 };
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
   spec = spec_new();
-  spec->tmpl = pp_template_parse(text != NULL ? text : "", len, NULL, &parse_error);
+  spec->tmpl = pp_template_parse(text != NULL ? text : "", len, &where.pos, &parse_error);
   if (spec->tmpl == NULL) {
     g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX,
                         parse_error->message);
+    /* A template too large has no position. */
+    if (ret_where != NULL &&
+        g_error_matches(parse_error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID))
+      *ret_where = where;
+    else if (ret_where != NULL)
+      *ret_where = (PpVmTemplateWhere){ { 0, 0 }, NULL };
     return NULL;
   }
 
@@ -775,27 +1001,22 @@ pp_vm_template_parse(const char *text, gsize len, GError **error)
   ctx.len = len;
   ctx.spec = spec;
   ctx.error = error;
-  for (guint i = 0; i < pp_template_get_n_attributes(spec->tmpl); i++) {
-    const PpAttribute *attr = pp_template_get_attribute(spec->tmpl, i);
-
-    for (guint r = 0; r < G_N_ELEMENTS(rules); r++) {
-      if (strcmp(rules[r].name, pp_attribute_get_name(attr)) != 0)
-        continue;
-      if (!parse_attribute(&ctx, r, attr))
-        return NULL;
-      break;
-    }
-  }
-
-  if (spec->memory_mib == 0) {
-    g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
-                        "MEMORY is required (MiB)");
+  ctx.where = &where;
+  if (!read_attributes(&ctx)) {
+    if (ret_where != NULL)
+      *ret_where = where;
     return NULL;
   }
   if (spec->vcpu == 0)
     spec->vcpu = (guint)((spec->cpu + 99) / 100);
   name_disks(spec);
   return g_steal_pointer(&spec);
+}
+
+PpVmSpec *
+pp_vm_template_parse(const char *text, gsize len, GError **error)
+{
+  return pp_vm_template_parse_where(text, len, NULL, error);
 }
 
 void

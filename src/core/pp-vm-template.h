@@ -22,8 +22,18 @@
  *   OS = [ KERNEL = "/path/vmlinuz", INITRD = "/path/initrd",
  *          KERNEL_CMD = "console=ttyS0" ]
  *                                 direct kernel boot (OpenNebula's OS vector)
+ *   GRAPHICS = [ TYPE = "VNC"|"SPICE", LISTEN = "0.0.0.0", PORT = 5900,
+ *                PASSWD = "...", KEYMAP = "en-us" ]
+ *                                 a console (OpenNebula's GRAPHICS): LISTEN an IP
+ *                                 address (default libvirt's, from qemu.conf); PORT
+ *                                 5900..65535, absent or -1 for one libvirt chooses;
+ *                                 PASSWD printable ASCII, at most 8 for VNC (RFB's
+ *                                 limit, enforced by libvirt), 64 for SPICE, never in
+ *                                 a message; one GRAPHICS at most
  *
- * Other attributes are kept (the template is stored whole) but not used.
+ * Any other attribute, and any other key in these vectors, is refused with
+ * its name and position: an attribute that would change the VM is never
+ * silently dropped.
  */
 #pragma once
 
@@ -60,6 +70,25 @@ typedef struct {
   char *mac;   /* NULL: libvirt's */
 } PpVmNic;
 
+typedef enum {
+  PP_VM_GRAPHICS_NONE,
+  PP_VM_GRAPHICS_VNC,
+  PP_VM_GRAPHICS_SPICE,
+} PpVmGraphicsType;
+
+/* What pcipass shows in place of a password (pp_vm_template_redact_secrets());
+ * refused as a PASSWD, so that a template copied from `vm show` never
+ * starts a console with it. */
+#define PP_VM_TEMPLATE_HIDDEN "(hidden)"
+
+typedef struct {
+  PpVmGraphicsType type; /* NONE: no console */
+  char *listen;          /* an IP address; NULL: libvirt's default */
+  gint port;             /* 5900..65535; -1: libvirt chooses (autoport) */
+  char *passwd;          /* NULL: none; a secret, never logged */
+  char *keymap;          /* NULL: QEMU's default */
+} PpVmGraphics;
+
 typedef struct {
   char *name;          /* NULL when the template has none */
   gint64 cpu;          /* hundredths of a CPU */
@@ -74,10 +103,18 @@ typedef struct {
   char *kernel;        /* NULL: no direct kernel boot */
   char *initrd;
   char *kernel_cmd;
+  PpVmGraphics graphics;
   PpTemplate *tmpl;    /* the template as parsed */
 } PpVmSpec;
 
 void pp_vm_spec_free(PpVmSpec *spec);
+
+/* Where a template's error is, for the caller that names the file
+ * ("vm.tmpl:3:9: ..."): a position, or the required attribute missing. */
+typedef struct {
+  PpTextPos pos;       /* 0:0 when the error has no position */
+  const char *missing; /* (transfer none) "MEMORY" when it is missing; else NULL */
+} PpVmTemplateWhere;
 
 /**
  * pp_vm_template_parse:
@@ -86,9 +123,34 @@ void pp_vm_spec_free(PpVmSpec *spec);
  * Returns: (transfer full): the spec, or %NULL with an error: "line 3,
  *   column 9: PCI: Wrong Hex value for PCI attribute VENDOR: 'xyz'",
  *   "line 3, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR
- *   or CLASS", "MEMORY is required (MiB)".
+ *   or CLASS", "line 4, column 1: attribute 'CONTEXT' is not supported by
+ *   pcipass (it reads NAME, ...)", "MEMORY is required (add MEMORY =
+ *   <MiB>)". A positioned message starts with "line L, column C: ".
  */
 PpVmSpec *pp_vm_template_parse(const char *text, gsize len, GError **error);
+
+/**
+ * pp_vm_template_parse_where:
+ * @ret_where: (optional): where the error is, written only on failure
+ *
+ * pp_vm_template_parse(), saying where its error is apart from the
+ * message.
+ */
+PpVmSpec *pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWhere *ret_where,
+                                     GError **error);
+
+/**
+ * pp_vm_template_redact_secrets:
+ * @text: a template that parses (as one pcipassd stored)
+ *
+ * The template as written, but for the value of every PASSWD of GRAPHICS,
+ * which reads "(hidden)" (PP_VM_TEMPLATE_HIDDEN): what pcipassd shows of a
+ * VM's template.
+ *
+ * Returns: (transfer full) (nullable): the text, or %NULL when @text does
+ *   not parse.
+ */
+char *pp_vm_template_redact_secrets(const char *text, gsize len);
 
 /* The spec as placement's input; borrows from @spec. */
 void pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret);

@@ -7,6 +7,7 @@
 #include "pp-api.h"
 #include "pp-auth.h"
 #include "pp-autoptr.h"
+#include "pp-domain-xml.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
 #include "pp-vm-template.h"
@@ -33,6 +34,7 @@ typedef struct {
   const char *args[MAX_SEGMENTS]; /* what each '*' of the route matched, decoded */
   json_t *body;                   /* the request's JSON object, or NULL without a body */
   gint64 now;
+  json_t *error_fields; /* owned: fields an error answer carries beside its message, or NULL */
 } PpApiCall;
 
 /* A handler answers with a JSON value (transfer full) and sets *ret_status
@@ -154,12 +156,15 @@ json_bytes(json_t *json)
   return g_bytes_new_take(copy, len);
 }
 
+/* {"error": {"code": N, "message": ..., FIELDS...}}; @fields nullable. */
 static GBytes *
-error_bytes(guint status, const char *message)
+error_bytes(guint status, const char *message, const json_t *fields)
 {
   g_autoptr(json_t) json =
       json_pack("{s:{s:i,s:o}}", "error", "code", (int)status, "message", pp_json_text(message));
 
+  if (json != NULL && fields != NULL)
+    json_object_update_missing(json_object_get(json, "error"), (json_t *)fields);
   return json_bytes(json);
 }
 
@@ -451,41 +456,72 @@ check_libvirt_uri(const char *uri, GError **error)
   return TRUE;
 }
 
-static json_t *
-api_host_create(PpApiCall *call, guint *ret_status, GError **error)
-{
-  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
-                                        "probe_command", "prebound", NULL };
-  const char *name, *ssh, *uri;
-  g_autofree char *ssh_user = NULL;
-  g_autofree char *ssh_host = NULL;
-  g_auto(GStrv) command = NULL;
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(GError) local = NULL;
-  g_autoptr(PpHost) host = NULL;
-  int ssh_port = 0;
-  gboolean prebound = FALSE;
-  PpHostSpec spec = { 0 };
-  PpProbeTarget target = { 0 };
+/* The host settings of a body, as POST /v1/hosts and PATCH /v1/hosts/ID
+ * take them, parsed and checked for their form; the store checks the
+ * whole host again (check_host_spec()). A has_* flag says the field is in
+ * the body, null included: the field's value is then NULL (no ssh, the
+ * default URI or probe). */
+typedef struct {
+  gboolean has_ssh;
+  char *ssh_user;
+  char *ssh_host;
+  int ssh_port;
+  gboolean has_libvirt_uri;
+  const char *libvirt_uri; /* borrowed from the body */
+  gboolean has_probe_command;
+  GStrv probe_command;
+  gboolean has_prebound;
+  gboolean prebound;
+} HostFields;
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "name", 64, TRUE, &name, error) ||
-      !get_string(call->body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
-      !get_string(call->body, "libvirt_uri", MAX_URI_LEN, FALSE, &uri, error) ||
-      !get_bool(call->body, "prebound", TRUE, &prebound, error))
-    return NULL;
-  if (ssh != NULL && !parse_ssh(ssh, &ssh_user, &ssh_host, &ssh_port, error))
-    return NULL;
-  if (uri != NULL && !check_libvirt_uri(uri, error))
-    return NULL;
-  command = parse_probe_command(json_object_get(call->body, "probe_command"), &local);
+static void
+host_fields_clear(HostFields *fields)
+{
+  g_clear_pointer(&fields->ssh_user, g_free);
+  g_clear_pointer(&fields->ssh_host, g_free);
+  g_clear_pointer(&fields->probe_command, g_strfreev);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HostFields, host_fields_clear)
+
+/* Parses ssh, libvirt_uri, probe_command and prebound of @body into @ret.
+ * prebound may be null when @prebound_nullable (create: the default), not
+ * in a change, which says what to. */
+static gboolean
+host_fields_parse(const json_t *body, gboolean prebound_nullable, HostFields *ret, GError **error)
+{
+  const char *ssh;
+  g_autoptr(GError) local = NULL;
+
+  ret->has_ssh = json_object_get(body, "ssh") != NULL;
+  ret->has_libvirt_uri = json_object_get(body, "libvirt_uri") != NULL;
+  ret->has_probe_command = json_object_get(body, "probe_command") != NULL;
+  ret->has_prebound = json_object_get(body, "prebound") != NULL;
+  if (!get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
+      !get_string(body, "libvirt_uri", MAX_URI_LEN, FALSE, &ret->libvirt_uri, error) ||
+      !get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
+    return FALSE;
+  if (ssh != NULL && !parse_ssh(ssh, &ret->ssh_user, &ret->ssh_host, &ret->ssh_port, error))
+    return FALSE;
+  if (ret->libvirt_uri != NULL && !check_libvirt_uri(ret->libvirt_uri, error))
+    return FALSE;
+  ret->probe_command = parse_probe_command(json_object_get(body, "probe_command"), &local);
   if (local != NULL) {
     g_propagate_error(error, g_steal_pointer(&local));
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
 
-  /* What the monitor will run must be buildable now, not fail later. */
-  target.probe_command = (const char *const *)command;
+/* What the monitor will run for a host probed with @command or over ssh
+ * must be buildable now, not fail at the next probe. */
+static gboolean
+check_probe_target(const char *const *command, const char *ssh_user, const char *ssh_host,
+                   int ssh_port, GError **error)
+{
+  PpProbeTarget target = { 0 };
+  g_auto(GStrv) argv = NULL;
+
+  target.probe_command = command;
   target.ssh_user = ssh_user;
   target.ssh_host = ssh_host;
   target.ssh_port = ssh_port;
@@ -493,16 +529,35 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   argv = pp_probe_argv_build(&target, error);
   if (argv == NULL) {
     g_prefix_error(error, "field '%s': ", command ? "probe_command" : "ssh");
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
+
+static json_t *
+api_host_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
+                                        "probe_command", "prebound", NULL };
+  const char *name;
+  g_auto(HostFields) parsed = { 0 };
+  g_autoptr(PpHost) host = NULL;
+  PpHostSpec spec = { 0 };
+
+  if (!check_fields(call->body, fields, error) ||
+      !get_string(call->body, "name", 64, TRUE, &name, error) ||
+      !host_fields_parse(call->body, TRUE, &parsed, error) ||
+      !check_probe_target((const char *const *)parsed.probe_command, parsed.ssh_user,
+                          parsed.ssh_host, parsed.ssh_port, error))
+    return NULL;
 
   spec.name = name;
-  spec.ssh_user = ssh_user;
-  spec.ssh_host = ssh_host;
-  spec.ssh_port = ssh_port;
-  spec.libvirt_uri = uri;
-  spec.probe_command = (const char *const *)command;
-  spec.prebound = prebound;
+  spec.ssh_user = parsed.ssh_user;
+  spec.ssh_host = parsed.ssh_host;
+  spec.ssh_port = parsed.ssh_port;
+  spec.libvirt_uri = parsed.libvirt_uri;
+  spec.probe_command = (const char *const *)parsed.probe_command;
+  spec.prebound = parsed.prebound;
   host = pp_store_host_create(call->ctx->store, &spec, call->now, error);
   if (host == NULL)
     return NULL;
@@ -578,32 +633,37 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
- * the host: prebound; allow_needed and disallow_needed, an address the
- * host needs that VMs may have all the same (recorded with who and when),
- * and its undo. Everything is checked before anything changes. */
+ * the host: how it is probed (ssh, probe_command; null: the default),
+ * reached (libvirt_uri; null: the default), its hostdev mode (prebound),
+ * and allow_needed / disallow_needed: an address the host needs that VMs
+ * may have all the same (recorded with who and when), and its undo. All
+ * are checked before anything changes. */
 static json_t *
 api_host_update(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "prebound", "allow_needed", "disallow_needed", NULL };
+  static const char *const fields[] = { "ssh",          "libvirt_uri",     "probe_command",
+                                        "prebound",     "allow_needed",    "disallow_needed",
+                                        NULL };
+  g_autoptr(json_t) own = NULL;
+  g_auto(HostFields) parsed = { 0 };
   g_autoptr(PpHost) host = NULL;
   g_autoptr(PpHost) changed = NULL;
-  gboolean prebound = FALSE, has_prebound;
+  g_autoptr(GString) what = g_string_new(NULL);
+  PpHostUpdate update = { 0 };
   const char *allow = NULL, *disallow = NULL;
+  gboolean probe_changed;
   PpPciAddress addr;
 
   if (!check_fields(call->body, fields, error))
     return NULL;
-  has_prebound = json_object_get(call->body, "prebound") != NULL;
-  if (!has_prebound && json_object_get(call->body, "allow_needed") == NULL &&
-      json_object_get(call->body, "disallow_needed") == NULL) {
+  if (json_object_size(call->body) == 0) {
+    g_autofree char *list = g_strjoinv(", ", (char **)fields);
+
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "nothing to change: the body names no field (known: prebound, allow_needed, "
-                "disallow_needed)");
+                "nothing to change: the body names no field (known: %s)", list);
     return NULL;
   }
-  /* A change says what to: null is not false here. */
-  if ((has_prebound && !get_bool(call->body, "prebound", FALSE, &prebound, error)) ||
-      !get_string(call->body, "allow_needed", MAX_ADDRESS_LEN, FALSE, &allow, error) ||
+  if (!get_string(call->body, "allow_needed", MAX_ADDRESS_LEN, FALSE, &allow, error) ||
       !get_string(call->body, "disallow_needed", MAX_ADDRESS_LEN, FALSE, &disallow, error))
     return NULL;
   for (guint i = 0; i < 2; i++) {
@@ -616,11 +676,56 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
       return NULL;
     }
   }
+  /* host_fields_parse() knows the host's own fields only; @parsed
+   * borrows from @own. */
+  own = json_deep_copy(call->body);
+  json_object_del(own, "allow_needed");
+  json_object_del(own, "disallow_needed");
+  if (!host_fields_parse(own, FALSE, &parsed, error))
+    return NULL;
   host = find_host(call, error);
   if (host == NULL)
     return NULL;
-  /* The undo first: it is the one that can fail on a good request (no
-   * such allowance), and then nothing else has changed. */
+  /* The undo can fail on a good request (no such allowance): checked
+   * before anything changes. */
+  if (disallow != NULL) {
+    g_autoptr(GPtrArray) allowances =
+        pp_store_host_list_allowances(call->ctx->store, host->id, error);
+    char bdf[PP_PCI_ADDRESS_BUFSIZE];
+    gboolean found = FALSE;
+
+    if (allowances == NULL)
+      return NULL;
+    pp_pci_address_parse(disallow, &addr, NULL);
+    pp_pci_address_format(&addr, bdf);
+    for (guint i = 0; i < allowances->len; i++)
+      found |= strcmp(((PpHostAllowance *)g_ptr_array_index(allowances, i))->address, bdf) == 0;
+    if (!found) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                  "host '%s' has no allowance for %s", host->name, bdf);
+      return NULL;
+    }
+  }
+
+  update.set_ssh = parsed.has_ssh;
+  update.ssh_user = parsed.ssh_user;
+  update.ssh_host = parsed.ssh_host;
+  update.ssh_port = parsed.ssh_port;
+  update.set_libvirt_uri = parsed.has_libvirt_uri;
+  update.libvirt_uri = parsed.libvirt_uri;
+  update.set_probe_command = parsed.has_probe_command;
+  update.probe_command = (const char *const *)parsed.probe_command;
+  update.set_prebound = parsed.has_prebound;
+  update.prebound = parsed.prebound;
+  if (!check_probe_target(parsed.has_probe_command ? update.probe_command
+                                                   : (const char *const *)host->probe_command,
+                          parsed.has_ssh ? parsed.ssh_user : host->ssh_user,
+                          parsed.has_ssh ? parsed.ssh_host : host->ssh_host,
+                          parsed.has_ssh ? parsed.ssh_port : host->ssh_port, error))
+    return NULL;
+  changed = pp_store_host_update(call->ctx->store, host->id, &update, error);
+  if (changed == NULL)
+    return NULL;
   if (disallow != NULL) {
     if (!pp_store_host_disallow(call->ctx->store, host->id, disallow, error))
       return NULL;
@@ -633,20 +738,25 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
     g_message("host '%s': %s allowed to VMs although the host may need it, by '%s'", host->name,
               allow, call->user->name);
   }
-  if (has_prebound) {
-    if (!pp_store_host_set_prebound(call->ctx->store, host->id, prebound, error))
-      return NULL;
-    if (prebound != host->prebound)
-      g_message("host '%s' is now %s by '%s'", host->name,
-                prebound ? "prebound (managed='no')" : "managed", call->user->name);
+
+  for (guint i = 0; fields[i] != NULL; i++) {
+    if (json_object_get(call->body, fields[i]) != NULL && strstr(fields[i], "allow") == NULL)
+      g_string_append_printf(what, "%s%s", what->len > 0 ? ", " : "", fields[i]);
   }
-  changed = pp_store_host_get(call->ctx->store, host->id, error);
-  if (changed == NULL)
-    return NULL;
+  if (what->len > 0)
+    g_message("host '%s': %s changed by '%s'", host->name, what->str, call->user->name);
+  if (changed->prebound != host->prebound)
+    g_message("host '%s' is now %s", host->name,
+              changed->prebound ? "prebound (managed='no')" : "managed");
   /* What can be given there changed: pending VMs may fit, or not. */
   if (call->ctx->scheduler != NULL &&
       (allow != NULL || disallow != NULL || changed->prebound != host->prebound))
     pp_scheduler_poke(call->ctx->scheduler);
+  /* A new way to probe it is tried at once, as a new host is; a new URI
+   * is checked then too (the probe's end reconciles its libvirt). */
+  probe_changed = parsed.has_ssh || parsed.has_probe_command || parsed.has_libvirt_uri;
+  if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
+    pp_monitor_poke(call->ctx->monitor, changed->id);
   return built(host_to_json(changed), error);
 }
 
@@ -815,6 +925,23 @@ vm_device_to_json(const char *address, const char *short_address, guint16 vendor
                    json_int_or_null(iommu_group, -1), "request", json_int_or_null(request, -1));
 }
 
+/* The VM's console, without its password: whether it has one. */
+static json_t *
+graphics_to_json(const PpVmSpec *spec)
+{
+  const PpVmGraphics *graphics = spec != NULL ? &spec->graphics : NULL;
+
+  if (graphics == NULL || graphics->type == PP_VM_GRAPHICS_NONE)
+    return json_null();
+  return json_pack("{s:s,s:o,s:o,s:o,s:b}", "type",
+                   graphics->type == PP_VM_GRAPHICS_VNC ? "vnc" : "spice", "listen",
+                   pp_json_text(graphics->listen), "port", json_int_or_null(graphics->port, -1),
+                   "keymap", pp_json_text(graphics->keymap), "password", graphics->passwd != NULL);
+}
+
+/* A VM as the API shows it. A console's password is a secret: the
+ * template and the domain XML show it as PP_VM_TEMPLATE_HIDDEN, to the
+ * owner and the admin alike. */
 static json_t *
 vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
 {
@@ -822,6 +949,8 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
   g_autoptr(GPtrArray) devices = pp_store_vm_list_devices(ctx->store, vm->id, error);
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
+  g_autofree char *shown_template =
+      pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
   guint n_requests = spec ? spec->requests->len : 0;
   g_autofree char *xml = NULL;
   json_t *host = json_null();
@@ -836,8 +965,11 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
     host =
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
     /* What the deployer gives libvirt, for the curious and the tests. */
-    if (placed != NULL)
-      xml = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+    if (placed != NULL) {
+      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+
+      xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
+    }
   }
   if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
     explanation = json_loads(vm->explanation, 0, NULL);
@@ -854,32 +986,41 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                        dev->device_name, dev->numa_node, dev->iommu_group,
                        dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
   }
-  return built(json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,"
-                         "s:i}",
-                         "id", (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
-                         pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state),
-                         "reason", pp_json_text(vm->reason), "host", host, "cpu",
-                         (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
-                         (json_int_t)(vm->memory_kib / 1024), "pci_requests",
-                         requests_to_json(spec), "devices", array, "explanation", explanation,
-                         "domain", domain, "domain_xml", pp_json_text(xml), "template",
-                         pp_json_text(vm->template_text), "created", (json_int_t)vm->created,
-                         "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
-               error);
+  return built(
+      json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
+                (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
+                pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state), "reason",
+                pp_json_text(vm->reason), "host", host, "cpu", (double)vm->cpu / 100.0, "vcpu",
+                spec ? (int)spec->vcpu : 0, "memory_mib", (json_int_t)(vm->memory_kib / 1024),
+                "graphics", graphics_to_json(spec), "pci_requests", requests_to_json(spec),
+                "devices", array, "explanation", explanation, "domain", domain, "domain_xml",
+                pp_json_text(xml), "template", pp_json_text(shown_template), "created",
+                (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
+      error);
 }
 
-/* The template of a body {"template": TEXT}, parsed. */
+/* The template of a body {"template": TEXT}, parsed. Its error answer
+ * says where, for a client that names the file: "line" and "column", or
+ * "missing" (the required attribute's name). */
 static PpVmSpec *
 body_template(PpApiCall *call, const char **ret_text, GError **error)
 {
   static const char *const fields[] = { "template", NULL };
+  PpVmTemplateWhere where = { { 0, 0 }, NULL };
   const char *text;
+  PpVmSpec *spec;
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
     return NULL;
   *ret_text = text;
-  return pp_vm_template_parse(text, strlen(text), error);
+  spec = pp_vm_template_parse_where(text, strlen(text), &where, error);
+  if (spec == NULL && where.pos.line > 0)
+    call->error_fields =
+        json_pack("{s:i,s:i}", "line", (int)where.pos.line, "column", (int)where.pos.column);
+  else if (spec == NULL && where.missing != NULL)
+    call->error_fields = json_pack("{s:s}", "missing", where.missing);
+  return spec;
 }
 
 static json_t *
@@ -934,27 +1075,13 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
   return built(json_pack("{s:O}", "vms", array), error);
 }
 
-/* The VM of the path, if the caller may see it: others' VMs are 404, as
- * if they did not exist. */
+/* The VM of the path, by id or name (pp_store_vm_find()), if the caller
+ * may see it: others' VMs are 404, as if they did not exist. */
 static PpVm *
 find_vm(PpApiCall *call, GError **error)
 {
-  guint64 id;
-  g_autoptr(PpVm) vm = NULL;
-
-  if (!g_ascii_string_to_unsigned(call->args[0], 10, 1, G_MAXINT64, &id, NULL)) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM '%s' (VMs have numbers)",
-                call->args[0]);
-    return NULL;
-  }
-  vm = pp_store_vm_get(call->ctx->store, (gint64)id, error);
-  if (vm == NULL)
-    return NULL;
-  if (!call->user->admin && vm->owner_id != call->user->id) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no VM %" G_GUINT64_FORMAT, id);
-    return NULL;
-  }
-  return g_steal_pointer(&vm);
+  return pp_store_vm_find(call->ctx->store, call->args[0], call->user->admin ? 0 : call->user->id,
+                          error);
 }
 
 /* Every change of the VM's state, oldest first: {"at", "from", "to",
@@ -1323,6 +1450,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     g_free(segments[i]);
 
   if (answer == NULL) {
+    g_autoptr(json_t) fields = g_steal_pointer(&call.error_fields);
+
     g_assert(error != NULL);
     status = error_status(error);
     if (status >= 500)
@@ -1330,9 +1459,10 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     else
       g_debug("%s %s: %u %s", method, path, status, error->message);
     *ret_status = status;
-    *ret_body = error_bytes(status, error->message);
+    *ret_body = error_bytes(status, error->message, fields);
     return;
   }
+  g_clear_pointer(&call.error_fields, json_decref);
   g_debug("%s %s: %u (%s, %s)", method, path, status, user->name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);

@@ -537,6 +537,7 @@ typedef enum {
   STMT_HOST_INSERT,
   STMT_HOST_SET_ENABLED,
   STMT_HOST_SET_PREBOUND,
+  STMT_HOST_UPDATE,
   STMT_HOST_NAME,
   STMT_HOST_HELD_BY,
   STMT_HOST_VMS_ON,
@@ -560,6 +561,7 @@ typedef enum {
   STMT_DEV_FREE_OF_VM,
   STMT_DEV_SET_ASIDE,
   STMT_VM_GET,
+  STMT_VM_FIND_BY_NAME,
   STMT_VM_LIST,
   STMT_VM_INSERT,
   STMT_VM_NAME_DEFAULT,
@@ -607,6 +609,8 @@ static const char *const stmt_sql[N_STMTS] = {
       "error = CASE WHEN ?2 = enabled THEN error END, "
       "libvirt_error = CASE WHEN ?2 = enabled THEN libvirt_error END WHERE id = ?1",
   [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
+  [STMT_HOST_UPDATE] = "UPDATE hosts SET ssh_user = ?2, ssh_host = ?3, ssh_port = ?4, "
+                       "libvirt_uri = ?5, probe_command = ?6, prebound = ?7 WHERE id = ?1",
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",
@@ -659,6 +663,10 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_DEV_FREE_OF_VM] = "UPDATE pci_device SET vm_id = NULL, vm_slot = NULL WHERE vm_id = ?1",
   [STMT_DEV_SET_ASIDE] = "UPDATE pci_device SET set_aside = ?3 WHERE host_id = ?1 AND address = ?2",
   [STMT_VM_GET] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.id = ?1",
+  /* ?2: the owner, 0 for every owner's (an admin). */
+  [STMT_VM_FIND_BY_NAME] =
+      "SELECT id, state FROM vms WHERE name = ?1 AND (?2 = 0 OR owner_id = ?2) "
+      "ORDER BY id",
   /* ?2..?9: the names of the states asked for (NULL for the rest); ?2
    * NULL: every state. */
   [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
@@ -1565,6 +1573,58 @@ pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError 
 
   return host_set_flag(store, STMT_HOST_SET_PREBOUND, id, prebound,
                        "changing a host's hostdev mode", prebound ? "prebound" : "managed", error);
+}
+
+PpHost *
+pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpHost) host = NULL;
+  g_autofree char *probe_command = NULL;
+  PpHostSpec spec = { 0 };
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(update != NULL, NULL);
+
+  if (!store_txn_begin(store, &txn, "changing a host", error))
+    return NULL;
+  host = host_get(store, id, error);
+  if (host == NULL)
+    return NULL;
+  /* The host as it would be, checked as a new one is: one set of rules. */
+  spec.name = host->name;
+  spec.ssh_user = update->set_ssh ? update->ssh_user : host->ssh_user;
+  spec.ssh_host = update->set_ssh ? update->ssh_host : host->ssh_host;
+  spec.ssh_port = update->set_ssh ? update->ssh_port : host->ssh_port;
+  spec.libvirt_uri = update->set_libvirt_uri ? update->libvirt_uri : host->libvirt_uri;
+  spec.probe_command =
+      update->set_probe_command ? update->probe_command : (const char *const *)host->probe_command;
+  spec.prebound = update->set_prebound ? update->prebound : host->prebound;
+  if (!check_host_spec(&spec, error))
+    return NULL;
+  if (spec.probe_command != NULL)
+    probe_command = probe_command_to_json(spec.probe_command);
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_UPDATE, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, id);
+    bind_text(stmt, 2, spec.ssh_user);
+    bind_text(stmt, 3, spec.ssh_host);
+    sqlite3_bind_int(stmt, 4, spec.ssh_port);
+    bind_text(stmt, 5, spec.libvirt_uri);
+    bind_text(stmt, 6, probe_command);
+    sqlite3_bind_int(stmt, 7, spec.prebound ? 1 : 0);
+    if (!stmt_run(store, stmt, error, "changing a host"))
+      return NULL;
+  }
+  g_clear_pointer(&host, pp_host_free);
+  host = host_get(store, id, error);
+  if (host == NULL || !store_txn_commit(&txn, "changing a host", error))
+    return NULL;
+  g_debug("host '%s': settings changed", host->name);
+  return g_steal_pointer(&host);
 }
 
 gboolean
@@ -2895,6 +2955,109 @@ pp_store_vm_get(PpStore *store, gint64 id, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
   return vm_get(store, id, error);
+}
+
+/* The most ids an error about an ambiguous VM name lists. */
+#define AMBIGUOUS_IDS_MAX 10
+
+/* "4, 9, 12", or "4, 9, ... (25 in all)" past AMBIGUOUS_IDS_MAX. */
+static char *
+ids_text(const GArray *ids)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < ids->len && i < AMBIGUOUS_IDS_MAX; i++)
+    g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "",
+                           g_array_index(ids, gint64, i));
+  if (ids->len > AMBIGUOUS_IDS_MAX)
+    g_string_append_printf(out, ", ... (%u in all)", ids->len);
+  return g_string_free(out, FALSE);
+}
+
+/* The VM named @name among @owner_id's (0: everyone's): its id, 0 when
+ * none has that name, or -1 with INVALID when the name is ambiguous. See
+ * pp_store_vm_find() for the rule. */
+static gint64
+vm_id_by_name(PpStore *store, const char *name, gint64 owner_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_FIND_BY_NAME, error);
+  g_autoptr(GArray) live = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GArray) done = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autofree char *list = NULL;
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return -1;
+  bind_text(stmt, 1, name);
+  sqlite3_bind_int64(stmt, 2, owner_id);
+  while (stmt_next(store, stmt, &local, "finding a VM by name")) {
+    gint64 id = sqlite3_column_int64(stmt, 0);
+
+    g_array_append_val(vm_state_from_string(col_text(stmt, 1)) == PP_VM_STATE_DONE ? done : live,
+                       id);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return -1;
+  }
+  if (live->len == 1)
+    return g_array_index(live, gint64, 0);
+  if (live->len == 0 && done->len <= 1)
+    return done->len == 1 ? g_array_index(done, gint64, 0) : 0;
+  list = ids_text(live->len > 0 ? live : done);
+  if (live->len > 0)
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "%u VMs are named '%s' (ids %s): use an id", live->len, name, list);
+  else
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "%u VMs named '%s' are done (ids %s): use an id", done->len, name, list);
+  return -1;
+}
+
+PpVm *
+pp_store_vm_find(PpStore *store, const char *key, gint64 owner_id, GError **error)
+{
+  gsize len;
+  guint64 number;
+  gint64 id;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(key != NULL, NULL);
+
+  /* An id first: "12" is VM 12 when the caller may see it, even when one
+   * of the caller's VMs is named "12". */
+  if (g_ascii_string_to_unsigned(key, 10, 1, G_MAXINT64, &number, NULL)) {
+    PpVm *vm = vm_get(store, (gint64)number, &local);
+
+    if (vm != NULL && (owner_id == 0 || vm->owner_id == owner_id))
+      return vm;
+    pp_vm_free(vm);
+    if (local != NULL && !g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+    g_clear_error(&local);
+  }
+  len = strlen(key);
+  if (len > 0 && len <= NAME_MAX_LEN && strspn(key, NAME_CHARS) == len) {
+    id = vm_id_by_name(store, key, owner_id, error);
+    if (id < 0)
+      return NULL;
+    if (id > 0)
+      return vm_get(store, id, error);
+  }
+  /* Another user's VM is not found either: the same words as for none. */
+  if (g_ascii_string_to_unsigned(key, 10, 1, G_MAXINT64, &number, NULL)) {
+    set_no_vm(error, (gint64)number);
+  } else {
+    g_autofree char *escaped = g_strescape(key, NULL);
+
+    if (strlen(escaped) > NAME_MAX_LEN)
+      escaped[NAME_MAX_LEN] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no VM '%s'", escaped);
+  }
+  return NULL;
 }
 
 GPtrArray *

@@ -154,6 +154,35 @@ gboolean pp_store_host_set_enabled(PpStore *store, gint64 id, gboolean enabled, 
  * id. */
 gboolean pp_store_host_set_prebound(PpStore *store, gint64 id, gboolean prebound, GError **error);
 
+/* What pp_store_host_update() changes: a set_* flag says that its fields
+ * change; the fields of a flag left FALSE keep the host's values. */
+typedef struct {
+  gboolean set_ssh;
+  const char *ssh_user; /* nullable */
+  const char *ssh_host; /* NULL: no ssh, the probe runs on pcipassd's machine */
+  int ssh_port;         /* 0: ssh's default */
+  gboolean set_libvirt_uri;
+  const char *libvirt_uri; /* NULL: the default (pp_scheduler_host_uri()) */
+  gboolean set_probe_command;
+  const char *const *probe_command; /* NULL: the default probe */
+  gboolean set_prebound;
+  gboolean prebound;
+} PpHostUpdate;
+
+/**
+ * pp_store_host_update:
+ *
+ * Changes how a host is probed and reached, in one transaction: the host
+ * with @update applied is checked by the rules of pp_store_host_create()
+ * (INVALID, changing nothing) and written. Its state, error, facts and
+ * devices stay; the monitor and the deployer read the new values at their
+ * next probe and libvirt call.
+ *
+ * Returns: (transfer full): the host as it is now, or %NULL with NOT_FOUND
+ *   ("no host with id 42") or INVALID.
+ */
+PpHost *pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GError **error);
+
 /* Deletes the host and its devices. CONFLICT, changing nothing, while a VM
  * holds one of its devices ("host 'x' has devices held by VMs 4, 7") or
  * is on it ("host 'x' has VMs 4, 7 on it; terminate them first"). */
@@ -312,6 +341,23 @@ PpVm *pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name,
                          GError **error);
 /* Returns: (transfer full): the VM, or %NULL with NOT_FOUND ("no VM 7"). */
 PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
+
+/**
+ * pp_store_vm_find:
+ * @key: a VM id (decimal) or a VM name
+ * @owner_id: the caller, whose VMs only are looked at; 0 for an admin (all)
+ *
+ * An id wins when @key could be both and that VM is the caller's. A name
+ * finds the one VM of that name that is not done; when every VM of that
+ * name is done, the only one. Several that are not done (names are not
+ * unique), or several done and none other, is INVALID listing their ids
+ * ("2 VMs are named 'audio' (ids 4, 9): use an id"). Another owner's VM
+ * is NOT_FOUND in the same words as a VM that does not exist ("no VM 7",
+ * "no VM 'audio'").
+ *
+ * Returns: (transfer full): the VM, or %NULL with the error.
+ */
+PpVm *pp_store_vm_find(PpStore *store, const char *key, gint64 owner_id, GError **error);
 /* @owner_id 0: every owner's. @states: a bit mask of (1 << PpVmState); 0:
  * every state. Returns: (transfer full) (element-type PpVm): by id. */
 GPtrArray *pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error);
