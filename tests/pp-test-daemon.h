@@ -60,6 +60,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpTestReply, pp_test_reply_clear)
  * bearer token or NULL; @body NULL for none. */
 void pp_test_http(PpTestDaemon *f, const char *socket, const char *token, const char *method,
                   const char *path, const char *body, gsize body_len, PpTestReply *ret);
+/* The same without asserting that the request went through: curl's code
+ * (a daemon that is down, a connection cut). */
+CURLcode pp_test_http_try(PpTestDaemon *f, const char *socket, const char *token,
+                          const char *method, const char *path, const char *body, gsize body_len,
+                          PpTestReply *ret);
 /* The message of an API error, asserting its shape and @status. */
 const char *pp_test_error_message(const PpTestReply *reply, long status);
 

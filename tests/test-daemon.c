@@ -215,8 +215,8 @@ test_host_update(PpTestDaemon *f, gconstpointer data)
   /* No pass of the monitor: only the probe that host update starts at
    * once can bring the new devices; never killed, however busy the
    * machine. */
-  pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "3600", "--probe-timeout",
-                                                 "60", NULL });
+  pp_test_daemon_start(
+      f, (const char *const[]){ "--monitor-interval", "3600", "--probe-timeout", "60", NULL });
   pp_test_add_tree_host(f, "node-a", f->trees[0]);
   json_decref(wait_host_total(f, "node-a", pp_test_probe_count(f, f->trees[0])));
 
@@ -580,7 +580,8 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
     { "POST", "/v1/hosts", "{\"name\": \"node-a\"}", 409, "node-a" },
     { "PATCH", "/v1/hosts/node-a", "{}", 400, "nothing to change" },
     { "PATCH", "/v1/hosts/node-a", "{\"prebound\": 1}", 400, "'prebound' must be true or false" },
-    { "PATCH", "/v1/hosts/node-a", "{\"prebound\": null}", 400, "'prebound' must be true or false" },
+    { "PATCH", "/v1/hosts/node-a", "{\"prebound\": null}", 400,
+      "'prebound' must be true or false" },
     { "PATCH", "/v1/hosts/node-a", "{\"name\": \"b\"}", 400, "unknown field 'name'" },
     { "PATCH", "/v1/hosts/nosuch", "{\"prebound\": true}", 404, "nosuch" },
     { "GET", "/v1/hosts/nosuch", NULL, 404, "nosuch" },
@@ -628,8 +629,8 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
   after = pp_test_cli_json(f, (const char *const[]){ "host", "list", NULL });
   g_assert_cmpuint(json_array_size(json_object_get(after, "hosts")), ==,
                    json_array_size(json_object_get(before, "hosts")));
-  g_assert_true(
-      json_is_false(json_object_get(json_array_get(json_object_get(after, "hosts"), 0), "prebound")));
+  g_assert_true(json_is_false(
+      json_object_get(json_array_get(json_object_get(after, "hosts"), 0), "prebound")));
   pp_test_http(f, f->socket, NULL, "GET", "/v1/users", NULL, 0, &reply);
   g_assert_null(strstr(reply.body->str, "\"bob\""));
   pp_test_reply_clear(&reply);
@@ -671,18 +672,80 @@ test_daemon_usage(PpTestDaemon *f, gconstpointer data)
   g_assert_nonnull(strstr(run.err, conf));
   pp_test_run_clear(&run);
 
-  /* A second daemon on a live socket refuses to start; the first goes on. */
+  /* One daemon per store: a second on the same state folder says which
+   * process holds it, and touches nothing; the first goes on. */
   pp_test_daemon_start(f, NULL);
-  pp_test_run(
-      (const char *const[]){ f->daemon, "--state-dir", f->state, "--socket", f->socket, NULL },
-      NULL, &run);
-  g_assert_cmpint(run.status, ==, 1);
-  g_assert_nonnull(strstr(run.err, f->socket));
-  pp_test_run_clear(&run);
+  {
+    g_autofree char *other_socket = g_build_filename(f->dir, "other", "run", "s.sock", NULL);
+    g_autofree char *other = g_build_filename(f->dir, "other", NULL);
+    g_autofree char *other_state = g_build_filename(other, "state", NULL);
+    g_autofree char *holder = g_strdup_printf("(pid %s)", g_subprocess_get_identifier(f->proc));
+    g_autofree char *port = g_strdup_printf("127.0.0.1:%u", f->port);
+    g_autofree char *lock = g_build_filename(f->state, "pcipassd.lock", NULL);
+    g_autofree char *pid = NULL;
+    g_autofree char *newer = g_build_filename(f->dir, "newer", NULL);
+    g_autofree char *newer_db = g_build_filename(newer, "pcipass.db", NULL);
+    g_autofree char *newer_lock = g_build_filename(newer, "pcipassd.lock", NULL);
+
+    g_assert_true(g_file_get_contents(lock, &pid, NULL, NULL));
+    g_assert_cmpint(g_ascii_strtoll(pid, NULL, 10), ==,
+                    g_ascii_strtoll(g_subprocess_get_identifier(f->proc), NULL, 10));
+    pp_test_run(
+        (const char *const[]){ f->daemon, "--state-dir", f->state, "--socket", other_socket, NULL },
+        NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, "is in use by another pcipassd"));
+    g_assert_nonnull(strstr(run.err, holder));
+    g_assert_nonnull(strstr(run.err, f->state));
+    g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
+    pp_test_run_clear(&run);
+
+    /* A start that fails leaves no new file: the socket taken, the TCP
+     * port taken, a store it cannot open. */
+    pp_test_run(
+        (const char *const[]){ f->daemon, "--state-dir", other_state, "--socket", f->socket, NULL },
+        NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, f->socket));
+    g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
+    pp_test_run_clear(&run);
+    pp_test_run((const char *const[]){ f->daemon, "--state-dir", other_state, "--socket",
+                                       other_socket, "--listen", port, NULL },
+                NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, "Address already in use"));
+    g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
+    pp_test_run_clear(&run);
+    /* A store of a newer schema: refused, kept as it was, lock gone. */
+    {
+      sqlite3 *db = NULL;
+
+      g_assert_cmpint(g_mkdir_with_parents(newer, 0700), ==, 0);
+      g_assert_cmpint(sqlite3_open(newer_db, &db), ==, SQLITE_OK);
+      g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), ==,
+                      SQLITE_OK);
+      sqlite3_close(db);
+    }
+    pp_test_run(
+        (const char *const[]){ f->daemon, "--state-dir", newer, "--socket", other_socket, NULL },
+        NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_nonnull(strstr(run.err, "newer than"));
+    g_assert_true(g_file_test(newer_db, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(newer_lock, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
+    pp_test_run_clear(&run);
+  }
   pp_test_cli(f, (const char *const[]){ "host", "list", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
   pp_test_daemon_stop(f);
+  /* A clean stop gives the lock back. */
+  {
+    g_autofree char *lock = g_build_filename(f->state, "pcipassd.lock", NULL);
+
+    g_assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+  }
 
   /* No daemon: the CLI says so. */
   pp_test_cli(f, (const char *const[]){ "host", "list", NULL }, &run);

@@ -6,9 +6,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "pp-daemon-config.h"
 #include "pp-deployer.h"
 #include "pp-exit.h"
+#include "pp-fd.h"
 #include "pp-file.h"
 #include "pp-http.h"
 #include "pp-monitor.h"
@@ -31,9 +34,17 @@
 /* The most bytes a probe may print: a host with 4096 devices prints ~4 MiB. */
 #define PROBE_MAX_OUTPUT (16 * 1024 * 1024)
 
+/* The lock of the state folder, held for the daemon's life: one pcipassd
+ * per store. It holds the pid of its holder, for the message of the
+ * next. */
+#define LOCK_NAME "pcipassd.lock"
+
 /* Everything the daemon holds (STYLE rule 7). */
 typedef struct {
   PpDaemonConfig *config;
+  int lock_fd;     /* -1: none */
+  char *lock_path; /* removed at a clean stop */
+  GPtrArray *made; /* what the start made (files, folders), undone if it fails */
   GMainLoop *loop;
   PpStore *store;
   PpMonitor *monitor;
@@ -128,16 +139,97 @@ on_host_checked(gint64 host_id, gpointer user_data)
     pp_scheduler_reconcile_host(daemon->scheduler, host_id);
 }
 
+/* Makes the folder @path and its missing parents with @mode, recording
+ * each one made in @made (the start's undo list). */
 static gboolean
-make_state_dir(const char *path, GError **error)
+make_dir_recorded(const char *path, int mode, const char *what, GPtrArray *made, GError **error)
 {
-  if (g_mkdir_with_parents(path, 0700) != 0) {
-    int saved = errno;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *at = g_canonicalize_filename(path, NULL);
 
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                "cannot make the state folder '%s': %s", path, g_strerror(saved));
+  /* The missing ones, deepest first. */
+  while (!g_file_test(at, G_FILE_TEST_EXISTS)) {
+    char *parent = g_path_get_dirname(at);
+
+    g_ptr_array_add(missing, g_steal_pointer(&at));
+    at = parent;
+  }
+  for (guint i = missing->len; i > 0; i--) {
+    const char *dir = g_ptr_array_index(missing, i - 1);
+
+    if (mkdir(dir, mode) != 0 && errno != EEXIST) {
+      int saved = errno;
+
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
+                  "cannot make the %s '%s': %s", what, dir, g_strerror(saved));
+      return FALSE;
+    }
+    g_ptr_array_add(made, g_strdup(dir));
+  }
+  if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR, "the %s '%s' is not a folder", what,
+                path);
     return FALSE;
   }
+  return TRUE;
+}
+
+/* A start that failed: what it made goes, newest first (a folder only
+ * when empty: a file of someone else's stays). */
+static void
+undo_start(PpDaemon *daemon)
+{
+  for (guint i = daemon->made->len; i > 0; i--) {
+    const char *path = g_ptr_array_index(daemon->made, i - 1);
+
+    if (remove(path) != 0 && errno != ENOENT)
+      g_debug("'%s': cannot remove it: %s, ignoring", path, g_strerror(errno));
+  }
+  g_ptr_array_set_size(daemon->made, 0);
+}
+
+/* Takes the state folder's lock, or says who holds it. */
+static gboolean
+take_lock(PpDaemon *daemon, GError **error)
+{
+  const char *dir = daemon->config->state_dir;
+  g_autofree char *path = g_build_filename(dir, LOCK_NAME, NULL);
+  gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
+  g_autofree char *pid = NULL;
+  pp_autofd int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+  if (fd < 0) {
+    int saved = errno;
+
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot open '%s': %s", path,
+                g_strerror(saved));
+    return FALSE;
+  }
+  if (!existed)
+    g_ptr_array_add(daemon->made, g_strdup(path));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int saved = errno;
+    char buf[32] = { 0 };
+    ssize_t n = saved == EWOULDBLOCK ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+
+    if (saved != EWOULDBLOCK) {
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot lock '%s': %s", path,
+                  g_strerror(saved));
+      return FALSE;
+    }
+    g_strstrip(buf);
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                "the state folder '%s' is in use by another pcipassd (%s%s%s); stop it, or give "
+                "this one another --state-dir",
+                dir, n > 0 && buf[0] != '\0' ? "pid " : "its lock is '",
+                n > 0 && buf[0] != '\0' ? buf : path, n > 0 && buf[0] != '\0' ? "" : "'");
+    return FALSE;
+  }
+  pid = g_strdup_printf("%d\n", (int)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
+    g_debug("'%s': cannot write the pid: %s, ignoring", path, g_strerror(errno));
+  daemon->lock_fd = g_steal_fd(&fd);
+  daemon->lock_path = g_steal_pointer(&path);
   return TRUE;
 }
 
@@ -147,6 +239,7 @@ run(PpDaemon *daemon)
   const PpDaemonConfig *config = daemon->config;
   g_autoptr(GError) error = NULL;
   g_autofree char *db_dir = g_path_get_dirname(config->database);
+  g_autofree char *socket_dir = g_path_get_dirname(config->socket);
   PpMonitorConfig monitor = {
     .interval_s = config->monitor_interval,
     .timeout_s = config->probe_timeout,
@@ -164,17 +257,16 @@ run(PpDaemon *daemon)
     .deploy_tries = config->deploy_tries,
   };
 
-  if (!make_state_dir(config->state_dir, &error) || !make_state_dir(db_dir, &error)) {
+  /* Each step records what it makes: a start that fails leaves nothing
+   * new behind. The lock first, so that a second daemon touches nothing;
+   * the store last, once the listeners are ours. */
+  if (!make_dir_recorded(config->state_dir, 0700, "state folder", daemon->made, &error) ||
+      !take_lock(daemon, &error) ||
+      !make_dir_recorded(db_dir, 0700, "database's folder", daemon->made, &error) ||
+      !make_dir_recorded(socket_dir, 0755, "socket's folder", daemon->made, &error)) {
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
-  daemon->store = pp_store_open(config->database, &error);
-  if (daemon->store == NULL) {
-    pp_say_error("%s", error->message);
-    return PP_EXIT_RUNTIME;
-  }
-
-  daemon->api.store = daemon->store;
   daemon->api.started = g_get_real_time() / G_USEC_PER_SEC;
   daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
   daemon->api.http = daemon->http;
@@ -184,6 +276,24 @@ run(PpDaemon *daemon)
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
+  {
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+      g_autofree char *file = g_strconcat(config->database, suffixes[i], NULL);
+
+      if (!g_file_test(file, G_FILE_TEST_EXISTS))
+        g_ptr_array_add(daemon->made, g_steal_pointer(&file));
+    }
+  }
+  daemon->store = pp_store_open(config->database, &error);
+  if (daemon->store == NULL) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  daemon->api.store = daemon->store;
+  /* Started: what it made stays. */
+  g_ptr_array_set_size(daemon->made, 0);
 
   /* The scheduler first: the monitor's first pass, at once, reconciles
    * every host's domains through it. */
@@ -216,8 +326,20 @@ daemon_clear(PpDaemon *daemon)
   g_clear_pointer(&daemon->monitor, pp_monitor_free);
   g_clear_pointer(&daemon->scheduler, pp_scheduler_free);
   g_clear_pointer(&daemon->deployer, pp_deployer_free);
+  /* The listeners remove their sockets; then what a failed start made. */
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);
+  if (daemon->made != NULL)
+    undo_start(daemon);
+  g_clear_pointer(&daemon->made, g_ptr_array_unref);
+  /* Unlocked last: no other daemon starts before this one is gone. */
+  if (daemon->lock_fd >= 0) {
+    if (daemon->lock_path != NULL)
+      unlink(daemon->lock_path);
+    close(daemon->lock_fd);
+    daemon->lock_fd = -1;
+  }
+  g_clear_pointer(&daemon->lock_path, g_free);
   g_clear_pointer(&daemon->loop, g_main_loop_unref);
   g_clear_pointer(&daemon->config, pp_daemon_config_free);
 }
@@ -236,7 +358,7 @@ main(int argc, char **argv)
   g_autofree char *text = NULL;
   GHashTableIter iter;
   gpointer key, value;
-  PpDaemon daemon = { 0 };
+  PpDaemon daemon = { .lock_fd = -1 };
   gsize len = 0;
   int status;
   const GOptionEntry main_entries[] = {
@@ -321,6 +443,7 @@ main(int argc, char **argv)
     return PP_EXIT_OK;
   }
 
+  daemon.made = g_ptr_array_new_with_free_func(g_free);
   set_log_level(daemon.config->log_level);
   signal(SIGPIPE, SIG_IGN);
   umask(022);
