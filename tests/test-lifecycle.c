@@ -167,6 +167,20 @@ read_pid(const char *path)
   return (GPid)g_ascii_strtoll(text, NULL, 10);
 }
 
+/* A counter or gauge of /metrics, or -1 when it is not there. */
+static gint64
+metric(Fixture *f, const char *name)
+{
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *line = g_strdup_printf("\n%s ", name);
+  const char *at;
+
+  pp_test_http(&f->d, f->d.socket, NULL, "GET", "/metrics", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  at = strstr(reply.body->str, line);
+  return at != NULL ? g_ascii_strtoll(at + strlen(line), NULL, 10) : -1;
+}
+
 static void
 add_host(Fixture *f)
 {
@@ -233,6 +247,11 @@ test_events(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(reason_of(killed), "QEMU failed"));
   g_assert_false(json_is_null(json_object_get(killed, "host")));
   g_assert_true(history_has(killed, "running", "failed"));
+
+  /* Three events applied; the reconcile runs at every monitor pass. */
+  g_assert_cmpint(metric(f, "pcipass_domain_events_total"), >=, 3);
+  g_assert_cmpint(metric(f, "pcipass_reconciles_total"), >, 0);
+  g_assert_cmpint(metric(f, "pcipass_deploys_total{result=\"ok\"}"), ==, 3);
 
   /* Resumed through libvirt: the destroyed one runs again. */
   pp_test_run_clear(&run);
@@ -312,6 +331,8 @@ test_libvirtd_killed(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(reason_of(vm), "host 'node-a' does not answer"));
   host = pp_test_wait_host(&f->d, "node-a", "error", 0);
   g_assert_nonnull(json_string_value(json_object_get(host, "libvirt_error")));
+  g_assert_cmpint(metric(f, "pcipass_vms{state=\"unknown\"}"), ==, 1);
+  g_assert_cmpint(metric(f, "pcipass_hosts{state=\"error\"}"), ==, 1);
   g_clear_pointer(&host, json_decref);
   g_clear_pointer(&vm, json_decref);
 

@@ -1282,6 +1282,33 @@ metrics_text(const PpApiContext *ctx, GError **error)
         mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out, mon.running,
         mon.passes);
   }
+  if (ctx->scheduler != NULL) {
+    PpSchedulerCounts sched;
+
+    pp_scheduler_get_counts(ctx->scheduler, &sched);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_vms_placed_total VMs placed on a host.\n"
+        "# TYPE pcipass_vms_placed_total counter\n"
+        "pcipass_vms_placed_total %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_deploys_total Domain starts that ended, by result.\n"
+        "# TYPE pcipass_deploys_total counter\n"
+        "pcipass_deploys_total{result=\"ok\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_deploys_total{result=\"failed\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_libvirt_calls_running libvirt calls running now.\n"
+        "# TYPE pcipass_libvirt_calls_running gauge\npcipass_libvirt_calls_running %u\n"
+        "# HELP pcipass_domain_events_total libvirt domain events that changed a VM.\n"
+        "# TYPE pcipass_domain_events_total counter\n"
+        "pcipass_domain_events_total %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_reconciles_total Reconciles of a host's domains.\n"
+        "# TYPE pcipass_reconciles_total counter\npcipass_reconciles_total %" G_GUINT64_FORMAT
+        "\n"
+        "# HELP pcipass_reconciled_total VMs and domains a reconcile changed.\n"
+        "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT
+        "\n",
+        sched.placed, sched.deployed, sched.deploy_failures, sched.in_flight, sched.events,
+        sched.reconciles, sched.reconciled);
+  }
   if (ctx->http != NULL) {
     pp_http_server_get_counts(ctx->http, classes);
     g_string_append(out, "# HELP pcipass_http_responses_total HTTP responses, by status "
