@@ -1,7 +1,7 @@
 /* pcipassd end to end: the real daemon on a temporary state folder and
  * socket, driven by the real pcipass CLI and by raw HTTP (libcurl) over the
  * Unix socket and TCP. Hosts are simulated by the real pcipass-probe on
- * real sysfs captures (../shared/fixtures): one machine plays many hosts.
+ * real sysfs captures (tests/data/fixtures): one machine plays many hosts.
  *
  * Nothing is mocked but one thing: no scheduler exists yet to give a device
  * to a VM, so the test holding a device writes the vms row and vm_id into
