@@ -168,7 +168,7 @@ make_ready(PpTestHost *h)
   write_root_file(h, "etc/sysconfig/pcipass-vfio", "DEVICES=\"0000:02:00.0\"\n");
 
   pp_test_host_kernel_start(h);
-  pp_test_host_vfio(h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(h));
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
@@ -427,7 +427,7 @@ test_config_diff_and_write(void)
   /* The configured devices bound, the same again: their drivers come from
    * the state file now that they are on vfio-pci. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
