@@ -4,7 +4,8 @@
 #
 # Nothing here installs anything or runs apt-get update: scripts/install-deps
 # does, once, before any test runs (two labs running apt at once fought over
-# apt's lock). The labs only check, and say what to run.
+# apt's lock). The labs only check, and say what to run; lab_require checks
+# that apt's lists know linux-image-amd64 before debian-kernel asks them.
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -29,53 +30,21 @@ lab_require() {
     lab_die "apt's package lists do not know linux-image-amd64; run scripts/install-deps (root or sudo), which updates them"
 }
 
-# lab_kernel: Debian's current kernel (linux-image-amd64's dependency), not
-# installed but unpacked once into the cache the labs share:
-# LAB_CACHE_DIR (default ${TMPDIR:-/tmp}/pcipass-lab-cache)/kernel-KVER,
-# with its modules.dep and the uncompressed vmlinux. Labs that run at once
-# take turns on the cache (flock); a download cut short is done again.
-# Sets KPKG, KVER, KDIR, VMLINUZ (the bzImage) and VMLINUX (the ELF with a
-# PVH entry, which QEMU's -kernel boots without the slow XZ decompressor:
-# about 7 s in L1 under TCG, minutes in a nested L2; the bzImage when the
-# ELF cannot be had).
+# lab_kernel: Debian's kernel with its modules, from tests/lab/debian-kernel
+# (downloaded once with apt-get download, unpacked with dpkg, cached in
+# PCIPASS_LAB_CACHE, default /var/cache/pcipass-lab, under one flock, so
+# that labs and tests that run at once download it once). Sets KVER, KPKG,
+# KDIR (the unpacked package, with lib/modules/KVER and its modules.dep),
+# VMLINUZ (the bzImage) and VMLINUX (the uncompressed ELF with its PVH entry,
+# which QEMU's -kernel boots without the bzImage's XZ decompressor: about
+# 7 s less in L1 under TCG, minutes less in a nested L2).
 lab_kernel() {
-  local cache=${LAB_CACHE_DIR:-${TMPDIR:-/tmp}/pcipass-lab-cache} lock off tmp
-  KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-  [ -n "$KPKG" ] || lab_die "apt-cache names no kernel for linux-image-amd64; run scripts/install-deps"
-  KVER=${KPKG#linux-image-}
-  KDIR=$cache/kernel-$KVER
-  VMLINUZ=$KDIR/boot/vmlinuz-$KVER
-  VMLINUX=$KDIR/vmlinux-pvh-$KVER
-  mkdir -p "$cache"
-  exec {lock}>"$cache/lock"
-  flock "$lock"
-  if [ ! -f "$KDIR/.complete" ]; then
-    lab_log "downloading $KPKG into $cache"
-    tmp=$cache/tmp
-    rm -rf "$tmp"
-    mkdir -p "$tmp/dl"
-    (cd "$tmp/dl" && apt-get download -q "$KPKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-    ls "$tmp/dl/${KPKG}"_*.deb >/dev/null 2>&1 || lab_die "apt-get download $KPKG failed (no network?)"
-    dpkg -x "$tmp/dl/${KPKG}"_*.deb "$tmp/kernel"
-    depmod -b "$tmp/kernel" "$KVER"
-    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$tmp/kernel/boot/vmlinuz-$KVER" | head -1 | cut -d: -f1 || true)
-    if [ -n "$off" ]; then
-      tail -c +$((off + 1)) "$tmp/kernel/boot/vmlinuz-$KVER" | xz -dc >"$tmp/vmlinux" 2>/dev/null || true
-    fi
-    if [ -s "$tmp/vmlinux" ] && [ "$(head -c4 "$tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-      mv "$tmp/vmlinux" "$tmp/kernel/vmlinux-pvh-$KVER"
-    else
-      lab_log "no XZ payload found, using the bzImage"
-      cp "$tmp/kernel/boot/vmlinuz-$KVER" "$tmp/kernel/vmlinux-pvh-$KVER"
-    fi
-    touch "$tmp/kernel/.complete"
-    # One kernel is kept: the one apt names now.
-    rm -rf "$cache"/kernel-*
-    mv "$tmp/kernel" "$KDIR"
-    rm -rf "$tmp"
-  fi
-  exec {lock}>&-
-  lab_log "kernel $KVER"
+  local out
+  out=$("$LAB_DIR/debian-kernel" --modules) ||
+    lab_die "tests/lab/debian-kernel could not give Debian's kernel (its messages are above)"
+  eval "$out"
+  KPKG=linux-image-$KVER
+  lab_log "kernel $KVER ($KDIR)"
 }
 
 # lab_copy_modules DEST MODULE...: the modules and those they depend on,
