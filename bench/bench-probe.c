@@ -132,7 +132,7 @@ main(int argc, char **argv)
   const GOptionEntry entries[] = {
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Runs of each program (default 51)", "N" },
     { "probe", 0, 0, G_OPTION_ARG_FILENAME, &probe, "The pcipass-probe to measure", "PATH" },
-    { "fixtures", 0, 0, G_OPTION_ARG_FILENAME, &fixtures, "The shared fixtures folder", "DIR" },
+    { "fixtures", 0, 0, G_OPTION_ARG_FILENAME, &fixtures, "The fixtures folder", "DIR" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new("- pcipass-probe against lspci");

@@ -168,10 +168,14 @@ run(gpointer data)
 
     if (poll(fds, 2, -1) < 0 && errno != EINTR)
       break;
-    if (fds[1].revents & POLLIN)
-      break;
-    if (!(fds[0].revents & POLLIN))
+    /* Stopping: the events already queued are answered first. The writes
+     * of a program that has exited are all queued (inotify queues them as
+     * they happen), so none is lost however late this thread runs. */
+    if (!(fds[0].revents & POLLIN)) {
+      if (fds[1].revents & POLLIN)
+        break;
       continue;
+    }
     n = read(k->inotify, buf, sizeof(buf));
     for (char *p = buf; n > 0 && p < buf + n;) {
       struct inotify_event *ev = (struct inotify_event *)p;
@@ -237,8 +241,6 @@ pp_fake_kernel_stop(PpFakeKernel *k)
 {
   GPtrArray *writes;
 
-  /* Let the last events arrive. */
-  g_usleep(50000);
   g_assert_cmpint(write(k->stop_pipe[1], "x", 1), ==, 1);
   g_thread_join(k->thread);
   close(k->inotify);

@@ -11,6 +11,13 @@
 
 G_BEGIN_DECLS
 
+/* pcipass-vfio's --wait where the fake kernel is to answer: pcipass-vfio
+ * returns as soon as it does, so the bound costs nothing when all is well,
+ * and it is far above what a busy machine makes the fake kernel's thread
+ * wait for the CPU. A test of a kernel that never answers uses its own
+ * short wait. */
+#define PP_TEST_KERNEL_WAIT "30"
+
 typedef struct {
   char *dir;  /* the temporary folder */
   char *root; /* --root */

@@ -124,8 +124,8 @@ pp_test_fixtures_dir(void)
 
   g_assert_nonnull(dir);
   if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-    g_error("the shared fixtures are not at '%s': tests need ../shared/fixtures beside "
-            "the source tree (or meson setup -Dfixtures_dir=DIR)",
+    g_error("the fixtures are not at '%s': they are in the source tree's tests/data/fixtures "
+            "(meson configure -Dfixtures_dir=DIR chooses another folder)",
             dir);
   return dir;
 }

@@ -1,5 +1,5 @@
 /* pp-test-util: what the tests share: temporary folders, running the real
- * binaries (argv, never a shell), unpacking the shared fixtures, and fake
+ * binaries (argv, never a shell), unpacking the fixtures, and fake
  * sysfs trees built the way the kernel lays them out (STYLE rule 34). */
 #pragma once
 
@@ -34,7 +34,8 @@ void pp_test_rmtree(const char *path);
 void pp_test_write_file(const char *path, const char *contents);
 void pp_test_symlink(const char *target, const char *path);
 
-/* The shared fixtures folder (../shared/fixtures), asserted to exist. */
+/* The fixtures folder (tests/data/fixtures, meson's fixtures_dir), asserted
+ * to exist. */
 const char *pp_test_fixtures_dir(void);
 
 /* Unpacks fixture @relative (a tarball below the fixtures folder) into a

@@ -24,6 +24,8 @@ test_defaults(void)
   g_assert_cmpstr(config->listen, ==, "");
   g_assert_cmpuint(config->monitor_interval, ==, 60);
   g_assert_cmpuint(config->probe_timeout, ==, 30);
+  /* The probe installed with pcipassd, found without PATH. */
+  g_assert_cmpstr(config->probe_path, ==, PP_BINDIR "/pcipass-probe");
 
   /* What --print-config prints reads back to the same settings. */
   text = pp_daemon_config_to_string(config);

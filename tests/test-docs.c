@@ -2,7 +2,8 @@
  * lists is in the man page, every pci.conf key in pcipass-pci.conf(5) and
  * the shipped data/pci.conf, every command of pcipass in pcipass(1), every
  * option and config key of pcipassd in pcipassd(8) and data/pcipassd.conf,
- * and systemd accepts the units. */
+ * systemd accepts the units, and every man page renders without a warning
+ * and names all the others in its SEE ALSO. */
 #include "config.h"
 
 #include <string.h>
@@ -270,6 +271,98 @@ test_cli_man_page(void)
   g_assert_nonnull(strstr(man, ".SH A VM TEMPLATE\n"));
 }
 
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The manual pages of man/: "pcipassd.8", ... sorted. */
+static GPtrArray *
+man_pages(void)
+{
+  g_autofree char *man = g_test_build_filename(G_TEST_DIST, "..", "man", NULL);
+  g_autoptr(GDir) dir = g_dir_open(man, 0, NULL);
+  GPtrArray *pages = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+
+  g_assert_nonnull(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    const char *dot = strrchr(name, '.');
+
+    if (dot != NULL && dot[1] >= '1' && dot[1] <= '8' && dot[2] == '\0')
+      g_ptr_array_add(pages, g_strdup(name));
+  }
+  g_ptr_array_sort(pages, compare_names);
+  return pages;
+}
+
+/* groff, as man runs it at 80 columns (preconv, tbl, the man macros), with
+ * every warning on: it prints nothing. A table wider than the line, an
+ * unknown request or escape, a bad font: each is a warning. */
+static void
+test_man_pages_render(void)
+{
+  g_autoptr(GPtrArray) pages = man_pages();
+
+  g_assert_cmpuint(pages->len, >=, 5);
+  for (guint i = 0; i < pages->len; i++) {
+    g_autofree char *relative = g_strconcat("man/", pages->pdata[i], NULL);
+    g_autofree char *path = g_test_build_filename(G_TEST_DIST, "..", relative, NULL);
+    g_autofree char *text = read_source(relative);
+    g_auto(PpTestRun) run = { 0 };
+
+    pp_test_run((const char *const[]){ "/usr/bin/groff", "-k", "-t", "-man", "-Tutf8", "-rLL=78n",
+                                       "-ww", "-z", path, NULL },
+                NULL, &run);
+    if (run.status != 0 || run.err[0] != '\0')
+      g_error("groff warns about man/%s (exit %d):\n%s", (const char *)pages->pdata[i], run.status,
+              run.err);
+    /* A page with a table says so in its first line, where man, mandb and
+     * lexgrog look for the preprocessors to run. */
+    if (strstr(text, "\n.TS\n") != NULL && !g_str_has_prefix(text, "'\\\" t\n"))
+      g_error("man/%s has a table but no '\\\" t line first", (const char *)pages->pdata[i]);
+  }
+}
+
+/* Every page's SEE ALSO names every other page of pcipass, as
+ * ".BR name (section)" (the name's '-' as '-' or '\-'). */
+static void
+test_man_see_also(void)
+{
+  g_autoptr(GPtrArray) pages = man_pages();
+
+  for (guint i = 0; i < pages->len; i++) {
+    const char *page = pages->pdata[i];
+    g_autofree char *relative = g_strconcat("man/", page, NULL);
+    g_autofree char *text = read_source(relative);
+    const char *start = strstr(text, "\n.SH SEE ALSO\n");
+    g_autofree char *section = NULL;
+    g_autoptr(GString) plain = NULL;
+    const char *end;
+
+    if (start == NULL)
+      g_error("man/%s has no SEE ALSO", page);
+    start += strlen("\n.SH SEE ALSO\n");
+    end = strstr(start, "\n.SH ");
+    section = end ? g_strndup(start, (gsize)(end - start + 1)) : g_strdup(start);
+    plain = g_string_new(section);
+    g_string_replace(plain, "\\-", "-", 0);
+    for (guint j = 0; j < pages->len; j++) {
+      const char *other = pages->pdata[j];
+      const char *dot = strrchr(other, '.');
+      g_autofree char *want = NULL;
+
+      if (j == i)
+        continue;
+      want = g_strdup_printf(".BR %.*s (%s)", (int)(dot - other), other, dot + 1);
+      if (strstr(plain->str, want) == NULL)
+        g_error("the SEE ALSO of man/%s does not name %.*s(%s)", page, (int)(dot - other), other,
+                dot + 1);
+    }
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -281,5 +374,7 @@ main(int argc, char **argv)
   g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
   g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
   g_test_add_func("/docs/cli-man-page", test_cli_man_page);
+  g_test_add_func("/docs/man-pages-render", test_man_pages_render);
+  g_test_add_func("/docs/man-see-also", test_man_see_also);
   return g_test_run();
 }

@@ -1,5 +1,5 @@
 /* pcipass-probe, the real binary, on real sysfs trees from real machines
- * (../shared/fixtures, unpacked into a temporary folder), on copies of them
+ * (tests/data/fixtures, unpacked into a temporary folder), on copies of them
  * with what the capture left out added back the way the kernel lays it out,
  * and on small fake trees for the cases no capture has. Its output is read
  * back with the template parser, as pcipassd will read it. */

@@ -168,7 +168,7 @@ make_ready(PpTestHost *h)
   write_root_file(h, "etc/sysconfig/pcipass-vfio", "DEVICES=\"0000:02:00.0\"\n");
 
   pp_test_host_kernel_start(h);
-  pp_test_host_vfio(h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(h));
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
@@ -408,11 +408,18 @@ test_config_diff_and_write(void)
   g_assert_cmpuint(count_backups(&h, "etc/modprobe.d"), ==, 0);
   pp_test_run_clear(&run);
 
-  /* Again: nothing changes, no diff, no new backup. */
+  /* Again: nothing changes, no diff, no new backup; each step says it is
+   * done already. */
   pp_test_host_vfio(&h, &run, "config", "--devices", "01:00.0,07:03.0", "--write", NULL);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_null(strstr(run.out, "@@"));
   g_assert_null(strstr(run.out, "# wrote"));
+  for (guint i = 0; i < G_N_ELEMENTS(written); i++) {
+    g_autofree char *line = g_strdup_printf(
+        "# skipped /%s: already done: the file is as config would write it\n", written[i]);
+
+    g_assert_nonnull(strstr(run.out, line));
+  }
   g_assert_cmpuint(count_backups(&h, "etc/default"), ==, 1);
   g_assert_cmpuint(count_backups(&h, "etc/libvirt"), ==, 1);
   pp_test_run_clear(&run);
@@ -420,7 +427,7 @@ test_config_diff_and_write(void)
   /* The configured devices bound, the same again: their drivers come from
    * the state file now that they are on vfio-pci. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
@@ -490,6 +497,34 @@ test_config_write_failure(void)
   pp_test_host_teardown(&h);
 }
 
+/* The status and reasons of file @path in config's --json. */
+static json_t *
+json_file(json_t *root, const char *path)
+{
+  json_t *files = json_object_get(root, "files");
+
+  for (gsize i = 0; i < json_array_size(files); i++) {
+    json_t *f = json_array_get(files, i);
+
+    if (g_strcmp0(json_string_value(json_object_get(f, "path")), path) == 0)
+      return f;
+  }
+  g_error("config --json has no file '%s'", path);
+}
+
+static void
+assert_json_file(json_t *root, const char *path, const char *status, const char *reason)
+{
+  json_t *f = json_file(root, path);
+  const char *skipped = json_string_value(json_object_get(f, "skipped"));
+
+  g_assert_cmpstr(json_string_value(json_object_get(f, "status")), ==, status);
+  if (reason == NULL)
+    g_assert_true(json_is_null(json_object_get(f, "skipped")));
+  else if (skipped == NULL || !g_str_has_prefix(skipped, reason))
+    g_error("%s: skipped '%s', want '%s...'", path, skipped, reason);
+}
+
 static void
 test_config_left_alone(void)
 {
@@ -510,6 +545,7 @@ test_config_left_alone(void)
                                    "is more than a plain string"));
   g_assert_nonnull(strstr(run.out, "# /etc/libvirt/qemu.conf is left alone: line 1: a list that "
                                    "starts here is not closed"));
+  g_assert_null(strstr(run.out, "# skipped /etc/default/grub"));
   /* Those two untouched; the others written. */
   grub = root_file(&h, "etc/default/grub");
   qemu = root_file(&h, "etc/libvirt/qemu.conf");
@@ -518,6 +554,24 @@ test_config_left_alone(void)
   g_assert_cmpstr(qemu, ==, bad_qemu);
   g_assert_nonnull(modprobe);
   g_assert_cmpuint(count_backups(&h, "etc/default"), ==, 0);
+  pp_test_run_clear(&run);
+
+  /* In JSON: errors, with the reason, not steps skipped. */
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  {
+    json_error_t jerr;
+    json_t *root = json_loads(run.out, 0, &jerr);
+    json_t *f;
+
+    g_assert_nonnull(root);
+    assert_json_file(root, "/etc/default/grub", "error", NULL);
+    f = json_file(root, "/etc/default/grub");
+    g_assert_true(g_str_has_prefix(json_string_value(json_object_get(f, "error")),
+                                   "line 1: GRUB_CMDLINE_LINUX is more than a plain string"));
+    assert_json_file(root, "/etc/libvirt/qemu.conf", "error", NULL);
+    json_decref(root);
+  }
   pp_test_run_clear(&run);
 
   /* dracut instead of initramfs-tools. */
@@ -692,6 +746,94 @@ test_config_modules(void)
       strstr(run.out, "+# mgag200 is built into the kernel: modprobe cannot keep it off"));
   g_assert_null(strstr(run.out, "+blacklist mgag200"));
   pp_test_run_clear(&run);
+
+  pp_test_run_clear(&run);
+  pp_test_host_teardown(&h);
+}
+
+/* A host without GRUB, dracut, initramfs-tools or libvirt: config says it
+ * skips those steps and why, in words and in JSON, writes the two files it
+ * owns, and exits 0; run again, every step is done already. */
+static void
+test_config_skipped(void)
+{
+  PpTestHost h;
+  g_auto(PpTestRun) run = { 0 };
+  json_error_t jerr;
+  json_t *root;
+  static const char *const absent[] = { "etc/default/grub", "etc/dracut.conf.d",
+                                        "etc/initramfs-tools", "etc/libvirt" };
+
+  pp_test_host_setup(&h);
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "# skipped /etc/default/grub: no such file: this host does not "
+                                   "boot with GRUB; its boot loader needs the kernel parameters "
+                                   "below\n"));
+  g_assert_nonnull(strstr(run.out, "# skipped /etc/dracut.conf.d/pcipass-vfio.conf: no "
+                                   "/etc/dracut.conf.d: this host does not build its initramfs "
+                                   "with dracut\n"));
+  g_assert_nonnull(strstr(run.out, "# skipped /etc/initramfs-tools/modules: no "
+                                   "/etc/initramfs-tools: this host does not build its initramfs "
+                                   "with initramfs-tools\n"));
+  g_assert_nonnull(strstr(run.out, "# skipped /etc/libvirt/qemu.conf: no such file: libvirt's "
+                                   "QEMU driver is not installed; run config again once it is\n"));
+  g_assert_cmpuint(pp_test_count(run.out, "# skipped "), ==, 4);
+  /* The two it owns are new, shown as diffs. */
+  g_assert_nonnull(strstr(run.out, "+++ /etc/modprobe.d/pcipass-vfio.conf\n"));
+  g_assert_nonnull(strstr(run.out, "+++ /etc/sysconfig/pcipass-vfio\n"));
+  pp_test_run_clear(&run);
+
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--write", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  root = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(root);
+  g_assert_cmpuint(json_array_size(json_object_get(root, "files")), ==, 6);
+  assert_json_file(root, "/etc/default/grub", "skipped", "no such file: this host does not boot");
+  assert_json_file(root, "/etc/dracut.conf.d/pcipass-vfio.conf", "skipped",
+                   "no /etc/dracut.conf.d");
+  assert_json_file(root, "/etc/initramfs-tools/modules", "skipped", "no /etc/initramfs-tools");
+  assert_json_file(root, "/etc/libvirt/qemu.conf", "skipped",
+                   "no such file: libvirt's QEMU driver");
+  assert_json_file(root, "/etc/modprobe.d/pcipass-vfio.conf", "new", NULL);
+  assert_json_file(root, "/etc/sysconfig/pcipass-vfio", "new", NULL);
+  g_assert_true(json_is_null(json_object_get(json_file(root, "/etc/default/grub"), "diff")));
+  json_decref(root);
+  /* Nothing made for the steps skipped. */
+  for (guint i = 0; i < G_N_ELEMENTS(absent); i++) {
+    g_autofree char *path = g_build_filename(h.root, absent[i], NULL);
+
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+  }
+  pp_test_run_clear(&run);
+
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--json", NULL);
+  g_assert_cmpint(run.status, ==, 0);
+  root = json_loads(run.out, 0, &jerr);
+  g_assert_nonnull(root);
+  assert_json_file(root, "/etc/modprobe.d/pcipass-vfio.conf", "unchanged", "already done");
+  assert_json_file(root, "/etc/sysconfig/pcipass-vfio", "unchanged", "already done");
+  assert_json_file(root, "/etc/default/grub", "skipped", "no such file");
+  json_decref(root);
+  pp_test_host_teardown(&h);
+}
+
+/* A GRUB file that cannot be read is an error, not a host without GRUB. */
+static void
+test_config_unreadable_grub(void)
+{
+  PpTestHost h;
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *grub = NULL;
+
+  pp_test_host_setup(&h);
+  grub = g_build_filename(h.root, "etc", "default", "grub", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(grub, 0755), ==, 0);
+  pp_test_host_vfio(&h, &run, "config", "--devices", "02:00.0", "--write", NULL);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "# /etc/default/grub is left alone: cannot read "));
+  g_assert_null(strstr(run.out, "# skipped /etc/default/grub"));
+  g_assert_true(g_file_test(grub, G_FILE_TEST_IS_DIR));
   pp_test_host_teardown(&h);
 }
 
@@ -753,5 +895,7 @@ main(int argc, char **argv)
   g_test_add_func("/vfio-config/edit-grub", test_edit_grub);
   g_test_add_func("/vfio-config/modules", test_config_modules);
   g_test_add_func("/vfio-config/warnings", test_config_warnings);
+  g_test_add_func("/vfio-config/skipped", test_config_skipped);
+  g_test_add_func("/vfio-config/unreadable-grub", test_config_unreadable_grub);
   return g_test_run();
 }

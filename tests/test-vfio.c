@@ -36,7 +36,7 @@ test_bind_unbind(void)
   pp_test_host_setup(&h);
   pp_test_host_kernel_start(&h);
   assert_driver(&h, "0000:02:00.0", "bnx2");
-  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   writes = pp_test_host_kernel_stop(&h);
   if (run.status != 0)
     g_error("bind failed: %s", run.err);
@@ -68,7 +68,7 @@ test_bind_unbind(void)
 
   /* Back to bnx2, the override cleared, the record gone. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(writes);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 0);
@@ -106,7 +106,7 @@ test_group_expansion(void)
 
   pp_test_host_setup(&h);
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 0);
   /* The card's second function shares group 20: it goes too, and says so. */
@@ -123,7 +123,7 @@ test_group_expansion(void)
 
   /* Unbinding one gives the group back whole. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "01:00.1", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "01:00.1", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==,
@@ -136,7 +136,7 @@ test_group_expansion(void)
 
   /* The I350's root port is in its group: a bridge, it stays on pcieport. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "05:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "05:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(writes);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 0);
@@ -196,7 +196,7 @@ test_rollback_on_failed_write(void)
   g_assert_cmpint(unlink(override), ==, 0);
   g_assert_cmpint(mkdir(override, 0755), ==, 0);
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 1);
   g_assert_nonnull(strstr(run.err, "cannot write 'vfio-pci' to"));
@@ -263,7 +263,7 @@ test_crash_recovery(void)
   g_assert_cmpint(unlink(link), ==, 0);
 
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==, "0000:02:00.0: no driver -> bnx2\n");
@@ -356,7 +356,7 @@ test_guard(void)
   /* --force takes the administrator's word. */
   pp_test_host_kernel_start(&h);
   pp_fake_kernel_set_default(h.kernel, "0000:03:00.0", "megaraid_sas");
-  pp_test_host_vfio(&h, &run, "bind", "03:00.0", "--force", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "03:00.0", "--force", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   assert_driver(&h, "0000:03:00.0", "vfio-pci");
@@ -438,7 +438,7 @@ test_boot(void)
   pp_test_write_file(sysconfig,
                      "# devices for passthrough\nDEVICES=\"0000:02:00.0 0000:02:00.1\"\n");
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "boot", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "boot", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   assert_driver(&h, "0000:02:00.0", "vfio-pci");
@@ -455,7 +455,7 @@ test_boot(void)
    * (exit 1) naming it. */
   pp_test_write_file(sysconfig, "DEVICES=\"0000:77:00.0 0000:05:00.1\"\n");
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "boot", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "boot", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 1);
   {
@@ -714,7 +714,7 @@ test_failures(void)
   /* A broken state file: nothing is written, and the message says what to do. */
   pp_test_write_file(h.state, "[0000:02:00.0\ndriver=bnx2\n");
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 1);
   g_assert_nonnull(strstr(run.err, "cannot read the state file"));
@@ -739,7 +739,7 @@ test_failures(void)
     g_assert_cmpint(mkdir(override, 0755), ==, 0);
   }
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", "1", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "01:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 1);
   g_assert_nonnull(strstr(run.err, "undone: 0000:01:00.1 is back on bnx2, 0000:01:00.0 could not "
@@ -756,7 +756,7 @@ test_failures(void)
   /* unbind: 01:00.0 still cannot go back (bnx2's bind is a folder);
    * 05:00.1 can. It goes, and the exit is 1; the JSON names both. */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "--json", "05:00.1", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "--json", "05:00.1", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   j = json_loads(run.out, 0, &jerr);
@@ -769,7 +769,8 @@ test_failures(void)
   pp_test_run_clear(&run);
 
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "--json", "01:00.0", "05:00.1", "--wait", "1", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "--json", "01:00.0", "05:00.1", "--wait",
+                    PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 1);
   j = json_loads(run.out, 0, &jerr);
@@ -805,7 +806,7 @@ test_unbind_in_use(void)
   pp_test_symlink("../../../../module/bnx2", path);
   g_free(path);
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
@@ -826,7 +827,7 @@ test_unbind_in_use(void)
   pp_test_symlink("/dev/null", path);
 
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 1);
   g_assert_cmpstr(run.err, ==,
@@ -847,7 +848,7 @@ test_unbind_in_use(void)
 
   /* --force: given back (the fake kernel does not hold the write). */
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "unbind", "--force", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "unbind", "--force", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   g_free(pp_test_host_kernel_stop(&h));
   g_assert_cmpint(run.status, ==, 0);
   assert_driver(&h, "0000:02:00.0", "bnx2");
@@ -994,7 +995,7 @@ test_what_stays(void)
    * a dummy one with the GPU): it stays, the NIC goes. */
   pp_test_sysfs_set_group(h.sys, "0000:00:00.0", 21);
   pp_test_host_kernel_start(&h);
-  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", "2", NULL);
+  pp_test_host_vfio(&h, &run, "bind", "02:00.0", "--wait", PP_TEST_KERNEL_WAIT, NULL);
   writes = pp_test_host_kernel_stop(&h);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_null(strstr(writes, "0000:00:00.0"));

@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "pp-libvirt-conf.h"
@@ -27,10 +28,11 @@ pp_config_file_free(PpConfigFile *file)
   g_free(file->old_text);
   g_free(file->new_text);
   g_free(file->error);
+  g_free(file->skipped);
   g_free(file);
 }
 
-/* Takes @new_text and @error. */
+/* Takes @new_text and @error. A file already as wanted is a step skipped. */
 static void
 add_file(GPtrArray *files, const PpVfioConfigInput *in, const char *path, char *new_text,
          char *error)
@@ -41,6 +43,23 @@ add_file(GPtrArray *files, const PpVfioConfigInput *in, const char *path, char *
   f->old_text = g_strdup(g_hash_table_lookup(in->texts, path));
   f->new_text = new_text;
   f->error = error;
+  if (f->old_text != NULL && f->new_text != NULL && strcmp(f->old_text, f->new_text) == 0)
+    f->skipped = g_strdup("already done: the file is as config would write it");
+  g_ptr_array_add(files, f);
+}
+
+/* A step that does not apply to this host, and why: @why is printf-like. */
+static void G_GNUC_PRINTF(4, 5) add_skipped(GPtrArray *files, const PpVfioConfigInput *in,
+                                            const char *path, const char *why, ...)
+{
+  PpConfigFile *f = g_new0(PpConfigFile, 1);
+  va_list args;
+
+  f->path = g_strdup(path);
+  f->old_text = g_strdup(g_hash_table_lookup(in->texts, path));
+  va_start(args, why);
+  f->skipped = g_strdup_vprintf(why, args);
+  va_end(args);
   g_ptr_array_add(files, f);
 }
 
@@ -500,6 +519,10 @@ pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
     char *text = pp_vfio_config_edit_grub(grub, (const char *const *)param_list, &error);
 
     add_file(files, in, PP_VFIO_CONFIG_GRUB, text, error);
+  } else {
+    add_skipped(files, in, PP_VFIO_CONFIG_GRUB,
+                "no such file: this host does not boot with GRUB; its boot loader needs the "
+                "kernel parameters below");
   }
   if (in->has_dracut)
     add_file(files, in, PP_VFIO_CONFIG_DRACUT,
@@ -507,12 +530,19 @@ pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
                              "initramfs.\nadd_drivers+=\" %s \"\n",
                              vfio_modules(in)),
              NULL);
+  else
+    add_skipped(files, in, PP_VFIO_CONFIG_DRACUT,
+                "no /etc/dracut.conf.d: this host does not build its initramfs with dracut");
   if (in->has_initramfs_tools) {
     char *error = NULL;
     char *text =
         initramfs_text(in, g_hash_table_lookup(in->texts, PP_VFIO_CONFIG_INITRAMFS), &error);
 
     add_file(files, in, PP_VFIO_CONFIG_INITRAMFS, text, error);
+  } else {
+    add_skipped(files, in, PP_VFIO_CONFIG_INITRAMFS,
+                "no /etc/initramfs-tools: this host does not build its initramfs with "
+                "initramfs-tools");
   }
   add_file(files, in, PP_VFIO_CONFIG_MODPROBE, g_steal_pointer(&modprobe), NULL);
   add_file(files, in, PP_VFIO_CONFIG_SYSCONFIG, sysconfig_text(in), NULL);
@@ -522,6 +552,10 @@ pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
     char *text = qemu_text(in, qemu, &error);
 
     add_file(files, in, PP_VFIO_CONFIG_QEMU, text, error);
+  } else {
+    add_skipped(files, in, PP_VFIO_CONFIG_QEMU,
+                "no such file: libvirt's QEMU driver is not installed; run config again once "
+                "it is");
   }
   *ret_kernel_params = g_steal_pointer(&param_list);
   *ret_warnings = warnings_for(in);

@@ -19,7 +19,8 @@
  * No `options vfio-pci ids=`: an id also takes the device's identical
  * twins, which may be the host's own; the boot unit binds by address.
  * Each file is changed only where pcipass-vfio owns it; a file that cannot
- * be parsed is left alone and reported.
+ * be parsed is left alone and reported, and a step that is not needed (the
+ * file already as wanted, or the tool it configures absent) says why.
  */
 #pragma once
 
@@ -39,8 +40,11 @@ G_BEGIN_DECLS
 typedef struct {
   char *path;     /* relative to the root */
   char *old_text; /* NULL: the file does not exist */
-  char *new_text; /* NULL when it cannot be changed: see error */
-  char *error;    /* why it is left alone, or NULL */
+  char *new_text; /* NULL when it cannot be changed (see error) or is skipped */
+  char *error;    /* why it is left alone: it cannot be parsed; or NULL */
+  char *skipped;  /* why the step is skipped: the file is already as wanted
+                   * (new_text then equals old_text), or what it configures
+                   * is not on this host; or NULL */
 } PpConfigFile;
 
 typedef struct {
@@ -70,8 +74,9 @@ typedef struct {
  *   wins; an IOMMU still off, so that groups are not known yet
  *
  * Returns: (transfer full) (element-type PpConfigFile): every file, in the
- *   order of the list above, those whose tool is missing (no GRUB file, no
- *   libvirt) left out.
+ *   order of the list above; those whose tool is missing (no GRUB file, no
+ *   dracut, no initramfs-tools, no libvirt) and those already as wanted
+ *   have `skipped` set.
  */
 GPtrArray *pp_vfio_config_generate(const PpVfioConfigInput *in, char ***ret_kernel_params,
                                    GPtrArray **ret_warnings);

@@ -1062,9 +1062,10 @@ cmd_config(int argc, char **argv)
     g_autofree char *backup = NULL;
     g_autoptr(GError) write_error = NULL;
     const char *why_not = g_hash_table_lookup(unreadable, f->path); /* "error" */
+    const char *skipped = NULL;
     const char *status;
 
-    if (why_not == NULL && f->new_text == NULL)
+    if (why_not == NULL && f->error != NULL)
       why_not = f->error;
     if (why_not != NULL) {
       failed = TRUE;
@@ -1073,6 +1074,13 @@ cmd_config(int argc, char **argv)
         printf("# /%s is left alone: %s\n", f->path, why_not);
       else
         pp_say_error("/%s is left alone: %s", f->path, why_not);
+    } else if (f->skipped != NULL) {
+      /* Nothing to do here, and the administrator told why: the file is
+       * already right, or what it configures is not on this host. */
+      skipped = f->skipped;
+      status = f->new_text != NULL ? "unchanged" : "skipped";
+      if (!opt.json)
+        printf("# skipped /%s: %s\n", f->path, skipped);
     } else {
       diff = pp_diff_unified(f->old_text, f->new_text, shown);
       status = diff[0] == '\0' ? "unchanged" : f->old_text ? "changed" : "new";
@@ -1092,9 +1100,10 @@ cmd_config(int argc, char **argv)
     }
     if (json_files != NULL &&
         !pp_json_append(json_files,
-                        json_pack("{s:o, s:s, s:o, s:o, s:o}", "path", pp_json_text(shown),
+                        json_pack("{s:o, s:s, s:o, s:o, s:o, s:o}", "path", pp_json_text(shown),
                                   "status", status, "diff", pp_json_text(diff), "error",
-                                  pp_json_text(why_not), "backup", pp_json_text(backup))))
+                                  pp_json_text(why_not), "skipped", pp_json_text(skipped), "backup",
+                                  pp_json_text(backup))))
       g_clear_pointer(&json_files, json_decref);
   }
   if (opt.json) {

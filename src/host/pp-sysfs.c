@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -206,45 +207,89 @@ pp_sysfs_read_raw(PpSysfs *sysfs, const char *path, guint8 *buf, gsize size)
   return read_internal(sysfs, path, (char *)buf, size, 0);
 }
 
+/* The whole of a file of at most @max bytes, NUL-terminated, in
+ * *@ret_buf. A regular file is read into a buffer of its size (a limit of
+ * 64 MiB must not cost 64 MiB, touched, for a file of 2 KiB), grown if the
+ * file grows meanwhile; a file that says nothing of its size (/proc) gets
+ * @max + 1 bytes and one read(), which the kernel fills from one walk.
+ * Returns: the length, or -errno (-EFBIG for a file over @max). */
+static gssize
+read_whole(PpSysfs *sysfs, const char *path, gsize max, char **ret_buf)
+{
+  pp_autofd int fd = -1;
+  g_autofree char *buf = NULL;
+  struct stat st;
+  gsize size = max + 1; /* room for one byte too many, which says "too large" */
+  gsize len = 0;
+
+  fd = open_in_root(sysfs, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return fd;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (guint64)st.st_size < max)
+    size = (gsize)st.st_size + 1;
+  buf = g_malloc(size + 1);
+  for (;;) {
+    gssize n;
+
+    if (len == size) {
+      if (size > max)
+        return -EFBIG;
+      size = MIN(size * 2, max + 1);
+      buf = g_realloc(buf, size + 1);
+    }
+    n = read(fd, buf + len, size - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      break;
+    len += (gsize)n;
+  }
+  if (len > max)
+    return -EFBIG;
+  buf[len] = '\0';
+  *ret_buf = g_realloc(g_steal_pointer(&buf), len + 1);
+  return (gssize)len;
+}
+
 char *
 pp_sysfs_read_text(PpSysfs *sysfs, const char *path, gsize max, GError **error)
 {
-  g_autofree char *buf = NULL;
+  char *buf = NULL;
   gssize n;
 
   g_return_val_if_fail(sysfs != NULL && path != NULL && max > 0, NULL);
 
-  buf = g_malloc(max + 1);
-  n = pp_sysfs_read(sysfs, path, buf, max + 1);
+  n = read_whole(sysfs, path, max, &buf);
   if (n < 0) {
     set_errno_error(error, (int)-n, sysfs, path, "read");
     return NULL;
   }
-  return g_realloc(g_steal_pointer(&buf), n + 1);
+  while (n > 0 && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  return buf;
 }
 
 char *
 pp_sysfs_read_file(PpSysfs *sysfs, const char *path, gsize max, GError **error)
 {
-  g_autofree char *buf = NULL;
+  char *buf = NULL;
   gssize n;
 
   g_return_val_if_fail(sysfs != NULL && path != NULL && max > 0, NULL);
 
-  /* One byte more than allowed: if it comes, the file is too large. */
-  buf = g_malloc(max + 2);
-  n = read_internal(sysfs, path, buf, max + 1, 0);
-  if (n < 0) {
-    set_errno_error(error, (int)-n, sysfs, path, "read");
-    return NULL;
-  }
-  if ((gsize)n > max) {
+  n = read_whole(sysfs, path, max, &buf);
+  if (n == -EFBIG) {
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
                 "'%s/%s' is larger than %" G_GSIZE_FORMAT " bytes", sysfs->root, path, max);
     return NULL;
   }
-  buf[n] = '\0';
-  return g_realloc(g_steal_pointer(&buf), n + 1);
+  if (n < 0) {
+    set_errno_error(error, (int)-n, sysfs, path, "read");
+    return NULL;
+  }
+  return buf;
 }
 
 gboolean

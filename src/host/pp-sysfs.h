@@ -93,7 +93,9 @@ char *pp_sysfs_read_file(PpSysfs *sysfs, const char *path, gsize max, GError **e
  * @max: the most bytes accepted
  *
  * Reads a text file larger than a sysfs page (/proc/self/mountinfo,
- * /proc/net/route) with one read() into a buffer of @max + 1 bytes.
+ * /proc/net/route), without its trailing newlines: a /proc file with one
+ * read() into a buffer of @max + 1 bytes, a regular file into a buffer of
+ * its size.
  *
  * Returns: (transfer full): the text, or %NULL with the path and reason
  *   (G_IO_ERROR_NOT_FOUND when it does not exist).

@@ -349,7 +349,7 @@ main(int argc, char **argv)
 {
   const char *const *keys = pp_daemon_config_keys();
   g_autofree char *config_file = NULL;
-  gboolean print_config = FALSE, version = FALSE;
+  gboolean print_config = FALSE, version = FALSE, config_read;
   Options options = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free) };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GOptionGroup) group = NULL;
@@ -411,7 +411,8 @@ main(int argc, char **argv)
   }
 
   daemon.config = pp_daemon_config_new();
-  if (config_file != NULL || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS)) {
+  config_read = config_file != NULL || g_file_test(DEFAULT_CONFIG, G_FILE_TEST_EXISTS);
+  if (config_read) {
     const char *path = config_file ? config_file : DEFAULT_CONFIG;
 
     if (!pp_file_read(path, CONFIG_MAX_SIZE, &text, &len, &error) ||
@@ -438,6 +439,10 @@ main(int argc, char **argv)
   if (print_config) {
     g_autofree char *printed = pp_daemon_config_to_string(daemon.config);
 
+    /* Which file the settings come from: an installed pcipassd says where
+     * it looks (a comment, so that the output still reads back). */
+    printf("# config file: %s%s\n", config_file ? config_file : DEFAULT_CONFIG,
+           config_read ? "" : " (absent: the defaults)");
     fputs(printed, stdout);
     daemon_clear(&daemon);
     return PP_EXIT_OK;

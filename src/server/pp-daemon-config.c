@@ -55,7 +55,7 @@ static const struct {
     "Seconds after which a probe is killed and its host put in error" },
   { "probe-parallel", KEY_UINT, offsetof(PpDaemonConfig, probe_parallel), "16", 1, 1024, NULL,
     FALSE, "The most probes running at once" },
-  { "probe-path", KEY_STRING, offsetof(PpDaemonConfig, probe_path), "pcipass-probe", 0, 0, NULL,
+  { "probe-path", KEY_STRING, offsetof(PpDaemonConfig, probe_path), PP_PROBE_PATH, 0, 0, NULL,
     FALSE, "The probe program run on hosts without a probe command (local or over ssh)" },
   { "ssh-connect-timeout", KEY_UINT, offsetof(PpDaemonConfig, ssh_connect_timeout), "10", 1, 600,
     NULL, FALSE, "ssh's ConnectTimeout for probes over ssh, in seconds" },

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Runs inside ../shared/tools/full-lab's L1 guest (a Debian root with
-# libvirtd running, an emulated Intel IOMMU, an e1000e at 01:00.0 driven by
-# e1000e), started by tests/e2e/run-full-lab's l1-init. The same path as
+# Runs inside tests/lab/full-lab's L1 guest (a Debian root with libvirtd
+# running, an emulated Intel IOMMU, an e1000e at 01:00.0 driven by e1000e),
+# as the payload tests/e2e/run-full-lab gives the lab (the lab's l1-init
+# runs it once libvirtd is up). The same path as
 # the lab, through pcipass instead of virsh: pcipassd with its SQLite store,
 # the guest itself as a host (local probe, qemu:///system), `pcipass vm
 # create` of a VM asking for 8086:10d3, a second one that waits for it,
