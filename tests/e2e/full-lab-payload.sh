@@ -8,7 +8,7 @@
 # create` of a VM asking for 8086:10d3, a second one that waits for it,
 # terminate, then the pre-bound way (pcipass-vfio bind, a --prebound host,
 # managed='no'). Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per
-# check (22 in quick mode, 24 with MODE=full); run-full-lab counts them.
+# check (25 in quick mode, 27 with MODE=full); run-full-lab counts them.
 # pcipass's binaries are in /lab/bin, on PATH.
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
 export LIBVIRT_DEFAULT_URI=qemu:///system
@@ -165,6 +165,17 @@ pcipass vm show $V2 2>&1 | sed 's/^/  /'
   && R "pending-explained PASS VM $V2 pending: $(grep -o "[^\"]*held by VM ${V1}[^\"]*" $ST/show-b.json | head -1)" \
   || R "pending-explained FAIL VM $V2 is $(vm_field $V2 state): $(grep -o '"explanation".*' $ST/show-b.json | head -c 300)"
 
+# 9b. the domain destroyed outside pcipass (virsh destroy): libvirt's event
+# makes the VM poweroff, with the card still reserved for it (VM 2 still
+# waits); the card itself is back on e1000e (managed='yes')
+virsh destroy $D1 > $ST/destroy.txt 2>&1 || echo "  (virsh destroy failed: $(cat $ST/destroy.txt))"
+s=$(wait_state $V1 poweroff 120)
+pcipass vm show $V1 2>&1 | sed 's/^/  /'
+[ "$(vm_field $V1 state)" = poweroff ] && vm_field $V1 reason | grep -q 'destroyed outside pcipass' \
+  && [ "$(vm_on_e1)" = "$V1" ] && [ "$(vm_field $V2 state)" = pending ] \
+  && R "destroyed-outside PASS VM $V1 poweroff after ${s}s ($(vm_field $V1 reason | cut -c1-80)), 01:00.0 still reserved for it, VM $V2 still pending" \
+  || R "destroyed-outside FAIL VM $V1 is $(vm_field $V1 state): $(vm_field $V1 reason); 01:00.0 shows '$(vm_on_e1)'; VM $V2 is $(vm_field $V2 state)"
+
 # 10. terminate: the domain goes, the e1000e comes back, the table frees it
 # (the host is disabled meanwhile, so that VM 2 does not take the device
 # before the table has been read; enabling it is what places VM 2)
@@ -240,8 +251,42 @@ i=0; while [ "$(drv_of $E1)" != e1000e ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 
 [ $rc = 0 ] && [ "$(drv_of $E1)" = e1000e ] && R "prebound-unbind PASS pcipass-vfio unbind gave $E1 back to e1000e" \
   || R "prebound-unbind FAIL exit $rc, driver $(drv_of $E1): $(head -c 300 $ST/unbind.txt)"
 
+# 13. a deploy that libvirt refuses for a device: the device is set aside on
+# its host with libvirt's words (not offered) until a probe reports it
+# again; the VM goes back to pending, and fails after its tries. A second
+# pcipassd (its own store; it probes only when asked) whose host's probe
+# reports the e1000e at an address L1 does not have (05:00.0).
+kill $DP 2>/dev/null; wait $DP 2>/dev/null
+printf '#!/bin/sh\n/lab/bin/pcipass-probe --config %s | sed s/01:00/05:00/g\n' $ST/pci.conf > $ST/fake-probe
+chmod +x $ST/fake-probe
+pcipassd --state-dir $ST/state2 --socket $PCIPASS_SOCKET --monitor-interval 3600 \
+  --schedule-interval 2 --deploy-tries 2 --log-level debug > $ST/pcipassd2.log 2>&1 &
+DP=$!
+i=0; while [ ! -S $PCIPASS_SOCKET ] && [ $i -lt 60 ] && kill -0 $DP 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+pcipass host create fake --probe-command $ST/fake-probe --libvirt-uri qemu:///system > /dev/null 2>&1 \
+  || echo "  (host create fake failed)"
+i=0; while ! pcipass host show fake 2>/dev/null | grep -q '05:00.0' && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+V4=$(create_vm $ST/vm-a.tmpl 1)
+wait_shows $V4 '"tries": 1' 120
+pcipass vm show $V4 2>&1 | sed 's/^/  /'
+pcipass host show fake --pci-columns 2>&1 | sed 's/^/  /'
+pcipass host show fake --json > $ST/fake.json 2>&1
+[ "$(vm_field $V4 state)" = pending ] && grep -q '"set_aside": "libvirt: [^"]*0000:05:00.0' $ST/fake.json \
+  && pcipass host show fake 2>/dev/null | grep -q '^05:00.0 set aside until a probe reports it again: libvirt' \
+  && R "set-aside PASS VM $V4 pending after a deploy libvirt refused; 05:00.0 set aside: $(grep -o '"set_aside": "[^"]*' $ST/fake.json | cut -c15-140)" \
+  || R "set-aside FAIL VM $V4 is $(vm_field $V4 state): $(vm_field $V4 reason); $(grep -o '"set_aside": [^,]*' $ST/fake.json)"
+# the probe reports it again: offered again, tried again; the last try fails the VM
+pcipass host probe fake > /dev/null 2>&1
+s=$(wait_state $V4 failed 120)
+pcipass vm show $V4 2>&1 | sed 's/^/  /'
+[ "$(vm_field $V4 state)" = failed ] && vm_field $V4 reason | grep -q '^its deploy failed 2 times' \
+  && [ "$(pcipass vm show $V4 2>/dev/null | grep -c 'deploying > pending')" = 1 ] \
+  && R "set-aside-tries PASS after the probe, VM $V4 tried again and failed: $(vm_field $V4 reason | cut -c1-120)" \
+  || R "set-aside-tries FAIL VM $V4 is $(vm_field $V4 state): $(vm_field $V4 reason)"
+
 say "logs (tail)"
 grep -vE 'GET /|debug' $ST/pcipassd.log | tail -30 | sed 's/^/  pcipassd: /'
+grep -vE 'GET /|debug' $ST/pcipassd2.log 2>/dev/null | tail -15 | sed 's/^/  pcipassd2: /'
 for f in /var/log/libvirt/qemu/pcipass-*.log; do tail -8 $f 2>/dev/null | sed "s|^|  ${f##*/}: |"; done
 grep -vE 'End of file while reading data' /var/log/libvirt/libvirtd.log 2>/dev/null | grep -iE 'error' \
   | tail -10 | sed 's/^/  libvirtd-log: /'
