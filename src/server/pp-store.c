@@ -1948,6 +1948,47 @@ device_from_row(sqlite3_stmt *stmt)
   return dev;
 }
 
+/* Reads one row of a query into a new object. */
+typedef gpointer (*RowReader)(sqlite3_stmt *stmt);
+
+/* The rows of query @id (?1 bound to @param, unless 0), each read by @read,
+ * in the query's order; @what words an error. Returns: (transfer full):
+ * an array that frees them with @free_func, or %NULL with @error. */
+static GPtrArray *
+rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestroyNotify free_func,
+          const char *what, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
+  g_autoptr(GPtrArray) rows = NULL;
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  if (param != 0)
+    sqlite3_bind_int64(stmt, 1, param);
+  rows = g_ptr_array_new_with_free_func(free_func);
+  while (stmt_next(store, stmt, &local, what))
+    g_ptr_array_add(rows, read(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&rows);
+}
+
+/* RowReaders of the rows the store reads elsewhere too. */
+static gpointer
+device_row(sqlite3_stmt *stmt)
+{
+  return device_from_row(stmt);
+}
+
+static GPtrArray *
+device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
+{
+  return rows_list(store, id, param, device_row, (GDestroyNotify)pp_store_device_free, what, error);
+}
+
 GPtrArray *
 pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
 {
@@ -2373,33 +2414,23 @@ pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address, GErr
   return store_txn_commit(&txn, "taking back an allowance", error);
 }
 
+static gpointer
+allowance_from_row(sqlite3_stmt *stmt)
+{
+  PpHostAllowance *a = g_new0(PpHostAllowance, 1);
+
+  a->address = col_strdup(stmt, 0);
+  a->by = col_strdup(stmt, 1);
+  a->created = sqlite3_column_int64(stmt, 2);
+  return a;
+}
+
 GPtrArray *
 pp_store_host_list_allowances(PpStore *store, gint64 host_id, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-  g_autoptr(GPtrArray) list = NULL;
-  GError *local = NULL;
-
   g_return_val_if_fail(store != NULL, NULL);
-
-  stmt = store_stmt(store, STMT_ALLOW_LIST, error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64(stmt, 1, host_id);
-  list = g_ptr_array_new_with_free_func((GDestroyNotify)pp_host_allowance_free);
-  while (stmt_next(store, stmt, &local, "listing a host's allowances")) {
-    PpHostAllowance *a = g_new0(PpHostAllowance, 1);
-
-    a->address = col_strdup(stmt, 0);
-    a->by = col_strdup(stmt, 1);
-    a->created = sqlite3_column_int64(stmt, 2);
-    g_ptr_array_add(list, a);
-  }
-  if (local != NULL) {
-    g_propagate_error(error, local);
-    return NULL;
-  }
-  return g_steal_pointer(&list);
+  return rows_list(store, STMT_ALLOW_LIST, host_id, allowance_from_row,
+                   (GDestroyNotify)pp_host_allowance_free, "listing a host's allowances", error);
 }
 
 gboolean
@@ -3088,27 +3119,18 @@ pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
   return g_steal_pointer(&vms);
 }
 
+static gpointer
+vm_row(sqlite3_stmt *stmt)
+{
+  return vm_from_row(stmt);
+}
+
 GPtrArray *
 pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-  g_autoptr(GPtrArray) vms = NULL;
-  GError *local = NULL;
-
   g_return_val_if_fail(store != NULL, NULL);
-
-  stmt = store_stmt(store, STMT_VM_LIST_ON_HOST, error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64(stmt, 1, host_id);
-  vms = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_free);
-  while (stmt_next(store, stmt, &local, "listing a host's VMs"))
-    g_ptr_array_add(vms, vm_from_row(stmt));
-  if (local != NULL) {
-    g_propagate_error(error, local);
-    return NULL;
-  }
-  return g_steal_pointer(&vms);
+  return rows_list(store, STMT_VM_LIST_ON_HOST, host_id, vm_row, (GDestroyNotify)pp_vm_free,
+                   "listing a host's VMs", error);
 }
 
 /* Why the device @device_id could not go to VM @vm_id on host @host_id:
@@ -3391,38 +3413,30 @@ pp_vm_change_free(PpVmChange *change)
   g_free(change);
 }
 
+static gpointer
+change_from_row(sqlite3_stmt *stmt)
+{
+  PpVmChange *c = g_new0(PpVmChange, 1);
+
+  c->at = sqlite3_column_int64(stmt, 0);
+  c->from_state = col_strdup(stmt, 1);
+  c->to_state = col_strdup(stmt, 2);
+  c->reason = col_strdup(stmt, 3);
+  c->host_name = col_strdup(stmt, 4);
+  return c;
+}
+
 GPtrArray *
 pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-  g_autoptr(GPtrArray) changes = NULL;
-  GError *local = NULL;
   PpVmState state;
 
   g_return_val_if_fail(store != NULL, NULL);
 
   if (!vm_state_locked(store, vm_id, &state, error))
     return NULL;
-  stmt = store_stmt(store, STMT_VM_HISTORY, error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64(stmt, 1, vm_id);
-  changes = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_change_free);
-  while (stmt_next(store, stmt, &local, "reading a VM's history")) {
-    PpVmChange *c = g_new0(PpVmChange, 1);
-
-    c->at = sqlite3_column_int64(stmt, 0);
-    c->from_state = col_strdup(stmt, 1);
-    c->to_state = col_strdup(stmt, 2);
-    c->reason = col_strdup(stmt, 3);
-    c->host_name = col_strdup(stmt, 4);
-    g_ptr_array_add(changes, c);
-  }
-  if (local != NULL) {
-    g_propagate_error(error, local);
-    return NULL;
-  }
-  return g_steal_pointer(&changes);
+  return rows_list(store, STMT_VM_HISTORY, vm_id, change_from_row,
+                   (GDestroyNotify)pp_vm_change_free, "reading a VM's history", error);
 }
 
 gboolean
@@ -3448,28 +3462,6 @@ pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanatio
   if (vm_state_locked(store, vm_id, &state, error))
     set_wrong_state(error, vm_id, state, PP_VM_STATE_PENDING);
   return FALSE;
-}
-
-/* The devices of a query by id (@param: ?1), with @what for errors. */
-static GPtrArray *
-device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
-{
-  g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
-  g_autoptr(GPtrArray) devices = NULL;
-  GError *local = NULL;
-
-  if (stmt == NULL)
-    return NULL;
-  if (param != 0)
-    sqlite3_bind_int64(stmt, 1, param);
-  devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
-  while (stmt_next(store, stmt, &local, what))
-    g_ptr_array_add(devices, device_from_row(stmt));
-  if (local != NULL) {
-    g_propagate_error(error, local);
-    return NULL;
-  }
-  return g_steal_pointer(&devices);
 }
 
 GPtrArray *
