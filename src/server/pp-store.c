@@ -2263,25 +2263,25 @@ pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *rep
   return TRUE;
 }
 
-gboolean
-pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gint64 now,
-                        GError **error)
+/* Records a host's probe or libvirt failure (@id: STMT_HOST_SET_ERROR or
+ * STMT_HOST_SET_LIBVIRT; ?1 the host, ?2 the message, ?3, when it has
+ * one, @now): words of another machine, bounded and made UTF-8. */
+static gboolean
+host_set_failure(PpStore *store, StmtId id, gint64 host_id, const char *message, gint64 now,
+                 const char *what, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
   g_autofree char *text = NULL;
 
-  g_return_val_if_fail(store != NULL, FALSE);
-  g_return_val_if_fail(message != NULL, FALSE);
-
-  /* A probe's stderr, from another machine: bounded and made UTF-8. */
-  text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
-  stmt = store_stmt(store, STMT_HOST_SET_ERROR, error);
   if (stmt == NULL)
     return FALSE;
+  if (message != NULL)
+    text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
   sqlite3_bind_int64(stmt, 1, host_id);
   bind_text(stmt, 2, text);
-  sqlite3_bind_int64(stmt, 3, now);
-  if (!stmt_run(store, stmt, error, "recording a probe's failure"))
+  if (sqlite3_bind_parameter_count(stmt) >= 3)
+    sqlite3_bind_int64(stmt, 3, now);
+  if (!stmt_run(store, stmt, error, what))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
@@ -2292,29 +2292,23 @@ pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gin
 }
 
 gboolean
+pp_store_host_set_error(PpStore *store, gint64 host_id, const char *message, gint64 now,
+                        GError **error)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(message != NULL, FALSE);
+
+  return host_set_failure(store, STMT_HOST_SET_ERROR, host_id, message, now,
+                          "recording a probe's failure", error);
+}
+
+gboolean
 pp_store_host_set_libvirt_error(PpStore *store, gint64 host_id, const char *message, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-  g_autofree char *text = NULL;
-
   g_return_val_if_fail(store != NULL, FALSE);
 
-  /* libvirt's words about another machine: bounded and made UTF-8. */
-  if (message != NULL)
-    text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
-  stmt = store_stmt(store, STMT_HOST_SET_LIBVIRT, error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
-  bind_text(stmt, 2, text);
-  if (!stmt_run(store, stmt, error, "recording a libvirt check"))
-    return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
-                "no host with id %" G_GINT64_FORMAT, host_id);
-    return FALSE;
-  }
-  return TRUE;
+  return host_set_failure(store, STMT_HOST_SET_LIBVIRT, host_id, message, 0,
+                          "recording a libvirt check", error);
 }
 
 /* ------------------------------------------------------------------------ */
