@@ -8,7 +8,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -648,10 +650,10 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
 
   /* pcipass host update --libvirt-uri: the next libvirt call uses it;
    * vm retry makes the VM pending again, tries from 0, and it runs. */
-  pp_test_cli(f,
-              (const char *const[]){ "host", "update", "node-a", "--libvirt-uri",
-                                     "test:///default", NULL },
-              &run);
+  pp_test_cli(
+      f,
+      (const char *const[]){ "host", "update", "node-a", "--libvirt-uri", "test:///default", NULL },
+      &run);
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
   pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
@@ -670,6 +672,81 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   g_clear_pointer(&vm, json_decref);
   vm = pp_test_vm_get(f, id);
   g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
+  pp_test_daemon_stop(f);
+}
+
+/* A libvirtd that takes connections and never answers (stands in for a
+ * host that hangs, which cannot be had here otherwise): a listening Unix
+ * socket nobody accepts on. Returns: its fd; closing it makes every
+ * client waiting on it fail. */
+static int
+hung_libvirtd(const char *path)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint(fd, >=, 0);
+  g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+  g_assert_cmpint(listen(fd, 16), ==, 0);
+  return fd;
+}
+
+/* Terminate while the deploy is in flight: the VM is terminating at once;
+ * when the start returns (here: fails, its host never answered), the
+ * domain is destroyed or, the host not answering, what the VM holds is
+ * released all the same. A host that hangs delays no other host's VM. */
+static void
+test_terminate_during_deploy(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *sock = g_build_filename(f->dir, "hung.sock", NULL);
+  g_autofree char *uri = g_strdup_printf("qemu+unix:///system?socket=%s", sock);
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) other = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *history = NULL;
+  int hung = hung_libvirtd(sock);
+  gint64 id, fast;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "slow", f->trees[0], uri);
+  add_host(f, "fast", f->trees[0], "test:///default");
+  id = pp_test_vm_create(f, "NAME = stuck\nMEMORY = 512\nHOST = \"slow\"\n"
+                            "PCI = [ CLASS = \"0200\" ]\n");
+  vm = pp_test_wait_vm(f, id, "deploying");
+  /* The other host deploys meanwhile. */
+  fast = pp_test_vm_create(f, "NAME = quick\nMEMORY = 512\nHOST = \"fast\"\n"
+                              "PCI = [ CLASS = \"0200\" ]\n");
+  other = pp_test_wait_vm(f, fast, "running");
+  /* Still starting: terminate is taken at once. */
+  g_clear_pointer(&vm, json_decref);
+  vm = pp_test_vm_get(f, id);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "deploying");
+  vm_action(f, id, "terminate", 202, &reply);
+  g_assert_cmpstr(json_string_value(json_object_get(reply.json, "state")), ==, "terminating");
+  pp_test_reply_clear(&reply);
+
+  /* The host's libvirt goes away: the start fails, and the VM is done. */
+  close(hung);
+  unlink(sock);
+  g_clear_pointer(&vm, json_decref);
+  vm = pp_test_wait_vm(f, id, "done");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "reason")),
+                          "terminated while host 'slow' did not answer"));
+  history = history_text(vm);
+  g_assert_nonnull(strstr(history, "deploying: placed on host 'slow' with 1 device\n"
+                                   "terminating: terminate asked\n"
+                                   "done: terminated while host 'slow' did not answer"));
+  host = pp_test_wait_host(f, "slow", "error", 0);
+  g_assert_cmpint(json_integer_value(json_object_get(host, "pci_free")), ==,
+                  json_integer_value(json_object_get(host, "pci_total")));
+  g_assert_nonnull(json_string_value(json_object_get(host, "libvirt_error")));
+  /* The other VM ran all along. */
+  g_clear_pointer(&other, json_decref);
+  other = pp_test_vm_get(f, fast);
+  g_assert_cmpstr(pp_test_vm_state(other), ==, "running");
   pp_test_daemon_stop(f);
 }
 
@@ -1193,6 +1270,7 @@ main(int argc, char **argv)
   ADD("/vms/libvirt-unreachable", test_libvirt_unreachable);
   ADD("/vms/deploy-retry", test_deploy_retry);
   ADD("/vms/deploy-gives-up", test_deploy_gives_up);
+  ADD("/vms/terminate-during-deploy", test_terminate_during_deploy);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);

@@ -296,28 +296,42 @@ set_call_error(GError **error, virConnectPtr conn, const char *what)
 static virConnectPtr
 get_conn(Shared *shared, const char *uri, GError **error)
 {
-  virConnectPtr conn;
+  virConnectPtr conn, opened;
 
   g_mutex_lock(&shared->lock);
   conn = g_hash_table_lookup(shared->conns, uri);
-  if (conn != NULL && virConnectIsAlive(conn) != 1) {
-    g_debug("'%s': the connection died, reopening", uri);
-    g_hash_table_remove(shared->conns, uri);
-    conn = NULL;
+  if (conn != NULL && virConnectIsAlive(conn) == 1) {
+    virConnectRef(conn);
+    g_mutex_unlock(&shared->lock);
+    return conn;
   }
-  if (conn == NULL) {
-    conn = virConnectOpen(uri);
-    if (conn == NULL) {
-      g_mutex_unlock(&shared->lock);
-      set_libvirt_error(error, PP_DEPLOYER_ERROR_CONNECT, uri);
-      return NULL;
-    }
-    listen_to(shared, conn, uri);
-    g_hash_table_insert(shared->conns, g_strdup(uri), conn);
-  }
-  virConnectRef(conn);
   g_mutex_unlock(&shared->lock);
-  return conn;
+
+  /* Opened without the lock: a host that does not answer holds up its
+   * own calls only, never another host's. */
+  if (conn != NULL)
+    g_debug("'%s': the connection died, reopening", uri);
+  opened = virConnectOpen(uri);
+  if (opened == NULL) {
+    set_libvirt_error(error, PP_DEPLOYER_ERROR_CONNECT, uri);
+    return NULL;
+  }
+  listen_to(shared, opened, uri);
+
+  g_mutex_lock(&shared->lock);
+  conn = g_hash_table_lookup(shared->conns, uri);
+  if (conn != NULL && virConnectIsAlive(conn) == 1) {
+    /* Another call opened one meanwhile: that one serves. */
+    virConnectRef(conn);
+    g_mutex_unlock(&shared->lock);
+    virConnectClose(opened);
+    return conn;
+  }
+  /* Replacing drops a dead one. */
+  g_hash_table_replace(shared->conns, g_strdup(uri), opened);
+  virConnectRef(opened);
+  g_mutex_unlock(&shared->lock);
+  return opened;
 }
 
 #define KVM_TYPE "<domain type='kvm'>"
