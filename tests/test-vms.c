@@ -675,6 +675,80 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* PATCH allow_needed / disallow_needed: a bad address, an undo of what
+ * was not allowed, a user who is not the admin: refused, nothing changed;
+ * the undo keeps the device from new VMs again, the VM holding it keeps
+ * it. */
+static void
+test_allow_needed(PpTestDaemon *f, gconstpointer data)
+{
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autoptr(json_t) token = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) vm = NULL;
+  static const struct {
+    const char *body;
+    long status;
+    const char *message;
+  } bad[] = {
+    { "{\"allow_needed\": \"09:03\"}", 400,
+      "allow_needed: '09:03' is not a PCI address (0000:00:1f.0 or 00:1f.0)" },
+    { "{\"allow_needed\": 7}", 400, "allow_needed" },
+    { "{\"disallow_needed\": \"09:03.0\"}", 404,
+      "host 'node-a' has no allowance for 0000:09:03.0" },
+    /* The undo is checked first: the good setting beside it is not made. */
+    { "{\"disallow_needed\": \"02:00.0\", \"prebound\": true}", 404,
+      "host 'node-a' has no allowance for 0000:02:00.0" },
+  };
+  gint64 a, b;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    pp_test_http(f, f->socket, NULL, "PATCH", "/v1/hosts/node-a", bad[i].body, strlen(bad[i].body),
+                 &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, bad[i].status), bad[i].message));
+    pp_test_reply_clear(&reply);
+  }
+  host = pp_test_host_show(f, "node-a");
+  g_assert_cmpuint(json_array_size(json_object_get(host, "allowances")), ==, 0);
+  g_assert_false(json_is_true(json_object_get(host, "prebound")));
+  g_clear_pointer(&host, json_decref);
+
+  /* Only the admin allows. */
+  pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  pp_test_http(f, NULL, json_string_value(json_object_get(token, "token")), "PATCH",
+               "/v1/hosts/node-a", "{\"allow_needed\": \"09:03.0\"}", 27, &reply);
+  pp_test_error_message(&reply, 403);
+  pp_test_reply_clear(&reply);
+
+  /* Allowed: a VM takes it. Taken back: the next VM pends, naming why;
+   * the first keeps its device. */
+  allow_vga(f, "node-a");
+  a = pp_test_vm_create(f, VGA_TEMPLATE);
+  json_decref(pp_test_wait_vm(f, a, "running"));
+  pp_test_run_clear(&run);
+  pp_test_cli(
+      f, (const char *const[]){ "host", "update", "node-a", "--disallow-needed", "09:03.0", NULL },
+      &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  vm = pp_test_vm_get(f, a);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
+  g_assert_cmpstr(vm_device(vm, 0), ==, "0000:09:03.0");
+  g_clear_pointer(&vm, json_decref);
+  vm_action(f, a, "terminate", 202, &reply);
+  pp_test_reply_clear(&reply);
+  json_decref(pp_test_wait_vm(f, a, "done"));
+  b = pp_test_vm_create(f, VGA_TEMPLATE);
+  vm = wait_explained(f, b, "is needed by host 'node-a'");
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "pending");
+  pp_test_daemon_stop(f);
+}
+
 /* A libvirtd that takes connections and never answers (stands in for a
  * host that hangs, which cannot be had here otherwise): a listening Unix
  * socket nobody accepts on. Returns: its fd; closing it makes every
@@ -1271,6 +1345,7 @@ main(int argc, char **argv)
   ADD("/vms/deploy-retry", test_deploy_retry);
   ADD("/vms/deploy-gives-up", test_deploy_gives_up);
   ADD("/vms/terminate-during-deploy", test_terminate_during_deploy);
+  ADD("/vms/allow-needed", test_allow_needed);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
