@@ -220,7 +220,6 @@ main(int argc, char **argv)
 {
   const char *build = g_getenv("PP_BUILD_ROOT");
   g_auto(PpTestRun) run = { 0 };
-  g_autoptr(GError) error = NULL;
   json_error_t json_error;
   int status;
 

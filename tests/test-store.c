@@ -676,6 +676,7 @@ test_host_update(Fixture *f, gconstpointer data)
     g_autofree char *now = NULL;
 
     g_assert_no_error(error);
+    g_assert_nonnull(got);
     g_assert_cmpstr(got->ssh_user, ==, "root");
     now = host_settings(f->store, host->id);
     g_assert_cmpstr(now, ==, "root@n1:22 - - 0 monitored 4");
@@ -692,6 +693,7 @@ test_host_update(Fixture *f, gconstpointer data)
     g_autofree char *now = NULL;
 
     g_assert_no_error(error);
+    g_assert_nonnull(got);
     now = host_settings(f->store, host->id);
     g_assert_cmpstr(now, ==, "root@n1:22 qemu+ssh://n1/system pcipass-probe|--all 1 monitored 4");
   }
@@ -743,6 +745,7 @@ test_host_update(Fixture *f, gconstpointer data)
     g_autofree char *now = NULL;
 
     g_assert_no_error(error);
+    g_assert_nonnull(got);
     now = host_settings(f->store, host->id);
     g_assert_cmpstr(now, ==, "-@-:0 - - 1 monitored 4");
   }
@@ -1696,6 +1699,11 @@ test_vm_find(Fixture *f, gconstpointer data)
   };
 
   g_assert_cmpint(unnamed->id, ==, 11);
+  /* The ids the cases name. */
+  g_assert_cmpint(audio->id, ==, 2);
+  g_assert_cmpint(bob_audio->id, ==, 5);
+  g_assert_cmpint(seven->id, ==, 6);
+  g_assert_cmpint(bob_seven->id, ==, 7);
   g_assert_true(pp_store_vm_release(f->store, audio_old->id, PP_VM_STATE_DONE, NULL, 900, NULL));
   g_assert_true(pp_store_vm_release(f->store, gone_a->id, PP_VM_STATE_DONE, NULL, 900, NULL));
   g_assert_true(pp_store_vm_release(f->store, gone_b->id, PP_VM_STATE_DONE, NULL, 900, NULL));

@@ -27,7 +27,7 @@ typedef struct {
  * that calls in flight outlive pp_deployer_free(). */
 typedef struct {
   GMutex lock;
-  GHashTable *conns; /* uri -> virConnectPtr */
+  GHashTable *conns; /* uri -> Conn */
   Sink *sink;
 } Shared;
 
@@ -49,8 +49,18 @@ typedef struct {
   char *xml;  /* start */
 } Call;
 
-/* The opaque of one connection's event callbacks. */
+/* A connection and what listens to it. */
 typedef struct {
+  virConnectPtr conn;
+  int events; /* the lifecycle callback's id; -1: none */
+  /* The close callback's data, NULL when none is registered. It is ours
+   * to free: drivers without close callbacks (the test driver) accept the
+   * registration and would never free it. */
+  struct _Listener *closing;
+} Conn;
+
+/* The opaque of one connection's event callbacks. */
+typedef struct _Listener {
   Sink *sink;
   char *uri;
 } Listener;
@@ -159,25 +169,32 @@ on_close(virConnectPtr conn, int reason, void *opaque)
 
 /* Listens to a new connection: its domains' lifecycle, its end, and a
  * keepalive so that a host that vanishes is noticed (remote URIs only;
- * the others have nothing to keep alive). Worker thread. */
-static void
+ * the others have nothing to keep alive). Worker thread. Returns:
+ * (transfer full): the connection (taken) with its listeners. */
+static Conn *
 listen_to(Shared *shared, virConnectPtr conn, const char *uri)
 {
+  Conn *c = g_new0(Conn, 1);
   Listener *events = listener_new(shared->sink, uri);
   Listener *closing = listener_new(shared->sink, uri);
 
-  if (virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), events,
-                                       listener_free) < 0) {
+  c->conn = conn;
+  c->events = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                               VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), events,
+                                               listener_free);
+  if (c->events < 0) {
     g_debug("'%s': no domain events (%s); the reconcile alone follows its domains", uri,
             virGetLastErrorMessage());
     listener_free(events);
   }
-  if (virConnectRegisterCloseCallback(conn, on_close, closing, listener_free) < 0)
+  if (virConnectRegisterCloseCallback(conn, on_close, closing, NULL) == 0)
+    c->closing = closing;
+  else
     listener_free(closing);
   if (virConnectSetKeepAlive(conn, 5, 3) < 0)
     g_debug("'%s': no keepalive (%s), ignoring", uri, virGetLastErrorMessage());
   virResetLastError();
+  return c;
 }
 
 static void
@@ -197,10 +214,23 @@ silence(void *user_data, virErrorPtr error)
 {
 }
 
+/* Its listeners deregistered first: libvirt frees their data then, not
+ * later from an event loop that may no longer run. */
 static void
-close_conn(gpointer conn)
+conn_free(gpointer data)
 {
-  virConnectClose(conn);
+  Conn *c = data;
+
+  if (c->events >= 0)
+    virConnectDomainEventDeregisterAny(c->conn, c->events);
+  /* A call of on_close in progress ends before this returns. */
+  if (c->closing != NULL)
+    virConnectUnregisterCloseCallback(c->conn, on_close);
+  virConnectClose(c->conn);
+  if (c->closing != NULL)
+    listener_free(c->closing);
+  virResetLastError();
+  g_free(c);
 }
 
 PpDeployer *
@@ -219,7 +249,7 @@ pp_deployer_new(PpDeployerEventFunc events, gpointer user_data)
   }
   deployer->shared = g_atomic_rc_box_new0(Shared);
   g_mutex_init(&deployer->shared->lock);
-  deployer->shared->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, close_conn);
+  deployer->shared->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, conn_free);
   deployer->shared->sink = g_atomic_rc_box_new0(Sink);
   deployer->shared->sink->func = events;
   deployer->shared->sink->user_data = user_data;
@@ -296,39 +326,40 @@ set_call_error(GError **error, virConnectPtr conn, const char *what)
 static virConnectPtr
 get_conn(Shared *shared, const char *uri, GError **error)
 {
-  virConnectPtr conn, opened;
+  virConnectPtr opened;
+  Conn *c, *mine;
 
   g_mutex_lock(&shared->lock);
-  conn = g_hash_table_lookup(shared->conns, uri);
-  if (conn != NULL && virConnectIsAlive(conn) == 1) {
-    virConnectRef(conn);
+  c = g_hash_table_lookup(shared->conns, uri);
+  if (c != NULL && virConnectIsAlive(c->conn) == 1) {
+    virConnectRef(c->conn);
     g_mutex_unlock(&shared->lock);
-    return conn;
+    return c->conn;
   }
   g_mutex_unlock(&shared->lock);
 
   /* Opened without the lock: a host that does not answer holds up its
    * own calls only, never another host's. */
-  if (conn != NULL)
+  if (c != NULL)
     g_debug("'%s': the connection died, reopening", uri);
   opened = virConnectOpen(uri);
   if (opened == NULL) {
     set_libvirt_error(error, PP_DEPLOYER_ERROR_CONNECT, uri);
     return NULL;
   }
-  listen_to(shared, opened, uri);
+  mine = listen_to(shared, opened, uri);
 
   g_mutex_lock(&shared->lock);
-  conn = g_hash_table_lookup(shared->conns, uri);
-  if (conn != NULL && virConnectIsAlive(conn) == 1) {
+  c = g_hash_table_lookup(shared->conns, uri);
+  if (c != NULL && virConnectIsAlive(c->conn) == 1) {
     /* Another call opened one meanwhile: that one serves. */
-    virConnectRef(conn);
+    virConnectRef(c->conn);
     g_mutex_unlock(&shared->lock);
-    virConnectClose(opened);
-    return conn;
+    conn_free(mine);
+    return c->conn;
   }
   /* Replacing drops a dead one. */
-  g_hash_table_replace(shared->conns, g_strdup(uri), opened);
+  g_hash_table_replace(shared->conns, g_strdup(uri), mine);
   virConnectRef(opened);
   g_mutex_unlock(&shared->lock);
   return opened;
