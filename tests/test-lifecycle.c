@@ -308,21 +308,28 @@ test_restart_reconcile(Fixture *f, gconstpointer data)
   pp_test_daemon_stop(&f->d);
 }
 
-/* libvirtd killed: the host is in error and its running VM unknown until
- * libvirtd is back; then the VM runs again (its domain outlived
- * libvirtd) and the host is monitored. */
+/* libvirtd killed: the host is in error and its running VMs unknown until
+ * libvirtd is back; then the VM whose domain outlived libvirtd runs again,
+ * the one whose QEMU was killed meanwhile is found gone at once (its
+ * events were missed), and the host is monitored. */
 static void
 test_libvirtd_killed(Fixture *f, gconstpointer data)
 {
   g_autoptr(json_t) vm = NULL;
   g_autoptr(json_t) host = NULL;
-  GPid libvirtd;
-  gint64 a;
+  g_autofree char *lost_pid_file = NULL;
+  GPid libvirtd, lost_qemu;
+  gint64 a, b;
 
   pp_test_daemon_start(&f->d, NULL);
   add_host(f);
   a = create_guest(f, "survivor", NULL);
+  b = create_guest(f, "lost", NULL);
   json_decref(pp_test_wait_vm(&f->d, a, "running"));
+  json_decref(pp_test_wait_vm(&f->d, b, "running"));
+  lost_pid_file = g_strdup_printf("/run/libvirt/qemu/pcipass-%" G_GINT64_FORMAT ".pid", b);
+  lost_qemu = read_pid(lost_pid_file);
+  g_assert_cmpint(lost_qemu, >, 1);
 
   libvirtd = read_pid("/run/libvirtd.pid");
   g_assert_cmpint(libvirtd, >, 1);
@@ -331,10 +338,12 @@ test_libvirtd_killed(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(reason_of(vm), "host 'node-a' does not answer"));
   host = pp_test_wait_host(&f->d, "node-a", "error", 0);
   g_assert_nonnull(json_string_value(json_object_get(host, "libvirt_error")));
-  g_assert_cmpint(metric(f, "pcipass_vms{state=\"unknown\"}"), ==, 1);
+  g_assert_cmpint(metric(f, "pcipass_vms{state=\"unknown\"}"), ==, 2);
   g_assert_cmpint(metric(f, "pcipass_hosts{state=\"error\"}"), ==, 1);
   g_clear_pointer(&host, json_decref);
   g_clear_pointer(&vm, json_decref);
+  json_decref(pp_test_wait_vm(&f->d, b, "unknown"));
+  g_assert_cmpint(kill(lost_qemu, SIGKILL), ==, 0);
 
   g_free(lab("libvirtd-up"));
   vm = pp_test_wait_vm(&f->d, a, "running");
@@ -343,6 +352,18 @@ test_libvirtd_killed(Fixture *f, gconstpointer data)
   host = pp_test_wait_host(&f->d, "node-a", "monitored", 0);
   g_assert_true(json_is_null(json_object_get(host, "libvirt_error")));
   g_assert_true(domain_active(a));
+  g_clear_pointer(&vm, json_decref);
+  vm = pp_test_vm_get(&f->d, b);
+  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+       g_strcmp0(pp_test_vm_state(vm), "unknown") == 0 && g_get_monotonic_time() < deadline;) {
+    g_usleep(100000);
+    g_clear_pointer(&vm, json_decref);
+    vm = pp_test_vm_get(&f->d, b);
+  }
+  g_assert_true(g_strcmp0(pp_test_vm_state(vm), "poweroff") == 0 ||
+                g_strcmp0(pp_test_vm_state(vm), "failed") == 0);
+  g_assert_false(json_is_null(json_object_get(vm, "host")));
+  g_assert_false(domain_active(b));
   pp_test_daemon_stop(&f->d);
 }
 

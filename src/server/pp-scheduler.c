@@ -1024,9 +1024,11 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
         PpVmState to = PP_VM_STATE_POWEROFF;
 
         /* A domain just gone is decided by its event (the reason) or by
-         * the next reconcile; at the first since start, events were
-         * missed: now. */
-        if (d == NULL && g_hash_table_contains(sched->seen_hosts, &host->id) &&
+         * the next reconcile; where events were missed (the first
+         * reconcile since start, a VM unknown while its host did not
+         * answer): now. */
+        if (d == NULL && vm->state == PP_VM_STATE_RUNNING &&
+            g_hash_table_contains(sched->seen_hosts, &host->id) &&
             !g_hash_table_contains(sched->missing, &vm->id)) {
           g_hash_table_add(sched->missing, id_key(vm->id));
           continue;
