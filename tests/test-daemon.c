@@ -755,6 +755,83 @@ test_daemon_usage(PpTestDaemon *f, gconstpointer data)
   g_assert_nonnull(strstr(run.err, "pcipassd"));
 }
 
+/* A host's facts are bounded where its report is read: a CPU_COUNT or a
+ * MEMORY_KIB past them (UBSan saw the scheduler's hundredths of CPUs
+ * overflow on CPU_COUNT = "9223372036854775807") puts the host in error
+ * with the field, the value and the bounds, and changes nothing it had:
+ * its facts and devices stay those of the last good report, and the
+ * scheduler, asked where a VM would go, answers. */
+static void
+test_host_facts_bounded(PpTestDaemon *f, gconstpointer data)
+{
+  static const char record[] = "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", "
+                               "SHORT_ADDRESS = \"05:00.0\" ]\n";
+  static const struct {
+    const char *facts;
+    const char *message;
+  } bad[] = {
+    { "CPU_COUNT = \"9223372036854775807\"\nMEMORY_KIB = \"8388608\"\n",
+      "line 1: CPU_COUNT '9223372036854775807' is not a number of CPUs from 0 to 16384" },
+    { "CPU_COUNT = \"8\"\nMEMORY_KIB = \"9223372036854775807\"\n",
+      "line 2: MEMORY_KIB '9223372036854775807' is not a size in KiB from 0 to 4398046511104" },
+  };
+  g_autofree char *report = g_build_filename(f->dir, "report.tmpl", NULL);
+  g_autofree char *cat = g_find_program_in_path("cat");
+  g_autofree char *quoted = g_shell_quote(report);
+  g_autofree char *command = g_strdup_printf("%s %s", cat, quoted);
+  g_autofree char *good =
+      g_strconcat("CPU_COUNT = \"8\"\nMEMORY_KIB = \"8388608\"\n", record, NULL);
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_write_file(report, good);
+  pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "3600", NULL });
+  pp_test_cli(f,
+              (const char *const[]){ "host", "create", "big", "--probe-command", command,
+                                     "--libvirt-uri", "test:///default", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  host = pp_test_wait_host(f, "big", "monitored", 0);
+  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(host, "facts"), "cpu_count")),
+                  ==, 8);
+  g_clear_pointer(&host, json_decref);
+
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autofree char *text = g_strconcat(bad[i].facts, record, NULL);
+    g_autofree char *message =
+        g_strdup_printf("probe '%s' printed a report that does not parse: %s", cat, bad[i].message);
+    g_auto(PpTestReply) reply = { 0 };
+    json_t *facts;
+
+    pp_test_write_file(report, text);
+    pp_test_cli(f, (const char *const[]){ "host", "probe", "big", NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    pp_test_run_clear(&run);
+    host = pp_test_wait_host(f, "big", "error", 0);
+    g_assert_cmpstr(json_string_value(json_object_get(host, "error")), ==, message);
+    facts = json_object_get(host, "facts");
+    g_assert_cmpint(json_integer_value(json_object_get(facts, "cpu_count")), ==, 8);
+    g_assert_cmpint(json_integer_value(json_object_get(facts, "memory_kib")), ==, 8388608);
+    g_assert_cmpuint(json_array_size(json_object_get(host, "pci_devices")), ==, 1);
+    g_clear_pointer(&host, json_decref);
+
+    /* The scheduler still answers (and no host fits: this one is in error). */
+    pp_test_post_template(f, "/v1/vms/place", "CPU = 1\nMEMORY = 64\n", &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    g_assert_true(json_is_false(json_object_get(reply.json, "fits")));
+
+    /* Back to good, so that the next bad report is judged against it. */
+    pp_test_write_file(report, good);
+    pp_test_cli(f, (const char *const[]){ "host", "probe", "big", NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    pp_test_run_clear(&run);
+    host = pp_test_wait_host(f, "big", "monitored", 0);
+    g_clear_pointer(&host, json_decref);
+  }
+  pp_test_daemon_stop(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -772,6 +849,8 @@ main(int argc, char **argv)
              pp_test_daemon_tear_down);
   g_test_add("/daemon/bad-input", PpTestDaemon, NULL, pp_test_daemon_set_up, test_bad_input,
              pp_test_daemon_tear_down);
+  g_test_add("/daemon/host-facts-bounded", PpTestDaemon, NULL, pp_test_daemon_set_up,
+             test_host_facts_bounded, pp_test_daemon_tear_down);
   g_test_add("/daemon/usage", PpTestDaemon, NULL, pp_test_daemon_set_up, test_daemon_usage,
              pp_test_daemon_tear_down);
   return g_test_run();

@@ -183,6 +183,22 @@ test_all_fields(void)
                   "holds /dev/nvme0n1p2, mounted at /; is the only display device");
 }
 
+/* The largest facts a host may report are read as they are. */
+static void
+test_facts_at_bounds(void)
+{
+  g_autofree char *text =
+      g_strdup_printf("CPU_COUNT = %d\nMEMORY_KIB = %" G_GINT64_FORMAT "\n",
+                      PP_PROBE_REPORT_CPU_COUNT_MAX, PP_PROBE_REPORT_MEMORY_KIB_MAX);
+  g_autoptr(PpProbeReport) report = parse_ok(text);
+
+  g_assert_cmpint(report->cpu_count, ==, 16384);
+  g_assert_cmpint(report->memory_kib, ==, G_GINT64_CONSTANT(4398046511104));
+  /* What the scheduler computes from them fits, with room to spare. */
+  g_assert_cmpint(report->cpu_count * 100, <, G_MAXINT32);
+  g_assert_cmpint(report->memory_kib, <, G_MAXINT64 / 1024);
+}
+
 static void
 test_empty(void)
 {
@@ -275,11 +291,22 @@ static const struct {
   { "not-a-vector", REC(IDS ", SHORT_ADDRESS = \"3b:00.1\"") "PCI = \"3b:00.2\"\n",
     PP_PROBE_REPORT_ERROR_INVALID, "line 2: PCI record 2 is not a vector (PCI = [ ... ])" },
   { "cpu-count-text", "HOSTNAME = h\nCPU_COUNT = \"many\"\n", PP_PROBE_REPORT_ERROR_INVALID,
-    "line 2: CPU_COUNT 'many' is not a number" },
+    "line 2: CPU_COUNT 'many' is not a number of CPUs from 0 to 16384" },
   { "cpu-count-vector", "CPU_COUNT = [ N = 1 ]\n", PP_PROBE_REPORT_ERROR_INVALID,
-    "line 1: CPU_COUNT '[...]' is not a number" },
+    "line 1: CPU_COUNT '[...]' is not a number of CPUs from 0 to 16384" },
+  /* UBSan saw the scheduler's hundredths of CPUs overflow on this one. */
+  { "cpu-count-int64-max", "CPU_COUNT = \"9223372036854775807\"\n", PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: CPU_COUNT '9223372036854775807' is not a number of CPUs from 0 to 16384" },
+  { "cpu-count-over", "CPU_COUNT = 16385\n", PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: CPU_COUNT '16385' is not a number of CPUs from 0 to 16384" },
+  { "cpu-count-plus", "CPU_COUNT = +8\n", PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: CPU_COUNT '+8' is not a number of CPUs from 0 to 16384" },
   { "memory-negative", "\nMEMORY_KIB = -5\n", PP_PROBE_REPORT_ERROR_INVALID,
-    "line 2: MEMORY_KIB '-5' is not a number" },
+    "line 2: MEMORY_KIB '-5' is not a size in KiB from 0 to 4398046511104" },
+  { "memory-over", "MEMORY_KIB = 4398046511105\n", PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: MEMORY_KIB '4398046511105' is not a size in KiB from 0 to 4398046511104" },
+  { "memory-uint64-wrap", "MEMORY_KIB = 18446744073709551617\n", PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: MEMORY_KIB '18446744073709551617' is not a size in KiB from 0 to 4398046511104" },
   { "hostname-vector", "\n\nHOSTNAME = [ A = b ]\n", PP_PROBE_REPORT_ERROR_INVALID,
     "line 3: HOSTNAME is not a single value of at most 1024 bytes" },
 };
@@ -399,6 +426,7 @@ main(int argc, char **argv)
   g_test_add_func("/probe-report/host-needs-too-long", test_host_needs_too_long);
   g_test_add_func("/probe-report/all-fields", test_all_fields);
   g_test_add_func("/probe-report/empty", test_empty);
+  g_test_add_func("/probe-report/facts-at-bounds", test_facts_at_bounds);
   for (guint i = 0; i < G_N_ELEMENTS(bad_reports); i++) {
     g_autofree char *path = g_strdup_printf("/probe-report/bad/%s", bad_reports[i].name);
     g_test_add_data_func(path, GUINT_TO_POINTER(i), test_bad_report);

@@ -181,9 +181,11 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   return NULL;
 }
 
-/* A fact: a count that is a decimal number, or -1 when absent. */
+/* A fact: a decimal count within 0..@max, or -1 when absent. @what says
+ * what it counts, for the error ("a number of CPUs"). */
 static gboolean
-read_count(const PpTemplate *tmpl, const char *name, gint64 *ret, GError **error)
+read_count(const PpTemplate *tmpl, const char *name, gint64 max, const char *what, gint64 *ret,
+           GError **error)
 {
   const PpAttribute *attr = pp_template_find(tmpl, name);
   const char *value = attr ? pp_attribute_get_value(attr) : NULL;
@@ -192,10 +194,10 @@ read_count(const PpTemplate *tmpl, const char *name, gint64 *ret, GError **error
   *ret = -1;
   if (attr == NULL)
     return TRUE;
-  if (value == NULL || !g_ascii_string_to_unsigned(value, 10, 0, G_MAXINT64, &v, NULL)) {
+  if (value == NULL || !g_ascii_string_to_unsigned(value, 10, 0, (guint64)max, &v, NULL)) {
     g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
-                "line %u: %s '%s' is not a number", pp_attribute_get_pos(attr).line, name,
-                value ? value : "[...]");
+                "line %u: %s '%s' is not %s from 0 to %" G_GINT64_FORMAT,
+                pp_attribute_get_pos(attr).line, name, value ? value : "[...]", what, max);
     return FALSE;
   }
   *ret = (gint64)v;
@@ -236,8 +238,10 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
   report->devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_probe_device_free);
   if (!read_text(tmpl, "HOSTNAME", &report->hostname, error) ||
       !read_text(tmpl, "KERNEL_VERSION", &report->kernel_version, error) ||
-      !read_count(tmpl, "CPU_COUNT", &report->cpu_count, error) ||
-      !read_count(tmpl, "MEMORY_KIB", &report->memory_kib, error))
+      !read_count(tmpl, "CPU_COUNT", PP_PROBE_REPORT_CPU_COUNT_MAX, "a number of CPUs",
+                  &report->cpu_count, error) ||
+      !read_count(tmpl, "MEMORY_KIB", PP_PROBE_REPORT_MEMORY_KIB_MAX, "a size in KiB",
+                  &report->memory_kib, error))
     return NULL;
 
   for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {

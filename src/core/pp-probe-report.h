@@ -25,6 +25,15 @@ typedef enum {
  * the store hold. */
 #define PP_PROBE_REPORT_MAX_DEVICES 4096
 
+/* The facts are bounded where they are read: a host that says more is
+ * refused, so that what is computed from them (the scheduler's hundredths
+ * of CPUs and KiB, in 64 bits) cannot overflow.
+ * CPU_COUNT: twice Linux's largest NR_CPUS (8192, x86-64 with MAXSMP). */
+#define PP_PROBE_REPORT_CPU_COUNT_MAX 16384
+/* MEMORY_KIB: 4 PiB, all that 52-bit physical addresses reach (x86-64 with
+ * 5-level paging, arm64 with LPA). */
+#define PP_PROBE_REPORT_MEMORY_KIB_MAX (G_GINT64_CONSTANT(1) << 42)
+
 typedef struct {
   PpPciAddress address;
   char *bdf;           /* 0000:3b:00.1 */
@@ -48,8 +57,8 @@ typedef struct {
 
 typedef struct {
   char *hostname;       /* NULL when not reported */
-  gint64 cpu_count;     /* -1: not reported */
-  gint64 memory_kib;    /* -1: not reported */
+  gint64 cpu_count;     /* 0..PP_PROBE_REPORT_CPU_COUNT_MAX; -1: not reported */
+  gint64 memory_kib;    /* 0..PP_PROBE_REPORT_MEMORY_KIB_MAX; -1: not reported */
   char *kernel_version; /* NULL when not reported */
   GPtrArray *devices;   /* PpProbeDevice, in the report's order */
 } PpProbeReport;
@@ -64,9 +73,10 @@ void pp_probe_report_free(PpProbeReport *report);
  * @len: its length
  *
  * Top-level attributes other than the facts are passed over (a newer probe
- * may say more); a PCI record must have ADDRESS (`0000:3b:00:1`) or
- * SHORT_ADDRESS, and VENDOR, DEVICE and CLASS (4 hex digits each). Two
- * records for one address are an error.
+ * may say more); CPU_COUNT and MEMORY_KIB are decimal numbers within their
+ * bounds (PP_PROBE_REPORT_CPU_COUNT_MAX, _MEMORY_KIB_MAX); a PCI record must have ADDRESS
+ * (`0000:3b:00:1`) or SHORT_ADDRESS, and VENDOR, DEVICE and CLASS (4 hex digits each). Two records
+ * for one address are an error.
  *
  * Returns: (transfer full): the report, or %NULL with an error that says
  *   "line L, column C: ..." for the template's syntax, or "line L: PCI

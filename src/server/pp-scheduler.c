@@ -7,6 +7,7 @@
 #include "pp-autoptr.h"
 #include "pp-domain-xml.h"
 #include "pp-output.h"
+#include "pp-probe-report.h"
 #include "pp-scheduler.h"
 
 /* clang-format off */
@@ -262,9 +263,15 @@ build_placer(PpScheduler *sched, GError **error)
       ph.state_text = state_text;
       break;
     }
-    ph.cpu_total = host->cpu_count >= 0 ? host->cpu_count * 100 : -1;
+    /* The facts are bounded where a report is read; a store written before
+     * the bounds may hold more, which counts as not known until the next
+     * probe (and cannot overflow the hundredths). */
+    ph.cpu_total = host->cpu_count >= 0 && host->cpu_count <= PP_PROBE_REPORT_CPU_COUNT_MAX
+                       ? host->cpu_count * 100
+                       : -1;
     ph.cpu_used = used ? used->cpu : 0;
-    ph.memory_total_kib = host->memory_kib;
+    ph.memory_total_kib =
+        host->memory_kib <= PP_PROBE_REPORT_MEMORY_KIB_MAX ? host->memory_kib : -1;
     ph.memory_used_kib = used ? used->memory_kib : 0;
     ph.devices = (const PpPlaceDevice *)(void *)place_devices->data;
     ph.n_devices = place_devices->len;
