@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "pp-probe-report.h"
 #include "pp-test-util.h"
 
 static char *
@@ -180,6 +181,21 @@ test_daemon_docs(void)
   }
   g_assert_cmpuint(keys, ==, 13);
   pp_test_run_clear(&run);
+}
+
+/* pcipassd(8) says the limits of a probe's output that the parser and the
+ * monitor apply: one constant each. */
+static void
+test_probe_limits_documented(void)
+{
+  g_autofree char *man = read_source("man/pcipassd.8");
+  g_autofree char *said =
+      g_strdup_printf("(at most %d MiB and %d devices;", PP_PROBE_REPORT_MAX_SIZE >> 20,
+                      PP_PROBE_REPORT_MAX_DEVICES);
+
+  g_assert_cmpint(PP_PROBE_REPORT_MAX_SIZE % (1 << 20), ==, 0);
+  if (strstr(man, said) == NULL)
+    g_error("man/pcipassd.8 does not say '%s'", said);
 }
 
 static void
@@ -371,6 +387,7 @@ main(int argc, char **argv)
   g_test_add_func("/docs/vfio-man-page", test_vfio_man_page);
   g_test_add_func("/docs/systemd-unit", test_systemd_unit);
   g_test_add_func("/docs/daemon", test_daemon_docs);
+  g_test_add_func("/docs/probe-limits", test_probe_limits_documented);
   g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
   g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
   g_test_add_func("/docs/cli-man-page", test_cli_man_page);

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "pp-monitor.h"
+#include "pp-probe-report.h"
 #include "pp-store.h"
 #include "pp-test-util.h"
 
@@ -108,7 +109,7 @@ config_default(void)
                             .parallel = 4,
                             .probe_path = "pcipass-probe",
                             .connect_timeout_s = 5,
-                            .max_output = 16 << 20 };
+                            .max_output = PP_PROBE_REPORT_MAX_SIZE };
 }
 
 /* ---- waiting on the main loop -------------------------------------------- */
@@ -404,6 +405,60 @@ test_timeout(Fixture *fx, gconstpointer data)
   g_assert_cmpuint(counts.probes_ok, ==, 0);
 }
 
+/* A report of @size bytes exactly: facts, one record, and a comment that
+ * pads it. */
+static void
+write_report_of_size(const char *path, gsize size)
+{
+  g_autoptr(GString) text =
+      g_string_new("CPU_COUNT = 4\nPCI = [ VENDOR = \"8086\", DEVICE = "
+                   "\"1521\", CLASS = \"0200\", SHORT_ADDRESS = \"05:00.0\" ]\n#");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint(text->len, <, size);
+  while (text->len < size - 1)
+    g_string_append_c(text, 'x');
+  g_string_append_c(text, '\n');
+  g_file_set_contents(path, text->str, (gssize)text->len, &error);
+  g_assert_no_error(error);
+}
+
+/* The one limit of a probe's output (PP_PROBE_REPORT_MAX_SIZE): a report
+ * of that size is read, one byte more stops the probe, and the host says
+ * so. pcipassd's monitor runs with this limit. */
+static void
+test_output_limit(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *cat = g_find_program_in_path("cat");
+  g_autofree char *most_path = g_build_filename(fx->dir, "most.tmpl", NULL);
+  g_autofree char *over_path = g_build_filename(fx->dir, "over.tmpl", NULL);
+  const char *const most_argv[] = { cat, most_path, NULL };
+  const char *const over_argv[] = { cat, over_path, NULL };
+  g_autofree char *message = NULL;
+  PpMonitorConfig config = config_default();
+  g_autoptr(PpMonitor) monitor = NULL;
+  g_autoptr(PpHost) most = NULL;
+  g_autoptr(PpHost) over = NULL;
+  gint64 most_id, over_id;
+
+  write_report_of_size(most_path, PP_PROBE_REPORT_MAX_SIZE);
+  write_report_of_size(over_path, PP_PROBE_REPORT_MAX_SIZE + 1);
+  most_id = add_host(fx, "hv-most", most_argv);
+  over_id = add_host(fx, "hv-over", over_argv);
+  monitor = pp_monitor_new(fx->store, &config);
+  wait_probes(monitor, 2, config.parallel);
+
+  most = get_host(fx, most_id);
+  g_assert_cmpstr(pp_host_state_to_string(most->state), ==, "monitored");
+  g_assert_cmpuint(most->pci_total, ==, 1);
+  g_assert_cmpint(most->cpu_count, ==, 4);
+  over = get_host(fx, over_id);
+  g_assert_cmpstr(pp_host_state_to_string(over->state), ==, "error");
+  message = g_strdup_printf("probe '%s' printed more than 4194304 bytes", cat);
+  g_assert_cmpstr(over->error, ==, message);
+  g_assert_cmpuint(over->pci_total, ==, 0);
+}
+
 /* A second pass sees what changed on the host: a device removed from the
  * tree is removed from the store; and a host in error comes back. */
 static void
@@ -599,6 +654,8 @@ main(int argc, char **argv)
   g_test_add("/monitor/parallel-one", Fixture, NULL, fixture_setup, test_parallel_one,
              fixture_teardown);
   g_test_add("/monitor/timeout", Fixture, NULL, fixture_setup, test_timeout, fixture_teardown);
+  g_test_add("/monitor/output-limit", Fixture, NULL, fixture_setup, test_output_limit,
+             fixture_teardown);
   g_test_add("/monitor/refresh", Fixture, NULL, fixture_setup, test_refresh, fixture_teardown);
   g_test_add("/monitor/poke", Fixture, NULL, fixture_setup, test_poke, fixture_teardown);
   g_test_add("/monitor/deleted-meanwhile", Fixture, NULL, fixture_setup, test_deleted_meanwhile,

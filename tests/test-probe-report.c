@@ -417,6 +417,32 @@ test_too_many(void)
   g_assert_cmpstr(error->message, ==, "line 4097: more than 4096 PCI records");
 }
 
+/* PP_PROBE_REPORT_MAX_SIZE bytes are read; one more is refused before any
+ * parsing, saying the size and the limit. */
+static void
+test_max_size(void)
+{
+  g_autoptr(GString) text =
+      g_string_new("CPU_COUNT = 4\n" REC(IDS ", SHORT_ADDRESS = \"01:00.0\"") "#");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpProbeReport) report = NULL;
+
+  while (text->len < PP_PROBE_REPORT_MAX_SIZE - 1)
+    g_string_append_c(text, 'x');
+  g_string_append_c(text, '\n');
+  report = pp_probe_report_parse(text->str, text->len, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(report->devices->len, ==, 1);
+  g_clear_pointer(&report, pp_probe_report_free);
+
+  g_string_append_c(text, '\n');
+  report = pp_probe_report_parse(text->str, text->len, &error);
+  g_assert_null(report);
+  g_assert_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_TOO_BIG);
+  g_assert_cmpstr(error->message, ==,
+                  "the report is 4194305 bytes, more than the limit of 4194304 (4 MiB)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,5 +460,6 @@ main(int argc, char **argv)
   g_test_add_func("/probe-report/bad/syntax", test_syntax_error);
   g_test_add_func("/probe-report/bad/long-name", test_long_name);
   g_test_add_func("/probe-report/bad/too-many", test_too_many);
+  g_test_add_func("/probe-report/bad/max-size", test_max_size);
   return g_test_run();
 }

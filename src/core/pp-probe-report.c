@@ -232,6 +232,12 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
+  if (len > PP_PROBE_REPORT_MAX_SIZE) {
+    g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_TOO_BIG,
+                "the report is %" G_GSIZE_FORMAT " bytes, more than the limit of %d (%d MiB)", len,
+                PP_PROBE_REPORT_MAX_SIZE, PP_PROBE_REPORT_MAX_SIZE >> 20);
+    return NULL;
+  }
   tmpl = pp_template_parse(text ? text : "", len, NULL, error);
   if (tmpl == NULL)
     return NULL;

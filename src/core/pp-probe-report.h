@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "pp-pci-address.h"
+#include "pp-template.h"
 
 G_BEGIN_DECLS
 
@@ -17,8 +18,16 @@ GQuark pp_probe_report_error_quark(void);
 
 typedef enum {
   PP_PROBE_REPORT_ERROR_INVALID, /* not a template, or a field that is wrong */
-  PP_PROBE_REPORT_ERROR_TOO_BIG, /* more devices than PP_PROBE_REPORT_MAX_DEVICES */
+  PP_PROBE_REPORT_ERROR_TOO_BIG, /* over PP_PROBE_REPORT_MAX_SIZE or _MAX_DEVICES */
 } PpProbeReportError;
+
+/* The largest report, in bytes: the one limit of a probe's output. pcipassd
+ * stops a probe that prints more (pp-monitor's max_output), and the parser
+ * refuses more; pcipassd(8) says it. It is the template parser's own limit
+ * (4 MiB): a real record is about 500 bytes (the probe on the hwloc and ghw
+ * captures: 430 to 530), so a host at PP_PROBE_REPORT_MAX_DEVICES prints
+ * about 2 MiB; and it bounds what one report costs the daemon to parse. */
+#define PP_PROBE_REPORT_MAX_SIZE PP_TEMPLATE_MAX_SIZE
 
 /* The most devices one report may hold: a large host has a few hundred
  * functions with its VFs; 4096 leaves room and bounds what a host can make
@@ -80,7 +89,8 @@ void pp_probe_report_free(PpProbeReport *report);
  *
  * Returns: (transfer full): the report, or %NULL with an error that says
  *   "line L, column C: ..." for the template's syntax, or "line L: PCI
- *   record N (ADDR): FIELD ..." for a field.
+ *   record N (ADDR): FIELD ..." for a field; TOO_BIG for a text over
+ *   PP_PROBE_REPORT_MAX_SIZE bytes.
  */
 PpProbeReport *pp_probe_report_parse(const char *text, gsize len, GError **error);
 

@@ -25,14 +25,13 @@
 #include "pp-http.h"
 #include "pp-monitor.h"
 #include "pp-output.h"
+#include "pp-probe-report.h"
 #include "pp-scheduler.h"
 #include "pp-store.h"
 
 #define DEFAULT_CONFIG PP_SYSCONFDIR "/pcipassd.conf"
 /* A config file is a few hundred bytes. */
 #define CONFIG_MAX_SIZE (64 * 1024)
-/* The most bytes a probe may print: a host with 4096 devices prints ~4 MiB. */
-#define PROBE_MAX_OUTPUT (16 * 1024 * 1024)
 
 /* The lock of the state folder, held for the daemon's life: one pcipassd
  * per store. It holds the pid of its holder, for the message of the
@@ -246,7 +245,7 @@ run(PpDaemon *daemon)
     .parallel = config->probe_parallel,
     .probe_path = config->probe_path,
     .connect_timeout_s = config->ssh_connect_timeout,
-    .max_output = PROBE_MAX_OUTPUT,
+    .max_output = PP_PROBE_REPORT_MAX_SIZE,
     .host_checked = on_host_checked,
     .host_checked_data = daemon,
   };

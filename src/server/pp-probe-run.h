@@ -75,7 +75,7 @@ void pp_probe_run_async(const char *const *argv, guint timeout_ms, gsize max_out
  *   %NULL with a PP_PROBE_RUN_ERROR whose message says what happened and
  *   ends with the probe's own last stderr lines: "exit status 2:
  *   pcipass-probe: /etc/pcipass/pci.conf:3:5: ...", "killed after 30 s
- *   (the probe timeout)", "printed more than 16777216 bytes".
+ *   (the probe timeout)", "printed more than 4194304 bytes".
  */
 GBytes *pp_probe_run_finish(GAsyncResult *result, GError **error);
 
