@@ -258,13 +258,23 @@ static const struct {
     REC(IDS ", ADDRESS = \"0000:3b:00:1\"") REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", "
                                                     "NUMA_NODE = \"one\""),
     PP_PROBE_REPORT_ERROR_INVALID,
-    "line 2: PCI record 2 (0000:3b:00.2): NUMA_NODE 'one' is neither '-' nor a node number" },
+    "line 2: PCI record 2 (0000:3b:00.2): NUMA_NODE 'one' is neither '-' nor a node number from 0 "
+    "to 4095" },
   { "negative-numa", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", NUMA_NODE = \"-2\""),
     PP_PROBE_REPORT_ERROR_INVALID,
-    "line 1: PCI record 1 (0000:3b:00.2): NUMA_NODE '-2' is neither '-' nor a node number" },
+    "line 1: PCI record 1 (0000:3b:00.2): NUMA_NODE '-2' is neither '-' nor a node number from 0 "
+    "to 4095" },
+  { "numa-over", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", NUMA_NODE = \"4096\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): NUMA_NODE '4096' is neither '-' nor a node number from 0 "
+    "to 4095" },
   { "bad-group", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP = \"\""),
     PP_PROBE_REPORT_ERROR_INVALID,
-    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP '' is not a group number" },
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP '' is not a group number from 0 to 1000000" },
+  { "group-over", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP = \"1000001\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP '1000001' is not a group number from 0 to "
+    "1000000" },
   { "bad-driver", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", DRIVER = \"igb; rm\""),
     PP_PROBE_REPORT_ERROR_INVALID,
     "line 1: PCI record 1 (0000:3b:00.2): DRIVER 'igb; rm' is not a driver name" },

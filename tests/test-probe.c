@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "pp-probe-report.h"
 #include "pp-template.h"
 #include "pp-test-util.h"
 
@@ -1542,6 +1543,90 @@ test_no_pci_bus(void)
   pp_test_rmtree(dir);
 }
 
+/* Writes @text into the file @name of device @bdf. */
+static void
+write_attr(const char *sys, const char *bdf, const char *name, const char *text)
+{
+  g_autofree char *dev = pp_test_sysfs_device_dir(sys, bdf);
+  g_autofree char *path = g_build_filename(dev, name, NULL);
+
+  pp_test_write_file(path, text);
+}
+
+/* Every number the probe reads from the trees is bounded where it is read,
+ * by the bounds pcipassd reads the report with: a value past them is not
+ * reported, the probe says so on stderr (", ignoring"), and what it prints
+ * is a report that pcipassd accepts. At the bounds, values are reported. */
+static void
+test_numbers_bounded(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = pp_test_sysfs_new(dir);
+  g_autofree char *online = g_build_filename(sys, "devices", "system", "cpu", "online", NULL);
+  g_autofree char *meminfo = g_build_filename(dir, "proc", "meminfo", NULL);
+  g_autoptr(PpTemplate) out = NULL;
+  g_autoptr(PpProbeReport) report = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  const PpAttribute *rec;
+
+  /* 1048577 CPUs online, and more memory than 64 bits hold. */
+  pp_test_write_file(online, "0-1048576\n");
+  pp_test_write_file(meminfo, "MemTotal:       18446744073709551616 kB\nMemFree: 1 kB\n");
+  pp_test_sysfs_add_device(sys, "0000:01:00.0", 0x8086, 0x1521, 0x020000, 2000000, NULL);
+  write_attr(sys, "0000:01:00.0", "numa_node", "5000\n");
+  pp_test_sysfs_add_device(sys, "0000:02:00.0", 0x8086, 0x1521, 0x020000, 1000000, NULL);
+  write_attr(sys, "0000:02:00.0", "numa_node", "4095\n");
+  pp_test_sysfs_add_device(sys, "0000:03:00.0", 0x8086, 0x1521, 0x020000, -1, NULL);
+  write_attr(sys, "0000:03:00.0", "numa_node", "-7\n");
+  write_attr(sys, "0000:03:00.0", "sriov_totalvfs", "70000\n");
+  pp_test_sysfs_add_device(sys, "0000:04:00.0", 0x8086, 0x1521, 0x020000, -1, NULL);
+  write_attr(sys, "0000:04:00.0", "sriov_totalvfs", "65535\n");
+  write_attr(sys, "0000:04:00.0", "sriov_numvfs", "65536\n");
+
+  run_probe(sys, NULL, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==,
+                  "pcipass-probe: 0000:01:00.0: numa_node '5000' is not a node number from 0 to "
+                  "4095 (or -1), ignoring\n"
+                  "pcipass-probe: 0000:01:00.0: its iommu_group link names '2000000', not a group "
+                  "number from 0 to 1000000, ignoring\n"
+                  "pcipass-probe: 0000:03:00.0: numa_node '-7' is not a node number from 0 to 4095 "
+                  "(or -1), ignoring\n"
+                  "pcipass-probe: 0000:03:00.0: sriov_totalvfs '70000' is not a number of VFs from "
+                  "0 to 65535, ignoring\n"
+                  "pcipass-probe: 0000:04:00.0: sriov_numvfs '65536' is not a number of VFs from 0 "
+                  "to 65535, ignoring\n"
+                  "pcipass-probe: 'devices/system/cpu/online' ('0-1048576') counts more than 16384 "
+                  "CPUs, ignoring\n"
+                  "pcipass-probe: 'meminfo': MemTotal '18446744073709551616 kB' is not a size in "
+                  "KiB that adds up to at most 4398046511104, ignoring\n");
+  out = pp_template_parse(run.out, strlen(run.out), NULL, &error);
+  g_assert_no_error(error);
+  g_assert_null(pp_template_find(out, "CPU_COUNT"));
+  g_assert_null(pp_template_find(out, "MEMORY_KIB"));
+  rec = get_record(out, "01:00.0");
+  assert_attr(rec, "NUMA_NODE", "-");
+  assert_attr(rec, "IOMMU_GROUP", NULL);
+  rec = get_record(out, "02:00.0");
+  assert_attr(rec, "NUMA_NODE", "4095");
+  assert_attr(rec, "IOMMU_GROUP", "1000000");
+  rec = get_record(out, "03:00.0");
+  assert_attr(rec, "NUMA_NODE", "-");
+  assert_attr(rec, "SRIOV", "no");
+  rec = get_record(out, "04:00.0");
+  assert_attr(rec, "SRIOV", "pf");
+  assert_attr(rec, "SRIOV_TOTAL", "65535");
+  assert_attr(rec, "SRIOV_NUM", "0");
+
+  /* pcipassd reads it. */
+  report = pp_probe_report_parse(run.out, strlen(run.out), &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(report->devices->len, ==, 4);
+  g_assert_cmpint(report->cpu_count, ==, -1);
+  pp_test_rmtree(dir);
+}
+
 static void
 test_escaping_root(void)
 {
@@ -1818,6 +1903,7 @@ main(int argc, char **argv)
   g_test_add_func("/probe/tree/missing-files", test_missing_files_are_normal);
   g_test_add_func("/probe/tree/config-space", test_ids_from_config_space);
   g_test_add_func("/probe/tree/no-pci", test_no_pci_bus);
+  g_test_add_func("/probe/tree/numbers-bounded", test_numbers_bounded);
   g_test_add_func("/probe/tree/escaping-links", test_escaping_root);
   g_test_add_func("/probe/format/json", test_json_is_the_same);
   g_test_add_func("/probe/lspci/this-machine", test_lspci_on_this_machine);

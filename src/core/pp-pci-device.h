@@ -16,6 +16,17 @@ typedef enum {
   _PP_SRIOV_MAX
 } PpSriovRole;
 
+/* Bounds of the numbers of a record, the same for the probe that reads them
+ * from sysfs and for pcipassd that reads the record (pp-probe-report): a
+ * value past them is not printed, and not accepted.
+ * NUMA nodes: Linux has at most 1024 (NODES_SHIFT is at most 10). */
+#define PP_PCI_NUMA_NODE_MAX 4095
+/* IOMMU groups: the kernel numbers them from 0 with an IDA, so they stay
+ * below the number of groups. */
+#define PP_PCI_IOMMU_GROUP_MAX 1000000
+/* VFs of a PF: TotalVFs is a 16-bit field (PCIe 6.0, 9.3.3.5). */
+#define PP_PCI_SRIOV_VFS_MAX 65535
+
 typedef struct {
   PpPciAddress address;
   guint16 vendor;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "pp-pci-device.h"
 #include "pp-probe-report.h"
 #include "pp-template.h"
 
@@ -15,9 +16,6 @@ G_DEFINE_QUARK(pp-probe-report-error-quark, pp_probe_report_error)
 #define NAME_MAX_LEN 1024
 /* Linux caps driver names well below this (struct device_driver.name). */
 #define DRIVER_MAX_LEN 64
-/* NUMA nodes and IOMMU groups are small numbers. */
-#define NUMA_NODE_MAX 4095
-#define IOMMU_GROUP_MAX 1000000
 /* Why the host needs a device: a sentence or a few joined with "; ". */
 #define HOST_NEEDS_MAX_LEN 1024
 
@@ -131,14 +129,16 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   /* The probe writes '-' for no node; sysfs's own -1 means the same. */
   dev->numa_node = -1;
   if (numa != NULL && strcmp(numa, "-") != 0 && strcmp(numa, "-1") != 0) {
-    if (!g_ascii_string_to_unsigned(numa, 10, 0, NUMA_NODE_MAX, &v, NULL))
-      return g_strdup_printf("NUMA_NODE '%s' is neither '-' nor a node number", numa);
+    if (!g_ascii_string_to_unsigned(numa, 10, 0, PP_PCI_NUMA_NODE_MAX, &v, NULL))
+      return g_strdup_printf("NUMA_NODE '%s' is neither '-' nor a node number from 0 to %d", numa,
+                             PP_PCI_NUMA_NODE_MAX);
     dev->numa_node = (gint)v;
   }
   dev->iommu_group = -1;
   if (group != NULL) {
-    if (!g_ascii_string_to_unsigned(group, 10, 0, IOMMU_GROUP_MAX, &v, NULL))
-      return g_strdup_printf("IOMMU_GROUP '%s' is not a group number", group);
+    if (!g_ascii_string_to_unsigned(group, 10, 0, PP_PCI_IOMMU_GROUP_MAX, &v, NULL))
+      return g_strdup_printf("IOMMU_GROUP '%s' is not a group number from 0 to %d", group,
+                             PP_PCI_IOMMU_GROUP_MAX);
     dev->iommu_group = (gint)v;
   }
   if (driver != NULL) {

@@ -218,7 +218,10 @@ main(int argc, char **argv)
   }
   offered = pp_probe_select(filter, devices);
 
-  facts = pp_host_facts_read(trees->sys, trees->proc);
+  g_ptr_array_set_size(warnings, 0);
+  facts = pp_host_facts_read(trees->sys, trees->proc, warnings);
+  for (guint i = 0; i < warnings->len; i++)
+    pp_say_error("%s", (const char *)g_ptr_array_index(warnings, i));
   if (opt.hostname != NULL) {
     g_free(facts->hostname);
     facts->hostname = g_utf8_make_valid(opt.hostname, -1);

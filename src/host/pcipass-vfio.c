@@ -136,7 +136,7 @@ host_open(Host *h, HostOpenFlags flags)
     for (guint i = 0; i < h->devices->len; i++)
       pp_pci_names_fill(names, g_ptr_array_index(h->devices, i));
   }
-  h->facts = pp_host_facts_read(h->sys, h->proc);
+  h->facts = pp_host_facts_read(h->sys, h->proc, NULL);
   return PP_EXIT_OK;
 }
 

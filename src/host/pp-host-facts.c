@@ -2,15 +2,37 @@
 
 #include "config.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "pp-host-facts.h"
+#include "pp-probe-report.h"
 
 /* /proc/meminfo and /proc/cpuinfo are larger than a sysfs page. */
 #define PROC_FILE_MAX (1024 * 1024)
 
+static void warn(GPtrArray *warnings, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* A fact that cannot be believed, in a sentence that ends with ", ignoring":
+ * into @warnings, or a debug line. */
+static void
+warn(GPtrArray *warnings, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *what = NULL;
+
+  va_start(args, format);
+  what = g_strdup_vprintf(format, args);
+  va_end(args);
+  if (warnings != NULL)
+    g_ptr_array_add(warnings, g_strdup_printf("%s, ignoring", what));
+  else
+    g_debug("%s, ignoring", what);
+}
+
 /* Counts the CPUs in a kernel CPU list such as "0-31,64-95"; -1 if @list
- * is not one. */
+ * is not one. At most PP_PROBE_REPORT_CPU_COUNT_MAX + 1: past the bound,
+ * the count does not matter. */
 static gint
 cpu_list_count(const char *list)
 {
@@ -31,6 +53,8 @@ cpu_list_count(const char *list)
                                                        bounds[1], 10, first, 1 << 20, &last, NULL)))
       return -1;
     count += (gint)(last - first + 1);
+    if (count > PP_PROBE_REPORT_CPU_COUNT_MAX)
+      return PP_PROBE_REPORT_CPU_COUNT_MAX + 1;
   }
   return count;
 }
@@ -41,34 +65,46 @@ read_big(PpSysfs *tree, const char *path)
   return tree != NULL ? pp_sysfs_read_text(tree, path, PROC_FILE_MAX, NULL) : NULL;
 }
 
-/* The number after @key in a meminfo text ("MemTotal:  32836008 kB"),
- * searched at line starts or after "Node N " prefixes. */
-static guint64
-meminfo_value(const char *text, const char *key)
+/* The sum of the numbers after "MemTotal:" in a meminfo text ("MemTotal:
+ * 32836008 kB"), searched at line starts or after "Node N " prefixes, into
+ * *@total, which it adds to. FALSE, saying why in @warnings, when one is not
+ * a number or the sum passes PP_PROBE_REPORT_MEMORY_KIB_MAX. */
+static gboolean
+add_meminfo(const char *text, const char *path, guint64 *total, GPtrArray *warnings)
 {
-  guint64 total = 0;
   g_auto(GStrv) lines = NULL;
 
   if (text == NULL)
-    return 0;
+    return TRUE;
   lines = g_strsplit(text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
-    const char *at = strstr(lines[i], key);
+    const char *at = strstr(lines[i], "MemTotal:");
+    g_autofree char *digits = NULL;
     guint64 value;
 
     if (at == NULL)
       continue;
-    at += strlen(key);
+    at += strlen("MemTotal:");
     while (*at == ' ' || *at == '\t')
       at++;
-    value = g_ascii_strtoull(at, NULL, 10);
-    total += value;
+    digits = g_strndup(at, strspn(at, "0123456789"));
+    if (!g_ascii_string_to_unsigned(digits, 10, 0, PP_PROBE_REPORT_MEMORY_KIB_MAX, &value, NULL) ||
+        value > (guint64)PP_PROBE_REPORT_MEMORY_KIB_MAX - *total) {
+      warn(warnings,
+           "'%s': MemTotal '%.32s' is not a size in KiB that adds up to at most %" G_GINT64_FORMAT,
+           path, at, PP_PROBE_REPORT_MEMORY_KIB_MAX);
+      return FALSE;
+    }
+    *total += value;
   }
-  return total;
+  return TRUE;
 }
 
+/* CPUs from devices/system/cpu/online, else the cpuN folders, else
+ * /proc/cpuinfo; 0 when not known, or more than
+ * PP_PROBE_REPORT_CPU_COUNT_MAX (said in @warnings). */
 static guint
-read_cpu_count(PpSysfs *sysfs, PpSysfs *proc)
+read_cpu_count(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings)
 {
   g_autofree char *online = pp_sysfs_read_string(sysfs, "devices/system/cpu/online", NULL);
   g_autoptr(GPtrArray) entries = NULL;
@@ -76,14 +112,24 @@ read_cpu_count(PpSysfs *sysfs, PpSysfs *proc)
   gint count = cpu_list_count(online);
   guint n = 0;
 
+  if (count > PP_PROBE_REPORT_CPU_COUNT_MAX) {
+    warn(warnings, "'devices/system/cpu/online' ('%.32s') counts more than %d CPUs", online,
+         PP_PROBE_REPORT_CPU_COUNT_MAX);
+    return 0;
+  }
   if (count > 0)
-    return count;
+    return (guint)count;
   entries = pp_sysfs_list(sysfs, "devices/system/cpu", NULL);
   for (guint i = 0; entries != NULL && i < entries->len; i++) {
     const char *name = g_ptr_array_index(entries, i);
 
     if (g_str_has_prefix(name, "cpu") && g_ascii_isdigit(name[3]))
       n++;
+  }
+  if (n > PP_PROBE_REPORT_CPU_COUNT_MAX) {
+    warn(warnings, "'devices/system/cpu' has %u cpuN folders, more than %d", n,
+         PP_PROBE_REPORT_CPU_COUNT_MAX);
+    return 0;
   }
   if (n > 0)
     return n;
@@ -95,16 +141,24 @@ read_cpu_count(PpSysfs *sysfs, PpSysfs *proc)
       if (g_str_has_prefix(lines[i], "processor"))
         n++;
   }
+  if (n > PP_PROBE_REPORT_CPU_COUNT_MAX) {
+    warn(warnings, "'cpuinfo' lists %u processors, more than %d", n, PP_PROBE_REPORT_CPU_COUNT_MAX);
+    return 0;
+  }
   return n;
 }
 
+/* MemTotal from /proc/meminfo, else the sum of the NUMA nodes'; 0 when not
+ * known, or past PP_PROBE_REPORT_MEMORY_KIB_MAX (said in @warnings). */
 static guint64
-read_memory(PpSysfs *sysfs, PpSysfs *proc)
+read_memory(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings)
 {
   g_autofree char *meminfo = read_big(proc, "meminfo");
   g_autoptr(GPtrArray) nodes = NULL;
-  guint64 total = meminfo_value(meminfo, "MemTotal:");
+  guint64 total = 0;
 
+  if (!add_meminfo(meminfo, "meminfo", &total, warnings))
+    return 0;
   if (total > 0)
     return total;
   nodes = pp_sysfs_list(sysfs, "devices/system/node", NULL);
@@ -117,7 +171,8 @@ read_memory(PpSysfs *sysfs, PpSysfs *proc)
       continue;
     path = g_strdup_printf("devices/system/node/%s/meminfo", name);
     text = pp_sysfs_read_string(sysfs, path, NULL);
-    total += meminfo_value(text, "MemTotal:");
+    if (!add_meminfo(text, path, &total, warnings))
+      return 0;
   }
   return total;
 }
@@ -145,14 +200,14 @@ read_kernel(PpSysfs *proc)
 }
 
 PpHostFacts *
-pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc)
+pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings)
 {
   PpHostFacts *facts = g_new0(PpHostFacts, 1);
 
   g_return_val_if_fail(sysfs != NULL, facts);
 
-  facts->cpu_count = read_cpu_count(sysfs, proc);
-  facts->memory_kib = read_memory(sysfs, proc);
+  facts->cpu_count = read_cpu_count(sysfs, proc, warnings);
+  facts->memory_kib = read_memory(sysfs, proc, warnings);
   facts->kernel_version = read_kernel(proc);
   if (proc != NULL) {
     g_autofree char *name = pp_sysfs_read_string(proc, "sys/kernel/hostname", NULL);

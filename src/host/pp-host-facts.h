@@ -25,11 +25,13 @@ typedef struct {
  * CPUs from devices/system/cpu/online (else the cpuN folders, else
  * /proc/cpuinfo); memory from /proc/meminfo (else the NUMA nodes' meminfo);
  * kernel and host name from /proc/sys/kernel (else /proc/version for the
- * kernel). What cannot be read stays unknown.
+ * kernel). What cannot be read stays unknown, and so does a count past the
+ * bounds of a report (PP_PROBE_REPORT_CPU_COUNT_MAX, _MEMORY_KIB_MAX), which
+ * @warnings (nullable; element-type utf8) then says, ending with ", ignoring".
  *
  * Returns: (transfer full): the facts; never %NULL.
  */
-PpHostFacts *pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc);
+PpHostFacts *pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings);
 void pp_host_facts_free(PpHostFacts *facts);
 
 /* Appends HOSTNAME, CPU_COUNT, MEMORY_KIB and KERNEL_VERSION, those known,

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -35,6 +36,7 @@ typedef struct {
   const char *name;
   PpSysfs *dir;
   GPtrArray *entries;
+  GPtrArray *warnings; /* nullable: pp_pci_scan()'s */
 } DeviceDir;
 
 static gboolean
@@ -54,6 +56,42 @@ has(const DeviceDir *d, const char *entry)
       hi = mid;
   }
   return FALSE;
+}
+
+static void warn(const DeviceDir *d, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* A value of the tree that is not used, in a sentence that ends with
+ * ", ignoring": the caller's warnings, or a debug line. */
+static void
+warn(const DeviceDir *d, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *what = NULL;
+
+  va_start(args, format);
+  what = g_strdup_vprintf(format, args);
+  va_end(args);
+  if (d->warnings != NULL)
+    g_ptr_array_add(d->warnings, g_strdup_printf("%s: %s, ignoring", d->name, what));
+  else
+    g_debug("%s: %s, ignoring", d->name, what);
+}
+
+/* A count of VFs from @file, within 0..PP_PCI_SRIOV_VFS_MAX; -1 when
+ * missing, unreadable or out of bounds (said in a warning). */
+static gint64
+read_vfs(const DeviceDir *d, const char *file)
+{
+  gint64 value;
+
+  if (!has(d, file) || !pp_sysfs_read_int(d->dir, file, &value, NULL))
+    return -1;
+  if (value < 0 || value > PP_PCI_SRIOV_VFS_MAX) {
+    warn(d, "%s '%" G_GINT64_FORMAT "' is not a number of VFs from 0 to %d", file, value,
+         PP_PCI_SRIOV_VFS_MAX);
+    return -1;
+  }
+  return value;
 }
 
 /* The ids from the attribute files, or else from config's first bytes
@@ -126,7 +164,7 @@ static void
 read_sriov(const DeviceDir *d, PpPciDevice *dev)
 {
   g_autofree char *physfn = read_link_name(d, "physfn");
-  gint64 total = 0, num = -1;
+  gint64 total, num;
   guint virtfns = 0;
 
   if (physfn != NULL) {
@@ -134,24 +172,26 @@ read_sriov(const DeviceDir *d, PpPciDevice *dev)
     dev->has_physfn = pp_pci_address_parse(physfn, &dev->physfn, NULL);
     return;
   }
+  /* virtfnN links, one per VF enabled; a tree with more is not a PF's. */
   for (guint i = 0; i < d->entries->len; i++)
     if (g_str_has_prefix(g_ptr_array_index(d->entries, i), "virtfn"))
       virtfns++;
-  if (!has(d, "sriov_totalvfs") || !pp_sysfs_read_int(d->dir, "sriov_totalvfs", &total, NULL) ||
-      total < 0)
-    total = 0;
+  if (virtfns > PP_PCI_SRIOV_VFS_MAX) {
+    warn(d, "%u virtfn links are more than a PF has (%d)", virtfns, PP_PCI_SRIOV_VFS_MAX);
+    virtfns = 0;
+  }
+  total = MAX(read_vfs(d, "sriov_totalvfs"), 0);
   if (total == 0 && virtfns == 0)
     return;
   dev->sriov = PP_SRIOV_PF;
-  dev->sriov_totalvfs = MAX((guint64)total, virtfns);
-  if (has(d, "sriov_numvfs") && pp_sysfs_read_int(d->dir, "sriov_numvfs", &num, NULL) && num >= 0)
-    dev->sriov_numvfs = (guint)num;
-  else
-    dev->sriov_numvfs = virtfns;
+  dev->sriov_totalvfs = MAX((guint)total, virtfns);
+  num = read_vfs(d, "sriov_numvfs");
+  dev->sriov_numvfs = num >= 0 ? (guint)num : virtfns;
 }
 
-PpPciDevice *
-pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
+/* pp_pci_scan_device(), saying in @warnings (nullable) what it ignored. */
+static PpPciDevice *
+scan_device(PpSysfs *sysfs, const char *name, GPtrArray *warnings, GError **error)
 {
   g_autoptr(PpPciDevice) dev = NULL;
   g_autoptr(PpSysfs) dir = NULL;
@@ -161,8 +201,6 @@ pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
   PpPciAddress address;
   DeviceDir d;
   gint64 numa;
-
-  g_return_val_if_fail(sysfs != NULL && name != NULL, NULL);
 
   if (!pp_pci_address_parse(name, &address, error))
     return NULL;
@@ -175,14 +213,20 @@ pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
   d.name = name;
   d.dir = dir;
   d.entries = entries;
+  d.warnings = warnings;
 
   dev = pp_pci_device_new(&address);
   if (!read_ids(&d, dev, error))
     return NULL;
 
   /* "-1" when the platform has no NUMA information. */
-  if (has(&d, "numa_node") && pp_sysfs_read_int(dir, "numa_node", &numa, NULL) && numa >= 0)
-    dev->numa_node = (gint)numa;
+  if (has(&d, "numa_node") && pp_sysfs_read_int(dir, "numa_node", &numa, NULL) && numa != -1) {
+    if (numa >= 0 && numa <= PP_PCI_NUMA_NODE_MAX)
+      dev->numa_node = (gint)numa;
+    else
+      warn(&d, "numa_node '%" G_GINT64_FORMAT "' is not a node number from 0 to %d (or -1)", numa,
+           PP_PCI_NUMA_NODE_MAX);
+  }
 
   dev->driver = read_link_name(&d, "driver");
   if (has(&d, "driver_override")) {
@@ -197,8 +241,11 @@ pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
   if (group != NULL) {
     guint64 value;
 
-    if (g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT32, &value, NULL))
+    if (g_ascii_string_to_unsigned(group, 10, 0, PP_PCI_IOMMU_GROUP_MAX, &value, NULL))
       dev->iommu_group = (gint)value;
+    else
+      warn(&d, "its iommu_group link names '%s', not a group number from 0 to %d", group,
+           PP_PCI_IOMMU_GROUP_MAX);
   }
 
   read_sriov(&d, dev);
@@ -217,6 +264,13 @@ pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
       dev->reset_method = g_utf8_make_valid(method, -1);
   }
   return g_steal_pointer(&dev);
+}
+
+PpPciDevice *
+pp_pci_scan_device(PpSysfs *sysfs, const char *name, GError **error)
+{
+  g_return_val_if_fail(sysfs != NULL && name != NULL, NULL);
+  return scan_device(sysfs, name, NULL, error);
 }
 
 static gint
@@ -299,7 +353,7 @@ pp_pci_scan(PpSysfs *sysfs, GPtrArray *warnings, GError **error)
   for (guint i = 0; i < names->len; i++) {
     const char *name = g_ptr_array_index(names, i);
     g_autoptr(GError) dev_error = NULL;
-    PpPciDevice *dev = pp_pci_scan_device(sysfs, name, &dev_error);
+    PpPciDevice *dev = scan_device(sysfs, name, warnings, &dev_error);
 
     if (dev == NULL) {
       if (warnings != NULL)

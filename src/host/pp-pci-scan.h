@@ -21,7 +21,9 @@ G_BEGIN_DECLS
  * pp_pci_scan:
  * @warnings: (element-type utf8): receives one message, a whole sentence, for
  *   every device skipped (its ids cannot be read), entry that is not a PCI
- *   address, and for a tree without bus/pci/devices
+ *   address, for a tree without bus/pci/devices, and for every number out of
+ *   its bounds (numa_node, the iommu_group link, SR-IOV counts: see
+ *   PP_PCI_NUMA_NODE_MAX...), which is then not known
  *
  * Returns: (transfer full) (element-type PpPciDevice): the devices sorted by
  *   address; an empty array when the tree has no bus/pci/devices; %NULL
