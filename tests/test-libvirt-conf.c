@@ -110,6 +110,34 @@ test_forms(void)
   g_assert_nonnull(strstr(edited, "g = [\n    'it\"s'\n]"));
 }
 
+/* A value on several lines, or with both kinds of quotes, is written in
+ * triple quotes, and the edited file reads back (found by
+ * fuzz-libvirt-conf: a triple-quoted value written back in double quotes
+ * made a file that does not parse). */
+static void
+test_write_any_read_value(void)
+{
+  static const char text[] = "a = \"\"\"multi\nline\"\"\"\n"
+                             "b = \"\"\"it's \"quoted\\\"\"\"\n";
+  static const char *const values[] = { "multi\nline", "it's \"quoted\\", "plain", "it\"s", "it's",
+                                        NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpLibvirtConf) conf = pp_libvirt_conf_parse(text, strlen(text), &error);
+  g_autoptr(PpLibvirtConf) again = NULL;
+  g_autofree char *edited = NULL;
+  g_auto(GStrv) got = NULL;
+
+  g_assert_no_error(error);
+  edited = pp_libvirt_conf_set_strings(conf, "a", values, NULL);
+  g_assert_nonnull(strstr(edited, "a = [\n    \"\"\"multi\nline\"\"\",\n"
+                                  "    \"\"\"it's \"quoted\\\"\"\",\n"
+                                  "    \"plain\",\n    'it\"s',\n    \"it's\"\n]\n"));
+  again = pp_libvirt_conf_parse(edited, strlen(edited), &error);
+  g_assert_no_error(error);
+  got = pp_libvirt_conf_get_strings(again, "a");
+  g_assert_true(g_strv_equal((const char *const *)got, values));
+}
+
 static void
 test_errors(void)
 {
@@ -138,6 +166,23 @@ test_errors(void)
   }
 }
 
+/* A NUL byte, even in a comment, is refused with its line: the edited text
+ * would end at it (found by fuzz-libvirt-conf: "#\0" parsed, and its
+ * edit lost everything after the '#'). */
+static void
+test_nul_byte(void)
+{
+  static const char text[] = "a = 1\n# x\0y\nb = 2\n";
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null(pp_libvirt_conf_parse(text, sizeof(text) - 1, &error));
+  g_assert_error(error, PP_LIBVIRT_CONF_ERROR, PP_LIBVIRT_CONF_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==, "line 2: a NUL byte; the file must be text");
+  g_clear_error(&error);
+  g_assert_null(pp_libvirt_conf_parse("#\0", 2, &error));
+  g_assert_cmpstr(error->message, ==, "line 1: a NUL byte; the file must be text");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,5 +191,7 @@ main(int argc, char **argv)
   g_test_add_func("/libvirt-conf/replace-in-place", test_replace_in_place);
   g_test_add_func("/libvirt-conf/forms", test_forms);
   g_test_add_func("/libvirt-conf/errors", test_errors);
+  g_test_add_func("/libvirt-conf/nul-byte", test_nul_byte);
+  g_test_add_func("/libvirt-conf/write-any-read-value", test_write_any_read_value);
   return g_test_run();
 }

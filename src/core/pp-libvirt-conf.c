@@ -47,7 +47,8 @@ pp_libvirt_conf_free(PpLibvirtConf *conf)
   if (conf == NULL)
     return;
   g_free(conf->text);
-  g_ptr_array_unref(conf->settings);
+  if (conf->settings != NULL)
+    g_ptr_array_unref(conf->settings);
   g_free(conf);
 }
 
@@ -188,6 +189,17 @@ pp_libvirt_conf_parse(const char *text, gsize len, GError **error)
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
+  /* A NUL would end the text that pp_libvirt_conf_set_strings() returns
+   * early; libvirt reads a file up to its first one. */
+  if (len > 0 && memchr(text, '\0', len) != NULL) {
+    const char *nul = memchr(text, '\0', len);
+
+    for (const char *p = text; p < nul; p++)
+      if (*p == '\n')
+        lx.line++;
+    fail(&lx, "a NUL byte; the file must be text");
+    return NULL;
+  }
   conf->text = g_strndup(text ? text : "", len);
   conf->len = len;
   conf->settings = g_ptr_array_new_with_free_func(setting_free);
@@ -280,6 +292,25 @@ pp_libvirt_conf_get_strings(const PpLibvirtConf *conf, const char *name)
   return result;
 }
 
+/* The quotes that hold @value, libvirt having no escapes: double ones, or
+ * single ones for a value with a double quote, or triple double ones for a
+ * value on several lines or with both kinds (which may not hold three
+ * double quotes nor end with one: the first three end it). Every string
+ * that parse_value() reads is one of these. NULL: none can. */
+static const char *
+value_quote(const char *value)
+{
+  gsize len = strlen(value);
+
+  if (strchr(value, '\n') == NULL && strchr(value, '"') == NULL)
+    return "\"";
+  if (strchr(value, '\n') == NULL && strchr(value, '\'') == NULL)
+    return "'";
+  if (strstr(value, "\"\"\"") == NULL && (len == 0 || value[len - 1] != '"'))
+    return "\"\"\"";
+  return NULL;
+}
+
 char *
 pp_libvirt_conf_set_strings(const PpLibvirtConf *conf, const char *name, const char *const *values,
                             const char *comment)
@@ -292,10 +323,10 @@ pp_libvirt_conf_set_strings(const PpLibvirtConf *conf, const char *name, const c
 
   g_string_append_printf(setting, "%s = [\n", name);
   for (guint i = 0; values[i] != NULL; i++) {
-    /* libvirt has no escapes: a value with a double quote takes single ones. */
-    char quote = strchr(values[i], '"') != NULL ? '\'' : '"';
+    const char *quote = value_quote(values[i]);
 
-    g_string_append_printf(setting, "    %c%s%c%s\n", quote, values[i], quote,
+    g_return_val_if_fail(quote != NULL, NULL);
+    g_string_append_printf(setting, "    %s%s%s%s\n", quote, values[i], quote,
                            values[i + 1] ? "," : "");
   }
   g_string_append(setting, "]");

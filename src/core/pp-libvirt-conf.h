@@ -45,12 +45,17 @@ char **pp_libvirt_conf_get_strings(const PpLibvirtConf *conf, const char *name);
 
 /**
  * pp_libvirt_conf_set_strings:
- * @values: NULL-terminated
+ * @values: NULL-terminated; each a string that libvirt's format can hold
+ *   in double, single or triple double quotes (it has no escapes), as
+ *   every string pp_libvirt_conf_get_strings() returns is: not one with a
+ *   newline or both kinds of quotes that also has three double quotes in a
+ *   row or ends with one
  * @comment: (nullable): a comment line for a setting that is added
  *
  * Returns: (transfer full): the file's text with @name set to the list
  *   @values, one item per line: the setting's text replaced where it was, or
- *   added at the end. Every other byte is kept.
+ *   added at the end. Every other byte is kept. %NULL (a critical) for a
+ *   value no quotes can hold.
  */
 char *pp_libvirt_conf_set_strings(const PpLibvirtConf *conf, const char *name,
                                   const char *const *values, const char *comment);
