@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "pp-pci-device.h"
 #include "pp-probe-report.h"
 #include "pp-template.h"
 #include "pp-test-util.h"
@@ -599,6 +600,7 @@ test_sriov_x722_capable_not_enabled(void)
     assert_attr(rec, "TYPE", "8086:37d2:0200");
     assert_attr(rec, "SRIOV", "pf");
     assert_attr(rec, "SRIOV_NUM", "0");
+    assert_attr(get_record(out, "05:00.0"), "DRIVER", NULL);
     assert_attr(rec, "SRIOV_TOTAL", "64");
     assert_attr(rec, "DRIVER", "i40e");
   }
@@ -697,6 +699,7 @@ test_sriov_pf_without_vfs_enabled(void)
   rec = get_record(out, "05:00.0");
   assert_attr(rec, "SRIOV", "pf");
   assert_attr(rec, "SRIOV_NUM", "0");
+  assert_attr(get_record(out, "05:00.0"), "DRIVER", NULL);
   assert_attr(rec, "SRIOV_TOTAL", "7");
   /* The pruned tree, without the links: the VF ids show, SR-IOV unknown. */
   assert_attr(get_record(out, "05:10.0"), "SRIOV", "no");
@@ -1032,6 +1035,77 @@ test_host_needs_storage_and_network(void)
     g_assert_nonnull(strstr(run.out, "is wlp0s20f3, which carries the default route"));
     pp_test_run_clear(&run);
   }
+  pp_test_rmtree(dir);
+}
+
+/* Runs the probe on @sys and returns the NVMe's (04:00.0) HOST_NEEDS,
+ * having checked that pcipassd reads the report. Returns: (transfer full). */
+static char *
+nvme_host_needs(const char *sys)
+{
+  g_autoptr(PpTemplate) out = probe_ok(sys, NULL);
+  g_autofree char *text = pp_template_to_string(out);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpProbeReport) report = pp_probe_report_parse(text, strlen(text), &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(report);
+  return g_strdup(pp_attribute_vector_get(get_record(out, "04:00.0"), "HOST_NEEDS"));
+}
+
+/* HOST_NEEDS is what pcipassd reads whatever the host's mounts are (found
+ * by fuzz-sysfs: a mount point with a newline, and a disk bind-mounted in
+ * many places, as a Kubernetes node's is, made a record pcipassd refused,
+ * and the whole host with it): control characters are escaped, and past
+ * PP_PCI_HOST_NEEDS_MAX bytes the reasons are counted, not listed. */
+static void
+test_host_needs_bounded(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = unpack_tree(GHW_LAPTOP, dir);
+  g_autofree char *root = g_path_get_dirname(sys);
+  g_autofree char *mountinfo = g_build_filename(root, "proc", "self", "mountinfo", NULL);
+  g_autoptr(GString) mounts = g_string_new(NULL);
+  g_autoptr(GString) want = g_string_new(NULL);
+  g_autofree char *needs = NULL;
+  g_autofree char *long_dir = g_strnfill(2000, 'd');
+  guint listed = 0;
+
+  /* A newline in a mount point, as mountinfo writes it (octal). */
+  pp_test_write_file(mountinfo, "22 1 259:3 / /mnt/a\\012b\\011c rw - ext4 /dev/nvme0n1p3 rw\n");
+  needs = nvme_host_needs(sys);
+  g_assert_cmpstr(needs, ==, "holds /dev/nvme0n1p3, mounted at /mnt/a\\nb\\tc");
+  g_clear_pointer(&needs, g_free);
+
+  /* 60 bind mounts of one partition: those that fit, then how many more. */
+  for (guint i = 0; i < 60; i++) {
+    g_autofree char *reason = g_strdup_printf(
+        "holds /dev/nvme0n1p3, mounted at /var/lib/kubelet/pods/%04u/volumes/empty-dir/data", i);
+
+    g_string_append_printf(mounts,
+                           "%u 22 259:3 /pods/%04u /var/lib/kubelet/pods/%04u/volumes/empty-dir/"
+                           "data rw - ext4 /dev/nvme0n1p3 rw\n",
+                           30 + i, i, i);
+    if (want->len + 2 + strlen(reason) + 24 <= PP_PCI_HOST_NEEDS_MAX) {
+      g_string_append_printf(want, "%s%s", want->len ? "; " : "", reason);
+      listed++;
+    }
+  }
+  g_string_append_printf(want, "; and %u more", 60 - listed);
+  pp_test_write_file(mountinfo, mounts->str);
+  needs = nvme_host_needs(sys);
+  g_assert_cmpuint(listed, >, 5);
+  g_assert_cmpstr(needs, ==, want->str);
+  g_assert_cmpuint(strlen(needs), <=, PP_PCI_HOST_NEEDS_MAX);
+  g_clear_pointer(&needs, g_free);
+
+  /* One mount point longer than the bound: cut. */
+  g_string_printf(mounts, "22 1 259:3 / /%s rw - ext4 /dev/nvme0n1p3 rw\n", long_dir);
+  pp_test_write_file(mountinfo, mounts->str);
+  needs = nvme_host_needs(sys);
+  g_assert_cmpuint(strlen(needs), ==, PP_PCI_HOST_NEEDS_MAX - 24);
+  g_assert_true(g_str_has_prefix(needs, "holds /dev/nvme0n1p3, mounted at /dddd"));
+  g_assert_true(g_str_has_suffix(needs, "ddd..."));
   pp_test_rmtree(dir);
 }
 
@@ -1583,6 +1657,8 @@ test_numbers_bounded(void)
   pp_test_sysfs_add_device(sys, "0000:04:00.0", 0x8086, 0x1521, 0x020000, -1, NULL);
   write_attr(sys, "0000:04:00.0", "sriov_totalvfs", "65535\n");
   write_attr(sys, "0000:04:00.0", "sriov_numvfs", "65536\n");
+  /* A driver link whose name pcipassd would refuse (found by fuzz-sysfs). */
+  pp_test_sysfs_add_device(sys, "0000:05:00.0", 0x8086, 0x1521, 0x020000, -1, "ehci-pc*ai");
 
   run_probe(sys, NULL, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
@@ -1597,6 +1673,8 @@ test_numbers_bounded(void)
                   "0 to 65535, ignoring\n"
                   "pcipass-probe: 0000:04:00.0: sriov_numvfs '65536' is not a number of VFs from 0 "
                   "to 65535, ignoring\n"
+                  "pcipass-probe: 0000:05:00.0: its driver link names 'ehci-pc*ai', not a driver "
+                  "name (1 to 64 of [A-Za-z0-9_.-]), ignoring\n"
                   "pcipass-probe: 'devices/system/cpu/online' ('0-1048576') counts more than 16384 "
                   "CPUs, ignoring\n"
                   "pcipass-probe: 'meminfo': MemTotal '18446744073709551616 kB' is not a size in "
@@ -1618,11 +1696,12 @@ test_numbers_bounded(void)
   assert_attr(rec, "SRIOV", "pf");
   assert_attr(rec, "SRIOV_TOTAL", "65535");
   assert_attr(rec, "SRIOV_NUM", "0");
+  assert_attr(get_record(out, "05:00.0"), "DRIVER", NULL);
 
   /* pcipassd reads it. */
   report = pp_probe_report_parse(run.out, strlen(run.out), &error);
   g_assert_no_error(error);
-  g_assert_cmpuint(report->devices->len, ==, 4);
+  g_assert_cmpuint(report->devices->len, ==, 5);
   g_assert_cmpint(report->cpu_count, ==, -1);
   pp_test_rmtree(dir);
 }
@@ -1904,6 +1983,7 @@ main(int argc, char **argv)
   g_test_add_func("/probe/tree/config-space", test_ids_from_config_space);
   g_test_add_func("/probe/tree/no-pci", test_no_pci_bus);
   g_test_add_func("/probe/tree/numbers-bounded", test_numbers_bounded);
+  g_test_add_func("/probe/host-needs/bounded", test_host_needs_bounded);
   g_test_add_func("/probe/tree/escaping-links", test_escaping_root);
   g_test_add_func("/probe/format/json", test_json_is_the_same);
   g_test_add_func("/probe/lspci/this-machine", test_lspci_on_this_machine);

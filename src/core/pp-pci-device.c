@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "pp-pci-device.h"
 
 PpPciDevice *
@@ -35,6 +37,17 @@ pp_pci_device_free(PpPciDevice *dev)
   if (dev->group_endpoints != NULL)
     g_ptr_array_unref(dev->group_endpoints);
   g_free(dev);
+}
+
+gboolean
+pp_pci_driver_name_is_valid(const char *name)
+{
+  gsize n;
+
+  g_return_val_if_fail(name != NULL, FALSE);
+  n = strlen(name);
+  return n >= 1 && n <= PP_PCI_DRIVER_NAME_MAX &&
+         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 guint16

@@ -64,6 +64,19 @@ typedef struct {
 PpPciDevice *pp_pci_device_new(const PpPciAddress *address);
 void pp_pci_device_free(PpPciDevice *dev);
 
+/* The longest HOST_NEEDS of a record: a sentence or a few, joined with
+ * "; " (pp_host_needs_join() says how many more there are past it). */
+#define PP_PCI_HOST_NEEDS_MAX 1024
+
+/* The longest driver name of a record: Linux's are far shorter
+ * (struct device_driver.name). */
+#define PP_PCI_DRIVER_NAME_MAX 64
+
+/* Whether @name is a driver name a record may hold: 1 to
+ * PP_PCI_DRIVER_NAME_MAX of [A-Za-z0-9_.-], as the probe prints it and
+ * pcipassd reads it. */
+gboolean pp_pci_driver_name_is_valid(const char *name);
+
 /* The 16-bit class and subclass, the CLASS of a record (0x0200). */
 guint16 pp_pci_device_get_class(const PpPciDevice *dev);
 

@@ -14,10 +14,6 @@ G_DEFINE_QUARK(pp-probe-report-error-quark, pp_probe_report_error)
 
 /* pci.ids names run to about 100 bytes; a name ten times that is not one. */
 #define NAME_MAX_LEN 1024
-/* Linux caps driver names well below this (struct device_driver.name). */
-#define DRIVER_MAX_LEN 64
-/* Why the host needs a device: a sentence or a few joined with "; ". */
-#define HOST_NEEDS_MAX_LEN 1024
 
 void
 pp_probe_device_free(PpProbeDevice *dev)
@@ -142,9 +138,7 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
     dev->iommu_group = (gint)v;
   }
   if (driver != NULL) {
-    if (driver[0] == '\0' || strlen(driver) > DRIVER_MAX_LEN ||
-        strspn(driver, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-            strlen(driver))
+    if (!pp_pci_driver_name_is_valid(driver))
       return g_strdup_printf("DRIVER '%s' is not a driver name", driver);
     dev->driver = g_strdup(driver);
   }
@@ -161,8 +155,8 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   }
   /* Shown to administrators and quoted in explanations: one line. */
   if (host_needs != NULL) {
-    if (host_needs[0] == '\0' || strlen(host_needs) > HOST_NEEDS_MAX_LEN)
-      return g_strdup_printf("HOST_NEEDS must have 1 to %d bytes", HOST_NEEDS_MAX_LEN);
+    if (host_needs[0] == '\0' || strlen(host_needs) > PP_PCI_HOST_NEEDS_MAX)
+      return g_strdup_printf("HOST_NEEDS must have 1 to %d bytes", PP_PCI_HOST_NEEDS_MAX);
     for (const char *p = host_needs; *p != '\0'; p++)
       if ((guchar)*p < 0x20 || *p == 0x7f)
         return g_strdup("HOST_NEEDS has a control character");

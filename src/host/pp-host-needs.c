@@ -32,14 +32,38 @@ need_free(gpointer data)
   g_free(need);
 }
 
+/* @text made printable: control characters as \n, \t or \xHH. */
+static char *
+escape_controls(const char *text)
+{
+  GString *out = g_string_new(NULL);
+
+  for (const char *p = text; *p != '\0'; p++) {
+    guchar c = (guchar)*p;
+
+    if (c == '\n')
+      g_string_append(out, "\\n");
+    else if (c == '\t')
+      g_string_append(out, "\\t");
+    else if (c < 0x20 || c == 0x7f)
+      g_string_append_printf(out, "\\x%02x", c);
+    else
+      g_string_append_c(out, (char)c);
+  }
+  return g_string_free(out, FALSE);
+}
+
 /* Adds a need for @bdf, once for each reason. Takes @reason, which may
  * carry bytes from mount points and interface names: it is made valid
- * UTF-8 for JSON and terminals. */
+ * UTF-8 for JSON and terminals, and printable, as a probe record's
+ * HOST_NEEDS must be (a mount point may hold a newline: mountinfo's
+ * \012). */
 static void
 add_need(Ctx *ctx, const char *bdf, char *raw)
 {
   g_autofree char *owned = raw;
-  g_autofree char *reason = g_utf8_make_valid(owned, -1);
+  g_autofree char *valid = g_utf8_make_valid(owned, -1);
+  g_autofree char *reason = escape_controls(valid);
   PpHostNeed *need;
   PpPciAddress a;
 
@@ -904,19 +928,44 @@ pp_host_needs_find(GPtrArray *needs, const PpPciAddress *address)
   return NULL;
 }
 
+/* Room kept for "; and 4294967295 more". */
+#define MORE_ROOM 24
+
 char *
 pp_host_needs_join(GPtrArray *needs, const PpPciAddress *address)
 {
   g_autoptr(GString) joined = g_string_new(NULL);
+  guint more = 0;
 
   g_return_val_if_fail(needs != NULL && address != NULL, NULL);
 
+  /* At most PP_PCI_HOST_NEEDS_MAX bytes: the reasons that fit whole (a
+   * disk bind-mounted in many places has one a mount), the first cut if
+   * it alone does not, then how many more. */
   for (guint i = 0; i < needs->len; i++) {
     const PpHostNeed *need = g_ptr_array_index(needs, i);
+    gsize len = strlen(need->reason);
 
-    if (pp_pci_address_equal(&need->address, address))
+    if (!pp_pci_address_equal(&need->address, address))
+      continue;
+    if (more > 0 ||
+        (joined->len > 0 && joined->len + 2 + len + MORE_ROOM > PP_PCI_HOST_NEEDS_MAX)) {
+      more++;
+    } else if (len + MORE_ROOM > PP_PCI_HOST_NEEDS_MAX) {
+      const char *end = need->reason + PP_PCI_HOST_NEEDS_MAX - MORE_ROOM - strlen("...");
+
+      /* Cut on a character's first byte: the reason is UTF-8. */
+      while (((guchar)*end & 0xc0) == 0x80)
+        end--;
+      g_string_append_len(joined, need->reason, end - need->reason);
+      g_string_append(joined, "...");
+    } else {
       g_string_append_printf(joined, "%s%s", joined->len ? "; " : "", need->reason);
+    }
   }
+  if (more > 0)
+    g_string_append_printf(joined, "; and %u more", more);
+  g_assert(joined->len <= PP_PCI_HOST_NEEDS_MAX);
   return joined->len ? g_string_free(g_steal_pointer(&joined), FALSE) : NULL;
 }
 

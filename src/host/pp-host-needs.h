@@ -71,8 +71,9 @@ GPtrArray *pp_host_needs_read(PpSysfs *sysfs, PpSysfs *proc, PpSysfs *dev, GPtrA
 const char *pp_host_needs_find(GPtrArray *needs, const PpPciAddress *address);
 
 /* Returns: (transfer full) (nullable): every reason @address is needed,
- *   in order, joined with "; " (a probe record's HOST_NEEDS); NULL when it
- *   is not needed. */
+ *   in order, joined with "; " (a probe record's HOST_NEEDS): at most
+ *   PP_PCI_HOST_NEEDS_MAX bytes, the reasons past them counted ("; and 12
+ *   more"); NULL when it is not needed. */
 char *pp_host_needs_join(GPtrArray *needs, const PpPciAddress *address);
 
 /**

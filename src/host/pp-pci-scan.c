@@ -229,6 +229,11 @@ scan_device(PpSysfs *sysfs, const char *name, GPtrArray *warnings, GError **erro
   }
 
   dev->driver = read_link_name(&d, "driver");
+  if (dev->driver != NULL && !pp_pci_driver_name_is_valid(dev->driver)) {
+    warn(&d, "its driver link names '%s', not a driver name (1 to %d of [A-Za-z0-9_.-])",
+         dev->driver, PP_PCI_DRIVER_NAME_MAX);
+    g_clear_pointer(&dev->driver, g_free);
+  }
   if (has(&d, "driver_override")) {
     g_autofree char *override = pp_sysfs_read_string(dir, "driver_override", NULL);
 
