@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
 #include <sqlite3.h>
 
 #include "pp-test-daemon.h"
@@ -639,6 +640,51 @@ test_bad_input(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* Sends @request as it is on the Unix socket and reads the answer to its
+ * end (the request asks to close). Returns: (transfer full). */
+static char *
+raw_request(PpTestDaemon *f, const char *request)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new(f->socket);
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  GString *answer = g_string_new(NULL);
+  char buf[4096];
+  gssize n;
+
+  conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(address), NULL, &error);
+  g_assert_no_error(error);
+  g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), request,
+                            strlen(request), NULL, NULL, &error);
+  g_assert_no_error(error);
+  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof(buf),
+                                  NULL, &error)) > 0)
+    g_string_append_len(answer, buf, n);
+  g_assert_no_error(error);
+  return g_string_free(answer, FALSE);
+}
+
+/* A request whose path is empty ("GET ?x": the query alone) is 404, as a
+ * path that is no route; the API read out of its path's parts on it
+ * (found by fuzz-api: an empty path split into no part at all). */
+static void
+test_empty_path(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *answer = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_daemon_start(f, NULL);
+  answer = raw_request(f, "GET ?x=1 HTTP/1.1\r\nHost: pcipassd\r\nConnection: close\r\n\r\n");
+  g_assert_true(g_str_has_prefix(answer, "HTTP/1.1 404 "));
+  g_assert_nonnull(strstr(answer, "\"message\": \"no such resource\""));
+  /* And it still answers. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/whoami", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_cmpstr(json_string_value(json_object_get(reply.json, "name")), ==, "root");
+  pp_test_daemon_stop(f);
+}
+
 /* pcipassd's own options and config file. */
 static void
 test_daemon_usage(PpTestDaemon *f, gconstpointer data)
@@ -848,6 +894,8 @@ main(int argc, char **argv)
   g_test_add("/daemon/host-update", PpTestDaemon, NULL, pp_test_daemon_set_up, test_host_update,
              pp_test_daemon_tear_down);
   g_test_add("/daemon/bad-input", PpTestDaemon, NULL, pp_test_daemon_set_up, test_bad_input,
+             pp_test_daemon_tear_down);
+  g_test_add("/daemon/empty-path", PpTestDaemon, NULL, pp_test_daemon_set_up, test_empty_path,
              pp_test_daemon_tear_down);
   g_test_add("/daemon/host-facts-bounded", PpTestDaemon, NULL, pp_test_daemon_set_up,
              test_host_facts_bounded, pp_test_daemon_tear_down);

@@ -1331,9 +1331,13 @@ metrics_text(const PpApiContext *ctx, GError **error)
 static gboolean
 split_path(const char *path, char **segments, guint *ret_n)
 {
-  g_auto(GStrv) parts = g_strsplit(path, "/", MAX_SEGMENTS + 2);
+  g_auto(GStrv) parts = NULL;
   guint n = 0;
 
+  /* Checked first: "" (a request for "?x") splits into no part at all. */
+  if (path[0] != '/')
+    return FALSE;
+  parts = g_strsplit(path, "/", MAX_SEGMENTS + 2);
   /* "/v1/hosts" splits as "", "v1", "hosts"; a trailing '/' is tolerated. */
   for (guint i = 1; parts[i] != NULL; i++) {
     if (parts[i][0] == '\0' && parts[i + 1] == NULL)
@@ -1346,7 +1350,7 @@ split_path(const char *path, char **segments, guint *ret_n)
     n++;
   }
   *ret_n = n;
-  return path[0] == '/';
+  return TRUE;
 }
 
 static gboolean
