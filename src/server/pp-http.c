@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "pp-fd.h"
+#include "pp-http-priv.h"
 #include "pp-http.h"
 
 /* clang-format off */
@@ -74,6 +75,11 @@ struct _PpHttpRequest {
   gboolean no_peer;   /* SO_PEERCRED failed: 500 */
   PpHttpPeer peer;
   char *remote;
+  /* A request made by pp_http_test_request_new() has no connection: its
+   * method, headers (names in lower case) and query are these. */
+  char *test_method;
+  GHashTable *test_headers;
+  GHashTable *test_query;
 };
 
 static void
@@ -85,6 +91,9 @@ request_free(PpHttpRequest *req)
   if (req->body != NULL)
     g_byte_array_unref(req->body);
   g_free(req->remote);
+  g_free(req->test_method);
+  g_clear_pointer(&req->test_headers, g_hash_table_unref);
+  g_clear_pointer(&req->test_query, g_hash_table_unref);
   g_free(req);
 }
 
@@ -107,16 +116,23 @@ pp_http_request_get_path(const PpHttpRequest *req)
 const char *
 pp_http_request_get_query(const PpHttpRequest *req, const char *name)
 {
-  g_return_val_if_fail(req != NULL && req->conn != NULL, NULL);
+  g_return_val_if_fail(req != NULL && (req->conn != NULL || req->test_query != NULL), NULL);
   g_return_val_if_fail(name != NULL, NULL);
+  if (req->conn == NULL)
+    return g_hash_table_lookup(req->test_query, name);
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *
 pp_http_request_get_header(const PpHttpRequest *req, const char *name)
 {
-  g_return_val_if_fail(req != NULL && req->conn != NULL, NULL);
+  g_return_val_if_fail(req != NULL && (req->conn != NULL || req->test_headers != NULL), NULL);
   g_return_val_if_fail(name != NULL, NULL);
+  if (req->conn == NULL) {
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+
+    return g_hash_table_lookup(req->test_headers, lower);
+  }
   /* MHD compares header names case-insensitively. */
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
@@ -821,4 +837,54 @@ pp_http_server_listen_tcp(PpHttpServer *server, const char *address, GError **er
   server->tcp_port = port;
   g_ptr_array_add(server->listeners, g_steal_pointer(&l));
   return TRUE;
+}
+
+/* ---- requests without a connection, for tests (pp-http-priv.h) ----------- */
+
+PpHttpRequest *
+pp_http_test_request_new(const char *method, const char *path, const char *body, gsize len,
+                         const PpHttpPeer *peer)
+{
+  PpHttpRequest *req;
+
+  g_return_val_if_fail(method != NULL && path != NULL && peer != NULL, NULL);
+  g_return_val_if_fail(body != NULL || len == 0, NULL);
+
+  req = g_new0(PpHttpRequest, 1);
+  req->test_method = g_strdup(method);
+  req->method = req->test_method;
+  req->path = g_strdup(path);
+  req->test_headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  req->test_query = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  /* As dispatch() leaves it: the body and a NUL that is not counted. */
+  if (len > 0) {
+    req->body = g_byte_array_sized_new((guint)len + 1);
+    g_byte_array_append(req->body, (const guint8 *)body, (guint)len);
+    g_byte_array_append(req->body, (const guint8 *)"", 1);
+  }
+  req->started = TRUE;
+  req->peer = *peer;
+  req->remote = g_strdup(peer->remote != NULL ? peer->remote : "test");
+  req->peer.remote = req->remote;
+  return req;
+}
+
+void
+pp_http_test_request_set_header(PpHttpRequest *req, const char *name, const char *value)
+{
+  g_return_if_fail(req != NULL && req->test_headers != NULL && name != NULL && value != NULL);
+  g_hash_table_replace(req->test_headers, g_ascii_strdown(name, -1), g_strdup(value));
+}
+
+void
+pp_http_test_request_set_query(PpHttpRequest *req, const char *name, const char *value)
+{
+  g_return_if_fail(req != NULL && req->test_query != NULL && name != NULL && value != NULL);
+  g_hash_table_replace(req->test_query, g_strdup(name), g_strdup(value));
+}
+
+void
+pp_http_test_request_free(PpHttpRequest *req)
+{
+  request_free(req);
 }
