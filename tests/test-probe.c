@@ -1626,7 +1626,9 @@ write_attr(const char *sys, const char *bdf, const char *name, const char *text)
 }
 
 /* Every number the probe reads from the trees is bounded where it is read,
- * by the bounds pcipassd reads the report with: a value past them is not
+ * and so are the host's name and kernel release, by the bounds pcipassd
+ * reads the report with (fuzz-sysfs found a kernel release that pcipassd
+ * refused): a value past them is not
  * reported, the probe says so on stderr (", ignoring"), and what it prints
  * is a report that pcipassd accepts. At the bounds, values are reported. */
 static void
@@ -1636,6 +1638,9 @@ test_numbers_bounded(void)
   g_autofree char *sys = pp_test_sysfs_new(dir);
   g_autofree char *online = g_build_filename(sys, "devices", "system", "cpu", "online", NULL);
   g_autofree char *meminfo = g_build_filename(dir, "proc", "meminfo", NULL);
+  g_autofree char *osrelease = g_build_filename(dir, "proc", "sys", "kernel", "osrelease", NULL);
+  g_autofree char *hostname = g_build_filename(dir, "proc", "sys", "kernel", "hostname", NULL);
+  g_autofree char *long_release = g_strnfill(1025, 'r');
   g_autoptr(PpTemplate) out = NULL;
   g_autoptr(PpProbeReport) report = NULL;
   g_autoptr(GError) error = NULL;
@@ -1645,6 +1650,10 @@ test_numbers_bounded(void)
   /* 1048577 CPUs online, and more memory than 64 bits hold. */
   pp_test_write_file(online, "0-1048576\n");
   pp_test_write_file(meminfo, "MemTotal:       18446744073709551616 kB\nMemFree: 1 kB\n");
+  /* A kernel release longer than a report takes; a host name file of two
+   * lines (the first is the name). */
+  pp_test_write_file(osrelease, long_release);
+  pp_test_write_file(hostname, "node7\nmore\n");
   pp_test_sysfs_add_device(sys, "0000:01:00.0", 0x8086, 0x1521, 0x020000, 2000000, NULL);
   write_attr(sys, "0000:01:00.0", "numa_node", "5000\n");
   pp_test_sysfs_add_device(sys, "0000:02:00.0", 0x8086, 0x1521, 0x020000, 1000000, NULL);
@@ -1676,11 +1685,14 @@ test_numbers_bounded(void)
                   "pcipass-probe: 'devices/system/cpu/online' ('0-1048576') counts more than 16384 "
                   "CPUs, ignoring\n"
                   "pcipass-probe: 'meminfo': MemTotal '18446744073709551616 kB' is not a size in "
-                  "KiB that adds up to at most 4398046511104, ignoring\n");
+                  "KiB that adds up to at most 4398046511104, ignoring\n"
+                  "pcipass-probe: 'sys/kernel/osrelease' is longer than 1024 bytes, ignoring\n");
   out = pp_template_parse(run.out, strlen(run.out), NULL, &error);
   g_assert_no_error(error);
   g_assert_null(pp_template_find(out, "CPU_COUNT"));
   g_assert_null(pp_template_find(out, "MEMORY_KIB"));
+  g_assert_null(pp_template_find(out, "KERNEL_VERSION"));
+  g_assert_cmpstr(pp_template_get_single(out, "HOSTNAME"), ==, "node7");
   rec = get_record(out, "01:00.0");
   assert_attr(rec, "NUMA_NODE", "-");
   assert_attr(rec, "IOMMU_GROUP", NULL);
@@ -1701,6 +1713,13 @@ test_numbers_bounded(void)
   g_assert_no_error(error);
   g_assert_cmpuint(report->devices->len, ==, 5);
   g_assert_cmpint(report->cpu_count, ==, -1);
+  pp_test_run_clear(&run);
+
+  /* A --hostname pcipassd would refuse is bad usage. */
+  run_probe(sys, NULL, (const char *const[]){ "--hostname", "a\nb", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==,
+                  "pcipass-probe: --hostname: a host name is 1 to 1024 bytes on one line\n");
   pp_test_rmtree(dir);
 }
 

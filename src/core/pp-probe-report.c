@@ -206,10 +206,11 @@ read_text(const PpTemplate *tmpl, const char *name, char **ret, GError **error)
   *ret = NULL;
   if (attr == NULL)
     return TRUE;
-  if (pp_attribute_get_value(attr) == NULL || strlen(pp_attribute_get_value(attr)) > NAME_MAX_LEN) {
+  if (pp_attribute_get_value(attr) == NULL ||
+      strlen(pp_attribute_get_value(attr)) > PP_PROBE_REPORT_FACT_TEXT_MAX) {
     g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
                 "line %u: %s is not a single value of at most %d bytes",
-                pp_attribute_get_pos(attr).line, name, NAME_MAX_LEN);
+                pp_attribute_get_pos(attr).line, name, PP_PROBE_REPORT_FACT_TEXT_MAX);
     return FALSE;
   }
   *ret = g_strdup(pp_attribute_get_value(attr));

@@ -39,6 +39,8 @@ typedef enum {
  * of CPUs and KiB, in 64 bits) cannot overflow.
  * CPU_COUNT: twice Linux's largest NR_CPUS (8192, x86-64 with MAXSMP). */
 #define PP_PROBE_REPORT_CPU_COUNT_MAX 16384
+/* HOSTNAME and KERNEL_VERSION: Linux's are at most 64 bytes (__NEW_UTS_LEN). */
+#define PP_PROBE_REPORT_FACT_TEXT_MAX 1024
 /* MEMORY_KIB: 4 PiB, all that 52-bit physical addresses reach (x86-64 with
  * 5-level paging, arm64 with LPA). */
 #define PP_PROBE_REPORT_MEMORY_KIB_MAX (G_GINT64_CONSTANT(1) << 42)

@@ -28,6 +28,7 @@
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
 #include "pp-pciconf.h"
+#include "pp-probe-report.h"
 #include "pp-probe.h"
 #include "pp-sysfs.h"
 
@@ -150,6 +151,13 @@ main(int argc, char **argv)
     opt.format = g_strdup("template");
   if (strcmp(opt.format, "template") != 0 && strcmp(opt.format, "json") != 0) {
     pp_say_error("unknown format '%s': use 'template' or 'json'", opt.format);
+    return PP_EXIT_USAGE;
+  }
+  if (opt.hostname != NULL &&
+      (opt.hostname[0] == '\0' || strlen(opt.hostname) > PP_PROBE_REPORT_FACT_TEXT_MAX ||
+       strpbrk(opt.hostname, "\n\r\t") != NULL)) {
+    pp_say_error("--hostname: a host name is 1 to %d bytes on one line",
+                 PP_PROBE_REPORT_FACT_TEXT_MAX);
     return PP_EXIT_USAGE;
   }
   if (opt.all && opt.config != NULL) {

@@ -177,25 +177,54 @@ read_memory(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings)
   return total;
 }
 
+/* A fact in words (a host name, a kernel release) from @text read in
+ * @path: its first line, without blanks around, valid UTF-8; NULL when
+ * empty, or (said in @warnings) when it is longer than a report takes or
+ * has a control character: Linux's are at most 64 bytes. */
 static char *
-read_kernel(PpSysfs *proc)
+fact_text(const char *text, const char *path, GPtrArray *warnings)
+{
+  g_autofree char *line = NULL;
+
+  if (text == NULL)
+    return NULL;
+  line = g_strstrip(g_strndup(text, strcspn(text, "\n")));
+  if (line[0] == '\0')
+    return NULL;
+  for (const char *p = line; *p != '\0'; p++) {
+    if ((guchar)*p < 0x20 || *p == 0x7f) {
+      warn(warnings, "'%s' holds a control character", path);
+      return NULL;
+    }
+  }
+  if (strlen(line) > PP_PROBE_REPORT_FACT_TEXT_MAX) {
+    warn(warnings, "'%s' is longer than %d bytes", path, PP_PROBE_REPORT_FACT_TEXT_MAX);
+    return NULL;
+  }
+  return g_utf8_make_valid(line, -1);
+}
+
+static char *
+read_kernel(PpSysfs *proc, GPtrArray *warnings)
 {
   g_autofree char *release = NULL;
   g_autofree char *version = NULL;
   g_auto(GStrv) words = NULL;
+  char *text;
 
   if (proc == NULL)
     return NULL;
   release = pp_sysfs_read_string(proc, "sys/kernel/osrelease", NULL);
-  if (release != NULL && g_strstrip(release)[0] != '\0')
-    return g_utf8_make_valid(release, -1);
+  text = fact_text(release, "sys/kernel/osrelease", warnings);
+  if (text != NULL)
+    return text;
   /* "Linux version 3.10.0-1160.15.2.el7.x86_64 (mockbuild@...) ..." */
   version = pp_sysfs_read_string(proc, "version", NULL);
   if (version == NULL)
     return NULL;
   words = g_strsplit(version, " ", 4);
   if (g_strv_length(words) >= 3 && strcmp(words[1], "version") == 0)
-    return g_utf8_make_valid(words[2], -1);
+    return fact_text(words[2], "version", warnings);
   return NULL;
 }
 
@@ -208,12 +237,11 @@ pp_host_facts_read(PpSysfs *sysfs, PpSysfs *proc, GPtrArray *warnings)
 
   facts->cpu_count = read_cpu_count(sysfs, proc, warnings);
   facts->memory_kib = read_memory(sysfs, proc, warnings);
-  facts->kernel_version = read_kernel(proc);
+  facts->kernel_version = read_kernel(proc, warnings);
   if (proc != NULL) {
     g_autofree char *name = pp_sysfs_read_string(proc, "sys/kernel/hostname", NULL);
 
-    if (name != NULL && g_strstrip(name)[0] != '\0')
-      facts->hostname = g_utf8_make_valid(name, -1);
+    facts->hostname = fact_text(name, "sys/kernel/hostname", warnings);
   }
   return facts;
 }

@@ -25,9 +25,12 @@ typedef struct {
  * CPUs from devices/system/cpu/online (else the cpuN folders, else
  * /proc/cpuinfo); memory from /proc/meminfo (else the NUMA nodes' meminfo);
  * kernel and host name from /proc/sys/kernel (else /proc/version for the
- * kernel). What cannot be read stays unknown, and so does a count past the
- * bounds of a report (PP_PROBE_REPORT_CPU_COUNT_MAX, _MEMORY_KIB_MAX), which
- * @warnings (nullable; element-type utf8) then says, ending with ", ignoring".
+ * kernel). What cannot be read stays unknown, and so does what a report
+ * could not hold: a count past its bounds (PP_PROBE_REPORT_CPU_COUNT_MAX,
+ * _MEMORY_KIB_MAX), a name or release longer than
+ * PP_PROBE_REPORT_FACT_TEXT_MAX or with a control character (only the first
+ * line of a file is read), which @warnings (nullable; element-type utf8)
+ * then says, ending with ", ignoring".
  *
  * Returns: (transfer full): the facts; never %NULL.
  */
