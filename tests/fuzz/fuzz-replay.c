@@ -1,6 +1,8 @@
 /* Runs a fuzz target without libFuzzer (gcc builds, the normal test
  * suite): every file of the corpus folders given, then mutations of them
- * from a fixed seed, so a crash is reproducible. */
+ * from a fixed seed, so a crash is reproducible.
+ *
+ *   fuzz-replay-NAME [--mutations=N] CORPUS...   N per file, default 2000 */
 #include "config.h"
 
 #include <stdint.h>
@@ -54,8 +56,14 @@ main(int argc, char **argv)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed(20261125);
   guint inputs = 0;
+  guint mutations = 2000;
+  int first = 1;
 
-  for (int i = 1; i < argc; i++) {
+  if (argc > 1 && g_str_has_prefix(argv[1], "--mutations=")) {
+    mutations = (guint)g_ascii_strtoull(argv[1] + strlen("--mutations="), NULL, 10);
+    first = 2;
+  }
+  for (int i = first; i < argc; i++) {
     g_autoptr(GDir) dir = g_dir_open(argv[i], 0, NULL);
     const char *name;
 
@@ -68,10 +76,13 @@ main(int argc, char **argv)
       g_autofree char *data = NULL;
       gsize len = 0;
 
-      if (!g_file_get_contents(path, &data, &len, NULL))
-        continue;
+      /* An unreadable corpus file is a failure: it would test nothing. */
+      if (!g_file_get_contents(path, &data, &len, NULL)) {
+        fprintf(stderr, "cannot read corpus file '%s'\n", path);
+        return 1;
+      }
       LLVMFuzzerTestOneInput((const uint8_t *)data, len);
-      for (guint m = 0; m < 2000; m++)
+      for (guint m = 0; m < mutations; m++)
         mutate_and_run(rand, data, len);
       inputs++;
     }
@@ -80,6 +91,6 @@ main(int argc, char **argv)
     fprintf(stderr, "no corpus files\n");
     return 1;
   }
-  printf("%u corpus files, %u mutations each: no failure\n", inputs, 2000);
+  printf("%u corpus files, %u mutations each: no failure\n", inputs, mutations);
   return 0;
 }
