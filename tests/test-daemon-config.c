@@ -26,6 +26,7 @@ test_defaults(void)
   g_assert_cmpuint(config->probe_timeout, ==, 30);
   /* The probe installed with pcipassd, found without PATH. */
   g_assert_cmpstr(config->probe_path, ==, PP_BINDIR "/pcipass-probe");
+  g_assert_cmpstr(config->image_dirs, ==, "/var/lib/pcipass/images");
 
   /* What --print-config prints reads back to the same settings. */
   text = pp_daemon_config_to_string(config);
@@ -77,6 +78,15 @@ test_parse_errors(void)
     { "socket =\n", "line 1: socket: the value is empty" },
     { "log-level = loud\n", "log-level: 'loud' is not one of error|warning|message|info|debug" },
     { "probe-timeout = -1\n", "probe-timeout: '-1'" },
+    { "probe-timeout = 5\nimage-dirs = images\n",
+      "line 2: image-dirs: 'images' is not an absolute path without '.' or '..' (folders are "
+      "separated by ':')" },
+    { "image-dirs = /srv/images:/srv/../etc\n",
+      "image-dirs: '/srv/../etc' is not an absolute path without '.' or '..'" },
+    { "image-dirs = /srv/./images\n", "image-dirs: '/srv/./images' is not an absolute path" },
+    { "image-dirs = /a::/b\n", "image-dirs: '' is not an absolute path" },
+    { "image-dirs = /a:/b:/c:/d:/e:/f:/g:/h:/i:/j:/k:/l:/m:/n:/o:/p:/q\n",
+      "image-dirs: more than 16 folders" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -98,6 +108,38 @@ test_parse_errors(void)
     g_assert_false(pp_daemon_config_parse(config, "a = b\0c", 7, &error));
     g_assert_nonnull(strstr(error->message, "NUL"));
   }
+}
+
+/* image-dirs: folders in order, a trailing '/' dropped, none when empty;
+ * '..' in a name is a name, not a way up. */
+static void
+test_image_dirs(void)
+{
+  g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) dirs = pp_daemon_config_get_image_dirs(config);
+
+  g_assert_cmpuint(g_strv_length(dirs), ==, 1);
+  g_assert_cmpstr(dirs[0], ==, "/var/lib/pcipass/images");
+  g_strfreev(g_steal_pointer(&dirs));
+
+  g_assert_true(pp_daemon_config_set(config, "image-dirs", "/srv/images/:/mnt/nfs/a..b:/", &error));
+  g_assert_no_error(error);
+  dirs = pp_daemon_config_get_image_dirs(config);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 3);
+  g_assert_cmpstr(dirs[0], ==, "/srv/images");
+  g_assert_cmpstr(dirs[1], ==, "/mnt/nfs/a..b");
+  g_assert_cmpstr(dirs[2], ==, "/");
+  g_strfreev(g_steal_pointer(&dirs));
+
+  g_assert_true(pp_daemon_config_set(config, "image-dirs", "", &error));
+  dirs = pp_daemon_config_get_image_dirs(config);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 0);
+
+  /* A bad value changes nothing. */
+  g_assert_false(pp_daemon_config_set(config, "image-dirs", "/a:b", &error));
+  g_assert_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID);
+  g_assert_cmpstr(config->image_dirs, ==, "");
 }
 
 static void
@@ -203,6 +245,7 @@ main(int argc, char **argv)
   g_test_add_func("/daemon-config/defaults", test_defaults);
   g_test_add_func("/daemon-config/parse", test_parse);
   g_test_add_func("/daemon-config/parse-errors", test_parse_errors);
+  g_test_add_func("/daemon-config/image-dirs", test_image_dirs);
   g_test_add_func("/auth/tokens", test_tokens);
   g_test_add_func("/auth/authenticate", test_authenticate);
   return g_test_run();

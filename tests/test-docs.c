@@ -178,7 +178,7 @@ test_daemon_docs(void)
       g_error("key '%s' is not in data/pcipassd.conf", key);
     keys++;
   }
-  g_assert_cmpuint(keys, ==, 13);
+  g_assert_cmpuint(keys, ==, 14);
   pp_test_run_clear(&run);
 }
 
@@ -250,10 +250,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 21);
-  /* --json on all; --socket, --url, --token-file on the 20 daemon ones;
+  g_assert_cmpuint(commands, ==, 22);
+  /* --json on all; --socket, --url, --token-file on the 21 daemon ones;
    * 19 of their own. */
-  g_assert_cmpuint(options, ==, 21 + 3 * 20 + 19);
+  g_assert_cmpuint(options, ==, 22 + 3 * 21 + 19);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

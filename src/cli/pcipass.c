@@ -45,6 +45,7 @@ static const struct {
   { "vm", "retry", "ID|NAME", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
   { "vm", "place", "FILE|-", "say where a template's VM would go (a dry run)", TRUE,
     pp_cmd_vm_place },
+  { "image", "list", "", "list the images templates can name", TRUE, pp_cmd_image_list },
   { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },
   { "user", "list", "", "list the users", TRUE, pp_cmd_user_list },
   { "token", "create", "", "make a token for --url, shown once", TRUE, pp_cmd_token_create },

@@ -115,6 +115,8 @@ int pp_cmd_vm_resume(int argc, char **argv);
 int pp_cmd_vm_retry(int argc, char **argv);
 int pp_cmd_vm_place(int argc, char **argv);
 
+int pp_cmd_image_list(int argc, char **argv);
+
 int pp_cmd_user_create(int argc, char **argv);
 int pp_cmd_user_list(int argc, char **argv);
 int pp_cmd_token_create(int argc, char **argv);

@@ -232,6 +232,15 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   g_return_val_if_fail(hostdevs == NULL ||
                            g_array_get_element_size((GArray *)hostdevs) == sizeof(PpPciAddress),
                        NULL);
+  /* An image not resolved would boot from nothing, or make a disk without
+   * a file: never XML. */
+  g_return_val_if_fail(spec->kernel_image == NULL || spec->kernel != NULL, NULL);
+  g_return_val_if_fail(spec->initrd_image == NULL || spec->initrd != NULL, NULL);
+  for (guint i = 0; i < spec->disks->len; i++) {
+    const PpVmDisk *disk = g_ptr_array_index(spec->disks, i);
+
+    g_return_val_if_fail(disk->source != NULL && disk->format != NULL, NULL);
+  }
 
   guest = g_new0(GuestAddress, hostdevs != NULL ? hostdevs->len : 0);
   if (hostdevs != NULL)

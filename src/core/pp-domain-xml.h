@@ -10,6 +10,11 @@
  * type='file'>, direct kernel boot <os><kernel/><initrd/><cmdline/>,
  * GRAPHICS <graphics type='vnc'|'spice'> with its <listen type='address'>.
  * Text is escaped for XML. The result validates with virt-xml-validate.
+ *
+ * A disk, kernel or initrd given as an image must have been resolved to
+ * its file first (its source and format, the spec's kernel or initrd, set
+ * to what pcipassd found: src/server/pp-images): the XML names the file's
+ * path on the front-end, which the hosts see at the same path.
  */
 #pragma once
 

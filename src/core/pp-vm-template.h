@@ -7,9 +7,12 @@
  *                                 two decimals); default 1
  *   VCPU = 2                      virtual CPUs of the guest; default CPU rounded up
  *   MEMORY = 1024                 MiB (1..16 TiB); required
+ *   DISK = [ IMAGE = "debian12", TARGET = "vda" ]
+ *                                 a disk from pcipassd's image folders, by name
+ *                                 (pp-image.h: the format is its file's); TARGET
+ *                                 default vda, vdb, ...
  *   DISK = [ SOURCE = "/var/lib/images/a.qcow2", FORMAT = "qcow2"|"raw",
- *            TARGET = "vda" ]     a disk file of the host; FORMAT default raw,
- *                                 TARGET default vda, vdb, ...
+ *            TARGET = "vda" ]     a disk file of the host; FORMAT default raw
  *   NIC = [ BRIDGE = "br0", MODEL = "virtio", MAC = "52:54:00:..." ]
  *                                 a bridged NIC; MODEL default virtio; MAC default
  *                                 libvirt's choice
@@ -19,9 +22,12 @@
  *                                 with or without 0x) or by address, not both
  *   HOST = "node1" | 3            optional: only this host (name or id)
  *   MACHINE = "q35" | "i440fx"    the guest's chipset; default q35
- *   OS = [ KERNEL = "/path/vmlinuz", INITRD = "/path/initrd",
+ *   OS = [ KERNEL_IMAGE = "vmlinuz-6.1", INITRD_IMAGE = "initrd-6.1",
  *          KERNEL_CMD = "console=ttyS0" ]
- *                                 direct kernel boot (OpenNebula's OS vector)
+ *                                 direct kernel boot (OpenNebula's OS vector), the
+ *                                 kernel and initrd from the image folders;
+ *                                 KERNEL = "/path/vmlinuz" and INITRD = "/path/initrd"
+ *                                 name files of the host instead
  *   GRAPHICS = [ TYPE = "VNC"|"SPICE", LISTEN = "0.0.0.0", PORT = 5900,
  *                PASSWD = "...", KEYMAP = "en-us" ]
  *                                 a console (OpenNebula's GRAPHICS): LISTEN an IP
@@ -34,11 +40,15 @@
  * Any other attribute, and any other key in these vectors, is refused with
  * its name and position: an attribute that would change the VM is never
  * silently dropped.
+ *
+ * Images are names, checked here (pp_image_name_check()); pcipassd finds
+ * their files (src/server/pp-images).
  */
 #pragma once
 
 #include <glib.h>
 
+#include "pp-image.h"
 #include "pp-pci-address.h"
 #include "pp-placement.h"
 #include "pp-template.h"
@@ -59,9 +69,11 @@ typedef enum {
 } PpVmMachine;
 
 typedef struct {
-  char *source;
-  char *format; /* "raw", "qcow2" */
-  char *target; /* "vda" */
+  char *source;        /* the file's path; NULL for an IMAGE until it is resolved */
+  char *format;        /* "raw", "qcow2"; NULL for an IMAGE until it is resolved */
+  char *target;        /* "vda" */
+  char *image;         /* NULL: a SOURCE */
+  PpTextPos image_pos; /* where IMAGE is in the text */
 } PpVmDisk;
 
 typedef struct {
@@ -100,9 +112,13 @@ typedef struct {
   gint64 host_id;      /* 0: any */
   char *host_name;     /* NULL: any */
   PpVmMachine machine;
-  char *kernel;        /* NULL: no direct kernel boot */
+  char *kernel;        /* NULL: no direct kernel boot, or a KERNEL_IMAGE not resolved yet */
   char *initrd;
   char *kernel_cmd;
+  char *kernel_image;  /* NULL: none; else kernel is NULL until it is resolved */
+  char *initrd_image;
+  PpTextPos kernel_image_pos;
+  PpTextPos initrd_image_pos;
   PpVmGraphics graphics;
   PpTemplate *tmpl;    /* the template as parsed */
 } PpVmSpec;

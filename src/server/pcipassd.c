@@ -23,6 +23,7 @@
 #include "pp-fd.h"
 #include "pp-file.h"
 #include "pp-http.h"
+#include "pp-images.h"
 #include "pp-monitor.h"
 #include "pp-output.h"
 #include "pp-scheduler.h"
@@ -51,6 +52,7 @@ typedef struct {
   PpDeployer *deployer;
   PpScheduler *scheduler;
   PpHttpServer *http;
+  PpImages *images;
   PpApiContext api;
   int signal;
 } PpDaemon;
@@ -233,6 +235,31 @@ take_lock(PpDaemon *daemon, GError **error)
   return TRUE;
 }
 
+/* Says how each image folder stands: it may be made later (images are
+ * looked for when used), but a folder that others than its owner may
+ * write lets them choose what VMs read. */
+static void
+check_image_dirs(const PpImages *images)
+{
+  const char *const *dirs = pp_images_get_dirs(images);
+
+  if (dirs[0] == NULL)
+    g_message("no image folders (image-dirs is empty): templates can name no image");
+  for (guint i = 0; dirs[i] != NULL; i++) {
+    struct stat st;
+
+    if (stat(dirs[i], &st) != 0)
+      g_message("image folder '%s': %s; its images are found once it exists", dirs[i],
+                g_strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      g_warning("image folder '%s' is not a folder: no image is found there, ignoring", dirs[i]);
+    else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      g_warning("image folder '%s' is writable by its group or by others (mode %04o): whoever "
+                "can write there chooses what VMs read; only administrators should, ignoring",
+                dirs[i], (guint)(st.st_mode & 07777));
+  }
+}
+
 static int
 run(PpDaemon *daemon)
 {
@@ -250,12 +277,17 @@ run(PpDaemon *daemon)
     .host_checked = on_host_checked,
     .host_checked_data = daemon,
   };
+  g_auto(GStrv) image_dirs = pp_daemon_config_get_image_dirs(config);
   PpSchedulerConfig scheduler = {
     .interval_s = config->schedule_interval,
     .policy = strcmp(config->placement_policy, "stripe") == 0 ? PP_PLACE_POLICY_STRIPE
                                                               : PP_PLACE_POLICY_PACK,
     .deploy_tries = config->deploy_tries,
   };
+
+  daemon->images = pp_images_new((const char *const *)image_dirs);
+  daemon->api.images = daemon->images;
+  scheduler.images = daemon->images;
 
   /* Each step records what it makes: a start that fails leaves nothing
    * new behind. The lock first, so that a second daemon touches nothing;
@@ -302,6 +334,7 @@ run(PpDaemon *daemon)
   daemon->api.scheduler = daemon->scheduler;
   daemon->monitor = pp_monitor_new(daemon->store, &monitor);
   daemon->api.monitor = daemon->monitor;
+  check_image_dirs(daemon->images);
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
   g_unix_signal_add(SIGINT, on_signal, daemon);
@@ -329,6 +362,7 @@ daemon_clear(PpDaemon *daemon)
   /* The listeners remove their sockets; then what a failed start made. */
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);
+  g_clear_pointer(&daemon->images, pp_images_free);
   if (daemon->made != NULL)
     undo_start(daemon);
   g_clear_pointer(&daemon->made, g_ptr_array_unref);

@@ -8,6 +8,7 @@
 #include "pp-auth.h"
 #include "pp-autoptr.h"
 #include "pp-domain-xml.h"
+#include "pp-images.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
 #include "pp-vm-template.h"
@@ -67,6 +68,7 @@ static json_t *api_vm_terminate(PpApiCall *call, guint *ret_status, GError **err
 static json_t *api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_resume(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_retry(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_image_list(PpApiCall *call, guint *ret_status, GError **error);
 
 /* The routes.
  *   method   the HTTP method
@@ -101,6 +103,7 @@ static const struct {
   { "POST", "/v1/vms/*/poweroff", api_vm_poweroff, 0 },
   { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
   { "POST", "/v1/vms/*/retry", api_vm_retry, 0 },
+  { "GET", "/v1/images", api_image_list, 0 },
 };
 
 /* How errors become HTTP statuses (STYLE rule 18).
@@ -123,6 +126,8 @@ static const struct {
   { pp_store_error_quark, PP_STORE_ERROR_BUSY, 503 },
   { pp_probe_run_error_quark, PP_PROBE_RUN_ERROR_INVALID, 400 },
   { pp_vm_template_error_quark, -1, 400 },
+  { pp_images_error_quark, PP_IMAGES_ERROR_NOT_FOUND, 400 },
+  { pp_images_error_quark, PP_IMAGES_ERROR_INVALID, 400 },
   { pp_scheduler_error_quark, PP_SCHEDULER_ERROR_STATE, 409 },
 };
 
@@ -966,7 +971,7 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
     /* What the deployer gives libvirt, for the curious and the tests. */
     if (placed != NULL) {
-      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, ctx->images, vm, placed, NULL);
 
       xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
     }
@@ -999,16 +1004,32 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
       error);
 }
 
-/* The template of a body {"template": TEXT}, parsed. Its error answer
- * says where, for a client that names the file: "line" and "column", or
- * "missing" (the required attribute's name). */
+/* What the caller may ask of a template: every image it names is found
+ * now, so that a bad one is refused before anything is made (it is found
+ * again at deploy). */
+static gboolean
+check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
+{
+  PpTextPos pos = { 0, 0 };
+
+  if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
+    return TRUE;
+  if (pos.line > 0)
+    call->error_fields = json_pack("{s:i,s:i}", "line", (int)pos.line, "column", (int)pos.column);
+  return FALSE;
+}
+
+/* The template of a body {"template": TEXT}, parsed, and checked for the
+ * caller (check_template()). Its error answer says where, for a client
+ * that names the file: "line" and "column", or "missing" (the required
+ * attribute's name). */
 static PpVmSpec *
 body_template(PpApiCall *call, const char **ret_text, GError **error)
 {
   static const char *const fields[] = { "template", NULL };
   PpVmTemplateWhere where = { { 0, 0 }, NULL };
   const char *text;
-  PpVmSpec *spec;
+  g_autoptr(PpVmSpec) spec = NULL;
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
@@ -1020,7 +1041,9 @@ body_template(PpApiCall *call, const char **ret_text, GError **error)
         json_pack("{s:i,s:i}", "line", (int)where.pos.line, "column", (int)where.pos.column);
   else if (spec == NULL && where.missing != NULL)
     call->error_fields = json_pack("{s:s}", "missing", where.missing);
-  return spec;
+  if (spec == NULL || !check_template(call, spec, error))
+    return NULL;
+  return g_steal_pointer(&spec);
 }
 
 static json_t *
@@ -1228,6 +1251,36 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
   return built(json_pack("{s:b,s:{s:I,s:s},s:o,s:O}", "fits", TRUE, "host", "id",
                          (json_int_t)placement->host_id, "name", host->name, "numa_node",
                          json_int_or_null(placement->numa_node, -1), "devices", array),
+               error);
+}
+
+/* Images. */
+
+static json_t *
+image_to_json(const PpImage *image)
+{
+  return json_pack("{s:o,s:s,s:o,s:o,s:o,s:I,s:I}", "name", pp_json_text(image->name), "kind",
+                   pp_image_format_to_string(image->format), "directory", pp_json_text(image->dir),
+                   "file", pp_json_text(image->file), "path", pp_json_text(image->path), "size",
+                   (json_int_t)image->size, "virtual_size", (json_int_t)image->virtual_size);
+}
+
+static json_t *
+api_image_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  gboolean truncated = FALSE;
+  g_autoptr(GPtrArray) images = pp_images_list(call->ctx->images, &truncated, error);
+  g_autoptr(json_t) array = NULL;
+
+  if (images == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < images->len; i++) {
+    if (!pp_json_append(array, image_to_json(g_ptr_array_index(images, i))))
+      return built(NULL, error);
+  }
+  return built(json_pack("{s:O,s:o,s:b}", "images", array, "directories",
+                         json_strv(pp_images_get_dirs(call->ctx->images)), "truncated", truncated),
                error);
 }
 

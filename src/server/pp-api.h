@@ -41,9 +41,10 @@
  *                                     ?all=1 adds done VMs
  *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
  *                                     the caller). A bad template is 400 with its line and
- *                                     column
+ *                                     column; so is one naming an image that cannot be
+ *                                     used (missing, a link, not a regular file...)
  *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
- *                                     created
+ *                                     created; the template checked as for POST /v1/vms
  *   GET    /v1/vms/{id}               VM (the owner or the admin; others get 404)
  *   POST   /v1/vms/{id}/terminate     -> 202 VM: destroyed, devices released; from every
  *                                     state (a done VM stays done)
@@ -52,6 +53,9 @@
  *                                     devices) starts again on them
  *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed VM releases what it kept and is
  *                                     pending again, its deploy tries counted anew
+ *   GET    /v1/images                 {"images": [IMAGE...], "directories": ["/var/lib/..."],
+ *                                     "truncated": false}: what templates can name now
+ *                                     (pp-images.h)
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
@@ -82,6 +86,8 @@
  * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,
  *   "devices": [{"address", "type", "name", "request": N|null}...]}
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}
+ * IMAGE: {"name", "kind": "qcow2|raw" (from the file's name), "directory", "file", "path",
+ *   "size": bytes of the file, "virtual_size": bytes of the disk (a qcow2's own)}
  * USER: {"id", "name", "admin", "created"}
  * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
  */
@@ -90,6 +96,7 @@
 #include <glib.h>
 
 #include "pp-http.h"
+#include "pp-images.h"
 #include "pp-monitor.h"
 #include "pp-scheduler.h"
 #include "pp-store.h"
@@ -115,8 +122,9 @@ typedef struct {
   PpStore *store;
   PpMonitor *monitor; /* nullable: no probing (tests of the API alone) */
   PpScheduler *scheduler;
-  PpHttpServer *http; /* nullable: no request counts in /metrics */
-  gint64 started;     /* unix seconds */
+  PpHttpServer *http;     /* nullable: no request counts in /metrics */
+  const PpImages *images; /* nullable: no image folders */
+  gint64 started;         /* unix seconds */
 } PpApiContext;
 
 /* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. */

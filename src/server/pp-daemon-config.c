@@ -13,12 +13,15 @@ G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
 
 /* The longest value of any key. */
 #define VALUE_MAX 4096
+/* The most folders a KEY_PATH_LIST holds. */
+#define PATH_LIST_MAX 16
 
 typedef enum {
-  KEY_STRING, /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
-  KEY_PATH,   /* an absolute path */
-  KEY_UINT,   /* a decimal number within min..max */
-  KEY_CHOICE, /* one of `choices` */
+  KEY_STRING,    /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
+  KEY_PATH,      /* an absolute path */
+  KEY_UINT,      /* a decimal number within min..max */
+  KEY_CHOICE,    /* one of `choices` */
+  KEY_PATH_LIST, /* absolute paths separated by ':', at most PATH_LIST_MAX; "" for none */
 } KeyType;
 
 /* The keys.
@@ -28,7 +31,7 @@ typedef enum {
  *   def      the default, as text
  *   min/max  the bounds of a KEY_UINT
  *   choices  the values of a KEY_CHOICE, '|'-separated
- *   empty    whether "" is a value (KEY_STRING, KEY_PATH)
+ *   empty    whether "" is a value (KEY_STRING, KEY_PATH, KEY_PATH_LIST)
  *   help     one line for --help and the man page
  */
 static const struct {
@@ -63,6 +66,10 @@ static const struct {
     FALSE, "Seconds between two scheduler passes (it also runs when VMs or hosts change)" },
   { "deploy-tries", KEY_UINT, offsetof(PpDaemonConfig, deploy_tries), "3", 1, 100, NULL, FALSE,
     "Deploys of a VM that may fail (each on another host when one fits) before it is failed" },
+  { "image-dirs", KEY_PATH_LIST, offsetof(PpDaemonConfig, image_dirs), "/var/lib/pcipass/images", 0,
+    0, NULL, TRUE,
+    "The image folders, ':'-separated, searched in order: templates name their files (DISK "
+    "IMAGE, OS KERNEL_IMAGE); hosts must see them at the same paths" },
   { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
     "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
   { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,
@@ -135,6 +142,36 @@ set_key(PpDaemonConfig *config, int i, const char *value, GError **error)
     if (!g_strv_contains((const char *const *)choices, value)) {
       g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
                   "%s: '%s' is not one of %s", keys[i].key, value, keys[i].choices);
+      return FALSE;
+    }
+    break;
+  }
+  case KEY_PATH_LIST: {
+    g_auto(GStrv) paths = g_strsplit(value, ":", -1);
+
+    if (g_strv_length(paths) > PATH_LIST_MAX) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: more than %d folders", keys[i].key, PATH_LIST_MAX);
+      return FALSE;
+    }
+    for (guint p = 0; value[0] != '\0' && paths[p] != NULL; p++) {
+      g_auto(GStrv) parts = g_strsplit(paths[p], "/", -1);
+      gboolean dots = g_strv_contains((const char *const *)parts, ".") ||
+                      g_strv_contains((const char *const *)parts, "..");
+
+      /* The folder's path goes into domain XML as it is written: a plain
+       * absolute path, so that what pcipassd checked is what hosts open. */
+      if (paths[p][0] != '/' || dots) {
+        g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                    "%s: '%s' is not an absolute path without '.' or '..' (folders are "
+                    "separated by ':')",
+                    keys[i].key, paths[p]);
+        return FALSE;
+      }
+    }
+    if (value[0] == '\0' && !keys[i].empty) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: the value is empty", keys[i].key);
       return FALSE;
     }
     break;
@@ -257,6 +294,28 @@ pp_daemon_config_finish(PpDaemonConfig *config)
     g_free(config->database);
     config->database = g_build_filename(config->state_dir, "pcipass.db", NULL);
   }
+}
+
+GStrv
+pp_daemon_config_get_image_dirs(const PpDaemonConfig *config)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  g_auto(GStrv) paths = NULL;
+
+  g_return_val_if_fail(config != NULL, NULL);
+
+  paths = g_strsplit(config->image_dirs, ":", -1);
+  for (guint i = 0; paths[i] != NULL; i++) {
+    /* "/a/b/" and "/a/b" are one folder; its path is written without the
+     * slash, as the XML will have it. */
+    gsize n = strlen(paths[i]);
+
+    while (n > 1 && paths[i][n - 1] == '/')
+      paths[i][--n] = '\0';
+    if (n > 0)
+      g_strv_builder_add(builder, paths[i]);
+  }
+  return g_strv_builder_end(builder);
 }
 
 char *

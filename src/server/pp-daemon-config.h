@@ -28,6 +28,7 @@ typedef struct {
   guint schedule_interval;
   guint deploy_tries;
   char *placement_policy; /* pack, stripe */
+  char *image_dirs;       /* absolute paths, ':'-separated, searched in order; "" for none */
   char *log_level;        /* error, warning, message, info, debug */
 } PpDaemonConfig;
 
@@ -58,6 +59,10 @@ gboolean pp_daemon_config_parse(PpDaemonConfig *config, const char *text, gsize 
 
 /* Resolves what depends on other keys (the database below the state dir). */
 void pp_daemon_config_finish(PpDaemonConfig *config);
+
+/* Returns: (transfer full): the image folders of image-dirs, in order
+ * (empty for none). */
+GStrv pp_daemon_config_get_image_dirs(const PpDaemonConfig *config);
 
 /* Returns: (transfer full): every key as `key = value` lines, the format
  * that pp_daemon_config_parse reads. */

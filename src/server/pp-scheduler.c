@@ -669,7 +669,8 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
 }
 
 char *
-pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error)
+pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm, const PpHost *host,
+                        GError **error)
 {
   g_autoptr(PpVmSpec) spec =
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), error);
@@ -682,6 +683,9 @@ pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GErr
                               .managed = !host->prebound };
 
   if (spec == NULL)
+    return NULL;
+  /* Again now, not only at create: an image may have changed or gone. */
+  if (!pp_images_resolve_spec(images, spec, NULL, error))
     return NULL;
   devices = pp_store_vm_list_devices(store, vm->id, error);
   if (devices == NULL)
@@ -732,9 +736,12 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   op->host_name = g_strdup(host->name);
 
   if (kind == OP_START) {
-    g_autofree char *xml = pp_scheduler_domain_xml(sched->store, vm, host, &error);
+    g_autofree char *xml =
+        pp_scheduler_domain_xml(sched->store, sched->config.images, vm, host, &error);
 
     if (xml == NULL) {
+      if (error->domain == PP_IMAGES_ERROR)
+        g_prefix_error(&error, "an image of its template cannot be used: ");
       fail_vm(sched, vm, error->message);
       op_free(op);
       return;
@@ -848,6 +855,26 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
   return TRUE;
 }
 
+/* A VM's images are found again when it starts: one gone or changed
+ * since would fail it and release its devices; a resume is refused
+ * instead, and the VM keeps them. */
+static gboolean
+check_resume_images(PpScheduler *sched, const PpVm *vm, GError **error)
+{
+  g_autoptr(PpVmSpec) spec =
+      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  g_autoptr(GError) local = NULL;
+
+  if (spec == NULL || pp_images_resolve_spec(sched->config.images, spec, NULL, &local))
+    return TRUE;
+  {
+    g_autofree char *wanted = g_strdup_printf(
+        "it cannot be resumed: an image of its template cannot be used: %s", local->message);
+
+    return state_error(vm, wanted, error);
+  }
+}
+
 gboolean
 pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
 {
@@ -863,7 +890,7 @@ pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
                        error);
   if (g_hash_table_contains(scheduler->in_flight, &vm_id))
     return state_error(vm, "a libvirt call for it is still running; try again", error);
-  if (!check_resume_ready(scheduler, vm, error))
+  if (!check_resume_ready(scheduler, vm, error) || !check_resume_images(scheduler, vm, error))
     return FALSE;
   if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_DEPLOYING,
                               "resume asked", now_s(), error))

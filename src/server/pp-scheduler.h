@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "pp-deployer.h"
+#include "pp-images.h"
 #include "pp-placement.h"
 #include "pp-store.h"
 #include "pp-vm-template.h"
@@ -38,9 +39,10 @@ typedef enum {
 } PpSchedulerError;
 
 typedef struct {
-  guint interval_s;     /* between two passes when nothing pokes it */
-  PpPlacePolicy policy; /* pack or stripe */
-  guint deploy_tries;   /* deploys of a VM that may fail before it is failed (>= 1) */
+  guint interval_s;       /* between two passes when nothing pokes it */
+  PpPlacePolicy policy;   /* pack or stripe */
+  guint deploy_tries;     /* deploys of a VM that may fail before it is failed (>= 1) */
+  const PpImages *images; /* nullable: no image folders; must outlive the scheduler */
 } PpSchedulerConfig;
 
 typedef struct _PpScheduler PpScheduler;
@@ -97,10 +99,13 @@ gboolean pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec,
  * for an ssh host, or qemu:///system. Returns: (transfer full). */
 char *pp_scheduler_host_uri(const PpHost *host);
 
-/* The domain XML of @vm, placed on @host with its devices. Returns:
- * (transfer full): it, or %NULL when the template or a device address no
- * longer reads. */
-char *pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error);
+/* The domain XML of @vm, placed on @host with its devices, its images
+ * resolved in @images (nullable: none) now. Returns: (transfer full): it,
+ * or %NULL when the template or a device address no longer reads, or an
+ * image cannot be used (gone, changed: PP_IMAGES_ERROR, the message
+ * saying which and where). */
+char *pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm,
+                              const PpHost *host, GError **error);
 
 /* The domain name of VM @id: "pcipass-ID". Returns: (transfer full). */
 char *pp_scheduler_domain_name(gint64 vm_id);
