@@ -765,6 +765,70 @@ test_images(void)
   g_assert_cmpuint(spec->kernel_image_pos.column, ==, 8);
   g_assert_cmpuint(spec->initrd_image_pos.line, ==, 4);
   g_assert_cmpuint(spec->initrd_image_pos.column, ==, 38);
+  /* Images only: no file of the host. */
+  g_assert_null(spec->host_path.attribute);
+  g_assert_true(pp_vm_spec_check_host_paths(spec, NULL, NULL));
+}
+
+/* SOURCE, KERNEL and INITRD name files of the host: the parser takes them,
+ * and says where the first is; the check an ordinary user's template gets
+ * refuses it, naming the key and the image to use instead. */
+static void
+test_host_paths(void)
+{
+  static const struct {
+    const char *text;
+    guint line, column;
+    const char *message;
+  } cases[] = {
+    { MEM "DISK = [ SOURCE = \"/dev/sda\" ]", 2, 10,
+      "line 2, column 10: DISK: SOURCE '/dev/sda' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { MEM "OS = [ KERNEL = \"/etc/shadow\" ]", 2, 8,
+      "line 2, column 8: OS: KERNEL '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { MEM "OS = [ KERNEL_IMAGE = k,\n  INITRD = \"/root/.ssh/id_rsa\" ]", 3, 3,
+      "line 3, column 3: OS: INITRD '/root/.ssh/id_rsa' names a file of the host, which only "
+      "an administrator may do; use an image: OS = [ INITRD_IMAGE = \"NAME\" ] (pcipass image "
+      "list shows them)" },
+    /* The first in the text, whatever the order of the table. */
+    { "OS = [ KERNEL = /k ]\n" MEM "DISK = [ IMAGE = a ]\nDISK = [ SOURCE = /dev/sdb ]", 1, 8,
+      "line 1, column 8: OS: KERNEL '/k' names a file of the host, which only an administrator "
+      "may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list shows them)" },
+    { MEM "DISK = [ IMAGE = a ]\nDISK = [ TARGET = vdc, source = /dev/sdb ]", 3, 24,
+      "line 3, column 24: DISK: SOURCE '/dev/sdb' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(PpVmSpec) spec = parse_ok(cases[i].text);
+    g_autoptr(GError) error = NULL;
+    PpTextPos pos = { 0, 0 };
+
+    g_assert_nonnull(spec->host_path.attribute);
+    g_assert_false(pp_vm_spec_check_host_paths(spec, &pos, &error));
+    g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_HOST_PATH);
+    g_assert_cmpstr(error->message, ==, cases[i].message);
+    g_assert_cmpuint(pos.line, ==, cases[i].line);
+    g_assert_cmpuint(pos.column, ==, cases[i].column);
+  }
+  /* The admin's template still reads as before: the paths are the spec's. */
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(cases[0].text);
+
+    g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 0))->source, ==, "/dev/sda");
+    g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 0))->format, ==, "raw");
+  }
+  /* Nothing of the host: nothing to refuse. */
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "NIC = [ BRIDGE = br0 ]");
+
+    g_assert_null(spec->host_path.attribute);
+    g_assert_true(pp_vm_spec_check_host_paths(spec, NULL, NULL));
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1069,6 +1133,7 @@ main(int argc, char **argv)
   g_test_add_func("/vm-template/nic/errors", test_nic_errors);
   g_test_add_func("/vm-template/os", test_os);
   g_test_add_func("/vm-template/images", test_images);
+  g_test_add_func("/vm-template/host-paths", test_host_paths);
   g_test_add_func("/vm-template/place-vm", test_place_vm);
   g_test_add_func("/vm-template/too-large", test_too_large);
   g_test_add_func("/vm-template/unsupported", test_unsupported);

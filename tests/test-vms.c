@@ -1336,6 +1336,105 @@ vm_rows(PpTestDaemon *f)
   return n;
 }
 
+/* A template of alice's that names a file of the host is refused, by the
+ * create and by the dry run, over the API and through pcipass, saying
+ * which key, where and what to use; nothing is made. The administrator's
+ * same template is taken, and its domain names the path. */
+static void
+test_host_paths_admin_only(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *text;
+    int line, column;
+    const char *message;
+  } cases[] = {
+    { "NAME = disk\nMEMORY = 256\nDISK = [ SOURCE = \"/dev/sda\" ]\n", 3, 10,
+      "line 3, column 10: DISK: SOURCE '/dev/sda' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { "NAME = boot\nMEMORY = 256\nOS = [ KERNEL = \"/etc/shadow\" ]\n", 3, 8,
+      "line 3, column 8: OS: KERNEL '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    /* An image beside it does not make the path right. */
+    { "MEMORY = 256\nOS = [ KERNEL_IMAGE = vmlinuz-6.1, INITRD = \"/etc/shadow\" ]\n", 2, 36,
+      "line 2, column 36: OS: INITRD '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ INITRD_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+  };
+  static const char *const paths[] = { "/v1/vms", "/v1/vms/place" };
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *tmpl = g_build_filename(f->dir, "host.tmpl", NULL);
+  g_autofree char *want = NULL;
+  g_autofree char *log = NULL;
+  g_autoptr(json_t) vm = NULL;
+  const char *xml;
+  gint64 id;
+
+  start_with_images(f, &t);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    for (guint p = 0; p < G_N_ELEMENTS(paths); p++) {
+      json_t *error;
+
+      post_as(f, &t, paths[p], cases[i].text, &reply);
+      g_assert_cmpstr(pp_test_error_message(&reply, 400), ==, cases[i].message);
+      error = json_object_get(reply.json, "error");
+      g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, cases[i].line);
+      g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, cases[i].column);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  /* Through pcipass: the file's name and position, exit 2. */
+  pp_test_write_file(tmpl, cases[0].text);
+  pp_test_cli(f,
+              (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "vm", "create",
+                                     tmpl, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  want = g_strdup_printf("pcipass: %s:3:10: DISK: SOURCE '/dev/sda' names a file of the host, "
+                         "which only an administrator may do; use an image: DISK = [ IMAGE = "
+                         "\"NAME\" ] (pcipass image list shows them)\n",
+                         tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  pp_test_cli(f,
+              (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "vm", "place",
+                                     tmpl, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+
+  /* Nothing was made: not in the list, not in the store; and the log says
+   * who tried. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 0);
+  pp_test_reply_clear(&reply);
+  g_assert_cmpint(vm_rows(f), ==, 0);
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "a template of 'alice' names a file of the host (DISK: SOURCE), "
+                               "refused"));
+
+  /* The administrator may: the domain names the path as given. */
+  id = pp_test_vm_create(f, cases[0].text);
+  vm = pp_test_wait_vm(f, id, "running");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "      <driver name='qemu' type='raw'/>\n"
+                               "      <source file='/dev/sda'/>\n"));
+  assert_domain_xml_valid(f, vm);
+  g_clear_pointer(&vm, json_decref);
+  id = pp_test_vm_create(f, cases[1].text);
+  vm = pp_test_wait_vm(f, id, "running");
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(vm, "domain_xml")), "<kernel>/etc/shadow</kernel>"));
+  g_assert_cmpint(vm_rows(f), ==, 2);
+  pp_test_daemon_stop(f);
+}
+
 /* alice's VM from images: its domain names the files of the image folder
  * with their formats, and libvirt's schema takes it; pcipass image list
  * shows what she can name. */
@@ -1721,6 +1820,7 @@ main(int argc, char **argv)
   ADD("/vms/by-name", test_by_name);
   ADD("/vms/graphics-secret", test_graphics_secret);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
+  ADD("/vms/host-paths-admin-only", test_host_paths_admin_only);
   ADD("/vms/images", test_images);
   ADD("/vms/image-escapes", test_image_escapes);
   ADD("/vms/image-gone-at-deploy", test_image_gone_at_deploy);

@@ -995,6 +995,73 @@ fail_unsupported(Ctx *ctx, const PpAttribute *attr)
                  pp_attribute_get_name(attr), names->str);
 }
 
+/* The keys that name a file of the host: the VM reads or writes it
+ * (DESIGN: users never name host paths). Any key added to a vector above
+ * that names a path of the host gets its row here. Columns: the vector,
+ * the key, what a user writes instead. */
+static const struct {
+  const char *attribute;
+  const char *key;
+  const char *instead;
+} host_path_keys[] = {
+  { "DISK", "SOURCE", "DISK = [ IMAGE = \"NAME\" ]" },
+  { "OS", "KERNEL", "OS = [ KERNEL_IMAGE = \"NAME\" ]" },
+  { "OS", "INITRD", "OS = [ INITRD_IMAGE = \"NAME\" ]" },
+};
+
+/* Records in the spec the first key, in the template's order, that names a
+ * file of the host. */
+static void
+find_host_path(Ctx *ctx)
+{
+  const PpTemplate *tmpl = ctx->spec->tmpl;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+
+    if (!pp_attribute_is_vector(attr))
+      continue;
+    for (guint p = 0; p < pp_attribute_vector_get_n_pairs(attr); p++) {
+      const char *key, *value;
+
+      pp_attribute_vector_get_pair(attr, p, &key, &value);
+      for (guint k = 0; k < G_N_ELEMENTS(host_path_keys); k++) {
+        if (strcmp(host_path_keys[k].attribute, pp_attribute_get_name(attr)) != 0 ||
+            strcmp(host_path_keys[k].key, key) != 0)
+          continue;
+        ctx->spec->host_path = (PpVmHostPath){
+          .attribute = host_path_keys[k].attribute,
+          .key = host_path_keys[k].key,
+          .value = value,
+          .instead = host_path_keys[k].instead,
+          .pos = key_pos(ctx->text, ctx->len, attr, key),
+        };
+        return;
+      }
+    }
+  }
+}
+
+gboolean
+pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error)
+{
+  const PpVmHostPath *path;
+
+  g_return_val_if_fail(spec != NULL, FALSE);
+
+  path = &spec->host_path;
+  if (path->attribute == NULL)
+    return TRUE;
+  g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_HOST_PATH,
+              "line %u, column %u: %s: %s '%s' names a file of the host, which only an "
+              "administrator may do; use an image: %s (pcipass image list shows them)",
+              path->pos.line, path->pos.column, path->attribute, path->key, path->value,
+              path->instead);
+  if (ret_pos != NULL)
+    *ret_pos = path->pos;
+  return FALSE;
+}
+
 /* Reads every attribute of the parsed template into the spec, then checks
  * that the required ones were given. */
 static gboolean
@@ -1021,6 +1088,7 @@ read_attributes(Ctx *ctx)
     ctx->where->missing = rules[r].name;
     return FALSE;
   }
+  find_host_path(ctx);
   return TRUE;
 }
 

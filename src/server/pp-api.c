@@ -1004,15 +1004,19 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
       error);
 }
 
-/* What the caller may ask of a template: every image it names is found
- * now, so that a bad one is refused before anything is made (it is found
- * again at deploy). */
+/* What the caller may ask of a template, by who they are: a user who is
+ * not an administrator names no file of the host (DESIGN: users never
+ * name host paths). And every image it names is found now, so that a bad
+ * one is refused before anything is made (it is found again at deploy). */
 static gboolean
 check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
 {
   PpTextPos pos = { 0, 0 };
 
-  if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
+  if (!call->user->admin && !pp_vm_spec_check_host_paths(spec, &pos, error))
+    g_message("a template of '%s' names a file of the host (%s: %s), refused", call->user->name,
+              spec->host_path.attribute, spec->host_path.key);
+  else if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
     return TRUE;
   if (pos.line > 0)
     call->error_fields = json_pack("{s:i,s:i}", "line", (int)pos.line, "column", (int)pos.column);

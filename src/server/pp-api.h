@@ -41,7 +41,9 @@
  *                                     ?all=1 adds done VMs
  *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
  *                                     the caller). A bad template is 400 with its line and
- *                                     column; so is one naming an image that cannot be
+ *                                     column; so is, from a user who is not an admin, one
+ *                                     that names a file of the host (DISK SOURCE, OS KERNEL
+ *                                     or INITRD), and one naming an image that cannot be
  *                                     used (missing, a link, not a regular file...)
  *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
  *                                     created; the template checked as for POST /v1/vms
