@@ -545,6 +545,32 @@ test_full(void)
   g_assert_cmpuint(pp_test_count(pc, "slot='0x12'"), ==, 1);
 }
 
+/* The store's id and the VM's in <metadata>, in pcipass's namespace: the
+ * schema takes it, and nothing of it is left out of the escape. */
+static void
+test_metadata(void)
+{
+  PpDomainOptions options = default_options;
+  g_autofree char *xml = NULL;
+  g_autofree char *quoted = NULL;
+
+  options.store_id = "0123456789abcdef0123456789abcdef";
+  options.vm_id = 42;
+  xml = build_valid(MEM, &options, NULL);
+  assert_contains(xml, "  <metadata>\n"
+                       "    <pcipass:vm xmlns:pcipass='https://pcipass.org/xmlns/domain/1' "
+                       "store='0123456789abcdef0123456789abcdef' id='42'/>\n"
+                       "  </metadata>\n");
+  /* Without a store id, none. */
+  g_clear_pointer(&xml, g_free);
+  xml = build_valid(MEM, &default_options, NULL);
+  assert_lacks(xml, "<metadata>");
+  /* A quote in the id (not one pcipassd makes) cannot break out. */
+  options.store_id = "x' evil='y";
+  quoted = build_valid(MEM, &options, NULL);
+  assert_contains(quoted, "store='x&apos; evil=&apos;y'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -568,6 +594,7 @@ main(int argc, char **argv)
   g_test_add_func("/domain-xml/managed-no", test_managed_no);
   g_test_add_func("/domain-xml/disks-nics", test_disks_nics);
   g_test_add_func("/domain-xml/direct-kernel-boot", test_direct_kernel_boot);
+  g_test_add_func("/domain-xml/metadata", test_metadata);
   g_test_add_func("/domain-xml/images", test_images);
   g_test_add_func("/domain-xml/escaping", test_escaping);
   g_test_add_func("/domain-xml/graphics", test_graphics);

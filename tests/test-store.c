@@ -255,8 +255,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 4);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 5);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 5);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -301,27 +301,46 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 5", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 6", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 5, newer than the 4 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 6, newer than the 5 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 4, it opens with its host. */
+  /* Untouched: back to version 5, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
   g_assert_cmpuint(n_hosts(f->store), ==, 1);
+}
+
+/* The store's identity: made once, 32 hex digits, kept across a restart,
+ * its own (another store has another). */
+static void
+test_store_id(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = g_strdup(pp_store_get_id(f->store));
+  g_autofree char *other_path = g_build_filename(f->dir, "other.db", NULL);
+  g_autoptr(PpStore) other = NULL;
+
+  g_assert_cmpuint(strlen(first), ==, 32);
+  g_assert_cmpuint(strspn(first, "0123456789abcdef"), ==, 32);
+  reopen(f);
+  g_assert_cmpstr(pp_store_get_id(f->store), ==, first);
+  other = pp_store_open(other_path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(pp_store_get_id(other), !=, first);
 }
 
 /* Everything survives a restart: hosts, devices, holds, users, tokens. */
@@ -2364,8 +2383,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_cmpint(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
   g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
                   SQLITE_OK);
-  g_assert_nonnull(pp_store_test_get_migration(4));
-  g_assert_null(pp_store_test_get_migration(5));
+  g_assert_nonnull(pp_store_test_get_migration(5));
+  g_assert_null(pp_store_test_get_migration(6));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2393,8 +2412,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 4);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 5);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 5);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3022,7 +3041,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 5);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3076,6 +3095,7 @@ main(int argc, char **argv)
   ADD("/store/open-errors", test_open_errors);
   ADD("/store/newer-schema", test_newer_schema);
   ADD("/store/reopen", test_reopen);
+  ADD("/store/id", test_store_id);
   ADD("/store/ids-never-reused", test_ids_never_reused);
   ADD("/store/host/libvirt-error", test_host_libvirt_error);
   ADD("/store/host/needs-allowance", test_host_needs_allowance);

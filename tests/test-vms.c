@@ -751,6 +751,49 @@ test_allow_needed(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* A domain named pcipass-1 that another pcipass store started runs on the
+ * host (libvirt's test driver, its file naming it running, with another
+ * store's metadata): pcipassd neither adopts it for its VM 1 (the start
+ * fails, naming the other store) nor destroys it as an orphan (a retry,
+ * after reconciles, fails the same way: it is still there). */
+static void
+test_foreign_domain(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename(f->dir, "foreign.xml", NULL);
+  g_autofree char *uri = g_strdup_printf("test://%s", path);
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  const char *reason;
+  gint64 id;
+
+  pp_test_write_file(path,
+                     "<node>\n"
+                     "  <domain type='test' "
+                     "xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                     "    <name>pcipass-1</name><memory>65536</memory>\n"
+                     "    <metadata><pcipass:vm xmlns:pcipass='https://pcipass.org/xmlns/domain/1' "
+                     "store='ffffffffffffffffffffffffffffffff' id='1'/></metadata>\n"
+                     "    <os><type>hvm</type></os><test:runstate>1</test:runstate>\n"
+                     "  </domain>\n"
+                     "</node>\n");
+  pp_test_daemon_start(f, (const char *const[]){ "--deploy-tries", "1", NULL });
+  add_host(f, "node-a", f->trees[0], uri);
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
+  g_assert_cmpint(id, ==, 1);
+  vm = pp_test_wait_vm(f, id, "failed");
+  reason = json_string_value(json_object_get(vm, "reason"));
+  g_assert_nonnull(strstr(reason, "a domain of that name runs there that another pcipass store "
+                                  "(ffffffffffffffffffffffffffffffff) started"));
+  g_clear_pointer(&vm, json_decref);
+  /* Reconciles pass (one a second); the other's domain stays. */
+  g_usleep(3 * G_USEC_PER_SEC);
+  pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  vm = pp_test_wait_vm(f, id, "failed");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "reason")), "another pcipass"));
+  pp_test_daemon_stop(f);
+}
+
 /* A libvirtd that takes connections and never answers (stands in for a
  * host that hangs, which cannot be had here otherwise): a listening Unix
  * socket nobody accepts on. Returns: its fd; closing it makes every
@@ -1814,6 +1857,7 @@ main(int argc, char **argv)
   ADD("/vms/deploy-gives-up", test_deploy_gives_up);
   ADD("/vms/terminate-during-deploy", test_terminate_during_deploy);
   ADD("/vms/allow-needed", test_allow_needed);
+  ADD("/vms/foreign-domain", test_foreign_domain);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);

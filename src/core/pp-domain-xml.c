@@ -251,6 +251,16 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   append_escaped(out, "  <name>%s</name>\n", options->name);
   if (options->uuid != NULL)
     append_escaped(out, "  <uuid>%s</uuid>\n", options->uuid);
+  if (options->store_id != NULL) {
+    g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, options->vm_id);
+
+    append_escaped(out,
+                   "  <metadata>\n    <" PP_DOMAIN_XML_METADATA_PREFIX
+                   ":vm xmlns:" PP_DOMAIN_XML_METADATA_PREFIX "='" PP_DOMAIN_XML_METADATA_URI
+                   "' store='%s'",
+                   options->store_id);
+    append_escaped(out, " id='%s'/>\n  </metadata>\n", id);
+  }
   g_string_append_printf(out, "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n",
                          spec->memory_mib * 1024);
   g_string_append_printf(out, "  <vcpu>%u</vcpu>\n", spec->vcpu);

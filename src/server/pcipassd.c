@@ -329,7 +329,7 @@ run(PpDaemon *daemon)
 
   /* The scheduler first: the monitor's first pass, at once, reconciles
    * every host's domains through it. */
-  daemon->deployer = pp_deployer_new(on_domain_event, daemon);
+  daemon->deployer = pp_deployer_new(pp_store_get_id(daemon->store), on_domain_event, daemon);
   daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &scheduler);
   daemon->api.scheduler = daemon->scheduler;
   daemon->monitor = pp_monitor_new(daemon->store, &monitor);

@@ -680,7 +680,9 @@ pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm, 
   g_autofree char *name = pp_scheduler_domain_name(vm->id);
   PpDomainOptions options = { .name = name,
                               .domain_type = domain_type(uri),
-                              .managed = !host->prebound };
+                              .managed = !host->prebound,
+                              .store_id = pp_store_get_id(store),
+                              .vm_id = vm->id };
 
   if (spec == NULL)
     return NULL;
@@ -1021,10 +1023,13 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
     g_warning("host '%s': reconcile: %s", host->name, error->message);
     return;
   }
+  /* Another store's domains (another pcipass on this libvirt) are not
+   * ours to judge or destroy. */
   for (guint i = 0; i < domains->len; i++) {
     PpDomainInfo *d = g_ptr_array_index(domains, i);
 
-    g_hash_table_insert(by_name, d->name, d);
+    if (d->owner == NULL || strcmp(d->owner, pp_store_get_id(sched->store)) == 0)
+      g_hash_table_insert(by_name, d->name, d);
   }
   for (guint i = 0; i < vms->len; i++) {
     const PpVm *vm = g_ptr_array_index(vms, i);
@@ -1105,8 +1110,10 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
       gint64 id = domain_vm_id(d->name);
       gsize ended = GPOINTER_TO_SIZE(g_hash_table_lookup(sched->op_ended, &id));
 
-      if (d->run != PP_DOMAIN_ACTIVE || id == 0 || g_hash_table_contains(sched->in_flight, &id) ||
-          ended > epoch)
+      /* Only a domain this store started (its metadata says so) is
+       * destroyed: one without metadata may be a pcipassd's of before. */
+      if (d->run != PP_DOMAIN_ACTIVE || id == 0 || d->owner == NULL ||
+          g_hash_table_contains(sched->in_flight, &id) || ended > epoch)
         continue;
       /* Another host of the same libvirt (a URI given to two hosts, as
        * the test driver's in tests and the demo) may hold it. */

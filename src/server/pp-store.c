@@ -443,6 +443,17 @@ static const char migration_4[] =
     "      WHERE vm_id = NEW.id ORDER BY id DESC LIMIT 1 OFFSET " VM_HISTORY_KEEP ");"
     "  END;";
 
+/* Migration 5: the store's identity, a random 128-bit id made once. The
+ * domains pcipassd starts carry it (their metadata), so that a domain of
+ * this store is told from one of another pcipass on the same libvirt (or
+ * of an earlier store): only its own are adopted at a start, judged by
+ * the reconcile, or destroyed as orphans. */
+static const char migration_5[] =
+    "CREATE TABLE store_meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    "INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -455,10 +466,8 @@ static const struct {
   int version;
   const char *sql;
 } migrations[] = {
-  { 1, migration_1 },
-  { 2, migration_2 },
-  { 3, migration_3 },
-  { 4, migration_4 },
+  { 1, migration_1 }, { 2, migration_2 }, { 3, migration_3 },
+  { 4, migration_4 }, { 5, migration_5 },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -720,6 +729,7 @@ struct _PpStore {
   char *path;
   int schema_version;
   sqlite3_stmt *stmts[N_STMTS]; /* prepared on first use */
+  char *id;                     /* store_meta's id, read at open */
   GString *scratch;             /* reconcile's JSON of the records */
 };
 
@@ -1147,6 +1157,13 @@ pp_store_open(const char *path, GError **error)
   g_clear_pointer(&stmt, sqlite3_finalize);
   if (!store_migrate(store, error))
     return NULL;
+  if (sqlite3_prepare_v2(store->db, "SELECT value FROM store_meta WHERE key = 'id'", -1, &stmt,
+                         NULL) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_ROW) {
+    store_set_error(store, error, "opening store '%s': reading its id", path);
+    return NULL;
+  }
+  store->id = col_strdup(stmt, 0);
   return g_steal_pointer(&store);
 }
 
@@ -1166,7 +1183,15 @@ pp_store_free(PpStore *store)
   if (store->scratch != NULL)
     g_string_free(store->scratch, TRUE);
   g_free(store->path);
+  g_free(store->id);
   g_free(store);
+}
+
+const char *
+pp_store_get_id(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return store->id;
 }
 
 int

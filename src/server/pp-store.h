@@ -47,6 +47,10 @@ typedef struct _PpStore PpStore;
 PpStore *pp_store_open(const char *path, GError **error);
 void pp_store_free(PpStore *store);
 
+/* The store's identity: 32 lower-case hex digits, made once with the
+ * store (schema version 5). Returns: (transfer none). */
+const char *pp_store_get_id(PpStore *store);
+
 /* The schema version of the open store (the newest this program knows). */
 int pp_store_get_schema_version(PpStore *store);
 
