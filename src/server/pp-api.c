@@ -1238,6 +1238,7 @@ metrics_text(const PpApiContext *ctx, GError **error)
   GString *out = g_string_new(NULL);
   PpStoreCounts counts;
   guint64 classes[6] = { 0 };
+  PpHttpStats http;
 
   if (!pp_store_get_counts(ctx->store, &counts, error)) {
     g_string_free(out, TRUE);
@@ -1317,6 +1318,20 @@ metrics_text(const PpApiContext *ctx, GError **error)
       g_string_append_printf(out,
                              "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT "\n",
                              c, classes[c]);
+    pp_http_server_get_stats(ctx->http, &http);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_http_connections_open HTTP connections open now.\n"
+        "# TYPE pcipass_http_connections_open gauge\npcipass_http_connections_open %u\n"
+        "# HELP pcipass_http_connections_total HTTP connections accepted.\n"
+        "# TYPE pcipass_http_connections_total counter\npcipass_http_connections_total "
+        "%" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_http_connections_cut_total HTTP connections cut by a limit: "
+        "their peer held max-connections-per-peer, or their head passed header-timeout.\n"
+        "# TYPE pcipass_http_connections_cut_total counter\n"
+        "pcipass_http_connections_cut_total{reason=\"peer-limit\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_http_connections_cut_total{reason=\"header-timeout\"} %" G_GUINT64_FORMAT "\n",
+        http.open, http.accepted, http.refused_peer, http.header_timeouts);
   }
   g_string_append_printf(out,
                          "# HELP pcipass_start_time_seconds When pcipassd started.\n"
