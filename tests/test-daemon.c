@@ -460,6 +460,18 @@ test_auth(PpTestDaemon *f, gconstpointer data)
   pp_test_error_message(&reply, 401);
   pp_test_reply_clear(&reply);
 
+  /* Judged on its head: a body over the limit without a token is 401, not
+   * 413, and is not read. */
+  {
+    const gsize big_len = 2 * 1024 * 1024;
+    g_autofree char *big = g_malloc(big_len);
+
+    memset(big, ' ', big_len);
+    pp_test_http(f, NULL, NULL, "POST", "/v1/hosts", big, big_len, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 401), "Bearer"));
+    pp_test_reply_clear(&reply);
+  }
+
   /* root on the socket is the admin. */
   pp_test_http(f, f->socket, NULL, "GET", "/v1/whoami", NULL, 0, &reply);
   g_assert_cmpint(reply.status, ==, 200);

@@ -269,6 +269,7 @@ run(PpDaemon *daemon)
   }
   daemon->api.started = g_get_real_time() / G_USEC_PER_SEC;
   daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
+  pp_http_server_set_admit(daemon->http, pp_api_admit);
   /* The admin (pp-auth: root, and the user pcipassd runs as) is never
    * limited per peer on the socket: a local flood must not lock it out. */
   pp_http_server_exempt_uid(daemon->http, 0);
