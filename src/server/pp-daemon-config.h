@@ -20,6 +20,11 @@ typedef struct {
   char *database; /* "" until resolved: STATE_DIR/pcipass.db */
   char *socket;
   char *listen; /* "" for none */
+  guint max_connections;
+  guint unix_reserved_connections;
+  guint max_connections_per_peer;
+  guint header_timeout;
+  guint idle_timeout;
   guint monitor_interval;
   guint probe_timeout;
   guint probe_parallel;
@@ -58,6 +63,16 @@ gboolean pp_daemon_config_parse(PpDaemonConfig *config, const char *text, gsize 
 
 /* Resolves what depends on other keys (the database below the state dir). */
 void pp_daemon_config_finish(PpDaemonConfig *config);
+
+/**
+ * pp_daemon_config_check:
+ *
+ * Checks what binds keys together: unix-reserved-connections is below
+ * max-connections.
+ *
+ * Returns: FALSE with INVALID naming the keys.
+ */
+gboolean pp_daemon_config_check(const PpDaemonConfig *config, GError **error);
 
 /* Returns: (transfer full): every key as `key = value` lines, the format
  * that pp_daemon_config_parse reads. */
