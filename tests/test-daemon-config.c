@@ -27,7 +27,9 @@ test_defaults(void)
   g_assert_cmpuint(config->probe_timeout, ==, 30);
   /* The probe installed with pcipassd, found without PATH. */
   g_assert_cmpstr(config->probe_path, ==, PP_BINDIR "/pcipass-probe");
-  /* The HTTP server's limits, pp-http's defaults. */
+  /* The HTTP server's limits, pp-http's defaults; plain HTTP. */
+  g_assert_cmpstr(config->tls_cert, ==, "");
+  g_assert_cmpstr(config->tls_key, ==, "");
   g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
   g_assert_cmpuint(config->unix_reserved_connections, ==, PP_HTTP_DEFAULT_UNIX_RESERVED);
   g_assert_cmpuint(config->max_connections_per_peer, ==, PP_HTTP_DEFAULT_MAX_PER_PEER);
@@ -213,6 +215,10 @@ test_check(void)
     const char *text;
     const char *message; /* NULL: passes */
   } cases[] = {
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\ntls-key = /k.pem\n", NULL },
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\n", "tls-cert and tls-key go together" },
+    { "listen = 127.0.0.1:1\ntls-key = /k.pem\n", "tls-cert and tls-key go together" },
+    { "tls-cert = /c.pem\ntls-key = /k.pem\n", "are for TCP: give listen too" },
     { "max-connections = 10\nunix-reserved-connections = 9\n", NULL },
     { "max-connections = 10\nunix-reserved-connections = 0\n", NULL },
     { "max-connections = 10\nunix-reserved-connections = 10\n",
@@ -244,6 +250,9 @@ test_check(void)
     g_clear_error(&error);
     g_assert_false(pp_daemon_config_set(config, "header-timeout", "0", &error));
     g_assert_cmpstr(error->message, ==, "header-timeout: '0' is not a number from 1 to 3600");
+    g_clear_error(&error);
+    g_assert_false(pp_daemon_config_set(config, "tls-cert", "cert.pem", &error));
+    g_assert_cmpstr(error->message, ==, "tls-cert: 'cert.pem' is not an absolute path");
     g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
   }
 }

@@ -257,7 +257,8 @@ raise_fd_limit(guint max_connections)
               max_connections, (unsigned long)want, (unsigned long)rl.rlim_cur);
 }
 
-/* The HTTP server and its limits, before anything is made. */
+/* The HTTP server, its limits and TLS, before anything is made: a bad
+ * certificate leaves nothing behind. */
 static int
 make_http(PpDaemon *daemon)
 {
@@ -270,6 +271,7 @@ make_http(PpDaemon *daemon)
     .header_timeout_s = config->header_timeout,
     .idle_timeout_s = config->idle_timeout,
   };
+  struct stat st;
 
   daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
   pp_http_server_set_admit(daemon->http, pp_api_admit);
@@ -281,6 +283,24 @@ make_http(PpDaemon *daemon)
     pp_say_error("%s", error->message);
     return PP_EXIT_USAGE;
   }
+  if (config->tls_cert[0] == '\0')
+    return PP_EXIT_OK;
+  if (!pp_http_server_set_tls(daemon->http, config->tls_cert, config->tls_key, &error)) {
+    pp_say_error("%s", error->message);
+    return g_error_matches(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID) ? PP_EXIT_USAGE
+                                                                        : PP_EXIT_RUNTIME;
+  }
+  if (pp_http_server_get_tls_expiry(daemon->http) < g_get_real_time() / G_USEC_PER_SEC) {
+    g_autoptr(GDateTime) at =
+        g_date_time_new_from_unix_utc(pp_http_server_get_tls_expiry(daemon->http));
+    g_autofree char *when = at != NULL ? g_date_time_format_iso8601(at) : g_strdup("?");
+
+    g_warning("the TLS certificate '%s' expired on %s: clients will refuse it", config->tls_cert,
+              when);
+  }
+  if (stat(config->tls_key, &st) == 0 && (st.st_mode & 0077) != 0)
+    g_warning("the TLS key '%s' is open to group or others (mode %04o): chmod 600 it",
+              config->tls_key, (guint)(st.st_mode & 07777));
   return PP_EXIT_OK;
 }
 
@@ -311,8 +331,8 @@ run(PpDaemon *daemon)
   int status;
 
   /* Each step records what it makes: a start that fails leaves nothing
-   * new behind. The HTTP server's settings first: they make nothing. Then
-   * the lock, so that a second daemon touches nothing; the
+   * new behind. The HTTP server's settings and TLS files first: they make
+   * nothing. Then the lock, so that a second daemon touches nothing; the
    * store last, once the listeners are ours. */
   status = make_http(daemon);
   if (status != PP_EXIT_OK)
@@ -361,10 +381,15 @@ run(PpDaemon *daemon)
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
   g_unix_signal_add(SIGINT, on_signal, daemon);
+  if (config->listen[0] != '\0' && config->tls_cert[0] == '\0')
+    g_warning("TCP on '%s' is plain HTTP, unencrypted: tokens and answers cross the network in "
+              "the clear; give --tls-cert and --tls-key for TLS",
+              config->listen);
   if (config->listen[0] != '\0')
-    g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u", PACKAGE_VERSION,
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u (%s)", PACKAGE_VERSION,
               config->database, pp_store_get_schema_version(daemon->store), config->socket,
-              pp_http_server_get_tcp_port(daemon->http));
+              pp_http_server_get_tcp_port(daemon->http),
+              config->tls_cert[0] != '\0' ? "TLS" : "plain HTTP");
   else
     g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION, config->database,
               pp_store_get_schema_version(daemon->store), config->socket);

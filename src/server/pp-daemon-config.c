@@ -50,6 +50,11 @@ static const struct {
     FALSE, "The Unix socket of the API (peers authenticated by their credentials)" },
   { "listen", KEY_STRING, offsetof(PpDaemonConfig, listen), "", 0, 0, NULL, TRUE,
     "Also serve the API over TCP on HOST:PORT (bearer tokens); empty: not" },
+  { "tls-cert", KEY_PATH, offsetof(PpDaemonConfig, tls_cert), "", 0, 0, NULL, TRUE,
+    "Serve TCP in TLS with this certificate (PEM, the chain with the server's first); empty: "
+    "plain HTTP" },
+  { "tls-key", KEY_PATH, offsetof(PpDaemonConfig, tls_key), "", 0, 0, NULL, TRUE,
+    "The private key of tls-cert (PEM, not encrypted; keep it 0600)" },
   { "max-connections", KEY_UINT, offsetof(PpDaemonConfig, max_connections),
     G_STRINGIFY(PP_HTTP_DEFAULT_MAX_CONNECTIONS), 2, 65536, NULL, FALSE,
     "Connections open at once over the socket and TCP; more wait in the kernel's backlog" },
@@ -296,6 +301,16 @@ pp_daemon_config_to_string(const PpDaemonConfig *config)
 gboolean
 pp_daemon_config_check(const PpDaemonConfig *config, GError **error)
 {
+  if ((config->tls_cert[0] == '\0') != (config->tls_key[0] == '\0')) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key go together: give both, or neither for plain HTTP");
+    return FALSE;
+  }
+  if (config->tls_cert[0] != '\0' && config->listen[0] == '\0') {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key are for TCP: give listen too (the Unix socket needs no TLS)");
+    return FALSE;
+  }
   if (config->unix_reserved_connections >= config->max_connections) {
     g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
                 "unix-reserved-connections (%u) must be below max-connections (%u): TCP would "

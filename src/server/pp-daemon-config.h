@@ -20,6 +20,8 @@ typedef struct {
   char *database; /* "" until resolved: STATE_DIR/pcipass.db */
   char *socket;
   char *listen; /* "" for none */
+  char *tls_cert; /* "" for none: TCP is plain HTTP */
+  char *tls_key;
   guint max_connections;
   guint unix_reserved_connections;
   guint max_connections_per_peer;
@@ -67,8 +69,8 @@ void pp_daemon_config_finish(PpDaemonConfig *config);
 /**
  * pp_daemon_config_check:
  *
- * Checks what binds keys together: unix-reserved-connections is below
- * max-connections.
+ * Checks what binds keys together: tls-cert and tls-key go together and
+ * with listen; unix-reserved-connections is below max-connections.
  *
  * Returns: FALSE with INVALID naming the keys.
  */

@@ -16,9 +16,12 @@
 
 #include <glib-unix.h>
 #include <glib.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "pp-fd.h"
+#include "pp-file.h"
 #include "pp-http-priv.h"
 #include "pp-http.h"
 
@@ -49,6 +52,12 @@ G_DEFINE_QUARK(pp-http-error-quark, pp_http_error)
 #define LINGER_IDLE_US (2 * G_USEC_PER_SEC)
 #define LINGER_MAX_US (10 * G_USEC_PER_SEC)
 #define LINGER_MAX_BYTES (4 * 1024 * 1024)
+/* The PEM files of --tls-cert and --tls-key: a chain of a few
+ * certificates is a few KiB. */
+#define PEM_MAX_SIZE (256 * 1024)
+/* TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 typedef struct _PpHttpConn PpHttpConn;
 
 /* One listening socket (ours) and its libmicrohttpd daemon (which has no
@@ -58,6 +67,7 @@ typedef struct {
   struct MHD_Daemon *daemon;
   char *name; /* the path or the address, for messages */
   gboolean is_unix;
+  gboolean tls;
   int listen_fd;
   guint accept_source;  /* the listening socket on the main loop, while accepting */
   guint backoff_source; /* the pause after running out of file descriptors */
@@ -122,6 +132,10 @@ struct _PpHttpServer {
   PpHttpConn *adding;       /* the connection MHD_add_connection() is handed */
   gboolean stopping;        /* being freed */
   char *scratch;            /* SCRATCH_SIZE bytes: peeked heads, drained bytes */
+  /* TLS, from pp_http_server_set_tls(): PEM, NUL-terminated */
+  char *tls_cert;
+  char *tls_key;
+  gint64 tls_expires; /* the certificate's end, unix seconds */
 };
 
 #define SCRATCH_SIZE (64 * 1024)
@@ -713,7 +727,8 @@ conn_linger(PpHttpConn *conn)
 }
 
 /* Answers an error on a connection of ours (no request of libmicrohttpd's
- * on it), then lingers. */
+ * on it), then lingers. Over TLS there is no HTTP before the handshake:
+ * it is closed. */
 static void
 conn_refuse(PpHttpConn *conn, guint status, const char *message)
 {
@@ -722,6 +737,10 @@ conn_refuse(PpHttpConn *conn, guint status, const char *message)
   g_autofree char *text = NULL;
   gsize len;
 
+  if (conn->listener->tls) {
+    conn_free(conn);
+    return;
+  }
   json = error_json(status, message);
   text = g_strdup_printf("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: "
                          "%zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n%s",
@@ -821,7 +840,7 @@ on_poll_ready(int fd, GIOCondition condition, gpointer user_data)
 }
 
 /* The deadlines: a head not in by its deadline is 408 and closed (over
- * once libmicrohttpd has it, the socket is shut and libmicrohttpd
+ * TLS, or once libmicrohttpd has it, the socket is shut and libmicrohttpd
  * closes it); a lingering connection past its time is closed. */
 static gboolean
 on_sweep(gpointer user_data)
@@ -929,7 +948,8 @@ conn_read_peer(PpHttpConn *conn)
 }
 
 /* A connection just accepted: counted, admitted or refused (its peer has
- * max_per_peer open), given its head's deadline, and watched. */
+ * max_per_peer open), given its head's deadline, and watched (plain HTTP)
+ * or handed over (TLS: its head comes through the TLS session). */
 static void
 conn_new(PpHttpListener *l, int fd, const struct sockaddr_storage *addr, socklen_t addr_len)
 {
@@ -968,6 +988,10 @@ conn_new(PpHttpListener *l, int fd, const struct sockaddr_storage *addr, socklen
   conn->waiting.data = conn;
   g_queue_push_tail_link(&server->waiting, &conn->waiting);
   server_arm_sweep(server);
+  if (l->tls) {
+    conn_hand_over(conn);
+    return;
+  }
   /* Its head may be there already: the edge-triggered add reports it. */
   conn_poll(conn, TRUE);
 }
@@ -1117,8 +1141,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *mconn)
   return req;
 }
 
-/* A request ends. An answer libmicrohttpd gave itself is counted here
- * (none should be: heads are checked before it sees them). */
+/* A request ends. An answer libmicrohttpd gave itself (over TLS: a head it
+ * refused) is counted here. */
 static void
 on_completed(void *cls, struct MHD_Connection *mconn, void **req_cls,
              enum MHD_RequestTerminationCode toe)
@@ -1184,7 +1208,8 @@ on_head(PpHttpListener *l, PpHttpRequest *req)
   guint64 len = 0;
 
   conn_clear_deadline(req->hconn);
-  /* Checked before already; this keeps a body's length known. */
+  /* Over TLS the head was not checked before (plain HTTP: this cannot
+   * be). */
   if (MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
       NULL)
     return answer_early_error(
@@ -1315,6 +1340,15 @@ listener_free(PpHttpListener *l)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHttpListener, listener_free)
 
+static void
+free_secret(char *secret)
+{
+  if (secret != NULL) {
+    explicit_bzero(secret, strlen(secret));
+    g_free(secret);
+  }
+}
+
 void
 pp_http_limits_init(PpHttpLimits *ret)
 {
@@ -1382,6 +1416,8 @@ pp_http_server_free(PpHttpServer *server)
   g_hash_table_unref(server->peers);
   g_array_unref(server->exempt_uids);
   g_free(server->scratch);
+  g_free(server->tls_cert);
+  free_secret(server->tls_key);
   g_free(server);
 }
 
@@ -1444,15 +1480,127 @@ pp_http_server_get_stats(PpHttpServer *server, PpHttpStats *ret)
   *ret = server->stats;
 }
 
+/* TLS. */
+
+/* Reads a PEM file of @what into @ret_text. */
+static gboolean
+read_pem(const char *path, const char *what, char **ret_text, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  gsize len = 0;
+
+  if (!pp_file_read(path, PEM_MAX_SIZE, ret_text, &len, &local)) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED, "the TLS %s: %s", what, local->message);
+    return FALSE;
+  }
+  if (strlen(*ret_text) != len || strstr(*ret_text, "-----BEGIN ") == NULL) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS %s '%s' is not a PEM file (no '-----BEGIN' line)", what, path);
+    g_clear_pointer(ret_text, free_secret);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_http_server_set_tls(PpHttpServer *server, const char *cert_file, const char *key_file,
+                       GError **error)
+{
+  g_autofree char *cert = NULL;
+  char *key = NULL;
+  gnutls_x509_crt_t *certs = NULL;
+  unsigned int n_certs = 0;
+  gnutls_x509_privkey_t pkey = NULL;
+  gnutls_certificate_credentials_t cred = NULL;
+  gnutls_datum_t cert_datum, key_datum;
+  time_t expires;
+  int rc;
+
+  g_return_val_if_fail(server != NULL && cert_file != NULL && key_file != NULL, FALSE);
+  g_return_val_if_fail(server->listeners->len == 0, FALSE);
+
+  if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED,
+                "this libmicrohttpd is built without TLS: cannot serve HTTPS");
+    return FALSE;
+  }
+  if (!read_pem(cert_file, "certificate", &cert, error) || !read_pem(key_file, "key", &key, error))
+    return FALSE;
+  cert_datum.data = (unsigned char *)cert;
+  cert_datum.size = (unsigned int)strlen(cert);
+  key_datum.data = (unsigned char *)key;
+  key_datum.size = (unsigned int)strlen(key);
+
+  /* Each file alone first, so that the message names the wrong one. */
+  rc = gnutls_x509_crt_list_import2(&certs, &n_certs, &cert_datum, GNUTLS_X509_FMT_PEM, 0);
+  if (rc < 0 || n_certs == 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS certificate '%s' holds no certificate: %s", cert_file,
+                rc < 0 ? gnutls_strerror(rc) : "none found");
+    free_secret(key);
+    return FALSE;
+  }
+  expires = gnutls_x509_crt_get_expiration_time(certs[0]);
+  for (unsigned int i = 0; i < n_certs; i++)
+    gnutls_x509_crt_deinit(certs[i]);
+  gnutls_free(certs);
+
+  gnutls_x509_privkey_init(&pkey);
+  rc = gnutls_x509_privkey_import2(pkey, &key_datum, GNUTLS_X509_FMT_PEM, NULL, 0);
+  gnutls_x509_privkey_deinit(pkey);
+  if (rc < 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS key '%s' holds no private key that can be read without a "
+                "password: %s",
+                key_file, gnutls_strerror(rc));
+    free_secret(key);
+    return FALSE;
+  }
+
+  gnutls_certificate_allocate_credentials(&cred);
+  rc = gnutls_certificate_set_x509_key_mem2(cred, &cert_datum, &key_datum, GNUTLS_X509_FMT_PEM,
+                                            NULL, 0);
+  gnutls_certificate_free_credentials(cred);
+  if (rc < 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS key '%s' does not go with the certificate '%s': %s", key_file, cert_file,
+                gnutls_strerror(rc));
+    free_secret(key);
+    return FALSE;
+  }
+  g_free(server->tls_cert);
+  free_secret(server->tls_key);
+  server->tls_cert = g_steal_pointer(&cert);
+  server->tls_key = key;
+  server->tls_expires = (gint64)expires;
+  return TRUE;
+}
+
+gint64
+pp_http_server_get_tls_expiry(PpHttpServer *server)
+{
+  g_return_val_if_fail(server != NULL, 0);
+  return server->tls_key != NULL ? server->tls_expires : 0;
+}
+
 /* Starts MHD for @l, whose listening socket @fd it takes, and accepts. */
 static gboolean
 listener_start(PpHttpListener *l, int *fd, GError **error)
 {
   PpHttpServer *server = l->server;
   const union MHD_DaemonInfo *info;
-  const unsigned int flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+  unsigned int flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+  struct MHD_OptionItem tls_options[] = {
+    { MHD_OPTION_HTTPS_MEM_CERT, 0, server->tls_cert },
+    { MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES },
+    { MHD_OPTION_END, 0, NULL },
+  };
+  struct MHD_OptionItem no_options[] = { { MHD_OPTION_END, 0, NULL } };
 
   l->listen_fd = g_steal_fd(fd);
+  if (l->tls)
+    flags |= MHD_USE_TLS;
   l->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_access, l,
       /* First, so that MHD logs nothing to stderr itself. */
@@ -1462,7 +1610,8 @@ listener_start(PpHttpListener *l, int *fd, GError **error)
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)server->limits.max_connections + 1,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-      MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_ARRAY,
+      l->tls ? tls_options : no_options, MHD_OPTION_END);
   if (l->daemon == NULL) {
     g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED, "cannot start the HTTP server on '%s'",
                 l->name);
@@ -1768,11 +1917,12 @@ pp_http_server_listen_tcp(PpHttpServer *server, const char *address, GError **er
   l = g_new0(PpHttpListener, 1);
   l->server = server;
   l->listen_fd = -1;
+  l->tls = server->tls_key != NULL;
   l->name = g_strdup(address);
   if (!listener_start(l, &fd, error))
     return FALSE;
 
-  g_debug("listening on '%s', port %u", address, port);
+  g_debug("listening on '%s', port %u%s", address, port, l->tls ? ", TLS" : "");
   server->tcp_port = port;
   g_ptr_array_add(server->listeners, g_steal_pointer(&l));
   server_update_accepting(server);

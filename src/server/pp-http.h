@@ -1,13 +1,16 @@
 /* pp-http: pcipassd's HTTP server: libmicrohttpd driven from the GLib main
  * loop (no threads of its own: its epoll fd on g_unix_fd_add, its timeout
- * on a GLib timer), listening on a Unix socket and optionally on TCP.
+ * on a GLib timer), listening on a Unix socket and optionally on TCP, in
+ * plain HTTP or TLS.
  *
  * The listening sockets are ours, not libmicrohttpd's: we accept, admit
  * (limits per listener and per peer), and hand a connection over with
  * MHD_add_connection() once its request's head has come in whole and been
- * checked. So a listener never depends on libmicrohttpd to start
- * accepting again, a slow client never reaches it, and every answer,
- * errors included, is the JSON error of pp-api.h and is counted. Each
+ * checked (plain HTTP; over TLS at once). So a listener never depends on
+ * libmicrohttpd to start accepting again, a slow client never reaches it,
+ * and every answer, errors included, is the JSON error of pp-api.h and is
+ * counted (but over TLS, where libmicrohttpd reads heads unchecked, the
+ * short HTML answer it gives a malformed one, counted all the same). Each
  * connection carries one request ("Connection: close").
  *
  * A request's head is judged first (the admit hook: credentials, route,
@@ -28,9 +31,9 @@ G_BEGIN_DECLS
 GQuark pp_http_error_quark(void);
 
 typedef enum {
-  PP_HTTP_ERROR_INVALID, /* a bad listen address */
+  PP_HTTP_ERROR_INVALID, /* a bad listen address; a bad certificate or key */
   PP_HTTP_ERROR_IN_USE,  /* another daemon answers on the socket; the port is taken */
-  PP_HTTP_ERROR_FAILED,  /* socket, bind, listen, or libmicrohttpd failed */
+  PP_HTTP_ERROR_FAILED,  /* socket, bind, listen, or libmicrohttpd failed; a file unreadable */
 } PpHttpError;
 
 /* How much a client may hold. Each has a default (pp_http_limits_init). */
@@ -130,6 +133,25 @@ gboolean pp_http_server_set_limits(PpHttpServer *server, const PpHttpLimits *lim
 /* @uid is not limited per peer on the Unix socket (pcipassd: root and its
  * own user, the admin, whom a local flood must not lock out). */
 void pp_http_server_exempt_uid(PpHttpServer *server, uid_t uid);
+
+/**
+ * pp_http_server_set_tls:
+ * @cert_file: the certificate (PEM; the chain, the server's first)
+ * @key_file: its private key (PEM, not encrypted)
+ *
+ * Reads and checks both now (each a PEM file that parses, the key the
+ * certificate's); the TCP listeners made after serve TLS with them.
+ *
+ * Returns: FALSE with FAILED (a file unreadable) or INVALID (not PEM, not
+ *   a certificate or a key, or a key that is not the certificate's), the
+ *   message naming the file.
+ */
+gboolean pp_http_server_set_tls(PpHttpServer *server, const char *cert_file, const char *key_file,
+                                GError **error);
+
+/* When the TLS certificate expires (unix seconds; an expired one is
+ * loaded all the same, the caller warns), or 0 without TLS. */
+gint64 pp_http_server_get_tls_expiry(PpHttpServer *server);
 
 /**
  * pp_http_server_listen_unix:
