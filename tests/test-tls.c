@@ -1,7 +1,8 @@
-/* TLS through the real pcipassd: a CA and a server certificate made at
- * test time with openssl (argv, PP_OPENSSL from meson), pcipassd serving
- * --listen in TLS to a client that verifies it (openssl s_client), and the
- * starts refused on a bad certificate or key, leaving nothing behind. */
+/* TLS through the real pcipassd and pcipass: a CA and a server certificate
+ * made at test time with openssl (argv, PP_OPENSSL from meson), pcipassd
+ * serving --listen in TLS, pcipass verifying it (--ca-file,
+ * PCIPASS_CA_FILE, the system's store), and the starts refused on a bad
+ * certificate or key, leaving nothing behind. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -254,6 +255,99 @@ test_serve(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* pcipass verifies pcipassd: with the CA (--ca-file, PCIPASS_CA_FILE) it
+ * works; without it, or with another, it stops before the token goes;
+ * plain http:// at the TLS port fails cleanly with a hint; --ca-file where
+ * it means nothing is a usage error. */
+static void
+test_cli(PpTestDaemon *f, gconstpointer data)
+{
+  g_auto(Certs) c = { 0 };
+  g_autoptr(json_t) token = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *url = NULL;
+  g_autofree char *local_url = NULL;
+  g_autofree char *plain_url = NULL;
+  const char *secret;
+
+  certs_make(&c, f->dir);
+  pp_test_daemon_start(f, (const char *const[]){ "--tls-cert", c.cert, "--tls-key", c.key, NULL });
+  url = g_strdup_printf("https://127.0.0.1:%u", f->port);
+  local_url = g_strdup_printf("https://localhost:%u", f->port);
+  plain_url = g_strdup_printf("http://127.0.0.1:%u", f->port);
+
+  /* The socket stays plain; a token for TCP. */
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--name", "tls", NULL });
+  secret = json_string_value(json_object_get(token, "token"));
+  g_assert_nonnull(secret);
+  g_setenv("PCIPASS_TOKEN", secret, TRUE);
+
+  /* Verified with the CA: --ca-file, or PCIPASS_CA_FILE, by address or
+   * name (the certificate names both). */
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--url", url, "--ca-file", c.ca, NULL },
+              &run);
+  if (run.status != 0)
+    g_test_message("%s", run.err);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  g_setenv("PCIPASS_CA_FILE", c.ca, TRUE);
+  pp_test_cli(f, (const char *const[]){ "--url", local_url, "user", "list", "--json", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\"root\""));
+  pp_test_run_clear(&run);
+  g_unsetenv("PCIPASS_CA_FILE");
+
+  /* Without the CA (the system's store does not know it), or with
+   * another: refused before the token is sent. */
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--url", url, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_test_message("%s", run.err);
+  g_assert_true(g_str_has_prefix(run.err, "pcipass: cannot verify pcipassd at 'https://"));
+  g_assert_nonnull(strstr(run.err, "--ca-file FILE or PCIPASS_CA_FILE"));
+  g_assert_null(strstr(run.err, secret));
+  pp_test_run_clear(&run);
+  pp_test_cli(f,
+              (const char *const[]){ "host", "list", "--url", url, "--ca-file", c.other_ca, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "cannot verify pcipassd at"));
+  g_assert_nonnull(strstr(run.err, c.other_ca));
+  pp_test_run_clear(&run);
+
+  /* Plain HTTP at the TLS port: a clean failure, and a hint. */
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--url", plain_url, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_test_message("%s", run.err);
+  g_assert_nonnull(strstr(run.err, "cannot reach pcipassd at 'http://127.0.0.1:"));
+  g_assert_nonnull(strstr(run.err, "then the URL is https://"));
+  pp_test_run_clear(&run);
+
+  /* Bad usage of --ca-file: exit 2, nothing asked. */
+  pp_test_cli(f,
+              (const char *const[]){ "host", "list", "--url", plain_url, "--ca-file", c.ca, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "--ca-file is for an https:// URL"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--ca-file", c.ca, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "the Unix socket needs no TLS"));
+  pp_test_run_clear(&run);
+  {
+    g_autofree char *missing = g_build_filename(f->dir, "missing.pem", NULL);
+
+    pp_test_cli(
+        f, (const char *const[]){ "host", "list", "--url", url, "--ca-file", missing, NULL }, &run);
+    g_assert_cmpint(run.status, ==, 2);
+    g_assert_nonnull(strstr(run.err, "cannot read the CA file"));
+    g_assert_nonnull(strstr(run.err, missing));
+    pp_test_run_clear(&run);
+  }
+
+  g_unsetenv("PCIPASS_TOKEN");
+  pp_test_daemon_stop(f);
+}
+
 /* Plain HTTP on TCP stays possible, and the log says it is unencrypted. */
 static void
 test_plain_warns(PpTestDaemon *f, gconstpointer data)
@@ -364,6 +458,8 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   g_test_add("/tls/serve", PpTestDaemon, NULL, pp_test_daemon_set_up, test_serve,
+             pp_test_daemon_tear_down);
+  g_test_add("/tls/cli", PpTestDaemon, NULL, pp_test_daemon_set_up, test_cli,
              pp_test_daemon_tear_down);
   g_test_add("/tls/plain-warns", PpTestDaemon, NULL, pp_test_daemon_set_up, test_plain_warns,
              pp_test_daemon_tear_down);
