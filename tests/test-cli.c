@@ -700,7 +700,7 @@ test_daemon_options_before(void)
     } cases[] = {
       { { "--bogus", "host", "list", NULL },
         "pcipass: unknown option '--bogus' before the command (there pcipass takes only "
-        "--json, --socket, --url and --token-file; try pcipass --help)\n" },
+        "--json, --socket, --url, --token-file and --ca-file; try pcipass --help)\n" },
       { { "--socket", NULL }, "pcipass: --socket needs a value (try pcipass --help)\n" },
       { { "host", "--url", NULL }, "pcipass: --url needs a value (try pcipass --help)\n" },
       { { "--json=yes", "host", "list", NULL }, "unknown option '--json=yes'" },

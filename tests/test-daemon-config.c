@@ -8,6 +8,7 @@
 
 #include "pp-auth.h"
 #include "pp-daemon-config.h"
+#include "pp-http.h"
 #include "pp-store.h"
 #include "pp-test-util.h"
 
@@ -27,6 +28,15 @@ test_defaults(void)
   /* The probe installed with pcipassd, found without PATH. */
   g_assert_cmpstr(config->probe_path, ==, PP_BINDIR "/pcipass-probe");
   g_assert_cmpstr(config->image_dirs, ==, "/var/lib/pcipass/images");
+  /* The HTTP server's limits, pp-http's defaults; plain HTTP. */
+  g_assert_cmpstr(config->tls_cert, ==, "");
+  g_assert_cmpstr(config->tls_key, ==, "");
+  g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
+  g_assert_cmpuint(config->unix_reserved_connections, ==, PP_HTTP_DEFAULT_UNIX_RESERVED);
+  g_assert_cmpuint(config->max_connections_per_peer, ==, PP_HTTP_DEFAULT_MAX_PER_PEER);
+  g_assert_cmpuint(config->header_timeout, ==, PP_HTTP_DEFAULT_HEADER_TIMEOUT_S);
+  g_assert_cmpuint(config->idle_timeout, ==, PP_HTTP_DEFAULT_IDLE_TIMEOUT_S);
+  g_assert_true(pp_daemon_config_check(config, NULL));
 
   /* What --print-config prints reads back to the same settings. */
   text = pp_daemon_config_to_string(config);
@@ -238,6 +248,57 @@ test_authenticate(void)
   pp_test_rmtree(dir);
 }
 
+/* What binds keys together: the message names them, and what is right
+ * passes. */
+static void
+test_check(void)
+{
+  static const struct {
+    const char *text;
+    const char *message; /* NULL: passes */
+  } cases[] = {
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\ntls-key = /k.pem\n", NULL },
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\n", "tls-cert and tls-key go together" },
+    { "listen = 127.0.0.1:1\ntls-key = /k.pem\n", "tls-cert and tls-key go together" },
+    { "tls-cert = /c.pem\ntls-key = /k.pem\n", "are for TCP: give listen too" },
+    { "max-connections = 10\nunix-reserved-connections = 9\n", NULL },
+    { "max-connections = 10\nunix-reserved-connections = 0\n", NULL },
+    { "max-connections = 10\nunix-reserved-connections = 10\n",
+      "unix-reserved-connections (10) must be below max-connections (10)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(pp_daemon_config_parse(config, cases[i].text, strlen(cases[i].text), &error));
+    g_assert_no_error(error);
+    if (cases[i].message == NULL) {
+      g_assert_true(pp_daemon_config_check(config, &error));
+      g_assert_no_error(error);
+    } else {
+      g_assert_false(pp_daemon_config_check(config, &error));
+      g_assert_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID);
+      g_assert_nonnull(strstr(error->message, cases[i].message));
+    }
+  }
+  /* The bounds of the new keys. */
+  {
+    g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(pp_daemon_config_set(config, "max-connections", "1", &error));
+    g_assert_cmpstr(error->message, ==, "max-connections: '1' is not a number from 2 to 65536");
+    g_clear_error(&error);
+    g_assert_false(pp_daemon_config_set(config, "header-timeout", "0", &error));
+    g_assert_cmpstr(error->message, ==, "header-timeout: '0' is not a number from 1 to 3600");
+    g_clear_error(&error);
+    g_assert_false(pp_daemon_config_set(config, "tls-cert", "cert.pem", &error));
+    g_assert_cmpstr(error->message, ==, "tls-cert: 'cert.pem' is not an absolute path");
+    g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -246,6 +307,7 @@ main(int argc, char **argv)
   g_test_add_func("/daemon-config/parse", test_parse);
   g_test_add_func("/daemon-config/parse-errors", test_parse_errors);
   g_test_add_func("/daemon-config/image-dirs", test_image_dirs);
+  g_test_add_func("/daemon-config/check", test_check);
   g_test_add_func("/auth/tokens", test_tokens);
   g_test_add_func("/auth/authenticate", test_authenticate);
   return g_test_run();

@@ -459,6 +459,17 @@ test_auth(PpTestDaemon *f, gconstpointer data)
   pp_test_http(f, NULL, NULL, "GET", "/metrics", NULL, 0, &reply);
   pp_test_error_message(&reply, 401);
   pp_test_reply_clear(&reply);
+  /* Judged on its head: a body over the limit without a token is 401, not
+   * 413, and is not read. */
+  {
+    const gsize big_len = 2 * 1024 * 1024;
+    g_autofree char *big = g_malloc(big_len);
+
+    memset(big, ' ', big_len);
+    pp_test_http(f, NULL, NULL, "POST", "/v1/hosts", big, big_len, &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 401), "Bearer"));
+    pp_test_reply_clear(&reply);
+  }
 
   /* root on the socket is the admin. */
   pp_test_http(f, f->socket, NULL, "GET", "/v1/whoami", NULL, 0, &reply);
@@ -665,6 +676,17 @@ test_daemon_usage(PpTestDaemon *f, gconstpointer data)
   g_assert_nonnull(strstr(run.out, "monitor-interval = 5\n"));
   g_assert_nonnull(strstr(run.out, "listen = [::1]:9\n"));
   g_assert_nonnull(strstr(run.out, "database = /var/lib/pcipass/pcipass.db\n"));
+  pp_test_run_clear(&run);
+
+  /* Keys that bind each other: checked before anything starts. */
+  pp_test_run((const char *const[]){ f->daemon, "--max-connections", "10",
+                                     "--unix-reserved-connections", "10", "--state-dir", f->state,
+                                     NULL },
+              NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(
+      strstr(run.err, "unix-reserved-connections (10) must be below max-connections (10)"));
+  g_assert_false(g_file_test(f->state, G_FILE_TEST_EXISTS));
   pp_test_run_clear(&run);
 
   pp_test_write_file(conf, "probe-timeout = 7\nfrobnicate = 1\n");

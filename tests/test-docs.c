@@ -178,7 +178,7 @@ test_daemon_docs(void)
       g_error("key '%s' is not in data/pcipassd.conf", key);
     keys++;
   }
-  g_assert_cmpuint(keys, ==, 14);
+  g_assert_cmpuint(keys, ==, 21);
   pp_test_run_clear(&run);
 }
 
@@ -226,7 +226,7 @@ test_cli_man_page(void)
   PpTestRun run = { 0 };
   g_auto(GStrv) lines = NULL;
   static const char *const variables[] = { "PCIPASS_SOCKET", "PCIPASS_URL", "PCIPASS_TOKEN",
-                                           "XDG_CONFIG_HOME" };
+                                           "PCIPASS_CA_FILE", "XDG_CONFIG_HOME" };
   guint commands = 0;
   guint options = 0;
 
@@ -251,9 +251,9 @@ test_cli_man_page(void)
     commands++;
   }
   g_assert_cmpuint(commands, ==, 22);
-  /* --json on all; --socket, --url, --token-file on the 21 daemon ones;
-   * 19 of their own. */
-  g_assert_cmpuint(options, ==, 22 + 3 * 21 + 19);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 21
+   * daemon ones; 19 of their own. */
+  g_assert_cmpuint(options, ==, 22 + 4 * 21 + 19);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -67,8 +67,9 @@ print_usage(FILE *out, const char *group)
             commands[i].daemon ? "" : " (no daemon needed)");
   }
   fprintf(out, "\nEvery command takes --help and --json. Those that talk to pcipassd take\n"
-               "--socket PATH, or --url URL with --token-file FILE. These daemon options\n"
-               "may come before the command too; given twice, the later one wins.\n"
+               "--socket PATH, or --url URL with --token-file FILE (and --ca-file FILE for\n"
+               "an https URL). These daemon options may come before the command too;\n"
+               "given twice, the later one wins.\n"
                "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
                "See pcipass(1).\n");
 }

@@ -1295,6 +1295,7 @@ metrics_text(const PpApiContext *ctx, GError **error)
   GString *out = g_string_new(NULL);
   PpStoreCounts counts;
   guint64 classes[6] = { 0 };
+  PpHttpStats http;
 
   if (!pp_store_get_counts(ctx->store, &counts, error)) {
     g_string_free(out, TRUE);
@@ -1374,6 +1375,20 @@ metrics_text(const PpApiContext *ctx, GError **error)
       g_string_append_printf(out,
                              "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT "\n",
                              c, classes[c]);
+    pp_http_server_get_stats(ctx->http, &http);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_http_connections_open HTTP connections open now.\n"
+        "# TYPE pcipass_http_connections_open gauge\npcipass_http_connections_open %u\n"
+        "# HELP pcipass_http_connections_total HTTP connections accepted.\n"
+        "# TYPE pcipass_http_connections_total counter\npcipass_http_connections_total "
+        "%" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_http_connections_cut_total HTTP connections cut by a limit: "
+        "their peer held max-connections-per-peer, or their head passed header-timeout.\n"
+        "# TYPE pcipass_http_connections_cut_total counter\n"
+        "pcipass_http_connections_cut_total{reason=\"peer-limit\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_http_connections_cut_total{reason=\"header-timeout\"} %" G_GUINT64_FORMAT "\n",
+        http.open, http.accepted, http.refused_peer, http.header_timeouts);
   }
   g_string_append_printf(out,
                          "# HELP pcipass_start_time_seconds When pcipassd started.\n"
@@ -1478,6 +1493,114 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
   return TRUE;
 }
 
+/* A request judged on its head (pp_api_admit): who asks, and what. */
+typedef struct {
+  PpUser *user;
+  gboolean metrics; /* GET /metrics */
+  int route;        /* else the route's index */
+  char *segments[MAX_SEGMENTS];
+  const char *args[MAX_SEGMENTS]; /* into segments */
+} ApiAdmitted;
+
+static void
+api_admitted_free(ApiAdmitted *admitted)
+{
+  if (admitted == NULL)
+    return;
+  g_clear_pointer(&admitted->user, pp_user_free);
+  for (guint i = 0; i < MAX_SEGMENTS; i++)
+    g_free(admitted->segments[i]);
+  g_free(admitted);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiAdmitted, api_admitted_free)
+
+/* Authenticates and routes @req on its head alone. Authentication comes
+ * first: an unknown caller learns nothing, not even which paths exist.
+ * Returns: (transfer full): what it asks, or NULL with the error to
+ * answer (401, 403, 404, 405). */
+static ApiAdmitted *
+api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError **error)
+{
+  const char *method = pp_http_request_get_method(req);
+  const char *path = pp_http_request_get_path(req);
+  g_autoptr(ApiAdmitted) admitted = g_new0(ApiAdmitted, 1);
+  guint n = 0;
+
+  admitted->user =
+      pp_auth_authenticate(ctx->store, pp_http_request_get_peer(req),
+                           pp_http_request_get_header(req, "Authorization"), now, error);
+  if (admitted->user == NULL)
+    return NULL;
+  if (strcmp(path, "/metrics") == 0) {
+    if (strcmp(method, "GET") != 0) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
+                  method);
+      return NULL;
+    }
+    admitted->metrics = TRUE;
+    return g_steal_pointer(&admitted);
+  }
+  if (!split_path(path, admitted->segments, &n)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
+    return NULL;
+  }
+  admitted->route = find_route(method, admitted->segments, n, admitted->args, error);
+  if (admitted->route < 0)
+    return NULL;
+  if ((routes[admitted->route].flags & ROUTE_ADMIN) && !admitted->user->admin) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                "%s %s is for an admin; '%s' is not one", method, routes[admitted->route].path,
+                admitted->user->name);
+    return NULL;
+  }
+  return g_steal_pointer(&admitted);
+}
+
+/* The answer of an error; @fields (nullable) are carried beside its
+ * message. */
+static void
+answer_error(const PpHttpRequest *req, const GError *error, const json_t *fields, guint *ret_status,
+             GBytes **ret_body)
+{
+  guint status = error_status(error);
+
+  if (status >= 500)
+    g_warning("%s %s: %s", pp_http_request_get_method(req), pp_http_request_get_path(req),
+              error->message);
+  else
+    g_debug("%s %s: %u %s", pp_http_request_get_method(req), pp_http_request_get_path(req), status,
+            error->message);
+  *ret_status = status;
+  *ret_body = error_bytes(status, error->message, fields);
+}
+
+gboolean
+pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
+             const char **ret_content_type, GBytes **ret_body, gpointer user_data)
+{
+  const PpApiContext *ctx = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ApiAdmitted) admitted = api_admit(ctx, req, g_get_real_time() / G_USEC_PER_SEC, &error);
+  const char *length = pp_http_request_get_header(req, "Content-Length");
+  gboolean takes_body;
+
+  *ret_content_type = "application/json";
+  if (admitted == NULL) {
+    answer_error(req, error, NULL, ret_status, ret_body);
+    return FALSE;
+  }
+  takes_body = !admitted->metrics && (routes[admitted->route].flags & ROUTE_BODY) != 0;
+  if (!takes_body && length != NULL && strspn(length, "0") != strlen(length)) {
+    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "this request takes no body");
+    answer_error(req, error, NULL, ret_status, ret_body);
+    return FALSE;
+  }
+  *ret_max_body = takes_body ? PP_API_MAX_BODY : 0;
+  pp_http_request_set_data(req, g_steal_pointer(&admitted), (GDestroyNotify)api_admitted_free);
+  return TRUE;
+}
+
 void
 pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
               GBytes **ret_body, gpointer user_data)
@@ -1486,68 +1609,50 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   const char *method = pp_http_request_get_method(req);
   const char *path = pp_http_request_get_path(req);
   const PpHttpPeer *peer = pp_http_request_get_peer(req);
-  char *segments[MAX_SEGMENTS] = { NULL };
+  ApiAdmitted *admitted = pp_http_request_get_data(req);
+  g_autoptr(ApiAdmitted) own = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PpUser) user = NULL;
   g_autoptr(json_t) body = NULL;
   g_autoptr(json_t) answer = NULL;
   PpApiCall call = { .ctx = ctx, .req = req };
-  guint n = 0, status = 200;
-  int route = -1;
+  guint status = 200;
 
   *ret_content_type = "application/json";
   call.now = g_get_real_time() / G_USEC_PER_SEC;
 
-  /* Authentication comes first: an unknown caller learns nothing, not even
-   * which paths exist. */
-  user = pp_auth_authenticate(ctx->store, peer, pp_http_request_get_header(req, "Authorization"),
-                              call.now, &error);
-  if (user != NULL) {
-    call.user = user;
-    if (strcmp(path, "/metrics") == 0) {
-      if (strcmp(method, "GET") != 0) {
-        g_set_error(&error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
-                    method);
-      } else {
-        *ret_body = metrics_text(ctx, &error);
-        if (*ret_body != NULL) {
-          *ret_status = 200;
-          *ret_content_type = "text/plain; version=0.0.4";
-          return;
-        }
-      }
-    } else if (!split_path(path, segments, &n)) {
-      g_set_error(&error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
-    } else {
-      route = find_route(method, segments, n, call.args, &error);
+  /* Judged on its head already (pp_api_admit), or now: a request that
+   * comes whole, without the server's admit hook. */
+  if (admitted == NULL) {
+    own = api_admit(ctx, req, call.now, &error);
+    if (own == NULL) {
+      answer_error(req, error, NULL, ret_status, ret_body);
+      return;
     }
+    admitted = own;
   }
-  if (route >= 0 && (routes[route].flags & ROUTE_ADMIN) && !user->admin)
-    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
-                "%s %s is for an admin; '%s' is not one", method, routes[route].path, user->name);
-  else if (route >= 0 && parse_body(req, (routes[route].flags & ROUTE_BODY) != 0, &body, &error)) {
+  call.user = admitted->user;
+  memcpy(call.args, admitted->args, sizeof(call.args));
+  if (admitted->metrics) {
+    *ret_body = metrics_text(ctx, &error);
+    if (*ret_body != NULL) {
+      *ret_status = 200;
+      *ret_content_type = "text/plain; version=0.0.4";
+      return;
+    }
+  } else if (parse_body(req, (routes[admitted->route].flags & ROUTE_BODY) != 0, &body, &error)) {
     call.body = body;
-    answer = routes[route].handler(&call, &status, &error);
+    answer = routes[admitted->route].handler(&call, &status, &error);
   }
-
-  for (guint i = 0; i < MAX_SEGMENTS; i++)
-    g_free(segments[i]);
 
   if (answer == NULL) {
     g_autoptr(json_t) fields = g_steal_pointer(&call.error_fields);
 
     g_assert(error != NULL);
-    status = error_status(error);
-    if (status >= 500)
-      g_warning("%s %s: %s", method, path, error->message);
-    else
-      g_debug("%s %s: %u %s", method, path, status, error->message);
-    *ret_status = status;
-    *ret_body = error_bytes(status, error->message, fields);
+    answer_error(req, error, fields, ret_status, ret_body);
     return;
   }
   g_clear_pointer(&call.error_fields, json_decref);
-  g_debug("%s %s: %u (%s, %s)", method, path, status, user->name, peer->remote);
+  g_debug("%s %s: %u (%s, %s)", method, path, status, call.user->name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);
 }

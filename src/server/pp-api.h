@@ -1,12 +1,17 @@
 /* pp-api: pcipassd's HTTP+JSON API under /v1, and /metrics.
  *
- * Every request is authenticated before it is routed (pp-auth): on the
- * Unix socket by the peer's credentials, over TCP by "Authorization:
- * Bearer TOKEN". Bodies are JSON objects of at most PP_API_MAX_BODY bytes;
- * an unknown field, a wrong type or a missing required field is 400.
- * Errors are {"error": {"code": N, "message": "..."}} with the HTTP status
- * N: 400 bad input, 401 not authenticated, 403 not allowed, 404 no such
- * object or route, 405 method, 409 conflict, 413 body too large, 500.
+ * Every request is authenticated before it is routed (pp-auth), on its
+ * head, before any of its body is read (pp_api_admit): on the Unix socket
+ * by the peer's credentials, over TCP by "Authorization: Bearer TOKEN".
+ * Bodies are JSON objects of at most PP_API_MAX_BODY bytes, sent with a
+ * Content-Length; an unknown field, a wrong type or a missing required
+ * field is 400. Errors are {"error": {"code": N, "message": "..."}} with
+ * the HTTP status N: 400 bad input, 401 not authenticated, 403 not
+ * allowed, 404 no such object or route, 405 method, 409 conflict, 413 body
+ * too large, 500; and from pp-http, before a request reaches the API: 400
+ * a malformed head, 408 a head too slow to come, 411 a body without a
+ * Content-Length, 414 a request line too long, 431 a head too large, 503
+ * too many connections from one peer, 505 an HTTP version other than 1.x.
  *
  * Routes (admin: only an admin may call it):
  *   GET    /v1/whoami                 {"id", "name", "admin"}
@@ -129,7 +134,17 @@ typedef struct {
   gint64 started;         /* unix seconds */
 } PpApiContext;
 
-/* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. */
+/* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a
+ * refusal, 401, comes before any of the body is read), routes (404, 405),
+ * checks the caller may (403), and gives the route's body limit
+ * (PP_API_MAX_BODY, or 0 for a route without a body: a Content-Length
+ * above 0 is 400). @user_data is a PpApiContext. */
+gboolean pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
+                      const char **ret_content_type, GBytes **ret_body, gpointer user_data);
+
+/* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. It uses
+ * what pp_api_admit() found, or judges the request itself when it did not
+ * run. */
 void pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
                    GBytes **ret_body, gpointer user_data);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pp-daemon-config.h"
+#include "pp-http.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
@@ -52,6 +53,28 @@ static const struct {
     FALSE, "The Unix socket of the API (peers authenticated by their credentials)" },
   { "listen", KEY_STRING, offsetof(PpDaemonConfig, listen), "", 0, 0, NULL, TRUE,
     "Also serve the API over TCP on HOST:PORT (bearer tokens); empty: not" },
+  { "tls-cert", KEY_PATH, offsetof(PpDaemonConfig, tls_cert), "", 0, 0, NULL, TRUE,
+    "Serve TCP in TLS with this certificate (PEM, the chain with the server's first); empty: "
+    "plain HTTP" },
+  { "tls-key", KEY_PATH, offsetof(PpDaemonConfig, tls_key), "", 0, 0, NULL, TRUE,
+    "The private key of tls-cert (PEM, not encrypted; keep it 0600)" },
+  { "max-connections", KEY_UINT, offsetof(PpDaemonConfig, max_connections),
+    G_STRINGIFY(PP_HTTP_DEFAULT_MAX_CONNECTIONS), 2, 65536, NULL, FALSE,
+    "Connections open at once over the socket and TCP; more wait in the kernel's backlog" },
+  { "unix-reserved-connections", KEY_UINT, offsetof(PpDaemonConfig, unix_reserved_connections),
+    G_STRINGIFY(PP_HTTP_DEFAULT_UNIX_RESERVED), 0, 65535, NULL, FALSE,
+    "Of max-connections, those TCP may not take: the Unix socket's, so that a flood over TCP "
+    "never locks out the local admin" },
+  { "max-connections-per-peer", KEY_UINT, offsetof(PpDaemonConfig, max_connections_per_peer),
+    G_STRINGIFY(PP_HTTP_DEFAULT_MAX_PER_PEER), 1, 65536, NULL, FALSE,
+    "Connections open at once per TCP address and per local user (root and pcipassd's user "
+    "aside); more are answered 503" },
+  { "header-timeout", KEY_UINT, offsetof(PpDaemonConfig, header_timeout),
+    G_STRINGIFY(PP_HTTP_DEFAULT_HEADER_TIMEOUT_S), 1, 3600, NULL, FALSE,
+    "Seconds from a connection's start to its request's whole head; past it, 408 and closed" },
+  { "idle-timeout", KEY_UINT, offsetof(PpDaemonConfig, idle_timeout),
+    G_STRINGIFY(PP_HTTP_DEFAULT_IDLE_TIMEOUT_S), 1, 3600, NULL, FALSE,
+    "Seconds of silence in the middle of a request's body or an answer before it is closed" },
   { "monitor-interval", KEY_UINT, offsetof(PpDaemonConfig, monitor_interval), "60", 1, 86400, NULL,
     FALSE, "Seconds between two probes of every host" },
   { "probe-timeout", KEY_UINT, offsetof(PpDaemonConfig, probe_timeout), "30", 1, 3600, NULL, FALSE,
@@ -332,4 +355,27 @@ pp_daemon_config_to_string(const PpDaemonConfig *config)
                              *(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
   }
   return g_string_free(out, FALSE);
+}
+
+gboolean
+pp_daemon_config_check(const PpDaemonConfig *config, GError **error)
+{
+  if ((config->tls_cert[0] == '\0') != (config->tls_key[0] == '\0')) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key go together: give both, or neither for plain HTTP");
+    return FALSE;
+  }
+  if (config->tls_cert[0] != '\0' && config->listen[0] == '\0') {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key are for TCP: give listen too (the Unix socket needs no TLS)");
+    return FALSE;
+  }
+  if (config->unix_reserved_connections >= config->max_connections) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "unix-reserved-connections (%u) must be below max-connections (%u): TCP would "
+                "have none",
+                config->unix_reserved_connections, config->max_connections);
+    return FALSE;
+  }
+  return TRUE;
 }
