@@ -884,7 +884,7 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
     owner = other;
   }
   secret = pp_auth_token_new(&hash);
-  token = pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, error);
+  token = pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, 0, error);
   if (token == NULL)
     return NULL;
   g_message("token %" G_GINT64_FORMAT " of '%s' created by '%s'", token->id, owner->name,
@@ -1029,11 +1029,16 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   const char *text;
   g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
   g_autoptr(PpVm) vm = NULL;
+  g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
 
   if (spec == NULL)
     return NULL;
+  /* What its owner's quotas count: each request's CLASS (-1: none). */
+  for (guint i = 0; i < spec->requests->len; i++)
+    g_array_append_val(classes, g_array_index(spec->requests, PpPciRequest, i).class_code);
   vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
-                          (gint64)spec->memory_mib * 1024, call->now, error);
+                          (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
+                          classes->len, call->now, error);
   if (vm == NULL)
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
