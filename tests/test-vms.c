@@ -668,7 +668,8 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   pp_test_run_clear(&run);
   pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "VM 1 is running; only a failed VM can be retried"));
+  g_assert_nonnull(
+      strstr(run.err, "VM 1 is running; only a failed or powered-off VM can be retried"));
   g_clear_pointer(&vm, json_decref);
   vm = pp_test_vm_get(f, id);
   g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");

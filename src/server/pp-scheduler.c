@@ -817,9 +817,12 @@ pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error)
   return TRUE;
 }
 
-/* A VM resumed on a prebound host gets managed='no', whatever the host was
- * when it started: each device it holds must be on vfio-pci, as the last
- * probe saw it, or libvirt would fail the start and the VM its devices. */
+/* A VM resumes on the devices it holds: each must still be there (a
+ * device the last probe did not report is gone: libvirt would fail the
+ * start); retry gives them back and places the VM anew. A VM resumed on a
+ * prebound host gets managed='no', whatever the host was when it started:
+ * each device must be on vfio-pci, as the last probe saw it, or libvirt
+ * would fail the start and the VM its devices. */
 static gboolean
 check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 {
@@ -829,11 +832,21 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 
   if (host == NULL)
     return FALSE;
-  if (!host->prebound)
-    return TRUE;
   devices = pp_store_vm_list_devices(sched->store, vm->id, error);
   if (devices == NULL)
     return FALSE;
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+    if (dev->gone) {
+      g_autofree char *wanted = g_strdup_printf(
+          "it cannot be resumed: %s of host '%s' is gone: the host's last probe did not report it; "
+          "'pcipass vm retry %" G_GINT64_FORMAT "' gives back what the VM holds and places it anew",
+          dev->address, host->name, vm->id);
+
+      return state_error(vm, wanted, error);
+    }
+  }
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
     const char *reason = prebound_not_ready(host, dev, reasons);
@@ -883,13 +896,13 @@ pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError 
 
   if (vm == NULL)
     return FALSE;
-  if (vm->state != PP_VM_STATE_FAILED)
-    return state_error(vm, "only a failed VM can be retried", error);
+  if (vm->state != PP_VM_STATE_FAILED && vm->state != PP_VM_STATE_POWEROFF)
+    return state_error(vm, "only a failed or powered-off VM can be retried", error);
   if (g_hash_table_contains(scheduler->in_flight, &vm_id))
     return state_error(vm, "a libvirt call for it is still running; try again", error);
   reason = g_strdup_printf("retried by '%s'", by);
-  if (!pp_store_vm_requeue(scheduler->store, vm_id, PP_VM_STATE_FAILED, reason, FALSE, now_s(),
-                           error))
+  /* Its owner's quotas are checked with it: it asks for a place anew. */
+  if (!pp_store_vm_retry(scheduler->store, vm_id, vm->state, reason, now_s(), error))
     return FALSE;
   pp_scheduler_poke(scheduler);
   return TRUE;
