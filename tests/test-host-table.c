@@ -465,6 +465,41 @@ test_users_tokens(void)
                   " 2 root  -      1m ago  5s ago\n");
 }
 
+/* What a user who is not an admin is sent: no ssh, libvirt URI or probe
+ * command (their lines are left out), and devices other users' VMs hold as
+ * "taken" without an id (its own VM's id is shown). */
+static void
+test_show_user_view(void)
+{
+  g_autoptr(json_t) host = host_new();
+  json_t *devices = guide_devices_new();
+  g_autofree char *text = NULL;
+
+  json_object_del(host, "ssh");
+  json_object_del(host, "libvirt_uri");
+  json_object_del(host, "probe_command");
+  /* VM 123 is another user's: the API sends no id, and taken. */
+  json_object_set_new(json_array_get(devices, 2), "vm", json_null());
+  json_object_set_new(json_array_get(devices, 2), "taken", json_true());
+  json_object_set_new(json_array_get(devices, 3), "vm", json_integer(9));
+  json_object_set_new(json_array_get(devices, 3), "taken", json_true());
+  json_object_set_new(json_array_get(devices, 4), "taken", json_false());
+  json_object_set_new(host, "pci_devices", devices);
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  g_assert_true(g_str_has_prefix(text, "ID             : 3\n"
+                                       "NAME           : node1\n"
+                                       "STATE          : monitored\n"
+                                       "HOSTDEV        : managed\n"
+                                       "HOSTNAME       : node1\n"));
+  g_assert_null(strstr(text, "SSH"));
+  g_assert_null(strstr(text, "LIBVIRT URI"));
+  g_assert_null(strstr(text, "PROBE COMMAND"));
+  g_assert_nonnull(strstr(text, "\ntaken 00:03.0 8086:0a0c:0403 Haswell-ULT HD Audio Controller\n"
+                                "    9 00:14.0 8086:9c31:0c03 8 Series USB xHCI HC\n"
+                                "      00:16.0 8086:9c3a:0780 8 Series HECI #0\n"));
+  assert_no_trailing_spaces(text);
+}
+
 /* What the server sends is not trusted: missing fields and wrong types
  * show as "-", never crash. */
 static void
@@ -507,6 +542,7 @@ main(int argc, char **argv)
   g_test_add_func("/host-table/ago", test_ago);
   g_test_add_func("/host-table/show", test_show);
   g_test_add_func("/host-table/show-error", test_show_error);
+  g_test_add_func("/host-table/show-user-view", test_show_user_view);
   g_test_add_func("/host-table/list", test_list);
   g_test_add_func("/host-table/users-tokens", test_users_tokens);
   g_test_add_func("/host-table/bad-json", test_bad_json);

@@ -16,6 +16,9 @@
 
 /* " (gone)": the mark of a device gone from its host. */
 #define GONE_MARK " (gone)"
+/* The VM cell of a device another user's VM holds (5 characters: the
+ * column's width). */
+#define TAKEN_MARK "taken"
 
 /* @text made safe for a terminal and cut to @max characters (0: no
  * limit): tabs, newlines and carriage returns become a space, other C0
@@ -272,7 +275,9 @@ pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
   json_array_foreach(devices, i, dev)
   {
     const json_t *vm = json_object_get(dev, "vm");
-    g_autofree char *vm_text = vm == NULL || json_is_null(vm) ? g_strdup("") : scalar_text(vm, 0);
+    gboolean taken = json_is_true(json_object_get(dev, "taken"));
+    g_autofree char *vm_text =
+        vm == NULL || json_is_null(vm) ? g_strdup(taken ? TAKEN_MARK : "") : scalar_text(vm, 0);
     g_autofree char *addr = field_text(dev, "short_address");
     g_autofree char *type = field_text(dev, "type");
     g_autofree char *name = name_cell(dev);
@@ -462,12 +467,17 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 
     append_fact(out, "LIBVIRT ERROR", clean);
   }
-  append_fact(out, "SSH", ssh);
-  append_fact(out, "LIBVIRT URI", uri);
+  /* A user who is not an admin is not told how hosts are reached: the
+   * fields are not in its answer, and their lines not in the text. */
+  if (json_object_get(host, "ssh") != NULL)
+    append_fact(out, "SSH", ssh);
+  if (json_object_get(host, "libvirt_uri") != NULL)
+    append_fact(out, "LIBVIRT URI", uri);
   append_fact(out, "HOSTDEV",
               json_is_true(json_object_get(host, "prebound")) ? "prebound (managed='no')"
                                                               : "managed");
-  append_fact(out, "PROBE COMMAND", command);
+  if (json_object_get(host, "probe_command") != NULL)
+    append_fact(out, "PROBE COMMAND", command);
   append_fact(out, "HOSTNAME", hostname);
   append_fact(out, "CPUS", cpus);
   append_fact(out, "MEMORY", memory);

@@ -260,15 +260,123 @@ json_strv(const char *const *strv)
   return array;
 }
 
+/* What a caller sees (pcipass(1), WHAT USERS SEE). An admin sees
+ * everything. Another user sees no host's ssh target, probe command or
+ * libvirt URI, nor the probe's, ssh's or libvirt's own words (they name
+ * them), nor the id of another user's VM: a device is free or taken. */
+typedef struct {
+  gboolean admin;
+  GHashTable *own_vms; /* a user's VMs that are not done (gint64 ids); NULL for an admin */
+  GPtrArray *uris;     /* a user's: every host's libvirt URI, then what stands for it */
+} Sight;
+
+static void
+sight_clear(Sight *sight)
+{
+  g_clear_pointer(&sight->own_vms, g_hash_table_unref);
+  g_clear_pointer(&sight->uris, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sight, sight_clear)
+
+/* The caller's sight; @with_uris: what hides the hosts' libvirt URIs in
+ * texts that may hold them (a VM's reasons) is needed too. */
+static gboolean
+sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error)
+{
+  g_autoptr(GPtrArray) vms = NULL;
+  guint states = 0;
+
+  ret->admin = call->user->admin;
+  if (ret->admin)
+    return TRUE;
+  for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
+    if (s != PP_VM_STATE_DONE)
+      states |= 1u << s;
+  }
+  vms = pp_store_vm_list(call->ctx->store, call->user->id, states, error);
+  if (vms == NULL)
+    return FALSE;
+  ret->own_vms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < vms->len; i++) {
+    gint64 *id = g_new(gint64, 1);
+
+    *id = ((PpVm *)g_ptr_array_index(vms, i))->id;
+    g_hash_table_add(ret->own_vms, id);
+  }
+  ret->uris = g_ptr_array_new_with_free_func(g_free);
+  if (with_uris) {
+    g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
+
+    if (hosts == NULL)
+      return FALSE;
+    for (guint i = 0; i < hosts->len; i++) {
+      const PpHost *host = g_ptr_array_index(hosts, i);
+
+      g_ptr_array_add(ret->uris, pp_scheduler_host_uri(host));
+      g_ptr_array_add(ret->uris, g_strdup_printf("(host '%s''s libvirt URI)", host->name));
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+sight_shows_vm(gint64 vm_id, gpointer data)
+{
+  const Sight *sight = data;
+
+  return sight->admin || g_hash_table_contains(sight->own_vms, &vm_id);
+}
+
+/* @text (nullable) as the caller may read it: for a user, each host's
+ * libvirt URI (in libvirt's words of a failed deploy) named, not shown.
+ * Returns: (transfer full) (nullable). */
+static char *
+sight_text(const Sight *sight, const char *text)
+{
+  g_autoptr(GString) out = NULL;
+
+  if (text == NULL || sight->admin || sight->uris == NULL)
+    return g_strdup(text);
+  out = g_string_new(text);
+  for (guint i = 0; i + 1 < sight->uris->len; i += 2) {
+    const char *uri = g_ptr_array_index(sight->uris, i);
+
+    if (uri[0] != '\0')
+      g_string_replace(out, uri, g_ptr_array_index(sight->uris, i + 1), 0);
+  }
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* A placer's reason as the caller may read it. Returns: (transfer full). */
+static char *
+sight_reason(const Sight *sight, const char *reason)
+{
+  g_autofree char *text = sight_text(sight, reason);
+
+  if (sight->admin)
+    return g_steal_pointer(&text);
+  return pp_place_reason_hide_holders(text, sight_shows_vm, (gpointer)sight);
+}
+
+/* What stands, for a user, for the words of the probe, ssh or libvirt
+ * (which name a host's ssh target, probe command or URI). */
+#define HIDDEN_PROBE_ERROR "its last probe failed; an administrator sees why"
+#define HIDDEN_LIBVIRT_ERROR "its libvirt does not answer; an administrator sees why"
+#define HIDDEN_SET_ASIDE "a deploy could not use it; an administrator sees why"
+
+/* The sight of the handlers of ROUTE_ADMIN routes. */
+static const Sight admin_sight = { TRUE, NULL, NULL };
+
 static json_t *
-host_to_json(const PpHost *host)
+host_to_json(const PpHost *host, const Sight *sight)
 {
   json_t *ssh = json_null();
+  json_t *json;
 
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
                     pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
-  return json_pack(
+  json = json_pack(
       "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,"
       "s:I}",
       "id", (json_int_t)host->id, "name", pp_json_text(host->name), "state",
@@ -281,11 +389,25 @@ host_to_json(const PpHost *host)
       "kernel_version", pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
       "pci_free", (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
       "created", (json_int_t)host->created);
+  if (json == NULL || sight->admin)
+    return json;
+  /* Left out, not null: null means "the default" there. */
+  json_object_del(json, "ssh");
+  json_object_del(json, "libvirt_uri");
+  json_object_del(json, "probe_command");
+  if (host->error != NULL)
+    json_object_set_new(json, "error", json_string(HIDDEN_PROBE_ERROR));
+  if (host->libvirt_error != NULL)
+    json_object_set_new(json, "libvirt_error", json_string(HIDDEN_LIBVIRT_ERROR));
+  return json;
 }
 
 static json_t *
-device_to_json(const PpStoreDevice *dev)
+device_to_json(const PpStoreDevice *dev, const Sight *sight)
 {
+  gint64 vm = dev->vm_id != 0 && sight_shows_vm(dev->vm_id, (gpointer)sight) ? dev->vm_id : 0;
+  const char *set_aside =
+      dev->set_aside != NULL && !sight->admin ? HIDDEN_SET_ASIDE : dev->set_aside;
   char type[16], vendor[8], device[8], class_code[8];
   json_t *attributes = json_object();
 
@@ -296,16 +418,16 @@ device_to_json(const PpStoreDevice *dev)
   for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
     json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
   return json_pack(
-      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:o}",
+      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:o,s:o}",
       "address", pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address),
       "type", type, "vendor", vendor, "device", device, "class", class_code, "vendor_name",
       pp_json_text(dev->vendor_name), "device_name", pp_json_text(dev->device_name), "class_name",
       pp_json_text(dev->class_name), "numa_node", json_int_or_null(dev->numa_node, -1),
       "iommu_group", json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
       "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
-      json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "host_needs",
-      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside",
-      pp_json_text(dev->set_aside), "attributes", attributes);
+      json_int_or_null(vm, 0), "taken", dev->vm_id != 0, "gone", dev->gone, "host_needs",
+      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside", pp_json_text(set_aside),
+      "attributes", attributes);
 }
 
 static json_t *
@@ -346,12 +468,13 @@ api_host_list(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
 
-  if (hosts == NULL)
+  if (hosts == NULL || !sight_init(call, FALSE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < hosts->len; i++) {
-    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i))))
+    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i), &sight)))
       return built(NULL, error);
   }
   return built(json_pack("{s:O}", "hosts", array), error);
@@ -566,7 +689,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 201;
-  return built(host_to_json(host), error);
+  return built(host_to_json(host, &admin_sight), error);
 }
 
 static PpHost *
@@ -582,19 +705,20 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GPtrArray) allowances = NULL;
   g_autoptr(json_t) json = NULL;
+  g_auto(Sight) sight = { 0 };
   json_t *array;
 
-  if (host == NULL)
+  if (host == NULL || !sight_init(call, FALSE, &sight, error))
     return NULL;
   devices = pp_store_host_list_devices(call->ctx->store, host->id, error);
   if (devices == NULL)
     return NULL;
-  json = host_to_json(host);
+  json = host_to_json(host, &sight);
   array = json_array();
   if (json == NULL || json_object_set_new(json, "pci_devices", array) != 0)
     return built(NULL, error);
   for (guint i = 0; i < devices->len; i++) {
-    if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i))))
+    if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i), &sight)))
       return built(NULL, error);
   }
   allowances = pp_store_host_list_allowances(call->ctx->store, host->id, error);
@@ -629,7 +753,7 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
               call->user->name);
   if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, host->id);
-  return built(host_to_json(changed), error);
+  return built(host_to_json(changed, &admin_sight), error);
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
@@ -757,7 +881,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   probe_changed = parsed.has_ssh || parsed.has_probe_command || parsed.has_libvirt_uri;
   if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, changed->id);
-  return built(host_to_json(changed), error);
+  return built(host_to_json(changed, &admin_sight), error);
 }
 
 static json_t *
@@ -788,7 +912,7 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 202;
-  return built(host_to_json(host), error);
+  return built(host_to_json(host, &admin_sight), error);
 }
 
 static json_t *
@@ -939,11 +1063,36 @@ graphics_to_json(const PpVmSpec *spec)
                    "keymap", pp_json_text(graphics->keymap), "password", graphics->passwd != NULL);
 }
 
+/* An explanation ([{"host_id", "host", "reason"}...], the scheduler's or
+ * a dry run's) as the caller may read it: for a user, "held by another VM"
+ * for a VM not its own. Takes @explanation; returns it. */
+static json_t *
+sight_explanation(const Sight *sight, json_t *explanation)
+{
+  json_t *entry;
+  size_t i;
+
+  if (sight->admin || !json_is_array(explanation))
+    return explanation;
+  json_array_foreach(explanation, i, entry)
+  {
+    const char *reason = json_string_value(json_object_get(entry, "reason"));
+
+    if (reason != NULL) {
+      g_autofree char *shown = sight_reason(sight, reason);
+
+      json_object_set_new(entry, "reason", pp_json_text(shown));
+    }
+  }
+  return explanation;
+}
+
 /* A VM as the API shows it. A console's password is a secret: the
  * template and the domain XML show it as PP_VM_TEMPLATE_HIDDEN, to the
- * owner and the admin alike. */
+ * owner and the admin alike. Its reason and explanation as @sight lets
+ * the caller read them. */
 static json_t *
-vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
+vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError **error)
 {
   g_autoptr(PpVmSpec) spec =
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
@@ -951,6 +1100,7 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
   g_autofree char *shown_template =
       pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
+  g_autofree char *reason = sight_text(sight, vm->reason);
   guint n_requests = spec ? spec->requests->len : 0;
   g_autofree char *xml = NULL;
   json_t *host = json_null();
@@ -972,7 +1122,7 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
     }
   }
   if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
-    explanation = json_loads(vm->explanation, 0, NULL);
+    explanation = sight_explanation(sight, json_loads(vm->explanation, 0, NULL));
     if (explanation == NULL)
       explanation = json_null();
   }
@@ -987,15 +1137,15 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                        dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
   }
   return built(
-      json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
-                (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
-                pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state), "reason",
-                pp_json_text(vm->reason), "host", host, "cpu", (double)vm->cpu / 100.0, "vcpu",
-                spec ? (int)spec->vcpu : 0, "memory_mib", (json_int_t)(vm->memory_kib / 1024),
-                "graphics", graphics_to_json(spec), "pci_requests", requests_to_json(spec),
-                "devices", array, "explanation", explanation, "domain", domain, "domain_xml",
-                pp_json_text(xml), "template", pp_json_text(shown_template), "created",
-                (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
+      json_pack(
+          "{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
+          (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner", pp_json_text(vm->owner_name),
+          "state", pp_vm_state_to_string(vm->state), "reason", pp_json_text(reason), "host", host,
+          "cpu", (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
+          (json_int_t)(vm->memory_kib / 1024), "graphics", graphics_to_json(spec), "pci_requests",
+          requests_to_json(spec), "devices", array, "explanation", explanation, "domain", domain,
+          "domain_xml", pp_json_text(xml), "template", pp_json_text(shown_template), "created",
+          (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
       error);
 }
 
@@ -1030,6 +1180,7 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
   g_autoptr(PpVm) vm = NULL;
   g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
+  g_auto(Sight) sight = { 0 };
 
   if (spec == NULL)
     return NULL;
@@ -1039,14 +1190,14 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
                           (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
                           classes->len, call->now, error);
-  if (vm == NULL)
+  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
             call->user->name, spec->requests->len, spec->requests->len == 1 ? "" : "s");
   if (call->ctx->scheduler != NULL)
     pp_scheduler_poke(call->ctx->scheduler);
   *ret_status = 201;
-  return vm_to_json(call->ctx, vm, error);
+  return vm_to_json(call->ctx, &sight, vm, error);
 }
 
 static json_t *
@@ -1056,6 +1207,7 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
   guint states = 0;
   g_autoptr(GPtrArray) vms = NULL;
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (all == NULL || strcmp(all, "0") == 0) {
     for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
@@ -1067,11 +1219,11 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   }
   vms = pp_store_vm_list(call->ctx->store, call->user->admin ? 0 : call->user->id, states, error);
-  if (vms == NULL)
+  if (vms == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < vms->len; i++) {
-    json_t *vm = vm_to_json(call->ctx, g_ptr_array_index(vms, i), error);
+    json_t *vm = vm_to_json(call->ctx, &sight, g_ptr_array_index(vms, i), error);
 
     if (vm == NULL)
       return NULL;
@@ -1092,17 +1244,18 @@ find_vm(PpApiCall *call, GError **error)
 /* Every change of the VM's state, oldest first: {"at", "from", "to",
  * "reason", "host"}. */
 static json_t *
-history_to_json(const GPtrArray *history)
+history_to_json(const Sight *sight, const GPtrArray *history)
 {
   json_t *array = json_array();
 
   for (guint i = 0; i < history->len; i++) {
     const PpVmChange *c = g_ptr_array_index(history, i);
+    g_autofree char *reason = sight_text(sight, c->reason);
 
     pp_json_append(array,
                    json_pack("{s:I,s:o,s:o,s:o,s:o}", "at", (json_int_t)c->at, "from",
                              pp_json_text(c->from_state), "to", pp_json_text(c->to_state), "reason",
-                             pp_json_text(c->reason), "host", pp_json_text(c->host_name)));
+                             pp_json_text(reason), "host", pp_json_text(c->host_name)));
   }
   return array;
 }
@@ -1113,16 +1266,17 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(json_t) json = NULL;
+  g_auto(Sight) sight = { 0 };
 
-  if (vm == NULL)
+  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
-  json = vm_to_json(call->ctx, vm, error);
+  json = vm_to_json(call->ctx, &sight, vm, error);
   if (json == NULL)
     return NULL;
   history = pp_store_vm_list_history(call->ctx->store, vm->id, error);
   if (history == NULL)
     return NULL;
-  if (json_object_set_new(json, "history", history_to_json(history)) != 0)
+  if (json_object_set_new(json, "history", history_to_json(&sight, history)) != 0)
     return built(NULL, error);
   return g_steal_pointer(&json);
 }
@@ -1134,15 +1288,16 @@ vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status,
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(PpVm) after = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (vm == NULL || !action(call->ctx->scheduler, vm->id, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': %s by '%s'", vm->id, vm->name, what, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL)
+  if (after == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
-  return vm_to_json(call->ctx, after, error);
+  return vm_to_json(call->ctx, &sight, after, error);
 }
 
 static json_t *
@@ -1168,15 +1323,16 @@ api_vm_retry(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(PpVm) after = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (vm == NULL || !pp_scheduler_retry(call->ctx->scheduler, vm->id, call->user->name, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': retry by '%s'", vm->id, vm->name, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL)
+  if (after == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
-  return vm_to_json(call->ctx, after, error);
+  return vm_to_json(call->ctx, &sight, after, error);
 }
 
 static json_t *
@@ -1189,9 +1345,10 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(PpHost) host = NULL;
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
   gboolean fits = FALSE;
 
-  if (spec == NULL ||
+  if (spec == NULL || !sight_init(call, FALSE, &sight, error) ||
       !pp_scheduler_place_dry(call->ctx->scheduler, spec, &placement, &rejections, &fits, error))
     return NULL;
   if (!fits) {
@@ -1204,6 +1361,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
                      json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
                                pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
     }
+    explanation = sight_explanation(&sight, explanation);
     return built(json_pack("{s:b,s:o}", "fits", FALSE, "explanation", explanation), error);
   }
   host = pp_store_host_get(call->ctx->store, placement->host_id, error);

@@ -64,7 +64,8 @@
  *   "type": "8086:1521:0200", "vendor": "8086", "device": "1521", "class": "0200",
  *   "vendor_name", "device_name", "class_name", "numa_node": null|N,
  *   "iommu_group": null|N, "driver": null|"..", "sriov": "pf|vf|no",
- *   "physfn": null|"..", "vm": null|VM_ID, "gone": false,
+ *   "physfn": null|"..", "vm": null|VM_ID (null too for another user's VM, to a user),
+ *   "taken": false (a VM holds it), "gone": false,
  *   "host_needs": null|"why the host needs it" (never offered, nor its IOMMU group),
  *   "allowed": false (an administrator allowed it all the same),
  *   "set_aside": null|"why a deploy could not use it" (not offered until a probe
@@ -84,6 +85,12 @@
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}
  * USER: {"id", "name", "admin", "created"}
  * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
+ *
+ * What a user who is not an admin sees (the Sight of pp-api.c): a HOST without "ssh",
+ * "libvirt_uri" and "probe_command", its "error" and "libvirt_error" a fixed sentence;
+ * a DEVICE's "vm" only for its own VMs, its "set_aside" a fixed sentence; in a VM's
+ * reason and history each host's libvirt URI named, not shown; in explanations "held
+ * by another VM" for a VM not its own.
  */
 #pragma once
 

@@ -162,7 +162,9 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
  * a sentence after its address): the host needs it (and no administrator
  * allowed it), a deploy could not bind it, or the host is prebound and it
  * is not on vfio-pci. Every device of its IOMMU group is then kept back
- * too. Returns: (transfer none) (nullable): kept in @reasons. */
+ * too. A pending VM's owner reads it: libvirt's own words (which name the
+ * host's URI and the VM it failed for) are in pcipass host show, for an
+ * administrator. Returns: (transfer none) (nullable): kept in @reasons. */
 static const char *
 device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
 {
@@ -171,9 +173,9 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
   if (dev->host_needs != NULL && !dev->allowed)
     reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->host_needs);
   else if (dev->set_aside != NULL)
-    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it (%s); it "
+    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it; it "
                              "is offered again when a probe reports it",
-                             host->name, dev->set_aside);
+                             host->name);
   else
     return prebound_not_ready(host, dev, reasons);
   g_ptr_array_add(reasons, reason);
@@ -251,14 +253,16 @@ build_placer(PpScheduler *sched, GError **error)
       ph.state = PP_PLACE_HOST_DISABLED;
       break;
     default:
+      /* Every owner of a pending VM reads it: not the probe's or libvirt's
+       * words, which may name the host's ssh target or URI (pcipass host
+       * show has them, for an administrator). */
       ph.state = PP_PLACE_HOST_NOT_MONITORED;
       if (host->state != PP_HOST_STATE_ERROR)
         state_text = g_strdup("init: not probed yet");
       else if (host->error != NULL)
-        state_text = g_strdup_printf("error: %s", host->error);
+        state_text = g_strdup("error: its last probe failed");
       else
-        state_text = g_strdup_printf("error: its libvirt does not answer: %s",
-                                     host->libvirt_error ? host->libvirt_error : "");
+        state_text = g_strdup("error: its libvirt does not answer");
       ph.state_text = state_text;
       break;
     }
