@@ -250,10 +250,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 21);
-  /* --json on all; --socket, --url, --token-file on the 20 daemon ones;
-   * 19 of their own. */
-  g_assert_cmpuint(options, ==, 21 + 3 * 20 + 19);
+  g_assert_cmpuint(commands, ==, 25);
+  /* --json on all; --socket, --url, --token-file on the 24 daemon ones;
+   * 25 of their own. */
+  g_assert_cmpuint(options, ==, 25 + 3 * 24 + 25);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

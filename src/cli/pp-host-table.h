@@ -107,8 +107,21 @@ char *pp_host_table_list(const json_t *hosts, gint64 now);
  * Returns: (transfer full) */
 char *pp_host_table_users(const json_t *users, gint64 now);
 
-/* Columns ID, USER, NAME ("-" when none), CREATED, LAST USED, for an array
- * of TOKEN. Returns: (transfer full) */
+/**
+ * pp_host_table_user:
+ * @user: a USER with its "quota" (GET /v1/users/NAME)
+ *
+ * The facts (ID, NAME, ADMIN, CREATED), a blank line, then the quotas:
+ * columns QUOTA, USED and LIMIT ("unlimited" for none), rows VMS, CPU,
+ * MEMORY (MIB), PCI DEVICES, then one "PCI CLASS 0302" per class.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_user(const json_t *user, gint64 now);
+
+/* Columns ID, USER, NAME ("-" when none), CREATED, LAST USED, EXPIRES
+ * ("never", "in 29d", "expired"), for an array of TOKEN. Returns:
+ * (transfer full) */
 char *pp_host_table_tokens(const json_t *tokens, gint64 now);
 
 G_END_DECLS

@@ -33,15 +33,25 @@
  *                                     one of its devices
  *   GET    /v1/users           admin  {"users": [USER...]}
  *   POST   /v1/users           admin  {"name", "admin"?} -> 201 USER
+ *   GET    /v1/users/{name}           USER with "quota": QUOTA (the caller itself; any for
+ *                                     the admin; another user is 404)
+ *   PATCH  /v1/users/{name}/quota  admin  {"vms"?, "cpu"?, "memory_mib"?, "pci"?: N or null
+ *                                     (no limit), "pci_classes"?: {"0302": N or null}}
+ *                                     -> USER with "quota"; a field left out keeps its limit
+ *   DELETE /v1/users/{name}    admin  -> {"deleted": ID, "tokens": N, "done_vms": N}; 409
+ *                                     while it owns a VM that is not done, or is the caller
  *   GET    /v1/tokens                 {"tokens": [TOKEN...]} (the caller's; all for admin)
- *   POST   /v1/tokens                 {"name"?, "user"?} -> 201 TOKEN with "token": the
+ *   POST   /v1/tokens                 {"name"?, "user"?, "expires_in"?: seconds (60 to
+ *                                     365 days) or null} -> 201 TOKEN with "token": the
  *                                     secret, shown this once. "user" (another user's
  *                                     name) is for the admin.
+ *   DELETE /v1/tokens/{id}            -> {"deleted": ID}: the caller's (any for the admin;
+ *                                     another's is 404); refused from the next request
  *   GET    /v1/vms                    {"vms": [VM...]}: the caller's (all for the admin);
  *                                     ?all=1 adds done VMs
  *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
  *                                     the caller). A bad template is 400 with its line and
- *                                     column
+ *                                     column; one past a quota of the caller 409 naming it
  *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
  *                                     created
  *   GET    /v1/vms/{id}               VM (the owner or the admin; others get 404)
@@ -49,9 +59,11 @@
  *                                     state (a done VM stays done)
  *   POST   /v1/vms/{id}/poweroff      -> 202 VM: the domain stops, devices stay reserved
  *   POST   /v1/vms/{id}/resume        -> 202 VM: a poweroff VM (or a failed one that kept its
- *                                     devices) starts again on them
- *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed VM releases what it kept and is
- *                                     pending again, its deploy tries counted anew
+ *                                     devices) starts again on them; 409 naming a device
+ *                                     that is gone
+ *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed or poweroff VM releases what it
+ *                                     kept and is pending again, its deploy tries counted
+ *                                     anew; 409 when its owner's quotas refuse it
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
@@ -84,7 +96,10 @@
  *   "devices": [{"address", "type", "name", "request": N|null}...]}
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}
  * USER: {"id", "name", "admin", "created"}
- * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
+ * QUOTA: {"vms", "cpu", "memory_mib", "pci": {"used": N, "limit": null|N}, "pci_classes":
+ *   [{"class": "0302", "used", "limit"}...]}: what the user's VMs that are not done hold
+ * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N, "expires":
+ *   null|N, "expired": false}
  *
  * What a user who is not an admin sees (the Sight of pp-api.c): a HOST without "ssh",
  * "libvirt_uri" and "probe_command", its "error" and "libvirt_error" a fixed sentence;
