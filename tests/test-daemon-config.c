@@ -223,7 +223,7 @@ test_authenticate(void)
   g_assert_nonnull(strstr(error->message, "not 'Bearer TOKEN'"));
   g_clear_error(&error);
   secret = pp_auth_token_new(&hash);
-  token = pp_store_token_create(store, alice->id, "ci", hash, 100, &error);
+  token = pp_store_token_create(store, alice->id, "ci", hash, 100, 0, &error);
   g_assert_no_error(error);
   header = g_strdup_printf("Bearer %s", secret);
   g_clear_pointer(&alice, pp_user_free);

@@ -250,10 +250,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 22);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 21
-   * daemon ones; 19 of their own. */
-  g_assert_cmpuint(options, ==, 22 + 4 * 21 + 19);
+  g_assert_cmpuint(commands, ==, 26);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 25
+   * daemon ones; 25 of their own. */
+  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 25);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -48,8 +48,14 @@ static const struct {
   { "image", "list", "", "list the images templates can name", TRUE, pp_cmd_image_list },
   { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },
   { "user", "list", "", "list the users", TRUE, pp_cmd_user_list },
+  { "user", "show", "NAME", "show a user, its quotas and what it uses", TRUE, pp_cmd_user_show },
+  { "user", "quota", "NAME", "set a user's quotas of VMs, CPU, memory, PCI devices", TRUE,
+    pp_cmd_user_quota },
+  { "user", "delete", "NAME", "delete a user, its tokens and its done VMs", TRUE,
+    pp_cmd_user_delete },
   { "token", "create", "", "make a token for --url, shown once", TRUE, pp_cmd_token_create },
   { "token", "list", "", "list the tokens", TRUE, pp_cmd_token_list },
+  { "token", "delete", "ID", "delete a token: refused from then on", TRUE, pp_cmd_token_delete },
 };
 
 static void

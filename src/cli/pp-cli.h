@@ -120,7 +120,11 @@ int pp_cmd_image_list(int argc, char **argv);
 
 int pp_cmd_user_create(int argc, char **argv);
 int pp_cmd_user_list(int argc, char **argv);
+int pp_cmd_user_show(int argc, char **argv);
+int pp_cmd_user_quota(int argc, char **argv);
+int pp_cmd_user_delete(int argc, char **argv);
 int pp_cmd_token_create(int argc, char **argv);
 int pp_cmd_token_list(int argc, char **argv);
+int pp_cmd_token_delete(int argc, char **argv);
 
 G_END_DECLS

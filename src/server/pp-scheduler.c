@@ -162,7 +162,9 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
  * a sentence after its address): the host needs it (and no administrator
  * allowed it), a deploy could not bind it, or the host is prebound and it
  * is not on vfio-pci. Every device of its IOMMU group is then kept back
- * too. Returns: (transfer none) (nullable): kept in @reasons. */
+ * too. A pending VM's owner reads it: libvirt's own words (which name the
+ * host's URI and the VM it failed for) are in pcipass host show, for an
+ * administrator. Returns: (transfer none) (nullable): kept in @reasons. */
 static const char *
 device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
 {
@@ -171,9 +173,9 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
   if (dev->host_needs != NULL && !dev->allowed)
     reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->host_needs);
   else if (dev->set_aside != NULL)
-    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it (%s); it "
+    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it; it "
                              "is offered again when a probe reports it",
-                             host->name, dev->set_aside);
+                             host->name);
   else
     return prebound_not_ready(host, dev, reasons);
   g_ptr_array_add(reasons, reason);
@@ -251,14 +253,16 @@ build_placer(PpScheduler *sched, GError **error)
       ph.state = PP_PLACE_HOST_DISABLED;
       break;
     default:
+      /* Every owner of a pending VM reads it: not the probe's or libvirt's
+       * words, which may name the host's ssh target or URI (pcipass host
+       * show has them, for an administrator). */
       ph.state = PP_PLACE_HOST_NOT_MONITORED;
       if (host->state != PP_HOST_STATE_ERROR)
         state_text = g_strdup("init: not probed yet");
       else if (host->error != NULL)
-        state_text = g_strdup_printf("error: %s", host->error);
+        state_text = g_strdup("error: its last probe failed");
       else
-        state_text = g_strdup_printf("error: its libvirt does not answer: %s",
-                                     host->libvirt_error ? host->libvirt_error : "");
+        state_text = g_strdup("error: its libvirt does not answer");
       ph.state_text = state_text;
       break;
     }
@@ -826,9 +830,12 @@ pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error)
   return TRUE;
 }
 
-/* A VM resumed on a prebound host gets managed='no', whatever the host was
- * when it started: each device it holds must be on vfio-pci, as the last
- * probe saw it, or libvirt would fail the start and the VM its devices. */
+/* A VM resumes on the devices it holds: each must still be there (a
+ * device the last probe did not report is gone: libvirt would fail the
+ * start); retry gives them back and places the VM anew. A VM resumed on a
+ * prebound host gets managed='no', whatever the host was when it started:
+ * each device must be on vfio-pci, as the last probe saw it, or libvirt
+ * would fail the start and the VM its devices. */
 static gboolean
 check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 {
@@ -838,11 +845,21 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 
   if (host == NULL)
     return FALSE;
-  if (!host->prebound)
-    return TRUE;
   devices = pp_store_vm_list_devices(sched->store, vm->id, error);
   if (devices == NULL)
     return FALSE;
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+    if (dev->gone) {
+      g_autofree char *wanted = g_strdup_printf(
+          "it cannot be resumed: %s of host '%s' is gone: the host's last probe did not report it; "
+          "'pcipass vm retry %" G_GINT64_FORMAT "' gives back what the VM holds and places it anew",
+          dev->address, host->name, vm->id);
+
+      return state_error(vm, wanted, error);
+    }
+  }
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
     const char *reason = prebound_not_ready(host, dev, reasons);
@@ -912,13 +929,13 @@ pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError 
 
   if (vm == NULL)
     return FALSE;
-  if (vm->state != PP_VM_STATE_FAILED)
-    return state_error(vm, "only a failed VM can be retried", error);
+  if (vm->state != PP_VM_STATE_FAILED && vm->state != PP_VM_STATE_POWEROFF)
+    return state_error(vm, "only a failed or powered-off VM can be retried", error);
   if (g_hash_table_contains(scheduler->in_flight, &vm_id))
     return state_error(vm, "a libvirt call for it is still running; try again", error);
   reason = g_strdup_printf("retried by '%s'", by);
-  if (!pp_store_vm_requeue(scheduler->store, vm_id, PP_VM_STATE_FAILED, reason, FALSE, now_s(),
-                           error))
+  /* Its owner's quotas are checked with it: it asks for a place anew. */
+  if (!pp_store_vm_retry(scheduler->store, vm_id, vm->state, reason, now_s(), error))
     return FALSE;
   pp_scheduler_poke(scheduler);
   return TRUE;

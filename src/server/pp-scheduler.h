@@ -63,9 +63,11 @@ void pp_scheduler_poke(PpScheduler *scheduler);
  *   A done VM stays done.
  * poweroff: a running VM's domain is destroyed; it keeps its devices.
  * resume: a powered-off VM, or a failed one that kept its devices (a
- *   crash), starts again on the same host with the same devices.
- * retry: a failed VM releases what it kept and is pending again, its tries
- *   counted from 0. */
+ *   crash), starts again on the same host with the same devices; refused
+ *   while one of them is gone (naming it).
+ * retry: a failed or powered-off VM releases what it kept and is pending
+ *   again, to be placed anew, its tries counted from 0; refused when its
+ *   owner's quotas, checked with it as at its create, no longer allow it. */
 gboolean pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error);
