@@ -700,7 +700,7 @@ test_daemon_options_before(void)
     } cases[] = {
       { { "--bogus", "host", "list", NULL },
         "pcipass: unknown option '--bogus' before the command (there pcipass takes only "
-        "--json, --socket, --url and --token-file; try pcipass --help)\n" },
+        "--json, --socket, --url, --token-file and --ca-file; try pcipass --help)\n" },
       { { "--socket", NULL }, "pcipass: --socket needs a value (try pcipass --help)\n" },
       { { "host", "--url", NULL }, "pcipass: --url needs a value (try pcipass --help)\n" },
       { { "--json=yes", "host", "list", NULL }, "unknown option '--json=yes'" },
@@ -1088,6 +1088,122 @@ test_fake_token_create(void)
   json_decref(body);
   pp_test_run_clear(&run);
   fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* What user quota, user show, user delete, token delete and token create
+ * --expires send: the method, the path (the name escaped), the body; and
+ * what user quota and token create refuse before sending anything. */
+static void
+test_fake_tenancy(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  static const char user[] = "{\"id\": 2, \"name\": \"al ice\", \"admin\": false, \"created\": "
+                             "1, \"quota\": {\"vms\": {\"used\": 1, \"limit\": 3}}}";
+  FakeServer *server = fake_server_new(sock, 200, user, NULL);
+  PpTestRun run = { 0 };
+  const char *request;
+  json_t *body;
+
+  run_cli((const char *const[]){ "user", "quota", "al ice", "--vms", "3", "--cpu", "2.5",
+                                 "--memory", "none", "--pci", "0", "--pci-class", "0302=2",
+                                 "--pci-class", "0200=none", "--socket", sock, NULL },
+          NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(request, "PATCH /v1/users/al%20ice/quota HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_nonnull(body);
+  g_assert_cmpint(json_integer_value(json_object_get(body, "vms")), ==, 3);
+  g_assert_cmpfloat(json_real_value(json_object_get(body, "cpu")), ==, 2.5);
+  g_assert_true(json_is_null(json_object_get(body, "memory_mib")));
+  g_assert_cmpint(json_integer_value(json_object_get(body, "pci")), ==, 0);
+  g_assert_cmpint(json_integer_value(json_object_get(json_object_get(body, "pci_classes"), "0302")),
+                  ==, 2);
+  g_assert_true(json_is_null(json_object_get(json_object_get(body, "pci_classes"), "0200")));
+  g_assert_cmpuint(json_object_size(body), ==, 5);
+  json_decref(body);
+  /* The user as user show prints it. */
+  g_assert_nonnull(strstr(run.out, "NAME           : al ice\n"));
+  g_assert_nonnull(strstr(
+      run.out, "\nQUOTA        USED LIMIT\nVMS             1     3\nCPU             -     -\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, user, NULL);
+  run_cli((const char *const[]){ "user", "show", "al ice", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/users/al%20ice HTTP/1.1\r\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, "{\"deleted\": 2, \"tokens\": 1, \"done_vms\": 0}", NULL);
+  run_cli((const char *const[]){ "user", "delete", "alice", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  g_assert_true(g_str_has_prefix(request, "DELETE /v1/users/alice HTTP/1.1\r\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 200, "{\"deleted\": 7}", NULL);
+  run_cli((const char *const[]){ "token", "delete", "7", "--socket", sock, NULL }, NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(request, "DELETE /v1/tokens/7 HTTP/1.1\r\n"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  server = fake_server_new(sock, 201,
+                           "{\"id\": 4, \"user\": \"alice\", \"created\": 1, \"expires\": 43201, "
+                           "\"token\": \"pp_0123456789abcdef\"}",
+                           NULL);
+  run_cli((const char *const[]){ "token", "create", "--expires", "12h", "--socket", sock, NULL },
+          NULL, &run);
+  request = fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 0);
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_cmpint(json_integer_value(json_object_get(body, "expires_in")), ==, 12 * 3600);
+  json_decref(body);
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* Refused here, exit 2, nothing sent (no daemon listens). */
+  {
+    static const char *const bad[][6] = {
+      { "user", "quota", "alice", NULL },
+      { "user", "quota", "alice", "--vms", "many", NULL },
+      { "user", "quota", "alice", "--cpu", "0.333", NULL },
+      { "user", "quota", "alice", "--pci-class", "0302", NULL },
+      { "user", "quota", "alice", "--pci-class", "zz02=1", NULL },
+      { "token", "create", "--expires", "1w", NULL },
+      { "token", "create", "--expires", "400d", NULL },
+      { "user", "show", NULL },
+      { "token", "delete", NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+      g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+      for (guint k = 0; bad[i][k] != NULL; k++)
+        g_ptr_array_add(argv, (gpointer)bad[i][k]);
+      g_ptr_array_add(argv, "--socket");
+      g_ptr_array_add(argv, sock);
+      g_ptr_array_add(argv, NULL);
+      run_cli((const char *const *)argv->pdata, NULL, &run);
+      g_test_message("%s %s: %s", bad[i][0], bad[i][1], run.err);
+      g_assert_cmpint(run.status, ==, 2);
+      g_assert_null(strstr(run.err, "cannot reach"));
+      pp_test_run_clear(&run);
+    }
+  }
   pp_test_rmtree(dir);
 }
 
@@ -1623,6 +1739,7 @@ main(int argc, char **argv)
   g_test_add_func("/cli/fake/errors", test_fake_errors);
   g_test_add_func("/cli/fake/tcp-token", test_fake_tcp_token);
   g_test_add_func("/cli/fake/token-create", test_fake_token_create);
+  g_test_add_func("/cli/fake/tenancy", test_fake_tenancy);
   g_test_add_func("/cli/fake/host-probe", test_fake_host_probe);
   g_test_add_func("/cli/fake/vm-create", test_fake_vm_create);
   g_test_add_func("/cli/vm-create/local-errors", test_vm_create_local_errors);

@@ -8,6 +8,7 @@
 
 #include "pp-auth.h"
 #include "pp-daemon-config.h"
+#include "pp-http.h"
 #include "pp-store.h"
 #include "pp-test-util.h"
 
@@ -26,6 +27,16 @@ test_defaults(void)
   g_assert_cmpuint(config->probe_timeout, ==, 30);
   /* The probe installed with pcipassd, found without PATH. */
   g_assert_cmpstr(config->probe_path, ==, PP_BINDIR "/pcipass-probe");
+  g_assert_cmpstr(config->image_dirs, ==, "/var/lib/pcipass/images");
+  /* The HTTP server's limits, pp-http's defaults; plain HTTP. */
+  g_assert_cmpstr(config->tls_cert, ==, "");
+  g_assert_cmpstr(config->tls_key, ==, "");
+  g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
+  g_assert_cmpuint(config->unix_reserved_connections, ==, PP_HTTP_DEFAULT_UNIX_RESERVED);
+  g_assert_cmpuint(config->max_connections_per_peer, ==, PP_HTTP_DEFAULT_MAX_PER_PEER);
+  g_assert_cmpuint(config->header_timeout, ==, PP_HTTP_DEFAULT_HEADER_TIMEOUT_S);
+  g_assert_cmpuint(config->idle_timeout, ==, PP_HTTP_DEFAULT_IDLE_TIMEOUT_S);
+  g_assert_true(pp_daemon_config_check(config, NULL));
 
   /* What --print-config prints reads back to the same settings. */
   text = pp_daemon_config_to_string(config);
@@ -77,6 +88,15 @@ test_parse_errors(void)
     { "socket =\n", "line 1: socket: the value is empty" },
     { "log-level = loud\n", "log-level: 'loud' is not one of error|warning|message|info|debug" },
     { "probe-timeout = -1\n", "probe-timeout: '-1'" },
+    { "probe-timeout = 5\nimage-dirs = images\n",
+      "line 2: image-dirs: 'images' is not an absolute path without '.' or '..' (folders are "
+      "separated by ':')" },
+    { "image-dirs = /srv/images:/srv/../etc\n",
+      "image-dirs: '/srv/../etc' is not an absolute path without '.' or '..'" },
+    { "image-dirs = /srv/./images\n", "image-dirs: '/srv/./images' is not an absolute path" },
+    { "image-dirs = /a::/b\n", "image-dirs: '' is not an absolute path" },
+    { "image-dirs = /a:/b:/c:/d:/e:/f:/g:/h:/i:/j:/k:/l:/m:/n:/o:/p:/q\n",
+      "image-dirs: more than 16 folders" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -98,6 +118,38 @@ test_parse_errors(void)
     g_assert_false(pp_daemon_config_parse(config, "a = b\0c", 7, &error));
     g_assert_nonnull(strstr(error->message, "NUL"));
   }
+}
+
+/* image-dirs: folders in order, a trailing '/' dropped, none when empty;
+ * '..' in a name is a name, not a way up. */
+static void
+test_image_dirs(void)
+{
+  g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) dirs = pp_daemon_config_get_image_dirs(config);
+
+  g_assert_cmpuint(g_strv_length(dirs), ==, 1);
+  g_assert_cmpstr(dirs[0], ==, "/var/lib/pcipass/images");
+  g_strfreev(g_steal_pointer(&dirs));
+
+  g_assert_true(pp_daemon_config_set(config, "image-dirs", "/srv/images/:/mnt/nfs/a..b:/", &error));
+  g_assert_no_error(error);
+  dirs = pp_daemon_config_get_image_dirs(config);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 3);
+  g_assert_cmpstr(dirs[0], ==, "/srv/images");
+  g_assert_cmpstr(dirs[1], ==, "/mnt/nfs/a..b");
+  g_assert_cmpstr(dirs[2], ==, "/");
+  g_strfreev(g_steal_pointer(&dirs));
+
+  g_assert_true(pp_daemon_config_set(config, "image-dirs", "", &error));
+  dirs = pp_daemon_config_get_image_dirs(config);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 0);
+
+  /* A bad value changes nothing. */
+  g_assert_false(pp_daemon_config_set(config, "image-dirs", "/a:b", &error));
+  g_assert_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID);
+  g_assert_cmpstr(config->image_dirs, ==, "");
 }
 
 static void
@@ -171,7 +223,7 @@ test_authenticate(void)
   g_assert_nonnull(strstr(error->message, "not 'Bearer TOKEN'"));
   g_clear_error(&error);
   secret = pp_auth_token_new(&hash);
-  token = pp_store_token_create(store, alice->id, "ci", hash, 100, &error);
+  token = pp_store_token_create(store, alice->id, "ci", hash, 100, 0, &error);
   g_assert_no_error(error);
   header = g_strdup_printf("Bearer %s", secret);
   g_clear_pointer(&alice, pp_user_free);
@@ -196,6 +248,57 @@ test_authenticate(void)
   pp_test_rmtree(dir);
 }
 
+/* What binds keys together: the message names them, and what is right
+ * passes. */
+static void
+test_check(void)
+{
+  static const struct {
+    const char *text;
+    const char *message; /* NULL: passes */
+  } cases[] = {
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\ntls-key = /k.pem\n", NULL },
+    { "listen = 127.0.0.1:1\ntls-cert = /c.pem\n", "tls-cert and tls-key go together" },
+    { "listen = 127.0.0.1:1\ntls-key = /k.pem\n", "tls-cert and tls-key go together" },
+    { "tls-cert = /c.pem\ntls-key = /k.pem\n", "are for TCP: give listen too" },
+    { "max-connections = 10\nunix-reserved-connections = 9\n", NULL },
+    { "max-connections = 10\nunix-reserved-connections = 0\n", NULL },
+    { "max-connections = 10\nunix-reserved-connections = 10\n",
+      "unix-reserved-connections (10) must be below max-connections (10)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(pp_daemon_config_parse(config, cases[i].text, strlen(cases[i].text), &error));
+    g_assert_no_error(error);
+    if (cases[i].message == NULL) {
+      g_assert_true(pp_daemon_config_check(config, &error));
+      g_assert_no_error(error);
+    } else {
+      g_assert_false(pp_daemon_config_check(config, &error));
+      g_assert_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID);
+      g_assert_nonnull(strstr(error->message, cases[i].message));
+    }
+  }
+  /* The bounds of the new keys. */
+  {
+    g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(pp_daemon_config_set(config, "max-connections", "1", &error));
+    g_assert_cmpstr(error->message, ==, "max-connections: '1' is not a number from 2 to 65536");
+    g_clear_error(&error);
+    g_assert_false(pp_daemon_config_set(config, "header-timeout", "0", &error));
+    g_assert_cmpstr(error->message, ==, "header-timeout: '0' is not a number from 1 to 3600");
+    g_clear_error(&error);
+    g_assert_false(pp_daemon_config_set(config, "tls-cert", "cert.pem", &error));
+    g_assert_cmpstr(error->message, ==, "tls-cert: 'cert.pem' is not an absolute path");
+    g_assert_cmpuint(config->max_connections, ==, PP_HTTP_DEFAULT_MAX_CONNECTIONS);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,6 +306,8 @@ main(int argc, char **argv)
   g_test_add_func("/daemon-config/defaults", test_defaults);
   g_test_add_func("/daemon-config/parse", test_parse);
   g_test_add_func("/daemon-config/parse-errors", test_parse_errors);
+  g_test_add_func("/daemon-config/image-dirs", test_image_dirs);
+  g_test_add_func("/daemon-config/check", test_check);
   g_test_add_func("/auth/tokens", test_tokens);
   g_test_add_func("/auth/authenticate", test_authenticate);
   return g_test_run();

@@ -179,7 +179,7 @@ test_daemon_docs(void)
       g_error("key '%s' is not in data/pcipassd.conf", key);
     keys++;
   }
-  g_assert_cmpuint(keys, ==, 13);
+  g_assert_cmpuint(keys, ==, 21);
   pp_test_run_clear(&run);
 }
 
@@ -242,7 +242,7 @@ test_cli_man_page(void)
   PpTestRun run = { 0 };
   g_auto(GStrv) lines = NULL;
   static const char *const variables[] = { "PCIPASS_SOCKET", "PCIPASS_URL", "PCIPASS_TOKEN",
-                                           "XDG_CONFIG_HOME" };
+                                           "PCIPASS_CA_FILE", "XDG_CONFIG_HOME" };
   guint commands = 0;
   guint options = 0;
 
@@ -266,10 +266,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 21);
-  /* --json on all; --socket, --url, --token-file on the 20 daemon ones;
-   * 19 of their own. */
-  g_assert_cmpuint(options, ==, 21 + 3 * 20 + 19);
+  g_assert_cmpuint(commands, ==, 26);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 25
+   * daemon ones; 25 of their own. */
+  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 25);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -387,6 +387,48 @@ test_direct_kernel_boot(void)
   assert_contains(kernel_only, "    <kernel>/boot/vmlinuz</kernel>\n  </os>\n");
 }
 
+/* Images: the XML is built from what pcipassd found for them (here set as
+ * pp_images_resolve_spec() sets it), and never before. */
+static void
+test_images(void)
+{
+  g_autoptr(PpVmSpec) spec =
+      spec_new(MEM "DISK = [ IMAGE = debian12 ]\nDISK = [ IMAGE = scratch, TARGET = vdc ]\n"
+                   "OS = [ KERNEL_IMAGE = vmlinuz-6.1, INITRD_IMAGE = initrd-6.1 ]\n");
+  PpVmDisk *disk = g_ptr_array_index(spec->disks, 0);
+  g_autofree char *xml = NULL;
+
+  /* Not resolved: a programming error, no XML. */
+  g_test_expect_message("pp-domain-xml", G_LOG_LEVEL_CRITICAL, "*spec->kernel*");
+  g_assert_null(pp_domain_xml_build(spec, &default_options, NULL));
+  g_test_assert_expected_messages();
+  spec->kernel = g_strdup("/srv/images/vmlinuz-6.1");
+  spec->initrd = g_strdup("/srv/images/initrd-6.1.img");
+  g_test_expect_message("pp-domain-xml", G_LOG_LEVEL_CRITICAL, "*disk->source*");
+  g_assert_null(pp_domain_xml_build(spec, &default_options, NULL));
+  g_test_assert_expected_messages();
+
+  disk->source = g_strdup("/srv/images/debian12.qcow2");
+  disk->format = g_strdup("qcow2");
+  disk = g_ptr_array_index(spec->disks, 1);
+  disk->source = g_strdup("/srv/images/scratch");
+  disk->format = g_strdup("raw");
+  xml = pp_domain_xml_build(spec, &default_options, NULL);
+  g_assert_nonnull(xml);
+  assert_valid(xml);
+  assert_contains(xml, "    <kernel>/srv/images/vmlinuz-6.1</kernel>\n"
+                       "    <initrd>/srv/images/initrd-6.1.img</initrd>\n");
+  assert_contains(xml, "    <disk type='file' device='disk'>\n"
+                       "      <driver name='qemu' type='qcow2'/>\n"
+                       "      <source file='/srv/images/debian12.qcow2'/>\n"
+                       "      <target dev='vda' bus='virtio'/>\n"
+                       "    </disk>\n"
+                       "    <disk type='file' device='disk'>\n"
+                       "      <driver name='qemu' type='raw'/>\n"
+                       "      <source file='/srv/images/scratch'/>\n"
+                       "      <target dev='vdc' bus='virtio'/>\n");
+}
+
 /* Names, paths and the command line with & < ' " " are escaped, and still
  * validate. */
 static void
@@ -503,6 +545,32 @@ test_full(void)
   g_assert_cmpuint(pp_test_count(pc, "slot='0x12'"), ==, 1);
 }
 
+/* The store's id and the VM's in <metadata>, in pcipass's namespace: the
+ * schema takes it, and nothing of it is left out of the escape. */
+static void
+test_metadata(void)
+{
+  PpDomainOptions options = default_options;
+  g_autofree char *xml = NULL;
+  g_autofree char *quoted = NULL;
+
+  options.store_id = "0123456789abcdef0123456789abcdef";
+  options.vm_id = 42;
+  xml = build_valid(MEM, &options, NULL);
+  assert_contains(xml, "  <metadata>\n"
+                       "    <pcipass:vm xmlns:pcipass='https://pcipass.org/xmlns/domain/1' "
+                       "store='0123456789abcdef0123456789abcdef' id='42'/>\n"
+                       "  </metadata>\n");
+  /* Without a store id, none. */
+  g_clear_pointer(&xml, g_free);
+  xml = build_valid(MEM, &default_options, NULL);
+  assert_lacks(xml, "<metadata>");
+  /* A quote in the id (not one pcipassd makes) cannot break out. */
+  options.store_id = "x' evil='y";
+  quoted = build_valid(MEM, &options, NULL);
+  assert_contains(quoted, "store='x&apos; evil=&apos;y'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -526,6 +594,8 @@ main(int argc, char **argv)
   g_test_add_func("/domain-xml/managed-no", test_managed_no);
   g_test_add_func("/domain-xml/disks-nics", test_disks_nics);
   g_test_add_func("/domain-xml/direct-kernel-boot", test_direct_kernel_boot);
+  g_test_add_func("/domain-xml/metadata", test_metadata);
+  g_test_add_func("/domain-xml/images", test_images);
   g_test_add_func("/domain-xml/escaping", test_escaping);
   g_test_add_func("/domain-xml/graphics", test_graphics);
   g_test_add_func("/domain-xml/redact-secrets", test_redact_secrets);

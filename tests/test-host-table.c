@@ -449,9 +449,13 @@ test_users_tokens(void)
                 "created", (json_int_t)1764000000 - 7200, "id", 2, "name", "alice", "admin", 0,
                 "created", (json_int_t)1764000000 - 30);
   g_autoptr(json_t) tokens = json_pack(
-      "[{s:i, s:s, s:s, s:I, s:n}, {s:i, s:s, s:n, s:I, s:I}]", "id", 1, "user", "alice", "name",
-      "laptop", "created", (json_int_t)1764000000 - 172800, "last_used", "id", 2, "user", "root",
-      "name", "created", (json_int_t)1764000000 - 60, "last_used", (json_int_t)1764000000 - 5);
+      "[{s:i, s:s, s:s, s:I, s:n, s:n}, {s:i, s:s, s:n, s:I, s:I, s:I},"
+      " {s:i, s:s, s:s, s:I, s:n, s:I}]",
+      "id", 1, "user", "alice", "name", "laptop", "created", (json_int_t)1764000000 - 172800,
+      "last_used", "expires", "id", 2, "user", "root", "name", "created",
+      (json_int_t)1764000000 - 60, "last_used", (json_int_t)1764000000 - 5, "expires",
+      (json_int_t)1764000000 + 30 * 86400 - 60, "id", 3, "user", "alice", "name", "ci", "created",
+      (json_int_t)1764000000 - 7200, "last_used", "expires", (json_int_t)1764000000 - 3600);
   g_autofree char *users_text = pp_host_table_users(users, 1764000000);
   g_autofree char *tokens_text = pp_host_table_tokens(tokens, 1764000000);
 
@@ -460,9 +464,73 @@ test_users_tokens(void)
                   " 1 root  yes   2h ago\n"
                   " 2 alice no    30s ago\n");
   g_assert_cmpstr(tokens_text, ==,
-                  "ID USER  NAME   CREATED LAST USED\n"
-                  " 1 alice laptop 2d ago  never\n"
-                  " 2 root  -      1m ago  5s ago\n");
+                  "ID USER  NAME   CREATED LAST USED EXPIRES\n"
+                  " 1 alice laptop 2d ago  never     never\n"
+                  " 2 root  -      1m ago  5s ago    in 29d\n"
+                  " 3 alice ci     2h ago  never     expired\n");
+}
+
+/* What a user who is not an admin is sent: no ssh, libvirt URI or probe
+ * command (their lines are left out), and devices other users' VMs hold as
+ * "taken" without an id (its own VM's id is shown). */
+static void
+test_show_user_view(void)
+{
+  g_autoptr(json_t) host = host_new();
+  json_t *devices = guide_devices_new();
+  g_autofree char *text = NULL;
+
+  json_object_del(host, "ssh");
+  json_object_del(host, "libvirt_uri");
+  json_object_del(host, "probe_command");
+  /* VM 123 is another user's: the API sends no id, and taken. */
+  json_object_set_new(json_array_get(devices, 2), "vm", json_null());
+  json_object_set_new(json_array_get(devices, 2), "taken", json_true());
+  json_object_set_new(json_array_get(devices, 3), "vm", json_integer(9));
+  json_object_set_new(json_array_get(devices, 3), "taken", json_true());
+  json_object_set_new(json_array_get(devices, 4), "taken", json_false());
+  json_object_set_new(host, "pci_devices", devices);
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  g_assert_true(g_str_has_prefix(text, "ID             : 3\n"
+                                       "NAME           : node1\n"
+                                       "STATE          : monitored\n"
+                                       "HOSTDEV        : managed\n"
+                                       "HOSTNAME       : node1\n"));
+  g_assert_null(strstr(text, "SSH"));
+  g_assert_null(strstr(text, "LIBVIRT URI"));
+  g_assert_null(strstr(text, "PROBE COMMAND"));
+  g_assert_nonnull(strstr(text, "\ntaken 00:03.0 8086:0a0c:0403 Haswell-ULT HD Audio Controller\n"
+                                "    9 00:14.0 8086:9c31:0c03 8 Series USB xHCI HC\n"
+                                "      00:16.0 8086:9c3a:0780 8 Series HECI #0\n"));
+  assert_no_trailing_spaces(text);
+}
+
+/* pcipass user show: the facts, then each quota's use and limit. */
+static void
+test_user_quota(void)
+{
+  g_autoptr(json_t) user =
+      json_pack("{s:i, s:s, s:b, s:I, s:{s:{s:i, s:i}, s:{s:f, s:f}, s:{s:i, s:n}, s:{s:i, s:n}, "
+                "s:[{s:s, s:i, s:i}, {s:s, s:i, s:n}]}}",
+                "id", 2, "name", "alice", "admin", 0, "created", (json_int_t)1764000000 - 30,
+                "quota", "vms", "used", 3, "limit", 5, "cpu", "used", 2.5, "limit", 4.0,
+                "memory_mib", "used", 3072, "limit", "pci", "used", 2, "limit", "pci_classes",
+                "class", "0302", "used", 1, "limit", 2, "class", "0200", "used", 1, "limit");
+  g_autofree char *text = pp_host_table_user(user, 1764000000);
+
+  g_assert_cmpstr(text, ==,
+                  "ID             : 2\n"
+                  "NAME           : alice\n"
+                  "ADMIN          : no\n"
+                  "CREATED        : 30s ago\n"
+                  "\n"
+                  "QUOTA          USED     LIMIT\n"
+                  "VMS               3         5\n"
+                  "CPU             2.5         4\n"
+                  "MEMORY (MIB)   3072 unlimited\n"
+                  "PCI DEVICES       2 unlimited\n"
+                  "PCI CLASS 0302    1         2\n"
+                  "PCI CLASS 0200    1 unlimited\n");
 }
 
 /* What the server sends is not trusted: missing fields and wrong types
@@ -507,6 +575,8 @@ main(int argc, char **argv)
   g_test_add_func("/host-table/ago", test_ago);
   g_test_add_func("/host-table/show", test_show);
   g_test_add_func("/host-table/show-error", test_show_error);
+  g_test_add_func("/host-table/show-user-view", test_show_user_view);
+  g_test_add_func("/host-table/user-quota", test_user_quota);
   g_test_add_func("/host-table/list", test_list);
   g_test_add_func("/host-table/users-tokens", test_users_tokens);
   g_test_add_func("/host-table/bad-json", test_bad_json);

@@ -367,6 +367,70 @@ test_libvirtd_killed(Fixture *f, gconstpointer data)
   pp_test_daemon_stop(&f->d);
 }
 
+/* A user who is not an administrator boots the tiny guest from images:
+ * its kernel and initramfs are files of pcipassd's image folders (the
+ * lab's cache, which libvirt's QEMU may read, on this one machine: the
+ * same paths for pcipassd and the host), named, not given as paths. The
+ * real libvirtd starts it and the guest runs until it powers itself off.
+ * The same guest given by path is refused to her. */
+static void
+test_user_images(Fixture *f, gconstpointer data)
+{
+  g_autofree char *kernel_dir = g_path_get_dirname(f->kernel);
+  g_autofree char *initrd_dir = g_path_get_dirname(f->initrd);
+  g_autofree char *kernel_name = g_path_get_basename(f->kernel);
+  g_autofree char *initrd_name = g_path_get_basename(f->initrd);
+  g_autofree char *dirs = g_strdup_printf("%s:%s", kernel_dir, initrd_dir);
+  g_autofree char *text = g_strdup_printf("NAME = from-images\nCPU = 0.1\nMEMORY = 128\n"
+                                          "OS = [ KERNEL_IMAGE = \"%s\", INITRD_IMAGE = \"%s\", "
+                                          "KERNEL_CMD = \"%s pcipass.poweroff=3\" ]\n",
+                                          kernel_name, initrd_name, f->cmdline);
+  g_autofree char *by_path = g_strdup_printf(
+      "NAME = by-path\nCPU = 0.1\nMEMORY = 128\nOS = [ KERNEL = \"%s\" ]\n", f->kernel);
+  g_autofree char *kernel_xml = g_strdup_printf("<kernel>%s</kernel>", f->kernel);
+  g_autofree char *initrd_xml = g_strdup_printf("<initrd>%s</initrd>", f->initrd);
+  g_autoptr(json_t) token = NULL;
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  const char *secret;
+  gint64 id;
+
+  pp_test_daemon_start(&f->d, (const char *const[]){ "--image-dirs", dirs, NULL });
+  add_host(f);
+  pp_test_cli(&f->d, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token =
+      pp_test_cli_json(&f->d, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  secret = json_string_value(json_object_get(token, "token"));
+
+  {
+    g_autoptr(json_t) body = json_pack("{s:s}", "template", by_path);
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+    pp_test_http(&f->d, NULL, secret, "POST", "/v1/vms", dumped, strlen(dumped), &reply);
+    g_assert_nonnull(strstr(pp_test_error_message(&reply, 400), "names a file of the host"));
+    pp_test_reply_clear(&reply);
+  }
+  {
+    g_autoptr(json_t) body = json_pack("{s:s}", "template", text);
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+    pp_test_http(&f->d, NULL, secret, "POST", "/v1/vms", dumped, strlen(dumped), &reply);
+    g_assert_cmpint(reply.status, ==, 201);
+    id = json_integer_value(json_object_get(reply.json, "id"));
+    pp_test_reply_clear(&reply);
+  }
+  vm = pp_test_wait_vm(&f->d, id, "running");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")), kernel_xml));
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "domain_xml")), initrd_xml));
+  g_clear_pointer(&vm, json_decref);
+  /* It booted: the guest's own init powers it off. */
+  vm = pp_test_wait_vm(&f->d, id, "poweroff");
+  g_assert_nonnull(strstr(reason_of(vm), "its guest shut it down"));
+  pp_test_daemon_stop(&f->d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,6 +440,7 @@ main(int argc, char **argv)
   ADD("/lifecycle/events", test_events);
   ADD("/lifecycle/restart-reconcile", test_restart_reconcile);
   ADD("/lifecycle/libvirtd-killed", test_libvirtd_killed);
+  ADD("/lifecycle/user-images", test_user_images);
 #undef ADD
   return g_test_run();
 }

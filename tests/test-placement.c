@@ -392,6 +392,57 @@ test_iommu_blocked_count(void)
                   "0000:3b:00.1, held by VM 4 (1 more matching device cannot be given either)");
 }
 
+static gboolean
+shown_if_even(gint64 vm_id, gpointer data)
+{
+  (*(guint *)data)++;
+  return vm_id % 2 == 0;
+}
+
+/* A reader who may see only some VMs: "held by VM N" of another's VM is
+ * "held by another VM"; the rest of the reason stays, word for word. */
+static void
+test_hide_holders(void)
+{
+  const PpPciRequest gpu[] = { req_ids(-1, -1, 0x0300, "CLASS=0300") };
+  const PpPlaceVm v = vm(1, gpu, 1);
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  g_autofree char *reason = NULL;
+  g_autofree char *hidden = NULL;
+  PpPlaceDevice devs[3];
+  PpPlaceHost h;
+  guint asked = 0;
+
+  gpu_with_audio(devs);
+  devs[1].vm_id = 3;
+  devs[2] = dev(12, "0000:af:00.0", 0x10de, 0x1db4, 0x0300);
+  devs[2].vm_id = 10;
+  h = host(1, "node1", devs, 3);
+  pp_placer_add_host(placer, &h);
+  reason = reject_reason(placer, &v, 0);
+  hidden = pp_place_reason_hide_holders(reason, shown_if_even, &asked);
+  g_assert_cmpstr(hidden, ==,
+                  "PCI[0] (CLASS=0300): 0000:3b:00.0 cannot be given: its IOMMU group 12 holds "
+                  "0000:3b:00.1, held by another VM (1 more matching device cannot be given "
+                  "either)");
+  g_assert_cmpuint(asked, ==, 1);
+  g_free(hidden);
+
+  /* Every holder of a list, its own VM's id kept; what is not the
+   * placer's phrase stays as it is. */
+  hidden = pp_place_reason_hide_holders("no free device matches PCI[0] (CLASS=0200): 0000:01:00.0 "
+                                        "held by VM 7, 0000:02:00.0 gone, 0000:03:00.0 held by "
+                                        "VM 22, held by VM x, held by VM 99999999999999999999",
+                                        shown_if_even, &asked);
+  g_assert_cmpstr(hidden, ==,
+                  "no free device matches PCI[0] (CLASS=0200): 0000:01:00.0 held by another VM, "
+                  "0000:02:00.0 gone, 0000:03:00.0 held by VM 22, held by VM x, held by another "
+                  "VM");
+  g_free(hidden);
+  hidden = pp_place_reason_hide_holders("", shown_if_even, &asked);
+  g_assert_cmpstr(hidden, ==, "");
+}
+
 /* Devices the caller marks not ready (on a prebound host, those not on
  * vfio-pci) are not given, nor are those whose group holds one; the
  * reason names the device and carries the caller's words. */
@@ -1065,6 +1116,7 @@ main(int argc, char **argv)
   g_test_add_func("/placement/commit", test_commit);
   g_test_add_func("/placement/none-free-list", test_none_free_list);
   g_test_add_func("/placement/summary", test_summary);
+  g_test_add_func("/placement/hide-holders", test_hide_holders);
   g_test_add_func("/placement/no-requests", test_no_requests);
   g_test_add_func("/placement/random", test_random);
   return g_test_run();

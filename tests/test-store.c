@@ -255,8 +255,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 4);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 6);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 6);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -301,27 +301,46 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 5", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 7", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 5, newer than the 4 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 7, newer than the 6 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 4, it opens with its host. */
+  /* Untouched: back to version 6, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
   g_assert_cmpuint(n_hosts(f->store), ==, 1);
+}
+
+/* The store's identity: made once, 32 hex digits, kept across a restart,
+ * its own (another store has another). */
+static void
+test_store_id(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = g_strdup(pp_store_get_id(f->store));
+  g_autofree char *other_path = g_build_filename(f->dir, "other.db", NULL);
+  g_autoptr(PpStore) other = NULL;
+
+  g_assert_cmpuint(strlen(first), ==, 32);
+  g_assert_cmpuint(strspn(first, "0123456789abcdef"), ==, 32);
+  reopen(f);
+  g_assert_cmpstr(pp_store_get_id(f->store), ==, first);
+  other = pp_store_open(other_path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(pp_store_get_id(other), !=, first);
 }
 
 /* Everything survives a restart: hosts, devices, holds, users, tokens. */
@@ -353,7 +372,7 @@ test_reopen(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   user = pp_store_user_create(f->store, "alice", TRUE, 3000, &error);
   g_assert_no_error(error);
-  token = pp_store_token_create(f->store, user->id, "laptop", HASH_A, 3001, &error);
+  token = pp_store_token_create(f->store, user->id, "laptop", HASH_A, 3001, 0, &error);
   g_assert_no_error(error);
   g_clear_pointer(&user, pp_user_free);
 
@@ -1350,8 +1369,9 @@ test_tokens(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpUser) alice = pp_store_user_create(f->store, "alice", FALSE, 100, &error);
   g_autoptr(PpUser) bob = pp_store_user_create(f->store, "bob", FALSE, 100, &error);
-  g_autoptr(PpToken) ta = pp_store_token_create(f->store, alice->id, "laptop", HASH_A, 200, &error);
-  g_autoptr(PpToken) tb = pp_store_token_create(f->store, bob->id, NULL, HASH_B, 300, &error);
+  g_autoptr(PpToken) ta =
+      pp_store_token_create(f->store, alice->id, "laptop", HASH_A, 200, 0, &error);
+  g_autoptr(PpToken) tb = pp_store_token_create(f->store, bob->id, NULL, HASH_B, 300, 0, &error);
   g_autoptr(PpUser) who = NULL;
   g_autoptr(GPtrArray) tokens = NULL;
 
@@ -1390,23 +1410,23 @@ test_tokens(Fixture *f, gconstpointer data)
   g_clear_error(&error);
 
   /* Bad input, changing nothing. */
-  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, HASH_A, 600, &error));
+  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, HASH_A, 600, 0, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
   g_assert_cmpstr(error->message, ==, "a token with this hash exists");
   g_clear_error(&error);
-  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, "ABCDEF", 600, &error));
+  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, "ABCDEF", 600, 0, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_assert_cmpstr(error->message, ==, "a token hash is 64 lower-case hex digits (SHA-256)");
   g_clear_error(&error);
   g_assert_null(pp_store_token_create(
       f->store, 99, NULL, "1111111111111111111111111111111111111111111111111111111111111111", 600,
-      &error));
+      0, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
   g_assert_cmpstr(error->message, ==, "no user with id 99");
   g_clear_error(&error);
   g_assert_null(pp_store_token_create(
       f->store, bob->id, "two\nlines",
-      "1111111111111111111111111111111111111111111111111111111111111111", 600, &error));
+      "1111111111111111111111111111111111111111111111111111111111111111", 600, 0, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_clear_error(&error);
   g_assert_null(pp_store_token_list(f->store, 99, &error));
@@ -1445,7 +1465,8 @@ static PpVm *
 add_vm(PpStore *store, gint64 owner_id, const char *name, gint64 cpu, gint64 memory_kib)
 {
   g_autoptr(GError) error = NULL;
-  PpVm *vm = pp_store_vm_create(store, owner_id, name, VM_TEMPLATE, cpu, memory_kib, 500, &error);
+  PpVm *vm =
+      pp_store_vm_create(store, owner_id, name, VM_TEMPLATE, cpu, memory_kib, NULL, 0, 500, &error);
 
   g_assert_no_error(error);
   g_assert_nonnull(vm);
@@ -1529,8 +1550,8 @@ test_vm_create(Fixture *f, gconstpointer data)
   g_autoptr(PpVm) unnamed = NULL;
   g_autoptr(PpVm) got = NULL;
 
-  named =
-      pp_store_vm_create(f->store, alice->id, "gpu-job", VM_TEMPLATE, 250, 4194304, 500, &error);
+  named = pp_store_vm_create(f->store, alice->id, "gpu-job", VM_TEMPLATE, 250, 4194304, NULL, 0,
+                             500, &error);
   g_assert_no_error(error);
   g_assert_cmpint(named->id, ==, 1);
   g_assert_cmpstr(named->name, ==, "gpu-job");
@@ -1548,34 +1569,37 @@ test_vm_create(Fixture *f, gconstpointer data)
   g_assert_cmpint(named->updated, ==, 500);
 
   /* No name: "vm-ID"; names need not be unique. */
-  unnamed = pp_store_vm_create(f->store, alice->id, NULL, "", 0, 0, 600, &error);
+  unnamed = pp_store_vm_create(f->store, alice->id, NULL, "", 0, 0, NULL, 0, 600, &error);
   g_assert_no_error(error);
   g_assert_cmpstr(unnamed->name, ==, "vm-2");
   g_assert_cmpstr(unnamed->template_text, ==, "");
   g_clear_pointer(&unnamed, pp_vm_free);
-  unnamed = pp_store_vm_create(f->store, alice->id, "gpu-job", "", 0, 0, 600, &error);
+  unnamed = pp_store_vm_create(f->store, alice->id, "gpu-job", "", 0, 0, NULL, 0, 600, &error);
   g_assert_no_error(error);
   g_assert_cmpint(unnamed->id, ==, 3);
 
   /* Bad input changes nothing. */
-  g_assert_null(pp_store_vm_create(f->store, 99, "x", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_null(pp_store_vm_create(f->store, 99, "x", VM_TEMPLATE, 1, 1, NULL, 0, 700, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
   g_assert_cmpstr(error->message, ==, "no user with id 99");
   g_clear_error(&error);
-  g_assert_null(
-      pp_store_vm_create(f->store, alice->id, "two words", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_null(pp_store_vm_create(f->store, alice->id, "two words", VM_TEMPLATE, 1, 1, NULL, 0,
+                                   700, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_assert_cmpstr(error->message, ==,
                   "'two words' is not a VM name: 1 to 64 letters, digits, '.', '_' or '-'");
   g_clear_error(&error);
-  g_assert_null(pp_store_vm_create(f->store, alice->id, "", VM_TEMPLATE, 1, 1, 700, &error));
+  g_assert_null(
+      pp_store_vm_create(f->store, alice->id, "", VM_TEMPLATE, 1, 1, NULL, 0, 700, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_clear_error(&error);
-  g_assert_null(pp_store_vm_create(f->store, alice->id, "x", VM_TEMPLATE, -1, 1, 700, &error));
+  g_assert_null(
+      pp_store_vm_create(f->store, alice->id, "x", VM_TEMPLATE, -1, 1, NULL, 0, 700, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_assert_cmpstr(error->message, ==, "a VM's CPU (-1) and memory (1 KiB) cannot be negative");
   g_clear_error(&error);
-  g_assert_null(pp_store_vm_create(f->store, alice->id, "x", "NAME = \"\xff\"", 1, 1, 700, &error));
+  g_assert_null(
+      pp_store_vm_create(f->store, alice->id, "x", "NAME = \"\xff\"", 1, 1, NULL, 0, 700, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
   g_clear_error(&error);
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, 3);
@@ -2364,8 +2388,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_cmpint(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
   g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
                   SQLITE_OK);
-  g_assert_nonnull(pp_store_test_get_migration(4));
-  g_assert_null(pp_store_test_get_migration(5));
+  g_assert_nonnull(pp_store_test_get_migration(6));
+  g_assert_null(pp_store_test_get_migration(7));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2393,8 +2417,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 4);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 6);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3022,7 +3046,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 4);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3066,6 +3090,751 @@ test_migrate_v3(Fixture *f, gconstpointer data)
   }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Tenancy (schema version 6): quotas, users and tokens' lifecycle          */
+/* ------------------------------------------------------------------------ */
+
+/* A VM of @owner asking for @cpu hundredths, @memory_mib and PCI requests
+ * of @classes (-1: no CLASS); NULL with @error when refused. */
+static PpVm *
+try_vm(PpStore *store, gint64 owner_id, gint64 cpu, gint64 memory_mib, const gint *classes, guint n,
+       GError **error)
+{
+  return pp_store_vm_create(store, owner_id, NULL, VM_TEMPLATE, cpu, memory_mib * 1024, classes, n,
+                            500, error);
+}
+
+static PpQuota *
+get_quota(PpStore *store, gint64 user_id)
+{
+  g_autoptr(GError) error = NULL;
+  PpQuota *quota = pp_store_user_get_quota(store, user_id, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(quota);
+  return quota;
+}
+
+static void
+set_quota_ok(PpStore *store, gint64 user_id, const PpQuotaUpdate *update)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpQuota) quota = pp_store_user_set_quota(store, user_id, update, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(quota);
+}
+
+/* The limit and use of class @code in @quota; FALSE when it is not there. */
+static gboolean
+quota_class(const PpQuota *quota, guint16 code, gint64 *ret_limit, gint64 *ret_used)
+{
+  for (guint i = 0; i < quota->classes->len; i++) {
+    const PpQuotaClass *c = &g_array_index(quota->classes, PpQuotaClass, i);
+
+    if (c->class_code == code) {
+      *ret_limit = c->limit;
+      *ret_used = c->used;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Limits set, changed and removed; use counted from the VMs that are not
+ * done; bad limits change nothing. */
+static void
+test_quota_set(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpQuota) quota = get_quota(f->store, alice->id);
+  const PpQuotaClass gpu2[] = { { 0x0302, 2, 0 }, { 0x0200, 0, 0 } };
+  const PpQuotaClass drop[] = { { 0x0200, PP_QUOTA_NONE, 0 } };
+  const gint classes[] = { 0x0302, -1, 0x0403 };
+  PpQuotaUpdate update = { 0 };
+  gint64 limit = 0, used = 0;
+
+  /* Nobody has a limit until one is set. */
+  g_assert_cmpint(quota->vms.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(quota->cpu.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(quota->memory_kib.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(quota->pci.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpuint(quota->classes->len, ==, 0);
+  g_clear_pointer(&quota, pp_quota_free);
+
+  /* Use: VMs that are not done, failed and pending ones included. */
+  {
+    g_autoptr(PpVm) a = try_vm(f->store, alice->id, 250, 1024, classes, 3, &error);
+    g_autoptr(PpVm) b = try_vm(f->store, alice->id, 100, 512, NULL, 0, &error);
+    g_autoptr(PpVm) c = try_vm(f->store, alice->id, 400, 4096, classes, 1, &error);
+
+    g_assert_no_error(error);
+    g_assert_nonnull(a);
+    g_assert_true(pp_store_vm_release(f->store, b->id, PP_VM_STATE_FAILED, "x", 600, &error));
+    g_assert_true(pp_store_vm_release(f->store, c->id, PP_VM_STATE_DONE, NULL, 600, &error));
+    g_assert_no_error(error);
+  }
+  quota = get_quota(f->store, alice->id);
+  g_assert_cmpint(quota->vms.used, ==, 2);
+  g_assert_cmpint(quota->cpu.used, ==, 350);
+  g_assert_cmpint(quota->memory_kib.used, ==, 1536 * 1024);
+  g_assert_cmpint(quota->pci.used, ==, 3);
+  /* Classes used, none limited; a request without a CLASS has none. */
+  g_assert_cmpuint(quota->classes->len, ==, 2);
+  g_assert_true(quota_class(quota, 0x0302, &limit, &used));
+  g_assert_cmpint(limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(used, ==, 1);
+  g_assert_true(quota_class(quota, 0x0403, &limit, &used));
+  g_assert_cmpint(used, ==, 1);
+  g_clear_pointer(&quota, pp_quota_free);
+
+  update.set_vms = TRUE;
+  update.vms = 5;
+  update.set_cpu = TRUE;
+  update.cpu = 450;
+  update.classes = gpu2;
+  update.n_classes = G_N_ELEMENTS(gpu2);
+  set_quota_ok(f->store, alice->id, &update);
+  quota = get_quota(f->store, alice->id);
+  g_assert_cmpint(quota->vms.limit, ==, 5);
+  g_assert_cmpint(quota->cpu.limit, ==, 450);
+  g_assert_cmpint(quota->memory_kib.limit, ==, PP_QUOTA_NONE);
+  g_assert_true(quota_class(quota, 0x0302, &limit, &used));
+  g_assert_cmpint(limit, ==, 2);
+  g_assert_cmpint(used, ==, 1);
+  g_assert_true(quota_class(quota, 0x0200, &limit, &used));
+  g_assert_cmpint(limit, ==, 0);
+  g_assert_cmpint(used, ==, 0);
+  g_clear_pointer(&quota, pp_quota_free);
+
+  /* A change names only what changes; none removes; a class removed. */
+  memset(&update, 0, sizeof(update));
+  update.set_vms = TRUE;
+  update.vms = PP_QUOTA_NONE;
+  update.set_memory = TRUE;
+  update.memory_kib = 8192 * 1024;
+  update.classes = drop;
+  update.n_classes = 1;
+  set_quota_ok(f->store, alice->id, &update);
+  quota = get_quota(f->store, alice->id);
+  g_assert_cmpint(quota->vms.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(quota->cpu.limit, ==, 450);
+  g_assert_cmpint(quota->memory_kib.limit, ==, 8192 * 1024);
+  g_assert_false(quota_class(quota, 0x0200, &limit, &used));
+  g_clear_pointer(&quota, pp_quota_free);
+
+  /* Bad limits: INVALID, nothing changed. */
+  {
+    static const struct {
+      PpQuotaUpdate update;
+      const char *message;
+    } bad[] = {
+      { { .set_vms = TRUE, .vms = -2 }, "a quota of VMs is 0 to 1000000, or none; not -2" },
+      { { .set_pci = TRUE, .pci = PP_QUOTA_MAX_PCI + 1 },
+        "a quota of PCI devices is 0 to 1000000, or none; not 1000001" },
+      { { .set_memory = TRUE, .memory_kib = PP_QUOTA_MAX_MEMORY_KIB + 1 },
+        "a quota of memory (KiB) is 0 to 1099511627776, or none; not 1099511627777" },
+      { { .set_cpu = TRUE, .cpu = G_MAXINT64 },
+        "a quota of CPU (hundredths) is 0 to 100000000, or none; not 9223372036854775807" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+      PpQuotaUpdate u = bad[i].update;
+
+      u.set_vms = TRUE; /* would change vms too, if anything changed */
+      if (u.vms == 0)
+        u.vms = 1;
+      g_assert_null(pp_store_user_set_quota(f->store, alice->id, &u, &error));
+      g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+      g_assert_cmpstr(error->message, ==, bad[i].message);
+      g_clear_error(&error);
+    }
+  }
+  {
+    g_autofree PpQuotaClass *many = g_new0(PpQuotaClass, PP_QUOTA_MAX_CLASSES);
+    PpQuotaUpdate u = { .set_vms = TRUE, .vms = 1 };
+
+    /* Two already (0302 and one more here) pass the limit of classes. */
+    for (guint i = 0; i < PP_QUOTA_MAX_CLASSES; i++) {
+      many[i].class_code = (guint16)(0x0a00 + i);
+      many[i].limit = 1;
+    }
+    u.classes = many;
+    u.n_classes = PP_QUOTA_MAX_CLASSES;
+    g_assert_null(pp_store_user_set_quota(f->store, alice->id, &u, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==,
+                    "user 'alice' would have 65 quotas by PCI class; at most 64");
+    g_clear_error(&error);
+  }
+  quota = get_quota(f->store, alice->id);
+  g_assert_cmpint(quota->vms.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpuint(quota->classes->len, ==, 2); /* 0302 and 0403 (used) */
+  g_clear_pointer(&quota, pp_quota_free);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM user_pci_quota"), ==, 1);
+
+  g_assert_null(pp_store_user_set_quota(f->store, 99, &update, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_null(pp_store_user_get_quota(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+}
+
+/* A create that would pass a quota is refused naming it, and stores
+ * nothing; each kind of limit, each counted as OpenNebula counts. */
+static void
+test_quota_create(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  const PpQuotaClass gpus[] = { { 0x0302, 2, 0 } };
+  const gint gpu[] = { 0x0302 };
+  const gint two_gpus[] = { 0x0302, 0x0302 };
+  const gint nic_any[] = { 0x0200, -1 };
+  const gint nics[] = { 0x0200, 0x0200, 0x0200 };
+  PpQuotaUpdate update = { .set_vms = TRUE, .vms = 2 };
+  g_autoptr(PpVm) first = NULL;
+  g_autoptr(PpVm) second = NULL;
+  g_autoptr(PpVm) third = NULL;
+  gint64 vms_before;
+
+  set_quota_ok(f->store, alice->id, &update);
+  first = try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error);
+  second = try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error);
+  g_assert_no_error(error);
+  vms_before = raw_int(f->store, "SELECT count(*) FROM vms");
+  g_assert_null(try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' would pass a quota: VMs: 2 of 2 used, this VM asks for 1 "
+                  "(terminate VMs, or ask an administrator to raise it: pcipass user show alice)");
+  g_clear_error(&error);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, vms_before);
+  /* Bob has no limit; alice's are hers alone. */
+  g_clear_pointer(&third, pp_vm_free);
+  third = try_vm(f->store, bob->id, 100, 1024, NULL, 0, &error);
+  g_assert_no_error(error);
+  /* A failed VM counts (it may hold its devices; retry makes it pending
+   * again); a done one does not. */
+  g_assert_true(pp_store_vm_release(f->store, first->id, PP_VM_STATE_FAILED, "x", 600, &error));
+  g_assert_null(try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_clear_error(&error);
+  g_assert_true(pp_store_vm_release(f->store, first->id, PP_VM_STATE_DONE, "x", 700, &error));
+  g_clear_pointer(&third, pp_vm_free);
+  third = try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error);
+  g_assert_no_error(error);
+
+  /* CPU and memory: what all its VMs that are not done ask for. */
+  memset(&update, 0, sizeof(update));
+  update.set_vms = TRUE;
+  update.vms = PP_QUOTA_NONE;
+  update.set_cpu = TRUE;
+  update.cpu = 350;
+  update.set_memory = TRUE;
+  update.memory_kib = 4096 * 1024;
+  set_quota_ok(f->store, alice->id, &update);
+  g_assert_null(try_vm(f->store, alice->id, 200, 512, NULL, 0, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' would pass a quota: CPU: 2 of 3.5 used, this VM asks for 2 "
+                  "(terminate VMs, or ask an administrator to raise it: pcipass user show alice)");
+  g_clear_error(&error);
+  g_assert_null(try_vm(f->store, alice->id, 150, 2049, NULL, 0, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' would pass a quota: memory: 2048 of 4096 MiB used, this VM asks "
+                  "for 2049 MiB (terminate VMs, or ask an administrator to raise it: pcipass "
+                  "user show alice)");
+  g_clear_error(&error);
+  /* Exactly at the limit is within it. */
+  g_clear_pointer(&first, pp_vm_free);
+  first = try_vm(f->store, alice->id, 150, 2048, NULL, 0, &error);
+  g_assert_no_error(error);
+  {
+    g_autoptr(PpQuota) quota = get_quota(f->store, alice->id);
+
+    g_assert_cmpint(quota->cpu.used, ==, 350);
+    g_assert_cmpint(quota->memory_kib.used, ==, 4096 * 1024);
+  }
+
+  /* PCI: in all, and by class. */
+  memset(&update, 0, sizeof(update));
+  update.set_cpu = TRUE;
+  update.cpu = PP_QUOTA_NONE;
+  update.set_memory = TRUE;
+  update.memory_kib = PP_QUOTA_NONE;
+  update.set_pci = TRUE;
+  update.pci = 3;
+  set_quota_ok(f->store, alice->id, &update);
+  g_clear_pointer(&first, pp_vm_free);
+  first = try_vm(f->store, alice->id, 100, 1024, nic_any, 2, &error);
+  g_assert_no_error(error);
+  g_assert_null(try_vm(f->store, alice->id, 100, 1024, two_gpus, 2, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' would pass a quota: PCI devices: 2 of 3 used, this VM asks for 2 "
+                  "(terminate VMs, or ask an administrator to raise it: pcipass user show alice)");
+  g_clear_error(&error);
+  memset(&update, 0, sizeof(update));
+  update.set_pci = TRUE;
+  update.pci = PP_QUOTA_NONE;
+  update.classes = gpus;
+  update.n_classes = 1;
+  set_quota_ok(f->store, alice->id, &update);
+  /* With a class limit, a request must say its class: the VM of nic_any
+   * stays (it was made before), a new one without CLASS is refused. */
+  g_assert_null(try_vm(f->store, alice->id, 100, 1024, nic_any, 2, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' has quotas of PCI devices by class (0302: 2), and PCI[1] of this "
+                  "VM names no CLASS: give each PCI request the CLASS of the device it asks for "
+                  "(PCI = [ ..., CLASS = \"0302\" ])");
+  g_clear_error(&error);
+  /* Other classes are free; 0302 counts its own. */
+  g_clear_pointer(&second, pp_vm_free);
+  second = try_vm(f->store, alice->id, 100, 1024, nics, 3, &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&third, pp_vm_free);
+  third = try_vm(f->store, alice->id, 100, 1024, gpu, 1, &error);
+  g_assert_no_error(error);
+  g_assert_null(try_vm(f->store, alice->id, 100, 1024, two_gpus, 2, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' would pass a quota: PCI devices of class 0302: 1 of 2 used, this "
+                  "VM asks for 2 (terminate VMs, or ask an administrator to raise it: pcipass "
+                  "user show alice)");
+  g_clear_error(&error);
+  /* Terminated: its GPU counts no more. */
+  g_assert_true(pp_store_vm_release(f->store, third->id, PP_VM_STATE_DONE, NULL, 800, &error));
+  g_clear_pointer(&third, pp_vm_free);
+  third = try_vm(f->store, alice->id, 100, 1024, two_gpus, 2, &error);
+  g_assert_no_error(error);
+  {
+    g_autoptr(PpQuota) quota = get_quota(f->store, alice->id);
+    gint64 limit = 0, used = 0;
+
+    g_assert_true(quota_class(quota, 0x0302, &limit, &used));
+    g_assert_cmpint(used, ==, 2);
+    g_assert_true(quota_class(quota, 0x0200, &limit, &used));
+    g_assert_cmpint(used, ==, 4);
+    g_assert_cmpint(limit, ==, PP_QUOTA_NONE);
+    g_assert_cmpint(quota->pci.used, ==, 7);
+  }
+  /* The requests are stored, in order, with their class. */
+  {
+    g_autofree char *sql = g_strdup_printf(
+        "SELECT group_concat(coalesce(class_code, -1), ',') FROM (SELECT class_code FROM "
+        "vm_pci_request WHERE vm_id = %" G_GINT64_FORMAT " ORDER BY slot)",
+        first->id);
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint(sqlite3_prepare_v2(pp_store_test_get_db(f->store), sql, -1, &stmt, NULL), ==,
+                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    g_assert_cmpstr((const char *)sqlite3_column_text(stmt, 0), ==, "512,-1");
+    sqlite3_finalize(stmt);
+  }
+}
+
+/* A retry (failed or powered off -> pending) is checked as a create is,
+ * the VM's own use left out: refused only when a limit was lowered below
+ * what the user has. */
+static void
+test_quota_retry(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  const gint gpu[] = { 0x0302 };
+  PpQuotaUpdate update = { .set_vms = TRUE, .vms = 2 };
+  g_autoptr(PpVm) a = NULL;
+  g_autoptr(PpVm) b = NULL;
+  g_autoptr(PpVm) got = NULL;
+  gint64 d0;
+
+  set_quota_ok(f->store, alice->id, &update);
+  a = try_vm(f->store, alice->id, 100, 1024, gpu, 1, &error);
+  b = try_vm(f->store, alice->id, 100, 1024, NULL, 0, &error);
+  g_assert_no_error(error);
+  reconcile(f->store, host->id, "", four_nics, 2, 10);
+  d0 = device_id(f->store, host->id, "0000:05:00.0");
+  allocate_ok(f->store, a->id, host->id, &d0, 1, 600);
+  transition_ok(f->store, a->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  transition_ok(f->store, a->id, PP_VM_STATE_RUNNING, PP_VM_STATE_FAILED, "crashed");
+  /* At its limit, but the VM counts already: the retry passes. */
+  g_assert_true(
+      pp_store_vm_retry(f->store, a->id, PP_VM_STATE_FAILED, "retried by alice", 900, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, a->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_PENDING);
+  g_assert_cmpint(got->host_id, ==, 0);
+  g_assert_cmpuint(got->tries, ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE vm_id IS NOT NULL"), ==,
+                  0);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* Powered off, holding its device, and the limits lowered below what
+   * alice has: the retry is refused naming the quota, nothing changes. */
+  allocate_ok(f->store, a->id, host->id, &d0, 1, 1000);
+  transition_ok(f->store, a->id, PP_VM_STATE_DEPLOYING, PP_VM_STATE_RUNNING, NULL);
+  transition_ok(f->store, a->id, PP_VM_STATE_RUNNING, PP_VM_STATE_POWEROFF, "off");
+  update.vms = 1;
+  set_quota_ok(f->store, alice->id, &update);
+  g_assert_false(
+      pp_store_vm_retry(f->store, a->id, PP_VM_STATE_POWEROFF, "retried by alice", 1100, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_true(g_str_has_prefix(error->message, "user 'alice' would pass a quota: VMs: 1 of 1 "
+                                                 "used, this VM asks for 1"));
+  g_clear_error(&error);
+  got = get_vm(f->store, a->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_POWEROFF);
+  g_assert_cmpint(got->host_id, ==, host->id);
+  g_clear_pointer(&got, pp_vm_free);
+  {
+    g_autoptr(GPtrArray) held = vm_devices(f->store, a->id);
+
+    g_assert_cmpuint(held->len, ==, 1);
+  }
+  /* A class limit lowered to 0: refused on its class too. */
+  {
+    const PpQuotaClass none[] = { { 0x0302, 0, 0 } };
+    PpQuotaUpdate u = { .set_vms = TRUE, .vms = PP_QUOTA_NONE, .classes = none, .n_classes = 1 };
+
+    set_quota_ok(f->store, alice->id, &u);
+    g_assert_false(
+        pp_store_vm_retry(f->store, a->id, PP_VM_STATE_POWEROFF, "retried", 1200, &error));
+    g_assert_true(g_str_has_prefix(error->message,
+                                   "user 'alice' would pass a quota: PCI devices "
+                                   "of class 0302: 0 of 0 used, this VM asks for 1"));
+    g_clear_error(&error);
+  }
+  /* The other VM leaves: alice is within her quota again. */
+  g_assert_true(pp_store_vm_release(f->store, b->id, PP_VM_STATE_DONE, NULL, 1300, &error));
+  update.vms = 1;
+  set_quota_ok(f->store, alice->id, &update);
+  {
+    const PpQuotaClass one[] = { { 0x0302, 1, 0 } };
+    PpQuotaUpdate u = { .classes = one, .n_classes = 1 };
+
+    set_quota_ok(f->store, alice->id, &u);
+  }
+  g_assert_true(pp_store_vm_retry(f->store, a->id, PP_VM_STATE_POWEROFF, "retried", 1400, &error));
+  g_assert_no_error(error);
+  /* From the wrong state: CONFLICT, nothing changed. */
+  g_assert_false(pp_store_vm_retry(f->store, a->id, PP_VM_STATE_FAILED, "x", 1500, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==, "VM 1 is pending, not failed");
+  g_clear_error(&error);
+  g_assert_false(pp_store_vm_retry(f->store, 99, PP_VM_STATE_FAILED, "x", 1500, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+}
+
+/* The schema refuses what would pass a quota, whatever the code does. */
+static void
+test_quota_schema(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  const PpQuotaClass gpus[] = { { 0x0302, 1, 0 } };
+  PpQuotaUpdate update = { .set_vms = TRUE,
+                           .vms = 1,
+                           .set_cpu = TRUE,
+                           .cpu = 200,
+                           .set_memory = TRUE,
+                           .memory_kib = 1024,
+                           .set_pci = TRUE,
+                           .pci = 2,
+                           .classes = gpus,
+                           .n_classes = 1 };
+  g_autofree char *message = NULL;
+  g_autofree char *sql = NULL;
+  gint64 vm;
+
+  set_quota_ok(f->store, alice->id, &update);
+  /* CPU, memory, then the count of VMs. */
+  sql = g_strdup_printf("INSERT INTO vms (name, owner_id, cpu, memory_kib, created) "
+                        "VALUES ('x', %" G_GINT64_FORMAT ", 201, 0, 0)",
+                        alice->id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "a new VM would pass a quota of its owner");
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("INSERT INTO vms (name, owner_id, cpu, memory_kib, created) "
+                        "VALUES ('x', %" G_GINT64_FORMAT ", 0, 1025, 0)",
+                        alice->id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("INSERT INTO vms (name, owner_id, cpu, memory_kib, created) "
+                        "VALUES ('x', %" G_GINT64_FORMAT ", 200, 1024, 0)",
+                        alice->id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  vm = sqlite3_last_insert_rowid(pp_store_test_get_db(f->store));
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "a new VM would pass a quota of its owner");
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+
+  /* Requests: a class limit wants a CLASS; the class and the total are
+   * counted. */
+  sql = g_strdup_printf("INSERT INTO vm_pci_request (vm_id, slot, class_code) "
+                        "VALUES (%" G_GINT64_FORMAT ", 0, NULL)",
+                        vm);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "a PCI request would pass a quota of its VM's owner");
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES "
+                        "(%" G_GINT64_FORMAT ", 0, 770), (%" G_GINT64_FORMAT ", 1, 512)",
+                        vm, vm);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+  sql = g_strdup_printf("INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES "
+                        "(%" G_GINT64_FORMAT ", 2, 512)",
+                        vm);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  g_clear_pointer(&sql, g_free);
+  /* Written once: a request cannot change its class afterwards. */
+  g_assert_cmpint(raw_exec(f->store, "UPDATE vm_pci_request SET class_code = 1", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_assert_cmpstr(message, ==, "a VM's PCI requests do not change");
+  g_clear_pointer(&message, g_free);
+  /* Limits are never negative. */
+  g_assert_cmpint(raw_exec(f->store, "UPDATE users SET quota_vms = -1", &message), ==,
+                  SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(raw_exec(f->store, "INSERT INTO user_pci_quota VALUES (1, 70000, 1)", &message),
+                  ==, SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  /* A token expires after it was made. */
+  g_assert_cmpint(
+      raw_exec(f->store,
+               "INSERT INTO tokens (user_id, hash, created, expires) VALUES (1, '" HASH_B
+               "', 100, 100)",
+               &message),
+      ==, SQLITE_CONSTRAINT);
+}
+
+/* Tokens with an expiry: refused from that second on; deleted: refused at
+ * once; a user deletes only its own. */
+static void
+test_token_lifecycle(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(PpToken) ta = NULL;
+  g_autoptr(PpToken) tb = NULL;
+  g_autoptr(PpUser) who = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+
+  /* An expiry must come after the creation. */
+  g_assert_null(pp_store_token_create(f->store, alice->id, NULL, HASH_A, 100, 100, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==, "a token's expiry (100) must come after its creation (100)");
+  g_clear_error(&error);
+  g_assert_cmpuint(get_counts(f->store).tokens, ==, 0);
+
+  ta = pp_store_token_create(f->store, alice->id, "ci", HASH_A, 100, 100 + 3600, &error);
+  tb = pp_store_token_create(f->store, bob->id, NULL, HASH_B, 100, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(ta->expires, ==, 3700);
+  g_assert_cmpint(tb->expires, ==, 0);
+  tokens = pp_store_token_list(f->store, alice->id, &error);
+  g_assert_cmpint(((PpToken *)tokens->pdata[0])->expires, ==, 3700);
+  g_clear_pointer(&tokens, g_ptr_array_unref);
+
+  /* The last second before the expiry works; from the expiry on, EXPIRED
+   * (pp-auth answers it as an unknown token), its use not recorded. */
+  who = pp_store_token_authenticate(f->store, HASH_A, 3699, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(who->name, ==, "alice");
+  g_clear_pointer(&who, pp_user_free);
+  g_assert_null(pp_store_token_authenticate(f->store, HASH_A, 3700, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED);
+  g_assert_cmpstr(error->message, ==, "token 1 of user 'alice' expired at 1970-01-01 01:01:40 UTC");
+  g_clear_error(&error);
+  tokens = pp_store_token_list(f->store, alice->id, &error);
+  g_assert_cmpint(((PpToken *)tokens->pdata[0])->last_used, ==, 3699);
+  g_clear_pointer(&tokens, g_ptr_array_unref);
+
+  /* Bob cannot delete alice's token, in the words of one that is not. */
+  g_assert_false(pp_store_token_delete(f->store, ta->id, bob->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no token 1");
+  g_clear_error(&error);
+  g_assert_false(pp_store_token_delete(f->store, 77, bob->id, &error));
+  g_assert_cmpstr(error->message, ==, "no token 77");
+  g_clear_error(&error);
+  g_assert_cmpuint(get_counts(f->store).tokens, ==, 2);
+  /* His own; then the admin (0) any. */
+  who = pp_store_token_authenticate(f->store, HASH_B, 200, &error);
+  g_assert_nonnull(who);
+  g_clear_pointer(&who, pp_user_free);
+  g_assert_true(pp_store_token_delete(f->store, tb->id, bob->id, &error));
+  g_assert_null(pp_store_token_authenticate(f->store, HASH_B, 201, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_true(pp_store_token_delete(f->store, ta->id, 0, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(get_counts(f->store).tokens, ==, 0);
+}
+
+/* A user is deleted only when it owns no VM that is not done; its tokens,
+ * quotas and done VMs (their history and requests) go with it. */
+static void
+test_user_delete(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(PpToken) token =
+      pp_store_token_create(f->store, alice->id, NULL, HASH_A, 100, 0, &error);
+  const PpQuotaClass gpus[] = { { 0x0302, 1, 0 } };
+  PpQuotaUpdate update = { .set_vms = TRUE, .vms = 3, .classes = gpus, .n_classes = 1 };
+  const gint gpu[] = { 0x0302 };
+  g_autoptr(PpVm) done = try_vm(f->store, alice->id, 100, 512, gpu, 1, &error);
+  g_autoptr(PpVm) live = try_vm(f->store, alice->id, 100, 512, NULL, 0, &error);
+  g_autoptr(PpVm) other = try_vm(f->store, bob->id, 100, 512, NULL, 0, &error);
+  g_autoptr(PpUser) again = NULL;
+  guint vms = 99, tokens = 99;
+
+  g_assert_no_error(error);
+  g_assert_nonnull(token);
+  g_assert_nonnull(other);
+  set_quota_ok(f->store, alice->id, &update);
+  g_assert_true(pp_store_vm_release(f->store, done->id, PP_VM_STATE_DONE, NULL, 600, &error));
+  g_assert_true(pp_store_vm_release(f->store, live->id, PP_VM_STATE_FAILED, "x", 600, &error));
+
+  g_assert_false(pp_store_user_delete(f->store, alice->id, &vms, &tokens, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' owns VM 2 that is not done; terminate it first (pcipass vm "
+                  "terminate)");
+  g_clear_error(&error);
+  g_assert_cmpuint(vms, ==, 99);
+  g_assert_cmpuint(get_counts(f->store).users, ==, 2);
+  g_assert_cmpuint(get_counts(f->store).tokens, ==, 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, 3);
+
+  g_assert_true(pp_store_vm_release(f->store, live->id, PP_VM_STATE_DONE, NULL, 700, &error));
+  g_assert_true(pp_store_user_delete(f->store, alice->id, &vms, &tokens, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(vms, ==, 2);
+  g_assert_cmpuint(tokens, ==, 1);
+  g_assert_null(pp_store_user_find(f->store, "alice", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_null(pp_store_token_authenticate(f->store, HASH_A, 800, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  /* Nothing of hers is left; bob's VM is. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_history WHERE vm_id <> 3"), ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_pci_request"), ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM user_pci_quota"), ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
+  /* Her name may be taken again, with a new id and no quota. */
+  again = pp_store_user_create(f->store, "alice", FALSE, 900, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(again->id, >, bob->id);
+  {
+    g_autoptr(PpQuota) quota = get_quota(f->store, again->id);
+
+    g_assert_cmpint(quota->vms.limit, ==, PP_QUOTA_NONE);
+    g_assert_cmpint(quota->vms.used, ==, 0);
+  }
+  g_assert_false(pp_store_user_delete(f->store, 99, NULL, NULL, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+}
+
+/* A version-4 store with data: migration 6 gives every VM its PCI
+ * requests from its template (a template that does not parse: none),
+ * nobody a limit, every token no expiry; the use is right at once. */
+static void
+test_migrate_v4(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename(f->dir, "v4.db", NULL);
+  g_autoptr(PpStore) store = NULL;
+  g_autoptr(PpQuota) quota = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+  g_autoptr(PpUser) who = NULL;
+  sqlite3 *db = NULL;
+  gint64 limit = 0, used = 0;
+
+  g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+  for (int v = 1; v <= 4; v++)
+    g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(v), NULL, NULL, NULL), ==,
+                    SQLITE_OK);
+  g_assert_cmpint(
+      sqlite3_exec(
+          db,
+          "PRAGMA user_version = 4;"
+          "INSERT INTO users (id, name, admin, created) VALUES (1, 'root', 1, 10), "
+          "  (3, 'alice', 0, 11);"
+          "INSERT INTO tokens (id, user_id, name, hash, created, last_used) VALUES "
+          "  (5, 3, 'ci', '" HASH_A "', 12, 13);"
+          "INSERT INTO vms (id, name, owner_id, state, template, cpu, memory_kib, created, "
+          "updated) "
+          "VALUES (7, 'gpus', 3, 'pending', 'MEMORY = 1024\nCPU = 2\nPCI = [ CLASS = \"0302\" ]\n"
+          "PCI = [ VENDOR = \"10de\" ]\nPCI = [ SHORT_ADDRESS = \"3b:00.0\" ]', 200, 1048576, 30, "
+          "30),"
+          "  (8, 'off', 3, 'failed', 'MEMORY = 512\nPCI = [ CLASS = \"0302\" ]', 100, 524288, 31, "
+          "31),"
+          "  (9, 'old', 3, 'done', 'MEMORY = 512\nPCI = [ CLASS = \"0200\" ]', 100, 524288, 32, "
+          "32),"
+          "  (10, 'odd', 3, 'failed', 'NOT A TEMPLATE [', 100, 0, 33, 33);",
+          NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  store = pp_store_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request"), ==, 5);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
+                                 "slot = 0 AND class_code = 770"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
+                                 "slot IN (1, 2) AND class_code IS NULL"),
+                  ==, 2);
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 10"), ==, 0);
+
+  /* alice's use: the VMs that are not done (7, 8, 10). */
+  quota = get_quota(store, 3);
+  g_assert_cmpint(quota->vms.limit, ==, PP_QUOTA_NONE);
+  g_assert_cmpint(quota->vms.used, ==, 3);
+  g_assert_cmpint(quota->cpu.used, ==, 400);
+  g_assert_cmpint(quota->memory_kib.used, ==, 1572864);
+  g_assert_cmpint(quota->pci.used, ==, 4);
+  g_assert_true(quota_class(quota, 0x0302, &limit, &used));
+  g_assert_cmpint(used, ==, 2);
+  g_assert_false(quota_class(quota, 0x0200, &limit, &used));
+
+  /* Tokens as they were, never expiring. */
+  tokens = pp_store_token_list(store, 0, &error);
+  g_assert_cmpuint(tokens->len, ==, 1);
+  g_assert_cmpint(((PpToken *)tokens->pdata[0])->expires, ==, 0);
+  g_assert_cmpint(((PpToken *)tokens->pdata[0])->last_used, ==, 13);
+  who = pp_store_token_authenticate(store, HASH_A, G_MAXINT32, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(who->name, ==, "alice");
+
+  /* The quotas work on the migrated VMs: a limit of 3 VMs is reached. */
+  {
+    PpQuotaUpdate u = { .set_vms = TRUE, .vms = 3 };
+    g_autoptr(PpQuota) q = pp_store_user_set_quota(store, 3, &u, &error);
+
+    g_assert_no_error(error);
+    g_assert_nonnull(q);
+    g_assert_null(try_vm(store, 3, 100, 512, NULL, 0, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+    g_assert_true(g_str_has_prefix(error->message, "user 'alice' would pass a quota: VMs: 3 of 3"));
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -3076,6 +3845,7 @@ main(int argc, char **argv)
   ADD("/store/open-errors", test_open_errors);
   ADD("/store/newer-schema", test_newer_schema);
   ADD("/store/reopen", test_reopen);
+  ADD("/store/id", test_store_id);
   ADD("/store/ids-never-reused", test_ids_never_reused);
   ADD("/store/host/libvirt-error", test_host_libvirt_error);
   ADD("/store/host/needs-allowance", test_host_needs_allowance);
@@ -3114,6 +3884,13 @@ main(int argc, char **argv)
   ADD("/store/host-set-prebound", test_host_set_prebound);
   ADD("/store/host/update", test_host_update);
   ADD("/store/migrate-v1", test_migrate_v1);
+  ADD("/store/migrate-v4", test_migrate_v4);
+  ADD("/store/quota/set", test_quota_set);
+  ADD("/store/quota/create", test_quota_create);
+  ADD("/store/quota/retry", test_quota_retry);
+  ADD("/store/quota/schema", test_quota_schema);
+  ADD("/store/token/lifecycle", test_token_lifecycle);
+  ADD("/store/user/delete", test_user_delete);
 #undef ADD
   return g_test_run();
 }

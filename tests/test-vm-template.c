@@ -327,12 +327,12 @@ test_wrong_shape(void)
               "line 2, column 1: HOST: must be a single value, as HOST = \"node1\"");
   parse_fails(MEM "PCI = 10de",
               "line 2, column 1: PCI: must be a vector, as PCI = [ VENDOR = \"10de\" ]");
-  parse_fails(MEM "DISK = /a.img", "line 2, column 1: DISK: must be a vector, as DISK = [ SOURCE "
-                                   "= \"/var/lib/images/a.qcow2\" ]");
+  parse_fails(MEM "DISK = /a.img",
+              "line 2, column 1: DISK: must be a vector, as DISK = [ IMAGE = \"debian12\" ]");
   parse_fails(MEM "NIC = br0",
               "line 2, column 1: NIC: must be a vector, as NIC = [ BRIDGE = \"br0\" ]");
   parse_fails(MEM "OS = hvm",
-              "line 2, column 1: OS: must be a vector, as OS = [ KERNEL = \"/boot/vmlinuz\" ]");
+              "line 2, column 1: OS: must be a vector, as OS = [ KERNEL_IMAGE = \"vmlinuz\" ]");
 }
 
 static void
@@ -572,7 +572,8 @@ test_disk_errors(void)
     const char *message;
   } cases[] = {
     { MEM "DISK = [ FORMAT = raw ]",
-      "line 2, column 1: DISK: needs SOURCE, the absolute path of a disk file of the host" },
+      "line 2, column 1: DISK: needs IMAGE, the name of an image (pcipass image list shows "
+      "them), or SOURCE, the absolute path of a disk file of the host (administrators only)" },
     { MEM "DISK = [ SOURCE = a.img ]",
       "line 2, column 10: DISK: SOURCE 'a.img' is not an absolute path (it starts with '/', at "
       "most 4095 bytes, no control characters)" },
@@ -590,8 +591,23 @@ test_disk_errors(void)
     { MEM "DISK = [ SOURCE = /a, TARGET = vdb ]\nDISK = [ SOURCE = /b, TARGET = vdb ]",
       "line 3, column 23: DISK: TARGET vdb is given to two disks" },
     { MEM "DISK = [ SOURCE = /a, IMAGE_ID = 3 ]",
-      "line 2, column 23: DISK: key IMAGE_ID is not supported by pcipass; DISK takes SOURCE, "
-      "FORMAT and TARGET" },
+      "line 2, column 23: DISK: key IMAGE_ID is not supported by pcipass; DISK takes IMAGE, "
+      "SOURCE, FORMAT and TARGET" },
+    { MEM "DISK = [ SOURCE = /a, IMAGE = debian12 ]",
+      "line 2, column 23: DISK: IMAGE and SOURCE cannot both be set: a disk is an image or a "
+      "file of the host" },
+    { MEM "DISK = [ IMAGE = debian12, FORMAT = qcow2 ]",
+      "line 2, column 28: DISK: FORMAT is not for an IMAGE: an image's format is its file's "
+      "(qcow2 for a file ending in .qcow2, else raw)" },
+    { MEM "DISK = [ IMAGE = \"../etc/shadow\" ]",
+      "line 2, column 10: DISK: IMAGE '../etc/shadow' is not an image name: 1 to 128 letters, "
+      "digits, '.', '_', '+' or '-', not starting with '.' (a name, not a path)" },
+    { MEM "DISK = [ IMAGE = \"a/b\" ]",
+      "line 2, column 10: DISK: IMAGE 'a/b' is not an image name: 1 to 128 letters, digits, "
+      "'.', '_', '+' or '-', not starting with '.' (a name, not a path)" },
+    { MEM "DISK = [ IMAGE = \"\" ]",
+      "line 2, column 10: DISK: IMAGE '' is not an image name: 1 to 128 letters, digits, '.', "
+      "'_', '+' or '-', not starting with '.' (a name, not a path)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -674,15 +690,31 @@ test_os(void)
       "line 2, column 21: OS: INITRD 'initrd.img' is not an absolute path (it starts with '/', "
       "at most 4095 bytes, no control characters)" },
     { MEM "OS = [ INITRD = /i ]",
-      "line 2, column 8: OS: INITRD needs KERNEL: they are for direct kernel boot" },
+      "line 2, column 8: OS: INITRD needs KERNEL_IMAGE or KERNEL: it is for direct kernel boot" },
+    { MEM "OS = [ INITRD_IMAGE = initrd ]",
+      "line 2, column 8: OS: INITRD_IMAGE needs KERNEL_IMAGE or KERNEL: it is for direct kernel "
+      "boot" },
     { MEM "OS = [ KERNEL_CMD = \"quiet\" ]",
-      "line 2, column 8: OS: KERNEL_CMD needs KERNEL: they are for direct kernel boot" },
+      "line 2, column 8: OS: KERNEL_CMD needs KERNEL_IMAGE or KERNEL: it is for direct kernel "
+      "boot" },
+    { MEM "OS = [ KERNEL = /k, KERNEL_IMAGE = vmlinuz ]",
+      "line 2, column 21: OS: KERNEL_IMAGE and KERNEL cannot both be set: the kernel is an image "
+      "or a file of the host" },
+    { MEM "OS = [ KERNEL_IMAGE = k, INITRD_IMAGE = i, INITRD = /i ]",
+      "line 2, column 26: OS: INITRD_IMAGE and INITRD cannot both be set: the initrd is an "
+      "image or a file of the host" },
+    { MEM "OS = [ KERNEL_IMAGE = \".vmlinuz\" ]",
+      "line 2, column 8: OS: KERNEL_IMAGE '.vmlinuz' is not an image name: 1 to 128 letters, "
+      "digits, '.', '_', '+' or '-', not starting with '.' (a name, not a path)" },
+    { MEM "OS = [ KERNEL_IMAGE = k, INITRD_IMAGE = \"/boot/initrd\" ]",
+      "line 2, column 26: OS: INITRD_IMAGE '/boot/initrd' is not an image name: 1 to 128 "
+      "letters, digits, '.', '_', '+' or '-', not starting with '.' (a name, not a path)" },
     { MEM "OS = [ KERNEL = /k, KERNEL_CMD = \"a\tb\" ]",
       "line 2, column 21: OS: KERNEL_CMD is not a kernel command line: at most 4096 bytes, no "
       "control characters" },
     { MEM "OS = [ KERNEL = /k, BOOT = disk0 ]",
-      "line 2, column 21: OS: key BOOT is not supported by pcipass; OS takes KERNEL, INITRD and "
-      "KERNEL_CMD" },
+      "line 2, column 21: OS: key BOOT is not supported by pcipass; OS takes KERNEL_IMAGE, "
+      "INITRD_IMAGE, KERNEL, INITRD and KERNEL_CMD" },
   };
 
   {
@@ -699,6 +731,104 @@ test_os(void)
   }
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
     parse_fails(cases[i].text, cases[i].message);
+}
+
+/* Images are names: the spec keeps them, with where they are, for pcipassd
+ * to find; nothing names a path until then. */
+static void
+test_images(void)
+{
+  g_autoptr(PpVmSpec) spec =
+      parse_ok(MEM "DISK = [ TARGET = vdb, IMAGE = \"debian12\" ]\n"
+                   "DISK = [ IMAGE = data.raw ]\n"
+                   "OS = [ KERNEL_IMAGE = \"vmlinuz-6.1\", INITRD_IMAGE = initrd-6.1,\n"
+                   "       KERNEL_CMD = \"console=ttyS0\" ]\n");
+  const PpVmDisk *disk = g_ptr_array_index(spec->disks, 0);
+
+  g_assert_cmpstr(disk->image, ==, "debian12");
+  g_assert_null(disk->source);
+  g_assert_null(disk->format);
+  g_assert_cmpstr(disk->target, ==, "vdb");
+  g_assert_cmpuint(disk->image_pos.line, ==, 2);
+  g_assert_cmpuint(disk->image_pos.column, ==, 24);
+  disk = g_ptr_array_index(spec->disks, 1);
+  g_assert_cmpstr(disk->image, ==, "data.raw");
+  g_assert_cmpstr(disk->target, ==, "vda");
+  g_assert_cmpuint(disk->image_pos.line, ==, 3);
+  g_assert_cmpuint(disk->image_pos.column, ==, 10);
+  g_assert_null(spec->kernel);
+  g_assert_null(spec->initrd);
+  g_assert_cmpstr(spec->kernel_image, ==, "vmlinuz-6.1");
+  g_assert_cmpstr(spec->initrd_image, ==, "initrd-6.1");
+  g_assert_cmpstr(spec->kernel_cmd, ==, "console=ttyS0");
+  g_assert_cmpuint(spec->kernel_image_pos.line, ==, 4);
+  g_assert_cmpuint(spec->kernel_image_pos.column, ==, 8);
+  g_assert_cmpuint(spec->initrd_image_pos.line, ==, 4);
+  g_assert_cmpuint(spec->initrd_image_pos.column, ==, 38);
+  /* Images only: no file of the host. */
+  g_assert_null(spec->host_path.attribute);
+  g_assert_true(pp_vm_spec_check_host_paths(spec, NULL, NULL));
+}
+
+/* SOURCE, KERNEL and INITRD name files of the host: the parser takes them,
+ * and says where the first is; the check an ordinary user's template gets
+ * refuses it, naming the key and the image to use instead. */
+static void
+test_host_paths(void)
+{
+  static const struct {
+    const char *text;
+    guint line, column;
+    const char *message;
+  } cases[] = {
+    { MEM "DISK = [ SOURCE = \"/dev/sda\" ]", 2, 10,
+      "line 2, column 10: DISK: SOURCE '/dev/sda' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { MEM "OS = [ KERNEL = \"/etc/shadow\" ]", 2, 8,
+      "line 2, column 8: OS: KERNEL '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { MEM "OS = [ KERNEL_IMAGE = k,\n  INITRD = \"/root/.ssh/id_rsa\" ]", 3, 3,
+      "line 3, column 3: OS: INITRD '/root/.ssh/id_rsa' names a file of the host, which only "
+      "an administrator may do; use an image: OS = [ INITRD_IMAGE = \"NAME\" ] (pcipass image "
+      "list shows them)" },
+    /* The first in the text, whatever the order of the table. */
+    { "OS = [ KERNEL = /k ]\n" MEM "DISK = [ IMAGE = a ]\nDISK = [ SOURCE = /dev/sdb ]", 1, 8,
+      "line 1, column 8: OS: KERNEL '/k' names a file of the host, which only an administrator "
+      "may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list shows them)" },
+    { MEM "DISK = [ IMAGE = a ]\nDISK = [ TARGET = vdc, source = /dev/sdb ]", 3, 24,
+      "line 3, column 24: DISK: SOURCE '/dev/sdb' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(PpVmSpec) spec = parse_ok(cases[i].text);
+    g_autoptr(GError) error = NULL;
+    PpTextPos pos = { 0, 0 };
+
+    g_assert_nonnull(spec->host_path.attribute);
+    g_assert_false(pp_vm_spec_check_host_paths(spec, &pos, &error));
+    g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_HOST_PATH);
+    g_assert_cmpstr(error->message, ==, cases[i].message);
+    g_assert_cmpuint(pos.line, ==, cases[i].line);
+    g_assert_cmpuint(pos.column, ==, cases[i].column);
+  }
+  /* The admin's template still reads as before: the paths are the spec's. */
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(cases[0].text);
+
+    g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 0))->source, ==, "/dev/sda");
+    g_assert_cmpstr(((PpVmDisk *)g_ptr_array_index(spec->disks, 0))->format, ==, "raw");
+  }
+  /* Nothing of the host: nothing to refuse. */
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "NIC = [ BRIDGE = br0 ]");
+
+    g_assert_null(spec->host_path.attribute);
+    g_assert_true(pp_vm_spec_check_host_paths(spec, NULL, NULL));
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1002,6 +1132,8 @@ main(int argc, char **argv)
   g_test_add_func("/vm-template/disk/errors", test_disk_errors);
   g_test_add_func("/vm-template/nic/errors", test_nic_errors);
   g_test_add_func("/vm-template/os", test_os);
+  g_test_add_func("/vm-template/images", test_images);
+  g_test_add_func("/vm-template/host-paths", test_host_paths);
   g_test_add_func("/vm-template/place-vm", test_place_vm);
   g_test_add_func("/vm-template/too-large", test_too_large);
   g_test_add_func("/vm-template/unsupported", test_unsupported);

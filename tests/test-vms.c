@@ -7,9 +7,11 @@
  * mocked. */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -557,9 +559,11 @@ test_libvirt_unreachable(PpTestDaemon *f, gconstpointer data)
 
   id = pp_test_vm_create(f, NIC_TEMPLATE);
   vm = wait_explained(f, id, "its libvirt does not answer");
-  g_assert_nonnull(strstr(json_string_value(json_object_get(
-                              json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
-                          missing));
+  /* Not libvirt's words, which name the host's URI: every owner of a
+   * pending VM reads them; host show has them, for an administrator. */
+  g_assert_null(strstr(json_string_value(json_object_get(
+                           json_array_get(json_object_get(vm, "explanation"), 0), "reason")),
+                       missing));
   g_clear_pointer(&vm, json_decref);
 
   /* libvirt answers: the next pass puts it back, the VM runs there. */
@@ -668,7 +672,8 @@ test_deploy_gives_up(PpTestDaemon *f, gconstpointer data)
   pp_test_run_clear(&run);
   pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
   g_assert_cmpint(run.status, ==, 2);
-  g_assert_nonnull(strstr(run.err, "VM 1 is running; only a failed VM can be retried"));
+  g_assert_nonnull(
+      strstr(run.err, "VM 1 is running; only a failed or powered-off VM can be retried"));
   g_clear_pointer(&vm, json_decref);
   vm = pp_test_vm_get(f, id);
   g_assert_cmpstr(pp_test_vm_state(vm), ==, "running");
@@ -746,6 +751,49 @@ test_allow_needed(PpTestDaemon *f, gconstpointer data)
   b = pp_test_vm_create(f, VGA_TEMPLATE);
   vm = wait_explained(f, b, "is needed by host 'node-a'");
   g_assert_cmpstr(pp_test_vm_state(vm), ==, "pending");
+  pp_test_daemon_stop(f);
+}
+
+/* A domain named pcipass-1 that another pcipass store started runs on the
+ * host (libvirt's test driver, its file naming it running, with another
+ * store's metadata): pcipassd neither adopts it for its VM 1 (the start
+ * fails, naming the other store) nor destroys it as an orphan (a retry,
+ * after reconciles, fails the same way: it is still there). */
+static void
+test_foreign_domain(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename(f->dir, "foreign.xml", NULL);
+  g_autofree char *uri = g_strdup_printf("test://%s", path);
+  g_autoptr(json_t) vm = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  const char *reason;
+  gint64 id;
+
+  pp_test_write_file(path,
+                     "<node>\n"
+                     "  <domain type='test' "
+                     "xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                     "    <name>pcipass-1</name><memory>65536</memory>\n"
+                     "    <metadata><pcipass:vm xmlns:pcipass='https://pcipass.org/xmlns/domain/1' "
+                     "store='ffffffffffffffffffffffffffffffff' id='1'/></metadata>\n"
+                     "    <os><type>hvm</type></os><test:runstate>1</test:runstate>\n"
+                     "  </domain>\n"
+                     "</node>\n");
+  pp_test_daemon_start(f, (const char *const[]){ "--deploy-tries", "1", NULL });
+  add_host(f, "node-a", f->trees[0], uri);
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
+  g_assert_cmpint(id, ==, 1);
+  vm = pp_test_wait_vm(f, id, "failed");
+  reason = json_string_value(json_object_get(vm, "reason"));
+  g_assert_nonnull(strstr(reason, "a domain of that name runs there that another pcipass store "
+                                  "(ffffffffffffffffffffffffffffffff) started"));
+  g_clear_pointer(&vm, json_decref);
+  /* Reconciles pass (one a second); the other's domain stays. */
+  g_usleep(3 * G_USEC_PER_SEC);
+  pp_test_cli(f, (const char *const[]){ "vm", "retry", "1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  vm = pp_test_wait_vm(f, id, "failed");
+  g_assert_nonnull(strstr(json_string_value(json_object_get(vm, "reason")), "another pcipass"));
   pp_test_daemon_stop(f);
 }
 
@@ -1237,6 +1285,472 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* Images and who may name paths. The image folder of these tests, and
+ * alice: a user who is not an administrator, over TCP with her token. */
+typedef struct {
+  char *images;     /* the daemon's image folder */
+  char *token;      /* alice's secret */
+  char *token_file; /* a file holding it, for the CLI */
+  char *url;        /* the daemon's TCP URL */
+} Tenant;
+
+static void
+tenant_clear(Tenant *t)
+{
+  g_free(t->images);
+  g_free(t->token);
+  g_free(t->token_file);
+  g_free(t->url);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Tenant, tenant_clear)
+
+/* A qcow2 of version 3 that stands alone: its header, as qemu-img writes
+ * it (QEMU's docs/interop/qcow2.txt), enough for pcipassd and for the test
+ * driver, which reads no disk. */
+static void
+write_qcow2(const char *path, guint64 virtual_size)
+{
+  guint8 header[104] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+  g_autoptr(GError) error = NULL;
+
+  header[23] = 16; /* cluster_bits */
+  for (guint i = 0; i < 8; i++)
+    header[24 + i] = (guint8)(virtual_size >> (56 - 8 * i));
+  g_file_set_contents(path, (const char *)header, sizeof(header), &error);
+  g_assert_no_error(error);
+}
+
+/* Starts pcipassd with an image folder holding debian12.qcow2,
+ * vmlinuz-6.1 and initrd-6.1.img, and host node-a; makes alice. */
+static void
+start_with_images(PpTestDaemon *f, Tenant *t)
+{
+  g_autoptr(json_t) token = NULL;
+  g_autofree char *qcow2 = NULL;
+  g_autofree char *kernel = NULL;
+  g_autofree char *initrd = NULL;
+  g_auto(PpTestRun) run = { 0 };
+
+  t->images = g_build_filename(f->dir, "images", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(t->images, 0755), ==, 0);
+  qcow2 = g_build_filename(t->images, "debian12.qcow2", NULL);
+  kernel = g_build_filename(t->images, "vmlinuz-6.1", NULL);
+  initrd = g_build_filename(t->images, "initrd-6.1.img", NULL);
+  write_qcow2(qcow2, G_GUINT64_CONSTANT(8) << 30);
+  pp_test_write_file(kernel, "a kernel");
+  pp_test_write_file(initrd, "an initrd");
+  pp_test_daemon_start(f, (const char *const[]){ "--image-dirs", t->images, NULL });
+
+  pp_test_cli(f, (const char *const[]){ "user", "create", "alice", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", "alice", NULL });
+  t->token = g_strdup(json_string_value(json_object_get(token, "token")));
+  t->token_file = g_build_filename(f->dir, "alice.token", NULL);
+  pp_test_write_file(t->token_file, t->token);
+  g_assert_cmpint(chmod(t->token_file, 0600), ==, 0);
+  t->url = g_strdup_printf("http://127.0.0.1:%u", f->port);
+}
+
+/* POSTs @text as alice. */
+static void
+post_as(PpTestDaemon *f, const Tenant *t, const char *path, const char *text, PpTestReply *ret)
+{
+  g_autoptr(json_t) body = json_pack("{s:s}", "template", text);
+  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+  pp_test_http(f, NULL, t->token, "POST", path, dumped, strlen(dumped), ret);
+}
+
+/* The VMs the store has, of any state: what a refused template must leave
+ * as it was. */
+static int
+vm_rows(PpTestDaemon *f)
+{
+  g_autofree char *db = g_build_filename(f->state, "pcipass.db", NULL);
+  sqlite3 *sql = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int n;
+
+  g_assert_cmpint(sqlite3_open_v2(db, &sql, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout(sql, 5000);
+  g_assert_cmpint(sqlite3_prepare_v2(sql, "SELECT COUNT(*) FROM vms", -1, &stmt, NULL), ==,
+                  SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(sql);
+  return n;
+}
+
+/* A template of alice's that names a file of the host is refused, by the
+ * create and by the dry run, over the API and through pcipass, saying
+ * which key, where and what to use; nothing is made. The administrator's
+ * same template is taken, and its domain names the path. */
+static void
+test_host_paths_admin_only(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *text;
+    int line, column;
+    const char *message;
+  } cases[] = {
+    { "NAME = disk\nMEMORY = 256\nDISK = [ SOURCE = \"/dev/sda\" ]\n", 3, 10,
+      "line 3, column 10: DISK: SOURCE '/dev/sda' names a file of the host, which only an "
+      "administrator may do; use an image: DISK = [ IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    { "NAME = boot\nMEMORY = 256\nOS = [ KERNEL = \"/etc/shadow\" ]\n", 3, 8,
+      "line 3, column 8: OS: KERNEL '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ KERNEL_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+    /* An image beside it does not make the path right. */
+    { "MEMORY = 256\nOS = [ KERNEL_IMAGE = vmlinuz-6.1, INITRD = \"/etc/shadow\" ]\n", 2, 36,
+      "line 2, column 36: OS: INITRD '/etc/shadow' names a file of the host, which only an "
+      "administrator may do; use an image: OS = [ INITRD_IMAGE = \"NAME\" ] (pcipass image list "
+      "shows them)" },
+  };
+  static const char *const paths[] = { "/v1/vms", "/v1/vms/place" };
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *tmpl = g_build_filename(f->dir, "host.tmpl", NULL);
+  g_autofree char *want = NULL;
+  g_autofree char *log = NULL;
+  g_autoptr(json_t) vm = NULL;
+  const char *xml;
+  gint64 id;
+
+  start_with_images(f, &t);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    for (guint p = 0; p < G_N_ELEMENTS(paths); p++) {
+      json_t *error;
+
+      post_as(f, &t, paths[p], cases[i].text, &reply);
+      g_assert_cmpstr(pp_test_error_message(&reply, 400), ==, cases[i].message);
+      error = json_object_get(reply.json, "error");
+      g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, cases[i].line);
+      g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, cases[i].column);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  /* Through pcipass: the file's name and position, exit 2. */
+  pp_test_write_file(tmpl, cases[0].text);
+  pp_test_cli(f,
+              (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "vm", "create",
+                                     tmpl, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  want = g_strdup_printf("pcipass: %s:3:10: DISK: SOURCE '/dev/sda' names a file of the host, "
+                         "which only an administrator may do; use an image: DISK = [ IMAGE = "
+                         "\"NAME\" ] (pcipass image list shows them)\n",
+                         tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+  pp_test_cli(f,
+              (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "vm", "place",
+                                     tmpl, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+
+  /* Nothing was made: not in the list, not in the store; and the log says
+   * who tried. */
+  pp_test_http(f, f->socket, NULL, "GET", "/v1/vms?all=1", NULL, 0, &reply);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "vms")), ==, 0);
+  pp_test_reply_clear(&reply);
+  g_assert_cmpint(vm_rows(f), ==, 0);
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(strstr(log, "a template of 'alice' names a file of the host (DISK: SOURCE), "
+                               "refused"));
+
+  /* The administrator may: the domain names the path as given. */
+  id = pp_test_vm_create(f, cases[0].text);
+  vm = pp_test_wait_vm(f, id, "running");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  g_assert_nonnull(strstr(xml, "      <driver name='qemu' type='raw'/>\n"
+                               "      <source file='/dev/sda'/>\n"));
+  assert_domain_xml_valid(f, vm);
+  g_clear_pointer(&vm, json_decref);
+  id = pp_test_vm_create(f, cases[1].text);
+  vm = pp_test_wait_vm(f, id, "running");
+  g_assert_nonnull(
+      strstr(json_string_value(json_object_get(vm, "domain_xml")), "<kernel>/etc/shadow</kernel>"));
+  g_assert_cmpint(vm_rows(f), ==, 2);
+  pp_test_daemon_stop(f);
+}
+
+/* alice's VM from images: its domain names the files of the image folder
+ * with their formats, and libvirt's schema takes it; pcipass image list
+ * shows what she can name. */
+static void
+test_images(PpTestDaemon *f, gconstpointer data)
+{
+  static const char text[] =
+      "NAME = from-images\nMEMORY = 512\n"
+      "DISK = [ IMAGE = \"debian12\" ]\n"
+      "DISK = [ IMAGE = \"initrd-6.1.img\", TARGET = vdc ]\n"
+      "OS = [ KERNEL_IMAGE = \"vmlinuz-6.1\", INITRD_IMAGE = \"initrd-6.1\",\n"
+      "       KERNEL_CMD = \"console=ttyS0 root=/dev/vda1\" ]\n"
+      "PCI = [ CLASS = \"0200\" ]\n";
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) listed = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *table = NULL;
+  const char *xml;
+  json_t *image;
+  gint64 id;
+
+  start_with_images(f, &t);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+
+  /* The dry run finds them too. */
+  post_as(f, &t, "/v1/vms/place", text, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_true(json_is_true(json_object_get(reply.json, "fits")));
+  pp_test_reply_clear(&reply);
+
+  post_as(f, &t, "/v1/vms", text, &reply);
+  g_assert_cmpint(reply.status, ==, 201);
+  g_assert_cmpstr(json_string_value(json_object_get(reply.json, "owner")), ==, "alice");
+  id = json_integer_value(json_object_get(reply.json, "id"));
+  pp_test_reply_clear(&reply);
+  vm = pp_test_wait_vm(f, id, "running");
+  xml = json_string_value(json_object_get(vm, "domain_xml"));
+  want = g_strdup_printf("  <os>\n"
+                         "    <type arch='x86_64' machine='q35'>hvm</type>\n"
+                         "    <kernel>%s/vmlinuz-6.1</kernel>\n"
+                         "    <initrd>%s/initrd-6.1.img</initrd>\n"
+                         "    <cmdline>console=ttyS0 root=/dev/vda1</cmdline>\n"
+                         "  </os>\n",
+                         t.images, t.images);
+  if (strstr(xml, want) == NULL)
+    g_error("no\n%s\nin\n%s", want, xml);
+  g_free(want);
+  want = g_strdup_printf("    <disk type='file' device='disk'>\n"
+                         "      <driver name='qemu' type='qcow2'/>\n"
+                         "      <source file='%s/debian12.qcow2'/>\n"
+                         "      <target dev='vda' bus='virtio'/>\n"
+                         "    </disk>\n"
+                         "    <disk type='file' device='disk'>\n"
+                         "      <driver name='qemu' type='raw'/>\n"
+                         "      <source file='%s/initrd-6.1.img'/>\n"
+                         "      <target dev='vdc' bus='virtio'/>\n"
+                         "    </disk>\n",
+                         t.images, t.images);
+  if (strstr(xml, want) == NULL)
+    g_error("no\n%s\nin\n%s", want, xml);
+  assert_domain_xml_valid(f, vm);
+  /* The template shown is hers, as written: names, no paths. */
+  g_assert_cmpstr(json_string_value(json_object_get(vm, "template")), ==, text);
+
+  /* pcipass image list, as alice: a table, and JSON. */
+  pp_test_cli(
+      f,
+      (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "image", "list", NULL },
+      &run);
+  g_assert_cmpint(run.status, ==, 0);
+  table = g_strdup_printf("NAME        KIND   SIZE DIRECTORY\n"
+                          "debian12    qcow2 104 B %s\n"
+                          "initrd-6.1  raw     9 B %s\n"
+                          "vmlinuz-6.1 raw     8 B %s\n",
+                          t.images, t.images, t.images);
+  g_assert_cmpstr(run.out, ==, table);
+  pp_test_run_clear(&run);
+  pp_test_cli(f,
+              (const char *const[]){ "image", "list", "--url", t.url, "--token-file", t.token_file,
+                                     "--json", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  listed = json_loads(run.out, 0, NULL);
+  g_assert_nonnull(listed);
+  g_assert_cmpuint(json_array_size(json_object_get(listed, "images")), ==, 3);
+  g_assert_cmpstr(json_string_value(json_array_get(json_object_get(listed, "directories"), 0)), ==,
+                  t.images);
+  g_assert_true(json_is_false(json_object_get(listed, "truncated")));
+  image = json_array_get(json_object_get(listed, "images"), 0);
+  g_assert_cmpstr(json_string_value(json_object_get(image, "name")), ==, "debian12");
+  g_assert_cmpstr(json_string_value(json_object_get(image, "kind")), ==, "qcow2");
+  g_assert_cmpstr(json_string_value(json_object_get(image, "file")), ==, "debian12.qcow2");
+  g_assert_cmpstr(json_string_value(json_object_get(image, "directory")), ==, t.images);
+  g_assert_cmpint(json_integer_value(json_object_get(image, "size")), ==, 104);
+  g_assert_cmpint(json_integer_value(json_object_get(image, "virtual_size")), ==,
+                  G_GINT64_CONSTANT(8) << 30);
+  pp_test_run_clear(&run);
+  /* Without a token, nothing. */
+  pp_test_http(f, NULL, NULL, "GET", "/v1/images", NULL, 0, &reply);
+  pp_test_error_message(&reply, 401);
+  pp_test_daemon_stop(f);
+}
+
+/* Every image that would leave the folder, or is no file, is refused at
+ * create and at the dry run, with where and why; nothing is made. */
+static void
+test_image_escapes(PpTestDaemon *f, gconstpointer data)
+{
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *outside = g_build_filename(f->dir, "secret", NULL);
+  g_autofree char *device = NULL;
+  g_autofree char *fifo = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *evil = NULL;
+  g_autofree char *inner = NULL;
+  g_autofree char *hard = NULL;
+  gboolean have_device;
+  static const struct {
+    const char *image;
+    const char *message; /* after "line 3, column 10: DISK: IMAGE"; IMAGES: the folder */
+  } cases[] = {
+    { "../secret", " '../secret' is not an image name: 1 to 128 letters, digits, '.', '_', '+' "
+                   "or '-', not starting with '.' (a name, not a path)" },
+    { "sub/debian12", " 'sub/debian12' is not an image name" },
+    { "..", " '..' is not an image name" },
+    { ".hidden", " '.hidden' is not an image name" },
+    { "evil", ": image 'evil' ('IMAGES/evil'): it is a symbolic link; pcipass takes only regular "
+              "files from its image folders, and follows no link" },
+    { "inner", ": image 'inner' ('IMAGES/inner.raw'): it is a symbolic link" },
+    { "pipe", ": image 'pipe' ('IMAGES/pipe'): it is a named pipe (fifo), not a regular file" },
+    { "folder", ": image 'folder' ('IMAGES/folder.img'): it is a folder, not a regular file" },
+    { "hard", ": image 'hard' ('IMAGES/hard.raw'): it has 2 hard links" },
+    { "nothere", ": no image 'nothere' in 'IMAGES' (pcipass image list shows the images)" },
+    { "null", ": image 'null' ('IMAGES/null'): it is a character device, not a regular file" },
+  };
+
+  start_with_images(f, &t);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  pp_test_write_file(outside, "the host's secret");
+  evil = g_build_filename(t.images, "evil", NULL);
+  pp_test_symlink(outside, evil);
+  inner = g_build_filename(t.images, "inner.raw", NULL);
+  pp_test_symlink("vmlinuz-6.1", inner);
+  fifo = g_build_filename(t.images, "pipe", NULL);
+  g_assert_cmpint(mkfifo(fifo, 0644), ==, 0);
+  folder = g_build_filename(t.images, "folder.img", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(folder, 0755), ==, 0);
+  hard = g_build_filename(t.images, "hard.raw", NULL);
+  g_assert_cmpint(link(outside, hard), ==, 0);
+  /* A device node needs root (the tests run as root in CI). */
+  device = g_build_filename(t.images, "null", NULL);
+  have_device = mknod(device, S_IFCHR | 0666, makedev(1, 3)) == 0;
+  if (!have_device)
+    g_test_message("mknod: %s: the device case is not checked here", g_strerror(errno));
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text =
+        g_strdup_printf("NAME = x\nMEMORY = 256\nDISK = [ IMAGE = \"%s\" ]\n", cases[i].image);
+    g_auto(GStrv) parts = g_strsplit(cases[i].message, "IMAGES", -1);
+    g_autofree char *reason = g_strjoinv(t.images, parts);
+    g_autofree char *message = g_strconcat("line 3, column 10: DISK: IMAGE", reason, NULL);
+
+    if (strcmp(cases[i].image, "null") == 0 && !have_device)
+      continue;
+    for (guint p = 0; p < 2; p++) {
+      json_t *error;
+
+      post_as(f, &t, p == 0 ? "/v1/vms" : "/v1/vms/place", text, &reply);
+      if (!g_str_has_prefix(pp_test_error_message(&reply, 400), message))
+        g_error("image '%s':\n got '%s'\nwant '%s...'", cases[i].image,
+                pp_test_error_message(&reply, 400), message);
+      error = json_object_get(reply.json, "error");
+      g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, 3);
+      g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, 10);
+      pp_test_reply_clear(&reply);
+    }
+  }
+  /* The kernel and initrd keys are held to the same rules. */
+  post_as(f, &t, "/v1/vms",
+          "MEMORY = 256\nOS = [ KERNEL_IMAGE = vmlinuz-6.1,\n  INITRD_IMAGE = evil ]\n", &reply);
+  {
+    g_autofree char *message = g_strdup_printf(
+        "line 3, column 3: OS: INITRD_IMAGE: image 'evil' ('%s/evil'): it is a symbolic link",
+        t.images);
+
+    g_assert_true(g_str_has_prefix(pp_test_error_message(&reply, 400), message));
+  }
+  pp_test_reply_clear(&reply);
+  g_assert_cmpint(vm_rows(f), ==, 0);
+  pp_test_daemon_stop(f);
+}
+
+/* An image removed after the VM was made: its deploy fails, saying which
+ * and why, and releases what it held; put back, a retry runs it. Removed
+ * while the VM is off: resume is refused, and the VM keeps its devices. */
+static void
+test_image_gone_at_deploy(PpTestDaemon *f, gconstpointer data)
+{
+  static const char text[] = "NAME = later\nMEMORY = 256\nDISK = [ IMAGE = debian12 ]\n"
+                             "PCI = [ CLASS = \"0200\" ]\n";
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_autofree char *qcow2 = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *path = NULL;
+  gint64 id;
+
+  start_with_images(f, &t);
+  qcow2 = g_build_filename(t.images, "debian12.qcow2", NULL);
+  /* No host yet: it pends. */
+  post_as(f, &t, "/v1/vms", text, &reply);
+  g_assert_cmpint(reply.status, ==, 201);
+  id = json_integer_value(json_object_get(reply.json, "id"));
+  pp_test_reply_clear(&reply);
+  json_decref(wait_explained(f, id, NULL));
+
+  g_assert_cmpint(unlink(qcow2), ==, 0);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  vm = pp_test_wait_vm(f, id, "failed");
+  want = g_strdup_printf("an image of its template cannot be used: line 3, column 10: DISK: "
+                         "IMAGE: no image 'debian12' in '%s' (pcipass image list shows the "
+                         "images)",
+                         t.images);
+  g_assert_cmpstr(json_string_value(json_object_get(vm, "reason")), ==, want);
+  g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 0);
+  host = pp_test_host_show(f, "node-a");
+  g_assert_cmpint(json_integer_value(json_object_get(host, "pci_free")), ==,
+                  json_integer_value(json_object_get(host, "pci_total")));
+  g_clear_pointer(&vm, json_decref);
+
+  /* Back in place: retried, it runs. */
+  write_qcow2(qcow2, 1 << 30);
+  path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/retry", id);
+  pp_test_http(f, NULL, t.token, "POST", path, NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 202);
+  pp_test_reply_clear(&reply);
+  vm = pp_test_wait_vm(f, id, "running");
+  g_clear_pointer(&vm, json_decref);
+
+  /* Powered off, the image replaced by a link: resume is refused, the VM
+   * stays off with its NIC. */
+  vm_action(f, id, "poweroff", 202, &reply);
+  pp_test_reply_clear(&reply);
+  vm = pp_test_wait_vm(f, id, "poweroff");
+  g_assert_cmpint(unlink(qcow2), ==, 0);
+  pp_test_symlink("/etc/shadow", qcow2);
+  vm_action(f, id, "resume", 409, &reply);
+  g_free(want);
+  want = g_strdup_printf("VM %" G_GINT64_FORMAT " is poweroff; it cannot be resumed: an image of "
+                         "its template cannot be used: line 3, column 10: DISK: IMAGE: image "
+                         "'debian12' ('%s/debian12.qcow2'): it is a symbolic link; pcipass takes "
+                         "only regular files from its image folders, and follows no link",
+                         id, t.images);
+  g_assert_cmpstr(pp_test_error_message(&reply, 409), ==, want);
+  pp_test_reply_clear(&reply);
+  g_clear_pointer(&vm, json_decref);
+  vm = pp_test_vm_get(f, id);
+  g_assert_cmpstr(pp_test_vm_state(vm), ==, "poweroff");
+  g_assert_cmpuint(json_array_size(json_object_get(vm, "devices")), ==, 1);
+  /* Its domain cannot be made now: none is shown. */
+  g_assert_true(json_is_null(json_object_get(vm, "domain_xml")));
+  pp_test_daemon_stop(f);
+}
+
 /* 32 clients create VMs at once for 4 NICs: 4 run, each on its own NIC;
  * 28 pend with explanations; the database agrees. */
 typedef struct {
@@ -1346,12 +1860,17 @@ main(int argc, char **argv)
   ADD("/vms/deploy-gives-up", test_deploy_gives_up);
   ADD("/vms/terminate-during-deploy", test_terminate_during_deploy);
   ADD("/vms/allow-needed", test_allow_needed);
+  ADD("/vms/foreign-domain", test_foreign_domain);
   ADD("/vms/poweroff-resume-restart", test_poweroff_resume_restart);
   ADD("/vms/prebound", test_prebound);
   ADD("/vms/ownership", test_ownership);
   ADD("/vms/by-name", test_by_name);
   ADD("/vms/graphics-secret", test_graphics_secret);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
+  ADD("/vms/host-paths-admin-only", test_host_paths_admin_only);
+  ADD("/vms/images", test_images);
+  ADD("/vms/image-escapes", test_image_escapes);
+  ADD("/vms/image-gone-at-deploy", test_image_gone_at_deploy);
   ADD("/vms/concurrent-clients", test_concurrent_clients);
 #undef ADD
   return g_test_run();

@@ -45,10 +45,17 @@ static const struct {
   { "vm", "retry", "ID|NAME", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
   { "vm", "place", "FILE|-", "say where a template's VM would go (a dry run)", TRUE,
     pp_cmd_vm_place },
+  { "image", "list", "", "list the images templates can name", TRUE, pp_cmd_image_list },
   { "user", "create", "NAME", "add a user", TRUE, pp_cmd_user_create },
   { "user", "list", "", "list the users", TRUE, pp_cmd_user_list },
+  { "user", "show", "NAME", "show a user, its quotas and what it uses", TRUE, pp_cmd_user_show },
+  { "user", "quota", "NAME", "set a user's quotas of VMs, CPU, memory, PCI devices", TRUE,
+    pp_cmd_user_quota },
+  { "user", "delete", "NAME", "delete a user, its tokens and its done VMs", TRUE,
+    pp_cmd_user_delete },
   { "token", "create", "", "make a token for --url, shown once", TRUE, pp_cmd_token_create },
   { "token", "list", "", "list the tokens", TRUE, pp_cmd_token_list },
+  { "token", "delete", "ID", "delete a token: refused from then on", TRUE, pp_cmd_token_delete },
 };
 
 static void
@@ -66,8 +73,9 @@ print_usage(FILE *out, const char *group)
             commands[i].daemon ? "" : " (no daemon needed)");
   }
   fprintf(out, "\nEvery command takes --help and --json. Those that talk to pcipassd take\n"
-               "--socket PATH, or --url URL with --token-file FILE. These daemon options\n"
-               "may come before the command too; given twice, the later one wins.\n"
+               "--socket PATH, or --url URL with --token-file FILE (and --ca-file FILE for\n"
+               "an https URL). These daemon options may come before the command too;\n"
+               "given twice, the later one wins.\n"
                "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
                "See pcipass(1).\n");
 }

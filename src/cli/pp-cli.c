@@ -32,6 +32,7 @@ pp_cli_daemon_options_clear(PpCliDaemonOptions *opts)
   g_clear_pointer(&opts->socket_path, g_free);
   g_clear_pointer(&opts->url, g_free);
   g_clear_pointer(&opts->token_file, g_free);
+  g_clear_pointer(&opts->ca_file, g_free);
   opts->json = FALSE;
 }
 
@@ -60,6 +61,10 @@ static const struct {
   { "token-file", 0, G_OPTION_ARG_FILENAME, G_STRUCT_OFFSET(PpCliDaemonOptions, token_file),
     "With --url: the file holding the token (chmod 600; default $PCIPASS_TOKEN, else "
     "~/.config/pcipass/token)",
+    "FILE" },
+  { "ca-file", 0, G_OPTION_ARG_FILENAME, G_STRUCT_OFFSET(PpCliDaemonOptions, ca_file),
+    "With an https --url: verify pcipassd with the CA certificates in FILE (default "
+    "$PCIPASS_CA_FILE, else the system's store)",
     "FILE" },
 };
 
@@ -161,7 +166,7 @@ pp_cli_call(const PpCliDaemonOptions *opts, const char *method, const char *path
   g_autoptr(GError) error = NULL;
   json_t *json;
 
-  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, &error);
+  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, opts->ca_file, &error);
   if (client == NULL) {
     pp_say_error("%s", error->message);
     return pp_client_error_exit_code(error);

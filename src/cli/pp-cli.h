@@ -23,6 +23,7 @@ typedef struct {
   char *socket_path; /* --socket PATH */
   char *url;         /* --url URL */
   char *token_file;  /* --token-file FILE */
+  char *ca_file;     /* --ca-file FILE */
   gboolean json;     /* --json */
 } PpCliDaemonOptions;
 
@@ -33,8 +34,8 @@ void pp_cli_daemon_options_clear(PpCliDaemonOptions *opts);
  * @arg: a word of the command line
  *
  * Says whether @arg is one of the options of every daemon command
- * (--socket, --url, --token-file, --json), which may also come before the
- * command.
+ * (--socket, --url, --token-file, --ca-file, --json), which may also come
+ * before the command.
  *
  * Returns: -1 when it is not; 0 when it stands alone (--json, -j,
  *   --socket=PATH); 1 when its value is the next word (--socket PATH).
@@ -42,7 +43,7 @@ void pp_cli_daemon_options_clear(PpCliDaemonOptions *opts);
 int pp_cli_daemon_option_words(const char *arg);
 
 /* Returns: (transfer full): those options, for messages: "--json, --socket,
- * --url and --token-file". */
+ * --url, --token-file and --ca-file". */
 char *pp_cli_daemon_option_list(void);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpCliDaemonOptions, pp_cli_daemon_options_clear)
 
@@ -52,7 +53,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PpCliDaemonOptions, pp_cli_daemon_options_clear
  * @n_args: how many arguments the command takes after its options
  * @args_usage: what to say when that is not so ("one ID or NAME")
  *
- * Parses @entries plus --socket, --url, --token-file and --json into
+ * Parses @entries plus --socket, --url, --token-file, --ca-file and --json into
  * @ret_opts and checks the number of arguments. On an error prints it.
  *
  * Returns: %TRUE, @argv then holding argv[0] and the @n_args arguments.
@@ -115,9 +116,15 @@ int pp_cmd_vm_resume(int argc, char **argv);
 int pp_cmd_vm_retry(int argc, char **argv);
 int pp_cmd_vm_place(int argc, char **argv);
 
+int pp_cmd_image_list(int argc, char **argv);
+
 int pp_cmd_user_create(int argc, char **argv);
 int pp_cmd_user_list(int argc, char **argv);
+int pp_cmd_user_show(int argc, char **argv);
+int pp_cmd_user_quota(int argc, char **argv);
+int pp_cmd_user_delete(int argc, char **argv);
 int pp_cmd_token_create(int argc, char **argv);
 int pp_cmd_token_list(int argc, char **argv);
+int pp_cmd_token_delete(int argc, char **argv);
 
 G_END_DECLS

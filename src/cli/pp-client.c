@@ -26,6 +26,8 @@ struct _PpClient {
   char *socket_path; /* NULL over TCP */
   char *base_url;    /* "http://localhost" on the socket */
   char *token;       /* NULL on the socket */
+  char *ca_file;     /* for https: the CA to verify the server with; NULL: the system's */
+  gboolean ca_named; /* ca_file came from --ca-file or PCIPASS_CA_FILE, for messages */
   char *target;      /* the socket path or the URL, for messages */
   json_t *api_error; /* the last call's {"code", "message", ...} when pcipassd refused it */
 };
@@ -56,6 +58,7 @@ pp_client_free(PpClient *client)
   g_free(client->socket_path);
   g_free(client->base_url);
   free_secret(client->token);
+  g_free(client->ca_file);
   g_free(client->target);
   if (client->api_error != NULL)
     json_decref(client->api_error);
@@ -176,8 +179,38 @@ find_token(const char *token_file, GError **error)
   return read_token_file(path, FALSE, error);
 }
 
+/* The CA file of an https URL: @ca_file, else $PCIPASS_CA_FILE (NULL:
+ * the system's store). It must be a readable regular file. */
+static gboolean
+find_ca_file(PpClient *client, const char *ca_file, GError **error)
+{
+  const char *from = ca_file != NULL ? "--ca-file" : "PCIPASS_CA_FILE";
+  pp_autofd int fd = -1;
+  struct stat st;
+
+  if (ca_file == NULL)
+    ca_file = env("PCIPASS_CA_FILE");
+  if (ca_file == NULL)
+    return TRUE;
+  fd = open(ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
+                "cannot read the CA file '%s' (%s): %s", ca_file, from, g_strerror(errno));
+    return FALSE;
+  }
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
+                "the CA file '%s' (%s) is not a regular file", ca_file, from);
+    return FALSE;
+  }
+  client->ca_file = g_strdup(ca_file);
+  client->ca_named = TRUE;
+  return TRUE;
+}
+
 PpClient *
-pp_client_new(const char *socket_path, const char *url, const char *token_file, GError **error)
+pp_client_new(const char *socket_path, const char *url, const char *token_file, const char *ca_file,
+              GError **error)
 {
   g_autoptr(PpClient) client = g_new0(PpClient, 1);
 
@@ -193,6 +226,11 @@ pp_client_new(const char *socket_path, const char *url, const char *token_file, 
     if (token_file != NULL) {
       g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
                   "--token-file is for --url: on the socket pcipassd knows you by your Unix user");
+      return NULL;
+    }
+    if (ca_file != NULL) {
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
+                  "--ca-file is for an https:// --url: the Unix socket needs no TLS");
       return NULL;
     }
     if (socket_path == NULL)
@@ -221,6 +259,14 @@ pp_client_new(const char *socket_path, const char *url, const char *token_file, 
                   "the URL has a space or a control character");
       return NULL;
     }
+  }
+  if (g_str_has_prefix(url, "https://")) {
+    if (!find_ca_file(client, ca_file, error))
+      return NULL;
+  } else if (ca_file != NULL) {
+    g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
+                "--ca-file is for an https:// URL: '%s' is plain HTTP", url);
+    return NULL;
   }
   client->base_url = g_strdup(url);
   while (g_str_has_suffix(client->base_url, "/"))
@@ -275,7 +321,36 @@ set_transport_error(PpClient *client, CURLcode rc, long os_errno, const char *cu
   struct stat st;
 
   if (client->socket_path == NULL) {
-    if (rc == CURLE_COULDNT_CONNECT && err == ECONNREFUSED)
+    gboolean https = g_str_has_prefix(client->base_url, "https://");
+    const char *what = curl_message[0] != '\0' ? curl_message : curl_easy_strerror(rc);
+
+    if (rc == CURLE_PEER_FAILED_VERIFICATION && client->ca_named)
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_UNREACHABLE,
+                  "cannot verify pcipassd at '%s': %s (is '%s' the CA that signed its "
+                  "certificate, and does the certificate name the URL's host?); nothing was sent",
+                  client->target, what, client->ca_file);
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_UNREACHABLE,
+                  "cannot verify pcipassd at '%s': %s (the system's store does not vouch for its "
+                  "certificate: give the CA that signed it with --ca-file FILE or "
+                  "PCIPASS_CA_FILE); nothing was sent",
+                  client->target, what);
+    else if (rc == CURLE_SSL_CACERT_BADFILE)
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_INVALID,
+                  "cannot use the CA file '%s': %s (a PEM file of certificates)",
+                  client->ca_file != NULL ? client->ca_file : "(the system's)", what);
+    else if (https && rc == CURLE_SSL_CONNECT_ERROR)
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_UNREACHABLE,
+                  "cannot reach pcipassd at '%s': the TLS handshake failed: %s (does it serve "
+                  "TLS? a pcipassd without --tls-cert speaks plain http://)",
+                  client->target, what);
+    else if (!https && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+                        rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL))
+      g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_UNREACHABLE,
+                  "cannot reach pcipassd at '%s': %s (does it serve TLS? then the URL is "
+                  "https://)",
+                  client->target, what);
+    else if (rc == CURLE_COULDNT_CONNECT && err == ECONNREFUSED)
       g_set_error(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_UNREACHABLE,
                   "cannot reach pcipassd at '%s': connection refused (is pcipassd listening "
                   "there?)",
@@ -418,6 +493,13 @@ pp_client_call(PpClient *client, const char *method, const char *path, json_t *b
   if (client->socket_path != NULL)
     curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, client->socket_path);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* https: the server proves itself (CA and host name) before the token
+   * goes; TLS 1.2 at least, as pcipassd serves. */
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  if (client->ca_file != NULL)
+    curl_easy_setopt(curl, CURLOPT_CAINFO, client->ca_file);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT);

@@ -8,7 +8,10 @@
  *           $PCIPASS_SOCKET, else PP_CLIENT_DEFAULT_SOCKET;
  *   URL:    the @url given, else $PCIPASS_URL (when no @socket_path);
  *   token:  the @token_file given, else $PCIPASS_TOKEN, else the file
- *           $XDG_CONFIG_HOME/pcipass/token (~/.config/pcipass/token).
+ *           $XDG_CONFIG_HOME/pcipass/token (~/.config/pcipass/token);
+ *   CA:     for an https URL, the @ca_file given, else $PCIPASS_CA_FILE,
+ *           else the system's store: the server's certificate must be
+ *           signed by it and name the URL's host, or nothing is sent.
  * A token file must be a regular file that neither group nor others may
  * read or write (chmod 600). The token never appears in a message.
  *
@@ -35,7 +38,8 @@ G_BEGIN_DECLS
 GQuark pp_client_error_quark(void);
 
 typedef enum {
-  PP_CLIENT_ERROR_INVALID,      /* --socket with --url; a URL that is not http(s) */
+  PP_CLIENT_ERROR_INVALID,      /* --socket with --url; a URL that is not http(s); --ca-file
+                                 * without https, or unreadable */
   PP_CLIENT_ERROR_CREDENTIALS,  /* no token; a token file unsafe or unreadable */
   PP_CLIENT_ERROR_UNREACHABLE,  /* no socket, refused, permission denied, DNS, TLS */
   PP_CLIENT_ERROR_PROTOCOL,     /* an answer that is not the API's: not JSON, too large */
@@ -54,13 +58,14 @@ typedef struct _PpClient PpClient;
  * @socket_path: (nullable): --socket
  * @url: (nullable): --url, the base URL without /v1 ("https://front:8443")
  * @token_file: (nullable): --token-file
+ * @ca_file: (nullable): --ca-file, for an https URL
  *
  * Chooses the target and, for a URL, reads the token; connects nowhere.
  *
  * Returns: (transfer full): a client, or NULL with INVALID or CREDENTIALS.
  */
 PpClient *pp_client_new(const char *socket_path, const char *url, const char *token_file,
-                        GError **error);
+                        const char *ca_file, GError **error);
 
 void pp_client_free(PpClient *client);
 
@@ -86,7 +91,8 @@ const json_t *pp_client_get_api_error(const PpClient *client);
  *   with a GError otherwise: an API error ({"error": {"message"}}) by its
  *   status (401 "pcipassd refused the credentials: MESSAGE (...)", 403
  *   "not allowed: MESSAGE", others MESSAGE), or a transport error naming
- *   the target ("cannot reach pcipassd at 'PATH': no such socket (...)").
+ *   the target ("cannot reach pcipassd at 'PATH': no such socket (...)",
+ *   "cannot verify pcipassd at 'URL': ... (give the CA ...)").
  */
 json_t *pp_client_call(PpClient *client, const char *method, const char *path, json_t *body,
                        guint *ret_status, GError **error);

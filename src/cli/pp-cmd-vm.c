@@ -74,7 +74,7 @@ post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_
     return PP_EXIT_USAGE;
   if (!pp_cli_json_set_string(body, "template", shown, text))
     return PP_EXIT_USAGE;
-  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, &error);
+  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, opts->ca_file, &error);
   if (client == NULL) {
     pp_say_error("%s", error->message);
     return pp_client_error_exit_code(error);

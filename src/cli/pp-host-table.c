@@ -16,6 +16,9 @@
 
 /* " (gone)": the mark of a device gone from its host. */
 #define GONE_MARK " (gone)"
+/* The VM cell of a device another user's VM holds (5 characters: the
+ * column's width). */
+#define TAKEN_MARK "taken"
 
 /* @text made safe for a terminal and cut to @max characters (0: no
  * limit): tabs, newlines and carriage returns become a space, other C0
@@ -272,7 +275,9 @@ pp_host_table_pci(const json_t *devices, PpHostTableFlags flags)
   json_array_foreach(devices, i, dev)
   {
     const json_t *vm = json_object_get(dev, "vm");
-    g_autofree char *vm_text = vm == NULL || json_is_null(vm) ? g_strdup("") : scalar_text(vm, 0);
+    gboolean taken = json_is_true(json_object_get(dev, "taken"));
+    g_autofree char *vm_text =
+        vm == NULL || json_is_null(vm) ? g_strdup(taken ? TAKEN_MARK : "") : scalar_text(vm, 0);
     g_autofree char *addr = field_text(dev, "short_address");
     g_autofree char *type = field_text(dev, "type");
     g_autofree char *name = name_cell(dev);
@@ -462,12 +467,17 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 
     append_fact(out, "LIBVIRT ERROR", clean);
   }
-  append_fact(out, "SSH", ssh);
-  append_fact(out, "LIBVIRT URI", uri);
+  /* A user who is not an admin is not told how hosts are reached: the
+   * fields are not in its answer, and their lines not in the text. */
+  if (json_object_get(host, "ssh") != NULL)
+    append_fact(out, "SSH", ssh);
+  if (json_object_get(host, "libvirt_uri") != NULL)
+    append_fact(out, "LIBVIRT URI", uri);
   append_fact(out, "HOSTDEV",
               json_is_true(json_object_get(host, "prebound")) ? "prebound (managed='no')"
                                                               : "managed");
-  append_fact(out, "PROBE COMMAND", command);
+  if (json_object_get(host, "probe_command") != NULL)
+    append_fact(out, "PROBE COMMAND", command);
   append_fact(out, "HOSTNAME", hostname);
   append_fact(out, "CPUS", cpus);
   append_fact(out, "MEMORY", memory);
@@ -532,12 +542,104 @@ pp_host_table_users(const json_t *users, gint64 now)
   return render_table(columns, G_N_ELEMENTS(columns), cells);
 }
 
+/* A USER's QUOTA value: an integer, a number (CPU: up to two decimals),
+ * "unlimited" for null. */
+static char *
+quota_cell(const json_t *value)
+{
+  if (json_is_null(value))
+    return g_strdup("unlimited");
+  if (json_is_real(value)) {
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_autofree char *text =
+        g_strdup(g_ascii_formatd(buf, sizeof(buf), "%.2f", json_real_value(value)));
+    gsize len = strlen(text);
+
+    /* "2.50" -> "2.5", "4.00" -> "4". */
+    while (len > 0 && text[len - 1] == '0')
+      text[--len] = '\0';
+    if (len > 0 && text[len - 1] == '.')
+      text[--len] = '\0';
+    return g_steal_pointer(&text);
+  }
+  return scalar_text(value, 0);
+}
+
+char *
+pp_host_table_user(const json_t *user, gint64 now)
+{
+  static const Column columns[] = { { "QUOTA", FALSE }, { "USED", TRUE }, { "LIMIT", TRUE } };
+  static const struct {
+    const char *key;
+    const char *label;
+  } items[] = {
+    { "vms", "VMS" },
+    { "cpu", "CPU" },
+    { "memory_mib", "MEMORY (MIB)" },
+    { "pci", "PCI DEVICES" },
+  };
+  const json_t *quota = json_object_get(user, "quota");
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *id = field_text(user, "id");
+  g_autofree char *name = field_text(user, "name");
+  g_autofree char *created = pp_host_table_ago(json_object_get(user, "created"), now);
+  g_autofree char *table = NULL;
+  GString *out = g_string_new(NULL);
+  const json_t *c;
+  size_t i;
+
+  append_fact(out, "ID", id);
+  append_fact(out, "NAME", name);
+  append_fact(out, "ADMIN", json_is_true(json_object_get(user, "admin")) ? "yes" : "no");
+  append_fact(out, "CREATED", created);
+  for (guint k = 0; k < G_N_ELEMENTS(items); k++) {
+    const json_t *item = json_object_get(quota, items[k].key);
+
+    g_ptr_array_add(cells, g_strdup(items[k].label));
+    g_ptr_array_add(cells, quota_cell(json_object_get(item, "used")));
+    g_ptr_array_add(cells, quota_cell(json_object_get(item, "limit")));
+  }
+  json_array_foreach(json_object_get(quota, "pci_classes"), i, c)
+  {
+    g_autofree char *code = field_text(c, "class");
+
+    g_ptr_array_add(cells, g_strdup_printf("PCI CLASS %s", code));
+    g_ptr_array_add(cells, quota_cell(json_object_get(c, "used")));
+    g_ptr_array_add(cells, quota_cell(json_object_get(c, "limit")));
+  }
+  table = render_table(columns, G_N_ELEMENTS(columns), cells);
+  g_string_append_c(out, '\n');
+  g_string_append(out, table);
+  return g_string_free(out, FALSE);
+}
+
+/* "never" for null, "in 3d" ahead of @now (the units of
+ * pp_host_table_ago()), "expired" at or after it. */
+static char *
+expiry_text(const json_t *when, gint64 now)
+{
+  gint64 left;
+
+  if (!json_is_integer(when))
+    return g_strdup("never");
+  left = (gint64)json_integer_value(when) - now;
+  if (left <= 0)
+    return g_strdup("expired");
+  if (left < 60)
+    return g_strdup_printf("in %" G_GINT64_FORMAT "s", left);
+  if (left < 3600)
+    return g_strdup_printf("in %" G_GINT64_FORMAT "m", left / 60);
+  if (left < 86400)
+    return g_strdup_printf("in %" G_GINT64_FORMAT "h", left / 3600);
+  return g_strdup_printf("in %" G_GINT64_FORMAT "d", left / 86400);
+}
+
 char *
 pp_host_table_tokens(const json_t *tokens, gint64 now)
 {
   static const Column columns[] = {
     { "ID", TRUE },       { "USER", FALSE },      { "NAME", FALSE },
-    { "CREATED", FALSE }, { "LAST USED", FALSE },
+    { "CREATED", FALSE }, { "LAST USED", FALSE }, { "EXPIRES", FALSE },
   };
   g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
   const json_t *token;
@@ -550,6 +652,7 @@ pp_host_table_tokens(const json_t *tokens, gint64 now)
     g_ptr_array_add(cells, field_text(token, "name"));
     g_ptr_array_add(cells, pp_host_table_ago(json_object_get(token, "created"), now));
     g_ptr_array_add(cells, pp_host_table_ago(json_object_get(token, "last_used"), now));
+    g_ptr_array_add(cells, expiry_text(json_object_get(token, "expires"), now));
   }
   return render_table(columns, G_N_ELEMENTS(columns), cells);
 }

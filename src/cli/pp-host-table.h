@@ -3,7 +3,9 @@
  * I/O, the time of day is a parameter.
  *
  * The PCI DEVICES table is the one of OpenNebula's `onehost show`, byte for
- * byte: VM (5, right-aligned, blank when free), ADDR (7), TYPE (14), NAME
+ * byte: VM (5, right-aligned, blank when free, "taken" when another user's
+ * VM holds it: a user who is not an admin sees no other user's VM id),
+ * ADDR (7), TYPE (14), NAME
  * (at most 50 characters), one space between, no trailing spaces. A cell
  * wider than its column (an address with its domain, `10000:00:04.0`)
  * makes its own row longer; nothing but NAME, CLASS and VENDOR is cut.
@@ -82,7 +84,8 @@ char *pp_host_table_pci(const json_t *devices, PpHostTableFlags flags);
  * @host: a HOST with its "pci_devices"
  *
  * The facts, one "LABEL          : value" line each (ID, NAME, STATE, ERROR
- * when set, SSH, LIBVIRT URI, PROBE COMMAND, HOSTNAME, CPUS, MEMORY,
+ * when set, SSH, LIBVIRT URI, PROBE COMMAND (each only when in @host: a
+ * user who is not an admin is not given them), HOSTNAME, CPUS, MEMORY,
  * KERNEL, LAST MONITORED), a blank line, then pp_host_table_pci().
  *
  * Returns: (transfer full)
@@ -104,8 +107,21 @@ char *pp_host_table_list(const json_t *hosts, gint64 now);
  * Returns: (transfer full) */
 char *pp_host_table_users(const json_t *users, gint64 now);
 
-/* Columns ID, USER, NAME ("-" when none), CREATED, LAST USED, for an array
- * of TOKEN. Returns: (transfer full) */
+/**
+ * pp_host_table_user:
+ * @user: a USER with its "quota" (GET /v1/users/NAME)
+ *
+ * The facts (ID, NAME, ADMIN, CREATED), a blank line, then the quotas:
+ * columns QUOTA, USED and LIMIT ("unlimited" for none), rows VMS, CPU,
+ * MEMORY (MIB), PCI DEVICES, then one "PCI CLASS 0302" per class.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_user(const json_t *user, gint64 now);
+
+/* Columns ID, USER, NAME ("-" when none), CREATED, LAST USED, EXPIRES
+ * ("never", "in 29d", "expired"), for an array of TOKEN. Returns:
+ * (transfer full) */
 char *pp_host_table_tokens(const json_t *tokens, gint64 now);
 
 G_END_DECLS

@@ -232,6 +232,15 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   g_return_val_if_fail(hostdevs == NULL ||
                            g_array_get_element_size((GArray *)hostdevs) == sizeof(PpPciAddress),
                        NULL);
+  /* An image not resolved would boot from nothing, or make a disk without
+   * a file: never XML. */
+  g_return_val_if_fail(spec->kernel_image == NULL || spec->kernel != NULL, NULL);
+  g_return_val_if_fail(spec->initrd_image == NULL || spec->initrd != NULL, NULL);
+  for (guint i = 0; i < spec->disks->len; i++) {
+    const PpVmDisk *disk = g_ptr_array_index(spec->disks, i);
+
+    g_return_val_if_fail(disk->source != NULL && disk->format != NULL, NULL);
+  }
 
   guest = g_new0(GuestAddress, hostdevs != NULL ? hostdevs->len : 0);
   if (hostdevs != NULL)
@@ -242,6 +251,16 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   append_escaped(out, "  <name>%s</name>\n", options->name);
   if (options->uuid != NULL)
     append_escaped(out, "  <uuid>%s</uuid>\n", options->uuid);
+  if (options->store_id != NULL) {
+    g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, options->vm_id);
+
+    append_escaped(out,
+                   "  <metadata>\n    <" PP_DOMAIN_XML_METADATA_PREFIX
+                   ":vm xmlns:" PP_DOMAIN_XML_METADATA_PREFIX "='" PP_DOMAIN_XML_METADATA_URI
+                   "' store='%s'",
+                   options->store_id);
+    append_escaped(out, " id='%s'/>\n  </metadata>\n", id);
+  }
   g_string_append_printf(out, "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n",
                          spec->memory_mib * 1024);
   g_string_append_printf(out, "  <vcpu>%u</vcpu>\n", spec->vcpu);

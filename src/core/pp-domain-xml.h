@@ -10,6 +10,11 @@
  * type='file'>, direct kernel boot <os><kernel/><initrd/><cmdline/>,
  * GRAPHICS <graphics type='vnc'|'spice'> with its <listen type='address'>.
  * Text is escaped for XML. The result validates with virt-xml-validate.
+ *
+ * A disk, kernel or initrd given as an image must have been resolved to
+ * its file first (its source and format, the spec's kernel or initrd, set
+ * to what pcipassd found: src/server/pp-images): the XML names the file's
+ * path on the front-end, which the hosts see at the same path.
  */
 #pragma once
 
@@ -26,7 +31,17 @@ typedef struct {
   const char *domain_type; /* "kvm", "qemu" (no KVM: emulation), "test" (test:///) */
   const char *emulator;    /* nullable: libvirt's default */
   gboolean managed;        /* managed='yes': libvirt detaches to vfio-pci; 'no': pre-bound */
+  /* Nullable: the store's id and the VM's, written in the domain's
+   * <metadata> (PP_DOMAIN_XML_METADATA_URI), so that pcipassd knows its
+   * own domains from others of the same name. */
+  const char *store_id;
+  gint64 vm_id;
 } PpDomainOptions;
+
+/* The namespace of pcipass's element in a domain's <metadata>:
+ * <pcipass:vm store="ID" id="N"/>. */
+#define PP_DOMAIN_XML_METADATA_URI "https://pcipass.org/xmlns/domain/1"
+#define PP_DOMAIN_XML_METADATA_PREFIX "pcipass"
 
 /**
  * pp_domain_xml_build:

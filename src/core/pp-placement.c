@@ -48,6 +48,10 @@
 
 /* How many devices a list in an explanation names before "and N more". */
 #define LIST_MAX 5
+/* How a reason names the VM holding a device, and what a reader who may
+ * not see that VM reads instead (pp_place_reason_hide_holders()). */
+#define HELD_BY "held by VM "
+#define HELD_BY_HIDDEN "held by another VM"
 
 typedef struct {
   gint64 id;
@@ -743,7 +747,7 @@ append_companion_problem(GString *s, const Host *h, const Device *d)
     else if (o->gone)
       g_string_append(s, "which is gone");
     else if (o->vm_id != 0)
-      g_string_append_printf(s, "held by VM %" G_GINT64_FORMAT, o->vm_id);
+      g_string_append_printf(s, HELD_BY "%" G_GINT64_FORMAT, o->vm_id);
     else
       g_string_append_printf(s, "which %s", o->not_ready);
     return TRUE;
@@ -791,7 +795,7 @@ explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
         if (d->gone)
           g_string_append_printf(s, "%s gone", d->address);
         else
-          g_string_append_printf(s, "%s held by VM %" G_GINT64_FORMAT, d->address, d->vm_id);
+          g_string_append_printf(s, "%s " HELD_BY "%" G_GINT64_FORMAT, d->address, d->vm_id);
       }
     }
     return TRUE;
@@ -1213,4 +1217,44 @@ pp_place_rejections_summary(const GPtrArray *rejections, guint max)
   if (n > max)
     g_string_append_printf(s, "; and %u more", n - max);
   return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *
+pp_place_reason_hide_holders(const char *reason, PpPlaceVmShown shown, gpointer data)
+{
+  GString *out;
+  const char *p;
+
+  g_return_val_if_fail(reason != NULL && shown != NULL, NULL);
+
+  out = g_string_sized_new(strlen(reason));
+  for (p = reason; *p != '\0';) {
+    const char *at = strstr(p, HELD_BY);
+    const char *digits, *end;
+    guint64 id = 0;
+
+    if (at == NULL)
+      break;
+    digits = at + strlen(HELD_BY);
+    for (end = digits; g_ascii_isdigit(*end); end++)
+      ;
+    g_string_append_len(out, p, at - p);
+    p = end;
+    if (end == digits) {
+      /* Not the placer's phrase: as it is. */
+      g_string_append(out, HELD_BY);
+      continue;
+    }
+    if (end - digits <= 19) {
+      g_autofree char *number = g_strndup(digits, (gsize)(end - digits));
+
+      g_ascii_string_to_unsigned(number, 10, 1, G_MAXINT64, &id, NULL);
+    }
+    if (id > 0 && shown((gint64)id, data))
+      g_string_append_len(out, at, end - at);
+    else
+      g_string_append(out, HELD_BY_HIDDEN);
+  }
+  g_string_append(out, p);
+  return g_string_free(out, FALSE);
 }

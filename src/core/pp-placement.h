@@ -139,6 +139,21 @@ void pp_placer_commit(PpPlacer *placer, const PpPlaceVm *vm, const PpPlacement *
  * ..."; at most @max hosts named, then "and N more". */
 char *pp_place_rejections_summary(const GPtrArray *rejections, guint max);
 
+/* Whether the reader of a reason may see VM @vm_id's id (its own VM). */
+typedef gboolean (*PpPlaceVmShown)(gint64 vm_id, gpointer data);
+
+/**
+ * pp_place_reason_hide_holders:
+ * @reason: a rejection's reason, as pp_placer_place() words it
+ *
+ * The reason as a reader who may see only some VMs reads it: each "held by
+ * VM 4" whose VM @shown refuses becomes "held by another VM", so that a
+ * user learns that a device is taken, not by whom.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_place_reason_hide_holders(const char *reason, PpPlaceVmShown shown, gpointer data);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacer, pp_placer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacement, pp_placement_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlaceRejection, pp_place_rejection_free)

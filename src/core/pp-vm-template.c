@@ -38,6 +38,7 @@ disk_free(PpVmDisk *disk)
   g_free(disk->source);
   g_free(disk->format);
   g_free(disk->target);
+  g_free(disk->image);
   g_free(disk);
 }
 
@@ -95,6 +96,8 @@ pp_vm_spec_free(PpVmSpec *spec)
   g_free(spec->kernel);
   g_free(spec->initrd);
   g_free(spec->kernel_cmd);
+  g_free(spec->kernel_image);
+  g_free(spec->initrd_image);
   pp_template_free(spec->tmpl);
   g_free(spec);
 }
@@ -588,20 +591,46 @@ parse_machine_attr(Ctx *ctx, const PpAttribute *attr, const char *value)
   return TRUE;
 }
 
+/* An image's name, for the key @key of @attr (IMAGE, KERNEL_IMAGE,
+ * INITRD_IMAGE): checked here, where the error has its position; its file
+ * is pcipassd's to find. */
+static gboolean
+check_image_name(Ctx *ctx, const PpAttribute *attr, const char *key, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (name == NULL || pp_image_name_check(name, &error))
+    return TRUE;
+  return fail_key(ctx, attr, key, "%s %s", key, error->message);
+}
+
 static gboolean
 parse_disk(Ctx *ctx, const PpAttribute *attr)
 {
-  static const char *const keys[] = { "SOURCE", "FORMAT", "TARGET", NULL };
+  static const char *const keys[] = { "IMAGE", "SOURCE", "FORMAT", "TARGET", NULL };
+  const char *image = pp_attribute_vector_get(attr, "IMAGE");
   const char *source = pp_attribute_vector_get(attr, "SOURCE");
   const char *format = pp_attribute_vector_get(attr, "FORMAT");
   const char *target = pp_attribute_vector_get(attr, "TARGET");
   PpVmDisk *disk;
 
-  if (!check_keys(ctx, attr, keys, "SOURCE, FORMAT and TARGET"))
+  if (!check_keys(ctx, attr, keys, "IMAGE, SOURCE, FORMAT and TARGET"))
     return FALSE;
-  if (source == NULL)
-    return fail_attr(ctx, attr, "needs SOURCE, the absolute path of a disk file of the host");
-  if (!is_absolute_path(source))
+  if (source == NULL && image == NULL)
+    return fail_attr(ctx, attr,
+                     "needs IMAGE, the name of an image (pcipass image list shows them), or "
+                     "SOURCE, the absolute path of a disk file of the host (administrators only)");
+  if (source != NULL && image != NULL)
+    return fail_key(ctx, attr, "IMAGE",
+                    "IMAGE and SOURCE cannot both be set: a disk is an image or a file of the "
+                    "host");
+  if (!check_image_name(ctx, attr, "IMAGE", image))
+    return FALSE;
+  if (image != NULL && format != NULL)
+    return fail_key(ctx, attr, "FORMAT",
+                    "FORMAT is not for an IMAGE: an image's format is its file's (qcow2 for a "
+                    "file ending in .qcow2, else raw)");
+  if (source != NULL && !is_absolute_path(source))
     return fail_key(ctx, attr, "SOURCE",
                     "SOURCE '%s' is not an absolute path (it starts with '/', at most %d bytes, "
                     "no control characters)",
@@ -624,8 +653,11 @@ parse_disk(Ctx *ctx, const PpAttribute *attr)
   }
   disk = g_new0(PpVmDisk, 1);
   disk->source = g_strdup(source);
-  disk->format = g_ascii_strdown(format != NULL ? format : "raw", -1);
+  disk->format = source != NULL ? g_ascii_strdown(format != NULL ? format : "raw", -1) : NULL;
   disk->target = g_strdup(target); /* NULL: given one once all disks are read */
+  disk->image = g_strdup(image);
+  if (image != NULL)
+    disk->image_pos = key_pos(ctx->text, ctx->len, attr, "IMAGE");
   g_ptr_array_add(ctx->spec->disks, disk);
   return TRUE;
 }
@@ -763,17 +795,28 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
 static gboolean
 parse_os(Ctx *ctx, const PpAttribute *attr)
 {
-  static const char *const keys[] = { "KERNEL", "INITRD", "KERNEL_CMD", NULL };
+  static const char *const keys[] = { "KERNEL_IMAGE", "INITRD_IMAGE", "KERNEL",
+                                      "INITRD",       "KERNEL_CMD",   NULL };
   static const char *const paths[] = { "KERNEL", "INITRD" };
   const char *kernel = pp_attribute_vector_get(attr, "KERNEL");
   const char *initrd = pp_attribute_vector_get(attr, "INITRD");
+  const char *kernel_image = pp_attribute_vector_get(attr, "KERNEL_IMAGE");
+  const char *initrd_image = pp_attribute_vector_get(attr, "INITRD_IMAGE");
   const char *cmd = pp_attribute_vector_get(attr, "KERNEL_CMD");
+  const char *needs_kernel = NULL;
 
-  if (!check_keys(ctx, attr, keys, "KERNEL, INITRD and KERNEL_CMD"))
+  if (!check_keys(ctx, attr, keys, "KERNEL_IMAGE, INITRD_IMAGE, KERNEL, INITRD and KERNEL_CMD"))
     return FALSE;
   for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
     const char *path = pp_attribute_vector_get(attr, paths[i]);
+    g_autofree char *image_key = g_strconcat(paths[i], "_IMAGE", NULL);
 
+    if (path != NULL && pp_attribute_vector_get(attr, image_key) != NULL)
+      return fail_key(ctx, attr, image_key,
+                      "%s and %s cannot both be set: the %s is an image or a file of the host",
+                      image_key, paths[i], i == 0 ? "kernel" : "initrd");
+    if (!check_image_name(ctx, attr, image_key, pp_attribute_vector_get(attr, image_key)))
+      return FALSE;
     if (path != NULL && !is_absolute_path(path))
       return fail_key(ctx, attr, paths[i],
                       "%s '%s' is not an absolute path (it starts with '/', at most %d bytes, "
@@ -785,13 +828,22 @@ parse_os(Ctx *ctx, const PpAttribute *attr)
                     "KERNEL_CMD is not a kernel command line: at most %d bytes, no control "
                     "characters",
                     KERNEL_CMD_MAX_LEN);
-  if (kernel == NULL && (initrd != NULL || cmd != NULL))
-    return fail_key(ctx, attr, initrd != NULL ? "INITRD" : "KERNEL_CMD",
-                    "%s needs KERNEL: they are for direct kernel boot",
-                    initrd != NULL ? "INITRD" : "KERNEL_CMD");
+  needs_kernel = initrd != NULL         ? "INITRD"
+                 : initrd_image != NULL ? "INITRD_IMAGE"
+                 : cmd != NULL          ? "KERNEL_CMD"
+                                        : NULL;
+  if (kernel == NULL && kernel_image == NULL && needs_kernel != NULL)
+    return fail_key(ctx, attr, needs_kernel,
+                    "%s needs KERNEL_IMAGE or KERNEL: it is for direct kernel boot", needs_kernel);
   ctx->spec->kernel = g_strdup(kernel);
   ctx->spec->initrd = g_strdup(initrd);
   ctx->spec->kernel_cmd = g_strdup(cmd);
+  ctx->spec->kernel_image = g_strdup(kernel_image);
+  ctx->spec->initrd_image = g_strdup(initrd_image);
+  if (kernel_image != NULL)
+    ctx->spec->kernel_image_pos = key_pos(ctx->text, ctx->len, attr, "KERNEL_IMAGE");
+  if (initrd_image != NULL)
+    ctx->spec->initrd_image_pos = key_pos(ctx->text, ctx->len, attr, "INITRD_IMAGE");
   return TRUE;
 }
 
@@ -892,10 +944,10 @@ static const AttrRule rules[] = {
   { "MEMORY", FALSE, FALSE, parse_memory_attr, NULL, "MEMORY = 1024", "MEMORY = <MiB>" },
   { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"", NULL },
   { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"", NULL },
-  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ SOURCE = \"/var/lib/images/a.qcow2\" ]", NULL },
+  { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ IMAGE = \"debian12\" ]", NULL },
   { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]", NULL },
   { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]", NULL },
-  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL = \"/boot/vmlinuz\" ]", NULL },
+  { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL_IMAGE = \"vmlinuz\" ]", NULL },
   { "GRAPHICS", TRUE, FALSE, NULL, parse_graphics, "GRAPHICS = [ TYPE = \"VNC\" ]", NULL },
 };
 
@@ -943,6 +995,73 @@ fail_unsupported(Ctx *ctx, const PpAttribute *attr)
                  pp_attribute_get_name(attr), names->str);
 }
 
+/* The keys that name a file of the host: the VM reads or writes it
+ * (DESIGN: users never name host paths). Any key added to a vector above
+ * that names a path of the host gets its row here. Columns: the vector,
+ * the key, what a user writes instead. */
+static const struct {
+  const char *attribute;
+  const char *key;
+  const char *instead;
+} host_path_keys[] = {
+  { "DISK", "SOURCE", "DISK = [ IMAGE = \"NAME\" ]" },
+  { "OS", "KERNEL", "OS = [ KERNEL_IMAGE = \"NAME\" ]" },
+  { "OS", "INITRD", "OS = [ INITRD_IMAGE = \"NAME\" ]" },
+};
+
+/* Records in the spec the first key, in the template's order, that names a
+ * file of the host. */
+static void
+find_host_path(Ctx *ctx)
+{
+  const PpTemplate *tmpl = ctx->spec->tmpl;
+
+  for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
+    const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
+
+    if (!pp_attribute_is_vector(attr))
+      continue;
+    for (guint p = 0; p < pp_attribute_vector_get_n_pairs(attr); p++) {
+      const char *key, *value;
+
+      pp_attribute_vector_get_pair(attr, p, &key, &value);
+      for (guint k = 0; k < G_N_ELEMENTS(host_path_keys); k++) {
+        if (strcmp(host_path_keys[k].attribute, pp_attribute_get_name(attr)) != 0 ||
+            strcmp(host_path_keys[k].key, key) != 0)
+          continue;
+        ctx->spec->host_path = (PpVmHostPath){
+          .attribute = host_path_keys[k].attribute,
+          .key = host_path_keys[k].key,
+          .value = value,
+          .instead = host_path_keys[k].instead,
+          .pos = key_pos(ctx->text, ctx->len, attr, key),
+        };
+        return;
+      }
+    }
+  }
+}
+
+gboolean
+pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error)
+{
+  const PpVmHostPath *path;
+
+  g_return_val_if_fail(spec != NULL, FALSE);
+
+  path = &spec->host_path;
+  if (path->attribute == NULL)
+    return TRUE;
+  g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_HOST_PATH,
+              "line %u, column %u: %s: %s '%s' names a file of the host, which only an "
+              "administrator may do; use an image: %s (pcipass image list shows them)",
+              path->pos.line, path->pos.column, path->attribute, path->key, path->value,
+              path->instead);
+  if (ret_pos != NULL)
+    *ret_pos = path->pos;
+  return FALSE;
+}
+
 /* Reads every attribute of the parsed template into the spec, then checks
  * that the required ones were given. */
 static gboolean
@@ -969,6 +1088,7 @@ read_attributes(Ctx *ctx)
     ctx->where->missing = rules[r].name;
     return FALSE;
   }
+  find_host_path(ctx);
   return TRUE;
 }
 

@@ -7,9 +7,13 @@
  *                                 two decimals); default 1
  *   VCPU = 2                      virtual CPUs of the guest; default CPU rounded up
  *   MEMORY = 1024                 MiB (1..16 TiB); required
+ *   DISK = [ IMAGE = "debian12", TARGET = "vda" ]
+ *                                 a disk from pcipassd's image folders, by name
+ *                                 (pp-image.h: the format is its file's); TARGET
+ *                                 default vda, vdb, ...
  *   DISK = [ SOURCE = "/var/lib/images/a.qcow2", FORMAT = "qcow2"|"raw",
- *            TARGET = "vda" ]     a disk file of the host; FORMAT default raw,
- *                                 TARGET default vda, vdb, ...
+ *            TARGET = "vda" ]     a disk file of the host, for administrators
+ *                                 only (see below); FORMAT default raw
  *   NIC = [ BRIDGE = "br0", MODEL = "virtio", MAC = "52:54:00:..." ]
  *                                 a bridged NIC; MODEL default virtio; MAC default
  *                                 libvirt's choice
@@ -19,9 +23,13 @@
  *                                 with or without 0x) or by address, not both
  *   HOST = "node1" | 3            optional: only this host (name or id)
  *   MACHINE = "q35" | "i440fx"    the guest's chipset; default q35
- *   OS = [ KERNEL = "/path/vmlinuz", INITRD = "/path/initrd",
+ *   OS = [ KERNEL_IMAGE = "vmlinuz-6.1", INITRD_IMAGE = "initrd-6.1",
  *          KERNEL_CMD = "console=ttyS0" ]
- *                                 direct kernel boot (OpenNebula's OS vector)
+ *                                 direct kernel boot (OpenNebula's OS vector), the
+ *                                 kernel and initrd from the image folders;
+ *                                 KERNEL = "/path/vmlinuz" and INITRD = "/path/initrd"
+ *                                 name files of the host instead (administrators
+ *                                 only)
  *   GRAPHICS = [ TYPE = "VNC"|"SPICE", LISTEN = "0.0.0.0", PORT = 5900,
  *                PASSWD = "...", KEYMAP = "en-us" ]
  *                                 a console (OpenNebula's GRAPHICS): LISTEN an IP
@@ -34,11 +42,19 @@
  * Any other attribute, and any other key in these vectors, is refused with
  * its name and position: an attribute that would change the VM is never
  * silently dropped.
+ *
+ * SOURCE, KERNEL and INITRD name files of the host: the VM would read or
+ * write them (the host's disk, its secrets). The parser takes them from
+ * anyone; the spec says where the first one is (host_path), and pcipassd
+ * refuses it from a user who is not an administrator
+ * (pp_vm_spec_check_host_paths()). Images are names, checked here
+ * (pp_image_name_check()); pcipassd finds their files (src/server/pp-images).
  */
 #pragma once
 
 #include <glib.h>
 
+#include "pp-image.h"
 #include "pp-pci-address.h"
 #include "pp-placement.h"
 #include "pp-template.h"
@@ -49,8 +65,9 @@ G_BEGIN_DECLS
 GQuark pp_vm_template_error_quark(void);
 
 typedef enum {
-  PP_VM_TEMPLATE_ERROR_SYNTAX,  /* the template language (line, column) */
-  PP_VM_TEMPLATE_ERROR_INVALID, /* an attribute's value (line, column, attribute) */
+  PP_VM_TEMPLATE_ERROR_SYNTAX,    /* the template language (line, column) */
+  PP_VM_TEMPLATE_ERROR_INVALID,   /* an attribute's value (line, column, attribute) */
+  PP_VM_TEMPLATE_ERROR_HOST_PATH, /* a file of the host, named by one who may not */
 } PpVmTemplateError;
 
 typedef enum {
@@ -59,9 +76,11 @@ typedef enum {
 } PpVmMachine;
 
 typedef struct {
-  char *source;
-  char *format; /* "raw", "qcow2" */
-  char *target; /* "vda" */
+  char *source;        /* the file's path; NULL for an IMAGE until it is resolved */
+  char *format;        /* "raw", "qcow2"; NULL for an IMAGE until it is resolved */
+  char *target;        /* "vda" */
+  char *image;         /* NULL: a SOURCE */
+  PpTextPos image_pos; /* where IMAGE is in the text */
 } PpVmDisk;
 
 typedef struct {
@@ -89,6 +108,15 @@ typedef struct {
   char *keymap;          /* NULL: QEMU's default */
 } PpVmGraphics;
 
+/* The first key of a template that names a file of the host. */
+typedef struct {
+  const char *attribute; /* "DISK", "OS"; NULL: the template names none */
+  const char *key;       /* "SOURCE", "KERNEL", "INITRD" */
+  const char *value;     /* the path, (transfer none) into the spec's template */
+  const char *instead;   /* how to say it with an image: "DISK = [ IMAGE = \"NAME\" ]" */
+  PpTextPos pos;         /* where the key is in the text */
+} PpVmHostPath;
+
 typedef struct {
   char *name;          /* NULL when the template has none */
   gint64 cpu;          /* hundredths of a CPU */
@@ -100,9 +128,14 @@ typedef struct {
   gint64 host_id;      /* 0: any */
   char *host_name;     /* NULL: any */
   PpVmMachine machine;
-  char *kernel;        /* NULL: no direct kernel boot */
+  char *kernel;        /* NULL: no direct kernel boot, or a KERNEL_IMAGE not resolved yet */
   char *initrd;
   char *kernel_cmd;
+  char *kernel_image;  /* NULL: none; else kernel is NULL until it is resolved */
+  char *initrd_image;
+  PpTextPos kernel_image_pos;
+  PpTextPos initrd_image_pos;
+  PpVmHostPath host_path; /* the first file of the host it names */
   PpVmGraphics graphics;
   PpTemplate *tmpl;    /* the template as parsed */
 } PpVmSpec;
@@ -151,6 +184,21 @@ PpVmSpec *pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWh
  *   not parse.
  */
 char *pp_vm_template_redact_secrets(const char *text, gsize len);
+
+/**
+ * pp_vm_spec_check_host_paths:
+ * @ret_pos: (optional): where the key is, written only on failure
+ *
+ * What pcipassd asks of the template of a user who is not an
+ * administrator: that it names no file of the host (DISK's SOURCE, OS's
+ * KERNEL and INITRD).
+ *
+ * Returns: FALSE with HOST_PATH naming the first such key and what to
+ *   write instead: "line 3, column 10: DISK: SOURCE '/dev/sda' names a file
+ *   of the host, which only an administrator may do; use an image: DISK =
+ *   [ IMAGE = "NAME" ] (pcipass image list shows them)".
+ */
+gboolean pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error);
 
 /* The spec as placement's input; borrows from @spec. */
 void pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "pp-fd.h"
 #include "pp-file.h"
 #include "pp-http.h"
+#include "pp-images.h"
 #include "pp-monitor.h"
 #include "pp-output.h"
 #include "pp-probe-report.h"
@@ -32,6 +34,10 @@
 #define DEFAULT_CONFIG PP_SYSCONFDIR "/pcipassd.conf"
 /* A config file is a few hundred bytes. */
 #define CONFIG_MAX_SIZE (64 * 1024)
+
+/* File descriptors beside the connections': the store, the probes' pipes,
+ * libvirt's connections, the main loop's. */
+#define SPARE_FDS 256
 
 /* The lock of the state folder, held for the daemon's life: one pcipassd
  * per store. It holds the pid of its holder, for the message of the
@@ -50,6 +56,7 @@ typedef struct {
   PpDeployer *deployer;
   PpScheduler *scheduler;
   PpHttpServer *http;
+  PpImages *images;
   PpApiContext api;
   int signal;
 } PpDaemon;
@@ -232,6 +239,97 @@ take_lock(PpDaemon *daemon, GError **error)
   return TRUE;
 }
 
+/* Says how each image folder stands: it may be made later (images are
+ * looked for when used), but a folder that others than its owner may
+ * write lets them choose what VMs read. */
+static void
+check_image_dirs(const PpImages *images)
+{
+  const char *const *dirs = pp_images_get_dirs(images);
+
+  if (dirs[0] == NULL)
+    g_message("no image folders (image-dirs is empty): templates can name no image");
+  for (guint i = 0; dirs[i] != NULL; i++) {
+    struct stat st;
+
+    if (stat(dirs[i], &st) != 0)
+      g_message("image folder '%s': %s; its images are found once it exists", dirs[i],
+                g_strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      g_warning("image folder '%s' is not a folder: no image is found there, ignoring", dirs[i]);
+    else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      g_warning("image folder '%s' is writable by its group or by others (mode %04o): whoever "
+                "can write there chooses what VMs read; only administrators should, ignoring",
+                dirs[i], (guint)(st.st_mode & 07777));
+  }
+}
+
+/* The open-file limit fits max-connections and SPARE_FDS: the soft limit
+ * is raised towards the hard one when it does not (systemd gives services
+ * 1024 soft). A limit that stays short is said: accept() then pauses when
+ * it runs out, rather than failing. */
+static void
+raise_fd_limit(guint max_connections)
+{
+  struct rlimit rl;
+  rlim_t want = (rlim_t)max_connections + SPARE_FDS;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+    return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+    g_warning("max-connections %u needs %lu open files, the limit is %lu: raise LimitNOFILE= "
+              "or lower max-connections",
+              max_connections, (unsigned long)want, (unsigned long)rl.rlim_cur);
+}
+
+/* The HTTP server, its limits and TLS, before anything is made: a bad
+ * certificate leaves nothing behind. */
+static int
+make_http(PpDaemon *daemon)
+{
+  const PpDaemonConfig *config = daemon->config;
+  g_autoptr(GError) error = NULL;
+  PpHttpLimits limits = {
+    .max_connections = config->max_connections,
+    .unix_reserved = config->unix_reserved_connections,
+    .max_per_peer = config->max_connections_per_peer,
+    .header_timeout_s = config->header_timeout,
+    .idle_timeout_s = config->idle_timeout,
+  };
+  struct stat st;
+
+  daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
+  pp_http_server_set_admit(daemon->http, pp_api_admit);
+  /* The admin (pp-auth: root, and the user pcipassd runs as) is never
+   * limited per peer on the socket: a local flood must not lock it out. */
+  pp_http_server_exempt_uid(daemon->http, 0);
+  pp_http_server_exempt_uid(daemon->http, geteuid());
+  if (!pp_http_server_set_limits(daemon->http, &limits, &error)) {
+    pp_say_error("%s", error->message);
+    return PP_EXIT_USAGE;
+  }
+  if (config->tls_cert[0] == '\0')
+    return PP_EXIT_OK;
+  if (!pp_http_server_set_tls(daemon->http, config->tls_cert, config->tls_key, &error)) {
+    pp_say_error("%s", error->message);
+    return g_error_matches(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID) ? PP_EXIT_USAGE
+                                                                        : PP_EXIT_RUNTIME;
+  }
+  if (pp_http_server_get_tls_expiry(daemon->http) < g_get_real_time() / G_USEC_PER_SEC) {
+    g_autoptr(GDateTime) at =
+        g_date_time_new_from_unix_utc(pp_http_server_get_tls_expiry(daemon->http));
+    g_autofree char *when = at != NULL ? g_date_time_format_iso8601(at) : g_strdup("?");
+
+    g_warning("the TLS certificate '%s' expired on %s: clients will refuse it", config->tls_cert,
+              when);
+  }
+  if (stat(config->tls_key, &st) == 0 && (st.st_mode & 0077) != 0)
+    g_warning("the TLS key '%s' is open to group or others (mode %04o): chmod 600 it",
+              config->tls_key, (guint)(st.st_mode & 07777));
+  return PP_EXIT_OK;
+}
+
 static int
 run(PpDaemon *daemon)
 {
@@ -249,16 +347,26 @@ run(PpDaemon *daemon)
     .host_checked = on_host_checked,
     .host_checked_data = daemon,
   };
+  g_auto(GStrv) image_dirs = pp_daemon_config_get_image_dirs(config);
   PpSchedulerConfig scheduler = {
     .interval_s = config->schedule_interval,
     .policy = strcmp(config->placement_policy, "stripe") == 0 ? PP_PLACE_POLICY_STRIPE
                                                               : PP_PLACE_POLICY_PACK,
     .deploy_tries = config->deploy_tries,
   };
+  int status;
+
+  daemon->images = pp_images_new((const char *const *)image_dirs);
+  daemon->api.images = daemon->images;
+  scheduler.images = daemon->images;
 
   /* Each step records what it makes: a start that fails leaves nothing
-   * new behind. The lock first, so that a second daemon touches nothing;
-   * the store last, once the listeners are ours. */
+   * new behind. The HTTP server's settings and TLS files first: they make
+   * nothing. Then the lock, so that a second daemon touches nothing; the
+   * store last, once the listeners are ours. */
+  status = make_http(daemon);
+  if (status != PP_EXIT_OK)
+    return status;
   if (!make_dir_recorded(config->state_dir, 0700, "state folder", daemon->made, &error) ||
       !take_lock(daemon, &error) ||
       !make_dir_recorded(db_dir, 0700, "database's folder", daemon->made, &error) ||
@@ -267,7 +375,6 @@ run(PpDaemon *daemon)
     return PP_EXIT_RUNTIME;
   }
   daemon->api.started = g_get_real_time() / G_USEC_PER_SEC;
-  daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
   daemon->api.http = daemon->http;
   if (!pp_http_server_listen_unix(daemon->http, config->socket, 0666, &error) ||
       (config->listen[0] != '\0' &&
@@ -296,18 +403,24 @@ run(PpDaemon *daemon)
 
   /* The scheduler first: the monitor's first pass, at once, reconciles
    * every host's domains through it. */
-  daemon->deployer = pp_deployer_new(on_domain_event, daemon);
+  daemon->deployer = pp_deployer_new(pp_store_get_id(daemon->store), on_domain_event, daemon);
   daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &scheduler);
   daemon->api.scheduler = daemon->scheduler;
   daemon->monitor = pp_monitor_new(daemon->store, &monitor);
   daemon->api.monitor = daemon->monitor;
+  check_image_dirs(daemon->images);
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
   g_unix_signal_add(SIGINT, on_signal, daemon);
+  if (config->listen[0] != '\0' && config->tls_cert[0] == '\0')
+    g_warning("TCP on '%s' is plain HTTP, unencrypted: tokens and answers cross the network in "
+              "the clear; give --tls-cert and --tls-key for TLS",
+              config->listen);
   if (config->listen[0] != '\0')
-    g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u", PACKAGE_VERSION,
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u (%s)", PACKAGE_VERSION,
               config->database, pp_store_get_schema_version(daemon->store), config->socket,
-              pp_http_server_get_tcp_port(daemon->http));
+              pp_http_server_get_tcp_port(daemon->http),
+              config->tls_cert[0] != '\0' ? "TLS" : "plain HTTP");
   else
     g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION, config->database,
               pp_store_get_schema_version(daemon->store), config->socket);
@@ -328,6 +441,7 @@ daemon_clear(PpDaemon *daemon)
   /* The listeners remove their sockets; then what a failed start made. */
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);
+  g_clear_pointer(&daemon->images, pp_images_free);
   if (daemon->made != NULL)
     undo_start(daemon);
   g_clear_pointer(&daemon->made, g_ptr_array_unref);
@@ -434,6 +548,11 @@ main(int argc, char **argv)
   }
   g_hash_table_unref(options.overrides);
   pp_daemon_config_finish(daemon.config);
+  if (!pp_daemon_config_check(daemon.config, &error)) {
+    pp_say_error("%s", error->message);
+    daemon_clear(&daemon);
+    return PP_EXIT_USAGE;
+  }
 
   if (print_config) {
     g_autofree char *printed = pp_daemon_config_to_string(daemon.config);
@@ -451,6 +570,7 @@ main(int argc, char **argv)
   set_log_level(daemon.config->log_level);
   signal(SIGPIPE, SIG_IGN);
   umask(022);
+  raise_fd_limit(daemon.config->max_connections);
   status = run(&daemon);
   daemon_clear(&daemon);
   return status;

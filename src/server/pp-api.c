@@ -8,6 +8,7 @@
 #include "pp-auth.h"
 #include "pp-autoptr.h"
 #include "pp-domain-xml.h"
+#include "pp-images.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
 #include "pp-vm-template.h"
@@ -57,8 +58,12 @@ static json_t *api_host_probe(PpApiCall *call, guint *ret_status, GError **error
 static json_t *api_host_delete(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_user_list(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_user_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_user_show(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_user_delete(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_user_quota(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_token_list(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_token_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_token_delete(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_list(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_create(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_place(PpApiCall *call, guint *ret_status, GError **error);
@@ -67,6 +72,7 @@ static json_t *api_vm_terminate(PpApiCall *call, guint *ret_status, GError **err
 static json_t *api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_resume(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_vm_retry(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_image_list(PpApiCall *call, guint *ret_status, GError **error);
 
 /* The routes.
  *   method   the HTTP method
@@ -91,8 +97,12 @@ static const struct {
   { "POST", "/v1/hosts/*/probe", api_host_probe, ROUTE_ADMIN },
   { "GET", "/v1/users", api_user_list, ROUTE_ADMIN },
   { "POST", "/v1/users", api_user_create, ROUTE_ADMIN | ROUTE_BODY },
+  { "GET", "/v1/users/*", api_user_show, 0 },
+  { "DELETE", "/v1/users/*", api_user_delete, ROUTE_ADMIN },
+  { "PATCH", "/v1/users/*/quota", api_user_quota, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/tokens", api_token_list, 0 },
   { "POST", "/v1/tokens", api_token_create, ROUTE_BODY },
+  { "DELETE", "/v1/tokens/*", api_token_delete, 0 },
   { "GET", "/v1/vms", api_vm_list, 0 },
   { "POST", "/v1/vms", api_vm_create, ROUTE_BODY },
   { "POST", "/v1/vms/place", api_vm_place, ROUTE_BODY },
@@ -101,6 +111,7 @@ static const struct {
   { "POST", "/v1/vms/*/poweroff", api_vm_poweroff, 0 },
   { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
   { "POST", "/v1/vms/*/retry", api_vm_retry, 0 },
+  { "GET", "/v1/images", api_image_list, 0 },
 };
 
 /* How errors become HTTP statuses (STYLE rule 18).
@@ -118,11 +129,14 @@ static const struct {
   { pp_api_error_quark, PP_API_ERROR_METHOD, 405 },
   { pp_auth_error_quark, PP_AUTH_ERROR_UNAUTHENTICATED, 401 },
   { pp_store_error_quark, PP_STORE_ERROR_NOT_FOUND, 404 },
+  { pp_store_error_quark, PP_STORE_ERROR_EXPIRED, 401 },
   { pp_store_error_quark, PP_STORE_ERROR_CONFLICT, 409 },
   { pp_store_error_quark, PP_STORE_ERROR_INVALID, 400 },
   { pp_store_error_quark, PP_STORE_ERROR_BUSY, 503 },
   { pp_probe_run_error_quark, PP_PROBE_RUN_ERROR_INVALID, 400 },
   { pp_vm_template_error_quark, -1, 400 },
+  { pp_images_error_quark, PP_IMAGES_ERROR_NOT_FOUND, 400 },
+  { pp_images_error_quark, PP_IMAGES_ERROR_INVALID, 400 },
   { pp_scheduler_error_quark, PP_SCHEDULER_ERROR_STATE, 409 },
 };
 
@@ -260,15 +274,123 @@ json_strv(const char *const *strv)
   return array;
 }
 
+/* What a caller sees (pcipass(1), WHAT USERS SEE). An admin sees
+ * everything. Another user sees no host's ssh target, probe command or
+ * libvirt URI, nor the probe's, ssh's or libvirt's own words (they name
+ * them), nor the id of another user's VM: a device is free or taken. */
+typedef struct {
+  gboolean admin;
+  GHashTable *own_vms; /* a user's VMs that are not done (gint64 ids); NULL for an admin */
+  GPtrArray *uris;     /* a user's: every host's libvirt URI, then what stands for it */
+} Sight;
+
+static void
+sight_clear(Sight *sight)
+{
+  g_clear_pointer(&sight->own_vms, g_hash_table_unref);
+  g_clear_pointer(&sight->uris, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sight, sight_clear)
+
+/* The caller's sight; @with_uris: what hides the hosts' libvirt URIs in
+ * texts that may hold them (a VM's reasons) is needed too. */
+static gboolean
+sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error)
+{
+  g_autoptr(GPtrArray) vms = NULL;
+  guint states = 0;
+
+  ret->admin = call->user->admin;
+  if (ret->admin)
+    return TRUE;
+  for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
+    if (s != PP_VM_STATE_DONE)
+      states |= 1u << s;
+  }
+  vms = pp_store_vm_list(call->ctx->store, call->user->id, states, error);
+  if (vms == NULL)
+    return FALSE;
+  ret->own_vms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < vms->len; i++) {
+    gint64 *id = g_new(gint64, 1);
+
+    *id = ((PpVm *)g_ptr_array_index(vms, i))->id;
+    g_hash_table_add(ret->own_vms, id);
+  }
+  ret->uris = g_ptr_array_new_with_free_func(g_free);
+  if (with_uris) {
+    g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
+
+    if (hosts == NULL)
+      return FALSE;
+    for (guint i = 0; i < hosts->len; i++) {
+      const PpHost *host = g_ptr_array_index(hosts, i);
+
+      g_ptr_array_add(ret->uris, pp_scheduler_host_uri(host));
+      g_ptr_array_add(ret->uris, g_strdup_printf("(host '%s''s libvirt URI)", host->name));
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+sight_shows_vm(gint64 vm_id, gpointer data)
+{
+  const Sight *sight = data;
+
+  return sight->admin || g_hash_table_contains(sight->own_vms, &vm_id);
+}
+
+/* @text (nullable) as the caller may read it: for a user, each host's
+ * libvirt URI (in libvirt's words of a failed deploy) named, not shown.
+ * Returns: (transfer full) (nullable). */
+static char *
+sight_text(const Sight *sight, const char *text)
+{
+  g_autoptr(GString) out = NULL;
+
+  if (text == NULL || sight->admin || sight->uris == NULL)
+    return g_strdup(text);
+  out = g_string_new(text);
+  for (guint i = 0; i + 1 < sight->uris->len; i += 2) {
+    const char *uri = g_ptr_array_index(sight->uris, i);
+
+    if (uri[0] != '\0')
+      g_string_replace(out, uri, g_ptr_array_index(sight->uris, i + 1), 0);
+  }
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* A placer's reason as the caller may read it. Returns: (transfer full). */
+static char *
+sight_reason(const Sight *sight, const char *reason)
+{
+  g_autofree char *text = sight_text(sight, reason);
+
+  if (sight->admin)
+    return g_steal_pointer(&text);
+  return pp_place_reason_hide_holders(text, sight_shows_vm, (gpointer)sight);
+}
+
+/* What stands, for a user, for the words of the probe, ssh or libvirt
+ * (which name a host's ssh target, probe command or URI). */
+#define HIDDEN_PROBE_ERROR "its last probe failed; an administrator sees why"
+#define HIDDEN_LIBVIRT_ERROR "its libvirt does not answer; an administrator sees why"
+#define HIDDEN_SET_ASIDE "a deploy could not use it; an administrator sees why"
+
+/* The sight of the handlers of ROUTE_ADMIN routes. */
+static const Sight admin_sight = { TRUE, NULL, NULL };
+
 static json_t *
-host_to_json(const PpHost *host)
+host_to_json(const PpHost *host, const Sight *sight)
 {
   json_t *ssh = json_null();
+  json_t *json;
 
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
                     pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
-  return json_pack(
+  json = json_pack(
       "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,"
       "s:I}",
       "id", (json_int_t)host->id, "name", pp_json_text(host->name), "state",
@@ -281,11 +403,25 @@ host_to_json(const PpHost *host)
       "kernel_version", pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
       "pci_free", (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
       "created", (json_int_t)host->created);
+  if (json == NULL || sight->admin)
+    return json;
+  /* Left out, not null: null means "the default" there. */
+  json_object_del(json, "ssh");
+  json_object_del(json, "libvirt_uri");
+  json_object_del(json, "probe_command");
+  if (host->error != NULL)
+    json_object_set_new(json, "error", json_string(HIDDEN_PROBE_ERROR));
+  if (host->libvirt_error != NULL)
+    json_object_set_new(json, "libvirt_error", json_string(HIDDEN_LIBVIRT_ERROR));
+  return json;
 }
 
 static json_t *
-device_to_json(const PpStoreDevice *dev)
+device_to_json(const PpStoreDevice *dev, const Sight *sight)
 {
+  gint64 vm = dev->vm_id != 0 && sight_shows_vm(dev->vm_id, (gpointer)sight) ? dev->vm_id : 0;
+  const char *set_aside =
+      dev->set_aside != NULL && !sight->admin ? HIDDEN_SET_ASIDE : dev->set_aside;
   char type[16], vendor[8], device[8], class_code[8];
   json_t *attributes = json_object();
 
@@ -296,16 +432,16 @@ device_to_json(const PpStoreDevice *dev)
   for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
     json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
   return json_pack(
-      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:o}",
+      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:o,s:o}",
       "address", pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address),
       "type", type, "vendor", vendor, "device", device, "class", class_code, "vendor_name",
       pp_json_text(dev->vendor_name), "device_name", pp_json_text(dev->device_name), "class_name",
       pp_json_text(dev->class_name), "numa_node", json_int_or_null(dev->numa_node, -1),
       "iommu_group", json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
       "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
-      json_int_or_null(dev->vm_id, 0), "gone", dev->gone, "host_needs",
-      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside",
-      pp_json_text(dev->set_aside), "attributes", attributes);
+      json_int_or_null(vm, 0), "taken", dev->vm_id != 0, "gone", dev->gone, "host_needs",
+      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside", pp_json_text(set_aside),
+      "attributes", attributes);
 }
 
 static json_t *
@@ -317,11 +453,65 @@ user_to_json(const PpUser *user)
 }
 
 static json_t *
-token_to_json(const PpToken *token)
+token_to_json(const PpToken *token, gint64 now)
 {
-  return json_pack("{s:I,s:o,s:o,s:I,s:o}", "id", (json_int_t)token->id, "user",
+  return json_pack("{s:I,s:o,s:o,s:I,s:o,s:o,s:b}", "id", (json_int_t)token->id, "user",
                    pp_json_text(token->user_name), "name", pp_json_text(token->name), "created",
-                   (json_int_t)token->created, "last_used", json_int_or_null(token->last_used, 0));
+                   (json_int_t)token->created, "last_used", json_int_or_null(token->last_used, 0),
+                   "expires", json_int_or_null(token->expires, 0), "expired",
+                   token->expires != 0 && now >= token->expires);
+}
+
+/* How a quota's values read: counts as they are, CPU from hundredths to
+ * CPUs, memory from KiB to MiB. */
+typedef enum {
+  QUOTA_COUNT,
+  QUOTA_CPU,
+  QUOTA_MEMORY,
+} QuotaUnit;
+
+/* A use or a limit as JSON: null for no limit. */
+static json_t *
+quota_value_json(gint64 value, QuotaUnit unit)
+{
+  if (value == PP_QUOTA_NONE)
+    return json_null();
+  switch (unit) {
+  case QUOTA_CPU:
+    return json_real((double)value / 100.0);
+  case QUOTA_MEMORY:
+    return json_integer(value / 1024);
+  case QUOTA_COUNT:
+  default:
+    return json_integer(value);
+  }
+}
+
+/* {"used": N, "limit": N|null}. */
+static json_t *
+quota_item_json(const PpQuotaItem *item, QuotaUnit unit)
+{
+  return json_pack("{s:o,s:o}", "used", quota_value_json(item->used, unit), "limit",
+                   quota_value_json(item->limit, unit));
+}
+
+static json_t *
+quota_to_json(const PpQuota *quota)
+{
+  json_t *classes = json_array();
+
+  for (guint i = 0; i < quota->classes->len; i++) {
+    const PpQuotaClass *c = &g_array_index(quota->classes, PpQuotaClass, i);
+    char code[8];
+
+    g_snprintf(code, sizeof(code), "%04x", c->class_code);
+    pp_json_append(classes, json_pack("{s:s,s:I,s:o}", "class", code, "used", (json_int_t)c->used,
+                                      "limit", quota_value_json(c->limit, QUOTA_COUNT)));
+  }
+  return json_pack("{s:o,s:o,s:o,s:o,s:o}", "vms", quota_item_json(&quota->vms, QUOTA_COUNT), "cpu",
+                   quota_item_json(&quota->cpu, QUOTA_CPU), "memory_mib",
+                   quota_item_json(&quota->memory_kib, QUOTA_MEMORY), "pci",
+                   quota_item_json(&quota->pci, QUOTA_COUNT), "pci_classes", classes);
 }
 
 /* A builder that gave NULL ran out of memory or met a bad value. */
@@ -346,12 +536,13 @@ api_host_list(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
 
-  if (hosts == NULL)
+  if (hosts == NULL || !sight_init(call, FALSE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < hosts->len; i++) {
-    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i))))
+    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i), &sight)))
       return built(NULL, error);
   }
   return built(json_pack("{s:O}", "hosts", array), error);
@@ -566,7 +757,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 201;
-  return built(host_to_json(host), error);
+  return built(host_to_json(host, &admin_sight), error);
 }
 
 static PpHost *
@@ -582,19 +773,20 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(GPtrArray) allowances = NULL;
   g_autoptr(json_t) json = NULL;
+  g_auto(Sight) sight = { 0 };
   json_t *array;
 
-  if (host == NULL)
+  if (host == NULL || !sight_init(call, FALSE, &sight, error))
     return NULL;
   devices = pp_store_host_list_devices(call->ctx->store, host->id, error);
   if (devices == NULL)
     return NULL;
-  json = host_to_json(host);
+  json = host_to_json(host, &sight);
   array = json_array();
   if (json == NULL || json_object_set_new(json, "pci_devices", array) != 0)
     return built(NULL, error);
   for (guint i = 0; i < devices->len; i++) {
-    if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i))))
+    if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i), &sight)))
       return built(NULL, error);
   }
   allowances = pp_store_host_list_allowances(call->ctx->store, host->id, error);
@@ -629,7 +821,7 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
               call->user->name);
   if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, host->id);
-  return built(host_to_json(changed), error);
+  return built(host_to_json(changed, &admin_sight), error);
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
@@ -757,7 +949,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   probe_changed = parsed.has_ssh || parsed.has_probe_command || parsed.has_libvirt_uri;
   if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, changed->id);
-  return built(host_to_json(changed), error);
+  return built(host_to_json(changed, &admin_sight), error);
 }
 
 static json_t *
@@ -788,7 +980,7 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 202;
-  return built(host_to_json(host), error);
+  return built(host_to_json(host, &admin_sight), error);
 }
 
 static json_t *
@@ -839,6 +1031,200 @@ api_user_create(PpApiCall *call, guint *ret_status, GError **error)
   return built(user_to_json(user), error);
 }
 
+/* The user of the path, by name, if the caller may see it: an admin sees
+ * every user, another user only itself (others are 404, as if they did
+ * not exist). */
+static PpUser *
+find_user(PpApiCall *call, GError **error)
+{
+  const char *name = call->args[0];
+
+  if (!call->user->admin && strcmp(name, call->user->name) != 0) {
+    g_autofree char *escaped = g_strescape(name, NULL);
+
+    if (strlen(escaped) > 64)
+      escaped[64] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no user '%s'", escaped);
+    return NULL;
+  }
+  return pp_store_user_find(call->ctx->store, name, error);
+}
+
+/* USER with "quota": its limits and what its VMs that are not done hold. */
+static json_t *
+user_with_quota(PpApiCall *call, const PpUser *user, const PpQuota *given, GError **error)
+{
+  g_autoptr(PpQuota) read = NULL;
+  const PpQuota *quota = given;
+  json_t *json;
+
+  if (quota == NULL) {
+    read = pp_store_user_get_quota(call->ctx->store, user->id, error);
+    if (read == NULL)
+      return NULL;
+    quota = read;
+  }
+  json = built(user_to_json(user), error);
+  if (json != NULL && json_object_set_new(json, "quota", quota_to_json(quota)) != 0) {
+    json_decref(json);
+    return built(NULL, error);
+  }
+  return json;
+}
+
+static json_t *
+api_user_show(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpUser) user = find_user(call, error);
+
+  if (user == NULL)
+    return NULL;
+  return user_with_quota(call, user, NULL, error);
+}
+
+static json_t *
+api_user_delete(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpUser) user = find_user(call, error);
+  guint vms = 0, tokens = 0;
+
+  if (user == NULL)
+    return NULL;
+  /* Who deletes users keeps a way in. */
+  if (user->id == call->user->id) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "'%s' is you: a user cannot delete itself; another admin can", user->name);
+    return NULL;
+  }
+  if (!pp_store_user_delete(call->ctx->store, user->id, &vms, &tokens, error))
+    return NULL;
+  g_message("user '%s' (id %" G_GINT64_FORMAT ") deleted by '%s', with %u token%s and %u done VM%s",
+            user->name, user->id, call->user->name, tokens, tokens == 1 ? "" : "s", vms,
+            vms == 1 ? "" : "s");
+  return built(json_pack("{s:I,s:i,s:i}", "deleted", (json_int_t)user->id, "tokens", (int)tokens,
+                         "done_vms", (int)vms),
+               error);
+}
+
+/* A limit of a quota body: absent (FALSE in *ret_set), null (none), or an
+ * integer of 0..@max; a number with at most two decimals when @hundredths
+ * (CPU: *ret is then in hundredths). */
+static gboolean
+get_limit(const json_t *body, const char *field, gint64 max, gboolean hundredths, gboolean *ret_set,
+          gint64 *ret, GError **error)
+{
+  json_t *value = json_object_get(body, field);
+
+  *ret_set = value != NULL;
+  *ret = PP_QUOTA_NONE;
+  if (value == NULL || json_is_null(value))
+    return TRUE;
+  if (json_is_integer(value) && json_integer_value(value) >= 0 &&
+      json_integer_value(value) <= max) {
+    *ret = (gint64)json_integer_value(value) * (hundredths ? 100 : 1);
+    return TRUE;
+  }
+  /* 2.5 is 250 hundredths; 0.125 is no number of hundredths. */
+  if (hundredths && json_is_real(value) && json_real_value(value) >= 0 &&
+      json_real_value(value) <= (double)max) {
+    double scaled = json_real_value(value) * 100.0;
+    gint64 rounded = (gint64)(scaled + 0.5);
+    double off = scaled - (double)rounded;
+
+    if (off < 1e-6 && off > -1e-6) {
+      *ret = rounded;
+      return TRUE;
+    }
+  }
+  g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+              "field '%s' must be null (no limit) or %s of 0 to %" G_GINT64_FORMAT, field,
+              hundredths ? "a number with at most two decimals" : "an integer", max);
+  return FALSE;
+}
+
+/* PATCH /v1/users/NAME/quota: {"vms", "cpu", "memory_mib", "pci": N or
+ * null, "pci_classes": {"0302": N or null}}; a field left out keeps its
+ * limit, null removes it. All is checked before anything changes. */
+static json_t *
+api_user_quota(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const fields[] = { "vms", "cpu", "memory_mib", "pci", "pci_classes", NULL };
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(PpQuota) quota = NULL;
+  g_autoptr(GArray) classes = g_array_new(FALSE, TRUE, sizeof(PpQuotaClass));
+  const json_t *by_class = json_object_get(call->body, "pci_classes");
+  PpQuotaUpdate update = { 0 };
+  gboolean set;
+  const char *key;
+  json_t *value;
+
+  if (!check_fields(call->body, fields, error))
+    return NULL;
+  if (json_object_size(call->body) == 0) {
+    g_autofree char *list = g_strjoinv(", ", (char **)fields);
+
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "nothing to change: the body names no field (known: %s)", list);
+    return NULL;
+  }
+  if (!get_limit(call->body, "vms", PP_QUOTA_MAX_VMS, FALSE, &update.set_vms, &update.vms, error) ||
+      !get_limit(call->body, "cpu", PP_QUOTA_MAX_CPU / 100, TRUE, &update.set_cpu, &update.cpu,
+                 error) ||
+      !get_limit(call->body, "memory_mib", PP_QUOTA_MAX_MEMORY_KIB / 1024, FALSE,
+                 &update.set_memory, &update.memory_kib, error) ||
+      !get_limit(call->body, "pci", PP_QUOTA_MAX_PCI, FALSE, &update.set_pci, &update.pci, error))
+    return NULL;
+  if (update.memory_kib != PP_QUOTA_NONE)
+    update.memory_kib *= 1024;
+  if (by_class != NULL &&
+      (!json_is_object(by_class) || json_object_size(by_class) > PP_QUOTA_MAX_CLASSES)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "field 'pci_classes' must be an object of at most %d classes: {\"0302\": 2, "
+                "\"0200\": null}",
+                PP_QUOTA_MAX_CLASSES);
+    return NULL;
+  }
+  json_object_foreach((json_t *)by_class, key, value)
+  {
+    PpQuotaClass c = { 0 };
+    g_autoptr(json_t) one = json_pack("{s:O}", "class", value);
+    guint64 code;
+
+    if (strlen(key) != 4 || strspn(key, "0123456789abcdefABCDEF") != 4 ||
+        !g_ascii_string_to_unsigned(key, 16, 0, 0xffff, &code, NULL)) {
+      g_autofree char *escaped = g_strescape(key, NULL);
+
+      if (strlen(escaped) > 16)
+        escaped[16] = '\0';
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "field 'pci_classes': '%s' is not a PCI class and subclass (4 hex digits, as "
+                  "a request's CLASS: 0302)",
+                  escaped);
+      return NULL;
+    }
+    if (!get_limit(one, "class", PP_QUOTA_MAX_PCI, FALSE, &set, &c.limit, error)) {
+      g_prefix_error(error, "field 'pci_classes': %s: ", key);
+      return NULL;
+    }
+    c.class_code = (guint16)code;
+    g_array_append_val(classes, c);
+  }
+  update.classes = (const PpQuotaClass *)(void *)classes->data;
+  update.n_classes = classes->len;
+  user = find_user(call, error);
+  if (user == NULL)
+    return NULL;
+  quota = pp_store_user_set_quota(call->ctx->store, user->id, &update, error);
+  if (quota == NULL)
+    return NULL;
+  {
+    g_autofree char *body = json_dumps(call->body, JSON_COMPACT | JSON_SORT_KEYS);
+
+    g_message("user '%s': quotas %s set by '%s'", user->name, body ? body : "", call->user->name);
+  }
+  return user_with_quota(call, user, quota, error);
+}
+
 static json_t *
 api_token_list(PpApiCall *call, guint *ret_status, GError **error)
 {
@@ -850,7 +1236,7 @@ api_token_list(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   array = json_array();
   for (guint i = 0; i < tokens->len; i++) {
-    if (!pp_json_append(array, token_to_json(g_ptr_array_index(tokens, i))))
+    if (!pp_json_append(array, token_to_json(g_ptr_array_index(tokens, i), call->now)))
       return built(NULL, error);
   }
   return built(json_pack("{s:O}", "tokens", array), error);
@@ -859,7 +1245,9 @@ api_token_list(PpApiCall *call, guint *ret_status, GError **error)
 static json_t *
 api_token_create(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "name", "user", NULL };
+  static const char *const fields[] = { "name", "user", "expires_in", NULL };
+  const json_t *life = json_object_get(call->body, "expires_in");
+  gint64 expires = 0;
   const char *label, *user_name;
   g_autoptr(PpUser) other = NULL;
   g_autoptr(PpToken) token = NULL;
@@ -872,6 +1260,17 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
       !get_string(call->body, "name", MAX_LABEL_LEN, FALSE, &label, error) ||
       !get_string(call->body, "user", 64, FALSE, &user_name, error))
     return NULL;
+  if (life != NULL && !json_is_null(life)) {
+    if (!json_is_integer(life) || json_integer_value(life) < PP_AUTH_TOKEN_MIN_LIFE ||
+        json_integer_value(life) > PP_AUTH_TOKEN_MAX_LIFE) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "field 'expires_in' must be null (never) or %d to %d seconds (1 minute to %d "
+                  "days)",
+                  PP_AUTH_TOKEN_MIN_LIFE, PP_AUTH_TOKEN_MAX_LIFE, PP_AUTH_TOKEN_MAX_LIFE / 86400);
+      return NULL;
+    }
+    expires = call->now + (gint64)json_integer_value(life);
+  }
   if (user_name != NULL && strcmp(user_name, call->user->name) != 0) {
     if (!call->user->admin) {
       g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
@@ -884,17 +1283,41 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
     owner = other;
   }
   secret = pp_auth_token_new(&hash);
-  token = pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, error);
+  token =
+      pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, expires, error);
   if (token == NULL)
     return NULL;
   g_message("token %" G_GINT64_FORMAT " of '%s' created by '%s'", token->id, owner->name,
             call->user->name);
-  json = built(token_to_json(token), error);
+  json = built(token_to_json(token, call->now), error);
   if (json != NULL)
     json_object_set_new(json, "token", json_string(secret));
   explicit_bzero(secret, strlen(secret));
   *ret_status = 201;
   return json;
+}
+
+/* DELETE /v1/tokens/ID: the caller's own token, or any for an admin;
+ * another's is 404, as if it did not exist. */
+static json_t *
+api_token_delete(PpApiCall *call, guint *ret_status, GError **error)
+{
+  guint64 id;
+
+  if (!g_ascii_string_to_unsigned(call->args[0], 10, 1, G_MAXINT64, &id, NULL)) {
+    g_autofree char *escaped = g_strescape(call->args[0], NULL);
+
+    if (strlen(escaped) > 32)
+      escaped[32] = '\0';
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                "no token '%s': a token is named by its id (pcipass token list)", escaped);
+    return NULL;
+  }
+  if (!pp_store_token_delete(call->ctx->store, (gint64)id, call->user->admin ? 0 : call->user->id,
+                             error))
+    return NULL;
+  g_message("token %" G_GINT64_FORMAT " deleted by '%s'", (gint64)id, call->user->name);
+  return built(json_pack("{s:I}", "deleted", (json_int_t)id), error);
 }
 
 /* VMs. */
@@ -939,11 +1362,36 @@ graphics_to_json(const PpVmSpec *spec)
                    "keymap", pp_json_text(graphics->keymap), "password", graphics->passwd != NULL);
 }
 
+/* An explanation ([{"host_id", "host", "reason"}...], the scheduler's or
+ * a dry run's) as the caller may read it: for a user, "held by another VM"
+ * for a VM not its own. Takes @explanation; returns it. */
+static json_t *
+sight_explanation(const Sight *sight, json_t *explanation)
+{
+  json_t *entry;
+  size_t i;
+
+  if (sight->admin || !json_is_array(explanation))
+    return explanation;
+  json_array_foreach(explanation, i, entry)
+  {
+    const char *reason = json_string_value(json_object_get(entry, "reason"));
+
+    if (reason != NULL) {
+      g_autofree char *shown = sight_reason(sight, reason);
+
+      json_object_set_new(entry, "reason", pp_json_text(shown));
+    }
+  }
+  return explanation;
+}
+
 /* A VM as the API shows it. A console's password is a secret: the
  * template and the domain XML show it as PP_VM_TEMPLATE_HIDDEN, to the
- * owner and the admin alike. */
+ * owner and the admin alike. Its reason and explanation as @sight lets
+ * the caller read them. */
 static json_t *
-vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
+vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError **error)
 {
   g_autoptr(PpVmSpec) spec =
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
@@ -951,6 +1399,7 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
   g_autofree char *shown_template =
       pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
+  g_autofree char *reason = sight_text(sight, vm->reason);
   guint n_requests = spec ? spec->requests->len : 0;
   g_autofree char *xml = NULL;
   json_t *host = json_null();
@@ -966,13 +1415,13 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
     /* What the deployer gives libvirt, for the curious and the tests. */
     if (placed != NULL) {
-      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, vm, placed, NULL);
+      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, ctx->images, vm, placed, NULL);
 
       xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
     }
   }
   if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
-    explanation = json_loads(vm->explanation, 0, NULL);
+    explanation = sight_explanation(sight, json_loads(vm->explanation, 0, NULL));
     if (explanation == NULL)
       explanation = json_null();
   }
@@ -987,28 +1436,48 @@ vm_to_json(const PpApiContext *ctx, const PpVm *vm, GError **error)
                        dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
   }
   return built(
-      json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
-                (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
-                pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state), "reason",
-                pp_json_text(vm->reason), "host", host, "cpu", (double)vm->cpu / 100.0, "vcpu",
-                spec ? (int)spec->vcpu : 0, "memory_mib", (json_int_t)(vm->memory_kib / 1024),
-                "graphics", graphics_to_json(spec), "pci_requests", requests_to_json(spec),
-                "devices", array, "explanation", explanation, "domain", domain, "domain_xml",
-                pp_json_text(xml), "template", pp_json_text(shown_template), "created",
-                (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
+      json_pack(
+          "{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
+          (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner", pp_json_text(vm->owner_name),
+          "state", pp_vm_state_to_string(vm->state), "reason", pp_json_text(reason), "host", host,
+          "cpu", (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
+          (json_int_t)(vm->memory_kib / 1024), "graphics", graphics_to_json(spec), "pci_requests",
+          requests_to_json(spec), "devices", array, "explanation", explanation, "domain", domain,
+          "domain_xml", pp_json_text(xml), "template", pp_json_text(shown_template), "created",
+          (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
       error);
 }
 
-/* The template of a body {"template": TEXT}, parsed. Its error answer
- * says where, for a client that names the file: "line" and "column", or
- * "missing" (the required attribute's name). */
+/* What the caller may ask of a template, by who they are: a user who is
+ * not an administrator names no file of the host (DESIGN: users never
+ * name host paths). And every image it names is found now, so that a bad
+ * one is refused before anything is made (it is found again at deploy). */
+static gboolean
+check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
+{
+  PpTextPos pos = { 0, 0 };
+
+  if (!call->user->admin && !pp_vm_spec_check_host_paths(spec, &pos, error))
+    g_message("a template of '%s' names a file of the host (%s: %s), refused", call->user->name,
+              spec->host_path.attribute, spec->host_path.key);
+  else if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
+    return TRUE;
+  if (pos.line > 0)
+    call->error_fields = json_pack("{s:i,s:i}", "line", (int)pos.line, "column", (int)pos.column);
+  return FALSE;
+}
+
+/* The template of a body {"template": TEXT}, parsed, and checked for the
+ * caller (check_template()). Its error answer says where, for a client
+ * that names the file: "line" and "column", or "missing" (the required
+ * attribute's name). */
 static PpVmSpec *
 body_template(PpApiCall *call, const char **ret_text, GError **error)
 {
   static const char *const fields[] = { "template", NULL };
   PpVmTemplateWhere where = { { 0, 0 }, NULL };
   const char *text;
-  PpVmSpec *spec;
+  g_autoptr(PpVmSpec) spec = NULL;
 
   if (!check_fields(call->body, fields, error) ||
       !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
@@ -1020,7 +1489,9 @@ body_template(PpApiCall *call, const char **ret_text, GError **error)
         json_pack("{s:i,s:i}", "line", (int)where.pos.line, "column", (int)where.pos.column);
   else if (spec == NULL && where.missing != NULL)
     call->error_fields = json_pack("{s:s}", "missing", where.missing);
-  return spec;
+  if (spec == NULL || !check_template(call, spec, error))
+    return NULL;
+  return g_steal_pointer(&spec);
 }
 
 static json_t *
@@ -1029,19 +1500,25 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   const char *text;
   g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
   g_autoptr(PpVm) vm = NULL;
+  g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
+  g_auto(Sight) sight = { 0 };
 
   if (spec == NULL)
     return NULL;
+  /* What its owner's quotas count: each request's CLASS (-1: none). */
+  for (guint i = 0; i < spec->requests->len; i++)
+    g_array_append_val(classes, g_array_index(spec->requests, PpPciRequest, i).class_code);
   vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
-                          (gint64)spec->memory_mib * 1024, call->now, error);
-  if (vm == NULL)
+                          (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
+                          classes->len, call->now, error);
+  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
             call->user->name, spec->requests->len, spec->requests->len == 1 ? "" : "s");
   if (call->ctx->scheduler != NULL)
     pp_scheduler_poke(call->ctx->scheduler);
   *ret_status = 201;
-  return vm_to_json(call->ctx, vm, error);
+  return vm_to_json(call->ctx, &sight, vm, error);
 }
 
 static json_t *
@@ -1051,6 +1528,7 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
   guint states = 0;
   g_autoptr(GPtrArray) vms = NULL;
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (all == NULL || strcmp(all, "0") == 0) {
     for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
@@ -1062,11 +1540,11 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   }
   vms = pp_store_vm_list(call->ctx->store, call->user->admin ? 0 : call->user->id, states, error);
-  if (vms == NULL)
+  if (vms == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < vms->len; i++) {
-    json_t *vm = vm_to_json(call->ctx, g_ptr_array_index(vms, i), error);
+    json_t *vm = vm_to_json(call->ctx, &sight, g_ptr_array_index(vms, i), error);
 
     if (vm == NULL)
       return NULL;
@@ -1087,17 +1565,18 @@ find_vm(PpApiCall *call, GError **error)
 /* Every change of the VM's state, oldest first: {"at", "from", "to",
  * "reason", "host"}. */
 static json_t *
-history_to_json(const GPtrArray *history)
+history_to_json(const Sight *sight, const GPtrArray *history)
 {
   json_t *array = json_array();
 
   for (guint i = 0; i < history->len; i++) {
     const PpVmChange *c = g_ptr_array_index(history, i);
+    g_autofree char *reason = sight_text(sight, c->reason);
 
     pp_json_append(array,
                    json_pack("{s:I,s:o,s:o,s:o,s:o}", "at", (json_int_t)c->at, "from",
                              pp_json_text(c->from_state), "to", pp_json_text(c->to_state), "reason",
-                             pp_json_text(c->reason), "host", pp_json_text(c->host_name)));
+                             pp_json_text(reason), "host", pp_json_text(c->host_name)));
   }
   return array;
 }
@@ -1108,16 +1587,17 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(json_t) json = NULL;
+  g_auto(Sight) sight = { 0 };
 
-  if (vm == NULL)
+  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
-  json = vm_to_json(call->ctx, vm, error);
+  json = vm_to_json(call->ctx, &sight, vm, error);
   if (json == NULL)
     return NULL;
   history = pp_store_vm_list_history(call->ctx->store, vm->id, error);
   if (history == NULL)
     return NULL;
-  if (json_object_set_new(json, "history", history_to_json(history)) != 0)
+  if (json_object_set_new(json, "history", history_to_json(&sight, history)) != 0)
     return built(NULL, error);
   return g_steal_pointer(&json);
 }
@@ -1129,15 +1609,16 @@ vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status,
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(PpVm) after = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (vm == NULL || !action(call->ctx->scheduler, vm->id, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': %s by '%s'", vm->id, vm->name, what, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL)
+  if (after == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
-  return vm_to_json(call->ctx, after, error);
+  return vm_to_json(call->ctx, &sight, after, error);
 }
 
 static json_t *
@@ -1163,15 +1644,16 @@ api_vm_retry(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(PpVm) after = NULL;
+  g_auto(Sight) sight = { 0 };
 
   if (vm == NULL || !pp_scheduler_retry(call->ctx->scheduler, vm->id, call->user->name, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': retry by '%s'", vm->id, vm->name, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL)
+  if (after == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
-  return vm_to_json(call->ctx, after, error);
+  return vm_to_json(call->ctx, &sight, after, error);
 }
 
 static json_t *
@@ -1184,9 +1666,10 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) devices = NULL;
   g_autoptr(PpHost) host = NULL;
   g_autoptr(json_t) array = NULL;
+  g_auto(Sight) sight = { 0 };
   gboolean fits = FALSE;
 
-  if (spec == NULL ||
+  if (spec == NULL || !sight_init(call, FALSE, &sight, error) ||
       !pp_scheduler_place_dry(call->ctx->scheduler, spec, &placement, &rejections, &fits, error))
     return NULL;
   if (!fits) {
@@ -1199,6 +1682,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
                      json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
                                pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
     }
+    explanation = sight_explanation(&sight, explanation);
     return built(json_pack("{s:b,s:o}", "fits", FALSE, "explanation", explanation), error);
   }
   host = pp_store_host_get(call->ctx->store, placement->host_id, error);
@@ -1231,6 +1715,36 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
                error);
 }
 
+/* Images. */
+
+static json_t *
+image_to_json(const PpImage *image)
+{
+  return json_pack("{s:o,s:s,s:o,s:o,s:o,s:I,s:I}", "name", pp_json_text(image->name), "kind",
+                   pp_image_format_to_string(image->format), "directory", pp_json_text(image->dir),
+                   "file", pp_json_text(image->file), "path", pp_json_text(image->path), "size",
+                   (json_int_t)image->size, "virtual_size", (json_int_t)image->virtual_size);
+}
+
+static json_t *
+api_image_list(PpApiCall *call, guint *ret_status, GError **error)
+{
+  gboolean truncated = FALSE;
+  g_autoptr(GPtrArray) images = pp_images_list(call->ctx->images, &truncated, error);
+  g_autoptr(json_t) array = NULL;
+
+  if (images == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; i < images->len; i++) {
+    if (!pp_json_append(array, image_to_json(g_ptr_array_index(images, i))))
+      return built(NULL, error);
+  }
+  return built(json_pack("{s:O,s:o,s:b}", "images", array, "directories",
+                         json_strv(pp_images_get_dirs(call->ctx->images)), "truncated", truncated),
+               error);
+}
+
 /* /metrics: Prometheus's text format 0.0.4. */
 static GBytes *
 metrics_text(const PpApiContext *ctx, GError **error)
@@ -1238,6 +1752,7 @@ metrics_text(const PpApiContext *ctx, GError **error)
   GString *out = g_string_new(NULL);
   PpStoreCounts counts;
   guint64 classes[6] = { 0 };
+  PpHttpStats http;
 
   if (!pp_store_get_counts(ctx->store, &counts, error)) {
     g_string_free(out, TRUE);
@@ -1317,6 +1832,20 @@ metrics_text(const PpApiContext *ctx, GError **error)
       g_string_append_printf(out,
                              "pcipass_http_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT "\n",
                              c, classes[c]);
+    pp_http_server_get_stats(ctx->http, &http);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_http_connections_open HTTP connections open now.\n"
+        "# TYPE pcipass_http_connections_open gauge\npcipass_http_connections_open %u\n"
+        "# HELP pcipass_http_connections_total HTTP connections accepted.\n"
+        "# TYPE pcipass_http_connections_total counter\npcipass_http_connections_total "
+        "%" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_http_connections_cut_total HTTP connections cut by a limit: "
+        "their peer held max-connections-per-peer, or their head passed header-timeout.\n"
+        "# TYPE pcipass_http_connections_cut_total counter\n"
+        "pcipass_http_connections_cut_total{reason=\"peer-limit\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_http_connections_cut_total{reason=\"header-timeout\"} %" G_GUINT64_FORMAT "\n",
+        http.open, http.accepted, http.refused_peer, http.header_timeouts);
   }
   g_string_append_printf(out,
                          "# HELP pcipass_start_time_seconds When pcipassd started.\n"
@@ -1425,6 +1954,114 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
   return TRUE;
 }
 
+/* A request judged on its head (pp_api_admit): who asks, and what. */
+typedef struct {
+  PpUser *user;
+  gboolean metrics; /* GET /metrics */
+  int route;        /* else the route's index */
+  char *segments[MAX_SEGMENTS];
+  const char *args[MAX_SEGMENTS]; /* into segments */
+} ApiAdmitted;
+
+static void
+api_admitted_free(ApiAdmitted *admitted)
+{
+  if (admitted == NULL)
+    return;
+  g_clear_pointer(&admitted->user, pp_user_free);
+  for (guint i = 0; i < MAX_SEGMENTS; i++)
+    g_free(admitted->segments[i]);
+  g_free(admitted);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiAdmitted, api_admitted_free)
+
+/* Authenticates and routes @req on its head alone. Authentication comes
+ * first: an unknown caller learns nothing, not even which paths exist.
+ * Returns: (transfer full): what it asks, or NULL with the error to
+ * answer (401, 403, 404, 405). */
+static ApiAdmitted *
+api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError **error)
+{
+  const char *method = pp_http_request_get_method(req);
+  const char *path = pp_http_request_get_path(req);
+  g_autoptr(ApiAdmitted) admitted = g_new0(ApiAdmitted, 1);
+  guint n = 0;
+
+  admitted->user =
+      pp_auth_authenticate(ctx->store, pp_http_request_get_peer(req),
+                           pp_http_request_get_header(req, "Authorization"), now, error);
+  if (admitted->user == NULL)
+    return NULL;
+  if (strcmp(path, "/metrics") == 0) {
+    if (strcmp(method, "GET") != 0) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
+                  method);
+      return NULL;
+    }
+    admitted->metrics = TRUE;
+    return g_steal_pointer(&admitted);
+  }
+  if (!split_path(path, admitted->segments, &n)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
+    return NULL;
+  }
+  admitted->route = find_route(method, admitted->segments, n, admitted->args, error);
+  if (admitted->route < 0)
+    return NULL;
+  if ((routes[admitted->route].flags & ROUTE_ADMIN) && !admitted->user->admin) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                "%s %s is for an admin; '%s' is not one", method, routes[admitted->route].path,
+                admitted->user->name);
+    return NULL;
+  }
+  return g_steal_pointer(&admitted);
+}
+
+/* The answer of an error; @fields (nullable) are carried beside its
+ * message. */
+static void
+answer_error(const PpHttpRequest *req, const GError *error, const json_t *fields, guint *ret_status,
+             GBytes **ret_body)
+{
+  guint status = error_status(error);
+
+  if (status >= 500)
+    g_warning("%s %s: %s", pp_http_request_get_method(req), pp_http_request_get_path(req),
+              error->message);
+  else
+    g_debug("%s %s: %u %s", pp_http_request_get_method(req), pp_http_request_get_path(req), status,
+            error->message);
+  *ret_status = status;
+  *ret_body = error_bytes(status, error->message, fields);
+}
+
+gboolean
+pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
+             const char **ret_content_type, GBytes **ret_body, gpointer user_data)
+{
+  const PpApiContext *ctx = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ApiAdmitted) admitted = api_admit(ctx, req, g_get_real_time() / G_USEC_PER_SEC, &error);
+  const char *length = pp_http_request_get_header(req, "Content-Length");
+  gboolean takes_body;
+
+  *ret_content_type = "application/json";
+  if (admitted == NULL) {
+    answer_error(req, error, NULL, ret_status, ret_body);
+    return FALSE;
+  }
+  takes_body = !admitted->metrics && (routes[admitted->route].flags & ROUTE_BODY) != 0;
+  if (!takes_body && length != NULL && strspn(length, "0") != strlen(length)) {
+    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "this request takes no body");
+    answer_error(req, error, NULL, ret_status, ret_body);
+    return FALSE;
+  }
+  *ret_max_body = takes_body ? PP_API_MAX_BODY : 0;
+  pp_http_request_set_data(req, g_steal_pointer(&admitted), (GDestroyNotify)api_admitted_free);
+  return TRUE;
+}
+
 void
 pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
               GBytes **ret_body, gpointer user_data)
@@ -1433,68 +2070,50 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   const char *method = pp_http_request_get_method(req);
   const char *path = pp_http_request_get_path(req);
   const PpHttpPeer *peer = pp_http_request_get_peer(req);
-  char *segments[MAX_SEGMENTS] = { NULL };
+  ApiAdmitted *admitted = pp_http_request_get_data(req);
+  g_autoptr(ApiAdmitted) own = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PpUser) user = NULL;
   g_autoptr(json_t) body = NULL;
   g_autoptr(json_t) answer = NULL;
   PpApiCall call = { .ctx = ctx, .req = req };
-  guint n = 0, status = 200;
-  int route = -1;
+  guint status = 200;
 
   *ret_content_type = "application/json";
   call.now = g_get_real_time() / G_USEC_PER_SEC;
 
-  /* Authentication comes first: an unknown caller learns nothing, not even
-   * which paths exist. */
-  user = pp_auth_authenticate(ctx->store, peer, pp_http_request_get_header(req, "Authorization"),
-                              call.now, &error);
-  if (user != NULL) {
-    call.user = user;
-    if (strcmp(path, "/metrics") == 0) {
-      if (strcmp(method, "GET") != 0) {
-        g_set_error(&error, PP_API_ERROR, PP_API_ERROR_METHOD, "method %s is not allowed here",
-                    method);
-      } else {
-        *ret_body = metrics_text(ctx, &error);
-        if (*ret_body != NULL) {
-          *ret_status = 200;
-          *ret_content_type = "text/plain; version=0.0.4";
-          return;
-        }
-      }
-    } else if (!split_path(path, segments, &n)) {
-      g_set_error(&error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
-    } else {
-      route = find_route(method, segments, n, call.args, &error);
+  /* Judged on its head already (pp_api_admit), or now: a request that
+   * comes whole, without the server's admit hook. */
+  if (admitted == NULL) {
+    own = api_admit(ctx, req, call.now, &error);
+    if (own == NULL) {
+      answer_error(req, error, NULL, ret_status, ret_body);
+      return;
     }
+    admitted = own;
   }
-  if (route >= 0 && (routes[route].flags & ROUTE_ADMIN) && !user->admin)
-    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
-                "%s %s is for an admin; '%s' is not one", method, routes[route].path, user->name);
-  else if (route >= 0 && parse_body(req, (routes[route].flags & ROUTE_BODY) != 0, &body, &error)) {
+  call.user = admitted->user;
+  memcpy(call.args, admitted->args, sizeof(call.args));
+  if (admitted->metrics) {
+    *ret_body = metrics_text(ctx, &error);
+    if (*ret_body != NULL) {
+      *ret_status = 200;
+      *ret_content_type = "text/plain; version=0.0.4";
+      return;
+    }
+  } else if (parse_body(req, (routes[admitted->route].flags & ROUTE_BODY) != 0, &body, &error)) {
     call.body = body;
-    answer = routes[route].handler(&call, &status, &error);
+    answer = routes[admitted->route].handler(&call, &status, &error);
   }
-
-  for (guint i = 0; i < MAX_SEGMENTS; i++)
-    g_free(segments[i]);
 
   if (answer == NULL) {
     g_autoptr(json_t) fields = g_steal_pointer(&call.error_fields);
 
     g_assert(error != NULL);
-    status = error_status(error);
-    if (status >= 500)
-      g_warning("%s %s: %s", method, path, error->message);
-    else
-      g_debug("%s %s: %u %s", method, path, status, error->message);
-    *ret_status = status;
-    *ret_body = error_bytes(status, error->message, fields);
+    answer_error(req, error, fields, ret_status, ret_body);
     return;
   }
   g_clear_pointer(&call.error_fields, json_decref);
-  g_debug("%s %s: %u (%s, %s)", method, path, status, user->name, peer->remote);
+  g_debug("%s %s: %u (%s, %s)", method, path, status, call.user->name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);
 }

@@ -1,12 +1,17 @@
 /* pp-api: pcipassd's HTTP+JSON API under /v1, and /metrics.
  *
- * Every request is authenticated before it is routed (pp-auth): on the
- * Unix socket by the peer's credentials, over TCP by "Authorization:
- * Bearer TOKEN". Bodies are JSON objects of at most PP_API_MAX_BODY bytes;
- * an unknown field, a wrong type or a missing required field is 400.
- * Errors are {"error": {"code": N, "message": "..."}} with the HTTP status
- * N: 400 bad input, 401 not authenticated, 403 not allowed, 404 no such
- * object or route, 405 method, 409 conflict, 413 body too large, 500.
+ * Every request is authenticated before it is routed (pp-auth), on its
+ * head, before any of its body is read (pp_api_admit): on the Unix socket
+ * by the peer's credentials, over TCP by "Authorization: Bearer TOKEN".
+ * Bodies are JSON objects of at most PP_API_MAX_BODY bytes, sent with a
+ * Content-Length; an unknown field, a wrong type or a missing required
+ * field is 400. Errors are {"error": {"code": N, "message": "..."}} with
+ * the HTTP status N: 400 bad input, 401 not authenticated, 403 not
+ * allowed, 404 no such object or route, 405 method, 409 conflict, 413 body
+ * too large, 500; and from pp-http, before a request reaches the API: 400
+ * a malformed head, 408 a head too slow to come, 411 a body without a
+ * Content-Length, 414 a request line too long, 431 a head too large, 503
+ * too many connections from one peer, 505 an HTTP version other than 1.x.
  *
  * Routes (admin: only an admin may call it):
  *   GET    /v1/whoami                 {"id", "name", "admin"}
@@ -33,25 +38,44 @@
  *                                     one of its devices
  *   GET    /v1/users           admin  {"users": [USER...]}
  *   POST   /v1/users           admin  {"name", "admin"?} -> 201 USER
+ *   GET    /v1/users/{name}           USER with "quota": QUOTA (the caller itself; any for
+ *                                     the admin; another user is 404)
+ *   PATCH  /v1/users/{name}/quota  admin  {"vms"?, "cpu"?, "memory_mib"?, "pci"?: N or null
+ *                                     (no limit), "pci_classes"?: {"0302": N or null}}
+ *                                     -> USER with "quota"; a field left out keeps its limit
+ *   DELETE /v1/users/{name}    admin  -> {"deleted": ID, "tokens": N, "done_vms": N}; 409
+ *                                     while it owns a VM that is not done, or is the caller
  *   GET    /v1/tokens                 {"tokens": [TOKEN...]} (the caller's; all for admin)
- *   POST   /v1/tokens                 {"name"?, "user"?} -> 201 TOKEN with "token": the
+ *   POST   /v1/tokens                 {"name"?, "user"?, "expires_in"?: seconds (60 to
+ *                                     365 days) or null} -> 201 TOKEN with "token": the
  *                                     secret, shown this once. "user" (another user's
  *                                     name) is for the admin.
+ *   DELETE /v1/tokens/{id}            -> {"deleted": ID}: the caller's (any for the admin;
+ *                                     another's is 404); refused from the next request
  *   GET    /v1/vms                    {"vms": [VM...]}: the caller's (all for the admin);
  *                                     ?all=1 adds done VMs
  *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
  *                                     the caller). A bad template is 400 with its line and
- *                                     column
+ *                                     column; so is, from a user who is not an admin, one
+ *                                     that names a file of the host (DISK SOURCE, OS KERNEL
+ *                                     or INITRD), and one naming an image that cannot be
+ *                                     used (missing, a link, not a regular file...);
+ *                                     one past a quota of the caller 409 naming it
  *   POST   /v1/vms/place              {"template": "TEXT"} -> 200 PLACE: a dry run, nothing
- *                                     created
+ *                                     created; the template checked as for POST /v1/vms
  *   GET    /v1/vms/{id}               VM (the owner or the admin; others get 404)
  *   POST   /v1/vms/{id}/terminate     -> 202 VM: destroyed, devices released; from every
  *                                     state (a done VM stays done)
  *   POST   /v1/vms/{id}/poweroff      -> 202 VM: the domain stops, devices stay reserved
  *   POST   /v1/vms/{id}/resume        -> 202 VM: a poweroff VM (or a failed one that kept its
- *                                     devices) starts again on them
- *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed VM releases what it kept and is
- *                                     pending again, its deploy tries counted anew
+ *                                     devices) starts again on them; 409 naming a device
+ *                                     that is gone
+ *   POST   /v1/vms/{id}/retry         -> 202 VM: a failed or poweroff VM releases what it
+ *                                     kept and is pending again, its deploy tries counted
+ *                                     anew; 409 when its owner's quotas refuse it
+ *   GET    /v1/images                 {"images": [IMAGE...], "directories": ["/var/lib/..."],
+ *                                     "truncated": false}: what templates can name now
+ *                                     (pp-images.h)
  *   GET    /metrics                   Prometheus text format
  *
  * HOST: {"id", "name", "state": "init|monitored|error|disabled", "enabled",
@@ -64,7 +88,8 @@
  *   "type": "8086:1521:0200", "vendor": "8086", "device": "1521", "class": "0200",
  *   "vendor_name", "device_name", "class_name", "numa_node": null|N,
  *   "iommu_group": null|N, "driver": null|"..", "sriov": "pf|vf|no",
- *   "physfn": null|"..", "vm": null|VM_ID, "gone": false,
+ *   "physfn": null|"..", "vm": null|VM_ID (null too for another user's VM, to a user),
+ *   "taken": false (a VM holds it), "gone": false,
  *   "host_needs": null|"why the host needs it" (never offered, nor its IOMMU group),
  *   "allowed": false (an administrator allowed it all the same),
  *   "set_aside": null|"why a deploy could not use it" (not offered until a probe
@@ -82,14 +107,26 @@
  * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,
  *   "devices": [{"address", "type", "name", "request": N|null}...]}
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}
+ * IMAGE: {"name", "kind": "qcow2|raw" (from the file's name), "directory", "file", "path",
+ *   "size": bytes of the file, "virtual_size": bytes of the disk (a qcow2's own)}
  * USER: {"id", "name", "admin", "created"}
- * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N}
+ * QUOTA: {"vms", "cpu", "memory_mib", "pci": {"used": N, "limit": null|N}, "pci_classes":
+ *   [{"class": "0302", "used", "limit"}...]}: what the user's VMs that are not done hold
+ * TOKEN: {"id", "user", "name": null|"..", "created", "last_used": null|N, "expires":
+ *   null|N, "expired": false}
+ *
+ * What a user who is not an admin sees (the Sight of pp-api.c): a HOST without "ssh",
+ * "libvirt_uri" and "probe_command", its "error" and "libvirt_error" a fixed sentence;
+ * a DEVICE's "vm" only for its own VMs, its "set_aside" a fixed sentence; in a VM's
+ * reason and history each host's libvirt URI named, not shown; in explanations "held
+ * by another VM" for a VM not its own.
  */
 #pragma once
 
 #include <glib.h>
 
 #include "pp-http.h"
+#include "pp-images.h"
 #include "pp-monitor.h"
 #include "pp-scheduler.h"
 #include "pp-store.h"
@@ -115,11 +152,22 @@ typedef struct {
   PpStore *store;
   PpMonitor *monitor; /* nullable: no probing (tests of the API alone) */
   PpScheduler *scheduler;
-  PpHttpServer *http; /* nullable: no request counts in /metrics */
-  gint64 started;     /* unix seconds */
+  PpHttpServer *http;     /* nullable: no request counts in /metrics */
+  const PpImages *images; /* nullable: no image folders */
+  gint64 started;         /* unix seconds */
 } PpApiContext;
 
-/* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. */
+/* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a
+ * refusal, 401, comes before any of the body is read), routes (404, 405),
+ * checks the caller may (403), and gives the route's body limit
+ * (PP_API_MAX_BODY, or 0 for a route without a body: a Content-Length
+ * above 0 is 400). @user_data is a PpApiContext. */
+gboolean pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
+                      const char **ret_content_type, GBytes **ret_body, gpointer user_data);
+
+/* The PpHttpHandler of pcipassd: @user_data is a PpApiContext. It uses
+ * what pp_api_admit() found, or judges the request itself when it did not
+ * run. */
 void pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
                    GBytes **ret_body, gpointer user_data);
 

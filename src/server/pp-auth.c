@@ -132,11 +132,17 @@ authenticate_token(PpStore *store, const char *authorization, gint64 now, GError
   user = pp_store_token_authenticate(store, hash, now, &local);
   if (user != NULL)
     return user;
-  if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
-    /* Never the token itself: it may be someone's mistyped secret. */
+  /* Never the token itself: it may be someone's mistyped secret. An
+   * expired token gets the words of an unknown one: a caller who found an
+   * old secret learns nothing of it (nor whether this pcipassd made it);
+   * its owner sees the expiry in pcipass token list. */
+  if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND) ||
+      g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED)) {
+    if (local->code == PP_STORE_ERROR_EXPIRED)
+      g_debug("%s: refused", local->message);
     g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
-                "the token is not known (it may have been mistyped, or made for another "
-                "pcipassd)");
+                "the token is not known (it may have been mistyped, made for another pcipassd, "
+                "deleted, or be past its expiry: pcipass token list shows yours)");
     return NULL;
   }
   g_propagate_error(error, g_steal_pointer(&local));

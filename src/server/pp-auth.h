@@ -2,7 +2,9 @@
  * decide: root, and the user pcipassd runs as, are the admin ('root' in
  * the store, made on first use); any other uid is the pcipass user of its
  * account's name, which an admin creates. Over TCP a bearer token decides;
- * tokens are random, shown once, and stored as their SHA-256 only. */
+ * tokens are random, shown once, and stored as their SHA-256 only. A
+ * token deleted or past its expiry is refused from the next request on, in
+ * the words of a token that never existed. */
 #pragma once
 
 #include <glib.h>
@@ -22,6 +24,10 @@ typedef enum {
 
 /* The longest Authorization header value looked at. */
 #define PP_AUTH_MAX_TOKEN 256
+
+/* The shortest and the longest life a token may be given, in seconds. */
+#define PP_AUTH_TOKEN_MIN_LIFE 60
+#define PP_AUTH_TOKEN_MAX_LIFE (365 * 24 * 3600)
 
 /**
  * pp_auth_token_new:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pp-daemon-config.h"
+#include "pp-http.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
@@ -13,12 +14,15 @@ G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
 
 /* The longest value of any key. */
 #define VALUE_MAX 4096
+/* The most folders a KEY_PATH_LIST holds. */
+#define PATH_LIST_MAX 16
 
 typedef enum {
-  KEY_STRING, /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
-  KEY_PATH,   /* an absolute path */
-  KEY_UINT,   /* a decimal number within min..max */
-  KEY_CHOICE, /* one of `choices` */
+  KEY_STRING,    /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
+  KEY_PATH,      /* an absolute path */
+  KEY_UINT,      /* a decimal number within min..max */
+  KEY_CHOICE,    /* one of `choices` */
+  KEY_PATH_LIST, /* absolute paths separated by ':', at most PATH_LIST_MAX; "" for none */
 } KeyType;
 
 /* The keys.
@@ -28,7 +32,7 @@ typedef enum {
  *   def      the default, as text
  *   min/max  the bounds of a KEY_UINT
  *   choices  the values of a KEY_CHOICE, '|'-separated
- *   empty    whether "" is a value (KEY_STRING, KEY_PATH)
+ *   empty    whether "" is a value (KEY_STRING, KEY_PATH, KEY_PATH_LIST)
  *   help     one line for --help and the man page
  */
 static const struct {
@@ -49,6 +53,28 @@ static const struct {
     FALSE, "The Unix socket of the API (peers authenticated by their credentials)" },
   { "listen", KEY_STRING, offsetof(PpDaemonConfig, listen), "", 0, 0, NULL, TRUE,
     "Also serve the API over TCP on HOST:PORT (bearer tokens); empty: not" },
+  { "tls-cert", KEY_PATH, offsetof(PpDaemonConfig, tls_cert), "", 0, 0, NULL, TRUE,
+    "Serve TCP in TLS with this certificate (PEM, the chain with the server's first); empty: "
+    "plain HTTP" },
+  { "tls-key", KEY_PATH, offsetof(PpDaemonConfig, tls_key), "", 0, 0, NULL, TRUE,
+    "The private key of tls-cert (PEM, not encrypted; keep it 0600)" },
+  { "max-connections", KEY_UINT, offsetof(PpDaemonConfig, max_connections),
+    G_STRINGIFY(PP_HTTP_DEFAULT_MAX_CONNECTIONS), 2, 65536, NULL, FALSE,
+    "Connections open at once over the socket and TCP; more wait in the kernel's backlog" },
+  { "unix-reserved-connections", KEY_UINT, offsetof(PpDaemonConfig, unix_reserved_connections),
+    G_STRINGIFY(PP_HTTP_DEFAULT_UNIX_RESERVED), 0, 65535, NULL, FALSE,
+    "Of max-connections, those TCP may not take: the Unix socket's, so that a flood over TCP "
+    "never locks out the local admin" },
+  { "max-connections-per-peer", KEY_UINT, offsetof(PpDaemonConfig, max_connections_per_peer),
+    G_STRINGIFY(PP_HTTP_DEFAULT_MAX_PER_PEER), 1, 65536, NULL, FALSE,
+    "Connections open at once per TCP address and per local user (root and pcipassd's user "
+    "aside); more are answered 503" },
+  { "header-timeout", KEY_UINT, offsetof(PpDaemonConfig, header_timeout),
+    G_STRINGIFY(PP_HTTP_DEFAULT_HEADER_TIMEOUT_S), 1, 3600, NULL, FALSE,
+    "Seconds from a connection's start to its request's whole head; past it, 408 and closed" },
+  { "idle-timeout", KEY_UINT, offsetof(PpDaemonConfig, idle_timeout),
+    G_STRINGIFY(PP_HTTP_DEFAULT_IDLE_TIMEOUT_S), 1, 3600, NULL, FALSE,
+    "Seconds of silence in the middle of a request's body or an answer before it is closed" },
   { "monitor-interval", KEY_UINT, offsetof(PpDaemonConfig, monitor_interval), "60", 1, 86400, NULL,
     FALSE, "Seconds between two probes of every host" },
   { "probe-timeout", KEY_UINT, offsetof(PpDaemonConfig, probe_timeout), "30", 1, 3600, NULL, FALSE,
@@ -63,6 +89,10 @@ static const struct {
     FALSE, "Seconds between two scheduler passes (it also runs when VMs or hosts change)" },
   { "deploy-tries", KEY_UINT, offsetof(PpDaemonConfig, deploy_tries), "3", 1, 100, NULL, FALSE,
     "Deploys of a VM that may fail (each on another host when one fits) before it is failed" },
+  { "image-dirs", KEY_PATH_LIST, offsetof(PpDaemonConfig, image_dirs), "/var/lib/pcipass/images", 0,
+    0, NULL, TRUE,
+    "The image folders, ':'-separated, searched in order: templates name their files (DISK "
+    "IMAGE, OS KERNEL_IMAGE); hosts must see them at the same paths" },
   { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
     "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
   { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,
@@ -135,6 +165,36 @@ set_key(PpDaemonConfig *config, int i, const char *value, GError **error)
     if (!g_strv_contains((const char *const *)choices, value)) {
       g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
                   "%s: '%s' is not one of %s", keys[i].key, value, keys[i].choices);
+      return FALSE;
+    }
+    break;
+  }
+  case KEY_PATH_LIST: {
+    g_auto(GStrv) paths = g_strsplit(value, ":", -1);
+
+    if (g_strv_length(paths) > PATH_LIST_MAX) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: more than %d folders", keys[i].key, PATH_LIST_MAX);
+      return FALSE;
+    }
+    for (guint p = 0; value[0] != '\0' && paths[p] != NULL; p++) {
+      g_auto(GStrv) parts = g_strsplit(paths[p], "/", -1);
+      gboolean dots = g_strv_contains((const char *const *)parts, ".") ||
+                      g_strv_contains((const char *const *)parts, "..");
+
+      /* The folder's path goes into domain XML as it is written: a plain
+       * absolute path, so that what pcipassd checked is what hosts open. */
+      if (paths[p][0] != '/' || dots) {
+        g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                    "%s: '%s' is not an absolute path without '.' or '..' (folders are "
+                    "separated by ':')",
+                    keys[i].key, paths[p]);
+        return FALSE;
+      }
+    }
+    if (value[0] == '\0' && !keys[i].empty) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: the value is empty", keys[i].key);
       return FALSE;
     }
     break;
@@ -259,6 +319,28 @@ pp_daemon_config_finish(PpDaemonConfig *config)
   }
 }
 
+GStrv
+pp_daemon_config_get_image_dirs(const PpDaemonConfig *config)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  g_auto(GStrv) paths = NULL;
+
+  g_return_val_if_fail(config != NULL, NULL);
+
+  paths = g_strsplit(config->image_dirs, ":", -1);
+  for (guint i = 0; paths[i] != NULL; i++) {
+    /* "/a/b/" and "/a/b" are one folder; its path is written without the
+     * slash, as the XML will have it. */
+    gsize n = strlen(paths[i]);
+
+    while (n > 1 && paths[i][n - 1] == '/')
+      paths[i][--n] = '\0';
+    if (n > 0)
+      g_strv_builder_add(builder, paths[i]);
+  }
+  return g_strv_builder_end(builder);
+}
+
 char *
 pp_daemon_config_to_string(const PpDaemonConfig *config)
 {
@@ -273,4 +355,27 @@ pp_daemon_config_to_string(const PpDaemonConfig *config)
                              *(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
   }
   return g_string_free(out, FALSE);
+}
+
+gboolean
+pp_daemon_config_check(const PpDaemonConfig *config, GError **error)
+{
+  if ((config->tls_cert[0] == '\0') != (config->tls_key[0] == '\0')) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key go together: give both, or neither for plain HTTP");
+    return FALSE;
+  }
+  if (config->tls_cert[0] != '\0' && config->listen[0] == '\0') {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "tls-cert and tls-key are for TCP: give listen too (the Unix socket needs no TLS)");
+    return FALSE;
+  }
+  if (config->unix_reserved_connections >= config->max_connections) {
+    g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                "unix-reserved-connections (%u) must be below max-connections (%u): TCP would "
+                "have none",
+                config->unix_reserved_connections, config->max_connections);
+    return FALSE;
+  }
+  return TRUE;
 }

@@ -20,6 +20,13 @@ typedef struct {
   char *database; /* "" until resolved: STATE_DIR/pcipass.db */
   char *socket;
   char *listen; /* "" for none */
+  char *tls_cert; /* "" for none: TCP is plain HTTP */
+  char *tls_key;
+  guint max_connections;
+  guint unix_reserved_connections;
+  guint max_connections_per_peer;
+  guint header_timeout;
+  guint idle_timeout;
   guint monitor_interval;
   guint probe_timeout;
   guint probe_parallel;
@@ -28,6 +35,7 @@ typedef struct {
   guint schedule_interval;
   guint deploy_tries;
   char *placement_policy; /* pack, stripe */
+  char *image_dirs;       /* absolute paths, ':'-separated, searched in order; "" for none */
   char *log_level;        /* error, warning, message, info, debug */
 } PpDaemonConfig;
 
@@ -58,6 +66,19 @@ gboolean pp_daemon_config_parse(PpDaemonConfig *config, const char *text, gsize 
 
 /* Resolves what depends on other keys (the database below the state dir). */
 void pp_daemon_config_finish(PpDaemonConfig *config);
+
+/* Returns: (transfer full): the image folders of image-dirs, in order
+ * (empty for none). */
+GStrv pp_daemon_config_get_image_dirs(const PpDaemonConfig *config);
+/**
+ * pp_daemon_config_check:
+ *
+ * Checks what binds keys together: tls-cert and tls-key go together and
+ * with listen; unix-reserved-connections is below max-connections.
+ *
+ * Returns: FALSE with INVALID naming the keys.
+ */
+gboolean pp_daemon_config_check(const PpDaemonConfig *config, GError **error);
 
 /* Returns: (transfer full): every key as `key = value` lines, the format
  * that pp_daemon_config_parse reads. */

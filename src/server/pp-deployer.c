@@ -8,6 +8,7 @@
 
 #include "pp-autoptr.h"
 #include "pp-deployer.h"
+#include "pp-domain-xml.h"
 #include "pp-libvirt-events.h"
 
 /* clang-format off */
@@ -29,6 +30,7 @@ typedef struct {
   GMutex lock;
   GHashTable *conns; /* uri -> Conn */
   Sink *sink;
+  char *owner; /* the store's id (pp_deployer_new()) */
 } Shared;
 
 struct _PpDeployer {
@@ -78,6 +80,7 @@ shared_clear(gpointer data)
 
   g_hash_table_unref(shared->conns);
   g_mutex_clear(&shared->lock);
+  g_free(shared->owner);
   sink_release(shared->sink);
 }
 
@@ -234,7 +237,7 @@ conn_free(gpointer data)
 }
 
 PpDeployer *
-pp_deployer_new(PpDeployerEventFunc events, gpointer user_data)
+pp_deployer_new(const char *owner, PpDeployerEventFunc events, gpointer user_data)
 {
   static gsize once = 0;
   PpDeployer *deployer = g_new0(PpDeployer, 1);
@@ -253,6 +256,7 @@ pp_deployer_new(PpDeployerEventFunc events, gpointer user_data)
   deployer->shared->sink = g_atomic_rc_box_new0(Sink);
   deployer->shared->sink->func = events;
   deployer->shared->sink->user_data = user_data;
+  deployer->shared->owner = g_strdup(owner);
   return deployer;
 }
 
@@ -274,6 +278,7 @@ pp_domain_info_free(PpDomainInfo *info)
     return;
   g_free(info->name);
   g_free(info->what);
+  g_free(info->owner);
   g_free(info);
 }
 
@@ -385,6 +390,39 @@ without_kvm(virConnectPtr conn, const char *xml)
   return g_strconcat("<domain type='qemu'>", xml + strlen(KVM_TYPE), NULL);
 }
 
+/* The store id in @dom's pcipass metadata, or NULL when it has none.
+ * Worker thread. Returns: (transfer full) (nullable). */
+static char *
+domain_owner(virDomainPtr dom)
+{
+  g_autofree char *element =
+      virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, PP_DOMAIN_XML_METADATA_URI, 0);
+  const char *at = element != NULL ? strstr(element, "store=") : NULL;
+  char quote;
+  const char *end;
+
+  virResetLastError();
+  if (at == NULL)
+    return NULL;
+  at += strlen("store=");
+  quote = *at++;
+  end = quote == '\'' || quote == '"' ? strchr(at, quote) : NULL;
+  return end != NULL ? g_strndup(at, (gsize)(end - at)) : NULL;
+}
+
+/* Whether @dom is another store's: it carries an owner that is not ours.
+ * One without any (a pcipassd from before metadata) counts as ours. */
+static gboolean
+domain_foreign(Shared *shared, virDomainPtr dom, char **ret_owner)
+{
+  g_autofree char *owner = domain_owner(dom);
+  gboolean foreign = owner != NULL && g_strcmp0(owner, shared->owner) != 0;
+
+  if (ret_owner != NULL)
+    *ret_owner = g_steal_pointer(&owner);
+  return foreign;
+}
+
 static gboolean
 do_start(Shared *shared, const Call *call, GError **error)
 {
@@ -396,10 +434,21 @@ do_start(Shared *shared, const Call *call, GError **error)
     return FALSE;
   dom = virDomainLookupByName(conn, call->name);
   if (dom != NULL && virDomainIsActive(dom) == 1) {
+    g_autofree char *owner = NULL;
+
+    if (domain_foreign(shared, dom, &owner)) {
+      g_set_error(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_LIBVIRT,
+                  "libvirt: starting %s on '%s': a domain of that name runs there that another "
+                  "pcipass store (%s) started; destroy it there, or give the host to one "
+                  "pcipassd only",
+                  call->name, call->uri, owner);
+      return FALSE;
+    }
     g_debug("%s on '%s': already running", call->name, call->uri);
     return TRUE;
   }
   g_clear_pointer(&dom, virDomainFree);
+  virResetLastError();
   xml = without_kvm(conn, call->xml);
   dom = virDomainCreateXML(conn, xml ? xml : call->xml, VIR_DOMAIN_NONE);
   if (dom == NULL) {
@@ -430,6 +479,10 @@ do_destroy(Shared *shared, const Call *call, GError **error)
     }
     set_call_error(error, conn, call->name);
     return FALSE;
+  }
+  if (domain_foreign(shared, dom, NULL)) {
+    g_debug("%s on '%s': another store's, left alone", call->name, call->uri);
+    return TRUE;
   }
   if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) != 0) {
     g_autofree char *what = g_strdup_printf("destroying %s on '%s'", call->name, call->uri);
@@ -506,6 +559,7 @@ do_list(Shared *shared, const Call *call, GError **error)
 
       info->name = g_strdup(name);
       info->run = domain_run(state, reason, &info->what);
+      info->owner = domain_owner(doms[i]);
       g_ptr_array_add(list, info);
     }
     virDomainFree(doms[i]);

@@ -46,6 +46,9 @@ typedef void (*PpDeployerEventFunc)(const char *uri, const char *domain, PpDomai
 
 /**
  * pp_deployer_new:
+ * @owner: the store's id, which the domains pcipassd starts carry in their
+ *   metadata (pp-domain-xml): a domain of that name that carries another
+ *   is not adopted by a start, nor destroyed
  * @events: (nullable): called for every domain event and connection end
  *
  * Registers libvirt's event loop on GLib's default main context (the
@@ -53,7 +56,7 @@ typedef void (*PpDeployerEventFunc)(const char *uri, const char *domain, PpDomai
  *
  * Returns: (transfer full): a deployer with no connection yet.
  */
-PpDeployer *pp_deployer_new(PpDeployerEventFunc events, gpointer user_data);
+PpDeployer *pp_deployer_new(const char *owner, PpDeployerEventFunc events, gpointer user_data);
 
 /* Closes the connections once the calls in flight end; their callbacks
  * still run (with their own data). */
@@ -66,7 +69,8 @@ void pp_deployer_free(PpDeployer *deployer);
  * @xml: the domain XML
  *
  * Starts a transient domain from @xml. A domain of that name already
- * running counts as started (a restart of pcipassd finishing a deploy).
+ * running counts as started when it is this store's (a restart of
+ * pcipassd finishing a deploy); another's is an error.
  * A domain of type kvm on a host whose libvirt offers no KVM (no /dev/kvm:
  * a nested or emulated host) is started as type qemu.
  */
@@ -79,8 +83,8 @@ gboolean pp_deployer_start_finish(GAsyncResult *result, GError **error);
  * pp_deployer_destroy_async:
  *
  * Destroys the domain @name (its devices go back to the host's drivers
- * when libvirt manages them). A domain that does not exist counts as
- * destroyed.
+ * when libvirt manages them). A domain that does not exist, or that is
+ * another store's, counts as destroyed (the other is left alone).
  */
 void pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *name,
                                GAsyncReadyCallback callback, gpointer user_data);
@@ -97,6 +101,9 @@ typedef struct {
   char *name;
   PpDomainRun run;
   char *what; /* libvirt's state and reason: "shut off: destroyed" */
+  /* The store id of its metadata; NULL when it has none (a domain of a
+   * pcipassd from before metadata, or not one of pcipass's). */
+  char *owner;
 } PpDomainInfo;
 
 void pp_domain_info_free(PpDomainInfo *info);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,9 +16,12 @@
 
 #include <glib-unix.h>
 #include <glib.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "pp-fd.h"
+#include "pp-file.h"
 #include "pp-http-priv.h"
 #include "pp-http.h"
 
@@ -25,27 +29,52 @@
 G_DEFINE_QUARK(pp-http-error-quark, pp_http_error)
 /* clang-format on */
 
-/* An idle connection is closed after this long (MHD counts from the last
- * byte received or sent). */
-#define CONNECTION_TIMEOUT_S 30
-/* Connections open at once, per listening socket; more wait in the
- * kernel's backlog. */
-#define CONNECTION_LIMIT 256
-/* libmicrohttpd's per-connection pool: the request line and headers, and
- * the read buffer the body passes through (the body itself is ours, bounded
- * by max_body). A request whose headers do not fit is refused by MHD. */
+/* libmicrohttpd's per-connection pool: the request's head (at most
+ * PP_HTTP_HEAD_MAX, checked before it gets there, with room to spare: it
+ * never answers 431 itself) and the read buffer the body passes through
+ * (the body itself is ours, bounded by the admitted limit). */
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 /* "[ffff:...:ffff%scope]:65535" fits; a longer listen address is not one. */
 #define ADDRESS_MAX_LEN 256
+/* Connections accepted per wakeup of a listener, so that one listener's
+ * flood does not hold the loop. */
+#define ACCEPT_BATCH 64
+/* After accept() ran out of file descriptors: a pause before the next. */
+#define ACCEPT_BACKOFF_MS 100
+/* How often deadlines are looked at (headers, lingering closes). */
+#define SWEEP_MS 250
+/* A connection answered before its client finished sending (a refused
+ * request, a body too large) is read and dropped until its client closes
+ * it, it stays silent LINGER_IDLE_US, LINGER_MAX_US have passed, or
+ * LINGER_MAX_BYTES came, before it is closed: closing with unread data
+ * would reset it and could lose the answer on its way. It keeps its place
+ * in its peer's count meanwhile. */
+#define LINGER_IDLE_US (2 * G_USEC_PER_SEC)
+#define LINGER_MAX_US (10 * G_USEC_PER_SEC)
+#define LINGER_MAX_BYTES (4 * 1024 * 1024)
+/* The PEM files of --tls-cert and --tls-key: a chain of a few
+ * certificates is a few KiB. */
+#define PEM_MAX_SIZE (256 * 1024)
+/* TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* One listening socket and its libmicrohttpd daemon. */
+typedef struct _PpHttpConn PpHttpConn;
+
+/* One listening socket (ours) and its libmicrohttpd daemon (which has no
+ * listening socket: we hand it the connections). */
 typedef struct {
   PpHttpServer *server;
   struct MHD_Daemon *daemon;
   char *name; /* the path or the address, for messages */
   gboolean is_unix;
+  gboolean tls;
+  int listen_fd;
+  guint accept_source;  /* the listening socket on the main loop, while accepting */
+  guint backoff_source; /* the pause after running out of file descriptors */
+  gboolean in_accept;   /* on_listen_ready runs: it sets accept_source itself */
   guint fd_source;      /* MHD's epoll fd on the main loop */
   guint timeout_source; /* MHD's next timeout, or 0 */
+  gboolean stopping;    /* MHD_stop_daemon() runs: no lingering */
   /* The Unix socket file, removed at free only while it is still the one
    * we bound (another daemon may have replaced it since). */
   char *path;
@@ -53,47 +82,106 @@ typedef struct {
   ino_t ino;
 } PpHttpListener;
 
+typedef enum {
+  CONN_GATE,   /* ours: its request's head is coming in (plain HTTP) */
+  CONN_MHD,    /* libmicrohttpd's; the fd is its */
+  CONN_LINGER, /* ours again: answered, its last bytes drained before the close */
+} ConnState;
+
+/* One accepted connection, from accept() to close(). */
+struct _PpHttpConn {
+  PpHttpListener *listener;
+  ConnState state;
+  int fd;
+  gboolean in_poll; /* in server->poll_fd (GATE, LINGER) */
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  PpHttpPeer peer;
+  char *remote;
+  gboolean no_peer;    /* SO_PEERCRED failed: every request is 500 */
+  char *peer_key;      /* "uid 1000", "127.0.0.1"; NULL: not limited (an exempt uid) */
+  gint64 deadline;     /* monotonic µs by which its request's head must be in; 0: in */
+  GList waiting;       /* in server->waiting while deadline != 0 */
+  gint64 linger_until; /* silent until then: closed */
+  gint64 linger_end;   /* closed then in any case */
+  gsize drained;
+  GList lingering;        /* in server->lingering while state is LINGER */
+  gboolean linger_at_end; /* answered before its body was read: linger when MHD closes */
+};
+
 struct _PpHttpServer {
   PpHttpHandler handler;
+  PpHttpAdmit admit;
   gpointer user_data;
   gsize max_body;
+  PpHttpLimits limits;
+  GArray *exempt_uids;  /* uid_t */
   GPtrArray *listeners; /* PpHttpListener, owned */
   guint16 tcp_port;
   guint64 by_class[6];
+  PpHttpStats stats;
+  guint open_tcp;           /* of stats.open, on TCP listeners */
+  GHashTable *conns;        /* every PpHttpConn (owned) */
+  GHashTable *peers;        /* peer_key -> open connections (GUINT_TO_POINTER) */
+  GQueue waiting;           /* PpHttpConn with a deadline, oldest first */
+  GQueue lingering;         /* PpHttpConn lingering */
+  guint lingering_unpeered; /* of those, not counted under a peer (refused, exempt) */
+  int poll_fd;              /* epoll (edge-triggered) of the GATE and LINGER connections */
+  guint poll_source;        /* poll_fd on the main loop */
+  guint sweep_source;       /* the deadlines' timer, while any */
+  PpHttpConn *adding;       /* the connection MHD_add_connection() is handed */
+  gboolean stopping;        /* being freed */
+  char *scratch;            /* SCRATCH_SIZE bytes: peeked heads, drained bytes */
+  /* TLS, from pp_http_server_set_tls(): PEM, NUL-terminated */
+  char *tls_cert;
+  char *tls_key;
+  gint64 tls_expires; /* the certificate's end, unix seconds */
 };
+
+#define SCRATCH_SIZE (64 * 1024)
+G_STATIC_ASSERT(SCRATCH_SIZE >= PP_HTTP_HEAD_MAX);
 
 /* One request, from its request line (the URI log callback) to its
  * completion (MHD_OPTION_NOTIFY_COMPLETED); MHD's req_cls. */
 struct _PpHttpRequest {
   PpHttpListener *listener;
-  struct MHD_Connection *conn; /* valid while the handler runs */
-  const char *method;          /* MHD's, valid while the handler runs */
+  PpHttpConn *hconn;           /* its connection (outlives it) */
+  struct MHD_Connection *conn; /* valid while the hooks run */
+  const char *method;          /* MHD's, valid while the hooks run */
   char *path;                  /* the raw path, not percent-decoded */
   GByteArray *body;
+  gsize max_body;     /* what admit allowed */
   gboolean started;   /* the access handler's first call is done */
   gboolean too_large; /* the body passed max_body: it is dropped, 413 */
-  gboolean no_peer;   /* SO_PEERCRED failed: 500 */
+  gboolean answered;  /* we queued its answer (else libmicrohttpd did, or nobody) */
   PpHttpPeer peer;
-  char *remote;
+  gpointer data;
+  GDestroyNotify data_destroy;
   /* A request made by pp_http_test_request_new() has no connection: its
-   * method, headers (names in lower case) and query are these. */
+   * method, headers (names in lower case), query and peer's name are these. */
   char *test_method;
   GHashTable *test_headers;
   GHashTable *test_query;
+  char *test_remote;
 };
+
+static void server_update_accepting(PpHttpServer *server);
+static void conn_free(PpHttpConn *conn);
 
 static void
 request_free(PpHttpRequest *req)
 {
   if (req == NULL)
     return;
+  if (req->data_destroy != NULL)
+    req->data_destroy(req->data);
   g_free(req->path);
   if (req->body != NULL)
     g_byte_array_unref(req->body);
-  g_free(req->remote);
   g_free(req->test_method);
   g_clear_pointer(&req->test_headers, g_hash_table_unref);
   g_clear_pointer(&req->test_query, g_hash_table_unref);
+  g_free(req->test_remote);
   g_free(req);
 }
 
@@ -159,12 +247,321 @@ pp_http_request_get_peer(const PpHttpRequest *req)
   return &req->peer;
 }
 
+void
+pp_http_request_set_data(PpHttpRequest *req, gpointer data, GDestroyNotify destroy)
+{
+  g_return_if_fail(req != NULL);
+  if (req->data_destroy != NULL)
+    req->data_destroy(req->data);
+  req->data = data;
+  req->data_destroy = destroy;
+}
+
+gpointer
+pp_http_request_get_data(const PpHttpRequest *req)
+{
+  g_return_val_if_fail(req != NULL, NULL);
+  return req->data;
+}
+
+/* The head of a request (RFC 9112 section 3 and 5), checked before
+ * libmicrohttpd sees it. */
+
+/* RFC 9110 5.6.2: tchar. */
+static gboolean
+is_tchar(guchar c)
+{
+  return g_ascii_isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* RFC 9110 5.5: field-vchar, SP and HTAB; no control character. */
+static gboolean
+is_value_char(guchar c)
+{
+  return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+#define METHOD_MAX 32
+#define BAD_REQUEST_LINE "the request line is not 'METHOD /PATH HTTP/1.1'"
+
+/* "METHOD SP /TARGET SP HTTP/d.d", or a prefix of it when not @complete.
+ * Returns 0 (good so far) or the error status. */
+static guint
+check_request_line(const guchar *line, gsize len, gboolean complete, gboolean *ret_http11,
+                   const char **ret_message)
+{
+  static const char version_form[] = "HTTP/0.0";
+  gsize i = 0, start;
+
+  *ret_message = BAD_REQUEST_LINE;
+  while (i < len && i <= METHOD_MAX && is_tchar(line[i]))
+    i++;
+  if (i > METHOD_MAX)
+    return 400;
+  if (i == len)
+    return complete ? 400 : 0;
+  if (i == 0 || line[i] != ' ')
+    return 400;
+  start = ++i;
+  while (i < len && line[i] > 0x20 && line[i] < 0x7f)
+    i++;
+  if (i > start && line[start] != '/' && !(line[start] == '*' && i == start + 1)) {
+    *ret_message = "the request target is not a path";
+    return 400;
+  }
+  if (i == len)
+    return complete ? 400 : 0;
+  if (i == start || line[i] != ' ')
+    return 400;
+  i++;
+  /* "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3). */
+  for (gsize k = 0; i + k < len; k++) {
+    guchar c = line[i + k];
+
+    if (k >= sizeof(version_form) - 1)
+      return 400;
+    if (version_form[k] == '0' ? !g_ascii_isdigit(c) : c != (guchar)version_form[k])
+      return 400;
+  }
+  if (!complete)
+    return 0;
+  if (len - i != sizeof(version_form) - 1)
+    return 400;
+  if (memcmp(line + i, "HTTP/1.1", 8) == 0)
+    *ret_http11 = TRUE;
+  else if (memcmp(line + i, "HTTP/1.0", 8) != 0) {
+    *ret_message = "HTTP version not supported: HTTP/1.1 or HTTP/1.0";
+    return 505;
+  }
+  return 0;
+}
+
+/* What the header lines said. */
+typedef struct {
+  guint hosts;
+  guint lengths;
+  gboolean transfer_encoding;
+} HeadFields;
+
+static gboolean
+name_is(const guchar *name, gsize len, const char *want)
+{
+  return strlen(want) == len && g_ascii_strncasecmp((const char *)name, want, len) == 0;
+}
+
+/* "Name: value", or a prefix of it when not @complete. Returns 0 (good so
+ * far) or the error status. */
+static guint
+check_header_line(const guchar *line, gsize len, gboolean complete, HeadFields *fields,
+                  const char **ret_message)
+{
+  gsize i = 0, start, end;
+
+  if (len == 0)
+    return 0;
+  if (line[0] == ' ' || line[0] == '\t') {
+    *ret_message = "a header line is folded onto the next: that is not accepted";
+    return 400;
+  }
+  while (i < len && is_tchar(line[i]))
+    i++;
+  if (i == len) {
+    *ret_message = "a header line has no ':'";
+    return complete ? 400 : 0;
+  }
+  if (i == 0 || line[i] != ':') {
+    *ret_message = "a header's name is not a token followed by ':'";
+    return 400;
+  }
+  for (gsize k = i + 1; k < len; k++) {
+    if (!is_value_char(line[k])) {
+      *ret_message = "a header's value holds a control character";
+      return 400;
+    }
+  }
+  if (!complete)
+    return 0;
+  start = i + 1;
+  end = len;
+  while (start < end && (line[start] == ' ' || line[start] == '\t'))
+    start++;
+  while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+    end--;
+  if (name_is(line, i, "Host"))
+    fields->hosts++;
+  else if (name_is(line, i, "Transfer-Encoding"))
+    fields->transfer_encoding = TRUE;
+  else if (name_is(line, i, "Content-Length")) {
+    fields->lengths++;
+    /* 19 digits: below 2^63. */
+    if (end == start || end - start > 19) {
+      *ret_message = "the Content-Length is not a number of at most 19 digits";
+      return 400;
+    }
+    for (gsize k = start; k < end; k++) {
+      if (!g_ascii_isdigit(line[k])) {
+        *ret_message = "the Content-Length is not a number of at most 19 digits";
+        return 400;
+      }
+    }
+  }
+  return 0;
+}
+
+static void
+head_result(PpHttpHeadCheck *ret, guint status, const char *message, gsize head_len)
+{
+  ret->status = status;
+  ret->message = message;
+  ret->head_len = head_len;
+}
+
+void
+pp_http_head_check(const char *data, gsize len, PpHttpHeadCheck *ret)
+{
+  const guchar *d = (const guchar *)data;
+  gsize n = MIN(len, (gsize)PP_HTTP_HEAD_MAX);
+  gsize pos = 0;
+  guint lines = 0;
+  gboolean http11 = FALSE;
+  HeadFields fields = { 0 };
+
+  g_return_if_fail(data != NULL || len == 0);
+  g_return_if_fail(ret != NULL);
+
+  head_result(ret, 0, NULL, 0);
+  for (;;) {
+    const guchar *line = d + pos;
+    const guchar *lf = memchr(line, '\n', n - pos);
+    gboolean complete = lf != NULL;
+    gsize line_len = complete ? (gsize)(lf - line) : n - pos;
+    const char *message = NULL;
+    guint status;
+
+    /* CRLF or LF ends a line; a CR at the end of what came may be the
+     * start of a CRLF. Any other CR is a control character. */
+    if (line_len > 0 && line[line_len - 1] == '\r')
+      line_len--;
+    if (lines == 0)
+      status = check_request_line(line, line_len, complete, &http11, &message);
+    else
+      status = check_header_line(line, line_len, complete, &fields, &message);
+    if (status != 0) {
+      head_result(ret, status, message, 0);
+      return;
+    }
+    if (lines == 0 && line_len > PP_HTTP_REQUEST_LINE_MAX) {
+      head_result(ret, 414,
+                  "the request line is longer than " G_STRINGIFY(PP_HTTP_REQUEST_LINE_MAX) " bytes",
+                  0);
+      return;
+    }
+    if (!complete) {
+      if (len >= PP_HTTP_HEAD_MAX)
+        head_result(ret, 431,
+                    "the request's head is larger than " G_STRINGIFY(PP_HTTP_HEAD_MAX) " bytes", 0);
+      return; /* not whole yet */
+    }
+    pos = (gsize)(lf - d) + 1;
+    if (lines > 0 && line_len == 0)
+      break;
+    if (++lines > PP_HTTP_HEADER_LINES_MAX + 1) {
+      head_result(
+          ret, 431,
+          "the request has more than " G_STRINGIFY(PP_HTTP_HEADER_LINES_MAX) " header lines", 0);
+      return;
+    }
+  }
+
+  if (fields.transfer_encoding)
+    head_result(ret, 411,
+                "a body must come with a Content-Length: Transfer-Encoding is not accepted", 0);
+  else if (fields.lengths > 1)
+    head_result(ret, 400, "the request has more than one Content-Length", 0);
+  else if (fields.hosts > 1)
+    head_result(ret, 400, "the request has more than one Host header", 0);
+  else if (http11 && fields.hosts == 0)
+    head_result(ret, 400, "an HTTP/1.1 request needs a Host header", 0);
+  else
+    head_result(ret, 200, NULL, pos);
+}
+
+/* Answers. */
+
+/* {"error": {"code": N, "message": "..."}}, the JSON error of pp-api.h. */
+static char *
+error_json(guint status, const char *message)
+{
+  GString *out = g_string_new(NULL);
+
+  g_string_append_printf(out, "{\"error\": {\"code\": %u, \"message\": \"", status);
+  for (const char *p = message; *p != '\0'; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf(out, "\\%c", *p);
+    else if ((guchar)*p < 0x20)
+      g_string_append_printf(out, "\\u%04x", (guint)(guchar)*p);
+    else
+      g_string_append_c(out, *p);
+  }
+  g_string_append(out, "\"}}");
+  return g_string_free(out, FALSE);
+}
+
+static void
+count_answer(PpHttpServer *server, guint status)
+{
+  if (status >= 100 && status <= 599)
+    server->by_class[status / 100]++;
+}
+
+/* Answers through libmicrohttpd; the body is copied. Every answer closes
+ * its connection. Counts the answer by class. */
+static enum MHD_Result
+queue_answer(PpHttpRequest *req, guint status, const char *content_type, GBytes *body)
+{
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+  gsize len = 0;
+  const void *data = body != NULL ? g_bytes_get_data(body, &len) : NULL;
+
+  if (len > 0)
+    resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+  else
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  if (resp == NULL)
+    return MHD_NO; /* out of memory: MHD closes the connection */
+  if (body != NULL && content_type != NULL)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  /* One request a connection: each one's head passes our checks and its
+   * own header timeout (libmicrohttpd would read a second one itself). */
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  ret = MHD_queue_response(req->conn, status, resp);
+  MHD_destroy_response(resp);
+  if (ret == MHD_YES) {
+    req->answered = TRUE;
+    count_answer(req->listener->server, status);
+  }
+  return ret;
+}
+
+static enum MHD_Result
+queue_error(PpHttpRequest *req, guint status, const char *message)
+{
+  g_autofree char *json = error_json(status, message);
+  gsize len = strlen(json);
+  g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&json), len);
+
+  return queue_answer(req, status, "application/json", body);
+}
+
 /* Driving libmicrohttpd from the main loop (STYLE rule 29): MHD in
  * external-epoll mode has no thread; its epoll fd becomes readable when a
- * socket of its own (listening or connected) is, and MHD_get_timeout()
- * says when it next needs to run without any (an idle connection to time
- * out, or 0: work already known, e.g. data left in a connection's buffer
- * after an edge-triggered wakeup). */
+ * connection of its own is, and MHD_get_timeout() says when it next needs
+ * to run without any (an idle connection to time out, or 0: work already
+ * known, e.g. a connection just handed over, or data left in a buffer
+ * after an edge-triggered wakeup). It has no listening socket: accepting
+ * is ours (below), so nothing depends on it running to accept again. */
 
 static gboolean on_timeout(gpointer user_data);
 
@@ -205,119 +602,301 @@ on_epoll_ready(int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Connections: accepted and admitted here, their heads checked (GATE),
+ * handed to libmicrohttpd (MHD), and drained before their close when they
+ * were answered early (LINGER). */
+
+static gboolean on_sweep(gpointer user_data);
+
 static void
-listener_free(PpHttpListener *l)
+server_arm_sweep(PpHttpServer *server)
 {
-  if (l == NULL)
-    return;
-  g_clear_handle_id(&l->fd_source, g_source_remove);
-  g_clear_handle_id(&l->timeout_source, g_source_remove);
-  /* Closes every connection (NOTIFY_COMPLETED frees their requests) and
-   * the listening socket. */
-  if (l->daemon != NULL)
-    MHD_stop_daemon(l->daemon);
-  if (l->path != NULL) {
-    struct stat st;
+  if (server->sweep_source == 0 && !server->stopping &&
+      (server->waiting.length > 0 || server->lingering.length > 0))
+    server->sweep_source = g_timeout_add(SWEEP_MS, on_sweep, server);
+}
 
-    if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino &&
-        unlink(l->path) < 0)
-      g_debug("cannot remove '%s': %s, ignoring", l->path, g_strerror(errno));
+static void
+conn_poll(PpHttpConn *conn, gboolean add)
+{
+  PpHttpServer *server = conn->listener->server;
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = conn };
+
+  if (add && !conn->in_poll) {
+    /* Edge-triggered: the head is peeked, not read, so it stays readable;
+     * each new piece of it is a new edge. */
+    if (epoll_ctl(server->poll_fd, EPOLL_CTL_ADD, conn->fd, &ev) == 0)
+      conn->in_poll = TRUE;
+    else
+      g_debug("%s: epoll_ctl: %s", conn->remote, g_strerror(errno));
+  } else if (!add && conn->in_poll) {
+    epoll_ctl(server->poll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
+    conn->in_poll = FALSE;
   }
-  g_free(l->name);
-  g_free(l->path);
-  g_free(l);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHttpListener, listener_free)
-
-PpHttpServer *
-pp_http_server_new(PpHttpHandler handler, gpointer user_data, gsize max_body)
+/* The request's head is in (or the connection goes): no deadline. */
+static void
+conn_clear_deadline(PpHttpConn *conn)
 {
-  PpHttpServer *server;
-
-  g_return_val_if_fail(handler != NULL, NULL);
-  server = g_new0(PpHttpServer, 1);
-  server->handler = handler;
-  server->user_data = user_data;
-  /* GByteArray counts in guint; no API body comes near. */
-  server->max_body = MIN(max_body, (gsize)G_MAXUINT - 1);
-  server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
-  return server;
+  if (conn->deadline != 0) {
+    g_queue_unlink(&conn->listener->server->waiting, &conn->waiting);
+    conn->deadline = 0;
+  }
 }
 
-void
-pp_http_server_free(PpHttpServer *server)
+/* Gives back the connection's place in its peer's count. */
+static void
+conn_release_peer(PpHttpConn *conn)
 {
-  if (server == NULL)
+  PpHttpServer *server = conn->listener->server;
+  guint n;
+
+  if (conn->peer_key == NULL)
     return;
-  g_ptr_array_unref(server->listeners);
-  g_free(server);
-}
-
-guint16
-pp_http_server_get_tcp_port(PpHttpServer *server)
-{
-  g_return_val_if_fail(server != NULL, 0);
-  return server->tcp_port;
-}
-
-void
-pp_http_server_get_counts(PpHttpServer *server, guint64 ret_by_class[6])
-{
-  g_return_if_fail(server != NULL);
-  memcpy(ret_by_class, server->by_class, sizeof(server->by_class));
-}
-
-/* Answers; the body is copied. Counts the answer by class. */
-static enum MHD_Result
-queue_answer(PpHttpListener *l, struct MHD_Connection *conn, guint status, const char *content_type,
-             GBytes *body)
-{
-  struct MHD_Response *resp;
-  enum MHD_Result ret;
-  gsize len = 0;
-  const void *data = body != NULL ? g_bytes_get_data(body, &len) : NULL;
-
-  if (len > 0)
-    resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+  n = GPOINTER_TO_UINT(g_hash_table_lookup(server->peers, conn->peer_key));
+  if (n <= 1)
+    g_hash_table_remove(server->peers, conn->peer_key);
   else
-    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-  if (resp == NULL)
-    return MHD_NO; /* out of memory: MHD closes the connection */
-  if (body != NULL && content_type != NULL)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  ret = MHD_queue_response(conn, status, resp);
-  MHD_destroy_response(resp);
-  if (ret == MHD_YES)
-    l->server->by_class[status / 100]++;
-  return ret;
+    g_hash_table_insert(server->peers, g_strdup(conn->peer_key), GUINT_TO_POINTER(n - 1));
+  g_clear_pointer(&conn->peer_key, g_free);
 }
 
-/* The JSON error of pp-api.h; the message must need no escaping. */
-static enum MHD_Result
-queue_error(PpHttpListener *l, struct MHD_Connection *conn, guint status, const char *message)
+/* Forgets @conn and, when it is ours, closes it. */
+static void
+conn_free(PpHttpConn *conn)
 {
-  g_autofree char *json =
-      g_strdup_printf("{\"error\": {\"code\": %u, \"message\": \"%s\"}}", status, message);
-  gsize len = strlen(json);
-  g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&json), len);
+  PpHttpListener *l = conn->listener;
+  PpHttpServer *server = l->server;
 
-  return queue_answer(l, conn, status, "application/json", body);
+  conn_clear_deadline(conn);
+  if (conn->state == CONN_LINGER) {
+    g_queue_unlink(&server->lingering, &conn->lingering);
+    if (conn->peer_key == NULL)
+      server->lingering_unpeered--;
+  }
+  conn_release_peer(conn);
+  if (conn->state != CONN_MHD) {
+    conn_poll(conn, FALSE);
+    pp_close_fdp(&conn->fd);
+  }
+  g_hash_table_remove(server->conns, conn);
+  server->stats.open--;
+  if (!l->is_unix)
+    server->open_tcp--;
+  g_free(conn->remote);
+  g_free(conn);
+  server_update_accepting(server);
 }
 
-static enum MHD_Result
-queue_too_large(PpHttpListener *l, struct MHD_Connection *conn)
+/* Reads and drops what the client still sends, until it closes or
+ * LINGER_MAX_BYTES came (its silence and LINGER_MAX_US are on_sweep's). */
+static void
+conn_drain(PpHttpConn *conn)
 {
-  g_autofree char *message =
-      g_strdup_printf("request body larger than %" G_GSIZE_FORMAT " bytes", l->server->max_body);
+  PpHttpServer *server = conn->listener->server;
 
-  return queue_error(l, conn, 413, message);
+  for (;;) {
+    ssize_t n = recv(conn->fd, server->scratch, SCRATCH_SIZE, MSG_DONTWAIT);
+
+    if (n > 0) {
+      conn->drained += (gsize)n;
+      conn->linger_until = MIN(g_get_monotonic_time() + LINGER_IDLE_US, conn->linger_end);
+      if (conn->drained <= LINGER_MAX_BYTES)
+        continue;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    }
+    conn_free(conn); /* closed by the client, an error, or enough */
+    return;
+  }
 }
 
-/* "127.0.0.1:40112", "[::1]:40112". */
+/* @conn's fd is ours and its answer on its way: it closes once the client
+ * stops sending (see LINGER_IDLE_US). Those counted under no peer (refused
+ * by the per-peer limit) linger only while few do: a flood of them is
+ * closed at once. */
+static void
+conn_linger(PpHttpConn *conn)
+{
+  PpHttpServer *server = conn->listener->server;
+  gint64 now = g_get_monotonic_time();
+
+  conn_clear_deadline(conn);
+  if (server->stopping || conn->fd < 0 ||
+      (conn->peer_key == NULL &&
+       server->lingering_unpeered >= MAX(server->limits.max_connections / 8, 1))) {
+    conn_free(conn);
+    return;
+  }
+  conn->state = CONN_LINGER;
+  conn->linger_end = now + LINGER_MAX_US;
+  conn->linger_until = now + LINGER_IDLE_US;
+  conn->lingering.data = conn;
+  g_queue_push_tail_link(&server->lingering, &conn->lingering);
+  if (conn->peer_key == NULL)
+    server->lingering_unpeered++;
+  conn_poll(conn, TRUE);
+  server_arm_sweep(server);
+  conn_drain(conn);
+}
+
+/* Answers an error on a connection of ours (no request of libmicrohttpd's
+ * on it), then lingers. Over TLS there is no HTTP before the handshake:
+ * it is closed. */
+static void
+conn_refuse(PpHttpConn *conn, guint status, const char *message)
+{
+  PpHttpServer *server = conn->listener->server;
+  g_autofree char *json = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (conn->listener->tls) {
+    conn_free(conn);
+    return;
+  }
+  json = error_json(status, message);
+  text = g_strdup_printf("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: "
+                         "%zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                         status, MHD_get_reason_phrase_for(status), strlen(json), json);
+  len = strlen(text);
+  /* A few hundred bytes into an empty send buffer: whole, or the client
+   * is gone. */
+  if (send(conn->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
+    count_answer(server, status);
+  g_debug("%s: %u %s", conn->remote, status, message);
+  shutdown(conn->fd, SHUT_WR);
+  conn_linger(conn);
+}
+
+/* The head is in and good: libmicrohttpd reads it, from the start (it was
+ * only peeked). */
+static void
+conn_hand_over(PpHttpConn *conn)
+{
+  PpHttpListener *l = conn->listener;
+  PpHttpServer *server = l->server;
+  enum MHD_Result ok;
+
+  conn_poll(conn, FALSE);
+  conn->state = CONN_MHD;
+  server->adding = conn;
+  ok =
+      MHD_add_connection(l->daemon, conn->fd, (const struct sockaddr *)&conn->addr, conn->addr_len);
+  if (ok != MHD_YES && server->adding == conn) {
+    /* Refused before it was ever MHD's (on_connection never saw it); MHD
+     * closed the socket. */
+    g_debug("%s: libmicrohttpd did not take the connection: %s", conn->remote, g_strerror(errno));
+    conn->fd = -1;
+    server->adding = NULL;
+    conn_free(conn);
+    return;
+  }
+  server->adding = NULL;
+  /* A connection handed over has work pending: MHD says so with a timeout
+   * of 0. */
+  listener_arm_timeout(l);
+}
+
+/* Peeks at what came of the head; hands it over when whole and good,
+ * answers its error when not, waits otherwise. */
+static void
+conn_check_head(PpHttpConn *conn, guint32 events)
+{
+  PpHttpServer *server = conn->listener->server;
+  PpHttpHeadCheck check;
+  ssize_t n;
+
+  do
+    n = recv(conn->fd, server->scratch, PP_HTTP_HEAD_MAX, MSG_PEEK | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (events & (EPOLLHUP | EPOLLERR)) == 0)
+    return;
+  if (n <= 0) {
+    conn_free(conn); /* gone before a whole head */
+    return;
+  }
+  pp_http_head_check(server->scratch, (gsize)n, &check);
+  if (check.status == 0) {
+    /* Not whole; nothing more comes once the client has shut its side. */
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+      conn_free(conn);
+    return;
+  }
+  if (check.status != 200) {
+    conn_refuse(conn, check.status, check.message);
+    return;
+  }
+  conn_hand_over(conn);
+}
+
+static gboolean
+on_poll_ready(int fd, GIOCondition condition, gpointer user_data)
+{
+  PpHttpServer *server = user_data;
+  struct epoll_event events[64];
+  int n;
+
+  do {
+    n = epoll_wait(server->poll_fd, events, G_N_ELEMENTS(events), 0);
+    /* Each event's connection is freed by its own handling only: none of
+     * them touches another's. */
+    for (int i = 0; i < n; i++) {
+      PpHttpConn *conn = events[i].data.ptr;
+
+      if (conn->state == CONN_GATE)
+        conn_check_head(conn, events[i].events);
+      else if (conn->state == CONN_LINGER)
+        conn_drain(conn);
+    }
+  } while (n == G_N_ELEMENTS(events));
+  return G_SOURCE_CONTINUE;
+}
+
+/* The deadlines: a head not in by its deadline is 408 and closed (over
+ * TLS, or once libmicrohttpd has it, the socket is shut and libmicrohttpd
+ * closes it); a lingering connection past its time is closed. */
+static gboolean
+on_sweep(gpointer user_data)
+{
+  PpHttpServer *server = user_data;
+  gint64 now = g_get_monotonic_time();
+
+  while (server->waiting.head != NULL) {
+    PpHttpConn *conn = server->waiting.head->data;
+
+    if (conn->deadline > now)
+      break;
+    server->stats.header_timeouts++;
+    g_debug("%s: no whole request head within %u s, closing", conn->remote,
+            server->limits.header_timeout_s);
+    conn_clear_deadline(conn);
+    if (conn->state == CONN_GATE) {
+      conn_refuse(conn, 408, "the request's head did not come in time");
+    } else if (conn->state == CONN_MHD) {
+      /* libmicrohttpd sees the end of the stream and closes it. */
+      shutdown(conn->fd, SHUT_RDWR);
+    }
+  }
+  for (GList *l = server->lingering.head, *next; l != NULL; l = next) {
+    PpHttpConn *conn = l->data;
+
+    next = l->next;
+    if (conn->linger_until <= now)
+      conn_free(conn);
+  }
+  if (server->waiting.length > 0 || server->lingering.length > 0)
+    return G_SOURCE_CONTINUE;
+  server->sweep_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* "127.0.0.1:40112", "[::1]:40112"; with @port FALSE the address alone. */
 static char *
-format_sockaddr(const struct sockaddr *sa)
+format_sockaddr(const struct sockaddr *sa, gboolean port)
 {
   char host[INET6_ADDRSTRLEN];
 
@@ -327,49 +906,237 @@ format_sockaddr(const struct sockaddr *sa)
     const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    return g_strdup_printf("%s:%u", host, ntohs(in->sin_port));
+    return port ? g_strdup_printf("%s:%u", host, ntohs(in->sin_port)) : g_strdup(host);
   }
   if (sa->sa_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    return g_strdup_printf("[%s]:%u", host, ntohs(in6->sin6_port));
+    return port ? g_strdup_printf("[%s]:%u", host, ntohs(in6->sin6_port))
+                : g_strdup_printf("[%s]", host);
   }
   return g_strdup("unknown");
 }
 
+static gboolean
+uid_is_exempt(PpHttpServer *server, uid_t uid)
+{
+  for (guint i = 0; i < server->exempt_uids->len; i++) {
+    if (g_array_index(server->exempt_uids, uid_t, i) == uid)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Who is asking: on the Unix socket the peer's credentials as the kernel
  * recorded them at connect(); over TCP only the address (uid and gid -1,
- * pid 0: nobody). */
+ * pid 0: nobody). The key its connections are counted under. */
 static void
-request_read_peer(PpHttpRequest *req, struct MHD_Connection *conn)
+conn_read_peer(PpHttpConn *conn)
 {
-  const union MHD_ConnectionInfo *info;
+  PpHttpServer *server = conn->listener->server;
 
-  req->peer.uid = (uid_t)-1;
-  req->peer.gid = (gid_t)-1;
-  req->peer.pid = 0;
-  if (req->listener->is_unix) {
+  conn->peer.uid = (uid_t)-1;
+  conn->peer.gid = (gid_t)-1;
+  conn->peer.pid = 0;
+  if (conn->listener->is_unix) {
     struct ucred cred;
     socklen_t len = sizeof(cred);
 
-    req->peer.is_unix = TRUE;
-    req->remote = g_strdup("unix");
-    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (info == NULL || getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-        len != sizeof(cred)) {
-      g_debug("%s: cannot read the peer's credentials: %s", req->listener->name, g_strerror(errno));
-      req->no_peer = TRUE;
+    conn->peer.is_unix = TRUE;
+    conn->remote = g_strdup("unix");
+    if (getsockopt(conn->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+      g_debug("%s: cannot read the peer's credentials: %s", conn->listener->name,
+              g_strerror(errno));
+      conn->no_peer = TRUE;
+      conn->peer_key = g_strdup("uid unknown");
     } else {
-      req->peer.uid = cred.uid;
-      req->peer.gid = cred.gid;
-      req->peer.pid = cred.pid;
+      conn->peer.uid = cred.uid;
+      conn->peer.gid = cred.gid;
+      conn->peer.pid = cred.pid;
+      if (!uid_is_exempt(server, cred.uid))
+        conn->peer_key = g_strdup_printf("uid %u", (guint)cred.uid);
     }
   } else {
-    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    req->remote = format_sockaddr(info != NULL ? info->client_addr : NULL);
+    conn->remote = format_sockaddr((const struct sockaddr *)&conn->addr, TRUE);
+    conn->peer_key = format_sockaddr((const struct sockaddr *)&conn->addr, FALSE);
   }
-  req->peer.remote = req->remote;
+  conn->peer.remote = conn->remote;
+}
+
+/* A connection just accepted: counted, admitted or refused (its peer has
+ * max_per_peer open), given its head's deadline, and watched (plain HTTP)
+ * or handed over (TLS: its head comes through the TLS session). */
+static void
+conn_new(PpHttpListener *l, int fd, const struct sockaddr_storage *addr, socklen_t addr_len)
+{
+  PpHttpServer *server = l->server;
+  PpHttpConn *conn = g_new0(PpHttpConn, 1);
+  guint n = 0;
+
+  conn->listener = l;
+  conn->state = CONN_GATE;
+  conn->fd = fd;
+  conn->addr = *addr;
+  conn->addr_len = addr_len;
+  g_hash_table_add(server->conns, conn);
+  server->stats.open++;
+  server->stats.accepted++;
+  if (!l->is_unix)
+    server->open_tcp++;
+  conn_read_peer(conn);
+
+  if (conn->peer_key != NULL) {
+    n = GPOINTER_TO_UINT(g_hash_table_lookup(server->peers, conn->peer_key));
+    if (n >= server->limits.max_per_peer) {
+      g_autofree char *message =
+          g_strdup_printf("too many connections from %s (at most %u at once); try again later",
+                          conn->peer_key, server->limits.max_per_peer);
+
+      server->stats.refused_peer++;
+      g_clear_pointer(&conn->peer_key, g_free); /* not counted: refused */
+      conn_refuse(conn, 503, message);
+      return;
+    }
+    g_hash_table_insert(server->peers, g_strdup(conn->peer_key), GUINT_TO_POINTER(n + 1));
+  }
+
+  conn->deadline = g_get_monotonic_time() + server->limits.header_timeout_s * G_USEC_PER_SEC;
+  conn->waiting.data = conn;
+  g_queue_push_tail_link(&server->waiting, &conn->waiting);
+  server_arm_sweep(server);
+  if (l->tls) {
+    conn_hand_over(conn);
+    return;
+  }
+  /* Its head may be there already: the edge-triggered add reports it. */
+  conn_poll(conn, TRUE);
+}
+
+/* Accepting. A listener accepts while there is room (max_connections in
+ * all, TCP leaving unix_reserved to the Unix socket); at the limit its
+ * socket leaves the main loop, and more clients wait in the kernel's
+ * backlog; it comes back as soon as a connection closes. */
+
+static gboolean
+listener_has_room(PpHttpListener *l)
+{
+  PpHttpServer *server = l->server;
+  const PpHttpLimits *limits = &server->limits;
+
+  if (server->stats.open >= limits->max_connections)
+    return FALSE;
+  return l->is_unix || server->open_tcp < limits->max_connections - limits->unix_reserved;
+}
+
+static gboolean listener_want_accept(PpHttpListener *l);
+
+static gboolean
+on_backoff_done(gpointer user_data)
+{
+  PpHttpListener *l = user_data;
+
+  l->backoff_source = 0;
+  server_update_accepting(l->server);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
+{
+  PpHttpListener *l = user_data;
+
+  l->in_accept = TRUE;
+  for (guint i = 0; i < ACCEPT_BATCH && listener_has_room(l); i++) {
+    struct sockaddr_storage addr;
+    socklen_t addr_len = sizeof(addr);
+    int client =
+        accept4(l->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (client >= 0) {
+      conn_new(l, client, &addr, addr_len);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED)
+      continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      /* Out of file descriptors or memory: the listener pauses rather
+       * than spin; a connection that closes meanwhile frees one. */
+      g_debug("%s: cannot accept: %s; pausing %d ms", l->name, g_strerror(errno),
+              ACCEPT_BACKOFF_MS);
+      if (l->backoff_source == 0)
+        l->backoff_source = g_timeout_add(ACCEPT_BACKOFF_MS, on_backoff_done, l);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      g_debug("%s: cannot accept: %s", l->name, g_strerror(errno));
+    }
+    break;
+  }
+  l->in_accept = FALSE;
+  if (listener_want_accept(l))
+    return G_SOURCE_CONTINUE;
+  l->accept_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+listener_want_accept(PpHttpListener *l)
+{
+  return l->listen_fd >= 0 && !l->stopping && !l->server->stopping && l->backoff_source == 0 &&
+         listener_has_room(l);
+}
+
+/* Puts each listening socket on the main loop, or takes it off, as its
+ * room says. */
+static void
+server_update_accepting(PpHttpServer *server)
+{
+  if (server->stopping)
+    return;
+  for (guint i = 0; i < server->listeners->len; i++) {
+    PpHttpListener *l = g_ptr_array_index(server->listeners, i);
+    gboolean want = listener_want_accept(l);
+
+    if (l->in_accept)
+      continue; /* on_listen_ready decides when it returns */
+    if (want && l->accept_source == 0)
+      l->accept_source = g_unix_fd_add(l->listen_fd, G_IO_IN, on_listen_ready, l);
+    else if (!want && l->accept_source != 0)
+      g_clear_handle_id(&l->accept_source, g_source_remove);
+  }
+}
+
+/* libmicrohttpd's callbacks. */
+
+/* A connection becomes libmicrohttpd's (inside MHD_add_connection()), or
+ * it closed one. A connection answered before its body was read lingers:
+ * its socket lives on in a dup until drained. */
+static void
+on_connection(void *cls, struct MHD_Connection *mconn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+  PpHttpListener *l = cls;
+  PpHttpServer *server = l->server;
+  PpHttpConn *conn;
+
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    g_assert(server->adding != NULL);
+    *socket_context = server->adding;
+    server->adding = NULL;
+    return;
+  }
+  conn = *socket_context;
+  *socket_context = NULL;
+  if (conn == NULL)
+    return;
+  if (conn->linger_at_end && !l->stopping) {
+    /* MHD closes its fd after this; the dup, ours, keeps the socket (a
+     * failed dup: -1, closed at once). */
+    conn->fd = fcntl(conn->fd, F_DUPFD_CLOEXEC, 0);
+    conn->state = CONN_GATE; /* ours again, not lingering yet */
+    conn_linger(conn);
+    return;
+  }
+  conn_free(conn);
 }
 
 /* The request line's URI as the client sent it, before MHD splits off the
@@ -377,43 +1144,112 @@ request_read_peer(PpHttpRequest *req, struct MHD_Connection *conn)
  * state made here is MHD's req_cls, freed in on_completed (MHD calls it for
  * every request that got here, answered or not). */
 static void *
-on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+on_uri(void *cls, const char *uri, struct MHD_Connection *mconn)
 {
   PpHttpRequest *req = g_new0(PpHttpRequest, 1);
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(mconn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
   req->listener = cls;
+  req->hconn = info != NULL ? info->socket_context : NULL;
+  g_assert(req->hconn != NULL);
+  req->peer = req->hconn->peer;
   req->path = g_strndup(uri, strcspn(uri, "?"));
   return req;
 }
 
+/* A request ends. An answer libmicrohttpd gave itself (over TLS: a head it
+ * refused) is counted here. */
 static void
-on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+on_completed(void *cls, struct MHD_Connection *mconn, void **req_cls,
              enum MHD_RequestTerminationCode toe)
 {
-  request_free(*req_cls);
+  PpHttpListener *l = cls;
+  PpHttpRequest *req = *req_cls;
+
+  if (req != NULL && !req->answered) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(mconn, MHD_CONNECTION_INFO_HTTP_STATUS);
+
+    if (info != NULL)
+      count_answer(l->server, info->http_status);
+  }
+  request_free(req);
   *req_cls = NULL;
 }
 
+/* The Content-Length; FALSE when there is none (MHD has checked that it is
+ * a number before it calls us). */
 static gboolean
-header_says_100_continue(struct MHD_Connection *conn)
-{
-  const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-
-  return expect != NULL && g_ascii_strcasecmp(expect, "100-continue") == 0;
-}
-
-/* Content-Length above max_body. MHD has checked that the header is a
- * number before it calls us. */
-static gboolean
-content_length_too_large(struct MHD_Connection *conn, gsize max_body)
+content_length(struct MHD_Connection *mconn, guint64 *ret)
 {
   const char *text =
-      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  guint64 len;
+      MHD_lookup_connection_value(mconn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-  if (text == NULL || !g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, &len, NULL))
-    return FALSE;
-  return len > max_body;
+  *ret = 0;
+  return text != NULL && g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, ret, NULL);
+}
+
+/* An answer before the body is read: what the client still sends is
+ * drained when the connection closes. */
+static enum MHD_Result
+answer_early(PpHttpRequest *req, guint status, const char *content_type, GBytes *body)
+{
+  guint64 len = 0;
+
+  if (content_length(req->conn, &len) && len > 0)
+    req->hconn->linger_at_end = TRUE;
+  return queue_answer(req, status, content_type, body);
+}
+
+static enum MHD_Result
+answer_early_error(PpHttpRequest *req, guint status, const char *message)
+{
+  g_autofree char *json = error_json(status, message);
+  gsize len = strlen(json);
+  g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&json), len);
+
+  return answer_early(req, status, "application/json", body);
+}
+
+/* The head is in: admitted or answered now, before any of the body is
+ * read. */
+static enum MHD_Result
+on_head(PpHttpListener *l, PpHttpRequest *req)
+{
+  PpHttpServer *server = l->server;
+  g_autoptr(GBytes) body = NULL;
+  const char *content_type = NULL;
+  guint status = 500;
+  gsize max = server->max_body;
+  guint64 len = 0;
+
+  conn_clear_deadline(req->hconn);
+  /* Over TLS the head was not checked before (plain HTTP: this cannot
+   * be). */
+  if (MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+      NULL)
+    return answer_early_error(
+        req, 411, "a body must come with a Content-Length: Transfer-Encoding is not accepted");
+  if (req->hconn->no_peer)
+    return answer_early_error(req, 500, "cannot read the peer's credentials");
+  if (server->admit != NULL) {
+    if (!server->admit(req, &max, &status, &content_type, &body, server->user_data)) {
+      if (status < 200 || status > 599) {
+        g_critical("%s %s: admit answered status %u", req->method, req->path, status);
+        return answer_early_error(req, 500, "internal error");
+      }
+      return answer_early(req, status, content_type, body);
+    }
+  }
+  req->max_body = MIN(max, server->max_body);
+  if (content_length(req->conn, &len) && len > req->max_body) {
+    g_autofree char *message =
+        g_strdup_printf("request body larger than %" G_GSIZE_FORMAT " bytes", req->max_body);
+
+    return answer_early_error(req, 413, message);
+  }
+  return MHD_YES;
 }
 
 /* Calls the handler with the whole request and answers. */
@@ -425,55 +1261,40 @@ dispatch(PpHttpListener *l, PpHttpRequest *req)
   const char *content_type = NULL;
   guint status = 500;
 
-  if (req->too_large)
-    return queue_too_large(l, req->conn);
-  if (req->no_peer)
-    return queue_error(l, req->conn, 500, "cannot read the peer's credentials");
+  if (req->too_large) {
+    g_autofree char *message =
+        g_strdup_printf("request body larger than %" G_GSIZE_FORMAT " bytes", req->max_body);
+
+    return queue_error(req, 413, message);
+  }
   if (req->body != NULL && req->body->len > 0)
     g_byte_array_append(req->body, (const guint8 *)"", 1);
 
   server->handler(req, &status, &content_type, &body, server->user_data);
   if (status < 200 || status > 599) {
     g_critical("%s %s: the handler answered status %u", req->method, req->path, status);
-    return queue_error(l, req->conn, 500, "internal error");
+    return queue_error(req, 500, "internal error");
   }
-  return queue_answer(l, req->conn, status, content_type, body);
+  return queue_answer(req, status, content_type, body);
 }
 
 /* MHD calls this once when the headers are in (*upload_data_size 0), once
  * per piece of body (> 0; we must consume it all), and once at the end (0
  * again). */
 static enum MHD_Result
-on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+on_access(void *cls, struct MHD_Connection *mconn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
   PpHttpListener *l = cls;
   PpHttpRequest *req = *req_cls;
-  gsize max_body = l->server->max_body;
 
-  if (req == NULL) {
-    /* The URI log callback always runs first; should it not, MHD's
-     * decoded URL is the best we have. */
-    req = on_uri(l, url, conn);
-    *req_cls = req;
-  }
-  req->conn = conn;
+  g_assert(req != NULL); /* on_uri made it */
+  req->conn = mconn;
   req->method = method;
 
   if (!req->started) {
     req->started = TRUE;
-    request_read_peer(req, conn);
-    /* A body announced too large is refused before the client sends it,
-     * when it waits for "100 Continue". Without Expect the body may already
-     * be on its way: answering now and closing with unread data would
-     * reset the connection and could lose the answer, so it is read and
-     * dropped, and answered at the end. */
-    if (content_length_too_large(conn, max_body)) {
-      req->too_large = TRUE;
-      if (header_says_100_continue(conn))
-        return queue_too_large(l, conn);
-    }
-    return MHD_YES;
+    return on_head(l, req);
   }
 
   if (*upload_data_size > 0) {
@@ -484,9 +1305,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
       return MHD_YES;
     if (req->body == NULL)
       req->body = g_byte_array_new();
-    if (n > max_body - req->body->len) {
-      g_debug("%s %s: body over %" G_GSIZE_FORMAT " bytes, dropping it", method, req->path,
-              max_body);
+    /* The Content-Length was within the bound; it cannot be passed. */
+    if (n > req->max_body - req->body->len) {
       req->too_large = TRUE;
       g_clear_pointer(&req->body, g_byte_array_unref);
       return MHD_YES;
@@ -508,30 +1328,312 @@ static void G_GNUC_PRINTF(2, 0) on_mhd_log(void *cls, const char *format, va_lis
   g_debug("%s: %s", l->name, g_strchomp(message));
 }
 
-/* Starts MHD on @fd, a bound listening socket that it takes. */
+static void
+listener_free(PpHttpListener *l)
+{
+  if (l == NULL)
+    return;
+  l->stopping = TRUE;
+  g_clear_handle_id(&l->accept_source, g_source_remove);
+  g_clear_handle_id(&l->backoff_source, g_source_remove);
+  g_clear_handle_id(&l->fd_source, g_source_remove);
+  g_clear_handle_id(&l->timeout_source, g_source_remove);
+  /* Closes every connection it has (on_completed frees their requests,
+   * on_connection them). */
+  if (l->daemon != NULL)
+    MHD_stop_daemon(l->daemon);
+  pp_close_fdp(&l->listen_fd);
+  if (l->path != NULL) {
+    struct stat st;
+
+    if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino &&
+        unlink(l->path) < 0)
+      g_debug("cannot remove '%s': %s, ignoring", l->path, g_strerror(errno));
+  }
+  g_free(l->name);
+  g_free(l->path);
+  g_free(l);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHttpListener, listener_free)
+
+static void
+free_secret(char *secret)
+{
+  if (secret != NULL) {
+    explicit_bzero(secret, strlen(secret));
+    g_free(secret);
+  }
+}
+
+void
+pp_http_limits_init(PpHttpLimits *ret)
+{
+  g_return_if_fail(ret != NULL);
+  ret->max_connections = PP_HTTP_DEFAULT_MAX_CONNECTIONS;
+  ret->unix_reserved = PP_HTTP_DEFAULT_UNIX_RESERVED;
+  ret->max_per_peer = PP_HTTP_DEFAULT_MAX_PER_PEER;
+  ret->header_timeout_s = PP_HTTP_DEFAULT_HEADER_TIMEOUT_S;
+  ret->idle_timeout_s = PP_HTTP_DEFAULT_IDLE_TIMEOUT_S;
+}
+
+PpHttpServer *
+pp_http_server_new(PpHttpHandler handler, gpointer user_data, gsize max_body)
+{
+  PpHttpServer *server;
+
+  g_return_val_if_fail(handler != NULL, NULL);
+  server = g_new0(PpHttpServer, 1);
+  server->handler = handler;
+  server->user_data = user_data;
+  /* GByteArray counts in guint; no API body comes near. */
+  server->max_body = MIN(max_body, (gsize)G_MAXUINT - 1);
+  pp_http_limits_init(&server->limits);
+  server->exempt_uids = g_array_new(FALSE, FALSE, sizeof(uid_t));
+  server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
+  server->conns = g_hash_table_new(NULL, NULL);
+  server->peers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_queue_init(&server->waiting);
+  g_queue_init(&server->lingering);
+  server->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (server->poll_fd < 0)
+    g_error("epoll_create1: %s", g_strerror(errno)); /* no file descriptor left at start */
+  server->poll_source = g_unix_fd_add(server->poll_fd, G_IO_IN, on_poll_ready, server);
+  server->scratch = g_malloc(SCRATCH_SIZE);
+  return server;
+}
+
+void
+pp_http_server_free(PpHttpServer *server)
+{
+  GHashTableIter iter;
+  GPtrArray *ours;
+  gpointer conn;
+
+  if (server == NULL)
+    return;
+  server->stopping = TRUE;
+  /* Ours first (heads coming in, lingering), then libmicrohttpd's, with
+   * their listeners. */
+  ours = g_ptr_array_new();
+  g_hash_table_iter_init(&iter, server->conns);
+  while (g_hash_table_iter_next(&iter, &conn, NULL)) {
+    if (((PpHttpConn *)conn)->state != CONN_MHD)
+      g_ptr_array_add(ours, conn);
+  }
+  for (guint i = 0; i < ours->len; i++)
+    conn_free(g_ptr_array_index(ours, i));
+  g_ptr_array_unref(ours);
+  g_ptr_array_unref(server->listeners);
+  g_assert(g_hash_table_size(server->conns) == 0);
+  g_clear_handle_id(&server->sweep_source, g_source_remove);
+  g_clear_handle_id(&server->poll_source, g_source_remove);
+  pp_close_fdp(&server->poll_fd);
+  g_hash_table_unref(server->conns);
+  g_hash_table_unref(server->peers);
+  g_array_unref(server->exempt_uids);
+  g_free(server->scratch);
+  g_free(server->tls_cert);
+  free_secret(server->tls_key);
+  g_free(server);
+}
+
+void
+pp_http_server_set_admit(PpHttpServer *server, PpHttpAdmit admit)
+{
+  g_return_if_fail(server != NULL);
+  server->admit = admit;
+}
+
+gboolean
+pp_http_server_set_limits(PpHttpServer *server, const PpHttpLimits *limits, GError **error)
+{
+  g_return_val_if_fail(server != NULL && limits != NULL, FALSE);
+  g_return_val_if_fail(server->listeners->len == 0, FALSE);
+
+  if (limits->max_connections < 1 || limits->max_per_peer < 1 || limits->header_timeout_s < 1 ||
+      limits->idle_timeout_s < 1) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the connection limits and the timeouts must be 1 or more");
+    return FALSE;
+  }
+  if (limits->unix_reserved >= limits->max_connections) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the connections kept for the Unix socket (%u) must be fewer than all "
+                "connections (%u): TCP would have none",
+                limits->unix_reserved, limits->max_connections);
+    return FALSE;
+  }
+  server->limits = *limits;
+  return TRUE;
+}
+
+void
+pp_http_server_exempt_uid(PpHttpServer *server, uid_t uid)
+{
+  g_return_if_fail(server != NULL);
+  if (!uid_is_exempt(server, uid))
+    g_array_append_val(server->exempt_uids, uid);
+}
+
+guint16
+pp_http_server_get_tcp_port(PpHttpServer *server)
+{
+  g_return_val_if_fail(server != NULL, 0);
+  return server->tcp_port;
+}
+
+void
+pp_http_server_get_counts(PpHttpServer *server, guint64 ret_by_class[6])
+{
+  g_return_if_fail(server != NULL);
+  memcpy(ret_by_class, server->by_class, sizeof(server->by_class));
+}
+
+void
+pp_http_server_get_stats(PpHttpServer *server, PpHttpStats *ret)
+{
+  g_return_if_fail(server != NULL && ret != NULL);
+  *ret = server->stats;
+}
+
+/* TLS. */
+
+/* Reads a PEM file of @what into @ret_text. */
+static gboolean
+read_pem(const char *path, const char *what, char **ret_text, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  gsize len = 0;
+
+  if (!pp_file_read(path, PEM_MAX_SIZE, ret_text, &len, &local)) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED, "the TLS %s: %s", what, local->message);
+    return FALSE;
+  }
+  if (strlen(*ret_text) != len || strstr(*ret_text, "-----BEGIN ") == NULL) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS %s '%s' is not a PEM file (no '-----BEGIN' line)", what, path);
+    g_clear_pointer(ret_text, free_secret);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_http_server_set_tls(PpHttpServer *server, const char *cert_file, const char *key_file,
+                       GError **error)
+{
+  g_autofree char *cert = NULL;
+  char *key = NULL;
+  gnutls_x509_crt_t *certs = NULL;
+  unsigned int n_certs = 0;
+  gnutls_x509_privkey_t pkey = NULL;
+  gnutls_certificate_credentials_t cred = NULL;
+  gnutls_datum_t cert_datum, key_datum;
+  time_t expires;
+  int rc;
+
+  g_return_val_if_fail(server != NULL && cert_file != NULL && key_file != NULL, FALSE);
+  g_return_val_if_fail(server->listeners->len == 0, FALSE);
+
+  if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED,
+                "this libmicrohttpd is built without TLS: cannot serve HTTPS");
+    return FALSE;
+  }
+  if (!read_pem(cert_file, "certificate", &cert, error) || !read_pem(key_file, "key", &key, error))
+    return FALSE;
+  cert_datum.data = (unsigned char *)cert;
+  cert_datum.size = (unsigned int)strlen(cert);
+  key_datum.data = (unsigned char *)key;
+  key_datum.size = (unsigned int)strlen(key);
+
+  /* Each file alone first, so that the message names the wrong one. */
+  rc = gnutls_x509_crt_list_import2(&certs, &n_certs, &cert_datum, GNUTLS_X509_FMT_PEM, 0);
+  if (rc < 0 || n_certs == 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS certificate '%s' holds no certificate: %s", cert_file,
+                rc < 0 ? gnutls_strerror(rc) : "none found");
+    free_secret(key);
+    return FALSE;
+  }
+  expires = gnutls_x509_crt_get_expiration_time(certs[0]);
+  for (unsigned int i = 0; i < n_certs; i++)
+    gnutls_x509_crt_deinit(certs[i]);
+  gnutls_free(certs);
+
+  gnutls_x509_privkey_init(&pkey);
+  rc = gnutls_x509_privkey_import2(pkey, &key_datum, GNUTLS_X509_FMT_PEM, NULL, 0);
+  gnutls_x509_privkey_deinit(pkey);
+  if (rc < 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS key '%s' holds no private key that can be read without a "
+                "password: %s",
+                key_file, gnutls_strerror(rc));
+    free_secret(key);
+    return FALSE;
+  }
+
+  gnutls_certificate_allocate_credentials(&cred);
+  rc = gnutls_certificate_set_x509_key_mem2(cred, &cert_datum, &key_datum, GNUTLS_X509_FMT_PEM,
+                                            NULL, 0);
+  gnutls_certificate_free_credentials(cred);
+  if (rc < 0) {
+    g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_INVALID,
+                "the TLS key '%s' does not go with the certificate '%s': %s", key_file, cert_file,
+                gnutls_strerror(rc));
+    free_secret(key);
+    return FALSE;
+  }
+  g_free(server->tls_cert);
+  free_secret(server->tls_key);
+  server->tls_cert = g_steal_pointer(&cert);
+  server->tls_key = key;
+  server->tls_expires = (gint64)expires;
+  return TRUE;
+}
+
+gint64
+pp_http_server_get_tls_expiry(PpHttpServer *server)
+{
+  g_return_val_if_fail(server != NULL, 0);
+  return server->tls_key != NULL ? server->tls_expires : 0;
+}
+
+/* Starts MHD for @l, whose listening socket @fd it takes, and accepts. */
 static gboolean
 listener_start(PpHttpListener *l, int *fd, GError **error)
 {
+  PpHttpServer *server = l->server;
   const union MHD_DaemonInfo *info;
+  unsigned int flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+  struct MHD_OptionItem tls_options[] = {
+    { MHD_OPTION_HTTPS_MEM_CERT, 0, server->tls_cert },
+    { MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES },
+    { MHD_OPTION_END, 0, NULL },
+  };
+  struct MHD_OptionItem no_options[] = { { MHD_OPTION_END, 0, NULL } };
 
-  l->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, l,
-                               /* First, so that MHD logs nothing to stderr itself. */
-                               MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, MHD_OPTION_LISTEN_SOCKET,
-                               (MHD_socket)*fd, MHD_OPTION_CONNECTION_TIMEOUT,
-                               (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                               (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                               (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-                               l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
+  l->listen_fd = g_steal_fd(fd);
+  if (l->tls)
+    flags |= MHD_USE_TLS;
+  l->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_access, l,
+      /* First, so that MHD logs nothing to stderr itself. */
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)server->limits.idle_timeout_s,
+      /* Never reached: we hand it no more than max_connections. */
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)server->limits.max_connections + 1,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, l, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_ARRAY,
+      l->tls ? tls_options : no_options, MHD_OPTION_END);
   if (l->daemon == NULL) {
-    /* Whether MHD closed the socket on failure depends on where it failed;
-     * close it only if it is still open. */
-    if (fcntl(*fd, F_GETFD) < 0)
-      *fd = -1;
     g_set_error(error, PP_HTTP_ERROR, PP_HTTP_ERROR_FAILED, "cannot start the HTTP server on '%s'",
                 l->name);
     return FALSE;
   }
-  *fd = -1; /* MHD_stop_daemon() closes it */
 
   info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
   if (info == NULL || info->epoll_fd < 0) {
@@ -651,6 +1753,7 @@ pp_http_server_listen_unix(PpHttpServer *server, const char *path, guint mode, G
 
   l = g_new0(PpHttpListener, 1);
   l->server = server;
+  l->listen_fd = -1;
   l->is_unix = TRUE;
   l->name = g_strdup(path);
   if (lstat(path, &st) < 0) {
@@ -682,6 +1785,7 @@ pp_http_server_listen_unix(PpHttpServer *server, const char *path, guint mode, G
 
   g_debug("listening on '%s'", path);
   g_ptr_array_add(server->listeners, g_steal_pointer(&l));
+  server_update_accepting(server);
   return TRUE;
 }
 
@@ -829,13 +1933,16 @@ pp_http_server_listen_tcp(PpHttpServer *server, const char *address, GError **er
 
   l = g_new0(PpHttpListener, 1);
   l->server = server;
+  l->listen_fd = -1;
+  l->tls = server->tls_key != NULL;
   l->name = g_strdup(address);
   if (!listener_start(l, &fd, error))
     return FALSE;
 
-  g_debug("listening on '%s', port %u", address, port);
+  g_debug("listening on '%s', port %u%s", address, port, l->tls ? ", TLS" : "");
   server->tcp_port = port;
   g_ptr_array_add(server->listeners, g_steal_pointer(&l));
+  server_update_accepting(server);
   return TRUE;
 }
 
@@ -864,8 +1971,8 @@ pp_http_test_request_new(const char *method, const char *path, const char *body,
   }
   req->started = TRUE;
   req->peer = *peer;
-  req->remote = g_strdup(peer->remote != NULL ? peer->remote : "test");
-  req->peer.remote = req->remote;
+  req->test_remote = g_strdup(peer->remote != NULL ? peer->remote : "test");
+  req->peer.remote = req->test_remote;
   return req;
 }
 

@@ -163,7 +163,9 @@ prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reas
  * a sentence after its address): the host needs it (and no administrator
  * allowed it), a deploy could not bind it, or the host is prebound and it
  * is not on vfio-pci. Every device of its IOMMU group is then kept back
- * too. Returns: (transfer none) (nullable): kept in @reasons. */
+ * too. A pending VM's owner reads it: libvirt's own words (which name the
+ * host's URI and the VM it failed for) are in pcipass host show, for an
+ * administrator. Returns: (transfer none) (nullable): kept in @reasons. */
 static const char *
 device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
 {
@@ -172,9 +174,9 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
   if (dev->host_needs != NULL && !dev->allowed)
     reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->host_needs);
   else if (dev->set_aside != NULL)
-    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it (%s); it "
+    reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it; it "
                              "is offered again when a probe reports it",
-                             host->name, dev->set_aside);
+                             host->name);
   else
     return prebound_not_ready(host, dev, reasons);
   g_ptr_array_add(reasons, reason);
@@ -252,14 +254,16 @@ build_placer(PpScheduler *sched, GError **error)
       ph.state = PP_PLACE_HOST_DISABLED;
       break;
     default:
+      /* Every owner of a pending VM reads it: not the probe's or libvirt's
+       * words, which may name the host's ssh target or URI (pcipass host
+       * show has them, for an administrator). */
       ph.state = PP_PLACE_HOST_NOT_MONITORED;
       if (host->state != PP_HOST_STATE_ERROR)
         state_text = g_strdup("init: not probed yet");
       else if (host->error != NULL)
-        state_text = g_strdup_printf("error: %s", host->error);
+        state_text = g_strdup("error: its last probe failed");
       else
-        state_text = g_strdup_printf("error: its libvirt does not answer: %s",
-                                     host->libvirt_error ? host->libvirt_error : "");
+        state_text = g_strdup("error: its libvirt does not answer");
       ph.state_text = state_text;
       break;
     }
@@ -676,7 +680,8 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
 }
 
 char *
-pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error)
+pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm, const PpHost *host,
+                        GError **error)
 {
   g_autoptr(PpVmSpec) spec =
       pp_vm_template_parse(vm->template_text, strlen(vm->template_text), error);
@@ -686,9 +691,14 @@ pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GErr
   g_autofree char *name = pp_scheduler_domain_name(vm->id);
   PpDomainOptions options = { .name = name,
                               .domain_type = domain_type(uri),
-                              .managed = !host->prebound };
+                              .managed = !host->prebound,
+                              .store_id = pp_store_get_id(store),
+                              .vm_id = vm->id };
 
   if (spec == NULL)
+    return NULL;
+  /* Again now, not only at create: an image may have changed or gone. */
+  if (!pp_images_resolve_spec(images, spec, NULL, error))
     return NULL;
   devices = pp_store_vm_list_devices(store, vm->id, error);
   if (devices == NULL)
@@ -739,9 +749,12 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   op->host_name = g_strdup(host->name);
 
   if (kind == OP_START) {
-    g_autofree char *xml = pp_scheduler_domain_xml(sched->store, vm, host, &error);
+    g_autofree char *xml =
+        pp_scheduler_domain_xml(sched->store, sched->config.images, vm, host, &error);
 
     if (xml == NULL) {
+      if (error->domain == PP_IMAGES_ERROR)
+        g_prefix_error(&error, "an image of its template cannot be used: ");
       fail_vm(sched, vm, error->message);
       op_free(op);
       return;
@@ -824,9 +837,12 @@ pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error)
   return TRUE;
 }
 
-/* A VM resumed on a prebound host gets managed='no', whatever the host was
- * when it started: each device it holds must be on vfio-pci, as the last
- * probe saw it, or libvirt would fail the start and the VM its devices. */
+/* A VM resumes on the devices it holds: each must still be there (a
+ * device the last probe did not report is gone: libvirt would fail the
+ * start); retry gives them back and places the VM anew. A VM resumed on a
+ * prebound host gets managed='no', whatever the host was when it started:
+ * each device must be on vfio-pci, as the last probe saw it, or libvirt
+ * would fail the start and the VM its devices. */
 static gboolean
 check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 {
@@ -836,11 +852,21 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 
   if (host == NULL)
     return FALSE;
-  if (!host->prebound)
-    return TRUE;
   devices = pp_store_vm_list_devices(sched->store, vm->id, error);
   if (devices == NULL)
     return FALSE;
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+
+    if (dev->gone) {
+      g_autofree char *wanted = g_strdup_printf(
+          "it cannot be resumed: %s of host '%s' is gone: the host's last probe did not report it; "
+          "'pcipass vm retry %" G_GINT64_FORMAT "' gives back what the VM holds and places it anew",
+          dev->address, host->name, vm->id);
+
+      return state_error(vm, wanted, error);
+    }
+  }
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
     const char *reason = prebound_not_ready(host, dev, reasons);
@@ -853,6 +879,26 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
     }
   }
   return TRUE;
+}
+
+/* A VM's images are found again when it starts: one gone or changed
+ * since would fail it and release its devices; a resume is refused
+ * instead, and the VM keeps them. */
+static gboolean
+check_resume_images(PpScheduler *sched, const PpVm *vm, GError **error)
+{
+  g_autoptr(PpVmSpec) spec =
+      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  g_autoptr(GError) local = NULL;
+
+  if (spec == NULL || pp_images_resolve_spec(sched->config.images, spec, NULL, &local))
+    return TRUE;
+  {
+    g_autofree char *wanted = g_strdup_printf(
+        "it cannot be resumed: an image of its template cannot be used: %s", local->message);
+
+    return state_error(vm, wanted, error);
+  }
 }
 
 gboolean
@@ -870,7 +916,7 @@ pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
                        error);
   if (g_hash_table_contains(scheduler->in_flight, &vm_id))
     return state_error(vm, "a libvirt call for it is still running; try again", error);
-  if (!check_resume_ready(scheduler, vm, error))
+  if (!check_resume_ready(scheduler, vm, error) || !check_resume_images(scheduler, vm, error))
     return FALSE;
   if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_DEPLOYING,
                               "resume asked", now_s(), error))
@@ -890,13 +936,13 @@ pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError 
 
   if (vm == NULL)
     return FALSE;
-  if (vm->state != PP_VM_STATE_FAILED)
-    return state_error(vm, "only a failed VM can be retried", error);
+  if (vm->state != PP_VM_STATE_FAILED && vm->state != PP_VM_STATE_POWEROFF)
+    return state_error(vm, "only a failed or powered-off VM can be retried", error);
   if (g_hash_table_contains(scheduler->in_flight, &vm_id))
     return state_error(vm, "a libvirt call for it is still running; try again", error);
   reason = g_strdup_printf("retried by '%s'", by);
-  if (!pp_store_vm_requeue(scheduler->store, vm_id, PP_VM_STATE_FAILED, reason, FALSE, now_s(),
-                           error))
+  /* Its owner's quotas are checked with it: it asks for a place anew. */
+  if (!pp_store_vm_retry(scheduler->store, vm_id, vm->state, reason, now_s(), error))
     return FALSE;
   pp_scheduler_poke(scheduler);
   return TRUE;
@@ -1001,10 +1047,13 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
     g_warning("host '%s': reconcile: %s", host->name, error->message);
     return;
   }
+  /* Another store's domains (another pcipass on this libvirt) are not
+   * ours to judge or destroy. */
   for (guint i = 0; i < domains->len; i++) {
     PpDomainInfo *d = g_ptr_array_index(domains, i);
 
-    g_hash_table_insert(by_name, d->name, d);
+    if (d->owner == NULL || strcmp(d->owner, pp_store_get_id(sched->store)) == 0)
+      g_hash_table_insert(by_name, d->name, d);
   }
   for (guint i = 0; i < vms->len; i++) {
     const PpVm *vm = g_ptr_array_index(vms, i);
@@ -1085,8 +1134,10 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
       gint64 id = domain_vm_id(d->name);
       gsize ended = GPOINTER_TO_SIZE(g_hash_table_lookup(sched->op_ended, &id));
 
-      if (d->run != PP_DOMAIN_ACTIVE || id == 0 || g_hash_table_contains(sched->in_flight, &id) ||
-          ended > epoch)
+      /* Only a domain this store started (its metadata says so) is
+       * destroyed: one without metadata may be a pcipassd's of before. */
+      if (d->run != PP_DOMAIN_ACTIVE || id == 0 || d->owner == NULL ||
+          g_hash_table_contains(sched->in_flight, &id) || ended > epoch)
         continue;
       /* Another host of the same libvirt (a URI given to two hosts, as
        * the test driver's in tests and the demo) may hold it. */

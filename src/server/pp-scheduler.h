@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "pp-deployer.h"
+#include "pp-images.h"
 #include "pp-placement.h"
 #include "pp-store.h"
 #include "pp-vm-template.h"
@@ -38,9 +39,10 @@ typedef enum {
 } PpSchedulerError;
 
 typedef struct {
-  guint interval_s;     /* between two passes when nothing pokes it */
-  PpPlacePolicy policy; /* pack or stripe */
-  guint deploy_tries;   /* deploys of a VM that may fail before it is failed (>= 1) */
+  guint interval_s;       /* between two passes when nothing pokes it */
+  PpPlacePolicy policy;   /* pack or stripe */
+  guint deploy_tries;     /* deploys of a VM that may fail before it is failed (>= 1) */
+  const PpImages *images; /* nullable: no image folders; must outlive the scheduler */
 } PpSchedulerConfig;
 
 typedef struct _PpScheduler PpScheduler;
@@ -61,9 +63,11 @@ void pp_scheduler_poke(PpScheduler *scheduler);
  *   A done VM stays done.
  * poweroff: a running VM's domain is destroyed; it keeps its devices.
  * resume: a powered-off VM, or a failed one that kept its devices (a
- *   crash), starts again on the same host with the same devices.
- * retry: a failed VM releases what it kept and is pending again, its tries
- *   counted from 0. */
+ *   crash), starts again on the same host with the same devices; refused
+ *   while one of them is gone (naming it).
+ * retry: a failed or powered-off VM releases what it kept and is pending
+ *   again, to be placed anew, its tries counted from 0; refused when its
+ *   owner's quotas, checked with it as at its create, no longer allow it. */
 gboolean pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error);
@@ -97,10 +101,13 @@ gboolean pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec,
  * for an ssh host, or qemu:///system. Returns: (transfer full). */
 char *pp_scheduler_host_uri(const PpHost *host);
 
-/* The domain XML of @vm, placed on @host with its devices. Returns:
- * (transfer full): it, or %NULL when the template or a device address no
- * longer reads. */
-char *pp_scheduler_domain_xml(PpStore *store, const PpVm *vm, const PpHost *host, GError **error);
+/* The domain XML of @vm, placed on @host with its devices, its images
+ * resolved in @images (nullable: none) now. Returns: (transfer full): it,
+ * or %NULL when the template or a device address no longer reads, or an
+ * image cannot be used (gone, changed: PP_IMAGES_ERROR, the message
+ * saying which and where). */
+char *pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm,
+                              const PpHost *host, GError **error);
 
 /* The domain name of VM @id: "pcipass-ID". Returns: (transfer full). */
 char *pp_scheduler_domain_name(gint64 vm_id);

@@ -11,6 +11,7 @@
 #include "pp-store-priv.h"
 #include "pp-store.h"
 #include "pp-template.h"
+#include "pp-vm-template.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
@@ -443,6 +444,94 @@ static const char migration_4[] =
     "      WHERE vm_id = NEW.id ORDER BY id DESC LIMIT 1 OFFSET " VM_HISTORY_KEEP ");"
     "  END;";
 
+/* Migration 5: the store's identity, a random 128-bit id made once. The
+ * domains pcipassd starts carry it (their metadata), so that a domain of
+ * this store is told from one of another pcipass on the same libvirt (or
+ * of an earlier store): only its own are adopted at a start, judged by
+ * the reconcile, or destroyed as orphans. */
+static const char migration_5[] =
+    "CREATE TABLE store_meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    "INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));";
+
+/* Migration 6: tenancy (issue 10).
+ *
+ * users gets its quotas, each NULL for no limit (every user, the admin
+ * included, has none until an administrator sets one): quota_vms (its VMs
+ * that are not done), quota_cpu (their CPU, in hundredths), quota_memory_kib
+ * (their memory) and quota_pci (their PCI requests). user_pci_quota limits
+ * the PCI requests of one class (class and subclass, 0x0302).
+ *
+ * vm_pci_request holds each VM's PCI requests as quotas count them: one
+ * row per PCI = [ ... ] of its template, in its order, with the request's
+ * CLASS (NULL: it names none), never changed once written. A request by
+ * vendor, device or address has no class until it is placed, so a user
+ * whose PCI devices are limited by class must say the class of each
+ * request (the placer then gives only devices of that class). The VMs
+ * stored before get theirs from their templates (migrate_6_requests()).
+ *
+ * Two triggers keep every new VM within its owner's quotas, whatever the
+ * code does: a VM inserted, or a PCI request added, that would take the
+ * owner's VMs that are not done past a limit is refused, as is a request
+ * without a CLASS for an owner with class limits. The code checks first,
+ * in the same transaction, and words the refusal; a retry is checked
+ * there too. A limit lowered below what a user has is allowed: nothing
+ * is stopped, new VMs are refused.
+ *
+ * tokens gets expires: unix seconds from which the token is refused (NULL:
+ * never), after its creation.
+ */
+/* The VMs that count against their owner's quotas: every one not done. */
+#define QUOTA_VMS_OF(owner) "vms v WHERE v.owner_id = " owner " AND v.state <> 'done'"
+
+/* clang-format off */
+static const char migration_6[] =
+    "ALTER TABLE users ADD COLUMN quota_vms INTEGER CHECK(quota_vms >= 0);"
+    "ALTER TABLE users ADD COLUMN quota_cpu INTEGER CHECK(quota_cpu >= 0);"
+    "ALTER TABLE users ADD COLUMN quota_memory_kib INTEGER CHECK(quota_memory_kib >= 0);"
+    "ALTER TABLE users ADD COLUMN quota_pci INTEGER CHECK(quota_pci >= 0);"
+    "CREATE TABLE user_pci_quota ("
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  class_code INTEGER NOT NULL CHECK(class_code BETWEEN 0 AND 65535),"
+    "  quota INTEGER NOT NULL CHECK(quota >= 0),"
+    "  PRIMARY KEY (user_id, class_code));"
+    "CREATE TABLE vm_pci_request ("
+    "  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+    "  slot INTEGER NOT NULL CHECK(slot >= 0),"
+    "  class_code INTEGER CHECK(class_code BETWEEN 0 AND 65535),"
+    "  PRIMARY KEY (vm_id, slot));"
+    "CREATE TRIGGER vm_pci_request_fixed BEFORE UPDATE ON vm_pci_request"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM''s PCI requests do not change'); END;"
+    "CREATE TRIGGER vms_quota BEFORE INSERT ON vms"
+    "  WHEN NEW.state <> 'done' AND EXISTS (SELECT 1 FROM users u WHERE u.id = NEW.owner_id AND ("
+    "    (u.quota_vms IS NOT NULL"
+    "     AND u.quota_vms < 1 + (SELECT count(*) FROM " QUOTA_VMS_OF("u.id") "))"
+    "    OR (u.quota_cpu IS NOT NULL"
+    "     AND u.quota_cpu < NEW.cpu"
+    "       + (SELECT coalesce(sum(v.cpu), 0) FROM " QUOTA_VMS_OF("u.id") "))"
+    "    OR (u.quota_memory_kib IS NOT NULL"
+    "     AND u.quota_memory_kib < NEW.memory_kib"
+    "       + (SELECT coalesce(sum(v.memory_kib), 0) FROM " QUOTA_VMS_OF("u.id") "))))"
+    "  BEGIN SELECT RAISE(ABORT, 'a new VM would pass a quota of its owner'); END;"
+    "CREATE TRIGGER vm_pci_request_quota BEFORE INSERT ON vm_pci_request"
+    "  WHEN EXISTS (SELECT 1 FROM vms n JOIN users u ON u.id = n.owner_id"
+    "    WHERE n.id = NEW.vm_id AND n.state <> 'done' AND ("
+    "      (u.quota_pci IS NOT NULL AND u.quota_pci < 1 + (SELECT count(*) FROM vm_pci_request r"
+    "         JOIN vms v ON v.id = r.vm_id WHERE v.owner_id = u.id AND v.state <> 'done'))"
+    "      OR (NEW.class_code IS NULL"
+    "          AND EXISTS (SELECT 1 FROM user_pci_quota q WHERE q.user_id = u.id))"
+    "      OR EXISTS (SELECT 1 FROM user_pci_quota q"
+    "         WHERE q.user_id = u.id AND q.class_code = NEW.class_code"
+    "           AND q.quota < 1 + (SELECT count(*) FROM vm_pci_request r JOIN vms v ON v.id = r.vm_id"
+    "             WHERE v.owner_id = u.id AND v.state <> 'done' AND r.class_code = q.class_code))))"
+    "  BEGIN SELECT RAISE(ABORT, 'a PCI request would pass a quota of its VM''s owner'); END;"
+    "ALTER TABLE tokens ADD COLUMN expires INTEGER CHECK(expires > created);";
+/* clang-format on */
+
+/* Migration 6's data, in C: see below. */
+static gboolean migrate_6_requests(PpStore *store, GError **error);
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -450,15 +539,15 @@ static const char migration_4[] =
  * one transaction at open.
  *   version: the user_version after it
  *   sql:     the statements, static text (no values)
+ *   data:    nullable: what SQL alone cannot do, run after sql
  */
 static const struct {
   int version;
   const char *sql;
+  gboolean (*data)(PpStore *store, GError **error);
 } migrations[] = {
-  { 1, migration_1 },
-  { 2, migration_2 },
-  { 3, migration_3 },
-  { 4, migration_4 },
+  { 1, migration_1, NULL }, { 2, migration_2, NULL }, { 3, migration_3, NULL },
+  { 4, migration_4, NULL }, { 5, migration_5, NULL }, { 6, migration_6, migrate_6_requests },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -524,7 +613,7 @@ enum {
 #define VM_TABLES "vms v JOIN users u ON u.id = v.owner_id LEFT JOIN hosts h ON h.id = v.host_id "
 
 #define USER_COLUMNS "id, name, admin, created "
-#define TOKEN_COLUMNS "t.id, t.user_id, u.name, t.name, t.created, t.last_used "
+#define TOKEN_COLUMNS "t.id, t.user_id, u.name, t.name, t.created, t.last_used, t.expires "
 
 typedef enum {
   STMT_BEGIN,
@@ -564,6 +653,8 @@ typedef enum {
   STMT_VM_FIND_BY_NAME,
   STMT_VM_LIST,
   STMT_VM_INSERT,
+  STMT_VM_REQUEST_INSERT,
+  STMT_VM_REQUESTS,
   STMT_VM_NAME_DEFAULT,
   STMT_VM_STATE,
   STMT_VM_ALLOCATE,
@@ -578,11 +669,23 @@ typedef enum {
   STMT_USER_GET_BY_NAME,
   STMT_USER_LIST,
   STMT_USER_INSERT,
+  STMT_USER_VMS_NOT_DONE,
+  STMT_USER_DELETE_DONE_VMS,
+  STMT_USER_DELETE_TOKENS,
+  STMT_USER_DELETE,
+  STMT_USER_QUOTA,
+  STMT_USER_USAGE,
+  STMT_USER_CLASS_USAGE,
+  STMT_USER_SET_QUOTA,
+  STMT_CLASS_QUOTA_SET,
+  STMT_CLASS_QUOTA_DELETE,
+  STMT_CLASS_QUOTA_COUNT,
   STMT_TOKEN_GET,
   STMT_TOKEN_BY_HASH,
   STMT_TOKEN_TOUCH,
   STMT_TOKEN_INSERT,
   STMT_TOKEN_LIST,
+  STMT_TOKEN_DELETE,
   STMT_COUNT_HOSTS,
   STMT_COUNT_DEVICES,
   STMT_COUNT_USERS,
@@ -674,6 +777,9 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_INSERT] =
       "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated) "
       "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6)",
+  [STMT_VM_REQUEST_INSERT] =
+      "INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES (?1, ?2, ?3)",
+  [STMT_VM_REQUESTS] = "SELECT class_code FROM vm_pci_request WHERE vm_id = ?1 ORDER BY slot",
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
   [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
@@ -701,14 +807,46 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
   [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
   [STMT_USER_INSERT] = "INSERT INTO users (name, admin, created) VALUES (?1, ?2, ?3)",
+  [STMT_USER_VMS_NOT_DONE] =
+      "SELECT id FROM vms WHERE owner_id = ?1 AND state <> 'done' ORDER BY id",
+  /* Their history and PCI requests go with them (ON DELETE CASCADE); a
+   * done VM holds no device (the schema's triggers). */
+  [STMT_USER_DELETE_DONE_VMS] = "DELETE FROM vms WHERE owner_id = ?1 AND state = 'done'",
+  [STMT_USER_DELETE_TOKENS] = "DELETE FROM tokens WHERE user_id = ?1",
+  [STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+  [STMT_USER_QUOTA] =
+      "SELECT quota_vms, quota_cpu, quota_memory_kib, quota_pci FROM users WHERE id = ?1",
+  /* What user ?1's VMs that are not done hold, VM ?2 left out (0: none). */
+  [STMT_USER_USAGE] = "SELECT count(*), coalesce(sum(v.cpu), 0), coalesce(sum(v.memory_kib), 0), "
+                      "(SELECT count(*) FROM vm_pci_request r JOIN vms w ON w.id = r.vm_id "
+                      "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2) "
+                      "FROM vms v WHERE v.owner_id = ?1 AND v.state <> 'done' AND v.id <> ?2",
+  /* Every class user ?1 has a limit for or requests of: the limit (NULL:
+   * none) and the requests, VM ?2 left out. */
+  [STMT_USER_CLASS_USAGE] =
+      "SELECT class_code, max(quota), sum(used) FROM ("
+      "SELECT class_code, quota, 0 AS used FROM user_pci_quota WHERE user_id = ?1 "
+      "UNION ALL SELECT r.class_code, NULL, 1 FROM vm_pci_request r JOIN vms w ON w.id = r.vm_id "
+      "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2 AND r.class_code IS NOT NULL) "
+      "GROUP BY class_code ORDER BY class_code",
+  [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_vms = ?2, quota_cpu = ?3, quota_memory_kib = ?4, "
+                          "quota_pci = ?5 WHERE id = ?1",
+  [STMT_CLASS_QUOTA_SET] = "INSERT INTO user_pci_quota (user_id, class_code, quota) "
+                           "VALUES (?1, ?2, ?3) ON CONFLICT (user_id, class_code) "
+                           "DO UPDATE SET quota = excluded.quota",
+  [STMT_CLASS_QUOTA_DELETE] = "DELETE FROM user_pci_quota WHERE user_id = ?1 AND class_code = ?2",
+  [STMT_CLASS_QUOTA_COUNT] = "SELECT count(*) FROM user_pci_quota WHERE user_id = ?1",
   [STMT_TOKEN_GET] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
                      "WHERE t.id = ?1",
-  [STMT_TOKEN_BY_HASH] = "SELECT t.id, t.user_id, t.last_used FROM tokens t WHERE t.hash = ?1",
+  [STMT_TOKEN_BY_HASH] =
+      "SELECT t.id, t.user_id, t.last_used, t.expires FROM tokens t WHERE t.hash = ?1",
   [STMT_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
-  [STMT_TOKEN_INSERT] = "INSERT INTO tokens (user_id, name, hash, created) "
-                        "VALUES (?1, ?2, ?3, ?4)",
+  [STMT_TOKEN_INSERT] = "INSERT INTO tokens (user_id, name, hash, created, expires) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
   [STMT_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
                       "WHERE ?1 = 0 OR t.user_id = ?1 ORDER BY t.id",
+  /* ?2: the owner it must have, 0 for any (an admin). */
+  [STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
   [STMT_COUNT_HOSTS] = "SELECT state, count(*) FROM hosts GROUP BY state",
   [STMT_COUNT_DEVICES] = "SELECT count(*), count(vm_id), coalesce(sum(gone), 0) FROM pci_device",
   [STMT_COUNT_USERS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)",
@@ -720,6 +858,7 @@ struct _PpStore {
   char *path;
   int schema_version;
   sqlite3_stmt *stmts[N_STMTS]; /* prepared on first use */
+  char *id;                     /* store_meta's id, read at open */
   GString *scratch;             /* reconcile's JSON of the records */
 };
 
@@ -1045,6 +1184,58 @@ check_foreign_keys(PpStore *store, int version, GError **error)
   return TRUE;
 }
 
+/* Migration 6's data: the PCI requests of every VM stored before, read
+ * from its template. A template that no longer parses (a hand-edited
+ * store) gives none: such a VM fails when it is next placed. Its own SQL,
+ * as the migration's is: the statements of today's schema may not fit
+ * the schema of version 6. */
+static gboolean
+migrate_6_requests(PpStore *store, GError **error)
+{
+  g_autoptr(sqlite3_stmt) vms = NULL; /* one-offs: finalized, not cached */
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  guint n_vms = 0, n_requests = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(store->db, "SELECT id, template FROM vms ORDER BY id", -1, &vms, NULL) !=
+          SQLITE_OK ||
+      sqlite3_prepare_v2(store->db,
+                         "INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES (?1, ?2, ?3)",
+                         -1, &insert, NULL) != SQLITE_OK) {
+    store_set_error(store, error, "reading the VMs' PCI requests");
+    return FALSE;
+  }
+  while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
+    const char *text = col_text(vms, 1);
+    g_autoptr(PpVmSpec) spec = pp_vm_template_parse(text, strlen(text), NULL);
+
+    n_vms++;
+    for (guint i = 0; spec != NULL && i < spec->requests->len; i++) {
+      const PpPciRequest *req = &g_array_index(spec->requests, PpPciRequest, i);
+
+      sqlite3_bind_int64(insert, 1, sqlite3_column_int64(vms, 0));
+      sqlite3_bind_int(insert, 2, (int)i);
+      if (req->class_code >= 0)
+        sqlite3_bind_int(insert, 3, req->class_code);
+      else
+        sqlite3_bind_null(insert, 3);
+      if (sqlite3_step(insert) != SQLITE_DONE) {
+        store_set_error(store, error, "recording the PCI requests of VM %" G_GINT64_FORMAT,
+                        (gint64)sqlite3_column_int64(vms, 0));
+        return FALSE;
+      }
+      sqlite3_reset(insert);
+      n_requests++;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    store_set_error(store, error, "reading the VMs' PCI requests");
+    return FALSE;
+  }
+  g_debug("'%s': %u PCI requests of %u VMs recorded", store->path, n_requests, n_vms);
+  return TRUE;
+}
+
 /* The body of store_migrate(), foreign keys being off. */
 static gboolean
 store_migrate_locked(PpStore *store, GError **error)
@@ -1075,8 +1266,13 @@ store_migrate_locked(PpStore *store, GError **error)
     what = g_strdup_printf("migrating the schema to version %d", migrations[i].version);
     /* PRAGMA takes no parameters; the number is ours, not input. */
     set_version = g_strdup_printf("PRAGMA user_version = %d", migrations[i].version);
-    if (!store_exec(store, migrations[i].sql, error, what) ||
-        !check_foreign_keys(store, migrations[i].version, error) ||
+    if (!store_exec(store, migrations[i].sql, error, what))
+      return FALSE;
+    if (migrations[i].data != NULL && !migrations[i].data(store, error)) {
+      g_prefix_error(error, "opening store '%s': %s: ", store->path, what);
+      return FALSE;
+    }
+    if (!check_foreign_keys(store, migrations[i].version, error) ||
         !store_exec(store, set_version, error, what))
       return FALSE;
     g_debug("'%s': schema migrated to version %d", store->path, migrations[i].version);
@@ -1147,6 +1343,13 @@ pp_store_open(const char *path, GError **error)
   g_clear_pointer(&stmt, sqlite3_finalize);
   if (!store_migrate(store, error))
     return NULL;
+  if (sqlite3_prepare_v2(store->db, "SELECT value FROM store_meta WHERE key = 'id'", -1, &stmt,
+                         NULL) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_ROW) {
+    store_set_error(store, error, "opening store '%s': reading its id", path);
+    return NULL;
+  }
+  store->id = col_strdup(stmt, 0);
   return g_steal_pointer(&store);
 }
 
@@ -1166,7 +1369,15 @@ pp_store_free(PpStore *store)
   if (store->scratch != NULL)
     g_string_free(store->scratch, TRUE);
   g_free(store->path);
+  g_free(store->id);
   g_free(store);
+}
+
+const char *
+pp_store_get_id(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return store->id;
 }
 
 int
@@ -2503,6 +2714,7 @@ token_from_row(sqlite3_stmt *stmt)
   token->name = col_strdup(stmt, 3);
   token->created = sqlite3_column_int64(stmt, 4);
   token->last_used = sqlite3_column_int64(stmt, 5);
+  token->expires = sqlite3_column_int64(stmt, 6); /* NULL reads as 0: never */
   return token;
 }
 
@@ -2616,6 +2828,380 @@ pp_store_user_list(PpStore *store, GError **error)
   return g_steal_pointer(&users);
 }
 
+static char *ids_text(const GArray *ids);
+
+gboolean
+pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_tokens,
+                     GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(GArray) live = g_array_new(FALSE, FALSE, sizeof(gint64));
+  GError *local = NULL;
+  guint vms, tokens;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  if (!store_txn_begin(store, &txn, "deleting a user", error))
+    return FALSE;
+  user = user_lookup(store, user_id, NULL, error);
+  if (user == NULL)
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_VMS_NOT_DONE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    while (stmt_next(store, stmt, &local, "deleting a user: reading its VMs")) {
+      gint64 id = sqlite3_column_int64(stmt, 0);
+
+      g_array_append_val(live, id);
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+  if (live->len > 0) {
+    g_autofree char *list = ids_text(live);
+
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "user '%s' owns %s %s that %s not done; terminate %s first (pcipass vm terminate)",
+                user->name, live->len == 1 ? "VM" : "VMs", list, live->len == 1 ? "is" : "are",
+                live->len == 1 ? "it" : "them");
+    return FALSE;
+  }
+  {
+    static const StmtId steps[] = { STMT_USER_DELETE_DONE_VMS, STMT_USER_DELETE_TOKENS,
+                                    STMT_USER_DELETE };
+    guint changed[G_N_ELEMENTS(steps)];
+
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+      g_autoptr(StoreStmt) stmt = store_stmt(store, steps[i], error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64(stmt, 1, user_id);
+      if (!stmt_run(store, stmt, error, "deleting a user"))
+        return FALSE;
+      changed[i] = (guint)sqlite3_changes(store->db);
+    }
+    vms = changed[0];
+    tokens = changed[1];
+  }
+  if (!store_txn_commit(&txn, "deleting a user", error))
+    return FALSE;
+  g_debug("user '%s' (id %" G_GINT64_FORMAT "): deleted with %u done VMs and %u tokens", user->name,
+          user_id, vms, tokens);
+  if (ret_vms != NULL)
+    *ret_vms = vms;
+  if (ret_tokens != NULL)
+    *ret_tokens = tokens;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Quotas                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_quota_free(PpQuota *quota)
+{
+  if (quota == NULL)
+    return;
+  if (quota->classes != NULL)
+    g_array_unref(quota->classes);
+  g_free(quota);
+}
+
+static gint64
+col_limit(sqlite3_stmt *stmt, int col)
+{
+  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+    return PP_QUOTA_NONE;
+  return sqlite3_column_int64(stmt, col);
+}
+
+/* User @user_id's limits and what its VMs that are not done hold, VM
+ * @leave_out's use left out (0: none); the user must exist. */
+static PpQuota *
+quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
+{
+  g_autoptr(PpQuota) quota = g_new0(PpQuota, 1);
+  GError *local = NULL;
+
+  quota->classes = g_array_new(FALSE, TRUE, sizeof(PpQuotaClass));
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_QUOTA, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    if (!stmt_next(store, stmt, &local, "reading a user's quotas")) {
+      if (local != NULL)
+        g_propagate_error(error, local);
+      else
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                    "no user with id %" G_GINT64_FORMAT, user_id);
+      return NULL;
+    }
+    quota->vms.limit = col_limit(stmt, 0);
+    quota->cpu.limit = col_limit(stmt, 1);
+    quota->memory_kib.limit = col_limit(stmt, 2);
+    quota->pci.limit = col_limit(stmt, 3);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_USAGE, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    sqlite3_bind_int64(stmt, 2, leave_out);
+    if (!stmt_next(store, stmt, error, "reading what a user's VMs hold"))
+      return NULL;
+    quota->vms.used = sqlite3_column_int64(stmt, 0);
+    quota->cpu.used = sqlite3_column_int64(stmt, 1);
+    quota->memory_kib.used = sqlite3_column_int64(stmt, 2);
+    quota->pci.used = sqlite3_column_int64(stmt, 3);
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_CLASS_USAGE, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    sqlite3_bind_int64(stmt, 2, leave_out);
+    while (stmt_next(store, stmt, &local, "reading what a user's VMs hold")) {
+      PpQuotaClass c = { (guint16)sqlite3_column_int(stmt, 0), col_limit(stmt, 1),
+                         sqlite3_column_int64(stmt, 2) };
+
+      g_array_append_val(quota->classes, c);
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+  }
+  return g_steal_pointer(&quota);
+}
+
+PpQuota *
+pp_store_user_get_quota(PpStore *store, gint64 user_id, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return quota_read(store, user_id, 0, error);
+}
+
+/* Hundredths of a CPU as a template writes them: "4", "2.5", "0.25". */
+static char *
+cpu_text(gint64 hundredths)
+{
+  if (hundredths % 100 == 0)
+    return g_strdup_printf("%" G_GINT64_FORMAT, hundredths / 100);
+  if (hundredths % 10 == 0)
+    return g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, hundredths / 100,
+                           hundredths % 100 / 10);
+  return g_strdup_printf("%" G_GINT64_FORMAT ".%02" G_GINT64_FORMAT, hundredths / 100,
+                         hundredths % 100);
+}
+
+/* CONFLICT: "user 'alice' would pass a quota: WHAT: USED of LIMIT used,
+ * this VM asks for ASKED". */
+static void
+set_quota_passed(GError **error, const char *user, const char *what, const char *used,
+                 const char *limit, const char *asked)
+{
+  g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+              "user '%s' would pass a quota: %s: %s of %s used, this VM asks for %s (terminate "
+              "VMs, or ask an administrator to raise it: pcipass user show %s)",
+              user, what, used, limit, asked, user);
+}
+
+static void
+set_count_passed(GError **error, const char *user, const char *what, const PpQuotaItem *item,
+                 gint64 asked)
+{
+  g_autofree char *used = g_strdup_printf("%" G_GINT64_FORMAT, item->used);
+  g_autofree char *limit = g_strdup_printf("%" G_GINT64_FORMAT, item->limit);
+  g_autofree char *more = g_strdup_printf("%" G_GINT64_FORMAT, asked);
+
+  set_quota_passed(error, user, what, used, limit, more);
+}
+
+/* Whether @used + @asked stays within @limit. */
+static gboolean
+within(gint64 limit, gint64 used, gint64 asked)
+{
+  return limit == PP_QUOTA_NONE || used + asked <= limit;
+}
+
+/* Inside a transaction: whether a VM of @owner asking for @cpu, @memory_kib
+ * and PCI requests of @pci_classes (-1: no CLASS) keeps @owner within its
+ * quotas, the use of VM @leave_out (0: none) left out; else CONFLICT
+ * naming the first quota it would pass. */
+static gboolean
+quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
+                   gint64 memory_kib, const gint *pci_classes, guint n_pci, GError **error)
+{
+  g_autoptr(PpQuota) quota = quota_read(store, owner->id, leave_out, error);
+
+  if (quota == NULL)
+    return FALSE;
+  if (!within(quota->vms.limit, quota->vms.used, 1)) {
+    set_count_passed(error, owner->name, "VMs", &quota->vms, 1);
+    return FALSE;
+  }
+  if (!within(quota->cpu.limit, quota->cpu.used, cpu)) {
+    g_autofree char *used = cpu_text(quota->cpu.used);
+    g_autofree char *limit = cpu_text(quota->cpu.limit);
+    g_autofree char *asked = cpu_text(cpu);
+
+    set_quota_passed(error, owner->name, "CPU", used, limit, asked);
+    return FALSE;
+  }
+  if (!within(quota->memory_kib.limit, quota->memory_kib.used, memory_kib)) {
+    g_autofree char *used = g_strdup_printf("%" G_GINT64_FORMAT, quota->memory_kib.used / 1024);
+    g_autofree char *limit =
+        g_strdup_printf("%" G_GINT64_FORMAT " MiB", quota->memory_kib.limit / 1024);
+    g_autofree char *asked = g_strdup_printf("%" G_GINT64_FORMAT " MiB", memory_kib / 1024);
+
+    set_quota_passed(error, owner->name, "memory", used, limit, asked);
+    return FALSE;
+  }
+  if (!within(quota->pci.limit, quota->pci.used, n_pci)) {
+    set_count_passed(error, owner->name, "PCI devices", &quota->pci, n_pci);
+    return FALSE;
+  }
+  for (guint i = 0; i < quota->classes->len; i++) {
+    const PpQuotaClass *c = &g_array_index(quota->classes, PpQuotaClass, i);
+    PpQuotaItem item = { c->limit, c->used };
+    gint64 asked = 0;
+
+    if (c->limit == PP_QUOTA_NONE)
+      continue;
+    for (guint r = 0; r < n_pci; r++) {
+      if (pci_classes[r] < 0) {
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                    "user '%s' has quotas of PCI devices by class (%04x: %" G_GINT64_FORMAT
+                    "), and PCI[%u] of this VM names no CLASS: give each PCI request the CLASS "
+                    "of the device it asks for (PCI = [ ..., CLASS = \"%04x\" ])",
+                    owner->name, c->class_code, c->limit, r, c->class_code);
+        return FALSE;
+      }
+      asked += pci_classes[r] == c->class_code ? 1 : 0;
+    }
+    if (!within(c->limit, c->used, asked)) {
+      g_autofree char *what = g_strdup_printf("PCI devices of class %04x", c->class_code);
+
+      set_count_passed(error, owner->name, what, &item, asked);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Checks a limit of a quota update: PP_QUOTA_NONE or 0..@max. */
+static gboolean
+check_limit(const char *what, gint64 value, gint64 max, GError **error)
+{
+  if (value == PP_QUOTA_NONE || (value >= 0 && value <= max))
+    return TRUE;
+  g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+              "a quota of %s is 0 to %" G_GINT64_FORMAT ", or none; not %" G_GINT64_FORMAT, what,
+              max, value);
+  return FALSE;
+}
+
+PpQuota *
+pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *update, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(PpUser) user = NULL;
+  g_autoptr(PpQuota) before = NULL;
+  g_autoptr(PpQuota) after = NULL;
+  PpQuotaUpdate u;
+
+  g_return_val_if_fail(store != NULL, NULL);
+  g_return_val_if_fail(update != NULL, NULL);
+  g_return_val_if_fail(update->classes != NULL || update->n_classes == 0, NULL);
+
+  u = *update;
+  if ((u.set_vms && !check_limit("VMs", u.vms, PP_QUOTA_MAX_VMS, error)) ||
+      (u.set_cpu && !check_limit("CPU (hundredths)", u.cpu, PP_QUOTA_MAX_CPU, error)) ||
+      (u.set_memory &&
+       !check_limit("memory (KiB)", u.memory_kib, PP_QUOTA_MAX_MEMORY_KIB, error)) ||
+      (u.set_pci && !check_limit("PCI devices", u.pci, PP_QUOTA_MAX_PCI, error)))
+    return NULL;
+  for (guint i = 0; i < u.n_classes; i++) {
+    g_autofree char *what = g_strdup_printf("PCI devices of class %04x", u.classes[i].class_code);
+
+    if (!check_limit(what, u.classes[i].limit, PP_QUOTA_MAX_PCI, error))
+      return NULL;
+  }
+  if (!store_txn_begin(store, &txn, "setting a user's quotas", error))
+    return NULL;
+  user = user_lookup(store, user_id, NULL, error);
+  if (user == NULL)
+    return NULL;
+  before = quota_read(store, user_id, 0, error);
+  if (before == NULL)
+    return NULL;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_SET_QUOTA, error);
+    const gint64 limits[] = {
+      u.set_vms ? u.vms : before->vms.limit,
+      u.set_cpu ? u.cpu : before->cpu.limit,
+      u.set_memory ? u.memory_kib : before->memory_kib.limit,
+      u.set_pci ? u.pci : before->pci.limit,
+    };
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    for (guint i = 0; i < G_N_ELEMENTS(limits); i++) {
+      if (limits[i] != PP_QUOTA_NONE)
+        sqlite3_bind_int64(stmt, (int)i + 2, limits[i]);
+    }
+    if (!stmt_run(store, stmt, error, "setting a user's quotas"))
+      return NULL;
+  }
+  for (guint i = 0; i < u.n_classes; i++) {
+    gboolean remove = u.classes[i].limit == PP_QUOTA_NONE;
+    g_autoptr(StoreStmt) stmt =
+        store_stmt(store, remove ? STMT_CLASS_QUOTA_DELETE : STMT_CLASS_QUOTA_SET, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    sqlite3_bind_int(stmt, 2, u.classes[i].class_code);
+    if (!remove)
+      sqlite3_bind_int64(stmt, 3, u.classes[i].limit);
+    if (!stmt_run(store, stmt, error, "setting a user's quotas"))
+      return NULL;
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_CLASS_QUOTA_COUNT, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, user_id);
+    if (!stmt_next(store, stmt, error, "setting a user's quotas"))
+      return NULL;
+    if (sqlite3_column_int64(stmt, 0) > PP_QUOTA_MAX_CLASSES) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "user '%s' would have %" G_GINT64_FORMAT " quotas by PCI class; at most %d",
+                  user->name, (gint64)sqlite3_column_int64(stmt, 0), PP_QUOTA_MAX_CLASSES);
+      return NULL;
+    }
+  }
+  after = quota_read(store, user_id, 0, error);
+  if (after == NULL || !store_txn_commit(&txn, "setting a user's quotas", error))
+    return NULL;
+  g_debug("user '%s': quotas set", user->name);
+  return g_steal_pointer(&after);
+}
+
 static gboolean
 check_token_hash(const char *hash, GError **error)
 {
@@ -2649,7 +3235,7 @@ token_get(PpStore *store, gint64 id, GError **error)
 
 PpToken *
 pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const char *hash,
-                      gint64 now, GError **error)
+                      gint64 now, gint64 expires, GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
   g_autoptr(PpUser) user = NULL;
@@ -2661,6 +3247,13 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
     return NULL;
   if (name != NULL && !check_field("a token name", name, TOKEN_NAME_MAX_LEN, NULL, error))
     return NULL;
+  if (expires != 0 && expires <= now) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "a token's expiry (%" G_GINT64_FORMAT
+                ") must come after its creation (%" G_GINT64_FORMAT ")",
+                expires, now);
+    return NULL;
+  }
   if (!store_txn_begin(store, &txn, "creating a token", error))
     return NULL;
   user = user_lookup(store, user_id, NULL, error);
@@ -2675,6 +3268,8 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
     bind_text(stmt, 2, name);
     bind_text(stmt, 3, hash);
     sqlite3_bind_int64(stmt, 4, now);
+    if (expires != 0)
+      sqlite3_bind_int64(stmt, 5, expires);
     if (sqlite3_step(stmt) != SQLITE_DONE) {
       if (sqlite3_extended_errcode(store->db) == SQLITE_CONSTRAINT_UNIQUE)
         g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
@@ -2695,7 +3290,7 @@ PpUser *
 pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
-  gint64 token_id, user_id, last_used;
+  gint64 token_id, user_id, last_used, expires;
   g_autoptr(PpUser) user = NULL;
   GError *local = NULL;
 
@@ -2724,10 +3319,21 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
     token_id = sqlite3_column_int64(stmt, 0);
     user_id = sqlite3_column_int64(stmt, 1);
     last_used = sqlite3_column_int64(stmt, 2);
+    expires = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
   }
   user = user_lookup(store, user_id, NULL, error);
   if (user == NULL)
     return NULL;
+  /* Checked at every use: an expired token is refused at once. */
+  if (expires != 0 && now >= expires) {
+    g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(expires);
+    g_autofree char *text = when ? g_date_time_format(when, "%F %T UTC") : NULL;
+
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED,
+                "token %" G_GINT64_FORMAT " of user '%s' expired at %s", token_id, user->name,
+                text ? text : "?");
+    return NULL;
+  }
   /* One write a second at most per token, however many requests. */
   if (last_used != now) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_TOKEN_TOUCH, error);
@@ -2771,6 +3377,29 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
     return NULL;
   }
   return g_steal_pointer(&tokens);
+}
+
+gboolean
+pp_store_token_delete(PpStore *store, gint64 id, gint64 user_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  /* One statement: atomic on its own. */
+  stmt = store_stmt(store, STMT_TOKEN_DELETE, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, id);
+  sqlite3_bind_int64(stmt, 2, user_id);
+  if (!stmt_run(store, stmt, error, "deleting a token"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no token %" G_GINT64_FORMAT, id);
+    return FALSE;
+  }
+  g_debug("token %" G_GINT64_FORMAT ": deleted", id);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2913,9 +3542,31 @@ check_vm_name(const char *name, GError **error)
   return TRUE;
 }
 
+/* Records the PCI requests of new VM @vm_id, inside the caller's
+ * transaction. */
+static gboolean
+vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes, guint n_pci,
+                          GError **error)
+{
+  for (guint i = 0; i < n_pci; i++) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUEST_INSERT, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    sqlite3_bind_int(stmt, 2, (int)i);
+    if (pci_classes[i] >= 0)
+      sqlite3_bind_int(stmt, 3, pci_classes[i]);
+    if (!stmt_run(store, stmt, error, "recording a VM's PCI requests"))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 PpVm *
 pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text,
-                   gint64 cpu, gint64 memory_kib, gint64 now, GError **error)
+                   gint64 cpu, gint64 memory_kib, const gint *pci_classes, guint n_pci, gint64 now,
+                   GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
   g_autoptr(PpUser) owner = NULL;
@@ -2924,6 +3575,8 @@ pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char
 
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(template_text != NULL, NULL);
+  g_return_val_if_fail(pci_classes != NULL || n_pci == 0, NULL);
+  g_return_val_if_fail(n_pci <= G_MAXINT, NULL);
 
   if (name != NULL && !check_vm_name(name, error))
     return NULL;
@@ -2939,10 +3592,20 @@ pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char
                 cpu, memory_kib);
     return NULL;
   }
+  for (guint i = 0; i < n_pci; i++) {
+    if (pci_classes[i] > 0xffff) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "PCI[%u]: class %d is not 16 bits (class and subclass)", i, pci_classes[i]);
+      return NULL;
+    }
+  }
+  /* The check and the insert in one transaction: clients that race for a
+   * user's last VM are serialized here, and one gets it. */
   if (!store_txn_begin(store, &txn, "creating a VM", error))
     return NULL;
   owner = user_lookup(store, owner_id, NULL, error);
-  if (owner == NULL)
+  if (owner == NULL ||
+      !quota_check_locked(store, owner, 0, cpu, memory_kib, pci_classes, n_pci, error))
     return NULL;
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_INSERT, error);
@@ -2959,6 +3622,8 @@ pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char
       return NULL;
     id = sqlite3_last_insert_rowid(store->db);
   }
+  if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, error))
+    return NULL;
   if (name == NULL) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_NAME_DEFAULT, error);
 
@@ -3392,6 +4057,81 @@ pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *re
     return FALSE;
   g_debug("VM %" G_GINT64_FORMAT ": %s -> pending, %u devices freed, %u gone ones deleted", vm_id,
           vm_state_names[state], freed, deleted);
+  return TRUE;
+}
+
+/* The CLASS of each PCI request of VM @vm_id, in order (-1: none). */
+static GArray *
+vm_requests_locked(PpStore *store, gint64 vm_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUESTS, error);
+  g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  while (stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
+    gint c = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 0);
+
+    g_array_append_val(classes, c);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&classes);
+}
+
+gboolean
+pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reason, gint64 now,
+                  GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *text = NULL;
+  g_autoptr(PpVm) vm = NULL;
+  g_autoptr(PpUser) owner = NULL;
+  g_autoptr(GArray) classes = NULL;
+  guint deleted, freed;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
+
+  text = vm_reason_text(reason);
+  if (!store_txn_begin(store, &txn, "retrying a VM", error))
+    return FALSE;
+  vm = vm_get(store, vm_id, error);
+  if (vm == NULL)
+    return FALSE;
+  if (vm->state != from) {
+    set_wrong_state(error, vm_id, vm->state, from);
+    return FALSE;
+  }
+  owner = user_lookup(store, vm->owner_id, NULL, error);
+  if (owner == NULL)
+    return FALSE;
+  classes = vm_requests_locked(store, vm_id, error);
+  if (classes == NULL ||
+      !quota_check_locked(store, owner, vm_id, vm->cpu, vm->memory_kib,
+                          (const gint *)(void *)classes->data, classes->len, error) ||
+      !vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUEUE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, vm_id);
+    bind_text(stmt, 2, text);
+    sqlite3_bind_int64(stmt, 3, now);
+    sqlite3_bind_int(stmt, 4, 0);
+    if (!stmt_run(store, stmt, error, "retrying a VM"))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, "retrying a VM", error))
+    return FALSE;
+  g_debug("VM %" G_GINT64_FORMAT ": %s -> pending (retry), %u devices freed, %u gone ones deleted",
+          vm_id, vm_state_names[from], freed, deleted);
   return TRUE;
 }
 

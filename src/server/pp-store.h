@@ -11,7 +11,10 @@
  * a trigger refuses to move a held device from one VM to another without
  * freeing it first. Version 2 adds the VMs: their template, host, CPU and
  * memory, with CHECKs that a VM holds a host exactly in the states that
- * hold resources (deploying, running, poweroff, terminating).
+ * hold resources (deploying, running, poweroff, terminating). Version 5
+ * adds users' quotas, each VM's PCI requests as quotas count them, and
+ * triggers that refuse a new VM or PCI request past its owner's quotas;
+ * and tokens' expiry.
  */
 #pragma once
 
@@ -26,6 +29,7 @@ GQuark pp_store_error_quark(void);
 
 typedef enum {
   PP_STORE_ERROR_NOT_FOUND, /* no such host, user or token */
+  PP_STORE_ERROR_EXPIRED,   /* a token whose expiry has passed */
   PP_STORE_ERROR_CONFLICT,  /* a name taken; a host whose devices VMs hold */
   PP_STORE_ERROR_INVALID,   /* a value the schema refuses */
   PP_STORE_ERROR_BUSY,      /* the database is locked by another process */
@@ -46,6 +50,10 @@ typedef struct _PpStore PpStore;
  */
 PpStore *pp_store_open(const char *path, GError **error);
 void pp_store_free(PpStore *store);
+
+/* The store's identity: 32 lower-case hex digits, made once with the
+ * store (schema version 5). Returns: (transfer none). */
+const char *pp_store_get_id(PpStore *store);
 
 /* The schema version of the open store (the newest this program knows). */
 int pp_store_get_schema_version(PpStore *store);
@@ -274,6 +282,89 @@ PpUser *pp_store_user_get(PpStore *store, gint64 id, GError **error);
 /* Returns: (transfer full) (element-type PpUser): by id. */
 GPtrArray *pp_store_user_list(PpStore *store, GError **error);
 
+/**
+ * pp_store_user_delete:
+ * @ret_vms: (optional): how many done VMs went with the user
+ * @ret_tokens: (optional): how many tokens went with the user
+ *
+ * In one transaction: the user, its tokens, its quotas and its done VMs
+ * (their history and requests with them) are deleted; ids are never
+ * given again. CONFLICT, changing nothing, while the user owns a VM that
+ * is not done ("user 'alice' owns VMs 4, 7 that are not done; terminate
+ * them first"). NOT_FOUND for an unknown id.
+ */
+gboolean pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_tokens,
+                              GError **error);
+
+/* Quotas (schema version 6), as OpenNebula's: what a user's VMs that are
+ * not done (pending, failed and powered-off ones included) may have in
+ * all. Every user, the admin included, has no limit until one is set.
+ * PCI counts the VMs' PCI requests (not the companions their IOMMU groups
+ * bring); a class limit counts the requests whose CLASS is that class, and
+ * a user with a class limit may make no request without a CLASS. */
+#define PP_QUOTA_NONE (-1) /* a limit: none */
+/* The largest limits that can be set. */
+#define PP_QUOTA_MAX_VMS G_GINT64_CONSTANT(1000000)
+#define PP_QUOTA_MAX_CPU G_GINT64_CONSTANT(100000000)        /* hundredths: 1,000,000 CPUs */
+#define PP_QUOTA_MAX_MEMORY_KIB (G_GINT64_CONSTANT(1) << 40) /* 1 PiB */
+#define PP_QUOTA_MAX_PCI G_GINT64_CONSTANT(1000000)
+#define PP_QUOTA_MAX_CLASSES 64 /* class limits of one user */
+
+typedef struct {
+  gint64 limit; /* PP_QUOTA_NONE, or 0..PP_QUOTA_MAX_* */
+  gint64 used;
+} PpQuotaItem;
+
+/* The PCI requests of one class: class and subclass, as a request's CLASS. */
+typedef struct {
+  guint16 class_code; /* 0x0302 */
+  gint64 limit;       /* PP_QUOTA_NONE: none (in an update: the limit is removed) */
+  gint64 used;        /* ignored in an update */
+} PpQuotaClass;
+
+typedef struct {
+  PpQuotaItem vms;
+  PpQuotaItem cpu; /* hundredths of a CPU */
+  PpQuotaItem memory_kib;
+  PpQuotaItem pci;
+  GArray *classes; /* PpQuotaClass by class: every class limited or used */
+} PpQuota;
+
+void pp_quota_free(PpQuota *quota);
+
+/* Returns: (transfer full): the user's limits and use, or %NULL with
+ * NOT_FOUND. */
+PpQuota *pp_store_user_get_quota(PpStore *store, gint64 user_id, GError **error);
+
+/* What pp_store_user_set_quota() changes: a set_* flag says that its limit
+ * changes (PP_QUOTA_NONE: removed); each class named gets its limit. */
+typedef struct {
+  gboolean set_vms;
+  gint64 vms;
+  gboolean set_cpu;
+  gint64 cpu; /* hundredths */
+  gboolean set_memory;
+  gint64 memory_kib;
+  gboolean set_pci;
+  gint64 pci;
+  const PpQuotaClass *classes;
+  guint n_classes;
+} PpQuotaUpdate;
+
+/**
+ * pp_store_user_set_quota:
+ *
+ * Changes the user's limits in one transaction. A limit below what the
+ * user has is allowed: nothing the user has is stopped, new VMs are
+ * refused. INVALID, changing nothing, for a limit out of 0..PP_QUOTA_MAX_*
+ * or more than PP_QUOTA_MAX_CLASSES class limits; NOT_FOUND for an
+ * unknown user.
+ *
+ * Returns: (transfer full): the quota as it is now, or %NULL.
+ */
+PpQuota *pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *update,
+                                 GError **error);
+
 typedef struct {
   gint64 id;
   gint64 user_id;
@@ -281,19 +372,28 @@ typedef struct {
   char *name; /* the label given at creation, or NULL */
   gint64 created;
   gint64 last_used; /* 0: never */
+  gint64 expires;   /* unix seconds from which it is refused; 0: never */
 } PpToken;
 
 void pp_token_free(PpToken *token);
 
 /* Stores a token by the SHA-256 of its secret (@hash, 64 lower-case hex
- * digits); the secret itself is never stored. Returns: (transfer full). */
+ * digits); the secret itself is never stored. @expires: unix seconds from
+ * which it is refused, after @now (else INVALID); 0: never. Returns:
+ * (transfer full). */
 PpToken *pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const char *hash,
-                               gint64 now, GError **error);
+                               gint64 now, gint64 expires, GError **error);
 /* The user a token hash belongs to, its last_used set to @now; NOT_FOUND for
- * an unknown hash. Returns: (transfer full). */
+ * an unknown hash, EXPIRED for a token whose expiry is @now or before
+ * ("token 7 of user 'alice' expired at 2027-01-05 10:00:00 UTC"; its
+ * last_used unchanged). Returns: (transfer full). */
 PpUser *pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error);
 /* @user_id 0: every token. Returns: (transfer full) (element-type PpToken). */
 GPtrArray *pp_store_token_list(PpStore *store, gint64 user_id, GError **error);
+/* Deletes token @id; refused at once from then on. @user_id non-zero: only
+ * that user's token: another's is NOT_FOUND in the words of a token that
+ * does not exist ("no token 7"). */
+gboolean pp_store_token_delete(PpStore *store, gint64 id, gint64 user_id, GError **error);
 
 /* VMs (schema version 2). */
 
@@ -334,11 +434,24 @@ typedef struct {
 
 void pp_vm_free(PpVm *vm);
 
-/* Returns: (transfer full): the new VM, pending, owned by @owner_id; its
- * name is @name or "vm-ID". */
+/**
+ * pp_store_vm_create:
+ * @pci_classes: (array length=n_pci) (nullable): the CLASS of each of the
+ *   template's PCI requests, in order (0x0302), or -1 for one that names
+ *   none
+ *
+ * In one transaction: the owner's quotas are checked (its VMs that are not
+ * done, and this one) and the VM is stored, pending, with its PCI
+ * requests. A quota it would pass is CONFLICT naming it ("user 'alice'
+ * would pass a quota: VMs: 5 of 5 used, this VM asks for 1"), and nothing
+ * is stored.
+ *
+ * Returns: (transfer full): the new VM, owned by @owner_id; its name is
+ *   @name or "vm-ID".
+ */
 PpVm *pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name,
-                         const char *template_text, gint64 cpu, gint64 memory_kib, gint64 now,
-                         GError **error);
+                         const char *template_text, gint64 cpu, gint64 memory_kib,
+                         const gint *pci_classes, guint n_pci, gint64 now, GError **error);
 /* Returns: (transfer full): the VM, or %NULL with NOT_FOUND ("no VM 7"). */
 PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
 
@@ -399,6 +512,13 @@ gboolean pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const c
 gboolean pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *reason,
                              gboolean count_try, gint64 now, GError **error);
 
+/* A user's retry: as pp_store_vm_requeue() (tries from 0), after a check,
+ * in the same transaction, that the VM's owner is within its quotas with
+ * it (its own use left out: a limit lowered meanwhile may refuse it):
+ * CONFLICT naming the quota, as pp_store_vm_create() says it. */
+gboolean pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reason,
+                           gint64 now, GError **error);
+
 /* One change of a VM's state (vm_history, written by the schema's
  * triggers on every change). */
 typedef struct {
@@ -454,6 +574,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHost, pp_host_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpStoreDevice, pp_store_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpUser, pp_user_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpToken, pp_token_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpQuota, pp_quota_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVm, pp_vm_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmChange, pp_vm_change_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostAllowance, pp_host_allowance_free)

@@ -3,8 +3,9 @@
  * made on a fresh store in memory, seeded as a small cluster is: users
  * root (admin), alice and bob with tokens, a host monitored from a real
  * probe report (tests/fuzz/corpus/probe-report, the ghw laptop: IOMMU
- * groups, needed devices), a host over ssh, and VMs of alice and bob. An
- * input reads
+ * groups, needed devices), a host over ssh, VMs of alice and bob, quotas
+ * of alice, and an image folder (a disk, a kernel and an initrd). An input
+ * reads
  *
  *   WHO METHOD PATH[?QUERY]
  *   BODY
@@ -13,10 +14,13 @@
  *   ...
  *
  * WHO: admin (the Unix socket, as root), alice or bob (TCP, their
- * tokens), stranger (a token nobody has), anon (TCP, no token). After
- * every request: the answer is JSON with a status the API documents, an
- * error is {"error": {"code": STATUS, "message": "..."}} and changed
- * nothing in the store, a user sees no one else's VMs or tokens, and the
+ * tokens), stranger (a token nobody has), anon (TCP, no token). Each
+ * request goes as pcipassd takes it: pp_api_admit on its head (an answer
+ * there ends it), a body over what admit allows is 413, then
+ * pp_api_handle. After every request: the answer is JSON with a status the
+ * API documents, an error is {"error": {"code": STATUS, "message": "..."}}
+ * and changed nothing in the store, a user sees no one else's VMs or
+ * tokens and no host's probe command, ssh target or libvirt URI, and the
  * store's invariants hold. The deployer's libvirt calls are not reached:
  * no VM is ever placed (the scheduler's passes run on the main loop, which
  * is not run here). */
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -36,6 +41,7 @@
 #include "pp-autoptr.h"
 #include "pp-deployer.h"
 #include "pp-http-priv.h"
+#include "pp-images.h"
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
 #include "pp-store-priv.h"
@@ -55,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_REQUESTS 8
 #define ALICE_TOKEN "pp_alice_secret"
 #define BOB_TOKEN "pp_bob_secret"
+/* What pp-http answers to a body over what admit allows. */
+#define TOO_LARGE "{\"error\": {\"code\": 413, \"message\": \"request body too large\"}}"
 /* The probe's real output on ghw's laptop capture (23 devices). */
 #define REPORT_FILE                                                                                \
   PP_FUZZ_CORPUS "/probe-report/probe-linux-amd64-415ee03b8c4d1c4f07ae2e9d8b3d3d6d"
@@ -77,6 +85,8 @@ static char *input_path;
 static char *golden_data;
 static gsize golden_len;
 static char *golden_snapshot;
+static char *images_dir;
+static PpImages *images;
 
 /* Warnings and criticals (a 500 is logged as a warning) are printed, and
  * abort: g_log_set_always_fatal(); what the API tells of its work is
@@ -97,11 +107,11 @@ ok_or_die(gboolean ok, GError *error)
 }
 
 static gint64
-add_vm(PpStore *store, gint64 owner, const char *name, const char *text)
+add_vm(PpStore *store, gint64 owner, const char *name, const char *text, gint pci_class)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PpVm) vm =
-      pp_store_vm_create(store, owner, name, text, 100, 512 * 1024, 1700000000, &error);
+  g_autoptr(PpVm) vm = pp_store_vm_create(store, owner, name, text, 100, 512 * 1024, &pci_class,
+                                          pci_class != 0 ? 1 : 0, 1700000000, &error);
 
   ok_or_die(vm != NULL, error);
   return vm->id;
@@ -127,8 +137,20 @@ seed(PpStore *store, const PpProbeReport *report)
   g_autoptr(PpHost) host2 = NULL;
   g_autoptr(PpToken) t1 = NULL;
   g_autoptr(PpToken) t2 = NULL;
+  g_autoptr(PpToken) t3 = NULL;
+  g_autoptr(PpQuota) quota = NULL;
+  const PpQuotaClass gpus = { .class_code = 0x0300, .limit = 1 };
+  const PpQuotaUpdate limits = { .set_vms = TRUE,
+                                 .vms = 5,
+                                 .set_memory = TRUE,
+                                 .memory_kib = 8 * 1024 * 1024,
+                                 .set_pci = TRUE,
+                                 .pci = 4,
+                                 .classes = &gpus,
+                                 .n_classes = 1 };
   g_autofree char *h1 = pp_auth_token_hash(ALICE_TOKEN);
   g_autofree char *h2 = pp_auth_token_hash(BOB_TOKEN);
+  g_autofree char *h3 = pp_auth_token_hash("pp_alice_expired");
   gint64 failed, done;
 
   /* root, as the socket's first admin request makes it. */
@@ -138,10 +160,15 @@ seed(PpStore *store, const PpProbeReport *report)
   ok_or_die(alice != NULL, error);
   bob = pp_store_user_create(store, "bob", FALSE, 1700000000, &error);
   ok_or_die(bob != NULL, error);
-  t1 = pp_store_token_create(store, alice->id, "laptop", h1, 1700000000, &error);
+  t1 = pp_store_token_create(store, alice->id, "laptop", h1, 1700000000, 0, &error);
   ok_or_die(t1 != NULL, error);
-  t2 = pp_store_token_create(store, bob->id, NULL, h2, 1700000000, &error);
+  t2 = pp_store_token_create(store, bob->id, NULL, h2, 1700000000, 0, &error);
   ok_or_die(t2 != NULL, error);
+  /* One that expired, for token delete and list. */
+  t3 = pp_store_token_create(store, alice->id, "old", h3, 1600000000, 1650000000, &error);
+  ok_or_die(t3 != NULL, error);
+  quota = pp_store_user_set_quota(store, alice->id, &limits, &error);
+  ok_or_die(quota != NULL, error);
   host1 = pp_store_host_create(store, &node1, 1700000000, &error);
   ok_or_die(host1 != NULL, error);
   ok_or_die(pp_store_host_reconcile(store, host1->id, report, 1700000000, NULL, &error), error);
@@ -150,15 +177,15 @@ seed(PpStore *store, const PpProbeReport *report)
   host2 = pp_store_host_create(store, &node2, 1700000000, &error);
   ok_or_die(host2 != NULL, error);
 
-  add_vm(store, alice->id, "web",
-         "NAME = web\nCPU = 1\nMEMORY = 512\nPCI = [ CLASS = \"0c03\" ]\n");
-  failed =
-      add_vm(store, alice->id, "gpu", "NAME = gpu\nMEMORY = 512\nPCI = [ CLASS = \"0300\" ]\n");
+  add_vm(store, alice->id, "web", "NAME = web\nCPU = 1\nMEMORY = 512\nPCI = [ CLASS = \"0c03\" ]\n",
+         0x0c03);
+  failed = add_vm(store, alice->id, "gpu", "NAME = gpu\nMEMORY = 512\nPCI = [ CLASS = \"0300\" ]\n",
+                  0x0300);
   ok_or_die(
       pp_store_vm_release(store, failed, PP_VM_STATE_FAILED, "no host fits", 1700000001, &error),
       error);
-  add_vm(store, bob->id, "db", "NAME = db\nMEMORY = 512\n");
-  done = add_vm(store, alice->id, "old", "NAME = old\nMEMORY = 512\n");
+  add_vm(store, bob->id, "db", "NAME = db\nMEMORY = 512\n", 0);
+  done = add_vm(store, alice->id, "old", "NAME = old\nMEMORY = 512\n", 0);
   ok_or_die(pp_store_vm_release(store, done, PP_VM_STATE_DONE, "terminated", 1700000002, &error),
             error);
 }
@@ -179,6 +206,16 @@ remove_golden(void)
 {
   remove_store_files(golden_path);
   remove_store_files(input_path);
+  if (images_dir != NULL) {
+    static const char *const files[] = { "debian12.raw", "vmlinuz-6.1", "initrd.img" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+      g_autofree char *path = g_build_filename(images_dir, files[i], NULL);
+
+      unlink(path);
+    }
+    rmdir(images_dir);
+  }
   rmdir(golden_dir);
 }
 
@@ -209,6 +246,21 @@ init_once(void)
   golden_path = g_build_filename(golden_dir, "golden.db", NULL);
   input_path = g_build_filename(golden_dir, "input.db", NULL);
   atexit(remove_golden);
+  images_dir = g_build_filename(golden_dir, "images", NULL);
+  if (mkdir(images_dir, 0755) != 0)
+    g_error("cannot make '%s'", images_dir);
+  {
+    static const char *const files[] = { "debian12.raw", "vmlinuz-6.1", "initrd.img" };
+    const char *dirs[] = { images_dir, NULL };
+
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+      g_autofree char *path = g_build_filename(images_dir, files[i], NULL);
+
+      if (!g_file_set_contents(path, "not a real disk\n", -1, &error))
+        g_error("%s", error->message);
+    }
+    images = pp_images_new(dirs);
+  }
   store = pp_store_open(golden_path, &error);
   ok_or_die(store != NULL, error);
   seed(store, report);
@@ -216,7 +268,7 @@ init_once(void)
   if (!g_file_get_contents(golden_path, &golden_data, &golden_len, &error))
     g_error("%s", error->message);
   /* Never called: no VM is placed. One for the process. */
-  deployer = pp_deployer_new(NULL, NULL);
+  deployer = pp_deployer_new("fuzz-api", NULL, NULL);
 }
 
 static char *store_snapshot(PpStore *store);
@@ -236,7 +288,9 @@ cluster_open(Cluster *c)
   c->store = pp_store_open(input_path, &error);
   ok_or_die(c->store != NULL, error);
   c->scheduler = pp_scheduler_new(c->store, deployer, &sched_config);
-  c->ctx = (PpApiContext){ .store = c->store, .scheduler = c->scheduler, .started = 1700000000 };
+  c->ctx = (PpApiContext){
+    .store = c->store, .scheduler = c->scheduler, .images = images, .started = 1700000000
+  };
   if (golden_snapshot == NULL) {
     golden_snapshot = store_snapshot(c->store);
     check_invariants(c->store);
@@ -336,16 +390,23 @@ check_invariants(PpStore *store)
 
 /* ---- the answers -------------------------------------------------------- */
 
-/* A user sees only their own VMs and tokens. */
+/* A user sees only their own VMs and tokens, and nothing of how hosts are
+ * reached (the seeded ones: node1 by test:///default, node2 by ssh). */
 static void
 check_sees_own(const json_t *json, const char *name)
 {
+  static const char *const hidden[] = { "test:///default", "node2.example.org", "pcipass-probe" };
   const char *key;
   json_t *value;
   size_t i;
 
   if (json_is_array(json)) {
     json_array_foreach((json_t *)json, i, value) check_sees_own(value, name);
+    return;
+  }
+  if (json_is_string(json)) {
+    for (guint h = 0; h < G_N_ELEMENTS(hidden); h++)
+      CHECK(strstr(json_string_value(json), hidden[h]) == NULL, "%s sees '%s'", name, hidden[h]);
     return;
   }
   if (!json_is_object(json))
@@ -366,7 +427,7 @@ static void
 check_answer(const char *method, const char *path, guint status, const char *type, GBytes *body,
              const char *who)
 {
-  static const guint statuses[] = { 200, 201, 202, 400, 401, 403, 404, 405, 409 };
+  static const guint statuses[] = { 200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413 };
   g_autoptr(json_t) json = NULL;
   gsize len = 0;
   const char *text;
@@ -420,6 +481,7 @@ run_request(Cluster *c, const char *block, gsize len)
   GBytes *answer = NULL;
   guint status = 0;
   const char *query;
+  gsize max_body = G_MAXSIZE;
   int changes;
 
   if (g_strv_length(words) < 3)
@@ -436,6 +498,11 @@ run_request(Cluster *c, const char *block, gsize len)
     peer.remote = "unix";
   }
   req = pp_http_test_request_new(method, path, body, body_len, &peer);
+  if (body_len > 0) {
+    g_autofree char *length = g_strdup_printf("%" G_GSIZE_FORMAT, body_len);
+
+    pp_http_test_request_set_header(req, "Content-Length", length);
+  }
   if (strcmp(who, "alice") == 0)
     pp_http_test_request_set_header(req, "Authorization", "Bearer " ALICE_TOKEN);
   else if (strcmp(who, "bob") == 0)
@@ -461,7 +528,22 @@ run_request(Cluster *c, const char *block, gsize len)
   }
 
   changes = sqlite3_total_changes(pp_store_test_get_db(c->store));
-  pp_api_handle(req, &status, &type, &answer, &c->ctx);
+  /* As pp-http.c's on_head() and dispatch(). */
+  if (!pp_api_admit(req, &max_body, &status, &type, &answer, &c->ctx)) {
+    CHECK(status >= 400, "%s %s: admit refused with %u", method, path, status);
+  } else if (body_len > max_body) {
+    status = 413;
+    type = "application/json";
+    answer = g_bytes_new_static(TOO_LARGE, strlen(TOO_LARGE));
+  } else {
+    pp_api_handle(req, &status, &type, &answer, &c->ctx);
+  }
+  /* PP_FUZZ_API_TRACE=1: each request and its answer, to see what a
+   * corpus file reaches. */
+  if (g_getenv("PP_FUZZ_API_TRACE") != NULL)
+    fprintf(stderr, "%s %s %s -> %u %.*s\n", who, method, path, status,
+            answer != NULL ? (int)MIN(g_bytes_get_size(answer), 160) : 0,
+            answer != NULL ? (const char *)g_bytes_get_data(answer, NULL) : "");
   check_answer(method, path, status, type, answer, who);
   /* No row written: nothing changed (most requests, cheaply). Else an
    * error must have changed nothing but when a token was last used. */
