@@ -56,11 +56,13 @@ struct _PpScheduler {
   guint idle_id;
   GHashTable *in_flight;   /* vm id (gint64 *) -> Op * */
   GHashTable *reconciling; /* host id (gint64 *) -> Reconcile * */
-  /* Counts the libvirt calls that ended; a VM whose call ended after a
-   * reconcile read its host's domains is not judged by that read. */
+  /* Counts the libvirt calls that ended and the domain events; a VM whose
+   * call ended, or whose domain had an event, after a reconcile read its
+   * host's domains is not judged by that read (it is older than what the
+   * VM says). */
   guint64 epoch;
-  GHashTable *op_ended;         /* vm id (gint64 *) -> guint64 epoch of its last call's end */
-  GHashTable *failed_hosts;     /* vm id (gint64 *) -> GArray of host ids where a deploy failed */
+  GHashTable *op_ended;     /* vm id (gint64 *) -> guint64 epoch of its last call's end or event */
+  GHashTable *failed_hosts; /* vm id (gint64 *) -> GArray of host ids where a deploy failed */
   GHashTable *destroy_failures; /* vm id (gint64 *) -> count of failed destroys (terminate) */
   /* VMs whose domain the last reconcile of their host did not find; the
    * next one that does not either decides (libvirt's event, with the real
@@ -71,6 +73,10 @@ struct _PpScheduler {
 };
 
 static void start_op(PpScheduler *sched, const PpVm *vm, OpKind kind);
+
+/* What libvirt says of VM @vm_id changed now (a call ended, an event):
+ * the reconciles that read its host before do not judge it. */
+static void vm_news(PpScheduler *sched, gint64 vm_id);
 
 static gint64
 now_s(void)
@@ -584,8 +590,7 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
     return;
   }
   g_hash_table_remove(sched->missing, &op->vm_id);
-  sched->epoch++;
-  g_hash_table_replace(sched->op_ended, id_key(op->vm_id), GSIZE_TO_POINTER(sched->epoch));
+  vm_news(sched, op->vm_id);
   vm = pp_store_vm_get(sched->store, op->vm_id, &store_error);
   if (vm == NULL) {
     g_warning("VM %" G_GINT64_FORMAT ": %s", op->vm_id, store_error->message);
@@ -1009,6 +1014,9 @@ pp_scheduler_domain_event(const char *uri, const char *domain, PpDomainEventKind
   vm = vm_of_domain(sched, uri, domain, &host);
   if (vm == NULL)
     return;
+  /* A reconcile whose read of the host came before this event would
+   * undo what it says (a domain seen running just before its destroy). */
+  vm_news(sched, vm->id);
   op = g_hash_table_lookup(sched->in_flight, &vm->id);
   if (op != NULL) {
     /* Our own destroy (poweroff, terminate) ends in its callback; a start
@@ -1025,6 +1033,13 @@ pp_scheduler_domain_event(const char *uri, const char *domain, PpDomainEventKind
   reason = stop_outcome(kind, what, &to);
   sched->counts.events++;
   move_vm(sched, vm, vm->state, to, reason);
+}
+
+static void
+vm_news(PpScheduler *sched, gint64 vm_id)
+{
+  sched->epoch++;
+  g_hash_table_replace(sched->op_ended, id_key(vm_id), GSIZE_TO_POINTER(sched->epoch));
 }
 
 static void
