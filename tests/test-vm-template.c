@@ -1000,6 +1000,11 @@ test_redact_secrets(void)
     /* Other vectors' PASSWD, and other keys, stay. */
     { MEM "PASSWD = x\nOS = [ PASSWD = y ]\nGRAPHICS = [ TYPE = VNC ]",
       MEM "PASSWD = x\nOS = [ PASSWD = y ]\nGRAPHICS = [ TYPE = VNC ]" },
+    /* A byte-order mark, and GRAPHICS on line 1 (found by fuzz-vm-template:
+     * the password was shown). */
+    { "\xef\xbb\xbfMEMORY = 1024\vGRAPHICS = [ TYPE = SPICE, PASSWD = \"s3cret\" ]\n",
+      "\xef\xbb\xbfMEMORY = 1024\vGRAPHICS = [ TYPE = SPICE, PASSWD = \"(hidden)\" ]\n" },
+    { "\xef\xbb\xbfGRAPHICS=[PASSWD=s3cret]", "\xef\xbb\xbfGRAPHICS=[PASSWD=\"(hidden)\"]" },
     { "", "" },
   };
 
