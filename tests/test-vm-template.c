@@ -31,6 +31,9 @@ parse_fails(const char *text, const char *message)
   if (strcmp(error->message, message) != 0)
     g_error("'%s':\n got '%s'\nwant '%s'", text, error->message, message);
   g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID);
+  /* The domain's name, as GLib's own are spelled (a debugger and a log
+   * show it). */
+  g_assert_cmpstr(g_quark_to_string(error->domain), ==, "pp-vm-template-error-quark");
 }
 
 #define MEM "MEMORY = 1024\n"

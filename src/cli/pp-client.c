@@ -15,7 +15,9 @@
 #include "pp-exit.h"
 #include "pp-fd.h"
 
-G_DEFINE_QUARK(pp - client - error - quark, pp_client_error)
+/* clang-format off */
+G_DEFINE_QUARK(pp-client-error-quark, pp_client_error)
+/* clang-format on */
 
 /* Seconds to connect, and for a whole call (a probe over ssh runs while
  * the daemon answers `host probe`). */

@@ -6,7 +6,9 @@
 
 #include "pp-vm-template.h"
 
-G_DEFINE_QUARK(pp - vm - template - error - quark, pp_vm_template_error)
+/* clang-format off */
+G_DEFINE_QUARK(pp-vm-template-error-quark, pp_vm_template_error)
+/* clang-format on */
 
 /* Bounds of what a template may ask for. */
 #define NAME_MAX_LEN 64
