@@ -536,9 +536,18 @@ test_host_bad(Fixture *f, gconstpointer data)
     { "node2", "r;oot", "node2", 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
       "host 'node2': the ssh user 'r;oot' has a character it cannot have (at byte 2)" },
     { "node2", NULL, "node2", 65536, NULL, FALSE, PP_STORE_ERROR_INVALID,
-      "host 'node2': ssh port 65536 is not 0..65535" },
+      "host 'node2': the ssh port 65536 is not 1 to 65535 (0: ssh's default)" },
+    /* The user is a setting of its own, as the API and the probe runner
+     * have it (pp-host-spec). */
+    { "node2", NULL, "root@node2", 0, NULL, FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the ssh host 'root@node2' has a character it cannot have (at byte 5)" },
     { "node2", NULL, NULL, 0, "system", FALSE, PP_STORE_ERROR_INVALID,
-      "host 'node2': libvirt URI 'system' is not a URI (qemu:///system)" },
+      "host 'node2': the libvirt URI 'system' is not a libvirt URI (qemu:///system, "
+      "qemu+ssh://node1/system, test:///default)" },
+    /* The store once took what the API refused. */
+    { "node2", NULL, NULL, 0, "qemu:/system", FALSE, PP_STORE_ERROR_INVALID,
+      "host 'node2': the libvirt URI 'qemu:/system' is not a libvirt URI (qemu:///system, "
+      "qemu+ssh://node1/system, test:///default)" },
     { "node2", NULL, NULL, 0, "qemu:///system\n", FALSE, PP_STORE_ERROR_INVALID,
       "host 'node2': the libvirt URI 'qemu:///system\\n' has a character it cannot have (at "
       "byte 15)" },
@@ -570,8 +579,7 @@ test_host_bad(Fixture *f, gconstpointer data)
     g_assert_null(host);
     g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
     g_assert_cmpstr(error->message, ==,
-                    "host 'node2': word 1 of the probe command is empty, longer than 4096 bytes "
-                    "or not UTF-8");
+                    "host 'node2': the probe command's program is an empty word");
     g_assert_cmpuint(n_hosts(f->store), ==, 1);
   }
 }
@@ -731,15 +739,16 @@ test_host_update(Fixture *f, gconstpointer data)
     } cases[] = {
       { { .set_ssh = TRUE, .ssh_user = "root" }, "host 'node1': an ssh user needs an ssh host" },
       { { .set_ssh = TRUE, .ssh_host = "n1", .ssh_port = 70000 },
-        "host 'node1': ssh port 70000 is not 0..65535" },
+        "host 'node1': the ssh port 70000 is not 1 to 65535 (0: ssh's default)" },
       { { .set_ssh = TRUE, .ssh_host = "-oProxyCommand=x" },
         "host 'node1': the ssh host '-oProxyCommand=x' starts with '-'" },
       { { .set_ssh = TRUE, .ssh_user = long_user, .ssh_host = "n1" },
         "host 'node1': the ssh user must have 1 to 64 bytes; it has 65" },
       { { .set_libvirt_uri = TRUE, .libvirt_uri = "nope", .set_prebound = TRUE },
-        "host 'node1': libvirt URI 'nope' is not a URI (qemu:///system)" },
+        "host 'node1': the libvirt URI 'nope' is not a libvirt URI (qemu:///system, "
+        "qemu+ssh://node1/system, test:///default)" },
       { { .set_probe_command = TRUE, .probe_command = blank_first, .set_ssh = TRUE },
-        "host 'node1': word 1 of the probe command is empty, longer than 4096 bytes or not UTF-8" },
+        "host 'node1': the probe command's program is an empty word" },
       { { .set_probe_command = TRUE, .probe_command = (const char *const *)too_many->pdata },
         "host 'node1': a probe command has 1 to 64 words; this one has 65" },
     };

@@ -8,6 +8,7 @@
 #include "pp-auth.h"
 #include "pp-autoptr.h"
 #include "pp-domain-xml.h"
+#include "pp-host-spec.h"
 #include "pp-images.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
@@ -20,10 +21,7 @@ G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
 /* The most path segments a route has; longer paths are 404. */
 #define MAX_SEGMENTS 8
 /* Bounds of the strings a host is created with. */
-#define MAX_URI_LEN 1024
 #define MAX_SSH_LEN 256
-#define MAX_COMMAND_WORDS 256
-#define MAX_WORD_LEN 4096
 #define MAX_LABEL_LEN 128
 /* 10000:e1:00.0 is 13 characters; room for a domain of 8 hex digits. */
 #define MAX_ADDRESS_LEN 32
@@ -590,61 +588,56 @@ bad:
   return FALSE;
 }
 
+/* pp-host-spec's rule, for field @field. */
+static gboolean
+spec_rule(gboolean ok, const char *field, GError *const *local, GError **error)
+{
+  if (!ok)
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "field '%s': %s", field,
+                (*local)->message);
+  return ok;
+}
+
 static GStrv
 parse_probe_command(const json_t *value, GError **error)
 {
   g_autoptr(GStrvBuilder) builder = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GError) local = NULL;
   size_t i;
   json_t *word;
 
   if (value == NULL || json_is_null(value))
     return NULL;
   if (json_is_string(value)) {
-    GStrv argv = pp_probe_command_parse(json_string_value(value), error);
+    GStrv parsed = pp_probe_command_parse(json_string_value(value), error);
 
-    if (argv == NULL)
+    if (parsed == NULL)
       g_prefix_error(error, "field 'probe_command': ");
-    return argv;
+    return parsed;
   }
   if (!json_is_array(value) || json_array_size(value) == 0 ||
-      json_array_size(value) > MAX_COMMAND_WORDS) {
+      json_array_size(value) > PP_HOST_PROBE_WORDS_MAX) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
                 "field 'probe_command' must be a string or an array of 1 to %d strings",
-                MAX_COMMAND_WORDS);
+                PP_HOST_PROBE_WORDS_MAX);
     return NULL;
   }
   builder = g_strv_builder_new();
   json_array_foreach((json_t *)value, i, word)
   {
-    if (!json_is_string(word) || json_string_length(word) == 0 ||
-        json_string_length(word) > MAX_WORD_LEN ||
-        strlen(json_string_value(word)) != json_string_length(word)) {
+    if (!json_is_string(word) || strlen(json_string_value(word)) != json_string_length(word)) {
       g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                  "field 'probe_command': word %zu must be a string of 1 to %d bytes", i,
-                  MAX_WORD_LEN);
+                  "field 'probe_command': word %zu must be a string without NUL", i + 1);
       return NULL;
     }
     g_strv_builder_add(builder, json_string_value(word));
   }
-  return g_strv_builder_end(builder);
-}
-
-/* A libvirt URI: driver[+transport]://[host]/path?query. */
-static gboolean
-check_libvirt_uri(const char *uri, GError **error)
-{
-  const char *sep = strstr(uri, "://");
-  gsize scheme = sep ? (gsize)(sep - uri) : 0;
-
-  if (scheme == 0 || strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+") != scheme ||
-      strpbrk(uri, " \t\r\n\"'<>\\") != NULL) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                "field 'libvirt_uri': '%s' is not a libvirt URI (qemu:///system, "
-                "qemu+ssh://node1/system, test:///default)",
-                uri);
-    return FALSE;
-  }
-  return TRUE;
+  argv = g_strv_builder_end(builder);
+  if (!spec_rule(pp_host_spec_check_probe_command((const char *const *)argv, &local),
+                 "probe_command", &local, error))
+    return NULL;
+  return g_steal_pointer(&argv);
 }
 
 /* The host settings of a body, as POST /v1/hosts and PATCH /v1/hosts/ID
@@ -688,12 +681,14 @@ host_fields_parse(const json_t *body, gboolean prebound_nullable, HostFields *re
   ret->has_probe_command = json_object_get(body, "probe_command") != NULL;
   ret->has_prebound = json_object_get(body, "prebound") != NULL;
   if (!get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
-      !get_string(body, "libvirt_uri", MAX_URI_LEN, FALSE, &ret->libvirt_uri, error) ||
+      !get_string(body, "libvirt_uri", PP_HOST_URI_MAX, FALSE, &ret->libvirt_uri, error) ||
       !get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
     return FALSE;
   if (ssh != NULL && !parse_ssh(ssh, &ret->ssh_user, &ret->ssh_host, &ret->ssh_port, error))
     return FALSE;
-  if (ret->libvirt_uri != NULL && !check_libvirt_uri(ret->libvirt_uri, error))
+  if (ret->libvirt_uri != NULL &&
+      !spec_rule(pp_host_spec_check_libvirt_uri(ret->libvirt_uri, &local), "libvirt_uri", &local,
+                 error))
     return FALSE;
   ret->probe_command = parse_probe_command(json_object_get(body, "probe_command"), &local);
   if (local != NULL) {
@@ -833,8 +828,8 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
 static json_t *
 api_host_update(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "ssh",          "libvirt_uri",     "probe_command",
-                                        "prebound",     "allow_needed",    "disallow_needed",
+  static const char *const fields[] = { "ssh",      "libvirt_uri",  "probe_command",
+                                        "prebound", "allow_needed", "disallow_needed",
                                         NULL };
   g_autoptr(json_t) own = NULL;
   g_auto(HostFields) parsed = { 0 };
@@ -1816,11 +1811,9 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "# TYPE pcipass_domain_events_total counter\n"
         "pcipass_domain_events_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_reconciles_total Reconciles of a host's domains.\n"
-        "# TYPE pcipass_reconciles_total counter\npcipass_reconciles_total %" G_GUINT64_FORMAT
-        "\n"
+        "# TYPE pcipass_reconciles_total counter\npcipass_reconciles_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_reconciled_total VMs and domains a reconcile changed.\n"
-        "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT
-        "\n",
+        "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT "\n",
         sched.placed, sched.deployed, sched.deploy_failures, sched.in_flight, sched.events,
         sched.reconciles, sched.reconciled);
   }

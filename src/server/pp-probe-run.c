@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "pp-host-spec.h"
 #include "pp-probe-run.h"
 
 /* clang-format off */
@@ -16,11 +17,6 @@ G_DEFINE_QUARK(pp-probe-run-error-quark, pp_probe_run_error)
 
 /* Bounds of what an administrator types as a probe command. */
 #define COMMAND_MAX_BYTES 4096
-#define COMMAND_MAX_WORDS 256
-/* A DNS name is at most 253 bytes; room for [v6%zone] and user@. */
-#define SSH_HOST_MAX 255
-/* Linux user names are at most 32 bytes (useradd); room for others. */
-#define SSH_USER_MAX 64
 /* How much of the probe's standard error is kept for the message. */
 #define STDERR_TAIL 4096
 /* How many of its last lines the message quotes. */
@@ -41,16 +37,24 @@ word_is_safe(const char *text, gsize max, const char *allowed)
 }
 
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-#define SSH_HOST_CHARS ALNUM "._:@%[]-"
-#define SSH_USER_CHARS ALNUM "._-"
 /* ssh hands the remote command to the remote user's shell: the probe path
  * must hold nothing that shell would read as syntax. */
 #define REMOTE_PATH_CHARS ALNUM "._/+-"
+
+/* @ok, or FALSE with @local (pp-host-spec's) in the runner's domain. */
+static gboolean
+spec_rule(gboolean ok, GError *const *local, GError **error)
+{
+  if (!ok)
+    g_set_error_literal(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID, (*local)->message);
+  return ok;
+}
 
 GStrv
 pp_probe_argv_build(const PpProbeTarget *target, GError **error)
 {
   g_autoptr(GStrvBuilder) builder = NULL;
+  g_autoptr(GError) local = NULL;
   g_autofree char *timeout = NULL;
   g_autofree char *port = NULL;
 
@@ -58,11 +62,8 @@ pp_probe_argv_build(const PpProbeTarget *target, GError **error)
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   if (target->probe_command != NULL) {
-    if (target->probe_command[0] == NULL || target->probe_command[0][0] == '\0') {
-      g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                  "the probe command is empty");
+    if (!spec_rule(pp_host_spec_check_probe_command(target->probe_command, &local), &local, error))
       return NULL;
-    }
     return g_strdupv((char **)target->probe_command);
   }
 
@@ -82,24 +83,12 @@ pp_probe_argv_build(const PpProbeTarget *target, GError **error)
     return g_strv_builder_end(builder);
   }
 
-  if (!word_is_safe(target->ssh_host, SSH_HOST_MAX, SSH_HOST_CHARS)) {
-    g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                "bad ssh host '%s': it must be 1 to %d of [A-Za-z0-9._:@%%[]-], "
-                "not starting with '-'",
-                target->ssh_host, SSH_HOST_MAX);
+  if (!spec_rule(
+          pp_host_spec_check_ssh_host(target->ssh_host, &local) &&
+              (target->ssh_user == NULL || pp_host_spec_check_ssh_user(target->ssh_user, &local)) &&
+              pp_host_spec_check_ssh_port(target->ssh_port, &local),
+          &local, error))
     return NULL;
-  }
-  if (target->ssh_user != NULL && !word_is_safe(target->ssh_user, SSH_USER_MAX, SSH_USER_CHARS)) {
-    g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                "bad ssh user '%s': it must be 1 to %d of [A-Za-z0-9._-], not starting with '-'",
-                target->ssh_user, SSH_USER_MAX);
-    return NULL;
-  }
-  if (target->ssh_port < 0 || target->ssh_port > 65535) {
-    g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                "bad ssh port %d: it must be 1 to 65535 (0: ssh's default)", target->ssh_port);
-    return NULL;
-  }
   if (!word_is_safe(target->probe_path, 4096, REMOTE_PATH_CHARS)) {
     g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
                 "bad probe path '%s' for ssh: the remote shell reads it, so it must be of "
@@ -144,16 +133,10 @@ pp_probe_command_parse(const char *text, GError **error)
                   "bad quoting in the probe command: %s", local->message);
     return NULL;
   }
-  if (argc > COMMAND_MAX_WORDS) {
-    g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                "the probe command has %d words, more than %d", argc, COMMAND_MAX_WORDS);
+  g_clear_error(&local);
+  if (!spec_rule(pp_host_spec_check_probe_command((const char *const *)argv, &local), &local,
+                 error))
     return NULL;
-  }
-  if (argv[0][0] == '\0') {
-    g_set_error(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_INVALID,
-                "the probe command's program is an empty word");
-    return NULL;
-  }
   return g_steal_pointer(&argv);
 }
 

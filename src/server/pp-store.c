@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "pp-autoptr.h"
+#include "pp-host-spec.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
 #include "pp-template.h"
@@ -26,11 +27,6 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 /* Bounds of what a host spec may hold: a DNS name is at most 253 bytes,
  * a login name far less; a libvirt URI, a probe command line and a probe's
  * error message are text an admin reads, not documents. */
-#define SSH_USER_MAX_LEN 64
-#define SSH_HOST_MAX_LEN 255
-#define URI_MAX_LEN 1024
-#define PROBE_ARGS_MAX 64
-#define PROBE_ARG_MAX_LEN 4096
 #define TOKEN_NAME_MAX_LEN 128
 #define HOST_ERROR_MAX_LEN 4096
 /* Why a VM failed: an error message of libvirt's or ours. */
@@ -1092,38 +1088,16 @@ check_name(const char *kind, const char *name, GError **error)
   return TRUE;
 }
 
-/* A short single-line value (an ssh user or host, a libvirt URI, a token
- * name): not empty, bounded, UTF-8, no control characters; with @chars,
- * only those and not starting with '-' (it goes into ssh's argv). */
+/* A short single-line value (a token name, who allowed a device): the
+ * rule of pp-host-spec's words, in the store's error domain. */
 static gboolean
-check_field(const char *what, const char *value, gsize max_len, const char *chars, GError **error)
+check_field(const char *what, const char *value, gsize max_len, GError **error)
 {
-  gsize len = strlen(value);
+  g_autoptr(GError) local = NULL;
 
-  if (len == 0 || len > max_len) {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                "%s must have 1 to %" G_GSIZE_FORMAT " bytes; it has %" G_GSIZE_FORMAT, what,
-                max_len, len);
+  if (!pp_host_spec_check_word(what, value, max_len, NULL, &local)) {
+    g_set_error_literal(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, local->message);
     return FALSE;
-  }
-  if (!g_utf8_validate(value, -1, NULL)) {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s is not UTF-8", what);
-    return FALSE;
-  }
-  if (chars != NULL && value[0] == '-') {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "%s '%s' starts with '-'", what,
-                value);
-    return FALSE;
-  }
-  for (const char *p = value; *p != '\0'; p++) {
-    if ((guchar)*p < 0x20 || *p == 0x7f || (chars != NULL && strchr(chars, *p) == NULL)) {
-      g_autofree char *escaped = g_strescape(value, NULL);
-
-      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                  "%s '%s' has a character it cannot have (at byte %" G_GSIZE_FORMAT ")", what,
-                  escaped, (gsize)(p - value) + 1);
-      return FALSE;
-    }
   }
   return TRUE;
 }
@@ -1531,16 +1505,12 @@ host_get_by_name(PpStore *store, const char *name, GError **error)
   return NULL;
 }
 
+/* The rules are pp-host-spec's, which the API and the probe runner read
+ * too. */
 static gboolean
 check_host_spec(const PpHostSpec *spec, GError **error)
 {
-  /* An ssh user and host go into ssh's argv: no option look-alikes, no
-   * blanks; a host may be a DNS name or an IP address, IPv6 and zone
-   * included. */
-  static const char user_chars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-  static const char host_chars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:%[]";
+  g_autoptr(GError) local = NULL;
 
   if (!check_name("host", spec->name, error))
     return FALSE;
@@ -1549,51 +1519,15 @@ check_host_spec(const PpHostSpec *spec, GError **error)
                 "host '%s': an ssh user needs an ssh host", spec->name);
     return FALSE;
   }
-  if (spec->ssh_port < 0 || spec->ssh_port > 65535) {
-    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                "host '%s': ssh port %d is not 0..65535", spec->name, spec->ssh_port);
+  if (!pp_host_spec_check_ssh_port(spec->ssh_port, &local) ||
+      (spec->ssh_user != NULL && !pp_host_spec_check_ssh_user(spec->ssh_user, &local)) ||
+      (spec->ssh_host != NULL && !pp_host_spec_check_ssh_host(spec->ssh_host, &local)) ||
+      (spec->libvirt_uri != NULL && !pp_host_spec_check_libvirt_uri(spec->libvirt_uri, &local)) ||
+      (spec->probe_command != NULL &&
+       !pp_host_spec_check_probe_command(spec->probe_command, &local))) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "host '%s': %s", spec->name,
+                local->message);
     return FALSE;
-  }
-  if ((spec->ssh_user != NULL &&
-       !check_field("the ssh user", spec->ssh_user, SSH_USER_MAX_LEN, user_chars, error)) ||
-      (spec->ssh_host != NULL &&
-       !check_field("the ssh host", spec->ssh_host, SSH_HOST_MAX_LEN, host_chars, error))) {
-    g_prefix_error(error, "host '%s': ", spec->name);
-    return FALSE;
-  }
-  if (spec->libvirt_uri != NULL) {
-    if (!check_field("the libvirt URI", spec->libvirt_uri, URI_MAX_LEN, NULL, error)) {
-      g_prefix_error(error, "host '%s': ", spec->name);
-      return FALSE;
-    }
-    if (strstr(spec->libvirt_uri, ":/") == NULL || strchr(spec->libvirt_uri, ' ') != NULL) {
-      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                  "host '%s': libvirt URI '%s' is not a URI (qemu:///system)", spec->name,
-                  spec->libvirt_uri);
-      return FALSE;
-    }
-  }
-  if (spec->probe_command != NULL) {
-    guint n = g_strv_length((GStrv)spec->probe_command);
-
-    if (n == 0 || n > PROBE_ARGS_MAX) {
-      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                  "host '%s': a probe command has 1 to %d words; this one has %u", spec->name,
-                  PROBE_ARGS_MAX, n);
-      return FALSE;
-    }
-    for (guint i = 0; i < n; i++) {
-      const char *arg = spec->probe_command[i];
-
-      if ((i == 0 && arg[0] == '\0') || strlen(arg) > PROBE_ARG_MAX_LEN ||
-          !g_utf8_validate(arg, -1, NULL)) {
-        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
-                    "host '%s': word %u of the probe command is empty, longer than %d bytes "
-                    "or not UTF-8",
-                    spec->name, i + 1, PROBE_ARG_MAX_LEN);
-        return FALSE;
-      }
-    }
   }
   return TRUE;
 }
@@ -2566,7 +2500,7 @@ pp_store_host_allow(PpStore *store, gint64 host_id, const char *address, const c
   g_return_val_if_fail(by != NULL, FALSE);
 
   if (!normalize_address(address, bdf, error) ||
-      !check_field("who allowed it", by, NAME_MAX_LEN, NULL, error))
+      !check_field("who allowed it", by, NAME_MAX_LEN, error))
     return FALSE;
   if (!store_txn_begin(store, &txn, "allowing a needed device", error))
     return FALSE;
@@ -3245,7 +3179,7 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
 
   if (!check_token_hash(hash, error))
     return NULL;
-  if (name != NULL && !check_field("a token name", name, TOKEN_NAME_MAX_LEN, NULL, error))
+  if (name != NULL && !check_field("a token name", name, TOKEN_NAME_MAX_LEN, error))
     return NULL;
   if (expires != 0 && expires <= now) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
