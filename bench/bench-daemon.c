@@ -1,0 +1,817 @@
+/* bench-daemon: the real pcipassd under N hosts and M VMs, over its Unix
+ * socket.
+ *
+ * For each size HOSTS:VMS it starts pcipassd (built with this bench) on a
+ * fresh state folder (on /dev/shm when writable), creates HOSTS hosts with
+ * POST /v1/hosts, each probed by the real pcipass-probe on the captured
+ * sysfs tree of ghw's NVIDIA machine (one 10de:15f8 of class 0302, the only
+ * capture with a 0302 device) through libvirt's test driver
+ * (test:///default), with the monitor settings pcipassd's tests use (a 1 s
+ * monitor, a 60 s probe timeout), and waits until every host is monitored.
+ * Then CLIENTS threads create VMS VMs asking for PCI = [ CLASS = "0302" ]
+ * with POST /v1/vms, one connection per request, and it measures:
+ *
+ *   - host create: the mean latency of POST /v1/hosts;
+ *   - create: the rate of POST /v1/vms over the whole phase, p50 and p99;
+ *   - settle: seconds from the last create until every VM is settled
+ *     (running, failed, or pending with an explanation). It polls GET
+ *     /v1/vms/ID for the VMs not yet settled only, pausing twice a round's
+ *     time between rounds, so that the polls take at most a third of the
+ *     daemon; the figure is accurate to a round;
+ *   - list: GET /v1/vms (the whole list, as the API gives it today), the
+ *     median of up to 5; show: GET /v1/vms/ID on up to 100 VMs, p50 and
+ *     p99. Each is the time until the last byte arrived, the bench's JSON
+ *     parsing not included;
+ *   - idle: the daemon's CPU (utime + stime of /proc/PID/stat, not its
+ *     probes') over 5 s after all that, in % of one core;
+ *   - RSS: its peak (VmHWM), and the store's size (pcipass.db and its WAL).
+ *
+ * Each phase of a size has a time limit (--limit, 120 s by default); a size
+ * past it is reported as not settled and the bench grows no further. The
+ * daemon is killed at the end of each size and dies with the bench
+ * (PR_SET_PDEATHSIG). Progress goes to stderr, the table to stdout, then
+ * a line per size against issue 11's targets.
+ *
+ * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
+ *                     [--keep] [HOSTS:VMS...]   (default: 50:300 150:900)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+
+/* Not pp-autoptr.h's: that one brings libvirt and SQLite along. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
+
+#define TREE_TARBALL "ghw-sysfs/linux-amd64-accel-nvidia.tar.gz"
+#define VM_TEMPLATE_FMT "NAME = bench-%u\nCPU = 1\nMEMORY = 256\nPCI = [ CLASS = \"0302\" ]\n"
+#define MAX_HOSTS 100000
+#define MAX_VMS 1000000
+#define MAX_CLIENTS 256
+
+typedef struct {
+  guint hosts, vms;
+} Size;
+
+typedef struct {
+  guint limit_s;
+  guint clients;
+  guint monitor_interval;
+  gboolean keep;
+} Options;
+
+/* One size's figures; a negative figure was not measured. */
+typedef struct {
+  guint hosts, vms;
+  double host_create_ms;
+  guint created;
+  double create_rate, create_p50_ms, create_p99_ms;
+  gboolean settled;
+  double settle_s;
+  guint n_settled, n_running, n_pending;
+  double list_ms, show_p50_ms, show_p99_ms;
+  double idle_pct, rss_mib, store_mib;
+  char *failure; /* why the size stopped, or NULL */
+} Result;
+
+static const char *socket_path;
+
+/* HTTP over the Unix socket, a new connection each time. Returns curl's
+ * code; the body in @out (may be NULL: dropped). */
+static size_t
+on_data(char *data, size_t size, size_t n, void *user_data)
+{
+  if (user_data != NULL)
+    g_string_append_len(user_data, data, (gssize)(size * n));
+  return size * n;
+}
+
+static CURLcode
+http(const char *method, const char *path, const char *body, GString *out, long *status)
+{
+  CURL *curl = curl_easy_init();
+  struct curl_slist *headers = NULL;
+  g_autofree char *url = g_strdup_printf("http://localhost%s", path);
+  CURLcode code;
+
+  if (curl == NULL)
+    g_error("curl_easy_init failed");
+  *status = 0;
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+  if (body != NULL) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  /* A hang guard: no request may stop the bench for longer. */
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return code;
+}
+
+/* GET @path, parsed; NULL (and @why) unless 200 with JSON. */
+static json_t *
+get_json(const char *path, char **why)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  long status;
+  CURLcode code = http("GET", path, NULL, out, &status);
+  json_t *json;
+
+  if (code != CURLE_OK || status != 200) {
+    *why =
+        g_strdup_printf("GET %s: %s %ld %.200s", path, curl_easy_strerror(code), status, out->str);
+    return NULL;
+  }
+  json = json_loadb(out->str, out->len, 0, NULL);
+  if (json == NULL)
+    *why = g_strdup_printf("GET %s: not JSON", path);
+  return json;
+}
+
+static int
+compare_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The @q quantile (0..1) of @n sorted values. */
+static double
+quantile(const double *v, guint n, double q)
+{
+  guint i;
+
+  if (n == 0)
+    return -1;
+  i = (guint)(q * (n - 1) + 0.5);
+  return v[MIN(i, n - 1)];
+}
+
+static double
+now_s(void)
+{
+  return (double)g_get_monotonic_time() / G_USEC_PER_SEC;
+}
+
+/* The daemon's process. */
+
+static void
+die_with_parent(gpointer data)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *
+daemon_start(const char *dir, const char *log, const Options *opt, char **why)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autofree char *state = g_build_filename(dir, "state", NULL);
+  g_autofree char *interval = g_strdup_printf("%u", opt->monitor_interval);
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { PP_BENCH_DAEMON, "--state-dir",     state,
+                         "--socket",      socket_path,       "--monitor-interval",
+                         interval,        "--probe-timeout", "60",
+                         "--probe-path",  PP_BENCH_PROBE,    NULL };
+  GSubprocess *proc;
+  double deadline = now_s() + 30;
+  int fd;
+
+  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    g_error("cannot open '%s': %s", log, g_strerror(errno));
+  g_subprocess_launcher_take_stderr_fd(launcher, fd);
+  proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+  if (proc == NULL)
+    g_error("cannot start '%s': %s", PP_BENCH_DAEMON, error->message);
+  /* Up when it answers on its socket. */
+  for (;;) {
+    long status;
+
+    if (http("GET", "/v1/hosts", NULL, NULL, &status) == CURLE_OK && status == 200)
+      return proc;
+    if (g_subprocess_get_identifier(proc) == NULL || now_s() > deadline) {
+      *why = g_strdup_printf("pcipassd did not answer within 30 s (log: %s)", log);
+      g_subprocess_force_exit(proc);
+      g_subprocess_wait(proc, NULL, NULL);
+      g_object_unref(proc);
+      return NULL;
+    }
+    g_usleep(20000);
+  }
+}
+
+static void
+daemon_stop(GSubprocess *proc)
+{
+  double deadline = now_s() + 10;
+
+  g_subprocess_send_signal(proc, SIGTERM);
+  /* GLib reaps it on its worker thread: the identifier goes then. */
+  while (g_subprocess_get_identifier(proc) != NULL && now_s() < deadline)
+    g_usleep(20000);
+  if (g_subprocess_get_identifier(proc) != NULL)
+    g_subprocess_force_exit(proc);
+  g_subprocess_wait(proc, NULL, NULL);
+}
+
+/* utime + stime of @pid in clock ticks, or -1. */
+static gint64
+proc_cpu_ticks(const char *pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%s/stat", pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return -1;
+  /* The command name may hold spaces: count from its closing ')'. */
+  after = strrchr(text, ')');
+  if (after == NULL)
+    return -1;
+  fields = g_strsplit(after + 2, " ", 0);
+  /* Fields 14 and 15 of stat(5), 12 and 13 after the name and state. */
+  if (g_strv_length(fields) < 13)
+    return -1;
+  return g_ascii_strtoll(fields[11], NULL, 10) + g_ascii_strtoll(fields[12], NULL, 10);
+}
+
+/* VmHWM of @pid in MiB, or -1. */
+static double
+proc_hwm_mib(const char *pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%s/status", pid);
+  g_autofree char *text = NULL;
+  const char *at;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL) || (at = strstr(text, "VmHWM:")) == NULL)
+    return -1;
+  return (double)g_ascii_strtoll(at + 6, NULL, 10) / 1024.0;
+}
+
+static double
+file_mib(const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename(dir, "state", name, NULL);
+  GStatBuf st;
+
+  return g_stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
+}
+
+/* Creating VMs from concurrent clients. */
+
+typedef struct {
+  guint n;
+  double deadline;
+  gint next;  /* atomic: the next VM to create */
+  gint done;  /* atomic: created */
+  double *ms; /* each create's latency, by index; -1: not made */
+  gint64 *ids;
+  GMutex lock;
+  char *error; /* the first failure */
+} Creates;
+
+static gpointer
+create_worker(gpointer data)
+{
+  Creates *c = data;
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  for (;;) {
+    guint i = (guint)g_atomic_int_add(&c->next, 1);
+    g_autofree char *text = NULL;
+    g_autoptr(json_t) body = NULL;
+    g_autofree char *dumped = NULL;
+    double t0;
+    long status;
+    CURLcode code;
+
+    if (i >= c->n || now_s() > c->deadline)
+      return NULL;
+    text = g_strdup_printf(VM_TEMPLATE_FMT, i + 1);
+    body = json_pack("{s:s}", "template", text);
+    dumped = json_dumps(body, JSON_COMPACT);
+    g_string_truncate(out, 0);
+    t0 = now_s();
+    code = http("POST", "/v1/vms", dumped, out, &status);
+    if (code != CURLE_OK || status != 201) {
+      g_mutex_lock(&c->lock);
+      if (c->error == NULL)
+        c->error = g_strdup_printf("POST /v1/vms: %s %ld %.200s", curl_easy_strerror(code), status,
+                                   out->str);
+      g_mutex_unlock(&c->lock);
+      /* A failed create stops this client: the figures would be of errors. */
+      return NULL;
+    }
+    c->ms[i] = (now_s() - t0) * 1000;
+    {
+      g_autoptr(json_t) reply = json_loadb(out->str, out->len, 0, NULL);
+
+      c->ids[i] = json_integer_value(json_object_get(reply, "id"));
+    }
+    if (((guint)g_atomic_int_add(&c->done, 1) + 1) % 500 == 0)
+      g_printerr("  %d VMs created\n", g_atomic_int_get(&c->done));
+  }
+}
+
+/* Is this VM's JSON settled? Counts it in @r. */
+static gboolean
+vm_settled(json_t *vm, Result *r)
+{
+  const char *state = json_string_value(json_object_get(vm, "state"));
+  json_t *why = json_object_get(vm, "explanation");
+
+  if (g_strcmp0(state, "running") == 0) {
+    r->n_running++;
+    return TRUE;
+  }
+  if (g_strcmp0(state, "failed") == 0)
+    return TRUE;
+  if (g_strcmp0(state, "pending") == 0 && why != NULL && !json_is_null(why)) {
+    r->n_pending++;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+run_size(const Size *size, const Options *opt, const char *tree, const char *base, Result *r)
+{
+  g_autofree char *dir = g_build_filename(base, "XXXXXX", NULL);
+  g_autofree char *run = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *log = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  Creates c = { 0 };
+  const char *pid;
+  double t0, phase_end, last_create;
+  guint n_made = 0;
+
+  memset(r, 0, sizeof(*r));
+  r->hosts = size->hosts;
+  r->vms = size->vms;
+  r->host_create_ms = r->create_rate = r->create_p50_ms = r->create_p99_ms = -1;
+  r->settle_s = r->list_ms = r->show_p50_ms = r->show_p99_ms = -1;
+  r->idle_pct = r->rss_mib = r->store_mib = -1;
+
+  if (g_mkdtemp(dir) == NULL)
+    g_error("mkdtemp '%s': %s", dir, g_strerror(errno));
+  run = g_build_filename(dir, "run", NULL);
+  g_mkdir_with_parents(run, 0755);
+  sock = g_build_filename(run, "pcipassd.sock", NULL);
+  log = g_build_filename(dir, "pcipassd.log", NULL);
+  socket_path = sock;
+  g_printerr("%u hosts, %u VMs: pcipassd on %s\n", size->hosts, size->vms, dir);
+  proc = daemon_start(dir, log, opt, &r->failure);
+  if (proc == NULL)
+    goto out;
+  pid = g_subprocess_get_identifier(proc);
+
+  /* Hosts, one after the other (as an administrator adds them). */
+  t0 = now_s();
+  phase_end = t0 + opt->limit_s;
+  for (guint h = 0; h < size->hosts; h++) {
+    g_autofree char *name = g_strdup_printf("h%05u", h + 1);
+    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", name, "libvirt_uri",
+                                       "test:///default", "probe_command", PP_BENCH_PROBE,
+                                       "--sysfs-root", tree, "--all", "--hostname", name);
+    g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+    g_autoptr(GString) out = g_string_new(NULL);
+    long status;
+    CURLcode code = http("POST", "/v1/hosts", dumped, out, &status);
+
+    if (code != CURLE_OK || status != 201) {
+      r->failure = g_strdup_printf("POST /v1/hosts %s: %s %ld %.200s", name,
+                                   curl_easy_strerror(code), status, out->str);
+      goto out;
+    }
+    if (now_s() > phase_end) {
+      r->failure = g_strdup_printf("hosts not created after %u s (%u of %u)", opt->limit_s, h + 1,
+                                   size->hosts);
+      goto out;
+    }
+  }
+  r->host_create_ms = (now_s() - t0) * 1000 / MAX(size->hosts, 1);
+  g_printerr("  %u hosts created, %.1f ms each\n", size->hosts, r->host_create_ms);
+
+  /* Every host monitored. */
+  for (guint monitored = 0;;) {
+    g_autofree char *why = NULL;
+    g_autoptr(json_t) list = get_json("/v1/hosts", &why);
+    size_t i;
+    json_t *host;
+
+    if (list == NULL) {
+      r->failure = g_steal_pointer(&why);
+      goto out;
+    }
+    monitored = 0;
+    json_array_foreach(json_object_get(list, "hosts"), i, host)
+    {
+      monitored += g_strcmp0(json_string_value(json_object_get(host, "state")), "monitored") == 0;
+    }
+    if (monitored == size->hosts)
+      break;
+    if (now_s() > phase_end) {
+      r->failure = g_strdup_printf("hosts not monitored after %u s (%u of %u)", opt->limit_s,
+                                   monitored, size->hosts);
+      goto out;
+    }
+    g_usleep(250000);
+  }
+  g_printerr("  %u hosts monitored after %.1f s\n", size->hosts, now_s() - t0);
+
+  /* The VMs, from concurrent clients. */
+  c.n = size->vms;
+  c.ms = g_new(double, MAX(size->vms, 1));
+  c.ids = g_new0(gint64, MAX(size->vms, 1));
+  for (guint i = 0; i < size->vms; i++)
+    c.ms[i] = -1;
+  g_mutex_init(&c.lock);
+  t0 = now_s();
+  c.deadline = t0 + opt->limit_s;
+  {
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+
+    for (guint i = 0; i < opt->clients; i++)
+      g_ptr_array_add(threads, g_thread_new("client", create_worker, &c));
+    for (guint i = 0; i < threads->len; i++)
+      g_thread_join(g_ptr_array_index(threads, i));
+  }
+  last_create = now_s();
+  {
+    g_autofree double *sorted = g_new(double, MAX(size->vms, 1));
+
+    for (guint i = 0; i < size->vms; i++) {
+      if (c.ms[i] >= 0)
+        sorted[n_made++] = c.ms[i];
+    }
+    qsort(sorted, n_made, sizeof(double), compare_double);
+    r->created = n_made;
+    r->create_rate = n_made / MAX(last_create - t0, 1e-6);
+    r->create_p50_ms = quantile(sorted, n_made, 0.50);
+    r->create_p99_ms = quantile(sorted, n_made, 0.99);
+  }
+  g_printerr("  %u VMs created in %.1f s\n", n_made, last_create - t0);
+  if (c.error != NULL) {
+    r->failure = g_steal_pointer(&c.error);
+    goto out;
+  }
+  if (n_made < size->vms) {
+    r->failure =
+        g_strdup_printf("VMs not created after %u s (%u of %u)", opt->limit_s, n_made, size->vms);
+    goto out;
+  }
+
+  /* Settled: poll the VMs not yet settled, one GET each. */
+  {
+    g_autoptr(GArray) open = g_array_new(FALSE, FALSE, sizeof(gint64));
+    double deadline = last_create + opt->limit_s;
+
+    g_array_append_vals(open, c.ids, size->vms);
+    for (;;) {
+      double round = now_s();
+      g_autoptr(GArray) still = g_array_new(FALSE, FALSE, sizeof(gint64));
+
+      for (guint i = 0; i < open->len; i++) {
+        gint64 id = g_array_index(open, gint64, i);
+        g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
+        g_autofree char *why = NULL;
+        g_autoptr(json_t) vm = get_json(path, &why);
+
+        if (vm == NULL) {
+          r->failure = g_steal_pointer(&why);
+          goto out;
+        }
+        if (vm_settled(vm, r))
+          r->n_settled++;
+        else
+          g_array_append_val(still, id);
+      }
+      g_array_set_size(open, 0);
+      g_array_append_vals(open, still->data, still->len);
+      if (open->len == 0) {
+        r->settled = TRUE;
+        r->settle_s = now_s() - last_create;
+        break;
+      }
+      if (now_s() > deadline) {
+        r->failure = g_strdup_printf("not settled after %u s (%u of %u settled)", opt->limit_s,
+                                     r->n_settled, size->vms);
+        goto out;
+      }
+      g_printerr("  %.1f s: %u of %u settled\n", now_s() - last_create, r->n_settled, size->vms);
+      g_usleep((gulong)(MAX(0.25, 2 * (now_s() - round)) * G_USEC_PER_SEC));
+    }
+  }
+  g_printerr("  settled %.1f s after the last create (%u running, %u pending)\n", r->settle_s,
+             r->n_running, r->n_pending);
+
+  /* The whole list: up to 5 times, at most 30 s in all. */
+  {
+    double ms[5];
+    guint n = 0;
+    double start = now_s();
+
+    while (n < G_N_ELEMENTS(ms) && (n == 0 || now_s() - start < 30)) {
+      double t = now_s();
+      long status;
+      CURLcode code = http("GET", "/v1/vms", NULL, NULL, &status);
+
+      if (code != CURLE_OK || status != 200) {
+        r->failure = g_strdup_printf("GET /v1/vms: %s %ld", curl_easy_strerror(code), status);
+        goto out;
+      }
+      ms[n++] = (now_s() - t) * 1000;
+    }
+    qsort(ms, n, sizeof(double), compare_double);
+    r->list_ms = quantile(ms, n, 0.5);
+  }
+  /* vm show on up to 100 VMs spread over the ids. */
+  {
+    double ms[100];
+    guint n = MIN(size->vms, G_N_ELEMENTS(ms));
+
+    for (guint i = 0; i < n; i++) {
+      g_autofree char *path =
+          g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, c.ids[(gsize)i * size->vms / n]);
+      double t = now_s();
+      long status;
+      CURLcode code = http("GET", path, NULL, NULL, &status);
+
+      if (code != CURLE_OK || status != 200) {
+        r->failure = g_strdup_printf("GET %s: %s %ld", path, curl_easy_strerror(code), status);
+        goto out;
+      }
+      ms[i] = (now_s() - t) * 1000;
+    }
+    qsort(ms, n, sizeof(double), compare_double);
+    r->show_p50_ms = quantile(ms, n, 0.50);
+    r->show_p99_ms = quantile(ms, n, 0.99);
+  }
+  g_printerr("  list %.1f ms, show p50 %.1f ms\n", r->list_ms, r->show_p50_ms);
+
+  /* Idle: 5 s of nothing asked. */
+  {
+    gint64 before = proc_cpu_ticks(pid);
+    double t = now_s();
+    gint64 after;
+
+    g_usleep(5 * G_USEC_PER_SEC);
+    after = proc_cpu_ticks(pid);
+    if (before >= 0 && after >= 0)
+      r->idle_pct = 100.0 * (double)(after - before) / (double)sysconf(_SC_CLK_TCK) / (now_s() - t);
+  }
+
+out:
+  if (proc != NULL && g_subprocess_get_identifier(proc) != NULL) {
+    pid = g_subprocess_get_identifier(proc);
+    r->rss_mib = proc_hwm_mib(pid);
+    r->store_mib = file_mib(dir, "pcipass.db") + file_mib(dir, "pcipass.db-wal");
+    daemon_stop(proc);
+  } else if (proc != NULL && r->failure == NULL) {
+    r->failure = g_strdup_printf("pcipassd exited (log: %s)", log);
+  }
+  if (r->failure != NULL)
+    g_printerr("  stopped: %s\n", r->failure);
+  g_free(c.ms);
+  g_free(c.ids);
+  g_free(c.error);
+  if (c.n != 0)
+    g_mutex_clear(&c.lock);
+  if (r->failure != NULL) {
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (g_file_get_contents(log, &text, &len, NULL))
+      g_printerr("  the end of pcipassd's log:\n%s\n", text + (len > 2000 ? len - 2000 : 0));
+  }
+  if (opt->keep) {
+    g_printerr("  kept %s\n", dir);
+  } else {
+    const char *rm[] = { "/bin/rm", "-rf", "--", dir, NULL };
+
+    g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+}
+
+static void
+print_figure(double v, int decimals)
+{
+  if (v < 0)
+    printf(" %9s", "-");
+  else
+    printf(" %9.*f", decimals, v);
+}
+
+static void
+print_row(const Result *r)
+{
+  printf("%6u %7u", r->hosts, r->vms);
+  print_figure(r->host_create_ms, 1);
+  print_figure(r->create_rate, 0);
+  print_figure(r->create_p50_ms, 1);
+  print_figure(r->create_p99_ms, 1);
+  if (r->settled)
+    printf(" %9.1f", r->settle_s);
+  else
+    printf(" %9s", "-");
+  print_figure(r->list_ms, 1);
+  print_figure(r->show_p50_ms, 1);
+  print_figure(r->show_p99_ms, 1);
+  print_figure(r->idle_pct, 1);
+  print_figure(r->rss_mib, 1);
+  print_figure(r->store_mib, 1);
+  printf(" %7u %7u", r->n_running, r->n_pending);
+  if (r->failure != NULL)
+    printf("  %s", r->failure);
+  printf("\n");
+}
+
+static const char *
+met(gboolean ok, double v)
+{
+  return v < 0 ? "not measured" : ok ? "met" : "not met";
+}
+
+static void
+print_targets(const Result *r)
+{
+  char settle[64];
+
+  if (r->settled)
+    g_snprintf(settle, sizeof(settle), "%.1f s", r->settle_s);
+  else
+    g_snprintf(settle, sizeof(settle), "not settled");
+  printf("targets at %u hosts / %u VMs: settled within 60 s: %s (%s); create p99 < 10 ms: %s "
+         "(%.1f); list < 20 ms: %s (%.1f); idle < 2 %%: %s (%.1f); RSS < 300 MiB: %s (%.1f)\n",
+         r->hosts, r->vms, r->settled ? met(r->settle_s < 60, r->settle_s) : "not met", settle,
+         met(r->create_p99_ms < 10, r->create_p99_ms), r->create_p99_ms,
+         met(r->list_ms < 20, r->list_ms), r->list_ms, met(r->idle_pct < 2, r->idle_pct),
+         r->idle_pct, met(r->rss_mib < 300, r->rss_mib), r->rss_mib);
+}
+
+static gboolean
+parse_uint(const char *text, guint min, guint max, guint *ret)
+{
+  guint64 v;
+
+  if (!g_ascii_string_to_unsigned(text, 10, min, max, &v, NULL))
+    return FALSE;
+  *ret = (guint)v;
+  return TRUE;
+}
+
+static G_NORETURN void
+usage(const char *why)
+{
+  g_printerr("bench-daemon: %s\n"
+             "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] [--keep] "
+             "[HOSTS:VMS...]\n",
+             why);
+  exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+  Options opt = { 120, 8, 1, FALSE };
+  g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(Size));
+  g_autoptr(GArray) results = g_array_new(FALSE, TRUE, sizeof(Result));
+  g_autofree char *base = NULL;
+  g_autofree char *tarball = NULL;
+  g_autofree char *tree = NULL;
+  g_autofree char *unpacked = NULL;
+
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (strcmp(arg, "--keep") == 0) {
+      opt.keep = TRUE;
+    } else if (strcmp(arg, "--limit") == 0 || strcmp(arg, "--clients") == 0 ||
+               strcmp(arg, "--monitor-interval") == 0) {
+      guint *into = strcmp(arg, "--limit") == 0     ? &opt.limit_s
+                    : strcmp(arg, "--clients") == 0 ? &opt.clients
+                                                    : &opt.monitor_interval;
+
+      if (i + 1 >= argc ||
+          !parse_uint(argv[i + 1], 1, strcmp(arg, "--clients") == 0 ? MAX_CLIENTS : 86400, into))
+        usage(g_strdup_printf("%s needs a number (clients: 1 to %d, seconds: 1 to 86400)", arg,
+                              MAX_CLIENTS));
+      i++;
+    } else {
+      g_auto(GStrv) parts = g_strsplit(arg, ":", 0);
+      Size s;
+
+      if (g_strv_length(parts) != 2 || !parse_uint(parts[0], 1, MAX_HOSTS, &s.hosts) ||
+          !parse_uint(parts[1], 0, MAX_VMS, &s.vms))
+        usage(g_strdup_printf("'%s' is not HOSTS:VMS (1 to %d hosts, 0 to %d VMs)", arg, MAX_HOSTS,
+                              MAX_VMS));
+      g_array_append_val(sizes, s);
+    }
+  }
+  if (sizes->len == 0) {
+    Size defaults[] = { { 50, 300 }, { 150, 900 } };
+
+    g_array_append_vals(sizes, defaults, G_N_ELEMENTS(defaults));
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    g_error("curl_global_init failed");
+  signal(SIGPIPE, SIG_IGN);
+
+  /* The tree, unpacked once on tmpfs when there is one. */
+  base = g_build_filename(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : g_get_tmp_dir(),
+                          "pcipass-bench-daemon-XXXXXX", NULL);
+  if (g_mkdtemp(base) == NULL)
+    g_error("mkdtemp '%s': %s", base, g_strerror(errno));
+  tarball = g_build_filename(PP_BENCH_FIXTURES, TREE_TARBALL, NULL);
+  unpacked = g_build_filename(base, "tree", NULL);
+  g_mkdir_with_parents(unpacked, 0755);
+  {
+    const char *tar[] = { "/bin/tar", "-xf", tarball, "-C", unpacked, NULL };
+    int status = 1;
+
+    if (!g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                      NULL) ||
+        !g_spawn_check_wait_status(status, NULL))
+      g_error("cannot unpack '%s'", tarball);
+  }
+  tree = g_build_filename(unpacked, "sys", NULL);
+  if (!g_file_test(tree, G_FILE_TEST_IS_DIR)) {
+    g_autoptr(GDir) d = g_dir_open(unpacked, 0, NULL);
+    const char *name;
+
+    g_clear_pointer(&tree, g_free);
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL && tree == NULL) {
+      g_autofree char *sys = g_build_filename(unpacked, name, "sys", NULL);
+
+      if (g_file_test(sys, G_FILE_TEST_IS_DIR))
+        tree = g_steal_pointer(&sys);
+    }
+    if (tree == NULL)
+      g_error("no sys folder in '%s'", tarball);
+  }
+
+  g_printerr("pcipassd: %s; probe: %s; tree: %s; %u clients; limit %u s per phase\n",
+             PP_BENCH_DAEMON, PP_BENCH_PROBE, TREE_TARBALL, opt.clients, opt.limit_s);
+  for (guint i = 0; i < sizes->len; i++) {
+    Result r;
+
+    run_size(&g_array_index(sizes, Size, i), &opt, tree, base, &r);
+    g_array_append_val(results, r);
+    /* A size that did not settle: a larger one would not either. */
+    if (r.failure != NULL) {
+      if (i + 1 < sizes->len)
+        g_printerr("not growing further: %u size(s) skipped\n", sizes->len - i - 1);
+      break;
+    }
+  }
+
+  printf("pcipassd over its Unix socket: hosts probed by pcipass-probe on %s (class 0302), "
+         "VMs asking PCI = [ CLASS = \"0302\" ], %u clients, a connection per request, "
+         "monitor every %u s\n",
+         TREE_TARBALL, opt.clients, opt.monitor_interval);
+  printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s\n", "hosts", "vms", "host_ms",
+         "create/s", "cr_p50ms", "cr_p99ms", "settle_s", "list_ms", "show_p50", "show_p99",
+         "idle_%cpu", "rss_MiB", "store_MiB", "running", "pending");
+  for (guint i = 0; i < results->len; i++)
+    print_row(&g_array_index(results, Result, i));
+  for (guint i = 0; i < results->len; i++) {
+    Result *r = &g_array_index(results, Result, i);
+
+    print_targets(r);
+    g_free(r->failure);
+  }
+  {
+    const char *rm[] = { "/bin/rm", "-rf", "--", base, NULL };
+
+    if (!opt.keep)
+      g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  curl_global_cleanup();
+  return 0;
+}
