@@ -770,6 +770,42 @@ test_tokens(PpTestDaemon *f, gconstpointer data)
     g_clear_pointer(&list, json_decref);
   }
 
+  /* A token that expires makes none that outlives it, asked for with no
+   * expiry or a longer one: a stolen one buys nothing for ever. */
+  {
+    static const char *const bodies[] = { "{}", "{\"expires_in\": 86400}" };
+    json_int_t until = json_integer_value(json_object_get(limited, "expires"));
+
+    for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
+      g_autofree char *id = NULL;
+
+      pp_test_http(f, NULL, secret, "POST", "/v1/tokens", bodies[i], strlen(bodies[i]), &reply);
+      g_assert_cmpint(reply.status, ==, 201);
+      g_assert_cmpint(json_integer_value(json_object_get(reply.json, "expires")), ==, until);
+      id = g_strdup_printf("%" JSON_INTEGER_FORMAT,
+                           json_integer_value(json_object_get(reply.json, "id")));
+      pp_test_reply_clear(&reply);
+      pp_test_cli(f, (const char *const[]){ "token", "delete", id, NULL }, &run);
+      g_assert_cmpint(run.status, ==, 0);
+      pp_test_run_clear(&run);
+    }
+    /* A shorter one is its own. */
+    pp_test_http(f, NULL, secret, "POST", "/v1/tokens", "{\"expires_in\": 600}", 19, &reply);
+    g_assert_cmpint(reply.status, ==, 201);
+    g_assert_cmpint(json_integer_value(json_object_get(reply.json, "expires")) -
+                        json_integer_value(json_object_get(reply.json, "created")),
+                    ==, 600);
+    {
+      g_autofree char *id = g_strdup_printf("%" JSON_INTEGER_FORMAT,
+                                            json_integer_value(json_object_get(reply.json, "id")));
+
+      pp_test_reply_clear(&reply);
+      pp_test_cli(f, (const char *const[]){ "token", "delete", id, NULL }, &run);
+      g_assert_cmpint(run.status, ==, 0);
+      pp_test_run_clear(&run);
+    }
+  }
+
   /* Used, then past its expiry (the store says so while pcipassd runs):
    * refused at the very next request. */
   pp_test_http(f, NULL, secret, "GET", "/v1/whoami", NULL, 0, &reply);

@@ -1277,6 +1277,12 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
       return NULL;
     owner = other;
   }
+  /* A token that expires makes none that outlives it: a stolen one would
+   * otherwise buy a token for ever. */
+  if (call->user->token_expires != 0 && (expires == 0 || expires > call->user->token_expires)) {
+    g_message("token of '%s' made by an expiring token: it expires with it", owner->name);
+    expires = call->user->token_expires;
+  }
   secret = pp_auth_token_new(&hash);
   token =
       pp_store_token_create(call->ctx->store, owner->id, label, hash, call->now, expires, error);
@@ -1498,7 +1504,9 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
   g_auto(Sight) sight = { 0 };
 
-  if (spec == NULL)
+  /* What may fail goes before the create: a VM made is answered 201, or a
+   * client that retries would make a second one. */
+  if (spec == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   /* What its owner's quotas count: each request's CLASS (-1: none). */
   for (guint i = 0; i < spec->requests->len; i++)
@@ -1506,7 +1514,7 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
                           (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
                           classes->len, call->now, error);
-  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
+  if (vm == NULL)
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
             call->user->name, spec->requests->len, spec->requests->len == 1 ? "" : "s");

@@ -3281,6 +3281,7 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
   }
   if (!store_txn_commit(&txn, "authenticating a token", error))
     return NULL;
+  user->token_expires = expires;
   return g_steal_pointer(&user);
 }
 

@@ -268,6 +268,9 @@ typedef struct {
   char *name;
   gboolean admin;
   gint64 created;
+  /* Set by pp_store_token_authenticate(): when the token the user came
+   * with expires (0: never, or not by a token). */
+  gint64 token_expires;
 } PpUser;
 
 void pp_user_free(PpUser *user);
