@@ -1224,6 +1224,55 @@ test_unix_reserve(Fixture *f, gconstpointer data)
   assert_counts(server, 3, 0, 0, 0);
 }
 
+/* The admin's headroom on the Unix socket: with max_connections held by a
+ * uid that is not exempt (a local user who filled the server), another of
+ * its connections is answered 503 at once rather than left in the
+ * backlog, and an exempt uid's is served all the same. */
+static void
+test_admin_headroom(Fixture *f, gconstpointer data)
+{
+  PpHttpLimits limits;
+  g_autofree char *sock = NULL;
+  g_autoptr(PpHttpServer) server = NULL;
+  guint16 port = 0;
+  int held[6];
+  PpHttpStats stats;
+
+  pp_http_limits_init(&limits);
+  limits.max_connections = G_N_ELEMENTS(held);
+  limits.unix_reserved = 2;
+  server = limited_server(f, &limits, &sock, &port);
+  for (guint i = 0; i < G_N_ELEMENTS(held); i++)
+    held[i] = connect_to(sock, 0);
+  wait_open(server, G_N_ELEMENTS(held));
+  {
+    pp_autofd int extra = connect_to(sock, 0);
+    g_autofree char *got = NULL;
+
+    send_all(extra, "GET /extra HTTP/1.1\r\nHost: x\r\n\r\n");
+    got = read_all(extra);
+    g_assert_true(g_str_has_prefix(got, "HTTP/1.1 503 "));
+    g_assert_nonnull(strstr(got, "pcipassd holds its 6 connections; try again later"));
+  }
+  pp_http_server_get_stats(server, &stats);
+  g_assert_cmpuint(stats.refused_full, ==, 1);
+  g_assert_cmpuint(f->calls, ==, 0);
+
+  pp_http_server_exempt_uid(server, geteuid());
+  {
+    Call c = { .unix_path = sock, .target = "/admin" };
+
+    run_call(&c);
+    g_assert_cmpint(c.rc, ==, CURLE_OK);
+    g_assert_cmpint(c.status, ==, 200);
+    call_clear(&c);
+  }
+  g_assert_cmpuint(f->calls, ==, 1);
+  for (guint i = 0; i < G_N_ELEMENTS(held); i++)
+    close(held[i]);
+  wait_open(server, 0);
+}
+
 /* A head that does not come whole within header_timeout_s is answered 408
  * and closed, however busy its client keeps: the deadline runs from the
  * connection's start, not from its last byte. */
@@ -1559,6 +1608,7 @@ main(int argc, char **argv)
   ADD("/http/flood-recovers", test_flood_recovers);
   ADD("/http/per-peer", test_per_peer);
   ADD("/http/unix-reserve", test_unix_reserve);
+  ADD("/http/admin-headroom", test_admin_headroom);
   ADD("/http/header-timeout", test_header_timeout);
   ADD("/http/bad-heads", test_bad_heads);
   ADD("/http/admit", test_admit);

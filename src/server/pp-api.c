@@ -1842,11 +1842,13 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "# TYPE pcipass_http_connections_total counter\npcipass_http_connections_total "
         "%" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_http_connections_cut_total HTTP connections cut by a limit: "
-        "their peer held max-connections-per-peer, or their head passed header-timeout.\n"
+        "their peer held max-connections-per-peer, the server max-connections (only the "
+        "admin goes past it, on the socket), or their head passed header-timeout.\n"
         "# TYPE pcipass_http_connections_cut_total counter\n"
         "pcipass_http_connections_cut_total{reason=\"peer-limit\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_http_connections_cut_total{reason=\"full\"} %" G_GUINT64_FORMAT "\n"
         "pcipass_http_connections_cut_total{reason=\"header-timeout\"} %" G_GUINT64_FORMAT "\n",
-        http.open, http.accepted, http.refused_peer, http.header_timeouts);
+        http.open, http.accepted, http.refused_peer, http.refused_full, http.header_timeouts);
   }
   g_string_append_printf(out,
                          "# HELP pcipass_start_time_seconds When pcipassd started.\n"

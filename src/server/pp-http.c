@@ -39,6 +39,11 @@ G_DEFINE_QUARK(pp-http-error-quark, pp_http_error)
 /* Connections accepted per wakeup of a listener, so that one listener's
  * flood does not hold the loop. */
 #define ACCEPT_BATCH 64
+/* The Unix socket accepts this many past max_connections, for the exempt
+ * uids (the admin) only: a local user who fills the server (its per-peer
+ * share, refused connections lingering, TCP's share by many addresses)
+ * leaves root room. Others accepted there are answered 503 at once. */
+#define UNIX_ADMIN_HEADROOM 16
 /* After accept() ran out of file descriptors: a pause before the next. */
 #define ACCEPT_BACKOFF_MS 100
 /* How often deadlines are looked at (headers, lingering closes). */
@@ -99,6 +104,7 @@ struct _PpHttpConn {
   PpHttpPeer peer;
   char *remote;
   gboolean no_peer;    /* SO_PEERCRED failed: every request is 500 */
+  gboolean exempt;     /* an exempt uid's (server->open_exempt) */
   char *peer_key;      /* "uid 1000", "127.0.0.1"; NULL: not limited (an exempt uid) */
   gint64 deadline;     /* monotonic µs by which its request's head must be in; 0: in */
   GList waiting;       /* in server->waiting while deadline != 0 */
@@ -121,6 +127,7 @@ struct _PpHttpServer {
   guint64 by_class[6];
   PpHttpStats stats;
   guint open_tcp;           /* of stats.open, on TCP listeners */
+  guint open_exempt;        /* of stats.open, of exempt uids (UNIX_ADMIN_HEADROOM) */
   GHashTable *conns;        /* every PpHttpConn (owned) */
   GHashTable *peers;        /* peer_key -> open connections (GUINT_TO_POINTER) */
   GQueue waiting;           /* PpHttpConn with a deadline, oldest first */
@@ -684,6 +691,8 @@ conn_free(PpHttpConn *conn)
   server->stats.open--;
   if (!l->is_unix)
     server->open_tcp--;
+  if (conn->exempt)
+    server->open_exempt--;
   g_free(conn->remote);
   g_free(conn);
   server_update_accepting(server);
@@ -725,9 +734,11 @@ conn_linger(PpHttpConn *conn)
   gint64 now = g_get_monotonic_time();
 
   conn_clear_deadline(conn);
+  /* Nor does one refused in the admin's headroom: it would hold it. */
   if (server->stopping || conn->fd < 0 ||
-      (conn->peer_key == NULL &&
-       server->lingering_unpeered >= MAX(server->limits.max_connections / 8, 1))) {
+      (conn->peer_key == NULL && !conn->exempt &&
+       (server->lingering_unpeered >= MAX(server->limits.max_connections / 8, 1) ||
+        server->stats.open > server->limits.max_connections))) {
     conn_free(conn);
     return;
   }
@@ -954,7 +965,8 @@ conn_read_peer(PpHttpConn *conn)
       conn->peer.uid = cred.uid;
       conn->peer.gid = cred.gid;
       conn->peer.pid = cred.pid;
-      if (!uid_is_exempt(server, cred.uid))
+      conn->exempt = uid_is_exempt(server, cred.uid);
+      if (!conn->exempt)
         conn->peer_key = g_strdup_printf("uid %u", (guint)cred.uid);
     }
   } else {
@@ -985,7 +997,19 @@ conn_new(PpHttpListener *l, int fd, const struct sockaddr_storage *addr, socklen
   if (!l->is_unix)
     server->open_tcp++;
   conn_read_peer(conn);
+  if (conn->exempt)
+    server->open_exempt++;
 
+  /* Past max_connections (the admin's headroom) only an exempt uid. */
+  if (!conn->exempt && server->stats.open - server->open_exempt > server->limits.max_connections) {
+    g_autofree char *message = g_strdup_printf("pcipassd holds its %u connections; try again later",
+                                               server->limits.max_connections);
+
+    server->stats.refused_full++;
+    g_clear_pointer(&conn->peer_key, g_free); /* not counted: refused */
+    conn_refuse(conn, 503, message);
+    return;
+  }
   if (conn->peer_key != NULL) {
     n = GPOINTER_TO_UINT(g_hash_table_lookup(server->peers, conn->peer_key));
     if (n >= server->limits.max_per_peer) {
@@ -1024,9 +1048,11 @@ listener_has_room(PpHttpListener *l)
   PpHttpServer *server = l->server;
   const PpHttpLimits *limits = &server->limits;
 
+  if (l->is_unix)
+    return server->stats.open < limits->max_connections + UNIX_ADMIN_HEADROOM;
   if (server->stats.open >= limits->max_connections)
     return FALSE;
-  return l->is_unix || server->open_tcp < limits->max_connections - limits->unix_reserved;
+  return server->open_tcp < limits->max_connections - limits->unix_reserved;
 }
 
 static gboolean listener_want_accept(PpHttpListener *l);

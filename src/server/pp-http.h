@@ -186,6 +186,8 @@ typedef struct {
   guint open;              /* connections open now (lingering ones included) */
   guint64 accepted;        /* connections accepted */
   guint64 refused_peer;    /* answered 503 and closed: their peer held max_per_peer */
+  guint64 refused_full;    /* answered 503 and closed: past max_connections, on the Unix
+                            * socket's headroom for the exempt uids, by another */
   guint64 header_timeouts; /* closed (408 in plain HTTP): no whole head within
                             * header_timeout_s */
 } PpHttpStats;
