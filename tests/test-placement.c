@@ -1246,6 +1246,136 @@ test_random(void)
   }
 }
 
+/* A host replaced in place: a device freed or added wakes (TRUE), one
+ * taken does not; the order added is kept for ties; a removed host is
+ * neither offered nor explained, and may not be replaced by its id. */
+static void
+test_set_host(void)
+{
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  PpPlaceDevice a[] = { dev(1, "0000:01:00.0", 0x10de, 0x1db4, 0x0302) };
+  PpPlaceDevice b[] = { dev(2, "0000:01:00.0", 0x10de, 0x1db4, 0x0302) };
+  PpPlaceHost ha = host(10, "a", a, 1), hb = host(20, "b", b, 1);
+  PpPciRequest r[] = { req_ids(-1, -1, 0x0302, "CLASS=0302") };
+  PpPlaceVm v = vm(7, r, 1);
+  g_autoptr(PpPlacement) p = NULL;
+  g_autoptr(PpPlacement) q = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
+
+  pp_placer_add_host(placer, &ha);
+  pp_placer_add_host(placer, &hb);
+  g_assert_cmpuint(pp_placer_get_n_hosts(placer), ==, 2);
+
+  /* Host a's device taken by VM 3, by its word: no gain; b gets the VM. */
+  a[0].vm_id = 3;
+  g_assert_false(pp_placer_set_host(placer, &ha));
+  g_assert_true(pp_placer_place(placer, &v, &p, NULL));
+  g_assert_cmpint(p->host_id, ==, 20);
+  pp_placer_commit(placer, &v, p);
+
+  /* Nothing left: the reasons keep the order added (a, then b). */
+  g_assert_false(pp_placer_place(placer, &v, NULL, &rejections));
+  g_assert_cmpuint(rejections->len, ==, 2);
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(rejections, 0))->host_name, ==, "a");
+  g_clear_pointer(&rejections, g_ptr_array_unref);
+
+  /* a's device freed: a gain, and the VM fits there again. */
+  a[0].vm_id = 0;
+  g_assert_true(pp_placer_set_host(placer, &ha));
+  g_assert_true(pp_placer_place(placer, &v, &q, NULL));
+  g_assert_cmpint(q->host_id, ==, 10);
+
+  /* Less memory is no gain; more CPU is. */
+  ha.memory_total_kib = 8 * GIB_KIB;
+  g_assert_false(pp_placer_set_host(placer, &ha));
+  ha.cpu_total = 1600;
+  g_assert_true(pp_placer_set_host(placer, &ha));
+  /* Disabled: no gain; enabled again: a gain. */
+  ha.state = PP_PLACE_HOST_DISABLED;
+  g_assert_false(pp_placer_set_host(placer, &ha));
+  ha.state = PP_PLACE_HOST_OK;
+  g_assert_true(pp_placer_set_host(placer, &ha));
+
+  /* Removed: not offered, not explained, gone from the count. */
+  g_assert_true(pp_placer_remove_host(placer, 10));
+  g_assert_false(pp_placer_remove_host(placer, 10));
+  g_assert_false(pp_placer_has_host(placer, 10));
+  g_assert_cmpuint(pp_placer_get_n_hosts(placer), ==, 1);
+  g_assert_false(pp_placer_place(placer, &v, NULL, &rejections));
+  g_assert_cmpuint(rejections->len, ==, 1);
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(rejections, 0))->host_name, ==, "b");
+  /* A new host of a new id comes after the others. */
+  ha.id = 30;
+  g_assert_true(pp_placer_set_host(placer, &ha));
+  g_clear_pointer(&p, pp_placement_free);
+  g_assert_true(pp_placer_place(placer, &v, &p, NULL));
+  g_assert_cmpint(p->host_id, ==, 30);
+}
+
+/* Many hosts, few reasons: groups with counts, in the order of their first
+ * host, each naming its first hosts with their own whole reason. */
+static void
+test_explain_groups(void)
+{
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  PpPlaceDevice gpus[100][1];
+  PpPlaceHost hosts[100];
+  char names[100][16];
+  PpPciRequest r[] = { req_ids(-1, -1, 0x0302, "CLASS=0302") };
+  PpPlaceVm v = vm(7, r, 1);
+  g_autoptr(GPtrArray) groups = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
+  const PpPlaceReasonGroup *g;
+  guint n_hosts = 0, total = 0;
+
+  for (guint i = 0; i < 100; i++) {
+    g_snprintf(names[i], sizeof(names[i]), "h%u", i);
+    gpus[i][0] = dev(i + 1, "0000:01:00.0", 0x10de, 0x1db4, i < 90 ? 0x0302 : 0x0300);
+    gpus[i][0].vm_id = i < 90 ? 1000 + i : 0;
+    hosts[i] = host(i + 1, names[i], gpus[i], 1);
+    if (i == 3)
+      hosts[i].state = PP_PLACE_HOST_DISABLED;
+    if (i == 5)
+      hosts[i].memory_total_kib = 512 * 1024;
+    pp_placer_add_host(placer, &hosts[i]);
+  }
+  g_assert_false(pp_placer_place(placer, &v, NULL, NULL));
+  groups = pp_placer_explain(placer, &v, 3, &n_hosts);
+  g_assert_cmpuint(n_hosts, ==, 100);
+  g_assert_cmpuint(groups->len, ==, 4);
+  for (guint i = 0; i < groups->len; i++)
+    total += ((PpPlaceReasonGroup *)g_ptr_array_index(groups, i))->n_hosts;
+  g_assert_cmpuint(total, ==, 100);
+
+  g = g_ptr_array_index(groups, 0);
+  g_assert_cmpuint(g->n_hosts, ==, 88);
+  g_assert_cmpstr(g->summary, ==, "no free device matches PCI[0] (CLASS=0302)");
+  g_assert_cmpuint(g->examples->len, ==, 3);
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(g->examples, 0))->host_name, ==, "h0");
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(g->examples, 2))->host_name, ==, "h2");
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(g->examples, 0))->reason, ==,
+                  "no free device matches PCI[0] (CLASS=0302): 0000:01:00.0 held by VM 1000");
+  g = g_ptr_array_index(groups, 1);
+  g_assert_cmpuint(g->n_hosts, ==, 1);
+  g_assert_cmpstr(g->summary, ==, "disabled");
+  g = g_ptr_array_index(groups, 2);
+  g_assert_cmpuint(g->n_hosts, ==, 1);
+  g_assert_cmpstr(g->summary, ==, "not enough memory free: needs 1024 MiB");
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(g->examples, 0))->reason, ==,
+                  "not enough memory: needs 1024 MiB, 512 MiB free of 512 MiB");
+  g = g_ptr_array_index(groups, 3);
+  g_assert_cmpuint(g->n_hosts, ==, 10);
+  g_assert_cmpstr(g->summary, ==, "no device matches PCI[0] (CLASS=0302)");
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(g->examples, 0))->host_name, ==, "h90");
+
+  /* The example's reason is the host-by-host one. */
+  g_assert_false(pp_placer_place(placer, &v, NULL, &rejections));
+  g_assert_cmpstr(((PpPlaceRejection *)g_ptr_array_index(rejections, 0))->reason, ==,
+                  ((PpPlaceRejection *)g_ptr_array_index(
+                       ((PpPlaceReasonGroup *)g_ptr_array_index(groups, 0))->examples, 0))
+                      ->reason);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1269,5 +1399,7 @@ main(int argc, char **argv)
   g_test_add_func("/placement/hide-holders", test_hide_holders);
   g_test_add_func("/placement/no-requests", test_no_requests);
   g_test_add_func("/placement/random", test_random);
+  g_test_add_func("/placement/set-host", test_set_host);
+  g_test_add_func("/placement/explain-groups", test_explain_groups);
   return g_test_run();
 }

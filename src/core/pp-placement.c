@@ -97,6 +97,7 @@ typedef struct {
   guint *types; /* the device types it has, and how many eligible of each */
   guint *type_counts;
   guint n_types;
+  gboolean removed; /* pp_placer_remove_host(): kept for its index, never offered or explained */
 } Host;
 
 struct _PpPlacer {
@@ -414,17 +415,15 @@ cmp_gint(gconstpointer a, gconstpointer b)
   return (x > y) - (x < y);
 }
 
-void
-pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
+/* A host's copy of @host, at @index of the order added, not yet in the
+ * placer's maps, bitmaps or order (host_link()). */
+static Host *
+host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
 {
   g_autoptr(GHashTable) by_address = NULL;
   g_autoptr(GArray) nodes = NULL;
   g_autoptr(GArray) types = NULL;
   Host *h;
-
-  g_return_if_fail(placer != NULL);
-  g_return_if_fail(host != NULL);
-  g_return_if_fail(host->n_devices == 0 || host->devices != NULL);
 
   h = g_new0(Host, 1);
   h->id = host->id;
@@ -437,7 +436,7 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
   h->memory_used_kib = host->memory_used_kib;
   h->n_devices = host->n_devices;
   h->devices = g_new0(Device, MAX(host->n_devices, 1));
-  h->index = placer->hosts->len;
+  h->index = index;
   h->rankable =
       host->state == PP_PLACE_HOST_OK && host->cpu_total >= 0 && host->memory_total_kib >= 0;
 
@@ -512,8 +511,13 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
   h->n_types = types->len;
   h->type_counts = g_new0(guint, MAX(types->len, 1));
   h->types = (guint *)g_array_free(g_steal_pointer(&types), FALSE);
+  return h;
+}
 
-  g_ptr_array_add(placer->hosts, h);
+/* Enters @h, built at its index, in the maps, the bitmaps and the order. */
+static void
+host_link(PpPlacer *placer, Host *h)
+{
   if (!g_hash_table_contains(placer->by_id, &h->id))
     g_hash_table_insert(placer->by_id, &h->id, h);
   if (!g_hash_table_contains(placer->by_name, h->name))
@@ -523,6 +527,118 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
   bit_set(placer->rankable_bits, h->index, h->rankable);
   if (h->rankable)
     order_insert(placer, h);
+}
+
+/* Takes @h out of the maps, the bitmaps and the order; its slot stays. */
+static void
+host_unlink(PpPlacer *placer, Host *h)
+{
+  if (h->rankable)
+    order_remove(placer, h);
+  for (guint s = 0; s < h->n_types; s++)
+    bit_set(g_ptr_array_index(placer->type_bits, h->types[s]), h->index, FALSE);
+  bit_set(placer->rankable_bits, h->index, FALSE);
+  if (g_hash_table_lookup(placer->by_id, &h->id) == h)
+    g_hash_table_remove(placer->by_id, &h->id);
+  if (g_hash_table_lookup(placer->by_name, h->name) == h)
+    g_hash_table_remove(placer->by_name, h->name);
+}
+
+void
+pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
+{
+  Host *h;
+
+  g_return_if_fail(placer != NULL);
+  g_return_if_fail(host != NULL);
+  g_return_if_fail(host->n_devices == 0 || host->devices != NULL);
+
+  h = host_build(placer, host, placer->hosts->len);
+  g_ptr_array_add(placer->hosts, h);
+  host_link(placer, h);
+}
+
+/* How many eligible devices of placer type @type @h has. */
+static guint
+host_type_count(const Host *h, guint type)
+{
+  for (guint s = 0; s < h->n_types; s++)
+    if (h->types[s] == type)
+      return h->type_counts[s];
+  return 0;
+}
+
+/* Whether @after may fit a VM that @before could not: it became rankable,
+ * or has more CPU or memory free, or more eligible devices of some type,
+ * or another name (a template may ask for a host by name). */
+static gboolean
+host_gained(const Host *before, const Host *after)
+{
+  if (!after->rankable)
+    return FALSE;
+  if (!before->rankable || strcmp(before->name, after->name) != 0)
+    return TRUE;
+  if (host_free_cpu(after) > host_free_cpu(before) ||
+      host_free_memory(after) > host_free_memory(before))
+    return TRUE;
+  for (guint s = 0; s < after->n_types; s++)
+    if (after->type_counts[s] > host_type_count(before, after->types[s]))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+pp_placer_set_host(PpPlacer *placer, const PpPlaceHost *host)
+{
+  Host *old, *h;
+  gboolean gained;
+
+  g_return_val_if_fail(placer != NULL, FALSE);
+  g_return_val_if_fail(host != NULL, FALSE);
+  g_return_val_if_fail(host->n_devices == 0 || host->devices != NULL, FALSE);
+
+  old = g_hash_table_lookup(placer->by_id, &host->id);
+  if (old == NULL) {
+    pp_placer_add_host(placer, host);
+    return host_at(placer, placer->hosts->len - 1)->rankable;
+  }
+  host_unlink(placer, old);
+  h = host_build(placer, host, old->index);
+  placer->hosts->pdata[old->index] = h;
+  host_link(placer, h);
+  gained = host_gained(old, h);
+  host_free(old);
+  return gained;
+}
+
+gboolean
+pp_placer_remove_host(PpPlacer *placer, gint64 host_id)
+{
+  Host *h;
+
+  g_return_val_if_fail(placer != NULL, FALSE);
+
+  h = g_hash_table_lookup(placer->by_id, &host_id);
+  if (h == NULL)
+    return FALSE;
+  host_unlink(placer, h);
+  h->removed = TRUE;
+  h->rankable = FALSE;
+  return TRUE;
+}
+
+guint
+pp_placer_get_n_hosts(PpPlacer *placer)
+{
+  g_return_val_if_fail(placer != NULL, 0);
+  return g_hash_table_size(placer->by_id);
+}
+
+gboolean
+pp_placer_has_host(PpPlacer *placer, gint64 host_id)
+{
+  g_return_val_if_fail(placer != NULL, FALSE);
+  return g_hash_table_contains(placer->by_id, &host_id);
 }
 
 /* --- Matching one host --------------------------------------------------- */
@@ -755,8 +871,26 @@ append_companion_problem(GString *s, const Host *h, const Device *d)
   return FALSE;
 }
 
-/* The reason request @r has no eligible device on @h, or FALSE when it has. */
-static gboolean
+/* What keeps a VM off a host, the grouping key of pp_placer_explain(): the
+ * first failing check of host_reason(), and the request it concerns. */
+typedef enum {
+  KIND_FITS,
+  KIND_NOT_ASKED, /* not the host the template asks for */
+  KIND_DISABLED,
+  KIND_NOT_MONITORED,
+  KIND_NO_CPU_COUNT,
+  KIND_CPU,
+  KIND_NO_MEMORY_SIZE,
+  KIND_MEMORY,
+  KIND_NO_DEVICE, /* request r: no device matches */
+  KIND_NONE_FREE, /* request r: every matching device is held or gone */
+  KIND_BLOCKED,   /* request r: the free ones cannot be given (group, not ready) */
+  KIND_TOGETHER,  /* the requests cannot all have distinct devices at once */
+} ReasonKind;
+
+/* The reason request @r has no eligible device on @h, or KIND_FITS when it
+ * has. */
+static ReasonKind
 explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
 {
   const PpPciRequest *req = &vm->requests[r];
@@ -769,7 +903,7 @@ explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
     if (!request_matches(req, d))
       continue;
     if (d->eligible)
-      return FALSE;
+      return KIND_FITS;
     matching++;
     if (device_free(d)) {
       free_count++;
@@ -780,7 +914,7 @@ explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
   if (matching == 0) {
     g_string_append(s, "no device matches ");
     append_request(s, vm, r);
-    return TRUE;
+    return KIND_NO_DEVICE;
   }
   if (free_count == 0) {
     g_string_append(s, "no free device matches ");
@@ -798,7 +932,7 @@ explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
           g_string_append_printf(s, "%s " HELD_BY "%" G_GINT64_FORMAT, d->address, d->vm_id);
       }
     }
-    return TRUE;
+    return KIND_NONE_FREE;
   }
   append_request(s, vm, r);
   g_string_append(s, ": ");
@@ -806,7 +940,7 @@ explain_request(GString *s, const Host *h, const PpPlaceVm *vm, guint r)
   if (matching > 1)
     g_string_append_printf(s, " (%u more matching device%s cannot be given either)", matching - 1,
                            matching - 1 == 1 ? "" : "s");
-  return TRUE;
+  return KIND_BLOCKED;
 }
 
 /* Every request has a candidate but not all at once: name the Hall
@@ -851,30 +985,40 @@ host_is_required(const Host *h, const PpPlaceVm *vm)
   return TRUE;
 }
 
-/* The reason @vm does not fit on @h, the slow way. Returns: (transfer
- * full) (nullable): NULL when it fits. */
-static char *
-host_explain(PpPlacer *placer, const Host *h, const PpPlaceVm *vm)
+/* The reason @vm does not fit on @h, the slow way, written to @s (emptied
+ * first); *ret_request is the request it concerns, for the kinds that
+ * concern one. Returns: its kind, KIND_FITS (and @s empty) when it fits. */
+static ReasonKind
+host_reason(PpPlacer *placer, const Host *h, const PpPlaceVm *vm, GString *s, guint *ret_request)
 {
-  g_autoptr(GString) s = g_string_new(NULL);
   Matcher m = { 0 };
   gint failed;
 
+  g_string_truncate(s, 0);
+  *ret_request = 0;
   if (!host_is_required(h, vm)) {
     if (vm->host_name != NULL)
       g_string_printf(s, "not the host the template asks for (HOST = %s)", vm->host_name);
     else
       g_string_printf(s, "not the host the template asks for (HOST = %" G_GINT64_FORMAT ")",
                       vm->host_id);
-    return g_string_free(g_steal_pointer(&s), FALSE);
+    return KIND_NOT_ASKED;
   }
-  if (h->state == PP_PLACE_HOST_DISABLED)
-    return g_strdup("disabled");
-  if (h->state != PP_PLACE_HOST_OK)
-    return h->state_text != NULL ? g_strdup_printf("not monitored (%s)", h->state_text)
-                                 : g_strdup("not monitored");
-  if (h->cpu_total < 0)
-    return g_strdup("no CPU count reported yet");
+  if (h->state == PP_PLACE_HOST_DISABLED) {
+    g_string_assign(s, "disabled");
+    return KIND_DISABLED;
+  }
+  if (h->state != PP_PLACE_HOST_OK) {
+    if (h->state_text != NULL)
+      g_string_printf(s, "not monitored (%s)", h->state_text);
+    else
+      g_string_assign(s, "not monitored");
+    return KIND_NOT_MONITORED;
+  }
+  if (h->cpu_total < 0) {
+    g_string_assign(s, "no CPU count reported yet");
+    return KIND_NO_CPU_COUNT;
+  }
   if (host_free_cpu(h) < vm->cpu) {
     g_string_append(s, "not enough CPU: needs ");
     append_hundredths(s, vm->cpu);
@@ -882,27 +1026,174 @@ host_explain(PpPlacer *placer, const Host *h, const PpPlaceVm *vm)
     append_hundredths(s, host_free_cpu(h));
     g_string_append(s, " free of ");
     append_hundredths(s, h->cpu_total);
-    return g_string_free(g_steal_pointer(&s), FALSE);
+    return KIND_CPU;
   }
-  if (h->memory_total_kib < 0)
-    return g_strdup("no memory size reported yet");
-  if (host_free_memory(h) < vm->memory_kib)
-    return g_strdup_printf("not enough memory: needs %" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT
-                           " MiB free of %" G_GINT64_FORMAT " MiB",
-                           (vm->memory_kib + 1023) / 1024, host_free_memory(h) / 1024,
-                           h->memory_total_kib / 1024);
-  for (guint r = 0; r < vm->n_requests; r++)
-    if (explain_request(s, h, vm, r))
-      return g_string_free(g_steal_pointer(&s), FALSE);
+  if (h->memory_total_kib < 0) {
+    g_string_assign(s, "no memory size reported yet");
+    return KIND_NO_MEMORY_SIZE;
+  }
+  if (host_free_memory(h) < vm->memory_kib) {
+    g_string_printf(s,
+                    "not enough memory: needs %" G_GINT64_FORMAT " MiB, %" G_GINT64_FORMAT
+                    " MiB free of %" G_GINT64_FORMAT " MiB",
+                    (vm->memory_kib + 1023) / 1024, host_free_memory(h) / 1024,
+                    h->memory_total_kib / 1024);
+    return KIND_MEMORY;
+  }
+  for (guint r = 0; r < vm->n_requests; r++) {
+    ReasonKind kind = explain_request(s, h, vm, r);
+
+    if (kind != KIND_FITS) {
+      *ret_request = r;
+      return kind;
+    }
+  }
   if (vm->n_requests == 0)
-    return NULL;
+    return KIND_FITS;
   if (!collect_candidates(placer, h, vm))
     g_assert_not_reached();
   failed = match_all(placer, &m, h, vm->n_requests, -1);
   if (failed < 0)
-    return NULL;
+    return KIND_FITS;
   explain_witness(s, &m, h, vm, (guint)failed);
+  return KIND_TOGETHER;
+}
+
+/* The reason @vm does not fit on @h. Returns: (transfer full) (nullable):
+ * NULL when it fits. */
+static char *
+host_explain(PpPlacer *placer, const Host *h, const PpPlaceVm *vm)
+{
+  g_autoptr(GString) s = g_string_new(NULL);
+  guint request;
+
+  if (host_reason(placer, h, vm, s, &request) == KIND_FITS)
+    return NULL;
   return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The words a group of hosts of @kind shares: the host's own reason
+ * without what differs from host to host (its free CPU, the devices). */
+static char *
+kind_summary(ReasonKind kind, const PpPlaceVm *vm, guint r)
+{
+  g_autoptr(GString) s = g_string_new(NULL);
+
+  switch (kind) {
+  case KIND_NOT_ASKED:
+    if (vm->host_name != NULL)
+      g_string_printf(s, "not the host the template asks for (HOST = %s)", vm->host_name);
+    else
+      g_string_printf(s, "not the host the template asks for (HOST = %" G_GINT64_FORMAT ")",
+                      vm->host_id);
+    break;
+  case KIND_DISABLED:
+    g_string_assign(s, "disabled");
+    break;
+  case KIND_NOT_MONITORED:
+    g_string_assign(s, "not monitored");
+    break;
+  case KIND_NO_CPU_COUNT:
+    g_string_assign(s, "no CPU count reported yet");
+    break;
+  case KIND_CPU:
+    g_string_assign(s, "not enough CPU free: needs ");
+    append_hundredths(s, vm->cpu);
+    break;
+  case KIND_NO_MEMORY_SIZE:
+    g_string_assign(s, "no memory size reported yet");
+    break;
+  case KIND_MEMORY:
+    g_string_printf(s, "not enough memory free: needs %" G_GINT64_FORMAT " MiB",
+                    (vm->memory_kib + 1023) / 1024);
+    break;
+  case KIND_NO_DEVICE:
+    g_string_assign(s, "no device matches ");
+    append_request(s, vm, r);
+    break;
+  case KIND_NONE_FREE:
+    g_string_assign(s, "no free device matches ");
+    append_request(s, vm, r);
+    break;
+  case KIND_BLOCKED:
+    g_string_assign(s, "the free devices that match ");
+    append_request(s, vm, r);
+    g_string_append(s, " cannot be given (their IOMMU group, or not ready)");
+    break;
+  case KIND_TOGETHER:
+    g_string_assign(s, "the PCI requests cannot all have distinct devices at once");
+    break;
+  case KIND_FITS:
+  default:
+    g_assert_not_reached();
+  }
+  return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+void
+pp_place_reason_group_free(PpPlaceReasonGroup *group)
+{
+  if (group == NULL)
+    return;
+  g_free(group->summary);
+  if (group->examples != NULL)
+    g_ptr_array_unref(group->examples);
+  g_free(group);
+}
+
+GPtrArray *
+pp_placer_explain(PpPlacer *placer, const PpPlaceVm *vm, guint max_examples, guint *ret_n_hosts)
+{
+  g_autoptr(GPtrArray) groups = NULL;
+  g_autoptr(GArray) keys = NULL;
+  g_autoptr(GString) s = NULL;
+  guint n_hosts = 0;
+
+  g_return_val_if_fail(placer != NULL, NULL);
+  g_return_val_if_fail(vm != NULL, NULL);
+  g_return_val_if_fail(vm->n_requests == 0 || vm->requests != NULL, NULL);
+
+  groups = g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_reason_group_free);
+  keys = g_array_new(FALSE, FALSE, sizeof(guint64));
+  s = g_string_new(NULL);
+  for (guint i = 0; i < placer->hosts->len; i++) {
+    const Host *h = host_at(placer, i);
+    PpPlaceReasonGroup *group;
+    ReasonKind kind;
+    guint r, k;
+    guint64 key;
+
+    if (h->removed)
+      continue;
+    n_hosts++;
+    kind = host_reason(placer, h, vm, s, &r);
+    if (kind == KIND_FITS)
+      continue;
+    key = ((guint64)kind << 32) | r;
+    for (k = 0; k < keys->len; k++)
+      if (g_array_index(keys, guint64, k) == key)
+        break;
+    if (k == keys->len) {
+      group = g_new0(PpPlaceReasonGroup, 1);
+      group->summary = kind_summary(kind, vm, r);
+      group->examples = g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_rejection_free);
+      g_array_append_val(keys, key);
+      g_ptr_array_add(groups, group);
+    }
+    group = g_ptr_array_index(groups, k);
+    group->n_hosts++;
+    if (group->examples->len < MAX(max_examples, 1)) {
+      PpPlaceRejection *rej = g_new0(PpPlaceRejection, 1);
+
+      rej->host_id = h->id;
+      rej->host_name = g_strdup(h->name);
+      rej->reason = g_strdup(s->str);
+      g_ptr_array_add(group->examples, rej);
+    }
+  }
+  if (ret_n_hosts != NULL)
+    *ret_n_hosts = n_hosts;
+  return g_steal_pointer(&groups);
 }
 
 /* --- Placing ------------------------------------------------------------- */
@@ -1139,8 +1430,11 @@ pp_placer_place(PpPlacer *placer, const PpPlaceVm *vm, PpPlacement **ret_placeme
   rejections = g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_rejection_free);
   for (guint i = 0; i < placer->hosts->len; i++) {
     Host *host = host_at(placer, i);
-    PpPlaceRejection *rej = g_new0(PpPlaceRejection, 1);
+    PpPlaceRejection *rej;
 
+    if (host->removed)
+      continue;
+    rej = g_new0(PpPlaceRejection, 1);
     rej->host_id = host->id;
     rej->host_name = g_strdup(host->name);
     rej->reason = host_explain(placer, host, vm);

@@ -23,14 +23,14 @@ G_BEGIN_DECLS
 
 /* One device of a host's inventory, as the store has it. */
 typedef struct {
-  gint64 id;             /* the store's device id */
-  const char *address;   /* 0000:3b:00.1 */
-  const char *name;      /* the device name, for explanations */
+  gint64 id;           /* the store's device id */
+  const char *address; /* 0000:3b:00.1 */
+  const char *name;    /* the device name, for explanations */
   guint16 vendor;
   guint16 device;
-  guint16 class_code;    /* 0x0300: class and subclass */
-  gint numa_node;        /* -1: unknown */
-  gint iommu_group;      /* -1: none */
+  guint16 class_code; /* 0x0300: class and subclass */
+  gint numa_node;     /* -1: unknown */
+  gint iommu_group;   /* -1: none */
   /* Every endpoint of its IOMMU group, itself included (the probe's
    * IOMMU_GROUP_ENDPOINTS); NULL when the group is unknown: the device
    * stands alone. */
@@ -44,7 +44,7 @@ typedef struct {
 } PpPlaceDevice;
 
 typedef enum {
-  PP_PLACE_HOST_OK,           /* enabled and monitored */
+  PP_PLACE_HOST_OK, /* enabled and monitored */
   PP_PLACE_HOST_DISABLED,
   PP_PLACE_HOST_NOT_MONITORED, /* init or error: state_text says which */
 } PpPlaceHostState;
@@ -53,9 +53,9 @@ typedef struct {
   gint64 id;
   const char *name;
   PpPlaceHostState state;
-  const char *state_text; /* "error: exit status 2: ...", for explanations; nullable */
-  gint64 cpu_total;       /* hundredths of a CPU; -1: unknown (then nothing fits) */
-  gint64 cpu_used;        /* hundredths, held by the host's VMs */
+  const char *state_text;  /* "error: exit status 2: ...", for explanations; nullable */
+  gint64 cpu_total;        /* hundredths of a CPU; -1: unknown (then nothing fits) */
+  gint64 cpu_used;         /* hundredths, held by the host's VMs */
   gint64 memory_total_kib; /* -1: unknown */
   gint64 memory_used_kib;
   const PpPlaceDevice *devices;
@@ -73,8 +73,8 @@ typedef struct {
 } PpPciRequest;
 
 typedef struct {
-  gint64 id;             /* 0 for a dry run */
-  gint64 cpu;            /* hundredths */
+  gint64 id;  /* 0 for a dry run */
+  gint64 cpu; /* hundredths */
   gint64 memory_kib;
   const PpPciRequest *requests;
   guint n_requests;
@@ -130,6 +130,57 @@ void pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host);
 gboolean pp_placer_place(PpPlacer *placer, const PpPlaceVm *vm, PpPlacement **ret_placement,
                          GPtrArray **ret_rejections);
 
+/**
+ * pp_placer_set_host:
+ *
+ * Adds @host, or replaces the host of its id with it (everything copied;
+ * it keeps its place in the order added). What VMs hold is @host's word,
+ * not what was committed before.
+ *
+ * Returns: TRUE when the host may now fit a VM that it could not before:
+ * it was added, or it became enabled and monitored, or it has more CPU,
+ * memory or eligible devices of some type free, or another name. FALSE
+ * when it can only fit less (a VM that failed before fails again).
+ */
+gboolean pp_placer_set_host(PpPlacer *placer, const PpPlaceHost *host);
+
+/* Takes the host of @host_id out: nothing goes there and explanations no
+ * longer name it. Returns: FALSE when there was none. */
+gboolean pp_placer_remove_host(PpPlacer *placer, gint64 host_id);
+
+/* The hosts in the placer (not removed). */
+guint pp_placer_get_n_hosts(PpPlacer *placer);
+gboolean pp_placer_has_host(PpPlacer *placer, gint64 host_id);
+
+/* Hosts that keep a VM out for the same reason. */
+typedef struct {
+  guint n_hosts;
+  /* What they share: "no free device matches PCI[0] (CLASS=0302)". */
+  char *summary;
+  /* (element-type PpPlaceRejection): the first hosts of the group, in the
+   * order added, each with its own whole reason. */
+  GPtrArray *examples;
+} PpPlaceReasonGroup;
+
+void pp_place_reason_group_free(PpPlaceReasonGroup *group);
+
+/**
+ * pp_placer_explain:
+ * @max_examples: how many hosts each group names (at least 1)
+ * @ret_n_hosts: (out) (optional): the hosts looked at
+ *
+ * Why @vm fits on no host, compactly: the hosts grouped by the first check
+ * they fail (the host asked for, the state, CPU, memory, then each request:
+ * no device matches, none is free, the free ones cannot be given, then the
+ * requests together), in the order each group's first host was added. Its
+ * size is bounded by the number of requests, not of hosts. A host that
+ * fits is in no group.
+ *
+ * Returns: (transfer full) (element-type PpPlaceReasonGroup)
+ */
+GPtrArray *pp_placer_explain(PpPlacer *placer, const PpPlaceVm *vm, guint max_examples,
+                             guint *ret_n_hosts);
+
 /* Records @placement for @vm_id in the placer's view (devices held, CPU
  * and memory used), so that the next VM placed in the same pass sees it. */
 void pp_placer_commit(PpPlacer *placer, const PpPlaceVm *vm, const PpPlacement *placement);
@@ -157,5 +208,6 @@ char *pp_place_reason_hide_holders(const char *reason, PpPlaceVmShown shown, gpo
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacer, pp_placer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlacement, pp_placement_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlaceRejection, pp_place_rejection_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpPlaceReasonGroup, pp_place_reason_group_free)
 
 G_END_DECLS
