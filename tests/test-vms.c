@@ -498,6 +498,167 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* A metric's value in /metrics. */
+static guint64
+metric(PpTestDaemon *f, const char *name)
+{
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *line = g_strconcat("\n", name, " ", NULL);
+  const char *at;
+
+  pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  at = strstr(reply.body->str, line);
+  g_assert_nonnull(at);
+  return g_ascii_strtoull(at + strlen(line), NULL, 10);
+}
+
+/* Waits until metric @name passes @above (a guard against a hang). */
+static void
+wait_metric_above(PpTestDaemon *f, const char *name, guint64 above)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  while (metric(f, name) <= above) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50 * 1000);
+  }
+}
+
+static void
+cli_ok(PpTestDaemon *f, const char *const *argv)
+{
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_cli(f, argv, &run);
+  if (run.status != 0)
+    g_error("pcipass %s %s: %s", argv[0], argv[1], run.err);
+}
+
+/* The scheduler is incremental: pending VMs that ask for the same wait as
+ * one group, tried again only when a host gains something (here a NIC
+ * freed, hosts enabled), not when a host changes without gaining (made
+ * prebound: its NICs are no longer ready). Their explanation groups the
+ * hosts by reason with counts; --all-hosts gives every host's own. */
+static void
+test_incremental(PpTestDaemon *f, gconstpointer data)
+{
+  gint64 nic[6], gpu;
+  g_autoptr(json_t) waiting = NULL;
+  g_autoptr(json_t) gpu_vm = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *path = NULL;
+  json_t *why;
+  guint64 tries, reads;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  add_host(f, "node-b", f->trees[0], "test:///default");
+  add_host(f, "node-c", f->trees[0], "test:///default");
+  cli_ok(f, (const char *const[]){ "host", "disable", "node-b", NULL });
+  cli_ok(f, (const char *const[]){ "host", "disable", "node-c", NULL });
+
+  /* node-a has 4 NICs of class 0200: 4 run, 2 wait as one group. */
+  for (guint i = 0; i < G_N_ELEMENTS(nic); i++)
+    nic[i] = pp_test_vm_create(f, NIC_TEMPLATE);
+  for (guint i = 0; i < 4; i++)
+    json_decref(pp_test_wait_vm(f, nic[i], "running"));
+  json_decref(wait_explained(f, nic[4], NULL));
+  waiting = wait_explained(f, nic[5], "no free device matches PCI[0] (CLASS=0200)");
+  why = json_object_get(waiting, "explanation");
+  g_assert_cmpuint(json_array_size(why), ==, 2);
+  g_assert_cmpint(json_integer_value(json_object_get(json_array_get(why, 0), "hosts_count")), ==,
+                  1);
+  g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 1), "summary")), ==,
+                  "disabled");
+  g_assert_cmpint(json_integer_value(json_object_get(json_array_get(why, 1), "hosts_count")), ==,
+                  2);
+  g_assert_cmpstr(
+      json_string_value(json_array_get(json_object_get(json_array_get(why, 1), "hosts"), 1)), ==,
+      "node-c");
+
+  /* The CLI: grouped, and every host with --all-hosts. */
+  path = g_strdup_printf("%" G_GINT64_FORMAT, nic[5]);
+  pp_test_cli(f, (const char *const[]){ "vm", "show", path, "--all-hosts", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "WHY PENDING\n\n  node-a: no free device matches PCI[0] "
+                                   "(CLASS=0200): 0000:"));
+  g_assert_nonnull(strstr(run.out, "  2 hosts: disabled (node-b, node-c)\n    node-b: disabled\n"));
+  g_assert_nonnull(strstr(run.out, "\nALL HOSTS\n\n"));
+  g_assert_nonnull(strstr(run.out, "\n  node-c: disabled\n"));
+  pp_test_run_clear(&run);
+  /* Without it, no host-by-host account. */
+  pp_test_cli(f, (const char *const[]){ "vm", "show", path, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_null(strstr(run.out, "ALL HOSTS"));
+  pp_test_run_clear(&run);
+  {
+    g_auto(PpTestReply) reply = { 0 };
+    g_autofree char *api = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "?all_hosts=2", nic[5]);
+
+    pp_test_http(f, f->socket, NULL, "GET", api, NULL, 0, &reply);
+    g_assert_cmpint(reply.status, ==, 400);
+    g_assert_nonnull(strstr(reply.body->str, "query 'all_hosts' must be 0 or 1"));
+  }
+
+  /* A change with no gain: the hosts are read again, no VM is tried. */
+  tries = metric(f, "pcipass_scheduler_tries_total");
+  reads = metric(f, "pcipass_scheduler_host_reads_total");
+  cli_ok(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "yes", NULL });
+  wait_metric_above(f, "pcipass_scheduler_host_reads_total", reads);
+  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries);
+  /* Back: a gain (its free NICs, none here, would be ready again). */
+  reads = metric(f, "pcipass_scheduler_host_reads_total");
+  cli_ok(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "no", NULL });
+  wait_metric_above(f, "pcipass_scheduler_host_reads_total", reads);
+
+  /* A GPU VM: its own group, tried once. */
+  tries = metric(f, "pcipass_scheduler_tries_total");
+  gpu = pp_test_vm_create(f, NVIDIA_TEMPLATE);
+  json_decref(wait_explained(f, gpu, "no device matches PCI[0] (VENDOR=10de)"));
+  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries + 1);
+
+  /* A NIC freed: the oldest waiting NIC VM takes it, the next one is
+   * tried and waits, the GPU VM is tried once more: three tries. */
+  tries = metric(f, "pcipass_scheduler_tries_total");
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    vm_action(f, nic[0], "terminate", 202, &reply);
+  }
+  json_decref(pp_test_wait_vm(f, nic[4], "running"));
+  json_decref(wait_explained(f, nic[5], NULL));
+  json_decref(pp_test_wait_vm(f, nic[0], "done"));
+  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries + 3);
+
+  /* Hosts enabled: the last NIC VM runs on one; the GPU VM's explanation
+   * groups all three hosts under one reason. */
+  cli_ok(f, (const char *const[]){ "host", "enable", "node-b", NULL });
+  cli_ok(f, (const char *const[]){ "host", "enable", "node-c", NULL });
+  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  json_decref(pp_test_wait_host(f, "node-c", "monitored", 0));
+  json_decref(pp_test_wait_vm(f, nic[5], "running"));
+  {
+    gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+    for (;;) {
+      gpu_vm = pp_test_vm_get(f, gpu);
+      why = json_object_get(gpu_vm, "explanation");
+      if (json_array_size(why) == 1)
+        break;
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_clear_pointer(&gpu_vm, json_decref);
+      g_usleep(50 * 1000);
+    }
+  }
+  g_assert_cmpint(json_integer_value(json_object_get(json_array_get(why, 0), "hosts_count")), ==,
+                  3);
+  g_assert_cmpstr(json_string_value(json_object_get(json_array_get(why, 0), "summary")), ==,
+                  "no device matches PCI[0] (VENDOR=10de)");
+  g_assert_cmpuint(json_array_size(json_object_get(json_array_get(why, 0), "hosts")), ==, 3);
+  pp_test_daemon_stop(f);
+}
+
 /* A libvirt test driver of its own for a host: @domains (defined, shut
  * off, so that starting a VM of that name fails), in a file of the test's
  * folder. Returns: (transfer full): its URI. */
@@ -1855,6 +2016,7 @@ main(int argc, char **argv)
   g_test_add(path, PpTestDaemon, NULL, pp_test_daemon_set_up, fn, pp_test_daemon_tear_down)
   ADD("/vms/deploy-and-terminate", test_deploy_and_terminate);
   ADD("/vms/pending-explained", test_pending_explained);
+  ADD("/vms/incremental", test_incremental);
   ADD("/vms/libvirt-unreachable", test_libvirt_unreachable);
   ADD("/vms/deploy-retry", test_deploy_retry);
   ADD("/vms/deploy-gives-up", test_deploy_gives_up);

@@ -157,15 +157,28 @@ pp_cmd_vm_show(int argc, char **argv)
   g_autoptr(json_t) vm = NULL;
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
+  gboolean all_hosts = FALSE;
+  GOptionEntry entries[] = { { "all-hosts", 0, 0, G_OPTION_ARG_NONE, &all_hosts,
+                               "While pending, every host's reason (ALL HOSTS), one line each",
+                               NULL },
+                             { NULL } };
   int rc;
 
   if (!pp_cli_parse_daemon_options("ID|NAME",
                                    "Shows a VM: its facts, its PCI REQUESTS, the PCI DEVICES it "
-                                   "holds and, while pending, WHY PENDING host by host. A NAME "
-                                   "is one of your VMs' (an admin's: anyone's).",
-                                   NULL, 1, "one ID or NAME", &opts, &argc, &argv))
+                                   "holds and, while pending, WHY PENDING: the hosts grouped by "
+                                   "reason, with counts and the first few named (--all-hosts: "
+                                   "every host's own reason too). A NAME is one of your VMs' (an "
+                                   "admin's: anyone's).",
+                                   entries, 1, "one ID or NAME", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], NULL);
+  if (all_hosts) {
+    char *with = g_strconcat(path, "?all_hosts=1", NULL);
+
+    g_free(path);
+    path = with;
+  }
   rc = pp_cli_call(&opts, "GET", path, NULL, &vm);
   if (rc != PP_EXIT_OK)
     return rc;

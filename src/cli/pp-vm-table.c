@@ -184,8 +184,30 @@ pp_vm_table_explanation(const json_t *explanation)
   {
     g_autofree char *host = field_text(entry, "host");
     g_autofree char *reason = field_text(entry, "reason");
+    const json_t *count = json_object_get(entry, "hosts_count");
 
-    g_string_append_printf(out, "  %s: %s\n", host, reason);
+    if (json_is_integer(count) && json_integer_value(count) > 1) {
+      /* A group of hosts: how many, why, the first few, and the first's
+       * own words. */
+      g_autofree char *summary = field_text(entry, "summary");
+      const json_t *names = json_object_get(entry, "hosts");
+      const json_t *name;
+      size_t k;
+
+      g_string_append_printf(out, "  %" JSON_INTEGER_FORMAT " hosts: %s (",
+                             json_integer_value(count), summary);
+      json_array_foreach(names, k, name)
+      {
+        g_autofree char *clean = pp_host_table_clean(json_string_value(name));
+
+        g_string_append_printf(out, "%s%s", k > 0 ? ", " : "", clean);
+      }
+      if (json_array_size(names) < (size_t)json_integer_value(count))
+        g_string_append(out, json_array_size(names) > 0 ? ", ..." : "...");
+      g_string_append_printf(out, ")\n    %s: %s\n", host, reason);
+    } else {
+      g_string_append_printf(out, "  %s: %s\n", host, reason);
+    }
   }
   return g_string_free(out, FALSE);
 }
@@ -270,6 +292,7 @@ char *
 pp_vm_table_show(const json_t *vm, gint64 now)
 {
   const json_t *explanation = json_object_get(vm, "explanation");
+  const json_t *all_hosts = json_object_get(vm, "explanation_hosts");
   const json_t *mib = json_object_get(vm, "memory_mib");
   const char *reason = json_string_value(json_object_get(vm, "reason"));
   const json_t *tries = json_object_get(vm, "tries");
@@ -324,6 +347,12 @@ pp_vm_table_show(const json_t *vm, gint64 now)
     g_autofree char *why = pp_vm_table_explanation(explanation);
 
     g_string_append(out, "\nWHY PENDING\n\n");
+    g_string_append(out, why);
+  }
+  if (json_is_array(all_hosts) && json_array_size(all_hosts) > 0) {
+    g_autofree char *why = pp_vm_table_explanation(all_hosts);
+
+    g_string_append(out, "\nALL HOSTS\n\n");
     g_string_append(out, why);
   }
   if (json_is_array(history) && json_array_size(history) > 0) {

@@ -1387,6 +1387,32 @@ sight_explanation(const Sight *sight, json_t *explanation)
   return explanation;
 }
 
+/* A compact explanation (pp_scheduler_explain()): per reason, its first
+ * host with that host's own reason (host_id, host, reason), how many hosts
+ * share it (hosts_count), what they share (summary), and the first few
+ * hosts' names (hosts). */
+static json_t *
+explanation_to_json(const GPtrArray *groups)
+{
+  json_t *array = json_array();
+
+  for (guint i = 0; i < groups->len; i++) {
+    const PpPlaceReasonGroup *g = g_ptr_array_index((GPtrArray *)groups, i);
+    const PpPlaceRejection *first = g_ptr_array_index(g->examples, 0);
+    json_t *names = json_array();
+
+    for (guint k = 0; k < g->examples->len; k++)
+      pp_json_append(
+          names, pp_json_text(((PpPlaceRejection *)g_ptr_array_index(g->examples, k))->host_name));
+    pp_json_append(array,
+                   json_pack("{s:I,s:o,s:o,s:I,s:o,s:o}", "host_id", (json_int_t)first->host_id,
+                             "host", pp_json_text(first->host_name), "reason",
+                             pp_json_text(first->reason), "hosts_count", (json_int_t)g->n_hosts,
+                             "summary", pp_json_text(g->summary), "hosts", names));
+  }
+  return array;
+}
+
 /* A VM as the API shows it. A console's password is a secret: the
  * template and the domain XML show it as PP_VM_TEMPLATE_HIDDEN, to the
  * owner and the admin alike. Its reason and explanation as @sight lets
@@ -1421,10 +1447,11 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
       xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
     }
   }
-  if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
-    explanation = sight_explanation(sight, json_loads(vm->explanation, 0, NULL));
-    if (explanation == NULL)
-      explanation = json_null();
+  if (vm->state == PP_VM_STATE_PENDING && ctx->scheduler != NULL) {
+    g_autoptr(GPtrArray) groups = pp_scheduler_explain(ctx->scheduler, vm->id, NULL);
+
+    if (groups != NULL)
+      explanation = sight_explanation(sight, explanation_to_json(groups));
   }
   array = json_array();
   for (guint i = 0; i < devices->len; i++) {
@@ -1524,6 +1551,23 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   return vm_to_json(call->ctx, &sight, vm, error);
 }
 
+/* Query @name, 0 or 1 (absent: 0). */
+static gboolean
+parse_flag(PpApiCall *call, const char *name, gboolean *ret, GError **error)
+{
+  const char *text = pp_http_request_get_query(call->req, name);
+
+  *ret = FALSE;
+  if (text == NULL || strcmp(text, "0") == 0)
+    return TRUE;
+  if (strcmp(text, "1") == 0) {
+    *ret = TRUE;
+    return TRUE;
+  }
+  g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "query '%s' must be 0 or 1", name);
+  return FALSE;
+}
+
 static json_t *
 api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
 {
@@ -1591,12 +1635,36 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(json_t) json = NULL;
   g_auto(Sight) sight = { 0 };
+  gboolean all_hosts = FALSE;
 
   if (vm == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   json = vm_to_json(call->ctx, &sight, vm, error);
   if (json == NULL)
     return NULL;
+  if (!parse_flag(call, "all_hosts", &all_hosts, error))
+    return NULL;
+  if (all_hosts) {
+    /* Host by host: as long as the cluster, so only when asked for. */
+    g_autoptr(GPtrArray) rejections = vm->state == PP_VM_STATE_PENDING
+                                          ? pp_scheduler_explain_hosts(call->ctx->scheduler, vm->id)
+                                          : NULL;
+    json_t *array = json_null();
+
+    if (rejections != NULL) {
+      array = json_array();
+      for (guint i = 0; i < rejections->len; i++) {
+        const PpPlaceRejection *r = g_ptr_array_index(rejections, i);
+
+        pp_json_append(array,
+                       json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
+                                 pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
+      }
+      array = sight_explanation(&sight, array);
+    }
+    if (json_object_set_new(json, "explanation_hosts", array) != 0)
+      return built(NULL, error);
+  }
   history = pp_store_vm_list_history(call->ctx->store, vm->id, error);
   if (history == NULL)
     return NULL;
@@ -1809,6 +1877,14 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "# HELP pcipass_vms_placed_total VMs placed on a host.\n"
         "# TYPE pcipass_vms_placed_total counter\n"
         "pcipass_vms_placed_total %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_scheduler_tries_total Placements tried (one per group of pending VMs "
+        "that may fit).\n"
+        "# TYPE pcipass_scheduler_tries_total counter\n"
+        "pcipass_scheduler_tries_total %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_scheduler_host_reads_total Hosts read again into the placer after a "
+        "change.\n"
+        "# TYPE pcipass_scheduler_host_reads_total counter\n"
+        "pcipass_scheduler_host_reads_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_deploys_total Domain starts that ended, by result.\n"
         "# TYPE pcipass_deploys_total counter\n"
         "pcipass_deploys_total{result=\"ok\"} %" G_GUINT64_FORMAT "\n"
@@ -1822,8 +1898,8 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "# TYPE pcipass_reconciles_total counter\npcipass_reconciles_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_reconciled_total VMs and domains a reconcile changed.\n"
         "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT "\n",
-        sched.placed, sched.deployed, sched.deploy_failures, sched.in_flight, sched.events,
-        sched.reconciles, sched.reconciled);
+        sched.placed, sched.tries, sched.host_refreshes, sched.deployed, sched.deploy_failures,
+        sched.in_flight, sched.events, sched.reconciles, sched.reconciled);
   }
   if (ctx->http != NULL) {
     pp_http_server_get_counts(ctx->http, classes);

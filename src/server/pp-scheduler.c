@@ -14,8 +14,10 @@
 G_DEFINE_QUARK(pp-scheduler-error-quark, pp_scheduler_error)
 /* clang-format on */
 
-/* How many hosts the log line of a pending VM names. */
+/* How many reasons the log line of a pending VM gives. */
 #define LOG_HOSTS 8
+/* How many hosts each reason of an explanation names. */
+#define EXPLAIN_EXAMPLES 3
 /* Every domain pcipass starts is named DOMAIN_PREFIX and the VM's id. */
 #define DOMAIN_PREFIX "pcipass-"
 
@@ -48,6 +50,30 @@ typedef struct {
   guint64 epoch; /* sched->epoch when the domains were asked for */
 } Reconcile;
 
+typedef struct _Pending Pending;
+
+/* Pending VMs that ask for the same thing (CPU, memory, requests, host, and
+ * where their deploys failed): when the first, in id order, fits on no host,
+ * none does, until the placer gains something. */
+typedef struct {
+  char *key;
+  PpVmSpec *spec;         /* of the first VM that made it: the requests */
+  GArray *avoid;          /* gint64: hosts where a deploy failed */
+  PpPlaceVm pv;           /* into spec and avoid; its id is set for each try */
+  GQueue vms;             /* Pending *, ids ascending */
+  guint64 failed_at;      /* sched->wake when its first VM last failed; 0: has not */
+  guint64 explained_at;   /* sched->placer_version of the explanation; 0: none */
+  GPtrArray *explanation; /* PpPlaceReasonGroup */
+  guint explained_hosts;
+} Group;
+
+struct _Pending {
+  gint64 id;
+  char *name;
+  Group *group;
+  GList *link; /* in group->vms */
+};
+
 struct _PpScheduler {
   PpStore *store;
   PpDeployer *deployer;
@@ -70,6 +96,24 @@ struct _PpScheduler {
   GHashTable *missing;    /* vm id (gint64 *), a set */
   GHashTable *seen_hosts; /* host id (gint64 *), a set: reconciled since start */
   PpSchedulerCounts counts;
+
+  /* The index: the placer, kept for the daemon's life and changed only
+   * where the store says a row changed (pp_store_set_watch()). NULL until
+   * the first pass builds it whole. */
+  PpPlacer *placer;
+  guint64 placer_version; /* counts every change to the placer */
+  /* Counts the changes that may let a pending VM fit (a host gained). */
+  guint64 wake;
+  GHashTable *dirty_hosts;   /* host id (gint64 *), a set: read again */
+  GHashTable *dirty_devices; /* device id (gint64 *), a set: their host is read again */
+  GHashTable *dirty_vms;     /* vm id (gint64 *), a set: read again */
+  gboolean rebuild;          /* something no id tells: the placer is built whole again */
+  gboolean check_busy;       /* list the deploying and terminating VMs (start, timer) */
+  GHashTable *vm_host;       /* vm id (gint64 *) -> host id (gint64 *), for the VMs on hosts */
+  GHashTable *dev_host;      /* device id (gint64 *) -> host id (gint64 *) */
+  /* Pending VMs, by what they ask for: one try stands for all of a group. */
+  GHashTable *pending; /* vm id (gint64 *) -> Pending * */
+  GHashTable *groups;  /* key -> Group * */
 };
 
 static void start_op(PpScheduler *sched, const PpVm *vm, OpKind kind);
@@ -82,6 +126,14 @@ static gint64
 now_s(void)
 {
   return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static int
+cmp_id(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+  return (x > y) - (x < y);
 }
 
 static gint64 *
@@ -189,121 +241,6 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
   return reason;
 }
 
-/* The placer's view of the store: every host with its devices and what its
- * VMs hold. */
-static PpPlacer *
-build_placer(PpScheduler *sched, GError **error)
-{
-  g_autoptr(GPtrArray) hosts = pp_store_host_list(sched->store, error);
-  g_autoptr(GPtrArray) devices = NULL;
-  g_autoptr(GHashTable) usage = NULL;
-  g_autoptr(PpPlacer) placer = pp_placer_new(sched->config.policy);
-  guint next = 0;
-
-  if (hosts == NULL)
-    return NULL;
-  devices = pp_store_device_list_all(sched->store, error);
-  if (devices == NULL)
-    return NULL;
-  usage = pp_store_host_usage(sched->store, error);
-  if (usage == NULL)
-    return NULL;
-
-  for (guint h = 0; h < hosts->len; h++) {
-    const PpHost *host = g_ptr_array_index(hosts, h);
-    const PpHostUsage *used = g_hash_table_lookup(usage, &host->id);
-    g_autoptr(GArray) place_devices = g_array_new(FALSE, TRUE, sizeof(PpPlaceDevice));
-    g_autoptr(GPtrArray) endpoints = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *state_text = NULL;
-    PpPlaceHost ph = { 0 };
-
-    /* Devices come by host id, as hosts do. */
-    while (next < devices->len &&
-           ((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id < host->id)
-      next++;
-    for (; next < devices->len; next++) {
-      const PpStoreDevice *dev = g_ptr_array_index(devices, next);
-      PpPlaceDevice pd = { 0 };
-
-      if (dev->host_id != host->id)
-        break;
-      pd.id = dev->id;
-      pd.address = dev->address;
-      pd.name = dev->device_name;
-      pd.vendor = dev->vendor;
-      pd.device = dev->device;
-      pd.class_code = dev->class_code;
-      pd.numa_node = dev->numa_node;
-      pd.iommu_group = dev->iommu_group;
-      pd.vm_id = dev->vm_id;
-      pd.gone = dev->gone;
-      pd.not_ready = device_not_ready(host, dev, reasons);
-      for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
-        if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
-          char **list = g_strsplit(dev->values[k], ",", -1);
-
-          g_ptr_array_add(endpoints, list);
-          pd.group_endpoints = (const char *const *)list;
-        }
-      }
-      g_array_append_val(place_devices, pd);
-    }
-
-    ph.id = host->id;
-    ph.name = host->name;
-    switch (host->state) {
-    case PP_HOST_STATE_MONITORED:
-      ph.state = PP_PLACE_HOST_OK;
-      break;
-    case PP_HOST_STATE_DISABLED:
-      ph.state = PP_PLACE_HOST_DISABLED;
-      break;
-    default:
-      /* Every owner of a pending VM reads it: not the probe's or libvirt's
-       * words, which may name the host's ssh target or URI (pcipass host
-       * show has them, for an administrator). */
-      ph.state = PP_PLACE_HOST_NOT_MONITORED;
-      if (host->state != PP_HOST_STATE_ERROR)
-        state_text = g_strdup("init: not probed yet");
-      else if (host->error != NULL)
-        state_text = g_strdup("error: its last probe failed");
-      else
-        state_text = g_strdup("error: its libvirt does not answer");
-      ph.state_text = state_text;
-      break;
-    }
-    /* The facts are bounded where a report is read; a store written before
-     * the bounds may hold more, which counts as not known until the next
-     * probe (and cannot overflow the hundredths). */
-    ph.cpu_total = host->cpu_count >= 0 && host->cpu_count <= PP_PROBE_REPORT_CPU_COUNT_MAX
-                       ? host->cpu_count * 100
-                       : -1;
-    ph.cpu_used = used ? used->cpu : 0;
-    ph.memory_total_kib =
-        host->memory_kib <= PP_PROBE_REPORT_MEMORY_KIB_MAX ? host->memory_kib : -1;
-    ph.memory_used_kib = used ? used->memory_kib : 0;
-    ph.devices = (const PpPlaceDevice *)(void *)place_devices->data;
-    ph.n_devices = place_devices->len;
-    pp_placer_add_host(placer, &ph);
-  }
-  return g_steal_pointer(&placer);
-}
-
-static json_t *
-rejections_to_json(const GPtrArray *rejections)
-{
-  json_t *array = json_array();
-
-  for (guint i = 0; i < rejections->len; i++) {
-    const PpPlaceRejection *r = g_ptr_array_index(rejections, i);
-
-    pp_json_append(array, json_pack("{s:I,s:o,s:o}", "host_id", (json_int_t)r->host_id, "host",
-                                    pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
-  }
-  return array;
-}
-
 /* Fails a VM that cannot go on, releasing what it holds. */
 static void
 fail_vm(PpScheduler *sched, const PpVm *vm, const char *reason)
@@ -333,17 +270,281 @@ move_vm(PpScheduler *sched, const PpVm *vm, PpVmState from, PpVmState to, const 
   return TRUE;
 }
 
-/* Places one pending VM, or records why it cannot be. */
+/* Gives the placer @host, its @devices (those of @host, in the store's
+ * order) and what its VMs hold (@used, nullable: nothing). Returns: what
+ * pp_placer_set_host() says: whether it may now fit more. */
+static gboolean
+placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *const *devices,
+                      guint n_devices, const PpHostUsage *used)
+{
+  g_autoptr(GArray) place_devices = g_array_new(FALSE, TRUE, sizeof(PpPlaceDevice));
+  g_autoptr(GPtrArray) endpoints = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *state_text = NULL;
+  PpPlaceHost ph = { 0 };
+
+  for (guint i = 0; i < n_devices; i++) {
+    const PpStoreDevice *dev = devices[i];
+    PpPlaceDevice pd = { 0 };
+
+    pd.id = dev->id;
+    pd.address = dev->address;
+    pd.name = dev->device_name;
+    pd.vendor = dev->vendor;
+    pd.device = dev->device;
+    pd.class_code = dev->class_code;
+    pd.numa_node = dev->numa_node;
+    pd.iommu_group = dev->iommu_group;
+    pd.vm_id = dev->vm_id;
+    pd.gone = dev->gone;
+    pd.not_ready = device_not_ready(host, dev, reasons);
+    for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
+      if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
+        char **list = g_strsplit(dev->values[k], ",", -1);
+
+        g_ptr_array_add(endpoints, list);
+        pd.group_endpoints = (const char *const *)list;
+      }
+    }
+    g_array_append_val(place_devices, pd);
+    g_hash_table_replace(sched->dev_host, g_memdup2(&dev->id, sizeof(gint64)),
+                         g_memdup2(&host->id, sizeof(gint64)));
+  }
+
+  ph.id = host->id;
+  ph.name = host->name;
+  switch (host->state) {
+  case PP_HOST_STATE_MONITORED:
+    ph.state = PP_PLACE_HOST_OK;
+    break;
+  case PP_HOST_STATE_DISABLED:
+    ph.state = PP_PLACE_HOST_DISABLED;
+    break;
+  default:
+    /* Every owner of a pending VM reads it: not the probe's or libvirt's
+     * words, which may name the host's ssh target or URI (pcipass host
+     * show has them, for an administrator). */
+    ph.state = PP_PLACE_HOST_NOT_MONITORED;
+    if (host->state != PP_HOST_STATE_ERROR)
+      state_text = g_strdup("init: not probed yet");
+    else if (host->error != NULL)
+      state_text = g_strdup("error: its last probe failed");
+    else
+      state_text = g_strdup("error: its libvirt does not answer");
+    ph.state_text = state_text;
+    break;
+  }
+  /* The facts are bounded where a report is read; a store written before
+   * the bounds may hold more, which counts as not known until the next
+   * probe (and cannot overflow the hundredths). */
+  ph.cpu_total = host->cpu_count >= 0 && host->cpu_count <= PP_PROBE_REPORT_CPU_COUNT_MAX
+                     ? host->cpu_count * 100
+                     : -1;
+  ph.cpu_used = used ? used->cpu : 0;
+  ph.memory_total_kib = host->memory_kib <= PP_PROBE_REPORT_MEMORY_KIB_MAX ? host->memory_kib : -1;
+  ph.memory_used_kib = used ? used->memory_kib : 0;
+  ph.devices = (const PpPlaceDevice *)(void *)place_devices->data;
+  ph.n_devices = place_devices->len;
+  sched->placer_version++;
+  return pp_placer_set_host(sched->placer, &ph);
+}
+
+/* Builds the placer whole: every host with its devices and what its VMs
+ * hold. Once at start, and again only when a change names no host. */
+static gboolean
+build_placer(PpScheduler *sched, GError **error)
+{
+  g_autoptr(GPtrArray) hosts = pp_store_host_list(sched->store, error);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GHashTable) usage = NULL;
+  g_autoptr(GHashTable) vm_host = NULL;
+  guint next = 0;
+
+  if (hosts == NULL)
+    return FALSE;
+  devices = pp_store_device_list_all(sched->store, error);
+  if (devices == NULL)
+    return FALSE;
+  usage = pp_store_host_usage(sched->store, error);
+  if (usage == NULL)
+    return FALSE;
+  vm_host = pp_store_vm_host_ids(sched->store, error);
+  if (vm_host == NULL)
+    return FALSE;
+
+  g_clear_pointer(&sched->placer, pp_placer_free);
+  sched->placer = pp_placer_new(sched->config.policy);
+  g_hash_table_remove_all(sched->dev_host);
+  g_hash_table_unref(sched->vm_host);
+  sched->vm_host = g_steal_pointer(&vm_host);
+  for (guint h = 0; h < hosts->len; h++) {
+    const PpHost *host = g_ptr_array_index(hosts, h);
+    guint first;
+
+    /* Devices come by host id, as hosts do. */
+    while (next < devices->len &&
+           ((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id < host->id)
+      next++;
+    for (first = next; next < devices->len; next++)
+      if (((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id != host->id)
+        break;
+    placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, next - first,
+                          g_hash_table_lookup(usage, &host->id));
+  }
+  sched->wake++;
+  return TRUE;
+}
+
+/* Reads host @host_id again into the placer (or takes it out when it is
+ * gone). Returns: FALSE (logged) when the store fails. */
+static gboolean
+refresh_host(PpScheduler *sched, gint64 host_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) host = pp_store_host_get(sched->store, host_id, &error);
+  g_autoptr(GPtrArray) devices = NULL;
+  PpHostUsage used = { 0 };
+
+  if (host == NULL) {
+    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+      g_warning("scheduler: host %" G_GINT64_FORMAT ": %s", host_id, error->message);
+      return FALSE;
+    }
+    if (pp_placer_remove_host(sched->placer, host_id))
+      sched->placer_version++;
+    return TRUE;
+  }
+  devices = pp_store_host_list_devices(sched->store, host_id, &error);
+  if (devices == NULL || !pp_store_host_usage_one(sched->store, host_id, &used, &error)) {
+    g_warning("scheduler: host '%s': %s", host->name, error->message);
+    return FALSE;
+  }
+  if (placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata, devices->len,
+                            &used))
+    sched->wake++;
+  sched->counts.host_refreshes++;
+  return TRUE;
+}
+
+/* The store's word on a change (pp_store_set_watch()): noted, read again
+ * at the next pass. */
 static void
-place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
+on_store_change(PpStoreTable table, gint64 rowid, gpointer data)
+{
+  PpScheduler *sched = data;
+  GHashTable *set = NULL;
+
+  switch (table) {
+  case PP_STORE_TABLE_HOSTS:
+    set = sched->dirty_hosts;
+    break;
+  case PP_STORE_TABLE_DEVICES:
+    set = sched->dirty_devices;
+    break;
+  case PP_STORE_TABLE_VMS:
+    set = sched->dirty_vms;
+    break;
+  case PP_STORE_TABLE_ALLOWANCES:
+  default:
+    /* An allowance names its host only in its row, which may be gone: an
+     * administrator's rare act, paid by one whole build. */
+    sched->rebuild = TRUE;
+    break;
+  }
+  if (set != NULL && !g_hash_table_contains(set, &rowid))
+    g_hash_table_add(set, id_key(rowid));
+  pp_scheduler_poke(sched);
+}
+
+static void
+mark_host(PpScheduler *sched, gint64 host_id)
+{
+  if (host_id > 0 && !g_hash_table_contains(sched->dirty_hosts, &host_id))
+    g_hash_table_add(sched->dirty_hosts, id_key(host_id));
+}
+
+/* --- Pending VMs, grouped --------------------------------------------------- */
+
+static void
+group_free(Group *group)
+{
+  if (group == NULL)
+    return;
+  g_free(group->key);
+  pp_vm_spec_free(group->spec);
+  g_array_unref(group->avoid);
+  g_queue_clear(&group->vms);
+  if (group->explanation != NULL)
+    g_ptr_array_unref(group->explanation);
+  g_free(group);
+}
+
+static void
+pending_free(Pending *pending)
+{
+  g_free(pending->name);
+  g_free(pending);
+}
+
+/* What a VM asks for, as text: VMs of the same key are placed alike. */
+static char *
+group_key(const PpPlaceVm *pv, const GArray *avoid)
+{
+  GString *key = g_string_new(NULL);
+
+  g_string_append_printf(key, "%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%s|",
+                         pv->cpu, pv->memory_kib, pv->host_id,
+                         pv->host_name != NULL ? pv->host_name : "");
+  for (guint r = 0; r < pv->n_requests; r++) {
+    const PpPciRequest *req = &pv->requests[r];
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+    g_string_append_printf(key, "%d:%d:%d:%s:%s;", req->vendor, req->device, req->class_code,
+                           req->by_address ? pp_pci_address_format(&req->address, buf) : "",
+                           req->text != NULL ? req->text : "");
+  }
+  g_string_append_c(key, '|');
+  for (guint i = 0; avoid != NULL && i < avoid->len; i++)
+    g_string_append_printf(key, "%" G_GINT64_FORMAT ",", g_array_index(avoid, gint64, i));
+  return g_string_free(key, FALSE);
+}
+
+static void
+pending_remove(PpScheduler *sched, gint64 vm_id)
+{
+  Pending *pending = g_hash_table_lookup(sched->pending, &vm_id);
+  Group *group;
+
+  if (pending == NULL)
+    return;
+  group = pending->group;
+  g_queue_delete_link(&group->vms, pending->link);
+  g_hash_table_remove(sched->pending, &vm_id);
+  if (group->vms.length == 0)
+    g_hash_table_remove(sched->groups, group->key);
+}
+
+static gint
+pending_cmp(gconstpointer a, gconstpointer b, gpointer data)
+{
+  gint64 x = ((const Pending *)a)->id, y = ((const Pending *)b)->id;
+
+  (void)data;
+  return (x > y) - (x < y);
+}
+
+/* Makes @vm, pending, a member of its group (made when new). A VM whose
+ * template does not parse is failed. */
+static void
+pending_add(PpScheduler *sched, const PpVm *vm)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PpVmSpec) spec = NULL;
-  g_autoptr(PpPlacement) placement = NULL;
-  g_autoptr(GPtrArray) rejections = NULL;
-  g_autoptr(GArray) ids = NULL;
-  g_autoptr(PpVm) placed = NULL;
-  GArray *avoid = g_hash_table_lookup(sched->failed_hosts, &vm->id);
+  g_autoptr(GArray) avoid = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autofree char *key = NULL;
+  GArray *failed = g_hash_table_lookup(sched->failed_hosts, &vm->id);
+  Pending *pending;
+  Group *group;
   PpPlaceVm pv;
 
   spec = pp_vm_template_parse(vm->template_text, strlen(vm->template_text), &error);
@@ -351,88 +552,324 @@ place_vm(PpScheduler *sched, PpPlacer *placer, const PpVm *vm)
     /* Checked when it was created: only a bug or a hand-edited store. */
     g_autofree char *reason = g_strdup_printf("its template no longer parses: %s", error->message);
 
+    pending_remove(sched, vm->id);
     fail_vm(sched, vm, reason);
     return;
   }
+  if (failed != NULL)
+    g_array_append_vals(avoid, failed->data, failed->len);
   pp_vm_spec_to_place_vm(spec, vm->id, &pv);
-  /* Where a deploy of it failed comes last. */
-  if (avoid != NULL) {
-    pv.avoid_host_ids = (const gint64 *)(void *)avoid->data;
-    pv.n_avoid_host_ids = avoid->len;
-  }
-  if (!pp_placer_place(placer, &pv, &placement, &rejections)) {
-    g_autoptr(json_t) json = rejections_to_json(rejections);
-    g_autofree char *text = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  key = group_key(&pv, avoid);
 
-    if (g_strcmp0(text, vm->explanation) != 0) {
-      g_autofree char *summary = pp_place_rejections_summary(rejections, LOG_HOSTS);
-
-      g_message("VM %" G_GINT64_FORMAT " '%s' is pending: no host fits: %s", vm->id, vm->name,
-                summary);
-      if (!pp_store_vm_set_explanation(sched->store, vm->id, text, &error))
-        g_warning("VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
-    }
+  pending = g_hash_table_lookup(sched->pending, &vm->id);
+  if (pending != NULL && strcmp(pending->group->key, key) == 0)
     return;
+  pending_remove(sched, vm->id);
+
+  group = g_hash_table_lookup(sched->groups, key);
+  if (group == NULL) {
+    group = g_new0(Group, 1);
+    group->key = g_steal_pointer(&key);
+    group->spec = g_steal_pointer(&spec);
+    group->avoid = g_steal_pointer(&avoid);
+    pp_vm_spec_to_place_vm(group->spec, 0, &group->pv);
+    group->pv.avoid_host_ids = (const gint64 *)(void *)group->avoid->data;
+    group->pv.n_avoid_host_ids = group->avoid->len;
+    g_queue_init(&group->vms);
+    g_hash_table_insert(sched->groups, group->key, group);
+  }
+  pending = g_new0(Pending, 1);
+  pending->id = vm->id;
+  pending->name = g_strdup(vm->name);
+  pending->group = group;
+  if (group->vms.tail == NULL || ((Pending *)group->vms.tail->data)->id < vm->id) {
+    g_queue_push_tail(&group->vms, pending);
+    pending->link = group->vms.tail;
+  } else {
+    g_queue_insert_sorted(&group->vms, pending, pending_cmp, NULL);
+    pending->link = g_queue_find(&group->vms, pending);
+  }
+  g_hash_table_insert(sched->pending, id_key(vm->id), pending);
+}
+
+/* Reads VM @vm_id again: where it is (its old and new host are read again)
+ * and whether it waits (pending) or a call must be made for it. */
+static void
+refresh_vm(PpScheduler *sched, gint64 vm_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVm) vm = pp_store_vm_get(sched->store, vm_id, &error);
+  gint64 *old_host = g_hash_table_lookup(sched->vm_host, &vm_id);
+
+  if (old_host != NULL)
+    mark_host(sched, *old_host);
+  if (vm == NULL) {
+    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+      g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", vm_id, error->message);
+    g_hash_table_remove(sched->vm_host, &vm_id);
+    pending_remove(sched, vm_id);
+    return;
+  }
+  if (vm->host_id != 0) {
+    mark_host(sched, vm->host_id);
+    g_hash_table_replace(sched->vm_host, id_key(vm_id), g_memdup2(&vm->host_id, sizeof(gint64)));
+  } else {
+    g_hash_table_remove(sched->vm_host, &vm_id);
+  }
+  if (vm->state == PP_VM_STATE_PENDING)
+    pending_add(sched, vm);
+  else
+    pending_remove(sched, vm_id);
+  if ((vm->state == PP_VM_STATE_DEPLOYING || vm->state == PP_VM_STATE_TERMINATING) &&
+      !g_hash_table_contains(sched->in_flight, &vm->id))
+    start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
+}
+
+/* Takes the ids of @set, emptied. Returns: (transfer full): gint64, sorted. */
+static GArray *
+take_ids(GHashTable *set)
+{
+  GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(gint64), g_hash_table_size(set));
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init(&iter, set);
+  while (g_hash_table_iter_next(&iter, &key, NULL))
+    g_array_append_val(ids, *(gint64 *)key);
+  g_hash_table_remove_all(set);
+  g_array_sort(ids, cmp_id);
+  return ids;
+}
+
+/* Brings the index and the pending groups up to what the store says. */
+static gboolean
+catch_up(PpScheduler *sched)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) vms = NULL;
+  g_autoptr(GArray) devices = NULL;
+  g_autoptr(GArray) hosts = NULL;
+
+  if (sched->placer == NULL || sched->rebuild) {
+    g_autoptr(GPtrArray) pending = NULL;
+
+    /* What the watch said so far is in what is read now. */
+    g_hash_table_remove_all(sched->dirty_hosts);
+    g_hash_table_remove_all(sched->dirty_devices);
+    vms = take_ids(sched->dirty_vms);
+    sched->rebuild = FALSE;
+    if (!build_placer(sched, &error)) {
+      g_warning("scheduler: %s", error->message);
+      sched->rebuild = TRUE;
+      return FALSE;
+    }
+    pending = pp_store_vm_list(sched->store, 0, 1u << PP_VM_STATE_PENDING, &error);
+    if (pending == NULL) {
+      g_warning("scheduler: %s", error->message);
+      sched->rebuild = TRUE;
+      return FALSE;
+    }
+    g_hash_table_remove_all(sched->pending);
+    g_hash_table_remove_all(sched->groups);
+    for (guint i = 0; i < pending->len; i++)
+      pending_add(sched, g_ptr_array_index(pending, i));
+    /* The VMs the watch named may need a call made (deploying). */
+    for (guint i = 0; i < vms->len; i++) {
+      gint64 id = g_array_index(vms, gint64, i);
+
+      if (!g_hash_table_contains(sched->pending, &id))
+        refresh_vm(sched, id);
+    }
+    g_hash_table_remove_all(sched->dirty_hosts);
+    return TRUE;
+  }
+
+  vms = take_ids(sched->dirty_vms);
+  for (guint i = 0; i < vms->len; i++)
+    refresh_vm(sched, g_array_index(vms, gint64, i));
+  devices = take_ids(sched->dirty_devices);
+  for (guint i = 0; i < devices->len; i++) {
+    gint64 id = g_array_index(devices, gint64, i);
+    gint64 *host_id = g_hash_table_lookup(sched->dev_host, &id);
+
+    if (host_id != NULL) {
+      mark_host(sched, *host_id);
+    } else {
+      gint64 found = pp_store_device_host_id(sched->store, id, NULL);
+
+      mark_host(sched, found);
+    }
+  }
+  hosts = take_ids(sched->dirty_hosts);
+  for (guint i = 0; i < hosts->len; i++)
+    refresh_host(sched, g_array_index(hosts, gint64, i));
+  /* A VM a refresh failed for stays as it was until its next change; the
+   * timer's pass reads everything again (below). */
+  return TRUE;
+}
+
+/* The explanation of @group, made again when the placer changed since. */
+static void
+group_explain(PpScheduler *sched, Group *group)
+{
+  if (group->explanation != NULL && group->explained_at == sched->placer_version)
+    return;
+  g_clear_pointer(&group->explanation, g_ptr_array_unref);
+  group->explanation =
+      pp_placer_explain(sched->placer, &group->pv, EXPLAIN_EXAMPLES, &group->explained_hosts);
+  group->explained_at = sched->placer_version;
+}
+
+static char *
+explanation_summary(const GPtrArray *groups, guint max)
+{
+  GString *s = g_string_new(NULL);
+
+  for (guint i = 0; i < groups->len && i < max; i++) {
+    const PpPlaceReasonGroup *g = g_ptr_array_index((GPtrArray *)groups, i);
+    const PpPlaceRejection *first = g_ptr_array_index(g->examples, 0);
+
+    if (i > 0)
+      g_string_append(s, "; ");
+    if (g->n_hosts == 1)
+      g_string_append_printf(s, "%s: %s", first->host_name, first->reason);
+    else
+      g_string_append_printf(s, "%u hosts: %s (%s, ...)", g->n_hosts, g->summary, first->host_name);
+  }
+  if (groups->len > max)
+    g_string_append_printf(s, "; and %u more reasons", groups->len - max);
+  if (groups->len == 0)
+    g_string_append(s, "no hosts");
+  return g_string_free(s, FALSE);
+}
+
+/* Tries the first VM of @group. Returns: TRUE when it was placed. */
+static gboolean
+place_first(PpScheduler *sched, Group *group)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpPlacement) placement = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(PpVm) placed = NULL;
+  Pending *first = g_queue_peek_head(&group->vms);
+  gint64 vm_id = first->id;
+  g_autofree char *name = g_strdup(first->name);
+
+  group->pv.id = vm_id;
+  sched->counts.tries++;
+  if (!pp_placer_place(sched->placer, &group->pv, &placement, NULL)) {
+    gboolean logged = group->failed_at != 0;
+
+    group->failed_at = sched->wake;
+    if (!logged) {
+      g_autofree char *summary = NULL;
+
+      group_explain(sched, group);
+      summary = explanation_summary(group->explanation, LOG_HOSTS);
+      g_message("VM %" G_GINT64_FORMAT " '%s'%s is pending: no host fits: %s", vm_id, name,
+                group->vms.length > 1 ? " (and the VMs that ask for the same)" : "", summary);
+    }
+    return FALSE;
   }
 
   ids = g_array_new(FALSE, FALSE, sizeof(gint64));
   g_array_append_vals(ids, placement->device_ids->data, placement->device_ids->len);
   g_array_append_vals(ids, placement->companion_ids->data, placement->companion_ids->len);
-  if (!pp_store_vm_allocate(sched->store, vm->id, placement->host_id, (gint64 *)(void *)ids->data,
+  /* Out of the group whatever the store says: a refused one is read again
+   * at its next change. */
+  pending_remove(sched, vm_id);
+  if (!pp_store_vm_allocate(sched->store, vm_id, placement->host_id, (gint64 *)(void *)ids->data,
                             ids->len, now_s(), &error)) {
-    /* The placer read the store this pass: only a bug gets here. */
-    g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm->id,
+    /* The placer follows the store: only a bug or a race with a writer
+     * the watch has not told of yet gets here. */
+    g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm_id,
               placement->host_name, error->message);
-    return;
+    mark_host(sched, placement->host_id);
+    return FALSE;
   }
-  pp_placer_commit(placer, &pv, placement);
+  {
+    PpPlaceVm pv = group->pv;
+
+    pv.id = vm_id;
+    pp_placer_commit(sched->placer, &pv, placement);
+    sched->placer_version++;
+  }
   sched->counts.placed++;
-  g_message("VM %" G_GINT64_FORMAT " '%s' placed on host '%s' with %u device%s%s", vm->id, vm->name,
+  g_message("VM %" G_GINT64_FORMAT " '%s' placed on host '%s' with %u device%s%s", vm_id, name,
             placement->host_name, ids->len, ids->len == 1 ? "" : "s",
             placement->numa_node >= 0 ? " on one NUMA node" : "");
-  placed = pp_store_vm_get(sched->store, vm->id, &error);
+  placed = pp_store_vm_get(sched->store, vm_id, &error);
   if (placed != NULL)
     start_op(sched, placed, OP_START);
+  return TRUE;
+}
+
+static gint
+group_cmp(gconstpointer a, gconstpointer b, gpointer data)
+{
+  gint64 x = ((const Pending *)((const Group *)a)->vms.head->data)->id;
+  gint64 y = ((const Pending *)((const Group *)b)->vms.head->data)->id;
+
+  (void)data;
+  return (x > y) - (x < y);
 }
 
 static void
 run_pass(PpScheduler *sched)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) busy = NULL;
-  g_autoptr(GPtrArray) pending = NULL;
-  g_autoptr(PpPlacer) placer = NULL;
+  g_autoptr(GSequence) queue = NULL;
+  GHashTableIter iter;
+  gpointer value;
 
   sched->counts.passes++;
 
-  /* What a call was cut short of (a restart, a failed destroy). */
-  busy = pp_store_vm_list(sched->store, 0,
-                          (1u << PP_VM_STATE_DEPLOYING) | (1u << PP_VM_STATE_TERMINATING), &error);
-  if (busy == NULL) {
-    g_warning("scheduler: %s", error->message);
-    return;
-  }
-  for (guint i = 0; i < busy->len; i++) {
-    const PpVm *vm = g_ptr_array_index(busy, i);
+  if (sched->check_busy) {
+    /* What a call was cut short of (a restart, a failed destroy). */
+    g_autoptr(GPtrArray) busy = pp_store_vm_list(
+        sched->store, 0, (1u << PP_VM_STATE_DEPLOYING) | (1u << PP_VM_STATE_TERMINATING), &error);
 
-    if (!g_hash_table_contains(sched->in_flight, &vm->id))
-      start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
-  }
+    if (busy == NULL) {
+      g_warning("scheduler: %s", error->message);
+      return;
+    }
+    sched->check_busy = FALSE;
+    for (guint i = 0; i < busy->len; i++) {
+      const PpVm *vm = g_ptr_array_index(busy, i);
 
-  pending = pp_store_vm_list(sched->store, 0, 1u << PP_VM_STATE_PENDING, &error);
-  if (pending == NULL) {
-    g_warning("scheduler: %s", error->message);
-    return;
+      if (!g_hash_table_contains(sched->in_flight, &vm->id))
+        start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
+    }
   }
-  if (pending->len == 0)
+  if (!catch_up(sched))
     return;
-  placer = build_placer(sched, &error);
-  if (placer == NULL) {
-    g_warning("scheduler: %s", error->message);
-    return;
+
+  /* The groups with a VM to try, oldest first: those that never failed,
+   * and those that failed before the placer last gained. */
+  queue = g_sequence_new(NULL);
+  g_hash_table_iter_init(&iter, sched->groups);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    Group *group = value;
+
+    if (group->failed_at == 0 || group->failed_at != sched->wake)
+      g_sequence_insert_sorted(queue, group, group_cmp, NULL);
   }
-  for (guint i = 0; i < pending->len; i++)
-    place_vm(sched, placer, g_ptr_array_index(pending, i));
+  while (!g_sequence_is_empty(queue)) {
+    GSequenceIter *head = g_sequence_get_begin_iter(queue);
+    Group *group = g_sequence_get(head);
+    gchar *key = g_strdup(group->key);
+
+    g_sequence_remove(head);
+    if (!place_first(sched, group)) {
+      g_free(key);
+      continue;
+    }
+    /* Placed: the group is gone when it was its last VM; else its next VM
+     * waits its turn among the others. */
+    if (g_hash_table_lookup(sched->groups, key) == group)
+      g_sequence_insert_sorted(queue, group, group_cmp, NULL);
+    g_free(key);
+  }
 }
 
 static gboolean
@@ -448,7 +885,10 @@ on_idle(gpointer data)
 static gboolean
 on_timer(gpointer data)
 {
-  run_pass(data);
+  PpScheduler *sched = data;
+
+  sched->check_busy = TRUE;
+  run_pass(sched);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1266,17 +1706,80 @@ gboolean
 pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec, PpPlacement **ret_placement,
                        GPtrArray **ret_rejections, gboolean *ret_fits, GError **error)
 {
-  g_autoptr(PpPlacer) placer = build_placer(scheduler, error);
   PpPlaceVm pv;
 
-  if (placer == NULL)
+  if (!catch_up(scheduler)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "the scheduler cannot read the store now (pcipassd's log says why)");
     return FALSE;
+  }
   pp_vm_spec_to_place_vm(spec, 0, &pv);
-  *ret_fits = pp_placer_place(placer, &pv, ret_placement, ret_rejections);
-  /* The name is the placer's, which goes now. */
+  *ret_fits = pp_placer_place(scheduler->placer, &pv, ret_placement, ret_rejections);
+  /* The name is the placer's, which changes. */
   if (*ret_fits)
     (*ret_placement)->host_name = NULL;
   return TRUE;
+}
+
+/* The group of pending VM @vm_id once it has been tried, or NULL. */
+static Group *
+tried_group(PpScheduler *sched, gint64 vm_id)
+{
+  Pending *pending = g_hash_table_lookup(sched->pending, &vm_id);
+
+  if (pending == NULL || pending->group->failed_at == 0 || sched->placer == NULL)
+    return NULL;
+  return pending->group;
+}
+
+GPtrArray *
+pp_scheduler_explain(PpScheduler *scheduler, gint64 vm_id, guint *ret_n_hosts)
+{
+  Group *group;
+
+  g_return_val_if_fail(scheduler != NULL, NULL);
+
+  group = tried_group(scheduler, vm_id);
+  if (group == NULL)
+    return NULL;
+  group_explain(scheduler, group);
+  if (ret_n_hosts != NULL)
+    *ret_n_hosts = group->explained_hosts;
+  return g_ptr_array_ref(group->explanation);
+}
+
+char *
+pp_scheduler_explain_summary(PpScheduler *scheduler, gint64 vm_id)
+{
+  Group *group;
+
+  g_return_val_if_fail(scheduler != NULL, NULL);
+
+  group = tried_group(scheduler, vm_id);
+  if (group == NULL)
+    return NULL;
+  group_explain(scheduler, group);
+  return explanation_summary(group->explanation, 1);
+}
+
+GPtrArray *
+pp_scheduler_explain_hosts(PpScheduler *scheduler, gint64 vm_id)
+{
+  g_autoptr(GPtrArray) rejections = NULL;
+  Group *group;
+  PpPlaceVm pv;
+
+  g_return_val_if_fail(scheduler != NULL, NULL);
+
+  group = tried_group(scheduler, vm_id);
+  if (group == NULL)
+    return NULL;
+  /* A dry run (id 0): nothing is recorded. */
+  pv = group->pv;
+  pv.id = 0;
+  if (pp_placer_place(scheduler->placer, &pv, NULL, &rejections))
+    return g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_rejection_free);
+  return g_steal_pointer(&rejections);
 }
 
 void
@@ -1303,6 +1806,16 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->destroy_failures = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->missing = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->seen_hosts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->dirty_hosts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->dirty_devices = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->dirty_vms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->vm_host = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  sched->dev_host = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  sched->pending =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)pending_free);
+  sched->groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
+  sched->check_busy = TRUE;
+  pp_store_set_watch(store, on_store_change, sched);
   sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
   /* The first pass picks up what the last run left. */
   pp_scheduler_poke(sched);
@@ -1333,5 +1846,15 @@ pp_scheduler_free(PpScheduler *scheduler)
   g_hash_table_unref(scheduler->destroy_failures);
   g_hash_table_unref(scheduler->missing);
   g_hash_table_unref(scheduler->seen_hosts);
+  pp_store_set_watch(scheduler->store, NULL, NULL);
+  g_hash_table_unref(scheduler->dirty_hosts);
+  g_hash_table_unref(scheduler->dirty_devices);
+  g_hash_table_unref(scheduler->dirty_vms);
+  g_hash_table_unref(scheduler->vm_host);
+  g_hash_table_unref(scheduler->dev_host);
+  /* The groups' queues point at the pending VMs: the groups go first. */
+  g_hash_table_unref(scheduler->groups);
+  g_hash_table_unref(scheduler->pending);
+  pp_placer_free(scheduler->placer);
   g_free(scheduler);
 }

@@ -1,10 +1,15 @@
 /* pp-scheduler: the VMs' life on pcipassd's main loop.
  *
- * A pass, on a timer and whenever something changed: pending VMs, in id
- * order, are placed (pp-placement: all hosts and devices read at once from
- * the store) and allocated in one transaction each, or keep an explanation
- * of why no host fits (and one log line when it changes); deploying VMs are
- * started through the deployer, terminating ones destroyed. A restart
+ * A pass, whenever the store changed (pp_store_set_watch()) and on a timer:
+ * the placer (pp-placement), built whole once at start, is brought up to
+ * date by reading again only the hosts, devices and VMs that changed. Pending
+ * VMs are grouped by what they ask for; the first of each group, in id order
+ * across groups, is placed and allocated in one transaction, until one fails:
+ * the rest of its group then waits without being tried until a host gains
+ * something (a device freed or reported, a host enabled, CPU or memory
+ * freed). Why a group waits is made on demand, grouped by reason, bounded
+ * by the requests (pp_scheduler_explain()), and logged once. Deploying VMs
+ * are started through the deployer, terminating ones destroyed. A restart
  * picks up where the last run stopped: the states are in the store.
  *
  * The state follows libvirt: domain lifecycle events (a guest that shuts
@@ -97,6 +102,30 @@ gboolean pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec,
                                 PpPlacement **ret_placement, GPtrArray **ret_rejections,
                                 gboolean *ret_fits, GError **error);
 
+/**
+ * pp_scheduler_explain:
+ * @ret_n_hosts: (out) (optional): the hosts looked at
+ *
+ * Why pending VM @vm_id fits on no host, as pp_placer_explain() groups it,
+ * made again only when the placer changed since. Shared by the VMs that ask
+ * for the same; do not change it.
+ *
+ * Returns: (transfer full) (element-type PpPlaceReasonGroup) (nullable):
+ *   NULL when the VM is not pending or has not been tried yet.
+ */
+GPtrArray *pp_scheduler_explain(PpScheduler *scheduler, gint64 vm_id, guint *ret_n_hosts);
+
+/* The explanation's first reason, on one line ("9996 hosts: no free device
+ * matches PCI[0] (CLASS=0302) (h1, ...)"), for lists. Returns: (transfer
+ * full) (nullable): as pp_scheduler_explain(). */
+char *pp_scheduler_explain_summary(PpScheduler *scheduler, gint64 vm_id);
+
+/* The host-by-host account of pending VM @vm_id (pcipass vm show
+ * --all-hosts): every host's reason, in the hosts' order; empty when it
+ * fits now (the next pass places it). Returns: (transfer full)
+ * (element-type PpPlaceRejection) (nullable): as pp_scheduler_explain(). */
+GPtrArray *pp_scheduler_explain_hosts(PpScheduler *scheduler, gint64 vm_id);
+
 /* The libvirt URI of @host: its own, or qemu+ssh://[USER@]HOST[:PORT]/system
  * for an ssh host, or qemu:///system. Returns: (transfer full). */
 char *pp_scheduler_host_uri(const PpHost *host);
@@ -117,9 +146,11 @@ typedef struct {
   guint64 placed;
   guint64 deployed;
   guint64 deploy_failures;
-  guint64 events;     /* domain events applied to a VM */
-  guint64 reconciles; /* host reconciles done */
-  guint64 reconciled; /* VMs whose state a reconcile changed */
+  guint64 events;         /* domain events applied to a VM */
+  guint64 reconciles;     /* host reconciles done */
+  guint64 reconciled;     /* VMs whose state a reconcile changed */
+  guint64 tries;          /* placements tried: one per group of pending VMs that may fit */
+  guint64 host_refreshes; /* hosts read again into the placer after a change */
   guint in_flight;
 } PpSchedulerCounts;
 

@@ -661,6 +661,9 @@ typedef enum {
   STMT_VM_LIST_ON_HOST,
   STMT_VM_HISTORY,
   STMT_HOST_USAGE,
+  STMT_HOST_USAGE_ONE,
+  STMT_DEV_HOST_ID,
+  STMT_VM_HOST_IDS,
   STMT_USER_GET,
   STMT_USER_GET_BY_NAME,
   STMT_USER_LIST,
@@ -799,6 +802,10 @@ static const char *const stmt_sql[N_STMTS] = {
                       "WHERE vm_id = ?1 ORDER BY id",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
                       "WHERE host_id IS NOT NULL GROUP BY host_id",
+  [STMT_HOST_USAGE_ONE] = "SELECT coalesce(sum(cpu), 0), coalesce(sum(memory_kib), 0) FROM vms "
+                          "WHERE host_id = ?1",
+  [STMT_DEV_HOST_ID] = "SELECT host_id FROM pci_device WHERE id = ?1",
+  [STMT_VM_HOST_IDS] = "SELECT id, host_id FROM vms WHERE host_id IS NOT NULL",
   [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
   [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
@@ -856,6 +863,8 @@ struct _PpStore {
   sqlite3_stmt *stmts[N_STMTS]; /* prepared on first use */
   char *id;                     /* store_meta's id, read at open */
   GString *scratch;             /* reconcile's JSON of the records */
+  PpStoreWatchFunc watch;       /* pp_store_set_watch() */
+  gpointer watch_data;
 };
 
 /* A cached statement in use: released (reset, bindings cleared) when it
@@ -4179,6 +4188,116 @@ pp_store_host_usage(PpStore *store, GError **error)
     return NULL;
   }
   return g_steal_pointer(&usage);
+}
+
+gboolean
+pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL && ret != NULL, FALSE);
+
+  stmt = store_stmt(store, STMT_HOST_USAGE_ONE, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  if (!stmt_next(store, stmt, &local, "summing what a host's VMs hold")) {
+    if (local != NULL)
+      g_propagate_error(error, local);
+    else
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                  "summing what host %" G_GINT64_FORMAT "'s VMs hold: no row", host_id);
+    return FALSE;
+  }
+  ret->cpu = sqlite3_column_int64(stmt, 0);
+  ret->memory_kib = sqlite3_column_int64(stmt, 1);
+  return TRUE;
+}
+
+gint64
+pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, -1);
+
+  stmt = store_stmt(store, STMT_DEV_HOST_ID, error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64(stmt, 1, device_id);
+  if (stmt_next(store, stmt, &local, "finding a device's host"))
+    return sqlite3_column_int64(stmt, 0);
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return -1;
+  }
+  return 0;
+}
+
+GHashTable *
+pp_store_vm_host_ids(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GHashTable) ids = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_VM_HOST_IDS, error);
+  if (stmt == NULL)
+    return NULL;
+  ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  while (stmt_next(store, stmt, &local, "listing the VMs on hosts")) {
+    gint64 vm_id = sqlite3_column_int64(stmt, 0), host_id = sqlite3_column_int64(stmt, 1);
+
+    g_hash_table_insert(ids, g_memdup2(&vm_id, sizeof(vm_id)),
+                        g_memdup2(&host_id, sizeof(host_id)));
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&ids);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Watching                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* SQLite's update hook: a row of a table the scheduler follows changed
+ * (or is changing: the transaction may still roll back, and a watcher only
+ * reads again what it is told of). Not called for the migrations. */
+static void
+on_row_changed(void *data, int op, const char *db_name, const char *table, sqlite3_int64 rowid)
+{
+  PpStore *store = data;
+  PpStoreTable which;
+
+  (void)op;
+  (void)db_name;
+  if (strcmp(table, "vms") == 0)
+    which = PP_STORE_TABLE_VMS;
+  else if (strcmp(table, "pci_device") == 0)
+    which = PP_STORE_TABLE_DEVICES;
+  else if (strcmp(table, "hosts") == 0)
+    which = PP_STORE_TABLE_HOSTS;
+  else if (strcmp(table, "host_allowance") == 0)
+    which = PP_STORE_TABLE_ALLOWANCES;
+  else
+    return;
+  store->watch(which, (gint64)rowid, store->watch_data);
+}
+
+void
+pp_store_set_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
+{
+  g_return_if_fail(store != NULL);
+
+  store->watch = func;
+  store->watch_data = data;
+  sqlite3_update_hook(store->db, func != NULL ? on_row_changed : NULL, store);
 }
 
 /* ------------------------------------------------------------------------ */

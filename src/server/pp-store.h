@@ -559,6 +559,41 @@ typedef struct {
  * VMs on each host hold (deploying, running, poweroff, terminating). */
 GHashTable *pp_store_host_usage(PpStore *store, GError **error);
 
+/* What the VMs on host @host_id hold, as pp_store_host_usage() counts it
+ * (zeros for none). */
+gboolean pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError **error);
+
+/* The host of device @device_id; 0 when there is no such device, -1 on
+ * error. */
+gint64 pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error);
+
+/* Returns: (transfer full): vm id (gint64 *) -> host id (gint64 *), for
+ * every VM on a host. */
+GHashTable *pp_store_vm_host_ids(PpStore *store, GError **error);
+
+/* The tables a watcher hears of (pp_store_set_watch()). */
+typedef enum {
+  PP_STORE_TABLE_HOSTS,      /* the row id is the host's id */
+  PP_STORE_TABLE_DEVICES,    /* the device's id */
+  PP_STORE_TABLE_VMS,        /* the VM's id */
+  PP_STORE_TABLE_ALLOWANCES, /* an allowance's own id (not a host's) */
+} PpStoreTable;
+
+/* Called for each row of @table inserted, updated or deleted, while the
+ * statement runs: it must not use the store (note the id, read later). A
+ * change may still be rolled back. */
+typedef void (*PpStoreWatchFunc)(PpStoreTable table, gint64 rowid, gpointer data);
+
+/**
+ * pp_store_set_watch:
+ *
+ * Tells @func of every change to the rows the placement depends on, by any
+ * writer of this store (the API, a report, a reconcile), so that a watcher
+ * keeps its own copy up to date by reading again only what changed. NULL
+ * stops it. One watcher.
+ */
+void pp_store_set_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
+
 /* What /metrics reports. */
 typedef struct {
   guint hosts_by_state[_PP_HOST_STATE_MAX];
