@@ -302,7 +302,12 @@ pp_test_http(PpTestDaemon *f, const char *socket, const char *token, const char 
 {
   CURLcode code = pp_test_http_try(f, socket, token, method, path, body, body_len, ret);
 
-  g_assert_cmpstr(curl_easy_strerror(code), ==, curl_easy_strerror(CURLE_OK));
+  if (code != CURLE_OK) {
+    /* Most often pcipassd died: what it said last tells why. */
+    g_autofree char *log = pp_test_daemon_log(f);
+
+    g_error("%s %s: %s; pcipassd's log:\n%s", method, path, curl_easy_strerror(code), log);
+  }
 }
 
 /* The message of an API error reply, asserting its shape and status. */

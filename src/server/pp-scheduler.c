@@ -754,6 +754,7 @@ place_first(PpScheduler *sched, Group *group)
   Pending *first = g_queue_peek_head(&group->vms);
   gint64 vm_id = first->id;
   g_autofree char *name = g_strdup(first->name);
+  gboolean allocated;
 
   group->pv.id = vm_id;
   sched->counts.tries++;
@@ -775,24 +776,28 @@ place_first(PpScheduler *sched, Group *group)
   ids = g_array_new(FALSE, FALSE, sizeof(gint64));
   g_array_append_vals(ids, placement->device_ids->data, placement->device_ids->len);
   g_array_append_vals(ids, placement->companion_ids->data, placement->companion_ids->len);
-  /* Out of the group whatever the store says: a refused one is read again
-   * at its next change. */
-  pending_remove(sched, vm_id);
-  if (!pp_store_vm_allocate(sched->store, vm_id, placement->host_id, (gint64 *)(void *)ids->data,
-                            ids->len, now_s(), &error)) {
-    /* The placer follows the store: only a bug or a race with a writer
-     * the watch has not told of yet gets here. */
-    g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm_id,
-              placement->host_name, error->message);
-    mark_host(sched, placement->host_id);
-    return FALSE;
-  }
-  {
+  allocated = pp_store_vm_allocate(sched->store, vm_id, placement->host_id,
+                                   (gint64 *)(void *)ids->data, ids->len, now_s(), &error);
+  if (allocated) {
     PpPlaceVm pv = group->pv;
 
     pv.id = vm_id;
     pp_placer_commit(sched->placer, &pv, placement);
     sched->placer_version++;
+  }
+  /* Out of its group (which goes with its last VM) whatever the store
+   * said. */
+  pending_remove(sched, vm_id);
+  if (!allocated) {
+    /* The placer follows the store: only a bug or a race with a writer
+     * the watch has not told of yet gets here. Both are read again at the
+     * next pass. */
+    g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm_id,
+              placement->host_name, error->message);
+    mark_host(sched, placement->host_id);
+    if (!g_hash_table_contains(sched->dirty_vms, &vm_id))
+      g_hash_table_add(sched->dirty_vms, id_key(vm_id));
+    return FALSE;
   }
   sched->counts.placed++;
   g_message("VM %" G_GINT64_FORMAT " '%s' placed on host '%s' with %u device%s%s", vm_id, name,
