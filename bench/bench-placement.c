@@ -20,6 +20,11 @@
  * counts can differ either way by a fraction of a percent (pack's best fit
  * on CPU against first fit). A difference is printed, not failed on.
  *
+ * Then, on the cluster as pack left it, what the daemon's incremental
+ * scheduler does: the explanation of VMs that fit nowhere, grouped by
+ * reason against host by host (time and size), and one host read again
+ * after a change against the whole placer built again.
+ *
  * Usage: bench-placement [VMS HOSTS DEVICES]...
  *   (default: 1000 100 8  10000 1000 8  100000 10000 8)
  */
@@ -243,6 +248,106 @@ run_greedy(const Input *in, double *ret_seconds)
   return placed;
 }
 
+static gsize
+rejections_bytes(const GPtrArray *rejections)
+{
+  gsize n = 0;
+
+  for (guint i = 0; i < rejections->len; i++) {
+    const PpPlaceRejection *r = g_ptr_array_index((GPtrArray *)rejections, i);
+
+    n += strlen(r->host_name) + strlen(r->reason) + 2;
+  }
+  return n;
+}
+
+static gsize
+groups_bytes(const GPtrArray *groups)
+{
+  gsize n = 0;
+
+  for (guint i = 0; i < groups->len; i++) {
+    const PpPlaceReasonGroup *g = g_ptr_array_index((GPtrArray *)groups, i);
+
+    n += strlen(g->summary) + 16 + rejections_bytes(g->examples);
+  }
+  return n;
+}
+
+/* What the daemon's scheduler does between passes, on the cluster full:
+ * the explanation of a VM that fits nowhere, compact (grouped by reason)
+ * against host by host; and one host read again after a change against the
+ * whole placer built again (what each pass did before). */
+static void
+bench_incremental(const Input *in)
+{
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  g_autoptr(GArray) unplaced = g_array_new(FALSE, FALSE, sizeof(guint));
+  g_autofree PpPlaceDevice *copy = g_new0(PpPlaceDevice, in->n_devices + 1);
+  double t_groups = 0, t_hosts = 0, t_set = 0, t_build;
+  gsize b_groups = 0, b_hosts = 0;
+  guint n_explained = 0, n_set = 0, gained = 0;
+  guint64 rnd = 7;
+  gint64 start;
+
+  for (guint h = 0; h < in->n_hosts; h++)
+    pp_placer_add_host(placer, &in->hosts[h]);
+  for (guint v = 0; v < in->n_vms; v++) {
+    g_autoptr(PpPlacement) p = NULL;
+
+    if (pp_placer_place(placer, &in->vms[v], &p, NULL))
+      pp_placer_commit(placer, &in->vms[v], p);
+    else if (unplaced->len < 20)
+      g_array_append_val(unplaced, v);
+  }
+  for (guint i = 0; i < unplaced->len; i++) {
+    const PpPlaceVm *vm = &in->vms[g_array_index(unplaced, guint, i)];
+    g_autoptr(GPtrArray) groups = NULL;
+    g_autoptr(GPtrArray) rejections = NULL;
+
+    start = g_get_monotonic_time();
+    groups = pp_placer_explain(placer, vm, 3, NULL);
+    t_groups += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    start = g_get_monotonic_time();
+    pp_placer_place(placer, vm, NULL, &rejections);
+    t_hosts += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    b_groups += groups_bytes(groups);
+    b_hosts += rejections_bytes(rejections);
+    n_explained++;
+  }
+  /* A host reports again with a device freed: read into the placer. */
+  for (guint k = 0; k < 1000 && k < in->n_hosts; k++) {
+    const PpPlaceHost *src = &in->hosts[random_below(&rnd, in->n_hosts)];
+    PpPlaceHost h = *src;
+
+    memcpy(copy, src->devices, src->n_devices * sizeof(PpPlaceDevice));
+    copy[random_below(&rnd, src->n_devices)].vm_id = 0;
+    h.devices = copy;
+    start = g_get_monotonic_time();
+    gained += pp_placer_set_host(placer, &h) ? 1 : 0;
+    t_set += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    n_set++;
+  }
+  {
+    g_autoptr(PpPlacer) whole = pp_placer_new(PP_PLACE_POLICY_PACK);
+
+    start = g_get_monotonic_time();
+    for (guint h = 0; h < in->n_hosts; h++)
+      pp_placer_add_host(whole, &in->hosts[h]);
+    t_build = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+  }
+  if (n_explained > 0)
+    printf("  explanation of a VM that fits nowhere (%u VMs): grouped %.2f ms, %zu bytes; host by "
+           "host %.2f ms, %zu bytes; size ratio %.4f\n",
+           n_explained, t_groups * 1e3 / n_explained, b_groups / n_explained,
+           t_hosts * 1e3 / n_explained, b_hosts / n_explained,
+           b_hosts > 0 ? (double)b_groups / (double)b_hosts : 0.0);
+  printf("  one host read again: %.2f us (%u of %u gained); the whole placer built again: %.2f ms; "
+         "ratio %.5f\n",
+         t_set * 1e6 / MAX(n_set, 1), gained, n_set, t_build * 1e3,
+         t_build > 0 ? (t_set / MAX(n_set, 1)) / t_build : 0.0);
+}
+
 static void
 bench(guint n_vms, guint n_hosts, guint n_devices)
 {
@@ -254,7 +359,6 @@ bench(guint n_vms, guint n_hosts, guint n_devices)
   pack = run_ours(&in, PP_PLACE_POLICY_PACK, &t_pack);
   stripe = run_ours(&in, PP_PLACE_POLICY_STRIPE, &t_stripe);
   greedy = run_greedy(&in, &t_greedy);
-  input_clear(&in);
 
   printf("%u VMs on %u hosts of %u devices:\n", n_vms, n_hosts, n_devices);
   printf("  ours (pack):    placed %6u in %8.3f s, %8.2f us per VM\n", pack, t_pack,
@@ -268,6 +372,8 @@ bench(guint n_vms, guint n_hosts, guint n_devices)
   if (pack < greedy)
     printf("  note: pack placed %u fewer than greedy (%.2f%%)\n", greedy - pack,
            100.0 * (greedy - pack) / greedy);
+  bench_incremental(&in);
+  input_clear(&in);
   fflush(stdout);
 }
 
