@@ -1501,19 +1501,14 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   const char *text;
   g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
   g_autoptr(PpVm) vm = NULL;
-  g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
   g_auto(Sight) sight = { 0 };
 
   /* What may fail goes before the create: a VM made is answered 201, or a
    * client that retries would make a second one. */
   if (spec == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
-  /* What its owner's quotas count: each request's CLASS (-1: none). */
-  for (guint i = 0; i < spec->requests->len; i++)
-    g_array_append_val(classes, g_array_index(spec->requests, PpPciRequest, i).class_code);
-  vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
-                          (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
-                          classes->len, call->now, error);
+  /* Parsed here, once: the store keeps it typed. */
+  vm = pp_store_vm_create_spec(call->ctx->store, call->user->id, text, spec, call->now, error);
   if (vm == NULL)
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,
