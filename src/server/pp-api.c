@@ -1394,9 +1394,10 @@ sight_explanation(const Sight *sight, json_t *explanation)
 static json_t *
 vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError **error)
 {
-  g_autoptr(PpVmSpec) spec =
-      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  /* What its create stored, typed: NULL for a VM stored with none. */
+  g_autoptr(PpVmSpec) spec = pp_store_vm_get_spec(ctx->store, vm->id, NULL);
   g_autoptr(GPtrArray) devices = pp_store_vm_list_devices(ctx->store, vm->id, error);
+  g_autofree char *recorded = NULL;
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
   g_autofree char *shown_template =
       pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
@@ -1407,20 +1408,15 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
   json_t *explanation = json_null();
   json_t *array;
 
-  if (devices == NULL)
+  if (devices == NULL || !pp_store_vm_get_domain_xml(ctx->store, vm->id, &recorded, error))
     return NULL;
-  if (vm->host_id != 0) {
-    g_autoptr(PpHost) placed = pp_store_host_get(ctx->store, vm->host_id, NULL);
-
+  /* What the deployer gave libvirt, as it recorded it: null before a
+   * deploy (and once the VM is placed anew). */
+  if (recorded != NULL)
+    xml = pp_domain_xml_redact_secrets(recorded);
+  if (vm->host_id != 0)
     host =
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
-    /* What the deployer gives libvirt, for the curious and the tests. */
-    if (placed != NULL) {
-      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, ctx->images, vm, placed, NULL);
-
-      xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
-    }
-  }
   if (vm->explanation != NULL && vm->state == PP_VM_STATE_PENDING) {
     explanation = sight_explanation(sight, json_loads(vm->explanation, 0, NULL));
     if (explanation == NULL)
