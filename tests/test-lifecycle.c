@@ -242,8 +242,25 @@ test_events(Fixture *f, gconstpointer data)
                   "node-a");
 
   /* Destroyed from outside with virsh. */
-  json_decref(pp_test_wait_vm(&f->d, b, "running"));
   name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, b);
+  {
+    g_autoptr(json_t) running = pp_test_wait_vm(&f->d, b, "running");
+    const char *xml = json_string_value(json_object_get(running, "domain_xml"));
+    /* What this libvirtd offers: kvm with /dev/kvm, else only qemu (TCG,
+     * this machine). A type guessed from the URI would be kvm. */
+    const char *type = g_file_test("/dev/kvm", G_FILE_TEST_EXISTS) ? "kvm" : "qemu";
+    g_autofree char *head = g_strdup_printf("<domain type='%s'>\n", type);
+    g_autofree char *libvirt_head = g_strdup_printf("<domain type='%s' id=", type);
+
+    /* vm show: the XML the deployer made and recorded, as libvirt runs it. */
+    g_assert_nonnull(xml);
+    g_assert_true(g_str_has_prefix(xml, head));
+    g_assert_nonnull(strstr(xml, "<type arch='x86_64' machine='q35'>hvm</type>"));
+    virsh((const char *const[]){ "dumpxml", name, NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_true(g_str_has_prefix(run.out, libvirt_head));
+    pp_test_run_clear(&run);
+  }
   virsh((const char *const[]){ "destroy", name, NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   destroyed = pp_test_wait_vm(&f->d, b, "poweroff");

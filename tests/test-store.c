@@ -255,8 +255,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 6);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 6);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 9);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 9);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -301,23 +301,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 7", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 10", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 7, newer than the 6 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 10, newer than the 9 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 6, it opens with its host. */
+  /* Untouched: back to version 9, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -2399,6 +2399,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
                   SQLITE_OK);
   g_assert_nonnull(pp_store_test_get_migration(6));
   g_assert_null(pp_store_test_get_migration(7));
+  g_assert_nonnull(pp_store_test_get_migration(9));
+  g_assert_null(pp_store_test_get_migration(10));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2426,8 +2428,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 6);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 9);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 9);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3055,7 +3057,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 9);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3801,7 +3803,7 @@ test_migrate_v4(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 6);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 9);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request"), ==, 5);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
                                  "slot = 0 AND class_code = 770"),
@@ -3842,6 +3844,326 @@ test_migrate_v4(Fixture *f, gconstpointer data)
     g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
     g_assert_true(g_str_has_prefix(error->message, "user 'alice' would pass a quota: VMs: 3 of 3"));
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Typed VMs (schema version 9): the template parsed once, at create         */
+/* ------------------------------------------------------------------------ */
+
+/* Every form of PCI request, a HOST, and the domain's part. */
+#define TYPED_TEMPLATE                                                                             \
+  "NAME = \"typed\"\n"                                                                             \
+  "CPU = 1.5\n"                                                                                    \
+  "VCPU = 3\n"                                                                                     \
+  "MEMORY = 2048\n"                                                                                \
+  "HOST = \"node7\"\n"                                                                             \
+  "MACHINE = \"i440fx\"\n"                                                                         \
+  "PCI = [ VENDOR = \"10DE\", DEVICE = \"1db4\", CLASS = \"0302\" ]\n"                             \
+  "PCI = [ SHORT_ADDRESS = \"3b:00.1\" ]\n"                                                        \
+  "PCI = [ CLASS = \"0200\" ]\n"                                                                   \
+  "PCI = [ VENDOR = \"8086\" ]\n"                                                                  \
+  "PCI = [ SHORT_ADDRESS = \"10000:01:1f.7\" ]\n"                                                  \
+  "DISK = [ IMAGE = \"debian12\", TARGET = \"vdb\" ]\n"                                            \
+  "DISK = [ SOURCE = \"/var/lib/a.qcow2\", FORMAT = \"qcow2\" ]\n"                                 \
+  "NIC = [ BRIDGE = \"br0\", MAC = \"52:54:00:12:34:56\" ]\n"                                      \
+  "OS = [ KERNEL_IMAGE = \"vmlinuz\", INITRD = \"/boot/initrd\", KERNEL_CMD = \"console=ttyS0\" "  \
+  "]\n"                                                                                            \
+  "GRAPHICS = [ TYPE = \"VNC\", LISTEN = \"127.0.0.1\", PORT = 5901, PASSWD = \"s3cret\" ]\n"
+
+/* raw_exec(), its message dropped. */
+static int
+raw_rc(PpStore *store, const char *sql)
+{
+  g_autofree char *message = NULL;
+
+  return raw_exec(store, sql, &message);
+}
+
+static PpVmSpec *
+parse_ok(const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  PpVmSpec *spec = pp_vm_template_parse(text, strlen(text), &error);
+
+  g_assert_no_error(error);
+  return spec;
+}
+
+static PpVmSpec *
+get_spec(PpStore *store, gint64 vm_id)
+{
+  g_autoptr(GError) error = NULL;
+  PpVmSpec *spec = pp_store_vm_get_spec(store, vm_id, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(spec);
+  return spec;
+}
+
+/* @got, read from the store, says what @want, the template parsed, says
+ * (images unresolved in both). */
+static void
+assert_spec_equal(const PpVmSpec *got, const PpVmSpec *want)
+{
+  g_assert_cmpint(got->cpu, ==, want->cpu);
+  g_assert_cmpuint(got->vcpu, ==, want->vcpu);
+  g_assert_cmpuint(got->memory_mib, ==, want->memory_mib);
+  g_assert_cmpint(got->host_id, ==, want->host_id);
+  g_assert_cmpstr(got->host_name, ==, want->host_name);
+  g_assert_cmpint(got->machine, ==, want->machine);
+  g_assert_cmpuint(got->requests->len, ==, want->requests->len);
+  for (guint i = 0; i < want->requests->len; i++) {
+    const PpPciRequest *a = &g_array_index(got->requests, PpPciRequest, i);
+    const PpPciRequest *b = &g_array_index(want->requests, PpPciRequest, i);
+
+    g_assert_cmpint(a->vendor, ==, b->vendor);
+    g_assert_cmpint(a->device, ==, b->device);
+    g_assert_cmpint(a->class_code, ==, b->class_code);
+    g_assert_cmpint(a->by_address, ==, b->by_address);
+    g_assert_true(pp_pci_address_equal(&a->address, &b->address));
+    g_assert_cmpstr(a->text, ==, b->text);
+  }
+  g_assert_cmpuint(got->disks->len, ==, want->disks->len);
+  for (guint i = 0; i < want->disks->len; i++) {
+    const PpVmDisk *a = g_ptr_array_index(got->disks, i);
+    const PpVmDisk *b = g_ptr_array_index(want->disks, i);
+
+    g_assert_cmpstr(a->image, ==, b->image);
+    g_assert_cmpstr(a->source, ==, b->source);
+    g_assert_cmpstr(a->format, ==, b->format);
+    g_assert_cmpstr(a->target, ==, b->target);
+    g_assert_cmpuint(a->image_pos.line, ==, b->image_pos.line);
+    g_assert_cmpuint(a->image_pos.column, ==, b->image_pos.column);
+  }
+  g_assert_cmpuint(got->nics->len, ==, want->nics->len);
+  for (guint i = 0; i < want->nics->len; i++) {
+    const PpVmNic *a = g_ptr_array_index(got->nics, i);
+    const PpVmNic *b = g_ptr_array_index(want->nics, i);
+
+    g_assert_cmpstr(a->bridge, ==, b->bridge);
+    g_assert_cmpstr(a->model, ==, b->model);
+    g_assert_cmpstr(a->mac, ==, b->mac);
+  }
+  g_assert_cmpstr(got->kernel, ==, want->kernel);
+  g_assert_cmpstr(got->initrd, ==, want->initrd);
+  g_assert_cmpstr(got->kernel_cmd, ==, want->kernel_cmd);
+  g_assert_cmpstr(got->kernel_image, ==, want->kernel_image);
+  g_assert_cmpuint(got->kernel_image_pos.line, ==, want->kernel_image_pos.line);
+  g_assert_cmpstr(got->initrd_image, ==, want->initrd_image);
+  g_assert_cmpint(got->graphics.type, ==, want->graphics.type);
+  g_assert_cmpstr(got->graphics.listen, ==, want->graphics.listen);
+  g_assert_cmpint(got->graphics.port, ==, want->graphics.port);
+  g_assert_cmpstr(got->graphics.passwd, ==, want->graphics.passwd);
+  g_assert_cmpstr(got->graphics.keymap, ==, want->graphics.keymap);
+  /* Read from columns: no template behind it. */
+  g_assert_null(got->tmpl);
+}
+
+/* What the create stores is what the template says, read back typed, in
+ * every form of request; a restart keeps it; the template stays too. */
+static void
+test_vm_typed(Fixture *f, gconstpointer data)
+{
+  static const char *const templates[] = {
+    TYPED_TEMPLATE,
+    "MEMORY = 512\n",
+    "MEMORY = 512\nHOST = 3\nPCI = [ CLASS = \"0302\" ]\nPCI = [ CLASS = \"0302\" ]\n",
+    ("MEMORY = 512\nPCI = [ SHORT_ADDRESS = \"0000:3b:00.0\" ]\n"
+     "GRAPHICS = [ TYPE = \"SPICE\", KEYMAP = \"de\" ]\n"),
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  gint64 ids[G_N_ELEMENTS(templates)];
+
+  for (guint i = 0; i < G_N_ELEMENTS(templates); i++) {
+    g_autoptr(PpVmSpec) spec = parse_ok(templates[i]);
+    g_autoptr(PpVm) vm =
+        pp_store_vm_create_spec(f->store, alice->id, templates[i], spec, 500, &error);
+    g_autoptr(PpVmSpec) got = NULL;
+
+    g_assert_no_error(error);
+    ids[i] = vm->id;
+    g_assert_cmpstr(vm->template_text, ==, templates[i]);
+    g_assert_cmpint(vm->cpu, ==, spec->cpu);
+    g_assert_cmpint(vm->memory_kib, ==, (gint64)spec->memory_mib * 1024);
+    got = get_spec(f->store, vm->id);
+    assert_spec_equal(got, spec);
+  }
+  /* The rows themselves: typed columns, the address packed. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 1"), ==, 5);
+  g_assert_cmpint(raw_int(f->store, "SELECT vendor FROM vm_pci_request WHERE vm_id = 1 AND "
+                                    "slot = 0 AND device = 7604 AND class_code = 770"),
+                  ==, 0x10de);
+  g_assert_cmpint(raw_int(f->store, "SELECT address FROM vm_pci_request WHERE vm_id = 1 AND "
+                                    "slot = 1 AND vendor IS NULL AND class_code IS NULL"),
+                  ==, 0x3b << 8 | 0 << 3 | 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT address FROM vm_pci_request WHERE vm_id = 1 AND "
+                                    "slot = 4"),
+                  ==, (gint64)0x10000 << 16 | 1 << 8 | 0x1f << 3 | 7);
+  g_assert_cmpint(raw_int(f->store, "SELECT only_host_id FROM vms WHERE id = 3"), ==, 3);
+
+  reopen(f);
+  for (guint i = 0; i < G_N_ELEMENTS(templates); i++) {
+    g_autoptr(PpVmSpec) spec = parse_ok(templates[i]);
+    g_autoptr(PpVmSpec) got = get_spec(f->store, ids[i]);
+
+    assert_spec_equal(got, spec);
+  }
+
+  /* The placer's input, from the store alone. */
+  {
+    g_autoptr(PpVmSpec) got = get_spec(f->store, ids[0]);
+    PpPlaceVm pv;
+
+    pp_vm_spec_to_place_vm(got, ids[0], &pv);
+    g_assert_cmpint(pv.cpu, ==, 150);
+    g_assert_cmpint(pv.memory_kib, ==, 2048 * 1024);
+    g_assert_cmpuint(pv.n_requests, ==, 5);
+    g_assert_cmpstr(pv.requests[0].text, ==, "VENDOR=10de,DEVICE=1db4,CLASS=0302");
+    g_assert_cmpstr(pv.requests[1].text, ==, "SHORT_ADDRESS=3b:00.1");
+    g_assert_cmpstr(pv.requests[4].text, ==, "SHORT_ADDRESS=10000:01:1f.7");
+    g_assert_cmpstr(pv.host_name, ==, "node7");
+  }
+
+  /* Requests never change, as before. */
+  g_assert_cmpint(raw_rc(f->store, "UPDATE vm_pci_request SET vendor = 1"), !=, SQLITE_OK);
+  /* A request names an address or ids, not both. */
+  g_assert_cmpint(raw_rc(f->store, "INSERT INTO vm_pci_request (vm_id, slot, class_code, address) "
+                                   "VALUES (2, 0, 770, 5)"),
+                  !=, SQLITE_OK);
+
+  /* Errors: no such VM; a VM stored without a spec (pp_store_vm_create). */
+  g_assert_null(pp_store_vm_get_spec(f->store, 99, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+  g_clear_error(&error);
+  {
+    g_autoptr(PpVm) bare = add_vm(f->store, alice->id, "bare", 100, 1024);
+
+    g_assert_null(pp_store_vm_get_spec(f->store, bare->id, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "has no spec"));
+    g_clear_error(&error);
+  }
+  /* A spec edited by hand into nonsense says so, and names the VM. */
+  g_assert_cmpint(raw_rc(f->store, "UPDATE vms SET domain_spec = '{\"vcpu\": 0}' WHERE id = 2"), ==,
+                  SQLITE_OK);
+  g_assert_null(pp_store_vm_get_spec(f->store, 2, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, "VM 2: the stored spec does not read: "));
+}
+
+/* The domain XML the deployer records: none at create, kept as given,
+ * dropped when the VM is placed anew (allocated, or back to pending). */
+static void
+test_vm_domain_xml(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 200, 2048);
+  g_autofree char *xml = NULL;
+  char unset[] = "unset";
+  char *none = unset;
+  gint64 ids[1];
+
+  g_assert_true(pp_store_vm_get_domain_xml(f->store, vm->id, &none, &error));
+  g_assert_no_error(error);
+  g_assert_null(none);
+
+  reconcile(f->store, host->id, "", four_nics, 4, 2000);
+  ids[0] = device_id(f->store, host->id, "0000:05:10.0");
+  allocate_ok(f->store, vm->id, host->id, ids, 1, 1234);
+  g_assert_true(pp_store_vm_set_domain_xml(f->store, vm->id, "<domain type='test'/>", &error));
+  g_assert_no_error(error);
+  g_assert_true(pp_store_vm_get_domain_xml(f->store, vm->id, &xml, &error));
+  g_assert_cmpstr(xml, ==, "<domain type='test'/>");
+  g_clear_pointer(&xml, g_free);
+
+  /* A deploy that failed: back to pending, no domain any more. */
+  g_assert_true(pp_store_vm_requeue(f->store, vm->id, PP_VM_STATE_DEPLOYING, "deploy failed", TRUE,
+                                    1300, &error));
+  g_assert_no_error(error);
+  g_assert_true(pp_store_vm_get_domain_xml(f->store, vm->id, &xml, &error));
+  g_assert_null(xml);
+
+  /* Placed again: still none until the deployer records one. */
+  g_assert_true(pp_store_vm_set_domain_xml(f->store, vm->id, "<old/>", &error));
+  allocate_ok(f->store, vm->id, host->id, ids, 1, 1400);
+  g_assert_true(pp_store_vm_get_domain_xml(f->store, vm->id, &xml, &error));
+  g_assert_null(xml);
+
+  /* No such VM. */
+  g_assert_false(pp_store_vm_set_domain_xml(f->store, 99, "<x/>", &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(pp_store_vm_get_domain_xml(f->store, 99, &xml, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "no VM 99");
+}
+
+/* A version-6 store with VMs: migration 9 types each from its template,
+ * once (a template that does not parse: no spec, the VM says so when it
+ * is read); their requests, quotas and states as they were. */
+static void
+test_migrate_v6(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename(f->dir, "v6.db", NULL);
+  g_autofree char *insert = NULL;
+  g_autofree char *quoted = NULL;
+  g_autoptr(PpStore) store = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+  for (int v = 1; v <= 6; v++) {
+    if (pp_store_test_get_migration(v) != NULL)
+      g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(v), NULL, NULL, NULL), ==,
+                      SQLITE_OK);
+  }
+  quoted = sqlite3_mprintf("%Q", TYPED_TEMPLATE);
+  insert = g_strdup_printf(
+      "PRAGMA user_version = 6;"
+      "INSERT INTO users (id, name, admin, created) VALUES (3, 'alice', 0, 11);"
+      "INSERT INTO vms (id, name, owner_id, state, template, cpu, memory_kib, created, updated) "
+      "VALUES (7, 'typed', 3, 'pending', %s, 150, 2097152, 30, 30),"
+      "  (8, 'plain', 3, 'failed', 'MEMORY = 512\nPCI = [ CLASS = \"0302\" ]', 100, 524288, 31, "
+      "31),"
+      "  (10, 'odd', 3, 'failed', 'NOT A TEMPLATE [', 100, 0, 33, 33);"
+      "INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES (7, 0, 770), (7, 1, NULL), "
+      "  (7, 2, 512), (7, 3, NULL), (7, 4, NULL), (8, 0, 770);",
+      quoted);
+  sqlite3_free(g_steal_pointer(&quoted));
+  g_assert_cmpint(sqlite3_exec(db, insert, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  store = pp_store_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 9);
+  {
+    g_autoptr(PpVmSpec) want = parse_ok(TYPED_TEMPLATE);
+    g_autoptr(PpVmSpec) got = get_spec(store, 7);
+
+    assert_spec_equal(got, want);
+  }
+  {
+    g_autoptr(PpVmSpec) want = parse_ok("MEMORY = 512\nPCI = [ CLASS = \"0302\" ]");
+    g_autoptr(PpVmSpec) got = get_spec(store, 8);
+
+    assert_spec_equal(got, want);
+  }
+  g_assert_null(pp_store_vm_get_spec(store, 10, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "VM 10 has no spec: its template did not parse when the store was upgraded; "
+                  "terminate it and create it again");
+  g_clear_error(&error);
+  /* No domain recorded for any, and the rule that requests never change
+   * is back. */
+  g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vms WHERE domain_xml IS NOT NULL"), ==, 0);
+  g_assert_cmpint(raw_rc(store, "UPDATE vm_pci_request SET vendor = 1 WHERE vm_id = 8"), !=,
+                  SQLITE_OK);
+  g_assert_cmpint(vm_state(store, 7), ==, PP_VM_STATE_PENDING);
 }
 
 int
@@ -3894,6 +4216,9 @@ main(int argc, char **argv)
   ADD("/store/host/update", test_host_update);
   ADD("/store/migrate-v1", test_migrate_v1);
   ADD("/store/migrate-v4", test_migrate_v4);
+  ADD("/store/migrate-v6", test_migrate_v6);
+  ADD("/store/vm/typed", test_vm_typed);
+  ADD("/store/vm/domain-xml", test_vm_domain_xml);
   ADD("/store/quota/set", test_quota_set);
   ADD("/store/quota/create", test_quota_create);
   ADD("/store/quota/retry", test_quota_retry);

@@ -100,10 +100,11 @@ append_escaped(GString *out, const char *format, ...)
 }
 
 static void
-append_os(GString *out, const PpVmSpec *spec)
+append_os(GString *out, const PpVmSpec *spec, const char *arch)
 {
   g_string_append(out, "  <os>\n");
-  append_escaped(out, "    <type arch='x86_64' machine='%s'>hvm</type>\n",
+  append_escaped(out, "    <type arch='%s' machine='%s'>hvm</type>\n",
+                 arch != NULL ? arch : "x86_64",
                  spec->machine == PP_VM_MACHINE_I440FX ? "pc" : "q35");
   if (spec->kernel != NULL) {
     append_escaped(out, "    <kernel>%s</kernel>\n", spec->kernel);
@@ -264,7 +265,7 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   g_string_append_printf(out, "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n",
                          spec->memory_mib * 1024);
   g_string_append_printf(out, "  <vcpu>%u</vcpu>\n", spec->vcpu);
-  append_os(out, spec);
+  append_os(out, spec, options->arch);
   g_string_append(out, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
 
   g_string_append(out, "  <devices>\n");

@@ -29,6 +29,7 @@ typedef struct {
   const char *name;        /* the domain's name: "pcipass-42" */
   const char *uuid;        /* nullable: libvirt makes one */
   const char *domain_type; /* "kvm", "qemu" (no KVM: emulation), "test" (test:///) */
+  const char *arch;        /* the guest's: "x86_64", "i686"; NULL: x86_64 */
   const char *emulator;    /* nullable: libvirt's default */
   gboolean managed;        /* managed='yes': libvirt detaches to vfio-pci; 'no': pre-bound */
   /* Nullable: the store's id and the VM's, written in the domain's

@@ -64,8 +64,42 @@ request_clear(gpointer data)
   request->text = NULL;
 }
 
-static PpVmSpec *
-spec_new(void)
+/* How a request reads in explanations: "VENDOR=10de,CLASS=0302" (OpenNebula's
+ * key order), "SHORT_ADDRESS=3b:00.0". */
+static char *
+request_text(const PpPciRequest *request)
+{
+  static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
+  const gint fields[] = { request->vendor, request->device, request->class_code };
+  GString *text = g_string_new(NULL);
+
+  if (request->by_address) {
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+    g_string_append_printf(text, "SHORT_ADDRESS=%s",
+                           pp_pci_address_format_short(&request->address, buf));
+    return g_string_free(text, FALSE);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+    if (fields[i] >= 0)
+      g_string_append_printf(text, "%s%s=%04x", text->len > 0 ? "," : "", ids[i], (guint)fields[i]);
+  }
+  return g_string_free(text, FALSE);
+}
+
+void
+pp_vm_spec_add_request(PpVmSpec *spec, const PpPciRequest *request)
+{
+  PpPciRequest copy;
+
+  g_return_if_fail(spec != NULL && request != NULL);
+  copy = *request;
+  copy.text = request_text(request);
+  g_array_append_val(spec->requests, copy);
+}
+
+PpVmSpec *
+pp_vm_spec_new(void)
 {
   PpVmSpec *spec = g_new0(PpVmSpec, 1);
 
@@ -748,7 +782,6 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
                                               NULL };
   static const char *const keys[] = { "VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", NULL };
   const char *short_address = pp_attribute_vector_get(attr, "SHORT_ADDRESS");
-  g_autoptr(GString) text = g_string_new(NULL);
   PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
   gint *fields[] = { &request.vendor, &request.device, &request.class_code };
   gboolean found = FALSE;
@@ -777,7 +810,6 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
     if (!parse_hex4(value, fields[i]))
       return fail_key(ctx, attr, ids[i], "Wrong Hex value for PCI attribute %s: '%s'", ids[i],
                       value);
-    g_string_append_printf(text, "%s%s=%04x", found ? "," : "", ids[i], (guint)*fields[i]);
     found = TRUE;
   }
   if (short_address != NULL && found)
@@ -785,17 +817,13 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
   if (short_address == NULL && !found)
     return fail_attr(ctx, attr, "SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI");
   if (short_address != NULL) {
-    char buf[PP_PCI_ADDRESS_BUFSIZE];
     g_autoptr(GError) address_error = NULL;
 
     if (!pp_pci_address_parse(short_address, &request.address, &address_error))
       return fail_key(ctx, attr, "SHORT_ADDRESS", "SHORT_ADDRESS %s", address_error->message);
     request.by_address = TRUE;
-    g_string_append_printf(text, "SHORT_ADDRESS=%s",
-                           pp_pci_address_format_short(&request.address, buf));
   }
-  request.text = g_string_free(g_steal_pointer(&text), FALSE);
-  g_array_append_val(ctx->spec->requests, request);
+  pp_vm_spec_add_request(ctx->spec, &request);
   return TRUE;
 }
 
@@ -1110,7 +1138,7 @@ pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWhere *ret_w
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
-  spec = spec_new();
+  spec = pp_vm_spec_new();
   spec->tmpl = pp_template_parse(text != NULL ? text : "", len, &where.pos, &parse_error);
   if (spec->tmpl == NULL) {
     g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX,

@@ -142,6 +142,15 @@ typedef struct {
 
 void pp_vm_spec_free(PpVmSpec *spec);
 
+/* Returns: (transfer full): a spec with the defaults of a template that
+ * says nothing (CPU 1, q35, no console, nothing else), to be filled from
+ * what the store keeps (pp_store_vm_get_spec()). */
+PpVmSpec *pp_vm_spec_new(void);
+
+/* Appends a copy of @request (its text is made from its fields: @request's
+ * is not read) to @spec's requests. */
+void pp_vm_spec_add_request(PpVmSpec *spec, const PpPciRequest *request);
+
 /* Where a template's error is, for the caller that names the file
  * ("vm.tmpl:3:9: ..."): a position, or the required attribute missing. */
 typedef struct {

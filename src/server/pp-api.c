@@ -1420,9 +1420,10 @@ explanation_to_json(const GPtrArray *groups)
 static json_t *
 vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError **error)
 {
-  g_autoptr(PpVmSpec) spec =
-      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  /* What its create stored, typed: NULL for a VM stored with none. */
+  g_autoptr(PpVmSpec) spec = pp_store_vm_get_spec(ctx->store, vm->id, NULL);
   g_autoptr(GPtrArray) devices = pp_store_vm_list_devices(ctx->store, vm->id, error);
+  g_autofree char *recorded = NULL;
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
   g_autofree char *shown_template =
       pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
@@ -1433,20 +1434,15 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
   json_t *explanation = json_null();
   json_t *array;
 
-  if (devices == NULL)
+  if (devices == NULL || !pp_store_vm_get_domain_xml(ctx->store, vm->id, &recorded, error))
     return NULL;
-  if (vm->host_id != 0) {
-    g_autoptr(PpHost) placed = pp_store_host_get(ctx->store, vm->host_id, NULL);
-
+  /* What the deployer gave libvirt, as it recorded it: null before a
+   * deploy (and once the VM is placed anew). */
+  if (recorded != NULL)
+    xml = pp_domain_xml_redact_secrets(recorded);
+  if (vm->host_id != 0)
     host =
         json_pack("{s:I,s:o}", "id", (json_int_t)vm->host_id, "name", pp_json_text(vm->host_name));
-    /* What the deployer gives libvirt, for the curious and the tests. */
-    if (placed != NULL) {
-      g_autofree char *full = pp_scheduler_domain_xml(ctx->store, ctx->images, vm, placed, NULL);
-
-      xml = full != NULL ? pp_domain_xml_redact_secrets(full) : NULL;
-    }
-  }
   if (vm->state == PP_VM_STATE_PENDING && ctx->scheduler != NULL) {
     g_autoptr(GPtrArray) groups = pp_scheduler_explain(ctx->scheduler, vm->id, NULL);
 
@@ -1528,19 +1524,14 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
   const char *text;
   g_autoptr(PpVmSpec) spec = body_template(call, &text, error);
   g_autoptr(PpVm) vm = NULL;
-  g_autoptr(GArray) classes = g_array_new(FALSE, FALSE, sizeof(gint));
   g_auto(Sight) sight = { 0 };
 
   /* What may fail goes before the create: a VM made is answered 201, or a
    * client that retries would make a second one. */
   if (spec == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
-  /* What its owner's quotas count: each request's CLASS (-1: none). */
-  for (guint i = 0; i < spec->requests->len; i++)
-    g_array_append_val(classes, g_array_index(spec->requests, PpPciRequest, i).class_code);
-  vm = pp_store_vm_create(call->ctx->store, call->user->id, spec->name, text, spec->cpu,
-                          (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
-                          classes->len, call->now, error);
+  /* Parsed here, once: the store keeps it typed. */
+  vm = pp_store_vm_create_spec(call->ctx->store, call->user->id, text, spec, call->now, error);
   if (vm == NULL)
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s' created by '%s' with %u PCI request%s", vm->id, vm->name,

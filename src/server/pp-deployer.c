@@ -7,7 +7,9 @@
 #include <libvirt/virterror.h>
 
 #include "pp-autoptr.h"
+#include "pp-deployer-priv.h"
 #include "pp-deployer.h"
+#include "pp-domain-caps.h"
 #include "pp-domain-xml.h"
 #include "pp-libvirt-events.h"
 
@@ -31,6 +33,9 @@ typedef struct {
   GHashTable *conns; /* uri -> Conn */
   Sink *sink;
   char *owner; /* the store's id (pp_deployer_new()) */
+  /* Tests only: uri -> capabilities XML answered instead of libvirt's
+   * (pp_deployer_test_set_capabilities()); NULL: none. */
+  GHashTable *test_caps;
 } Shared;
 
 struct _PpDeployer {
@@ -48,7 +53,12 @@ typedef struct {
   CallKind kind;
   char *uri;
   char *name; /* start, destroy: the domain; list: the prefix */
-  char *xml;  /* start */
+  /* start: the domain's inputs, read from the store on the main loop */
+  gint64 vm_id;
+  PpVmSpec *spec;   /* its images resolved */
+  GArray *hostdevs; /* PpPciAddress, in the VM's order */
+  gboolean managed; /* FALSE on a prebound host */
+  char *xml;        /* start: the XML built in the thread; NULL until then */
 } Call;
 
 /* A connection and what listens to it. */
@@ -59,6 +69,11 @@ typedef struct {
    * to free: drivers without close callbacks (the test driver) accept the
    * registration and would never free it. */
   struct _Listener *closing;
+  /* The domain the host's libvirt runs, from its capabilities, read on the
+   * first start (a connection reopened reads them again: libvirt, or the
+   * host, may have changed). Under Shared's lock. */
+  gboolean kind_known;
+  PpDomainKind kind;
 } Conn;
 
 /* The opaque of one connection's event callbacks. */
@@ -79,6 +94,8 @@ shared_clear(gpointer data)
   Shared *shared = data;
 
   g_hash_table_unref(shared->conns);
+  if (shared->test_caps != NULL)
+    g_hash_table_unref(shared->test_caps);
   g_mutex_clear(&shared->lock);
   g_free(shared->owner);
   sink_release(shared->sink);
@@ -207,6 +224,9 @@ call_free(Call *call)
   g_free(call->uri);
   g_free(call->name);
   g_free(call->xml);
+  pp_vm_spec_free(call->spec);
+  if (call->hostdevs != NULL)
+    g_array_unref(call->hostdevs);
   g_free(call);
 }
 
@@ -370,24 +390,69 @@ get_conn(Shared *shared, const char *uri, GError **error)
   return opened;
 }
 
-#define KVM_TYPE "<domain type='kvm'>"
-
-/* A kvm domain on a host whose libvirt offers no KVM (no /dev/kvm: a
- * nested or emulated host) runs as type qemu, QEMU's own emulation: slow,
- * but passthrough works the same. Returns: (transfer full): the XML to use
- * instead, or NULL to use @xml as it is. Worker thread. */
-static char *
-without_kvm(virConnectPtr conn, const char *xml)
+/* The domain that the host's libvirt behind @conn runs (pp-domain-caps),
+ * read from its capabilities once per connection. Worker thread. */
+static gboolean
+conn_kind(Shared *shared, const char *uri, virConnectPtr conn, PpDomainKind *ret_kind,
+          GError **error)
 {
   g_autofree char *caps = NULL;
+  g_autoptr(GError) local = NULL;
+  PpDomainKind kind;
+  Conn *c;
 
-  if (!g_str_has_prefix(xml, KVM_TYPE))
-    return NULL;
-  caps = virConnectGetCapabilities(conn);
-  if (caps == NULL || strstr(caps, "<domain type='kvm'") != NULL)
-    return NULL;
-  g_debug("no KVM on this host's libvirt: the domain runs as type qemu");
-  return g_strconcat("<domain type='qemu'>", xml + strlen(KVM_TYPE), NULL);
+  g_mutex_lock(&shared->lock);
+  c = g_hash_table_lookup(shared->conns, uri);
+  if (c != NULL && c->conn == conn && c->kind_known) {
+    *ret_kind = c->kind;
+    g_mutex_unlock(&shared->lock);
+    return TRUE;
+  }
+  if (shared->test_caps != NULL)
+    caps = g_strdup(g_hash_table_lookup(shared->test_caps, uri));
+  g_mutex_unlock(&shared->lock);
+
+  /* Read without the lock, as a connection is opened. */
+  if (caps == NULL)
+    caps = virConnectGetCapabilities(conn);
+  if (caps == NULL) {
+    g_autofree char *what = g_strdup_printf("reading the capabilities of '%s'", uri);
+
+    set_call_error(error, conn, what);
+    return FALSE;
+  }
+  if (!pp_domain_caps_choose(caps, strlen(caps), &kind, &local)) {
+    g_set_error(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_UNSUPPORTED, "'%s': %s", uri,
+                local->message);
+    return FALSE;
+  }
+  g_debug("'%s': domains of type %s, arch %s", uri, kind.type, kind.arch);
+  g_mutex_lock(&shared->lock);
+  c = g_hash_table_lookup(shared->conns, uri);
+  if (c != NULL && c->conn == conn) {
+    c->kind = kind;
+    c->kind_known = TRUE;
+  }
+  g_mutex_unlock(&shared->lock);
+  *ret_kind = kind;
+  return TRUE;
+}
+
+/* The domain XML of @call, for the host behind @conn. Worker thread. */
+static gboolean
+build_xml(Shared *shared, Call *call, virConnectPtr conn, GError **error)
+{
+  PpDomainKind kind;
+  PpDomainOptions options = {
+    .name = call->name, .managed = call->managed, .store_id = shared->owner, .vm_id = call->vm_id
+  };
+
+  if (!conn_kind(shared, call->uri, conn, &kind, error))
+    return FALSE;
+  options.domain_type = kind.type;
+  options.arch = kind.arch;
+  call->xml = pp_domain_xml_build(call->spec, &options, call->hostdevs);
+  return TRUE;
 }
 
 /* The store id in @dom's pcipass metadata, or NULL when it has none.
@@ -424,13 +489,17 @@ domain_foreign(Shared *shared, virDomainPtr dom, char **ret_owner)
 }
 
 static gboolean
-do_start(Shared *shared, const Call *call, GError **error)
+do_start(Shared *shared, Call *call, GError **error)
 {
   g_autoptr(virConnect) conn = get_conn(shared, call->uri, error);
   g_autoptr(virDomain) dom = NULL;
-  g_autofree char *xml = NULL;
 
   if (conn == NULL)
+    return FALSE;
+  /* Built first, also for a domain already running: it was started from
+   * the same VM, devices and host (a restart finishing a deploy), and
+   * this is the XML recorded for it. */
+  if (!build_xml(shared, call, conn, error))
     return FALSE;
   dom = virDomainLookupByName(conn, call->name);
   if (dom != NULL && virDomainIsActive(dom) == 1) {
@@ -449,8 +518,7 @@ do_start(Shared *shared, const Call *call, GError **error)
   }
   g_clear_pointer(&dom, virDomainFree);
   virResetLastError();
-  xml = without_kvm(conn, call->xml);
-  dom = virDomainCreateXML(conn, xml ? xml : call->xml, VIR_DOMAIN_NONE);
+  dom = virDomainCreateXML(conn, call->xml, VIR_DOMAIN_NONE);
   if (dom == NULL) {
     g_autofree char *what = g_strdup_printf("starting %s on '%s'", call->name, call->uri);
 
@@ -594,35 +662,120 @@ run_call(GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
   }
 }
 
-static void
-dispatch(PpDeployer *deployer, CallKind kind, const char *uri, const char *name, const char *xml,
-         gpointer tag, GAsyncReadyCallback callback, gpointer user_data)
+static Call *
+call_new(PpDeployer *deployer, CallKind kind, const char *uri, const char *name)
 {
-  g_autoptr(GTask) task = g_task_new(NULL, NULL, callback, user_data);
   Call *call = g_new0(Call, 1);
 
   call->shared = g_atomic_rc_box_acquire(deployer->shared);
   call->kind = kind;
   call->uri = g_strdup(uri);
   call->name = g_strdup(name);
-  call->xml = g_strdup(xml);
+  return call;
+}
+
+static GTask *
+task_new(Call *call, gpointer tag, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new(NULL, NULL, callback, user_data);
+
   g_task_set_source_tag(task, tag);
   g_task_set_task_data(task, call, (GDestroyNotify)call_free);
+  return task;
+}
+
+static void
+dispatch(PpDeployer *deployer, CallKind kind, const char *uri, const char *name, gpointer tag,
+         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = task_new(call_new(deployer, kind, uri, name), tag, callback, user_data);
+
   g_task_run_in_thread(task, run_call);
 }
 
-void
-pp_deployer_start_async(PpDeployer *deployer, const char *uri, const char *name, const char *xml,
-                        GAsyncReadyCallback callback, gpointer user_data)
+/* What the domain of VM @vm_id is made of, read from the store now (main
+ * loop), into @call; the error is the module's that failed. */
+static gboolean
+read_vm_inputs(Call *call, PpStore *store, const PpImages *images, GError **error)
 {
-  g_return_if_fail(deployer != NULL && uri != NULL && name != NULL && xml != NULL);
-  dispatch(deployer, CALL_START, uri, name, xml, pp_deployer_start_async, callback, user_data);
+  g_autoptr(GPtrArray) devices = NULL;
+
+  call->spec = pp_store_vm_get_spec(store, call->vm_id, error);
+  if (call->spec == NULL)
+    return FALSE;
+  /* Again now, not only at create: an image may have changed or gone. */
+  if (!pp_images_resolve_spec(images, call->spec, NULL, error)) {
+    g_prefix_error(error, "an image of its template cannot be used: ");
+    return FALSE;
+  }
+  devices = pp_store_vm_list_devices(store, call->vm_id, error);
+  if (devices == NULL)
+    return FALSE;
+  call->hostdevs = g_array_sized_new(FALSE, TRUE, sizeof(PpPciAddress), devices->len);
+  for (guint i = 0; i < devices->len; i++) {
+    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+    PpPciAddress address;
+
+    if (!pp_pci_address_parse(dev->address, &address, error)) {
+      g_prefix_error(error, "a device of VM %" G_GINT64_FORMAT ": ", call->vm_id);
+      return FALSE;
+    }
+    g_array_append_val(call->hostdevs, address);
+  }
+  return TRUE;
+}
+
+/* read_vm_inputs(), its error SPEC whatever module said it: the VM's own
+ * inputs. */
+static gboolean
+read_vm(Call *call, PpStore *store, const PpImages *images, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (read_vm_inputs(call, store, images, &local))
+    return TRUE;
+  g_set_error_literal(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_SPEC, local->message);
+  return FALSE;
+}
+
+void
+pp_deployer_deploy_async(PpDeployer *deployer, PpStore *store, const PpImages *images, gint64 vm_id,
+                         const PpHost *host, const char *uri, const char *name,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  Call *call;
+
+  g_return_if_fail(deployer != NULL && store != NULL && host != NULL && uri != NULL &&
+                   name != NULL);
+
+  call = call_new(deployer, CALL_START, uri, name);
+  call->vm_id = vm_id;
+  call->managed = !host->prebound;
+  task = task_new(call, pp_deployer_deploy_async, callback, user_data);
+  if (!read_vm(call, store, images, &error)) {
+    /* Reported on the next iteration of the main loop, as a call's end. */
+    g_task_return_error(task, error);
+    return;
+  }
+  g_task_run_in_thread(task, run_call);
 }
 
 gboolean
-pp_deployer_start_finish(GAsyncResult *result, GError **error)
+pp_deployer_deploy_finish(GAsyncResult *result, PpStore *store, GError **error)
 {
+  Call *call;
+
   g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
+  call = g_task_get_task_data(G_TASK(result));
+  if (store != NULL && call->xml != NULL) {
+    g_autoptr(GError) local = NULL;
+
+    if (!pp_store_vm_set_domain_xml(store, call->vm_id, call->xml, &local))
+      g_debug("VM %" G_GINT64_FORMAT ": its domain XML is not recorded: %s, ignoring", call->vm_id,
+              local->message);
+  }
   return g_task_propagate_boolean(G_TASK(result), error);
 }
 
@@ -631,7 +784,7 @@ pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *nam
                           GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail(deployer != NULL && uri != NULL && name != NULL);
-  dispatch(deployer, CALL_DESTROY, uri, name, NULL, pp_deployer_destroy_async, callback, user_data);
+  dispatch(deployer, CALL_DESTROY, uri, name, pp_deployer_destroy_async, callback, user_data);
 }
 
 gboolean
@@ -646,7 +799,7 @@ pp_deployer_list_async(PpDeployer *deployer, const char *uri, const char *prefix
                        GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail(deployer != NULL && uri != NULL && prefix != NULL);
-  dispatch(deployer, CALL_LIST, uri, prefix, NULL, pp_deployer_list_async, callback, user_data);
+  dispatch(deployer, CALL_LIST, uri, prefix, pp_deployer_list_async, callback, user_data);
 }
 
 GPtrArray *
@@ -654,4 +807,24 @@ pp_deployer_list_finish(GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
   return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+void
+pp_deployer_test_set_capabilities(PpDeployer *deployer, const char *uri, const char *caps)
+{
+  Shared *shared = deployer->shared;
+  Conn *c;
+
+  g_mutex_lock(&shared->lock);
+  if (shared->test_caps == NULL)
+    shared->test_caps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  if (caps != NULL)
+    g_hash_table_replace(shared->test_caps, g_strdup(uri), g_strdup(caps));
+  else
+    g_hash_table_remove(shared->test_caps, uri);
+  /* What the connection knew is read again. */
+  c = g_hash_table_lookup(shared->conns, uri);
+  if (c != NULL)
+    c->kind_known = FALSE;
+  g_mutex_unlock(&shared->lock);
 }

@@ -1,7 +1,16 @@
 /* pp-deployer: libvirt calls, off the main loop. Each call runs in a
  * GTask worker thread (a slow or unreachable host delays no other), opens
  * or reuses one connection per URI, and reports back on the main context.
- * It never touches the store.
+ * Its threads never touch the store: a deploy reads what it needs from the
+ * store on the main loop before its thread starts, and records the XML it
+ * gave libvirt there after (pp_deployer_deploy_finish()).
+ *
+ * The deployer owns the domain: it builds the domain XML (pp-domain-xml)
+ * from the VM's typed spec (pp_store_vm_get_spec()), its devices and the
+ * host's libvirt capabilities, read once per connection: the domain's type
+ * and arch are what the host offers (pp-domain-caps: kvm, else qemu, else
+ * the test driver's test), never guessed from the URI nor edited into
+ * finished XML.
  *
  * Each connection also listens: libvirt's domain lifecycle events and the
  * connection's end reach the event function given to pp_deployer_new(),
@@ -10,15 +19,23 @@
 
 #include <gio/gio.h>
 
+#include "pp-images.h"
+#include "pp-store.h"
+
 G_BEGIN_DECLS
 
 #define PP_DEPLOYER_ERROR (pp_deployer_error_quark())
 GQuark pp_deployer_error_quark(void);
 
 typedef enum {
-  PP_DEPLOYER_ERROR_CONNECT, /* the URI cannot be opened, or the connection broke */
-  PP_DEPLOYER_ERROR_LIBVIRT, /* libvirt refused the call: its message */
-  PP_DEPLOYER_ERROR_CONFIG,  /* libvirt refused the domain's XML itself: the VM's own fault */
+  PP_DEPLOYER_ERROR_CONNECT,     /* the URI cannot be opened, or the connection broke */
+  PP_DEPLOYER_ERROR_LIBVIRT,     /* libvirt refused the call: its message */
+  PP_DEPLOYER_ERROR_CONFIG,      /* libvirt refused the domain's XML itself: the VM's own fault */
+  PP_DEPLOYER_ERROR_SPEC,        /* the domain cannot be made: the VM's stored spec, an image of
+                                  * its template (gone, changed: the message says which), or a
+                                  * device's address does not read; the VM's own fault */
+  PP_DEPLOYER_ERROR_UNSUPPORTED, /* the host's libvirt runs no domain pcipass makes (neither
+                                  * kvm nor qemu for its arch): the host's fault */
 } PpDeployerError;
 
 typedef struct _PpDeployer PpDeployer;
@@ -63,21 +80,39 @@ PpDeployer *pp_deployer_new(const char *owner, PpDeployerEventFunc events, gpoin
 void pp_deployer_free(PpDeployer *deployer);
 
 /**
- * pp_deployer_start_async:
+ * pp_deployer_deploy_async:
+ * @store: the store, read now on the main loop: the VM's spec and devices
+ * @images: (nullable): where the images of its template are found (again
+ *   now: one may have changed or gone since its create); NULL: none
+ * @vm_id: the VM, allocated on @host (its devices, in its order)
+ * @host: the host; a prebound one gets managed='no' hostdevs
  * @uri: the host's libvirt URI
  * @name: the domain's name
- * @xml: the domain XML
  *
- * Starts a transient domain from @xml. A domain of that name already
- * running counts as started when it is this store's (a restart of
- * pcipassd finishing a deploy); another's is an error.
- * A domain of type kvm on a host whose libvirt offers no KVM (no /dev/kvm:
- * a nested or emulated host) is started as type qemu.
+ * Starts VM @vm_id's transient domain on @uri, its XML built in the call's
+ * thread from the VM, its devices and the host's capabilities (read once
+ * per connection). A domain of that name already running counts as
+ * started when it is this store's (a restart of pcipassd finishing a
+ * deploy); another's is an error. What cannot be read from the store, or
+ * resolved, fails the call with SPEC before any libvirt call.
  */
-void pp_deployer_start_async(PpDeployer *deployer, const char *uri, const char *name,
-                             const char *xml, GAsyncReadyCallback callback, gpointer user_data);
-/* Returns: FALSE with the libvirt error ("libvirt: <its message>"). */
-gboolean pp_deployer_start_finish(GAsyncResult *result, GError **error);
+void pp_deployer_deploy_async(PpDeployer *deployer, PpStore *store, const PpImages *images,
+                              gint64 vm_id, const PpHost *host, const char *uri, const char *name,
+                              GAsyncReadyCallback callback, gpointer user_data);
+
+/**
+ * pp_deployer_deploy_finish:
+ * @store: (nullable): where to record the XML; NULL: not recorded (the
+ *   caller is going away)
+ *
+ * Records in @store the domain XML the call built, when it built one
+ * (pp_store_vm_set_domain_xml(): also when libvirt refused it, for `vm
+ * show`), then gives the call's result.
+ *
+ * Returns: FALSE with the libvirt error ("libvirt: <its message>"), SPEC,
+ *   or UNSUPPORTED naming the host's URI and what its libvirt offers.
+ */
+gboolean pp_deployer_deploy_finish(GAsyncResult *result, PpStore *store, GError **error);
 
 /**
  * pp_deployer_destroy_async:

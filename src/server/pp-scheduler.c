@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "pp-autoptr.h"
-#include "pp-domain-xml.h"
 #include "pp-output.h"
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
@@ -191,13 +190,6 @@ pp_scheduler_host_uri(const PpHost *host)
   return g_strdup_printf("qemu+ssh://%s%s%s%s%s/system", user ? user : "",
                          strchr(host->ssh_host, ':') ? "[" : "", host->ssh_host,
                          strchr(host->ssh_host, ':') ? "]" : "", port ? port : "");
-}
-
-/* libvirt's test driver takes domains of type 'test' only. */
-static const char *
-domain_type(const char *uri)
-{
-  return g_str_has_prefix(uri, "test:") ? "test" : "kvm";
 }
 
 /* On a prebound host, domains say managed='no': QEMU opens the device's
@@ -550,10 +542,13 @@ pending_add(PpScheduler *sched, const PpVm *vm)
   Group *group;
   PpPlaceVm pv;
 
-  spec = pp_vm_template_parse(vm->template_text, strlen(vm->template_text), &error);
+  /* Typed at its create: nothing parses the template again. */
+  spec = pp_store_vm_get_spec(sched->store, vm->id, &error);
   if (spec == NULL) {
-    /* Checked when it was created: only a bug or a hand-edited store. */
-    g_autofree char *reason = g_strdup_printf("its template no longer parses: %s", error->message);
+    /* A VM whose template did not parse when the store was made typed, or
+     * a hand-edited store. */
+    g_autofree char *reason =
+        g_strdup_printf("its PCI requests cannot be read: %s", error->message);
 
     pending_remove(sched, vm->id);
     fail_vm(sched, vm, reason);
@@ -952,6 +947,11 @@ start_failed(PpScheduler *sched, const PpVm *vm, const Op *op, const GError *err
   guint tries = vm->tries + 1;
 
   sched->counts.deploy_failures++;
+  if (g_error_matches(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_SPEC)) {
+    /* Its own inputs (an image gone): no host would do better. */
+    fail_vm(sched, vm, error->message);
+    return;
+  }
   if (g_error_matches(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_CONFIG)) {
     reason = g_strdup_printf("libvirt refused its domain XML on host '%s': %s", op->host_name,
                              error->message);
@@ -1027,8 +1027,11 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) store_error = NULL;
   g_autoptr(PpVm) vm = NULL;
-  gboolean ok = op->kind == OP_START ? pp_deployer_start_finish(result, &error)
-                                     : pp_deployer_destroy_finish(result, &error);
+  /* A start's XML is recorded only while the scheduler, and its store,
+   * are there. */
+  gboolean ok = op->kind == OP_START
+                    ? pp_deployer_deploy_finish(result, sched != NULL ? sched->store : NULL, &error)
+                    : pp_deployer_destroy_finish(result, &error);
 
   if (sched == NULL) {
     op_free(op);
@@ -1138,44 +1141,6 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
   op_free(op);
 }
 
-char *
-pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm, const PpHost *host,
-                        GError **error)
-{
-  g_autoptr(PpVmSpec) spec =
-      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), error);
-  g_autoptr(GPtrArray) devices = NULL;
-  g_autoptr(GArray) addresses = NULL;
-  g_autofree char *uri = pp_scheduler_host_uri(host);
-  g_autofree char *name = pp_scheduler_domain_name(vm->id);
-  PpDomainOptions options = { .name = name,
-                              .domain_type = domain_type(uri),
-                              .managed = !host->prebound,
-                              .store_id = pp_store_get_id(store),
-                              .vm_id = vm->id };
-
-  if (spec == NULL)
-    return NULL;
-  /* Again now, not only at create: an image may have changed or gone. */
-  if (!pp_images_resolve_spec(images, spec, NULL, error))
-    return NULL;
-  devices = pp_store_vm_list_devices(store, vm->id, error);
-  if (devices == NULL)
-    return NULL;
-  addresses = g_array_new(FALSE, TRUE, sizeof(PpPciAddress));
-  for (guint i = 0; i < devices->len; i++) {
-    const PpStoreDevice *dev = g_ptr_array_index(devices, i);
-    PpPciAddress address;
-
-    if (!pp_pci_address_parse(dev->address, &address, error)) {
-      g_prefix_error(error, "device of VM %" G_GINT64_FORMAT ": ", vm->id);
-      return NULL;
-    }
-    g_array_append_val(addresses, address);
-  }
-  return pp_domain_xml_build(spec, &options, addresses);
-}
-
 /* Starts the libvirt call of @kind for @vm. */
 static void
 start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
@@ -1208,18 +1173,11 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
   op->host_name = g_strdup(host->name);
 
   if (kind == OP_START) {
-    g_autofree char *xml =
-        pp_scheduler_domain_xml(sched->store, sched->config.images, vm, host, &error);
-
-    if (xml == NULL) {
-      if (error->domain == PP_IMAGES_ERROR)
-        g_prefix_error(&error, "an image of its template cannot be used: ");
-      fail_vm(sched, vm, error->message);
-      op_free(op);
-      return;
-    }
+    /* The deployer builds the domain: from the VM's typed spec, its
+     * devices and what the host's libvirt offers. */
     g_debug("VM %" G_GINT64_FORMAT ": starting %s on '%s'", vm->id, name, uri);
-    pp_deployer_start_async(sched->deployer, uri, name, xml, on_op_done, op);
+    pp_deployer_deploy_async(sched->deployer, sched->store, sched->config.images, vm->id, host, uri,
+                             name, on_op_done, op);
   } else {
     g_debug("VM %" G_GINT64_FORMAT ": destroying %s on '%s'", vm->id, name, uri);
     pp_deployer_destroy_async(sched->deployer, uri, name, on_op_done, op);
@@ -1346,8 +1304,7 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
 static gboolean
 check_resume_images(PpScheduler *sched, const PpVm *vm, GError **error)
 {
-  g_autoptr(PpVmSpec) spec =
-      pp_vm_template_parse(vm->template_text, strlen(vm->template_text), NULL);
+  g_autoptr(PpVmSpec) spec = pp_store_vm_get_spec(sched->store, vm->id, NULL);
   g_autoptr(GError) local = NULL;
 
   if (spec == NULL || pp_images_resolve_spec(sched->config.images, spec, NULL, &local))

@@ -130,14 +130,6 @@ GPtrArray *pp_scheduler_explain_hosts(PpScheduler *scheduler, gint64 vm_id);
  * for an ssh host, or qemu:///system. Returns: (transfer full). */
 char *pp_scheduler_host_uri(const PpHost *host);
 
-/* The domain XML of @vm, placed on @host with its devices, its images
- * resolved in @images (nullable: none) now. Returns: (transfer full): it,
- * or %NULL when the template or a device address no longer reads, or an
- * image cannot be used (gone, changed: PP_IMAGES_ERROR, the message
- * saying which and where). */
-char *pp_scheduler_domain_xml(PpStore *store, const PpImages *images, const PpVm *vm,
-                              const PpHost *host, GError **error);
-
 /* The domain name of VM @id: "pcipass-ID". Returns: (transfer full). */
 char *pp_scheduler_domain_name(gint64 vm_id);
 

@@ -12,6 +12,7 @@
 #include "pp-store-priv.h"
 #include "pp-store.h"
 #include "pp-template.h"
+#include "pp-vm-spec-json.h"
 #include "pp-vm-template.h"
 
 /* clang-format off */
@@ -528,6 +529,42 @@ static const char migration_6[] =
 /* Migration 6's data, in C: see below. */
 static gboolean migrate_6_requests(PpStore *store, GError **error);
 
+/* Migration 9: a VM's template is read once, at its create, and what
+ * placement and deployment need is kept typed (DESIGN: parse at the edge).
+ *
+ * vm_pci_request gets the rest of each request: vendor and device (NULL:
+ * any) and address, a request by SHORT_ADDRESS, as the kernel packs a PCI
+ * address: domain << 16 | bus << 8 | slot << 3 | function (NULL: a request
+ * by ids). A request names an address or ids, not both.
+ *
+ * vms gets the template's HOST (only_host_id, only_host_name: NULL for
+ * any host), what its domain needs besides its devices (domain_spec, JSON:
+ * pp-vm-spec-json.h) and the domain XML the deployer last gave libvirt for
+ * it (domain_xml: NULL until a deploy, and again once it is pending). The
+ * template stays, for `vm show`.
+ *
+ * Requests never change: the trigger that says so is dropped while the
+ * VMs stored before get their columns from their templates, then made
+ * again (migrate_9_typed()).
+ */
+static const char migration_9[] =
+    "DROP TRIGGER vm_pci_request_fixed;"
+    "ALTER TABLE vm_pci_request ADD COLUMN vendor INTEGER CHECK(vendor BETWEEN 0 AND 65535);"
+    "ALTER TABLE vm_pci_request ADD COLUMN device INTEGER CHECK(device BETWEEN 0 AND 65535);"
+    "ALTER TABLE vm_pci_request ADD COLUMN address INTEGER CHECK(address IS NULL OR (address >= 0"
+    "  AND vendor IS NULL AND device IS NULL AND class_code IS NULL));"
+    "ALTER TABLE vms ADD COLUMN only_host_id INTEGER CHECK(only_host_id > 0);"
+    "ALTER TABLE vms ADD COLUMN only_host_name TEXT;"
+    "ALTER TABLE vms ADD COLUMN domain_spec TEXT;"
+    "ALTER TABLE vms ADD COLUMN domain_xml TEXT;";
+
+static const char migration_9_trigger[] =
+    "CREATE TRIGGER vm_pci_request_fixed BEFORE UPDATE ON vm_pci_request"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM''s PCI requests do not change'); END;";
+
+/* Migration 9's data, in C: see below. */
+static gboolean migrate_9_typed(PpStore *store, GError **error);
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -542,8 +579,13 @@ static const struct {
   const char *sql;
   gboolean (*data)(PpStore *store, GError **error);
 } migrations[] = {
-  { 1, migration_1, NULL }, { 2, migration_2, NULL }, { 3, migration_3, NULL },
-  { 4, migration_4, NULL }, { 5, migration_5, NULL }, { 6, migration_6, migrate_6_requests },
+  { 1, migration_1, NULL },
+  { 2, migration_2, NULL },
+  { 3, migration_3, NULL },
+  { 4, migration_4, NULL },
+  { 5, migration_5, NULL },
+  { 6, migration_6, migrate_6_requests },
+  { 9, migration_9, migrate_9_typed },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -660,6 +702,10 @@ typedef enum {
   STMT_VM_REQUEUE,
   STMT_VM_LIST_ON_HOST,
   STMT_VM_HISTORY,
+  STMT_VM_SPEC,
+  STMT_VM_REQUESTS_TYPED,
+  STMT_VM_SET_DOMAIN_XML,
+  STMT_VM_DOMAIN_XML,
   STMT_HOST_USAGE,
   STMT_HOST_USAGE_ONE,
   STMT_DEV_HOST_ID,
@@ -774,15 +820,18 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
                    "AND (?2 IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) ORDER BY v.id",
   [STMT_VM_INSERT] =
-      "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated) "
-      "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6)",
-  [STMT_VM_REQUEST_INSERT] =
-      "INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES (?1, ?2, ?3)",
+      "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated, "
+      "only_host_id, only_host_name, domain_spec) "
+      "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
+  [STMT_VM_REQUEST_INSERT] = "INSERT INTO vm_pci_request (vm_id, slot, class_code, vendor, device, "
+                             "address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
   [STMT_VM_REQUESTS] = "SELECT class_code FROM vm_pci_request WHERE vm_id = ?1 ORDER BY slot",
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
+  /* A new place: no domain yet. */
   [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
-                       "updated = ?3, reason = ?4 WHERE id = ?1 AND state = 'pending'",
+                       "updated = ?3, reason = ?4, domain_xml = NULL "
+                       "WHERE id = ?1 AND state = 'pending'",
   /* Leaving pending drops the explanation (the schema's CHECK). */
   [STMT_VM_TRANSITION] =
       "UPDATE vms SET state = ?3, reason = ?4, updated = ?5, "
@@ -794,12 +843,18 @@ static const char *const stmt_sql[N_STMTS] = {
   /* Back to pending, holding nothing (its devices freed first); ?4: add
    * one try (a deploy failed) or start counting again (a user's retry). */
   [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
-                      "explanation = NULL, updated = ?3, "
+                      "explanation = NULL, updated = ?3, domain_xml = NULL, "
                       "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
   [STMT_VM_LIST_ON_HOST] =
       "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
   [STMT_VM_HISTORY] = "SELECT at, from_state, to_state, reason, host_name FROM vm_history "
                       "WHERE vm_id = ?1 ORDER BY id",
+  [STMT_VM_SPEC] = "SELECT name, cpu, memory_kib, only_host_id, only_host_name, domain_spec "
+                   "FROM vms WHERE id = ?1",
+  [STMT_VM_REQUESTS_TYPED] = "SELECT class_code, vendor, device, address FROM vm_pci_request "
+                             "WHERE vm_id = ?1 ORDER BY slot",
+  [STMT_VM_SET_DOMAIN_XML] = "UPDATE vms SET domain_xml = ?2 WHERE id = ?1",
+  [STMT_VM_DOMAIN_XML] = "SELECT domain_xml FROM vms WHERE id = ?1",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
                       "WHERE host_id IS NOT NULL GROUP BY host_id",
   [STMT_HOST_USAGE_ONE] = "SELECT coalesce(sum(cpu), 0), coalesce(sum(memory_kib), 0) FROM vms "
@@ -1216,6 +1271,114 @@ migrate_6_requests(PpStore *store, GError **error)
     return FALSE;
   }
   g_debug("'%s': %u PCI requests of %u VMs recorded", store->path, n_requests, n_vms);
+  return TRUE;
+}
+
+/* A request's address as the address column packs it. */
+static gint64
+address_pack(const PpPciAddress *address)
+{
+  return (gint64)address->domain << 16 | (gint64)address->bus << 8 | address->slot << 3 |
+         address->function;
+}
+
+static void
+address_unpack(gint64 packed, PpPciAddress *ret)
+{
+  ret->domain = (guint32)(packed >> 16);
+  ret->bus = (guint8)(packed >> 8);
+  ret->slot = (guint8)((packed >> 3) & 0x1f);
+  ret->function = (guint8)(packed & 7);
+}
+
+/* Binds @request's typed columns: vendor ?@first, device ?@first+1,
+ * address ?@first+2 (NULL where it says none). */
+static void
+bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request)
+{
+  if (request->vendor >= 0)
+    sqlite3_bind_int(stmt, first, request->vendor);
+  else
+    sqlite3_bind_null(stmt, first);
+  if (request->device >= 0)
+    sqlite3_bind_int(stmt, first + 1, request->device);
+  else
+    sqlite3_bind_null(stmt, first + 1);
+  if (request->by_address)
+    sqlite3_bind_int64(stmt, first + 2, address_pack(&request->address));
+  else
+    sqlite3_bind_null(stmt, first + 2);
+}
+
+/* Migration 9's data: the typed columns of every VM stored before, read
+ * once from its template. A template that no longer parses (a hand-edited
+ * store) gives none: such a VM fails when it is next deployed. Its own
+ * SQL, as the migration's is. */
+static gboolean
+migrate_9_typed(PpStore *store, GError **error)
+{
+  g_autoptr(sqlite3_stmt) vms = NULL; /* one-offs: finalized, not cached */
+  g_autoptr(sqlite3_stmt) vm_update = NULL;
+  g_autoptr(sqlite3_stmt) request_update = NULL;
+  guint n_vms = 0, n_typed = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2(store->db, "SELECT id, template FROM vms ORDER BY id", -1, &vms, NULL) !=
+          SQLITE_OK ||
+      sqlite3_prepare_v2(store->db,
+                         "UPDATE vms SET only_host_id = ?2, only_host_name = ?3, domain_spec = ?4 "
+                         "WHERE id = ?1",
+                         -1, &vm_update, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(store->db,
+                         "UPDATE vm_pci_request SET vendor = ?3, device = ?4, address = ?5 "
+                         "WHERE vm_id = ?1 AND slot = ?2",
+                         -1, &request_update, NULL) != SQLITE_OK) {
+    store_set_error(store, error, "reading the VMs' templates");
+    return FALSE;
+  }
+  while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(vms, 0);
+    const char *text = col_text(vms, 1);
+    g_autoptr(PpVmSpec) spec = NULL;
+    g_autofree char *domain_spec = NULL;
+
+    n_vms++;
+    spec = text != NULL ? pp_vm_template_parse(text, strlen(text), NULL) : NULL;
+    if (spec == NULL)
+      continue;
+    domain_spec = pp_vm_spec_domain_to_json(spec);
+    sqlite3_bind_int64(vm_update, 1, id);
+    if (spec->host_id > 0)
+      sqlite3_bind_int64(vm_update, 2, spec->host_id);
+    else
+      sqlite3_bind_null(vm_update, 2);
+    bind_text(vm_update, 3, spec->host_name);
+    bind_text(vm_update, 4, domain_spec);
+    if (sqlite3_step(vm_update) != SQLITE_DONE) {
+      store_set_error(store, error, "recording the spec of VM %" G_GINT64_FORMAT, id);
+      return FALSE;
+    }
+    sqlite3_reset(vm_update);
+    sqlite3_clear_bindings(vm_update);
+    for (guint i = 0; i < spec->requests->len; i++) {
+      sqlite3_bind_int64(request_update, 1, id);
+      sqlite3_bind_int(request_update, 2, (int)i);
+      bind_request(request_update, 3, &g_array_index(spec->requests, PpPciRequest, i));
+      if (sqlite3_step(request_update) != SQLITE_DONE) {
+        store_set_error(store, error, "recording the PCI requests of VM %" G_GINT64_FORMAT, id);
+        return FALSE;
+      }
+      sqlite3_reset(request_update);
+    }
+    n_typed++;
+  }
+  if (rc != SQLITE_DONE) {
+    store_set_error(store, error, "reading the VMs' templates");
+    return FALSE;
+  }
+  if (!store_exec(store, migration_9_trigger, error, "migrating the schema to version 9"))
+    return FALSE;
+  g_debug("'%s': %u of %u VMs typed from their templates", store->path, n_typed, n_vms);
   return TRUE;
 }
 
@@ -3490,7 +3653,7 @@ check_vm_name(const char *name, GError **error)
  * transaction. */
 static gboolean
 vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes, guint n_pci,
-                          GError **error)
+                          const PpVmSpec *spec, GError **error)
 {
   for (guint i = 0; i < n_pci; i++) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUEST_INSERT, error);
@@ -3499,6 +3662,8 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
     sqlite3_bind_int(stmt, 2, (int)i);
+    if (spec != NULL)
+      bind_request(stmt, 4, &g_array_index(spec->requests, PpPciRequest, i));
     if (pci_classes[i] >= 0)
       sqlite3_bind_int(stmt, 3, pci_classes[i]);
     if (!stmt_run(store, stmt, error, "recording a VM's PCI requests"))
@@ -3507,14 +3672,16 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
   return TRUE;
 }
 
-PpVm *
-pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text,
-                   gint64 cpu, gint64 memory_kib, const gint *pci_classes, guint n_pci, gint64 now,
-                   GError **error)
+/* pp_store_vm_create(), and with @spec (nullable) its typed columns. */
+static PpVm *
+vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text, gint64 cpu,
+          gint64 memory_kib, const gint *pci_classes, guint n_pci, const PpVmSpec *spec, gint64 now,
+          GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
   g_autoptr(PpUser) owner = NULL;
   g_autoptr(PpVm) vm = NULL;
+  g_autofree char *domain_spec = NULL;
   gint64 id;
 
   g_return_val_if_fail(store != NULL, NULL);
@@ -3562,11 +3729,19 @@ pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char
     sqlite3_bind_int64(stmt, 4, cpu);
     sqlite3_bind_int64(stmt, 5, memory_kib);
     sqlite3_bind_int64(stmt, 6, now);
+    /* Bound as static text: it lives until the statement ran. */
+    if (spec != NULL) {
+      domain_spec = pp_vm_spec_domain_to_json(spec);
+      if (spec->host_id > 0)
+        sqlite3_bind_int64(stmt, 7, spec->host_id);
+      bind_text(stmt, 8, spec->host_name);
+      bind_text(stmt, 9, domain_spec);
+    }
     if (!stmt_run(store, stmt, error, "creating a VM"))
       return NULL;
     id = sqlite3_last_insert_rowid(store->db);
   }
-  if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, error))
+  if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, spec, error))
     return NULL;
   if (name == NULL) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_NAME_DEFAULT, error);
@@ -3582,6 +3757,153 @@ pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char
     return NULL;
   g_debug("VM %" G_GINT64_FORMAT " '%s': created for '%s'", vm->id, vm->name, owner->name);
   return g_steal_pointer(&vm);
+}
+
+PpVm *
+pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text,
+                   gint64 cpu, gint64 memory_kib, const gint *pci_classes, guint n_pci, gint64 now,
+                   GError **error)
+{
+  return vm_create(store, owner_id, name, template_text, cpu, memory_kib, pci_classes, n_pci, NULL,
+                   now, error);
+}
+
+PpVm *
+pp_store_vm_create_spec(PpStore *store, gint64 owner_id, const char *template_text,
+                        const PpVmSpec *spec, gint64 now, GError **error)
+{
+  g_autoptr(GArray) classes = NULL;
+
+  g_return_val_if_fail(spec != NULL, NULL);
+
+  classes = g_array_sized_new(FALSE, FALSE, sizeof(gint), spec->requests->len);
+  for (guint i = 0; i < spec->requests->len; i++)
+    g_array_append_val(classes, g_array_index(spec->requests, PpPciRequest, i).class_code);
+  return vm_create(store, owner_id, spec->name, template_text, spec->cpu,
+                   (gint64)spec->memory_mib * 1024, (const gint *)(void *)classes->data,
+                   classes->len, spec, now, error);
+}
+
+/* The typed PCI requests of VM @vm_id, appended to @spec. */
+static gboolean
+vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_REQUESTS_TYPED, error);
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  while (stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
+    PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
+    gint *fields[] = { &request.class_code, &request.vendor, &request.device };
+
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+      if (sqlite3_column_type(stmt, (int)i) != SQLITE_NULL)
+        *fields[i] = sqlite3_column_int(stmt, (int)i);
+    }
+    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+      request.by_address = TRUE;
+      address_unpack(sqlite3_column_int64(stmt, 3), &request.address);
+    }
+    pp_vm_spec_add_request(spec, &request);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+PpVmSpec *
+pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(PpVmSpec) spec = NULL;
+  GError *local = NULL;
+  const char *domain_spec;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_VM_SPEC, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  if (!stmt_next(store, stmt, &local, "reading a VM's spec")) {
+    if (local != NULL)
+      g_propagate_error(error, local);
+    else
+      set_no_vm(error, vm_id);
+    return NULL;
+  }
+  domain_spec = col_text(stmt, 5);
+  if (domain_spec == NULL) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                "VM %" G_GINT64_FORMAT " has no spec: its template did not parse when the store "
+                "was upgraded; terminate it and create it again",
+                vm_id);
+    return NULL;
+  }
+  spec = pp_vm_spec_new();
+  spec->name = g_strdup(col_text(stmt, 0));
+  spec->cpu = sqlite3_column_int64(stmt, 1);
+  spec->memory_mib = (guint64)sqlite3_column_int64(stmt, 2) / 1024;
+  spec->host_id = sqlite3_column_int64(stmt, 3);
+  spec->host_name = g_strdup(col_text(stmt, 4));
+  if (!pp_vm_spec_domain_from_json(spec, domain_spec, &local)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "VM %" G_GINT64_FORMAT ": %s", vm_id,
+                local->message);
+    g_error_free(local);
+    return NULL;
+  }
+  g_clear_pointer(&stmt, store_stmt_release);
+  if (!vm_spec_requests(store, vm_id, spec, error))
+    return NULL;
+  return g_steal_pointer(&spec);
+}
+
+gboolean
+pp_store_vm_set_domain_xml(PpStore *store, gint64 vm_id, const char *xml, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  stmt = store_stmt(store, STMT_VM_SET_DOMAIN_XML, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  bind_text(stmt, 2, xml);
+  if (!stmt_run(store, stmt, error, "recording a VM's domain XML"))
+    return FALSE;
+  if (sqlite3_changes(store->db) == 0) {
+    set_no_vm(error, vm_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_store_vm_get_domain_xml(PpStore *store, gint64 vm_id, char **ret_xml, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL && ret_xml != NULL, FALSE);
+
+  stmt = store_stmt(store, STMT_VM_DOMAIN_XML, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  if (!stmt_next(store, stmt, &local, "reading a VM's domain XML")) {
+    if (local != NULL)
+      g_propagate_error(error, local);
+    else
+      set_no_vm(error, vm_id);
+    return FALSE;
+  }
+  *ret_xml = g_strdup(col_text(stmt, 0));
+  return TRUE;
 }
 
 PpVm *

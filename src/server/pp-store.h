@@ -21,6 +21,7 @@
 #include <glib.h>
 
 #include "pp-probe-report.h"
+#include "pp-vm-template.h"
 
 G_BEGIN_DECLS
 
@@ -457,6 +458,49 @@ PpVm *pp_store_vm_create(PpStore *store, gint64 owner_id, const char *name,
                          const gint *pci_classes, guint n_pci, gint64 now, GError **error);
 /* Returns: (transfer full): the VM, or %NULL with NOT_FOUND ("no VM 7"). */
 PpVm *pp_store_vm_get(PpStore *store, gint64 id, GError **error);
+
+/**
+ * pp_store_vm_create_spec:
+ * @template_text: the template @spec was parsed from, kept for `vm show`
+ * @spec: the template, parsed (pp_vm_template_parse()) and checked
+ *
+ * pp_store_vm_create() for a parsed template: what placement and the
+ * domain need is stored typed (its PCI requests, CPU, memory, HOST, and
+ * the domain's part: pp-vm-spec-json.h), so that nothing reads the
+ * template again (pp_store_vm_get_spec()). Images stay names: they are
+ * found at each deploy.
+ *
+ * Returns: (transfer full): the new VM; its name is the template's NAME
+ *   or "vm-ID".
+ */
+PpVm *pp_store_vm_create_spec(PpStore *store, gint64 owner_id, const char *template_text,
+                              const PpVmSpec *spec, gint64 now, GError **error);
+
+/**
+ * pp_store_vm_get_spec:
+ *
+ * The VM's spec as its create stored it, read from typed columns: CPU,
+ * memory, HOST (host_id, host_name), its PCI requests in order (each with
+ * its text, "VENDOR=10de,CLASS=0302"), and the domain's part (vcpu,
+ * machine, disks, NICs, OS, console; images as names, unresolved). Its
+ * tmpl is NULL and its host_path unset: the template is not read. For the
+ * placer: pp_vm_spec_to_place_vm(spec, vm_id, &place_vm).
+ *
+ * Returns: (transfer full): the spec, or %NULL with NOT_FOUND ("no VM
+ *   7"), or INVALID for a VM stored with no spec (its template did not
+ *   parse when the store was upgraded to typed VMs).
+ */
+PpVmSpec *pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error);
+
+/* Records @xml (nullable: none) as the domain XML the deployer gave
+ * libvirt for VM @vm_id. NOT_FOUND when there is no such VM. The XML is
+ * dropped when the VM is placed again (allocated, or back to pending). */
+gboolean pp_store_vm_set_domain_xml(PpStore *store, gint64 vm_id, const char *xml, GError **error);
+
+/* The domain XML last recorded for VM @vm_id, or NULL in @ret_xml when
+ * none was (no deploy since its last placement). Returns: FALSE with
+ * NOT_FOUND when there is no such VM. */
+gboolean pp_store_vm_get_domain_xml(PpStore *store, gint64 vm_id, char **ret_xml, GError **error);
 
 /**
  * pp_store_vm_find:

@@ -106,14 +106,18 @@ ok_or_die(gboolean ok, GError *error)
     g_error("seeding the store: %s", error->message);
 }
 
+/* A VM as the API makes one: its template parsed and stored typed. */
 static gint64
-add_vm(PpStore *store, gint64 owner, const char *name, const char *text, gint pci_class)
+add_vm(PpStore *store, gint64 owner, const char *name, const char *text)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PpVm) vm = pp_store_vm_create(store, owner, name, text, 100, 512 * 1024, &pci_class,
-                                          pci_class != 0 ? 1 : 0, 1700000000, &error);
+  g_autoptr(PpVmSpec) spec = pp_vm_template_parse(text, strlen(text), &error);
+  g_autoptr(PpVm) vm = NULL;
 
+  ok_or_die(spec != NULL, error);
+  vm = pp_store_vm_create_spec(store, owner, text, spec, 1700000000, &error);
   ok_or_die(vm != NULL, error);
+  g_assert_cmpstr(vm->name, ==, name);
   return vm->id;
 }
 
@@ -177,15 +181,15 @@ seed(PpStore *store, const PpProbeReport *report)
   host2 = pp_store_host_create(store, &node2, 1700000000, &error);
   ok_or_die(host2 != NULL, error);
 
-  add_vm(store, alice->id, "web", "NAME = web\nCPU = 1\nMEMORY = 512\nPCI = [ CLASS = \"0c03\" ]\n",
-         0x0c03);
-  failed = add_vm(store, alice->id, "gpu", "NAME = gpu\nMEMORY = 512\nPCI = [ CLASS = \"0300\" ]\n",
-                  0x0300);
+  add_vm(store, alice->id, "web",
+         "NAME = web\nCPU = 1\nMEMORY = 512\nPCI = [ CLASS = \"0c03\" ]\n");
+  failed =
+      add_vm(store, alice->id, "gpu", "NAME = gpu\nMEMORY = 512\nPCI = [ CLASS = \"0300\" ]\n");
   ok_or_die(
       pp_store_vm_release(store, failed, PP_VM_STATE_FAILED, "no host fits", 1700000001, &error),
       error);
-  add_vm(store, bob->id, "db", "NAME = db\nMEMORY = 512\n", 0);
-  done = add_vm(store, alice->id, "old", "NAME = old\nMEMORY = 512\n", 0);
+  add_vm(store, bob->id, "db", "NAME = db\nMEMORY = 512\n");
+  done = add_vm(store, alice->id, "old", "NAME = old\nMEMORY = 512\n");
   ok_or_die(pp_store_vm_release(store, done, PP_VM_STATE_DONE, "terminated", 1700000002, &error),
             error);
 }

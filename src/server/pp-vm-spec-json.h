@@ -1,0 +1,37 @@
+/* pp-vm-spec-json: what the domain of a VM needs from its spec, as the
+ * store keeps it (the vms.domain_spec column), so that nothing after the
+ * create reads the template again. Images are kept as names, with where
+ * the template names them: they are found again at each deploy.
+ *
+ *   {"vcpu": 2, "machine": "q35",
+ *    "disks": [{"image": "debian12", "target": "vda", "at": [3, 10]},
+ *              {"source": "/var/lib/a.raw", "format": "raw", "target": "vdb"}],
+ *    "nics": [{"bridge": "br0", "model": "virtio", "mac": null}],
+ *    "os": {"kernel": null, "initrd": null, "kernel_image": "vmlinuz", "kernel_image_at": [5, 8],
+ *           "initrd_image": null, "initrd_image_at": [0, 0], "kernel_cmd": "console=ttyS0"},
+ *    "graphics": {"type": "vnc", "listen": null, "port": -1, "passwd": null, "keymap": null}}
+ *
+ * The template's NAME, CPU, MEMORY, HOST and PCI requests have columns of
+ * their own (the scheduler reads them). */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-vm-template.h"
+
+G_BEGIN_DECLS
+
+/* Returns: (transfer full): the JSON text of @spec's domain part. */
+char *pp_vm_spec_domain_to_json(const PpVmSpec *spec);
+
+/**
+ * pp_vm_spec_domain_from_json:
+ * @spec: a spec whose domain part is empty (spec_new()'s defaults)
+ *
+ * Fills @spec's domain part from @json (pp_vm_spec_domain_to_json()).
+ * Returns: FALSE with PP_VM_TEMPLATE_ERROR_INVALID saying what does not
+ *   read (a store edited by hand, or a bug).
+ */
+gboolean pp_vm_spec_domain_from_json(PpVmSpec *spec, const char *json, GError **error);
+
+G_END_DECLS
