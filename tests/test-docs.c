@@ -266,10 +266,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 26);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 25
-   * daemon ones; 25 of their own. */
-  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 25);
+  g_assert_cmpuint(commands, ==, 27);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 26
+   * daemon ones; 26 of their own. */
+  g_assert_cmpuint(options, ==, 27 + 4 * 26 + 26);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */
