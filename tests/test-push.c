@@ -1,10 +1,15 @@
 /* Pushed reports against the real pcipassd: a host's report token and
  * what it may not do, POST /v1/hosts/NAME/report (a changed report, the
  * same one again, one that does not parse, one too large), the monitor
- * leaving a push host alone and putting it in error when its reports stop. */
+ * leaving a push host alone and putting it in error when its reports stop,
+ * and the real pcipass-probe --push over TCP on loopback, on a captured
+ * tree (the probe's --sysfs-root). */
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "pp-test-daemon.h"
 
@@ -331,6 +336,128 @@ test_stale(PpTestDaemon *f, gconstpointer data)
     g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 }
 
+/* The real pcipass-probe --push, over TCP on loopback: a changed report,
+ * the same again, then each way it refuses or fails. */
+static void
+test_probe_push(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *token = NULL;
+  g_autofree char *token_file = g_build_filename(f->dir, "push.token", NULL);
+  g_autofree char *other_file = g_build_filename(f->dir, "other.token", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *other_url = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestRun) run = { 0 };
+
+  pp_test_daemon_start(f, (const char *const[]){ "--monitor-interval", "5", NULL });
+  /* A host whose probe cannot run: only pushes fill it. */
+  {
+    g_auto(PpTestRun) made = { 0 };
+
+    pp_test_cli(f,
+                (const char *const[]){ "host", "create", "h1", "--probe-command",
+                                       "/nonexistent/pcipass-probe", "--libvirt-uri",
+                                       "test:///default", NULL },
+                &made);
+    g_assert_cmpint(made.status, ==, 0);
+    pp_test_cli(f,
+                (const char *const[]){ "host", "create", "h2", "--probe-command",
+                                       "/nonexistent/pcipass-probe", NULL },
+                &made);
+  }
+  token = make_token(f, "h1");
+  contents = g_strconcat(token, "\n", NULL);
+  pp_test_write_file(token_file, contents);
+  g_assert_cmpint(chmod(token_file, 0600), ==, 0);
+  url = g_strdup_printf("http://127.0.0.1:%u/v1/hosts/h1/report", f->port);
+  other_url = g_strdup_printf("http://127.0.0.1:%u/v1/hosts/h2/report", f->port);
+
+#define PROBE_PUSH(u, file)                                                                        \
+  (const char *const[]){ f->probe,       "--sysfs-root", f->trees[1], "--all",                     \
+                         "--hostname",   "h1",           "--push",    u,                           \
+                         "--token-file", file,           NULL }
+  pp_test_run(PROBE_PUSH(url, token_file), NULL, &run);
+  if (run.status != 0)
+    g_test_message("%s", run.err);
+  g_assert_cmpint(run.status, ==, 0);
+  {
+    g_autofree char *expect =
+        g_strdup_printf("pushed to '%s': changed: %u devices (%u new, 0 removed)\n", url,
+                        pp_test_probe_count(f, f->trees[1]), pp_test_probe_count(f, f->trees[1]));
+
+    g_assert_cmpstr(run.out, ==, expect);
+  }
+  pp_test_run_clear(&run);
+  host = pp_test_host_show(f, "h1");
+  g_assert_cmpstr(pp_test_host_state(host), ==, "monitored");
+  g_assert_cmpint(json_integer_value(json_object_get(host, "pci_total")), ==,
+                  pp_test_probe_count(f, f->trees[1]));
+
+  pp_test_run(PROBE_PUSH(url, token_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_suffix(run.out, "': unchanged\n"));
+  pp_test_run_clear(&run);
+
+  /* Another host's URL: pcipassd's 403, exit 1. */
+  pp_test_run(PROBE_PUSH(other_url, token_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "pcipassd refused the report (HTTP 403): this is host 'h1''s "
+                                   "report token: it may not report for host 'h2'"));
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+
+  /* A token file every user may read: refused before anything is sent. */
+  g_assert_cmpint(chmod(token_file, 0644), ==, 0);
+  pp_test_run(PROBE_PUSH(url, token_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "is readable or writable by every user (mode 0644): make it "
+                                   "private first ('chmod 600 "));
+  pp_test_run_clear(&run);
+  g_assert_cmpint(chmod(token_file, 0600), ==, 0);
+
+  /* A file without a token; a missing one. */
+  pp_test_write_file(other_file, "two words\n");
+  g_assert_cmpint(chmod(other_file, 0600), ==, 0);
+  pp_test_run(PROBE_PUSH(url, other_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "does not hold one token on one line"));
+  pp_test_run_clear(&run);
+  g_assert_cmpint(g_unlink(other_file), ==, 0);
+  pp_test_run(PROBE_PUSH(url, other_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "No such file or directory"));
+  pp_test_run_clear(&run);
+
+  /* Bad usage: no token file, a URL that is not http. */
+  pp_test_run(
+      (const char *const[]){ f->probe, "--sysfs-root", f->trees[1], "--all", "--push", url, NULL },
+      NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "--push needs --token-file FILE"));
+  pp_test_run_clear(&run);
+  pp_test_run(PROBE_PUSH("ftp://127.0.0.1/x", token_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "give pcipassd's report URL"));
+  pp_test_run_clear(&run);
+  pp_test_run((const char *const[]){ f->probe, "--all", "--token-file", token_file, NULL }, NULL,
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "--token-file and --ca-file go with --push URL"));
+  pp_test_run_clear(&run);
+
+  /* pcipassd gone: exit 1, saying where. */
+  pp_test_daemon_stop(f);
+  pp_test_run(PROBE_PUSH(url, token_file), NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  {
+    g_autofree char *where = g_strdup_printf("pushing to '%s': ", url);
+
+    g_assert_nonnull(strstr(run.err, where));
+  }
+#undef PROBE_PUSH
+}
+
 int
 main(int argc, char **argv)
 {
@@ -341,6 +468,7 @@ main(int argc, char **argv)
   ADD("/push/token-limits", test_token_limits);
   ADD("/push/ingest", test_ingest);
   ADD("/push/stale", test_stale);
+  ADD("/push/probe-push", test_probe_push);
 #undef ADD
   return g_test_run();
 }
