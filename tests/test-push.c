@@ -265,6 +265,22 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
                     "request body larger than 4194304 bytes");
   }
 
+  /* /metrics counts them: the first changed, the second unchanged, the bad
+   * one refused (the large one was refused on its head, before the API). */
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    g_assert_nonnull(
+        strstr(reply.body->str, "pcipass_reports_pushed_total{result=\"changed\"} 1\n"));
+    g_assert_nonnull(
+        strstr(reply.body->str, "pcipass_reports_pushed_total{result=\"unchanged\"} 1\n"));
+    g_assert_nonnull(
+        strstr(reply.body->str, "pcipass_reports_pushed_total{result=\"refused\"} 1\n"));
+    g_assert_nonnull(strstr(reply.body->str, "pcipass_push_stale_total 0\n"));
+  }
+
   /* Not probed any more: its probe count stays while passes go by. */
   g_usleep(1500 * 1000);
   probes = probes_of(f, "h1");

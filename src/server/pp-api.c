@@ -1902,6 +1902,17 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "pcipass_monitor_passes_total %" G_GUINT64_FORMAT "\n",
         mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out, mon.running,
         mon.passes);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_reports_pushed_total Pushed reports, by what came of them.\n"
+        "# TYPE pcipass_reports_pushed_total counter\n"
+        "pcipass_reports_pushed_total{result=\"unchanged\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_reports_pushed_total{result=\"changed\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_reports_pushed_total{result=\"refused\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_push_stale_total Push hosts put in error for want of reports.\n"
+        "# TYPE pcipass_push_stale_total counter\n"
+        "pcipass_push_stale_total %" G_GUINT64_FORMAT "\n",
+        mon.reports_unchanged, mon.reports_changed, mon.reports_refused, mon.reports_stale);
   }
   if (ctx->scheduler != NULL) {
     PpSchedulerCounts sched;

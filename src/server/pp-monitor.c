@@ -179,10 +179,15 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_clear_error(&error);
   host = pp_store_host_get(monitor->store, job->host_id, &error);
+  /* It got a report token while probed: its own reports count now. */
+  if (host != NULL && g_hash_table_contains(monitor->push, &job->host_id)) {
+    g_debug("host '%s': pushes its reports now, ignoring the probe's", job->host_name);
+    g_clear_pointer(&host, pp_host_free);
+  }
   if (host == NULL) {
-    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+    if (error != NULL && !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
       g_warning("host '%s': cannot read it back: %s", job->host_name, error->message);
-    else
+    else if (error != NULL)
       g_debug("host '%s': deleted while probed, ignoring", job->host_name);
   } else if (report != NULL) {
     job_record_report(monitor, job, host->state, report);
