@@ -377,10 +377,12 @@ test_probe_push(PpTestDaemon *f, gconstpointer data)
                                        "test:///default", NULL },
                 &made);
     g_assert_cmpint(made.status, ==, 0);
+    pp_test_run_clear(&made);
     pp_test_cli(f,
                 (const char *const[]){ "host", "create", "h2", "--probe-command",
                                        "/nonexistent/pcipass-probe", NULL },
                 &made);
+    g_assert_cmpint(made.status, ==, 0);
   }
   token = make_token(f, "h1");
   contents = g_strconcat(token, "\n", NULL);
