@@ -16,7 +16,9 @@
  *     (pp_store_host_reconcile()) each time, on the same texts.
  *
  * Over the real pcipassd's Unix socket (unless --no-daemon): pcipassd
- * started on a fresh state folder with N hosts (POST /v1/hosts, libvirt's
+ * started on a fresh state folder with the first M of the hosts (default
+ * 2,000: making a host through the API takes tens of milliseconds, not
+ * what is measured here) (POST /v1/hosts, libvirt's
  * test driver) each given a report token (POST /v1/hosts/NAME/token: push
  * mode, never probed), then C client threads (default 8), each with one
  * kept-alive connection, POST /v1/hosts/NAME/report with the host's token:
@@ -28,8 +30,8 @@
  * each phase, the ratio of ours to the baseline, and issue 11's targets
  * (unchanged >= 20,000/s, changed >= 5,000/s): met or not met.
  *
- * Usage: bench-ingest [--devices D] [--clients C] [--no-daemon] [N]
- *        (default: N 10000, D 8, C 8)
+ * Usage: bench-ingest [--devices D] [--clients C] [--daemon-hosts M] [--no-daemon] [N]
+ *        (default: N 10000, D 8, C 8, M 2000)
  */
 #include "config.h"
 
@@ -584,7 +586,8 @@ static void
 usage(const char *why)
 {
   fprintf(stderr,
-          "bench-ingest: %s\nusage: bench-ingest [--devices D] [--clients C] [--no-daemon] [N]\n",
+          "bench-ingest: %s\nusage: bench-ingest [--devices D] [--clients C] [--daemon-hosts M] "
+          "[--no-daemon] [N]\n",
           why);
   exit(2);
 }
@@ -594,7 +597,7 @@ main(int argc, char **argv)
 {
   g_autofree char *dir = NULL;
   const char *base = g_access("/dev/shm", W_OK) == 0 ? "/dev/shm" : g_get_tmp_dir();
-  guint n = 10000, clients = 8;
+  guint n = 10000, clients = 8, daemon_hosts = 2000;
   gboolean daemon = TRUE;
   Reports reports;
   Rates ours, baseline, over = { 0 };
@@ -604,6 +607,11 @@ main(int argc, char **argv)
 
     if (strcmp(argv[i], "--no-daemon") == 0) {
       daemon = FALSE;
+    } else if (strcmp(argv[i], "--daemon-hosts") == 0) {
+      if (i + 1 >= argc || !g_ascii_string_to_unsigned(argv[i + 1], 10, 1, 1000000, &v, NULL))
+        usage("--daemon-hosts takes a number from 1 to 1000000");
+      daemon_hosts = (guint)v;
+      i++;
     } else if (strcmp(argv[i], "--devices") == 0 || strcmp(argv[i], "--clients") == 0) {
       if (i + 1 >= argc || !g_ascii_string_to_unsigned(argv[i + 1], 10, 0, 256, &v, NULL))
         usage("--devices and --clients take a number from 0 to 256");
@@ -642,8 +650,12 @@ main(int argc, char **argv)
 
   ours = run_in_process(dir, &reports, FALSE);
   baseline = run_in_process(dir, &reports, TRUE);
-  if (daemon)
-    over = run_daemon(dir, &reports, clients);
+  if (daemon) {
+    Reports first = reports; /* the first M hosts' texts */
+
+    first.n = MIN(n, daemon_hosts);
+    over = run_daemon(dir, &first, clients);
+  }
 
   printf("against the baseline (a parse and a full reconcile per report) and issue 11:\n");
   print_target("store, unchanged:", ours.unchanged, TARGET_UNCHANGED, baseline.unchanged);
