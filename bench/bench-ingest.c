@@ -14,6 +14,8 @@
  *   - the baseline, in the same process on its own fresh store: the path
  *     pcipassd had for every report, a parse and a full reconcile
  *     (pp_store_host_reconcile()) each time, on the same texts.
+ * Each twice, taking turns (baseline, ours, baseline, ours), a fresh store
+ * each time; the best of each phase counts.
  *
  * Over the real pcipassd's Unix socket (unless --no-daemon): pcipassd
  * started on a fresh state folder with the first M of the hosts (default
@@ -600,10 +602,10 @@ main(int argc, char **argv)
   guint n = 10000, clients = 8, daemon_hosts = 2000;
   gboolean daemon = TRUE;
   Reports reports;
-  Rates ours, baseline, over = { 0 };
+  Rates ours = { 0 }, baseline = { 0 }, over = { 0 };
 
   for (int i = 1; i < argc; i++) {
-    guint64 v;
+    guint64 v = 0;
 
     if (strcmp(argv[i], "--no-daemon") == 0) {
       daemon = FALSE;
@@ -648,8 +650,19 @@ main(int argc, char **argv)
   }
   fflush(stdout);
 
-  ours = run_in_process(dir, &reports, FALSE);
-  baseline = run_in_process(dir, &reports, TRUE);
+  /* Each way twice, taking turns, the best of each phase: on a shared
+   * machine one run alone is at the mercy of its neighbours. */
+  for (guint round = 0; round < 2; round++) {
+    Rates b = run_in_process(dir, &reports, TRUE);
+    Rates o = run_in_process(dir, &reports, FALSE);
+
+    baseline.first = MAX(round ? baseline.first : 0, b.first);
+    baseline.unchanged = MAX(round ? baseline.unchanged : 0, b.unchanged);
+    baseline.changed = MAX(round ? baseline.changed : 0, b.changed);
+    ours.first = MAX(round ? ours.first : 0, o.first);
+    ours.unchanged = MAX(round ? ours.unchanged : 0, o.unchanged);
+    ours.changed = MAX(round ? ours.changed : 0, o.changed);
+  }
   if (daemon) {
     Reports first = reports; /* the first M hosts' texts */
 
