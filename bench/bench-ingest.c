@@ -537,9 +537,9 @@ phase_daemon(const Reports *r, char **tokens, guint pass, guint clients, const c
   sorted = g_memdup2(ph.ms, sizeof(double) * r->n);
   qsort(sorted, r->n, sizeof(double), compare_double);
   rate = r->n / elapsed;
-  printf("  %-9s %-10s %9.0f reports/s  p50 %.2f ms  p99 %.2f ms  (%d of %u reconciled)\n",
-         "pcipassd", label, rate, sorted[r->n / 2], sorted[(guint)(0.99 * (r->n - 1))], ph.changed,
-         r->n);
+  printf("  %-9s %-10s %9.0f %s/s  p50 %.2f ms  p99 %.2f ms  (%d of %u reconciled)\n", "pcipassd",
+         label, rate, pass == 0 ? "requests" : "reports", sorted[r->n / 2],
+         sorted[(guint)(0.99 * (r->n - 1))], ph.changed, r->n);
   fflush(stdout);
   *ret_changed = (guint)ph.changed;
   g_free(ph.ms);
