@@ -32,8 +32,16 @@
  * (PR_SET_PDEATHSIG). Progress goes to stderr, the table to stdout, then
  * a line per size against issue 11's targets.
  *
+ * With --push the hosts push their reports instead (issue 11's pushed
+ * reports), so that thousands of hosts cost no probe each: each host is
+ * made without a probe it could run and given a report token (POST
+ * /v1/hosts/NAME/token), and CLIENTS threads POST the probe's output of the
+ * same tree, run once, to /v1/hosts/NAME/report with each host's token;
+ * "host_ms" then counts the host, its token and its first report.
+ *
  * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
- *                     [--keep] [HOSTS:VMS...]   (default: 50:300 150:900)
+ *                     [--push] [--keep] [HOSTS:VMS...]
+ *                     (default: 50:300 150:900)
  */
 #include "config.h"
 
@@ -68,6 +76,7 @@ typedef struct {
   guint limit_s;
   guint clients;
   guint monitor_interval;
+  gboolean push; /* hosts push their reports, not probed */
   gboolean keep;
 } Options;
 
@@ -97,12 +106,15 @@ on_data(char *data, size_t size, size_t n, void *user_data)
   return size * n;
 }
 
+/* @token: a bearer token, or NULL for the socket's admin. */
 static CURLcode
-http(const char *method, const char *path, const char *body, GString *out, long *status)
+http_as(const char *token, const char *method, const char *path, const char *body, GString *out,
+        long *status)
 {
   CURL *curl = curl_easy_init();
   struct curl_slist *headers = NULL;
   g_autofree char *url = g_strdup_printf("http://localhost%s", path);
+  g_autofree char *auth = NULL;
   CURLcode code;
 
   if (curl == NULL)
@@ -114,9 +126,15 @@ http(const char *method, const char *path, const char *body, GString *out, long 
   if (body != NULL) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    headers = curl_slist_append(headers, token != NULL ? "Content-Type: text/plain"
+                                                       : "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
   }
+  if (token != NULL) {
+    auth = g_strdup_printf("Authorization: Bearer %s", token);
+    headers = curl_slist_append(headers, auth);
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -127,6 +145,12 @@ http(const char *method, const char *path, const char *body, GString *out, long 
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return code;
+}
+
+static CURLcode
+http(const char *method, const char *path, const char *body, GString *out, long *status)
+{
+  return http_as(NULL, method, path, body, out, status);
 }
 
 /* GET @path, parsed; NULL (and @why) unless 200 with JSON. */
@@ -282,6 +306,102 @@ file_mib(const char *dir, const char *name)
   return g_stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
 }
 
+/* Pushing reports from concurrent clients (--push). */
+
+typedef struct {
+  guint n;
+  const char *report;
+  char **tokens; /* by host */
+  double deadline;
+  gint next; /* atomic */
+  GMutex lock;
+  char *error; /* the first failure */
+} Pushes;
+
+static gpointer
+push_worker(gpointer data)
+{
+  Pushes *p = data;
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  for (;;) {
+    guint h = (guint)g_atomic_int_add(&p->next, 1);
+    g_autofree char *path = NULL;
+    long status;
+    CURLcode code;
+
+    if (h >= p->n || now_s() > p->deadline)
+      return NULL;
+    path = g_strdup_printf("/v1/hosts/h%05u/report", h + 1);
+    g_string_truncate(out, 0);
+    code = http_as(p->tokens[h], "POST", path, p->report, out, &status);
+    if (code != CURLE_OK || status != 200) {
+      g_mutex_lock(&p->lock);
+      if (p->error == NULL)
+        p->error = g_strdup_printf("POST %s: %s %ld %.200s", path, curl_easy_strerror(code), status,
+                                   out->str);
+      g_mutex_unlock(&p->lock);
+      return NULL;
+    }
+  }
+}
+
+/* While a size runs: every host pushes its report again every
+ * REPUSH_PERIOD_S (unchanged: a hash comparison each), as the timer on
+ * each host would, so that no host goes stale. */
+#define REPUSH_PERIOD_S 30
+
+typedef struct {
+  const char *report;
+  char **tokens;
+  guint n;
+  gint stop; /* atomic */
+  guint64 pushed;
+} Repush;
+
+static gpointer
+repush_worker(gpointer data)
+{
+  Repush *rp = data;
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  while (!g_atomic_int_get(&rp->stop)) {
+    double cycle = now_s();
+
+    for (guint h = 0; h < rp->n && !g_atomic_int_get(&rp->stop); h++) {
+      g_autofree char *path = g_strdup_printf("/v1/hosts/h%05u/report", h + 1);
+      long status;
+
+      g_string_truncate(out, 0);
+      if (http_as(rp->tokens[h], "POST", path, rp->report, out, &status) == CURLE_OK &&
+          status == 200)
+        rp->pushed++;
+    }
+    while (!g_atomic_int_get(&rp->stop) && now_s() < cycle + REPUSH_PERIOD_S)
+      g_usleep(100000);
+  }
+  return NULL;
+}
+
+/* Every host's report, pushed by @clients threads; FALSE with @why. */
+static gboolean
+push_all(const char *report, char **tokens, guint n, guint clients, double deadline, char **why)
+{
+  Pushes p = { .n = n, .report = report, .tokens = tokens, .deadline = deadline };
+  g_autoptr(GPtrArray) threads = g_ptr_array_new();
+
+  g_mutex_init(&p.lock);
+  for (guint i = 0; i < clients; i++)
+    g_ptr_array_add(threads, g_thread_new("pusher", push_worker, &p));
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join(g_ptr_array_index(threads, i));
+  g_mutex_clear(&p.lock);
+  if (p.error == NULL && (guint)p.next < n)
+    p.error = g_strdup_printf("reports not pushed in time (%d of %u)", p.next, n);
+  *why = p.error;
+  return p.error == NULL;
+}
+
 /* Creating VMs from concurrent clients. */
 
 typedef struct {
@@ -367,6 +487,10 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   g_autofree char *log = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   Creates c = { 0 };
+  g_auto(GStrv) tokens = NULL;
+  g_autofree char *report = NULL;
+  Repush repush = { 0 };
+  GThread *repusher = NULL;
   const char *pid;
   double t0, phase_end, last_create;
   guint n_made = 0;
@@ -392,13 +516,29 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   pid = g_subprocess_get_identifier(proc);
 
   /* Hosts, one after the other (as an administrator adds them). */
+  if (opt->push) {
+    const char *argv[] = { PP_BENCH_PROBE, "--sysfs-root", tree, "--all", NULL };
+    int status = 1;
+
+    /* The one report every host pushes, made once. */
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &report,
+                      NULL, &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL))
+      g_error("cannot run '%s' on '%s'", PP_BENCH_PROBE, tree);
+    tokens = g_new0(char *, size->hosts + 1);
+  }
   t0 = now_s();
   phase_end = t0 + opt->limit_s;
   for (guint h = 0; h < size->hosts; h++) {
     g_autofree char *name = g_strdup_printf("h%05u", h + 1);
-    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", name, "libvirt_uri",
-                                       "test:///default", "probe_command", PP_BENCH_PROBE,
-                                       "--sysfs-root", tree, "--all", "--hostname", name);
+    /* A push host has no probe that could describe it: its own reports
+     * come. */
+    g_autoptr(json_t) body =
+        opt->push ? json_pack("{s:s,s:s,s:[s]}", "name", name, "libvirt_uri", "test:///default",
+                              "probe_command", "/bin/false")
+                  : json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", name, "libvirt_uri",
+                              "test:///default", "probe_command", PP_BENCH_PROBE, "--sysfs-root",
+                              tree, "--all", "--hostname", name);
     g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
     g_autoptr(GString) out = g_string_new(NULL);
     long status;
@@ -409,14 +549,35 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
                                    curl_easy_strerror(code), status, out->str);
       goto out;
     }
+    if (opt->push) {
+      g_autofree char *path = g_strdup_printf("/v1/hosts/%s/token", name);
+      g_autoptr(json_t) answer = NULL;
+
+      g_string_truncate(out, 0);
+      code = http("POST", path, NULL, out, &status);
+      answer = code == CURLE_OK && status == 201 ? json_loads(out->str, 0, NULL) : NULL;
+      tokens[h] = g_strdup(json_string_value(json_object_get(answer, "token")));
+      if (tokens[h] == NULL) {
+        r->failure = g_strdup_printf("POST %s: %s %ld %.200s", path, curl_easy_strerror(code),
+                                     status, out->str);
+        goto out;
+      }
+    }
     if (now_s() > phase_end) {
       r->failure = g_strdup_printf("hosts not created after %u s (%u of %u)", opt->limit_s, h + 1,
                                    size->hosts);
       goto out;
     }
   }
+  if (opt->push && !push_all(report, tokens, size->hosts, opt->clients, phase_end, &r->failure))
+    goto out;
+  if (opt->push) {
+    repush = (Repush){ .report = report, .tokens = tokens, .n = size->hosts };
+    repusher = g_thread_new("repusher", repush_worker, &repush);
+  }
   r->host_create_ms = (now_s() - t0) * 1000 / MAX(size->hosts, 1);
-  g_printerr("  %u hosts created, %.1f ms each\n", size->hosts, r->host_create_ms);
+  g_printerr("  %u hosts created%s, %.1f ms each\n", size->hosts,
+             opt->push ? " with their tokens and first pushed reports" : "", r->host_create_ms);
 
   /* Every host monitored. */
   for (guint monitored = 0;;) {
@@ -588,6 +749,11 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   }
 
 out:
+  if (repusher != NULL) {
+    g_atomic_int_set(&repush.stop, 1);
+    g_thread_join(repusher);
+    g_printerr("  %" G_GUINT64_FORMAT " reports pushed again meanwhile\n", repush.pushed);
+  }
   if (proc != NULL && g_subprocess_get_identifier(proc) != NULL) {
     pid = g_subprocess_get_identifier(proc);
     r->rss_mib = proc_hwm_mib(pid);
@@ -690,8 +856,8 @@ static G_NORETURN void
 usage(const char *why)
 {
   g_printerr("bench-daemon: %s\n"
-             "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] [--keep] "
-             "[HOSTS:VMS...]\n",
+             "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] [--push] "
+             "[--keep] [HOSTS:VMS...]\n",
              why);
   exit(2);
 }
@@ -699,7 +865,7 @@ usage(const char *why)
 int
 main(int argc, char **argv)
 {
-  Options opt = { 120, 8, 1, FALSE };
+  Options opt = { 120, 8, 0, FALSE, FALSE };
   g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(Size));
   g_autoptr(GArray) results = g_array_new(FALSE, TRUE, sizeof(Result));
   g_autofree char *base = NULL;
@@ -712,6 +878,8 @@ main(int argc, char **argv)
 
     if (strcmp(arg, "--keep") == 0) {
       opt.keep = TRUE;
+    } else if (strcmp(arg, "--push") == 0) {
+      opt.push = TRUE;
     } else if (strcmp(arg, "--limit") == 0 || strcmp(arg, "--clients") == 0 ||
                strcmp(arg, "--monitor-interval") == 0) {
       guint *into = strcmp(arg, "--limit") == 0     ? &opt.limit_s
@@ -734,6 +902,10 @@ main(int argc, char **argv)
       g_array_append_val(sizes, s);
     }
   }
+  /* A 1 s monitor probes hosts often; push hosts need none, and a longer
+   * one leaves them time to push before they count as stale. */
+  if (opt.monitor_interval == 0)
+    opt.monitor_interval = opt.push ? 60 : 1;
   if (sizes->len == 0) {
     Size defaults[] = { { 50, 300 }, { 150, 900 } };
 
@@ -791,10 +963,11 @@ main(int argc, char **argv)
     }
   }
 
-  printf("pcipassd over its Unix socket: hosts probed by pcipass-probe on %s (class 0302), "
+  printf("pcipassd over its Unix socket: hosts %s pcipass-probe on %s (class 0302), "
          "VMs asking PCI = [ CLASS = \"0302\" ], %u clients, a connection per request, "
          "monitor every %u s\n",
-         TREE_TARBALL, opt.clients, opt.monitor_interval);
+         opt.push ? "pushing the report of" : "probed by", TREE_TARBALL, opt.clients,
+         opt.monitor_interval);
   printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s\n", "hosts", "vms", "host_ms",
          "create/s", "cr_p50ms", "cr_p99ms", "settle_s", "list_ms", "show_p50", "show_p99",
          "idle_%cpu", "rss_MiB", "store_MiB", "running", "pending");

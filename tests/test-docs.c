@@ -139,6 +139,37 @@ verify_unit(const char *name, const char *sbindir_relative, const char *exec)
   pp_test_rmtree(dir);
 }
 
+/* pcipass-probe-push.service and its timer, side by side, by systemd's
+ * verdict; the service runs the build's probe with --push. */
+static void
+verify_push_units(void)
+{
+  g_autofree char *in = read_source("data/pcipass-probe-push.service.in");
+  g_autofree char *timer_text = read_source("data/pcipass-probe-push.timer");
+  g_autofree char *bindir = pp_test_build_path("src/host");
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *service = g_build_filename(dir, "pcipass-probe-push.service", NULL);
+  g_autofree char *timer = g_build_filename(dir, "pcipass-probe-push.timer", NULL);
+  g_auto(GStrv) parts = g_strsplit(in, "@BINDIR@", -1);
+  g_autofree char *with_bin = g_strjoinv(bindir, parts);
+  g_auto(GStrv) parts2 = g_strsplit(with_bin, "@PP_SYSCONFDIR@", -1);
+  g_autofree char *text = g_strjoinv(dir, parts2);
+  PpTestRun run = { 0 };
+
+  g_assert_nonnull(strstr(text, "/pcipass-probe --push ${PCIPASS_PUSH_URL} --token-file "
+                                "${PCIPASS_PUSH_TOKEN_FILE} $PCIPASS_PUSH_OPTIONS\n"));
+  g_assert_nonnull(strstr(timer_text, "WantedBy=timers.target"));
+  pp_test_write_file(service, text);
+  pp_test_write_file(timer, timer_text);
+  pp_test_run((const char *const[]){ "/usr/bin/systemd-analyze", "verify", "--man=no", service,
+                                     timer, NULL },
+              NULL, &run);
+  if (run.status != 0)
+    g_error("systemd-analyze verify pcipass-probe-push: %s%s", run.out, run.err);
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
+}
+
 static void
 test_systemd_unit(void)
 {
@@ -147,6 +178,7 @@ test_systemd_unit(void)
   g_assert_nonnull(strstr(in, "Before=libvirtd.service"));
   verify_unit("pcipass-vfio.service", "src/host", "/pcipass-vfio boot\n");
   verify_unit("pcipassd.service", "src/server", "/pcipassd\n");
+  verify_push_units();
 }
 
 /* Every option of pcipassd is in pcipassd(8), and every config key in the
@@ -266,10 +298,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 26);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 25
-   * daemon ones; 26 of their own. */
-  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 26);
+  g_assert_cmpuint(commands, ==, 27);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 26
+   * daemon ones; 27 of their own. */
+  g_assert_cmpuint(options, ==, 27 + 4 * 26 + 27);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

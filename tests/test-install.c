@@ -200,6 +200,7 @@ test_units(void)
   static const char *const units[][2] = {
     { "/data/pcipassd.service", "/src/server/pcipassd" },
     { "/data/pcipass-vfio.service", "/src/host/pcipass-vfio" },
+    { "/data/pcipass-probe-push.service", "/src/host/pcipass-probe" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(units); i++) {
@@ -212,6 +213,21 @@ test_units(void)
     if (strstr(text, exec) == NULL)
       g_error("%s does not start %s", unit, program);
     g_assert_true(g_file_test(staged_program, G_FILE_TEST_IS_EXECUTABLE));
+  }
+  /* The push service reads the push.conf installed beside pci.conf, and
+   * its timer is there. */
+  {
+    g_autofree char *unit = staged(installed_path("/data/pcipass-probe-push.service"));
+    g_autofree char *text = read_file(unit);
+    g_autofree char *conf_dir = g_path_get_dirname(installed_path("/data/pci.conf"));
+    g_autofree char *env = g_strdup_printf("\nEnvironmentFile=%s/push.conf\n", conf_dir);
+    g_autofree char *push_conf = staged(installed_path("/data/push.conf"));
+    g_autofree char *timer = staged(installed_path("/data/pcipass-probe-push.timer"));
+
+    if (strstr(text, env) == NULL)
+      g_error("%s does not read %s/push.conf", unit, conf_dir);
+    g_assert_true(g_file_test(push_conf, G_FILE_TEST_IS_REGULAR));
+    g_assert_true(g_file_test(timer, G_FILE_TEST_IS_REGULAR));
   }
 }
 

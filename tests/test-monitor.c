@@ -639,6 +639,90 @@ test_free_while_running(Fixture *fx, gconstpointer data)
   }
 }
 
+/* Push mode: a host with a report token is not probed, by a pass or a
+ * poke; a probe that was running when it got its token is not recorded;
+ * its pushed reports come through pp_monitor_ingest(), a changed one ends
+ * its turn (host_checked) and an unchanged one does not. */
+static void
+count_checked(gint64 host_id, gpointer data)
+{
+  (*(guint *)data)++;
+}
+
+static void
+test_push_mode(Fixture *fx, gconstpointer data)
+{
+  PpMonitorConfig config = config_default();
+  const char *const slow[] = { "/bin/sleep", "1", NULL };
+  g_autoptr(PpMonitor) monitor = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sys = tree_sys(0);
+  g_autofree char *text = NULL;
+  gint64 id = add_host(fx, "pusher", slow);
+  guint checked = 0;
+  PpIngestResult result;
+  PpMonitorCounts counts;
+
+  config.host_checked = count_checked;
+  config.host_checked_data = &checked;
+  monitor = pp_monitor_new(fx->store, &config);
+  pp_monitor_get_counts(monitor, &counts);
+  g_assert_cmpuint(counts.running, ==, 1);
+  /* The token comes while its probe runs: the probe's report (empty,
+   * which would be a host with no device) is not recorded. */
+  g_assert_true(pp_store_host_token_set(fx->store, id,
+                                        "a3f1c2e4b5d6978812345678901234567890abcd"
+                                        "efabcdefabcdefabcdef0123",
+                                        1000, &error));
+  g_assert_no_error(error);
+  pp_monitor_set_push(monitor, id, TRUE);
+  wait_probes(monitor, 1, config.parallel);
+  {
+    g_autoptr(PpHost) host = get_host(fx, id);
+
+    g_assert_cmpint(host->state, ==, PP_HOST_STATE_INIT);
+    g_assert_cmpint(host->last_monitored, ==, 0);
+  }
+  /* Poked: not probed. */
+  pp_monitor_poke(monitor, id);
+  drain();
+  pp_monitor_get_counts(monitor, &counts);
+  g_assert_cmpuint(counts.running, ==, 0);
+  g_assert_cmpuint(counts.probes_ok + counts.probes_failed, ==, 1);
+
+  /* Its report, pushed: changed, then the same again. */
+  {
+    const char *const argv[] = { fx->probe, "--sysfs-root", sys,      "--pci-ids", PCI_IDS,
+                                 "--all",   "--hostname",   "pusher", NULL };
+    g_autoptr(GSubprocess) proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+
+    g_assert_no_error(error);
+    g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &text, NULL, &error));
+    g_assert_no_error(error);
+  }
+  checked = 0;
+  g_assert_true(pp_monitor_ingest(monitor, id, text, strlen(text), &result, &error));
+  g_assert_no_error(error);
+  g_assert_true(result.changed);
+  g_assert_cmpuint(result.devices, ==, trees[0].devices);
+  g_assert_cmpuint(checked, ==, 1);
+  g_assert_true(pp_monitor_ingest(monitor, id, text, strlen(text), &result, &error));
+  g_assert_false(result.changed);
+  g_assert_cmpuint(checked, ==, 1);
+  g_assert_false(pp_monitor_ingest(monitor, id, "PCI = [ X = 1 ]\n", 16, &result, &error));
+  g_assert_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID);
+  pp_monitor_get_counts(monitor, &counts);
+  g_assert_cmpuint(counts.reports_changed, ==, 1);
+  g_assert_cmpuint(counts.reports_unchanged, ==, 1);
+  g_assert_cmpuint(counts.reports_refused, ==, 1);
+  {
+    g_autoptr(PpHost) host = get_host(fx, id);
+
+    g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+    g_assert_cmpuint(host->pci_total, ==, trees[0].devices);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -658,6 +742,7 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/monitor/refresh", Fixture, NULL, fixture_setup, test_refresh, fixture_teardown);
   g_test_add("/monitor/poke", Fixture, NULL, fixture_setup, test_poke, fixture_teardown);
+  g_test_add("/monitor/push-mode", Fixture, NULL, fixture_setup, test_push_mode, fixture_teardown);
   g_test_add("/monitor/deleted-meanwhile", Fixture, NULL, fixture_setup, test_deleted_meanwhile,
              fixture_teardown);
   g_test_add("/monitor/free-while-running", Fixture, NULL, fixture_setup, test_free_while_running,

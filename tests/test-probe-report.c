@@ -319,6 +319,24 @@ static const struct {
     "line 1: MEMORY_KIB '18446744073709551617' is not a size in KiB from 0 to 4398046511104" },
   { "hostname-vector", "\n\nHOSTNAME = [ A = b ]\n", PP_PROBE_REPORT_ERROR_INVALID,
     "line 3: HOSTNAME is not a single value of at most 1024 bytes" },
+  { "endpoints-empty", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP_ENDPOINTS = \"\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP_ENDPOINTS must list 1 to 256 PCI "
+    "addresses" },
+  { "endpoints-bad-item",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP_ENDPOINTS = \"0000:3b:00.2,3b:00\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP_ENDPOINTS: item 2 '3b:00' is not a PCI "
+    "address (0000:3b:00.0)" },
+  { "endpoints-trailing-comma",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP_ENDPOINTS = \"0000:3b:00.2,\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP_ENDPOINTS: item 2 '' is not a PCI "
+    "address (0000:3b:00.0)" },
+  { "endpoints-repeat",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", IOMMU_GROUP_ENDPOINTS = \"3b:00.2,0000:3b:00.2\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): IOMMU_GROUP_ENDPOINTS: item 2 repeats 0000:3b:00.2" },
 };
 
 static void
@@ -408,6 +426,46 @@ many_records(guint n)
   return text;
 }
 
+/* IOMMU_GROUP_ENDPOINTS becomes typed addresses in canonical form, and
+ * its count is bounded. */
+static void
+test_group_endpoints(void)
+{
+  static const char text[] =
+      REC(IDS ", SHORT_ADDRESS = \"3b:00.0\", IOMMU_GROUP_ENDPOINTS = \"3b:00.0,0000:3b:00.1\"")
+          REC(IDS ", SHORT_ADDRESS = \"3b:00.1\"");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpProbeReport) report = pp_probe_report_parse(text, strlen(text), &error);
+  g_autoptr(GString) many = g_string_new(REC(IDS ", SHORT_ADDRESS = \"3b:00.0\", "
+                                                 "IOMMU_GROUP_ENDPOINTS = \""));
+  const PpProbeDevice *dev;
+
+  g_assert_no_error(error);
+  dev = g_ptr_array_index(report->devices, 0);
+  g_assert_nonnull(dev->group_endpoints);
+  g_assert_cmpuint(g_strv_length(dev->group_endpoints), ==, 2);
+  g_assert_cmpstr(dev->group_endpoints[0], ==, "0000:3b:00.0");
+  g_assert_cmpstr(dev->group_endpoints[1], ==, "0000:3b:00.1");
+  dev = g_ptr_array_index(report->devices, 1);
+  g_assert_null(dev->group_endpoints);
+  g_clear_pointer(&report, pp_probe_report_free);
+
+  /* 257 addresses: one more than a group may list. */
+  g_string_truncate(many, 0);
+  g_string_append(many, "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", "
+                        "SHORT_ADDRESS = \"3b:00.0\", IOMMU_GROUP_ENDPOINTS = \"");
+  for (guint i = 0; i < PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS + 1; i++)
+    g_string_append_printf(many, "%s0000:%02x:%02x.%x", i ? "," : "", 0x40 + i / 256, (i / 8) % 32,
+                           i % 8);
+  g_string_append(many, "\" ]\n");
+  report = pp_probe_report_parse(many->str, many->len, &error);
+  g_assert_null(report);
+  g_assert_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "line 1: PCI record 1 (0000:3b:00.0): IOMMU_GROUP_ENDPOINTS lists more than "
+                  "256 addresses");
+}
+
 static void
 test_too_many(void)
 {
@@ -470,6 +528,7 @@ main(int argc, char **argv)
   g_test_add_func("/probe-report/bad/syntax", test_syntax_error);
   g_test_add_func("/probe-report/bad/long-name", test_long_name);
   g_test_add_func("/probe-report/bad/too-many", test_too_many);
+  g_test_add_func("/probe-report/group-endpoints", test_group_endpoints);
   g_test_add_func("/probe-report/bad/max-size", test_max_size);
   return g_test_run();
 }

@@ -2399,6 +2399,7 @@ test_migrate_v1(Fixture *f, gconstpointer data)
                   SQLITE_OK);
   g_assert_nonnull(pp_store_test_get_migration(6));
   g_assert_null(pp_store_test_get_migration(7));
+  g_assert_nonnull(pp_store_test_get_migration(8));
   g_assert_nonnull(pp_store_test_get_migration(9));
   g_assert_null(pp_store_test_get_migration(10));
   g_assert_cmpint(
@@ -4166,6 +4167,209 @@ test_migrate_v6(Fixture *f, gconstpointer data)
   g_assert_cmpint(vm_state(store, 7), ==, PP_VM_STATE_PENDING);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Pushed reports and host report tokens (schema version 8)                  */
+/* ------------------------------------------------------------------------ */
+
+/* A GPU and its audio function in one IOMMU group, as the probe prints
+ * IOMMU_GROUP_ENDPOINTS (the short form is taken too). */
+#define GPU_RECORDS                                                                                \
+  "PCI = [ VENDOR = \"10de\", DEVICE = \"20b0\", CLASS = \"0302\", ADDRESS = \"0000:3b:00:0\", "   \
+  "IOMMU_GROUP = \"7\", IOMMU_GROUP_ENDPOINTS = \"3b:00.0,0000:3b:00.1\" ]\n"                      \
+  "PCI = [ VENDOR = \"10de\", DEVICE = \"1aef\", CLASS = \"0403\", ADDRESS = \"0000:3b:00:1\", "   \
+  "IOMMU_GROUP = \"7\", IOMMU_GROUP_ENDPOINTS = \"0000:3b:00.0,0000:3b:00.1\" ]\n"
+
+static PpIngestResult
+ingest(PpStore *store, gint64 host_id, const char *text, gint64 now)
+{
+  g_autoptr(GError) error = NULL;
+  PpIngestResult result = { 0 };
+
+  g_assert_true(pp_store_host_ingest(store, host_id, text, strlen(text), now, &result, &error));
+  g_assert_no_error(error);
+  return result;
+}
+
+/* Every row SQLite changed on the store's connection so far. */
+static gint64
+total_changes(PpStore *store)
+{
+  return sqlite3_total_changes64(pp_store_test_get_db(store));
+}
+
+/* A changed report is reconciled with its endpoints typed; the same one
+ * again is a hash comparison: nothing written, not even the time; an
+ * error, a device set aside or a pulled report make the next one count
+ * again; a report that does not parse changes nothing. */
+static void
+test_ingest(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) node = add_host(f->store, "node1");
+  g_autofree char *nics = synth_report("HOSTNAME = \"node1\"\nCPU_COUNT = \"8\"\n", four_nics, 4);
+  g_autofree char *text = g_strconcat(nics, GPU_RECORDS, NULL);
+  g_autofree char *fewer = synth_report("HOSTNAME = \"node1\"\nCPU_COUNT = \"8\"\n", four_nics, 3);
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(PpHost) host = NULL;
+  g_autoptr(GError) error = NULL;
+  PpIngestResult r;
+  const PpStoreDevice *gpu;
+  gint64 before;
+
+  r = ingest(f->store, node->id, text, 2000);
+  g_assert_true(r.changed);
+  g_assert_cmpuint(r.devices, ==, 6);
+  assert_stats(r.stats, 6, 0, 0, 0);
+  host = get_host(f->store, node->id);
+  g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+  g_assert_cmpint(host->last_monitored, ==, 2000);
+  g_clear_pointer(&host, pp_host_free);
+  devices = list_devices(f->store, node->id);
+  gpu = find_device(devices, "0000:3b:00.0");
+  g_assert_nonnull(gpu->group_endpoints);
+  g_assert_cmpuint(g_strv_length(gpu->group_endpoints), ==, 2);
+  g_assert_cmpstr(gpu->group_endpoints[0], ==, "0000:3b:00.0");
+  g_assert_cmpstr(gpu->group_endpoints[1], ==, "0000:3b:00.1");
+  g_assert_null(find_device(devices, "0000:05:00.0")->group_endpoints);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE group_endpoints = "
+                                    "'0000:3b:00.0,0000:3b:00.1'"),
+                  ==, 2);
+
+  /* The same report: no row written, the time not either. */
+  before = total_changes(f->store);
+  r = ingest(f->store, node->id, text, 2100);
+  g_assert_false(r.changed);
+  g_assert_cmpuint(r.devices, ==, 0);
+  g_assert_cmpint(total_changes(f->store), ==, before);
+  host = get_host(f->store, node->id);
+  g_assert_cmpint(host->last_monitored, ==, 2000);
+  g_clear_pointer(&host, pp_host_free);
+
+  /* One that does not parse: 400's error, with its line; nothing changed. */
+  {
+    static const char bad[] = "HOSTNAME = \"node1\"\n"
+                              "PCI = [ VENDOR = \"10de\", DEVICE = \"20b0\", CLASS = \"0302\", "
+                              "ADDRESS = \"0000:3b:00:0\", IOMMU_GROUP_ENDPOINTS = \"3b:00\" ]\n";
+
+    g_assert_false(pp_store_host_ingest(f->store, node->id, bad, strlen(bad), 2200, &r, &error));
+    g_assert_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==,
+                    "line 2: PCI record 1 (0000:3b:00.0): IOMMU_GROUP_ENDPOINTS: item 1 '3b:00' "
+                    "is not a PCI address (0000:3b:00.0)");
+    g_clear_error(&error);
+    g_assert_cmpint(total_changes(f->store), ==, before);
+    /* The last good report is still the one compared with. */
+    g_assert_false(ingest(f->store, node->id, text, 2250).changed);
+  }
+
+  /* A host in error (a stale push) takes the same report in full. */
+  g_assert_true(pp_store_host_set_error(f->store, node->id, "stale", 2300, &error));
+  g_assert_no_error(error);
+  r = ingest(f->store, node->id, text, 2400);
+  g_assert_true(r.changed);
+  assert_stats(r.stats, 0, 6, 0, 0);
+  host = get_host(f->store, node->id);
+  g_assert_cmpint(host->state, ==, PP_HOST_STATE_MONITORED);
+  g_assert_null(host->error);
+  g_clear_pointer(&host, pp_host_free);
+
+  /* A device set aside waits for a report: the same one counts. */
+  g_assert_true(pp_store_device_set_aside(f->store, node->id, "0000:3b:00.0", "busy", &error));
+  g_assert_no_error(error);
+  g_assert_true(ingest(f->store, node->id, text, 2500).changed);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE set_aside IS NOT NULL"),
+                  ==, 0);
+  g_assert_false(ingest(f->store, node->id, text, 2550).changed);
+
+  /* A pulled report in between: the pushed one is reconciled again. */
+  reconcile_text(f->store, node->id, text, 2600);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts WHERE report_hash IS NULL"), ==, 1);
+  g_assert_true(ingest(f->store, node->id, text, 2700).changed);
+
+  /* A changed report: one NIC fewer, the GPU gone. */
+  r = ingest(f->store, node->id, fewer, 2800);
+  g_assert_true(r.changed);
+  assert_stats(r.stats, 0, 3, 3, 0);
+
+  /* A host disabled and enabled again (init) takes it in full. */
+  g_assert_true(pp_store_host_set_enabled(f->store, node->id, FALSE, &error));
+  g_assert_true(pp_store_host_set_enabled(f->store, node->id, TRUE, &error));
+  g_assert_no_error(error);
+  g_assert_true(ingest(f->store, node->id, fewer, 2900).changed);
+
+  /* An unknown host. */
+  g_assert_false(pp_store_host_ingest(f->store, 99, text, strlen(text), 3000, &r, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+}
+
+/* One report token per host, stored by hash: replaced, revoked, gone with
+ * its host. */
+static void
+test_host_tokens(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) node = add_host(f->store, "node1");
+  g_autoptr(PpHost) other = add_host(f->store, "node2");
+  g_autoptr(PpHostToken) token = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(pp_store_host_token_set(f->store, node->id, HASH_A, 100, &error));
+  g_assert_no_error(error);
+  token = pp_store_host_token_authenticate(f->store, HASH_A, 150, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(token->host_id, ==, node->id);
+  g_assert_cmpstr(token->host_name, ==, "node1");
+  g_assert_cmpint(token->created, ==, 100);
+  g_assert_cmpint(token->last_used, ==, 150);
+  g_clear_pointer(&token, pp_host_token_free);
+  /* Touched once a minute at most. */
+  token = pp_store_host_token_authenticate(f->store, HASH_A, 170, &error);
+  g_assert_cmpint(token->last_used, ==, 150);
+  g_clear_pointer(&token, pp_host_token_free);
+  /* Not a user's token. */
+  g_assert_null(pp_store_token_authenticate(f->store, HASH_A, 170, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  /* A new one replaces the old. */
+  g_assert_true(pp_store_host_token_set(f->store, node->id, HASH_B, 200, &error));
+  g_assert_null(pp_store_host_token_authenticate(f->store, HASH_A, 210, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  list = pp_store_host_token_list(f->store, &error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_assert_cmpint(((PpHostToken *)list->pdata[0])->created, ==, 200);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  /* One hash, one host. */
+  g_assert_false(pp_store_host_token_set(f->store, other->id, HASH_B, 220, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_clear_error(&error);
+  g_assert_false(pp_store_host_token_set(f->store, other->id, "abc", 220, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID);
+  g_clear_error(&error);
+  g_assert_false(pp_store_host_token_set(f->store, 99, HASH_A, 220, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  /* Revoked: refused; revoking again says there is none. */
+  g_assert_true(pp_store_host_token_delete(f->store, node->id, &error));
+  g_assert_null(pp_store_host_token_authenticate(f->store, HASH_B, 230, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(pp_store_host_token_delete(f->store, node->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_assert_cmpstr(error->message, ==, "host 'node1' has no report token");
+  g_clear_error(&error);
+
+  /* Gone with its host. */
+  g_assert_true(pp_store_host_token_set(f->store, other->id, HASH_A, 240, &error));
+  g_assert_true(pp_store_host_delete(f->store, other->id, &error));
+  g_assert_no_error(error);
+  list = pp_store_host_token_list(f->store, &error);
+  g_assert_cmpuint(list->len, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -4225,6 +4429,8 @@ main(int argc, char **argv)
   ADD("/store/quota/schema", test_quota_schema);
   ADD("/store/token/lifecycle", test_token_lifecycle);
   ADD("/store/user/delete", test_user_delete);
+  ADD("/store/ingest", test_ingest);
+  ADD("/store/host-tokens", test_host_tokens);
 #undef ADD
   return g_test_run();
 }

@@ -1,8 +1,9 @@
 /* TLS through the real pcipassd and pcipass: a CA and a server certificate
  * made at test time with openssl (argv, PP_OPENSSL from meson), pcipassd
  * serving --listen in TLS, pcipass verifying it (--ca-file,
- * PCIPASS_CA_FILE, the system's store), and the starts refused on a bad
- * certificate or key, leaving nothing behind. */
+ * PCIPASS_CA_FILE, the system's store), pcipass-probe --push verifying it
+ * (--ca-file), and the starts refused on a bad certificate or key, leaving
+ * nothing behind. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -452,6 +453,55 @@ test_refuse_start(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* pcipass-probe --push verifies pcipassd as pcipass does: with the CA
+ * (--ca-file) the report goes; with another CA, or the system's store,
+ * nothing goes, exit 1, saying where. */
+static void
+test_probe_push(PpTestDaemon *f, gconstpointer data)
+{
+  g_auto(Certs) c = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *url = NULL;
+  g_autofree char *token_file = g_build_filename(f->dir, "push.token", NULL);
+  g_autofree char *where = NULL;
+
+  certs_make(&c, f->dir);
+  pp_test_daemon_start(f, (const char *const[]){ "--tls-cert", c.cert, "--tls-key", c.key, NULL });
+  url = g_strdup_printf("https://127.0.0.1:%u/v1/hosts/h1/report", f->port);
+  where = g_strdup_printf("pushing to '%s': ", url);
+  pp_test_cli(f,
+              (const char *const[]){ "host", "create", "h1", "--probe-command",
+                                     "/nonexistent/pcipass-probe", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "token", "h1", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_write_file(token_file, run.out);
+  g_assert_cmpint(chmod(token_file, 0600), ==, 0);
+  pp_test_run_clear(&run);
+
+#define PUSH_WITH(...)                                                                             \
+  (const char *const[]){ f->probe, "--sysfs-root", f->trees[2], "--all",    "--push",              \
+                         url,      "--token-file", token_file,  __VA_ARGS__ }
+  pp_test_run(PUSH_WITH("--ca-file", c.ca, NULL), NULL, &run);
+  if (run.status != 0)
+    g_test_message("%s", run.err);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "': changed: "));
+  pp_test_run_clear(&run);
+
+  pp_test_run(PUSH_WITH("--ca-file", c.other_ca, NULL), NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, where));
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  pp_test_run(PUSH_WITH(NULL), NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, where));
+#undef PUSH_WITH
+}
+
 int
 main(int argc, char **argv)
 {
@@ -466,6 +516,8 @@ main(int argc, char **argv)
   g_test_add("/tls/expired-warns", PpTestDaemon, NULL, pp_test_daemon_set_up, test_expired_warns,
              pp_test_daemon_tear_down);
   g_test_add("/tls/refuse-start", PpTestDaemon, NULL, pp_test_daemon_set_up, test_refuse_start,
+             pp_test_daemon_tear_down);
+  g_test_add("/tls/probe-push", PpTestDaemon, NULL, pp_test_daemon_set_up, test_probe_push,
              pp_test_daemon_tear_down);
   return g_test_run();
 }

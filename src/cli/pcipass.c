@@ -33,6 +33,8 @@ static const struct {
   { "host", "disable", "ID|NAME", "disable a host", TRUE, pp_cmd_host_disable },
   { "host", "delete", "ID|NAME", "delete a host", TRUE, pp_cmd_host_delete },
   { "host", "probe", "ID|NAME", "probe a host now", TRUE, pp_cmd_host_probe },
+  { "host", "token", "ID|NAME", "make (or --revoke) a host's report token", TRUE,
+    pp_cmd_host_token },
   { "host", "update", "ID|NAME", "change how a host is probed and reached, its hostdev mode", TRUE,
     pp_cmd_host_update },
   { "vm", "create", "FILE|-", "create a VM from a template", TRUE, pp_cmd_vm_create },

@@ -105,6 +105,7 @@ int pp_cmd_host_enable(int argc, char **argv);
 int pp_cmd_host_disable(int argc, char **argv);
 int pp_cmd_host_delete(int argc, char **argv);
 int pp_cmd_host_probe(int argc, char **argv);
+int pp_cmd_host_token(int argc, char **argv);
 int pp_cmd_host_update(int argc, char **argv);
 
 int pp_cmd_vm_create(int argc, char **argv);

@@ -394,3 +394,46 @@ pp_cmd_host_probe(int argc, char **argv)
   printed = pp_cli_print(text);
   return printed != PP_EXIT_OK ? printed : rc;
 }
+
+int
+pp_cmd_host_token(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  gboolean revoke = FALSE;
+  const GOptionEntry entries[] = {
+    { "revoke", 0, 0, G_OPTION_ARG_NONE, &revoke,
+      "Revoke the host's report token: refused from the next request on; pcipassd probes the "
+      "host again",
+      NULL },
+    { NULL }
+  };
+  g_autoptr(json_t) answer = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  const char *secret;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options(
+          "ID|NAME",
+          "Makes the host's report token (admin only), replacing any it had, and prints it, this "
+          "once: pcipass-probe --push on the host sends its reports with it, and pcipassd no "
+          "longer probes the host. The token may do nothing else.",
+          entries, 1, "one ID or NAME", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  path = host_path(argv[1], "token");
+  rc = pp_cli_call(&opts, revoke ? "DELETE" : "POST", path, NULL, &answer);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&answer));
+  if (revoke)
+    return PP_EXIT_OK;
+  secret = json_string_value(json_object_get(answer, "token"));
+  if (secret == NULL || strspn(secret, "pph_0123456789abcdef") != strlen(secret)) {
+    pp_say_error("pcipassd's answer has no report token");
+    return PP_EXIT_RUNTIME;
+  }
+  /* The secret alone on stdout, for `> /etc/pcipass/push.token`. */
+  text = g_strdup_printf("%s\n", secret);
+  return pp_cli_print(text);
+}

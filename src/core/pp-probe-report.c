@@ -29,6 +29,7 @@ pp_probe_device_free(PpProbeDevice *dev)
   g_free(dev->sriov);
   g_free(dev->physfn);
   g_free(dev->host_needs);
+  g_strfreev(dev->group_endpoints);
   g_strfreev(dev->keys);
   g_strfreev(dev->values);
   g_free(dev);
@@ -58,6 +59,45 @@ parse_hex4(const char *text, guint16 *ret)
   return TRUE;
 }
 
+/* IOMMU_GROUP_ENDPOINTS (the probe's "0000:00:1f.0,0000:00:1f.3") into
+ * canonical addresses; returns the problem, or NULL. */
+static char *
+read_group_endpoints(const char *list, GStrv *ret)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  guint n;
+
+  /* Bounded before it is split: an address is at most 13 characters and a
+   * comma. */
+  if (list[0] == '\0' ||
+      strlen(list) > (gsize)PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS * (PP_PCI_ADDRESS_BUFSIZE + 1))
+    return g_strdup_printf("IOMMU_GROUP_ENDPOINTS must list 1 to %d PCI addresses",
+                           PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS);
+  parts = g_strsplit(list, ",", PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS + 1);
+  n = g_strv_length(parts);
+  if (n > PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS)
+    return g_strdup_printf("IOMMU_GROUP_ENDPOINTS lists more than %d addresses",
+                           PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS);
+  seen = g_hash_table_new(g_str_hash, g_str_equal);
+  for (guint i = 0; i < n; i++) {
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+    PpPciAddress address;
+    char *text = parts[i];
+
+    if (!pp_pci_address_parse(text, &address, NULL))
+      return g_strdup_printf("IOMMU_GROUP_ENDPOINTS: item %u '%s' is not a PCI address "
+                             "(0000:3b:00.0)",
+                             i + 1, text);
+    parts[i] = g_strdup(pp_pci_address_format(&address, buf));
+    g_free(text);
+    if (!g_hash_table_add(seen, parts[i]))
+      return g_strdup_printf("IOMMU_GROUP_ENDPOINTS: item %u repeats %s", i + 1, parts[i]);
+  }
+  *ret = g_steal_pointer(&parts);
+  return NULL;
+}
+
 /* Parses a record's fields into @dev; returns the problem, or NULL. */
 static char *
 read_record(const PpAttribute *vec, PpProbeDevice *dev)
@@ -70,6 +110,7 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   const char *sriov = pp_attribute_vector_get(vec, "SRIOV");
   const char *physfn = pp_attribute_vector_get(vec, "PHYSFN");
   const char *host_needs = pp_attribute_vector_get(vec, "HOST_NEEDS");
+  const char *endpoints = pp_attribute_vector_get(vec, "IOMMU_GROUP_ENDPOINTS");
   static const char *const names[] = { "VENDOR_NAME", "DEVICE_NAME", "CLASS_NAME" };
   char **name_slots[] = { &dev->vendor_name, &dev->device_name, &dev->class_name };
   static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
@@ -161,6 +202,12 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
       if ((guchar)*p < 0x20 || *p == 0x7f)
         return g_strdup("HOST_NEEDS has a control character");
     dev->host_needs = g_strdup(host_needs);
+  }
+  if (endpoints != NULL) {
+    char *problem = read_group_endpoints(endpoints, &dev->group_endpoints);
+
+    if (problem != NULL)
+      return problem;
   }
 
   dev->keys = g_new0(char *, n + 1);

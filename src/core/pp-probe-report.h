@@ -34,6 +34,11 @@ typedef enum {
  * the store hold. */
 #define PP_PROBE_REPORT_MAX_DEVICES 4096
 
+/* The most addresses one IOMMU_GROUP_ENDPOINTS may list: a group is the
+ * functions behind one bridge without ACS; a whole report's worth is not
+ * a group. */
+#define PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS 256
+
 /* The facts are bounded where they are read: a host that says more is
  * refused, so that what is computed from them (the scheduler's hundredths
  * of CPUs and KiB, in 64 bits) cannot overflow.
@@ -61,6 +66,10 @@ typedef struct {
   char *sriov;      /* "pf", "vf" or "no" */
   char *physfn;     /* a VF's PF (0000:3b:00.0), or NULL */
   char *host_needs; /* HOST_NEEDS: why the host itself needs it, or NULL */
+  /* IOMMU_GROUP_ENDPOINTS: the endpoint addresses of its IOMMU group, each
+   * in the canonical form (0000:3b:00.0), in the record's order; NULL when
+   * the record has none (the group is not known). */
+  GStrv group_endpoints;
   /* The whole record in its order, known keys and others alike. */
   GStrv keys;
   GStrv values;
@@ -87,7 +96,9 @@ void pp_probe_report_free(PpProbeReport *report);
  * may say more); CPU_COUNT and MEMORY_KIB are decimal numbers within their
  * bounds (PP_PROBE_REPORT_CPU_COUNT_MAX, _MEMORY_KIB_MAX); a PCI record must have ADDRESS
  * (`0000:3b:00:1`) or SHORT_ADDRESS, and VENDOR, DEVICE and CLASS (4 hex digits each). Two records
- * for one address are an error.
+ * for one address are an error. IOMMU_GROUP_ENDPOINTS, when there, is a
+ * comma-separated list of 1 to PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS PCI
+ * addresses, none twice.
  *
  * Returns: (transfer full): the report, or %NULL with an error that says
  *   "line L, column C: ..." for the template's syntax, or "line L: PCI

@@ -637,7 +637,10 @@ parse_vector(Parser *p, PpAttribute *attr)
     }
     advance(p);
     skip_blanks(p);
-    what = g_strdup_printf("%s in vector %s (write \"\" for an empty value)", key, attr->name);
+    /* The words of parse_value()'s one error, made only for it: this runs
+     * for every field of every record a host reports. */
+    if (peek(p) != '"' && !is_value_char(peek(p)))
+      what = g_strdup_printf("%s in vector %s (write \"\" for an empty value)", key, attr->name);
     value = parse_value(p, what);
     if (value == NULL)
       return FALSE;

@@ -28,6 +28,7 @@
 #include "pp-pci-names.h"
 #include "pp-pci-scan.h"
 #include "pp-pciconf.h"
+#include "pp-probe-push.h"
 #include "pp-probe-report.h"
 #include "pp-probe.h"
 #include "pp-sysfs.h"
@@ -41,6 +42,9 @@ static struct {
   char *pci_ids;
   char *format;
   char *hostname;
+  char *push;
+  char *token_file;
+  char *ca_file;
   gboolean all;
   gboolean json;
   gboolean verbose;
@@ -66,6 +70,15 @@ static const GOptionEntry entries[] = {
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt.json, "Same as --format json", NULL },
   { "hostname", 0, 0, G_OPTION_ARG_STRING, &opt.hostname,
     "Report NAME as the host name (default: the tree's kernel/hostname)", "NAME" },
+  { "push", 0, 0, G_OPTION_ARG_STRING, &opt.push,
+    "Send the report to pcipassd's URL (https://PCIPASSD:PORT/v1/hosts/NAME/report) instead of "
+    "printing it",
+    "URL" },
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.token_file,
+    "With --push: the host's report token (pcipass host token NAME), in a file others cannot read",
+    "FILE" },
+  { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.ca_file,
+    "With --push: the CA that signed pcipassd's certificate (default: the system's)", "FILE" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print debug messages on stderr", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
   { NULL }
@@ -99,6 +112,7 @@ main(int argc, char **argv)
   g_autoptr(PpHostFacts) facts = NULL;
   g_autoptr(PpTemplate) output = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *token = NULL;
   gboolean sysfs_given;
 
   g_set_prgname("pcipass-probe");
@@ -123,8 +137,12 @@ main(int argc, char **argv)
       "routes and addresses, its only console, bridges and chipset functions)\n"
       "says why in HOST_NEEDS; pcipassd never offers it nor its IOMMU group.\n"
       "\n"
-      "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
-      "(pci.conf, pci.ids, the sysfs root). See pcipass-probe(1).");
+      "With --push the report goes to pcipassd (POST /v1/hosts/NAME/report) with the\n"
+      "host's report token, and one line on stdout says what pcipassd did.\n"
+      "\n"
+      "Exit status: 0 success, 1 runtime failure (a push that failed included), 2 bad\n"
+      "usage or bad input (pci.conf, pci.ids, the sysfs root, the token file). See\n"
+      "pcipass-probe(1).");
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     pp_say_error("%s (try --help)", error->message);
     return PP_EXIT_USAGE;
@@ -163,6 +181,30 @@ main(int argc, char **argv)
   if (opt.all && opt.config != NULL) {
     pp_say_error("--all and --config exclude each other");
     return PP_EXIT_USAGE;
+  }
+  /* The push's settings first: a bad one stops us before the probe. */
+  if (opt.push == NULL && (opt.token_file != NULL || opt.ca_file != NULL)) {
+    pp_say_error("--token-file and --ca-file go with --push URL");
+    return PP_EXIT_USAGE;
+  }
+  if (opt.push != NULL) {
+    if (strcmp(opt.format, "template") != 0) {
+      pp_say_error("--push sends the template format: --format %s does not go with it", opt.format);
+      return PP_EXIT_USAGE;
+    }
+    if (opt.token_file == NULL) {
+      pp_say_error("--push needs --token-file FILE (the host's report token)");
+      return PP_EXIT_USAGE;
+    }
+    if (!pp_probe_push_check_url(opt.push, &error)) {
+      pp_say_error("%s", error->message);
+      return PP_EXIT_USAGE;
+    }
+    token = pp_probe_push_read_token(opt.token_file, &error);
+    if (token == NULL) {
+      pp_say_error("%s", error->message);
+      return PP_EXIT_USAGE;
+    }
   }
 
   /* 1. pci.conf: any error rejects the whole file, before any output. */
@@ -249,6 +291,20 @@ main(int argc, char **argv)
     free(dumped);
   } else {
     text = pp_template_to_string(output);
+  }
+  if (opt.push != NULL) {
+    g_autofree char *summary = NULL;
+    g_autofree char *line = NULL;
+    gboolean pushed =
+        pp_probe_push_send(opt.push, token, opt.ca_file, text, strlen(text), &summary, &error);
+
+    explicit_bzero(token, strlen(token));
+    if (!pushed) {
+      pp_say_error("%s", error->message);
+      return PP_EXIT_RUNTIME;
+    }
+    line = g_strdup_printf("pushed to '%s': %s\n", opt.push, summary);
+    return write_output(line);
   }
   return write_output(text);
 }

@@ -299,7 +299,8 @@ make_http(PpDaemon *daemon)
   };
   struct stat st;
 
-  daemon->http = pp_http_server_new(pp_api_handle, &daemon->api, PP_API_MAX_BODY);
+  daemon->http =
+      pp_http_server_new(pp_api_handle, &daemon->api, MAX(PP_API_MAX_BODY, PP_API_MAX_REPORT));
   pp_http_server_set_admit(daemon->http, pp_api_admit);
   /* The admin (pp-auth: root, and the user pcipassd runs as) is never
    * limited per peer on the socket: a local flood must not lock it out. */

@@ -29,7 +29,8 @@ G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
 typedef struct {
   const PpApiContext *ctx;
   const PpHttpRequest *req;
-  PpUser *user;
+  PpUser *user;                   /* NULL for a host's report token (host) */
+  const PpHostToken *host;        /* the host of a report token, or NULL for a user */
   const char *args[MAX_SEGMENTS]; /* what each '*' of the route matched, decoded */
   json_t *body;                   /* the request's JSON object, or NULL without a body */
   gint64 now;
@@ -43,6 +44,8 @@ typedef json_t *(*PpApiHandler)(PpApiCall *call, guint *ret_status, GError **err
 enum {
   ROUTE_ADMIN = 1 << 0, /* only an admin may call it */
   ROUTE_BODY = 1 << 1,  /* takes a JSON object body (may be empty: {}) */
+  ROUTE_RAW = 1 << 2,   /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
+  ROUTE_HOST = 1 << 3,  /* a host's report token may call it, for the host its '*' names */
 };
 
 static json_t *api_whoami(PpApiCall *call, guint *ret_status, GError **error);
@@ -54,6 +57,9 @@ static json_t *api_host_update(PpApiCall *call, guint *ret_status, GError **erro
 static json_t *api_host_disable(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_probe(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_host_delete(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_report(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_token_create(PpApiCall *call, guint *ret_status, GError **error);
+static json_t *api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_user_list(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_user_create(PpApiCall *call, guint *ret_status, GError **error);
 static json_t *api_user_show(PpApiCall *call, guint *ret_status, GError **error);
@@ -76,7 +82,7 @@ static json_t *api_image_list(PpApiCall *call, guint *ret_status, GError **error
  *   method   the HTTP method
  *   path     segments; '*' matches one segment, given to the handler in args
  *   handler  what answers
- *   flags    ROUTE_ADMIN, ROUTE_BODY
+ *   flags    ROUTE_ADMIN, ROUTE_BODY, ROUTE_RAW, ROUTE_HOST
  */
 static const struct {
   const char *method;
@@ -93,6 +99,9 @@ static const struct {
   { "POST", "/v1/hosts/*/enable", api_host_enable, ROUTE_ADMIN },
   { "POST", "/v1/hosts/*/disable", api_host_disable, ROUTE_ADMIN },
   { "POST", "/v1/hosts/*/probe", api_host_probe, ROUTE_ADMIN },
+  { "POST", "/v1/hosts/*/report", api_host_report, ROUTE_ADMIN | ROUTE_RAW | ROUTE_HOST },
+  { "POST", "/v1/hosts/*/token", api_host_token_create, ROUTE_ADMIN },
+  { "DELETE", "/v1/hosts/*/token", api_host_token_delete, ROUTE_ADMIN },
   { "GET", "/v1/users", api_user_list, ROUTE_ADMIN },
   { "POST", "/v1/users", api_user_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/users/*", api_user_show, 0 },
@@ -136,6 +145,8 @@ static const struct {
   { pp_images_error_quark, PP_IMAGES_ERROR_NOT_FOUND, 400 },
   { pp_images_error_quark, PP_IMAGES_ERROR_INVALID, 400 },
   { pp_scheduler_error_quark, PP_SCHEDULER_ERROR_STATE, 409 },
+  { pp_probe_report_error_quark, PP_PROBE_REPORT_ERROR_INVALID, 400 },
+  { pp_probe_report_error_quark, PP_PROBE_REPORT_ERROR_TOO_BIG, 413 },
 };
 
 static guint
@@ -988,6 +999,98 @@ api_host_delete(PpApiCall *call, guint *ret_status, GError **error)
   g_message("host '%s' (id %" G_GINT64_FORMAT ") deleted by '%s'", host->name, host->id,
             call->user->name);
   return built(json_pack("{s:I}", "deleted", (json_int_t)host->id), error);
+}
+
+/* POST /v1/hosts/ID/report: the body is the host's probe output
+ * (pcipass-probe --push), from the host's report token or an admin. */
+static json_t *
+api_host_report(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = NULL;
+  PpIngestResult result = { 0 };
+  const char *text, *name;
+  gint64 host_id;
+  gsize len = 0;
+  gboolean ok;
+
+  /* A report token is its host's: the path named it already (admit). */
+  if (call->host != NULL) {
+    host_id = call->host->host_id;
+    name = call->host->host_name;
+  } else {
+    host = find_host(call, error);
+    if (host == NULL)
+      return NULL;
+    host_id = host->id;
+    name = host->name;
+  }
+  text = pp_http_request_get_body(call->req, &len);
+  if (call->ctx->monitor != NULL)
+    ok = pp_monitor_ingest(call->ctx->monitor, host_id, text, len, &result, error);
+  else
+    ok = pp_store_host_ingest(call->ctx->store, host_id, text, len, call->now, &result, error);
+  if (!ok) {
+    if ((*error)->domain == PP_PROBE_REPORT_ERROR)
+      g_prefix_error(error, "the report of host '%s' is refused, nothing changed: ", name);
+    return NULL;
+  }
+  return built(json_pack("{s:s,s:I,s:b,s:I,s:I,s:I,s:I}", "host", name, "host_id",
+                         (json_int_t)host_id, "changed", result.changed, "devices",
+                         (json_int_t)result.devices, "added", (json_int_t)result.stats.added,
+                         "removed", (json_int_t)result.stats.removed, "gone",
+                         (json_int_t)result.stats.flagged),
+               error);
+}
+
+/* POST /v1/hosts/ID/token: a new report token for the host, replacing
+ * any it had; the secret is in the answer, this once. The host is in
+ * push mode from now on. */
+static json_t *
+api_host_token_create(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+  g_autofree char *hash = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *path = NULL;
+  json_t *json;
+
+  if (host == NULL)
+    return NULL;
+  secret = pp_auth_host_token_new(&hash);
+  if (!pp_store_host_token_set(call->ctx->store, host->id, hash, call->now, error)) {
+    explicit_bzero(secret, strlen(secret));
+    return NULL;
+  }
+  if (call->ctx->monitor != NULL)
+    pp_monitor_set_push(call->ctx->monitor, host->id, TRUE);
+  g_message("host '%s': report token made by '%s'; the host pushes its reports from now on",
+            host->name, call->user->name);
+  path = g_strdup_printf("/v1/hosts/%s/report", host->name);
+  json =
+      built(json_pack("{s:s,s:I,s:s,s:I,s:s}", "host", host->name, "host_id", (json_int_t)host->id,
+                      "report_path", path, "created", (json_int_t)call->now, "token", secret),
+            error);
+  explicit_bzero(secret, strlen(secret));
+  *ret_status = 201;
+  return json;
+}
+
+/* DELETE /v1/hosts/ID/token: refused from the next request on; the host
+ * is probed again from the next monitor pass. */
+static json_t *
+api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpHost) host = find_host(call, error);
+
+  if (host == NULL || !pp_store_host_token_delete(call->ctx->store, host->id, error))
+    return NULL;
+  if (call->ctx->monitor != NULL)
+    pp_monitor_set_push(call->ctx->monitor, host->id, FALSE);
+  g_message("host '%s': report token revoked by '%s'; the host is probed again", host->name,
+            call->user->name);
+  return built(json_pack("{s:s,s:I,s:b}", "host", host->name, "host_id", (json_int_t)host->id,
+                         "revoked", TRUE),
+               error);
 }
 
 static json_t *
@@ -1858,6 +1961,17 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "pcipass_monitor_passes_total %" G_GUINT64_FORMAT "\n",
         mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out, mon.running,
         mon.passes);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_reports_pushed_total Pushed reports, by what came of them.\n"
+        "# TYPE pcipass_reports_pushed_total counter\n"
+        "pcipass_reports_pushed_total{result=\"unchanged\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_reports_pushed_total{result=\"changed\"} %" G_GUINT64_FORMAT "\n"
+        "pcipass_reports_pushed_total{result=\"refused\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_push_stale_total Push hosts put in error for want of reports.\n"
+        "# TYPE pcipass_push_stale_total counter\n"
+        "pcipass_push_stale_total %" G_GUINT64_FORMAT "\n",
+        mon.reports_unchanged, mon.reports_changed, mon.reports_refused, mon.reports_stale);
   }
   if (ctx->scheduler != NULL) {
     PpSchedulerCounts sched;
@@ -2026,9 +2140,10 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
 
 /* A request judged on its head (pp_api_admit): who asks, and what. */
 typedef struct {
-  PpUser *user;
-  gboolean metrics; /* GET /metrics */
-  int route;        /* else the route's index */
+  PpUser *user;      /* NULL for a host's report token */
+  PpHostToken *host; /* the host of a report token, else NULL */
+  gboolean metrics;  /* GET /metrics */
+  int route;         /* else the route's index */
   char *segments[MAX_SEGMENTS];
   const char *args[MAX_SEGMENTS]; /* into segments */
 } ApiAdmitted;
@@ -2039,12 +2154,41 @@ api_admitted_free(ApiAdmitted *admitted)
   if (admitted == NULL)
     return;
   g_clear_pointer(&admitted->user, pp_user_free);
+  g_clear_pointer(&admitted->host, pp_host_token_free);
   for (guint i = 0; i < MAX_SEGMENTS; i++)
     g_free(admitted->segments[i]);
   g_free(admitted);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiAdmitted, api_admitted_free)
+
+/* A host's report token may do one thing: POST its own host's report
+ * (a ROUTE_HOST route whose '*' names it, by name or id). Anything else
+ * is 403, whatever the path: the token learns nothing more. */
+static gboolean
+host_token_admit(ApiAdmitted *admitted, const char *method, const char *path, GError **error)
+{
+  const PpHostToken *host = admitted->host;
+  g_autofree char *id_text = g_strdup_printf("%" G_GINT64_FORMAT, host->host_id);
+  guint n = 0;
+
+  admitted->route = -1;
+  if (split_path(path, admitted->segments, &n))
+    admitted->route = find_route(method, admitted->segments, n, admitted->args, NULL);
+  if (admitted->route < 0 || !(routes[admitted->route].flags & ROUTE_HOST)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                "%s %s: this is host '%s''s report token: it may only POST /v1/hosts/%s/report",
+                method, path, host->host_name, host->host_name);
+    return FALSE;
+  }
+  if (strcmp(admitted->args[0], host->host_name) != 0 && strcmp(admitted->args[0], id_text) != 0) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                "this is host '%s''s report token: it may not report for host '%s'",
+                host->host_name, admitted->args[0]);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 /* Authenticates and routes @req on its head alone. Authentication comes
  * first: an unknown caller learns nothing, not even which paths exist.
@@ -2056,11 +2200,17 @@ api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError 
   const char *method = pp_http_request_get_method(req);
   const char *path = pp_http_request_get_path(req);
   g_autoptr(ApiAdmitted) admitted = g_new0(ApiAdmitted, 1);
+  const char *authorization = pp_http_request_get_header(req, "Authorization");
   guint n = 0;
 
+  if (pp_auth_is_host_token(authorization)) {
+    admitted->host = pp_auth_authenticate_host(ctx->store, authorization, now, error);
+    if (admitted->host == NULL || !host_token_admit(admitted, method, path, error))
+      return NULL;
+    return g_steal_pointer(&admitted);
+  }
   admitted->user =
-      pp_auth_authenticate(ctx->store, pp_http_request_get_peer(req),
-                           pp_http_request_get_header(req, "Authorization"), now, error);
+      pp_auth_authenticate(ctx->store, pp_http_request_get_peer(req), authorization, now, error);
   if (admitted->user == NULL)
     return NULL;
   if (strcmp(path, "/metrics") == 0) {
@@ -2121,13 +2271,16 @@ pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
     answer_error(req, error, NULL, ret_status, ret_body);
     return FALSE;
   }
-  takes_body = !admitted->metrics && (routes[admitted->route].flags & ROUTE_BODY) != 0;
+  takes_body =
+      !admitted->metrics && (routes[admitted->route].flags & (ROUTE_BODY | ROUTE_RAW)) != 0;
   if (!takes_body && length != NULL && strspn(length, "0") != strlen(length)) {
     g_set_error(&error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "this request takes no body");
     answer_error(req, error, NULL, ret_status, ret_body);
     return FALSE;
   }
-  *ret_max_body = takes_body ? PP_API_MAX_BODY : 0;
+  *ret_max_body = !takes_body                                   ? 0
+                  : (routes[admitted->route].flags & ROUTE_RAW) ? PP_API_MAX_REPORT
+                                                                : PP_API_MAX_BODY;
   pp_http_request_set_data(req, g_steal_pointer(&admitted), (GDestroyNotify)api_admitted_free);
   return TRUE;
 }
@@ -2162,6 +2315,7 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     admitted = own;
   }
   call.user = admitted->user;
+  call.host = admitted->host;
   memcpy(call.args, admitted->args, sizeof(call.args));
   if (admitted->metrics) {
     *ret_body = metrics_text(ctx, &error);
@@ -2170,7 +2324,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
       *ret_content_type = "text/plain; version=0.0.4";
       return;
     }
-  } else if (parse_body(req, (routes[admitted->route].flags & ROUTE_BODY) != 0, &body, &error)) {
+  } else if ((routes[admitted->route].flags & ROUTE_RAW) ||
+             parse_body(req, (routes[admitted->route].flags & ROUTE_BODY) != 0, &body, &error)) {
     call.body = body;
     answer = routes[admitted->route].handler(&call, &status, &error);
   }
@@ -2183,7 +2338,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     return;
   }
   g_clear_pointer(&call.error_fields, json_decref);
-  g_debug("%s %s: %u (%s, %s)", method, path, status, call.user->name, peer->remote);
+  g_debug("%s %s: %u (%s%s, %s)", method, path, status, call.user ? "" : "host ",
+          call.user ? call.user->name : call.host->host_name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);
 }

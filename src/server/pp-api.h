@@ -36,6 +36,23 @@
  *   POST   /v1/hosts/{id|name}/probe    admin  -> 202 HOST as it was; the probe starts now
  *   DELETE /v1/hosts/{id|name}      admin  -> 200 {"deleted": ID}; 409 while a VM holds
  *                                     one of its devices
+ *   POST   /v1/hosts/{id|name}/report  admin or the host's report token  body: the text
+ *                                     pcipass-probe prints (not JSON; at most
+ *                                     PP_API_MAX_REPORT bytes, else 413) -> {"host",
+ *                                     "host_id", "changed", "devices", "added", "removed",
+ *                                     "gone"}. The same report as the last one pushed costs
+ *                                     a hash comparison ("changed": false, nothing written);
+ *                                     one that does not parse is 400 with its line, nothing
+ *                                     changed
+ *   POST   /v1/hosts/{id|name}/token   admin  -> 201 {"host", "host_id", "report_path",
+ *                                     "created", "token"}: the host's report token, shown
+ *                                     this once, replacing any it had; the host pushes its
+ *                                     reports from now on (not probed)
+ *   DELETE /v1/hosts/{id|name}/token   admin  -> {"host", "host_id", "revoked": true}; 404
+ *                                     without one; the host is probed again
+ *
+ * A host's report token ("pph_...") may only POST its own host's report:
+ * any other request with it is 403; an unknown one is 401.
  *   GET    /v1/users           admin  {"users": [USER...]}
  *   POST   /v1/users           admin  {"name", "admin"?} -> 201 USER
  *   GET    /v1/users/{name}           USER with "quota": QUOTA (the caller itself; any for
@@ -135,6 +152,9 @@ G_BEGIN_DECLS
 
 /* The largest request body accepted; more is 413. */
 #define PP_API_MAX_BODY (1024 * 1024)
+/* The largest pushed report (POST /v1/hosts/ID/report): the probe's own
+ * limit; more is 413. */
+#define PP_API_MAX_REPORT PP_PROBE_REPORT_MAX_SIZE
 
 #define PP_API_ERROR (pp_api_error_quark())
 GQuark pp_api_error_quark(void);

@@ -15,6 +15,7 @@ G_DEFINE_QUARK(pp-auth-error-quark, pp_auth_error)
 /* clang-format on */
 
 #define TOKEN_PREFIX "pp_"
+#define HOST_TOKEN_PREFIX "pph_"
 #define TOKEN_BYTES 32
 /* The name the Unix socket's admin has in the store. */
 #define ADMIN_NAME "root"
@@ -25,11 +26,11 @@ pp_auth_token_hash(const char *secret)
   return g_compute_checksum_for_string(G_CHECKSUM_SHA256, secret, -1);
 }
 
-char *
-pp_auth_token_new(char **ret_hash)
+static char *
+token_new(const char *prefix, char **ret_hash)
 {
   guint8 bytes[TOKEN_BYTES];
-  GString *secret = g_string_new(TOKEN_PREFIX);
+  GString *secret = g_string_new(prefix);
   gsize got = 0;
 
   /* getrandom() blocks only before the pool is seeded, at early boot. */
@@ -48,6 +49,71 @@ pp_auth_token_new(char **ret_hash)
   explicit_bzero(bytes, sizeof(bytes));
   *ret_hash = pp_auth_token_hash(secret->str);
   return g_string_free(secret, FALSE);
+}
+
+char *
+pp_auth_token_new(char **ret_hash)
+{
+  return token_new(TOKEN_PREFIX, ret_hash);
+}
+
+char *
+pp_auth_host_token_new(char **ret_hash)
+{
+  return token_new(HOST_TOKEN_PREFIX, ret_hash);
+}
+
+/* The secret of "Bearer SECRET", or NULL when @authorization is not that. */
+static const char *
+bearer_secret(const char *authorization)
+{
+  const char *secret;
+
+  if (authorization == NULL || strlen(authorization) > PP_AUTH_MAX_TOKEN ||
+      g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0)
+    return NULL;
+  secret = authorization + 7;
+  while (*secret == ' ')
+    secret++;
+  return secret;
+}
+
+gboolean
+pp_auth_is_host_token(const char *authorization)
+{
+  const char *secret = bearer_secret(authorization);
+
+  return secret != NULL && g_str_has_prefix(secret, HOST_TOKEN_PREFIX);
+}
+
+PpHostToken *
+pp_auth_authenticate_host(PpStore *store, const char *authorization, gint64 now, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *hash = NULL;
+  const char *secret = bearer_secret(authorization);
+  PpHostToken *token;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (secret == NULL) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the Authorization header is not 'Bearer TOKEN'");
+    return NULL;
+  }
+  hash = pp_auth_token_hash(secret);
+  token = pp_store_host_token_authenticate(store, hash, now, &local);
+  if (token != NULL)
+    return token;
+  /* Never the token itself, as for a user's. */
+  if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the host token is not known (it may have been mistyped, made for another "
+                "pcipassd, or revoked: an admin makes a new one with 'pcipass host token NAME')");
+    return NULL;
+  }
+  g_propagate_error(error, g_steal_pointer(&local));
+  return NULL;
 }
 
 /* The account name of @uid, or NULL. */

@@ -38,6 +38,24 @@ typedef enum {
  */
 char *pp_auth_token_new(char **ret_hash);
 
+/* A host's report token (pcipass host token): "pph_" and 64 hex digits,
+ * told from a user's by its prefix. Returns: (transfer full). */
+char *pp_auth_host_token_new(char **ret_hash);
+
+/* Whether @authorization (nullable: the Authorization header) carries a
+ * host's report token rather than a user's. */
+gboolean pp_auth_is_host_token(const char *authorization);
+
+/**
+ * pp_auth_authenticate_host:
+ * @authorization: the Authorization header, "Bearer pph_..."
+ *
+ * Returns: (transfer full): the host the report token is for, or %NULL
+ *   with UNAUTHENTICATED ("the host token is not known ...").
+ */
+PpHostToken *pp_auth_authenticate_host(PpStore *store, const char *authorization, gint64 now,
+                                       GError **error);
+
 /* Returns: (transfer full): the SHA-256 of @secret, 64 lower-case hex digits. */
 char *pp_auth_token_hash(const char *secret);
 

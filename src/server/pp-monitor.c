@@ -35,6 +35,11 @@ struct _PpMonitor {
   GHashTable *busy;   /* gint64 * host ids (a set, owned): waiting or running */
   GPtrArray *running; /* PpMonitorJob *, not owned */
   PpMonitorCounts counts;
+  /* Push mode: gint64 * host id (owned) -> gint64 * unix seconds (owned)
+   * of its last pushed report, or of when it was first seen in push mode
+   * (this monitor's start, or its token's making, whichever is later). */
+  GHashTable *push;
+  gint64 started; /* unix seconds */
 };
 
 static void
@@ -174,10 +179,15 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_clear_error(&error);
   host = pp_store_host_get(monitor->store, job->host_id, &error);
+  /* It got a report token while probed: its own reports count now. */
+  if (host != NULL && g_hash_table_contains(monitor->push, &job->host_id)) {
+    g_debug("host '%s': pushes its reports now, ignoring the probe's", job->host_name);
+    g_clear_pointer(&host, pp_host_free);
+  }
   if (host == NULL) {
-    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+    if (error != NULL && !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
       g_warning("host '%s': cannot read it back: %s", job->host_name, error->message);
-    else
+    else if (error != NULL)
       g_debug("host '%s': deleted while probed, ignoring", job->host_name);
   } else if (report != NULL) {
     job_record_report(monitor, job, host->state, report);
@@ -187,6 +197,118 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
 
   monitor_release(monitor, job->host_id);
   monitor_pump(monitor);
+}
+
+static gint64
+now_s(void)
+{
+  return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static void
+push_set_seen(PpMonitor *monitor, gint64 host_id, gint64 seen)
+{
+  g_hash_table_replace(monitor->push, g_memdup2(&host_id, sizeof host_id),
+                       g_memdup2(&seen, sizeof seen));
+}
+
+/* Refreshes the push hosts from the store (their tokens); when they
+ * cannot be read, the set stays as it was. */
+static void
+push_refresh(PpMonitor *monitor)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) tokens = pp_store_host_token_list(monitor->store, &error);
+  g_autoptr(GHashTable) now_push = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (tokens == NULL) {
+    g_warning("monitor pass: cannot list the push hosts: %s, ignoring", error->message);
+    return;
+  }
+  now_push = g_hash_table_new(g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < tokens->len; i++) {
+    const PpHostToken *token = g_ptr_array_index(tokens, i);
+
+    g_hash_table_add(now_push, (gpointer)&token->host_id);
+    if (!g_hash_table_contains(monitor->push, &token->host_id))
+      push_set_seen(monitor, token->host_id, MAX(monitor->started, token->created));
+  }
+  g_hash_table_iter_init(&iter, monitor->push);
+  while (g_hash_table_iter_next(&iter, &key, NULL))
+    if (!g_hash_table_contains(now_push, key))
+      g_hash_table_iter_remove(&iter);
+}
+
+/* A push host in a pass: in error when its reports are stale. */
+static void
+push_check(PpMonitor *monitor, const PpHost *host)
+{
+  const gint64 *seen = g_hash_table_lookup(monitor->push, &host->id);
+  gint64 limit = (gint64)PP_MONITOR_PUSH_STALE_INTERVALS * monitor->interval_s;
+  gint64 now = now_s();
+  g_autofree char *message = NULL;
+  PpMonitorJob stale = { .monitor = monitor, .host_id = host->id, .host_name = host->name };
+
+  /* Once: a host in error already says why (a stale push, or a report
+   * that came before from a probe). */
+  if (seen == NULL || now - *seen <= limit || host->error != NULL)
+    return;
+  message = g_strdup_printf("no report pushed for %" G_GINT64_FORMAT " s (more than %u monitor "
+                            "intervals of %u s): check pcipass-probe-push.timer on the host and "
+                            "its token",
+                            now - *seen, PP_MONITOR_PUSH_STALE_INTERVALS, monitor->interval_s);
+  monitor->counts.reports_stale++;
+  job_record_failure(monitor, &stale, host->state, message);
+}
+
+gboolean
+pp_monitor_ingest(PpMonitor *monitor, gint64 host_id, const char *text, gsize len,
+                  PpIngestResult *ret_result, GError **error)
+{
+  PpIngestResult result = { 0 };
+  gint64 now = now_s();
+  GError *local = NULL;
+
+  g_return_val_if_fail(monitor != NULL, FALSE);
+
+  if (!pp_store_host_ingest(monitor->store, host_id, text, len, now, &result, &local)) {
+    if (local->domain == PP_PROBE_REPORT_ERROR)
+      monitor->counts.reports_refused++;
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  if (g_hash_table_contains(monitor->push, &host_id))
+    push_set_seen(monitor, host_id, now);
+  if (!result.changed) {
+    monitor->counts.reports_unchanged++;
+  } else {
+    g_autoptr(PpHost) host = pp_store_host_get(monitor->store, host_id, NULL);
+
+    monitor->counts.reports_changed++;
+    if (host != NULL)
+      g_debug("host '%s': pushed report: %s, %u devices (%u new, %u removed, %u gone while held)",
+              host->name, pp_host_state_to_string(host->state), result.devices, result.stats.added,
+              result.stats.removed, result.stats.flagged);
+    /* As after a probe: its domains are reconciled. */
+    if (monitor->host_checked != NULL)
+      monitor->host_checked(host_id, monitor->host_checked_data);
+  }
+  if (ret_result != NULL)
+    *ret_result = result;
+  return TRUE;
+}
+
+void
+pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push)
+{
+  g_return_if_fail(monitor != NULL);
+
+  if (push)
+    push_set_seen(monitor, host_id, now_s());
+  else
+    g_hash_table_remove(monitor->push, &host_id);
 }
 
 /* Starts the probe of @host_id, or records why it cannot run. */
@@ -210,6 +332,12 @@ monitor_start(PpMonitor *monitor, gint64 host_id)
   }
   if (host->state == PP_HOST_STATE_DISABLED) {
     g_debug("host '%s': disabled, skipping", host->name);
+    monitor_release(monitor, host_id);
+    return;
+  }
+  /* Its reports come to us; a probe here would describe another machine. */
+  if (g_hash_table_contains(monitor->push, &host_id)) {
+    g_debug("host '%s': pushes its reports, not probed", host->name);
     monitor_release(monitor, host_id);
     return;
   }
@@ -271,11 +399,19 @@ monitor_pass(PpMonitor *monitor)
     g_warning("monitor pass: cannot list the hosts: %s, skipping", error->message);
     return;
   }
+  push_refresh(monitor);
   for (guint i = 0; i < hosts->len; i++) {
     const PpHost *host = g_ptr_array_index(hosts, i);
 
     if (host->state == PP_HOST_STATE_DISABLED) {
       /* Not probed; its VMs, if any, still follow their domains. */
+      if (monitor->host_checked != NULL)
+        monitor->host_checked(host->id, monitor->host_checked_data);
+      continue;
+    }
+    if (g_hash_table_contains(monitor->push, &host->id)) {
+      /* Not probed: stale or not, its domains are followed. */
+      push_check(monitor, host);
       if (monitor->host_checked != NULL)
         monitor->host_checked(host->id, monitor->host_checked_data);
       continue;
@@ -325,6 +461,8 @@ pp_monitor_new(PpStore *store, const PpMonitorConfig *config)
   g_queue_init(&monitor->waiting);
   monitor->busy = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   monitor->running = g_ptr_array_new();
+  monitor->push = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  monitor->started = now_s();
 
   monitor->timer = g_timeout_source_new_seconds(monitor->interval_s);
   g_source_set_callback(monitor->timer, on_timer, monitor, NULL);
@@ -376,6 +514,7 @@ pp_monitor_free(PpMonitor *monitor)
   g_ptr_array_unref(monitor->running);
   g_queue_clear_full(&monitor->waiting, g_free);
   g_hash_table_unref(monitor->busy);
+  g_hash_table_unref(monitor->push);
   g_main_context_unref(monitor->context);
   g_free(monitor->probe_path);
   g_free(monitor);

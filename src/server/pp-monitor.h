@@ -2,7 +2,12 @@
  * parallel (bounded), its report parsed with the core template parser and
  * reconciled into the store in one transaction. Lives in pcipassd's main
  * loop: probes are child processes whose results come back to the loop,
- * and the store is touched only there. */
+ * and the store is touched only there.
+ *
+ * A host with a report token is in push mode: it is never probed; its
+ * reports come through pp_monitor_ingest() (POST /v1/hosts/NAME/report).
+ * When none came for PP_MONITOR_PUSH_STALE_INTERVALS intervals, the pass
+ * puts it in state error saying so; its next report clears that. */
 #pragma once
 
 #include <gio/gio.h>
@@ -28,6 +33,10 @@ typedef struct {
 
 typedef struct _PpMonitor PpMonitor;
 
+/* How many monitor intervals without a pushed report make a push host's
+ * reports stale (state error). */
+#define PP_MONITOR_PUSH_STALE_INTERVALS 3
+
 /* Starts the first pass at once, then one every interval_s. @store must
  * outlive the monitor. Returns: (transfer full). */
 PpMonitor *pp_monitor_new(PpStore *store, const PpMonitorConfig *config);
@@ -36,6 +45,22 @@ PpMonitor *pp_monitor_new(PpStore *store, const PpMonitorConfig *config);
  * already running. */
 void pp_monitor_poke(PpMonitor *monitor, gint64 host_id);
 
+/**
+ * pp_monitor_ingest:
+ *
+ * Takes a report @host_id pushed (pp_store_host_ingest()): the time of
+ * the last report is kept in memory (the push host's staleness, not
+ * written for an unchanged report); a changed one is reconciled, and the
+ * host's turn is over as after a probe (host_checked). Errors are
+ * pp_store_host_ingest()'s.
+ */
+gboolean pp_monitor_ingest(PpMonitor *monitor, gint64 host_id, const char *text, gsize len,
+                           PpIngestResult *ret_result, GError **error);
+
+/* The host got a report token (@push TRUE) or lost it: it is not probed
+ * from now on, or probed again from the next pass. */
+void pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push);
+
 /* Counters for /metrics. */
 typedef struct {
   guint64 probes_ok;
@@ -43,6 +68,10 @@ typedef struct {
   guint64 probes_timed_out;
   guint running;
   guint64 passes;
+  guint64 reports_unchanged; /* pushed reports that were the last one again */
+  guint64 reports_changed;   /* pushed reports reconciled */
+  guint64 reports_refused;   /* pushed reports that did not parse */
+  guint64 reports_stale;     /* push hosts put in error for want of reports */
 } PpMonitorCounts;
 
 void pp_monitor_get_counts(PpMonitor *monitor, PpMonitorCounts *ret);

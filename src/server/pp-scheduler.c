@@ -273,7 +273,6 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
                       guint n_devices, const PpHostUsage *used)
 {
   g_autoptr(GArray) place_devices = g_array_new(FALSE, TRUE, sizeof(PpPlaceDevice));
-  g_autoptr(GPtrArray) endpoints = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
   g_autofree char *state_text = NULL;
   PpPlaceHost ph = { 0 };
@@ -293,14 +292,7 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
     pd.vm_id = dev->vm_id;
     pd.gone = dev->gone;
     pd.not_ready = device_not_ready(host, dev, reasons);
-    for (guint k = 0; dev->keys != NULL && dev->keys[k] != NULL; k++) {
-      if (strcmp(dev->keys[k], "IOMMU_GROUP_ENDPOINTS") == 0) {
-        char **list = g_strsplit(dev->values[k], ",", -1);
-
-        g_ptr_array_add(endpoints, list);
-        pd.group_endpoints = (const char *const *)list;
-      }
-    }
+    pd.group_endpoints = (const char *const *)dev->group_endpoints;
     g_array_append_val(place_devices, pd);
     g_hash_table_replace(sched->dev_host, g_memdup2(&dev->id, sizeof(gint64)),
                          g_memdup2(&host->id, sizeof(gint64)));

@@ -526,6 +526,34 @@ static const char migration_6[] =
     "ALTER TABLE tokens ADD COLUMN expires INTEGER CHECK(expires > created);";
 /* clang-format on */
 
+/* Migration 8: pushed reports (issue 11).
+ *
+ * host_token holds each host's report token, at most one, by the SHA-256
+ * of its secret (as tokens): it lets pcipass-probe --push on that host
+ * POST its report, and nothing else. A host with one is in push mode: the
+ * monitor does not probe it.
+ *
+ * hosts.report_hash is the SHA-256 (hex) of the last report ingested from
+ * a push, so that the same report again costs a comparison; NULL after a
+ * pulled report, so that a push after a pull is reconciled in full.
+ *
+ * pci_device.group_endpoints is the record's IOMMU_GROUP_ENDPOINTS,
+ * validated at ingest and kept in canonical form, comma-separated (NULL:
+ * the group is not known), so that the scheduler reads no attribute text.
+ * Rows stored before take theirs from their attributes; the next report
+ * rewrites them checked.
+ */
+static const char migration_8[] =
+    "CREATE TABLE host_token ("
+    "  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL UNIQUE CHECK(length(hash) = 64),"
+    "  created INTEGER NOT NULL,"
+    "  last_used INTEGER);"
+    "ALTER TABLE hosts ADD COLUMN report_hash TEXT CHECK(length(report_hash) = 64);"
+    "ALTER TABLE pci_device ADD COLUMN group_endpoints TEXT;"
+    "UPDATE pci_device SET group_endpoints = "
+    "  json_extract(attributes, '$.IOMMU_GROUP_ENDPOINTS') WHERE json_valid(attributes);";
+
 /* Migration 6's data, in C: see below. */
 static gboolean migrate_6_requests(PpStore *store, GError **error);
 
@@ -585,6 +613,7 @@ static const struct {
   { 4, migration_4, NULL },
   { 5, migration_5, NULL },
   { 6, migration_6, migrate_6_requests },
+  { 8, migration_8, NULL },
   { 9, migration_9, migrate_9_typed },
 };
 
@@ -611,7 +640,9 @@ static const struct {
   "d.id, d.host_id, d.address, d.short_address, d.vendor, d.device, d.class_code, "                \
   "d.vendor_name, d.device_name, d.class_name, d.numa_node, d.iommu_group, d.driver, d.sriov, "    \
   "d.physfn, d.vm_id, d.vm_slot, d.gone, d.attributes, d.host_needs, d.set_aside, "                \
-  "EXISTS (SELECT 1 FROM host_allowance a WHERE a.host_id = d.host_id AND a.address = d.address) "
+  "EXISTS (SELECT 1 FROM host_allowance a WHERE a.host_id = d.host_id AND a.address = "            \
+  "d.address), "                                                                                   \
+  "d.group_endpoints "
 enum {
   DCOL_ID,
   DCOL_HOST_ID,
@@ -635,14 +666,15 @@ enum {
   DCOL_HOST_NEEDS,
   DCOL_SET_ASIDE,
   DCOL_ALLOWED,
+  DCOL_GROUP_ENDPOINTS,
 };
 
-/* Parameters ?2..?16 of DEV_INSERT and DEV_UPDATE are the same fields, so
+/* Parameters ?2..?17 of DEV_INSERT and DEV_UPDATE are the same fields, so
  * that bind_device() serves both; ?1 is the host (insert) or the row
  * (update). Updates leave address alone: it is the row's key. */
 #define DEVICE_FIELDS                                                                              \
   "short_address, vendor, device, class_code, vendor_name, device_name, class_name, "              \
-  "numa_node, iommu_group, driver, sriov, physfn, attributes, host_needs"
+  "numa_node, iommu_group, driver, sriov, physfn, attributes, host_needs, group_endpoints"
 
 /* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
 #define VM_COLUMNS                                                                                 \
@@ -735,6 +767,12 @@ typedef enum {
   STMT_COUNT_DEVICES,
   STMT_COUNT_USERS,
   STMT_COUNT_VMS,
+  STMT_HOST_REPORT_STATE,
+  STMT_HOST_TOKEN_SET,
+  STMT_HOST_TOKEN_DELETE,
+  STMT_HOST_TOKEN_BY_HASH,
+  STMT_HOST_TOKEN_TOUCH,
+  STMT_HOST_TOKEN_LIST,
   N_STMTS
 } StmtId;
 
@@ -768,7 +806,7 @@ static const char *const stmt_sql[N_STMTS] = {
       "UPDATE hosts SET reported_hostname = ?2, cpu_count = ?3, memory_kib = ?4, "
       "kernel_version = ?5, state = CASE WHEN NOT enabled THEN 'disabled' "
       "WHEN libvirt_error IS NOT NULL THEN 'error' ELSE 'monitored' END, "
-      "error = NULL, last_monitored = ?6 WHERE id = ?1",
+      "error = NULL, last_monitored = ?6, report_hash = ?7 WHERE id = ?1",
   [STMT_HOST_SET_ERROR] =
       "UPDATE hosts SET state = CASE WHEN enabled THEN 'error' ELSE 'disabled' END, "
       "error = CASE WHEN enabled THEN ?2 ELSE NULL END, last_monitored = ?3 WHERE id = ?1",
@@ -789,11 +827,12 @@ static const char *const stmt_sql[N_STMTS] = {
                     "ORDER BY length(d.address), d.address",
   [STMT_DEV_INSERT] =
       "INSERT INTO pci_device (host_id, address, " DEVICE_FIELDS ") "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
   /* Reported again: present, and no longer set aside. */
-  [STMT_DEV_UPDATE] = "UPDATE pci_device SET (" DEVICE_FIELDS ", gone, set_aside) = "
-                      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, NULL) "
-                      "WHERE id = ?1",
+  [STMT_DEV_UPDATE] =
+      "UPDATE pci_device SET (" DEVICE_FIELDS ", gone, set_aside) = "
+      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, NULL) "
+      "WHERE id = ?1",
   [STMT_DEV_DELETE] = "DELETE FROM pci_device WHERE id = ?1",
   [STMT_DEV_FLAG_GONE] = "UPDATE pci_device SET gone = 1 WHERE id = ?1",
   /* One pass over UNIQUE(host_id, address)'s index, each host's few rows
@@ -909,6 +948,24 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_COUNT_DEVICES] = "SELECT count(*), count(vm_id), coalesce(sum(gone), 0) FROM pci_device",
   [STMT_COUNT_USERS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)",
   [STMT_COUNT_VMS] = "SELECT state, count(*) FROM vms GROUP BY state",
+  /* Whether a pushed report with the same hash may be passed over: the
+   * hash, whether the host's state came from a report (not init, no
+   * probe error), whether a device waits to be reported again. */
+  [STMT_HOST_REPORT_STATE] =
+      "SELECT h.report_hash, h.state <> 'init' AND h.error IS NULL, "
+      "EXISTS (SELECT 1 FROM pci_device d WHERE d.host_id = h.id AND d.set_aside IS NOT NULL) "
+      "FROM hosts h WHERE h.id = ?1",
+  /* A new token replaces the host's old one. */
+  [STMT_HOST_TOKEN_SET] = "INSERT INTO host_token (host_id, hash, created) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (host_id) DO UPDATE SET hash = excluded.hash, "
+                          "created = excluded.created, last_used = NULL",
+  [STMT_HOST_TOKEN_DELETE] = "DELETE FROM host_token WHERE host_id = ?1",
+  [STMT_HOST_TOKEN_BY_HASH] =
+      "SELECT t.host_id, h.name, t.created, t.last_used "
+      "FROM host_token t JOIN hosts h ON h.id = t.host_id WHERE t.hash = ?1",
+  [STMT_HOST_TOKEN_TOUCH] = "UPDATE host_token SET last_used = ?2 WHERE host_id = ?1",
+  [STMT_HOST_TOKEN_LIST] = "SELECT t.host_id, h.name, t.created, t.last_used "
+                           "FROM host_token t JOIN hosts h ON h.id = t.host_id ORDER BY t.host_id",
 };
 
 struct _PpStore {
@@ -2039,6 +2096,7 @@ pp_store_device_free(PpStoreDevice *dev)
   g_free(dev->physfn);
   g_free(dev->host_needs);
   g_free(dev->set_aside);
+  g_strfreev(dev->group_endpoints);
   g_free(dev->keys); /* and values: one block (record_from_json()) */
   g_free(dev);
 }
@@ -2261,6 +2319,9 @@ device_from_row(sqlite3_stmt *stmt)
   dev->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
   dev->set_aside = col_strdup(stmt, DCOL_SET_ASIDE);
   dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
+  /* Checked and canonical when written (pp_probe_report_parse()). */
+  if (sqlite3_column_type(stmt, DCOL_GROUP_ENDPOINTS) != SQLITE_NULL)
+    dev->group_endpoints = g_strsplit(col_text(stmt, DCOL_GROUP_ENDPOINTS), ",", -1);
   record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
   return dev;
 }
@@ -2336,9 +2397,11 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
   return g_steal_pointer(&devices);
 }
 
-/* Binds a probe record's fields to ?2..?15 of DEV_INSERT / DEV_UPDATE. */
+/* Binds a probe record's fields to ?2..?17 of DEV_INSERT / DEV_UPDATE;
+ * @endpoints: its group_endpoints joined (endpoints_text()). */
 static void
-bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len)
+bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+            const char *endpoints)
 {
   bind_text(stmt, 2, dev->bdf);
   bind_text(stmt, 3, dev->short_address);
@@ -2355,6 +2418,15 @@ bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsiz
   bind_text(stmt, 14, dev->physfn);
   sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
   bind_text(stmt, 16, dev->host_needs);
+  bind_text(stmt, 17, endpoints);
+}
+
+/* The group_endpoints column of a record: its addresses comma-separated.
+ * Returns: (transfer full) (nullable): NULL when it has none. */
+static char *
+endpoints_text(const PpProbeDevice *dev)
+{
+  return dev->group_endpoints != NULL ? g_strjoinv(",", dev->group_endpoints) : NULL;
 }
 
 static gboolean
@@ -2370,9 +2442,11 @@ col_equal(sqlite3_stmt *stmt, int col, const char *text)
 /* Whether the row (a DEVICE_COLUMNS row) already says what the record
  * says, gone flag included: then it needs no write. */
 static gboolean
-device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len)
+device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+                   const char *endpoints)
 {
   return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
+         col_equal(stmt, DCOL_GROUP_ENDPOINTS, endpoints) &&
          sqlite3_column_type(stmt, DCOL_SET_ASIDE) == SQLITE_NULL &&
          col_equal(stmt, DCOL_HOST_NEEDS, dev->host_needs) &&
          sqlite3_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
@@ -2403,12 +2477,14 @@ typedef struct {
   guint index; /* in the report */
 } ChangedRow;
 
-/* The body of pp_store_host_reconcile(), inside its transaction. */
+/* The body of pp_store_host_reconcile(), inside its transaction;
+ * @report_hash: what hosts.report_hash becomes (NULL: a pulled report). */
 static gboolean
 reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbeReport *report,
-                 gint64 now, PpReconcileStats *stats, GError **error)
+                 const char *report_hash, gint64 now, PpReconcileStats *stats, GError **error)
 {
   GPtrArray *devices = report->devices;
+  g_autoptr(GPtrArray) endpoints = g_ptr_array_new_full(devices->len, g_free);
   g_autoptr(GHashTable) by_address = g_hash_table_new(g_str_hash, g_str_equal);
   g_autofree gsize *json_at = g_new(gsize, devices->len + 1);
   g_autofree gboolean *known = g_new0(gboolean, devices->len);
@@ -2425,6 +2501,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
     json_at[i] = json->len;
     record_append_json(json, (const char *const *)dev->keys, (const char *const *)dev->values);
     g_hash_table_insert(by_address, dev->bdf, GUINT_TO_POINTER(i + 1));
+    g_ptr_array_add(endpoints, endpoints_text(dev));
   }
   json_at[devices->len] = json->len;
 
@@ -2450,7 +2527,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       known[i] = TRUE;
       stats->updated++;
       if (!device_row_matches(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
-                              json_at[i + 1] - json_at[i])) {
+                              json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i))) {
         ChangedRow row = { id, i };
 
         g_array_append_val(changed, row);
@@ -2474,7 +2551,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
       sqlite3_bind_int64(stmt, 1, row->id);
       bind_device(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
-                  json_at[i + 1] - json_at[i]);
+                  json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i));
       if (!stmt_run(store, stmt, error, "refreshing a device"))
         return FALSE;
       sqlite3_reset(stmt);
@@ -2493,7 +2570,8 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       if (known[i])
         continue;
       sqlite3_bind_int64(stmt, 1, host_id);
-      bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i]);
+      bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i],
+                  g_ptr_array_index(endpoints, i));
       if (!stmt_run(store, stmt, error, "adding a device")) {
         g_prefix_error(error, "%s: ", dev->bdf);
         return FALSE;
@@ -2543,6 +2621,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
     sqlite3_bind_int64(stmt, 4, report->memory_kib);
     bind_text(stmt, 5, report->kernel_version);
     sqlite3_bind_int64(stmt, 6, now);
+    bind_text(stmt, 7, report_hash);
     if (!stmt_run(store, stmt, error, "recording the host's facts"))
       return FALSE;
   }
@@ -2565,7 +2644,7 @@ pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *rep
   name = host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
-  if (!reconcile_locked(store, host_id, name, report, now, &stats, error)) {
+  if (!reconcile_locked(store, host_id, name, report, NULL, now, &stats, error)) {
     g_prefix_error(error, "host '%s': ", name);
     return FALSE;
   }
@@ -2578,6 +2657,223 @@ pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *rep
   if (ret_stats != NULL)
     *ret_stats = stats;
   return TRUE;
+}
+
+gboolean
+pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len, gint64 now,
+                     PpIngestResult *ret_result, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(GChecksum) checksum = NULL;
+  g_autoptr(PpProbeReport) report = NULL;
+  g_autofree char *name = NULL;
+  PpIngestResult result = { 0 };
+  const char *hash;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(text != NULL || len == 0, FALSE);
+
+  checksum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(checksum, (const guchar *)(text != NULL ? text : ""), (gssize)len);
+  hash = g_checksum_get_string(checksum);
+
+  /* The cheap path: one indexed read, no write, no parse. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_REPORT_STATE, error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (!stmt_next(store, stmt, &local, "reading a host's last report")) {
+      if (local != NULL)
+        g_propagate_error(error, local);
+      else
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                    "no host with id %" G_GINT64_FORMAT, host_id);
+      return FALSE;
+    }
+    if (col_equal(stmt, 0, hash) && sqlite3_column_int(stmt, 1) != 0 &&
+        sqlite3_column_int(stmt, 2) == 0) {
+      if (ret_result != NULL)
+        *ret_result = result;
+      return TRUE;
+    }
+  }
+
+  report = pp_probe_report_parse(text, len, error);
+  if (report == NULL)
+    return FALSE;
+  result.changed = TRUE;
+  result.devices = report->devices->len;
+  if (!store_txn_begin(store, &txn, "ingesting a report", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  if (!reconcile_locked(store, host_id, name, report, hash, now, &result.stats, error) ||
+      !store_txn_commit(&txn, "ingesting a report", error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  g_debug("host '%s': pushed report: %u added, %u refreshed, %u removed, %u gone while held", name,
+          result.stats.added, result.stats.updated, result.stats.removed, result.stats.flagged);
+  if (ret_result != NULL)
+    *ret_result = result;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Host report tokens                                                       */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_host_token_free(PpHostToken *token)
+{
+  if (token == NULL)
+    return;
+  g_free(token->host_name);
+  g_free(token);
+}
+
+static PpHostToken *
+host_token_from_row(sqlite3_stmt *stmt)
+{
+  PpHostToken *token = g_new0(PpHostToken, 1);
+
+  token->host_id = sqlite3_column_int64(stmt, 0);
+  token->host_name = col_strdup(stmt, 1);
+  token->created = sqlite3_column_int64(stmt, 2);
+  token->last_used = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
+  return token;
+}
+
+static gboolean check_token_hash(const char *hash, GError **error);
+
+gboolean
+pp_store_host_token_set(PpStore *store, gint64 host_id, const char *hash, gint64 now,
+                        GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  if (!check_token_hash(hash, error))
+    return FALSE;
+  if (!store_txn_begin(store, &txn, "making a host's report token", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_TOKEN_SET, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    bind_text(stmt, 2, hash);
+    sqlite3_bind_int64(stmt, 3, now);
+    if (!stmt_run(store, stmt, error, "making a host's report token")) {
+      g_prefix_error(error, "host '%s': ", name);
+      return FALSE;
+    }
+  }
+  if (!store_txn_commit(&txn, "making a host's report token", error))
+    return FALSE;
+  g_debug("host '%s': report token made", name);
+  return TRUE;
+}
+
+gboolean
+pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+
+  if (!store_txn_begin(store, &txn, "revoking a host's report token", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_TOKEN_DELETE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (!stmt_run(store, stmt, error, "revoking a host's report token"))
+      return FALSE;
+    if (sqlite3_changes(store->db) == 0) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "host '%s' has no report token",
+                  name);
+      return FALSE;
+    }
+  }
+  if (!store_txn_commit(&txn, "revoking a host's report token", error))
+    return FALSE;
+  g_debug("host '%s': report token revoked", name);
+  return TRUE;
+}
+
+PpHostToken *
+pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, GError **error)
+{
+  g_autoptr(PpHostToken) token = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  if (!check_token_hash(hash, NULL)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such host token");
+    return NULL;
+  }
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_TOKEN_BY_HASH, error);
+
+    if (stmt == NULL)
+      return NULL;
+    bind_text(stmt, 1, hash);
+    if (!stmt_next(store, stmt, &local, "authenticating a host token")) {
+      if (local != NULL)
+        g_propagate_error(error, local);
+      else
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such host token");
+      return NULL;
+    }
+    token = host_token_from_row(stmt);
+  }
+  /* A write a minute at most per host, however often it pushes: the
+   * cheap path of an unchanged report stays one read. */
+  if (now - token->last_used >= 60) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_TOKEN_TOUCH, error);
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, token->host_id);
+    sqlite3_bind_int64(stmt, 2, now);
+    if (!stmt_run(store, stmt, error, "authenticating a host token"))
+      return NULL;
+    token->last_used = now;
+  }
+  return g_steal_pointer(&token);
+}
+
+static gpointer
+host_token_row(sqlite3_stmt *stmt)
+{
+  return host_token_from_row(stmt);
+}
+
+GPtrArray *
+pp_store_host_token_list(PpStore *store, GError **error)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+
+  return rows_list(store, STMT_HOST_TOKEN_LIST, 0, host_token_row,
+                   (GDestroyNotify)pp_host_token_free, "listing host report tokens", error);
 }
 
 /* Records a host's probe or libvirt failure (@id: STMT_HOST_SET_ERROR or

@@ -129,7 +129,10 @@ typedef struct {
   char *host_needs; /* why the host needs it (the probe's HOST_NEEDS); NULL: it does not */
   gboolean allowed; /* an administrator allowed VMs this needed address (host_allowance) */
   char *set_aside;  /* why a deploy could not bind it here; NULL: not set aside */
-  GStrv keys;       /* the probe's whole record, in its order */
+  /* The endpoints of its IOMMU group (the probe's IOMMU_GROUP_ENDPOINTS,
+   * checked at ingest, canonical addresses); NULL: the group is not known. */
+  GStrv group_endpoints;
+  GStrv keys; /* the probe's whole record, in its order */
   GStrv values;
 } PpStoreDevice;
 
@@ -223,6 +226,57 @@ typedef struct {
  */
 gboolean pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *report,
                                  gint64 now, PpReconcileStats *ret_stats, GError **error);
+
+/* What pp_store_host_ingest() did. */
+typedef struct {
+  gboolean changed;       /* FALSE: the report was the last one again; nothing written */
+  guint devices;          /* in the report (0 when unchanged: not parsed) */
+  PpReconcileStats stats; /* as pp_store_host_reconcile()'s */
+} PpIngestResult;
+
+/**
+ * pp_store_host_ingest:
+ * @text: a report as pcipass-probe prints it, pushed by the host
+ * @len: its length in bytes
+ * @now: unix seconds
+ *
+ * The SHA-256 of @text is compared with the host's last pushed report's:
+ * the same report again, while the host's state came from a report (not
+ * init, no probe error) and no device of it is set aside, costs that one
+ * read, and nothing is parsed or written (ret_result->changed FALSE).
+ * Else the report is parsed (PP_PROBE_REPORT_ERROR, nothing changed,
+ * when it does not) and reconciled as pp_store_host_reconcile() does, its
+ * hash kept, in one transaction. NOT_FOUND for an unknown host.
+ */
+gboolean pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len,
+                              gint64 now, PpIngestResult *ret_result, GError **error);
+
+/* A host's report token (schema version 8): lets pcipass-probe --push on
+ * the host POST its report, nothing else. One per host at most. */
+typedef struct {
+  gint64 host_id;
+  char *host_name;
+  gint64 created;
+  gint64 last_used; /* 0: never; written at most once a minute */
+} PpHostToken;
+
+void pp_host_token_free(PpHostToken *token);
+
+/* Stores the host's report token by the SHA-256 of its secret (@hash, 64
+ * lower-case hex digits), replacing any it had. NOT_FOUND for an unknown
+ * host. */
+gboolean pp_store_host_token_set(PpStore *store, gint64 host_id, const char *hash, gint64 now,
+                                 GError **error);
+/* Revokes it: refused from the next request on. NOT_FOUND for an unknown
+ * host or a host without one ("host 'x' has no report token"). */
+gboolean pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error);
+/* The host a token hash belongs to; NOT_FOUND for an unknown hash.
+ * Returns: (transfer full). */
+PpHostToken *pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now,
+                                              GError **error);
+/* Returns: (transfer full) (element-type PpHostToken): every host with a
+ * report token (those in push mode), by host id. */
+GPtrArray *pp_store_host_token_list(PpStore *store, GError **error);
 
 /* The probe failed: state error with @message, last_monitored @now; the
  * inventory stays as it was. A disabled host stays disabled. */
@@ -660,5 +714,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpQuota, pp_quota_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVm, pp_vm_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmChange, pp_vm_change_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostAllowance, pp_host_allowance_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpHostToken, pp_host_token_free)
 
 G_END_DECLS
