@@ -268,8 +268,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 26);
   /* --json on all; --socket, --url, --token-file, --ca-file on the 25
-   * daemon ones; 25 of their own. */
-  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 25);
+   * daemon ones; 31 of their own. */
+  g_assert_cmpuint(options, ==, 26 + 4 * 25 + 31);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

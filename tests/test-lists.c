@@ -1,6 +1,7 @@
 /* Paged, light lists through the real pcipassd (issue 11): GET /v1/vms and
  * GET /v1/hosts by pages (limit, after, next), their filters and their
- * refusals, and what a user sees of them. Hosts use libvirt's test driver (test:///default).
+ * refusals, what a user sees of them, and `pcipass vm list` / `host list`
+ * paging through them. Hosts use libvirt's test driver (test:///default).
  * Many VMs are written into the store while pcipassd is stopped (one
  * INSERT, as failed VMs that the scheduler leaves alone): creating 1,234
  * over the API would test the scheduler, not the lists. */
@@ -377,6 +378,23 @@ test_refusals(PpTestDaemon *f, gconstpointer data)
   alice = add_user(f, "alice");
   create_vm_as(f, alice, PLAIN_TEMPLATE);
   create_vm_as(f, NULL, PLAIN_TEMPLATE);
+  /* Both explained (no host to try): the scheduler changes them no more. */
+  for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
+    g_autoptr(json_t) vms = get_as(f, NULL, "/v1/vms?all=1");
+    json_t *vm;
+    size_t i;
+    guint explained = 0;
+
+    json_array_foreach(json_object_get(vms, "vms"), i, vm)
+    {
+      if (json_is_string(json_object_get(vm, "summary")))
+        explained++;
+    }
+    if (explained == 2)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
   before = get_as(f, NULL, "/v1/vms?all=1");
   hosts_before = get_as(f, NULL, "/v1/hosts");
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -444,6 +462,108 @@ test_user_sight(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* The offset of @word in the first line of @text that holds it. */
+static glong
+column_of(const char *line, const char *word)
+{
+  const char *at = strstr(line, word);
+
+  g_assert_nonnull(at);
+  return at - line;
+}
+
+/* pcipass vm list pages through 1,234 VMs (pages of 500): every row once,
+ * in order, its columns under the header's; --limit stops; --json is one
+ * document; filters reach pcipassd; bad ones exit 2. */
+static void
+test_cli_paging(PpTestDaemon *f, gconstpointer data)
+{
+  g_auto(PpTestRun) run = { 0 };
+  g_auto(GStrv) lines = NULL;
+  glong state_at, host_at;
+
+  pp_test_daemon_start(f, NULL);
+  bulk_vms(f, "root", 1234);
+
+  pp_test_cli(f, (const char *const[]){ "vm", "list", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  lines = g_strsplit(run.out, "\n", -1);
+  g_assert_cmpuint(g_strv_length(lines), ==, 1 + 1234 + 1); /* header, rows, "" */
+  state_at = column_of(lines[0], "STATE");
+  host_at = column_of(lines[0], "HOST");
+  for (guint i = 1; i <= 1234; i++) {
+    g_autofree char *id = g_strdup_printf("%u", i);
+    g_auto(GStrv) words = g_strsplit_set(lines[i], " ", -1);
+    guint w = 0;
+
+    while (words[w][0] == '\0')
+      w++;
+    g_assert_cmpstr(words[w], ==, id);
+    /* Fixed widths: each page's rows under the first page's header. */
+    g_assert_cmpint(column_of(lines[i], "failed"), ==, state_at);
+    g_assert_cmpint(lines[i][host_at], ==, '-');
+  }
+  pp_test_run_clear(&run);
+
+  /* --limit: 700 rows (test-cli /cli/fake/list-pages sees the pages asked). */
+  pp_test_cli(f, (const char *const[]){ "vm", "list", "--limit", "700", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpuint(pp_test_count(run.out, "\n"), ==, 701);
+  g_assert_nonnull(strstr(run.out, "\n    700 bulk-700 "));
+  g_assert_null(strstr(run.out, " bulk-701 "));
+  pp_test_run_clear(&run);
+
+  /* --json: one document, every VM. */
+  {
+    g_autoptr(json_t) all = pp_test_cli_json(f, (const char *const[]){ "vm", "list", NULL });
+    g_autoptr(json_t) some =
+        pp_test_cli_json(f, (const char *const[]){ "vm", "list", "--limit", "3", NULL });
+
+    g_assert_cmpuint(json_array_size(json_object_get(all, "vms")), ==, 1234);
+    g_assert_cmpint(json_integer_value(
+                        json_object_get(json_array_get(json_object_get(all, "vms"), 1233), "id")),
+                    ==, 1234);
+    g_assert_cmpuint(json_array_size(json_object_get(some, "vms")), ==, 3);
+    g_assert_null(json_object_get(all, "next"));
+  }
+
+  /* Filters. */
+  pp_test_cli(f, (const char *const[]){ "vm", "list", "--state", "pending", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
+  pp_test_run_clear(&run);
+  pp_test_cli(f,
+              (const char *const[]){ "vm", "list", "--state", "failed", "--owner", "root",
+                                     "--limit", "2", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpuint(pp_test_count(run.out, "\n"), ==, 3);
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "vm", "list", "--state", "bogus", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "'bogus' is not a VM state"));
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "vm", "list", "--host", "nowhere", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "no host 'nowhere'"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "vm", "list", "--limit", "0", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "--limit 0: give 1 or more VMs"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--state", "nope", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "'nope' is not a host state"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "list", "--state", "init", "--limit", "1", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID NAME STATE PCI MONITORED\n");
+  pp_test_daemon_stop(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -455,6 +575,7 @@ main(int argc, char **argv)
   ADD("/lists/filters", test_filters);
   ADD("/lists/refusals", test_refusals);
   ADD("/lists/user-sight", test_user_sight);
+  ADD("/lists/cli-paging", test_cli_paging);
 #undef ADD
   return g_test_run();
 }
