@@ -602,7 +602,7 @@ test_daemon_options_before(void)
   server = fake_server_new(sock, 200, hosts, NULL);
   run_cli((const char *const[]){ "--socket", sock, "host", "list", NULL }, NULL, &run);
   request = fake_server_join(server);
-  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts?limit=500 HTTP/1.1\r\n"));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.err, ==, "");
   g_assert_cmpstr(run.out, ==,
@@ -660,7 +660,7 @@ test_daemon_options_before(void)
   run_cli((const char *const[]){ "--url", url, "--token-file", token, "vm", "list", NULL }, NULL,
           &run);
   request = fake_server_join(server);
-  g_assert_true(g_str_has_prefix(request, "GET /v1/vms HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms?limit=500 HTTP/1.1\r\n"));
   g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-3\r\n"));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
@@ -1030,7 +1030,7 @@ test_fake_tcp_token(void)
                 (const char *const[]){ set_url, "PCIPASS_TOKEN=other-token", NULL }, NULL, &run);
   }
   request = fake_server_join(server);
-  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/hosts?limit=500 HTTP/1.1\r\n"));
   g_assert_nonnull(strstr(request, "\r\nAuthorization: Bearer s3cret-token-1\r\n"));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==,
@@ -1485,7 +1485,7 @@ test_fake_vm_list(void)
   server = fake_server_new(sock, 200, answer, NULL);
   run_cli((const char *const[]){ "vm", "list", "--socket", sock, NULL }, NULL, &run);
   request = fake_server_join(server);
-  g_assert_true(g_str_has_prefix(request, "GET /v1/vms HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms?limit=500 HTTP/1.1\r\n"));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==,
                   "ID NAME    OWNER STATE   HOST  CPU MEMORY PCI AGE\n"
@@ -1497,9 +1497,120 @@ test_fake_vm_list(void)
   server = fake_server_new(sock, 200, "{\"vms\": []}", NULL);
   run_cli((const char *const[]){ "vm", "list", "--all", "--socket", sock, NULL }, NULL, &run);
   request = fake_server_join(server);
-  g_assert_true(g_str_has_prefix(request, "GET /v1/vms?all=1 HTTP/1.1\r\n"));
+  g_assert_true(g_str_has_prefix(request, "GET /v1/vms?all=1&limit=500 HTTP/1.1\r\n"));
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==, "ID NAME OWNER STATE HOST CPU MEMORY PCI AGE\n");
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  pp_test_rmtree(dir);
+}
+
+/* vm list pages: it asks for the next page until "next" is null or
+ * --limit rows came, with its filters each time, and prints each page as
+ * it comes (the first page leaves room for the later ones' cells); an
+ * error on a later page is said after what was printed; a "next" that
+ * does not advance stops it. */
+static void
+test_fake_list_pages(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  static const char *const answers[] = {
+    "{\"vms\": [{\"id\": 1, \"name\": \"a\", \"state\": \"running\"}, {\"id\": 2, "
+    "\"name\": \"b\", \"state\": \"pending\"}], \"next\": 2}",
+    "{\"vms\": [{\"id\": 3, \"name\": \"c\", \"state\": \"running\"}, {\"id\": 4, "
+    "\"name\": \"a-much-longer-name-than-twenty\", \"state\": \"running\"}], \"next\": 4}",
+    "{\"vms\": [{\"id\": 5, \"name\": \"e\", \"state\": \"pending\"}], \"next\": 5}",
+  };
+  static const guint ok[] = { 200, 200, 200 };
+  static const guint failing[] = { 200, 500 };
+  static const char *const stuck[] = {
+    "{\"vms\": [{\"id\": 7}], \"next\": 7}",
+    "{\"vms\": [{\"id\": 8}], \"next\": 7}",
+  };
+  static const char *const fail_answers[] = {
+    "{\"vms\": [{\"id\": 1}], \"next\": 1}",
+    "{\"error\": {\"code\": 500, \"message\": \"the store is gone\"}}",
+  };
+  FakeServer *server = NULL;
+  PpTestRun run = { 0 };
+  g_auto(GStrv) lines = NULL;
+
+  server = fake_server_new_n(sock, 3, ok, answers, NULL);
+  run_cli((const char *const[]){ "vm", "list", "--socket", sock, "--state", "running,pending",
+                                 "--owner", "a b", "--limit", "5", NULL },
+          NULL, &run);
+  fake_server_join(server);
+  g_assert_true(g_str_has_prefix(server->requests[0],
+                                 "GET /v1/vms?state=running%2Cpending&owner=a%20b&limit=5 HTTP"));
+  g_assert_true(g_str_has_prefix(
+      server->requests[1], "GET /v1/vms?state=running%2Cpending&owner=a%20b&limit=3&after=2 HTTP"));
+  g_assert_true(g_str_has_prefix(
+      server->requests[2], "GET /v1/vms?state=running%2Cpending&owner=a%20b&limit=1&after=4 HTTP"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  lines = g_strsplit(run.out, "\n", -1);
+  g_assert_cmpuint(g_strv_length(lines), ==, 7);
+  /* The first page's widths: room for the later pages. */
+  g_assert_cmpstr(lines[0], ==,
+                  "     ID NAME                 OWNER        STATE       HOST             CPU  "
+                  "MEMORY PCI AGE");
+  g_assert_cmpstr(lines[1], ==,
+                  "      1 a                    -            running     -                -    -"
+                  "        - -");
+  g_assert_cmpstr(lines[3], ==,
+                  "      3 c                    -            running     -                -    -"
+                  "        - -");
+  /* A wider cell pushes the rest of its row. */
+  g_assert_true(g_str_has_prefix(lines[4], "      4 a-much-longer-name-than-twenty - "));
+  g_assert_true(g_str_has_prefix(lines[5], "      5 e                    -            pending"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* --limit 2 with more to come: one page, no second request. */
+  server = fake_server_new_n(sock, 1, ok, answers, NULL);
+  run_cli((const char *const[]){ "vm", "list", "--socket", sock, "--limit", "2", "--json", NULL },
+          NULL, &run);
+  fake_server_join(server);
+  g_assert_true(g_str_has_prefix(server->requests[0], "GET /v1/vms?limit=2 HTTP"));
+  g_assert_cmpint(run.status, ==, 0);
+  {
+    json_t *json = json_loads(run.out, 0, NULL);
+
+    g_assert_nonnull(json);
+    g_assert_cmpuint(json_array_size(json_object_get(json, "vms")), ==, 2);
+    json_decref(json);
+  }
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* An error on the second page: the first is printed, then the error. */
+  server = fake_server_new_n(sock, 2, failing, fail_answers, NULL);
+  run_cli((const char *const[]){ "vm", "list", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.out, "      1 -"));
+  g_assert_nonnull(strstr(run.err, "the store is gone"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+
+  /* A next that does not advance: stopped, not a loop. */
+  server = fake_server_new_n(sock, 1, ok, stuck, NULL);
+  run_cli((const char *const[]){ "host", "list", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "not a page of 'hosts'"));
+  pp_test_run_clear(&run);
+  fake_server_free(server);
+  unlink(sock);
+  server = fake_server_new_n(sock, 2, ok, stuck, NULL);
+  run_cli((const char *const[]){ "vm", "list", "--socket", sock, NULL }, NULL, &run);
+  fake_server_join(server);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "does not follow 7 (next: 7)"));
   pp_test_run_clear(&run);
   fake_server_free(server);
   pp_test_rmtree(dir);
@@ -1744,6 +1855,7 @@ main(int argc, char **argv)
   g_test_add_func("/cli/fake/vm-create", test_fake_vm_create);
   g_test_add_func("/cli/vm-create/local-errors", test_vm_create_local_errors);
   g_test_add_func("/cli/fake/vm-list", test_fake_vm_list);
+  g_test_add_func("/cli/fake/list-pages", test_fake_list_pages);
   g_test_add_func("/cli/fake/vm-show", test_fake_vm_show);
   g_test_add_func("/cli/fake/vm-actions", test_fake_vm_actions);
   g_test_add_func("/cli/fake/vm-place", test_fake_vm_place);

@@ -192,9 +192,9 @@ test_daemon_docs(void)
   PpTestRun run = { 0 };
   guint keys = 0;
 
-  g_assert_cmpuint(assert_options_documented((const char *const[]){ daemon, "--help", NULL },
-                                             "man/pcipassd.8"),
-                   >=, 13);
+  g_assert_cmpuint(
+      assert_options_documented((const char *const[]){ daemon, "--help", NULL }, "man/pcipassd.8"),
+      >=, 13);
   pp_test_run((const char *const[]){ daemon, "--print-config", NULL }, NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   lines = g_strsplit(run.out, "\n", -1);
@@ -300,8 +300,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 27);
   /* --json on all; --socket, --url, --token-file, --ca-file on the 26
-   * daemon ones; 27 of their own. */
-  g_assert_cmpuint(options, ==, 27 + 4 * 26 + 27);
+   * daemon ones; 33 of their own. */
+  g_assert_cmpuint(options, ==, 27 + 4 * 26 + 33);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -2398,7 +2398,7 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_cmpint(sqlite3_exec(db, pp_store_test_get_migration(1), NULL, NULL, NULL), ==,
                   SQLITE_OK);
   g_assert_nonnull(pp_store_test_get_migration(6));
-  g_assert_null(pp_store_test_get_migration(7));
+  g_assert_nonnull(pp_store_test_get_migration(7));
   g_assert_nonnull(pp_store_test_get_migration(8));
   g_assert_nonnull(pp_store_test_get_migration(9));
   g_assert_null(pp_store_test_get_migration(10));
@@ -4370,6 +4370,276 @@ test_host_tokens(Fixture *f, gconstpointer data)
   g_assert_cmpuint(list->len, ==, 0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Paged lists                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Every id of every page of @page (its limit, states and owner), checking
+ * that each page but the last is full, ids ascend across pages and the
+ * last page's next is 0. */
+static GArray *
+all_pages(PpStore *store, PpStorePage page, gboolean hosts, guint *ret_pages)
+{
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint pages = 0;
+
+  for (;;) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = NULL;
+    gint64 next = -1;
+
+    rows = hosts ? pp_store_host_page(store, &page, &next, &error)
+                 : pp_store_vm_page(store, &page, &next, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(rows);
+    g_assert_cmpuint(rows->len, <=, page.limit);
+    pages++;
+    for (guint i = 0; i < rows->len; i++) {
+      gint64 id = hosts ? ((PpHost *)g_ptr_array_index(rows, i))->id
+                        : ((PpVmRow *)g_ptr_array_index(rows, i))->id;
+
+      g_assert_cmpint(id, >, page.after);
+      if (ids->len > 0)
+        g_assert_cmpint(id, >, g_array_index(ids, gint64, ids->len - 1));
+      g_array_append_val(ids, id);
+    }
+    if (next == 0)
+      break;
+    g_assert_cmpuint(rows->len, ==, page.limit);
+    g_assert_cmpint(next, ==, g_array_index(ids, gint64, ids->len - 1));
+    page.after = next;
+    g_assert_cmpuint(pages, <, 10000);
+  }
+  *ret_pages = pages;
+  return ids;
+}
+
+/* The ids pp_store_vm_list() gives (the whole list): what pages must add
+ * up to. */
+static GArray *
+listed_ids(PpStore *store, gint64 owner_id, guint states)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vms = pp_store_vm_list(store, owner_id, states, &error);
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < vms->len; i++)
+    g_array_append_val(ids, ((PpVm *)g_ptr_array_index(vms, i))->id);
+  return ids;
+}
+
+static void
+assert_same_ids(const GArray *a, const GArray *b)
+{
+  g_assert_cmpuint(a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    g_assert_cmpint(g_array_index(a, gint64, i), ==, g_array_index(b, gint64, i));
+}
+
+/* EXPLAIN QUERY PLAN of @sql: its details, one a line. */
+static char *
+query_plan(PpStore *store, const char *sql)
+{
+  g_autofree char *explain = g_strconcat("EXPLAIN QUERY PLAN ", sql, NULL);
+  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3_stmt *stmt = NULL;
+  GString *out = g_string_new(NULL);
+
+  g_assert_cmpint(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    g_string_append_printf(out, "%s\n", (const char *)sqlite3_column_text(stmt, 3));
+  sqlite3_finalize(stmt);
+  return g_string_free(out, FALSE);
+}
+
+/* 250 VMs of two owners in three states, read in pages of 100 and of 7,
+ * with and without filters: every page but the last full, no id twice,
+ * none missing (what the whole list gives), in order, next 0 at the end. */
+static void
+test_vm_page(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpUser) bob = add_user(f->store, "bob");
+  g_autoptr(GError) error = NULL;
+  guint pending = 1u << PP_VM_STATE_PENDING, failed = 1u << PP_VM_STATE_FAILED;
+  guint done = 1u << PP_VM_STATE_DONE;
+  guint pages = 0;
+
+  for (guint i = 0; i < 250; i++) {
+    g_autoptr(PpVm) vm = add_vm(f->store, i % 2 ? bob->id : alice->id, NULL, 100, 1024);
+
+    if (i % 5 == 0)
+      g_assert_true(pp_store_vm_release(f->store, vm->id, PP_VM_STATE_FAILED, "it could not\nrun",
+                                        600, &error));
+    else if (i % 7 == 0)
+      g_assert_true(pp_store_vm_release(f->store, vm->id, PP_VM_STATE_DONE, NULL, 600, &error));
+    g_assert_no_error(error);
+  }
+  {
+    g_autoptr(GArray) ids = all_pages(f->store, (PpStorePage){ .limit = 100 }, FALSE, &pages);
+    g_autoptr(GArray) want = listed_ids(f->store, 0, 0);
+
+    g_assert_cmpuint(pages, ==, 3);
+    g_assert_cmpuint(ids->len, ==, 250);
+    assert_same_ids(ids, want);
+  }
+  {
+    /* Exactly two pages' worth: the second page says it is the last. */
+    g_autoptr(GArray) ids = all_pages(f->store, (PpStorePage){ .limit = 125 }, FALSE, &pages);
+
+    g_assert_cmpuint(pages, ==, 2);
+    g_assert_cmpuint(ids->len, ==, 250);
+  }
+  {
+    const struct {
+      gint64 owner;
+      guint states;
+    } cases[] = {
+      { 0, pending },
+      { alice->id, pending },
+      { bob->id, pending | failed },
+      { 0, failed | done },
+      { bob->id, 0 },
+      { alice->id, done },
+      { 0, (1u << _PP_VM_STATE_MAX) - 1 - done },
+    };
+
+    for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+      g_autoptr(GArray) ids = all_pages(
+          f->store,
+          (PpStorePage){ .limit = 7, .owner_id = cases[c].owner, .states = cases[c].states }, FALSE,
+          &pages);
+      g_autoptr(GArray) want = listed_ids(f->store, cases[c].owner, cases[c].states);
+
+      g_test_message("owner %" G_GINT64_FORMAT ", states %x: %u VMs in %u pages", cases[c].owner,
+                     cases[c].states, ids->len, pages);
+      g_assert_cmpuint(want->len, >, 0);
+      assert_same_ids(ids, want);
+    }
+  }
+
+  /* The light row: the reason as it is (the API cuts it), the summary's
+   * parts from an explanation that is a list of hosts, or its head. */
+  {
+    g_autoptr(GPtrArray) rows = NULL;
+    const PpVmRow *row;
+    gint64 next = -1;
+
+    g_assert_true(pp_store_vm_set_explanation(
+        f->store, 2,
+        "[{\"host_id\": 1, \"host\": \"node1\", \"reason\": \"no free device\"},"
+        " {\"host_id\": 2, \"host\": \"node2\", \"reason\": \"disabled\"}]",
+        &error));
+    g_assert_true(pp_store_vm_set_explanation(f->store, 3, "9,996 hosts: no free 0302", &error));
+    g_assert_no_error(error);
+    rows = pp_store_vm_page(f->store, &(PpStorePage){ .limit = 3 }, &next, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 3);
+    g_assert_cmpint(next, ==, 3);
+    row = g_ptr_array_index(rows, 0);
+    g_assert_cmpint(row->state, ==, PP_VM_STATE_FAILED);
+    g_assert_cmpstr(row->reason, ==, "it could not\nrun");
+    g_assert_false(row->explained);
+    g_assert_cmpstr(row->owner_name, ==, "alice");
+    g_assert_cmpint(row->cpu, ==, 100);
+    g_assert_cmpint(row->memory_kib, ==, 1024);
+    g_assert_cmpuint(row->devices, ==, 0);
+    row = g_ptr_array_index(rows, 1);
+    g_assert_true(row->explained);
+    g_assert_cmpint(row->explained_hosts, ==, 2);
+    g_assert_cmpstr(row->first_host, ==, "node1");
+    g_assert_cmpstr(row->first_reason, ==, "no free device");
+    g_assert_null(row->explanation_head);
+    row = g_ptr_array_index(rows, 2);
+    g_assert_true(row->explained);
+    g_assert_cmpint(row->explained_hosts, ==, -1);
+    g_assert_cmpstr(row->explanation_head, ==, "9,996 hosts: no free 0302");
+  }
+
+  /* Who owns what, one point query: done VMs are nobody's to see. */
+  {
+    gboolean owned = TRUE;
+
+    g_assert_true(pp_store_vm_is_owned(f->store, 2, bob->id, &owned, &error));
+    g_assert_true(owned);
+    g_assert_true(pp_store_vm_is_owned(f->store, 2, alice->id, &owned, &error));
+    g_assert_false(owned);
+    g_assert_true(pp_store_vm_is_owned(f->store, 8, bob->id, &owned, &error)); /* done */
+    g_assert_false(owned);
+    g_assert_true(pp_store_vm_is_owned(f->store, 9999, bob->id, &owned, &error));
+    g_assert_false(owned);
+    g_assert_no_error(error);
+  }
+
+  /* Each page reads an index in id order: no scan of the table, no sort. */
+  {
+    static const char *const queries[] = {
+      "SELECT id FROM vms WHERE id > 5 ORDER BY id LIMIT 101",
+      "SELECT id FROM vms WHERE owner_id = 1 AND id > 5 ORDER BY id LIMIT 101",
+      "SELECT id FROM vms WHERE state = 'pending' AND id > 5 ORDER BY id LIMIT 101",
+      "SELECT id FROM vms WHERE owner_id = 1 AND state = 'pending' AND id > 5 ORDER BY id "
+      "LIMIT 101",
+      "SELECT id FROM vms WHERE host_id = 1 AND id > 5 AND (0 = 0 OR owner_id = 0) "
+      "AND (NULL IS NULL OR instr(NULL, ',' || state || ',') > 0) ORDER BY id LIMIT 101",
+      "SELECT id FROM hosts WHERE state = 'init' AND id > 5 ORDER BY id LIMIT 101",
+      "SELECT id FROM hosts WHERE id > 5 ORDER BY id LIMIT 101",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
+      g_autofree char *plan = query_plan(f->store, queries[i]);
+
+      g_test_message("%s: %s", queries[i], plan);
+      g_assert_null(strstr(plan, "TEMP B-TREE"));
+      g_assert_true(strstr(plan, "USING") != NULL);
+      g_assert_true(g_str_has_prefix(plan, "SEARCH"));
+    }
+  }
+}
+
+/* Hosts in pages, by state. */
+static void
+test_host_page(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  guint pages = 0;
+
+  for (guint i = 0; i < 23; i++) {
+    g_autofree char *name = g_strdup_printf("node%u", i);
+    g_autoptr(PpHost) host = add_host(f->store, name);
+
+    if (i % 3 == 0)
+      g_assert_true(pp_store_host_set_enabled(f->store, host->id, FALSE, &error));
+    g_assert_no_error(error);
+  }
+  {
+    g_autoptr(GArray) ids = all_pages(f->store, (PpStorePage){ .limit = 10 }, TRUE, &pages);
+
+    g_assert_cmpuint(pages, ==, 3);
+    g_assert_cmpuint(ids->len, ==, 23);
+  }
+  {
+    g_autoptr(GArray) ids =
+        all_pages(f->store, (PpStorePage){ .limit = 4, .states = 1u << PP_HOST_STATE_DISABLED },
+                  TRUE, &pages);
+
+    g_assert_cmpuint(ids->len, ==, 8);
+    g_assert_cmpuint(pages, ==, 2);
+    for (guint i = 0; i < ids->len; i++)
+      g_assert_cmpint(g_array_index(ids, gint64, i), ==, 1 + 3 * (gint64)i);
+  }
+  {
+    g_autoptr(GArray) ids = all_pages(
+        f->store,
+        (PpStorePage){ .limit = 1000,
+                       .states = 1u << PP_HOST_STATE_INIT | 1u << PP_HOST_STATE_DISABLED },
+        TRUE, &pages);
+
+    g_assert_cmpuint(ids->len, ==, 23);
+    g_assert_cmpuint(pages, ==, 1);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -4379,6 +4649,8 @@ main(int argc, char **argv)
   ADD("/store/open", test_open);
   ADD("/store/open-errors", test_open_errors);
   ADD("/store/newer-schema", test_newer_schema);
+  ADD("/store/vm/page", test_vm_page);
+  ADD("/store/host/page", test_host_page);
   ADD("/store/reopen", test_reopen);
   ADD("/store/id", test_store_id);
   ADD("/store/ids-never-reused", test_ids_never_reused);

@@ -180,6 +180,122 @@ pp_cli_call(const PpCliDaemonOptions *opts, const char *method, const char *path
   return PP_EXIT_OK;
 }
 
+void
+pp_cli_query_add(GString *path, const char *name, const char *value)
+{
+  g_autofree char *escaped = NULL;
+
+  if (value == NULL)
+    return;
+  escaped = g_uri_escape_string(value, NULL, FALSE);
+  g_string_append_printf(path, "%s%s=%s", strchr(path->str, '?') != NULL ? "&" : "?", name,
+                         escaped);
+}
+
+/* Writes @text on stdout; FALSE, said, when it cannot. */
+static gboolean
+list_write(const char *text)
+{
+  return pp_cli_print(text) == PP_EXIT_OK;
+}
+
+int
+pp_cli_list(const PpCliDaemonOptions *opts, const char *path, const char *key, guint64 max,
+            PpCliPageTable table)
+{
+  g_autoptr(PpClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  PpTableStream stream = { 0 };
+  gboolean json_started = FALSE;
+  guint64 printed = 0;
+  gint64 after = 0;
+
+  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, opts->ca_file, &error);
+  if (client == NULL) {
+    pp_say_error("%s", error->message);
+    return pp_client_error_exit_code(error);
+  }
+  for (;;) {
+    guint64 limit = max != 0 ? MIN(PP_CLI_PAGE_SIZE, max - printed) : PP_CLI_PAGE_SIZE;
+    g_autoptr(GString) page_path = g_string_new(path);
+    g_autofree char *limit_text = g_strdup_printf("%" G_GUINT64_FORMAT, limit);
+    g_autofree char *after_text = after > 0 ? g_strdup_printf("%" G_GINT64_FORMAT, after) : NULL;
+    g_autoptr(json_t) page = NULL;
+    g_autoptr(json_t) items = NULL;
+    const json_t *next;
+    gboolean more;
+
+    pp_cli_query_add(page_path, "limit", limit_text);
+    pp_cli_query_add(page_path, "after", after_text);
+    page = pp_client_call(client, "GET", page_path->str, NULL, NULL, &error);
+    if (page == NULL) {
+      pp_say_error("%s", error->message);
+      return pp_client_error_exit_code(error);
+    }
+    items = json_incref(json_object_get(page, key));
+    next = json_object_get(page, "next");
+    if (!json_is_array(items) || (next != NULL && !json_is_null(next) && !json_is_integer(next))) {
+      pp_say_error("pcipassd's answer to GET %s is not a page of '%s'", page_path->str, key);
+      return PP_EXIT_RUNTIME;
+    }
+    /* A pcipassd that pages gives no more than asked; one that does not
+     * gives everything, and no "next". */
+    if (max != 0 && json_array_size(items) > max - printed) {
+      g_autoptr(json_t) cut = json_array();
+
+      for (size_t i = 0; i < max - printed; i++)
+        json_array_append(cut, json_array_get(items, i));
+      json_decref(items);
+      items = g_steal_pointer(&cut);
+    }
+    printed += json_array_size(items);
+    more = json_is_integer(next) && (max == 0 || printed < max);
+    if (more && json_integer_value(next) <= after) {
+      pp_say_error("pcipassd's next page of '%s' does not follow %" G_GINT64_FORMAT
+                   " (next: %" JSON_INTEGER_FORMAT ")",
+                   key, after, json_integer_value(next));
+      return PP_EXIT_RUNTIME;
+    }
+    if (opts->json) {
+      size_t i;
+      json_t *item;
+
+      if (!json_started) {
+        g_autofree char *head = g_strdup_printf("{\"%s\": [", key);
+
+        json_started = TRUE;
+        if (!list_write(head))
+          return PP_EXIT_RUNTIME;
+      }
+      json_array_foreach(items, i, item)
+      {
+        g_autofree char *dumped = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        g_autofree char *line = NULL;
+
+        if (dumped == NULL) {
+          pp_say_error("internal error: the JSON output could not be built; please report it");
+          return PP_EXIT_RUNTIME;
+        }
+        line =
+            g_strconcat(printed - json_array_size(items) + i > 0 ? ",\n  " : "\n  ", dumped, NULL);
+        if (!list_write(line))
+          return PP_EXIT_RUNTIME;
+      }
+      if (!more)
+        return list_write(printed > 0 ? "\n]}\n" : "]}\n") ? PP_EXIT_OK : PP_EXIT_RUNTIME;
+    } else {
+      g_autofree char *text = table(items, now, more, &stream);
+
+      if (!list_write(text))
+        return PP_EXIT_RUNTIME;
+      if (!more)
+        return PP_EXIT_OK;
+    }
+    after = json_integer_value(next);
+  }
+}
+
 int
 pp_cli_print(const char *text)
 {

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "pp-exit.h"
+#include "pp-host-table.h"
 #include "pp-output.h"
 
 G_BEGIN_DECLS
@@ -75,6 +76,37 @@ gboolean pp_cli_parse_daemon_options(const char *usage, const char *summary,
  */
 int pp_cli_call(const PpCliDaemonOptions *opts, const char *method, const char *path, json_t *body,
                 json_t **ret_json);
+
+/* The rows `vm list` and `host list` ask for a page. */
+#define PP_CLI_PAGE_SIZE 500
+
+/* A page of a list as a table (pp_vm_table_list_stream()); @more: more
+ * pages follow. Returns: (transfer full). */
+typedef char *(*PpCliPageTable)(const json_t *items, gint64 now, gboolean more,
+                                PpTableStream *stream);
+
+/**
+ * pp_cli_list:
+ * @path: the list's path and its filters ("/v1/vms?state=running"), without
+ *   limit or after
+ * @key: the name of the page's array ("vms")
+ * @max: the most rows to print, 0 for all
+ * @table: what prints a page without --json
+ *
+ * Pages through a list of pcipassd (GET /v1/vms, /v1/hosts: pages of
+ * PP_CLI_PAGE_SIZE until "next" is null or @max rows came) and prints each
+ * page as it comes: a table whose widths the first page sets, or with
+ * --json one JSON document {"KEY": [ROW, ...]}, a row a line. An error
+ * after the first page is said after what was printed.
+ *
+ * Returns: the exit status.
+ */
+int pp_cli_list(const PpCliDaemonOptions *opts, const char *path, const char *key, guint64 max,
+                PpCliPageTable table);
+
+/* Appends "&NAME=VALUE" (the first "?NAME=VALUE"), @value escaped, to
+ * @path unless @value is NULL. */
+void pp_cli_query_add(GString *path, const char *name, const char *value);
 
 /* Sets @obj's @key to the string @value unless @value is NULL. Returns
  * FALSE, said on stderr naming @what, when @value is not UTF-8 (JSON cannot

@@ -72,26 +72,37 @@ pp_cmd_host_create(int argc, char **argv)
   }
 }
 
+/* --limit's value when it is not given. */
+#define LIMIT_NOT_GIVEN G_MININT64
+
 int
 pp_cmd_host_list(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
-  g_autoptr(json_t) answer = NULL;
-  g_autofree char *text = NULL;
-  int rc;
+  g_autofree char *state = NULL;
+  gint64 limit = LIMIT_NOT_GIVEN;
+  const GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state,
+      "Only the hosts in these states (init, monitored, error, disabled; comma-separated)",
+      "STATE[,STATE...]" },
+    { "limit", 0, 0, G_OPTION_ARG_INT64, &limit, "Stop after N hosts", "N" },
+    { NULL }
+  };
+  g_autoptr(GString) path = g_string_new("/v1/hosts");
 
   if (!pp_cli_parse_daemon_options("",
                                    "Lists the hosts: ID, NAME, STATE, PCI (free/total), "
-                                   "MONITORED (when last probed).",
-                                   NULL, 0, "no arguments", &opts, &argc, &argv))
+                                   "MONITORED (when last probed). Asks pcipassd a page at a "
+                                   "time and prints each as it comes.",
+                                   entries, 0, "no arguments", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
-  rc = pp_cli_call(&opts, "GET", "/v1/hosts", NULL, &answer);
-  if (rc != PP_EXIT_OK)
-    return rc;
-  if (opts.json)
-    return pp_print_json(g_steal_pointer(&answer));
-  text = pp_host_table_list(json_object_get(answer, "hosts"), g_get_real_time() / G_USEC_PER_SEC);
-  return pp_cli_print(text);
+  if (limit != LIMIT_NOT_GIVEN && limit < 1) {
+    pp_say_error("--limit %" G_GINT64_FORMAT ": give 1 or more hosts", limit);
+    return PP_EXIT_USAGE;
+  }
+  pp_cli_query_add(path, "state", state);
+  return pp_cli_list(&opts, path->str, "hosts", limit == LIMIT_NOT_GIVEN ? 0 : (guint64)limit,
+                     pp_host_table_list_stream);
 }
 
 int

@@ -124,30 +124,49 @@ pp_cmd_vm_create(int argc, char **argv)
   return pp_cli_print(id);
 }
 
+/* --limit's value when it is not given. */
+#define LIMIT_NOT_GIVEN G_MININT64
+
 int
 pp_cmd_vm_list(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
   gboolean all = FALSE;
+  g_autofree char *state = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *owner = NULL;
+  gint64 limit = LIMIT_NOT_GIVEN;
   const GOptionEntry entries[] = {
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Also list the VMs that are done", NULL }, { NULL }
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Also list the VMs that are done", NULL },
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state,
+      "Only the VMs in these states (pending, deploying, running, poweroff, unknown, "
+      "terminating, done, failed; comma-separated)",
+      "STATE[,STATE...]" },
+    { "host", 0, 0, G_OPTION_ARG_STRING, &host, "Only the VMs on this host", "ID|NAME" },
+    { "owner", 0, 0, G_OPTION_ARG_STRING, &owner,
+      "Only this user's VMs (an admin's choice; a user sees only their own)", "USER" },
+    { "limit", 0, 0, G_OPTION_ARG_INT64, &limit, "Stop after N VMs", "N" },
+    { NULL }
   };
-  g_autoptr(json_t) answer = NULL;
-  g_autofree char *text = NULL;
-  int rc;
+  g_autoptr(GString) path = g_string_new("/v1/vms");
 
   if (!pp_cli_parse_daemon_options("",
                                    "Lists the VMs (yours; all for an admin): ID, NAME, OWNER, "
-                                   "STATE, HOST, CPU, MEMORY, PCI (devices held), AGE.",
+                                   "STATE, HOST, CPU, MEMORY, PCI (devices held), AGE. Asks "
+                                   "pcipassd a page at a time and prints each as it comes.",
                                    entries, 0, "no arguments", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
-  rc = pp_cli_call(&opts, "GET", all ? "/v1/vms?all=1" : "/v1/vms", NULL, &answer);
-  if (rc != PP_EXIT_OK)
-    return rc;
-  if (opts.json)
-    return pp_print_json(g_steal_pointer(&answer));
-  text = pp_vm_table_list(json_object_get(answer, "vms"), g_get_real_time() / G_USEC_PER_SEC);
-  return pp_cli_print(text);
+  if (limit != LIMIT_NOT_GIVEN && limit < 1) {
+    pp_say_error("--limit %" G_GINT64_FORMAT ": give 1 or more VMs", limit);
+    return PP_EXIT_USAGE;
+  }
+  if (all)
+    pp_cli_query_add(path, "all", "1");
+  pp_cli_query_add(path, "state", state);
+  pp_cli_query_add(path, "host", host);
+  pp_cli_query_add(path, "owner", owner);
+  return pp_cli_list(&opts, path->str, "vms", limit == LIMIT_NOT_GIVEN ? 0 : (guint64)limit,
+                     pp_vm_table_list_stream);
 }
 
 int

@@ -101,37 +101,54 @@ end_row(GString *out, GString *line)
 /* A table whose columns are as wide as their widest cell. */
 typedef PpTableColumn Column;
 
-/* @cells: rows × @n_columns strings, row by row. */
-static char *
-render_table(const Column *columns, guint n_columns, const GPtrArray *cells)
+char *
+pp_host_table_render_stream(const PpTableColumn *columns, guint n_columns, const GPtrArray *cells,
+                            const guint *min_widths, PpTableStream *stream)
 {
-  g_autofree guint *widths = g_new0(guint, n_columns);
   g_autoptr(GString) line = g_string_new(NULL);
   GString *out = g_string_new(NULL);
 
-  for (guint c = 0; c < n_columns; c++)
-    widths[c] = (guint)g_utf8_strlen(columns[c].header, -1);
-  for (guint i = 0; i < cells->len; i++) {
-    guint len = (guint)g_utf8_strlen(g_ptr_array_index(cells, i), -1);
+  g_return_val_if_fail(n_columns > 0 && n_columns <= PP_TABLE_MAX_COLUMNS, NULL);
+  g_return_val_if_fail(cells->len % n_columns == 0, NULL);
 
-    widths[i % n_columns] = MAX(widths[i % n_columns], len);
+  if (!stream->started) {
+    stream->started = TRUE;
+    for (guint c = 0; c < n_columns; c++) {
+      stream->widths[c] = (guint)g_utf8_strlen(columns[c].header, -1);
+      if (min_widths != NULL)
+        stream->widths[c] = MAX(stream->widths[c], min_widths[c]);
+    }
+    for (guint i = 0; i < cells->len; i++) {
+      guint len = (guint)g_utf8_strlen(g_ptr_array_index(cells, i), -1);
+
+      stream->widths[i % n_columns] = MAX(stream->widths[i % n_columns], len);
+    }
+    for (guint c = 0; c < n_columns; c++) {
+      if (c > 0)
+        g_string_append_c(line, ' ');
+      append_cell(line, columns[c].header, stream->widths[c], columns[c].right);
+    }
+    end_row(out, line);
   }
-  for (guint c = 0; c < n_columns; c++) {
-    if (c > 0)
-      g_string_append_c(line, ' ');
-    append_cell(line, columns[c].header, widths[c], columns[c].right);
-  }
-  end_row(out, line);
   for (guint i = 0; i < cells->len; i++) {
     guint c = i % n_columns;
 
     if (c > 0)
       g_string_append_c(line, ' ');
-    append_cell(line, g_ptr_array_index(cells, i), widths[c], columns[c].right);
+    append_cell(line, g_ptr_array_index(cells, i), stream->widths[c], columns[c].right);
     if (c == n_columns - 1)
       end_row(out, line);
   }
   return g_string_free(out, FALSE);
+}
+
+/* @cells: rows × @n_columns strings, row by row. */
+static char *
+render_table(const Column *columns, guint n_columns, const GPtrArray *cells)
+{
+  PpTableStream stream = { 0 };
+
+  return pp_host_table_render_stream(columns, n_columns, cells, NULL, &stream);
 }
 
 char *
@@ -491,11 +508,13 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 }
 
 char *
-pp_host_table_list(const json_t *hosts, gint64 now)
+pp_host_table_list_stream(const json_t *hosts, gint64 now, gboolean more, PpTableStream *stream)
 {
   static const Column columns[] = {
     { "ID", TRUE }, { "NAME", FALSE }, { "STATE", FALSE }, { "PCI", FALSE }, { "MONITORED", FALSE },
   };
+  /* When more pages follow: room for what they may hold. */
+  static const guint min_widths[G_N_ELEMENTS(columns)] = { 6, 20, 9, 7, 8 };
   g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
   const json_t *host;
   size_t i;
@@ -516,7 +535,16 @@ pp_host_table_list(const json_t *hosts, gint64 now)
       g_ptr_array_add(cells, g_strdup("-"));
     g_ptr_array_add(cells, pp_host_table_ago(json_object_get(host, "last_monitored"), now));
   }
-  return render_table(columns, G_N_ELEMENTS(columns), cells);
+  return pp_host_table_render_stream(columns, G_N_ELEMENTS(columns), cells,
+                                     more ? min_widths : NULL, stream);
+}
+
+char *
+pp_host_table_list(const json_t *hosts, gint64 now)
+{
+  PpTableStream stream = { 0 };
+
+  return pp_host_table_list_stream(hosts, now, FALSE, &stream);
 }
 
 char *

@@ -51,6 +51,34 @@ typedef struct {
  */
 char *pp_host_table_render(const PpTableColumn *columns, guint n_columns, const GPtrArray *cells);
 
+/* The most columns a streamed table has. */
+#define PP_TABLE_MAX_COLUMNS 16
+
+/* A table printed a page at a time: its widths are set by its first page
+ * and kept, so that later pages line up without the whole table read. */
+typedef struct {
+  gboolean started; /* the header is printed, the widths set */
+  guint widths[PP_TABLE_MAX_COLUMNS];
+} PpTableStream;
+
+/**
+ * pp_host_table_render_stream:
+ * @cells: as pp_host_table_render()'s, one page of rows
+ * @min_widths: (nullable): the least width of each column, for a first
+ *   page that more pages follow (their cells may be wider)
+ * @stream: zeroed before the first page
+ *
+ * The first page as pp_host_table_render() renders it (its columns as wide
+ * as their widest cell, or @min_widths); each later page's rows without a
+ * header, in the first page's widths: a wider cell pushes the rest of its
+ * row to the right.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_host_table_render_stream(const PpTableColumn *columns, guint n_columns,
+                                  const GPtrArray *cells, const guint *min_widths,
+                                  PpTableStream *stream);
+
 /* @text (nullable) as a cell shows it: controls replaced as above, "-"
  * for NULL or "". Returns: (transfer full) */
 char *pp_host_table_clean(const char *text);
@@ -102,6 +130,11 @@ char *pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
  * Returns: (transfer full)
  */
 char *pp_host_table_list(const json_t *hosts, gint64 now);
+/* One page of pp_host_table_list() (pp_host_table_render_stream()); @more:
+ * more pages follow (the first page then leaves room: ID 6, NAME 20,
+ * STATE 9, PCI 7, MONITORED 8). Returns: (transfer full) */
+char *pp_host_table_list_stream(const json_t *hosts, gint64 now, gboolean more,
+                                PpTableStream *stream);
 
 /* Columns ID, NAME, ADMIN ("yes"/"no"), CREATED, for an array of USER.
  * Returns: (transfer full) */

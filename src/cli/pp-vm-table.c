@@ -106,13 +106,15 @@ memory_short(const json_t *mib)
 }
 
 char *
-pp_vm_table_list(const json_t *vms, gint64 now)
+pp_vm_table_list_stream(const json_t *vms, gint64 now, gboolean more, PpTableStream *stream)
 {
   static const PpTableColumn columns[] = {
     { "ID", TRUE },      { "NAME", FALSE }, { "OWNER", FALSE },
     { "STATE", FALSE },  { "HOST", FALSE }, { "CPU", FALSE },
     { "MEMORY", FALSE }, { "PCI", TRUE },   { "AGE", FALSE },
   };
+  /* When more pages follow: room for what they may hold. */
+  static const guint min_widths[G_N_ELEMENTS(columns)] = { 7, 20, 12, 11, 16, 4, 6, 3, 3 };
   g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
   const json_t *vm;
   size_t i;
@@ -120,6 +122,7 @@ pp_vm_table_list(const json_t *vms, gint64 now)
   json_array_foreach(vms, i, vm)
   {
     const json_t *devices = json_object_get(vm, "devices");
+    const json_t *held = json_object_get(vm, "devices_held");
 
     g_ptr_array_add(cells, field_text(vm, "id"));
     g_ptr_array_add(cells, field_text(vm, "name"));
@@ -128,11 +131,25 @@ pp_vm_table_list(const json_t *vms, gint64 now)
     g_ptr_array_add(cells, host_text(json_object_get(vm, "host")));
     g_ptr_array_add(cells, pp_vm_table_cpu(json_object_get(vm, "cpu")));
     g_ptr_array_add(cells, memory_short(json_object_get(vm, "memory_mib")));
-    g_ptr_array_add(cells, json_is_array(devices) ? g_strdup_printf("%zu", json_array_size(devices))
-                                                  : g_strdup("-"));
+    /* A list's light row counts them; a VM object lists them. */
+    if (json_is_integer(held))
+      g_ptr_array_add(cells, scalar_text(held));
+    else if (json_is_array(devices))
+      g_ptr_array_add(cells, g_strdup_printf("%zu", json_array_size(devices)));
+    else
+      g_ptr_array_add(cells, g_strdup("-"));
     g_ptr_array_add(cells, pp_vm_table_age(json_object_get(vm, "created"), now));
   }
-  return pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
+  return pp_host_table_render_stream(columns, G_N_ELEMENTS(columns), cells,
+                                     more ? min_widths : NULL, stream);
+}
+
+char *
+pp_vm_table_list(const json_t *vms, gint64 now)
+{
+  PpTableStream stream = { 0 };
+
+  return pp_vm_table_list_stream(vms, now, FALSE, &stream);
 }
 
 char *

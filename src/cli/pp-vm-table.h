@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "pp-host-table.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -50,6 +52,12 @@ char *pp_vm_table_cpu(const json_t *cpu);
  * Returns: (transfer full)
  */
 char *pp_vm_table_list(const json_t *vms, gint64 now);
+
+/* One page of pp_vm_table_list() (pp_host_table_render_stream()); PCI
+ * reads a light row's "devices_held". @more: more pages follow (the first
+ * page then leaves room: ID 7, NAME 20, OWNER 12, STATE 11, HOST 16, CPU
+ * 4, MEMORY 6). Returns: (transfer full) */
+char *pp_vm_table_list_stream(const json_t *vms, gint64 now, gboolean more, PpTableStream *stream);
 
 /**
  * pp_vm_table_devices:

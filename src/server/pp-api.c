@@ -286,87 +286,158 @@ json_strv(const char *const *strv)
 /* What a caller sees (pcipass(1), WHAT USERS SEE). An admin sees
  * everything. Another user sees no host's ssh target, probe command or
  * libvirt URI, nor the probe's, ssh's or libvirt's own words (they name
- * them), nor the id of another user's VM: a device is free or taken. */
+ * them), nor the id of another user's VM: a device is free or taken.
+ *
+ * A request's sight costs what it shows, not the cluster's size (issue
+ * 11): whether a VM is the user's is one point query, asked when a VM id
+ * is about to be shown and kept for the request; a host's URI is read
+ * when a text names that host. */
 typedef struct {
   gboolean admin;
-  GHashTable *own_vms; /* a user's VMs that are not done (gint64 ids); NULL for an admin */
-  GPtrArray *uris;     /* a user's: every host's libvirt URI, then what stands for it */
+  PpStore *store;     /* a user's: where VMs' owners and hosts' URIs are read */
+  gint64 user_id;     /* a user's */
+  gboolean hide_uris; /* texts that may hold a libvirt URI (a VM's reasons) are read */
+  GHashTable *shown;  /* a user's: VM id (gint64 *) -> GINT_TO_POINTER(1 + shown), asked once */
+  GHashTable *uris;   /* a user's: host name -> its libvirt URI, "" for no such host */
 } Sight;
+
+/* The most hosts a text may name whose URIs are hidden in it; a URI past
+ * them is still hidden, as any libvirt URI (hide_any_uri()). */
+#define SIGHT_HOSTS_MAX 16
 
 static void
 sight_clear(Sight *sight)
 {
-  g_clear_pointer(&sight->own_vms, g_hash_table_unref);
-  g_clear_pointer(&sight->uris, g_ptr_array_unref);
+  g_clear_pointer(&sight->shown, g_hash_table_unref);
+  g_clear_pointer(&sight->uris, g_hash_table_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sight, sight_clear)
 
 /* The caller's sight; @with_uris: what hides the hosts' libvirt URIs in
- * texts that may hold them (a VM's reasons) is needed too. */
+ * texts that may hold them (a VM's reasons) is needed too. Reads nothing
+ * now: what it needs is read when it is asked (sight_shows_vm(),
+ * sight_text()). */
 static gboolean
 sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error)
 {
-  g_autoptr(GPtrArray) vms = NULL;
-  guint states = 0;
-
   ret->admin = call->user->admin;
   if (ret->admin)
     return TRUE;
-  for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
-    if (s != PP_VM_STATE_DONE)
-      states |= 1u << s;
-  }
-  vms = pp_store_vm_list(call->ctx->store, call->user->id, states, error);
-  if (vms == NULL)
-    return FALSE;
-  ret->own_vms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-  for (guint i = 0; i < vms->len; i++) {
-    gint64 *id = g_new(gint64, 1);
-
-    *id = ((PpVm *)g_ptr_array_index(vms, i))->id;
-    g_hash_table_add(ret->own_vms, id);
-  }
-  ret->uris = g_ptr_array_new_with_free_func(g_free);
-  if (with_uris) {
-    g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
-
-    if (hosts == NULL)
-      return FALSE;
-    for (guint i = 0; i < hosts->len; i++) {
-      const PpHost *host = g_ptr_array_index(hosts, i);
-
-      g_ptr_array_add(ret->uris, pp_scheduler_host_uri(host));
-      g_ptr_array_add(ret->uris, g_strdup_printf("(host '%s''s libvirt URI)", host->name));
-    }
-  }
+  ret->store = call->ctx->store;
+  ret->user_id = call->user->id;
+  ret->hide_uris = with_uris;
+  ret->shown = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  ret->uris = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return TRUE;
 }
 
+/* Whether the caller may read @vm_id: an admin any, a user its own that
+ * are not done. A store that fails hides it. */
 static gboolean
 sight_shows_vm(gint64 vm_id, gpointer data)
 {
   const Sight *sight = data;
+  g_autoptr(GError) error = NULL;
+  gboolean owned = FALSE;
+  gpointer known;
+  gint64 *key;
 
-  return sight->admin || g_hash_table_contains(sight->own_vms, &vm_id);
+  if (sight->admin)
+    return TRUE;
+  known = g_hash_table_lookup(sight->shown, &vm_id);
+  if (known != NULL)
+    return GPOINTER_TO_INT(known) - 1;
+  if (!pp_store_vm_is_owned(sight->store, vm_id, sight->user_id, &owned, &error)) {
+    g_debug("VM %" G_GINT64_FORMAT ": %s, hiding it", vm_id, error->message);
+    return FALSE;
+  }
+  key = g_new(gint64, 1);
+  *key = vm_id;
+  g_hash_table_insert(sight->shown, key, GINT_TO_POINTER(1 + owned));
+  return owned;
 }
 
-/* @text (nullable) as the caller may read it: for a user, each host's
- * libvirt URI (in libvirt's words of a failed deploy) named, not shown.
+/* Returns: (transfer none): the libvirt URI of the host named @name, ""
+ * when there is none (read once per request). */
+static const char *
+sight_host_uri(const Sight *sight, const char *name)
+{
+  g_autoptr(PpHost) host = NULL;
+  const char *known = g_hash_table_lookup(sight->uris, name);
+  char *uri;
+
+  if (known != NULL)
+    return known;
+  host = pp_store_host_find(sight->store, name, NULL);
+  uri = host != NULL && strcmp(host->name, name) == 0 ? pp_scheduler_host_uri(host) : g_strdup("");
+  g_hash_table_insert(sight->uris, g_strdup(name), uri);
+  return uri;
+}
+
+/* Replaces in @out whatever reads as a URI, SCHEME://REST (to a space, a
+ * quote or an angle bracket), with what stands for one: the words of
+ * libvirt or ssh may hold a host's URI in another spelling than ours. */
+static void
+hide_any_uri(GString *out)
+{
+  static const char hidden[] = "(a libvirt URI)";
+  gsize at = 0;
+
+  for (;;) {
+    const char *found = strstr(out->str + at, "://");
+    gsize colon, start, end;
+
+    if (found == NULL)
+      return;
+    colon = (gsize)(found - out->str);
+    start = colon;
+    while (start > 0 && (g_ascii_isalnum(out->str[start - 1]) || out->str[start - 1] == '+' ||
+                         out->str[start - 1] == '.' || out->str[start - 1] == '-'))
+      start--;
+    end = colon + 3;
+    while (end < out->len && !g_ascii_isspace(out->str[end]) &&
+           strchr("'\"<>", out->str[end]) == NULL)
+      end++;
+    if (start == colon || !g_ascii_isalpha(out->str[start])) {
+      at = colon + 3;
+      continue;
+    }
+    g_string_erase(out, (gssize)start, (gssize)(end - start));
+    g_string_insert(out, (gssize)start, hidden);
+    at = start + sizeof(hidden) - 1;
+  }
+}
+
+/* @text (nullable) as the caller may read it: for a user, the libvirt URI
+ * of each host it names ("host 'NAME'", as the scheduler's reasons do)
+ * named, not shown; any other URI hidden too.
  * Returns: (transfer full) (nullable). */
 static char *
 sight_text(const Sight *sight, const char *text)
 {
   g_autoptr(GString) out = NULL;
+  const char *p = text;
 
-  if (text == NULL || sight->admin || sight->uris == NULL)
+  if (text == NULL || sight->admin || !sight->hide_uris)
     return g_strdup(text);
   out = g_string_new(text);
-  for (guint i = 0; i + 1 < sight->uris->len; i += 2) {
-    const char *uri = g_ptr_array_index(sight->uris, i);
+  for (guint n = 0; n < SIGHT_HOSTS_MAX && (p = strstr(p, "host '")) != NULL; n++) {
+    gsize len;
 
-    if (uri[0] != '\0')
-      g_string_replace(out, uri, g_ptr_array_index(sight->uris, i + 1), 0);
+    p += strlen("host '");
+    len = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    if (len > 0 && len <= 64 && p[len] == '\'') {
+      g_autofree char *name = g_strndup(p, len);
+      const char *uri = sight_host_uri(sight, name);
+
+      if (uri[0] != '\0') {
+        g_autofree char *named = g_strdup_printf("(host '%s''s libvirt URI)", name);
+
+        g_string_replace(out, uri, named, 0);
+      }
+    }
   }
+  hide_any_uri(out);
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
@@ -388,7 +459,7 @@ sight_reason(const Sight *sight, const char *reason)
 #define HIDDEN_SET_ASIDE "a deploy could not use it; an administrator sees why"
 
 /* The sight of the handlers of ROUTE_ADMIN routes. */
-static const Sight admin_sight = { TRUE, NULL, NULL };
+static const Sight admin_sight = { .admin = TRUE };
 
 static json_t *
 host_to_json(const PpHost *host, const Sight *sight)
@@ -540,13 +611,180 @@ api_whoami(PpApiCall *call, guint *ret_status, GError **error)
   return built(user_to_json(call->user), error);
 }
 
+/* Paged lists (issue 11): GET /v1/vms and /v1/hosts take "limit" (a page's
+ * rows, 1..PP_STORE_PAGE_MAX, LIST_LIMIT_DEFAULT when not given), "after"
+ * (the cursor: the "next" of the page before) and filters, and answer
+ * {"vms"|"hosts": [...], "next": ID|null}. A parameter the route does not
+ * take, one given twice or without a value, or a bad value is 400, naming
+ * the parameter, the value and what it takes. */
+
+#define LIST_LIMIT_DEFAULT 100
+/* What a light row's reason or summary keeps of its first line. */
+#define LIST_LINE_MAX 160
+/* The longest value of "state" (every VM state, with commas, is 64). */
+#define LIST_STATE_MAX 256
+
+/* Checks the query's parameters against @allowed (NULL-terminated) for
+ * @route ("GET /v1/vms"). */
+static gboolean
+check_query(const PpApiCall *call, const char *route, const char *const *allowed, GError **error)
+{
+  g_auto(GStrv) names = pp_http_request_list_query(call->req);
+  guint n = g_strv_length(names);
+
+  if (n > PP_HTTP_QUERY_MAX) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "%s takes at most %d query parameters", route, PP_HTTP_QUERY_MAX);
+    return FALSE;
+  }
+  for (guint i = 0; i < n; i++) {
+    if (!g_strv_contains(allowed, names[i])) {
+      g_autofree char *takes = g_strjoinv(", ", (char **)allowed);
+
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "unknown query parameter '%.64s': %s takes %s", names[i], route, takes);
+      return FALSE;
+    }
+    for (guint j = 0; j < i; j++) {
+      if (strcmp(names[i], names[j]) == 0) {
+        g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                    "query parameter '%s' is given twice: give it once", names[i]);
+        return FALSE;
+      }
+    }
+    if (pp_http_request_get_query(call->req, names[i]) == NULL) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "query parameter '%s' has no value: give '%s=VALUE'", names[i], names[i]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* "limit" and "after" into @page. */
+static gboolean
+query_page(const PpApiCall *call, PpStorePage *page, GError **error)
+{
+  const char *limit = pp_http_request_get_query(call->req, "limit");
+  const char *after = pp_http_request_get_query(call->req, "after");
+  guint64 n = LIST_LIMIT_DEFAULT;
+  guint64 cursor = 0;
+
+  if (limit != NULL && !g_ascii_string_to_unsigned(limit, 10, 1, PP_STORE_PAGE_MAX, &n, NULL)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "query 'limit': '%.64s' is not a page size: give a whole number from 1 to %d "
+                "(the default is %d)",
+                limit, PP_STORE_PAGE_MAX, LIST_LIMIT_DEFAULT);
+    return FALSE;
+  }
+  if (after != NULL && !g_ascii_string_to_unsigned(after, 10, 0, G_MAXINT64, &cursor, NULL)) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "query 'after': '%.64s' is not a cursor: give the 'next' of the page before "
+                "(an id, 0 or more), or leave it out for the first page",
+                after);
+    return FALSE;
+  }
+  page->limit = (guint)n;
+  page->after = (gint64)cursor;
+  return TRUE;
+}
+
+typedef gboolean (*StateFromString)(const char *text, int *ret_state);
+
+static gboolean
+vm_state_parse(const char *text, int *ret_state)
+{
+  PpVmState state;
+
+  if (!pp_vm_state_from_string(text, &state))
+    return FALSE;
+  *ret_state = (int)state;
+  return TRUE;
+}
+
+static gboolean
+host_state_parse(const char *text, int *ret_state)
+{
+  PpHostState state;
+
+  if (!pp_host_state_from_string(text, &state))
+    return FALSE;
+  *ret_state = (int)state;
+  return TRUE;
+}
+
+/* "state": one or more of @names (@n of them), separated by commas, into
+ * @ret_states (a bit each; 0 when not given). @what: "VM", "host". */
+static gboolean
+query_states(const PpApiCall *call, const char *what, const char *(*name)(int), int n,
+             StateFromString parse, guint *ret_states, GError **error)
+{
+  const char *text = pp_http_request_get_query(call->req, "state");
+  g_auto(GStrv) parts = NULL;
+  guint states = 0;
+
+  *ret_states = 0;
+  if (text == NULL)
+    return TRUE;
+  parts = strlen(text) <= LIST_STATE_MAX ? g_strsplit(text, ",", -1) : NULL;
+  for (guint i = 0; parts != NULL && parts[i] != NULL; i++) {
+    int state;
+
+    if (!parse(parts[i], &state)) {
+      g_clear_pointer(&parts, g_strfreev);
+      break;
+    }
+    states |= 1u << state;
+  }
+  if (parts == NULL || states == 0) {
+    g_autoptr(GString) names = g_string_new(NULL);
+
+    for (int s = 0; s < n; s++)
+      g_string_append_printf(names, "%s%s", s > 0 ? ", " : "", name(s));
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "query 'state': '%.64s' is not a %s state: give one or more of %s, separated "
+                "by commas",
+                text, what, names->str);
+    return FALSE;
+  }
+  *ret_states = states;
+  return TRUE;
+}
+
+static const char *
+vm_state_name(int state)
+{
+  return pp_vm_state_to_string((PpVmState)state);
+}
+
+static const char *
+host_state_name(int state)
+{
+  return pp_host_state_to_string((PpHostState)state);
+}
+
+/* The answer of a page: {"KEY": @array, "next": ID|null}. Takes @array. */
+static json_t *
+page_json(const char *key, json_t *array, gint64 next, GError **error)
+{
+  return built(json_pack("{s:o,s:o}", key, array, "next", json_int_or_null(next, 0)), error);
+}
+
 static json_t *
 api_host_list(PpApiCall *call, guint *ret_status, GError **error)
 {
-  g_autoptr(GPtrArray) hosts = pp_store_host_list(call->ctx->store, error);
+  static const char *const takes[] = { "limit", "after", "state", NULL };
+  PpStorePage page = { 0 };
+  g_autoptr(GPtrArray) hosts = NULL;
   g_autoptr(json_t) array = NULL;
   g_auto(Sight) sight = { 0 };
+  gint64 next = 0;
 
+  if (!check_query(call, "GET /v1/hosts", takes, error) || !query_page(call, &page, error) ||
+      !query_states(call, "host", host_state_name, _PP_HOST_STATE_MAX, host_state_parse,
+                    &page.states, error))
+    return NULL;
+  hosts = pp_store_host_page(call->ctx->store, &page, &next, error);
   if (hosts == NULL || !sight_init(call, FALSE, &sight, error))
     return NULL;
   array = json_array();
@@ -554,7 +792,7 @@ api_host_list(PpApiCall *call, guint *ret_status, GError **error)
     if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i), &sight)))
       return built(NULL, error);
   }
-  return built(json_pack("{s:O}", "hosts", array), error);
+  return page_json("hosts", g_steal_pointer(&array), next, error);
 }
 
 /* "USER@HOST[:PORT]", "HOST[:PORT]", "USER@[V6]:PORT". */
@@ -1662,36 +1900,160 @@ parse_flag(PpApiCall *call, const char *name, gboolean *ret, GError **error)
   return FALSE;
 }
 
+/* The first line of @text (nullable), at most LIST_LINE_MAX characters,
+ * "..." ending one cut. Returns: (transfer full) (nullable). */
+static char *
+first_line(const char *text)
+{
+  g_autofree char *valid = NULL;
+  gsize len;
+
+  if (text == NULL)
+    return NULL;
+  len = strcspn(text, "\n");
+  valid = g_utf8_make_valid(text, (gssize)len);
+  if (g_utf8_strlen(valid, -1) <= LIST_LINE_MAX && text[len] == '\0')
+    return g_steal_pointer(&valid);
+  if (g_utf8_strlen(valid, -1) > LIST_LINE_MAX - 3) {
+    char *end = g_utf8_offset_to_pointer(valid, LIST_LINE_MAX - 3);
+
+    *end = '\0';
+  }
+  return g_strconcat(valid, "...", NULL);
+}
+
+/* The first reason of a pending VM's explanation, on one line, as
+ * @sight lets the caller read it (the scheduler's, kept in memory: the
+ * store holds none). Returns: (transfer full) (nullable). */
+static char *
+row_summary(PpScheduler *scheduler, const Sight *sight, const PpVmRow *row)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *shown = NULL;
+
+  if (scheduler == NULL || row->state != PP_VM_STATE_PENDING)
+    return NULL;
+  text = pp_scheduler_explain_summary(scheduler, row->id);
+  if (text == NULL)
+    return NULL;
+  /* Hidden before cut: a URI or a VM id cut in half would not be found. */
+  shown = sight_reason(sight, text);
+  return first_line(shown);
+}
+
+/* A VM as a list shows it (pp-api.h, VM_ROW). */
+static json_t *
+vm_row_to_json(PpScheduler *scheduler, const Sight *sight, const PpVmRow *row)
+{
+  g_autofree char *reason_shown = sight_text(sight, row->reason);
+  g_autofree char *reason = first_line(reason_shown);
+  g_autofree char *summary = row_summary(scheduler, sight, row);
+  json_t *host = json_null();
+
+  if (row->host_id != 0)
+    host = json_pack("{s:I,s:o}", "id", (json_int_t)row->host_id, "name",
+                     pp_json_text(row->host_name));
+  return json_pack(
+      "{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:I,s:i,s:o,s:I,s:I,s:i}", "id", (json_int_t)row->id, "name",
+      pp_json_text(row->name), "owner", pp_json_text(row->owner_name), "state",
+      pp_vm_state_to_string(row->state), "reason", pp_json_text(reason), "host", host, "cpu",
+      (double)row->cpu / 100.0, "memory_mib", (json_int_t)(row->memory_kib / 1024), "devices_held",
+      (int)row->devices, "summary", pp_json_text(summary), "created", (json_int_t)row->created,
+      "updated", (json_int_t)row->updated, "tries", (int)row->tries);
+}
+
+/* "host" (an id or a name) and "owner" (a user's name) of GET /v1/vms
+ * into @page. A user lists their own VMs only: "owner" naming another is
+ * 403 (naming themselves is allowed). An unknown host or owner is 400. */
+static gboolean
+query_vm_filters(const PpApiCall *call, PpStorePage *page, GError **error)
+{
+  const char *host = pp_http_request_get_query(call->req, "host");
+  const char *owner = pp_http_request_get_query(call->req, "owner");
+
+  if (host != NULL) {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(PpHost) found = pp_store_host_find(call->ctx->store, host, &local);
+
+    if (found == NULL) {
+      if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+      }
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "query 'host': no host '%.64s': give a host's id or name (GET /v1/hosts)", host);
+      return FALSE;
+    }
+    page->host_id = found->id;
+  }
+  if (!call->user->admin) {
+    if (owner != NULL && strcmp(owner, call->user->name) != 0) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                  "query 'owner': you may list only your own VMs ('%s'), not '%.64s'",
+                  call->user->name, owner);
+      return FALSE;
+    }
+    page->owner_id = call->user->id;
+  } else if (owner != NULL) {
+    g_autoptr(GError) local = NULL;
+    g_autoptr(PpUser) user = pp_store_user_find(call->ctx->store, owner, &local);
+
+    if (user == NULL) {
+      if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+      }
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                  "query 'owner': no user '%.64s': give a user's name (GET /v1/users)", owner);
+      return FALSE;
+    }
+    page->owner_id = user->id;
+  }
+  return TRUE;
+}
+
 static json_t *
 api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
 {
+  static const char *const takes[] = { "limit", "after", "state", "host", "owner", "all", NULL };
   const char *all = pp_http_request_get_query(call->req, "all");
-  guint states = 0;
-  g_autoptr(GPtrArray) vms = NULL;
+  PpStorePage page = { 0 };
+  g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(json_t) array = NULL;
   g_auto(Sight) sight = { 0 };
+  gint64 next = 0;
 
-  if (all == NULL || strcmp(all, "0") == 0) {
+  if (!check_query(call, "GET /v1/vms", takes, error))
+    return NULL;
+  if (all != NULL && strcmp(all, "0") != 0 && strcmp(all, "1") != 0) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
+                "query 'all': '%.64s' is not 0 or 1: give all=1 to list the VMs that are done "
+                "too",
+                all);
+    return NULL;
+  }
+  if (!query_page(call, &page, error) ||
+      !query_states(call, "VM", vm_state_name, _PP_VM_STATE_MAX, vm_state_parse, &page.states,
+                    error) ||
+      !query_vm_filters(call, &page, error))
+    return NULL;
+  /* Without "state": every VM that is not done, or every VM with all=1. */
+  if (page.states == 0 && (all == NULL || strcmp(all, "0") == 0)) {
     for (int s = 0; s < _PP_VM_STATE_MAX; s++) {
       if (s != PP_VM_STATE_DONE)
-        states |= 1u << s;
+        page.states |= 1u << s;
     }
-  } else if (strcmp(all, "1") != 0) {
-    g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "query 'all' must be 0 or 1");
-    return NULL;
   }
-  vms = pp_store_vm_list(call->ctx->store, call->user->admin ? 0 : call->user->id, states, error);
-  if (vms == NULL || !sight_init(call, TRUE, &sight, error))
+  rows = pp_store_vm_page(call->ctx->store, &page, &next, error);
+  if (rows == NULL || !sight_init(call, TRUE, &sight, error))
     return NULL;
   array = json_array();
-  for (guint i = 0; i < vms->len; i++) {
-    json_t *vm = vm_to_json(call->ctx, &sight, g_ptr_array_index(vms, i), error);
-
-    if (vm == NULL)
-      return NULL;
-    json_array_append_new(array, vm);
+  for (guint i = 0; i < rows->len; i++) {
+    if (!pp_json_append(array,
+                        vm_row_to_json(call->ctx->scheduler, &sight, g_ptr_array_index(rows, i))))
+      return built(NULL, error);
   }
-  return built(json_pack("{s:O}", "vms", array), error);
+  return page_json("vms", g_steal_pointer(&array), next, error);
 }
 
 /* The VM of the path, by id or name (pp_store_vm_find()), if the caller

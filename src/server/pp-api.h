@@ -15,7 +15,8 @@
  *
  * Routes (admin: only an admin may call it):
  *   GET    /v1/whoami                 {"id", "name", "admin"}
- *   GET    /v1/hosts                  {"hosts": [HOST...]}
+ *   GET    /v1/hosts                  {"hosts": [HOST...], "next": ID|null}: a page, by id
+ *                                     (LISTS); ?state=S[,S...] those in these states
  *   POST   /v1/hosts           admin  {"name", "ssh"?, "libvirt_uri"?, "probe_command"?,
  *                                     "prebound"?} -> 201 HOST. ssh is "USER@HOST[:PORT]"
  *                                     or "HOST[:PORT]"; probe_command an array of strings
@@ -69,8 +70,12 @@
  *                                     name) is for the admin.
  *   DELETE /v1/tokens/{id}            -> {"deleted": ID}: the caller's (any for the admin;
  *                                     another's is 404); refused from the next request
- *   GET    /v1/vms                    {"vms": [VM...]}: the caller's (all for the admin);
- *                                     ?all=1 adds done VMs
+ *   GET    /v1/vms                    {"vms": [VM_ROW...], "next": ID|null}: a page of the
+ *                                     caller's VMs (all for the admin), by id (LISTS);
+ *                                     ?state=S[,S...] those in these states, else those
+ *                                     not done (?all=1: every state); ?host=ID|NAME those
+ *                                     on a host; ?owner=NAME a user's (a user naming
+ *                                     another is 403)
  *   POST   /v1/vms                    {"template": "TEXT"} -> 201 VM (pending; the owner is
  *                                     the caller). A bad template is 400 with its line and
  *                                     column; so is, from a user who is not an admin, one
@@ -121,6 +126,18 @@
  * since it was created or retried), and in GET /v1/vms/{id} only "history": [{"at", "from":
  *   null|STATE, "to": STATE, "reason", "host"}...] (the newest 100 changes, oldest
  *   first)}
+ * VM_ROW: a VM as a list shows it, light: {"id", "name", "owner", "state", "reason": null|".."
+ *   (its first line, at most 160 characters), "host", "cpu", "memory_mib", "devices_held": N,
+ *   "summary": null|".." (pending: its explanation in a line, "N hosts, first HOST: REASON"),
+ *   "created", "updated", "tries"}; no template, no domain, no explanation: GET /v1/vms/{id}
+ *   has them.
+ * LISTS: GET /v1/vms and GET /v1/hosts answer a page: "limit" rows (1 to 1000; 100 when not
+ *   given) with an id above "after" (0 or left out: from the first), ascending, and "next":
+ *   the "after" of the next page, null on the last. A VM or host made between two pages shows
+ *   up on a later one (ids only grow). A query parameter the route does not take, given
+ *   twice or without a value, or with a bad value (limit=0, limit=5000, after=-1,
+ *   state=bogus, an unknown host or owner) is 400, its message naming the parameter, the
+ *   value and what is accepted.
  * PLACE: {"fits": true, "host": {"id", "name"}, "numa_node": null|N,
  *   "devices": [{"address", "type", "name", "request": N|null}...]}
  *   or {"fits": false, "explanation": [{"host_id", "host", "reason"}...]}

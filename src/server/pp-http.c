@@ -218,6 +218,40 @@ pp_http_request_get_query(const PpHttpRequest *req, const char *name)
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* MHD_KeyValueIterator: adds each name to @cls (a GPtrArray), up to one
+ * past PP_HTTP_QUERY_MAX. */
+static enum MHD_Result
+add_query_name(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  GPtrArray *names = cls;
+
+  if (names->len > PP_HTTP_QUERY_MAX)
+    return MHD_NO;
+  g_ptr_array_add(names, g_strdup(key));
+  return MHD_YES;
+}
+
+char **
+pp_http_request_list_query(const PpHttpRequest *req)
+{
+  GPtrArray *names = NULL;
+
+  g_return_val_if_fail(req != NULL && (req->conn != NULL || req->test_query != NULL), NULL);
+  names = g_ptr_array_new();
+  if (req->conn == NULL) {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init(&iter, req->test_query);
+    while (g_hash_table_iter_next(&iter, &key, NULL) && names->len <= PP_HTTP_QUERY_MAX)
+      g_ptr_array_add(names, g_strdup(key));
+  } else {
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_query_name, names);
+  }
+  g_ptr_array_add(names, NULL);
+  return (char **)g_ptr_array_free(names, FALSE);
+}
+
 const char *
 pp_http_request_get_header(const PpHttpRequest *req, const char *name)
 {

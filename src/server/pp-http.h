@@ -73,6 +73,12 @@ const char *pp_http_request_get_method(const PpHttpRequest *req); /* "GET" */
 const char *pp_http_request_get_path(const PpHttpRequest *req);
 /* A query argument, decoded, or NULL. */
 const char *pp_http_request_get_query(const PpHttpRequest *req, const char *name);
+/* The most query arguments pp_http_request_list_query() names. */
+#define PP_HTTP_QUERY_MAX 32
+/* The names of the query's arguments, decoded, in order, a name given twice
+ * named twice; at most PP_HTTP_QUERY_MAX + 1 (one more tells a request with
+ * too many). Returns: (transfer full): NULL-terminated. */
+char **pp_http_request_list_query(const PpHttpRequest *req);
 /* A request header (case-insensitive name), or NULL. */
 const char *pp_http_request_get_header(const PpHttpRequest *req, const char *name);
 /* The body, NUL-terminated (the NUL not counted); "" with 0 when none

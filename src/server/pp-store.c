@@ -526,6 +526,16 @@ static const char migration_6[] =
     "ALTER TABLE tokens ADD COLUMN expires INTEGER CHECK(expires > created);";
 /* clang-format on */
 
+/* Migration 7: indexes for the paged lists (issue 11). A page is the
+ * first LIMIT ids above a cursor among the rows a filter keeps; each of
+ * these (with the rowid SQLite adds to every index) answers one filter
+ * in id order, so a page reads LIMIT entries, not the table: a user's
+ * VMs in one state (vms_owner_state), hosts in one state (hosts_state).
+ * A VM's owner alone, one state alone and one host alone have theirs
+ * since migration 4 (vms_owner_id, vms_state, vms_host_id). */
+static const char migration_7[] = "CREATE INDEX vms_owner_state ON vms(owner_id, state);"
+                                  "CREATE INDEX hosts_state ON hosts(state);";
+
 /* Migration 8: pushed reports (issue 11).
  *
  * host_token holds each host's report token, at most one, by the SHA-256
@@ -607,14 +617,9 @@ static const struct {
   const char *sql;
   gboolean (*data)(PpStore *store, GError **error);
 } migrations[] = {
-  { 1, migration_1, NULL },
-  { 2, migration_2, NULL },
-  { 3, migration_3, NULL },
-  { 4, migration_4, NULL },
-  { 5, migration_5, NULL },
-  { 6, migration_6, migrate_6_requests },
-  { 8, migration_8, NULL },
-  { 9, migration_9, migrate_9_typed },
+  { 1, migration_1, NULL }, { 2, migration_2, NULL }, { 3, migration_3, NULL },
+  { 4, migration_4, NULL }, { 5, migration_5, NULL }, { 6, migration_6, migrate_6_requests },
+  { 7, migration_7, NULL }, { 8, migration_8, NULL }, { 9, migration_9, migrate_9_typed },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
@@ -968,14 +973,76 @@ static const char *const stmt_sql[N_STMTS] = {
                            "FROM host_token t JOIN hosts h ON h.id = t.host_id ORDER BY t.host_id",
 };
 
+/* The statements of the paged lists (issue 11), apart from the others so
+ * that their additions merge apart. The *_IDS statements read an index
+ * only (migration 7): the ids of a page, LIMIT ?n of them above the
+ * cursor; the rows are then read by id. */
+typedef enum {
+  PAGE_VM_IDS,             /* ?1 after, ?2 limit */
+  PAGE_VM_IDS_OWNER,       /* ?1 owner, ?2 after, ?3 limit */
+  PAGE_VM_IDS_STATE,       /* ?1 state, ?2 after, ?3 limit */
+  PAGE_VM_IDS_OWNER_STATE, /* ?1 owner, ?2 state, ?3 after, ?4 limit */
+  /* ?1 host, ?2 after, ?3 limit, ?4 owner (0: any), ?5 ",state,...," (NULL: any): the VMs on a
+   * host are a few, read through vms_host_id */
+  PAGE_VM_IDS_HOST,
+  PAGE_VM_ROW, /* ?1 id */
+  PAGE_VM_OWNED,
+  PAGE_HOST_IDS,       /* ?1 after, ?2 limit */
+  PAGE_HOST_IDS_STATE, /* ?1 state, ?2 after, ?3 limit */
+  N_PAGE_STMTS
+} PageStmtId;
+
+/* The part of an explanation a light row reads, when it is a JSON array
+ * (json_valid() first: json_extract() fails on malformed text). */
+#define EXPLAINED_ARRAY                                                                            \
+  "v.state = 'pending' AND json_valid(v.explanation) AND json_type(v.explanation) = 'array'"
+
+static const char *const page_stmt_sql[N_PAGE_STMTS] = {
+  [PAGE_VM_IDS] = "SELECT id FROM vms WHERE id > ?1 ORDER BY id LIMIT ?2",
+  [PAGE_VM_IDS_OWNER] = "SELECT id FROM vms WHERE owner_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+  [PAGE_VM_IDS_STATE] = "SELECT id FROM vms WHERE state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+  [PAGE_VM_IDS_OWNER_STATE] = "SELECT id FROM vms WHERE owner_id = ?1 AND state = ?2 AND id > ?3 "
+                              "ORDER BY id LIMIT ?4",
+  [PAGE_VM_IDS_HOST] = "SELECT id FROM vms WHERE host_id = ?1 AND id > ?2 "
+                       "AND (?4 = 0 OR owner_id = ?4) "
+                       "AND (?5 IS NULL OR instr(?5, ',' || state || ',') > 0) "
+                       "ORDER BY id LIMIT ?3",
+  [PAGE_VM_ROW] =
+      "SELECT v.id, v.name, v.owner_id, u.name, v.state, "
+      "substr(v.reason, 1, " G_STRINGIFY(
+          PP_STORE_ROW_TEXT_MAX) "), v.host_id, h.name, v.cpu, "
+                                 "v.memory_kib, (SELECT count(*) FROM pci_device d WHERE d.vm_id = "
+                                 "v.id), v.created, "
+                                 "v.updated, v.tries, v.state = 'pending' AND v.explanation IS NOT "
+                                 "NULL, "
+                                 "CASE WHEN " EXPLAINED_ARRAY
+                                 " THEN json_array_length(v.explanation) END, "
+                                 "CASE WHEN " EXPLAINED_ARRAY
+                                 " THEN json_extract(v.explanation, '$[0].host') END, "
+                                 "CASE WHEN " EXPLAINED_ARRAY
+                                 " THEN json_extract(v.explanation, '$[0].reason') END, "
+                                 "CASE WHEN v.state = 'pending' AND NOT (" EXPLAINED_ARRAY ") "
+                                 "THEN substr(v.explanation, 1, " G_STRINGIFY(
+                                     PP_STORE_ROW_TEXT_MAX) ") END "
+                                                            "FROM vms v JOIN users u ON u.id = "
+                                                            "v.owner_id LEFT JOIN hosts h ON h.id "
+                                                            "= v.host_id "
+                                                            "WHERE v.id = ?1",
+  [PAGE_VM_OWNED] =
+      "SELECT EXISTS (SELECT 1 FROM vms WHERE id = ?1 AND owner_id = ?2 AND state <> 'done')",
+  [PAGE_HOST_IDS] = "SELECT id FROM hosts WHERE id > ?1 ORDER BY id LIMIT ?2",
+  [PAGE_HOST_IDS_STATE] = "SELECT id FROM hosts WHERE state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+};
+
 struct _PpStore {
   sqlite3 *db;
   char *path;
   int schema_version;
-  sqlite3_stmt *stmts[N_STMTS]; /* prepared on first use */
-  char *id;                     /* store_meta's id, read at open */
-  GString *scratch;             /* reconcile's JSON of the records */
-  PpStoreWatchFunc watch;       /* pp_store_set_watch() */
+  sqlite3_stmt *stmts[N_STMTS];           /* prepared on first use */
+  sqlite3_stmt *page_stmts[N_PAGE_STMTS]; /* the paged lists', prepared on first use */
+  char *id;                               /* store_meta's id, read at open */
+  GString *scratch;                       /* reconcile's JSON of the records */
+  PpStoreWatchFunc watch;                 /* pp_store_set_watch() */
   gpointer watch_data;
 };
 
@@ -1563,6 +1630,8 @@ pp_store_free(PpStore *store)
     return;
   for (guint i = 0; i < N_STMTS; i++)
     sqlite3_finalize(store->stmts[i]);
+  for (guint i = 0; i < N_PAGE_STMTS; i++)
+    sqlite3_finalize(store->page_stmts[i]);
   if (store->db != NULL) {
     if (store->schema_version > 0)
       sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
@@ -4916,6 +4985,320 @@ pp_store_set_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
   store->watch = func;
   store->watch_data = data;
   sqlite3_update_hook(store->db, func != NULL ? on_row_changed : NULL, store);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Paged lists                                                              */
+/* ------------------------------------------------------------------------ */
+
+gboolean
+pp_vm_state_from_string(const char *text, PpVmState *ret_state)
+{
+  for (guint i = 0; i < _PP_VM_STATE_MAX; i++) {
+    if (text != NULL && strcmp(vm_state_names[i], text) == 0) {
+      *ret_state = (PpVmState)i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+gboolean
+pp_host_state_from_string(const char *text, PpHostState *ret_state)
+{
+  for (guint i = 0; i < _PP_HOST_STATE_MAX; i++) {
+    if (text != NULL && strcmp(host_state_names[i], text) == 0) {
+      *ret_state = (PpHostState)i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+void
+pp_vm_row_free(PpVmRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free(row->name);
+  g_free(row->owner_name);
+  g_free(row->reason);
+  g_free(row->host_name);
+  g_free(row->first_host);
+  g_free(row->first_reason);
+  g_free(row->explanation_head);
+  g_free(row);
+}
+
+/* Returns: (transfer none): the cached paged-list statement @id. */
+static StoreStmt *
+page_stmt(PpStore *store, PageStmtId id, GError **error)
+{
+  if (store->page_stmts[id] == NULL &&
+      sqlite3_prepare_v3(store->db, page_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                         &store->page_stmts[id], NULL) != SQLITE_OK) {
+    store_set_error(store, error, "preparing the list statement %d", (int)id);
+    return NULL;
+  }
+  return store->page_stmts[id];
+}
+
+/* Appends the ids @stmt (bound) gives to @ids. */
+static gboolean
+page_read_ids(PpStore *store, StoreStmt *stmt, GArray *ids, GError **error)
+{
+  GError *local = NULL;
+
+  while (stmt_next(store, stmt, &local, "listing a page")) {
+    gint64 id = sqlite3_column_int64(stmt, 0);
+
+    g_array_append_val(ids, id);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gint
+compare_ids(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* @ids, read state by state, sorted and cut to the page's @limit + 1 (one
+ * more than the page, to know whether another follows). */
+static void
+page_cut(GArray *ids, guint limit)
+{
+  g_array_sort(ids, compare_ids);
+  if (ids->len > limit + 1)
+    g_array_set_size(ids, limit + 1);
+}
+
+/* The ids of a page of VMs, @page->limit + 1 at most. */
+static gboolean
+vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error)
+{
+  guint all = (1u << _PP_VM_STATE_MAX) - 1;
+  gint64 limit = (gint64)page->limit + 1;
+
+  if (page->host_id != 0) {
+    g_autoptr(StoreStmt) stmt = page_stmt(store, PAGE_VM_IDS_HOST, error);
+    g_autoptr(GString) states = NULL;
+
+    if (stmt == NULL)
+      return FALSE;
+    if (page->states != 0 && page->states != all) {
+      states = g_string_new(",");
+      for (guint s = 0; s < _PP_VM_STATE_MAX; s++)
+        if (page->states & (1u << s))
+          g_string_append_printf(states, "%s,", vm_state_names[s]);
+    }
+    sqlite3_bind_int64(stmt, 1, page->host_id);
+    sqlite3_bind_int64(stmt, 2, page->after);
+    sqlite3_bind_int64(stmt, 3, limit);
+    sqlite3_bind_int64(stmt, 4, page->owner_id);
+    bind_text(stmt, 5, states != NULL ? states->str : NULL);
+    return page_read_ids(store, stmt, ids, error);
+  }
+  if (page->states == 0 || page->states == all) {
+    g_autoptr(StoreStmt) stmt =
+        page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER : PAGE_VM_IDS, error);
+    int p = 1;
+
+    if (stmt == NULL)
+      return FALSE;
+    if (page->owner_id != 0)
+      sqlite3_bind_int64(stmt, p++, page->owner_id);
+    sqlite3_bind_int64(stmt, p++, page->after);
+    sqlite3_bind_int64(stmt, p, limit);
+    return page_read_ids(store, stmt, ids, error);
+  }
+  /* One index range per state, merged: SQLite would otherwise read every
+   * VM in those states and sort them. */
+  for (guint s = 0; s < _PP_VM_STATE_MAX; s++) {
+    g_autoptr(StoreStmt) stmt = NULL;
+    int p = 1;
+
+    if (!(page->states & (1u << s)))
+      continue;
+    stmt =
+        page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER_STATE : PAGE_VM_IDS_STATE, error);
+    if (stmt == NULL)
+      return FALSE;
+    if (page->owner_id != 0)
+      sqlite3_bind_int64(stmt, p++, page->owner_id);
+    bind_text(stmt, p++, vm_state_names[s]);
+    sqlite3_bind_int64(stmt, p++, page->after);
+    sqlite3_bind_int64(stmt, p, limit);
+    if (!page_read_ids(store, stmt, ids, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static PpVmRow *
+vm_row_from_row(sqlite3_stmt *stmt)
+{
+  PpVmRow *row = g_new0(PpVmRow, 1);
+
+  row->id = sqlite3_column_int64(stmt, 0);
+  row->name = col_strdup(stmt, 1);
+  row->owner_id = sqlite3_column_int64(stmt, 2);
+  row->owner_name = col_strdup(stmt, 3);
+  row->state = vm_state_from_string(col_text(stmt, 4));
+  row->reason = col_strdup(stmt, 5);
+  row->host_id = sqlite3_column_int64(stmt, 6); /* NULL reads as 0 */
+  row->host_name = col_strdup(stmt, 7);
+  row->cpu = sqlite3_column_int64(stmt, 8);
+  row->memory_kib = sqlite3_column_int64(stmt, 9);
+  row->devices = (guint)sqlite3_column_int64(stmt, 10);
+  row->created = sqlite3_column_int64(stmt, 11);
+  row->updated = sqlite3_column_int64(stmt, 12);
+  row->tries = (guint)sqlite3_column_int64(stmt, 13);
+  row->explained = sqlite3_column_int(stmt, 14) != 0;
+  row->explained_hosts =
+      sqlite3_column_type(stmt, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 15);
+  /* A host or reason that is not a string (a malformed entry) reads as
+   * its JSON text; bounded all the same. */
+  row->first_host = col_strdup(stmt, 16);
+  row->first_reason = col_strdup(stmt, 17);
+  if (row->first_reason != NULL && strlen(row->first_reason) > PP_STORE_ROW_TEXT_MAX)
+    row->first_reason[PP_STORE_ROW_TEXT_MAX] = '\0';
+  if (row->first_host != NULL && strlen(row->first_host) > PP_STORE_ROW_TEXT_MAX)
+    row->first_host[PP_STORE_ROW_TEXT_MAX] = '\0';
+  row->explanation_head = col_strdup(stmt, 18);
+  return row;
+}
+
+/* The next cursor of a page read as @ids (@limit + 1 at most): the last
+ * id of the page when one more row follows, else 0. */
+static gint64
+page_next(const GArray *ids, guint limit)
+{
+  return ids->len > limit ? g_array_index(ids, gint64, limit - 1) : 0;
+}
+
+GPtrArray *
+pp_store_vm_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GError **error)
+{
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GPtrArray) rows = NULL;
+  guint n;
+
+  g_return_val_if_fail(store != NULL && page != NULL && ret_next != NULL, NULL);
+  g_return_val_if_fail(page->limit >= 1 && page->limit <= PP_STORE_PAGE_MAX, NULL);
+  g_return_val_if_fail(page->after >= 0 && page->states >> _PP_VM_STATE_MAX == 0, NULL);
+
+  if (!vm_page_ids(store, page, ids, error))
+    return NULL;
+  page_cut(ids, page->limit);
+  n = MIN(ids->len, page->limit);
+  rows = g_ptr_array_new_full(n, (GDestroyNotify)pp_vm_row_free);
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(StoreStmt) stmt = page_stmt(store, PAGE_VM_ROW, error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
+    /* Read in the same turn of the main loop as its id: it is there. */
+    if (!stmt_next(store, stmt, &local, "reading a VM of a page")) {
+      if (local != NULL) {
+        g_propagate_error(error, local);
+        return NULL;
+      }
+      continue;
+    }
+    g_ptr_array_add(rows, vm_row_from_row(stmt));
+  }
+  *ret_next = page_next(ids, page->limit);
+  return g_steal_pointer(&rows);
+}
+
+GPtrArray *
+pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GError **error)
+{
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GPtrArray) hosts = NULL;
+  guint all = (1u << _PP_HOST_STATE_MAX) - 1;
+  gint64 limit;
+  guint n;
+
+  g_return_val_if_fail(store != NULL && page != NULL && ret_next != NULL, NULL);
+  g_return_val_if_fail(page->limit >= 1 && page->limit <= PP_STORE_PAGE_MAX, NULL);
+  g_return_val_if_fail(page->after >= 0 && page->states >> _PP_HOST_STATE_MAX == 0, NULL);
+  g_return_val_if_fail(page->owner_id == 0 && page->host_id == 0, NULL);
+
+  limit = (gint64)page->limit + 1;
+  for (guint s = 0; s < _PP_HOST_STATE_MAX; s++) {
+    gboolean any = page->states == 0 || page->states == all;
+    g_autoptr(StoreStmt) stmt = NULL;
+    int p = 1;
+
+    if (!any && !(page->states & (1u << s)))
+      continue;
+    stmt = page_stmt(store, any ? PAGE_HOST_IDS : PAGE_HOST_IDS_STATE, error);
+    if (stmt == NULL)
+      return NULL;
+    if (!any)
+      bind_text(stmt, p++, host_state_names[s]);
+    sqlite3_bind_int64(stmt, p++, page->after);
+    sqlite3_bind_int64(stmt, p, limit);
+    if (!page_read_ids(store, stmt, ids, error))
+      return NULL;
+    if (any)
+      break;
+  }
+  page_cut(ids, page->limit);
+  n = MIN(ids->len, page->limit);
+  hosts = g_ptr_array_new_full(n, (GDestroyNotify)pp_host_free);
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_GET, error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
+    if (!stmt_next(store, stmt, &local, "reading a host of a page")) {
+      if (local != NULL) {
+        g_propagate_error(error, local);
+        return NULL;
+      }
+      continue;
+    }
+    g_ptr_array_add(hosts, host_from_row(stmt));
+  }
+  *ret_next = page_next(ids, page->limit);
+  return g_steal_pointer(&hosts);
+}
+
+gboolean
+pp_store_vm_is_owned(PpStore *store, gint64 vm_id, gint64 owner_id, gboolean *ret_owned,
+                     GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL && ret_owned != NULL, FALSE);
+
+  stmt = page_stmt(store, PAGE_VM_OWNED, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  sqlite3_bind_int64(stmt, 2, owner_id);
+  if (!stmt_next(store, stmt, &local, "reading a VM's owner")) {
+    if (local == NULL)
+      g_set_error(&local, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "reading a VM's owner: no row");
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  *ret_owned = sqlite3_column_int(stmt, 0) != 0;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -575,6 +575,94 @@ PpVm *pp_store_vm_find(PpStore *store, const char *key, gint64 owner_id, GError 
 /* @owner_id 0: every owner's. @states: a bit mask of (1 << PpVmState); 0:
  * every state. Returns: (transfer full) (element-type PpVm): by id. */
 GPtrArray *pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error);
+
+/* Paged lists (issue 11): what GET /v1/vms and /v1/hosts answer. */
+
+/* The most rows a page holds. */
+#define PP_STORE_PAGE_MAX 1000
+
+/* The most bytes of a light row's reason and summary the store reads (the
+ * API cuts them shorter, after hiding what a user may not read). */
+#define PP_STORE_ROW_TEXT_MAX 1024
+
+/* Which rows, and how many: those with an id above @after that every set
+ * filter keeps, ascending by id, at most @limit. */
+typedef struct {
+  gint64 after;    /* the cursor: 0 for the first page, else the last id of the page before */
+  guint limit;     /* 1..PP_STORE_PAGE_MAX */
+  guint states;    /* a bit mask of (1 << PpVmState) or (1 << PpHostState); 0: any state */
+  gint64 owner_id; /* VMs: 0 for every owner's */
+  gint64 host_id;  /* VMs: 0 for any host or none */
+} PpStorePage;
+
+/* A VM as a list shows it: no template, no domain, no explanation beyond
+ * a line. */
+typedef struct {
+  gint64 id;
+  char *name;
+  gint64 owner_id;
+  char *owner_name;
+  PpVmState state;
+  char *reason; /* nullable: its first PP_STORE_ROW_TEXT_MAX bytes */
+  gint64 host_id;
+  char *host_name; /* NULL when host_id is 0 */
+  gint64 cpu;      /* hundredths of a CPU */
+  gint64 memory_kib;
+  guint devices; /* the devices it holds */
+  gint64 created;
+  gint64 updated;
+  guint tries;
+  /* pending with an explanation: the hosts it names (-1: not a list of
+   * hosts), and its first entry's host and reason (either nullable); or
+   * @explanation_head, the first PP_STORE_ROW_TEXT_MAX bytes of one that
+   * is not a JSON array. All NULL/0 when it has none. */
+  gboolean explained;
+  gint64 explained_hosts;
+  char *first_host;
+  char *first_reason;
+  char *explanation_head;
+} PpVmRow;
+
+void pp_vm_row_free(PpVmRow *row);
+
+/**
+ * pp_store_vm_page:
+ * @page: which VMs; @page->states 0 is every state
+ * @ret_next: the cursor of the next page, 0 when this is the last
+ *
+ * Costs O(@page->limit) index entries per state asked for (a user's or
+ * everyone's, by the indexes of migration 7), or the VMs on the host when
+ * @page->host_id is set; never the whole table.
+ *
+ * Returns: (transfer full) (element-type PpVmRow): by id.
+ */
+GPtrArray *pp_store_vm_page(PpStore *store, const PpStorePage *page, gint64 *ret_next,
+                            GError **error);
+
+/**
+ * pp_store_host_page:
+ * @page: which hosts (its states only; owner_id and host_id must be 0)
+ * @ret_next: the cursor of the next page, 0 when this is the last
+ *
+ * Returns: (transfer full) (element-type PpHost): by id.
+ */
+GPtrArray *pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next,
+                              GError **error);
+
+/**
+ * pp_store_vm_is_owned:
+ * @ret_owned: whether VM @vm_id exists, is not done and is @owner_id's
+ *
+ * One point query: what a user may see of a VM that holds a device.
+ */
+gboolean pp_store_vm_is_owned(PpStore *store, gint64 vm_id, gint64 owner_id, gboolean *ret_owned,
+                              GError **error);
+
+/* The state named @text ("pending"); FALSE for an unknown name. */
+gboolean pp_vm_state_from_string(const char *text, PpVmState *ret_state);
+gboolean pp_host_state_from_string(const char *text, PpHostState *ret_state);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmRow, pp_vm_row_free)
 /* Returns: (transfer full) (element-type PpVm): the VMs on host @host_id
  * (those that hold it: any state but pending and done, and failed ones
  * that kept it), by id. */
