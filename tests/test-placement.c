@@ -1296,6 +1296,27 @@ test_set_host(void)
   ha.state = PP_PLACE_HOST_OK;
   g_assert_true(pp_placer_set_host(placer, &ha));
 
+  /* One device freed and another of the same type taken in one report: a
+   * gain all the same (a request by address wants the freed one). */
+  {
+    g_autoptr(PpPlacer) two = pp_placer_new(PP_PLACE_POLICY_PACK);
+    PpPlaceDevice nics[] = { dev(41, "0000:01:00.0", 0x8086, 0x1521, 0x0200),
+                             dev(42, "0000:02:00.0", 0x8086, 0x1521, 0x0200) };
+    PpPlaceHost hn = host(40, "n", nics, 2);
+    PpPciRequest by_address[] = { req_address("0000:02:00.0", "ADDRESS=0000:02:00.0") };
+    PpPlaceVm wants = vm(8, by_address, 1);
+
+    nics[1].vm_id = 5;
+    pp_placer_add_host(two, &hn);
+    g_assert_false(pp_placer_place(two, &wants, NULL, NULL));
+    nics[0].vm_id = 6;
+    nics[1].vm_id = 0;
+    g_assert_true(pp_placer_set_host(two, &hn));
+    g_assert_true(pp_placer_place(two, &wants, NULL, NULL));
+    /* The same again: nothing gained. */
+    g_assert_false(pp_placer_set_host(two, &hn));
+  }
+
   /* Removed: not offered, not explained, gone from the count. */
   g_assert_true(pp_placer_remove_host(placer, 10));
   g_assert_false(pp_placer_remove_host(placer, 10));

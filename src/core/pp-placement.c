@@ -520,8 +520,9 @@ host_link(PpPlacer *placer, Host *h)
 {
   if (!g_hash_table_contains(placer->by_id, &h->id))
     g_hash_table_insert(placer->by_id, &h->id, h);
-  if (!g_hash_table_contains(placer->by_name, h->name))
-    g_hash_table_insert(placer->by_name, h->name, h);
+  /* A name is the newest host's that has it (a host may take the name
+   * another had). */
+  g_hash_table_replace(placer->by_name, h->name, h);
   placer_grow_bitmaps(placer, placer->hosts->len);
   host_refresh(placer, h);
   bit_set(placer->rankable_bits, h->index, h->rankable);
@@ -558,19 +559,20 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
   host_link(placer, h);
 }
 
-/* How many eligible devices of placer type @type @h has. */
-static guint
-host_type_count(const Host *h, guint type)
+/* Whether device @id of @h is eligible (free, ready, its group free). */
+static gboolean
+device_eligible(const Host *h, gint64 id, const char *address)
 {
-  for (guint s = 0; s < h->n_types; s++)
-    if (h->types[s] == type)
-      return h->type_counts[s];
-  return 0;
+  for (guint i = 0; i < h->n_devices; i++)
+    if (h->devices[i].id == id && strcmp(h->devices[i].address, address) == 0)
+      return h->devices[i].eligible;
+  return FALSE;
 }
 
 /* Whether @after may fit a VM that @before could not: it became rankable,
- * or has more CPU or memory free, or more eligible devices of some type,
- * or another name (a template may ask for a host by name). */
+ * or has more CPU or memory free, or a device eligible that was not (one
+ * by one, not counts per type: a request by address wants that device), or
+ * another name (a template may ask for a host by name). */
 static gboolean
 host_gained(const Host *before, const Host *after)
 {
@@ -581,9 +583,12 @@ host_gained(const Host *before, const Host *after)
   if (host_free_cpu(after) > host_free_cpu(before) ||
       host_free_memory(after) > host_free_memory(before))
     return TRUE;
-  for (guint s = 0; s < after->n_types; s++)
-    if (after->type_counts[s] > host_type_count(before, after->types[s]))
+  for (guint i = 0; i < after->n_devices; i++) {
+    const Device *d = &after->devices[i];
+
+    if (d->eligible && !device_eligible(before, d->id, d->address))
       return TRUE;
+  }
   return FALSE;
 }
 
@@ -624,6 +629,18 @@ pp_placer_remove_host(PpPlacer *placer, gint64 host_id)
   host_unlink(placer, h);
   h->removed = TRUE;
   h->rankable = FALSE;
+  /* Only its slot stays: the devices go. */
+  for (guint i = 0; i < h->n_devices; i++) {
+    Device *d = &h->devices[i];
+
+    g_free(d->address);
+    g_free(d->name);
+    g_free(d->not_ready);
+    g_strfreev(d->endpoints);
+    g_free(d->companions);
+    g_free(d->companion_text);
+  }
+  h->n_devices = 0;
   return TRUE;
 }
 
@@ -1438,8 +1455,12 @@ pp_placer_place(PpPlacer *placer, const PpPlaceVm *vm, PpPlacement **ret_placeme
     rej->host_id = host->id;
     rej->host_name = g_strdup(host->name);
     rej->reason = host_explain(placer, host, vm);
-    /* The fast path found no host: the slow one must agree. */
-    g_assert(rej->reason != NULL);
+    if (rej->reason == NULL) {
+      /* The fast path found no host: the slow one should agree. A reader
+       * asked (vm show): a warning, not an abort. */
+      g_warning("host '%s' fits VM %" G_GINT64_FORMAT " by the slow path only", host->name, vm->id);
+      rej->reason = g_strdup("fits");
+    }
     g_ptr_array_add(rejections, rej);
   }
   if (ret_placement != NULL)

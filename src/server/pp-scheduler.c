@@ -443,6 +443,23 @@ on_store_change(PpStoreTable table, gint64 rowid, gpointer data)
   pp_scheduler_poke(sched);
 }
 
+/* Notes @id in @set (a dirty set) again: read at the next pass. */
+static void
+mark_again(GHashTable *set, gint64 id)
+{
+  if (!g_hash_table_contains(set, &id))
+    g_hash_table_add(set, id_key(id));
+}
+
+/* A VM whose state may need a call made (a start, a destroy) that no row
+ * change announces: read again at the next pass. */
+static void
+vm_recheck(PpScheduler *sched, gint64 vm_id)
+{
+  mark_again(sched->dirty_vms, vm_id);
+  pp_scheduler_poke(sched);
+}
+
 static void
 mark_host(PpScheduler *sched, gint64 host_id)
 {
@@ -536,6 +553,12 @@ pending_add(PpScheduler *sched, const PpVm *vm)
 
   /* Typed at its create: nothing parses the template again. */
   spec = pp_store_vm_get_spec(sched->store, vm->id, &error);
+  if (spec == NULL && !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID)) {
+    /* The store failed, not the VM: read again at the next pass. */
+    g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
+    mark_again(sched->dirty_vms, vm->id);
+    return;
+  }
   if (spec == NULL) {
     /* A VM whose template did not parse when the store was made typed, or
      * a hand-edited store. */
@@ -594,8 +617,12 @@ refresh_vm(PpScheduler *sched, gint64 vm_id)
   if (old_host != NULL)
     mark_host(sched, *old_host);
   if (vm == NULL) {
-    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+    if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
+      /* The store failed, not the VM: read again at the next pass. */
       g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", vm_id, error->message);
+      mark_again(sched->dirty_vms, vm_id);
+      return;
+    }
     g_hash_table_remove(sched->vm_host, &vm_id);
     pending_remove(sched, vm_id);
     return;
@@ -610,7 +637,11 @@ refresh_vm(PpScheduler *sched, gint64 vm_id)
     pending_add(sched, vm);
   else
     pending_remove(sched, vm_id);
-  if ((vm->state == PP_VM_STATE_DEPLOYING || vm->state == PP_VM_STATE_TERMINATING) &&
+  /* A destroy that failed is tried again by the timer's pass, not at once
+   * (its "retried" row change would make it a loop). */
+  if ((vm->state == PP_VM_STATE_DEPLOYING ||
+       (vm->state == PP_VM_STATE_TERMINATING &&
+        !g_hash_table_contains(sched->destroy_failures, &vm->id))) &&
       !g_hash_table_contains(sched->in_flight, &vm->id))
     start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
 }
@@ -687,14 +718,21 @@ catch_up(PpScheduler *sched)
     } else {
       gint64 found = pp_store_device_host_id(sched->store, id, NULL);
 
-      mark_host(sched, found);
+      if (found < 0)
+        sched->rebuild = TRUE; /* the store failed: read everything at the next pass */
+      else
+        mark_host(sched, found);
     }
   }
   hosts = take_ids(sched->dirty_hosts);
-  for (guint i = 0; i < hosts->len; i++)
-    refresh_host(sched, g_array_index(hosts, gint64, i));
-  /* A VM a refresh failed for stays as it was until its next change; the
-   * timer's pass reads everything again (below). */
+  for (guint i = 0; i < hosts->len; i++) {
+    gint64 id = g_array_index(hosts, gint64, i);
+
+    /* The store failed: read again at the next pass (the timer's, at the
+     * latest). */
+    if (!refresh_host(sched, id))
+      mark_again(sched->dirty_hosts, id);
+  }
   return TRUE;
 }
 
@@ -717,7 +755,7 @@ group_explain(PpScheduler *sched, Group *group)
 }
 
 static char *
-explanation_summary(const GPtrArray *groups, guint max)
+explanation_summary(const GPtrArray *groups, guint n_hosts, guint max)
 {
   GString *s = g_string_new(NULL);
 
@@ -733,9 +771,10 @@ explanation_summary(const GPtrArray *groups, guint max)
       g_string_append_printf(s, "%u hosts: %s (%s, ...)", g->n_hosts, g->summary, first->host_name);
   }
   if (groups->len > max)
-    g_string_append_printf(s, "; and %u more reasons", groups->len - max);
+    g_string_append_printf(s, "; and %u more reason%s", groups->len - max,
+                           groups->len - max == 1 ? "" : "s");
   if (groups->len == 0)
-    g_string_append(s, "no hosts");
+    g_string_append(s, n_hosts > 0 ? "a host fits now: it is placed at the next pass" : "no hosts");
   return g_string_free(s, FALSE);
 }
 
@@ -762,7 +801,7 @@ place_first(PpScheduler *sched, Group *group)
       g_autofree char *summary = NULL;
 
       group_explain(sched, group);
-      summary = explanation_summary(group->explanation, LOG_HOSTS);
+      summary = explanation_summary(group->explanation, group->explained_hosts, LOG_HOSTS);
       g_message("VM %" G_GINT64_FORMAT " '%s'%s is pending: no host fits: %s", vm_id, name,
                 group->vms.length > 1 ? " (and the VMs that ask for the same)" : "", summary);
     }
@@ -780,6 +819,9 @@ place_first(PpScheduler *sched, Group *group)
     pv.id = vm_id;
     pp_placer_commit(sched->placer, &pv, placement);
     sched->placer_version++;
+    /* Where it is, before any later change (a failed deploy) moves it. */
+    g_hash_table_replace(sched->vm_host, id_key(vm_id),
+                         g_memdup2(&placement->host_id, sizeof(gint64)));
   }
   /* Out of its group (which goes with its last VM) whatever the store
    * said. */
@@ -1034,7 +1076,7 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
     /* A VM of that id waiting for it starts at the next pass. */
     if (!ok)
       g_warning("host '%s': %s", op->host_name, error->message);
-    pp_scheduler_poke(sched);
+    vm_recheck(sched, op->vm_id);
     op_free(op);
     return;
   }
@@ -1051,7 +1093,7 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
   case OP_START:
     if (vm->state == PP_VM_STATE_TERMINATING) {
       /* Terminated while it started: the pass destroys it. */
-      pp_scheduler_poke(sched);
+      vm_recheck(sched, vm->id);
     } else if (vm->state != PP_VM_STATE_DEPLOYING) {
       g_debug("VM %" G_GINT64_FORMAT ": %s when its start returned, ignoring", vm->id,
               pp_vm_state_to_string(vm->state));
@@ -1126,7 +1168,7 @@ on_op_done(GObject *source, GAsyncResult *result, gpointer data)
       pp_store_vm_transition(sched->store, vm->id, PP_VM_STATE_RUNNING, PP_VM_STATE_RUNNING, reason,
                              now_s(), NULL);
     } else if (vm->state == PP_VM_STATE_TERMINATING) {
-      pp_scheduler_poke(sched);
+      vm_recheck(sched, vm->id);
     }
     break;
   }
@@ -1533,7 +1575,7 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
     case PP_VM_STATE_DEPLOYING:
     case PP_VM_STATE_TERMINATING:
       /* Cut short (a restart): the pass calls libvirt again. */
-      pp_scheduler_poke(sched);
+      vm_recheck(sched, vm->id);
       break;
     default:
       break;
@@ -1706,6 +1748,10 @@ pp_scheduler_explain(PpScheduler *scheduler, gint64 vm_id, guint *ret_n_hosts)
   if (group == NULL)
     return NULL;
   group_explain(scheduler, group);
+  /* No reason: a host fits now (the placer gained since the group last
+   * failed); the next pass places it. */
+  if (group->explanation->len == 0)
+    pp_scheduler_poke(scheduler);
   if (ret_n_hosts != NULL)
     *ret_n_hosts = group->explained_hosts;
   return g_ptr_array_ref(group->explanation);
@@ -1721,8 +1767,11 @@ pp_scheduler_explain_summary(PpScheduler *scheduler, gint64 vm_id)
   group = tried_group(scheduler, vm_id);
   if (group == NULL)
     return NULL;
-  group_explain(scheduler, group);
-  return explanation_summary(group->explanation, 1);
+  /* A list row: the explanation made last, however old (a page of 100
+   * pending VMs must not look at every host 100 times). */
+  if (group->explanation == NULL)
+    group_explain(scheduler, group);
+  return explanation_summary(group->explanation, group->explained_hosts, 1);
 }
 
 GPtrArray *
