@@ -1,0 +1,637 @@
+/* pp-store-device: devices, the JSON of their probe records, and the
+ * reconcile and ingest of a host's report. */
+#define G_LOG_DOMAIN "pp-store"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "pp-autoptr.h"
+#include "pp-host-spec.h"
+#include "pp-store-int.h"
+#include "pp-store-priv.h"
+#include "pp-store.h"
+#include "pp-template.h"
+#include "pp-vm-spec-json.h"
+#include "pp-vm-template.h"
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                  */
+/* ------------------------------------------------------------------------ */
+
+void
+pp_store_device_free(PpStoreDevice *dev)
+{
+  if (dev == NULL)
+    return;
+  g_free(dev->address);
+  g_free(dev->short_address);
+  g_free(dev->vendor_name);
+  g_free(dev->device_name);
+  g_free(dev->class_name);
+  g_free(dev->driver);
+  g_free(dev->sriov);
+  g_free(dev->physfn);
+  g_free(dev->host_needs);
+  g_free(dev->set_aside);
+  g_strfreev(dev->group_endpoints);
+  g_free(dev->keys); /* and values: one block (record_from_json()) */
+  g_free(dev);
+}
+
+/* Appends @text as a JSON string. The report's text is UTF-8 without NUL
+ * (the template parser checks), so only quotes, backslashes and control
+ * characters need escapes. */
+static void
+json_append_string(GString *out, const char *text)
+{
+  const char *run = text;
+
+  g_string_append_c(out, '"');
+  for (const char *p = text; *p != '\0'; p++) {
+    guchar c = (guchar)*p;
+
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    g_string_append_len(out, run, p - run);
+    if (c == '"' || c == '\\') {
+      g_string_append_c(out, '\\');
+      g_string_append_c(out, (char)c);
+    } else {
+      g_string_append_printf(out, "\\u%04x", c);
+    }
+    run = p + 1;
+  }
+  g_string_append(out, run);
+  g_string_append_c(out, '"');
+}
+
+/* The record as a JSON object, keys in order (the attributes column). */
+static void
+record_append_json(GString *out, const char *const *keys, const char *const *values)
+{
+  g_string_append_c(out, '{');
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+    if (i > 0)
+      g_string_append_c(out, ',');
+    json_append_string(out, keys[i]);
+    g_string_append_c(out, ':');
+    json_append_string(out, values[i]);
+  }
+  g_string_append_c(out, '}');
+}
+
+char *
+pp_store_test_record_to_json(const char *const *keys, const char *const *values)
+{
+  GString *out = g_string_new(NULL);
+
+  record_append_json(out, keys, values);
+  return g_string_free(out, FALSE);
+}
+
+/* The byte of two hex digits (of a "\\u00XX" escape). */
+static int
+control_char(const char *hex)
+{
+  return g_ascii_xdigit_value(hex[0]) * 16 + g_ascii_xdigit_value(hex[1]);
+}
+
+/* Appends the JSON string at *@at, as json_append_string() writes it
+ * (escapes only for '"', '\\' and U+0001..U+001F), to @out with its NUL,
+ * moving *@at past it. FALSE for anything else. */
+static gboolean
+record_string_fast(const char **at, GString *out)
+{
+  const char *p = *at;
+  const char *run;
+
+  if (*p != '"')
+    return FALSE;
+  run = ++p;
+  for (;;) {
+    while ((guchar)*p >= 0x20 && *p != '"' && *p != '\\')
+      p++;
+    g_string_append_len(out, run, p - run);
+    if (*p == '"')
+      break;
+    if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) {
+      g_string_append_c(out, p[1]);
+      p += 2;
+    } else if (*p == '\\' && p[1] == 'u' && p[2] == '0' && p[3] == '0' && g_ascii_isxdigit(p[4]) &&
+               g_ascii_isxdigit(p[5]) && control_char(p + 4) > 0 && control_char(p + 4) < 0x20) {
+      g_string_append_c(out, (char)control_char(p + 4));
+      p += 6;
+    } else {
+      return FALSE;
+    }
+    run = p;
+  }
+  g_string_append_c(out, '\0');
+  *at = p + 1;
+  return TRUE;
+}
+
+/* Whether @buf's first @n key/value pairs have the key that starts at
+ * @key. */
+static gboolean
+record_has_key(const GString *buf, guint n, const char *key)
+{
+  const char *p = buf->str;
+
+  for (guint i = 0; i < n; i++) {
+    if (strcmp(p, key) == 0)
+      return TRUE;
+    p += strlen(p) + 1;
+    p += strlen(p) + 1;
+  }
+  return FALSE;
+}
+
+/* The attributes column as record_append_json() writes it, into @buf as
+ * "key\0value\0..." with the pair count in @ret_n: FALSE for anything
+ * else (blanks, other escapes, a repeated key, not UTF-8), which jansson
+ * then reads. Several times faster than jansson: the scheduler reads
+ * every device of the cluster each pass. */
+static gboolean
+record_from_json_fast(const char *text, GString *buf, guint *ret_n)
+{
+  const char *p = text;
+  guint n = 0;
+
+  if (*p++ != '{' || !g_utf8_validate(text, -1, NULL))
+    return FALSE;
+  if (*p != '}') {
+    for (;;) {
+      gsize key_at = buf->len;
+
+      if (!record_string_fast(&p, buf) || record_has_key(buf, n, buf->str + key_at) ||
+          *p++ != ':' || !record_string_fast(&p, buf))
+        return FALSE;
+      n++;
+      if (*p == '}')
+        break;
+      if (*p++ != ',')
+        return FALSE;
+    }
+  }
+  if (p[1] != '\0')
+    return FALSE;
+  *ret_n = n;
+  return TRUE;
+}
+
+/* The attributes column back into keys and values (insertion order: jansson
+ * keeps it). Something that is not an object of strings reads as empty.
+ * Both vectors and their strings are one allocation, at *@ret_keys (one
+ * malloc a device, not thirty): pp_store_device_free() frees only that. */
+static void
+record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
+{
+  g_autoptr(GString) buf = g_string_sized_new(text != NULL ? strlen(text) : 0);
+  guint n = 0;
+  char **block;
+  char *data;
+  const char *p;
+
+  if (text != NULL && !record_from_json_fast(text, buf, &n)) {
+    g_autoptr(json_t) root = json_loads(text, 0, NULL);
+    const char *key;
+    json_t *value;
+
+    g_string_truncate(buf, 0);
+    n = 0;
+    if (json_is_object(root)) {
+      json_object_foreach(root, key, value)
+      {
+        if (!json_is_string(value))
+          continue;
+        g_string_append_len(buf, key, (gssize)strlen(key) + 1);
+        g_string_append_len(buf, json_string_value(value),
+                            (gssize)strlen(json_string_value(value)) + 1);
+        n++;
+      }
+    }
+  }
+  block = g_malloc(sizeof(char *) * 2 * (n + 1) + buf->len);
+  data = (char *)(block + 2 * (n + 1));
+  memcpy(data, buf->str, buf->len);
+  p = data;
+  for (guint i = 0; i < n; i++) {
+    block[i] = (char *)p;
+    p += strlen(p) + 1;
+    block[n + 1 + i] = (char *)p;
+    p += strlen(p) + 1;
+  }
+  block[n] = NULL;
+  block[2 * n + 1] = NULL;
+  *ret_keys = block;
+  *ret_values = block + n + 1;
+}
+
+static PpStoreDevice *
+device_from_row(sqlite3_stmt *stmt)
+{
+  PpStoreDevice *dev = g_new0(PpStoreDevice, 1);
+
+  dev->id = sqlite3_column_int64(stmt, DCOL_ID);
+  dev->host_id = sqlite3_column_int64(stmt, DCOL_HOST_ID);
+  dev->address = col_strdup(stmt, DCOL_ADDRESS);
+  dev->short_address = col_strdup(stmt, DCOL_SHORT_ADDRESS);
+  dev->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
+  dev->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
+  dev->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
+  dev->vendor_name = col_strdup(stmt, DCOL_VENDOR_NAME);
+  dev->device_name = col_strdup(stmt, DCOL_DEVICE_NAME);
+  dev->class_name = col_strdup(stmt, DCOL_CLASS_NAME);
+  dev->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
+  dev->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
+  dev->driver = col_strdup(stmt, DCOL_DRIVER);
+  dev->sriov = col_strdup(stmt, DCOL_SRIOV);
+  dev->physfn = col_strdup(stmt, DCOL_PHYSFN);
+  dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
+  dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
+                     ? -1
+                     : sqlite3_column_int(stmt, DCOL_VM_SLOT);
+  dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
+  dev->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
+  dev->set_aside = col_strdup(stmt, DCOL_SET_ASIDE);
+  dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
+  /* Checked and canonical when written (pp_probe_report_parse()). */
+  if (sqlite3_column_type(stmt, DCOL_GROUP_ENDPOINTS) != SQLITE_NULL)
+    dev->group_endpoints = g_strsplit(col_text(stmt, DCOL_GROUP_ENDPOINTS), ",", -1);
+  record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
+  return dev;
+}
+
+/* RowReaders of the rows the store reads elsewhere too. */
+static gpointer
+device_row(sqlite3_stmt *stmt)
+{
+  return device_from_row(stmt);
+}
+
+GPtrArray *
+device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
+{
+  return rows_list(store, id, param, device_row, (GDestroyNotify)pp_store_device_free, what, error);
+}
+
+GPtrArray *
+pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *name = NULL;
+  GError *local = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  /* Outside a transaction each statement sees its own snapshot; the host
+   * check and the list need not agree to the instant. */
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return NULL;
+  stmt = store_stmt(store, STMT_DEV_LIST, error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+  while (stmt_next(store, stmt, &local, "listing devices"))
+    g_ptr_array_add(devices, device_from_row(stmt));
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    g_prefix_error(error, "host '%s': ", name);
+    return NULL;
+  }
+  return g_steal_pointer(&devices);
+}
+
+/* Binds a probe record's fields to ?2..?17 of DEV_INSERT / DEV_UPDATE;
+ * @endpoints: its group_endpoints joined (endpoints_text()). */
+static void
+bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+            const char *endpoints)
+{
+  bind_text(stmt, 2, dev->bdf);
+  bind_text(stmt, 3, dev->short_address);
+  sqlite3_bind_int(stmt, 4, dev->vendor);
+  sqlite3_bind_int(stmt, 5, dev->device);
+  sqlite3_bind_int(stmt, 6, dev->class_code);
+  bind_text(stmt, 7, dev->vendor_name);
+  bind_text(stmt, 8, dev->device_name);
+  bind_text(stmt, 9, dev->class_name);
+  sqlite3_bind_int(stmt, 10, dev->numa_node);
+  sqlite3_bind_int(stmt, 11, dev->iommu_group);
+  bind_text(stmt, 12, dev->driver);
+  bind_text(stmt, 13, dev->sriov);
+  bind_text(stmt, 14, dev->physfn);
+  sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
+  bind_text(stmt, 16, dev->host_needs);
+  bind_text(stmt, 17, endpoints);
+}
+
+/* The group_endpoints column of a record: its addresses comma-separated.
+ * Returns: (transfer full) (nullable): NULL when it has none. */
+static char *
+endpoints_text(const PpProbeDevice *dev)
+{
+  return dev->group_endpoints != NULL ? g_strjoinv(",", dev->group_endpoints) : NULL;
+}
+
+static gboolean
+col_equal(sqlite3_stmt *stmt, int col, const char *text)
+{
+  const char *have = col_text(stmt, col);
+
+  if (have == NULL || text == NULL)
+    return have == NULL && text == NULL;
+  return strcmp(have, text) == 0;
+}
+
+/* Whether the row (a DEVICE_COLUMNS row) already says what the record
+ * says, gone flag included: then it needs no write. */
+static gboolean
+device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+                   const char *endpoints)
+{
+  return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
+         col_equal(stmt, DCOL_GROUP_ENDPOINTS, endpoints) &&
+         sqlite3_column_type(stmt, DCOL_SET_ASIDE) == SQLITE_NULL &&
+         col_equal(stmt, DCOL_HOST_NEEDS, dev->host_needs) &&
+         sqlite3_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
+         sqlite3_column_int(stmt, DCOL_DEVICE) == dev->device &&
+         sqlite3_column_int(stmt, DCOL_CLASS) == dev->class_code &&
+         sqlite3_column_int(stmt, DCOL_NUMA_NODE) == dev->numa_node &&
+         sqlite3_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
+         (gsize)sqlite3_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
+         memcmp(col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
+         col_equal(stmt, DCOL_SHORT_ADDRESS, dev->short_address) &&
+         col_equal(stmt, DCOL_VENDOR_NAME, dev->vendor_name) &&
+         col_equal(stmt, DCOL_DEVICE_NAME, dev->device_name) &&
+         col_equal(stmt, DCOL_CLASS_NAME, dev->class_name) &&
+         col_equal(stmt, DCOL_DRIVER, dev->driver) && col_equal(stmt, DCOL_SRIOV, dev->sriov) &&
+         col_equal(stmt, DCOL_PHYSFN, dev->physfn);
+}
+
+/* A known row the report lacks. */
+typedef struct {
+  gint64 id;
+  gboolean held;
+  gboolean gone;
+} MissingRow;
+
+/* A known row the report has, with something changed. */
+typedef struct {
+  gint64 id;
+  guint index; /* in the report */
+} ChangedRow;
+
+/* The body of pp_store_host_reconcile(), inside its transaction;
+ * @report_hash: what hosts.report_hash becomes (NULL: a pulled report). */
+static gboolean
+reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbeReport *report,
+                 const char *report_hash, gint64 now, PpReconcileStats *stats, GError **error)
+{
+  GPtrArray *devices = report->devices;
+  g_autoptr(GPtrArray) endpoints = g_ptr_array_new_full(devices->len, g_free);
+  g_autoptr(GHashTable) by_address = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autofree gsize *json_at = g_new(gsize, devices->len + 1);
+  g_autofree gboolean *known = g_new0(gboolean, devices->len);
+  g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(MissingRow));
+  g_autoptr(GArray) changed = g_array_new(FALSE, FALSE, sizeof(ChangedRow));
+  GString *json = store->scratch;
+  GError *local = NULL;
+
+  /* Each record's JSON, one after the other in the scratch buffer. */
+  g_string_truncate(json, 0);
+  for (guint i = 0; i < devices->len; i++) {
+    const PpProbeDevice *dev = g_ptr_array_index(devices, i);
+
+    json_at[i] = json->len;
+    record_append_json(json, (const char *const *)dev->keys, (const char *const *)dev->values);
+    g_hash_table_insert(by_address, dev->bdf, GUINT_TO_POINTER(i + 1));
+    g_ptr_array_add(endpoints, endpoints_text(dev));
+  }
+  json_at[devices->len] = json->len;
+
+  /* What the store has, against the report. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_LIST, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    while (stmt_next(store, stmt, &local, "reading the inventory")) {
+      gint64 id = sqlite3_column_int64(stmt, DCOL_ID);
+      guint i = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, col_text(stmt, DCOL_ADDRESS)));
+
+      if (i == 0) {
+        MissingRow row = { id, sqlite3_column_type(stmt, DCOL_VM_ID) != SQLITE_NULL,
+                           sqlite3_column_int(stmt, DCOL_GONE) != 0 };
+
+        g_array_append_val(missing, row);
+        continue;
+      }
+      i--;
+      known[i] = TRUE;
+      stats->updated++;
+      if (!device_row_matches(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
+                              json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i))) {
+        ChangedRow row = { id, i };
+
+        g_array_append_val(changed, row);
+      }
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return FALSE;
+    }
+  }
+
+  /* Refresh what changed, clearing gone. */
+  if (changed->len > 0) {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_UPDATE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    for (guint k = 0; k < changed->len; k++) {
+      const ChangedRow *row = &g_array_index(changed, ChangedRow, k);
+      guint i = row->index;
+
+      sqlite3_bind_int64(stmt, 1, row->id);
+      bind_device(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
+                  json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i));
+      if (!stmt_run(store, stmt, error, "refreshing a device"))
+        return FALSE;
+      sqlite3_reset(stmt);
+    }
+  }
+
+  /* Add what is new. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_INSERT, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    for (guint i = 0; i < devices->len; i++) {
+      const PpProbeDevice *dev = g_ptr_array_index(devices, i);
+
+      if (known[i])
+        continue;
+      sqlite3_bind_int64(stmt, 1, host_id);
+      bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i],
+                  g_ptr_array_index(endpoints, i));
+      if (!stmt_run(store, stmt, error, "adding a device")) {
+        g_prefix_error(error, "%s: ", dev->bdf);
+        return FALSE;
+      }
+      sqlite3_reset(stmt);
+      stats->added++;
+    }
+  }
+
+  /* Drop what vanished while free; flag what vanished while held. */
+  for (guint k = 0; k < missing->len; k++) {
+    const MissingRow *row = &g_array_index(missing, MissingRow, k);
+
+    if (!row->held) {
+      g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_DELETE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64(stmt, 1, row->id);
+      if (!stmt_run(store, stmt, error, "removing a device"))
+        return FALSE;
+      stats->removed++;
+      continue;
+    }
+    stats->flagged++;
+    if (!row->gone) {
+      g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FLAG_GONE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64(stmt, 1, row->id);
+      if (!stmt_run(store, stmt, error, "flagging a device gone"))
+        return FALSE;
+      g_debug("host '%s': device %" G_GINT64_FORMAT " is gone while a VM holds it", name, row->id);
+    }
+  }
+
+  /* The host's facts and state. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_SET_FACTS, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    bind_text(stmt, 2, report->hostname);
+    sqlite3_bind_int64(stmt, 3, report->cpu_count);
+    sqlite3_bind_int64(stmt, 4, report->memory_kib);
+    bind_text(stmt, 5, report->kernel_version);
+    sqlite3_bind_int64(stmt, 6, now);
+    bind_text(stmt, 7, report_hash);
+    if (!stmt_run(store, stmt, error, "recording the host's facts"))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *report, gint64 now,
+                        PpReconcileStats *ret_stats, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *name = NULL;
+  PpReconcileStats stats = { 0 };
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(report != NULL && report->devices != NULL, FALSE);
+
+  if (!store_txn_begin(store, &txn, "reconciling a host", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  if (!reconcile_locked(store, host_id, name, report, NULL, now, &stats, error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  if (!store_txn_commit(&txn, "reconciling a host", error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  g_debug("host '%s': %u added, %u refreshed, %u removed, %u gone while held", name, stats.added,
+          stats.updated, stats.removed, stats.flagged);
+  if (ret_stats != NULL)
+    *ret_stats = stats;
+  return TRUE;
+}
+
+gboolean
+pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len, gint64 now,
+                     PpIngestResult *ret_result, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autoptr(GChecksum) checksum = NULL;
+  g_autoptr(PpProbeReport) report = NULL;
+  g_autofree char *name = NULL;
+  PpIngestResult result = { 0 };
+  const char *hash;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(text != NULL || len == 0, FALSE);
+
+  checksum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(checksum, (const guchar *)(text != NULL ? text : ""), (gssize)len);
+  hash = g_checksum_get_string(checksum);
+
+  /* The cheap path: one indexed read, no write, no parse. */
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_REPORT_STATE, error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (!stmt_next(store, stmt, &local, "reading a host's last report")) {
+      if (local != NULL)
+        g_propagate_error(error, local);
+      else
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
+                    "no host with id %" G_GINT64_FORMAT, host_id);
+      return FALSE;
+    }
+    if (col_equal(stmt, 0, hash) && sqlite3_column_int(stmt, 1) != 0 &&
+        sqlite3_column_int(stmt, 2) == 0) {
+      if (ret_result != NULL)
+        *ret_result = result;
+      return TRUE;
+    }
+  }
+
+  report = pp_probe_report_parse(text, len, error);
+  if (report == NULL)
+    return FALSE;
+  result.changed = TRUE;
+  result.devices = report->devices->len;
+  if (!store_txn_begin(store, &txn, "ingesting a report", error))
+    return FALSE;
+  name = host_name_locked(store, host_id, NULL, error);
+  if (name == NULL)
+    return FALSE;
+  if (!reconcile_locked(store, host_id, name, report, hash, now, &result.stats, error) ||
+      !store_txn_commit(&txn, "ingesting a report", error)) {
+    g_prefix_error(error, "host '%s': ", name);
+    return FALSE;
+  }
+  g_debug("host '%s': pushed report: %u added, %u refreshed, %u removed, %u gone while held", name,
+          result.stats.added, result.stats.updated, result.stats.removed, result.stats.flagged);
+  if (ret_result != NULL)
+    *ret_result = result;
+  return TRUE;
+}

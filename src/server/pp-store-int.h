@@ -1,0 +1,245 @@
+/* pp-store-int: what the store's own files (pp-store*.c) share, and
+ * nobody else: the store's struct, the statement ids, and the helpers of
+ * pp-store.c (statements, errors, transactions, columns, names). The
+ * functions here are not static so that the store's files can share them;
+ * they are private to the store module by convention: include this header
+ * only from src/server/pp-store*.c. */
+#pragma once
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "pp-store.h"
+
+G_BEGIN_DECLS
+
+/* Host and user names: 1..64 of [A-Za-z0-9._-], not starting with '-' or
+ * '.', so that a name can never pass for an option or a path. */
+#define NAME_MAX_LEN 64
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+/* How long a writer waits for another process's lock before BUSY. */
+#define BUSY_TIMEOUT_MS 5000
+/* Bounds of what a host spec may hold: a DNS name is at most 253 bytes,
+ * a login name far less; a libvirt URI, a probe command line and a probe's
+ * error message are text an admin reads, not documents. */
+#define TOKEN_NAME_MAX_LEN 128
+#define HOST_ERROR_MAX_LEN 4096
+/* Why a VM failed: an error message of libvirt's or ours. */
+#define VM_REASON_MAX_LEN 4096
+/* A token is stored as the SHA-256 of its secret, in hex. */
+#define TOKEN_HASH_LEN 64
+
+/* The columns of DEVICE_COLUMNS (pp-store.c), by index. */
+enum {
+  DCOL_ID,
+  DCOL_HOST_ID,
+  DCOL_ADDRESS,
+  DCOL_SHORT_ADDRESS,
+  DCOL_VENDOR,
+  DCOL_DEVICE,
+  DCOL_CLASS,
+  DCOL_VENDOR_NAME,
+  DCOL_DEVICE_NAME,
+  DCOL_CLASS_NAME,
+  DCOL_NUMA_NODE,
+  DCOL_IOMMU_GROUP,
+  DCOL_DRIVER,
+  DCOL_SRIOV,
+  DCOL_PHYSFN,
+  DCOL_VM_ID,
+  DCOL_VM_SLOT,
+  DCOL_GONE,
+  DCOL_ATTRIBUTES,
+  DCOL_HOST_NEEDS,
+  DCOL_SET_ASIDE,
+  DCOL_ALLOWED,
+  DCOL_GROUP_ENDPOINTS,
+};
+
+/* The store's statements; their SQL is stmt_sql in pp-store.c. */
+typedef enum {
+  STMT_BEGIN,
+  STMT_COMMIT,
+  STMT_ROLLBACK,
+  STMT_HOST_GET,
+  STMT_HOST_GET_BY_NAME,
+  STMT_HOST_LIST,
+  STMT_HOST_ID_BY_NAME,
+  STMT_HOST_INSERT,
+  STMT_HOST_SET_ENABLED,
+  STMT_HOST_SET_PREBOUND,
+  STMT_HOST_UPDATE,
+  STMT_HOST_NAME,
+  STMT_HOST_HELD_BY,
+  STMT_HOST_VMS_ON,
+  STMT_HOST_DELETE,
+  STMT_HOST_SET_FACTS,
+  STMT_HOST_SET_ERROR,
+  STMT_HOST_SET_LIBVIRT,
+  STMT_ALLOW_INSERT,
+  STMT_ALLOW_DELETE,
+  STMT_ALLOW_LIST,
+  STMT_DEV_LIST,
+  STMT_DEV_INSERT,
+  STMT_DEV_UPDATE,
+  STMT_DEV_DELETE,
+  STMT_DEV_FLAG_GONE,
+  STMT_DEV_LIST_ALL,
+  STMT_DEV_LIST_VM,
+  STMT_DEV_ALLOCATE,
+  STMT_DEV_HOLDER,
+  STMT_DEV_DELETE_GONE_OF_VM,
+  STMT_DEV_FREE_OF_VM,
+  STMT_DEV_SET_ASIDE,
+  STMT_VM_GET,
+  STMT_VM_FIND_BY_NAME,
+  STMT_VM_LIST,
+  STMT_VM_INSERT,
+  STMT_VM_REQUEST_INSERT,
+  STMT_VM_REQUESTS,
+  STMT_VM_NAME_DEFAULT,
+  STMT_VM_STATE,
+  STMT_VM_ALLOCATE,
+  STMT_VM_TRANSITION,
+  STMT_VM_RELEASE,
+  STMT_VM_SET_EXPLANATION,
+  STMT_VM_REQUEUE,
+  STMT_VM_LIST_ON_HOST,
+  STMT_VM_HISTORY,
+  STMT_VM_SPEC,
+  STMT_VM_REQUESTS_TYPED,
+  STMT_VM_SET_DOMAIN_XML,
+  STMT_VM_DOMAIN_XML,
+  STMT_HOST_USAGE,
+  STMT_HOST_USAGE_ONE,
+  STMT_DEV_HOST_ID,
+  STMT_VM_HOST_IDS,
+  STMT_USER_GET,
+  STMT_USER_GET_BY_NAME,
+  STMT_USER_LIST,
+  STMT_USER_INSERT,
+  STMT_USER_VMS_NOT_DONE,
+  STMT_USER_DELETE_DONE_VMS,
+  STMT_USER_DELETE_TOKENS,
+  STMT_USER_DELETE,
+  STMT_USER_QUOTA,
+  STMT_USER_HAS_QUOTA,
+  STMT_USER_USAGE,
+  STMT_USER_CLASS_USAGE,
+  STMT_USER_SET_QUOTA,
+  STMT_CLASS_QUOTA_SET,
+  STMT_CLASS_QUOTA_DELETE,
+  STMT_CLASS_QUOTA_COUNT,
+  STMT_TOKEN_GET,
+  STMT_TOKEN_BY_HASH,
+  STMT_TOKEN_TOUCH,
+  STMT_TOKEN_INSERT,
+  STMT_TOKEN_LIST,
+  STMT_TOKEN_DELETE,
+  STMT_COUNT_HOSTS,
+  STMT_COUNT_DEVICES,
+  STMT_COUNT_USERS,
+  STMT_COUNT_VMS,
+  STMT_HOST_REPORT_STATE,
+  STMT_HOST_TOKEN_SET,
+  STMT_HOST_TOKEN_DELETE,
+  STMT_HOST_TOKEN_BY_HASH,
+  STMT_HOST_TOKEN_TOUCH,
+  STMT_HOST_TOKEN_LIST,
+  N_STMTS
+} StmtId;
+
+/* The statements of the paged lists (issue 11), apart from the others so
+ * that their additions merge apart. The *_IDS statements read an index
+ * only (migration 7): the ids of a page, LIMIT ?n of them above the
+ * cursor; the rows are then read by id. */
+typedef enum {
+  PAGE_VM_IDS,             /* ?1 after, ?2 limit */
+  PAGE_VM_IDS_OWNER,       /* ?1 owner, ?2 after, ?3 limit */
+  PAGE_VM_IDS_STATE,       /* ?1 state, ?2 after, ?3 limit */
+  PAGE_VM_IDS_OWNER_STATE, /* ?1 owner, ?2 state, ?3 after, ?4 limit */
+  /* ?1 host, ?2 after, ?3 limit, ?4 owner (0: any), ?5 ",state,...," (NULL: any): the VMs on a
+   * host are a few, read through vms_host_id */
+  PAGE_VM_IDS_HOST,
+  PAGE_VM_ROW, /* ?1 id */
+  PAGE_VM_OWNED,
+  PAGE_HOST_IDS,       /* ?1 after, ?2 limit */
+  PAGE_HOST_IDS_STATE, /* ?1 state, ?2 after, ?3 limit */
+  N_PAGE_STMTS
+} PageStmtId;
+
+struct _PpStore {
+  sqlite3 *db;
+  char *path;
+  int schema_version;
+  sqlite3_stmt *stmts[N_STMTS];           /* prepared on first use */
+  sqlite3_stmt *page_stmts[N_PAGE_STMTS]; /* the paged lists', prepared on first use */
+  char *id;                               /* store_meta's id, read at open */
+  GString *scratch;                       /* reconcile's JSON of the records */
+  PpStoreWatchFunc watch;                 /* pp_store_set_watch() */
+  gpointer watch_data;
+};
+
+/* A cached statement in use: released (reset, bindings cleared) when it
+ * goes out of scope, never finalized. */
+typedef sqlite3_stmt StoreStmt;
+
+void store_stmt_release(StoreStmt *stmt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreStmt, store_stmt_release)
+
+/* An open transaction: rolled back when it goes out of scope uncommitted. */
+typedef struct {
+  PpStore *store; /* NULL: none open */
+} StoreTxn;
+
+void store_txn_clear(StoreTxn *txn);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StoreTxn, store_txn_clear)
+
+/* Reads one row of a query into a new object. */
+typedef gpointer (*RowReader)(sqlite3_stmt *stmt);
+
+/* The helpers of pp-store.c and those the other files share, by file. */
+/* pp-store.c */
+StoreStmt *page_stmt(PpStore *store, PageStmtId id, GError **error);
+void G_GNUC_PRINTF(3, 4) store_set_error(PpStore *store, GError **error, const char *format, ...);
+StoreStmt *store_stmt(PpStore *store, StmtId id, GError **error);
+gboolean stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
+gboolean stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
+gboolean store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error);
+gboolean store_txn_commit(StoreTxn *txn, const char *what, GError **error);
+char *col_strdup(sqlite3_stmt *stmt, int col);
+const char *col_text(sqlite3_stmt *stmt, int col);
+void bind_text(sqlite3_stmt *stmt, int index, const char *text);
+char *vm_reason_text(const char *reason);
+gboolean check_name(const char *kind, const char *name, GError **error);
+gboolean check_field(const char *what, const char *value, gsize max_len, GError **error);
+GPtrArray *rows_list(PpStore *store, StmtId id, gint64 param, RowReader read,
+                     GDestroyNotify free_func, const char *what, GError **error);
+
+/* pp-store-schema.c */
+gboolean store_exec(PpStore *store, const char *sql, GError **error, const char *what);
+void address_unpack(gint64 packed, PpPciAddress *ret);
+void bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request);
+gboolean store_migrate(PpStore *store, GError **error);
+
+/* pp-store-host.c */
+extern const char *const host_state_names[_PP_HOST_STATE_MAX];
+PpHostState host_state_from_string(const char *text);
+PpHost *host_from_row(sqlite3_stmt *stmt);
+char *host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error);
+
+/* pp-store-device.c */
+GPtrArray *device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error);
+
+/* pp-store-user.c */
+PpUser *user_lookup(PpStore *store, gint64 id, const char *name, GError **error);
+gboolean quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
+                            gint64 memory_kib, const gint *pci_classes, guint n_pci,
+                            GError **error);
+gboolean check_token_hash(const char *hash, GError **error);
+
+/* pp-store-vm.c */
+PpVmState vm_state_from_string(const char *text);
+char *ids_text(const GArray *ids);
+
+G_END_DECLS
