@@ -449,3 +449,18 @@ pp_test_wait_vm(PpTestDaemon *f, gint64 id, const char *state)
     g_usleep(50000);
   }
 }
+
+guint64
+pp_test_metric(PpTestDaemon *f, const char *name)
+{
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *line = g_strconcat("\n", name, " ", NULL);
+  const char *at;
+
+  pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  at = strstr(reply.body->str, line);
+  if (at == NULL)
+    g_error("no metric '%s' in /metrics:\n%s", name, reply.body->str);
+  return g_ascii_strtoull(at + strlen(line), NULL, 10);
+}

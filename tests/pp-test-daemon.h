@@ -90,4 +90,8 @@ const char *pp_test_vm_state(json_t *vm);
 /* Waits until VM @id is in @state. Returns: (transfer full): its JSON. */
 json_t *pp_test_wait_vm(PpTestDaemon *f, gint64 id, const char *state);
 
+/* The value of metric @name (a line "NAME VALUE", no labels) in /metrics,
+ * asked on the socket; asserts it is there. */
+guint64 pp_test_metric(PpTestDaemon *f, const char *name);
+
 G_END_DECLS

@@ -164,21 +164,6 @@ connect_unix(const char *path)
   return fd;
 }
 
-/* A metric's value in /metrics (asked on the socket). */
-static guint64
-metric(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestReply) reply = { 0 };
-  g_autofree char *line = g_strconcat("\n", name, " ", NULL);
-  const char *at;
-
-  pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
-  g_assert_cmpint(reply.status, ==, 200);
-  at = strstr(reply.body->str, line);
-  g_assert_nonnull(at);
-  return g_ascii_strtoull(at + strlen(line), NULL, 10);
-}
-
 /* Waits until pcipassd holds at most @open connections (the asking one
  * included; a guard of 60 s against a hang, not a timing). */
 static void
@@ -186,7 +171,7 @@ wait_open(PpTestDaemon *f, guint64 open)
 {
   gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
-  while (metric(f, "pcipass_http_connections_open") > open) {
+  while (pp_test_metric(f, "pcipass_http_connections_open") > open) {
     g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     g_usleep(50 * 1000);
   }
@@ -198,7 +183,7 @@ wait_open(PpTestDaemon *f, guint64 open)
 static void
 wait_taken(PpTestDaemon *f, guint64 before, guint n, gint64 start)
 {
-  while (metric(f, "pcipass_http_connections_total") - before < n) {
+  while (pp_test_metric(f, "pcipass_http_connections_total") - before < n) {
     g_assert_cmpint(g_get_monotonic_time(), <, start + PP_TEST_WAIT_US);
     g_usleep(20 * 1000);
   }
@@ -211,7 +196,7 @@ static void
 flood(PpTestDaemon *f, const char *listener)
 {
   int *fds = g_new(int, FLOOD_CONNECTIONS);
-  guint64 before = metric(f, "pcipass_http_connections_total");
+  guint64 before = pp_test_metric(f, "pcipass_http_connections_total");
   gint64 start = g_get_monotonic_time();
 
   for (guint i = 0; i < FLOOD_CONNECTIONS; i++)
@@ -250,7 +235,7 @@ static void
 flood_held_tcp(PpTestDaemon *f, GArray *ms)
 {
   int *fds = g_new(int, FLOOD_CONNECTIONS);
-  guint64 before = metric(f, "pcipass_http_connections_total");
+  guint64 before = pp_test_metric(f, "pcipass_http_connections_total");
   gint64 start = g_get_monotonic_time();
 
   for (guint i = 0; i < FLOOD_CONNECTIONS; i++)
@@ -258,7 +243,7 @@ flood_held_tcp(PpTestDaemon *f, GArray *ms)
   wait_taken(f, before, MAX_CONNECTIONS - UNIX_RESERVED, start);
   admin_now(f, ms);
   /* TCP holds no more than its share. */
-  g_assert_cmpuint(metric(f, "pcipass_http_connections_open"), <=,
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_http_connections_open"), <=,
                    MAX_CONNECTIONS - UNIX_RESERVED + 2);
   for (guint i = 0; i < FLOOD_CONNECTIONS; i++)
     close(fds[i]);
@@ -382,7 +367,8 @@ slow_clients(PpTestDaemon *f)
   gint64 start = g_get_monotonic_time();
   gint64 deadline = start + 60 * G_USEC_PER_SEC;
   gint64 next_line = start;
-  guint64 cut_before = metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}");
+  guint64 cut_before =
+      pp_test_metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}");
   guint lines = 0;
 
   for (guint i = 0; i < SLOW_CLIENTS; i++) {
@@ -429,9 +415,10 @@ slow_clients(PpTestDaemon *f)
                  SLOW_CLIENTS, SLOW_ADDRESSES, (double)SLOW_LINE_US / G_USEC_PER_SEC,
                  (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC, lines, answered_408);
   g_assert_cmpuint(answered_408, ==, SLOW_CLIENTS);
-  g_assert_cmpuint(metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}") -
-                       cut_before,
-                   ==, SLOW_CLIENTS);
+  g_assert_cmpuint(
+      pp_test_metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}") -
+          cut_before,
+      ==, SLOW_CLIENTS);
 }
 
 /* 200 POSTs of 1 MiB without a token, at once, from 10 addresses, not

@@ -133,21 +133,6 @@ certs_clear(Certs *c)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Certs, certs_clear)
 
-/* A metric's value in /metrics (asked on the socket). */
-static guint64
-metric(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestReply) reply = { 0 };
-  g_autofree char *line = g_strconcat("\n", name, " ", NULL);
-  const char *at;
-
-  pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
-  g_assert_cmpint(reply.status, ==, 200);
-  at = strstr(reply.body->str, line);
-  g_assert_nonnull(at);
-  return g_ascii_strtoull(at + strlen(line), NULL, 10);
-}
-
 /* What comes on @fd until the server closes it (a guard of 60 s against
  * a hang, not a timing). */
 static char *
@@ -225,22 +210,24 @@ test_serve(PpTestDaemon *f, gconstpointer data)
   {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->port) };
     pp_autofd int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    guint64 before = metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}");
+    guint64 before =
+        pp_test_metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}");
     g_autofree char *got = NULL;
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
     got = read_until_closed(fd);
     g_assert_cmpstr(got, ==, "");
-    g_assert_cmpuint(metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}"), ==,
-                     before + 1);
+    g_assert_cmpuint(
+        pp_test_metric(f, "pcipass_http_connections_cut_total{reason=\"header-timeout\"}"), ==,
+        before + 1);
   }
 
   /* Over TLS, heads reach libmicrohttpd unchecked: a chunked body is
    * refused by pp-http all the same (JSON), a malformed head by
    * libmicrohttpd itself, and both are counted. */
   {
-    guint64 before = metric(f, "pcipass_http_responses_total{class=\"4xx\"}");
+    guint64 before = pp_test_metric(f, "pcipass_http_responses_total{class=\"4xx\"}");
     g_autofree char *chunked = NULL;
     g_autofree char *malformed = NULL;
 
@@ -251,7 +238,8 @@ test_serve(PpTestDaemon *f, gconstpointer data)
                                      "with a Content-Length"));
     malformed = tls_raw(f, c.ca, "GET /v1/hosts HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n");
     g_assert_true(g_str_has_prefix(malformed, "HTTP/1.1 400 "));
-    g_assert_cmpuint(metric(f, "pcipass_http_responses_total{class=\"4xx\"}"), ==, before + 2);
+    g_assert_cmpuint(pp_test_metric(f, "pcipass_http_responses_total{class=\"4xx\"}"), ==,
+                     before + 2);
   }
   pp_test_daemon_stop(f);
 }

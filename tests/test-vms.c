@@ -498,28 +498,13 @@ test_pending_explained(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
-/* A metric's value in /metrics. */
-static guint64
-metric(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestReply) reply = { 0 };
-  g_autofree char *line = g_strconcat("\n", name, " ", NULL);
-  const char *at;
-
-  pp_test_http(f, f->socket, NULL, "GET", "/metrics", NULL, 0, &reply);
-  g_assert_cmpint(reply.status, ==, 200);
-  at = strstr(reply.body->str, line);
-  g_assert_nonnull(at);
-  return g_ascii_strtoull(at + strlen(line), NULL, 10);
-}
-
 /* Waits until metric @name passes @above (a guard against a hang). */
 static void
 wait_metric_above(PpTestDaemon *f, const char *name, guint64 above)
 {
   gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
-  while (metric(f, name) <= above) {
+  while (pp_test_metric(f, name) <= above) {
     g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     g_usleep(50 * 1000);
   }
@@ -602,25 +587,25 @@ test_incremental(PpTestDaemon *f, gconstpointer data)
   }
 
   /* A change with no gain: the hosts are read again, no VM is tried. */
-  tries = metric(f, "pcipass_scheduler_tries_total");
-  reads = metric(f, "pcipass_scheduler_host_reads_total");
+  tries = pp_test_metric(f, "pcipass_scheduler_tries_total");
+  reads = pp_test_metric(f, "pcipass_scheduler_host_reads_total");
   cli_ok(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "yes", NULL });
   wait_metric_above(f, "pcipass_scheduler_host_reads_total", reads);
-  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries);
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_scheduler_tries_total"), ==, tries);
   /* Back: a gain (its free NICs, none here, would be ready again). */
-  reads = metric(f, "pcipass_scheduler_host_reads_total");
+  reads = pp_test_metric(f, "pcipass_scheduler_host_reads_total");
   cli_ok(f, (const char *const[]){ "host", "update", "node-a", "--prebound", "no", NULL });
   wait_metric_above(f, "pcipass_scheduler_host_reads_total", reads);
 
   /* A GPU VM: its own group, tried once. */
-  tries = metric(f, "pcipass_scheduler_tries_total");
+  tries = pp_test_metric(f, "pcipass_scheduler_tries_total");
   gpu = pp_test_vm_create(f, NVIDIA_TEMPLATE);
   json_decref(wait_explained(f, gpu, "no device matches PCI[0] (VENDOR=10de)"));
-  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries + 1);
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_scheduler_tries_total"), ==, tries + 1);
 
   /* A NIC freed: the oldest waiting NIC VM takes it, the next one is
    * tried and waits, the GPU VM is tried once more: three tries. */
-  tries = metric(f, "pcipass_scheduler_tries_total");
+  tries = pp_test_metric(f, "pcipass_scheduler_tries_total");
   {
     g_auto(PpTestReply) reply = { 0 };
 
@@ -629,7 +614,7 @@ test_incremental(PpTestDaemon *f, gconstpointer data)
   json_decref(pp_test_wait_vm(f, nic[4], "running"));
   json_decref(wait_explained(f, nic[5], NULL));
   json_decref(pp_test_wait_vm(f, nic[0], "done"));
-  g_assert_cmpuint(metric(f, "pcipass_scheduler_tries_total"), ==, tries + 3);
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_scheduler_tries_total"), ==, tries + 3);
 
   /* Hosts enabled: the last NIC VM runs on one; the GPU VM's explanation
    * groups all three hosts under one reason. */

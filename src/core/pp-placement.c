@@ -195,13 +195,10 @@ host_at(const PpPlacer *placer, guint index)
   return g_ptr_array_index(placer->hosts, index);
 }
 
+/* Frees what @h's devices hold (not the array); it has none after. */
 static void
-host_free(gpointer data)
+host_free_devices(Host *h)
 {
-  Host *h = data;
-
-  if (h == NULL)
-    return;
   for (guint i = 0; i < h->n_devices; i++) {
     Device *d = &h->devices[i];
 
@@ -212,6 +209,17 @@ host_free(gpointer data)
     g_free(d->companions);
     g_free(d->companion_text);
   }
+  h->n_devices = 0;
+}
+
+static void
+host_free(gpointer data)
+{
+  Host *h = data;
+
+  if (h == NULL)
+    return;
+  host_free_devices(h);
   g_free(h->devices);
   g_free(h->name);
   g_free(h->state_text);
@@ -630,17 +638,7 @@ pp_placer_remove_host(PpPlacer *placer, gint64 host_id)
   h->removed = TRUE;
   h->rankable = FALSE;
   /* Only its slot stays: the devices go. */
-  for (guint i = 0; i < h->n_devices; i++) {
-    Device *d = &h->devices[i];
-
-    g_free(d->address);
-    g_free(d->name);
-    g_free(d->not_ready);
-    g_strfreev(d->endpoints);
-    g_free(d->companions);
-    g_free(d->companion_text);
-  }
-  h->n_devices = 0;
+  host_free_devices(h);
   return TRUE;
 }
 
