@@ -42,8 +42,13 @@
  * same tree, run once, to /v1/hosts/NAME/report with each host's token;
  * "host_ms" then counts the host, its token and its first report.
  *
+ * Every host's libvirt is test:///default, one driver in pcipassd for all:
+ * each host's reconcile then lists every VM's domain (hosts x VMs per
+ * monitor pass, which no real cluster pays). --drivers N gives host h the
+ * test driver file h % N of its own, so that it lists about HOSTS / N.
+ *
  * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
- *                     [--push] [--keep] [HOSTS:VMS...]
+ *                     [--drivers N] [--push] [--keep] [HOSTS:VMS...]
  *                     (default: 50:300 150:900)
  */
 #include "config.h"
@@ -81,6 +86,10 @@ typedef struct {
   guint monitor_interval;
   gboolean push; /* hosts push their reports, not probed */
   gboolean keep;
+  /* 0: every host's libvirt is test:///default, one driver for all; N:
+   * host h's is driver file h % N of its own (test:///PATH), so that a
+   * host's reconcile lists about HOSTS / N domains, not every one. */
+  guint drivers;
 } Options;
 
 /* One size's figures; a negative figure was not measured. */
@@ -384,6 +393,26 @@ push_worker(gpointer data)
   }
 }
 
+/* Host @h's libvirt URI: test:///default, or with @drivers > 0 the test
+ * driver file @h % @drivers in @dir (written on first use: a node with no
+ * domains). Returns: (transfer full). */
+static char *
+driver_uri(const char *dir, guint drivers, guint h)
+{
+  g_autofree char *path = NULL;
+
+  if (drivers == 0)
+    return g_strdup("test:///default");
+  path = g_strdup_printf("%s/driver-%u.xml", dir, h % drivers);
+  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    g_autoptr(GError) error = NULL;
+
+    if (!g_file_set_contents(path, "<node>\n</node>\n", -1, &error))
+      g_error("%s", error->message);
+  }
+  return g_strdup_printf("test://%s", path);
+}
+
 /* While a size runs: every host pushes its report again every
  * REPUSH_PERIOD_S (unchanged: a hash comparison each), as the timer on
  * each host would, so that no host goes stale. */
@@ -570,14 +599,15 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   phase_end = t0 + opt->limit_s;
   for (guint h = 0; h < size->hosts; h++) {
     g_autofree char *name = g_strdup_printf("h%05u", h + 1);
+    g_autofree char *uri = driver_uri(dir, opt->drivers, h);
     /* A push host has no probe that could describe it: its own reports
      * come. */
-    g_autoptr(json_t) body =
-        opt->push ? json_pack("{s:s,s:s,s:[s]}", "name", name, "libvirt_uri", "test:///default",
-                              "probe_command", "/bin/false")
-                  : json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", name, "libvirt_uri",
-                              "test:///default", "probe_command", PP_BENCH_PROBE, "--sysfs-root",
-                              tree, "--all", "--hostname", name);
+    g_autoptr(json_t) body = opt->push
+                                 ? json_pack("{s:s,s:s,s:[s]}", "name", name, "libvirt_uri", uri,
+                                             "probe_command", "/bin/false")
+                                 : json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", name,
+                                             "libvirt_uri", uri, "probe_command", PP_BENCH_PROBE,
+                                             "--sysfs-root", tree, "--all", "--hostname", name);
     g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
     g_autoptr(GString) out = g_string_new(NULL);
     long status;
@@ -915,8 +945,8 @@ static G_NORETURN void
 usage(const char *why)
 {
   g_printerr("bench-daemon: %s\n"
-             "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] [--push] "
-             "[--keep] [HOSTS:VMS...]\n",
+             "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] "
+             "[--drivers N] [--push] [--keep] [HOSTS:VMS...]\n",
              why);
   exit(2);
 }
@@ -924,7 +954,7 @@ usage(const char *why)
 int
 main(int argc, char **argv)
 {
-  Options opt = { 120, 8, 0, FALSE, FALSE };
+  Options opt = { 120, 8, 0, FALSE, FALSE, 0 };
   g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(Size));
   g_autoptr(GArray) results = g_array_new(FALSE, TRUE, sizeof(Result));
   g_autofree char *base = NULL;
@@ -940,9 +970,10 @@ main(int argc, char **argv)
     } else if (strcmp(arg, "--push") == 0) {
       opt.push = TRUE;
     } else if (strcmp(arg, "--limit") == 0 || strcmp(arg, "--clients") == 0 ||
-               strcmp(arg, "--monitor-interval") == 0) {
+               strcmp(arg, "--monitor-interval") == 0 || strcmp(arg, "--drivers") == 0) {
       guint *into = strcmp(arg, "--limit") == 0     ? &opt.limit_s
                     : strcmp(arg, "--clients") == 0 ? &opt.clients
+                    : strcmp(arg, "--drivers") == 0 ? &opt.drivers
                                                     : &opt.monitor_interval;
 
       if (i + 1 >= argc ||
