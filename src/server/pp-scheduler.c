@@ -53,6 +53,14 @@ typedef struct {
 
 typedef struct _Pending Pending;
 
+typedef struct {
+  guint64 wake;
+  gint64 host_id;
+} Gain;
+
+/* The most gains remembered; past it the older half is forgotten. */
+#define GAINS_MAX 4096
+
 /* Pending VMs that ask for the same thing (CPU, memory, requests, host, and
  * where their deploys failed): when the first, in id order, fits on no host,
  * none does, until the placer gains something. */
@@ -106,6 +114,12 @@ struct _PpScheduler {
   guint64 placer_version; /* counts every change to the placer */
   /* Counts the changes that may let a pending VM fit (a host gained). */
   guint64 wake;
+  /* Which host each recent wake was (Gain, wake ascending), so that a
+   * group that failed is tried again only when one of the hosts that
+   * gained since could take it. A group that failed before gains_floor
+   * (a whole build, or a log cut short) is tried again in any case. */
+  GArray *gains;
+  guint64 gains_floor;
   GHashTable *dirty_hosts;   /* host id (gint64 *), a set: read again */
   GHashTable *dirty_devices; /* device id (gint64 *), a set: their host is read again */
   GHashTable *dirty_vms;     /* vm id (gint64 *), a set: read again */
@@ -374,7 +388,10 @@ build_placer(PpScheduler *sched, GError **error)
     placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, next - first,
                           g_hash_table_lookup(usage, &host->id));
   }
+  /* Anything may fit now: every group is tried again. */
   sched->wake++;
+  sched->gains_floor = sched->wake;
+  g_array_set_size(sched->gains, 0);
   return TRUE;
 }
 
@@ -403,8 +420,17 @@ refresh_host(PpScheduler *sched, gint64 host_id)
     return FALSE;
   }
   if (placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata, devices->len,
-                            &used))
-    sched->wake++;
+                            &used)) {
+    Gain gain = { ++sched->wake, host_id };
+
+    if (sched->gains->len >= GAINS_MAX) {
+      guint drop = sched->gains->len / 2;
+
+      sched->gains_floor = g_array_index(sched->gains, Gain, drop).wake;
+      g_array_remove_range(sched->gains, 0, drop);
+    }
+    g_array_append_val(sched->gains, gain);
+  }
   sched->counts.host_refreshes++;
   return TRUE;
 }
@@ -839,6 +865,33 @@ place_first(PpScheduler *sched, Group *group)
   return TRUE;
 }
 
+/* Whether @group, which failed before the last gain, may fit now: one of
+ * the hosts that gained since it failed takes its first VM (a dry run on
+ * that host alone). Marks it failed now when none does, so that it is not
+ * asked again until the next gain. */
+static gboolean
+group_may_fit(PpScheduler *sched, Group *group)
+{
+  PpPlaceVm pv = group->pv;
+
+  if (group->failed_at < sched->gains_floor || pv.host_id != 0 || pv.host_name != NULL)
+    return TRUE;
+  pv.id = 0;
+  pv.avoid_host_ids = NULL;
+  pv.n_avoid_host_ids = 0;
+  for (guint i = sched->gains->len; i > 0; i--) {
+    const Gain *gain = &g_array_index(sched->gains, Gain, i - 1);
+
+    if (gain->wake <= group->failed_at)
+      break;
+    pv.host_id = gain->host_id;
+    if (pp_placer_place(sched->placer, &pv, NULL, NULL))
+      return TRUE;
+  }
+  group->failed_at = sched->wake;
+  return FALSE;
+}
+
 static gint
 group_cmp(gconstpointer a, gconstpointer b, gpointer data)
 {
@@ -880,13 +933,13 @@ run_pass(PpScheduler *sched)
     return;
 
   /* The groups with a VM to try, oldest first: those that never failed,
-   * and those that failed before the placer last gained. */
+   * and those that failed before a host gained what may take them. */
   queue = g_sequence_new(NULL);
   g_hash_table_iter_init(&iter, sched->groups);
   while (g_hash_table_iter_next(&iter, NULL, &value)) {
     Group *group = value;
 
-    if (group->failed_at == 0 || group->failed_at != sched->wake)
+    if (group->failed_at == 0 || (group->failed_at != sched->wake && group_may_fit(sched, group)))
       g_sequence_insert_sorted(queue, group, group_cmp, NULL);
   }
   while (!g_sequence_is_empty(queue)) {
@@ -1818,6 +1871,7 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
       g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)pending_free);
   sched->groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
   sched->check_busy = TRUE;
+  sched->gains = g_array_new(FALSE, FALSE, sizeof(Gain));
   pp_store_set_watch(store, on_store_change, sched);
   sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
   /* The first pass picks up what the last run left. */
@@ -1858,5 +1912,6 @@ pp_scheduler_free(PpScheduler *scheduler)
   g_hash_table_unref(scheduler->groups);
   g_hash_table_unref(scheduler->pending);
   pp_placer_free(scheduler->placer);
+  g_array_unref(scheduler->gains);
   g_free(scheduler);
 }

@@ -7,10 +7,11 @@
  * across groups, is placed and allocated in one transaction, until one fails:
  * the rest of its group then waits without being tried until a host gains
  * something (a device freed or reported, a host enabled, CPU or memory
- * freed). Why a group waits is made on demand, grouped by reason, bounded
- * by the requests (pp_scheduler_explain()), and logged once. Deploying VMs
- * are started through the deployer, terminating ones destroyed. A restart
- * picks up where the last run stopped: the states are in the store.
+ * freed) that could take its first VM. Why a group waits is made on
+ * demand, grouped by reason, bounded by the requests
+ * (pp_scheduler_explain()), and logged once. Deploying VMs are started
+ * through the deployer, terminating ones destroyed. A restart picks up
+ * where the last run stopped: the states are in the store.
  *
  * The state follows libvirt: domain lifecycle events (a guest that shuts
  * itself down, a domain destroyed outside pcipass: poweroff, devices kept;
