@@ -1276,12 +1276,67 @@ page_next(const GArray *ids, guint limit)
   return ids->len > limit ? g_array_index(ids, gint64, limit - 1) : 0;
 }
 
+/* The statement that reads one row of a page by its id (?1). */
+typedef StoreStmt *(*PageRowStmt)(PpStore *store, GError **error);
+
+static StoreStmt *
+vm_row_stmt(PpStore *store, GError **error)
+{
+  return page_stmt(store, PAGE_VM_ROW, error);
+}
+
+static StoreStmt *
+host_row_stmt(PpStore *store, GError **error)
+{
+  return store_stmt(store, STMT_HOST_GET, error);
+}
+
+static gpointer
+vm_page_row(sqlite3_stmt *stmt)
+{
+  return vm_row_from_row(stmt);
+}
+
+static gpointer
+host_page_row(sqlite3_stmt *stmt)
+{
+  return host_from_row(stmt);
+}
+
+/* The rows of the first @limit of @ids (read with @ids, in the same turn
+ * of the main loop: a row gone since is left out), each by its id.
+ * Returns: (transfer full) (element-type @free_func's). */
+static GPtrArray *
+page_rows(PpStore *store, const GArray *ids, guint limit, PageRowStmt row_stmt, RowReader read,
+          GDestroyNotify free_func, const char *what, GError **error)
+{
+  guint n = MIN(ids->len, limit);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_full(n, free_func);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(StoreStmt) stmt = row_stmt(store, error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return NULL;
+    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
+    if (!stmt_next(store, stmt, &local, what)) {
+      if (local != NULL) {
+        g_propagate_error(error, local);
+        return NULL;
+      }
+      continue;
+    }
+    g_ptr_array_add(rows, read(stmt));
+  }
+  return g_steal_pointer(&rows);
+}
+
 GPtrArray *
 pp_store_vm_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GError **error)
 {
   g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
   g_autoptr(GPtrArray) rows = NULL;
-  guint n;
 
   g_return_val_if_fail(store != NULL && page != NULL && ret_next != NULL, NULL);
   g_return_val_if_fail(page->limit >= 1 && page->limit <= PP_STORE_PAGE_MAX, NULL);
@@ -1290,25 +1345,10 @@ pp_store_vm_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GErr
   if (!vm_page_ids(store, page, ids, error))
     return NULL;
   page_cut(ids, page->limit);
-  n = MIN(ids->len, page->limit);
-  rows = g_ptr_array_new_full(n, (GDestroyNotify)pp_vm_row_free);
-  for (guint i = 0; i < n; i++) {
-    g_autoptr(StoreStmt) stmt = page_stmt(store, PAGE_VM_ROW, error);
-    GError *local = NULL;
-
-    if (stmt == NULL)
-      return NULL;
-    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
-    /* Read in the same turn of the main loop as its id: it is there. */
-    if (!stmt_next(store, stmt, &local, "reading a VM of a page")) {
-      if (local != NULL) {
-        g_propagate_error(error, local);
-        return NULL;
-      }
-      continue;
-    }
-    g_ptr_array_add(rows, vm_row_from_row(stmt));
-  }
+  rows = page_rows(store, ids, page->limit, vm_row_stmt, vm_page_row,
+                   (GDestroyNotify)pp_vm_row_free, "reading a VM of a page", error);
+  if (rows == NULL)
+    return NULL;
   *ret_next = page_next(ids, page->limit);
   return g_steal_pointer(&rows);
 }
@@ -1320,7 +1360,6 @@ pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GE
   g_autoptr(GPtrArray) hosts = NULL;
   guint all = (1u << _PP_HOST_STATE_MAX) - 1;
   gint64 limit;
-  guint n;
 
   g_return_val_if_fail(store != NULL && page != NULL && ret_next != NULL, NULL);
   g_return_val_if_fail(page->limit >= 1 && page->limit <= PP_STORE_PAGE_MAX, NULL);
@@ -1348,24 +1387,10 @@ pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GE
       break;
   }
   page_cut(ids, page->limit);
-  n = MIN(ids->len, page->limit);
-  hosts = g_ptr_array_new_full(n, (GDestroyNotify)pp_host_free);
-  for (guint i = 0; i < n; i++) {
-    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_GET, error);
-    GError *local = NULL;
-
-    if (stmt == NULL)
-      return NULL;
-    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
-    if (!stmt_next(store, stmt, &local, "reading a host of a page")) {
-      if (local != NULL) {
-        g_propagate_error(error, local);
-        return NULL;
-      }
-      continue;
-    }
-    g_ptr_array_add(hosts, host_from_row(stmt));
-  }
+  hosts = page_rows(store, ids, page->limit, host_row_stmt, host_page_row,
+                    (GDestroyNotify)pp_host_free, "reading a host of a page", error);
+  if (hosts == NULL)
+    return NULL;
   *ret_next = page_next(ids, page->limit);
   return g_steal_pointer(&hosts);
 }
