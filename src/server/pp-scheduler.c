@@ -694,35 +694,41 @@ catch_up(PpScheduler *sched)
   g_autoptr(GArray) hosts = NULL;
 
   if (sched->placer == NULL || sched->rebuild) {
-    g_autoptr(GPtrArray) pending = NULL;
+    gboolean first = sched->placer == NULL;
 
-    /* What the watch said so far is in what is read now. */
+    /* What the watch said of hosts and devices is in what is read now. */
     g_hash_table_remove_all(sched->dirty_hosts);
     g_hash_table_remove_all(sched->dirty_devices);
-    vms = take_ids(sched->dirty_vms);
     sched->rebuild = FALSE;
     if (!build_placer(sched, &error)) {
       g_warning("scheduler: %s", error->message);
       sched->rebuild = TRUE;
       return FALSE;
     }
-    pending = pp_store_vm_list(sched->store, 0, 1u << PP_VM_STATE_PENDING, &error);
-    if (pending == NULL) {
-      g_warning("scheduler: %s", error->message);
-      sched->rebuild = TRUE;
-      return FALSE;
+    /* The pending VMs are read whole once, at start; a rebuild keeps the
+     * groups (it counts as a gain: each is tried again). */
+    if (first) {
+      g_autoptr(GPtrArray) pending =
+          pp_store_vm_list(sched->store, 0, 1u << PP_VM_STATE_PENDING, &error);
+
+      if (pending == NULL) {
+        g_warning("scheduler: %s", error->message);
+        g_clear_pointer(&sched->placer, pp_placer_free);
+        return FALSE;
+      }
+      for (guint i = 0; i < pending->len; i++)
+        pending_add(sched, g_ptr_array_index(pending, i));
     }
-    g_hash_table_remove_all(sched->pending);
-    g_hash_table_remove_all(sched->groups);
-    for (guint i = 0; i < pending->len; i++)
-      pending_add(sched, g_ptr_array_index(pending, i));
-    /* The VMs the watch named may need a call made (deploying). */
+    /* The VMs the watch named: where they are, and a call that may be
+     * due (deploying). */
+    vms = take_ids(sched->dirty_vms);
     for (guint i = 0; i < vms->len; i++) {
       gint64 id = g_array_index(vms, gint64, i);
 
-      if (!g_hash_table_contains(sched->pending, &id))
+      if (!first || !g_hash_table_contains(sched->pending, &id))
         refresh_vm(sched, id);
     }
+    /* The placer was just read whole. */
     g_hash_table_remove_all(sched->dirty_hosts);
     return TRUE;
   }
