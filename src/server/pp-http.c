@@ -32,8 +32,13 @@ G_DEFINE_QUARK(pp-http-error-quark, pp_http_error)
 /* libmicrohttpd's per-connection pool: the request's head (at most
  * PP_HTTP_HEAD_MAX, checked before it gets there, with room to spare: it
  * never answers 431 itself) and the read buffer the body passes through
- * (the body itself is ours, bounded by the admitted limit). */
-#define CONNECTION_MEMORY_LIMIT (64 * 1024)
+ * (the body itself is ours, bounded by the admitted limit). 32 KiB, not
+ * more: libmicrohttpd takes a larger pool from mmap() and gives it back
+ * with munmap() at every close, and at a connection a request that cost
+ * pcipassd a third of its CPU at 10,000 hosts (TLB shootdowns to every
+ * core its threads ran on); a pool of 32 KiB comes from malloc(). */
+#define CONNECTION_MEMORY_LIMIT (32 * 1024)
+G_STATIC_ASSERT(CONNECTION_MEMORY_LIMIT >= 2 * PP_HTTP_HEAD_MAX);
 /* "[ffff:...:ffff%scope]:65535" fits; a longer listen address is not one. */
 #define ADDRESS_MAX_LEN 256
 /* Connections accepted per wakeup of a listener, so that one listener's
