@@ -26,7 +26,8 @@
  *     the last byte arrived, the bench's JSON parsing not included (the
  *     list's: between pages, the cursor is read);
  *   - idle: the daemon's CPU (utime + stime of /proc/PID/stat, not its
- *     probes') over 5 s after all that, in % of one core;
+ *     probes') over IDLE_S seconds after all that, in % of one core;
+ *     with --push the hosts go on pushing meanwhile, as their timers do;
  *   - RSS: its peak (VmHWM), and the store's size (pcipass.db and its WAL).
  *
  * Each phase of a size has a time limit (--limit, 120 s by default); a size
@@ -47,19 +48,30 @@
  * monitor pass, which no real cluster pays). --drivers N gives host h the
  * test driver file h % N of its own, so that it lists about HOSTS / N.
  *
+ * With --wrk S, pcipassd also listens on 127.0.0.1 (plain HTTP) and
+ * Debian's wrk runs S seconds over TCP at about 1,000 requests a second
+ * with an admin token, twice: GET /v1/whoami alone (the floor: the HTTP
+ * stack and the token's check), then a mix of GET /v1/vms/ID, a page of
+ * 100, GET /v1/hosts/NAME and whoami; the mix's p50 and p99 and their ratio
+ * to the floor's p99 are printed, against issue 11's "API p99 < 5 ms at
+ * 1,000 req/s".
+ *
  * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
- *                     [--drivers N] [--push] [--keep] [HOSTS:VMS...]
+ *                     [--drivers N] [--push] [--wrk S] [--keep] [HOSTS:VMS...]
  *                     (default: 50:300 150:900)
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -71,6 +83,9 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 
 #define TREE_TARBALL "ghw-sysfs/linux-amd64-accel-nvidia.tar.gz"
+/* The idle window, in seconds. */
+#define IDLE_S 10
+
 #define VM_TEMPLATE_FMT "NAME = bench-%u\nCPU = 1\nMEMORY = 256\nPCI = [ CLASS = \"0302\" ]\n"
 #define MAX_HOSTS 100000
 #define MAX_VMS 1000000
@@ -90,6 +105,9 @@ typedef struct {
    * host h's is driver file h % N of its own (test:///PATH), so that a
    * host's reconcile lists about HOSTS / N domains, not every one. */
   guint drivers;
+  /* 0: no wrk; S: after the idle window, S seconds of wrk over TCP at
+   * WRK_RATE requests a second, twice (the floor, then the mix). */
+  guint wrk_s;
 } Options;
 
 /* One size's figures; a negative figure was not measured. */
@@ -103,10 +121,18 @@ typedef struct {
   guint n_settled, n_running, n_pending;
   double list_ms, page_p50_ms, page_p99_ms, show_p50_ms, show_p99_ms;
   double idle_pct, rss_mib, store_mib;
+  /* wrk over TCP: the mix's rate, p50 and p99, and the floor's p99
+   * (GET /v1/whoami alone, at the same rate); the non-2xx answers and
+   * socket errors of both. */
+  double wrk_rate, wrk_p50_ms, wrk_p99_ms, wrk_floor_p99_ms;
+  guint64 wrk_bad;
   char *failure; /* why the size stopped, or NULL */
 } Result;
 
 static const char *socket_path;
+/* The TCP port pcipassd listens on (--listen 127.0.0.1:PORT) with --wrk;
+ * 0: none. */
+static guint16 tcp_port;
 
 /* HTTP over the Unix socket, a new connection each time. Returns curl's
  * code; the body in @out (may be NULL: dropped). */
@@ -262,10 +288,21 @@ daemon_start(const char *dir, const char *log, const Options *opt, char **why)
   g_autofree char *state = g_build_filename(dir, "state", NULL);
   g_autofree char *interval = g_strdup_printf("%u", opt->monitor_interval);
   g_autoptr(GError) error = NULL;
-  const char *argv[] = { PP_BENCH_DAEMON, "--state-dir",     state,
-                         "--socket",      socket_path,       "--monitor-interval",
-                         interval,        "--probe-timeout", "60",
-                         "--probe-path",  PP_BENCH_PROBE,    NULL };
+  g_autofree char *listen = tcp_port != 0 ? g_strdup_printf("127.0.0.1:%u", tcp_port) : NULL;
+  const char *argv[] = { PP_BENCH_DAEMON,
+                         "--state-dir",
+                         state,
+                         "--socket",
+                         socket_path,
+                         "--monitor-interval",
+                         interval,
+                         "--probe-timeout",
+                         "60",
+                         "--probe-path",
+                         PP_BENCH_PROBE,
+                         listen != NULL ? "--listen" : NULL,
+                         listen,
+                         NULL };
   GSubprocess *proc;
   double deadline = now_s() + 30;
   int fd;
@@ -413,17 +450,20 @@ driver_uri(const char *dir, guint drivers, guint h)
   return g_strdup_printf("test://%s", path);
 }
 
-/* While a size runs: every host pushes its report again every
- * REPUSH_PERIOD_S (unchanged: a hash comparison each), as the timer on
- * each host would, so that no host goes stale. */
-#define REPUSH_PERIOD_S 30
-
+/* While a size runs: every host pushes its report again twice per
+ * monitor interval (unchanged: a hash comparison each), spread evenly over
+ * it as the timers of many hosts are (RandomizedDelaySec), so that no host
+ * goes stale (3 intervals) and the daemon sees the steady load of a
+ * cluster of that size: at 10,000 hosts and a 600 s interval, 33 reports
+ * a second. */
 typedef struct {
   const char *report;
   char **tokens;
   guint n;
-  gint stop; /* atomic */
-  guint64 pushed;
+  double period; /* seconds between two pushes of one host */
+  gint stop;     /* atomic */
+  gint pushed;   /* atomic: read while it runs */
+  gint failed;   /* atomic */
 } Repush;
 
 static gpointer
@@ -431,21 +471,27 @@ repush_worker(gpointer data)
 {
   Repush *rp = data;
   g_autoptr(GString) out = g_string_new(NULL);
+  double start = now_s();
+  guint64 k = 0;
 
   while (!g_atomic_int_get(&rp->stop)) {
-    double cycle = now_s();
+    /* The k-th push is due at start + k * period / n. */
+    double due = start + (double)k * rp->period / rp->n;
+    g_autofree char *path = NULL;
+    long status;
 
-    for (guint h = 0; h < rp->n && !g_atomic_int_get(&rp->stop); h++) {
-      g_autofree char *path = g_strdup_printf("/v1/hosts/h%05u/report", h + 1);
-      long status;
-
-      g_string_truncate(out, 0);
-      if (http_as(rp->tokens[h], "POST", path, rp->report, out, &status) == CURLE_OK &&
-          status == 200)
-        rp->pushed++;
+    if (now_s() < due) {
+      g_usleep((gulong)MIN(100000.0, (due - now_s()) * 1e6) + 1);
+      continue;
     }
-    while (!g_atomic_int_get(&rp->stop) && now_s() < cycle + REPUSH_PERIOD_S)
-      g_usleep(100000);
+    path = g_strdup_printf("/v1/hosts/h%05u/report", (guint)(k % rp->n) + 1);
+    g_string_truncate(out, 0);
+    if (http_as(rp->tokens[k % rp->n], "POST", path, rp->report, out, &status) == CURLE_OK &&
+        status == 200)
+      g_atomic_int_inc(&rp->pushed);
+    else
+      g_atomic_int_inc(&rp->failed);
+    k++;
   }
   return NULL;
 }
@@ -545,6 +591,167 @@ vm_settled(json_t *vm, Result *r)
   return FALSE;
 }
 
+/* wrk over TCP (issue 11: "API p99 < 5 ms at 1,000 req/s measured with
+ * wrk"): WRK_CONNECTIONS connections, each waiting WRK_DELAY_MS before its
+ * next request (wrk's delay()), about WRK_RATE requests a second; wrk
+ * times each from its write to its answer's last byte. pcipassd answers
+ * "Connection: close", so wrk connects again for every request. */
+#define WRK_CONNECTIONS 20
+#define WRK_DELAY_MS 19
+#define WRK_RATE 1000
+
+typedef struct {
+  double rate, p50_ms, p99_ms;
+  guint64 bad; /* non-2xx answers and socket errors */
+} WrkFigures;
+
+/* A free TCP port on the loopback: bound, read, closed (another process
+ * could take it meanwhile: pcipassd then does not start, and says so). */
+static guint16
+free_port(void)
+{
+  struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t len = sizeof(in);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  guint16 port = 0;
+
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&in, sizeof(in)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&in, &len) == 0)
+    port = ntohs(in.sin_port);
+  if (fd >= 0)
+    close(fd);
+  if (port == 0)
+    g_error("cannot find a free TCP port on 127.0.0.1: %s", g_strerror(errno));
+  return port;
+}
+
+/* Runs wrk for @seconds over @paths (GETs, in turn) with @token; FALSE
+ * with @why when wrk is missing or failed. */
+static gboolean
+run_wrk(const char *dir, const char *name, const char *token, GPtrArray *paths, guint seconds,
+        WrkFigures *ret, char **why)
+{
+  g_autofree char *script = g_strdup_printf("%s/wrk-%s.lua", dir, name);
+  g_autofree char *duration = g_strdup_printf("%us", seconds);
+  g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u", tcp_port);
+  g_autofree char *connections = g_strdup_printf("%u", WRK_CONNECTIONS);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GString) lua = g_string_new("-- bench-daemon's paced GETs\nlocal paths = {\n");
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "wrk",       "-t", "2",  "-c",   connections, "-d", duration,
+                         "--timeout", "5s", "-s", script, url,         NULL };
+  const char *line;
+  guint64 requests, duration_us, status_errors, socket_errors;
+  double p50_us, p99_us;
+  int wait_status = 0;
+
+  for (guint i = 0; i < paths->len; i++)
+    g_string_append_printf(lua, "  \"%s\",\n", (const char *)g_ptr_array_index(paths, i));
+  g_string_append_printf(
+      lua,
+      "}\n"
+      "local headers = { [\"Authorization\"] = \"Bearer %s\" }\n"
+      "local n = 0\n"
+      "function init(args) n = math.random(#paths) end\n"
+      "function delay() return %d end\n"
+      "function request()\n"
+      "  n = n %% #paths + 1\n"
+      "  return wrk.format(\"GET\", paths[n], headers)\n"
+      "end\n"
+      "function done(summary, latency, requests)\n"
+      "  local e = summary.errors\n"
+      "  io.write(string.format(\"WRK %%d %%d %%d %%d %%.0f %%.0f\\n\", summary.requests,\n"
+      "    summary.duration, e.status, e.connect + e.read + e.write + e.timeout,\n"
+      "    latency:percentile(50), latency:percentile(99)))\n"
+      "end\n",
+      token, WRK_DELAY_MS);
+  if (!g_file_set_contents_full(script, lua->str, (gssize)lua->len, G_FILE_SET_CONTENTS_NONE, 0600,
+                                &error)) {
+    *why = g_strdup_printf("cannot write '%s': %s", script, error->message);
+    return FALSE;
+  }
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                    &wait_status, &error)) {
+    *why = g_strdup_printf("cannot run wrk (Debian's package wrk; scripts/install-deps installs "
+                           "it): %s",
+                           error->message);
+    return FALSE;
+  }
+  line = out != NULL ? strstr(out, "WRK ") : NULL;
+  if (!g_spawn_check_wait_status(wait_status, NULL) || line == NULL ||
+      sscanf(line,
+             "WRK %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+             " %" G_GUINT64_FORMAT " %lf %lf",
+             &requests, &duration_us, &status_errors, &socket_errors, &p50_us, &p99_us) != 6 ||
+      duration_us == 0) {
+    *why =
+        g_strdup_printf("wrk failed: %.300s%.300s", out != NULL ? out : "", err != NULL ? err : "");
+    return FALSE;
+  }
+  ret->rate = (double)requests / ((double)duration_us / 1e6);
+  ret->p50_ms = p50_us / 1000;
+  ret->p99_ms = p99_us / 1000;
+  ret->bad = status_errors + socket_errors;
+  return TRUE;
+}
+
+/* Both wrk runs of a size: GET /v1/whoami alone (the floor: the HTTP
+ * stack, the token's check), then a mix of what clients read (a VM, a page
+ * of 100 VMs, a host with its devices, whoami) at the same rate. */
+static void
+wrk_size(const char *dir, const Size *size, const gint64 *ids, guint seconds, Result *r)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  g_autoptr(json_t) json = NULL;
+  g_autoptr(GPtrArray) floor = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) mix = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *why = NULL;
+  const char *token;
+  WrkFigures f0, f1;
+  long status;
+
+  if (http("POST", "/v1/tokens", "{\"name\": \"bench-wrk\"}", out, &status) != CURLE_OK ||
+      status != 201 || (json = json_loads(out->str, 0, NULL)) == NULL ||
+      (token = json_string_value(json_object_get(json, "token"))) == NULL) {
+    r->failure = g_strdup_printf("POST /v1/tokens: %ld %.200s", status, out->str);
+    return;
+  }
+  g_ptr_array_add(floor, g_strdup("/v1/whoami"));
+  for (guint k = 0; k < 400; k++) {
+    guint h = (guint)((guint64)k * 7919 % size->hosts) + 1;
+    gint64 id = size->vms > 0 ? ids[(gsize)k * 7919 % size->vms] : 1;
+
+    switch (k % 4) {
+    case 0:
+      g_ptr_array_add(mix, g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id));
+      break;
+    case 1:
+      g_ptr_array_add(mix, g_strdup_printf("/v1/vms?limit=100&after=%" G_GINT64_FORMAT, id - 1));
+      break;
+    case 2:
+      g_ptr_array_add(mix, g_strdup_printf("/v1/hosts/h%05u", h));
+      break;
+    default:
+      g_ptr_array_add(mix, g_strdup("/v1/whoami"));
+    }
+  }
+  g_printerr("  wrk over TCP, %u s each: the floor (whoami), then the mix\n", seconds);
+  if (!run_wrk(dir, "floor", token, floor, seconds, &f0, &why) ||
+      !run_wrk(dir, "mix", token, mix, seconds, &f1, &why)) {
+    r->failure = g_steal_pointer(&why);
+    return;
+  }
+  r->wrk_rate = f1.rate;
+  r->wrk_p50_ms = f1.p50_ms;
+  r->wrk_p99_ms = f1.p99_ms;
+  r->wrk_floor_p99_ms = f0.p99_ms;
+  r->wrk_bad = f0.bad + f1.bad;
+  g_printerr("  wrk: floor %.0f req/s p99 %.2f ms; mix %.0f req/s p50 %.2f ms p99 %.2f ms; "
+             "%" G_GUINT64_FORMAT " bad answers or errors\n",
+             f0.rate, f0.p99_ms, f1.rate, f1.p50_ms, f1.p99_ms, r->wrk_bad);
+}
+
 static void
 run_size(const Size *size, const Options *opt, const char *tree, const char *base, Result *r)
 {
@@ -569,6 +776,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   r->settle_s = r->list_ms = r->show_p50_ms = r->show_p99_ms = -1;
   r->page_p50_ms = r->page_p99_ms = -1;
   r->idle_pct = r->rss_mib = r->store_mib = -1;
+  r->wrk_rate = r->wrk_p50_ms = r->wrk_p99_ms = r->wrk_floor_p99_ms = -1;
 
   if (g_mkdtemp(dir) == NULL)
     g_error("mkdtemp '%s': %s", dir, g_strerror(errno));
@@ -641,7 +849,9 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   if (opt->push && !push_all(report, tokens, size->hosts, opt->clients, phase_end, &r->failure))
     goto out;
   if (opt->push) {
-    repush = (Repush){ .report = report, .tokens = tokens, .n = size->hosts };
+    repush = (Repush){
+      .report = report, .tokens = tokens, .n = size->hosts, .period = opt->monitor_interval / 2.0
+    };
     repusher = g_thread_new("repusher", repush_worker, &repush);
   }
   r->host_create_ms = (now_s() - t0) * 1000 / MAX(size->hosts, 1);
@@ -821,23 +1031,31 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   g_printerr("  list %.1f ms, page of 100 p50 %.1f ms p99 %.1f ms, show p50 %.1f ms\n", r->list_ms,
              r->page_p50_ms, r->page_p99_ms, r->show_p50_ms);
 
-  /* Idle: 5 s of nothing asked. */
+  /* Idle: 10 s in which no client asks anything (with --push, the hosts
+   * still push as their timers would). */
   {
     gint64 before = proc_cpu_ticks(pid);
+    gint pushed = g_atomic_int_get(&repush.pushed);
     double t = now_s();
     gint64 after;
 
-    g_usleep(5 * G_USEC_PER_SEC);
+    g_usleep(IDLE_S * G_USEC_PER_SEC);
     after = proc_cpu_ticks(pid);
     if (before >= 0 && after >= 0)
       r->idle_pct = 100.0 * (double)(after - before) / (double)sysconf(_SC_CLK_TCK) / (now_s() - t);
+    if (repusher != NULL)
+      g_printerr("  idle %.1f %% of a core, with %.1f reports pushed a second\n", r->idle_pct,
+                 (double)(g_atomic_int_get(&repush.pushed) - pushed) / (now_s() - t));
   }
+  if (opt->wrk_s > 0)
+    wrk_size(dir, size, c.ids, opt->wrk_s, r);
 
 out:
   if (repusher != NULL) {
     g_atomic_int_set(&repush.stop, 1);
     g_thread_join(repusher);
-    g_printerr("  %" G_GUINT64_FORMAT " reports pushed again meanwhile\n", repush.pushed);
+    g_printerr("  %d reports pushed again meanwhile, %d refused or failed\n", repush.pushed,
+               repush.failed);
   }
   if (proc != NULL && g_subprocess_get_identifier(proc) != NULL) {
     pid = g_subprocess_get_identifier(proc);
@@ -900,6 +1118,10 @@ print_row(const Result *r)
   print_figure(r->rss_mib, 1);
   print_figure(r->store_mib, 1);
   printf(" %7u %7u", r->n_running, r->n_pending);
+  print_figure(r->wrk_rate, 0);
+  print_figure(r->wrk_p50_ms, 2);
+  print_figure(r->wrk_p99_ms, 2);
+  print_figure(r->wrk_floor_p99_ms, 2);
   if (r->failure != NULL)
     printf("  %s", r->failure);
   printf("\n");
@@ -928,6 +1150,13 @@ print_targets(const Result *r)
          met(r->page_p99_ms < 20, r->page_p99_ms), r->page_p99_ms,
          met(r->idle_pct < 2, r->idle_pct), r->idle_pct, met(r->rss_mib < 300, r->rss_mib),
          r->rss_mib);
+  if (r->wrk_p99_ms >= 0)
+    printf(
+        "  wrk over TCP at %.0f req/s: API p99 < 5 ms: %s (%.2f ms; %.1f x the floor's "
+        "%.2f ms, GET /v1/whoami alone); %" G_GUINT64_FORMAT " bad answers or errors\n",
+        r->wrk_rate,
+        met(r->wrk_p99_ms < 5 && r->wrk_rate >= 0.9 * WRK_RATE && r->wrk_bad == 0, r->wrk_p99_ms),
+        r->wrk_p99_ms, r->wrk_p99_ms / r->wrk_floor_p99_ms, r->wrk_floor_p99_ms, r->wrk_bad);
 }
 
 static gboolean
@@ -946,7 +1175,7 @@ usage(const char *why)
 {
   g_printerr("bench-daemon: %s\n"
              "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] "
-             "[--drivers N] [--push] [--keep] [HOSTS:VMS...]\n",
+             "[--drivers N] [--push] [--wrk S] [--keep] [HOSTS:VMS...]\n",
              why);
   exit(2);
 }
@@ -954,7 +1183,7 @@ usage(const char *why)
 int
 main(int argc, char **argv)
 {
-  Options opt = { 120, 8, 0, FALSE, FALSE, 0 };
+  Options opt = { 120, 8, 0, FALSE, FALSE, 0, 0 };
   g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(Size));
   g_autoptr(GArray) results = g_array_new(FALSE, TRUE, sizeof(Result));
   g_autofree char *base = NULL;
@@ -970,10 +1199,12 @@ main(int argc, char **argv)
     } else if (strcmp(arg, "--push") == 0) {
       opt.push = TRUE;
     } else if (strcmp(arg, "--limit") == 0 || strcmp(arg, "--clients") == 0 ||
-               strcmp(arg, "--monitor-interval") == 0 || strcmp(arg, "--drivers") == 0) {
+               strcmp(arg, "--monitor-interval") == 0 || strcmp(arg, "--drivers") == 0 ||
+               strcmp(arg, "--wrk") == 0) {
       guint *into = strcmp(arg, "--limit") == 0     ? &opt.limit_s
                     : strcmp(arg, "--clients") == 0 ? &opt.clients
                     : strcmp(arg, "--drivers") == 0 ? &opt.drivers
+                    : strcmp(arg, "--wrk") == 0     ? &opt.wrk_s
                                                     : &opt.monitor_interval;
 
       if (i + 1 >= argc ||
@@ -1038,6 +1269,8 @@ main(int argc, char **argv)
       g_error("no sys folder in '%s'", tarball);
   }
 
+  if (opt.wrk_s > 0)
+    tcp_port = free_port();
   g_printerr("pcipassd: %s; probe: %s; tree: %s; %u clients; limit %u s per phase\n",
              PP_BENCH_DAEMON, PP_BENCH_PROBE, TREE_TARBALL, opt.clients, opt.limit_s);
   for (guint i = 0; i < sizes->len; i++) {
@@ -1058,10 +1291,10 @@ main(int argc, char **argv)
          "monitor every %u s\n",
          opt.push ? "pushing the report of" : "probed by", TREE_TARBALL, opt.clients,
          opt.monitor_interval);
-  printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s\n", "hosts", "vms",
-         "host_ms", "create/s", "cr_p50ms", "cr_p99ms", "settle_s", "list_ms", "page_p50",
-         "page_p99", "show_p50", "show_p99", "idle_%cpu", "rss_MiB", "store_MiB", "running",
-         "pending");
+  printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s %9s %9s %9s\n",
+         "hosts", "vms", "host_ms", "create/s", "cr_p50ms", "cr_p99ms", "settle_s", "list_ms",
+         "page_p50", "page_p99", "show_p50", "show_p99", "idle_%cpu", "rss_MiB", "store_MiB",
+         "running", "pending", "wrk_req/s", "wrk_p50", "wrk_p99", "floor_p99");
   for (guint i = 0; i < results->len; i++)
     print_row(&g_array_index(results, Result, i));
   for (guint i = 0; i < results->len; i++) {
