@@ -15,7 +15,7 @@ dev(gint64 id, const char *address, guint16 vendor, guint16 device, guint16 clas
   PpPlaceDevice d = { 0 };
 
   d.id = id;
-  d.address = address;
+  g_assert_true(pp_pci_address_parse(address, &d.address, NULL));
   d.name = "device";
   d.vendor = vendor;
   d.device = device;
@@ -286,7 +286,7 @@ test_ids_combinations(void)
   }
 }
 
-static const char *const gpu_group[] = { "0000:3b:00.0", "0000:3b:00.1", NULL };
+static const PpPciAddress gpu_group[] = { { 0, 0x3b, 0, 0 }, { 0, 0x3b, 0, 1 } };
 
 /* A GPU and its audio function in IOMMU group 12. */
 static void
@@ -296,6 +296,7 @@ gpu_with_audio(PpPlaceDevice *devs)
   devs[1] = dev(11, "0000:3b:00.1", 0x10de, 0x10f0, 0x0403);
   devs[0].iommu_group = devs[1].iommu_group = 12;
   devs[0].group_endpoints = devs[1].group_endpoints = gpu_group;
+  devs[0].n_group_endpoints = devs[1].n_group_endpoints = G_N_ELEMENTS(gpu_group);
 }
 
 static void
@@ -918,7 +919,7 @@ typedef struct {
   PpPlaceHost host;
   PpPlaceDevice devs[6];
   char addresses[6][16];
-  const char *groups[6][3];
+  PpPciAddress groups[6][2];
 } RandomHost;
 
 static const struct {
@@ -970,10 +971,10 @@ compare_id(gconstpointer a, gconstpointer b)
 
 /* The index of the device at @address on @rh, or -1. */
 static gint
-bf_find(const RandomHost *rh, const char *address)
+bf_find(const RandomHost *rh, const PpPciAddress *address)
 {
   for (guint i = 0; i < rh->host.n_devices; i++)
-    if (strcmp(rh->devs[i].address, address) == 0)
+    if (pp_pci_address_equal(&rh->devs[i].address, address))
       return (gint)i;
   return -1;
 }
@@ -994,8 +995,8 @@ bf_givable(const RandomHost *rh, guint i)
 
   if (!bf_free(d))
     return FALSE;
-  for (guint e = 0; d->group_endpoints != NULL && d->group_endpoints[e] != NULL; e++) {
-    gint j = bf_find(rh, d->group_endpoints[e]);
+  for (guint e = 0; d->group_endpoints != NULL && e < d->n_group_endpoints; e++) {
+    gint j = bf_find(rh, &d->group_endpoints[e]);
 
     if (j < 0 || !bf_free(&rh->devs[j]))
       return FALSE;
@@ -1006,12 +1007,8 @@ bf_givable(const RandomHost *rh, guint i)
 static gboolean
 bf_matches(const PpPciRequest *r, const PpPlaceDevice *d)
 {
-  PpPciAddress a;
-
-  if (r->by_address) {
-    g_assert_true(pp_pci_address_parse(d->address, &a, NULL));
-    return pp_pci_address_equal(&a, &r->address);
-  }
+  if (r->by_address)
+    return pp_pci_address_equal(&d->address, &r->address);
   return (r->vendor < 0 || r->vendor == d->vendor) && (r->device < 0 || r->device == d->device) &&
          (r->class_code < 0 || r->class_code == d->class_code);
 }
@@ -1087,8 +1084,9 @@ bf_check_placement(const RandomHost *rh, const PpPlaceVm *v, const BfResult *bf,
       g_assert_cmpint(device_id(got, k), !=, device_id(got, r));
     if (got->numa_node >= 0)
       g_assert_cmpint(rh->devs[i].numa_node, ==, got->numa_node);
-    for (guint e = 0; rh->devs[i].group_endpoints != NULL && rh->devs[i].group_endpoints[e]; e++) {
-      gint64 id = rh->devs[bf_find(rh, rh->devs[i].group_endpoints[e])].id;
+    for (guint e = 0; rh->devs[i].group_endpoints != NULL && e < rh->devs[i].n_group_endpoints;
+         e++) {
+      gint64 id = rh->devs[bf_find(rh, &rh->devs[i].group_endpoints[e])].id;
       gboolean known = FALSE;
 
       for (guint k = 0; k < v->n_requests; k++)
@@ -1149,9 +1147,10 @@ check_random(PpPlacePolicy policy, guint seed)
     for (guint i = 0; i + 1 < n; i += 2) {
       if (g_rand_int_range(rand, 0, 3) != 0)
         continue;
-      rh->groups[i][0] = rh->groups[i + 1][0] = rh->addresses[i];
-      rh->groups[i][1] = rh->groups[i + 1][1] = rh->addresses[i + 1];
+      rh->groups[i][0] = rh->devs[i].address;
+      rh->groups[i][1] = rh->devs[i + 1].address;
       rh->devs[i].group_endpoints = rh->devs[i + 1].group_endpoints = rh->groups[i];
+      rh->devs[i].n_group_endpoints = rh->devs[i + 1].n_group_endpoints = 2;
       rh->devs[i].iommu_group = rh->devs[i + 1].iommu_group = (gint)(h * 10 + i);
     }
     rh->host = host(h + 1, "h", rh->devs, n);
