@@ -369,6 +369,60 @@ test_iommu_companions(void)
   }
 }
 
+/* Typed endpoints in a VMD domain (0x10000): the group is matched by the
+ * whole address, domain included (0000:e1:00.1 is another device), and
+ * explanations show the address as lspci -D writes it. */
+static void
+test_iommu_vmd_domain(void)
+{
+  const PpPciRequest gpu[] = { req_ids(-1, -1, 0x0300, "CLASS=0300") };
+  const PpPciRequest at[] = { req_address("10000:e1:00.0", "SHORT_ADDRESS=10000:e1:00.0") };
+  const PpPlaceVm v = vm(1, gpu, 1);
+  const PpPlaceVm v_at = vm(2, at, 1);
+  PpPciAddress group[2];
+  PpPlaceDevice devs[3];
+
+  g_assert_true(pp_pci_address_parse("10000:e1:00.0", &group[0], NULL));
+  g_assert_true(pp_pci_address_parse("10000:e1:00.1", &group[1], NULL));
+  g_assert_cmpuint(group[0].domain, ==, 0x10000);
+  devs[0] = dev(20, "10000:e1:00.0", 0x10de, 0x1db4, 0x0300);
+  devs[1] = dev(21, "10000:e1:00.1", 0x10de, 0x10f0, 0x0403);
+  devs[2] = dev(22, "0000:e1:00.1", 0x8086, 0x1521, 0x0200);
+  devs[0].iommu_group = devs[1].iommu_group = 3;
+  devs[0].group_endpoints = devs[1].group_endpoints = group;
+  devs[0].n_group_endpoints = devs[1].n_group_endpoints = G_N_ELEMENTS(group);
+
+  /* The companion is the VMD domain's audio function, not 0000:e1:00.1. */
+  {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    g_autofree char *got = NULL;
+    g_autofree char *got_at = NULL;
+    PpPlaceHost h = host(1, "node1", devs, 3);
+
+    devs[2].vm_id = 7;
+    pp_placer_add_host(placer, &h);
+    got = place_on(placer, &v, 1, NULL);
+    g_assert_cmpstr(got, ==, "20+21");
+    got_at = place_on(placer, &v_at, 1, NULL);
+    g_assert_cmpstr(got_at, ==, "20+21");
+  }
+
+  /* Held: the reason names both in the long form. */
+  {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    g_autofree char *reason = NULL;
+    PpPlaceHost h = host(1, "node1", devs, 3);
+
+    devs[1].vm_id = 4;
+    devs[2].vm_id = 0;
+    pp_placer_add_host(placer, &h);
+    reason = reject_reason(placer, &v, 0);
+    g_assert_cmpstr(reason, ==,
+                    "PCI[0] (CLASS=0300): 10000:e1:00.0 cannot be given: its IOMMU group 3 "
+                    "holds 10000:e1:00.1, held by VM 4");
+  }
+}
+
 /* A host whose GPU 12 is already held by VM 9 and whose other GPU is
  * blocked by its group. */
 static void
@@ -1405,6 +1459,7 @@ main(int argc, char **argv)
   g_test_add_func("/placement/by-address", test_by_address);
   g_test_add_func("/placement/ids-combinations", test_ids_combinations);
   g_test_add_func("/placement/iommu-companions", test_iommu_companions);
+  g_test_add_func("/placement/iommu-vmd-domain", test_iommu_vmd_domain);
   g_test_add_func("/placement/iommu-blocked-count", test_iommu_blocked_count);
   g_test_add_func("/placement/not-ready", test_not_ready);
   g_test_add_func("/placement/numa", test_numa);

@@ -4212,6 +4212,103 @@ total_changes(PpStore *store)
   return sqlite3_total_changes64(pp_store_test_get_db(store));
 }
 
+/* A device's address and its group's endpoints are typed from the report
+ * to the store and back, a VMD domain (0x10000) too; the columns keep the
+ * text the API shows. A row whose address does not read (only SQL can
+ * make one) is an error that names the host and the row, not a device
+ * read as 0000:00:00.0. */
+static void
+test_device_typed_address(Fixture *f, gconstpointer data)
+{
+  static const char text[] = "HOSTNAME = \"vmd1\"\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"20b0\", CLASS = \"0302\", "
+                             "ADDRESS = \"10000:e1:00:0\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:E1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"1aef\", CLASS = \"0403\", "
+                             "SHORT_ADDRESS = \"10000:e1:00.1\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:e1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", "
+                             "SHORT_ADDRESS = \"e1:00.1\" ]\n";
+  g_autoptr(PpHost) node = add_host(f->store, "vmd1");
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *want = NULL;
+  const PpStoreDevice *gpu, *audio, *nic;
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+  gint64 gpu_id;
+
+  reconcile_text(f->store, node->id, text, 2000);
+  devices = list_devices(f->store, node->id);
+  g_assert_cmpuint(devices->len, ==, 3);
+  gpu = find_device(devices, "10000:e1:00.0");
+  audio = find_device(devices, "10000:e1:00.1");
+  nic = find_device(devices, "0000:e1:00.1");
+  g_assert_cmpuint(gpu->pci.address.domain, ==, 0x10000);
+  g_assert_cmpuint(gpu->pci.address.bus, ==, 0xe1);
+  g_assert_cmpstr(pp_pci_address_format_short(&gpu->pci.address, buf), ==, "10000:e1:00.0");
+  g_assert_cmpstr(pp_pci_address_format_short(&nic->pci.address, buf), ==, "e1:00.1");
+  g_assert_cmpuint(gpu->pci.n_group_endpoints, ==, 2);
+  g_assert_true(pp_pci_address_equal(&gpu->pci.group_endpoints[0], &gpu->pci.address));
+  g_assert_true(pp_pci_address_equal(&gpu->pci.group_endpoints[1], &audio->pci.address));
+  g_assert_false(pp_pci_address_equal(&gpu->pci.group_endpoints[1], &nic->pci.address));
+  g_assert_cmpuint(audio->pci.n_group_endpoints, ==, 2);
+  g_assert_null(nic->pci.group_endpoints);
+  g_assert_cmpuint(nic->pci.n_group_endpoints, ==, 0);
+  /* The columns, as the report's canonical text. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE address = "
+                                    "'10000:e1:00.0' AND short_address = '10000:e1:00.0' AND "
+                                    "group_endpoints = '10000:e1:00.0,10000:e1:00.1'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE address = "
+                                    "'0000:e1:00.1' AND short_address = 'e1:00.1' AND "
+                                    "group_endpoints IS NULL"),
+                  ==, 1);
+  gpu_id = gpu->id;
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The same report again: every row matched by its typed address. */
+  {
+    PpReconcileStats stats = reconcile_text(f->store, node->id, text, 2100);
+
+    assert_stats(stats, 0, 3, 0, 0);
+  }
+
+  /* A row that does not read: the host and the row are named. */
+  sql = g_strdup_printf("UPDATE pci_device SET address = 'e1:00' WHERE id = %" G_GINT64_FORMAT,
+                        gpu_id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  want =
+      g_strdup_printf("host 'vmd1': host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT ": ",
+                      node->id, gpu_id);
+  devices = pp_store_host_list_devices(f->store, node->id, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want));
+  g_assert_nonnull(strstr(error->message, "'e1:00'"));
+  g_clear_error(&error);
+  devices = pp_store_device_list_all(f->store, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want + strlen("host 'vmd1': ")));
+  g_clear_error(&error);
+
+  /* An endpoint that does not read, the address put back. */
+  g_clear_pointer(&sql, g_free);
+  g_clear_pointer(&message, g_free);
+  sql = g_strdup_printf("UPDATE pci_device SET address = '10000:e1:00.0', group_endpoints = "
+                        "'10000:e1:00.0,x' WHERE id = %" G_GINT64_FORMAT,
+                        gpu_id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  devices = pp_store_host_list_devices(f->store, node->id, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want));
+  g_assert_nonnull(strstr(error->message, "group endpoint 2: "));
+  g_clear_error(&error);
+}
+
 /* A changed report is reconciled with its endpoints typed; the same one
  * again is a hash comparison: nothing written, not even the time; an
  * error, a device set aside or a pulled report make the next one count
@@ -4718,6 +4815,7 @@ main(int argc, char **argv)
   ADD("/store/token/lifecycle", test_token_lifecycle);
   ADD("/store/user/delete", test_user_delete);
   ADD("/store/ingest", test_ingest);
+  ADD("/store/device/typed-address", test_device_typed_address);
   ADD("/store/host-tokens", test_host_tokens);
 #undef ADD
   return g_test_run();
