@@ -74,8 +74,8 @@ random_below(guint64 *state, guint n)
 typedef struct {
   PpPlaceHost *hosts;
   PpPlaceDevice *devices;
-  char *addresses; /* 16 bytes each */
-  char *names;     /* 16 bytes each */
+  PpPciAddress *addresses; /* one per device of a host */
+  char *names;             /* 16 bytes each */
   PpPlaceVm *vms;
   PpPciRequest *requests;
   guint n_vms, n_hosts, n_devices;
@@ -92,13 +92,13 @@ input_build(Input *in, guint n_vms, guint n_hosts, guint n_devices)
   in->n_devices = n_devices;
   in->hosts = g_new0(PpPlaceHost, n_hosts);
   in->devices = g_new0(PpPlaceDevice, (gsize)n_hosts * n_devices + 1);
-  in->addresses = g_new0(char, (gsize)n_devices * 16 + 1);
+  in->addresses = g_new0(PpPciAddress, (gsize)n_devices + 1);
   in->names = g_new0(char, (gsize)n_hosts * 16);
   in->vms = g_new0(PpPlaceVm, n_vms);
   in->requests = g_new0(PpPciRequest, (gsize)n_vms * 3 + 1);
 
   for (guint k = 0; k < n_devices; k++)
-    g_snprintf(in->addresses + k * 16, 16, "0000:%02x:%02x.0", (k / 32) + 1, k % 32);
+    in->addresses[k] = (PpPciAddress){ 0, (guint8)((k / 32) + 1), (guint8)(k % 32), 0 };
   for (guint h = 0; h < n_hosts; h++) {
     PpPlaceHost *host = &in->hosts[h];
     PpPlaceDevice *devs = &in->devices[(gsize)h * n_devices];
@@ -115,7 +115,7 @@ input_build(Input *in, guint n_vms, guint n_hosts, guint n_devices)
       guint c = random_below(&rnd, G_N_ELEMENTS(catalogue));
 
       devs[k].id = (gint64)h * n_devices + k + 1;
-      devs[k].address = in->addresses + k * 16;
+      devs[k].address = in->addresses[k];
       devs[k].name = "device";
       devs[k].vendor = catalogue[c].vendor;
       devs[k].device = catalogue[c].device;

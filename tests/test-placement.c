@@ -15,7 +15,7 @@ dev(gint64 id, const char *address, guint16 vendor, guint16 device, guint16 clas
   PpPlaceDevice d = { 0 };
 
   d.id = id;
-  d.address = address;
+  g_assert_true(pp_pci_address_parse(address, &d.address, NULL));
   d.name = "device";
   d.vendor = vendor;
   d.device = device;
@@ -286,7 +286,7 @@ test_ids_combinations(void)
   }
 }
 
-static const char *const gpu_group[] = { "0000:3b:00.0", "0000:3b:00.1", NULL };
+static const PpPciAddress gpu_group[] = { { 0, 0x3b, 0, 0 }, { 0, 0x3b, 0, 1 } };
 
 /* A GPU and its audio function in IOMMU group 12. */
 static void
@@ -296,6 +296,7 @@ gpu_with_audio(PpPlaceDevice *devs)
   devs[1] = dev(11, "0000:3b:00.1", 0x10de, 0x10f0, 0x0403);
   devs[0].iommu_group = devs[1].iommu_group = 12;
   devs[0].group_endpoints = devs[1].group_endpoints = gpu_group;
+  devs[0].n_group_endpoints = devs[1].n_group_endpoints = G_N_ELEMENTS(gpu_group);
 }
 
 static void
@@ -365,6 +366,60 @@ test_iommu_companions(void)
     pp_placer_add_host(placer, &h);
     got = place_on(placer, &v, 1, NULL);
     g_assert_cmpstr(got, ==, "12");
+  }
+}
+
+/* Typed endpoints in a VMD domain (0x10000): the group is matched by the
+ * whole address, domain included (0000:e1:00.1 is another device), and
+ * explanations show the address as lspci -D writes it. */
+static void
+test_iommu_vmd_domain(void)
+{
+  const PpPciRequest gpu[] = { req_ids(-1, -1, 0x0300, "CLASS=0300") };
+  const PpPciRequest at[] = { req_address("10000:e1:00.0", "SHORT_ADDRESS=10000:e1:00.0") };
+  const PpPlaceVm v = vm(1, gpu, 1);
+  const PpPlaceVm v_at = vm(2, at, 1);
+  PpPciAddress group[2];
+  PpPlaceDevice devs[3];
+
+  g_assert_true(pp_pci_address_parse("10000:e1:00.0", &group[0], NULL));
+  g_assert_true(pp_pci_address_parse("10000:e1:00.1", &group[1], NULL));
+  g_assert_cmpuint(group[0].domain, ==, 0x10000);
+  devs[0] = dev(20, "10000:e1:00.0", 0x10de, 0x1db4, 0x0300);
+  devs[1] = dev(21, "10000:e1:00.1", 0x10de, 0x10f0, 0x0403);
+  devs[2] = dev(22, "0000:e1:00.1", 0x8086, 0x1521, 0x0200);
+  devs[0].iommu_group = devs[1].iommu_group = 3;
+  devs[0].group_endpoints = devs[1].group_endpoints = group;
+  devs[0].n_group_endpoints = devs[1].n_group_endpoints = G_N_ELEMENTS(group);
+
+  /* The companion is the VMD domain's audio function, not 0000:e1:00.1. */
+  {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    g_autofree char *got = NULL;
+    g_autofree char *got_at = NULL;
+    PpPlaceHost h = host(1, "node1", devs, 3);
+
+    devs[2].vm_id = 7;
+    pp_placer_add_host(placer, &h);
+    got = place_on(placer, &v, 1, NULL);
+    g_assert_cmpstr(got, ==, "20+21");
+    got_at = place_on(placer, &v_at, 1, NULL);
+    g_assert_cmpstr(got_at, ==, "20+21");
+  }
+
+  /* Held: the reason names both in the long form. */
+  {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    g_autofree char *reason = NULL;
+    PpPlaceHost h = host(1, "node1", devs, 3);
+
+    devs[1].vm_id = 4;
+    devs[2].vm_id = 0;
+    pp_placer_add_host(placer, &h);
+    reason = reject_reason(placer, &v, 0);
+    g_assert_cmpstr(reason, ==,
+                    "PCI[0] (CLASS=0300): 10000:e1:00.0 cannot be given: its IOMMU group 3 "
+                    "holds 10000:e1:00.1, held by VM 4");
   }
 }
 
@@ -918,7 +973,7 @@ typedef struct {
   PpPlaceHost host;
   PpPlaceDevice devs[6];
   char addresses[6][16];
-  const char *groups[6][3];
+  PpPciAddress groups[6][2];
 } RandomHost;
 
 static const struct {
@@ -970,10 +1025,10 @@ compare_id(gconstpointer a, gconstpointer b)
 
 /* The index of the device at @address on @rh, or -1. */
 static gint
-bf_find(const RandomHost *rh, const char *address)
+bf_find(const RandomHost *rh, const PpPciAddress *address)
 {
   for (guint i = 0; i < rh->host.n_devices; i++)
-    if (strcmp(rh->devs[i].address, address) == 0)
+    if (pp_pci_address_equal(&rh->devs[i].address, address))
       return (gint)i;
   return -1;
 }
@@ -994,8 +1049,8 @@ bf_givable(const RandomHost *rh, guint i)
 
   if (!bf_free(d))
     return FALSE;
-  for (guint e = 0; d->group_endpoints != NULL && d->group_endpoints[e] != NULL; e++) {
-    gint j = bf_find(rh, d->group_endpoints[e]);
+  for (guint e = 0; d->group_endpoints != NULL && e < d->n_group_endpoints; e++) {
+    gint j = bf_find(rh, &d->group_endpoints[e]);
 
     if (j < 0 || !bf_free(&rh->devs[j]))
       return FALSE;
@@ -1006,12 +1061,8 @@ bf_givable(const RandomHost *rh, guint i)
 static gboolean
 bf_matches(const PpPciRequest *r, const PpPlaceDevice *d)
 {
-  PpPciAddress a;
-
-  if (r->by_address) {
-    g_assert_true(pp_pci_address_parse(d->address, &a, NULL));
-    return pp_pci_address_equal(&a, &r->address);
-  }
+  if (r->by_address)
+    return pp_pci_address_equal(&d->address, &r->address);
   return (r->vendor < 0 || r->vendor == d->vendor) && (r->device < 0 || r->device == d->device) &&
          (r->class_code < 0 || r->class_code == d->class_code);
 }
@@ -1087,8 +1138,9 @@ bf_check_placement(const RandomHost *rh, const PpPlaceVm *v, const BfResult *bf,
       g_assert_cmpint(device_id(got, k), !=, device_id(got, r));
     if (got->numa_node >= 0)
       g_assert_cmpint(rh->devs[i].numa_node, ==, got->numa_node);
-    for (guint e = 0; rh->devs[i].group_endpoints != NULL && rh->devs[i].group_endpoints[e]; e++) {
-      gint64 id = rh->devs[bf_find(rh, rh->devs[i].group_endpoints[e])].id;
+    for (guint e = 0; rh->devs[i].group_endpoints != NULL && e < rh->devs[i].n_group_endpoints;
+         e++) {
+      gint64 id = rh->devs[bf_find(rh, &rh->devs[i].group_endpoints[e])].id;
       gboolean known = FALSE;
 
       for (guint k = 0; k < v->n_requests; k++)
@@ -1149,9 +1201,10 @@ check_random(PpPlacePolicy policy, guint seed)
     for (guint i = 0; i + 1 < n; i += 2) {
       if (g_rand_int_range(rand, 0, 3) != 0)
         continue;
-      rh->groups[i][0] = rh->groups[i + 1][0] = rh->addresses[i];
-      rh->groups[i][1] = rh->groups[i + 1][1] = rh->addresses[i + 1];
+      rh->groups[i][0] = rh->devs[i].address;
+      rh->groups[i][1] = rh->devs[i + 1].address;
       rh->devs[i].group_endpoints = rh->devs[i + 1].group_endpoints = rh->groups[i];
+      rh->devs[i].n_group_endpoints = rh->devs[i + 1].n_group_endpoints = 2;
       rh->devs[i].iommu_group = rh->devs[i + 1].iommu_group = (gint)(h * 10 + i);
     }
     rh->host = host(h + 1, "h", rh->devs, n);
@@ -1406,6 +1459,7 @@ main(int argc, char **argv)
   g_test_add_func("/placement/by-address", test_by_address);
   g_test_add_func("/placement/ids-combinations", test_ids_combinations);
   g_test_add_func("/placement/iommu-companions", test_iommu_companions);
+  g_test_add_func("/placement/iommu-vmd-domain", test_iommu_vmd_domain);
   g_test_add_func("/placement/iommu-blocked-count", test_iommu_blocked_count);
   g_test_add_func("/placement/not-ready", test_not_ready);
   g_test_add_func("/placement/numa", test_numa);

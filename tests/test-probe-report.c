@@ -82,6 +82,23 @@ device_at(const PpProbeReport *report, guint i)
   return g_ptr_array_index(report->devices, i);
 }
 
+/* The record's one address, as it is shown: sysfs form and lspci's. */
+static void
+assert_bdf(const PpPciAddress *address, const char *want)
+{
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+  g_assert_cmpstr(pp_pci_address_format(address, buf), ==, want);
+}
+
+static void
+assert_short(const PpPciAddress *address, const char *want)
+{
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+  g_assert_cmpstr(pp_pci_address_format_short(address, buf), ==, want);
+}
+
 static void
 test_real_output(void)
 {
@@ -95,7 +112,7 @@ test_real_output(void)
   g_assert_cmpuint(report->devices->len, ==, 3);
 
   bridge = device_at(report, 0);
-  g_assert_cmpstr(bridge->bdf, ==, "0000:00:00.0");
+  assert_bdf(&bridge->address, "0000:00:00.0");
   g_assert_cmpuint(bridge->class_code, ==, 0x0600);
   g_assert_cmpint(bridge->numa_node, ==, -1);
   g_assert_cmpint(bridge->iommu_group, ==, -1);
@@ -103,8 +120,8 @@ test_real_output(void)
   g_assert_null(bridge->physfn);
 
   pf = device_at(report, 1);
-  g_assert_cmpstr(pf->bdf, ==, "0000:05:00.1");
-  g_assert_cmpstr(pf->short_address, ==, "05:00.1");
+  assert_bdf(&pf->address, "0000:05:00.1");
+  assert_short(&pf->address, "05:00.1");
   g_assert_cmpuint(pf->address.bus, ==, 5);
   g_assert_cmpuint(pf->address.function, ==, 1);
   g_assert_cmpuint(pf->vendor, ==, 0x8086);
@@ -126,7 +143,7 @@ test_real_output(void)
   g_assert_cmpstr(pf->keys[15], ==, "DRIVER");
 
   vf = device_at(report, 2);
-  g_assert_cmpstr(vf->bdf, ==, "0000:05:10.0");
+  assert_bdf(&vf->address, "0000:05:10.0");
   g_assert_cmpstr(vf->driver, ==, "igbvf");
   g_assert_cmpint(vf->numa_node, ==, 0);
 }
@@ -157,8 +174,8 @@ test_all_fields(void)
   g_assert_cmpuint(report->devices->len, ==, 2);
 
   vf = device_at(report, 0);
-  g_assert_cmpstr(vf->bdf, ==, "0000:3b:00.2");
-  g_assert_cmpstr(vf->short_address, ==, "3b:00.2");
+  assert_bdf(&vf->address, "0000:3b:00.2");
+  assert_short(&vf->address, "3b:00.2");
   g_assert_cmpstr(vf->vendor_name, ==, "");
   g_assert_cmpint(vf->iommu_group, ==, 57);
   g_assert_cmpstr(vf->sriov, ==, "vf");
@@ -173,8 +190,8 @@ test_all_fields(void)
 
   /* lspci's dotted form in ADDRESS, a domain past 16 bits, NUMA -1. */
   gpu = device_at(report, 1);
-  g_assert_cmpstr(gpu->bdf, ==, "10000:e1:00.0");
-  g_assert_cmpstr(gpu->short_address, ==, "10000:e1:00.0");
+  assert_bdf(&gpu->address, "10000:e1:00.0");
+  assert_short(&gpu->address, "10000:e1:00.0");
   g_assert_cmpuint(gpu->vendor, ==, 0x10de);
   g_assert_cmpint(gpu->numa_node, ==, -1);
   g_assert_cmpint(gpu->iommu_group, ==, 0);
@@ -443,11 +460,12 @@ test_group_endpoints(void)
   g_assert_no_error(error);
   dev = g_ptr_array_index(report->devices, 0);
   g_assert_nonnull(dev->group_endpoints);
-  g_assert_cmpuint(g_strv_length(dev->group_endpoints), ==, 2);
-  g_assert_cmpstr(dev->group_endpoints[0], ==, "0000:3b:00.0");
-  g_assert_cmpstr(dev->group_endpoints[1], ==, "0000:3b:00.1");
+  g_assert_cmpuint(dev->n_group_endpoints, ==, 2);
+  assert_bdf(&dev->group_endpoints[0], "0000:3b:00.0");
+  assert_bdf(&dev->group_endpoints[1], "0000:3b:00.1");
   dev = g_ptr_array_index(report->devices, 1);
   g_assert_null(dev->group_endpoints);
+  g_assert_cmpuint(dev->n_group_endpoints, ==, 0);
   g_clear_pointer(&report, pp_probe_report_free);
 
   /* 257 addresses: one more than a group may list. */

@@ -298,6 +298,74 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* The device of @show's pci_devices (or a place reply's devices, @key)
+ * at @address. */
+static json_t *
+device_at(json_t *show, const char *key, const char *address)
+{
+  json_t *devices = json_object_get(show, key);
+
+  for (gsize i = 0; i < json_array_size(devices); i++) {
+    json_t *dev = json_array_get(devices, i);
+
+    if (g_strcmp0(json_string_value(json_object_get(dev, "address")), address) == 0)
+      return dev;
+  }
+  g_error("no device %s in %s", address, key);
+}
+
+/* A VMD domain (0x10000) from a pushed report to the API: the address
+ * typed on the way and shown as before, in the long form and lspci's
+ * short one (the domain kept: it is not 0); a request by that address is
+ * placed with its IOMMU group's companion of the same domain, not the
+ * 0000:e1:00.1 of domain 0. */
+static void
+test_vmd_domain(PpTestDaemon *f, gconstpointer data)
+{
+  static const char text[] = "HOSTNAME = \"h1\"\nCPU_COUNT = \"8\"\nMEMORY_KIB = \"16777216\"\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"20b0\", CLASS = \"0302\", "
+                             "ADDRESS = \"10000:e1:00:0\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:e1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"1aef\", CLASS = \"0403\", "
+                             "SHORT_ADDRESS = \"10000:e1:00.1\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:e1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", "
+                             "SHORT_ADDRESS = \"e1:00.1\" ]\n";
+  g_autofree char *token = NULL;
+  g_autoptr(json_t) host = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  json_t *dev;
+
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "h1", f->trees[2]);
+  host = pp_test_wait_host(f, "h1", "monitored", 0);
+  g_clear_pointer(&host, json_decref);
+  token = make_token(f, "h1");
+  push(f, token, "h1", text, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  pp_test_reply_clear(&reply);
+
+  host = pp_test_host_show(f, "h1");
+  g_assert_cmpuint(json_array_size(json_object_get(host, "pci_devices")), ==, 3);
+  dev = device_at(host, "pci_devices", "10000:e1:00.0");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "short_address")), ==, "10000:e1:00.0");
+  dev = device_at(host, "pci_devices", "0000:e1:00.1");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "short_address")), ==, "e1:00.1");
+
+  pp_test_post_template(f, "/v1/vms/place",
+                        "CPU = 1\nMEMORY = 64\nPCI = [ SHORT_ADDRESS = \"10000:e1:00.0\" ]\n",
+                        &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_true(json_is_true(json_object_get(reply.json, "fits")));
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "devices")), ==, 2);
+  dev = device_at(reply.json, "devices", "10000:e1:00.0");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "short_address")), ==, "10000:e1:00.0");
+  g_assert_cmpint(json_integer_value(json_object_get(dev, "request")), ==, 0);
+  dev = device_at(reply.json, "devices", "10000:e1:00.1");
+  g_assert_true(json_is_null(json_object_get(dev, "request")));
+  pp_test_daemon_stop(f);
+}
+
 /* No report for 3 monitor intervals: error, saying so; the next report
  * clears it, though it is the same as the last. Revoked: probed again. */
 static void
@@ -486,6 +554,7 @@ main(int argc, char **argv)
   ADD("/push/token-limits", test_token_limits);
   ADD("/push/ingest", test_ingest);
   ADD("/push/stale", test_stale);
+  ADD("/push/vmd-domain", test_vmd_domain);
   ADD("/push/probe-push", test_probe_push);
 #undef ADD
   return g_test_run();

@@ -103,13 +103,22 @@ list_devices(PpStore *store, gint64 host_id)
   return devices;
 }
 
+/* @dev's address as the API shows it (one use at a time: a static buffer). */
+static const char *
+dev_bdf(const PpStoreDevice *dev)
+{
+  static char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+  return pp_pci_address_format(&dev->pci.address, buf);
+}
+
 static const PpStoreDevice *
 find_device(GPtrArray *devices, const char *address)
 {
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
 
-    if (strcmp(dev->address, address) == 0)
+    if (strcmp(dev_bdf(dev), address) == 0)
       return dev;
   }
   g_error("no device %s", address);
@@ -905,28 +914,32 @@ test_reconcile(Fixture *f, gconstpointer data)
   devices = list_devices(f->store, host->id);
   g_assert_cmpuint(devices->len, ==, 4);
   dev = g_ptr_array_index(devices, 0);
-  g_assert_cmpstr(dev->address, ==, "0000:05:00.0");
+  g_assert_cmpstr(dev_bdf(dev), ==, "0000:05:00.0");
   g_assert_cmpint(dev->host_id, ==, host->id);
-  g_assert_cmpstr(dev->short_address, ==, "05:00.0");
-  g_assert_cmpuint(dev->vendor, ==, 0x8086);
-  g_assert_cmpuint(dev->device, ==, 0x1521);
-  g_assert_cmpuint(dev->class_code, ==, 0x0200);
-  g_assert_cmpstr(dev->vendor_name, ==, "Intel Corporation");
-  g_assert_cmpstr(dev->device_name, ==, "I350 Gigabit Network Connection");
-  g_assert_cmpstr(dev->class_name, ==, "Ethernet controller");
-  g_assert_cmpint(dev->numa_node, ==, 0);
-  g_assert_cmpint(dev->iommu_group, ==, 10);
-  g_assert_cmpstr(dev->driver, ==, "igb");
-  g_assert_cmpstr(dev->sriov, ==, "no");
-  g_assert_null(dev->physfn);
+  {
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+    g_assert_cmpstr(pp_pci_address_format_short(&dev->pci.address, buf), ==, "05:00.0");
+  }
+  g_assert_cmpuint(dev->pci.vendor, ==, 0x8086);
+  g_assert_cmpuint(dev->pci.device, ==, 0x1521);
+  g_assert_cmpuint(dev->pci.class_code, ==, 0x0200);
+  g_assert_cmpstr(dev->pci.vendor_name, ==, "Intel Corporation");
+  g_assert_cmpstr(dev->pci.device_name, ==, "I350 Gigabit Network Connection");
+  g_assert_cmpstr(dev->pci.class_name, ==, "Ethernet controller");
+  g_assert_cmpint(dev->pci.numa_node, ==, 0);
+  g_assert_cmpint(dev->pci.iommu_group, ==, 10);
+  g_assert_cmpstr(dev->pci.driver, ==, "igb");
+  g_assert_cmpstr(dev->pci.sriov, ==, "no");
+  g_assert_null(dev->pci.physfn);
   g_assert_cmpint(dev->vm_id, ==, 0);
   g_assert_false(dev->gone);
-  g_assert_cmpuint(g_strv_length(dev->keys), ==, 13);
-  g_assert_cmpstr(dev->keys[0], ==, "TYPE");
-  g_assert_cmpstr(dev->values[0], ==, "8086:1521:0200");
-  g_assert_cmpstr(dev->keys[12], ==, "DRIVER");
-  g_assert_cmpstr(dev->values[12], ==, "igb");
-  g_assert_null(find_device(devices, "0000:05:10.1")->driver);
+  g_assert_cmpuint(g_strv_length(dev->pci.keys), ==, 13);
+  g_assert_cmpstr(dev->pci.keys[0], ==, "TYPE");
+  g_assert_cmpstr(dev->pci.values[0], ==, "8086:1521:0200");
+  g_assert_cmpstr(dev->pci.keys[12], ==, "DRIVER");
+  g_assert_cmpstr(dev->pci.values[12], ==, "igb");
+  g_assert_null(find_device(devices, "0000:05:10.1")->pci.driver);
   g_clear_pointer(&devices, g_ptr_array_unref);
 
   /* The same report again: all refreshed, nothing else. */
@@ -937,18 +950,18 @@ test_reconcile(Fixture *f, gconstpointer data)
   assert_stats(stats, 1, 3, 1, 0);
   devices = list_devices(f->store, host->id);
   g_assert_cmpuint(devices->len, ==, 4);
-  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[3])->address, ==, "0000:06:00.0");
+  g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[3])), ==, "0000:06:00.0");
   dev = find_device(devices, "0000:05:00.1");
-  g_assert_cmpstr(dev->driver, ==, "vfio-pci");
-  g_assert_cmpstr(dev->values[12], ==, "vfio-pci");
+  g_assert_cmpstr(dev->pci.driver, ==, "vfio-pci");
+  g_assert_cmpstr(dev->pci.values[12], ==, "vfio-pci");
   dev = find_device(devices, "0000:05:10.0");
-  g_assert_cmpstr(dev->device_name, ==, "I350 Virtual Function");
-  g_assert_cmpstr(dev->values[4], ==, "I350 Virtual Function");
+  g_assert_cmpstr(dev->pci.device_name, ==, "I350 Virtual Function");
+  g_assert_cmpstr(dev->pci.values[4], ==, "I350 Virtual Function");
   dev = find_device(devices, "0000:06:00.0");
-  g_assert_cmpuint(dev->device, ==, 0x10fb);
-  g_assert_cmpstr(dev->driver, ==, "ixgbe");
+  g_assert_cmpuint(dev->pci.device, ==, 0x10fb);
+  g_assert_cmpstr(dev->pci.driver, ==, "ixgbe");
   for (guint i = 0; i < devices->len; i++)
-    g_assert_cmpstr(((PpStoreDevice *)devices->pdata[i])->address, !=, "0000:05:10.1");
+    g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[i])), !=, "0000:05:10.1");
 
   after = get_host(f->store, host->id);
   g_assert_cmpuint(after->pci_total, ==, 4);
@@ -990,7 +1003,7 @@ test_reconcile_held(Fixture *f, gconstpointer data)
     g_assert_true(dev->gone);
     g_assert_cmpint(dev->vm_id, ==, vm);
     g_assert_cmpint(dev->id, ==, held);
-    g_assert_cmpstr(dev->driver, ==, "igbvf"); /* as last reported */
+    g_assert_cmpstr(dev->pci.driver, ==, "igbvf"); /* as last reported */
     g_assert_cmpuint(h->pci_total, ==, 3);
     g_assert_cmpuint(h->pci_free, ==, 2);
     g_assert_cmpuint(counts.devices, ==, 3);
@@ -1017,7 +1030,7 @@ test_reconcile_held(Fixture *f, gconstpointer data)
     g_assert_false(dev->gone);
     g_assert_cmpint(dev->vm_id, ==, vm);
     g_assert_cmpint(dev->id, ==, held);
-    g_assert_cmpstr(dev->driver, ==, "vfio-pci");
+    g_assert_cmpstr(dev->pci.driver, ==, "vfio-pci");
     g_assert_cmpuint(get_counts(f->store).devices_gone, ==, 0);
   }
 }
@@ -1182,16 +1195,16 @@ test_reconcile_real(Fixture *f, gconstpointer data)
     g_assert_cmpuint(h->pci_total, ==, 82);
     g_assert_cmpuint(h->pci_free, ==, 82);
     g_assert_cmpuint(devices->len, ==, 82);
-    g_assert_cmpstr(((PpStoreDevice *)devices->pdata[0])->address, ==, "0000:00:00.0");
-    g_assert_cmpuint(pf->vendor, ==, 0x8086);
-    g_assert_cmpuint(pf->device, ==, 0x1521);
-    g_assert_cmpstr(pf->device_name, ==, "I350 Gigabit Network Connection");
-    g_assert_cmpstr(pf->driver, ==, "igb");
-    g_assert_cmpint(pf->numa_node, ==, 0);
-    g_assert_cmpuint(vf->device, ==, 0x1520);
-    g_assert_cmpstr(vf->driver, ==, "igbvf");
-    g_assert_cmpstr(vf->keys[7], ==, "ADDRESS");
-    g_assert_cmpstr(vf->values[7], ==, "0000:05:10:1");
+    g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[0])), ==, "0000:00:00.0");
+    g_assert_cmpuint(pf->pci.vendor, ==, 0x8086);
+    g_assert_cmpuint(pf->pci.device, ==, 0x1521);
+    g_assert_cmpstr(pf->pci.device_name, ==, "I350 Gigabit Network Connection");
+    g_assert_cmpstr(pf->pci.driver, ==, "igb");
+    g_assert_cmpint(pf->pci.numa_node, ==, 0);
+    g_assert_cmpuint(vf->pci.device, ==, 0x1520);
+    g_assert_cmpstr(vf->pci.driver, ==, "igbvf");
+    g_assert_cmpstr(vf->pci.keys[7], ==, "ADDRESS");
+    g_assert_cmpstr(vf->pci.values[7], ==, "0000:05:10:1");
   }
   {
     g_autoptr(GPtrArray) devices = list_devices(f->store, b->id);
@@ -1199,17 +1212,18 @@ test_reconcile_real(Fixture *f, gconstpointer data)
     PpStoreCounts counts = get_counts(f->store);
 
     g_assert_cmpuint(devices->len, ==, 37);
-    g_assert_cmpuint(ib->vendor, ==, 0x1077);
-    g_assert_cmpuint(ib->class_code, ==, 0x0c06);
-    g_assert_cmpint(ib->numa_node, ==, 2);
-    g_assert_cmpstr(ib->driver, ==, "ib_qib");
+    g_assert_cmpuint(ib->pci.vendor, ==, 0x1077);
+    g_assert_cmpuint(ib->pci.class_code, ==, 0x0c06);
+    g_assert_cmpint(ib->pci.numa_node, ==, 2);
+    g_assert_cmpstr(ib->pci.driver, ==, "ib_qib");
     g_assert_cmpstrv(
-        ib->keys, ((const char *const[]){
-                      "TYPE",  "VENDOR",     "VENDOR_NAME",      "DEVICE",           "DEVICE_NAME",
-                      "CLASS", "CLASS_NAME", "ADDRESS",          "SHORT_ADDRESS",    "DOMAIN",
-                      "BUS",   "SLOT",       "FUNCTION",         "NUMA_NODE",        "IFNAME",
-                      "SRIOV", "DRIVER",     "SUBSYSTEM_VENDOR", "SUBSYSTEM_DEVICE", NULL }));
-    g_assert_cmpstr(ib->values[14], ==, "ib0");
+        ib->pci.keys,
+        ((const char *const[]){
+            "TYPE",  "VENDOR",     "VENDOR_NAME",      "DEVICE",           "DEVICE_NAME",
+            "CLASS", "CLASS_NAME", "ADDRESS",          "SHORT_ADDRESS",    "DOMAIN",
+            "BUS",   "SLOT",       "FUNCTION",         "NUMA_NODE",        "IFNAME",
+            "SRIOV", "DRIVER",     "SUBSYSTEM_VENDOR", "SUBSYSTEM_DEVICE", NULL }));
+    g_assert_cmpstr(ib->pci.values[14], ==, "ib0");
     g_assert_cmpuint(counts.devices, ==, 82 + 37);
     g_assert_cmpuint(counts.hosts_by_state[PP_HOST_STATE_MONITORED], ==, 2);
   }
@@ -1815,10 +1829,10 @@ test_vm_allocate(Fixture *f, gconstpointer data)
   /* In the VM's order, not the addresses'. */
   devices = vm_devices(f->store, vm->id);
   g_assert_cmpuint(devices->len, ==, 2);
-  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[0])->address, ==, "0000:05:10.0");
+  g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[0])), ==, "0000:05:10.0");
   g_assert_cmpint(((PpStoreDevice *)devices->pdata[0])->vm_slot, ==, 0);
   g_assert_cmpint(((PpStoreDevice *)devices->pdata[0])->vm_id, ==, vm->id);
-  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[1])->address, ==, "0000:05:00.1");
+  g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[1])), ==, "0000:05:00.1");
   g_assert_cmpint(((PpStoreDevice *)devices->pdata[1])->vm_slot, ==, 1);
   g_clear_pointer(&devices, g_ptr_array_unref);
   devices = list_devices(f->store, host->id);
@@ -1838,7 +1852,7 @@ test_vm_allocate(Fixture *f, gconstpointer data)
   g_clear_pointer(&devices, g_ptr_array_unref);
   devices = vm_devices(f->store, vm->id);
   g_assert_cmpuint(devices->len, ==, 2);
-  g_assert_cmpstr(((PpStoreDevice *)devices->pdata[1])->address, ==, "0000:05:00.1");
+  g_assert_cmpstr(dev_bdf(((PpStoreDevice *)devices->pdata[1])), ==, "0000:05:00.1");
   g_assert_cmpint(((PpStoreDevice *)devices->pdata[1])->vm_slot, ==, 1);
 
   g_assert_null(pp_store_vm_list_devices(f->store, 99, &error));
@@ -2307,9 +2321,9 @@ test_device_list_all(Fixture *f, gconstpointer data)
     const PpStoreDevice *dev = g_ptr_array_index(all, i);
 
     g_assert_cmpint(dev->host_id, ==, i < 3 ? a->id : c->id);
-    g_assert_cmpstr(dev->address, ==, order[(i + 3) % 6]);
-    g_assert_nonnull(dev->keys);
-    g_assert_cmpstr(dev->keys[0], ==, "TYPE");
+    g_assert_cmpstr(dev_bdf(dev), ==, order[(i + 3) % 6]);
+    g_assert_nonnull(dev->pci.keys);
+    g_assert_cmpstr(dev->pci.keys[0], ==, "TYPE");
     g_assert_cmpint(dev->vm_id, ==, dev->id == held ? vm->id : 0);
     g_assert_cmpint(dev->vm_slot, ==, dev->id == held ? 0 : -1);
   }
@@ -2365,14 +2379,14 @@ test_attributes_json(Fixture *f, gconstpointer data)
       sqlite3_reset(stmt);
       devices = list_devices(f->store, host->id);
       dev = g_ptr_array_index(devices, 0);
-      g_assert_cmpuint(g_strv_length(dev->keys), ==, g_strv_length(dev->values));
+      g_assert_cmpuint(g_strv_length(dev->pci.keys), ==, g_strv_length(dev->pci.values));
       if (i == G_N_ELEMENTS(cases)) {
-        g_assert_true(g_strv_equal((const char *const *)dev->keys, keys));
-        g_assert_true(g_strv_equal((const char *const *)dev->values, values));
+        g_assert_true(g_strv_equal((const char *const *)dev->pci.keys, keys));
+        g_assert_true(g_strv_equal((const char *const *)dev->pci.values, values));
         continue;
       }
-      for (guint k = 0; dev->keys[k] != NULL; k++)
-        g_string_append_printf(got, "%s%s=%s", k ? ";" : "", dev->keys[k], dev->values[k]);
+      for (guint k = 0; dev->pci.keys[k] != NULL; k++)
+        g_string_append_printf(got, "%s%s=%s", k ? ";" : "", dev->pci.keys[k], dev->pci.values[k]);
       g_assert_cmpstr(got->str, ==, cases[i].expect);
     }
     sqlite3_finalize(stmt);
@@ -2465,8 +2479,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
     g_assert_cmpint(free_dev->id, ==, 10);
     g_assert_cmpint(free_dev->vm_id, ==, 0);
     g_assert_cmpint(free_dev->vm_slot, ==, -1);
-    g_assert_cmpstr(free_dev->keys[0], ==, "TYPE");
-    g_assert_cmpstr(free_dev->values[0], ==, "8086:1521:0200");
+    g_assert_cmpstr(free_dev->pci.keys[0], ==, "TYPE");
+    g_assert_cmpstr(free_dev->pci.values[0], ==, "8086:1521:0200");
     g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_id, ==, 4);
     g_assert_cmpint(find_device(devices, "0000:05:00.1")->vm_slot, ==, 0);
     g_assert_cmpint(gone_dev->vm_id, ==, 4);
@@ -2830,9 +2844,9 @@ test_host_needs_allowance(Fixture *f, gconstpointer data)
 
   reconcile(f->store, host->id, "", devs, 2, 10);
   devices = list_devices(f->store, host->id);
-  g_assert_cmpstr(find_device(devices, "0000:05:00.0")->host_needs, ==,
+  g_assert_cmpstr(find_device(devices, "0000:05:00.0")->pci.host_needs, ==,
                   "carries the default route (eno1)");
-  g_assert_null(find_device(devices, "0000:05:00.1")->host_needs);
+  g_assert_null(find_device(devices, "0000:05:00.1")->pci.host_needs);
   g_assert_false(find_device(devices, "0000:05:00.0")->allowed);
   g_clear_pointer(&devices, g_ptr_array_unref);
 
@@ -2862,9 +2876,9 @@ test_host_needs_allowance(Fixture *f, gconstpointer data)
   /* What the host needs changes with the probe; the allowance stays. */
   reconcile(f->store, host->id, "", changed, 2, 20);
   devices = list_devices(f->store, host->id);
-  g_assert_null(find_device(devices, "0000:05:00.0")->host_needs);
+  g_assert_null(find_device(devices, "0000:05:00.0")->pci.host_needs);
   g_assert_true(find_device(devices, "0000:05:00.0")->allowed);
-  g_assert_cmpstr(find_device(devices, "0000:05:00.1")->host_needs, ==,
+  g_assert_cmpstr(find_device(devices, "0000:05:00.1")->pci.host_needs, ==,
                   "has the address 10.0.0.5 (eno2)");
   g_clear_pointer(&devices, g_ptr_array_unref);
 
@@ -3077,7 +3091,8 @@ test_migrate_v3(Fixture *f, gconstpointer data)
     g_assert_cmpuint(v7->tries, ==, 0);
   }
   devices = list_devices(store, 2);
-  g_assert_cmpstr(find_device(devices, "0000:00:1f.0")->host_needs, ==, "is the ISA/LPC bridge");
+  g_assert_cmpstr(find_device(devices, "0000:00:1f.0")->pci.host_needs, ==,
+                  "is the ISA/LPC bridge");
   g_assert_cmpint(find_device(devices, "0000:05:00.0")->vm_id, ==, 7);
   history = pp_store_vm_list_history(store, 7, &error);
   g_assert_cmpuint(history->len, ==, 1);
@@ -4197,6 +4212,103 @@ total_changes(PpStore *store)
   return sqlite3_total_changes64(pp_store_test_get_db(store));
 }
 
+/* A device's address and its group's endpoints are typed from the report
+ * to the store and back, a VMD domain (0x10000) too; the columns keep the
+ * text the API shows. A row whose address does not read (only SQL can
+ * make one) is an error that names the host and the row, not a device
+ * read as 0000:00:00.0. */
+static void
+test_device_typed_address(Fixture *f, gconstpointer data)
+{
+  static const char text[] = "HOSTNAME = \"vmd1\"\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"20b0\", CLASS = \"0302\", "
+                             "ADDRESS = \"10000:e1:00:0\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:E1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"10de\", DEVICE = \"1aef\", CLASS = \"0403\", "
+                             "SHORT_ADDRESS = \"10000:e1:00.1\", IOMMU_GROUP = \"3\", "
+                             "IOMMU_GROUP_ENDPOINTS = \"10000:e1:00.0,10000:e1:00.1\" ]\n"
+                             "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", "
+                             "SHORT_ADDRESS = \"e1:00.1\" ]\n";
+  g_autoptr(PpHost) node = add_host(f->store, "vmd1");
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *want = NULL;
+  const PpStoreDevice *gpu, *audio, *nic;
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+  gint64 gpu_id;
+
+  reconcile_text(f->store, node->id, text, 2000);
+  devices = list_devices(f->store, node->id);
+  g_assert_cmpuint(devices->len, ==, 3);
+  gpu = find_device(devices, "10000:e1:00.0");
+  audio = find_device(devices, "10000:e1:00.1");
+  nic = find_device(devices, "0000:e1:00.1");
+  g_assert_cmpuint(gpu->pci.address.domain, ==, 0x10000);
+  g_assert_cmpuint(gpu->pci.address.bus, ==, 0xe1);
+  g_assert_cmpstr(pp_pci_address_format_short(&gpu->pci.address, buf), ==, "10000:e1:00.0");
+  g_assert_cmpstr(pp_pci_address_format_short(&nic->pci.address, buf), ==, "e1:00.1");
+  g_assert_cmpuint(gpu->pci.n_group_endpoints, ==, 2);
+  g_assert_true(pp_pci_address_equal(&gpu->pci.group_endpoints[0], &gpu->pci.address));
+  g_assert_true(pp_pci_address_equal(&gpu->pci.group_endpoints[1], &audio->pci.address));
+  g_assert_false(pp_pci_address_equal(&gpu->pci.group_endpoints[1], &nic->pci.address));
+  g_assert_cmpuint(audio->pci.n_group_endpoints, ==, 2);
+  g_assert_null(nic->pci.group_endpoints);
+  g_assert_cmpuint(nic->pci.n_group_endpoints, ==, 0);
+  /* The columns, as the report's canonical text. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE address = "
+                                    "'10000:e1:00.0' AND short_address = '10000:e1:00.0' AND "
+                                    "group_endpoints = '10000:e1:00.0,10000:e1:00.1'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE address = "
+                                    "'0000:e1:00.1' AND short_address = 'e1:00.1' AND "
+                                    "group_endpoints IS NULL"),
+                  ==, 1);
+  gpu_id = gpu->id;
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The same report again: every row matched by its typed address. */
+  {
+    PpReconcileStats stats = reconcile_text(f->store, node->id, text, 2100);
+
+    assert_stats(stats, 0, 3, 0, 0);
+  }
+
+  /* A row that does not read: the host and the row are named. */
+  sql = g_strdup_printf("UPDATE pci_device SET address = 'e1:00' WHERE id = %" G_GINT64_FORMAT,
+                        gpu_id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  want =
+      g_strdup_printf("host 'vmd1': host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT ": ",
+                      node->id, gpu_id);
+  devices = pp_store_host_list_devices(f->store, node->id, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want));
+  g_assert_nonnull(strstr(error->message, "'e1:00'"));
+  g_clear_error(&error);
+  devices = pp_store_device_list_all(f->store, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want + strlen("host 'vmd1': ")));
+  g_clear_error(&error);
+
+  /* An endpoint that does not read, the address put back. */
+  g_clear_pointer(&sql, g_free);
+  g_clear_pointer(&message, g_free);
+  sql = g_strdup_printf("UPDATE pci_device SET address = '10000:e1:00.0', group_endpoints = "
+                        "'10000:e1:00.0,x' WHERE id = %" G_GINT64_FORMAT,
+                        gpu_id);
+  g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
+  devices = pp_store_host_list_devices(f->store, node->id, &error);
+  g_assert_null(devices);
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+  g_assert_true(g_str_has_prefix(error->message, want));
+  g_assert_nonnull(strstr(error->message, "group endpoint 2: "));
+  g_clear_error(&error);
+}
+
 /* A changed report is reconciled with its endpoints typed; the same one
  * again is a hash comparison: nothing written, not even the time; an
  * error, a device set aside or a pulled report make the next one count
@@ -4213,6 +4325,7 @@ test_ingest(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   PpIngestResult r;
   const PpStoreDevice *gpu;
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
   gint64 before;
 
   r = ingest(f->store, node->id, text, 2000);
@@ -4225,11 +4338,11 @@ test_ingest(Fixture *f, gconstpointer data)
   g_clear_pointer(&host, pp_host_free);
   devices = list_devices(f->store, node->id);
   gpu = find_device(devices, "0000:3b:00.0");
-  g_assert_nonnull(gpu->group_endpoints);
-  g_assert_cmpuint(g_strv_length(gpu->group_endpoints), ==, 2);
-  g_assert_cmpstr(gpu->group_endpoints[0], ==, "0000:3b:00.0");
-  g_assert_cmpstr(gpu->group_endpoints[1], ==, "0000:3b:00.1");
-  g_assert_null(find_device(devices, "0000:05:00.0")->group_endpoints);
+  g_assert_nonnull(gpu->pci.group_endpoints);
+  g_assert_cmpuint(gpu->pci.n_group_endpoints, ==, 2);
+  g_assert_true(pp_pci_address_equal(&gpu->pci.group_endpoints[0], &gpu->pci.address));
+  g_assert_cmpstr(pp_pci_address_format(&gpu->pci.group_endpoints[1], buf), ==, "0000:3b:00.1");
+  g_assert_null(find_device(devices, "0000:05:00.0")->pci.group_endpoints);
   g_clear_pointer(&devices, g_ptr_array_unref);
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE group_endpoints = "
                                     "'0000:3b:00.0,0000:3b:00.1'"),
@@ -4702,6 +4815,7 @@ main(int argc, char **argv)
   ADD("/store/token/lifecycle", test_token_lifecycle);
   ADD("/store/user/delete", test_user_delete);
   ADD("/store/ingest", test_ingest);
+  ADD("/store/device/typed-address", test_device_typed_address);
   ADD("/store/host-tokens", test_host_tokens);
 #undef ADD
   return g_test_run();

@@ -122,3 +122,17 @@ pp_pci_address_compare(const PpPciAddress *a, const PpPciAddress *b)
     return a->function < b->function ? -1 : 1;
   return 0;
 }
+
+guint
+pp_pci_address_hash(gconstpointer addr)
+{
+  const PpPciAddress *a = addr;
+
+  return a->domain * 0x9e3779b1u ^ ((guint)a->bus << 8 | (guint)a->slot << 3 | a->function);
+}
+
+gboolean
+pp_pci_address_hash_equal(gconstpointer a, gconstpointer b)
+{
+  return pp_pci_address_compare(a, b) == 0;
+}

@@ -47,4 +47,8 @@ char *pp_pci_address_format_one(const PpPciAddress *addr, char buf[PP_PCI_ADDRES
 gboolean pp_pci_address_equal(const PpPciAddress *a, const PpPciAddress *b);
 int pp_pci_address_compare(const PpPciAddress *a, const PpPciAddress *b);
 
+/* For a GHashTable keyed by (const PpPciAddress *). */
+guint pp_pci_address_hash(gconstpointer addr);
+gboolean pp_pci_address_hash_equal(gconstpointer a, gconstpointer b);
+
 G_END_DECLS

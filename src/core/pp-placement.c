@@ -55,16 +55,15 @@
 
 typedef struct {
   gint64 id;
-  char *address;
-  char *name;
   PpPciAddress addr;
-  gboolean addr_ok;
+  char address[PP_PCI_ADDRESS_BUFSIZE]; /* addr as explanations show it */
+  char *name;
   guint16 vendor;
   guint16 device;
   guint16 class_code;
   gint numa_node;
   gint iommu_group;
-  char **endpoints;
+  char **endpoints; /* the group's endpoints as explanations show them */
   /* The other endpoints of its group: their index in the host's devices,
    * -1 when not in the inventory, and the endpoint's text. */
   gint *companions;
@@ -202,7 +201,6 @@ host_free_devices(Host *h)
   for (guint i = 0; i < h->n_devices; i++) {
     Device *d = &h->devices[i];
 
-    g_free(d->address);
     g_free(d->name);
     g_free(d->not_ready);
     g_strfreev(d->endpoints);
@@ -403,18 +401,6 @@ order_remove(PpPlacer *placer, Host *h)
   g_array_remove_index(placer->order, pos);
 }
 
-/* The key an address is looked up by: the sysfs form when it parses. */
-static char *
-address_key(const char *text)
-{
-  PpPciAddress addr;
-  char buf[PP_PCI_ADDRESS_BUFSIZE];
-
-  if (pp_pci_address_parse(text, &addr, NULL))
-    return g_strdup(pp_pci_address_format(&addr, buf));
-  return g_strdup(text);
-}
-
 static int
 cmp_gint(gconstpointer a, gconstpointer b)
 {
@@ -448,26 +434,31 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
   h->rankable =
       host->state == PP_PLACE_HOST_OK && host->cpu_total >= 0 && host->memory_total_kib >= 0;
 
-  by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  by_address = g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
   nodes = g_array_new(FALSE, FALSE, sizeof(gint));
   types = g_array_new(FALSE, FALSE, sizeof(guint));
   for (guint i = 0; i < host->n_devices; i++) {
     const PpPlaceDevice *src = &host->devices[i];
     Device *d = &h->devices[i];
-    const char *address = src->address != NULL ? src->address : "";
-    char *key = address_key(address);
     guint s;
 
     d->id = src->id;
-    d->address = g_strdup(address);
+    d->addr = src->address;
+    pp_pci_address_format(&d->addr, d->address);
     d->name = g_strdup(src->name);
-    d->addr_ok = pp_pci_address_parse(address, &d->addr, NULL);
     d->vendor = src->vendor;
     d->device = src->device;
     d->class_code = src->class_code;
     d->numa_node = src->numa_node;
     d->iommu_group = src->iommu_group;
-    d->endpoints = g_strdupv((char **)src->group_endpoints);
+    if (src->group_endpoints != NULL) {
+      d->endpoints = g_new0(char *, src->n_group_endpoints + 1);
+      for (guint e = 0; e < src->n_group_endpoints; e++) {
+        char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+        d->endpoints[e] = g_strdup(pp_pci_address_format(&src->group_endpoints[e], buf));
+      }
+    }
     d->vm_id = src->vm_id;
     d->gone = src->gone;
     d->not_ready = g_strdup(src->not_ready);
@@ -487,25 +478,23 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
       if (n == nodes->len)
         g_array_append_val(nodes, src->numa_node);
     }
-    if (g_hash_table_contains(by_address, key))
-      g_free(key);
-    else
-      g_hash_table_insert(by_address, key, GUINT_TO_POINTER(i + 1));
+    if (!g_hash_table_contains(by_address, &d->addr))
+      g_hash_table_insert(by_address, &d->addr, GUINT_TO_POINTER(i + 1));
   }
 
   /* The companions, once every address is known. */
   for (guint i = 0; i < h->n_devices; i++) {
+    const PpPlaceDevice *src = &host->devices[i];
     Device *d = &h->devices[i];
-    g_autofree char *self = address_key(d->address);
-    guint n = d->endpoints != NULL ? g_strv_length(d->endpoints) : 0;
+    guint n = src->group_endpoints != NULL ? src->n_group_endpoints : 0;
 
     d->companions = g_new(gint, MAX(n, 1));
     d->companion_text = g_new(const char *, MAX(n, 1));
     for (guint e = 0; e < n; e++) {
-      g_autofree char *key = address_key(d->endpoints[e]);
+      const PpPciAddress *key = &src->group_endpoints[e];
       guint found = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, key));
 
-      if (strcmp(key, self) == 0 || found == i + 1)
+      if (pp_pci_address_equal(key, &d->addr) || found == i + 1)
         continue;
       d->companions[d->n_companions] = (gint)found - 1;
       d->companion_text[d->n_companions] = d->endpoints[e];
@@ -569,10 +558,10 @@ pp_placer_add_host(PpPlacer *placer, const PpPlaceHost *host)
 
 /* Whether device @id of @h is eligible (free, ready, its group free). */
 static gboolean
-device_eligible(const Host *h, gint64 id, const char *address)
+device_eligible(const Host *h, gint64 id, const PpPciAddress *address)
 {
   for (guint i = 0; i < h->n_devices; i++)
-    if (h->devices[i].id == id && strcmp(h->devices[i].address, address) == 0)
+    if (h->devices[i].id == id && pp_pci_address_equal(&h->devices[i].addr, address))
       return h->devices[i].eligible;
   return FALSE;
 }
@@ -594,7 +583,7 @@ host_gained(const Host *before, const Host *after)
   for (guint i = 0; i < after->n_devices; i++) {
     const Device *d = &after->devices[i];
 
-    if (d->eligible && !device_eligible(before, d->id, d->address))
+    if (d->eligible && !device_eligible(before, d->id, &d->addr))
       return TRUE;
   }
   return FALSE;
@@ -662,7 +651,7 @@ static gboolean
 request_matches(const PpPciRequest *r, const Device *d)
 {
   if (r->by_address)
-    return d->addr_ok && pp_pci_address_equal(&r->address, &d->addr);
+    return pp_pci_address_equal(&r->address, &d->addr);
   return (r->vendor < 0 || r->vendor == d->vendor) && (r->device < 0 || r->device == d->device) &&
          (r->class_code < 0 || r->class_code == d->class_code);
 }

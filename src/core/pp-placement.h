@@ -23,18 +23,19 @@ G_BEGIN_DECLS
 
 /* One device of a host's inventory, as the store has it. */
 typedef struct {
-  gint64 id;           /* the store's device id */
-  const char *address; /* 0000:3b:00.1 */
-  const char *name;    /* the device name, for explanations */
+  gint64 id;            /* the store's device id */
+  PpPciAddress address; /* shown as 0000:3b:00.1 */
+  const char *name;     /* the device name, for explanations */
   guint16 vendor;
   guint16 device;
   guint16 class_code; /* 0x0300: class and subclass */
   gint numa_node;     /* -1: unknown */
   gint iommu_group;   /* -1: none */
   /* Every endpoint of its IOMMU group, itself included (the probe's
-   * IOMMU_GROUP_ENDPOINTS); NULL when the group is unknown: the device
-   * stands alone. */
-  const char *const *group_endpoints;
+   * IOMMU_GROUP_ENDPOINTS); NULL (and 0) when the group is unknown: the
+   * device stands alone. */
+  const PpPciAddress *group_endpoints;
+  guint n_group_endpoints;
   gint64 vm_id; /* 0: free */
   gboolean gone;
   /* Nullable: why it cannot be given although free, as the rest of a

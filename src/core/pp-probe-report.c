@@ -16,22 +16,27 @@ G_DEFINE_QUARK(pp-probe-report-error-quark, pp_probe_report_error)
 #define NAME_MAX_LEN 1024
 
 void
+pp_probe_device_clear(PpProbeDevice *dev)
+{
+  g_clear_pointer(&dev->vendor_name, g_free);
+  g_clear_pointer(&dev->device_name, g_free);
+  g_clear_pointer(&dev->class_name, g_free);
+  g_clear_pointer(&dev->driver, g_free);
+  g_clear_pointer(&dev->sriov, g_free);
+  g_clear_pointer(&dev->physfn, g_free);
+  g_clear_pointer(&dev->host_needs, g_free);
+  g_clear_pointer(&dev->group_endpoints, g_free);
+  dev->n_group_endpoints = 0;
+  g_clear_pointer(&dev->keys, g_strfreev);
+  g_clear_pointer(&dev->values, g_strfreev);
+}
+
+void
 pp_probe_device_free(PpProbeDevice *dev)
 {
   if (dev == NULL)
     return;
-  g_free(dev->bdf);
-  g_free(dev->short_address);
-  g_free(dev->vendor_name);
-  g_free(dev->device_name);
-  g_free(dev->class_name);
-  g_free(dev->driver);
-  g_free(dev->sriov);
-  g_free(dev->physfn);
-  g_free(dev->host_needs);
-  g_strfreev(dev->group_endpoints);
-  g_strfreev(dev->keys);
-  g_strfreev(dev->values);
+  pp_probe_device_clear(dev);
   g_free(dev);
 }
 
@@ -60,12 +65,13 @@ parse_hex4(const char *text, guint16 *ret)
 }
 
 /* IOMMU_GROUP_ENDPOINTS (the probe's "0000:00:1f.0,0000:00:1f.3") into
- * canonical addresses; returns the problem, or NULL. */
+ * @dev's addresses; returns the problem, or NULL. */
 static char *
-read_group_endpoints(const char *list, GStrv *ret)
+read_group_endpoints(const char *list, PpProbeDevice *dev)
 {
   g_auto(GStrv) parts = NULL;
   g_autoptr(GHashTable) seen = NULL;
+  g_autofree PpPciAddress *addrs = NULL;
   guint n;
 
   /* Bounded before it is split: an address is at most 13 characters and a
@@ -79,28 +85,28 @@ read_group_endpoints(const char *list, GStrv *ret)
   if (n > PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS)
     return g_strdup_printf("IOMMU_GROUP_ENDPOINTS lists more than %d addresses",
                            PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS);
-  seen = g_hash_table_new(g_str_hash, g_str_equal);
+  addrs = g_new(PpPciAddress, MAX(n, 1));
+  seen = g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
   for (guint i = 0; i < n; i++) {
     char buf[PP_PCI_ADDRESS_BUFSIZE];
-    PpPciAddress address;
-    char *text = parts[i];
 
-    if (!pp_pci_address_parse(text, &address, NULL))
+    if (!pp_pci_address_parse(parts[i], &addrs[i], NULL))
       return g_strdup_printf("IOMMU_GROUP_ENDPOINTS: item %u '%s' is not a PCI address "
                              "(0000:3b:00.0)",
-                             i + 1, text);
-    parts[i] = g_strdup(pp_pci_address_format(&address, buf));
-    g_free(text);
-    if (!g_hash_table_add(seen, parts[i]))
-      return g_strdup_printf("IOMMU_GROUP_ENDPOINTS: item %u repeats %s", i + 1, parts[i]);
+                             i + 1, parts[i]);
+    if (!g_hash_table_add(seen, &addrs[i]))
+      return g_strdup_printf("IOMMU_GROUP_ENDPOINTS: item %u repeats %s", i + 1,
+                             pp_pci_address_format(&addrs[i], buf));
   }
-  *ret = g_steal_pointer(&parts);
+  dev->group_endpoints = g_steal_pointer(&addrs);
+  dev->n_group_endpoints = n;
   return NULL;
 }
 
-/* Parses a record's fields into @dev; returns the problem, or NULL. */
+/* Parses a record's fields into @dev; returns the problem, or NULL.
+ * *@ret_addressed: whether its address was read (before the problem). */
 static char *
-read_record(const PpAttribute *vec, PpProbeDevice *dev)
+read_record(const PpAttribute *vec, PpProbeDevice *dev, gboolean *ret_addressed)
 {
   const char *address = pp_attribute_vector_get(vec, "ADDRESS");
   const char *short_address = pp_attribute_vector_get(vec, "SHORT_ADDRESS");
@@ -144,8 +150,7 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
   }
   if (address == NULL && short_address == NULL)
     return g_strdup("has neither ADDRESS nor SHORT_ADDRESS");
-  dev->bdf = g_strdup(pp_pci_address_format(&dev->address, buf));
-  dev->short_address = g_strdup(pp_pci_address_format_short(&dev->address, buf));
+  *ret_addressed = TRUE;
 
   for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
     const char *value = pp_attribute_vector_get(vec, ids[i]);
@@ -204,7 +209,7 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev)
     dev->host_needs = g_strdup(host_needs);
   }
   if (endpoints != NULL) {
-    char *problem = read_group_endpoints(endpoints, &dev->group_endpoints);
+    char *problem = read_group_endpoints(endpoints, dev);
 
     if (problem != NULL)
       return problem;
@@ -269,7 +274,7 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
 {
   g_autoptr(PpTemplate) tmpl = NULL;
   g_autoptr(PpProbeReport) report = g_new0(PpProbeReport, 1);
-  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
   guint records = 0;
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
@@ -296,6 +301,7 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
     const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
     g_autoptr(PpProbeDevice) dev = NULL;
     g_autofree char *problem = NULL;
+    gboolean addressed = FALSE;
 
     if (strcmp(pp_attribute_get_name(attr), "PCI") != 0)
       continue;
@@ -313,16 +319,19 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
       return NULL;
     }
     dev = g_new0(PpProbeDevice, 1);
-    problem = read_record(attr, dev);
-    if (problem == NULL && g_hash_table_contains(seen, dev->bdf))
+    problem = read_record(attr, dev, &addressed);
+    if (problem == NULL && g_hash_table_contains(seen, &dev->address))
       problem = g_strdup("repeats an address that an earlier record has");
     if (problem != NULL) {
+      char buf[PP_PCI_ADDRESS_BUFSIZE];
+
       g_set_error(error, PP_PROBE_REPORT_ERROR, PP_PROBE_REPORT_ERROR_INVALID,
                   "line %u: PCI record %u%s%s%s: %s", pp_attribute_get_pos(attr).line, records,
-                  dev->bdf ? " (" : "", dev->bdf ? dev->bdf : "", dev->bdf ? ")" : "", problem);
+                  addressed ? " (" : "", addressed ? pp_pci_address_format(&dev->address, buf) : "",
+                  addressed ? ")" : "", problem);
       return NULL;
     }
-    g_hash_table_add(seen, dev->bdf);
+    g_hash_table_add(seen, &dev->address);
     g_ptr_array_add(report->devices, g_steal_pointer(&dev));
   }
   return g_steal_pointer(&report);

@@ -51,9 +51,9 @@ typedef enum {
 #define PP_PROBE_REPORT_MEMORY_KIB_MAX (G_GINT64_CONSTANT(1) << 42)
 
 typedef struct {
+  /* The one address: shown as 0000:3b:00.1 (pp_pci_address_format()) and
+   * 3b:00.1 (pp_pci_address_format_short()), never kept as text. */
   PpPciAddress address;
-  char *bdf;           /* 0000:3b:00.1 */
-  char *short_address; /* 3b:00.1, as the record gives it */
   guint16 vendor;
   guint16 device;
   guint16 class_code; /* 0x0106: class and subclass, as TYPE and CLASS */
@@ -66,10 +66,11 @@ typedef struct {
   char *sriov;      /* "pf", "vf" or "no" */
   char *physfn;     /* a VF's PF (0000:3b:00.0), or NULL */
   char *host_needs; /* HOST_NEEDS: why the host itself needs it, or NULL */
-  /* IOMMU_GROUP_ENDPOINTS: the endpoint addresses of its IOMMU group, each
-   * in the canonical form (0000:3b:00.0), in the record's order; NULL when
-   * the record has none (the group is not known). */
-  GStrv group_endpoints;
+  /* IOMMU_GROUP_ENDPOINTS: the endpoint addresses of its IOMMU group, in
+   * the record's order, none twice; NULL (and 0) when the record has none
+   * (the group is not known), else 1 to PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS. */
+  PpPciAddress *group_endpoints;
+  guint n_group_endpoints;
   /* The whole record in its order, known keys and others alike. */
   GStrv keys;
   GStrv values;
@@ -83,6 +84,8 @@ typedef struct {
   GPtrArray *devices;   /* PpProbeDevice, in the report's order */
 } PpProbeReport;
 
+/* Frees what @dev holds (not @dev); it holds nothing after. */
+void pp_probe_device_clear(PpProbeDevice *dev);
 void pp_probe_device_free(PpProbeDevice *dev);
 void pp_probe_report_free(PpProbeReport *report);
 

@@ -60,23 +60,27 @@ device_to_json(const PpStoreDevice *dev, const Sight *sight)
       dev->set_aside != NULL && !sight->admin ? HIDDEN_SET_ASIDE : dev->set_aside;
   char type[16], vendor[8], device[8], class_code[8];
   json_t *attributes = json_object();
+  const PpProbeDevice *pci = &dev->pci;
+  char address[PP_PCI_ADDRESS_BUFSIZE], short_address[PP_PCI_ADDRESS_BUFSIZE];
 
-  g_snprintf(vendor, sizeof(vendor), "%04x", dev->vendor);
-  g_snprintf(device, sizeof(device), "%04x", dev->device);
-  g_snprintf(class_code, sizeof(class_code), "%04x", dev->class_code);
+  pp_pci_address_format(&pci->address, address);
+  pp_pci_address_format_short(&pci->address, short_address);
+  g_snprintf(vendor, sizeof(vendor), "%04x", pci->vendor);
+  g_snprintf(device, sizeof(device), "%04x", pci->device);
+  g_snprintf(class_code, sizeof(class_code), "%04x", pci->class_code);
   g_snprintf(type, sizeof(type), "%s:%s:%s", vendor, device, class_code);
-  for (guint i = 0; dev->keys != NULL && dev->keys[i] != NULL; i++)
-    json_object_set_new(attributes, dev->keys[i], pp_json_text(dev->values[i]));
+  for (guint i = 0; pci->keys != NULL && pci->keys[i] != NULL; i++)
+    json_object_set_new(attributes, pci->keys[i], pp_json_text(pci->values[i]));
   return json_pack(
       "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:o,s:o}",
-      "address", pp_json_text(dev->address), "short_address", pp_json_text(dev->short_address),
-      "type", type, "vendor", vendor, "device", device, "class", class_code, "vendor_name",
-      pp_json_text(dev->vendor_name), "device_name", pp_json_text(dev->device_name), "class_name",
-      pp_json_text(dev->class_name), "numa_node", json_int_or_null(dev->numa_node, -1),
-      "iommu_group", json_int_or_null(dev->iommu_group, -1), "driver", pp_json_text(dev->driver),
-      "sriov", pp_json_text(dev->sriov), "physfn", pp_json_text(dev->physfn), "vm",
+      "address", pp_json_text(address), "short_address", pp_json_text(short_address), "type", type,
+      "vendor", vendor, "device", device, "class", class_code, "vendor_name",
+      pp_json_text(pci->vendor_name), "device_name", pp_json_text(pci->device_name), "class_name",
+      pp_json_text(pci->class_name), "numa_node", json_int_or_null(pci->numa_node, -1),
+      "iommu_group", json_int_or_null(pci->iommu_group, -1), "driver", pp_json_text(pci->driver),
+      "sriov", pp_json_text(pci->sriov), "physfn", pp_json_text(pci->physfn), "vm",
       json_int_or_null(vm, 0), "taken", dev->vm_id != 0, "gone", dev->gone, "host_needs",
-      pp_json_text(dev->host_needs), "allowed", dev->allowed, "set_aside", pp_json_text(set_aside),
+      pp_json_text(pci->host_needs), "allowed", dev->allowed, "set_aside", pp_json_text(set_aside),
       "attributes", attributes);
 }
 

@@ -32,17 +32,19 @@ requests_to_json(const PpVmSpec *spec)
 /* A device of a VM: @request is its request's index, or -1 for a
  * companion of its IOMMU group. */
 static json_t *
-vm_device_to_json(const char *address, const char *short_address, guint16 vendor, guint16 device,
-                  guint16 class_code, const char *name, gint numa_node, gint iommu_group,
-                  gint request)
+vm_device_to_json(const PpProbeDevice *pci, gint request)
 {
+  char address[PP_PCI_ADDRESS_BUFSIZE], short_address[PP_PCI_ADDRESS_BUFSIZE];
   char type[16];
 
-  g_snprintf(type, sizeof(type), "%04x:%04x:%04x", vendor, device, class_code);
-  return json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "address", pp_json_text(address),
-                   "short_address", pp_json_text(short_address), "type", type, "name",
-                   pp_json_text(name), "numa_node", json_int_or_null(numa_node, -1), "iommu_group",
-                   json_int_or_null(iommu_group, -1), "request", json_int_or_null(request, -1));
+  g_snprintf(type, sizeof(type), "%04x:%04x:%04x", pci->vendor, pci->device, pci->class_code);
+  return json_pack("{s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "address",
+                   pp_json_text(pp_pci_address_format(&pci->address, address)), "short_address",
+                   pp_json_text(pp_pci_address_format_short(&pci->address, short_address)), "type",
+                   type, "name", pp_json_text(pci->device_name), "numa_node",
+                   json_int_or_null(pci->numa_node, -1), "iommu_group",
+                   json_int_or_null(pci->iommu_group, -1), "request",
+                   json_int_or_null(request, -1));
 }
 
 /* The VM's console, without its password: whether it has one. */
@@ -149,11 +151,10 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
 
-    pp_json_append(array,
-                   vm_device_to_json(
-                       dev->address, dev->short_address, dev->vendor, dev->device, dev->class_code,
-                       dev->device_name, dev->numa_node, dev->iommu_group,
-                       dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests ? dev->vm_slot : -1));
+    pp_json_append(
+        array, vm_device_to_json(&dev->pci, dev->vm_slot >= 0 && (guint)dev->vm_slot < n_requests
+                                                ? dev->vm_slot
+                                                : -1));
   }
   return built(
       json_pack(
@@ -584,10 +585,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
         const PpStoreDevice *dev = g_ptr_array_index(devices, d);
 
         if (dev->id == id)
-          pp_json_append(array, vm_device_to_json(dev->address, dev->short_address, dev->vendor,
-                                                  dev->device, dev->class_code, dev->device_name,
-                                                  dev->numa_node, dev->iommu_group,
-                                                  pass == 0 ? (gint)i : -1));
+          pp_json_append(array, vm_device_to_json(&dev->pci, pass == 0 ? (gint)i : -1));
       }
     }
   }

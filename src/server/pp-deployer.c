@@ -714,13 +714,8 @@ read_vm_inputs(Call *call, PpStore *store, const PpImages *images, GError **erro
   call->hostdevs = g_array_sized_new(FALSE, TRUE, sizeof(PpPciAddress), devices->len);
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
-    PpPciAddress address;
 
-    if (!pp_pci_address_parse(dev->address, &address, error)) {
-      g_prefix_error(error, "a device of VM %" G_GINT64_FORMAT ": ", call->vm_id);
-      return FALSE;
-    }
-    g_array_append_val(call->hostdevs, address);
+    g_array_append_val(call->hostdevs, dev->pci.address);
   }
   return TRUE;
 }

@@ -31,9 +31,9 @@ typedef enum {
   PP_DEPLOYER_ERROR_CONNECT,     /* the URI cannot be opened, or the connection broke */
   PP_DEPLOYER_ERROR_LIBVIRT,     /* libvirt refused the call: its message */
   PP_DEPLOYER_ERROR_CONFIG,      /* libvirt refused the domain's XML itself: the VM's own fault */
-  PP_DEPLOYER_ERROR_SPEC,        /* the domain cannot be made: the VM's stored spec, an image of
-                                  * its template (gone, changed: the message says which), or a
-                                  * device's address does not read; the VM's own fault */
+  PP_DEPLOYER_ERROR_SPEC,        /* the domain cannot be made: the VM's stored spec or an image
+                                  * of its template (gone, changed: the message says which); the
+                                  * VM's own fault */
   PP_DEPLOYER_ERROR_UNSUPPORTED, /* the host's libvirt runs no domain pcipass makes (neither
                                   * kvm nor qemu for its arch): the host's fault */
 } PpDeployerError;

@@ -212,15 +212,17 @@ pp_scheduler_host_uri(const PpHost *host)
 static const char *
 prebound_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reasons)
 {
+  const char *driver = dev->pci.driver;
+  char address[PP_PCI_ADDRESS_BUFSIZE];
   char *reason;
 
-  if (!host->prebound || g_strcmp0(dev->driver, "vfio-pci") == 0)
+  if (!host->prebound || g_strcmp0(driver, "vfio-pci") == 0)
     return NULL;
-  reason =
-      g_strdup_printf("%s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
-                      "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
-                      dev->driver != NULL ? "is on driver " : "has no driver",
-                      dev->driver != NULL ? dev->driver : "", host->name, dev->address, host->name);
+  reason = g_strdup_printf("%s%s, not vfio-pci, and host '%s' is prebound (managed='no'): "
+                           "run 'pcipass-vfio bind %s' there, then 'pcipass host probe %s'",
+                           driver != NULL ? "is on driver " : "has no driver",
+                           driver != NULL ? driver : "", host->name,
+                           pp_pci_address_format(&dev->pci.address, address), host->name);
   g_ptr_array_add(reasons, reason);
   return reason;
 }
@@ -237,8 +239,8 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
 {
   char *reason;
 
-  if (dev->host_needs != NULL && !dev->allowed)
-    reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->host_needs);
+  if (dev->pci.host_needs != NULL && !dev->allowed)
+    reason = g_strdup_printf("is needed by host '%s': it %s", host->name, dev->pci.host_needs);
   else if (dev->set_aside != NULL)
     reason = g_strdup_printf("was set aside on host '%s' after a deploy could not use it; it "
                              "is offered again when a probe reports it",
@@ -295,17 +297,18 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
     PpPlaceDevice pd = { 0 };
 
     pd.id = dev->id;
-    pd.address = dev->address;
-    pd.name = dev->device_name;
-    pd.vendor = dev->vendor;
-    pd.device = dev->device;
-    pd.class_code = dev->class_code;
-    pd.numa_node = dev->numa_node;
-    pd.iommu_group = dev->iommu_group;
+    pd.address = dev->pci.address;
+    pd.name = dev->pci.device_name;
+    pd.vendor = dev->pci.vendor;
+    pd.device = dev->pci.device;
+    pd.class_code = dev->pci.class_code;
+    pd.numa_node = dev->pci.numa_node;
+    pd.iommu_group = dev->pci.iommu_group;
     pd.vm_id = dev->vm_id;
     pd.gone = dev->gone;
     pd.not_ready = device_not_ready(host, dev, reasons);
-    pd.group_endpoints = (const char *const *)dev->group_endpoints;
+    pd.group_endpoints = dev->pci.group_endpoints;
+    pd.n_group_endpoints = dev->pci.n_group_endpoints;
     g_array_append_val(place_devices, pd);
   }
 
@@ -1053,12 +1056,15 @@ start_failed(PpScheduler *sched, const PpVm *vm, const Op *op, const GError *err
     devices = pp_store_vm_list_devices(sched->store, vm->id, NULL);
     for (guint i = 0; devices != NULL && i < devices->len; i++) {
       const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+      char address[PP_PCI_ADDRESS_BUFSIZE];
 
-      if (strstr(error->message, dev->address) == NULL)
+      /* libvirt names a device it could not bind in the sysfs form. */
+      pp_pci_address_format(&dev->pci.address, address);
+      if (strstr(error->message, address) == NULL)
         continue;
       g_warning("host '%s': %s set aside until a probe reports it again: %s", op->host_name,
-                dev->address, error->message);
-      if (!pp_store_device_set_aside(sched->store, op->host_id, dev->address, error->message,
+                address, error->message);
+      if (!pp_store_device_set_aside(sched->store, op->host_id, address, error->message,
                                      &store_error)) {
         g_warning("host '%s': %s", op->host_name, store_error->message);
         g_clear_error(&store_error);
@@ -1359,12 +1365,13 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
     return FALSE;
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
+    char address[PP_PCI_ADDRESS_BUFSIZE];
 
     if (dev->gone) {
       g_autofree char *wanted = g_strdup_printf(
           "it cannot be resumed: %s of host '%s' is gone: the host's last probe did not report it; "
           "'pcipass vm retry %" G_GINT64_FORMAT "' gives back what the VM holds and places it anew",
-          dev->address, host->name, vm->id);
+          pp_pci_address_format(&dev->pci.address, address), host->name, vm->id);
 
       return state_error(vm, wanted, error);
     }
@@ -1372,10 +1379,11 @@ check_resume_ready(PpScheduler *sched, const PpVm *vm, GError **error)
   for (guint i = 0; i < devices->len; i++) {
     const PpStoreDevice *dev = g_ptr_array_index(devices, i);
     const char *reason = prebound_not_ready(host, dev, reasons);
+    char address[PP_PCI_ADDRESS_BUFSIZE];
 
     if (reason != NULL) {
-      g_autofree char *wanted =
-          g_strdup_printf("it cannot be resumed: %s %s", dev->address, reason);
+      g_autofree char *wanted = g_strdup_printf(
+          "it cannot be resumed: %s %s", pp_pci_address_format(&dev->pci.address, address), reason);
 
       return state_error(vm, wanted, error);
     }

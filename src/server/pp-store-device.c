@@ -27,18 +27,11 @@ pp_store_device_free(PpStoreDevice *dev)
 {
   if (dev == NULL)
     return;
-  g_free(dev->address);
-  g_free(dev->short_address);
-  g_free(dev->vendor_name);
-  g_free(dev->device_name);
-  g_free(dev->class_name);
-  g_free(dev->driver);
-  g_free(dev->sriov);
-  g_free(dev->physfn);
-  g_free(dev->host_needs);
+  /* keys and values are one block (record_from_json()). */
+  g_free(dev->pci.keys);
+  dev->pci.keys = dev->pci.values = NULL;
+  pp_probe_device_clear(&dev->pci);
   g_free(dev->set_aside);
-  g_strfreev(dev->group_endpoints);
-  g_free(dev->keys); /* and values: one block (record_from_json()) */
   g_free(dev);
 }
 
@@ -232,52 +225,134 @@ record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
   *ret_values = block + n + 1;
 }
 
-static PpStoreDevice *
-device_from_row(sqlite3_stmt *stmt)
+/* An address column: written from a checked record (pp_probe_report_parse()),
+ * so one that does not read is a store changed behind pcipassd's back. */
+static gboolean
+col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
 {
-  PpStoreDevice *dev = g_new0(PpStoreDevice, 1);
+  const char *text = col_text(stmt, col);
+  GError *local = NULL;
+
+  if (text != NULL && pp_pci_address_parse(text, ret, &local))
+    return TRUE;
+  g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+              "host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT ": %s",
+              (gint64)sqlite3_column_int64(stmt, DCOL_HOST_ID),
+              (gint64)sqlite3_column_int64(stmt, DCOL_ID),
+              local != NULL ? local->message : "no address");
+  g_clear_error(&local);
+  return FALSE;
+}
+
+/* The group_endpoints column ("0000:3b:00.0,0000:3b:00.1") into @dev. */
+static gboolean
+col_group_endpoints(sqlite3_stmt *stmt, PpProbeDevice *dev, GError **error)
+{
+  const char *text = col_text(stmt, DCOL_GROUP_ENDPOINTS);
+  guint n = 1;
+
+  if (text == NULL)
+    return TRUE;
+  for (const char *p = text; *p != '\0'; p++)
+    n += *p == ',';
+  dev->group_endpoints = g_new(PpPciAddress, n);
+  for (guint i = 0; i < n; i++) {
+    const char *end = strchr(text, ',');
+    char item[PP_PCI_ADDRESS_BUFSIZE] = "";
+    gsize len = end != NULL ? (gsize)(end - text) : strlen(text);
+    GError *local = NULL;
+
+    /* Longer than any address: left empty, so that it does not parse. */
+    if (len < sizeof item) {
+      memcpy(item, text, len);
+      item[len] = '\0';
+    }
+    if (!pp_pci_address_parse(item, &dev->group_endpoints[i], &local)) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                  "host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT
+                  ": group endpoint %u: %s",
+                  (gint64)sqlite3_column_int64(stmt, DCOL_HOST_ID),
+                  (gint64)sqlite3_column_int64(stmt, DCOL_ID), i + 1, local->message);
+      g_error_free(local);
+      return FALSE;
+    }
+    text = end != NULL ? end + 1 : text + len;
+  }
+  dev->n_group_endpoints = n;
+  return TRUE;
+}
+
+/* Returns: (transfer full): the row's device, or %NULL with FAILED when
+ * an address of it does not read. */
+static PpStoreDevice *
+device_from_row(sqlite3_stmt *stmt, GError **error)
+{
+  g_autoptr(PpStoreDevice) dev = g_new0(PpStoreDevice, 1);
+  PpProbeDevice *pci = &dev->pci;
 
   dev->id = sqlite3_column_int64(stmt, DCOL_ID);
   dev->host_id = sqlite3_column_int64(stmt, DCOL_HOST_ID);
-  dev->address = col_strdup(stmt, DCOL_ADDRESS);
-  dev->short_address = col_strdup(stmt, DCOL_SHORT_ADDRESS);
-  dev->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
-  dev->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
-  dev->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
-  dev->vendor_name = col_strdup(stmt, DCOL_VENDOR_NAME);
-  dev->device_name = col_strdup(stmt, DCOL_DEVICE_NAME);
-  dev->class_name = col_strdup(stmt, DCOL_CLASS_NAME);
-  dev->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
-  dev->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
-  dev->driver = col_strdup(stmt, DCOL_DRIVER);
-  dev->sriov = col_strdup(stmt, DCOL_SRIOV);
-  dev->physfn = col_strdup(stmt, DCOL_PHYSFN);
+  if (!col_address(stmt, DCOL_ADDRESS, &pci->address, error))
+    return NULL;
+  pci->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
+  pci->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
+  pci->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
+  pci->vendor_name = col_strdup(stmt, DCOL_VENDOR_NAME);
+  pci->device_name = col_strdup(stmt, DCOL_DEVICE_NAME);
+  pci->class_name = col_strdup(stmt, DCOL_CLASS_NAME);
+  pci->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
+  pci->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
+  pci->driver = col_strdup(stmt, DCOL_DRIVER);
+  pci->sriov = col_strdup(stmt, DCOL_SRIOV);
+  pci->physfn = col_strdup(stmt, DCOL_PHYSFN);
+  pci->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
   dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
   dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
                      ? -1
                      : sqlite3_column_int(stmt, DCOL_VM_SLOT);
   dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
-  dev->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
   dev->set_aside = col_strdup(stmt, DCOL_SET_ASIDE);
   dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
   /* Checked and canonical when written (pp_probe_report_parse()). */
-  if (sqlite3_column_type(stmt, DCOL_GROUP_ENDPOINTS) != SQLITE_NULL)
-    dev->group_endpoints = g_strsplit(col_text(stmt, DCOL_GROUP_ENDPOINTS), ",", -1);
-  record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &dev->keys, &dev->values);
-  return dev;
+  if (!col_group_endpoints(stmt, pci, error))
+    return NULL;
+  record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &pci->keys, &pci->values);
+  return g_steal_pointer(&dev);
 }
 
-/* RowReaders of the rows the store reads elsewhere too. */
-static gpointer
-device_row(sqlite3_stmt *stmt)
+/* Every device row of @stmt (bound), or %NULL with an error that says
+ * @what. */
+static GPtrArray *
+device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
 {
-  return device_from_row(stmt);
+  g_autoptr(GPtrArray) devices =
+      g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+  GError *local = NULL;
+
+  while (stmt_next(store, stmt, &local, what)) {
+    PpStoreDevice *dev = device_from_row(stmt, &local);
+
+    if (dev == NULL)
+      break;
+    g_ptr_array_add(devices, dev);
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&devices);
 }
 
 GPtrArray *
 device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
 {
-  return rows_list(store, id, param, device_row, (GDestroyNotify)pp_store_device_free, what, error);
+  g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
+
+  if (stmt == NULL)
+    return NULL;
+  if (param != 0)
+    sqlite3_bind_int64(stmt, 1, param);
+  return device_rows(store, stmt, what, error);
 }
 
 GPtrArray *
@@ -286,7 +361,6 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
   g_autoptr(StoreStmt) stmt = NULL;
   g_autoptr(GPtrArray) devices = NULL;
   g_autofree char *name = NULL;
-  GError *local = NULL;
 
   g_return_val_if_fail(store != NULL, NULL);
 
@@ -299,11 +373,8 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, host_id);
-  devices = g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
-  while (stmt_next(store, stmt, &local, "listing devices"))
-    g_ptr_array_add(devices, device_from_row(stmt));
-  if (local != NULL) {
-    g_propagate_error(error, local);
+  devices = device_rows(store, stmt, "listing devices", error);
+  if (devices == NULL) {
     g_prefix_error(error, "host '%s': ", name);
     return NULL;
   }
@@ -316,8 +387,12 @@ static void
 bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
             const char *endpoints)
 {
-  bind_text(stmt, 2, dev->bdf);
-  bind_text(stmt, 3, dev->short_address);
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+  /* The address columns are text, formatted here, the one place they are
+   * written. */
+  sqlite3_bind_text(stmt, 2, pp_pci_address_format(&dev->address, buf), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt, 3, pp_pci_address_format_short(&dev->address, buf), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(stmt, 4, dev->vendor);
   sqlite3_bind_int(stmt, 5, dev->device);
   sqlite3_bind_int(stmt, 6, dev->class_code);
@@ -339,7 +414,19 @@ bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsiz
 static char *
 endpoints_text(const PpProbeDevice *dev)
 {
-  return dev->group_endpoints != NULL ? g_strjoinv(",", dev->group_endpoints) : NULL;
+  GString *text;
+
+  if (dev->group_endpoints == NULL)
+    return NULL;
+  text = g_string_sized_new(dev->n_group_endpoints * PP_PCI_ADDRESS_BUFSIZE);
+  for (guint i = 0; i < dev->n_group_endpoints; i++) {
+    char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+    if (i > 0)
+      g_string_append_c(text, ',');
+    g_string_append(text, pp_pci_address_format(&dev->group_endpoints[i], buf));
+  }
+  return g_string_free(text, FALSE);
 }
 
 static gboolean
@@ -358,6 +445,8 @@ static gboolean
 device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
                    const char *endpoints)
 {
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+
   return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
          col_equal(stmt, DCOL_GROUP_ENDPOINTS, endpoints) &&
          sqlite3_column_type(stmt, DCOL_SET_ASIDE) == SQLITE_NULL &&
@@ -369,7 +458,7 @@ device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *jso
          sqlite3_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
          (gsize)sqlite3_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
          memcmp(col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
-         col_equal(stmt, DCOL_SHORT_ADDRESS, dev->short_address) &&
+         col_equal(stmt, DCOL_SHORT_ADDRESS, pp_pci_address_format_short(&dev->address, buf)) &&
          col_equal(stmt, DCOL_VENDOR_NAME, dev->vendor_name) &&
          col_equal(stmt, DCOL_DEVICE_NAME, dev->device_name) &&
          col_equal(stmt, DCOL_CLASS_NAME, dev->class_name) &&
@@ -398,7 +487,8 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 {
   GPtrArray *devices = report->devices;
   g_autoptr(GPtrArray) endpoints = g_ptr_array_new_full(devices->len, g_free);
-  g_autoptr(GHashTable) by_address = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) by_address =
+      g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
   g_autofree gsize *json_at = g_new(gsize, devices->len + 1);
   g_autofree gboolean *known = g_new0(gboolean, devices->len);
   g_autoptr(GArray) missing = g_array_new(FALSE, FALSE, sizeof(MissingRow));
@@ -413,7 +503,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
     json_at[i] = json->len;
     record_append_json(json, (const char *const *)dev->keys, (const char *const *)dev->values);
-    g_hash_table_insert(by_address, dev->bdf, GUINT_TO_POINTER(i + 1));
+    g_hash_table_insert(by_address, (gpointer)&dev->address, GUINT_TO_POINTER(i + 1));
     g_ptr_array_add(endpoints, endpoints_text(dev));
   }
   json_at[devices->len] = json->len;
@@ -427,7 +517,12 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
     sqlite3_bind_int64(stmt, 1, host_id);
     while (stmt_next(store, stmt, &local, "reading the inventory")) {
       gint64 id = sqlite3_column_int64(stmt, DCOL_ID);
-      guint i = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, col_text(stmt, DCOL_ADDRESS)));
+      PpPciAddress address;
+      guint i;
+
+      if (!col_address(stmt, DCOL_ADDRESS, &address, error))
+        return FALSE;
+      i = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, &address));
 
       if (i == 0) {
         MissingRow row = { id, sqlite3_column_type(stmt, DCOL_VM_ID) != SQLITE_NULL,
@@ -486,7 +581,9 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i],
                   g_ptr_array_index(endpoints, i));
       if (!stmt_run(store, stmt, error, "adding a device")) {
-        g_prefix_error(error, "%s: ", dev->bdf);
+        char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+        g_prefix_error(error, "%s: ", pp_pci_address_format(&dev->address, buf));
         return FALSE;
       }
       sqlite3_reset(stmt);

@@ -106,34 +106,17 @@ typedef struct {
 
 void pp_host_free(PpHost *host);
 
-/* A device of a host's inventory. */
+/* A device of a host's inventory: the probe's record of it (pci, its
+ * address typed, read once from the store) and what the store adds. */
 typedef struct {
+  PpProbeDevice pci;
   gint64 id;
   gint64 host_id;
-  char *address;       /* 0000:3b:00.1 */
-  char *short_address; /* 3b:00.1 */
-  guint16 vendor;
-  guint16 device;
-  guint16 class_code; /* 0x0200 */
-  char *vendor_name;
-  char *device_name;
-  char *class_name;
-  gint numa_node;   /* -1: unknown */
-  gint iommu_group; /* -1: none */
-  char *driver;     /* NULL: none */
-  char *sriov;      /* "pf", "vf", "no" */
-  char *physfn;     /* NULL unless a VF */
   gint64 vm_id;     /* 0: free */
   gint vm_slot;     /* its place in the VM's order (pp_store_vm_allocate); -1 when free */
   gboolean gone;    /* the last probe did not report it, and a VM holds it */
-  char *host_needs; /* why the host needs it (the probe's HOST_NEEDS); NULL: it does not */
   gboolean allowed; /* an administrator allowed VMs this needed address (host_allowance) */
   char *set_aside;  /* why a deploy could not bind it here; NULL: not set aside */
-  /* The endpoints of its IOMMU group (the probe's IOMMU_GROUP_ENDPOINTS,
-   * checked at ingest, canonical addresses); NULL: the group is not known. */
-  GStrv group_endpoints;
-  GStrv keys; /* the probe's whole record, in its order */
-  GStrv values;
 } PpStoreDevice;
 
 void pp_store_device_free(PpStoreDevice *dev);

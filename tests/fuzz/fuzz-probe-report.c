@@ -36,36 +36,39 @@ is_driver_name(const char *s)
 static void
 check_device(const PpProbeDevice *dev, GHashTable *seen)
 {
-  char buf[PP_PCI_ADDRESS_BUFSIZE];
+  char bdf[PP_PCI_ADDRESS_BUFSIZE], buf[PP_PCI_ADDRESS_BUFSIZE];
   PpPciAddress again;
 
-  CHECK(dev->bdf != NULL && dev->short_address != NULL, "a device without its address");
-  CHECK(strcmp(dev->bdf, pp_pci_address_format(&dev->address, buf)) == 0, "bdf '%s'", dev->bdf);
-  CHECK(pp_pci_address_parse(dev->bdf, &again, NULL) && pp_pci_address_equal(&again, &dev->address),
-        "bdf '%s' does not parse back", dev->bdf);
-  CHECK(g_hash_table_add(seen, dev->bdf), "two devices at %s", dev->bdf);
-  CHECK(dev->numa_node >= -1 && dev->numa_node <= PP_PCI_NUMA_NODE_MAX, "%s: NUMA node %d",
-        dev->bdf, dev->numa_node);
+  pp_pci_address_format(&dev->address, bdf);
+  CHECK(pp_pci_address_parse(bdf, &again, NULL) && pp_pci_address_equal(&again, &dev->address),
+        "bdf '%s' does not parse back", bdf);
+  CHECK(pp_pci_address_parse(pp_pci_address_format_short(&dev->address, buf), &again, NULL) &&
+            pp_pci_address_equal(&again, &dev->address),
+        "short address '%s' does not parse back", buf);
+  CHECK(g_hash_table_add(seen, g_strdup(bdf)), "two devices at %s", bdf);
+  CHECK((dev->group_endpoints == NULL) == (dev->n_group_endpoints == 0) &&
+            dev->n_group_endpoints <= PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS,
+        "%s: %u group endpoints", bdf, dev->n_group_endpoints);
+  CHECK(dev->numa_node >= -1 && dev->numa_node <= PP_PCI_NUMA_NODE_MAX, "%s: NUMA node %d", bdf,
+        dev->numa_node);
   CHECK(dev->iommu_group >= -1 && dev->iommu_group <= PP_PCI_IOMMU_GROUP_MAX, "%s: IOMMU group %d",
-        dev->bdf, dev->iommu_group);
-  CHECK(dev->vendor_name != NULL && strlen(dev->vendor_name) <= 1024, "%s: vendor name", dev->bdf);
-  CHECK(dev->device_name != NULL && strlen(dev->device_name) <= 1024, "%s: device name", dev->bdf);
-  CHECK(dev->class_name != NULL && strlen(dev->class_name) <= 1024, "%s: class name", dev->bdf);
-  CHECK(dev->driver == NULL || is_driver_name(dev->driver), "%s: driver", dev->bdf);
+        bdf, dev->iommu_group);
+  CHECK(dev->vendor_name != NULL && strlen(dev->vendor_name) <= 1024, "%s: vendor name", bdf);
+  CHECK(dev->device_name != NULL && strlen(dev->device_name) <= 1024, "%s: device name", bdf);
+  CHECK(dev->class_name != NULL && strlen(dev->class_name) <= 1024, "%s: class name", bdf);
+  CHECK(dev->driver == NULL || is_driver_name(dev->driver), "%s: driver", bdf);
   CHECK(dev->sriov != NULL && (strcmp(dev->sriov, "pf") == 0 || strcmp(dev->sriov, "vf") == 0 ||
                                strcmp(dev->sriov, "no") == 0),
-        "%s: sriov", dev->bdf);
-  CHECK(dev->physfn == NULL || pp_pci_address_parse(dev->physfn, &again, NULL), "%s: physfn",
-        dev->bdf);
+        "%s: sriov", bdf);
+  CHECK(dev->physfn == NULL || pp_pci_address_parse(dev->physfn, &again, NULL), "%s: physfn", bdf);
   if (dev->host_needs != NULL) {
-    CHECK(dev->host_needs[0] != '\0' && strlen(dev->host_needs) <= 1024, "%s: HOST_NEEDS",
-          dev->bdf);
+    CHECK(dev->host_needs[0] != '\0' && strlen(dev->host_needs) <= 1024, "%s: HOST_NEEDS", bdf);
     for (const char *p = dev->host_needs; *p != '\0'; p++)
-      CHECK((guchar)*p >= 0x20 && *p != 0x7f, "%s: HOST_NEEDS has a control character", dev->bdf);
+      CHECK((guchar)*p >= 0x20 && *p != 0x7f, "%s: HOST_NEEDS has a control character", bdf);
   }
   CHECK(dev->keys != NULL && dev->values != NULL &&
             g_strv_length(dev->keys) == g_strv_length(dev->values),
-        "%s: keys and values", dev->bdf);
+        "%s: keys and values", bdf);
 }
 
 int
@@ -92,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   CHECK(report->hostname == NULL || strlen(report->hostname) <= 1024, "HOSTNAME");
   CHECK(report->kernel_version == NULL || strlen(report->kernel_version) <= 1024, "KERNEL_VERSION");
   CHECK(report->devices->len <= PP_PROBE_REPORT_MAX_DEVICES, "%u devices", report->devices->len);
-  seen = g_hash_table_new(g_str_hash, g_str_equal);
+  seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < report->devices->len; i++)
     check_device(g_ptr_array_index(report->devices, i), seen);
   return 0;
