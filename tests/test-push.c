@@ -140,6 +140,20 @@ test_token_limits(PpTestDaemon *f, gconstpointer data)
     g_assert_cmpint(reply.status, ==, 200);
     g_assert_true(json_is_false(json_object_get(reply.json, "changed")));
   }
+  /* A push host is not probed from here: asking is 409, and says what to
+   * do; a host without a token still is. */
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    pp_test_http(f, f->socket, NULL, "POST", "/v1/hosts/h1/probe", NULL, 0, &reply);
+    g_assert_cmpstr(pp_test_error_message(&reply, 409), ==,
+                    "host 'h1' pushes its reports (it has a report token), so pcipassd does not "
+                    "probe it: run pcipass-probe --push on the host, or revoke its token (pcipass "
+                    "host token h1 --revoke) to have it probed from here");
+    pp_test_reply_clear(&reply);
+    pp_test_http(f, f->socket, NULL, "POST", "/v1/hosts/h2/probe", NULL, 0, &reply);
+    g_assert_cmpint(reply.status, ==, 202);
+  }
   /* A token nobody made: 401, in the words of a revoked one. */
   {
     g_auto(PpTestReply) reply = { 0 };
@@ -175,6 +189,13 @@ test_token_limits(PpTestDaemon *f, gconstpointer data)
 
     push(f, token, "h1", text, &reply);
     g_assert_nonnull(strstr(pp_test_error_message(&reply, 401), "the host token is not known"));
+  }
+  /* Probed from here again. */
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    pp_test_http(f, f->socket, NULL, "POST", "/v1/hosts/h1/probe", NULL, 0, &reply);
+    g_assert_cmpint(reply.status, ==, 202);
   }
   pp_test_cli(f, (const char *const[]){ "host", "token", "h1", "--revoke", NULL }, &run);
   g_assert_cmpint(run.status, ==, 2);
@@ -287,12 +308,13 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
   g_assert_cmpuint(probes, >=, 1);
   g_usleep(3500 * 1000);
   g_assert_cmpuint(probes_of(f, "h1"), ==, probes);
-  /* Nor on an admin's poke. */
+  /* Nor on an admin's poke, which is refused (test_token_limits has its
+   * words). */
   {
     g_auto(PpTestReply) reply = { 0 };
 
     pp_test_http(f, f->socket, NULL, "POST", "/v1/hosts/h1/probe", NULL, 0, &reply);
-    g_assert_cmpint(reply.status, ==, 202);
+    g_assert_cmpint(reply.status, ==, 409);
     g_usleep(500 * 1000);
     g_assert_cmpuint(probes_of(f, "h1"), ==, probes);
   }

@@ -4435,9 +4435,20 @@ test_host_tokens(Fixture *f, gconstpointer data)
   g_assert_cmpint(token->created, ==, 100);
   g_assert_cmpint(token->last_used, ==, 150);
   g_clear_pointer(&token, pp_host_token_free);
-  /* Touched once a minute at most. */
+  /* Touched once an hour at most. */
   token = pp_store_host_token_authenticate(f->store, HASH_A, 170, &error);
   g_assert_cmpint(token->last_used, ==, 150);
+  g_clear_pointer(&token, pp_host_token_free);
+  token = pp_store_host_token_authenticate(f->store, HASH_A, 150 + PP_STORE_HOST_TOKEN_TOUCH_S - 1,
+                                           &error);
+  g_assert_cmpint(token->last_used, ==, 150);
+  g_clear_pointer(&token, pp_host_token_free);
+  token =
+      pp_store_host_token_authenticate(f->store, HASH_A, 150 + PP_STORE_HOST_TOKEN_TOUCH_S, &error);
+  g_assert_cmpint(token->last_used, ==, 150 + PP_STORE_HOST_TOKEN_TOUCH_S);
+  g_clear_pointer(&token, pp_host_token_free);
+  token = pp_store_host_token_authenticate(f->store, HASH_A, 170, &error);
+  g_assert_cmpint(token->last_used, ==, 150 + PP_STORE_HOST_TOKEN_TOUCH_S);
   g_clear_pointer(&token, pp_host_token_free);
   /* Not a user's token. */
   g_assert_null(pp_store_token_authenticate(f->store, HASH_A, 170, &error));
@@ -4753,6 +4764,56 @@ test_host_page(Fixture *f, gconstpointer data)
   }
 }
 
+/* pp_store_read_begin(): the reads inside see one snapshot (another
+ * connection's commit shows only after pp_store_read_end()); a write that
+ * starts its own transaction fails inside, says so and changes nothing;
+ * after the end, writes work again. */
+static void
+test_read_snapshot(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(GError) error = NULL;
+  sqlite3 *other = NULL;
+  char *errmsg = NULL;
+  g_autofree char *rename = NULL;
+
+  g_assert_cmpint(sqlite3_open(f->path, &other), ==, SQLITE_OK);
+  g_assert_true(pp_store_read_begin(f->store, &error));
+  g_assert_no_error(error);
+  {
+    g_autoptr(PpHost) before = get_host(f->store, host->id);
+
+    g_assert_cmpstr(before->name, ==, "node1");
+  }
+  rename =
+      g_strdup_printf("UPDATE hosts SET name = 'node9' WHERE id = %" G_GINT64_FORMAT, host->id);
+  g_assert_cmpint(sqlite3_exec(other, rename, NULL, NULL, &errmsg), ==, SQLITE_OK);
+  g_assert_null(errmsg);
+  {
+    g_autoptr(PpHost) still = get_host(f->store, host->id);
+
+    g_assert_cmpstr(still->name, ==, "node1");
+  }
+  /* A write with its own transaction: refused, nothing written. */
+  g_assert_false(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_nonnull(error);
+  g_assert_nonnull(strstr(error->message, "deleting a host: starting a transaction"));
+  g_clear_error(&error);
+  pp_store_read_end(f->store);
+  {
+    g_autoptr(PpHost) after = get_host(f->store, host->id);
+
+    g_assert_cmpstr(after->name, ==, "node9");
+  }
+  g_assert_cmpuint(n_hosts(f->store), ==, 1);
+  /* Ended: a write works again, and an end without a begin does nothing. */
+  pp_store_read_end(f->store);
+  g_assert_true(pp_store_host_delete(f->store, host->id, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(n_hosts(f->store), ==, 0);
+  sqlite3_close(other);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -4774,6 +4835,7 @@ main(int argc, char **argv)
   ADD("/store/migrate-v3", test_migrate_v3);
   ADD("/store/busy", test_busy);
   ADD("/store/host/create", test_host_create);
+  ADD("/store/read-snapshot", test_read_snapshot);
   ADD("/store/host/find", test_host_find);
   ADD("/store/host/bad", test_host_bad);
   ADD("/store/host/enable", test_host_enable);

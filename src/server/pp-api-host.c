@@ -535,6 +535,14 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
                 host->name);
     return NULL;
   }
+  if (call->ctx->monitor != NULL && pp_monitor_is_push(call->ctx->monitor, host->id)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                "host '%s' pushes its reports (it has a report token), so pcipassd does not "
+                "probe it: run pcipass-probe --push on the host, or revoke its token (pcipass "
+                "host token %s --revoke) to have it probed from here",
+                host->name, host->name);
+    return NULL;
+  }
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 202;

@@ -938,6 +938,7 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   g_autoptr(json_t) answer = NULL;
   PpApiCall call = { .ctx = ctx, .req = req };
   guint status = 200;
+  gboolean reading = FALSE; /* in a read transaction (a GET) */
 
   *ret_content_type = "application/json";
   call.now = g_get_real_time() / G_USEC_PER_SEC;
@@ -955,8 +956,20 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   call.user = admitted->user;
   call.host = admitted->host;
   memcpy(call.args, admitted->args, sizeof(call.args));
+  /* A GET reads, and writes nothing: one read transaction for all it reads
+   * (one snapshot, and SQLite's read lock taken once). Without it, it
+   * reads as before, a statement at a time. */
+  if (strcmp(method, "GET") == 0) {
+    reading = pp_store_read_begin(ctx->store, &error);
+    if (!reading) {
+      g_debug("%s %s: %s; reading without one", method, path, error->message);
+      g_clear_error(&error);
+    }
+  }
   if (admitted->metrics) {
     *ret_body = metrics_text(ctx, &error);
+    if (reading)
+      pp_store_read_end(ctx->store);
     if (*ret_body != NULL) {
       *ret_status = 200;
       *ret_content_type = "text/plain; version=0.0.4";
@@ -967,6 +980,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     call.body = body;
     answer = routes[admitted->route].handler(&call, &status, &error);
   }
+  if (reading)
+    pp_store_read_end(ctx->store);
 
   if (answer == NULL) {
     g_autoptr(json_t) fields = g_steal_pointer(&call.error_fields);

@@ -311,6 +311,14 @@ pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push)
     g_hash_table_remove(monitor->push, &host_id);
 }
 
+gboolean
+pp_monitor_is_push(PpMonitor *monitor, gint64 host_id)
+{
+  g_return_val_if_fail(monitor != NULL, FALSE);
+
+  return g_hash_table_contains(monitor->push, &host_id);
+}
+
 /* Starts the probe of @host_id, or records why it cannot run. */
 static void
 monitor_start(PpMonitor *monitor, gint64 host_id)

@@ -61,6 +61,10 @@ gboolean pp_monitor_ingest(PpMonitor *monitor, gint64 host_id, const char *text,
  * from now on, or probed again from the next pass. */
 void pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push);
 
+/* Whether the host pushes its reports (it has a report token): the
+ * monitor does not probe it. */
+gboolean pp_monitor_is_push(PpMonitor *monitor, gint64 host_id);
+
 /* Counters for /metrics. */
 typedef struct {
   guint64 probes_ok;

@@ -625,9 +625,9 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
     }
     token = host_token_from_row(stmt);
   }
-  /* A write a minute at most per host, however often it pushes: the
+  /* A write an hour at most per host, however often it pushes: the
    * cheap path of an unchanged report stays one read. */
-  if (now - token->last_used >= 60) {
+  if (token->last_used == 0 || now - token->last_used >= PP_STORE_HOST_TOKEN_TOUCH_S) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_TOKEN_TOUCH, error);
 
     if (stmt == NULL)

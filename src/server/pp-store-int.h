@@ -59,6 +59,7 @@ enum {
 /* The store's statements; their SQL is stmt_sql in pp-store.c. */
 typedef enum {
   STMT_BEGIN,
+  STMT_BEGIN_READ,
   STMT_COMMIT,
   STMT_ROLLBACK,
   STMT_HOST_GET,

@@ -68,6 +68,7 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
  * parameters. */
 static const char *const stmt_sql[N_STMTS] = {
   [STMT_BEGIN] = "BEGIN IMMEDIATE",
+  [STMT_BEGIN_READ] = "BEGIN DEFERRED",
   [STMT_COMMIT] = "COMMIT",
   [STMT_ROLLBACK] = "ROLLBACK",
   [STMT_HOST_GET] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.id = ?1",
@@ -441,6 +442,41 @@ store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error)
   }
   txn->store = store;
   return TRUE;
+}
+
+gboolean
+pp_store_read_begin(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(sqlite3_get_autocommit(store->db), FALSE);
+  stmt = store_stmt(store, STMT_BEGIN_READ, error);
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    store_set_error(store, error, "starting a read transaction");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+pp_store_read_end(PpStore *store)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  g_return_if_fail(store != NULL);
+  /* Ended already: a write inside failed and rolled it back. */
+  if (sqlite3_get_autocommit(store->db))
+    return;
+  stmt = store_stmt(store, STMT_COMMIT, NULL);
+  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_DONE) {
+    StoreTxn txn = { .store = store };
+
+    g_warning("ending a read transaction: %s; rolling it back", sqlite3_errmsg(store->db));
+    store_txn_clear(&txn);
+  }
 }
 
 gboolean

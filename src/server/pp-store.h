@@ -240,7 +240,7 @@ typedef struct {
   gint64 host_id;
   char *host_name;
   gint64 created;
-  gint64 last_used; /* 0: never; written at most once a minute */
+  gint64 last_used; /* 0: never; written once an hour at most (below) */
 } PpHostToken;
 
 void pp_host_token_free(PpHostToken *token);
@@ -253,7 +253,15 @@ gboolean pp_store_host_token_set(PpStore *store, gint64 host_id, const char *has
 /* Revokes it: refused from the next request on. NOT_FOUND for an unknown
  * host or a host without one ("host 'x' has no report token"). */
 gboolean pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error);
-/* The host a token hash belongs to; NOT_FOUND for an unknown hash.
+/* How often a host token's last_used is written at most, in seconds. An
+ * hour, not less: hosts push every minute or so, and a write per push would
+ * cost every unchanged report a write transaction (the monitor keeps the
+ * time of the last report itself, in memory, for staleness). */
+#define PP_STORE_HOST_TOKEN_TOUCH_S 3600
+
+/* The host a token hash belongs to; NOT_FOUND for an unknown hash. Its
+ * last_used becomes @now at its first use, then when
+ * PP_STORE_HOST_TOKEN_TOUCH_S have passed.
  * Returns: (transfer full). */
 PpHostToken *pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now,
                                               GError **error);
@@ -739,6 +747,24 @@ gint64 pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error)
 /* Returns: (transfer full): vm id (gint64 *) -> host id (gint64 *), for
  * every VM on a host. */
 GHashTable *pp_store_vm_host_ids(PpStore *store, GError **error);
+
+/**
+ * pp_store_read_begin:
+ *
+ * Starts one read transaction for a run of reads (a GET request's): its
+ * statements all see one snapshot and take SQLite's WAL read lock once,
+ * not each (under 1,000 GETs a second, each statement's fcntl() lock and
+ * unlock were 15 % of pcipassd's CPU). Nothing that starts its own
+ * transaction may run inside: its BEGIN fails. End it with
+ * pp_store_read_end(). Not nested.
+ *
+ * Returns: FALSE with an error when SQLite refuses.
+ */
+gboolean pp_store_read_begin(PpStore *store, GError **error);
+
+/* Ends pp_store_read_begin()'s transaction; one a write inside already
+ * ended is left alone. */
+void pp_store_read_end(PpStore *store);
 
 /* The tables a watcher hears of (pp_store_set_watch()). */
 typedef enum {
