@@ -217,6 +217,7 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
   g_autoptr(json_t) again = NULL;
   g_autoptr(json_t) host = NULL;
   g_autofree char *first_text = NULL;
+  json_int_t last_report;
   g_autofree char *again_text = NULL;
   guint probes;
 
@@ -255,9 +256,26 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
     g_assert_true(json_is_false(json_object_get(reply.json, "changed")));
   }
   again = pp_test_host_show(f, "h1");
+  /* Only the time of the last report moves, which the monitor keeps in
+   * memory (and the host's show says). */
+  g_assert_cmpstr(json_string_value(json_object_get(first, "reports")), ==, "pushed");
+  g_assert_cmpint(json_integer_value(json_object_get(again, "last_report")), >,
+                  json_integer_value(json_object_get(first, "last_report")));
+  g_assert_cmpint(json_integer_value(json_object_get(first, "last_report")), >=,
+                  json_integer_value(json_object_get(first, "last_monitored")));
+  last_report = json_integer_value(json_object_get(again, "last_report"));
+  json_object_del(first, "last_report");
+  json_object_del(again, "last_report");
   first_text = json_dumps(first, JSON_SORT_KEYS);
   again_text = json_dumps(again, JSON_SORT_KEYS);
   g_assert_cmpstr(again_text, ==, first_text);
+  {
+    g_auto(PpTestRun) run = { 0 };
+
+    pp_test_cli(f, (const char *const[]){ "host", "show", "h1", NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_nonnull(strstr(run.out, "\nREPORTS        : pushed by the host, the last one "));
+  }
 
   /* Does not parse: 400 with its line; nothing changed. */
   {
@@ -270,6 +288,9 @@ test_ingest(PpTestDaemon *f, gconstpointer data)
                     "the report of host 'h1' is refused, nothing changed: line 2: PCI record 1: "
                     "has neither ADDRESS nor SHORT_ADDRESS");
     after = pp_test_host_show(f, "h1");
+    /* A refused report is not one: the last report stays the one before. */
+    g_assert_cmpint(json_integer_value(json_object_get(after, "last_report")), ==, last_report);
+    json_object_del(after, "last_report");
     after_text = json_dumps(after, JSON_SORT_KEYS);
     g_assert_cmpstr(after_text, ==, first_text);
   }

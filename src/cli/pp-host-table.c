@@ -500,6 +500,17 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
   append_fact(out, "MEMORY", memory);
   append_fact(out, "KERNEL", kernel);
   append_fact(out, "LAST MONITORED", monitored);
+  /* Push hosts send their reports (pcipass-probe --push); an unchanged
+   * one refreshes no LAST MONITORED, only this. */
+  if (g_strcmp0(get_str(host, "reports"), "pushed") == 0) {
+    const json_t *last = json_object_get(host, "last_report");
+    g_autofree char *ago = pp_host_table_ago(last, now);
+    g_autofree char *reports = json_is_integer(last)
+                                   ? g_strdup_printf("pushed by the host, the last one %s", ago)
+                                   : g_strdup("pushed by the host, none since pcipassd started");
+
+    append_fact(out, "REPORTS", reports);
+  }
   g_string_append_c(out, '\n');
   g_string_append(out, table);
   append_offer_notes(out, json_object_get(host, "pci_devices"), json_object_get(host, "allowances"),

@@ -17,9 +17,12 @@
 #include "pp-probe-run.h"
 #include "pp-vm-template.h"
 
+/* A host as the API shows it; "reports" and "last_report" come from the
+ * monitor (push mode and its last report are kept in memory). */
 static json_t *
-host_to_json(const PpHost *host, const Sight *sight)
+host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
 {
+  gboolean push = ctx->monitor != NULL && pp_monitor_is_push(ctx->monitor, host->id);
   json_t *ssh = json_null();
   json_t *json;
 
@@ -39,7 +42,13 @@ host_to_json(const PpHost *host, const Sight *sight)
       "kernel_version", pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
       "pci_free", (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
       "created", (json_int_t)host->created);
-  if (json == NULL || sight->admin)
+  if (json == NULL)
+    return NULL;
+  json_object_set_new(json, "reports", json_string(push ? "pushed" : "probed"));
+  json_object_set_new(json, "last_report",
+                      push ? json_int_or_null(pp_monitor_last_report(ctx->monitor, host->id), 0)
+                           : json_null());
+  if (sight->admin)
     return json;
   /* Left out, not null: null means "the default" there. */
   json_object_del(json, "ssh");
@@ -103,7 +112,7 @@ api_host_list(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   array = json_array();
   for (guint i = 0; i < hosts->len; i++) {
-    if (!pp_json_append(array, host_to_json(g_ptr_array_index(hosts, i), &sight)))
+    if (!pp_json_append(array, host_to_json(call->ctx, g_ptr_array_index(hosts, i), &sight)))
       return built(NULL, error);
   }
   return page_json("hosts", g_steal_pointer(&array), next, error);
@@ -315,7 +324,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 201;
-  return built(host_to_json(host, &admin_sight), error);
+  return built(host_to_json(call->ctx, host, &admin_sight), error);
 }
 
 static PpHost *
@@ -339,7 +348,7 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
   devices = pp_store_host_list_devices(call->ctx->store, host->id, error);
   if (devices == NULL)
     return NULL;
-  json = host_to_json(host, &sight);
+  json = host_to_json(call->ctx, host, &sight);
   array = json_array();
   if (json == NULL || json_object_set_new(json, "pci_devices", array) != 0)
     return built(NULL, error);
@@ -379,7 +388,7 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
               call->user->name);
   if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, host->id);
-  return built(host_to_json(changed, &admin_sight), error);
+  return built(host_to_json(call->ctx, changed, &admin_sight), error);
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
@@ -507,7 +516,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   probe_changed = parsed.has_ssh || parsed.has_probe_command || parsed.has_libvirt_uri;
   if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, changed->id);
-  return built(host_to_json(changed, &admin_sight), error);
+  return built(host_to_json(call->ctx, changed, &admin_sight), error);
 }
 
 json_t *
@@ -546,7 +555,7 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 202;
-  return built(host_to_json(host, &admin_sight), error);
+  return built(host_to_json(call->ctx, host, &admin_sight), error);
 }
 
 json_t *

@@ -105,7 +105,9 @@
  *   last libvirt check's failure; either makes the state error), "ssh": null|{"user": null|"..",
  * "host", "port": null|N}, "libvirt_uri": null|"..", "probe_command": null|["..."], "prebound":
  * false, "facts": {"hostname", "cpu_count", "memory_kib", "kernel_version"} (each null until
- * probed), "pci_total", "pci_free", "last_monitored": null|unix seconds, "created": unix seconds}
+ * probed), "pci_total", "pci_free", "last_monitored": null|unix seconds, "created": unix seconds,
+ * "reports": "probed"|"pushed" (it has a report token), "last_report": null|unix seconds (a push
+ * host's last report since pcipassd started, changed or not; null for a probed host)}
  * DEVICE: {"address": "0000:3b:00.1", "short_address": "3b:00.1",
  *   "type": "8086:1521:0200", "vendor": "8086", "device": "1521", "class": "0200",
  *   "vendor_name", "device_name", "class_name", "numa_node": null|N,

@@ -19,6 +19,15 @@ typedef struct {
   GCancellable *cancellable;
 } PpMonitorJob;
 
+/* A host in push mode, as the monitor follows it. */
+typedef struct {
+  /* Unix seconds of its last pushed report, or of when it was first seen
+   * in push mode (this monitor's start, or its token's making, whichever
+   * is later): its staleness counts from there. */
+  gint64 seen;
+  gint64 last_report; /* unix seconds of its last report since the start; 0: none */
+} PushHost;
+
 struct _PpMonitor {
   PpStore *store;
   GMainContext *context;
@@ -35,11 +44,8 @@ struct _PpMonitor {
   GHashTable *busy;   /* gint64 * host ids (a set, owned): waiting or running */
   GPtrArray *running; /* PpMonitorJob *, not owned */
   PpMonitorCounts counts;
-  /* Push mode: gint64 * host id (owned) -> gint64 * unix seconds (owned)
-   * of its last pushed report, or of when it was first seen in push mode
-   * (this monitor's start, or its token's making, whichever is later). */
-  GHashTable *push;
-  gint64 started; /* unix seconds */
+  GHashTable *push; /* push mode: gint64 * host id (owned) -> PushHost * (owned) */
+  gint64 started;   /* unix seconds */
 };
 
 static void
@@ -206,10 +212,17 @@ now_s(void)
 }
 
 static void
-push_set_seen(PpMonitor *monitor, gint64 host_id, gint64 seen)
+push_set_seen(PpMonitor *monitor, gint64 host_id, gint64 seen, gboolean reported)
 {
-  g_hash_table_replace(monitor->push, g_memdup2(&host_id, sizeof host_id),
-                       g_memdup2(&seen, sizeof seen));
+  PushHost *push = g_hash_table_lookup(monitor->push, &host_id);
+
+  if (push == NULL) {
+    push = g_new0(PushHost, 1);
+    g_hash_table_insert(monitor->push, g_memdup2(&host_id, sizeof host_id), push);
+  }
+  push->seen = seen;
+  if (reported)
+    push->last_report = seen;
 }
 
 /* Refreshes the push hosts from the store (their tokens); when they
@@ -233,7 +246,7 @@ push_refresh(PpMonitor *monitor)
 
     g_hash_table_add(now_push, (gpointer)&token->host_id);
     if (!g_hash_table_contains(monitor->push, &token->host_id))
-      push_set_seen(monitor, token->host_id, MAX(monitor->started, token->created));
+      push_set_seen(monitor, token->host_id, MAX(monitor->started, token->created), FALSE);
   }
   g_hash_table_iter_init(&iter, monitor->push);
   while (g_hash_table_iter_next(&iter, &key, NULL))
@@ -245,7 +258,8 @@ push_refresh(PpMonitor *monitor)
 static void
 push_check(PpMonitor *monitor, const PpHost *host)
 {
-  const gint64 *seen = g_hash_table_lookup(monitor->push, &host->id);
+  const PushHost *push = g_hash_table_lookup(monitor->push, &host->id);
+  const gint64 *seen = push != NULL ? &push->seen : NULL;
   gint64 limit = (gint64)PP_MONITOR_PUSH_STALE_INTERVALS * monitor->interval_s;
   gint64 now = now_s();
   g_autofree char *message = NULL;
@@ -280,7 +294,7 @@ pp_monitor_ingest(PpMonitor *monitor, gint64 host_id, const char *text, gsize le
     return FALSE;
   }
   if (g_hash_table_contains(monitor->push, &host_id))
-    push_set_seen(monitor, host_id, now);
+    push_set_seen(monitor, host_id, now, TRUE);
   if (!result.changed) {
     monitor->counts.reports_unchanged++;
   } else {
@@ -306,7 +320,7 @@ pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push)
   g_return_if_fail(monitor != NULL);
 
   if (push)
-    push_set_seen(monitor, host_id, now_s());
+    push_set_seen(monitor, host_id, now_s(), FALSE);
   else
     g_hash_table_remove(monitor->push, &host_id);
 }
@@ -317,6 +331,17 @@ pp_monitor_is_push(PpMonitor *monitor, gint64 host_id)
   g_return_val_if_fail(monitor != NULL, FALSE);
 
   return g_hash_table_contains(monitor->push, &host_id);
+}
+
+gint64
+pp_monitor_last_report(PpMonitor *monitor, gint64 host_id)
+{
+  const PushHost *push;
+
+  g_return_val_if_fail(monitor != NULL, 0);
+
+  push = g_hash_table_lookup(monitor->push, &host_id);
+  return push != NULL ? push->last_report : 0;
 }
 
 /* Starts the probe of @host_id, or records why it cannot run. */

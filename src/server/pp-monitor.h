@@ -65,6 +65,11 @@ void pp_monitor_set_push(PpMonitor *monitor, gint64 host_id, gboolean push);
  * monitor does not probe it. */
 gboolean pp_monitor_is_push(PpMonitor *monitor, gint64 host_id);
 
+/* When a push host's last report came (changed or not; kept in memory,
+ * not in the store: an unchanged report writes nothing), in unix seconds;
+ * 0 when none came since pcipassd started, or the host does not push. */
+gint64 pp_monitor_last_report(PpMonitor *monitor, gint64 host_id);
+
 /* Counters for /metrics. */
 typedef struct {
   guint64 probes_ok;
