@@ -521,6 +521,58 @@ test_refresh(Fixture *fx, gconstpointer data)
   }
 }
 
+/* The same report again (pull mode): a hash comparison, nothing
+ * reconciled (the device rows keep their refresh, as they were), and
+ * last_monitored still moves; a report that changes is reconciled. */
+static void
+test_unchanged(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *own = g_build_filename(fx->dir, "tree", NULL);
+  g_autofree char *sys = NULL;
+  g_autofree char *link = NULL;
+  PpMonitorConfig config = config_default();
+  g_autoptr(PpMonitor) monitor = NULL;
+  g_autoptr(PpHost) first = NULL;
+  g_autoptr(PpHost) later = NULL;
+  TotalWait wait = { fx, 0, trees[0].devices };
+  CountsWait counts_wait = { NULL, 3, 3 };
+  PpMonitorCounts counts;
+
+  g_assert_cmpint(g_mkdir_with_parents(own, 0755), ==, 0);
+  pp_test_unpack(trees[0].tarball, own);
+  sys = g_build_filename(own, trees[0].folder, "sys", NULL);
+  wait.id = add_probe_host(fx, "hv-a", sys);
+  config.interval_s = 1;
+  monitor = pp_monitor_new(fx->store, &config);
+  counts_wait.monitor = monitor;
+  iterate_until(host_total_is, &wait);
+  first = get_host(fx, wait.id);
+  g_assert_cmpint(first->state, ==, PP_HOST_STATE_MONITORED);
+
+  /* Three passes, the first reconciled, the next ones the same again. */
+  iterate_until(counts_reached, &counts_wait);
+  pp_monitor_get_counts(monitor, &counts);
+  g_assert_cmpuint(counts.probes_failed, ==, 0);
+  g_assert_cmpuint(counts.probes_unchanged, >=, 2);
+  g_assert_cmpuint(counts.probes_unchanged, ==, counts.probes_ok - 1);
+  later = get_host(fx, wait.id);
+  g_assert_cmpint(later->last_monitored, >, first->last_monitored);
+  g_assert_cmpint(later->state, ==, PP_HOST_STATE_MONITORED);
+  g_assert_cmpuint(later->pci_total, ==, trees[0].devices);
+
+  /* A device goes: the next report differs, and is reconciled. */
+  link = g_build_filename(sys, "bus", "pci", "devices", "0000:00:03.0", NULL);
+  g_assert_cmpint(unlink(link), ==, 0);
+  wait.total = trees[0].devices - 1;
+  iterate_until(host_total_is, &wait);
+  {
+    PpMonitorCounts after;
+
+    pp_monitor_get_counts(monitor, &after);
+    g_assert_cmpuint(after.probes_ok - after.probes_unchanged, ==, 2);
+  }
+}
+
 static void
 test_poke(Fixture *fx, gconstpointer data)
 {
@@ -742,6 +794,7 @@ main(int argc, char **argv)
   g_test_add("/monitor/output-limit", Fixture, NULL, fixture_setup, test_output_limit,
              fixture_teardown);
   g_test_add("/monitor/refresh", Fixture, NULL, fixture_setup, test_refresh, fixture_teardown);
+  g_test_add("/monitor/unchanged", Fixture, NULL, fixture_setup, test_unchanged, fixture_teardown);
   g_test_add("/monitor/poke", Fixture, NULL, fixture_setup, test_poke, fixture_teardown);
   g_test_add("/monitor/push-mode", Fixture, NULL, fixture_setup, test_push_mode, fixture_teardown);
   g_test_add("/monitor/deleted-meanwhile", Fixture, NULL, fixture_setup, test_deleted_meanwhile,

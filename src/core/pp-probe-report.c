@@ -336,3 +336,10 @@ pp_probe_report_parse(const char *text, gsize len, GError **error)
   }
   return g_steal_pointer(&report);
 }
+
+gboolean
+pp_probe_report_error_is_input(const GError *error)
+{
+  return error != NULL &&
+         (error->domain == PP_PROBE_REPORT_ERROR || error->domain == PP_TEMPLATE_ERROR);
+}

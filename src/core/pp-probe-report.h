@@ -110,6 +110,10 @@ void pp_probe_report_free(PpProbeReport *report);
  */
 PpProbeReport *pp_probe_report_parse(const char *text, gsize len, GError **error);
 
+/* Whether @error, from pp_probe_report_parse(), is the report's fault (its
+ * syntax: PP_TEMPLATE_ERROR; a field: PP_PROBE_REPORT_ERROR). */
+gboolean pp_probe_report_error_is_input(const GError *error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpProbeDevice, pp_probe_device_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpProbeReport, pp_probe_report_free)
 

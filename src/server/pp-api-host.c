@@ -599,7 +599,7 @@ api_host_report(PpApiCall *call, guint *ret_status, GError **error)
   else
     ok = pp_store_host_ingest(call->ctx->store, host_id, text, len, call->now, &result, error);
   if (!ok) {
-    if ((*error)->domain == PP_PROBE_REPORT_ERROR)
+    if (pp_probe_report_error_is_input(*error))
       g_prefix_error(error, "the report of host '%s' is refused, nothing changed: ", name);
     return NULL;
   }

@@ -17,6 +17,7 @@
 #include "pp-images.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
+#include "pp-template.h"
 #include "pp-vm-template.h"
 
 /* clang-format off */
@@ -99,6 +100,9 @@ static const struct {
   { pp_scheduler_error_quark, PP_SCHEDULER_ERROR_STATE, 409 },
   { pp_probe_report_error_quark, PP_PROBE_REPORT_ERROR_INVALID, 400 },
   { pp_probe_report_error_quark, PP_PROBE_REPORT_ERROR_TOO_BIG, 413 },
+  /* A pushed report's syntax (a VM template's is its own error's). */
+  { pp_template_error_quark, PP_TEMPLATE_ERROR_INVALID, 400 },
+  { pp_template_error_quark, PP_TEMPLATE_ERROR_TOO_LARGE, 413 },
 };
 
 static guint
@@ -592,13 +596,17 @@ metrics_text(const PpApiContext *ctx, GError **error)
         /* The monitor counts timeouts among the failures; here they are apart. */
         "pcipass_probes_total{result=\"failed\"} %" G_GUINT64_FORMAT "\n"
         "pcipass_probes_total{result=\"timeout\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_probe_reports_unchanged_total Probes whose report was the host's last "
+        "again (of result ok): a hash comparison, nothing reconciled.\n"
+        "# TYPE pcipass_probe_reports_unchanged_total counter\n"
+        "pcipass_probe_reports_unchanged_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_probes_running Host probes running now.\n"
         "# TYPE pcipass_probes_running gauge\npcipass_probes_running %u\n"
         "# HELP pcipass_monitor_passes_total Monitor passes started.\n"
         "# TYPE pcipass_monitor_passes_total counter\n"
         "pcipass_monitor_passes_total %" G_GUINT64_FORMAT "\n",
-        mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out, mon.running,
-        mon.passes);
+        mon.probes_ok, mon.probes_failed - mon.probes_timed_out, mon.probes_timed_out,
+        mon.probes_unchanged, mon.running, mon.passes);
     g_string_append_printf(
         out,
         "# HELP pcipass_reports_pushed_total Pushed reports, by what came of them.\n"

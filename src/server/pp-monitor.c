@@ -116,22 +116,37 @@ job_record_failure(PpMonitor *monitor, PpMonitorJob *job, PpHostState before, co
     g_debug("host '%s': %s", job->host_name, message);
 }
 
-/* The probe succeeded: reconciles its report into the store. */
+/* The probe printed @text: taken in as a pushed report is (unchanged:
+ * a hash comparison and last_monitored; else parsed and reconciled), or
+ * its failure recorded when it does not parse. */
 static void
-job_record_report(PpMonitor *monitor, PpMonitorJob *job, PpHostState before,
-                  const PpProbeReport *report)
+job_record_output(PpMonitor *monitor, PpMonitorJob *job, PpHostState before, const char *text,
+                  gsize len)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PpHost) host = NULL;
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
   PpHostState after;
-  PpReconcileStats stats = { 0 };
+  PpIngestResult result = { 0 };
 
-  if (!pp_store_host_reconcile(monitor->store, job->host_id, report, now, &stats, &error)) {
-    if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
+  if (!pp_store_host_ingest_probe(monitor->store, job->host_id, text, len, now, &result, &error)) {
+    if (pp_probe_report_error_is_input(error)) {
+      g_autofree char *message = g_strdup_printf(
+          "probe '%s' printed a report that does not parse: %s", job->argv0, error->message);
+
+      monitor->counts.probes_failed++;
+      job_record_failure(monitor, job, before, message);
+    } else if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
       g_debug("host '%s': deleted while probed, ignoring", job->host_name);
-    else
+    } else {
       g_warning("host '%s': cannot store the probe's report: %s", job->host_name, error->message);
+    }
+    return;
+  }
+  monitor->counts.probes_ok++;
+  if (!result.changed) {
+    monitor->counts.probes_unchanged++;
+    g_debug("host '%s': the same report as the last, nothing to reconcile", job->host_name);
     return;
   }
   /* Still in error when its libvirt does not answer. */
@@ -140,11 +155,11 @@ job_record_report(PpMonitor *monitor, PpMonitorJob *job, PpHostState before,
   if (after != before)
     g_message("host '%s': %s -> %s: %u devices (%u new, %u removed, %u gone while held)",
               job->host_name, pp_host_state_to_string(before), pp_host_state_to_string(after),
-              report->devices->len, stats.added, stats.removed, stats.flagged);
+              result.devices, result.stats.added, result.stats.removed, result.stats.flagged);
   else
     g_debug("host '%s': %u devices (%u new, %u refreshed, %u removed, %u gone while held)",
-            job->host_name, report->devices->len, stats.added, stats.updated, stats.removed,
-            stats.flagged);
+            job->host_name, result.devices, result.stats.added, result.stats.updated,
+            result.stats.removed, result.stats.flagged);
 }
 
 static void
@@ -154,7 +169,6 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
   PpMonitor *monitor = job->monitor;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) out = pp_probe_run_finish(result, &error);
-  g_autoptr(PpProbeReport) report = NULL;
   g_autoptr(PpHost) host = NULL;
   g_autofree char *message = NULL;
 
@@ -164,20 +178,8 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
   g_ptr_array_remove_fast(monitor->running, job);
   monitor->counts.running = monitor->running->len;
 
-  if (out != NULL) {
-    gsize len = 0;
-    const char *text = g_bytes_get_data(out, &len);
-
-    report = pp_probe_report_parse(len > 0 ? text : "", len, &error);
-    if (report == NULL)
-      message = g_strdup_printf("probe '%s' printed a report that does not parse: %s", job->argv0,
-                                error->message);
-  } else {
+  if (out == NULL) {
     message = g_strdup_printf("probe '%s' %s", job->argv0, error->message);
-  }
-  if (report != NULL) {
-    monitor->counts.probes_ok++;
-  } else {
     monitor->counts.probes_failed++;
     if (g_error_matches(error, PP_PROBE_RUN_ERROR, PP_PROBE_RUN_ERROR_TIMEOUT))
       monitor->counts.probes_timed_out++;
@@ -191,12 +193,17 @@ on_probe_done(GObject *source, GAsyncResult *result, gpointer user_data)
     g_clear_pointer(&host, pp_host_free);
   }
   if (host == NULL) {
+    if (out != NULL)
+      monitor->counts.probes_ok++; /* printed a report, not taken in */
     if (error != NULL && !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND))
       g_warning("host '%s': cannot read it back: %s", job->host_name, error->message);
     else if (error != NULL)
       g_debug("host '%s': deleted while probed, ignoring", job->host_name);
-  } else if (report != NULL) {
-    job_record_report(monitor, job, host->state, report);
+  } else if (out != NULL) {
+    gsize len = 0;
+    const char *text = g_bytes_get_data(out, &len);
+
+    job_record_output(monitor, job, host->state, len > 0 ? text : "", len);
   } else {
     job_record_failure(monitor, job, host->state, message);
   }
@@ -288,7 +295,7 @@ pp_monitor_ingest(PpMonitor *monitor, gint64 host_id, const char *text, gsize le
   g_return_val_if_fail(monitor != NULL, FALSE);
 
   if (!pp_store_host_ingest(monitor->store, host_id, text, len, now, &result, &local)) {
-    if (local->domain == PP_PROBE_REPORT_ERROR)
+    if (pp_probe_report_error_is_input(local))
       monitor->counts.reports_refused++;
     g_propagate_error(error, local);
     return FALSE;

@@ -74,6 +74,7 @@ gint64 pp_monitor_last_report(PpMonitor *monitor, gint64 host_id);
 typedef struct {
   guint64 probes_ok;
   guint64 probes_failed;
+  guint64 probes_unchanged; /* of probes_ok: the same report as the host's last */
   guint64 probes_timed_out;
   guint running;
   guint64 passes;

@@ -732,3 +732,24 @@ pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len
     *ret_result = result;
   return TRUE;
 }
+
+gboolean
+pp_store_host_ingest_probe(PpStore *store, gint64 host_id, const char *text, gsize len, gint64 now,
+                           PpIngestResult *ret_result, GError **error)
+{
+  PpIngestResult result = { 0 };
+  g_autoptr(StoreStmt) stmt = NULL;
+
+  if (!pp_store_host_ingest(store, host_id, text, len, now, &result, error))
+    return FALSE;
+  if (ret_result != NULL)
+    *ret_result = result;
+  if (result.changed)
+    return TRUE; /* reconciled: last_monitored is set */
+  stmt = store_stmt(store, STMT_HOST_TOUCH_MONITORED, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, host_id);
+  sqlite3_bind_int64(stmt, 2, now);
+  return stmt_run(store, stmt, error, "recording an unchanged probe");
+}

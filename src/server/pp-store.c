@@ -244,6 +244,7 @@ static const char *const stmt_sql[N_STMTS] = {
   /* Whether a pushed report with the same hash may be passed over: the
    * hash, whether the host's state came from a report (not init, no
    * probe error), whether a device waits to be reported again. */
+  [STMT_HOST_TOUCH_MONITORED] = "UPDATE hosts SET last_monitored = ?2 WHERE id = ?1",
   [STMT_HOST_REPORT_STATE] =
       "SELECT h.report_hash, h.state <> 'init' AND h.error IS NULL, "
       "EXISTS (SELECT 1 FROM pci_device d WHERE d.host_id = h.id AND d.set_aside IS NOT NULL) "

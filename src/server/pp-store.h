@@ -223,7 +223,8 @@ typedef struct {
  * @len: its length in bytes
  * @now: unix seconds
  *
- * The SHA-256 of @text is compared with the host's last pushed report's:
+ * The SHA-256 of @text is compared with the host's last report's (pushed,
+ * or probed: pp_store_host_ingest_probe()):
  * the same report again, while the host's state came from a report (not
  * init, no probe error) and no device of it is set aside, costs that one
  * read, and nothing is parsed or written (ret_result->changed FALSE).
@@ -233,6 +234,13 @@ typedef struct {
  */
 gboolean pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len,
                               gint64 now, PpIngestResult *ret_result, GError **error);
+
+/* The output of a probe pcipassd ran (pull mode), taken in as
+ * pp_store_host_ingest() takes a pushed report; an unchanged one still
+ * sets the host's last_monitored to @now (one small write: a pulled host
+ * is probed once a monitor interval, and its lists show when). */
+gboolean pp_store_host_ingest_probe(PpStore *store, gint64 host_id, const char *text, gsize len,
+                                    gint64 now, PpIngestResult *ret_result, GError **error);
 
 /* A host's report token (schema version 8): lets pcipass-probe --push on
  * the host POST its report, nothing else. One per host at most. */
