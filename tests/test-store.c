@@ -1814,8 +1814,6 @@ test_vm_allocate(Fixture *f, gconstpointer data)
   reconcile(f->store, host->id, "", four_nics, 4, 2000);
   ids[0] = device_id(f->store, host->id, "0000:05:10.0");
   ids[1] = device_id(f->store, host->id, "0000:05:00.1");
-  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, "[\"node1: no GPU\"]", &error));
-  g_assert_no_error(error);
 
   allocate_ok(f->store, vm->id, host->id, ids, 2, 1234);
   after = get_vm(f->store, vm->id);
@@ -2101,8 +2099,7 @@ test_vm_release(Fixture *f, gconstpointer data)
   g_assert_null(got->reason);
   g_clear_pointer(&got, pp_vm_free);
 
-  /* A pending VM with an explanation: failed, explanation dropped. */
-  g_assert_true(pp_store_vm_set_explanation(f->store, pending->id, "[]", &error));
+  /* A pending VM: failed. */
   g_assert_true(
       pp_store_vm_release(f->store, pending->id, PP_VM_STATE_FAILED, "bad template", 4200, &error));
   g_assert_no_error(error);
@@ -2111,50 +2108,6 @@ test_vm_release(Fixture *f, gconstpointer data)
   g_assert_null(got->explanation);
 
   g_assert_false(pp_store_vm_release(f->store, 99, PP_VM_STATE_DONE, NULL, 4300, &error));
-  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
-  g_assert_cmpstr(error->message, ==, "no VM 99");
-}
-
-static void
-test_vm_explanation(Fixture *f, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PpUser) alice = add_user(f->store, "alice");
-  g_autoptr(PpHost) host = add_host(f->store, "node1");
-  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
-  g_autoptr(PpVm) got = NULL;
-  g_autofree char *expect = NULL;
-  g_autofree char *big = g_strnfill(1 << 20, 'e');
-
-  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, "node1: 1 GPU short", &error));
-  g_assert_no_error(error);
-  got = get_vm(f->store, vm->id);
-  g_assert_cmpstr(got->explanation, ==, "node1: 1 GPU short");
-  g_assert_cmpint(got->updated, ==, 500);
-  g_clear_pointer(&got, pp_vm_free);
-  /* One line per host of a large cluster: kept whole. */
-  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, big, &error));
-  got = get_vm(f->store, vm->id);
-  g_assert_cmpstr(got->explanation, ==, big);
-  g_clear_pointer(&got, pp_vm_free);
-  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, NULL, &error));
-  got = get_vm(f->store, vm->id);
-  g_assert_null(got->explanation);
-  g_clear_pointer(&got, pp_vm_free);
-
-  /* Only a pending VM has one; clearing is always fine. */
-  allocate_ok(f->store, vm->id, host->id, NULL, 0, 800);
-  g_assert_false(pp_store_vm_set_explanation(f->store, vm->id, "late", &error));
-  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
-  expect = g_strdup_printf("VM %" G_GINT64_FORMAT " is deploying, not pending", vm->id);
-  g_assert_cmpstr(error->message, ==, expect);
-  g_clear_error(&error);
-  got = get_vm(f->store, vm->id);
-  g_assert_null(got->explanation);
-  g_assert_true(pp_store_vm_set_explanation(f->store, vm->id, NULL, &error));
-  g_assert_no_error(error);
-
-  g_assert_false(pp_store_vm_set_explanation(f->store, 99, "x", &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
   g_assert_cmpstr(error->message, ==, "no VM 99");
 }
@@ -4643,20 +4596,13 @@ test_vm_page(Fixture *f, gconstpointer data)
     }
   }
 
-  /* The light row: the reason as it is (the API cuts it), the summary's
-   * parts from an explanation that is a list of hosts, or its head. */
+  /* The light row: the reason as it is (the API cuts it). A pending VM's
+   * summary is not the store's: the API asks the scheduler. */
   {
     g_autoptr(GPtrArray) rows = NULL;
     const PpVmRow *row;
     gint64 next = -1;
 
-    g_assert_true(pp_store_vm_set_explanation(
-        f->store, 2,
-        "[{\"host_id\": 1, \"host\": \"node1\", \"reason\": \"no free device\"},"
-        " {\"host_id\": 2, \"host\": \"node2\", \"reason\": \"disabled\"}]",
-        &error));
-    g_assert_true(pp_store_vm_set_explanation(f->store, 3, "9,996 hosts: no free 0302", &error));
-    g_assert_no_error(error);
     rows = pp_store_vm_page(f->store, &(PpStorePage){ .limit = 3 }, &next, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(rows->len, ==, 3);
@@ -4664,21 +4610,18 @@ test_vm_page(Fixture *f, gconstpointer data)
     row = g_ptr_array_index(rows, 0);
     g_assert_cmpint(row->state, ==, PP_VM_STATE_FAILED);
     g_assert_cmpstr(row->reason, ==, "it could not\nrun");
-    g_assert_false(row->explained);
     g_assert_cmpstr(row->owner_name, ==, "alice");
     g_assert_cmpint(row->cpu, ==, 100);
     g_assert_cmpint(row->memory_kib, ==, 1024);
     g_assert_cmpuint(row->devices, ==, 0);
     row = g_ptr_array_index(rows, 1);
-    g_assert_true(row->explained);
-    g_assert_cmpint(row->explained_hosts, ==, 2);
-    g_assert_cmpstr(row->first_host, ==, "node1");
-    g_assert_cmpstr(row->first_reason, ==, "no free device");
-    g_assert_null(row->explanation_head);
+    g_assert_cmpint(row->id, ==, 2);
+    g_assert_cmpint(row->state, ==, PP_VM_STATE_PENDING);
+    g_assert_null(row->reason);
+    g_assert_cmpint(row->host_id, ==, 0);
+    g_assert_null(row->host_name);
     row = g_ptr_array_index(rows, 2);
-    g_assert_true(row->explained);
-    g_assert_cmpint(row->explained_hosts, ==, -1);
-    g_assert_cmpstr(row->explanation_head, ==, "9,996 hosts: no free 0302");
+    g_assert_cmpint(row->id, ==, 3);
   }
 
   /* Who owns what, one point query: done VMs are nobody's to see. */
@@ -4857,7 +4800,6 @@ main(int argc, char **argv)
   ADD("/store/vm/allocate-refused", test_vm_allocate_refused);
   ADD("/store/vm/transition", test_vm_transition);
   ADD("/store/vm/release", test_vm_release);
-  ADD("/store/vm/explanation", test_vm_explanation);
   ADD("/store/vm/host-usage", test_host_usage);
   ADD("/store/vm/host-delete", test_host_delete_vms);
   ADD("/store/vm/device-list-all", test_device_list_all);

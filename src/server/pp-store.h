@@ -586,8 +586,8 @@ typedef struct {
   gint64 host_id;  /* VMs: 0 for any host or none */
 } PpStorePage;
 
-/* A VM as a list shows it: no template, no domain, no explanation beyond
- * a line. */
+/* A VM as a list shows it: no template, no domain, no explanation (a
+ * pending VM's summary line is the scheduler's, not the store's). */
 typedef struct {
   gint64 id;
   char *name;
@@ -603,15 +603,6 @@ typedef struct {
   gint64 created;
   gint64 updated;
   guint tries;
-  /* pending with an explanation: the hosts it names (-1: not a list of
-   * hosts), and its first entry's host and reason (either nullable); or
-   * @explanation_head, the first PP_STORE_ROW_TEXT_MAX bytes of one that
-   * is not a JSON array. All NULL/0 when it has none. */
-  gboolean explained;
-  gint64 explained_hosts;
-  char *first_host;
-  char *first_reason;
-  char *explanation_head;
 } PpVmRow;
 
 void pp_vm_row_free(PpVmRow *row);
@@ -714,10 +705,6 @@ void pp_vm_change_free(PpVmChange *change);
 /* Returns: (transfer full) (element-type PpVmChange): the VM's newest
  * changes (at most 100), oldest first. NOT_FOUND for an unknown VM. */
 GPtrArray *pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error);
-
-/* A pending VM's explanation (NULL clears it). */
-gboolean pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation,
-                                     GError **error);
 
 /* Returns: (transfer full) (element-type PpStoreDevice): the VM's devices in
  * its order. */
