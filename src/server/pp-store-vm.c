@@ -57,7 +57,6 @@ pp_vm_free(PpVm *vm)
   g_free(vm->reason);
   g_free(vm->template_text);
   g_free(vm->host_name);
-  g_free(vm->explanation);
   g_free(vm);
 }
 
@@ -77,10 +76,9 @@ vm_from_row(sqlite3_stmt *stmt)
   vm->host_name = col_strdup(stmt, 8);
   vm->cpu = sqlite3_column_int64(stmt, 9);
   vm->memory_kib = sqlite3_column_int64(stmt, 10);
-  vm->explanation = col_strdup(stmt, 11);
-  vm->created = sqlite3_column_int64(stmt, 12);
-  vm->updated = sqlite3_column_int64(stmt, 13);
-  vm->tries = (guint)sqlite3_column_int64(stmt, 14);
+  vm->created = sqlite3_column_int64(stmt, 11);
+  vm->updated = sqlite3_column_int64(stmt, 12);
+  vm->tries = (guint)sqlite3_column_int64(stmt, 13);
   return vm;
 }
 

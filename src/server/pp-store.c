@@ -58,7 +58,7 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 /* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
 #define VM_COLUMNS                                                                                 \
   "v.id, v.name, v.owner_id, u.name, v.state, v.reason, v.template, v.host_id, h.name, v.cpu, "    \
-  "v.memory_kib, v.explanation, v.created, v.updated, v.tries "
+  "v.memory_kib, v.created, v.updated, v.tries "
 #define VM_TABLES "vms v JOIN users u ON u.id = v.owner_id LEFT JOIN hosts h ON h.id = v.host_id "
 
 #define USER_COLUMNS "id, name, admin, created "
@@ -157,19 +157,17 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
   /* A new place: no domain yet. */
-  [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
+  [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, "
                        "updated = ?3, reason = ?4, domain_xml = NULL "
                        "WHERE id = ?1 AND state = 'pending'",
-  /* Leaving pending drops the explanation (the schema's CHECK). */
-  [STMT_VM_TRANSITION] =
-      "UPDATE vms SET state = ?3, reason = ?4, updated = ?5, "
-      "explanation = CASE WHEN ?3 = 'pending' THEN explanation END WHERE id = ?1 AND state = ?2",
-  [STMT_VM_RELEASE] = "UPDATE vms SET state = ?2, reason = ?3, host_id = NULL, explanation = NULL, "
+  [STMT_VM_TRANSITION] = "UPDATE vms SET state = ?3, reason = ?4, updated = ?5 "
+                         "WHERE id = ?1 AND state = ?2",
+  [STMT_VM_RELEASE] = "UPDATE vms SET state = ?2, reason = ?3, host_id = NULL, "
                       "updated = ?4 WHERE id = ?1",
   /* Back to pending, holding nothing (its devices freed first); ?4: add
    * one try (a deploy failed) or start counting again (a user's retry). */
   [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
-                      "explanation = NULL, updated = ?3, domain_xml = NULL, "
+                      "updated = ?3, domain_xml = NULL, "
                       "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
   [STMT_VM_LIST_ON_HOST] =
       "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
@@ -828,7 +826,7 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
     g_assert_cmpint(sqlite3_prepare_v2(store->db,
                                        "UPDATE vms SET host_id = (SELECT host_id FROM pci_device "
                                        "WHERE id = ?1), state = CASE WHEN state IN ('pending', "
-                                       "'done') THEN 'running' ELSE state END, explanation = NULL "
+                                       "'done') THEN 'running' ELSE state END "
                                        "WHERE id = ?2 AND host_id IS NOT (SELECT host_id FROM "
                                        "pci_device WHERE id = ?1)",
                                        -1, &stmt, NULL),

@@ -475,8 +475,7 @@ typedef struct {
   char *host_name; /* NULL when host_id is 0 */
   gint64 cpu;      /* hundredths of a CPU */
   gint64 memory_kib;
-  char *explanation; /* pending: why no host fits (one line per host); NULL otherwise */
-  gint64 created;    /* unix seconds */
+  gint64 created; /* unix seconds */
   gint64 updated;
   guint tries; /* deploys that failed since a user last made it pending */
 } PpVm;
@@ -656,8 +655,8 @@ GPtrArray *pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **err
  *   companions of their IOMMU groups)
  *
  * In one transaction: the VM, which must be pending, gets the host (state
- * deploying, explanation cleared) and every device, which must be on that
- * host, free and not gone; devices keep their order (a slot number). Any
+ * deploying) and every device, which must be on that host, free and not
+ * gone; devices keep their order (a slot number). Any
  * device taken meanwhile is CONFLICT ("device 0000:3b:00.0 of host 'x' is
  * held by VM 4") and nothing changes.
  */
