@@ -123,15 +123,17 @@
  * "name"}, "cpu": 0.5, "vcpu": N, "memory_mib": N, "pci_requests": ["VENDOR=10de,DEVICE=1db4",
  * ...], "devices": [{"address", "short_address", "type", "name", "numa_node", "iommu_group",
  * "request": N|null (null: a companion of its IOMMU group)}...], "explanation": null|[{"host_id",
- * "host", "reason"}...] (pending only), "domain": "pcipass-ID", "domain_xml": null|"<domain ...>"
- * (while it has a host), "template": "TEXT", "created", "updated", "tries": N (deploys that failed
- * since it was created or retried), and in GET /v1/vms/{id} only "history": [{"at", "from":
- *   null|STATE, "to": STATE, "reason", "host"}...] (the newest 100 changes, oldest
- *   first)}
+ * "host", "reason", "hosts_count", "summary", "hosts"}...] (pending only, once a pass tried it: the
+ * scheduler's, per reason, made when asked; never stored), "domain": "pcipass-ID", "domain_xml":
+ * null|"<domain ...>" (while it has a host), "template": "TEXT", "created", "updated", "tries": N
+ * (deploys that failed since it was created or retried), and in GET /v1/vms/{id} only "history":
+ * [{"at", "from": null|STATE, "to": STATE, "reason", "host"}...] (the newest 100 changes, oldest
+ * first)}
  * VM_ROW: a VM as a list shows it, light: {"id", "name", "owner", "state", "reason": null|".."
  *   (its first line, at most 160 characters), "host", "cpu", "memory_mib", "devices_held": N,
- *   "summary": null|".." (pending: its explanation in a line, "N hosts, first HOST: REASON"),
- *   "created", "updated", "tries"}; no template, no domain, no explanation: GET /v1/vms/{id}
+ *   "summary": null|".." (pending: the scheduler's first reason in a line, "HOST: REASON" or "N
+ *   hosts: REASON (HOST, ...)", and "; and N more reasons" when there are), "created",
+ *   "updated", "tries"}; no template, no domain, no explanation: GET /v1/vms/{id}
  *   has them.
  * LISTS: GET /v1/vms and GET /v1/hosts answer a page: "limit" rows (1 to 1000; 100 when not
  *   given) with an id above "after" (0 or left out: from the first), ascending, and "next":

@@ -586,6 +586,119 @@ static const char migration_9_trigger[] =
 /* Migration 9's data, in C: see below. */
 static gboolean migrate_9_typed(PpStore *store, GError **error);
 
+/* Migration 10: vms loses explanation (issue 11). Since the incremental
+ * scheduler, a pending VM's explanation is made on demand from the live
+ * placer and never stored: nothing writes the column any more.
+ *
+ * SQLite cannot drop a column that a CHECK names, so vms is rebuilt as
+ * migration 4 did (create new, copy, drop, rename; foreign keys off and
+ * checked before the commit, store_migrate()). Every other column and
+ * constraint is as version 9 had it, in its order; the rows keep their
+ * ids, and the table's AUTOINCREMENT counter moves to the new table, so
+ * that the id of a deleted VM is still never given again. Dropping vms
+ * drops its indexes and the triggers on it, and the triggers of other
+ * tables that read vms (pci_device_one_vm, pci_device_insert_free,
+ * vm_pci_request_quota) are dropped for the rename (which checks them
+ * against a schema without vms): all are made again as migrations 4, 6
+ * and 7 made them, word for word. */
+static const char migration_10[] =
+    "CREATE TABLE new_vms ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK(state IN " VM_STATE_NAMES_4 "),"
+    "  reason TEXT,"
+    "  template TEXT NOT NULL DEFAULT '',"
+    "  host_id INTEGER REFERENCES hosts(id),"
+    "  cpu INTEGER NOT NULL DEFAULT 0 CHECK(cpu >= 0),"
+    "  memory_kib INTEGER NOT NULL DEFAULT 0 CHECK(memory_kib >= 0),"
+    "  tries INTEGER NOT NULL DEFAULT 0 CHECK(tries >= 0),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL DEFAULT 0,"
+    "  only_host_id INTEGER CHECK(only_host_id > 0),"
+    "  only_host_name TEXT,"
+    "  domain_spec TEXT,"
+    "  domain_xml TEXT,"
+    "  CHECK(state NOT IN ('pending', 'done') OR host_id IS NULL),"
+    "  CHECK(state NOT IN " VM_ON_HOST_STATES " OR host_id IS NOT NULL));"
+    "INSERT INTO new_vms (id, name, owner_id, state, reason, template, host_id, cpu, memory_kib,"
+    "    tries, created, updated, only_host_id, only_host_name, domain_spec, domain_xml)"
+    "  SELECT id, name, owner_id, state, reason, template, host_id, cpu, memory_kib, tries,"
+    "    created, updated, only_host_id, only_host_name, domain_spec, domain_xml FROM vms;"
+    /* The copy set new_vms's counter to the largest id copied; the old
+     * one is at least that, and higher when the newest VMs were deleted. */
+    "DELETE FROM sqlite_sequence WHERE name = 'new_vms';"
+    "UPDATE sqlite_sequence SET name = 'new_vms' WHERE name = 'vms';"
+    /* Triggers of other tables that read vms: the rename checks each
+     * against the schema, and vms is gone meanwhile. Made again below. */
+    "DROP TRIGGER pci_device_one_vm;"
+    "DROP TRIGGER pci_device_insert_free;"
+    "DROP TRIGGER vm_pci_request_quota;"
+    "DROP TABLE vms;"
+    "ALTER TABLE new_vms RENAME TO vms;"
+    /* Migration 4's indexes and triggers on vms and of pci_device. */
+    "CREATE INDEX vms_owner_id ON vms(owner_id);"
+    "CREATE INDEX vms_state ON vms(state);"
+    "CREATE INDEX vms_host_id ON vms(host_id);"
+    "CREATE TRIGGER pci_device_one_vm BEFORE UPDATE OF vm_id ON pci_device"
+    "  WHEN NEW.vm_id IS NOT NULL"
+    "  BEGIN"
+    "    SELECT RAISE(ABORT, 'device is held by another VM')"
+    "      WHERE OLD.vm_id IS NOT NULL AND OLD.vm_id <> NEW.vm_id;"
+    "    SELECT RAISE(ABORT, 'a VM holds devices of its own host only')"
+    "      WHERE NOT EXISTS (SELECT 1 FROM vms v WHERE v.id = NEW.vm_id"
+    "                          AND v.host_id = NEW.host_id);"
+    "  END;"
+    "CREATE TRIGGER pci_device_insert_free BEFORE INSERT ON pci_device"
+    "  WHEN NEW.vm_id IS NOT NULL"
+    "    AND NOT EXISTS (SELECT 1 FROM vms v WHERE v.id = NEW.vm_id AND v.host_id = NEW.host_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM holds devices of its own host only'); END;"
+    "CREATE TRIGGER vms_keep_host BEFORE UPDATE OF host_id ON vms"
+    "  WHEN NEW.host_id IS NOT OLD.host_id"
+    "    AND EXISTS (SELECT 1 FROM pci_device d WHERE d.vm_id = NEW.id)"
+    "  BEGIN SELECT RAISE(ABORT, 'a VM that holds devices keeps its host until it frees them');"
+    "  END;"
+    "CREATE TRIGGER vms_history_insert AFTER INSERT ON vms"
+    "  BEGIN INSERT INTO vm_history (vm_id, at, from_state, to_state, reason, host_name)"
+    "    VALUES (NEW.id, NEW.created, NULL, NEW.state, NEW.reason, NULL); END;"
+    "CREATE TRIGGER vms_history_update AFTER UPDATE OF state ON vms"
+    "  WHEN OLD.state IS NOT NEW.state"
+    "  BEGIN"
+    "    INSERT INTO vm_history (vm_id, at, from_state, to_state, reason, host_name)"
+    "      VALUES (NEW.id, NEW.updated, OLD.state, NEW.state, NEW.reason,"
+    "              (SELECT h.name FROM hosts h WHERE h.id = coalesce(NEW.host_id, OLD.host_id)));"
+    "    DELETE FROM vm_history WHERE vm_id = NEW.id AND id <= (SELECT id FROM vm_history"
+    "      WHERE vm_id = NEW.id ORDER BY id DESC LIMIT 1 OFFSET " VM_HISTORY_KEEP ");"
+    "  END;"
+    /* Migration 6's. */
+    /* clang-format off */
+    "CREATE TRIGGER vms_quota BEFORE INSERT ON vms"
+    "  WHEN NEW.state <> 'done' AND EXISTS (SELECT 1 FROM users u WHERE u.id = NEW.owner_id AND ("
+    "    (u.quota_vms IS NOT NULL"
+    "     AND u.quota_vms < 1 + (SELECT count(*) FROM " QUOTA_VMS_OF("u.id") "))"
+    "    OR (u.quota_cpu IS NOT NULL"
+    "     AND u.quota_cpu < NEW.cpu"
+    "       + (SELECT coalesce(sum(v.cpu), 0) FROM " QUOTA_VMS_OF("u.id") "))"
+    "    OR (u.quota_memory_kib IS NOT NULL"
+    "     AND u.quota_memory_kib < NEW.memory_kib"
+    "       + (SELECT coalesce(sum(v.memory_kib), 0) FROM " QUOTA_VMS_OF("u.id") "))))"
+    "  BEGIN SELECT RAISE(ABORT, 'a new VM would pass a quota of its owner'); END;"
+    "CREATE TRIGGER vm_pci_request_quota BEFORE INSERT ON vm_pci_request"
+    "  WHEN EXISTS (SELECT 1 FROM vms n JOIN users u ON u.id = n.owner_id"
+    "    WHERE n.id = NEW.vm_id AND n.state <> 'done' AND ("
+    "      (u.quota_pci IS NOT NULL AND u.quota_pci < 1 + (SELECT count(*) FROM vm_pci_request r"
+    "         JOIN vms v ON v.id = r.vm_id WHERE v.owner_id = u.id AND v.state <> 'done'))"
+    "      OR (NEW.class_code IS NULL"
+    "          AND EXISTS (SELECT 1 FROM user_pci_quota q WHERE q.user_id = u.id))"
+    "      OR EXISTS (SELECT 1 FROM user_pci_quota q"
+    "         WHERE q.user_id = u.id AND q.class_code = NEW.class_code"
+    "           AND q.quota < 1 + (SELECT count(*) FROM vm_pci_request r JOIN vms v ON v.id = r.vm_id"
+    "             WHERE v.owner_id = u.id AND v.state <> 'done' AND r.class_code = q.class_code))))"
+    "  BEGIN SELECT RAISE(ABORT, 'a PCI request would pass a quota of its VM''s owner'); END;"
+                                        /* clang-format on */
+                                        /* Migration 7's. */
+                                        "CREATE INDEX vms_owner_state ON vms(owner_id, state);";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -600,9 +713,10 @@ static const struct {
   const char *sql;
   gboolean (*data)(PpStore *store, GError **error);
 } migrations[] = {
-  { 1, migration_1, NULL }, { 2, migration_2, NULL }, { 3, migration_3, NULL },
-  { 4, migration_4, NULL }, { 5, migration_5, NULL }, { 6, migration_6, migrate_6_requests },
-  { 7, migration_7, NULL }, { 8, migration_8, NULL }, { 9, migration_9, migrate_9_typed },
+  { 1, migration_1, NULL },   { 2, migration_2, NULL }, { 3, migration_3, NULL },
+  { 4, migration_4, NULL },   { 5, migration_5, NULL }, { 6, migration_6, migrate_6_requests },
+  { 7, migration_7, NULL },   { 8, migration_8, NULL }, { 9, migration_9, migrate_9_typed },
+  { 10, migration_10, NULL },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)

@@ -57,7 +57,6 @@ pp_vm_free(PpVm *vm)
   g_free(vm->reason);
   g_free(vm->template_text);
   g_free(vm->host_name);
-  g_free(vm->explanation);
   g_free(vm);
 }
 
@@ -77,10 +76,9 @@ vm_from_row(sqlite3_stmt *stmt)
   vm->host_name = col_strdup(stmt, 8);
   vm->cpu = sqlite3_column_int64(stmt, 9);
   vm->memory_kib = sqlite3_column_int64(stmt, 10);
-  vm->explanation = col_strdup(stmt, 11);
-  vm->created = sqlite3_column_int64(stmt, 12);
-  vm->updated = sqlite3_column_int64(stmt, 13);
-  vm->tries = (guint)sqlite3_column_int64(stmt, 14);
+  vm->created = sqlite3_column_int64(stmt, 11);
+  vm->updated = sqlite3_column_int64(stmt, 12);
+  vm->tries = (guint)sqlite3_column_int64(stmt, 13);
   return vm;
 }
 
@@ -948,31 +946,6 @@ pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error)
                    (GDestroyNotify)pp_vm_change_free, "reading a VM's history", error);
 }
 
-gboolean
-pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation, GError **error)
-{
-  g_autoptr(StoreStmt) stmt = NULL;
-  PpVmState state;
-
-  g_return_val_if_fail(store != NULL, FALSE);
-
-  /* One statement: atomic on its own; the look-up after it only words the
-   * error. */
-  stmt = store_stmt(store, STMT_VM_SET_EXPLANATION, error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
-  bind_text(stmt, 2, explanation);
-  if (!stmt_run(store, stmt, error, "explaining a pending VM"))
-    return FALSE;
-  if (sqlite3_changes(store->db) == 1)
-    return TRUE;
-  g_clear_pointer(&stmt, store_stmt_release);
-  if (vm_state_locked(store, vm_id, &state, error))
-    set_wrong_state(error, vm_id, state, PP_VM_STATE_PENDING);
-  return FALSE;
-}
-
 GPtrArray *
 pp_store_vm_list_devices(PpStore *store, gint64 vm_id, GError **error)
 {
@@ -1130,9 +1103,6 @@ pp_vm_row_free(PpVmRow *row)
   g_free(row->owner_name);
   g_free(row->reason);
   g_free(row->host_name);
-  g_free(row->first_host);
-  g_free(row->first_reason);
-  g_free(row->explanation_head);
   g_free(row);
 }
 
@@ -1253,18 +1223,6 @@ vm_row_from_row(sqlite3_stmt *stmt)
   row->created = sqlite3_column_int64(stmt, 11);
   row->updated = sqlite3_column_int64(stmt, 12);
   row->tries = (guint)sqlite3_column_int64(stmt, 13);
-  row->explained = sqlite3_column_int(stmt, 14) != 0;
-  row->explained_hosts =
-      sqlite3_column_type(stmt, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 15);
-  /* A host or reason that is not a string (a malformed entry) reads as
-   * its JSON text; bounded all the same. */
-  row->first_host = col_strdup(stmt, 16);
-  row->first_reason = col_strdup(stmt, 17);
-  if (row->first_reason != NULL && strlen(row->first_reason) > PP_STORE_ROW_TEXT_MAX)
-    row->first_reason[PP_STORE_ROW_TEXT_MAX] = '\0';
-  if (row->first_host != NULL && strlen(row->first_host) > PP_STORE_ROW_TEXT_MAX)
-    row->first_host[PP_STORE_ROW_TEXT_MAX] = '\0';
-  row->explanation_head = col_strdup(stmt, 18);
   return row;
 }
 

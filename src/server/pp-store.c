@@ -58,7 +58,7 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 /* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
 #define VM_COLUMNS                                                                                 \
   "v.id, v.name, v.owner_id, u.name, v.state, v.reason, v.template, v.host_id, h.name, v.cpu, "    \
-  "v.memory_kib, v.explanation, v.created, v.updated, v.tries "
+  "v.memory_kib, v.created, v.updated, v.tries "
 #define VM_TABLES "vms v JOIN users u ON u.id = v.owner_id LEFT JOIN hosts h ON h.id = v.host_id "
 
 #define USER_COLUMNS "id, name, admin, created "
@@ -157,21 +157,17 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
   /* A new place: no domain yet. */
-  [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, explanation = NULL, "
+  [STMT_VM_ALLOCATE] = "UPDATE vms SET state = 'deploying', host_id = ?2, "
                        "updated = ?3, reason = ?4, domain_xml = NULL "
                        "WHERE id = ?1 AND state = 'pending'",
-  /* Leaving pending drops the explanation (the schema's CHECK). */
-  [STMT_VM_TRANSITION] =
-      "UPDATE vms SET state = ?3, reason = ?4, updated = ?5, "
-      "explanation = CASE WHEN ?3 = 'pending' THEN explanation END WHERE id = ?1 AND state = ?2",
-  [STMT_VM_RELEASE] = "UPDATE vms SET state = ?2, reason = ?3, host_id = NULL, explanation = NULL, "
+  [STMT_VM_TRANSITION] = "UPDATE vms SET state = ?3, reason = ?4, updated = ?5 "
+                         "WHERE id = ?1 AND state = ?2",
+  [STMT_VM_RELEASE] = "UPDATE vms SET state = ?2, reason = ?3, host_id = NULL, "
                       "updated = ?4 WHERE id = ?1",
-  [STMT_VM_SET_EXPLANATION] = "UPDATE vms SET explanation = ?2 "
-                              "WHERE id = ?1 AND (state = 'pending' OR ?2 IS NULL)",
   /* Back to pending, holding nothing (its devices freed first); ?4: add
    * one try (a deploy failed) or start counting again (a user's retry). */
   [STMT_VM_REQUEUE] = "UPDATE vms SET state = 'pending', reason = ?2, host_id = NULL, "
-                      "explanation = NULL, updated = ?3, domain_xml = NULL, "
+                      "updated = ?3, domain_xml = NULL, "
                       "tries = CASE WHEN ?4 THEN tries + 1 ELSE 0 END WHERE id = ?1",
   [STMT_VM_LIST_ON_HOST] =
       "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.host_id = ?1 ORDER BY v.id",
@@ -262,11 +258,6 @@ static const char *const stmt_sql[N_STMTS] = {
                            "FROM host_token t JOIN hosts h ON h.id = t.host_id ORDER BY t.host_id",
 };
 
-/* The part of an explanation a light row reads, when it is a JSON array
- * (json_valid() first: json_extract() fails on malformed text). */
-#define EXPLAINED_ARRAY                                                                            \
-  "v.state = 'pending' AND json_valid(v.explanation) AND json_type(v.explanation) = 'array'"
-
 static const char *const page_stmt_sql[N_PAGE_STMTS] = {
   [PAGE_VM_IDS] = "SELECT id FROM vms WHERE id > ?1 ORDER BY id LIMIT ?2",
   [PAGE_VM_IDS_OWNER] = "SELECT id FROM vms WHERE owner_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -280,24 +271,12 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
   [PAGE_VM_ROW] =
       "SELECT v.id, v.name, v.owner_id, u.name, v.state, "
       "substr(v.reason, 1, " G_STRINGIFY(
-          PP_STORE_ROW_TEXT_MAX) "), v.host_id, h.name, v.cpu, "
-                                 "v.memory_kib, (SELECT count(*) FROM pci_device d WHERE d.vm_id = "
-                                 "v.id), v.created, "
-                                 "v.updated, v.tries, v.state = 'pending' AND v.explanation IS NOT "
-                                 "NULL, "
-                                 "CASE WHEN " EXPLAINED_ARRAY
-                                 " THEN json_array_length(v.explanation) END, "
-                                 "CASE WHEN " EXPLAINED_ARRAY
-                                 " THEN json_extract(v.explanation, '$[0].host') END, "
-                                 "CASE WHEN " EXPLAINED_ARRAY
-                                 " THEN json_extract(v.explanation, '$[0].reason') END, "
-                                 "CASE WHEN v.state = 'pending' AND NOT (" EXPLAINED_ARRAY ") "
-                                 "THEN substr(v.explanation, 1, " G_STRINGIFY(
-                                     PP_STORE_ROW_TEXT_MAX) ") END "
-                                                            "FROM vms v JOIN users u ON u.id = "
-                                                            "v.owner_id LEFT JOIN hosts h ON h.id "
-                                                            "= v.host_id "
-                                                            "WHERE v.id = ?1",
+          PP_STORE_ROW_TEXT_MAX) "), v.host_id, h.name, "
+                                 "v.cpu, v.memory_kib, "
+                                 "(SELECT count(*) FROM pci_device d WHERE d.vm_id = v.id), "
+                                 "v.created, v.updated, v.tries "
+                                 "FROM vms v JOIN users u ON u.id = v.owner_id "
+                                 "LEFT JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1",
   [PAGE_VM_OWNED] =
       "SELECT EXISTS (SELECT 1 FROM vms WHERE id = ?1 AND owner_id = ?2 AND state <> 'done')",
   [PAGE_HOST_IDS] = "SELECT id FROM hosts WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -848,7 +827,7 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
     g_assert_cmpint(sqlite3_prepare_v2(store->db,
                                        "UPDATE vms SET host_id = (SELECT host_id FROM pci_device "
                                        "WHERE id = ?1), state = CASE WHEN state IN ('pending', "
-                                       "'done') THEN 'running' ELSE state END, explanation = NULL "
+                                       "'done') THEN 'running' ELSE state END "
                                        "WHERE id = ?2 AND host_id IS NOT (SELECT host_id FROM "
                                        "pci_device WHERE id = ?1)",
                                        -1, &stmt, NULL),

@@ -483,8 +483,7 @@ typedef struct {
   char *host_name; /* NULL when host_id is 0 */
   gint64 cpu;      /* hundredths of a CPU */
   gint64 memory_kib;
-  char *explanation; /* pending: why no host fits (one line per host); NULL otherwise */
-  gint64 created;    /* unix seconds */
+  gint64 created; /* unix seconds */
   gint64 updated;
   guint tries; /* deploys that failed since a user last made it pending */
 } PpVm;
@@ -594,8 +593,8 @@ typedef struct {
   gint64 host_id;  /* VMs: 0 for any host or none */
 } PpStorePage;
 
-/* A VM as a list shows it: no template, no domain, no explanation beyond
- * a line. */
+/* A VM as a list shows it: no template, no domain, no explanation (a
+ * pending VM's summary line is the scheduler's, not the store's). */
 typedef struct {
   gint64 id;
   char *name;
@@ -611,15 +610,6 @@ typedef struct {
   gint64 created;
   gint64 updated;
   guint tries;
-  /* pending with an explanation: the hosts it names (-1: not a list of
-   * hosts), and its first entry's host and reason (either nullable); or
-   * @explanation_head, the first PP_STORE_ROW_TEXT_MAX bytes of one that
-   * is not a JSON array. All NULL/0 when it has none. */
-  gboolean explained;
-  gint64 explained_hosts;
-  char *first_host;
-  char *first_reason;
-  char *explanation_head;
 } PpVmRow;
 
 void pp_vm_row_free(PpVmRow *row);
@@ -673,8 +663,8 @@ GPtrArray *pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **err
  *   companions of their IOMMU groups)
  *
  * In one transaction: the VM, which must be pending, gets the host (state
- * deploying, explanation cleared) and every device, which must be on that
- * host, free and not gone; devices keep their order (a slot number). Any
+ * deploying) and every device, which must be on that host, free and not
+ * gone; devices keep their order (a slot number). Any
  * device taken meanwhile is CONFLICT ("device 0000:3b:00.0 of host 'x' is
  * held by VM 4") and nothing changes.
  */
@@ -722,10 +712,6 @@ void pp_vm_change_free(PpVmChange *change);
 /* Returns: (transfer full) (element-type PpVmChange): the VM's newest
  * changes (at most 100), oldest first. NOT_FOUND for an unknown VM. */
 GPtrArray *pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error);
-
-/* A pending VM's explanation (NULL clears it). */
-gboolean pp_store_vm_set_explanation(PpStore *store, gint64 vm_id, const char *explanation,
-                                     GError **error);
 
 /* Returns: (transfer full) (element-type PpStoreDevice): the VM's devices in
  * its order. */
