@@ -28,7 +28,7 @@ host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
 
   if (host->ssh_host != NULL)
     ssh = json_pack("{s:o,s:o,s:o}", "user", pp_json_text(host->ssh_user), "host",
-                    pp_json_text(host->ssh_host), "port", json_int_or_null(host->ssh_port, 0));
+                    pp_json_text(host->ssh_host), "port", api_json_int_or_null(host->ssh_port, 0));
   json = json_pack(
       "{s:I,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o},s:i,s:i,s:o,"
       "s:I}",
@@ -36,17 +36,18 @@ host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
       pp_host_state_to_string(host->state), "enabled", host->state != PP_HOST_STATE_DISABLED,
       "error", pp_json_text(host->error), "libvirt_error", pp_json_text(host->libvirt_error), "ssh",
       ssh, "libvirt_uri", pp_json_text(host->libvirt_uri), "probe_command",
-      json_strv((const char *const *)host->probe_command), "prebound", host->prebound, "facts",
+      api_json_strv((const char *const *)host->probe_command), "prebound", host->prebound, "facts",
       "hostname", pp_json_text(host->reported_hostname), "cpu_count",
-      json_int_or_null(host->cpu_count, -1), "memory_kib", json_int_or_null(host->memory_kib, -1),
-      "kernel_version", pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total,
-      "pci_free", (int)host->pci_free, "last_monitored", json_int_or_null(host->last_monitored, 0),
+      api_json_int_or_null(host->cpu_count, -1), "memory_kib",
+      api_json_int_or_null(host->memory_kib, -1), "kernel_version",
+      pp_json_text(host->kernel_version), "pci_total", (int)host->pci_total, "pci_free",
+      (int)host->pci_free, "last_monitored", api_json_int_or_null(host->last_monitored, 0),
       "created", (json_int_t)host->created);
   if (json == NULL)
     return NULL;
   json_object_set_new(json, "reports", json_string(push ? "pushed" : "probed"));
   json_object_set_new(json, "last_report",
-                      push ? json_int_or_null(pp_monitor_last_report(ctx->monitor, host->id), 0)
+                      push ? api_json_int_or_null(pp_monitor_last_report(ctx->monitor, host->id), 0)
                            : json_null());
   if (sight->admin)
     return json;
@@ -64,7 +65,7 @@ host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
 static json_t *
 device_to_json(const PpStoreDevice *dev, const Sight *sight)
 {
-  gint64 vm = dev->vm_id != 0 && sight_shows_vm(dev->vm_id, (gpointer)sight) ? dev->vm_id : 0;
+  gint64 vm = dev->vm_id != 0 && api_sight_shows_vm(dev->vm_id, (gpointer)sight) ? dev->vm_id : 0;
   const char *set_aside =
       dev->set_aside != NULL && !sight->admin ? HIDDEN_SET_ASIDE : dev->set_aside;
   char type[16], vendor[8], device[8], class_code[8];
@@ -85,12 +86,12 @@ device_to_json(const PpStoreDevice *dev, const Sight *sight)
       "address", pp_json_text(address), "short_address", pp_json_text(short_address), "type", type,
       "vendor", vendor, "device", device, "class", class_code, "vendor_name",
       pp_json_text(pci->vendor_name), "device_name", pp_json_text(pci->device_name), "class_name",
-      pp_json_text(pci->class_name), "numa_node", json_int_or_null(pci->numa_node, -1),
-      "iommu_group", json_int_or_null(pci->iommu_group, -1), "driver", pp_json_text(pci->driver),
-      "sriov", pp_json_text(pci->sriov), "physfn", pp_json_text(pci->physfn), "vm",
-      json_int_or_null(vm, 0), "taken", dev->vm_id != 0, "gone", dev->gone, "host_needs",
-      pp_json_text(pci->host_needs), "allowed", dev->allowed, "set_aside", pp_json_text(set_aside),
-      "attributes", attributes);
+      pp_json_text(pci->class_name), "numa_node", api_json_int_or_null(pci->numa_node, -1),
+      "iommu_group", api_json_int_or_null(pci->iommu_group, -1), "driver",
+      pp_json_text(pci->driver), "sriov", pp_json_text(pci->sriov), "physfn",
+      pp_json_text(pci->physfn), "vm", api_json_int_or_null(vm, 0), "taken", dev->vm_id != 0,
+      "gone", dev->gone, "host_needs", pp_json_text(pci->host_needs), "allowed", dev->allowed,
+      "set_aside", pp_json_text(set_aside), "attributes", attributes);
 }
 
 json_t *
@@ -103,19 +104,20 @@ api_host_list(PpApiCall *call, guint *ret_status, GError **error)
   g_auto(Sight) sight = { 0 };
   gint64 next = 0;
 
-  if (!check_query(call, "GET /v1/hosts", takes, error) || !query_page(call, &page, error) ||
-      !query_states(call, "host", host_state_name, _PP_HOST_STATE_MAX, host_state_parse,
-                    &page.states, error))
+  if (!api_check_query(call, "GET /v1/hosts", takes, error) ||
+      !api_query_page(call, &page, error) ||
+      !api_query_states(call, "host", api_host_state_name, _PP_HOST_STATE_MAX, api_host_state_parse,
+                        &page.states, error))
     return NULL;
   hosts = pp_store_host_page(call->ctx->store, &page, &next, error);
-  if (hosts == NULL || !sight_init(call, FALSE, &sight, error))
+  if (hosts == NULL || !api_sight_init(call, FALSE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < hosts->len; i++) {
     if (!pp_json_append(array, host_to_json(call->ctx, g_ptr_array_index(hosts, i), &sight)))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
-  return page_json("hosts", g_steal_pointer(&array), next, error);
+  return api_page_json("hosts", g_steal_pointer(&array), next, error);
 }
 
 /* "USER@HOST[:PORT]", "HOST[:PORT]", "USER@[V6]:PORT". */
@@ -252,9 +254,9 @@ host_fields_parse(const json_t *body, gboolean prebound_nullable, HostFields *re
   ret->has_libvirt_uri = json_object_get(body, "libvirt_uri") != NULL;
   ret->has_probe_command = json_object_get(body, "probe_command") != NULL;
   ret->has_prebound = json_object_get(body, "prebound") != NULL;
-  if (!get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
-      !get_string(body, "libvirt_uri", PP_HOST_URI_MAX, FALSE, &ret->libvirt_uri, error) ||
-      !get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
+  if (!api_get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
+      !api_get_string(body, "libvirt_uri", PP_HOST_URI_MAX, FALSE, &ret->libvirt_uri, error) ||
+      !api_get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
     return FALSE;
   if (ssh != NULL && !parse_ssh(ssh, &ret->ssh_user, &ret->ssh_host, &ret->ssh_port, error))
     return FALSE;
@@ -302,8 +304,8 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(PpHost) host = NULL;
   PpHostSpec spec = { 0 };
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "name", 64, TRUE, &name, error) ||
+  if (!api_check_fields(call->body, fields, error) ||
+      !api_get_string(call->body, "name", 64, TRUE, &name, error) ||
       !host_fields_parse(call->body, TRUE, &parsed, error) ||
       !check_probe_target((const char *const *)parsed.probe_command, parsed.ssh_user,
                           parsed.ssh_host, parsed.ssh_port, error))
@@ -324,7 +326,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 201;
-  return built(host_to_json(call->ctx, host, &admin_sight), error);
+  return api_built(host_to_json(call->ctx, host, &admin_sight), error);
 }
 
 static PpHost *
@@ -343,7 +345,7 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
   g_auto(Sight) sight = { 0 };
   json_t *array;
 
-  if (host == NULL || !sight_init(call, FALSE, &sight, error))
+  if (host == NULL || !api_sight_init(call, FALSE, &sight, error))
     return NULL;
   devices = pp_store_host_list_devices(call->ctx->store, host->id, error);
   if (devices == NULL)
@@ -351,23 +353,23 @@ api_host_show(PpApiCall *call, guint *ret_status, GError **error)
   json = host_to_json(call->ctx, host, &sight);
   array = json_array();
   if (json == NULL || json_object_set_new(json, "pci_devices", array) != 0)
-    return built(NULL, error);
+    return api_built(NULL, error);
   for (guint i = 0; i < devices->len; i++) {
     if (!pp_json_append(array, device_to_json(g_ptr_array_index(devices, i), &sight)))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
   allowances = pp_store_host_list_allowances(call->ctx->store, host->id, error);
   if (allowances == NULL)
     return NULL;
   array = json_array();
   if (json_object_set_new(json, "allowances", array) != 0)
-    return built(NULL, error);
+    return api_built(NULL, error);
   for (guint i = 0; i < allowances->len; i++) {
     const PpHostAllowance *a = g_ptr_array_index(allowances, i);
 
     if (!pp_json_append(array, json_pack("{s:o,s:o,s:I}", "address", pp_json_text(a->address), "by",
                                          pp_json_text(a->by), "created", (json_int_t)a->created)))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
   return g_steal_pointer(&json);
 }
@@ -388,7 +390,7 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
               call->user->name);
   if (enabled && call->ctx->monitor != NULL && host->state == PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, host->id);
-  return built(host_to_json(call->ctx, changed, &admin_sight), error);
+  return api_built(host_to_json(call->ctx, changed, &admin_sight), error);
 }
 
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
@@ -413,7 +415,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   gboolean probe_changed;
   PpPciAddress addr;
 
-  if (!check_fields(call->body, fields, error))
+  if (!api_check_fields(call->body, fields, error))
     return NULL;
   if (json_object_size(call->body) == 0) {
     g_autofree char *list = g_strjoinv(", ", (char **)fields);
@@ -422,8 +424,8 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
                 "nothing to change: the body names no field (known: %s)", list);
     return NULL;
   }
-  if (!get_string(call->body, "allow_needed", MAX_ADDRESS_LEN, FALSE, &allow, error) ||
-      !get_string(call->body, "disallow_needed", MAX_ADDRESS_LEN, FALSE, &disallow, error))
+  if (!api_get_string(call->body, "allow_needed", MAX_ADDRESS_LEN, FALSE, &allow, error) ||
+      !api_get_string(call->body, "disallow_needed", MAX_ADDRESS_LEN, FALSE, &disallow, error))
     return NULL;
   for (guint i = 0; i < 2; i++) {
     const char *text = i == 0 ? allow : disallow;
@@ -516,7 +518,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   probe_changed = parsed.has_ssh || parsed.has_probe_command || parsed.has_libvirt_uri;
   if (probe_changed && call->ctx->monitor != NULL && changed->state != PP_HOST_STATE_DISABLED)
     pp_monitor_poke(call->ctx->monitor, changed->id);
-  return built(host_to_json(call->ctx, changed, &admin_sight), error);
+  return api_built(host_to_json(call->ctx, changed, &admin_sight), error);
 }
 
 json_t *
@@ -555,7 +557,7 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
   if (call->ctx->monitor != NULL)
     pp_monitor_poke(call->ctx->monitor, host->id);
   *ret_status = 202;
-  return built(host_to_json(call->ctx, host, &admin_sight), error);
+  return api_built(host_to_json(call->ctx, host, &admin_sight), error);
 }
 
 json_t *
@@ -567,7 +569,7 @@ api_host_delete(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("host '%s' (id %" G_GINT64_FORMAT ") deleted by '%s'", host->name, host->id,
             call->user->name);
-  return built(json_pack("{s:I}", "deleted", (json_int_t)host->id), error);
+  return api_built(json_pack("{s:I}", "deleted", (json_int_t)host->id), error);
 }
 
 /* POST /v1/hosts/ID/report: the body is the host's probe output
@@ -603,12 +605,12 @@ api_host_report(PpApiCall *call, guint *ret_status, GError **error)
       g_prefix_error(error, "the report of host '%s' is refused, nothing changed: ", name);
     return NULL;
   }
-  return built(json_pack("{s:s,s:I,s:b,s:I,s:I,s:I,s:I}", "host", name, "host_id",
-                         (json_int_t)host_id, "changed", result.changed, "devices",
-                         (json_int_t)result.devices, "added", (json_int_t)result.stats.added,
-                         "removed", (json_int_t)result.stats.removed, "gone",
-                         (json_int_t)result.stats.flagged),
-               error);
+  return api_built(json_pack("{s:s,s:I,s:b,s:I,s:I,s:I,s:I}", "host", name, "host_id",
+                             (json_int_t)host_id, "changed", result.changed, "devices",
+                             (json_int_t)result.devices, "added", (json_int_t)result.stats.added,
+                             "removed", (json_int_t)result.stats.removed, "gone",
+                             (json_int_t)result.stats.flagged),
+                   error);
 }
 
 /* POST /v1/hosts/ID/token: a new report token for the host, replacing
@@ -635,10 +637,10 @@ api_host_token_create(PpApiCall *call, guint *ret_status, GError **error)
   g_message("host '%s': report token made by '%s'; the host pushes its reports from now on",
             host->name, call->user->name);
   path = g_strdup_printf("/v1/hosts/%s/report", host->name);
-  json =
-      built(json_pack("{s:s,s:I,s:s,s:I,s:s}", "host", host->name, "host_id", (json_int_t)host->id,
-                      "report_path", path, "created", (json_int_t)call->now, "token", secret),
-            error);
+  json = api_built(json_pack("{s:s,s:I,s:s,s:I,s:s}", "host", host->name, "host_id",
+                             (json_int_t)host->id, "report_path", path, "created",
+                             (json_int_t)call->now, "token", secret),
+                   error);
   explicit_bzero(secret, strlen(secret));
   *ret_status = 201;
   return json;
@@ -657,7 +659,7 @@ api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error)
     pp_monitor_set_push(call->ctx->monitor, host->id, FALSE);
   g_message("host '%s': report token revoked by '%s'; the host is probed again", host->name,
             call->user->name);
-  return built(json_pack("{s:s,s:I,s:b}", "host", host->name, "host_id", (json_int_t)host->id,
-                         "revoked", TRUE),
-               error);
+  return api_built(json_pack("{s:s,s:I,s:b}", "host", host->name, "host_id", (json_int_t)host->id,
+                             "revoked", TRUE),
+                   error);
 }

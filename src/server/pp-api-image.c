@@ -39,9 +39,10 @@ api_image_list(PpApiCall *call, guint *ret_status, GError **error)
   array = json_array();
   for (guint i = 0; i < images->len; i++) {
     if (!pp_json_append(array, image_to_json(g_ptr_array_index(images, i))))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
-  return built(json_pack("{s:O,s:o,s:b}", "images", array, "directories",
-                         json_strv(pp_images_get_dirs(call->ctx->images)), "truncated", truncated),
-               error);
+  return api_built(json_pack("{s:O,s:o,s:b}", "images", array, "directories",
+                             api_json_strv(pp_images_get_dirs(call->ctx->images)), "truncated",
+                             truncated),
+                   error);
 }

@@ -57,8 +57,8 @@ typedef struct {
  * them is still hidden, as any libvirt URI (hide_any_uri()). */
 #define SIGHT_HOSTS_MAX 16
 
-void sight_clear(Sight *sight);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sight, sight_clear)
+void api_sight_clear(Sight *sight);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sight, api_sight_clear)
 
 /* What stands, for a user, for the words of the probe, ssh or libvirt
  * (which name a host's ssh target, probe command or URI). */
@@ -74,29 +74,29 @@ typedef gboolean (*StateFromString)(const char *text, int *ret_state);
 
 /* The helpers of pp-api.c and those the other files share, by file. */
 /* pp-api.c */
-gboolean check_fields(const json_t *body, const char *const *allowed, GError **error);
-gboolean get_string(const json_t *body, const char *field, gsize max, gboolean required,
-                    const char **ret, GError **error);
-gboolean get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret,
-                  GError **error);
-json_t *json_int_or_null(gint64 value, gint64 none);
-json_t *json_strv(const char *const *strv);
-gboolean sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error);
-gboolean sight_shows_vm(gint64 vm_id, gpointer data);
-char *sight_text(const Sight *sight, const char *text);
-char *sight_reason(const Sight *sight, const char *reason);
+gboolean api_check_fields(const json_t *body, const char *const *allowed, GError **error);
+gboolean api_get_string(const json_t *body, const char *field, gsize max, gboolean required,
+                        const char **ret, GError **error);
+gboolean api_get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret,
+                      GError **error);
+json_t *api_json_int_or_null(gint64 value, gint64 none);
+json_t *api_json_strv(const char *const *strv);
+gboolean api_sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error);
+gboolean api_sight_shows_vm(gint64 vm_id, gpointer data);
+char *api_sight_text(const Sight *sight, const char *text);
+char *api_sight_reason(const Sight *sight, const char *reason);
 extern const Sight admin_sight;
-json_t *built(json_t *json, GError **error);
-gboolean check_query(const PpApiCall *call, const char *route, const char *const *allowed,
-                     GError **error);
-gboolean query_page(const PpApiCall *call, PpStorePage *page, GError **error);
-gboolean vm_state_parse(const char *text, int *ret_state);
-gboolean host_state_parse(const char *text, int *ret_state);
-gboolean query_states(const PpApiCall *call, const char *what, const char *(*name)(int), int n,
-                      StateFromString parse, guint *ret_states, GError **error);
-const char *vm_state_name(int state);
-const char *host_state_name(int state);
-json_t *page_json(const char *key, json_t *array, gint64 next, GError **error);
+json_t *api_built(json_t *json, GError **error);
+gboolean api_check_query(const PpApiCall *call, const char *route, const char *const *allowed,
+                         GError **error);
+gboolean api_query_page(const PpApiCall *call, PpStorePage *page, GError **error);
+gboolean api_vm_state_parse(const char *text, int *ret_state);
+gboolean api_host_state_parse(const char *text, int *ret_state);
+gboolean api_query_states(const PpApiCall *call, const char *what, const char *(*name)(int), int n,
+                          StateFromString parse, guint *ret_states, GError **error);
+const char *api_vm_state_name(int state);
+const char *api_host_state_name(int state);
+json_t *api_page_json(const char *key, json_t *array, gint64 next, GError **error);
 
 /* pp-api-host.c */
 json_t *api_host_list(PpApiCall *call, guint *ret_status, GError **error);

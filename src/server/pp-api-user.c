@@ -30,8 +30,9 @@ token_to_json(const PpToken *token, gint64 now)
 {
   return json_pack("{s:I,s:o,s:o,s:I,s:o,s:o,s:b}", "id", (json_int_t)token->id, "user",
                    pp_json_text(token->user_name), "name", pp_json_text(token->name), "created",
-                   (json_int_t)token->created, "last_used", json_int_or_null(token->last_used, 0),
-                   "expires", json_int_or_null(token->expires, 0), "expired",
+                   (json_int_t)token->created, "last_used",
+                   api_json_int_or_null(token->last_used, 0), "expires",
+                   api_json_int_or_null(token->expires, 0), "expired",
                    token->expires != 0 && now >= token->expires);
 }
 
@@ -92,7 +93,7 @@ quota_to_json(const PpQuota *quota)
 json_t *
 api_whoami(PpApiCall *call, guint *ret_status, GError **error)
 {
-  return built(user_to_json(call->user), error);
+  return api_built(user_to_json(call->user), error);
 }
 
 json_t *
@@ -106,9 +107,9 @@ api_user_list(PpApiCall *call, guint *ret_status, GError **error)
   array = json_array();
   for (guint i = 0; i < users->len; i++) {
     if (!pp_json_append(array, user_to_json(g_ptr_array_index(users, i))))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
-  return built(json_pack("{s:O}", "users", array), error);
+  return api_built(json_pack("{s:O}", "users", array), error);
 }
 
 json_t *
@@ -119,16 +120,16 @@ api_user_create(PpApiCall *call, guint *ret_status, GError **error)
   gboolean admin;
   g_autoptr(PpUser) user = NULL;
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "name", 64, TRUE, &name, error) ||
-      !get_bool(call->body, "admin", TRUE, &admin, error))
+  if (!api_check_fields(call->body, fields, error) ||
+      !api_get_string(call->body, "name", 64, TRUE, &name, error) ||
+      !api_get_bool(call->body, "admin", TRUE, &admin, error))
     return NULL;
   user = pp_store_user_create(call->ctx->store, name, admin, call->now, error);
   if (user == NULL)
     return NULL;
   g_message("user '%s'%s created by '%s'", user->name, admin ? " (admin)" : "", call->user->name);
   *ret_status = 201;
-  return built(user_to_json(user), error);
+  return api_built(user_to_json(user), error);
 }
 
 /* The user of the path, by name, if the caller may see it: an admin sees
@@ -164,10 +165,10 @@ user_with_quota(PpApiCall *call, const PpUser *user, const PpQuota *given, GErro
       return NULL;
     quota = read;
   }
-  json = built(user_to_json(user), error);
+  json = api_built(user_to_json(user), error);
   if (json != NULL && json_object_set_new(json, "quota", quota_to_json(quota)) != 0) {
     json_decref(json);
-    return built(NULL, error);
+    return api_built(NULL, error);
   }
   return json;
 }
@@ -201,9 +202,9 @@ api_user_delete(PpApiCall *call, guint *ret_status, GError **error)
   g_message("user '%s' (id %" G_GINT64_FORMAT ") deleted by '%s', with %u token%s and %u done VM%s",
             user->name, user->id, call->user->name, tokens, tokens == 1 ? "" : "s", vms,
             vms == 1 ? "" : "s");
-  return built(json_pack("{s:I,s:i,s:i}", "deleted", (json_int_t)user->id, "tokens", (int)tokens,
-                         "done_vms", (int)vms),
-               error);
+  return api_built(json_pack("{s:I,s:i,s:i}", "deleted", (json_int_t)user->id, "tokens",
+                             (int)tokens, "done_vms", (int)vms),
+                   error);
 }
 
 /* A limit of a quota body: absent (FALSE in *ret_set), null (none), or an
@@ -258,7 +259,7 @@ api_user_quota(PpApiCall *call, guint *ret_status, GError **error)
   const char *key;
   json_t *value;
 
-  if (!check_fields(call->body, fields, error))
+  if (!api_check_fields(call->body, fields, error))
     return NULL;
   if (json_object_size(call->body) == 0) {
     g_autofree char *list = g_strjoinv(", ", (char **)fields);
@@ -337,9 +338,9 @@ api_token_list(PpApiCall *call, guint *ret_status, GError **error)
   array = json_array();
   for (guint i = 0; i < tokens->len; i++) {
     if (!pp_json_append(array, token_to_json(g_ptr_array_index(tokens, i), call->now)))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
-  return built(json_pack("{s:O}", "tokens", array), error);
+  return api_built(json_pack("{s:O}", "tokens", array), error);
 }
 
 json_t *
@@ -356,9 +357,9 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
   const PpUser *owner = call->user;
   json_t *json;
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "name", MAX_LABEL_LEN, FALSE, &label, error) ||
-      !get_string(call->body, "user", 64, FALSE, &user_name, error))
+  if (!api_check_fields(call->body, fields, error) ||
+      !api_get_string(call->body, "name", MAX_LABEL_LEN, FALSE, &label, error) ||
+      !api_get_string(call->body, "user", 64, FALSE, &user_name, error))
     return NULL;
   if (life != NULL && !json_is_null(life)) {
     if (!json_is_integer(life) || json_integer_value(life) < PP_AUTH_TOKEN_MIN_LIFE ||
@@ -395,7 +396,7 @@ api_token_create(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("token %" G_GINT64_FORMAT " of '%s' created by '%s'", token->id, owner->name,
             call->user->name);
-  json = built(token_to_json(token, call->now), error);
+  json = api_built(token_to_json(token, call->now), error);
   if (json != NULL)
     json_object_set_new(json, "token", json_string(secret));
   explicit_bzero(secret, strlen(secret));
@@ -423,5 +424,5 @@ api_token_delete(PpApiCall *call, guint *ret_status, GError **error)
                              error))
     return NULL;
   g_message("token %" G_GINT64_FORMAT " deleted by '%s'", (gint64)id, call->user->name);
-  return built(json_pack("{s:I}", "deleted", (json_int_t)id), error);
+  return api_built(json_pack("{s:I}", "deleted", (json_int_t)id), error);
 }

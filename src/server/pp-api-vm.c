@@ -42,9 +42,9 @@ vm_device_to_json(const PpProbeDevice *pci, gint request)
                    pp_json_text(pp_pci_address_format(&pci->address, address)), "short_address",
                    pp_json_text(pp_pci_address_format_short(&pci->address, short_address)), "type",
                    type, "name", pp_json_text(pci->device_name), "numa_node",
-                   json_int_or_null(pci->numa_node, -1), "iommu_group",
-                   json_int_or_null(pci->iommu_group, -1), "request",
-                   json_int_or_null(request, -1));
+                   api_json_int_or_null(pci->numa_node, -1), "iommu_group",
+                   api_json_int_or_null(pci->iommu_group, -1), "request",
+                   api_json_int_or_null(request, -1));
 }
 
 /* The VM's console, without its password: whether it has one. */
@@ -57,7 +57,7 @@ graphics_to_json(const PpVmSpec *spec)
     return json_null();
   return json_pack("{s:s,s:o,s:o,s:o,s:b}", "type",
                    graphics->type == PP_VM_GRAPHICS_VNC ? "vnc" : "spice", "listen",
-                   pp_json_text(graphics->listen), "port", json_int_or_null(graphics->port, -1),
+                   pp_json_text(graphics->listen), "port", api_json_int_or_null(graphics->port, -1),
                    "keymap", pp_json_text(graphics->keymap), "password", graphics->passwd != NULL);
 }
 
@@ -77,7 +77,7 @@ sight_explanation(const Sight *sight, json_t *explanation)
     const char *reason = json_string_value(json_object_get(entry, "reason"));
 
     if (reason != NULL) {
-      g_autofree char *shown = sight_reason(sight, reason);
+      g_autofree char *shown = api_sight_reason(sight, reason);
 
       json_object_set_new(entry, "reason", pp_json_text(shown));
     }
@@ -125,7 +125,7 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
   g_autofree char *domain = pp_scheduler_domain_name(vm->id);
   g_autofree char *shown_template =
       pp_vm_template_redact_secrets(vm->template_text, strlen(vm->template_text));
-  g_autofree char *reason = sight_text(sight, vm->reason);
+  g_autofree char *reason = api_sight_text(sight, vm->reason);
   guint n_requests = spec ? spec->requests->len : 0;
   g_autofree char *xml = NULL;
   json_t *host = json_null();
@@ -156,7 +156,7 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
                                                 ? dev->vm_slot
                                                 : -1));
   }
-  return built(
+  return api_built(
       json_pack(
           "{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
           (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner", pp_json_text(vm->owner_name),
@@ -200,8 +200,8 @@ body_template(PpApiCall *call, const char **ret_text, GError **error)
   const char *text;
   g_autoptr(PpVmSpec) spec = NULL;
 
-  if (!check_fields(call->body, fields, error) ||
-      !get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
+  if (!api_check_fields(call->body, fields, error) ||
+      !api_get_string(call->body, "template", PP_TEMPLATE_MAX_SIZE, TRUE, &text, error))
     return NULL;
   *ret_text = text;
   spec = pp_vm_template_parse_where(text, strlen(text), &where, error);
@@ -225,7 +225,7 @@ api_vm_create(PpApiCall *call, guint *ret_status, GError **error)
 
   /* What may fail goes before the create: a VM made is answered 201, or a
    * client that retries would make a second one. */
-  if (spec == NULL || !sight_init(call, TRUE, &sight, error))
+  if (spec == NULL || !api_sight_init(call, TRUE, &sight, error))
     return NULL;
   /* Parsed here, once: the store keeps it typed. */
   vm = pp_store_vm_create_spec(call->ctx->store, call->user->id, text, spec, call->now, error);
@@ -293,7 +293,7 @@ row_summary(PpScheduler *scheduler, const Sight *sight, const PpVmRow *row)
   if (text == NULL)
     return NULL;
   /* Hidden before cut: a URI or a VM id cut in half would not be found. */
-  shown = sight_reason(sight, text);
+  shown = api_sight_reason(sight, text);
   return first_line(shown);
 }
 
@@ -301,7 +301,7 @@ row_summary(PpScheduler *scheduler, const Sight *sight, const PpVmRow *row)
 static json_t *
 vm_row_to_json(PpScheduler *scheduler, const Sight *sight, const PpVmRow *row)
 {
-  g_autofree char *reason_shown = sight_text(sight, row->reason);
+  g_autofree char *reason_shown = api_sight_text(sight, row->reason);
   g_autofree char *reason = first_line(reason_shown);
   g_autofree char *summary = row_summary(scheduler, sight, row);
   json_t *host = json_null();
@@ -379,7 +379,7 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
   g_auto(Sight) sight = { 0 };
   gint64 next = 0;
 
-  if (!check_query(call, "GET /v1/vms", takes, error))
+  if (!api_check_query(call, "GET /v1/vms", takes, error))
     return NULL;
   if (all != NULL && strcmp(all, "0") != 0 && strcmp(all, "1") != 0) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
@@ -388,9 +388,9 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
                 all);
     return NULL;
   }
-  if (!query_page(call, &page, error) ||
-      !query_states(call, "VM", vm_state_name, _PP_VM_STATE_MAX, vm_state_parse, &page.states,
-                    error) ||
+  if (!api_query_page(call, &page, error) ||
+      !api_query_states(call, "VM", api_vm_state_name, _PP_VM_STATE_MAX, api_vm_state_parse,
+                        &page.states, error) ||
       !query_vm_filters(call, &page, error))
     return NULL;
   /* Without "state": every VM that is not done, or every VM with all=1. */
@@ -401,15 +401,15 @@ api_vm_list(PpApiCall *call, guint *ret_status, GError **error)
     }
   }
   rows = pp_store_vm_page(call->ctx->store, &page, &next, error);
-  if (rows == NULL || !sight_init(call, TRUE, &sight, error))
+  if (rows == NULL || !api_sight_init(call, TRUE, &sight, error))
     return NULL;
   array = json_array();
   for (guint i = 0; i < rows->len; i++) {
     if (!pp_json_append(array,
                         vm_row_to_json(call->ctx->scheduler, &sight, g_ptr_array_index(rows, i))))
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
-  return page_json("vms", g_steal_pointer(&array), next, error);
+  return api_page_json("vms", g_steal_pointer(&array), next, error);
 }
 
 /* The VM of the path, by id or name (pp_store_vm_find()), if the caller
@@ -430,7 +430,7 @@ history_to_json(const Sight *sight, const GPtrArray *history)
 
   for (guint i = 0; i < history->len; i++) {
     const PpVmChange *c = g_ptr_array_index(history, i);
-    g_autofree char *reason = sight_text(sight, c->reason);
+    g_autofree char *reason = api_sight_text(sight, c->reason);
 
     pp_json_append(array,
                    json_pack("{s:I,s:o,s:o,s:o,s:o}", "at", (json_int_t)c->at, "from",
@@ -449,7 +449,7 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
   g_auto(Sight) sight = { 0 };
   gboolean all_hosts = FALSE;
 
-  if (vm == NULL || !sight_init(call, TRUE, &sight, error))
+  if (vm == NULL || !api_sight_init(call, TRUE, &sight, error))
     return NULL;
   json = vm_to_json(call->ctx, &sight, vm, error);
   if (json == NULL)
@@ -475,13 +475,13 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
       array = sight_explanation(&sight, array);
     }
     if (json_object_set_new(json, "explanation_hosts", array) != 0)
-      return built(NULL, error);
+      return api_built(NULL, error);
   }
   history = pp_store_vm_list_history(call->ctx->store, vm->id, error);
   if (history == NULL)
     return NULL;
   if (json_object_set_new(json, "history", history_to_json(&sight, history)) != 0)
-    return built(NULL, error);
+    return api_built(NULL, error);
   return g_steal_pointer(&json);
 }
 
@@ -498,7 +498,7 @@ vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status,
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': %s by '%s'", vm->id, vm->name, what, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL || !sight_init(call, TRUE, &sight, error))
+  if (after == NULL || !api_sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
   return vm_to_json(call->ctx, &sight, after, error);
@@ -533,7 +533,7 @@ api_vm_retry(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': retry by '%s'", vm->id, vm->name, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
-  if (after == NULL || !sight_init(call, TRUE, &sight, error))
+  if (after == NULL || !api_sight_init(call, TRUE, &sight, error))
     return NULL;
   *ret_status = 202;
   return vm_to_json(call->ctx, &sight, after, error);
@@ -552,7 +552,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
   g_auto(Sight) sight = { 0 };
   gboolean fits = FALSE;
 
-  if (spec == NULL || !sight_init(call, FALSE, &sight, error) ||
+  if (spec == NULL || !api_sight_init(call, FALSE, &sight, error) ||
       !pp_scheduler_place_dry(call->ctx->scheduler, spec, &placement, &rejections, &fits, error))
     return NULL;
   if (!fits) {
@@ -566,7 +566,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
                                pp_json_text(r->host_name), "reason", pp_json_text(r->reason)));
     }
     explanation = sight_explanation(&sight, explanation);
-    return built(json_pack("{s:b,s:o}", "fits", FALSE, "explanation", explanation), error);
+    return api_built(json_pack("{s:b,s:o}", "fits", FALSE, "explanation", explanation), error);
   }
   host = pp_store_host_get(call->ctx->store, placement->host_id, error);
   if (host == NULL)
@@ -589,8 +589,8 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
       }
     }
   }
-  return built(json_pack("{s:b,s:{s:I,s:s},s:o,s:O}", "fits", TRUE, "host", "id",
-                         (json_int_t)placement->host_id, "name", host->name, "numa_node",
-                         json_int_or_null(placement->numa_node, -1), "devices", array),
-               error);
+  return api_built(json_pack("{s:b,s:{s:I,s:s},s:o,s:O}", "fits", TRUE, "host", "id",
+                             (json_int_t)placement->host_id, "name", host->name, "numa_node",
+                             api_json_int_or_null(placement->numa_node, -1), "devices", array),
+                   error);
 }

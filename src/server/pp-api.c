@@ -150,7 +150,7 @@ error_bytes(guint status, const char *message, const json_t *fields)
 /* Field checks for bodies. */
 
 gboolean
-check_fields(const json_t *body, const char *const *allowed, GError **error)
+api_check_fields(const json_t *body, const char *const *allowed, GError **error)
 {
   const char *key;
   json_t *value;
@@ -171,8 +171,8 @@ check_fields(const json_t *body, const char *const *allowed, GError **error)
 /* A string field, or NULL when absent or null. FALSE with an error for
  * another type, an empty string, or one longer than @max. */
 gboolean
-get_string(const json_t *body, const char *field, gsize max, gboolean required, const char **ret,
-           GError **error)
+api_get_string(const json_t *body, const char *field, gsize max, gboolean required,
+               const char **ret, GError **error)
 {
   json_t *value = json_object_get(body, field);
 
@@ -202,7 +202,8 @@ get_string(const json_t *body, const char *field, gsize max, gboolean required, 
 /* A boolean field, FALSE when absent, or null where @nullable. FALSE with
  * an error for another type. */
 gboolean
-get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret, GError **error)
+api_get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret,
+             GError **error)
 {
   json_t *value = json_object_get(body, field);
 
@@ -221,13 +222,13 @@ get_bool(const json_t *body, const char *field, gboolean nullable, gboolean *ret
 /* JSON of the store's objects. */
 
 json_t *
-json_int_or_null(gint64 value, gint64 none)
+api_json_int_or_null(gint64 value, gint64 none)
 {
   return value == none ? json_null() : json_integer(value);
 }
 
 json_t *
-json_strv(const char *const *strv)
+api_json_strv(const char *const *strv)
 {
   json_t *array;
 
@@ -240,7 +241,7 @@ json_strv(const char *const *strv)
 }
 
 void
-sight_clear(Sight *sight)
+api_sight_clear(Sight *sight)
 {
   g_clear_pointer(&sight->shown, g_hash_table_unref);
   g_clear_pointer(&sight->uris, g_hash_table_unref);
@@ -248,10 +249,10 @@ sight_clear(Sight *sight)
 
 /* The caller's sight; @with_uris: what hides the hosts' libvirt URIs in
  * texts that may hold them (a VM's reasons) is needed too. Reads nothing
- * now: what it needs is read when it is asked (sight_shows_vm(),
- * sight_text()). */
+ * now: what it needs is read when it is asked (api_sight_shows_vm(),
+ * api_sight_text()). */
 gboolean
-sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error)
+api_sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error)
 {
   ret->admin = call->user->admin;
   if (ret->admin)
@@ -267,7 +268,7 @@ sight_init(const PpApiCall *call, gboolean with_uris, Sight *ret, GError **error
 /* Whether the caller may read @vm_id: an admin any, a user its own that
  * are not done. A store that fails hides it. */
 gboolean
-sight_shows_vm(gint64 vm_id, gpointer data)
+api_sight_shows_vm(gint64 vm_id, gpointer data)
 {
   const Sight *sight = data;
   g_autoptr(GError) error = NULL;
@@ -346,7 +347,7 @@ hide_any_uri(GString *out)
  * named, not shown; any other URI hidden too.
  * Returns: (transfer full) (nullable). */
 char *
-sight_text(const Sight *sight, const char *text)
+api_sight_text(const Sight *sight, const char *text)
 {
   g_autoptr(GString) out = NULL;
   const char *p = text;
@@ -376,13 +377,13 @@ sight_text(const Sight *sight, const char *text)
 
 /* A placer's reason as the caller may read it. Returns: (transfer full). */
 char *
-sight_reason(const Sight *sight, const char *reason)
+api_sight_reason(const Sight *sight, const char *reason)
 {
-  g_autofree char *text = sight_text(sight, reason);
+  g_autofree char *text = api_sight_text(sight, reason);
 
   if (sight->admin)
     return g_steal_pointer(&text);
-  return pp_place_reason_hide_holders(text, sight_shows_vm, (gpointer)sight);
+  return pp_place_reason_hide_holders(text, api_sight_shows_vm, (gpointer)sight);
 }
 
 /* The sight of the handlers of ROUTE_ADMIN routes. */
@@ -390,7 +391,7 @@ const Sight admin_sight = { .admin = TRUE };
 
 /* A builder that gave NULL ran out of memory or met a bad value. */
 json_t *
-built(json_t *json, GError **error)
+api_built(json_t *json, GError **error)
 {
   if (json == NULL)
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_FAILED, "cannot build the JSON answer");
@@ -411,7 +412,8 @@ built(json_t *json, GError **error)
 /* Checks the query's parameters against @allowed (NULL-terminated) for
  * @route ("GET /v1/vms"). */
 gboolean
-check_query(const PpApiCall *call, const char *route, const char *const *allowed, GError **error)
+api_check_query(const PpApiCall *call, const char *route, const char *const *allowed,
+                GError **error)
 {
   g_auto(GStrv) names = pp_http_request_list_query(call->req);
   guint n = g_strv_length(names);
@@ -447,7 +449,7 @@ check_query(const PpApiCall *call, const char *route, const char *const *allowed
 
 /* "limit" and "after" into @page. */
 gboolean
-query_page(const PpApiCall *call, PpStorePage *page, GError **error)
+api_query_page(const PpApiCall *call, PpStorePage *page, GError **error)
 {
   const char *limit = pp_http_request_get_query(call->req, "limit");
   const char *after = pp_http_request_get_query(call->req, "after");
@@ -474,7 +476,7 @@ query_page(const PpApiCall *call, PpStorePage *page, GError **error)
 }
 
 gboolean
-vm_state_parse(const char *text, int *ret_state)
+api_vm_state_parse(const char *text, int *ret_state)
 {
   PpVmState state;
 
@@ -485,7 +487,7 @@ vm_state_parse(const char *text, int *ret_state)
 }
 
 gboolean
-host_state_parse(const char *text, int *ret_state)
+api_host_state_parse(const char *text, int *ret_state)
 {
   PpHostState state;
 
@@ -498,8 +500,8 @@ host_state_parse(const char *text, int *ret_state)
 /* "state": one or more of @names (@n of them), separated by commas, into
  * @ret_states (a bit each; 0 when not given). @what: "VM", "host". */
 gboolean
-query_states(const PpApiCall *call, const char *what, const char *(*name)(int), int n,
-             StateFromString parse, guint *ret_states, GError **error)
+api_query_states(const PpApiCall *call, const char *what, const char *(*name)(int), int n,
+                 StateFromString parse, guint *ret_states, GError **error)
 {
   const char *text = pp_http_request_get_query(call->req, "state");
   g_auto(GStrv) parts = NULL;
@@ -534,22 +536,23 @@ query_states(const PpApiCall *call, const char *what, const char *(*name)(int), 
 }
 
 const char *
-vm_state_name(int state)
+api_vm_state_name(int state)
 {
   return pp_vm_state_to_string((PpVmState)state);
 }
 
 const char *
-host_state_name(int state)
+api_host_state_name(int state)
 {
   return pp_host_state_to_string((PpHostState)state);
 }
 
 /* The answer of a page: {"KEY": @array, "next": ID|null}. Takes @array. */
 json_t *
-page_json(const char *key, json_t *array, gint64 next, GError **error)
+api_page_json(const char *key, json_t *array, gint64 next, GError **error)
 {
-  return built(json_pack("{s:o,s:o}", key, array, "next", json_int_or_null(next, 0)), error);
+  return api_built(json_pack("{s:o,s:o}", key, array, "next", api_json_int_or_null(next, 0)),
+                   error);
 }
 
 /* /metrics: Prometheus's text format 0.0.4. */

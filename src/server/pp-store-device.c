@@ -230,7 +230,7 @@ record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
 static gboolean
 col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
 {
-  const char *text = col_text(stmt, col);
+  const char *text = store_col_text(stmt, col);
   GError *local = NULL;
 
   if (text != NULL && pp_pci_address_parse(text, ret, &local))
@@ -248,7 +248,7 @@ col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
 static gboolean
 col_group_endpoints(sqlite3_stmt *stmt, PpProbeDevice *dev, GError **error)
 {
-  const char *text = col_text(stmt, DCOL_GROUP_ENDPOINTS);
+  const char *text = store_col_text(stmt, DCOL_GROUP_ENDPOINTS);
   guint n = 1;
 
   if (text == NULL)
@@ -297,26 +297,26 @@ device_from_row(sqlite3_stmt *stmt, GError **error)
   pci->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
   pci->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
   pci->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
-  pci->vendor_name = col_strdup(stmt, DCOL_VENDOR_NAME);
-  pci->device_name = col_strdup(stmt, DCOL_DEVICE_NAME);
-  pci->class_name = col_strdup(stmt, DCOL_CLASS_NAME);
+  pci->vendor_name = store_col_strdup(stmt, DCOL_VENDOR_NAME);
+  pci->device_name = store_col_strdup(stmt, DCOL_DEVICE_NAME);
+  pci->class_name = store_col_strdup(stmt, DCOL_CLASS_NAME);
   pci->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
   pci->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
-  pci->driver = col_strdup(stmt, DCOL_DRIVER);
-  pci->sriov = col_strdup(stmt, DCOL_SRIOV);
-  pci->physfn = col_strdup(stmt, DCOL_PHYSFN);
-  pci->host_needs = col_strdup(stmt, DCOL_HOST_NEEDS);
+  pci->driver = store_col_strdup(stmt, DCOL_DRIVER);
+  pci->sriov = store_col_strdup(stmt, DCOL_SRIOV);
+  pci->physfn = store_col_strdup(stmt, DCOL_PHYSFN);
+  pci->host_needs = store_col_strdup(stmt, DCOL_HOST_NEEDS);
   dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
   dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
                      ? -1
                      : sqlite3_column_int(stmt, DCOL_VM_SLOT);
   dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
-  dev->set_aside = col_strdup(stmt, DCOL_SET_ASIDE);
+  dev->set_aside = store_col_strdup(stmt, DCOL_SET_ASIDE);
   dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
   /* Checked and canonical when written (pp_probe_report_parse()). */
   if (!col_group_endpoints(stmt, pci, error))
     return NULL;
-  record_from_json(col_text(stmt, DCOL_ATTRIBUTES), &pci->keys, &pci->values);
+  record_from_json(store_col_text(stmt, DCOL_ATTRIBUTES), &pci->keys, &pci->values);
   return g_steal_pointer(&dev);
 }
 
@@ -329,7 +329,7 @@ device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
       g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
   GError *local = NULL;
 
-  while (stmt_next(store, stmt, &local, what)) {
+  while (store_stmt_next(store, stmt, &local, what)) {
     PpStoreDevice *dev = device_from_row(stmt, &local);
 
     if (dev == NULL)
@@ -344,7 +344,7 @@ device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
 }
 
 GPtrArray *
-device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
+store_device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error)
 {
   g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
 
@@ -366,7 +366,7 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
 
   /* Outside a transaction each statement sees its own snapshot; the host
    * check and the list need not agree to the instant. */
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return NULL;
   stmt = store_stmt(store, STMT_DEV_LIST, error);
@@ -396,17 +396,17 @@ bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsiz
   sqlite3_bind_int(stmt, 4, dev->vendor);
   sqlite3_bind_int(stmt, 5, dev->device);
   sqlite3_bind_int(stmt, 6, dev->class_code);
-  bind_text(stmt, 7, dev->vendor_name);
-  bind_text(stmt, 8, dev->device_name);
-  bind_text(stmt, 9, dev->class_name);
+  store_bind_text(stmt, 7, dev->vendor_name);
+  store_bind_text(stmt, 8, dev->device_name);
+  store_bind_text(stmt, 9, dev->class_name);
   sqlite3_bind_int(stmt, 10, dev->numa_node);
   sqlite3_bind_int(stmt, 11, dev->iommu_group);
-  bind_text(stmt, 12, dev->driver);
-  bind_text(stmt, 13, dev->sriov);
-  bind_text(stmt, 14, dev->physfn);
+  store_bind_text(stmt, 12, dev->driver);
+  store_bind_text(stmt, 13, dev->sriov);
+  store_bind_text(stmt, 14, dev->physfn);
   sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
-  bind_text(stmt, 16, dev->host_needs);
-  bind_text(stmt, 17, endpoints);
+  store_bind_text(stmt, 16, dev->host_needs);
+  store_bind_text(stmt, 17, endpoints);
 }
 
 /* The group_endpoints column of a record: its addresses comma-separated.
@@ -432,7 +432,7 @@ endpoints_text(const PpProbeDevice *dev)
 static gboolean
 col_equal(sqlite3_stmt *stmt, int col, const char *text)
 {
-  const char *have = col_text(stmt, col);
+  const char *have = store_col_text(stmt, col);
 
   if (have == NULL || text == NULL)
     return have == NULL && text == NULL;
@@ -457,7 +457,7 @@ device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *jso
          sqlite3_column_int(stmt, DCOL_NUMA_NODE) == dev->numa_node &&
          sqlite3_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
          (gsize)sqlite3_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
-         memcmp(col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
+         memcmp(store_col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
          col_equal(stmt, DCOL_SHORT_ADDRESS, pp_pci_address_format_short(&dev->address, buf)) &&
          col_equal(stmt, DCOL_VENDOR_NAME, dev->vendor_name) &&
          col_equal(stmt, DCOL_DEVICE_NAME, dev->device_name) &&
@@ -515,7 +515,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, host_id);
-    while (stmt_next(store, stmt, &local, "reading the inventory")) {
+    while (store_stmt_next(store, stmt, &local, "reading the inventory")) {
       gint64 id = sqlite3_column_int64(stmt, DCOL_ID);
       PpPciAddress address;
       guint i;
@@ -560,7 +560,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       sqlite3_bind_int64(stmt, 1, row->id);
       bind_device(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
                   json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i));
-      if (!stmt_run(store, stmt, error, "refreshing a device"))
+      if (!store_stmt_run(store, stmt, error, "refreshing a device"))
         return FALSE;
       sqlite3_reset(stmt);
     }
@@ -580,7 +580,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       sqlite3_bind_int64(stmt, 1, host_id);
       bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i],
                   g_ptr_array_index(endpoints, i));
-      if (!stmt_run(store, stmt, error, "adding a device")) {
+      if (!store_stmt_run(store, stmt, error, "adding a device")) {
         char buf[PP_PCI_ADDRESS_BUFSIZE];
 
         g_prefix_error(error, "%s: ", pp_pci_address_format(&dev->address, buf));
@@ -601,7 +601,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       if (stmt == NULL)
         return FALSE;
       sqlite3_bind_int64(stmt, 1, row->id);
-      if (!stmt_run(store, stmt, error, "removing a device"))
+      if (!store_stmt_run(store, stmt, error, "removing a device"))
         return FALSE;
       stats->removed++;
       continue;
@@ -613,7 +613,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       if (stmt == NULL)
         return FALSE;
       sqlite3_bind_int64(stmt, 1, row->id);
-      if (!stmt_run(store, stmt, error, "flagging a device gone"))
+      if (!store_stmt_run(store, stmt, error, "flagging a device gone"))
         return FALSE;
       g_debug("host '%s': device %" G_GINT64_FORMAT " is gone while a VM holds it", name, row->id);
     }
@@ -626,13 +626,13 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, host_id);
-    bind_text(stmt, 2, report->hostname);
+    store_bind_text(stmt, 2, report->hostname);
     sqlite3_bind_int64(stmt, 3, report->cpu_count);
     sqlite3_bind_int64(stmt, 4, report->memory_kib);
-    bind_text(stmt, 5, report->kernel_version);
+    store_bind_text(stmt, 5, report->kernel_version);
     sqlite3_bind_int64(stmt, 6, now);
-    bind_text(stmt, 7, report_hash);
-    if (!stmt_run(store, stmt, error, "recording the host's facts"))
+    store_bind_text(stmt, 7, report_hash);
+    if (!store_stmt_run(store, stmt, error, "recording the host's facts"))
       return FALSE;
   }
   return TRUE;
@@ -651,7 +651,7 @@ pp_store_host_reconcile(PpStore *store, gint64 host_id, const PpProbeReport *rep
 
   if (!store_txn_begin(store, &txn, "reconciling a host", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   if (!reconcile_locked(store, host_id, name, report, NULL, now, &stats, error)) {
@@ -695,7 +695,7 @@ pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, host_id);
-    if (!stmt_next(store, stmt, &local, "reading a host's last report")) {
+    if (!store_stmt_next(store, stmt, &local, "reading a host's last report")) {
       if (local != NULL)
         g_propagate_error(error, local);
       else
@@ -718,7 +718,7 @@ pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len
   result.devices = report->devices->len;
   if (!store_txn_begin(store, &txn, "ingesting a report", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   if (!reconcile_locked(store, host_id, name, report, hash, now, &result.stats, error) ||
@@ -751,5 +751,5 @@ pp_store_host_ingest_probe(PpStore *store, gint64 host_id, const char *text, gsi
     return FALSE;
   sqlite3_bind_int64(stmt, 1, host_id);
   sqlite3_bind_int64(stmt, 2, now);
-  return stmt_run(store, stmt, error, "recording an unchanged probe");
+  return store_stmt_run(store, stmt, error, "recording an unchanged probe");
 }

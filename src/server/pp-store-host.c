@@ -38,7 +38,7 @@ pp_host_state_to_string(PpHostState state)
 
 /* The schema's CHECK lets only the four names in. */
 PpHostState
-host_state_from_string(const char *text)
+store_host_state_from_string(const char *text)
 {
   for (guint i = 0; i < _PP_HOST_STATE_MAX; i++)
     if (text != NULL && strcmp(host_state_names[i], text) == 0)
@@ -101,29 +101,29 @@ probe_command_to_json(const char *const *argv)
 }
 
 PpHost *
-host_from_row(sqlite3_stmt *stmt)
+store_host_from_row(sqlite3_stmt *stmt)
 {
   PpHost *host = g_new0(PpHost, 1);
 
   host->id = sqlite3_column_int64(stmt, 0);
-  host->name = col_strdup(stmt, 1);
-  host->ssh_user = col_strdup(stmt, 2);
-  host->ssh_host = col_strdup(stmt, 3);
+  host->name = store_col_strdup(stmt, 1);
+  host->ssh_user = store_col_strdup(stmt, 2);
+  host->ssh_host = store_col_strdup(stmt, 3);
   host->ssh_port = sqlite3_column_int(stmt, 4);
-  host->libvirt_uri = col_strdup(stmt, 5);
-  host->probe_command = probe_command_from_json(col_text(stmt, 6));
-  host->state = host_state_from_string(col_text(stmt, 7));
-  host->error = col_strdup(stmt, 8);
-  host->reported_hostname = col_strdup(stmt, 9);
+  host->libvirt_uri = store_col_strdup(stmt, 5);
+  host->probe_command = probe_command_from_json(store_col_text(stmt, 6));
+  host->state = store_host_state_from_string(store_col_text(stmt, 7));
+  host->error = store_col_strdup(stmt, 8);
+  host->reported_hostname = store_col_strdup(stmt, 9);
   host->cpu_count = sqlite3_column_int64(stmt, 10);
   host->memory_kib = sqlite3_column_int64(stmt, 11);
-  host->kernel_version = col_strdup(stmt, 12);
+  host->kernel_version = store_col_strdup(stmt, 12);
   host->last_monitored = sqlite3_column_int64(stmt, 13);
   host->created = sqlite3_column_int64(stmt, 14);
   host->prebound = sqlite3_column_int(stmt, 15) != 0;
   host->pci_total = (guint)sqlite3_column_int64(stmt, 16);
   host->pci_free = (guint)sqlite3_column_int64(stmt, 17);
-  host->libvirt_error = col_strdup(stmt, 18);
+  host->libvirt_error = store_col_strdup(stmt, 18);
   return host;
 }
 
@@ -137,8 +137,8 @@ host_get(PpStore *store, gint64 id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a host"))
-    return host_from_row(stmt);
+  if (store_stmt_next(store, stmt, &local, "reading a host"))
+    return store_host_from_row(stmt);
   if (local != NULL)
     g_propagate_error(error, local);
   else
@@ -156,9 +156,9 @@ host_get_by_name(PpStore *store, const char *name, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  bind_text(stmt, 1, name);
-  if (stmt_next(store, stmt, error, "reading a host"))
-    return host_from_row(stmt);
+  store_bind_text(stmt, 1, name);
+  if (store_stmt_next(store, stmt, error, "reading a host"))
+    return store_host_from_row(stmt);
   return NULL;
 }
 
@@ -169,7 +169,7 @@ check_host_spec(const PpHostSpec *spec, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
-  if (!check_name("host", spec->name, error))
+  if (!store_check_name("host", spec->name, error))
     return FALSE;
   if (spec->ssh_user != NULL && spec->ssh_host == NULL) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
@@ -223,15 +223,15 @@ pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError 
 
     if (stmt == NULL)
       return NULL;
-    bind_text(stmt, 1, spec->name);
-    bind_text(stmt, 2, spec->ssh_user);
-    bind_text(stmt, 3, spec->ssh_host);
+    store_bind_text(stmt, 1, spec->name);
+    store_bind_text(stmt, 2, spec->ssh_user);
+    store_bind_text(stmt, 3, spec->ssh_host);
     sqlite3_bind_int(stmt, 4, spec->ssh_port);
-    bind_text(stmt, 5, spec->libvirt_uri);
-    bind_text(stmt, 6, probe_command);
+    store_bind_text(stmt, 5, spec->libvirt_uri);
+    store_bind_text(stmt, 6, probe_command);
     sqlite3_bind_int64(stmt, 7, now);
     sqlite3_bind_int(stmt, 8, spec->prebound ? 1 : 0);
-    if (!stmt_run(store, stmt, error, "creating a host"))
+    if (!store_stmt_run(store, stmt, error, "creating a host"))
       return NULL;
   }
   host = host_get(store, sqlite3_last_insert_rowid(store->db), error);
@@ -254,8 +254,8 @@ pp_store_host_list(PpStore *store, GError **error)
   if (stmt == NULL)
     return NULL;
   hosts = g_ptr_array_new_with_free_func((GDestroyNotify)pp_host_free);
-  while (stmt_next(store, stmt, &local, "listing hosts"))
-    g_ptr_array_add(hosts, host_from_row(stmt));
+  while (store_stmt_next(store, stmt, &local, "listing hosts"))
+    g_ptr_array_add(hosts, store_host_from_row(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);
     return NULL;
@@ -313,7 +313,7 @@ pp_store_host_find(PpStore *store, const char *key, GError **error)
 /* The host's name, for messages, inside a transaction; NOT_FOUND when it
  * is gone. */
 char *
-host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error)
+store_host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error)
 {
   g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_HOST_NAME, error);
   GError *local = NULL;
@@ -321,10 +321,10 @@ host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **erro
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a host")) {
+  if (store_stmt_next(store, stmt, &local, "reading a host")) {
     if (ret_enabled != NULL)
       *ret_enabled = sqlite3_column_int(stmt, 1) != 0;
-    return col_strdup(stmt, 0);
+    return store_col_strdup(stmt, 0);
   }
   if (local != NULL)
     g_propagate_error(error, local);
@@ -347,7 +347,7 @@ host_set_flag(PpStore *store, StmtId which, gint64 id, gboolean value, const cha
     return FALSE;
   sqlite3_bind_int64(stmt, 1, id);
   sqlite3_bind_int(stmt, 2, value ? 1 : 0);
-  if (!stmt_run(store, stmt, error, what))
+  if (!store_stmt_run(store, stmt, error, what))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
@@ -412,13 +412,13 @@ pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GErr
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, id);
-    bind_text(stmt, 2, spec.ssh_user);
-    bind_text(stmt, 3, spec.ssh_host);
+    store_bind_text(stmt, 2, spec.ssh_user);
+    store_bind_text(stmt, 3, spec.ssh_host);
     sqlite3_bind_int(stmt, 4, spec.ssh_port);
-    bind_text(stmt, 5, spec.libvirt_uri);
-    bind_text(stmt, 6, probe_command);
+    store_bind_text(stmt, 5, spec.libvirt_uri);
+    store_bind_text(stmt, 6, probe_command);
     sqlite3_bind_int(stmt, 7, spec.prebound ? 1 : 0);
-    if (!stmt_run(store, stmt, error, "changing a host"))
+    if (!store_stmt_run(store, stmt, error, "changing a host"))
       return NULL;
   }
   g_clear_pointer(&host, pp_host_free);
@@ -442,7 +442,7 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
 
   if (!store_txn_begin(store, &txn, "deleting a host", error))
     return FALSE;
-  name = host_name_locked(store, id, NULL, error);
+  name = store_host_name_locked(store, id, NULL, error);
   if (name == NULL)
     return FALSE;
   {
@@ -451,7 +451,7 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, id);
-    while (stmt_next(store, stmt, &local, "deleting a host")) {
+    while (store_stmt_next(store, stmt, &local, "deleting a host")) {
       g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
                              (gint64)sqlite3_column_int64(stmt, 0));
       n_vms++;
@@ -474,7 +474,7 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, id);
-    while (stmt_next(store, stmt, &local, "deleting a host")) {
+    while (store_stmt_next(store, stmt, &local, "deleting a host")) {
       g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
                              (gint64)sqlite3_column_int64(stmt, 0));
       n_vms++;
@@ -496,7 +496,7 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, id);
-    if (!stmt_run(store, stmt, error, "deleting a host"))
+    if (!store_stmt_run(store, stmt, error, "deleting a host"))
       return FALSE;
   }
   if (!store_txn_commit(&txn, "deleting a host", error))
@@ -524,7 +524,7 @@ host_token_from_row(sqlite3_stmt *stmt)
   PpHostToken *token = g_new0(PpHostToken, 1);
 
   token->host_id = sqlite3_column_int64(stmt, 0);
-  token->host_name = col_strdup(stmt, 1);
+  token->host_name = store_col_strdup(stmt, 1);
   token->created = sqlite3_column_int64(stmt, 2);
   token->last_used = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
   return token;
@@ -539,11 +539,11 @@ pp_store_host_token_set(PpStore *store, gint64 host_id, const char *hash, gint64
 
   g_return_val_if_fail(store != NULL, FALSE);
 
-  if (!check_token_hash(hash, error))
+  if (!store_check_token_hash(hash, error))
     return FALSE;
   if (!store_txn_begin(store, &txn, "making a host's report token", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   {
@@ -552,9 +552,9 @@ pp_store_host_token_set(PpStore *store, gint64 host_id, const char *hash, gint64
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, host_id);
-    bind_text(stmt, 2, hash);
+    store_bind_text(stmt, 2, hash);
     sqlite3_bind_int64(stmt, 3, now);
-    if (!stmt_run(store, stmt, error, "making a host's report token")) {
+    if (!store_stmt_run(store, stmt, error, "making a host's report token")) {
       g_prefix_error(error, "host '%s': ", name);
       return FALSE;
     }
@@ -575,7 +575,7 @@ pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error)
 
   if (!store_txn_begin(store, &txn, "revoking a host's report token", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   {
@@ -584,7 +584,7 @@ pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error)
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, host_id);
-    if (!stmt_run(store, stmt, error, "revoking a host's report token"))
+    if (!store_stmt_run(store, stmt, error, "revoking a host's report token"))
       return FALSE;
     if (sqlite3_changes(store->db) == 0) {
       g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "host '%s' has no report token",
@@ -606,7 +606,7 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
 
   g_return_val_if_fail(store != NULL, NULL);
 
-  if (!check_token_hash(hash, NULL)) {
+  if (!store_check_token_hash(hash, NULL)) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such host token");
     return NULL;
   }
@@ -615,8 +615,8 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
 
     if (stmt == NULL)
       return NULL;
-    bind_text(stmt, 1, hash);
-    if (!stmt_next(store, stmt, &local, "authenticating a host token")) {
+    store_bind_text(stmt, 1, hash);
+    if (!store_stmt_next(store, stmt, &local, "authenticating a host token")) {
       if (local != NULL)
         g_propagate_error(error, local);
       else
@@ -634,7 +634,7 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
       return NULL;
     sqlite3_bind_int64(stmt, 1, token->host_id);
     sqlite3_bind_int64(stmt, 2, now);
-    if (!stmt_run(store, stmt, error, "authenticating a host token"))
+    if (!store_stmt_run(store, stmt, error, "authenticating a host token"))
       return NULL;
     token->last_used = now;
   }
@@ -652,8 +652,8 @@ pp_store_host_token_list(PpStore *store, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
 
-  return rows_list(store, STMT_HOST_TOKEN_LIST, 0, host_token_row,
-                   (GDestroyNotify)pp_host_token_free, "listing host report tokens", error);
+  return store_rows_list(store, STMT_HOST_TOKEN_LIST, 0, host_token_row,
+                         (GDestroyNotify)pp_host_token_free, "listing host report tokens", error);
 }
 
 /* Records a host's probe or libvirt failure (@id: STMT_HOST_SET_ERROR or
@@ -671,10 +671,10 @@ host_set_failure(PpStore *store, StmtId id, gint64 host_id, const char *message,
   if (message != NULL)
     text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
   sqlite3_bind_int64(stmt, 1, host_id);
-  bind_text(stmt, 2, text);
+  store_bind_text(stmt, 2, text);
   if (sqlite3_bind_parameter_count(stmt) >= 3)
     sqlite3_bind_int64(stmt, 3, now);
-  if (!stmt_run(store, stmt, error, what))
+  if (!store_stmt_run(store, stmt, error, what))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
@@ -748,21 +748,21 @@ pp_store_host_allow(PpStore *store, gint64 host_id, const char *address, const c
   g_return_val_if_fail(by != NULL, FALSE);
 
   if (!normalize_address(address, bdf, error) ||
-      !check_field("who allowed it", by, NAME_MAX_LEN, error))
+      !store_check_field("who allowed it", by, NAME_MAX_LEN, error))
     return FALSE;
   if (!store_txn_begin(store, &txn, "allowing a needed device", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   stmt = store_stmt(store, STMT_ALLOW_INSERT, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, host_id);
-  bind_text(stmt, 2, bdf);
-  bind_text(stmt, 3, by);
+  store_bind_text(stmt, 2, bdf);
+  store_bind_text(stmt, 3, by);
   sqlite3_bind_int64(stmt, 4, now);
-  if (!stmt_run(store, stmt, error, "allowing a needed device") ||
+  if (!store_stmt_run(store, stmt, error, "allowing a needed device") ||
       !store_txn_commit(&txn, "allowing a needed device", error))
     return FALSE;
   g_debug("host '%s': %s allowed by '%s'", name, bdf, by);
@@ -783,15 +783,15 @@ pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address, GErr
     return FALSE;
   if (!store_txn_begin(store, &txn, "taking back an allowance", error))
     return FALSE;
-  name = host_name_locked(store, host_id, NULL, error);
+  name = store_host_name_locked(store, host_id, NULL, error);
   if (name == NULL)
     return FALSE;
   stmt = store_stmt(store, STMT_ALLOW_DELETE, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, host_id);
-  bind_text(stmt, 2, bdf);
-  if (!stmt_run(store, stmt, error, "taking back an allowance"))
+  store_bind_text(stmt, 2, bdf);
+  if (!store_stmt_run(store, stmt, error, "taking back an allowance"))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
@@ -806,8 +806,8 @@ allowance_from_row(sqlite3_stmt *stmt)
 {
   PpHostAllowance *a = g_new0(PpHostAllowance, 1);
 
-  a->address = col_strdup(stmt, 0);
-  a->by = col_strdup(stmt, 1);
+  a->address = store_col_strdup(stmt, 0);
+  a->by = store_col_strdup(stmt, 1);
   a->created = sqlite3_column_int64(stmt, 2);
   return a;
 }
@@ -816,8 +816,9 @@ GPtrArray *
 pp_store_host_list_allowances(PpStore *store, gint64 host_id, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
-  return rows_list(store, STMT_ALLOW_LIST, host_id, allowance_from_row,
-                   (GDestroyNotify)pp_host_allowance_free, "listing a host's allowances", error);
+  return store_rows_list(store, STMT_ALLOW_LIST, host_id, allowance_from_row,
+                         (GDestroyNotify)pp_host_allowance_free, "listing a host's allowances",
+                         error);
 }
 
 gboolean
@@ -833,14 +834,14 @@ pp_store_device_set_aside(PpStore *store, gint64 host_id, const char *address, c
 
   if (!normalize_address(address, bdf, error))
     return FALSE;
-  text = vm_reason_text(reason);
+  text = store_vm_reason_text(reason);
   stmt = store_stmt(store, STMT_DEV_SET_ASIDE, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, host_id);
-  bind_text(stmt, 2, bdf);
-  bind_text(stmt, 3, text);
-  if (!stmt_run(store, stmt, error, "setting a device aside"))
+  store_bind_text(stmt, 2, bdf);
+  store_bind_text(stmt, 3, text);
+  if (!store_stmt_run(store, stmt, error, "setting a device aside"))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,

@@ -201,46 +201,47 @@ typedef gpointer (*RowReader)(sqlite3_stmt *stmt);
 
 /* The helpers of pp-store.c and those the other files share, by file. */
 /* pp-store.c */
-StoreStmt *page_stmt(PpStore *store, PageStmtId id, GError **error);
+StoreStmt *store_page_stmt(PpStore *store, PageStmtId id, GError **error);
 void G_GNUC_PRINTF(3, 4) store_set_error(PpStore *store, GError **error, const char *format, ...);
 StoreStmt *store_stmt(PpStore *store, StmtId id, GError **error);
-gboolean stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
-gboolean stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
+gboolean store_stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
+gboolean store_stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
 gboolean store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error);
 gboolean store_txn_commit(StoreTxn *txn, const char *what, GError **error);
-char *col_strdup(sqlite3_stmt *stmt, int col);
-const char *col_text(sqlite3_stmt *stmt, int col);
-void bind_text(sqlite3_stmt *stmt, int index, const char *text);
-char *vm_reason_text(const char *reason);
-gboolean check_name(const char *kind, const char *name, GError **error);
-gboolean check_field(const char *what, const char *value, gsize max_len, GError **error);
-GPtrArray *rows_list(PpStore *store, StmtId id, gint64 param, RowReader read,
-                     GDestroyNotify free_func, const char *what, GError **error);
+char *store_col_strdup(sqlite3_stmt *stmt, int col);
+const char *store_col_text(sqlite3_stmt *stmt, int col);
+void store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+char *store_vm_reason_text(const char *reason);
+gboolean store_check_name(const char *kind, const char *name, GError **error);
+gboolean store_check_field(const char *what, const char *value, gsize max_len, GError **error);
+GPtrArray *store_rows_list(PpStore *store, StmtId id, gint64 param, RowReader read,
+                           GDestroyNotify free_func, const char *what, GError **error);
 
 /* pp-store-schema.c */
 gboolean store_exec(PpStore *store, const char *sql, GError **error, const char *what);
-void address_unpack(gint64 packed, PpPciAddress *ret);
-void bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request);
+void store_address_unpack(gint64 packed, PpPciAddress *ret);
+void store_bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request);
 gboolean store_migrate(PpStore *store, GError **error);
 
 /* pp-store-host.c */
 extern const char *const host_state_names[_PP_HOST_STATE_MAX];
-PpHostState host_state_from_string(const char *text);
-PpHost *host_from_row(sqlite3_stmt *stmt);
-char *host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error);
+PpHostState store_host_state_from_string(const char *text);
+PpHost *store_host_from_row(sqlite3_stmt *stmt);
+char *store_host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error);
 
 /* pp-store-device.c */
-GPtrArray *device_list(PpStore *store, StmtId id, gint64 param, const char *what, GError **error);
+GPtrArray *store_device_list(PpStore *store, StmtId id, gint64 param, const char *what,
+                             GError **error);
 
 /* pp-store-user.c */
-PpUser *user_lookup(PpStore *store, gint64 id, const char *name, GError **error);
-gboolean quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
-                            gint64 memory_kib, const gint *pci_classes, guint n_pci,
-                            GError **error);
-gboolean check_token_hash(const char *hash, GError **error);
+PpUser *store_user_lookup(PpStore *store, gint64 id, const char *name, GError **error);
+gboolean store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
+                                  gint64 memory_kib, const gint *pci_classes, guint n_pci,
+                                  GError **error);
+gboolean store_check_token_hash(const char *hash, GError **error);
 
 /* pp-store-vm.c */
-PpVmState vm_state_from_string(const char *text);
-char *ids_text(const GArray *ids);
+PpVmState store_vm_state_from_string(const char *text);
+char *store_ids_text(const GArray *ids);
 
 G_END_DECLS

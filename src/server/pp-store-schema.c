@@ -762,8 +762,8 @@ check_foreign_keys(PpStore *store, int version, GError **error)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
                 "opening store '%s': migrating the schema to version %d: row %" G_GINT64_FORMAT
                 " of table %s refers to a missing row of table %s",
-                store->path, version, (gint64)sqlite3_column_int64(stmt, 1), col_text(stmt, 0),
-                col_text(stmt, 2));
+                store->path, version, (gint64)sqlite3_column_int64(stmt, 1),
+                store_col_text(stmt, 0), store_col_text(stmt, 2));
     return FALSE;
   }
   if (rc != SQLITE_DONE) {
@@ -795,7 +795,7 @@ migrate_6_requests(PpStore *store, GError **error)
     return FALSE;
   }
   while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
-    const char *text = col_text(vms, 1);
+    const char *text = store_col_text(vms, 1);
     g_autoptr(PpVmSpec) spec = pp_vm_template_parse(text, strlen(text), NULL);
 
     n_vms++;
@@ -834,7 +834,7 @@ address_pack(const PpPciAddress *address)
 }
 
 void
-address_unpack(gint64 packed, PpPciAddress *ret)
+store_address_unpack(gint64 packed, PpPciAddress *ret)
 {
   ret->domain = (guint32)(packed >> 16);
   ret->bus = (guint8)(packed >> 8);
@@ -845,7 +845,7 @@ address_unpack(gint64 packed, PpPciAddress *ret)
 /* Binds @request's typed columns: vendor ?@first, device ?@first+1,
  * address ?@first+2 (NULL where it says none). */
 void
-bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request)
+store_bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request)
 {
   if (request->vendor >= 0)
     sqlite3_bind_int(stmt, first, request->vendor);
@@ -889,7 +889,7 @@ migrate_9_typed(PpStore *store, GError **error)
   }
   while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
     gint64 id = sqlite3_column_int64(vms, 0);
-    const char *text = col_text(vms, 1);
+    const char *text = store_col_text(vms, 1);
     g_autoptr(PpVmSpec) spec = NULL;
     g_autofree char *domain_spec = NULL;
 
@@ -903,8 +903,8 @@ migrate_9_typed(PpStore *store, GError **error)
       sqlite3_bind_int64(vm_update, 2, spec->host_id);
     else
       sqlite3_bind_null(vm_update, 2);
-    bind_text(vm_update, 3, spec->host_name);
-    bind_text(vm_update, 4, domain_spec);
+    store_bind_text(vm_update, 3, spec->host_name);
+    store_bind_text(vm_update, 4, domain_spec);
     if (sqlite3_step(vm_update) != SQLITE_DONE) {
       store_set_error(store, error, "recording the spec of VM %" G_GINT64_FORMAT, id);
       return FALSE;
@@ -914,7 +914,7 @@ migrate_9_typed(PpStore *store, GError **error)
     for (guint i = 0; i < spec->requests->len; i++) {
       sqlite3_bind_int64(request_update, 1, id);
       sqlite3_bind_int(request_update, 2, (int)i);
-      bind_request(request_update, 3, &g_array_index(spec->requests, PpPciRequest, i));
+      store_bind_request(request_update, 3, &g_array_index(spec->requests, PpPciRequest, i));
       if (sqlite3_step(request_update) != SQLITE_DONE) {
         store_set_error(store, error, "recording the PCI requests of VM %" G_GINT64_FORMAT, id);
         return FALSE;

@@ -46,7 +46,7 @@ user_from_row(sqlite3_stmt *stmt)
   PpUser *user = g_new0(PpUser, 1);
 
   user->id = sqlite3_column_int64(stmt, 0);
-  user->name = col_strdup(stmt, 1);
+  user->name = store_col_strdup(stmt, 1);
   user->admin = sqlite3_column_int(stmt, 2) != 0;
   user->created = sqlite3_column_int64(stmt, 3);
   return user;
@@ -59,8 +59,8 @@ token_from_row(sqlite3_stmt *stmt)
 
   token->id = sqlite3_column_int64(stmt, 0);
   token->user_id = sqlite3_column_int64(stmt, 1);
-  token->user_name = col_strdup(stmt, 2);
-  token->name = col_strdup(stmt, 3);
+  token->user_name = store_col_strdup(stmt, 2);
+  token->name = store_col_strdup(stmt, 3);
   token->created = sqlite3_column_int64(stmt, 4);
   token->last_used = sqlite3_column_int64(stmt, 5);
   token->expires = sqlite3_column_int64(stmt, 6); /* NULL reads as 0: never */
@@ -69,7 +69,7 @@ token_from_row(sqlite3_stmt *stmt)
 
 /* A user by id (@name NULL) or by name: the user, or NULL with NOT_FOUND. */
 PpUser *
-user_lookup(PpStore *store, gint64 id, const char *name, GError **error)
+store_user_lookup(PpStore *store, gint64 id, const char *name, GError **error)
 {
   g_autoptr(StoreStmt) stmt =
       store_stmt(store, name ? STMT_USER_GET_BY_NAME : STMT_USER_GET, error);
@@ -78,10 +78,10 @@ user_lookup(PpStore *store, gint64 id, const char *name, GError **error)
   if (stmt == NULL)
     return NULL;
   if (name != NULL)
-    bind_text(stmt, 1, name);
+    store_bind_text(stmt, 1, name);
   else
     sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a user"))
+  if (store_stmt_next(store, stmt, &local, "reading a user"))
     return user_from_row(stmt);
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -107,11 +107,11 @@ pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 no
 
   g_return_val_if_fail(store != NULL, NULL);
 
-  if (!check_name("user", name, error))
+  if (!store_check_name("user", name, error))
     return NULL;
   if (!store_txn_begin(store, &txn, "creating a user", error))
     return NULL;
-  user = user_lookup(store, 0, name, &local);
+  user = store_user_lookup(store, 0, name, &local);
   if (user != NULL) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "a user named '%s' exists (id %" G_GINT64_FORMAT ")", name, user->id);
@@ -127,13 +127,13 @@ pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 no
 
     if (stmt == NULL)
       return NULL;
-    bind_text(stmt, 1, name);
+    store_bind_text(stmt, 1, name);
     sqlite3_bind_int(stmt, 2, admin ? 1 : 0);
     sqlite3_bind_int64(stmt, 3, now);
-    if (!stmt_run(store, stmt, error, "creating a user"))
+    if (!store_stmt_run(store, stmt, error, "creating a user"))
       return NULL;
   }
-  user = user_lookup(store, sqlite3_last_insert_rowid(store->db), NULL, error);
+  user = store_user_lookup(store, sqlite3_last_insert_rowid(store->db), NULL, error);
   if (user == NULL || !store_txn_commit(&txn, "creating a user", error))
     return NULL;
   g_debug("user '%s': created (id %" G_GINT64_FORMAT ")", user->name, user->id);
@@ -145,14 +145,14 @@ pp_store_user_find(PpStore *store, const char *name, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(name != NULL, NULL);
-  return user_lookup(store, 0, name, error);
+  return store_user_lookup(store, 0, name, error);
 }
 
 PpUser *
 pp_store_user_get(PpStore *store, gint64 id, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
-  return user_lookup(store, id, NULL, error);
+  return store_user_lookup(store, id, NULL, error);
 }
 
 GPtrArray *
@@ -168,7 +168,7 @@ pp_store_user_list(PpStore *store, GError **error)
   if (stmt == NULL)
     return NULL;
   users = g_ptr_array_new_with_free_func((GDestroyNotify)pp_user_free);
-  while (stmt_next(store, stmt, &local, "listing users"))
+  while (store_stmt_next(store, stmt, &local, "listing users"))
     g_ptr_array_add(users, user_from_row(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -191,7 +191,7 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
 
   if (!store_txn_begin(store, &txn, "deleting a user", error))
     return FALSE;
-  user = user_lookup(store, user_id, NULL, error);
+  user = store_user_lookup(store, user_id, NULL, error);
   if (user == NULL)
     return FALSE;
   {
@@ -200,7 +200,7 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, user_id);
-    while (stmt_next(store, stmt, &local, "deleting a user: reading its VMs")) {
+    while (store_stmt_next(store, stmt, &local, "deleting a user: reading its VMs")) {
       gint64 id = sqlite3_column_int64(stmt, 0);
 
       g_array_append_val(live, id);
@@ -211,7 +211,7 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
     }
   }
   if (live->len > 0) {
-    g_autofree char *list = ids_text(live);
+    g_autofree char *list = store_ids_text(live);
 
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "user '%s' owns %s %s that %s not done; terminate %s first (pcipass vm terminate)",
@@ -230,7 +230,7 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
       if (stmt == NULL)
         return FALSE;
       sqlite3_bind_int64(stmt, 1, user_id);
-      if (!stmt_run(store, stmt, error, "deleting a user"))
+      if (!store_stmt_run(store, stmt, error, "deleting a user"))
         return FALSE;
       changed[i] = (guint)sqlite3_changes(store->db);
     }
@@ -285,7 +285,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, user_id);
-    if (!stmt_next(store, stmt, &local, "reading a user's quotas")) {
+    if (!store_stmt_next(store, stmt, &local, "reading a user's quotas")) {
       if (local != NULL)
         g_propagate_error(error, local);
       else
@@ -305,7 +305,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
       return NULL;
     sqlite3_bind_int64(stmt, 1, user_id);
     sqlite3_bind_int64(stmt, 2, leave_out);
-    if (!stmt_next(store, stmt, error, "reading what a user's VMs hold"))
+    if (!store_stmt_next(store, stmt, error, "reading what a user's VMs hold"))
       return NULL;
     quota->vms.used = sqlite3_column_int64(stmt, 0);
     quota->cpu.used = sqlite3_column_int64(stmt, 1);
@@ -319,7 +319,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
       return NULL;
     sqlite3_bind_int64(stmt, 1, user_id);
     sqlite3_bind_int64(stmt, 2, leave_out);
-    while (stmt_next(store, stmt, &local, "reading what a user's VMs hold")) {
+    while (store_stmt_next(store, stmt, &local, "reading what a user's VMs hold")) {
       PpQuotaClass c = { (guint16)sqlite3_column_int(stmt, 0), col_limit(stmt, 1),
                          sqlite3_column_int64(stmt, 2) };
 
@@ -388,8 +388,8 @@ within(gint64 limit, gint64 used, gint64 asked)
  * quotas, the use of VM @leave_out (0: none) left out; else CONFLICT
  * naming the first quota it would pass. */
 gboolean
-quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
-                   gint64 memory_kib, const gint *pci_classes, guint n_pci, GError **error)
+store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
+                         gint64 memory_kib, const gint *pci_classes, guint n_pci, GError **error)
 {
   g_autoptr(PpQuota) quota = NULL;
 
@@ -402,7 +402,7 @@ quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, owner->id);
-    if (!stmt_next(store, stmt, &local, "reading whether a user has quotas")) {
+    if (!store_stmt_next(store, stmt, &local, "reading whether a user has quotas")) {
       if (local != NULL) {
         g_propagate_error(error, local);
         return FALSE;
@@ -510,7 +510,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
   }
   if (!store_txn_begin(store, &txn, "setting a user's quotas", error))
     return NULL;
-  user = user_lookup(store, user_id, NULL, error);
+  user = store_user_lookup(store, user_id, NULL, error);
   if (user == NULL)
     return NULL;
   before = quota_read(store, user_id, 0, error);
@@ -532,7 +532,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
       if (limits[i] != PP_QUOTA_NONE)
         sqlite3_bind_int64(stmt, (int)i + 2, limits[i]);
     }
-    if (!stmt_run(store, stmt, error, "setting a user's quotas"))
+    if (!store_stmt_run(store, stmt, error, "setting a user's quotas"))
       return NULL;
   }
   for (guint i = 0; i < u.n_classes; i++) {
@@ -546,7 +546,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
     sqlite3_bind_int(stmt, 2, u.classes[i].class_code);
     if (!remove)
       sqlite3_bind_int64(stmt, 3, u.classes[i].limit);
-    if (!stmt_run(store, stmt, error, "setting a user's quotas"))
+    if (!store_stmt_run(store, stmt, error, "setting a user's quotas"))
       return NULL;
   }
   {
@@ -555,7 +555,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, user_id);
-    if (!stmt_next(store, stmt, error, "setting a user's quotas"))
+    if (!store_stmt_next(store, stmt, error, "setting a user's quotas"))
       return NULL;
     if (sqlite3_column_int64(stmt, 0) > PP_QUOTA_MAX_CLASSES) {
       g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
@@ -572,7 +572,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
 }
 
 gboolean
-check_token_hash(const char *hash, GError **error)
+store_check_token_hash(const char *hash, GError **error)
 {
   if (hash == NULL || strlen(hash) != TOKEN_HASH_LEN ||
       strspn(hash, "0123456789abcdef") != TOKEN_HASH_LEN) {
@@ -592,7 +592,7 @@ token_get(PpStore *store, gint64 id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a token"))
+  if (store_stmt_next(store, stmt, &local, "reading a token"))
     return token_from_row(stmt);
   if (local != NULL)
     g_propagate_error(error, local);
@@ -612,9 +612,9 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
 
   g_return_val_if_fail(store != NULL, NULL);
 
-  if (!check_token_hash(hash, error))
+  if (!store_check_token_hash(hash, error))
     return NULL;
-  if (name != NULL && !check_field("a token name", name, TOKEN_NAME_MAX_LEN, error))
+  if (name != NULL && !store_check_field("a token name", name, TOKEN_NAME_MAX_LEN, error))
     return NULL;
   if (expires != 0 && expires <= now) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
@@ -625,7 +625,7 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
   }
   if (!store_txn_begin(store, &txn, "creating a token", error))
     return NULL;
-  user = user_lookup(store, user_id, NULL, error);
+  user = store_user_lookup(store, user_id, NULL, error);
   if (user == NULL)
     return NULL;
   {
@@ -634,8 +634,8 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, user_id);
-    bind_text(stmt, 2, name);
-    bind_text(stmt, 3, hash);
+    store_bind_text(stmt, 2, name);
+    store_bind_text(stmt, 3, hash);
     sqlite3_bind_int64(stmt, 4, now);
     if (expires != 0)
       sqlite3_bind_int64(stmt, 5, expires);
@@ -666,7 +666,7 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
   g_return_val_if_fail(store != NULL, NULL);
 
   /* Not a hash we could have stored: unknown, without a query. */
-  if (!check_token_hash(hash, NULL)) {
+  if (!store_check_token_hash(hash, NULL)) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such token");
     return NULL;
   }
@@ -677,8 +677,8 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
 
     if (stmt == NULL)
       return NULL;
-    bind_text(stmt, 1, hash);
-    if (!stmt_next(store, stmt, &local, "authenticating a token")) {
+    store_bind_text(stmt, 1, hash);
+    if (!store_stmt_next(store, stmt, &local, "authenticating a token")) {
       if (local != NULL)
         g_propagate_error(error, local);
       else
@@ -690,7 +690,7 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
     last_used = sqlite3_column_int64(stmt, 2);
     expires = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
   }
-  user = user_lookup(store, user_id, NULL, error);
+  user = store_user_lookup(store, user_id, NULL, error);
   if (user == NULL)
     return NULL;
   /* Checked at every use: an expired token is refused at once. */
@@ -711,7 +711,7 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
       return NULL;
     sqlite3_bind_int64(stmt, 1, token_id);
     sqlite3_bind_int64(stmt, 2, now);
-    if (!stmt_run(store, stmt, error, "authenticating a token"))
+    if (!store_stmt_run(store, stmt, error, "authenticating a token"))
       return NULL;
   }
   if (!store_txn_commit(&txn, "authenticating a token", error))
@@ -730,7 +730,7 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
   g_return_val_if_fail(store != NULL, NULL);
 
   if (user_id != 0) {
-    g_autoptr(PpUser) user = user_lookup(store, user_id, NULL, error);
+    g_autoptr(PpUser) user = store_user_lookup(store, user_id, NULL, error);
 
     if (user == NULL)
       return NULL;
@@ -740,7 +740,7 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
     return NULL;
   sqlite3_bind_int64(stmt, 1, user_id);
   tokens = g_ptr_array_new_with_free_func((GDestroyNotify)pp_token_free);
-  while (stmt_next(store, stmt, &local, "listing tokens"))
+  while (store_stmt_next(store, stmt, &local, "listing tokens"))
     g_ptr_array_add(tokens, token_from_row(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -762,7 +762,7 @@ pp_store_token_delete(PpStore *store, gint64 id, gint64 user_id, GError **error)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, id);
   sqlite3_bind_int64(stmt, 2, user_id);
-  if (!stmt_run(store, stmt, error, "deleting a token"))
+  if (!store_stmt_run(store, stmt, error, "deleting a token"))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no token %" G_GINT64_FORMAT, id);

@@ -38,7 +38,7 @@ pp_vm_state_to_string(PpVmState state)
 
 /* The schema's CHECK lets only these names in. */
 PpVmState
-vm_state_from_string(const char *text)
+store_vm_state_from_string(const char *text)
 {
   for (guint i = 0; i < _PP_VM_STATE_MAX; i++)
     if (text != NULL && strcmp(vm_state_names[i], text) == 0)
@@ -66,14 +66,14 @@ vm_from_row(sqlite3_stmt *stmt)
   PpVm *vm = g_new0(PpVm, 1);
 
   vm->id = sqlite3_column_int64(stmt, 0);
-  vm->name = col_strdup(stmt, 1);
+  vm->name = store_col_strdup(stmt, 1);
   vm->owner_id = sqlite3_column_int64(stmt, 2);
-  vm->owner_name = col_strdup(stmt, 3);
-  vm->state = vm_state_from_string(col_text(stmt, 4));
-  vm->reason = col_strdup(stmt, 5);
-  vm->template_text = col_strdup(stmt, 6);
+  vm->owner_name = store_col_strdup(stmt, 3);
+  vm->state = store_vm_state_from_string(store_col_text(stmt, 4));
+  vm->reason = store_col_strdup(stmt, 5);
+  vm->template_text = store_col_strdup(stmt, 6);
   vm->host_id = sqlite3_column_int64(stmt, 7); /* NULL reads as 0 */
-  vm->host_name = col_strdup(stmt, 8);
+  vm->host_name = store_col_strdup(stmt, 8);
   vm->cpu = sqlite3_column_int64(stmt, 9);
   vm->memory_kib = sqlite3_column_int64(stmt, 10);
   vm->created = sqlite3_column_int64(stmt, 11);
@@ -97,7 +97,7 @@ vm_get(PpStore *store, gint64 id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a VM"))
+  if (store_stmt_next(store, stmt, &local, "reading a VM"))
     return vm_from_row(stmt);
   if (local != NULL)
     g_propagate_error(error, local);
@@ -117,8 +117,8 @@ vm_state_locked(PpStore *store, gint64 id, PpVmState *ret_state, GError **error)
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, id);
-  if (stmt_next(store, stmt, &local, "reading a VM")) {
-    *ret_state = vm_state_from_string(col_text(stmt, 0));
+  if (store_stmt_next(store, stmt, &local, "reading a VM")) {
+    *ret_state = store_vm_state_from_string(store_col_text(stmt, 0));
     return TRUE;
   }
   if (local != NULL)
@@ -170,10 +170,10 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
     sqlite3_bind_int64(stmt, 1, vm_id);
     sqlite3_bind_int(stmt, 2, (int)i);
     if (spec != NULL)
-      bind_request(stmt, 4, &g_array_index(spec->requests, PpPciRequest, i));
+      store_bind_request(stmt, 4, &g_array_index(spec->requests, PpPciRequest, i));
     if (pci_classes[i] >= 0)
       sqlite3_bind_int(stmt, 3, pci_classes[i]);
-    if (!stmt_run(store, stmt, error, "recording a VM's PCI requests"))
+    if (!store_stmt_run(store, stmt, error, "recording a VM's PCI requests"))
       return FALSE;
   }
   return TRUE;
@@ -221,18 +221,18 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
    * user's last VM are serialized here, and one gets it. */
   if (!store_txn_begin(store, &txn, "creating a VM", error))
     return NULL;
-  owner = user_lookup(store, owner_id, NULL, error);
+  owner = store_user_lookup(store, owner_id, NULL, error);
   if (owner == NULL ||
-      !quota_check_locked(store, owner, 0, cpu, memory_kib, pci_classes, n_pci, error))
+      !store_quota_check_locked(store, owner, 0, cpu, memory_kib, pci_classes, n_pci, error))
     return NULL;
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_INSERT, error);
 
     if (stmt == NULL)
       return NULL;
-    bind_text(stmt, 1, name);
+    store_bind_text(stmt, 1, name);
     sqlite3_bind_int64(stmt, 2, owner_id);
-    bind_text(stmt, 3, template_text);
+    store_bind_text(stmt, 3, template_text);
     sqlite3_bind_int64(stmt, 4, cpu);
     sqlite3_bind_int64(stmt, 5, memory_kib);
     sqlite3_bind_int64(stmt, 6, now);
@@ -241,10 +241,10 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
       domain_spec = pp_vm_spec_domain_to_json(spec);
       if (spec->host_id > 0)
         sqlite3_bind_int64(stmt, 7, spec->host_id);
-      bind_text(stmt, 8, spec->host_name);
-      bind_text(stmt, 9, domain_spec);
+      store_bind_text(stmt, 8, spec->host_name);
+      store_bind_text(stmt, 9, domain_spec);
     }
-    if (!stmt_run(store, stmt, error, "creating a VM"))
+    if (!store_stmt_run(store, stmt, error, "creating a VM"))
       return NULL;
     id = sqlite3_last_insert_rowid(store->db);
   }
@@ -256,7 +256,7 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, id);
-    if (!stmt_run(store, stmt, error, "naming a VM"))
+    if (!store_stmt_run(store, stmt, error, "naming a VM"))
       return NULL;
   }
   vm = vm_get(store, id, error);
@@ -301,7 +301,7 @@ vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, vm_id);
-  while (stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
+  while (store_stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
     PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
     gint *fields[] = { &request.class_code, &request.vendor, &request.device };
 
@@ -311,7 +311,7 @@ vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
     }
     if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
       request.by_address = TRUE;
-      address_unpack(sqlite3_column_int64(stmt, 3), &request.address);
+      store_address_unpack(sqlite3_column_int64(stmt, 3), &request.address);
     }
     pp_vm_spec_add_request(spec, &request);
   }
@@ -336,14 +336,14 @@ pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, vm_id);
-  if (!stmt_next(store, stmt, &local, "reading a VM's spec")) {
+  if (!store_stmt_next(store, stmt, &local, "reading a VM's spec")) {
     if (local != NULL)
       g_propagate_error(error, local);
     else
       set_no_vm(error, vm_id);
     return NULL;
   }
-  domain_spec = col_text(stmt, 5);
+  domain_spec = store_col_text(stmt, 5);
   if (domain_spec == NULL) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
                 "VM %" G_GINT64_FORMAT " has no spec: its template did not parse when the store "
@@ -352,11 +352,11 @@ pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error)
     return NULL;
   }
   spec = pp_vm_spec_new();
-  spec->name = g_strdup(col_text(stmt, 0));
+  spec->name = g_strdup(store_col_text(stmt, 0));
   spec->cpu = sqlite3_column_int64(stmt, 1);
   spec->memory_mib = (guint64)sqlite3_column_int64(stmt, 2) / 1024;
   spec->host_id = sqlite3_column_int64(stmt, 3);
-  spec->host_name = g_strdup(col_text(stmt, 4));
+  spec->host_name = g_strdup(store_col_text(stmt, 4));
   if (!pp_vm_spec_domain_from_json(spec, domain_spec, &local)) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "VM %" G_GINT64_FORMAT ": %s", vm_id,
                 local->message);
@@ -380,8 +380,8 @@ pp_store_vm_set_domain_xml(PpStore *store, gint64 vm_id, const char *xml, GError
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, vm_id);
-  bind_text(stmt, 2, xml);
-  if (!stmt_run(store, stmt, error, "recording a VM's domain XML"))
+  store_bind_text(stmt, 2, xml);
+  if (!store_stmt_run(store, stmt, error, "recording a VM's domain XML"))
     return FALSE;
   if (sqlite3_changes(store->db) == 0) {
     set_no_vm(error, vm_id);
@@ -402,14 +402,14 @@ pp_store_vm_get_domain_xml(PpStore *store, gint64 vm_id, char **ret_xml, GError 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, vm_id);
-  if (!stmt_next(store, stmt, &local, "reading a VM's domain XML")) {
+  if (!store_stmt_next(store, stmt, &local, "reading a VM's domain XML")) {
     if (local != NULL)
       g_propagate_error(error, local);
     else
       set_no_vm(error, vm_id);
     return FALSE;
   }
-  *ret_xml = g_strdup(col_text(stmt, 0));
+  *ret_xml = g_strdup(store_col_text(stmt, 0));
   return TRUE;
 }
 
@@ -425,7 +425,7 @@ pp_store_vm_get(PpStore *store, gint64 id, GError **error)
 
 /* "4, 9, 12", or "4, 9, ... (25 in all)" past AMBIGUOUS_IDS_MAX. */
 char *
-ids_text(const GArray *ids)
+store_ids_text(const GArray *ids)
 {
   GString *out = g_string_new(NULL);
 
@@ -451,13 +451,13 @@ vm_id_by_name(PpStore *store, const char *name, gint64 owner_id, GError **error)
 
   if (stmt == NULL)
     return -1;
-  bind_text(stmt, 1, name);
+  store_bind_text(stmt, 1, name);
   sqlite3_bind_int64(stmt, 2, owner_id);
-  while (stmt_next(store, stmt, &local, "finding a VM by name")) {
+  while (store_stmt_next(store, stmt, &local, "finding a VM by name")) {
     gint64 id = sqlite3_column_int64(stmt, 0);
 
-    g_array_append_val(vm_state_from_string(col_text(stmt, 1)) == PP_VM_STATE_DONE ? done : live,
-                       id);
+    g_array_append_val(
+        store_vm_state_from_string(store_col_text(stmt, 1)) == PP_VM_STATE_DONE ? done : live, id);
   }
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -467,7 +467,7 @@ vm_id_by_name(PpStore *store, const char *name, gint64 owner_id, GError **error)
     return g_array_index(live, gint64, 0);
   if (live->len == 0 && done->len <= 1)
     return done->len == 1 ? g_array_index(done, gint64, 0) : 0;
-  list = ids_text(live->len > 0 ? live : done);
+  list = store_ids_text(live->len > 0 ? live : done);
   if (live->len > 0)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
                 "%u VMs are named '%s' (ids %s): use an id", live->len, name, list);
@@ -540,9 +540,9 @@ pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
   sqlite3_bind_int64(stmt, 1, owner_id);
   for (guint i = 0; i < _PP_VM_STATE_MAX; i++)
     if (states & (1u << i))
-      bind_text(stmt, param++, vm_state_names[i]);
+      store_bind_text(stmt, param++, vm_state_names[i]);
   vms = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_free);
-  while (stmt_next(store, stmt, &local, "listing VMs"))
+  while (store_stmt_next(store, stmt, &local, "listing VMs"))
     g_ptr_array_add(vms, vm_from_row(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -561,8 +561,8 @@ GPtrArray *
 pp_store_vm_list_on_host(PpStore *store, gint64 host_id, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
-  return rows_list(store, STMT_VM_LIST_ON_HOST, host_id, vm_row, (GDestroyNotify)pp_vm_free,
-                   "listing a host's VMs", error);
+  return store_rows_list(store, STMT_VM_LIST_ON_HOST, host_id, vm_row, (GDestroyNotify)pp_vm_free,
+                         "listing a host's VMs", error);
 }
 
 /* Why the device @device_id could not go to VM @vm_id on host @host_id:
@@ -579,7 +579,7 @@ set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
   if (stmt == NULL)
     return;
   sqlite3_bind_int64(stmt, 1, device_id);
-  if (!stmt_next(store, stmt, &local, "reading a device")) {
+  if (!store_stmt_next(store, stmt, &local, "reading a device")) {
     if (local != NULL)
       g_propagate_error(error, local);
     else
@@ -587,11 +587,11 @@ set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
                   "device %" G_GINT64_FORMAT " is no longer in the inventory", device_id);
     return;
   }
-  address = col_text(stmt, 0);
+  address = store_col_text(stmt, 0);
   holder = sqlite3_column_int64(stmt, 3);
   if (sqlite3_column_int64(stmt, 1) != host_id)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
-                "device %s is on host '%s', not on host '%s'", address, col_text(stmt, 2),
+                "device %s is on host '%s', not on host '%s'", address, store_col_text(stmt, 2),
                 host_name);
   else if (holder == vm_id)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
@@ -623,8 +623,8 @@ vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
     sqlite3_bind_int64(stmt, 1, vm_id);
     sqlite3_bind_int64(stmt, 2, host_id);
     sqlite3_bind_int64(stmt, 3, now);
-    bind_text(stmt, 4, reason);
-    if (!stmt_run(store, stmt, error, "allocating a VM"))
+    store_bind_text(stmt, 4, reason);
+    if (!store_stmt_run(store, stmt, error, "allocating a VM"))
       return FALSE;
     /* Checked pending in this transaction. */
     g_assert(sqlite3_changes(store->db) == 1);
@@ -638,7 +638,7 @@ vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
     sqlite3_bind_int64(stmt, 2, vm_id);
     sqlite3_bind_int(stmt, 3, (int)i);
     sqlite3_bind_int64(stmt, 4, host_id);
-    if (!stmt_run(store, stmt, error, "allocating a device"))
+    if (!store_stmt_run(store, stmt, error, "allocating a device"))
       return FALSE;
     if (sqlite3_changes(store->db) != 1) {
       set_device_refused(store, vm_id, host_id, host_name, device_ids[i], error);
@@ -668,7 +668,7 @@ pp_store_vm_allocate(PpStore *store, gint64 vm_id, gint64 host_id, const gint64 
     set_wrong_state(error, vm_id, state, PP_VM_STATE_PENDING);
     return FALSE;
   }
-  host_name = host_name_locked(store, host_id, NULL, error);
+  host_name = store_host_name_locked(store, host_id, NULL, error);
   if (host_name == NULL)
     return FALSE;
   /* On failure the transaction rolls back: nothing allocated. */
@@ -692,7 +692,7 @@ pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState t
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(from < _PP_VM_STATE_MAX && to < _PP_VM_STATE_MAX, FALSE);
 
-  text = vm_reason_text(reason);
+  text = store_vm_reason_text(reason);
   what = g_strdup_printf("moving VM %" G_GINT64_FORMAT " from %s to %s", vm_id,
                          vm_state_names[from], vm_state_names[to]);
   if (!store_txn_begin(store, &txn, what, error))
@@ -709,13 +709,13 @@ pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState t
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    bind_text(stmt, 2, vm_state_names[from]);
-    bind_text(stmt, 3, vm_state_names[to]);
-    bind_text(stmt, 4, text);
+    store_bind_text(stmt, 2, vm_state_names[from]);
+    store_bind_text(stmt, 3, vm_state_names[to]);
+    store_bind_text(stmt, 4, text);
     sqlite3_bind_int64(stmt, 5, now);
     /* The schema refuses a move that would leave a host to a VM that
      * holds nothing, or none to one that holds: release, allocate. */
-    if (!stmt_run(store, stmt, error, what))
+    if (!store_stmt_run(store, stmt, error, what))
       return FALSE;
   }
   if (!store_txn_commit(&txn, what, error))
@@ -737,7 +737,7 @@ vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *re
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    if (!stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
+    if (!store_stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
       return FALSE;
     *ret_deleted = (guint)sqlite3_changes(store->db);
   }
@@ -747,7 +747,7 @@ vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *re
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    if (!stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
+    if (!store_stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
       return FALSE;
     *ret_freed = (guint)sqlite3_changes(store->db);
   }
@@ -766,7 +766,7 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(to == PP_VM_STATE_DONE || to == PP_VM_STATE_FAILED, FALSE);
 
-  text = vm_reason_text(reason);
+  text = store_vm_reason_text(reason);
   if (!store_txn_begin(store, &txn, "releasing a VM", error))
     return FALSE;
   if (!vm_state_locked(store, vm_id, &state, error) ||
@@ -778,10 +778,10 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    bind_text(stmt, 2, vm_state_names[to]);
-    bind_text(stmt, 3, text);
+    store_bind_text(stmt, 2, vm_state_names[to]);
+    store_bind_text(stmt, 3, text);
     sqlite3_bind_int64(stmt, 4, now);
-    if (!stmt_run(store, stmt, error, "releasing a VM"))
+    if (!store_stmt_run(store, stmt, error, "releasing a VM"))
       return FALSE;
   }
   if (!store_txn_commit(&txn, "releasing a VM", error))
@@ -803,7 +803,7 @@ pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *re
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
 
-  text = vm_reason_text(reason);
+  text = store_vm_reason_text(reason);
   if (!store_txn_begin(store, &txn, "requeueing a VM", error))
     return FALSE;
   if (!vm_state_locked(store, vm_id, &state, error))
@@ -820,10 +820,10 @@ pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *re
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    bind_text(stmt, 2, text);
+    store_bind_text(stmt, 2, text);
     sqlite3_bind_int64(stmt, 3, now);
     sqlite3_bind_int(stmt, 4, count_try ? 1 : 0);
-    if (!stmt_run(store, stmt, error, "requeueing a VM"))
+    if (!store_stmt_run(store, stmt, error, "requeueing a VM"))
       return FALSE;
   }
   if (!store_txn_commit(&txn, "requeueing a VM", error))
@@ -844,7 +844,7 @@ vm_requests_locked(PpStore *store, gint64 vm_id, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, vm_id);
-  while (stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
+  while (store_stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
     gint c = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 0);
 
     g_array_append_val(classes, c);
@@ -870,7 +870,7 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
 
-  text = vm_reason_text(reason);
+  text = store_vm_reason_text(reason);
   if (!store_txn_begin(store, &txn, "retrying a VM", error))
     return FALSE;
   vm = vm_get(store, vm_id, error);
@@ -880,13 +880,13 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
     set_wrong_state(error, vm_id, vm->state, from);
     return FALSE;
   }
-  owner = user_lookup(store, vm->owner_id, NULL, error);
+  owner = store_user_lookup(store, vm->owner_id, NULL, error);
   if (owner == NULL)
     return FALSE;
   classes = vm_requests_locked(store, vm_id, error);
   if (classes == NULL ||
-      !quota_check_locked(store, owner, vm_id, vm->cpu, vm->memory_kib,
-                          (const gint *)(void *)classes->data, classes->len, error) ||
+      !store_quota_check_locked(store, owner, vm_id, vm->cpu, vm->memory_kib,
+                                (const gint *)(void *)classes->data, classes->len, error) ||
       !vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
     return FALSE;
   {
@@ -895,10 +895,10 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    bind_text(stmt, 2, text);
+    store_bind_text(stmt, 2, text);
     sqlite3_bind_int64(stmt, 3, now);
     sqlite3_bind_int(stmt, 4, 0);
-    if (!stmt_run(store, stmt, error, "retrying a VM"))
+    if (!store_stmt_run(store, stmt, error, "retrying a VM"))
       return FALSE;
   }
   if (!store_txn_commit(&txn, "retrying a VM", error))
@@ -926,10 +926,10 @@ change_from_row(sqlite3_stmt *stmt)
   PpVmChange *c = g_new0(PpVmChange, 1);
 
   c->at = sqlite3_column_int64(stmt, 0);
-  c->from_state = col_strdup(stmt, 1);
-  c->to_state = col_strdup(stmt, 2);
-  c->reason = col_strdup(stmt, 3);
-  c->host_name = col_strdup(stmt, 4);
+  c->from_state = store_col_strdup(stmt, 1);
+  c->to_state = store_col_strdup(stmt, 2);
+  c->reason = store_col_strdup(stmt, 3);
+  c->host_name = store_col_strdup(stmt, 4);
   return c;
 }
 
@@ -942,8 +942,8 @@ pp_store_vm_list_history(PpStore *store, gint64 vm_id, GError **error)
 
   if (!vm_state_locked(store, vm_id, &state, error))
     return NULL;
-  return rows_list(store, STMT_VM_HISTORY, vm_id, change_from_row,
-                   (GDestroyNotify)pp_vm_change_free, "reading a VM's history", error);
+  return store_rows_list(store, STMT_VM_HISTORY, vm_id, change_from_row,
+                         (GDestroyNotify)pp_vm_change_free, "reading a VM's history", error);
 }
 
 GPtrArray *
@@ -955,14 +955,14 @@ pp_store_vm_list_devices(PpStore *store, gint64 vm_id, GError **error)
 
   if (!vm_state_locked(store, vm_id, &state, error))
     return NULL;
-  return device_list(store, STMT_DEV_LIST_VM, vm_id, "listing a VM's devices", error);
+  return store_device_list(store, STMT_DEV_LIST_VM, vm_id, "listing a VM's devices", error);
 }
 
 GPtrArray *
 pp_store_device_list_all(PpStore *store, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
-  return device_list(store, STMT_DEV_LIST_ALL, 0, "listing every device", error);
+  return store_device_list(store, STMT_DEV_LIST_ALL, 0, "listing every device", error);
 }
 
 GHashTable *
@@ -978,7 +978,7 @@ pp_store_host_usage(PpStore *store, GError **error)
   if (stmt == NULL)
     return NULL;
   usage = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-  while (stmt_next(store, stmt, &local, "summing what the hosts' VMs hold")) {
+  while (store_stmt_next(store, stmt, &local, "summing what the hosts' VMs hold")) {
     gint64 *host_id = g_new(gint64, 1);
     PpHostUsage *used = g_new0(PpHostUsage, 1);
 
@@ -1006,7 +1006,7 @@ pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, host_id);
-  if (!stmt_next(store, stmt, &local, "summing what a host's VMs hold")) {
+  if (!store_stmt_next(store, stmt, &local, "summing what a host's VMs hold")) {
     if (local != NULL)
       g_propagate_error(error, local);
     else
@@ -1031,7 +1031,7 @@ pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error)
   if (stmt == NULL)
     return -1;
   sqlite3_bind_int64(stmt, 1, device_id);
-  if (stmt_next(store, stmt, &local, "finding a device's host"))
+  if (store_stmt_next(store, stmt, &local, "finding a device's host"))
     return sqlite3_column_int64(stmt, 0);
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -1053,7 +1053,7 @@ pp_store_vm_host_ids(PpStore *store, GError **error)
   if (stmt == NULL)
     return NULL;
   ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-  while (stmt_next(store, stmt, &local, "listing the VMs on hosts")) {
+  while (store_stmt_next(store, stmt, &local, "listing the VMs on hosts")) {
     gint64 vm_id = sqlite3_column_int64(stmt, 0), host_id = sqlite3_column_int64(stmt, 1);
 
     g_hash_table_insert(ids, g_memdup2(&vm_id, sizeof(vm_id)),
@@ -1112,7 +1112,7 @@ page_read_ids(PpStore *store, StoreStmt *stmt, GArray *ids, GError **error)
 {
   GError *local = NULL;
 
-  while (stmt_next(store, stmt, &local, "listing a page")) {
+  while (store_stmt_next(store, stmt, &local, "listing a page")) {
     gint64 id = sqlite3_column_int64(stmt, 0);
 
     g_array_append_val(ids, id);
@@ -1150,7 +1150,7 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
   gint64 limit = (gint64)page->limit + 1;
 
   if (page->host_id != 0) {
-    g_autoptr(StoreStmt) stmt = page_stmt(store, PAGE_VM_IDS_HOST, error);
+    g_autoptr(StoreStmt) stmt = store_page_stmt(store, PAGE_VM_IDS_HOST, error);
     g_autoptr(GString) states = NULL;
 
     if (stmt == NULL)
@@ -1165,12 +1165,12 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
     sqlite3_bind_int64(stmt, 2, page->after);
     sqlite3_bind_int64(stmt, 3, limit);
     sqlite3_bind_int64(stmt, 4, page->owner_id);
-    bind_text(stmt, 5, states != NULL ? states->str : NULL);
+    store_bind_text(stmt, 5, states != NULL ? states->str : NULL);
     return page_read_ids(store, stmt, ids, error);
   }
   if (page->states == 0 || page->states == all) {
     g_autoptr(StoreStmt) stmt =
-        page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER : PAGE_VM_IDS, error);
+        store_page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER : PAGE_VM_IDS, error);
     int p = 1;
 
     if (stmt == NULL)
@@ -1189,13 +1189,13 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
 
     if (!(page->states & (1u << s)))
       continue;
-    stmt =
-        page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER_STATE : PAGE_VM_IDS_STATE, error);
+    stmt = store_page_stmt(store, page->owner_id != 0 ? PAGE_VM_IDS_OWNER_STATE : PAGE_VM_IDS_STATE,
+                           error);
     if (stmt == NULL)
       return FALSE;
     if (page->owner_id != 0)
       sqlite3_bind_int64(stmt, p++, page->owner_id);
-    bind_text(stmt, p++, vm_state_names[s]);
+    store_bind_text(stmt, p++, vm_state_names[s]);
     sqlite3_bind_int64(stmt, p++, page->after);
     sqlite3_bind_int64(stmt, p, limit);
     if (!page_read_ids(store, stmt, ids, error))
@@ -1210,13 +1210,13 @@ vm_row_from_row(sqlite3_stmt *stmt)
   PpVmRow *row = g_new0(PpVmRow, 1);
 
   row->id = sqlite3_column_int64(stmt, 0);
-  row->name = col_strdup(stmt, 1);
+  row->name = store_col_strdup(stmt, 1);
   row->owner_id = sqlite3_column_int64(stmt, 2);
-  row->owner_name = col_strdup(stmt, 3);
-  row->state = vm_state_from_string(col_text(stmt, 4));
-  row->reason = col_strdup(stmt, 5);
+  row->owner_name = store_col_strdup(stmt, 3);
+  row->state = store_vm_state_from_string(store_col_text(stmt, 4));
+  row->reason = store_col_strdup(stmt, 5);
   row->host_id = sqlite3_column_int64(stmt, 6); /* NULL reads as 0 */
-  row->host_name = col_strdup(stmt, 7);
+  row->host_name = store_col_strdup(stmt, 7);
   row->cpu = sqlite3_column_int64(stmt, 8);
   row->memory_kib = sqlite3_column_int64(stmt, 9);
   row->devices = (guint)sqlite3_column_int64(stmt, 10);
@@ -1240,7 +1240,7 @@ typedef StoreStmt *(*PageRowStmt)(PpStore *store, GError **error);
 static StoreStmt *
 vm_row_stmt(PpStore *store, GError **error)
 {
-  return page_stmt(store, PAGE_VM_ROW, error);
+  return store_page_stmt(store, PAGE_VM_ROW, error);
 }
 
 static StoreStmt *
@@ -1258,7 +1258,7 @@ vm_page_row(sqlite3_stmt *stmt)
 static gpointer
 host_page_row(sqlite3_stmt *stmt)
 {
-  return host_from_row(stmt);
+  return store_host_from_row(stmt);
 }
 
 /* The rows of the first @limit of @ids (read with @ids, in the same turn
@@ -1278,7 +1278,7 @@ page_rows(PpStore *store, const GArray *ids, guint limit, PageRowStmt row_stmt, 
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
-    if (!stmt_next(store, stmt, &local, what)) {
+    if (!store_stmt_next(store, stmt, &local, what)) {
       if (local != NULL) {
         g_propagate_error(error, local);
         return NULL;
@@ -1332,11 +1332,11 @@ pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GE
 
     if (!any && !(page->states & (1u << s)))
       continue;
-    stmt = page_stmt(store, any ? PAGE_HOST_IDS : PAGE_HOST_IDS_STATE, error);
+    stmt = store_page_stmt(store, any ? PAGE_HOST_IDS : PAGE_HOST_IDS_STATE, error);
     if (stmt == NULL)
       return NULL;
     if (!any)
-      bind_text(stmt, p++, host_state_names[s]);
+      store_bind_text(stmt, p++, host_state_names[s]);
     sqlite3_bind_int64(stmt, p++, page->after);
     sqlite3_bind_int64(stmt, p, limit);
     if (!page_read_ids(store, stmt, ids, error))
@@ -1362,12 +1362,12 @@ pp_store_vm_is_owned(PpStore *store, gint64 vm_id, gint64 owner_id, gboolean *re
 
   g_return_val_if_fail(store != NULL && ret_owned != NULL, FALSE);
 
-  stmt = page_stmt(store, PAGE_VM_OWNED, error);
+  stmt = store_page_stmt(store, PAGE_VM_OWNED, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, vm_id);
   sqlite3_bind_int64(stmt, 2, owner_id);
-  if (!stmt_next(store, stmt, &local, "reading a VM's owner")) {
+  if (!store_stmt_next(store, stmt, &local, "reading a VM's owner")) {
     if (local == NULL)
       g_set_error(&local, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "reading a VM's owner: no row");
     g_propagate_error(error, local);

@@ -28,7 +28,7 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 /* Statements, prepared once per store                                      */
 /* ------------------------------------------------------------------------ */
 
-/* A host row as host_from_row() reads it; the counts are the devices and
+/* A host row as store_host_from_row() reads it; the counts are the devices and
  * the free devices (not held, not gone). */
 #define HOST_COLUMNS                                                                               \
   "h.id, h.name, h.ssh_user, h.ssh_host, h.ssh_port, h.libvirt_uri, h.probe_command, h.state, "    \
@@ -292,7 +292,7 @@ store_stmt_release(StoreStmt *stmt)
 
 /* Returns: (transfer none): the cached paged-list statement @id. */
 StoreStmt *
-page_stmt(PpStore *store, PageStmtId id, GError **error)
+store_page_stmt(PpStore *store, PageStmtId id, GError **error)
 {
   if (store->page_stmts[id] == NULL &&
       sqlite3_prepare_v3(store->db, page_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -359,7 +359,7 @@ store_stmt(PpStore *store, StmtId id, GError **error)
 
 /* Runs a statement that returns no rows; FALSE with the error on failure. */
 gboolean
-stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
+store_stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
 {
   if (sqlite3_step(stmt) != SQLITE_DONE) {
     store_set_error(store, error, "%s", what);
@@ -371,7 +371,7 @@ stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
 /* Steps a query: TRUE for a row, FALSE at the end or on an error (set
  * then). */
 gboolean
-stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
+store_stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
 {
   int rc = sqlite3_step(stmt);
 
@@ -480,7 +480,7 @@ store_txn_commit(StoreTxn *txn, const char *what, GError **error)
 /* ------------------------------------------------------------------------ */
 
 char *
-col_strdup(sqlite3_stmt *stmt, int col)
+store_col_strdup(sqlite3_stmt *stmt, int col)
 {
   if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
     return NULL;
@@ -488,14 +488,14 @@ col_strdup(sqlite3_stmt *stmt, int col)
 }
 
 const char *
-col_text(sqlite3_stmt *stmt, int col)
+store_col_text(sqlite3_stmt *stmt, int col)
 {
   return (const char *)sqlite3_column_text(stmt, col);
 }
 
 /* Binds a nullable string that outlives the statement's step. */
 void
-bind_text(sqlite3_stmt *stmt, int index, const char *text)
+store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
   if (text == NULL)
     sqlite3_bind_null(stmt, index);
@@ -506,7 +506,7 @@ bind_text(sqlite3_stmt *stmt, int index, const char *text)
 /* A reason, from libvirt or a probe: bounded and made UTF-8. Returns:
  * (transfer full) (nullable). */
 char *
-vm_reason_text(const char *reason)
+store_vm_reason_text(const char *reason)
 {
   if (reason == NULL)
     return NULL;
@@ -515,7 +515,7 @@ vm_reason_text(const char *reason)
 
 /* The name rule of hosts and users; @kind is "host" or "user". */
 gboolean
-check_name(const char *kind, const char *name, GError **error)
+store_check_name(const char *kind, const char *name, GError **error)
 {
   gsize len = name ? strlen(name) : 0;
   gsize good = name ? strspn(name, NAME_CHARS) : 0;
@@ -550,7 +550,7 @@ check_name(const char *kind, const char *name, GError **error)
 /* A short single-line value (a token name, who allowed a device): the
  * rule of pp-host-spec's words, in the store's error domain. */
 gboolean
-check_field(const char *what, const char *value, gsize max_len, GError **error)
+store_check_field(const char *what, const char *value, gsize max_len, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
@@ -565,8 +565,8 @@ check_field(const char *what, const char *value, gsize max_len, GError **error)
  * in the query's order; @what words an error. Returns: (transfer full):
  * an array that frees them with @free_func, or %NULL with @error. */
 GPtrArray *
-rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestroyNotify free_func,
-          const char *what, GError **error)
+store_rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestroyNotify free_func,
+                const char *what, GError **error)
 {
   g_autoptr(StoreStmt) stmt = store_stmt(store, id, error);
   g_autoptr(GPtrArray) rows = NULL;
@@ -577,7 +577,7 @@ rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestroyNotif
   if (param != 0)
     sqlite3_bind_int64(stmt, 1, param);
   rows = g_ptr_array_new_with_free_func(free_func);
-  while (stmt_next(store, stmt, &local, what))
+  while (store_stmt_next(store, stmt, &local, what))
     g_ptr_array_add(rows, read(stmt));
   if (local != NULL) {
     g_propagate_error(error, local);
@@ -630,8 +630,8 @@ pp_store_open(const char *path, GError **error)
     store_set_error(store, error, "opening store '%s': setting WAL mode", path);
     return NULL;
   }
-  if (g_ascii_strcasecmp(col_text(stmt, 0), "wal") != 0)
-    g_debug("'%s': journal mode stays '%s', ignoring", path, col_text(stmt, 0));
+  if (g_ascii_strcasecmp(store_col_text(stmt, 0), "wal") != 0)
+    g_debug("'%s': journal mode stays '%s', ignoring", path, store_col_text(stmt, 0));
   g_clear_pointer(&stmt, sqlite3_finalize);
   if (!store_migrate(store, error))
     return NULL;
@@ -641,7 +641,7 @@ pp_store_open(const char *path, GError **error)
     store_set_error(store, error, "opening store '%s': reading its id", path);
     return NULL;
   }
-  store->id = col_strdup(stmt, 0);
+  store->id = store_col_strdup(stmt, 0);
   return g_steal_pointer(&store);
 }
 
@@ -737,8 +737,8 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    while (stmt_next(store, stmt, &local, "counting hosts"))
-      counts.hosts_by_state[host_state_from_string(col_text(stmt, 0))] =
+    while (store_stmt_next(store, stmt, &local, "counting hosts"))
+      counts.hosts_by_state[store_host_state_from_string(store_col_text(stmt, 0))] =
           (guint)sqlite3_column_int64(stmt, 1);
     if (local != NULL) {
       g_propagate_error(error, local);
@@ -750,7 +750,7 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    if (!stmt_next(store, stmt, error, "counting devices"))
+    if (!store_stmt_next(store, stmt, error, "counting devices"))
       return FALSE;
     counts.devices = (guint)sqlite3_column_int64(stmt, 0);
     counts.devices_held = (guint)sqlite3_column_int64(stmt, 1);
@@ -761,7 +761,7 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    if (!stmt_next(store, stmt, error, "counting users"))
+    if (!store_stmt_next(store, stmt, error, "counting users"))
       return FALSE;
     counts.users = (guint)sqlite3_column_int64(stmt, 0);
     counts.tokens = (guint)sqlite3_column_int64(stmt, 1);
@@ -771,8 +771,8 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    while (stmt_next(store, stmt, &local, "counting VMs"))
-      counts.vms_by_state[vm_state_from_string(col_text(stmt, 0))] =
+    while (store_stmt_next(store, stmt, &local, "counting VMs"))
+      counts.vms_by_state[store_vm_state_from_string(store_col_text(stmt, 0))] =
           (guint)sqlite3_column_int64(stmt, 1);
     if (local != NULL) {
       g_propagate_error(error, local);
