@@ -1016,6 +1016,44 @@ test_mac_base(void)
                   "overlap 02:00:0a:00:00:01 to 02:00:0a:00:00:0a of AR 0 (line 3)");
 }
 
+/* A byte-order mark is skipped, not counted: the key is where the parser
+ * says its line is. */
+static void
+test_key_pos_bom(void)
+{
+  parse_fails("\xef\xbb\xbf"
+              "AR = [ TYPE = ETHER, SIZE = 0 ]\nNAME = n\nVN_MAD = dummy\n",
+              "line 1, column 22: AR: SIZE '0' is not a range size: 1 to 1048576");
+}
+
+/* Ranges the store built (no position): the overlap says which, without a
+ * line. */
+static void
+test_overlaps_built(void)
+{
+  g_autoptr(PpNetworkSpec) spec = pp_network_spec_new();
+  g_autoptr(GError) error = NULL;
+  PpNetworkAr a = { 0 }, b = { 0 };
+
+  a.type = PP_NETWORK_AR_IP4;
+  a.size = 4;
+  a.ip = ip4("10.0.0.1");
+  a.mac = mac("02:00:0a:00:00:01");
+  a.has_mac = TRUE;
+  b = a;
+  b.type = PP_NETWORK_AR_ETHER;
+  b.mac = mac("02:00:0a:00:00:04");
+  g_array_append_val(spec->ars, a);
+  g_array_append_val(spec->ars, b);
+  g_assert_false(pp_network_spec_check_overlaps(spec, &error));
+  g_assert_error(error, PP_NETWORK_ERROR, PP_NETWORK_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "the MACs 02:00:0a:00:00:04 to 02:00:0a:00:00:07 of AR 1 overlap "
+                  "02:00:0a:00:00:01 to 02:00:0a:00:00:04 of AR 0");
+  g_array_index(spec->ars, PpNetworkAr, 1).mac = mac("02:00:0a:00:00:05");
+  g_assert_true(pp_network_spec_check_overlaps(spec, NULL));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Leases                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1284,6 +1322,8 @@ main(int argc, char **argv)
   g_test_add_func("/network/too-many-ars", test_too_many_ars);
   g_test_add_func("/network/overlaps", test_overlaps);
   g_test_add_func("/network/mac-base", test_mac_base);
+  g_test_add_func("/network/key-pos-bom", test_key_pos_bom);
+  g_test_add_func("/network/overlaps-built", test_overlaps_built);
   g_test_add_func("/network/lease-ether", test_lease_ether);
   g_test_add_func("/network/lease-ip4", test_lease_ip4);
   g_test_add_func("/network/lease-ip6", test_lease_ip6);
