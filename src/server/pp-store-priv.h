@@ -31,6 +31,11 @@ gboolean pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_i
  * version without one. */
 const char *pp_store_test_get_migration(int version);
 
+/* The SQL of the read that decides whether a pushed report is the host's
+ * last one again (the cheap path of pp_store_host_ingest()), to look at its
+ * query plan. Returns: (transfer none). */
+const char *pp_store_test_get_report_state_sql(void);
+
 /* The JSON object text the store keeps for a probe record (the
  * `attributes` column): keys in order. Returns: (transfer full). */
 char *pp_store_test_record_to_json(const char *const *keys, const char *const *values);

@@ -793,6 +793,12 @@ pp_store_test_get_db(PpStore *store)
   return store->db;
 }
 
+const char *
+pp_store_test_get_report_state_sql(void)
+{
+  return stmt_sql[STMT_HOST_REPORT_STATE];
+}
+
 /* The owner of the VMs pp_store_test_add_vm() makes. */
 #define TEST_VM_OWNER "test-vm-owner"
 
