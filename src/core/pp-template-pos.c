@@ -129,19 +129,10 @@ cur_enter_vector(Cursor *c, const char *text, gsize len, const PpAttribute *attr
   return TRUE;
 }
 
-/* One KEY = value pair of a vector, as cur_next_pair() finds it: where the
- * key starts, and the bytes of the key and of the value as written (a
- * quoted value with its quotes). */
-typedef struct {
-  PpTextPos pos;
-  gsize key_from, key_to;
-  gsize value_from, value_to;
-} Pair;
-
 /* Reads the next pair of the vector @c is in (cur_enter_vector()); FALSE
  * at its end. */
 static gboolean
-cur_next_pair(Cursor *c, Pair *ret)
+cur_next_pair(Cursor *c, PpTemplatePair *ret)
 {
   cur_skip_space(c);
   if (c->at >= c->len || !is_name_char(cur_peek(c)))
@@ -164,12 +155,46 @@ cur_next_pair(Cursor *c, Pair *ret)
   return TRUE;
 }
 
-static gboolean
-pair_is(const Cursor *c, const Pair *pair, const char *key)
+gboolean
+pp_template_pair_is(const char *text, const PpTemplatePair *pair, const char *key)
 {
   gsize n = pair->key_to - pair->key_from;
 
-  return n == strlen(key) && g_ascii_strncasecmp(c->text + pair->key_from, key, n) == 0;
+  return n == strlen(key) && g_ascii_strncasecmp(text + pair->key_from, key, n) == 0;
+}
+
+gboolean
+pp_template_vector_foreach_pair(const char *text, gsize len, const PpAttribute *attr,
+                                PpTemplatePairFunc func, gpointer user_data)
+{
+  Cursor c;
+  PpTemplatePair pair;
+
+  g_return_val_if_fail(attr != NULL && func != NULL, FALSE);
+
+  if (!cur_enter_vector(&c, text, len, attr))
+    return FALSE;
+  while (cur_next_pair(&c, &pair) && func(text, &pair, user_data))
+    ;
+  return TRUE;
+}
+
+typedef struct {
+  const char *key;
+  PpTextPos pos;
+  gboolean found;
+} KeyFind;
+
+static gboolean
+find_key(const char *text, const PpTemplatePair *pair, gpointer user_data)
+{
+  KeyFind *find = user_data;
+
+  if (!pp_template_pair_is(text, pair, find->key))
+    return TRUE;
+  find->pos = pair->pos;
+  find->found = TRUE;
+  return FALSE;
 }
 
 /* Where @key (upper case) first appears in vector @attr of @text; the
@@ -177,17 +202,11 @@ pair_is(const Cursor *c, const Pair *pair, const char *key)
 PpTextPos
 pp_template_vector_key_pos(const char *text, gsize len, const PpAttribute *attr, const char *key)
 {
-  Cursor c;
-  Pair pair;
+  KeyFind find = { key, { 0, 0 }, FALSE };
   PpTextPos none = { 0, 0 };
 
   g_return_val_if_fail(attr != NULL && key != NULL, none);
 
-  if (!cur_enter_vector(&c, text, len, attr))
-    return pp_attribute_get_pos(attr);
-  while (cur_next_pair(&c, &pair)) {
-    if (pair_is(&c, &pair, key))
-      return pair.pos;
-  }
-  return pp_attribute_get_pos(attr);
+  pp_template_vector_foreach_pair(text, len, attr, find_key, &find);
+  return find.found ? find.pos : pp_attribute_get_pos(attr);
 }

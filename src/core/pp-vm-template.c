@@ -6,6 +6,8 @@
 
 #include "pp-vm-template.h"
 
+#include "pp-template-pos.h"
+
 /* clang-format off */
 G_DEFINE_QUARK(pp-vm-template-error-quark, pp_vm_template_error)
 /* clang-format on */
@@ -17,10 +19,10 @@ G_DEFINE_QUARK(pp-vm-template-error-quark, pp_vm_template_error)
 #define MEMORY_MAX_MIB (16 * 1024 * 1024) /* 16 TiB */
 #define PATH_MAX_LEN 4095
 #define KERNEL_CMD_MAX_LEN 4096
-#define BRIDGE_MAX_LEN 15 /* IFNAMSIZ - 1 */
-#define WORD_MAX_LEN 32   /* MODEL, TARGET */
-#define VECTORS_MAX 64    /* DISK, NIC and PCI vectors, each */
-#define LISTEN_MAX_LEN 45 /* INET6_ADDRSTRLEN - 1 */
+#define BRIDGE_MAX_LEN 15      /* IFNAMSIZ - 1 */
+#define WORD_MAX_LEN 32        /* MODEL, TARGET */
+#define VECTORS_MAX 64         /* DISK, NIC and PCI vectors, each */
+#define LISTEN_MAX_LEN 45      /* INET6_ADDRSTRLEN - 1 */
 #define GRAPHICS_PORT_MIN 5900 /* QEMU's VNC display 0; SPICE alike, for one rule */
 #define GRAPHICS_PORT_MAX 65535
 /* The RFB protocol keys its DES challenge with 8 bytes of the password,
@@ -138,193 +140,23 @@ pp_vm_spec_free(PpVmSpec *spec)
   g_free(spec);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Positions of the keys of a vector                                         */
-/* ------------------------------------------------------------------------ */
-
-/* The template keeps the position of an attribute's name only; an error
- * about one key of a vector points at the key, found again by reading the
- * vector's text with the template language's own rules (pp-template.h).
- * The text parsed already, so only what a valid vector holds is handled. */
-
+/* Hides the value of each PASSWD pair it is called on. */
 typedef struct {
-  const char *text;
-  gsize len;
-  gsize at;
-  PpTextPos pos;
-} Cursor;
-
-static char
-cur_peek(const Cursor *c)
-{
-  return c->at < c->len ? c->text[c->at] : '\0';
-}
-
-static void
-cur_advance(Cursor *c)
-{
-  char ch = c->text[c->at++];
-
-  if (ch == '\n') {
-    c->pos.line++;
-    c->pos.column = 1;
-  } else if (((guchar)ch & 0xC0) != 0x80) {
-    /* Columns count characters, as the template parser does. */
-    c->pos.column++;
-  }
-}
+  GString *out;
+  gsize copied; /* bytes of the text copied into out so far */
+} Redaction;
 
 static gboolean
-is_blank(char ch)
+redact_pair(const char *text, const PpTemplatePair *pair, gpointer user_data)
 {
-  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
-}
+  Redaction *r = user_data;
 
-static gboolean
-is_name_char(char ch)
-{
-  return g_ascii_isalnum(ch) || ch == '_';
-}
-
-static void
-cur_skip_space(Cursor *c)
-{
-  while (c->at < c->len) {
-    char ch = cur_peek(c);
-
-    if (is_blank(ch) || ch == '\n') {
-      cur_advance(c);
-    } else if (ch == '#') {
-      while (c->at < c->len && cur_peek(c) != '\n')
-        cur_advance(c);
-    } else {
-      break;
-    }
-  }
-}
-
-static void
-cur_skip_name(Cursor *c)
-{
-  while (c->at < c->len && is_name_char(cur_peek(c)))
-    cur_advance(c);
-}
-
-static void
-cur_skip_value(Cursor *c)
-{
-  if (cur_peek(c) == '"') {
-    cur_advance(c);
-    while (c->at < c->len && cur_peek(c) != '"') {
-      if (cur_peek(c) == '\\' && c->at + 1 < c->len &&
-          (c->text[c->at + 1] == '"' || c->text[c->at + 1] == '\\'))
-        cur_advance(c);
-      cur_advance(c);
-    }
-    if (c->at < c->len)
-      cur_advance(c);
-    return;
-  }
-  while (c->at < c->len) {
-    char ch = cur_peek(c);
-
-    if (ch == '\0' || is_blank(ch) || ch == '\n' || ch == '=' || ch == '#' || ch == ',' ||
-        ch == '[' || ch == ']')
-      break;
-    cur_advance(c);
-  }
-}
-
-/* Puts @c just inside the '[' of vector @attr of @text. FALSE when the
- * attribute has no position (a built one) or is not found there. */
-static gboolean
-cur_enter_vector(Cursor *c, const char *text, gsize len, const PpAttribute *attr)
-{
-  PpTextPos start = pp_attribute_get_pos(attr);
-
-  *c = (Cursor){ text, len, 0, { 1, 1 } };
-  if (text == NULL || start.line == 0)
-    return FALSE;
-  /* The template parser skips a byte-order mark without counting it: so
-   * must we, or a vector on line 1 is not found where the parser says, and
-   * its PASSWD is not hidden (found by fuzz-vm-template). */
-  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-    c->at = 3;
-  while (c->at < c->len &&
-         (c->pos.line < start.line || (c->pos.line == start.line && c->pos.column < start.column)))
-    cur_advance(c);
-  if (c->pos.line != start.line || c->pos.column != start.column)
-    return FALSE;
-  cur_skip_name(c);
-  cur_skip_space(c);
-  if (cur_peek(c) != '=')
-    return FALSE;
-  cur_advance(c);
-  cur_skip_space(c);
-  if (cur_peek(c) != '[')
-    return FALSE;
-  cur_advance(c);
+  if (!pp_template_pair_is(text, pair, "PASSWD"))
+    return TRUE;
+  g_string_append_len(r->out, text + r->copied, (gssize)(pair->value_from - r->copied));
+  g_string_append(r->out, "\"" PP_VM_TEMPLATE_HIDDEN "\"");
+  r->copied = pair->value_to;
   return TRUE;
-}
-
-/* One KEY = value pair of a vector, as cur_next_pair() finds it: where the
- * key starts, and the bytes of the key and of the value as written (a
- * quoted value with its quotes). */
-typedef struct {
-  PpTextPos pos;
-  gsize key_from, key_to;
-  gsize value_from, value_to;
-} Pair;
-
-/* Reads the next pair of the vector @c is in (cur_enter_vector()); FALSE
- * at its end. */
-static gboolean
-cur_next_pair(Cursor *c, Pair *ret)
-{
-  cur_skip_space(c);
-  if (c->at >= c->len || !is_name_char(cur_peek(c)))
-    return FALSE;
-  ret->pos = c->pos;
-  ret->key_from = c->at;
-  cur_skip_name(c);
-  ret->key_to = c->at;
-  cur_skip_space(c);
-  if (cur_peek(c) != '=')
-    return FALSE;
-  cur_advance(c);
-  cur_skip_space(c);
-  ret->value_from = c->at;
-  cur_skip_value(c);
-  ret->value_to = c->at;
-  cur_skip_space(c);
-  if (cur_peek(c) == ',')
-    cur_advance(c);
-  return TRUE;
-}
-
-static gboolean
-pair_is(const Cursor *c, const Pair *pair, const char *key)
-{
-  gsize n = pair->key_to - pair->key_from;
-
-  return n == strlen(key) && g_ascii_strncasecmp(c->text + pair->key_from, key, n) == 0;
-}
-
-/* Where @key (upper case) first appears in vector @attr of @text; the
- * attribute's own position when it cannot be found. */
-static PpTextPos
-key_pos(const char *text, gsize len, const PpAttribute *attr, const char *key)
-{
-  Cursor c;
-  Pair pair;
-
-  if (!cur_enter_vector(&c, text, len, attr))
-    return pp_attribute_get_pos(attr);
-  while (cur_next_pair(&c, &pair)) {
-    if (pair_is(&c, &pair, key))
-      return pair.pos;
-  }
-  return pp_attribute_get_pos(attr);
 }
 
 char *
@@ -332,7 +164,7 @@ pp_vm_template_redact_secrets(const char *text, gsize len)
 {
   g_autoptr(PpTemplate) tmpl = NULL;
   g_autoptr(GString) out = NULL;
-  gsize copied = 0;
+  Redaction r = { NULL, 0 };
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
@@ -340,25 +172,16 @@ pp_vm_template_redact_secrets(const char *text, gsize len)
   if (tmpl == NULL)
     return NULL;
   out = g_string_sized_new(len);
+  r.out = out;
   /* Every PASSWD of every GRAPHICS, in the order of the text: a repeated
    * key is hidden too, though the first one is the password. */
   for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
     const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
-    Cursor c;
-    Pair pair;
 
-    if (strcmp(pp_attribute_get_name(attr), "GRAPHICS") != 0 || !pp_attribute_is_vector(attr) ||
-        !cur_enter_vector(&c, text, len, attr))
-      continue;
-    while (cur_next_pair(&c, &pair)) {
-      if (!pair_is(&c, &pair, "PASSWD"))
-        continue;
-      g_string_append_len(out, text + copied, (gssize)(pair.value_from - copied));
-      g_string_append(out, "\"" PP_VM_TEMPLATE_HIDDEN "\"");
-      copied = pair.value_to;
-    }
+    if (strcmp(pp_attribute_get_name(attr), "GRAPHICS") == 0 && pp_attribute_is_vector(attr))
+      pp_template_vector_foreach_pair(text, len, attr, redact_pair, &r);
   }
-  g_string_append_len(out, text + copied, (gssize)(len - copied));
+  g_string_append_len(out, text + r.copied, (gssize)(len - r.copied));
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
@@ -405,8 +228,8 @@ fail_at(Ctx *ctx, PpTextPos pos, const char *attribute, const char *format, ...)
 #define fail_attr(ctx, attr, ...)                                                                  \
   fail_at((ctx), pp_attribute_get_pos(attr), pp_attribute_get_name(attr), __VA_ARGS__)
 #define fail_key(ctx, attr, key, ...)                                                              \
-  fail_at((ctx), key_pos((ctx)->text, (ctx)->len, (attr), (key)), pp_attribute_get_name(attr),     \
-          __VA_ARGS__)
+  fail_at((ctx), pp_template_vector_key_pos((ctx)->text, (ctx)->len, (attr), (key)),               \
+          pp_attribute_get_name(attr), __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                    */
@@ -698,7 +521,7 @@ parse_disk(Ctx *ctx, const PpAttribute *attr)
   disk->target = g_strdup(target); /* NULL: given one once all disks are read */
   disk->image = g_strdup(image);
   if (image != NULL)
-    disk->image_pos = key_pos(ctx->text, ctx->len, attr, "IMAGE");
+    disk->image_pos = pp_template_vector_key_pos(ctx->text, ctx->len, attr, "IMAGE");
   g_ptr_array_add(ctx->spec->disks, disk);
   return TRUE;
 }
@@ -876,9 +699,11 @@ parse_os(Ctx *ctx, const PpAttribute *attr)
   ctx->spec->kernel_image = g_strdup(kernel_image);
   ctx->spec->initrd_image = g_strdup(initrd_image);
   if (kernel_image != NULL)
-    ctx->spec->kernel_image_pos = key_pos(ctx->text, ctx->len, attr, "KERNEL_IMAGE");
+    ctx->spec->kernel_image_pos =
+        pp_template_vector_key_pos(ctx->text, ctx->len, attr, "KERNEL_IMAGE");
   if (initrd_image != NULL)
-    ctx->spec->initrd_image_pos = key_pos(ctx->text, ctx->len, attr, "INITRD_IMAGE");
+    ctx->spec->initrd_image_pos =
+        pp_template_vector_key_pos(ctx->text, ctx->len, attr, "INITRD_IMAGE");
   return TRUE;
 }
 
@@ -1069,7 +894,7 @@ find_host_path(Ctx *ctx)
           .key = host_path_keys[k].key,
           .value = value,
           .instead = host_path_keys[k].instead,
-          .pos = key_pos(ctx->text, ctx->len, attr, key),
+          .pos = pp_template_vector_key_pos(ctx->text, ctx->len, attr, key),
         };
         return;
       }
