@@ -25,6 +25,26 @@
 
 G_BEGIN_DECLS
 
+/* A NIC of the domain as the deployer knows it at deploy (issue 12): the
+ * spec's NIC with its lease and, for a PCI NIC, its device. In NIC id
+ * order (the spec's nics order). */
+typedef struct {
+  PpVmNicKind kind;
+  const char *mac; /* the lease's ("02:00:0a:00:00:05"); NULL: libvirt's (a NIC without
+                    * a network) */
+  gint vlan_id;    /* -1: none */
+  /* Bridged: */
+  const char *bridge;   /* the host bridge */
+  const char *model;    /* "virtio" */
+  gboolean openvswitch; /* <virtualport type='openvswitch'/>: the VLAN tag of a bridged NIC
+                         * needs an Open vSwitch bridge */
+  /* PCI: */
+  PpPciAddress host; /* the device's host address; it is also in the hostdevs given,
+                      * where it is not written again */
+  gboolean is_vf;    /* an SR-IOV VF: <interface type='hostdev' managed='yes'> with the
+                      * MAC and VLAN, which libvirt programs through the PF */
+} PpDomainNic;
+
 typedef struct {
   const char *name;        /* the domain's name: "pcipass-42" */
   const char *uuid;        /* nullable: libvirt makes one */
@@ -37,6 +57,10 @@ typedef struct {
    * own domains from others of the same name. */
   const char *store_id;
   gint64 vm_id;
+  /* Nullable: the VM's NICs with their leases (issue 12), in NIC id
+   * order; when set they are written in place of the spec's nics. */
+  const PpDomainNic *nics;
+  guint n_nics;
 } PpDomainOptions;
 
 /* The namespace of pcipass's element in a domain's <metadata>:

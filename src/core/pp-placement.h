@@ -63,6 +63,13 @@ typedef struct {
   guint n_devices;
 } PpPlaceHost;
 
+/* How a request picks among SR-IOV VFs (PCI's PF_POLICY, issue 12). */
+typedef enum {
+  PP_PF_POLICY_NONE,   /* no preference */
+  PP_PF_POLICY_PACK,   /* VFs of a PF that already gives VFs (on the VM's NUMA node) first */
+  PP_PF_POLICY_SPREAD, /* VFs of the PF that gives the fewest first */
+} PpPfPolicy;
+
 /* One PCI = [ ... ] request of a VM. */
 typedef struct {
   gint vendor;     /* -1: any */
@@ -71,6 +78,8 @@ typedef struct {
   gboolean by_address;
   PpPciAddress address; /* when by_address; domain 0 when the request had none */
   const char *text;     /* how the request reads, for explanations: "VENDOR=10de" */
+  PpPfPolicy pf_policy;
+  gint nic; /* TYPE = "NIC": the NIC id (index in the spec's nics); else -1 */
 } PpPciRequest;
 
 typedef struct {

@@ -54,6 +54,9 @@ nic_free(PpVmNic *nic)
   g_free(nic->bridge);
   g_free(nic->model);
   g_free(nic->mac);
+  g_free(nic->network);
+  g_free(nic->network_uname);
+  g_free(nic->ip);
   g_free(nic);
 }
 
@@ -589,6 +592,10 @@ parse_nic(Ctx *ctx, const PpAttribute *attr)
                     "lowest bit of the first octet clear (as 52:54:00:12:34:56)",
                     mac);
   nic = g_new0(PpVmNic, 1);
+  nic->kind = PP_VM_NIC_BRIDGE;
+  nic->vlan_id = -1;
+  nic->request = -1;
+  nic->pos = pp_attribute_get_pos(attr);
   nic->bridge = g_strdup(bridge);
   nic->model = g_strdup(model != NULL ? model : "virtio");
   nic->mac = mac != NULL ? g_ascii_strdown(mac, -1) : NULL;
@@ -605,7 +612,7 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
                                               NULL };
   static const char *const keys[] = { "VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", NULL };
   const char *short_address = pp_attribute_vector_get(attr, "SHORT_ADDRESS");
-  PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
+  PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL, PP_PF_POLICY_NONE, -1 };
   gint *fields[] = { &request.vendor, &request.device, &request.class_code };
   gboolean found = FALSE;
 

@@ -83,10 +83,29 @@ typedef struct {
   PpTextPos image_pos; /* where IMAGE is in the text */
 } PpVmDisk;
 
+/* A NIC of the VM (issue 12). The spec's nics hold both kinds in template
+ * order: a NIC's id is its index there, over NIC and PCI NIC alike (the
+ * guide: they "will be mapped to NICs in the order they appear"). */
+typedef enum {
+  PP_VM_NIC_BRIDGE, /* NIC = [ ... ]: an emulated NIC plugged into a host bridge */
+  PP_VM_NIC_PCI,    /* PCI = [ TYPE = "NIC", ... ]: a passed-through NIC */
+} PpVmNicKind;
+
 typedef struct {
-  char *bridge;
-  char *model; /* "virtio", "e1000e" */
-  char *mac;   /* NULL: libvirt's */
+  PpVmNicKind kind;
+  char *bridge;        /* BRIDGE: a bridged NIC without a network; NULL: the network's */
+  char *model;         /* bridged: "virtio" (default), "e1000e"; NULL for PCI */
+  char *mac;           /* MAC asked for, lower case; NULL: the lease's (or libvirt's, without
+                        * a network) */
+  char *network;       /* NETWORK: the network by name; NULL: by id, or none */
+  gint64 network_id;   /* NETWORK_ID; 0: by name or none. pcipassd sets it when it
+                        * resolves a name (pp_store_vm_create_spec() stores the id) */
+  char *network_uname; /* NETWORK_UNAME: the network's owner; NULL: the VM owner's or a
+                        * shared one */
+  char *ip;            /* IP asked for (IPv4, dotted); NULL: any free one */
+  gint vlan_id;        /* PCI: VLAN_ID, 0..4094, for administrators only; -1: the network's */
+  gint request;        /* PCI: the index of its request in the spec's requests; -1 bridged */
+  PpTextPos pos;       /* where the vector is in the text; 0:0 when read from the store */
 } PpVmNic;
 
 typedef enum {
@@ -118,26 +137,26 @@ typedef struct {
 } PpVmHostPath;
 
 typedef struct {
-  char *name;          /* NULL when the template has none */
-  gint64 cpu;          /* hundredths of a CPU */
+  char *name; /* NULL when the template has none */
+  gint64 cpu; /* hundredths of a CPU */
   guint vcpu;
   guint64 memory_mib;
-  GPtrArray *disks;    /* PpVmDisk */
-  GPtrArray *nics;     /* PpVmNic */
-  GArray *requests;    /* PpPciRequest; text owned by the spec */
-  gint64 host_id;      /* 0: any */
-  char *host_name;     /* NULL: any */
+  GPtrArray *disks; /* PpVmDisk */
+  GPtrArray *nics;  /* PpVmNic */
+  GArray *requests; /* PpPciRequest; text owned by the spec */
+  gint64 host_id;   /* 0: any */
+  char *host_name;  /* NULL: any */
   PpVmMachine machine;
-  char *kernel;        /* NULL: no direct kernel boot, or a KERNEL_IMAGE not resolved yet */
+  char *kernel; /* NULL: no direct kernel boot, or a KERNEL_IMAGE not resolved yet */
   char *initrd;
   char *kernel_cmd;
-  char *kernel_image;  /* NULL: none; else kernel is NULL until it is resolved */
+  char *kernel_image; /* NULL: none; else kernel is NULL until it is resolved */
   char *initrd_image;
   PpTextPos kernel_image_pos;
   PpTextPos initrd_image_pos;
   PpVmHostPath host_path; /* the first file of the host it names */
   PpVmGraphics graphics;
-  PpTemplate *tmpl;    /* the template as parsed */
+  PpTemplate *tmpl; /* the template as parsed */
 } PpVmSpec;
 
 void pp_vm_spec_free(PpVmSpec *spec);

@@ -302,7 +302,7 @@ vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, vm_id);
   while (store_stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
-    PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL };
+    PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL, PP_PF_POLICY_NONE, -1 };
     gint *fields[] = { &request.class_code, &request.vendor, &request.device };
 
     for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {

@@ -172,6 +172,8 @@ pp_vm_spec_domain_from_json(PpVmSpec *spec, const char *json, GError **error)
     json_t *item = json_array_get(nics, i);
     PpVmNic *nic = g_new0(PpVmNic, 1);
 
+    nic->vlan_id = -1;
+    nic->request = -1;
     g_ptr_array_add(spec->nics, nic);
     if (!json_is_object(item))
       return fail(error, "a NIC is not an object");
