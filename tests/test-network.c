@@ -990,10 +990,37 @@ test_mac_base(void)
   lease_ok(ether, 15, &lease);
   assert_mac(&lease.mac, "02:00:0b:00:00:0f");
   g_assert_false(lease.has_ip);
-  g_assert_false(pp_network_ar_set_mac_base(ether, &prefix, 0, &error));
-  g_assert_error(error, PP_NETWORK_ERROR, PP_NETWORK_ERROR_INVALID);
-  g_assert_cmpstr(error->message, ==, "the ETHER range has its MACs already");
-  g_clear_error(&error);
+  /* Given again, the base replaces the first: the store's counter. */
+  g_assert_true(pp_network_ar_set_mac_base(ether, &prefix, 0x0c000000, NULL));
+  lease_ok(ether, 1, &lease);
+  assert_mac(&lease.mac, "02:00:0c:00:00:01");
+  /* An IPv4 range's MACs made from its addresses give way too: two networks
+   * with the same addresses must not share MACs. */
+  {
+    PpNetworkAr *v4 = &g_array_index(spec->ars, PpNetworkAr, 0);
+
+    g_assert_true(v4->has_mac);
+    g_assert_false(v4->mac_given);
+    g_assert_true(pp_network_ar_set_mac_base(v4, &prefix, 0x0d000000, NULL));
+    lease_ok(v4, 2, &lease);
+    assert_mac(&lease.mac, "02:00:0d:00:00:02");
+    g_assert_true(lease.has_ip);
+    /* Back where the parser had them, for the overlap below. */
+    g_assert_true(pp_network_ar_set_mac_base(v4, &prefix, 0x0a000001, NULL));
+  }
+  /* A MAC the template gave is kept. */
+  {
+    g_autoptr(PpNetworkSpec) given =
+        parse_ok(HEAD "AR = [ TYPE = ETHER, MAC = 02:00:01:00:00:00, SIZE = 4 ]\n");
+    PpNetworkAr *ar = &g_array_index(given->ars, PpNetworkAr, 0);
+
+    g_assert_false(pp_network_ar_set_mac_base(ar, &prefix, 0, &error));
+    g_assert_error(error, PP_NETWORK_ERROR, PP_NETWORK_ERROR_INVALID);
+    g_assert_cmpstr(error->message, ==, "the ETHER range has its MACs from the template (MAC)");
+    g_clear_error(&error);
+    lease_ok(ar, 3, &lease);
+    assert_mac(&lease.mac, "02:00:01:00:00:03");
+  }
 
   /* The 32 bits after the prefix end at ff:ff:ff:ff. */
   g_assert_false(pp_network_ar_set_mac_base(v6, &prefix, 0xfffffff1, &error));

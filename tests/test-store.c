@@ -264,8 +264,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 11);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 12);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -310,23 +310,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 12", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 13", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 12, newer than the 11 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 13, newer than the 12 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 11, it opens with its host. */
+  /* Untouched: back to version 12, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 11", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 12", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -2366,8 +2366,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_nonnull(pp_store_test_get_migration(8));
   g_assert_nonnull(pp_store_test_get_migration(9));
   g_assert_nonnull(pp_store_test_get_migration(10));
-  g_assert_nonnull(pp_store_test_get_migration(11));
-  g_assert_null(pp_store_test_get_migration(12));
+  g_assert_nonnull(pp_store_test_get_migration(12));
+  g_assert_null(pp_store_test_get_migration(13));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2395,8 +2395,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 11);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3022,7 +3022,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3769,7 +3769,7 @@ test_migrate_v4(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request"), ==, 5);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
                                  "slot = 0 AND class_code = 770"),
@@ -4105,7 +4105,7 @@ test_migrate_v6(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   {
     g_autoptr(PpVmSpec) want = parse_ok(TYPED_TEMPLATE);
     g_autoptr(PpVmSpec) got = get_spec(store, 7);
@@ -4152,7 +4152,10 @@ db_text(sqlite3 *db, const char *sql)
 #define SCHEMA_BUT_VMS                                                                             \
   "SELECT group_concat(type || ' ' || name || ' ' || tbl_name || ': ' || coalesce(sql, ''), "      \
   "char(10)) FROM (SELECT * FROM sqlite_master WHERE name <> 'vms' "                               \
-  "AND name <> 'pci_device_set_aside' ORDER BY type, name)" /* migration 11 adds it */
+  "AND name <> 'pci_device_set_aside' " /* migration 11 adds it */ /* migration 12 adds these, and \
+                                                                      columns to vm_pci_request */ \
+  "AND tbl_name NOT IN ('networks', 'network_ar', 'network_lease', 'vm_nic', "                     \
+  "'network_mac_next') AND NOT (type = 'table' AND name = 'vm_pci_request') ORDER BY type, name)"
 /* vms's columns as PRAGMA table_info has them, but explanation. */
 #define VMS_COLUMNS_BUT_EXPLANATION                                                                \
   "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || "                       \
@@ -4255,7 +4258,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
   db = pp_store_test_get_db(store);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_integrity_check WHERE "
@@ -4388,7 +4391,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   g_clear_pointer(&store, pp_store_free);
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 11);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vms"), ==, 4);
 }
 

@@ -386,9 +386,9 @@ pp_network_ar_set_mac_base(PpNetworkAr *ar, const PpMacPrefix *prefix, guint32 b
 {
   g_return_val_if_fail(ar != NULL && prefix != NULL && ar->size >= 1, FALSE);
 
-  if (ar->has_mac) {
+  if (ar->mac_given) {
     g_set_error(error, PP_NETWORK_ERROR, PP_NETWORK_ERROR_INVALID,
-                "the %s range has its MACs already", ar_type_names[ar->type]);
+                "the %s range has its MACs from the template (MAC)", ar_type_names[ar->type]);
     return FALSE;
   }
   if (ar->size - 1 > G_MAXUINT32 - base) {

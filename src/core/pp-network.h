@@ -330,14 +330,16 @@ gboolean pp_network_spec_check_overlaps(const PpNetworkSpec *spec, GError **erro
  * pp_network_ar_set_mac_base:
  * @base: the 32 bits after @prefix of the range's first MAC
  *
- * Gives the MACs of an ETHER, IP6 or IP6_STATIC range that has no MAC:
- * @prefix:@base to @prefix:@base+SIZE-1. OpenNebula draws @base at random;
- * pcipass's store hands out bases from one counter for all networks, so
- * that generated MACs never collide across networks: this is the pure part,
- * the counter is the store's.
+ * Gives the MACs of a range whose template gave no MAC: @prefix:@base to
+ * @prefix:@base+SIZE-1, in place of those the parser made from its IPv4
+ * addresses, if any. OpenNebula draws @base at random, or takes the IPv4
+ * address (so two networks with the same addresses have the same MACs);
+ * pcipass's store hands out bases from one counter for all networks, IPv4
+ * ranges included, so that generated MACs never collide across networks:
+ * this is the pure part, the counter is the store's.
  *
- * Returns: FALSE with OVERFLOW when the range would pass @prefix:ff:ff:ff:ff,
- *   with INVALID when the range has its MACs already.
+ * Returns: FALSE with OVERFLOW when the range would pass @prefix:ff:ff:ff:ff
+ *   (the range unchanged), with INVALID when its MAC is the template's.
  */
 gboolean pp_network_ar_set_mac_base(PpNetworkAr *ar, const PpMacPrefix *prefix, guint32 base,
                                     GError **error);

@@ -169,12 +169,48 @@ typedef enum {
   N_PAGE_STMTS
 } PageStmtId;
 
+/* The statements of networks and leases (pp-store-network.c). */
+typedef enum {
+  NET_INSERT,
+  NET_UPDATE,
+  NET_GET,
+  NET_ARS,
+  NET_AR_INSERT,
+  NET_AR_UPDATE,
+  NET_AR_DELETE_FROM,
+  NET_AR_MAX_IDX,
+  NET_AR_SET_NEXT,
+  NET_MAC_NEXT,
+  NET_MAC_SET_NEXT,
+  NET_ID_BY_OWNER_NAME,
+  NET_SHARED_BY_NAME,
+  NET_ANY_BY_NAME,
+  NET_PAGE_ALL,
+  NET_PAGE_VIEWER,
+  NET_LEASES,
+  NET_LEASE_AT,
+  NET_LEASE_INSERT,
+  NET_LEASE_RELEASE,
+  NET_FREE_IDX,
+  NET_USERS_OF,
+  NET_LEASED_VMS,
+  NET_DELETE_LEASES,
+  NET_DELETE,
+  NET_VM_NIC_INSERT,
+  NET_VM_NICS_UNLEASED,
+  NET_VM_LEASES,
+  NET_VM_LEASES_FREE,
+  NET_FREE_COUNT,
+  N_NET_STMTS
+} NetStmtId;
+
 struct _PpStore {
   sqlite3 *db;
   char *path;
   int schema_version;
   sqlite3_stmt *stmts[N_STMTS];           /* prepared on first use */
   sqlite3_stmt *page_stmts[N_PAGE_STMTS]; /* the paged lists', prepared on first use */
+  sqlite3_stmt *net_stmts[N_NET_STMTS];   /* networks', prepared on first use */
   char *id;                               /* store_meta's id, read at open */
   GString *scratch;                       /* reconcile's JSON of the records */
   PpStoreWatchFunc watch;                 /* pp_store_set_watch() */
@@ -239,6 +275,13 @@ gboolean store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 le
                                   gint64 memory_kib, const gint *pci_classes, guint n_pci,
                                   GError **error);
 gboolean store_check_token_hash(const char *hash, GError **error);
+
+/* pp-store-network.c */
+void store_network_stmts_finalize(PpStore *store);
+gboolean store_vm_nics_insert_locked(PpStore *store, gint64 vm_id, const PpVmSpec *spec,
+                                     GError **error);
+gboolean store_vm_leases_take_locked(PpStore *store, gint64 vm_id, GError **error);
+gboolean store_vm_leases_free_locked(PpStore *store, gint64 vm_id, GError **error);
 
 /* pp-store-vm.c */
 PpVmState store_vm_state_from_string(const char *text);

@@ -708,6 +708,117 @@ static const char migration_10[] =
 static const char migration_11[] =
     "CREATE INDEX pci_device_set_aside ON pci_device(host_id) WHERE set_aside IS NOT NULL;";
 
+/* Migration 12: virtual networks, their address ranges and leases (issue
+ * 12).
+ *
+ * networks holds each network as its template said it, typed (pp-network.h):
+ * its name (unique per owner: NETWORK_UNAME names the owner), shared (1: any
+ * user may attach NICs to it; 0: its owner and an administrator only), VN_MAD,
+ * BRIDGE, PHYDEV, VLAN_ID, MTU, the IPv4 network (address and prefix
+ * length), gateways, DNS and search domains (blank-separated, as written
+ * back), and the template for `net show`.
+ *
+ * network_ar holds its ranges, AR ids 0.. in order, typed: the first
+ * lease's MAC as a 48-bit number (mac_given: the template's, else made from
+ * network_mac_next), its IPv4 as a 32-bit number, IPv6 prefixes and static
+ * addresses as text (RFC 5952). used counts its lease rows (triggers keep
+ * it), so that a full range is known without reading its leases; next_idx
+ * is where the search for a free address starts.
+ *
+ * network_lease holds one row per address in use: a VM's NIC's (vm_id,
+ * nic_id) or held by an administrator or the owner (both NULL). A MAC and an
+ * IPv4 address are unique per network here, whatever the code does; a VM's
+ * NIC has one lease at most.
+ *
+ * vm_nic holds each VM's NICs that name a network (NIC and PCI NIC alike,
+ * nic_id in template order) with the IP and MAC asked for (NULL: any), so
+ * that a network some VM not done names is not deleted, and allocation
+ * knows what to lease without reading the template.
+ *
+ * network_mac_next is the one counter generated MACs come from: every
+ * range whose template gave no MAC takes SIZE values from it, so that MACs
+ * never collide across networks (pp_network_ar_set_mac_base()).
+ *
+ * vm_pci_request gets PF_POLICY (0 none, 1 pack, 2 spread) and the NIC id
+ * of a PCI NIC (NULL: not a NIC). */
+static const char migration_12[] =
+    "CREATE TABLE networks ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL CHECK(length(name) BETWEEN 1 AND 64),"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  shared INTEGER NOT NULL DEFAULT 0 CHECK(shared IN (0, 1)),"
+    "  template TEXT NOT NULL,"
+    "  vn_mad TEXT NOT NULL CHECK(vn_mad IN ('dummy', '802.1Q', 'bridge')),"
+    "  bridge TEXT,"
+    "  phydev TEXT,"
+    "  vlan_id INTEGER CHECK(vlan_id BETWEEN 0 AND 4094),"
+    "  mtu INTEGER CHECK(mtu BETWEEN 68 AND 65535),"
+    "  network_address INTEGER CHECK(network_address BETWEEN 0 AND 4294967295),"
+    "  network_prefix INTEGER CHECK(network_prefix BETWEEN 0 AND 32),"
+    "  gateway INTEGER CHECK(gateway BETWEEN 0 AND 4294967295),"
+    "  gateway6 TEXT,"
+    "  dns TEXT,"
+    "  search_domains TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  UNIQUE (owner_id, name),"
+    "  CHECK((vn_mad = '802.1Q') = (vlan_id IS NOT NULL)),"
+    "  CHECK((network_address IS NULL) = (network_prefix IS NULL)));"
+    "CREATE INDEX networks_shared ON networks(shared) WHERE shared = 1;"
+    "CREATE TABLE network_ar ("
+    "  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+    "  ar_id INTEGER NOT NULL CHECK(ar_id BETWEEN 0 AND 63),"
+    "  type TEXT NOT NULL CHECK(type IN ('ETHER', 'IP4', 'IP6', 'IP6_STATIC', 'IP4_6',"
+    "    'IP4_6_STATIC')),"
+    "  size INTEGER NOT NULL CHECK(size BETWEEN 1 AND 1048576),"
+    "  used INTEGER NOT NULL DEFAULT 0 CHECK(used BETWEEN 0 AND size),"
+    "  next_idx INTEGER NOT NULL DEFAULT 0 CHECK(next_idx >= 0),"
+    "  mac INTEGER NOT NULL CHECK(mac BETWEEN 0 AND 281474976710655),"
+    "  mac_given INTEGER NOT NULL CHECK(mac_given IN (0, 1)),"
+    "  ip4 INTEGER CHECK(ip4 BETWEEN 0 AND 4294967295),"
+    "  global_prefix TEXT,"
+    "  ula_prefix TEXT,"
+    "  ip6 TEXT,"
+    "  prefix_length INTEGER CHECK(prefix_length BETWEEN 1 AND 128),"
+    "  PRIMARY KEY (network_id, ar_id));"
+    "CREATE TABLE network_lease ("
+    "  network_id INTEGER NOT NULL,"
+    "  ar_id INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL CHECK(idx >= 0),"
+    "  mac INTEGER NOT NULL CHECK(mac BETWEEN 0 AND 281474976710655),"
+    "  ip4 INTEGER CHECK(ip4 BETWEEN 0 AND 4294967295),"
+    "  vm_id INTEGER REFERENCES vms(id),"
+    "  nic_id INTEGER CHECK(nic_id >= 0),"
+    "  PRIMARY KEY (network_id, ar_id, idx),"
+    "  UNIQUE (network_id, mac),"
+    "  UNIQUE (network_id, ip4),"
+    "  UNIQUE (vm_id, nic_id),"
+    "  CHECK((vm_id IS NULL) = (nic_id IS NULL)),"
+    "  FOREIGN KEY (network_id, ar_id) REFERENCES network_ar(network_id, ar_id)"
+    "    ON DELETE CASCADE);"
+    "CREATE INDEX network_lease_held ON network_lease(network_id) WHERE vm_id IS NULL;"
+    "CREATE TRIGGER network_lease_count AFTER INSERT ON network_lease"
+    "  BEGIN UPDATE network_ar SET used = used + 1"
+    "    WHERE network_id = NEW.network_id AND ar_id = NEW.ar_id; END;"
+    "CREATE TRIGGER network_lease_uncount AFTER DELETE ON network_lease"
+    "  BEGIN UPDATE network_ar SET used = used - 1"
+    "    WHERE network_id = OLD.network_id AND ar_id = OLD.ar_id; END;"
+    "CREATE TABLE vm_nic ("
+    "  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+    "  nic_id INTEGER NOT NULL CHECK(nic_id BETWEEN 0 AND 127),"
+    "  network_id INTEGER REFERENCES networks(id) ON DELETE SET NULL,"
+    "  ip4 INTEGER CHECK(ip4 BETWEEN 0 AND 4294967295),"
+    "  mac INTEGER CHECK(mac BETWEEN 0 AND 281474976710655),"
+    "  PRIMARY KEY (vm_id, nic_id));"
+    "CREATE INDEX vm_nic_network ON vm_nic(network_id) WHERE network_id IS NOT NULL;"
+    "CREATE TABLE network_mac_next ("
+    "  id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  next INTEGER NOT NULL CHECK(next BETWEEN 0 AND 4294967296));"
+    "INSERT INTO network_mac_next (id, next) VALUES (1, 0);"
+    "ALTER TABLE vm_pci_request ADD COLUMN pf_policy INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(pf_policy IN (0, 1, 2));"
+    "ALTER TABLE vm_pci_request ADD COLUMN nic_id INTEGER CHECK(nic_id >= 0);";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -725,7 +836,7 @@ static const struct {
   { 1, migration_1, NULL },   { 2, migration_2, NULL },   { 3, migration_3, NULL },
   { 4, migration_4, NULL },   { 5, migration_5, NULL },   { 6, migration_6, migrate_6_requests },
   { 7, migration_7, NULL },   { 8, migration_8, NULL },   { 9, migration_9, migrate_9_typed },
-  { 10, migration_10, NULL }, { 11, migration_11, NULL },
+  { 10, migration_10, NULL }, { 11, migration_11, NULL }, { 12, migration_12, NULL },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)

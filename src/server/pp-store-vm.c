@@ -169,8 +169,14 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
       return FALSE;
     sqlite3_bind_int64(stmt, 1, vm_id);
     sqlite3_bind_int(stmt, 2, (int)i);
-    if (spec != NULL)
-      store_bind_request(stmt, 4, &g_array_index(spec->requests, PpPciRequest, i));
+    if (spec != NULL) {
+      const PpPciRequest *request = &g_array_index(spec->requests, PpPciRequest, i);
+
+      store_bind_request(stmt, 4, request);
+      sqlite3_bind_int(stmt, 7, (int)request->pf_policy);
+      if (request->nic >= 0)
+        sqlite3_bind_int(stmt, 8, request->nic);
+    }
     if (pci_classes[i] >= 0)
       sqlite3_bind_int(stmt, 3, pci_classes[i]);
     if (!store_stmt_run(store, stmt, error, "recording a VM's PCI requests"))
@@ -248,7 +254,8 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
       return NULL;
     id = sqlite3_last_insert_rowid(store->db);
   }
-  if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, spec, error))
+  if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, spec, error) ||
+      (spec != NULL && !store_vm_nics_insert_locked(store, id, spec, error)))
     return NULL;
   if (name == NULL) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_NAME_DEFAULT, error);
@@ -313,6 +320,10 @@ vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
       request.by_address = TRUE;
       store_address_unpack(sqlite3_column_int64(stmt, 3), &request.address);
     }
+    request.pf_policy =
+        (PpPfPolicy)CLAMP(sqlite3_column_int(stmt, 4), PP_PF_POLICY_NONE, PP_PF_POLICY_SPREAD);
+    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+      request.nic = sqlite3_column_int(stmt, 5);
     pp_vm_spec_add_request(spec, &request);
   }
   if (local != NULL) {
@@ -645,7 +656,8 @@ vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
       return FALSE;
     }
   }
-  return TRUE;
+  /* The leases of its NICs, in the same transaction (issue 12). */
+  return store_vm_leases_take_locked(store, vm_id, error);
 }
 
 gboolean
@@ -751,7 +763,8 @@ vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *re
       return FALSE;
     *ret_freed = (guint)sqlite3_changes(store->db);
   }
-  return TRUE;
+  /* Its leases go with its devices (issue 12). */
+  return store_vm_leases_free_locked(store, vm_id, error);
 }
 
 gboolean

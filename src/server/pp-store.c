@@ -152,7 +152,8 @@ static const char *const stmt_sql[N_STMTS] = {
       "only_host_id, only_host_name, domain_spec) "
       "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
   [STMT_VM_REQUEST_INSERT] = "INSERT INTO vm_pci_request (vm_id, slot, class_code, vendor, device, "
-                             "address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                             "address, pf_policy, nic_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                             "coalesce(?7, 0), ?8)",
   [STMT_VM_REQUESTS] = "SELECT class_code FROM vm_pci_request WHERE vm_id = ?1 ORDER BY slot",
   [STMT_VM_NAME_DEFAULT] = "UPDATE vms SET name = 'vm-' || id WHERE id = ?1",
   [STMT_VM_STATE] = "SELECT state FROM vms WHERE id = ?1",
@@ -175,7 +176,8 @@ static const char *const stmt_sql[N_STMTS] = {
                       "WHERE vm_id = ?1 ORDER BY id",
   [STMT_VM_SPEC] = "SELECT name, cpu, memory_kib, only_host_id, only_host_name, domain_spec "
                    "FROM vms WHERE id = ?1",
-  [STMT_VM_REQUESTS_TYPED] = "SELECT class_code, vendor, device, address FROM vm_pci_request "
+  [STMT_VM_REQUESTS_TYPED] = "SELECT class_code, vendor, device, address, pf_policy, nic_id "
+                             "FROM vm_pci_request "
                              "WHERE vm_id = ?1 ORDER BY slot",
   [STMT_VM_SET_DOMAIN_XML] = "UPDATE vms SET domain_xml = ?2 WHERE id = ?1",
   [STMT_VM_DOMAIN_XML] = "SELECT domain_xml FROM vms WHERE id = ?1",
@@ -654,6 +656,7 @@ pp_store_free(PpStore *store)
     sqlite3_finalize(store->stmts[i]);
   for (guint i = 0; i < N_PAGE_STMTS; i++)
     sqlite3_finalize(store->page_stmts[i]);
+  store_network_stmts_finalize(store);
   if (store->db != NULL) {
     if (store->schema_version > 0)
       sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);

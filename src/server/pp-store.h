@@ -29,12 +29,13 @@ G_BEGIN_DECLS
 GQuark pp_store_error_quark(void);
 
 typedef enum {
-  PP_STORE_ERROR_NOT_FOUND, /* no such host, user or token */
-  PP_STORE_ERROR_EXPIRED,   /* a token whose expiry has passed */
-  PP_STORE_ERROR_CONFLICT,  /* a name taken; a host whose devices VMs hold */
-  PP_STORE_ERROR_INVALID,   /* a value the schema refuses */
-  PP_STORE_ERROR_BUSY,      /* the database is locked by another process */
-  PP_STORE_ERROR_FAILED,    /* SQLite failed: I/O, a corrupt file, a newer schema */
+  PP_STORE_ERROR_NOT_FOUND,  /* no such host, user or token */
+  PP_STORE_ERROR_EXPIRED,    /* a token whose expiry has passed */
+  PP_STORE_ERROR_CONFLICT,   /* a name taken; a host whose devices VMs hold */
+  PP_STORE_ERROR_INVALID,    /* a value the schema refuses */
+  PP_STORE_ERROR_BUSY,       /* the database is locked by another process */
+  PP_STORE_ERROR_FAILED,     /* SQLite failed: I/O, a corrupt file, a newer schema */
+  PP_STORE_ERROR_NO_ADDRESS, /* a network a VM's NIC names has no free address */
 } PpStoreError;
 
 typedef struct _PpStore PpStore;
