@@ -58,6 +58,7 @@ typedef struct {
   PpHttpServer *http;
   PpImages *images;
   PpApiContext api;
+  PpMacPrefix mac_prefix;
   int signal;
 } PpDaemon;
 
@@ -359,6 +360,10 @@ run(PpDaemon *daemon)
 
   daemon->images = pp_images_new((const char *const *)image_dirs);
   daemon->api.images = daemon->images;
+  /* Checked when the configuration was read. */
+  if (!pp_mac_prefix_parse(config->mac_prefix, &daemon->mac_prefix, NULL))
+    g_assert_not_reached();
+  daemon->api.mac_prefix = &daemon->mac_prefix;
   scheduler.images = daemon->images;
 
   /* Each step records what it makes: a start that fails leaves nothing

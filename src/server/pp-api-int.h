@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "pp-api.h"
+#include "pp-vm-template.h"
 
 G_BEGIN_DECLS
 
@@ -110,6 +111,16 @@ json_t *api_host_delete(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_report(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_token_create(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error);
+
+/* pp-api-network.c */
+json_t *api_net_list(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_create(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_show(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_update(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_delete(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_hold(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_net_release(PpApiCall *call, guint *ret_status, GError **error);
+gboolean api_resolve_networks(PpApiCall *call, PpVmSpec *spec, GError **error);
 
 /* pp-api-user.c */
 json_t *api_whoami(PpApiCall *call, guint *ret_status, GError **error);

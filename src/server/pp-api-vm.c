@@ -182,7 +182,8 @@ check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
     g_message("a template of '%s' names a file of the host (%s: %s), refused", call->user->name,
               spec->host_path.attribute, spec->host_path.key);
   else if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
-    return TRUE;
+    /* The networks its NICs name, as this caller may use them. */
+    return api_resolve_networks(call, spec, error);
   if (pos.line > 0)
     call->error_fields = json_pack("{s:i,s:i}", "line", (int)pos.line, "column", (int)pos.column);
   return FALSE;

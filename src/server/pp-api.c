@@ -15,6 +15,7 @@
 #include "pp-domain-xml.h"
 #include "pp-host-spec.h"
 #include "pp-images.h"
+#include "pp-network.h"
 #include "pp-output.h"
 #include "pp-probe-run.h"
 #include "pp-template.h"
@@ -72,6 +73,13 @@ static const struct {
   { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
   { "POST", "/v1/vms/*/retry", api_vm_retry, 0 },
   { "GET", "/v1/images", api_image_list, 0 },
+  { "GET", "/v1/networks", api_net_list, 0 },
+  { "POST", "/v1/networks", api_net_create, ROUTE_BODY },
+  { "GET", "/v1/networks/*", api_net_show, 0 },
+  { "PUT", "/v1/networks/*", api_net_update, ROUTE_BODY },
+  { "DELETE", "/v1/networks/*", api_net_delete, 0 },
+  { "POST", "/v1/networks/*/hold", api_net_hold, ROUTE_BODY },
+  { "POST", "/v1/networks/*/release", api_net_release, ROUTE_BODY },
 };
 
 /* How errors become HTTP statuses (STYLE rule 18).
@@ -93,6 +101,8 @@ static const struct {
   { pp_store_error_quark, PP_STORE_ERROR_CONFLICT, 409 },
   { pp_store_error_quark, PP_STORE_ERROR_INVALID, 400 },
   { pp_store_error_quark, PP_STORE_ERROR_BUSY, 503 },
+  { pp_store_error_quark, PP_STORE_ERROR_NO_ADDRESS, 409 },
+  { pp_network_error_quark, -1, 400 },
   { pp_probe_run_error_quark, PP_PROBE_RUN_ERROR_INVALID, 400 },
   { pp_vm_template_error_quark, -1, 400 },
   { pp_images_error_quark, PP_IMAGES_ERROR_NOT_FOUND, 400 },

@@ -166,6 +166,7 @@
 #include "pp-http.h"
 #include "pp-images.h"
 #include "pp-monitor.h"
+#include "pp-network.h"
 #include "pp-scheduler.h"
 #include "pp-store.h"
 
@@ -195,7 +196,10 @@ typedef struct {
   PpScheduler *scheduler;
   PpHttpServer *http;     /* nullable: no request counts in /metrics */
   const PpImages *images; /* nullable: no image folders */
-  gint64 started;         /* unix seconds */
+  /* Nullable: 02:00. The first two bytes of the MACs of networks' ranges
+   * that give none (pcipassd.conf's mac_prefix). */
+  const PpMacPrefix *mac_prefix;
+  gint64 started; /* unix seconds */
 } PpApiContext;
 
 /* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a

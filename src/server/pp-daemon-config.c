@@ -7,6 +7,7 @@
 
 #include "pp-daemon-config.h"
 #include "pp-http.h"
+#include "pp-network.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
@@ -18,11 +19,12 @@ G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
 #define PATH_LIST_MAX 16
 
 typedef enum {
-  KEY_STRING,    /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
-  KEY_PATH,      /* an absolute path */
-  KEY_UINT,      /* a decimal number within min..max */
-  KEY_CHOICE,    /* one of `choices` */
-  KEY_PATH_LIST, /* absolute paths separated by ':', at most PATH_LIST_MAX; "" for none */
+  KEY_STRING,     /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
+  KEY_PATH,       /* an absolute path */
+  KEY_UINT,       /* a decimal number within min..max */
+  KEY_CHOICE,     /* one of `choices` */
+  KEY_PATH_LIST,  /* absolute paths separated by ':', at most PATH_LIST_MAX; "" for none */
+  KEY_MAC_PREFIX, /* "xx:xx", unicast (pp_mac_prefix_parse()) */
 } KeyType;
 
 /* The keys.
@@ -95,6 +97,9 @@ static const struct {
     "IMAGE, OS KERNEL_IMAGE); hosts must see them at the same paths" },
   { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
     "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
+  { "mac-prefix", KEY_MAC_PREFIX, offsetof(PpDaemonConfig, mac_prefix), "02:00", 0, 0, NULL, FALSE,
+    "The first two bytes of the MACs of network ranges that give none (xx:xx, unicast); the "
+    "other four come from one counter, so that they never collide across networks" },
   { "log-level", KEY_CHOICE, offsetof(PpDaemonConfig, log_level), "message", 0, 0,
     "error|warning|message|info|debug", FALSE, "The least important messages logged" },
 };
@@ -159,6 +164,17 @@ set_key(PpDaemonConfig *config, int i, const char *value, GError **error)
     }
     *(guint *)G_STRUCT_MEMBER_P(config, keys[i].offset) = (guint)number;
     return TRUE;
+  case KEY_MAC_PREFIX: {
+    PpMacPrefix prefix;
+    g_autoptr(GError) local = NULL;
+
+    if (!pp_mac_prefix_parse(value, &prefix, &local)) {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID, "%s: %s",
+                  keys[i].key, local->message);
+      return FALSE;
+    }
+    break;
+  }
   case KEY_CHOICE: {
     g_auto(GStrv) choices = g_strsplit(keys[i].choices, "|", -1);
 

@@ -19,7 +19,7 @@ typedef struct {
   char *state_dir;
   char *database; /* "" until resolved: STATE_DIR/pcipass.db */
   char *socket;
-  char *listen; /* "" for none */
+  char *listen;   /* "" for none */
   char *tls_cert; /* "" for none: TCP is plain HTTP */
   char *tls_key;
   guint max_connections;
@@ -36,6 +36,7 @@ typedef struct {
   guint deploy_tries;
   char *placement_policy; /* pack, stripe */
   char *image_dirs;       /* absolute paths, ':'-separated, searched in order; "" for none */
+  char *mac_prefix;       /* "02:00": generated MACs' first two bytes */
   char *log_level;        /* error, warning, message, info, debug */
 } PpDaemonConfig;
 

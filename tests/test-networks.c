@@ -1,0 +1,384 @@
+/* Virtual networks through the real pcipassd (issue 12): create, list,
+ * show, update, delete, hold and release over HTTP and the real CLI;
+ * ownership and shared networks; generated MACs that never collide across
+ * networks; every refusal with its message, and nothing changed by it.
+ * Nothing is mocked: a real pcipassd on a real SQLite file. */
+#include "config.h"
+
+#include <string.h>
+
+#include "pp-test-daemon.h"
+
+#define NET_A                                                                                      \
+  "NAME = \"lan\"\nVN_MAD = \"802.1Q\"\nVLAN_ID = 100\nPHYDEV = \"\"\n"                            \
+  "NETWORK_ADDRESS = \"10.0.0.0\"\nNETWORK_MASK = \"255.255.255.0\"\nGATEWAY = \"10.0.0.1\"\n"     \
+  "DNS = \"10.0.0.2\"\nAR = [ TYPE = \"IP4\", IP = \"10.0.0.10\", SIZE = 8 ]\n"
+/* The same addresses on another network: its MACs must differ. */
+#define NET_B                                                                                      \
+  "NAME = \"lan2\"\nVN_MAD = \"bridge\"\nBRIDGE = \"br0\"\n"                                       \
+  "AR = [ TYPE = \"IP4\", IP = \"10.0.0.10\", SIZE = 8 ]\n"                                        \
+  "AR = [ TYPE = \"IP4_6\", IP = \"10.1.0.1\", GLOBAL_PREFIX = \"2001:db8::\", SIZE = 4 ]\n"
+
+/* A user and a token for it. Returns: (transfer full): the token. */
+static char *
+add_user(PpTestDaemon *f, const char *name)
+{
+  g_auto(PpTestRun) run = { 0 };
+  g_autoptr(json_t) token = NULL;
+
+  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
+  return g_strdup(json_string_value(json_object_get(token, "token")));
+}
+
+/* @method @path with @body (a JSON object, taken; NULL: none) as @token's
+ * user over TCP, or root over the socket when @token is NULL. */
+static void
+call(PpTestDaemon *f, const char *token, const char *method, const char *path, json_t *body,
+     PpTestReply *ret)
+{
+  g_autofree char *dumped = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+
+  pp_test_http(f, token != NULL ? NULL : f->socket, token, method, path, dumped,
+               dumped != NULL ? strlen(dumped) : 0, ret);
+  json_decref(body);
+}
+
+/* POST /v1/networks; asserts 201. Returns: (transfer full): the network. */
+static json_t *
+create(PpTestDaemon *f, const char *token, const char *text, gboolean shared)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  call(f, token, "POST", "/v1/networks", json_pack("{s:s,s:b}", "template", text, "shared", shared),
+       &reply);
+  if (reply.status != 201)
+    g_error("POST /v1/networks: %ld %s", reply.status, reply.body->str);
+  return json_incref(reply.json);
+}
+
+static json_t *
+get(PpTestDaemon *f, const char *token, const char *path)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  call(f, token, "GET", path, NULL, &reply);
+  if (reply.status != 200)
+    g_error("GET %s: %ld %s", path, reply.status, reply.body->str);
+  return json_incref(reply.json);
+}
+
+/* The error an answer gives, asserting @status. Returns: (transfer full). */
+static char *
+refused(PpTestDaemon *f, const char *token, const char *method, const char *path, json_t *body,
+        long status)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  call(f, token, method, path, body, &reply);
+  return g_strdup(pp_test_error_message(&reply, status));
+}
+
+static const char *
+str(json_t *object, const char *key)
+{
+  return json_string_value(json_object_get(object, key));
+}
+
+static json_int_t
+num(json_t *object, const char *key)
+{
+  return json_integer_value(json_object_get(object, key));
+}
+
+/* Names of a GET /v1/networks page, "a,b". */
+static char *
+names(json_t *page)
+{
+  g_autoptr(GString) out = g_string_new(NULL);
+  json_t *row;
+  size_t i;
+
+  json_array_foreach(json_object_get(page, "networks"), i, row)
+  {
+    g_string_append_printf(out, "%s%s", i > 0 ? "," : "", str(row, "name"));
+  }
+  return g_strdup(out->str);
+}
+
+/* Create and show: typed attributes, ranges with generated MACs that two
+ * networks with the same addresses never share. */
+static void
+test_create_show(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) a = NULL;
+  g_autoptr(json_t) b = NULL;
+  json_t *ar;
+
+  pp_test_daemon_start(f, NULL);
+  a = create(f, NULL, NET_A, FALSE);
+  g_assert_cmpstr(str(a, "name"), ==, "lan");
+  g_assert_cmpstr(str(a, "vn_mad"), ==, "802.1Q");
+  g_assert_cmpint(num(a, "vlan_id"), ==, 100);
+  g_assert_cmpstr(str(a, "network_address"), ==, "10.0.0.0/24");
+  g_assert_cmpstr(str(a, "gateway"), ==, "10.0.0.1");
+  g_assert_cmpint(num(a, "size"), ==, 8);
+  g_assert_cmpint(num(a, "used"), ==, 0);
+  g_assert_false(json_is_true(json_object_get(a, "shared")));
+  ar = json_array_get(json_object_get(a, "ars"), 0);
+  g_assert_cmpstr(str(ar, "type"), ==, "IP4");
+  g_assert_cmpstr(str(ar, "ip"), ==, "10.0.0.10");
+  g_assert_cmpstr(str(ar, "ip_last"), ==, "10.0.0.17");
+  g_assert_cmpstr(str(ar, "mac"), ==, "02:00:00:00:00:00");
+  g_assert_cmpstr(str(ar, "mac_last"), ==, "02:00:00:00:00:07");
+
+  b = create(f, NULL, NET_B, TRUE);
+  ar = json_array_get(json_object_get(b, "ars"), 0);
+  g_assert_cmpstr(str(ar, "ip"), ==, "10.0.0.10");
+  g_assert_cmpstr(str(ar, "mac"), ==, "02:00:00:00:00:08");
+  ar = json_array_get(json_object_get(b, "ars"), 1);
+  g_assert_cmpstr(str(ar, "mac"), ==, "02:00:00:00:00:10");
+  g_assert_cmpstr(str(ar, "global_prefix"), ==, "2001:db8::");
+  g_assert_cmpint(num(b, "size"), ==, 12);
+
+  /* Show by name and by id, and through the CLI's --json. */
+  {
+    g_autoptr(json_t) by_name = get(f, NULL, "/v1/networks/lan2");
+    g_autofree char *path = g_strdup_printf("/v1/networks/%" JSON_INTEGER_FORMAT, num(b, "id"));
+    g_autoptr(json_t) by_id = get(f, NULL, path);
+
+    g_assert_true(json_equal(by_name, by_id));
+    g_assert_true(json_is_true(json_object_get(by_name, "shared")));
+    g_assert_cmpstr(str(by_name, "template"), ==, NET_B);
+  }
+}
+
+/* Templates that are refused: 400 with where, and nothing made. */
+static void
+test_create_refused(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { "NAME = x\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = 10.0.0.1, SIZE = 0 ]\n",
+      "line 3, column 35: AR: SIZE '0' is not a range size: 1 to 1048576" },
+    { "NAME = x\nVN_MAD = \"802.1Q\"\nAR = [ TYPE = ETHER, SIZE = 2 ]\n",
+      "line 2, column 1: VN_MAD: an 802.1Q network needs VLAN_ID (0 to 4094); pcipass does not "
+      "pick one (no AUTOMATIC_VLAN_ID)" },
+  };
+  g_autoptr(json_t) page = NULL;
+
+  pp_test_daemon_start(f, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_auto(PpTestReply) reply = { 0 };
+
+    call(f, NULL, "POST", "/v1/networks", json_pack("{s:s}", "template", cases[i].text), &reply);
+    g_assert_cmpstr(pp_test_error_message(&reply, 400), ==, cases[i].message);
+  }
+  {
+    g_autofree char *message = refused(f, NULL, "POST", "/v1/networks",
+                                       json_pack("{s:s,s:i}", "template", NET_A, "shared", 1), 400);
+
+    g_assert_nonnull(strstr(message, "shared"));
+  }
+  page = get(f, NULL, "/v1/networks");
+  g_assert_cmpuint(json_array_size(json_object_get(page, "networks")), ==, 0);
+
+  /* A name is unique per owner. */
+  json_decref(create(f, NULL, NET_A, FALSE));
+  {
+    g_autofree char *message =
+        refused(f, NULL, "POST", "/v1/networks", json_pack("{s:s}", "template", NET_A), 409);
+
+    g_assert_cmpstr(message, ==, "its owner has a network named 'lan' (id 1); choose another NAME");
+  }
+}
+
+/* Who sees and changes what: own and shared networks; another's private
+ * network is not found, in the words of one that does not exist; a
+ * shared one is seen, not changed. */
+static void
+test_ownership(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *alice = NULL;
+  g_autofree char *bob = NULL;
+  g_autoptr(json_t) page = NULL;
+  g_autofree char *list = NULL;
+
+  pp_test_daemon_start(f, NULL);
+  alice = add_user(f, "alice");
+  bob = add_user(f, "bob");
+  json_decref(create(f, alice, NET_A, FALSE));
+  json_decref(create(f, bob, NET_A, FALSE));
+  json_decref(create(f, bob, NET_B, TRUE));
+
+  page = get(f, alice, "/v1/networks");
+  list = names(page);
+  g_assert_cmpstr(list, ==, "lan,lan2");
+  g_clear_pointer(&page, json_decref);
+  page = get(f, NULL, "/v1/networks");
+  g_clear_pointer(&list, g_free);
+  list = names(page);
+  g_assert_cmpstr(list, ==, "lan,lan,lan2");
+
+  /* Alice's "lan" is hers; bob's (id 2) is not found for her. */
+  {
+    g_autoptr(json_t) own = get(f, alice, "/v1/networks/lan");
+    g_autofree char *message = refused(f, alice, "GET", "/v1/networks/2", NULL, 404);
+
+    g_assert_cmpint(num(own, "id"), ==, 1);
+    g_assert_cmpstr(message, ==, "no network '2'");
+  }
+  /* uname names the owner. */
+  {
+    g_autoptr(json_t) shared = get(f, alice, "/v1/networks/lan2?uname=bob");
+    g_autofree char *message = refused(f, alice, "GET", "/v1/networks/lan?uname=bob", NULL, 404);
+
+    g_assert_cmpstr(str(shared, "owner"), ==, "bob");
+    g_assert_cmpstr(message, ==, "no network 'lan'");
+  }
+  /* Root has two named "lan": which one is asked. */
+  {
+    g_autofree char *message = refused(f, NULL, "GET", "/v1/networks/lan", NULL, 400);
+
+    g_assert_cmpstr(message, ==,
+                    "2 networks are named 'lan', of users 'alice' (id 1), 'bob' (id 2): name the "
+                    "owner (NETWORK_UNAME, --uname) or use an id");
+  }
+  /* A shared network is not alice's to change. */
+  {
+    g_autofree char *message = refused(f, alice, "POST", "/v1/networks/lan2/hold",
+                                       json_pack("{s:s}", "address", "10.0.0.11"), 403);
+    g_autofree char *deleted = refused(f, alice, "DELETE", "/v1/networks/lan2", NULL, 403);
+    g_autoptr(json_t) after = get(f, alice, "/v1/networks/lan2");
+
+    g_assert_cmpstr(message, ==,
+                    "network 'lan2' is user 'bob''s, shared: only its owner or an administrator "
+                    "may change it");
+    g_assert_cmpstr(deleted, ==, message);
+    g_assert_cmpint(num(after, "held"), ==, 0);
+  }
+}
+
+/* hold and release: an address kept out of use, by IP or MAC; refusals
+ * change nothing. */
+static void
+test_hold_release(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) held = NULL;
+  g_autoptr(json_t) net = NULL;
+  json_t *lease;
+
+  pp_test_daemon_start(f, NULL);
+  json_decref(create(f, NULL, NET_A, FALSE));
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    call(f, NULL, "POST", "/v1/networks/lan/hold", json_pack("{s:s}", "address", "10.0.0.12"),
+         &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    held = json_incref(reply.json);
+  }
+  g_assert_cmpstr(str(held, "ip"), ==, "10.0.0.12");
+  g_assert_cmpstr(str(held, "mac"), ==, "02:00:00:00:00:02");
+  g_assert_true(json_is_true(json_object_get(held, "held")));
+  {
+    g_autofree char *again = refused(f, NULL, "POST", "/v1/networks/lan/hold",
+                                     json_pack("{s:s}", "address", "02:00:00:00:00:02"), 409);
+    g_autofree char *outside = refused(f, NULL, "POST", "/v1/networks/lan/hold",
+                                       json_pack("{s:s}", "address", "10.0.0.18"), 400);
+    g_autofree char *garbage = refused(f, NULL, "POST", "/v1/networks/lan/hold",
+                                       json_pack("{s:s}", "address", "ten"), 400);
+    g_autofree char *not_held = refused(f, NULL, "POST", "/v1/networks/lan/release",
+                                        json_pack("{s:s}", "address", "10.0.0.13"), 409);
+
+    g_assert_cmpstr(again, ==,
+                    "02:00:00:00:00:02 of network 'lan' is held (`pcipass net release` gives it "
+                    "back)");
+    g_assert_cmpstr(outside, ==,
+                    "10.0.0.18 is in no address range of network 'lan'; `pcipass net show lan` "
+                    "lists them");
+    g_assert_cmpstr(garbage, ==,
+                    "'ten' is neither an IPv4 address (as 10.0.0.5) nor a MAC (as "
+                    "02:00:0a:00:00:05)");
+    g_assert_cmpstr(not_held, ==, "10.0.0.13 of network 'lan' is not held");
+  }
+  net = get(f, NULL, "/v1/networks/lan");
+  g_assert_cmpint(num(net, "held"), ==, 1);
+  g_assert_cmpint(num(net, "used"), ==, 0);
+  g_assert_cmpuint(json_array_size(json_object_get(net, "leases")), ==, 1);
+  lease = json_array_get(json_object_get(net, "leases"), 0);
+  g_assert_cmpstr(str(lease, "ip"), ==, "10.0.0.12");
+  g_assert_true(json_is_null(json_object_get(lease, "vm_id")));
+
+  /* An update that would move the held address is refused; one that
+   * keeps it goes. */
+  {
+    g_autofree char *message = refused(
+        f, NULL, "PUT", "/v1/networks/lan",
+        json_pack("{s:s}", "template",
+                  "NAME = lan\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = 10.0.1.10, SIZE = 8 ]\n"),
+        409);
+    g_autoptr(json_t) after = get(f, NULL, "/v1/networks/lan");
+
+    g_assert_cmpstr(message, ==,
+                    "AR 0 of network 'lan' holds leases (the last: 02:00:00:00:00:02 10.0.0.12): "
+                    "it must keep its TYPE and first addresses, and a SIZE of at least 3");
+    g_assert_true(json_equal(after, net));
+  }
+  {
+    g_auto(PpTestReply) reply = { 0 };
+
+    call(f, NULL, "PUT", "/v1/networks/lan",
+         json_pack("{s:s}", "template",
+                   "NAME = lan\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = 10.0.0.10, SIZE = 16 ]\n"),
+         &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    g_assert_cmpint(num(reply.json, "size"), ==, 16);
+    g_assert_cmpstr(str(json_array_get(json_object_get(reply.json, "ars"), 0), "mac"), ==,
+                    "02:00:00:00:00:00");
+    g_assert_true(json_is_null(json_object_get(reply.json, "vlan_id")));
+  }
+  {
+    g_auto(PpTestReply) reply = { 0 };
+    g_autoptr(json_t) after = NULL;
+
+    call(f, NULL, "POST", "/v1/networks/lan/release", json_pack("{s:s}", "address", "10.0.0.12"),
+         &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    after = get(f, NULL, "/v1/networks/lan");
+    g_assert_cmpint(num(after, "held"), ==, 0);
+    g_assert_cmpuint(json_array_size(json_object_get(after, "leases")), ==, 0);
+  }
+  /* Delete: held addresses go with it. */
+  {
+    g_auto(PpTestReply) reply = { 0 };
+    g_autofree char *gone = NULL;
+
+    call(f, NULL, "POST", "/v1/networks/lan/hold", json_pack("{s:s}", "address", "10.0.0.15"),
+         &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    pp_test_reply_clear(&reply);
+    call(f, NULL, "DELETE", "/v1/networks/lan", NULL, &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    gone = refused(f, NULL, "GET", "/v1/networks/lan", NULL, 404);
+    g_assert_cmpstr(gone, ==, "no network 'lan'");
+  }
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add("/networks/create-show", PpTestDaemon, NULL, pp_test_daemon_set_up, test_create_show,
+             pp_test_daemon_tear_down);
+  g_test_add("/networks/create-refused", PpTestDaemon, NULL, pp_test_daemon_set_up,
+             test_create_refused, pp_test_daemon_tear_down);
+  g_test_add("/networks/ownership", PpTestDaemon, NULL, pp_test_daemon_set_up, test_ownership,
+             pp_test_daemon_tear_down);
+  g_test_add("/networks/hold-release", PpTestDaemon, NULL, pp_test_daemon_set_up, test_hold_release,
+             pp_test_daemon_tear_down);
+  return g_test_run();
+}
