@@ -121,6 +121,8 @@ json_t *api_net_delete(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_net_hold(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_net_release(PpApiCall *call, guint *ret_status, GError **error);
 gboolean api_resolve_networks(PpApiCall *call, PpVmSpec *spec, GError **error);
+json_t *api_vm_nics_json(const PpApiContext *ctx, const PpVm *vm, const PpVmSpec *spec,
+                         const GPtrArray *devices, GError **error);
 
 /* pp-api-user.c */
 json_t *api_whoami(PpApiCall *call, guint *ret_status, GError **error);

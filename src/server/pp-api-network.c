@@ -314,6 +314,8 @@ api_net_update(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("network %" G_GINT64_FORMAT " '%s' updated by '%s'", updated->id, updated->name,
             call->user->name);
+  if (call->ctx->scheduler != NULL)
+    pp_scheduler_networks_changed(call->ctx->scheduler);
   return network_json(call, updated, error);
 }
 
@@ -368,6 +370,8 @@ api_net_release(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("address %s of network '%s' released by '%s'", address, network->name,
             call->user->name);
+  if (call->ctx->scheduler != NULL)
+    pp_scheduler_networks_changed(call->ctx->scheduler);
   return api_built(json_pack("{s:s}", "released", address), error);
 }
 
@@ -471,4 +475,70 @@ api_resolve_networks(PpApiCall *call, PpVmSpec *spec, GError **error)
     nic->network_id = network->id;
   }
   return TRUE;
+}
+
+json_t *
+api_vm_nics_json(const PpApiContext *ctx, const PpVm *vm, const PpVmSpec *spec,
+                 const GPtrArray *devices, GError **error)
+{
+  g_autoptr(GArray) leases = pp_store_vm_list_leases(ctx->store, vm->id, error);
+  g_autoptr(GHashTable) networks =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, (GDestroyNotify)pp_network_free);
+  json_t *array;
+
+  if (leases == NULL)
+    return NULL;
+  array = json_array();
+  for (guint i = 0; spec != NULL && i < spec->nics->len; i++) {
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
+    const PpStoreLease *lease = NULL;
+    const PpNetwork *network = NULL;
+    const char *device = NULL;
+    char address[PP_PCI_ADDRESS_BUFSIZE];
+    gint vlan = nic->vlan_id;
+    json_t *object;
+
+    for (guint k = 0; k < leases->len; k++)
+      if (g_array_index(leases, PpStoreLease, k).nic_id == (gint)i)
+        lease = &g_array_index(leases, PpStoreLease, k);
+    if (nic->network_id > 0) {
+      network = g_hash_table_lookup(networks, &nic->network_id);
+      if (network == NULL) {
+        PpNetwork *read = pp_store_network_get(ctx->store, nic->network_id, NULL);
+
+        if (read != NULL) {
+          g_hash_table_insert(networks, &read->id, read);
+          network = read;
+        }
+      }
+    }
+    if (vlan < 0 && network != NULL)
+      vlan = network->spec->vlan_id;
+    for (guint k = 0; nic->kind == PP_VM_NIC_PCI && devices != NULL && k < devices->len; k++) {
+      const PpStoreDevice *dev = g_ptr_array_index((GPtrArray *)devices, k);
+
+      if (dev->vm_slot == nic->request)
+        device = pp_pci_address_format(&dev->pci.address, address);
+    }
+    object = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "nic_id", (int)i, "kind",
+                       nic->kind == PP_VM_NIC_PCI ? "pci" : "bridge", "network_id",
+                       api_json_int_or_null(nic->network_id, 0), "network",
+                       pp_json_text(network != NULL ? network->name : nic->network), "vlan_id",
+                       api_json_int_or_null(vlan, -1), "bridge",
+                       pp_json_text(nic->bridge != NULL ? nic->bridge
+                                    : network != NULL   ? network->spec->bridge
+                                                        : NULL),
+                       "model", pp_json_text(nic->model), "device", pp_json_text(device));
+    if (lease != NULL)
+      lease_addresses(object, &lease->lease);
+    else {
+      json_object_set_new(object, "mac", pp_json_text(nic->mac));
+      json_object_set_new(object, "ip", json_null());
+      json_object_set_new(object, "ip6_global", json_null());
+      json_object_set_new(object, "ip6_ula", json_null());
+      json_object_set_new(object, "ip6", json_null());
+    }
+    json_array_append_new(array, object);
+  }
+  return array;
 }

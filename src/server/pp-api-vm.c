@@ -131,8 +131,13 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
   json_t *host = json_null();
   json_t *explanation = json_null();
   json_t *array;
+  json_t *nics;
 
   if (devices == NULL || !pp_store_vm_get_domain_xml(ctx->store, vm->id, &recorded, error))
+    return NULL;
+  /* Its NICs in template order, with their leases (issue 12). */
+  nics = api_vm_nics_json(ctx, vm, spec, devices, error);
+  if (nics == NULL)
     return NULL;
   /* What the deployer gave libvirt, as it recorded it: null before a
    * deploy (and once the VM is placed anew). */
@@ -157,15 +162,16 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
                                                 : -1));
   }
   return api_built(
-      json_pack(
-          "{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}", "id",
-          (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner", pp_json_text(vm->owner_name),
-          "state", pp_vm_state_to_string(vm->state), "reason", pp_json_text(reason), "host", host,
-          "cpu", (double)vm->cpu / 100.0, "vcpu", spec ? (int)spec->vcpu : 0, "memory_mib",
-          (json_int_t)(vm->memory_kib / 1024), "graphics", graphics_to_json(spec), "pci_requests",
-          requests_to_json(spec), "devices", array, "explanation", explanation, "domain", domain,
-          "domain_xml", pp_json_text(xml), "template", pp_json_text(shown_template), "created",
-          (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries", (int)vm->tries),
+      json_pack("{s:I,s:o,s:o,s:s,s:o,s:o,s:f,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:I,s:I,s:i}",
+                "id", (json_int_t)vm->id, "name", pp_json_text(vm->name), "owner",
+                pp_json_text(vm->owner_name), "state", pp_vm_state_to_string(vm->state), "reason",
+                pp_json_text(reason), "host", host, "cpu", (double)vm->cpu / 100.0, "vcpu",
+                spec ? (int)spec->vcpu : 0, "memory_mib", (json_int_t)(vm->memory_kib / 1024),
+                "graphics", graphics_to_json(spec), "pci_requests", requests_to_json(spec),
+                "devices", array, "nics", nics, "explanation", explanation, "domain", domain,
+                "domain_xml", pp_json_text(xml), "template", pp_json_text(shown_template),
+                "created", (json_int_t)vm->created, "updated", (json_int_t)vm->updated, "tries",
+                (int)vm->tries),
       error);
 }
 

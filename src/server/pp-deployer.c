@@ -12,6 +12,7 @@
 #include "pp-domain-caps.h"
 #include "pp-domain-xml.h"
 #include "pp-libvirt-events.h"
+#include "pp-store-network.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-deployer-error-quark, pp_deployer_error)
@@ -57,6 +58,8 @@ typedef struct {
   gint64 vm_id;
   PpVmSpec *spec;   /* its images resolved */
   GArray *hostdevs; /* PpPciAddress, in the VM's order */
+  GArray *nics;     /* PpDomainNic, by NIC id (issue 12); their texts in nic_texts */
+  GPtrArray *nic_texts;
   gboolean managed; /* FALSE on a prebound host */
   char *xml;        /* start: the XML built in the thread; NULL until then */
 } Call;
@@ -227,6 +230,10 @@ call_free(Call *call)
   pp_vm_spec_free(call->spec);
   if (call->hostdevs != NULL)
     g_array_unref(call->hostdevs);
+  if (call->nics != NULL)
+    g_array_unref(call->nics);
+  if (call->nic_texts != NULL)
+    g_ptr_array_unref(call->nic_texts);
   g_free(call);
 }
 
@@ -451,6 +458,10 @@ build_xml(Shared *shared, Call *call, virConnectPtr conn, GError **error)
     return FALSE;
   options.domain_type = kind.type;
   options.arch = kind.arch;
+  if (call->nics != NULL && call->nics->len > 0) {
+    options.nics = (const PpDomainNic *)(void *)call->nics->data;
+    options.n_nics = call->nics->len;
+  }
   call->xml = pp_domain_xml_build(call->spec, &options, call->hostdevs);
   return TRUE;
 }
@@ -693,6 +704,92 @@ dispatch(PpDeployer *deployer, CallKind kind, const char *uri, const char *name,
   g_task_run_in_thread(task, run_call);
 }
 
+/* A text @call keeps for its NICs. Returns: (transfer none). */
+static const char *
+keep_text(Call *call, char *text)
+{
+  if (text != NULL)
+    g_ptr_array_add(call->nic_texts, text);
+  return text;
+}
+
+/* The VM's NICs with their leases and devices (issue 12), into @call. A
+ * NIC of a network takes the network's VLAN unless it says its own (an
+ * administrator's VLAN_ID); a bridged one the network's bridge unless it
+ * names one. Bridged NICs get no VLAN tag: the network's BRIDGE is the
+ * bridge of its VLAN on the hosts (a tag on a bridge needs Open vSwitch,
+ * which pcipass does not drive). */
+static gboolean
+read_vm_nics(Call *call, PpStore *store, const GPtrArray *devices, GError **error)
+{
+  g_autoptr(GArray) leases = pp_store_vm_list_leases(store, call->vm_id, error);
+
+  if (leases == NULL)
+    return FALSE;
+  call->nics = g_array_new(FALSE, TRUE, sizeof(PpDomainNic));
+  call->nic_texts = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < call->spec->nics->len; i++) {
+    const PpVmNic *vm_nic = g_ptr_array_index(call->spec->nics, i);
+    g_autoptr(PpNetwork) network = NULL;
+    PpDomainNic nic = { 0 };
+
+    nic.kind = vm_nic->kind;
+    nic.vlan_id = -1;
+    nic.mac = vm_nic->mac;
+    nic.model = vm_nic->model;
+    nic.bridge = vm_nic->bridge;
+    if (vm_nic->network_id > 0) {
+      network = pp_store_network_get(store, vm_nic->network_id, error);
+      if (network == NULL) {
+        g_prefix_error(error, "NIC %u: ", i);
+        return FALSE;
+      }
+      if (nic.bridge == NULL)
+        nic.bridge = keep_text(call, g_strdup(network->spec->bridge));
+      nic.mac = NULL;
+      for (guint k = 0; k < leases->len; k++) {
+        const PpStoreLease *lease = &g_array_index(leases, PpStoreLease, k);
+
+        if (lease->nic_id == (gint)i)
+          nic.mac = keep_text(
+              call, g_strdup(pp_mac_format(&lease->lease.mac, (char[PP_MAC_BUFSIZE]){ 0 })));
+      }
+      if (nic.mac == NULL) {
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                    "NIC %u has no lease of network '%s'", i, network->name);
+        return FALSE;
+      }
+    }
+    if (nic.kind == PP_VM_NIC_PCI) {
+      gboolean found = FALSE;
+
+      nic.vlan_id = vm_nic->vlan_id >= 0 ? vm_nic->vlan_id
+                    : network != NULL    ? network->spec->vlan_id
+                                         : -1;
+      for (guint k = 0; k < devices->len; k++) {
+        const PpStoreDevice *dev = g_ptr_array_index((GPtrArray *)devices, k);
+
+        if (dev->vm_slot == vm_nic->request) {
+          nic.host = dev->pci.address;
+          nic.is_vf = dev->pci.physfn != NULL || g_strcmp0(dev->pci.sriov, "vf") == 0;
+          found = TRUE;
+        }
+      }
+      if (!found) {
+        g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                    "PCI NIC %u holds no device (request %d)", i, vm_nic->request);
+        return FALSE;
+      }
+    } else if (nic.bridge == NULL) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
+                  "NIC %u has no bridge: its network serves PCI NICs only", i);
+      return FALSE;
+    }
+    g_array_append_val(call->nics, nic);
+  }
+  return TRUE;
+}
+
 /* What the domain of VM @vm_id is made of, read from the store now (main
  * loop), into @call; the error is the module's that failed. */
 static gboolean
@@ -717,7 +814,7 @@ read_vm_inputs(Call *call, PpStore *store, const PpImages *images, GError **erro
 
     g_array_append_val(call->hostdevs, dev->pci.address);
   }
-  return TRUE;
+  return read_vm_nics(call, store, devices, error);
 }
 
 /* read_vm_inputs(), its error SPEC whatever module said it: the VM's own

@@ -8,6 +8,7 @@
 #include "pp-output.h"
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
+#include "pp-store-network.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-scheduler-error-quark, pp_scheduler_error)
@@ -129,6 +130,11 @@ struct _PpScheduler {
   /* Pending VMs, by what they ask for: one try stands for all of a group. */
   GHashTable *pending; /* vm id (gint64 *) -> Pending * */
   GHashTable *groups;  /* key -> Group * */
+  /* Pending VMs out of their groups until a network their NICs name has a
+   * free address (issue 12): vm id (gint64 *) -> why (char *). Looked at
+   * again by the timer's pass and when addresses may have come free. */
+  GHashTable *no_address;
+  gboolean recheck_addresses;
 };
 
 static void start_op(PpScheduler *sched, const PpVm *vm, OpKind kind);
@@ -658,10 +664,15 @@ refresh_vm(PpScheduler *sched, gint64 vm_id)
   } else {
     g_hash_table_remove(sched->vm_host, &vm_id);
   }
-  if (vm->state == PP_VM_STATE_PENDING)
-    pending_add(sched, vm);
-  else
+  if (vm->state == PP_VM_STATE_PENDING) {
+    if (!g_hash_table_contains(sched->no_address, &vm_id))
+      pending_add(sched, vm);
+  } else {
     pending_remove(sched, vm_id);
+    /* A VM that gave its host back may have given leases back too. */
+    if (g_hash_table_remove(sched->no_address, &vm_id) || vm->host_id == 0)
+      sched->recheck_addresses = g_hash_table_size(sched->no_address) > 0;
+  }
   /* A destroy that failed is tried again by the timer's pass, not at once
    * (its "retried" row change would make it a loop). */
   if ((vm->state == PP_VM_STATE_DEPLOYING ||
@@ -805,6 +816,61 @@ explanation_summary(const GPtrArray *groups, guint n_hosts, guint max)
   return g_string_free(s, FALSE);
 }
 
+/* VM @vm_id waits, out of its group, for an address of a network. */
+static void
+wait_address(PpScheduler *sched, gint64 vm_id, const char *name, const char *reason)
+{
+  const char *before = g_hash_table_lookup(sched->no_address, &vm_id);
+
+  if (g_strcmp0(before, reason) != 0)
+    g_message("VM %" G_GINT64_FORMAT " '%s' is pending: %s", vm_id, name, reason);
+  g_hash_table_replace(sched->no_address, id_key(vm_id), g_strdup(reason));
+}
+
+/* Whether every NIC of @pending's VM can have an address; else it waits
+ * (wait_address()). A store that fails says yes: the allocation then
+ * says what is wrong. */
+static gboolean
+has_addresses(PpScheduler *sched, const Pending *pending)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  gboolean ok = TRUE;
+
+  if (!pp_store_vm_check_leases(sched->store, pending->id, &ok, &reason, &error)) {
+    g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", pending->id, error->message);
+    return TRUE;
+  }
+  if (!ok)
+    wait_address(sched, pending->id, pending->name, reason);
+  return ok;
+}
+
+/* The VMs that wait for an address, read again when one may have come
+ * free: back in their groups, where they are checked before they are
+ * tried. */
+static void
+recheck_addresses(PpScheduler *sched)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  sched->recheck_addresses = FALSE;
+  g_hash_table_iter_init(&iter, sched->no_address);
+  while (g_hash_table_iter_next(&iter, &key, NULL)) {
+    mark_again(sched->dirty_vms, *(gint64 *)key);
+    g_hash_table_iter_remove(&iter);
+  }
+}
+
+void
+pp_scheduler_networks_changed(PpScheduler *scheduler)
+{
+  g_return_if_fail(scheduler != NULL);
+  scheduler->recheck_addresses = g_hash_table_size(scheduler->no_address) > 0;
+  pp_scheduler_poke(scheduler);
+}
+
 /* Tries the first VM of @group. Returns: TRUE when it was placed. */
 static gboolean
 place_first(PpScheduler *sched, Group *group)
@@ -813,10 +879,22 @@ place_first(PpScheduler *sched, Group *group)
   g_autoptr(PpPlacement) placement = NULL;
   g_autoptr(GArray) ids = NULL;
   g_autoptr(PpVm) placed = NULL;
-  Pending *first = g_queue_peek_head(&group->vms);
-  gint64 vm_id = first->id;
-  g_autofree char *name = g_strdup(first->name);
+  Pending *first;
+  gint64 vm_id;
+  g_autofree char *name = NULL;
   gboolean allocated;
+
+  /* VMs whose networks have no free address leave the group until one
+   * does (one row per NIC each). */
+  while ((first = g_queue_peek_head(&group->vms)) != NULL && !has_addresses(sched, first)) {
+    gboolean last = group->vms.length == 1;
+
+    pending_remove(sched, first->id);
+    if (last)
+      return FALSE;
+  }
+  vm_id = first->id;
+  name = g_strdup(first->name);
 
   group->pv.id = vm_id;
   sched->counts.tries++;
@@ -853,6 +931,11 @@ place_first(PpScheduler *sched, Group *group)
   /* Out of its group (which goes with its last VM) whatever the store
    * said. */
   pending_remove(sched, vm_id);
+  if (!allocated && g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NO_ADDRESS)) {
+    /* A network's last address went meanwhile. */
+    wait_address(sched, vm_id, name, error->message);
+    return FALSE;
+  }
   if (!allocated) {
     /* The placer follows the store: only a bug or a race with a writer
      * the watch has not told of yet gets here. Both are read again at the
@@ -938,6 +1021,8 @@ run_pass(PpScheduler *sched)
         start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
     }
   }
+  if (sched->recheck_addresses)
+    recheck_addresses(sched);
   if (!catch_up(sched))
     return;
 
@@ -985,6 +1070,7 @@ on_timer(gpointer data)
   PpScheduler *sched = data;
 
   sched->check_busy = TRUE;
+  sched->recheck_addresses = g_hash_table_size(sched->no_address) > 0;
   run_pass(sched);
   return G_SOURCE_CONTINUE;
 }
@@ -1785,6 +1871,27 @@ pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec, PpPlacement
   return TRUE;
 }
 
+/* Why VM @vm_id, waiting for an address, is pending: one reason, of no
+ * host (host_id 0, host ""). */
+static GPtrArray *
+no_address_explanation(PpScheduler *sched, gint64 vm_id, guint *ret_n_hosts)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_reason_group_free);
+  PpPlaceReasonGroup *group = g_new0(PpPlaceReasonGroup, 1);
+  PpPlaceRejection *rejection = g_new0(PpPlaceRejection, 1);
+  const char *reason = g_hash_table_lookup(sched->no_address, &vm_id);
+
+  rejection->host_name = g_strdup("");
+  rejection->reason = g_strdup(reason);
+  group->summary = g_strdup(reason);
+  group->examples = g_ptr_array_new_with_free_func((GDestroyNotify)pp_place_rejection_free);
+  g_ptr_array_add(group->examples, rejection);
+  g_ptr_array_add(groups, group);
+  if (ret_n_hosts != NULL)
+    *ret_n_hosts = 0;
+  return groups;
+}
+
 /* The group of pending VM @vm_id once it has been tried, or NULL. */
 static Group *
 tried_group(PpScheduler *sched, gint64 vm_id)
@@ -1803,6 +1910,8 @@ pp_scheduler_explain(PpScheduler *scheduler, gint64 vm_id, guint *ret_n_hosts)
 
   g_return_val_if_fail(scheduler != NULL, NULL);
 
+  if (g_hash_table_contains(scheduler->no_address, &vm_id))
+    return no_address_explanation(scheduler, vm_id, ret_n_hosts);
   group = tried_group(scheduler, vm_id);
   if (group == NULL)
     return NULL;
@@ -1823,6 +1932,8 @@ pp_scheduler_explain_summary(PpScheduler *scheduler, gint64 vm_id)
 
   g_return_val_if_fail(scheduler != NULL, NULL);
 
+  if (g_hash_table_contains(scheduler->no_address, &vm_id))
+    return g_strdup(g_hash_table_lookup(scheduler->no_address, &vm_id));
   group = tried_group(scheduler, vm_id);
   if (group == NULL)
     return NULL;
@@ -1884,6 +1995,7 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->pending =
       g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)pending_free);
   sched->groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
+  sched->no_address = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   sched->check_busy = TRUE;
   sched->gains = g_array_new(FALSE, FALSE, sizeof(Gain));
   pp_store_set_watch(store, on_store_change, sched);
@@ -1925,6 +2037,7 @@ pp_scheduler_free(PpScheduler *scheduler)
   /* The groups' queues point at the pending VMs: the groups go first. */
   g_hash_table_unref(scheduler->groups);
   g_hash_table_unref(scheduler->pending);
+  g_hash_table_unref(scheduler->no_address);
   pp_placer_free(scheduler->placer);
   g_array_unref(scheduler->gains);
   g_free(scheduler);

@@ -61,6 +61,10 @@ void pp_scheduler_free(PpScheduler *scheduler);
 /* Runs a pass soon (on the main loop's next idle). */
 void pp_scheduler_poke(PpScheduler *scheduler);
 
+/* Addresses of a network may have come free (a release, an update, a
+ * delete): the VMs that wait for one are looked at again. */
+void pp_scheduler_networks_changed(PpScheduler *scheduler);
+
 /* The actions of pcipass vm terminate, poweroff, resume and retry. They
  * change the store at once or fail with STATE (409).
  * terminate: from every state; what the VM holds is always released,
