@@ -379,6 +379,36 @@ test_delete_update(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_nic WHERE network_id IS NULL"), ==, 1);
 }
 
+/* The network quota counts the NICs on networks of the user's VMs that
+ * are not done. */
+static void
+test_quota(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpNetwork) net = add_network(f, NET_SAME_IPS);
+  g_autoptr(GError) error = NULL;
+  PpQuotaUpdate update = { .set_leases = TRUE, .leases = 1 };
+  g_autoptr(PpQuota) quota = pp_store_user_set_quota(f->store, f->user_id, &update, &error);
+  gint64 vm;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(quota->leases.limit, ==, 1);
+  g_assert_cmpint(quota->leases.used, ==, 0);
+  vm = add_vm(f, net->id, NULL);
+  {
+    g_autoptr(PpVm) refused = try_vm(f, net->id, NULL, NULL, &error);
+
+    g_assert_null(refused);
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+    g_assert_nonnull(strstr(error->message, "network leases: 1 of 1 used, this VM asks for 1"));
+    g_clear_error(&error);
+  }
+  g_assert_true(pp_store_vm_release(f->store, vm, PP_VM_STATE_DONE, "terminated", 1004, &error));
+  g_clear_pointer(&quota, pp_quota_free);
+  quota = pp_store_user_get_quota(f->store, f->user_id, &error);
+  g_assert_cmpint(quota->leases.used, ==, 0);
+  add_vm(f, net->id, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -389,5 +419,6 @@ main(int argc, char **argv)
   ADD("/store-network/leases-lifecycle", test_leases_lifecycle);
   ADD("/store-network/asked-address", test_asked_address);
   ADD("/store-network/delete-update", test_delete_update);
+  ADD("/store-network/quota", test_quota);
   return g_test_run();
 }

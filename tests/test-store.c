@@ -4149,13 +4149,15 @@ db_text(sqlite3 *db, const char *sql)
 
 /* Every object of the schema but the vms table, one a line: what
  * migration 10 must leave or make again word for word. */
+/* Migration 11 adds pci_device_set_aside; migration 12 adds the network
+ * tables and columns to vm_pci_request and users. */
 #define SCHEMA_BUT_VMS                                                                             \
   "SELECT group_concat(type || ' ' || name || ' ' || tbl_name || ': ' || coalesce(sql, ''), "      \
   "char(10)) FROM (SELECT * FROM sqlite_master WHERE name <> 'vms' "                               \
-  "AND name <> 'pci_device_set_aside' " /* migration 11 adds it */ /* migration 12 adds these, and \
-                                                                      columns to vm_pci_request */ \
+  "AND name <> 'pci_device_set_aside' "                                                            \
   "AND tbl_name NOT IN ('networks', 'network_ar', 'network_lease', 'vm_nic', "                     \
-  "'network_mac_next') AND NOT (type = 'table' AND name = 'vm_pci_request') ORDER BY type, name)"
+  "'network_mac_next') AND NOT (type = 'table' AND name IN ('vm_pci_request', 'users')) "          \
+  "ORDER BY type, name)"
 /* vms's columns as PRAGMA table_info has them, but explanation. */
 #define VMS_COLUMNS_BUT_EXPLANATION                                                                \
   "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || "                       \

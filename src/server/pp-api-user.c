@@ -82,10 +82,11 @@ quota_to_json(const PpQuota *quota)
     pp_json_append(classes, json_pack("{s:s,s:I,s:o}", "class", code, "used", (json_int_t)c->used,
                                       "limit", quota_value_json(c->limit, QUOTA_COUNT)));
   }
-  return json_pack("{s:o,s:o,s:o,s:o,s:o}", "vms", quota_item_json(&quota->vms, QUOTA_COUNT), "cpu",
-                   quota_item_json(&quota->cpu, QUOTA_CPU), "memory_mib",
+  return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "vms", quota_item_json(&quota->vms, QUOTA_COUNT),
+                   "cpu", quota_item_json(&quota->cpu, QUOTA_CPU), "memory_mib",
                    quota_item_json(&quota->memory_kib, QUOTA_MEMORY), "pci",
-                   quota_item_json(&quota->pci, QUOTA_COUNT), "pci_classes", classes);
+                   quota_item_json(&quota->pci, QUOTA_COUNT), "leases",
+                   quota_item_json(&quota->leases, QUOTA_COUNT), "pci_classes", classes);
 }
 
 /* The handlers. */
@@ -243,13 +244,14 @@ get_limit(const json_t *body, const char *field, gint64 max, gboolean hundredths
   return FALSE;
 }
 
-/* PATCH /v1/users/NAME/quota: {"vms", "cpu", "memory_mib", "pci": N or
+/* PATCH /v1/users/NAME/quota: {"vms", "cpu", "memory_mib", "pci", "leases": N or
  * null, "pci_classes": {"0302": N or null}}; a field left out keeps its
  * limit, null removes it. All is checked before anything changes. */
 json_t *
 api_user_quota(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "vms", "cpu", "memory_mib", "pci", "pci_classes", NULL };
+  static const char *const fields[] = { "vms",    "cpu",         "memory_mib", "pci",
+                                        "leases", "pci_classes", NULL };
   g_autoptr(PpUser) user = NULL;
   g_autoptr(PpQuota) quota = NULL;
   g_autoptr(GArray) classes = g_array_new(FALSE, TRUE, sizeof(PpQuotaClass));
@@ -273,7 +275,9 @@ api_user_quota(PpApiCall *call, guint *ret_status, GError **error)
                  error) ||
       !get_limit(call->body, "memory_mib", PP_QUOTA_MAX_MEMORY_KIB / 1024, FALSE,
                  &update.set_memory, &update.memory_kib, error) ||
-      !get_limit(call->body, "pci", PP_QUOTA_MAX_PCI, FALSE, &update.set_pci, &update.pci, error))
+      !get_limit(call->body, "pci", PP_QUOTA_MAX_PCI, FALSE, &update.set_pci, &update.pci, error) ||
+      !get_limit(call->body, "leases", PP_QUOTA_MAX_LEASES, FALSE, &update.set_leases,
+                 &update.leases, error))
     return NULL;
   if (update.memory_kib != PP_QUOTA_NONE)
     update.memory_kib *= 1024;

@@ -201,6 +201,7 @@ typedef enum {
   NET_VM_LEASES,
   NET_VM_LEASES_FREE,
   NET_FREE_COUNT,
+  NET_VM_NIC_COUNT,
   N_NET_STMTS
 } NetStmtId;
 
@@ -273,7 +274,7 @@ GPtrArray *store_device_list(PpStore *store, StmtId id, gint64 param, const char
 PpUser *store_user_lookup(PpStore *store, gint64 id, const char *name, GError **error);
 gboolean store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
                                   gint64 memory_kib, const gint *pci_classes, guint n_pci,
-                                  GError **error);
+                                  guint n_leases, GError **error);
 gboolean store_check_token_hash(const char *hash, GError **error);
 
 /* pp-store-network.c */
@@ -282,6 +283,7 @@ gboolean store_vm_nics_insert_locked(PpStore *store, gint64 vm_id, const PpVmSpe
                                      GError **error);
 gboolean store_vm_leases_take_locked(PpStore *store, gint64 vm_id, GError **error);
 gboolean store_vm_leases_free_locked(PpStore *store, gint64 vm_id, GError **error);
+gboolean store_vm_nic_count_locked(PpStore *store, gint64 vm_id, guint *ret_n, GError **error);
 
 /* pp-store-vm.c */
 PpVmState store_vm_state_from_string(const char *text);

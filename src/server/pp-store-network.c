@@ -81,6 +81,7 @@ static const char *const net_stmt_sql[N_NET_STMTS] = {
   [NET_VM_LEASES] = "SELECT network_id, ar_id, idx, vm_id, nic_id FROM network_lease "
                     "WHERE vm_id = ?1 ORDER BY nic_id",
   [NET_VM_LEASES_FREE] = "DELETE FROM network_lease WHERE vm_id = ?1",
+  [NET_VM_NIC_COUNT] = "SELECT count(*) FROM vm_nic WHERE vm_id = ?1 AND network_id IS NOT NULL",
   [NET_FREE_COUNT] = "SELECT n.name, coalesce(sum(a.size), 0), coalesce(sum(a.used), 0) "
                      "FROM networks n LEFT JOIN network_ar a ON a.network_id = n.id "
                      "WHERE n.id = ?1 GROUP BY n.id",
@@ -1421,5 +1422,19 @@ pp_store_vm_check_leases(PpStore *store, gint64 vm_id, gboolean *ret_ok, char **
       return TRUE;
     }
   }
+  return TRUE;
+}
+
+gboolean
+store_vm_nic_count_locked(PpStore *store, gint64 vm_id, guint *ret_n, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = net_stmt(store, NET_VM_NIC_COUNT, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, vm_id);
+  if (!store_stmt_next(store, stmt, error, "counting a VM's NICs on networks"))
+    return FALSE;
+  *ret_n = (guint)sqlite3_column_int64(stmt, 0);
   return TRUE;
 }

@@ -740,7 +740,9 @@ static const char migration_11[] =
  * never collide across networks (pp_network_ar_set_mac_base()).
  *
  * vm_pci_request gets PF_POLICY (0 none, 1 pack, 2 spread) and the NIC id
- * of a PCI NIC (NULL: not a NIC). */
+ * of a PCI NIC (NULL: not a NIC). users gets quota_leases, the network
+ * quota: the NICs on networks its VMs that are not done may have (NULL: no
+ * limit), checked by the code at create and retry. */
 static const char migration_12[] =
     "CREATE TABLE networks ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -817,7 +819,8 @@ static const char migration_12[] =
     "INSERT INTO network_mac_next (id, next) VALUES (1, 0);"
     "ALTER TABLE vm_pci_request ADD COLUMN pf_policy INTEGER NOT NULL DEFAULT 0"
     "  CHECK(pf_policy IN (0, 1, 2));"
-    "ALTER TABLE vm_pci_request ADD COLUMN nic_id INTEGER CHECK(nic_id >= 0);";
+    "ALTER TABLE vm_pci_request ADD COLUMN nic_id INTEGER CHECK(nic_id >= 0);"
+    "ALTER TABLE users ADD COLUMN quota_leases INTEGER CHECK(quota_leases >= 0);";
 
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER

@@ -297,6 +297,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
     quota->cpu.limit = col_limit(stmt, 1);
     quota->memory_kib.limit = col_limit(stmt, 2);
     quota->pci.limit = col_limit(stmt, 3);
+    quota->leases.limit = col_limit(stmt, 4);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_USAGE, error);
@@ -311,6 +312,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
     quota->cpu.used = sqlite3_column_int64(stmt, 1);
     quota->memory_kib.used = sqlite3_column_int64(stmt, 2);
     quota->pci.used = sqlite3_column_int64(stmt, 3);
+    quota->leases.used = sqlite3_column_int64(stmt, 4);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_CLASS_USAGE, error);
@@ -389,7 +391,8 @@ within(gint64 limit, gint64 used, gint64 asked)
  * naming the first quota it would pass. */
 gboolean
 store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, gint64 cpu,
-                         gint64 memory_kib, const gint *pci_classes, guint n_pci, GError **error)
+                         gint64 memory_kib, const gint *pci_classes, guint n_pci, guint n_leases,
+                         GError **error)
 {
   g_autoptr(PpQuota) quota = NULL;
 
@@ -440,6 +443,10 @@ store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, 
   }
   if (!within(quota->pci.limit, quota->pci.used, n_pci)) {
     set_count_passed(error, owner->name, "PCI devices", &quota->pci, n_pci);
+    return FALSE;
+  }
+  if (!within(quota->leases.limit, quota->leases.used, n_leases)) {
+    set_count_passed(error, owner->name, "network leases", &quota->leases, n_leases);
     return FALSE;
   }
   for (guint i = 0; i < quota->classes->len; i++) {
@@ -500,7 +507,8 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
       (u.set_cpu && !check_limit("CPU (hundredths)", u.cpu, PP_QUOTA_MAX_CPU, error)) ||
       (u.set_memory &&
        !check_limit("memory (KiB)", u.memory_kib, PP_QUOTA_MAX_MEMORY_KIB, error)) ||
-      (u.set_pci && !check_limit("PCI devices", u.pci, PP_QUOTA_MAX_PCI, error)))
+      (u.set_pci && !check_limit("PCI devices", u.pci, PP_QUOTA_MAX_PCI, error)) ||
+      (u.set_leases && !check_limit("network leases", u.leases, PP_QUOTA_MAX_LEASES, error)))
     return NULL;
   for (guint i = 0; i < u.n_classes; i++) {
     g_autofree char *what = g_strdup_printf("PCI devices of class %04x", u.classes[i].class_code);
@@ -523,6 +531,7 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
       u.set_cpu ? u.cpu : before->cpu.limit,
       u.set_memory ? u.memory_kib : before->memory_kib.limit,
       u.set_pci ? u.pci : before->pci.limit,
+      u.set_leases ? u.leases : before->leases.limit,
     };
 
     if (stmt == NULL)

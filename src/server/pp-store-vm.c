@@ -185,6 +185,18 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
   return TRUE;
 }
 
+/* The NICs of @spec on a network: what the network quota counts. */
+static guint
+spec_n_leases(const PpVmSpec *spec)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < spec->nics->len; i++)
+    if (((const PpVmNic *)g_ptr_array_index(spec->nics, i))->network_id > 0)
+      n++;
+  return n;
+}
+
 /* pp_store_vm_create(), and with @spec (nullable) its typed columns. */
 static PpVm *
 vm_create(PpStore *store, gint64 owner_id, const char *name, const char *template_text, gint64 cpu,
@@ -229,7 +241,8 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
     return NULL;
   owner = store_user_lookup(store, owner_id, NULL, error);
   if (owner == NULL ||
-      !store_quota_check_locked(store, owner, 0, cpu, memory_kib, pci_classes, n_pci, error))
+      !store_quota_check_locked(store, owner, 0, cpu, memory_kib, pci_classes, n_pci,
+                                spec != NULL ? spec_n_leases(spec) : 0, error))
     return NULL;
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_INSERT, error);
@@ -878,7 +891,7 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
   g_autoptr(PpVm) vm = NULL;
   g_autoptr(PpUser) owner = NULL;
   g_autoptr(GArray) classes = NULL;
-  guint deleted, freed;
+  guint deleted, freed, n_leases = 0;
 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
@@ -897,9 +910,10 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
   if (owner == NULL)
     return FALSE;
   classes = vm_requests_locked(store, vm_id, error);
-  if (classes == NULL ||
+  if (classes == NULL || !store_vm_nic_count_locked(store, vm_id, &n_leases, error) ||
       !store_quota_check_locked(store, owner, vm_id, vm->cpu, vm->memory_kib,
-                                (const gint *)(void *)classes->data, classes->len, error) ||
+                                (const gint *)(void *)classes->data, classes->len, n_leases,
+                                error) ||
       !vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
     return FALSE;
   {

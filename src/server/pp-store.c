@@ -200,14 +200,19 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
   [STMT_USER_HAS_QUOTA] =
       "SELECT quota_vms IS NOT NULL OR quota_cpu IS NOT NULL OR quota_memory_kib IS NOT NULL "
-      "OR quota_pci IS NOT NULL OR EXISTS (SELECT 1 FROM user_pci_quota q WHERE q.user_id = ?1) "
+      "OR quota_pci IS NOT NULL OR quota_leases IS NOT NULL OR EXISTS (SELECT 1 FROM "
+      "user_pci_quota q WHERE q.user_id = ?1) "
       "FROM users WHERE id = ?1",
   [STMT_USER_QUOTA] =
-      "SELECT quota_vms, quota_cpu, quota_memory_kib, quota_pci FROM users WHERE id = ?1",
+      "SELECT quota_vms, quota_cpu, quota_memory_kib, quota_pci, quota_leases FROM users "
+      "WHERE id = ?1",
   /* What user ?1's VMs that are not done hold, VM ?2 left out (0: none). */
   [STMT_USER_USAGE] = "SELECT count(*), coalesce(sum(v.cpu), 0), coalesce(sum(v.memory_kib), 0), "
                       "(SELECT count(*) FROM vm_pci_request r JOIN vms w ON w.id = r.vm_id "
-                      "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2) "
+                      "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2), "
+                      "(SELECT count(*) FROM vm_nic n JOIN vms w ON w.id = n.vm_id "
+                      "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2 "
+                      "AND n.network_id IS NOT NULL) "
                       "FROM vms v WHERE v.owner_id = ?1 AND v.state <> 'done' AND v.id <> ?2",
   /* Every class user ?1 has a limit for or requests of: the limit (NULL:
    * none) and the requests, VM ?2 left out. */
@@ -218,7 +223,7 @@ static const char *const stmt_sql[N_STMTS] = {
       "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2 AND r.class_code IS NOT NULL) "
       "GROUP BY class_code ORDER BY class_code",
   [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_vms = ?2, quota_cpu = ?3, quota_memory_kib = ?4, "
-                          "quota_pci = ?5 WHERE id = ?1",
+                          "quota_pci = ?5, quota_leases = ?6 WHERE id = ?1",
   [STMT_CLASS_QUOTA_SET] = "INSERT INTO user_pci_quota (user_id, class_code, quota) "
                            "VALUES (?1, ?2, ?3) ON CONFLICT (user_id, class_code) "
                            "DO UPDATE SET quota = excluded.quota",

@@ -367,6 +367,7 @@ gboolean pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, gu
 #define PP_QUOTA_MAX_MEMORY_KIB (G_GINT64_CONSTANT(1) << 40) /* 1 PiB */
 #define PP_QUOTA_MAX_PCI G_GINT64_CONSTANT(1000000)
 #define PP_QUOTA_MAX_CLASSES 64 /* class limits of one user */
+#define PP_QUOTA_MAX_LEASES G_GINT64_CONSTANT(1000000)
 
 typedef struct {
   gint64 limit; /* PP_QUOTA_NONE, or 0..PP_QUOTA_MAX_* */
@@ -385,7 +386,8 @@ typedef struct {
   PpQuotaItem cpu; /* hundredths of a CPU */
   PpQuotaItem memory_kib;
   PpQuotaItem pci;
-  GArray *classes; /* PpQuotaClass by class: every class limited or used */
+  PpQuotaItem leases; /* the NICs on networks (OpenNebula's NETWORK quota, for all networks) */
+  GArray *classes;    /* PpQuotaClass by class: every class limited or used */
 } PpQuota;
 
 void pp_quota_free(PpQuota *quota);
@@ -405,6 +407,8 @@ typedef struct {
   gint64 memory_kib;
   gboolean set_pci;
   gint64 pci;
+  gboolean set_leases;
+  gint64 leases;
   const PpQuotaClass *classes;
   guint n_classes;
 } PpQuotaUpdate;
