@@ -12,6 +12,15 @@
 #define I440FX_LAST_SLOT 0x1f
 /* q35: pcie-root-ports we declare at most (their buses are 1..N). */
 #define Q35_MAX_PORTS 200
+/* q35: the pcie-root-ports of NICs sit on pcie-root from slot 0x02 (slot
+ * 0x01 is where libvirt puts the primary video, 0x1f the ICH9 functions),
+ * eight a slot as libvirt groups its own: NIC i's port at 0x02 + i / 8,
+ * function i % 8. 128 NICs (slots 0x02..0x11) are twice what a template can
+ * have (64 NIC and 64 PCI vectors) and leave room for the other ports. */
+#define Q35_NIC_FIRST_SLOT 0x02
+#define Q35_NICS_MAX 128
+/* i440fx: NICs take the first slots from I440FX_FIRST_SLOT, one each. */
+#define I440FX_NICS_MAX (I440FX_LAST_SLOT - I440FX_FIRST_SLOT + 1)
 
 /* Where a passed-through device goes in the guest. */
 typedef struct {
@@ -28,14 +37,15 @@ same_slot(const PpPciAddress *a, const PpPciAddress *b)
   return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot;
 }
 
-/* Gives each device of @hostdevs a guest address; returns the number of
- * guest slots used. Devices of one host slot that has function 0 share a
- * guest slot and keep their functions (function 0 multifunction when it has
- * company); a device whose host slot does not include function 0 (a VF at
- * .1, an audio function alone) gets a guest slot of its own at function 0,
- * since a guest finds no function of a slot without function 0. */
+/* Gives each device of @hostdevs a guest address, after the @first guest
+ * slots (the NICs'); returns the number of guest slots used. Devices of one
+ * host slot that has function 0 share a guest slot and keep their functions
+ * (function 0 multifunction when it has company); a device whose host slot
+ * does not include function 0 (a VF at .1, an audio function alone) gets a
+ * guest slot of its own at function 0, since a guest finds no function of a
+ * slot without function 0. */
 static guint
-assign_guest_addresses(const GArray *hostdevs, PpVmMachine machine, GuestAddress *ret)
+assign_guest_addresses(const GArray *hostdevs, PpVmMachine machine, guint first, GuestAddress *ret)
 {
   g_autofree guint *guest_slot = g_new0(guint, hostdevs->len);
   g_autofree guint *slot_size = g_new0(guint, hostdevs->len);
@@ -71,6 +81,7 @@ assign_guest_addresses(const GArray *hostdevs, PpVmMachine machine, GuestAddress
     guint k = guest_slot[i];
 
     ret[i].multifunction = ret[i].function == 0 && slot_size[k] > 1;
+    k += first;
     if (machine == PP_VM_MACHINE_Q35) {
       ret[i].has_address = k < Q35_MAX_PORTS;
       ret[i].bus = k + 1;
@@ -82,6 +93,70 @@ assign_guest_addresses(const GArray *hostdevs, PpVmMachine machine, GuestAddress
     }
   }
   return n_slots;
+}
+
+gboolean
+pp_domain_xml_nic_guest_address(PpVmMachine machine, guint nic_id, PpPciAddress *ret_address)
+{
+  PpPciAddress a = { 0 };
+
+  g_return_val_if_fail(ret_address != NULL, FALSE);
+
+  if (machine == PP_VM_MACHINE_Q35) {
+    if (nic_id >= Q35_NICS_MAX)
+      return FALSE;
+    a.bus = nic_id + 1;
+  } else {
+    if (nic_id >= I440FX_NICS_MAX)
+      return FALSE;
+    a.slot = I440FX_FIRST_SLOT + nic_id;
+  }
+  *ret_address = a;
+  return TRUE;
+}
+
+static guint
+nics_with_address(PpVmMachine machine, guint n_nics)
+{
+  return MIN(n_nics, machine == PP_VM_MACHINE_Q35 ? Q35_NICS_MAX : I440FX_NICS_MAX);
+}
+
+/* NIC @nic_id's guest address, as a hostdev's. */
+static GuestAddress
+nic_guest_address(PpVmMachine machine, guint nic_id)
+{
+  GuestAddress guest = { 0 };
+  PpPciAddress a;
+
+  if (pp_domain_xml_nic_guest_address(machine, nic_id, &a)) {
+    guest.has_address = TRUE;
+    guest.bus = a.bus;
+    guest.slot = a.slot;
+    guest.function = a.function;
+  }
+  return guest;
+}
+
+/* The pcie-root-port of NIC @nic_id (of @n_nics with an address), all of
+ * it explicit, so that libvirt's ports (hostdevs', and those it adds for
+ * disks and its own devices) go around it: its index is its bus, its
+ * chassis its index (QEMU wants chassis unique) and its port (slot << 3) +
+ * function, as libvirt numbers its own. Function 0 of a slot shared with
+ * the next NIC's port is multifunction. */
+static void
+append_nic_port(GString *out, guint nic_id, guint n_nics)
+{
+  guint slot = Q35_NIC_FIRST_SLOT + nic_id / 8;
+  guint function = nic_id % 8;
+
+  g_string_append_printf(out,
+                         "    <controller type='pci' index='%u' model='pcie-root-port'>\n"
+                         "      <target chassis='%u' port='0x%x'/>\n"
+                         "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
+                         "function='0x%x'%s/>\n"
+                         "    </controller>\n",
+                         nic_id + 1, nic_id + 1, (slot << 3) + function, slot, function,
+                         function == 0 && nic_id + 1 < n_nics ? " multifunction='on'" : "");
 }
 
 static void append_escaped(GString *out, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -147,6 +222,82 @@ append_nics(GString *out, const PpVmSpec *spec)
   }
 }
 
+static void
+append_guest_address(GString *out, const GuestAddress *guest)
+{
+  if (guest->has_address)
+    g_string_append_printf(out,
+                           "      <address type='pci' domain='0x0000' bus='0x%02x' "
+                           "slot='0x%02x' function='0x%x'%s/>\n",
+                           guest->bus, guest->slot, guest->function,
+                           guest->multifunction ? " multifunction='on'" : "");
+}
+
+static void
+append_host_address(GString *out, const char *indent, const char *type, const PpPciAddress *host)
+{
+  g_string_append_printf(out,
+                         "%s<address%s domain='0x%04x' bus='0x%02x' slot='0x%02x' "
+                         "function='0x%x'/>\n",
+                         indent, type, host->domain, host->bus, host->slot, host->function);
+}
+
+static void
+append_vlan(GString *out, gint vlan_id)
+{
+  if (vlan_id >= 0)
+    g_string_append_printf(out, "      <vlan>\n        <tag id='%d'/>\n      </vlan>\n", vlan_id);
+}
+
+static void
+append_hostdev(GString *out, const PpPciAddress *host, const GuestAddress *guest, gboolean managed)
+{
+  g_string_append_printf(out, "    <hostdev mode='subsystem' type='pci' managed='%s'>\n",
+                         managed ? "yes" : "no");
+  g_string_append(out, "      <source>\n");
+  append_host_address(out, "        ", "", host);
+  g_string_append(out, "      </source>\n");
+  append_guest_address(out, guest);
+  g_string_append(out, "    </hostdev>\n");
+}
+
+/* The NICs of @options, in NIC id order, each at its own guest address. */
+static void
+append_option_nics(GString *out, const PpDomainOptions *options, PpVmMachine machine)
+{
+  for (guint i = 0; i < options->n_nics; i++) {
+    const PpDomainNic *nic = &options->nics[i];
+    GuestAddress guest = nic_guest_address(machine, i);
+
+    if (nic->kind == PP_VM_NIC_PCI && !nic->is_vf) {
+      /* Its MAC is the guest's to set, from the context. */
+      append_hostdev(out, &nic->host, &guest, options->managed);
+      continue;
+    }
+    if (nic->kind == PP_VM_NIC_PCI)
+      g_string_append_printf(out, "    <interface type='hostdev' managed='%s'>\n",
+                             options->managed ? "yes" : "no");
+    else
+      g_string_append(out, "    <interface type='bridge'>\n");
+    if (nic->mac != NULL)
+      append_escaped(out, "      <mac address='%s'/>\n", nic->mac);
+    if (nic->kind == PP_VM_NIC_PCI) {
+      g_string_append(out, "      <source>\n");
+      append_host_address(out, "        ", " type='pci'", &nic->host);
+      g_string_append(out, "      </source>\n");
+      append_vlan(out, nic->vlan_id);
+    } else {
+      append_escaped(out, "      <source bridge='%s'/>\n", nic->bridge);
+      append_vlan(out, nic->vlan_id);
+      if (nic->openvswitch)
+        g_string_append(out, "      <virtualport type='openvswitch'/>\n");
+      append_escaped(out, "      <model type='%s'/>\n", nic->model != NULL ? nic->model : "virtio");
+    }
+    append_guest_address(out, &guest);
+    g_string_append(out, "    </interface>\n");
+  }
+}
+
 /* <graphics type='vnc' port='5900' autoport='no' listen='A' passwd='P'>
  * <listen type='address' address='A'/></graphics>; port='-1'
  * autoport='yes' when libvirt chooses. */
@@ -201,32 +352,14 @@ pp_domain_xml_redact_secrets(const char *xml)
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
-static void
-append_hostdev(GString *out, const PpPciAddress *host, const GuestAddress *guest, gboolean managed)
-{
-  g_string_append_printf(out, "    <hostdev mode='subsystem' type='pci' managed='%s'>\n",
-                         managed ? "yes" : "no");
-  g_string_append(out, "      <source>\n");
-  g_string_append_printf(out,
-                         "        <address domain='0x%04x' bus='0x%02x' slot='0x%02x' "
-                         "function='0x%x'/>\n",
-                         host->domain, host->bus, host->slot, host->function);
-  g_string_append(out, "      </source>\n");
-  if (guest->has_address)
-    g_string_append_printf(out,
-                           "      <address type='pci' domain='0x0000' bus='0x%02x' "
-                           "slot='0x%02x' function='0x%x'%s/>\n",
-                           guest->bus, guest->slot, guest->function,
-                           guest->multifunction ? " multifunction='on'" : "");
-  g_string_append(out, "    </hostdev>\n");
-}
-
 char *
 pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const GArray *hostdevs)
 {
   g_autoptr(GString) out = NULL;
+  g_autoptr(GArray) others = NULL;
   g_autofree GuestAddress *guest = NULL;
   guint n_slots = 0;
+  guint n_nic_slots = 0;
 
   g_return_val_if_fail(spec != NULL && options != NULL, NULL);
   g_return_val_if_fail(options->name != NULL && options->domain_type != NULL, NULL);
@@ -243,9 +376,31 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
     g_return_val_if_fail(disk->source != NULL && disk->format != NULL, NULL);
   }
 
-  guest = g_new0(GuestAddress, hostdevs != NULL ? hostdevs->len : 0);
-  if (hostdevs != NULL)
-    n_slots = assign_guest_addresses(hostdevs, spec->machine, guest);
+  g_return_val_if_fail(options->n_nics == 0 || options->nics != NULL, NULL);
+  for (guint i = 0; i < options->n_nics; i++) {
+    const PpDomainNic *nic = &options->nics[i];
+
+    g_return_val_if_fail(nic->kind == PP_VM_NIC_PCI || nic->bridge != NULL, NULL);
+    g_return_val_if_fail(nic->vlan_id >= -1 && nic->vlan_id <= 4095, NULL);
+  }
+
+  /* A PCI NIC's device is written once, as its NIC: not among the others
+   * (its companions stay there). */
+  others = g_array_new(FALSE, TRUE, sizeof(PpPciAddress));
+  for (guint i = 0; hostdevs != NULL && i < hostdevs->len; i++) {
+    const PpPciAddress *a = &g_array_index(hostdevs, PpPciAddress, i);
+    gboolean is_nic = FALSE;
+
+    for (guint j = 0; j < options->n_nics && !is_nic; j++)
+      is_nic =
+          options->nics[j].kind == PP_VM_NIC_PCI && pp_pci_address_equal(a, &options->nics[j].host);
+    if (!is_nic)
+      g_array_append_val(others, *a);
+  }
+  /* NICs take the first guest slots, in NIC id order; the others follow. */
+  n_nic_slots = nics_with_address(spec->machine, options->n_nics);
+  guest = g_new0(GuestAddress, others->len);
+  n_slots = assign_guest_addresses(others, spec->machine, n_nic_slots, guest);
 
   out = g_string_new(NULL);
   append_escaped(out, "<domain type='%s'>\n", options->domain_type);
@@ -273,18 +428,23 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
     append_escaped(out, "    <emulator>%s</emulator>\n", options->emulator);
   if (spec->machine == PP_VM_MACHINE_Q35) {
     g_string_append(out, "    <controller type='pci' index='0' model='pcie-root'/>\n");
-    for (guint k = 0; k < MIN(n_slots, Q35_MAX_PORTS); k++)
+    for (guint k = 0; k < n_nic_slots; k++)
+      append_nic_port(out, k, n_nic_slots);
+    for (guint k = n_nic_slots; k < MIN(n_nic_slots + n_slots, Q35_MAX_PORTS); k++)
       g_string_append_printf(
           out, "    <controller type='pci' index='%u' model='pcie-root-port'/>\n", k + 1);
   } else {
     g_string_append(out, "    <controller type='pci' index='0' model='pci-root'/>\n");
   }
   append_disks(out, spec);
-  append_nics(out, spec);
+  if (options->n_nics > 0)
+    append_option_nics(out, options, spec->machine);
+  else
+    append_nics(out, spec);
   g_string_append(out, "    <serial type='pty'/>\n    <console type='pty'/>\n");
   append_graphics(out, &spec->graphics);
-  for (guint i = 0; hostdevs != NULL && i < hostdevs->len; i++)
-    append_hostdev(out, &g_array_index(hostdevs, PpPciAddress, i), &guest[i], options->managed);
+  for (guint i = 0; i < others->len; i++)
+    append_hostdev(out, &g_array_index(others, PpPciAddress, i), &guest[i], options->managed);
   g_string_append(out, "  </devices>\n</domain>\n");
   return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -11,6 +11,43 @@
  * GRAPHICS <graphics type='vnc'|'spice'> with its <listen type='address'>.
  * Text is escaped for XML. The result validates with virt-xml-validate.
  *
+ * NICs with their leases (PpDomainOptions.nics, issue 12) are written in
+ * NIC id order, in place of the spec's bridged NICs, and take the first
+ * guest addresses, so that the guest enumerates its interfaces in template
+ * order; the other devices follow them. A NIC's guest address depends on
+ * the machine and its NIC id only (pp_domain_xml_nic_guest_address()):
+ *
+ *   q35     NIC i on bus i + 1, slot 0, behind a pcie-root-port of its
+ *           own (index and chassis i + 1, on pcie-root at slot 0x02 + i / 8,
+ *           function i % 8, port 0x10 + i: all explicit); the devices'
+ *           ports come after, from index n_nics + 1, their addresses left
+ *           to libvirt
+ *   i440fx  NIC i on bus 0, slot 0x10 + i (16 NICs at most: beyond,
+ *           libvirt chooses); the devices' slots come after, from
+ *           0x10 + n_nics
+ *
+ * Without NICs from the options the output is what it was before them.
+ * libvirt gives the devices without an address (disks, the memory balloon,
+ * its USB controller) one after it has reserved the explicit ones: they
+ * cannot collide.
+ *
+ * - A bridged NIC: <interface type='bridge'> with its MAC, <source bridge>,
+ *   <vlan><tag> when it has a VLAN, <virtualport type='openvswitch'/> when
+ *   the bridge is Open vSwitch's, and <model>. A VLAN tag on a bridge that
+ *   is not Open vSwitch's is written all the same: libvirt refuses it when
+ *   the domain starts (libvirt 9.0: "unsupported configuration: interface
+ *   02:00:0a:00:00:05 - vlan tag not supported for this connection type"),
+ *   and the deploy fails with those words, which are the user's to read.
+ * - A PCI NIC that is an SR-IOV VF: <interface type='hostdev'> (managed as
+ *   the hostdevs are) with its MAC and <vlan><tag>: libvirt programs both
+ *   through the PF before the guest starts, so the MAC is right from the
+ *   first boot.
+ * - Another PCI NIC: a <hostdev> as any device, without its MAC (the guest
+ *   sets it from the context).
+ * A PCI NIC's device is also among the hostdevs given (it is one of the
+ * VM's devices): it is written once, as its NIC, and its companions stay
+ * among the hostdevs.
+ *
  * A disk, kernel or initrd given as an image must have been resolved to
  * its file first (its source and format, the spec's kernel or initrd, set
  * to what pcipassd found: src/server/pp-images): the XML names the file's
@@ -37,7 +74,9 @@ typedef struct {
   const char *bridge;   /* the host bridge */
   const char *model;    /* "virtio" */
   gboolean openvswitch; /* <virtualport type='openvswitch'/>: the VLAN tag of a bridged NIC
-                         * needs an Open vSwitch bridge */
+                         * needs an Open vSwitch bridge. Without it a VLAN is
+                         * written all the same, and libvirt refuses it at
+                         * start with its own words (see above) */
   /* PCI: */
   PpPciAddress host; /* the device's host address; it is also in the hostdevs given,
                       * where it is not written again */
@@ -77,6 +116,21 @@ typedef struct {
  */
 char *pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options,
                           const GArray *hostdevs);
+
+/**
+ * pp_domain_xml_nic_guest_address:
+ * @nic_id: the NIC's index in the spec's nics (both kinds)
+ * @ret_address: (out): its guest PCI address (domain 0), as the XML of
+ *   pp_domain_xml_build() writes it
+ *
+ * The guest address of NIC @nic_id on @machine, for showing it without the
+ * XML.
+ *
+ * Returns: %TRUE; %FALSE, @ret_address untouched, when the machine has no
+ *   fixed address for that NIC (i440fx from its 17th NIC: libvirt chooses).
+ */
+gboolean pp_domain_xml_nic_guest_address(PpVmMachine machine, guint nic_id,
+                                         PpPciAddress *ret_address);
 
 /**
  * pp_domain_xml_redact_secrets:
