@@ -70,6 +70,51 @@ test_check_file(void)
   pp_test_rmtree(dir);
 }
 
+/* The NICs of issue 12 as a user writes them: the guide's PCI NIC, a NIC on
+ * a network, in their order (the order is their NIC ids). */
+static void
+test_check_nics(void)
+{
+  PpTestRun run = { 0 };
+
+  run_cli((const char *const[]){ "template", "check", "-", NULL },
+          "MEMORY = 1024\n"
+          "PCI = [\n"
+          "  NETWORK = \"passthrough\",\n"
+          "  NETWORK_UNAME = \"oneadmin\",\n"
+          "  TYPE = \"NIC\",\n"
+          "  CLASS = \"0200\",\n"
+          "  DEVICE = \"10d3\",\n"
+          "  VENDOR = \"8086\" ]\n"
+          "nic = [ network_id = 4, ip = 10.0.0.5, mac = 02:00:0a:00:00:05, model = e1000e ]\n"
+          "PCI = [ TYPE = NIC, NETWORK = vfs, VLAN_ID = 100, PF_POLICY = spread, "
+          "SHORT_ADDRESS = 3b:10.1 ]\n",
+          &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  g_assert_cmpstr(run.out, ==,
+                  "MEMORY = \"1024\"\n"
+                  "PCI = [\n"
+                  "  NETWORK = \"passthrough\",\n"
+                  "  NETWORK_UNAME = \"oneadmin\",\n"
+                  "  TYPE = \"NIC\",\n"
+                  "  CLASS = \"0200\",\n"
+                  "  DEVICE = \"10d3\",\n"
+                  "  VENDOR = \"8086\" ]\n"
+                  "NIC = [\n"
+                  "  NETWORK_ID = \"4\",\n"
+                  "  IP = \"10.0.0.5\",\n"
+                  "  MAC = \"02:00:0a:00:00:05\",\n"
+                  "  MODEL = \"e1000e\" ]\n"
+                  "PCI = [\n"
+                  "  TYPE = \"NIC\",\n"
+                  "  NETWORK = \"vfs\",\n"
+                  "  VLAN_ID = \"100\",\n"
+                  "  PF_POLICY = \"spread\",\n"
+                  "  SHORT_ADDRESS = \"3b:10.1\" ]\n");
+  pp_test_run_clear(&run);
+}
+
 static void
 test_check_json(void)
 {
@@ -1836,6 +1881,7 @@ main(int argc, char **argv)
   cli = pp_test_build_path("src/cli/pcipass");
   g_test_add_func("/cli/template-check/file", test_check_file);
   g_test_add_func("/cli/template-check/json", test_check_json);
+  g_test_add_func("/cli/template-check/nics", test_check_nics);
   g_test_add_func("/cli/template-check/errors", test_check_errors);
   g_test_add_func("/cli/template-check/too-large", test_check_too_large);
   g_test_add_func("/cli/dispatch", test_dispatch);

@@ -3909,6 +3909,13 @@ assert_spec_equal(const PpVmSpec *got, const PpVmSpec *want)
     g_assert_cmpstr(a->bridge, ==, b->bridge);
     g_assert_cmpstr(a->model, ==, b->model);
     g_assert_cmpstr(a->mac, ==, b->mac);
+    g_assert_cmpint(a->kind, ==, b->kind);
+    g_assert_cmpstr(a->network, ==, b->network);
+    g_assert_cmpint(a->network_id, ==, b->network_id);
+    g_assert_cmpstr(a->network_uname, ==, b->network_uname);
+    g_assert_cmpstr(a->ip, ==, b->ip);
+    g_assert_cmpint(a->vlan_id, ==, b->vlan_id);
+    g_assert_cmpint(a->request, ==, b->request);
   }
   g_assert_cmpstr(got->kernel, ==, want->kernel);
   g_assert_cmpstr(got->initrd, ==, want->initrd);
@@ -4017,6 +4024,126 @@ test_vm_typed(Fixture *f, gconstpointer data)
   g_assert_null(pp_store_vm_get_spec(f->store, 2, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
   g_assert_true(g_str_has_prefix(error->message, "VM 2: the stored spec does not read: "));
+}
+
+/* NICs of both kinds keep every field through the store, in template
+ * order; a spec stored before issue 12 (bridged NICs with bridge, model
+ * and mac only) still reads; a NIC that makes no sense says so. */
+static void
+test_vm_nics_json(Fixture *f, gconstpointer data)
+{
+  static const char *const text =
+      "MEMORY = 512\n"
+      "PCI = [ TYPE = \"NIC\", NETWORK = \"passthrough\", NETWORK_UNAME = \"oneadmin\",\n"
+      "  IP = \"10.0.0.5\", MAC = \"02:00:0A:00:00:05\", VLAN_ID = 100, CLASS = \"0200\" ]\n"
+      "NIC = [ NETWORK_ID = 4, MODEL = \"e1000e\" ]\n"
+      "PCI = [ CLASS = \"0302\", PF_POLICY = \"spread\" ]\n"
+      "NIC = [ BRIDGE = \"br0\", MAC = \"52:54:00:12:34:56\" ]\n"
+      "PCI = [ TYPE = \"NIC\", NETWORK_ID = 9, SHORT_ADDRESS = \"3b:00.1\" ]\n";
+  static const char *const old_spec =
+      "{\"vcpu\": 1, \"machine\": \"q35\", \"disks\": [], "
+      "\"nics\": [{\"bridge\": \"br0\", \"model\": \"virtio\", \"mac\": \"52:54:00:00:00:01\"}], "
+      "\"os\": {}, \"graphics\": {\"type\": \"none\", \"port\": -1}}";
+  static const struct {
+    const char *nic;
+    const char *message;
+  } bad[] = {
+    { "{\"kind\": \"wifi\"}", "a NIC of an unknown kind" },
+    { "{\"kind\": 1}", "a NIC's kind, network_id, vlan_id or request is of another type" },
+    { "{\"kind\": \"bridge\", \"vlan_id\": 4095}",
+      "a NIC's network_id, vlan_id or request out of range" },
+    { "{\"kind\": \"bridge\", \"network_id\": -2}",
+      "a NIC's network_id, vlan_id or request out of range" },
+    { "{\"kind\": \"pci\", \"request\": -1}",
+      "a PCI NIC without its request, or a bridged NIC with one" },
+    { "{\"kind\": \"bridge\", \"request\": 0}",
+      "a PCI NIC without its request, or a bridged NIC with one" },
+    { "{\"kind\": \"bridge\", \"ip\": 10}", "the stored spec's 'ip' is not a string" },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpVmSpec) spec = parse_ok(text);
+  g_autoptr(PpVm) vm = pp_store_vm_create_spec(f->store, alice->id, text, spec, 500, &error);
+  g_autoptr(PpVm) old = NULL;
+  g_autofree char *old_sql = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(spec->nics->len, ==, 4);
+  {
+    g_autoptr(PpVmSpec) got = get_spec(f->store, vm->id);
+
+    assert_spec_equal(got, spec);
+    /* Positions are the template's, not the store's. */
+    g_assert_cmpuint(((PpVmNic *)g_ptr_array_index(got->nics, 0))->pos.line, ==, 0);
+  }
+  reopen(f);
+  {
+    g_autoptr(PpVmSpec) got = get_spec(f->store, vm->id);
+    const PpVmNic *nic = g_ptr_array_index(got->nics, 0);
+
+    assert_spec_equal(got, spec);
+    g_assert_cmpint(nic->kind, ==, PP_VM_NIC_PCI);
+    g_assert_cmpstr(nic->network_uname, ==, "oneadmin");
+    g_assert_cmpstr(nic->mac, ==, "02:00:0a:00:00:05");
+    g_assert_cmpint(nic->vlan_id, ==, 100);
+    g_assert_cmpint(nic->request, ==, 0);
+    nic = g_ptr_array_index(got->nics, 3);
+    g_assert_cmpint(nic->kind, ==, PP_VM_NIC_PCI);
+    g_assert_cmpint(nic->network_id, ==, 9);
+    g_assert_cmpint(nic->request, ==, 2);
+  }
+  /* The requests' PF_POLICY and NIC id are not in the JSON: they are
+   * columns of the requests. */
+  g_assert_cmpint(raw_int(f->store, "SELECT instr(domain_spec, 'spread') + "
+                                    "instr(domain_spec, 'pf_policy') FROM vms"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT instr(domain_spec, '\"kind\":\"pci\"') > 0 FROM vms"),
+                  ==, 1);
+
+  /* Stored before issue 12. */
+  old = add_vm(f->store, alice->id, "old", 100, 512 * 1024);
+  old_sql = g_strdup_printf("UPDATE vms SET domain_spec = '%s' WHERE id = %" G_GINT64_FORMAT,
+                            old_spec, old->id);
+  g_assert_cmpint(raw_rc(f->store, old_sql), ==, SQLITE_OK);
+  {
+    g_autoptr(PpVmSpec) got = get_spec(f->store, old->id);
+    const PpVmNic *nic;
+
+    g_assert_cmpuint(got->nics->len, ==, 1);
+    nic = g_ptr_array_index(got->nics, 0);
+    g_assert_cmpint(nic->kind, ==, PP_VM_NIC_BRIDGE);
+    g_assert_cmpstr(nic->bridge, ==, "br0");
+    g_assert_cmpstr(nic->model, ==, "virtio");
+    g_assert_cmpstr(nic->mac, ==, "52:54:00:00:00:01");
+    g_assert_null(nic->network);
+    g_assert_cmpint(nic->network_id, ==, 0);
+    g_assert_null(nic->network_uname);
+    g_assert_null(nic->ip);
+    g_assert_cmpint(nic->vlan_id, ==, -1);
+    g_assert_cmpint(nic->request, ==, -1);
+  }
+
+  /* Nonsense in a NIC is refused, naming what. */
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autofree char *json = g_strdup_printf(
+        "{\"vcpu\": 1, \"machine\": \"q35\", \"disks\": [], \"nics\": [%s], \"os\": {}, "
+        "\"graphics\": {\"type\": \"none\", \"port\": -1}}",
+        bad[i].nic);
+    g_autofree char *sql = g_strdup_printf(
+        "UPDATE vms SET domain_spec = '%s' WHERE id = %" G_GINT64_FORMAT, json, old->id);
+    g_autofree char *want = NULL;
+
+    g_assert_cmpint(raw_rc(f->store, sql), ==, SQLITE_OK);
+    g_assert_null(pp_store_vm_get_spec(f->store, old->id, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+    if (g_str_has_prefix(bad[i].message, "the stored spec's"))
+      want = g_strdup_printf("VM %" G_GINT64_FORMAT ": %s", old->id, bad[i].message);
+    else
+      want = g_strdup_printf("VM %" G_GINT64_FORMAT ": the stored spec does not read: %s", old->id,
+                             bad[i].message);
+    g_assert_cmpstr(error->message, ==, want);
+    g_clear_error(&error);
+  }
 }
 
 /* The domain XML the deployer records: none at create, kept as given,
@@ -5131,6 +5258,7 @@ main(int argc, char **argv)
   ADD("/store/migrate-v9", test_migrate_v9);
   ADD("/store/migrate-v9-broken", test_migrate_v9_broken);
   ADD("/store/vm/typed", test_vm_typed);
+  ADD("/store/vm/nics-json", test_vm_nics_json);
   ADD("/store/vm/domain-xml", test_vm_domain_xml);
   ADD("/store/quota/set", test_quota_set);
   ADD("/store/quota/create", test_quota_create);

@@ -333,7 +333,7 @@ test_wrong_shape(void)
   parse_fails(MEM "DISK = /a.img",
               "line 2, column 1: DISK: must be a vector, as DISK = [ IMAGE = \"debian12\" ]");
   parse_fails(MEM "NIC = br0",
-              "line 2, column 1: NIC: must be a vector, as NIC = [ BRIDGE = \"br0\" ]");
+              "line 2, column 1: NIC: must be a vector, as NIC = [ NETWORK = \"public\" ]");
   parse_fails(MEM "OS = hvm",
               "line 2, column 1: OS: must be a vector, as OS = [ KERNEL_IMAGE = \"vmlinuz\" ]");
 }
@@ -445,6 +445,10 @@ test_pci_short_address(void)
               "[domain:]bus:slot.function in hex, such as 0000:3b:00.1 or 3b:00.1");
 }
 
+#define PCI_KEYS                                                                                   \
+  "VENDOR, DEVICE, CLASS or SHORT_ADDRESS, and PF_POLICY; a NIC on a virtual network also TYPE "   \
+  "= \"NIC\", NETWORK or NETWORK_ID, NETWORK_UNAME, IP, MAC and VLAN_ID"
+
 static void
 test_pci_errors(void)
 {
@@ -481,26 +485,19 @@ test_pci_errors(void)
     { MEM "PCI = [ ]",
       "line 2, column 1: PCI: SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI" },
     { MEM "PCI = [ SHORT_ADDRESS = 3b:00.0, FOO = 1 ]",
-      "line 2, column 34: PCI: key FOO is not supported by pcipass; PCI takes VENDOR, DEVICE, "
-      "CLASS or SHORT_ADDRESS" },
+      "line 2, column 34: PCI: key FOO is not supported by pcipass; PCI takes " PCI_KEYS },
     { MEM "PCI = [ ADDRESS = \"0000:3b:00:0\" ]",
-      "line 2, column 9: PCI: key ADDRESS is not supported by pcipass; PCI takes VENDOR, "
-      "DEVICE, CLASS or SHORT_ADDRESS" },
-    /* The guide's NIC example: networks come later. */
+      "line 2, column 9: PCI: key ADDRESS is not supported by pcipass; PCI takes " PCI_KEYS },
+    /* The guide's NIC example without its TYPE: the network keys say to
+     * add it, at the first of them. */
     { MEM "PCI = [\n"
           "  NETWORK = \"passthrough\",\n"
           "  NETWORK_UNAME = \"oneadmin\",\n"
-          "  TYPE = \"NIC\",\n"
           "  CLASS = \"0200\",\n"
           "  DEVICE = \"10d3\",\n"
           "  VENDOR = \"8086\" ]\n",
-      "line 3, column 3: PCI: PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, "
-      "NETWORK_ID or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, DEVICE, "
-      "CLASS or SHORT_ADDRESS" },
-    { MEM "PCI = [ CLASS = 0200, TYPE = NIC, NETWORK_ID = 3 ]",
-      "line 2, column 23: PCI: PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, "
-      "NETWORK_ID or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, DEVICE, "
-      "CLASS or SHORT_ADDRESS" },
+      "line 3, column 3: PCI: NETWORK is a key of a NIC on a virtual network: add TYPE = \"NIC\" "
+      "to pass the device through as one" },
     /* A vector key's error in the second PCI points there. */
     { MEM "PCI = [ CLASS = 0300 ]\nPCI = [ CLASS = 03 ]",
       "line 3, column 9: PCI: Wrong Hex value for PCI attribute CLASS: '03'" },
@@ -635,7 +632,8 @@ test_nic_errors(void)
     const char *message;
   } cases[] = {
     { MEM "NIC = [ MODEL = virtio ]",
-      "line 2, column 1: NIC: needs BRIDGE, the host bridge to plug it into (as br0)" },
+      "line 2, column 1: NIC: needs NETWORK or NETWORK_ID, the virtual network (pcipass net list "
+      "shows them), or BRIDGE, the host bridge to plug it into (as br0)" },
     { MEM "NIC = [ BRIDGE = \"br 0\" ]",
       "line 2, column 9: NIC: BRIDGE 'br 0' is not a bridge name: 1 to 15 letters, digits, '.', "
       "'_' or '-'" },
@@ -661,9 +659,9 @@ test_nic_errors(void)
       "line 2, column 23: NIC: MAC '52:54:00:12:34:5g' is not a unicast MAC address: "
       "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
       "52:54:00:12:34:56)" },
-    { MEM "NIC = [ NETWORK = public ]",
-      "line 2, column 9: NIC: key NETWORK is not supported by pcipass; NIC takes BRIDGE, MODEL "
-      "and MAC" },
+    { MEM "NIC = [ BRIDGE = br0, VLAN_ID = 3 ]",
+      "line 2, column 23: NIC: key VLAN_ID is not supported by pcipass; NIC takes NETWORK or "
+      "NETWORK_ID, NETWORK_UNAME, IP, MAC and MODEL, or BRIDGE, MODEL and MAC" },
   };
 
   {
@@ -677,6 +675,517 @@ test_nic_errors(void)
   parse_fails(bad, bad_message);
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
     parse_fails(cases[i].text, cases[i].message);
+}
+
+/* ------------------------------------------------------------------------ */
+/* NICs on virtual networks, PCI NICs (issue 12)                             */
+/* ------------------------------------------------------------------------ */
+
+static const PpVmNic *
+nic_at(const PpVmSpec *spec, guint i)
+{
+  g_assert_cmpuint(i, <, spec->nics->len);
+  return g_ptr_array_index(spec->nics, i);
+}
+
+static void
+test_nic_network(void)
+{
+  g_autofree char *name64 = g_strnfill(64, 'n');
+  g_autofree char *text = NULL;
+  g_autoptr(PpVmSpec) spec =
+      parse_ok(MEM "NIC = [ NETWORK = \"public\" ]\n"
+                   "NIC = [ NETWORK_ID = 4, IP = \"10.0.0.5\", MAC = \"02:00:0A:00:00:FF\",\n"
+                   "        MODEL = \"e1000e\" ]\n"
+                   "  NIC = [ NETWORK = \"net.1_a-B\", NETWORK_UNAME = \"alice.b-c_d\" ]\n"
+                   "NIC = [ BRIDGE = br0 ]\n");
+  const PpVmNic *nic;
+
+  g_assert_cmpuint(spec->nics->len, ==, 4);
+  g_assert_cmpuint(spec->requests->len, ==, 0);
+  /* By name; every other key its default. */
+  nic = nic_at(spec, 0);
+  g_assert_cmpint(nic->kind, ==, PP_VM_NIC_BRIDGE);
+  g_assert_cmpstr(nic->network, ==, "public");
+  g_assert_cmpint(nic->network_id, ==, 0);
+  g_assert_null(nic->network_uname);
+  g_assert_null(nic->ip);
+  g_assert_null(nic->mac);
+  g_assert_null(nic->bridge);
+  g_assert_cmpstr(nic->model, ==, "virtio");
+  g_assert_cmpint(nic->vlan_id, ==, -1);
+  g_assert_cmpint(nic->request, ==, -1);
+  g_assert_cmpuint(nic->pos.line, ==, 2);
+  g_assert_cmpuint(nic->pos.column, ==, 1);
+  /* By id, with the addresses asked for: the MAC in lower case. */
+  nic = nic_at(spec, 1);
+  g_assert_null(nic->network);
+  g_assert_cmpint(nic->network_id, ==, 4);
+  g_assert_cmpstr(nic->ip, ==, "10.0.0.5");
+  g_assert_cmpstr(nic->mac, ==, "02:00:0a:00:00:ff");
+  g_assert_cmpstr(nic->model, ==, "e1000e");
+  g_assert_null(nic->bridge);
+  g_assert_cmpuint(nic->pos.line, ==, 3);
+  nic = nic_at(spec, 2);
+  g_assert_cmpstr(nic->network, ==, "net.1_a-B");
+  g_assert_cmpstr(nic->network_uname, ==, "alice.b-c_d");
+  g_assert_cmpuint(nic->pos.line, ==, 5);
+  g_assert_cmpuint(nic->pos.column, ==, 3);
+  /* A host bridge, without a network, as before. */
+  nic = nic_at(spec, 3);
+  g_assert_cmpint(nic->kind, ==, PP_VM_NIC_BRIDGE);
+  g_assert_cmpstr(nic->bridge, ==, "br0");
+  g_assert_null(nic->network);
+  g_assert_cmpint(nic->network_id, ==, 0);
+
+  /* The longest names, the largest id. */
+  text = g_strdup_printf(MEM "NIC = [ NETWORK = %s, NETWORK_UNAME = %s ]\n"
+                             "NIC = [ NETWORK_ID = 9223372036854775807 ]",
+                         name64, name64);
+  {
+    g_autoptr(PpVmSpec) longest = parse_ok(text);
+
+    g_assert_cmpstr(nic_at(longest, 0)->network, ==, name64);
+    g_assert_cmpstr(nic_at(longest, 0)->network_uname, ==, name64);
+    g_assert_cmpint(nic_at(longest, 1)->network_id, ==, G_MAXINT64);
+  }
+}
+
+static void
+test_nic_network_errors(void)
+{
+  g_autofree char *name65 = g_strnfill(65, 'n');
+  g_autofree char *long_network = g_strdup_printf(MEM "NIC = [ NETWORK = %s ]", name65);
+  g_autofree char *long_network_message = g_strdup_printf(
+      "line 2, column 9: NIC: NETWORK '%s' is not a network name: 1 to 64 letters, digits, '.', "
+      "'_' or '-', not starting with '.' or '-'",
+      name65);
+  g_autofree char *long_uname =
+      g_strdup_printf(MEM "NIC = [ NETWORK = a, NETWORK_UNAME = %s ]", name65);
+  g_autofree char *long_uname_message = g_strdup_printf(
+      "line 2, column 22: NIC: NETWORK_UNAME '%s' is not a user name: 1 to 64 letters, digits, "
+      "'.', '_' or '-', not starting with '.' or '-'",
+      name65);
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    /* A NIC is on a network or on a bridge. */
+    { MEM "NIC = [ NETWORK = public, BRIDGE = br0 ]",
+      "line 2, column 27: NIC: BRIDGE cannot be set with NETWORK or NETWORK_ID: a NIC on a "
+      "virtual network is plugged into the network's bridge" },
+    { MEM "NIC = [ BRIDGE = br0, NETWORK_ID = 1 ]",
+      "line 2, column 9: NIC: BRIDGE cannot be set with NETWORK or NETWORK_ID: a NIC on a "
+      "virtual network is plugged into the network's bridge" },
+    { MEM "NIC = [ NETWORK = public, NETWORK_ID = 1 ]",
+      "line 2, column 27: NIC: NETWORK and NETWORK_ID cannot both be set: give the network by "
+      "name or by id" },
+    { MEM "NIC = [ NETWORK_UNAME = alice ]",
+      "line 2, column 1: NIC: needs NETWORK or NETWORK_ID, the virtual network (pcipass net list "
+      "shows them), or BRIDGE, the host bridge to plug it into (as br0)" },
+    { MEM "NIC = [ ]",
+      "line 2, column 1: NIC: needs NETWORK or NETWORK_ID, the virtual network (pcipass net list "
+      "shows them), or BRIDGE, the host bridge to plug it into (as br0)" },
+    /* Names: the rule of network and user names. */
+    { MEM "NIC = [ NETWORK = \"-x\" ]",
+      "line 2, column 9: NIC: NETWORK '-x' is not a network name: 1 to 64 letters, digits, '.', "
+      "'_' or '-', not starting with '.' or '-'" },
+    { MEM "NIC = [ NETWORK = \".x\" ]",
+      "line 2, column 9: NIC: NETWORK '.x' is not a network name: 1 to 64 letters, digits, '.', "
+      "'_' or '-', not starting with '.' or '-'" },
+    { MEM "NIC = [ NETWORK = \"a b\" ]",
+      "line 2, column 9: NIC: NETWORK 'a b' is not a network name: 1 to 64 letters, digits, "
+      "'.', '_' or '-', not starting with '.' or '-'" },
+    { MEM "NIC = [ NETWORK = \"\" ]",
+      "line 2, column 9: NIC: NETWORK '' is not a network name: 1 to 64 letters, digits, '.', "
+      "'_' or '-', not starting with '.' or '-'" },
+    { MEM "NIC = [ NETWORK = a, NETWORK_UNAME = \"bob/x\" ]",
+      "line 2, column 22: NIC: NETWORK_UNAME 'bob/x' is not a user name: 1 to 64 letters, "
+      "digits, '.', '_' or '-', not starting with '.' or '-'" },
+    { MEM "NIC = [ NETWORK_ID = 3, NETWORK_UNAME = alice ]",
+      "line 2, column 25: NIC: NETWORK_UNAME names the owner of the network NETWORK names: it "
+      "needs NETWORK (a NETWORK_ID is one network already)" },
+    /* Ids. */
+    { MEM "NIC = [ NETWORK_ID = 0 ]",
+      "line 2, column 9: NIC: NETWORK_ID '0' is not a network id: an integer from 1 (pcipass net "
+      "list shows them)" },
+    { MEM "NIC = [ NETWORK_ID = -1 ]",
+      "line 2, column 9: NIC: NETWORK_ID '-1' is not a network id: an integer from 1 (pcipass "
+      "net list shows them)" },
+    { MEM "NIC = [ NETWORK_ID = public ]",
+      "line 2, column 9: NIC: NETWORK_ID 'public' is not a network id: an integer from 1 "
+      "(pcipass net list shows them)" },
+    { MEM "NIC = [ NETWORK_ID = 9223372036854775808 ]",
+      "line 2, column 9: NIC: NETWORK_ID '9223372036854775808' is not a network id: an integer "
+      "from 1 (pcipass net list shows them)" },
+    /* Addresses. */
+    { MEM "NIC = [ BRIDGE = br0, IP = 10.0.0.1 ]",
+      "line 2, column 23: NIC: IP is an address of a virtual network: it needs NETWORK or "
+      "NETWORK_ID" },
+    { MEM "NIC = [ NETWORK = a, IP = 10.0.0.256 ]",
+      "line 2, column 22: NIC: IP '10.0.0.256' is not an IPv4 address (as 10.0.0.1)" },
+    { MEM "NIC = [ NETWORK = a, IP = \"::1\" ]",
+      "line 2, column 22: NIC: IP '::1' is not an IPv4 address (as 10.0.0.1)" },
+    { MEM "NIC = [ NETWORK = a, MAC = 03:00:00:00:00:01 ]",
+      "line 2, column 22: NIC: MAC '03:00:00:00:00:01' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ NETWORK = a, MAC = 2:0:0:0:0:1 ]",
+      "line 2, column 22: NIC: MAC '2:0:0:0:0:1' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    { MEM "NIC = [ NETWORK = a, MODEL = \"E1000\" ]",
+      "line 2, column 22: NIC: MODEL 'E1000' is not a NIC model: lower-case letters, digits, '_' "
+      "or '-' (as virtio or e1000e), at most 32" },
+    /* PCI's keys are not a NIC's. */
+    { MEM "NIC = [ NETWORK = a, TYPE = NIC ]",
+      "line 2, column 22: NIC: key TYPE is not supported by pcipass; NIC takes NETWORK or "
+      "NETWORK_ID, NETWORK_UNAME, IP, MAC and MODEL, or BRIDGE, MODEL and MAC" },
+  };
+
+  parse_fails(long_network, long_network_message);
+  parse_fails(long_uname, long_uname_message);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+/* The guide's example, as it writes it, and every key of a PCI NIC. */
+static void
+test_pci_nic(void)
+{
+  g_autoptr(PpVmSpec) spec = parse_ok(MEM "PCI = [\n"
+                                          "  NETWORK = \"passthrough\",\n"
+                                          "  NETWORK_UNAME = \"oneadmin\",\n"
+                                          "  TYPE = \"NIC\",\n"
+                                          "  CLASS = \"0200\",\n"
+                                          "  DEVICE = \"10d3\",\n"
+                                          "  VENDOR = \"8086\" ]\n"
+                                          "PCI = [ TYPE = \"NIC\", NETWORK_ID = 7, IP = 10.1.2.3,\n"
+                                          "  MAC = 02:00:0A:01:02:03, VLAN_ID = 4094,\n"
+                                          "  SHORT_ADDRESS = 0000:3b:10.1, PF_POLICY = Spread ]\n"
+                                          "PCI = [ TYPE = NIC, NETWORK = n, VLAN_ID = 0, "
+                                          "CLASS = 0200, PF_POLICY = PACK ]\n");
+  const PpVmNic *nic;
+  const PpPciRequest *r;
+
+  g_assert_cmpuint(spec->nics->len, ==, 3);
+  g_assert_cmpuint(spec->requests->len, ==, 3);
+  nic = nic_at(spec, 0);
+  g_assert_cmpint(nic->kind, ==, PP_VM_NIC_PCI);
+  g_assert_cmpstr(nic->network, ==, "passthrough");
+  g_assert_cmpstr(nic->network_uname, ==, "oneadmin");
+  g_assert_cmpint(nic->network_id, ==, 0);
+  g_assert_null(nic->ip);
+  g_assert_null(nic->mac);
+  /* A passed-through NIC has no model and no bridge of its own. */
+  g_assert_null(nic->model);
+  g_assert_null(nic->bridge);
+  g_assert_cmpint(nic->vlan_id, ==, -1);
+  g_assert_cmpint(nic->request, ==, 0);
+  g_assert_cmpuint(nic->pos.line, ==, 2);
+  r = request(spec, 0);
+  g_assert_cmpint(r->nic, ==, 0);
+  g_assert_cmpint(r->vendor, ==, 0x8086);
+  g_assert_cmpint(r->device, ==, 0x10d3);
+  g_assert_cmpint(r->class_code, ==, 0x0200);
+  g_assert_cmpint(r->pf_policy, ==, PP_PF_POLICY_NONE);
+  /* The explanation's text is the device's, as any request's. */
+  g_assert_cmpstr(r->text, ==, "VENDOR=8086,DEVICE=10d3,CLASS=0200");
+
+  nic = nic_at(spec, 1);
+  g_assert_cmpint(nic->kind, ==, PP_VM_NIC_PCI);
+  g_assert_null(nic->network);
+  g_assert_cmpint(nic->network_id, ==, 7);
+  g_assert_cmpstr(nic->ip, ==, "10.1.2.3");
+  g_assert_cmpstr(nic->mac, ==, "02:00:0a:01:02:03");
+  g_assert_cmpint(nic->vlan_id, ==, 4094);
+  g_assert_cmpint(nic->request, ==, 1);
+  g_assert_cmpuint(nic->pos.line, ==, 9);
+  r = request(spec, 1);
+  g_assert_cmpint(r->nic, ==, 1);
+  g_assert_true(r->by_address);
+  g_assert_cmpuint(r->address.slot, ==, 0x10);
+  g_assert_cmpuint(r->address.function, ==, 1);
+  g_assert_cmpint(r->pf_policy, ==, PP_PF_POLICY_SPREAD);
+
+  nic = nic_at(spec, 2);
+  g_assert_cmpint(nic->vlan_id, ==, 0);
+  g_assert_cmpint(nic->request, ==, 2);
+  g_assert_cmpint(request(spec, 2)->nic, ==, 2);
+  g_assert_cmpint(request(spec, 2)->pf_policy, ==, PP_PF_POLICY_PACK);
+  /* The first VLAN_ID is where the administrators' check points. */
+  g_assert_cmpuint(spec->vlan_id_pos.line, ==, 10);
+  g_assert_cmpuint(spec->vlan_id_pos.column, ==, 28);
+}
+
+/* PF_POLICY is any PCI request's, NIC or not. */
+static void
+test_pf_policy(void)
+{
+  g_autoptr(PpVmSpec) spec = parse_ok(MEM "PCI = [ CLASS = 0302, PF_POLICY = pack ]\n"
+                                          "PCI = [ CLASS = 0302, PF_POLICY = \"sPrEaD\" ]\n"
+                                          "PCI = [ CLASS = 0302 ]\n");
+
+  g_assert_cmpuint(spec->nics->len, ==, 0);
+  g_assert_cmpint(request(spec, 0)->pf_policy, ==, PP_PF_POLICY_PACK);
+  g_assert_cmpint(request(spec, 1)->pf_policy, ==, PP_PF_POLICY_SPREAD);
+  g_assert_cmpint(request(spec, 2)->pf_policy, ==, PP_PF_POLICY_NONE);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint(request(spec, i)->nic, ==, -1);
+  parse_fails(MEM "PCI = [ CLASS = 0302, PF_POLICY = fill ]",
+              "line 2, column 23: PCI: PF_POLICY 'fill' is not a PF policy: pack (VFs of one PF "
+              "first) or spread (VFs of different PFs first)");
+  parse_fails(MEM "PCI = [ CLASS = 0302, PF_POLICY = \"\" ]",
+              "line 2, column 23: PCI: PF_POLICY '' is not a PF policy: pack (VFs of one PF "
+              "first) or spread (VFs of different PFs first)");
+}
+
+static void
+test_pci_nic_errors(void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    /* TYPE is "NIC" as the guide writes it; nothing else. */
+    { MEM "PCI = [ TYPE = nic, NETWORK = a, CLASS = 0200 ]",
+      "line 2, column 9: PCI: TYPE 'nic' is not a PCI type: pcipass knows TYPE = \"NIC\" (in "
+      "capitals), a passed-through NIC on a virtual network; leave TYPE out for any other "
+      "device" },
+    { MEM "PCI = [ CLASS = 0302, TYPE = GPU ]",
+      "line 2, column 23: PCI: TYPE 'GPU' is not a PCI type: pcipass knows TYPE = \"NIC\" (in "
+      "capitals), a passed-through NIC on a virtual network; leave TYPE out for any other "
+      "device" },
+    { MEM "PCI = [ CLASS = 0302, TYPE = \"\" ]",
+      "line 2, column 23: PCI: TYPE '' is not a PCI type: pcipass knows TYPE = \"NIC\" (in "
+      "capitals), a passed-through NIC on a virtual network; leave TYPE out for any other "
+      "device" },
+    /* A NIC needs its network. */
+    { MEM "PCI = [ CLASS = 0200, TYPE = NIC ]",
+      "line 2, column 23: PCI: TYPE = \"NIC\" needs NETWORK or NETWORK_ID, the virtual network "
+      "that gives the NIC its MAC, IP and VLAN (pcipass net list shows them)" },
+    { MEM "PCI = [ CLASS = 0200, TYPE = NIC, MAC = 02:00:00:00:00:01 ]",
+      "line 2, column 23: PCI: TYPE = \"NIC\" needs NETWORK or NETWORK_ID, the virtual network "
+      "that gives the NIC its MAC, IP and VLAN (pcipass net list shows them)" },
+    /* Every network key without TYPE says to add it, at that key. */
+    { MEM "PCI = [ CLASS = 0200, NETWORK_ID = 3 ]",
+      "line 2, column 23: PCI: NETWORK_ID is a key of a NIC on a virtual network: add TYPE = "
+      "\"NIC\" to pass the device through as one" },
+    { MEM "PCI = [ CLASS = 0200, NETWORK_UNAME = a ]",
+      "line 2, column 23: PCI: NETWORK_UNAME is a key of a NIC on a virtual network: add TYPE = "
+      "\"NIC\" to pass the device through as one" },
+    { MEM "PCI = [ CLASS = 0200, IP = 10.0.0.1 ]",
+      "line 2, column 23: PCI: IP is a key of a NIC on a virtual network: add TYPE = \"NIC\" to "
+      "pass the device through as one" },
+    { MEM "PCI = [ CLASS = 0200, MAC = 02:00:00:00:00:01 ]",
+      "line 2, column 23: PCI: MAC is a key of a NIC on a virtual network: add TYPE = \"NIC\" to "
+      "pass the device through as one" },
+    { MEM "PCI = [ CLASS = 0200, VLAN_ID = 5 ]",
+      "line 2, column 23: PCI: VLAN_ID is a key of a NIC on a virtual network: add TYPE = \"NIC\" "
+      "to pass the device through as one" },
+    /* The device is still needed, and by ids or address. */
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a ]",
+      "line 2, column 1: PCI: SHORT_ADDRESS, DEVICE, VENDOR or CLASS must be defined for PCI" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, SHORT_ADDRESS = 3b:00.0 ]",
+      "line 2, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR or CLASS" },
+    /* VLAN ids of 802.1Q. */
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, VLAN_ID = 4095 ]",
+      "line 2, column 48: PCI: VLAN_ID '4095' is not a VLAN id: an integer from 0 to 4094" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, VLAN_ID = -1 ]",
+      "line 2, column 48: PCI: VLAN_ID '-1' is not a VLAN id: an integer from 0 to 4094" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, VLAN_ID = \"\" ]",
+      "line 2, column 48: PCI: VLAN_ID '' is not a VLAN id: an integer from 0 to 4094" },
+    /* The network keys' rules, as NIC's. */
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, NETWORK_ID = 2, CLASS = 0200 ]",
+      "line 2, column 34: PCI: NETWORK and NETWORK_ID cannot both be set: give the network by "
+      "name or by id" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK_ID = 2, NETWORK_UNAME = a, CLASS = 0200 ]",
+      "line 2, column 37: PCI: NETWORK_UNAME names the owner of the network NETWORK names: it "
+      "needs NETWORK (a NETWORK_ID is one network already)" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, IP = 10.0.0, CLASS = 0200 ]",
+      "line 2, column 34: PCI: IP '10.0.0' is not an IPv4 address (as 10.0.0.1)" },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, MAC = ff:ff:ff:ff:ff:ff, CLASS = 0200 ]",
+      "line 2, column 34: PCI: MAC 'ff:ff:ff:ff:ff:ff' is not a unicast MAC address: "
+      "xx:xx:xx:xx:xx:xx in hex, with the lowest bit of the first octet clear (as "
+      "52:54:00:12:34:56)" },
+    /* NIC's own keys are not a PCI NIC's. */
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, MODEL = virtio ]",
+      "line 2, column 48: PCI: key MODEL is not supported by pcipass; PCI takes " PCI_KEYS },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, BRIDGE = br0 ]",
+      "line 2, column 48: PCI: key BRIDGE is not supported by pcipass; PCI takes " PCI_KEYS },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+}
+
+/* NIC ids run over NIC and PCI NIC in the order of the text (the guide),
+ * whatever comes between; each PCI NIC and its request name each other. */
+static void
+test_nic_order(void)
+{
+  g_autoptr(PpVmSpec) spec =
+      parse_ok("PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200 ]\n"
+               "NIC = [ NETWORK = b ]\n"
+               "PCI = [ CLASS = 0302 ]\n" MEM "DISK = [ IMAGE = d ]\n"
+               "PCI = [ TYPE = NIC, NETWORK_ID = 3, SHORT_ADDRESS = 3b:00.2 ]\n"
+               "NIC = [ BRIDGE = br0 ]\n"
+               "PCI = [ TYPE = NIC, NETWORK = c, VENDOR = 8086 ]\n"
+               "PCI = [ DEVICE = 1db4 ]\n");
+  static const struct {
+    PpVmNicKind kind;
+    gint request;
+    guint line;
+  } want[] = {
+    { PP_VM_NIC_PCI, 0, 1 },     { PP_VM_NIC_BRIDGE, -1, 2 }, { PP_VM_NIC_PCI, 2, 6 },
+    { PP_VM_NIC_BRIDGE, -1, 7 }, { PP_VM_NIC_PCI, 3, 8 },
+  };
+  static const gint want_nic[] = { 0, -1, 2, 4, -1 };
+
+  g_assert_cmpuint(spec->nics->len, ==, G_N_ELEMENTS(want));
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    const PpVmNic *nic = nic_at(spec, i);
+
+    g_assert_cmpint(nic->kind, ==, want[i].kind);
+    g_assert_cmpint(nic->request, ==, want[i].request);
+    g_assert_cmpuint(nic->pos.line, ==, want[i].line);
+    g_assert_cmpuint(nic->pos.column, ==, 1);
+    /* The link holds both ways. */
+    if (nic->request >= 0)
+      g_assert_cmpint(request(spec, (guint)nic->request)->nic, ==, (gint)i);
+  }
+  g_assert_cmpuint(spec->requests->len, ==, G_N_ELEMENTS(want_nic));
+  for (guint i = 0; i < G_N_ELEMENTS(want_nic); i++)
+    g_assert_cmpint(request(spec, i)->nic, ==, want_nic[i]);
+  g_assert_cmpstr(nic_at(spec, 0)->network, ==, "a");
+  g_assert_cmpstr(nic_at(spec, 1)->network, ==, "b");
+  g_assert_cmpint(nic_at(spec, 2)->network_id, ==, 3);
+  g_assert_cmpstr(nic_at(spec, 4)->network, ==, "c");
+
+  /* Placement gets the links with the requests. */
+  {
+    PpPlaceVm vm;
+
+    pp_vm_spec_to_place_vm(spec, 1, &vm);
+    g_assert_cmpuint(vm.n_requests, ==, 5);
+    g_assert_cmpint(vm.requests[3].nic, ==, 4);
+    g_assert_cmpint(vm.requests[4].nic, ==, -1);
+  }
+}
+
+/* At most 64 NICs, NIC and PCI NIC together; the 65th is refused where it
+ * is, whichever kind it is. */
+static void
+test_nic_many(void)
+{
+  g_autoptr(GString) text = g_string_new(MEM);
+  g_autoptr(GString) pci_last = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 64; i++) {
+    if (i % 2 == 0)
+      g_string_append_printf(text, "NIC = [ NETWORK_ID = %u ]\n", i + 1);
+    else
+      g_string_append_printf(text, "PCI = [ TYPE = NIC, NETWORK_ID = %u, DEVICE = %04x ]\n", i + 1,
+                             i);
+  }
+  {
+    g_autoptr(PpVmSpec) ok = parse_ok(text->str);
+
+    g_assert_cmpuint(ok->nics->len, ==, 64);
+    g_assert_cmpuint(ok->requests->len, ==, 32);
+    g_assert_cmpint(nic_at(ok, 63)->request, ==, 31);
+    g_assert_cmpint(request(ok, 31)->nic, ==, 63);
+    g_assert_cmpint(nic_at(ok, 62)->network_id, ==, 63);
+  }
+  pci_last = g_string_new(text->str);
+  g_string_append(text, "NIC = [ BRIDGE = br0 ]\n");
+  g_assert_null(pp_vm_template_parse(text->str, text->len, &error));
+  g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID);
+  g_assert_cmpstr(error->message, ==,
+                  "line 66, column 1: NIC: more than 64 NICs: NIC vectors and PCI vectors with "
+                  "TYPE = \"NIC\" count together");
+  g_clear_error(&error);
+  g_string_append(pci_last, "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200 ]\n");
+  g_assert_null(pp_vm_template_parse(pci_last->str, pci_last->len, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "line 66, column 1: PCI: more than 64 NICs: NIC vectors and PCI vectors with "
+                  "TYPE = \"NIC\" count together");
+  g_clear_error(&error);
+  /* A PCI device that is not a NIC is not one of them. */
+  g_string_truncate(pci_last,
+                    pci_last->len - strlen("PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200 ]\n"));
+  g_string_append(pci_last, "PCI = [ CLASS = 0302 ]\n");
+  {
+    g_autoptr(PpVmSpec) ok = parse_ok(pci_last->str);
+
+    g_assert_cmpuint(ok->nics->len, ==, 64);
+    g_assert_cmpint(request(ok, 32)->nic, ==, -1);
+  }
+}
+
+/* VLAN_ID of a PCI NIC: the parser takes it from anyone; the check an
+ * ordinary user's template gets refuses it, at the first one. */
+static void
+test_admin_only(void)
+{
+  static const struct {
+    const char *text;
+    guint line, column;
+  } cases[] = {
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200,\n    VLAN_ID = 100 ]", 3, 5 },
+    { MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200 ]\n"
+          "NIC = [ NETWORK = b ]\n"
+          "PCI = [ TYPE = NIC, NETWORK = a, VLAN_ID = 0, CLASS = 0200 ]\n"
+          "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, VLAN_ID = 7 ]",
+      4, 34 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(PpVmSpec) spec = parse_ok(cases[i].text);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *message = g_strdup_printf(
+        "line %u, column %u: PCI: VLAN_ID sets the VLAN of a passed-through NIC, which only an "
+        "administrator may do; leave it out to use the network's VLAN_ID",
+        cases[i].line, cases[i].column);
+    PpTextPos pos = { 0, 0 };
+
+    g_assert_false(pp_vm_spec_check_admin_only(spec, &pos, &error));
+    g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY);
+    g_assert_cmpstr(error->message, ==, message);
+    g_assert_cmpuint(pos.line, ==, cases[i].line);
+    g_assert_cmpuint(pos.column, ==, cases[i].column);
+    /* Not a file of the host. */
+    g_assert_true(pp_vm_spec_check_host_paths(spec, NULL, NULL));
+  }
+  /* Without VLAN_ID, nothing to refuse; nor in a NIC, which has none. */
+  {
+    g_autoptr(PpVmSpec) spec = parse_ok(MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200 ]\n"
+                                            "NIC = [ NETWORK = a ]\nPCI = [ CLASS = 0302 ]\n");
+    PpTextPos pos = { 9, 9 };
+
+    g_assert_true(pp_vm_spec_check_admin_only(spec, &pos, NULL));
+    g_assert_cmpuint(pos.line, ==, 9);
+    g_assert_cmpuint(spec->vlan_id_pos.line, ==, 0);
+  }
+  /* A spec read from the store has no positions: the message has none. */
+  {
+    g_autoptr(PpVmSpec) spec = pp_vm_spec_new();
+    g_autoptr(GError) error = NULL;
+    PpVmNic *nic = g_new0(PpVmNic, 1);
+    PpTextPos pos = { 9, 9 };
+
+    nic->kind = PP_VM_NIC_PCI;
+    nic->vlan_id = 12;
+    nic->request = 0;
+    g_ptr_array_add(spec->nics, nic);
+    g_assert_false(pp_vm_spec_check_admin_only(spec, &pos, &error));
+    g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY);
+    g_assert_cmpstr(error->message, ==,
+                    "PCI: VLAN_ID sets the VLAN of a passed-through NIC, which only an "
+                    "administrator may do; leave it out to use the network's VLAN_ID");
+    g_assert_cmpuint(pos.line, ==, 0);
+  }
 }
 
 static void
@@ -1139,6 +1648,14 @@ main(int argc, char **argv)
   g_test_add_func("/vm-template/disk/targets", test_disk_targets);
   g_test_add_func("/vm-template/disk/errors", test_disk_errors);
   g_test_add_func("/vm-template/nic/errors", test_nic_errors);
+  g_test_add_func("/vm-template/nic/network", test_nic_network);
+  g_test_add_func("/vm-template/nic/network-errors", test_nic_network_errors);
+  g_test_add_func("/vm-template/nic/pci", test_pci_nic);
+  g_test_add_func("/vm-template/nic/pci-errors", test_pci_nic_errors);
+  g_test_add_func("/vm-template/nic/order", test_nic_order);
+  g_test_add_func("/vm-template/nic/many", test_nic_many);
+  g_test_add_func("/vm-template/nic/admin-only", test_admin_only);
+  g_test_add_func("/vm-template/pci/pf-policy", test_pf_policy);
   g_test_add_func("/vm-template/os", test_os);
   g_test_add_func("/vm-template/images", test_images);
   g_test_add_func("/vm-template/host-paths", test_host_paths);

@@ -1530,6 +1530,80 @@ vm_rows(PpTestDaemon *f)
   return n;
 }
 
+/* A PCI NIC's VLAN_ID in a template of alice's is refused, by the create
+ * and by the dry run, over the API and through pcipass, saying where and
+ * what to do; nothing is made. A host path is refused first, as the text
+ * has it or not. The administrator's same template is not refused for it,
+ * and neither is alice's without VLAN_ID (whatever else becomes of them:
+ * the networks are another test's). */
+static void
+test_vlan_id_admin_only(PpTestDaemon *f, gconstpointer data)
+{
+  static const char *const text = "NAME = vf\nMEMORY = 256\n"
+                                  "PCI = [ TYPE = \"NIC\", NETWORK = \"passthrough\",\n"
+                                  "    VLAN_ID = 100, CLASS = \"0200\" ]\n";
+  static const char *const message =
+      "line 4, column 5: PCI: VLAN_ID sets the VLAN of a passed-through NIC, which only an "
+      "administrator may do; leave it out to use the network's VLAN_ID";
+  static const char *const paths[] = { "/v1/vms", "/v1/vms/place" };
+  g_auto(Tenant) t = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  g_autofree char *tmpl = g_build_filename(f->dir, "vf.tmpl", NULL);
+  g_autofree char *want = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *with_path = g_strconcat(text, "DISK = [ SOURCE = \"/dev/sda\" ]\n", NULL);
+
+  start_with_images(f, &t);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+
+  for (guint p = 0; p < G_N_ELEMENTS(paths); p++) {
+    json_t *error;
+
+    post_as(f, &t, paths[p], text, &reply);
+    g_assert_cmpstr(pp_test_error_message(&reply, 400), ==, message);
+    error = json_object_get(reply.json, "error");
+    g_assert_cmpint(json_integer_value(json_object_get(error, "line")), ==, 4);
+    g_assert_cmpint(json_integer_value(json_object_get(error, "column")), ==, 5);
+    pp_test_reply_clear(&reply);
+    post_as(f, &t, paths[p], with_path, &reply);
+    g_assert_true(g_str_has_prefix(pp_test_error_message(&reply, 400),
+                                   "line 5, column 10: DISK: SOURCE '/dev/sda' names a file"));
+    pp_test_reply_clear(&reply);
+  }
+  /* Through pcipass: the file's name and position, exit 2. */
+  pp_test_write_file(tmpl, text);
+  pp_test_cli(f,
+              (const char *const[]){ "--url", t.url, "--token-file", t.token_file, "vm", "create",
+                                     tmpl, NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 2);
+  want = g_strdup_printf("pcipass: %s:4:5: PCI: VLAN_ID sets the VLAN of a passed-through NIC, "
+                         "which only an administrator may do; leave it out to use the network's "
+                         "VLAN_ID\n",
+                         tmpl);
+  g_assert_cmpstr(run.err, ==, want);
+  pp_test_run_clear(&run);
+
+  /* Nothing was made; the log says who tried. */
+  g_assert_cmpint(vm_rows(f), ==, 0);
+  log = pp_test_daemon_log(f);
+  g_assert_nonnull(
+      strstr(log, "a template of 'alice' sets the VLAN of a PCI NIC (PCI: VLAN_ID), refused"));
+
+  /* Not refused for this: the administrator's, and alice's without it. */
+  pp_test_post_template(f, "/v1/vms/place", text, &reply);
+  g_assert_null(strstr(reply.body->str, "only an administrator"));
+  pp_test_reply_clear(&reply);
+  post_as(f, &t, "/v1/vms/place",
+          "MEMORY = 256\nPCI = [ TYPE = \"NIC\", NETWORK = \"passthrough\", CLASS = \"0200\" ]\n",
+          &reply);
+  g_assert_null(strstr(reply.body->str, "only an administrator"));
+  pp_test_reply_clear(&reply);
+  g_assert_cmpint(vm_rows(f), ==, 0);
+  pp_test_daemon_stop(f);
+}
+
 /* A template of alice's that names a file of the host is refused, by the
  * create and by the dry run, over the API and through pcipass, saying
  * which key, where and what to use; nothing is made. The administrator's
@@ -2029,6 +2103,7 @@ main(int argc, char **argv)
   ADD("/vms/graphics-secret", test_graphics_secret);
   ADD("/vms/templates-and-dry-run", test_templates_and_dry_run);
   ADD("/vms/host-paths-admin-only", test_host_paths_admin_only);
+  ADD("/vms/vlan-id-admin-only", test_vlan_id_admin_only);
   ADD("/vms/images", test_images);
   ADD("/vms/image-escapes", test_image_escapes);
   ADD("/vms/image-gone-at-deploy", test_image_gone_at_deploy);

@@ -6,6 +6,7 @@
 
 #include "pp-vm-template.h"
 
+#include "pp-network.h"
 #include "pp-template-pos.h"
 
 /* clang-format off */
@@ -22,6 +23,9 @@ G_DEFINE_QUARK(pp-vm-template-error-quark, pp_vm_template_error)
 #define BRIDGE_MAX_LEN 15      /* IFNAMSIZ - 1 */
 #define WORD_MAX_LEN 32        /* MODEL, TARGET */
 #define VECTORS_MAX 64         /* DISK, NIC and PCI vectors, each */
+#define NICS_MAX 64            /* NIC and PCI NIC together */
+#define ENTITY_NAME_MAX_LEN 64 /* NETWORK, NETWORK_UNAME */
+#define VLAN_ID_MAX 4094       /* IEEE 802.1Q: 4095 is reserved */
 #define LISTEN_MAX_LEN 45      /* INET6_ADDRSTRLEN - 1 */
 #define GRAPHICS_PORT_MIN 5900 /* QEMU's VNC display 0; SPICE alike, for one rule */
 #define GRAPHICS_PORT_MAX 65535
@@ -59,6 +63,10 @@ nic_free(PpVmNic *nic)
   g_free(nic->ip);
   g_free(nic);
 }
+
+/* A NIC being read, freed unless it is added to the spec. */
+typedef PpVmNic PpVmNicOwned;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpVmNicOwned, nic_free)
 
 static void
 request_clear(gpointer data)
@@ -320,20 +328,6 @@ is_absolute_path(const char *s)
   return s[0] == '/' && strlen(s) <= PATH_MAX_LEN && !has_control_chars(s);
 }
 
-/* xx:xx:xx:xx:xx:xx, hex in any case, and unicast (bit 0 of the first
- * octet clear: a multicast MAC cannot be a NIC's). */
-static gboolean
-is_unicast_mac(const char *s)
-{
-  if (strlen(s) != 17)
-    return FALSE;
-  for (guint i = 0; i < 17; i++) {
-    if (i % 3 == 2 ? s[i] != ':' : !g_ascii_isxdigit(s[i]))
-      return FALSE;
-  }
-  return (g_ascii_xdigit_value(s[1]) & 1) == 0;
-}
-
 /* [a-z]+[a-z0-9]* */
 static gboolean
 is_target(const char *s)
@@ -564,20 +558,138 @@ name_disks(PpVmSpec *spec)
   }
 }
 
+/* A network's name, or its owner's: the rule of network, host and user
+ * names (pp-network.h, the store's users). */
+static gboolean
+is_entity_name(const char *s)
+{
+  gsize n = strlen(s);
+
+  return n >= 1 && n <= ENTITY_NAME_MAX_LEN && all_chars(s, "._-") && s[0] != '-' && s[0] != '.';
+}
+
+static gboolean
+fail_mac(Ctx *ctx, const PpAttribute *attr, const char *mac)
+{
+  return fail_key(ctx, attr, "MAC",
+                  "MAC '%s' is not a unicast MAC address: xx:xx:xx:xx:xx:xx in hex, with the "
+                  "lowest bit of the first octet clear (as 52:54:00:12:34:56)",
+                  mac);
+}
+
+/* The keys a NIC and a PCI NIC share: NETWORK | NETWORK_ID, NETWORK_UNAME,
+ * IP and MAC, checked and copied into @nic. Whether a network is required
+ * is the caller's rule; the keys that need one are checked here. */
+static gboolean
+parse_nic_network(Ctx *ctx, const PpAttribute *attr, PpVmNic *nic)
+{
+  const char *network = pp_attribute_vector_get(attr, "NETWORK");
+  const char *network_id = pp_attribute_vector_get(attr, "NETWORK_ID");
+  const char *uname = pp_attribute_vector_get(attr, "NETWORK_UNAME");
+  const char *ip = pp_attribute_vector_get(attr, "IP");
+  const char *mac = pp_attribute_vector_get(attr, "MAC");
+  guint64 id = 0;
+
+  if (network != NULL && network_id != NULL)
+    return fail_key(ctx, attr, "NETWORK_ID",
+                    "NETWORK and NETWORK_ID cannot both be set: give the network by name or by "
+                    "id");
+  if (network != NULL && !is_entity_name(network))
+    return fail_key(ctx, attr, "NETWORK",
+                    "NETWORK '%s' is not a network name: 1 to %d letters, digits, '.', '_' or "
+                    "'-', not starting with '.' or '-'",
+                    network, ENTITY_NAME_MAX_LEN);
+  if (network_id != NULL && !parse_uint(network_id, 1, G_MAXINT64, &id))
+    return fail_key(ctx, attr, "NETWORK_ID",
+                    "NETWORK_ID '%s' is not a network id: an integer from 1 (pcipass net list "
+                    "shows them)",
+                    network_id);
+  if (uname != NULL && network == NULL)
+    return fail_key(ctx, attr, "NETWORK_UNAME",
+                    "NETWORK_UNAME names the owner of the network NETWORK names: it needs "
+                    "NETWORK (a NETWORK_ID is one network already)");
+  if (uname != NULL && !is_entity_name(uname))
+    return fail_key(ctx, attr, "NETWORK_UNAME",
+                    "NETWORK_UNAME '%s' is not a user name: 1 to %d letters, digits, '.', '_' or "
+                    "'-', not starting with '.' or '-'",
+                    uname, ENTITY_NAME_MAX_LEN);
+  if (ip != NULL && network == NULL && network_id == NULL)
+    return fail_key(ctx, attr, "IP",
+                    "IP is an address of a virtual network: it needs NETWORK or NETWORK_ID");
+  if (ip != NULL) {
+    g_autoptr(GError) ip_error = NULL;
+    PpIp4 ip4;
+    char buf[PP_IP4_BUFSIZE];
+
+    if (!pp_ip4_parse(ip, &ip4, &ip_error))
+      return fail_key(ctx, attr, "IP", "IP %s", ip_error->message);
+    nic->ip = g_strdup(pp_ip4_format(&ip4, buf));
+  }
+  if (mac != NULL) {
+    PpMac parsed;
+    char buf[PP_MAC_BUFSIZE];
+
+    if (!pp_mac_parse(mac, &parsed, NULL) || !pp_mac_is_unicast(&parsed))
+      return fail_mac(ctx, attr, mac);
+    nic->mac = g_strdup(pp_mac_format(&parsed, buf));
+  }
+  nic->network = g_strdup(network);
+  nic->network_id = (gint64)id;
+  nic->network_uname = g_strdup(uname);
+  return TRUE;
+}
+
+/* A NIC id for the next NIC, NIC and PCI NIC counted together. */
+static gboolean
+check_nic_count(Ctx *ctx, const PpAttribute *attr)
+{
+  if (ctx->spec->nics->len < NICS_MAX)
+    return TRUE;
+  return fail_attr(ctx, attr,
+                   "more than %d NICs: NIC vectors and PCI vectors with TYPE = \"NIC\" count "
+                   "together",
+                   NICS_MAX);
+}
+
+static PpVmNic *
+nic_new(PpVmNicKind kind, const PpAttribute *attr)
+{
+  PpVmNic *nic = g_new0(PpVmNic, 1);
+
+  nic->kind = kind;
+  nic->vlan_id = -1;
+  nic->request = -1;
+  nic->pos = pp_attribute_get_pos(attr);
+  return nic;
+}
+
+/* NIC = [ NETWORK | NETWORK_ID, NETWORK_UNAME, IP, MAC, MODEL ] on a
+ * virtual network, or NIC = [ BRIDGE, MODEL, MAC ] on a host bridge. */
 static gboolean
 parse_nic(Ctx *ctx, const PpAttribute *attr)
 {
-  static const char *const keys[] = { "BRIDGE", "MODEL", "MAC", NULL };
+  static const char *const keys[] = { "NETWORK", "NETWORK_ID", "NETWORK_UNAME", "IP",
+                                      "MAC",     "MODEL",      "BRIDGE",        NULL };
   const char *bridge = pp_attribute_vector_get(attr, "BRIDGE");
   const char *model = pp_attribute_vector_get(attr, "MODEL");
-  const char *mac = pp_attribute_vector_get(attr, "MAC");
-  PpVmNic *nic;
+  gboolean network = pp_attribute_vector_get(attr, "NETWORK") != NULL ||
+                     pp_attribute_vector_get(attr, "NETWORK_ID") != NULL;
+  g_autoptr(PpVmNicOwned) nic = NULL;
 
-  if (!check_keys(ctx, attr, keys, "BRIDGE, MODEL and MAC"))
+  if (!check_keys(ctx, attr, keys,
+                  "NETWORK or NETWORK_ID, NETWORK_UNAME, IP, MAC and MODEL, or BRIDGE, MODEL "
+                  "and MAC"))
     return FALSE;
-  if (bridge == NULL)
-    return fail_attr(ctx, attr, "needs BRIDGE, the host bridge to plug it into (as br0)");
-  if (bridge[0] == '\0' || strlen(bridge) > BRIDGE_MAX_LEN || !all_chars(bridge, "._-"))
+  if (bridge != NULL && network)
+    return fail_key(ctx, attr, "BRIDGE",
+                    "BRIDGE cannot be set with NETWORK or NETWORK_ID: a NIC on a virtual network "
+                    "is plugged into the network's bridge");
+  if (bridge == NULL && !network)
+    return fail_attr(ctx, attr,
+                     "needs NETWORK or NETWORK_ID, the virtual network (pcipass net list shows "
+                     "them), or BRIDGE, the host bridge to plug it into (as br0)");
+  if (bridge != NULL &&
+      (bridge[0] == '\0' || strlen(bridge) > BRIDGE_MAX_LEN || !all_chars(bridge, "._-")))
     return fail_key(ctx, attr, "BRIDGE",
                     "BRIDGE '%s' is not a bridge name: 1 to %d letters, digits, '.', '_' or '-'",
                     bridge, BRIDGE_MAX_LEN);
@@ -586,21 +698,75 @@ parse_nic(Ctx *ctx, const PpAttribute *attr)
                     "MODEL '%s' is not a NIC model: lower-case letters, digits, '_' or '-' "
                     "(as virtio or e1000e), at most %d",
                     model, WORD_MAX_LEN);
-  if (mac != NULL && !is_unicast_mac(mac))
-    return fail_key(ctx, attr, "MAC",
-                    "MAC '%s' is not a unicast MAC address: xx:xx:xx:xx:xx:xx in hex, with the "
-                    "lowest bit of the first octet clear (as 52:54:00:12:34:56)",
-                    mac);
-  nic = g_new0(PpVmNic, 1);
-  nic->kind = PP_VM_NIC_BRIDGE;
-  nic->vlan_id = -1;
-  nic->request = -1;
-  nic->pos = pp_attribute_get_pos(attr);
+  if (!check_nic_count(ctx, attr))
+    return FALSE;
+  nic = nic_new(PP_VM_NIC_BRIDGE, attr);
+  if (!parse_nic_network(ctx, attr, nic))
+    return FALSE;
   nic->bridge = g_strdup(bridge);
   nic->model = g_strdup(model != NULL ? model : "virtio");
-  nic->mac = mac != NULL ? g_ascii_strdown(mac, -1) : NULL;
-  g_ptr_array_add(ctx->spec->nics, nic);
+  g_ptr_array_add(ctx->spec->nics, g_steal_pointer(&nic));
   return TRUE;
+}
+
+/* The keys of a PCI vector that make it a NIC on a virtual network: refused
+ * without TYPE = "NIC". */
+static const char *const pci_nic_keys[] = { "NETWORK", "NETWORK_ID", "NETWORK_UNAME", "IP", "MAC",
+                                            "VLAN_ID", NULL };
+
+static gboolean
+parse_pf_policy(Ctx *ctx, const PpAttribute *attr, PpPciRequest *request)
+{
+  const char *policy = pp_attribute_vector_get(attr, "PF_POLICY");
+
+  if (policy == NULL)
+    request->pf_policy = PP_PF_POLICY_NONE;
+  else if (g_ascii_strcasecmp(policy, "pack") == 0)
+    request->pf_policy = PP_PF_POLICY_PACK;
+  else if (g_ascii_strcasecmp(policy, "spread") == 0)
+    request->pf_policy = PP_PF_POLICY_SPREAD;
+  else
+    return fail_key(ctx, attr, "PF_POLICY",
+                    "PF_POLICY '%s' is not a PF policy: pack (VFs of one PF first) or spread "
+                    "(VFs of different PFs first)",
+                    policy);
+  return TRUE;
+}
+
+/* TYPE = "NIC": the PCI NIC of the request about to be added, or NULL with
+ * an error. */
+static PpVmNic *
+parse_pci_nic(Ctx *ctx, const PpAttribute *attr)
+{
+  const char *vlan = pp_attribute_vector_get(attr, "VLAN_ID");
+  g_autoptr(PpVmNicOwned) nic = NULL;
+  guint64 vlan_id;
+
+  if (pp_attribute_vector_get(attr, "NETWORK") == NULL &&
+      pp_attribute_vector_get(attr, "NETWORK_ID") == NULL) {
+    fail_key(ctx, attr, "TYPE",
+             "TYPE = \"NIC\" needs NETWORK or NETWORK_ID, the virtual network that gives the "
+             "NIC its MAC, IP and VLAN (pcipass net list shows them)");
+    return NULL;
+  }
+  if (vlan != NULL && !parse_uint(vlan, 0, VLAN_ID_MAX, &vlan_id)) {
+    fail_key(ctx, attr, "VLAN_ID", "VLAN_ID '%s' is not a VLAN id: an integer from 0 to %d", vlan,
+             VLAN_ID_MAX);
+    return NULL;
+  }
+  if (!check_nic_count(ctx, attr))
+    return NULL;
+  nic = nic_new(PP_VM_NIC_PCI, attr);
+  if (!parse_nic_network(ctx, attr, nic))
+    return NULL;
+  if (vlan != NULL) {
+    nic->vlan_id = (gint)vlan_id;
+    /* The first one is what pp_vm_spec_check_admin_only() points at. */
+    if (ctx->spec->vlan_id_pos.line == 0)
+      ctx->spec->vlan_id_pos = pp_template_vector_key_pos(ctx->text, ctx->len, attr, "VLAN_ID");
+  }
+  nic->request = (gint)ctx->spec->requests->len;
+  return g_steal_pointer(&nic);
 }
 
 static gboolean
@@ -608,28 +774,40 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
 {
   /* OpenNebula's order of the id keys (VirtualMachine::check_pci_attributes). */
   static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
-  static const char *const network_keys[] = { "TYPE", "NETWORK", "NETWORK_ID", "NETWORK_UNAME",
-                                              NULL };
-  static const char *const keys[] = { "VENDOR", "DEVICE", "CLASS", "SHORT_ADDRESS", NULL };
+  static const char *const keys[] = {
+    "VENDOR",     "DEVICE",        "CLASS", "SHORT_ADDRESS", "PF_POLICY", "TYPE", "NETWORK",
+    "NETWORK_ID", "NETWORK_UNAME", "IP",    "MAC",           "VLAN_ID",   NULL
+  };
   const char *short_address = pp_attribute_vector_get(attr, "SHORT_ADDRESS");
+  const char *type = pp_attribute_vector_get(attr, "TYPE");
   PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL, PP_PF_POLICY_NONE, -1 };
   gint *fields[] = { &request.vendor, &request.device, &request.class_code };
+  g_autoptr(PpVmNicOwned) nic = NULL;
   gboolean found = FALSE;
 
-  for (guint i = 0; i < pp_attribute_vector_get_n_pairs(attr); i++) {
-    const char *key;
+  if (!check_keys(ctx, attr, keys,
+                  "VENDOR, DEVICE, CLASS or SHORT_ADDRESS, and PF_POLICY; a NIC on a virtual "
+                  "network also TYPE = \"NIC\", NETWORK or NETWORK_ID, NETWORK_UNAME, IP, MAC "
+                  "and VLAN_ID"))
+    return FALSE;
+  /* The guide writes "NIC"; OpenNebula compares it as written. */
+  if (type != NULL && strcmp(type, "NIC") != 0)
+    return fail_key(ctx, attr, "TYPE",
+                    "TYPE '%s' is not a PCI type: pcipass knows TYPE = \"NIC\" (in capitals), a "
+                    "passed-through NIC on a virtual network; leave TYPE out for any other "
+                    "device",
+                    type);
+  if (type == NULL) {
+    for (guint i = 0; i < pp_attribute_vector_get_n_pairs(attr); i++) {
+      const char *key;
 
-    pp_attribute_vector_get_pair(attr, i, &key, NULL);
-    if (g_strv_contains(network_keys, key))
-      return fail_key(ctx, attr, key,
-                      "PCI NICs on a virtual network (TYPE = \"NIC\" with NETWORK, NETWORK_ID "
-                      "or NETWORK_UNAME) are not supported yet; ask for the device by VENDOR, "
-                      "DEVICE, CLASS or SHORT_ADDRESS");
-    if (!g_strv_contains(keys, key))
-      return fail_key(ctx, attr, key,
-                      "key %s is not supported by pcipass; PCI takes VENDOR, DEVICE, CLASS or "
-                      "SHORT_ADDRESS",
-                      key);
+      pp_attribute_vector_get_pair(attr, i, &key, NULL);
+      if (g_strv_contains(pci_nic_keys, key))
+        return fail_key(ctx, attr, key,
+                        "%s is a key of a NIC on a virtual network: add TYPE = \"NIC\" to pass "
+                        "the device through as one",
+                        key);
+    }
   }
 
   for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
@@ -652,6 +830,15 @@ parse_pci(Ctx *ctx, const PpAttribute *attr)
     if (!pp_pci_address_parse(short_address, &request.address, &address_error))
       return fail_key(ctx, attr, "SHORT_ADDRESS", "SHORT_ADDRESS %s", address_error->message);
     request.by_address = TRUE;
+  }
+  if (!parse_pf_policy(ctx, attr, &request))
+    return FALSE;
+  if (type != NULL) {
+    nic = parse_pci_nic(ctx, attr);
+    if (nic == NULL)
+      return FALSE;
+    request.nic = (gint)ctx->spec->nics->len;
+    g_ptr_array_add(ctx->spec->nics, g_steal_pointer(&nic));
   }
   pp_vm_spec_add_request(ctx->spec, &request);
   return TRUE;
@@ -812,7 +999,7 @@ static const AttrRule rules[] = {
   { "HOST", FALSE, FALSE, parse_host_attr, NULL, "HOST = \"node1\"", NULL },
   { "MACHINE", FALSE, FALSE, parse_machine_attr, NULL, "MACHINE = \"q35\"", NULL },
   { "DISK", TRUE, TRUE, NULL, parse_disk, "DISK = [ IMAGE = \"debian12\" ]", NULL },
-  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ BRIDGE = \"br0\" ]", NULL },
+  { "NIC", TRUE, TRUE, NULL, parse_nic, "NIC = [ NETWORK = \"public\" ]", NULL },
   { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]", NULL },
   { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL_IMAGE = \"vmlinuz\" ]", NULL },
   { "GRAPHICS", TRUE, FALSE, NULL, parse_graphics, "GRAPHICS = [ TYPE = \"VNC\" ]", NULL },
@@ -927,6 +1114,37 @@ pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **e
   if (ret_pos != NULL)
     *ret_pos = path->pos;
   return FALSE;
+}
+
+/* VLAN_ID of a PCI NIC puts the VF on any VLAN of the PF's wire, past the
+ * network's: an administrator's decision. */
+#define ADMIN_ONLY_VLAN                                                                            \
+  "VLAN_ID sets the VLAN of a passed-through NIC, which only an administrator may do; leave it "   \
+  "out to use the network's VLAN_ID"
+
+gboolean
+pp_vm_spec_check_admin_only(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error)
+{
+  g_return_val_if_fail(spec != NULL, FALSE);
+
+  for (guint i = 0; i < spec->nics->len; i++) {
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
+
+    if (nic->kind != PP_VM_NIC_PCI || nic->vlan_id < 0)
+      continue;
+    /* A spec read from the store has no positions: the message has none. */
+    if (spec->vlan_id_pos.line > 0)
+      g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY,
+                  "line %u, column %u: PCI: " ADMIN_ONLY_VLAN, spec->vlan_id_pos.line,
+                  spec->vlan_id_pos.column);
+    else
+      g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY,
+                          "PCI: " ADMIN_ONLY_VLAN);
+    if (ret_pos != NULL)
+      *ret_pos = spec->vlan_id_pos;
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Reads every attribute of the parsed template into the spec, then checks

@@ -14,13 +14,36 @@
  *   DISK = [ SOURCE = "/var/lib/images/a.qcow2", FORMAT = "qcow2"|"raw",
  *            TARGET = "vda" ]     a disk file of the host, for administrators
  *                                 only (see below); FORMAT default raw
+ *   NIC = [ NETWORK = "public" | NETWORK_ID = 4, NETWORK_UNAME = "alice",
+ *           IP = "10.0.0.5", MAC = "02:00:0a:00:00:05", MODEL = "virtio" ]
+ *                                 a bridged NIC on a virtual network: NETWORK (a
+ *                                 network name, as pp-network.h's) or NETWORK_ID (an
+ *                                 id from 1), not both; NETWORK_UNAME, the owner of
+ *                                 NETWORK (a user name), only with NETWORK; IP (IPv4)
+ *                                 and MAC (unicast, kept lower case) ask for those
+ *                                 addresses, else the lease's; MODEL default virtio
  *   NIC = [ BRIDGE = "br0", MODEL = "virtio", MAC = "52:54:00:..." ]
- *                                 a bridged NIC; MODEL default virtio; MAC default
- *                                 libvirt's choice
+ *                                 a bridged NIC on a host bridge, without a network
+ *                                 (BRIDGE is refused beside NETWORK or NETWORK_ID);
+ *                                 MAC default libvirt's choice
  *   PCI = [ VENDOR = "10de", DEVICE = "1db4", CLASS = "0302" ]
  *   PCI = [ SHORT_ADDRESS = "3b:00.0" ]
  *                                 a device by ids (any non-empty subset; hex, any case,
- *                                 with or without 0x) or by address, not both
+ *                                 with or without 0x) or by address, not both;
+ *                                 PF_POLICY = "pack" | "spread" (any case): which
+ *                                 SR-IOV VFs placement prefers (PpPfPolicy)
+ *   PCI = [ TYPE = "NIC", NETWORK = "passthrough" | NETWORK_ID = 4,
+ *           NETWORK_UNAME = "oneadmin", IP = "10.0.0.5", MAC = "02:00:...",
+ *           VLAN_ID = 100, VENDOR = "8086", CLASS = "0200" ]
+ *                                 a passed-through NIC on a virtual network (the
+ *                                 guide's "Usage as Network Interfaces"): a device as
+ *                                 above, and the network keys of NIC (not MODEL,
+ *                                 not BRIDGE). TYPE is "NIC" as the guide writes
+ *                                 it, no other value or case; NETWORK or
+ *                                 NETWORK_ID is required with it, and every network
+ *                                 key without it is refused. VLAN_ID (0..4094) is
+ *                                 for administrators only (below); without it the
+ *                                 network's VLAN_ID is used
  *   HOST = "node1" | 3            optional: only this host (name or id)
  *   MACHINE = "q35" | "i440fx"    the guest's chipset; default q35
  *   OS = [ KERNEL_IMAGE = "vmlinuz-6.1", INITRD_IMAGE = "initrd-6.1",
@@ -43,11 +66,22 @@
  * its name and position: an attribute that would change the VM is never
  * silently dropped.
  *
+ * NICs: NIC vectors and PCI vectors with TYPE = "NIC" are the VM's NICs, at
+ * most 64 together, numbered 0, 1, ... over both kinds in the order they
+ * appear in the text, as the guide says ("mapped to NICs in the order they
+ * appear, regardless of whether or not they're NICs of PCIs"; OpenNebula's
+ * code numbers NICs before PCI NICs: pcipass follows the guide). A PCI
+ * NIC's PpVmNic.request is the index of its PpPciRequest in the spec's
+ * requests, and that request's nic is the NIC id; every other request has
+ * nic -1.
+ *
  * SOURCE, KERNEL and INITRD name files of the host: the VM would read or
  * write them (the host's disk, its secrets). The parser takes them from
  * anyone; the spec says where the first one is (host_path), and pcipassd
  * refuses it from a user who is not an administrator
- * (pp_vm_spec_check_host_paths()). Images are names, checked here
+ * (pp_vm_spec_check_host_paths()). The VLAN_ID of a PCI NIC is refused
+ * from such a user too (pp_vm_spec_check_admin_only()): it puts the VF on
+ * any VLAN of its PF's wire. Images are names, checked here
  * (pp_image_name_check()); pcipassd finds their files (src/server/pp-images).
  */
 #pragma once
@@ -65,9 +99,10 @@ G_BEGIN_DECLS
 GQuark pp_vm_template_error_quark(void);
 
 typedef enum {
-  PP_VM_TEMPLATE_ERROR_SYNTAX,    /* the template language (line, column) */
-  PP_VM_TEMPLATE_ERROR_INVALID,   /* an attribute's value (line, column, attribute) */
-  PP_VM_TEMPLATE_ERROR_HOST_PATH, /* a file of the host, named by one who may not */
+  PP_VM_TEMPLATE_ERROR_SYNTAX,     /* the template language (line, column) */
+  PP_VM_TEMPLATE_ERROR_INVALID,    /* an attribute's value (line, column, attribute) */
+  PP_VM_TEMPLATE_ERROR_HOST_PATH,  /* a file of the host, named by one who may not */
+  PP_VM_TEMPLATE_ERROR_ADMIN_ONLY, /* a key for administrators, given by one who is not */
 } PpVmTemplateError;
 
 typedef enum {
@@ -157,6 +192,9 @@ typedef struct {
   PpVmHostPath host_path; /* the first file of the host it names */
   PpVmGraphics graphics;
   PpTemplate *tmpl; /* the template as parsed */
+  /* Where the first VLAN_ID of a PCI NIC is (pp_vm_spec_check_admin_only());
+   * 0:0 when there is none, or the spec was read from the store. */
+  PpTextPos vlan_id_pos;
 } PpVmSpec;
 
 void pp_vm_spec_free(PpVmSpec *spec);
@@ -227,6 +265,20 @@ char *pp_vm_template_redact_secrets(const char *text, gsize len);
  *   [ IMAGE = "NAME" ] (pcipass image list shows them)".
  */
 gboolean pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error);
+
+/**
+ * pp_vm_spec_check_admin_only:
+ * @ret_pos: (optional): where the key is, written only on failure
+ *
+ * What pcipassd asks of the template of a user who is not an
+ * administrator, besides pp_vm_spec_check_host_paths(): that no PCI NIC
+ * sets VLAN_ID, which puts the passed-through NIC on any VLAN of its wire.
+ *
+ * Returns: FALSE with ADMIN_ONLY naming the first one: "line 3, column 5:
+ *   PCI: VLAN_ID sets the VLAN of a passed-through NIC, which only an
+ *   administrator may do; leave it out to use the network's VLAN_ID".
+ */
+gboolean pp_vm_spec_check_admin_only(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error);
 
 /* The spec as placement's input; borrows from @spec. */
 void pp_vm_spec_to_place_vm(const PpVmSpec *spec, gint64 vm_id, PpPlaceVm *ret);

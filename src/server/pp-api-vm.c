@@ -177,7 +177,8 @@ vm_to_json(const PpApiContext *ctx, const Sight *sight, const PpVm *vm, GError *
 
 /* What the caller may ask of a template, by who they are: a user who is
  * not an administrator names no file of the host (DESIGN: users never
- * name host paths). And every image it names is found now, so that a bad
+ * name host paths), nor the VLAN of a PCI NIC (it would put the VF on any
+ * VLAN of its wire). And every image it names is found now, so that a bad
  * one is refused before anything is made (it is found again at deploy). */
 static gboolean
 check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
@@ -187,6 +188,9 @@ check_template(PpApiCall *call, PpVmSpec *spec, GError **error)
   if (!call->user->admin && !pp_vm_spec_check_host_paths(spec, &pos, error))
     g_message("a template of '%s' names a file of the host (%s: %s), refused", call->user->name,
               spec->host_path.attribute, spec->host_path.key);
+  else if (!call->user->admin && !pp_vm_spec_check_admin_only(spec, &pos, error))
+    g_message("a template of '%s' sets the VLAN of a PCI NIC (PCI: VLAN_ID), refused",
+              call->user->name);
   else if (pp_images_resolve_spec(call->ctx->images, spec, &pos, error))
     /* The networks its NICs name, as this caller may use them. */
     return api_resolve_networks(call, spec, error);

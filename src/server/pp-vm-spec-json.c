@@ -21,6 +21,11 @@ static const char *const graphics_types[] = {
   [PP_VM_GRAPHICS_SPICE] = "spice",
 };
 
+static const char *const nic_kinds[] = {
+  [PP_VM_NIC_BRIDGE] = "bridge",
+  [PP_VM_NIC_PCI] = "pci",
+};
+
 static json_t *
 pos_to_json(PpTextPos pos)
 {
@@ -52,8 +57,13 @@ pp_vm_spec_domain_to_json(const PpVmSpec *spec)
   for (guint i = 0; i < spec->nics->len; i++) {
     const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
 
-    pp_json_append(nics, json_pack("{s:o,s:o,s:o}", "bridge", pp_json_text(nic->bridge), "model",
-                                   pp_json_text(nic->model), "mac", pp_json_text(nic->mac)));
+    pp_json_append(nics, json_pack("{s:s,s:o,s:I,s:o,s:o,s:i,s:i,s:o,s:o,s:o}", "kind",
+                                   nic_kinds[nic->kind], "network", pp_json_text(nic->network),
+                                   "network_id", (json_int_t)nic->network_id, "network_uname",
+                                   pp_json_text(nic->network_uname), "ip", pp_json_text(nic->ip),
+                                   "vlan_id", (int)nic->vlan_id, "request", (int)nic->request,
+                                   "mac", pp_json_text(nic->mac), "model", pp_json_text(nic->model),
+                                   "bridge", pp_json_text(nic->bridge)));
   }
   root = json_pack(
       "{s:i,s:s,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o},s:{s:s,s:o,s:i,s:o,s:o}}", "vcpu",
@@ -171,6 +181,8 @@ pp_vm_spec_domain_from_json(PpVmSpec *spec, const char *json, GError **error)
   for (gsize i = 0; i < json_array_size(nics); i++) {
     json_t *item = json_array_get(nics, i);
     PpVmNic *nic = g_new0(PpVmNic, 1);
+    const char *kind = nic_kinds[PP_VM_NIC_BRIDGE];
+    json_int_t network_id = 0, vlan_id = -1, request = -1;
 
     nic->vlan_id = -1;
     nic->request = -1;
@@ -178,8 +190,26 @@ pp_vm_spec_domain_from_json(PpVmSpec *spec, const char *json, GError **error)
     if (!json_is_object(item))
       return fail(error, "a NIC is not an object");
     if (!get_text(item, "bridge", &nic->bridge, error) ||
-        !get_text(item, "model", &nic->model, error) || !get_text(item, "mac", &nic->mac, error))
+        !get_text(item, "model", &nic->model, error) || !get_text(item, "mac", &nic->mac, error) ||
+        !get_text(item, "network", &nic->network, error) ||
+        !get_text(item, "network_uname", &nic->network_uname, error) ||
+        !get_text(item, "ip", &nic->ip, error))
       return FALSE;
+    /* A spec stored before issue 12 has bridged NICs only, without these. */
+    if (json_unpack(item, "{s?s,s?I,s?I,s?I}", "kind", &kind, "network_id", &network_id, "vlan_id",
+                    &vlan_id, "request", &request) != 0)
+      return fail(error, "a NIC's kind, network_id, vlan_id or request is of another type");
+    index = lookup(nic_kinds, G_N_ELEMENTS(nic_kinds), kind);
+    if (index < 0)
+      return fail(error, "a NIC of an unknown kind");
+    if (network_id < 0 || vlan_id < -1 || vlan_id > 4094 || request < -1 || request > G_MAXINT)
+      return fail(error, "a NIC's network_id, vlan_id or request out of range");
+    if ((index == PP_VM_NIC_PCI) != (request >= 0))
+      return fail(error, "a PCI NIC without its request, or a bridged NIC with one");
+    nic->kind = (PpVmNicKind)index;
+    nic->network_id = (gint64)network_id;
+    nic->vlan_id = (gint)vlan_id;
+    nic->request = (gint)request;
   }
   if (!get_text(os, "kernel", &spec->kernel, error) ||
       !get_text(os, "initrd", &spec->initrd, error) ||

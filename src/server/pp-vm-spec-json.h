@@ -6,13 +6,21 @@
  *   {"vcpu": 2, "machine": "q35",
  *    "disks": [{"image": "debian12", "target": "vda", "at": [3, 10]},
  *              {"source": "/var/lib/a.raw", "format": "raw", "target": "vdb"}],
- *    "nics": [{"bridge": "br0", "model": "virtio", "mac": null}],
+ *    "nics": [{"kind": "bridge", "network": null, "network_id": 0, "network_uname": null,
+ *              "ip": null, "vlan_id": -1, "request": -1, "mac": null, "model": "virtio",
+ *              "bridge": "br0"},
+ *             {"kind": "pci", "network": "passthrough", "network_id": 0,
+ *              "network_uname": "oneadmin", "ip": "10.0.0.5", "vlan_id": 100, "request": 0,
+ *              "mac": null, "model": null, "bridge": null}],
  *    "os": {"kernel": null, "initrd": null, "kernel_image": "vmlinuz", "kernel_image_at": [5, 8],
  *           "initrd_image": null, "initrd_image_at": [0, 0], "kernel_cmd": "console=ttyS0"},
  *    "graphics": {"type": "vnc", "listen": null, "port": -1, "passwd": null, "keymap": null}}
  *
- * The template's NAME, CPU, MEMORY, HOST and PCI requests have columns of
- * their own (the scheduler reads them). */
+ * NICs in template order (a NIC's id is its index); a NIC stored before
+ * issue 12 has only bridge, model and mac, and reads as a bridged NIC
+ * (vlan_id and request -1). The template's NAME, CPU, MEMORY, HOST and PCI
+ * requests have columns of their own (the scheduler reads them), the
+ * requests' PF_POLICY and NIC id too. */
 #pragma once
 
 #include <glib.h>

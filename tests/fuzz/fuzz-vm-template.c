@@ -177,6 +177,49 @@ check_xml(const char *xml)
 
 /* ---- the template ----------------------------------------------------- */
 
+/* NICs (issue 12): on a network or a bridge, not both; a PCI NIC and its
+ * request name each other, and every other request names no NIC. */
+static void
+check_nics(const PpVmSpec *spec)
+{
+  guint pci_nics = 0;
+
+  for (guint i = 0; i < spec->nics->len; i++) {
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
+    gboolean network = nic->network != NULL || nic->network_id > 0;
+
+    CHECK(!(nic->network != NULL && nic->network_id != 0), "NIC %u: NETWORK and NETWORK_ID", i);
+    CHECK(nic->network_uname == NULL || nic->network != NULL, "NIC %u: NETWORK_UNAME alone", i);
+    CHECK(nic->ip == NULL || network, "NIC %u: IP without a network", i);
+    /* Unicast, lower case, as the parser keeps it. */
+    CHECK(nic->mac == NULL ||
+              (strlen(nic->mac) == 17 && (g_ascii_xdigit_value(nic->mac[1]) & 1) == 0 &&
+               strspn(nic->mac, "0123456789abcdef:") == 17),
+          "NIC %u: MAC '%s'", i, nic->mac);
+    if (nic->kind == PP_VM_NIC_BRIDGE) {
+      CHECK((nic->bridge != NULL) != network, "NIC %u: a bridge and a network, or neither", i);
+      CHECK(nic->model != NULL && nic->request == -1 && nic->vlan_id == -1, "NIC %u", i);
+      continue;
+    }
+    CHECK(nic->kind == PP_VM_NIC_PCI && network && nic->bridge == NULL && nic->model == NULL,
+          "PCI NIC %u", i);
+    CHECK(nic->vlan_id >= -1 && nic->vlan_id <= 4094, "PCI NIC %u: VLAN_ID %d", i, nic->vlan_id);
+    CHECK(nic->request >= 0 && (guint)nic->request < spec->requests->len &&
+              g_array_index(spec->requests, PpPciRequest, nic->request).nic == (gint)i,
+          "PCI NIC %u: request %d does not name it", i, nic->request);
+    pci_nics++;
+  }
+  for (guint i = 0; i < spec->requests->len; i++) {
+    gint nic = g_array_index(spec->requests, PpPciRequest, i).nic;
+
+    CHECK(nic == -1 || (nic >= 0 && (guint)nic < spec->nics->len &&
+                        ((const PpVmNic *)g_ptr_array_index(spec->nics, nic))->request == (gint)i),
+          "request %u: NIC %d does not name it", i, nic);
+    pci_nics -= nic >= 0;
+  }
+  CHECK(pci_nics == 0, "PCI NICs and requests with a NIC differ");
+}
+
 static void
 check_spec(const PpVmSpec *spec)
 {
@@ -193,6 +236,7 @@ check_spec(const PpVmSpec *spec)
         "GRAPHICS PORT %d", spec->graphics.port);
   CHECK(spec->graphics.passwd == NULL || strcmp(spec->graphics.passwd, PP_VM_TEMPLATE_HIDDEN) != 0,
         "PASSWD (hidden) accepted");
+  check_nics(spec);
 }
 
 /* The XML of @spec on a host with a device for each request: the address
