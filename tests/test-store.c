@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "pp-pci-address.h"
+#include "pp-store-network.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
 #include "pp-test-util.h"
@@ -60,6 +61,23 @@ reopen(Fixture *f)
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
+
+/* A network @name of @owner_id with one ETHER range. */
+static PpNetwork *
+add_network(PpStore *store, gint64 owner_id, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text =
+      g_strdup_printf("NAME = %s\nVN_MAD = dummy\nAR = [ TYPE = ETHER, SIZE = 4 ]\n", name);
+  g_autoptr(PpNetworkSpec) spec = pp_network_template_parse(text, strlen(text), NULL, NULL, &error);
+  PpMacPrefix prefix = PP_MAC_PREFIX_DEFAULT;
+  PpNetwork *network;
+
+  g_assert_no_error(error);
+  network = pp_store_network_create(store, owner_id, text, spec, FALSE, &prefix, 500, &error);
+  g_assert_no_error(error);
+  return network;
+}
 
 static PpHost *
 add_host(PpStore *store, const char *name)
@@ -4036,10 +4054,10 @@ test_vm_nics_json(Fixture *f, gconstpointer data)
       "MEMORY = 512\n"
       "PCI = [ TYPE = \"NIC\", NETWORK = \"passthrough\", NETWORK_UNAME = \"oneadmin\",\n"
       "  IP = \"10.0.0.5\", MAC = \"02:00:0A:00:00:05\", VLAN_ID = 100, CLASS = \"0200\" ]\n"
-      "NIC = [ NETWORK_ID = 4, MODEL = \"e1000e\" ]\n"
+      "NIC = [ NETWORK_ID = 1, MODEL = \"e1000e\" ]\n"
       "PCI = [ CLASS = \"0302\", PF_POLICY = \"spread\" ]\n"
       "NIC = [ BRIDGE = \"br0\", MAC = \"52:54:00:12:34:56\" ]\n"
-      "PCI = [ TYPE = \"NIC\", NETWORK_ID = 9, SHORT_ADDRESS = \"3b:00.1\" ]\n";
+      "PCI = [ TYPE = \"NIC\", NETWORK_ID = 2, SHORT_ADDRESS = \"3b:00.1\" ]\n";
   static const char *const old_spec =
       "{\"vcpu\": 1, \"machine\": \"q35\", \"disks\": [], "
       "\"nics\": [{\"bridge\": \"br0\", \"model\": \"virtio\", \"mac\": \"52:54:00:00:00:01\"}], "
@@ -4063,6 +4081,8 @@ test_vm_nics_json(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpUser) alice = add_user(f->store, "alice");
   g_autoptr(PpVmSpec) spec = parse_ok(text);
+  g_autoptr(PpNetwork) net1 = add_network(f->store, alice->id, "a");
+  g_autoptr(PpNetwork) net2 = add_network(f->store, alice->id, "b");
   g_autoptr(PpVm) vm = pp_store_vm_create_spec(f->store, alice->id, text, spec, 500, &error);
   g_autoptr(PpVm) old = NULL;
   g_autofree char *old_sql = NULL;
@@ -4089,9 +4109,17 @@ test_vm_nics_json(Fixture *f, gconstpointer data)
     g_assert_cmpint(nic->request, ==, 0);
     nic = g_ptr_array_index(got->nics, 3);
     g_assert_cmpint(nic->kind, ==, PP_VM_NIC_PCI);
-    g_assert_cmpint(nic->network_id, ==, 9);
+    g_assert_cmpint(nic->network_id, ==, 2);
     g_assert_cmpint(nic->request, ==, 2);
+    /* The requests' own columns. */
+    g_assert_cmpint(g_array_index(got->requests, PpPciRequest, 0).nic, ==, 0);
+    g_assert_cmpint(g_array_index(got->requests, PpPciRequest, 1).nic, ==, -1);
+    g_assert_cmpint(g_array_index(got->requests, PpPciRequest, 1).pf_policy, ==,
+                    PP_PF_POLICY_SPREAD);
+    g_assert_cmpint(g_array_index(got->requests, PpPciRequest, 2).nic, ==, 3);
+    g_assert_cmpint(g_array_index(got->requests, PpPciRequest, 2).pf_policy, ==, PP_PF_POLICY_NONE);
   }
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_nic"), ==, 2);
   /* The requests' PF_POLICY and NIC id are not in the JSON: they are
    * columns of the requests. */
   g_assert_cmpint(raw_int(f->store, "SELECT instr(domain_spec, 'spread') + "
