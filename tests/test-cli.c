@@ -469,6 +469,8 @@ test_daemon_usage(void)
     { { "net", "update", "lab", NULL },
       "pcipass: net update takes one ID or NAME and one FILE (or - for standard input) (try "
       "--help)\n" },
+    { { "net", "update", "lab", "-", "--shared", "--private", NULL },
+      "pcipass: --shared and --private exclude each other (try --help)\n" },
     { { "net", "delete", "a", "b", NULL }, "net delete takes one ID or NAME" },
     { { "net", "delete", "", NULL }, "an empty argument: net delete takes one ID or NAME" },
     { { "net", "hold", "lab", NULL },
@@ -1939,6 +1941,8 @@ test_fake_net(void)
   g_assert_true(g_str_has_prefix(request, "POST /v1/networks HTTP/1.1\r\n"));
   body = json_loads(request_body(request), 0, NULL);
   g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  /* Private unless --shared: nothing else said. */
+  g_assert_cmpuint(json_object_size(body), ==, 1);
   json_decref(body);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==, "ID: 3\n");
@@ -1946,10 +1950,14 @@ test_fake_net(void)
   pp_test_run_clear(&run);
   g_free(request);
 
-  /* From stdin, --json: the network as pcipassd gave it. */
-  request = run_net(sock, (const char *const[]){ "net", "create", "-", "--json", NULL },
+  /* From stdin, --json: the network as pcipassd gave it; --shared. */
+  request = run_net(sock, (const char *const[]){ "net", "create", "-", "--json", "--shared", NULL },
                     net_template, 201, fake_net, &run);
   g_assert_true(g_str_has_prefix(request, "POST /v1/networks HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_true(json_object_get(body, "shared")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  json_decref(body);
   g_assert_cmpint(run.status, ==, 0);
   {
     json_t *got = json_loads(run.out, 0, NULL);
@@ -2035,14 +2043,19 @@ test_fake_net(void)
   g_assert_true(g_str_has_prefix(request, "PUT /v1/networks/lab HTTP/1.1\r\n"));
   body = json_loads(request_body(request), 0, NULL);
   g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  g_assert_cmpuint(json_object_size(body), ==, 1);
   json_decref(body);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_cmpstr(run.out, ==, "");
   pp_test_run_clear(&run);
   g_free(request);
-  request = run_net(sock, (const char *const[]){ "net", "update", "-j", "3", tmpl, NULL }, NULL,
-                    200, fake_net, &run);
+  request =
+      run_net(sock, (const char *const[]){ "net", "update", "-j", "3", tmpl, "--private", NULL },
+              NULL, 200, fake_net, &run);
   g_assert_true(g_str_has_prefix(request, "PUT /v1/networks/3 HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_false(json_object_get(body, "shared")));
+  json_decref(body);
   g_assert_nonnull(strstr(run.out, "\"vn_mad\": \"802.1Q\""));
   pp_test_run_clear(&run);
   g_free(request);

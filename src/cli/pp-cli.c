@@ -370,7 +370,7 @@ read_template(const char *path)
 
 int
 pp_cli_send_template(const PpCliDaemonOptions *opts, const char *method, const char *path,
-                     const char *api_path, json_t **ret_json)
+                     const char *api_path, const json_t *fields, json_t **ret_json)
 {
   const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
   g_autofree char *text = read_template(path);
@@ -383,6 +383,8 @@ pp_cli_send_template(const PpCliDaemonOptions *opts, const char *method, const c
     return PP_EXIT_USAGE;
   if (!pp_cli_json_set_string(body, "template", shown, text))
     return PP_EXIT_USAGE;
+  if (fields != NULL)
+    json_object_update(body, (json_t *)fields);
   client = pp_client_new(opts->socket_path, opts->url, opts->token_file, opts->ca_file, &error);
   if (client == NULL) {
     pp_say_error("%s", error->message);

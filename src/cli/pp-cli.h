@@ -133,18 +133,19 @@ void pp_cli_say_template_error(const char *shown, guint line, guint column, cons
  * @method: "POST" (vm create, vm place, net create) or "PUT" (net update)
  * @path: the template's file, '-' for standard input
  * @api_path: where to send it ("/v1/vms")
+ * @fields: (nullable): more members of the body ({"shared": true})
  * @ret_json: (transfer full): the answer, on success
  *
  * Reads the template @path and checks its syntax here, so that a syntax
  * error needs no daemon (said as `template check` says it), then sends
- * {"template": TEXT}. pcipassd's 400 about the template is said naming the
+ * {"template": TEXT} and @fields. pcipassd's 400 about the template is said naming the
  * file: "FILE:L:C: message" from the error's "line" and "column", "FILE:
  * MEMORY is required (...)" for a "missing" attribute.
  *
  * Returns: the exit status.
  */
 int pp_cli_send_template(const PpCliDaemonOptions *opts, const char *method, const char *path,
-                         const char *api_path, json_t **ret_json);
+                         const char *api_path, const json_t *fields, json_t **ret_json);
 
 int pp_cmd_template_check(int argc, char **argv);
 

@@ -26,17 +26,27 @@ pp_cmd_net_create(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
   g_autoptr(json_t) net = NULL;
+  g_autoptr(json_t) fields = json_object();
   g_autofree char *id = NULL;
+  gboolean shared = FALSE;
+  const GOptionEntry entries[] = {
+    { "shared", 0, 0, G_OPTION_ARG_NONE, &shared,
+      "Every user may attach NICs to it (default: only you)", NULL },
+    { NULL },
+  };
   int rc;
 
   if (!pp_cli_parse_daemon_options("FILE|-",
                                    "Creates a virtual network from a template (NAME, VN_MAD, "
                                    "AR = [ ... ] and the rest; see pcipass(1)), yours; its "
                                    "syntax is checked here first. '-' reads standard input.",
-                                   NULL, 1, "one FILE, or - for standard input", &opts, &argc,
+                                   entries, 1, "one FILE, or - for standard input", &opts, &argc,
                                    &argv))
     return PP_EXIT_USAGE;
-  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/networks", &net);
+  /* Said only when asked: a network is private unless shared. */
+  if (shared)
+    json_object_set_new(fields, "shared", json_true());
+  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/networks", fields, &net);
   if (rc != PP_EXIT_OK)
     return rc;
   if (opts.json)
@@ -118,19 +128,34 @@ pp_cmd_net_update(int argc, char **argv)
 {
   g_auto(PpCliDaemonOptions) opts = { 0 };
   g_autoptr(json_t) net = NULL;
+  g_autoptr(json_t) fields = json_object();
   g_autofree char *path = NULL;
+  gboolean shared = FALSE, not_shared = FALSE;
+  const GOptionEntry entries[] = {
+    { "shared", 0, 0, G_OPTION_ARG_NONE, &shared, "Share it: every user may attach NICs to it",
+      NULL },
+    { "private", 0, 0, G_OPTION_ARG_NONE, &not_shared,
+      "Share it no more: only its owner attaches new NICs", NULL },
+    { NULL },
+  };
   int rc;
 
-  if (!pp_cli_parse_daemon_options("ID|NAME FILE|-",
-                                   "Replaces a network's template with FILE ('-': standard "
-                                   "input), checked here first; pcipassd refuses a change "
-                                   "that would leave a lease outside every range. Prints "
-                                   "nothing; the network with --json.",
-                                   NULL, 2, "one ID or NAME and one FILE (or - for standard input)",
-                                   &opts, &argc, &argv))
+  if (!pp_cli_parse_daemon_options(
+          "ID|NAME FILE|-",
+          "Replaces a network's template with FILE ('-': standard "
+          "input), checked here first. Without --shared or "
+          "--private it stays shared or private as it was. Prints "
+          "nothing; the network with --json.",
+          entries, 2, "one ID or NAME and one FILE (or - for standard input)", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
+  if (shared && not_shared) {
+    pp_say_error("--shared and --private exclude each other (try --help)");
+    return PP_EXIT_USAGE;
+  }
+  if (shared || not_shared)
+    json_object_set_new(fields, "shared", json_boolean(shared));
   path = net_path(argv[1], NULL);
-  rc = pp_cli_send_template(&opts, "PUT", argv[2], path, &net);
+  rc = pp_cli_send_template(&opts, "PUT", argv[2], path, fields, &net);
   if (rc != PP_EXIT_OK || !opts.json)
     return rc;
   return pp_print_json(g_steal_pointer(&net));

@@ -33,7 +33,7 @@ pp_cmd_vm_create(int argc, char **argv)
                                    NULL, 1, "one FILE, or - for standard input", &opts, &argc,
                                    &argv))
     return PP_EXIT_USAGE;
-  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms", &vm);
+  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms", NULL, &vm);
   if (rc != PP_EXIT_OK)
     return rc;
   if (opts.json)
@@ -194,7 +194,7 @@ pp_cmd_vm_place(int argc, char **argv)
                                    NULL, 1, "one FILE, or - for standard input", &opts, &argc,
                                    &argv))
     return PP_EXIT_USAGE;
-  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms/place", &place);
+  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms/place", NULL, &place);
   if (rc != PP_EXIT_OK)
     return rc;
   /* No host fits: an answer, on stdout, but not a success. */
