@@ -409,7 +409,9 @@ static const char *const daemon_commands[][2] = {
   { "host", "disable" }, { "host", "delete" },  { "host", "probe" },   { "user", "create" },
   { "user", "list" },    { "token", "create" }, { "token", "list" },   { "vm", "create" },
   { "vm", "list" },      { "vm", "show" },      { "vm", "terminate" }, { "vm", "poweroff" },
-  { "vm", "resume" },    { "vm", "place" },
+  { "vm", "resume" },    { "vm", "place" },     { "net", "create" },   { "net", "list" },
+  { "net", "show" },     { "net", "update" },   { "net", "delete" },   { "net", "hold" },
+  { "net", "release" },
 };
 
 static void
@@ -449,6 +451,24 @@ test_daemon_help(void)
   g_assert_nonnull(strstr(run.out, "vm terminate ID"));
   g_assert_null(strstr(run.out, "host show"));
   pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "--help", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "net create FILE|-"));
+  g_assert_nonnull(strstr(run.out, "net update ID|NAME FILE|-"));
+  g_assert_nonnull(strstr(run.out, "net hold ID|NAME ADDRESS"));
+  g_assert_nonnull(strstr(run.out, "net release ID|NAME ADDRESS"));
+  g_assert_null(strstr(run.out, "vm show"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "net show ID|NAME"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "show", "--help", NULL }, NULL, &run);
+  g_assert_nonnull(strstr(run.out, "--uname=USER"));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "list", "--help", NULL }, NULL, &run);
+  g_assert_nonnull(strstr(run.out, "--limit=N"));
+  pp_test_run_clear(&run);
 }
 
 /* Bad usage: exit 2, a message, nothing on stdout, no daemon asked. */
@@ -482,6 +502,34 @@ test_daemon_usage(void)
     { { "vm", "resume", "-5", NULL }, "Unknown option -5" },
     { { "vm", "list", "extra", NULL }, "vm list takes no arguments" },
     { { "vm", "frob", NULL }, "unknown command 'vm frob'" },
+    { { "net", "create", NULL },
+      "pcipass: net create takes one FILE, or - for standard input (try --help)\n" },
+    { { "net", "show", NULL }, "pcipass: net show takes one ID or NAME (try --help)\n" },
+    { { "net", "show", "lab", "--uname", "", NULL },
+      "pcipass: --uname is empty: give a user's name (try --help)\n" },
+    { { "net", "show", "lab", "--uname", NULL }, "Missing argument for --uname" },
+    { { "net", "list", "extra", NULL }, "net list takes no arguments" },
+    { { "net", "list", "--limit", "0", NULL }, "pcipass: --limit 0: give 1 or more networks\n" },
+    { { "net", "list", "--limit", "many", NULL }, "Cannot parse integer value" },
+    { { "net", "update", "lab", NULL },
+      "pcipass: net update takes one ID or NAME and one FILE (or - for standard input) (try "
+      "--help)\n" },
+    { { "net", "update", "lab", "-", "--shared", "--private", NULL },
+      "pcipass: --shared and --private exclude each other (try --help)\n" },
+    { { "net", "delete", "a", "b", NULL }, "net delete takes one ID or NAME" },
+    { { "net", "delete", "", NULL }, "an empty argument: net delete takes one ID or NAME" },
+    { { "net", "hold", "lab", NULL },
+      "pcipass: net hold takes one ID or NAME and one ADDRESS (an IP or a MAC) (try --help)\n" },
+    { { "net", "release", "lab", "10.0.0.5", "x", NULL },
+      "net release takes one ID or NAME and one ADDRESS" },
+    { { "net", "hold", "lab", "10.0.0.256", NULL },
+      "pcipass: '10.0.0.256' is not an address: give an IPv4 address (as 10.0.0.5), an IPv6 "
+      "address or a MAC (as 02:00:0a:00:00:05)\n" },
+    { { "net", "hold", "lab", "02:00:0a:00:00", NULL }, "'02:00:0a:00:00' is not an address" },
+    { { "net", "release", "lab", "02-00-0a-00-00-05", NULL },
+      "'02-00-0a-00-00-05' is not an address" },
+    { { "net", "hold", "lab", "10.0.0.5/24", NULL }, "'10.0.0.5/24' is not an address" },
+    { { "net", "frob", NULL }, "unknown command 'net frob'" },
   };
   PpTestRun run = { 0 };
 
@@ -1868,6 +1916,306 @@ test_fake_vm_place(void)
   pp_test_rmtree(dir);
 }
 
+static const char net_template[] =
+    "NAME = lab\nVN_MAD = \"802.1Q\"\nVLAN_ID = 100\nAR = [ TYPE = \"IP4\", IP = \"10.0.0.16\", "
+    "SIZE = 16 ]\n";
+
+static const char fake_net[] =
+    "{\"id\": 3, \"name\": \"lab\", \"owner_id\": 2, \"owner\": \"alice\", \"shared\": false, "
+    "\"vn_mad\": \"802.1Q\", \"bridge\": null, \"vlan_id\": 100, \"size\": 16, \"used\": 1, "
+    "\"held\": 0, \"phydev\": null, \"mtu\": null, \"network_address\": null, \"gateway\": "
+    "null, \"dns\": [], \"search_domains\": [], \"gateway6\": null, \"template\": \"NAME = "
+    "lab\", \"created\": null, \"updated\": null, \"ars\": [{\"ar_id\": 0, \"type\": \"IP4\", "
+    "\"size\": 16, \"used\": 1, \"mac\": \"02:00:0a:00:00:10\", \"ip\": \"10.0.0.16\", "
+    "\"ip_last\": \"10.0.0.31\"}], \"leases\": [{\"ar_id\": 0, \"ip\": \"10.0.0.16\", \"mac\": "
+    "\"02:00:0a:00:00:10\", \"vm_id\": 12, \"nic_id\": 0, \"held\": false}]}";
+
+/* Runs `pcipass ARGS --socket SOCK` (stdin @input) against a fake server
+ * answering @status and @answer; returns its request (transfer full). */
+static char *
+run_net(const char *sock, const char *const *args, const char *input, guint status,
+        const char *answer, PpTestRun *run)
+{
+  FakeServer *server = fake_server_new(sock, status, answer, NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  char *request;
+
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add(argv, (char *)args[i]);
+  g_ptr_array_add(argv, "--socket");
+  g_ptr_array_add(argv, (char *)sock);
+  g_ptr_array_add(argv, NULL);
+  run_cli((const char *const *)argv->pdata, input, run);
+  request = g_strdup(fake_server_join(server));
+  fake_server_free(server);
+  unlink(sock);
+  return request;
+}
+
+/* The body of @request has exactly "address": @address. */
+static void
+assert_address_body(const char *request, const char *address)
+{
+  json_t *body = json_loads(request_body(request), 0, NULL);
+
+  g_assert_nonnull(body);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "address")), ==, address);
+  g_assert_cmpuint(json_object_size(body), ==, 1);
+  json_decref(body);
+}
+
+/* The net commands against the API of design: their requests (method,
+ * path, name escaped, body), what they print, with and without --json, and
+ * pcipassd's refusals as exit 2. No pcipassd serves networks here (its
+ * side is written apart): a fake server answers as the API says. */
+static void
+test_fake_net(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "d.sock", NULL);
+  g_autofree char *tmpl = g_build_filename(dir, "net.tmpl", NULL);
+  PpTestRun run = { 0 };
+  char *request;
+  json_t *body;
+
+  pp_test_write_file(tmpl, net_template);
+
+  /* create: POST {"template": TEXT}, "ID: N". */
+  request = run_net(sock, (const char *const[]){ "net", "create", tmpl, NULL }, NULL, 201, fake_net,
+                    &run);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/networks HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  /* Private unless --shared: nothing else said. */
+  g_assert_cmpuint(json_object_size(body), ==, 1);
+  json_decref(body);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "ID: 3\n");
+  g_assert_cmpstr(run.err, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* From stdin, --json: the network as pcipassd gave it; --shared. */
+  request = run_net(sock, (const char *const[]){ "net", "create", "-", "--json", "--shared", NULL },
+                    net_template, 201, fake_net, &run);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/networks HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_true(json_object_get(body, "shared")));
+  g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  json_decref(body);
+  g_assert_cmpint(run.status, ==, 0);
+  {
+    json_t *got = json_loads(run.out, 0, NULL);
+    json_t *sent = json_loads(fake_net, 0, NULL);
+
+    g_assert_true(json_equal(got, sent));
+    json_decref(got);
+    json_decref(sent);
+  }
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* A template error of pcipassd's names the file and place; a name
+   * taken is 409: exit 2. */
+  request = run_net(sock, (const char *const[]){ "net", "create", tmpl, NULL }, NULL, 400,
+                    "{\"error\": {\"code\": 400, \"message\": \"line 4, column 14: AR: IP is "
+                    "required for TYPE IP4\", \"line\": 4, \"column\": 14}}",
+                    &run);
+  g_assert_cmpint(run.status, ==, 2);
+  {
+    g_autofree char *want =
+        g_strdup_printf("pcipass: %s:4:14: AR: IP is required for TYPE IP4\n", tmpl);
+
+    g_assert_cmpstr(run.err, ==, want);
+  }
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(sock, (const char *const[]){ "net", "create", tmpl, NULL }, NULL, 409,
+                    "{\"error\": {\"code\": 409, \"message\": \"you have a network named "
+                    "'lab' already\"}}",
+                    &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: you have a network named 'lab' already\n");
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* list: pages of GET /v1/networks. */
+  request = run_net(sock, (const char *const[]){ "net", "list", "--limit", "5", NULL }, NULL, 200,
+                    "{\"networks\": [{\"id\": 3, \"name\": \"lab\", \"owner\": \"alice\", "
+                    "\"shared\": false, \"vn_mad\": \"802.1Q\", \"vlan_id\": 100, \"size\": 16, "
+                    "\"used\": 1, \"held\": 0}], \"next\": null}",
+                    &run);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/networks?limit=5 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==,
+                  "ID NAME OWNER SHARED VN_MAD VLAN LEASES HELD\n"
+                  " 3 lab  alice no     802.1Q  100 1/16      0\n");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(sock, (const char *const[]){ "net", "list", "--json", NULL }, NULL, 200,
+                    "{\"networks\": [], \"next\": null}", &run);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/networks?limit=500 HTTP/1.1\r\n"));
+  g_assert_cmpstr(run.out, ==, "{\"networks\": []}\n");
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* show: the name escaped, --uname as ?uname=; the table. */
+  request =
+      run_net(sock, (const char *const[]){ "net", "show", "my lab", "--uname", "bob&co", NULL },
+              NULL, 200, fake_net, &run);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/networks/my%20lab?uname=bob%26co HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "ID             : 3\nNAME           : lab\n"));
+  g_assert_true(g_str_has_suffix(run.out, "LEASES\n"
+                                          "\n"
+                                          "AR IP        IPV6 MAC               VM NIC\n"
+                                          " 0 10.0.0.16 -    02:00:0a:00:00:10 12   0\n"));
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(sock, (const char *const[]){ "net", "show", "9", NULL }, NULL, 404,
+                    "{\"error\": {\"code\": 404, \"message\": \"no network '9'\"}}", &run);
+  g_assert_true(g_str_has_prefix(request, "GET /v1/networks/9 HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: no network '9'\n");
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* update: PUT the template; quiet, the network with --json. */
+  request = run_net(sock, (const char *const[]){ "net", "update", "lab", "-", NULL }, net_template,
+                    200, fake_net, &run);
+  g_assert_true(g_str_has_prefix(request, "PUT /v1/networks/lab HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_cmpstr(json_string_value(json_object_get(body, "template")), ==, net_template);
+  g_assert_cmpuint(json_object_size(body), ==, 1);
+  json_decref(body);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request =
+      run_net(sock, (const char *const[]){ "net", "update", "-j", "3", tmpl, "--private", NULL },
+              NULL, 200, fake_net, &run);
+  g_assert_true(g_str_has_prefix(request, "PUT /v1/networks/3 HTTP/1.1\r\n"));
+  body = json_loads(request_body(request), 0, NULL);
+  g_assert_true(json_is_false(json_object_get(body, "shared")));
+  json_decref(body);
+  g_assert_nonnull(strstr(run.out, "\"vn_mad\": \"802.1Q\""));
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* delete: DELETE; refused while leases are held: 409, exit 2. */
+  request = run_net(sock, (const char *const[]){ "net", "delete", "lab", NULL }, NULL, 200,
+                    "{\"deleted\": 3}", &run);
+  g_assert_true(g_str_has_prefix(request, "DELETE /v1/networks/lab HTTP/1.1\r\n"));
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(sock, (const char *const[]){ "net", "delete", "lab", NULL }, NULL, 409,
+                    "{\"error\": {\"code\": 409, \"message\": \"network 'lab' has leases of "
+                    "VMs 12, 13: terminate them first\"}}",
+                    &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==,
+                  "pcipass: network 'lab' has leases of VMs 12, 13: terminate them first\n");
+  pp_test_run_clear(&run);
+  g_free(request);
+
+  /* hold and release: POST {"address"}, an IPv4, an IPv6 or a MAC. */
+  request =
+      run_net(sock, (const char *const[]){ "net", "hold", "lab", "10.0.0.20", NULL }, NULL, 200,
+              "{\"ar_id\": 0, \"ip\": \"10.0.0.20\", \"mac\": \"02:00:0a:00:00:14\", "
+              "\"vm_id\": null, \"nic_id\": null, \"held\": true}",
+              &run);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/networks/lab/hold HTTP/1.1\r\n"));
+  assert_address_body(request, "10.0.0.20");
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(
+      sock, (const char *const[]){ "net", "hold", "--json", "3", "02:00:0A:00:00:14", NULL }, NULL,
+      200, "{\"ar_id\": 0, \"held\": true}", &run);
+  assert_address_body(request, "02:00:0A:00:00:14");
+  g_assert_cmpstr(run.out, ==, "{\n  \"ar_id\": 0,\n  \"held\": true\n}\n");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request = run_net(sock, (const char *const[]){ "net", "release", "lab", "2001:db8::10", NULL },
+                    NULL, 200, "{\"released\": \"2001:db8::10\"}", &run);
+  g_assert_true(g_str_has_prefix(request, "POST /v1/networks/lab/release HTTP/1.1\r\n"));
+  assert_address_body(request, "2001:db8::10");
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  g_free(request);
+  request =
+      run_net(sock, (const char *const[]){ "net", "hold", "lab", "10.0.0.16", NULL }, NULL, 409,
+              "{\"error\": {\"code\": 409, \"message\": \"10.0.0.16 is leased by VM 12\"}}", &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass: 10.0.0.16 is leased by VM 12\n");
+  pp_test_run_clear(&run);
+  g_free(request);
+  pp_test_rmtree(dir);
+}
+
+/* What the net commands refuse here, no daemon asked (none listens): a
+ * template's syntax (as template check says it), a file that is not
+ * there, an address that is none, one too long to be one. */
+static void
+test_net_local_errors(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sock = g_build_filename(dir, "none.sock", NULL);
+  g_autofree char *bad = g_build_filename(dir, "bad.tmpl", NULL);
+  g_autofree char *missing = g_build_filename(dir, "missing.tmpl", NULL);
+  g_autofree char *long_address = g_strnfill(200, '1');
+  g_autofree char *checked = NULL;
+  PpTestRun run = { 0 };
+
+  pp_test_write_file(bad, "NAME = lab\nAR = [ TYPE = \"IP4\",, ]\n");
+  run_cli((const char *const[]){ "template", "check", bad, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  checked = g_strdup(run.err);
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "create", bad, "--socket", sock, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, checked);
+  g_assert_cmpstr(run.out, ==, "");
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "update", "lab", bad, "--socket", sock, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, checked);
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "update", "lab", "-", "--socket", sock, NULL },
+          "NAME = [ A = 1, ]", &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_true(g_str_has_prefix(run.err, "pcipass: <stdin>:1:17: "));
+  pp_test_run_clear(&run);
+  run_cli((const char *const[]){ "net", "create", missing, "--socket", sock, NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_nonnull(strstr(run.err, "No such file or directory"));
+  pp_test_run_clear(&run);
+
+  /* Cut in the message, not printed whole. */
+  run_cli((const char *const[]){ "net", "hold", "lab", long_address, "--socket", sock, NULL }, NULL,
+          &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_true(g_str_has_prefix(run.err, "pcipass: '1111"));
+  g_assert_nonnull(strstr(run.err, "1111...' is not an address"));
+  g_assert_cmpuint(strlen(run.err), <, 200);
+  pp_test_run_clear(&run);
+
+  /* A good one does go to the daemon: here, none. */
+  run_cli((const char *const[]){ "net", "release", "lab", "10.0.0.5", "--socket", sock, NULL },
+          NULL, &run);
+  g_assert_cmpint(run.status, ==, 1);
+  g_assert_nonnull(strstr(run.err, "cannot reach pcipassd"));
+  pp_test_run_clear(&run);
+  pp_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1905,6 +2253,8 @@ main(int argc, char **argv)
   g_test_add_func("/cli/fake/vm-show", test_fake_vm_show);
   g_test_add_func("/cli/fake/vm-actions", test_fake_vm_actions);
   g_test_add_func("/cli/fake/vm-place", test_fake_vm_place);
+  g_test_add_func("/cli/fake/net", test_fake_net);
+  g_test_add_func("/cli/net/local-errors", test_net_local_errors);
   rc = g_test_run();
   g_free(cli);
   return rc;

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "pp-network.h"
 #include "pp-probe-report.h"
 #include "pp-test-util.h"
 
@@ -300,10 +301,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 27);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 26
-   * daemon ones; 33 of their own. */
-  g_assert_cmpuint(options, ==, 27 + 4 * 26 + 33);
+  g_assert_cmpuint(commands, ==, 34);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 33
+   * daemon ones; 38 of their own. */
+  g_assert_cmpuint(options, ==, 34 + 4 * 33 + 38);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */
@@ -319,6 +320,94 @@ test_cli_man_page(void)
   g_assert_nonnull(strstr(man, ".SH THE VM TABLES\n"));
   g_assert_nonnull(strstr(man, "REQ ADDR    TYPE           NAME"));
   g_assert_nonnull(strstr(man, ".SH A VM TEMPLATE\n"));
+  g_assert_nonnull(strstr(man, ".SS NICS\n"));
+  g_assert_nonnull(strstr(man, ".SH THE NETWORK TABLES\n"));
+  g_assert_nonnull(
+      strstr(man, "AR TYPE       SIZE USED FIRST MAC         FIRST IP  LAST IP   IPV6\n"));
+}
+
+/* Whether @word is in @text with no letter, digit or '_' on either side. */
+static gboolean
+has_word(const char *text, const char *word)
+{
+  gsize len = strlen(word);
+
+  for (const char *at = strstr(text, word); at != NULL; at = strstr(at + 1, word)) {
+    char before = at > text ? at[-1] : ' ';
+    char after = at[len];
+
+    if (!g_ascii_isalnum(before) && before != '_' && !g_ascii_isalnum(after) && after != '_')
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The words the parser lists in @message after @after (\"NAME, VN_MAD and
+ * AR\"), each in @section of pcipass(1); returns how many. */
+static guint
+assert_listed_words(const char *message, const char *after, const char *section)
+{
+  const char *list = strstr(message, after);
+  g_autofree char *commas = NULL;
+  g_auto(GStrv) words = NULL;
+  guint n = 0;
+
+  if (list == NULL)
+    g_error("the parser's message changed: '%s' has no '%s'", message, after);
+  commas = g_strdup(list + strlen(after));
+  g_strdelimit(commas, ",", ' ');
+  words = g_strsplit(commas, " ", -1);
+  for (guint i = 0; words[i] != NULL; i++) {
+    if (words[i][0] == '\0' || strcmp(words[i], "and") == 0 || strcmp(words[i], "or") == 0)
+      continue;
+    if (!has_word(section, words[i]))
+      g_error("%s is not in A NETWORK TEMPLATE of man/pcipass.1", words[i]);
+    n++;
+  }
+  return n;
+}
+
+/* pcipass(1)'s A NETWORK TEMPLATE names every attribute, AR type, AR key and
+ * driver the network template parser takes, as the parser lists them in
+ * its refusals: one added there must be documented. */
+static void
+test_network_template_documented(void)
+{
+  static const struct {
+    const char *text;
+    const char *after;
+    guint count;
+  } cases[] = {
+    { "NAME = x\nVN_MAD = dummy\nFOO = 1\n", "a network template has ", 13 },
+    { "NAME = x\nVN_MAD = dummy\nAR = [ TYPE = FOO, SIZE = 1 ]\n",
+      "is not an address range type: ", 6 },
+    { "NAME = x\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = \"10.0.0.1\", SIZE = 1, FOO = 1 ]\n",
+      "AR takes ", 8 },
+    { "NAME = x\nVN_MAD = foo\n", "a network driver pcipass implements: ", 3 },
+  };
+  g_autofree char *man = read_source("man/pcipass.1");
+  const char *start = strstr(man, "\n.SH A NETWORK TEMPLATE\n");
+  const char *end = NULL;
+  g_autofree char *section = NULL;
+
+  g_assert_nonnull(start);
+  end = strstr(start + 1, "\n.SH ");
+  g_assert_nonnull(end);
+  section = g_strndup(start, (gsize)(end - start));
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    PpNetworkSpec *spec =
+        pp_network_template_parse(cases[i].text, strlen(cases[i].text), NULL, NULL, &error);
+
+    g_assert_null(spec);
+    g_assert_nonnull(error);
+    g_assert_cmpuint(assert_listed_words(error->message, cases[i].after, section), ==,
+                     cases[i].count);
+  }
+  /* And what the page says of MACs, ownership and NETWORK_UNAME. */
+  g_assert_true(has_word(section, "NETWORK_UNAME"));
+  g_assert_nonnull(strstr(section, "02:00"));
+  g_assert_nonnull(strstr(section, "never collide"));
 }
 
 static int
@@ -425,6 +514,7 @@ main(int argc, char **argv)
   g_test_add_func("/docs/pciconf-keys", test_pciconf_keys);
   g_test_add_func("/docs/shipped-pci-conf", test_shipped_pci_conf_offers_nothing);
   g_test_add_func("/docs/cli-man-page", test_cli_man_page);
+  g_test_add_func("/docs/network-template", test_network_template_documented);
   g_test_add_func("/docs/man-pages-render", test_man_pages_render);
   g_test_add_func("/docs/man-see-also", test_man_see_also);
   return g_test_run();

@@ -325,6 +325,74 @@ test_show_graphics(void)
   }
 }
 
+/* A VM's NICs in template order: a bridged one and a PCI one (a VF) with
+ * a VLAN; the section follows PCI DEVICES. No "nics", or none: no
+ * section. Odd fields are "-", not a crash. */
+static void
+test_show_nics(void)
+{
+  g_autoptr(json_t) vm = parse(running_vm);
+  g_autoptr(json_t) nics =
+      parse("[{\"nic_id\": 0, \"kind\": \"bridge\", \"network_id\": 4, \"network\": \"lan\", "
+            "\"mac\": \"02:00:0a:00:00:05\", \"ip\": \"10.0.0.5\", \"ip6_global\": null, "
+            "\"ip6_ula\": null, \"ip6\": null, \"vlan_id\": null, \"bridge\": \"br0\", "
+            "\"model\": \"virtio\", \"device\": null, \"guest_address\": \"0000:01:00.0\"}, "
+            "{\"nic_id\": 1, \"kind\": \"pci\", \"network_id\": 7, \"network\": null, "
+            "\"mac\": \"02:00:c0:a8:01:02\", \"ip\": \"192.168.1.2\", \"ip6_global\": "
+            "\"2001:db8::ff:fec0:a801\", \"ip6_ula\": \"fd00::ff:fec0:a801\", \"ip6\": null, "
+            "\"vlan_id\": 100, \"bridge\": null, \"model\": null, \"device\": \"0000:3b:00.1\", "
+            "\"guest_address\": \"0000:02:00.0\"}]");
+  g_autofree char *text = NULL;
+  g_autofree char *table = NULL;
+  const char *at;
+
+  json_object_set(vm, "nics", nics);
+  text = pp_vm_table_show(vm, NOW);
+  table = pp_vm_table_nics(nics);
+  g_assert_cmpstr(table, ==,
+                  "NICS\n"
+                  "\n"
+                  "ID KIND   NETWORK MAC               IP          IPV6                         "
+                  "             VLAN MODEL  HOST         GUEST\n"
+                  " 0 bridge lan     02:00:0a:00:00:05 10.0.0.5    -                            "
+                  "                - virtio br0          0000:01:00.0\n"
+                  " 1 pci    7       02:00:c0:a8:01:02 192.168.1.2 2001:db8::ff:fec0:a801 "
+                  "fd00::ff:fec0:a801  100 -      0000:3b:00.1 0000:02:00.0\n");
+  assert_no_trailing_spaces(text);
+  /* After the devices, before anything else. */
+  at = strstr(text, "\n\nNICS\n\n");
+  g_assert_nonnull(at);
+  g_assert_true(at > strstr(text, "PCI DEVICES"));
+  g_assert_true(g_str_has_suffix(text, table));
+
+  /* None, or not said: no section. */
+  json_object_set_new(vm, "nics", json_array());
+  g_free(text);
+  text = pp_vm_table_show(vm, NOW);
+  g_assert_null(strstr(text, "NICS"));
+  json_object_del(vm, "nics");
+  g_free(text);
+  text = pp_vm_table_show(vm, NOW);
+  g_assert_null(strstr(text, "NICS"));
+  json_object_set_new(vm, "nics", json_string("eth0"));
+  g_free(text);
+  text = pp_vm_table_show(vm, NOW);
+  g_assert_null(strstr(text, "NICS"));
+
+  /* Wrong types and missing fields: "-"; a controlling byte made safe. */
+  json_object_set_new(vm, "nics",
+                      parse("[{\"nic_id\": \"zero\", \"kind\": 3, \"mac\": \"02:00\\u001b[2J\", "
+                            "\"ip6\": 5, \"vlan_id\": \"100\"}, 7]"));
+  g_free(text);
+  text = pp_vm_table_show(vm, NOW);
+  g_assert_true(g_str_has_suffix(text, "NICS\n"
+                                       "\n"
+                                       "  ID KIND NETWORK MAC       IP IPV6 VLAN MODEL HOST GUEST\n"
+                                       "zero 3    -       02:00?[2J -  -     100 -     -    -\n"
+                                       "   - -    -       -         -  -       - -     -    -\n"));
+  assert_no_trailing_spaces(text);
+}
+
 static void
 test_place_fits(void)
 {
@@ -386,6 +454,7 @@ main(int argc, char **argv)
   g_test_add_func("/vm-table/show-edges", test_show_edges);
   g_test_add_func("/vm-table/show-history", test_show_history);
   g_test_add_func("/vm-table/show-graphics", test_show_graphics);
+  g_test_add_func("/vm-table/show-nics", test_show_nics);
   g_test_add_func("/vm-table/place-fits", test_place_fits);
   g_test_add_func("/vm-table/place-no-fit", test_place_no_fit);
   return g_test_run();

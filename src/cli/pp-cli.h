@@ -128,6 +128,25 @@ int pp_cli_print(const char *text);
  */
 void pp_cli_say_template_error(const char *shown, guint line, guint column, const char *message);
 
+/**
+ * pp_cli_send_template:
+ * @method: "POST" (vm create, vm place, net create) or "PUT" (net update)
+ * @path: the template's file, '-' for standard input
+ * @api_path: where to send it ("/v1/vms")
+ * @fields: (nullable): more members of the body ({"shared": true})
+ * @ret_json: (transfer full): the answer, on success
+ *
+ * Reads the template @path and checks its syntax here, so that a syntax
+ * error needs no daemon (said as `template check` says it), then sends
+ * {"template": TEXT} and @fields. pcipassd's 400 about the template is said naming the
+ * file: "FILE:L:C: message" from the error's "line" and "column", "FILE:
+ * MEMORY is required (...)" for a "missing" attribute.
+ *
+ * Returns: the exit status.
+ */
+int pp_cli_send_template(const PpCliDaemonOptions *opts, const char *method, const char *path,
+                         const char *api_path, const json_t *fields, json_t **ret_json);
+
 int pp_cmd_template_check(int argc, char **argv);
 
 int pp_cmd_host_create(int argc, char **argv);
@@ -150,6 +169,14 @@ int pp_cmd_vm_retry(int argc, char **argv);
 int pp_cmd_vm_place(int argc, char **argv);
 
 int pp_cmd_image_list(int argc, char **argv);
+
+int pp_cmd_net_create(int argc, char **argv);
+int pp_cmd_net_list(int argc, char **argv);
+int pp_cmd_net_show(int argc, char **argv);
+int pp_cmd_net_update(int argc, char **argv);
+int pp_cmd_net_delete(int argc, char **argv);
+int pp_cmd_net_hold(int argc, char **argv);
+int pp_cmd_net_release(int argc, char **argv);
 
 int pp_cmd_user_create(int argc, char **argv);
 int pp_cmd_user_list(int argc, char **argv);

@@ -7,9 +7,6 @@
 
 #include "pp-autoptr.h"
 #include "pp-cli.h"
-#include "pp-client.h"
-#include "pp-file.h"
-#include "pp-template.h"
 #include "pp-vm-table.h"
 
 /* /v1/vms/ID|NAME[/VERB], the name escaped: pcipassd finds the VM by id,
@@ -20,84 +17,6 @@ vm_path(const char *id_or_name, const char *verb)
   g_autofree char *escaped = g_uri_escape_string(id_or_name, NULL, FALSE);
 
   return g_strconcat("/v1/vms/", escaped, verb != NULL ? "/" : "", verb, NULL);
-}
-
-/* Reads the template @path ('-': standard input) and checks its syntax,
- * so that a syntax error needs no daemon; said on stderr as `template
- * check` says it. Returns: (transfer full): its text, or NULL. */
-static char *
-read_template(const char *path)
-{
-  const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PpTemplate) tmpl = NULL;
-  g_autofree char *text = NULL;
-  PpTextPos pos = { 0, 0 };
-  gsize len = 0;
-
-  if (!pp_file_read(path, PP_TEMPLATE_MAX_SIZE, &text, &len, &error)) {
-    pp_say_error("%s", error->message);
-    return NULL;
-  }
-  tmpl = pp_template_parse(text, len, &pos, &error);
-  if (tmpl == NULL) {
-    gboolean placed = g_error_matches(error, PP_TEMPLATE_ERROR, PP_TEMPLATE_ERROR_INVALID);
-
-    pp_cli_say_template_error(shown, placed ? pos.line : 0, pos.column, error->message);
-    return NULL;
-  }
-  /* The syntax allows no NUL, but JSON would cut the text at one. */
-  if (strlen(text) != len) {
-    pp_say_error("%s: the template holds a NUL byte", shown);
-    return NULL;
-  }
-  return g_steal_pointer(&text);
-}
-
-/* POSTs {"template": TEXT} of the file @path to @api_path. pcipassd's 400
- * about the template is said naming the file, as `template check` says
- * its own: "FILE:L:C: message" from the error's "line" and "column",
- * "FILE: MEMORY is required (...)" for a "missing" attribute. Returns: the
- * exit status; @ret_json the answer. */
-static int
-post_template(const PpCliDaemonOptions *opts, const char *path, const char *api_path,
-              json_t **ret_json)
-{
-  const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
-  g_autofree char *text = read_template(path);
-  g_autoptr(json_t) body = json_object();
-  g_autoptr(PpClient) client = NULL;
-  g_autoptr(GError) error = NULL;
-  json_t *json;
-
-  if (text == NULL)
-    return PP_EXIT_USAGE;
-  if (!pp_cli_json_set_string(body, "template", shown, text))
-    return PP_EXIT_USAGE;
-  client = pp_client_new(opts->socket_path, opts->url, opts->token_file, opts->ca_file, &error);
-  if (client == NULL) {
-    pp_say_error("%s", error->message);
-    return pp_client_error_exit_code(error);
-  }
-  json = pp_client_call(client, "POST", api_path, body, NULL, &error);
-  if (json == NULL) {
-    const json_t *api_error = pp_client_get_api_error(client);
-    json_int_t line = json_integer_value(json_object_get(api_error, "line"));
-    json_int_t column = json_integer_value(json_object_get(api_error, "column"));
-    gboolean bad = g_error_matches(error, PP_CLIENT_ERROR, PP_CLIENT_ERROR_BAD_REQUEST);
-
-    if (bad && line > 0 && line <= G_MAXUINT && column > 0 && column <= G_MAXUINT)
-      pp_cli_say_template_error(shown, (guint)line, (guint)column, error->message);
-    /* A pcipassd without the fields said "line L, column C: " alone. */
-    else if (bad && (json_is_string(json_object_get(api_error, "missing")) ||
-                     g_str_has_prefix(error->message, "line ")))
-      pp_cli_say_template_error(shown, 0, 0, error->message);
-    else
-      pp_say_error("%s", error->message);
-    return pp_client_error_exit_code(error);
-  }
-  *ret_json = json;
-  return PP_EXIT_OK;
 }
 
 int
@@ -114,7 +33,7 @@ pp_cmd_vm_create(int argc, char **argv)
                                    NULL, 1, "one FILE, or - for standard input", &opts, &argc,
                                    &argv))
     return PP_EXIT_USAGE;
-  rc = post_template(&opts, argv[1], "/v1/vms", &vm);
+  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms", NULL, &vm);
   if (rc != PP_EXIT_OK)
     return rc;
   if (opts.json)
@@ -275,7 +194,7 @@ pp_cmd_vm_place(int argc, char **argv)
                                    NULL, 1, "one FILE, or - for standard input", &opts, &argc,
                                    &argv))
     return PP_EXIT_USAGE;
-  rc = post_template(&opts, argv[1], "/v1/vms/place", &place);
+  rc = pp_cli_send_template(&opts, "POST", argv[1], "/v1/vms/place", NULL, &place);
   if (rc != PP_EXIT_OK)
     return rc;
   /* No host fits: an answer, on stdout, but not a success. */

@@ -229,6 +229,51 @@ pp_vm_table_explanation(const json_t *explanation)
   return g_string_free(out, FALSE);
 }
 
+char *
+pp_vm_table_nics(const json_t *nics)
+{
+  static const PpTableColumn columns[] = {
+    { "ID", TRUE },    { "KIND", FALSE },  { "NETWORK", FALSE }, { "MAC", FALSE },
+    { "IP", FALSE },   { "IPV6", FALSE },  { "VLAN", TRUE },     { "MODEL", FALSE },
+    { "HOST", FALSE }, { "GUEST", FALSE },
+  };
+  static const char *const ip6_keys[] = { "ip6_global", "ip6_ula", "ip6" };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *table = NULL;
+  const json_t *nic;
+  size_t i;
+
+  json_array_foreach(nics, i, nic)
+  {
+    const json_t *network = json_object_get(nic, "network");
+    const json_t *host = json_object_get(nic, "device");
+    g_autoptr(GString) ip6 = g_string_new(NULL);
+
+    g_ptr_array_add(cells, field_text(nic, "nic_id"));
+    g_ptr_array_add(cells, field_text(nic, "kind"));
+    g_ptr_array_add(cells,
+                    json_is_string(network) ? scalar_text(network) : field_text(nic, "network_id"));
+    g_ptr_array_add(cells, field_text(nic, "mac"));
+    g_ptr_array_add(cells, field_text(nic, "ip"));
+    for (guint k = 0; k < G_N_ELEMENTS(ip6_keys); k++) {
+      const char *value = json_string_value(json_object_get(nic, ip6_keys[k]));
+
+      if (value != NULL && value[0] != '\0')
+        g_string_append_printf(ip6, "%s%s", ip6->len > 0 ? " " : "", value);
+    }
+    g_ptr_array_add(cells, pp_host_table_clean(ip6->str));
+    g_ptr_array_add(cells, field_text(nic, "vlan_id"));
+    g_ptr_array_add(cells, field_text(nic, "model"));
+    /* A bridged NIC's host side is its bridge; a PCI NIC's, its device. */
+    if (!json_is_string(host))
+      host = json_object_get(nic, "bridge");
+    g_ptr_array_add(cells, scalar_text(host));
+    g_ptr_array_add(cells, field_text(nic, "guest_address"));
+  }
+  table = pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
+  return g_strconcat("NICS\n\n", table, NULL);
+}
+
 static void
 append_fact(GString *out, const char *label, const char *value)
 {
@@ -360,6 +405,15 @@ pp_vm_table_show(const json_t *vm, gint64 now)
   append_requests(out, json_object_get(vm, "pci_requests"));
   g_string_append_c(out, '\n');
   g_string_append(out, devices);
+  /* A VM without NICs (or of a pcipassd that does not say) has no
+   * section. */
+  if (json_is_array(json_object_get(vm, "nics")) &&
+      json_array_size(json_object_get(vm, "nics")) > 0) {
+    g_autofree char *nics = pp_vm_table_nics(json_object_get(vm, "nics"));
+
+    g_string_append_c(out, '\n');
+    g_string_append(out, nics);
+  }
   if (json_is_array(explanation) && json_array_size(explanation) > 0) {
     g_autofree char *why = pp_vm_table_explanation(explanation);
 

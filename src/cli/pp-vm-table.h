@@ -74,6 +74,20 @@ char *pp_vm_table_list_stream(const json_t *vms, gint64 now, gboolean more, PpTa
 char *pp_vm_table_devices(const json_t *devices, gboolean topology);
 
 /**
+ * pp_vm_table_nics:
+ * @nics: the "nics" array of a VM, in template order
+ *
+ * "NICS\n\n", then the table: ID (the NIC's id, right-aligned), KIND
+ * ("bridge" or "pci"), NETWORK (its name, else its id), MAC, IP, IPV6 (the
+ * global, ULA and static addresses it has, blank-separated), VLAN, MODEL
+ * (a bridged NIC's), HOST (a bridged NIC's bridge, a PCI NIC's device on
+ * the host) and GUEST (the PCI address in the guest); "-" where none.
+ *
+ * Returns: (transfer full)
+ */
+char *pp_vm_table_nics(const json_t *nics);
+
+/**
  * pp_vm_table_show:
  * @vm: a VM
  *
@@ -82,7 +96,8 @@ char *pp_vm_table_devices(const json_t *devices, gboolean topology);
  * when it has a console ("vnc, listen 0.0.0.0, port 5900, password set":
  * never the password), CREATED as a time ago); a blank line and "PCI REQUESTS", a blank line, one
  * "  INDEX TEXT" line per request (INDEX right-aligned to 3) or "  none";
- * a blank line and pp_vm_table_devices() with NUMA and IOMMU; and, for a
+ * a blank line and pp_vm_table_devices() with NUMA and IOMMU; for a VM
+ * with a non-empty "nics", a blank line and pp_vm_table_nics(); and, for a
  * VM with an "explanation", a blank line, "WHY PENDING", a blank line and
  * pp_vm_table_explanation(); DEPLOY TRIES after CREATED when a deploy
  * failed since the VM was created or retried; and, for a VM with a
