@@ -10,6 +10,7 @@
 #include "pp-api-int.h"
 #include "pp-api.h"
 #include "pp-autoptr.h"
+#include "pp-domain-xml.h"
 #include "pp-network.h"
 #include "pp-output.h"
 #include "pp-store-network.h"
@@ -529,6 +530,16 @@ api_vm_nics_json(const PpApiContext *ctx, const PpVm *vm, const PpVmSpec *spec,
                                     : network != NULL   ? network->spec->bridge
                                                         : NULL),
                        "model", pp_json_text(nic->model), "device", pp_json_text(device));
+    {
+      PpPciAddress guest;
+      char text[PP_PCI_ADDRESS_BUFSIZE];
+
+      /* Where the domain XML puts it: fixed by the machine and NIC id. */
+      json_object_set_new(object, "guest_address",
+                          pp_domain_xml_nic_guest_address(spec->machine, i, &guest)
+                              ? json_string(pp_pci_address_format(&guest, text))
+                              : json_null());
+    }
     if (lease != NULL)
       lease_addresses(object, &lease->lease);
     else {

@@ -8,7 +8,9 @@
 # create` of a VM asking for 8086:10d3, a second one that waits for it,
 # terminate, then the pre-bound way (pcipass-vfio bind, a --prebound host,
 # managed='no'). Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per
-# check (25 in quick mode, 27 with MODE=full); run-full-lab counts them.
+# check (28 in quick mode, 30 with MODE=full); run-full-lab counts them.
+# The first VM asks for the e1000e as a PCI NIC on a virtual network
+# (issue 12): its lease, its domain XML, the lease given back.
 # pcipass's binaries are in /lab/bin, on PATH.
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
 export LIBVIRT_DEFAULT_URI=qemu:///system
@@ -87,14 +89,22 @@ pcipass host show l1 2>&1 | sed 's/^/  /'
 [ "$(vm_on_e1)" = free ] && R "host-probed PASS after ${i}s the host table shows 01:00.0, free" \
   || R "host-probed FAIL 01:00.0 is $(vm_on_e1) after ${i}s"
 
-# 5. a VM that asks for the e1000e
+# 5. a VM that asks for the e1000e: the first as a PCI NIC on a network
+cat > $ST/net.tmpl <<'EOF'
+NAME = "lab"
+VN_MAD = "dummy"
+AR = [ TYPE = "IP4", IP = "10.9.0.10", SIZE = 2 ]
+EOF
+pcipass net create $ST/net.tmpl 2>&1 | sed 's/^/  /'
 L2CMD="console=ttyS0 quiet panic=-1 rdinit=/init cryptomgr.notests"
 for n in a b; do
+  if [ $n = a ]; then PCI='PCI = [ TYPE = "NIC", NETWORK = "lab", VENDOR = "8086", DEVICE = "10d3" ]'
+  else PCI='PCI = [ VENDOR = "8086", DEVICE = "10d3" ]'; fi
   cat > $ST/vm-$n.tmpl <<EOF
 NAME = "l2-$n"
 CPU = 0.5
 MEMORY = 256
-PCI = [ VENDOR = "8086", DEVICE = "10d3" ]
+$PCI
 OS = [ KERNEL = "/var/lib/libvirt/images/l2-vmlinux",
        INITRD = "/var/lib/libvirt/images/l2-initrd.cpio",
        KERNEL_CMD = "$L2CMD" ]
@@ -123,6 +133,20 @@ virsh dumpxml $D1 > $ST/domain.xml 2>&1
 [ ! -e /dev/kvm ] && grep -q "<domain type='qemu'" $ST/domain.xml \
   && R "domain-type PASS no KVM here: $D1 runs as type qemu" \
   || R "domain-type FAIL /dev/kvm: $(ls /dev/kvm 2>&1); $(head -1 $ST/domain.xml)"
+
+# 5b. its NIC: the network's first address, and the e1000e (no VF) as a
+# plain hostdev whose MAC the guest sets (not in the XML)
+pcipass vm show $V1 --json > $ST/show-a.json 2>&1
+pcipass net show lab --json > $ST/net-a.json 2>&1
+grep -q '"kind": *"pci"' $ST/show-a.json && grep -q '"ip": *"10.9.0.10"' $ST/show-a.json \
+  && grep -q '"mac": *"02:00:00:00:00:00"' $ST/show-a.json && grep -q "\"vm_id\": *$V1" $ST/net-a.json \
+  && R "nic-lease PASS VM $V1's PCI NIC has 10.9.0.10 / 02:00:00:00:00:00 of network lab" \
+  || R "nic-lease FAIL $(grep -o '"nics".*' $ST/show-a.json | head -c 300)"
+grep -q "<hostdev mode='subsystem' type='pci' managed='yes'>" $ST/domain.xml \
+  && grep -q "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>" $ST/domain.xml \
+  && ! grep -q "02:00:00:00:00:00" $ST/domain.xml \
+  && R "nic-xml PASS the e1000e is a hostdev at the NIC's place, its MAC left to the guest" \
+  || R "nic-xml FAIL $(grep -A4 '<hostdev' $ST/domain.xml | tr '\n' ' ' | head -c 300)"
 
 # 6. the host table, the driver, QEMU's file descriptors
 [ "$(vm_on_e1)" = "$V1" ] && R "host-table-held PASS 01:00.0 held by VM $V1" \
@@ -199,6 +223,10 @@ i=0; while [ "$(vm_on_e1)" != free ] && [ $i -lt 60 ]; do sleep 2; i=$((i + 2));
 pcipass host show l1 2>&1 | sed 's/^/  /'
 [ "$(vm_on_e1)" = free ] && R "host-table-free PASS 01:00.0 free" \
   || R "host-table-free FAIL 01:00.0 shows '$(vm_on_e1)'"
+pcipass net show lab --json > $ST/net-b.json 2>&1
+grep -q '"used": *0' $ST/net-b.json && ! grep -q '"vm_id": *[0-9]' $ST/net-b.json \
+  && R "lease-returned PASS network lab has no lease after VM $V1's terminate" \
+  || R "lease-returned FAIL $(head -c 300 $ST/net-b.json)"
 
 # 11. the waiting VM goes next
 pcipass host enable l1 > /dev/null 2>&1 || echo "  (host enable failed)"
