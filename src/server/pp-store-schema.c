@@ -708,6 +708,20 @@ static const char migration_10[] =
 static const char migration_11[] =
     "CREATE INDEX pci_device_set_aside ON pci_device(host_id) WHERE set_aside IS NOT NULL;";
 
+/* Migration 12 (issue 12: probe; the lead's own migration 12 comes first
+ * when the branches meet, and this one becomes 13): what the probe says of
+ * network functions, typed. perm_mac: the permanent MAC (PERM_MAC, lower
+ * case); vf_index: a VF's index under its PF (VF_INDEX). A VF's PF needs
+ * no column: physfn (migration 1) holds its address, canonical. NULL when
+ * the probe did not say: rows of older probes, and rows before this
+ * migration until their host's next report, which report_hash no longer
+ * skips (a newer probe may have pushed them already, into attributes). */
+static const char migration_12[] = "ALTER TABLE pci_device ADD COLUMN perm_mac TEXT"
+                                   "  CHECK (perm_mac IS NULL OR length(perm_mac) = 17);"
+                                   "ALTER TABLE pci_device ADD COLUMN vf_index INTEGER"
+                                   "  CHECK (vf_index IS NULL OR vf_index BETWEEN 0 AND 65534);"
+                                   "UPDATE hosts SET report_hash = NULL;";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -725,7 +739,7 @@ static const struct {
   { 1, migration_1, NULL },   { 2, migration_2, NULL },   { 3, migration_3, NULL },
   { 4, migration_4, NULL },   { 5, migration_5, NULL },   { 6, migration_6, migrate_6_requests },
   { 7, migration_7, NULL },   { 8, migration_8, NULL },   { 9, migration_9, migrate_9_typed },
-  { 10, migration_10, NULL }, { 11, migration_11, NULL },
+  { 10, migration_10, NULL }, { 11, migration_11, NULL }, { 12, migration_12, NULL },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)
