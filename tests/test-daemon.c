@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "pp-test-daemon.h"
+#include "pp-test-util.h"
 
 /* Hosts on three captured machines are monitored; their tables match
  * their probes; a restart keeps everything. */
@@ -903,6 +904,81 @@ test_host_facts_bounded(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_stop(f);
 }
 
+/* The device of @host at @address. Returns: (transfer none) */
+static json_t *
+host_device_at(json_t *host, const char *address)
+{
+  size_t i;
+  json_t *dev;
+
+  json_array_foreach(json_object_get(host, "pci_devices"), i, dev)
+  {
+    if (g_strcmp0(json_string_value(json_object_get(dev, "address")), address) == 0)
+      return dev;
+  }
+  g_error("no device %s", address);
+}
+
+/* What the probe says of network functions reaches the API and host show
+ * (issue 12): node-a's BCM5709 ports have their permanent MACs in the
+ * capture; no capture has SR-IOV links, so node-b's I350 gets them back
+ * as the kernel lays them out (PF 05:00.0: VFs 05:10.0, 05:10.4), and one
+ * VF an interface with its MAC. */
+static void
+test_nic_fields(PpTestDaemon *f, gconstpointer data)
+{
+  static const char *const vfs[] = { "0000:05:10.0", "0000:05:10.4" };
+  g_autofree char *pf_dir = pp_test_sysfs_device_dir(f->trees[1], "0000:05:00.0");
+  g_autofree char *vf_dir = pp_test_sysfs_device_dir(f->trees[1], "0000:05:10.4");
+  g_autofree char *num = g_build_filename(pf_dir, "sriov_numvfs", NULL);
+  g_autofree char *address = g_build_filename(vf_dir, "net", "enp5s16f4", "address", NULL);
+  g_autofree char *assign = g_build_filename(vf_dir, "net", "enp5s16f4", "addr_assign_type", NULL);
+  g_autoptr(json_t) node_a = NULL;
+  g_autoptr(json_t) node_b = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  json_t *dev;
+
+  for (guint i = 0; i < G_N_ELEMENTS(vfs); i++)
+    pp_test_sysfs_link_vf(f->trees[1], "0000:05:00.0", vfs[i], i);
+  pp_test_write_file(num, "2\n");
+  pp_test_write_file(address, "02:00:00:00:00:14\n");
+  pp_test_write_file(assign, "0\n");
+
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-a", f->trees[0]);
+  pp_test_add_tree_host(f, "node-b", f->trees[1]);
+  node_a = pp_test_wait_host(f, "node-a", "monitored", 0);
+  node_b = pp_test_wait_host(f, "node-b", "monitored", 0);
+
+  dev = host_device_at(node_a, "0000:02:00.0");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "perm_mac")), ==, "78:2b:cb:38:ac:1b");
+  g_assert_true(json_is_null(json_object_get(dev, "pf")));
+  g_assert_true(json_is_null(json_object_get(dev, "vf_index")));
+  dev = host_device_at(node_b, "0000:05:10.0");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "pf")), ==, "0000:05:00.0");
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "physfn")), ==, "0000:05:00.0");
+  g_assert_cmpint(json_integer_value(json_object_get(dev, "vf_index")), ==, 0);
+  g_assert_true(json_is_null(json_object_get(dev, "perm_mac")));
+  dev = host_device_at(node_b, "0000:05:10.4");
+  g_assert_cmpint(json_integer_value(json_object_get(dev, "vf_index")), ==, 1);
+  g_assert_cmpstr(json_string_value(json_object_get(dev, "perm_mac")), ==, "02:00:00:00:00:14");
+  /* Its PF has VFs enabled: not offered, so not in the inventory. */
+  g_assert_true(json_is_null(json_object_get(host_device_at(node_b, "0000:05:10.1"), "pf")));
+
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-b", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "\nNETWORK FUNCTIONS\n\nADDR    PERM MAC          PF      VF\n"
+                                   "05:10.0 -                 05:00.0  0\n"
+                                   "05:10.4 02:00:00:00:00:14 05:00.0  1\n"));
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  /* ib0's 20-byte address is no MAC: the QLogic HCA has no row. */
+  g_assert_nonnull(strstr(run.out, "\n02:00.0 78:2b:cb:38:ac:1b -   -\n"));
+  g_assert_null(strstr(run.out, "\n43:00.0 "));
+  pp_test_daemon_stop(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -925,6 +1001,8 @@ main(int argc, char **argv)
   g_test_add("/daemon/host-facts-bounded", PpTestDaemon, NULL, pp_test_daemon_set_up,
              test_host_facts_bounded, pp_test_daemon_tear_down);
   g_test_add("/daemon/usage", PpTestDaemon, NULL, pp_test_daemon_set_up, test_daemon_usage,
+             pp_test_daemon_tear_down);
+  g_test_add("/daemon/nic-fields", PpTestDaemon, NULL, pp_test_daemon_set_up, test_nic_fields,
              pp_test_daemon_tear_down);
   return g_test_run();
 }

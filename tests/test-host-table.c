@@ -370,6 +370,70 @@ test_host_needs(void)
   }
 }
 
+/* What the probe says of network functions (issue 12): a section of its
+ * own below the table, which stays OpenNebula's byte for byte; a PF with
+ * its MAC, its VFs with PF and index (one without a MAC), a device with
+ * none of them left out, a domain other than 0 kept; no section at all
+ * when no device has any. */
+static void
+test_nics(void)
+{
+  g_autoptr(json_t) host = host_new();
+  json_t *devices = json_array();
+  json_t *pf = device_new("05:00.0", "8086:1521:0200", "I350 Gigabit Network Connection");
+  json_t *vf0 =
+      device_new("05:10.0", "8086:1520:0200", "I350 Ethernet Controller Virtual Function");
+  json_t *vf1 =
+      device_new("05:10.4", "8086:1520:0200", "I350 Ethernet Controller Virtual Function");
+  json_t *gpu = device_new("af:00.0", "10de:1db4:0302", "GV100GL");
+  json_t *far = device_new("10000:e1:00.2", "15b3:101e:0200", "ConnectX Family mlx5Gen VF");
+  g_autofree char *text = NULL;
+  g_autofree char *table = NULL;
+  g_autofree char *none = NULL;
+  g_autofree char *without = NULL;
+
+  json_object_set_new(pf, "perm_mac", json_string("a0:36:9f:00:00:01"));
+  json_object_set_new(vf0, "perm_mac", json_string("02:00:00:00:00:10"));
+  json_object_set_new(vf0, "pf", json_string("0000:05:00.0"));
+  json_object_set_new(vf0, "vf_index", json_integer(0));
+  json_object_set_new(vf1, "pf", json_string("0000:05:00.0"));
+  json_object_set_new(vf1, "vf_index", json_integer(12));
+  json_object_set_new(far, "pf", json_string("10000:e1:00.0"));
+  json_object_set_new(far, "vf_index", json_integer(1));
+  /* Text from another machine, a control character in it. */
+  json_object_set_new(far, "perm_mac", json_string("02:00:00:00:00:2\x1b"));
+  json_array_append_new(devices, pf);
+  json_array_append_new(devices, vf0);
+  json_array_append_new(devices, vf1);
+  json_array_append_new(devices, gpu);
+  json_array_append_new(devices, far);
+  json_object_set_new(host, "pci_devices", devices);
+
+  table = pp_host_table_nics(devices);
+  g_assert_cmpstr(table, ==,
+                  "\nNETWORK FUNCTIONS\n\n"
+                  "ADDR          PERM MAC          PF            VF\n"
+                  "05:00.0       a0:36:9f:00:00:01 -              -\n"
+                  "05:10.0       02:00:00:00:00:10 05:00.0        0\n"
+                  "05:10.4       -                 05:00.0       12\n"
+                  "10000:e1:00.2 02:00:00:00:00:2? 10000:e1:00.0  1\n");
+  /* In host show: after the PCI DEVICES table, whose rows are unchanged. */
+  text = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  g_assert_nonnull(strstr(text, "\n      05:10.4 8086:1520:0200 I350 Ethernet Controller Virtual "
+                                "Function\n"));
+  g_assert_true(g_str_has_suffix(text, table));
+
+  /* None: no section. */
+  json_array_remove(devices, 4);
+  json_array_remove(devices, 2);
+  json_array_remove(devices, 1);
+  json_array_remove(devices, 0);
+  none = pp_host_table_nics(devices);
+  g_assert_cmpstr(none, ==, "");
+  without = pp_host_table_show(host, 1764000000, PP_HOST_TABLE_DEFAULT);
+  g_assert_null(strstr(without, "NETWORK FUNCTIONS"));
+}
+
 /* A host never probed, in error, probed locally: ERROR appears, unknown
  * facts are "-". */
 static void
@@ -575,6 +639,7 @@ main(int argc, char **argv)
   g_test_add_func("/host-table/ago", test_ago);
   g_test_add_func("/host-table/show", test_show);
   g_test_add_func("/host-table/show-error", test_show_error);
+  g_test_add_func("/host-table/nics", test_nics);
   g_test_add_func("/host-table/show-user-view", test_show_user_view);
   g_test_add_func("/host-table/user-quota", test_user_quota);
   g_test_add_func("/host-table/list", test_list);

@@ -967,6 +967,247 @@ test_no_requests(void)
   }
 }
 
+/* --- PF_POLICY: VFs over their PFs (issue 12) ----------------------------- */
+
+/* Two I350 PFs of 4 VFs each: PF A (3b:00.0) has VFs 1-4, PF B (3b:00.1)
+ * VFs 5-8, in the inventory's order, all on @node_a and @node_b. No
+ * capture has SR-IOV links: the VFs are written here as the store gives
+ * them (PHYSFN typed into has_pf and pf). */
+static void
+two_pfs(PpPlaceDevice devs[8], gint node_a, gint node_b)
+{
+  static const char *const addresses[] = {
+    "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", "0000:3b:02.3",
+    "0000:3b:0a.0", "0000:3b:0a.1", "0000:3b:0a.2", "0000:3b:0a.3",
+  };
+
+  for (guint i = 0; i < 8; i++) {
+    devs[i] = dev(i + 1, addresses[i], 0x8086, 0x1520, 0x0200);
+    devs[i].has_pf = TRUE;
+    g_assert_true(pp_pci_address_parse(i < 4 ? "0000:3b:00.0" : "0000:3b:00.1", &devs[i].pf, NULL));
+    devs[i].numa_node = i < 4 ? node_a : node_b;
+  }
+}
+
+static PpPciRequest
+req_vf(PpPfPolicy policy)
+{
+  PpPciRequest r = req_ids(0x8086, 0x1520, -1, "VENDOR=8086,DEVICE=1520");
+
+  r.pf_policy = policy;
+  return r;
+}
+
+/* Places @n requests of @policies (one each) on a placer of one host
+ * with @devs, and returns the devices. */
+static char *
+place_vfs(const PpPlaceDevice *devs, guint n_devs, const PpPfPolicy *policies, guint n)
+{
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  const PpPlaceHost h = host(1, "node1", devs, n_devs);
+  PpPciRequest requests[8];
+  PpPlaceVm v;
+
+  g_assert_cmpuint(n, <=, G_N_ELEMENTS(requests));
+  for (guint i = 0; i < n; i++)
+    requests[i] = req_vf(policies[i]);
+  v = vm(10, requests, n);
+  pp_placer_add_host(placer, &h);
+  return place_on(placer, &v, 1, NULL);
+}
+
+/* NONE is today's choice exactly: the same devices as when the placer
+ * knows no PF at all, whatever VMs hold. */
+static void
+test_pf_none(void)
+{
+  static const PpPfPolicy none[] = { PP_PF_POLICY_NONE, PP_PF_POLICY_NONE, PP_PF_POLICY_NONE };
+  static const gint64 held[][2] = { { 0, 0 }, { 6, 7 }, { 1, 5 }, { 2, 3 } };
+
+  for (guint t = 0; t < G_N_ELEMENTS(held); t++) {
+    PpPlaceDevice devs[8], plain[8];
+
+    two_pfs(devs, 0, 0);
+    for (guint i = 0; i < 8; i++) {
+      if (devs[i].id == held[t][0] || devs[i].id == held[t][1])
+        devs[i].vm_id = 9;
+      plain[i] = devs[i];
+      plain[i].has_pf = FALSE;
+    }
+    for (guint n = 1; n <= 3; n++) {
+      g_autofree char *with = place_vfs(devs, 8, none, n);
+      g_autofree char *without = place_vfs(plain, 8, none, n);
+
+      g_assert_cmpstr(with, ==, without);
+    }
+  }
+  {
+    PpPlaceDevice devs[8];
+    g_autofree char *got = NULL;
+
+    two_pfs(devs, 0, 0);
+    devs[5].vm_id = 9;
+    got = place_vfs(devs, 8, none, 2);
+    g_assert_cmpstr(got, ==, "1,2");
+  }
+}
+
+/* PACK: a VF of the PF whose VFs are taken, by other VMs or by the VM's
+ * earlier requests; the VMs placed after see what was committed. */
+static void
+test_pf_pack(void)
+{
+  static const PpPfPolicy pack3[] = { PP_PF_POLICY_PACK, PP_PF_POLICY_PACK, PP_PF_POLICY_PACK };
+  PpPlaceDevice devs[8];
+
+  /* Nothing taken: the first PF, then the VM's own VFs keep it there. */
+  two_pfs(devs, 0, 0);
+  {
+    g_autofree char *got = place_vfs(devs, 8, pack3, 3);
+
+    g_assert_cmpstr(got, ==, "1,2,3");
+  }
+  /* VM 9 holds one of PF B's VFs: B first, for every request. */
+  devs[5].vm_id = 9;
+  {
+    g_autofree char *one = place_vfs(devs, 8, pack3, 1);
+    g_autofree char *three = place_vfs(devs, 8, pack3, 3);
+
+    g_assert_cmpstr(one, ==, "5");
+    g_assert_cmpstr(three, ==, "5,7,8");
+  }
+  /* B has one VF left: the first request takes it, the others pack on
+   * A, where the VM's own second VF then counts. */
+  devs[6].vm_id = 9;
+  devs[7].vm_id = 9;
+  {
+    g_autofree char *got = place_vfs(devs, 8, pack3, 3);
+
+    g_assert_cmpstr(got, ==, "5,1,2");
+  }
+  /* The most taken wins: A has 2, B 1. */
+  two_pfs(devs, 0, 0);
+  devs[0].vm_id = 9;
+  devs[1].vm_id = 8;
+  devs[4].vm_id = 7;
+  {
+    g_autofree char *got = place_vfs(devs, 8, pack3, 2);
+
+    g_assert_cmpstr(got, ==, "3,4");
+  }
+  /* Committed placements count for the next VM of the pass. */
+  two_pfs(devs, 0, 0);
+  devs[7].vm_id = 9;
+  {
+    g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+    const PpPlaceHost h = host(1, "node1", devs, 8);
+    const PpPciRequest none[] = { req_vf(PP_PF_POLICY_NONE), req_vf(PP_PF_POLICY_NONE) };
+    const PpPciRequest pack[] = { req_vf(PP_PF_POLICY_PACK) };
+    const PpPlaceVm first = vm(11, none, 2);
+    const PpPlaceVm second = vm(12, pack, 1);
+    g_autoptr(PpPlacement) p1 = NULL;
+    g_autofree char *got1 = NULL;
+    g_autofree char *got2 = NULL;
+
+    pp_placer_add_host(placer, &h);
+    /* NONE takes A's first two; now A has 2 taken, B 1. */
+    got1 = place_on(placer, &first, 1, &p1);
+    g_assert_cmpstr(got1, ==, "1,2");
+    pp_placer_commit(placer, &first, p1);
+    got2 = place_on(placer, &second, 1, NULL);
+    g_assert_cmpstr(got2, ==, "3");
+  }
+}
+
+/* SPREAD: the VF of the PF with the fewest taken; the VM's own requests
+ * count, so its VFs alternate; ties go to the inventory's order. */
+static void
+test_pf_spread(void)
+{
+  static const PpPfPolicy spread3[] = { PP_PF_POLICY_SPREAD, PP_PF_POLICY_SPREAD,
+                                        PP_PF_POLICY_SPREAD };
+  static const PpPfPolicy mixed[] = { PP_PF_POLICY_NONE, PP_PF_POLICY_SPREAD, PP_PF_POLICY_PACK };
+  PpPlaceDevice devs[8];
+
+  two_pfs(devs, 0, 0);
+  {
+    g_autofree char *two = place_vfs(devs, 8, spread3, 2);
+    g_autofree char *three = place_vfs(devs, 8, spread3, 3);
+
+    /* A then B; the third ties (one each) and takes A's next. */
+    g_assert_cmpstr(two, ==, "1,5");
+    g_assert_cmpstr(three, ==, "1,5,2");
+  }
+  /* A has two taken: B's VFs first, until B has as many. */
+  devs[0].vm_id = 9;
+  devs[2].vm_id = 9;
+  {
+    g_autofree char *got = place_vfs(devs, 8, spread3, 3);
+
+    g_assert_cmpstr(got, ==, "5,6,2");
+  }
+  /* A request without a policy counts for the ones after it: NONE takes
+   * A's first, SPREAD then B, PACK then the PF with most: a tie (1 and 1)
+   * in the inventory's order, A. */
+  two_pfs(devs, 0, 0);
+  {
+    g_autofree char *got = place_vfs(devs, 8, mixed, 3);
+
+    g_assert_cmpstr(got, ==, "1,5,2");
+  }
+}
+
+/* The policy picks on the VM's NUMA node: PACK does not leave it for a
+ * PF with VFs taken on another node, and SPREAD does not either; when
+ * no node has all the VM's devices, the PFs of every node count. */
+static void
+test_pf_numa(void)
+{
+  static const PpPfPolicy pack[] = { PP_PF_POLICY_PACK, PP_PF_POLICY_PACK };
+  static const PpPfPolicy spread[] = { PP_PF_POLICY_SPREAD, PP_PF_POLICY_SPREAD };
+  PpPlaceDevice devs[8];
+
+  /* PF A on node 1, PF B on node 0, where B's VFs are taken but one. */
+  two_pfs(devs, 1, 0);
+  devs[4].vm_id = 9;
+  devs[5].vm_id = 9;
+  {
+    g_autofree char *one = place_vfs(devs, 8, pack, 1);
+    g_autofree char *two = place_vfs(devs, 8, spread, 2);
+
+    /* Node 0 fits one: B's, packing or not. Two: node 0 has 2 free. */
+    g_assert_cmpstr(one, ==, "7");
+    g_assert_cmpstr(two, ==, "7,8");
+  }
+  /* Node 0 has one VF free; two requests fit on node 1 (A) only. */
+  devs[6].vm_id = 9;
+  {
+    g_autofree char *got = place_vfs(devs, 8, pack, 2);
+
+    g_assert_cmpstr(got, ==, "1,2");
+  }
+  /* Three requests fit on no node alone: across nodes, PACK goes to B
+   * (3 taken) first, then A; SPREAD to A (2 taken) first, then B's
+   * ties A's (3 each) and the inventory's order keeps A. */
+  {
+    static const PpPfPolicy pack3[] = { PP_PF_POLICY_PACK, PP_PF_POLICY_PACK, PP_PF_POLICY_PACK };
+    static const PpPfPolicy spread3[] = { PP_PF_POLICY_SPREAD, PP_PF_POLICY_SPREAD,
+                                          PP_PF_POLICY_SPREAD };
+    PpPlaceDevice few[8];
+
+    memcpy(few, devs, sizeof(few));
+    few[2].vm_id = 9; /* A: 1, 2 free (2 taken); B: 8 (3 taken) */
+    few[3].vm_id = 9;
+    {
+      g_autofree char *p = place_vfs(few, 8, pack3, 3);
+      g_autofree char *s = place_vfs(few, 8, spread3, 3);
+
+      g_assert_cmpstr(p, ==, "8,1,2");
+      g_assert_cmpstr(s, ==, "1,2,8");
+    }
+  }
+}
+
 /* --- Against a brute force ----------------------------------------------- */
 
 typedef struct {
@@ -1476,5 +1717,9 @@ main(int argc, char **argv)
   g_test_add_func("/placement/random", test_random);
   g_test_add_func("/placement/set-host", test_set_host);
   g_test_add_func("/placement/explain-groups", test_explain_groups);
+  g_test_add_func("/placement/pf/none", test_pf_none);
+  g_test_add_func("/placement/pf/pack", test_pf_pack);
+  g_test_add_func("/placement/pf/spread", test_pf_spread);
+  g_test_add_func("/placement/pf/numa", test_pf_numa);
   return g_test_run();
 }

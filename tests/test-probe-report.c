@@ -145,7 +145,10 @@ test_real_output(void)
   vf = device_at(report, 2);
   assert_bdf(&vf->address, "0000:05:10.0");
   g_assert_cmpstr(vf->driver, ==, "igbvf");
-  g_assert_cmpint(vf->numa_node, ==, 0);
+  g_assert_cmpint(vf->numa_node, ==, 0); /* An older probe's report: no PF, no index, no MAC. */
+  g_assert_false(vf->has_pf);
+  g_assert_false(vf->has_vf_index);
+  g_assert_null(vf->perm_mac);
 }
 
 /* Every field pcipass's probe adds, lower-case keys, keys no one knows
@@ -160,7 +163,8 @@ test_all_fields(void)
       "CPU_COUNT = 64 MEMORY_KIB = 0\n"
       "pci = [ vendor = \"15b3\", device = \"101e\", class = \"0207\", "
       "short_address = \"3b:00.2\", numa_node = \"1\", iommu_group = \"57\", sriov = \"vf\", "
-      "physfn = \"3B:00.0\", driver = \"vfio-pci\", new_key = \"x\", ifname = \"\" ]\n"
+      "physfn = \"3B:00.0\", driver = \"vfio-pci\", new_key = \"x\", ifname = \"\", "
+      "perm_mac = \"02:00:0A:00:00:2B\", vf_index = \"65534\" ]\n"
       "PCI = [ VENDOR = \"10DE\", DEVICE = \"2330\", CLASS = \"0302\", "
       "ADDRESS = \"10000:e1:00.0\", NUMA_NODE = \"-1\", SRIOV = \"pf\", IOMMU_GROUP = \"0\", "
       "HOST_NEEDS = \"holds /dev/nvme0n1p2, mounted at /; is the only display device\" ]\n";
@@ -181,12 +185,19 @@ test_all_fields(void)
   g_assert_cmpstr(vf->sriov, ==, "vf");
   g_assert_cmpstr(vf->physfn, ==, "0000:3b:00.0");
   g_assert_cmpstr(vf->driver, ==, "vfio-pci");
-  g_assert_cmpuint(g_strv_length(vf->keys), ==, 11);
+  g_assert_cmpuint(g_strv_length(vf->keys), ==, 13);
   g_assert_cmpstr(vf->keys[9], ==, "NEW_KEY");
   g_assert_cmpstr(vf->values[9], ==, "x");
   g_assert_cmpstr(vf->keys[10], ==, "IFNAME");
   g_assert_cmpstr(vf->values[10], ==, "");
   g_assert_null(vf->host_needs);
+  /* Typed: the PF's address, the VF's index at its bound, the MAC in
+   * lower case. */
+  g_assert_true(vf->has_pf);
+  assert_bdf(&vf->pf, "0000:3b:00.0");
+  g_assert_true(vf->has_vf_index);
+  g_assert_cmpuint(vf->vf_index, ==, 65534);
+  g_assert_cmpstr(vf->perm_mac, ==, "02:00:0a:00:00:2b");
 
   /* lspci's dotted form in ADDRESS, a domain past 16 bits, NUMA -1. */
   gpu = device_at(report, 1);
@@ -198,6 +209,9 @@ test_all_fields(void)
   g_assert_cmpstr(gpu->sriov, ==, "pf");
   g_assert_cmpstr(gpu->host_needs, ==,
                   "holds /dev/nvme0n1p2, mounted at /; is the only display device");
+  g_assert_false(gpu->has_pf);
+  g_assert_false(gpu->has_vf_index);
+  g_assert_null(gpu->perm_mac);
 }
 
 /* The largest facts a host may report are read as they are. */
@@ -304,6 +318,37 @@ static const struct {
   { "bad-physfn", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", PHYSFN = \"3b:00\""),
     PP_PROBE_REPORT_ERROR_INVALID,
     "line 1: PCI record 1 (0000:3b:00.2): PHYSFN '3b:00' is not a PCI address" },
+  { "vf-index-text", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", SRIOV = \"vf\", VF_INDEX = \"one\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): VF_INDEX 'one' is not a VF number from 0 to 65534" },
+  { "vf-index-over", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", SRIOV = \"vf\", VF_INDEX = \"65535\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): VF_INDEX '65535' is not a VF number from 0 to 65534" },
+  { "vf-index-negative",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", SRIOV = \"vf\", VF_INDEX = \"-1\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): VF_INDEX '-1' is not a VF number from 0 to 65534" },
+  { "vf-index-not-vf", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", SRIOV = \"pf\", VF_INDEX = \"0\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): has VF_INDEX '0' but SRIOV 'pf', not vf" },
+  { "vf-index-no-sriov", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", VF_INDEX = \"0\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): has VF_INDEX '0' but SRIOV 'no', not vf" },
+  { "bad-perm-mac", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", PERM_MAC = \"02-00-0a-00-00-01\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): PERM_MAC '02-00-0a-00-00-01' is not a unicast MAC "
+    "address (02:00:0a:00:00:01)" },
+  { "multicast-perm-mac",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", PERM_MAC = \"01:00:5e:00:00:01\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): PERM_MAC '01:00:5e:00:00:01' is not a unicast MAC "
+    "address (02:00:0a:00:00:01)" },
+  { "long-perm-mac",
+    REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", PERM_MAC = "
+            "\"80:00:00:48:fe:80:00:00:00:00:00:00:00:02:c9:03:00:f9:bf:a1\""),
+    PP_PROBE_REPORT_ERROR_INVALID,
+    "line 1: PCI record 1 (0000:3b:00.2): PERM_MAC '80:00:00:48:fe:80:00:00:00:00:00' is not a "
+    "unicast MAC address (02:00:0a:00:00:01)" },
   { "empty-host-needs", REC(IDS ", SHORT_ADDRESS = \"3b:00.2\", HOST_NEEDS = \"\""),
     PP_PROBE_REPORT_ERROR_INVALID,
     "line 1: PCI record 1 (0000:3b:00.2): HOST_NEEDS must have 1 to 1024 bytes" },

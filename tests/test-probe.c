@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -409,6 +410,8 @@ assert_attribute_order(const PpTemplate *out)
     "RESET_METHOD",
     "SRIOV_TOTAL",
     "HOST_NEEDS",
+    "PERM_MAC",
+    "VF_INDEX",
   };
   static const char *const always[] = {
     "TYPE",  "VENDOR",     "VENDOR_NAME", "DEVICE",        "DEVICE_NAME",
@@ -454,12 +457,14 @@ test_attribute_order(void)
   g_autofree char *vf = pp_test_sysfs_device_dir(sys, "0000:05:10.0");
   g_autofree char *reset = g_build_filename(vf, "reset_method", NULL);
   g_autofree char *net = g_build_filename(vf, "net", "eth9", "address", NULL);
+  g_autofree char *assign = g_build_filename(vf, "net", "eth9", "addr_assign_type", NULL);
   g_autoptr(PpTemplate) out = NULL;
 
   pp_test_sysfs_set_group(sys, "0000:05:10.0", 41);
   pp_test_sysfs_set_group(sys, "0000:05:00.0", 40);
   pp_test_write_file(reset, "flr\n");
-  pp_test_write_file(net, "");
+  pp_test_write_file(net, "02:00:0a:00:00:09\n");
+  pp_test_write_file(assign, "0\n");
   /* A PF without VFs enabled, which is offered with its SR-IOV numbers,
    * and subsystem ids, which ghw's captures leave out. */
   {
@@ -513,6 +518,16 @@ test_drivers_and_ifnames(void)
 
   assert_attr(get_record(out, "02:00.0"), "DRIVER", "igb");
   assert_attr(get_record(out, "02:00.0"), "IFNAME", "eth0");
+  /* This capture keeps the interfaces' address and addr_assign_type (0:
+   * the permanent address): the igb ports' MACs. */
+  assert_attr(get_record(out, "02:00.0"), "PERM_MAC", "84:8f:69:fe:cc:40");
+  assert_attr(get_record(out, "02:00.3"), "IFNAME", "eth1");
+  assert_attr(get_record(out, "02:00.3"), "PERM_MAC", "84:8f:69:fe:cc:41");
+  /* ib0's address is InfiniBand's 20 bytes, not a MAC: none. */
+  assert_attr(get_record(out, "82:00.0"), "IFNAME", "ib0");
+  g_assert_null(pp_attribute_vector_get(get_record(out, "82:00.0"), "PERM_MAC"));
+  /* A capture without the interfaces' files: no PERM_MAC, no error. */
+  g_assert_null(pp_attribute_vector_get(get_record(desk, "03:00.0"), "PERM_MAC"));
   for (guint i = 0; i < pp_template_get_n_attributes(nv); i++) {
     const PpAttribute *rec = pp_template_get_attribute(nv, i);
 
@@ -658,9 +673,96 @@ test_sriov_i350_vfs(void)
     assert_attr(vf0, "DRIVER", "igbvf");
     g_assert_null(pp_attribute_vector_get(vf0, "SRIOV_NUM"));
     assert_attr(vf1, "PHYSFN", "0000:05:00.1");
+    /* The index is the N of the PF's virtfnN link, not the order of the
+     * addresses: 05:10.4 is PF 0's VF 1, 05:10.1 PF 1's VF 0. */
+    g_assert_cmpint(atoi(pp_attribute_vector_get(vf0, "VF_INDEX")), ==, i);
+    g_assert_cmpint(atoi(pp_attribute_vector_get(vf1, "VF_INDEX")), ==, i);
   }
   /* NUMA node of the VFs is their own file's. */
   assert_attr(get_record(out, "05:10.0"), "NUMA_NODE", "0");
+  pp_test_rmtree(dir);
+}
+
+/* What the kernel says of an interface's address decides PERM_MAC: 0
+ * (NET_ADDR_PERM) gives it; a MAC set by a driver or a user (3,
+ * NET_ADDR_SET), a random one (1), no addr_assign_type, all zeros (a VF
+ * never given one) or a multicast address give none. No capture has a VF
+ * with an interface: the VF's folder gets one here, as the kernel lays it
+ * out (net/IFACE/address and addr_assign_type). */
+static void
+test_perm_mac_rules(void)
+{
+  static const struct {
+    const char *vf;
+    const char *assign; /* NULL: no addr_assign_type */
+    const char *address;
+    const char *expect; /* NULL: no PERM_MAC */
+  } cases[] = {
+    { "0000:05:10.0", "0", "02:00:0A:00:00:01", "02:00:0a:00:00:01" },
+    { "0000:05:10.4", "3", "02:00:0a:00:00:02", NULL },
+    { "0000:05:11.0", "1", "02:00:0a:00:00:03", NULL },
+    { "0000:05:11.4", NULL, "02:00:0a:00:00:04", NULL },
+    { "0000:05:10.1", "0", "00:00:00:00:00:00", NULL },
+    { "0000:05:10.5", "0", "01:00:5e:00:00:01", NULL },
+    { "0000:05:11.1", "0", "not a mac", NULL },
+    { "0000:05:11.5", "x", "02:00:0a:00:00:08", NULL },
+  };
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = i350_with_vfs(dir);
+  g_autoptr(PpTemplate) out = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *vf = pp_test_sysfs_device_dir(sys, cases[i].vf);
+    g_autofree char *ifname = g_strdup_printf("enp5s16f%u", i);
+    g_autofree char *address = g_build_filename(vf, "net", ifname, "address", NULL);
+    g_autofree char *text = g_strdup_printf("%s\n", cases[i].address);
+
+    pp_test_write_file(address, text);
+    if (cases[i].assign != NULL) {
+      g_autofree char *assign = g_build_filename(vf, "net", ifname, "addr_assign_type", NULL);
+      g_autofree char *value = g_strdup_printf("%s\n", cases[i].assign);
+
+      pp_test_write_file(assign, value);
+    }
+  }
+  out = probe_ok(sys, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    const PpAttribute *rec = get_record(out, cases[i].vf + 5);
+
+    g_test_message("%s", cases[i].vf);
+    g_assert_nonnull(pp_attribute_vector_get(rec, "IFNAME"));
+    assert_attr(rec, "PERM_MAC", cases[i].expect);
+  }
+  pp_test_rmtree(dir);
+}
+
+/* A VF whose PF has no virtfn link back to it (a capture that pruned them,
+ * or a link to another VF) has its PHYSFN but no VF_INDEX. */
+static void
+test_sriov_vf_index_unknown(void)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *sys = i350_with_vfs(dir);
+  g_autofree char *pf = pp_test_sysfs_device_dir(sys, "0000:05:00.0");
+  g_autofree char *virtfn1 = g_build_filename(pf, "virtfn1", NULL);
+  g_autofree char *virtfn2 = g_build_filename(pf, "virtfn2", NULL);
+  g_autoptr(PpTemplate) out = NULL;
+  const PpAttribute *rec;
+
+  /* virtfn1 (05:10.4) goes; virtfn2 now leads to 05:10.0, which virtfn0
+   * leads to too (the kernel has each VF once): the first link listed wins. */
+  g_assert_cmpint(unlink(virtfn1), ==, 0);
+  g_assert_cmpint(unlink(virtfn2), ==, 0);
+  g_assert_cmpint(symlink("../0000:05:10.0", virtfn2), ==, 0);
+  out = probe_ok(sys, NULL);
+  rec = get_record(out, "05:10.4");
+  assert_attr(rec, "PHYSFN", "0000:05:00.0");
+  g_assert_null(pp_attribute_vector_get(rec, "VF_INDEX"));
+  assert_attr(get_record(out, "05:10.0"), "VF_INDEX", "0");
+  g_assert_null(pp_attribute_vector_get(get_record(out, "05:11.0"), "VF_INDEX"));
+  assert_attr(get_record(out, "05:11.4"), "VF_INDEX", "3");
+  /* PFs and devices without SR-IOV never have one. */
+  g_assert_null(pp_attribute_vector_get(get_record(out, "05:10.1"), "SRIOV_NUM"));
   pp_test_rmtree(dir);
 }
 
@@ -1982,6 +2084,8 @@ main(int argc, char **argv)
   g_test_add_func("/probe/sriov/x722", test_sriov_x722_capable_not_enabled);
   g_test_add_func("/probe/sriov/i350-vfs", test_sriov_i350_vfs);
   g_test_add_func("/probe/sriov/pf-hidden", test_sriov_pf_seen_with_vfs_filtered);
+  g_test_add_func("/probe/sriov/vf-index-unknown", test_sriov_vf_index_unknown);
+  g_test_add_func("/probe/perm-mac", test_perm_mac_rules);
   g_test_add_func("/probe/sriov/pf-no-vfs", test_sriov_pf_without_vfs_enabled);
   g_test_add_func("/probe/iommu/laptop", test_iommu_groups_laptop);
   g_test_add_func("/probe/iommu/consumer-board", test_iommu_groups_consumer_board);

@@ -282,8 +282,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 12);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 13);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -328,13 +328,13 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 13", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 14", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 13, newer than the 12 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 14, newer than the 13 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
@@ -344,7 +344,7 @@ test_newer_schema(Fixture *f, gconstpointer data)
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 12", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 13", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -2384,8 +2384,10 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_nonnull(pp_store_test_get_migration(8));
   g_assert_nonnull(pp_store_test_get_migration(9));
   g_assert_nonnull(pp_store_test_get_migration(10));
+  g_assert_nonnull(pp_store_test_get_migration(11));
   g_assert_nonnull(pp_store_test_get_migration(12));
-  g_assert_null(pp_store_test_get_migration(13));
+  g_assert_nonnull(pp_store_test_get_migration(13));
+  g_assert_null(pp_store_test_get_migration(14));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2413,8 +2415,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 12);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3040,7 +3042,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3787,7 +3789,7 @@ test_migrate_v4(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request"), ==, 5);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
                                  "slot = 0 AND class_code = 770"),
@@ -4260,7 +4262,7 @@ test_migrate_v6(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   {
     g_autoptr(PpVmSpec) want = parse_ok(TYPED_TEMPLATE);
     g_autoptr(PpVmSpec) got = get_spec(store, 7);
@@ -4305,7 +4307,8 @@ db_text(sqlite3 *db, const char *sql)
 /* Every object of the schema but the vms table, one a line: what
  * migration 10 must leave or make again word for word. */
 /* Migration 11 adds pci_device_set_aside; migration 12 adds the network
- * tables and columns to vm_pci_request and users. */
+ * tables and columns to vm_pci_request and users (migration 13's columns
+ * of pci_device are cut where the schema is compared). */
 #define SCHEMA_BUT_VMS                                                                             \
   "SELECT group_concat(type || ' ' || name || ' ' || tbl_name || ': ' || coalesce(sql, ''), "      \
   "char(10)) FROM (SELECT * FROM sqlite_master WHERE name <> 'vms' "                               \
@@ -4415,7 +4418,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
   db = pp_store_test_get_db(store);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_integrity_check WHERE "
@@ -4442,8 +4445,16 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   }
   {
     g_autofree char *schema = db_text(db, SCHEMA_BUT_VMS);
+    g_autoptr(GString) cut = g_string_new(schema);
 
-    g_assert_cmpstr(schema, ==, schema_before);
+    /* Migration 13 adds two columns to pci_device, at its end. */
+    g_assert_cmpuint(g_string_replace(cut,
+                                      " perm_mac TEXT  CHECK (perm_mac IS NULL OR length(perm_mac) "
+                                      "= 17), vf_index INTEGER  CHECK (vf_index IS NULL OR "
+                                      "vf_index BETWEEN 0 AND 65534),",
+                                      "", 0),
+                     ==, 1);
+    g_assert_cmpstr(cut->str, ==, schema_before);
   }
   g_assert_cmpint(raw_rc(store, "UPDATE vms SET explanation = NULL"), ==, SQLITE_ERROR);
 
@@ -4548,7 +4559,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   g_clear_pointer(&store, pp_store_free);
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 12);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vms"), ==, 4);
 }
 
@@ -5229,6 +5240,141 @@ test_read_snapshot(Fixture *f, gconstpointer data)
   sqlite3_close(other);
 }
 
+/* What the probe says of network functions (issue 12): a VF's PF, typed
+ * from physfn, its index and a function's permanent MAC, kept in their
+ * columns, rewritten when the report changes them, NULL when it stops
+ * saying them. No capture has SR-IOV links: the report is written here as
+ * the probe prints it on the I350 tree that test-probe builds. */
+static void
+test_device_nic_fields(Fixture *f, gconstpointer data)
+{
+#define I350_VF(addr, index, mac)                                                                  \
+  "PCI = [ VENDOR = \"8086\", DEVICE = \"1520\", CLASS = \"0200\", SHORT_ADDRESS = \"" addr "\", " \
+  "SRIOV = \"vf\", PHYSFN = \"0000:05:00.0\", PERM_MAC = \"" mac "\", VF_INDEX = \"" index         \
+  "\" ]\n"
+  static const char first[] =
+      "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", SHORT_ADDRESS = "
+      "\"05:00.0\", "
+      "SRIOV = \"pf\", SRIOV_NUM = \"2\", SRIOV_TOTAL = \"7\", PERM_MAC = \"A0:36:9F:00:00:01\" "
+      "]\n" I350_VF("05:10.0", "0", "02:00:00:00:00:10")
+          I350_VF("05:10.4", "1", "02:00:00:00:00:14");
+  /* The VF at 05:10.4 is now VF 3 and lost its MAC; the other as it was. */
+  static const char second[] =
+      "PCI = [ VENDOR = \"8086\", DEVICE = \"1521\", CLASS = \"0200\", SHORT_ADDRESS = "
+      "\"05:00.0\", "
+      "SRIOV = \"pf\", SRIOV_NUM = \"2\", SRIOV_TOTAL = \"7\", PERM_MAC = \"A0:36:9F:00:00:01\" "
+      "]\n" I350_VF("05:10.0", "0",
+                    "02:00:00:00:00:10") "PCI = [ VENDOR = \"8086\", DEVICE = \"1520\", "
+                                         "CLASS = \"0200\", SHORT_ADDRESS = \"05:10.4\", "
+                                         "SRIOV = \"vf\", PHYSFN = \"0000:05:00.0\", "
+                                         "VF_INDEX = \"3\" ]\n";
+#undef I350_VF
+  g_autoptr(PpHost) node = add_host(f->store, "sriov1");
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *message = NULL;
+  const PpStoreDevice *pf, *vf0, *vf1;
+  char buf[PP_PCI_ADDRESS_BUFSIZE];
+
+  reconcile_text(f->store, node->id, first, 2000);
+  devices = list_devices(f->store, node->id);
+  g_assert_cmpuint(devices->len, ==, 3);
+  pf = find_device(devices, "0000:05:00.0");
+  vf0 = find_device(devices, "0000:05:10.0");
+  vf1 = find_device(devices, "0000:05:10.4");
+  g_assert_false(pf->pci.has_pf);
+  g_assert_false(pf->pci.has_vf_index);
+  g_assert_cmpstr(pf->pci.perm_mac, ==, "a0:36:9f:00:00:01");
+  g_assert_true(vf0->pci.has_pf);
+  g_assert_cmpstr(pp_pci_address_format(&vf0->pci.pf, buf), ==, "0000:05:00.0");
+  g_assert_true(vf0->pci.has_vf_index);
+  g_assert_cmpuint(vf0->pci.vf_index, ==, 0);
+  g_assert_cmpstr(vf0->pci.perm_mac, ==, "02:00:00:00:00:10");
+  g_assert_true(vf1->pci.has_pf);
+  g_assert_cmpuint(vf1->pci.vf_index, ==, 1);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE address = "
+                                    "'0000:05:10.4' AND physfn = '0000:05:00.0' AND vf_index = 1 "
+                                    "AND perm_mac = '02:00:00:00:00:14'"),
+                  ==, 1);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+
+  /* The same report, then the changed one: rows refreshed, none added. */
+  assert_stats(reconcile_text(f->store, node->id, first, 2001), 0, 3, 0, 0);
+  assert_stats(reconcile_text(f->store, node->id, second, 2002), 0, 3, 0, 0);
+  devices = list_devices(f->store, node->id);
+  vf1 = find_device(devices, "0000:05:10.4");
+  g_assert_true(vf1->pci.has_vf_index);
+  g_assert_cmpuint(vf1->pci.vf_index, ==, 3);
+  g_assert_null(vf1->pci.perm_mac);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE perm_mac IS NULL"), ==,
+                  1);
+
+  /* The schema holds the bounds too, whatever writes. */
+  g_assert_cmpint(
+      raw_exec(f->store, "UPDATE pci_device SET vf_index = 65535 WHERE vf_index = 3", &message), ==,
+      SQLITE_CONSTRAINT);
+  g_clear_pointer(&message, g_free);
+  g_assert_cmpint(
+      raw_exec(f->store, "UPDATE pci_device SET perm_mac = '02:00' WHERE vf_index = 3", &message),
+      ==, SQLITE_CONSTRAINT);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE vf_index = 3 AND "
+                                    "perm_mac IS NULL"),
+                  ==, 1);
+}
+
+/* A store of version 12 gains the columns, NULL on its rows, and forgets
+ * its hosts' report hashes, so that the next pushed report, even one the
+ * same as the last, fills them. */
+static void
+test_migrate_v12(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpHost) node = add_host(f->store, "node1");
+  g_autoptr(GPtrArray) devices = NULL;
+  const PpStoreDevice *vf;
+  sqlite3 *db = NULL;
+
+  reconcile_text(f->store, node->id,
+                 "PCI = [ VENDOR = \"8086\", DEVICE = \"1520\", CLASS = \"0200\", "
+                 "SHORT_ADDRESS = \"05:10.0\", SRIOV = \"vf\", PHYSFN = \"0000:05:00.0\", "
+                 "VF_INDEX = \"2\", PERM_MAC = \"02:00:00:00:00:10\" ]\n",
+                 2000);
+  g_clear_pointer(&f->store, pp_store_free);
+  /* Back to version 11: without the columns, with a report hash. */
+  g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_exec(db,
+                               "ALTER TABLE pci_device DROP COLUMN perm_mac;"
+                               "ALTER TABLE pci_device DROP COLUMN vf_index;"
+                               "UPDATE hosts SET report_hash = printf('%064d', 7);"
+                               "PRAGMA user_version = 12;",
+                               NULL, NULL, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  f->store = pp_store_open(f->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts WHERE report_hash IS NULL"), ==, 1);
+  devices = list_devices(f->store, node->id);
+  vf = find_device(devices, "0000:05:10.0");
+  /* physfn was there before: the PF is known; the new ones are not yet. */
+  g_assert_true(vf->pci.has_pf);
+  g_assert_false(vf->pci.has_vf_index);
+  g_assert_null(vf->pci.perm_mac);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  /* The same report again fills them. */
+  assert_stats(reconcile_text(f->store, node->id,
+                              "PCI = [ VENDOR = \"8086\", DEVICE = \"1520\", CLASS = \"0200\", "
+                              "SHORT_ADDRESS = \"05:10.0\", SRIOV = \"vf\", "
+                              "PHYSFN = \"0000:05:00.0\", VF_INDEX = \"2\", "
+                              "PERM_MAC = \"02:00:00:00:00:10\" ]\n",
+                              2001),
+               0, 1, 0, 0);
+  devices = list_devices(f->store, node->id);
+  vf = find_device(devices, "0000:05:10.0");
+  g_assert_cmpuint(vf->pci.vf_index, ==, 2);
+  g_assert_cmpstr(vf->pci.perm_mac, ==, "02:00:00:00:00:10");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -5297,6 +5443,8 @@ main(int argc, char **argv)
   ADD("/store/ingest", test_ingest);
   ADD("/store/device/typed-address", test_device_typed_address);
   ADD("/store/host-tokens", test_host_tokens);
+  ADD("/store/device/nic-fields", test_device_nic_fields);
+  ADD("/store/migrate-v12", test_migrate_v12);
 #undef ADD
   return g_test_run();
 }

@@ -451,6 +451,48 @@ append_offer_notes(GString *out, const json_t *devices, const json_t *allowances
                            notes->str);
 }
 
+/* An address as lspci shows it: without the domain when it is 0000. */
+static char *
+short_pci_text(const json_t *dev, const char *key)
+{
+  const char *text = get_str(dev, key);
+
+  if (text == NULL || text[0] == '\0')
+    return g_strdup("-");
+  return clean_text(g_str_has_prefix(text, "0000:") ? text + 5 : text, 0);
+}
+
+char *
+pp_host_table_nics(const json_t *devices)
+{
+  static const Column columns[] = {
+    { "ADDR", FALSE },
+    { "PERM MAC", FALSE },
+    { "PF", FALSE },
+    { "VF", TRUE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *table = NULL;
+  const json_t *dev;
+  size_t i;
+
+  json_array_foreach(devices, i, dev)
+  {
+    const json_t *vf = json_object_get(dev, "vf_index");
+
+    if (get_str(dev, "perm_mac") == NULL && get_str(dev, "pf") == NULL && !json_is_integer(vf))
+      continue;
+    g_ptr_array_add(cells, field_text(dev, "short_address"));
+    g_ptr_array_add(cells, field_text(dev, "perm_mac"));
+    g_ptr_array_add(cells, short_pci_text(dev, "pf"));
+    g_ptr_array_add(cells, field_text(dev, "vf_index"));
+  }
+  if (cells->len == 0)
+    return g_strdup("");
+  table = render_table(columns, G_N_ELEMENTS(columns), cells);
+  return g_strconcat("\nNETWORK FUNCTIONS\n\n", table, NULL);
+}
+
 char *
 pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
 {
@@ -470,6 +512,7 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
   g_autofree char *kernel = field_text(facts, "kernel_version");
   g_autofree char *monitored = pp_host_table_ago(json_object_get(host, "last_monitored"), now);
   g_autofree char *table = pp_host_table_pci(json_object_get(host, "pci_devices"), flags);
+  g_autofree char *nics = pp_host_table_nics(json_object_get(host, "pci_devices"));
 
   append_fact(out, "ID", id);
   append_fact(out, "NAME", name);
@@ -513,6 +556,7 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
   }
   g_string_append_c(out, '\n');
   g_string_append(out, table);
+  g_string_append(out, nics);
   append_offer_notes(out, json_object_get(host, "pci_devices"), json_object_get(host, "allowances"),
                      now);
   return g_string_free(out, FALSE);

@@ -108,13 +108,28 @@ char *pp_host_table_ago(const json_t *when, gint64 now);
 char *pp_host_table_pci(const json_t *devices, PpHostTableFlags flags);
 
 /**
+ * pp_host_table_nics:
+ * @devices: the "pci_devices" array of a HOST
+ *
+ * What the probe says of the network functions (issue 12), kept out of the
+ * PCI DEVICES table, which stays OpenNebula's: "\nNETWORK FUNCTIONS\n\n",
+ * then ADDR, PERM MAC (the permanent MAC), PF (a VF's PF, lspci's form) and
+ * VF (its index under the PF), one row per device that has any of them,
+ * "-" for those it has not.
+ *
+ * Returns: (transfer full): the text, or "" when no device has any.
+ */
+char *pp_host_table_nics(const json_t *devices);
+
+/**
  * pp_host_table_show:
  * @host: a HOST with its "pci_devices"
  *
  * The facts, one "LABEL          : value" line each (ID, NAME, STATE, ERROR
  * when set, SSH, LIBVIRT URI, PROBE COMMAND (each only when in @host: a
  * user who is not an admin is not given them), HOSTNAME, CPUS, MEMORY,
- * KERNEL, LAST MONITORED), a blank line, then pp_host_table_pci().
+ * KERNEL, LAST MONITORED), a blank line, then pp_host_table_pci(), then
+ * pp_host_table_nics().
  *
  * Returns: (transfer full)
  */

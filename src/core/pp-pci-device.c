@@ -16,6 +16,7 @@ pp_pci_device_new(const PpPciAddress *address)
   dev->header_type = -1;
   dev->iommu_group = -1;
   dev->sriov = PP_SRIOV_NO;
+  dev->vf_index = -1;
   dev->ifnames = g_ptr_array_new_with_free_func(g_free);
   return dev;
 }
@@ -32,6 +33,7 @@ pp_pci_device_free(PpPciDevice *dev)
   g_free(dev->driver_override);
   g_free(dev->reset_method);
   g_free(dev->host_needs);
+  g_free(dev->perm_mac);
   if (dev->ifnames != NULL)
     g_ptr_array_unref(dev->ifnames);
   if (dev->group_endpoints != NULL)
@@ -155,4 +157,8 @@ pp_pci_device_add_record(const PpPciDevice *dev, PpTemplate *tmpl)
     add_uint(vec, "SRIOV_TOTAL", dev->sriov_totalvfs);
   if (dev->host_needs != NULL)
     pp_attribute_vector_add(vec, "HOST_NEEDS", dev->host_needs);
+  if (dev->perm_mac != NULL)
+    pp_attribute_vector_add(vec, "PERM_MAC", dev->perm_mac);
+  if (dev->sriov == PP_SRIOV_VF && dev->vf_index >= 0)
+    add_uint(vec, "VF_INDEX", (guint)dev->vf_index);
 }

@@ -59,6 +59,13 @@ typedef struct {
    * bridge (firmware, timers, the clock)"), several reasons joined with
    * "; "; NULL when it does not, or nobody asked (only the probe does). */
   char *host_needs;
+  /* The permanent MAC of its first interface (ifnames[0]), lower case
+   * (02:00:0a:00:00:01); NULL when it has no interface, or the kernel says
+   * the address is not the permanent one (addr_assign_type not 0), or it
+   * is not a unicast Ethernet MAC (InfiniBand's are 20 bytes). */
+  char *perm_mac;
+  /* VF: N of the PF's virtfnN link that leads to it; -1: not known. */
+  gint vf_index;
 } PpPciDevice;
 
 PpPciDevice *pp_pci_device_new(const PpPciAddress *address);
@@ -90,10 +97,12 @@ const char *pp_sriov_role_to_string(PpSriovRole role);
  * DEVICE_NAME, CLASS, CLASS_NAME, ADDRESS, SHORT_ADDRESS, DOMAIN, BUS, SLOT,
  * FUNCTION, NUMA_NODE, IFNAME, SRIOV, SRIOV_NUM, IOMMU_GROUP,
  * IOMMU_GROUP_ENDPOINTS, DRIVER, PHYSFN, SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE,
- * RESET_METHOD), then SRIOV_TOTAL, then HOST_NEEDS.
+ * RESET_METHOD), then SRIOV_TOTAL, then HOST_NEEDS, then PERM_MAC and
+ * VF_INDEX (issue 12; new keys go last, so older readers keep their order).
  * Attributes whose value is not known are left out, but NUMA_NODE, which is
  * `-`; HOST_NEEDS is only on a device the host needs (host_needs set). IFNAME lists several
- * interfaces with commas; SRIOV_NUM and SRIOV_TOTAL are on PFs only, PHYSFN on VFs only.
+ * interfaces with commas; SRIOV_NUM and SRIOV_TOTAL are on PFs only, PHYSFN and VF_INDEX on
+ * VFs only; PERM_MAC when perm_mac is known.
  * IOMMU_GROUP_ENDPOINTS
  * (`0000:3b:00.0,0000:3b:00.1`: group_endpoints joined with commas) comes
  * with IOMMU_GROUP, when group_endpoints is known.

@@ -75,6 +75,7 @@ typedef struct {
   gboolean eligible;
   guint type;  /* the placer's device type */
   guint tslot; /* its slot in the host's list of types */
+  gint pf;     /* a VF: its PF's slot in the host's pf_taken; -1: no VF */
 } Device;
 
 typedef struct {
@@ -96,6 +97,8 @@ typedef struct {
   guint *types; /* the device types it has, and how many eligible of each */
   guint *type_counts;
   guint n_types;
+  guint *pf_taken; /* per PF of its VFs: how many VMs hold (pf_policy) */
+  guint n_pfs;
   gboolean removed; /* pp_placer_remove_host(): kept for its index, never offered or explained */
 } Host;
 
@@ -224,6 +227,7 @@ host_free(gpointer data)
   g_free(h->nodes);
   g_free(h->types);
   g_free(h->type_counts);
+  g_free(h->pf_taken);
   g_free(h);
 }
 
@@ -352,12 +356,15 @@ host_refresh(PpPlacer *placer, Host *h)
 {
   h->n_free = 0;
   memset(h->type_counts, 0, h->n_types * sizeof(guint));
+  memset(h->pf_taken, 0, h->n_pfs * sizeof(guint));
   for (guint i = 0; i < h->n_devices; i++) {
     Device *d = &h->devices[i];
     gboolean ok = device_usable(d);
 
     if (device_free(d))
       h->n_free++;
+    if (d->vm_id != 0 && d->pf >= 0)
+      h->pf_taken[d->pf]++;
     for (guint c = 0; ok && c < d->n_companions; c++)
       ok = d->companions[c] >= 0 && device_usable(&h->devices[d->companions[c]]);
     d->eligible = ok;
@@ -415,6 +422,7 @@ static Host *
 host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
 {
   g_autoptr(GHashTable) by_address = NULL;
+  g_autoptr(GHashTable) pfs = NULL;
   g_autoptr(GArray) nodes = NULL;
   g_autoptr(GArray) types = NULL;
   Host *h;
@@ -435,6 +443,7 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
       host->state == PP_PLACE_HOST_OK && host->cpu_total >= 0 && host->memory_total_kib >= 0;
 
   by_address = g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
+  pfs = g_hash_table_new(pp_pci_address_hash, pp_pci_address_hash_equal);
   nodes = g_array_new(FALSE, FALSE, sizeof(gint));
   types = g_array_new(FALSE, FALSE, sizeof(guint));
   for (guint i = 0; i < host->n_devices; i++) {
@@ -469,6 +478,17 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
     if (s == types->len)
       g_array_append_val(types, d->type);
     d->tslot = s;
+    /* PFs numbered in the order their first VF comes. */
+    d->pf = -1;
+    if (src->has_pf) {
+      gpointer slot = g_hash_table_lookup(pfs, &src->pf);
+
+      if (slot == NULL) {
+        slot = GUINT_TO_POINTER(g_hash_table_size(pfs) + 1);
+        g_hash_table_insert(pfs, (gpointer)&src->pf, slot);
+      }
+      d->pf = (gint)GPOINTER_TO_UINT(slot) - 1;
+    }
     if (src->numa_node >= 0) {
       guint n;
 
@@ -507,6 +527,8 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
   h->nodes = (gint *)g_array_free(g_steal_pointer(&nodes), FALSE);
   h->n_types = types->len;
   h->type_counts = g_new0(guint, MAX(types->len, 1));
+  h->n_pfs = g_hash_table_size(pfs);
+  h->pf_taken = g_new0(guint, MAX(h->n_pfs, 1));
   h->types = (guint *)g_array_free(g_steal_pointer(&types), FALSE);
   return h;
 }
@@ -761,6 +783,92 @@ match_all(PpPlacer *placer, Matcher *m, const Host *h, guint n_requests, gint no
   return -1;
 }
 
+/* How @d ranks for a request of @policy, lower first: @vm_taken counts
+ * per PF the VFs the VM's earlier requests have. */
+static gint64
+pf_rank(const Host *h, const Device *d, PpPfPolicy policy, const guint *vm_taken)
+{
+  gint64 taken = d->pf >= 0 ? (gint64)h->pf_taken[d->pf] + vm_taken[d->pf] : 0;
+
+  return policy == PP_PF_POLICY_PACK ? -taken : taken;
+}
+
+/* Whether device @d is among request @r's scratch candidates. */
+static gboolean
+is_candidate(const guint *cand, const guint *cand_off, guint r, guint d)
+{
+  for (guint k = cand_off[r]; k < cand_off[r + 1]; k++)
+    if (cand[k] == d)
+      return TRUE;
+  return FALSE;
+}
+
+/* The requests' pf_policy over @fit, a matching found on @h with the
+ * scratch candidates. Each request in order that has one takes the
+ * candidate on the fit's node that ranks first (pf_rank() against what
+ * VMs hold and what the earlier requests have, then the inventory's
+ * order) among those no earlier request has: a free one, or one a later
+ * request has when that request can have this one's device instead (the
+ * two swap). The matching stays one: every device is free, eligible and
+ * its request's, none twice. */
+static void
+apply_pf_policy(PpPlacer *placer, const Host *h, const PpPlaceVm *vm, Fit *fit)
+{
+  const guint *cand = (const guint *)placer->cand->data;
+  const guint *cand_off = (const guint *)placer->cand_off->data;
+  g_autofree guint *vm_taken = NULL;
+  g_autofree gint *owner = NULL;
+  guint r;
+
+  for (r = 0; r < vm->n_requests; r++)
+    if (vm->requests[r].pf_policy != PP_PF_POLICY_NONE)
+      break;
+  if (r == vm->n_requests || h->n_pfs == 0)
+    return;
+  vm_taken = g_new0(guint, h->n_pfs);
+  owner = g_new(gint, h->n_devices);
+  for (guint i = 0; i < h->n_devices; i++)
+    owner[i] = -1;
+  for (r = 0; r < vm->n_requests; r++)
+    owner[fit->dev_for_req[r]] = (gint)r;
+  for (r = 0; r < vm->n_requests; r++) {
+    PpPfPolicy policy = vm->requests[r].pf_policy;
+    guint cur = (guint)fit->dev_for_req[r];
+    guint best = cur;
+
+    if (policy != PP_PF_POLICY_NONE) {
+      gint64 best_rank = pf_rank(h, &h->devices[cur], policy, vm_taken);
+
+      for (guint k = cand_off[r]; k < cand_off[r + 1]; k++) {
+        guint d = cand[k];
+        gint64 rank;
+
+        if (d == cur || (fit->numa_node >= 0 && h->devices[d].numa_node != fit->numa_node))
+          continue;
+        if (owner[d] >= 0 &&
+            (owner[d] < (gint)r || !is_candidate(cand, cand_off, (guint)owner[d], cur)))
+          continue;
+        rank = pf_rank(h, &h->devices[d], policy, vm_taken);
+        if (rank < best_rank || (rank == best_rank && d < best)) {
+          best = d;
+          best_rank = rank;
+        }
+      }
+      if (best != cur) {
+        gint other = owner[best];
+
+        if (other >= 0)
+          fit->dev_for_req[other] = (gint)cur;
+        owner[cur] = other;
+        owner[best] = (gint)r;
+        fit->dev_for_req[r] = (gint)best;
+      }
+    }
+    if (h->devices[best].pf >= 0)
+      vm_taken[h->devices[best].pf]++;
+  }
+}
+
 /* Whether @vm's requests fit on @h (CPU and memory not checked): writes
  * the device per request and the NUMA node to @fit. */
 static gboolean
@@ -785,6 +893,7 @@ host_match(PpPlacer *placer, const Host *h, const PpPlaceVm *vm, Fit *fit)
       break;
     }
   }
+  apply_pf_policy(placer, h, vm, fit);
   return TRUE;
 }
 

@@ -12,6 +12,15 @@
  * its group. Among the device sets that fit, one whose devices share a
  * NUMA node is preferred; among the hosts that fit, the policy chooses
  * (pack: the fullest first; stripe: the emptiest first).
+ *
+ * A request's pf_policy then picks among the devices it could have on
+ * the host that was chosen, on the NUMA node chosen when there is one,
+ * requests in their order, each against the VFs that VMs hold there and
+ * those the VM's earlier requests have: PACK takes a VF of the PF with the
+ * most VFs taken, SPREAD one of the PF with the fewest; ties go to the
+ * inventory's order, and a device that is no VF counts as a PF with none
+ * taken. NONE leaves the choice as it was. The policy never makes a host
+ * fit or not, nor changes the host or the node.
  */
 #pragma once
 
@@ -42,6 +51,10 @@ typedef struct {
    * sentence that names it: "is on e1000e, not vfio-pci (...)". It and
    * every device whose IOMMU group holds it are not offered. */
   const char *not_ready;
+  /* A VF's PF (the probe's PHYSFN), for PpPciRequest.pf_policy: VFs with
+   * one pf share it; has_pf FALSE for any other device (issue 12). */
+  gboolean has_pf;
+  PpPciAddress pf;
 } PpPlaceDevice;
 
 typedef enum {

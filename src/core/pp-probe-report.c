@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "pp-network.h"
 #include "pp-pci-device.h"
 #include "pp-probe-report.h"
 #include "pp-template.h"
@@ -29,6 +30,9 @@ pp_probe_device_clear(PpProbeDevice *dev)
   dev->n_group_endpoints = 0;
   g_clear_pointer(&dev->keys, g_strfreev);
   g_clear_pointer(&dev->values, g_strfreev);
+  g_clear_pointer(&dev->perm_mac, g_free);
+  dev->has_pf = FALSE;
+  dev->has_vf_index = FALSE;
 }
 
 void
@@ -117,6 +121,8 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev, gboolean *ret_addressed)
   const char *physfn = pp_attribute_vector_get(vec, "PHYSFN");
   const char *host_needs = pp_attribute_vector_get(vec, "HOST_NEEDS");
   const char *endpoints = pp_attribute_vector_get(vec, "IOMMU_GROUP_ENDPOINTS");
+  const char *vf_index = pp_attribute_vector_get(vec, "VF_INDEX");
+  const char *perm_mac = pp_attribute_vector_get(vec, "PERM_MAC");
   static const char *const names[] = { "VENDOR_NAME", "DEVICE_NAME", "CLASS_NAME" };
   char **name_slots[] = { &dev->vendor_name, &dev->device_name, &dev->class_name };
   static const char *const ids[] = { "VENDOR", "DEVICE", "CLASS" };
@@ -193,11 +199,28 @@ read_record(const PpAttribute *vec, PpProbeDevice *dev, gboolean *ret_addressed)
     return g_strdup_printf("SRIOV '%s' is not pf, vf or no", sriov);
   dev->sriov = g_strdup(sriov ? sriov : "no");
   if (physfn != NULL) {
-    PpPciAddress pf;
-
-    if (!pp_pci_address_parse(physfn, &pf, NULL))
+    if (!pp_pci_address_parse(physfn, &dev->pf, NULL))
       return g_strdup_printf("PHYSFN '%s' is not a PCI address", physfn);
-    dev->physfn = g_strdup(pp_pci_address_format(&pf, buf));
+    dev->has_pf = TRUE;
+    dev->physfn = g_strdup(pp_pci_address_format(&dev->pf, buf));
+  }
+  if (vf_index != NULL) {
+    if (strcmp(dev->sriov, "vf") != 0)
+      return g_strdup_printf("has VF_INDEX '%.32s' but SRIOV '%s', not vf", vf_index, dev->sriov);
+    if (!g_ascii_string_to_unsigned(vf_index, 10, 0, PP_PCI_SRIOV_VFS_MAX - 1, &v, NULL))
+      return g_strdup_printf("VF_INDEX '%.32s' is not a VF number from 0 to %d", vf_index,
+                             PP_PCI_SRIOV_VFS_MAX - 1);
+    dev->has_vf_index = TRUE;
+    dev->vf_index = (guint)v;
+  }
+  if (perm_mac != NULL) {
+    char mac_buf[PP_MAC_BUFSIZE];
+    PpMac mac;
+
+    if (!pp_mac_parse(perm_mac, &mac, NULL) || !pp_mac_is_unicast(&mac))
+      return g_strdup_printf("PERM_MAC '%.32s' is not a unicast MAC address (02:00:0a:00:00:01)",
+                             perm_mac);
+    dev->perm_mac = g_strdup(pp_mac_format(&mac, mac_buf));
   }
   /* Shown to administrators and quoted in explanations: one line. */
   if (host_needs != NULL) {

@@ -74,6 +74,16 @@ typedef struct {
   /* The whole record in its order, known keys and others alike. */
   GStrv keys;
   GStrv values;
+  /* Issue 12. has_pf: PHYSFN was there, and pf is it (physfn's text, typed). */
+  gboolean has_pf;
+  PpPciAddress pf;
+  /* VF_INDEX (on VFs only): N of the PF's virtfnN link to it, 0 to
+   * PP_PCI_SRIOV_VFS_MAX - 1; has_vf_index FALSE when not reported. */
+  gboolean has_vf_index;
+  guint vf_index;
+  /* PERM_MAC: the first interface's permanent MAC, a unicast MAC in lower
+   * case (02:00:0a:00:00:01); NULL when not reported. */
+  char *perm_mac;
 } PpProbeDevice;
 
 typedef struct {
@@ -101,7 +111,11 @@ void pp_probe_report_free(PpProbeReport *report);
  * (`0000:3b:00:1`) or SHORT_ADDRESS, and VENDOR, DEVICE and CLASS (4 hex digits each). Two records
  * for one address are an error. IOMMU_GROUP_ENDPOINTS, when there, is a
  * comma-separated list of 1 to PP_PROBE_REPORT_MAX_GROUP_ENDPOINTS PCI
- * addresses, none twice.
+ * addresses, none twice. PHYSFN is a PCI address; VF_INDEX, only on a
+ * record whose SRIOV is vf, a decimal number below PP_PCI_SRIOV_VFS_MAX;
+ * PERM_MAC a unicast MAC (02:00:0a:00:00:01). Other keys are kept, not
+ * checked: a newer probe may say more, and an older pcipassd reads the
+ * newer keys (PERM_MAC, VF_INDEX) that way.
  *
  * Returns: (transfer full): the report, or %NULL with an error that says
  *   "line L, column C: ..." for the template's syntax, or "line L: PCI

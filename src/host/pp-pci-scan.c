@@ -8,6 +8,7 @@
 
 #include <gio/gio.h>
 
+#include "pp-network.h"
 #include "pp-pci-scan.h"
 #include "pp-vfio-plan.h"
 
@@ -34,6 +35,7 @@ le16(const guint8 *p)
  * (sorted), so that files a kernel or a capture lacks are not even tried. */
 typedef struct {
   const char *name;
+  PpSysfs *top; /* the whole tree, for what the device's links lead to */
   PpSysfs *dir;
   GPtrArray *entries;
   GPtrArray *warnings; /* nullable: pp_pci_scan()'s */
@@ -160,6 +162,32 @@ read_link_name(const DeviceDir *d, const char *link)
   return base != NULL ? g_utf8_make_valid(base, -1) : NULL;
 }
 
+/* A VF's index: N of the PF's virtfnN link whose target is the VF's own
+ * folder (the kernel numbers a PF's VFs from 0, pci_iov_add_virtfn()).
+ * -1 when no link of the PF leads to it. */
+static gint
+read_vf_index(const DeviceDir *d, const char *pf_name)
+{
+  g_autofree char *pf_path = g_strdup_printf(DEVICES "/%s", pf_name);
+  g_autoptr(GPtrArray) entries = pp_sysfs_list(d->top, pf_path, NULL);
+
+  for (guint i = 0; entries != NULL && i < entries->len; i++) {
+    const char *entry = g_ptr_array_index(entries, i);
+    g_autofree char *link = NULL;
+    g_autofree char *target = NULL;
+    guint64 n;
+
+    if (!g_str_has_prefix(entry, "virtfn") ||
+        !g_ascii_string_to_unsigned(entry + 6, 10, 0, PP_PCI_SRIOV_VFS_MAX - 1, &n, NULL))
+      continue;
+    link = g_strdup_printf("%s/%s", pf_path, entry);
+    target = pp_sysfs_readlink_basename(d->top, link, NULL);
+    if (target != NULL && strcmp(target, d->name) == 0)
+      return (gint)n;
+  }
+  return -1;
+}
+
 static void
 read_sriov(const DeviceDir *d, PpPciDevice *dev)
 {
@@ -170,6 +198,8 @@ read_sriov(const DeviceDir *d, PpPciDevice *dev)
   if (physfn != NULL) {
     dev->sriov = PP_SRIOV_VF;
     dev->has_physfn = pp_pci_address_parse(physfn, &dev->physfn, NULL);
+    if (dev->has_physfn)
+      dev->vf_index = read_vf_index(d, physfn);
     return;
   }
   /* virtfnN links, one per VF enabled; a tree with more is not a PF's. */
@@ -187,6 +217,33 @@ read_sriov(const DeviceDir *d, PpPciDevice *dev)
   dev->sriov_totalvfs = MAX((guint)total, virtfns);
   num = read_vfs(d, "sriov_numvfs");
   dev->sriov_numvfs = num >= 0 ? (guint)num : virtfns;
+}
+
+/* The permanent MAC of interface @ifname: its address when the kernel
+ * says that address is the permanent one (addr_assign_type 0,
+ * NET_ADDR_PERM in include/uapi/linux/netdevice.h); a driver or a user that
+ * changed it (NET_ADDR_SET, 3), or a random one (NET_ADDR_RANDOM, 1), makes
+ * it unknown: ETHTOOL_GPERMADDR would still tell it on a live host, but
+ * the probe reads a tree, which may be a capture, and does no ioctl. Only
+ * a unicast Ethernet MAC that is not all zeros (a VF that was never given
+ * one) counts. NULL when there is none. */
+static char *
+read_perm_mac(const DeviceDir *d, const char *ifname)
+{
+  g_autofree char *type_path = g_strdup_printf("net/%s/addr_assign_type", ifname);
+  g_autofree char *address_path = g_strdup_printf("net/%s/address", ifname);
+  g_autofree char *address = NULL;
+  char buf[PP_MAC_BUFSIZE];
+  gint64 type;
+  PpMac mac;
+
+  if (!pp_sysfs_read_int(d->dir, type_path, &type, NULL) || type != 0)
+    return NULL;
+  address = pp_sysfs_read_string(d->dir, address_path, NULL);
+  if (address == NULL || !pp_mac_parse(address, &mac, NULL) || !pp_mac_is_unicast(&mac) ||
+      pp_mac_to_u64(&mac) == 0)
+    return NULL;
+  return g_strdup(pp_mac_format(&mac, buf));
 }
 
 /* pp_pci_scan_device(), saying in @warnings (nullable) what it ignored. */
@@ -211,6 +268,7 @@ scan_device(PpSysfs *sysfs, const char *name, GPtrArray *warnings, GError **erro
   if (entries == NULL)
     entries = g_ptr_array_new_with_free_func(g_free);
   d.name = name;
+  d.top = sysfs;
   d.dir = dir;
   d.entries = entries;
   d.warnings = warnings;
@@ -260,6 +318,11 @@ scan_device(PpSysfs *sysfs, const char *name, GPtrArray *warnings, GError **erro
 
     for (guint i = 0; ifnames != NULL && i < ifnames->len; i++)
       g_ptr_array_add(dev->ifnames, g_utf8_make_valid(g_ptr_array_index(ifnames, i), -1));
+    /* The first interface's, as IFNAME lists it first (sorted). A name
+     * with a '/' or that is not the kernel's own is not looked into. */
+    if (dev->ifnames->len > 0 && strchr(g_ptr_array_index(dev->ifnames, 0), '/') == NULL &&
+        strcmp(g_ptr_array_index(dev->ifnames, 0), g_ptr_array_index(ifnames, 0)) == 0)
+      dev->perm_mac = read_perm_mac(&d, g_ptr_array_index(dev->ifnames, 0));
   }
 
   if (has(&d, "reset_method")) {

@@ -72,6 +72,7 @@ device_to_json(const PpStoreDevice *dev, const Sight *sight)
   json_t *attributes = json_object();
   const PpProbeDevice *pci = &dev->pci;
   char address[PP_PCI_ADDRESS_BUFSIZE], short_address[PP_PCI_ADDRESS_BUFSIZE];
+  char pf[PP_PCI_ADDRESS_BUFSIZE];
 
   pp_pci_address_format(&pci->address, address);
   pp_pci_address_format_short(&pci->address, short_address);
@@ -81,8 +82,13 @@ device_to_json(const PpStoreDevice *dev, const Sight *sight)
   g_snprintf(type, sizeof(type), "%s:%s:%s", vendor, device, class_code);
   for (guint i = 0; pci->keys != NULL && pci->keys[i] != NULL; i++)
     json_object_set_new(attributes, pci->keys[i], pp_json_text(pci->values[i]));
+  if (pci->has_pf)
+    pp_pci_address_format(&pci->pf, pf);
+  /* "pf" is "physfn" again, under the name the NIC fields share (issue
+   * 12): "physfn" stays for the clients that read it. */
   return json_pack(
-      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:o,s:o}",
+      "{s:o,s:o,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:o,s:o,"
+      "s:o,s:o,s:o}",
       "address", pp_json_text(address), "short_address", pp_json_text(short_address), "type", type,
       "vendor", vendor, "device", device, "class", class_code, "vendor_name",
       pp_json_text(pci->vendor_name), "device_name", pp_json_text(pci->device_name), "class_name",
@@ -91,7 +97,9 @@ device_to_json(const PpStoreDevice *dev, const Sight *sight)
       pp_json_text(pci->driver), "sriov", pp_json_text(pci->sriov), "physfn",
       pp_json_text(pci->physfn), "vm", api_json_int_or_null(vm, 0), "taken", dev->vm_id != 0,
       "gone", dev->gone, "host_needs", pp_json_text(pci->host_needs), "allowed", dev->allowed,
-      "set_aside", pp_json_text(set_aside), "attributes", attributes);
+      "set_aside", pp_json_text(set_aside), "attributes", attributes, "perm_mac",
+      pp_json_text(pci->perm_mac), "pf", pci->has_pf ? pp_json_text(pf) : json_null(), "vf_index",
+      pci->has_vf_index ? json_integer(pci->vf_index) : json_null());
 }
 
 json_t *

@@ -315,6 +315,9 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
     pd.not_ready = device_not_ready(host, dev, reasons);
     pd.group_endpoints = dev->pci.group_endpoints;
     pd.n_group_endpoints = dev->pci.n_group_endpoints;
+    /* A VF's PF, for the requests' PF_POLICY. */
+    pd.has_pf = dev->pci.has_pf;
+    pd.pf = dev->pci.pf;
     g_array_append_val(place_devices, pd);
   }
 

@@ -305,6 +305,12 @@ device_from_row(sqlite3_stmt *stmt, GError **error)
   pci->driver = store_col_strdup(stmt, DCOL_DRIVER);
   pci->sriov = store_col_strdup(stmt, DCOL_SRIOV);
   pci->physfn = store_col_strdup(stmt, DCOL_PHYSFN);
+  /* Written canonical from a checked record; a row that does not read
+   * (edited by hand) has no PF rather than none of the host's devices. */
+  pci->has_pf = pci->physfn != NULL && pp_pci_address_parse(pci->physfn, &pci->pf, NULL);
+  pci->perm_mac = store_col_strdup(stmt, DCOL_PERM_MAC);
+  pci->has_vf_index = sqlite3_column_type(stmt, DCOL_VF_INDEX) != SQLITE_NULL;
+  pci->vf_index = pci->has_vf_index ? (guint)sqlite3_column_int(stmt, DCOL_VF_INDEX) : 0;
   pci->host_needs = store_col_strdup(stmt, DCOL_HOST_NEEDS);
   dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
   dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
@@ -381,7 +387,7 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
   return g_steal_pointer(&devices);
 }
 
-/* Binds a probe record's fields to ?2..?17 of DEV_INSERT / DEV_UPDATE;
+/* Binds a probe record's fields to ?2..?19 of DEV_INSERT / DEV_UPDATE;
  * @endpoints: its group_endpoints joined (endpoints_text()). */
 static void
 bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
@@ -407,6 +413,11 @@ bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsiz
   sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
   store_bind_text(stmt, 16, dev->host_needs);
   store_bind_text(stmt, 17, endpoints);
+  store_bind_text(stmt, 18, dev->perm_mac);
+  if (dev->has_vf_index)
+    sqlite3_bind_int(stmt, 19, (int)dev->vf_index);
+  else
+    sqlite3_bind_null(stmt, 19);
 }
 
 /* The group_endpoints column of a record: its addresses comma-separated.
@@ -463,7 +474,11 @@ device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *jso
          col_equal(stmt, DCOL_DEVICE_NAME, dev->device_name) &&
          col_equal(stmt, DCOL_CLASS_NAME, dev->class_name) &&
          col_equal(stmt, DCOL_DRIVER, dev->driver) && col_equal(stmt, DCOL_SRIOV, dev->sriov) &&
-         col_equal(stmt, DCOL_PHYSFN, dev->physfn);
+         col_equal(stmt, DCOL_PHYSFN, dev->physfn) &&
+         col_equal(stmt, DCOL_PERM_MAC, dev->perm_mac) &&
+         (sqlite3_column_type(stmt, DCOL_VF_INDEX) == SQLITE_NULL
+              ? !dev->has_vf_index
+              : dev->has_vf_index && sqlite3_column_int(stmt, DCOL_VF_INDEX) == (int)dev->vf_index);
 }
 
 /* A known row the report lacks. */

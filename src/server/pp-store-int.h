@@ -54,6 +54,8 @@ enum {
   DCOL_SET_ASIDE,
   DCOL_ALLOWED,
   DCOL_GROUP_ENDPOINTS,
+  DCOL_PERM_MAC,
+  DCOL_VF_INDEX,
 };
 
 /* The store's statements; their SQL is stmt_sql in pp-store.c. */

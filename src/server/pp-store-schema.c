@@ -822,6 +822,19 @@ static const char migration_12[] =
     "ALTER TABLE vm_pci_request ADD COLUMN nic_id INTEGER CHECK(nic_id >= 0);"
     "ALTER TABLE users ADD COLUMN quota_leases INTEGER CHECK(quota_leases >= 0);";
 
+/* Migration 13 (issue 12): what the probe says of network functions,
+ * typed. perm_mac: the permanent MAC (PERM_MAC, lower
+ * case); vf_index: a VF's index under its PF (VF_INDEX). A VF's PF needs
+ * no column: physfn (migration 1) holds its address, canonical. NULL when
+ * the probe did not say: rows of older probes, and rows before this
+ * migration until their host's next report, which report_hash no longer
+ * skips (a newer probe may have pushed them already, into attributes). */
+static const char migration_13[] = "ALTER TABLE pci_device ADD COLUMN perm_mac TEXT"
+                                   "  CHECK (perm_mac IS NULL OR length(perm_mac) = 17);"
+                                   "ALTER TABLE pci_device ADD COLUMN vf_index INTEGER"
+                                   "  CHECK (vf_index IS NULL OR vf_index BETWEEN 0 AND 65534);"
+                                   "UPDATE hosts SET report_hash = NULL;";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -840,6 +853,7 @@ static const struct {
   { 4, migration_4, NULL },   { 5, migration_5, NULL },   { 6, migration_6, migrate_6_requests },
   { 7, migration_7, NULL },   { 8, migration_8, NULL },   { 9, migration_9, migrate_9_typed },
   { 10, migration_10, NULL }, { 11, migration_11, NULL }, { 12, migration_12, NULL },
+  { 13, migration_13, NULL },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)

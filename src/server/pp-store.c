@@ -47,13 +47,14 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
   "d.physfn, d.vm_id, d.vm_slot, d.gone, d.attributes, d.host_needs, d.set_aside, "                \
   "EXISTS (SELECT 1 FROM host_allowance a WHERE a.host_id = d.host_id AND a.address = "            \
   "d.address), "                                                                                   \
-  "d.group_endpoints "
-/* Parameters ?2..?17 of DEV_INSERT and DEV_UPDATE are the same fields, so
+  "d.group_endpoints, d.perm_mac, d.vf_index "
+/* Parameters ?2..?19 of DEV_INSERT and DEV_UPDATE are the same fields, so
  * that bind_device() serves both; ?1 is the host (insert) or the row
  * (update). Updates leave address alone: it is the row's key. */
 #define DEVICE_FIELDS                                                                              \
   "short_address, vendor, device, class_code, vendor_name, device_name, class_name, "              \
-  "numa_node, iommu_group, driver, sriov, physfn, attributes, host_needs, group_endpoints"
+  "numa_node, iommu_group, driver, sriov, physfn, attributes, host_needs, group_endpoints, "       \
+  "perm_mac, vf_index"
 
 /* A VM row as vm_from_row() reads it: FROM VM_TABLES. */
 #define VM_COLUMNS                                                                                 \
@@ -116,11 +117,12 @@ static const char *const stmt_sql[N_STMTS] = {
                     "ORDER BY length(d.address), d.address",
   [STMT_DEV_INSERT] =
       "INSERT INTO pci_device (host_id, address, " DEVICE_FIELDS ") "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+      "?19)",
   /* Reported again: present, and no longer set aside. */
   [STMT_DEV_UPDATE] =
       "UPDATE pci_device SET (" DEVICE_FIELDS ", gone, set_aside) = "
-      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, NULL) "
+      "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 0, NULL) "
       "WHERE id = ?1",
   [STMT_DEV_DELETE] = "DELETE FROM pci_device WHERE id = ?1",
   [STMT_DEV_FLAG_GONE] = "UPDATE pci_device SET gone = 1 WHERE id = ?1",
