@@ -322,15 +322,25 @@ test_asked_address(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms"), ==, n_vms);
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vm_nic"), ==, 1);
 
-  /* By MAC, the same lease as its IP. */
+  /* By MAC, the same lease as its IP; one that asked for that IP before
+   * waits for it, and says for whom. */
   {
+    gint64 waits = add_vm(f, net->id, "10.0.0.1");
     g_autoptr(PpVm) vm = try_vm(f, net->id, NULL, "02:00:00:00:00:00", &error);
     g_autofree char *got = NULL;
+    g_autofree char *reason = NULL;
+    gboolean ok = TRUE;
 
     g_assert_no_error(error);
     g_assert_true(pp_store_vm_allocate(f->store, vm->id, f->host_id, NULL, 0, 1001, &error));
     got = vm_leases(f, vm->id);
     g_assert_cmpstr(got, ==, "0:10.0.0.1/02:00:00:00:00:00");
+    g_assert_true(pp_store_vm_check_leases(f->store, waits, &ok, &reason, &error));
+    g_assert_false(ok);
+    g_assert_cmpstr(reason, ==, "NIC 0: 10.0.0.1 of network 'small' is leased to VM 3");
+    g_assert_false(pp_store_vm_allocate(f->store, waits, f->host_id, NULL, 0, 1002, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+    g_clear_error(&error);
   }
 }
 

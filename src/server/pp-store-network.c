@@ -1412,8 +1412,29 @@ pp_store_vm_check_leases(PpStore *store, gint64 vm_id, gboolean *ret_ok, char **
     }
     size = sqlite3_column_int64(stmt, 1);
     used = sqlite3_column_int64(stmt, 2);
-    /* An address asked for is checked when the VM is placed. */
-    if (!nic->has_ip && !nic->has_mac && used >= size) {
+    if (nic->has_ip || nic->has_mac) {
+      /* The address asked for: free now, or whom it waits for. */
+      g_autoptr(PpNetwork) network = NULL;
+      g_autoptr(GError) taken = NULL;
+
+      store_stmt_release(g_steal_pointer(&stmt));
+      network = network_read(store, nic->network_id, error);
+      if (network == NULL)
+        return FALSE;
+      if (!lease_asked_locked(store, network, nic->has_ip, &nic->ip, nic->has_mac, &nic->mac, 0,
+                              nic->nic_id, FALSE, &taken)) {
+        if (taken->domain != PP_STORE_ERROR || taken->code == PP_STORE_ERROR_FAILED ||
+            taken->code == PP_STORE_ERROR_BUSY) {
+          g_propagate_error(error, g_steal_pointer(&taken));
+          return FALSE;
+        }
+        *ret_ok = FALSE;
+        *ret_reason = g_strdup_printf("NIC %d: %s", nic->nic_id, taken->message);
+        return TRUE;
+      }
+      continue;
+    }
+    if (used >= size) {
       *ret_ok = FALSE;
       *ret_reason = g_strdup_printf(
           "NIC %d: network '%s' (id %" G_GINT64_FORMAT ") has no free address: %" G_GINT64_FORMAT

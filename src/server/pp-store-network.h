@@ -137,9 +137,10 @@ gboolean pp_store_network_release(PpStore *store, gint64 id, const char *address
 GArray *pp_store_vm_list_leases(PpStore *store, gint64 vm_id, GError **error);
 
 /* Whether the networks VM @vm_id's NICs name have a free address for each
- * NIC that has no lease yet; FALSE in @ret_ok with the reason
- * ("network 'x' (id 3) has no free address: 8 of 8 in use") otherwise.
- * Costs one row per NIC. */
+ * NIC that has no lease yet (the address it asks for, when it asks for
+ * one); FALSE in @ret_ok with the reason ("NIC 0: network 'x' (id 3) has
+ * no free address: 8 of 8 in use", "NIC 1: 10.0.0.5 of network 'x' is
+ * leased to VM 7") otherwise. Costs a few rows per NIC. */
 gboolean pp_store_vm_check_leases(PpStore *store, gint64 vm_id, gboolean *ret_ok, char **ret_reason,
                                   GError **error);
 
