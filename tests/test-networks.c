@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pp-test-daemon.h"
+#include "pp-test-util.h"
 
 #define NET_A                                                                                      \
   "NAME = \"lan\"\nVN_MAD = \"802.1Q\"\nVLAN_ID = 100\nPHYDEV = \"\"\n"                            \
@@ -368,6 +369,345 @@ test_hold_release(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* GET /v1/vms/ID as root until its state is @state. Returns: (transfer
+ * full): the VM. */
+static json_t *
+wait_vm(PpTestDaemon *f, gint64 id, const char *state)
+{
+  g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) vm = get(f, NULL, path);
+
+    if (g_strcmp0(str(vm, "state"), state) == 0)
+      return g_steal_pointer(&vm);
+    if (g_get_monotonic_time() > deadline)
+      g_error("VM %" G_GINT64_FORMAT " is %s, not %s: %s", id, str(vm, "state"), state,
+              str(vm, "reason"));
+    g_usleep(50000);
+  }
+}
+
+/* POST /v1/vms as @token's user (NULL: root); asserts 201. */
+static gint64
+create_vm(PpTestDaemon *f, const char *token, const char *text)
+{
+  g_auto(PpTestReply) reply = { 0 };
+
+  call(f, token, "POST", "/v1/vms", json_pack("{s:s}", "template", text), &reply);
+  if (reply.status != 201)
+    g_error("POST /v1/vms: %ld %s", reply.status, reply.body->str);
+  return num(reply.json, "id");
+}
+
+/* virt-xml-validate @xml: libvirt's own schema. */
+static void
+assert_valid_domain(const char *xml)
+{
+  g_autofree char *dir = pp_test_mkdtemp();
+  g_autofree char *path = g_build_filename(dir, "domain.xml", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  gint status = -1;
+
+  pp_test_write_file(path, xml);
+  g_assert_true(g_spawn_sync(NULL, (char *[]){ "virt-xml-validate", path, "domain", NULL }, NULL,
+                             G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error(error);
+  if (!g_spawn_check_wait_status(status, NULL))
+    g_error("virt-xml-validate rejects:\n%s\n%s%s", xml, out, err);
+  pp_test_rmtree(dir);
+}
+
+#define VM_NICS_TEMPLATE                                                                           \
+  "NAME = nics\nCPU = 0.5\nMEMORY = 128\n"                                                         \
+  "NIC = [ NETWORK = \"br\" ]\n"                                                                   \
+  "PCI = [ TYPE = \"NIC\", NETWORK = \"lan\", VENDOR = \"8086\", DEVICE = \"1520\" ]\n"            \
+  "NIC = [ NETWORK = \"br\", IP = \"10.1.0.3\", MODEL = \"e1000e\" ]\n"
+#define NET_BR                                                                                     \
+  "NAME = br\nVN_MAD = bridge\nBRIDGE = br0\nAR = [ TYPE = IP4, IP = \"10.1.0.1\", SIZE = 4 ]\n"
+
+/* A VM with a bridged NIC, a PCI NIC (an SR-IOV VF of node-b's I350) and
+ * another bridged NIC that asks for its IP, in that order, deployed on
+ * libvirt's test driver: NIC ids and guest addresses in template order,
+ * leases from both networks, the VF as <interface type='hostdev'> with
+ * its MAC and the network's VLAN, the XML valid; terminate gives every
+ * lease back. */
+static void
+test_vm_nics(PpTestDaemon *f, gconstpointer data)
+{
+  static const char *const vfs[] = { "0000:05:10.0", "0000:05:10.4" };
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) lan = NULL;
+  g_auto(PpTestRun) run = { 0 };
+  json_t *nic;
+  const char *xml;
+  gint64 id;
+
+  /* No capture has SR-IOV links: node-b's I350 gets two back, as the
+   * kernel lays them out (the VFs of PF 05:00.0). */
+  for (guint i = 0; i < G_N_ELEMENTS(vfs); i++)
+    pp_test_sysfs_link_vf(f->trees[1], "0000:05:00.0", vfs[i], i);
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-b", f->trees[1]);
+  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  json_decref(create(f, NULL, NET_A, FALSE));
+  json_decref(create(f, NULL, NET_BR, TRUE));
+
+  id = create_vm(f, NULL, VM_NICS_TEMPLATE);
+  vm = wait_vm(f, id, "running");
+  g_assert_cmpuint(json_array_size(json_object_get(vm, "nics")), ==, 3);
+  nic = json_array_get(json_object_get(vm, "nics"), 0);
+  g_assert_cmpint(num(nic, "nic_id"), ==, 0);
+  g_assert_cmpstr(str(nic, "kind"), ==, "bridge");
+  g_assert_cmpstr(str(nic, "network"), ==, "br");
+  g_assert_cmpstr(str(nic, "ip"), ==, "10.1.0.1");
+  g_assert_cmpstr(str(nic, "mac"), ==, "02:00:00:00:00:08");
+  g_assert_cmpstr(str(nic, "bridge"), ==, "br0");
+  g_assert_cmpstr(str(nic, "model"), ==, "virtio");
+  g_assert_cmpstr(str(nic, "guest_address"), ==, "0000:01:00.0");
+  nic = json_array_get(json_object_get(vm, "nics"), 1);
+  g_assert_cmpstr(str(nic, "kind"), ==, "pci");
+  g_assert_cmpstr(str(nic, "network"), ==, "lan");
+  g_assert_cmpstr(str(nic, "ip"), ==, "10.0.0.10");
+  g_assert_cmpstr(str(nic, "mac"), ==, "02:00:00:00:00:00");
+  g_assert_cmpint(num(nic, "vlan_id"), ==, 100);
+  g_assert_cmpstr(str(nic, "device"), ==, "0000:05:10.0");
+  g_assert_cmpstr(str(nic, "guest_address"), ==, "0000:02:00.0");
+  nic = json_array_get(json_object_get(vm, "nics"), 2);
+  g_assert_cmpstr(str(nic, "ip"), ==, "10.1.0.3");
+  g_assert_cmpstr(str(nic, "mac"), ==, "02:00:00:00:00:0a");
+  g_assert_cmpstr(str(nic, "model"), ==, "e1000e");
+  g_assert_cmpstr(str(nic, "guest_address"), ==, "0000:03:00.0");
+
+  xml = str(vm, "domain_xml");
+  g_assert_nonnull(strstr(xml, "<interface type='hostdev' managed='yes'>\n"
+                               "      <mac address='02:00:00:00:00:00'/>\n"));
+  g_assert_nonnull(strstr(xml, "<tag id='100'/>"));
+  g_assert_nonnull(strstr(xml, "<mac address='02:00:00:00:00:08'/>\n"
+                               "      <source bridge='br0'/>"));
+  g_assert_nonnull(strstr(xml, "<model type='e1000e'/>"));
+  /* The VF is written once, as the NIC. */
+  g_assert_null(strstr(xml, "<hostdev mode='subsystem'"));
+  assert_valid_domain(xml);
+
+  pp_test_cli(f, (const char *const[]){ "vm", "show", "nics", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.out, "NICS"));
+  g_assert_nonnull(strstr(run.out, "10.0.0.10"));
+
+  lan = get(f, NULL, "/v1/networks/lan");
+  g_assert_cmpint(num(lan, "used"), ==, 1);
+  g_assert_cmpint(num(json_array_get(json_object_get(lan, "leases"), 0), "vm_id"), ==, id);
+  g_assert_cmpint(num(json_array_get(json_object_get(lan, "leases"), 0), "nic_id"), ==, 1);
+  {
+    g_autofree char *message = refused(f, NULL, "DELETE", "/v1/networks/lan", NULL, 409);
+    g_autofree char *want = g_strdup_printf(
+        "network 'lan' is used by VMs %" G_GINT64_FORMAT "; terminate them first", id);
+
+    g_assert_cmpstr(message, ==, want);
+  }
+
+  pp_test_run_clear(&run);
+  pp_test_cli(f, (const char *const[]){ "vm", "terminate", "nics", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  json_decref(wait_vm(f, id, "done"));
+  g_clear_pointer(&lan, json_decref);
+  lan = get(f, NULL, "/v1/networks/lan");
+  g_assert_cmpint(num(lan, "used"), ==, 0);
+  {
+    g_autoptr(json_t) br = get(f, NULL, "/v1/networks/br");
+
+    g_assert_cmpint(num(br, "used"), ==, 0);
+  }
+}
+
+/* A user's NICs name networks as that user may use them. */
+static void
+test_vm_nic_refused(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *nic;
+    long status;
+    const char *message;
+  } cases[] = {
+    { "NIC = [ NETWORK = \"lan\" ]", 400,
+      "line 3, column 1: NIC 0: no network 'lan' (`pcipass net list` shows the networks you may "
+      "use)" },
+    { "NIC = [ NETWORK_ID = 1 ]", 400,
+      "line 3, column 1: NIC 0: no network 1 (`pcipass net list` shows the networks you may use)" },
+    { "NIC = [ NETWORK = \"lan\", NETWORK_UNAME = \"root\" ]", 400,
+      "line 3, column 1: NIC 0: no network 'lan' (`pcipass net list` shows the networks you may "
+      "use)" },
+    { "NIC = [ NETWORK = \"pub\", IP = \"10.1.0.9\" ]", 400,
+      "line 3, column 1: NIC 0: IP 10.1.0.9 is in no address range of network 'pub' (`pcipass "
+      "net show pub` lists them)" },
+    { "NIC = [ NETWORK = \"pub\", MAC = \"02:00:00:00:01:00\" ]", 400,
+      "line 3, column 1: NIC 0: MAC 02:00:00:00:01:00 is in no address range of network 'pub' "
+      "(`pcipass net show pub` lists them)" },
+    { "NIC = [ NETWORK = \"mine\" ]", 400,
+      "line 3, column 1: NIC 0: network 'mine' has no BRIDGE: it serves PCI NICs only (PCI = [ "
+      "TYPE = \"NIC\", NETWORK = \"mine\", ... ])" },
+  };
+  g_autofree char *alice = NULL;
+  g_autoptr(json_t) page = NULL;
+
+  pp_test_daemon_start(f, NULL);
+  alice = add_user(f, "alice");
+  json_decref(create(f, NULL, NET_A, FALSE));
+  json_decref(create(f, NULL,
+                     "NAME = pub\nVN_MAD = bridge\nBRIDGE = br0\n"
+                     "AR = [ TYPE = IP4, IP = \"10.1.0.1\", SIZE = 4 ]\n",
+                     TRUE));
+  json_decref(create(
+      f, alice, "NAME = mine\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = \"10.2.0.1\", SIZE = 4 ]\n",
+      FALSE));
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text = g_strdup_printf("CPU = 0.1\nMEMORY = 64\n%s\n", cases[i].nic);
+    g_autofree char *message =
+        refused(f, alice, "POST", "/v1/vms", json_pack("{s:s}", "template", text), cases[i].status);
+
+    g_assert_cmpstr(message, ==, cases[i].message);
+  }
+  page = get(f, NULL, "/v1/vms");
+  g_assert_cmpuint(json_array_size(json_object_get(page, "vms")), ==, 0);
+  /* The shared network by name, with its owner named: fine. */
+  create_vm(f, alice,
+            "CPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK = \"pub\", NETWORK_UNAME = \"root\" ]\n");
+}
+
+#define RACERS 32
+#define LAST8                                                                                      \
+  "NAME = last8\nVN_MAD = bridge\nBRIDGE = br0\nAR = [ TYPE = IP4, IP = \"10.3.0.1\", SIZE = 10 "  \
+  "]\n"
+#define RACER_TEMPLATE "CPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK = \"last8\" ]\n"
+
+typedef struct {
+  PpTestDaemon *f;
+  gint64 id;
+} Racer;
+
+static gpointer
+racer_thread(gpointer data)
+{
+  Racer *r = data;
+  g_autoptr(json_t) body = json_pack("{s:s}", "template", RACER_TEMPLATE);
+  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+
+  /* A connection the daemon could not take yet is tried again. */
+  for (guint attempt = 0; attempt < 100; attempt++) {
+    g_auto(PpTestReply) reply = { 0 };
+    CURLcode rc = pp_test_http_try(r->f, r->f->socket, NULL, "POST", "/v1/vms", dumped,
+                                   strlen(dumped), &reply);
+
+    if (rc == CURLE_OK && reply.status == 201) {
+      r->id = json_integer_value(json_object_get(reply.json, "id"));
+      return NULL;
+    }
+    g_usleep(10000);
+  }
+  return NULL;
+}
+
+/* How many VMs are in @state. */
+static gsize
+n_in_state(PpTestDaemon *f, const char *state)
+{
+  g_autofree char *path = g_strdup_printf("/v1/vms?state=%s&limit=1000", state);
+  g_autoptr(json_t) page = get(f, NULL, path);
+
+  return json_array_size(json_object_get(page, "vms"));
+}
+
+static void
+wait_counts(PpTestDaemon *f, gsize running, gsize pending)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  while (n_in_state(f, "running") != running || n_in_state(f, "pending") != pending) {
+    if (g_get_monotonic_time() > deadline)
+      g_error("%zu VMs running, %zu pending; waited for %zu and %zu", n_in_state(f, "running"),
+              n_in_state(f, "pending"), running, pending);
+    g_usleep(50000);
+  }
+}
+
+/* 32 clients ask at once for a NIC on a network with 8 addresses left (2
+ * of 10 held): 8 VMs get one each, no address twice; 24 wait, saying
+ * why; a terminate lets the next one in with the address given back. */
+static void
+test_last_addresses(PpTestDaemon *f, gconstpointer data)
+{
+  Racer racers[RACERS];
+  GThread *threads[RACERS];
+  g_autoptr(json_t) net = NULL;
+  g_autoptr(GHashTable) ips = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) macs = g_hash_table_new(g_str_hash, g_str_equal);
+  gint64 waiting = 0, running = 0;
+  json_t *lease;
+  size_t i;
+
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-a", f->trees[0]);
+  json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
+  json_decref(create(f, NULL, LAST8, FALSE));
+  for (guint k = 0; k < 2; k++) {
+    g_auto(PpTestReply) reply = { 0 };
+
+    call(f, NULL, "POST", "/v1/networks/last8/hold",
+         json_pack("{s:s}", "address", k == 0 ? "10.3.0.2" : "10.3.0.7"), &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+  }
+  for (guint k = 0; k < RACERS; k++) {
+    racers[k] = (Racer){ f, 0 };
+    threads[k] = g_thread_new("racer", racer_thread, &racers[k]);
+  }
+  for (guint k = 0; k < RACERS; k++) {
+    g_thread_join(threads[k]);
+    g_assert_cmpint(racers[k].id, >, 0);
+  }
+  wait_counts(f, 8, RACERS - 8);
+
+  net = get(f, NULL, "/v1/networks/last8");
+  g_assert_cmpint(num(net, "used"), ==, 8);
+  g_assert_cmpint(num(net, "held"), ==, 2);
+  json_array_foreach(json_object_get(net, "leases"), i, lease)
+  {
+    g_assert_true(g_hash_table_add(ips, (gpointer)str(lease, "ip")));
+    g_assert_true(g_hash_table_add(macs, (gpointer)str(lease, "mac")));
+    if (json_is_integer(json_object_get(lease, "vm_id")))
+      running = num(lease, "vm_id");
+  }
+  g_assert_cmpuint(g_hash_table_size(ips), ==, 10);
+  g_assert_cmpuint(g_hash_table_size(macs), ==, 10);
+
+  /* A waiting VM says why, in vm show and in the list's summary. */
+  for (guint k = 0; k < RACERS && waiting == 0; k++) {
+    g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, racers[k].id);
+    g_autoptr(json_t) vm = get(f, NULL, path);
+
+    if (g_strcmp0(str(vm, "state"), "pending") == 0) {
+      waiting = racers[k].id;
+      g_assert_cmpstr(str(json_array_get(json_object_get(vm, "explanation"), 0), "reason"), ==,
+                      "NIC 0: network 'last8' (id 1) has no free address: 10 of 10 in use");
+    }
+  }
+  g_assert_cmpint(waiting, >, 0);
+
+  /* One ends: its address goes to one that waited. */
+  {
+    g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/terminate", running);
+    g_auto(PpTestReply) reply = { 0 };
+
+    call(f, NULL, "POST", path, NULL, &reply);
+    g_assert_cmpint(reply.status, ==, 202);
+  }
+  json_decref(wait_vm(f, running, "done"));
+  wait_counts(f, 8, RACERS - 9);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -380,5 +720,11 @@ main(int argc, char **argv)
              pp_test_daemon_tear_down);
   g_test_add("/networks/hold-release", PpTestDaemon, NULL, pp_test_daemon_set_up, test_hold_release,
              pp_test_daemon_tear_down);
+  g_test_add("/networks/vm-nics", PpTestDaemon, NULL, pp_test_daemon_set_up, test_vm_nics,
+             pp_test_daemon_tear_down);
+  g_test_add("/networks/vm-nic-refused", PpTestDaemon, NULL, pp_test_daemon_set_up,
+             test_vm_nic_refused, pp_test_daemon_tear_down);
+  g_test_add("/networks/last-addresses", PpTestDaemon, NULL, pp_test_daemon_set_up,
+             test_last_addresses, pp_test_daemon_tear_down);
   return g_test_run();
 }
