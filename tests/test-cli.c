@@ -1220,7 +1220,8 @@ test_fake_tenancy(void)
   /* The user as user show prints it. */
   g_assert_nonnull(strstr(run.out, "NAME           : al ice\n"));
   g_assert_nonnull(strstr(
-      run.out, "\nQUOTA        USED LIMIT\nVMS             1     3\nCPU             -     -\n"));
+      run.out,
+      "\nQUOTA          USED LIMIT\nVMS               1     3\nCPU               -     -\n"));
   pp_test_run_clear(&run);
   fake_server_free(server);
   unlink(sock);

@@ -303,8 +303,8 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 34);
   /* --json on all; --socket, --url, --token-file, --ca-file on the 33
-   * daemon ones; 38 of their own. */
-  g_assert_cmpuint(options, ==, 34 + 4 * 33 + 38);
+   * daemon ones; 39 of their own. */
+  g_assert_cmpuint(options, ==, 34 + 4 * 33 + 39);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -573,13 +573,13 @@ test_show_user_view(void)
 static void
 test_user_quota(void)
 {
-  g_autoptr(json_t) user =
-      json_pack("{s:i, s:s, s:b, s:I, s:{s:{s:i, s:i}, s:{s:f, s:f}, s:{s:i, s:n}, s:{s:i, s:n}, "
-                "s:[{s:s, s:i, s:i}, {s:s, s:i, s:n}]}}",
-                "id", 2, "name", "alice", "admin", 0, "created", (json_int_t)1764000000 - 30,
-                "quota", "vms", "used", 3, "limit", 5, "cpu", "used", 2.5, "limit", 4.0,
-                "memory_mib", "used", 3072, "limit", "pci", "used", 2, "limit", "pci_classes",
-                "class", "0302", "used", 1, "limit", 2, "class", "0200", "used", 1, "limit");
+  g_autoptr(json_t) user = json_pack(
+      "{s:i, s:s, s:b, s:I, s:{s:{s:i, s:i}, s:{s:f, s:f}, s:{s:i, s:n}, s:{s:i, s:n}, "
+      "s:{s:i, s:i}, s:[{s:s, s:i, s:i}, {s:s, s:i, s:n}]}}",
+      "id", 2, "name", "alice", "admin", 0, "created", (json_int_t)1764000000 - 30, "quota", "vms",
+      "used", 3, "limit", 5, "cpu", "used", 2.5, "limit", 4.0, "memory_mib", "used", 3072, "limit",
+      "pci", "used", 2, "limit", "leases", "used", 1, "limit", 4, "pci_classes", "class", "0302",
+      "used", 1, "limit", 2, "class", "0200", "used", 1, "limit");
   g_autofree char *text = pp_host_table_user(user, 1764000000);
 
   g_assert_cmpstr(text, ==,
@@ -593,6 +593,7 @@ test_user_quota(void)
                   "CPU             2.5         4\n"
                   "MEMORY (MIB)   3072 unlimited\n"
                   "PCI DEVICES       2 unlimited\n"
+                  "NETWORK LEASES    1         4\n"
                   "PCI CLASS 0302    1         2\n"
                   "PCI CLASS 0200    1 unlimited\n");
 }

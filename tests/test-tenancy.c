@@ -168,7 +168,7 @@ test_quota(PpTestDaemon *f, gconstpointer data)
   pp_test_cli(f,
               (const char *const[]){ "user", "quota", "alice", "--vms", "2", "--cpu", "1.5",
                                      "--memory", "2048", "--pci", "2", "--pci-class", "0200=1",
-                                     NULL },
+                                     "--leases", "3", NULL },
               &run);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_nonnull(strstr(run.out, "NAME           : alice\n"));
@@ -177,6 +177,7 @@ test_quota(PpTestDaemon *f, gconstpointer data)
                                    "CPU               0   1.5\n"
                                    "MEMORY (MIB)      0  2048\n"
                                    "PCI DEVICES       0     2\n"
+                                   "NETWORK LEASES    0     3\n"
                                    "PCI CLASS 0200    0     1\n"));
   pp_test_run_clear(&run);
 

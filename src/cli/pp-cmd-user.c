@@ -146,6 +146,7 @@ pp_cmd_user_quota(int argc, char **argv)
   g_autofree char *cpu = NULL;
   g_autofree char *memory = NULL;
   g_autofree char *pci = NULL;
+  g_autofree char *leases = NULL;
   g_auto(GStrv) classes = NULL;
   const GOptionEntry entries[] = {
     { "vms", 0, 0, G_OPTION_ARG_STRING, &vms, "At most N VMs that are not done ('none': no limit)",
@@ -155,6 +156,8 @@ pp_cmd_user_quota(int argc, char **argv)
       "MIB" },
     { "pci", 0, 0, G_OPTION_ARG_STRING, &pci, "At most N PCI devices (requests) in all ('none')",
       "N" },
+    { "leases", 0, 0, G_OPTION_ARG_STRING, &leases,
+      "At most N NICs on networks, each a lease, in all ('none')", "N" },
     { "pci-class", 0, 0, G_OPTION_ARG_STRING_ARRAY, &classes,
       "At most N PCI devices of CLASS (4 hex digits, as a request's CLASS; 'none' removes it); "
       "again for another class",
@@ -178,7 +181,8 @@ pp_cmd_user_quota(int argc, char **argv)
   if ((vms != NULL && !set_limit(body, "vms", "--vms", vms, FALSE)) ||
       (cpu != NULL && !set_limit(body, "cpu", "--cpu", cpu, TRUE)) ||
       (memory != NULL && !set_limit(body, "memory_mib", "--memory", memory, FALSE)) ||
-      (pci != NULL && !set_limit(body, "pci", "--pci", pci, FALSE)))
+      (pci != NULL && !set_limit(body, "pci", "--pci", pci, FALSE)) ||
+      (leases != NULL && !set_limit(body, "leases", "--leases", leases, FALSE)))
     return PP_EXIT_USAGE;
   for (guint i = 0; classes != NULL && classes[i] != NULL; i++) {
     const char *eq = strchr(classes[i], '=');
@@ -203,7 +207,8 @@ pp_cmd_user_quota(int argc, char **argv)
   if (json_object_size(by_class) > 0)
     json_object_set(body, "pci_classes", by_class);
   if (json_object_size(body) == 0) {
-    pp_say_error("user quota changes nothing: give --vms, --cpu, --memory, --pci or --pci-class "
+    pp_say_error("user quota changes nothing: give --vms, --cpu, --memory, --pci, --leases or "
+                 "--pci-class "
                  "(try --help)");
     return PP_EXIT_USAGE;
   }

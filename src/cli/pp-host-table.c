@@ -660,6 +660,7 @@ pp_host_table_user(const json_t *user, gint64 now)
     { "cpu", "CPU" },
     { "memory_mib", "MEMORY (MIB)" },
     { "pci", "PCI DEVICES" },
+    { "leases", "NETWORK LEASES" },
   };
   const json_t *quota = json_object_get(user, "quota");
   g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
