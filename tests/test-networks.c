@@ -708,6 +708,54 @@ test_last_addresses(PpTestDaemon *f, gconstpointer data)
   wait_counts(f, 8, RACERS - 9);
 }
 
+/* PF_POLICY from the template to the placer (issue 12). No capture has
+ * SR-IOV links; node-b's I350 VFs 05:10.0, 05:10.4, 05:11.0 and 05:11.4
+ * are on NUMA node 0 in the capture (the others on node 1), and placement
+ * keeps a VM on one node: here they are linked to two PFs, two each, so
+ * that the policy has PFs to choose from on that node. A VM without a
+ * policy takes the first VF; spread the other PF's; pack the PF that gives
+ * the most (a tie: by address). */
+static void
+test_pf_policy(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *pf;
+    const char *vf;
+    guint index;
+  } links[] = {
+    { "0000:05:00.0", "0000:05:10.0", 0 },
+    { "0000:05:00.0", "0000:05:10.4", 1 },
+    { "0000:05:00.1", "0000:05:11.0", 0 },
+    { "0000:05:00.1", "0000:05:11.4", 1 },
+  };
+  static const struct {
+    const char *policy;
+    const char *device;
+  } vms[] = {
+    { NULL, "0000:05:10.0" },
+    { "spread", "0000:05:11.0" },
+    { "pack", "0000:05:10.4" },
+    { "pack", "0000:05:11.4" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(links); i++)
+    pp_test_sysfs_link_vf(f->trees[1], links[i].pf, links[i].vf, links[i].index);
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-b", f->trees[1]);
+  json_decref(pp_test_wait_host(f, "node-b", "monitored", 0));
+  for (guint i = 0; i < G_N_ELEMENTS(vms); i++) {
+    g_autofree char *policy = vms[i].policy != NULL
+                                  ? g_strdup_printf(", PF_POLICY = \"%s\"", vms[i].policy)
+                                  : g_strdup("");
+    g_autofree char *text = g_strdup_printf(
+        "CPU = 0.1\nMEMORY = 64\nPCI = [ VENDOR = \"8086\", DEVICE = \"1520\"%s ]\n", policy);
+    g_autoptr(json_t) vm = wait_vm(f, create_vm(f, NULL, text), "running");
+
+    g_assert_cmpstr(str(json_array_get(json_object_get(vm, "devices"), 0), "address"), ==,
+                    vms[i].device);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -726,5 +774,7 @@ main(int argc, char **argv)
              test_vm_nic_refused, pp_test_daemon_tear_down);
   g_test_add("/networks/last-addresses", PpTestDaemon, NULL, pp_test_daemon_set_up,
              test_last_addresses, pp_test_daemon_tear_down);
+  g_test_add("/networks/pf-policy", PpTestDaemon, NULL, pp_test_daemon_set_up, test_pf_policy,
+             pp_test_daemon_tear_down);
   return g_test_run();
 }
