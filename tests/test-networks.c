@@ -756,6 +756,70 @@ test_pf_policy(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+#define NET_ALL_TYPES                                                                              \
+  "NAME = all\nVN_MAD = bridge\nBRIDGE = br0\n"                                                    \
+  "AR = [ TYPE = ETHER, SIZE = 1 ]\n"                                                              \
+  "AR = [ TYPE = IP4, IP = \"10.4.0.1\", SIZE = 1 ]\n"                                             \
+  "AR = [ TYPE = IP6, GLOBAL_PREFIX = \"2001:db8:1::\", ULA_PREFIX = \"fd00:1::\", SIZE = 1 ]\n"   \
+  "AR = [ TYPE = IP6_STATIC, IP6 = \"2001:db8:2::10\", PREFIX_LENGTH = 64, SIZE = 1 ]\n"           \
+  "AR = [ TYPE = IP4_6, IP = \"10.4.1.1\", GLOBAL_PREFIX = \"2001:db8:3::\", SIZE = 1 ]\n"         \
+  "AR = [ TYPE = IP4_6_STATIC, IP = \"10.4.2.1\", IP6 = \"2001:db8:4::20\", "                      \
+  "PREFIX_LENGTH = 64, SIZE = 1 ]\n"
+
+/* Leases from every range type, through a VM's NICs: each NIC takes the
+ * first range with room, in order; each lease has what its type gives. */
+static void
+test_range_types(PpTestDaemon *f, gconstpointer data)
+{
+  static const struct {
+    const char *mac, *ip, *ip6_global, *ip6_ula, *ip6;
+  } want[] = {
+    { "02:00:00:00:00:00", NULL, NULL, NULL, NULL },
+    { "02:00:00:00:00:01", "10.4.0.1", NULL, NULL, NULL },
+    { "02:00:00:00:00:02", NULL, "2001:db8:1::ff:fe00:2", "fd00:1::ff:fe00:2", NULL },
+    { "02:00:00:00:00:03", NULL, NULL, NULL, "2001:db8:2::10" },
+    { "02:00:00:00:00:04", "10.4.1.1", "2001:db8:3::ff:fe00:4", NULL, NULL },
+    { "02:00:00:00:00:05", "10.4.2.1", NULL, NULL, "2001:db8:4::20" },
+  };
+  g_autoptr(GString) text = g_string_new("NAME = six\nCPU = 0.1\nMEMORY = 64\n");
+  g_autoptr(json_t) vm = NULL;
+
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-a", f->trees[0]);
+  json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
+  json_decref(create(f, NULL, NET_ALL_TYPES, FALSE));
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+    g_string_append(text, "NIC = [ NETWORK = \"all\" ]\n");
+  vm = wait_vm(f, create_vm(f, NULL, text->str), "running");
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    json_t *nic = json_array_get(json_object_get(vm, "nics"), i);
+
+    g_assert_cmpstr(str(nic, "mac"), ==, want[i].mac);
+    g_assert_cmpstr(str(nic, "ip"), ==, want[i].ip);
+    g_assert_cmpstr(str(nic, "ip6_global"), ==, want[i].ip6_global);
+    g_assert_cmpstr(str(nic, "ip6_ula"), ==, want[i].ip6_ula);
+    g_assert_cmpstr(str(nic, "ip6"), ==, want[i].ip6);
+  }
+  /* Full: the next VM waits. */
+  {
+    g_autoptr(json_t) next = wait_vm(
+        f, create_vm(f, NULL, "CPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK = \"all\" ]\n"), "pending");
+    gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+    gint64 id = num(next, "id");
+
+    while (json_is_null(json_object_get(next, "explanation"))) {
+      g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, id);
+
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_usleep(50000);
+      json_decref(next);
+      next = get(f, NULL, path);
+    }
+    g_assert_cmpstr(str(json_array_get(json_object_get(next, "explanation"), 0), "reason"), ==,
+                    "NIC 0: network 'all' (id 1) has no free address: 6 of 6 in use");
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -775,6 +839,8 @@ main(int argc, char **argv)
   g_test_add("/networks/last-addresses", PpTestDaemon, NULL, pp_test_daemon_set_up,
              test_last_addresses, pp_test_daemon_tear_down);
   g_test_add("/networks/pf-policy", PpTestDaemon, NULL, pp_test_daemon_set_up, test_pf_policy,
+             pp_test_daemon_tear_down);
+  g_test_add("/networks/range-types", PpTestDaemon, NULL, pp_test_daemon_set_up, test_range_types,
              pp_test_daemon_tear_down);
   return g_test_run();
 }
