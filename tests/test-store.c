@@ -4085,6 +4085,9 @@ test_vm_nics_json(Fixture *f, gconstpointer data)
   g_autoptr(PpVmSpec) spec = parse_ok(text);
   g_autoptr(PpNetwork) net1 = add_network(f->store, alice->id, "a");
   g_autoptr(PpNetwork) net2 = add_network(f->store, alice->id, "b");
+  /* NETWORK_ID 1 and 2 below name them. */
+  g_assert_cmpint(net1->id, ==, 1);
+  g_assert_cmpint(net2->id, ==, 2);
   g_autoptr(PpVm) vm = pp_store_vm_create_spec(f->store, alice->id, text, spec, 500, &error);
   g_autoptr(PpVm) old = NULL;
   g_autofree char *old_sql = NULL;
