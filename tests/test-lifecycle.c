@@ -463,12 +463,48 @@ test_user_images(Fixture *f, gconstpointer data)
   pp_test_daemon_stop(&f->d);
 }
 
+/* A bridged NIC on a bridge the host does not have (issue 12): libvirt
+ * refuses the start in its own words, the VM fails once its one try is
+ * spent, and the lease it took at placement is given back. */
+static void
+test_missing_bridge(Fixture *f, gconstpointer data)
+{
+  g_autofree char *text =
+      g_strdup_printf("NAME = nobridge\nCPU = 0.1\nMEMORY = 128\n"
+                      "OS = [ KERNEL = \"%s\", INITRD = \"%s\", KERNEL_CMD = \"%s\" ]\n"
+                      "NIC = [ NETWORK = \"nobr\" ]\n",
+                      f->kernel, f->initrd, f->cmdline);
+  g_autoptr(json_t) body = json_pack(
+      "{s:s}", "template",
+      "NAME = nobr\nVN_MAD = bridge\nBRIDGE = ppnobr0\nAR = [ TYPE = IP4, IP = \"10.5.0.1\", "
+      "SIZE = 2 ]\n");
+  g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(json_t) net = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+
+  pp_test_daemon_start(&f->d, (const char *const[]){ "--deploy-tries", "1", NULL });
+  add_host(f);
+  pp_test_http(&f->d, f->d.socket, NULL, "POST", "/v1/networks", dumped, strlen(dumped), &reply);
+  g_assert_cmpint(reply.status, ==, 201);
+  pp_test_reply_clear(&reply);
+  vm = pp_test_wait_vm(&f->d, pp_test_vm_create(&f->d, text), "failed");
+  assert_reason(f, vm, "ppnobr0");
+  g_assert_true(history_has(vm, "deploying", "failed"));
+  pp_test_http(&f->d, f->d.socket, NULL, "GET", "/v1/networks/nobr", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_cmpint(json_integer_value(json_object_get(reply.json, "used")), ==, 0);
+  g_assert_cmpuint(json_array_size(json_object_get(reply.json, "leases")), ==, 0);
+  pp_test_daemon_stop(&f->d);
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
 
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD("/lifecycle/missing-bridge", test_missing_bridge);
   ADD("/lifecycle/events", test_events);
   ADD("/lifecycle/restart-reconcile", test_restart_reconcile);
   ADD("/lifecycle/libvirtd-killed", test_libvirtd_killed);
