@@ -383,7 +383,7 @@ test_network_template_documented(void)
       "is not an address range type: ", 6 },
     { "NAME = x\nVN_MAD = dummy\nAR = [ TYPE = IP4, IP = \"10.0.0.1\", SIZE = 1, FOO = 1 ]\n",
       "AR takes ", 8 },
-    { "NAME = x\nVN_MAD = foo\n", "a network driver pcipass implements: ", 3 },
+    { "NAME = x\nVN_MAD = foo\n", "a network driver pcipass implements: ", 4 },
   };
   g_autofree char *man = read_source("man/pcipass.1");
   const char *start = strstr(man, "\n.SH A NETWORK TEMPLATE\n");

@@ -565,12 +565,12 @@ test_vn_mad(void)
   g_autoptr(PpNetworkSpec) bridge = parse_ok("NAME = n\nVN_MAD = BRIDGE\nBRIDGE = br0\n" AR4);
 
   g_assert_cmpint(bridge->vn_mad, ==, PP_NETWORK_VN_MAD_BRIDGE);
-  parse_fails("NAME = n\nVN_MAD = ovswitch\n" AR4,
-              "line 2, column 1: VN_MAD: 'ovswitch' is not a network driver pcipass implements: "
-              "dummy, 802.1Q or bridge");
+  parse_fails("NAME = n\nVN_MAD = vxlan\n" AR4,
+              "line 2, column 1: VN_MAD: 'vxlan' is not a network driver pcipass implements: "
+              "dummy, 802.1Q, bridge or ovswitch");
   parse_fails("NAME = n\nVN_MAD = \"\"\n" AR4,
               "line 2, column 1: VN_MAD: '' is not a network driver pcipass implements: dummy, "
-              "802.1Q or bridge");
+              "802.1Q, bridge or ovswitch");
 }
 
 static void
@@ -618,9 +618,25 @@ test_vlan_id(void)
               "line 2, column 1: VN_MAD: an 802.1Q network needs VLAN_ID (0 to 4094); pcipass "
               "does not pick one (no AUTOMATIC_VLAN_ID)");
   parse_fails(HEAD "VLAN_ID = 5\n" AR4,
-              "line 3, column 1: VLAN_ID: is for 802.1Q networks; this one's VN_MAD is dummy");
+              "line 3, column 1: VLAN_ID: is for 802.1Q and ovswitch networks; this one's "
+              "VN_MAD is dummy");
   parse_fails("NAME = n\nVLAN_ID = 5\nVN_MAD = bridge\n" AR4,
-              "line 2, column 1: VLAN_ID: is for 802.1Q networks; this one's VN_MAD is bridge");
+              "line 2, column 1: VLAN_ID: is for 802.1Q and ovswitch networks; this one's "
+              "VN_MAD is bridge");
+  /* Open vSwitch: a VLAN or none; PHYDEV is 802.1Q's. */
+  {
+    g_autoptr(PpNetworkSpec) tagged =
+        parse_ok("NAME = n\nVN_MAD = ovswitch\nBRIDGE = ovsbr0\nVLAN_ID = 200\n" AR4);
+    g_autoptr(PpNetworkSpec) untagged =
+        parse_ok("NAME = n\nVN_MAD = OVSwitch\nBRIDGE = ovsbr0\n" AR4);
+
+    g_assert_cmpint(tagged->vn_mad, ==, PP_NETWORK_VN_MAD_OVSWITCH);
+    g_assert_cmpint(tagged->vlan_id, ==, 200);
+    g_assert_cmpint(untagged->vlan_id, ==, -1);
+    g_assert_cmpstr(pp_network_vn_mad_to_string(untagged->vn_mad), ==, "ovswitch");
+  }
+  parse_fails("NAME = n\nVN_MAD = ovswitch\nPHYDEV = eth0\n" AR4,
+              "line 3, column 1: PHYDEV: is for 802.1Q networks; this one's VN_MAD is ovswitch");
 }
 
 static void

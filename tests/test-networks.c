@@ -820,6 +820,42 @@ test_range_types(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* A bridged NIC on an ovswitch network: its port on the Open vSwitch
+ * bridge carries the network's VLAN; on an 802.1Q network it is plugged
+ * untagged into the VLAN's bridge. */
+static void
+test_ovswitch(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) vm = NULL;
+  const char *xml;
+
+  pp_test_daemon_start(f, NULL);
+  pp_test_add_tree_host(f, "node-a", f->trees[0]);
+  json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
+  json_decref(create(f, NULL,
+                     "NAME = ovs\nVN_MAD = ovswitch\nBRIDGE = ovsbr0\nVLAN_ID = 200\n"
+                     "AR = [ TYPE = ETHER, SIZE = 4 ]\n",
+                     FALSE));
+  json_decref(create(f, NULL,
+                     "NAME = v100\nVN_MAD = \"802.1Q\"\nBRIDGE = br100\nPHYDEV = eth0\n"
+                     "VLAN_ID = 100\nAR = [ TYPE = ETHER, SIZE = 4 ]\n",
+                     FALSE));
+  vm = wait_vm(f,
+               create_vm(f, NULL,
+                         "CPU = 0.1\nMEMORY = 64\nNIC = [ NETWORK = \"ovs\" ]\n"
+                         "NIC = [ NETWORK = \"v100\" ]\n"),
+               "running");
+  xml = str(vm, "domain_xml");
+  g_assert_nonnull(strstr(xml, "<source bridge='ovsbr0'/>\n"
+                               "      <vlan>\n"
+                               "        <tag id='200'/>\n"
+                               "      </vlan>\n"
+                               "      <virtualport type='openvswitch'/>\n"));
+  g_assert_nonnull(strstr(xml, "<source bridge='br100'/>\n      <model"));
+  g_assert_null(strstr(xml, "<tag id='100'/>"));
+  assert_valid_domain(xml);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -841,6 +877,8 @@ main(int argc, char **argv)
   g_test_add("/networks/pf-policy", PpTestDaemon, NULL, pp_test_daemon_set_up, test_pf_policy,
              pp_test_daemon_tear_down);
   g_test_add("/networks/range-types", PpTestDaemon, NULL, pp_test_daemon_set_up, test_range_types,
+             pp_test_daemon_tear_down);
+  g_test_add("/networks/ovswitch", PpTestDaemon, NULL, pp_test_daemon_set_up, test_ovswitch,
              pp_test_daemon_tear_down);
   return g_test_run();
 }

@@ -262,7 +262,7 @@ pp_ip6_eui64(const PpIp6 *prefix, const PpMac *mac, PpIp6 *ret)
 /* Types                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static const char *const vn_mad_names[] = { "dummy", "802.1Q", "bridge" };
+static const char *const vn_mad_names[] = { "dummy", "802.1Q", "bridge", "ovswitch" };
 static const char *const ar_type_names[] = { "ETHER",      "IP4",   "IP6",
                                              "IP6_STATIC", "IP4_6", "IP4_6_STATIC" };
 
@@ -770,7 +770,8 @@ parse_vn_mad(Ctx *ctx, const PpAttribute *attr, const char *value)
     }
   }
   return fail_attr(
-      ctx, attr, "'%s' is not a network driver pcipass implements: dummy, 802.1Q or bridge", value);
+      ctx, attr,
+      "'%s' is not a network driver pcipass implements: dummy, 802.1Q, bridge or ovswitch", value);
 }
 
 static gboolean
@@ -1323,8 +1324,9 @@ check_network(Ctx *ctx)
                      "an 802.1Q network needs VLAN_ID (0 to %d); pcipass does not pick one "
                      "(no AUTOMATIC_VLAN_ID)",
                      PP_NETWORK_VLAN_ID_MAX);
-  if (spec->vn_mad != PP_NETWORK_VN_MAD_8021Q && vlan != NULL)
-    return fail_attr(ctx, vlan, "is for 802.1Q networks; this one's VN_MAD is %s",
+  if (spec->vn_mad != PP_NETWORK_VN_MAD_8021Q && spec->vn_mad != PP_NETWORK_VN_MAD_OVSWITCH &&
+      vlan != NULL)
+    return fail_attr(ctx, vlan, "is for 802.1Q and ovswitch networks; this one's VN_MAD is %s",
                      vn_mad_names[spec->vn_mad]);
   if (spec->vn_mad != PP_NETWORK_VN_MAD_8021Q && spec->phydev != NULL)
     return fail_attr(ctx, phydev, "is for 802.1Q networks; this one's VN_MAD is %s",

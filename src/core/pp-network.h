@@ -10,8 +10,15 @@
  *   NAME = "passthrough"          required; 1..64 of [A-Za-z0-9._-], not
  *                                 starting with '-' or '.' (as host and user
  *                                 names)
- *   VN_MAD = "dummy" | "802.1Q" | "bridge"
- *                                 required
+ *   VN_MAD = "dummy" | "802.1Q" | "bridge" | "ovswitch"
+ *                                 required. On the hosts, pcipass plugs
+ *                                 bridged NICs into BRIDGE and configures no
+ *                                 host networking: for dummy, bridge and
+ *                                 802.1Q BRIDGE is the bridge of the
+ *                                 network (of its VLAN for 802.1Q), its
+ *                                 NICs untagged; for ovswitch BRIDGE is an
+ *                                 Open vSwitch bridge and the NICs' ports
+ *                                 get VLAN_ID's tag
  *   BRIDGE = "br0"                optional: a network without one serves PCI
  *                                 NICs only (the guide: for PCI NICs it "will
  *                                 be ignored"); 1..15 of [A-Za-z0-9._-]
@@ -20,9 +27,11 @@
  *                                 PCI NICs); a bridged NIC on an 802.1Q
  *                                 network without one is refused where it is
  *                                 attached, not here
- *   VLAN_ID = 100                 802.1Q only, and required there (0..4094);
- *                                 OpenNebula's AUTOMATIC_VLAN_ID is not
- *                                 implemented: pcipass never picks a VLAN
+ *   VLAN_ID = 100                 802.1Q (required there) and ovswitch
+ *                                 (optional) only, 0..4094; OpenNebula's
+ *                                 AUTOMATIC_VLAN_ID is not implemented:
+ *                                 pcipass never picks a VLAN. A PCI NIC that
+ *                                 is an SR-IOV VF gets it from its PF
  *   MTU = 1500                    68..65535 (RFC 791's minimum for IPv4)
  *   NETWORK_ADDRESS = "10.0.0.0"  IPv4, given with NETWORK_MASK, host bits
  *   NETWORK_MASK = "255.255.255.0" | "/24"
@@ -207,6 +216,7 @@ typedef enum {
   PP_NETWORK_VN_MAD_DUMMY,
   PP_NETWORK_VN_MAD_8021Q,
   PP_NETWORK_VN_MAD_BRIDGE,
+  PP_NETWORK_VN_MAD_OVSWITCH,
   _PP_NETWORK_VN_MAD_MAX,
 } PpNetworkVnMad;
 
@@ -270,7 +280,7 @@ typedef struct {
   PpNetworkVnMad vn_mad;
   char *bridge;         /* NULL: none (PCI NICs only) */
   char *phydev;         /* NULL: none, or blank */
-  gint vlan_id;         /* -1: none (every network but 802.1Q) */
+  gint vlan_id;         /* -1: none (always for dummy and bridge) */
   guint mtu;            /* 0: not set */
   gboolean has_network; /* NETWORK_ADDRESS and NETWORK_MASK */
   PpIp4 network_address;

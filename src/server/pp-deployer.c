@@ -714,11 +714,13 @@ keep_text(Call *call, char *text)
 }
 
 /* The VM's NICs with their leases and devices (issue 12), into @call. A
- * NIC of a network takes the network's VLAN unless it says its own (an
+ * PCI NIC takes the network's VLAN unless it says its own (an
  * administrator's VLAN_ID); a bridged one the network's bridge unless it
- * names one. Bridged NICs get no VLAN tag: the network's BRIDGE is the
- * bridge of its VLAN on the hosts (a tag on a bridge needs Open vSwitch,
- * which pcipass does not drive). */
+ * names one. A bridged NIC is tagged on an ovswitch network only (its
+ * BRIDGE is an Open vSwitch bridge, where the port carries the tag); on
+ * the others BRIDGE is the bridge of the network, or of its VLAN, and the
+ * NIC is plugged in untagged (a tag on a Linux bridge is refused by
+ * libvirt). */
 static gboolean
 read_vm_nics(Call *call, PpStore *store, const GPtrArray *devices, GError **error)
 {
@@ -746,6 +748,10 @@ read_vm_nics(Call *call, PpStore *store, const GPtrArray *devices, GError **erro
       }
       if (nic.bridge == NULL)
         nic.bridge = keep_text(call, g_strdup(network->spec->bridge));
+      if (nic.kind == PP_VM_NIC_BRIDGE && network->spec->vn_mad == PP_NETWORK_VN_MAD_OVSWITCH) {
+        nic.openvswitch = TRUE;
+        nic.vlan_id = network->spec->vlan_id;
+      }
       nic.mac = NULL;
       for (guint k = 0; k < leases->len; k++) {
         const PpStoreLease *lease = &g_array_index(leases, PpStoreLease, k);
