@@ -294,7 +294,8 @@ i=0; while [ ! -S $PCIPASS_SOCKET ] && [ $i -lt 60 ] && kill -0 $DP 2>/dev/null;
 pcipass host create fake --probe-command $ST/fake-probe --libvirt-uri qemu:///system > /dev/null 2>&1 \
   || echo "  (host create fake failed)"
 i=0; while ! pcipass host show fake 2>/dev/null | grep -q '05:00.0' && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
-V4=$(create_vm $ST/vm-a.tmpl 1)
+# (vm-b: vm-a asks for network lab, which this store has not)
+V4=$(create_vm $ST/vm-b.tmpl 1)
 wait_shows $V4 '"tries": 1' 120
 pcipass vm show $V4 2>&1 | sed 's/^/  /'
 pcipass host show fake --pci-columns 2>&1 | sed 's/^/  /'
