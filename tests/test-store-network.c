@@ -419,6 +419,26 @@ test_quota(Fixture *f, gconstpointer data)
   add_vm(f, net->id, NULL);
 }
 
+/* A user who owns networks is not deleted with them: others' VMs may use
+ * them. */
+static void
+test_owner_delete(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpNetwork) net = add_network(f, NET_SMALL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false(pp_store_user_delete(f->store, f->user_id, NULL, NULL, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+  g_assert_cmpstr(error->message, ==,
+                  "user 'alice' owns networks 'small' (id 1); delete them first (pcipass net "
+                  "delete)");
+  g_clear_error(&error);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM users"), ==, 1);
+  g_assert_true(pp_store_network_delete(f->store, net->id, &error));
+  g_assert_true(pp_store_user_delete(f->store, f->user_id, NULL, NULL, &error));
+  g_assert_no_error(error);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,5 +450,6 @@ main(int argc, char **argv)
   ADD("/store-network/asked-address", test_asked_address);
   ADD("/store-network/delete-update", test_delete_update);
   ADD("/store-network/quota", test_quota);
+  ADD("/store-network/owner-delete", test_owner_delete);
   return g_test_run();
 }

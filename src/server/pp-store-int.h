@@ -204,6 +204,7 @@ typedef enum {
   NET_VM_LEASES_FREE,
   NET_FREE_COUNT,
   NET_VM_NIC_COUNT,
+  NET_OF_OWNER,
   N_NET_STMTS
 } NetStmtId;
 
@@ -286,6 +287,8 @@ gboolean store_vm_nics_insert_locked(PpStore *store, gint64 vm_id, const PpVmSpe
 gboolean store_vm_leases_take_locked(PpStore *store, gint64 vm_id, GError **error);
 gboolean store_vm_leases_free_locked(PpStore *store, gint64 vm_id, GError **error);
 gboolean store_vm_nic_count_locked(PpStore *store, gint64 vm_id, guint *ret_n, GError **error);
+gboolean store_user_networks_locked(PpStore *store, gint64 user_id, char **ret_text,
+                                    GError **error);
 
 /* pp-store-vm.c */
 PpVmState store_vm_state_from_string(const char *text);

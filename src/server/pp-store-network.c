@@ -82,6 +82,7 @@ static const char *const net_stmt_sql[N_NET_STMTS] = {
                     "WHERE vm_id = ?1 ORDER BY nic_id",
   [NET_VM_LEASES_FREE] = "DELETE FROM network_lease WHERE vm_id = ?1",
   [NET_VM_NIC_COUNT] = "SELECT count(*) FROM vm_nic WHERE vm_id = ?1 AND network_id IS NOT NULL",
+  [NET_OF_OWNER] = "SELECT id, name FROM networks WHERE owner_id = ?1 ORDER BY id LIMIT 9",
   [NET_FREE_COUNT] = "SELECT n.name, coalesce(sum(a.size), 0), coalesce(sum(a.used), 0) "
                      "FROM networks n LEFT JOIN network_ar a ON a.network_id = n.id "
                      "WHERE n.id = ?1 GROUP BY n.id",
@@ -1457,5 +1458,34 @@ store_vm_nic_count_locked(PpStore *store, gint64 vm_id, guint *ret_n, GError **e
   if (!store_stmt_next(store, stmt, error, "counting a VM's NICs on networks"))
     return FALSE;
   *ret_n = (guint)sqlite3_column_int64(stmt, 0);
+  return TRUE;
+}
+
+/* The networks @user_id owns, "'lan' (id 1), 'lab' (id 4)" (the first
+ * eight, then "..."), or NULL in @ret_text when none. */
+gboolean
+store_user_networks_locked(PpStore *store, gint64 user_id, char **ret_text, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = net_stmt(store, NET_OF_OWNER, error);
+  g_autoptr(GString) text = g_string_new(NULL);
+  GError *local = NULL;
+  guint n = 0;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, user_id);
+  while (store_stmt_next(store, stmt, &local, "reading a user's networks")) {
+    if (n++ == 8) {
+      g_string_append(text, ", ...");
+      break;
+    }
+    g_string_append_printf(text, "%s'%s' (id %" G_GINT64_FORMAT ")", n > 1 ? ", " : "",
+                           store_col_text(stmt, 1), (gint64)sqlite3_column_int64(stmt, 0));
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  *ret_text = n > 0 ? g_strdup(text->str) : NULL;
   return TRUE;
 }

@@ -219,6 +219,20 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
                 live->len == 1 ? "it" : "them");
     return FALSE;
   }
+  /* Its networks are others' too (shared ones, and the leases and holds
+   * they keep): deleted by a person, not with their owner. */
+  {
+    g_autofree char *networks = NULL;
+
+    if (!store_user_networks_locked(store, user_id, &networks, error))
+      return FALSE;
+    if (networks != NULL) {
+      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
+                  "user '%s' owns networks %s; delete them first (pcipass net delete)", user->name,
+                  networks);
+      return FALSE;
+    }
+  }
   {
     static const StmtId steps[] = { STMT_USER_DELETE_DONE_VMS, STMT_USER_DELETE_TOKENS,
                                     STMT_USER_DELETE };
