@@ -167,6 +167,22 @@ pp_host_table_clean(const char *text)
 }
 
 char *
+pp_host_table_cell(const json_t *value)
+{
+  if (json_is_string(value))
+    return pp_host_table_clean(json_string_value(value));
+  if (json_is_integer(value))
+    return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
+  return g_strdup("-");
+}
+
+char *
+pp_host_table_field(const json_t *obj, const char *key)
+{
+  return pp_host_table_cell(json_object_get(obj, key));
+}
+
+char *
 pp_host_table_ago(const json_t *when, gint64 now)
 {
   gint64 delta;

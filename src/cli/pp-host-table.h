@@ -83,6 +83,12 @@ char *pp_host_table_render_stream(const PpTableColumn *columns, guint n_columns,
  * for NULL or "". Returns: (transfer full) */
 char *pp_host_table_clean(const char *text);
 
+/* A JSON scalar as a cell, cleaned: strings as they are, integers in
+ * decimal, anything else (and "") "-"; pp_host_table_field() of @obj's
+ * @key. Returns: (transfer full) */
+char *pp_host_table_cell(const json_t *value);
+char *pp_host_table_field(const json_t *obj, const char *key);
+
 /**
  * pp_host_table_ago:
  * @when: (nullable): unix seconds (a JSON integer), or JSON null / NULL

@@ -5,24 +5,6 @@
 #include "pp-host-table.h"
 #include "pp-net-table.h"
 
-/* A JSON scalar as a cell, cleaned: strings as they are, integers in
- * decimal, anything else (and "") "-". */
-static char *
-scalar_text(const json_t *value)
-{
-  if (json_is_string(value))
-    return pp_host_table_clean(json_string_value(value));
-  if (json_is_integer(value))
-    return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
-  return g_strdup("-");
-}
-
-static char *
-field_text(const json_t *obj, const char *key)
-{
-  return scalar_text(json_object_get(obj, key));
-}
-
 /* A JSON boolean as "yes" or "no"; "-" for anything else. */
 static char *
 yes_no(const json_t *value)
@@ -88,17 +70,17 @@ pp_net_table_list_stream(const json_t *networks, gint64 now, gboolean more, PpTa
   (void)now;
   json_array_foreach(networks, i, net)
   {
-    g_autofree char *used = field_text(net, "used");
-    g_autofree char *size = field_text(net, "size");
+    g_autofree char *used = pp_host_table_field(net, "used");
+    g_autofree char *size = pp_host_table_field(net, "size");
 
-    g_ptr_array_add(cells, field_text(net, "id"));
-    g_ptr_array_add(cells, field_text(net, "name"));
-    g_ptr_array_add(cells, field_text(net, "owner"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "id"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "name"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "owner"));
     g_ptr_array_add(cells, yes_no(json_object_get(net, "shared")));
-    g_ptr_array_add(cells, field_text(net, "vn_mad"));
-    g_ptr_array_add(cells, field_text(net, "vlan_id"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "vn_mad"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "vlan_id"));
     g_ptr_array_add(cells, g_strdup_printf("%s/%s", used, size));
-    g_ptr_array_add(cells, field_text(net, "held"));
+    g_ptr_array_add(cells, pp_host_table_field(net, "held"));
   }
   return pp_host_table_render_stream(columns, G_N_ELEMENTS(columns), cells,
                                      more ? min_widths : NULL, stream);
@@ -159,13 +141,13 @@ pp_net_table_ranges(const json_t *ars)
     return empty;
   json_array_foreach(ars, i, ar)
   {
-    g_ptr_array_add(cells, field_text(ar, "ar_id"));
-    g_ptr_array_add(cells, field_text(ar, "type"));
-    g_ptr_array_add(cells, field_text(ar, "size"));
-    g_ptr_array_add(cells, field_text(ar, "used"));
-    g_ptr_array_add(cells, field_text(ar, "mac"));
-    g_ptr_array_add(cells, field_text(ar, "ip"));
-    g_ptr_array_add(cells, field_text(ar, "ip_last"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "ar_id"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "type"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "size"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "used"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "mac"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "ip"));
+    g_ptr_array_add(cells, pp_host_table_field(ar, "ip_last"));
     g_ptr_array_add(cells, range_ip6_text(ar));
   }
   return pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
@@ -190,12 +172,12 @@ pp_net_table_leases(const json_t *leases)
   {
     gboolean held = json_is_true(json_object_get(lease, "held"));
 
-    g_ptr_array_add(cells, field_text(lease, "ar_id"));
-    g_ptr_array_add(cells, field_text(lease, "ip"));
+    g_ptr_array_add(cells, pp_host_table_field(lease, "ar_id"));
+    g_ptr_array_add(cells, pp_host_table_field(lease, "ip"));
     g_ptr_array_add(cells, strings_text(lease, ip6_keys));
-    g_ptr_array_add(cells, field_text(lease, "mac"));
-    g_ptr_array_add(cells, held ? g_strdup("held") : field_text(lease, "vm_id"));
-    g_ptr_array_add(cells, field_text(lease, "nic_id"));
+    g_ptr_array_add(cells, pp_host_table_field(lease, "mac"));
+    g_ptr_array_add(cells, held ? g_strdup("held") : pp_host_table_field(lease, "vm_id"));
+    g_ptr_array_add(cells, pp_host_table_field(lease, "nic_id"));
   }
   return pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
 }
@@ -220,7 +202,7 @@ append_fact(GString *out, const char *label, const char *value)
 static void
 append_field(GString *out, const char *label, const json_t *network, const char *key)
 {
-  g_autofree char *value = field_text(network, key);
+  g_autofree char *value = pp_host_table_field(network, key);
 
   append_fact(out, label, value);
 }
@@ -232,9 +214,9 @@ pp_net_table_show(const json_t *network, gint64 now)
   g_autofree char *shared = yes_no(json_object_get(network, "shared"));
   g_autofree char *dns = array_text(json_object_get(network, "dns"));
   g_autofree char *search = array_text(json_object_get(network, "search_domains"));
-  g_autofree char *used = field_text(network, "used");
-  g_autofree char *held = field_text(network, "held");
-  g_autofree char *size = field_text(network, "size");
+  g_autofree char *used = pp_host_table_field(network, "used");
+  g_autofree char *held = pp_host_table_field(network, "held");
+  g_autofree char *size = pp_host_table_field(network, "size");
   g_autofree char *leases_fact = g_strdup_printf("%s used, %s held, of %s", used, held, size);
   g_autofree char *created = ago_text(json_object_get(network, "created"), now);
   g_autofree char *updated = ago_text(json_object_get(network, "updated"), now);

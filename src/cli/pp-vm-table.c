@@ -13,24 +13,6 @@
 /* The widest index of a PCI request in PCI REQUESTS. */
 #define INDEX_WIDTH 3
 
-/* A JSON scalar as a cell, cleaned: strings as they are, integers in
- * decimal, anything else (and "") "-". */
-static char *
-scalar_text(const json_t *value)
-{
-  if (json_is_string(value))
-    return pp_host_table_clean(json_string_value(value));
-  if (json_is_integer(value))
-    return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
-  return g_strdup("-");
-}
-
-static char *
-field_text(const json_t *obj, const char *key)
-{
-  return scalar_text(json_object_get(obj, key));
-}
-
 /* @text cleaned and cut to @max characters. */
 static char *
 cut_text(const char *text, glong max)
@@ -46,7 +28,7 @@ cut_text(const char *text, glong max)
 static char *
 host_text(const json_t *host)
 {
-  return field_text(host, "name");
+  return pp_host_table_field(host, "name");
 }
 
 char *
@@ -124,16 +106,16 @@ pp_vm_table_list_stream(const json_t *vms, gint64 now, gboolean more, PpTableStr
     const json_t *devices = json_object_get(vm, "devices");
     const json_t *held = json_object_get(vm, "devices_held");
 
-    g_ptr_array_add(cells, field_text(vm, "id"));
-    g_ptr_array_add(cells, field_text(vm, "name"));
-    g_ptr_array_add(cells, field_text(vm, "owner"));
-    g_ptr_array_add(cells, field_text(vm, "state"));
+    g_ptr_array_add(cells, pp_host_table_field(vm, "id"));
+    g_ptr_array_add(cells, pp_host_table_field(vm, "name"));
+    g_ptr_array_add(cells, pp_host_table_field(vm, "owner"));
+    g_ptr_array_add(cells, pp_host_table_field(vm, "state"));
     g_ptr_array_add(cells, host_text(json_object_get(vm, "host")));
     g_ptr_array_add(cells, pp_vm_table_cpu(json_object_get(vm, "cpu")));
     g_ptr_array_add(cells, memory_short(json_object_get(vm, "memory_mib")));
     /* A list's light row counts them; a VM object lists them. */
     if (json_is_integer(held))
-      g_ptr_array_add(cells, scalar_text(held));
+      g_ptr_array_add(cells, pp_host_table_cell(held));
     else if (json_is_array(devices))
       g_ptr_array_add(cells, g_strdup_printf("%zu", json_array_size(devices)));
     else
@@ -177,13 +159,13 @@ pp_vm_table_devices(const json_t *devices, gboolean topology)
 
     if (addr == NULL || addr[0] == '\0')
       addr = json_string_value(json_object_get(dev, "address"));
-    g_ptr_array_add(cells, scalar_text(request));
+    g_ptr_array_add(cells, pp_host_table_cell(request));
     g_ptr_array_add(cells, pp_host_table_clean(addr));
-    g_ptr_array_add(cells, field_text(dev, "type"));
+    g_ptr_array_add(cells, pp_host_table_field(dev, "type"));
     g_ptr_array_add(cells, cut_text(name, NAME_WIDTH));
     if (topology) {
-      g_ptr_array_add(cells, field_text(dev, "numa_node"));
-      g_ptr_array_add(cells, field_text(dev, "iommu_group"));
+      g_ptr_array_add(cells, pp_host_table_field(dev, "numa_node"));
+      g_ptr_array_add(cells, pp_host_table_field(dev, "iommu_group"));
     }
   }
   table = pp_host_table_render(columns, n_columns, cells);
@@ -199,14 +181,14 @@ pp_vm_table_explanation(const json_t *explanation)
 
   json_array_foreach(explanation, i, entry)
   {
-    g_autofree char *host = field_text(entry, "host");
-    g_autofree char *reason = field_text(entry, "reason");
+    g_autofree char *host = pp_host_table_field(entry, "host");
+    g_autofree char *reason = pp_host_table_field(entry, "reason");
     const json_t *count = json_object_get(entry, "hosts_count");
 
     if (json_is_integer(count) && json_integer_value(count) > 1) {
       /* A group of hosts: how many, why, the first few, and the first's
        * own words. */
-      g_autofree char *summary = field_text(entry, "summary");
+      g_autofree char *summary = pp_host_table_field(entry, "summary");
       const json_t *names = json_object_get(entry, "hosts");
       const json_t *name;
       size_t k;
@@ -249,12 +231,12 @@ pp_vm_table_nics(const json_t *nics)
     const json_t *host = json_object_get(nic, "device");
     g_autoptr(GString) ip6 = g_string_new(NULL);
 
-    g_ptr_array_add(cells, field_text(nic, "nic_id"));
-    g_ptr_array_add(cells, field_text(nic, "kind"));
-    g_ptr_array_add(cells,
-                    json_is_string(network) ? scalar_text(network) : field_text(nic, "network_id"));
-    g_ptr_array_add(cells, field_text(nic, "mac"));
-    g_ptr_array_add(cells, field_text(nic, "ip"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "nic_id"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "kind"));
+    g_ptr_array_add(cells, json_is_string(network) ? pp_host_table_cell(network)
+                                                   : pp_host_table_field(nic, "network_id"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "mac"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "ip"));
     for (guint k = 0; k < G_N_ELEMENTS(ip6_keys); k++) {
       const char *value = json_string_value(json_object_get(nic, ip6_keys[k]));
 
@@ -262,13 +244,13 @@ pp_vm_table_nics(const json_t *nics)
         g_string_append_printf(ip6, "%s%s", ip6->len > 0 ? " " : "", value);
     }
     g_ptr_array_add(cells, pp_host_table_clean(ip6->str));
-    g_ptr_array_add(cells, field_text(nic, "vlan_id"));
-    g_ptr_array_add(cells, field_text(nic, "model"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "vlan_id"));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "model"));
     /* A bridged NIC's host side is its bridge; a PCI NIC's, its device. */
     if (!json_is_string(host))
       host = json_object_get(nic, "bridge");
-    g_ptr_array_add(cells, scalar_text(host));
-    g_ptr_array_add(cells, field_text(nic, "guest_address"));
+    g_ptr_array_add(cells, pp_host_table_cell(host));
+    g_ptr_array_add(cells, pp_host_table_field(nic, "guest_address"));
   }
   table = pp_host_table_render(columns, G_N_ELEMENTS(columns), cells);
   return g_strconcat("NICS\n\n", table, NULL);
@@ -293,7 +275,7 @@ append_requests(GString *out, const json_t *requests)
   }
   json_array_foreach(requests, i, request)
   {
-    g_autofree char *text = scalar_text(request);
+    g_autofree char *text = pp_host_table_cell(request);
 
     g_string_append_printf(out, "%*zu %s\n", INDEX_WIDTH, i, text);
   }
@@ -305,14 +287,14 @@ append_requests(GString *out, const json_t *requests)
 static char *
 graphics_text(const json_t *graphics)
 {
-  g_autofree char *type = field_text(graphics, "type");
+  g_autofree char *type = pp_host_table_field(graphics, "type");
   g_autofree char *listen = json_is_string(json_object_get(graphics, "listen"))
-                                ? field_text(graphics, "listen")
+                                ? pp_host_table_field(graphics, "listen")
                                 : g_strdup("default");
   g_autofree char *port = json_is_integer(json_object_get(graphics, "port"))
-                              ? field_text(graphics, "port")
+                              ? pp_host_table_field(graphics, "port")
                               : g_strdup("auto");
-  g_autofree char *keymap = field_text(graphics, "keymap");
+  g_autofree char *keymap = pp_host_table_field(graphics, "keymap");
   gboolean has_keymap = json_is_string(json_object_get(graphics, "keymap"));
 
   return g_strdup_printf("%s, listen %s, port %s%s%s, %s", type, listen, port,
@@ -360,17 +342,17 @@ pp_vm_table_show(const json_t *vm, gint64 now)
   const json_t *tries = json_object_get(vm, "tries");
   const json_t *history = json_object_get(vm, "history");
   GString *out = g_string_new(NULL);
-  g_autofree char *id = field_text(vm, "id");
-  g_autofree char *name = field_text(vm, "name");
-  g_autofree char *owner = field_text(vm, "owner");
-  g_autofree char *state = field_text(vm, "state");
+  g_autofree char *id = pp_host_table_field(vm, "id");
+  g_autofree char *name = pp_host_table_field(vm, "name");
+  g_autofree char *owner = pp_host_table_field(vm, "owner");
+  g_autofree char *state = pp_host_table_field(vm, "state");
   g_autofree char *host = host_text(json_object_get(vm, "host"));
   g_autofree char *cpu = pp_vm_table_cpu(json_object_get(vm, "cpu"));
-  g_autofree char *vcpu = field_text(vm, "vcpu");
+  g_autofree char *vcpu = pp_host_table_field(vm, "vcpu");
   g_autofree char *memory = json_is_integer(mib) ? g_strdup_printf("%" JSON_INTEGER_FORMAT " MiB",
                                                                    json_integer_value(mib))
                                                  : g_strdup("-");
-  g_autofree char *domain = field_text(vm, "domain");
+  g_autofree char *domain = pp_host_table_field(vm, "domain");
   g_autofree char *created = pp_host_table_ago(json_object_get(vm, "created"), now);
   g_autofree char *devices = pp_vm_table_devices(json_object_get(vm, "devices"), TRUE);
 
