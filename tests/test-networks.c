@@ -547,6 +547,10 @@ test_vm_nic_refused(PpTestDaemon *f, gconstpointer data)
     { "NIC = [ NETWORK = \"pub\", MAC = \"02:00:00:00:01:00\" ]", 400,
       "line 3, column 1: NIC 0: MAC 02:00:00:00:01:00 is in no address range of network 'pub' "
       "(`pcipass net show pub` lists them)" },
+    { "NIC = [ BRIDGE = \"br0\" ]", 400,
+      "line 3, column 1: NIC: BRIDGE plugs the NIC into a bridge of the host without a network, "
+      "which only an administrator may do; use NETWORK = \"NAME\" (pcipass net list shows the "
+      "networks you may use)" },
     { "NIC = [ NETWORK = \"mine\" ]", 400,
       "line 3, column 1: NIC 0: network 'mine' has no BRIDGE: it serves PCI NICs only (PCI = [ "
       "TYPE = \"NIC\", NETWORK = \"mine\", ... ])" },

@@ -1186,6 +1186,23 @@ test_admin_only(void)
                     "administrator may do; leave it out to use the network's VLAN_ID");
     g_assert_cmpuint(pos.line, ==, 0);
   }
+  /* A bridge of the host without a network, before any VLAN_ID. */
+  {
+    g_autoptr(PpVmSpec) spec =
+        parse_ok(MEM "PCI = [ TYPE = NIC, NETWORK = a, CLASS = 0200, VLAN_ID = 7 ]\n"
+                     "  NIC = [ BRIDGE = br0 ]\n");
+    g_autoptr(GError) error = NULL;
+    PpTextPos pos = { 0, 0 };
+
+    g_assert_false(pp_vm_spec_check_admin_only(spec, &pos, &error));
+    g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY);
+    g_assert_cmpstr(error->message, ==,
+                    "line 3, column 3: NIC: BRIDGE plugs the NIC into a bridge of the host "
+                    "without a network, which only an administrator may do; use NETWORK = "
+                    "\"NAME\" (pcipass net list shows the networks you may use)");
+    g_assert_cmpuint(pos.line, ==, 3);
+    g_assert_cmpuint(pos.column, ==, 3);
+  }
 }
 
 static void

@@ -1121,12 +1121,34 @@ pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, GError **e
 #define ADMIN_ONLY_VLAN                                                                            \
   "VLAN_ID sets the VLAN of a passed-through NIC, which only an administrator may do; leave it "   \
   "out to use the network's VLAN_ID"
+#define ADMIN_ONLY_BRIDGE                                                                          \
+  "BRIDGE plugs the NIC into a bridge of the host without a network, which only an "               \
+  "administrator may do; use NETWORK = \"NAME\" (pcipass net list shows the networks you may "     \
+  "use)"
 
 gboolean
 pp_vm_spec_check_admin_only(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error)
 {
   g_return_val_if_fail(spec != NULL, FALSE);
 
+  /* A NIC on a bridge of the host without a network: any bridge, the
+   * hosts' own networks included, where networks say who may use what. */
+  for (guint i = 0; i < spec->nics->len; i++) {
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
+
+    if (nic->kind != PP_VM_NIC_BRIDGE || nic->bridge == NULL || nic->network != NULL ||
+        nic->network_id > 0)
+      continue;
+    if (nic->pos.line > 0)
+      g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY,
+                  "line %u, column %u: NIC: " ADMIN_ONLY_BRIDGE, nic->pos.line, nic->pos.column);
+    else
+      g_set_error_literal(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_ADMIN_ONLY,
+                          "NIC: " ADMIN_ONLY_BRIDGE);
+    if (ret_pos != NULL)
+      *ret_pos = nic->pos;
+    return FALSE;
+  }
   for (guint i = 0; i < spec->nics->len; i++) {
     const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
 

@@ -81,7 +81,8 @@
  * refuses it from a user who is not an administrator
  * (pp_vm_spec_check_host_paths()). The VLAN_ID of a PCI NIC is refused
  * from such a user too (pp_vm_spec_check_admin_only()): it puts the VF on
- * any VLAN of its PF's wire. Images are names, checked here
+ * any VLAN of its PF's wire; and so is a NIC's BRIDGE without a network,
+ * which plugs the VM into any bridge of the host. Images are names, checked here
  * (pp_image_name_check()); pcipassd finds their files (src/server/pp-images).
  */
 #pragma once
@@ -271,12 +272,17 @@ gboolean pp_vm_spec_check_host_paths(const PpVmSpec *spec, PpTextPos *ret_pos, G
  * @ret_pos: (optional): where the key is, written only on failure
  *
  * What pcipassd asks of the template of a user who is not an
- * administrator, besides pp_vm_spec_check_host_paths(): that no PCI NIC
- * sets VLAN_ID, which puts the passed-through NIC on any VLAN of its wire.
+ * administrator, besides pp_vm_spec_check_host_paths(): that no NIC names
+ * a BRIDGE without a network (any bridge of the host: networks say who
+ * may use which), and no PCI NIC sets VLAN_ID, which puts the
+ * passed-through NIC on any VLAN of its wire.
  *
- * Returns: FALSE with ADMIN_ONLY naming the first one: "line 3, column 5:
- *   PCI: VLAN_ID sets the VLAN of a passed-through NIC, which only an
- *   administrator may do; leave it out to use the network's VLAN_ID".
+ * Returns: FALSE with ADMIN_ONLY naming the first one, bridges first:
+ *   "line 4, column 1: NIC: BRIDGE plugs the NIC into a bridge of the host
+ *   without a network, which only an administrator may do; use NETWORK =
+ *   \"NAME\" (...)", "line 3, column 5: PCI: VLAN_ID sets the VLAN of a
+ *   passed-through NIC, which only an administrator may do; leave it out to
+ *   use the network's VLAN_ID".
  */
 gboolean pp_vm_spec_check_admin_only(const PpVmSpec *spec, PpTextPos *ret_pos, GError **error);
 
