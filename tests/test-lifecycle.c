@@ -480,7 +480,6 @@ test_missing_bridge(Fixture *f, gconstpointer data)
       "SIZE = 2 ]\n");
   g_autofree char *dumped = json_dumps(body, JSON_COMPACT);
   g_autoptr(json_t) vm = NULL;
-  g_autoptr(json_t) net = NULL;
   g_auto(PpTestReply) reply = { 0 };
 
   pp_test_daemon_start(&f->d, (const char *const[]){ "--deploy-tries", "1", NULL });
