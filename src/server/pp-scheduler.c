@@ -849,18 +849,30 @@ has_addresses(PpScheduler *sched, const Pending *pending)
   return ok;
 }
 
-/* The VMs that wait for an address, read again when one may have come
- * free: back in their groups, where they are checked before they are
- * tried. */
+/* The VMs that wait for an address, looked at again when one may have
+ * come free (a few rows per NIC each): those that can have theirs go back
+ * to their groups; the others keep waiting, their reason brought up to
+ * date without a log line of its own. */
 static void
 recheck_addresses(PpScheduler *sched)
 {
   GHashTableIter iter;
-  gpointer key;
+  gpointer key, value;
 
   sched->recheck_addresses = FALSE;
   g_hash_table_iter_init(&iter, sched->no_address);
-  while (g_hash_table_iter_next(&iter, &key, NULL)) {
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reason = NULL;
+    gboolean ok = TRUE;
+
+    if (pp_store_vm_check_leases(sched->store, *(gint64 *)key, &ok, &reason, &error) && !ok) {
+      if (strcmp(reason, value) != 0)
+        g_hash_table_iter_replace(&iter, g_steal_pointer(&reason));
+      continue;
+    }
+    /* Free now, or the store failed: read again (a VM gone is dropped
+     * there). */
     mark_again(sched->dirty_vms, *(gint64 *)key);
     g_hash_table_iter_remove(&iter);
   }
