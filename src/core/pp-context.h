@@ -1,0 +1,79 @@
+/* pp-context: the context.sh of a VM's context disk (issue 13, first
+ * part), in OpenNebula's variables, so that images with OpenNebula's own
+ * context packages configure themselves, and pcipass-context reads it as
+ * data. Pure: no I/O.
+ *
+ * Each NIC on a network gives, from its lease and its network (a variable
+ * is left out when there is nothing to say):
+ *
+ *   ETH<n>_MAC, _IP, _MASK, _GATEWAY, _DNS, _SEARCH_DOMAIN, _MTU,
+ *   _VLAN_ID, _IP6, _IP6_PREFIX_LENGTH, _IP6_ULA, _IP6_GATEWAY, _NETWORK
+ *
+ * for a bridged NIC, <n> its NIC id (template order over both kinds, as
+ * the guide numbers them); and the same with PCI<n>_ for a PCI NIC, <n>
+ * the index of its PCI vector (OpenNebula's PCI_ID), plus PCI<n>_ADDRESS,
+ * its guest PCI address. _IP6 is the static address, else the global one
+ * (EUI-64 of the MAC in a /64: _IP6_PREFIX_LENGTH 64). _MASK is the
+ * network's (NETWORK_MASK); without one there is none, and the agent takes
+ * /24 as the guide says.
+ *
+ * Every line is NAME='value': a value is single-quoted, a quote in it
+ * written '\'' , so that no value can end its assignment; a value with a
+ * byte below 0x20 (a newline, NUL cannot be in a C string) is refused
+ * rather than written. The variables come in NIC order, each NIC's in the
+ * order above.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pp-network.h"
+#include "pp-pci-address.h"
+#include "pp-vm-template.h"
+
+G_BEGIN_DECLS
+
+#define PP_CONTEXT_ERROR (pp_context_error_quark())
+GQuark pp_context_error_quark(void);
+
+typedef enum {
+  PP_CONTEXT_ERROR_INVALID, /* a value that cannot be written */
+} PpContextError;
+
+/* One NIC as its context says it. */
+typedef struct {
+  PpVmNicKind kind;
+  guint nic_id;                 /* bridged: ETH<nic_id> */
+  guint pci_index;              /* PCI: PCI<pci_index> */
+  const PpNetworkLease *lease;  /* nullable: a NIC without a network says nothing */
+  const PpNetworkSpec *network; /* nullable: its attributes */
+  const char *network_name;     /* nullable */
+  gint vlan_id;                 /* -1: none */
+  guint ip6_prefix_length;      /* of a static IPv6 (its range's); 0: 64 */
+  gboolean has_guest_address;   /* PCI: PCI<n>_ADDRESS */
+  PpPciAddress guest_address;
+} PpContextNic;
+
+/**
+ * pp_context_quote:
+ *
+ * Appends @value to @out single-quoted for a POSIX shell, a quote written
+ * '\'' : 'it'\''s'.
+ *
+ * Returns: FALSE, @out unchanged, when @value holds a byte below 0x20 or
+ *   0x7f.
+ */
+gboolean pp_context_quote(GString *out, const char *value);
+
+/**
+ * pp_context_append_nics:
+ *
+ * Appends the NICs' variables to @out, one NAME='value' line each.
+ *
+ * Returns: FALSE with INVALID naming the variable ("ETH0_SEARCH_DOMAIN:
+ *   a value with a control character cannot be written"), @out unchanged.
+ */
+gboolean pp_context_append_nics(GString *out, const PpContextNic *nics, guint n_nics,
+                                GError **error);
+
+G_END_DECLS
