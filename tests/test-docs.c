@@ -301,10 +301,10 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 34);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 33
+  g_assert_cmpuint(commands, ==, 35);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 34
    * daemon ones; 39 of their own. */
-  g_assert_cmpuint(options, ==, 34 + 4 * 33 + 39);
+  g_assert_cmpuint(options, ==, 35 + 4 * 34 + 39);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -47,6 +47,8 @@ static const struct {
   { "vm", "retry", "ID|NAME", "put a failed VM back to pending", TRUE, pp_cmd_vm_retry },
   { "vm", "place", "FILE|-", "say where a template's VM would go (a dry run)", TRUE,
     pp_cmd_vm_place },
+  { "vm", "context", "ID|NAME", "print what a VM's context disk holds (context.sh)", TRUE,
+    pp_cmd_vm_context },
   { "image", "list", "", "list the images templates can name", TRUE, pp_cmd_image_list },
   { "net", "create", "FILE|-", "create a virtual network from a template", TRUE,
     pp_cmd_net_create },

@@ -169,6 +169,7 @@ int pp_cmd_vm_retry(int argc, char **argv);
 int pp_cmd_vm_place(int argc, char **argv);
 
 int pp_cmd_image_list(int argc, char **argv);
+int pp_cmd_vm_context(int argc, char **argv);
 
 int pp_cmd_net_create(int argc, char **argv);
 int pp_cmd_net_list(int argc, char **argv);

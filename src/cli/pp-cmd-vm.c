@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "pp-autoptr.h"
@@ -206,4 +207,35 @@ pp_cmd_vm_place(int argc, char **argv)
     printed = pp_cli_print(text);
   }
   return printed != PP_EXIT_OK ? printed : rc;
+}
+
+int
+pp_cmd_vm_context(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) context = NULL;
+  g_autofree char *path = NULL;
+  const char *text;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options("ID|NAME",
+                                   "Prints what the VM's context disk holds: context.sh, the "
+                                   "variables of its NICs on networks in OpenNebula's words "
+                                   "(ETH<n>_ and PCI<n>_ MAC, IP, MASK, GATEWAY, DNS, ...), from "
+                                   "their leases; nothing for a NIC not placed yet.",
+                                   NULL, 1, "one ID or NAME", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  path = vm_path(argv[1], "context");
+  rc = pp_cli_call(&opts, "GET", path, NULL, &context);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&context));
+  text = json_string_value(json_object_get(json_object_get(context, "files"), "context.sh"));
+  if (text == NULL) {
+    pp_say_error("pcipassd's answer has no context.sh");
+    return PP_EXIT_RUNTIME;
+  }
+  fputs(text, stdout);
+  return PP_EXIT_OK;
 }

@@ -113,6 +113,7 @@ json_t *api_host_token_create(PpApiCall *call, guint *ret_status, GError **error
 json_t *api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error);
 
 /* pp-api-network.c */
+json_t *api_vm_context(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_net_list(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_net_create(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_net_show(PpApiCall *call, guint *ret_status, GError **error);
@@ -123,6 +124,7 @@ json_t *api_net_release(PpApiCall *call, guint *ret_status, GError **error);
 gboolean api_resolve_networks(PpApiCall *call, PpVmSpec *spec, GError **error);
 json_t *api_vm_nics_json(const PpApiContext *ctx, const PpVm *vm, const PpVmSpec *spec,
                          const GPtrArray *devices, GError **error);
+json_t *api_vm_context_json(const PpApiContext *ctx, const PpVm *vm, GError **error);
 
 /* pp-api-user.c */
 json_t *api_whoami(PpApiCall *call, guint *ret_status, GError **error);

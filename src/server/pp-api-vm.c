@@ -605,3 +605,13 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
                              api_json_int_or_null(placement->numa_node, -1), "devices", array),
                    error);
 }
+
+json_t *
+api_vm_context(PpApiCall *call, guint *ret_status, GError **error)
+{
+  g_autoptr(PpVm) vm = find_vm(call, error);
+
+  if (vm == NULL)
+    return NULL;
+  return api_vm_context_json(call->ctx, vm, error);
+}

@@ -68,6 +68,7 @@ static const struct {
   { "POST", "/v1/vms", api_vm_create, ROUTE_BODY },
   { "POST", "/v1/vms/place", api_vm_place, ROUTE_BODY },
   { "GET", "/v1/vms/*", api_vm_show, 0 },
+  { "GET", "/v1/vms/*/context", api_vm_context, 0 },
   { "POST", "/v1/vms/*/terminate", api_vm_terminate, 0 },
   { "POST", "/v1/vms/*/poweroff", api_vm_poweroff, 0 },
   { "POST", "/v1/vms/*/resume", api_vm_resume, 0 },
