@@ -353,6 +353,26 @@ test_hold_release(PpTestDaemon *f, gconstpointer data)
     g_assert_cmpint(num(after, "held"), ==, 0);
     g_assert_cmpuint(json_array_size(json_object_get(after, "leases")), ==, 0);
   }
+  /* What update and hold refuse from the body and the query, changing
+   * nothing; shared alone keeps the template. */
+  {
+    g_autoptr(json_t) before = get(f, NULL, "/v1/networks/lan");
+    g_autofree char *nothing = refused(f, NULL, "PUT", "/v1/networks/lan", json_object(), 400);
+    g_autofree char *no_address =
+        refused(f, NULL, "POST", "/v1/networks/lan/hold", json_object(), 400);
+    g_autofree char *query = refused(f, NULL, "GET", "/v1/networks/lan?owner=root", NULL, 400);
+    g_autoptr(json_t) after = get(f, NULL, "/v1/networks/lan");
+    g_auto(PpTestReply) reply = { 0 };
+
+    g_assert_cmpstr(nothing, ==, "nothing to change: give a template, or shared");
+    g_assert_cmpstr(no_address, ==, "field 'address' is required");
+    g_assert_nonnull(strstr(query, "unknown query parameter 'owner'"));
+    g_assert_true(json_equal(before, after));
+    call(f, NULL, "PUT", "/v1/networks/lan", json_pack("{s:b}", "shared", TRUE), &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    g_assert_true(json_is_true(json_object_get(reply.json, "shared")));
+    g_assert_cmpstr(str(reply.json, "template"), ==, str(before, "template"));
+  }
   /* Delete: held addresses go with it. */
   {
     g_auto(PpTestReply) reply = { 0 };
