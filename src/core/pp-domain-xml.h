@@ -100,6 +100,10 @@ typedef struct {
    * order; when set they are written in place of the spec's nics. */
   const PpDomainNic *nics;
   guint n_nics;
+  /* Nullable: the VM's context disk (issue 13), a CD-ROM from a volume of
+   * a storage pool of the host: <disk type='volume' device='cdrom'>. */
+  const char *context_pool;   /* the pool's name: "default" */
+  const char *context_volume; /* the volume's name: "pcipass-42-context.iso" */
 } PpDomainOptions;
 
 /* The namespace of pcipass's element in a domain's <metadata>:

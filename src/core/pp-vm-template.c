@@ -123,7 +123,18 @@ pp_vm_spec_new(void)
   spec->nics = g_ptr_array_new_with_free_func((GDestroyNotify)nic_free);
   spec->requests = g_array_new(FALSE, TRUE, sizeof(PpPciRequest));
   g_array_set_clear_func(spec->requests, request_clear);
+  spec->context.vars = g_ptr_array_new_with_free_func((GDestroyNotify)pp_vm_context_var_free);
   return spec;
+}
+
+void
+pp_vm_context_var_free(PpVmContextVar *var)
+{
+  if (var == NULL)
+    return;
+  g_free(var->name);
+  g_free(var->value);
+  g_free(var);
 }
 
 void
@@ -141,6 +152,8 @@ pp_vm_spec_free(PpVmSpec *spec)
     g_ptr_array_unref(spec->nics);
   if (spec->requests != NULL)
     g_array_unref(spec->requests);
+  if (spec->context.vars != NULL)
+    g_ptr_array_unref(spec->context.vars);
   g_free(spec->host_name);
   g_free(spec->kernel);
   g_free(spec->initrd);

@@ -163,6 +163,28 @@ typedef struct {
   char *keymap;          /* NULL: QEMU's default */
 } PpVmGraphics;
 
+/* CONTEXT = [ ... ] (issue 13): what the VM's context disk holds beside
+ * its NICs' variables. */
+typedef enum {
+  PP_VM_CONTEXT_ONE,     /* FORMAT = "one" (default): context.sh on a disk labelled CONTEXT */
+  PP_VM_CONTEXT_NOCLOUD, /* FORMAT = "nocloud": cloud-init's NoCloud, labelled cidata */
+} PpVmContextFormat;
+
+/* One key of the CONTEXT vector as the template writes it: a name of
+ * [A-Z0-9_], its value raw, $NETWORK[...] references left for
+ * pp-context to resolve when the leases are known. */
+typedef struct {
+  char *name;
+  char *value;
+  PpTextPos pos; /* where the key is in the text; 0:0 when read from the store */
+} PpVmContextVar;
+
+typedef struct {
+  gboolean present;         /* the template has a CONTEXT vector */
+  PpVmContextFormat format; /* FORMAT */
+  GPtrArray *vars;          /* PpVmContextVar, template order, FORMAT not among them */
+} PpVmContext;
+
 /* The first key of a template that names a file of the host. */
 typedef struct {
   const char *attribute; /* "DISK", "OS"; NULL: the template names none */
@@ -196,9 +218,12 @@ typedef struct {
   /* Where the first VLAN_ID of a PCI NIC is (pp_vm_spec_check_admin_only());
    * 0:0 when there is none, or the spec was read from the store. */
   PpTextPos vlan_id_pos;
+  PpVmContext context; /* CONTEXT (issue 13); context.vars is never NULL */
 } PpVmSpec;
 
 void pp_vm_spec_free(PpVmSpec *spec);
+
+void pp_vm_context_var_free(PpVmContextVar *var);
 
 /* Returns: (transfer full): a spec with the defaults of a template that
  * says nothing (CPU 1, q35, no console, nothing else), to be filled from
