@@ -158,3 +158,41 @@ pp_context_append_nics(GString *out, const PpContextNic *nics, guint n_nics, GEr
   }
   return TRUE;
 }
+
+static void
+context_file_free(PpContextFile *file)
+{
+  g_free(file->name);
+  g_bytes_unref(file->data);
+  g_free(file);
+}
+
+PpContextDisk *
+pp_context_disk_new(PpVmContextFormat format)
+{
+  PpContextDisk *disk = g_new0(PpContextDisk, 1);
+
+  disk->format = format;
+  disk->label = format == PP_VM_CONTEXT_NOCLOUD ? "cidata" : "CONTEXT";
+  disk->files = g_ptr_array_new_with_free_func((GDestroyNotify)context_file_free);
+  return disk;
+}
+
+void
+pp_context_disk_free(PpContextDisk *disk)
+{
+  if (disk == NULL)
+    return;
+  g_ptr_array_unref(disk->files);
+  g_free(disk);
+}
+
+void
+pp_context_disk_add(PpContextDisk *disk, const char *name, const void *data, gsize len)
+{
+  PpContextFile *file = g_new0(PpContextFile, 1);
+
+  file->name = g_strdup(name);
+  file->data = g_bytes_new(data, len);
+  g_ptr_array_add(disk->files, file);
+}

@@ -76,4 +76,27 @@ gboolean pp_context_quote(GString *out, const char *value);
 gboolean pp_context_append_nics(GString *out, const PpContextNic *nics, guint n_nics,
                                 GError **error);
 
+/* A file of the context disk (issue 13): its name at the disk's root and
+ * its bytes. */
+typedef struct {
+  char *name; /* "context.sh", "meta-data", "user-data", "network-config" */
+  GBytes *data;
+} PpContextFile;
+
+/* What a VM's context disk holds: the files in the order they are shown,
+ * under the volume label of its format. */
+typedef struct {
+  PpVmContextFormat format;
+  const char *label; /* "CONTEXT" (one), "cidata" (nocloud): static */
+  GPtrArray *files;  /* PpContextFile */
+} PpContextDisk;
+
+/* Returns: (transfer full): an empty disk of @format, its label set. */
+PpContextDisk *pp_context_disk_new(PpVmContextFormat format);
+void pp_context_disk_free(PpContextDisk *disk);
+/* Adds a copy of @data (@len bytes) as file @name. */
+void pp_context_disk_add(PpContextDisk *disk, const char *name, const void *data, gsize len);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpContextDisk, pp_context_disk_free)
+
 G_END_DECLS
