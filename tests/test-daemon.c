@@ -191,10 +191,11 @@ static char *
 host_settings(PpTestDaemon *f, const char *name)
 {
   g_autoptr(json_t) host = pp_test_host_show(f, name);
-  g_autoptr(json_t) settings = json_pack("{s:O,s:O,s:O,s:O}", "ssh", json_object_get(host, "ssh"),
-                                         "libvirt_uri", json_object_get(host, "libvirt_uri"),
-                                         "probe_command", json_object_get(host, "probe_command"),
-                                         "prebound", json_object_get(host, "prebound"));
+  g_autoptr(json_t) settings = json_pack(
+      "{s:O,s:O,s:O,s:O,s:O}", "ssh", json_object_get(host, "ssh"), "libvirt_uri",
+      json_object_get(host, "libvirt_uri"), "probe_command", json_object_get(host, "probe_command"),
+      "prebound", json_object_get(host, "prebound"), "context_pool",
+      json_object_get(host, "context_pool"));
 
   return json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
 }
@@ -272,6 +273,9 @@ test_host_update(PpTestDaemon *f, gconstpointer data)
       { { "--ssh", "", NULL }, "--ssh: an empty value (to go back to the default, give --no-ssh)" },
       { { "--ssh", "a@b", "--no-ssh", NULL }, "--ssh and --no-ssh exclude each other" },
       { { "--prebound", "maybe", NULL }, "--prebound: 'maybe' is neither yes nor no" },
+      { { "--context-pool", "a/b", "--prebound", "yes", NULL },
+        "field 'context_pool': the context pool 'a/b' has a '/', which a libvirt pool's name "
+        "cannot have" },
       { { NULL }, "nothing to change" },
     };
 
@@ -305,6 +309,9 @@ test_host_update(PpTestDaemon *f, gconstpointer data)
       { "{\"probe_command\": []}", "field 'probe_command'" },
       { "{\"probe_command\": [\"\"]}", "field 'probe_command'" },
       { "{\"ssh\": \"h\", \"prebound\": null}", "'prebound' must be true or false" },
+      { "{\"context_pool\": \"\"}", "field 'context_pool' must be 1 to 128" },
+      { "{\"context_pool\": \"a\\nb\"}", "field 'context_pool': the context pool 'a\\nb' has a "
+                                         "character it cannot have (at byte 2)" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -317,6 +324,17 @@ test_host_update(PpTestDaemon *f, gconstpointer data)
   }
   after = host_settings(f, "node-a");
   g_assert_cmpstr(after, ==, before);
+  g_assert_nonnull(strstr(before, "\"context_pool\":\"default\""));
+
+  /* The context disks' pool: libvirt's "default" until told otherwise;
+   * shown to administrators. */
+  host = pp_test_cli_json(
+      f, (const char *const[]){ "host", "update", "node-a", "--context-pool", "ctx", NULL });
+  g_assert_cmpstr(json_string_value(json_object_get(host, "context_pool")), ==, "ctx");
+  g_clear_pointer(&host, json_decref);
+  pp_test_cli(f, (const char *const[]){ "host", "show", "node-a", NULL }, &run);
+  g_assert_nonnull(strstr(run.out, "\nCONTEXT POOL   : ctx\n"));
+  pp_test_run_clear(&run);
 
   /* Back to the defaults, but for ssh, now to a port where nothing
    * listens: the next probe goes over ssh, and fails saying so. */

@@ -303,8 +303,9 @@ test_cli_man_page(void)
   }
   g_assert_cmpuint(commands, ==, 35);
   /* --json on all; --socket, --url, --token-file, --ca-file on the 34
-   * daemon ones; 39 of their own. */
-  g_assert_cmpuint(options, ==, 35 + 4 * 34 + 39);
+   * daemon ones; 41 of their own (--context-pool of host create and host update
+   * among them). */
+  g_assert_cmpuint(options, ==, 35 + 4 * 34 + 41);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

@@ -282,8 +282,8 @@ test_open(Fixture *f, gconstpointer data)
   sqlite3 *db = pp_store_test_get_db(f->store);
   sqlite3_stmt *stmt = NULL;
 
-  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 13);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 14);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(f->store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(f->store, "PRAGMA synchronous"), ==, 1); /* NORMAL */
   g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
@@ -328,23 +328,23 @@ test_newer_schema(Fixture *f, gconstpointer data)
   g_autoptr(PpHost) host = add_host(f->store, "node1");
 
   g_assert_cmpint(host->id, ==, 1);
-  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 14", &message), ==, SQLITE_OK);
+  g_assert_cmpint(raw_exec(f->store, "PRAGMA user_version = 15", &message), ==, SQLITE_OK);
   g_clear_pointer(&f->store, pp_store_free);
 
   f->store = pp_store_open(f->path, &error);
   g_assert_null(f->store);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
-  expect = g_strdup_printf("opening store '%s': its schema version is 14, newer than the 13 this "
+  expect = g_strdup_printf("opening store '%s': its schema version is 15, newer than the 14 this "
                            "pcipassd knows; run a newer pcipassd",
                            f->path);
   g_assert_cmpstr(error->message, ==, expect);
 
-  /* Untouched: back to version 12, it opens with its host. */
+  /* Untouched: back to version 14, it opens with its host. */
   {
     sqlite3 *db = NULL;
 
     g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 13", NULL, NULL, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "PRAGMA user_version = 14", NULL, NULL, NULL), ==, SQLITE_OK);
     sqlite3_close(db);
   }
   reopen(f);
@@ -705,10 +705,10 @@ host_settings(PpStore *store, gint64 id)
   g_autofree char *command =
       host->probe_command != NULL ? g_strjoinv("|", host->probe_command) : g_strdup("-");
 
-  return g_strdup_printf("%s@%s:%d %s %s %d %s %u", host->ssh_user ? host->ssh_user : "-",
+  return g_strdup_printf("%s@%s:%d %s %s %d %s %u %s", host->ssh_user ? host->ssh_user : "-",
                          host->ssh_host ? host->ssh_host : "-", host->ssh_port,
                          host->libvirt_uri ? host->libvirt_uri : "-", command, host->prebound,
-                         pp_host_state_to_string(host->state), host->pci_total);
+                         pp_host_state_to_string(host->state), host->pci_total, host->context_pool);
 }
 
 /* host update: each setting alone, cleared, checked by host create's
@@ -733,7 +733,7 @@ test_host_update(Fixture *f, gconstpointer data)
     g_assert_nonnull(got);
     g_assert_cmpstr(got->ssh_user, ==, "root");
     now = host_settings(f->store, host->id);
-    g_assert_cmpstr(now, ==, "root@n1:22 - - 0 monitored 4");
+    g_assert_cmpstr(now, ==, "root@n1:22 - - 0 monitored 4 default");
   }
   {
     PpHostUpdate update = { .set_libvirt_uri = TRUE,
@@ -741,7 +741,8 @@ test_host_update(Fixture *f, gconstpointer data)
                             .set_probe_command = TRUE,
                             .probe_command = command,
                             .set_prebound = TRUE,
-                            .prebound = TRUE };
+                            .prebound = TRUE,
+                            .context_pool = "images" };
     g_autoptr(GError) error = NULL;
     g_autoptr(PpHost) got = pp_store_host_update(f->store, host->id, &update, &error);
     g_autofree char *now = NULL;
@@ -749,7 +750,8 @@ test_host_update(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_nonnull(got);
     now = host_settings(f->store, host->id);
-    g_assert_cmpstr(now, ==, "root@n1:22 qemu+ssh://n1/system pcipass-probe|--all 1 monitored 4");
+    g_assert_cmpstr(now, ==,
+                    "root@n1:22 qemu+ssh://n1/system pcipass-probe|--all 1 monitored 4 images");
   }
 
   /* Bad: the rules of host create, nothing changed. */
@@ -778,6 +780,12 @@ test_host_update(Fixture *f, gconstpointer data)
         "host 'node1': the probe command's program is an empty word" },
       { { .set_probe_command = TRUE, .probe_command = (const char *const *)too_many->pdata },
         "host 'node1': a probe command has 1 to 64 words; this one has 65" },
+      { { .context_pool = "" },
+        "host 'node1': the context pool must have 1 to 128 bytes; it has 0" },
+      { { .context_pool = "a/b" },
+        "host 'node1': the context pool 'a/b' has a '/', which a libvirt pool's name cannot have" },
+      { { .context_pool = "a\nb" },
+        "host 'node1': the context pool 'a\\nb' has a character it cannot have (at byte 2)" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -802,7 +810,7 @@ test_host_update(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_nonnull(got);
     now = host_settings(f->store, host->id);
-    g_assert_cmpstr(now, ==, "-@-:0 - - 1 monitored 4");
+    g_assert_cmpstr(now, ==, "-@-:0 - - 1 monitored 4 images");
   }
   {
     PpHostUpdate update = { .set_prebound = TRUE };
@@ -2387,7 +2395,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
   g_assert_nonnull(pp_store_test_get_migration(11));
   g_assert_nonnull(pp_store_test_get_migration(12));
   g_assert_nonnull(pp_store_test_get_migration(13));
-  g_assert_null(pp_store_test_get_migration(14));
+  g_assert_nonnull(pp_store_test_get_migration(14));
+  g_assert_null(pp_store_test_get_migration(15));
   g_assert_cmpint(
       sqlite3_exec(
           db,
@@ -2415,8 +2424,8 @@ test_migrate_v1(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(pp_store_get_schema_version(store), ==, 13);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(pp_store_get_schema_version(store), ==, 14);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
@@ -3042,7 +3051,7 @@ test_migrate_v3(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'new%'"), ==,
                   0);
   {
@@ -3789,7 +3798,7 @@ test_migrate_v4(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request"), ==, 5);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vm_pci_request WHERE vm_id = 7 AND "
                                  "slot = 0 AND class_code = 770"),
@@ -4265,7 +4274,7 @@ test_migrate_v6(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   {
     g_autoptr(PpVmSpec) want = parse_ok(TYPED_TEMPLATE);
     g_autoptr(PpVmSpec) got = get_spec(store, 7);
@@ -4421,7 +4430,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
   db = pp_store_test_get_db(store);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_integrity_check WHERE "
@@ -4455,6 +4464,12 @@ test_migrate_v9(Fixture *f, gconstpointer data)
                                       " perm_mac TEXT  CHECK (perm_mac IS NULL OR length(perm_mac) "
                                       "= 17), vf_index INTEGER  CHECK (vf_index IS NULL OR "
                                       "vf_index BETWEEN 0 AND 65534),",
+                                      "", 0),
+                     ==, 1);
+    /* Migration 14 adds one column to hosts, at its end. */
+    g_assert_cmpuint(g_string_replace(cut,
+                                      " context_pool TEXT NOT NULL DEFAULT 'default'  "
+                                      "CHECK(length(context_pool) BETWEEN 1 AND 128),",
                                       "", 0),
                      ==, 1);
     g_assert_cmpstr(cut->str, ==, schema_before);
@@ -4562,7 +4577,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
   g_clear_pointer(&store, pp_store_free);
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM vms"), ==, 4);
 }
 
@@ -4814,6 +4829,10 @@ test_ingest(Fixture *f, gconstpointer data)
   /* A pulled report in between: the pushed one is reconciled again. */
   reconcile_text(f->store, node->id, text, 2600);
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts WHERE report_hash IS NULL"), ==, 1);
+  /* Migration 14: every host's context disks go to libvirt's "default"
+   * pool until told otherwise. */
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts WHERE context_pool = 'default'"),
+                  ==, 1);
   g_assert_true(ingest(f->store, node->id, text, 2700).changed);
 
   /* A changed report: one NIC fewer, the GPU gone. */
@@ -5342,12 +5361,14 @@ test_migrate_v12(Fixture *f, gconstpointer data)
                  "VF_INDEX = \"2\", PERM_MAC = \"02:00:00:00:00:10\" ]\n",
                  2000);
   g_clear_pointer(&f->store, pp_store_free);
-  /* Back to version 11: without the columns, with a report hash. */
+  /* Back to version 12: without the columns (and migration 14's), with a
+   * report hash. */
   g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
   g_assert_cmpint(sqlite3_exec(db,
                                "ALTER TABLE pci_device DROP COLUMN perm_mac;"
                                "ALTER TABLE pci_device DROP COLUMN vf_index;"
                                "UPDATE hosts SET report_hash = printf('%064d', 7);"
+                               "ALTER TABLE hosts DROP COLUMN context_pool;"
                                "PRAGMA user_version = 12;",
                                NULL, NULL, NULL),
                   ==, SQLITE_OK);
@@ -5355,7 +5376,7 @@ test_migrate_v12(Fixture *f, gconstpointer data)
 
   f->store = pp_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 13);
+  g_assert_cmpint(raw_int(f->store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts WHERE report_hash IS NULL"), ==, 1);
   devices = list_devices(f->store, node->id);
   vf = find_device(devices, "0000:05:10.0");

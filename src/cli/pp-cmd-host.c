@@ -26,6 +26,7 @@ pp_cmd_host_create(int argc, char **argv)
   g_autofree char *ssh = NULL;
   g_autofree char *uri = NULL;
   g_autofree char *command = NULL;
+  g_autofree char *pool = NULL;
   gboolean prebound = FALSE;
   const GOptionEntry entries[] = {
     { "ssh", 0, 0, G_OPTION_ARG_STRING, &ssh,
@@ -42,6 +43,10 @@ pp_cmd_host_create(int argc, char **argv)
       "<hostdev managed='no'>, devices stay on vfio-pci after them, and only devices on vfio-pci "
       "are offered (default: managed='yes', libvirt binds and gives back)",
       NULL },
+    { "context-pool", 0, 0, G_OPTION_ARG_STRING, &pool,
+      "The host's libvirt storage pool where VMs' context disks go, uploaded through libvirt "
+      "(default: default)",
+      "POOL" },
     { NULL }
   };
   g_autoptr(json_t) body = json_object();
@@ -54,7 +59,8 @@ pp_cmd_host_create(int argc, char **argv)
   if (!pp_cli_json_set_string(body, "name", "the NAME", argv[1]) ||
       !pp_cli_json_set_string(body, "ssh", "--ssh", ssh) ||
       !pp_cli_json_set_string(body, "libvirt_uri", "--libvirt-uri", uri) ||
-      !pp_cli_json_set_string(body, "probe_command", "--probe-command", command))
+      !pp_cli_json_set_string(body, "probe_command", "--probe-command", command) ||
+      !pp_cli_json_set_string(body, "context_pool", "--context-pool", pool))
     return PP_EXIT_USAGE;
   if (prebound)
     json_object_set_new(body, "prebound", json_true());
@@ -172,6 +178,8 @@ static const struct {
   { "prebound", "prebound", UPDATE_YES_NO, "yes|no",
     "yes: the host binds its devices to vfio-pci itself, new VMs get managed='no' and only "
     "devices on vfio-pci are offered; no: libvirt binds them (managed='yes')" },
+  { "context-pool", "context_pool", UPDATE_STRING, "POOL",
+    "The libvirt storage pool of VMs' context disks, for disks made from then on" },
   { "allow-needed", "allow_needed", UPDATE_STRING, "ADDR",
     "Offer the device at ADDR although the host needs it (HOST_NEEDS), on purpose; recorded "
     "with who and when" },

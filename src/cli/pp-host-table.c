@@ -554,6 +554,8 @@ pp_host_table_show(const json_t *host, gint64 now, PpHostTableFlags flags)
                                                               : "managed");
   if (json_object_get(host, "probe_command") != NULL)
     append_fact(out, "PROBE COMMAND", command);
+  if (json_is_string(json_object_get(host, "context_pool")))
+    append_fact(out, "CONTEXT POOL", json_string_value(json_object_get(host, "context_pool")));
   append_fact(out, "HOSTNAME", hostname);
   append_fact(out, "CPUS", cpus);
   append_fact(out, "MEMORY", memory);

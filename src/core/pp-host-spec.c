@@ -124,3 +124,17 @@ pp_host_spec_check_probe_command(const char *const *argv, GError **error)
   }
   return TRUE;
 }
+
+gboolean
+pp_host_spec_check_pool(const char *pool, GError **error)
+{
+  if (!pp_host_spec_check_word("the context pool", pool, PP_HOST_POOL_MAX, NULL, error))
+    return FALSE;
+  /* libvirt refuses a '/' in a pool's name (virXMLCheckIllegalChars). */
+  if (strchr(pool, '/') != NULL) {
+    g_set_error(error, PP_HOST_SPEC_ERROR, PP_HOST_SPEC_ERROR_INVALID,
+                "the context pool '%s' has a '/', which a libvirt pool's name cannot have", pool);
+    return FALSE;
+  }
+  return TRUE;
+}

@@ -46,5 +46,9 @@ gboolean pp_host_spec_check_libvirt_uri(const char *uri, GError **error);
 /* 1 to PP_HOST_PROBE_WORDS_MAX words of UTF-8 without NUL, the program
  * (the first) not empty. */
 gboolean pp_host_spec_check_probe_command(const char *const *argv, GError **error);
+/* A libvirt storage pool's name (the context disks' pool, issue 13): 1 to
+ * PP_HOST_POOL_MAX bytes of UTF-8 without control characters or '/'. */
+#define PP_HOST_POOL_MAX 128
+gboolean pp_host_spec_check_pool(const char *pool, GError **error);
 
 G_END_DECLS

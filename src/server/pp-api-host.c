@@ -45,6 +45,7 @@ host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
       "created", (json_int_t)host->created);
   if (json == NULL)
     return NULL;
+  json_object_set_new(json, "context_pool", pp_json_text(host->context_pool));
   json_object_set_new(json, "reports", json_string(push ? "pushed" : "probed"));
   json_object_set_new(json, "last_report",
                       push ? api_json_int_or_null(pp_monitor_last_report(ctx->monitor, host->id), 0)
@@ -55,6 +56,7 @@ host_to_json(const PpApiContext *ctx, const PpHost *host, const Sight *sight)
   json_object_del(json, "ssh");
   json_object_del(json, "libvirt_uri");
   json_object_del(json, "probe_command");
+  json_object_del(json, "context_pool");
   if (host->error != NULL)
     json_object_set_new(json, "error", json_string(HIDDEN_PROBE_ERROR));
   if (host->libvirt_error != NULL)
@@ -238,6 +240,7 @@ typedef struct {
   GStrv probe_command;
   gboolean has_prebound;
   gboolean prebound;
+  const char *context_pool; /* borrowed from the body; NULL: not given */
 } HostFields;
 
 static void
@@ -264,7 +267,11 @@ host_fields_parse(const json_t *body, gboolean prebound_nullable, HostFields *re
   ret->has_prebound = json_object_get(body, "prebound") != NULL;
   if (!api_get_string(body, "ssh", MAX_SSH_LEN, FALSE, &ssh, error) ||
       !api_get_string(body, "libvirt_uri", PP_HOST_URI_MAX, FALSE, &ret->libvirt_uri, error) ||
-      !api_get_bool(body, "prebound", prebound_nullable, &ret->prebound, error))
+      !api_get_bool(body, "prebound", prebound_nullable, &ret->prebound, error) ||
+      !api_get_string(body, "context_pool", PP_HOST_POOL_MAX, FALSE, &ret->context_pool, error))
+    return FALSE;
+  if (ret->context_pool != NULL &&
+      !spec_rule(pp_host_spec_check_pool(ret->context_pool, &local), "context_pool", &local, error))
     return FALSE;
   if (ssh != NULL && !parse_ssh(ssh, &ret->ssh_user, &ret->ssh_host, &ret->ssh_port, error))
     return FALSE;
@@ -305,8 +312,8 @@ check_probe_target(const char *const *command, const char *ssh_user, const char 
 json_t *
 api_host_create(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "name",          "ssh",      "libvirt_uri",
-                                        "probe_command", "prebound", NULL };
+  static const char *const fields[] = { "name",     "ssh",          "libvirt_uri", "probe_command",
+                                        "prebound", "context_pool", NULL };
   const char *name;
   g_auto(HostFields) parsed = { 0 };
   g_autoptr(PpHost) host = NULL;
@@ -326,6 +333,7 @@ api_host_create(PpApiCall *call, guint *ret_status, GError **error)
   spec.libvirt_uri = parsed.libvirt_uri;
   spec.probe_command = (const char *const *)parsed.probe_command;
   spec.prebound = parsed.prebound;
+  spec.context_pool = parsed.context_pool;
   host = pp_store_host_create(call->ctx->store, &spec, call->now, error);
   if (host == NULL)
     return NULL;
@@ -404,15 +412,17 @@ set_enabled(PpApiCall *call, gboolean enabled, GError **error)
 /* PATCH /v1/hosts/ID: the settings that can change without re-creating
  * the host: how it is probed (ssh, probe_command; null: the default),
  * reached (libvirt_uri; null: the default), its hostdev mode (prebound),
+ * the storage pool of its VMs' context disks (context_pool),
  * and allow_needed / disallow_needed: an address the host needs that VMs
  * may have all the same (recorded with who and when), and its undo. All
  * are checked before anything changes. */
 json_t *
 api_host_update(PpApiCall *call, guint *ret_status, GError **error)
 {
-  static const char *const fields[] = { "ssh",      "libvirt_uri",  "probe_command",
-                                        "prebound", "allow_needed", "disallow_needed",
-                                        NULL };
+  static const char *const fields[] = {
+    "ssh",          "libvirt_uri",  "probe_command",   "prebound",
+    "context_pool", "allow_needed", "disallow_needed", NULL
+  };
   g_autoptr(json_t) own = NULL;
   g_auto(HostFields) parsed = { 0 };
   g_autoptr(PpHost) host = NULL;
@@ -486,6 +496,7 @@ api_host_update(PpApiCall *call, guint *ret_status, GError **error)
   update.probe_command = (const char *const *)parsed.probe_command;
   update.set_prebound = parsed.has_prebound;
   update.prebound = parsed.prebound;
+  update.context_pool = parsed.context_pool;
   if (!check_probe_target(parsed.has_probe_command ? update.probe_command
                                                    : (const char *const *)host->probe_command,
                           parsed.has_ssh ? parsed.ssh_user : host->ssh_user,

@@ -59,6 +59,7 @@ pp_host_free(PpHost *host)
   g_strfreev(host->probe_command);
   g_free(host->error);
   g_free(host->libvirt_error);
+  g_free(host->context_pool);
   g_free(host->reported_hostname);
   g_free(host->kernel_version);
   g_free(host);
@@ -124,6 +125,7 @@ store_host_from_row(sqlite3_stmt *stmt)
   host->pci_total = (guint)sqlite3_column_int64(stmt, 16);
   host->pci_free = (guint)sqlite3_column_int64(stmt, 17);
   host->libvirt_error = store_col_strdup(stmt, 18);
+  host->context_pool = store_col_strdup(stmt, 19);
   return host;
 }
 
@@ -181,7 +183,8 @@ check_host_spec(const PpHostSpec *spec, GError **error)
       (spec->ssh_host != NULL && !pp_host_spec_check_ssh_host(spec->ssh_host, &local)) ||
       (spec->libvirt_uri != NULL && !pp_host_spec_check_libvirt_uri(spec->libvirt_uri, &local)) ||
       (spec->probe_command != NULL &&
-       !pp_host_spec_check_probe_command(spec->probe_command, &local))) {
+       !pp_host_spec_check_probe_command(spec->probe_command, &local)) ||
+      (spec->context_pool != NULL && !pp_host_spec_check_pool(spec->context_pool, &local))) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID, "host '%s': %s", spec->name,
                 local->message);
     return FALSE;
@@ -231,6 +234,7 @@ pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError 
     store_bind_text(stmt, 6, probe_command);
     sqlite3_bind_int64(stmt, 7, now);
     sqlite3_bind_int(stmt, 8, spec->prebound ? 1 : 0);
+    store_bind_text(stmt, 9, spec->context_pool);
     if (!store_stmt_run(store, stmt, error, "creating a host"))
       return NULL;
   }
@@ -402,6 +406,7 @@ pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GErr
   spec.probe_command =
       update->set_probe_command ? update->probe_command : (const char *const *)host->probe_command;
   spec.prebound = update->set_prebound ? update->prebound : host->prebound;
+  spec.context_pool = update->context_pool != NULL ? update->context_pool : host->context_pool;
   if (!check_host_spec(&spec, error))
     return NULL;
   if (spec.probe_command != NULL)
@@ -418,6 +423,7 @@ pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GErr
     store_bind_text(stmt, 5, spec.libvirt_uri);
     store_bind_text(stmt, 6, probe_command);
     sqlite3_bind_int(stmt, 7, spec.prebound ? 1 : 0);
+    store_bind_text(stmt, 8, spec.context_pool);
     if (!store_stmt_run(store, stmt, error, "changing a host"))
       return NULL;
   }

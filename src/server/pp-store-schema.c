@@ -836,6 +836,13 @@ static const char migration_13[] = "ALTER TABLE pci_device ADD COLUMN perm_mac T
                                    "  CHECK (vf_index IS NULL OR vf_index BETWEEN 0 AND 65534);"
                                    "UPDATE hosts SET report_hash = NULL;";
 
+/* Migration 14 (issue 13): the storage pool of a host where VMs' context
+ * disks go, a libvirt pool name; 'default', libvirt's conventional pool,
+ * for every host until told otherwise. */
+static const char migration_14[] =
+    "ALTER TABLE hosts ADD COLUMN context_pool TEXT NOT NULL DEFAULT 'default'"
+    "  CHECK(length(context_pool) BETWEEN 1 AND 128);";
+
 /* The schema's history: migration N takes a database from version N - 1 to
  * N (PRAGMA user_version). To change the schema, append a migration (ALTER
  * TABLE ..., CREATE TABLE ...), never edit one that has shipped, and update
@@ -854,7 +861,7 @@ static const struct {
   { 4, migration_4, NULL },   { 5, migration_5, NULL },   { 6, migration_6, migrate_6_requests },
   { 7, migration_7, NULL },   { 8, migration_8, NULL },   { 9, migration_9, migrate_9_typed },
   { 10, migration_10, NULL }, { 11, migration_11, NULL }, { 12, migration_12, NULL },
-  { 13, migration_13, NULL },
+  { 13, migration_13, NULL }, { 14, migration_14, NULL },
 };
 
 #define SCHEMA_VERSION (migrations[G_N_ELEMENTS(migrations) - 1].version)

@@ -36,7 +36,7 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
   "h.last_monitored, h.created, h.prebound, "                                                      \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id), "                                   \
   "(SELECT count(*) FROM pci_device d WHERE d.host_id = h.id AND d.vm_id IS NULL "                 \
-  "AND d.gone = 0), h.libvirt_error "
+  "AND d.gone = 0), h.libvirt_error, h.context_pool "
 
 /* A device row as device_from_row() and device_row_matches() read it:
  * FROM pci_device d. allowed: an administrator gave this needed device to
@@ -77,7 +77,8 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_LIST] = "SELECT " HOST_COLUMNS "FROM hosts h ORDER BY h.id",
   [STMT_HOST_ID_BY_NAME] = "SELECT id FROM hosts WHERE name = ?1",
   [STMT_HOST_INSERT] = "INSERT INTO hosts (name, ssh_user, ssh_host, ssh_port, libvirt_uri, "
-                       "probe_command, created, prebound) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       "probe_command, created, prebound, context_pool) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, 'default'))",
   /* SET's right-hand sides see the row as it was. */
   [STMT_HOST_SET_ENABLED] =
       "UPDATE hosts SET enabled = ?2, "
@@ -86,7 +87,8 @@ static const char *const stmt_sql[N_STMTS] = {
       "libvirt_error = CASE WHEN ?2 = enabled THEN libvirt_error END WHERE id = ?1",
   [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
   [STMT_HOST_UPDATE] = "UPDATE hosts SET ssh_user = ?2, ssh_host = ?3, ssh_port = ?4, "
-                       "libvirt_uri = ?5, probe_command = ?6, prebound = ?7 WHERE id = ?1",
+                       "libvirt_uri = ?5, probe_command = ?6, prebound = ?7, context_pool = ?8 "
+                       "WHERE id = ?1",
   [STMT_HOST_NAME] = "SELECT name, enabled FROM hosts WHERE id = ?1",
   [STMT_HOST_HELD_BY] = "SELECT DISTINCT vm_id FROM pci_device "
                         "WHERE host_id = ?1 AND vm_id IS NOT NULL ORDER BY vm_id",

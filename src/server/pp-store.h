@@ -80,6 +80,8 @@ typedef struct {
   const char *libvirt_uri;          /* nullable */
   const char *const *probe_command; /* nullable: argv of the probe */
   gboolean prebound;                /* devices are bound to vfio-pci ahead of time: managed='no' */
+  const char *context_pool;         /* nullable: "default"; the libvirt storage pool of the
+                                     * VMs' context disks (issue 13) */
 } PpHostSpec;
 
 typedef struct {
@@ -103,6 +105,7 @@ typedef struct {
   gboolean prebound;     /* see PpHostSpec */
   guint pci_total;       /* devices in the inventory, gone ones included */
   guint pci_free;        /* not held by a VM and not gone */
+  char *context_pool;    /* the storage pool of the VMs' context disks; never NULL */
 } PpHost;
 
 void pp_host_free(PpHost *host);
@@ -163,6 +166,7 @@ typedef struct {
   const char *const *probe_command; /* NULL: the default probe */
   gboolean set_prebound;
   gboolean prebound;
+  const char *context_pool; /* NULL: unchanged */
 } PpHostUpdate;
 
 /**
