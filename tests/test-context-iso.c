@@ -1,8 +1,10 @@
 /* The context disk's ISO image (pp-context-iso): made with libisofs in
  * memory and read back with libisofs's own reader through each of its
  * three directory trees (Rock Ridge, Joliet, plain ISO 9660), and checked
- * by util-linux's blkid, an independent reader of the volume label. No
- * mock: the real library both ways. */
+ * by util-linux's blkid and file(1), independent readers of the volume
+ * label (the guest's udev finds the disk with blkid's). No mock: the real
+ * library both ways. The kernel's iso9660 driver is not here to mount it:
+ * the end-to-end lab's guest does. */
 #include "config.h"
 
 #include <string.h>
@@ -116,6 +118,29 @@ assert_holds(GBytes *iso, const char *label, const PpContextDisk *disk)
   }
 }
 
+/* file(1), another reader of the primary volume descriptor: "ISO 9660
+ * CD-ROM filesystem data 'cidata'" (file 5.44), when it is installed. */
+static void
+assert_file_says(const char *path, const char *label)
+{
+  g_autofree char *file = g_find_program_in_path("file");
+  g_autofree char *expected = g_strdup_printf("ISO 9660 CD-ROM filesystem data '%s'", label);
+  g_auto(PpTestRun) run = { 0 };
+
+  if (file == NULL) {
+    g_test_message("file is not installed: the image is not checked by it");
+    return;
+  }
+  {
+    const char *argv[] = { file, "-b", path, NULL };
+
+    pp_test_run(argv, NULL, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    if (!g_str_has_prefix(run.out, expected))
+      g_error("file says '%s', not '%s'", run.out, expected);
+  }
+}
+
 /* blkid (util-linux) reads the label as the guest's udev does: cloud-init
  * and OpenNebula's packages find their disk by it. Run by argv. */
 static void
@@ -153,6 +178,7 @@ assert_blkid_label(GBytes *iso, const char *label)
     g_assert_cmpint(type.status, ==, 0);
     g_assert_cmpstr(type.out, ==, "iso9660\n");
   }
+  assert_file_says(path, label);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -177,6 +203,8 @@ test_nocloud(void)
   g_autoptr(PpContextDisk) disk = nocloud_disk();
   g_autoptr(GBytes) iso = build(disk);
 
+  g_test_message("meta-data, user-data, network-config: an ISO of %zu bytes",
+                 g_bytes_get_size(iso));
   assert_holds(iso, "cidata", disk);
   assert_blkid_label(iso, "cidata");
 }
