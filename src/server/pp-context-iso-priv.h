@@ -35,8 +35,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpContextIsoEntry, pp_context_iso_entry_free)
  * @iso: an image (PP_CONTEXT_ISO_MAX_SIZE + PP_CONTEXT_ISO_OVERHEAD_MAX
  *   bytes at most)
  * @tree: the directory tree to read
- * @ret_label: (out) (transfer full): the volume id of the primary volume
- *   descriptor (Joliet's with PP_CONTEXT_ISO_TREE_JOLIET)
+ * @ret_label: (out) (transfer full): the volume id libisofs's reader
+ *   reports (the primary volume descriptor's)
  * @ret_entries: (out) (transfer full) (element-type PpContextIsoEntry):
  *   the root's entries, in the image's order; a directory among them is an
  *   error
