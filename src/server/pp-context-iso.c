@@ -236,9 +236,11 @@ add_file(IsoImage *image, const PpContextFile *file, GError **error)
     g_prefix_error(error, "'%s': ", file->name);
     return FALSE;
   }
-  /* The node takes the stream's reference, whatever the outcome. */
+  /* The node takes the stream's reference when it is made; before, on
+   * failure, it is still ours. */
   rc = iso_image_add_new_file(image, iso_image_get_root(image), file->name, stream, &node);
   if (rc < 0) {
+    iso_stream_unref(stream);
     g_autofree char *what = g_strdup_printf("adding the context disk's file '%s'", file->name);
 
     set_iso_error(error, rc, what);
