@@ -1079,6 +1079,162 @@ test_nic_misuse(void)
   g_test_assert_expected_messages();
 }
 
+/* ------------------------------------------------------------------------ */
+/* The context disk (issue 13): a read-only CD-ROM from a pool's volume. */
+
+#define CONTEXT_CDROM(pool, volume, dev, bus)                                                      \
+  "    <disk type='volume' device='cdrom'>\n"                                                      \
+  "      <driver name='qemu' type='raw'/>\n"                                                       \
+  "      <source pool='" pool "' volume='" volume "'/>\n"                                          \
+  "      <target dev='" dev "' bus='" bus "'/>\n"                                                  \
+  "      <readonly/>\n"                                                                            \
+  "    </disk>\n"
+#define DEFAULT_CDROM(dev, bus) CONTEXT_CDROM("default", "pcipass-42-context.iso", dev, bus)
+/* The CD-ROM between the VM's second disk and its NIC. */
+#define AFTER_DISKS(dev, bus)                                                                      \
+  "      <target dev='vdb' bus='virtio'/>\n"                                                       \
+  "    </disk>\n" DEFAULT_CDROM(dev, bus) "    <interface type='bridge'>\n"
+
+static PpDomainOptions
+context_options(const char *pool, const char *volume)
+{
+  PpDomainOptions options = default_options;
+
+  options.context_pool = pool;
+  options.context_volume = volume;
+  return options;
+}
+
+/* Builds @tmpl with the context disk in pool "default", validates it and
+ * defines it on the test driver (which takes a volume's disk without
+ * looking the volume up). */
+static char *
+build_context(const char *tmpl, const PpDomainNic *nics, guint n_nics)
+{
+  PpDomainOptions options = context_options("default", "pcipass-42-context.iso");
+  g_autofree char *xml = NULL;
+
+  options.nics = nics;
+  options.n_nics = n_nics;
+  xml = build_valid(tmpl, &options, NULL);
+  assert_defines(xml);
+  return g_steal_pointer(&xml);
+}
+
+/* q35: a SATA drive (sda) of the machine's AHCI controller; i440fx: the
+ * IDE secondary master (hdc); after the VM's own disks, which keep their
+ * virtio names, and before the NICs; no guest PCI address of its own (the
+ * NICs' stay where they were). */
+static void
+test_context_cdrom(void)
+{
+  static const char disks[] = "DISK = [ SOURCE = /var/lib/images/a.qcow2, FORMAT = qcow2 ]\n"
+                              "DISK = [ SOURCE = /var/lib/images/b.img ]\n";
+  PpDomainNic nics[] = { bridge_nic("br0", "02:00:0a:00:00:05", -1, FALSE) };
+  g_autofree char *q35_tmpl = g_strconcat(MEM, disks, NULL);
+  g_autofree char *pc_tmpl = g_strconcat(I440FX, disks, NULL);
+  g_autofree char *q35 = build_context(MEM, NULL, 0);
+  g_autofree char *q35_disks = build_context(q35_tmpl, nics, 1);
+  g_autofree char *pc = build_context(I440FX, NULL, 0);
+  g_autofree char *pc_disks = build_context(pc_tmpl, nics, 1);
+  g_autofree char *q35_plain = NULL;
+  PpDomainOptions plain = default_options;
+
+  plain.nics = nics;
+  plain.n_nics = 1;
+  q35_plain = build_valid(q35_tmpl, &plain, NULL);
+  assert_contains(q35, DEFAULT_CDROM("sda", "sata"));
+  assert_contains(pc, DEFAULT_CDROM("hdc", "ide"));
+  assert_contains(q35_disks, AFTER_DISKS("sda", "sata"));
+  assert_contains(pc_disks, AFTER_DISKS("hdc", "ide"));
+  g_assert_cmpuint(pp_test_count(q35_disks, "device='cdrom'"), ==, 1);
+  g_assert_cmpuint(pp_test_count(q35_disks, "<readonly/>"), ==, 1);
+  /* Nothing else moved: the XML without it, plus it. */
+  {
+    g_autofree char *cdrom = g_strdup(DEFAULT_CDROM("sda", "sata"));
+    const char *at = strstr(q35_disks, cdrom);
+    g_autofree char *before = NULL;
+    g_autofree char *without = NULL;
+
+    g_assert_nonnull(at);
+    before = g_strndup(q35_disks, at - q35_disks);
+    without = g_strconcat(before, at + strlen(cdrom), NULL);
+    g_assert_cmpstr(without, ==, q35_plain);
+  }
+}
+
+/* A TARGET of the VM's disks is any name, so the CD-ROM takes the first
+ * name no disk took: libvirt refuses one given twice. */
+static void
+test_context_cdrom_targets(void)
+{
+  g_autofree char *q35 = build_context(MEM "DISK = [ SOURCE = /a, TARGET = sda ]\n"
+                                           "DISK = [ SOURCE = /b, TARGET = sdb ]\n",
+                                       NULL, 0);
+  g_autofree char *pc = build_context(I440FX "DISK = [ SOURCE = /a, TARGET = hdc ]\n", NULL, 0);
+  g_autofree char *pc_full = build_context(I440FX "DISK = [ SOURCE = /a, TARGET = hda ]\n"
+                                                  "DISK = [ SOURCE = /b, TARGET = hdb ]\n"
+                                                  "DISK = [ SOURCE = /c, TARGET = hdc ]\n"
+                                                  "DISK = [ SOURCE = /d, TARGET = hdd ]\n"
+                                                  "DISK = [ SOURCE = /e, TARGET = sda ]\n",
+                                           NULL, 0);
+  g_autoptr(GString) many = g_string_new(MEM);
+  g_autofree char *q35_many = NULL;
+
+  assert_contains(q35, "      <target dev='sdc' bus='sata'/>\n      <readonly/>\n");
+  assert_contains(pc, "      <target dev='hdd' bus='ide'/>\n      <readonly/>\n");
+  /* IDE's four drives taken: a SATA drive (libvirt adds the controller). */
+  assert_contains(pc_full, "      <target dev='sdb' bus='sata'/>\n      <readonly/>\n");
+
+  /* sda..sdz taken: sdaa, as libvirt names the 27th. */
+  for (char c = 'a'; c <= 'z'; c++)
+    g_string_append_printf(many, "DISK = [ SOURCE = /d%c, TARGET = sd%c ]\n", c, c);
+  q35_many = build_context(many->str, NULL, 0);
+  assert_contains(q35_many, "      <target dev='sdaa' bus='sata'/>\n      <readonly/>\n");
+}
+
+/* The pool's and the volume's names are escaped as the rest; what pcipassd
+ * shows of the XML (redacted) is not fooled by a volume named like a
+ * password attribute. */
+static void
+test_context_cdrom_escaping(void)
+{
+  g_autoptr(PpVmSpec) spec = spec_new(MEM);
+  PpDomainOptions options = context_options("p'&<o>\"l", "v passwd='x' &<\">");
+  g_autofree char *xml = pp_domain_xml_build(spec, &options, NULL);
+  g_autofree char *redacted = NULL;
+
+  g_assert_nonnull(xml);
+  assert_contains(xml, "      <source pool='p&apos;&amp;&lt;o&gt;&quot;l' "
+                       "volume='v passwd=&apos;x&apos; &amp;&lt;&quot;&gt;'/>\n");
+  redacted = pp_domain_xml_redact_secrets(xml);
+  g_assert_cmpstr(redacted, ==, xml);
+}
+
+/* Unset, the XML is what it was without it; one of the two names alone is
+ * a programming error: no XML. */
+static void
+test_context_cdrom_unset(void)
+{
+  g_autoptr(PpVmSpec) spec = spec_new(MEM "DISK = [ SOURCE = /a ]\n");
+  PpDomainOptions options = context_options(NULL, NULL);
+  g_autofree char *xml = pp_domain_xml_build(spec, &options, NULL);
+
+  g_assert_nonnull(xml);
+  assert_lacks(xml, "cdrom");
+  assert_lacks(xml, "<readonly/>");
+  assert_lacks(xml, "type='volume'");
+
+  options = context_options("default", NULL);
+  g_test_expect_message("pp-domain-xml", G_LOG_LEVEL_CRITICAL, "*context_pool*");
+  g_assert_null(pp_domain_xml_build(spec, &options, NULL));
+  g_test_assert_expected_messages();
+  options = context_options(NULL, "v.iso");
+  g_test_expect_message("pp-domain-xml", G_LOG_LEVEL_CRITICAL, "*context_pool*");
+  g_assert_null(pp_domain_xml_build(spec, &options, NULL));
+  g_test_assert_expected_messages();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1119,6 +1275,10 @@ main(int argc, char **argv)
   g_test_add_func("/domain-xml/nic-none-same", test_nic_none_same);
   g_test_add_func("/domain-xml/nic-escaping", test_nic_escaping);
   g_test_add_func("/domain-xml/nic-misuse", test_nic_misuse);
+  g_test_add_func("/domain-xml/context-cdrom", test_context_cdrom);
+  g_test_add_func("/domain-xml/context-cdrom-targets", test_context_cdrom_targets);
+  g_test_add_func("/domain-xml/context-cdrom-escaping", test_context_cdrom_escaping);
+  g_test_add_func("/domain-xml/context-cdrom-unset", test_context_cdrom_unset);
   rc = g_test_run();
 
   pp_test_rmtree(tmp_dir);

@@ -207,6 +207,70 @@ append_disks(GString *out, const PpVmSpec *spec)
   }
 }
 
+static gboolean
+disk_target_used(const PpVmSpec *spec, const char *name)
+{
+  for (guint i = 0; i < spec->disks->len; i++) {
+    const PpVmDisk *disk = g_ptr_array_index(spec->disks, i);
+
+    if (g_strcmp0(disk->target, name) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The context CD-ROM's target: on i440fx an IDE drive, hdc first (the
+ * secondary master, where CD-ROMs have always been), on q35 a SATA drive
+ * of the ICH9 AHCI controller, sda first; in both the first name that no
+ * disk of the spec took (a TARGET is any name: libvirt refuses a name
+ * given twice). IDE has four drives; past them, and on q35, sda, sdb, ...,
+ * sdz, sdaa, ... as libvirt names them: 65 names cover the 64 disks a
+ * template may have. Returns: (transfer full). */
+static char *
+context_target(const PpVmSpec *spec, const char **ret_bus)
+{
+  static const char *const ide[] = { "hdc", "hdd", "hdb", "hda" };
+
+  if (spec->machine == PP_VM_MACHINE_I440FX)
+    for (guint i = 0; i < G_N_ELEMENTS(ide); i++)
+      if (!disk_target_used(spec, ide[i])) {
+        *ret_bus = "ide";
+        return g_strdup(ide[i]);
+      }
+  *ret_bus = "sata";
+  for (guint i = 0;; i++) {
+    g_autoptr(GString) name = g_string_new(NULL);
+
+    /* libvirt's virDiskNameToIndex(), inverted: a..z, aa..zz, ... */
+    for (guint k = i + 1; k > 0; k = (k - 1) / 26)
+      g_string_prepend_c(name, (char)('a' + (k - 1) % 26));
+    g_string_prepend(name, "sd");
+    if (!disk_target_used(spec, name->str))
+      return g_string_free(g_steal_pointer(&name), FALSE);
+  }
+}
+
+/* The context disk (issue 13): a read-only CD-ROM from a volume of the
+ * host's pool, which libvirt resolves to its path when the domain starts.
+ * No guest address: a drive of the machine's own IDE or AHCI controller,
+ * which libvirt addresses (controller, bus, unit) from the target's name. */
+static void
+append_context_cdrom(GString *out, const PpVmSpec *spec, const PpDomainOptions *options)
+{
+  const char *bus = NULL;
+  g_autofree char *target = NULL;
+
+  if (options->context_pool == NULL)
+    return;
+  target = context_target(spec, &bus);
+  g_string_append(out, "    <disk type='volume' device='cdrom'>\n"
+                       "      <driver name='qemu' type='raw'/>\n");
+  append_escaped(out, "      <source pool='%s' volume='%s'/>\n", options->context_pool,
+                 options->context_volume);
+  append_escaped(out, "      <target dev='%s' bus='%s'/>\n", target, bus);
+  g_string_append(out, "      <readonly/>\n    </disk>\n");
+}
+
 static void
 append_nics(GString *out, const PpVmSpec *spec)
 {
@@ -377,6 +441,7 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
   }
 
   g_return_val_if_fail(options->n_nics == 0 || options->nics != NULL, NULL);
+  g_return_val_if_fail((options->context_pool == NULL) == (options->context_volume == NULL), NULL);
   for (guint i = 0; i < options->n_nics; i++) {
     const PpDomainNic *nic = &options->nics[i];
 
@@ -437,6 +502,7 @@ pp_domain_xml_build(const PpVmSpec *spec, const PpDomainOptions *options, const 
     g_string_append(out, "    <controller type='pci' index='0' model='pci-root'/>\n");
   }
   append_disks(out, spec);
+  append_context_cdrom(out, spec, options);
   if (options->n_nics > 0)
     append_option_nics(out, options, spec->machine);
   else

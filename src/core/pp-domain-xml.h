@@ -48,6 +48,20 @@
  * VM's devices): it is written once, as its NIC, and its companions stay
  * among the hostdevs.
  *
+ * The context disk (issue 13), when the options name its pool and volume
+ * (both or neither), is a read-only CD-ROM after the VM's disks:
+ *
+ *   <disk type='volume' device='cdrom'><driver name='qemu' type='raw'/>
+ *   <source pool='P' volume='V'/><target dev='D' bus='B'/><readonly/></disk>
+ *
+ * on q35 a drive of the ICH9 AHCI controller (bus sata, dev sda), on
+ * i440fx of the PIIX IDE controller (bus ide, dev hdc, the secondary
+ * master); the first of hdc, hdd, hdb, hda, then sda, sdb, ... that no disk
+ * of the spec names as its TARGET. It has no guest PCI address (libvirt
+ * gives the drive its controller, bus and unit from the name), so the NICs'
+ * and devices' addresses are what they are without it. libvirt resolves
+ * the volume to its path when the domain starts.
+ *
  * A disk, kernel or initrd given as an image must have been resolved to
  * its file first (its source and format, the spec's kernel or initrd, set
  * to what pcipassd found: src/server/pp-images): the XML names the file's
