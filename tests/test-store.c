@@ -3957,6 +3957,18 @@ assert_spec_equal(const PpVmSpec *got, const PpVmSpec *want)
   g_assert_cmpint(got->graphics.port, ==, want->graphics.port);
   g_assert_cmpstr(got->graphics.passwd, ==, want->graphics.passwd);
   g_assert_cmpstr(got->graphics.keymap, ==, want->graphics.keymap);
+  g_assert_cmpint(got->context.present, ==, want->context.present);
+  g_assert_cmpint(got->context.format, ==, want->context.format);
+  g_assert_cmpuint(got->context.vars->len, ==, want->context.vars->len);
+  for (guint i = 0; i < want->context.vars->len; i++) {
+    const PpVmContextVar *a = g_ptr_array_index(got->context.vars, i);
+    const PpVmContextVar *b = g_ptr_array_index(want->context.vars, i);
+
+    g_assert_cmpstr(a->name, ==, b->name);
+    g_assert_cmpstr(a->value, ==, b->value);
+    /* Positions are the template's, not the store's. */
+    g_assert_cmpuint(a->pos.line, ==, 0);
+  }
   /* Read from columns: no template behind it. */
   g_assert_null(got->tmpl);
 }
@@ -3972,6 +3984,11 @@ test_vm_typed(Fixture *f, gconstpointer data)
     "MEMORY = 512\nHOST = 3\nPCI = [ CLASS = \"0302\" ]\nPCI = [ CLASS = \"0302\" ]\n",
     ("MEMORY = 512\nPCI = [ SHORT_ADDRESS = \"0000:3b:00.0\" ]\n"
      "GRAPHICS = [ TYPE = \"SPICE\", KEYMAP = \"de\" ]\n"),
+    /* CONTEXT (issue 13): raw values, substitutions and quotes kept. */
+    ("MEMORY = 512\nNIC = [ NETWORK = \"lan\" ]\n"
+     "CONTEXT = [ SSH_PUBLIC_KEY = \"ssh-ed25519 AAAA a'b\\\"c\", IP = \"$NIC[IP]\",\n"
+     "  EMPTY = \"\", UTF8 = \"h\u00e9\", FORMAT = \"ONE\" ]\n"),
+    "MEMORY = 512\nCONTEXT = [ FORMAT = nocloud ]\n",
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(PpUser) alice = add_user(f->store, "alice");
@@ -4053,6 +4070,34 @@ test_vm_typed(Fixture *f, gconstpointer data)
   g_assert_null(pp_store_vm_get_spec(f->store, 2, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
   g_assert_true(g_str_has_prefix(error->message, "VM 2: the stored spec does not read: "));
+  g_clear_error(&error);
+  /* A context that does not read, either. */
+  {
+    static const struct {
+      const char *context, *message;
+    } bad[] = {
+      { "{\"format\": \"cloud\", \"vars\": []}", "context of an unknown format" },
+      { "{\"format\": \"one\"}", "context has no format or vars" },
+      { "{\"format\": \"one\", \"vars\": [{\"name\": \"A\"}]}",
+        "a context var without its name or value" },
+      { "{\"format\": \"one\", \"vars\": [{\"name\": \"\", \"value\": \"\"}]}",
+        "a context var without its name or value" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+      g_autofree char *sql = g_strdup_printf(
+          "UPDATE vms SET domain_spec = json_set(domain_spec, '$.context', json('%s')) "
+          "WHERE id = %" G_GINT64_FORMAT,
+          bad[i].context, ids[4]);
+      g_autofree char *want = g_strdup_printf(
+          "VM %" G_GINT64_FORMAT ": the stored spec does not read: %s", ids[4], bad[i].message);
+
+      g_assert_cmpint(raw_rc(f->store, sql), ==, SQLITE_OK);
+      g_assert_null(pp_store_vm_get_spec(f->store, ids[4], &error));
+      g_assert_cmpstr(error->message, ==, want);
+      g_clear_error(&error);
+    }
+  }
 }
 
 /* NICs of both kinds keep every field through the store, in template

@@ -1546,18 +1546,19 @@ test_redact_secrets(void)
 }
 
 /* What pcipass does not implement is refused with its name and position,
- * never dropped: OpenNebula's CONTEXT, a typo of an attribute. */
+ * never dropped: OpenNebula's USER_INPUTS, a typo of an attribute. */
 static void
 test_unsupported(void)
 {
   static const char reads[] =
-      "(it reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS and GRAPHICS)";
+      "(it reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS, GRAPHICS and "
+      "CONTEXT)";
   static const struct {
     const char *text;
     const char *message;
   } cases[] = {
-    { MEM "CPU = 1\n\nCONTEXT = [ NETWORK = \"YES\" ]\n",
-      "line 4, column 1: attribute 'CONTEXT' is not supported by pcipass " },
+    { MEM "CPU = 1\n\nUSER_INPUTS = [ NETWORK = \"YES\" ]\n",
+      "line 4, column 1: attribute 'USER_INPUTS' is not supported by pcipass " },
     { MEM "  MEMROY = 2048", "line 2, column 3: attribute 'MEMROY' is not supported by pcipass " },
     { "description = \"a VM\"\n" MEM,
       "line 1, column 1: attribute 'DESCRIPTION' is not supported by pcipass " },
@@ -1585,7 +1586,7 @@ test_where(void)
     const char *missing;
   } cases[] = {
     { MEM "PCI = [ VENDOR = \"14g4\" ]", 2, 9, NULL },
-    { MEM "\n  CONTEXT = [ ]", 3, 3, NULL },
+    { MEM "\n  CONTEXT = [ a = 1 ]", 3, 15, NULL },
     { MEM "NAME = a\nNAME = b", 3, 1, NULL },
     { MEM "PCI = [ VENDOR = 10de", 2, 7, NULL }, /* the syntax */
     { "CPU = 1\n", 0, 0, "MEMORY" },
@@ -1641,6 +1642,258 @@ test_too_large(void)
   g_assert_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_SYNTAX);
 }
 
+/* ------------------------------------------------------------------------ */
+/* CONTEXT (issue 13)                                                        */
+/* ------------------------------------------------------------------------ */
+
+static const PpVmContextVar *
+context_var(const PpVmSpec *spec, guint i)
+{
+  g_assert_cmpuint(i, <, spec->context.vars->len);
+  return g_ptr_array_index(spec->context.vars, i);
+}
+
+/* Every key in template order with its value raw, FORMAT apart; no
+ * CONTEXT is no context, and an empty one is one. */
+static void
+test_context_accepted(void)
+{
+  g_autoptr(PpVmSpec) none = parse_ok(MEM);
+  g_autoptr(PpVmSpec) empty = parse_ok(MEM "CONTEXT = [ ]");
+  g_autoptr(PpVmSpec) spec =
+      parse_ok(MEM "NIC = [ NETWORK = \"lan\" ]\n"
+                   "PCI = [ TYPE = \"NIC\", NETWORK_ID = 4, VENDOR = \"8086\" ]\n"
+                   "CONTEXT = [\n"
+                   "  SSH_PUBLIC_KEY = \"ssh-ed25519 AAAA alice@host\",\n"
+                   "  SET_HOSTNAME = \"vm-$VMID-$NAME\",\n"
+                   "  OWNER = \"$UNAME ($UID)\",\n"
+                   "  IP0 = \"$NIC[IP]\",\n"
+                   "  IP1 = \"$NIC[ IP6_GLOBAL , NIC_ID = 1 ]\",\n"
+                   "  MAC = \"$NIC[MAC, NETWORK=\\\"lan\\\"]\",\n"
+                   "  GW = \"$NETWORK[GATEWAY, NETWORK = lan]\",\n"
+                   "  DNS4 = \"$NETWORK[DNS, NETWORK_ID = 4] $NIC[MTU, NETWORK_ID=4]\",\n"
+                   "  COST = \"5$ pa$s $1 $$HOME $$$$\",\n"
+                   "  FORMAT = \"One\",\n"
+                   "  START_SCRIPT_BASE64 = \"ZWNobyBoaQo=\" ]\n");
+
+  g_assert_false(none->context.present);
+  g_assert_nonnull(none->context.vars);
+  g_assert_cmpuint(none->context.vars->len, ==, 0);
+  g_assert_true(empty->context.present);
+  g_assert_cmpint(empty->context.format, ==, PP_VM_CONTEXT_ONE);
+  g_assert_cmpuint(empty->context.vars->len, ==, 0);
+
+  g_assert_true(spec->context.present);
+  g_assert_cmpint(spec->context.format, ==, PP_VM_CONTEXT_ONE);
+  g_assert_cmpuint(spec->context.vars->len, ==, 10);
+  g_assert_cmpstr(context_var(spec, 0)->name, ==, "SSH_PUBLIC_KEY");
+  g_assert_cmpstr(context_var(spec, 0)->value, ==, "ssh-ed25519 AAAA alice@host");
+  g_assert_cmpuint(context_var(spec, 0)->pos.line, ==, 5);
+  g_assert_cmpuint(context_var(spec, 0)->pos.column, ==, 3);
+  g_assert_cmpstr(context_var(spec, 5)->name, ==, "MAC");
+  g_assert_cmpstr(context_var(spec, 5)->value, ==, "$NIC[MAC, NETWORK=\"lan\"]");
+  g_assert_cmpstr(context_var(spec, 8)->value, ==, "5$ pa$s $1 $$HOME $$$$");
+  g_assert_cmpstr(context_var(spec, 9)->name, ==, "START_SCRIPT_BASE64");
+}
+
+/* The pieces of a value: text and substitutions, with what they name. */
+static void
+test_context_split(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pieces =
+      pp_vm_context_value_split("a $$b $VMID-$NAME$UNAME$UID $NIC[IP] $NIC[MAC, NIC_ID = 2]"
+                                "$NIC[GATEWAY,NETWORK=\"x.y\"]$NETWORK[DNS, NETWORK_ID = 7] $",
+                                &error);
+  static const struct {
+    PpVmContextPieceKind kind;
+    const char *text, *attr;
+    PpVmContextBy by;
+    const char *network;
+    gint64 id;
+  } want[] = {
+    { PP_VM_CONTEXT_PIECE_TEXT, "a $b ", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_VMID, "$VMID", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_TEXT, "-", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_NAME, "$NAME", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_UNAME, "$UNAME", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_UID, "$UID", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_TEXT, " ", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_NIC, "$NIC[IP]", "IP", PP_VM_CONTEXT_BY_FIRST, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_TEXT, " ", NULL, 0, NULL, 0 },
+    { PP_VM_CONTEXT_PIECE_NIC, "$NIC[MAC, NIC_ID = 2]", "MAC", PP_VM_CONTEXT_BY_NIC_ID, NULL, 2 },
+    { PP_VM_CONTEXT_PIECE_NIC, "$NIC[GATEWAY,NETWORK=\"x.y\"]", "GATEWAY", PP_VM_CONTEXT_BY_NETWORK,
+      "x.y", 0 },
+    { PP_VM_CONTEXT_PIECE_NETWORK, "$NETWORK[DNS, NETWORK_ID = 7]", "DNS",
+      PP_VM_CONTEXT_BY_NETWORK_ID, NULL, 7 },
+    { PP_VM_CONTEXT_PIECE_TEXT, " $", NULL, 0, NULL, 0 },
+  };
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(pieces->len, ==, G_N_ELEMENTS(want));
+  for (guint i = 0; i < pieces->len; i++) {
+    const PpVmContextPiece *piece = g_ptr_array_index(pieces, i);
+
+    g_assert_cmpint(piece->kind, ==, want[i].kind);
+    g_assert_cmpstr(piece->text, ==, want[i].text);
+    g_assert_cmpstr(piece->attr, ==, want[i].attr);
+    if (want[i].attr == NULL)
+      continue;
+    g_assert_cmpint(piece->by, ==, want[i].by);
+    g_assert_cmpstr(piece->network, ==, want[i].network);
+    g_assert_cmpint(piece->id, ==, want[i].id);
+  }
+  g_clear_pointer(&pieces, g_ptr_array_unref);
+  pieces = pp_vm_context_value_split("", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pieces->len, ==, 0);
+}
+
+/* Each refusal with its message and the key's position. */
+static void
+test_context_refused(void)
+{
+#define NICS "NIC = [ NETWORK = \"lan\" ]\nNIC = [ NETWORK_ID = 4 ]\n"
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { MEM "CONTEXT = [ ssh_public_key = \"k\" ]",
+      "line 2, column 13: CONTEXT: key 'ssh_public_key' is not a context key: 1 to 64 of A-Z, "
+      "0-9 and '_' (OpenNebula's context keys are upper case)" },
+    { MEM "CONTEXT = [ A = 1,\n  A = 2 ]",
+      "line 3, column 3: CONTEXT: A is given twice; a context key is given once" },
+    { MEM "CONTEXT = [ ETH0_IP = \"10.0.0.9\" ]",
+      "line 2, column 13: CONTEXT: ETH0_IP is set by pcipass from NIC 0's lease: leave it out (a "
+      "NIC's variables come from its network)" },
+    { MEM "CONTEXT = [ X = 1, PCI12_MAC = \"02:00:00:00:00:01\" ]",
+      "line 2, column 20: CONTEXT: PCI12_MAC is set by pcipass from PCI vector 12's lease: leave "
+      "it out (a NIC's variables come from its network)" },
+    { MEM "CONTEXT = [ START_SCRIPT = \"echo a\necho b\" ]",
+      "line 2, column 13: CONTEXT: START_SCRIPT has a control character (a newline, a tab): a "
+      "context value is one line; a script goes in START_SCRIPT_BASE64, user data in "
+      "USER_DATA_BASE64" },
+    { MEM "CONTEXT = [ FORMAT = \"cloud\" ]",
+      "line 2, column 13: CONTEXT: FORMAT 'cloud' is not a context format: one (context.sh, "
+      "OpenNebula's) or nocloud (cloud-init's NoCloud)" },
+    { MEM "CONTEXT = [ PASSWORD = \"(hidden)\" ]",
+      "line 2, column 13: CONTEXT: PASSWORD is '(hidden)', what pcipass shows in place of a "
+      "password: give the password itself" },
+    { MEM "CONTEXT = [ A = 1 ]\nCONTEXT = [ B = 2 ]",
+      "line 3, column 1: CONTEXT: given twice, on lines 2 and 3; a template has one CONTEXT" },
+    { MEM "CONTEXT = \"x\"",
+      "line 2, column 1: CONTEXT: must be a vector, as CONTEXT = [ SET_HOSTNAME = \"$NAME\" ]" },
+    /* Substitutions: their syntax, then what the template knows. */
+    { MEM "CONTEXT = [ H = \"$HOME\" ]",
+      "line 2, column 13: CONTEXT: H: '$HOME': not a substitution pcipass knows ($VMID, $NAME, "
+      "$UNAME, $UID, $NIC[...], $NETWORK[...]); write $$ for a '$'" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[IP\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[IP': it has no ']'" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC': $NIC needs [ATTRIBUTE, ...], as $NIC[IP]" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[HOSTNAME]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[HOSTNAME]': HOSTNAME is not an attribute of a NIC: "
+      "MAC, IP, IP6, IP6_GLOBAL, IP6_ULA, NETWORK, NETWORK_ID, GATEWAY, GATEWAY6, DNS, MTU, "
+      "NETWORK_ADDRESS, NETWORK_MASK, SEARCH_DOMAIN or VLAN_ID" },
+    { MEM NICS "CONTEXT = [ A = \"$NETWORK[IP, NETWORK = lan]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NETWORK[IP, NETWORK = lan]': IP is not an attribute of a "
+      "network: GATEWAY, GATEWAY6, DNS, MTU, NETWORK_ADDRESS, NETWORK_MASK, SEARCH_DOMAIN or "
+      "VLAN_ID" },
+    { MEM NICS "CONTEXT = [ A = \"$NETWORK[GATEWAY]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NETWORK[GATEWAY]': $NETWORK needs the network: NETWORK = "
+      "\"NAME\" or NETWORK_ID = ID" },
+    { MEM NICS "CONTEXT = [ A = \"$NETWORK[GATEWAY, NIC_ID = 0]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NETWORK[GATEWAY, NIC_ID = 0]': NIC_ID is not a key of "
+      "$NETWORK: NETWORK or NETWORK_ID" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[IP NIC_ID = 0]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[IP NIC_ID = 0]': expected ',' or ']' after IP" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[IP, NIC_ID = x]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[IP, NIC_ID = x]': NIC_ID 'x' is not an id: an "
+      "integer from 0" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[IP, NETWORK = \\\"-x\\\"]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[IP, NETWORK = \"-x\"]': NETWORK '-x' is not a "
+      "network name: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'" },
+    { MEM "CONTEXT = [ A = \"$NIC[IP]\" ]",
+      "line 2, column 13: CONTEXT: A: '$NIC[IP]': the template has no NIC" },
+    { MEM NICS "CONTEXT = [ A = \"$NIC[IP, NIC_ID = 2]\" ]",
+      "line 4, column 13: CONTEXT: A: '$NIC[IP, NIC_ID = 2]': the template has no NIC 2 (NIC ids "
+      "count NIC and PCI NIC vectors from 0; it has 2)" },
+    /* CONTEXT before the NICs: checked once they are read. */
+    { "CONTEXT = [ A = \"$NIC[IP, NIC_ID = 1]\" ]\n" MEM "NIC = [ NETWORK = \"lan\" ]",
+      "line 1, column 13: CONTEXT: A: '$NIC[IP, NIC_ID = 1]': the template has no NIC 1 (NIC ids "
+      "count NIC and PCI NIC vectors from 0; it has 1)" },
+    { MEM "NIC = [ NETWORK = \"lan\" ]\nCONTEXT = [ A = \"$NETWORK[DNS, NETWORK = wan]\" ]",
+      "line 3, column 13: CONTEXT: A: '$NETWORK[DNS, NETWORK = wan]': no NIC of the template is "
+      "on that network" },
+    { MEM "NIC = [ NETWORK_ID = 4 ]\nCONTEXT = [ A = \"$NIC[IP, NETWORK_ID = 5]\" ]",
+      "line 3, column 13: CONTEXT: A: '$NIC[IP, NETWORK_ID = 5]': no NIC of the template is on "
+      "that network" },
+    /* NoCloud. */
+    { MEM "CONTEXT = [ FORMAT = nocloud, START_SCRIPT_BASE64 = \"ZWNobwo=\" ]",
+      "line 2, column 31: CONTEXT: START_SCRIPT_BASE64 is not read by a NoCloud disk (FORMAT = "
+      "\"nocloud\" reads SET_HOSTNAME, SSH_PUBLIC_KEY, USER_DATA and USER_DATA_BASE64): say it "
+      "in cloud-config in USER_DATA_BASE64, or use FORMAT = \"one\"" },
+    { MEM "CONTEXT = [ USER_DATA = \"#x\", USER_DATA_BASE64 = \"eA==\" ]",
+      "line 2, column 31: CONTEXT: USER_DATA and USER_DATA_BASE64 cannot both be set: the user "
+      "data is one" },
+    { MEM "CONTEXT = [ USER_DATA_BASE64 = \"eA=\" ]",
+      "line 2, column 13: CONTEXT: USER_DATA_BASE64 is not base64 (RFC 4648: A-Z, a-z, 0-9, '+', "
+      "'/', '=' padding, a multiple of 4 characters)" },
+    { MEM "CONTEXT = [ USER_DATA_BASE64 = \"/w==\" ]",
+      "line 2, column 13: CONTEXT: USER_DATA_BASE64 does not decode to UTF-8 text (compressed "
+      "user data is not supported)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    parse_fails(cases[i].text, cases[i].message);
+#undef NICS
+}
+
+/* The bounds: a key of 64, a value of 64 KiB, 256 keys. */
+static void
+test_context_bounds(void)
+{
+  g_autofree char *key64 = g_strnfill(64, 'K');
+  g_autofree char *key65 = g_strnfill(65, 'K');
+  g_autofree char *value = g_strnfill(64 * 1024, 'v');
+  g_autofree char *text = NULL;
+  g_autoptr(GString) many = g_string_new(MEM "CONTEXT = [ ");
+  g_autoptr(PpVmSpec) spec = NULL;
+
+  text = g_strdup_printf(MEM "CONTEXT = [ %s = \"%s\" ]", key64, value);
+  spec = parse_ok(text);
+  g_assert_cmpuint(strlen(context_var(spec, 0)->value), ==, 64 * 1024);
+  g_clear_pointer(&spec, pp_vm_spec_free);
+  g_clear_pointer(&text, g_free);
+  text = g_strdup_printf(MEM "CONTEXT = [ %s = 1 ]", key65);
+  parse_fails(text, "line 2, column 13: CONTEXT: key KKKKKKKKKKKKKKKK... is longer than 64 "
+                    "characters");
+  g_clear_pointer(&text, g_free);
+  text = g_strdup_printf(MEM "CONTEXT = [ A = \"%sv\" ]", value);
+  parse_fails(text, "line 2, column 13: CONTEXT: A is longer than 65536 bytes");
+  for (guint i = 0; i < 256; i++)
+    g_string_append_printf(many, "K%u = 1, ", i);
+  g_string_append(many, "FORMAT = one ]");
+  spec = parse_ok(many->str);
+  g_assert_cmpuint(spec->context.vars->len, ==, 256);
+  g_string_truncate(many, many->len - strlen("FORMAT = one ]"));
+  g_string_append(many, "\nK256 = 1 ]");
+  parse_fails(many->str, "line 3, column 1: CONTEXT: more than 256 keys");
+}
+
+/* The context's passwords are hidden in what pcipassd shows, as PASSWD. */
+static void
+test_context_redacted(void)
+{
+  static const char text[] = MEM "CONTEXT = [ PASSWORD = \"s3cret\", USERNAME = \"root\",\n"
+                                 "  CRYPTED_PASSWORD_BASE64 = x, PASSWD = \"shown\" ]\n";
+  g_autofree char *shown = pp_vm_template_redact_secrets(text, strlen(text));
+
+  g_assert_cmpstr(shown, ==,
+                  MEM "CONTEXT = [ PASSWORD = \"(hidden)\", USERNAME = \"root\",\n"
+                      "  CRYPTED_PASSWORD_BASE64 = \"(hidden)\", PASSWD = \"shown\" ]\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1682,5 +1935,10 @@ main(int argc, char **argv)
   g_test_add_func("/vm-template/graphics", test_graphics);
   g_test_add_func("/vm-template/redact-secrets", test_redact_secrets);
   g_test_add_func("/vm-template/where", test_where);
+  g_test_add_func("/vm-template/context/accepted", test_context_accepted);
+  g_test_add_func("/vm-template/context/split", test_context_split);
+  g_test_add_func("/vm-template/context/refused", test_context_refused);
+  g_test_add_func("/vm-template/context/bounds", test_context_bounds);
+  g_test_add_func("/vm-template/context/redacted", test_context_redacted);
   return g_test_run();
 }

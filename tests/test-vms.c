@@ -1347,8 +1347,10 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
       "line 2, column 9: PCI: Wrong Hex value for PCI attribute VENDOR" },
     { "CPU = 1\n", "MEMORY is required" },
     { "MEMORY = 512\nA = foo bar\n", "line 2" },
-    { "MEMORY = 512\nCPU = 1\n\nCONTEXT = [ NETWORK = \"YES\" ]\n",
-      "line 4, column 1: attribute 'CONTEXT' is not supported by pcipass" },
+    { "MEMORY = 512\nCPU = 1\n\nUSER_INPUTS = [ NETWORK = \"YES\" ]\n",
+      "line 4, column 1: attribute 'USER_INPUTS' is not supported by pcipass" },
+    { "MEMORY = 512\nCONTEXT = [ NETWORK = \"YES\",\n  ETH0_IP = \"10.0.0.9\" ]\n",
+      "line 3, column 3: CONTEXT: ETH0_IP is set by pcipass from NIC 0's lease" },
   };
   g_autofree char *tmpl = g_build_filename(f->dir, "vm.tmpl", NULL);
   g_autofree char *want = NULL;
@@ -1390,8 +1392,8 @@ test_templates_and_dry_run(PpTestDaemon *f, gconstpointer data)
   pp_test_cli(f, (const char *const[]){ "vm", "create", tmpl, NULL }, &run);
   g_assert_cmpint(run.status, ==, 2);
   want = g_strdup_printf(
-      "pcipass: %s:4:1: attribute 'CONTEXT' is not supported by pcipass (it "
-      "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS and GRAPHICS)\n",
+      "pcipass: %s:4:1: attribute 'USER_INPUTS' is not supported by pcipass (it "
+      "reads NAME, CPU, VCPU, MEMORY, HOST, MACHINE, DISK, NIC, PCI, OS, GRAPHICS and CONTEXT)\n",
       tmpl);
   g_assert_cmpstr(run.err, ==, want);
   pp_test_run_clear(&run);

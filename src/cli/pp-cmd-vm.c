@@ -215,14 +215,18 @@ pp_cmd_vm_context(int argc, char **argv)
   g_auto(PpCliDaemonOptions) opts = { 0 };
   g_autoptr(json_t) context = NULL;
   g_autofree char *path = NULL;
-  const char *text;
+  json_t *files, *value;
+  const char *text, *name;
+  guint n = 0;
   int rc;
 
   if (!pp_cli_parse_daemon_options("ID|NAME",
                                    "Prints what the VM's context disk holds: context.sh, the "
                                    "variables of its NICs on networks in OpenNebula's words "
                                    "(ETH<n>_ and PCI<n>_ MAC, IP, MASK, GATEWAY, DNS, ...), from "
-                                   "their leases; nothing for a NIC not placed yet.",
+                                   "their leases, then its CONTEXT keys; or, for CONTEXT = [ "
+                                   "FORMAT = \"nocloud\" ], meta-data, user-data and "
+                                   "network-config, each under '==> NAME <=='.",
                                    NULL, 1, "one ID or NAME", &opts, &argc, &argv))
     return PP_EXIT_USAGE;
   path = vm_path(argv[1], "context");
@@ -231,11 +235,28 @@ pp_cmd_vm_context(int argc, char **argv)
     return rc;
   if (opts.json)
     return pp_print_json(g_steal_pointer(&context));
-  text = json_string_value(json_object_get(json_object_get(context, "files"), "context.sh"));
-  if (text == NULL) {
-    pp_say_error("pcipassd's answer has no context.sh");
+  files = json_object_get(context, "files");
+  text = json_string_value(json_object_get(files, "context.sh"));
+  /* One file, context.sh, as it is: a shell reads it as it is printed. */
+  if (json_object_size(files) == 1 && text != NULL) {
+    fputs(text, stdout);
+    return PP_EXIT_OK;
+  }
+  if (!json_is_object(files) || json_object_size(files) == 0) {
+    pp_say_error("pcipassd's answer has no files");
     return PP_EXIT_RUNTIME;
   }
-  fputs(text, stdout);
+  /* Several: each under a header, as tail(1) prints several files. */
+  json_object_foreach(files, name, value)
+  {
+    text = json_string_value(value);
+    if (text == NULL) {
+      pp_say_error("pcipassd's answer has a file that is not text: '%s'", name);
+      return PP_EXIT_RUNTIME;
+    }
+    printf("%s==> %s <==\n%s", n++ > 0 ? "\n" : "", name, text);
+    if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+      putchar('\n');
+  }
   return PP_EXIT_OK;
 }

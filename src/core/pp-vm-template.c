@@ -33,6 +33,9 @@ G_DEFINE_QUARK(pp-vm-template-error-quark, pp_vm_template_error)
  * and libvirt refuses a longer VNC password rather than cut it. */
 #define VNC_PASSWD_MAX 8
 #define SPICE_PASSWD_MAX 64
+#define CONTEXT_KEY_MAX_LEN 64
+#define CONTEXT_KEYS_MAX 256
+#define CONTEXT_VALUE_MAX (64 * 1024)
 
 /* ------------------------------------------------------------------------ */
 /* The spec                                                                  */
@@ -167,15 +170,24 @@ pp_vm_spec_free(PpVmSpec *spec)
 /* Hides the value of each PASSWD pair it is called on. */
 typedef struct {
   GString *out;
-  gsize copied; /* bytes of the text copied into out so far */
+  gsize copied;     /* bytes of the text copied into out so far */
+  gboolean context; /* the vector is CONTEXT (else GRAPHICS) */
 } Redaction;
+
+/* CONTEXT's secrets, OpenNebula's context keys for the guest's root
+ * password: hidden as GRAPHICS' PASSWD is, and refused as "(hidden)". */
+static const char *const context_secrets[] = { "PASSWORD", "PASSWORD_BASE64", "CRYPTED_PASSWORD",
+                                               "CRYPTED_PASSWORD_BASE64", NULL };
 
 static gboolean
 redact_pair(const char *text, const PpTemplatePair *pair, gpointer user_data)
 {
   Redaction *r = user_data;
+  gboolean secret = FALSE;
 
-  if (!pp_template_pair_is(text, pair, "PASSWD"))
+  for (guint i = 0; context_secrets[i] != NULL && r->context; i++)
+    secret = secret || pp_template_pair_is(text, pair, context_secrets[i]);
+  if (!secret && (r->context || !pp_template_pair_is(text, pair, "PASSWD")))
     return TRUE;
   g_string_append_len(r->out, text + r->copied, (gssize)(pair->value_from - r->copied));
   g_string_append(r->out, "\"" PP_VM_TEMPLATE_HIDDEN "\"");
@@ -188,7 +200,7 @@ pp_vm_template_redact_secrets(const char *text, gsize len)
 {
   g_autoptr(PpTemplate) tmpl = NULL;
   g_autoptr(GString) out = NULL;
-  Redaction r = { NULL, 0 };
+  Redaction r = { NULL, 0, FALSE };
 
   g_return_val_if_fail(text != NULL || len == 0, NULL);
 
@@ -202,7 +214,10 @@ pp_vm_template_redact_secrets(const char *text, gsize len)
   for (guint i = 0; i < pp_template_get_n_attributes(tmpl); i++) {
     const PpAttribute *attr = pp_template_get_attribute(tmpl, i);
 
-    if (strcmp(pp_attribute_get_name(attr), "GRAPHICS") == 0 && pp_attribute_is_vector(attr))
+    if (!pp_attribute_is_vector(attr))
+      continue;
+    r.context = strcmp(pp_attribute_get_name(attr), "CONTEXT") == 0;
+    if (r.context || strcmp(pp_attribute_get_name(attr), "GRAPHICS") == 0)
       pp_template_vector_foreach_pair(text, len, attr, redact_pair, &r);
   }
   g_string_append_len(out, text + r.copied, (gssize)(len - r.copied));
@@ -986,6 +1001,483 @@ parse_graphics(Ctx *ctx, const PpAttribute *attr)
   return TRUE;
 }
 
+/* ------------------------------------------------------------------------ */
+/* CONTEXT                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The attributes of a network a substitution may name (pp-vm-template.h),
+ * and those a NIC adds to its network's. */
+static const char *const network_attrs[] = { "GATEWAY",       "GATEWAY6",        "DNS",
+                                             "MTU",           "NETWORK_ADDRESS", "NETWORK_MASK",
+                                             "SEARCH_DOMAIN", "VLAN_ID",         NULL };
+static const char *const nic_attrs[] = { "MAC",     "IP",      "IP6",        "IP6_GLOBAL",
+                                         "IP6_ULA", "NETWORK", "NETWORK_ID", NULL };
+#define NETWORK_ATTRS_TEXT                                                                         \
+  "GATEWAY, GATEWAY6, DNS, MTU, NETWORK_ADDRESS, NETWORK_MASK, SEARCH_DOMAIN or VLAN_ID"
+
+/* The keys a NoCloud disk reads: any other would be dropped. */
+static const char *const nocloud_keys[] = { "SET_HOSTNAME", "SSH_PUBLIC_KEY", "USER_DATA",
+                                            "USER_DATA_BASE64", NULL };
+
+static void
+context_piece_free(PpVmContextPiece *piece)
+{
+  if (piece == NULL)
+    return;
+  g_free(piece->text);
+  g_free(piece->network);
+  g_free(piece);
+}
+
+/* Reads a reference's text from @p; the static name in @names it is, or
+ * NULL. */
+static const char *
+static_name(const char *const *names, const char *name)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strcmp(names[i], name) == 0)
+      return names[i];
+  return NULL;
+}
+
+static const char *
+skip_blanks(const char *p)
+{
+  while (*p == ' ' || *p == '\t')
+    p++;
+  return p;
+}
+
+/* [A-Z0-9_]* from @p, into a new string; @ret_end past it. */
+static char *
+read_upper_name(const char *p, const char **ret_end)
+{
+  const char *q = p;
+
+  while (g_ascii_isupper(*q) || g_ascii_isdigit(*q) || *q == '_')
+    q++;
+  *ret_end = q;
+  return g_strndup(p, q - p);
+}
+
+static gboolean split_fail(GError **error, const char *from, const char *to, const char *format,
+                           ...) G_GNUC_PRINTF(4, 5);
+
+/* "'$NIC[IP, X': ..." : the substitution as far as it reads (at most 64
+ * bytes of it), then why it does not. */
+static gboolean
+split_fail(GError **error, const char *from, const char *to, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+  int n = (int)MIN(to - from, 64);
+
+  va_start(args, format);
+  message = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID, "'%.*s%s': %s", n, from,
+              to - from > 64 ? "..." : "", message);
+  return FALSE;
+}
+
+/* The bracket of $NIC[...] or $NETWORK[...] from @p (at '['), into
+ * @piece; @ret_end past its ']'. */
+static gboolean
+split_bracket(const char *dollar, const char *p, PpVmContextPiece *piece, const char **ret_end,
+              GError **error)
+{
+  gboolean nic = piece->kind == PP_VM_CONTEXT_PIECE_NIC;
+  const char *end = strchr(p, ']');
+  const char *q;
+  g_autofree char *attr = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *value = NULL;
+
+  if (end == NULL)
+    return split_fail(error, dollar, dollar + strlen(dollar), "it has no ']'");
+  end++;
+  attr = read_upper_name(skip_blanks(p + 1), &q);
+  piece->attr = static_name(network_attrs, attr);
+  if (piece->attr == NULL && nic)
+    piece->attr = static_name(nic_attrs, attr);
+  if (piece->attr == NULL)
+    return split_fail(
+        error, dollar, end, "%s%s%s is not an attribute of a %s: %s%s", attr[0] == '\0' ? "'" : "",
+        attr, attr[0] == '\0' ? "'" : "", nic ? "NIC" : "network",
+        nic ? "MAC, IP, IP6, IP6_GLOBAL, IP6_ULA, NETWORK, NETWORK_ID, " : "", NETWORK_ATTRS_TEXT);
+  q = skip_blanks(q);
+  if (*q == ']') {
+    if (!nic)
+      return split_fail(error, dollar, end,
+                        "$NETWORK needs the network: NETWORK = \"NAME\" or NETWORK_ID = ID");
+    piece->by = PP_VM_CONTEXT_BY_FIRST;
+    *ret_end = end;
+    return TRUE;
+  }
+  if (*q != ',')
+    return split_fail(error, dollar, end, "expected ',' or ']' after %s", attr);
+  key = read_upper_name(skip_blanks(q + 1), &q);
+  q = skip_blanks(q);
+  if (*q != '=')
+    return split_fail(error, dollar, end, "expected KEY = VALUE after ','");
+  q = skip_blanks(q + 1);
+  if (*q == '"') {
+    const char *close = strchr(q + 1, '"');
+
+    if (close == NULL || close > end)
+      return split_fail(error, dollar, end, "a quoted value has no closing '\"'");
+    value = g_strndup(q + 1, close - q - 1);
+    q = close + 1;
+  } else {
+    const char *from = q;
+
+    while (g_ascii_isalnum(*q) || *q == '.' || *q == '_' || *q == '-')
+      q++;
+    value = g_strndup(from, q - from);
+  }
+  if (*skip_blanks(q) != ']')
+    return split_fail(error, dollar, end, "expected ']' after %s's value", key);
+
+  if (strcmp(key, "NETWORK") == 0) {
+    if (!is_entity_name(value))
+      return split_fail(error, dollar, end,
+                        "NETWORK '%s' is not a network name: 1 to %d letters, digits, '.', '_' "
+                        "or '-', not starting with '.' or '-'",
+                        value, ENTITY_NAME_MAX_LEN);
+    piece->by = PP_VM_CONTEXT_BY_NETWORK;
+    piece->network = g_steal_pointer(&value);
+  } else if (strcmp(key, "NETWORK_ID") == 0 || (nic && strcmp(key, "NIC_ID") == 0)) {
+    guint64 id;
+    gboolean nic_id = strcmp(key, "NIC_ID") == 0;
+
+    if (!parse_uint(value, nic_id ? 0 : 1, G_MAXINT64, &id))
+      return split_fail(error, dollar, end, "%s '%s' is not an id: an integer from %d", key, value,
+                        nic_id ? 0 : 1);
+    piece->by = nic_id ? PP_VM_CONTEXT_BY_NIC_ID : PP_VM_CONTEXT_BY_NETWORK_ID;
+    piece->id = (gint64)id;
+  } else
+    return split_fail(error, dollar, end, "%s%s%s is not a key of $%s: %s", key[0] ? "" : "'", key,
+                      key[0] ? "" : "'", nic ? "NIC" : "NETWORK",
+                      nic ? "NIC_ID, NETWORK or NETWORK_ID" : "NETWORK or NETWORK_ID");
+  *ret_end = end;
+  return TRUE;
+}
+
+GPtrArray *
+pp_vm_context_value_split(const char *value, GError **error)
+{
+  static const struct {
+    const char *name;
+    PpVmContextPieceKind kind;
+  } names[] = {
+    { "VMID", PP_VM_CONTEXT_PIECE_VMID },   { "NAME", PP_VM_CONTEXT_PIECE_NAME },
+    { "UNAME", PP_VM_CONTEXT_PIECE_UNAME }, { "UID", PP_VM_CONTEXT_PIECE_UID },
+    { "NIC", PP_VM_CONTEXT_PIECE_NIC },     { "NETWORK", PP_VM_CONTEXT_PIECE_NETWORK },
+  };
+  g_autoptr(GPtrArray) pieces = g_ptr_array_new_with_free_func((GDestroyNotify)context_piece_free);
+  g_autoptr(GString) text = g_string_new(NULL);
+  const char *p = value;
+
+  g_return_val_if_fail(value != NULL, NULL);
+
+  while (*p != '\0') {
+    const char *dollar = p, *end;
+    g_autofree char *name = NULL;
+    PpVmContextPiece *piece;
+    guint i = 0;
+
+    if (p[0] != '$' || (p[1] != '$' && !g_ascii_isupper(p[1]))) {
+      g_string_append_c(text, *p++);
+      continue;
+    }
+    if (p[1] == '$') {
+      g_string_append_c(text, '$');
+      p += 2;
+      continue;
+    }
+    name = read_upper_name(p + 1, &end);
+    while (i < G_N_ELEMENTS(names) && strcmp(names[i].name, name) != 0)
+      i++;
+    if (i == G_N_ELEMENTS(names)) {
+      split_fail(error, dollar, end,
+                 "not a substitution pcipass knows ($VMID, $NAME, $UNAME, $UID, $NIC[...], "
+                 "$NETWORK[...]); write $$ for a '$'");
+      return NULL;
+    }
+    piece = g_new0(PpVmContextPiece, 1);
+    piece->kind = names[i].kind;
+    if (text->len > 0) {
+      PpVmContextPiece *literal = g_new0(PpVmContextPiece, 1);
+
+      literal->kind = PP_VM_CONTEXT_PIECE_TEXT;
+      literal->text = g_strdup(text->str);
+      g_ptr_array_add(pieces, literal);
+      g_string_truncate(text, 0);
+    }
+    g_ptr_array_add(pieces, piece);
+    if (piece->kind == PP_VM_CONTEXT_PIECE_NIC || piece->kind == PP_VM_CONTEXT_PIECE_NETWORK) {
+      if (*end != '[') {
+        split_fail(error, dollar, end, "$%s needs [ATTRIBUTE, ...], as $%s", name,
+                   piece->kind == PP_VM_CONTEXT_PIECE_NIC ? "NIC[IP]"
+                                                          : "NETWORK[GATEWAY, NETWORK = \"lan\"]");
+        return NULL;
+      }
+      if (!split_bracket(dollar, end, piece, &end, error))
+        return NULL;
+    }
+    piece->text = g_strndup(dollar, end - dollar);
+    p = end;
+  }
+  if (text->len > 0) {
+    PpVmContextPiece *literal = g_new0(PpVmContextPiece, 1);
+
+    literal->kind = PP_VM_CONTEXT_PIECE_TEXT;
+    literal->text = g_strdup(text->str);
+    g_ptr_array_add(pieces, literal);
+  }
+  return g_steal_pointer(&pieces);
+}
+
+/* Reads each KEY = value of CONTEXT as written: the key's case and a key
+ * given twice are the text's (the template folds and drops them). */
+typedef struct {
+  Ctx *ctx;
+  const PpAttribute *attr;
+  GHashTable *seen; /* the keys read so far */
+  gboolean failed;
+} ContextRead;
+
+static gboolean context_fail(ContextRead *r, PpTextPos pos, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static gboolean
+context_fail(ContextRead *r, PpTextPos pos, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start(args, format);
+  message = g_strdup_vprintf(format, args);
+  va_end(args);
+  fail_at(r->ctx, pos, "CONTEXT", "%s", message);
+  r->failed = TRUE;
+  return FALSE;
+}
+
+/* ETH<n>_ or PCI<n>_: a NIC's variable. */
+static gboolean
+is_nic_variable(const char *key)
+{
+  const char *p = NULL;
+
+  if (g_str_has_prefix(key, "ETH"))
+    p = key + 3;
+  else if (g_str_has_prefix(key, "PCI"))
+    p = key + 3;
+  else
+    return FALSE;
+  if (!g_ascii_isdigit(*p))
+    return FALSE;
+  while (g_ascii_isdigit(*p))
+    p++;
+  return *p == '_';
+}
+
+static gboolean
+read_context_pair(const char *text, const PpTemplatePair *pair, gpointer user_data)
+{
+  ContextRead *r = user_data;
+  PpVmContext *context = &r->ctx->spec->context;
+  g_autofree char *key = g_strndup(text + pair->key_from, pair->key_to - pair->key_from);
+  const char *value;
+  PpVmContextVar *var;
+
+  for (const char *p = key; *p != '\0'; p++)
+    if (!g_ascii_isupper(*p) && !g_ascii_isdigit(*p) && *p != '_')
+      return context_fail(r, pair->pos,
+                          "key '%s' is not a context key: 1 to %d of A-Z, 0-9 and '_' "
+                          "(OpenNebula's context keys are upper case)",
+                          key, CONTEXT_KEY_MAX_LEN);
+  if (strlen(key) > CONTEXT_KEY_MAX_LEN)
+    return context_fail(r, pair->pos, "key %.16s... is longer than %d characters", key,
+                        CONTEXT_KEY_MAX_LEN);
+  if (g_hash_table_contains(r->seen, key))
+    return context_fail(r, pair->pos, "%s is given twice; a context key is given once", key);
+  g_hash_table_add(r->seen, g_strdup(key));
+  if (is_nic_variable(key))
+    return context_fail(r, pair->pos,
+                        "%s is set by pcipass from %s %.*s's lease: leave it out (a NIC's "
+                        "variables come from its network)",
+                        key, key[0] == 'E' ? "NIC" : "PCI vector",
+                        (int)(strchr(key, '_') - key - 3), key + 3);
+  value = pp_attribute_vector_get(r->attr, key);
+  g_assert(value != NULL);
+  if (strlen(value) > CONTEXT_VALUE_MAX)
+    return context_fail(r, pair->pos, "%s is longer than %d bytes", key, CONTEXT_VALUE_MAX);
+  if (has_control_chars(value))
+    return context_fail(r, pair->pos,
+                        "%s has a control character (a newline, a tab): a context value is one "
+                        "line; a script goes in START_SCRIPT_BASE64, user data in "
+                        "USER_DATA_BASE64",
+                        key);
+  if (strcmp(key, "FORMAT") == 0) {
+    if (g_ascii_strcasecmp(value, "one") == 0)
+      context->format = PP_VM_CONTEXT_ONE;
+    else if (g_ascii_strcasecmp(value, "nocloud") == 0)
+      context->format = PP_VM_CONTEXT_NOCLOUD;
+    else
+      return context_fail(r, pair->pos,
+                          "FORMAT '%s' is not a context format: one (context.sh, OpenNebula's) or "
+                          "nocloud (cloud-init's NoCloud)",
+                          value);
+    return TRUE;
+  }
+  if (g_strv_contains(context_secrets, key) && strcmp(value, PP_VM_TEMPLATE_HIDDEN) == 0)
+    return context_fail(r, pair->pos,
+                        "%s is '" PP_VM_TEMPLATE_HIDDEN "', what pcipass shows in place of a "
+                        "password: give the password itself",
+                        key);
+  if (context->vars->len >= CONTEXT_KEYS_MAX)
+    return context_fail(r, pair->pos, "more than %d keys", CONTEXT_KEYS_MAX);
+  var = g_new0(PpVmContextVar, 1);
+  var->name = g_steal_pointer(&key);
+  var->value = g_strdup(value);
+  var->pos = pair->pos;
+  g_ptr_array_add(context->vars, var);
+  return TRUE;
+}
+
+static gboolean
+parse_context(Ctx *ctx, const PpAttribute *attr)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  ContextRead r = { ctx, attr, seen, FALSE };
+
+  ctx->spec->context.present = TRUE;
+  pp_template_vector_foreach_pair(ctx->text, ctx->len, attr, read_context_pair, &r);
+  return !r.failed;
+}
+
+/* The first NIC of the spec on the network @name (by name) or @id; or
+ * whether it cannot be known before the names are resolved (a NIC naming
+ * its network the other way). */
+static gboolean
+context_network_known(const PpVmSpec *spec, const char *name, gint64 id, gboolean *ret_unknowable)
+{
+  *ret_unknowable = FALSE;
+  for (guint i = 0; i < spec->nics->len; i++) {
+    const PpVmNic *nic = g_ptr_array_index(spec->nics, i);
+
+    if (name != NULL && nic->network != NULL && strcmp(nic->network, name) == 0)
+      return TRUE;
+    if (name == NULL && nic->network_id == id)
+      return TRUE;
+    if ((name != NULL && nic->network_id > 0) || (name == NULL && nic->network != NULL))
+      *ret_unknowable = TRUE;
+  }
+  return FALSE;
+}
+
+/* A var's substitutions, against what the template says: a NIC id it has,
+ * a network one of its NICs is on (when the template names it the same
+ * way). */
+static gboolean
+check_context_var(Ctx *ctx, const PpVmContextVar *var)
+{
+  const PpVmSpec *spec = ctx->spec;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pieces = pp_vm_context_value_split(var->value, &error);
+
+  if (pieces == NULL)
+    return fail_at(ctx, var->pos, "CONTEXT", "%s: %s", var->name, error->message);
+  for (guint i = 0; i < pieces->len; i++) {
+    const PpVmContextPiece *piece = g_ptr_array_index(pieces, i);
+    gboolean unknowable;
+
+    if (piece->kind != PP_VM_CONTEXT_PIECE_NIC && piece->kind != PP_VM_CONTEXT_PIECE_NETWORK)
+      continue;
+    switch (piece->by) {
+    case PP_VM_CONTEXT_BY_FIRST:
+      if (spec->nics->len == 0)
+        return fail_at(ctx, var->pos, "CONTEXT", "%s: '%s': the template has no NIC", var->name,
+                       piece->text);
+      break;
+    case PP_VM_CONTEXT_BY_NIC_ID:
+      if (piece->id >= (gint64)spec->nics->len)
+        return fail_at(ctx, var->pos, "CONTEXT",
+                       "%s: '%s': the template has no NIC %" G_GINT64_FORMAT
+                       " (NIC ids count NIC and PCI NIC vectors from 0; it has %u)",
+                       var->name, piece->text, piece->id, spec->nics->len);
+      break;
+    case PP_VM_CONTEXT_BY_NETWORK:
+    case PP_VM_CONTEXT_BY_NETWORK_ID:
+      if (!context_network_known(spec, piece->network, piece->id, &unknowable) && !unknowable)
+        return fail_at(ctx, var->pos, "CONTEXT",
+                       "%s: '%s': no NIC of the template is on that network", var->name,
+                       piece->text);
+      break;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+base64_is_valid(const char *s)
+{
+  gsize n = strlen(s);
+
+  if (n % 4 != 0)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isalnum(s[i]) && s[i] != '+' && s[i] != '/' && !(s[i] == '=' && i + 2 >= n))
+      return FALSE;
+  return TRUE;
+}
+
+/* CONTEXT once the NICs are read: its substitutions, and what a NoCloud
+ * disk cannot carry. */
+static gboolean
+check_context(Ctx *ctx)
+{
+  const PpVmContext *context = &ctx->spec->context;
+  const PpVmContextVar *user_data = NULL, *user_data_base64 = NULL;
+
+  for (guint i = 0; i < context->vars->len; i++) {
+    const PpVmContextVar *var = g_ptr_array_index(context->vars, i);
+
+    if (!check_context_var(ctx, var))
+      return FALSE;
+    if (strcmp(var->name, "USER_DATA") == 0)
+      user_data = var;
+    else if (strcmp(var->name, "USER_DATA_BASE64") == 0)
+      user_data_base64 = var;
+    if (context->format == PP_VM_CONTEXT_NOCLOUD && !g_strv_contains(nocloud_keys, var->name))
+      return fail_at(ctx, var->pos, "CONTEXT",
+                     "%s is not read by a NoCloud disk (FORMAT = \"nocloud\" reads SET_HOSTNAME, "
+                     "SSH_PUBLIC_KEY, USER_DATA and USER_DATA_BASE64): say it in cloud-config "
+                     "in USER_DATA_BASE64, or use FORMAT = \"one\"",
+                     var->name);
+  }
+  if (user_data != NULL && user_data_base64 != NULL)
+    return fail_at(ctx, user_data_base64->pos, "CONTEXT",
+                   "USER_DATA and USER_DATA_BASE64 cannot both be set: the user data is one");
+  if (user_data_base64 != NULL) {
+    gsize len = 0;
+    g_autofree guchar *data = NULL;
+
+    if (!base64_is_valid(user_data_base64->value))
+      return fail_at(ctx, user_data_base64->pos, "CONTEXT",
+                     "USER_DATA_BASE64 is not base64 (RFC 4648: A-Z, a-z, 0-9, '+', '/', '=' "
+                     "padding, a multiple of 4 characters)");
+    data = g_base64_decode(user_data_base64->value, &len);
+    if (!g_utf8_validate((const char *)data, (gssize)len, NULL) || memchr(data, '\0', len) != NULL)
+      return fail_at(ctx, user_data_base64->pos, "CONTEXT",
+                     "USER_DATA_BASE64 does not decode to UTF-8 text (compressed user data is "
+                     "not supported)");
+  }
+  return TRUE;
+}
+
 /* The attributes pcipass implements, in the order the error about an
  * attribute it does not implement lists them; any other is refused, never
  * ignored. To implement one, add its row and its parser. Columns: the
@@ -1016,6 +1508,7 @@ static const AttrRule rules[] = {
   { "PCI", TRUE, TRUE, NULL, parse_pci, "PCI = [ VENDOR = \"10de\" ]", NULL },
   { "OS", TRUE, FALSE, NULL, parse_os, "OS = [ KERNEL_IMAGE = \"vmlinuz\" ]", NULL },
   { "GRAPHICS", TRUE, FALSE, NULL, parse_graphics, "GRAPHICS = [ TYPE = \"VNC\" ]", NULL },
+  { "CONTEXT", TRUE, FALSE, NULL, parse_context, "CONTEXT = [ SET_HOSTNAME = \"$NAME\" ]", NULL },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(rules) <= RULES_MAX);
@@ -1209,7 +1702,7 @@ read_attributes(Ctx *ctx)
     return FALSE;
   }
   find_host_path(ctx);
-  return TRUE;
+  return check_context(ctx);
 }
 
 PpVmSpec *

@@ -61,6 +61,48 @@
  *                                 PASSWD printable ASCII, at most 8 for VNC (RFB's
  *                                 limit, enforced by libvirt), 64 for SPICE, never in
  *                                 a message; one GRAPHICS at most
+ *   CONTEXT = [ SSH_PUBLIC_KEY = "ssh-ed25519 AAAA... alice", SET_HOSTNAME = "$NAME",
+ *               DB = "$NIC[IP, NETWORK = \"lan\"]", FORMAT = "one" | "nocloud" ]
+ *                                 what the VM's context disk holds besides its
+ *                                 NICs' variables (issue 13; pp-context.h); at most
+ *                                 one. Keys are OpenNebula's context keys, upper
+ *                                 case: 1 to 64 of [A-Z0-9_] as written (a lower-case
+ *                                 key is refused, not folded), each once, at most
+ *                                 256. ETH<n>_* and PCI<n>_* are refused: pcipass
+ *                                 writes them from the NICs' leases. FORMAT (any
+ *                                 case) chooses the disk and is no variable: "one"
+ *                                 (default, context.sh) or "nocloud" (cloud-init's
+ *                                 NoCloud), which reads SET_HOSTNAME,
+ *                                 SSH_PUBLIC_KEY (one key), USER_DATA and
+ *                                 USER_DATA_BASE64 (UTF-8 once decoded) only: any
+ *                                 other key is refused. A value is at most 64 KiB,
+ *                                 without control characters (a script goes in
+ *                                 START_SCRIPT_BASE64). PASSWORD, PASSWORD_BASE64,
+ *                                 CRYPTED_PASSWORD and CRYPTED_PASSWORD_BASE64 are
+ *                                 secrets, shown "(hidden)" as PASSWD is.
+ *
+ *                                 A value may hold OpenNebula's substitutions,
+ *                                 checked here, resolved when the disk is built:
+ *                                   $VMID, $NAME, $UNAME (the owner), $UID
+ *                                   $NIC[ATTR]                 NIC 0
+ *                                   $NIC[ATTR, NIC_ID = 1]     a NIC by id
+ *                                   $NIC[ATTR, NETWORK = "lan" | NETWORK_ID = 4]
+ *                                                              the first NIC on it
+ *                                   $NETWORK[ATTR, NETWORK = "lan" | NETWORK_ID = 4]
+ *                                                              a network a NIC of
+ *                                                              the VM is on
+ *                                 NIC attributes: MAC, IP, IP6, IP6_GLOBAL,
+ *                                 IP6_ULA, NETWORK, NETWORK_ID and every network
+ *                                 attribute; network attributes: GATEWAY,
+ *                                 GATEWAY6, DNS, MTU, NETWORK_ADDRESS, NETWORK_MASK,
+ *                                 SEARCH_DOMAIN, VLAN_ID (one the network does not
+ *                                 set reads empty, as OpenNebula's). A network name
+ *                                 is quoted or bare; blanks around ',' and '=' are
+ *                                 free. "$$" is one '$'; a '$' not followed by an
+ *                                 upper-case letter or '$' is itself ("pa$s", "$1");
+ *                                 "$" and an upper-case name that is none of the
+ *                                 above is refused, where OpenNebula would read it
+ *                                 as empty ("$HOME": write $$HOME).
  *
  * Any other attribute, and any other key in these vectors, is refused with
  * its name and position: an attribute that would change the VM is never
@@ -185,6 +227,47 @@ typedef struct {
   GPtrArray *vars;          /* PpVmContextVar, template order, FORMAT not among them */
 } PpVmContext;
 
+/* One piece of a CONTEXT value (pp_vm_context_value_split()): text as it
+ * is, or a substitution. */
+typedef enum {
+  PP_VM_CONTEXT_PIECE_TEXT,    /* text: the bytes as they are ("$$" read as "$") */
+  PP_VM_CONTEXT_PIECE_VMID,    /* $VMID */
+  PP_VM_CONTEXT_PIECE_NAME,    /* $NAME */
+  PP_VM_CONTEXT_PIECE_UNAME,   /* $UNAME */
+  PP_VM_CONTEXT_PIECE_UID,     /* $UID */
+  PP_VM_CONTEXT_PIECE_NIC,     /* $NIC[ATTR, ...] */
+  PP_VM_CONTEXT_PIECE_NETWORK, /* $NETWORK[ATTR, ...] */
+} PpVmContextPieceKind;
+
+/* Which NIC or network a $NIC[...] or $NETWORK[...] names. */
+typedef enum {
+  PP_VM_CONTEXT_BY_FIRST,      /* $NIC[ATTR]: NIC 0 */
+  PP_VM_CONTEXT_BY_NIC_ID,     /* NIC_ID = n (id) */
+  PP_VM_CONTEXT_BY_NETWORK,    /* NETWORK = "name" (network) */
+  PP_VM_CONTEXT_BY_NETWORK_ID, /* NETWORK_ID = n (id) */
+} PpVmContextBy;
+
+typedef struct {
+  PpVmContextPieceKind kind;
+  char *text;       /* TEXT: the text; else the substitution as written, "$NIC[IP]" */
+  const char *attr; /* NIC, NETWORK: the attribute, static ("IP") */
+  PpVmContextBy by;
+  char *network; /* BY_NETWORK */
+  gint64 id;     /* BY_NIC_ID, BY_NETWORK_ID */
+} PpVmContextPiece;
+
+/**
+ * pp_vm_context_value_split:
+ * @value: a CONTEXT value as the template holds it (unquoted)
+ *
+ * Reads @value's substitutions (the grammar above; what they name is not
+ * checked against a template here).
+ *
+ * Returns: (transfer full) (element-type PpVmContextPiece): the pieces in
+ *   order (none for ""), or %NULL with INVALID: "'$NIC[IP' has no ']'".
+ */
+GPtrArray *pp_vm_context_value_split(const char *value, GError **error);
+
 /* The first key of a template that names a file of the host. */
 typedef struct {
   const char *attribute; /* "DISK", "OS"; NULL: the template names none */
@@ -248,7 +331,7 @@ typedef struct {
  * Returns: (transfer full): the spec, or %NULL with an error: "line 3,
  *   column 9: PCI: Wrong Hex value for PCI attribute VENDOR: 'xyz'",
  *   "line 3, column 1: PCI: SHORT_ADDRESS cannot be set with DEVICE, VENDOR
- *   or CLASS", "line 4, column 1: attribute 'CONTEXT' is not supported by
+ *   or CLASS", "line 4, column 1: attribute 'RAW' is not supported by
  *   pcipass (it reads NAME, ...)", "MEMORY is required (add MEMORY =
  *   <MiB>)". A positioned message starts with "line L, column C: ".
  */
@@ -269,8 +352,9 @@ PpVmSpec *pp_vm_template_parse_where(const char *text, gsize len, PpVmTemplateWh
  * @text: a template that parses (as one pcipassd stored)
  *
  * The template as written, but for the value of every PASSWD of GRAPHICS,
- * which reads "(hidden)" (PP_VM_TEMPLATE_HIDDEN): what pcipassd shows of a
- * VM's template.
+ * and of every PASSWORD, PASSWORD_BASE64, CRYPTED_PASSWORD and
+ * CRYPTED_PASSWORD_BASE64 of CONTEXT, which reads "(hidden)"
+ * (PP_VM_TEMPLATE_HIDDEN): what pcipassd shows of a VM's template.
  *
  * Returns: (transfer full) (nullable): the text, or %NULL when @text does
  *   not parse.

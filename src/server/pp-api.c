@@ -12,6 +12,7 @@
 #include "pp-api.h"
 #include "pp-auth.h"
 #include "pp-autoptr.h"
+#include "pp-context.h"
 #include "pp-domain-xml.h"
 #include "pp-host-spec.h"
 #include "pp-images.h"
@@ -114,6 +115,9 @@ static const struct {
   /* A pushed report's syntax (a VM template's is its own error's). */
   { pp_template_error_quark, PP_TEMPLATE_ERROR_INVALID, 400 },
   { pp_template_error_quark, PP_TEMPLATE_ERROR_TOO_LARGE, 413 },
+  /* A context substitution that cannot be resolved yet (a NIC without a
+   * lease): the VM's state, not the request. */
+  { pp_context_error_quark, PP_CONTEXT_ERROR_INVALID, 409 },
 };
 
 static guint

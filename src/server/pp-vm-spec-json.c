@@ -26,6 +26,11 @@ static const char *const nic_kinds[] = {
   [PP_VM_NIC_PCI] = "pci",
 };
 
+static const char *const context_formats[] = {
+  [PP_VM_CONTEXT_ONE] = "one",
+  [PP_VM_CONTEXT_NOCLOUD] = "nocloud",
+};
+
 static json_t *
 pos_to_json(PpTextPos pos)
 {
@@ -77,6 +82,20 @@ pp_vm_spec_domain_to_json(const PpVmSpec *spec)
       pp_json_text(spec->graphics.listen), "port", (int)spec->graphics.port, "passwd",
       pp_json_text(spec->graphics.passwd), "keymap", pp_json_text(spec->graphics.keymap));
   g_assert(root != NULL);
+  /* Only a template with CONTEXT says one: a spec without reads as one
+   * stored before issue 13. */
+  if (spec->context.present) {
+    json_t *vars = json_array();
+
+    for (guint i = 0; i < spec->context.vars->len; i++) {
+      const PpVmContextVar *var = g_ptr_array_index(spec->context.vars, i);
+
+      pp_json_append(vars, json_pack("{s:s,s:s}", "name", var->name, "value", var->value));
+    }
+    json_object_set_new(
+        root, "context",
+        json_pack("{s:s,s:o}", "format", context_formats[spec->context.format], "vars", vars));
+  }
   return json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
@@ -132,6 +151,40 @@ fail(GError **error, const char *what)
   g_set_error(error, PP_VM_TEMPLATE_ERROR, PP_VM_TEMPLATE_ERROR_INVALID,
               "the stored spec does not read: %s", what);
   return FALSE;
+}
+
+/* "context": {"format": "one", "vars": [{"name": "A", "value": "x"}]};
+ * none (NULL) is a template without CONTEXT. */
+static gboolean
+context_from_json(PpVmSpec *spec, json_t *context, GError **error)
+{
+  const char *format = NULL;
+  json_t *vars = NULL;
+  gint index;
+
+  if (context == NULL)
+    return TRUE;
+  if (json_unpack(context, "{s:s,s:o}", "format", &format, "vars", &vars) != 0 ||
+      !json_is_array(vars))
+    return fail(error, "context has no format or vars");
+  index = lookup(context_formats, G_N_ELEMENTS(context_formats), format);
+  if (index < 0)
+    return fail(error, "context of an unknown format");
+  spec->context.present = TRUE;
+  spec->context.format = (PpVmContextFormat)index;
+  for (gsize i = 0; i < json_array_size(vars); i++) {
+    const char *name = NULL, *value = NULL;
+    PpVmContextVar *var;
+
+    if (json_unpack(json_array_get(vars, i), "{s:s,s:s}", "name", &name, "value", &value) != 0 ||
+        name[0] == '\0')
+      return fail(error, "a context var without its name or value");
+    var = g_new0(PpVmContextVar, 1);
+    var->name = g_strdup(name);
+    var->value = g_strdup(value);
+    g_ptr_array_add(spec->context.vars, var);
+  }
+  return TRUE;
 }
 
 gboolean
@@ -218,6 +271,9 @@ pp_vm_spec_domain_from_json(PpVmSpec *spec, const char *json, GError **error)
       !get_pos(os, "kernel_image_at", &spec->kernel_image_pos, error) ||
       !get_text(os, "initrd_image", &spec->initrd_image, error) ||
       !get_pos(os, "initrd_image_at", &spec->initrd_image_pos, error))
+    return FALSE;
+
+  if (!context_from_json(spec, json_object_get(root, "context"), error))
     return FALSE;
 
   if (json_unpack(graphics, "{s:s,s:I}", "type", &graphics_type, "port", &port) != 0)

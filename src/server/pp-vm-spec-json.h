@@ -14,8 +14,13 @@
  *              "mac": null, "model": null, "bridge": null}],
  *    "os": {"kernel": null, "initrd": null, "kernel_image": "vmlinuz", "kernel_image_at": [5, 8],
  *           "initrd_image": null, "initrd_image_at": [0, 0], "kernel_cmd": "console=ttyS0"},
- *    "graphics": {"type": "vnc", "listen": null, "port": -1, "passwd": null, "keymap": null}}
+ *    "graphics": {"type": "vnc", "listen": null, "port": -1, "passwd": null, "keymap": null},
+ *    "context": {"format": "nocloud",
+ *                "vars": [{"name": "SET_HOSTNAME", "value": "web-$VMID"}]}}
  *
+ * "context" only when the template has CONTEXT (issue 13): its vars in
+ * template order, values raw (substitutions resolved when the disk is
+ * built), without positions; a spec stored before reads as without.
  * NICs in template order (a NIC's id is its index); a NIC stored before
  * issue 12 has only bridge, model and mac, and reads as a bridged NIC
  * (vlan_id and request -1). The template's NAME, CPU, MEMORY, HOST and PCI
