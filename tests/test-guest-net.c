@@ -603,6 +603,19 @@ test_usage(void)
   g_assert_nonnull(strstr(run.err, "no disk with an ISO 9660 volume 'CONTEXT' among the 1 block "
                                    "devices"));
   pp_test_run_clear(&run);
+  {
+    gint64 start = g_get_monotonic_time();
+
+    pp_test_run((const char *const[]){ program, "--sysfs", sys, "--dev", dev, "--wait", "1", NULL },
+                NULL, &run);
+    g_assert_cmpint(run.status, ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC);
+    pp_test_run_clear(&run);
+  }
+  pp_test_run((const char *const[]){ program, "--wait", "-1", NULL }, NULL, &run);
+  g_assert_cmpint(run.status, ==, 2);
+  g_assert_cmpstr(run.err, ==, "pcipass-context: --wait: -1 is not between 0 and 3600 seconds\n");
+  pp_test_run_clear(&run);
 
   /* A dry run writes nothing. */
   pp_test_run(

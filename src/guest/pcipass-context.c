@@ -41,6 +41,7 @@ static struct {
   gboolean json;
   gboolean verbose;
   gboolean version;
+  double wait;
 } opt;
 
 static const GOptionEntry entries[] = {
@@ -51,6 +52,8 @@ static const GOptionEntry entries[] = {
   { "dev", 0, 0, G_OPTION_ARG_FILENAME, &opt.dev, "Device nodes are in DIR (default /dev)", "DIR" },
   { "root", 0, 0, G_OPTION_ARG_FILENAME, &opt.root,
     "Write etc/hostname and etc/resolv.conf below DIR (default /)", "DIR" },
+  { "wait", 'w', 0, G_OPTION_ARG_DOUBLE, &opt.wait,
+    "Wait up to SECONDS for the context disk to appear (default 0)", "SECONDS" },
   { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt.dry_run, "Say what would change, change nothing",
     NULL },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt.json, "Print what was done as JSON", NULL },
@@ -89,6 +92,14 @@ read_context(GBytes **ret_bytes, char **ret_source)
     return PP_EXIT_OK;
   }
   device = pp_guest_disk_find(opt.sysfs, opt.dev, CONTEXT_LABEL, &error);
+  /* At boot the CD-ROM's driver may come after us: look again, twice a
+   * second, for --wait seconds. */
+  for (gint64 until = g_get_monotonic_time() + (gint64)(opt.wait * G_USEC_PER_SEC);
+       device == NULL && g_get_monotonic_time() < until;) {
+    g_usleep(G_USEC_PER_SEC / 2);
+    g_clear_error(&error);
+    device = pp_guest_disk_find(opt.sysfs, opt.dev, CONTEXT_LABEL, &error);
+  }
   if (device == NULL) {
     say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
@@ -336,6 +347,10 @@ main(int argc, char **argv)
   }
   if (argc > 1) {
     say_error("unexpected argument '%s' (see --help)", argv[1]);
+    return PP_EXIT_USAGE;
+  }
+  if (opt.wait < 0 || opt.wait > 3600) {
+    say_error("--wait: %g is not between 0 and 3600 seconds", opt.wait);
     return PP_EXIT_USAGE;
   }
   if (opt.verbose)
