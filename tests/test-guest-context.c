@@ -11,6 +11,7 @@
 #include "pp-context.h"
 #include "pp-guest-context.h"
 #include "pp-guest-disk.h"
+#include "pp-test-iso.h"
 #include "pp-test-util.h"
 
 static PpGuestContext *
@@ -408,7 +409,12 @@ test_disk_find(void)
                                           "block devices"));
   g_clear_error(&error);
 
-  write_iso(dev, "vdb", 1, "CD001", "CONTEXT");
+  /* A real one, as libisofs writes it. */
+  {
+    g_autofree char *vdb = g_build_filename(dev, "vdb", NULL);
+
+    pp_test_write_iso(vdb, "CONTEXT", "SET_HOSTNAME='from-disk'\n");
+  }
   found = pp_guest_disk_find(sys, dev, "CONTEXT", &error);
   g_assert_no_error(error);
   g_assert_true(g_str_has_suffix(found, "/dev/vdb"));

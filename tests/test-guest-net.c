@@ -17,18 +17,23 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "pp-test-iso.h"
 #include "pp-test-util.h"
 
 static char *ip_path;
-
+/* The binary the namespace tests run: pcipass-context, or with
+ * PP_TEST_CONTEXT_STATIC set (the static test), pcipass-context-static. */
 static char *
 context_path(void)
 {
-  return pp_test_build_path("src/guest/pcipass-context");
+  return pp_test_build_path(g_getenv("PP_TEST_CONTEXT_STATIC") != NULL
+                                ? "src/guest/pcipass-context-static"
+                                : "src/guest/pcipass-context");
 }
 
 /* Runs ip(8) with @args (NULL-terminated); asserts success unless
@@ -144,6 +149,18 @@ default_routes(void)
     json_decref(json);
   }
   return g_string_free(out, FALSE);
+}
+
+/* The three interfaces and the default routes, as one string. */
+static char *
+snapshot(void)
+{
+  g_autofree char *eth0 = link_state("eth0");
+  g_autofree char *eth1 = link_state("eth1");
+  g_autofree char *pci = link_state("enp1s0");
+  g_autofree char *routes = default_routes();
+
+  return g_strdup_printf("%s | %s | %s | %s", eth0, eth1, pci, routes);
 }
 
 /* A test's world inside its namespaces: interfaces, a fake sysfs, a root
@@ -299,16 +316,14 @@ test_apply(void)
   world_init(&w, full_context);
 
   /* --dry-run says what it would do and changes nothing. */
-  before = g_strdup_printf("%s | %s | %s | %s", link_state("eth0"), link_state("eth1"),
-                           link_state("enp1s0"), default_routes());
+  before = snapshot();
   world_run(&w, "--dry-run", &run);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_nonnull(strstr(run.out, "ETH0 eth0: would: mtu 1400 on eth0, up eth0, address "
                                    "10.0.0.5/24 on eth0"));
   g_assert_nonnull(strstr(run.out, "PCI0 enp1s0: would: mac 02:aa:bb:cc:dd:ee"));
   pp_test_run_clear(&run);
-  after = g_strdup_printf("%s | %s | %s | %s", link_state("eth0"), link_state("eth1"),
-                          link_state("enp1s0"), default_routes());
+  after = snapshot();
   g_assert_cmpstr(after, ==, before);
   g_assert_null(read_text(w.root, "etc/resolv.conf"));
   g_assert_null(read_text(w.root, "etc/hostname"));
@@ -359,8 +374,7 @@ test_apply(void)
                   "hostname: unchanged\n"
                   "resolv.conf: unchanged\n");
   pp_test_run_clear(&run);
-  again = g_strdup_printf("%s | %s | %s | %s", link_state("eth0"), link_state("eth1"),
-                          link_state("enp1s0"), default_routes());
+  again = snapshot();
   after = g_strdup_printf("%s | %s | %s | %s", eth0, eth1, pci, routes);
   g_assert_cmpstr(again, ==, after);
 
@@ -390,9 +404,132 @@ test_apply(void)
   }
   pp_test_run_clear(&run);
   g_free(again);
-  again = g_strdup_printf("%s | %s | %s | %s", link_state("eth0"), link_state("eth1"),
-                          link_state("enp1s0"), default_routes());
+  again = snapshot();
   g_assert_cmpstr(again, ==, after);
+}
+
+/* The same run by pcipass-context-static, which the e2e lab puts into
+ * its initramfs: netlink, the sysfs lookup and the files work the same
+ * with glib, jansson and libnl linked in. */
+static void
+test_static(void)
+{
+  g_autofree char *path = pp_test_build_path("src/guest/pcipass-context-static");
+
+  if (!g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("pcipass-context-static is not built here (static archives missing)");
+    return;
+  }
+  if (!need_root())
+    return;
+  g_setenv("PP_TEST_CONTEXT_STATIC", "1", TRUE);
+  g_test_trap_subprocess("/guest-net/apply", 120 * G_USEC_PER_SEC,
+                         G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv("PP_TEST_CONTEXT_STATIC");
+  g_test_trap_assert_passed();
+}
+
+/* The context disk itself: a real ISO 9660 image (libisofs) on a loop
+ * device, found by its volume id, mounted read-only, read, unmounted, in
+ * a mount namespace of the test's own. A kernel without iso9660 (this
+ * machine's) refuses the mount: the error is checked, the rest skipped. */
+static void
+test_disk(void)
+{
+  g_auto(World) w = { 0 };
+  PpTestRun run = { 0 };
+  g_autofree char *image = NULL, *loop = NULL, *name = NULL, *block = NULL;
+  g_autofree char *eth0 = NULL, *hostname = NULL, *mounts = NULL;
+  const char *mark = g_getenv("PP_TEST_DISK_MARK");
+
+  if (!g_test_subprocess()) {
+    g_autofree char *dir = NULL;
+    g_autofree char *marker = NULL;
+    g_autofree char *said = NULL;
+    g_autofree char *device = NULL;
+    g_autofree char *losetup = g_find_program_in_path("losetup");
+
+    if (!need_root())
+      return;
+    if (losetup == NULL) {
+      g_test_skip("no losetup(8)");
+      return;
+    }
+    dir = pp_test_mkdtemp();
+    marker = g_build_filename(dir, "mark", NULL);
+    g_setenv("PP_TEST_DISK_MARK", marker, TRUE);
+    g_test_trap_subprocess(NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_unsetenv("PP_TEST_DISK_MARK");
+    /* The loop device, detached whatever happened. */
+    if (g_file_get_contents(marker, &said, NULL, NULL)) {
+      g_auto(GStrv) lines = g_strsplit(said, "\n", 2);
+      PpTestRun detach = { 0 };
+
+      pp_test_run((const char *const[]){ losetup, "-d", lines[0], NULL }, NULL, &detach);
+      pp_test_run_clear(&detach);
+      if (lines[1] != NULL && lines[1][0] != '\0')
+        g_test_skip(lines[1]);
+    }
+    pp_test_rmtree(dir);
+    g_test_trap_assert_passed();
+    return;
+  }
+  world_init(&w, "SSH_PUBLIC_KEY='unused'\n");
+  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    g_error("a private mount namespace: %s", g_strerror(errno));
+  image = g_build_filename(w.dir, "context.iso", NULL);
+  pp_test_write_iso(image, "CONTEXT",
+                    "# from the disk\nETH0_MAC='02:00:00:00:00:01'\nETH0_IP='10.0.0.5'\n"
+                    "SET_HOSTNAME='from-disk'\n");
+  {
+    g_autofree char *losetup = g_find_program_in_path("losetup");
+
+    pp_test_run((const char *const[]){ losetup, "--find", "--show", "--read-only", image, NULL },
+                NULL, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    loop = g_strdup(g_strstrip(run.out));
+    pp_test_run_clear(&run);
+  }
+  {
+    g_autofree char *line = g_strconcat(loop, "\n", NULL);
+
+    pp_test_write_file(mark, line);
+  }
+  /* Only this loop device in the block devices of the fake sysfs: a
+   * CONTEXT disk of another test on this machine is not ours. */
+  name = g_path_get_basename(loop);
+  block = g_build_filename(w.sys, "class", "block", name, NULL);
+  pp_test_symlink("../../devices/virtual/block/loop", block);
+  {
+    g_autofree char *program = context_path();
+
+    pp_test_run(
+        (const char *const[]){ program, "--sysfs", w.sys, "--dev", "/dev", "--root", w.root, NULL },
+        NULL, &run);
+  }
+  if (run.status == 1 && strstr(run.err, "(the kernel has no iso9660: modprobe isofs)") != NULL) {
+    g_autofree char *expected = g_strdup_printf("pcipass-context: %s: cannot mount '%s' (iso9660, "
+                                                "read-only) on '",
+                                                loop, loop);
+    g_autofree char *line = g_strdup_printf("%s\nthe kernel has no iso9660: the disk was found "
+                                            "on %s, its mount refused, the rest not checked",
+                                            loop, loop);
+
+    g_assert_true(g_str_has_prefix(run.err, expected));
+    pp_test_write_file(mark, line);
+    pp_test_run_clear(&run);
+    return;
+  }
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_cmpstr(run.err, ==, "");
+  pp_test_run_clear(&run);
+  eth0 = link_state("eth0");
+  g_assert_cmpstr(eth0, ==, "eth0 mtu 1500 02:00:00:00:00:01 up 10.0.0.5/24");
+  hostname = read_text(w.root, "etc/hostname");
+  g_assert_cmpstr(hostname, ==, "from-disk\n");
+  /* Unmounted, and its folder removed. */
+  mounts = read_text("/proc/self", "mounts");
+  g_assert_null(strstr(mounts, "pcipass-context."));
 }
 
 /* A NIC that is not there, and bad values: each named with its variable,
@@ -641,5 +778,7 @@ main(int argc, char **argv)
   g_test_add_func("/guest-net/apply", test_apply);
   g_test_add_func("/guest-net/errors", test_errors);
   g_test_add_func("/guest-net/vlan", test_vlan);
+  g_test_add_func("/guest-net/static", test_static);
+  g_test_add_func("/guest-net/disk", test_disk);
   return g_test_run();
 }

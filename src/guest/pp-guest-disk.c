@@ -68,16 +68,27 @@ pp_guest_disk_find(const char *sysfs, const char *dev, const char *label, GError
   return NULL;
 }
 
-/* A new folder for the mount, only root's: /run if there is one, else the
- * temporary folder. Returns: (transfer full). */
+/* A new folder for the mount, only root's: in /run if there is one, else
+ * the temporary folder, else / (an initramfs may have neither). Returns:
+ * (transfer full). */
 static char *
 make_mount_dir(GError **error)
 {
   g_autofree char *run = g_strdup("/run/pcipass-context.XXXXXX");
+  g_autofree char *top = g_strdup("/pcipass-context.XXXXXX");
+  char *tmp;
 
   if (g_mkdtemp_full(run, 0700) != NULL)
     return g_steal_pointer(&run);
-  return g_dir_make_tmp("pcipass-context.XXXXXX", error);
+  tmp = g_dir_make_tmp("pcipass-context.XXXXXX", NULL);
+  if (tmp != NULL)
+    return tmp;
+  if (g_mkdtemp_full(top, 0700) != NULL)
+    return g_steal_pointer(&top);
+  g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+              "cannot make a folder to mount the disk on in /run, the temporary folder or /: %s",
+              g_strerror(errno));
+  return NULL;
 }
 
 GBytes *
