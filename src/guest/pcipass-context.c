@@ -179,6 +179,18 @@ write_if_different(const char *path, const char *text, gboolean *ret_changed, GE
   *ret_changed = TRUE;
   if (opt.dry_run)
     return TRUE;
+  /* An initramfs may have no etc/ yet. */
+  {
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    if (g_mkdir_with_parents(dir, 0755) != 0) {
+      int saved = errno;
+
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot make '%s': %s",
+                  dir, g_strerror(saved));
+      return FALSE;
+    }
+  }
   return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }
 
