@@ -446,7 +446,6 @@ test_disk(void)
     g_autofree char *dir = NULL;
     g_autofree char *marker = NULL;
     g_autofree char *said = NULL;
-    g_autofree char *device = NULL;
     g_autofree char *losetup = g_find_program_in_path("losetup");
 
     if (!need_root())
