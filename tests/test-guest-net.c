@@ -763,6 +763,22 @@ test_usage(void)
   g_assert_null(read_text(root, "etc/resolv.conf"));
   g_assert_null(read_text(root, "etc/hostname"));
   pp_test_run_clear(&run);
+
+  /* --verbose's debug lines go to stderr: stdout stays JSON. */
+  pp_test_run((const char *const[]){ program, "--context", good, "--root", root, "--dry-run",
+                                     "--json", "--verbose", NULL },
+              NULL, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_nonnull(strstr(run.err, "DEBUG"));
+  {
+    json_t *json = json_loads(run.out, 0, NULL);
+
+    g_assert_nonnull(json);
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(json, 0), "name")), ==,
+                    "hostname");
+    json_decref(json);
+  }
+  pp_test_run_clear(&run);
   pp_test_rmtree(dir);
 }
 

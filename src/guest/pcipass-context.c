@@ -186,8 +186,8 @@ write_if_different(const char *path, const char *text, gboolean *ret_changed, GE
     if (g_mkdir_with_parents(dir, 0755) != 0) {
       int saved = errno;
 
-      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot make '%s': %s",
-                  dir, g_strerror(saved));
+      g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot make '%s': %s", dir,
+                  g_strerror(saved));
       return FALSE;
     }
   }
@@ -337,6 +337,8 @@ main(int argc, char **argv)
   int rc;
 
   g_set_prgname("pcipass-context");
+  /* Debug messages on stderr: stdout is the summary, or JSON. */
+  g_log_writer_default_set_use_stderr(TRUE);
   context = g_option_context_new("- configure this guest from its context disk");
   g_option_context_add_main_entries(context, entries, NULL);
   g_option_context_set_description(
