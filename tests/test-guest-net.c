@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -542,6 +543,8 @@ test_errors(void)
   g_autofree char *eth1_after = NULL, *pci_after = NULL, *eth2_after = NULL;
   g_autofree char *eth0 = NULL;
   g_autofree char *expected = NULL;
+  /* libnl's words for the kernel's refusal (EACCES with IPv6 off). */
+  const char *nl_refused = "No Access";
 
   if (!g_test_subprocess()) {
     if (need_root())
@@ -555,8 +558,18 @@ test_errors(void)
                  "ETH5_MAC='02:00:00:00:00:05'\nETH5_IP='10.5.0.5'\n"
                  "PCI0_ADDRESS='0000:01:00.0'\nPCI0_MAC='02:aa:bb:cc:dd:ee'\n"
                  "PCI0_IP='172.16.0.10'\nPCI0_VLAN_ID='5000'\n"
-                 "PCI1_ADDRESS='0000:02:00.0'\nPCI1_IP='172.17.0.10'\n");
+                 "PCI1_ADDRESS='0000:02:00.0'\nPCI1_IP='172.17.0.10'\n"
+                 "ETH3_MAC='02:00:00:00:00:04'\nETH3_IP='10.3.0.3'\nETH3_IP6='2001:db8:3::3'\n");
   add_veth("eth2", "02:00:00:00:00:03");
+  /* The kernel refuses eth3 an IPv6 address: a failure past the plan. */
+  add_veth("eth3", "02:00:00:00:00:04");
+  {
+    FILE *f = fopen("/proc/sys/net/ipv6/conf/eth3/disable_ipv6", "w");
+
+    g_assert_nonnull(f);
+    g_assert_cmpint(fputs("1", f), >=, 0);
+    g_assert_cmpint(fclose(f), ==, 0);
+  }
   eth1 = link_state("eth1");
   eth2 = link_state("eth2");
   pci = link_state("enp1s0");
@@ -566,16 +579,20 @@ test_errors(void)
   expected = g_strdup_printf(
       "pcipass-context: ETH1 (02:00:00:00:00:02): ETH1_MASK '255.0.255.0' is not a netmask\n"
       "pcipass-context: ETH2 (02:00:00:00:00:03): ETH2_IP '10.0.0.300' is not an IPv4 address\n"
+      "pcipass-context: ETH3 (02:00:00:00:00:04, eth3): ETH3_IP6 '2001:db8:3::3/128': adding it "
+      "to eth3: %s\n"
       "pcipass-context: ETH5 (02:00:00:00:00:05): no interface has MAC 02:00:00:00:00:05 "
       "(ETH5_MAC)\n"
       "pcipass-context: PCI0 (0000:01:00.0): PCI0_VLAN_ID '5000' is not a VLAN id (1 to 4094)\n"
       "pcipass-context: PCI1 (0000:02:00.0): no interface has PCI address 0000:02:00.0 "
       "(PCI1_ADDRESS) in '%s/class/net'\n",
-      w.sys);
+      nl_refused, w.sys);
   g_assert_cmpstr(run.err, ==, expected);
   g_assert_nonnull(strstr(run.out, "ETH0 eth0: mtu 1400 on eth0, up eth0, address 10.0.0.5/24 "
                                    "on eth0\n"));
   g_assert_nonnull(strstr(run.out, "ETH5: failed\n"));
+  g_assert_nonnull(
+      strstr(run.out, "ETH3 eth3: failed after up eth3, address 10.3.0.3/24 on eth3\n"));
   pp_test_run_clear(&run);
 
   eth0 = link_state("eth0");
