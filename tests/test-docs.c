@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "pp-guest-context.h"
 #include "pp-network.h"
 #include "pp-probe-report.h"
 #include "pp-test-util.h"
@@ -84,6 +85,24 @@ test_probe_man_page(void)
   g_assert_cmpuint(assert_options_documented((const char *const[]){ probe, "--help", NULL },
                                              "man/pcipass-probe.1"),
                    >=, 10);
+}
+
+/* pcipass-context(8): its options, and the limits of context.sh. */
+static void
+test_context_man_page(void)
+{
+  g_autofree char *agent = pp_test_build_path("src/guest/pcipass-context");
+  g_autofree char *man = read_source("man/pcipass-context.8");
+  g_autofree char *limits = g_strdup_printf(
+      "At most %d MiB, %d variables and %d KiB a value.", PP_GUEST_CONTEXT_MAX_SIZE >> 20,
+      PP_GUEST_CONTEXT_MAX_VARS, PP_GUEST_CONTEXT_MAX_VALUE >> 10);
+
+  g_assert_cmpuint(assert_options_documented((const char *const[]){ agent, "--help", NULL },
+                                             "man/pcipass-context.8"),
+                   ==, 9);
+  if (strstr(man, limits) == NULL)
+    g_error("man/pcipass-context.8 does not say '%s'", limits);
+  g_assert_nonnull(strstr(man, ".SH EXIT STATUS\n"));
 }
 
 static void
@@ -181,6 +200,7 @@ test_systemd_unit(void)
   g_assert_nonnull(strstr(in, "Before=libvirtd.service"));
   verify_unit("pcipass-vfio.service", "src/host", "/pcipass-vfio boot\n");
   verify_unit("pcipassd.service", "src/server", "/pcipassd\n");
+  verify_unit("pcipass-context.service", "src/guest", "/pcipass-context --wait 10\n");
   verify_push_units();
 }
 
@@ -509,6 +529,7 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/docs/probe-man-page", test_probe_man_page);
   g_test_add_func("/docs/vfio-man-page", test_vfio_man_page);
+  g_test_add_func("/docs/context-man-page", test_context_man_page);
   g_test_add_func("/docs/systemd-unit", test_systemd_unit);
   g_test_add_func("/docs/daemon", test_daemon_docs);
   g_test_add_func("/docs/probe-limits", test_probe_limits_documented);
