@@ -333,10 +333,13 @@ pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys)
   g_auto(PpTestRun) run = { 0 };
 
   /* libvirt's test driver: a host is monitored only when its libvirt
-   * answers, and this machine's own libvirtd may not run. */
+   * answers, and this machine's own libvirtd may not run. Its one pool is
+   * "default-pool", where the context disks go (created there, never
+   * uploaded: the test driver keeps no bytes, see pp-deployer). */
   pp_test_cli(f,
               (const char *const[]){ "host", "create", name, "--probe-command", command,
-                                     "--libvirt-uri", "test:///default", NULL },
+                                     "--libvirt-uri", "test:///default", "--context-pool",
+                                     "default-pool", NULL },
               &run);
   if (run.status != 0)
     g_test_message("%s", run.err);

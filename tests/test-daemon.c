@@ -324,10 +324,10 @@ test_host_update(PpTestDaemon *f, gconstpointer data)
   }
   after = host_settings(f, "node-a");
   g_assert_cmpstr(after, ==, before);
-  g_assert_nonnull(strstr(before, "\"context_pool\":\"default\""));
+  g_assert_nonnull(strstr(before, "\"context_pool\":\"default-pool\""));
 
-  /* The context disks' pool: libvirt's "default" until told otherwise;
-   * shown to administrators. */
+  /* The context disks' pool (pp_test_add_tree_host() names the test
+   * driver's), shown to administrators. */
   host = pp_test_cli_json(
       f, (const char *const[]){ "host", "update", "node-a", "--context-pool", "ctx", NULL });
   g_assert_cmpstr(json_string_value(json_object_get(host, "context_pool")), ==, "ctx");

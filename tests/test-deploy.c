@@ -170,7 +170,7 @@ destroy_all(Fixture *f)
   for (guint i = 0; i < list->len; i++) {
     gboolean done = FALSE;
 
-    pp_deployer_destroy_async(f->deployer, URI, ((PpDomainInfo *)list->pdata[i])->name,
+    pp_deployer_destroy_async(f->deployer, URI, ((PpDomainInfo *)list->pdata[i])->name, NULL,
                               on_destroyed, &done);
     while (!done)
       g_main_context_iteration(NULL, TRUE);

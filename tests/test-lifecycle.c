@@ -4,7 +4,9 @@
  * Linux kernel and a tiny initramfs, with no devices (this kernel has no
  * VFIO). Nothing is mocked: the guest powers itself off, virsh destroys a
  * domain from outside, QEMU is killed, pcipassd misses an event while it
- * is stopped, and libvirtd itself is killed and started again.
+ * is stopped, and libvirtd itself is killed and started again. The VMs'
+ * context disks (issue 13) go through its storage API into a transient
+ * pool of the test's own folder, uploaded and attached as CD-ROMs.
  *
  * The system libvirtd is shared with test-libvirt-real.sh: both hold
  * /run/lock/pcipass-libvirtd-tests.lock for their whole run. */
@@ -15,12 +17,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "pp-context-iso-priv.h"
 #include "pp-test-daemon.h"
 
 #define LOCK_PATH "/run/lock/pcipass-libvirtd-tests.lock"
 #define URI "qemu:///system"
+/* The hosts' pool of context disks: transient, in pool_dir. */
+#define POOL "pcipass-test-pool"
 
 typedef struct {
   PpTestDaemon d;
@@ -28,6 +34,7 @@ typedef struct {
   char *kernel;
   char *initrd;
   char *cmdline;
+  char *pool_dir;
 } Fixture;
 
 /* A script of tests/lab; asserts it succeeded. Returns: (transfer full)
@@ -97,6 +104,21 @@ fixture_set_up(Fixture *f, gconstpointer data)
   f->cmdline = g_strdup(lines[2]);
   destroy_domains();
   pp_test_daemon_set_up(&f->d, data);
+  /* QEMU (libvirt-qemu) opens the volumes there: a folder it may enter. */
+  f->pool_dir = pp_test_mkdtemp();
+  g_assert_nonnull(f->pool_dir);
+  g_assert_cmpint(chmod(f->pool_dir, 0755), ==, 0);
+  {
+    g_auto(PpTestRun) run = { 0 };
+
+    /* One a run that aborted left. */
+    virsh((const char *const[]){ "pool-destroy", POOL, NULL }, &run);
+    pp_test_run_clear(&run);
+    virsh((const char *const[]){ "pool-create-as", POOL, "dir", "--target", f->pool_dir, NULL },
+          &run);
+    if (run.status != 0)
+      g_error("virsh pool-create-as: %s", run.err);
+  }
 }
 
 static void
@@ -104,6 +126,13 @@ fixture_tear_down(Fixture *f, gconstpointer data)
 {
   /* Whatever happened, no domain of the test stays. */
   destroy_domains();
+  {
+    g_auto(PpTestRun) run = { 0 };
+
+    virsh((const char *const[]){ "pool-destroy", POOL, NULL }, &run);
+  }
+  pp_test_rmtree(f->pool_dir);
+  g_free(f->pool_dir);
   pp_test_daemon_tear_down(&f->d, data);
   g_free(f->kernel);
   g_free(f->initrd);
@@ -205,7 +234,7 @@ add_host(Fixture *f)
 
   pp_test_cli(&f->d,
               (const char *const[]){ "host", "create", "node-a", "--probe-command", command,
-                                     "--libvirt-uri", URI, NULL },
+                                     "--libvirt-uri", URI, "--context-pool", POOL, NULL },
               &run);
   g_assert_cmpint(run.status, ==, 0);
   json_decref(pp_test_wait_host(&f->d, "node-a", "monitored", 0));
@@ -497,6 +526,141 @@ test_missing_bridge(Fixture *f, gconstpointer data)
   pp_test_daemon_stop(&f->d);
 }
 
+/* The bytes of volume @name of the test's pool (a file of its folder), or
+ * NULL when there is none. */
+static GBytes *
+volume_bytes(Fixture *f, const char *name)
+{
+  g_autofree char *path = g_build_filename(f->pool_dir, name, NULL);
+  char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents(path, &data, &len, NULL))
+    return NULL;
+  return g_bytes_new_take(data, len);
+}
+
+/* A VM with a CONTEXT vector (issue 13): its context disk is a volume of
+ * the host's pool, uploaded through the real libvirtd, attached as a
+ * read-only CD-ROM, labelled CONTEXT, holding what GET /v1/vms/ID/context
+ * says; a resume with the same content does not upload it again; terminate
+ * removes it. A host whose pool does not exist fails the VM, saying which
+ * pool and how to make it, and leaves nothing in the pool. */
+static void
+test_context_disk(Fixture *f, gconstpointer data)
+{
+  g_autofree char *text =
+      g_strdup_printf("NAME = ctx\nCPU = 0.1\nMEMORY = 128\n"
+                      "OS = [ KERNEL = \"%s\", INITRD = \"%s\", KERNEL_CMD = \"%s\" ]\n"
+                      "CONTEXT = [ SET_HOSTNAME = \"ctx-guest\", SSH_PUBLIC_KEY = \"ssh-ed25519 "
+                      "AAAAC3 it's me\" ]\n",
+                      f->kernel, f->initrd, f->cmdline);
+  g_autoptr(json_t) vm = NULL;
+  g_autoptr(GBytes) iso = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *label = NULL;
+  g_autofree char *volume = NULL;
+  g_autofree char *volume_path = NULL;
+  g_autofree char *id = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(PpTestRun) run = { 0 };
+  const PpContextIsoEntry *entry;
+  struct stat before, after;
+  gint64 a, b;
+
+  pp_test_daemon_start(&f->d, (const char *const[]){ "--deploy-tries", "1", NULL });
+  add_host(f);
+  a = pp_test_vm_create(&f->d, text);
+  id = g_strdup_printf("%" G_GINT64_FORMAT, a);
+  volume = g_strdup_printf("pcipass-%" G_GINT64_FORMAT "-context.iso", a);
+  volume_path = g_build_filename(f->pool_dir, volume, NULL);
+  json_decref(pp_test_wait_vm(&f->d, a, "running"));
+
+  /* The domain's CD-ROM, from the volume. */
+  {
+    g_autofree char *name = g_strdup_printf("pcipass-%" G_GINT64_FORMAT, a);
+    g_autofree char *source = g_strdup_printf("<source pool='%s' volume='%s'", POOL, volume);
+
+    virsh((const char *const[]){ "dumpxml", name, NULL }, &run);
+    g_assert_cmpint(run.status, ==, 0);
+    g_assert_nonnull(strstr(run.out, "<disk type='volume' device='cdrom'>"));
+    g_assert_nonnull(strstr(run.out, source));
+    g_assert_nonnull(strstr(run.out, "<readonly/>"));
+    pp_test_run_clear(&run);
+  }
+  /* The volume's bytes: the ISO, labelled CONTEXT, with the API's file. */
+  iso = volume_bytes(f, volume);
+  g_assert_nonnull(iso);
+  g_assert_true(pp_context_iso_read(iso, PP_CONTEXT_ISO_TREE_ROCKRIDGE, &label, &entries, &error));
+  g_assert_no_error(error);
+  g_assert_cmpstr(label, ==, "CONTEXT");
+  g_assert_cmpuint(entries->len, ==, 1);
+  entry = g_ptr_array_index(entries, 0);
+  g_assert_cmpstr(entry->name, ==, "context.sh");
+  {
+    g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/context", a);
+    const char *want;
+    gsize len;
+    const char *got = g_bytes_get_data(entry->data, &len);
+
+    pp_test_http(&f->d, f->d.socket, NULL, "GET", path, NULL, 0, &reply);
+    g_assert_cmpint(reply.status, ==, 200);
+    want = json_string_value(json_object_get(json_object_get(reply.json, "files"), "context.sh"));
+    g_assert_nonnull(want);
+    g_assert_nonnull(strstr(want, "SET_HOSTNAME='ctx-guest'\n"));
+    g_assert_nonnull(strstr(want, "SSH_PUBLIC_KEY='ssh-ed25519 AAAAC3 it'\\''s me'\n"));
+    g_assert_cmpuint(len, ==, strlen(want));
+    g_assert_cmpint(memcmp(got, want, len), ==, 0);
+    pp_test_reply_clear(&reply);
+  }
+
+  /* Poweroff keeps it; a resume with the same content does not upload it
+   * again (the file is not written). */
+  g_assert_cmpint(stat(volume_path, &before), ==, 0);
+  pp_test_cli(&f->d, (const char *const[]){ "vm", "poweroff", id, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(&f->d, a, "poweroff"));
+  g_assert_true(g_file_test(volume_path, G_FILE_TEST_EXISTS));
+  g_usleep(1100 * 1000);
+  pp_test_cli(&f->d, (const char *const[]){ "vm", "resume", id, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(&f->d, a, "running"));
+  g_assert_cmpint(stat(volume_path, &after), ==, 0);
+  g_assert_cmpint(after.st_mtime, ==, before.st_mtime);
+  g_assert_cmpint(after.st_ino, ==, before.st_ino);
+
+  /* Terminate removes it. */
+  pp_test_cli(&f->d, (const char *const[]){ "vm", "terminate", id, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  json_decref(pp_test_wait_vm(&f->d, a, "done"));
+  g_assert_false(g_file_test(volume_path, G_FILE_TEST_EXISTS));
+  virsh((const char *const[]){ "vol-list", POOL, NULL }, &run);
+  g_assert_null(strstr(run.out, volume));
+  pp_test_run_clear(&run);
+
+  /* A pool the host does not have: the VM fails saying so, nothing left. */
+  pp_test_cli(&f->d,
+              (const char *const[]){ "host", "update", "node-a", "--context-pool", "nosuch", NULL },
+              &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  b = pp_test_vm_create(&f->d, text);
+  vm = pp_test_wait_vm(&f->d, b, "failed");
+  assert_reason(f, vm, "the context disk of pcipass-");
+  assert_reason(f, vm, "goes to the storage pool 'nosuch' of 'qemu:///system'");
+  assert_reason(f, vm, "virsh pool-define-as nosuch dir");
+  {
+    g_autoptr(GDir) dir = g_dir_open(f->pool_dir, 0, NULL);
+
+    g_assert_null(g_dir_read_name(dir));
+  }
+  pp_test_daemon_stop(&f->d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -504,6 +668,7 @@ main(int argc, char **argv)
 
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD("/lifecycle/missing-bridge", test_missing_bridge);
+  ADD("/lifecycle/context-disk", test_context_disk);
   ADD("/lifecycle/events", test_events);
   ADD("/lifecycle/restart-reconcile", test_restart_reconcile);
   ADD("/lifecycle/libvirtd-killed", test_libvirtd_killed);

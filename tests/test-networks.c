@@ -511,6 +511,17 @@ test_vm_nics(PpTestDaemon *f, gconstpointer data)
   g_assert_nonnull(strstr(xml, "<model type='e1000e'/>"));
   /* The VF is written once, as the NIC. */
   g_assert_null(strstr(xml, "<hostdev mode='subsystem'"));
+  /* Its context disk (issue 13): a CD-ROM from the host's pool. */
+  {
+    g_autofree char *cdrom = g_strdup_printf(
+        "<disk type='volume' device='cdrom'>\n"
+        "      <driver name='qemu' type='raw'/>\n"
+        "      <source pool='default-pool' volume='pcipass-%" JSON_INTEGER_FORMAT "-context.iso'/>",
+        json_integer_value(json_object_get(vm, "id")));
+
+    if (strstr(xml, cdrom) == NULL)
+      g_error("no '%s' in:\n%s", cdrom, xml);
+  }
   assert_valid_domain(xml);
 
   pp_test_cli(f, (const char *const[]){ "vm", "show", "nics", NULL }, &run);

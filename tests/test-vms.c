@@ -186,6 +186,8 @@ test_deploy_and_terminate(PpTestDaemon *f, gconstpointer data)
   xml = json_string_value(json_object_get(vm, "domain_xml"));
   g_assert_nonnull(strstr(xml, "<domain type='test'>"));
   g_assert_nonnull(strstr(xml, "<hostdev mode='subsystem' type='pci' managed='yes'>"));
+  /* Neither CONTEXT nor NICs: no context disk (issue 13). */
+  g_assert_null(strstr(xml, "device='cdrom'"));
   assert_domain_xml_valid(f, vm);
 
   /* The host's table marks the NIC with the VM's id. */

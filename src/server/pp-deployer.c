@@ -7,12 +7,15 @@
 #include <libvirt/virterror.h>
 
 #include "pp-autoptr.h"
+#include "pp-context-iso.h"
+#include "pp-context.h"
 #include "pp-deployer-priv.h"
 #include "pp-deployer.h"
 #include "pp-domain-caps.h"
 #include "pp-domain-xml.h"
 #include "pp-libvirt-events.h"
 #include "pp-store-network.h"
+#include "pp-vm-context.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-deployer-error-quark, pp_deployer_error)
@@ -37,6 +40,11 @@ typedef struct {
   /* Tests only: uri -> capabilities XML answered instead of libvirt's
    * (pp_deployer_test_set_capabilities()); NULL: none. */
   GHashTable *test_caps;
+  /* "uri pool volume" -> the SHA-256 of the ISO last uploaded there, so
+   * that a start whose context disk did not change (a resume with the
+   * same leases) does not upload it again. In memory: after a restart the
+   * first start uploads once. Under lock. */
+  GHashTable *context_sums;
 } Shared;
 
 struct _PpDeployer {
@@ -62,6 +70,13 @@ typedef struct {
   GPtrArray *nic_texts;
   gboolean managed; /* FALSE on a prebound host */
   char *xml;        /* start: the XML built in the thread; NULL until then */
+  /* start: the context disk (issue 13), NULL when the VM has none;
+   * start and terminate: the host's pool and the volume's name
+   * (context_volume_name()), NULL when there is nothing to put or remove. */
+  PpContextDisk *context;
+  char *context_pool;
+  char *context_volume;
+  gboolean test_driver; /* start: the host is libvirt's test driver (build_xml()) */
 } Call;
 
 /* A connection and what listens to it. */
@@ -99,6 +114,7 @@ shared_clear(gpointer data)
   g_hash_table_unref(shared->conns);
   if (shared->test_caps != NULL)
     g_hash_table_unref(shared->test_caps);
+  g_hash_table_unref(shared->context_sums);
   g_mutex_clear(&shared->lock);
   g_free(shared->owner);
   sink_release(shared->sink);
@@ -234,6 +250,9 @@ call_free(Call *call)
     g_array_unref(call->nics);
   if (call->nic_texts != NULL)
     g_ptr_array_unref(call->nic_texts);
+  pp_context_disk_free(call->context);
+  g_free(call->context_pool);
+  g_free(call->context_volume);
   g_free(call);
 }
 
@@ -284,6 +303,7 @@ pp_deployer_new(const char *owner, PpDeployerEventFunc events, gpointer user_dat
   deployer->shared->sink->func = events;
   deployer->shared->sink->user_data = user_data;
   deployer->shared->owner = g_strdup(owner);
+  deployer->shared->context_sums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return deployer;
 }
 
@@ -458,9 +478,14 @@ build_xml(Shared *shared, Call *call, virConnectPtr conn, GError **error)
     return FALSE;
   options.domain_type = kind.type;
   options.arch = kind.arch;
+  call->test_driver = g_strcmp0(kind.type, "test") == 0;
   if (call->nics != NULL && call->nics->len > 0) {
     options.nics = (const PpDomainNic *)(void *)call->nics->data;
     options.n_nics = call->nics->len;
+  }
+  if (call->context != NULL) {
+    options.context_pool = call->context_pool;
+    options.context_volume = call->context_volume;
   }
   call->xml = pp_domain_xml_build(call->spec, &options, call->hostdevs);
   return TRUE;
@@ -499,6 +524,189 @@ domain_foreign(Shared *shared, virDomainPtr dom, char **ret_owner)
   return foreign;
 }
 
+/* The context disk's volume (issue 13) -------------------------------- */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStoragePool, virStoragePoolFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStorageVol, virStorageVolFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStream, virStreamFree)
+
+/* The volume of domain @name's context disk. Returns: (transfer full). */
+static char *
+context_volume_name(const char *name)
+{
+  return g_strconcat(name, "-context.iso", NULL);
+}
+
+static char *
+context_sum_key(const Call *call)
+{
+  return g_strdup_printf("%s %s %s", call->uri, call->context_pool, call->context_volume);
+}
+
+/* The pool of @call's context disk, active. Worker thread. */
+static virStoragePoolPtr
+context_pool_get(virConnectPtr conn, const Call *call, GError **error)
+{
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn, call->context_pool);
+
+  if (pool == NULL) {
+    virErrorPtr last = virGetLastError();
+
+    g_set_error(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_LIBVIRT,
+                "libvirt: the context disk of %s goes to the storage pool '%s' of '%s': %s; "
+                "define it on the host (virsh pool-define-as %s dir --target "
+                "/var/lib/libvirt/images; virsh pool-start %s; virsh pool-autostart %s), or name "
+                "another (pcipass host update HOST --context-pool POOL)",
+                call->name, call->context_pool, call->uri,
+                last != NULL && last->message != NULL ? last->message : "no message",
+                call->context_pool, call->context_pool, call->context_pool);
+    return NULL;
+  }
+  if (virStoragePoolIsActive(pool) != 1) {
+    g_set_error(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_LIBVIRT,
+                "libvirt: the storage pool '%s' of '%s', where %s's context disk goes, is not "
+                "active; start it (virsh pool-start %s)",
+                call->context_pool, call->uri, call->name, call->context_pool);
+    return NULL;
+  }
+  return g_steal_pointer(&pool);
+}
+
+/* Puts @call's context disk into its volume: created (again when its size
+ * changed) and uploaded, unless these bytes were the last uploaded there.
+ * On libvirt's test driver, which keeps no bytes (virStorageVolUpload is
+ * not supported there), the volume is created with the ISO's size and
+ * nothing is uploaded: daemon tests see the volume come and go, and the
+ * upload itself runs against a real libvirtd (test-lifecycle, the labs).
+ * Worker thread. */
+static gboolean
+context_volume_put(Shared *shared, Call *call, virConnectPtr conn, GError **error)
+{
+  g_autoptr(GBytes) iso = pp_context_iso_build(call->context, error);
+  g_autoptr(virStoragePool) pool = NULL;
+  g_autoptr(virStorageVol) vol = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *key = context_sum_key(call);
+  g_autofree char *what = g_strdup_printf("the context disk of %s in pool '%s' of '%s'", call->name,
+                                          call->context_pool, call->uri);
+  const char *data;
+  gsize len;
+
+  if (iso == NULL) {
+    g_prefix_error(error, "the context disk of %s: ", call->name);
+    return FALSE;
+  }
+  data = g_bytes_get_data(iso, &len);
+  sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, iso);
+  pool = context_pool_get(conn, call, error);
+  if (pool == NULL)
+    return FALSE;
+  vol = virStorageVolLookupByName(pool, call->context_volume);
+  virResetLastError();
+  if (vol != NULL) {
+    virStorageVolInfo info;
+    gboolean same;
+
+    if (virStorageVolGetInfo(vol, &info) != 0) {
+      set_call_error(error, conn, what);
+      return FALSE;
+    }
+    g_mutex_lock(&shared->lock);
+    same =
+        info.capacity == len && g_strcmp0(g_hash_table_lookup(shared->context_sums, key), sum) == 0;
+    g_mutex_unlock(&shared->lock);
+    if (same) {
+      g_debug("%s: unchanged, not uploaded again", what);
+      return TRUE;
+    }
+    if (info.capacity != len) {
+      if (virStorageVolDelete(vol, 0) != 0) {
+        set_call_error(error, conn, what);
+        return FALSE;
+      }
+      g_clear_pointer(&vol, virStorageVolFree);
+    }
+  }
+  if (vol == NULL) {
+    g_autofree char *xml = g_markup_printf_escaped(
+        "<volume><name>%s</name><capacity unit='bytes'>%" G_GSIZE_FORMAT "</capacity>"
+        "<allocation unit='bytes'>%" G_GSIZE_FORMAT "</allocation>"
+        "<target><format type='raw'/><permissions><mode>0644</mode></permissions></target>"
+        "</volume>",
+        call->context_volume, len, len);
+
+    vol = virStorageVolCreateXML(pool, xml, 0);
+    if (vol == NULL) {
+      set_call_error(error, conn, what);
+      return FALSE;
+    }
+  }
+  if (!call->test_driver) {
+    g_autoptr(virStream) stream = virStreamNew(conn, 0);
+    gsize done = 0;
+
+    if (stream == NULL || virStorageVolUpload(vol, stream, 0, len, 0) != 0) {
+      set_call_error(error, conn, what);
+      return FALSE;
+    }
+    while (done < len) {
+      int sent = virStreamSend(stream, data + done, MIN(len - done, (gsize)256 * 1024));
+
+      if (sent < 0) {
+        set_call_error(error, conn, what);
+        virStreamAbort(stream);
+        return FALSE;
+      }
+      done += (gsize)sent;
+    }
+    if (virStreamFinish(stream) != 0) {
+      set_call_error(error, conn, what);
+      return FALSE;
+    }
+  }
+  g_mutex_lock(&shared->lock);
+  g_hash_table_replace(shared->context_sums, g_steal_pointer(&key), g_steal_pointer(&sum));
+  g_mutex_unlock(&shared->lock);
+  g_debug("%s: %" G_GSIZE_FORMAT " bytes%s", what, len,
+          call->test_driver ? " (test driver: created, not uploaded)" : " uploaded");
+  return TRUE;
+}
+
+/* Removes @call's context volume; one that is not there (nor its pool)
+ * counts as removed. Worker thread. */
+static gboolean
+context_volume_remove(Shared *shared, const Call *call, virConnectPtr conn, GError **error)
+{
+  g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn, call->context_pool);
+  g_autoptr(virStorageVol) vol = NULL;
+  g_autofree char *key = context_sum_key(call);
+  g_autofree char *what = g_strdup_printf("removing the context disk of %s from pool '%s' of '%s'",
+                                          call->name, call->context_pool, call->uri);
+  virErrorPtr last;
+
+  g_mutex_lock(&shared->lock);
+  g_hash_table_remove(shared->context_sums, key);
+  g_mutex_unlock(&shared->lock);
+  if (pool != NULL)
+    vol = virStorageVolLookupByName(pool, call->context_volume);
+  last = virGetLastError();
+  if (vol == NULL) {
+    if (last == NULL || last->code == VIR_ERR_NO_STORAGE_POOL ||
+        last->code == VIR_ERR_NO_STORAGE_VOL) {
+      virResetLastError();
+      return TRUE;
+    }
+    set_call_error(error, conn, what);
+    return FALSE;
+  }
+  if (virStorageVolDelete(vol, 0) != 0) {
+    set_call_error(error, conn, what);
+    return FALSE;
+  }
+  g_debug("%s: done", what);
+  return TRUE;
+}
+
 static gboolean
 do_start(Shared *shared, Call *call, GError **error)
 {
@@ -529,11 +737,17 @@ do_start(Shared *shared, Call *call, GError **error)
   }
   g_clear_pointer(&dom, virDomainFree);
   virResetLastError();
+  /* Not while a domain runs from it (above): QEMU reads it. */
+  if (call->context != NULL && !context_volume_put(shared, call, conn, error))
+    return FALSE;
   dom = virDomainCreateXML(conn, call->xml, VIR_DOMAIN_NONE);
   if (dom == NULL) {
     g_autofree char *what = g_strdup_printf("starting %s on '%s'", call->name, call->uri);
 
     set_call_error(error, conn, what);
+    /* Its disk goes with it: a VM that does not run holds nothing. */
+    if (call->context != NULL)
+      context_volume_remove(shared, call, conn, NULL);
     return FALSE;
   }
   g_debug("%s on '%s': started", call->name, call->uri);
@@ -554,7 +768,8 @@ do_destroy(Shared *shared, const Call *call, GError **error)
 
     if (last != NULL && last->code == VIR_ERR_NO_DOMAIN) {
       g_debug("%s on '%s': no such domain, nothing to destroy", call->name, call->uri);
-      return TRUE;
+      virResetLastError();
+      return call->context_volume == NULL || context_volume_remove(shared, call, conn, error);
     }
     set_call_error(error, conn, call->name);
     return FALSE;
@@ -570,7 +785,7 @@ do_destroy(Shared *shared, const Call *call, GError **error)
     return FALSE;
   }
   g_debug("%s on '%s': destroyed", call->name, call->uri);
-  return TRUE;
+  return call->context_volume == NULL || context_volume_remove(shared, call, conn, error);
 }
 
 /* libvirt's state of a domain in words, and what it means here. */
@@ -823,14 +1038,38 @@ read_vm_inputs(Call *call, PpStore *store, const PpImages *images, GError **erro
   return read_vm_nics(call, store, devices, error);
 }
 
-/* read_vm_inputs(), its error SPEC whatever module said it: the VM's own
- * inputs. */
+/* The VM's context disk (issue 13), into @call: every VM with a CONTEXT
+ * vector or NICs has one, in @host's pool. Built here, from the store as
+ * it is now, so that a resume after its leases changed carries the new
+ * ones. */
 static gboolean
-read_vm(Call *call, PpStore *store, const PpImages *images, GError **error)
+read_vm_context(Call *call, PpStore *store, const PpHost *host, GError **error)
+{
+  g_autoptr(PpVm) vm = NULL;
+
+  if (!call->spec->context.present && call->spec->nics->len == 0)
+    return TRUE;
+  vm = pp_store_vm_get(store, call->vm_id, error);
+  if (vm == NULL)
+    return FALSE;
+  call->context = pp_vm_context_disk(store, vm, error);
+  if (call->context == NULL) {
+    g_prefix_error(error, "its context disk: ");
+    return FALSE;
+  }
+  call->context_pool = g_strdup(host->context_pool);
+  call->context_volume = context_volume_name(call->name);
+  return TRUE;
+}
+
+/* read_vm_inputs() and read_vm_context(), the error SPEC whatever module
+ * said it: the VM's own inputs. */
+static gboolean
+read_vm(Call *call, PpStore *store, const PpImages *images, const PpHost *host, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
-  if (read_vm_inputs(call, store, images, &local))
+  if (read_vm_inputs(call, store, images, &local) && read_vm_context(call, store, host, &local))
     return TRUE;
   g_set_error_literal(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_SPEC, local->message);
   return FALSE;
@@ -852,7 +1091,7 @@ pp_deployer_deploy_async(PpDeployer *deployer, PpStore *store, const PpImages *i
   call->vm_id = vm_id;
   call->managed = !host->prebound;
   task = task_new(call, pp_deployer_deploy_async, callback, user_data);
-  if (!read_vm(call, store, images, &error)) {
+  if (!read_vm(call, store, images, host, &error)) {
     /* Reported on the next iteration of the main loop, as a call's end. */
     g_task_return_error(task, error);
     return;
@@ -879,10 +1118,20 @@ pp_deployer_deploy_finish(GAsyncResult *result, PpStore *store, GError **error)
 
 void
 pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *name,
-                          GAsyncReadyCallback callback, gpointer user_data)
+                          const char *context_pool, GAsyncReadyCallback callback,
+                          gpointer user_data)
 {
+  g_autoptr(GTask) task = NULL;
+  Call *call;
+
   g_return_if_fail(deployer != NULL && uri != NULL && name != NULL);
-  dispatch(deployer, CALL_DESTROY, uri, name, pp_deployer_destroy_async, callback, user_data);
+  call = call_new(deployer, CALL_DESTROY, uri, name);
+  if (context_pool != NULL) {
+    call->context_pool = g_strdup(context_pool);
+    call->context_volume = context_volume_name(name);
+  }
+  task = task_new(call, pp_deployer_destroy_async, callback, user_data);
+  g_task_run_in_thread(task, run_call);
 }
 
 gboolean

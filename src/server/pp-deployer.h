@@ -117,12 +117,18 @@ gboolean pp_deployer_deploy_finish(GAsyncResult *result, PpStore *store, GError 
 /**
  * pp_deployer_destroy_async:
  *
+ * @context_pool: (nullable): the host's pool of context disks: the
+ *   domain's context volume there is removed too (terminate); NULL: it
+ *   stays (poweroff, which resume starts from)
+ *
  * Destroys the domain @name (its devices go back to the host's drivers
  * when libvirt manages them). A domain that does not exist, or that is
- * another store's, counts as destroyed (the other is left alone).
+ * another store's, counts as destroyed (the other is left alone, and so
+ * is its volume).
  */
 void pp_deployer_destroy_async(PpDeployer *deployer, const char *uri, const char *name,
-                               GAsyncReadyCallback callback, gpointer user_data);
+                               const char *context_pool, GAsyncReadyCallback callback,
+                               gpointer user_data);
 gboolean pp_deployer_destroy_finish(GAsyncResult *result, GError **error);
 
 /* How a domain is, as the reconcile needs it. */

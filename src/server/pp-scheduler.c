@@ -1372,7 +1372,9 @@ start_op(PpScheduler *sched, const PpVm *vm, OpKind kind)
                              name, on_op_done, op);
   } else {
     g_debug("VM %" G_GINT64_FORMAT ": destroying %s on '%s'", vm->id, name, uri);
-    pp_deployer_destroy_async(sched->deployer, uri, name, on_op_done, op);
+    /* Terminate takes the context disk away; poweroff leaves it for resume. */
+    pp_deployer_destroy_async(sched->deployer, uri, name,
+                              kind == OP_TERMINATE ? host->context_pool : NULL, on_op_done, op);
   }
   g_hash_table_insert(sched->in_flight, id_key(vm->id), op);
 }
@@ -1782,7 +1784,8 @@ reconcile_vms(PpScheduler *sched, const PpHost *host, GPtrArray *domains, guint6
         op->host_id = host->id;
         op->host_name = g_strdup(host->name);
         g_hash_table_insert(sched->in_flight, id_key(id), op);
-        pp_deployer_destroy_async(sched->deployer, uri, d->name, on_op_done, op);
+        pp_deployer_destroy_async(sched->deployer, uri, d->name, host->context_pool, on_op_done,
+                                  op);
       }
     }
   }
