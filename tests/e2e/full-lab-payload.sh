@@ -8,9 +8,13 @@
 # create` of a VM asking for 8086:10d3, a second one that waits for it,
 # terminate, then the pre-bound way (pcipass-vfio bind, a --prebound host,
 # managed='no'). Prints one "RESULT: pcipass-NAME PASS|FAIL ..." line per
-# check (28 in quick mode, 30 with MODE=full); run-full-lab counts them.
+# check (31 in quick mode, 36 with MODE=full); run-full-lab counts them.
 # The first VM asks for the e1000e as a PCI NIC on a virtual network
-# (issue 12): its lease, its domain XML, the lease given back.
+# (issue 12): its lease, its domain XML, the lease given back; and its
+# context disk (issue 13): a CD-ROM from a volume of the host's pool,
+# labelled CONTEXT, holding what `pcipass vm context` says, gone at
+# terminate. In full mode the nested guest runs pcipass-context from it
+# (tests/e2e/l2-context-init) and reaches the runner through the e1000e.
 # pcipass's binaries are in /lab/bin, on PATH.
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
 export LIBVIRT_DEFAULT_URI=qemu:///system
@@ -71,6 +75,12 @@ if [ $rc = 0 ] && grep -q '"ADDRESS": "0000:01:00:0"' $ST/probe.json \
   R "probe PASS offers 01:00.0 (8086:10d3) alone"
 else R "probe FAIL exit $rc $(head -c 300 $ST/probe.err) $(grep '"ADDRESS"' $ST/probe.json | tr '\n' ' ')"; fi
 
+# The host's storage pool for context disks: libvirt's conventional
+# "default", where the lab keeps the L2 kernel.
+virsh pool-define-as default dir --target /var/lib/libvirt/images > $ST/pool.txt 2>&1 \
+  && virsh pool-start default >> $ST/pool.txt 2>&1 || sed 's/^/  pool: /' $ST/pool.txt
+modprobe loop 2>/dev/null; modprobe isofs 2>/dev/null
+
 # 3. pcipassd: SQLite in the state folder, the API on a local socket
 pcipassd --state-dir $ST/state --socket $PCIPASS_SOCKET --monitor-interval 15 \
   --schedule-interval 2 --log-level debug > $ST/pcipassd.log 2>&1 &
@@ -90,13 +100,21 @@ pcipass host show l1 2>&1 | sed 's/^/  /'
   || R "host-probed FAIL 01:00.0 is $(vm_on_e1) after ${i}s"
 
 # 5. a VM that asks for the e1000e: the first as a PCI NIC on a network
+# (QEMU's user network behind the e1000e in full mode: 10.0.2.0/24, its
+# gateway 10.0.2.2, its DNS 10.0.2.3)
 cat > $ST/net.tmpl <<'EOF'
 NAME = "lab"
 VN_MAD = "dummy"
-AR = [ TYPE = "IP4", IP = "10.9.0.10", SIZE = 2 ]
+NETWORK_ADDRESS = "10.0.2.0"
+NETWORK_MASK = "255.255.255.0"
+GATEWAY = "10.0.2.2"
+DNS = "10.0.2.3"
+AR = [ TYPE = "IP4", IP = "10.0.2.15", SIZE = 2 ]
 EOF
 pcipass net create $ST/net.tmpl 2>&1 | sed 's/^/  /'
 L2CMD="console=ttyS0 quiet panic=-1 rdinit=/init cryptomgr.notests"
+# full mode: the port the runner listens on, for the nested guest
+[ -s /lab/runner-port ] && L2CMD="$L2CMD l2.port=$(cat /lab/runner-port)"
 for n in a b; do
   if [ $n = a ]; then PCI='PCI = [ TYPE = "NIC", NETWORK = "lab", VENDOR = "8086", DEVICE = "10d3" ]'
   else PCI='PCI = [ VENDOR = "8086", DEVICE = "10d3" ]'; fi
@@ -138,15 +156,35 @@ virsh dumpxml $D1 > $ST/domain.xml 2>&1
 # plain hostdev whose MAC the guest sets (not in the XML)
 pcipass vm show $V1 --json > $ST/show-a.json 2>&1
 pcipass net show lab --json > $ST/net-a.json 2>&1
-grep -q '"kind": *"pci"' $ST/show-a.json && grep -q '"ip": *"10.9.0.10"' $ST/show-a.json \
+grep -q '"kind": *"pci"' $ST/show-a.json && grep -q '"ip": *"10.0.2.15"' $ST/show-a.json \
   && grep -q '"mac": *"02:00:00:00:00:00"' $ST/show-a.json && grep -q "\"vm_id\": *$V1" $ST/net-a.json \
-  && R "nic-lease PASS VM $V1's PCI NIC has 10.9.0.10 / 02:00:00:00:00:00 of network lab" \
+  && R "nic-lease PASS VM $V1's PCI NIC has 10.0.2.15 / 02:00:00:00:00:00 of network lab" \
   || R "nic-lease FAIL $(grep -o '"nics".*' $ST/show-a.json | head -c 300)"
 grep -q "<hostdev mode='subsystem' type='pci' managed='yes'>" $ST/domain.xml \
   && grep -q "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>" $ST/domain.xml \
   && ! grep -q "02:00:00:00:00:00" $ST/domain.xml \
   && R "nic-xml PASS the e1000e is a hostdev at the NIC's place, its MAC left to the guest" \
   || R "nic-xml FAIL $(grep -A4 '<hostdev' $ST/domain.xml | tr '\n' ' ' | head -c 300)"
+
+# 5c. its context disk: a CD-ROM from the volume pcipass-N-context.iso of
+# the pool "default", labelled CONTEXT, with the context.sh that `pcipass
+# vm context` shows (PCI0_IP, PCI0_ADDRESS, ...)
+CV=$D1-context.iso
+grep -A6 "<disk type='volume' device='cdrom'>" $ST/domain.xml | sed 's/^/  /'
+grep -A6 "<disk type='volume' device='cdrom'>" $ST/domain.xml | grep -q "<source pool='default' volume='$CV'" \
+  && R "context-xml PASS $D1 has a CD-ROM from volume $CV of pool default" \
+  || R "context-xml FAIL $(grep -o "<disk[^>]*>" $ST/domain.xml | tr '\n' ' ')"
+pcipass vm context $V1 > $ST/context-api.sh 2>&1
+sed 's/^/  /' $ST/context-api.sh
+rm -f $ST/ctx.iso; mkdir -p $ST/ctx
+virsh vol-download --pool default $CV $ST/ctx.iso > $ST/vol.txt 2>&1
+label=$(blkid -p -o value -s LABEL $ST/ctx.iso 2>&1)
+mount -o loop,ro -t iso9660 $ST/ctx.iso $ST/ctx > $ST/mount.txt 2>&1
+[ "$label" = CONTEXT ] && cmp -s $ST/ctx/context.sh $ST/context-api.sh \
+  && grep -q "^PCI0_IP='10.0.2.15'" $ST/ctx/context.sh && grep -q "^PCI0_ADDRESS='0000:" $ST/ctx/context.sh \
+  && R "context-disk PASS volume $CV: label CONTEXT, context.sh as pcipass vm context says ($(wc -l < $ST/ctx/context.sh) lines)" \
+  || R "context-disk FAIL label '$label'; $(head -c 200 $ST/vol.txt $ST/mount.txt); $(diff $ST/ctx/context.sh $ST/context-api.sh 2>&1 | head -5 | tr '\n' ' ')"
+umount $ST/ctx 2>/dev/null
 
 # 6. the host table, the driver, QEMU's file descriptors
 [ "$(vm_on_e1)" = "$V1" ] && R "host-table-held PASS 01:00.0 held by VM $V1" \
@@ -178,6 +216,21 @@ if [ "$MODE" = full ]; then
   grep -q 'L2-NET: .* driver=e1000e' $ST/l2-serial.log 2>/dev/null \
     && R "l2-e1000e PASS $(tr -d '\r' < $ST/l2-serial.log | grep 'L2-NET' | head -1 | cut -c1-150)" \
     || R "l2-e1000e FAIL e1000e did not bind in L2"
+  # pcipass-context in L2: the disk found by its label, the e1000e by its
+  # guest address, its MAC, address and route from the lease and network
+  L2LOG=$(tr -d '\r' < $ST/l2-serial.log 2>/dev/null)
+  echo "$L2LOG" | grep -q '^L2-CTX-EXIT: 0' \
+    && echo "$L2LOG" | grep -q '^L2-ADDR: .*inet 10.0.2.15/24' \
+    && echo "$L2LOG" | grep -q '^L2-LINK: .*link/ether 02:00:00:00:00:00' \
+    && echo "$L2LOG" | grep -q '^L2-ROUTE: default via 10.0.2.2' \
+    && R "l2-context PASS pcipass-context configured L2's e1000e: 10.0.2.15/24, 02:00:00:00:00:00, default via 10.0.2.2" \
+    || R "l2-context FAIL $(echo "$L2LOG" | grep -E '^L2-(CTX|ADDR|ROUTE|BLOCK)' | tr '\n' ' ' | cut -c1-400)"
+  echo "$L2LOG" | grep -q '^L2-CTX-AGAIN-EXIT: 0' \
+    && R "l2-context-again PASS a second run: $(echo "$L2LOG" | grep '^L2-CTX-AGAIN-EXIT' | cut -c1-150)" \
+    || R "l2-context-again FAIL $(echo "$L2LOG" | grep '^L2-CTX-AGAIN' | cut -c1-200)"
+  echo "$L2LOG" | grep -q '^L2-TCP: .*RUNNER-ACK L2-HELLO' \
+    && R "l2-reaches-runner PASS through the passed-through e1000e: $(echo "$L2LOG" | grep '^L2-TCP' | cut -c1-150)" \
+    || R "l2-reaches-runner FAIL $(echo "$L2LOG" | grep '^L2-TCP' | cut -c1-200)"
 fi
 
 # 9. a second VM for the same device waits, and says for whom
@@ -214,6 +267,9 @@ virsh list --all 2>&1 | sed 's/^/  /'
 ! virsh list --name 2>/dev/null | grep -qx $D1 && [ "$(vm_field $V1 state)" = "done" ] \
   && R "terminate-domain-gone PASS VM $V1 done, $D1 gone from virsh list" \
   || R "terminate-domain-gone FAIL VM $V1 is $(vm_field $V1 state): $(vm_field $V1 reason)"
+! virsh vol-info --pool default $CV > /dev/null 2>&1 \
+  && R "context-removed PASS terminate removed volume $CV" \
+  || R "context-removed FAIL $(virsh vol-list default 2>&1 | tr '\n' ' ')"
 udevadm settle --timeout=30
 i=0; while [ "$(drv_of $E1)" != e1000e ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
 N=$(ls /sys/bus/pci/devices/$E1/net 2>/dev/null)

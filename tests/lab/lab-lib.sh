@@ -84,10 +84,29 @@ lab_copy_libs() {
 # WORK/initrd-l2 and written to OUT (newc cpio): busybox, e1000e.ko and
 # tests/lab/l2-init as /init, which lists the PCI devices, drives the
 # passed-through e1000e and prints L2-... lines on the serial console.
+# For a payload's own L2 (tests/e2e/run-full-lab): L2_INIT=FILE is /init
+# instead; L2_MODULES="ahci sr_mod ..." adds those modules and their
+# dependencies under /modules, in load order in /modules.order (a module
+# built into the kernel adds nothing); L2_FILES="FILE ..." go into /bin.
 lab_l2_initrd() {
-  local r=$1/initrd-l2 out=$2
+  local r=$1/initrd-l2 out=$2 m f
   rm -rf "$r"
-  mkdir -p "$r"/{bin,proc,sys,dev}
+  mkdir -p "$r"/{bin,proc,sys,dev,modules}
+  cp /bin/busybox "$r/bin/busybox"
+  cp "$(modprobe -d "$KDIR" -S "$KVER" --show-depends e1000e | awk '$1=="insmod"{print $2}')" "$r/e1000e.ko"
+  : > "$r/modules.order"
+  for m in ${L2_MODULES:-}; do
+    for f in $(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}'); do
+      grep -qxF "/modules/${f##*/}" "$r/modules.order" && continue
+      cp "$f" "$r/modules/"
+      echo "/modules/${f##*/}" >> "$r/modules.order"
+    done
+  done
+  for f in ${L2_FILES:-}; do cp "$f" "$r/bin/"; done
+  cp "${L2_INIT:-$LAB_DIR/l2-init}" "$r/init"
+  chmod +x "$r/init"
+  (cd "$r" && find . | cpio -o -H newc --quiet) >"$out"
+}
   cp /bin/busybox "$r/bin/busybox"
   cp "$(modprobe -d "$KDIR" -S "$KVER" --show-depends e1000e | awk '$1=="insmod"{print $2}')" "$r/e1000e.ko"
   cp "$LAB_DIR/l2-init" "$r/init"
