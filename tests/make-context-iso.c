@@ -1,5 +1,5 @@
 /* make-context-iso: an ISO 9660 image of volume CONTEXT holding
- * context.sh, made with libisofs as pcipassd makes the context disk, for
+ * context.sh, made by pcipassd's own builder (pp_context_iso_build()), for
  * tests/e2e/run-context-agent (not installed).
  *
  *   make-context-iso OUT.iso CONTEXT.sh */

@@ -5,9 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* Writes to @path an ISO 9660 image (Rock Ridge) of volume id @label
- * holding context.sh with @context, made with libisofs as pcipassd makes
- * the context disk. */
+/* Writes to @path the ISO 9660 image that pcipassd makes
+ * (pp_context_iso_build()) of volume id @label holding context.sh with
+ * @context. */
 void pp_test_write_iso(const char *path, const char *label, const char *context);
 
 G_END_DECLS
