@@ -107,9 +107,3 @@ lab_l2_initrd() {
   chmod +x "$r/init"
   (cd "$r" && find . | cpio -o -H newc --quiet) >"$out"
 }
-  cp /bin/busybox "$r/bin/busybox"
-  cp "$(modprobe -d "$KDIR" -S "$KVER" --show-depends e1000e | awk '$1=="insmod"{print $2}')" "$r/e1000e.ko"
-  cp "$LAB_DIR/l2-init" "$r/init"
-  chmod +x "$r/init"
-  (cd "$r" && find . | cpio -o -H newc --quiet) >"$out"
-}
