@@ -681,10 +681,10 @@ test_nic_bridge(void)
   /* clang-format off */
   assert_contains(xml,
                   "    <controller type='pci' index='0' model='pcie-root'/>\n"
-                  NIC_PORT_MF("1", "0x10", "0x02")
-                  NIC_PORT("2", "0x11", "0x02", "0x1")
-                  NIC_PORT("3", "0x12", "0x02", "0x2")
-                  NIC_PORT("4", "0x13", "0x02", "0x3")
+                  NIC_PORT_MF("1", "0x8", "0x01")
+                  NIC_PORT("2", "0x9", "0x01", "0x1")
+                  NIC_PORT("3", "0xa", "0x01", "0x2")
+                  NIC_PORT("4", "0xb", "0x01", "0x3")
                   "    <interface type='bridge'>\n"
                   "      <mac address='02:00:0a:00:00:05'/>\n"
                   "      <source bridge='br0'/>\n"
@@ -743,8 +743,8 @@ test_nic_vf(void)
   /* clang-format off */
   assert_contains(xml,
                   "    <controller type='pci' index='0' model='pcie-root'/>\n"
-                  NIC_PORT_MF("1", "0x10", "0x02")
-                  NIC_PORT("2", "0x11", "0x02", "0x1")
+                  NIC_PORT_MF("1", "0x8", "0x01")
+                  NIC_PORT("2", "0x9", "0x01", "0x1")
                   "    <interface type='hostdev' managed='yes'>\n"
                   "      <mac address='02:00:0a:00:00:05'/>\n"
                   "      <source>\n"
@@ -793,7 +793,7 @@ test_nic_pci_plain(void)
   /* clang-format off */
   assert_contains(q35,
                   "    <controller type='pci' index='0' model='pcie-root'/>\n"
-                  NIC_PORT("1", "0x10", "0x02", "0x0")
+                  NIC_PORT("1", "0x8", "0x01", "0x0")
                   "    <controller type='pci' index='2' model='pcie-root-port'/>\n");
   assert_contains(q35,
                   "    <hostdev mode='subsystem' type='pci' managed='yes'>\n"
@@ -849,9 +849,9 @@ test_nic_mixed(void)
   /* q35: three NIC ports, then the GPU's and the companion's. */
   assert_contains(q35,
                   "    <controller type='pci' index='0' model='pcie-root'/>\n"
-                  NIC_PORT_MF("1", "0x10", "0x02")
-                  NIC_PORT("2", "0x11", "0x02", "0x1")
-                  NIC_PORT("3", "0x12", "0x02", "0x2")
+                  NIC_PORT_MF("1", "0x8", "0x01")
+                  NIC_PORT("2", "0x9", "0x01", "0x1")
+                  NIC_PORT("3", "0xa", "0x01", "0x2")
                   "    <controller type='pci' index='4' model='pcie-root-port'/>\n"
                   "    <controller type='pci' index='5' model='pcie-root-port'/>\n"
                   "    <disk ");
@@ -966,17 +966,17 @@ test_nic_guest_address(void)
   g_assert_false(pp_domain_xml_nic_guest_address(PP_VM_MACHINE_I440FX, 16, &a));
   g_assert_cmpuint(a.slot, ==, 0x1f);
 
-  /* Ten NICs on q35: ports 0x02.0-7 and 0x03.0-1, each slot's function 0
+  /* Ten NICs on q35: ports 0x01.0-7 and 0x02.0-1, each slot's function 0
    * multifunction; the GPU's port after them. */
   q35 = build_nics(MEM, nics, 10, devs);
   /* clang-format off */
   assert_contains(q35,
-                  NIC_PORT_MF("1", "0x10", "0x02")
-                  NIC_PORT("2", "0x11", "0x02", "0x1"));
+                  NIC_PORT_MF("1", "0x8", "0x01")
+                  NIC_PORT("2", "0x9", "0x01", "0x1"));
   assert_contains(q35,
-                  NIC_PORT("8", "0x17", "0x02", "0x7")
-                  NIC_PORT_MF("9", "0x18", "0x03")
-                  NIC_PORT("10", "0x19", "0x03", "0x1")
+                  NIC_PORT("8", "0xf", "0x01", "0x7")
+                  NIC_PORT_MF("9", "0x10", "0x02")
+                  NIC_PORT("10", "0x11", "0x02", "0x1")
                   "    <controller type='pci' index='11' model='pcie-root-port'/>\n");
   /* clang-format on */
   for (guint i = 0; i < 10; i++) {

@@ -12,12 +12,18 @@
 #define I440FX_LAST_SLOT 0x1f
 /* q35: pcie-root-ports we declare at most (their buses are 1..N). */
 #define Q35_MAX_PORTS 200
-/* q35: the pcie-root-ports of NICs sit on pcie-root from slot 0x02 (slot
- * 0x01 is where libvirt puts the primary video, 0x1f the ICH9 functions),
- * eight a slot as libvirt groups its own: NIC i's port at 0x02 + i / 8,
- * function i % 8. 128 NICs (slots 0x02..0x11) are twice what a template can
- * have (64 NIC and 64 PCI vectors) and leave room for the other ports. */
-#define Q35_NIC_FIRST_SLOT 0x02
+/* q35: the pcie-root-ports of NICs sit on pcie-root from slot 0x01, the
+ * first, eight a slot as libvirt groups its own: NIC i's port at 0x01 +
+ * i / 8, function i % 8. The guest numbers buses in the order it finds
+ * the bridges on bus 0, by slot: the NICs' ports first, so that NIC i's
+ * bus in the guest is i + 1, its port's index, whatever ports libvirt adds
+ * for its own devices (they take the slots after, as the primary video,
+ * which libvirt puts at 0x01 only when it is free). Found by the full
+ * lab: with the ports from 0x02, libvirt's USB and balloon ports at 0x01
+ * came first and the guest saw NIC 0 on bus 3, not 1. 128 NICs (slots
+ * 0x01..0x10) are twice what a template can have (64 NIC and 64 PCI
+ * vectors) and leave room for the other ports (0x1f: the ICH9 functions). */
+#define Q35_NIC_FIRST_SLOT 0x01
 #define Q35_NICS_MAX 128
 /* i440fx: NICs take the first slots from I440FX_FIRST_SLOT, one each. */
 #define I440FX_NICS_MAX (I440FX_LAST_SLOT - I440FX_FIRST_SLOT + 1)
