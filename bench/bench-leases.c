@@ -12,7 +12,12 @@
  * to ours, run in the same process on the same store. A placement must not
  * cost in proportion to the leases a network has. Then the check a pending
  * VM costs the scheduler (pp_store_vm_check_leases()) on the full network,
- * and the first page of `net show` (its leases are bounded). */
+ * and the first page of `net show` (its leases are bounded). And (issue 13)
+ * what a VM's context disk costs the deployer at each start, its content
+ * from the store (pp_vm_context_disk()) and its ISO
+ * (pp_context_iso_build()): for a VM of the first 1000 with 1000 leases in
+ * the store, then for the last VM with N: the ratio must stay near 1, a
+ * start reading the VM's own rows only. */
 #include "config.h"
 
 #include <stdio.h>
@@ -22,9 +27,11 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "pp-context-iso.h"
 #include "pp-store-network.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
+#include "pp-vm-context.h"
 
 #define BATCH 1000
 
@@ -48,6 +55,7 @@ add_vm(PpStore *store, gint64 owner_id, gint64 network_id)
   PpVmNic *nic = g_new0(PpVmNic, 1);
 
   spec->memory_mib = 1;
+  spec->vcpu = 1;
   nic->kind = PP_VM_NIC_BRIDGE;
   nic->model = g_strdup("virtio");
   nic->network_id = network_id;
@@ -90,6 +98,28 @@ place(PpStore *store, gint64 owner_id, gint64 host_id, gint64 network_id, guint 
   return spent;
 }
 
+/* Seconds per context disk of VM @vm_id, content and ISO, over @rounds. */
+static double
+context_disk_time(PpStore *store, gint64 vm_id, guint rounds, gsize *ret_size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpVm) vm = pp_store_vm_get(store, vm_id, &error);
+  gint64 start;
+
+  if (vm == NULL)
+    die("reading a VM", error);
+  start = g_get_monotonic_time();
+  for (guint i = 0; i < rounds; i++) {
+    g_autoptr(PpContextDisk) disk = pp_vm_context_disk(store, vm, &error);
+    g_autoptr(GBytes) iso = disk != NULL ? pp_context_iso_build(disk, &error) : NULL;
+
+    if (iso == NULL)
+      die("building a context disk", error);
+    *ret_size = g_bytes_get_size(iso);
+  }
+  return (double)(g_get_monotonic_time() - start) / 1e6 / rounds;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -104,7 +134,8 @@ main(int argc, char **argv)
   g_autoptr(PpNetworkSpec) spec = NULL;
   PpHostSpec host_spec = { .name = "node1" };
   PpMacPrefix prefix = PP_MAC_PREFIX_DEFAULT;
-  double first, last, baseline;
+  double first, last, baseline, disk_first, disk_last;
+  gsize iso_size = 0;
   gint64 start;
 
   if (n < 2 * BATCH || n > 1000000) {
@@ -127,6 +158,8 @@ main(int argc, char **argv)
   printf("bench-leases: %u VMs with one NIC each on a network of 1048576 addresses (%s)\n", n,
          path);
   first = place(store, user->id, host->id, network->id, BATCH, FALSE);
+  /* VM 1: the first placed, with BATCH leases in the store. */
+  disk_first = context_disk_time(store, 1, 200, &iso_size);
   for (guint done = BATCH; done < n - BATCH; done += BATCH) {
     place(store, user->id, host->id, network->id, MIN(BATCH, n - BATCH - done), FALSE);
     if (done % 20000 == 0)
@@ -141,6 +174,14 @@ main(int argc, char **argv)
          "  ratio baseline / ours at %u leases: %.1f\n",
          BATCH, first * 1e6 / BATCH, BATCH, n, last * 1e6 / BATCH, last / first, BATCH,
          baseline * 1e6 / BATCH, n + BATCH, baseline / last);
+
+  /* The same for the last VM placed, with every lease in the store. */
+  disk_last = context_disk_time(store, n + BATCH, 200, &iso_size);
+  printf("context disk of a VM (pp_vm_context_disk + pp_context_iso_build, %" G_GSIZE_FORMAT
+         " bytes):\n"
+         "  with %u leases in the store:   %8.1f us\n"
+         "  with %u leases in the store: %8.1f us   (ratio %.2f)\n",
+         iso_size, BATCH, disk_first * 1e6, n + BATCH, disk_last * 1e6, disk_last / disk_first);
 
   /* What a pending VM costs the scheduler, and `net show`. */
   {
