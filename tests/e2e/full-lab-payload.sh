@@ -116,7 +116,8 @@ L2CMD="console=ttyS0 quiet panic=-1 rdinit=/init cryptomgr.notests"
 # full mode: the port the runner listens on, for the nested guest
 [ -s /lab/runner-port ] && L2CMD="$L2CMD l2.port=$(cat /lab/runner-port)"
 for n in a b; do
-  if [ $n = a ]; then PCI='PCI = [ TYPE = "NIC", NETWORK = "lab", VENDOR = "8086", DEVICE = "10d3" ]'
+  if [ $n = a ]; then PCI='PCI = [ TYPE = "NIC", NETWORK = "lab", VENDOR = "8086", DEVICE = "10d3" ]
+CONTEXT = [ SET_HOSTNAME = "l2-$NAME" ]'
   else PCI='PCI = [ VENDOR = "8086", DEVICE = "10d3" ]'; fi
   cat > $ST/vm-$n.tmpl <<EOF
 NAME = "l2-$n"
@@ -181,7 +182,8 @@ virsh vol-download --pool default $CV $ST/ctx.iso > $ST/vol.txt 2>&1
 label=$(blkid -p -o value -s LABEL $ST/ctx.iso 2>&1)
 mount -o loop,ro -t iso9660 $ST/ctx.iso $ST/ctx > $ST/mount.txt 2>&1
 [ "$label" = CONTEXT ] && cmp -s $ST/ctx/context.sh $ST/context-api.sh \
-  && grep -q "^PCI0_IP='10.0.2.15'" $ST/ctx/context.sh && grep -q "^PCI0_ADDRESS='0000:" $ST/ctx/context.sh \
+  && grep -q "^PCI0_IP='10.0.2.15'" $ST/ctx/context.sh && grep -q "^PCI0_ADDRESS='0000:01:00.0'" $ST/ctx/context.sh \
+  && grep -q "^SET_HOSTNAME='l2-l2-a'" $ST/ctx/context.sh \
   && R "context-disk PASS volume $CV: label CONTEXT, context.sh as pcipass vm context says ($(wc -l < $ST/ctx/context.sh) lines)" \
   || R "context-disk FAIL label '$label'; $(head -c 200 $ST/vol.txt $ST/mount.txt); $(diff $ST/ctx/context.sh $ST/context-api.sh 2>&1 | head -5 | tr '\n' ' ')"
 umount $ST/ctx 2>/dev/null
@@ -223,7 +225,8 @@ if [ "$MODE" = full ]; then
     && echo "$L2LOG" | grep -q '^L2-ADDR: .*inet 10.0.2.15/24' \
     && echo "$L2LOG" | grep -q '^L2-LINK: .*link/ether 02:00:00:00:00:00' \
     && echo "$L2LOG" | grep -q '^L2-ROUTE: default via 10.0.2.2' \
-    && R "l2-context PASS pcipass-context configured L2's e1000e: 10.0.2.15/24, 02:00:00:00:00:00, default via 10.0.2.2" \
+    && echo "$L2LOG" | grep -q '^L2-TCP: .* from l2-l2-a ' \
+    && R "l2-context PASS pcipass-context configured L2's e1000e: 10.0.2.15/24, 02:00:00:00:00:00, default via 10.0.2.2; hostname l2-l2-a" \
     || R "l2-context FAIL $(echo "$L2LOG" | grep -E '^L2-(CTX|ADDR|ROUTE|BLOCK)' | tr '\n' ' ' | cut -c1-400)"
   echo "$L2LOG" | grep -q '^L2-CTX-AGAIN-EXIT: 0' \
     && R "l2-context-again PASS a second run: $(echo "$L2LOG" | grep '^L2-CTX-AGAIN-EXIT' | cut -c1-150)" \
