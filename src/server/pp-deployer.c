@@ -737,9 +737,12 @@ do_start(Shared *shared, Call *call, GError **error)
   }
   g_clear_pointer(&dom, virDomainFree);
   virResetLastError();
-  /* Not while a domain runs from it (above): QEMU reads it. */
-  if (call->context != NULL && !context_volume_put(shared, call, conn, error))
+  /* Not while a domain runs from it (above): QEMU reads it. A volume
+   * that an upload failed halfway goes, as the VM may not start again. */
+  if (call->context != NULL && !context_volume_put(shared, call, conn, error)) {
+    context_volume_remove(shared, call, conn, NULL);
     return FALSE;
+  }
   dom = virDomainCreateXML(conn, call->xml, VIR_DOMAIN_NONE);
   if (dom == NULL) {
     g_autofree char *what = g_strdup_printf("starting %s on '%s'", call->name, call->uri);
