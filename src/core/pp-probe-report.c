@@ -366,3 +366,9 @@ pp_probe_report_error_is_input(const GError *error)
   return error != NULL &&
          (error->domain == PP_PROBE_REPORT_ERROR || error->domain == PP_TEMPLATE_ERROR);
 }
+
+gboolean
+pp_probe_device_is_vf(const PpProbeDevice *dev)
+{
+  return dev->physfn != NULL || g_strcmp0(dev->sriov, "vf") == 0;
+}

@@ -97,6 +97,10 @@ typedef struct {
 /* Frees what @dev holds (not @dev); it holds nothing after. */
 void pp_probe_device_clear(PpProbeDevice *dev);
 void pp_probe_device_free(PpProbeDevice *dev);
+
+/* Whether @dev is an SR-IOV VF: it names its PF (PHYSFN) or says
+ * SRIOV = "vf". A VF's MAC and VLAN are programmed through its PF. */
+gboolean pp_probe_device_is_vf(const PpProbeDevice *dev);
 void pp_probe_report_free(PpProbeReport *report);
 
 /**

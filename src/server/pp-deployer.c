@@ -995,7 +995,7 @@ read_vm_nics(Call *call, PpStore *store, const GPtrArray *devices, GError **erro
 
         if (dev->vm_slot == vm_nic->request) {
           nic.host = dev->pci.address;
-          nic.is_vf = dev->pci.physfn != NULL || g_strcmp0(dev->pci.sriov, "vf") == 0;
+          nic.is_vf = pp_probe_device_is_vf(&dev->pci);
           found = TRUE;
         }
       }

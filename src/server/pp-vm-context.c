@@ -85,8 +85,7 @@ pp_vm_context_disk(PpStore *store, const PpVm *vm, GError **error)
       if (dev->vm_slot == vm_nic->request)
         device = dev;
     }
-    is_vf =
-        device != NULL && (device->pci.physfn != NULL || g_strcmp0(device->pci.sriov, "vf") == 0);
+    is_vf = device != NULL && pp_probe_device_is_vf(&device->pci);
     /* A VF's VLAN is its PF's (libvirt), a bridged NIC's its bridge's:
      * only a PCI NIC that is no VF says VLAN_ID, for the guest to tag;
      * and only its MAC is the device's own until the guest sets it. */
