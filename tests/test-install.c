@@ -201,6 +201,7 @@ test_units(void)
     { "/data/pcipassd.service", "/src/server/pcipassd" },
     { "/data/pcipass-vfio.service", "/src/host/pcipass-vfio" },
     { "/data/pcipass-probe-push.service", "/src/host/pcipass-probe" },
+    { "/data/pcipass-context.service", "/src/guest/pcipass-context" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(units); i++) {
