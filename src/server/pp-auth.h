@@ -38,6 +38,11 @@ typedef enum {
  */
 char *pp_auth_token_new(char **ret_hash);
 
+/* @prefix and 64 hex digits of 32 random bytes from the kernel (a session
+ * id, a CSRF token). Returns: (transfer full), and its SHA-256 in
+ * @ret_hash (transfer full). */
+char *pp_auth_secret_new(const char *prefix, char **ret_hash);
+
 /* A host's report token (pcipass host token): "pph_" and 64 hex digits,
  * told from a user's by its prefix. Returns: (transfer full). */
 char *pp_auth_host_token_new(char **ret_hash);
