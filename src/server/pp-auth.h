@@ -2,9 +2,10 @@
  * decide: root, and the user pcipassd runs as, are the admin ('root' in
  * the store, made on first use); any other uid is the pcipass user of its
  * account's name, which an admin creates. Over TCP a bearer token decides;
- * tokens are random, shown once, and stored as their SHA-256 only. A
- * token deleted or past its expiry is refused from the next request on, in
- * the words of a token that never existed. */
+ * tokens are random, shown once, and stored as their SHA-256 only (a
+ * browser trades one for a session cookie: pp-session, admitted in
+ * pp-api). A token deleted or past its expiry is refused from the next
+ * request on, in the words of a token that never existed. */
 #pragma once
 
 #include <glib.h>
