@@ -241,6 +241,27 @@ test_serve(PpTestDaemon *f, gconstpointer data)
     g_assert_cmpuint(pp_test_metric(f, "pcipass_http_responses_total{class=\"4xx\"}"), ==,
                      before + 2);
   }
+
+  /* A browser's login over TLS: its cookie is Secure (issue 14; the rest
+   * of sessions is test-session.c's). */
+  {
+    g_autoptr(json_t) token =
+        pp_test_cli_json(f, (const char *const[]){ "token", "create", "--name", "web", NULL });
+    g_autofree char *body =
+        g_strdup_printf("{\"token\": \"%s\"}", json_string_value(json_object_get(token, "token")));
+    g_autofree char *request =
+        g_strdup_printf("POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                        strlen(body), body);
+    g_autofree char *got = tls_raw(f, c.ca, request);
+    const char *line = strstr(got, "\r\nSet-Cookie: pp_session=");
+
+    g_assert_true(g_str_has_prefix(got, "HTTP/1.1 201 "));
+    g_assert_nonnull(line);
+    line += strlen("\r\nSet-Cookie: pp_session=");
+    g_assert_cmpuint(strspn(line, "0123456789abcdef"), ==, 64);
+    g_assert_true(g_str_has_prefix(line + 64, "; Path=/; HttpOnly; SameSite=Strict; Secure\r\n"));
+  }
   pp_test_daemon_stop(f);
 }
 

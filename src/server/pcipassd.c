@@ -29,6 +29,7 @@
 #include "pp-output.h"
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
+#include "pp-session.h"
 #include "pp-store.h"
 
 #define DEFAULT_CONFIG PP_SYSCONFDIR "/pcipassd.conf"
@@ -57,6 +58,7 @@ typedef struct {
   PpScheduler *scheduler;
   PpHttpServer *http;
   PpImages *images;
+  PpSessions *sessions;
   PpApiContext api;
   PpMacPrefix mac_prefix;
   int signal;
@@ -382,6 +384,8 @@ run(PpDaemon *daemon)
   }
   daemon->api.started = g_get_real_time() / G_USEC_PER_SEC;
   daemon->api.http = daemon->http;
+  daemon->sessions = pp_sessions_new();
+  daemon->api.sessions = daemon->sessions;
   if (!pp_http_server_listen_unix(daemon->http, config->socket, 0666, &error) ||
       (config->listen[0] != '\0' &&
        !pp_http_server_listen_tcp(daemon->http, config->listen, &error))) {
@@ -448,6 +452,7 @@ daemon_clear(PpDaemon *daemon)
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);
   g_clear_pointer(&daemon->images, pp_images_free);
+  g_clear_pointer(&daemon->sessions, pp_sessions_free);
   if (daemon->made != NULL)
     undo_start(daemon);
   g_clear_pointer(&daemon->made, g_ptr_array_unref);

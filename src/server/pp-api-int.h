@@ -29,7 +29,8 @@ typedef struct {
   const char *args[MAX_SEGMENTS]; /* what each '*' of the route matched, decoded */
   json_t *body;                   /* the request's JSON object, or NULL without a body */
   gint64 now;
-  json_t *error_fields; /* owned: fields an error answer carries beside its message, or NULL */
+  json_t *error_fields;     /* owned: fields an error answer carries beside its message, or NULL */
+  const char *session_hash; /* the SHA-256 of the caller's session id, or NULL: no cookie */
 } PpApiCall;
 
 /* A handler answers with a JSON value (transfer full) and sets *ret_status
@@ -136,6 +137,9 @@ json_t *api_user_quota(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_token_list(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_token_create(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_token_delete(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_session_create(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_session_show(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_session_delete(PpApiCall *call, guint *ret_status, GError **error);
 
 /* pp-api-vm.c */
 json_t *api_vm_create(PpApiCall *call, guint *ret_status, GError **error);

@@ -31,13 +31,14 @@ enum {
   ROUTE_BODY = 1 << 1,  /* takes a JSON object body (may be empty: {}) */
   ROUTE_RAW = 1 << 2,   /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
   ROUTE_HOST = 1 << 3,  /* a host's report token may call it, for the host its '*' names */
+  ROUTE_LOGIN = 1 << 4, /* no credentials: it takes its own, in the body (POST /v1/session) */
 };
 
 /* The routes.
  *   method   the HTTP method
  *   path     segments; '*' matches one segment, given to the handler in args
  *   handler  what answers
- *   flags    ROUTE_ADMIN, ROUTE_BODY, ROUTE_RAW, ROUTE_HOST
+ *   flags    ROUTE_ADMIN, ROUTE_BODY, ROUTE_RAW, ROUTE_HOST, ROUTE_LOGIN
  */
 static const struct {
   const char *method;
@@ -46,6 +47,9 @@ static const struct {
   guint flags;
 } routes[] = {
   { "GET", "/v1/whoami", api_whoami, 0 },
+  { "POST", "/v1/session", api_session_create, ROUTE_BODY | ROUTE_LOGIN },
+  { "GET", "/v1/session", api_session_show, 0 },
+  { "DELETE", "/v1/session", api_session_delete, 0 },
   { "GET", "/v1/hosts", api_host_list, 0 },
   { "POST", "/v1/hosts", api_host_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/hosts/*", api_host_show, 0 },
@@ -97,6 +101,7 @@ static const struct {
   { pp_api_error_quark, PP_API_ERROR_FORBIDDEN, 403 },
   { pp_api_error_quark, PP_API_ERROR_NOT_FOUND, 404 },
   { pp_api_error_quark, PP_API_ERROR_METHOD, 405 },
+  { pp_api_error_quark, PP_API_ERROR_UNAVAILABLE, 503 },
   { pp_auth_error_quark, PP_AUTH_ERROR_UNAUTHENTICATED, 401 },
   { pp_store_error_quark, PP_STORE_ERROR_NOT_FOUND, 404 },
   { pp_store_error_quark, PP_STORE_ERROR_EXPIRED, 401 },
@@ -804,10 +809,11 @@ parse_body(const PpHttpRequest *req, gboolean wanted, json_t **ret, GError **err
 
 /* A request judged on its head (pp_api_admit): who asks, and what. */
 typedef struct {
-  PpUser *user;      /* NULL for a host's report token */
-  PpHostToken *host; /* the host of a report token, else NULL */
-  gboolean metrics;  /* GET /metrics */
-  int route;         /* else the route's index */
+  PpUser *user;       /* NULL for a host's report token */
+  PpHostToken *host;  /* the host of a report token, else NULL */
+  gboolean metrics;   /* GET /metrics */
+  char *session_hash; /* the SHA-256 of the pp_session id it came with, or NULL */
+  int route;          /* else the route's index */
   char *segments[MAX_SEGMENTS];
   const char *args[MAX_SEGMENTS]; /* into segments */
 } ApiAdmitted;
@@ -819,6 +825,7 @@ api_admitted_free(ApiAdmitted *admitted)
     return;
   g_clear_pointer(&admitted->user, pp_user_free);
   g_clear_pointer(&admitted->host, pp_host_token_free);
+  g_free(admitted->session_hash);
   for (guint i = 0; i < MAX_SEGMENTS; i++)
     g_free(admitted->segments[i]);
   g_free(admitted);
@@ -854,6 +861,74 @@ host_token_admit(ApiAdmitted *admitted, const char *method, const char *path, GE
   return TRUE;
 }
 
+/* The user of the session the Cookie header's pp_session (@id, @len bytes)
+ * names, and the SHA-256 of its id in @ret_hash. Any method but GET and
+ * HEAD must carry the session's X-CSRF-Token: a cookie is an ambient
+ * credential, which another site's form would send too.
+ * Returns: (transfer full): the user, or NULL with UNAUTHENTICATED or
+ * FORBIDDEN (no or a wrong X-CSRF-Token). */
+static PpUser *
+session_admit(const PpApiContext *ctx, const PpHttpRequest *req, const char *id, gsize len,
+              gint64 now, char **ret_hash, GError **error)
+{
+  const char *method = pp_http_request_get_method(req);
+  const char *sent = pp_http_request_get_header(req, "X-CSRF-Token");
+  g_autoptr(GError) local = NULL;
+  g_autoptr(PpUser) user = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *hash = NULL;
+  const PpSession *session = NULL;
+
+  /* An id is 64 lower-case hex digits; anything else is no session's. */
+  if (len == 64) {
+    copy = g_strndup(id, len);
+    if (strspn(copy, "0123456789abcdef") == len)
+      session = pp_sessions_lookup(ctx->sessions, copy, now);
+    explicit_bzero(copy, len);
+  }
+  if (session == NULL) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the session is not known (it may have been logged out or expired, or pcipassd "
+                "restarted): log in again with POST /v1/session");
+    return NULL;
+  }
+  hash = g_strdup(session->id_hash);
+  /* Its token is checked as a bearer token would be: deleted, past its
+   * expiry, or its user deleted, the session ends with it. */
+  user = pp_store_token_authenticate(ctx->store, session->token_hash, now, &local);
+  if (user == NULL) {
+    if (!g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND) &&
+        !g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+    pp_sessions_remove(ctx->sessions, hash);
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the session's token was deleted or is past its expiry: log in again with "
+                "POST /v1/session");
+    return NULL;
+  }
+  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    gsize want = strlen(session->csrf);
+    guint8 diff = 0;
+
+    /* Compared in a time that does not tell how much of it matched. */
+    if (sent != NULL && strlen(sent) == want) {
+      for (gsize i = 0; i < want; i++)
+        diff |= (guint8)(sent[i] ^ session->csrf[i]);
+    }
+    if (sent == NULL || strlen(sent) != want || diff != 0) {
+      g_set_error(error, PP_API_ERROR, PP_API_ERROR_FORBIDDEN,
+                  "%s with a session cookie needs the header X-CSRF-Token, the session's CSRF "
+                  "token (GET /v1/session gives it); it is %s",
+                  method, sent == NULL ? "missing" : "wrong");
+      return NULL;
+    }
+  }
+  *ret_hash = g_steal_pointer(&hash);
+  return g_steal_pointer(&user);
+}
+
 /* Authenticates and routes @req on its head alone. Authentication comes
  * first: an unknown caller learns nothing, not even which paths exist.
  * Returns: (transfer full): what it asks, or NULL with the error to
@@ -865,6 +940,10 @@ api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError 
   const char *path = pp_http_request_get_path(req);
   g_autoptr(ApiAdmitted) admitted = g_new0(ApiAdmitted, 1);
   const char *authorization = pp_http_request_get_header(req, "Authorization");
+  const PpHttpPeer *peer = pp_http_request_get_peer(req);
+  const char *session_id = NULL;
+  gsize session_len = 0;
+  int cookie = 0;
   guint n = 0;
 
   if (pp_auth_is_host_token(authorization)) {
@@ -873,8 +952,29 @@ api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError 
       return NULL;
     return g_steal_pointer(&admitted);
   }
-  admitted->user =
-      pp_auth_authenticate(ctx->store, pp_http_request_get_peer(req), authorization, now, error);
+  /* A login carries its credentials in its body, checked by its handler:
+   * the one path an unknown caller may reach. */
+  if (ctx->sessions != NULL && strcmp(method, "POST") == 0 && strcmp(path, "/v1/session") == 0 &&
+      split_path(path, admitted->segments, &n)) {
+    admitted->route = find_route(method, admitted->segments, n, admitted->args, error);
+    g_assert(admitted->route >= 0 && (routes[admitted->route].flags & ROUTE_LOGIN));
+    return g_steal_pointer(&admitted);
+  }
+  /* A bearer token, or the socket's peer, come before a cookie. */
+  if (ctx->sessions != NULL && authorization == NULL && !peer->is_unix)
+    cookie = pp_session_cookie_find(pp_http_request_get_header(req, "Cookie"), &session_id,
+                                    &session_len);
+  if (cookie < 0) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the Cookie header is over %u bytes or has %s twice", PP_SESSION_MAX_COOKIE,
+                PP_SESSION_COOKIE);
+    return NULL;
+  }
+  if (cookie > 0)
+    admitted->user =
+        session_admit(ctx, req, session_id, session_len, now, &admitted->session_hash, error);
+  else
+    admitted->user = pp_auth_authenticate(ctx->store, peer, authorization, now, error);
   if (admitted->user == NULL)
     return NULL;
   if (strcmp(path, "/metrics") == 0) {
@@ -981,6 +1081,7 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   }
   call.user = admitted->user;
   call.host = admitted->host;
+  call.session_hash = admitted->session_hash;
   memcpy(call.args, admitted->args, sizeof(call.args));
   /* A GET reads, and writes nothing: one read transaction for all it reads
    * (one snapshot, and SQLite's read lock taken once). Without it, it
@@ -1017,8 +1118,11 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     return;
   }
   g_clear_pointer(&call.error_fields, json_decref);
-  g_debug("%s %s: %u (%s%s, %s)", method, path, status, call.user ? "" : "host ",
-          call.user ? call.user->name : call.host->host_name, peer->remote);
+  if (call.user == NULL && call.host == NULL)
+    g_debug("%s %s: %u (a login, %s)", method, path, status, peer->remote);
+  else
+    g_debug("%s %s: %u (%s%s, %s)", method, path, status, call.user ? "" : "host ",
+            call.user ? call.user->name : call.host->host_name, peer->remote);
   *ret_status = status;
   *ret_body = json_bytes(answer);
 }

@@ -168,6 +168,7 @@
 #include "pp-monitor.h"
 #include "pp-network.h"
 #include "pp-scheduler.h"
+#include "pp-session.h"
 #include "pp-store.h"
 
 G_BEGIN_DECLS
@@ -187,6 +188,7 @@ typedef enum {
   PP_API_ERROR_NOT_FOUND,   /* 404 */
   PP_API_ERROR_METHOD,      /* 405 */
   PP_API_ERROR_FAILED,      /* 500: an answer that could not be built */
+  PP_API_ERROR_UNAVAILABLE, /* 503: full (sessions) */
 } PpApiError;
 
 /* What the handlers use; owned by pcipassd's PpDaemon. */
@@ -199,7 +201,8 @@ typedef struct {
   /* Nullable: 02:00. The first two bytes of the MACs of networks' ranges
    * that give none (pcipassd.conf's mac_prefix). */
   const PpMacPrefix *mac_prefix;
-  gint64 started; /* unix seconds */
+  gint64 started;       /* unix seconds */
+  PpSessions *sessions; /* nullable: no browser sessions (POST /v1/session is 404) */
 } PpApiContext;
 
 /* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a

@@ -58,6 +58,12 @@ pp_auth_token_new(char **ret_hash)
 }
 
 char *
+pp_auth_secret_new(const char *prefix, char **ret_hash)
+{
+  return token_new(prefix, ret_hash);
+}
+
+char *
 pp_auth_host_token_new(char **ret_hash)
 {
   return token_new(HOST_TOKEN_PREFIX, ret_hash);

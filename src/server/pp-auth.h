@@ -2,9 +2,10 @@
  * decide: root, and the user pcipassd runs as, are the admin ('root' in
  * the store, made on first use); any other uid is the pcipass user of its
  * account's name, which an admin creates. Over TCP a bearer token decides;
- * tokens are random, shown once, and stored as their SHA-256 only. A
- * token deleted or past its expiry is refused from the next request on, in
- * the words of a token that never existed. */
+ * tokens are random, shown once, and stored as their SHA-256 only (a
+ * browser trades one for a session cookie: pp-session, admitted in
+ * pp-api). A token deleted or past its expiry is refused from the next
+ * request on, in the words of a token that never existed. */
 #pragma once
 
 #include <glib.h>
@@ -37,6 +38,11 @@ typedef enum {
  *   random bytes from the kernel.
  */
 char *pp_auth_token_new(char **ret_hash);
+
+/* @prefix and 64 hex digits of 32 random bytes from the kernel (a session
+ * id, a CSRF token). Returns: (transfer full), and its SHA-256 in
+ * @ret_hash (transfer full). */
+char *pp_auth_secret_new(const char *prefix, char **ret_hash);
 
 /* A host's report token (pcipass host token): "pph_" and 64 hex digits,
  * told from a user's by its prefix. Returns: (transfer full). */

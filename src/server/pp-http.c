@@ -175,6 +175,7 @@ struct _PpHttpRequest {
   GHashTable *test_headers;
   GHashTable *test_query;
   char *test_remote;
+  char *set_cookie; /* the answer's Set-Cookie value, or NULL */
 };
 
 static void server_update_accepting(PpHttpServer *server);
@@ -194,6 +195,7 @@ request_free(PpHttpRequest *req)
   g_clear_pointer(&req->test_headers, g_hash_table_unref);
   g_clear_pointer(&req->test_query, g_hash_table_unref);
   g_free(req->test_remote);
+  g_free(req->set_cookie);
   g_free(req);
 }
 
@@ -301,6 +303,24 @@ pp_http_request_set_data(PpHttpRequest *req, gpointer data, GDestroyNotify destr
     req->data_destroy(req->data);
   req->data = data;
   req->data_destroy = destroy;
+}
+
+void
+pp_http_request_set_cookie(const PpHttpRequest *req, const char *value)
+{
+  /* The answer is the request's: a handler, given it const, sets what the
+   * answer carries besides its body. */
+  PpHttpRequest *mut = (PpHttpRequest *)req;
+
+  g_return_if_fail(req != NULL);
+  g_free(mut->set_cookie);
+  mut->set_cookie = g_strdup(value);
+}
+
+const char *
+pp_http_request_get_set_cookie(const PpHttpRequest *req)
+{
+  return req->set_cookie;
 }
 
 gpointer
@@ -579,6 +599,8 @@ queue_answer(PpHttpRequest *req, guint status, const char *content_type, GBytes 
   if (body != NULL && content_type != NULL)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (req->set_cookie != NULL)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
   /* One request a connection: each one's head passes our checks and its
    * own header timeout (libmicrohttpd would read a second one itself). */
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -1012,6 +1034,7 @@ conn_read_peer(PpHttpConn *conn)
     conn->remote = format_sockaddr((const struct sockaddr *)&conn->addr, TRUE);
     conn->peer_key = format_sockaddr((const struct sockaddr *)&conn->addr, FALSE);
   }
+  conn->peer.is_tls = conn->listener->tls;
   conn->peer.remote = conn->remote;
 }
 

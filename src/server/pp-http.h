@@ -63,6 +63,7 @@ typedef struct {
   gid_t gid;
   pid_t pid;
   const char *remote; /* "unix" or the TCP peer, "127.0.0.1:40112" */
+  gboolean is_tls;    /* on a TLS listener */
 } PpHttpPeer;
 
 typedef struct _PpHttpRequest PpHttpRequest;
@@ -88,6 +89,10 @@ const PpHttpPeer *pp_http_request_get_peer(const PpHttpRequest *req);
 /* What the admit hook leaves for the handler: @data is freed with
  * @destroy (nullable) with the request. */
 void pp_http_request_set_data(PpHttpRequest *req, gpointer data, GDestroyNotify destroy);
+/* The Set-Cookie header the answer carries (@value copied; NULL: none). */
+void pp_http_request_set_cookie(const PpHttpRequest *req, const char *value);
+/* Returns: (transfer none) (nullable): what pp_http_request_set_cookie() set. */
+const char *pp_http_request_get_set_cookie(const PpHttpRequest *req);
 /* Returns: (transfer none) (nullable): the data set, or NULL. */
 gpointer pp_http_request_get_data(const PpHttpRequest *req);
 
