@@ -875,16 +875,17 @@ session_admit(const PpApiContext *ctx, const PpHttpRequest *req, const char *id,
   const char *sent = pp_http_request_get_header(req, "X-CSRF-Token");
   g_autoptr(GError) local = NULL;
   g_autoptr(PpUser) user = NULL;
-  g_autofree char *copy = NULL;
+  char copy[65]; /* an id: 64 hex digits */
   g_autofree char *hash = NULL;
   const PpSession *session = NULL;
 
   /* An id is 64 lower-case hex digits; anything else is no session's. */
-  if (len == 64) {
-    copy = g_strndup(id, len);
+  if (len == sizeof(copy) - 1) {
+    memcpy(copy, id, len);
+    copy[len] = '\0';
     if (strspn(copy, "0123456789abcdef") == len)
       session = pp_sessions_lookup(ctx->sessions, copy, now);
-    explicit_bzero(copy, len);
+    explicit_bzero(copy, sizeof(copy));
   }
   if (session == NULL) {
     g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
