@@ -325,6 +325,18 @@ pp_test_error_message(const PpTestReply *reply, long status)
   return json_string_value(json_object_get(error, "message"));
 }
 
+char *
+pp_test_add_user(PpTestDaemon *f, const char *name)
+{
+  g_auto(PpTestRun) run = { 0 };
+  g_autoptr(json_t) token = NULL;
+
+  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
+  return g_strdup(json_string_value(json_object_get(token, "token")));
+}
+
 void
 pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys)
 {

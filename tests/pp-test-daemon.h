@@ -69,6 +69,10 @@ CURLcode pp_test_http_try(PpTestDaemon *f, const char *socket, const char *token
 const char *pp_test_error_message(const PpTestReply *reply, long status);
 
 /* pcipass host create NAME with the real probe on @sys. */
+/* pcipass user create NAME and a token for it. Returns: (transfer full):
+ * the token's secret. */
+char *pp_test_add_user(PpTestDaemon *f, const char *name);
+
 void pp_test_add_tree_host(PpTestDaemon *f, const char *name, const char *sys);
 /* Returns: (transfer full): pcipass host show NAME --json. */
 json_t *pp_test_host_show(PpTestDaemon *f, const char *name);

@@ -33,20 +33,6 @@ add_host(PpTestDaemon *f, const char *name, const char *sys)
   json_decref(pp_test_wait_host(f, name, "monitored", 0));
 }
 
-/* pcipass user create NAME and a token for it. Returns: (transfer full):
- * the token's secret. */
-static char *
-add_user(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestRun) run = { 0 };
-  g_autoptr(json_t) token = NULL;
-
-  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
-  g_assert_cmpint(run.status, ==, 0);
-  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
-  return g_strdup(json_string_value(json_object_get(token, "token")));
-}
-
 /* POST /v1/vms as @token (NULL: root on the socket). Returns: its id. */
 static gint64
 create_vm_as(PpTestDaemon *f, const char *token, const char *text)
@@ -242,7 +228,7 @@ test_filters(PpTestDaemon *f, gconstpointer data)
     pp_test_cli(f, (const char *const[]){ "host", "disable", "node-b", NULL }, &run);
     g_assert_cmpint(run.status, ==, 0);
   }
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   /* node-a has 4 NICs: four run, the fifth pends. */
   for (guint i = 0; i < G_N_ELEMENTS(nics); i++)
     nics[i] = create_vm_as(f, i % 2 ? alice : NULL, NIC_TEMPLATE);
@@ -375,7 +361,7 @@ test_refusals(PpTestDaemon *f, gconstpointer data)
   g_autoptr(json_t) hosts_after = NULL;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   create_vm_as(f, alice, PLAIN_TEMPLATE);
   create_vm_as(f, NULL, PLAIN_TEMPLATE);
   /* Both explained (no host to try): the scheduler changes them no more. */
@@ -437,7 +423,7 @@ test_user_sight(PpTestDaemon *f, gconstpointer data)
   guint pages = 0;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   for (guint i = 0; i < 9; i++) {
     gint64 id = create_vm_as(f, i % 3 == 0 ? alice : NULL, PLAIN_TEMPLATE);
 

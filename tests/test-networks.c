@@ -20,19 +20,6 @@
   "AR = [ TYPE = \"IP4\", IP = \"10.0.0.10\", SIZE = 8 ]\n"                                        \
   "AR = [ TYPE = \"IP4_6\", IP = \"10.1.0.1\", GLOBAL_PREFIX = \"2001:db8::\", SIZE = 4 ]\n"
 
-/* A user and a token for it. Returns: (transfer full): the token. */
-static char *
-add_user(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestRun) run = { 0 };
-  g_autoptr(json_t) token = NULL;
-
-  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
-  g_assert_cmpint(run.status, ==, 0);
-  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
-  return g_strdup(json_string_value(json_object_get(token, "token")));
-}
-
 /* @method @path with @body (a JSON object, taken; NULL: none) as @token's
  * user over TCP, or root over the socket when @token is NULL. */
 static void
@@ -209,8 +196,8 @@ test_ownership(PpTestDaemon *f, gconstpointer data)
   g_autofree char *list = NULL;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
-  bob = add_user(f, "bob");
+  alice = pp_test_add_user(f, "alice");
+  bob = pp_test_add_user(f, "bob");
   json_decref(create(f, alice, NET_A, FALSE));
   json_decref(create(f, bob, NET_A, FALSE));
   json_decref(create(f, bob, NET_B, TRUE));
@@ -610,7 +597,7 @@ test_vm_nic_refused(PpTestDaemon *f, gconstpointer data)
   g_autoptr(json_t) page = NULL;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   json_decref(create(f, NULL, NET_A, FALSE));
   json_decref(create(f, NULL,
                      "NAME = pub\nVN_MAD = bridge\nBRIDGE = br0\n"
@@ -658,7 +645,7 @@ test_vm_context(PpTestDaemon *f, gconstpointer data)
   gint64 one, nocloud, pending;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   pp_test_add_tree_host(f, "node-a", f->trees[0]);
   json_decref(pp_test_wait_host(f, "node-a", "monitored", 0));
   json_decref(create(f, NULL, NET_A, TRUE));

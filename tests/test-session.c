@@ -138,19 +138,6 @@ login(PpTestDaemon *f, const char *token, const char *user, gboolean admin, Brow
   ret->csrf = g_strdup(csrf);
 }
 
-/* pcipass user create NAME and a token for it. Returns: (transfer full). */
-static char *
-add_user(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestRun) run = { 0 };
-  g_autoptr(json_t) token = NULL;
-
-  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
-  g_assert_cmpint(run.status, ==, 0);
-  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
-  return g_strdup(json_string_value(json_object_get(token, "token")));
-}
-
 /* The number of @token's user's tokens (GET /v1/tokens with the token). */
 static gsize
 n_tokens(PpTestDaemon *f, const char *token)
@@ -173,8 +160,8 @@ test_login(PpTestDaemon *f, gconstpointer data)
   gint64 bob_token = 0;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
-  bob = add_user(f, "bob");
+  alice = pp_test_add_user(f, "alice");
+  bob = pp_test_add_user(f, "bob");
   g_assert_cmpuint(n_tokens(f, alice), ==, 1);
 
   /* An unknown token, a host's, none, a bad body: 401 or 400, no cookie. */
@@ -343,7 +330,7 @@ test_expired(PpTestDaemon *f, gconstpointer data)
   sqlite3 *sql = NULL;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   login(f, alice, "alice", FALSE, &b);
   g_assert_cmpint(sqlite3_open(db, &sql), ==, SQLITE_OK);
   sqlite3_busy_timeout(sql, 10000);
@@ -371,7 +358,7 @@ test_bound(PpTestDaemon *f, gconstpointer data)
   Browser b[17] = { { 0 } };
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   for (guint i = 0; i < G_N_ELEMENTS(b); i++)
     login(f, alice, "alice", FALSE, &b[i]);
   for (guint i = 0; i < G_N_ELEMENTS(b); i++) {
@@ -399,7 +386,7 @@ test_hostile(PpTestDaemon *f, gconstpointer data)
   GString *big = g_string_new("a=");
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   login(f, alice, "alice", FALSE, &b);
   while (big->len < 5000)
     g_string_append_c(big, 'x');

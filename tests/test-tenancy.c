@@ -45,20 +45,6 @@ add_host(PpTestDaemon *f, const char *name, const char *sys, const char *uri, co
   json_decref(pp_test_wait_host(f, name, state, 0));
 }
 
-/* pcipass user create NAME and a token for it. Returns: (transfer full):
- * the token's secret. */
-static char *
-add_user(PpTestDaemon *f, const char *name)
-{
-  g_auto(PpTestRun) run = { 0 };
-  g_autoptr(json_t) token = NULL;
-
-  pp_test_cli(f, (const char *const[]){ "user", "create", name, NULL }, &run);
-  g_assert_cmpint(run.status, ==, 0);
-  token = pp_test_cli_json(f, (const char *const[]){ "token", "create", "--user", name, NULL });
-  return g_strdup(json_string_value(json_object_get(token, "token")));
-}
-
 /* The real CLI over TCP with @token (PCIPASS_TOKEN). */
 static void
 cli_as(PpTestDaemon *f, const char *token, const char *const *argv, PpTestRun *ret)
@@ -160,7 +146,7 @@ test_quota(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_start(f, NULL);
   add_host(f, "node-a", f->trees[0], "test:///default", NULL, NULL, "monitored");
   allow_vga(f, "node-a");
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   pp_test_write_file(vga, VGA_TEMPLATE);
   pp_test_write_file(plain, PLAIN_TEMPLATE);
 
@@ -360,7 +346,7 @@ test_quota_failed_retry(PpTestDaemon *f, gconstpointer data)
                            "  </domain>\n</node>\n");
   pp_test_daemon_start(f, (const char *const[]){ "--deploy-tries", "1", NULL });
   add_host(f, "node-f", f->trees[0], uri, NULL, NULL, "monitored");
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   pp_test_cli(f, (const char *const[]){ "user", "quota", "alice", "--vms", "1", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   pp_test_run_clear(&run);
@@ -447,7 +433,7 @@ test_quota_race(PpTestDaemon *f, gconstpointer data)
   g_auto(PpTestRun) run = { 0 };
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
+  alice = pp_test_add_user(f, "alice");
   pp_test_cli(f, (const char *const[]){ "user", "quota", "alice", "--vms", "5", NULL }, &run);
   g_assert_cmpint(run.status, ==, 0);
   for (guint i = 0; i < RACERS; i++) {
@@ -582,8 +568,8 @@ test_what_users_see(PpTestDaemon *f, gconstpointer data)
     g_assert_cmpstr(json_string_value(json_object_get(json_object_get(s, "ssh"), "host")), ==,
                     "secret-node.invalid");
   }
-  alice = add_user(f, "alice");
-  bob = add_user(f, "bob");
+  alice = pp_test_add_user(f, "alice");
+  bob = pp_test_add_user(f, "bob");
 
   /* alice holds the VGA, bob a NIC; bob's VGA VM pends behind alice's. */
   a = create_vm_as(f, alice, VGA_TEMPLATE);
@@ -727,8 +713,8 @@ test_tokens(PpTestDaemon *f, gconstpointer data)
   json_int_t limited_id, bob_id;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
-  bob = add_user(f, "bob");
+  alice = pp_test_add_user(f, "alice");
+  bob = pp_test_add_user(f, "bob");
 
   /* --expires 90m: alice makes one for herself. */
   cli_as(f, alice,
@@ -894,8 +880,8 @@ test_user_delete(PpTestDaemon *f, gconstpointer data)
   gint64 id;
 
   pp_test_daemon_start(f, NULL);
-  alice = add_user(f, "alice");
-  bob = add_user(f, "bob");
+  alice = pp_test_add_user(f, "alice");
+  bob = pp_test_add_user(f, "bob");
   id = create_vm_as(f, alice, PLAIN_TEMPLATE);
 
   pp_test_cli(f, (const char *const[]){ "user", "delete", "alice", NULL }, &run);
