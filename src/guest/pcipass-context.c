@@ -166,6 +166,20 @@ report(const Outcome *o, json_t *json)
   g_string_free(line, TRUE);
 }
 
+/* The end of a part that writes a file (the host name, resolv.conf):
+ * @message, when it failed, on stderr and in its outcome, which is
+ * reported. Returns: whether it did not fail. */
+static gboolean
+report_file(Outcome *o, const char *message, json_t *json)
+{
+  if (message != NULL) {
+    say_error("%s", message);
+    o->error = message;
+  }
+  report(o, json);
+  return message == NULL;
+}
+
 /* Writes @text to @path unless it holds it: a temporary file renamed over
  * it. Returns FALSE with the error; @ret_changed says whether it wrote. */
 static gboolean
@@ -225,12 +239,7 @@ apply_hostname(const PpGuestPlan *plan, json_t *json)
     message = g_strdup_printf("SET_HOSTNAME: %s", error->message);
   else if (changed)
     g_ptr_array_add(done, g_strdup_printf("'%s' written", path));
-  if (message != NULL) {
-    say_error("%s", message);
-    o.error = message;
-  }
-  report(&o, json);
-  return message == NULL;
+  return report_file(&o, message, json);
 }
 
 /* The NICs' DNS and SEARCH_DOMAIN, into etc/resolv.conf. */
@@ -253,12 +262,7 @@ apply_resolv_conf(const PpGuestPlan *plan, json_t *json)
     message = g_strdup_printf("DNS: %s", error->message);
   else if (changed)
     g_ptr_array_add(done, g_strdup_printf("'%s' written", path));
-  if (message != NULL) {
-    say_error("%s", message);
-    o.error = message;
-  }
-  report(&o, json);
-  return message == NULL;
+  return report_file(&o, message, json);
 }
 
 static int
