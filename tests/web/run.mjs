@@ -330,7 +330,7 @@ async function main() {
 
   // A fresh profile in a temporary folder, removed at close: launch()
   // makes one itself (a --user-data-dir of ours it would refuse).
-  const browser = await chromium.launch({
+  browser = await chromium.launch({
     executablePath: env.PP_CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
@@ -352,10 +352,13 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
-// The whole run's bound: a hang anywhere ends it with a failure.
+// The whole run's bound: a hang anywhere ends it with a failure, and
+// chromium with it (playwright-core also kills it when node exits).
+let browser = null;
 const whole = setTimeout(() => {
   say(`not ok - the whole run took more than ${RUN_TIMEOUT_MS / 1000} s: stopped`);
-  process.exit(1);
+  setTimeout(() => process.exit(1), 5000);
+  Promise.resolve(browser?.close()).finally(() => process.exit(1));
 }, RUN_TIMEOUT_MS);
 
 main().then(
