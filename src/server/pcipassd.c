@@ -59,6 +59,7 @@ typedef struct {
   PpHttpServer *http;
   PpImages *images;
   PpSessions *sessions;
+  PpEvents *events;
   PpApiContext api;
   PpMacPrefix mac_prefix;
   int signal;
@@ -408,6 +409,8 @@ run(PpDaemon *daemon)
     return PP_EXIT_RUNTIME;
   }
   daemon->api.store = daemon->store;
+  daemon->events = pp_events_new(daemon->store, daemon->sessions);
+  daemon->api.events = daemon->events;
   /* Started: what it made stays. */
   g_ptr_array_set_size(daemon->made, 0);
 
@@ -448,6 +451,8 @@ daemon_clear(PpDaemon *daemon)
   g_clear_pointer(&daemon->monitor, pp_monitor_free);
   g_clear_pointer(&daemon->scheduler, pp_scheduler_free);
   g_clear_pointer(&daemon->deployer, pp_deployer_free);
+  /* The event streams end before their server stops. */
+  g_clear_pointer(&daemon->events, pp_events_free);
   /* The listeners remove their sockets; then what a failed start made. */
   g_clear_pointer(&daemon->http, pp_http_server_free);
   g_clear_pointer(&daemon->store, pp_store_free);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "pp-api.h"
+#include "pp-events.h"
 #include "pp-vm-template.h"
 
 G_BEGIN_DECLS
@@ -89,6 +90,9 @@ char *api_sight_text(const Sight *sight, const char *text);
 char *api_sight_reason(const Sight *sight, const char *reason);
 extern const Sight admin_sight;
 json_t *api_built(json_t *json, GError **error);
+/* Tells GET /v1/events of a change the store's watch does not see (a
+ * network's leases); nothing without events. */
+void api_note(PpApiCall *call, PpEventKind kind, gint64 id);
 gboolean api_check_query(const PpApiCall *call, const char *route, const char *const *allowed,
                          GError **error);
 gboolean api_query_page(const PpApiCall *call, PpStorePage *page, GError **error);

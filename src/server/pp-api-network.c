@@ -207,6 +207,7 @@ api_net_create(PpApiCall *call, guint *ret_status, GError **error)
             " addresses)",
             network->id, network->name, call->user->name, shared ? "shared" : "private",
             network->spec->ars->len, network->spec->ars->len == 1 ? "" : "s", network->size);
+  api_note(call, PP_EVENT_NETWORK, network->id);
   *ret_status = 201;
   return network_json(call, network, error);
 }
@@ -316,6 +317,7 @@ api_net_update(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("network %" G_GINT64_FORMAT " '%s' updated by '%s'", updated->id, updated->name,
             call->user->name);
+  api_note(call, PP_EVENT_NETWORK, updated->id);
   if (call->ctx->scheduler != NULL)
     pp_scheduler_networks_changed(call->ctx->scheduler);
   return network_json(call, updated, error);
@@ -330,6 +332,7 @@ api_net_delete(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("network %" G_GINT64_FORMAT " '%s' deleted by '%s'", network->id, network->name,
             call->user->name);
+  api_note(call, PP_EVENT_NETWORK, network->id);
   return api_built(json_pack("{s:I}", "deleted", (json_int_t)network->id), error);
 }
 
@@ -354,6 +357,7 @@ api_net_hold(PpApiCall *call, guint *ret_status, GError **error)
       !api_sight_init(call, FALSE, &sight, error))
     return NULL;
   g_message("address %s of network '%s' held by '%s'", address, network->name, call->user->name);
+  api_note(call, PP_EVENT_NETWORK, network->id);
   return lease_json(&sight, &lease);
 }
 
@@ -372,6 +376,7 @@ api_net_release(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   g_message("address %s of network '%s' released by '%s'", address, network->name,
             call->user->name);
+  api_note(call, PP_EVENT_NETWORK, network->id);
   if (call->ctx->scheduler != NULL)
     pp_scheduler_networks_changed(call->ctx->scheduler);
   return api_built(json_pack("{s:s}", "released", address), error);

@@ -21,17 +21,19 @@
 #include "pp-probe-run.h"
 #include "pp-template.h"
 #include "pp-vm-template.h"
+#include "pp-web-resources.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
 /* clang-format on */
 
 enum {
-  ROUTE_ADMIN = 1 << 0, /* only an admin may call it */
-  ROUTE_BODY = 1 << 1,  /* takes a JSON object body (may be empty: {}) */
-  ROUTE_RAW = 1 << 2,   /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
-  ROUTE_HOST = 1 << 3,  /* a host's report token may call it, for the host its '*' names */
-  ROUTE_LOGIN = 1 << 4, /* no credentials: it takes its own, in the body (POST /v1/session) */
+  ROUTE_ADMIN = 1 << 0,  /* only an admin may call it */
+  ROUTE_BODY = 1 << 1,   /* takes a JSON object body (may be empty: {}) */
+  ROUTE_RAW = 1 << 2,    /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
+  ROUTE_HOST = 1 << 3,   /* a host's report token may call it, for the host its '*' names */
+  ROUTE_LOGIN = 1 << 4,  /* no credentials: it takes its own, in the body (POST /v1/session) */
+  ROUTE_STREAM = 1 << 5, /* answers with a stream (GET /v1/events): its handler is NULL */
 };
 
 /* The routes.
@@ -50,6 +52,7 @@ static const struct {
   { "POST", "/v1/session", api_session_create, ROUTE_BODY | ROUTE_LOGIN },
   { "GET", "/v1/session", api_session_show, 0 },
   { "DELETE", "/v1/session", api_session_delete, 0 },
+  { "GET", "/v1/events", NULL, ROUTE_STREAM },
   { "GET", "/v1/hosts", api_host_list, 0 },
   { "POST", "/v1/hosts", api_host_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/hosts/*", api_host_show, 0 },
@@ -102,6 +105,8 @@ static const struct {
   { pp_api_error_quark, PP_API_ERROR_NOT_FOUND, 404 },
   { pp_api_error_quark, PP_API_ERROR_METHOD, 405 },
   { pp_api_error_quark, PP_API_ERROR_UNAVAILABLE, 503 },
+  { pp_events_error_quark, PP_EVENTS_ERROR_FULL, 503 },
+  { pp_events_error_quark, PP_EVENTS_ERROR_USER_FULL, 429 },
   { pp_auth_error_quark, PP_AUTH_ERROR_UNAUTHENTICATED, 401 },
   { pp_store_error_quark, PP_STORE_ERROR_NOT_FOUND, 404 },
   { pp_store_error_quark, PP_STORE_ERROR_EXPIRED, 401 },
@@ -675,6 +680,25 @@ metrics_text(const PpApiContext *ctx, GError **error)
         sched.placed, sched.tries, sched.host_refreshes, sched.deployed, sched.deploy_failures,
         sched.in_flight, sched.events, sched.reconciles, sched.reconciled);
   }
+  if (ctx->events != NULL) {
+    PpEventsCounts ev;
+
+    pp_events_get_counts(ctx->events, &ev);
+    g_string_append_printf(
+        out,
+        "# HELP pcipass_event_streams GET /v1/events streams open now.\n"
+        "# TYPE pcipass_event_streams gauge\npcipass_event_streams %u\n"
+        "# HELP pcipass_events_sent_total Events sent, one per stream told.\n"
+        "# TYPE pcipass_events_sent_total counter\npcipass_events_sent_total %" G_GUINT64_FORMAT
+        "\n"
+        "# HELP pcipass_event_resyncs_total Passes that told resync: too many changes at once.\n"
+        "# TYPE pcipass_event_resyncs_total counter\npcipass_event_resyncs_total %" G_GUINT64_FORMAT
+        "\n"
+        "# HELP pcipass_event_streams_dropped_total Streams ended: their client did not read.\n"
+        "# TYPE pcipass_event_streams_dropped_total counter\n"
+        "pcipass_event_streams_dropped_total %" G_GUINT64_FORMAT "\n",
+        ev.streams, ev.sent, ev.resyncs, ev.dropped);
+  }
   if (ctx->http != NULL) {
     pp_http_server_get_counts(ctx->http, classes);
     g_string_append(out, "# HELP pcipass_http_responses_total HTTP responses, by status "
@@ -812,6 +836,7 @@ typedef struct {
   PpUser *user;       /* NULL for a host's report token */
   PpHostToken *host;  /* the host of a report token, else NULL */
   gboolean metrics;   /* GET /metrics */
+  gboolean asset;     /* GET of a web UI file (any path outside /v1/ but /metrics) */
   char *session_hash; /* the SHA-256 of the pp_session id it came with, or NULL */
   int route;          /* else the route's index */
   char *segments[MAX_SEGMENTS];
@@ -953,6 +978,13 @@ api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError 
       return NULL;
     return g_steal_pointer(&admitted);
   }
+  /* The web UI's files are public: the login page is one of them. */
+  if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+      !g_str_has_prefix(path, "/v1/") && strcmp(path, "/v1") != 0 &&
+      strcmp(path, "/metrics") != 0) {
+    admitted->asset = TRUE;
+    return g_steal_pointer(&admitted);
+  }
   /* A login carries its credentials in its body, checked by its handler:
    * the one path an unknown caller may reach. */
   if (ctx->sessions != NULL && strcmp(method, "POST") == 0 && strcmp(path, "/v1/session") == 0 &&
@@ -1003,6 +1035,135 @@ api_admit(const PpApiContext *ctx, const PpHttpRequest *req, gint64 now, GError 
   return g_steal_pointer(&admitted);
 }
 
+static void answer_error(const PpHttpRequest *req, const GError *error, const json_t *fields,
+                         guint *ret_status, GBytes **ret_body);
+
+/* The web UI's files (web/, compiled in: pp-web-resources.c). */
+#define ASSET_PREFIX "/org/pcipass/web"
+#define ASSET_PATH_MAX 256
+
+/* What every page and its files are allowed: their own origin's scripts,
+ * styles, images and API, nothing inline, nothing from elsewhere, never
+ * framed. */
+#define ASSET_CSP                                                                                  \
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "                \
+  "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "                     \
+  "frame-ancestors 'none'"
+
+static const char *
+asset_content_type(const char *path)
+{
+  static const struct {
+    const char *ext;
+    const char *type;
+  } types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".json", "application/json" },
+    { ".txt", "text/plain; charset=utf-8" },
+    { ".woff2", "font/woff2" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+    if (g_str_has_suffix(path, types[i].ext))
+      return types[i].type;
+  }
+  return "application/octet-stream";
+}
+
+/* Whether @path may name a file of web/: segments of [A-Za-z0-9._-], none
+ * empty or starting with a dot (no "..", no hidden file). */
+static gboolean
+asset_path_ok(const char *path)
+{
+  gsize len = strlen(path);
+
+  if (len < 2 || len > ASSET_PATH_MAX || path[0] != '/')
+    return FALSE;
+  for (const char *p = path; *p != '\0'; p++) {
+    if (*p == '/') {
+      if (p[1] == '\0' || p[1] == '/' || p[1] == '.')
+        return FALSE;
+    } else if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-') {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* GET /PATH outside /v1: a file of the web UI ("/": index.html), 404
+ * else. */
+static void
+serve_asset(const PpHttpRequest *req, guint *ret_status, const char **ret_content_type,
+            GBytes **ret_body)
+{
+  const char *path = pp_http_request_get_path(req);
+  g_autofree char *name = NULL;
+  g_autoptr(GBytes) data = NULL;
+
+  if (strcmp(path, "/") == 0)
+    path = "/index.html";
+  if (asset_path_ok(path)) {
+    name = g_strconcat(ASSET_PREFIX, path, NULL);
+    data = g_resource_lookup_data(pp_web_get_resource(), name, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  }
+  pp_http_request_add_header(req, "X-Content-Type-Options", "nosniff");
+  pp_http_request_add_header(req, "Referrer-Policy", "no-referrer");
+  if (data == NULL) {
+    g_autoptr(GError) error = NULL;
+
+    g_set_error(&error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND,
+                "no such resource: the API is under /v1/, the web UI at /");
+    pp_http_request_add_header(req, "Content-Security-Policy",
+                               "default-src 'none'; frame-ancestors 'none'");
+    answer_error(req, error, NULL, ret_status, ret_body);
+    *ret_content_type = "application/json";
+    return;
+  }
+  pp_http_request_add_header(req, "Content-Security-Policy", ASSET_CSP);
+  pp_http_request_add_header(req, "X-Frame-Options", "DENY");
+  *ret_status = 200;
+  *ret_content_type = asset_content_type(path);
+  *ret_body = g_steal_pointer(&data);
+}
+
+void
+api_note(PpApiCall *call, PpEventKind kind, gint64 id)
+{
+  if (call->ctx->events != NULL)
+    pp_events_note(call->ctx->events, kind, id);
+}
+
+/* GET /v1/events: the caller's stream, with what it came with (checked
+ * again at each heartbeat). */
+static gboolean
+open_events(PpApiCall *call, const PpHttpRequest *req, GError **error)
+{
+  const char *authorization = pp_http_request_get_header(req, "Authorization");
+  g_autofree char *token_hash = NULL;
+  const char *session_hash = call->session_hash;
+  PpEventsWho who = { 0 };
+
+  if (call->ctx->events == NULL) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no such resource");
+    return FALSE;
+  }
+  if (session_hash == NULL && authorization != NULL &&
+      g_ascii_strncasecmp(authorization, "Bearer ", 7) == 0)
+    token_hash = pp_auth_token_hash(authorization + 7);
+  who.user_id = call->user->id;
+  who.user_name = call->user->name;
+  who.admin = call->user->admin;
+  who.session_hash = session_hash;
+  who.token_hash = token_hash;
+  return pp_events_open(call->ctx->events, req, &who, error);
+}
+
 /* The answer of an error; @fields (nullable) are carried beside its
  * message. */
 static void
@@ -1036,8 +1197,8 @@ pp_api_admit(PpHttpRequest *req, gsize *ret_max_body, guint *ret_status,
     answer_error(req, error, NULL, ret_status, ret_body);
     return FALSE;
   }
-  takes_body =
-      !admitted->metrics && (routes[admitted->route].flags & (ROUTE_BODY | ROUTE_RAW)) != 0;
+  takes_body = !admitted->metrics && !admitted->asset &&
+               (routes[admitted->route].flags & (ROUTE_BODY | ROUTE_RAW)) != 0;
   if (!takes_body && length != NULL && strspn(length, "0") != strlen(length)) {
     g_set_error(&error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST, "this request takes no body");
     answer_error(req, error, NULL, ret_status, ret_body);
@@ -1080,6 +1241,14 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
     }
     admitted = own;
   }
+  if (admitted->asset) {
+    serve_asset(req, ret_status, ret_content_type, ret_body);
+    return;
+  }
+  /* Nothing of the API is a page: a browser neither runs nor frames it. */
+  pp_http_request_add_header(req, "X-Content-Type-Options", "nosniff");
+  pp_http_request_add_header(req, "Content-Security-Policy",
+                             "default-src 'none'; frame-ancestors 'none'");
   call.user = admitted->user;
   call.host = admitted->host;
   call.session_hash = admitted->session_hash;
@@ -1093,6 +1262,18 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
       g_debug("%s %s: %s; reading without one", method, path, error->message);
       g_clear_error(&error);
     }
+  }
+  if (!admitted->metrics && (routes[admitted->route].flags & ROUTE_STREAM)) {
+    if (reading)
+      pp_store_read_end(ctx->store);
+    if (open_events(&call, req, &error)) {
+      g_debug("%s %s: a stream (%s, %s)", method, path, call.user->name, peer->remote);
+      *ret_status = 200;
+      *ret_content_type = "text/event-stream";
+      return;
+    }
+    answer_error(req, error, NULL, ret_status, ret_body);
+    return;
   }
   if (admitted->metrics) {
     *ret_body = metrics_text(ctx, &error);

@@ -15,6 +15,9 @@
  *
  * Routes (admin: only an admin may call it):
  *   GET    /v1/whoami                 {"id", "name", "admin"}
+ *   POST   /v1/session                a browser's login (pp-api-session.c); GET, DELETE
+ *   GET    /v1/events                 server-sent events (pp-events.h)
+ *   GET    /ANY-OTHER-PATH            a file of the web UI, without credentials (web/)
  *   GET    /v1/hosts                  {"hosts": [HOST...], "next": ID|null}: a page, by id
  *                                     (LISTS); ?state=S[,S...] those in these states
  *   POST   /v1/hosts           admin  {"name", "ssh"?, "libvirt_uri"?, "probe_command"?,
@@ -163,6 +166,7 @@
 
 #include <glib.h>
 
+#include "pp-events.h"
 #include "pp-http.h"
 #include "pp-images.h"
 #include "pp-monitor.h"
@@ -203,6 +207,7 @@ typedef struct {
   const PpMacPrefix *mac_prefix;
   gint64 started;       /* unix seconds */
   PpSessions *sessions; /* nullable: no browser sessions (POST /v1/session is 404) */
+  PpEvents *events;     /* nullable: no GET /v1/events (404) */
 } PpApiContext;
 
 /* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a

@@ -85,6 +85,8 @@ typedef struct {
   guint fd_source;      /* MHD's epoll fd on the main loop */
   guint timeout_source; /* MHD's next timeout, or 0 */
   gboolean stopping;    /* MHD_stop_daemon() runs: no lingering */
+  GQueue streams;       /* PpHttpStream answering on this listener's connections */
+  guint run_source;     /* an MHD_run() soon: a stream was given something to send */
   /* The Unix socket file, removed at free only while it is still the one
    * we bound (another daemon may have replaced it since). */
   char *path;
@@ -175,7 +177,24 @@ struct _PpHttpRequest {
   GHashTable *test_headers;
   GHashTable *test_query;
   char *test_remote;
-  char *set_cookie; /* the answer's Set-Cookie value, or NULL */
+  char *set_cookie;     /* the answer's Set-Cookie value, or NULL */
+  GPtrArray *headers;   /* the answer's other headers: name, value, name, value... */
+  PpHttpStream *stream; /* the handler answered with a stream (pp_http_request_stream()) */
+};
+
+/* An answer that goes on (server-sent events): libmicrohttpd asks for its
+ * bytes (stream_read) and, when there are none, the connection is
+ * suspended until pp_http_stream_send() gives some. It lives as long as
+ * its libmicrohttpd response: stream_gone() frees it. */
+struct _PpHttpStream {
+  PpHttpListener *listener;
+  struct MHD_Connection *conn;
+  GString *queued;    /* bytes not given to libmicrohttpd yet */
+  gboolean suspended; /* the connection is, waiting for bytes */
+  gboolean ending;    /* after what is queued, the end */
+  PpHttpStreamClosed closed;
+  gpointer data;
+  GList link; /* in listener->streams */
 };
 
 static void server_update_accepting(PpHttpServer *server);
@@ -196,6 +215,7 @@ request_free(PpHttpRequest *req)
   g_clear_pointer(&req->test_query, g_hash_table_unref);
   g_free(req->test_remote);
   g_free(req->set_cookie);
+  g_clear_pointer(&req->headers, g_ptr_array_unref);
   g_free(req);
 }
 
@@ -315,6 +335,18 @@ pp_http_request_set_cookie(const PpHttpRequest *req, const char *value)
   g_return_if_fail(req != NULL);
   g_free(mut->set_cookie);
   mut->set_cookie = g_strdup(value);
+}
+
+void
+pp_http_request_add_header(const PpHttpRequest *req, const char *name, const char *value)
+{
+  PpHttpRequest *mut = (PpHttpRequest *)req;
+
+  g_return_if_fail(req != NULL && name != NULL && value != NULL);
+  if (mut->headers == NULL)
+    mut->headers = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(mut->headers, g_strdup(name));
+  g_ptr_array_add(mut->headers, g_strdup(value));
 }
 
 const char *
@@ -580,6 +612,18 @@ count_answer(PpHttpServer *server, guint status)
     server->by_class[status / 100]++;
 }
 
+/* The headers every answer has besides its own: the cookie, and those the
+ * handler added. */
+static void
+add_headers(PpHttpRequest *req, struct MHD_Response *resp)
+{
+  if (req->set_cookie != NULL)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
+  for (guint i = 0; req->headers != NULL && i + 1 < req->headers->len; i += 2)
+    MHD_add_response_header(resp, g_ptr_array_index(req->headers, i),
+                            g_ptr_array_index(req->headers, i + 1));
+}
+
 /* Answers through libmicrohttpd; the body is copied. Every answer closes
  * its connection. Counts the answer by class. */
 static enum MHD_Result
@@ -599,8 +643,7 @@ queue_answer(PpHttpRequest *req, guint status, const char *content_type, GBytes 
   if (body != NULL && content_type != NULL)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  if (req->set_cookie != NULL)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
+  add_headers(req, resp);
   /* One request a connection: each one's head passes our checks and its
    * own header timeout (libmicrohttpd would read a second one itself). */
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -668,6 +711,147 @@ on_epoll_ready(int fd, GIOCondition condition, gpointer user_data)
 {
   listener_run(user_data);
   return G_SOURCE_CONTINUE;
+}
+
+/* Streams (server-sent events). */
+
+static gboolean
+on_run_soon(gpointer user_data)
+{
+  PpHttpListener *l = user_data;
+
+  l->run_source = 0;
+  listener_run(l);
+  return G_SOURCE_REMOVE;
+}
+
+/* A suspended stream has bytes again, or its end: resumed, and MHD run
+ * soon (external polling: a resume is acted on at the next MHD_run()). */
+static void
+stream_wake(PpHttpStream *stream)
+{
+  PpHttpListener *l = stream->listener;
+
+  if (!stream->suspended || stream->conn == NULL)
+    return;
+  stream->suspended = FALSE;
+  MHD_resume_connection(stream->conn);
+  if (l->run_source == 0 && !l->stopping)
+    l->run_source = g_idle_add(on_run_soon, l);
+}
+
+/* MHD_ContentReaderCallback: what is queued, the end, or nothing yet
+ * (then the connection waits, suspended: the pattern libmicrohttpd gives
+ * for a reader with nothing to give, which polling does not spin on). */
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  PpHttpStream *stream = cls;
+  gsize n = MIN(max, stream->queued->len);
+
+  if (n > 0) {
+    memcpy(buf, stream->queued->str, n);
+    g_string_erase(stream->queued, 0, (gssize)n);
+    return (ssize_t)n;
+  }
+  if (stream->ending || stream->listener->stopping)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  stream->suspended = TRUE;
+  MHD_suspend_connection(stream->conn);
+  return 0;
+}
+
+/* MHD_ContentReaderFreeCallback: the response is done with (the client
+ * went, the stream ended, the server stops): its owner is told, unless it
+ * ended it itself. */
+static void
+stream_gone(void *cls)
+{
+  PpHttpStream *stream = cls;
+  PpHttpStreamClosed closed = stream->closed;
+
+  g_queue_unlink(&stream->listener->streams, &stream->link);
+  stream->conn = NULL;
+  stream->closed = NULL;
+  if (closed != NULL)
+    closed(stream, stream->data);
+  g_string_free(stream->queued, TRUE);
+  g_free(stream);
+}
+
+PpHttpStream *
+pp_http_request_stream(const PpHttpRequest *req, PpHttpStreamClosed closed, gpointer data)
+{
+  PpHttpRequest *mut = (PpHttpRequest *)req;
+  PpHttpStream *stream;
+
+  g_return_val_if_fail(req != NULL && req->stream == NULL, NULL);
+  g_return_val_if_fail(req->listener != NULL, NULL); /* not a test request */
+  stream = g_new0(PpHttpStream, 1);
+  stream->listener = req->listener;
+  stream->queued = g_string_new(NULL);
+  stream->closed = closed;
+  stream->data = data;
+  stream->link.data = stream;
+  mut->stream = stream;
+  return stream;
+}
+
+gboolean
+pp_http_stream_send(PpHttpStream *stream, const char *text, gsize len)
+{
+  g_return_val_if_fail(stream != NULL && (text != NULL || len == 0), FALSE);
+  if (stream->ending || stream->queued->len + len > PP_HTTP_STREAM_MAX_QUEUED)
+    return FALSE;
+  g_string_append_len(stream->queued, text, (gssize)len);
+  stream_wake(stream);
+  return TRUE;
+}
+
+gsize
+pp_http_stream_get_queued(const PpHttpStream *stream)
+{
+  g_return_val_if_fail(stream != NULL, 0);
+  return stream->queued->len;
+}
+
+void
+pp_http_stream_end(PpHttpStream *stream)
+{
+  g_return_if_fail(stream != NULL);
+  stream->closed = NULL;
+  stream->ending = TRUE;
+  stream_wake(stream);
+}
+
+/* Answers @req with its stream: 200, @content_type, no length (chunked),
+ * its bytes as they come. */
+static enum MHD_Result
+queue_stream(PpHttpRequest *req, const char *content_type)
+{
+  PpHttpStream *stream = g_steal_pointer(&req->stream);
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+
+  stream->conn = req->conn;
+  g_queue_push_tail_link(&req->listener->streams, &stream->link);
+  resp =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, stream, stream_gone);
+  if (resp == NULL) {
+    stream_gone(stream);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  add_headers(req, resp);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  ret = MHD_queue_response(req->conn, 200, resp);
+  MHD_destroy_response(resp); /* stream_gone() when MHD is done with it too */
+  if (ret == MHD_YES) {
+    req->answered = TRUE;
+    count_answer(req->listener->server, 200);
+  }
+  return ret;
 }
 
 /* Connections: accepted and admitted here, their heads checked (GATE),
@@ -1359,6 +1543,13 @@ dispatch(PpHttpListener *l, PpHttpRequest *req)
     g_byte_array_append(req->body, (const guint8 *)"", 1);
 
   server->handler(req, &status, &content_type, &body, server->user_data);
+  if (req->stream != NULL) {
+    if (status == 200 && content_type != NULL)
+      return queue_stream(req, content_type);
+    g_critical("%s %s: a stream answered with status %u", req->method, req->path, status);
+    stream_gone(g_steal_pointer(&req->stream));
+    return queue_error(req, 500, "internal error");
+  }
   if (status < 200 || status > 599) {
     g_critical("%s %s: the handler answered status %u", req->method, req->path, status);
     return queue_error(req, 500, "internal error");
@@ -1426,8 +1617,17 @@ listener_free(PpHttpListener *l)
   g_clear_handle_id(&l->backoff_source, g_source_remove);
   g_clear_handle_id(&l->fd_source, g_source_remove);
   g_clear_handle_id(&l->timeout_source, g_source_remove);
+  g_clear_handle_id(&l->run_source, g_source_remove);
+  /* libmicrohttpd stops no daemon with a suspended connection: every
+   * stream is resumed, to end (stream_read sees stopping). */
+  for (GList *link = l->streams.head; link != NULL; link = link->next) {
+    PpHttpStream *stream = link->data;
+
+    stream->ending = TRUE;
+    stream_wake(stream);
+  }
   /* Closes every connection it has (on_completed frees their requests,
-   * on_connection them). */
+   * on_connection them, the streams' responses stream_gone()). */
   if (l->daemon != NULL)
     MHD_stop_daemon(l->daemon);
   pp_close_fdp(&l->listen_fd);
@@ -1694,7 +1894,10 @@ listener_start(PpHttpListener *l, int *fd, GError **error)
 {
   PpHttpServer *server = l->server;
   const union MHD_DaemonInfo *info;
-  unsigned int flags = MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+  /* Suspend and resume: the streams' connections wait, suspended, for
+   * bytes to send. */
+  unsigned int flags =
+      MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   struct MHD_OptionItem tls_options[] = {
     { MHD_OPTION_HTTPS_MEM_CERT, 0, server->tls_cert },
     { MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key },

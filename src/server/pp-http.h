@@ -91,6 +91,8 @@ const PpHttpPeer *pp_http_request_get_peer(const PpHttpRequest *req);
 void pp_http_request_set_data(PpHttpRequest *req, gpointer data, GDestroyNotify destroy);
 /* The Set-Cookie header the answer carries (@value copied; NULL: none). */
 void pp_http_request_set_cookie(const PpHttpRequest *req, const char *value);
+/* Adds a header to the answer (both copied), after the server's own. */
+void pp_http_request_add_header(const PpHttpRequest *req, const char *name, const char *value);
 /* Returns: (transfer none) (nullable): what pp_http_request_set_cookie() set. */
 const char *pp_http_request_get_set_cookie(const PpHttpRequest *req);
 /* Returns: (transfer none) (nullable): the data set, or NULL. */
@@ -125,6 +127,34 @@ typedef gboolean (*PpHttpAdmit)(PpHttpRequest *req, gsize *ret_max_body, guint *
  */
 typedef void (*PpHttpHandler)(const PpHttpRequest *req, guint *ret_status,
                               const char **ret_content_type, GBytes **ret_body, gpointer user_data);
+
+/* An answer that goes on after its handler returns: server-sent events.
+ * The handler makes it with pp_http_request_stream() and answers status
+ * 200 with its content type (the body is ignored); bytes given to
+ * pp_http_stream_send() then go out as they come, chunked. */
+typedef struct _PpHttpStream PpHttpStream;
+
+/* The most bytes a stream holds that its client has not taken yet: past
+ * it, pp_http_stream_send() refuses (a client that does not read). */
+#define PP_HTTP_STREAM_MAX_QUEUED (256 * 1024)
+
+/* The stream is over (its client went, or the server stops): @stream is
+ * freed after this returns. Not called for a stream its owner ended. */
+typedef void (*PpHttpStreamClosed)(PpHttpStream *stream, gpointer data);
+
+/* In a handler: the answer is a stream. @closed (nullable) tells its
+ * owner when it is over. Returns: (transfer none): the stream, valid until
+ * @closed or pp_http_stream_end(). */
+PpHttpStream *pp_http_request_stream(const PpHttpRequest *req, PpHttpStreamClosed closed,
+                                     gpointer data);
+/* Queues @len bytes; FALSE (nothing queued) when the stream is ending or
+ * would hold more than PP_HTTP_STREAM_MAX_QUEUED: its owner should end it. */
+gboolean pp_http_stream_send(PpHttpStream *stream, const char *text, gsize len);
+/* The bytes queued that the client has not taken yet. */
+gsize pp_http_stream_get_queued(const PpHttpStream *stream);
+/* Ends the stream after what is queued; its owner forgets it (@closed is
+ * not called). */
+void pp_http_stream_end(PpHttpStream *stream);
 
 typedef struct _PpHttpServer PpHttpServer;
 

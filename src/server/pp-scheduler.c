@@ -109,7 +109,7 @@ struct _PpScheduler {
   PpSchedulerCounts counts;
 
   /* The index: the placer, kept for the daemon's life and changed only
-   * where the store says a row changed (pp_store_set_watch()). NULL until
+   * where the store says a row changed (pp_store_add_watch()). NULL until
    * the first pass builds it whole. */
   PpPlacer *placer;
   guint64 placer_version; /* counts every change to the placer */
@@ -447,7 +447,7 @@ refresh_host(PpScheduler *sched, gint64 host_id)
   return TRUE;
 }
 
-/* The store's word on a change (pp_store_set_watch()): noted, read again
+/* The store's word on a change (pp_store_add_watch()): noted, read again
  * at the next pass. */
 static void
 on_store_change(PpStoreTable table, gint64 rowid, gpointer data)
@@ -2016,7 +2016,7 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->no_address = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   sched->check_busy = TRUE;
   sched->gains = g_array_new(FALSE, FALSE, sizeof(Gain));
-  pp_store_set_watch(store, on_store_change, sched);
+  pp_store_add_watch(store, on_store_change, sched);
   sched->timer_id = g_timeout_add_seconds(MAX(config->interval_s, 1), on_timer, sched);
   /* The first pass picks up what the last run left. */
   pp_scheduler_poke(sched);
@@ -2047,7 +2047,7 @@ pp_scheduler_free(PpScheduler *scheduler)
   g_hash_table_unref(scheduler->destroy_failures);
   g_hash_table_unref(scheduler->missing);
   g_hash_table_unref(scheduler->seen_hosts);
-  pp_store_set_watch(scheduler->store, NULL, NULL);
+  pp_store_remove_watch(scheduler->store, on_store_change, scheduler);
   g_hash_table_unref(scheduler->dirty_hosts);
   g_hash_table_unref(scheduler->dirty_devices);
   g_hash_table_unref(scheduler->dirty_vms);

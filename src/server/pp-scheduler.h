@@ -1,6 +1,6 @@
 /* pp-scheduler: the VMs' life on pcipassd's main loop.
  *
- * A pass, whenever the store changed (pp_store_set_watch()) and on a timer:
+ * A pass, whenever the store changed (pp_store_add_watch()) and on a timer:
  * the placer (pp-placement), built whole once at start, is brought up to
  * date by reading again only the hosts, devices and VMs that changed. Pending
  * VMs are grouped by what they ask for; the first of each group, in id order

@@ -217,8 +217,10 @@ struct _PpStore {
   sqlite3_stmt *net_stmts[N_NET_STMTS];   /* networks', prepared on first use */
   char *id;                               /* store_meta's id, read at open */
   GString *scratch;                       /* reconcile's JSON of the records */
-  PpStoreWatchFunc watch;                 /* pp_store_set_watch() */
-  gpointer watch_data;
+  /* pp_store_add_watch(): func and data of each watcher, in order */
+  PpStoreWatchFunc watch[PP_STORE_MAX_WATCHES];
+  gpointer watch_data[PP_STORE_MAX_WATCHES];
+  guint n_watches;
 };
 
 /* A cached statement in use: released (reset, bindings cleared) when it

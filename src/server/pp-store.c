@@ -718,17 +718,39 @@ on_row_changed(void *data, int op, const char *db_name, const char *table, sqlit
     which = PP_STORE_TABLE_ALLOWANCES;
   else
     return;
-  store->watch(which, (gint64)rowid, store->watch_data);
+  for (guint i = 0; i < store->n_watches; i++)
+    store->watch[i](which, (gint64)rowid, store->watch_data[i]);
 }
 
 void
-pp_store_set_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
+pp_store_add_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
+{
+  g_return_if_fail(store != NULL && func != NULL);
+  g_return_if_fail(store->n_watches < PP_STORE_MAX_WATCHES);
+
+  store->watch[store->n_watches] = func;
+  store->watch_data[store->n_watches] = data;
+  store->n_watches++;
+  sqlite3_update_hook(store->db, on_row_changed, store);
+}
+
+void
+pp_store_remove_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
 {
   g_return_if_fail(store != NULL);
 
-  store->watch = func;
-  store->watch_data = data;
-  sqlite3_update_hook(store->db, func != NULL ? on_row_changed : NULL, store);
+  for (guint i = 0; i < store->n_watches; i++) {
+    if (store->watch[i] != func || store->watch_data[i] != data)
+      continue;
+    memmove(&store->watch[i], &store->watch[i + 1],
+            (store->n_watches - i - 1) * sizeof(store->watch[0]));
+    memmove(&store->watch_data[i], &store->watch_data[i + 1],
+            (store->n_watches - i - 1) * sizeof(store->watch_data[0]));
+    store->n_watches--;
+    break;
+  }
+  if (store->n_watches == 0)
+    sqlite3_update_hook(store->db, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -769,7 +769,7 @@ gboolean pp_store_read_begin(PpStore *store, GError **error);
  * ended is left alone. */
 void pp_store_read_end(PpStore *store);
 
-/* The tables a watcher hears of (pp_store_set_watch()). */
+/* The tables a watcher hears of (pp_store_add_watch()). */
 typedef enum {
   PP_STORE_TABLE_HOSTS,      /* the row id is the host's id */
   PP_STORE_TABLE_DEVICES,    /* the device's id */
@@ -782,15 +782,21 @@ typedef enum {
  * change may still be rolled back. */
 typedef void (*PpStoreWatchFunc)(PpStoreTable table, gint64 rowid, gpointer data);
 
+/* The most watchers a store has at once. */
+#define PP_STORE_MAX_WATCHES 4
+
 /**
- * pp_store_set_watch:
+ * pp_store_add_watch:
  *
  * Tells @func of every change to the rows the placement depends on, by any
  * writer of this store (the API, a report, a reconcile), so that a watcher
- * keeps its own copy up to date by reading again only what changed. NULL
- * stops it. One watcher.
+ * keeps its own copy up to date by reading again only what changed (the
+ * scheduler), or tells others (the events of GET /v1/events). At most
+ * PP_STORE_MAX_WATCHES, each told in the order added.
  */
-void pp_store_set_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
+void pp_store_add_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
+/* Stops the watcher added with @func and @data. */
+void pp_store_remove_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
 
 /* What /metrics reports. */
 typedef struct {
