@@ -109,10 +109,12 @@ export function vmView(container, ctx, id) {
   function drawWhy() {
     if (vm.state !== 'pending' || !vm.explanation) {
       why.hidden = !(vm.reason && vm.state !== 'running');
+      why.classList.toggle('bad', vm.state === 'failed');
       replace(why, vm.reason ? [h('h2', null, 'Reason'), h('p', null, vm.reason)] : []);
       return;
     }
     why.hidden = false;
+    why.classList.remove('bad');
     const groups = vm.explanation;
     const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': String(showHosts),
       'aria-controls': 'why-hosts', onclick: async () => {
