@@ -8,7 +8,7 @@ import { page, act, loader } from './common.js';
 export function usersView(container, ctx) {
   const { body } = page(container, 'Users', 'users-title');
   const name = h('input', { type: 'text', id: 'user-name', 'data-testid': 'user-name', maxlength: '64',
-    required: true, autocomplete: 'off', pattern: '[A-Za-z0-9_][A-Za-z0-9._-]*' });
+    required: true, autocomplete: 'off', pattern: '[A-Za-z0-9_][A-Za-z0-9._\\-]*' });
   const admin = h('input', { type: 'checkbox', id: 'user-admin', 'data-testid': 'user-admin' });
   const create = h('button', { type: 'submit', class: 'primary', 'data-testid': 'user-create' }, 'Add the user');
   const list = h('div');

@@ -96,7 +96,7 @@ export function createView(container, ctx) {
 
   // --- the form -----------------------------------------------------------
   const name = h('input', { type: 'text', id: 'vm-name', 'data-testid': 'vm-name', value: 'vm',
-    maxlength: '64', pattern: '[A-Za-z0-9_][A-Za-z0-9._-]*', required: true, autocomplete: 'off' });
+    maxlength: '64', pattern: '[A-Za-z0-9_][A-Za-z0-9._\\-]*', required: true, autocomplete: 'off' });
   const cpu = h('input', { type: 'number', id: 'vm-cpu', 'data-testid': 'vm-cpu', value: '1', min: '0.1',
     step: '0.1', max: '1024', required: true });
   const memory = h('input', { type: 'number', id: 'vm-memory', 'data-testid': 'vm-memory', value: '1024',
