@@ -3,7 +3,9 @@
 // shows and reloads it (debounced). When the stream is missing or ends,
 // EventSource reconnects by itself, or, when the server refused it (404,
 // 401, 429, 503 close it for good), we try again later with a backoff;
-// meanwhile the page is polled so that it still follows the state.
+// meanwhile the page is polled so that it still follows the state. A
+// stream refused for a bound (429: a user's streams; 503: all) comes back
+// once the daemon has seen old ones go, so the backoff stays short.
 
 const KINDS = ['host', 'vm', 'network', 'resync'];
 const MAX_DATA = 64 * 1024;
@@ -45,7 +47,7 @@ export function startEvents({ onEvent, onLive }) {
         onLive(false);
         source = null;
         timer = setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 60000);
+        retryMs = Math.min(retryMs * 2, 15000);
       } else {
         onLive(false); // reconnecting by itself
       }

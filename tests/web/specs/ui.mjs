@@ -31,7 +31,7 @@ export async function sameDocument(page) {
 // The page follows the daemon's events (the header says "live").
 export async function waitLive(t, page) {
   await t.waitFor(async () => (await page.getByTestId('live').textContent()) === 'live',
-    'the header to say live (the event stream open)', 10000);
+    'the header to say live (the event stream open)', 30000);
 }
 
 export async function text(locator) {
