@@ -132,9 +132,18 @@ function currentRoute() {
   for (const route of routes) {
     const m = route.re.exec(path);
     if (m)
-      return { route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+      return { route, params: m.slice(1).map(decodeParam) };
   }
   return null;
+}
+
+// A path segment as typed: a malformed %-escape stays as it is.
+function decodeParam(p) {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
 }
 
 function decodeHashPath() {

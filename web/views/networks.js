@@ -99,7 +99,25 @@ export function networkView(container, ctx, id) {
   const actions = h('div', { class: 'actions' });
   extra.append(actions);
 
+  function holdForm() {
+    const address = h('input', { type: 'text', id: 'hold-address', 'data-testid': 'hold-address', maxlength: '64',
+      autocomplete: 'off', placeholder: '10.0.0.20 or 02:00:00:00:00:05', class: 'mono' });
+    const button = h('button', { type: 'submit', 'data-testid': 'hold-submit' }, 'Hold');
+    return h('form', { class: 'inline-form', 'aria-label': 'Keep an address out of use', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const value = address.value.trim();
+      if (!value)
+        return;
+      const r = await act(button, ctx, () => api.post(`/v1/networks/${net.id}/hold`, { address: value }),
+        `${value} held.`);
+      if (r)
+        load();
+    } }, h('div', { class: 'field' }, h('label', { for: 'hold-address' }, 'Keep an address out of use'), address),
+    h('div', { class: 'field end' }, button));
+  }
+
   function draw() {
+    const mine = ctx.admin || net.owner === ctx.session.user;
     ctx.setTitle(`Network ${net.name}`);
     replace(heading, `${net.name} `, h('small', { class: 'sub-id' }, `#${net.id}`));
     replace(info, facts([
@@ -127,11 +145,14 @@ export function networkView(container, ctx, id) {
           h('th', { scope: 'row', class: 'mono' }, text(l.ip)), h('td', { class: 'mono' }, text(l.mac)),
           h('td', { class: 'mono' }, [l.ip6_global, l.ip6_ula].filter(Boolean).join(' ') || '\u2014'),
           h('td', { class: 'num' }, String(l.ar_id)),
-          h('td', null, l.held ? 'held (kept out of use)' : l.vm_id ?
+          h('td', null, l.held ? ['held (kept out of use) ', mine ? h('button', { type: 'button', class: 'link',
+            'data-testid': 'lease-release', 'aria-label': `Release ${l.ip || l.mac}`, onclick: (ev) =>
+              act(ev.currentTarget, ctx, () => api.post(`/v1/networks/${net.id}/release`, { address: l.ip || l.mac }),
+                `${l.ip || l.mac} released.`).then(load) }, 'Release') : null] : l.vm_id ?
             h('a', { href: `#/vms/${l.vm_id}` }, `VM ${l.vm_id}, NIC ${l.nic_id}`) : 'a VM of another user')))),
         { 'data-testid': 'network-leases' }),
-      net.leases_truncated ? h('p', { class: 'hint' }, 'Only the first leases are shown.') : null);
-    const mine = ctx.admin || net.owner === ctx.session.user;
+      net.leases_truncated ? h('p', { class: 'hint' }, 'Only the first leases are shown.') : null,
+      mine ? holdForm() : null);
     replace(actions, mine ? [
       h('button', { type: 'button', 'data-testid': 'network-edit', 'aria-expanded': String(editing),
         onclick: () => { editing = !editing; draw(); } }, editing ? 'Close the editor' : 'Edit'),

@@ -77,6 +77,19 @@ export const tests = [
       assert.equal(await page.getByTestId('network-ars').locator('tbody tr').count(), 1);
       await t.shot(page, 'network-made');
 
+      // An address held out of use, then released, from the page.
+      const mac = (await t.api('GET', `/v1/networks/${id}`, null, t.env.PP_BOB_TOKEN)).json.ars[0].mac;
+      await page.getByTestId('hold-address').fill(mac);
+      await page.getByTestId('hold-submit').click();
+      const held = page.getByTestId('lease-row').filter({ hasText: mac });
+      await held.waitFor();
+      assert.match(await text(held), /held/);
+      assert.equal((await t.api('GET', `/v1/networks/${id}`, null, t.env.PP_BOB_TOKEN)).json.held, 1);
+      await t.shot(page, 'network-held');
+      await held.getByTestId('lease-release').click();
+      await t.waitFor(async () => (await held.count()) === 0, 'the held address released');
+      assert.equal((await t.api('GET', `/v1/networks/${id}`, null, t.env.PP_BOB_TOKEN)).json.held, 0);
+
       await page.getByTestId('network-edit').click();
       const edit = page.getByTestId('network-template');
       await edit.fill('NAME = "ui-net"\nVN_MAD = "dummy"\nBRIDGE = "br0"\nAR = [ TYPE = "ETHER", SIZ = 4 ]\n');
