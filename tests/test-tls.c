@@ -171,6 +171,18 @@ tls_raw(PpTestDaemon *f, const char *ca, const char *request)
   return g_steal_pointer(&run.out);
 }
 
+/* CURLOPT_WRITEFUNCTION of an events stream: takes what comes until the
+ * hello is in, then ends the transfer (0). */
+static size_t
+on_stream_data(char *data, size_t size, size_t n, void *user_data)
+{
+  GString *got = user_data;
+
+  g_string_append_len(got, data, (gssize)(size * n));
+  return strstr(got->str, "event: hello\n") != NULL && strstr(got->str, "}\n\n") != NULL ? 0
+                                                                                         : size * n;
+}
+
 /* pcipassd serves TLS: a client that verifies it with the CA gets the
  * API's answers (libmicrohttpd's own ones counted too), the header timeout
  * holds, and plain HTTP at the TLS port fails cleanly. */
@@ -261,6 +273,33 @@ test_serve(PpTestDaemon *f, gconstpointer data)
     line += strlen("\r\nSet-Cookie: pp_session=");
     g_assert_cmpuint(strspn(line, "0123456789abcdef"), ==, 64);
     g_assert_true(g_str_has_prefix(line + 64, "; Path=/; HttpOnly; SameSite=Strict; Secure\r\n"));
+
+    /* The events stream over TLS: its hello comes while the stream stays
+     * open (the client ends it); and the web UI's page. */
+    {
+      g_autofree char *url = g_strdup_printf("https://127.0.0.1:%u/v1/events", f->port);
+      g_autofree char *auth = g_strdup_printf("Authorization: Bearer %s",
+                                              json_string_value(json_object_get(token, "token")));
+      g_autoptr(GString) stream = g_string_new(NULL);
+      struct curl_slist *headers = curl_slist_append(NULL, auth);
+      CURL *curl = curl_easy_init();
+      g_autofree char *page = tls_raw(f, c.ca, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+
+      curl_easy_setopt(curl, CURLOPT_URL, url);
+      curl_easy_setopt(curl, CURLOPT_CAINFO, c.ca);
+      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_stream_data);
+      curl_easy_setopt(curl, CURLOPT_WRITEDATA, stream);
+      curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+      /* Ended by on_stream_data once the hello is in. */
+      g_assert_cmpint(curl_easy_perform(curl), ==, CURLE_WRITE_ERROR);
+      g_assert_nonnull(strstr(stream->str, "event: hello\ndata: {\"user\":\"root\""));
+      curl_slist_free_all(headers);
+      curl_easy_cleanup(curl);
+      g_assert_true(g_str_has_prefix(page, "HTTP/1.1 200 "));
+      g_assert_nonnull(strstr(page, "\r\nContent-Security-Policy: default-src 'none'; script-src "
+                                    "'self';"));
+    }
   }
   pp_test_daemon_stop(f);
 }

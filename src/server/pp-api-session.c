@@ -134,6 +134,9 @@ api_session_delete(PpApiCall *call, guint *ret_status, GError **error)
 
   if (call_session(call, error) == NULL)
     return NULL;
+  /* Its event streams end with it, not at their next heartbeat. */
+  if (call->ctx->events != NULL)
+    pp_events_end_session(call->ctx->events, call->session_hash);
   pp_sessions_remove(call->ctx->sessions, call->session_hash);
   cookie = session_cookie(call, "", TRUE);
   pp_http_request_set_cookie(call->req, cookie);
