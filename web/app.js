@@ -3,31 +3,42 @@
 // data (dom.js builds every node with textContent).
 //
 // data-testid attributes the browser tests rely on (tests/web/specs):
-//   login:    login-token, login-submit, login-error
-//   header:   whoami, logout, live, nav-hosts, nav-vms, nav-create, nav-networks,
-//             nav-users, nav-tokens; status (the aria-live region), error (role=alert)
+//   login:    login-token (type=password), login-submit, login-error
+//   header:   whoami (the user's name), logout, live ("live" or "polling"),
+//             nav-hosts, nav-vms, nav-create, nav-networks, nav-users (admins),
+//             nav-tokens; status (the aria-live region), error (role=alert, the
+//             API's message), not-allowed (an admin page for a plain user)
+//   headings: hosts-title, host-title, vms-title, vm-title, create-title,
+//             networks-title, network-title, users-title, user-title, tokens-title
 //   hosts:    hosts-table, host-row (data-host=NAME)
-//   host:     host-title, host-state, host-enable, host-disable, host-probe,
-//             pci-table, pci-group (a tbody: data-group=IOMMU group or "none"),
-//             pci-row (data-address=DDDD:BB:SS.F, data-vm=ID or ""),
-//             pci-vm, pci-why, filter-class, filter-vendor, filter-free, pci-count
+//   host:     host-state, host-enable, host-disable, host-probe (admins only),
+//             host-facts, pci-table, pci-group (a tbody: data-group=IOMMU group
+//             or "none"), pci-row (data-address=DDDD:BB:SS.F, data-vm=ID or ""),
+//             pci-vm, pci-why (free / in use / not offered, and why),
+//             filter-class, filter-vendor, filter-free, pci-count
 //   vms:      vms-table, vm-row (data-vm-id=ID, data-state=STATE), filter-state
-//   vm:       vm-title, vm-state, vm-why, vm-why-hosts, vm-devices, vm-nics,
-//             vm-history, vm-xml, vm-template, vm-terminate, vm-poweroff,
-//             vm-resume, vm-retry
-//   create:   vm-template, template-check, vm-name, vm-cpu, vm-memory,
-//             pci-picker, pci-type (a row: data-type=VENDOR:DEVICE),
-//             pci-add-type, pci-add-class, pci-add-address, pci-address,
-//             pci-chosen, pci-remove, nic-network, nic-pci, nic-add, nic-chosen,
-//             form-apply, dry-run, place-result, vm-create
-//   networks: networks-table, network-row (data-network=NAME), network-title,
-//             network-ars, network-leases, lease-row, network-template,
-//             network-shared, network-save, network-delete
+//   vm:       vm-state, vm-why (why pending, or the reason), vm-why-hosts (host
+//             by host), vm-facts, vm-devices, vm-device (data-address), vm-nics,
+//             vm-nic (data-kind=pci|bridge), vm-history, vm-xml, vm-template,
+//             vm-terminate, vm-poweroff, vm-resume, vm-retry
+//   create:   vm-name, vm-cpu, vm-memory, pci-search, pci-all, pci-picker,
+//             pci-type (a row: data-type=VENDOR:DEVICE, data-free=N),
+//             pci-add-type, pci-add-class, pci-address, pci-add-address,
+//             nic-network, nic-pci, nic-device, nic-add, pci-chosen, chosen-item
+//             (data-kind=pci|nic|pcinic), pci-remove, vm-template,
+//             template-check, template-goto, dry-run, place-result
+//             (data-fits=yes|no), place-host, vm-create
+//   networks: networks-table, network-row (data-network=NAME), network-new,
+//             network-facts, network-ars, network-leases, lease-row
+//             (data-vm=ID or ""), lease-release, hold-address, hold-submit,
+//             network-edit, network-delete, network-template, network-shared,
+//             network-save, network-error
 //   users:    users-table, user-row (data-user=NAME), user-name, user-admin,
-//             user-create, user-delete, quota-vms, quota-cpu, quota-memory,
-//             quota-pci, quota-save
+//             user-create, user-delete, quota-table, quota-vms, quota-cpu,
+//             quota-memory, quota-pci, quota-leases, quota-save
 //   tokens:   tokens-table, token-row (data-token-id=ID), token-name,
-//             token-expires, token-create, token-secret, token-delete
+//             token-expires, token-create, token-secret (shown once),
+//             token-delete
 
 import { h, replace, debounce } from './dom.js';
 import * as api from './api.js';

@@ -140,4 +140,34 @@ export const tests = [
       }
     },
   },
+  {
+    name: "what a user wrote is shown as text, never as HTML",
+    run: async (t) => {
+      const { assert } = t;
+      const evil = '<img src=x onerror="window.ppXss=1"><b>bold</b>';
+      const template = `# ${evil}\nNAME = "xss"\nCPU = 1\nMEMORY = 128\n`;
+      const made = await t.api('POST', '/v1/vms', { template }, t.env.PP_ALICE_TOKEN);
+      assert.equal(made.status, 201, made.text);
+      const id = made.json.id;
+      try {
+        const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, `/vms/${id}`);
+        await page.getByTestId('vm-state').waitFor();
+        await page.getByText('Template', { exact: true }).click();
+        const pre = page.getByTestId('vm-template');
+        await pre.waitFor();
+        assert.ok((await pre.textContent()).includes(evil), 'the template as written');
+        assert.equal(await page.locator('main img, main b').count(), 0, 'an element made from the data');
+        assert.equal(await page.evaluate(() => window.ppXss), undefined);
+        // In the editor too: the template checked as you type.
+        await go(t, page, '/vms/new');
+        await page.getByTestId('vm-template').fill(`NAME = "${evil}"\nCPU = 1\nMEMORY = 64\n`);
+        await t.waitFor(async () => (await page.getByTestId('template-check').getAttribute('data-state')) === 'error' ||
+          /valid/.test(await text(page.getByTestId('template-check'))), 'the check');
+        assert.equal(await page.locator('main img, main b').count(), 0);
+        assert.equal(await page.evaluate(() => window.ppXss), undefined);
+      } finally {
+        await terminate(t, id);
+      }
+    },
+  },
 ];
