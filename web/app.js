@@ -132,8 +132,9 @@ function renderHeader() {
     h('span', { class: `live ${state.live ? 'on' : 'off'}`, 'data-testid': 'live',
       title: state.live ? 'Following changes as they happen' : 'Live updates unavailable: reloading every 10 s' },
     state.live ? 'live' : 'polling'),
-    h('span', { class: 'user' }, h('span', { class: 'sr-only' }, 'Logged in as '),
-      h('span', { 'data-testid': 'whoami' }, state.session.user)),
+    h('a', { class: 'user', href: `#/users/${encodeURIComponent(state.session.user)}`,
+      title: 'Your quotas and what you use' }, h('span', { class: 'sr-only' }, 'Logged in as '),
+    h('span', { 'data-testid': 'whoami' }, state.session.user)),
     state.session.admin ? h('span', { class: 'badge admin' }, 'admin') : null,
     h('button', { type: 'button', 'data-testid': 'logout', onclick: doLogout }, 'Log out'));
 }

@@ -123,4 +123,49 @@ export const tests = [
       await t.shot(vmPage, 'vm-done');
     },
   },
+  {
+    name: "power off, resume and retry from the VM's page, followed live; the list by state",
+    timeout: 90000,
+    run: async (t) => {
+      const { assert } = t;
+      const made = await t.api('POST', '/v1/vms', { template: 'NAME = "ui-power"\nCPU = 1\nMEMORY = 128\n' },
+        t.env.PP_ALICE_TOKEN);
+      assert.equal(made.status, 201, made.text);
+      const id = made.json.id;
+      try {
+        const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, `/vms/${id}`);
+        const state = page.getByTestId('vm-state');
+        await t.waitFor(async () => (await text(state)) === 'running', 'running', 20000);
+        await waitLive(t, page);
+        await mark(page);
+        await page.getByTestId('vm-poweroff').click();
+        await t.waitFor(async () => (await text(state)) === 'poweroff', 'poweroff on the page');
+        await page.getByTestId('vm-resume').waitFor();
+        await t.shot(page, 'vm-poweroff');
+        await page.getByTestId('vm-resume').click();
+        await t.waitFor(async () => (await text(state)) === 'running', 'running again', 20000);
+        await page.getByTestId('vm-poweroff').click();
+        await t.waitFor(async () => (await text(state)) === 'poweroff', 'poweroff again');
+        await page.getByTestId('vm-retry').click();
+        await t.waitFor(async () => (await text(state)) === 'running', 'running after retry', 20000);
+        assert.ok(await sameDocument(page), 'the page was reloaded');
+        // Its history says each step.
+        const history = await text(page.getByTestId('vm-history'));
+        assert.ok((history.match(/poweroff/g) || []).length >= 2, history);
+
+        // The list by state: one group per state, this VM under running.
+        await go(t, page, '/vms');
+        const row = page.locator(`[data-testid=vm-row][data-vm-id="${id}"]`);
+        await row.waitFor();
+        assert.equal(await row.getAttribute('data-state'), 'running');
+        await page.getByTestId('filter-state').selectOption('poweroff');
+        await t.waitFor(async () => (await row.count()) === 0, 'filtered out');
+        await page.getByTestId('filter-state').selectOption('');
+        await row.waitFor();
+        await t.shot(page, 'vms');
+      } finally {
+        await terminate(t, id);
+      }
+    },
+  },
 ];
