@@ -61,18 +61,26 @@ const QUOTAS = [
 
 export function userView(container, ctx, name) {
   const { body } = page(container, `User ${name}`, 'user-title');
+  let usedCells = null; // once drawn, a reload only updates what is used
   const load = loader(ctx, async (current) => {
     const u = await api.get(`/v1/users/${api.enc(name)}`);
     if (!current())
       return;
+    if (usedCells) {
+      for (const [key] of QUOTAS)
+        replace(usedCells[key], String((u.quota[key] || { used: 0 }).used));
+      return;
+    }
+    usedCells = {};
     const inputs = {};
     const rows = QUOTAS.map(([key, label, testid, step]) => {
       const q = u.quota[key] || { used: 0, limit: null };
       const input = h('input', { type: 'number', min: '0', step, id: testid, 'data-testid': testid,
         value: q.limit === null ? '' : String(q.limit), placeholder: 'no limit', disabled: !ctx.admin });
       inputs[key] = input;
+      usedCells[key] = h('td', { class: 'num' }, String(q.used));
       return h('tr', null, h('th', { scope: 'row' }, h('label', { for: testid }, label)),
-        h('td', { class: 'num' }, String(q.used)), h('td', null, input));
+        usedCells[key], h('td', null, input));
     });
     const classes = (u.quota.pci_classes || []).map((c) => h('li', null,
       `class ${c.class}: ${c.used} used, limit ${c.limit === null ? 'none' : c.limit}`));
@@ -87,8 +95,10 @@ export function userView(container, ctx, name) {
         }
         const r = await act(save, ctx, () => api.patch(`/v1/users/${api.enc(u.name)}/quota`, patch),
           `Quotas of ${u.name} saved.`);
-        if (r)
+        if (r) {
+          usedCells = null;
           load();
+        }
       } },
       h('h2', null, 'Quotas'),
       table(`Quotas of ${u.name}`, [{ label: 'What' }, { label: 'Used', cls: 'num' }, { label: 'Limit (empty: none)' }],

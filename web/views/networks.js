@@ -99,21 +99,28 @@ export function networkView(container, ctx, id) {
   const actions = h('div', { class: 'actions' });
   extra.append(actions);
 
+  // Made once: a reload on an event must not wipe what is being typed.
+  let holdEl = null;
   function holdForm() {
+    if (holdEl)
+      return holdEl;
     const address = h('input', { type: 'text', id: 'hold-address', 'data-testid': 'hold-address', maxlength: '64',
       autocomplete: 'off', placeholder: '10.0.0.20 or 02:00:00:00:00:05', class: 'mono' });
     const button = h('button', { type: 'submit', 'data-testid': 'hold-submit' }, 'Hold');
-    return h('form', { class: 'inline-form', 'aria-label': 'Keep an address out of use', onsubmit: async (ev) => {
+    holdEl = h('form', { class: 'inline-form', 'aria-label': 'Keep an address out of use', onsubmit: async (ev) => {
       ev.preventDefault();
       const value = address.value.trim();
       if (!value)
         return;
       const r = await act(button, ctx, () => api.post(`/v1/networks/${net.id}/hold`, { address: value }),
         `${value} held.`);
-      if (r)
+      if (r) {
+        address.value = '';
         load();
+      }
     } }, h('div', { class: 'field' }, h('label', { for: 'hold-address' }, 'Keep an address out of use'), address),
     h('div', { class: 'field end' }, button));
+    return holdEl;
   }
 
   function draw() {
