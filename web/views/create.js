@@ -5,6 +5,7 @@
 import { h, replace, text, table, debounce } from '../dom.js';
 import * as api from '../api.js';
 import { page } from './common.js';
+import { subline } from './hosts.js';
 
 const TEMPLATE_MAX = 256 * 1024;
 const CHECK_MS = 400;
@@ -240,8 +241,7 @@ export function createView(container, ctx) {
               items.push({ kind: 'pci', by: 'class', cls: t.cls, label: t.className || t.cls });
               changed(`Added a device of class ${t.cls}.`);
             } }, 'By class'))),
-        h('td', { class: 'wrap' }, text(t.deviceName), h('small', { class: 'sub' }, text(t.vendorName), ' \u00b7 on ',
-          [...t.hosts].join(', '))),
+        h('td', { class: 'wrap' }, text(t.deviceName), subline(t.vendorName, `on ${[...t.hosts].join(', ')}`)),
         h('td', null, h('span', { class: 'mono' }, t.cls), ' ', h('small', null, text(t.className)))))),
       { 'data-testid': 'pci-picker' }));
     const keep = addrSel.value;

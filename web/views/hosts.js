@@ -194,14 +194,13 @@ export function hostView(container, ctx, name) {
           h('a', { href: `#/vms/${dev.vm}`, 'aria-label': `VM ${dev.vm}` }, String(dev.vm)) : dev.taken ? '*' : ''),
         h('th', { scope: 'row', class: 'mono' }, dev.short_address),
         h('td', { class: 'mono' }, dev.type),
-        h('td', { class: 'wrap' }, text(dev.device_name), h('small', { class: 'sub' }, text(dev.vendor_name),
-          ' \u00b7 ', text(dev.class_name))),
+        h('td', { class: 'wrap' }, text(dev.device_name), subline(dev.vendor_name, dev.class_name)),
         h('td', { class: 'num' }, text(dev.iommu_group)),
         h('td', { class: 'num' }, text(dev.numa_node)),
         h('td', null, text(dev.driver)),
         h('td', null, sriovText(dev)),
         h('td', { class: 'wrap', 'data-testid': 'pci-why' },
-          h('span', { class: `pill ${st.cls}` }, st.label), st.why ? h('small', { class: 'sub' }, st.why) : null)));
+          h('span', { class: `pill ${st.cls}` }, st.label), st.why ? [' ', h('small', { class: 'sub' }, st.why)] : null)));
       }
       if (rows.length === 0)
         continue;
@@ -284,6 +283,12 @@ export function hostView(container, ctx, name) {
     concerns: (kind, data) => kind === 'vm' || (kind === 'host' && (!host || data.id === host.id || data.name === name)),
     unmount: load.stop,
   };
+}
+
+// "Vendor · class" under a name, with what is known; nothing when neither.
+export function subline(...parts) {
+  const known = parts.filter((p) => p);
+  return known.length ? h('small', { class: 'sub' }, known.join(' \u00b7 ')) : null;
 }
 
 function sriovText(dev) {

@@ -125,4 +125,68 @@ export const tests = [
       }
     },
   },
+  {
+    name: "an IOMMU group's devices are drawn together, and a group the host needs a device of is not offered",
+    run: async (t) => {
+      const { assert } = t;
+      // A host that pushes its report: devices with IOMMU groups, which the
+      // captured trees of the other hosts do not have.
+      const name = 'ui-grouped';
+      const made = await t.api('POST', '/v1/hosts', { name, libvirt_uri: 'test:///default',
+        context_pool: 'default-pool' });
+      assert.equal(made.status, 201, made.text);
+      try {
+        assert.equal((await t.api('POST', `/v1/hosts/${name}/token`)).status, 201);
+        const pushed = await t.api('POST', `/v1/hosts/${name}/report`, REPORT);
+        assert.equal(pushed.status, 200, pushed.text);
+        await t.waitFor(async () => (await t.api('GET', `/v1/hosts/${name}`)).json.state === 'monitored',
+          `${name} monitored`);
+        const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, `/hosts/${name}`);
+        await t.waitFor(async () => (await page.getByTestId('pci-row').count()) === 5, 'its 5 devices');
+        const group = (g) => page.locator(`[data-testid=pci-group][data-group="${g}"]`);
+        assert.equal(await group(7).getByTestId('pci-row').count(), 2);
+        assert.match(await text(group(7).locator('tr.group-head')), /IOMMU group 7: 2 devices/);
+        assert.equal(await group(8).getByTestId('pci-row').count(), 2);
+        assert.match(await text(group(8).locator('tr.group-head')), /not viable: 0b:00.0/);
+        const why = async (address) => text(page.locator(`[data-testid=pci-row][data-address="${address}"]`)
+          .getByTestId('pci-why'));
+        assert.match(await why('0000:0b:00.0'), /^not offered the host needs it: it is the NIC of the default route/);
+        assert.match(await why('0000:0b:00.1'), /^not offered its IOMMU group 8 is not viable/);
+        assert.match(await why('0000:0a:00.1'), /^free/);
+        assert.equal(await group(9).locator('tr.group-head').count(), 0, 'a group of one has no heading');
+        await t.shot(page, 'groups');
+
+        // The create form's picker: the GPU free, the I210 never offered.
+        await go(t, page, '/vms/new');
+        const gpu = page.locator('[data-testid=pci-type][data-type="10de:1b80"]');
+        await gpu.waitFor();
+        assert.equal(await gpu.getAttribute('data-free'), '1');
+        const nic = page.locator('[data-testid=pci-type][data-type="8086:1533"]');
+        assert.equal(await nic.count(), 0, 'a type never offered is listed');
+        await page.getByTestId('pci-all').check();
+        await nic.waitFor();
+        assert.equal(await nic.getAttribute('data-free'), '0');
+      } finally {
+        await t.api('DELETE', `/v1/hosts/${name}`);
+      }
+    },
+  },
 ];
+
+// The pushed report of ui-grouped: IOMMU group 7 (a GPU and its audio),
+// 8 (two ports of a NIC, one of which the host needs), 9 (one device).
+const REPORT = `HOSTNAME = "ui-grouped"
+CPU_COUNT = "8"
+MEMORY_KIB = "16777216"
+${[
+    ['10de', '1b80', '0300', 'GP104 [GeForce GTX 1080]', '0a', '0', 7, 'vfio-pci', null],
+    ['10de', '10f0', '0403', 'GP104 High Definition Audio Controller', '0a', '1', 7, 'vfio-pci', null],
+    ['8086', '1533', '0200', 'I210 Gigabit Network Connection', '0b', '0', 8, 'igb', 'is the NIC of the default route'],
+    ['8086', '1533', '0200', 'I210 Gigabit Network Connection', '0b', '1', 8, 'igb', null],
+    ['1b36', '0010', '0108', 'QEMU NVM Express Controller', '0c', '0', 9, 'nvme', null],
+  ].map(([v, d, c, n, bus, fn, g, drv, needs]) => `PCI = [ TYPE = "${v}:${d}:${c}", VENDOR = "${v}", ` +
+    `DEVICE = "${d}", CLASS = "${c}", DEVICE_NAME = "${n}", ADDRESS = "0000:${bus}:00:${fn}", ` +
+    `SHORT_ADDRESS = "${bus}:00.${fn}", DOMAIN = "0000", BUS = "${bus}", SLOT = "00", FUNCTION = "${fn}", ` +
+    `NUMA_NODE = "0", IOMMU_GROUP = "${g}", SRIOV = "no", DRIVER = "${drv}"` +
+    `${needs ? `, HOST_NEEDS = "${needs}"` : ''} ]`).join('\n')}
+`;
