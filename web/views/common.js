@@ -66,3 +66,26 @@ export function mib(n) {
 
 export const VM_STATES = ['pending', 'deploying', 'running', 'poweroff', 'unknown', 'terminating',
   'failed', 'done'];
+
+// After an action whose button a reload took away: the focus, lost to the
+// body, goes to the first of the actions drawn again (Disable becomes
+// Enable), else to the page's heading, so that the keyboard stays put.
+export function keepFocus(actions, heading) {
+  if (document.activeElement && document.activeElement !== document.body)
+    return;
+  const button = actions.querySelector('button:not([disabled])');
+  (button || heading).focus({ preventScroll: true });
+}
+
+// Draws @children into @el (a row of action buttons) again; when the
+// focus was in it, it goes to the same button, else to the first, else
+// to @fallback: a reload on an event does not drop the keyboard's place.
+export function redrawKeepingFocus(el, fallback, ...children) {
+  const had = el.contains(document.activeElement);
+  const id = had ? document.activeElement.dataset.testid : null;
+  replace(el, ...children);
+  if (!had)
+    return;
+  const same = id ? el.querySelector(`[data-testid="${id}"]:not([disabled])`) : null;
+  (same || el.querySelector('button:not([disabled])') || fallback).focus({ preventScroll: true });
+}

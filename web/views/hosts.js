@@ -2,7 +2,7 @@
 
 import { h, replace, text, when, ago, badge, table } from '../dom.js';
 import * as api from '../api.js';
-import { page, act, loader, facts, mib } from './common.js';
+import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus } from './common.js';
 
 export function hostsView(container, ctx) {
   const { body } = page(container, 'Hosts', 'hosts-title');
@@ -246,6 +246,11 @@ export function hostView(container, ctx, name) {
     ], 'host-facts'));
   }
 
+  const reloadKeepingFocus = async () => {
+    await load();
+    keepFocus(actions, heading);
+  };
+
   function drawActions() {
     if (!ctx.admin) {
       replace(actions);
@@ -254,16 +259,16 @@ export function hostView(container, ctx, name) {
     const path = `/v1/hosts/${api.enc(host.name)}`;
     const toggle = host.enabled ?
       h('button', { type: 'button', 'data-testid': 'host-disable', onclick: (ev) =>
-        act(ev.currentTarget, ctx, () => api.post(`${path}/disable`), `Host ${host.name} disabled.`).then(load) },
+        act(ev.currentTarget, ctx, () => api.post(`${path}/disable`), `Host ${host.name} disabled.`).then(reloadKeepingFocus) },
       'Disable') :
       h('button', { type: 'button', 'data-testid': 'host-enable', onclick: (ev) =>
-        act(ev.currentTarget, ctx, () => api.post(`${path}/enable`), `Host ${host.name} enabled.`).then(load) },
+        act(ev.currentTarget, ctx, () => api.post(`${path}/enable`), `Host ${host.name} enabled.`).then(reloadKeepingFocus) },
       'Enable');
     const probe = h('button', { type: 'button', 'data-testid': 'host-probe', disabled: !host.enabled,
       onclick: (ev) => act(ev.currentTarget, ctx, () => api.post(`${path}/probe`),
-        (r) => `Probed ${host.name}: ${r.devices} devices, ${r.added} added, ${r.removed} removed.`).then(load) },
+        (r) => `Probed ${host.name}: ${r.devices} devices, ${r.added} added, ${r.removed} removed.`).then(reloadKeepingFocus) },
     'Probe now');
-    replace(actions, toggle, probe);
+    redrawKeepingFocus(actions, heading, toggle, probe);
   }
 
   const load = loader(ctx, async (current) => {

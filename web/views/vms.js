@@ -2,7 +2,7 @@
 
 import { h, replace, text, when, ago, badge, table } from '../dom.js';
 import * as api from '../api.js';
-import { page, act, loader, facts, mib, VM_STATES } from './common.js';
+import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus, VM_STATES } from './common.js';
 
 export function vmsView(container, ctx) {
   const { extra, body } = page(container, 'VMs', 'vms-title');
@@ -95,14 +95,15 @@ export function vmView(container, ctx, id) {
   replace(body, why, summary, devices, nics, history, xml);
 
   function drawActions() {
-    replace(actions, Object.entries(ACTIONS).filter(([, a]) => a.states.includes(vm.state)).map(([name, a]) =>
+    redrawKeepingFocus(actions, heading, Object.entries(ACTIONS).filter(([, a]) => a.states.includes(vm.state)).map(([name, a]) =>
       h('button', { type: 'button', class: a.danger ? 'danger' : null, 'data-testid': `vm-${name}`,
         onclick: async (ev) => {
           if (a.confirm && !window.confirm(a.confirm))
             return;
           await act(ev.currentTarget, ctx, () => api.post(`/v1/vms/${vm.id}/${name}`),
             `${a.label}: VM ${vm.id} asked.`);
-          load();
+          await load();
+          keepFocus(actions, heading);
         } }, a.label)));
   }
 

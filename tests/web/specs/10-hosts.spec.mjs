@@ -115,7 +115,10 @@ export const tests = [
         assert.equal((await t.api('GET', `/v1/hosts/${name}`)).json.state, 'disabled');
         assert.equal(await page.getByTestId('host-probe').isDisabled(), true);
         await t.shot(page, 'host-disabled');
-        await page.getByTestId('host-enable').click();
+        // The keyboard stays put: Disable gone, the focus is on Enable.
+        await t.waitFor(async () => page.evaluate(() => document.activeElement?.dataset.testid === 'host-enable'),
+          'the focus on Enable');
+        await page.keyboard.press('Enter');
         await t.waitFor(async () => (await text(state)) === 'monitored', 'monitored again, live');
         await page.getByTestId('host-probe').click();
         await t.waitFor(async () => /Probed/.test(await text(page.getByTestId('status'))), 'the probe announced');
