@@ -321,11 +321,11 @@ test_cli_man_page(void)
         (const char *const[]){ cli, words[0], words[1], "--help", NULL }, "man/pcipass.1");
     commands++;
   }
-  g_assert_cmpuint(commands, ==, 35);
-  /* --json on all; --socket, --url, --token-file, --ca-file on the 34
+  g_assert_cmpuint(commands, ==, 36);
+  /* --json on all; --socket, --url, --token-file, --ca-file on the 35
    * daemon ones; 41 of their own (--context-pool of host create and host update
-   * among them). */
-  g_assert_cmpuint(options, ==, 35 + 4 * 34 + 41);
+   * among them; host types has none). */
+  g_assert_cmpuint(options, ==, 36 + 4 * 35 + 41);
   pp_test_run_clear(&run);
 
   /* The environment it reads, and the exit statuses. */

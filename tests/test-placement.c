@@ -876,6 +876,95 @@ test_commit(void)
   }
 }
 
+/* The types across the hosts (GET /v1/pci/types): kept as hosts are set,
+ * VMs committed and hosts removed, without a whole count. */
+static void
+test_types(void)
+{
+  PpPlaceDevice a[3], b[2];
+  const PpPciRequest gpu[] = { req_ids(-1, -1, 0x0300, "CLASS=0300") };
+  PpPlaceVm first = vm(7, gpu, 1);
+  g_autoptr(PpPlacer) placer = pp_placer_new(PP_PLACE_POLICY_PACK);
+  g_autoptr(PpPlacement) p = NULL;
+  PpPlaceHost ha, hb;
+
+  gpu_with_audio(a);
+  a[0].vendor_name = "NVIDIA Corporation";
+  a[0].class_name = "VGA compatible controller";
+  a[2] = dev(12, "0000:5e:00.0", 0x8086, 0x1521, 0x0200);
+  a[2].gone = TRUE;
+  a[2].vm_id = 3;
+  gpu_with_audio(b);
+  b[0].id = 20;
+  b[1].id = 21;
+  ha = host(1, "node1", a, 3);
+  hb = host(2, "node2", b, 2);
+  pp_placer_add_host(placer, &ha);
+  pp_placer_add_host(placer, &hb);
+  {
+    g_autoptr(GPtrArray) types = pp_placer_list_types(placer);
+    const PpPlaceType *gpu_type = g_ptr_array_index(types, 1);
+
+    /* By vendor and device: the audio function (10f0) first. The held
+     * NIC that went counts nowhere, and is not listed. */
+    g_assert_cmpuint(types->len, ==, 2);
+    g_assert_cmpuint(gpu_type->vendor, ==, 0x10de);
+    g_assert_cmpuint(gpu_type->class_code, ==, 0x0300);
+    g_assert_cmpstr(gpu_type->vendor_name, ==, "NVIDIA Corporation");
+    g_assert_cmpstr(gpu_type->class_name, ==, "VGA compatible controller");
+    g_assert_cmpuint(gpu_type->total, ==, 2);
+    g_assert_cmpuint(gpu_type->free, ==, 2);
+    g_assert_cmpuint(gpu_type->hosts, ==, 2);
+  }
+  /* A VM takes node1's GPU (and its audio companion). */
+  g_autofree char *got = place_on(placer, &first, 1, &p);
+  g_assert_cmpstr(got, ==, "10+11");
+  pp_placer_commit(placer, &first, p);
+  {
+    g_autoptr(GPtrArray) types = pp_placer_list_types(placer);
+    const PpPlaceType *gpu_type = g_ptr_array_index(types, 1);
+    const PpPlaceType *audio = g_ptr_array_index(types, 0);
+
+    g_assert_cmpuint(gpu_type->total, ==, 2);
+    g_assert_cmpuint(gpu_type->free, ==, 1);
+    g_assert_cmpuint(gpu_type->hosts, ==, 1);
+    g_assert_cmpuint(audio->free, ==, 1);
+  }
+  /* node2 disabled: its devices are there, none free; set again enabled,
+   * free again. */
+  hb.state = PP_PLACE_HOST_DISABLED;
+  pp_placer_set_host(placer, &hb);
+  {
+    g_autoptr(GPtrArray) types = pp_placer_list_types(placer);
+    const PpPlaceType *gpu_type = g_ptr_array_index(types, 1);
+
+    g_assert_cmpuint(gpu_type->total, ==, 2);
+    g_assert_cmpuint(gpu_type->free, ==, 0);
+    g_assert_cmpuint(gpu_type->hosts, ==, 0);
+  }
+  hb.state = PP_PLACE_HOST_OK;
+  pp_placer_set_host(placer, &hb);
+  /* node1 removed: only node2's count. */
+  g_assert_true(pp_placer_remove_host(placer, 1));
+  {
+    g_autoptr(GPtrArray) types = pp_placer_list_types(placer);
+    const PpPlaceType *gpu_type = g_ptr_array_index(types, 1);
+
+    g_assert_cmpuint(types->len, ==, 2);
+    g_assert_cmpuint(gpu_type->total, ==, 1);
+    g_assert_cmpuint(gpu_type->free, ==, 1);
+    g_assert_cmpuint(gpu_type->hosts, ==, 1);
+    /* The names stay those first given. */
+    g_assert_cmpstr(gpu_type->vendor_name, ==, "NVIDIA Corporation");
+  }
+  g_assert_true(pp_placer_remove_host(placer, 2));
+  {
+    g_autoptr(GPtrArray) types = pp_placer_list_types(placer);
+
+    g_assert_cmpuint(types->len, ==, 0);
+  }
+}
+
 /* Many candidates, none free: five are named. */
 static void
 test_none_free_list(void)
@@ -1721,5 +1810,6 @@ main(int argc, char **argv)
   g_test_add_func("/placement/pf/pack", test_pf_pack);
   g_test_add_func("/placement/pf/spread", test_pf_spread);
   g_test_add_func("/placement/pf/numa", test_pf_numa);
+  g_test_add_func("/placement/types", test_types);
   return g_test_run();
 }

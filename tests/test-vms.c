@@ -2084,6 +2084,126 @@ test_concurrent_clients(PpTestDaemon *f, gconstpointer data)
   sqlite3_close(sql);
 }
 
+/* GET /v1/pci/types and pcipass host types: the device types across the
+ * hosts, their totals as the hosts' inventories count them, and how many
+ * are free now, following a VM, a disabled host and a second host. */
+static json_t *
+find_type(json_t *answer, const char *type)
+{
+  json_t *t;
+  size_t i;
+
+  json_array_foreach(json_object_get(answer, "types"), i, t)
+  {
+    if (g_strcmp0(json_string_value(json_object_get(t, "type")), type) == 0)
+      return t;
+  }
+  return NULL;
+}
+
+/* Waits until @type's counts are these (a host is offered once its
+ * libvirt answered, a moment after its probe), then asserts them. */
+static void
+assert_type(PpTestDaemon *f, const char *type, gint64 free, gint64 total, gint64 hosts)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  for (;;) {
+    g_autoptr(json_t) answer = pp_test_cli_json(f, (const char *const[]){ "host", "types", NULL });
+    json_t *t = find_type(answer, type);
+
+    g_assert_nonnull(t);
+    if ((json_integer_value(json_object_get(t, "free")) == free &&
+         json_integer_value(json_object_get(t, "hosts")) == hosts) ||
+        g_get_monotonic_time() > deadline) {
+      g_assert_cmpint(json_integer_value(json_object_get(t, "free")), ==, free);
+      g_assert_cmpint(json_integer_value(json_object_get(t, "total")), ==, total);
+      g_assert_cmpint(json_integer_value(json_object_get(t, "hosts")), ==, hosts);
+      return;
+    }
+    g_usleep(50 * 1000);
+  }
+}
+
+static void
+test_types(PpTestDaemon *f, gconstpointer data)
+{
+  g_autoptr(json_t) host = NULL;
+  g_autoptr(json_t) answer = NULL;
+  g_autoptr(GHashTable) counted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_auto(PpTestRun) run = { 0 };
+  g_auto(PpTestReply) reply = { 0 };
+  g_autofree char *alice = NULL;
+  json_t *dev;
+  size_t i;
+  gint64 id;
+
+  pp_test_daemon_start(f, NULL);
+  add_host(f, "node-a", f->trees[0], "test:///default");
+  /* The totals are the inventory's, type by type; nothing more is listed. */
+  host = pp_test_host_show(f, "node-a");
+  json_array_foreach(json_object_get(host, "pci_devices"), i, dev)
+  {
+    const char *type = json_string_value(json_object_get(dev, "type"));
+    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(counted, type));
+
+    g_hash_table_replace(counted, g_strdup(type), GUINT_TO_POINTER(n + 1));
+  }
+  answer = pp_test_cli_json(f, (const char *const[]){ "host", "types", NULL });
+  g_assert_cmpuint(json_array_size(json_object_get(answer, "types")), ==,
+                   g_hash_table_size(counted));
+  json_array_foreach(json_object_get(answer, "types"), i, dev)
+  {
+    const char *type = json_string_value(json_object_get(dev, "type"));
+
+    g_assert_cmpint(json_integer_value(json_object_get(dev, "total")), ==,
+                    GPOINTER_TO_UINT(g_hash_table_lookup(counted, type)));
+    g_assert_cmpint(json_integer_value(json_object_get(dev, "free")), <=,
+                    json_integer_value(json_object_get(dev, "total")));
+  }
+  g_assert_cmpstr(
+      json_string_value(json_object_get(find_type(answer, "14e4:1639:0200"), "class_name")), ==,
+      "Ethernet controller");
+  assert_type(f, "14e4:1639:0200", 4, 4, 1);
+  /* The table. */
+  pp_test_cli(f, (const char *const[]){ "host", "types", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  g_assert_true(g_str_has_prefix(run.out, "TYPE           FREE TOTAL HOSTS CLASS"));
+  g_assert_nonnull(strstr(run.out, "\n14e4:1639:0200    4     4     1 Ethernet controller "));
+  pp_test_run_clear(&run);
+
+  /* A VM takes one NIC: one fewer free. */
+  id = pp_test_vm_create(f, NIC_TEMPLATE);
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_wait_vm(f, id, "running");
+  assert_type(f, "14e4:1639:0200", 3, 4, 1);
+  /* A disabled host gives nothing: its devices count, none free. */
+  pp_test_cli(f, (const char *const[]){ "host", "disable", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  assert_type(f, "14e4:1639:0200", 0, 4, 0);
+  pp_test_cli(f, (const char *const[]){ "host", "enable", "node-a", NULL }, &run);
+  g_assert_cmpint(run.status, ==, 0);
+  pp_test_run_clear(&run);
+  /* Terminated: free again. */
+  vm_action(f, id, "terminate", 202, &reply);
+  pp_test_reply_clear(&reply);
+  g_clear_pointer(&host, json_decref);
+  host = pp_test_wait_vm(f, id, "done");
+  assert_type(f, "14e4:1639:0200", 4, 4, 1);
+
+  /* Any user may ask, as any user sees the hosts; a query is refused. */
+  alice = pp_test_add_user(f, "alice");
+  pp_test_http(f, NULL, alice, "GET", "/v1/pci/types", NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  g_assert_nonnull(find_type(reply.json, "14e4:1639:0200"));
+  pp_test_reply_clear(&reply);
+  pp_test_http(f, NULL, alice, "GET", "/v1/pci/types?host=node-a", NULL, 0, &reply);
+  g_assert_cmpstr(pp_test_error_message(&reply, 400), ==,
+                  "unknown query parameter 'host': GET /v1/pci/types takes none");
+  pp_test_daemon_stop(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2112,6 +2232,7 @@ main(int argc, char **argv)
   ADD("/vms/image-escapes", test_image_escapes);
   ADD("/vms/image-gone-at-deploy", test_image_gone_at_deploy);
   ADD("/vms/concurrent-clients", test_concurrent_clients);
+  ADD("/vms/types", test_types);
 #undef ADD
   return g_test_run();
 }

@@ -37,6 +37,8 @@ static const struct {
     pp_cmd_host_token },
   { "host", "update", "ID|NAME", "change how a host is probed and reached, its hostdev mode", TRUE,
     pp_cmd_host_update },
+  { "host", "types", "", "list the PCI device types across the hosts, and how many are free", TRUE,
+    pp_cmd_host_types },
   { "vm", "create", "FILE|-", "create a VM from a template", TRUE, pp_cmd_vm_create },
   { "vm", "list", "", "list the VMs", TRUE, pp_cmd_vm_list },
   { "vm", "show", "ID|NAME", "show a VM, its devices, why it is pending", TRUE, pp_cmd_vm_show },

@@ -158,6 +158,7 @@ int pp_cmd_host_delete(int argc, char **argv);
 int pp_cmd_host_probe(int argc, char **argv);
 int pp_cmd_host_token(int argc, char **argv);
 int pp_cmd_host_update(int argc, char **argv);
+int pp_cmd_host_types(int argc, char **argv);
 
 int pp_cmd_vm_create(int argc, char **argv);
 int pp_cmd_vm_list(int argc, char **argv);

@@ -456,3 +456,28 @@ pp_cmd_host_token(int argc, char **argv)
   text = g_strdup_printf("%s\n", secret);
   return pp_cli_print(text);
 }
+
+int
+pp_cmd_host_types(int argc, char **argv)
+{
+  g_auto(PpCliDaemonOptions) opts = { 0 };
+  g_autoptr(json_t) answer = NULL;
+  g_autofree char *text = NULL;
+  int rc;
+
+  if (!pp_cli_parse_daemon_options(
+          "",
+          "Lists the PCI device types across the hosts: TYPE (vendor:device:class, as a "
+          "template's PCI = [ VENDOR, DEVICE, CLASS ] asks for them), FREE (could be given to a "
+          "VM now: not held, ready, its IOMMU group free, on an enabled monitored host), TOTAL "
+          "(on every host), HOSTS (with one free), CLASS and NAME.",
+          NULL, 0, "no arguments", &opts, &argc, &argv))
+    return PP_EXIT_USAGE;
+  rc = pp_cli_call(&opts, "GET", "/v1/pci/types", NULL, &answer);
+  if (rc != PP_EXIT_OK)
+    return rc;
+  if (opts.json)
+    return pp_print_json(g_steal_pointer(&answer));
+  text = pp_host_table_types(json_object_get(answer, "types"));
+  return pp_cli_print(text);
+}

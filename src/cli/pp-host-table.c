@@ -758,3 +758,29 @@ pp_host_table_tokens(const json_t *tokens, gint64 now)
   }
   return render_table(columns, G_N_ELEMENTS(columns), cells);
 }
+
+char *
+pp_host_table_types(const json_t *types)
+{
+  static const Column columns[] = {
+    { "TYPE", FALSE }, { "FREE", TRUE },   { "TOTAL", TRUE },
+    { "HOSTS", TRUE }, { "CLASS", FALSE }, { "NAME", FALSE },
+  };
+  g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+  const json_t *type;
+  size_t i;
+
+  json_array_foreach(types, i, type)
+  {
+    g_autofree char *vendor = field_text(type, "vendor_name");
+    g_autofree char *device = field_text(type, "device_name");
+
+    g_ptr_array_add(cells, field_text(type, "type"));
+    g_ptr_array_add(cells, field_text(type, "free"));
+    g_ptr_array_add(cells, field_text(type, "total"));
+    g_ptr_array_add(cells, field_text(type, "hosts"));
+    g_ptr_array_add(cells, field_text(type, "class_name"));
+    g_ptr_array_add(cells, g_strdup_printf("%s %s", vendor, device));
+  }
+  return render_table(columns, G_N_ELEMENTS(columns), cells);
+}

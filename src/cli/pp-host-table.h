@@ -178,4 +178,9 @@ char *pp_host_table_user(const json_t *user, gint64 now);
  * (transfer full) */
 char *pp_host_table_tokens(const json_t *tokens, gint64 now);
 
+/* `pcipass host types`: TYPE (vendor:device:class), FREE, TOTAL, HOSTS,
+ * CLASS (name), NAME (vendor and device names), from GET /v1/pci/types.
+ * Returns: (transfer full). */
+char *pp_host_table_types(const json_t *types);
+
 G_END_DECLS

@@ -96,8 +96,11 @@ typedef struct {
   guint n_nodes;
   guint *types; /* the device types it has, and how many eligible of each */
   guint *type_counts;
+  guint *type_totals; /* and how many not gone */
   guint n_types;
-  guint *pf_taken; /* per PF of its VFs: how many VMs hold (pf_policy) */
+  gboolean counted;          /* its counts are in the placer's type sums */
+  gboolean counted_rankable; /* its eligible ones too (it was rankable then) */
+  guint *pf_taken;           /* per PF of its VFs: how many VMs hold (pf_policy) */
   guint n_pfs;
   gboolean removed; /* pp_placer_remove_host(): kept for its index, never offered or explained */
 } Host;
@@ -110,6 +113,7 @@ struct _PpPlacer {
   GHashTable *type_of;  /* packed ids -> type + 1 */
   GArray *type_ids;     /* guint64 packed ids, per type */
   GPtrArray *type_bits; /* guint64 bitmap of hosts, per type */
+  GArray *type_sums;    /* PpPlaceType, per type: the counts over the hosts */
   guint64 *rankable_bits;
   guint words;   /* allocated words of every bitmap */
   GArray *order; /* guint host index: the rankable hosts, best first */
@@ -227,6 +231,7 @@ host_free(gpointer data)
   g_free(h->nodes);
   g_free(h->types);
   g_free(h->type_counts);
+  g_free(h->type_totals);
   g_free(h->pf_taken);
   g_free(h);
 }
@@ -265,6 +270,7 @@ pp_placer_new(PpPlacePolicy policy)
   placer->type_of = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   placer->type_ids = g_array_new(FALSE, FALSE, sizeof(guint64));
   placer->type_bits = g_ptr_array_new_with_free_func(g_free);
+  placer->type_sums = g_array_new(FALSE, TRUE, sizeof(PpPlaceType));
   placer->order = g_array_new(FALSE, FALSE, sizeof(guint));
   placer->cand = g_array_new(FALSE, FALSE, sizeof(guint));
   placer->cand_off = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -286,6 +292,14 @@ pp_placer_free(PpPlacer *placer)
   g_hash_table_unref(placer->type_of);
   g_array_unref(placer->type_ids);
   g_ptr_array_unref(placer->type_bits);
+  for (guint t = 0; t < placer->type_sums->len; t++) {
+    PpPlaceType *sum = &g_array_index(placer->type_sums, PpPlaceType, t);
+
+    g_free((char *)sum->vendor_name);
+    g_free((char *)sum->device_name);
+    g_free((char *)sum->class_name);
+  }
+  g_array_unref(placer->type_sums);
   g_free(placer->rankable_bits);
   g_array_unref(placer->order);
   g_array_unref(placer->cand);
@@ -333,8 +347,60 @@ placer_type(PpPlacer *placer, guint16 vendor, guint16 device, guint16 class_code
   type = placer->type_ids->len;
   g_array_append_val(placer->type_ids, key);
   g_ptr_array_add(placer->type_bits, g_new0(guint64, placer->words));
+  {
+    PpPlaceType sum = { .vendor = vendor, .device = device, .class_code = class_code };
+
+    g_array_append_val(placer->type_sums, sum);
+  }
   g_hash_table_insert(placer->type_of, g_memdup2(&key, sizeof(key)), GUINT_TO_POINTER(type + 1));
   return type;
+}
+
+/* Sets what a type's sum is named when no host named it yet. */
+static void
+type_name_note(PpPlacer *placer, guint type, const PpPlaceDevice *src)
+{
+  PpPlaceType *sum = &g_array_index(placer->type_sums, PpPlaceType, type);
+  const char **names[] = { &sum->vendor_name, &sum->device_name, &sum->class_name };
+  const char *given[] = { src->vendor_name, src->name, src->class_name };
+
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    if (*names[i] == NULL || (**names[i] == '\0' && given[i] != NULL && *given[i] != '\0')) {
+      g_free((char *)*names[i]);
+      *names[i] = g_strdup(given[i] != NULL ? given[i] : "");
+    }
+  }
+}
+
+static int
+type_cmp(gconstpointer a, gconstpointer b)
+{
+  const PpPlaceType *x = *(const PpPlaceType *const *)a;
+  const PpPlaceType *y = *(const PpPlaceType *const *)b;
+
+  if (x->vendor != y->vendor)
+    return x->vendor < y->vendor ? -1 : 1;
+  if (x->device != y->device)
+    return x->device < y->device ? -1 : 1;
+  return (x->class_code > y->class_code) - (x->class_code < y->class_code);
+}
+
+GPtrArray *
+pp_placer_list_types(PpPlacer *placer)
+{
+  GPtrArray *out;
+
+  g_return_val_if_fail(placer != NULL, NULL);
+  out = g_ptr_array_new();
+  for (guint t = 0; t < placer->type_sums->len; t++) {
+    PpPlaceType *sum = &g_array_index(placer->type_sums, PpPlaceType, t);
+
+    /* A type every host of which went (or removed) is not listed. */
+    if (sum->total > 0 || sum->free > 0)
+      g_ptr_array_add(out, sum);
+  }
+  g_ptr_array_sort(out, type_cmp);
+  return out;
 }
 
 static gboolean
@@ -349,11 +415,34 @@ device_usable(const Device *d)
   return device_free(d) && d->not_ready == NULL;
 }
 
+/* Adds @h's counts to the placer's type sums (@sign 1), or takes them out
+ * (-1). */
+static void
+host_count(PpPlacer *placer, Host *h, int sign)
+{
+  gboolean with_free = sign > 0 ? h->rankable : h->counted_rankable;
+
+  if ((sign > 0) == h->counted)
+    return;
+  for (guint s = 0; s < h->n_types; s++) {
+    PpPlaceType *sum = &g_array_index(placer->type_sums, PpPlaceType, h->types[s]);
+
+    sum->total += (guint)sign * h->type_totals[s];
+    if (with_free) {
+      sum->free += (guint)sign * h->type_counts[s];
+      sum->hosts += (guint)sign * (h->type_counts[s] > 0);
+    }
+  }
+  h->counted = sign > 0;
+  h->counted_rankable = sign > 0 && with_free;
+}
+
 /* Recomputes what depends on the holds: eligibility, the free count, the
- * counts per type and the type bitmaps. */
+ * counts per type and the type bitmaps, and the placer's type sums. */
 static void
 host_refresh(PpPlacer *placer, Host *h)
 {
+  host_count(placer, h, -1);
   h->n_free = 0;
   memset(h->type_counts, 0, h->n_types * sizeof(guint));
   memset(h->pf_taken, 0, h->n_pfs * sizeof(guint));
@@ -373,6 +462,7 @@ host_refresh(PpPlacer *placer, Host *h)
   }
   for (guint s = 0; s < h->n_types; s++)
     bit_set(g_ptr_array_index(placer->type_bits, h->types[s]), h->index, h->type_counts[s] > 0);
+  host_count(placer, h, 1);
 }
 
 /* The position of @h in the order, or where it would go. */
@@ -472,6 +562,7 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
     d->gone = src->gone;
     d->not_ready = g_strdup(src->not_ready);
     d->type = placer_type(placer, src->vendor, src->device, src->class_code);
+    type_name_note(placer, d->type, src);
     for (s = 0; s < types->len; s++)
       if (g_array_index(types, guint, s) == d->type)
         break;
@@ -527,6 +618,11 @@ host_build(PpPlacer *placer, const PpPlaceHost *host, guint index)
   h->nodes = (gint *)g_array_free(g_steal_pointer(&nodes), FALSE);
   h->n_types = types->len;
   h->type_counts = g_new0(guint, MAX(types->len, 1));
+  h->type_totals = g_new0(guint, MAX(types->len, 1));
+  for (guint i = 0; i < h->n_devices; i++) {
+    if (!h->devices[i].gone)
+      h->type_totals[h->devices[i].tslot]++;
+  }
   h->n_pfs = g_hash_table_size(pfs);
   h->pf_taken = g_new0(guint, MAX(h->n_pfs, 1));
   h->types = (guint *)g_array_free(g_steal_pointer(&types), FALSE);
@@ -555,6 +651,7 @@ host_unlink(PpPlacer *placer, Host *h)
 {
   if (h->rankable)
     order_remove(placer, h);
+  host_count(placer, h, -1);
   for (guint s = 0; s < h->n_types; s++)
     bit_set(g_ptr_array_index(placer->type_bits, h->types[s]), h->index, FALSE);
   bit_set(placer->rankable_bits, h->index, FALSE);

@@ -55,6 +55,10 @@ typedef struct {
    * one pf share it; has_pf FALSE for any other device (issue 12). */
   gboolean has_pf;
   PpPciAddress pf;
+  /* Nullable: the names pp_placer_list_types() gives its type (the
+   * device's is @name). */
+  const char *vendor_name;
+  const char *class_name;
 } PpPlaceDevice;
 
 typedef enum {
@@ -174,6 +178,28 @@ gboolean pp_placer_remove_host(PpPlacer *placer, gint64 host_id);
 /* The hosts in the placer (not removed). */
 guint pp_placer_get_n_hosts(PpPlacer *placer);
 gboolean pp_placer_has_host(PpPlacer *placer, gint64 host_id);
+
+/* One device type (vendor, device, class) across the placer's hosts:
+ * how many there are, how many could be given now, and on how many hosts.
+ * Kept up to date as hosts are set and VMs committed, so that listing
+ * costs the number of types, not of hosts. */
+typedef struct {
+  guint16 vendor;
+  guint16 device;
+  guint16 class_code;
+  const char *vendor_name; /* (transfer none): the placer's; "" when no host said */
+  const char *device_name;
+  const char *class_name;
+  guint total; /* devices not gone, on any host */
+  guint free;  /* given now: not held, not gone, ready, its IOMMU group's companions free and
+                * ready, on an enabled monitored host */
+  guint hosts; /* enabled monitored hosts with one free */
+} PpPlaceType;
+
+/* Returns: (transfer container) (element-type PpPlaceType): every type
+ * with a device on some host, by vendor, device and class; valid until
+ * the placer next changes. */
+GPtrArray *pp_placer_list_types(PpPlacer *placer);
 
 /* Hosts that keep a VM out for the same reason. */
 typedef struct {

@@ -682,3 +682,42 @@ api_host_token_delete(PpApiCall *call, guint *ret_status, GError **error)
                              "revoked", TRUE),
                    error);
 }
+
+/* GET /v1/pci/types: the device types across the hosts, with how many
+ * are free now: the scheduler's counts, kept as hosts and VMs change, so
+ * that the answer costs the number of types, not of hosts. Every user
+ * sees them, as every user sees the hosts. */
+json_t *
+api_pci_types(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const takes[] = { NULL };
+  g_autoptr(GPtrArray) types = NULL;
+  g_autoptr(json_t) array = json_array();
+
+  if (!api_check_query(call, "GET /v1/pci/types", takes, error))
+    return NULL;
+  if (call->ctx->scheduler == NULL) {
+    g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no scheduler: no device types");
+    return NULL;
+  }
+  types = pp_scheduler_list_types(call->ctx->scheduler, error);
+  if (types == NULL)
+    return NULL;
+  for (guint i = 0; i < types->len; i++) {
+    const PpPlaceType *t = g_ptr_array_index(types, i);
+    char type[16], vendor[8], device[8], class_code[8];
+
+    g_snprintf(vendor, sizeof(vendor), "%04x", t->vendor);
+    g_snprintf(device, sizeof(device), "%04x", t->device);
+    g_snprintf(class_code, sizeof(class_code), "%04x", t->class_code);
+    g_snprintf(type, sizeof(type), "%s:%s:%s", vendor, device, class_code);
+    if (!pp_json_append(array, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:i,s:i,s:i}", "type", type,
+                                         "vendor", vendor, "device", device, "class", class_code,
+                                         "vendor_name", pp_json_text(t->vendor_name), "device_name",
+                                         pp_json_text(t->device_name), "class_name",
+                                         pp_json_text(t->class_name), "total", (int)t->total,
+                                         "free", (int)t->free, "hosts", (int)t->hosts)))
+      return api_built(NULL, error);
+  }
+  return api_built(json_pack("{s:O}", "types", array), error);
+}

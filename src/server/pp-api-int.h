@@ -106,6 +106,7 @@ json_t *api_page_json(const char *key, json_t *array, gint64 next, GError **erro
 
 /* pp-api-host.c */
 json_t *api_host_list(PpApiCall *call, guint *ret_status, GError **error);
+json_t *api_pci_types(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_create(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_show(PpApiCall *call, guint *ret_status, GError **error);
 json_t *api_host_update(PpApiCall *call, guint *ret_status, GError **error);

@@ -28,12 +28,15 @@ G_DEFINE_QUARK(pp-api-error-quark, pp_api_error)
 /* clang-format on */
 
 enum {
-  ROUTE_ADMIN = 1 << 0,  /* only an admin may call it */
-  ROUTE_BODY = 1 << 1,   /* takes a JSON object body (may be empty: {}) */
-  ROUTE_RAW = 1 << 2,    /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
-  ROUTE_HOST = 1 << 3,   /* a host's report token may call it, for the host its '*' names */
-  ROUTE_LOGIN = 1 << 4,  /* no credentials: it takes its own, in the body (POST /v1/session) */
-  ROUTE_STREAM = 1 << 5, /* answers with a stream (GET /v1/events): its handler is NULL */
+  ROUTE_ADMIN = 1 << 0,    /* only an admin may call it */
+  ROUTE_BODY = 1 << 1,     /* takes a JSON object body (may be empty: {}) */
+  ROUTE_RAW = 1 << 2,      /* takes a body that is not JSON, of at most PP_API_MAX_REPORT bytes */
+  ROUTE_HOST = 1 << 3,     /* a host's report token may call it, for the host its '*' names */
+  ROUTE_LOGIN = 1 << 4,    /* no credentials: it takes its own, in the body (POST /v1/session) */
+  ROUTE_STREAM = 1 << 5,   /* answers with a stream (GET /v1/events): its handler is NULL */
+  ROUTE_OWN_READ = 1 << 6, /* a GET whose handler has the scheduler read the store: no read
+                            * transaction around it (the scheduler's catch-up writes none,
+                            * but begins its own) */
 };
 
 /* The routes.
@@ -56,6 +59,7 @@ static const struct {
   { "GET", "/v1/hosts", api_host_list, 0 },
   { "POST", "/v1/hosts", api_host_create, ROUTE_ADMIN | ROUTE_BODY },
   { "GET", "/v1/hosts/*", api_host_show, 0 },
+  { "GET", "/v1/pci/types", api_pci_types, ROUTE_OWN_READ },
   { "DELETE", "/v1/hosts/*", api_host_delete, ROUTE_ADMIN },
   { "PATCH", "/v1/hosts/*", api_host_update, ROUTE_ADMIN | ROUTE_BODY },
   { "POST", "/v1/hosts/*/enable", api_host_enable, ROUTE_ADMIN },
@@ -453,7 +457,8 @@ api_check_query(const PpApiCall *call, const char *route, const char *const *all
       g_autofree char *takes = g_strjoinv(", ", (char **)allowed);
 
       g_set_error(error, PP_API_ERROR, PP_API_ERROR_BAD_REQUEST,
-                  "unknown query parameter '%.64s': %s takes %s", names[i], route, takes);
+                  "unknown query parameter '%.64s': %s takes %s", names[i], route,
+                  allowed[0] != NULL ? takes : "none");
       return FALSE;
     }
     for (guint j = 0; j < i; j++) {
@@ -1256,7 +1261,8 @@ pp_api_handle(const PpHttpRequest *req, guint *ret_status, const char **ret_cont
   /* A GET reads, and writes nothing: one read transaction for all it reads
    * (one snapshot, and SQLite's read lock taken once). Without it, it
    * reads as before, a statement at a time. */
-  if (strcmp(method, "GET") == 0) {
+  if (strcmp(method, "GET") == 0 &&
+      (admitted->metrics || !(routes[admitted->route].flags & ROUTE_OWN_READ))) {
     reading = pp_store_read_begin(ctx->store, &error);
     if (!reading) {
       g_debug("%s %s: %s; reading without one", method, path, error->message);

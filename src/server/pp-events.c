@@ -191,8 +191,16 @@ pp_events_flush(PpEvents *events)
       gint64 host_id =
           pp_store_device_host_id(events->store, g_array_index(devices, gint64, i), &error);
 
-      if (host_id > 0 && !g_hash_table_contains(events->dirty[PP_EVENT_HOST], &host_id))
-        g_hash_table_add(events->dirty[PP_EVENT_HOST], g_memdup2(&host_id, sizeof(host_id)));
+      if (host_id <= 0 || g_hash_table_contains(events->dirty[PP_EVENT_HOST], &host_id))
+        continue;
+      /* Folded into more hosts than a pass tells: resync. */
+      if (events->n_dirty == PP_EVENTS_MAX_BATCH) {
+        events->overflow = TRUE;
+        pp_events_flush(events);
+        return;
+      }
+      g_hash_table_add(events->dirty[PP_EVENT_HOST], g_memdup2(&host_id, sizeof(host_id)));
+      events->n_dirty++;
     }
   }
   {
@@ -238,7 +246,17 @@ pp_events_note(PpEvents *events, PpEventKind kind, gint64 id)
   if (events->clients->len == 0)
     return;
   set = events->dirty[kind];
-  if (!events->overflow && !g_hash_table_contains(set, &id)) {
+  /* Devices have their own bound: they fold into their hosts at the pass
+   * (one lookup each), so that one host's report of many devices is one
+   * host event, not a resync. */
+  if (kind == PP_EVENT_DEVICE) {
+    if (!events->overflow && !g_hash_table_contains(set, &id)) {
+      if (g_hash_table_size(set) == PP_EVENTS_MAX_DEVICES)
+        events->overflow = TRUE;
+      else
+        g_hash_table_add(set, g_memdup2(&id, sizeof(id)));
+    }
+  } else if (!events->overflow && !g_hash_table_contains(set, &id)) {
     if (events->n_dirty == PP_EVENTS_MAX_BATCH) {
       events->overflow = TRUE;
     } else {

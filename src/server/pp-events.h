@@ -26,6 +26,9 @@ G_BEGIN_DECLS
  * that the stream's session and token are still good. */
 #define PP_EVENTS_HEARTBEAT_S 15
 #define PP_EVENTS_MAX_BATCH 512
+/* Device rows a pass folds into their hosts (a lookup each), past which
+ * it tells resync too. */
+#define PP_EVENTS_MAX_DEVICES 16384
 
 typedef enum {
   PP_EVENT_HOST,    /* id: the host's */

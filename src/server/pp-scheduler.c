@@ -305,6 +305,8 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
     pd.id = dev->id;
     pd.address = dev->pci.address;
     pd.name = dev->pci.device_name;
+    pd.vendor_name = dev->pci.vendor_name;
+    pd.class_name = dev->pci.class_name;
     pd.vendor = dev->pci.vendor;
     pd.device = dev->pci.device;
     pd.class_code = dev->pci.class_code;
@@ -1887,6 +1889,18 @@ pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec, PpPlacement
   if (*ret_fits)
     (*ret_placement)->host_name = NULL;
   return TRUE;
+}
+
+GPtrArray *
+pp_scheduler_list_types(PpScheduler *scheduler, GError **error)
+{
+  g_return_val_if_fail(scheduler != NULL, NULL);
+  if (!catch_up(scheduler)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "the scheduler cannot read the store now (pcipassd's log says why)");
+    return NULL;
+  }
+  return pp_placer_list_types(scheduler->placer);
 }
 
 /* Why VM @vm_id, waiting for an address, is pending: one reason, of no

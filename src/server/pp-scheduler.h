@@ -107,6 +107,12 @@ gboolean pp_scheduler_place_dry(PpScheduler *scheduler, const PpVmSpec *spec,
                                 PpPlacement **ret_placement, GPtrArray **ret_rejections,
                                 gboolean *ret_fits, GError **error);
 
+/* The device types across the hosts, with how many are free now
+ * (pp_placer_list_types()), the placer caught up first. Returns: (transfer
+ * container) (element-type PpPlaceType): valid until the scheduler next
+ * runs; NULL with @error when the store fails. */
+GPtrArray *pp_scheduler_list_types(PpScheduler *scheduler, GError **error);
+
 /**
  * pp_scheduler_explain:
  * @ret_n_hosts: (out) (optional): the hosts looked at
