@@ -10,7 +10,8 @@
 //             API's message), not-allowed (an admin page for a plain user)
 //   headings: hosts-title, host-title, vms-title, vm-title, create-title,
 //             networks-title, network-title, users-title, user-title, tokens-title
-//   hosts:    hosts-table, host-row (data-host=NAME)
+//   lists:    page-first, page-previous, page-next (one page of 100 at a time)
+//   hosts:    hosts-table, host-row (data-host=NAME, data-id=ID)
 //   host:     host-state, host-enable, host-disable, host-probe (admins only),
 //             host-facts, pci-table, pci-group (a tbody: data-group=IOMMU group
 //             or "none"), pci-row (data-address=DDDD:BB:SS.F, data-vm=ID or ""),
@@ -21,9 +22,10 @@
 //             by host), vm-facts, vm-devices, vm-device (data-address), vm-nics,
 //             vm-nic (data-kind=pci|bridge), vm-history, vm-xml, vm-template,
 //             vm-terminate, vm-poweroff, vm-resume, vm-retry
-//   create:   vm-name, vm-cpu, vm-memory, pci-search, pci-all, pci-picker,
-//             pci-type (a row: data-type=VENDOR:DEVICE, data-free=N),
-//             pci-add-type, pci-add-class, pci-address, pci-add-address,
+//   create:   vm-name, vm-cpu, vm-memory, pci-search, pci-free, pci-picker,
+//             pci-type (a row: data-type=VENDOR:DEVICE:CLASS, data-free=N),
+//             pci-add-type, pci-add-class, pci-host (by address: the host),
+//             pci-address (its free devices), pci-add-address,
 //             nic-network, nic-pci, nic-device, nic-add, pci-chosen, chosen-item
 //             (data-kind=pci|nic|pcinic), pci-remove, vm-template,
 //             template-check, template-goto, dry-run, place-result
@@ -40,7 +42,7 @@
 //             token-expires, token-create, token-secret (shown once),
 //             token-delete
 
-import { h, replace, debounce } from './dom.js';
+import { h, replace } from './dom.js';
 import * as api from './api.js';
 import { startEvents } from './events.js';
 import { hostsView, hostView } from './views/hosts.js';
@@ -58,6 +60,7 @@ const state = {
   live: false,
   poll: null,
   afterLogin: '#/hosts',
+  reloadTimer: null,
 };
 
 const routes = [
@@ -164,6 +167,8 @@ function decodeHashPath() {
 }
 
 function unmountView() {
+  clearTimeout(state.reloadTimer);
+  state.reloadTimer = null;
   if (state.view && state.view.unmount)
     state.view.unmount();
   state.view = null;
@@ -288,16 +293,29 @@ function startSession(session) {
   state.session = session;
   if (state.stopEvents)
     state.stopEvents();
-  const reload = debounce(() => {
-    if (state.view && state.view.refresh)
-      state.view.refresh();
-  }, 250);
+  // A reload 250 ms after the first event of a burst, then at most one a
+  // second however many come: a steady stream of events (10,000 hosts)
+  // neither starves the page, as a debounce would, nor floods the API.
+  let lastRun = 0;
+  const reload = () => {
+    if (state.reloadTimer)
+      return;
+    const wait = Math.max(250, lastRun + 1000 - Date.now());
+    state.reloadTimer = setTimeout(() => {
+      state.reloadTimer = null;
+      lastRun = Date.now();
+      if (state.view && state.view.refresh)
+        state.view.refresh();
+    }, wait);
+  };
   state.stopEvents = startEvents({
     onEvent: (kind, data) => {
       const view = state.view;
       if (!view || !view.refresh)
         return;
-      if (kind === 'resync' || !view.concerns || view.concerns(kind, data))
+      // A resync reloads whatever the page says; the page hears it too.
+      const wanted = !view.concerns || view.concerns(kind, data);
+      if (kind === 'resync' || wanted)
         reload();
     },
     onLive: (live) => {

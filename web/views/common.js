@@ -89,3 +89,69 @@ export function redrawKeepingFocus(el, fallback, ...children) {
   const same = id ? el.querySelector(`[data-testid="${id}"]:not([disabled])`) : null;
   (same || el.querySelector('button:not([disabled])') || fallback).focus({ preventScroll: true });
 }
+
+export const PAGE_SIZE = 100;
+
+// One page of a paged list ({KEY: [...], next: ID|null}) at a time, with
+// "First page" and "Next page": a list never reads every page (10,000
+// hosts). pager.query() is the current page's limit and after;
+// pager.controls(next) draws the buttons for an answer's next.
+export function pager(onChange, what) {
+  let after = 0;
+  const previous = []; // the afters of the pages before, for "Previous page"
+  const nav = h('nav', { class: 'pager', 'aria-label': `Pages of ${what}` });
+  const go = (value, back) => {
+    if (back)
+      after = previous.pop() || 0;
+    else {
+      previous.push(after);
+      after = value;
+    }
+    onChange();
+  };
+  return {
+    el: nav,
+    get after() { return after; },
+    reset() { after = 0; previous.length = 0; },
+    query(sep = '?') { return `${sep}limit=${PAGE_SIZE}${after ? `&after=${after}` : ''}`; },
+    controls(next) {
+      const buttons = [];
+      if (after) {
+        buttons.push(h('button', { type: 'button', 'data-testid': 'page-first',
+          onclick: () => { after = 0; previous.length = 0; onChange(); } }, 'First page'));
+        buttons.push(h('button', { type: 'button', 'data-testid': 'page-previous', onclick: () => go(0, true) },
+          'Previous page'));
+      }
+      if (next !== null && next !== undefined)
+        buttons.push(h('button', { type: 'button', 'data-testid': 'page-next', onclick: () => go(next, false) },
+          'Next page'));
+      replace(nav, buttons);
+      nav.hidden = buttons.length === 0;
+    },
+  };
+}
+
+// For events that come in bursts (every VM's, every host's): true (reload
+// now) at most once per @ms; one that comes sooner is not dropped but runs
+// @run when the @ms are up. cancel() on unmount.
+export function rateLimit(ms, run) {
+  let last = 0;
+  let timer = null;
+  const allow = () => {
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      return true;
+    }
+    if (!timer) {
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        run();
+      }, wait);
+    }
+    return false;
+  };
+  allow.cancel = () => clearTimeout(timer);
+  return allow;
+}

@@ -4,92 +4,48 @@
 
 import { h, replace, text, table, debounce } from '../dom.js';
 import * as api from '../api.js';
-import { page } from './common.js';
-import { subline } from './hosts.js';
+import { page, rateLimit, PAGE_SIZE } from './common.js';
+import { subline, groupBlockers } from './hosts.js';
 
 const TEMPLATE_MAX = 256 * 1024;
 const CHECK_MS = 400;
-const HOST_READS = 4; // hosts read at once
 
 // A template string: quoted, its backslashes and quotes escaped.
 function q(value) {
   return `"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-// Whether a device can be given now (on an enabled, probed host).
-function offered(dev, blockers) {
-  if (dev.gone || (dev.host_needs && !dev.allowed) || dev.set_aside)
-    return false;
-  if (dev.iommu_group !== null && dev.iommu_group !== undefined) {
-    const b = blockers.get(dev.iommu_group);
-    if (b && b !== dev)
-      return false;
-  }
-  return true;
+// Whether a device of @host can be given now: not taken or gone, not
+// needed by the host or set aside, its IOMMU group free of a device the
+// host needs (groupBlockers), on a monitored (enabled) host.
+function freeNow(host, dev, blockers) {
+  return host.state === 'monitored' && !dev.taken && !dev.gone && !(dev.host_needs && !dev.allowed) &&
+    !dev.set_aside && !blockers.has(dev.address);
 }
 
-// Every device of every host the caller may see, read HOST_READS at a time.
-async function readInventory() {
-  const hosts = await api.getAll('/v1/hosts', 'hosts');
-  const full = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < hosts.length) {
-      const host = hosts[next++];
-      try {
-        full.push(await api.get(`/v1/hosts/${api.enc(host.name)}`));
-      } catch (e) {
-        if (e.status !== 404)
-          throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(HOST_READS, hosts.length) }, worker));
-  full.sort((a, b) => a.id - b.id);
-  return full;
+// The device types across the hosts (GET /v1/pci/types: the placer's own
+// counts, one row a type, whatever the number of hosts).
+async function loadTypes() {
+  const { types } = await api.get('/v1/pci/types');
+  return (types || []).map((t) => ({ key: t.type, vendor: t.vendor, device: t.device, cls: t.class,
+    vendorName: t.vendor_name, deviceName: t.device_name, className: t.class_name, total: t.total,
+    free: t.free, hosts: t.hosts }))
+    .sort((a, b) => b.free - a.free || a.cls.localeCompare(b.cls) || a.key.localeCompare(b.key));
 }
 
-// The device types of the hosts: vendor:device with names, class, how many
-// are free now (not taken, offered, on a host that is monitored), offered
-// at all, and the free addresses.
-function deviceTypes(hosts) {
-  const types = new Map();
-  const addresses = [];
-  for (const host of hosts) {
-    const devices = host.pci_devices || [];
-    const blockers = new Map();
-    for (const d of devices) {
-      if (d.iommu_group !== null && d.iommu_group !== undefined && d.host_needs && !d.allowed &&
-          !blockers.has(d.iommu_group))
-        blockers.set(d.iommu_group, d);
-    }
-    for (const d of devices) {
-      const key = `${d.vendor}:${d.device}`;
-      let t = types.get(key);
-      if (!t) {
-        t = { key, vendor: d.vendor, device: d.device, cls: d.class, vendorName: d.vendor_name,
-          deviceName: d.device_name, className: d.class_name, total: 0, offered: 0, free: 0, hosts: new Set() };
-        types.set(key, t);
-      }
-      t.total++;
-      t.hosts.add(host.name);
-      const ok = offered(d, blockers);
-      if (ok)
-        t.offered++;
-      const free = ok && !d.taken && host.state === 'monitored';
-      if (free) {
-        t.free++;
-        addresses.push({ host: host.name, short: d.short_address, type: key, name: d.device_name });
-      }
-    }
-  }
-  return { types: [...types.values()].sort((a, b) => b.free - a.free || a.cls.localeCompare(b.cls) ||
-    a.key.localeCompare(b.key)), addresses };
+// The free devices of one host, for "by address".
+async function hostAddresses(name) {
+  const host = await api.get(`/v1/hosts/${api.enc(name)}`);
+  const devices = host.pci_devices || [];
+  const blockers = groupBlockers(devices);
+  return { host, addresses: devices.filter((d) => freeNow(host, d, blockers)).map((d) =>
+    ({ short: d.short_address, type: d.type, name: d.device_name })) };
 }
 
 export function createView(container, ctx) {
   const { body } = page(container, 'Create a VM', 'create-title');
-  let inventory = { types: [], addresses: [] };
+  let types = [];
+  let addrHost = null; // {host, addresses} of the host chosen for "by address"
   let networks = [];
   const items = []; // PCI and NIC entries, in the template's order
   let alive = true;
@@ -105,7 +61,10 @@ export function createView(container, ctx) {
 
   const search = h('input', { type: 'search', id: 'pci-search', 'data-testid': 'pci-search',
     placeholder: 'vendor, device, class\u2026', autocomplete: 'off' });
-  const showAll = h('input', { type: 'checkbox', id: 'pci-all', 'data-testid': 'pci-all' });
+  const onlyFree = h('input', { type: 'checkbox', id: 'pci-free', 'data-testid': 'pci-free' });
+  const hostList = h('datalist', { id: 'pci-hosts' });
+  const hostInput = h('input', { type: 'text', id: 'pci-host', 'data-testid': 'pci-host', list: 'pci-hosts',
+    autocomplete: 'off', maxlength: '64', placeholder: 'a host\u2019s name' });
   const picker = h('div', { class: 'picker' });
   const addrSel = h('select', { id: 'pci-address', 'data-testid': 'pci-address' });
   const addrBtn = h('button', { type: 'button', 'data-testid': 'pci-add-address',
@@ -218,22 +177,22 @@ export function createView(container, ctx) {
 
   function drawPicker() {
     const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    const rows = inventory.types.filter((t) => (showAll.checked || t.offered > 0) && words.every((w) =>
-      `${t.key} ${t.cls} ${t.vendorName || ''} ${t.deviceName || ''} ${t.className || ''}`.toLowerCase().includes(w)));
+    const rows = types.filter((t) => (!onlyFree.checked || t.free > 0) && words.every((w) =>
+      `${t.key} ${t.vendorName || ''} ${t.deviceName || ''} ${t.className || ''}`.toLowerCase().includes(w)));
     replace(picker, rows.length === 0 ?
-      h('p', { class: 'empty' }, inventory.types.length === 0 ? 'No host has reported a PCI device yet.' :
+      h('p', { class: 'empty' }, types.length === 0 ? 'No host has reported a PCI device yet.' :
         'No device type matches.') :
       table('Device types on the hosts', [{ label: 'VENDOR:DEVICE' }, { label: 'Free now', cls: 'num' },
         { label: 'Add' }, { label: 'Name' }, { label: 'Class' }],
       h('tbody', null, rows.map((t) => h('tr', { 'data-testid': 'pci-type', 'data-type': t.key, 'data-free': String(t.free) },
-        h('th', { scope: 'row', class: 'mono' }, t.key),
+        h('th', { scope: 'row', class: 'mono' }, `${t.vendor}:${t.device}`),
         h('td', { class: 'num' }, h('strong', null, String(t.free)), h('small', null, ` / ${t.total}`)),
         h('td', null, h('div', { class: 'buttons' },
           h('button', { type: 'button', 'data-testid': 'pci-add-type',
-            'aria-label': `Add ${t.key} ${t.deviceName || ''} by vendor and device`,
+            'aria-label': `Add ${t.vendor}:${t.device} ${t.deviceName || ''} by vendor and device`,
             onclick: () => {
-              items.push({ kind: 'pci', by: 'type', key: t.key, label: t.deviceName || t.key });
-              changed(`Added ${t.key} ${t.deviceName || ''}.`);
+              items.push({ kind: 'pci', by: 'type', key: `${t.vendor}:${t.device}`, label: t.deviceName || t.key });
+              changed(`Added ${t.vendor}:${t.device} ${t.deviceName || ''}.`);
             } }, 'Add'),
           h('button', { type: 'button', 'data-testid': 'pci-add-class',
             'aria-label': `Add any device of class ${t.cls} ${t.className || ''}`,
@@ -241,22 +200,54 @@ export function createView(container, ctx) {
               items.push({ kind: 'pci', by: 'class', cls: t.cls, label: t.className || t.cls });
               changed(`Added a device of class ${t.cls}.`);
             } }, 'By class'))),
-        h('td', { class: 'wrap' }, text(t.deviceName), subline(t.vendorName, `on ${[...t.hosts].join(', ')}`)),
+        h('td', { class: 'wrap' }, text(t.deviceName), subline(t.vendorName,
+          `${t.hosts} host${t.hosts === 1 ? '' : 's'} with one free`)),
         h('td', null, h('span', { class: 'mono' }, t.cls), ' ', h('small', null, text(t.className)))))),
       { 'data-testid': 'pci-picker' }));
-    const keep = addrSel.value;
-    replace(addrSel, inventory.addresses.length === 0 ? h('option', { value: '' }, 'No free device') :
-      inventory.addresses.map((a) => h('option', { value: a.short, selected: a.short === keep },
-        `${a.short} ${a.name || a.type} (${a.host})`)));
-    addrBtn.disabled = inventory.addresses.length === 0;
 
     // The PCI NIC's device: any Ethernet controller, or a network type.
     const keepNic = nicDev.value;
-    const nicTypes = inventory.types.filter((t) => t.cls.startsWith('02') && t.offered > 0);
+    const nicTypes = types.filter((t) => t.cls.startsWith('02'));
     replace(nicDev, h('option', { value: 'class=0200' }, 'Any Ethernet controller (CLASS 0200)'),
-      nicTypes.map((t) => h('option', { value: `type=${t.key}`, selected: `type=${t.key}` === keepNic },
-        `${t.key} ${t.deviceName || ''} (${t.free} free)`)));
+      nicTypes.map((t) => h('option', { value: `type=${t.vendor}:${t.device}`,
+        selected: `type=${t.vendor}:${t.device}` === keepNic },
+      `${t.vendor}:${t.device} ${t.deviceName || ''} (${t.free} free)`)));
   }
+
+  // "By address": the free devices of the one host named.
+  function drawAddresses() {
+    const keep = addrSel.value;
+    const list = addrHost ? addrHost.addresses : [];
+    replace(addrSel, list.length === 0 ?
+      h('option', { value: '' }, addrHost ? `No free device on ${addrHost.host.name}` : 'Name a host first') :
+      list.map((a) => h('option', { value: a.short, selected: a.short === keep }, `${a.short} ${a.name || a.type}`)));
+    addrBtn.disabled = list.length === 0;
+  }
+
+  async function loadAddresses() {
+    const name = hostInput.value.trim();
+    if (!name) {
+      addrHost = null;
+      drawAddresses();
+      return;
+    }
+    try {
+      addrHost = await hostAddresses(name);
+      ctx.error(null);
+    } catch (e) {
+      addrHost = null;
+      ctx.error(e);
+    }
+    if (alive)
+      drawAddresses();
+  }
+  hostInput.addEventListener('change', loadAddresses);
+  hostInput.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      loadAddresses();
+    }
+  });
 
   function drawNetworks() {
     const keep = netSel.value;
@@ -333,10 +324,14 @@ export function createView(container, ctx) {
   for (const input of [name, cpu, memory])
     input.addEventListener('input', () => changed());
   search.addEventListener('input', drawPicker);
-  showAll.addEventListener('change', drawPicker);
+  onlyFree.addEventListener('change', drawPicker);
 
   const form = h('form', { class: 'create', 'aria-label': 'Create a VM', onsubmit: async (ev) => {
     ev.preventDefault();
+    // Only the Create button creates: Enter in a field (the name, the
+    // search, a host's name) is not a request for a VM.
+    if (ev.submitter !== create)
+      return;
     create.disabled = true;
     try {
       const vm = await api.post('/v1/vms', { template: template.value });
@@ -360,10 +355,11 @@ export function createView(container, ctx) {
       h('fieldset', null, h('legend', null, 'PCI devices'),
         h('div', { class: 'filters' },
           h('div', { class: 'field grow' }, h('label', { for: 'pci-search' }, 'Find a device type'), search),
-          h('div', { class: 'field check' }, showAll, h('label', { for: 'pci-all' }, 'Also types never offered'))),
+          h('div', { class: 'field check' }, onlyFree, h('label', { for: 'pci-free' }, 'Only types free now'))),
         picker,
         h('div', { class: 'filters' },
-          h('div', { class: 'field grow' }, h('label', { for: 'pci-address' }, 'A free device by its address'), addrSel),
+          h('div', { class: 'field' }, h('label', { for: 'pci-host' }, 'By address: the host'), hostInput, hostList),
+          h('div', { class: 'field grow' }, h('label', { for: 'pci-address' }, 'Its free device'), addrSel),
           h('div', { class: 'field end' }, addrBtn))),
       h('fieldset', null, h('legend', null, 'NICs'),
         h('div', { class: 'filters' },
@@ -382,16 +378,24 @@ export function createView(container, ctx) {
   changed();
 
   let loading = false;
-  const load = async () => {
+  // What to read: the types always (their counts follow hosts and VMs);
+  // one page of networks at first and on a network event; one page of
+  // hosts, to suggest names for "by address", at first only. Never all.
+  const load = async (what = { networks: true, hosts: true }) => {
     if (loading)
       return;
     loading = true;
     try {
-      const [hosts, nets] = await Promise.all([readInventory(), api.getAll('/v1/networks', 'networks')]);
+      const [got, nets, hosts] = await Promise.all([loadTypes(),
+        what.networks ? api.get(`/v1/networks?limit=${PAGE_SIZE}`) : null,
+        what.hosts ? api.get(`/v1/hosts?limit=${PAGE_SIZE}`) : null]);
       if (!alive)
         return;
-      inventory = deviceTypes(hosts);
-      networks = nets;
+      types = got;
+      if (nets)
+        networks = nets.networks || [];
+      if (hosts)
+        replace(hostList, (hosts.hosts || []).map((x) => h('option', { value: x.name })));
       drawPicker();
       drawNetworks();
     } catch (e) {
@@ -401,10 +405,25 @@ export function createView(container, ctx) {
       loading = false;
     }
   };
+  // The dry run again on events, at most every 5 s: it asks the placer.
+  const recheck = rateLimit(5000, () => runCheck(false));
+  let networkChanged = false;
   load();
+  drawAddresses();
   return {
-    refresh: () => { load(); runCheck(false); },
-    concerns: (kind) => kind === 'host' || kind === 'network' || kind === 'vm',
-    unmount: () => { alive = false; checkSoon.cancel(); },
+    refresh: () => {
+      load({ networks: networkChanged, hosts: false });
+      networkChanged = false;
+      if (recheck())
+        runCheck(false);
+    },
+    concerns: (kind, data) => {
+      if (kind === 'host' && addrHost && data.id === addrHost.host.id)
+        loadAddresses();
+      if (kind === 'network' || kind === 'resync')
+        networkChanged = true;
+      return kind === 'host' || kind === 'network' || kind === 'vm';
+    },
+    unmount: () => { alive = false; checkSoon.cancel(); recheck.cancel(); },
   };
 }

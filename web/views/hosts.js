@@ -2,31 +2,98 @@
 
 import { h, replace, text, when, ago, badge, table } from '../dom.js';
 import * as api from '../api.js';
-import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus } from './common.js';
+import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus, pager } from './common.js';
 
 export function hostsView(container, ctx) {
   const { body } = page(container, 'Hosts', 'hosts-title');
+  const list = h('div');
+  const pages = pager(() => load(), 'hosts');
+  replace(body, list, pages.el);
+  let shown = new Map(); // id -> {host, row} of the page shown
+  let lastPage = false;
+  let maxId = 0;
+
+  const row = (host) => {
+    const tr = h('tr', { 'data-testid': 'host-row', 'data-host': host.name, 'data-id': String(host.id) });
+    fillRow(tr, host);
+    return tr;
+  };
+  const fillRow = (tr, host) => replace(tr,
+    h('th', { scope: 'row' }, h('a', { href: `#/hosts/${api.enc(host.name)}` }, host.name)),
+    h('td', null, badge(host.state)),
+    h('td', { class: 'num' }, `${host.pci_free} / ${host.pci_total}`),
+    h('td', { title: when(host.last_monitored) }, ago(host.last_monitored)),
+    h('td', { class: 'num' }, text(host.facts && host.facts.cpu_count)),
+    h('td', { class: 'num' }, host.facts && host.facts.memory_kib !== null && host.facts.memory_kib !== undefined ?
+      mib(Math.round(host.facts.memory_kib / 1024)) : '\u2014'),
+    h('td', { class: 'wrap' }, text(host.error || host.libvirt_error)));
+
   const load = loader(ctx, async (current) => {
-    const hosts = await api.getAll('/v1/hosts', 'hosts');
+    const answer = await api.get(`/v1/hosts${pages.query()}`);
     if (!current())
       return;
-    const rows = hosts.map((host) => h('tr', { 'data-testid': 'host-row', 'data-host': host.name },
-      h('th', { scope: 'row' }, h('a', { href: `#/hosts/${api.enc(host.name)}` }, host.name)),
-      h('td', null, badge(host.state)),
-      h('td', { class: 'num' }, `${host.pci_free} / ${host.pci_total}`),
-      h('td', { title: when(host.last_monitored) }, ago(host.last_monitored)),
-      h('td', { class: 'num' }, text(host.facts && host.facts.cpu_count)),
-      h('td', { class: 'num' }, host.facts && host.facts.memory_kib !== null ?
-        mib(Math.round(host.facts.memory_kib / 1024)) : '\u2014'),
-      h('td', { class: 'wrap' }, text(host.error || host.libvirt_error))));
-    replace(body, hosts.length === 0 ?
+    const hosts = answer.hosts || [];
+    lastPage = answer.next === null || answer.next === undefined;
+    maxId = hosts.reduce((m, x) => Math.max(m, x.id), 0);
+    shown = new Map(hosts.map((host) => [host.id, { host, row: row(host) }]));
+    replace(list, hosts.length === 0 && !pages.after ?
       h('p', { class: 'empty' }, 'No hosts yet. An administrator adds them: pcipass host create NAME.') :
       table('Hosts', [{ label: 'Name' }, { label: 'State' }, { label: 'PCI free / total', cls: 'num' },
         { label: 'Last probe' }, { label: 'CPUs', cls: 'num' }, { label: 'Memory', cls: 'num' },
-        { label: 'Error' }], h('tbody', null, rows), { 'data-testid': 'hosts-table' }));
+        { label: 'Error' }], h('tbody', null, [...shown.values()].map((x) => x.row)), { 'data-testid': 'hosts-table' }));
+    pages.controls(answer.next);
   });
   load();
-  return { refresh: load, concerns: (kind) => kind === 'host', unmount: load.stop };
+  return {
+    refresh: load,
+    // A host of this page changes in place from the event's data; a page
+    // is read again only for a host deleted from it, or a new one after it.
+    concerns: (kind, data) => {
+      if (kind !== 'host')
+        return false;
+      const entry = shown.get(data.id);
+      if (!entry)
+        return lastPage && data.id > maxId && !data.deleted;
+      if (data.deleted)
+        return true;
+      for (const key of ['state', 'pci_free', 'pci_total'])
+        if (data[key] !== undefined)
+          entry.host[key] = data[key];
+      if (data.state !== undefined)
+        entry.host.enabled = data.state !== 'disabled';
+      fillRow(entry.row, entry.host);
+      return false;
+    },
+    unmount: load.stop,
+  };
+}
+
+// The device the host needs (and no administrator allowed) that keeps
+// each device's IOMMU group back: address -> that device. As placement
+// and pcipass host show decide it, from the probe's IOMMU_GROUP_ENDPOINTS
+// (every endpoint of the device's group).
+export function groupBlockers(devices) {
+  const needed = new Map();
+  for (const d of devices) {
+    if (d.host_needs && !d.allowed)
+      needed.set(d.address, d);
+  }
+  const blockers = new Map();
+  if (needed.size === 0)
+    return blockers;
+  for (const d of devices) {
+    const list = d.attributes && d.attributes.IOMMU_GROUP_ENDPOINTS;
+    if (typeof list !== 'string')
+      continue;
+    for (const address of list.split(',')) {
+      const other = needed.get(address);
+      if (other && other !== d) {
+        blockers.set(d.address, other);
+        break;
+      }
+    }
+  }
+  return blockers;
 }
 
 // Why a device is not offered, or null when it is (free or taken).
@@ -36,10 +103,10 @@ function whyNotOffered(dev, groupBlocker) {
   if (dev.host_needs && !dev.allowed)
     return `the host needs it: it ${dev.host_needs}`;
   if (dev.set_aside)
-    return `set aside: ${dev.set_aside}`;
+    return `set aside until a probe reports it again: ${dev.set_aside}`;
   if (groupBlocker)
-    return `its IOMMU group ${dev.iommu_group} is not viable: ${groupBlocker.short_address} ` +
-      'in it is needed by the host';
+    return `its IOMMU group ${dev.iommu_group === null ? '' : `${dev.iommu_group} `}holds ${groupBlocker.address}, ` +
+      'which the host needs';
   return null;
 }
 
@@ -162,13 +229,7 @@ export function hostView(container, ctx, name) {
     filters.cls = classSel.value;
     filters.vendor = vendorSel.value;
 
-    // A group is not viable when a device of it is needed by the host.
-    const blockers = new Map();
-    for (const d of devices) {
-      if (d.iommu_group !== null && d.iommu_group !== undefined && d.host_needs && !d.allowed &&
-          !blockers.has(d.iommu_group))
-        blockers.set(d.iommu_group, d);
-    }
+    const blockers = groupBlockers(devices);
     const blocks = groupDevices(devices);
     let shown = 0;
     let free = 0;
@@ -177,9 +238,7 @@ export function hostView(container, ctx, name) {
     for (const block of blocks) {
       const rows = [];
       for (const dev of block.devices) {
-        const blocker = block.group !== null && blockers.has(block.group) &&
-          blockers.get(block.group) !== dev ? blockers.get(block.group) : null;
-        const st = deviceStatus(dev, blocker);
+        const st = deviceStatus(dev, blockers.get(dev.address) || null);
         if (st.cls === 'free')
           free++;
         if (st.cls !== 'blocked')
@@ -205,10 +264,11 @@ export function hostView(container, ctx, name) {
       if (rows.length === 0)
         continue;
       if (block.group !== null && block.devices.length > 1) {
-        const blocker = blockers.get(block.group);
+        const needed = block.devices.find((d) => d.host_needs && !d.allowed) ||
+          block.devices.map((d) => blockers.get(d.address)).find(Boolean);
         rows.unshift(h('tr', { class: 'group-head' }, h('th', { scope: 'rowgroup', colspan: '9' },
           `IOMMU group ${block.group}: ${block.devices.length} devices, passed through together`,
-          blocker ? ` \u2014 not viable: ${blocker.short_address} is needed by the host` : '')));
+          needed ? ` \u2014 not viable: ${needed.short_address} is needed by the host` : '')));
       }
       tbodies.push(h('tbody', { class: block.group !== null && block.devices.length > 1 ? 'group multi' : 'group',
         'data-testid': 'pci-group', 'data-group': block.group === null ? 'none' : String(block.group) }, rows));
@@ -285,7 +345,8 @@ export function hostView(container, ctx, name) {
   load();
   return {
     refresh: load,
-    concerns: (kind, data) => kind === 'vm' || (kind === 'host' && (!host || data.id === host.id || data.name === name)),
+    // Its own host's events only: a device of it taken or freed is one.
+    concerns: (kind, data) => kind === 'host' && (host ? data.id === host.id : data.name === name),
     unmount: load.stop,
   };
 }

@@ -3,7 +3,7 @@
 
 import { h, replace, text, when, table } from '../dom.js';
 import * as api from '../api.js';
-import { page, act, loader, facts } from './common.js';
+import { page, act, loader, facts, pager, rateLimit } from './common.js';
 
 const TEMPLATE_MAX = 256 * 1024;
 
@@ -20,11 +20,16 @@ AR = [ TYPE = "IP4", IP = "10.0.0.16", SIZE = 16 ]
 export function networksView(container, ctx) {
   const { extra, body } = page(container, 'Networks', 'networks-title');
   extra.append(h('a', { class: 'button primary', href: '#/networks/new', 'data-testid': 'network-new' }, 'New network'));
+  const list = h('div');
+  const pages = pager(() => load(), 'networks');
+  replace(body, list, pages.el);
   const load = loader(ctx, async (current) => {
-    const nets = await api.getAll('/v1/networks', 'networks');
+    const answer = await api.get(`/v1/networks${pages.query()}`);
     if (!current())
       return;
-    replace(body, nets.length === 0 ? h('p', { class: 'empty' }, 'No network you may use yet.') :
+    const nets = answer.networks || [];
+    pages.controls(answer.next);
+    replace(list, nets.length === 0 ? h('p', { class: 'empty' }, 'No network you may use yet.') :
       table('Networks', [{ label: 'ID', cls: 'num' }, { label: 'Name' }, { label: 'Owner' }, { label: 'Shared' },
         { label: 'VN_MAD' }, { label: 'VLAN', cls: 'num' }, { label: 'Leases used / size', cls: 'num' },
         { label: 'Held', cls: 'num' }],
@@ -189,10 +194,17 @@ export function networkView(container, ctx, id) {
     net = got;
     draw();
   });
+  const vmEvents = rateLimit(5000, () => load());
   load();
   return {
     refresh: load,
-    concerns: (kind, data) => (kind === 'network' && (!net || data.id === net.id)) || kind === 'vm',
-    unmount: load.stop,
+    // Its own network's events; a VM's may change its leases too: those
+    // at most every 5 s (rateLimit).
+    concerns: (kind, data) => {
+      if (kind === 'network')
+        return !net || data.id === net.id;
+      return kind === 'vm' && vmEvents();
+    },
+    unmount: () => { load.stop(); vmEvents.cancel(); },
   };
 }

@@ -2,7 +2,7 @@
 
 import { h, replace, text, when, ago, badge, table } from '../dom.js';
 import * as api from '../api.js';
-import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus, VM_STATES } from './common.js';
+import { page, act, loader, facts, mib, keepFocus, redrawKeepingFocus, pager, rateLimit, VM_STATES } from './common.js';
 
 export function vmsView(container, ctx) {
   const { extra, body } = page(container, 'VMs', 'vms-title');
@@ -14,16 +14,27 @@ export function vmsView(container, ctx) {
   select.addEventListener('change', () => {
     filter = select.value;
     sessionStorage.setItem('pp-vm-filter', filter);
+    pages.reset();
     load();
   });
+  const list = h('div');
+  const pages = pager(() => load(), 'VMs');
+  replace(body, list, pages.el);
+  let shownIds = new Set();
+  let lastPage = false;
+  let maxId = 0;
   extra.append(h('div', { class: 'field inline' }, h('label', { for: 'filter-state' }, 'State'), select),
     h('a', { class: 'button primary', href: '#/vms/new' }, 'Create a VM'));
 
   const load = loader(ctx, async (current) => {
     const query = filter === 'all' ? '?all=1' : filter ? `?state=${api.enc(filter)}` : '';
-    const vms = await api.getAll(`/v1/vms${query}`, 'vms');
+    const answer = await api.get(`/v1/vms${query}${pages.query(query ? '&' : '?')}`);
     if (!current())
       return;
+    const vms = answer.vms || [];
+    lastPage = answer.next === null || answer.next === undefined;
+    shownIds = new Set(vms.map((vm) => vm.id));
+    maxId = vms.reduce((m, vm) => Math.max(m, vm.id), 0);
     const counts = new Map();
     for (const vm of vms)
       counts.set(vm.state, (counts.get(vm.state) || 0) + 1);
@@ -58,14 +69,21 @@ export function vmsView(container, ctx) {
           `updated ${ago(vm.updated)}`))));
     }
     flush();
-    replace(body, vms.length === 0 ?
+    pages.controls(answer.next);
+    replace(list, vms.length === 0 ?
       h('p', { class: 'empty' }, 'No VMs here. ', h('a', { href: '#/vms/new' }, 'Create one.')) :
       table('VMs by state', [{ label: 'ID', cls: 'num' }, { label: 'Name' }, { label: 'Owner' },
         { label: 'State' }, { label: 'Host' }, { label: 'CPU', cls: 'num' }, { label: 'Memory', cls: 'num' },
         { label: 'PCI', cls: 'num' }, { label: 'Why / reason' }], bodies, { 'data-testid': 'vms-table' }));
   });
   load();
-  return { refresh: load, concerns: (kind) => kind === 'vm', unmount: load.stop };
+  return {
+    refresh: load,
+    // This page again (one page, never all): for a VM on it, or a new one
+    // past its end.
+    concerns: (kind, data) => kind === 'vm' && (shownIds.has(data.id) || (lastPage && data.id > maxId)),
+    unmount: load.stop,
+  };
 }
 
 const ACTIONS = {
@@ -219,10 +237,17 @@ export function vmView(container, ctx, id) {
       await loadHosts();
     draw();
   });
+  const hostEvents = rateLimit(5000, () => load());
   load();
   return {
     refresh: load,
-    concerns: (kind, data) => (kind === 'vm' && (!vm || data.id === vm.id)) || (kind === 'host' && vm && vm.state === 'pending'),
-    unmount: load.stop,
+    // Its own VM's events; while it is pending, host events too (a host
+    // that changes may change why), at most every 5 s.
+    concerns: (kind, data) => {
+      if (kind === 'vm')
+        return !vm || data.id === vm.id;
+      return kind === 'host' && vm && vm.state === 'pending' && hostEvents();
+    },
+    unmount: () => { load.stop(); hostEvents.cancel(); },
   };
 }
