@@ -65,6 +65,19 @@ export const tests = [
             assert.ok(row.cells[8].includes(dev.host_needs), `${dev.address}: "${row.cells[8]}" says why`);
           assert.equal(row.group, dev.iommu_group === null ? 'none' : String(dev.iommu_group));
         }
+        // Not offered, and why: the same devices and words as the CLI's
+        // NOT OFFERED TO VMS section.
+        const said = (await t.cli(['host', 'show', name])).split('\n');
+        const at = said.indexOf('NOT OFFERED TO VMS');
+        const lines = at < 0 ? [] : said.slice(at + 1).filter((l) => /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] /.test(l));
+        const notOffered = cells.filter((c) => c.cells[8].startsWith('not offered'));
+        assert.equal(notOffered.length, lines.length, `${name}: not offered on the page and in pcipass host show`);
+        for (const line of lines) {
+          const [short, ...why] = line.split(' ');
+          const row = cells.find((c) => c.cells[1] === short);
+          assert.ok(row && row.cells[8].includes(why.join(' ')), `${name}: ${short}: "${row && row.cells[8]}" ` +
+            `does not say "${why.join(' ')}"`);
+        }
         // One group's rows are together: each group in one tbody.
         const groups = cells.map((c) => c.group).filter((g) => g !== 'none');
         for (const g of new Set(groups)) {
@@ -154,27 +167,46 @@ export const tests = [
         const why = async (address) => text(page.locator(`[data-testid=pci-row][data-address="${address}"]`)
           .getByTestId('pci-why'));
         assert.match(await why('0000:0b:00.0'), /^not offered the host needs it: it is the NIC of the default route/);
-        assert.match(await why('0000:0b:00.1'), /^not offered its IOMMU group 8 is not viable/);
+        assert.match(await why('0000:0b:00.1'), /^not offered its IOMMU group 8 holds 0000:0b:00.0, which the host needs$/);
         assert.match(await why('0000:0a:00.1'), /^free/);
         assert.equal(await group(9).locator('tr.group-head').count(), 0, 'a group of one has no heading');
         await t.shot(page, 'groups');
 
-        // The create form's picker: the GPU free, the I210 never offered.
+        // The create form's picker (GET /v1/pci/types): the GPU free, the
+        // I210 not (the host needs one port, so the group is kept back).
         await go(t, page, '/vms/new');
-        const gpu = page.locator('[data-testid=pci-type][data-type="10de:1b80"]');
+        const gpu = page.locator('[data-testid=pci-type][data-type="10de:1b80:0300"]');
         await gpu.waitFor();
         assert.equal(await gpu.getAttribute('data-free'), '1');
-        const nic = page.locator('[data-testid=pci-type][data-type="8086:1533"]');
-        assert.equal(await nic.count(), 0, 'a type never offered is listed');
-        await page.getByTestId('pci-all').check();
+        const nic = page.locator('[data-testid=pci-type][data-type="8086:1533:0200"]');
         await nic.waitFor();
         assert.equal(await nic.getAttribute('data-free'), '0');
+        await page.getByTestId('pci-free').check();
+        await t.waitFor(async () => (await nic.count()) === 0, 'only types free now');
+        assert.equal(await gpu.count(), 1);
+        // By address: that one host's free devices, the I210's ports not.
+        await page.getByTestId('pci-host').fill(name);
+        // Enter there reads the host; it does not create a VM.
+        await page.getByTestId('pci-host').press('Enter');
+        const options = page.getByTestId('pci-address').locator('option');
+        await t.waitFor(async () => (await options.count()) === 3, `the 3 free devices of ${name}`);
+        assert.deepEqual(await options.evaluateAll((os) => os.map((o) => o.value)), ['0a:00.0', '0a:00.1', '0c:00.0']);
+        await page.getByTestId('pci-address').selectOption('0c:00.0');
+        await page.getByTestId('pci-add-address').click();
+        assert.match(await page.getByTestId('vm-template').inputValue(), /^PCI = \[ SHORT_ADDRESS = "0c:00.0" \]$/m);
+        await t.shot(page, 'by-address');
+        assert.match(page.url(), /#\/vms\/new$/);
+        const mine = (await t.api('GET', '/v1/vms', null, t.env.PP_ALICE_TOKEN)).json.vms;
+        assert.ok(!mine.some((vm) => vm.host && vm.host.name === name), `a VM on ${name}`);
       } finally {
         await t.api('DELETE', `/v1/hosts/${name}`);
       }
     },
   },
 ];
+
+// Every endpoint of each group, as the probe reports it.
+const ENDPOINTS = { 7: '0000:0a:00.0,0000:0a:00.1', 8: '0000:0b:00.0,0000:0b:00.1', 9: '0000:0c:00.0' };
 
 // The pushed report of ui-grouped: IOMMU group 7 (a GPU and its audio),
 // 8 (two ports of a NIC, one of which the host needs), 9 (one device).
@@ -190,6 +222,7 @@ ${[
   ].map(([v, d, c, n, bus, fn, g, drv, needs]) => `PCI = [ TYPE = "${v}:${d}:${c}", VENDOR = "${v}", ` +
     `DEVICE = "${d}", CLASS = "${c}", DEVICE_NAME = "${n}", ADDRESS = "0000:${bus}:00:${fn}", ` +
     `SHORT_ADDRESS = "${bus}:00.${fn}", DOMAIN = "0000", BUS = "${bus}", SLOT = "00", FUNCTION = "${fn}", ` +
-    `NUMA_NODE = "0", IOMMU_GROUP = "${g}", SRIOV = "no", DRIVER = "${drv}"` +
+    `NUMA_NODE = "0", SRIOV = "no", IOMMU_GROUP = "${g}", IOMMU_GROUP_ENDPOINTS = "${ENDPOINTS[g]}", ` +
+    `DRIVER = "${drv}"` +
     `${needs ? `, HOST_NEEDS = "${needs}"` : ''} ]`).join('\n')}
 `;

@@ -17,7 +17,8 @@ export const tests = [
     run: async (t) => {
       const { assert } = t;
       const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, '/vms/new');
-      const picked = page.locator(`[data-testid=pci-type][data-type="${TYPE}"]`);
+      // The picker's rows are VENDOR:DEVICE:CLASS.
+      const picked = page.locator(`[data-testid=pci-type][data-type^="${TYPE}:"]`);
       await picked.waitFor();
       const freeBefore = Number(await picked.getAttribute('data-free'));
       assert.ok(freeBefore >= 1, `the picker offers ${freeBefore} ${TYPE}`);
