@@ -151,10 +151,15 @@ export const tests = [
       const made = await t.api('POST', '/v1/hosts', { name, libvirt_uri: 'test:///default',
         context_pool: 'default-pool' });
       assert.equal(made.status, 201, made.text);
+      let keep = null;
       try {
         assert.equal((await t.api('POST', `/v1/hosts/${name}/token`)).status, 201);
         const pushed = await t.api('POST', `/v1/hosts/${name}/report`, REPORT);
         assert.equal(pushed.status, 200, pushed.text);
+        // Pushed again each second, as pcipass-probe-push would: a host
+        // whose report is 3 monitor intervals old is in error, and its
+        // devices are not free.
+        keep = setInterval(() => t.api('POST', `/v1/hosts/${name}/report`, REPORT).catch(() => {}), 1000);
         await t.waitFor(async () => (await t.api('GET', `/v1/hosts/${name}`)).json.state === 'monitored',
           `${name} monitored`);
         const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, `/hosts/${name}`);
@@ -199,6 +204,7 @@ export const tests = [
         const mine = (await t.api('GET', '/v1/vms', null, t.env.PP_ALICE_TOKEN)).json.vms;
         assert.ok(!mine.some((vm) => vm.host && vm.host.name === name), `a VM on ${name}`);
       } finally {
+        clearInterval(keep);
         await t.api('DELETE', `/v1/hosts/${name}`);
       }
     },
