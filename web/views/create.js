@@ -167,9 +167,16 @@ export function createView(container, ctx) {
   }
 
   // The form changed: write the template from it and check it.
+  // The answer shown is of an older template until the check comes back.
+  function stale() {
+    check.dataset.state = 'checking';
+    place.classList.add('stale');
+  }
+
   function changed(message) {
     drawChosen();
     template.value = formTemplate();
+    stale();
     if (message)
       ctx.announce(message);
     checkSoon();
@@ -265,6 +272,7 @@ export function createView(container, ctx) {
     replace(check, h('p', { class: 'bad', role: 'alert' }, h('strong', null, 'Error: '), e.message), goto);
     check.dataset.state = 'error';
     template.setAttribute('aria-invalid', 'true');
+    place.classList.remove('stale');
     replace(place);
   }
 
@@ -279,6 +287,7 @@ export function createView(container, ctx) {
   }
 
   function showPlace(r) {
+    place.classList.remove('stale');
     replace(check, h('p', { class: 'good' }, 'The template is valid.'));
     check.dataset.state = 'ok';
     template.removeAttribute('aria-invalid');
@@ -318,7 +327,7 @@ export function createView(container, ctx) {
   }
   const checkSoon = debounce(() => runCheck(false), CHECK_MS);
   template.addEventListener('input', () => {
-    check.dataset.state = 'checking';
+    stale();
     checkSoon();
   });
   for (const input of [name, cpu, memory])
