@@ -189,10 +189,12 @@ export function createView(container, ctx) {
     replace(picker, rows.length === 0 ?
       h('p', { class: 'empty' }, types.length === 0 ? 'No host has reported a PCI device yet.' :
         'No device type matches.') :
-      table('Device types on the hosts', [{ label: 'VENDOR:DEVICE' }, { label: 'Free now', cls: 'num' },
-        { label: 'Add' }, { label: 'Name' }, { label: 'Class' }],
+      table('Device types on the hosts', [{ label: 'VENDOR:DEVICE, name' }, { label: 'Free now', cls: 'num' },
+        { label: 'Add' }, { label: 'Class' }],
       h('tbody', null, rows.map((t) => h('tr', { 'data-testid': 'pci-type', 'data-type': t.key, 'data-free': String(t.free) },
-        h('th', { scope: 'row', class: 'mono' }, `${t.vendor}:${t.device}`),
+        // The name with the ids: on a phone the row's first cell is what shows.
+        h('th', { scope: 'row', class: 'wrap name' }, h('span', { class: 'mono' }, `${t.vendor}:${t.device}`), ' ',
+          text(t.deviceName), subline(t.vendorName, `${t.hosts} host${t.hosts === 1 ? '' : 's'} with one free`)),
         h('td', { class: 'num' }, h('strong', null, String(t.free)), h('small', null, ` / ${t.total}`)),
         h('td', null, h('div', { class: 'buttons' },
           h('button', { type: 'button', 'data-testid': 'pci-add-type',
@@ -207,8 +209,6 @@ export function createView(container, ctx) {
               items.push({ kind: 'pci', by: 'class', cls: t.cls, label: t.className || t.cls });
               changed(`Added a device of class ${t.cls}.`);
             } }, 'By class'))),
-        h('td', { class: 'wrap' }, text(t.deviceName), subline(t.vendorName,
-          `${t.hosts} host${t.hosts === 1 ? '' : 's'} with one free`)),
         h('td', null, h('span', { class: 'mono' }, t.cls), ' ', h('small', null, text(t.className)))))),
       { 'data-testid': 'pci-picker' }));
 
