@@ -2,7 +2,7 @@
 // the same devices, the guide's columns, grouped by IOMMU group, filters,
 // and the admin's actions.
 
-import { hostNames, loggedIn, go, text, mark, sameDocument, enableAll } from './ui.mjs';
+import { hostNames, loggedIn, go, text, mark, sameDocument, waitLive, enableAll } from './ui.mjs';
 
 export const tests = [
   {
@@ -20,6 +20,19 @@ export const tests = [
         assert.ok(shown.includes(`${host.pci_free} / ${host.pci_total}`), `${host.name}: PCI in "${shown}"`);
       }
       await t.shot(page, 'hosts');
+      // A host's row follows its events in place.
+      const last = json.hosts[json.hosts.length - 1];
+      const row = page.locator(`[data-testid=host-row][data-host="${last.name}"]`);
+      await waitLive(t, page);
+      await mark(page);
+      try {
+        await t.api('POST', `/v1/hosts/${last.name}/disable`);
+        await t.waitFor(async () => /disabled/.test(await text(row)), `${last.name} disabled in its row`);
+        assert.ok(await sameDocument(page), 'the page was reloaded');
+      } finally {
+        await enableAll(t);
+      }
+      await t.waitFor(async () => /monitored/.test(await text(row)), `${last.name} monitored again in its row`);
       await page.locator('[data-testid=host-row] a').first().click();
       await page.getByTestId('pci-table').waitFor();
       assert.match(page.url(), /#\/hosts\/[^/]+$/);
