@@ -248,7 +248,7 @@ function focusHeading() {
 function renderLogin() {
   document.title = 'Log in \u2014 pcipass';
   const input = h('input', { type: 'password', id: 'login-token', name: 'token', autocomplete: 'off',
-    spellcheck: false, required: true, maxlength: '256', 'data-testid': 'login-token',
+    spellcheck: false, maxlength: '256', 'data-testid': 'login-token',
     'aria-describedby': 'login-hint' });
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'login-error', hidden: true });
   const button = h('button', { type: 'submit', class: 'primary', 'data-testid': 'login-submit' }, 'Log in');
