@@ -2,7 +2,7 @@
 // the same devices, the guide's columns, grouped by IOMMU group, filters,
 // and the admin's actions.
 
-import { hostNames, loggedIn, go, text, mark, sameDocument, waitLive, enableAll } from './ui.mjs';
+import { hostNames, loggedIn, go, text, mark, sameDocument, waitLive, enableAll, cli } from './ui.mjs';
 
 export const tests = [
   {
@@ -45,7 +45,7 @@ export const tests = [
       const { assert } = t;
       const page = await loggedIn(t, t.env.PP_ADMIN_TOKEN);
       for (const name of hostNames(t)) {
-        const shown = JSON.parse(await t.cli(['host', 'show', name, '--json']));
+        const shown = JSON.parse(await cli(t, ['host', 'show', name, '--json']));
         const devices = shown.pci_devices;
         await go(t, page, `/hosts/${name}`);
         await t.waitFor(async () => (await text(page.getByTestId('host-title'))) === `${name} ${shown.state}`,
@@ -80,7 +80,7 @@ export const tests = [
         }
         // Not offered, and why: the same devices and words as the CLI's
         // NOT OFFERED TO VMS section.
-        const said = (await t.cli(['host', 'show', name])).split('\n');
+        const said = (await cli(t, ['host', 'show', name])).split('\n');
         const at = said.indexOf('NOT OFFERED TO VMS');
         const lines = at < 0 ? [] : said.slice(at + 1).filter((l) => /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] /.test(l));
         const notOffered = cells.filter((c) => c.cells[8].startsWith('not offered'));
@@ -106,7 +106,7 @@ export const tests = [
     run: async (t) => {
       const { assert } = t;
       const name = hostNames(t)[0];
-      const devices = JSON.parse(await t.cli(['host', 'show', name, '--json'])).pci_devices;
+      const devices = JSON.parse(await cli(t, ['host', 'show', name, '--json'])).pci_devices;
       const page = await loggedIn(t, t.env.PP_ALICE_TOKEN, `/hosts/${name}`);
       const rows = page.getByTestId('pci-row');
       await t.waitFor(async () => (await rows.count()) === devices.length, 'every row');

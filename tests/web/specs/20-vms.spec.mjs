@@ -3,7 +3,7 @@
 // can, without a reload; terminated from its page, its device is free
 // again on the host's PCI tab, live too.
 
-import { hostNames, loggedIn, go, text, mark, sameDocument, waitLive, adminPost, enableAll, terminate }
+import { hostNames, loggedIn, go, text, mark, sameDocument, waitLive, adminPost, enableAll, terminate, cli }
   from './ui.mjs';
 
 // The I350 VFs of node-b (tests/test-web.c gives it two).
@@ -114,7 +114,7 @@ export const tests = [
       assert.match(await text(row.getByTestId('pci-why')), /^free/);
       assert.ok(await sameDocument(host), 'the host page was reloaded');
       await t.shot(host, 'host-freed');
-      const dev = JSON.parse(await t.cli(['host', 'show', made.host, '--json'])).pci_devices
+      const dev = JSON.parse(await cli(t, ['host', 'show', made.host, '--json'])).pci_devices
         .find((d) => d.address === made.address);
       assert.equal(dev.vm, null);
       assert.equal(dev.taken, false);

@@ -1,5 +1,7 @@
 // What the UI's specs share (not a spec: run.mjs imports *.spec.mjs only).
 
+import { execFile } from 'node:child_process';
+
 // The hosts tests/test-web.c made, in order.
 export function hostNames(t) {
   return (t.env.PP_HOSTS || 'node-a,node-b,node-c').split(',').filter(Boolean);
@@ -69,4 +71,24 @@ export async function terminate(t, id) {
   if (state !== 'done' && state !== 'terminating')
     await t.api('POST', `/v1/vms/${id}/terminate`);
   await t.waitFor(async () => (await vmState(t, id)) === 'done', `VM ${id} done`, 20000);
+}
+
+// `pcipass ARGS` (root over the daemon's socket, an admin): its stdout.
+// As t.cli, but with no stdin at all: t.cli's end() of the stdin pipe can
+// meet a CLI that has already exited and die of an unhandled EPIPE, which
+// aborts the whole run.
+export function cli(t, args) {
+  return new Promise((resolve, reject) => {
+    execFile(t.env.PP_CLI, args, {
+      env: { ...process.env, PCIPASS_SOCKET: t.env.PCIPASS_SOCKET, PCIPASS_URL: '', PCIPASS_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60000,
+      maxBuffer: 16 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      if (error)
+        reject(new Error(`pcipass ${args.join(' ')}: ${stderr.trim() || error.message}`));
+      else
+        resolve(stdout);
+    });
+  });
 }
