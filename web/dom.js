@@ -94,20 +94,7 @@ export function table(caption, columns, bodies, attrs) {
     h('table', attrs || null, h('caption', { class: 'sr-only' }, caption), head, tbodies));
 }
 
-// A labelled field: <label for=id>label</label> + control.
-let fieldSeq = 0;
-export function field(label, control, hint) {
-  if (!control.id)
-    control.id = `f${++fieldSeq}`;
-  let hintEl = null;
-  if (hint) {
-    hintEl = h('small', { id: `${control.id}-hint`, class: 'hint' }, hint);
-    control.setAttribute('aria-describedby', hintEl.id);
-  }
-  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
-}
-
-// Waits ms; debounce(fn, ms) runs fn once after calls stop for ms.
+// debounce(fn, ms) runs fn once after calls stop for ms; cancel() drops it.
 export function debounce(fn, ms) {
   let timer = null;
   const wrapped = (...args) => {
