@@ -309,6 +309,7 @@ test_stream(PpTestDaemon *f, gconstpointer data)
     const char *at = strstr(sa.got->str, net_event);
     gsize after = (gsize)(at - sa.got->str) + strlen(net_event);
 
+    g_assert_cmpstr(json_string_value(json_object_get(held, "ip")), ==, "10.0.0.11");
     /* A second one, after the first. */
     while (strstr(sa.got->str + after, net_event) == NULL) {
       g_assert_false(sa.eof);
