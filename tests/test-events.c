@@ -465,6 +465,34 @@ test_logout(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* A client that closes its connection frees its stream at once: not at
+ * a heartbeat (an hour away here), nor at an event. */
+static void
+test_client_gone(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *alice = NULL;
+  g_autofree char *alice_auth = NULL;
+  g_auto(Conn) gone = { .fd = -1 };
+  g_auto(Conn) kept = { .fd = -1 };
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  pp_test_daemon_start(f, (const char *const[]){ "--event-heartbeat", "3600", NULL });
+  alice = pp_test_add_user(f, "alice");
+  alice_auth = bearer(alice);
+  stream_open(f, alice_auth, "alice", &gone);
+  stream_open(f, alice_auth, "alice", &kept);
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 2);
+  conn_clear(&gone);
+  while (pp_test_metric(f, "pcipass_event_streams") != 1) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(20 * 1000);
+  }
+  /* The other goes on, and hears what comes. */
+  pp_test_add_tree_host(f, "node1", f->trees[0]);
+  conn_wait_for(&kept, "event: host\ndata: {\"id\":1,\"name\":\"node1\"");
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -476,6 +504,8 @@ main(int argc, char **argv)
   g_test_add("/events/bounds", PpTestDaemon, NULL, pp_test_daemon_set_up, test_bounds,
              pp_test_daemon_tear_down);
   g_test_add("/events/logout", PpTestDaemon, NULL, pp_test_daemon_set_up, test_logout,
+             pp_test_daemon_tear_down);
+  g_test_add("/events/client-gone", PpTestDaemon, NULL, pp_test_daemon_set_up, test_client_gone,
              pp_test_daemon_tear_down);
   return g_test_run();
 }

@@ -409,7 +409,7 @@ run(PpDaemon *daemon)
     return PP_EXIT_RUNTIME;
   }
   daemon->api.store = daemon->store;
-  daemon->events = pp_events_new(daemon->store, daemon->sessions);
+  daemon->events = pp_events_new(daemon->store, daemon->sessions, config->event_heartbeat);
   daemon->api.events = daemon->events;
   /* Started: what it made stays. */
   g_ptr_array_set_size(daemon->made, 0);

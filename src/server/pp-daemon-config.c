@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pp-daemon-config.h"
+#include "pp-events.h"
 #include "pp-http.h"
 #include "pp-network.h"
 
@@ -77,6 +78,10 @@ static const struct {
   { "idle-timeout", KEY_UINT, offsetof(PpDaemonConfig, idle_timeout),
     G_STRINGIFY(PP_HTTP_DEFAULT_IDLE_TIMEOUT_S), 1, 3600, NULL, FALSE,
     "Seconds of silence in the middle of a request's body or an answer before it is closed" },
+  { "event-heartbeat", KEY_UINT, offsetof(PpDaemonConfig, event_heartbeat),
+    G_STRINGIFY(PP_EVENTS_HEARTBEAT_S), 1, 3600, NULL, FALSE,
+    "Seconds between two heartbeats of an events stream (GET /v1/events): below a proxy's idle "
+    "timeout; each checks again the stream's session and token" },
   { "monitor-interval", KEY_UINT, offsetof(PpDaemonConfig, monitor_interval), "60", 1, 86400, NULL,
     FALSE, "Seconds between two probes of every host" },
   { "probe-timeout", KEY_UINT, offsetof(PpDaemonConfig, probe_timeout), "30", 1, 3600, NULL, FALSE,

@@ -27,6 +27,7 @@ typedef struct {
   guint max_connections_per_peer;
   guint header_timeout;
   guint idle_timeout;
+  guint event_heartbeat; /* seconds between two heartbeats of GET /v1/events */
   guint monitor_interval;
   guint probe_timeout;
   guint probe_parallel;

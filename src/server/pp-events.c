@@ -427,7 +427,7 @@ pp_events_get_counts(PpEvents *events, PpEventsCounts *ret)
 }
 
 PpEvents *
-pp_events_new(PpStore *store, PpSessions *sessions)
+pp_events_new(PpStore *store, PpSessions *sessions, guint heartbeat_s)
 {
   PpEvents *events = g_new0(PpEvents, 1);
 
@@ -438,7 +438,8 @@ pp_events_new(PpStore *store, PpSessions *sessions)
   for (guint k = 0; k < G_N_ELEMENTS(events->dirty); k++)
     events->dirty[k] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   pp_store_add_watch(store, on_store_change, events);
-  events->heartbeat_source = g_timeout_add_seconds(PP_EVENTS_HEARTBEAT_S, on_heartbeat, events);
+  events->heartbeat_source = g_timeout_add_seconds(
+      heartbeat_s > 0 ? heartbeat_s : PP_EVENTS_HEARTBEAT_S, on_heartbeat, events);
   return events;
 }
 

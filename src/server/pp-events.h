@@ -21,9 +21,10 @@ G_BEGIN_DECLS
 #define PP_EVENTS_MAX_STREAMS 64
 #define PP_EVENTS_MAX_PER_USER 8
 #define PP_EVENTS_COALESCE_MS 200
-/* A comment line this often: it finds clients that went (a send that
- * fails), keeps proxies from closing a quiet stream, and checks again
- * that the stream's session and token are still good. */
+/* A comment line this often (pcipassd's event-heartbeat): it keeps
+ * proxies from closing a quiet stream, and checks again that the stream's
+ * session and token are still good. A client that goes is seen at once
+ * (pp-http watches a waiting stream's socket). */
 #define PP_EVENTS_HEARTBEAT_S 15
 #define PP_EVENTS_MAX_BATCH 512
 /* Device rows a pass folds into their hosts (a lookup each), past which
@@ -48,8 +49,9 @@ typedef enum {
 
 typedef struct _PpEvents PpEvents;
 
-/* Watches @store (both must outlive it); @sessions nullable. */
-PpEvents *pp_events_new(PpStore *store, PpSessions *sessions);
+/* Watches @store (both must outlive it); @sessions nullable; a heartbeat
+ * every @heartbeat_s seconds (0: PP_EVENTS_HEARTBEAT_S). */
+PpEvents *pp_events_new(PpStore *store, PpSessions *sessions, guint heartbeat_s);
 /* Ends every stream. */
 void pp_events_free(PpEvents *events);
 

@@ -191,6 +191,8 @@ struct _PpHttpStream {
   struct MHD_Connection *conn;
   GString *queued;    /* bytes not given to libmicrohttpd yet */
   gboolean suspended; /* the connection is, waiting for bytes */
+  guint peer_watch;   /* while suspended: its socket on the main loop (libmicrohttpd does
+                       * not watch a suspended connection: a client that goes is seen here) */
   gboolean ending;    /* after what is queued, the end */
   PpHttpStreamClosed closed;
   gpointer data;
@@ -735,9 +737,35 @@ stream_wake(PpHttpStream *stream)
   if (!stream->suspended || stream->conn == NULL)
     return;
   stream->suspended = FALSE;
+  g_clear_handle_id(&stream->peer_watch, g_source_remove);
   MHD_resume_connection(stream->conn);
   if (l->run_source == 0 && !l->stopping)
     l->run_source = g_idle_add(on_run_soon, l);
+}
+
+/* The client of a suspended stream sent something or went: it sends
+ * nothing after its request (one a connection), so either way the stream
+ * ends, and its owner is told (stream_gone). */
+static gboolean
+on_stream_peer(int fd, GIOCondition condition, gpointer user_data)
+{
+  PpHttpStream *stream = user_data;
+
+  stream->peer_watch = 0;
+  stream->ending = TRUE;
+  stream_wake(stream);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stream_watch_peer(PpHttpStream *stream)
+{
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(stream->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+  if (info != NULL && stream->peer_watch == 0)
+    stream->peer_watch =
+        g_unix_fd_add(info->connect_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream_peer, stream);
 }
 
 /* MHD_ContentReaderCallback: what is queued, the end, or nothing yet
@@ -758,6 +786,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_OF_STREAM;
   stream->suspended = TRUE;
   MHD_suspend_connection(stream->conn);
+  stream_watch_peer(stream);
   return 0;
 }
 
@@ -771,6 +800,7 @@ stream_gone(void *cls)
   PpHttpStreamClosed closed = stream->closed;
 
   g_queue_unlink(&stream->listener->streams, &stream->link);
+  g_clear_handle_id(&stream->peer_watch, g_source_remove);
   stream->conn = NULL;
   stream->closed = NULL;
   if (closed != NULL)
