@@ -8,6 +8,7 @@
 
 #include "pp-autoptr.h"
 #include "pp-events.h"
+#include "pp-id-set.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(pp-events-error-quark, pp_events_error)
@@ -140,30 +141,6 @@ tell_vm(PpEvents *events, gint64 vm_id)
   broadcast(events, "vm", data, vm->owner_id);
 }
 
-static int
-compare_id(gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-
-  return (x > y) - (x < y);
-}
-
-/* Takes @set's ids, sorted (events in a repeatable order). */
-static GArray *
-take_ids(GHashTable *set)
-{
-  GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(gint64), g_hash_table_size(set));
-  GHashTableIter iter;
-  gpointer key;
-
-  g_hash_table_iter_init(&iter, set);
-  while (g_hash_table_iter_next(&iter, &key, NULL))
-    g_array_append_val(ids, *(gint64 *)key);
-  g_hash_table_remove_all(set);
-  g_array_sort(ids, compare_id);
-  return ids;
-}
-
 void
 pp_events_flush(PpEvents *events)
 {
@@ -184,7 +161,7 @@ pp_events_flush(PpEvents *events)
   }
   /* A device's change is its host's. */
   {
-    g_autoptr(GArray) devices = take_ids(events->dirty[PP_EVENT_DEVICE]);
+    g_autoptr(GArray) devices = pp_id_set_take(events->dirty[PP_EVENT_DEVICE]);
 
     for (guint i = 0; i < devices->len; i++) {
       g_autoptr(GError) error = NULL;
@@ -199,14 +176,14 @@ pp_events_flush(PpEvents *events)
         pp_events_flush(events);
         return;
       }
-      g_hash_table_add(events->dirty[PP_EVENT_HOST], g_memdup2(&host_id, sizeof(host_id)));
+      pp_id_set_add(events->dirty[PP_EVENT_HOST], host_id);
       events->n_dirty++;
     }
   }
   {
-    g_autoptr(GArray) hosts = take_ids(events->dirty[PP_EVENT_HOST]);
-    g_autoptr(GArray) vms = take_ids(events->dirty[PP_EVENT_VM]);
-    g_autoptr(GArray) networks = take_ids(events->dirty[PP_EVENT_NETWORK]);
+    g_autoptr(GArray) hosts = pp_id_set_take(events->dirty[PP_EVENT_HOST]);
+    g_autoptr(GArray) vms = pp_id_set_take(events->dirty[PP_EVENT_VM]);
+    g_autoptr(GArray) networks = pp_id_set_take(events->dirty[PP_EVENT_NETWORK]);
 
     for (guint i = 0; i < hosts->len; i++)
       tell_host(events, g_array_index(hosts, gint64, i));
@@ -254,13 +231,13 @@ pp_events_note(PpEvents *events, PpEventKind kind, gint64 id)
       if (g_hash_table_size(set) == PP_EVENTS_MAX_DEVICES)
         events->overflow = TRUE;
       else
-        g_hash_table_add(set, g_memdup2(&id, sizeof(id)));
+        pp_id_set_add(set, id);
     }
   } else if (!events->overflow && !g_hash_table_contains(set, &id)) {
     if (events->n_dirty == PP_EVENTS_MAX_BATCH) {
       events->overflow = TRUE;
     } else {
-      g_hash_table_add(set, g_memdup2(&id, sizeof(id)));
+      pp_id_set_add(set, id);
       events->n_dirty++;
     }
   }
@@ -436,7 +413,7 @@ pp_events_new(PpStore *store, PpSessions *sessions, guint heartbeat_s)
   events->sessions = sessions;
   events->clients = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
   for (guint k = 0; k < G_N_ELEMENTS(events->dirty); k++)
-    events->dirty[k] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    events->dirty[k] = pp_id_set_new();
   pp_store_add_watch(store, on_store_change, events);
   events->heartbeat_source = g_timeout_add_seconds(
       heartbeat_s > 0 ? heartbeat_s : PP_EVENTS_HEARTBEAT_S, on_heartbeat, events);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pp-autoptr.h"
+#include "pp-id-set.h"
 #include "pp-output.h"
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
@@ -147,14 +148,6 @@ static gint64
 now_s(void)
 {
   return g_get_real_time() / G_USEC_PER_SEC;
-}
-
-static int
-cmp_id(gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-
-  return (x > y) - (x < y);
 }
 
 static gint64 *
@@ -474,17 +467,9 @@ on_store_change(PpStoreTable table, gint64 rowid, gpointer data)
     sched->rebuild = TRUE;
     break;
   }
-  if (set != NULL && !g_hash_table_contains(set, &rowid))
-    g_hash_table_add(set, id_key(rowid));
+  if (set != NULL)
+    pp_id_set_add(set, rowid);
   pp_scheduler_poke(sched);
-}
-
-/* Notes @id in @set (a dirty set) again: read at the next pass. */
-static void
-mark_again(GHashTable *set, gint64 id)
-{
-  if (!g_hash_table_contains(set, &id))
-    g_hash_table_add(set, id_key(id));
 }
 
 /* A VM whose state may need a call made (a start, a destroy) that no row
@@ -492,15 +477,15 @@ mark_again(GHashTable *set, gint64 id)
 static void
 vm_recheck(PpScheduler *sched, gint64 vm_id)
 {
-  mark_again(sched->dirty_vms, vm_id);
+  pp_id_set_add(sched->dirty_vms, vm_id);
   pp_scheduler_poke(sched);
 }
 
 static void
 mark_host(PpScheduler *sched, gint64 host_id)
 {
-  if (host_id > 0 && !g_hash_table_contains(sched->dirty_hosts, &host_id))
-    g_hash_table_add(sched->dirty_hosts, id_key(host_id));
+  if (host_id > 0)
+    pp_id_set_add(sched->dirty_hosts, host_id);
 }
 
 /* --- Pending VMs, grouped --------------------------------------------------- */
@@ -592,7 +577,7 @@ pending_add(PpScheduler *sched, const PpVm *vm)
   if (spec == NULL && !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID)) {
     /* The store failed, not the VM: read again at the next pass. */
     g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", vm->id, error->message);
-    mark_again(sched->dirty_vms, vm->id);
+    pp_id_set_add(sched->dirty_vms, vm->id);
     return;
   }
   if (spec == NULL) {
@@ -656,7 +641,7 @@ refresh_vm(PpScheduler *sched, gint64 vm_id)
     if (!g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND)) {
       /* The store failed, not the VM: read again at the next pass. */
       g_warning("scheduler: VM %" G_GINT64_FORMAT ": %s", vm_id, error->message);
-      mark_again(sched->dirty_vms, vm_id);
+      pp_id_set_add(sched->dirty_vms, vm_id);
       return;
     }
     g_hash_table_remove(sched->vm_host, &vm_id);
@@ -685,22 +670,6 @@ refresh_vm(PpScheduler *sched, gint64 vm_id)
         !g_hash_table_contains(sched->destroy_failures, &vm->id))) &&
       !g_hash_table_contains(sched->in_flight, &vm->id))
     start_op(sched, vm, vm->state == PP_VM_STATE_DEPLOYING ? OP_START : OP_TERMINATE);
-}
-
-/* Takes the ids of @set, emptied. Returns: (transfer full): gint64, sorted. */
-static GArray *
-take_ids(GHashTable *set)
-{
-  GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(gint64), g_hash_table_size(set));
-  GHashTableIter iter;
-  gpointer key;
-
-  g_hash_table_iter_init(&iter, set);
-  while (g_hash_table_iter_next(&iter, &key, NULL))
-    g_array_append_val(ids, *(gint64 *)key);
-  g_hash_table_remove_all(set);
-  g_array_sort(ids, cmp_id);
-  return ids;
 }
 
 /* Brings the index and the pending groups up to what the store says. */
@@ -740,7 +709,7 @@ catch_up(PpScheduler *sched)
     }
     /* The VMs the watch named: where they are, and a call that may be
      * due (deploying). */
-    vms = take_ids(sched->dirty_vms);
+    vms = pp_id_set_take(sched->dirty_vms);
     for (guint i = 0; i < vms->len; i++) {
       gint64 id = g_array_index(vms, gint64, i);
 
@@ -752,10 +721,10 @@ catch_up(PpScheduler *sched)
     return TRUE;
   }
 
-  vms = take_ids(sched->dirty_vms);
+  vms = pp_id_set_take(sched->dirty_vms);
   for (guint i = 0; i < vms->len; i++)
     refresh_vm(sched, g_array_index(vms, gint64, i));
-  devices = take_ids(sched->dirty_devices);
+  devices = pp_id_set_take(sched->dirty_devices);
   for (guint i = 0; i < devices->len; i++) {
     /* A point read by id, not a map of every device (290,000 at 10,000
      * hosts): a device deleted is no longer found, but the report that
@@ -767,14 +736,14 @@ catch_up(PpScheduler *sched)
     else
       mark_host(sched, found);
   }
-  hosts = take_ids(sched->dirty_hosts);
+  hosts = pp_id_set_take(sched->dirty_hosts);
   for (guint i = 0; i < hosts->len; i++) {
     gint64 id = g_array_index(hosts, gint64, i);
 
     /* The store failed: read again at the next pass (the timer's, at the
      * latest). */
     if (!refresh_host(sched, id))
-      mark_again(sched->dirty_hosts, id);
+      pp_id_set_add(sched->dirty_hosts, id);
   }
   return TRUE;
 }
@@ -875,7 +844,7 @@ recheck_addresses(PpScheduler *sched)
     }
     /* Free now, or the store failed: read again (a VM gone is dropped
      * there). */
-    mark_again(sched->dirty_vms, *(gint64 *)key);
+    pp_id_set_add(sched->dirty_vms, *(gint64 *)key);
     g_hash_table_iter_remove(&iter);
   }
 }
@@ -960,8 +929,7 @@ place_first(PpScheduler *sched, Group *group)
     g_warning("VM %" G_GINT64_FORMAT ": allocation on host '%s' refused: %s", vm_id,
               placement->host_name, error->message);
     mark_host(sched, placement->host_id);
-    if (!g_hash_table_contains(sched->dirty_vms, &vm_id))
-      g_hash_table_add(sched->dirty_vms, id_key(vm_id));
+    pp_id_set_add(sched->dirty_vms, vm_id);
     return FALSE;
   }
   sched->counts.placed++;
@@ -2020,9 +1988,9 @@ pp_scheduler_new(PpStore *store, PpDeployer *deployer, const PpSchedulerConfig *
   sched->destroy_failures = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->missing = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   sched->seen_hosts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-  sched->dirty_hosts = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-  sched->dirty_devices = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-  sched->dirty_vms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  sched->dirty_hosts = pp_id_set_new();
+  sched->dirty_devices = pp_id_set_new();
+  sched->dirty_vms = pp_id_set_new();
   sched->vm_host = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   sched->pending =
       g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)pending_free);
