@@ -83,6 +83,17 @@ BEGIN
     (SELECT string_agg(id || ':' || next, ',') FROM network_mac_next), '1:0');
   PERFORM pg_temp.refused('a second network_mac_next row',
     'INSERT INTO network_mac_next (id, next) VALUES (2, 0)', '23514', NULL);
+  -- Text compares and sorts by bytes, as SQLite's BINARY collation does,
+  -- whatever the database's locale.
+  PERFORM pg_temp.expect('text columns not collated "C"',
+    (SELECT string_agg(table_name || '.' || column_name, ', ')
+     FROM information_schema.columns
+     WHERE table_schema = current_schema() AND data_type = 'text'
+       AND collation_name IS DISTINCT FROM 'C'), NULL::text);
+  PERFORM pg_temp.expect('host names sorted by bytes',
+    (SELECT string_agg(n, ',' ORDER BY n)
+     FROM (SELECT name FROM (VALUES ('b'), ('B'), ('a-2'), ('a1')) v(name)
+           UNION ALL SELECT name FROM hosts) h(n)), 'B,a-2,a1,b');
 END $$;
 
 -- ---------------------------------------------------------------------------
