@@ -465,6 +465,18 @@ test_logout(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* Waits until pcipassd holds @n event streams. */
+static void
+wait_streams(PpTestDaemon *f, guint n)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  while (pp_test_metric(f, "pcipass_event_streams") != n) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(20 * 1000);
+  }
+}
+
 /* A client that closes its connection frees its stream at once: not at
  * a heartbeat (an hour away here), nor at an event. */
 static void
@@ -474,7 +486,6 @@ test_client_gone(PpTestDaemon *f, gconstpointer data)
   g_autofree char *alice_auth = NULL;
   g_auto(Conn) gone = { .fd = -1 };
   g_auto(Conn) kept = { .fd = -1 };
-  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
   pp_test_daemon_start(f, (const char *const[]){ "--event-heartbeat", "3600", NULL });
   alice = pp_test_add_user(f, "alice");
@@ -483,10 +494,7 @@ test_client_gone(PpTestDaemon *f, gconstpointer data)
   stream_open(f, alice_auth, "alice", &kept);
   g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 2);
   conn_clear(&gone);
-  while (pp_test_metric(f, "pcipass_event_streams") != 1) {
-    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-    g_usleep(20 * 1000);
-  }
+  wait_streams(f, 1);
   /* The other goes on, and hears what comes. */
   pp_test_add_tree_host(f, "node1", f->trees[0]);
   conn_wait_for(&kept, "event: host\ndata: {\"id\":1,\"name\":\"node1\"");
@@ -506,7 +514,6 @@ test_token_gone(PpTestDaemon *f, gconstpointer data)
   g_auto(PpTestReply) reply = { 0 };
   g_auto(Conn) gone = { .fd = -1 };
   g_auto(Conn) kept = { .fd = -1 };
-  gint64 deadline;
 
   pp_test_daemon_start(f, (const char *const[]){ "--event-heartbeat", "1", NULL });
   alice = pp_test_add_user(f, "alice");
@@ -524,11 +531,7 @@ test_token_gone(PpTestDaemon *f, gconstpointer data)
   pp_test_http(f, NULL, alice, "DELETE", path, NULL, 0, &reply);
   g_assert_cmpint(reply.status, ==, 200);
   conn_wait_closed(&gone);
-  deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
-  while (pp_test_metric(f, "pcipass_event_streams") != 1) {
-    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-    g_usleep(20 * 1000);
-  }
+  wait_streams(f, 1);
   /* Two beats later the other is still open, pinged. */
   conn_wait_for(&kept, ": ping\n\n");
   g_string_truncate(kept.got, 0);
