@@ -62,22 +62,19 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+
+#include "pp-bench-util.h"
 
 /* Not pp-autoptr.h's: that one brings libvirt and SQLite along. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
@@ -135,54 +132,19 @@ static const char *socket_path;
 static guint16 tcp_port;
 
 /* HTTP over the Unix socket, a new connection each time. Returns curl's
- * code; the body in @out (may be NULL: dropped). */
-static size_t
-on_data(char *data, size_t size, size_t n, void *user_data)
-{
-  if (user_data != NULL)
-    g_string_append_len(user_data, data, (gssize)(size * n));
-  return size * n;
-}
-
-/* @token: a bearer token, or NULL for the socket's admin. */
+ * code; the body in @out (may be NULL: dropped). @token: a bearer token,
+ * or NULL for the socket's admin. */
 static CURLcode
 http_as(const char *token, const char *method, const char *path, const char *body, GString *out,
         long *status)
 {
-  CURL *curl = curl_easy_init();
-  struct curl_slist *headers = NULL;
-  g_autofree char *url = g_strdup_printf("http://localhost%s", path);
-  g_autofree char *auth = NULL;
-  CURLcode code;
+  const PpBenchHttp how = { .socket_path = socket_path,
+                            .token = token,
+                            .content_type = token != NULL ? "text/plain" : "application/json",
+                            .timeout_s = 60 };
 
-  if (curl == NULL)
-    g_error("curl_easy_init failed");
-  *status = 0;
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  if (body != NULL) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    headers = curl_slist_append(headers, token != NULL ? "Content-Type: text/plain"
-                                                       : "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-  }
-  if (token != NULL) {
-    auth = g_strdup_printf("Authorization: Bearer %s", token);
-    headers = curl_slist_append(headers, auth);
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  /* A hang guard: no request may stop the bench for longer. */
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return code;
+  return pp_bench_http(NULL, &how, method, path, body, body != NULL ? strlen(body) : 0, out,
+                       status);
 }
 
 static CURLcode
@@ -246,14 +208,6 @@ count_pages(const char *path, char **why)
   }
 }
 
-static int
-compare_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
-
 /* The @q quantile (0..1) of @n sorted values. */
 static double
 quantile(const double *v, guint n, double q)
@@ -266,28 +220,12 @@ quantile(const double *v, guint n, double q)
   return v[MIN(i, n - 1)];
 }
 
-static double
-now_s(void)
-{
-  return (double)g_get_monotonic_time() / G_USEC_PER_SEC;
-}
-
-/* The daemon's process. */
-
-static void
-die_with_parent(gpointer data)
-{
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static GSubprocess *
 daemon_start(const char *dir, const char *log, const Options *opt, char **why)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  const PpBenchHttp how = { .socket_path = socket_path, .timeout_s = 60 };
   g_autofree char *state = g_build_filename(dir, "state", NULL);
   g_autofree char *interval = g_strdup_printf("%u", opt->monitor_interval);
-  g_autoptr(GError) error = NULL;
   g_autofree char *listen = tcp_port != 0 ? g_strdup_printf("127.0.0.1:%u", tcp_port) : NULL;
   const char *argv[] = { PP_BENCH_DAEMON,
                          "--state-dir",
@@ -303,47 +241,8 @@ daemon_start(const char *dir, const char *log, const Options *opt, char **why)
                          listen != NULL ? "--listen" : NULL,
                          listen,
                          NULL };
-  GSubprocess *proc;
-  double deadline = now_s() + 30;
-  int fd;
 
-  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    g_error("cannot open '%s': %s", log, g_strerror(errno));
-  g_subprocess_launcher_take_stderr_fd(launcher, fd);
-  proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
-  if (proc == NULL)
-    g_error("cannot start '%s': %s", PP_BENCH_DAEMON, error->message);
-  /* Up when it answers on its socket. */
-  for (;;) {
-    long status;
-
-    if (http("GET", "/v1/hosts", NULL, NULL, &status) == CURLE_OK && status == 200)
-      return proc;
-    if (g_subprocess_get_identifier(proc) == NULL || now_s() > deadline) {
-      *why = g_strdup_printf("pcipassd did not answer within 30 s (log: %s)", log);
-      g_subprocess_force_exit(proc);
-      g_subprocess_wait(proc, NULL, NULL);
-      g_object_unref(proc);
-      return NULL;
-    }
-    g_usleep(20000);
-  }
-}
-
-static void
-daemon_stop(GSubprocess *proc)
-{
-  double deadline = now_s() + 10;
-
-  g_subprocess_send_signal(proc, SIGTERM);
-  /* GLib reaps it on its worker thread: the identifier goes then. */
-  while (g_subprocess_get_identifier(proc) != NULL && now_s() < deadline)
-    g_usleep(20000);
-  if (g_subprocess_get_identifier(proc) != NULL)
-    g_subprocess_force_exit(proc);
-  g_subprocess_wait(proc, NULL, NULL);
+  return pp_bench_daemon_start(argv, log, &how, "/v1/hosts", 30, why);
 }
 
 /* utime + stime of @pid in clock ticks, or -1. */
@@ -366,19 +265,6 @@ proc_cpu_ticks(const char *pid)
   if (g_strv_length(fields) < 13)
     return -1;
   return g_ascii_strtoll(fields[11], NULL, 10) + g_ascii_strtoll(fields[12], NULL, 10);
-}
-
-/* VmHWM of @pid in MiB, or -1. */
-static double
-proc_hwm_mib(const char *pid)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%s/status", pid);
-  g_autofree char *text = NULL;
-  const char *at;
-
-  if (!g_file_get_contents(path, &text, NULL, NULL) || (at = strstr(text, "VmHWM:")) == NULL)
-    return -1;
-  return (double)g_ascii_strtoll(at + 6, NULL, 10) / 1024.0;
 }
 
 static double
@@ -414,7 +300,7 @@ push_worker(gpointer data)
     long status;
     CURLcode code;
 
-    if (h >= p->n || now_s() > p->deadline)
+    if (h >= p->n || pp_bench_now_s() > p->deadline)
       return NULL;
     path = g_strdup_printf("/v1/hosts/h%05u/report", h + 1);
     g_string_truncate(out, 0);
@@ -471,7 +357,7 @@ repush_worker(gpointer data)
 {
   Repush *rp = data;
   g_autoptr(GString) out = g_string_new(NULL);
-  double start = now_s();
+  double start = pp_bench_now_s();
   guint64 k = 0;
 
   while (!g_atomic_int_get(&rp->stop)) {
@@ -480,8 +366,8 @@ repush_worker(gpointer data)
     g_autofree char *path = NULL;
     long status;
 
-    if (now_s() < due) {
-      g_usleep((gulong)MIN(100000.0, (due - now_s()) * 1e6) + 1);
+    if (pp_bench_now_s() < due) {
+      g_usleep((gulong)MIN(100000.0, (due - pp_bench_now_s()) * 1e6) + 1);
       continue;
     }
     path = g_strdup_printf("/v1/hosts/h%05u/report", (guint)(k % rp->n) + 1);
@@ -543,13 +429,13 @@ create_worker(gpointer data)
     long status;
     CURLcode code;
 
-    if (i >= c->n || now_s() > c->deadline)
+    if (i >= c->n || pp_bench_now_s() > c->deadline)
       return NULL;
     text = g_strdup_printf(VM_TEMPLATE_FMT, i + 1);
     body = json_pack("{s:s}", "template", text);
     dumped = json_dumps(body, JSON_COMPACT);
     g_string_truncate(out, 0);
-    t0 = now_s();
+    t0 = pp_bench_now_s();
     code = http("POST", "/v1/vms", dumped, out, &status);
     if (code != CURLE_OK || status != 201) {
       g_mutex_lock(&c->lock);
@@ -560,7 +446,7 @@ create_worker(gpointer data)
       /* A failed create stops this client: the figures would be of errors. */
       return NULL;
     }
-    c->ms[i] = (now_s() - t0) * 1000;
+    c->ms[i] = (pp_bench_now_s() - t0) * 1000;
     {
       g_autoptr(json_t) reply = json_loadb(out->str, out->len, 0, NULL);
 
@@ -604,26 +490,6 @@ typedef struct {
   double rate, p50_ms, p99_ms;
   guint64 bad; /* non-2xx answers and socket errors */
 } WrkFigures;
-
-/* A free TCP port on the loopback: bound, read, closed (another process
- * could take it meanwhile: pcipassd then does not start, and says so). */
-static guint16
-free_port(void)
-{
-  struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  socklen_t len = sizeof(in);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  guint16 port = 0;
-
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&in, sizeof(in)) == 0 &&
-      getsockname(fd, (struct sockaddr *)&in, &len) == 0)
-    port = ntohs(in.sin_port);
-  if (fd >= 0)
-    close(fd);
-  if (port == 0)
-    g_error("cannot find a free TCP port on 127.0.0.1: %s", g_strerror(errno));
-  return port;
-}
 
 /* Runs wrk for @seconds over @paths (GETs, in turn) with @token; FALSE
  * with @why when wrk is missing or failed. */
@@ -803,7 +669,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
       g_error("cannot run '%s' on '%s'", PP_BENCH_PROBE, tree);
     tokens = g_new0(char *, size->hosts + 1);
   }
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   phase_end = t0 + opt->limit_s;
   for (guint h = 0; h < size->hosts; h++) {
     g_autofree char *name = g_strdup_printf("h%05u", h + 1);
@@ -840,7 +706,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
         goto out;
       }
     }
-    if (now_s() > phase_end) {
+    if (pp_bench_now_s() > phase_end) {
       r->failure = g_strdup_printf("hosts not created after %u s (%u of %u)", opt->limit_s, h + 1,
                                    size->hosts);
       goto out;
@@ -854,7 +720,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
     };
     repusher = g_thread_new("repusher", repush_worker, &repush);
   }
-  r->host_create_ms = (now_s() - t0) * 1000 / MAX(size->hosts, 1);
+  r->host_create_ms = (pp_bench_now_s() - t0) * 1000 / MAX(size->hosts, 1);
   g_printerr("  %u hosts created%s, %.1f ms each\n", size->hosts,
              opt->push ? " with their tokens and first pushed reports" : "", r->host_create_ms);
 
@@ -869,14 +735,14 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
     }
     if (monitored == size->hosts)
       break;
-    if (now_s() > phase_end) {
+    if (pp_bench_now_s() > phase_end) {
       r->failure = g_strdup_printf("hosts not monitored after %u s (%" G_GINT64_FORMAT " of %u)",
                                    opt->limit_s, monitored, size->hosts);
       goto out;
     }
     g_usleep(250000);
   }
-  g_printerr("  %u hosts monitored after %.1f s\n", size->hosts, now_s() - t0);
+  g_printerr("  %u hosts monitored after %.1f s\n", size->hosts, pp_bench_now_s() - t0);
 
   /* The VMs, from concurrent clients. */
   c.n = size->vms;
@@ -885,7 +751,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   for (guint i = 0; i < size->vms; i++)
     c.ms[i] = -1;
   g_mutex_init(&c.lock);
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   c.deadline = t0 + opt->limit_s;
   {
     g_autoptr(GPtrArray) threads = g_ptr_array_new();
@@ -895,7 +761,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
     for (guint i = 0; i < threads->len; i++)
       g_thread_join(g_ptr_array_index(threads, i));
   }
-  last_create = now_s();
+  last_create = pp_bench_now_s();
   {
     g_autofree double *sorted = g_new(double, MAX(size->vms, 1));
 
@@ -903,7 +769,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
       if (c.ms[i] >= 0)
         sorted[n_made++] = c.ms[i];
     }
-    qsort(sorted, n_made, sizeof(double), compare_double);
+    qsort(sorted, n_made, sizeof(double), pp_bench_compare_double);
     r->created = n_made;
     r->create_rate = n_made / MAX(last_create - t0, 1e-6);
     r->create_p50_ms = quantile(sorted, n_made, 0.50);
@@ -927,7 +793,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
 
     g_array_append_vals(open, c.ids, size->vms);
     for (;;) {
-      double round = now_s();
+      double round = pp_bench_now_s();
       g_autoptr(GArray) still = g_array_new(FALSE, FALSE, sizeof(gint64));
 
       for (guint i = 0; i < open->len; i++) {
@@ -949,16 +815,17 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
       g_array_append_vals(open, still->data, still->len);
       if (open->len == 0) {
         r->settled = TRUE;
-        r->settle_s = now_s() - last_create;
+        r->settle_s = pp_bench_now_s() - last_create;
         break;
       }
-      if (now_s() > deadline) {
+      if (pp_bench_now_s() > deadline) {
         r->failure = g_strdup_printf("not settled after %u s (%u of %u settled)", opt->limit_s,
                                      r->n_settled, size->vms);
         goto out;
       }
-      g_printerr("  %.1f s: %u of %u settled\n", now_s() - last_create, r->n_settled, size->vms);
-      g_usleep((gulong)(MAX(0.25, 2 * (now_s() - round)) * G_USEC_PER_SEC));
+      g_printerr("  %.1f s: %u of %u settled\n", pp_bench_now_s() - last_create, r->n_settled,
+                 size->vms);
+      g_usleep((gulong)(MAX(0.25, 2 * (pp_bench_now_s() - round)) * G_USEC_PER_SEC));
     }
   }
   g_printerr("  settled %.1f s after the last create (%u running, %u pending)\n", r->settle_s,
@@ -968,20 +835,20 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   {
     double ms[5];
     guint n = 0;
-    double start = now_s();
+    double start = pp_bench_now_s();
 
-    while (n < G_N_ELEMENTS(ms) && (n == 0 || now_s() - start < 30)) {
+    while (n < G_N_ELEMENTS(ms) && (n == 0 || pp_bench_now_s() - start < 30)) {
       g_autofree char *why = NULL;
-      double t = now_s();
+      double t = pp_bench_now_s();
       gint64 rows = count_pages("/v1/vms", &why);
 
       if (rows < 0) {
         r->failure = g_steal_pointer(&why);
         goto out;
       }
-      ms[n++] = (now_s() - t) * 1000;
+      ms[n++] = (pp_bench_now_s() - t) * 1000;
     }
-    qsort(ms, n, sizeof(double), compare_double);
+    qsort(ms, n, sizeof(double), pp_bench_compare_double);
     r->list_ms = quantile(ms, n, 0.5);
   }
   /* A page of 100, at up to 100 cursors spread over the ids. */
@@ -992,7 +859,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
     for (guint i = 0; i < n; i++) {
       g_autofree char *path = g_strdup_printf("/v1/vms?limit=100&after=%" G_GINT64_FORMAT,
                                               c.ids[(gsize)i * size->vms / n] - 1);
-      double t = now_s();
+      double t = pp_bench_now_s();
       long status;
       CURLcode code = http("GET", path, NULL, NULL, &status);
 
@@ -1000,9 +867,9 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
         r->failure = g_strdup_printf("GET %s: %s %ld", path, curl_easy_strerror(code), status);
         goto out;
       }
-      ms[i] = (now_s() - t) * 1000;
+      ms[i] = (pp_bench_now_s() - t) * 1000;
     }
-    qsort(ms, n, sizeof(double), compare_double);
+    qsort(ms, n, sizeof(double), pp_bench_compare_double);
     r->page_p50_ms = quantile(ms, n, 0.50);
     r->page_p99_ms = quantile(ms, n, 0.99);
   }
@@ -1014,7 +881,7 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
     for (guint i = 0; i < n; i++) {
       g_autofree char *path =
           g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT, c.ids[(gsize)i * size->vms / n]);
-      double t = now_s();
+      double t = pp_bench_now_s();
       long status;
       CURLcode code = http("GET", path, NULL, NULL, &status);
 
@@ -1022,9 +889,9 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
         r->failure = g_strdup_printf("GET %s: %s %ld", path, curl_easy_strerror(code), status);
         goto out;
       }
-      ms[i] = (now_s() - t) * 1000;
+      ms[i] = (pp_bench_now_s() - t) * 1000;
     }
-    qsort(ms, n, sizeof(double), compare_double);
+    qsort(ms, n, sizeof(double), pp_bench_compare_double);
     r->show_p50_ms = quantile(ms, n, 0.50);
     r->show_p99_ms = quantile(ms, n, 0.99);
   }
@@ -1036,16 +903,17 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   {
     gint64 before = proc_cpu_ticks(pid);
     gint pushed = g_atomic_int_get(&repush.pushed);
-    double t = now_s();
+    double t = pp_bench_now_s();
     gint64 after;
 
     g_usleep(IDLE_S * G_USEC_PER_SEC);
     after = proc_cpu_ticks(pid);
     if (before >= 0 && after >= 0)
-      r->idle_pct = 100.0 * (double)(after - before) / (double)sysconf(_SC_CLK_TCK) / (now_s() - t);
+      r->idle_pct =
+          100.0 * (double)(after - before) / (double)sysconf(_SC_CLK_TCK) / (pp_bench_now_s() - t);
     if (repusher != NULL)
       g_printerr("  idle %.1f %% of a core, with %.1f reports pushed a second\n", r->idle_pct,
-                 (double)(g_atomic_int_get(&repush.pushed) - pushed) / (now_s() - t));
+                 (double)(g_atomic_int_get(&repush.pushed) - pushed) / (pp_bench_now_s() - t));
   }
   if (opt->wrk_s > 0)
     wrk_size(dir, size, c.ids, opt->wrk_s, r);
@@ -1059,9 +927,9 @@ out:
   }
   if (proc != NULL && g_subprocess_get_identifier(proc) != NULL) {
     pid = g_subprocess_get_identifier(proc);
-    r->rss_mib = proc_hwm_mib(pid);
+    r->rss_mib = pp_bench_proc_mem_mib(pid, "VmHWM:");
     r->store_mib = file_mib(dir, "pcipass.db") + file_mib(dir, "pcipass.db-wal");
-    daemon_stop(proc);
+    pp_bench_daemon_stop(proc);
   } else if (proc != NULL && r->failure == NULL) {
     r->failure = g_strdup_printf("pcipassd exited (log: %s)", log);
   }
@@ -1270,7 +1138,7 @@ main(int argc, char **argv)
   }
 
   if (opt.wrk_s > 0)
-    tcp_port = free_port();
+    tcp_port = pp_bench_free_port();
   g_printerr("pcipassd: %s; probe: %s; tree: %s; %u clients; limit %u s per phase\n",
              PP_BENCH_DAEMON, PP_BENCH_PROBE, TREE_TARBALL, opt.clients, opt.limit_s);
   for (guint i = 0; i < sizes->len; i++) {

@@ -51,14 +51,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,6 +65,7 @@
 #include <jansson.h>
 
 #include "pp-autoptr.h"
+#include "pp-bench-util.h"
 #include "pp-events.h"
 #include "pp-store.h"
 
@@ -82,12 +80,6 @@
 #define MAX_HOSTS 100000
 
 G_STATIC_ASSERT(STREAMS <= PP_EVENTS_MAX_STREAMS);
-
-static double
-now_s(void)
-{
-  return (double)g_get_monotonic_time() / G_USEC_PER_SEC;
-}
 
 /* ---- the store, filled before pcipassd starts --------------------------- */
 
@@ -130,7 +122,7 @@ fill_store(const char *db, guint n)
   g_autoptr(GError) error = NULL;
   g_autoptr(PpStore) store = pp_store_open(db, &error);
   g_autoptr(GString) report = g_string_new(NULL);
-  double t0 = now_s();
+  double t0 = pp_bench_now_s();
 
   if (store == NULL)
     g_error("cannot open the store '%s': %s", db, error->message);
@@ -149,7 +141,7 @@ fill_store(const char *db, guint n)
                               &error))
       g_error("host %s: its report: %s", name, error->message);
   }
-  g_printerr("  store: %u hosts of %u devices made in %.1f s\n", n, DEVICES, now_s() - t0);
+  g_printerr("  store: %u hosts of %u devices made in %.1f s\n", n, DEVICES, pp_bench_now_s() - t0);
 }
 
 /* ---- pcipassd ------------------------------------------------------------ */
@@ -157,50 +149,17 @@ fill_store(const char *db, guint n)
 static char *socket_path;
 static guint16 tcp_port;
 
-static size_t
-on_data(char *data, size_t size, size_t n, void *user_data)
-{
-  if (user_data != NULL)
-    g_string_append_len(user_data, data, (gssize)(size * n));
-  return size * n;
-}
-
 /* One request over the Unix socket as its peer (the admin), on @curl
  * (kept alive; NULL: a new connection). */
 static CURLcode
 http(CURL *curl, const char *method, const char *path, const char *body, GString *out, long *status)
 {
-  g_autoptr(CURL) own = NULL;
-  struct curl_slist *headers = NULL;
-  g_autofree char *url = g_strdup_printf("http://localhost%s", path);
-  CURLcode code;
+  const PpBenchHttp how = { .socket_path = socket_path,
+                            .content_type = "application/json",
+                            .timeout_s = WAIT_S };
 
-  if (curl == NULL)
-    curl = own = curl_easy_init();
-  if (curl == NULL)
-    g_error("curl_easy_init failed");
-  *status = 0;
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  } else {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? strlen(body) : 0));
-  }
-  headers = curl_slist_append(headers, "Expect:");
-  if (body != NULL)
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)WAIT_S);
-  code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_slist_free_all(headers);
-  return code;
+  return pp_bench_http(curl, &how, method, path, body, body != NULL ? strlen(body) : 0, out,
+                       status);
 }
 
 /* @method @path, asserting @want; the answer in @out (nullable). */
@@ -221,77 +180,22 @@ http_must(CURL *curl, const char *method, const char *path, const char *body, lo
             out->str);
 }
 
-static void
-die_with_parent(gpointer data)
-{
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* A free TCP port on the loopback: bound, read, closed. */
-static guint16
-free_port(void)
-{
-  struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  socklen_t len = sizeof(in);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  guint16 port = 0;
-
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&in, sizeof(in)) == 0 &&
-      getsockname(fd, (struct sockaddr *)&in, &len) == 0)
-    port = ntohs(in.sin_port);
-  if (fd >= 0)
-    close(fd);
-  if (port == 0)
-    g_error("cannot find a free TCP port on 127.0.0.1: %s", g_strerror(errno));
-  return port;
-}
-
 static GSubprocess *
 daemon_start(const char *dir, const char *log)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  const PpBenchHttp how = { .socket_path = socket_path, .timeout_s = WAIT_S };
   g_autofree char *state = g_build_filename(dir, "state", NULL);
   g_autofree char *listen = g_strdup_printf("127.0.0.1:%u", tcp_port);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
   /* No monitor pass but the first, at start: the hosts push. */
   const char *argv[] = { PP_BENCH_DAEMON, "--state-dir", state,  "--socket",
                          socket_path,     "--listen",    listen, "--monitor-interval",
                          "3600",          NULL };
-  GSubprocess *proc;
-  double deadline = now_s() + 60;
-  int fd;
+  GSubprocess *proc = pp_bench_daemon_start(argv, log, &how, "/v1/whoami", 60, &why);
 
-  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    g_error("cannot open '%s': %s", log, g_strerror(errno));
-  g_subprocess_launcher_take_stderr_fd(launcher, fd);
-  proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
   if (proc == NULL)
-    g_error("cannot start '%s': %s", PP_BENCH_DAEMON, error->message);
-  for (;;) {
-    long status;
-
-    if (http(NULL, "GET", "/v1/whoami", NULL, NULL, &status) == CURLE_OK && status == 200)
-      return proc;
-    if (g_subprocess_get_identifier(proc) == NULL || now_s() > deadline)
-      g_error("pcipassd did not answer within 60 s (log: %s)", log);
-    g_usleep(20000);
-  }
-}
-
-static void
-daemon_stop(GSubprocess *proc)
-{
-  double deadline = now_s() + 10;
-
-  g_subprocess_send_signal(proc, SIGTERM);
-  while (g_subprocess_get_identifier(proc) != NULL && now_s() < deadline)
-    g_usleep(20000);
-  if (g_subprocess_get_identifier(proc) != NULL)
-    g_subprocess_force_exit(proc);
-  g_subprocess_wait(proc, NULL, NULL);
+    g_error("%s", why);
+  return proc;
 }
 
 /* pcipassd's CPU time in seconds, or -1: the sum of its threads' run
@@ -332,28 +236,15 @@ proc_cpu_s(const char *pid)
          (double)sysconf(_SC_CLK_TCK);
 }
 
-/* @key ("VmHWM:", "VmRSS:") of @pid in MiB, or -1. */
-static double
-proc_mem_mib(const char *pid, const char *key)
-{
-  g_autofree char *path = g_strdup_printf("/proc/%s/status", pid);
-  g_autofree char *text = NULL;
-  const char *at;
-
-  if (!g_file_get_contents(path, &text, NULL, NULL) || (at = strstr(text, key)) == NULL)
-    return -1;
-  return (double)g_ascii_strtoll(at + strlen(key), NULL, 10) / 1024.0;
-}
-
 /* Waits until pcipassd's CPU stays still for a second (its first monitor
  * pass reconciles every host's domains at start). */
 static void
 wait_idle(const char *pid)
 {
-  double deadline = now_s() + 120, last = proc_cpu_s(pid);
+  double deadline = pp_bench_now_s() + 120, last = proc_cpu_s(pid);
   guint still = 0;
 
-  while (still < 4 && now_s() < deadline) {
+  while (still < 4 && pp_bench_now_s() < deadline) {
     double cpu;
 
     g_usleep(250000);
@@ -530,7 +421,7 @@ readers_run(gpointer data)
     if (n <= 0)
       continue;
     {
-      double t = now_s();
+      double t = pp_bench_now_s();
 
       g_mutex_lock(&r->lock);
       for (guint i = 0; i < STREAMS; i++) {
@@ -581,7 +472,7 @@ static GThread *
 readers_start(Readers *r, char **tokens)
 {
   GThread *thread;
-  double deadline = now_s() + WAIT_S;
+  double deadline = pp_bench_now_s() + WAIT_S;
 
   for (guint i = 0; i < STREAMS; i++)
     stream_open(&r->s[i], i / STREAMS_PER_USER, tokens[i / STREAMS_PER_USER]);
@@ -589,7 +480,7 @@ readers_start(Readers *r, char **tokens)
   g_mutex_lock(&r->lock);
   while (r->hellos < STREAMS && r->failure == NULL)
     if (!g_cond_wait_until(&r->cond, &r->lock,
-                           g_get_monotonic_time() + (gint64)((deadline - now_s()) * 1e6)))
+                           g_get_monotonic_time() + (gint64)((deadline - pp_bench_now_s()) * 1e6)))
       break;
   if (r->hellos < STREAMS)
     g_error("%u of %u streams said hello within %d s: %s", r->hellos, STREAMS, WAIT_S,
@@ -616,18 +507,10 @@ readers_stop(Readers *r, GThread *thread)
 
 /* ---- the phases ---------------------------------------------------------- */
 
-static int
-compare_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
-
 static double
 quantile(GArray *values, double q)
 {
-  g_array_sort(values, compare_double);
+  g_array_sort(values, pp_bench_compare_double);
   return values->len == 0 ? -1
                           : g_array_index(values, double, (guint)(q * (values->len - 1) + 0.5));
 }
@@ -686,9 +569,9 @@ changes(CURL *curl, const char *pid, guint hosts, guint count, Readers *r, Resul
         r->s[i].matched_at = 0;
       g_mutex_unlock(&r->lock);
     }
-    t0 = now_s();
+    t0 = pp_bench_now_s();
     http_must(curl, "POST", path, NULL, 200, NULL);
-    t1 = now_s();
+    t1 = pp_bench_now_s();
     g_array_append_val(req, (double){ (t1 - t0) * 1000 });
     if (r == NULL)
       continue;
@@ -757,10 +640,10 @@ poll_baseline(CURL *curl, const char *pid, guint polls, Result *res)
   guint64 bytes = 0;
 
   for (guint i = 0; i < polls; i++) {
-    double c0 = proc_cpu_s(pid), t0 = now_s();
+    double c0 = proc_cpu_s(pid), t0 = pp_bench_now_s();
 
     read_list(curl, &bytes, &res->poll_pages);
-    g_array_append_val(ms, (double){ (now_s() - t0) * 1000 });
+    g_array_append_val(ms, (double){ (pp_bench_now_s() - t0) * 1000 });
     g_array_append_val(cpu, (double){ (proc_cpu_s(pid) - c0) * 1000 });
   }
   res->polled = TRUE;
@@ -807,12 +690,12 @@ burst(Readers *r, guint hosts, guint n, Result *res)
     resyncs[i] = r->s[i].resyncs;
   }
   g_mutex_unlock(&r->lock);
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   for (guint i = 0; i < BURST_CLIENTS; i++)
     threads[i] = g_thread_new("burst", burst_worker, &b);
   for (guint i = 0; i < BURST_CLIENTS; i++)
     g_thread_join(threads[i]);
-  res->burst_s = now_s() - t0;
+  res->burst_s = pp_bench_now_s() - t0;
   res->burst_n = n;
   /* Every pass told: the counter still for a second. */
   quiet = metric("pcipass_events_sent_total");
@@ -886,10 +769,10 @@ run_size(const char *base, guint hosts, guint count, guint polls, guint burst_n,
   socket_path = g_build_filename(dir, "pcipassd.sock", NULL);
   g_mkdir_with_parents(state, 0700);
   g_printerr("%u hosts: pcipassd on %s (log %s)\n", hosts, dir, log);
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   fill_store(db, hosts);
-  res->fill_s = now_s() - t0;
-  tcp_port = free_port();
+  res->fill_s = pp_bench_now_s() - t0;
+  tcp_port = pp_bench_free_port();
   proc = daemon_start(dir, log);
   pid = g_subprocess_get_identifier(proc);
   wait_idle(pid);
@@ -910,14 +793,14 @@ run_size(const char *base, guint hosts, guint count, guint polls, guint burst_n,
   /* The changes without a stream: what they cost anyway. */
   res->cpu0_ms = changes(curl, pid, hosts, count, NULL, res);
   g_printerr("  %u changes without streams: pcipassd %.2f ms CPU each\n", count, res->cpu0_ms);
-  res->rss0 = proc_mem_mib(pid, "VmRSS:");
-  res->hwm0 = proc_mem_mib(pid, "VmHWM:");
+  res->rss0 = pp_bench_proc_mem_mib(pid, "VmRSS:");
+  res->hwm0 = pp_bench_proc_mem_mib(pid, "VmHWM:");
   reader = readers_start(r, tokens);
   /* Let the streams' first allocations settle. */
   g_usleep(200000);
-  res->rss64 = proc_mem_mib(pid, "VmRSS:");
+  res->rss64 = pp_bench_proc_mem_mib(pid, "VmRSS:");
   res->cpu64_ms = changes(curl, pid, hosts, count, r, res);
-  res->hwm64 = proc_mem_mib(pid, "VmHWM:");
+  res->hwm64 = pp_bench_proc_mem_mib(pid, "VmHWM:");
   g_printerr("  %u changes with %u streams: every stream told after %.1f ms (median), %.1f ms "
              "(p99); pcipassd %.2f ms CPU each\n",
              count, STREAMS, res->p50_ms, res->p99_ms, res->cpu64_ms);
@@ -931,10 +814,10 @@ run_size(const char *base, guint hosts, guint count, guint polls, guint burst_n,
     g_printerr("  burst: %u hosts disabled in %.2f s; %u..%u events per stream\n", res->burst_n,
                res->burst_s, res->burst_min, res->burst_max);
   }
-  res->hwm_end = proc_mem_mib(pid, "VmHWM:");
+  res->hwm_end = pp_bench_proc_mem_mib(pid, "VmHWM:");
   readers_stop(r, reader);
   g_free(r);
-  daemon_stop(proc);
+  pp_bench_daemon_stop(proc);
   for (guint u = 0; u < USERS; u++)
     g_free(tokens[u]);
   remove_tree(dir);

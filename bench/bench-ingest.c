@@ -38,12 +38,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -54,6 +51,7 @@
 #include <sqlite3.h>
 
 #include "pp-autoptr.h"
+#include "pp-bench-util.h"
 #include "pp-probe-report.h"
 #include "pp-store.h"
 
@@ -202,12 +200,6 @@ reports_clear(Reports *r)
     g_strfreev(r->texts[p]);
 }
 
-static double
-now_s(void)
-{
-  return (double)g_get_monotonic_time() / G_USEC_PER_SEC;
-}
-
 static long
 peak_rss_mib(void)
 {
@@ -262,7 +254,7 @@ phase_in_process(PpStore *store, const gint64 *ids, const Reports *r, guint pass
                  guint *ret_changed)
 {
   guint changed = 0;
-  double t0 = now_s(), elapsed;
+  double t0 = pp_bench_now_s(), elapsed;
 
   for (guint h = 0; h < r->n; h++) {
     const char *text = r->texts[pass - 1][h];
@@ -284,7 +276,7 @@ phase_in_process(PpStore *store, const gint64 *ids, const Reports *r, guint pass
       changed += result.changed;
     }
   }
-  elapsed = now_s() - t0;
+  elapsed = pp_bench_now_s() - t0;
   *ret_changed = changed;
   return r->n / elapsed;
 }
@@ -332,96 +324,31 @@ run_in_process(const char *dir, const Reports *r, gboolean baseline)
 
 static char *socket_path;
 
-static size_t
-on_data(char *data, size_t size, size_t n, void *user_data)
-{
-  if (user_data != NULL)
-    g_string_append_len(user_data, data, (gssize)(size * n));
-  return size * n;
-}
-
 /* One request on @curl (kept alive between calls; NULL: a new one). */
 static CURLcode
 http(CURL *curl, const char *method, const char *path, const char *token, const char *body,
      gsize len, GString *out, long *status)
 {
-  g_autoptr(CURL) own = NULL;
-  struct curl_slist *headers = NULL;
-  g_autofree char *url = g_strdup_printf("http://localhost%s", path);
-  g_autofree char *auth = NULL;
-  CURLcode code;
+  const PpBenchHttp how = { .socket_path = socket_path, .token = token, .timeout_s = 60 };
 
-  if (curl == NULL)
-    curl = own = curl_easy_init();
-  if (curl == NULL)
-    g_error("curl_easy_init failed");
-  *status = 0;
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? len : 0));
-  headers = curl_slist_append(headers, "Expect:");
-  if (token != NULL) {
-    auth = g_strdup_printf("Authorization: Bearer %s", token);
-    headers = curl_slist_append(headers, auth);
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_slist_free_all(headers);
-  return code;
-}
-
-static void
-die_with_parent(gpointer data)
-{
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  return pp_bench_http(curl, &how, method, path, body, len, out, status);
 }
 
 static GSubprocess *
 daemon_start(const char *dir, const char *log)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  const PpBenchHttp how = { .socket_path = socket_path, .timeout_s = 60 };
   g_autofree char *state = g_build_filename(dir, "state", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *why = NULL;
   /* No monitor pass during the bench: push hosts are never probed, but
    * each pass would check their libvirt. */
   const char *argv[] = { PP_BENCH_DAEMON, "--state-dir",        state,  "--socket",
                          socket_path,     "--monitor-interval", "3600", NULL };
-  GSubprocess *proc;
-  double deadline = now_s() + 30;
-  int fd;
+  GSubprocess *proc = pp_bench_daemon_start(argv, log, &how, "/v1/whoami", 30, &why);
 
-  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    g_error("cannot open '%s': %s", log, g_strerror(errno));
-  g_subprocess_launcher_take_stderr_fd(launcher, fd);
-  proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
   if (proc == NULL)
-    g_error("cannot start '%s': %s", PP_BENCH_DAEMON, error->message);
-  for (;;) {
-    long status;
-
-    if (http(NULL, "GET", "/v1/whoami", NULL, NULL, 0, NULL, &status) == CURLE_OK && status == 200)
-      return proc;
-    if (g_subprocess_get_identifier(proc) == NULL || now_s() > deadline)
-      g_error("pcipassd did not answer within 30 s (log: %s)", log);
-    g_usleep(20000);
-  }
-}
-
-static void
-daemon_stop(GSubprocess *proc)
-{
-  g_subprocess_send_signal(proc, SIGTERM);
-  g_subprocess_wait(proc, NULL, NULL);
+    g_error("%s", why);
+  return proc;
 }
 
 /* The hosts, made over the socket as the admin, each with its token. */
@@ -484,7 +411,7 @@ phase_worker(gpointer data)
     if (h >= ph->r->n)
       return NULL;
     g_string_truncate(out, 0);
-    t0 = now_s();
+    t0 = pp_bench_now_s();
     if (ph->pass == 0) {
       path = g_strdup("/v1/whoami");
       code = http(curl, "GET", path, NULL, NULL, 0, out, &status);
@@ -493,7 +420,7 @@ phase_worker(gpointer data)
       text = ph->r->texts[ph->pass - 1][h];
       code = http(curl, "POST", path, ph->tokens[h], text, strlen(text), out, &status);
     }
-    ph->ms[h] = (now_s() - t0) * 1000;
+    ph->ms[h] = (pp_bench_now_s() - t0) * 1000;
     if (code != CURLE_OK || status != 200) {
       g_mutex_lock(&ph->lock);
       if (ph->error == NULL)
@@ -507,14 +434,6 @@ phase_worker(gpointer data)
   }
 }
 
-static int
-compare_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return (x > y) - (x < y);
-}
-
 static double
 phase_daemon(const Reports *r, char **tokens, guint pass, guint clients, const char *label,
              guint *ret_changed)
@@ -526,16 +445,16 @@ phase_daemon(const Reports *r, char **tokens, guint pass, guint clients, const c
 
   ph.ms = g_new0(double, r->n);
   g_mutex_init(&ph.lock);
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   for (guint i = 0; i < clients; i++)
     g_ptr_array_add(threads, g_thread_new("client", phase_worker, &ph));
   for (guint i = 0; i < threads->len; i++)
     g_thread_join(g_ptr_array_index(threads, i));
-  elapsed = now_s() - t0;
+  elapsed = pp_bench_now_s() - t0;
   if (ph.error != NULL)
     g_error("%s", ph.error);
   sorted = g_memdup2(ph.ms, sizeof(double) * r->n);
-  qsort(sorted, r->n, sizeof(double), compare_double);
+  qsort(sorted, r->n, sizeof(double), pp_bench_compare_double);
   rate = r->n / elapsed;
   printf("  %-9s %-10s %9.0f %s/s  p50 %.2f ms  p99 %.2f ms  (%d of %u reconciled)\n", "pcipassd",
          label, rate, pass == 0 ? "requests" : "reports", sorted[r->n / 2],
@@ -560,10 +479,10 @@ run_daemon(const char *dir, const Reports *r, guint clients)
 
   socket_path = g_build_filename(dir, "pcipassd.sock", NULL);
   proc = daemon_start(dir, log);
-  t0 = now_s();
+  t0 = pp_bench_now_s();
   tokens = daemon_hosts(r->n);
   printf("  pcipassd: %u hosts and their report tokens made in %.1f s (log '%s')\n", r->n,
-         now_s() - t0, log);
+         pp_bench_now_s() - t0, log);
   rates.floor = phase_daemon(r, tokens, 0, clients, "whoami", &changed);
   rates.first = phase_daemon(r, tokens, 1, clients, "first", &changed);
   rates.unchanged = phase_daemon(r, tokens, 1, clients, "unchanged", &changed);
@@ -572,7 +491,7 @@ run_daemon(const char *dir, const Reports *r, guint clients)
   rates.changed = phase_daemon(r, tokens, 2, clients, "changed", &changed);
   if (changed != r->n)
     g_error("%u of %u changed reports were reconciled", changed, r->n);
-  daemon_stop(proc);
+  pp_bench_daemon_stop(proc);
   g_clear_pointer(&socket_path, g_free);
   return rates;
 }

@@ -465,6 +465,18 @@ test_logout(PpTestDaemon *f, gconstpointer data)
   }
 }
 
+/* Waits until pcipassd holds @n event streams. */
+static void
+wait_streams(PpTestDaemon *f, guint n)
+{
+  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
+
+  while (pp_test_metric(f, "pcipass_event_streams") != n) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(20 * 1000);
+  }
+}
+
 /* A client that closes its connection frees its stream at once: not at
  * a heartbeat (an hour away here), nor at an event. */
 static void
@@ -474,7 +486,6 @@ test_client_gone(PpTestDaemon *f, gconstpointer data)
   g_autofree char *alice_auth = NULL;
   g_auto(Conn) gone = { .fd = -1 };
   g_auto(Conn) kept = { .fd = -1 };
-  gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;
 
   pp_test_daemon_start(f, (const char *const[]){ "--event-heartbeat", "3600", NULL });
   alice = pp_test_add_user(f, "alice");
@@ -483,13 +494,49 @@ test_client_gone(PpTestDaemon *f, gconstpointer data)
   stream_open(f, alice_auth, "alice", &kept);
   g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 2);
   conn_clear(&gone);
-  while (pp_test_metric(f, "pcipass_event_streams") != 1) {
-    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-    g_usleep(20 * 1000);
-  }
+  wait_streams(f, 1);
   /* The other goes on, and hears what comes. */
   pp_test_add_tree_host(f, "node1", f->trees[0]);
   conn_wait_for(&kept, "event: host\ndata: {\"id\":1,\"name\":\"node1\"");
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 1);
+}
+
+/* The heartbeat checks each stream's token again: one deleted since the
+ * stream opened ends it at the next beat; a stream of the same user's
+ * other token, still good, goes on and is pinged. */
+static void
+test_token_gone(PpTestDaemon *f, gconstpointer data)
+{
+  g_autofree char *alice = NULL;
+  g_autofree char *alice_auth = NULL;
+  g_autofree char *second_auth = NULL;
+  g_autofree char *path = NULL;
+  g_auto(PpTestReply) reply = { 0 };
+  g_auto(Conn) gone = { .fd = -1 };
+  g_auto(Conn) kept = { .fd = -1 };
+
+  pp_test_daemon_start(f, (const char *const[]){ "--event-heartbeat", "1", NULL });
+  alice = pp_test_add_user(f, "alice");
+  alice_auth = bearer(alice);
+  pp_test_http(f, NULL, alice, "POST", "/v1/tokens", "{}", 2, &reply);
+  g_assert_cmpint(reply.status, ==, 201);
+  second_auth = bearer(json_string_value(json_object_get(reply.json, "token")));
+  path = g_strdup_printf("/v1/tokens/%" JSON_INTEGER_FORMAT,
+                         json_integer_value(json_object_get(reply.json, "id")));
+  pp_test_reply_clear(&reply);
+  stream_open(f, second_auth, "alice", &gone);
+  stream_open(f, alice_auth, "alice", &kept);
+  g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 2);
+
+  pp_test_http(f, NULL, alice, "DELETE", path, NULL, 0, &reply);
+  g_assert_cmpint(reply.status, ==, 200);
+  conn_wait_closed(&gone);
+  wait_streams(f, 1);
+  /* Two beats later the other is still open, pinged. */
+  conn_wait_for(&kept, ": ping\n\n");
+  g_string_truncate(kept.got, 0);
+  conn_wait_for(&kept, ": ping\n\n");
+  g_assert_false(kept.eof);
   g_assert_cmpuint(pp_test_metric(f, "pcipass_event_streams"), ==, 1);
 }
 
@@ -506,6 +553,8 @@ main(int argc, char **argv)
   g_test_add("/events/logout", PpTestDaemon, NULL, pp_test_daemon_set_up, test_logout,
              pp_test_daemon_tear_down);
   g_test_add("/events/client-gone", PpTestDaemon, NULL, pp_test_daemon_set_up, test_client_gone,
+             pp_test_daemon_tear_down);
+  g_test_add("/events/token-gone", PpTestDaemon, NULL, pp_test_daemon_set_up, test_token_gone,
              pp_test_daemon_tear_down);
   return g_test_run();
 }

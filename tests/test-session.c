@@ -344,6 +344,13 @@ test_expired(PpTestDaemon *f, gconstpointer data)
   request(f, "POST", "/v1/session", NULL, NULL, body, &a);
   g_assert_nonnull(strstr(pp_test_error_message(&a.reply, 401), "not known"));
   g_assert_null(a.set_cookie);
+  /* In the very words of the same token as a bearer's (one check for both). */
+  {
+    g_auto(PpTestReply) bearer = { 0 };
+
+    pp_test_http(f, NULL, alice, "GET", "/v1/whoami", NULL, 0, &bearer);
+    g_assert_cmpstr(pp_test_error_message(&bearer, 401), ==, pp_test_error_message(&a.reply, 401));
+  }
   answer_clear(&a);
   request(f, "GET", "/v1/whoami", b.cookie, NULL, NULL, &a);
   g_assert_cmpint(a.reply.status, ==, 401);

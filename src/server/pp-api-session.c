@@ -41,7 +41,6 @@ sessions_on(const PpApiCall *call, GError **error)
 json_t *
 api_session_create(PpApiCall *call, guint *ret_status, GError **error)
 {
-  g_autoptr(GError) local = NULL;
   g_autoptr(PpUser) user = NULL;
   g_autofree char *hash = NULL;
   g_autofree char *id = NULL;
@@ -66,18 +65,9 @@ api_session_create(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   }
   hash = pp_auth_token_hash(token);
-  user = pp_store_token_authenticate(call->ctx->store, hash, call->now, &local);
-  if (user == NULL) {
-    if (g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND) ||
-        g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED)) {
-      g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
-                  "the token is not known (it may have been mistyped, made for another pcipassd, "
-                  "deleted, or be past its expiry: pcipass token list shows yours)");
-      return NULL;
-    }
-    g_propagate_error(error, g_steal_pointer(&local));
+  user = pp_auth_user_by_token_hash(call->ctx->store, hash, call->now, error);
+  if (user == NULL)
     return NULL;
-  }
   session = pp_sessions_add(call->ctx->sessions, user->id, hash, call->now, &id);
   if (session == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_UNAVAILABLE,

@@ -178,30 +178,15 @@ authenticate_unix(PpStore *store, const PpHttpPeer *peer, gint64 now, GError **e
   return NULL;
 }
 
-static PpUser *
-authenticate_token(PpStore *store, const char *authorization, gint64 now, GError **error)
+PpUser *
+pp_auth_user_by_token_hash(PpStore *store, const char *token_hash, gint64 now, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  g_autofree char *hash = NULL;
-  const char *secret;
   PpUser *user;
 
-  if (authorization == NULL) {
-    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
-                "no credentials: send 'Authorization: Bearer TOKEN' (pcipass token create)");
-    return NULL;
-  }
-  if (strlen(authorization) > PP_AUTH_MAX_TOKEN ||
-      g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0) {
-    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
-                "the Authorization header is not 'Bearer TOKEN'");
-    return NULL;
-  }
-  secret = authorization + 7;
-  while (*secret == ' ')
-    secret++;
-  hash = pp_auth_token_hash(secret);
-  user = pp_store_token_authenticate(store, hash, now, &local);
+  g_return_val_if_fail(store != NULL && token_hash != NULL, NULL);
+
+  user = pp_store_token_authenticate(store, token_hash, now, &local);
   if (user != NULL)
     return user;
   /* Never the token itself: it may be someone's mistyped secret. An
@@ -219,6 +204,30 @@ authenticate_token(PpStore *store, const char *authorization, gint64 now, GError
   }
   g_propagate_error(error, g_steal_pointer(&local));
   return NULL;
+}
+
+static PpUser *
+authenticate_token(PpStore *store, const char *authorization, gint64 now, GError **error)
+{
+  g_autofree char *hash = NULL;
+  const char *secret;
+
+  if (authorization == NULL) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "no credentials: send 'Authorization: Bearer TOKEN' (pcipass token create)");
+    return NULL;
+  }
+  if (strlen(authorization) > PP_AUTH_MAX_TOKEN ||
+      g_ascii_strncasecmp(authorization, "Bearer ", 7) != 0) {
+    g_set_error(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED,
+                "the Authorization header is not 'Bearer TOKEN'");
+    return NULL;
+  }
+  secret = authorization + 7;
+  while (*secret == ' ')
+    secret++;
+  hash = pp_auth_token_hash(secret);
+  return pp_auth_user_by_token_hash(store, hash, now, error);
 }
 
 PpUser *

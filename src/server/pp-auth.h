@@ -66,6 +66,20 @@ PpHostToken *pp_auth_authenticate_host(PpStore *store, const char *authorization
 char *pp_auth_token_hash(const char *secret);
 
 /**
+ * pp_auth_user_by_token_hash:
+ * @token_hash: the SHA-256 of a user's API token (pp_auth_token_hash())
+ *
+ * The user a token is for: what a bearer token, a login (POST
+ * /v1/session) and an events stream's recheck all ask.
+ *
+ * Returns: (transfer full): the user, or %NULL with UNAUTHENTICATED ("the
+ *   token is not known ...") where no token has @token_hash or it is past
+ *   its expiry at @now, or with the store's error.
+ */
+PpUser *pp_auth_user_by_token_hash(PpStore *store, const char *token_hash, gint64 now,
+                                   GError **error);
+
+/**
  * pp_auth_authenticate:
  * @peer: the connection's peer
  * @authorization: (nullable): the Authorization header

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "pp-auth.h"
 #include "pp-autoptr.h"
 #include "pp-events.h"
 #include "pp-id-set.h"
@@ -287,10 +288,9 @@ client_still_good(PpEvents *events, Client *client, gint64 now)
   }
   if (token_hash == NULL)
     return TRUE; /* the Unix socket's peer: its uid does not expire */
-  user = pp_store_token_authenticate(events->store, token_hash, now, &error);
-  if (user == NULL)
-    return !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND) &&
-           !g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_EXPIRED);
+  user = pp_auth_user_by_token_hash(events->store, token_hash, now, &error);
+  if (user == NULL) /* a store that fails now keeps the stream: the next beat asks again */
+    return !g_error_matches(error, PP_AUTH_ERROR, PP_AUTH_ERROR_UNAUTHENTICATED);
   return user->id == client->user_id;
 }
 
