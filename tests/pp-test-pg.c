@@ -23,15 +23,18 @@ struct _PpTestPg {
   guint next_database;
 };
 
-/* The server programs' folder: `pg_config --bindir`, else Debian's for 15.
- * Returns: (transfer full). */
+/* The server programs' folder: $PP_PG_BINDIR, else `pg_config --bindir`,
+ * else Debian's for 15. Returns: (transfer full). */
 static char *
 pg_bindir(void)
 {
   const char *const argv[] = { "pg_config", "--bindir", NULL };
+  const char *env = g_getenv("PP_PG_BINDIR");
   g_autofree char *out = NULL;
   int status = -1;
 
+  if (env && *env)
+    return g_strdup(env);
   if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
                    NULL, NULL, &out, NULL, &status, NULL) &&
       g_spawn_check_wait_status(status, NULL) && out && *g_strstrip(out)) {

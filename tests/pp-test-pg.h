@@ -12,7 +12,9 @@ G_BEGIN_DECLS
 typedef struct _PpTestPg PpTestPg;
 
 /* Whether PostgreSQL's server programs (initdb, pg_ctl, postgres) are
- * installed, and as root whether the user postgres exists to run them. */
+ * installed (in $PP_PG_BINDIR if set, else where `pg_config --bindir` or
+ * Debian's PostgreSQL 15 has them), and as root whether the user postgres
+ * exists to run them. */
 gboolean pp_test_pg_available(void);
 
 /* For a test that needs PostgreSQL: TRUE when it is available; otherwise

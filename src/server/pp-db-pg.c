@@ -251,17 +251,20 @@ pg_deliver_changes(PpDbPg *db)
 }
 
 /* Reads what the server sent without waiting, then delivers the changes.
- * FALSE (GONE set) when the connection is lost. */
+ * FALSE when the connection is lost, with GONE set if @set_error (after a
+ * success, the loss is for the next call to find). */
 static gboolean
-pg_consume(PpDbPg *db)
+pg_consume(PpDbPg *db, gboolean set_error)
 {
   gboolean ok = TRUE;
 
   if (PQstatus(db->conn) != CONNECTION_OK || !PQconsumeInput(db->conn)) {
-    g_autofree char *message = pg_message_first_line(PQerrorMessage(db->conn));
-
-    pg_set_error(db, PP_DB_ERR_GONE, "connection to the database lost: %s", message);
     ok = FALSE;
+    if (set_error) {
+      g_autofree char *message = pg_message_first_line(PQerrorMessage(db->conn));
+
+      pg_set_error(db, PP_DB_ERR_GONE, "connection to the database lost: %s", message);
+    }
   }
   pg_deliver_changes(db);
   return ok;
@@ -500,8 +503,7 @@ pp_db_pg_commit(PpDb *db_)
     ok = FALSE;
   }
   PQclear(result);
-  if (!pg_consume(db) && ok)
-    ok = FALSE;
+  pg_consume(db, FALSE);
   return ok;
 }
 
@@ -542,7 +544,7 @@ pp_db_pg_dispatch(PpDb *db_)
   PpDbPg *db = (PpDbPg *)db_;
 
   pg_clear_error(db);
-  return pg_consume(db);
+  return pg_consume(db, TRUE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -808,12 +810,12 @@ pp_db_pg_step(PpDbStmt *stmt_)
 {
   PpDbPgStmt *stmt = (PpDbPgStmt *)stmt_;
   PpDbPg *db = stmt->db;
-  PpDbStep step;
 
   pg_clear_error(db);
   if (stmt->result && stmt->row < PQntuples(stmt->result)) {
-    /* The next row of the run under way. */
+    /* The next row of the run under way: what libpq has read already. */
     stmt->row++;
+    pg_deliver_changes(db);
   } else {
     /* A first step, or one after the last row: SQLite runs the statement
      * again with the same bindings, and so do we. */
@@ -822,11 +824,9 @@ pp_db_pg_step(PpDbStmt *stmt_)
       pg_deliver_changes(db);
       return PP_DB_STEP_ERROR;
     }
+    pg_consume(db, FALSE);
   }
-  step = stmt->row < PQntuples(stmt->result) ? PP_DB_STEP_ROW : PP_DB_STEP_DONE;
-  if (!pg_consume(db))
-    return PP_DB_STEP_ERROR;
-  return step;
+  return stmt->row < PQntuples(stmt->result) ? PP_DB_STEP_ROW : PP_DB_STEP_DONE;
 }
 
 /* The current row's value of @col, or NULL (SQL NULL, no row, no column). */
