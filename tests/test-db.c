@@ -204,6 +204,12 @@ test_params(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(pp_db_errmsg(f->db), "'?0'"));
     g_assert_null(pp_db_prepare(f->db, "SELECT ?99999999999999999999"));
     g_assert_nonnull(strstr(pp_db_errmsg(f->db), "out of range"));
+
+    /* Finalized statements do not pile up on the server. */
+    gint64 before = query_int(f->db, "SELECT count(*) FROM pg_prepared_statements");
+    for (int i = 0; i < 5; i++)
+      g_assert_cmpint(query_int(f->db, "SELECT 1"), ==, 1);
+    g_assert_cmpint(query_int(f->db, "SELECT count(*) FROM pg_prepared_statements"), ==, before);
   }
 }
 

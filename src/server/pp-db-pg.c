@@ -455,11 +455,9 @@ pp_db_pg_begin_write(PpDb *db_)
   pg_clear_error(db);
   if (!pg_check_no_transaction(db))
     return FALSE;
-  if (!pg_run(db, "BEGIN ISOLATION LEVEL READ COMMITTED"))
-    return FALSE;
-  if (!pg_run(db, PG_WRITE_LOCK_SQL)) {
-    /* Not had in time (lock_timeout: BUSY): end the transaction, keep the
-     * reason. */
+  /* One round trip: if the lock is not had in time (lock_timeout: BUSY),
+   * the transaction is in error; end it, keeping the reason. */
+  if (!pg_run(db, "BEGIN ISOLATION LEVEL READ COMMITTED; " PG_WRITE_LOCK_SQL)) {
     pp_db_pg_rollback(db_);
     return FALSE;
   }
