@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "pp-context-iso.h"
+#include "pp-db-sqlite.h"
 #include "pp-store-network.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
@@ -75,7 +76,7 @@ place(PpStore *store, gint64 owner_id, gint64 host_id, gint64 network_id, guint 
       gboolean from_start)
 {
   g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   double spent = 0;
 
   for (guint i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "pp-db-sqlite.h"
 #include "pp-store-network.h"
 #include "pp-store-priv.h"
 #include "pp-store.h"
@@ -123,7 +124,7 @@ vm_leases(Fixture *f, gint64 vm_id)
 static gint64
 raw_int(PpStore *store, const char *sql)
 {
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   sqlite3_stmt *stmt = NULL;
   gint64 value;
 
@@ -141,7 +142,7 @@ test_schema_unique(Fixture *f, gconstpointer data)
 {
   g_autoptr(PpNetwork) a = add_network(f, NET_SMALL);
   g_autoptr(PpNetwork) b = add_network(f, NET_SAME_IPS);
-  sqlite3 *db = pp_store_test_get_db(f->store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(f->store));
   g_autofree char *insert = NULL;
 
   insert = g_strdup_printf("INSERT INTO network_lease (network_id, ar_id, idx, mac, ip4) "

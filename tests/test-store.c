@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "pp-db-sqlite.h"
 #include "pp-pci-address.h"
 #include "pp-store-network.h"
 #include "pp-store-priv.h"
@@ -251,7 +252,7 @@ static const SynthDevice four_nics[] = {
 static int
 raw_exec(PpStore *store, const char *sql, char **ret_message)
 {
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
   *ret_message = g_strdup(sqlite3_errmsg(db));
@@ -261,7 +262,7 @@ raw_exec(PpStore *store, const char *sql, char **ret_message)
 static gint64
 raw_int(PpStore *store, const char *sql)
 {
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   sqlite3_stmt *stmt = NULL;
   gint64 v;
 
@@ -279,7 +280,7 @@ raw_int(PpStore *store, const char *sql)
 static void
 test_open(Fixture *f, gconstpointer data)
 {
-  sqlite3 *db = pp_store_test_get_db(f->store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(f->store));
   sqlite3_stmt *stmt = NULL;
 
   g_assert_cmpint(pp_store_get_schema_version(f->store), ==, 14);
@@ -900,7 +901,7 @@ test_busy(Fixture *f, gconstpointer data)
 
   g_assert_no_error(error);
   g_assert_cmpint(raw_exec(other, "BEGIN IMMEDIATE", &message), ==, SQLITE_OK);
-  sqlite3_busy_timeout(pp_store_test_get_db(f->store), 10);
+  sqlite3_busy_timeout(pp_db_sqlite_handle(pp_store_test_get_db(f->store)), 10);
   host = pp_store_host_create(f->store, &spec, 1000, &error);
   g_assert_null(host);
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_BUSY);
@@ -2337,7 +2338,7 @@ test_attributes_json(Fixture *f, gconstpointer data)
 
   reconcile(f->store, host->id, "", four_nics, 1, 2000);
   {
-    sqlite3 *db = pp_store_test_get_db(f->store);
+    sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(f->store));
     sqlite3_stmt *stmt = NULL;
 
     g_assert_cmpint(
@@ -3433,8 +3434,9 @@ test_quota_create(Fixture *f, gconstpointer data)
         first->id);
     sqlite3_stmt *stmt = NULL;
 
-    g_assert_cmpint(sqlite3_prepare_v2(pp_store_test_get_db(f->store), sql, -1, &stmt, NULL), ==,
-                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_prepare_v2(pp_db_sqlite_handle(pp_store_test_get_db(f->store)), sql, -1,
+                                       &stmt, NULL),
+                    ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
     g_assert_cmpstr((const char *)sqlite3_column_text(stmt, 0), ==, "512,-1");
     sqlite3_finalize(stmt);
@@ -3573,7 +3575,7 @@ test_quota_schema(Fixture *f, gconstpointer data)
                         "VALUES ('x', %" G_GINT64_FORMAT ", 200, 1024, 0)",
                         alice->id);
   g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_OK);
-  vm = sqlite3_last_insert_rowid(pp_store_test_get_db(f->store));
+  vm = sqlite3_last_insert_rowid(pp_db_sqlite_handle(pp_store_test_get_db(f->store)));
   g_clear_pointer(&message, g_free);
   g_assert_cmpint(raw_exec(f->store, sql, &message), ==, SQLITE_CONSTRAINT);
   g_assert_cmpstr(message, ==, "a new VM would pass a quota of its owner");
@@ -4474,7 +4476,7 @@ test_migrate_v9(Fixture *f, gconstpointer data)
 
   store = pp_store_open(path, &error);
   g_assert_no_error(error);
-  db = pp_store_test_get_db(store);
+  db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   g_assert_cmpint(raw_int(store, "PRAGMA user_version"), ==, 14);
   g_assert_cmpint(raw_int(store, "PRAGMA foreign_keys"), ==, 1);
   g_assert_cmpint(raw_int(store, "SELECT count(*) FROM pragma_foreign_key_check"), ==, 0);
@@ -4686,7 +4688,7 @@ ingest(PpStore *store, gint64 host_id, const char *text, gint64 now)
 static gint64
 total_changes(PpStore *store)
 {
-  return sqlite3_total_changes64(pp_store_test_get_db(store));
+  return sqlite3_total_changes64(pp_db_sqlite_handle(pp_store_test_get_db(store)));
 }
 
 /* A device's address and its group's endpoints are typed from the report
@@ -5047,7 +5049,7 @@ static char *
 query_plan(PpStore *store, const char *sql)
 {
   g_autofree char *explain = g_strconcat("EXPLAIN QUERY PLAN ", sql, NULL);
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   sqlite3_stmt *stmt = NULL;
   GString *out = g_string_new(NULL);
 
@@ -5241,7 +5243,7 @@ test_host_page(Fixture *f, gconstpointer data)
 static void
 test_set_aside_index(Fixture *f, gconstpointer data)
 {
-  sqlite3 *db = pp_store_test_get_db(f->store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(f->store));
   g_autofree char *explain =
       g_strdup_printf("EXPLAIN QUERY PLAN %s", pp_store_test_get_report_state_sql());
   g_autoptr(GString) plan = g_string_new(NULL);

@@ -78,6 +78,8 @@ void pp_db_bind_int64(PpDbStmt *stmt, int index, gint64 value);
 void pp_db_bind_int(PpDbStmt *stmt, int index, int value);
 void pp_db_bind_text(PpDbStmt *stmt, int index, const char *text);
 void pp_db_bind_text_copy(PpDbStmt *stmt, int index, const char *text);
+/* @len bytes of @text, which need not end there (bind_text's lifetime). */
+void pp_db_bind_text_len(PpDbStmt *stmt, int index, const char *text, gsize len);
 void pp_db_bind_null(PpDbStmt *stmt, int index);
 
 /* Runs the statement at its first step; each step then gives the next row.
@@ -147,5 +149,7 @@ PpDbErr pp_db_errcode(PpDb *db);
  * library's prefixes ("UNIQUE constraint failed: hosts.name", "duplicate
  * key value violates unique constraint ..."). */
 const char *pp_db_errmsg(PpDb *db);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpDbStmt, pp_db_finalize)
 
 G_END_DECLS

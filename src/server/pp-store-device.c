@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -228,7 +227,7 @@ record_from_json(const char *text, GStrv *ret_keys, GStrv *ret_values)
 /* An address column: written from a checked record (pp_probe_report_parse()),
  * so one that does not read is a store changed behind pcipassd's back. */
 static gboolean
-col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
+col_address(PpDbStmt *stmt, int col, PpPciAddress *ret, GError **error)
 {
   const char *text = store_col_text(stmt, col);
   GError *local = NULL;
@@ -237,8 +236,8 @@ col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
     return TRUE;
   g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
               "host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT ": %s",
-              (gint64)sqlite3_column_int64(stmt, DCOL_HOST_ID),
-              (gint64)sqlite3_column_int64(stmt, DCOL_ID),
+              (gint64)pp_db_column_int64(stmt, DCOL_HOST_ID),
+              (gint64)pp_db_column_int64(stmt, DCOL_ID),
               local != NULL ? local->message : "no address");
   g_clear_error(&local);
   return FALSE;
@@ -246,7 +245,7 @@ col_address(sqlite3_stmt *stmt, int col, PpPciAddress *ret, GError **error)
 
 /* The group_endpoints column ("0000:3b:00.0,0000:3b:00.1") into @dev. */
 static gboolean
-col_group_endpoints(sqlite3_stmt *stmt, PpProbeDevice *dev, GError **error)
+col_group_endpoints(PpDbStmt *stmt, PpProbeDevice *dev, GError **error)
 {
   const char *text = store_col_text(stmt, DCOL_GROUP_ENDPOINTS);
   guint n = 1;
@@ -271,8 +270,8 @@ col_group_endpoints(sqlite3_stmt *stmt, PpProbeDevice *dev, GError **error)
       g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
                   "host %" G_GINT64_FORMAT ": device row %" G_GINT64_FORMAT
                   ": group endpoint %u: %s",
-                  (gint64)sqlite3_column_int64(stmt, DCOL_HOST_ID),
-                  (gint64)sqlite3_column_int64(stmt, DCOL_ID), i + 1, local->message);
+                  (gint64)pp_db_column_int64(stmt, DCOL_HOST_ID),
+                  (gint64)pp_db_column_int64(stmt, DCOL_ID), i + 1, local->message);
       g_error_free(local);
       return FALSE;
     }
@@ -285,23 +284,23 @@ col_group_endpoints(sqlite3_stmt *stmt, PpProbeDevice *dev, GError **error)
 /* Returns: (transfer full): the row's device, or %NULL with FAILED when
  * an address of it does not read. */
 static PpStoreDevice *
-device_from_row(sqlite3_stmt *stmt, GError **error)
+device_from_row(PpDbStmt *stmt, GError **error)
 {
   g_autoptr(PpStoreDevice) dev = g_new0(PpStoreDevice, 1);
   PpProbeDevice *pci = &dev->pci;
 
-  dev->id = sqlite3_column_int64(stmt, DCOL_ID);
-  dev->host_id = sqlite3_column_int64(stmt, DCOL_HOST_ID);
+  dev->id = pp_db_column_int64(stmt, DCOL_ID);
+  dev->host_id = pp_db_column_int64(stmt, DCOL_HOST_ID);
   if (!col_address(stmt, DCOL_ADDRESS, &pci->address, error))
     return NULL;
-  pci->vendor = (guint16)sqlite3_column_int(stmt, DCOL_VENDOR);
-  pci->device = (guint16)sqlite3_column_int(stmt, DCOL_DEVICE);
-  pci->class_code = (guint16)sqlite3_column_int(stmt, DCOL_CLASS);
+  pci->vendor = (guint16)pp_db_column_int(stmt, DCOL_VENDOR);
+  pci->device = (guint16)pp_db_column_int(stmt, DCOL_DEVICE);
+  pci->class_code = (guint16)pp_db_column_int(stmt, DCOL_CLASS);
   pci->vendor_name = store_col_strdup(stmt, DCOL_VENDOR_NAME);
   pci->device_name = store_col_strdup(stmt, DCOL_DEVICE_NAME);
   pci->class_name = store_col_strdup(stmt, DCOL_CLASS_NAME);
-  pci->numa_node = sqlite3_column_int(stmt, DCOL_NUMA_NODE);
-  pci->iommu_group = sqlite3_column_int(stmt, DCOL_IOMMU_GROUP);
+  pci->numa_node = pp_db_column_int(stmt, DCOL_NUMA_NODE);
+  pci->iommu_group = pp_db_column_int(stmt, DCOL_IOMMU_GROUP);
   pci->driver = store_col_strdup(stmt, DCOL_DRIVER);
   pci->sriov = store_col_strdup(stmt, DCOL_SRIOV);
   pci->physfn = store_col_strdup(stmt, DCOL_PHYSFN);
@@ -309,16 +308,15 @@ device_from_row(sqlite3_stmt *stmt, GError **error)
    * (edited by hand) has no PF rather than none of the host's devices. */
   pci->has_pf = pci->physfn != NULL && pp_pci_address_parse(pci->physfn, &pci->pf, NULL);
   pci->perm_mac = store_col_strdup(stmt, DCOL_PERM_MAC);
-  pci->has_vf_index = sqlite3_column_type(stmt, DCOL_VF_INDEX) != SQLITE_NULL;
-  pci->vf_index = pci->has_vf_index ? (guint)sqlite3_column_int(stmt, DCOL_VF_INDEX) : 0;
+  pci->has_vf_index = !pp_db_column_is_null(stmt, DCOL_VF_INDEX);
+  pci->vf_index = pci->has_vf_index ? (guint)pp_db_column_int(stmt, DCOL_VF_INDEX) : 0;
   pci->host_needs = store_col_strdup(stmt, DCOL_HOST_NEEDS);
-  dev->vm_id = sqlite3_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
-  dev->vm_slot = sqlite3_column_type(stmt, DCOL_VM_SLOT) == SQLITE_NULL
-                     ? -1
-                     : sqlite3_column_int(stmt, DCOL_VM_SLOT);
-  dev->gone = sqlite3_column_int(stmt, DCOL_GONE) != 0;
+  dev->vm_id = pp_db_column_int64(stmt, DCOL_VM_ID); /* NULL reads as 0 */
+  dev->vm_slot =
+      pp_db_column_is_null(stmt, DCOL_VM_SLOT) ? -1 : pp_db_column_int(stmt, DCOL_VM_SLOT);
+  dev->gone = pp_db_column_int(stmt, DCOL_GONE) != 0;
   dev->set_aside = store_col_strdup(stmt, DCOL_SET_ASIDE);
-  dev->allowed = sqlite3_column_int(stmt, DCOL_ALLOWED) != 0;
+  dev->allowed = pp_db_column_int(stmt, DCOL_ALLOWED) != 0;
   /* Checked and canonical when written (pp_probe_report_parse()). */
   if (!col_group_endpoints(stmt, pci, error))
     return NULL;
@@ -357,7 +355,7 @@ store_device_list(PpStore *store, StmtId id, gint64 param, const char *what, GEr
   if (stmt == NULL)
     return NULL;
   if (param != 0)
-    sqlite3_bind_int64(stmt, 1, param);
+    pp_db_bind_int64(stmt, 1, param);
   return device_rows(store, stmt, what, error);
 }
 
@@ -378,7 +376,7 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
   stmt = store_stmt(store, STMT_DEV_LIST, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   devices = device_rows(store, stmt, "listing devices", error);
   if (devices == NULL) {
     g_prefix_error(error, "host '%s': ", name);
@@ -390,34 +388,34 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
 /* Binds a probe record's fields to ?2..?19 of DEV_INSERT / DEV_UPDATE;
  * @endpoints: its group_endpoints joined (endpoints_text()). */
 static void
-bind_device(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+bind_device(PpDbStmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
             const char *endpoints)
 {
   char buf[PP_PCI_ADDRESS_BUFSIZE];
 
   /* The address columns are text, formatted here, the one place they are
    * written. */
-  sqlite3_bind_text(stmt, 2, pp_pci_address_format(&dev->address, buf), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt, 3, pp_pci_address_format_short(&dev->address, buf), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(stmt, 4, dev->vendor);
-  sqlite3_bind_int(stmt, 5, dev->device);
-  sqlite3_bind_int(stmt, 6, dev->class_code);
+  pp_db_bind_text_copy(stmt, 2, pp_pci_address_format(&dev->address, buf));
+  pp_db_bind_text_copy(stmt, 3, pp_pci_address_format_short(&dev->address, buf));
+  pp_db_bind_int(stmt, 4, dev->vendor);
+  pp_db_bind_int(stmt, 5, dev->device);
+  pp_db_bind_int(stmt, 6, dev->class_code);
   store_bind_text(stmt, 7, dev->vendor_name);
   store_bind_text(stmt, 8, dev->device_name);
   store_bind_text(stmt, 9, dev->class_name);
-  sqlite3_bind_int(stmt, 10, dev->numa_node);
-  sqlite3_bind_int(stmt, 11, dev->iommu_group);
+  pp_db_bind_int(stmt, 10, dev->numa_node);
+  pp_db_bind_int(stmt, 11, dev->iommu_group);
   store_bind_text(stmt, 12, dev->driver);
   store_bind_text(stmt, 13, dev->sriov);
   store_bind_text(stmt, 14, dev->physfn);
-  sqlite3_bind_text(stmt, 15, json, (int)json_len, SQLITE_STATIC);
+  pp_db_bind_text_len(stmt, 15, json, json_len);
   store_bind_text(stmt, 16, dev->host_needs);
   store_bind_text(stmt, 17, endpoints);
   store_bind_text(stmt, 18, dev->perm_mac);
   if (dev->has_vf_index)
-    sqlite3_bind_int(stmt, 19, (int)dev->vf_index);
+    pp_db_bind_int(stmt, 19, (int)dev->vf_index);
   else
-    sqlite3_bind_null(stmt, 19);
+    pp_db_bind_null(stmt, 19);
 }
 
 /* The group_endpoints column of a record: its addresses comma-separated.
@@ -441,7 +439,7 @@ endpoints_text(const PpProbeDevice *dev)
 }
 
 static gboolean
-col_equal(sqlite3_stmt *stmt, int col, const char *text)
+col_equal(PpDbStmt *stmt, int col, const char *text)
 {
   const char *have = store_col_text(stmt, col);
 
@@ -453,21 +451,21 @@ col_equal(sqlite3_stmt *stmt, int col, const char *text)
 /* Whether the row (a DEVICE_COLUMNS row) already says what the record
  * says, gone flag included: then it needs no write. */
 static gboolean
-device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
+device_row_matches(PpDbStmt *stmt, const PpProbeDevice *dev, const char *json, gsize json_len,
                    const char *endpoints)
 {
   char buf[PP_PCI_ADDRESS_BUFSIZE];
 
-  return sqlite3_column_int(stmt, DCOL_GONE) == 0 &&
+  return pp_db_column_int(stmt, DCOL_GONE) == 0 &&
          col_equal(stmt, DCOL_GROUP_ENDPOINTS, endpoints) &&
-         sqlite3_column_type(stmt, DCOL_SET_ASIDE) == SQLITE_NULL &&
+         pp_db_column_is_null(stmt, DCOL_SET_ASIDE) &&
          col_equal(stmt, DCOL_HOST_NEEDS, dev->host_needs) &&
-         sqlite3_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
-         sqlite3_column_int(stmt, DCOL_DEVICE) == dev->device &&
-         sqlite3_column_int(stmt, DCOL_CLASS) == dev->class_code &&
-         sqlite3_column_int(stmt, DCOL_NUMA_NODE) == dev->numa_node &&
-         sqlite3_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
-         (gsize)sqlite3_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
+         pp_db_column_int(stmt, DCOL_VENDOR) == dev->vendor &&
+         pp_db_column_int(stmt, DCOL_DEVICE) == dev->device &&
+         pp_db_column_int(stmt, DCOL_CLASS) == dev->class_code &&
+         pp_db_column_int(stmt, DCOL_NUMA_NODE) == dev->numa_node &&
+         pp_db_column_int(stmt, DCOL_IOMMU_GROUP) == dev->iommu_group &&
+         (gsize)pp_db_column_bytes(stmt, DCOL_ATTRIBUTES) == json_len &&
          memcmp(store_col_text(stmt, DCOL_ATTRIBUTES), json, json_len) == 0 &&
          col_equal(stmt, DCOL_SHORT_ADDRESS, pp_pci_address_format_short(&dev->address, buf)) &&
          col_equal(stmt, DCOL_VENDOR_NAME, dev->vendor_name) &&
@@ -476,9 +474,9 @@ device_row_matches(sqlite3_stmt *stmt, const PpProbeDevice *dev, const char *jso
          col_equal(stmt, DCOL_DRIVER, dev->driver) && col_equal(stmt, DCOL_SRIOV, dev->sriov) &&
          col_equal(stmt, DCOL_PHYSFN, dev->physfn) &&
          col_equal(stmt, DCOL_PERM_MAC, dev->perm_mac) &&
-         (sqlite3_column_type(stmt, DCOL_VF_INDEX) == SQLITE_NULL
+         (pp_db_column_is_null(stmt, DCOL_VF_INDEX)
               ? !dev->has_vf_index
-              : dev->has_vf_index && sqlite3_column_int(stmt, DCOL_VF_INDEX) == (int)dev->vf_index);
+              : dev->has_vf_index && pp_db_column_int(stmt, DCOL_VF_INDEX) == (int)dev->vf_index);
 }
 
 /* A known row the report lacks. */
@@ -529,9 +527,9 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, host_id);
+    pp_db_bind_int64(stmt, 1, host_id);
     while (store_stmt_next(store, stmt, &local, "reading the inventory")) {
-      gint64 id = sqlite3_column_int64(stmt, DCOL_ID);
+      gint64 id = pp_db_column_int64(stmt, DCOL_ID);
       PpPciAddress address;
       guint i;
 
@@ -540,8 +538,8 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       i = GPOINTER_TO_UINT(g_hash_table_lookup(by_address, &address));
 
       if (i == 0) {
-        MissingRow row = { id, sqlite3_column_type(stmt, DCOL_VM_ID) != SQLITE_NULL,
-                           sqlite3_column_int(stmt, DCOL_GONE) != 0 };
+        MissingRow row = { id, !pp_db_column_is_null(stmt, DCOL_VM_ID),
+                           pp_db_column_int(stmt, DCOL_GONE) != 0 };
 
         g_array_append_val(missing, row);
         continue;
@@ -572,12 +570,12 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
       const ChangedRow *row = &g_array_index(changed, ChangedRow, k);
       guint i = row->index;
 
-      sqlite3_bind_int64(stmt, 1, row->id);
+      pp_db_bind_int64(stmt, 1, row->id);
       bind_device(stmt, g_ptr_array_index(devices, i), json->str + json_at[i],
                   json_at[i + 1] - json_at[i], g_ptr_array_index(endpoints, i));
       if (!store_stmt_run(store, stmt, error, "refreshing a device"))
         return FALSE;
-      sqlite3_reset(stmt);
+      pp_db_reset(stmt);
     }
   }
 
@@ -592,7 +590,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
       if (known[i])
         continue;
-      sqlite3_bind_int64(stmt, 1, host_id);
+      pp_db_bind_int64(stmt, 1, host_id);
       bind_device(stmt, dev, json->str + json_at[i], json_at[i + 1] - json_at[i],
                   g_ptr_array_index(endpoints, i));
       if (!store_stmt_run(store, stmt, error, "adding a device")) {
@@ -601,7 +599,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
         g_prefix_error(error, "%s: ", pp_pci_address_format(&dev->address, buf));
         return FALSE;
       }
-      sqlite3_reset(stmt);
+      pp_db_reset(stmt);
       stats->added++;
     }
   }
@@ -615,7 +613,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
       if (stmt == NULL)
         return FALSE;
-      sqlite3_bind_int64(stmt, 1, row->id);
+      pp_db_bind_int64(stmt, 1, row->id);
       if (!store_stmt_run(store, stmt, error, "removing a device"))
         return FALSE;
       stats->removed++;
@@ -627,7 +625,7 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
       if (stmt == NULL)
         return FALSE;
-      sqlite3_bind_int64(stmt, 1, row->id);
+      pp_db_bind_int64(stmt, 1, row->id);
       if (!store_stmt_run(store, stmt, error, "flagging a device gone"))
         return FALSE;
       g_debug("host '%s': device %" G_GINT64_FORMAT " is gone while a VM holds it", name, row->id);
@@ -640,12 +638,12 @@ reconcile_locked(PpStore *store, gint64 host_id, const char *name, const PpProbe
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, host_id);
+    pp_db_bind_int64(stmt, 1, host_id);
     store_bind_text(stmt, 2, report->hostname);
-    sqlite3_bind_int64(stmt, 3, report->cpu_count);
-    sqlite3_bind_int64(stmt, 4, report->memory_kib);
+    pp_db_bind_int64(stmt, 3, report->cpu_count);
+    pp_db_bind_int64(stmt, 4, report->memory_kib);
     store_bind_text(stmt, 5, report->kernel_version);
-    sqlite3_bind_int64(stmt, 6, now);
+    pp_db_bind_int64(stmt, 6, now);
     store_bind_text(stmt, 7, report_hash);
     if (!store_stmt_run(store, stmt, error, "recording the host's facts"))
       return FALSE;
@@ -709,7 +707,7 @@ pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, host_id);
+    pp_db_bind_int64(stmt, 1, host_id);
     if (!store_stmt_next(store, stmt, &local, "reading a host's last report")) {
       if (local != NULL)
         g_propagate_error(error, local);
@@ -718,8 +716,8 @@ pp_store_host_ingest(PpStore *store, gint64 host_id, const char *text, gsize len
                     "no host with id %" G_GINT64_FORMAT, host_id);
       return FALSE;
     }
-    if (col_equal(stmt, 0, hash) && sqlite3_column_int(stmt, 1) != 0 &&
-        sqlite3_column_int(stmt, 2) == 0) {
+    if (col_equal(stmt, 0, hash) && pp_db_column_int(stmt, 1) != 0 &&
+        pp_db_column_int(stmt, 2) == 0) {
       if (ret_result != NULL)
         *ret_result = result;
       return TRUE;
@@ -764,7 +762,7 @@ pp_store_host_ingest_probe(PpStore *store, gint64 host_id, const char *text, gsi
   stmt = store_stmt(store, STMT_HOST_TOUCH_MONITORED, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
-  sqlite3_bind_int64(stmt, 2, now);
+  pp_db_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 2, now);
   return store_stmt_run(store, stmt, error, "recording an unchanged probe");
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -102,28 +101,28 @@ probe_command_to_json(const char *const *argv)
 }
 
 PpHost *
-store_host_from_row(sqlite3_stmt *stmt)
+store_host_from_row(PpDbStmt *stmt)
 {
   PpHost *host = g_new0(PpHost, 1);
 
-  host->id = sqlite3_column_int64(stmt, 0);
+  host->id = pp_db_column_int64(stmt, 0);
   host->name = store_col_strdup(stmt, 1);
   host->ssh_user = store_col_strdup(stmt, 2);
   host->ssh_host = store_col_strdup(stmt, 3);
-  host->ssh_port = sqlite3_column_int(stmt, 4);
+  host->ssh_port = pp_db_column_int(stmt, 4);
   host->libvirt_uri = store_col_strdup(stmt, 5);
   host->probe_command = probe_command_from_json(store_col_text(stmt, 6));
   host->state = store_host_state_from_string(store_col_text(stmt, 7));
   host->error = store_col_strdup(stmt, 8);
   host->reported_hostname = store_col_strdup(stmt, 9);
-  host->cpu_count = sqlite3_column_int64(stmt, 10);
-  host->memory_kib = sqlite3_column_int64(stmt, 11);
+  host->cpu_count = pp_db_column_int64(stmt, 10);
+  host->memory_kib = pp_db_column_int64(stmt, 11);
   host->kernel_version = store_col_strdup(stmt, 12);
-  host->last_monitored = sqlite3_column_int64(stmt, 13);
-  host->created = sqlite3_column_int64(stmt, 14);
-  host->prebound = sqlite3_column_int(stmt, 15) != 0;
-  host->pci_total = (guint)sqlite3_column_int64(stmt, 16);
-  host->pci_free = (guint)sqlite3_column_int64(stmt, 17);
+  host->last_monitored = pp_db_column_int64(stmt, 13);
+  host->created = pp_db_column_int64(stmt, 14);
+  host->prebound = pp_db_column_int(stmt, 15) != 0;
+  host->pci_total = (guint)pp_db_column_int64(stmt, 16);
+  host->pci_free = (guint)pp_db_column_int64(stmt, 17);
   host->libvirt_error = store_col_strdup(stmt, 18);
   host->context_pool = store_col_strdup(stmt, 19);
   return host;
@@ -138,7 +137,7 @@ host_get(PpStore *store, gint64 id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a host"))
     return store_host_from_row(stmt);
   if (local != NULL)
@@ -200,6 +199,7 @@ pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError 
   g_autoptr(PpHost) host = NULL;
   g_autofree char *probe_command = NULL;
   GError *local = NULL;
+  gint64 id = 0;
 
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(spec != NULL, NULL);
@@ -229,16 +229,16 @@ pp_store_host_create(PpStore *store, const PpHostSpec *spec, gint64 now, GError 
     store_bind_text(stmt, 1, spec->name);
     store_bind_text(stmt, 2, spec->ssh_user);
     store_bind_text(stmt, 3, spec->ssh_host);
-    sqlite3_bind_int(stmt, 4, spec->ssh_port);
+    pp_db_bind_int(stmt, 4, spec->ssh_port);
     store_bind_text(stmt, 5, spec->libvirt_uri);
     store_bind_text(stmt, 6, probe_command);
-    sqlite3_bind_int64(stmt, 7, now);
-    sqlite3_bind_int(stmt, 8, spec->prebound ? 1 : 0);
+    pp_db_bind_int64(stmt, 7, now);
+    pp_db_bind_int(stmt, 8, spec->prebound ? 1 : 0);
     store_bind_text(stmt, 9, spec->context_pool);
-    if (!store_stmt_run(store, stmt, error, "creating a host"))
+    if (!store_stmt_insert(store, stmt, &id, error, "creating a host"))
       return NULL;
   }
-  host = host_get(store, sqlite3_last_insert_rowid(store->db), error);
+  host = host_get(store, id, error);
   if (host == NULL || !store_txn_commit(&txn, "creating a host", error))
     return NULL;
   g_debug("host '%s': created (id %" G_GINT64_FORMAT ")", host->name, host->id);
@@ -324,10 +324,10 @@ store_host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError 
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a host")) {
     if (ret_enabled != NULL)
-      *ret_enabled = sqlite3_column_int(stmt, 1) != 0;
+      *ret_enabled = pp_db_column_int(stmt, 1) != 0;
     return store_col_strdup(stmt, 0);
   }
   if (local != NULL)
@@ -349,11 +349,11 @@ host_set_flag(PpStore *store, StmtId which, gint64 id, gboolean value, const cha
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, id);
-  sqlite3_bind_int(stmt, 2, value ? 1 : 0);
+  pp_db_bind_int64(stmt, 1, id);
+  pp_db_bind_int(stmt, 2, value ? 1 : 0);
   if (!store_stmt_run(store, stmt, error, what))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "no host with id %" G_GINT64_FORMAT, id);
     return FALSE;
@@ -416,13 +416,13 @@ pp_store_host_update(PpStore *store, gint64 id, const PpHostUpdate *update, GErr
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     store_bind_text(stmt, 2, spec.ssh_user);
     store_bind_text(stmt, 3, spec.ssh_host);
-    sqlite3_bind_int(stmt, 4, spec.ssh_port);
+    pp_db_bind_int(stmt, 4, spec.ssh_port);
     store_bind_text(stmt, 5, spec.libvirt_uri);
     store_bind_text(stmt, 6, probe_command);
-    sqlite3_bind_int(stmt, 7, spec.prebound ? 1 : 0);
+    pp_db_bind_int(stmt, 7, spec.prebound ? 1 : 0);
     store_bind_text(stmt, 8, spec.context_pool);
     if (!store_stmt_run(store, stmt, error, "changing a host"))
       return NULL;
@@ -456,10 +456,10 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     while (store_stmt_next(store, stmt, &local, "deleting a host")) {
       g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
-                             (gint64)sqlite3_column_int64(stmt, 0));
+                             (gint64)pp_db_column_int64(stmt, 0));
       n_vms++;
     }
     if (local != NULL) {
@@ -479,10 +479,10 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     while (store_stmt_next(store, stmt, &local, "deleting a host")) {
       g_string_append_printf(vms, "%s%" G_GINT64_FORMAT, n_vms > 0 ? ", " : "",
-                             (gint64)sqlite3_column_int64(stmt, 0));
+                             (gint64)pp_db_column_int64(stmt, 0));
       n_vms++;
     }
     if (local != NULL) {
@@ -501,7 +501,7 @@ pp_store_host_delete(PpStore *store, gint64 id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     if (!store_stmt_run(store, stmt, error, "deleting a host"))
       return FALSE;
   }
@@ -525,14 +525,14 @@ pp_host_token_free(PpHostToken *token)
 }
 
 static PpHostToken *
-host_token_from_row(sqlite3_stmt *stmt)
+host_token_from_row(PpDbStmt *stmt)
 {
   PpHostToken *token = g_new0(PpHostToken, 1);
 
-  token->host_id = sqlite3_column_int64(stmt, 0);
+  token->host_id = pp_db_column_int64(stmt, 0);
   token->host_name = store_col_strdup(stmt, 1);
-  token->created = sqlite3_column_int64(stmt, 2);
-  token->last_used = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
+  token->created = pp_db_column_int64(stmt, 2);
+  token->last_used = pp_db_column_int64(stmt, 3); /* NULL reads as 0: never */
   return token;
 }
 
@@ -557,9 +557,9 @@ pp_store_host_token_set(PpStore *store, gint64 host_id, const char *hash, gint64
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, host_id);
+    pp_db_bind_int64(stmt, 1, host_id);
     store_bind_text(stmt, 2, hash);
-    sqlite3_bind_int64(stmt, 3, now);
+    pp_db_bind_int64(stmt, 3, now);
     if (!store_stmt_run(store, stmt, error, "making a host's report token")) {
       g_prefix_error(error, "host '%s': ", name);
       return FALSE;
@@ -589,10 +589,10 @@ pp_store_host_token_delete(PpStore *store, gint64 host_id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, host_id);
+    pp_db_bind_int64(stmt, 1, host_id);
     if (!store_stmt_run(store, stmt, error, "revoking a host's report token"))
       return FALSE;
-    if (sqlite3_changes(store->db) == 0) {
+    if (pp_db_changes(store->db) == 0) {
       g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "host '%s' has no report token",
                   name);
       return FALSE;
@@ -638,8 +638,8 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, token->host_id);
-    sqlite3_bind_int64(stmt, 2, now);
+    pp_db_bind_int64(stmt, 1, token->host_id);
+    pp_db_bind_int64(stmt, 2, now);
     if (!store_stmt_run(store, stmt, error, "authenticating a host token"))
       return NULL;
     token->last_used = now;
@@ -648,7 +648,7 @@ pp_store_host_token_authenticate(PpStore *store, const char *hash, gint64 now, G
 }
 
 static gpointer
-host_token_row(sqlite3_stmt *stmt)
+host_token_row(PpDbStmt *stmt)
 {
   return host_token_from_row(stmt);
 }
@@ -676,13 +676,13 @@ host_set_failure(PpStore *store, StmtId id, gint64 host_id, const char *message,
     return FALSE;
   if (message != NULL)
     text = g_utf8_make_valid(message, MIN(strlen(message), HOST_ERROR_MAX_LEN));
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   store_bind_text(stmt, 2, text);
-  if (sqlite3_bind_parameter_count(stmt) >= 3)
-    sqlite3_bind_int64(stmt, 3, now);
+  if (id == STMT_HOST_SET_ERROR)
+    pp_db_bind_int64(stmt, 3, now);
   if (!store_stmt_run(store, stmt, error, what))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "no host with id %" G_GINT64_FORMAT, host_id);
     return FALSE;
@@ -764,10 +764,10 @@ pp_store_host_allow(PpStore *store, gint64 host_id, const char *address, const c
   stmt = store_stmt(store, STMT_ALLOW_INSERT, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   store_bind_text(stmt, 2, bdf);
   store_bind_text(stmt, 3, by);
-  sqlite3_bind_int64(stmt, 4, now);
+  pp_db_bind_int64(stmt, 4, now);
   if (!store_stmt_run(store, stmt, error, "allowing a needed device") ||
       !store_txn_commit(&txn, "allowing a needed device", error))
     return FALSE;
@@ -795,11 +795,11 @@ pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address, GErr
   stmt = store_stmt(store, STMT_ALLOW_DELETE, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   store_bind_text(stmt, 2, bdf);
   if (!store_stmt_run(store, stmt, error, "taking back an allowance"))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "host '%s' has no allowance for %s", name, bdf);
     return FALSE;
@@ -808,13 +808,13 @@ pp_store_host_disallow(PpStore *store, gint64 host_id, const char *address, GErr
 }
 
 static gpointer
-allowance_from_row(sqlite3_stmt *stmt)
+allowance_from_row(PpDbStmt *stmt)
 {
   PpHostAllowance *a = g_new0(PpHostAllowance, 1);
 
   a->address = store_col_strdup(stmt, 0);
   a->by = store_col_strdup(stmt, 1);
-  a->created = sqlite3_column_int64(stmt, 2);
+  a->created = pp_db_column_int64(stmt, 2);
   return a;
 }
 
@@ -844,12 +844,12 @@ pp_store_device_set_aside(PpStore *store, gint64 host_id, const char *address, c
   stmt = store_stmt(store, STMT_DEV_SET_ASIDE, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   store_bind_text(stmt, 2, bdf);
   store_bind_text(stmt, 3, text);
   if (!store_stmt_run(store, stmt, error, "setting a device aside"))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "host %" G_GINT64_FORMAT " has no device %s", host_id, bdf);
     return FALSE;

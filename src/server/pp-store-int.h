@@ -6,8 +6,8 @@
  * only from src/server/pp-store*.c. */
 #pragma once
 
+#include "pp-db.h"
 #include <glib.h>
-#include <sqlite3.h>
 
 #include "pp-store.h"
 
@@ -17,8 +17,6 @@ G_BEGIN_DECLS
  * '.', so that a name can never pass for an option or a path. */
 #define NAME_MAX_LEN 64
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-/* How long a writer waits for another process's lock before BUSY. */
-#define BUSY_TIMEOUT_MS 5000
 /* Bounds of what a host spec may hold: a DNS name is at most 253 bytes,
  * a login name far less; a libvirt URI, a probe command line and a probe's
  * error message are text an admin reads, not documents. */
@@ -60,10 +58,6 @@ enum {
 
 /* The store's statements; their SQL is stmt_sql in pp-store.c. */
 typedef enum {
-  STMT_BEGIN,
-  STMT_BEGIN_READ,
-  STMT_COMMIT,
-  STMT_ROLLBACK,
   STMT_HOST_GET,
   STMT_HOST_GET_BY_NAME,
   STMT_HOST_LIST,
@@ -209,14 +203,14 @@ typedef enum {
 } NetStmtId;
 
 struct _PpStore {
-  sqlite3 *db;
+  PpDb *db;
   char *path;
   int schema_version;
-  sqlite3_stmt *stmts[N_STMTS];           /* prepared on first use */
-  sqlite3_stmt *page_stmts[N_PAGE_STMTS]; /* the paged lists', prepared on first use */
-  sqlite3_stmt *net_stmts[N_NET_STMTS];   /* networks', prepared on first use */
-  char *id;                               /* store_meta's id, read at open */
-  GString *scratch;                       /* reconcile's JSON of the records */
+  PpDbStmt *stmts[N_STMTS];           /* prepared on first use */
+  PpDbStmt *page_stmts[N_PAGE_STMTS]; /* the paged lists', prepared on first use */
+  PpDbStmt *net_stmts[N_NET_STMTS];   /* networks', prepared on first use */
+  char *id;                           /* store_meta's id, read at open */
+  GString *scratch;                   /* reconcile's JSON of the records */
   /* pp_store_add_watch(): func and data of each watcher, in order */
   PpStoreWatchFunc watch[PP_STORE_MAX_WATCHES];
   gpointer watch_data[PP_STORE_MAX_WATCHES];
@@ -225,7 +219,7 @@ struct _PpStore {
 
 /* A cached statement in use: released (reset, bindings cleared) when it
  * goes out of scope, never finalized. */
-typedef sqlite3_stmt StoreStmt;
+typedef PpDbStmt StoreStmt;
 
 void store_stmt_release(StoreStmt *stmt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreStmt, store_stmt_release)
@@ -239,7 +233,7 @@ void store_txn_clear(StoreTxn *txn);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StoreTxn, store_txn_clear)
 
 /* Reads one row of a query into a new object. */
-typedef gpointer (*RowReader)(sqlite3_stmt *stmt);
+typedef gpointer (*RowReader)(PpDbStmt *stmt);
 
 /* The helpers of pp-store.c and those the other files share, by file. */
 /* pp-store.c */
@@ -247,12 +241,14 @@ StoreStmt *store_page_stmt(PpStore *store, PageStmtId id, GError **error);
 void G_GNUC_PRINTF(3, 4) store_set_error(PpStore *store, GError **error, const char *format, ...);
 StoreStmt *store_stmt(PpStore *store, StmtId id, GError **error);
 gboolean store_stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
+gboolean store_stmt_insert(PpStore *store, StoreStmt *stmt, gint64 *ret_id, GError **error,
+                           const char *what);
 gboolean store_stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what);
 gboolean store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error);
 gboolean store_txn_commit(StoreTxn *txn, const char *what, GError **error);
-char *store_col_strdup(sqlite3_stmt *stmt, int col);
-const char *store_col_text(sqlite3_stmt *stmt, int col);
-void store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+char *store_col_strdup(PpDbStmt *stmt, int col);
+const char *store_col_text(PpDbStmt *stmt, int col);
+void store_bind_text(PpDbStmt *stmt, int index, const char *text);
 char *store_vm_reason_text(const char *reason);
 gboolean store_check_name(const char *kind, const char *name, GError **error);
 gboolean store_check_field(const char *what, const char *value, gsize max_len, GError **error);
@@ -262,13 +258,13 @@ GPtrArray *store_rows_list(PpStore *store, StmtId id, gint64 param, RowReader re
 /* pp-store-schema.c */
 gboolean store_exec(PpStore *store, const char *sql, GError **error, const char *what);
 void store_address_unpack(gint64 packed, PpPciAddress *ret);
-void store_bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request);
+void store_bind_request(PpDbStmt *stmt, int first, const PpPciRequest *request);
 gboolean store_migrate(PpStore *store, GError **error);
 
 /* pp-store-host.c */
 extern const char *const host_state_names[_PP_HOST_STATE_MAX];
 PpHostState store_host_state_from_string(const char *text);
-PpHost *store_host_from_row(sqlite3_stmt *stmt);
+PpHost *store_host_from_row(PpDbStmt *stmt);
 char *store_host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error);
 
 /* pp-store-device.c */

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "pp-autoptr.h"
 #include "pp-store-int.h"
 #include "pp-store-network.h"
@@ -18,7 +16,7 @@ static const char *const net_stmt_sql[N_NET_STMTS] = {
   [NET_INSERT] = "INSERT INTO networks (name, owner_id, shared, template, vn_mad, bridge, phydev, "
                  "vlan_id, mtu, network_address, network_prefix, gateway, gateway6, dns, "
                  "search_domains, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16) RETURNING id",
   [NET_UPDATE] = "UPDATE networks SET name = ?2, shared = ?3, template = ?4, vn_mad = ?5, "
                  "bridge = ?6, phydev = ?7, vlan_id = ?8, mtu = ?9, network_address = ?10, "
                  "network_prefix = ?11, gateway = ?12, gateway6 = ?13, dns = ?14, "
@@ -92,8 +90,7 @@ static StoreStmt *
 net_stmt(PpStore *store, NetStmtId id, GError **error)
 {
   if (store->net_stmts[id] == NULL &&
-      sqlite3_prepare_v3(store->db, net_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                         &store->net_stmts[id], NULL) != SQLITE_OK) {
+      (store->net_stmts[id] = pp_db_prepare(store->db, net_stmt_sql[id])) == NULL) {
     store_set_error(store, error, "preparing the network statement %d", (int)id);
     return NULL;
   }
@@ -104,7 +101,7 @@ void
 store_network_stmts_finalize(PpStore *store)
 {
   for (guint i = 0; i < N_NET_STMTS; i++)
-    sqlite3_finalize(store->net_stmts[i]);
+    pp_db_finalize(store->net_stmts[i]);
 }
 
 void
@@ -128,18 +125,18 @@ pp_network_free(PpNetwork *network)
 /* ------------------------------------------------------------------------ */
 
 static void
-bind_ip6(sqlite3_stmt *stmt, int index, gboolean has, const PpIp6 *ip)
+bind_ip6(PpDbStmt *stmt, int index, gboolean has, const PpIp6 *ip)
 {
   char buf[PP_IP6_BUFSIZE];
 
   if (has)
-    sqlite3_bind_text(stmt, index, pp_ip6_format(ip, buf), -1, SQLITE_TRANSIENT);
+    pp_db_bind_text_copy(stmt, index, pp_ip6_format(ip, buf));
   else
-    sqlite3_bind_null(stmt, index);
+    pp_db_bind_null(stmt, index);
 }
 
 static gboolean
-col_ip6(sqlite3_stmt *stmt, int col, PpIp6 *ret)
+col_ip6(PpDbStmt *stmt, int col, PpIp6 *ret)
 {
   const char *text = store_col_text(stmt, col);
 
@@ -148,7 +145,7 @@ col_ip6(sqlite3_stmt *stmt, int col, PpIp6 *ret)
 
 /* The network's attributes, bound to ?5..?15 of NET_INSERT / NET_UPDATE. */
 static void
-bind_attributes(sqlite3_stmt *stmt, const PpNetworkSpec *spec)
+bind_attributes(PpDbStmt *stmt, const PpNetworkSpec *spec)
 {
   g_autoptr(GString) dns = g_string_new(NULL);
   g_autofree char *search = NULL;
@@ -157,15 +154,15 @@ bind_attributes(sqlite3_stmt *stmt, const PpNetworkSpec *spec)
   store_bind_text(stmt, 6, spec->bridge);
   store_bind_text(stmt, 7, spec->phydev);
   if (spec->vlan_id >= 0)
-    sqlite3_bind_int(stmt, 8, spec->vlan_id);
+    pp_db_bind_int(stmt, 8, spec->vlan_id);
   if (spec->mtu > 0)
-    sqlite3_bind_int(stmt, 9, (int)spec->mtu);
+    pp_db_bind_int(stmt, 9, (int)spec->mtu);
   if (spec->has_network) {
-    sqlite3_bind_int64(stmt, 10, pp_ip4_to_u32(&spec->network_address));
-    sqlite3_bind_int(stmt, 11, (int)spec->network_prefix);
+    pp_db_bind_int64(stmt, 10, pp_ip4_to_u32(&spec->network_address));
+    pp_db_bind_int(stmt, 11, (int)spec->network_prefix);
   }
   if (spec->has_gateway)
-    sqlite3_bind_int64(stmt, 12, pp_ip4_to_u32(&spec->gateway));
+    pp_db_bind_int64(stmt, 12, pp_ip4_to_u32(&spec->gateway));
   bind_ip6(stmt, 13, spec->has_gateway6, &spec->gateway6);
   for (guint i = 0; i < spec->dns->len; i++) {
     const PpIpAddress *a = &g_array_index(spec->dns, PpIpAddress, i);
@@ -176,28 +173,28 @@ bind_attributes(sqlite3_stmt *stmt, const PpNetworkSpec *spec)
     g_string_append(dns, a->is_ip6 ? pp_ip6_format(&a->ip6, buf) : pp_ip4_format(&a->ip4, buf));
   }
   if (dns->len > 0)
-    sqlite3_bind_text(stmt, 14, dns->str, -1, SQLITE_TRANSIENT);
+    pp_db_bind_text_copy(stmt, 14, dns->str);
   search = g_strjoinv(" ", spec->search_domains);
   if (search[0] != '\0')
-    sqlite3_bind_text(stmt, 15, search, -1, SQLITE_TRANSIENT);
+    pp_db_bind_text_copy(stmt, 15, search);
 }
 
 /* Binds an AR's columns: ?3 type .. ?11 prefix_length (NET_AR_INSERT and
  * NET_AR_UPDATE). */
 static void
-bind_ar(sqlite3_stmt *stmt, const PpNetworkAr *ar)
+bind_ar(PpDbStmt *stmt, const PpNetworkAr *ar)
 {
   store_bind_text(stmt, 3, pp_network_ar_type_to_string(ar->type));
-  sqlite3_bind_int64(stmt, 4, ar->size);
-  sqlite3_bind_int64(stmt, 5, (sqlite3_int64)pp_mac_to_u64(&ar->mac));
-  sqlite3_bind_int(stmt, 6, ar->mac_given ? 1 : 0);
+  pp_db_bind_int64(stmt, 4, ar->size);
+  pp_db_bind_int64(stmt, 5, (gint64)pp_mac_to_u64(&ar->mac));
+  pp_db_bind_int(stmt, 6, ar->mac_given ? 1 : 0);
   if (pp_network_ar_type_has_ip4(ar->type))
-    sqlite3_bind_int64(stmt, 7, pp_ip4_to_u32(&ar->ip));
+    pp_db_bind_int64(stmt, 7, pp_ip4_to_u32(&ar->ip));
   bind_ip6(stmt, 8, ar->has_global, &ar->global_prefix);
   bind_ip6(stmt, 9, ar->has_ula, &ar->ula_prefix);
   bind_ip6(stmt, 10, pp_network_ar_type_has_ip6_static(ar->type), &ar->ip6);
   if (pp_network_ar_type_has_ip6_static(ar->type))
-    sqlite3_bind_int(stmt, 11, (int)ar->prefix_length);
+    pp_db_bind_int(stmt, 11, (int)ar->prefix_length);
 }
 
 static gboolean
@@ -239,26 +236,26 @@ read_ars(PpStore *store, PpNetwork *network, GError **error)
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, network->id);
+  pp_db_bind_int64(stmt, 1, network->id);
   while (store_stmt_next(store, stmt, &local, "reading a network's ranges")) {
     PpNetworkAr ar = { 0 };
-    guint64 used = (guint64)sqlite3_column_int64(stmt, 3);
-    guint32 next = (guint32)CLAMP(sqlite3_column_int64(stmt, 11), 0, G_MAXUINT32);
+    guint64 used = (guint64)pp_db_column_int64(stmt, 3);
+    guint32 next = (guint32)CLAMP(pp_db_column_int64(stmt, 11), 0, G_MAXUINT32);
 
     if (!ar_type_from_string(store_col_text(stmt, 1), &ar.type))
       return corrupt(error, network->id, "range type");
-    ar.size = (guint32)sqlite3_column_int64(stmt, 2);
-    pp_mac_from_u64((guint64)sqlite3_column_int64(stmt, 4), &ar.mac);
+    ar.size = (guint32)pp_db_column_int64(stmt, 2);
+    pp_mac_from_u64((guint64)pp_db_column_int64(stmt, 4), &ar.mac);
     ar.has_mac = TRUE;
-    ar.mac_given = sqlite3_column_int(stmt, 5) != 0;
-    if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
-      pp_ip4_from_u32((guint32)sqlite3_column_int64(stmt, 6), &ar.ip);
+    ar.mac_given = pp_db_column_int(stmt, 5) != 0;
+    if (!pp_db_column_is_null(stmt, 6))
+      pp_ip4_from_u32((guint32)pp_db_column_int64(stmt, 6), &ar.ip);
     ar.has_global = col_ip6(stmt, 7, &ar.global_prefix);
     ar.has_ula = col_ip6(stmt, 8, &ar.ula_prefix);
     if (pp_network_ar_type_has_ip6_static(ar.type) && !col_ip6(stmt, 9, &ar.ip6))
       return corrupt(error, network->id, "static IPv6 address");
-    if (sqlite3_column_type(stmt, 10) != SQLITE_NULL)
-      ar.prefix_length = (guint)sqlite3_column_int(stmt, 10);
+    if (!pp_db_column_is_null(stmt, 10))
+      ar.prefix_length = (guint)pp_db_column_int(stmt, 10);
     g_array_append_val(network->spec->ars, ar);
     g_array_append_val(network->ar_used, used);
     g_array_append_val(network->ar_next, next);
@@ -283,7 +280,7 @@ network_read(PpStore *store, gint64 id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (!store_stmt_next(store, stmt, &local, "reading a network")) {
     if (local != NULL)
       g_propagate_error(error, local);
@@ -296,11 +293,11 @@ network_read(PpStore *store, gint64 id, GError **error)
   network->ar_used = g_array_new(FALSE, TRUE, sizeof(guint64));
   network->ar_next = g_array_new(FALSE, TRUE, sizeof(guint32));
   network->spec = spec = pp_network_spec_new();
-  network->id = sqlite3_column_int64(stmt, 0);
+  network->id = pp_db_column_int64(stmt, 0);
   network->name = store_col_strdup(stmt, 1);
-  network->owner_id = sqlite3_column_int64(stmt, 2);
+  network->owner_id = pp_db_column_int64(stmt, 2);
   network->owner_name = store_col_strdup(stmt, 3);
-  network->shared = sqlite3_column_int(stmt, 4) != 0;
+  network->shared = pp_db_column_int(stmt, 4) != 0;
   network->template_text = store_col_strdup(stmt, 5);
   spec->name = g_strdup(network->name);
   if (!vn_mad_from_string(store_col_text(stmt, 6), &spec->vn_mad)) {
@@ -309,16 +306,16 @@ network_read(PpStore *store, gint64 id, GError **error)
   }
   spec->bridge = store_col_strdup(stmt, 7);
   spec->phydev = store_col_strdup(stmt, 8);
-  spec->vlan_id = sqlite3_column_type(stmt, 9) != SQLITE_NULL ? sqlite3_column_int(stmt, 9) : -1;
-  spec->mtu = (guint)sqlite3_column_int(stmt, 10);
-  if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) {
+  spec->vlan_id = !pp_db_column_is_null(stmt, 9) ? pp_db_column_int(stmt, 9) : -1;
+  spec->mtu = (guint)pp_db_column_int(stmt, 10);
+  if (!pp_db_column_is_null(stmt, 11)) {
     spec->has_network = TRUE;
-    pp_ip4_from_u32((guint32)sqlite3_column_int64(stmt, 11), &spec->network_address);
-    spec->network_prefix = (guint)sqlite3_column_int(stmt, 12);
+    pp_ip4_from_u32((guint32)pp_db_column_int64(stmt, 11), &spec->network_address);
+    spec->network_prefix = (guint)pp_db_column_int(stmt, 12);
   }
-  if (sqlite3_column_type(stmt, 13) != SQLITE_NULL) {
+  if (!pp_db_column_is_null(stmt, 13)) {
     spec->has_gateway = TRUE;
-    pp_ip4_from_u32((guint32)sqlite3_column_int64(stmt, 13), &spec->gateway);
+    pp_ip4_from_u32((guint32)pp_db_column_int64(stmt, 13), &spec->gateway);
   }
   spec->has_gateway6 = col_ip6(stmt, 14, &spec->gateway6);
   text = store_col_text(stmt, 15);
@@ -344,9 +341,9 @@ network_read(PpStore *store, gint64 id, GError **error)
     g_strfreev(spec->search_domains);
     spec->search_domains = g_strsplit(text, " ", -1);
   }
-  network->created = sqlite3_column_int64(stmt, 17);
-  network->updated = sqlite3_column_int64(stmt, 18);
-  network->held = (guint64)sqlite3_column_int64(stmt, 19);
+  network->created = pp_db_column_int64(stmt, 17);
+  network->updated = pp_db_column_int64(stmt, 18);
+  network->held = (guint64)pp_db_column_int64(stmt, 19);
   store_stmt_release(g_steal_pointer(&stmt));
   if (!read_ars(store, network, error))
     return NULL;
@@ -386,7 +383,7 @@ take_mac_base_locked(PpStore *store, PpNetworkAr *ar, guint ar_id, const PpMacPr
       g_propagate_error(error, local);
       return FALSE;
     }
-    next = sqlite3_column_int64(stmt, 0);
+    next = pp_db_column_int64(stmt, 0);
   }
   if (next > G_MAXUINT32 || !pp_network_ar_set_mac_base(ar, prefix, (guint32)next, &local)) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
@@ -400,7 +397,7 @@ take_mac_base_locked(PpStore *store, PpNetworkAr *ar, guint ar_id, const PpMacPr
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, next + ar->size);
+    pp_db_bind_int64(stmt, 1, next + ar->size);
     return store_stmt_run(store, stmt, error, "moving the MAC counter");
   }
 }
@@ -414,13 +411,13 @@ check_name_free_locked(PpStore *store, gint64 owner_id, const char *name, gint64
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, owner_id);
+  pp_db_bind_int64(stmt, 1, owner_id);
   store_bind_text(stmt, 2, name);
   if (store_stmt_next(store, stmt, &local, "looking a network up") &&
-      sqlite3_column_int64(stmt, 0) != except) {
+      pp_db_column_int64(stmt, 0) != except) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "its owner has a network named '%s' (id %" G_GINT64_FORMAT "); choose another NAME",
-                name, (gint64)sqlite3_column_int64(stmt, 0));
+                name, (gint64)pp_db_column_int64(stmt, 0));
     return FALSE;
   }
   if (local != NULL) {
@@ -438,8 +435,8 @@ ar_write_locked(PpStore *store, NetStmtId id, gint64 network_id, guint ar_id, co
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, network_id);
-  sqlite3_bind_int(stmt, 2, (int)ar_id);
+  pp_db_bind_int64(stmt, 1, network_id);
+  pp_db_bind_int(stmt, 2, (int)ar_id);
   bind_ar(stmt, ar);
   return store_stmt_run(store, stmt, error, "writing a network's range");
 }
@@ -464,14 +461,13 @@ pp_store_network_create(PpStore *store, gint64 owner_id, const char *template_te
     if (stmt == NULL)
       return NULL;
     store_bind_text(stmt, 1, spec->name);
-    sqlite3_bind_int64(stmt, 2, owner_id);
-    sqlite3_bind_int(stmt, 3, shared ? 1 : 0);
+    pp_db_bind_int64(stmt, 2, owner_id);
+    pp_db_bind_int(stmt, 3, shared ? 1 : 0);
     store_bind_text(stmt, 4, template_text);
     bind_attributes(stmt, spec);
-    sqlite3_bind_int64(stmt, 16, now);
-    if (!store_stmt_run(store, stmt, error, "creating a network"))
+    pp_db_bind_int64(stmt, 16, now);
+    if (!store_stmt_insert(store, stmt, &id, error, "creating a network"))
       return NULL;
-    id = sqlite3_last_insert_rowid(store->db);
   }
   for (guint i = 0; i < spec->ars->len; i++) {
     PpNetworkAr *ar = &g_array_index(spec->ars, PpNetworkAr, i);
@@ -495,12 +491,12 @@ ar_max_idx_locked(PpStore *store, gint64 id, guint ar_id, gint64 *ret_max, GErro
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, id);
-  sqlite3_bind_int(stmt, 2, (int)ar_id);
+  pp_db_bind_int64(stmt, 1, id);
+  pp_db_bind_int(stmt, 2, (int)ar_id);
   *ret_max = -1;
   if (store_stmt_next(store, stmt, &local, "reading a range's leases") &&
-      sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-    *ret_max = sqlite3_column_int64(stmt, 0);
+      !pp_db_column_is_null(stmt, 0))
+    *ret_max = pp_db_column_int64(stmt, 0);
   if (local != NULL) {
     g_propagate_error(error, local);
     return FALSE;
@@ -576,12 +572,12 @@ pp_store_network_update(PpStore *store, gint64 id, const char *template_text, Pp
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     store_bind_text(stmt, 2, spec->name);
-    sqlite3_bind_int(stmt, 3, shared < 0 ? (old->shared ? 1 : 0) : (shared ? 1 : 0));
+    pp_db_bind_int(stmt, 3, shared < 0 ? (old->shared ? 1 : 0) : (shared ? 1 : 0));
     store_bind_text(stmt, 4, template_text);
     bind_attributes(stmt, spec);
-    sqlite3_bind_int64(stmt, 16, now);
+    pp_db_bind_int64(stmt, 16, now);
     if (!store_stmt_run(store, stmt, error, "updating a network"))
       return NULL;
   }
@@ -590,8 +586,8 @@ pp_store_network_update(PpStore *store, gint64 id, const char *template_text, Pp
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, id);
-    sqlite3_bind_int(stmt, 2, (int)spec->ars->len);
+    pp_db_bind_int64(stmt, 1, id);
+    pp_db_bind_int(stmt, 2, (int)spec->ars->len);
     if (!store_stmt_run(store, stmt, error, "removing a network's ranges"))
       return NULL;
   }
@@ -614,9 +610,9 @@ ids_of_locked(PpStore *store, NetStmtId id, gint64 param, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, param);
+  pp_db_bind_int64(stmt, 1, param);
   while (store_stmt_next(store, stmt, &local, "reading a network's VMs")) {
-    gint64 vm = sqlite3_column_int64(stmt, 0);
+    gint64 vm = pp_db_column_int64(stmt, 0);
 
     g_array_append_val(ids, vm);
   }
@@ -659,7 +655,7 @@ pp_store_network_delete(PpStore *store, gint64 id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     if (!store_stmt_run(store, stmt, error, "deleting a network's held addresses"))
       return FALSE;
   }
@@ -668,7 +664,7 @@ pp_store_network_delete(PpStore *store, gint64 id, GError **error)
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     if (!store_stmt_run(store, stmt, error, "deleting a network"))
       return FALSE;
   }
@@ -718,11 +714,11 @@ id_by_owner_name(PpStore *store, gint64 owner_id, const char *name, gint64 *ret_
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, owner_id);
+  pp_db_bind_int64(stmt, 1, owner_id);
   store_bind_text(stmt, 2, name);
   *ret_id = 0;
   if (store_stmt_next(store, stmt, &local, "looking a network up"))
-    *ret_id = sqlite3_column_int64(stmt, 0);
+    *ret_id = pp_db_column_int64(stmt, 0);
   if (local != NULL) {
     g_propagate_error(error, local);
     return FALSE;
@@ -791,7 +787,7 @@ pp_store_network_find(PpStore *store, const char *key, const char *uname, gint64
       return NULL;
     store_bind_text(stmt, 1, key);
     while (store_stmt_next(store, stmt, &local, "looking a network up")) {
-      id = sqlite3_column_int64(stmt, 0);
+      id = pp_db_column_int64(stmt, 0);
       g_string_append_printf(owners, "%s'%s' (id %" G_GINT64_FORMAT ")", n > 0 ? ", " : "",
                              store_col_text(stmt, 1), id);
       n++;
@@ -834,12 +830,12 @@ pp_store_network_page(PpStore *store, gint64 viewer_id, gint64 after, guint limi
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, after);
-    sqlite3_bind_int(stmt, 2, (int)limit + 1);
+    pp_db_bind_int64(stmt, 1, after);
+    pp_db_bind_int(stmt, 2, (int)limit + 1);
     if (viewer_id != 0)
-      sqlite3_bind_int64(stmt, 3, viewer_id);
+      pp_db_bind_int64(stmt, 3, viewer_id);
     while (store_stmt_next(store, stmt, &local, "listing networks")) {
-      gint64 id = sqlite3_column_int64(stmt, 0);
+      gint64 id = pp_db_column_int64(stmt, 0);
 
       g_array_append_val(ids, id);
     }
@@ -864,13 +860,13 @@ pp_store_network_page(PpStore *store, gint64 viewer_id, gint64 after, guint limi
 /* The lease a row of NET_LEASES / NET_VM_LEASES is, its addresses from
  * @spec's ranges. */
 static gboolean
-lease_from_row(sqlite3_stmt *stmt, const PpNetworkSpec *spec, PpStoreLease *ret, GError **error)
+lease_from_row(PpDbStmt *stmt, const PpNetworkSpec *spec, PpStoreLease *ret, GError **error)
 {
-  ret->network_id = sqlite3_column_int64(stmt, 0);
-  ret->ar_id = (guint)sqlite3_column_int(stmt, 1);
-  ret->index = (guint32)sqlite3_column_int64(stmt, 2);
-  ret->vm_id = sqlite3_column_type(stmt, 3) != SQLITE_NULL ? sqlite3_column_int64(stmt, 3) : 0;
-  ret->nic_id = sqlite3_column_type(stmt, 4) != SQLITE_NULL ? sqlite3_column_int(stmt, 4) : -1;
+  ret->network_id = pp_db_column_int64(stmt, 0);
+  ret->ar_id = (guint)pp_db_column_int(stmt, 1);
+  ret->index = (guint32)pp_db_column_int64(stmt, 2);
+  ret->vm_id = !pp_db_column_is_null(stmt, 3) ? pp_db_column_int64(stmt, 3) : 0;
+  ret->nic_id = !pp_db_column_is_null(stmt, 4) ? pp_db_column_int(stmt, 4) : -1;
   if (ret->ar_id >= spec->ars->len ||
       !pp_network_ar_lease(&g_array_index(spec->ars, PpNetworkAr, ret->ar_id), ret->index,
                            &ret->lease, NULL))
@@ -891,8 +887,8 @@ pp_store_network_list_leases(PpStore *store, gint64 network_id, guint max, GErro
   stmt = net_stmt(store, NET_LEASES, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, network_id);
-  sqlite3_bind_int64(stmt, 2, max);
+  pp_db_bind_int64(stmt, 1, network_id);
+  pp_db_bind_int64(stmt, 2, max);
   while (store_stmt_next(store, stmt, &local, "listing a network's leases")) {
     PpStoreLease lease;
 
@@ -950,18 +946,16 @@ lease_holder_locked(PpStore *store, gint64 network_id, guint ar_id, guint32 inde
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, network_id);
-  sqlite3_bind_int(stmt, 2, (int)ar_id);
-  sqlite3_bind_int64(stmt, 3, index);
+  pp_db_bind_int64(stmt, 1, network_id);
+  pp_db_bind_int(stmt, 2, (int)ar_id);
+  pp_db_bind_int64(stmt, 3, index);
   *ret_taken = store_stmt_next(store, stmt, &local, "reading a lease");
   if (local != NULL) {
     g_propagate_error(error, local);
     return FALSE;
   }
-  *ret_vm_id =
-      *ret_taken && sqlite3_column_type(stmt, 0) != SQLITE_NULL ? sqlite3_column_int64(stmt, 0) : 0;
-  *ret_nic_id =
-      *ret_taken && sqlite3_column_type(stmt, 1) != SQLITE_NULL ? sqlite3_column_int(stmt, 1) : -1;
+  *ret_vm_id = *ret_taken && !pp_db_column_is_null(stmt, 0) ? pp_db_column_int64(stmt, 0) : 0;
+  *ret_nic_id = *ret_taken && !pp_db_column_is_null(stmt, 1) ? pp_db_column_int(stmt, 1) : -1;
   return TRUE;
 }
 
@@ -986,15 +980,15 @@ lease_insert_locked(PpStore *store, gint64 network_id, guint ar_id, guint32 inde
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, network_id);
-  sqlite3_bind_int(stmt, 2, (int)ar_id);
-  sqlite3_bind_int64(stmt, 3, index);
-  sqlite3_bind_int64(stmt, 4, (sqlite3_int64)pp_mac_to_u64(&lease->mac));
+  pp_db_bind_int64(stmt, 1, network_id);
+  pp_db_bind_int(stmt, 2, (int)ar_id);
+  pp_db_bind_int64(stmt, 3, index);
+  pp_db_bind_int64(stmt, 4, (gint64)pp_mac_to_u64(&lease->mac));
   if (lease->has_ip)
-    sqlite3_bind_int64(stmt, 5, pp_ip4_to_u32(&lease->ip));
+    pp_db_bind_int64(stmt, 5, pp_ip4_to_u32(&lease->ip));
   if (vm_id != 0) {
-    sqlite3_bind_int64(stmt, 6, vm_id);
-    sqlite3_bind_int(stmt, 7, nic_id);
+    pp_db_bind_int64(stmt, 6, vm_id);
+    pp_db_bind_int(stmt, 7, nic_id);
   }
   return store_stmt_run(store, stmt, error, "taking a lease");
 }
@@ -1069,9 +1063,9 @@ pp_store_network_release(PpStore *store, gint64 id, const char *address, GError 
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, id);
-    sqlite3_bind_int(stmt, 2, (int)ar_id);
-    sqlite3_bind_int64(stmt, 3, index);
+    pp_db_bind_int64(stmt, 1, id);
+    pp_db_bind_int(stmt, 2, (int)ar_id);
+    pp_db_bind_int64(stmt, 3, index);
     if (!store_stmt_run(store, stmt, error, "releasing an address"))
       return FALSE;
   }
@@ -1089,17 +1083,17 @@ free_index_locked(PpStore *store, gint64 network_id, guint ar_id, guint32 from, 
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, network_id);
-  sqlite3_bind_int(stmt, 2, (int)ar_id);
-  sqlite3_bind_int64(stmt, 3, from);
-  sqlite3_bind_int64(stmt, 4, size);
+  pp_db_bind_int64(stmt, 1, network_id);
+  pp_db_bind_int(stmt, 2, (int)ar_id);
+  pp_db_bind_int64(stmt, 3, from);
+  pp_db_bind_int64(stmt, 4, size);
   *ret_found = store_stmt_next(store, stmt, &local, "looking for a free address");
   if (local != NULL) {
     g_propagate_error(error, local);
     return FALSE;
   }
   if (*ret_found)
-    *ret_index = (guint32)sqlite3_column_int64(stmt, 0);
+    *ret_index = (guint32)pp_db_column_int64(stmt, 0);
   return TRUE;
 }
 
@@ -1147,9 +1141,9 @@ lease_any_locked(PpStore *store, const PpNetwork *network, gint64 vm_id, gint ni
 
       if (stmt == NULL)
         return FALSE;
-      sqlite3_bind_int64(stmt, 1, network->id);
-      sqlite3_bind_int(stmt, 2, (int)i);
-      sqlite3_bind_int64(stmt, 3, (gint64)index + 1);
+      pp_db_bind_int64(stmt, 1, network->id);
+      pp_db_bind_int(stmt, 2, (int)i);
+      pp_db_bind_int64(stmt, 3, (gint64)index + 1);
       return store_stmt_run(store, stmt, error, "moving a range's search");
     }
   }
@@ -1243,13 +1237,13 @@ store_vm_nics_insert_locked(PpStore *store, gint64 vm_id, const PpVmSpec *spec, 
     stmt = net_stmt(store, NET_VM_NIC_INSERT, error);
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_int(stmt, 2, (int)i);
-    sqlite3_bind_int64(stmt, 3, nic->network_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int(stmt, 2, (int)i);
+    pp_db_bind_int64(stmt, 3, nic->network_id);
     if (has_ip)
-      sqlite3_bind_int64(stmt, 4, pp_ip4_to_u32(&ip));
+      pp_db_bind_int64(stmt, 4, pp_ip4_to_u32(&ip));
     if (has_mac)
-      sqlite3_bind_int64(stmt, 5, (sqlite3_int64)pp_mac_to_u64(&mac));
+      pp_db_bind_int64(stmt, 5, (gint64)pp_mac_to_u64(&mac));
     if (!store_stmt_run(store, stmt, error, "recording a VM's NICs"))
       return FALSE;
   }
@@ -1274,19 +1268,19 @@ unleased_nics_locked(PpStore *store, gint64 vm_id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   while (store_stmt_next(store, stmt, &local, "reading a VM's NICs")) {
     UnleasedNic nic = { 0 };
 
-    nic.nic_id = sqlite3_column_int(stmt, 0);
-    nic.network_id = sqlite3_column_int64(stmt, 1);
-    if (sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
+    nic.nic_id = pp_db_column_int(stmt, 0);
+    nic.network_id = pp_db_column_int64(stmt, 1);
+    if (!pp_db_column_is_null(stmt, 2)) {
       nic.has_ip = TRUE;
-      pp_ip4_from_u32((guint32)sqlite3_column_int64(stmt, 2), &nic.ip);
+      pp_ip4_from_u32((guint32)pp_db_column_int64(stmt, 2), &nic.ip);
     }
-    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+    if (!pp_db_column_is_null(stmt, 3)) {
       nic.has_mac = TRUE;
-      pp_mac_from_u64((guint64)sqlite3_column_int64(stmt, 3), &nic.mac);
+      pp_mac_from_u64((guint64)pp_db_column_int64(stmt, 3), &nic.mac);
     }
     g_array_append_val(nics, nic);
   }
@@ -1331,7 +1325,7 @@ store_vm_leases_free_locked(PpStore *store, gint64 vm_id, GError **error)
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   return store_stmt_run(store, stmt, error, "giving a VM's leases back");
 }
 
@@ -1348,16 +1342,16 @@ pp_store_vm_list_leases(PpStore *store, gint64 vm_id, GError **error)
   stmt = net_stmt(store, NET_VM_LEASES, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   /* Read the rows first: a network's read uses statements of its own. */
   while (store_stmt_next(store, stmt, &local, "listing a VM's leases")) {
     PpStoreLease row = { 0 };
 
-    row.network_id = sqlite3_column_int64(stmt, 0);
-    row.ar_id = (guint)sqlite3_column_int(stmt, 1);
-    row.index = (guint32)sqlite3_column_int64(stmt, 2);
-    row.vm_id = sqlite3_column_int64(stmt, 3);
-    row.nic_id = sqlite3_column_int(stmt, 4);
+    row.network_id = pp_db_column_int64(stmt, 0);
+    row.ar_id = (guint)pp_db_column_int(stmt, 1);
+    row.index = (guint32)pp_db_column_int64(stmt, 2);
+    row.vm_id = pp_db_column_int64(stmt, 3);
+    row.nic_id = pp_db_column_int(stmt, 4);
     g_array_append_val(rows, row);
   }
   if (local != NULL) {
@@ -1403,7 +1397,7 @@ pp_store_vm_check_leases(PpStore *store, gint64 vm_id, gboolean *ret_ok, char **
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, nic->network_id);
+    pp_db_bind_int64(stmt, 1, nic->network_id);
     if (!store_stmt_next(store, stmt, &local, "counting a network's leases")) {
       if (local != NULL) {
         g_propagate_error(error, local);
@@ -1411,8 +1405,8 @@ pp_store_vm_check_leases(PpStore *store, gint64 vm_id, gboolean *ret_ok, char **
       }
       continue; /* deleted meanwhile: the VM's NIC names none now */
     }
-    size = sqlite3_column_int64(stmt, 1);
-    used = sqlite3_column_int64(stmt, 2);
+    size = pp_db_column_int64(stmt, 1);
+    used = pp_db_column_int64(stmt, 2);
     if (nic->has_ip || nic->has_mac) {
       /* The address asked for: free now, or whom it waits for. */
       g_autoptr(PpNetwork) network = NULL;
@@ -1454,10 +1448,10 @@ store_vm_nic_count_locked(PpStore *store, gint64 vm_id, guint *ret_n, GError **e
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   if (!store_stmt_next(store, stmt, error, "counting a VM's NICs on networks"))
     return FALSE;
-  *ret_n = (guint)sqlite3_column_int64(stmt, 0);
+  *ret_n = (guint)pp_db_column_int64(stmt, 0);
   return TRUE;
 }
 
@@ -1473,14 +1467,14 @@ store_user_networks_locked(PpStore *store, gint64 user_id, char **ret_text, GErr
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, user_id);
+  pp_db_bind_int64(stmt, 1, user_id);
   while (store_stmt_next(store, stmt, &local, "reading a user's networks")) {
     if (n++ == 8) {
       g_string_append(text, ", ...");
       break;
     }
     g_string_append_printf(text, "%s'%s' (id %" G_GINT64_FORMAT ")", n > 1 ? ", " : "",
-                           store_col_text(stmt, 1), (gint64)sqlite3_column_int64(stmt, 0));
+                           store_col_text(stmt, 1), (gint64)pp_db_column_int64(stmt, 0));
   }
   if (local != NULL) {
     g_propagate_error(error, local);

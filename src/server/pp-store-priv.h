@@ -4,15 +4,15 @@
  * devices. Never called by pcipassd. */
 #pragma once
 
+#include "pp-db.h"
 #include <glib.h>
-#include <sqlite3.h>
 
 #include "pp-store.h"
 
 G_BEGIN_DECLS
 
 /* Returns: (transfer none): the store's connection. */
-sqlite3 *pp_store_test_get_db(PpStore *store);
+PpDb *pp_store_test_get_db(PpStore *store);
 
 /* Adds a VM in state pending, on no host, with no template, owned by the
  * user 'test-vm-owner' (made on first use). Returns its id; asserts

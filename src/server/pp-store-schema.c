@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -869,21 +868,21 @@ static const struct {
 static int
 read_user_version(PpStore *store, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL; /* a one-off: finalized, not cached */
+  g_autoptr(PpDbStmt) stmt = NULL; /* a one-off: finalized, not cached */
 
-  if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
-      sqlite3_step(stmt) != SQLITE_ROW) {
+  if ((stmt = pp_db_prepare(store->db, "PRAGMA user_version")) == NULL ||
+      pp_db_step(stmt) != PP_DB_STEP_ROW) {
     store_set_error(store, error, "opening store '%s': reading the schema version", store->path);
     return -1;
   }
-  return sqlite3_column_int(stmt, 0);
+  return pp_db_column_int(stmt, 0);
 }
 
 /* Runs static SQL (no values). */
 gboolean
 store_exec(PpStore *store, const char *sql, GError **error, const char *what)
 {
-  if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+  if (!pp_db_exec(store->db, sql)) {
     store_set_error(store, error, "opening store '%s': %s", store->path, what);
     return FALSE;
   }
@@ -895,23 +894,23 @@ store_exec(PpStore *store, const char *sql, GError **error, const char *what)
 static gboolean
 check_foreign_keys(PpStore *store, int version, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL; /* a one-off: finalized, not cached */
-  int rc;
+  g_autoptr(PpDbStmt) stmt = NULL; /* a one-off: finalized, not cached */
+  PpDbStep rc;
 
-  if (sqlite3_prepare_v2(store->db, "PRAGMA foreign_key_check", -1, &stmt, NULL) != SQLITE_OK) {
+  if ((stmt = pp_db_prepare(store->db, "PRAGMA foreign_key_check")) == NULL) {
     store_set_error(store, error, "opening store '%s': checking foreign keys", store->path);
     return FALSE;
   }
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW) {
+  rc = pp_db_step(stmt);
+  if (rc == PP_DB_STEP_ROW) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
                 "opening store '%s': migrating the schema to version %d: row %" G_GINT64_FORMAT
                 " of table %s refers to a missing row of table %s",
-                store->path, version, (gint64)sqlite3_column_int64(stmt, 1),
-                store_col_text(stmt, 0), store_col_text(stmt, 2));
+                store->path, version, (gint64)pp_db_column_int64(stmt, 1), store_col_text(stmt, 0),
+                store_col_text(stmt, 2));
     return FALSE;
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != PP_DB_STEP_DONE) {
     store_set_error(store, error, "opening store '%s': checking foreign keys", store->path);
     return FALSE;
   }
@@ -926,20 +925,18 @@ check_foreign_keys(PpStore *store, int version, GError **error)
 static gboolean
 migrate_6_requests(PpStore *store, GError **error)
 {
-  g_autoptr(sqlite3_stmt) vms = NULL; /* one-offs: finalized, not cached */
-  g_autoptr(sqlite3_stmt) insert = NULL;
+  g_autoptr(PpDbStmt) vms = NULL; /* one-offs: finalized, not cached */
+  g_autoptr(PpDbStmt) insert = NULL;
   guint n_vms = 0, n_requests = 0;
   int rc;
 
-  if (sqlite3_prepare_v2(store->db, "SELECT id, template FROM vms ORDER BY id", -1, &vms, NULL) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v2(store->db,
-                         "INSERT INTO vm_pci_request (vm_id, slot, class_code) VALUES (?1, ?2, ?3)",
-                         -1, &insert, NULL) != SQLITE_OK) {
+  if ((vms = pp_db_prepare(store->db, "SELECT id, template FROM vms ORDER BY id")) == NULL ||
+      (insert = pp_db_prepare(store->db, "INSERT INTO vm_pci_request (vm_id, slot, class_code) "
+                                         "VALUES (?1, ?2, ?3)")) == NULL) {
     store_set_error(store, error, "reading the VMs' PCI requests");
     return FALSE;
   }
-  while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
+  while ((rc = pp_db_step(vms)) == PP_DB_STEP_ROW) {
     const char *text = store_col_text(vms, 1);
     g_autoptr(PpVmSpec) spec = pp_vm_template_parse(text, strlen(text), NULL);
 
@@ -947,22 +944,22 @@ migrate_6_requests(PpStore *store, GError **error)
     for (guint i = 0; spec != NULL && i < spec->requests->len; i++) {
       const PpPciRequest *req = &g_array_index(spec->requests, PpPciRequest, i);
 
-      sqlite3_bind_int64(insert, 1, sqlite3_column_int64(vms, 0));
-      sqlite3_bind_int(insert, 2, (int)i);
+      pp_db_bind_int64(insert, 1, pp_db_column_int64(vms, 0));
+      pp_db_bind_int(insert, 2, (int)i);
       if (req->class_code >= 0)
-        sqlite3_bind_int(insert, 3, req->class_code);
+        pp_db_bind_int(insert, 3, req->class_code);
       else
-        sqlite3_bind_null(insert, 3);
-      if (sqlite3_step(insert) != SQLITE_DONE) {
+        pp_db_bind_null(insert, 3);
+      if (pp_db_step(insert) != PP_DB_STEP_DONE) {
         store_set_error(store, error, "recording the PCI requests of VM %" G_GINT64_FORMAT,
-                        (gint64)sqlite3_column_int64(vms, 0));
+                        (gint64)pp_db_column_int64(vms, 0));
         return FALSE;
       }
-      sqlite3_reset(insert);
+      pp_db_reset(insert);
       n_requests++;
     }
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != PP_DB_STEP_DONE) {
     store_set_error(store, error, "reading the VMs' PCI requests");
     return FALSE;
   }
@@ -990,20 +987,20 @@ store_address_unpack(gint64 packed, PpPciAddress *ret)
 /* Binds @request's typed columns: vendor ?@first, device ?@first+1,
  * address ?@first+2 (NULL where it says none). */
 void
-store_bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request)
+store_bind_request(PpDbStmt *stmt, int first, const PpPciRequest *request)
 {
   if (request->vendor >= 0)
-    sqlite3_bind_int(stmt, first, request->vendor);
+    pp_db_bind_int(stmt, first, request->vendor);
   else
-    sqlite3_bind_null(stmt, first);
+    pp_db_bind_null(stmt, first);
   if (request->device >= 0)
-    sqlite3_bind_int(stmt, first + 1, request->device);
+    pp_db_bind_int(stmt, first + 1, request->device);
   else
-    sqlite3_bind_null(stmt, first + 1);
+    pp_db_bind_null(stmt, first + 1);
   if (request->by_address)
-    sqlite3_bind_int64(stmt, first + 2, address_pack(&request->address));
+    pp_db_bind_int64(stmt, first + 2, address_pack(&request->address));
   else
-    sqlite3_bind_null(stmt, first + 2);
+    pp_db_bind_null(stmt, first + 2);
 }
 
 /* Migration 9's data: the typed columns of every VM stored before, read
@@ -1013,27 +1010,24 @@ store_bind_request(sqlite3_stmt *stmt, int first, const PpPciRequest *request)
 static gboolean
 migrate_9_typed(PpStore *store, GError **error)
 {
-  g_autoptr(sqlite3_stmt) vms = NULL; /* one-offs: finalized, not cached */
-  g_autoptr(sqlite3_stmt) vm_update = NULL;
-  g_autoptr(sqlite3_stmt) request_update = NULL;
+  g_autoptr(PpDbStmt) vms = NULL; /* one-offs: finalized, not cached */
+  g_autoptr(PpDbStmt) vm_update = NULL;
+  g_autoptr(PpDbStmt) request_update = NULL;
   guint n_vms = 0, n_typed = 0;
   int rc;
 
-  if (sqlite3_prepare_v2(store->db, "SELECT id, template FROM vms ORDER BY id", -1, &vms, NULL) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v2(store->db,
-                         "UPDATE vms SET only_host_id = ?2, only_host_name = ?3, domain_spec = ?4 "
-                         "WHERE id = ?1",
-                         -1, &vm_update, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(store->db,
-                         "UPDATE vm_pci_request SET vendor = ?3, device = ?4, address = ?5 "
-                         "WHERE vm_id = ?1 AND slot = ?2",
-                         -1, &request_update, NULL) != SQLITE_OK) {
+  if ((vms = pp_db_prepare(store->db, "SELECT id, template FROM vms ORDER BY id")) == NULL ||
+      (vm_update = pp_db_prepare(store->db, "UPDATE vms SET only_host_id = ?2, "
+                                            "only_host_name = ?3, domain_spec = ?4 "
+                                            "WHERE id = ?1")) == NULL ||
+      (request_update = pp_db_prepare(store->db, "UPDATE vm_pci_request SET vendor = ?3, "
+                                                 "device = ?4, address = ?5 "
+                                                 "WHERE vm_id = ?1 AND slot = ?2")) == NULL) {
     store_set_error(store, error, "reading the VMs' templates");
     return FALSE;
   }
-  while ((rc = sqlite3_step(vms)) == SQLITE_ROW) {
-    gint64 id = sqlite3_column_int64(vms, 0);
+  while ((rc = pp_db_step(vms)) == PP_DB_STEP_ROW) {
+    gint64 id = pp_db_column_int64(vms, 0);
     const char *text = store_col_text(vms, 1);
     g_autoptr(PpVmSpec) spec = NULL;
     g_autofree char *domain_spec = NULL;
@@ -1043,32 +1037,31 @@ migrate_9_typed(PpStore *store, GError **error)
     if (spec == NULL)
       continue;
     domain_spec = pp_vm_spec_domain_to_json(spec);
-    sqlite3_bind_int64(vm_update, 1, id);
+    pp_db_bind_int64(vm_update, 1, id);
     if (spec->host_id > 0)
-      sqlite3_bind_int64(vm_update, 2, spec->host_id);
+      pp_db_bind_int64(vm_update, 2, spec->host_id);
     else
-      sqlite3_bind_null(vm_update, 2);
+      pp_db_bind_null(vm_update, 2);
     store_bind_text(vm_update, 3, spec->host_name);
     store_bind_text(vm_update, 4, domain_spec);
-    if (sqlite3_step(vm_update) != SQLITE_DONE) {
+    if (pp_db_step(vm_update) != PP_DB_STEP_DONE) {
       store_set_error(store, error, "recording the spec of VM %" G_GINT64_FORMAT, id);
       return FALSE;
     }
-    sqlite3_reset(vm_update);
-    sqlite3_clear_bindings(vm_update);
+    pp_db_reset(vm_update);
     for (guint i = 0; i < spec->requests->len; i++) {
-      sqlite3_bind_int64(request_update, 1, id);
-      sqlite3_bind_int(request_update, 2, (int)i);
+      pp_db_bind_int64(request_update, 1, id);
+      pp_db_bind_int(request_update, 2, (int)i);
       store_bind_request(request_update, 3, &g_array_index(spec->requests, PpPciRequest, i));
-      if (sqlite3_step(request_update) != SQLITE_DONE) {
+      if (pp_db_step(request_update) != PP_DB_STEP_DONE) {
         store_set_error(store, error, "recording the PCI requests of VM %" G_GINT64_FORMAT, id);
         return FALSE;
       }
-      sqlite3_reset(request_update);
+      pp_db_reset(request_update);
     }
     n_typed++;
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != PP_DB_STEP_DONE) {
     store_set_error(store, error, "reading the VMs' templates");
     return FALSE;
   }

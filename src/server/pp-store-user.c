@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -41,29 +40,29 @@ pp_token_free(PpToken *token)
 }
 
 static PpUser *
-user_from_row(sqlite3_stmt *stmt)
+user_from_row(PpDbStmt *stmt)
 {
   PpUser *user = g_new0(PpUser, 1);
 
-  user->id = sqlite3_column_int64(stmt, 0);
+  user->id = pp_db_column_int64(stmt, 0);
   user->name = store_col_strdup(stmt, 1);
-  user->admin = sqlite3_column_int(stmt, 2) != 0;
-  user->created = sqlite3_column_int64(stmt, 3);
+  user->admin = pp_db_column_int(stmt, 2) != 0;
+  user->created = pp_db_column_int64(stmt, 3);
   return user;
 }
 
 static PpToken *
-token_from_row(sqlite3_stmt *stmt)
+token_from_row(PpDbStmt *stmt)
 {
   PpToken *token = g_new0(PpToken, 1);
 
-  token->id = sqlite3_column_int64(stmt, 0);
-  token->user_id = sqlite3_column_int64(stmt, 1);
+  token->id = pp_db_column_int64(stmt, 0);
+  token->user_id = pp_db_column_int64(stmt, 1);
   token->user_name = store_col_strdup(stmt, 2);
   token->name = store_col_strdup(stmt, 3);
-  token->created = sqlite3_column_int64(stmt, 4);
-  token->last_used = sqlite3_column_int64(stmt, 5);
-  token->expires = sqlite3_column_int64(stmt, 6); /* NULL reads as 0: never */
+  token->created = pp_db_column_int64(stmt, 4);
+  token->last_used = pp_db_column_int64(stmt, 5);
+  token->expires = pp_db_column_int64(stmt, 6); /* NULL reads as 0: never */
   return token;
 }
 
@@ -80,7 +79,7 @@ store_user_lookup(PpStore *store, gint64 id, const char *name, GError **error)
   if (name != NULL)
     store_bind_text(stmt, 1, name);
   else
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a user"))
     return user_from_row(stmt);
   if (local != NULL) {
@@ -104,6 +103,7 @@ pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 no
   g_auto(StoreTxn) txn = { NULL };
   g_autoptr(PpUser) user = NULL;
   GError *local = NULL;
+  gint64 id = 0;
 
   g_return_val_if_fail(store != NULL, NULL);
 
@@ -128,12 +128,12 @@ pp_store_user_create(PpStore *store, const char *name, gboolean admin, gint64 no
     if (stmt == NULL)
       return NULL;
     store_bind_text(stmt, 1, name);
-    sqlite3_bind_int(stmt, 2, admin ? 1 : 0);
-    sqlite3_bind_int64(stmt, 3, now);
-    if (!store_stmt_run(store, stmt, error, "creating a user"))
+    pp_db_bind_int(stmt, 2, admin ? 1 : 0);
+    pp_db_bind_int64(stmt, 3, now);
+    if (!store_stmt_insert(store, stmt, &id, error, "creating a user"))
       return NULL;
   }
-  user = store_user_lookup(store, sqlite3_last_insert_rowid(store->db), NULL, error);
+  user = store_user_lookup(store, id, NULL, error);
   if (user == NULL || !store_txn_commit(&txn, "creating a user", error))
     return NULL;
   g_debug("user '%s': created (id %" G_GINT64_FORMAT ")", user->name, user->id);
@@ -199,9 +199,9 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 1, user_id);
     while (store_stmt_next(store, stmt, &local, "deleting a user: reading its VMs")) {
-      gint64 id = sqlite3_column_int64(stmt, 0);
+      gint64 id = pp_db_column_int64(stmt, 0);
 
       g_array_append_val(live, id);
     }
@@ -243,10 +243,10 @@ pp_store_user_delete(PpStore *store, gint64 user_id, guint *ret_vms, guint *ret_
 
       if (stmt == NULL)
         return FALSE;
-      sqlite3_bind_int64(stmt, 1, user_id);
+      pp_db_bind_int64(stmt, 1, user_id);
       if (!store_stmt_run(store, stmt, error, "deleting a user"))
         return FALSE;
-      changed[i] = (guint)sqlite3_changes(store->db);
+      changed[i] = (guint)pp_db_changes(store->db);
     }
     vms = changed[0];
     tokens = changed[1];
@@ -277,11 +277,11 @@ pp_quota_free(PpQuota *quota)
 }
 
 static gint64
-col_limit(sqlite3_stmt *stmt, int col)
+col_limit(PpDbStmt *stmt, int col)
 {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+  if (pp_db_column_is_null(stmt, col))
     return PP_QUOTA_NONE;
-  return sqlite3_column_int64(stmt, col);
+  return pp_db_column_int64(stmt, col);
 }
 
 /* User @user_id's limits and what its VMs that are not done hold, VM
@@ -298,7 +298,7 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 1, user_id);
     if (!store_stmt_next(store, stmt, &local, "reading a user's quotas")) {
       if (local != NULL)
         g_propagate_error(error, local);
@@ -318,26 +318,26 @@ quota_read(PpStore *store, gint64 user_id, gint64 leave_out, GError **error)
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
-    sqlite3_bind_int64(stmt, 2, leave_out);
+    pp_db_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 2, leave_out);
     if (!store_stmt_next(store, stmt, error, "reading what a user's VMs hold"))
       return NULL;
-    quota->vms.used = sqlite3_column_int64(stmt, 0);
-    quota->cpu.used = sqlite3_column_int64(stmt, 1);
-    quota->memory_kib.used = sqlite3_column_int64(stmt, 2);
-    quota->pci.used = sqlite3_column_int64(stmt, 3);
-    quota->leases.used = sqlite3_column_int64(stmt, 4);
+    quota->vms.used = pp_db_column_int64(stmt, 0);
+    quota->cpu.used = pp_db_column_int64(stmt, 1);
+    quota->memory_kib.used = pp_db_column_int64(stmt, 2);
+    quota->pci.used = pp_db_column_int64(stmt, 3);
+    quota->leases.used = pp_db_column_int64(stmt, 4);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_USER_CLASS_USAGE, error);
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
-    sqlite3_bind_int64(stmt, 2, leave_out);
+    pp_db_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 2, leave_out);
     while (store_stmt_next(store, stmt, &local, "reading what a user's VMs hold")) {
-      PpQuotaClass c = { (guint16)sqlite3_column_int(stmt, 0), col_limit(stmt, 1),
-                         sqlite3_column_int64(stmt, 2) };
+      PpQuotaClass c = { (guint16)pp_db_column_int(stmt, 0), col_limit(stmt, 1),
+                         pp_db_column_int64(stmt, 2) };
 
       g_array_append_val(quota->classes, c);
     }
@@ -418,7 +418,7 @@ store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, 
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, owner->id);
+    pp_db_bind_int64(stmt, 1, owner->id);
     if (!store_stmt_next(store, stmt, &local, "reading whether a user has quotas")) {
       if (local != NULL) {
         g_propagate_error(error, local);
@@ -428,7 +428,7 @@ store_quota_check_locked(PpStore *store, const PpUser *owner, gint64 leave_out, 
                   "no user with id %" G_GINT64_FORMAT, owner->id);
       return FALSE;
     }
-    if (sqlite3_column_int(stmt, 0) == 0)
+    if (pp_db_column_int(stmt, 0) == 0)
       return TRUE;
   }
   quota = quota_read(store, owner->id, leave_out, error);
@@ -550,10 +550,10 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 1, user_id);
     for (guint i = 0; i < G_N_ELEMENTS(limits); i++) {
       if (limits[i] != PP_QUOTA_NONE)
-        sqlite3_bind_int64(stmt, (int)i + 2, limits[i]);
+        pp_db_bind_int64(stmt, (int)i + 2, limits[i]);
     }
     if (!store_stmt_run(store, stmt, error, "setting a user's quotas"))
       return NULL;
@@ -565,10 +565,10 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
-    sqlite3_bind_int(stmt, 2, u.classes[i].class_code);
+    pp_db_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int(stmt, 2, u.classes[i].class_code);
     if (!remove)
-      sqlite3_bind_int64(stmt, 3, u.classes[i].limit);
+      pp_db_bind_int64(stmt, 3, u.classes[i].limit);
     if (!store_stmt_run(store, stmt, error, "setting a user's quotas"))
       return NULL;
   }
@@ -577,13 +577,13 @@ pp_store_user_set_quota(PpStore *store, gint64 user_id, const PpQuotaUpdate *upd
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 1, user_id);
     if (!store_stmt_next(store, stmt, error, "setting a user's quotas"))
       return NULL;
-    if (sqlite3_column_int64(stmt, 0) > PP_QUOTA_MAX_CLASSES) {
+    if (pp_db_column_int64(stmt, 0) > PP_QUOTA_MAX_CLASSES) {
       g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_INVALID,
                   "user '%s' would have %" G_GINT64_FORMAT " quotas by PCI class; at most %d",
-                  user->name, (gint64)sqlite3_column_int64(stmt, 0), PP_QUOTA_MAX_CLASSES);
+                  user->name, (gint64)pp_db_column_int64(stmt, 0), PP_QUOTA_MAX_CLASSES);
       return NULL;
     }
   }
@@ -614,7 +614,7 @@ token_get(PpStore *store, gint64 id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a token"))
     return token_from_row(stmt);
   if (local != NULL)
@@ -632,6 +632,7 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
   g_auto(StoreTxn) txn = { NULL };
   g_autoptr(PpUser) user = NULL;
   g_autoptr(PpToken) token = NULL;
+  gint64 id = 0;
 
   g_return_val_if_fail(store != NULL, NULL);
 
@@ -656,22 +657,24 @@ pp_store_token_create(PpStore *store, gint64 user_id, const char *name, const ch
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, user_id);
+    pp_db_bind_int64(stmt, 1, user_id);
     store_bind_text(stmt, 2, name);
     store_bind_text(stmt, 3, hash);
-    sqlite3_bind_int64(stmt, 4, now);
+    pp_db_bind_int64(stmt, 4, now);
     if (expires != 0)
-      sqlite3_bind_int64(stmt, 5, expires);
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-      if (sqlite3_extended_errcode(store->db) == SQLITE_CONSTRAINT_UNIQUE)
+      pp_db_bind_int64(stmt, 5, expires);
+    if (pp_db_step(stmt) != PP_DB_STEP_ROW) {
+      /* The hash is the one UNIQUE column a new token's row has. */
+      if (pp_db_errcode(store->db) == PP_DB_ERR_CONFLICT)
         g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                     "a token with this hash exists");
       else
         store_set_error(store, error, "creating a token for user '%s'", user->name);
       return NULL;
     }
+    id = pp_db_column_int64(stmt, 0);
   }
-  token = token_get(store, sqlite3_last_insert_rowid(store->db), error);
+  token = token_get(store, id, error);
   if (token == NULL || !store_txn_commit(&txn, "creating a token", error))
     return NULL;
   g_debug("user '%s': token %" G_GINT64_FORMAT " created", user->name, token->id);
@@ -708,10 +711,10 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
         g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no such token");
       return NULL;
     }
-    token_id = sqlite3_column_int64(stmt, 0);
-    user_id = sqlite3_column_int64(stmt, 1);
-    last_used = sqlite3_column_int64(stmt, 2);
-    expires = sqlite3_column_int64(stmt, 3); /* NULL reads as 0: never */
+    token_id = pp_db_column_int64(stmt, 0);
+    user_id = pp_db_column_int64(stmt, 1);
+    last_used = pp_db_column_int64(stmt, 2);
+    expires = pp_db_column_int64(stmt, 3); /* NULL reads as 0: never */
   }
   user = store_user_lookup(store, user_id, NULL, error);
   if (user == NULL)
@@ -732,8 +735,8 @@ pp_store_token_authenticate(PpStore *store, const char *hash, gint64 now, GError
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, token_id);
-    sqlite3_bind_int64(stmt, 2, now);
+    pp_db_bind_int64(stmt, 1, token_id);
+    pp_db_bind_int64(stmt, 2, now);
     if (!store_stmt_run(store, stmt, error, "authenticating a token"))
       return NULL;
   }
@@ -761,7 +764,7 @@ pp_store_token_list(PpStore *store, gint64 user_id, GError **error)
   stmt = store_stmt(store, STMT_TOKEN_LIST, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, user_id);
+  pp_db_bind_int64(stmt, 1, user_id);
   tokens = g_ptr_array_new_with_free_func((GDestroyNotify)pp_token_free);
   while (store_stmt_next(store, stmt, &local, "listing tokens"))
     g_ptr_array_add(tokens, token_from_row(stmt));
@@ -783,11 +786,11 @@ pp_store_token_delete(PpStore *store, gint64 id, gint64 user_id, GError **error)
   stmt = store_stmt(store, STMT_TOKEN_DELETE, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, id);
-  sqlite3_bind_int64(stmt, 2, user_id);
+  pp_db_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 2, user_id);
   if (!store_stmt_run(store, stmt, error, "deleting a token"))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND, "no token %" G_GINT64_FORMAT, id);
     return FALSE;
   }

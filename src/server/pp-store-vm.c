@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -61,24 +60,24 @@ pp_vm_free(PpVm *vm)
 }
 
 static PpVm *
-vm_from_row(sqlite3_stmt *stmt)
+vm_from_row(PpDbStmt *stmt)
 {
   PpVm *vm = g_new0(PpVm, 1);
 
-  vm->id = sqlite3_column_int64(stmt, 0);
+  vm->id = pp_db_column_int64(stmt, 0);
   vm->name = store_col_strdup(stmt, 1);
-  vm->owner_id = sqlite3_column_int64(stmt, 2);
+  vm->owner_id = pp_db_column_int64(stmt, 2);
   vm->owner_name = store_col_strdup(stmt, 3);
   vm->state = store_vm_state_from_string(store_col_text(stmt, 4));
   vm->reason = store_col_strdup(stmt, 5);
   vm->template_text = store_col_strdup(stmt, 6);
-  vm->host_id = sqlite3_column_int64(stmt, 7); /* NULL reads as 0 */
+  vm->host_id = pp_db_column_int64(stmt, 7); /* NULL reads as 0 */
   vm->host_name = store_col_strdup(stmt, 8);
-  vm->cpu = sqlite3_column_int64(stmt, 9);
-  vm->memory_kib = sqlite3_column_int64(stmt, 10);
-  vm->created = sqlite3_column_int64(stmt, 11);
-  vm->updated = sqlite3_column_int64(stmt, 12);
-  vm->tries = (guint)sqlite3_column_int64(stmt, 13);
+  vm->cpu = pp_db_column_int64(stmt, 9);
+  vm->memory_kib = pp_db_column_int64(stmt, 10);
+  vm->created = pp_db_column_int64(stmt, 11);
+  vm->updated = pp_db_column_int64(stmt, 12);
+  vm->tries = (guint)pp_db_column_int64(stmt, 13);
   return vm;
 }
 
@@ -96,7 +95,7 @@ vm_get(PpStore *store, gint64 id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a VM"))
     return vm_from_row(stmt);
   if (local != NULL)
@@ -116,7 +115,7 @@ vm_state_locked(PpStore *store, gint64 id, PpVmState *ret_state, GError **error)
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, id);
+  pp_db_bind_int64(stmt, 1, id);
   if (store_stmt_next(store, stmt, &local, "reading a VM")) {
     *ret_state = store_vm_state_from_string(store_col_text(stmt, 0));
     return TRUE;
@@ -167,18 +166,18 @@ vm_requests_insert_locked(PpStore *store, gint64 vm_id, const gint *pci_classes,
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_int(stmt, 2, (int)i);
+    pp_db_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int(stmt, 2, (int)i);
     if (spec != NULL) {
       const PpPciRequest *request = &g_array_index(spec->requests, PpPciRequest, i);
 
       store_bind_request(stmt, 4, request);
-      sqlite3_bind_int(stmt, 7, (int)request->pf_policy);
+      pp_db_bind_int(stmt, 7, (int)request->pf_policy);
       if (request->nic >= 0)
-        sqlite3_bind_int(stmt, 8, request->nic);
+        pp_db_bind_int(stmt, 8, request->nic);
     }
     if (pci_classes[i] >= 0)
-      sqlite3_bind_int(stmt, 3, pci_classes[i]);
+      pp_db_bind_int(stmt, 3, pci_classes[i]);
     if (!store_stmt_run(store, stmt, error, "recording a VM's PCI requests"))
       return FALSE;
   }
@@ -250,22 +249,21 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
     if (stmt == NULL)
       return NULL;
     store_bind_text(stmt, 1, name);
-    sqlite3_bind_int64(stmt, 2, owner_id);
+    pp_db_bind_int64(stmt, 2, owner_id);
     store_bind_text(stmt, 3, template_text);
-    sqlite3_bind_int64(stmt, 4, cpu);
-    sqlite3_bind_int64(stmt, 5, memory_kib);
-    sqlite3_bind_int64(stmt, 6, now);
+    pp_db_bind_int64(stmt, 4, cpu);
+    pp_db_bind_int64(stmt, 5, memory_kib);
+    pp_db_bind_int64(stmt, 6, now);
     /* Bound as static text: it lives until the statement ran. */
     if (spec != NULL) {
       domain_spec = pp_vm_spec_domain_to_json(spec);
       if (spec->host_id > 0)
-        sqlite3_bind_int64(stmt, 7, spec->host_id);
+        pp_db_bind_int64(stmt, 7, spec->host_id);
       store_bind_text(stmt, 8, spec->host_name);
       store_bind_text(stmt, 9, domain_spec);
     }
-    if (!store_stmt_run(store, stmt, error, "creating a VM"))
+    if (!store_stmt_insert(store, stmt, &id, error, "creating a VM"))
       return NULL;
-    id = sqlite3_last_insert_rowid(store->db);
   }
   if (!vm_requests_insert_locked(store, id, pci_classes, n_pci, spec, error) ||
       (spec != NULL && !store_vm_nics_insert_locked(store, id, spec, error)))
@@ -275,7 +273,7 @@ vm_create(PpStore *store, gint64 owner_id, const char *name, const char *templat
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, id);
+    pp_db_bind_int64(stmt, 1, id);
     if (!store_stmt_run(store, stmt, error, "naming a VM"))
       return NULL;
   }
@@ -320,23 +318,23 @@ vm_spec_requests(PpStore *store, gint64 vm_id, PpVmSpec *spec, GError **error)
 
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   while (store_stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
     PpPciRequest request = { -1, -1, -1, FALSE, { 0 }, NULL, PP_PF_POLICY_NONE, -1 };
     gint *fields[] = { &request.class_code, &request.vendor, &request.device };
 
     for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
-      if (sqlite3_column_type(stmt, (int)i) != SQLITE_NULL)
-        *fields[i] = sqlite3_column_int(stmt, (int)i);
+      if (!pp_db_column_is_null(stmt, (int)i))
+        *fields[i] = pp_db_column_int(stmt, (int)i);
     }
-    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+    if (!pp_db_column_is_null(stmt, 3)) {
       request.by_address = TRUE;
-      store_address_unpack(sqlite3_column_int64(stmt, 3), &request.address);
+      store_address_unpack(pp_db_column_int64(stmt, 3), &request.address);
     }
     request.pf_policy =
-        (PpPfPolicy)CLAMP(sqlite3_column_int(stmt, 4), PP_PF_POLICY_NONE, PP_PF_POLICY_SPREAD);
-    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
-      request.nic = sqlite3_column_int(stmt, 5);
+        (PpPfPolicy)CLAMP(pp_db_column_int(stmt, 4), PP_PF_POLICY_NONE, PP_PF_POLICY_SPREAD);
+    if (!pp_db_column_is_null(stmt, 5))
+      request.nic = pp_db_column_int(stmt, 5);
     pp_vm_spec_add_request(spec, &request);
   }
   if (local != NULL) {
@@ -359,7 +357,7 @@ pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error)
   stmt = store_stmt(store, STMT_VM_SPEC, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   if (!store_stmt_next(store, stmt, &local, "reading a VM's spec")) {
     if (local != NULL)
       g_propagate_error(error, local);
@@ -377,9 +375,9 @@ pp_store_vm_get_spec(PpStore *store, gint64 vm_id, GError **error)
   }
   spec = pp_vm_spec_new();
   spec->name = g_strdup(store_col_text(stmt, 0));
-  spec->cpu = sqlite3_column_int64(stmt, 1);
-  spec->memory_mib = (guint64)sqlite3_column_int64(stmt, 2) / 1024;
-  spec->host_id = sqlite3_column_int64(stmt, 3);
+  spec->cpu = pp_db_column_int64(stmt, 1);
+  spec->memory_mib = (guint64)pp_db_column_int64(stmt, 2) / 1024;
+  spec->host_id = pp_db_column_int64(stmt, 3);
   spec->host_name = g_strdup(store_col_text(stmt, 4));
   if (!pp_vm_spec_domain_from_json(spec, domain_spec, &local)) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "VM %" G_GINT64_FORMAT ": %s", vm_id,
@@ -403,11 +401,11 @@ pp_store_vm_set_domain_xml(PpStore *store, gint64 vm_id, const char *xml, GError
   stmt = store_stmt(store, STMT_VM_SET_DOMAIN_XML, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   store_bind_text(stmt, 2, xml);
   if (!store_stmt_run(store, stmt, error, "recording a VM's domain XML"))
     return FALSE;
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     set_no_vm(error, vm_id);
     return FALSE;
   }
@@ -425,7 +423,7 @@ pp_store_vm_get_domain_xml(PpStore *store, gint64 vm_id, char **ret_xml, GError 
   stmt = store_stmt(store, STMT_VM_DOMAIN_XML, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   if (!store_stmt_next(store, stmt, &local, "reading a VM's domain XML")) {
     if (local != NULL)
       g_propagate_error(error, local);
@@ -476,9 +474,9 @@ vm_id_by_name(PpStore *store, const char *name, gint64 owner_id, GError **error)
   if (stmt == NULL)
     return -1;
   store_bind_text(stmt, 1, name);
-  sqlite3_bind_int64(stmt, 2, owner_id);
+  pp_db_bind_int64(stmt, 2, owner_id);
   while (store_stmt_next(store, stmt, &local, "finding a VM by name")) {
-    gint64 id = sqlite3_column_int64(stmt, 0);
+    gint64 id = pp_db_column_int64(stmt, 0);
 
     g_array_append_val(
         store_vm_state_from_string(store_col_text(stmt, 1)) == PP_VM_STATE_DONE ? done : live, id);
@@ -561,7 +559,7 @@ pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
   stmt = store_stmt(store, STMT_VM_LIST, error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, owner_id);
+  pp_db_bind_int64(stmt, 1, owner_id);
   for (guint i = 0; i < _PP_VM_STATE_MAX; i++)
     if (states & (1u << i))
       store_bind_text(stmt, param++, vm_state_names[i]);
@@ -576,7 +574,7 @@ pp_store_vm_list(PpStore *store, gint64 owner_id, guint states, GError **error)
 }
 
 static gpointer
-vm_row(sqlite3_stmt *stmt)
+vm_row(PpDbStmt *stmt)
 {
   return vm_from_row(stmt);
 }
@@ -602,7 +600,7 @@ set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
 
   if (stmt == NULL)
     return;
-  sqlite3_bind_int64(stmt, 1, device_id);
+  pp_db_bind_int64(stmt, 1, device_id);
   if (!store_stmt_next(store, stmt, &local, "reading a device")) {
     if (local != NULL)
       g_propagate_error(error, local);
@@ -612,15 +610,15 @@ set_device_refused(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
     return;
   }
   address = store_col_text(stmt, 0);
-  holder = sqlite3_column_int64(stmt, 3);
-  if (sqlite3_column_int64(stmt, 1) != host_id)
+  holder = pp_db_column_int64(stmt, 3);
+  if (pp_db_column_int64(stmt, 1) != host_id)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "device %s is on host '%s', not on host '%s'", address, store_col_text(stmt, 2),
                 host_name);
   else if (holder == vm_id)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "device %s of host '%s' is given twice", address, host_name);
-  else if (sqlite3_column_int(stmt, 4) != 0)
+  else if (pp_db_column_int(stmt, 4) != 0)
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
                 "device %s of host '%s' is gone (held by VM %" G_GINT64_FORMAT ")", address,
                 host_name, holder);
@@ -644,27 +642,27 @@ vm_allocate_locked(PpStore *store, gint64 vm_id, gint64 host_id, const char *hos
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_int64(stmt, 2, host_id);
-    sqlite3_bind_int64(stmt, 3, now);
+    pp_db_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 2, host_id);
+    pp_db_bind_int64(stmt, 3, now);
     store_bind_text(stmt, 4, reason);
     if (!store_stmt_run(store, stmt, error, "allocating a VM"))
       return FALSE;
     /* Checked pending in this transaction. */
-    g_assert(sqlite3_changes(store->db) == 1);
+    g_assert(pp_db_changes(store->db) == 1);
   }
   for (guint i = 0; i < n_devices; i++) {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_ALLOCATE, error);
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, device_ids[i]);
-    sqlite3_bind_int64(stmt, 2, vm_id);
-    sqlite3_bind_int(stmt, 3, (int)i);
-    sqlite3_bind_int64(stmt, 4, host_id);
+    pp_db_bind_int64(stmt, 1, device_ids[i]);
+    pp_db_bind_int64(stmt, 2, vm_id);
+    pp_db_bind_int(stmt, 3, (int)i);
+    pp_db_bind_int64(stmt, 4, host_id);
     if (!store_stmt_run(store, stmt, error, "allocating a device"))
       return FALSE;
-    if (sqlite3_changes(store->db) != 1) {
+    if (pp_db_changes(store->db) != 1) {
       set_device_refused(store, vm_id, host_id, host_name, device_ids[i], error);
       return FALSE;
     }
@@ -733,11 +731,11 @@ pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, PpVmState t
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     store_bind_text(stmt, 2, vm_state_names[from]);
     store_bind_text(stmt, 3, vm_state_names[to]);
     store_bind_text(stmt, 4, text);
-    sqlite3_bind_int64(stmt, 5, now);
+    pp_db_bind_int64(stmt, 5, now);
     /* The schema refuses a move that would leave a host to a VM that
      * holds nothing, or none to one that holds: release, allocate. */
     if (!store_stmt_run(store, stmt, error, what))
@@ -761,20 +759,20 @@ vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *re
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     if (!store_stmt_run(store, stmt, error, "releasing a VM: deleting its gone devices"))
       return FALSE;
-    *ret_deleted = (guint)sqlite3_changes(store->db);
+    *ret_deleted = (guint)pp_db_changes(store->db);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_DEV_FREE_OF_VM, error);
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     if (!store_stmt_run(store, stmt, error, "releasing a VM: freeing its devices"))
       return FALSE;
-    *ret_freed = (guint)sqlite3_changes(store->db);
+    *ret_freed = (guint)pp_db_changes(store->db);
   }
   /* Its leases go with its devices (issue 12). */
   return store_vm_leases_free_locked(store, vm_id, error);
@@ -803,10 +801,10 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     store_bind_text(stmt, 2, vm_state_names[to]);
     store_bind_text(stmt, 3, text);
-    sqlite3_bind_int64(stmt, 4, now);
+    pp_db_bind_int64(stmt, 4, now);
     if (!store_stmt_run(store, stmt, error, "releasing a VM"))
       return FALSE;
   }
@@ -845,10 +843,10 @@ pp_store_vm_requeue(PpStore *store, gint64 vm_id, PpVmState from, const char *re
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     store_bind_text(stmt, 2, text);
-    sqlite3_bind_int64(stmt, 3, now);
-    sqlite3_bind_int(stmt, 4, count_try ? 1 : 0);
+    pp_db_bind_int64(stmt, 3, now);
+    pp_db_bind_int(stmt, 4, count_try ? 1 : 0);
     if (!store_stmt_run(store, stmt, error, "requeueing a VM"))
       return FALSE;
   }
@@ -869,9 +867,9 @@ vm_requests_locked(PpStore *store, gint64 vm_id, GError **error)
 
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
   while (store_stmt_next(store, stmt, &local, "reading a VM's PCI requests")) {
-    gint c = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 0);
+    gint c = pp_db_column_is_null(stmt, 0) ? -1 : pp_db_column_int(stmt, 0);
 
     g_array_append_val(classes, c);
   }
@@ -921,10 +919,10 @@ pp_store_vm_retry(PpStore *store, gint64 vm_id, PpVmState from, const char *reas
 
     if (stmt == NULL)
       return FALSE;
-    sqlite3_bind_int64(stmt, 1, vm_id);
+    pp_db_bind_int64(stmt, 1, vm_id);
     store_bind_text(stmt, 2, text);
-    sqlite3_bind_int64(stmt, 3, now);
-    sqlite3_bind_int(stmt, 4, 0);
+    pp_db_bind_int64(stmt, 3, now);
+    pp_db_bind_int(stmt, 4, 0);
     if (!store_stmt_run(store, stmt, error, "retrying a VM"))
       return FALSE;
   }
@@ -948,11 +946,11 @@ pp_vm_change_free(PpVmChange *change)
 }
 
 static gpointer
-change_from_row(sqlite3_stmt *stmt)
+change_from_row(PpDbStmt *stmt)
 {
   PpVmChange *c = g_new0(PpVmChange, 1);
 
-  c->at = sqlite3_column_int64(stmt, 0);
+  c->at = pp_db_column_int64(stmt, 0);
   c->from_state = store_col_strdup(stmt, 1);
   c->to_state = store_col_strdup(stmt, 2);
   c->reason = store_col_strdup(stmt, 3);
@@ -1009,9 +1007,9 @@ pp_store_host_usage(PpStore *store, GError **error)
     gint64 *host_id = g_new(gint64, 1);
     PpHostUsage *used = g_new0(PpHostUsage, 1);
 
-    *host_id = sqlite3_column_int64(stmt, 0);
-    used->cpu = sqlite3_column_int64(stmt, 1);
-    used->memory_kib = sqlite3_column_int64(stmt, 2);
+    *host_id = pp_db_column_int64(stmt, 0);
+    used->cpu = pp_db_column_int64(stmt, 1);
+    used->memory_kib = pp_db_column_int64(stmt, 2);
     g_hash_table_insert(usage, host_id, used);
   }
   if (local != NULL) {
@@ -1032,7 +1030,7 @@ pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError
   stmt = store_stmt(store, STMT_HOST_USAGE_ONE, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, host_id);
+  pp_db_bind_int64(stmt, 1, host_id);
   if (!store_stmt_next(store, stmt, &local, "summing what a host's VMs hold")) {
     if (local != NULL)
       g_propagate_error(error, local);
@@ -1041,8 +1039,8 @@ pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError
                   "summing what host %" G_GINT64_FORMAT "'s VMs hold: no row", host_id);
     return FALSE;
   }
-  ret->cpu = sqlite3_column_int64(stmt, 0);
-  ret->memory_kib = sqlite3_column_int64(stmt, 1);
+  ret->cpu = pp_db_column_int64(stmt, 0);
+  ret->memory_kib = pp_db_column_int64(stmt, 1);
   return TRUE;
 }
 
@@ -1057,9 +1055,9 @@ pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error)
   stmt = store_stmt(store, STMT_DEV_HOST_ID, error);
   if (stmt == NULL)
     return -1;
-  sqlite3_bind_int64(stmt, 1, device_id);
+  pp_db_bind_int64(stmt, 1, device_id);
   if (store_stmt_next(store, stmt, &local, "finding a device's host"))
-    return sqlite3_column_int64(stmt, 0);
+    return pp_db_column_int64(stmt, 0);
   if (local != NULL) {
     g_propagate_error(error, local);
     return -1;
@@ -1081,7 +1079,7 @@ pp_store_vm_host_ids(PpStore *store, GError **error)
     return NULL;
   ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   while (store_stmt_next(store, stmt, &local, "listing the VMs on hosts")) {
-    gint64 vm_id = sqlite3_column_int64(stmt, 0), host_id = sqlite3_column_int64(stmt, 1);
+    gint64 vm_id = pp_db_column_int64(stmt, 0), host_id = pp_db_column_int64(stmt, 1);
 
     g_hash_table_insert(ids, g_memdup2(&vm_id, sizeof(vm_id)),
                         g_memdup2(&host_id, sizeof(host_id)));
@@ -1140,7 +1138,7 @@ page_read_ids(PpStore *store, StoreStmt *stmt, GArray *ids, GError **error)
   GError *local = NULL;
 
   while (store_stmt_next(store, stmt, &local, "listing a page")) {
-    gint64 id = sqlite3_column_int64(stmt, 0);
+    gint64 id = pp_db_column_int64(stmt, 0);
 
     g_array_append_val(ids, id);
   }
@@ -1188,10 +1186,10 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
         if (page->states & (1u << s))
           g_string_append_printf(states, "%s,", vm_state_names[s]);
     }
-    sqlite3_bind_int64(stmt, 1, page->host_id);
-    sqlite3_bind_int64(stmt, 2, page->after);
-    sqlite3_bind_int64(stmt, 3, limit);
-    sqlite3_bind_int64(stmt, 4, page->owner_id);
+    pp_db_bind_int64(stmt, 1, page->host_id);
+    pp_db_bind_int64(stmt, 2, page->after);
+    pp_db_bind_int64(stmt, 3, limit);
+    pp_db_bind_int64(stmt, 4, page->owner_id);
     store_bind_text(stmt, 5, states != NULL ? states->str : NULL);
     return page_read_ids(store, stmt, ids, error);
   }
@@ -1203,9 +1201,9 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
     if (stmt == NULL)
       return FALSE;
     if (page->owner_id != 0)
-      sqlite3_bind_int64(stmt, p++, page->owner_id);
-    sqlite3_bind_int64(stmt, p++, page->after);
-    sqlite3_bind_int64(stmt, p, limit);
+      pp_db_bind_int64(stmt, p++, page->owner_id);
+    pp_db_bind_int64(stmt, p++, page->after);
+    pp_db_bind_int64(stmt, p, limit);
     return page_read_ids(store, stmt, ids, error);
   }
   /* One index range per state, merged: SQLite would otherwise read every
@@ -1221,10 +1219,10 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
     if (stmt == NULL)
       return FALSE;
     if (page->owner_id != 0)
-      sqlite3_bind_int64(stmt, p++, page->owner_id);
+      pp_db_bind_int64(stmt, p++, page->owner_id);
     store_bind_text(stmt, p++, vm_state_names[s]);
-    sqlite3_bind_int64(stmt, p++, page->after);
-    sqlite3_bind_int64(stmt, p, limit);
+    pp_db_bind_int64(stmt, p++, page->after);
+    pp_db_bind_int64(stmt, p, limit);
     if (!page_read_ids(store, stmt, ids, error))
       return FALSE;
   }
@@ -1232,24 +1230,24 @@ vm_page_ids(PpStore *store, const PpStorePage *page, GArray *ids, GError **error
 }
 
 static PpVmRow *
-vm_row_from_row(sqlite3_stmt *stmt)
+vm_row_from_row(PpDbStmt *stmt)
 {
   PpVmRow *row = g_new0(PpVmRow, 1);
 
-  row->id = sqlite3_column_int64(stmt, 0);
+  row->id = pp_db_column_int64(stmt, 0);
   row->name = store_col_strdup(stmt, 1);
-  row->owner_id = sqlite3_column_int64(stmt, 2);
+  row->owner_id = pp_db_column_int64(stmt, 2);
   row->owner_name = store_col_strdup(stmt, 3);
   row->state = store_vm_state_from_string(store_col_text(stmt, 4));
   row->reason = store_col_strdup(stmt, 5);
-  row->host_id = sqlite3_column_int64(stmt, 6); /* NULL reads as 0 */
+  row->host_id = pp_db_column_int64(stmt, 6); /* NULL reads as 0 */
   row->host_name = store_col_strdup(stmt, 7);
-  row->cpu = sqlite3_column_int64(stmt, 8);
-  row->memory_kib = sqlite3_column_int64(stmt, 9);
-  row->devices = (guint)sqlite3_column_int64(stmt, 10);
-  row->created = sqlite3_column_int64(stmt, 11);
-  row->updated = sqlite3_column_int64(stmt, 12);
-  row->tries = (guint)sqlite3_column_int64(stmt, 13);
+  row->cpu = pp_db_column_int64(stmt, 8);
+  row->memory_kib = pp_db_column_int64(stmt, 9);
+  row->devices = (guint)pp_db_column_int64(stmt, 10);
+  row->created = pp_db_column_int64(stmt, 11);
+  row->updated = pp_db_column_int64(stmt, 12);
+  row->tries = (guint)pp_db_column_int64(stmt, 13);
   return row;
 }
 
@@ -1277,13 +1275,13 @@ host_row_stmt(PpStore *store, GError **error)
 }
 
 static gpointer
-vm_page_row(sqlite3_stmt *stmt)
+vm_page_row(PpDbStmt *stmt)
 {
   return vm_row_from_row(stmt);
 }
 
 static gpointer
-host_page_row(sqlite3_stmt *stmt)
+host_page_row(PpDbStmt *stmt)
 {
   return store_host_from_row(stmt);
 }
@@ -1304,7 +1302,7 @@ page_rows(PpStore *store, const GArray *ids, guint limit, PageRowStmt row_stmt, 
 
     if (stmt == NULL)
       return NULL;
-    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
+    pp_db_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
     if (!store_stmt_next(store, stmt, &local, what)) {
       if (local != NULL) {
         g_propagate_error(error, local);
@@ -1364,8 +1362,8 @@ pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GE
       return NULL;
     if (!any)
       store_bind_text(stmt, p++, host_state_names[s]);
-    sqlite3_bind_int64(stmt, p++, page->after);
-    sqlite3_bind_int64(stmt, p, limit);
+    pp_db_bind_int64(stmt, p++, page->after);
+    pp_db_bind_int64(stmt, p, limit);
     if (!page_read_ids(store, stmt, ids, error))
       return NULL;
     if (any)
@@ -1392,14 +1390,14 @@ pp_store_vm_is_owned(PpStore *store, gint64 vm_id, gint64 owner_id, gboolean *re
   stmt = store_page_stmt(store, PAGE_VM_OWNED, error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64(stmt, 1, vm_id);
-  sqlite3_bind_int64(stmt, 2, owner_id);
+  pp_db_bind_int64(stmt, 1, vm_id);
+  pp_db_bind_int64(stmt, 2, owner_id);
   if (!store_stmt_next(store, stmt, &local, "reading a VM's owner")) {
     if (local == NULL)
       g_set_error(&local, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "reading a VM's owner: no row");
     g_propagate_error(error, local);
     return FALSE;
   }
-  *ret_owned = sqlite3_column_int(stmt, 0) != 0;
+  *ret_owned = pp_db_column_int(stmt, 0) != 0;
   return TRUE;
 }

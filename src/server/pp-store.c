@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "pp-autoptr.h"
 #include "pp-host-spec.h"
@@ -68,17 +67,14 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 /* Every statement the store runs, by id; values always go in as bound
  * parameters. */
 static const char *const stmt_sql[N_STMTS] = {
-  [STMT_BEGIN] = "BEGIN IMMEDIATE",
-  [STMT_BEGIN_READ] = "BEGIN DEFERRED",
-  [STMT_COMMIT] = "COMMIT",
-  [STMT_ROLLBACK] = "ROLLBACK",
   [STMT_HOST_GET] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.id = ?1",
   [STMT_HOST_GET_BY_NAME] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.name = ?1",
   [STMT_HOST_LIST] = "SELECT " HOST_COLUMNS "FROM hosts h ORDER BY h.id",
   [STMT_HOST_ID_BY_NAME] = "SELECT id FROM hosts WHERE name = ?1",
-  [STMT_HOST_INSERT] = "INSERT INTO hosts (name, ssh_user, ssh_host, ssh_port, libvirt_uri, "
-                       "probe_command, created, prebound, context_pool) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, 'default'))",
+  [STMT_HOST_INSERT] =
+      "INSERT INTO hosts (name, ssh_user, ssh_host, ssh_port, libvirt_uri, "
+      "probe_command, created, prebound, context_pool) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, 'default')) RETURNING id",
   /* SET's right-hand sides see the row as it was. */
   [STMT_HOST_SET_ENABLED] =
       "UPDATE hosts SET enabled = ?2, "
@@ -154,7 +150,7 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_INSERT] =
       "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated, "
       "only_host_id, only_host_name, domain_spec) "
-      "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
+      "VALUES (coalesce(?1, ''), ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9) RETURNING id",
   [STMT_VM_REQUEST_INSERT] = "INSERT INTO vm_pci_request (vm_id, slot, class_code, vendor, device, "
                              "address, pf_policy, nic_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                              "coalesce(?7, 0), ?8)",
@@ -194,7 +190,7 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
   [STMT_USER_LIST] = "SELECT " USER_COLUMNS "FROM users ORDER BY id",
-  [STMT_USER_INSERT] = "INSERT INTO users (name, admin, created) VALUES (?1, ?2, ?3)",
+  [STMT_USER_INSERT] = "INSERT INTO users (name, admin, created) VALUES (?1, ?2, ?3) RETURNING id",
   [STMT_USER_VMS_NOT_DONE] =
       "SELECT id FROM vms WHERE owner_id = ?1 AND state <> 'done' ORDER BY id",
   /* Their history and PCI requests go with them (ON DELETE CASCADE); a
@@ -239,7 +235,7 @@ static const char *const stmt_sql[N_STMTS] = {
       "SELECT t.id, t.user_id, t.last_used, t.expires FROM tokens t WHERE t.hash = ?1",
   [STMT_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
   [STMT_TOKEN_INSERT] = "INSERT INTO tokens (user_id, name, hash, created, expires) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
   [STMT_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
                       "WHERE ?1 = 0 OR t.user_id = ?1 ORDER BY t.id",
   /* ?2: the owner it must have, 0 for any (an admin). */
@@ -297,8 +293,7 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
 void
 store_stmt_release(StoreStmt *stmt)
 {
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+  pp_db_reset(stmt);
 }
 
 /* Returns: (transfer none): the cached paged-list statement @id. */
@@ -306,8 +301,7 @@ StoreStmt *
 store_page_stmt(PpStore *store, PageStmtId id, GError **error)
 {
   if (store->page_stmts[id] == NULL &&
-      sqlite3_prepare_v3(store->db, page_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                         &store->page_stmts[id], NULL) != SQLITE_OK) {
+      (store->page_stmts[id] = pp_db_prepare(store->db, page_stmt_sql[id])) == NULL) {
     store_set_error(store, error, "preparing the list statement %d", (int)id);
     return NULL;
   }
@@ -318,30 +312,27 @@ store_page_stmt(PpStore *store, PageStmtId id, GError **error)
 /* Errors                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* PpDbErr and PpStoreError say the same things. */
 static PpStoreError
-error_code_from_sqlite(int rc)
+error_code_from_db(PpDbErr err)
 {
-  switch (rc & 0xff) {
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
+  switch (err) {
+  case PP_DB_ERR_BUSY:
     return PP_STORE_ERROR_BUSY;
-  case SQLITE_CONSTRAINT:
-    switch (rc) {
-    case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-    case SQLITE_CONSTRAINT_TRIGGER: /* a device held by another VM */
-      return PP_STORE_ERROR_CONFLICT;
-    default: /* CHECK, NOT NULL */
-      return PP_STORE_ERROR_INVALID;
-    }
+  case PP_DB_ERR_CONFLICT:
+    return PP_STORE_ERROR_CONFLICT;
+  case PP_DB_ERR_INVALID:
+    return PP_STORE_ERROR_INVALID;
+  case PP_DB_ERR_NONE:
+  case PP_DB_ERR_FAILED:
+  case PP_DB_ERR_GONE:
   default:
     return PP_STORE_ERROR_FAILED;
   }
 }
 
-/* Sets @error from the connection's last error: "OPERATION: sqlite's
- * message". Call it before anything else touches the connection (a
+/* Sets @error from the connection's last error: "OPERATION: the
+ * database's message". Call it before anything else touches the connection (a
  * rollback would replace the message). */
 void G_GNUC_PRINTF(3, 4) store_set_error(PpStore *store, GError **error, const char *format, ...)
 {
@@ -351,8 +342,8 @@ void G_GNUC_PRINTF(3, 4) store_set_error(PpStore *store, GError **error, const c
   va_start(args, format);
   op = g_strdup_vprintf(format, args);
   va_end(args);
-  g_set_error(error, PP_STORE_ERROR, error_code_from_sqlite(sqlite3_extended_errcode(store->db)),
-              "%s: %s", op, sqlite3_errmsg(store->db));
+  g_set_error(error, PP_STORE_ERROR, error_code_from_db(pp_db_errcode(store->db)), "%s: %s", op,
+              pp_db_errmsg(store->db));
 }
 
 /* Returns: (transfer none): the cached statement @id, ready for binding. */
@@ -360,8 +351,7 @@ StoreStmt *
 store_stmt(PpStore *store, StmtId id, GError **error)
 {
   if (store->stmts[id] == NULL &&
-      sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &store->stmts[id],
-                         NULL) != SQLITE_OK) {
+      (store->stmts[id] = pp_db_prepare(store->db, stmt_sql[id])) == NULL) {
     store_set_error(store, error, "preparing statement %d", (int)id);
     return NULL;
   }
@@ -372,10 +362,22 @@ store_stmt(PpStore *store, StmtId id, GError **error)
 gboolean
 store_stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
 {
-  if (sqlite3_step(stmt) != SQLITE_DONE) {
+  if (pp_db_step(stmt) != PP_DB_STEP_DONE) {
     store_set_error(store, error, "%s", what);
     return FALSE;
   }
+  return TRUE;
+}
+
+/* Runs an INSERT ... RETURNING id: *@ret_id, the new row's id. */
+gboolean
+store_stmt_insert(PpStore *store, StoreStmt *stmt, gint64 *ret_id, GError **error, const char *what)
+{
+  if (pp_db_step(stmt) != PP_DB_STEP_ROW) {
+    store_set_error(store, error, "%s", what);
+    return FALSE;
+  }
+  *ret_id = pp_db_column_int64(stmt, 0);
   return TRUE;
 }
 
@@ -384,11 +386,11 @@ store_stmt_run(PpStore *store, StoreStmt *stmt, GError **error, const char *what
 gboolean
 store_stmt_next(PpStore *store, StoreStmt *stmt, GError **error, const char *what)
 {
-  int rc = sqlite3_step(stmt);
+  int rc = pp_db_step(stmt);
 
-  if (rc == SQLITE_ROW)
+  if (rc == PP_DB_STEP_ROW)
     return TRUE;
-  if (rc != SQLITE_DONE)
+  if (rc != PP_DB_STEP_DONE)
     store_set_error(store, error, "%s", what);
   return FALSE;
 }
@@ -401,33 +403,20 @@ void
 store_txn_clear(StoreTxn *txn)
 {
   PpStore *store = txn->store;
-  sqlite3_stmt *rollback;
 
   if (txn->store == NULL)
     return;
   txn->store = NULL;
-  /* A failed statement may have ended the transaction already. */
-  if (sqlite3_get_autocommit(store->db))
-    return;
-  rollback = store_stmt(store, STMT_ROLLBACK, NULL);
-  if (rollback != NULL) {
-    if (sqlite3_step(rollback) != SQLITE_DONE)
-      g_debug("rolling back: %s, ignoring", sqlite3_errmsg(store->db));
-    sqlite3_reset(rollback);
-  }
+  pp_db_rollback(store->db);
 }
 
-/* BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy
- * timeout), so that what the transaction reads stays true until COMMIT. */
+/* The database's write lock now (waiting up to its busy timeout), so that
+ * what the transaction reads stays true until COMMIT (pp_db_begin_write). */
 gboolean
 store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_BEGIN, error);
-
   g_assert(txn->store == NULL);
-  if (stmt == NULL)
-    return FALSE;
-  if (sqlite3_step(stmt) != SQLITE_DONE) {
+  if (!pp_db_begin_write(store->db)) {
     store_set_error(store, error, "%s: starting a transaction", what);
     return FALSE;
   }
@@ -438,14 +427,9 @@ store_txn_begin(PpStore *store, StoreTxn *txn, const char *what, GError **error)
 gboolean
 pp_store_read_begin(PpStore *store, GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-
   g_return_val_if_fail(store != NULL, FALSE);
-  g_return_val_if_fail(sqlite3_get_autocommit(store->db), FALSE);
-  stmt = store_stmt(store, STMT_BEGIN_READ, error);
-  if (stmt == NULL)
-    return FALSE;
-  if (sqlite3_step(stmt) != SQLITE_DONE) {
+  g_return_val_if_fail(!pp_db_in_transaction(store->db), FALSE);
+  if (!pp_db_begin_read(store->db)) {
     store_set_error(store, error, "starting a read transaction");
     return FALSE;
   }
@@ -455,18 +439,13 @@ pp_store_read_begin(PpStore *store, GError **error)
 void
 pp_store_read_end(PpStore *store)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-
   g_return_if_fail(store != NULL);
   /* Ended already: a write inside failed and rolled it back. */
-  if (sqlite3_get_autocommit(store->db))
+  if (!pp_db_in_transaction(store->db))
     return;
-  stmt = store_stmt(store, STMT_COMMIT, NULL);
-  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_DONE) {
-    StoreTxn txn = { .store = store };
-
-    g_warning("ending a read transaction: %s; rolling it back", sqlite3_errmsg(store->db));
-    store_txn_clear(&txn);
+  if (!pp_db_commit(store->db)) {
+    g_warning("ending a read transaction: %s; rolling it back", pp_db_errmsg(store->db));
+    pp_db_rollback(store->db);
   }
 }
 
@@ -474,11 +453,8 @@ gboolean
 store_txn_commit(StoreTxn *txn, const char *what, GError **error)
 {
   PpStore *store = txn->store;
-  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COMMIT, error);
 
-  if (stmt == NULL)
-    return FALSE;
-  if (sqlite3_step(stmt) != SQLITE_DONE) {
+  if (!pp_db_commit(store->db)) {
     store_set_error(store, error, "%s: committing", what);
     return FALSE; /* txn rolls back when cleared */
   }
@@ -491,27 +467,27 @@ store_txn_commit(StoreTxn *txn, const char *what, GError **error)
 /* ------------------------------------------------------------------------ */
 
 char *
-store_col_strdup(sqlite3_stmt *stmt, int col)
+store_col_strdup(PpDbStmt *stmt, int col)
 {
-  if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+  if (pp_db_column_is_null(stmt, col))
     return NULL;
-  return g_strdup((const char *)sqlite3_column_text(stmt, col));
+  return g_strdup(pp_db_column_text(stmt, col));
 }
 
 const char *
-store_col_text(sqlite3_stmt *stmt, int col)
+store_col_text(PpDbStmt *stmt, int col)
 {
-  return (const char *)sqlite3_column_text(stmt, col);
+  return pp_db_column_text(stmt, col);
 }
 
 /* Binds a nullable string that outlives the statement's step. */
 void
-store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+store_bind_text(PpDbStmt *stmt, int index, const char *text)
 {
   if (text == NULL)
-    sqlite3_bind_null(stmt, index);
+    pp_db_bind_null(stmt, index);
   else
-    sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+    pp_db_bind_text(stmt, index, text);
 }
 
 /* A reason, from libvirt or a probe: bounded and made UTF-8. Returns:
@@ -586,7 +562,7 @@ store_rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestro
   if (stmt == NULL)
     return NULL;
   if (param != 0)
-    sqlite3_bind_int64(stmt, 1, param);
+    pp_db_bind_int64(stmt, 1, param);
   rows = g_ptr_array_new_with_free_func(free_func);
   while (store_stmt_next(store, stmt, &local, what))
     g_ptr_array_add(rows, read(stmt));
@@ -601,12 +577,37 @@ store_rows_list(PpStore *store, StmtId id, gint64 param, RowReader read, GDestro
 /* Open and close                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* SQLite's settings for the store's file. */
+static gboolean
+store_setup_sqlite(PpStore *store, GError **error)
+{
+  g_autoptr(PpDbStmt) stmt = NULL;
+
+  if (!store_exec(store, "PRAGMA synchronous = NORMAL", error, "setting synchronous"))
+    return FALSE;
+  /* 32 MiB of pages (SQLite's default is 2 MiB): at 100,000 VMs the
+   * indexes a request reads stay in memory instead of being read again
+   * from the file at every request. */
+  if (!store_exec(store, "PRAGMA cache_size = -32768", error, "setting the cache size"))
+    return FALSE;
+  /* WAL: readers never block the writer. The pragma answers the mode it
+   * got; a file system that cannot share memory stays in its old mode. */
+  if ((stmt = pp_db_prepare(store->db, "PRAGMA journal_mode = WAL")) == NULL ||
+      pp_db_step(stmt) != PP_DB_STEP_ROW) {
+    store_set_error(store, error, "opening store '%s': setting WAL mode", store->path);
+    return FALSE;
+  }
+  if (g_ascii_strcasecmp(store_col_text(stmt, 0), "wal") != 0)
+    g_debug("'%s': journal mode stays '%s', ignoring", store->path, store_col_text(stmt, 0));
+  return TRUE;
+}
+
 PpStore *
 pp_store_open(const char *path, GError **error)
 {
   g_autoptr(PpStore) store = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
+  g_autoptr(PpDbStmt) stmt = NULL;
+  g_autoptr(GError) local = NULL;
 
   g_return_val_if_fail(path != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -614,41 +615,18 @@ pp_store_open(const char *path, GError **error)
   store = g_new0(PpStore, 1);
   store->path = g_strdup(path);
   store->scratch = g_string_sized_new(4096);
-  rc = sqlite3_open_v2(path, &store->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    if (store->db == NULL) {
-      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED, "opening store '%s': %s", path,
-                  sqlite3_errstr(rc));
-      return NULL;
-    }
-    store_set_error(store, error, "opening store '%s'", path);
+  store->db = pp_db_open(path, &local);
+  if (store->db == NULL) {
+    g_set_error_literal(error, PP_STORE_ERROR, error_code_from_db((PpDbErr)local->code),
+                        local->message);
     return NULL;
   }
-  sqlite3_extended_result_codes(store->db, 1);
-  sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-  if (!store_exec(store, "PRAGMA synchronous = NORMAL", error, "setting synchronous"))
+  if (pp_db_get_kind(store->db) == PP_DB_KIND_SQLITE && !store_setup_sqlite(store, error))
     return NULL;
-  /* 32 MiB of pages (SQLite's default is 2 MiB): at 100,000 VMs the
-   * indexes a request reads stay in memory instead of being read again
-   * from the file at every request. */
-  if (!store_exec(store, "PRAGMA cache_size = -32768", error, "setting the cache size"))
-    return NULL;
-  /* WAL: readers never block the writer. The pragma answers the mode it
-   * got; a file system that cannot share memory stays in its old mode. */
-  if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK ||
-      sqlite3_step(stmt) != SQLITE_ROW) {
-    store_set_error(store, error, "opening store '%s': setting WAL mode", path);
-    return NULL;
-  }
-  if (g_ascii_strcasecmp(store_col_text(stmt, 0), "wal") != 0)
-    g_debug("'%s': journal mode stays '%s', ignoring", path, store_col_text(stmt, 0));
-  g_clear_pointer(&stmt, sqlite3_finalize);
   if (!store_migrate(store, error))
     return NULL;
-  if (sqlite3_prepare_v2(store->db, "SELECT value FROM store_meta WHERE key = 'id'", -1, &stmt,
-                         NULL) != SQLITE_OK ||
-      sqlite3_step(stmt) != SQLITE_ROW) {
+  if ((stmt = pp_db_prepare(store->db, "SELECT value FROM store_meta WHERE key = 'id'")) == NULL ||
+      pp_db_step(stmt) != PP_DB_STEP_ROW) {
     store_set_error(store, error, "opening store '%s': reading its id", path);
     return NULL;
   }
@@ -662,15 +640,15 @@ pp_store_free(PpStore *store)
   if (store == NULL)
     return;
   for (guint i = 0; i < N_STMTS; i++)
-    sqlite3_finalize(store->stmts[i]);
+    pp_db_finalize(store->stmts[i]);
   for (guint i = 0; i < N_PAGE_STMTS; i++)
-    sqlite3_finalize(store->page_stmts[i]);
+    pp_db_finalize(store->page_stmts[i]);
   store_network_stmts_finalize(store);
   if (store->db != NULL) {
-    if (store->schema_version > 0)
-      sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
-    if (sqlite3_close(store->db) != SQLITE_OK)
-      g_debug("'%s': closing: %s, ignoring", store->path, sqlite3_errmsg(store->db));
+    if (store->schema_version > 0 && pp_db_get_kind(store->db) == PP_DB_KIND_SQLITE &&
+        !pp_db_exec(store->db, "PRAGMA optimize"))
+      g_debug("'%s': optimizing: %s, ignoring", store->path, pp_db_errmsg(store->db));
+    pp_db_close(store->db);
   }
   if (store->scratch != NULL)
     g_string_free(store->scratch, TRUE);
@@ -697,17 +675,15 @@ pp_store_get_schema_version(PpStore *store)
 /* Watching                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* SQLite's update hook: a row of a table the scheduler follows changed
- * (or is changing: the transaction may still roll back, and a watcher only
- * reads again what it is told of). Not called for the migrations. */
+/* A row of a table the scheduler follows changed (or is changing: on
+ * SQLite the transaction may still roll back, and a watcher only reads
+ * again what it is told of). Not called for the migrations. */
 static void
-on_row_changed(void *data, int op, const char *db_name, const char *table, sqlite3_int64 rowid)
+on_row_changed(const char *table, gint64 rowid, gpointer data)
 {
   PpStore *store = data;
   PpStoreTable which;
 
-  (void)op;
-  (void)db_name;
   if (strcmp(table, "vms") == 0)
     which = PP_STORE_TABLE_VMS;
   else if (strcmp(table, "pci_device") == 0)
@@ -719,7 +695,7 @@ on_row_changed(void *data, int op, const char *db_name, const char *table, sqlit
   else
     return;
   for (guint i = 0; i < store->n_watches; i++)
-    store->watch[i](which, (gint64)rowid, store->watch_data[i]);
+    store->watch[i](which, rowid, store->watch_data[i]);
 }
 
 void
@@ -731,7 +707,8 @@ pp_store_add_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
   store->watch[store->n_watches] = func;
   store->watch_data[store->n_watches] = data;
   store->n_watches++;
-  sqlite3_update_hook(store->db, on_row_changed, store);
+  if (!pp_db_set_change_func(store->db, on_row_changed, store))
+    g_warning("'%s': watching changes: %s", store->path, pp_db_errmsg(store->db));
 }
 
 void
@@ -750,7 +727,7 @@ pp_store_remove_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
     break;
   }
   if (store->n_watches == 0)
-    sqlite3_update_hook(store->db, NULL, NULL);
+    pp_db_set_change_func(store->db, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -773,7 +750,7 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
       return FALSE;
     while (store_stmt_next(store, stmt, &local, "counting hosts"))
       counts.hosts_by_state[store_host_state_from_string(store_col_text(stmt, 0))] =
-          (guint)sqlite3_column_int64(stmt, 1);
+          (guint)pp_db_column_int64(stmt, 1);
     if (local != NULL) {
       g_propagate_error(error, local);
       return FALSE;
@@ -786,9 +763,9 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
       return FALSE;
     if (!store_stmt_next(store, stmt, error, "counting devices"))
       return FALSE;
-    counts.devices = (guint)sqlite3_column_int64(stmt, 0);
-    counts.devices_held = (guint)sqlite3_column_int64(stmt, 1);
-    counts.devices_gone = (guint)sqlite3_column_int64(stmt, 2);
+    counts.devices = (guint)pp_db_column_int64(stmt, 0);
+    counts.devices_held = (guint)pp_db_column_int64(stmt, 1);
+    counts.devices_gone = (guint)pp_db_column_int64(stmt, 2);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_USERS, error);
@@ -797,8 +774,8 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
       return FALSE;
     if (!store_stmt_next(store, stmt, error, "counting users"))
       return FALSE;
-    counts.users = (guint)sqlite3_column_int64(stmt, 0);
-    counts.tokens = (guint)sqlite3_column_int64(stmt, 1);
+    counts.users = (guint)pp_db_column_int64(stmt, 0);
+    counts.tokens = (guint)pp_db_column_int64(stmt, 1);
   }
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_COUNT_VMS, error);
@@ -807,7 +784,7 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
       return FALSE;
     while (store_stmt_next(store, stmt, &local, "counting VMs"))
       counts.vms_by_state[store_vm_state_from_string(store_col_text(stmt, 0))] =
-          (guint)sqlite3_column_int64(stmt, 1);
+          (guint)pp_db_column_int64(stmt, 1);
     if (local != NULL) {
       g_propagate_error(error, local);
       return FALSE;
@@ -821,7 +798,7 @@ pp_store_get_counts(PpStore *store, PpStoreCounts *ret, GError **error)
 /* For tests (pp-store-priv.h)                                              */
 /* ------------------------------------------------------------------------ */
 
-sqlite3 *
+PpDb *
 pp_store_test_get_db(PpStore *store)
 {
   return store->db;
@@ -839,65 +816,59 @@ pp_store_test_get_report_state_sql(void)
 gint64
 pp_store_test_add_vm(PpStore *store, const char *name)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(PpDbStmt) stmt = NULL;
 
-  g_assert_cmpint(sqlite3_exec(store->db,
-                               "INSERT OR IGNORE INTO users (name, created) "
-                               "VALUES ('" TEST_VM_OWNER "', 0)",
-                               NULL, NULL, NULL),
-                  ==, SQLITE_OK);
-  g_assert_cmpint(sqlite3_prepare_v2(store->db,
-                                     "INSERT INTO vms (name, owner_id, created) VALUES (?1, "
-                                     "(SELECT id FROM users WHERE name = '" TEST_VM_OWNER "'), 0)",
-                                     -1, &stmt, NULL),
-                  ==, SQLITE_OK);
-  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
-  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_DONE);
-  return sqlite3_last_insert_rowid(store->db);
+  g_assert_true(pp_db_exec(store->db, "INSERT INTO users (name, created) "
+                                      "VALUES ('" TEST_VM_OWNER "', 0) ON CONFLICT DO NOTHING"));
+  stmt = pp_db_prepare(store->db, "INSERT INTO vms (name, owner_id, created) VALUES (?1, "
+                                  "(SELECT id FROM users WHERE name = '" TEST_VM_OWNER "'), 0) "
+                                  "RETURNING id");
+  g_assert_nonnull(stmt);
+  pp_db_bind_text_copy(stmt, 1, name);
+  g_assert_cmpint(pp_db_step(stmt), ==, PP_DB_STEP_ROW);
+  return pp_db_column_int64(stmt, 0);
 }
 
 gboolean
 pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(PpDbStmt) stmt = NULL;
 
   /* The schema lets a VM hold devices of its own host only: the VM goes
    * to the device's host first (running, when it was without one). */
   if (vm_id != 0) {
-    g_assert_cmpint(sqlite3_prepare_v2(store->db,
-                                       "UPDATE vms SET host_id = (SELECT host_id FROM pci_device "
-                                       "WHERE id = ?1), state = CASE WHEN state IN ('pending', "
-                                       "'done') THEN 'running' ELSE state END "
-                                       "WHERE id = ?2 AND host_id IS NOT (SELECT host_id FROM "
-                                       "pci_device WHERE id = ?1)",
-                                       -1, &stmt, NULL),
-                    ==, SQLITE_OK);
-    sqlite3_bind_int64(stmt, 1, device_id);
-    sqlite3_bind_int64(stmt, 2, vm_id);
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
+    stmt =
+        pp_db_prepare(store->db, "UPDATE vms SET host_id = (SELECT host_id FROM pci_device "
+                                 "WHERE id = ?1), state = CASE WHEN state IN ('pending', "
+                                 "'done') THEN 'running' ELSE state END "
+                                 "WHERE id = ?2 AND host_id IS DISTINCT FROM (SELECT host_id FROM "
+                                 "pci_device WHERE id = ?1)");
+    g_assert_nonnull(stmt);
+    pp_db_bind_int64(stmt, 1, device_id);
+    pp_db_bind_int64(stmt, 2, vm_id);
+    if (pp_db_step(stmt) != PP_DB_STEP_DONE) {
       store_set_error(store, error,
                       "moving VM %" G_GINT64_FORMAT " to the host of device %" G_GINT64_FORMAT,
                       vm_id, device_id);
       return FALSE;
     }
-    g_clear_pointer(&stmt, sqlite3_finalize);
+    g_clear_pointer(&stmt, pp_db_finalize);
   }
   /* The slot: kept when the VM holds it already, else the VM's next. */
-  g_assert_cmpint(sqlite3_prepare_v2(store->db,
-                                     "UPDATE pci_device SET vm_id = ?2, vm_slot = CASE "
-                                     "WHEN ?2 IS NULL THEN NULL WHEN vm_id IS ?2 THEN vm_slot "
-                                     "ELSE (SELECT coalesce(max(p.vm_slot) + 1, 0) "
-                                     "FROM pci_device p WHERE p.vm_id = ?2) END WHERE id = ?1",
-                                     -1, &stmt, NULL),
-                  ==, SQLITE_OK);
-  sqlite3_bind_int64(stmt, 1, device_id);
+  stmt = pp_db_prepare(store->db, "UPDATE pci_device SET vm_id = ?2, vm_slot = CASE "
+                                  "WHEN ?2 IS NULL THEN NULL "
+                                  "WHEN vm_id IS NOT DISTINCT FROM ?2 THEN vm_slot "
+                                  "ELSE (SELECT coalesce(max(p.vm_slot) + 1, 0) "
+                                  "FROM pci_device p WHERE p.vm_id = ?2) END WHERE id = ?1");
+  g_assert_nonnull(stmt);
+  pp_db_bind_int64(stmt, 1, device_id);
   if (vm_id != 0)
-    sqlite3_bind_int64(stmt, 2, vm_id);
-  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    pp_db_bind_int64(stmt, 2, vm_id);
+  if (pp_db_step(stmt) != PP_DB_STEP_DONE) {
     store_set_error(store, error, "holding device %" G_GINT64_FORMAT, device_id);
     return FALSE;
   }
-  if (sqlite3_changes(store->db) == 0) {
+  if (pp_db_changes(store->db) == 0) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND,
                 "no device with id %" G_GINT64_FORMAT, device_id);
     return FALSE;

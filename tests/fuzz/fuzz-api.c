@@ -39,6 +39,7 @@
 #include "pp-api.h"
 #include "pp-auth.h"
 #include "pp-autoptr.h"
+#include "pp-db-sqlite.h"
 #include "pp-deployer.h"
 #include "pp-http-priv.h"
 #include "pp-images.h"
@@ -332,7 +333,7 @@ sql_int(sqlite3 *db, const char *sql)
 static char *
 store_snapshot(PpStore *store)
 {
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   g_autoptr(GString) out = g_string_new(NULL);
   g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func(g_free);
   sqlite3_stmt *stmt = NULL;
@@ -370,7 +371,7 @@ store_snapshot(PpStore *store)
 static void
 check_invariants(PpStore *store)
 {
-  sqlite3 *db = pp_store_test_get_db(store);
+  sqlite3 *db = pp_db_sqlite_handle(pp_store_test_get_db(store));
   sqlite3_stmt *stmt = NULL;
 
   CHECK(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &stmt, NULL) == SQLITE_OK, "fk");
@@ -531,7 +532,7 @@ run_request(Cluster *c, const char *block, gsize len)
     }
   }
 
-  changes = sqlite3_total_changes(pp_store_test_get_db(c->store));
+  changes = sqlite3_total_changes(pp_db_sqlite_handle(pp_store_test_get_db(c->store)));
   /* As pp-http.c's on_head() and dispatch(). */
   if (!pp_api_admit(req, &max_body, &status, &type, &answer, &c->ctx)) {
     CHECK(status >= 400, "%s %s: admit refused with %u", method, path, status);
@@ -551,7 +552,7 @@ run_request(Cluster *c, const char *block, gsize len)
   check_answer(method, path, status, type, answer, who);
   /* No row written: nothing changed (most requests, cheaply). Else an
    * error must have changed nothing but when a token was last used. */
-  if (sqlite3_total_changes(pp_store_test_get_db(c->store)) != changes) {
+  if (sqlite3_total_changes(pp_db_sqlite_handle(pp_store_test_get_db(c->store))) != changes) {
     g_autofree char *after = store_snapshot(c->store);
 
     if (status >= 400)
