@@ -13,47 +13,6 @@
 #include "pp-test-pg.h"
 #include "pp-test-util.h"
 
-/* INTERIM, until pp-db.c lands on main: PostgreSQL only, straight. */
-#define PP_TEST_DB_HAS_SQLITE 0
-#define pp_db_open pp_db_pg_open
-#define pp_db_close pp_db_pg_close
-#define pp_db_get_kind(db) (*(PpDbKind *)(db))
-#define pp_db_prepare pp_db_pg_prepare
-#define pp_db_finalize pp_db_pg_finalize
-#define pp_db_reset pp_db_pg_reset
-#define pp_db_bind_int64 pp_db_pg_bind_int64
-#define pp_db_bind_int pp_db_pg_bind_int
-#define pp_db_bind_text pp_db_pg_bind_text
-#define pp_db_bind_text_copy pp_db_pg_bind_text_copy
-#define pp_db_bind_null pp_db_pg_bind_null
-#define pp_db_step pp_db_pg_step
-#define pp_db_column_is_null pp_db_pg_column_is_null
-#define pp_db_column_int64 pp_db_pg_column_int64
-#define pp_db_column_int pp_db_pg_column_int
-#define pp_db_column_text pp_db_pg_column_text
-#define pp_db_column_bytes pp_db_pg_column_bytes
-#define pp_db_column_count pp_db_pg_column_count
-#define pp_db_column_name pp_db_pg_column_name
-#define pp_db_changes pp_db_pg_changes
-#define pp_db_exec pp_db_pg_exec
-#define pp_db_begin_write pp_db_pg_begin_write
-#define pp_db_begin_read pp_db_pg_begin_read
-#define pp_db_commit pp_db_pg_commit
-#define pp_db_rollback pp_db_pg_rollback
-#define pp_db_in_transaction pp_db_pg_in_transaction
-#define pp_db_set_change_func pp_db_pg_set_change_func
-#define pp_db_dispatch pp_db_pg_dispatch
-#define pp_db_get_socket pp_db_pg_get_socket
-#define pp_db_is_connected pp_db_pg_is_connected
-#define pp_db_reconnect pp_db_pg_reconnect
-#define pp_db_errcode pp_db_pg_errcode
-#define pp_db_errmsg pp_db_pg_errmsg
-GQuark
-pp_db_error_quark(void)
-{
-  return g_quark_from_static_string("pp-db-error-quark");
-}
-
 typedef struct {
   PpDbKind kind;
   const char *name;
@@ -96,8 +55,9 @@ fixture_set_up(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_nonnull(f->db);
   g_assert_cmpint(pp_db_get_kind(f->db), ==, f->backend->kind);
+  /* As the store has it: WAL, readers never block the writer. */
   if (f->backend->kind == PP_DB_KIND_SQLITE)
-    g_assert_true(pp_db_exec(f->db, "PRAGMA foreign_keys = ON"));
+    g_assert_true(pp_db_exec(f->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON"));
 }
 
 static void
@@ -249,6 +209,12 @@ test_binds(Fixture *f, gconstpointer data)
   pp_db_bind_int(insert, 2, G_MININT32);
   pp_db_bind_text(insert, 3, NULL);
   g_assert_cmpint(pp_db_step(insert), ==, PP_DB_STEP_DONE);
+  pp_db_reset(insert);
+
+  /* The first bytes of a longer text. */
+  pp_db_bind_int(insert, 1, 5);
+  pp_db_bind_text_len(insert, 3, "abcdef", 3);
+  g_assert_cmpint(pp_db_step(insert), ==, PP_DB_STEP_DONE);
   pp_db_finalize(insert);
 
   select = pp_db_prepare(f->db, "SELECT id, i, s FROM v ORDER BY id");
@@ -274,6 +240,10 @@ test_binds(Fixture *f, gconstpointer data)
   g_assert_cmpint(pp_db_step(select), ==, PP_DB_STEP_ROW);
   g_assert_cmpint(pp_db_column_int(select, 1), ==, G_MININT32);
   g_assert_true(pp_db_column_is_null(select, 2));
+
+  g_assert_cmpint(pp_db_step(select), ==, PP_DB_STEP_ROW);
+  g_assert_cmpstr(pp_db_column_text(select, 2), ==, "abc");
+  g_assert_cmpuint(pp_db_column_bytes(select, 2), ==, 3);
   g_assert_cmpint(pp_db_step(select), ==, PP_DB_STEP_DONE);
   pp_db_finalize(select);
 }
@@ -405,7 +375,7 @@ test_errors(Fixture *f, gconstpointer data)
   g_assert_cmpint(pp_db_errcode(f->db), ==, PP_DB_ERR_NONE);
 
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-    g_test_message("case %zu: %s", i, cases[i].pg);
+    g_test_message("case %zu: %s", i, is_pg(f) ? cases[i].pg : cases[i].sqlite);
     pp_db_reset(stmt);
     pp_db_bind_int64(stmt, 1, cases[i].parent);
     pp_db_bind_text(stmt, 2, cases[i].name);
@@ -905,8 +875,6 @@ main(int argc, char **argv)
   for (gsize b = 0; b < G_N_ELEMENTS(backends); b++) {
     for (gsize i = 0; i < G_N_ELEMENTS(tests); i++) {
       if (tests[i].pg_only && backends[b]->kind != PP_DB_KIND_POSTGRESQL)
-        continue;
-      if (!PP_TEST_DB_HAS_SQLITE && backends[b]->kind == PP_DB_KIND_SQLITE)
         continue;
       add(backends[b], tests[i].name, tests[i].func);
     }

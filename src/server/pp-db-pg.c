@@ -753,6 +753,18 @@ pp_db_pg_bind_text_copy(PpDbStmt *stmt_, int index, const char *text)
 }
 
 void
+pp_db_pg_bind_text_len(PpDbStmt *stmt_, int index, const char *text, gsize len)
+{
+  PpDbPgStmt *stmt = (PpDbPgStmt *)stmt_;
+
+  if (!pg_stmt_bind_slot(stmt, index))
+    return;
+  /* libpq takes text parameters up to their NUL: a copy of the @len bytes. */
+  stmt->copies[index - 1] = text ? g_strndup(text, len) : NULL;
+  stmt->values[index - 1] = stmt->copies[index - 1];
+}
+
+void
 pp_db_pg_bind_null(PpDbStmt *stmt_, int index)
 {
   PpDbPgStmt *stmt = (PpDbPgStmt *)stmt_;

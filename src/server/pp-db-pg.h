@@ -27,6 +27,7 @@ void pp_db_pg_bind_int64(PpDbStmt *stmt, int index, gint64 value);
 void pp_db_pg_bind_int(PpDbStmt *stmt, int index, int value);
 void pp_db_pg_bind_text(PpDbStmt *stmt, int index, const char *text);
 void pp_db_pg_bind_text_copy(PpDbStmt *stmt, int index, const char *text);
+void pp_db_pg_bind_text_len(PpDbStmt *stmt, int index, const char *text, gsize len);
 void pp_db_pg_bind_null(PpDbStmt *stmt, int index);
 
 PpDbStep pp_db_pg_step(PpDbStmt *stmt);
