@@ -155,6 +155,16 @@ test_params(Fixture *f, gconstpointer data)
   g_assert_cmpint(pp_db_step(stmt), ==, PP_DB_STEP_DONE);
   pp_db_finalize(stmt);
 
+  /* ?2 not used (SQLite allows it): bound all the same. */
+  stmt = pp_db_prepare(f->db, "SELECT a FROM p WHERE id = ?1 OR id = ?3");
+  g_assert_nonnull(stmt);
+  pp_db_bind_int64(stmt, 1, 0);
+  pp_db_bind_text(stmt, 2, "unused");
+  pp_db_bind_int64(stmt, 3, 7);
+  g_assert_cmpint(pp_db_step(stmt), ==, PP_DB_STEP_ROW);
+  g_assert_cmpstr(pp_db_column_text(stmt, 0), ==, "x");
+  pp_db_finalize(stmt);
+
   if (is_pg(f)) {
     /* PostgreSQL has no bare '?': refused at prepare, with where. */
     g_assert_null(pp_db_prepare(f->db, "SELECT a FROM p WHERE id = ?"));

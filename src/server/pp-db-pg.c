@@ -28,8 +28,9 @@
 #define PG_CHANGE_CHANNEL "pp_change"
 /* PostgreSQL's own bound on a statement's parameters. */
 #define PG_MAX_PARAMS 65535
-/* The boolean type's OID (pg_type.dat). */
+/* The boolean and text types' OIDs (pg_type.dat). */
 #define PG_BOOLOID 16
+#define PG_TEXTOID 25
 /* A change's payload: a table's name (an identifier, at most 63 bytes), a
  * space, an id. */
 #define PG_CHANGE_MAX 128
@@ -59,6 +60,10 @@ struct _PpDbPgStmt {
   char *name;  /* "pp_s<N>" */
   char *sql;   /* with $N */
   int n_params;
+  /* [n_params]: 0 (the server infers it) for a parameter the SQL uses,
+   * text for one it skips (?1 and ?3 without ?2): SQLite allows that, the
+   * server could not infer a type for it. */
+  Oid *param_types;
   guint prepared_generation; /* 0: not prepared on the server */
   const char **values;       /* [n_params], NULL: SQL NULL */
   char **copies;             /* [n_params]: what values point to, when owned */
@@ -565,11 +570,13 @@ pg_copy_quoted(GString *out, const char *p, char quote)
 }
 
 /* @sql with ?N as $N, outside '...', "...", -- and C comments. Returns:
- * (transfer full): the rewritten SQL and @ret_n_params (the largest N), or
- * NULL with @ret_error. */
+ * (transfer full): the rewritten SQL, @ret_n_params (the largest N) and
+ * @ret_types (those not used text, see param_types), or NULL with
+ * @ret_error. */
 static char *
-pg_rewrite_params(const char *sql, int *ret_n_params, char **ret_error)
+pg_rewrite_params(const char *sql, int *ret_n_params, Oid **ret_types, char **ret_error)
 {
+  g_autoptr(GArray) used = g_array_new(FALSE, TRUE, sizeof(gboolean));
   g_autoptr(GString) out = g_string_sized_new(strlen(sql) + 16);
   int n_params = 0;
   const char *p = sql;
@@ -610,12 +617,18 @@ pg_rewrite_params(const char *sql, int *ret_n_params, char **ret_error)
       }
       g_string_append_printf(out, "$%ld", n);
       n_params = MAX(n_params, (int)n);
+      if (used->len < (guint)n)
+        g_array_set_size(used, n);
+      g_array_index(used, gboolean, n - 1) = TRUE;
       p = digits;
     } else {
       g_string_append_c(out, *p++);
     }
   }
   *ret_n_params = n_params;
+  *ret_types = g_new0(Oid, MAX(n_params, 1));
+  for (int i = 0; i < n_params; i++)
+    (*ret_types)[i] = g_array_index(used, gboolean, i) ? 0 : PG_TEXTOID;
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
@@ -627,11 +640,12 @@ pp_db_pg_prepare(PpDb *db_, const char *sql)
   PpDbPgStmt *stmt;
   char *rewritten;
   int n_params = 0;
+  Oid *types = NULL;
 
   g_return_val_if_fail(sql != NULL, NULL);
 
   pg_clear_error(db);
-  rewritten = pg_rewrite_params(sql, &n_params, &error);
+  rewritten = pg_rewrite_params(sql, &n_params, &types, &error);
   if (!rewritten) {
     pg_set_error(db, PP_DB_ERR_FAILED, "%s", error);
     return NULL;
@@ -642,6 +656,7 @@ pp_db_pg_prepare(PpDb *db_, const char *sql)
   stmt->name = g_strdup_printf("pp_s%u", ++db->next_stmt);
   stmt->sql = rewritten;
   stmt->n_params = n_params;
+  stmt->param_types = types;
   stmt->values = g_new0(const char *, MAX(n_params, 1));
   stmt->copies = g_new0(char *, MAX(n_params, 1));
   db->stmts = g_list_prepend(db->stmts, stmt);
@@ -659,6 +674,7 @@ pg_stmt_free(PpDbPgStmt *stmt)
     g_free(stmt->copies[i]);
   g_free(stmt->copies);
   g_free(stmt->values);
+  g_free(stmt->param_types);
   PQclear(stmt->result);
   PQclear(stmt->describe);
   g_free(stmt->sql);
@@ -782,7 +798,7 @@ pg_stmt_ensure_prepared(PpDbPgStmt *stmt)
 
   if (stmt->prepared_generation == db->generation)
     return TRUE;
-  result = PQprepare(db->conn, stmt->name, stmt->sql, stmt->n_params, NULL);
+  result = PQprepare(db->conn, stmt->name, stmt->sql, stmt->n_params, stmt->param_types);
   ok = pg_result_ok(db, result);
   PQclear(result);
   if (ok) {
