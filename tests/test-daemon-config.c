@@ -97,6 +97,10 @@ test_parse_errors(void)
     { "image-dirs = /a::/b\n", "image-dirs: '' is not an absolute path" },
     { "image-dirs = /a:/b:/c:/d:/e:/f:/g:/h:/i:/j:/k:/l:/m:/n:/o:/p:/q\n",
       "image-dirs: more than 16 folders" },
+    { "probe-timeout = 5\ndatabase = pcipass.db\n",
+      "line 2: database: 'pcipass.db' is neither an absolute path (an SQLite file) nor a "
+      "postgresql:// URI" },
+    { "database = mysql://db/pcipass\n", "database: 'mysql://db/pcipass' is neither" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -118,6 +122,36 @@ test_parse_errors(void)
     g_assert_false(pp_daemon_config_parse(config, "a = b\0c", 7, &error));
     g_assert_nonnull(strstr(error->message, "NUL"));
   }
+}
+
+/* database: an SQLite file or a PostgreSQL URI (bounded); --print-config
+ * never shows a URI's password. */
+static void
+test_store_location(void)
+{
+  static const char uri[] =
+      "postgresql://pcipass:s3cret@db1:5432,db2/pcipass?target_session_attrs=read-write";
+  g_autoptr(PpDaemonConfig) config = pp_daemon_config_new();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strdup_printf("database = %s\n", uri);
+  g_autofree char *printed = NULL;
+  g_autofree char *long_uri = NULL;
+
+  g_assert_true(pp_daemon_config_parse(config, text, strlen(text), &error));
+  g_assert_no_error(error);
+  g_assert_cmpstr(config->database, ==, uri);
+  printed = pp_daemon_config_to_string(config);
+  g_assert_null(strstr(printed, "s3cret"));
+  g_assert_nonnull(strstr(printed, "database = postgresql://pcipass:***@db1:5432,db2/pcipass"));
+  g_assert_true(pp_daemon_config_set(config, "database", "postgres:///pcipass", &error));
+  g_assert_cmpstr(config->database, ==, "postgres:///pcipass");
+
+  long_uri = g_strnfill(5000, 'x');
+  memcpy(long_uri, "postgresql://", strlen("postgresql://"));
+  g_assert_false(pp_daemon_config_set(config, "database", long_uri, &error));
+  g_assert_cmpstr(error->message, ==,
+                  "database: the value is longer than 4096 bytes or spans lines");
+  g_assert_cmpstr(config->database, ==, "postgres:///pcipass");
 }
 
 /* image-dirs: folders in order, a trailing '/' dropped, none when empty;
@@ -307,6 +341,7 @@ main(int argc, char **argv)
   g_test_add_func("/daemon-config/parse", test_parse);
   g_test_add_func("/daemon-config/parse-errors", test_parse_errors);
   g_test_add_func("/daemon-config/image-dirs", test_image_dirs);
+  g_test_add_func("/daemon-config/store-location", test_store_location);
   g_test_add_func("/daemon-config/check", test_check);
   g_test_add_func("/auth/tokens", test_tokens);
   g_test_add_func("/auth/authenticate", test_authenticate);

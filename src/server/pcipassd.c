@@ -15,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib-unix.h>
+#include <jansson.h>
 
 #include "pp-api.h"
+#include "pp-autoptr.h"
 #include "pp-daemon-config.h"
 #include "pp-deployer.h"
 #include "pp-exit.h"
@@ -25,6 +28,7 @@
 #include "pp-file.h"
 #include "pp-http.h"
 #include "pp-images.h"
+#include "pp-leader.h"
 #include "pp-monitor.h"
 #include "pp-output.h"
 #include "pp-probe-report.h"
@@ -60,6 +64,9 @@ typedef struct {
   PpImages *images;
   PpSessions *sessions;
   PpEvents *events;
+  PpLeader *leader;
+  PpMonitorConfig monitor_config;
+  PpSchedulerConfig scheduler_config;
   PpApiContext api;
   PpMacPrefix mac_prefix;
   int signal;
@@ -147,6 +154,50 @@ on_host_checked(gint64 host_id, gpointer user_data)
 
   if (daemon->scheduler != NULL)
     pp_scheduler_reconcile_host(daemon->scheduler, host_id);
+}
+
+/* The loops of the leader: the scheduler first (the monitor's first pass,
+ * at once, reconciles every host's domains through it: a new leader
+ * reconciles from the store and from libvirt), then the monitor. */
+static void
+start_loops(PpDaemon *daemon)
+{
+  daemon->deployer = pp_deployer_new(pp_store_get_id(daemon->store), on_domain_event, daemon);
+  daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &daemon->scheduler_config);
+  daemon->api.scheduler = daemon->scheduler;
+  daemon->monitor = pp_monitor_new(daemon->store, &daemon->monitor_config);
+  daemon->api.monitor = daemon->monitor;
+}
+
+/* The monitor and the scheduler first: they report to the store. */
+static void
+stop_loops(PpDaemon *daemon)
+{
+  daemon->api.monitor = NULL;
+  daemon->api.scheduler = NULL;
+  g_clear_pointer(&daemon->monitor, pp_monitor_free);
+  g_clear_pointer(&daemon->scheduler, pp_scheduler_free);
+  g_clear_pointer(&daemon->deployer, pp_deployer_free);
+}
+
+static void
+on_leading(gboolean leading, gpointer data)
+{
+  PpDaemon *daemon = data;
+
+  if (leading)
+    start_loops(daemon);
+  else
+    stop_loops(daemon);
+}
+
+/* Who this pcipassd is, as the other daemons of its store say it. */
+static char *
+daemon_name(const PpDaemonConfig *config)
+{
+  if (config->listen[0] != '\0')
+    return g_strdup_printf("%s pid %d (%s)", g_get_host_name(), (int)getpid(), config->listen);
+  return g_strdup_printf("%s pid %d", g_get_host_name(), (int)getpid());
 }
 
 /* Makes the folder @path and its missing parents with @mode, recording
@@ -335,12 +386,100 @@ make_http(PpDaemon *daemon)
   return PP_EXIT_OK;
 }
 
+/* The most of an answer to GET /v1/status that pcipassd --status reads. */
+#define STATUS_MAX_ANSWER (64 * 1024)
+
+/* pcipassd --status: asks the running pcipassd of @config's socket who it
+ * is and who leads its store (GET /v1/status, authenticated as the caller
+ * by the socket's peer credentials). 0 when it answers; 1 when it cannot
+ * be asked. */
+static int
+print_status(const PpDaemonConfig *config, gboolean as_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new(config->socket);
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GByteArray) answer = g_byte_array_new();
+  static const char request[] = "GET /v1/status HTTP/1.1\r\nHost: localhost\r\n"
+                                "Connection: close\r\n\r\n";
+  g_autoptr(json_t) json = NULL;
+  const char *body, *leader_name = NULL, *name = NULL, *store = NULL;
+  guint8 buf[4096];
+  gssize n;
+  int leader = 0, code = 0;
+  json_int_t since = 0, schema = 0;
+  json_error_t jerror;
+
+  g_socket_client_set_timeout(client, 10);
+  conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(address), NULL, &error);
+  if (conn == NULL ||
+      !g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), request,
+                                 sizeof(request) - 1, NULL, NULL, &error)) {
+    pp_say_error("cannot ask pcipassd on '%s': %s (is it running? --socket names another)",
+                 config->socket, error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf, sizeof(buf),
+                                  NULL, &error)) > 0 &&
+         answer->len + (gsize)n <= STATUS_MAX_ANSWER)
+    g_byte_array_append(answer, buf, (guint)n);
+  if (n < 0) {
+    pp_say_error("reading pcipassd's answer on '%s': %s", config->socket, error->message);
+    return PP_EXIT_RUNTIME;
+  }
+  g_byte_array_append(answer, (const guint8 *)"", 1);
+  body = strstr((const char *)answer->data, "\r\n\r\n");
+  if (sscanf((const char *)answer->data, "HTTP/1.%*d %d", &code) != 1 || body == NULL) {
+    pp_say_error("pcipassd on '%s' answered something that is not HTTP", config->socket);
+    return PP_EXIT_RUNTIME;
+  }
+  body += 4;
+  json = json_loads(body, 0, &jerror);
+  if (code != 200 || json == NULL) {
+    json_t *message =
+        json != NULL ? json_object_get(json_object_get(json, "error"), "message") : NULL;
+
+    pp_say_error("pcipassd on '%s' answered %d: %s", config->socket, code,
+                 json_is_string(message) ? json_string_value(message) : "(no message)");
+    return PP_EXIT_RUNTIME;
+  }
+  if (as_json) {
+    g_autofree char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    printf("%s\n", text);
+    return PP_EXIT_OK;
+  }
+  if (json_unpack(json, "{s:b, s?s, s?s, s:I, s:s, s:I}", "leader", &leader, "name", &name,
+                  "leader_name", &leader_name, "leader_since", &since, "store", &store, "schema",
+                  &schema) != 0) {
+    pp_say_error("pcipassd on '%s' answered a status without its fields", config->socket);
+    return PP_EXIT_RUNTIME;
+  }
+  printf("pcipassd on '%s': %s\n", config->socket,
+         leader ? "the leader (it runs the monitor, the scheduler and the deployer)"
+                : "a standby (it serves the API; it leads when the leader is gone)");
+  printf("this pcipassd: %s\n", name != NULL ? name : "?");
+  if (since > 0) {
+    g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(since);
+    g_autofree char *when = at != NULL ? g_date_time_format_iso8601(at) : g_strdup("?");
+
+    printf("leader: %s, since %s\n", leader_name != NULL ? leader_name : "?", when);
+  } else {
+    printf("leader: %s\n", leader_name != NULL ? leader_name : "none recorded yet");
+  }
+  printf("store: %s, schema %" JSON_INTEGER_FORMAT "\n", store, schema);
+  return PP_EXIT_OK;
+}
+
 static int
 run(PpDaemon *daemon)
 {
   const PpDaemonConfig *config = daemon->config;
   g_autoptr(GError) error = NULL;
-  g_autofree char *db_dir = g_path_get_dirname(config->database);
+  /* A PostgreSQL store is a URI: no file, no folder of ours. */
+  gboolean db_file = pp_store_location_is_file(config->database);
+  g_autofree char *db_dir = db_file ? g_path_get_dirname(config->database) : NULL;
   g_autofree char *socket_dir = g_path_get_dirname(config->socket);
   PpMonitorConfig monitor = {
     .interval_s = config->monitor_interval,
@@ -359,6 +498,7 @@ run(PpDaemon *daemon)
                                                               : PP_PLACE_POLICY_PACK,
     .deploy_tries = config->deploy_tries,
   };
+  g_autofree char *name = daemon_name(config);
   int status;
 
   daemon->images = pp_images_new((const char *const *)image_dirs);
@@ -368,6 +508,8 @@ run(PpDaemon *daemon)
     g_assert_not_reached();
   daemon->api.mac_prefix = &daemon->mac_prefix;
   scheduler.images = daemon->images;
+  daemon->monitor_config = monitor;
+  daemon->scheduler_config = scheduler;
 
   /* Each step records what it makes: a start that fails leaves nothing
    * new behind. The HTTP server's settings and TLS files first: they make
@@ -378,7 +520,7 @@ run(PpDaemon *daemon)
     return status;
   if (!make_dir_recorded(config->state_dir, 0700, "state folder", daemon->made, &error) ||
       !take_lock(daemon, &error) ||
-      !make_dir_recorded(db_dir, 0700, "database's folder", daemon->made, &error) ||
+      (db_file && !make_dir_recorded(db_dir, 0700, "database's folder", daemon->made, &error)) ||
       !make_dir_recorded(socket_dir, 0755, "socket's folder", daemon->made, &error)) {
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
@@ -393,7 +535,7 @@ run(PpDaemon *daemon)
     pp_say_error("%s", error->message);
     return PP_EXIT_RUNTIME;
   }
-  {
+  if (db_file) {
     static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
 
     for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
@@ -414,13 +556,15 @@ run(PpDaemon *daemon)
   /* Started: what it made stays. */
   g_ptr_array_set_size(daemon->made, 0);
 
-  /* The scheduler first: the monitor's first pass, at once, reconciles
-   * every host's domains through it. */
-  daemon->deployer = pp_deployer_new(pp_store_get_id(daemon->store), on_domain_event, daemon);
-  daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &scheduler);
-  daemon->api.scheduler = daemon->scheduler;
-  daemon->monitor = pp_monitor_new(daemon->store, &monitor);
-  daemon->api.monitor = daemon->monitor;
+  /* The loops run where the leader is: here at once on SQLite; on
+   * PostgreSQL once this pcipassd holds the store's leader lock. */
+  daemon->leader = pp_leader_new(daemon->store, name, on_leading, daemon);
+  daemon->api.leader = daemon->leader;
+  pp_leader_start(daemon->leader);
+  if (!pp_leader_is_leading(daemon->leader))
+    g_message("standing by as '%s': another pcipassd leads this store; this one serves the API "
+              "and leads when that one is gone",
+              name);
   check_image_dirs(daemon->images);
 
   g_unix_signal_add(SIGTERM, on_signal, daemon);
@@ -431,12 +575,13 @@ run(PpDaemon *daemon)
               config->listen);
   if (config->listen[0] != '\0')
     g_message("pcipassd %s: store '%s' (schema %d), socket '%s', TCP port %u (%s)", PACKAGE_VERSION,
-              config->database, pp_store_get_schema_version(daemon->store), config->socket,
-              pp_http_server_get_tcp_port(daemon->http),
+              pp_store_get_location(daemon->store), pp_store_get_schema_version(daemon->store),
+              config->socket, pp_http_server_get_tcp_port(daemon->http),
               config->tls_cert[0] != '\0' ? "TLS" : "plain HTTP");
   else
-    g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION, config->database,
-              pp_store_get_schema_version(daemon->store), config->socket);
+    g_message("pcipassd %s: store '%s' (schema %d), socket '%s'", PACKAGE_VERSION,
+              pp_store_get_location(daemon->store), pp_store_get_schema_version(daemon->store),
+              config->socket);
 
   daemon->loop = g_main_loop_new(NULL, FALSE);
   g_main_loop_run(daemon->loop);
@@ -448,9 +593,8 @@ static void
 daemon_clear(PpDaemon *daemon)
 {
   /* The monitor and the scheduler first: they report to the store. */
-  g_clear_pointer(&daemon->monitor, pp_monitor_free);
-  g_clear_pointer(&daemon->scheduler, pp_scheduler_free);
-  g_clear_pointer(&daemon->deployer, pp_deployer_free);
+  g_clear_pointer(&daemon->leader, pp_leader_free);
+  stop_loops(daemon);
   /* The event streams end before their server stops. */
   g_clear_pointer(&daemon->events, pp_events_free);
   /* The listeners remove their sockets; then what a failed start made. */
@@ -478,7 +622,8 @@ main(int argc, char **argv)
 {
   const char *const *keys = pp_daemon_config_keys();
   g_autofree char *config_file = NULL;
-  gboolean print_config = FALSE, version = FALSE, config_read;
+  gboolean print_config = FALSE, version = FALSE, status_asked = FALSE, as_json = FALSE,
+           config_read;
   Options options = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free) };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GOptionGroup) group = NULL;
@@ -496,6 +641,10 @@ main(int argc, char **argv)
     { "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
       "Print the settings in effect and exit", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { "status", 0, 0, G_OPTION_ARG_NONE, &status_asked,
+      "Ask the running pcipassd (on --socket) whether it leads its store, and who does; exit",
+      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "With --status: print the answer as JSON", NULL },
     { NULL }
   };
 
@@ -580,6 +729,17 @@ main(int argc, char **argv)
     fputs(printed, stdout);
     daemon_clear(&daemon);
     return PP_EXIT_OK;
+  }
+
+  if (as_json && !status_asked) {
+    pp_say_error("--json goes with --status (try --help)");
+    daemon_clear(&daemon);
+    return PP_EXIT_USAGE;
+  }
+  if (status_asked) {
+    status = print_status(daemon.config, as_json);
+    daemon_clear(&daemon);
+    return status;
   }
 
   daemon.made = g_ptr_array_new_with_free_func(g_free);

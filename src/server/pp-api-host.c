@@ -557,7 +557,7 @@ api_host_probe(PpApiCall *call, guint *ret_status, GError **error)
 {
   g_autoptr(PpHost) host = find_host(call, error);
 
-  if (host == NULL)
+  if (host == NULL || !api_need_leader(call, "probing", error))
     return NULL;
   if (host->state == PP_HOST_STATE_DISABLED) {
     g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT,
@@ -694,7 +694,8 @@ api_pci_types(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(GPtrArray) types = NULL;
   g_autoptr(json_t) array = json_array();
 
-  if (!api_check_query(call, "GET /v1/pci/types", takes, error))
+  if (!api_check_query(call, "GET /v1/pci/types", takes, error) ||
+      !api_need_leader(call, "the scheduler's inventory", error))
     return NULL;
   if (call->ctx->scheduler == NULL) {
     g_set_error(error, PP_API_ERROR, PP_API_ERROR_NOT_FOUND, "no scheduler: no device types");

@@ -95,6 +95,10 @@ json_t *api_built(json_t *json, GError **error);
 void api_note(PpApiCall *call, PpEventKind kind, gint64 id);
 gboolean api_check_query(const PpApiCall *call, const char *route, const char *const *allowed,
                          GError **error);
+/* TRUE when this pcipassd leads (its scheduler and monitor run here);
+ * else FALSE with a 503 that says @what runs on the leader, and names it. */
+json_t *api_status(PpApiCall *call, guint *ret_status, GError **error);
+gboolean api_need_leader(const PpApiCall *call, const char *what, GError **error);
 gboolean api_query_page(const PpApiCall *call, PpStorePage *page, GError **error);
 gboolean api_vm_state_parse(const char *text, int *ret_state);
 gboolean api_host_state_parse(const char *text, int *ret_state);

@@ -469,9 +469,10 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
     return NULL;
   if (all_hosts) {
     /* Host by host: as long as the cluster, so only when asked for. */
-    g_autoptr(GPtrArray) rejections = vm->state == PP_VM_STATE_PENDING
-                                          ? pp_scheduler_explain_hosts(call->ctx->scheduler, vm->id)
-                                          : NULL;
+    g_autoptr(GPtrArray) rejections =
+        vm->state == PP_VM_STATE_PENDING && call->ctx->scheduler != NULL
+            ? pp_scheduler_explain_hosts(call->ctx->scheduler, vm->id)
+            : NULL;
     json_t *array = json_null();
 
     if (rejections != NULL) {
@@ -498,15 +499,25 @@ api_vm_show(PpApiCall *call, guint *ret_status, GError **error)
 
 typedef gboolean (*VmAction)(PpScheduler *scheduler, gint64 vm_id, GError **error);
 
+/* @action, by the scheduler; on a standby, @stored instead (what the
+ * store alone does: the leader's scheduler hears the change and makes the
+ * calls), or, without one, a 503 naming the leader. */
 static json_t *
-vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status, GError **error)
+vm_action(PpApiCall *call, VmAction action, gboolean (*stored)(PpStore *, gint64, GError **),
+          const char *what, guint *ret_status, GError **error)
 {
   g_autoptr(PpVm) vm = find_vm(call, error);
   g_autoptr(PpVm) after = NULL;
   g_auto(Sight) sight = { 0 };
 
-  if (vm == NULL || !action(call->ctx->scheduler, vm->id, error))
+  if (vm == NULL)
     return NULL;
+  if (call->ctx->scheduler == NULL && stored != NULL) {
+    if (!stored(call->ctx->store, vm->id, error))
+      return NULL;
+  } else if (!api_need_leader(call, what, error) || !action(call->ctx->scheduler, vm->id, error)) {
+    return NULL;
+  }
   g_message("VM %" G_GINT64_FORMAT " '%s': %s by '%s'", vm->id, vm->name, what, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
   if (after == NULL || !api_sight_init(call, TRUE, &sight, error))
@@ -518,19 +529,20 @@ vm_action(PpApiCall *call, VmAction action, const char *what, guint *ret_status,
 json_t *
 api_vm_terminate(PpApiCall *call, guint *ret_status, GError **error)
 {
-  return vm_action(call, pp_scheduler_terminate, "terminate", ret_status, error);
+  return vm_action(call, pp_scheduler_terminate, pp_scheduler_terminate_stored, "terminate",
+                   ret_status, error);
 }
 
 json_t *
 api_vm_poweroff(PpApiCall *call, guint *ret_status, GError **error)
 {
-  return vm_action(call, pp_scheduler_poweroff, "poweroff", ret_status, error);
+  return vm_action(call, pp_scheduler_poweroff, NULL, "poweroff", ret_status, error);
 }
 
 json_t *
 api_vm_resume(PpApiCall *call, guint *ret_status, GError **error)
 {
-  return vm_action(call, pp_scheduler_resume, "resume", ret_status, error);
+  return vm_action(call, pp_scheduler_resume, NULL, "resume", ret_status, error);
 }
 
 json_t *
@@ -540,7 +552,11 @@ api_vm_retry(PpApiCall *call, guint *ret_status, GError **error)
   g_autoptr(PpVm) after = NULL;
   g_auto(Sight) sight = { 0 };
 
-  if (vm == NULL || !pp_scheduler_retry(call->ctx->scheduler, vm->id, call->user->name, error))
+  if (vm == NULL)
+    return NULL;
+  if (call->ctx->scheduler == NULL
+          ? !pp_scheduler_retry_stored(call->ctx->store, vm->id, call->user->name, error)
+          : !pp_scheduler_retry(call->ctx->scheduler, vm->id, call->user->name, error))
     return NULL;
   g_message("VM %" G_GINT64_FORMAT " '%s': retry by '%s'", vm->id, vm->name, call->user->name);
   after = pp_store_vm_get(call->ctx->store, vm->id, error);
@@ -564,6 +580,7 @@ api_vm_place(PpApiCall *call, guint *ret_status, GError **error)
   gboolean fits = FALSE;
 
   if (spec == NULL || !api_sight_init(call, FALSE, &sight, error) ||
+      !api_need_leader(call, "a dry run of the placement", error) ||
       !pp_scheduler_place_dry(call->ctx->scheduler, spec, &placement, &rejections, &fits, error))
     return NULL;
   if (!fits) {

@@ -52,6 +52,7 @@ static const struct {
   guint flags;
 } routes[] = {
   { "GET", "/v1/whoami", api_whoami, 0 },
+  { "GET", "/v1/status", api_status, 0 },
   { "POST", "/v1/session", api_session_create, ROUTE_BODY | ROUTE_LOGIN },
   { "GET", "/v1/session", api_session_show, 0 },
   { "DELETE", "/v1/session", api_session_delete, 0 },
@@ -440,6 +441,58 @@ api_built(json_t *json, GError **error)
 
 /* Checks the query's parameters against @allowed (NULL-terminated) for
  * @route ("GET /v1/vms"). */
+/* GET /v1/status: this pcipassd, its store, and who leads it (pcipassd
+ * --status asks this). */
+json_t *
+api_status(PpApiCall *call, guint *ret_status, GError **error)
+{
+  static const char *const takes[] = { NULL };
+  const PpApiContext *ctx = call->ctx;
+  gboolean leading = ctx->leader == NULL || pp_leader_is_leading(ctx->leader);
+  g_autofree char *leader = NULL;
+  gint64 since = 0;
+
+  if (!api_check_query(call, "GET /v1/status", takes, error))
+    return NULL;
+  /* A store that cannot be asked (its connection lost) leaves who leads
+   * unknown: this pcipassd still says what it is. */
+  if (!pp_store_get_leader(ctx->store, &leader, &since, NULL)) {
+    g_clear_pointer(&leader, g_free);
+    since = 0;
+  }
+  if (leading && ctx->leader != NULL) {
+    g_free(leader);
+    leader = g_strdup(pp_leader_get_name(ctx->leader));
+    since = pp_leader_get_since(ctx->leader);
+  }
+  return api_built(
+      json_pack("{s:s, s:s?, s:b, s:s?, s:I, s:s, s:s, s:i, s:I}", "version", PACKAGE_VERSION,
+                "name", ctx->leader != NULL ? pp_leader_get_name(ctx->leader) : NULL, "leader",
+                leading, "leader_name", leader, "leader_since", (json_int_t)since, "store",
+                pp_store_backend_to_string(pp_store_get_backend(ctx->store)), "store_id",
+                pp_store_get_id(ctx->store), "schema", pp_store_get_schema_version(ctx->store),
+                "started", (json_int_t)ctx->started),
+      error);
+}
+
+gboolean
+api_need_leader(const PpApiCall *call, const char *what, GError **error)
+{
+  g_autofree char *name = NULL;
+  gint64 since = 0;
+
+  if (call->ctx->leader == NULL || pp_leader_is_leading(call->ctx->leader))
+    return TRUE;
+  if (!pp_store_get_leader(call->ctx->store, &name, &since, NULL))
+    g_clear_pointer(&name, g_free);
+  g_set_error(error, PP_API_ERROR, PP_API_ERROR_UNAVAILABLE,
+              "this pcipassd ('%s') stands by: %s runs on the leader%s%s%s; ask it, or ask again "
+              "here (a standby leads within seconds of the leader's end)",
+              pp_leader_get_name(call->ctx->leader), what, name != NULL ? ", '" : "",
+              name != NULL ? name : "", name != NULL ? "'" : "");
+  return FALSE;
+}
+
 gboolean
 api_check_query(const PpApiCall *call, const char *route, const char *const *allowed,
                 GError **error)
@@ -729,6 +782,18 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "pcipass_http_connections_cut_total{reason=\"header-timeout\"} %" G_GUINT64_FORMAT "\n",
         http.open, http.accepted, http.refused_peer, http.refused_full, http.header_timeouts);
   }
+  g_string_append_printf(
+      out,
+      "# HELP pcipass_leader Whether this pcipassd leads its store (runs the monitor, the "
+      "scheduler and the deployer): 1, or 0 for a standby.\n"
+      "# TYPE pcipass_leader gauge\npcipass_leader %d\n"
+      "# HELP pcipass_leader_terms_total Times this pcipassd became the leader.\n"
+      "# TYPE pcipass_leader_terms_total counter\npcipass_leader_terms_total %u\n"
+      "# HELP pcipass_store_backend The store's database (the label), always 1.\n"
+      "# TYPE pcipass_store_backend gauge\npcipass_store_backend{backend=\"%s\"} 1\n",
+      ctx->leader == NULL || pp_leader_is_leading(ctx->leader) ? 1 : 0,
+      ctx->leader != NULL ? pp_leader_get_terms(ctx->leader) : 1,
+      pp_store_backend_to_string(pp_store_get_backend(ctx->store)));
   g_string_append_printf(out,
                          "# HELP pcipass_start_time_seconds When pcipassd started.\n"
                          "# TYPE pcipass_start_time_seconds gauge\n"

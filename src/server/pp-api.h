@@ -169,6 +169,7 @@
 #include "pp-events.h"
 #include "pp-http.h"
 #include "pp-images.h"
+#include "pp-leader.h"
 #include "pp-monitor.h"
 #include "pp-network.h"
 #include "pp-scheduler.h"
@@ -208,6 +209,9 @@ typedef struct {
   gint64 started;       /* unix seconds */
   PpSessions *sessions; /* nullable: no browser sessions (POST /v1/session is 404) */
   PpEvents *events;     /* nullable: no GET /v1/events (404) */
+  /* Nullable: this pcipassd leads. A standby (not leading) has no monitor
+   * and no scheduler: what needs them is 503, naming the leader. */
+  PpLeader *leader;
 } PpApiContext;
 
 /* The PpHttpAdmit of pcipassd, on a request's head: authenticates (a

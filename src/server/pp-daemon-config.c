@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pp-daemon-config.h"
+#include "pp-db.h"
 #include "pp-events.h"
 #include "pp-http.h"
 #include "pp-network.h"
@@ -22,6 +23,7 @@ G_DEFINE_QUARK(pp-daemon-config-error-quark, pp_daemon_config_error)
 typedef enum {
   KEY_STRING,     /* any text, 0..VALUE_MAX bytes; `empty` says whether "" is allowed */
   KEY_PATH,       /* an absolute path */
+  KEY_STORE,      /* an absolute path (SQLite), or a postgresql:// or postgres:// URI */
   KEY_UINT,       /* a decimal number within min..max */
   KEY_CHOICE,     /* one of `choices` */
   KEY_PATH_LIST,  /* absolute paths separated by ':', at most PATH_LIST_MAX; "" for none */
@@ -50,8 +52,9 @@ static const struct {
 } keys[] = {
   { "state-dir", KEY_PATH, offsetof(PpDaemonConfig, state_dir), "/var/lib/pcipass", 0, 0, NULL,
     FALSE, "The folder of pcipassd's state (made 0700 when missing)" },
-  { "database", KEY_PATH, offsetof(PpDaemonConfig, database), "", 0, 0, NULL, TRUE,
-    "The SQLite database file (default: STATE_DIR/pcipass.db)" },
+  { "database", KEY_STORE, offsetof(PpDaemonConfig, database), "", 0, 0, NULL, TRUE,
+    "The store: an SQLite file (default: STATE_DIR/pcipass.db), or a PostgreSQL "
+    "postgresql://... URI (several pcipassd, one leading)" },
   { "socket", KEY_PATH, offsetof(PpDaemonConfig, socket), "/run/pcipass/pcipassd.sock", 0, 0, NULL,
     FALSE, "The Unix socket of the API (peers authenticated by their credentials)" },
   { "listen", KEY_STRING, offsetof(PpDaemonConfig, listen), "", 0, 0, NULL, TRUE,
@@ -220,6 +223,17 @@ set_key(PpDaemonConfig *config, int i, const char *value, GError **error)
     }
     break;
   }
+  case KEY_STORE:
+    /* libpq reads the URI; every value is bounded (4096 bytes) above. */
+    if (g_str_has_prefix(value, "postgresql://") || g_str_has_prefix(value, "postgres://"))
+      break;
+    if (value[0] != '\0' && value[0] != '/') {
+      g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
+                  "%s: '%s' is neither an absolute path (an SQLite file) nor a postgresql:// URI",
+                  keys[i].key, value);
+      return FALSE;
+    }
+    break;
   case KEY_PATH:
     if (value[0] != '\0' && value[0] != '/') {
       g_set_error(error, PP_DAEMON_CONFIG_ERROR, PP_DAEMON_CONFIG_ERROR_INVALID,
@@ -371,7 +385,13 @@ pp_daemon_config_to_string(const PpDaemonConfig *config)
     if (keys[i].type == KEY_UINT)
       g_string_append_printf(out, "%s = %u\n", keys[i].key,
                              *(guint *)G_STRUCT_MEMBER_P(config, keys[i].offset));
-    else
+    else if (keys[i].type == KEY_STORE) {
+      /* A URI's password is not printed: it belongs in ~/.pgpass. */
+      g_autofree char *shown =
+          pp_db_location_redact(*(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
+
+      g_string_append_printf(out, "%s = %s\n", keys[i].key, shown);
+    } else
       g_string_append_printf(out, "%s = %s\n", keys[i].key,
                              *(char **)G_STRUCT_MEMBER_P(config, keys[i].offset));
   }

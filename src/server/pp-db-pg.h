@@ -58,9 +58,4 @@ gboolean pp_db_pg_reconnect(PpDb *db);
 PpDbErr pp_db_pg_errcode(PpDb *db);
 const char *pp_db_pg_errmsg(PpDb *db);
 
-/* @location as it may be shown: a postgresql:// or postgres:// URI with its
- * password (user:PASSWORD@ or a password= parameter) replaced by "***";
- * anything else (an SQLite path) as it is. Returns: (transfer full). */
-char *pp_db_location_redact(const char *location);
-
 G_END_DECLS

@@ -52,6 +52,11 @@ GQuark pp_db_error_quark(void);
  * anything else (a file path). */
 PpDbKind pp_db_kind_of_location(const char *location);
 
+/* @location as it may be shown: a postgresql:// or postgres:// URI with its
+ * password (user:PASSWORD@ or a password= parameter) replaced by "***";
+ * anything else (an SQLite path) as it is. Returns: (transfer full). */
+char *pp_db_location_redact(const char *location);
+
 /* Opens (and for SQLite creates) the database. PostgreSQL: the session is
  * set to the store's needs (lock_timeout 5 s, UTC). Returns: (transfer
  * full): the connection, or NULL with @error (PP_DB_ERROR, a PpDbErr). */

@@ -1359,10 +1359,9 @@ state_error(const PpVm *vm, const char *wanted, GError **error)
 }
 
 gboolean
-pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error)
+pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error)
 {
-  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
-  g_autoptr(PpVm) now = NULL;
+  g_autoptr(PpVm) vm = pp_store_vm_get(store, vm_id, error);
 
   if (vm == NULL)
     return FALSE;
@@ -1372,34 +1371,39 @@ pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error)
     return TRUE;
   case PP_VM_STATE_PENDING:
     /* Nothing runs: done at once. */
-    g_hash_table_remove(scheduler->failed_hosts, &vm_id);
-    return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE,
-                               "terminated before it was placed", now_s(), error);
+    return pp_store_vm_release(store, vm_id, PP_VM_STATE_DONE, "terminated before it was placed",
+                               now_s(), error);
   case PP_VM_STATE_FAILED:
-    if (vm->host_id == 0) {
-      g_hash_table_remove(scheduler->failed_hosts, &vm_id);
-      return pp_store_vm_release(scheduler->store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(),
-                                 error);
-    }
+    if (vm->host_id == 0)
+      return pp_store_vm_release(store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(), error);
     /* A crashed VM kept its devices: its domain may still be there. */
     G_GNUC_FALLTHROUGH;
   case PP_VM_STATE_DEPLOYING:
   case PP_VM_STATE_RUNNING:
   case PP_VM_STATE_POWEROFF:
   case PP_VM_STATE_UNKNOWN:
-    if (!pp_store_vm_transition(scheduler->store, vm_id, vm->state, PP_VM_STATE_TERMINATING,
-                                "terminate asked", now_s(), error))
-      return FALSE;
-    break;
+    return pp_store_vm_transition(store, vm_id, vm->state, PP_VM_STATE_TERMINATING,
+                                  "terminate asked", now_s(), error);
   case PP_VM_STATE_TERMINATING:
   default:
-    break;
+    return TRUE;
   }
+}
+
+gboolean
+pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **error)
+{
+  g_autoptr(PpVm) now = NULL;
+
+  g_hash_table_remove(scheduler->failed_hosts, &vm_id);
+  if (!pp_scheduler_terminate_stored(scheduler->store, vm_id, error))
+    return FALSE;
   now = pp_store_vm_get(scheduler->store, vm_id, error);
   if (now == NULL)
     return FALSE;
   /* A call in flight (a start) ends first; its callback sees terminating. */
-  start_op(scheduler, now, OP_TERMINATE);
+  if (now->state == PP_VM_STATE_TERMINATING)
+    start_op(scheduler, now, OP_TERMINATE);
   return TRUE;
 }
 
@@ -1511,20 +1515,33 @@ pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error)
 }
 
 gboolean
-pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError **error)
+pp_scheduler_retry_stored(PpStore *store, gint64 vm_id, const char *by, GError **error)
 {
-  g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+  g_autoptr(PpVm) vm = pp_store_vm_get(store, vm_id, error);
   g_autofree char *reason = NULL;
 
   if (vm == NULL)
     return FALSE;
   if (vm->state != PP_VM_STATE_FAILED && vm->state != PP_VM_STATE_POWEROFF)
     return state_error(vm, "only a failed or powered-off VM can be retried", error);
-  if (g_hash_table_contains(scheduler->in_flight, &vm_id))
-    return state_error(vm, "a libvirt call for it is still running; try again", error);
   reason = g_strdup_printf("retried by '%s'", by);
   /* Its owner's quotas are checked with it: it asks for a place anew. */
-  if (!pp_store_vm_retry(scheduler->store, vm_id, vm->state, reason, now_s(), error))
+  return pp_store_vm_retry(store, vm_id, vm->state, reason, now_s(), error);
+}
+
+gboolean
+pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError **error)
+{
+  if (g_hash_table_contains(scheduler->in_flight, &vm_id)) {
+    g_autoptr(PpVm) vm = pp_store_vm_get(scheduler->store, vm_id, error);
+
+    if (vm == NULL)
+      return FALSE;
+    /* A VM in another state is refused for that, below. */
+    if (vm->state == PP_VM_STATE_FAILED || vm->state == PP_VM_STATE_POWEROFF)
+      return state_error(vm, "a libvirt call for it is still running; try again", error);
+  }
+  if (!pp_scheduler_retry_stored(scheduler->store, vm_id, by, error))
     return FALSE;
   pp_scheduler_poke(scheduler);
   return TRUE;

@@ -82,6 +82,11 @@ gboolean pp_scheduler_terminate(PpScheduler *scheduler, gint64 vm_id, GError **e
 gboolean pp_scheduler_poweroff(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_resume(PpScheduler *scheduler, gint64 vm_id, GError **error);
 gboolean pp_scheduler_retry(PpScheduler *scheduler, gint64 vm_id, const char *by, GError **error);
+/* What terminate and retry do in the store alone, for a pcipassd that
+ * stands by (no scheduler): the leader's scheduler hears the change and
+ * makes the libvirt calls. */
+gboolean pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error);
+gboolean pp_scheduler_retry_stored(PpStore *store, gint64 vm_id, const char *by, GError **error);
 
 /* A PpDeployerEventFunc: what libvirt said about a domain or a
  * connection, applied to the VM whose domain it is. */

@@ -143,6 +143,8 @@ typedef enum {
   STMT_HOST_TOKEN_BY_HASH,
   STMT_HOST_TOKEN_TOUCH,
   STMT_HOST_TOKEN_LIST,
+  STMT_LEADER_SET,
+  STMT_LEADER_GET,
   N_STMTS
 } StmtId;
 
@@ -215,6 +217,12 @@ struct _PpStore {
   PpStoreWatchFunc watch[PP_STORE_MAX_WATCHES];
   gpointer watch_data[PP_STORE_MAX_WATCHES];
   guint n_watches;
+  /* PostgreSQL: the main loop's watch of the connection's socket (0: none),
+   * and who is told when the connection is found lost. */
+  guint socket_source;
+  gboolean lost;
+  PpStoreLostFunc lost_func;
+  gpointer lost_data;
 };
 
 /* A cached statement in use: released (reset, bindings cleared) when it
@@ -260,6 +268,10 @@ gboolean store_exec(PpStore *store, const char *sql, GError **error, const char 
 void store_address_unpack(gint64 packed, PpPciAddress *ret);
 void store_bind_request(PpDbStmt *stmt, int first, const PpPciRequest *request);
 gboolean store_migrate(PpStore *store, GError **error);
+
+/* pp-store-schema-pg.c: the whole schema at version 14, for an empty
+ * PostgreSQL database. */
+extern const char pp_store_schema_pg[];
 
 /* pp-store-host.c */
 extern const char *const host_state_names[_PP_HOST_STATE_MAX];

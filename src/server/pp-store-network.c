@@ -58,12 +58,13 @@ static const char *const net_stmt_sql[N_NET_STMTS] = {
   [NET_LEASE_RELEASE] = "DELETE FROM network_lease WHERE network_id = ?1 AND ar_id = ?2 "
                         "AND idx = ?3 AND vm_id IS NULL",
   /* The lowest index from ?3 up without a lease, below ?4 (the size). */
-  [NET_FREE_IDX] = "SELECT ?3 WHERE ?3 < ?4 AND NOT EXISTS (SELECT 1 FROM network_lease "
-                   "WHERE network_id = ?1 AND ar_id = ?2 AND idx = ?3) "
-                   "UNION ALL SELECT * FROM (SELECT l.idx + 1 FROM network_lease l "
-                   "WHERE l.network_id = ?1 AND l.ar_id = ?2 AND l.idx >= ?3 AND l.idx + 1 < ?4 "
-                   "AND NOT EXISTS (SELECT 1 FROM network_lease m WHERE m.network_id = ?1 "
-                   "AND m.ar_id = ?2 AND m.idx = l.idx + 1) ORDER BY l.idx LIMIT 1) LIMIT 1",
+  [NET_FREE_IDX] =
+      "SELECT CAST(?3 AS BIGINT) WHERE ?3 < ?4 AND NOT EXISTS (SELECT 1 FROM network_lease "
+      "WHERE network_id = ?1 AND ar_id = ?2 AND idx = ?3) "
+      "UNION ALL SELECT * FROM (SELECT l.idx + 1 FROM network_lease l "
+      "WHERE l.network_id = ?1 AND l.ar_id = ?2 AND l.idx >= ?3 AND l.idx + 1 < ?4 "
+      "AND NOT EXISTS (SELECT 1 FROM network_lease m WHERE m.network_id = ?1 "
+      "AND m.ar_id = ?2 AND m.idx = l.idx + 1) ORDER BY l.idx LIMIT 1) AS t LIMIT 1",
   [NET_USERS_OF] = "SELECT DISTINCT v.id FROM vm_nic n JOIN vms v ON v.id = n.vm_id "
                    "WHERE n.network_id = ?1 AND v.state <> 'done' ORDER BY v.id LIMIT 8",
   [NET_LEASED_VMS] = "SELECT DISTINCT vm_id FROM network_lease WHERE network_id = ?1 "

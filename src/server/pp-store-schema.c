@@ -1119,6 +1119,101 @@ store_migrate_locked(PpStore *store, GError **error)
   return TRUE;
 }
 
+/* PostgreSQL: a database starts at SCHEMA_PG_BASE, made whole by
+ * pp_store_schema_pg (the schema SQLite's migrations 1..14 arrive at); the
+ * migrations after it will carry PostgreSQL's SQL beside SQLite's. The
+ * version and the store's id live in store_meta. It all happens in one
+ * write transaction, whose lock every pcipassd takes: of two daemons that
+ * open an empty database at once, one makes the schema and the other finds
+ * it made. */
+#define SCHEMA_PG_BASE 14
+
+/* The version recorded in store_meta: 0 for an empty database, -1 on an
+ * error (set). */
+static gint64
+read_pg_version(PpStore *store, GError **error)
+{
+  g_autoptr(PpDbStmt) stmt = NULL;
+  const char *text;
+  gint64 version;
+
+  if ((stmt = pp_db_prepare(store->db, "SELECT to_regclass('store_meta') IS NOT NULL")) == NULL ||
+      pp_db_step(stmt) != PP_DB_STEP_ROW) {
+    store_set_error(store, error, "opening store '%s': looking for the schema", store->path);
+    return -1;
+  }
+  if (pp_db_column_int64(stmt, 0) == 0)
+    return 0;
+  g_clear_pointer(&stmt, pp_db_finalize);
+  if ((stmt = pp_db_prepare(store->db, "SELECT value FROM store_meta WHERE key = "
+                                       "'schema_version'")) == NULL) {
+    store_set_error(store, error, "opening store '%s': reading the schema version", store->path);
+    return -1;
+  }
+  switch (pp_db_step(stmt)) {
+  case PP_DB_STEP_ROW:
+    break;
+  case PP_DB_STEP_DONE:
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "opening store '%s': the database has a store_meta table without a "
+                "schema_version: it is not a pcipass store, or one whose creation was cut "
+                "short; give pcipassd an empty database",
+                store->path);
+    return -1;
+  default:
+    store_set_error(store, error, "opening store '%s': reading the schema version", store->path);
+    return -1;
+  }
+  text = store_col_text(stmt, 0);
+  if (!g_ascii_string_to_signed(text, 10, 1, G_MAXINT, &version, NULL)) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "opening store '%s': store_meta's schema_version is '%s', not a version number",
+                store->path, text);
+    return -1;
+  }
+  return version;
+}
+
+static gboolean
+store_migrate_pg(PpStore *store, GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *meta = NULL;
+  gint64 version;
+
+  if (!store_txn_begin(store, &txn, "opening store", error)) {
+    g_prefix_error(error, "'%s': ", store->path);
+    return FALSE;
+  }
+  version = read_pg_version(store, error);
+  if (version < 0)
+    return FALSE;
+  if (version > SCHEMA_VERSION) {
+    g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
+                "opening store '%s': its schema version is %" G_GINT64_FORMAT
+                ", newer than the %d this pcipassd knows; run a newer pcipassd",
+                store->path, version, SCHEMA_VERSION);
+    return FALSE;
+  }
+  if (version == 0) {
+    /* The version is ours, not input. */
+    meta = g_strdup_printf("INSERT INTO store_meta (key, value) VALUES ('schema_version', '%d'), "
+                           "('id', replace(gen_random_uuid()::text, '-', ''))",
+                           SCHEMA_PG_BASE);
+    if (!store_exec(store, pp_store_schema_pg, error, "making the schema") ||
+        !store_exec(store, meta, error, "recording the schema version"))
+      return FALSE;
+    g_debug("'%s': schema made at version %d", store->path, SCHEMA_PG_BASE);
+  }
+  /* A migration after 14 needs its PostgreSQL SQL, run here. */
+  G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SCHEMA_PG_BASE);
+  if (!store_txn_commit(&txn, "migrating the schema", error)) {
+    g_prefix_error(error, "opening store '%s': ", store->path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Brings the schema to SCHEMA_VERSION in one transaction, then turns
  * foreign keys on. They are off meanwhile (the pragma is a no-op inside a
  * transaction): a migration that rebuilds a table drops and renames tables
@@ -1128,6 +1223,12 @@ store_migrate_locked(PpStore *store, GError **error)
 gboolean
 store_migrate(PpStore *store, GError **error)
 {
+  if (pp_db_get_kind(store->db) == PP_DB_KIND_POSTGRESQL) {
+    if (!store_migrate_pg(store, error))
+      return FALSE;
+    store->schema_version = SCHEMA_VERSION;
+    return TRUE;
+  }
   if (!store_exec(store, "PRAGMA foreign_keys = OFF", error, "turning foreign keys off"))
     return FALSE;
   if (!store_migrate_locked(store, error))

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include <glib-unix.h>
+
 #include <jansson.h>
 
 #include "pp-autoptr.h"
@@ -78,7 +80,7 @@ static const char *const stmt_sql[N_STMTS] = {
   /* SET's right-hand sides see the row as it was. */
   [STMT_HOST_SET_ENABLED] =
       "UPDATE hosts SET enabled = ?2, "
-      "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 THEN 'init' ELSE 'disabled' END, "
+      "state = CASE WHEN ?2 = enabled THEN state WHEN ?2 = 1 THEN 'init' ELSE 'disabled' END, "
       "error = CASE WHEN ?2 = enabled THEN error END, "
       "libvirt_error = CASE WHEN ?2 = enabled THEN libvirt_error END WHERE id = ?1",
   [STMT_HOST_SET_PREBOUND] = "UPDATE hosts SET prebound = ?2 WHERE id = ?1",
@@ -92,17 +94,17 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_DELETE] = "DELETE FROM hosts WHERE id = ?1",
   [STMT_HOST_SET_FACTS] =
       "UPDATE hosts SET reported_hostname = ?2, cpu_count = ?3, memory_kib = ?4, "
-      "kernel_version = ?5, state = CASE WHEN NOT enabled THEN 'disabled' "
+      "kernel_version = ?5, state = CASE WHEN enabled = 0 THEN 'disabled' "
       "WHEN libvirt_error IS NOT NULL THEN 'error' ELSE 'monitored' END, "
       "error = NULL, last_monitored = ?6, report_hash = ?7 WHERE id = ?1",
   [STMT_HOST_SET_ERROR] =
-      "UPDATE hosts SET state = CASE WHEN enabled THEN 'error' ELSE 'disabled' END, "
-      "error = CASE WHEN enabled THEN ?2 ELSE NULL END, last_monitored = ?3 WHERE id = ?1",
+      "UPDATE hosts SET state = CASE WHEN enabled = 1 THEN 'error' ELSE 'disabled' END, "
+      "error = CASE WHEN enabled = 1 THEN ?2 ELSE NULL END, last_monitored = ?3 WHERE id = ?1",
   /* A host that answers: monitored when its last probe succeeded, init
    * before its first. */
   [STMT_HOST_SET_LIBVIRT] =
-      "UPDATE hosts SET libvirt_error = CASE WHEN enabled THEN ?2 END, "
-      "state = CASE WHEN NOT enabled THEN 'disabled' "
+      "UPDATE hosts SET libvirt_error = CASE WHEN enabled = 1 THEN ?2 END, "
+      "state = CASE WHEN enabled = 0 THEN 'disabled' "
       "WHEN ?2 IS NOT NULL OR error IS NOT NULL THEN 'error' "
       "WHEN last_monitored = 0 THEN 'init' ELSE 'monitored' END WHERE id = ?1",
   [STMT_ALLOW_INSERT] = "INSERT INTO host_allowance (host_id, address, by_name, created) "
@@ -146,7 +148,8 @@ static const char *const stmt_sql[N_STMTS] = {
   /* ?2..?9: the names of the states asked for (NULL for the rest); ?2
    * NULL: every state. */
   [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
-                   "AND (?2 IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) ORDER BY v.id",
+                   "AND (CAST(?2 AS TEXT) IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) "
+                   "ORDER BY v.id",
   [STMT_VM_INSERT] =
       "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated, "
       "only_host_id, only_host_name, domain_spec) "
@@ -221,7 +224,7 @@ static const char *const stmt_sql[N_STMTS] = {
       "SELECT class_code, quota, 0 AS used FROM user_pci_quota WHERE user_id = ?1 "
       "UNION ALL SELECT r.class_code, NULL, 1 FROM vm_pci_request r JOIN vms w ON w.id = r.vm_id "
       "WHERE w.owner_id = ?1 AND w.state <> 'done' AND w.id <> ?2 AND r.class_code IS NOT NULL) "
-      "GROUP BY class_code ORDER BY class_code",
+      "AS t GROUP BY class_code ORDER BY class_code",
   [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_vms = ?2, quota_cpu = ?3, quota_memory_kib = ?4, "
                           "quota_pci = ?5, quota_leases = ?6 WHERE id = ?1",
   [STMT_CLASS_QUOTA_SET] = "INSERT INTO user_pci_quota (user_id, class_code, quota) "
@@ -263,6 +266,10 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_TOKEN_TOUCH] = "UPDATE host_token SET last_used = ?2 WHERE host_id = ?1",
   [STMT_HOST_TOKEN_LIST] = "SELECT t.host_id, h.name, t.created, t.last_used "
                            "FROM host_token t JOIN hosts h ON h.id = t.host_id ORDER BY t.host_id",
+  /* Who leads (pp_store_try_lead()), kept beside the store's id. */
+  [STMT_LEADER_SET] = "INSERT INTO store_meta (key, value) VALUES ('leader', ?1), "
+                      "('leader_since', ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  [STMT_LEADER_GET] = "SELECT key, value FROM store_meta WHERE key IN ('leader', 'leader_since')",
 };
 
 static const char *const page_stmt_sql[N_PAGE_STMTS] = {
@@ -273,7 +280,7 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
                               "ORDER BY id LIMIT ?4",
   [PAGE_VM_IDS_HOST] = "SELECT id FROM vms WHERE host_id = ?1 AND id > ?2 "
                        "AND (?4 = 0 OR owner_id = ?4) "
-                       "AND (?5 IS NULL OR instr(?5, ',' || state || ',') > 0) "
+                       "AND (CAST(?5 AS TEXT) IS NULL OR instr(?5, ',' || state || ',') > 0) "
                        "ORDER BY id LIMIT ?3",
   [PAGE_VM_ROW] =
       "SELECT v.id, v.name, v.owner_id, u.name, v.state, "
@@ -318,6 +325,7 @@ error_code_from_db(PpDbErr err)
 {
   switch (err) {
   case PP_DB_ERR_BUSY:
+  case PP_DB_ERR_GONE: /* a standby's moment: try again once connected */
     return PP_STORE_ERROR_BUSY;
   case PP_DB_ERR_CONFLICT:
     return PP_STORE_ERROR_CONFLICT;
@@ -325,7 +333,6 @@ error_code_from_db(PpDbErr err)
     return PP_STORE_ERROR_INVALID;
   case PP_DB_ERR_NONE:
   case PP_DB_ERR_FAILED:
-  case PP_DB_ERR_GONE:
   default:
     return PP_STORE_ERROR_FAILED;
   }
@@ -613,7 +620,8 @@ pp_store_open(const char *path, GError **error)
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   store = g_new0(PpStore, 1);
-  store->path = g_strdup(path);
+  /* What messages say of it: a URI's password hidden. */
+  store->path = pp_db_location_redact(path);
   store->scratch = g_string_sized_new(4096);
   store->db = pp_db_open(path, &local);
   if (store->db == NULL) {
@@ -728,6 +736,188 @@ pp_store_remove_watch(PpStore *store, PpStoreWatchFunc func, gpointer data)
   }
   if (store->n_watches == 0)
     pp_db_set_change_func(store->db, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Several pcipassd on one store                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The leader lock: a session advisory lock of PostgreSQL's, keys
+ * ('pcip', 2); the writers' transaction lock is ('pcip', 1) (pp-db-pg). */
+#define LEADER_LOCK_SQL "SELECT pg_try_advisory_lock(1886546288, 2)"
+
+PpStoreBackend
+pp_store_get_backend(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, PP_STORE_BACKEND_SQLITE);
+  return pp_db_get_kind(store->db) == PP_DB_KIND_POSTGRESQL ? PP_STORE_BACKEND_POSTGRESQL
+                                                            : PP_STORE_BACKEND_SQLITE;
+}
+
+gboolean
+pp_store_location_is_file(const char *location)
+{
+  g_return_val_if_fail(location != NULL, TRUE);
+  return pp_db_kind_of_location(location) == PP_DB_KIND_SQLITE;
+}
+
+const char *
+pp_store_backend_to_string(PpStoreBackend backend)
+{
+  return backend == PP_STORE_BACKEND_POSTGRESQL ? "postgresql" : "sqlite";
+}
+
+const char *
+pp_store_get_location(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, NULL);
+  return store->path;
+}
+
+static void
+store_found_lost(PpStore *store)
+{
+  if (store->lost)
+    return;
+  store->lost = TRUE;
+  g_warning("store '%s': the connection is lost: %s", store->path, pp_db_errmsg(store->db));
+  if (store->socket_source != 0) {
+    g_source_remove(store->socket_source);
+    store->socket_source = 0;
+  }
+  if (store->lost_func != NULL)
+    store->lost_func(store->lost_data);
+}
+
+/* The connection's socket is readable: other daemons' changes (told to
+ * the watchers), or the server gone. */
+static gboolean
+on_socket_ready(int fd, GIOCondition condition, gpointer data)
+{
+  PpStore *store = data;
+
+  (void)fd;
+  (void)condition;
+  if (pp_db_dispatch(store->db))
+    return G_SOURCE_CONTINUE;
+  store->socket_source = 0; /* removed by returning */
+  store->lost = FALSE;
+  store_found_lost(store);
+  return G_SOURCE_REMOVE;
+}
+
+/* PostgreSQL: the main loop reads the connection whenever the server
+ * sends something, so that a change another daemon made, or the server's
+ * going, is heard at once. */
+static void
+store_watch_socket(PpStore *store)
+{
+  int fd;
+
+  if (pp_db_get_kind(store->db) != PP_DB_KIND_POSTGRESQL || store->socket_source != 0)
+    return;
+  fd = pp_db_get_socket(store->db);
+  if (fd >= 0)
+    store->socket_source = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_socket_ready, store);
+}
+
+void
+pp_store_set_lost_func(PpStore *store, PpStoreLostFunc func, gpointer data)
+{
+  g_return_if_fail(store != NULL);
+  store->lost_func = func;
+  store->lost_data = data;
+  store_watch_socket(store);
+}
+
+gboolean
+pp_store_check_connection(PpStore *store)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  if (store->lost)
+    return FALSE;
+  if (pp_db_dispatch(store->db) && pp_db_is_connected(store->db))
+    return TRUE;
+  store_found_lost(store);
+  return FALSE;
+}
+
+gboolean
+pp_store_reconnect(PpStore *store, GError **error)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  if (!pp_db_reconnect(store->db)) {
+    store_set_error(store, error, "store '%s': connecting again", store->path);
+    return FALSE;
+  }
+  store->lost = FALSE;
+  store_watch_socket(store);
+  g_message("store '%s': connected again", store->path);
+  return TRUE;
+}
+
+gboolean
+pp_store_try_lead(PpStore *store, const char *name, gint64 now, gboolean *ret_leading,
+                  GError **error)
+{
+  g_auto(StoreTxn) txn = { NULL };
+  g_autofree char *since = NULL;
+
+  g_return_val_if_fail(store != NULL && name != NULL && ret_leading != NULL, FALSE);
+
+  *ret_leading = FALSE;
+  if (pp_db_get_kind(store->db) == PP_DB_KIND_POSTGRESQL) {
+    g_autoptr(PpDbStmt) stmt = pp_db_prepare(store->db, LEADER_LOCK_SQL);
+
+    if (stmt == NULL || pp_db_step(stmt) != PP_DB_STEP_ROW) {
+      store_set_error(store, error, "store '%s': taking the leader lock", store->path);
+      return FALSE;
+    }
+    if (pp_db_column_int64(stmt, 0) == 0)
+      return TRUE; /* another session holds it */
+  }
+  since = g_strdup_printf("%" G_GINT64_FORMAT, now);
+  if (!store_txn_begin(store, &txn, "recording the leader", error))
+    return FALSE;
+  {
+    g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_LEADER_SET, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    store_bind_text(stmt, 1, name);
+    store_bind_text(stmt, 2, since);
+    if (!store_stmt_run(store, stmt, error, "recording the leader"))
+      return FALSE;
+  }
+  if (!store_txn_commit(&txn, "recording the leader", error))
+    return FALSE;
+  *ret_leading = TRUE;
+  return TRUE;
+}
+
+gboolean
+pp_store_get_leader(PpStore *store, char **ret_name, gint64 *ret_since, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_LEADER_GET, error);
+  g_autofree char *name = NULL;
+  gint64 since = 0;
+  GError *local = NULL;
+
+  if (stmt == NULL)
+    return FALSE;
+  while (store_stmt_next(store, stmt, &local, "reading who leads")) {
+    if (strcmp(store_col_text(stmt, 0), "leader") == 0)
+      name = store_col_strdup(stmt, 1);
+    else if (!g_ascii_string_to_signed(store_col_text(stmt, 1), 10, 0, G_MAXINT64, &since, NULL))
+      since = 0;
+  }
+  if (local != NULL) {
+    g_propagate_error(error, local);
+    return FALSE;
+  }
+  *ret_name = g_steal_pointer(&name);
+  *ret_since = since;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -856,7 +1046,7 @@ pp_store_test_hold_device(PpStore *store, gint64 device_id, gint64 vm_id, GError
   }
   /* The slot: kept when the VM holds it already, else the VM's next. */
   stmt = pp_db_prepare(store->db, "UPDATE pci_device SET vm_id = ?2, vm_slot = CASE "
-                                  "WHEN ?2 IS NULL THEN NULL "
+                                  "WHEN CAST(?2 AS BIGINT) IS NULL THEN NULL "
                                   "WHEN vm_id IS NOT DISTINCT FROM ?2 THEN vm_slot "
                                   "ELSE (SELECT coalesce(max(p.vm_slot) + 1, 0) "
                                   "FROM pci_device p WHERE p.vm_id = ?2) END WHERE id = ?1");

@@ -798,6 +798,62 @@ void pp_store_add_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
 /* Stops the watcher added with @func and @data. */
 void pp_store_remove_watch(PpStore *store, PpStoreWatchFunc func, gpointer data);
 
+/* --- Several pcipassd on one store (issue 15) --------------------------- */
+
+/* Which database the store is in. */
+typedef enum {
+  PP_STORE_BACKEND_SQLITE,
+  PP_STORE_BACKEND_POSTGRESQL,
+} PpStoreBackend;
+
+PpStoreBackend pp_store_get_backend(PpStore *store);
+/* Whether @location (pp_store_open()'s) is a file (SQLite), not a
+ * PostgreSQL URI. */
+gboolean pp_store_location_is_file(const char *location);
+/* "sqlite" or "postgresql". */
+const char *pp_store_backend_to_string(PpStoreBackend backend);
+/* Where the store is, a URI's password hidden: fit for logs and answers.
+ * Returns: (transfer none). */
+const char *pp_store_get_location(PpStore *store);
+
+/**
+ * pp_store_try_lead:
+ * @name: who this pcipassd is, as others are told (host name, pid)
+ * @ret_leading: (out): whether this pcipassd leads now
+ *
+ * SQLite: one pcipassd has the file (the state folder's lock): it leads.
+ * PostgreSQL: takes the store's leader lock (a session advisory lock) if no
+ * other session holds it, and then records @name and @now as the leader's
+ * in store_meta. The lock lives as long as this connection's session: when
+ * it ends (the daemon killed, the server gone, the session terminated) the
+ * server lets it go, and a standby's next try takes it. A connection that
+ * holds it already keeps it (TRUE again).
+ *
+ * Returns: FALSE with @error when the store cannot be asked.
+ */
+gboolean pp_store_try_lead(PpStore *store, const char *name, gint64 now, gboolean *ret_leading,
+                           GError **error);
+
+/* Who leads, as the leader recorded it (pp_store_try_lead()): its name
+ * (NULL: none recorded yet) and since when. FALSE with @error when the
+ * store cannot be asked. */
+gboolean pp_store_get_leader(PpStore *store, char **ret_name, gint64 *ret_since, GError **error);
+
+/* Called (once) when the store's connection is found lost: its session is
+ * gone, and with it a leader's lock. PostgreSQL only; never for SQLite. */
+typedef void (*PpStoreLostFunc)(gpointer data);
+void pp_store_set_lost_func(PpStore *store, PpStoreLostFunc func, gpointer data);
+
+/* Whether the store's connection is up (SQLite: always). Reads what the
+ * server sent meanwhile (other daemons' changes, told to the watchers):
+ * a connection whose server has gone is found lost here. */
+gboolean pp_store_check_connection(PpStore *store);
+
+/* Connects again after a loss (libpq tries the URI's hosts in turn); a
+ * new session, which holds no lock. FALSE with @error while the server
+ * cannot be reached. */
+gboolean pp_store_reconnect(PpStore *store, GError **error);
+
 /* What /metrics reports. */
 typedef struct {
   guint hosts_by_state[_PP_HOST_STATE_MAX];
