@@ -5529,6 +5529,132 @@ test_migrate_v12(Fixture *f, gconstpointer data)
   g_assert_cmpstr(vf->pci.perm_mac, ==, "02:00:00:00:00:10");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Writers of several connections at once                                   */
+/* ------------------------------------------------------------------------ */
+
+#define WRITERS 4
+#define WRITER_VMS 6
+#define WRITER_ROUNDS 60
+
+typedef struct {
+  const char *location; /* the store, opened by each writer on its own */
+  const gint64 *vms;    /* WRITER_VMS of its own */
+  const gint64 *devices;
+  gint64 host_id;
+  guint seed;
+  guint allocated, requeued, conflicts, busy;
+  char *failure; /* the first unexpected error */
+} Writer;
+
+/* A writer: its own connection, as another pcipassd's; takes a device at
+ * random for one of its pending VMs, or gives one back, WRITER_ROUNDS
+ * times. CONFLICT (the device taken by another meanwhile) and BUSY are the
+ * answers a writer may get; anything else is a failure. */
+static gpointer
+writer_run(gpointer data)
+{
+  Writer *w = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpStore) store = pp_store_open(w->location, &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed(w->seed);
+
+  if (store == NULL) {
+    w->failure = g_strdup(error->message);
+    return NULL;
+  }
+  for (guint r = 0; r < WRITER_ROUNDS && w->failure == NULL; r++) {
+    gint64 vm = w->vms[g_rand_int_range(rand, 0, WRITER_VMS)];
+    gint64 dev = w->devices[g_rand_int_range(rand, 0, 4)];
+    g_autoptr(PpVm) got = pp_store_vm_get(store, vm, &error);
+    gboolean ok;
+
+    if (got == NULL) {
+      w->failure = g_strdup(error->message);
+      break;
+    }
+    if (got->state == PP_VM_STATE_PENDING)
+      ok = pp_store_vm_allocate(store, vm, w->host_id, &dev, 1, 1000 + r, &error);
+    else
+      ok = pp_store_vm_requeue(store, vm, PP_VM_STATE_DEPLOYING, "given back", FALSE, 1000 + r,
+                               &error);
+    if (ok) {
+      if (got->state == PP_VM_STATE_PENDING)
+        w->allocated++;
+      else
+        w->requeued++;
+    } else if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT)) {
+      w->conflicts++;
+    } else if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_BUSY)) {
+      w->busy++;
+    } else {
+      w->failure = g_strdup(error->message);
+    }
+    g_clear_error(&error);
+  }
+  return NULL;
+}
+
+/* WRITERS connections (as many pcipassd would have) allocate the four
+ * NICs of one host to their VMs and give them back, at once: each device
+ * ends with one VM at most, each VM that deploys holds exactly its one,
+ * and what the writers say they did adds up to what the store holds. On
+ * PostgreSQL every writer's transaction takes the store's write lock
+ * (READ COMMITTED, writers one at a time); on SQLite, the file's. */
+static void
+test_concurrent_writers(Fixture *f, gconstpointer data)
+{
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  gint64 vms[WRITERS][WRITER_VMS];
+  gint64 devices[4];
+  Writer writers[WRITERS] = { { 0 } };
+  GThread *threads[WRITERS];
+  guint allocated = 0, requeued = 0, conflicts = 0;
+
+  reconcile(f->store, host->id, "", four_nics, 4, 900);
+  for (guint d = 0; d < 4; d++)
+    devices[d] = device_id(f->store, host->id, four_nics[d].address);
+  for (guint t = 0; t < WRITERS; t++) {
+    for (guint v = 0; v < WRITER_VMS; v++) {
+      g_autofree char *name = g_strdup_printf("w%u-%u", t, v);
+      g_autoptr(PpVm) vm = add_vm(f->store, alice->id, name, 100, 1024);
+
+      vms[t][v] = vm->id;
+    }
+    writers[t] = (Writer){
+      .location = f->path, .vms = vms[t], .devices = devices, .host_id = host->id, .seed = 7 + t
+    };
+  }
+  for (guint t = 0; t < WRITERS; t++)
+    threads[t] = g_thread_new("writer", writer_run, &writers[t]);
+  for (guint t = 0; t < WRITERS; t++) {
+    g_thread_join(threads[t]);
+    if (writers[t].failure != NULL)
+      g_error("writer %u: %s", t, writers[t].failure);
+    allocated += writers[t].allocated;
+    requeued += writers[t].requeued;
+    conflicts += writers[t].conflicts;
+    g_test_message("writer %u: %u allocated, %u given back, %u conflicts, %u busy", t,
+                   writers[t].allocated, writers[t].requeued, writers[t].conflicts,
+                   writers[t].busy);
+  }
+  /* They did meet: some allocations found their device taken. */
+  g_assert_cmpuint(conflicts, >, 0);
+  g_assert_cmpuint(allocated, >, 4);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms WHERE state = 'deploying'"), ==,
+                  allocated - requeued);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM pci_device WHERE vm_id IS NOT NULL"), ==,
+                  allocated - requeued);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms v WHERE v.state = 'deploying' AND "
+                                    "(SELECT count(*) FROM pci_device d WHERE d.vm_id = v.id) "
+                                    "<> 1"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM vms v WHERE v.state = 'pending' AND "
+                                    "EXISTS (SELECT 1 FROM pci_device d WHERE d.vm_id = v.id)"),
+                  ==, 0);
+}
+
 typedef void (*FixtureFunc)(Fixture *f, gconstpointer data);
 
 /* Runs the test in @data on SQLite only; skipped on PostgreSQL. */
@@ -5612,6 +5738,7 @@ main(int argc, char **argv)
   ADD("/store/device/typed-address", test_device_typed_address);
   ADD("/store/host-tokens", test_host_tokens);
   ADD("/store/device/nic-fields", test_device_nic_fields);
+  ADD("/store/concurrent-writers", test_concurrent_writers);
   ADD_SQLITE("/store/migrate-v12", test_migrate_v12);
 #undef ADD
   return g_test_run();
