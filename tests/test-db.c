@@ -798,6 +798,34 @@ test_reconnect(Fixture *f, gconstpointer data)
   pp_db_close(admin);
 }
 
+/* A URI of several hosts, as for a PostgreSQL with a standby: libpq tries
+ * them in turn, and target_session_attrs=read-write takes the one that
+ * accepts writes; a first host that is down is passed over. */
+static void
+test_several_hosts(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *down = pp_test_mkdtemp();
+  g_autofree char *with = g_strdup_printf("host=%s,", down);
+  g_autofree char *host = g_strdup_printf("host=%s", pp_test_pg_socket_dir(test_pg));
+  g_autoptr(GString) uri = g_string_new(f->location);
+  PpDb *db;
+  PpDbStmt *stmt;
+
+  SKIP_IF_NO_DB(f);
+  g_assert_nonnull(strstr(uri->str, host));
+  g_string_replace(uri, "host=", with, 1);
+  g_string_append(uri, "&target_session_attrs=read-write");
+  db = pp_db_open(uri->str, &error);
+  g_assert_no_error(error);
+  stmt = pp_db_prepare(db, "SELECT NOT pg_is_in_recovery()");
+  g_assert_cmpint(pp_db_step(stmt), ==, PP_DB_STEP_ROW);
+  g_assert_cmpint(pp_db_column_int64(stmt, 0), ==, 1);
+  pp_db_finalize(stmt);
+  pp_db_close(db);
+  pp_test_rmtree(down);
+}
+
 static void
 test_open_refused(void)
 {
@@ -877,6 +905,7 @@ main(int argc, char **argv)
     { "change-own", test_change_own, FALSE },
     { "change-other", test_change_other, TRUE },
     { "reconnect", test_reconnect, TRUE },
+    { "several-hosts", test_several_hosts, TRUE },
   };
   const Backend *backends[] = { &backend_sqlite, &backend_pg };
   int status;
