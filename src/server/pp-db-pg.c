@@ -303,10 +303,16 @@ PpDb *
 pp_db_pg_open(const char *uri, GError **error)
 {
   /* Later keywords override earlier ones, and the expanded URI (dbname)
-   * overrides connect_timeout; fallback_application_name gives way to the
-   * URI's application_name. */
-  const char *const keywords[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
-  const char *const values[] = { "10", "pcipassd", uri, NULL };
+   * overrides these defaults; fallback_application_name gives way to the
+   * URI's application_name. Over TCP, a server that went silent (a cut
+   * network) is found out within about 30 s rather than never: every
+   * call of the daemon's one thread would wait on it. */
+  const char *const keywords[] = {
+    "connect_timeout",           "keepalives",       "keepalives_idle",
+    "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
+    "fallback_application_name", "dbname",           NULL
+  };
+  const char *const values[] = { "10", "1", "10", "5", "3", "30000", "pcipassd", uri, NULL };
   PpDbPg *db;
 
   g_return_val_if_fail(uri != NULL, NULL);
