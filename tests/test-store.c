@@ -5655,6 +5655,57 @@ test_concurrent_writers(Fixture *f, gconstpointer data)
                   ==, 0);
 }
 
+/* PostgreSQL: a database whose store_meta says no version, or one that is
+ * not a number, or a newer one, is refused at open, saying so; nothing in
+ * it changes. */
+static void
+test_pg_open_errors(Fixture *f, gconstpointer data)
+{
+  static const struct {
+    const char *sql;
+    const char *message;
+  } cases[] = {
+    { "UPDATE store_meta SET value = '99' WHERE key = 'schema_version'",
+      "its schema version is 99, newer than the 14 this pcipassd knows; run a newer pcipassd" },
+    { "UPDATE store_meta SET value = 'x1' WHERE key = 'schema_version'",
+      "store_meta's schema_version is 'x1', not a version number" },
+    { "DELETE FROM store_meta WHERE key = 'schema_version'",
+      "the database has a store_meta table without a schema_version: it is not a pcipass "
+      "store, or one whose creation was cut short; give pcipassd an empty database" },
+  };
+  g_autofree char *id = NULL;
+
+  if (!pp_test_store_is_pg()) {
+    g_test_skip("PostgreSQL's own: SQLite keeps its version in the file's header");
+    return;
+  }
+  id = g_strdup(pp_store_get_id(f->store));
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PpStore) store = NULL;
+    g_autofree char *message = NULL;
+
+    g_assert_cmpint(raw_exec(f->store, cases[i].sql, &message), ==, RAW_OK);
+    store = pp_store_open(f->path, &error);
+    g_assert_null(store);
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED);
+    g_test_message("%s", error->message);
+    g_assert_true(g_str_has_prefix(error->message, "opening store 'postgresql://"));
+    g_assert_true(g_str_has_suffix(error->message, cases[i].message));
+    /* Nothing made again over it. */
+    g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM hosts"), ==, 0);
+    g_assert_cmpint(raw_int(f->store, "SELECT count(*) FROM store_meta WHERE key = 'id'"), ==, 1);
+    g_clear_pointer(&message, g_free);
+    g_assert_cmpint(raw_exec(f->store,
+                             "INSERT INTO store_meta (key, value) VALUES ('schema_version', '14') "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             &message),
+                    ==, RAW_OK);
+  }
+  reopen(f);
+  g_assert_cmpstr(pp_store_get_id(f->store), ==, id);
+}
+
 typedef void (*FixtureFunc)(Fixture *f, gconstpointer data);
 
 /* Runs the test in @data on SQLite only; skipped on PostgreSQL. */
@@ -5739,6 +5790,7 @@ main(int argc, char **argv)
   ADD("/store/host-tokens", test_host_tokens);
   ADD("/store/device/nic-fields", test_device_nic_fields);
   ADD("/store/concurrent-writers", test_concurrent_writers);
+  ADD("/store/pg-open-errors", test_pg_open_errors);
   ADD_SQLITE("/store/migrate-v12", test_migrate_v12);
 #undef ADD
   return g_test_run();
