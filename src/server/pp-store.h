@@ -42,11 +42,15 @@ typedef struct _PpStore PpStore;
 
 /**
  * pp_store_open:
- * @path: the SQLite file, created when missing (its folder must exist)
+ * @path: the SQLite file, created when missing (its folder must exist), or
+ *   a PostgreSQL database's postgresql:// or postgres:// URI (libpq's)
  *
- * Opens the store: WAL mode, foreign keys on, a busy timeout, and the schema
- * migrated to the newest version in one transaction. A file whose schema is
- * newer than this program knows is refused (PP_STORE_ERROR_FAILED).
+ * Opens the store: on SQLite WAL mode, foreign keys on, a busy timeout; on
+ * PostgreSQL the session's settings (pp-db-pg); and the schema migrated to
+ * the newest version in one transaction (an empty PostgreSQL database is
+ * given the whole schema). A store whose schema is newer than this program
+ * knows is refused (PP_STORE_ERROR_FAILED). Messages name @path with a
+ * URI's password hidden.
  *
  * Returns: (transfer full): the store, or %NULL with an error naming @path.
  */
