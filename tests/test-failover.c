@@ -3,7 +3,9 @@
  * (a NIC by PCI class, some with a lease on a virtual network) through
  * either daemon at random, over their Unix sockets, while the leader is
  * killed with SIGKILL at random instants, many times. Each time the other
- * daemon must lead within 10 s; the killed one, started again, stands by.
+ * daemon must lead within 10 s (its GET /v1/status says so, and
+ * PostgreSQL's pg_locks gives the lock to another session); the killed
+ * one, started again, stands by; never do both say they lead.
  * Afterwards, once the scheduler has settled: no device or lease held
  * twice, or held by a VM that cannot hold it; every VM a client got a 201
  * for is in the store and GET /v1/vms, every VM terminated with a 202 is
@@ -23,6 +25,7 @@
  * Skipped without PostgreSQL's server programs, unless PP_PG_REQUIRED=1. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -422,6 +425,20 @@ check_store(PGconn *conn)
               "vm_history h WHERE h.vm_id = v.id ORDER BY h.id DESC LIMIT 1)");
 }
 
+/* The backend pid of the session that holds the leader lock (0: none),
+ * from PostgreSQL's own view of its locks. */
+static int
+leader_backend(PGconn *conn)
+{
+  PGresult *res = sql(conn, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND "
+                            "classid = 1886546288 AND objid = 2 AND granted");
+  int pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+
+  g_assert_cmpint(PQntuples(res), <=, 1);
+  PQclear(res);
+  return pid;
+}
+
 /* Both started daemons still run: none died but by our SIGKILL. */
 static void
 assert_alive(Fixture *f)
@@ -578,6 +595,9 @@ test_failover(Fixture *f, gconstpointer data)
     threads[i] = g_thread_new("client", client_thread, &clients[i]);
   }
 
+  conn = PQconnectdb(f->uri);
+  g_assert_cmpint(PQstatus(conn), ==, CONNECTION_OK);
+
   /* The killer: the current leader, SIGKILL, at random instants. */
   start_us = g_get_monotonic_time();
   while (g_get_monotonic_time() - start_us < LOAD_MAX_US &&
@@ -586,10 +606,13 @@ test_failover(Fixture *f, gconstpointer data)
     g_autofree char *killed_name = NULL;
     g_autofree char *name = NULL;
     gint64 killed_at, took;
+    int backend;
 
     g_usleep((gulong)g_test_rand_int_range(3000, 8000) * 1000);
     assert_alive(f);
     killed = leader_of(f);
+    backend = leader_backend(conn);
+    g_assert_cmpint(backend, >, 0);
     standby = killed == &f->d[0] ? &f->d[1] : &f->d[0];
     g_assert_cmpint(status_of(killed, &killed_name), ==, 1);
     /* SIGKILL: no handler, no cleanup, whatever it was doing. */
@@ -609,6 +632,9 @@ test_failover(Fixture *f, gconstpointer data)
       g_usleep(20000);
     }
     took = g_get_monotonic_time() - killed_at;
+    /* PostgreSQL says so too: the lock is another session's. */
+    g_assert_cmpint(leader_backend(conn), >, 0);
+    g_assert_cmpint(leader_backend(conn), !=, backend);
     g_test_message("kill %u of '%s' at %.1f s: the standby led %.2f s after", kills, killed_name,
                    (killed_at - start_us) / 1e6, took / 1e6);
     max_takeover = MAX(max_takeover, took);
@@ -660,8 +686,6 @@ test_failover(Fixture *f, gconstpointer data)
   g_assert_cmpuint(g_hash_table_size(created), >, 4 * kills);
   g_assert_cmpuint(g_hash_table_size(terminated), >, kills);
 
-  conn = PQconnectdb(f->uri);
-  g_assert_cmpint(PQstatus(conn), ==, CONNECTION_OK);
   assert_alive(f);
   leader = leader_of(f);
   settle_us = settle(f, conn, leader);
