@@ -2197,6 +2197,40 @@ test_vm_release(Fixture *f, gconstpointer data)
   g_assert_false(pp_store_vm_release(f->store, 99, PP_VM_STATE_DONE, NULL, 4300, &error));
   g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
   g_assert_cmpstr(error->message, ==, "no VM 99");
+  g_clear_error(&error);
+  g_clear_pointer(&got, pp_vm_free);
+
+  /* Only from the state its caller read (a terminate that found a VM
+   * pending, which the leader placed since): else refused, nothing
+   * changed, the VM keeps its devices. */
+  {
+    g_autofree char *expect =
+        g_strdup_printf("VM %" G_GINT64_FORMAT " is deploying, not pending", keep->id);
+
+    g_assert_false(pp_store_vm_release_from(f->store, keep->id, PP_VM_STATE_PENDING,
+                                            PP_VM_STATE_DONE, "terminated before it was placed",
+                                            4400, &error));
+    g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT);
+    g_assert_cmpstr(error->message, ==, expect);
+    g_clear_error(&error);
+  }
+  got = get_vm(f->store, keep->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_DEPLOYING);
+  g_assert_cmpint(got->host_id, ==, host->id);
+  g_assert_cmpint(got->updated, ==, 3000);
+  g_clear_pointer(&got, pp_vm_free);
+  devices = vm_devices(f->store, keep->id);
+  g_assert_cmpuint(devices->len, ==, 1);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  /* From the state it is in: released. */
+  g_assert_true(pp_store_vm_release_from(f->store, keep->id, PP_VM_STATE_DEPLOYING,
+                                         PP_VM_STATE_DONE, NULL, 4500, &error));
+  g_assert_no_error(error);
+  got = get_vm(f->store, keep->id);
+  g_assert_cmpint(got->state, ==, PP_VM_STATE_DONE);
+  g_assert_cmpint(got->host_id, ==, 0);
+  devices = vm_devices(f->store, keep->id);
+  g_assert_cmpuint(devices->len, ==, 0);
 }
 
 static const PpHostUsage *

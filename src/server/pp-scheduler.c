@@ -1358,8 +1358,10 @@ state_error(const PpVm *vm, const char *wanted, GError **error)
   return FALSE;
 }
 
-gboolean
-pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error)
+/* One try of pp_scheduler_terminate_stored(): each write is made only
+ * from the state read (else CONFLICT). */
+static gboolean
+terminate_stored_once(PpStore *store, gint64 vm_id, GError **error)
 {
   g_autoptr(PpVm) vm = pp_store_vm_get(store, vm_id, error);
 
@@ -1371,11 +1373,12 @@ pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error)
     return TRUE;
   case PP_VM_STATE_PENDING:
     /* Nothing runs: done at once. */
-    return pp_store_vm_release(store, vm_id, PP_VM_STATE_DONE, "terminated before it was placed",
-                               now_s(), error);
+    return pp_store_vm_release_from(store, vm_id, PP_VM_STATE_PENDING, PP_VM_STATE_DONE,
+                                    "terminated before it was placed", now_s(), error);
   case PP_VM_STATE_FAILED:
     if (vm->host_id == 0)
-      return pp_store_vm_release(store, vm_id, PP_VM_STATE_DONE, vm->reason, now_s(), error);
+      return pp_store_vm_release_from(store, vm_id, PP_VM_STATE_FAILED, PP_VM_STATE_DONE,
+                                      vm->reason, now_s(), error);
     /* A crashed VM kept its devices: its domain may still be there. */
     G_GNUC_FALLTHROUGH;
   case PP_VM_STATE_DEPLOYING:
@@ -1387,6 +1390,28 @@ pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error)
   case PP_VM_STATE_TERMINATING:
   default:
     return TRUE;
+  }
+}
+
+/* Another pcipassd (the leader, when this one stands by) may move the VM
+ * between the read of its state and the write: a pending VM placed
+ * meanwhile must not be released under its deploy (its devices would be
+ * given again while libvirt starts it), nor a terminate refused because
+ * a start ended. So the write checks the state read, and a state changed
+ * meanwhile is read again, a few times. */
+gboolean
+pp_scheduler_terminate_stored(PpStore *store, gint64 vm_id, GError **error)
+{
+  for (guint tries = 1;; tries++) {
+    g_autoptr(GError) local = NULL;
+
+    if (terminate_stored_once(store, vm_id, &local))
+      return TRUE;
+    if (tries == 5 || !g_error_matches(local, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return FALSE;
+    }
+    g_debug("VM %" G_GINT64_FORMAT ": terminate: %s; reading it again", vm_id, local->message);
   }
 }
 

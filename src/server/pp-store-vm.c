@@ -778,9 +778,11 @@ vm_free_devices_locked(PpStore *store, gint64 vm_id, guint *ret_freed, guint *re
   return store_vm_leases_free_locked(store, vm_id, error);
 }
 
-gboolean
-pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason, gint64 now,
-                    GError **error)
+/* pp_store_vm_release(), and pp_store_vm_release_from() when @from is a
+ * state (else _PP_VM_STATE_MAX: whatever its state). */
+static gboolean
+vm_release(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to, const char *reason,
+           gint64 now, GError **error)
 {
   g_auto(StoreTxn) txn = { NULL };
   g_autofree char *text = NULL;
@@ -793,8 +795,13 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
   text = store_vm_reason_text(reason);
   if (!store_txn_begin(store, &txn, "releasing a VM", error))
     return FALSE;
-  if (!vm_state_locked(store, vm_id, &state, error) ||
-      !vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
+  if (!vm_state_locked(store, vm_id, &state, error))
+    return FALSE;
+  if (from != _PP_VM_STATE_MAX && state != from) {
+    set_wrong_state(error, vm_id, state, from);
+    return FALSE;
+  }
+  if (!vm_free_devices_locked(store, vm_id, &freed, &deleted, error))
     return FALSE;
   {
     g_autoptr(StoreStmt) stmt = store_stmt(store, STMT_VM_RELEASE, error);
@@ -813,6 +820,21 @@ pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reas
   g_debug("VM %" G_GINT64_FORMAT ": %s -> %s, %u devices freed, %u gone ones deleted", vm_id,
           vm_state_names[state], vm_state_names[to], freed, deleted);
   return TRUE;
+}
+
+gboolean
+pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason, gint64 now,
+                    GError **error)
+{
+  return vm_release(store, vm_id, _PP_VM_STATE_MAX, to, reason, now, error);
+}
+
+gboolean
+pp_store_vm_release_from(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to,
+                         const char *reason, gint64 now, GError **error)
+{
+  g_return_val_if_fail(from < _PP_VM_STATE_MAX, FALSE);
+  return vm_release(store, vm_id, from, to, reason, now, error);
 }
 
 gboolean

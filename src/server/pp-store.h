@@ -695,6 +695,11 @@ gboolean pp_store_vm_transition(PpStore *store, gint64 vm_id, PpVmState from, Pp
  * failed) with @reason. */
 gboolean pp_store_vm_release(PpStore *store, gint64 vm_id, PpVmState to, const char *reason,
                              gint64 now, GError **error);
+/* The same only if the VM is in @from (else CONFLICT "VM 7 is deploying,
+ * not pending"): for a caller that read its state before, while another
+ * pcipassd may have moved it since. */
+gboolean pp_store_vm_release_from(PpStore *store, gint64 vm_id, PpVmState from, PpVmState to,
+                                  const char *reason, gint64 now, GError **error);
 
 /* In one transaction, when the VM is in @from (else CONFLICT): what it
  * holds is released as pp_store_vm_release() does, and it is pending
