@@ -65,7 +65,11 @@
  * (the postmaster and its children: pcipassd's backends among them).
  * --store both runs each size on SQLite, then on PostgreSQL, and ends with
  * a table per size of both figures and their ratio, PostgreSQL / SQLite.
- * The default, --store sqlite, prints what it always did.
+ * The default, --store sqlite, prints what it always did. With --keep the
+ * server is left running at the end (the bench says how to stop it), and
+ * $PP_BENCH_PG_CONF, if set, is appended to its postgresql.conf (e.g.
+ * "shared_preload_libraries = 'pg_stat_statements'" to see afterwards what
+ * pcipassd's statements cost).
  *
  * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
  *                     [--drivers N] [--push] [--wrk S] [--keep]
@@ -1389,7 +1393,12 @@ main(int argc, char **argv)
               "usable (as root: the user postgres and runuser are needed too): install Debian's "
               "postgresql, or set PP_PG_BINDIR to their folder",
               opt.stores & STORE_SQLITE ? "both" : "postgresql");
-    pg_server = pp_test_pg_start_with(PG_BENCH_SETTINGS, &error);
+    g_autofree char *settings =
+        g_strconcat(PG_BENCH_SETTINGS, g_getenv("PP_BENCH_PG_CONF") != NULL ? "\n" : "",
+                    g_getenv("PP_BENCH_PG_CONF") != NULL ? g_getenv("PP_BENCH_PG_CONF") : "",
+                    g_getenv("PP_BENCH_PG_CONF") != NULL ? "\n" : "", NULL);
+
+    pg_server = pp_test_pg_start_with(settings, &error);
     if (pg_server == NULL)
       g_error("cannot start a throwaway PostgreSQL: %s", error->message);
     g_printerr("PostgreSQL: a throwaway server on %s (fsync off, shared_buffers 128MB)\n",
@@ -1437,6 +1446,15 @@ main(int argc, char **argv)
     print_ratios(results);
   for (guint i = 0; i < results->len; i++)
     g_free(g_array_index(results, Result, i).failure);
+  if (pg_server != NULL && opt.keep) {
+    const char *pg_dir = pp_test_pg_socket_dir(pg_server);
+
+    g_printerr("kept PostgreSQL's server, its socket and data in %s: stop it with pg_ctl -D "
+               "%s/data -m immediate stop, as the user postgres, then remove %s\n",
+               pg_dir, pg_dir, pg_dir);
+    /* Left running, and not freed: the bench ends. */
+    pg_server = NULL;
+  }
   pp_test_pg_stop(g_steal_pointer(&pg_server));
   {
     const char *rm[] = { "/bin/rm", "-rf", "--", base, NULL };
