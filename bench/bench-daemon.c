@@ -56,8 +56,24 @@
  * to the floor's p99 are printed, against issue 11's "API p99 < 5 ms at
  * 1,000 req/s".
  *
+ * --store postgresql (issue 15) starts a throwaway PostgreSQL server
+ * (tests/pp-test-pg.h: initdb in a temporary folder, fsync off, a Unix
+ * socket only, with Debian's default shared_buffers of 128MB rather than
+ * the tests' 16MB) and gives each size's pcipassd a fresh database of it
+ * (--database postgresql:///...); the store's size is then the database's
+ * (pg_database_size()), and the idle window also reads the server's CPU
+ * (the postmaster and its children: pcipassd's backends among them).
+ * --store both runs each size on SQLite, then on PostgreSQL, and ends with
+ * a table per size of both figures and their ratio, PostgreSQL / SQLite.
+ * The default, --store sqlite, prints what it always did. With --keep the
+ * server is left running at the end (the bench says how to stop it), and
+ * $PP_BENCH_PG_CONF, if set, is appended to its postgresql.conf (e.g.
+ * "shared_preload_libraries = 'pg_stat_statements'" to see afterwards what
+ * pcipassd's statements cost).
+ *
  * Usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S]
- *                     [--drivers N] [--push] [--wrk S] [--keep] [HOSTS:VMS...]
+ *                     [--drivers N] [--push] [--wrk S] [--keep]
+ *                     [--store sqlite|postgresql|both] [HOSTS:VMS...]
  *                     (default: 50:300 150:900)
  */
 #include "config.h"
@@ -73,8 +89,10 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "pp-bench-util.h"
+#include "pp-test-pg.h"
 
 /* Not pp-autoptr.h's: that one brings libvirt and SQLite along. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
@@ -92,6 +110,17 @@ typedef struct {
   guint hosts, vms;
 } Size;
 
+/* The stores a size runs on (--store), a bit each. */
+typedef enum {
+  STORE_SQLITE = 1 << 0,
+  STORE_POSTGRESQL = 1 << 1,
+} Store;
+
+/* What the throwaway PostgreSQL server adds to the tests' settings: Debian's
+ * default shared_buffers, as a site would start with (the tests' 16MB would
+ * make the larger sizes read through the kernel's cache). */
+#define PG_BENCH_SETTINGS "# bench-daemon\nshared_buffers = 128MB\n"
+
 typedef struct {
   guint limit_s;
   guint clients;
@@ -105,11 +134,13 @@ typedef struct {
   /* 0: no wrk; S: after the idle window, S seconds of wrk over TCP at
    * WRK_RATE requests a second, twice (the floor, then the mix). */
   guint wrk_s;
+  Store stores; /* --store: STORE_SQLITE, STORE_POSTGRESQL or both */
 } Options;
 
 /* One size's figures; a negative figure was not measured. */
 typedef struct {
   guint hosts, vms;
+  Store store; /* which one this size ran on */
   double host_create_ms;
   guint created;
   double create_rate, create_p50_ms, create_p99_ms;
@@ -118,6 +149,9 @@ typedef struct {
   guint n_settled, n_running, n_pending;
   double list_ms, page_p50_ms, page_p99_ms, show_p50_ms, show_p99_ms;
   double idle_pct, rss_mib, store_mib;
+  /* PostgreSQL's server (its postmaster and every backend) in the same
+   * idle window, in % of one core; -1 on SQLite. */
+  double pg_idle_pct;
   /* wrk over TCP: the mix's rate, p50 and p99, and the floor's p99
    * (GET /v1/whoami alone, at the same rate); the non-2xx answers and
    * socket errors of both. */
@@ -127,6 +161,9 @@ typedef struct {
 } Result;
 
 static const char *socket_path;
+/* The throwaway PostgreSQL server with --store postgresql or both; NULL
+ * otherwise. */
+static PpTestPg *pg_server;
 /* The TCP port pcipassd listens on (--listen 127.0.0.1:PORT) with --wrk;
  * 0: none. */
 static guint16 tcp_port;
@@ -220,29 +257,34 @@ quantile(const double *v, guint n, double q)
   return v[MIN(i, n - 1)];
 }
 
+/* @database: (nullable): pcipassd's --database (a PostgreSQL URI); NULL: the
+ * SQLite file in its state folder. */
 static GSubprocess *
-daemon_start(const char *dir, const char *log, const Options *opt, char **why)
+daemon_start(const char *dir, const char *log, const Options *opt, const char *database, char **why)
 {
   const PpBenchHttp how = { .socket_path = socket_path, .timeout_s = 60 };
   g_autofree char *state = g_build_filename(dir, "state", NULL);
   g_autofree char *interval = g_strdup_printf("%u", opt->monitor_interval);
   g_autofree char *listen = tcp_port != 0 ? g_strdup_printf("127.0.0.1:%u", tcp_port) : NULL;
-  const char *argv[] = { PP_BENCH_DAEMON,
-                         "--state-dir",
-                         state,
-                         "--socket",
-                         socket_path,
-                         "--monitor-interval",
-                         interval,
-                         "--probe-timeout",
-                         "60",
-                         "--probe-path",
-                         PP_BENCH_PROBE,
-                         listen != NULL ? "--listen" : NULL,
-                         listen,
-                         NULL };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  const char *fixed[] = { PP_BENCH_DAEMON, "--state-dir",     state,
+                          "--socket",      socket_path,       "--monitor-interval",
+                          interval,        "--probe-timeout", "60",
+                          "--probe-path",  PP_BENCH_PROBE };
 
-  return pp_bench_daemon_start(argv, log, &how, "/v1/hosts", 30, why);
+  for (gsize i = 0; i < G_N_ELEMENTS(fixed); i++)
+    g_ptr_array_add(argv, (gpointer)fixed[i]);
+  if (database != NULL) {
+    g_ptr_array_add(argv, (gpointer) "--database");
+    g_ptr_array_add(argv, (gpointer)database);
+  }
+  if (listen != NULL) {
+    g_ptr_array_add(argv, (gpointer) "--listen");
+    g_ptr_array_add(argv, listen);
+  }
+  g_ptr_array_add(argv, NULL);
+
+  return pp_bench_daemon_start((const char *const *)argv->pdata, log, &how, "/v1/hosts", 30, why);
 }
 
 /* utime + stime of @pid in clock ticks, or -1. */
@@ -274,6 +316,69 @@ file_mib(const char *dir, const char *name)
   GStatBuf st;
 
   return g_stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
+}
+
+/* utime + stime of PostgreSQL's server in clock ticks: its postmaster and
+ * every child of it (the backends, pcipassd's among them; the checkpointer,
+ * the WAL writer...), or -1. A child that ends meanwhile is not counted:
+ * pcipassd keeps its connections. */
+static gint64
+pg_server_cpu_ticks(void)
+{
+  GPid postmaster = pp_test_pg_server_pid(pg_server);
+  g_autoptr(GDir) proc = NULL;
+  g_autofree char *pid_text = NULL;
+  const char *name;
+  gint64 ticks;
+
+  if (postmaster <= 0)
+    return -1;
+  pid_text = g_strdup_printf("%d", (int)postmaster);
+  ticks = proc_cpu_ticks(pid_text);
+  if (ticks < 0 || (proc = g_dir_open("/proc", 0, NULL)) == NULL)
+    return -1;
+  while ((name = g_dir_read_name(proc)) != NULL) {
+    g_autofree char *path = NULL;
+    g_autofree char *text = NULL;
+    const char *after;
+    gint64 ppid;
+    gint64 child;
+
+    if (!g_ascii_isdigit(name[0]))
+      continue;
+    path = g_strdup_printf("/proc/%s/stat", name);
+    if (!g_file_get_contents(path, &text, NULL, NULL) || (after = strrchr(text, ')')) == NULL)
+      continue;
+    /* ") STATE PPID ...": the parent's pid is the second field after it. */
+    ppid = g_ascii_strtoll(after + 4, NULL, 10);
+    if (ppid != postmaster || (child = proc_cpu_ticks(name)) < 0)
+      continue;
+    ticks += child;
+  }
+  return ticks;
+}
+
+/* The size of the database at @uri in MiB (pg_database_size()), or -1
+ * with @why. */
+static double
+pg_database_mib(const char *uri, char **why)
+{
+  PGconn *conn = PQconnectdb(uri);
+  PGresult *result = NULL;
+  double mib = -1;
+
+  if (PQstatus(conn) != CONNECTION_OK) {
+    *why = g_strdup_printf("cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+  } else {
+    result = PQexec(conn, "SELECT pg_database_size(current_database())");
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1)
+      mib = g_ascii_strtod(PQgetvalue(result, 0, 0), NULL) / (1024.0 * 1024.0);
+    else
+      *why = g_strdup_printf("pg_database_size(): %s", PQerrorMessage(conn));
+  }
+  PQclear(result);
+  PQfinish(conn);
+  return mib;
 }
 
 /* Pushing reports from concurrent clients (--push). */
@@ -619,8 +724,10 @@ wrk_size(const char *dir, const Size *size, const gint64 *ids, guint seconds, Re
 }
 
 static void
-run_size(const Size *size, const Options *opt, const char *tree, const char *base, Result *r)
+run_size(const Size *size, const Options *opt, Store store, const char *tree, const char *base,
+         Result *r)
 {
+  g_autofree char *database = NULL;
   g_autofree char *dir = g_build_filename(base, "XXXXXX", NULL);
   g_autofree char *run = NULL;
   g_autofree char *sock = NULL;
@@ -638,10 +745,11 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   memset(r, 0, sizeof(*r));
   r->hosts = size->hosts;
   r->vms = size->vms;
+  r->store = store;
   r->host_create_ms = r->create_rate = r->create_p50_ms = r->create_p99_ms = -1;
   r->settle_s = r->list_ms = r->show_p50_ms = r->show_p99_ms = -1;
   r->page_p50_ms = r->page_p99_ms = -1;
-  r->idle_pct = r->rss_mib = r->store_mib = -1;
+  r->idle_pct = r->rss_mib = r->store_mib = r->pg_idle_pct = -1;
   r->wrk_rate = r->wrk_p50_ms = r->wrk_p99_ms = r->wrk_floor_p99_ms = -1;
 
   if (g_mkdtemp(dir) == NULL)
@@ -651,8 +759,18 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
   sock = g_build_filename(run, "pcipassd.sock", NULL);
   log = g_build_filename(dir, "pcipassd.log", NULL);
   socket_path = sock;
-  g_printerr("%u hosts, %u VMs: pcipassd on %s\n", size->hosts, size->vms, dir);
-  proc = daemon_start(dir, log, opt, &r->failure);
+  if (store == STORE_POSTGRESQL) {
+    g_autoptr(GError) error = NULL;
+
+    database = pp_test_pg_new_database(pg_server, &error);
+    if (database == NULL) {
+      r->failure = g_strdup_printf("a new PostgreSQL database: %s", error->message);
+      goto out;
+    }
+  }
+  g_printerr("%u hosts, %u VMs: pcipassd on %s, its store %s\n", size->hosts, size->vms, dir,
+             database != NULL ? database : "SQLite in its state folder");
+  proc = daemon_start(dir, log, opt, database, &r->failure);
   if (proc == NULL)
     goto out;
   pid = g_subprocess_get_identifier(proc);
@@ -902,15 +1020,23 @@ run_size(const Size *size, const Options *opt, const char *tree, const char *bas
    * still push as their timers would). */
   {
     gint64 before = proc_cpu_ticks(pid);
+    gint64 pg_before = database != NULL ? pg_server_cpu_ticks() : -1;
     gint pushed = g_atomic_int_get(&repush.pushed);
     double t = pp_bench_now_s();
-    gint64 after;
+    gint64 after, pg_after;
 
     g_usleep(IDLE_S * G_USEC_PER_SEC);
     after = proc_cpu_ticks(pid);
+    pg_after = database != NULL ? pg_server_cpu_ticks() : -1;
     if (before >= 0 && after >= 0)
       r->idle_pct =
           100.0 * (double)(after - before) / (double)sysconf(_SC_CLK_TCK) / (pp_bench_now_s() - t);
+    if (pg_before >= 0 && pg_after >= 0)
+      r->pg_idle_pct = 100.0 * (double)(pg_after - pg_before) / (double)sysconf(_SC_CLK_TCK) /
+                       (pp_bench_now_s() - t);
+    if (database != NULL)
+      g_printerr("  idle: pcipassd %.1f %%, PostgreSQL's server %.1f %% of a core\n", r->idle_pct,
+                 r->pg_idle_pct);
     if (repusher != NULL)
       g_printerr("  idle %.1f %% of a core, with %.1f reports pushed a second\n", r->idle_pct,
                  (double)(g_atomic_int_get(&repush.pushed) - pushed) / (pp_bench_now_s() - t));
@@ -928,8 +1054,17 @@ out:
   if (proc != NULL && g_subprocess_get_identifier(proc) != NULL) {
     pid = g_subprocess_get_identifier(proc);
     r->rss_mib = pp_bench_proc_mem_mib(pid, "VmHWM:");
-    r->store_mib = file_mib(dir, "pcipass.db") + file_mib(dir, "pcipass.db-wal");
+    if (database == NULL)
+      r->store_mib = file_mib(dir, "pcipass.db") + file_mib(dir, "pcipass.db-wal");
     pp_bench_daemon_stop(proc);
+    if (database != NULL) {
+      g_autofree char *why = NULL;
+
+      /* After the daemon stopped: nothing is written meanwhile. */
+      r->store_mib = pg_database_mib(database, &why);
+      if (why != NULL)
+        g_printerr("  the database's size: %s\n", why);
+    }
   } else if (proc != NULL && r->failure == NULL) {
     r->failure = g_strdup_printf("pcipassd exited (log: %s)", log);
   }
@@ -965,9 +1100,19 @@ print_figure(double v, int decimals)
     printf(" %9.*f", decimals, v);
 }
 
-static void
-print_row(const Result *r)
+static const char *
+store_name(Store store)
 {
+  return store == STORE_POSTGRESQL ? "postgresql" : "sqlite";
+}
+
+/* @stores: a column naming each row's store, and one of PostgreSQL's idle
+ * CPU, unless the bench ran on SQLite alone (its output as it always was). */
+static void
+print_row(const Result *r, Store stores)
+{
+  if (stores != STORE_SQLITE)
+    printf("%-10s ", store_name(r->store));
   printf("%6u %7u", r->hosts, r->vms);
   print_figure(r->host_create_ms, 1);
   print_figure(r->create_rate, 0);
@@ -990,6 +1135,8 @@ print_row(const Result *r)
   print_figure(r->wrk_p50_ms, 2);
   print_figure(r->wrk_p99_ms, 2);
   print_figure(r->wrk_floor_p99_ms, 2);
+  if (stores != STORE_SQLITE)
+    print_figure(r->pg_idle_pct, 1);
   if (r->failure != NULL)
     printf("  %s", r->failure);
   printf("\n");
@@ -1002,7 +1149,7 @@ met(gboolean ok, double v)
 }
 
 static void
-print_targets(const Result *r)
+print_targets(const Result *r, Store stores)
 {
   char settle[64];
 
@@ -1010,6 +1157,8 @@ print_targets(const Result *r)
     g_snprintf(settle, sizeof(settle), "%.1f s", r->settle_s);
   else
     g_snprintf(settle, sizeof(settle), "not settled");
+  if (stores != STORE_SQLITE)
+    printf("%s: ", store_name(r->store));
   printf("targets at %u hosts / %u VMs: settled within 60 s: %s (%s); create p99 < 10 ms: %s "
          "(%.1f); list page of 100 p99 < 20 ms: %s (%.1f); idle < 2 %%: %s (%.1f); RSS < 300 MiB: "
          "%s (%.1f)\n",
@@ -1025,6 +1174,89 @@ print_targets(const Result *r)
         r->wrk_rate,
         met(r->wrk_p99_ms < 5 && r->wrk_rate >= 0.9 * WRK_RATE && r->wrk_bad == 0, r->wrk_p99_ms),
         r->wrk_p99_ms, r->wrk_p99_ms / r->wrk_floor_p99_ms, r->wrk_floor_p99_ms, r->wrk_bad);
+}
+
+/* One figure of the ratio table: where it is in a Result, how to print it. */
+typedef struct {
+  const char *what;
+  gsize offset; /* of a double in Result */
+  int decimals;
+} Figure;
+
+/* Per size run on both, every figure on SQLite and on PostgreSQL and their
+ * ratio, PostgreSQL / SQLite: above 1 PostgreSQL took longer or more, except
+ * for the rate of creates, where below 1 it made fewer a second. */
+/* @v in @width columns, "-" where not measured (negative). */
+static void
+print_cell(double v, int width, int decimals)
+{
+  if (v < 0)
+    printf(" %*s", width, "-");
+  else
+    printf(" %*.*f", width, decimals, v);
+}
+
+static void
+print_ratios(GArray *results)
+{
+  static const Figure figures[] = {
+    { "host create (ms each)", G_STRUCT_OFFSET(Result, host_create_ms), 2 },
+    { "create rate (VMs/s)", G_STRUCT_OFFSET(Result, create_rate), 0 },
+    { "create p50 (ms)", G_STRUCT_OFFSET(Result, create_p50_ms), 2 },
+    { "create p99 (ms)", G_STRUCT_OFFSET(Result, create_p99_ms), 2 },
+    { "settle (s)", G_STRUCT_OFFSET(Result, settle_s), 1 },
+    { "whole list (ms)", G_STRUCT_OFFSET(Result, list_ms), 1 },
+    { "page of 100 p50 (ms)", G_STRUCT_OFFSET(Result, page_p50_ms), 2 },
+    { "page of 100 p99 (ms)", G_STRUCT_OFFSET(Result, page_p99_ms), 2 },
+    { "show p50 (ms)", G_STRUCT_OFFSET(Result, show_p50_ms), 2 },
+    { "show p99 (ms)", G_STRUCT_OFFSET(Result, show_p99_ms), 2 },
+    { "idle CPU, pcipassd (%)", G_STRUCT_OFFSET(Result, idle_pct), 1 },
+    { "peak RSS, pcipassd (MiB)", G_STRUCT_OFFSET(Result, rss_mib), 1 },
+    { "store (MiB)", G_STRUCT_OFFSET(Result, store_mib), 1 },
+    { "wrk mix p50 (ms)", G_STRUCT_OFFSET(Result, wrk_p50_ms), 2 },
+    { "wrk mix p99 (ms)", G_STRUCT_OFFSET(Result, wrk_p99_ms), 2 },
+  };
+
+  for (guint i = 0; i + 1 < results->len; i++) {
+    const Result *a = &g_array_index(results, Result, i);
+    const Result *b = &g_array_index(results, Result, i + 1);
+
+    if (a->store != STORE_SQLITE || b->store != STORE_POSTGRESQL || a->hosts != b->hosts ||
+        a->vms != b->vms)
+      continue;
+    printf("\nPostgreSQL against SQLite at %u hosts / %u VMs (ratio: PostgreSQL / SQLite)\n",
+           a->hosts, a->vms);
+    printf("%-26s %12s %12s %9s\n", "figure", "sqlite", "postgresql", "ratio");
+    for (gsize f = 0; f < G_N_ELEMENTS(figures); f++) {
+      double va = G_STRUCT_MEMBER(double, a, figures[f].offset);
+      double vb = G_STRUCT_MEMBER(double, b, figures[f].offset);
+
+      if (figures[f].offset == G_STRUCT_OFFSET(Result, settle_s)) {
+        va = a->settled ? va : -1;
+        vb = b->settled ? vb : -1;
+      }
+      if (va < 0 && vb < 0)
+        continue;
+      printf("%-26s", figures[f].what);
+      print_cell(va, 12, figures[f].decimals);
+      print_cell(vb, 12, figures[f].decimals);
+      if (va > 0 && vb >= 0)
+        printf(" %9.2f\n", vb / va);
+      else
+        printf(" %9s\n", "-");
+    }
+    /* PostgreSQL's server works for pcipassd too: the idle CPU of both. */
+    if (a->idle_pct >= 0 && b->idle_pct >= 0 && b->pg_idle_pct >= 0) {
+      double both = b->idle_pct + b->pg_idle_pct;
+
+      printf("%-26s %12s %12.1f %9s\n", "idle CPU, PG server (%)", "-", b->pg_idle_pct, "-");
+      printf("%-26s %12.1f %12.1f", "idle CPU, all (%)", a->idle_pct, both);
+      if (a->idle_pct > 0)
+        printf(" %9.2f\n", both / a->idle_pct);
+      else
+        printf(" %9s\n", "-");
+    }
+  }
 }
 
 static gboolean
@@ -1043,7 +1275,8 @@ usage(const char *why)
 {
   g_printerr("bench-daemon: %s\n"
              "usage: bench-daemon [--limit S] [--clients N] [--monitor-interval S] "
-             "[--drivers N] [--push] [--wrk S] [--keep] [HOSTS:VMS...]\n",
+             "[--drivers N] [--push] [--wrk S] [--keep] [--store sqlite|postgresql|both] "
+             "[HOSTS:VMS...]\n",
              why);
   exit(2);
 }
@@ -1051,7 +1284,7 @@ usage(const char *why)
 int
 main(int argc, char **argv)
 {
-  Options opt = { 120, 8, 0, FALSE, FALSE, 0, 0 };
+  Options opt = { 120, 8, 0, FALSE, FALSE, 0, 0, STORE_SQLITE };
   g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(Size));
   g_autoptr(GArray) results = g_array_new(FALSE, TRUE, sizeof(Result));
   g_autofree char *base = NULL;
@@ -1066,6 +1299,17 @@ main(int argc, char **argv)
       opt.keep = TRUE;
     } else if (strcmp(arg, "--push") == 0) {
       opt.push = TRUE;
+    } else if (strcmp(arg, "--store") == 0) {
+      const char *which = i + 1 < argc ? argv[++i] : "";
+
+      if (strcmp(which, "sqlite") == 0)
+        opt.stores = STORE_SQLITE;
+      else if (strcmp(which, "postgresql") == 0)
+        opt.stores = STORE_POSTGRESQL;
+      else if (strcmp(which, "both") == 0)
+        opt.stores = STORE_SQLITE | STORE_POSTGRESQL;
+      else
+        usage(g_strdup_printf("--store needs sqlite, postgresql or both, not '%s'", which));
     } else if (strcmp(arg, "--limit") == 0 || strcmp(arg, "--clients") == 0 ||
                strcmp(arg, "--monitor-interval") == 0 || strcmp(arg, "--drivers") == 0 ||
                strcmp(arg, "--wrk") == 0) {
@@ -1141,13 +1385,41 @@ main(int argc, char **argv)
     tcp_port = pp_bench_free_port();
   g_printerr("pcipassd: %s; probe: %s; tree: %s; %u clients; limit %u s per phase\n",
              PP_BENCH_DAEMON, PP_BENCH_PROBE, TREE_TARBALL, opt.clients, opt.limit_s);
-  for (guint i = 0; i < sizes->len; i++) {
-    Result r;
+  if (opt.stores & STORE_POSTGRESQL) {
+    g_autoptr(GError) error = NULL;
 
-    run_size(&g_array_index(sizes, Size, i), &opt, tree, base, &r);
-    g_array_append_val(results, r);
+    if (!pp_test_pg_available())
+      g_error("--store %s: PostgreSQL's server programs (initdb, pg_ctl, postgres) are not "
+              "usable (as root: the user postgres and runuser are needed too): install Debian's "
+              "postgresql, or set PP_PG_BINDIR to their folder",
+              opt.stores & STORE_SQLITE ? "both" : "postgresql");
+    g_autofree char *settings =
+        g_strconcat(PG_BENCH_SETTINGS, g_getenv("PP_BENCH_PG_CONF") != NULL ? "\n" : "",
+                    g_getenv("PP_BENCH_PG_CONF") != NULL ? g_getenv("PP_BENCH_PG_CONF") : "",
+                    g_getenv("PP_BENCH_PG_CONF") != NULL ? "\n" : "", NULL);
+
+    pg_server = pp_test_pg_start_with(settings, &error);
+    if (pg_server == NULL)
+      g_error("cannot start a throwaway PostgreSQL: %s", error->message);
+    g_printerr("PostgreSQL: a throwaway server on %s (fsync off, shared_buffers 128MB)\n",
+               pp_test_pg_socket_dir(pg_server));
+  }
+  for (guint i = 0; i < sizes->len; i++) {
+    gboolean failed = FALSE;
+
+    /* SQLite first, then PostgreSQL, at each size. */
+    for (guint k = 0; k < 2 && !failed; k++) {
+      Store store = k == 0 ? STORE_SQLITE : STORE_POSTGRESQL;
+      Result r;
+
+      if (!(opt.stores & store))
+        continue;
+      run_size(&g_array_index(sizes, Size, i), &opt, store, tree, base, &r);
+      g_array_append_val(results, r);
+      failed = r.failure != NULL;
+    }
     /* A size that did not settle: a larger one would not either. */
-    if (r.failure != NULL) {
+    if (failed) {
       if (i + 1 < sizes->len)
         g_printerr("not growing further: %u size(s) skipped\n", sizes->len - i - 1);
       break;
@@ -1159,18 +1431,31 @@ main(int argc, char **argv)
          "monitor every %u s\n",
          opt.push ? "pushing the report of" : "probed by", TREE_TARBALL, opt.clients,
          opt.monitor_interval);
-  printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s %9s %9s %9s\n",
+  if (opt.stores != STORE_SQLITE)
+    printf("%-10s ", "store");
+  printf("%6s %7s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s %9s %9s %9s%s\n",
          "hosts", "vms", "host_ms", "create/s", "cr_p50ms", "cr_p99ms", "settle_s", "list_ms",
          "page_p50", "page_p99", "show_p50", "show_p99", "idle_%cpu", "rss_MiB", "store_MiB",
-         "running", "pending", "wrk_req/s", "wrk_p50", "wrk_p99", "floor_p99");
+         "running", "pending", "wrk_req/s", "wrk_p50", "wrk_p99", "floor_p99",
+         opt.stores != STORE_SQLITE ? "   pg_idle%" : "");
   for (guint i = 0; i < results->len; i++)
-    print_row(&g_array_index(results, Result, i));
-  for (guint i = 0; i < results->len; i++) {
-    Result *r = &g_array_index(results, Result, i);
+    print_row(&g_array_index(results, Result, i), opt.stores);
+  for (guint i = 0; i < results->len; i++)
+    print_targets(&g_array_index(results, Result, i), opt.stores);
+  if (opt.stores == (STORE_SQLITE | STORE_POSTGRESQL))
+    print_ratios(results);
+  for (guint i = 0; i < results->len; i++)
+    g_free(g_array_index(results, Result, i).failure);
+  if (pg_server != NULL && opt.keep) {
+    const char *pg_dir = pp_test_pg_socket_dir(pg_server);
 
-    print_targets(r);
-    g_free(r->failure);
+    g_printerr("kept PostgreSQL's server, its socket and data in %s: stop it with pg_ctl -D "
+               "%s/data -m immediate stop, as the user postgres, then remove %s\n",
+               pg_dir, pg_dir, pg_dir);
+    /* Left running, and not freed: the bench ends. */
+    pg_server = NULL;
   }
+  pp_test_pg_stop(g_steal_pointer(&pg_server));
   {
     const char *rm[] = { "/bin/rm", "-rf", "--", base, NULL };
 

@@ -130,9 +130,10 @@ pg_run_program(const char *program, const char *const *args, GError **error)
 }
 
 /* Appends the server's settings for tests to postgresql.conf: quick to
- * start, nothing synced, only the socket in @pg's folder. */
+ * start, nothing synced, only the socket in @pg's folder; then @extra
+ * (nullable), which overrides them. */
 static gboolean
-pg_configure(PpTestPg *pg, GError **error)
+pg_configure(PpTestPg *pg, const char *extra, GError **error)
 {
   g_autofree char *conf = g_build_filename(pg->data_dir, "postgresql.conf", NULL);
   g_autofree char *settings = NULL;
@@ -153,7 +154,7 @@ pg_configure(PpTestPg *pg, GError **error)
                              "wal_level = minimal\n"
                              "logging_collector = off\n",
                              pg->dir);
-  all = g_strconcat(old, settings, NULL);
+  all = g_strconcat(old, settings, extra != NULL ? extra : "", NULL);
   /* g_file_set_contents() would replace the file, its owner root's. */
   FILE *f = fopen(conf, "w");
   if (!f || fputs(all, f) < 0 || fclose(f) != 0) {
@@ -166,6 +167,12 @@ pg_configure(PpTestPg *pg, GError **error)
 
 PpTestPg *
 pp_test_pg_start(GError **error)
+{
+  return pp_test_pg_start_with(NULL, error);
+}
+
+PpTestPg *
+pp_test_pg_start_with(const char *settings, GError **error)
 {
   g_autoptr(PpTestPg) pg = g_new0(PpTestPg, 1);
   g_autofree char *log = NULL;
@@ -186,7 +193,7 @@ pp_test_pg_start(GError **error)
                       (const char *const[]){ "-D", pg->data_dir, "-U", PG_USER, "-A", "trust", "-E",
                                              "UTF8", "--locale=C", "--no-sync", NULL },
                       error) ||
-      !pg_configure(pg, error))
+      !pg_configure(pg, settings, error))
     return NULL;
   if (!pg_run_program("pg_ctl",
                       (const char *const[]){ "-D", pg->data_dir, "-l", log, "-w", "-t", "60", "-s",
@@ -199,6 +206,22 @@ pp_test_pg_start(GError **error)
     return NULL;
   }
   return g_steal_pointer(&pg);
+}
+
+GPid
+pp_test_pg_server_pid(PpTestPg *pg)
+{
+  g_autofree char *path = g_build_filename(pg->data_dir, "postmaster.pid", NULL);
+  g_autofree char *text = NULL;
+  guint64 pid = 0;
+
+  /* Its first line is the postmaster's pid. */
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return 0;
+  text[strcspn(text, "\n")] = '\0';
+  if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT, &pid, NULL))
+    return 0;
+  return (GPid)pid;
 }
 
 const char *

@@ -27,6 +27,15 @@ gboolean pp_test_pg_check(void);
  * the server's log's words). */
 PpTestPg *pp_test_pg_start(GError **error);
 
+/* The same, with @settings (nullable: none) appended to postgresql.conf
+ * after the tests' own, which they override ("shared_buffers = 128MB\n"
+ * for bench-daemon). */
+PpTestPg *pp_test_pg_start_with(const char *settings, GError **error);
+
+/* The server's process (the postmaster: its backends are its children), or
+ * 0 when its postmaster.pid cannot be read. */
+GPid pp_test_pg_server_pid(PpTestPg *pg);
+
 /* Creates a new empty database. Returns: (transfer full): its libpq URI
  * (postgresql:///pp_test_N?host=DIR&user=postgres), or NULL with @error. */
 char *pp_test_pg_new_database(PpTestPg *pg, GError **error);

@@ -160,12 +160,17 @@ typedef enum {
   /* ?1 host, ?2 after, ?3 limit, ?4 owner (0: any), ?5 ",state,...," (NULL: any): the VMs on a
    * host are a few, read through vms_host_id */
   PAGE_VM_IDS_HOST,
-  PAGE_VM_ROW, /* ?1 id */
+  PAGE_VM_ROWS, /* ?1 .. ?PAGE_ROWS_AT_ONCE: ids (repeat one to fill) */
   PAGE_VM_OWNED,
   PAGE_HOST_IDS,       /* ?1 after, ?2 limit */
   PAGE_HOST_IDS_STATE, /* ?1 state, ?2 after, ?3 limit */
   N_PAGE_STMTS
 } PageStmtId;
+
+/* How many VMs of a page PAGE_VM_ROWS reads at once: on PostgreSQL a
+ * statement is a round trip to the server, so a page of 100 is one
+ * statement, not 100. */
+#define PAGE_ROWS_AT_ONCE 100
 
 /* The statements of networks and leases (pp-store-network.c). */
 typedef enum {

@@ -1281,13 +1281,14 @@ page_next(const GArray *ids, guint limit)
   return ids->len > limit ? g_array_index(ids, gint64, limit - 1) : 0;
 }
 
-/* The statement that reads one row of a page by its id (?1). */
+/* The statement that reads rows of a page by their ids (?1 .. ?N, N the
+ * page_rows() caller's @at_once), in id order. */
 typedef StoreStmt *(*PageRowStmt)(PpStore *store, GError **error);
 
 static StoreStmt *
-vm_row_stmt(PpStore *store, GError **error)
+vm_rows_stmt(PpStore *store, GError **error)
 {
-  return store_page_stmt(store, PAGE_VM_ROW, error);
+  return store_page_stmt(store, PAGE_VM_ROWS, error);
 }
 
 static StoreStmt *
@@ -1308,31 +1309,31 @@ host_page_row(PpDbStmt *stmt)
   return store_host_from_row(stmt);
 }
 
-/* The rows of the first @limit of @ids (read with @ids, in the same turn
- * of the main loop: a row gone since is left out), each by its id.
+/* The rows of the first @limit of @ids, sorted (read with @ids, in the
+ * same turn of the main loop: a row gone since is left out), @at_once ids
+ * a statement (the last one repeated to fill its parameters).
  * Returns: (transfer full) (element-type @free_func's). */
 static GPtrArray *
-page_rows(PpStore *store, const GArray *ids, guint limit, PageRowStmt row_stmt, RowReader read,
-          GDestroyNotify free_func, const char *what, GError **error)
+page_rows(PpStore *store, const GArray *ids, guint limit, PageRowStmt row_stmt, guint at_once,
+          RowReader read, GDestroyNotify free_func, const char *what, GError **error)
 {
   guint n = MIN(ids->len, limit);
   g_autoptr(GPtrArray) rows = g_ptr_array_new_full(n, free_func);
 
-  for (guint i = 0; i < n; i++) {
+  for (guint i = 0; i < n; i += at_once) {
     g_autoptr(StoreStmt) stmt = row_stmt(store, error);
     GError *local = NULL;
 
     if (stmt == NULL)
       return NULL;
-    pp_db_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
-    if (!store_stmt_next(store, stmt, &local, what)) {
-      if (local != NULL) {
-        g_propagate_error(error, local);
-        return NULL;
-      }
-      continue;
+    for (guint k = 0; k < at_once; k++)
+      pp_db_bind_int64(stmt, (int)k + 1, g_array_index(ids, gint64, MIN(i + k, n - 1)));
+    while (store_stmt_next(store, stmt, &local, what))
+      g_ptr_array_add(rows, read(stmt));
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return NULL;
     }
-    g_ptr_array_add(rows, read(stmt));
   }
   return g_steal_pointer(&rows);
 }
@@ -1350,7 +1351,7 @@ pp_store_vm_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GErr
   if (!vm_page_ids(store, page, ids, error))
     return NULL;
   page_cut(ids, page->limit);
-  rows = page_rows(store, ids, page->limit, vm_row_stmt, vm_page_row,
+  rows = page_rows(store, ids, page->limit, vm_rows_stmt, PAGE_ROWS_AT_ONCE, vm_page_row,
                    (GDestroyNotify)pp_vm_row_free, "reading a VM of a page", error);
   if (rows == NULL)
     return NULL;
@@ -1392,7 +1393,7 @@ pp_store_host_page(PpStore *store, const PpStorePage *page, gint64 *ret_next, GE
       break;
   }
   page_cut(ids, page->limit);
-  hosts = page_rows(store, ids, page->limit, host_row_stmt, host_page_row,
+  hosts = page_rows(store, ids, page->limit, host_row_stmt, 1, host_page_row,
                     (GDestroyNotify)pp_host_free, "reading a host of a page", error);
   if (hosts == NULL)
     return NULL;

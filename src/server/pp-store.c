@@ -272,6 +272,18 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_LEADER_GET] = "SELECT key, value FROM store_meta WHERE key IN ('leader', 'leader_since')",
 };
 
+/* Ten parameters ?T0 .. ?T9, and the hundred ?1 .. ?100 of PAGE_VM_ROWS. */
+/* clang-format off */
+#define PAGE_PARAMS_10(t) \
+  "?" #t "0, ?" #t "1, ?" #t "2, ?" #t "3, ?" #t "4, ?" #t "5, ?" #t "6, ?" #t "7, ?" #t "8, ?" #t "9"
+#define PAGE_PARAMS_100 \
+  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " \
+  PAGE_PARAMS_10(1) ", " PAGE_PARAMS_10(2) ", " PAGE_PARAMS_10(3) ", " \
+  PAGE_PARAMS_10(4) ", " PAGE_PARAMS_10(5) ", " PAGE_PARAMS_10(6) ", " \
+  PAGE_PARAMS_10(7) ", " PAGE_PARAMS_10(8) ", " PAGE_PARAMS_10(9) ", ?100"
+/* clang-format on */
+G_STATIC_ASSERT(PAGE_ROWS_AT_ONCE == 100);
+
 static const char *const page_stmt_sql[N_PAGE_STMTS] = {
   [PAGE_VM_IDS] = "SELECT id FROM vms WHERE id > ?1 ORDER BY id LIMIT ?2",
   [PAGE_VM_IDS_OWNER] = "SELECT id FROM vms WHERE owner_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -282,7 +294,7 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
                        "AND (?4 = 0 OR owner_id = ?4) "
                        "AND (CAST(?5 AS TEXT) IS NULL OR instr(?5, ',' || state || ',') > 0) "
                        "ORDER BY id LIMIT ?3",
-  [PAGE_VM_ROW] =
+  [PAGE_VM_ROWS] =
       "SELECT v.id, v.name, v.owner_id, u.name, v.state, "
       "substr(v.reason, 1, " G_STRINGIFY(
           PP_STORE_ROW_TEXT_MAX) "), v.host_id, h.name, "
@@ -290,7 +302,8 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
                                  "(SELECT count(*) FROM pci_device d WHERE d.vm_id = v.id), "
                                  "v.created, v.updated, v.tries "
                                  "FROM vms v JOIN users u ON u.id = v.owner_id "
-                                 "LEFT JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1",
+                                 "LEFT JOIN hosts h ON h.id = v.host_id "
+                                 "WHERE v.id IN (" PAGE_PARAMS_100 ") ORDER BY v.id",
   [PAGE_VM_OWNED] =
       "SELECT EXISTS (SELECT 1 FROM vms WHERE id = ?1 AND owner_id = ?2 AND state <> 'done')",
   [PAGE_HOST_IDS] = "SELECT id FROM hosts WHERE id > ?1 ORDER BY id LIMIT ?2",
