@@ -734,9 +734,13 @@ metrics_text(const PpApiContext *ctx, GError **error)
         "# HELP pcipass_reconciles_total Reconciles of a host's domains.\n"
         "# TYPE pcipass_reconciles_total counter\npcipass_reconciles_total %" G_GUINT64_FORMAT "\n"
         "# HELP pcipass_reconciled_total VMs and domains a reconcile changed.\n"
-        "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT "\n",
+        "# TYPE pcipass_reconciled_total counter\npcipass_reconciled_total %" G_GUINT64_FORMAT "\n"
+        "# HELP pcipass_scheduler_pass_yields_total Scheduler passes that stopped at their time "
+        "budget (100 ms) to let the API be answered, and went on after.\n"
+        "# TYPE pcipass_scheduler_pass_yields_total counter\n"
+        "pcipass_scheduler_pass_yields_total %" G_GUINT64_FORMAT "\n",
         sched.placed, sched.tries, sched.host_refreshes, sched.deployed, sched.deploy_failures,
-        sched.in_flight, sched.events, sched.reconciles, sched.reconciled);
+        sched.in_flight, sched.events, sched.reconciles, sched.reconciled, sched.pass_yields);
   }
   if (ctx->events != NULL) {
     PpEventsCounts ev;

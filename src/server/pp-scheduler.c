@@ -21,6 +21,11 @@ G_DEFINE_QUARK(pp-scheduler-error-quark, pp_scheduler_error)
 #define EXPLAIN_EXAMPLES 3
 /* How long an explanation is shown unchanged when the placer changes. */
 #define EXPLAIN_FRESH_US (G_USEC_PER_SEC / 2)
+/* How long one pass places VMs before it lets the main loop answer the
+ * API and come back (an idle source, below every request's): a placement
+ * is a write transaction, a few round trips on PostgreSQL, and a burst of
+ * a thousand pending VMs would otherwise hold the daemon for seconds. */
+#define PASS_BUDGET_US (G_USEC_PER_SEC / 10)
 /* Every domain pcipass starts is named DOMAIN_PREFIX and the VM's id. */
 #define DOMAIN_PREFIX "pcipass-"
 
@@ -251,14 +256,28 @@ device_not_ready(const PpHost *host, const PpStoreDevice *dev, GPtrArray *reason
 }
 
 /* Fails a VM that cannot go on, releasing what it holds. */
+static void vm_recheck(PpScheduler *sched, gint64 vm_id);
+
 static void
 fail_vm(PpScheduler *sched, const PpVm *vm, const char *reason)
 {
   g_autoptr(GError) error = NULL;
 
-  g_warning("VM %" G_GINT64_FORMAT " '%s' failed: %s", vm->id, vm->name, reason);
-  if (!pp_store_vm_release(sched->store, vm->id, PP_VM_STATE_FAILED, reason, now_s(), &error))
-    g_warning("VM %" G_GINT64_FORMAT ": cannot release it: %s", vm->id, error->message);
+  /* Only from the state it was read in: a VM terminated meanwhile (by
+   * another pcipassd of the store, a standby) is not failed after it. */
+  if (pp_store_vm_release_from(sched->store, vm->id, vm->state, PP_VM_STATE_FAILED, reason, now_s(),
+                               &error)) {
+    g_warning("VM %" G_GINT64_FORMAT " '%s' failed: %s", vm->id, vm->name, reason);
+    return;
+  }
+  if (g_error_matches(error, PP_STORE_ERROR, PP_STORE_ERROR_CONFLICT)) {
+    g_message("VM %" G_GINT64_FORMAT " '%s': not failed (%s): %s; read again", vm->id, vm->name,
+              reason, error->message);
+    vm_recheck(sched, vm->id);
+    return;
+  }
+  g_warning("VM %" G_GINT64_FORMAT " '%s' failed: %s; cannot release it: %s", vm->id, vm->name,
+            reason, error->message);
 }
 
 /* Moves @vm from @from to @to with @reason, logging the change at
@@ -986,6 +1005,7 @@ run_pass(PpScheduler *sched)
   g_autoptr(GSequence) queue = NULL;
   GHashTableIter iter;
   gpointer value;
+  gint64 start = g_get_monotonic_time();
 
   sched->counts.passes++;
 
@@ -1024,8 +1044,16 @@ run_pass(PpScheduler *sched)
   while (!g_sequence_is_empty(queue)) {
     GSequenceIter *head = g_sequence_get_begin_iter(queue);
     Group *group = g_sequence_get(head);
-    gchar *key = g_strdup(group->key);
+    gchar *key;
 
+    /* The groups left are in sched->groups still: the next pass, at once
+     * after what waits, takes them up again. */
+    if (g_get_monotonic_time() - start >= PASS_BUDGET_US) {
+      sched->counts.pass_yields++;
+      pp_scheduler_poke(sched);
+      break;
+    }
+    key = g_strdup(group->key);
     g_sequence_remove(head);
     if (!place_first(sched, group)) {
       g_free(key);

@@ -151,6 +151,7 @@ char *pp_scheduler_domain_name(gint64 vm_id);
 
 typedef struct {
   guint64 passes;
+  guint64 pass_yields; /* passes that stopped at their time budget, to answer the API */
   guint64 placed;
   guint64 deployed;
   guint64 deploy_failures;
