@@ -479,3 +479,35 @@ pp_test_metric(PpTestDaemon *f, const char *name)
     g_error("no metric '%s' in /metrics:\n%s", name, reply.body->str);
   return g_ascii_strtoull(at + strlen(line), NULL, 10);
 }
+
+void
+pp_test_pair_set_up(PpTestPair *p, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!pp_test_pg_check())
+    return;
+  p->pg = pp_test_pg_start(&error);
+  g_assert_no_error(error);
+  p->uri = pp_test_pg_new_database(p->pg, &error);
+  g_assert_no_error(error);
+  pp_test_daemon_set_up(&p->d[0], data);
+  pp_test_daemon_set_up(&p->d[1], data);
+}
+
+void
+pp_test_pair_tear_down(PpTestPair *p, gconstpointer data)
+{
+  if (p->pg == NULL)
+    return;
+  pp_test_daemon_tear_down(&p->d[0], data);
+  pp_test_daemon_tear_down(&p->d[1], data);
+  pp_test_pg_stop(p->pg);
+  g_free(p->uri);
+}
+
+void
+pp_test_pair_start(PpTestPair *p, guint i)
+{
+  pp_test_daemon_start(&p->d[i], (const char *const[]){ "--database", p->uri, NULL });
+}

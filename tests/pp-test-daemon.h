@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "pp-autoptr.h"
+#include "pp-test-pg.h"
 #include "pp-test-util.h"
 
 G_BEGIN_DECLS
@@ -97,5 +98,19 @@ json_t *pp_test_wait_vm(PpTestDaemon *f, gint64 id, const char *state);
 /* The value of metric @name (a line "NAME VALUE", no labels) in /metrics,
  * asked on the socket; asserts it is there. */
 guint64 pp_test_metric(PpTestDaemon *f, const char *name);
+
+/* Two pcipassd on one throwaway PostgreSQL (issue 15's test-ha and
+ * test-failover): d[0] and d[1], each with its own state folder and
+ * socket, and the database's URI. */
+typedef struct {
+  PpTestDaemon d[2];
+  PpTestPg *pg; /* NULL: skipped, PostgreSQL missing (pp_test_pg_check()) */
+  char *uri;
+} PpTestPair;
+
+void pp_test_pair_set_up(PpTestPair *p, gconstpointer data);
+void pp_test_pair_tear_down(PpTestPair *p, gconstpointer data);
+/* Starts d[@i] on the pair's database. */
+void pp_test_pair_start(PpTestPair *p, guint i);
 
 G_END_DECLS

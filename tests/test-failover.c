@@ -59,11 +59,7 @@ static const char *const templates[] = {
 };
 static const char *const host_names[] = { "node-a", "node-b", "node-c" };
 
-typedef struct {
-  PpTestDaemon d[2];
-  PpTestPg *pg;
-  char *uri;
-} Fixture;
+typedef PpTestPair Fixture;
 
 typedef struct {
   Fixture *f;
@@ -76,38 +72,6 @@ typedef struct {
   guint requests, retries, refused, unanswered, other;
   GString *first_other; /* the first unexpected answer */
 } Client;
-
-static void
-fixture_setup(Fixture *f, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!pp_test_pg_check())
-    return;
-  f->pg = pp_test_pg_start(&error);
-  g_assert_no_error(error);
-  f->uri = pp_test_pg_new_database(f->pg, &error);
-  g_assert_no_error(error);
-  pp_test_daemon_set_up(&f->d[0], data);
-  pp_test_daemon_set_up(&f->d[1], data);
-}
-
-static void
-fixture_teardown(Fixture *f, gconstpointer data)
-{
-  if (f->pg == NULL)
-    return;
-  pp_test_daemon_tear_down(&f->d[0], data);
-  pp_test_daemon_tear_down(&f->d[1], data);
-  pp_test_pg_stop(f->pg);
-  g_free(f->uri);
-}
-
-static void
-start(Fixture *f, PpTestDaemon *d)
-{
-  pp_test_daemon_start(d, (const char *const[]){ "--database", f->uri, NULL });
-}
 
 /* Whether @d leads: 1 yes, 0 no, -1 no answer (down, or 503 while it
  * cannot reach the store). @name: its name, if it answered. */
@@ -559,10 +523,10 @@ test_failover(Fixture *f, gconstpointer data)
 
   if (f->pg == NULL)
     return;
-  start(f, &f->d[0]);
+  pp_test_pair_start(f, 0);
   leader = leader_of(f);
   g_assert_true(leader == &f->d[0]);
-  start(f, &f->d[1]);
+  pp_test_pair_start(f, 1);
   g_assert_true(leader_of(f) == &f->d[0]);
 
   /* Hosts (the CLI asks d[1]: PCIPASS_SOCKET is its), the network. */
@@ -641,7 +605,7 @@ test_failover(Fixture *f, gconstpointer data)
     total_takeover += took;
 
     /* The killed one comes back, and stands by. */
-    start(f, killed);
+    pp_test_pair_start(f, (guint)(killed - f->d));
     for (gint64 deadline = g_get_monotonic_time() + PP_TEST_WAIT_US;;) {
       int s = status_of(killed, NULL);
 
@@ -902,7 +866,7 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  g_test_add("/failover/leader-killed-under-load", Fixture, NULL, fixture_setup, test_failover,
-             fixture_teardown);
+  g_test_add("/failover/leader-killed-under-load", Fixture, NULL, pp_test_pair_set_up,
+             test_failover, pp_test_pair_tear_down);
   return g_test_run();
 }

@@ -22,43 +22,7 @@
  * it tries every second). */
 #define TAKEOVER_US (10 * G_USEC_PER_SEC)
 
-typedef struct {
-  PpTestDaemon a, b;
-  PpTestPg *pg;
-  char *uri;
-} Fixture;
-
-static void
-fixture_setup(Fixture *f, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!pp_test_pg_check())
-    return;
-  f->pg = pp_test_pg_start(&error);
-  g_assert_no_error(error);
-  f->uri = pp_test_pg_new_database(f->pg, &error);
-  g_assert_no_error(error);
-  pp_test_daemon_set_up(&f->a, data);
-  pp_test_daemon_set_up(&f->b, data);
-}
-
-static void
-fixture_teardown(Fixture *f, gconstpointer data)
-{
-  if (f->pg == NULL)
-    return;
-  pp_test_daemon_tear_down(&f->a, data);
-  pp_test_daemon_tear_down(&f->b, data);
-  pp_test_pg_stop(f->pg);
-  g_free(f->uri);
-}
-
-static void
-start(Fixture *f, PpTestDaemon *d)
-{
-  pp_test_daemon_start(d, (const char *const[]){ "--database", f->uri, NULL });
-}
+typedef PpTestPair Fixture;
 
 /* GET /v1/status of @d. Returns: (transfer full). */
 static json_t *
@@ -177,11 +141,11 @@ test_standby(Fixture *f, gconstpointer data)
 
   if (f->pg == NULL)
     return;
-  start(f, &f->a);
-  wait_leads(&f->a);
-  start(f, &f->b);
-  sa = status(&f->a);
-  sb = status(&f->b);
+  pp_test_pair_start(f, 0);
+  wait_leads(&f->d[0]);
+  pp_test_pair_start(f, 1);
+  sa = status(&f->d[0]);
+  sb = status(&f->d[1]);
   g_assert_true(json_is_true(json_object_get(sa, "leader")));
   g_assert_true(json_is_false(json_object_get(sb, "leader")));
   g_assert_cmpstr(json_string_value(json_object_get(sa, "store")), ==, "postgresql");
@@ -189,35 +153,35 @@ test_standby(Fixture *f, gconstpointer data)
                   json_string_value(json_object_get(sa, "name")));
   g_assert_cmpstr(json_string_value(json_object_get(sa, "store_id")), ==,
                   json_string_value(json_object_get(sb, "store_id")));
-  g_assert_cmpuint(pp_test_metric(&f->a, "pcipass_leader"), ==, 1);
-  g_assert_cmpuint(pp_test_metric(&f->b, "pcipass_leader"), ==, 0);
-  log = pp_test_daemon_log(&f->b);
+  g_assert_cmpuint(pp_test_metric(&f->d[0], "pcipass_leader"), ==, 1);
+  g_assert_cmpuint(pp_test_metric(&f->d[1], "pcipass_leader"), ==, 0);
+  log = pp_test_daemon_log(&f->d[1]);
   g_assert_nonnull(strstr(log, "standing by as '"));
   /* The password-free URI is what the log says of the store. */
   g_assert_nonnull(strstr(log, "store 'postgresql://"));
 
   /* pcipassd --status, on each. */
-  pp_test_run((const char *const[]){ f->b.daemon, "--socket", f->b.socket, "--status", NULL }, NULL,
-              &run);
+  pp_test_run((const char *const[]){ f->d[1].daemon, "--socket", f->d[1].socket, "--status", NULL },
+              NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_nonnull(strstr(run.out, "a standby"));
   g_assert_nonnull(strstr(run.out, "store: postgresql, schema 14"));
   pp_test_run_clear(&run);
-  pp_test_run((const char *const[]){ f->a.daemon, "--socket", f->a.socket, "--status", NULL }, NULL,
-              &run);
+  pp_test_run((const char *const[]){ f->d[0].daemon, "--socket", f->d[0].socket, "--status", NULL },
+              NULL, &run);
   g_assert_cmpint(run.status, ==, 0);
   g_assert_nonnull(strstr(run.out, "the leader"));
   pp_test_run_clear(&run);
 
   /* A host and a VM through the standby: the leader probes, places and
    * starts it. */
-  add_host(&f->b, &f->a, "node-a", f->a.trees[0]);
-  vm = pp_test_vm_create(&f->b, NIC_TEMPLATE);
-  json_decref(pp_test_wait_vm(&f->a, vm, "running"));
-  json_decref(pp_test_wait_vm(&f->b, vm, "running"));
+  add_host(&f->d[1], &f->d[0], "node-a", f->d[0].trees[0]);
+  vm = pp_test_vm_create(&f->d[1], NIC_TEMPLATE);
+  json_decref(pp_test_wait_vm(&f->d[0], vm, "running"));
+  json_decref(pp_test_wait_vm(&f->d[1], vm, "running"));
 
   /* The standby cannot do what needs the leader's scheduler. */
-  pp_test_post_template(&f->b, "/v1/vms/place", NIC_TEMPLATE, &reply);
+  pp_test_post_template(&f->d[1], "/v1/vms/place", NIC_TEMPLATE, &reply);
   g_assert_cmpint(reply.status, ==, 503);
   {
     const char *message = pp_test_error_message(&reply, 503);
@@ -228,27 +192,27 @@ test_standby(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(message, leader));
   }
   pp_test_reply_clear(&reply);
-  pp_test_http(&f->b, f->b.socket, NULL, "POST", "/v1/hosts/node-a/probe", NULL, 0, &reply);
+  pp_test_http(&f->d[1], f->d[1].socket, NULL, "POST", "/v1/hosts/node-a/probe", NULL, 0, &reply);
   g_assert_cmpint(reply.status, ==, 503);
   pp_test_reply_clear(&reply);
   {
     g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/poweroff", vm);
 
-    pp_test_http(&f->b, f->b.socket, NULL, "POST", path, NULL, 0, &reply);
+    pp_test_http(&f->d[1], f->d[1].socket, NULL, "POST", path, NULL, 0, &reply);
     g_assert_cmpint(reply.status, ==, 503);
     pp_test_reply_clear(&reply);
   }
   /* Nothing changed by them. */
-  json_decref(pp_test_wait_vm(&f->a, vm, "running"));
+  json_decref(pp_test_wait_vm(&f->d[0], vm, "running"));
 
   /* Terminated through the standby: the leader destroys it. */
   {
     g_autofree char *path = g_strdup_printf("/v1/vms/%" G_GINT64_FORMAT "/terminate", vm);
 
-    pp_test_http(&f->b, f->b.socket, NULL, "POST", path, NULL, 0, &reply);
+    pp_test_http(&f->d[1], f->d[1].socket, NULL, "POST", path, NULL, 0, &reply);
     g_assert_cmpint(reply.status, ==, 202);
   }
-  json_decref(pp_test_wait_vm(&f->a, vm, "done"));
+  json_decref(pp_test_wait_vm(&f->d[0], vm, "done"));
 }
 
 /* The leader killed with SIGKILL: the standby leads within 10 s, finds
@@ -264,32 +228,32 @@ test_failover(Fixture *f, gconstpointer data)
 
   if (f->pg == NULL)
     return;
-  start(f, &f->a);
-  wait_leads(&f->a);
-  start(f, &f->b);
-  g_assert_false(leads(&f->b));
-  add_host(&f->a, &f->a, "node-a", f->a.trees[0]);
-  vm1 = pp_test_vm_create(&f->b, NIC_TEMPLATE);
-  json_decref(pp_test_wait_vm(&f->b, vm1, "running"));
+  pp_test_pair_start(f, 0);
+  wait_leads(&f->d[0]);
+  pp_test_pair_start(f, 1);
+  g_assert_false(leads(&f->d[1]));
+  add_host(&f->d[0], &f->d[0], "node-a", f->d[0].trees[0]);
+  vm1 = pp_test_vm_create(&f->d[1], NIC_TEMPLATE);
+  json_decref(pp_test_wait_vm(&f->d[1], vm1, "running"));
 
-  g_subprocess_force_exit(f->a.proc);
-  g_subprocess_wait(f->a.proc, NULL, NULL);
-  g_clear_object(&f->a.proc);
-  took = wait_leads(&f->b);
+  g_subprocess_force_exit(f->d[0].proc);
+  g_subprocess_wait(f->d[0].proc, NULL, NULL);
+  g_clear_object(&f->d[0].proc);
+  took = wait_leads(&f->d[1]);
   g_test_message("the standby led %.1f s after the leader's SIGKILL", took / 1e6);
   g_assert_cmpint(took, <, TAKEOVER_US);
-  log = pp_test_daemon_log(&f->b);
+  log = pp_test_daemon_log(&f->d[1]);
   g_assert_nonnull(strstr(log, "leading (as '"));
-  g_assert_cmpuint(pp_test_metric(&f->b, "pcipass_leader"), ==, 1);
-  g_assert_cmpuint(pp_test_metric(&f->b, "pcipass_leader_terms_total"), ==, 1);
+  g_assert_cmpuint(pp_test_metric(&f->d[1], "pcipass_leader"), ==, 1);
+  g_assert_cmpuint(pp_test_metric(&f->d[1], "pcipass_leader_terms_total"), ==, 1);
 
   /* The new leader works: a new VM placed and started by it. Its device
    * is not the one VM 1 holds: the store says VM 1 holds it. */
-  vm2 = pp_test_vm_create(&f->b, NIC_TEMPLATE);
-  json_decref(pp_test_wait_vm(&f->b, vm2, "running"));
+  vm2 = pp_test_vm_create(&f->d[1], NIC_TEMPLATE);
+  json_decref(pp_test_wait_vm(&f->d[1], vm2, "running"));
   {
-    g_autoptr(json_t) j1 = pp_test_vm_get(&f->b, vm1);
-    g_autoptr(json_t) j2 = pp_test_vm_get(&f->b, vm2);
+    g_autoptr(json_t) j1 = pp_test_vm_get(&f->d[1], vm1);
+    g_autoptr(json_t) j2 = pp_test_vm_get(&f->d[1], vm2);
     json_t *d1 = json_object_get(json_array_get(json_object_get(j1, "devices"), 0), "address");
     json_t *d2 = json_object_get(json_array_get(json_object_get(j2, "devices"), 0), "address");
 
@@ -299,13 +263,13 @@ test_failover(Fixture *f, gconstpointer data)
   }
 
   /* The old leader comes back as a standby. */
-  start(f, &f->a);
-  g_assert_false(leads(&f->a));
-  sa = status(&f->a);
-  sb = status(&f->b);
+  pp_test_pair_start(f, 0);
+  g_assert_false(leads(&f->d[0]));
+  sa = status(&f->d[0]);
+  sb = status(&f->d[1]);
   g_assert_cmpstr(json_string_value(json_object_get(sa, "leader_name")), ==,
                   json_string_value(json_object_get(sb, "name")));
-  g_assert_cmpuint(pp_test_metric(&f->a, "pcipass_leader"), ==, 0);
+  g_assert_cmpuint(pp_test_metric(&f->d[0], "pcipass_leader"), ==, 0);
 }
 
 /* The leader's database session ends under it (pg_terminate_backend, as
@@ -320,17 +284,17 @@ test_session_lost(Fixture *f, gconstpointer data)
 
   if (f->pg == NULL)
     return;
-  start(f, &f->a);
-  wait_leads(&f->a);
-  start(f, &f->b);
-  g_assert_false(leads(&f->b));
+  pp_test_pair_start(f, 0);
+  wait_leads(&f->d[0]);
+  pp_test_pair_start(f, 1);
+  g_assert_false(leads(&f->d[1]));
   pid = leader_backend(f);
   g_assert_cmpint(pid, >, 0);
   terminate_backend(f, pid);
 
   deadline = g_get_monotonic_time() + TAKEOVER_US;
   for (;;) {
-    gboolean a = leads(&f->a), b = leads(&f->b);
+    gboolean a = leads(&f->d[0]), b = leads(&f->d[1]);
 
     g_assert_false(a && b);
     if ((a || b) && leader_backend(f) != 0 && leader_backend(f) != pid)
@@ -338,7 +302,7 @@ test_session_lost(Fixture *f, gconstpointer data)
     g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     g_usleep(50000);
   }
-  log = pp_test_daemon_log(&f->a);
+  log = pp_test_daemon_log(&f->d[0]);
   g_assert_nonnull(strstr(log, "no longer leading: the store's connection is lost"));
   g_assert_nonnull(strstr(log, "connected again"));
 }
@@ -348,7 +312,8 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func)                                                                            \
+  g_test_add(path, Fixture, NULL, pp_test_pair_set_up, func, pp_test_pair_tear_down)
   ADD("/ha/standby", test_standby);
   ADD("/ha/failover", test_failover);
   ADD("/ha/session-lost", test_session_lost);
