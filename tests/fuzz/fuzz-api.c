@@ -46,6 +46,7 @@
 #include "pp-probe-report.h"
 #include "pp-scheduler.h"
 #include "pp-store-priv.h"
+#include "pp-web-resources.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -461,6 +462,22 @@ check_answer(const char *method, const char *path, guint status, const char *typ
   CHECK(known, "%s %s: status %u: %.*s", method, path, status, (int)len, text);
   if (status == 200 && strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
     CHECK(g_str_has_prefix(type, "text/plain"), "/metrics is %s", type);
+    return;
+  }
+  /* Outside /v1, a GET is answered with one of the web UI's files ("/":
+   * index.html), byte for byte, whoever asks; anything else is a JSON
+   * error. */
+  if (status == 200 && strcmp(method, "GET") == 0 && !g_str_has_prefix(path, "/v1/") &&
+      strcmp(path, "/metrics") != 0) {
+    g_autofree char *name =
+        g_strconcat("/org/pcipass/web", strcmp(path, "/") == 0 ? "/index.html" : path, NULL);
+    g_autoptr(GBytes) file =
+        g_resource_lookup_data(pp_web_get_resource(), name, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+
+    CHECK(file != NULL, "GET %s: 200, but the web UI has no %s", path, name);
+    CHECK(g_bytes_equal(file, body), "GET %s: 200, but not the web UI's %s", path, name);
+    CHECK(strcmp(type, "application/json") != 0 || g_str_has_suffix(name, ".json"),
+          "GET %s: %s for %s", path, type, name);
     return;
   }
   CHECK(strcmp(type, "application/json") == 0, "%s %s: %s", method, path, type);
