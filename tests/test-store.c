@@ -2404,6 +2404,127 @@ test_device_list_all(Fixture *f, gconstpointer data)
   g_assert_cmpint(b->id, <, c->id);
 }
 
+/* pp_store_host_read_many() and pp_store_device_host_ids(), the
+ * scheduler's reads of what changed, a hundred ids per statement: more
+ * than two statements' worth, asked in no order, with ids of hosts gone
+ * or never made; the same hosts, devices and sums as the one-host reads
+ * and the whole lists. */
+static void
+test_host_read_many(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpVm) vm = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GArray) device_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GPtrArray) hosts = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GHashTable) usage = NULL;
+  g_autoptr(GHashTable) all_usage = NULL;
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed(15);
+  static const SynthDevice nics[] = {
+    { "0000:05:10.0", NULL, NULL, NULL },
+    { "0000:05:00.1", NULL, NULL, NULL },
+    { "0000:05:00.0", NULL, NULL, NULL },
+  };
+  gint64 gone_id, held, with_vm = 0, expect_hosts_with_devices = 0;
+  guint n_devices = 0, next = 0;
+
+  for (guint i = 0; i < 230; i++) {
+    g_autofree char *name = g_strdup_printf("node%u", i);
+    g_autoptr(PpHost) host = add_host(f->store, name);
+
+    g_array_append_val(ids, host->id);
+    /* Every seventh host has devices; the others none. */
+    if (i % 7 == 3) {
+      reconcile(f->store, host->id, "", nics, G_N_ELEMENTS(nics), 2000);
+      n_devices += G_N_ELEMENTS(nics);
+      expect_hosts_with_devices++;
+      with_vm = host->id;
+    }
+  }
+  held = device_id(f->store, with_vm, "0000:05:00.1");
+  allocate_ok(f->store, vm->id, with_vm, &held, 1, 3000);
+  /* A host gone, and an id never given, are asked for too. */
+  gone_id = g_array_index(ids, gint64, 100);
+  g_assert_true(pp_store_host_delete(f->store, gone_id, &error));
+  g_assert_no_error(error);
+  g_array_append_val(ids, (gint64){ gone_id + 100000 });
+  for (guint i = ids->len - 1; i > 0; i--) {
+    guint j = g_rand_int_range(rand, 0, (gint32)i + 1);
+    gint64 t = g_array_index(ids, gint64, i);
+
+    g_array_index(ids, gint64, i) = g_array_index(ids, gint64, j);
+    g_array_index(ids, gint64, j) = t;
+  }
+
+  g_assert_true(pp_store_host_read_many(f->store, (const gint64 *)ids->data, ids->len, &hosts,
+                                        &devices, &usage, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(hosts->len, ==, 229);
+  g_assert_cmpuint(devices->len, ==, n_devices);
+  for (guint h = 0; h < hosts->len; h++) {
+    const PpHost *host = g_ptr_array_index(hosts, h);
+    g_autoptr(PpHost) one = get_host(f->store, host->id);
+    g_autoptr(GPtrArray) own = list_devices(f->store, host->id);
+
+    g_assert_cmpint(host->id, !=, gone_id);
+    if (h > 0)
+      g_assert_cmpint(((PpHost *)g_ptr_array_index(hosts, h - 1))->id, <, host->id);
+    g_assert_cmpstr(host->name, ==, one->name);
+    g_assert_cmpuint(host->pci_total, ==, one->pci_total);
+    g_assert_cmpuint(host->pci_free, ==, one->pci_free);
+    /* Its devices follow on, in the order of its own list. */
+    for (guint d = 0; d < own->len; d++, next++) {
+      const PpStoreDevice *dev = g_ptr_array_index(devices, next);
+      const PpStoreDevice *want = g_ptr_array_index(own, d);
+
+      g_assert_cmpint(dev->id, ==, want->id);
+      g_assert_cmpint(dev->host_id, ==, host->id);
+      g_assert_cmpint(dev->vm_id, ==, want->vm_id);
+      g_array_append_val(device_ids, dev->id);
+    }
+  }
+  g_assert_cmpuint(next, ==, devices->len);
+  /* The sums of pp_store_host_usage(), for the hosts asked. */
+  all_usage = pp_store_host_usage(f->store, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_hash_table_size(usage), ==, 1);
+  g_assert_cmpuint(g_hash_table_size(all_usage), ==, 1);
+  g_assert_cmpint(usage_of(usage, with_vm)->cpu, ==, 100);
+  g_assert_cmpint(usage_of(usage, with_vm)->memory_kib, ==,
+                  usage_of(all_usage, with_vm)->memory_kib);
+
+  /* None asked: nothing, and no statement run wrong. */
+  g_clear_pointer(&hosts, g_ptr_array_unref);
+  g_clear_pointer(&devices, g_ptr_array_unref);
+  g_clear_pointer(&usage, g_hash_table_unref);
+  g_assert_true(pp_store_host_read_many(f->store, NULL, 0, &hosts, &devices, &usage, &error));
+  g_assert_cmpuint(hosts->len + devices->len + g_hash_table_size(usage), ==, 0);
+
+  /* The devices' hosts: each once, in id order, ids never given found
+   * nowhere. */
+  g_array_append_val(device_ids, (gint64){ 0 });
+  g_array_append_val(device_ids, (gint64){ G_MAXINT64 });
+  found =
+      pp_store_device_host_ids(f->store, (const gint64 *)device_ids->data, device_ids->len, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(device_ids->len, >, 100);
+  g_assert_cmpuint(found->len, ==, expect_hosts_with_devices);
+  for (guint i = 0; i < found->len; i++) {
+    g_autoptr(GPtrArray) own = list_devices(f->store, g_array_index(found, gint64, i));
+
+    g_assert_cmpuint(own->len, ==, G_N_ELEMENTS(nics));
+    if (i > 0)
+      g_assert_cmpint(g_array_index(found, gint64, i - 1), <, g_array_index(found, gint64, i));
+  }
+  g_clear_pointer(&found, g_array_unref);
+  found = pp_store_device_host_ids(f->store, NULL, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(found->len, ==, 0);
+}
+
 /* The attributes column read back: what the store writes (its fast
  * reader), and what only jansson reads (a hand-edited row). */
 static void
@@ -5801,6 +5922,7 @@ main(int argc, char **argv)
   ADD("/store/vm/host-usage", test_host_usage);
   ADD("/store/vm/host-delete", test_host_delete_vms);
   ADD("/store/vm/device-list-all", test_device_list_all);
+  ADD("/store/host/read-many", test_host_read_many);
   ADD("/store/attributes-json", test_attributes_json);
   ADD("/store/schema/vms", test_schema_vms);
   ADD("/store/host-set-prebound", test_host_set_prebound);

@@ -163,13 +163,24 @@ pp_events_flush(PpEvents *events)
   /* A device's change is its host's. */
   {
     g_autoptr(GArray) devices = pp_id_set_take(events->dirty[PP_EVENT_DEVICE]);
+    g_autoptr(GArray) hosts = NULL;
+    g_autoptr(GError) error = NULL;
 
-    for (guint i = 0; i < devices->len; i++) {
-      g_autoptr(GError) error = NULL;
-      gint64 host_id =
-          pp_store_device_host_id(events->store, g_array_index(devices, gint64, i), &error);
+    if (devices->len > 0) {
+      hosts = pp_store_device_host_ids(events->store, (const gint64 *)devices->data, devices->len,
+                                       &error);
+      /* Not known which hosts changed: every client reads again. */
+      if (hosts == NULL) {
+        g_warning("events: %s", error->message);
+        events->overflow = TRUE;
+        pp_events_flush(events);
+        return;
+      }
+    }
+    for (guint i = 0; hosts != NULL && i < hosts->len; i++) {
+      gint64 host_id = g_array_index(hosts, gint64, i);
 
-      if (host_id <= 0 || g_hash_table_contains(events->dirty[PP_EVENT_HOST], &host_id))
+      if (g_hash_table_contains(events->dirty[PP_EVENT_HOST], &host_id))
         continue;
       /* Folded into more hosts than a pass tells: resync. */
       if (events->n_dirty == PP_EVENTS_MAX_BATCH) {

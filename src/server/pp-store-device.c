@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -324,13 +325,12 @@ device_from_row(PpDbStmt *stmt, GError **error)
   return g_steal_pointer(&dev);
 }
 
-/* Every device row of @stmt (bound), or %NULL with an error that says
- * @what. */
-static GPtrArray *
-device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
+/* Adds every device row of @stmt (bound) to @devices; FALSE with an error
+ * that says @what. */
+static gboolean
+device_rows_into(PpStore *store, StoreStmt *stmt, GPtrArray *devices, const char *what,
+                 GError **error)
 {
-  g_autoptr(GPtrArray) devices =
-      g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
   GError *local = NULL;
 
   while (store_stmt_next(store, stmt, &local, what)) {
@@ -342,8 +342,21 @@ device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
   }
   if (local != NULL) {
     g_propagate_error(error, local);
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
+
+/* Every device row of @stmt (bound), or %NULL with an error that says
+ * @what. */
+static GPtrArray *
+device_rows(PpStore *store, StoreStmt *stmt, const char *what, GError **error)
+{
+  g_autoptr(GPtrArray) devices =
+      g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+
+  if (!device_rows_into(store, stmt, devices, what, error))
+    return NULL;
   return g_steal_pointer(&devices);
 }
 
@@ -383,6 +396,130 @@ pp_store_host_list_devices(PpStore *store, gint64 host_id, GError **error)
     return NULL;
   }
   return g_steal_pointer(&devices);
+}
+
+/* The page statement @id with ?1 .. ?PAGE_ROWS_AT_ONCE bound to
+ * @ids[@n] (1 to PAGE_ROWS_AT_ONCE; the last repeated to fill). */
+static StoreStmt *
+ids_stmt(PpStore *store, PageStmtId id, const gint64 *ids, guint n, GError **error)
+{
+  StoreStmt *stmt = store_page_stmt(store, id, error);
+
+  g_assert(n >= 1 && n <= PAGE_ROWS_AT_ONCE);
+  if (stmt == NULL)
+    return NULL;
+  for (guint k = 0; k < PAGE_ROWS_AT_ONCE; k++)
+    pp_db_bind_int64(stmt, (int)k + 1, ids[MIN(k, n - 1)]);
+  return stmt;
+}
+
+static gint
+compare_id(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a;
+  gint64 y = *(const gint64 *)b;
+
+  return (x > y) - (x < y);
+}
+
+GArray *
+pp_store_device_host_ids(PpStore *store, const gint64 *device_ids, guint n, GError **error)
+{
+  g_autoptr(GArray) hosts = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint kept = 0;
+
+  g_return_val_if_fail(store != NULL && (device_ids != NULL || n == 0), NULL);
+
+  for (guint i = 0; i < n; i += PAGE_ROWS_AT_ONCE) {
+    g_autoptr(StoreStmt) stmt =
+        ids_stmt(store, PAGE_DEVICE_HOSTS, device_ids + i, MIN(n - i, PAGE_ROWS_AT_ONCE), error);
+    GError *local = NULL;
+
+    if (stmt == NULL)
+      return NULL;
+    while (store_stmt_next(store, stmt, &local, "finding the hosts of devices")) {
+      gint64 host_id = pp_db_column_int64(stmt, 0);
+
+      g_array_append_val(hosts, host_id);
+    }
+    if (local != NULL) {
+      g_propagate_error(error, local);
+      return NULL;
+    }
+  }
+  /* DISTINCT within a statement; across them, sorted and kept once. */
+  g_array_sort(hosts, compare_id);
+  for (guint i = 0; i < hosts->len; i++) {
+    if (kept == 0 || g_array_index(hosts, gint64, i) != g_array_index(hosts, gint64, kept - 1))
+      g_array_index(hosts, gint64, kept++) = g_array_index(hosts, gint64, i);
+  }
+  g_array_set_size(hosts, kept);
+  return g_steal_pointer(&hosts);
+}
+
+gboolean
+pp_store_host_read_many(PpStore *store, const gint64 *host_ids, guint n, GPtrArray **ret_hosts,
+                        GPtrArray **ret_devices, GHashTable **ret_usage, GError **error)
+{
+  g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func((GDestroyNotify)pp_host_free);
+  g_autoptr(GPtrArray) devices =
+      g_ptr_array_new_with_free_func((GDestroyNotify)pp_store_device_free);
+  g_autoptr(GHashTable) usage = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autofree gint64 *ids = NULL;
+
+  g_return_val_if_fail(store != NULL && (host_ids != NULL || n == 0), FALSE);
+  g_return_val_if_fail(ret_hosts != NULL && ret_devices != NULL && ret_usage != NULL, FALSE);
+
+  /* In id order, so that each statement's rows follow on from the last's. */
+  ids = g_memdup2(host_ids, sizeof(gint64) * n);
+  if (n > 0)
+    qsort(ids, n, sizeof(gint64), compare_id);
+  for (guint i = 0; i < n; i += PAGE_ROWS_AT_ONCE) {
+    guint at_once = MIN(n - i, PAGE_ROWS_AT_ONCE);
+    GError *local = NULL;
+
+    {
+      g_autoptr(StoreStmt) stmt = ids_stmt(store, PAGE_HOST_ROWS, ids + i, at_once, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      while (store_stmt_next(store, stmt, &local, "reading hosts"))
+        g_ptr_array_add(hosts, store_host_from_row(stmt));
+      if (local != NULL) {
+        g_propagate_error(error, local);
+        return FALSE;
+      }
+    }
+    {
+      g_autoptr(StoreStmt) stmt = ids_stmt(store, PAGE_HOST_DEVICES, ids + i, at_once, error);
+
+      if (stmt == NULL || !device_rows_into(store, stmt, devices, "reading hosts' devices", error))
+        return FALSE;
+    }
+    {
+      g_autoptr(StoreStmt) stmt = ids_stmt(store, PAGE_HOST_USAGE, ids + i, at_once, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      while (store_stmt_next(store, stmt, &local, "summing what hosts' VMs hold")) {
+        gint64 *host_id = g_new(gint64, 1);
+        PpHostUsage *used = g_new0(PpHostUsage, 1);
+
+        *host_id = pp_db_column_int64(stmt, 0);
+        used->cpu = pp_db_column_int64(stmt, 1);
+        used->memory_kib = pp_db_column_int64(stmt, 2);
+        g_hash_table_insert(usage, host_id, used);
+      }
+      if (local != NULL) {
+        g_propagate_error(error, local);
+        return FALSE;
+      }
+    }
+  }
+  *ret_hosts = g_steal_pointer(&hosts);
+  *ret_devices = g_steal_pointer(&devices);
+  *ret_usage = g_steal_pointer(&usage);
+  return TRUE;
 }
 
 /* Binds a probe record's fields to ?2..?19 of DEV_INSERT / DEV_UPDATE;

@@ -107,8 +107,6 @@ typedef enum {
   STMT_VM_SET_DOMAIN_XML,
   STMT_VM_DOMAIN_XML,
   STMT_HOST_USAGE,
-  STMT_HOST_USAGE_ONE,
-  STMT_DEV_HOST_ID,
   STMT_VM_HOST_IDS,
   STMT_USER_GET,
   STMT_USER_GET_BY_NAME,
@@ -164,6 +162,12 @@ typedef enum {
   PAGE_VM_OWNED,
   PAGE_HOST_IDS,       /* ?1 after, ?2 limit */
   PAGE_HOST_IDS_STATE, /* ?1 state, ?2 after, ?3 limit */
+  /* ?1 .. ?PAGE_ROWS_AT_ONCE: host ids (repeat one to fill), for the
+   * scheduler's reading of the hosts that changed (pp_store_host_read_many()) */
+  PAGE_HOST_ROWS,
+  PAGE_HOST_DEVICES,
+  PAGE_HOST_USAGE,
+  PAGE_DEVICE_HOSTS, /* ?1 .. ?PAGE_ROWS_AT_ONCE: device ids */
   N_PAGE_STMTS
 } PageStmtId;
 

@@ -1041,52 +1041,6 @@ pp_store_host_usage(PpStore *store, GError **error)
   return g_steal_pointer(&usage);
 }
 
-gboolean
-pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError **error)
-{
-  g_autoptr(StoreStmt) stmt = NULL;
-  GError *local = NULL;
-
-  g_return_val_if_fail(store != NULL && ret != NULL, FALSE);
-
-  stmt = store_stmt(store, STMT_HOST_USAGE_ONE, error);
-  if (stmt == NULL)
-    return FALSE;
-  pp_db_bind_int64(stmt, 1, host_id);
-  if (!store_stmt_next(store, stmt, &local, "summing what a host's VMs hold")) {
-    if (local != NULL)
-      g_propagate_error(error, local);
-    else
-      g_set_error(error, PP_STORE_ERROR, PP_STORE_ERROR_FAILED,
-                  "summing what host %" G_GINT64_FORMAT "'s VMs hold: no row", host_id);
-    return FALSE;
-  }
-  ret->cpu = pp_db_column_int64(stmt, 0);
-  ret->memory_kib = pp_db_column_int64(stmt, 1);
-  return TRUE;
-}
-
-gint64
-pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error)
-{
-  g_autoptr(StoreStmt) stmt = NULL;
-  GError *local = NULL;
-
-  g_return_val_if_fail(store != NULL, -1);
-
-  stmt = store_stmt(store, STMT_DEV_HOST_ID, error);
-  if (stmt == NULL)
-    return -1;
-  pp_db_bind_int64(stmt, 1, device_id);
-  if (store_stmt_next(store, stmt, &local, "finding a device's host"))
-    return pp_db_column_int64(stmt, 0);
-  if (local != NULL) {
-    g_propagate_error(error, local);
-    return -1;
-  }
-  return 0;
-}
-
 GHashTable *
 pp_store_vm_host_ids(PpStore *store, GError **error)
 {

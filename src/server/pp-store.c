@@ -186,9 +186,6 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_DOMAIN_XML] = "SELECT domain_xml FROM vms WHERE id = ?1",
   [STMT_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
                       "WHERE host_id IS NOT NULL GROUP BY host_id",
-  [STMT_HOST_USAGE_ONE] = "SELECT coalesce(sum(cpu), 0), coalesce(sum(memory_kib), 0) FROM vms "
-                          "WHERE host_id = ?1",
-  [STMT_DEV_HOST_ID] = "SELECT host_id FROM pci_device WHERE id = ?1",
   [STMT_VM_HOST_IDS] = "SELECT id, host_id FROM vms WHERE host_id IS NOT NULL",
   [STMT_USER_GET] = "SELECT " USER_COLUMNS "FROM users WHERE id = ?1",
   [STMT_USER_GET_BY_NAME] = "SELECT " USER_COLUMNS "FROM users WHERE name = ?1",
@@ -308,6 +305,16 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
       "SELECT EXISTS (SELECT 1 FROM vms WHERE id = ?1 AND owner_id = ?2 AND state <> 'done')",
   [PAGE_HOST_IDS] = "SELECT id FROM hosts WHERE id > ?1 ORDER BY id LIMIT ?2",
   [PAGE_HOST_IDS_STATE] = "SELECT id FROM hosts WHERE state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+  [PAGE_HOST_ROWS] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.id IN (" PAGE_PARAMS_100 ") "
+                     "ORDER BY h.id",
+  /* The order of STMT_DEV_LIST_ALL. */
+  [PAGE_HOST_DEVICES] = "SELECT " DEVICE_COLUMNS "FROM pci_device d "
+                        "WHERE d.host_id IN (" PAGE_PARAMS_100 ") "
+                        "ORDER BY d.host_id, length(d.address), d.address",
+  /* As STMT_HOST_USAGE sums. */
+  [PAGE_HOST_USAGE] = "SELECT host_id, sum(cpu), sum(memory_kib) FROM vms "
+                      "WHERE host_id IN (" PAGE_PARAMS_100 ") GROUP BY host_id",
+  [PAGE_DEVICE_HOSTS] = "SELECT DISTINCT host_id FROM pci_device WHERE id IN (" PAGE_PARAMS_100 ")",
 };
 
 void
@@ -813,8 +820,9 @@ on_socket_ready(int fd, GIOCondition condition, gpointer data)
   (void)condition;
   if (pp_db_dispatch(store->db))
     return G_SOURCE_CONTINUE;
-  store->socket_source = 0; /* removed by returning */
-  store->lost = FALSE;
+  /* Removed by returning; store_found_lost() removes it when it was
+   * found lost elsewhere first, so that lost is FALSE here. */
+  store->socket_source = 0;
   store_found_lost(store);
   return G_SOURCE_REMOVE;
 }

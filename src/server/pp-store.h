@@ -748,13 +748,21 @@ typedef struct {
  * VMs on each host hold (deploying, running, poweroff, terminating). */
 GHashTable *pp_store_host_usage(PpStore *store, GError **error);
 
-/* What the VMs on host @host_id hold, as pp_store_host_usage() counts it
- * (zeros for none). */
-gboolean pp_store_host_usage_one(PpStore *store, gint64 host_id, PpHostUsage *ret, GError **error);
+/* Returns: (transfer full): the hosts (gint64) of devices @device_ids[@n],
+ * each once, in id order; a device no longer found has none. Reads a
+ * hundred devices per statement (on PostgreSQL, a round trip each). */
+GArray *pp_store_device_host_ids(PpStore *store, const gint64 *device_ids, guint n, GError **error);
 
-/* The host of device @device_id; 0 when there is no such device, -1 on
- * error. */
-gint64 pp_store_device_host_id(PpStore *store, gint64 device_id, GError **error);
+/* Hosts @host_ids[@n] (any order, no repeats) as the scheduler reads them
+ * again, a hundred per statement: @ret_hosts (PpHost *), those found, in
+ * id order; @ret_devices (PpStoreDevice *), theirs, in the order of
+ * pp_store_device_list_all(); @ret_usage, as pp_store_host_usage() (a host
+ * without VMs has no entry). Each statement sees a snapshot of its own, as
+ * reads outside a transaction do: a change between them is announced by
+ * the store's watch and read again at the scheduler's next pass. */
+gboolean pp_store_host_read_many(PpStore *store, const gint64 *host_ids, guint n,
+                                 GPtrArray **ret_hosts, GPtrArray **ret_devices,
+                                 GHashTable **ret_usage, GError **error);
 
 /* Returns: (transfer full): vm id (gint64 *) -> host id (gint64 *), for
  * every VM on a host. */
