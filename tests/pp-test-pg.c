@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -21,6 +23,8 @@ struct _PpTestPg {
   char *dir;      /* the temporary folder: the socket, the log, data/ */
   char *data_dir; /* dir/data */
   guint next_database;
+  int watchdog_fd;   /* the pipe's end whose closing wakes the watchdog; -1: none */
+  GPid watchdog_pid; /* 0: none */
 };
 
 /* The server programs' folder: $PP_PG_BINDIR, else `pg_config --bindir`,
@@ -96,6 +100,23 @@ pp_test_pg_check(void)
   return FALSE;
 }
 
+/* Fills @argv (not owning) with @path and @args, run as the user postgres
+ * when we are root, and a NULL. */
+static void
+pg_program_argv(GPtrArray *argv, const char *path, const char *const *args)
+{
+  if (pg_as_postgres()) {
+    g_ptr_array_add(argv, (gpointer)RUNUSER);
+    g_ptr_array_add(argv, (gpointer) "-u");
+    g_ptr_array_add(argv, (gpointer)PG_USER);
+    g_ptr_array_add(argv, (gpointer) "--");
+  }
+  g_ptr_array_add(argv, (gpointer)path);
+  for (gsize i = 0; args[i]; i++)
+    g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+}
+
 /* Runs @program of the server's folder with @args, as the user postgres
  * when we are root. FALSE with @error (its output) when it fails. */
 static gboolean
@@ -107,16 +128,7 @@ pg_run_program(const char *program, const char *const *args, GError **error)
   g_autoptr(GSubprocess) proc = NULL;
   g_autofree char *out = NULL;
 
-  if (pg_as_postgres()) {
-    g_ptr_array_add(argv, (gpointer)RUNUSER);
-    g_ptr_array_add(argv, (gpointer) "-u");
-    g_ptr_array_add(argv, (gpointer)PG_USER);
-    g_ptr_array_add(argv, (gpointer) "--");
-  }
-  g_ptr_array_add(argv, path);
-  for (gsize i = 0; args[i]; i++)
-    g_ptr_array_add(argv, (gpointer)args[i]);
-  g_ptr_array_add(argv, NULL);
+  pg_program_argv(argv, path, args);
 
   proc = g_subprocess_newv((const char *const *)argv->pdata,
                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, error);
@@ -165,6 +177,65 @@ pg_configure(PpTestPg *pg, const char *extra, GError **error)
   return TRUE;
 }
 
+/* A process that outlives the test's: when the test ends without
+ * stopping the server (an assertion's abort, meson's kill at a timeout),
+ * the pipe's other end closes and the watchdog stops the server and
+ * removes its folder, so that no server is left running. It leaves the
+ * test's process group (meson kills the group) and, between fork and
+ * exec, calls only what is safe there: every argument is made before. */
+static void
+pg_start_watchdog(PpTestPg *pg)
+{
+  g_autofree char *bindir = pg_bindir();
+  g_autofree char *pg_ctl = g_build_filename(bindir, "pg_ctl", NULL);
+  const char *const stop_args[] = {
+    "-D", pg->data_dir, "-m", "immediate", "-w", "-s", "stop", NULL
+  };
+  const char *const rm_argv[] = { "/bin/rm", "-rf", "--", pg->dir, NULL };
+  g_autoptr(GPtrArray) stop_argv = g_ptr_array_new();
+  int fds[2];
+  pid_t pid;
+
+  pg_program_argv(stop_argv, pg_ctl, stop_args);
+  /* O_CLOEXEC: no other child (pcipassd, the server) keeps the pipe
+   * open. */
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return;
+  pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    char c;
+    pid_t stopper;
+
+    close(fds[1]);
+    setsid();
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
+    while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+      ;
+    stopper = fork();
+    if (stopper == 0) {
+      execv(stop_argv->pdata[0], (char *const *)stop_argv->pdata);
+      _exit(127);
+    }
+    if (stopper > 0)
+      while (waitpid(stopper, NULL, 0) < 0 && errno == EINTR)
+        ;
+    execv(rm_argv[0], (char *const *)rm_argv);
+    _exit(127);
+  }
+  close(fds[0]);
+  if (pid < 0) {
+    close(fds[1]);
+    return;
+  }
+  pg->watchdog_fd = fds[1];
+  pg->watchdog_pid = pid;
+}
+
 PpTestPg *
 pp_test_pg_start(GError **error)
 {
@@ -177,6 +248,7 @@ pp_test_pg_start_with(const char *settings, GError **error)
   g_autoptr(PpTestPg) pg = g_new0(PpTestPg, 1);
   g_autofree char *log = NULL;
 
+  pg->watchdog_fd = -1;
   pg->dir = pp_test_mkdtemp();
   pg->data_dir = g_build_filename(pg->dir, "data", NULL);
   log = g_build_filename(pg->dir, "server.log", NULL);
@@ -205,6 +277,7 @@ pp_test_pg_start_with(const char *settings, GError **error)
       g_prefix_error(error, "server log: %s\n", text);
     return NULL;
   }
+  pg_start_watchdog(pg);
   return g_steal_pointer(&pg);
 }
 
@@ -283,6 +356,12 @@ pp_test_pg_stop(PpTestPg *pg)
   }
   if (pg->dir)
     pp_test_rmtree(pg->dir);
+  /* The watchdog finds the server stopped and the folder gone, and ends. */
+  if (pg->watchdog_fd >= 0)
+    close(pg->watchdog_fd);
+  if (pg->watchdog_pid > 0)
+    while (waitpid(pg->watchdog_pid, NULL, 0) < 0 && errno == EINTR)
+      ;
   g_free(pg->data_dir);
   g_free(pg->dir);
   g_free(pg);

@@ -6,6 +6,8 @@
  * then made again. */
 #include "config.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pp-db-pg.h"
@@ -873,6 +875,56 @@ test_redact(void)
   }
 }
 
+/* pp-test-pg's watchdog: a test process that dies without stopping its
+ * server (here an abort, in a subprocess) leaves no server running and
+ * no folder. */
+static void
+test_pg_watchdog(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) words = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *said = NULL;
+  g_autofree char *text = NULL;
+  guint64 pid = 0;
+  const char *dir;
+  gboolean gone = FALSE;
+
+  if (!pp_test_pg_check())
+    return;
+  if (g_test_subprocess()) {
+    PpTestPg *pg = pp_test_pg_start(&error);
+    g_autofree char *line = NULL;
+
+    g_assert_no_error(error);
+    line = g_strdup_printf("%d %s", (int)pp_test_pg_server_pid(pg), pp_test_pg_socket_dir(pg));
+    g_assert_true(g_file_set_contents(g_getenv("PP_TEST_WATCHDOG_SAID"), line, -1, NULL));
+    abort();
+  }
+  /* The subprocess inherits the environment: where it says its server's
+   * pid and folder. */
+  tmp = pp_test_mkdtemp();
+  said = g_build_filename(tmp, "said", NULL);
+  g_setenv("PP_TEST_WATCHDOG_SAID", said, TRUE);
+  g_test_trap_subprocess(NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv("PP_TEST_WATCHDOG_SAID");
+  g_test_trap_assert_failed();
+  g_assert_true(g_file_get_contents(said, &text, NULL, NULL));
+  pp_test_rmtree(tmp);
+  words = g_strsplit(text, " ", 2);
+  g_assert_cmpuint(g_strv_length(words), ==, 2);
+  g_assert_true(g_ascii_string_to_unsigned(words[0], 10, 1, G_MAXINT, &pid, NULL));
+  dir = words[1];
+  g_assert_true(g_path_is_absolute(dir));
+  /* pg_ctl stop -m immediate waits for the server: seconds at most. */
+  for (guint i = 0; i < 600 && !gone; i++) {
+    gone = kill((pid_t)pid, 0) != 0 && !g_file_test(dir, G_FILE_TEST_EXISTS);
+    if (!gone)
+      g_usleep(100 * 1000);
+  }
+  g_assert_true(gone);
+}
+
 /* ------------------------------------------------------------------------ */
 
 typedef void (*FixtureFunc)(Fixture *f, gconstpointer data);
@@ -920,6 +972,7 @@ main(int argc, char **argv)
   }
   g_test_add_func("/db/postgresql/open-refused", test_open_refused);
   g_test_add_func("/db/redact", test_redact);
+  g_test_add_func("/db/postgresql/watchdog", test_pg_watchdog);
   status = g_test_run();
   pp_test_pg_stop(test_pg);
   return status;
