@@ -55,6 +55,7 @@ typedef struct {
   gint stop;
   gint phase; /* index in phases[] */
   GMutex lock;
+  GCond changed; /* the phase changed: the next request now, not after the pause */
   GArray *ms[5]; /* per phase: each request's time, in ms (double) */
   guint failures;
   char *failure; /* the first */
@@ -87,6 +88,8 @@ admin_thread(gpointer data)
 
   while (!g_atomic_int_get(&admin->stop)) {
     g_auto(PpTestReply) reply = { 0 };
+    /* A request counts in the phase it began in. */
+    gint phase = g_atomic_int_get(&admin->phase);
     gint64 start = g_get_monotonic_time();
     CURLcode rc =
         pp_test_http_try(admin->f, admin->f->socket, NULL, "GET", "/v1/whoami", NULL, 0, &reply);
@@ -98,15 +101,38 @@ admin_thread(gpointer data)
     if (rc != CURLE_OK || reply.status != 200 || ms > ADMIN_BOUND_S * 1000.0) {
       admin->failures++;
       if (admin->failure == NULL)
-        admin->failure = g_strdup_printf("in phase '%s': %s, HTTP %ld, %.0f ms",
-                                         phases[g_atomic_int_get(&admin->phase)],
+        admin->failure = g_strdup_printf("in phase '%s': %s, HTTP %ld, %.0f ms", phases[phase],
                                          curl_easy_strerror(rc), reply.status, ms);
     }
-    g_array_append_val(admin->ms[g_atomic_int_get(&admin->phase)], ms);
+    g_array_append_val(admin->ms[phase], ms);
+    /* A pause of 100 ms, cut short by the next phase. */
+    start = g_get_monotonic_time();
+    while (!g_atomic_int_get(&admin->stop) && g_atomic_int_get(&admin->phase) == phase &&
+           g_cond_wait_until(&admin->changed, &admin->lock, start + 100 * 1000))
+      ;
     g_mutex_unlock(&admin->lock);
-    g_usleep(100 * 1000);
   }
   return NULL;
+}
+
+/* Moves the admin's requests on to phase @next, once one begun in the
+ * phase before has been answered (a phase may be over in less than the
+ * admin's pause: 200 bodies took 0.1 s), at most ADMIN_BOUND_S seconds
+ * later (admin_report() then fails). */
+static void
+admin_set_phase(Admin *admin, gint next)
+{
+  gint64 until = g_get_monotonic_time() + ADMIN_BOUND_S * G_USEC_PER_SEC;
+
+  g_mutex_lock(&admin->lock);
+  while (admin->ms[admin->phase]->len == 0 && g_get_monotonic_time() < until) {
+    g_mutex_unlock(&admin->lock);
+    g_usleep(5 * 1000);
+    g_mutex_lock(&admin->lock);
+  }
+  g_atomic_int_set(&admin->phase, next);
+  g_cond_signal(&admin->changed);
+  g_mutex_unlock(&admin->lock);
 }
 
 static int
@@ -511,26 +537,30 @@ test_flood(PpTestDaemon *f, gconstpointer data)
   pp_test_daemon_start(f, (const char *const[]){ "--header-timeout", HEADER_TIMEOUT, NULL });
   pid = g_subprocess_get_identifier(f->proc);
   g_mutex_init(&admin.lock);
+  g_cond_init(&admin.changed);
   for (guint p = 0; p < G_N_ELEMENTS(phases); p++)
     admin.ms[p] = g_array_new(FALSE, FALSE, sizeof(double));
   rss_start = rss_kib(pid, "VmRSS");
   thread = g_thread_new("admin", admin_thread, &admin);
   g_usleep(500 * 1000);
 
-  g_atomic_int_set(&admin.phase, 1);
+  admin_set_phase(&admin, 1);
   flood(f, f->socket);
   flood(f, NULL);
   flood_held_tcp(f, held_ms);
   flood_held_unix(f, held_ms);
-  g_atomic_int_set(&admin.phase, 2);
+  admin_set_phase(&admin, 2);
   slow_clients(f);
-  g_atomic_int_set(&admin.phase, 3);
+  admin_set_phase(&admin, 3);
   unauthenticated_bodies(f);
-  g_atomic_int_set(&admin.phase, 4);
+  admin_set_phase(&admin, 4);
   wait_open(f, 2);
   g_usleep(500 * 1000);
 
+  g_mutex_lock(&admin.lock);
   g_atomic_int_set(&admin.stop, 1);
+  g_cond_signal(&admin.changed);
+  g_mutex_unlock(&admin.lock);
   g_thread_join(thread);
   hwm_end = rss_kib(pid, "VmHWM");
   admin_report(&admin);
@@ -559,6 +589,7 @@ test_flood(PpTestDaemon *f, gconstpointer data)
     g_array_unref(admin.ms[p]);
   g_free(admin.failure);
   g_mutex_clear(&admin.lock);
+  g_cond_clear(&admin.changed);
   pp_test_daemon_stop(f);
 }
 
