@@ -234,7 +234,7 @@ test_daemon_docs(void)
       g_error("key '%s' is not in data/pcipassd.conf", key);
     keys++;
   }
-  g_assert_cmpuint(keys, ==, 23);
+  g_assert_cmpuint(keys, ==, 24);
   pp_test_run_clear(&run);
 }
 

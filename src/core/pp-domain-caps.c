@@ -117,8 +117,14 @@ one_of(const char *const *set, guint n, const char *s)
 }
 
 gboolean
-pp_domain_caps_choose(const char *caps, gsize len, PpDomainKind *ret_kind, GError **error)
+pp_domain_caps_choose(const char *caps, gsize len, const char *want, PpDomainKind *ret_kind,
+                      GError **error)
 {
+  /* The types @want allows, best first (types[]'s order). */
+  static const char *const only_kvm[] = { "kvm" };
+  static const char *const no_kvm[] = { "qemu", "test" };
+  const char *const *allowed = types;
+  guint n_allowed = G_N_ELEMENTS(types);
   static const GMarkupParser parser = { on_start, on_end, on_text, NULL, NULL };
   g_auto(Collect)
       c = { g_string_new(NULL), g_string_new(NULL), NULL, g_ptr_array_new_with_free_func(g_free),
@@ -129,6 +135,16 @@ pp_domain_caps_choose(const char *caps, gsize len, PpDomainKind *ret_kind, GErro
   const char *arch;
 
   g_return_val_if_fail(caps != NULL && ret_kind != NULL, FALSE);
+
+  if (g_strcmp0(want, "kvm") == 0) {
+    allowed = only_kvm;
+    n_allowed = G_N_ELEMENTS(only_kvm);
+  } else if (g_strcmp0(want, "qemu") == 0) {
+    allowed = no_kvm;
+    n_allowed = G_N_ELEMENTS(no_kvm);
+  } else {
+    g_return_val_if_fail(want == NULL || strcmp(want, "auto") == 0, FALSE);
+  }
 
   if (len > PP_DOMAIN_CAPS_MAX_SIZE) {
     g_set_error(error, PP_DOMAIN_CAPS_ERROR, PP_DOMAIN_CAPS_ERROR_INVALID,
@@ -158,12 +174,12 @@ pp_domain_caps_choose(const char *caps, gsize len, PpDomainKind *ret_kind, GErro
                 c.host_arch->str);
     return FALSE;
   }
-  for (guint t = 0; t < G_N_ELEMENTS(types); t++) {
-    g_autofree char *wanted = g_strdup_printf("%s %s", arch, types[t]);
+  for (guint t = 0; t < n_allowed; t++) {
+    g_autofree char *wanted = g_strdup_printf("%s %s", arch, allowed[t]);
 
     for (guint i = 0; i < c.hvm->len; i++) {
       if (strcmp(g_ptr_array_index(c.hvm, i), wanted) == 0) {
-        ret_kind->type = types[t];
+        ret_kind->type = allowed[t];
         ret_kind->arch = arch;
         return TRUE;
       }
@@ -176,9 +192,17 @@ pp_domain_caps_choose(const char *caps, gsize len, PpDomainKind *ret_kind, GErro
       g_string_append_printf(offered, "%s%s", offered->len > 0 ? ", " : "",
                              pair + strlen(arch) + 1);
   }
-  g_set_error(error, PP_DOMAIN_CAPS_ERROR, PP_DOMAIN_CAPS_ERROR_UNSUPPORTED,
-              "the host's libvirt offers neither kvm nor qemu for hvm guests of its arch %s (it "
-              "offers %s); install QEMU and libvirt's qemu driver there",
-              arch, offered->len > 0 ? offered->str : "none");
+  if (allowed == only_kvm)
+    g_set_error(error, PP_DOMAIN_CAPS_ERROR, PP_DOMAIN_CAPS_ERROR_UNSUPPORTED,
+                "the host's libvirt offers no kvm for hvm guests of its arch %s (it offers %s), "
+                "and domain-type is kvm: enable KVM there (its kernel module, /dev/kvm), or set "
+                "domain-type to auto to run emulated",
+                arch, offered->len > 0 ? offered->str : "none");
+  else
+    g_set_error(error, PP_DOMAIN_CAPS_ERROR, PP_DOMAIN_CAPS_ERROR_UNSUPPORTED,
+                "the host's libvirt offers %sqemu for hvm guests of its arch %s (it "
+                "offers %s); install QEMU and libvirt's qemu driver there",
+                allowed == no_kvm ? "no " : "neither kvm nor ", arch,
+                offered->len > 0 ? offered->str : "none");
   return FALSE;
 }

@@ -46,6 +46,10 @@ typedef struct {
 /**
  * pp_domain_caps_choose:
  * @caps: the capabilities XML of the host's libvirt
+ * @want: (nullable): pcipassd's domain-type: %NULL or "auto" (the best
+ *   offered: kvm, qemu, test), "kvm" (kvm or nothing: never a slow
+ *   emulated guest unawares) or "qemu" (never kvm: qemu, else test, for
+ *   hosts whose KVM is missing or not to be trusted)
  *
  * Returns: TRUE and writes @ret_kind; FALSE with INVALID ("the
  *   capabilities of the host's libvirt do not read: line 3, ...") or
@@ -55,6 +59,7 @@ typedef struct {
  *   "the host's arch is aarch64; pcipass makes x86 domains (x86_64, i686)
  *   only".
  */
-gboolean pp_domain_caps_choose(const char *caps, gsize len, PpDomainKind *ret_kind, GError **error);
+gboolean pp_domain_caps_choose(const char *caps, gsize len, const char *want,
+                               PpDomainKind *ret_kind, GError **error);
 
 G_END_DECLS

@@ -163,6 +163,7 @@ static void
 start_loops(PpDaemon *daemon)
 {
   daemon->deployer = pp_deployer_new(pp_store_get_id(daemon->store), on_domain_event, daemon);
+  pp_deployer_set_domain_type(daemon->deployer, daemon->config->domain_type);
   daemon->scheduler = pp_scheduler_new(daemon->store, daemon->deployer, &daemon->scheduler_config);
   daemon->api.scheduler = daemon->scheduler;
   daemon->monitor = pp_monitor_new(daemon->store, &daemon->monitor_config);

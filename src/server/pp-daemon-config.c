@@ -103,6 +103,10 @@ static const struct {
     0, NULL, TRUE,
     "The image folders, ':'-separated, searched in order: templates name their files (DISK "
     "IMAGE, OS KERNEL_IMAGE); hosts must see them at the same paths" },
+  { "domain-type", KEY_CHOICE, offsetof(PpDaemonConfig, domain_type), "auto", 0, 0, "auto|kvm|qemu",
+    FALSE,
+    "The domains made of what each host's libvirt offers: the best (auto: kvm, else qemu), kvm "
+    "only, or qemu (emulated, never kvm: for hosts whose KVM is missing or not to be trusted)" },
   { "placement-policy", KEY_CHOICE, offsetof(PpDaemonConfig, placement_policy), "pack", 0, 0,
     "pack|stripe", FALSE, "Which fitting host a VM goes to: the fullest (pack) or the emptiest" },
   { "mac-prefix", KEY_MAC_PREFIX, offsetof(PpDaemonConfig, mac_prefix), "02:00", 0, 0, NULL, FALSE,

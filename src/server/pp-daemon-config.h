@@ -35,6 +35,7 @@ typedef struct {
   guint ssh_connect_timeout;
   guint schedule_interval;
   guint deploy_tries;
+  char *domain_type;      /* auto, kvm, qemu (pp_deployer_set_domain_type()) */
   char *placement_policy; /* pack, stripe */
   char *image_dirs;       /* absolute paths, ':'-separated, searched in order; "" for none */
   char *mac_prefix;       /* "02:00": generated MACs' first two bytes */

@@ -40,6 +40,9 @@ typedef struct {
   /* Tests only: uri -> capabilities XML answered instead of libvirt's
    * (pp_deployer_test_set_capabilities()); NULL: none. */
   GHashTable *test_caps;
+  /* pcipassd's domain-type (pp_domain_caps_choose()'s @want): NULL for
+   * auto. Under lock. */
+  char *domain_type;
   /* "uri pool volume" -> the SHA-256 of the ISO last uploaded there, so
    * that a start whose context disk did not change (a resume with the
    * same leases) does not upload it again. In memory: after a restart the
@@ -117,6 +120,7 @@ shared_clear(gpointer data)
   g_hash_table_unref(shared->context_sums);
   g_mutex_clear(&shared->lock);
   g_free(shared->owner);
+  g_free(shared->domain_type);
   sink_release(shared->sink);
 }
 
@@ -424,11 +428,13 @@ conn_kind(Shared *shared, const char *uri, virConnectPtr conn, PpDomainKind *ret
           GError **error)
 {
   g_autofree char *caps = NULL;
+  g_autofree char *want = NULL;
   g_autoptr(GError) local = NULL;
   PpDomainKind kind;
   Conn *c;
 
   g_mutex_lock(&shared->lock);
+  want = g_strdup(shared->domain_type);
   c = g_hash_table_lookup(shared->conns, uri);
   if (c != NULL && c->conn == conn && c->kind_known) {
     *ret_kind = c->kind;
@@ -448,7 +454,7 @@ conn_kind(Shared *shared, const char *uri, virConnectPtr conn, PpDomainKind *ret
     set_call_error(error, conn, what);
     return FALSE;
   }
-  if (!pp_domain_caps_choose(caps, strlen(caps), &kind, &local)) {
+  if (!pp_domain_caps_choose(caps, strlen(caps), want, &kind, &local)) {
     g_set_error(error, PP_DEPLOYER_ERROR, PP_DEPLOYER_ERROR_UNSUPPORTED, "'%s': %s", uri,
                 local->message);
     return FALSE;
@@ -1157,6 +1163,26 @@ pp_deployer_list_finish(GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
   return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+void
+pp_deployer_set_domain_type(PpDeployer *deployer, const char *type)
+{
+  Shared *shared = deployer->shared;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail(type == NULL || strcmp(type, "auto") == 0 || strcmp(type, "kvm") == 0 ||
+                   strcmp(type, "qemu") == 0);
+
+  g_mutex_lock(&shared->lock);
+  g_free(shared->domain_type);
+  shared->domain_type = g_strcmp0(type, "auto") == 0 ? NULL : g_strdup(type);
+  /* What the connections chose is chosen again. */
+  g_hash_table_iter_init(&iter, shared->conns);
+  while (g_hash_table_iter_next(&iter, NULL, &value))
+    ((Conn *)value)->kind_known = FALSE;
+  g_mutex_unlock(&shared->lock);
 }
 
 void

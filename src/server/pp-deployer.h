@@ -79,6 +79,13 @@ PpDeployer *pp_deployer_new(const char *owner, PpDeployerEventFunc events, gpoin
  * still run (with their own data). */
 void pp_deployer_free(PpDeployer *deployer);
 
+/* pcipassd's domain-type, which domains the deployer makes of what each
+ * host's libvirt offers: NULL or "auto" (the best: kvm, else qemu, else
+ * test), "kvm" (kvm only: a host without it fails the start, saying so)
+ * or "qemu" (never kvm: emulated, for hosts whose KVM is missing or not to
+ * be trusted). Applies from the next start. */
+void pp_deployer_set_domain_type(PpDeployer *deployer, const char *type);
+
 /**
  * pp_deployer_deploy_async:
  * @store: the store, read now on the main loop: the VM's spec and devices
