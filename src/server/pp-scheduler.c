@@ -373,6 +373,24 @@ placer_set_store_host(PpScheduler *sched, const PpHost *host, PpStoreDevice *con
   return pp_placer_set_host(sched->placer, &ph);
 }
 
+/* The devices of host @host_id in @devices, sorted by host id as the
+ * store reads them, from *@next on: their first index (returned) and
+ * count (@ret_n); *@next moves past them. */
+static guint
+host_devices(const GPtrArray *devices, gint64 host_id, guint *next, guint *ret_n)
+{
+  guint first;
+
+  while (*next < devices->len &&
+         ((PpStoreDevice *)g_ptr_array_index(devices, *next))->host_id < host_id)
+    (*next)++;
+  for (first = *next; *next < devices->len; (*next)++)
+    if (((PpStoreDevice *)g_ptr_array_index(devices, *next))->host_id != host_id)
+      break;
+  *ret_n = *next - first;
+  return first;
+}
+
 /* Builds the placer whole: every host with its devices and what its VMs
  * hold. Once at start, and again only when a change names no host. */
 static gboolean
@@ -400,18 +418,13 @@ build_placer(PpScheduler *sched, GError **error)
   sched->placer = pp_placer_new(sched->config.policy);
   g_hash_table_unref(sched->vm_host);
   sched->vm_host = g_steal_pointer(&vm_host);
+  /* Devices come by host id, as hosts do. */
   for (guint h = 0; h < hosts->len; h++) {
     const PpHost *host = g_ptr_array_index(hosts, h);
-    guint first;
+    guint n;
+    guint first = host_devices(devices, host->id, &next, &n);
 
-    /* Devices come by host id, as hosts do. */
-    while (next < devices->len &&
-           ((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id < host->id)
-      next++;
-    for (first = next; next < devices->len; next++)
-      if (((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id != host->id)
-        break;
-    placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, next - first,
+    placer_set_store_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, n,
                           g_hash_table_lookup(usage, &host->id));
   }
   /* Anything may fit now: every group is tried again. */
@@ -466,18 +479,13 @@ refresh_hosts(PpScheduler *sched, const GArray *ids, guint *done)
       g_warning("scheduler: reading %u hosts again: %s", n, error->message);
       return FALSE;
     }
-    /* Devices come by host id, as hosts do (build_placer()). */
+    /* Devices come by host id, as hosts do. */
     for (guint h = 0; h < hosts->len; h++) {
       const PpHost *host = g_ptr_array_index(hosts, h);
-      guint first;
+      guint n_devices;
+      guint first = host_devices(devices, host->id, &next, &n_devices);
 
-      while (next < devices->len &&
-             ((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id < host->id)
-        next++;
-      for (first = next; next < devices->len; next++)
-        if (((PpStoreDevice *)g_ptr_array_index(devices, next))->host_id != host->id)
-          break;
-      refresh_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, next - first,
+      refresh_host(sched, host, (PpStoreDevice *const *)devices->pdata + first, n_devices,
                    g_hash_table_lookup(usage, &host->id));
       g_hash_table_add(found, (gpointer)&host->id);
     }

@@ -499,21 +499,9 @@ pp_store_host_read_many(PpStore *store, const gint64 *host_ids, guint n, GPtrArr
     {
       g_autoptr(StoreStmt) stmt = ids_stmt(store, PAGE_HOST_USAGE, ids + i, at_once, error);
 
-      if (stmt == NULL)
+      if (stmt == NULL ||
+          !store_usage_rows_into(store, stmt, usage, "summing what hosts' VMs hold", error))
         return FALSE;
-      while (store_stmt_next(store, stmt, &local, "summing what hosts' VMs hold")) {
-        gint64 *host_id = g_new(gint64, 1);
-        PpHostUsage *used = g_new0(PpHostUsage, 1);
-
-        *host_id = pp_db_column_int64(stmt, 0);
-        used->cpu = pp_db_column_int64(stmt, 1);
-        used->memory_kib = pp_db_column_int64(stmt, 2);
-        g_hash_table_insert(usage, host_id, used);
-      }
-      if (local != NULL) {
-        g_propagate_error(error, local);
-        return FALSE;
-      }
     }
   }
   *ret_hosts = g_steal_pointer(&hosts);

@@ -286,6 +286,12 @@ extern const char pp_store_schema_pg[];
 extern const char *const host_state_names[_PP_HOST_STATE_MAX];
 PpHostState store_host_state_from_string(const char *text);
 PpHost *store_host_from_row(PpDbStmt *stmt);
+
+/* Adds each row of @stmt (host id, its VMs' cpu, their memory_kib) to
+ * @usage (host id (gint64 *) -> PpHostUsage *); FALSE with an error that
+ * says @what. */
+gboolean store_usage_rows_into(PpStore *store, StoreStmt *stmt, GHashTable *usage, const char *what,
+                               GError **error);
 char *store_host_name_locked(PpStore *store, gint64 id, gboolean *ret_enabled, GError **error);
 
 /* pp-store-device.c */

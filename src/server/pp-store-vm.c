@@ -1012,20 +1012,13 @@ pp_store_device_list_all(PpStore *store, GError **error)
   return store_device_list(store, STMT_DEV_LIST_ALL, 0, "listing every device", error);
 }
 
-GHashTable *
-pp_store_host_usage(PpStore *store, GError **error)
+gboolean
+store_usage_rows_into(PpStore *store, StoreStmt *stmt, GHashTable *usage, const char *what,
+                      GError **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
-  g_autoptr(GHashTable) usage = NULL;
   GError *local = NULL;
 
-  g_return_val_if_fail(store != NULL, NULL);
-
-  stmt = store_stmt(store, STMT_HOST_USAGE, error);
-  if (stmt == NULL)
-    return NULL;
-  usage = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-  while (store_stmt_next(store, stmt, &local, "summing what the hosts' VMs hold")) {
+  while (store_stmt_next(store, stmt, &local, what)) {
     gint64 *host_id = g_new(gint64, 1);
     PpHostUsage *used = g_new0(PpHostUsage, 1);
 
@@ -1036,8 +1029,25 @@ pp_store_host_usage(PpStore *store, GError **error)
   }
   if (local != NULL) {
     g_propagate_error(error, local);
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
+
+GHashTable *
+pp_store_host_usage(PpStore *store, GError **error)
+{
+  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GHashTable) usage = NULL;
+
+  g_return_val_if_fail(store != NULL, NULL);
+
+  stmt = store_stmt(store, STMT_HOST_USAGE, error);
+  if (stmt == NULL)
+    return NULL;
+  usage = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  if (!store_usage_rows_into(store, stmt, usage, "summing what the hosts' VMs hold", error))
+    return NULL;
   return g_steal_pointer(&usage);
 }
 
