@@ -15,9 +15,10 @@
  *   - create: the rate of POST /v1/vms over the whole phase, p50 and p99;
  *   - settle: seconds from the last create until every VM is settled
  *     (running, failed, or pending with an explanation). It polls GET
- *     /v1/vms/ID for the VMs not yet settled only, pausing twice a round's
- *     time between rounds, so that the polls take at most a third of the
- *     daemon; the figure is accurate to a round;
+ *     /v1/vms/ID for the VMs not yet settled only, pausing between rounds
+ *     twice what the next round will take (the last round's time per VM
+ *     polled, times the VMs left), so that the polls take at most a third
+ *     of the daemon; the figure is accurate to a round;
  *   - list: every VM, GET /v1/vms?limit=1000 page after page (the whole
  *     list a client such as `pcipass vm list` reads), the median of up
  *     to 5; page: GET /v1/vms?limit=100&after=ID, a page of 100 at
@@ -912,6 +913,7 @@ run_size(const Size *size, const Options *opt, Store store, const char *tree, co
     g_array_append_vals(open, c.ids, size->vms);
     for (;;) {
       double round = pp_bench_now_s();
+      guint polled = open->len;
       g_autoptr(GArray) still = g_array_new(FALSE, FALSE, sizeof(gint64));
 
       for (guint i = 0; i < open->len; i++) {
@@ -943,7 +945,12 @@ run_size(const Size *size, const Options *opt, Store store, const char *tree, co
       }
       g_printerr("  %.1f s: %u of %u settled\n", pp_bench_now_s() - last_create, r->n_settled,
                  size->vms);
-      g_usleep((gulong)(MAX(0.25, 2 * (pp_bench_now_s() - round)) * G_USEC_PER_SEC));
+      /* Twice what the next round will take: this round's time for each
+       * VM it polled, times those left. (Twice this whole round's time
+       * made the figure a round's pause late: 10,000 GETs on PostgreSQL
+       * take 14 s, and the one VM left was polled again 28 s later.) */
+      g_usleep((gulong)(MAX(0.25, 2 * (pp_bench_now_s() - round) * open->len / polled) *
+                        G_USEC_PER_SEC));
     }
   }
   g_printerr("  settled %.1f s after the last create (%u running, %u pending)\n", r->settle_s,
