@@ -1459,8 +1459,7 @@ main(int argc, char **argv)
     g_printerr("kept PostgreSQL's server, its socket and data in %s: stop it with pg_ctl -D "
                "%s/data -m immediate stop, as the user postgres, then remove %s\n",
                pg_dir, pg_dir, pg_dir);
-    /* Left running, and not freed: the bench ends. */
-    pg_server = NULL;
+    pp_test_pg_keep(g_steal_pointer(&pg_server));
   }
   pp_test_pg_stop(g_steal_pointer(&pg_server));
   {

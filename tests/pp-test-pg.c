@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -335,6 +336,25 @@ pp_test_pg_new_database(PpTestPg *pg, GError **error)
   PQclear(result);
   PQfinish(conn);
   return ok ? pg_uri(pg, name) : NULL;
+}
+
+void
+pp_test_pg_keep(PpTestPg *pg)
+{
+  if (!pg)
+    return;
+  /* Killed before its pipe closes: closing it first would stop the
+   * server. */
+  if (pg->watchdog_pid > 0) {
+    kill(pg->watchdog_pid, SIGKILL);
+    while (waitpid(pg->watchdog_pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
+  if (pg->watchdog_fd >= 0)
+    close(pg->watchdog_fd);
+  g_free(pg->data_dir);
+  g_free(pg->dir);
+  g_free(pg);
 }
 
 void

@@ -47,6 +47,11 @@ const char *pp_test_pg_socket_dir(PpTestPg *pg);
  * fine. */
 void pp_test_pg_stop(PpTestPg *pg);
 
+/* Frees @pg and leaves its server running, and its folder (bench-daemon
+ * --keep): its watchdog is ended first, so that the server outlives the
+ * process. */
+void pp_test_pg_keep(PpTestPg *pg);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PpTestPg, pp_test_pg_stop)
 
 G_END_DECLS
