@@ -2404,6 +2404,69 @@ test_device_list_all(Fixture *f, gconstpointer data)
   g_assert_cmpint(b->id, <, c->id);
 }
 
+/* Ids past 2^31 where a statement takes "0 for any" (an owner, a user):
+ * PostgreSQL typed such a parameter from its first use, "?N = 0", as a
+ * 32-bit integer and refused the value. A user made with such an id (as
+ * after 2^31 of them) lists, finds, pages and deletes what is theirs,
+ * and nothing of another's. */
+#define HASH_BIG "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+
+static void
+test_big_ids(Fixture *f, gconstpointer data)
+{
+  const gint64 big = G_GINT64_CONSTANT(3000000000);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(PpUser) alice = add_user(f->store, "alice");
+  g_autoptr(PpVm) theirs = add_vm(f->store, alice->id, "job", 100, 1024);
+  g_autoptr(PpVm) mine = NULL;
+  g_autoptr(PpVm) found = NULL;
+  g_autoptr(PpHost) host = add_host(f->store, "node1");
+  g_autoptr(PpToken) token = NULL;
+  g_autoptr(GPtrArray) vms = NULL;
+  g_autoptr(GPtrArray) tokens = NULL;
+  g_autoptr(GPtrArray) page = NULL;
+  PpStorePage by_host = { .limit = 10, .owner_id = big, .host_id = host->id };
+  gint64 next = -1;
+
+  g_assert_cmpint(raw_exec(f->store,
+                           "INSERT INTO users (id, name, admin, created) "
+                           "VALUES (3000000000, 'big', 0, 1)",
+                           &message),
+                  ==, RAW_OK);
+  mine = add_vm(f->store, big, "job", 100, 1024);
+  allocate_ok(f->store, mine->id, host->id, NULL, 0, 800);
+  token = pp_store_token_create(f->store, big, "ci", HASH_BIG, 900, 0, &error);
+  g_assert_no_error(error);
+
+  vms = pp_store_vm_list(f->store, big, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(vms->len, ==, 1);
+  g_assert_cmpint(((PpVm *)g_ptr_array_index(vms, 0))->id, ==, mine->id);
+  found = pp_store_vm_find(f->store, "job", big, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(found->id, ==, mine->id);
+  page = pp_store_vm_page(f->store, &by_host, &next, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(page->len, ==, 1);
+  g_assert_cmpint(next, ==, 0);
+  tokens = pp_store_token_list(f->store, big, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(tokens->len, ==, 1);
+  /* Not another's token; then theirs. */
+  g_assert_false(pp_store_token_delete(f->store, token->id, alice->id, &error));
+  g_assert_error(error, PP_STORE_ERROR, PP_STORE_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_true(pp_store_token_delete(f->store, token->id, big, &error));
+  g_assert_no_error(error);
+  /* alice's VM is hers still. */
+  g_clear_pointer(&vms, g_ptr_array_unref);
+  vms = pp_store_vm_list(f->store, alice->id, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(vms->len, ==, 1);
+  g_assert_cmpint(((PpVm *)g_ptr_array_index(vms, 0))->id, ==, theirs->id);
+}
+
 /* pp_store_host_read_many() and pp_store_device_host_ids(), the
  * scheduler's reads of what changed, a hundred ids per statement: more
  * than two statements' worth, asked in no order, with ids of hosts gone
@@ -5923,6 +5986,7 @@ main(int argc, char **argv)
   ADD("/store/vm/host-delete", test_host_delete_vms);
   ADD("/store/vm/device-list-all", test_device_list_all);
   ADD("/store/host/read-many", test_host_read_many);
+  ADD("/store/big-ids", test_big_ids);
   ADD("/store/attributes-json", test_attributes_json);
   ADD("/store/schema/vms", test_schema_vms);
   ADD("/store/host-set-prebound", test_host_set_prebound);

@@ -67,7 +67,9 @@ G_DEFINE_QUARK(pp-store-error-quark, pp_store_error)
 #define TOKEN_COLUMNS "t.id, t.user_id, u.name, t.name, t.created, t.last_used, t.expires "
 
 /* Every statement the store runs, by id; values always go in as bound
- * parameters. */
+ * parameters. A parameter whose first use compares it with a literal
+ * ("?2 = 0": 0 for any owner) is cast to BIGINT there: PostgreSQL types a
+ * parameter from its first use, and 0 would make it a 32-bit integer. */
 static const char *const stmt_sql[N_STMTS] = {
   [STMT_HOST_GET] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.id = ?1",
   [STMT_HOST_GET_BY_NAME] = "SELECT " HOST_COLUMNS "FROM hosts h WHERE h.name = ?1",
@@ -143,13 +145,14 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_VM_GET] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE v.id = ?1",
   /* ?2: the owner, 0 for every owner's (an admin). */
   [STMT_VM_FIND_BY_NAME] =
-      "SELECT id, state FROM vms WHERE name = ?1 AND (?2 = 0 OR owner_id = ?2) "
+      "SELECT id, state FROM vms WHERE name = ?1 AND (CAST(?2 AS BIGINT) = 0 OR owner_id = ?2) "
       "ORDER BY id",
   /* ?2..?9: the names of the states asked for (NULL for the rest); ?2
    * NULL: every state. */
-  [STMT_VM_LIST] = "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (?1 = 0 OR v.owner_id = ?1) "
-                   "AND (CAST(?2 AS TEXT) IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) "
-                   "ORDER BY v.id",
+  [STMT_VM_LIST] =
+      "SELECT " VM_COLUMNS "FROM " VM_TABLES "WHERE (CAST(?1 AS BIGINT) = 0 OR v.owner_id = ?1) "
+      "AND (CAST(?2 AS TEXT) IS NULL OR v.state IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)) "
+      "ORDER BY v.id",
   [STMT_VM_INSERT] =
       "INSERT INTO vms (name, owner_id, template, cpu, memory_kib, created, updated, "
       "only_host_id, only_host_name, domain_spec) "
@@ -237,9 +240,10 @@ static const char *const stmt_sql[N_STMTS] = {
   [STMT_TOKEN_INSERT] = "INSERT INTO tokens (user_id, name, hash, created, expires) "
                         "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
   [STMT_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS "FROM tokens t JOIN users u ON u.id = t.user_id "
-                      "WHERE ?1 = 0 OR t.user_id = ?1 ORDER BY t.id",
+                      "WHERE CAST(?1 AS BIGINT) = 0 OR t.user_id = ?1 ORDER BY t.id",
   /* ?2: the owner it must have, 0 for any (an admin). */
-  [STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+  [STMT_TOKEN_DELETE] =
+      "DELETE FROM tokens WHERE id = ?1 AND (CAST(?2 AS BIGINT) = 0 OR user_id = ?2)",
   [STMT_COUNT_HOSTS] = "SELECT state, count(*) FROM hosts GROUP BY state",
   [STMT_COUNT_DEVICES] = "SELECT count(*), count(vm_id), coalesce(sum(gone), 0) FROM pci_device",
   [STMT_COUNT_USERS] = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)",
@@ -288,7 +292,7 @@ static const char *const page_stmt_sql[N_PAGE_STMTS] = {
   [PAGE_VM_IDS_OWNER_STATE] = "SELECT id FROM vms WHERE owner_id = ?1 AND state = ?2 AND id > ?3 "
                               "ORDER BY id LIMIT ?4",
   [PAGE_VM_IDS_HOST] = "SELECT id FROM vms WHERE host_id = ?1 AND id > ?2 "
-                       "AND (?4 = 0 OR owner_id = ?4) "
+                       "AND (CAST(?4 AS BIGINT) = 0 OR owner_id = ?4) "
                        "AND (CAST(?5 AS TEXT) IS NULL OR instr(?5, ',' || state || ',') > 0) "
                        "ORDER BY id LIMIT ?3",
   [PAGE_VM_ROWS] =
